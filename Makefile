@@ -1,0 +1,46 @@
+# connect-links: `make dev` runs the worker locally, `make test` runs every test.
+# Each target installs what it needs first, idempotently.
+
+SHELL := /bin/bash
+WASM_BINDGEN_VERSION := 0.2.130
+WORKER_BUILD_VERSION := 0.8.7
+CARGO_BIN := $(HOME)/.cargo/bin
+PORT ?= 8787
+export CI ?= true
+export WRANGLER_SEND_METRICS := false
+export CLOUDFLARE_CF_FETCH_ENABLED := false
+export PATH := $(CARGO_BIN):$(PATH)
+
+.PHONY: dev test build setup test-rust test-e2e bench clean
+
+## dev: build and run the worker on http://127.0.0.1:$(PORT) with the sandbox platform on
+dev: setup
+	node scripts/dev.mjs --port $(PORT)
+
+## test: host unit tests, then end-to-end tests on the built worker in workerd
+test: test-rust test-e2e
+
+test-rust:
+	cargo test -p connect-links-core
+
+test-e2e: build
+	node --test --test-concurrency=1 tests/e2e/
+
+## build: the worker alone (wasm + JS glue in build/)
+build: setup
+	WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
+		worker-build --release
+
+setup: node_modules/.installed
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" || \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	@worker-build --version 2>/dev/null | grep -q "$(WORKER_BUILD_VERSION)" || \
+		cargo install worker-build --version $(WORKER_BUILD_VERSION)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+clean:
+	rm -rf build target node_modules .wrangler

@@ -1,0 +1,85 @@
+//! How a callback ends: the final redirect to the app, success or one failure code.
+
+use crate::redirect::with_params;
+
+/// The failure codes of the final redirect (api.md section 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackFailure {
+    /// The user declined, or the platform refused the authorization.
+    AccessDenied,
+    /// The token endpoint refused the code or answered badly.
+    ExchangeFailed,
+    /// The user declined a scope the app asked for.
+    MissingScopes,
+    /// The identity call failed, or a reconnect came back as another account.
+    ProfileFailed,
+    /// Anything on our side.
+    ServerError,
+}
+
+impl CallbackFailure {
+    /// The code on the redirect.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallbackFailure::AccessDenied => "access_denied",
+            CallbackFailure::ExchangeFailed => "exchange_failed",
+            CallbackFailure::MissingScopes => "missing_scopes",
+            CallbackFailure::ProfileFailed => "profile_failed",
+            CallbackFailure::ServerError => "server_error",
+        }
+    }
+
+    /// Maps a platform's `error=` parameter. The platform's own text is never passed on:
+    /// outages become `server_error`, everything else `access_denied`.
+    pub fn from_platform_error(error: &str) -> Self {
+        match error {
+            "server_error" | "temporarily_unavailable" => CallbackFailure::ServerError,
+            _ => CallbackFailure::AccessDenied,
+        }
+    }
+}
+
+/// The final redirect of a link: its `redirect_url` with its own query kept, then the
+/// outcome, then the app's `state` when it gave one.
+pub fn final_redirect(
+    redirect_url: &str,
+    platform: &str,
+    link_id: &str,
+    app_state: Option<&str>,
+    outcome: Result<&str, CallbackFailure>,
+) -> Option<String> {
+    let mut params: Vec<(&str, &str)> = match outcome {
+        Ok(profile_id) => vec![("connected", "true"), ("profile_id", profile_id)],
+        Err(f) => vec![("connected", "false"), ("error", f.as_str())],
+    };
+    params.push(("platform", platform));
+    params.push(("link_id", link_id));
+    if let Some(s) = app_state {
+        params.push(("state", s));
+    }
+    with_params(redirect_url, &params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_redirect() {
+        let u = final_redirect("https://a/cb?t=1", "sandbox", "cl_1", Some("xyz"), Ok("prf_1")).unwrap();
+        assert_eq!(u, "https://a/cb?t=1&connected=true&profile_id=prf_1&platform=sandbox&link_id=cl_1&state=xyz");
+    }
+
+    #[test]
+    fn failure_redirect_without_state() {
+        let u = final_redirect("https://a/cb", "sandbox", "cl_1", None, Err(CallbackFailure::AccessDenied)).unwrap();
+        assert_eq!(u, "https://a/cb?connected=false&error=access_denied&platform=sandbox&link_id=cl_1");
+    }
+
+    #[test]
+    fn platform_errors_are_not_passed_on() {
+        assert_eq!(CallbackFailure::from_platform_error("access_denied"), CallbackFailure::AccessDenied);
+        assert_eq!(CallbackFailure::from_platform_error("<script>"), CallbackFailure::AccessDenied);
+        assert_eq!(CallbackFailure::from_platform_error("temporarily_unavailable"), CallbackFailure::ServerError);
+    }
+}

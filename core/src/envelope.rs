@@ -1,0 +1,215 @@
+//! Token encryption at rest: AES-256-GCM with a keyring from `TOKEN_KEYS`.
+//!
+//! Envelope: `v1.<kid>.<base64url(nonce|ciphertext|tag)>`; associated data is
+//! `<profile id>:<field name>`, so a ciphertext copied to another row or field won't open.
+
+use crate::random::{b64_decode, b64url, b64url_decode, random_bytes};
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use std::fmt;
+
+/// Why a keyring could not be read or an envelope could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvelopeError {
+    /// `TOKEN_KEYS` is empty or an entry is not `kid:base64(32 bytes)`.
+    BadKeyring(String),
+    /// The envelope is not `v1.<kid>.<data>`.
+    Malformed,
+    /// The envelope names a key id the keyring does not hold.
+    UnknownKey(String),
+    /// Authentication failed: tampered data or wrong associated data.
+    Tampered,
+    /// The CSPRNG failed.
+    Random,
+}
+
+impl fmt::Display for EnvelopeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EnvelopeError::BadKeyring(why) => write!(f, "TOKEN_KEYS is invalid: {why}"),
+            EnvelopeError::Malformed => f.write_str("malformed token envelope"),
+            EnvelopeError::UnknownKey(kid) => write!(f, "unknown key id {kid}"),
+            EnvelopeError::Tampered => f.write_str("token envelope failed authentication"),
+            EnvelopeError::Random => f.write_str("random source failed"),
+        }
+    }
+}
+
+/// The keys that encrypt tokens; the first one is current (used for writes).
+pub struct Keyring {
+    keys: Vec<(String, Aes256Gcm)>,
+}
+
+impl fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kids: Vec<&str> = self.keys.iter().map(|(k, _)| k.as_str()).collect();
+        write!(f, "Keyring({kids:?}, keys redacted)")
+    }
+}
+
+impl Keyring {
+    /// Parses `kid:base64(32 bytes)` entries, comma separated.
+    pub fn parse(spec: &str) -> Result<Keyring, EnvelopeError> {
+        let mut keys = Vec::new();
+        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (kid, b64) = entry
+                .split_once(':')
+                .ok_or_else(|| EnvelopeError::BadKeyring("an entry has no ':'".into()))?;
+            let valid_kid = !kid.is_empty()
+                && kid.len() <= 32
+                && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid_kid {
+                return Err(EnvelopeError::BadKeyring("a key id is not [A-Za-z0-9_-]{1,32}".into()));
+            }
+            let bytes = b64_decode(b64.trim())
+                .filter(|b| b.len() == 32)
+                .ok_or_else(|| EnvelopeError::BadKeyring(format!("key {kid} is not base64 of 32 bytes")))?;
+            let cipher = Aes256Gcm::new_from_slice(&bytes)
+                .map_err(|_| EnvelopeError::BadKeyring(format!("key {kid} has a bad length")))?;
+            if keys.iter().any(|(k, _)| k == kid) {
+                return Err(EnvelopeError::BadKeyring(format!("key id {kid} appears twice")));
+            }
+            keys.push((kid.to_string(), cipher));
+        }
+        if keys.is_empty() {
+            return Err(EnvelopeError::BadKeyring("no keys".into()));
+        }
+        Ok(Keyring { keys })
+    }
+
+    /// The id of the key used for new writes.
+    pub fn current_kid(&self) -> &str {
+        &self.keys[0].0 // infallible: parse refuses an empty keyring
+    }
+
+    /// Encrypts `plaintext` for `field` of `row_id` under the current key.
+    pub fn seal(&self, row_id: &str, field: &str, plaintext: &str) -> Result<String, EnvelopeError> {
+        let (kid, cipher) = &self.keys[0]; // infallible: parse refuses an empty keyring
+        let nonce = random_bytes::<12>().map_err(|_| EnvelopeError::Random)?;
+        let aad = associated_data(row_id, field);
+        let ct = cipher
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext.as_bytes(), aad: aad.as_bytes() })
+            .map_err(|_| EnvelopeError::Tampered)?;
+        let mut blob = nonce.to_vec();
+        blob.extend_from_slice(&ct);
+        Ok(format!("v1.{kid}.{}", b64url(&blob)))
+    }
+
+    /// Decrypts an envelope written by [`Keyring::seal`] for the same row and field.
+    pub fn open(&self, row_id: &str, field: &str, envelope: &str) -> Result<String, EnvelopeError> {
+        let mut parts = envelope.splitn(3, '.');
+        let (Some("v1"), Some(kid), Some(data)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(EnvelopeError::Malformed);
+        };
+        let cipher = self
+            .keys
+            .iter()
+            .find(|(k, _)| k == kid)
+            .map(|(_, c)| c)
+            .ok_or_else(|| EnvelopeError::UnknownKey(kid.to_string()))?;
+        let blob = b64url_decode(data).filter(|b| b.len() >= 12 + 16).ok_or(EnvelopeError::Malformed)?;
+        let (nonce, ct) = blob.split_at(12);
+        let aad = associated_data(row_id, field);
+        let pt = cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: aad.as_bytes() })
+            .map_err(|_| EnvelopeError::Tampered)?;
+        String::from_utf8(pt).map_err(|_| EnvelopeError::Tampered)
+    }
+
+    /// The key id an envelope was written under, if it is well formed.
+    pub fn kid_of(envelope: &str) -> Option<&str> {
+        let mut parts = envelope.splitn(3, '.');
+        match (parts.next(), parts.next()) {
+            (Some("v1"), Some(kid)) => Some(kid),
+            _ => None,
+        }
+    }
+}
+
+fn associated_data(row_id: &str, field: &str) -> String {
+    format!("{row_id}:{field}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const K1: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    const K2: &str = "k2:HxwdHBsaGRgXFhUUExIREA8ODQwLCgkIBwYFBAMCAQA=";
+
+    #[test]
+    fn round_trip() {
+        let ring = Keyring::parse(K1).unwrap();
+        let env = ring.seal("prf_1", "access_token", "tok-123").unwrap();
+        assert!(env.starts_with("v1.k1."));
+        assert!(!env.contains("tok-123"));
+        assert_eq!(ring.open("prf_1", "access_token", &env).unwrap(), "tok-123");
+    }
+
+    #[test]
+    fn fresh_nonce_each_write() {
+        let ring = Keyring::parse(K1).unwrap();
+        let a = ring.seal("prf_1", "access_token", "same").unwrap();
+        let b = ring.seal("prf_1", "access_token", "same").unwrap();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn flipped_byte_is_detected() {
+        let ring = Keyring::parse(K1).unwrap();
+        let env = ring.seal("prf_1", "access_token", "tok").unwrap();
+        let (head, data) = env.rsplit_once('.').unwrap();
+        let mut blob = b64url_decode(data).unwrap();
+        blob[14] ^= 0x01;
+        let tampered = format!("{head}.{}", b64url(&blob));
+        assert_eq!(ring.open("prf_1", "access_token", &tampered), Err(EnvelopeError::Tampered));
+    }
+
+    #[test]
+    fn swapped_associated_data_is_detected() {
+        let ring = Keyring::parse(K1).unwrap();
+        let env = ring.seal("prf_1", "access_token", "tok").unwrap();
+        assert_eq!(ring.open("prf_2", "access_token", &env), Err(EnvelopeError::Tampered));
+        assert_eq!(ring.open("prf_1", "refresh_token", &env), Err(EnvelopeError::Tampered));
+    }
+
+    #[test]
+    fn unknown_kid_is_refused() {
+        let ring1 = Keyring::parse(K1).unwrap();
+        let ring2 = Keyring::parse(K2).unwrap();
+        let env = ring1.seal("prf_1", "access_token", "tok").unwrap();
+        assert_eq!(ring2.open("prf_1", "access_token", &env), Err(EnvelopeError::UnknownKey("k1".into())));
+    }
+
+    #[test]
+    fn rotation_reads_old_writes_new() {
+        let old = Keyring::parse(K1).unwrap();
+        let env = old.seal("prf_1", "refresh_token", "rt").unwrap();
+        let rotated = Keyring::parse(&format!("{K2},{K1}")).unwrap();
+        assert_eq!(rotated.current_kid(), "k2");
+        assert_eq!(rotated.open("prf_1", "refresh_token", &env).unwrap(), "rt");
+        assert_eq!(Keyring::kid_of(&rotated.seal("prf_1", "refresh_token", "rt").unwrap()), Some("k2"));
+    }
+
+    #[test]
+    fn bad_keyrings_are_refused() {
+        assert!(Keyring::parse("").is_err());
+        assert!(Keyring::parse("k1:c2hvcnQ=").is_err());
+        assert!(Keyring::parse("nokid").is_err());
+        assert!(Keyring::parse(&format!("{K1},{K1}")).is_err());
+        assert!(Keyring::parse("v1.x:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").is_err());
+    }
+
+    #[test]
+    fn malformed_envelope_is_refused() {
+        let ring = Keyring::parse(K1).unwrap();
+        assert_eq!(ring.open("p", "f", "plaintext"), Err(EnvelopeError::Malformed));
+        assert_eq!(ring.open("p", "f", "v1.k1.!!"), Err(EnvelopeError::Malformed));
+    }
+
+    #[test]
+    fn debug_hides_keys() {
+        let ring = Keyring::parse(K1).unwrap();
+        assert_eq!(format!("{ring:?}"), "Keyring([\"k1\"], keys redacted)");
+    }
+}

@@ -1,0 +1,215 @@
+//! Request bodies of the API, parsed and checked before any storage is touched.
+
+use crate::error::{ApiError, ApiResult};
+use crate::redirect::validate_allowed_entry;
+use crate::state::CallbackMode;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// `state` on a connect link: at most this many characters.
+pub const MAX_APP_STATE_CHARS: usize = 512;
+/// `metadata` on a connect link: at most this many bytes of JSON.
+pub const MAX_METADATA_BYTES: usize = 4 * 1024;
+
+/// Parses a JSON body into `T`; the error names the problem, never the value.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(crate::error::ErrorCode::PayloadTooLarge, "request body is over 64 KiB"));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        // serde's message names the field and expected type; the column locates it.
+        let what = match e.classify() {
+            serde_json::error::Category::Data => "a field is missing or has the wrong type",
+            _ => "the body is not valid JSON",
+        };
+        ApiError::invalid(format!("{what} (line {} column {})", e.line(), e.column()))
+    })
+}
+
+/// `POST /v1/admin/apps`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApp {
+    /// Display name.
+    pub name: String,
+    /// Absolute redirect URLs the app may send users back to.
+    pub allowed_redirect_urls: Vec<String>,
+    /// Where webhooks go.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+}
+
+/// `PATCH /v1/admin/apps/{id}`: each field optional; `webhook_url: null` clears it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchApp {
+    /// New name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New allowlist.
+    #[serde(default)]
+    pub allowed_redirect_urls: Option<Vec<String>>,
+    /// New webhook URL; `Some(None)` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    pub webhook_url: Option<Option<String>>,
+}
+
+fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Ok(Some(Option::deserialize(d)?))
+}
+
+/// Checks an app name.
+pub fn check_name(name: &str) -> ApiResult<()> {
+    if name.trim().is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid("name must be 1 to 200 characters"));
+    }
+    Ok(())
+}
+
+/// Checks an allowlist: 1..=20 entries, each a valid redirect URL.
+pub fn check_allowlist(urls: &[String]) -> ApiResult<()> {
+    if urls.is_empty() || urls.len() > 20 {
+        return Err(ApiError::invalid("allowed_redirect_urls must hold 1 to 20 URLs"));
+    }
+    for u in urls {
+        validate_allowed_entry(u).map_err(ApiError::invalid)?;
+    }
+    Ok(())
+}
+
+/// Checks a webhook URL: absolute http(s), https unless loopback.
+pub fn check_webhook_url(url: &str) -> ApiResult<()> {
+    validate_allowed_entry(url).map(|_| ()).map_err(|_| {
+        ApiError::invalid("webhook_url must be an absolute https URL (http only for localhost and 127.0.0.1)")
+    })
+}
+
+/// `POST /v1/connect-links`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLink {
+    /// Platform id.
+    pub platform: String,
+    /// Where the browser goes when the flow ends.
+    pub redirect_url: String,
+    /// Scopes; the platform's defaults when absent.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// The app's own id for its user.
+    #[serde(default)]
+    pub external_user_id: Option<String>,
+    /// The app's opaque value, echoed on the final redirect.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Stored on the profile.
+    #[serde(default)]
+    pub metadata: Option<Map<String, Value>>,
+    /// Makes this a reconnect link for an existing profile.
+    #[serde(default)]
+    pub profile_id: Option<String>,
+    /// `hosted` (default) or `app`.
+    #[serde(default)]
+    pub callback: Option<CallbackMode>,
+}
+
+impl CreateLink {
+    /// Checks the size limits and shapes that need no storage.
+    pub fn check(&self) -> ApiResult<()> {
+        if let Some(s) = &self.state {
+            if s.chars().count() > MAX_APP_STATE_CHARS {
+                return Err(ApiError::invalid("state must be at most 512 characters"));
+            }
+        }
+        if let Some(m) = &self.metadata {
+            if serde_json::to_vec(m).map(|v| v.len()).unwrap_or(usize::MAX) > MAX_METADATA_BYTES {
+                return Err(ApiError::invalid("metadata must be at most 4 KiB of JSON"));
+            }
+        }
+        if let Some(x) = &self.external_user_id {
+            if x.is_empty() || x.chars().count() > 256 {
+                return Err(ApiError::invalid("external_user_id must be 1 to 256 characters"));
+            }
+        }
+        if let Some(scopes) = &self.scopes {
+            let ok = scopes.len() <= 50
+                && scopes.iter().all(|s| !s.is_empty() && s.len() <= 200 && !s.contains([' ', ',']));
+            if !ok {
+                return Err(ApiError::invalid("scopes must be up to 50 non-empty scope names without spaces or commas"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `POST /v1/oauth/exchange`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeInput {
+    /// The authorization code the platform gave the app.
+    pub code: String,
+    /// The state of the link.
+    pub state: String,
+}
+
+/// `limit` of a list: 1..=100, default 50.
+pub fn parse_limit(raw: Option<&str>) -> ApiResult<u32> {
+    match raw {
+        None => Ok(50),
+        Some(s) => match s.parse::<u32>() {
+            Ok(n) if (1..=100).contains(&n) => Ok(n),
+            _ => Err(ApiError::invalid("limit must be a whole number from 1 to 100")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    #[test]
+    fn oversized_body_is_413() {
+        let big = vec![b' '; MAX_BODY_BYTES + 1];
+        assert_eq!(parse_json::<Value>(&big).unwrap_err().code, ErrorCode::PayloadTooLarge);
+    }
+
+    #[test]
+    fn bad_json_is_400_without_echo() {
+        let e = parse_json::<CreateApp>(br#"{"name": "ck_SECRETVALUE", "allowed_redirect_urls": 5}"#).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        assert!(!e.message.contains("SECRETVALUE"));
+    }
+
+    #[test]
+    fn link_limits() {
+        let mut l: CreateLink = parse_json(br#"{"platform":"sandbox","redirect_url":"https://a/cb"}"#).unwrap();
+        assert!(l.check().is_ok());
+        l.state = Some("x".repeat(513));
+        assert!(l.check().is_err());
+        l.state = None;
+        let mut m = Map::new();
+        m.insert("k".into(), Value::String("x".repeat(4096)));
+        l.metadata = Some(m);
+        assert!(l.check().is_err());
+    }
+
+    #[test]
+    fn patch_distinguishes_null_from_absent() {
+        let p: PatchApp = parse_json(br#"{"webhook_url": null}"#).unwrap();
+        assert_eq!(p.webhook_url, Some(None));
+        let p: PatchApp = parse_json(b"{}").unwrap();
+        assert_eq!(p.webhook_url, None);
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(parse_limit(None).unwrap(), 50);
+        assert_eq!(parse_limit(Some("100")).unwrap(), 100);
+        assert!(parse_limit(Some("0")).is_err());
+        assert!(parse_limit(Some("101")).is_err());
+        assert!(parse_limit(Some("x")).is_err());
+    }
+}

@@ -1,0 +1,25 @@
+//! connect-links core: the pure logic of the worker, testable on the host.
+//!
+//! Nothing here touches the Workers runtime; the `connect-links` crate wires these pieces
+//! to requests, D1, KV and fetch.
+
+pub mod callback;
+pub mod envelope;
+pub mod error;
+pub mod html;
+pub mod http;
+pub mod identity;
+pub mod input;
+pub mod keys;
+pub mod model;
+pub mod oauth;
+pub mod pkce;
+pub mod platforms;
+pub mod random;
+pub mod redirect;
+pub mod refresh_policy;
+pub mod sandbox;
+pub mod secrets;
+pub mod state;
+pub mod time;
+pub mod token;

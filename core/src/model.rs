@@ -1,0 +1,215 @@
+//! Rows as D1 returns them, and the JSON views the API shows of them. Token columns are
+//! never part of a view.
+
+use crate::random::{b64url, b64url_decode};
+use crate::time::{rfc3339, rfc3339_opt};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+fn json_or(raw: &Option<String>, fallback: Value) -> Value {
+    raw.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or(fallback)
+}
+
+/// An `apps` row.
+#[derive(Debug, Deserialize)]
+pub struct AppRow {
+    /// `app_...`.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// JSON array of URLs.
+    pub allowed_redirect_urls: String,
+    /// Webhook URL.
+    pub webhook_url: Option<String>,
+    /// Epoch seconds.
+    pub created_at: i64,
+}
+
+impl AppRow {
+    /// The allowlist as a list.
+    pub fn allowlist(&self) -> Vec<String> {
+        serde_json::from_str(&self.allowed_redirect_urls).unwrap_or_default()
+    }
+    /// The API view.
+    pub fn view(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "allowed_redirect_urls": self.allowlist(),
+            "webhook_url": self.webhook_url,
+            "created_at": rfc3339(self.created_at),
+        })
+    }
+}
+
+/// A `connect_links` row.
+#[derive(Debug, Deserialize)]
+pub struct LinkRow {
+    /// `cl_...`.
+    pub id: String,
+    /// Owner app.
+    pub app_id: String,
+    /// Platform id.
+    pub platform: String,
+    /// The app's final redirect.
+    pub redirect_url: String,
+    /// The consent URL `/connect/{id}` redirects to.
+    pub authorize_url: String,
+    /// JSON array of requested scopes.
+    pub scopes: String,
+    /// The app's user id.
+    pub external_user_id: Option<String>,
+    /// The app's opaque state.
+    pub app_state: Option<String>,
+    /// JSON object for the profile.
+    pub metadata: Option<String>,
+    /// Reconnect target.
+    pub reconnect_profile_id: Option<String>,
+    /// `pending`, `completed` or `failed` (expiry is derived).
+    pub status: String,
+    /// Failure code.
+    pub error: Option<String>,
+    /// The connected profile.
+    pub profile_id: Option<String>,
+    /// Epoch seconds.
+    pub created_at: i64,
+    /// Epoch seconds.
+    pub expires_at: i64,
+    /// Epoch seconds.
+    pub completed_at: Option<i64>,
+}
+
+impl LinkRow {
+    /// The requested scopes.
+    pub fn scope_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.scopes).unwrap_or_default()
+    }
+    /// The status at `now`: a pending link past its expiry is `expired`.
+    pub fn status_at(&self, now: i64) -> &str {
+        if self.status == "pending" && now >= self.expires_at {
+            "expired"
+        } else {
+            &self.status
+        }
+    }
+    /// The API view at `now`.
+    pub fn view(&self, now: i64) -> Value {
+        json!({
+            "id": self.id,
+            "platform": self.platform,
+            "status": self.status_at(now),
+            "profile_id": self.profile_id.as_ref().or(self.reconnect_profile_id.as_ref()),
+            "error": self.error,
+            "created_at": rfc3339(self.created_at),
+            "expires_at": rfc3339(self.expires_at),
+            "completed_at": rfc3339_opt(self.completed_at),
+        })
+    }
+}
+
+/// The public columns of a `profiles` row (no token column).
+#[derive(Debug, Deserialize)]
+pub struct ProfileRow {
+    /// `prf_...`.
+    pub id: String,
+    /// Owner app.
+    pub app_id: String,
+    /// Platform id.
+    pub platform: String,
+    /// The platform's account id.
+    pub platform_user_id: String,
+    /// Handle.
+    pub username: Option<String>,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Avatar URL.
+    pub avatar_url: Option<String>,
+    /// The app's user id.
+    pub external_user_id: Option<String>,
+    /// JSON object.
+    pub metadata: Option<String>,
+    /// `active` or `disconnected`.
+    pub status: String,
+    /// Why disconnected.
+    pub disconnect_reason: Option<String>,
+    /// JSON array of granted scopes.
+    pub scopes: String,
+    /// Epoch seconds.
+    pub access_token_expires_at: Option<i64>,
+    /// Epoch seconds.
+    pub last_refreshed_at: Option<i64>,
+    /// Epoch seconds.
+    pub created_at: i64,
+    /// Epoch seconds.
+    pub updated_at: i64,
+}
+
+/// The profile columns to select for a [`ProfileRow`].
+pub const PROFILE_COLUMNS: &str = "id, app_id, platform, platform_user_id, username, display_name, avatar_url, \
+    external_user_id, metadata, status, disconnect_reason, scopes, access_token_expires_at, last_refreshed_at, \
+    created_at, updated_at";
+
+impl ProfileRow {
+    /// The API view (api.md section 6); never a token.
+    pub fn view(&self) -> Value {
+        json!({
+            "id": self.id,
+            "platform": self.platform,
+            "platform_user_id": self.platform_user_id,
+            "username": self.username,
+            "display_name": self.display_name,
+            "avatar_url": self.avatar_url,
+            "external_user_id": self.external_user_id,
+            "metadata": json_or(&self.metadata, json!({})),
+            "status": self.status,
+            "disconnect_reason": self.disconnect_reason,
+            "scopes": json_or(&Some(self.scopes.clone()), json!([])),
+            "access_token_expires_at": rfc3339_opt(self.access_token_expires_at),
+            "last_refreshed_at": rfc3339_opt(self.last_refreshed_at),
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.updated_at),
+        })
+    }
+}
+
+/// An opaque list cursor: the `(created_at, id)` of the last item shown.
+pub fn encode_cursor(created_at: i64, id: &str) -> String {
+    b64url(format!("{created_at}:{id}").as_bytes())
+}
+
+/// Reads a cursor made by [`encode_cursor`].
+pub fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
+    let raw = String::from_utf8(b64url_decode(cursor)?).ok()?;
+    let (t, id) = raw.split_once(':')?;
+    Some((t.parse().ok()?, id.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trip_and_garbage() {
+        let c = encode_cursor(1700, "prf_ab");
+        assert_eq!(decode_cursor(&c), Some((1700, "prf_ab".into())));
+        assert_eq!(decode_cursor("%%%"), None);
+        assert_eq!(decode_cursor(&b64url(b"nocolon")), None);
+    }
+
+    #[test]
+    fn pending_link_past_expiry_shows_expired() {
+        let row = LinkRow {
+            id: "cl_1".into(), app_id: "app_1".into(), platform: "sandbox".into(),
+            redirect_url: "https://a/cb".into(), authorize_url: "https://p/auth".into(),
+            scopes: "[\"a\"]".into(), external_user_id: None, app_state: None, metadata: None,
+            reconnect_profile_id: None, status: "pending".into(), error: None, profile_id: None,
+            created_at: 100, expires_at: 700, completed_at: None,
+        };
+        assert_eq!(row.status_at(699), "pending");
+        assert_eq!(row.status_at(700), "expired");
+        let v = row.view(800);
+        assert_eq!(v["status"], "expired");
+        assert_eq!(v["expires_at"], "1970-01-01T00:11:40Z");
+        assert!(v.get("authorize_url").is_none());
+    }
+}

@@ -1,0 +1,108 @@
+//! Redirect allowlists and the final redirect back to the app.
+
+use url::Url;
+
+/// Checks one `allowed_redirect_urls` entry: absolute http(s), `https` unless the host is
+/// `localhost` or `127.0.0.1`, no credentials, no fragment.
+pub fn validate_allowed_entry(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw).map_err(|_| "allowed_redirect_urls holds a URL that is not absolute".to_string())?;
+    check_shape(&url)?;
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    matches!(url.host_str(), Some("localhost") | Some("127.0.0.1"))
+}
+
+fn check_shape(url: &Url) -> Result<(), String> {
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(url) => {}
+        "http" => return Err("redirect URLs must use https (http only for localhost and 127.0.0.1)".into()),
+        _ => return Err("redirect URLs must be http(s)".into()),
+    }
+    if url.host_str().is_none() {
+        return Err("redirect URLs need a host".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("redirect URLs may not carry credentials".into());
+    }
+    if url.fragment().is_some() {
+        return Err("redirect URLs may not carry a fragment".into());
+    }
+    Ok(())
+}
+
+/// Whether `redirect` is allowed by `allowlist`: same scheme, host and port as an entry, and
+/// a path under that entry's path. The prefix must end at a path-segment boundary, so an
+/// entry `/cb` allows `/cb` and `/cb/done` but not `/cb-evil`.
+pub fn is_allowed(redirect: &str, allowlist: &[String]) -> bool {
+    let Ok(target) = Url::parse(redirect) else { return false };
+    if check_shape(&target).is_err() {
+        return false;
+    }
+    allowlist.iter().filter_map(|e| Url::parse(e).ok()).any(|entry| {
+        entry.scheme() == target.scheme()
+            && entry.host_str() == target.host_str()
+            && entry.port_or_known_default() == target.port_or_known_default()
+            && path_under(target.path(), entry.path())
+    })
+}
+
+fn path_under(path: &str, prefix: &str) -> bool {
+    path == prefix
+        || prefix.ends_with('/') && path.starts_with(prefix)
+        || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// `base` with `params` appended to its own query (which is kept).
+pub fn with_params(base: &str, params: &[(&str, &str)]) -> Option<String> {
+    let mut url = Url::parse(base).ok()?;
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+    }
+    Some(url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn same_origin_and_path_prefix_is_allowed() {
+        let l = list(&["https://app.example.com/oauth/done"]);
+        assert!(is_allowed("https://app.example.com/oauth/done", &l));
+        assert!(is_allowed("https://app.example.com/oauth/done?x=1", &l));
+        assert!(is_allowed("https://app.example.com/oauth/done/step", &l));
+        assert!(!is_allowed("https://app.example.com/oauth/done-evil", &l));
+        assert!(!is_allowed("https://app.example.com/other", &l));
+        assert!(!is_allowed("https://evil.example.com/oauth/done", &l));
+        assert!(!is_allowed("http://app.example.com/oauth/done", &l));
+        assert!(!is_allowed("https://app.example.com:8443/oauth/done", &l));
+        assert!(!is_allowed("https://user@app.example.com/oauth/done", &l));
+        assert!(!is_allowed("not a url", &l));
+    }
+
+    #[test]
+    fn https_required_except_loopback() {
+        assert!(validate_allowed_entry("http://localhost:3000/cb").is_ok());
+        assert!(validate_allowed_entry("http://127.0.0.1/cb").is_ok());
+        assert!(validate_allowed_entry("http://app.example.com/cb").is_err());
+        assert!(validate_allowed_entry("javascript:alert(1)").is_err());
+        assert!(validate_allowed_entry("/relative").is_err());
+        assert!(validate_allowed_entry("https://app.example.com/cb#frag").is_err());
+    }
+
+    #[test]
+    fn final_redirect_keeps_the_apps_query() {
+        let u = with_params("https://app.example.com/cb?tenant=7", &[("connected", "true"), ("state", "a b&c")]).unwrap();
+        assert_eq!(u, "https://app.example.com/cb?tenant=7&connected=true&state=a+b%26c");
+    }
+}

@@ -1,0 +1,155 @@
+//! The sandbox platform's own logic (its consent page and checks); the worker glue stores
+//! its codes and tokens in D1.
+
+use crate::html::{escape, page};
+use crate::random::hex;
+use sha2::{Digest, Sha256};
+
+/// The authorization request the consent page carries through its form.
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizeRequest {
+    /// Must be the sandbox client id.
+    pub client_id: String,
+    /// Where the decision goes.
+    pub redirect_uri: String,
+    /// Space-separated scopes.
+    pub scope: String,
+    /// Passed back untouched.
+    pub state: String,
+    /// The PKCE S256 challenge (required).
+    pub code_challenge: String,
+    /// Must be `S256`.
+    pub code_challenge_method: String,
+}
+
+impl AuthorizeRequest {
+    /// Reads the request from query or form pairs.
+    pub fn from_pairs(pairs: &[(String, String)]) -> Self {
+        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+        AuthorizeRequest {
+            client_id: get("client_id"),
+            redirect_uri: get("redirect_uri"),
+            scope: get("scope"),
+            state: get("state"),
+            code_challenge: get("code_challenge"),
+            code_challenge_method: get("code_challenge_method"),
+        }
+    }
+
+    /// What is wrong with the request, checked before any redirect to `redirect_uri`. The
+    /// sandbox enforces PKCE S256, as strict platforms do.
+    pub fn problem(&self, response_type: &str) -> Option<&'static str> {
+        let redirect_ok = url::Url::parse(&self.redirect_uri)
+            .map(|u| matches!(u.scheme(), "http" | "https") && u.fragment().is_none())
+            .unwrap_or(false);
+        if self.client_id != crate::platforms::sandbox::CLIENT_ID {
+            Some("unknown client_id")
+        } else if !redirect_ok {
+            Some("redirect_uri must be an absolute http(s) URL")
+        } else if response_type != "code" {
+            Some("response_type must be code")
+        } else if self.code_challenge.len() != 43 || self.code_challenge_method != "S256" {
+            Some("a PKCE S256 code_challenge is required")
+        } else if self.state.is_empty() {
+            Some("state is required")
+        } else {
+            None
+        }
+    }
+
+    /// The consent page with Approve and Deny buttons; each requested scope is a checkbox,
+    /// so a user can decline one.
+    pub fn consent_page(&self) -> String {
+        let hidden = [
+            ("client_id", &self.client_id),
+            ("redirect_uri", &self.redirect_uri),
+            ("state", &self.state),
+            ("code_challenge", &self.code_challenge),
+            ("code_challenge_method", &self.code_challenge_method),
+        ]
+        .iter()
+        .map(|(k, v)| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">", escape(v)))
+        .collect::<String>();
+        let scopes = self
+            .scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                let s = escape(s);
+                format!("<label><input type=\"checkbox\" name=\"scope\" value=\"{s}\" checked> {s}</label>")
+            })
+            .collect::<String>();
+        page(
+            "Sandbox: authorize",
+            &format!(
+                "<h1>Sandbox platform</h1><p>An app asks to connect your sandbox account. \
+No real account is involved.</p><form method=\"post\" action=\"authorize\">{hidden}\
+<label>Account name <input type=\"text\" name=\"username\" value=\"sandbox-user\" \
+pattern=\"[a-z0-9_.\\-]{{1,32}}\" required></label><fieldset><legend>Permissions</legend>{scopes}</fieldset>\
+<p><button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>\
+<button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button></p></form>"
+            ),
+        )
+    }
+}
+
+/// Whether a sandbox account name is acceptable: `[a-z0-9_.-]{1,32}`.
+pub fn valid_username(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// The stable account id of a sandbox account name: the same name is the same account.
+pub fn user_id(name: &str) -> String {
+    format!("sbx_{}", &hex(&Sha256::digest(format!("sandbox-user:{name}").as_bytes()))[..16])
+}
+
+/// How the sandbox stores a code or token: its SHA-256, never the value.
+pub fn secret_hash(value: &str) -> String {
+    hex(&Sha256::digest(value.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req() -> AuthorizeRequest {
+        AuthorizeRequest {
+            client_id: crate::platforms::sandbox::CLIENT_ID.into(),
+            redirect_uri: "http://127.0.0.1:8787/oauth/callback".into(),
+            scope: "profile.read offline.access".into(),
+            state: "s\"t<".into(),
+            code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+            code_challenge_method: "S256".into(),
+        }
+    }
+
+    #[test]
+    fn sandbox_requires_pkce_s256() {
+        assert_eq!(req().problem("code"), None);
+        let mut r = req();
+        r.code_challenge_method = "plain".into();
+        assert_eq!(r.problem("code"), Some("a PKCE S256 code_challenge is required"));
+        let mut r = req();
+        r.code_challenge.clear();
+        assert!(r.problem("code").is_some());
+        assert!(req().problem("token").is_some());
+    }
+
+    #[test]
+    fn consent_page_escapes_and_lists_scopes() {
+        let html = req().consent_page();
+        assert!(html.contains("value=\"s&quot;t&lt;\""));
+        assert!(html.contains("value=\"offline.access\" checked"));
+        assert!(html.contains(">Approve</button>") && html.contains(">Deny</button>"));
+    }
+
+    #[test]
+    fn user_ids_are_stable_per_name() {
+        assert_eq!(user_id("ada"), user_id("ada"));
+        assert_ne!(user_id("ada"), user_id("bob"));
+        assert!(valid_username("ada.l-1"));
+        assert!(!valid_username("Ada"));
+        assert!(!valid_username(""));
+    }
+}

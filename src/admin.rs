@@ -1,0 +1,104 @@
+//! Operator routes: apps and API keys (`Authorization: Bearer <ADMIN_TOKEN>`).
+
+use crate::ctx::{Ctx, OrInternal};
+use crate::respond;
+use crate::store;
+use connect_links_core::error::{ApiError, ApiResult};
+use connect_links_core::input::{check_allowlist, check_name, check_webhook_url, parse_json, CreateApp, PatchApp};
+use connect_links_core::keys::{hash_api_key, new_api_key, new_webhook_secret};
+use connect_links_core::model::{decode_cursor, encode_cursor, AppRow};
+use connect_links_core::random::new_id;
+use serde_json::json;
+use worker::Response;
+
+/// `POST /v1/admin/apps`: the API key and webhook secret are shown this once.
+pub async fn create_app(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
+    let input: CreateApp = parse_json(body)?;
+    check_name(&input.name)?;
+    check_allowlist(&input.allowed_redirect_urls)?;
+    if let Some(w) = &input.webhook_url {
+        check_webhook_url(w)?;
+    }
+    let app = AppRow {
+        id: new_id("app_")?,
+        name: input.name.trim().to_string(),
+        allowed_redirect_urls: serde_json::to_string(&input.allowed_redirect_urls).or_500("allowlist json")?,
+        webhook_url: input.webhook_url,
+        created_at: ctx.now,
+    };
+    let secret = new_webhook_secret()?;
+    let secret_enc = ctx.keyring()?.seal(&app.id, "webhook_secret", secret.secret()).or_500("seal webhook secret")?;
+    let (key_id, key) = (new_id("key_")?, new_api_key()?);
+    store::insert_app(&ctx.db()?, &app, &secret_enc, &key_id, &hash_api_key(key.secret())).await?;
+    respond::json(
+        201,
+        &json!({"app": app.view(), "api_key": key.secret(), "api_key_id": key_id, "webhook_secret": secret.secret()}),
+    )
+}
+
+/// `GET /v1/admin/apps`.
+pub async fn list_apps(ctx: &Ctx, limit: u32, cursor: Option<&str>) -> ApiResult<Response> {
+    let after = match cursor {
+        Some(c) => Some(decode_cursor(c).ok_or_else(|| ApiError::invalid("cursor is not valid"))?),
+        None => None,
+    };
+    let mut rows = store::list_apps(&ctx.db()?, after, limit).await?;
+    let next = page_cursor(&mut rows, limit, |a| encode_cursor(a.created_at, &a.id));
+    respond::json(200, &json!({"data": rows.iter().map(AppRow::view).collect::<Vec<_>>(), "next_cursor": next}))
+}
+
+/// Trims the one extra row a list query fetches and returns the cursor for the next page.
+pub fn page_cursor<T>(rows: &mut Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Option<String> {
+    if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(cursor_of)
+    } else {
+        None
+    }
+}
+
+/// `GET /v1/admin/apps/{id}`.
+pub async fn get_app(ctx: &Ctx, id: &str) -> ApiResult<Response> {
+    let app = store::get_app(&ctx.db()?, id).await?.ok_or_else(|| ApiError::not_found("app"))?;
+    respond::json(200, &app.view())
+}
+
+/// `PATCH /v1/admin/apps/{id}`: name, allowlist, webhook url.
+pub async fn patch_app(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Response> {
+    let input: PatchApp = parse_json(body)?;
+    let db = ctx.db()?;
+    let mut app = store::get_app(&db, id).await?.ok_or_else(|| ApiError::not_found("app"))?;
+    if let Some(name) = input.name {
+        check_name(&name)?;
+        app.name = name.trim().to_string();
+    }
+    if let Some(urls) = input.allowed_redirect_urls {
+        check_allowlist(&urls)?;
+        app.allowed_redirect_urls = serde_json::to_string(&urls).or_500("allowlist json")?;
+    }
+    if let Some(webhook) = input.webhook_url {
+        if let Some(w) = &webhook {
+            check_webhook_url(w)?;
+        }
+        app.webhook_url = webhook;
+    }
+    store::update_app(&db, &app, ctx.now).await?;
+    respond::json(200, &app.view())
+}
+
+/// `POST /v1/admin/apps/{id}/api-keys`: another key, for rotation without downtime.
+pub async fn create_key(ctx: &Ctx, app_id: &str) -> ApiResult<Response> {
+    let db = ctx.db()?;
+    store::get_app(&db, app_id).await?.ok_or_else(|| ApiError::not_found("app"))?;
+    let (key_id, key) = (new_id("key_")?, new_api_key()?);
+    store::insert_api_key(&db, &key_id, app_id, &hash_api_key(key.secret()), ctx.now).await?;
+    respond::json(201, &json!({"id": key_id, "api_key": key.secret()}))
+}
+
+/// `DELETE /v1/admin/api-keys/{id}`: revoked at once.
+pub async fn revoke_key(ctx: &Ctx, key_id: &str) -> ApiResult<Response> {
+    if !store::revoke_api_key(&ctx.db()?, key_id, ctx.now).await? {
+        return Err(ApiError::not_found("api key"));
+    }
+    respond::no_content()
+}

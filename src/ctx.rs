@@ -1,0 +1,128 @@
+//! Per-request context: bindings, configuration and the platform catalog.
+
+use connect_links_core::envelope::Keyring;
+use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::keys::{bearer, hash_api_key};
+use connect_links_core::model::AppRow;
+use connect_links_core::oauth::ClientCredentials;
+use connect_links_core::platforms::{sandbox, Catalog, Platform};
+use connect_links_core::random::ct_eq;
+use connect_links_core::secrets::{BearerSecret, ClientSecret};
+use sha2::{Digest, Sha256};
+use std::fmt::Display;
+use worker::{console_error, D1Database, Date, Env, KvStore, Request};
+
+/// Turns any runtime error into a 500, logging what failed (never a value).
+pub trait OrInternal<T> {
+    /// Maps the error to `internal`, logging `what` and the error's text.
+    fn or_500(self, what: &str) -> ApiResult<T>;
+}
+
+impl<T, E: Display> OrInternal<T> for Result<T, E> {
+    fn or_500(self, what: &str) -> ApiResult<T> {
+        self.map_err(|e| {
+            console_error!("{}", serde_json::json!({"level": "error", "what": what, "error": e.to_string()}));
+            ApiError::internal()
+        })
+    }
+}
+
+/// What every handler gets.
+pub struct Ctx {
+    /// The Workers environment.
+    pub env: Env,
+    /// Epoch seconds at the start of the request.
+    pub now: i64,
+    /// `PUBLIC_URL` without a trailing slash.
+    pub public_url: String,
+    /// Platforms known to this deployment.
+    pub catalog: Catalog,
+}
+
+impl Ctx {
+    /// Reads configuration for `req`. Without `PUBLIC_URL` the request's own origin is used.
+    pub fn new(env: Env, req: &Request) -> Ctx {
+        let public_url = match env.var("PUBLIC_URL").map(|v| v.to_string()) {
+            Ok(v) if !v.is_empty() => v.trim_end_matches('/').to_string(),
+            _ => req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default(),
+        };
+        let sandbox_on = env.var("SANDBOX").map(|v| v.to_string() == "on").unwrap_or(false);
+        let catalog = Catalog::new(&public_url, sandbox_on);
+        Ctx { env, now: now_secs(), public_url, catalog }
+    }
+
+    /// The D1 database.
+    pub fn db(&self) -> ApiResult<D1Database> {
+        self.env.d1("DB").or_500("binding DB")
+    }
+
+    /// The pending-authorization KV namespace.
+    pub fn kv(&self) -> ApiResult<KvStore> {
+        self.env.kv("OAUTH_STATE").or_500("binding OAUTH_STATE")
+    }
+
+    /// The token keyring from `TOKEN_KEYS`.
+    pub fn keyring(&self) -> ApiResult<Keyring> {
+        let spec = self.env.secret("TOKEN_KEYS").map(|s| s.to_string()).or_500("secret TOKEN_KEYS")?;
+        Keyring::parse(&spec).or_500("secret TOKEN_KEYS")
+    }
+
+    /// A secret or var by name, `None` when unset or empty.
+    fn text(&self, name: &str) -> Option<String> {
+        let v = self.env.secret(name).ok().map(|s| s.to_string())?;
+        (!v.is_empty()).then_some(v)
+    }
+
+    /// The platform's client credentials; `None` means not configured. The sandbox needs
+    /// no registration.
+    pub fn credentials(&self, p: &Platform) -> Option<ClientCredentials> {
+        if p.id == "sandbox" {
+            return Some(ClientCredentials {
+                client_id: sandbox::CLIENT_ID.into(),
+                client_secret: ClientSecret::new(sandbox::CLIENT_SECRET),
+            });
+        }
+        let client_id = self.text(&p.client_id_secret_name())?;
+        let client_secret = ClientSecret::new(self.text(&p.client_secret_secret_name())?);
+        Some(ClientCredentials { client_id, client_secret })
+    }
+
+    /// A platform by id, or 400.
+    pub fn platform(&self, id: &str) -> ApiResult<&Platform> {
+        self.catalog.get(id).ok_or_else(|| ApiError::invalid("unknown platform"))
+    }
+
+    /// Checks `Authorization: Bearer <ADMIN_TOKEN>` in constant time.
+    pub fn require_admin(&self, req: &Request) -> ApiResult<()> {
+        let given = auth_header(req);
+        let expected = self.text("ADMIN_TOKEN").map(BearerSecret::new);
+        match (bearer(given.as_deref()), expected) {
+            // Hashing first makes the comparison independent of both lengths.
+            (Some(g), Some(e)) if ct_eq(&Sha256::digest(g), &Sha256::digest(e.secret())) => Ok(()),
+            _ => Err(ApiError::unauthorized()),
+        }
+    }
+
+    /// The app whose live API key is the request's bearer token, or 401.
+    pub async fn require_app(&self, req: &Request) -> ApiResult<AppRow> {
+        let given = auth_header(req);
+        let key = bearer(given.as_deref()).filter(|k| k.starts_with("ck_")).ok_or_else(ApiError::unauthorized)?;
+        crate::store::app_by_key_hash(&self.db()?, &hash_api_key(key))
+            .await?
+            .ok_or_else(ApiError::unauthorized)
+    }
+}
+
+fn auth_header(req: &Request) -> Option<String> {
+    req.headers().get("authorization").ok().flatten()
+}
+
+/// Epoch seconds now.
+pub fn now_secs() -> i64 {
+    (Date::now().as_millis() / 1000) as i64
+}
+
+/// An error for a wrong method on a known path.
+pub fn method_not_allowed() -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this path")
+}

@@ -1,0 +1,57 @@
+//! Outbound platform calls through the Workers fetch API, one JSON log line each.
+
+use connect_links_core::http::{HttpRequest, HttpResponse};
+use serde_json::json;
+use wasm_bindgen::JsValue;
+use worker::{console_log, Date, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
+
+/// Answers larger than this are cut off; no platform answer we read comes near it.
+const MAX_RESPONSE_BYTES: usize = 1 << 20;
+
+/// Why a platform call produced no answer.
+#[derive(Debug)]
+pub struct TransportError;
+
+/// Sends `req` for `platform` (redirects are not followed: a platform answer that redirects
+/// is an error, not a hop to an unchecked host), and logs platform, endpoint, status,
+/// latency and profile id. Never logs a header, body or query.
+pub async fn send(req: &HttpRequest, platform: &str, profile_id: Option<&str>) -> Result<HttpResponse, TransportError> {
+    let start = Date::now().as_millis();
+    let result = send_inner(req).await;
+    let latency_ms = Date::now().as_millis().saturating_sub(start);
+    let status = result.as_ref().map(|r| r.status).unwrap_or(0);
+    console_log!(
+        "{}",
+        json!({
+            "event": "platform_call",
+            "platform": platform,
+            "method": req.method,
+            "endpoint": req.endpoint(),
+            "status": status,
+            "latency_ms": latency_ms,
+            "profile_id": profile_id,
+            "ok": result.is_ok(),
+        })
+    );
+    result
+}
+
+async fn send_inner(req: &HttpRequest) -> Result<HttpResponse, TransportError> {
+    let headers = Headers::new();
+    for (k, v) in &req.headers {
+        headers.set(k, v).map_err(|_| TransportError)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::from(req.method.to_string()))
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual);
+    if let Some(body) = &req.body {
+        init.with_body(Some(JsValue::from_str(body)));
+    }
+    let request = Request::new_with_init(&req.url, &init).map_err(|_| TransportError)?;
+    let mut resp = Fetch::Request(request).send().await.map_err(|_| TransportError)?;
+    let content_type = resp.headers().get("content-type").ok().flatten();
+    let mut body = resp.bytes().await.map_err(|_| TransportError)?;
+    body.truncate(MAX_RESPONSE_BYTES);
+    Ok(HttpResponse { status: resp.status_code(), content_type, body })
+}

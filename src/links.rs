@@ -1,0 +1,186 @@
+//! Connect links: creation and status (API), the short link and the callback (browser),
+//! and the exchange for apps that own their callback.
+
+use crate::connect::{complete, consume_state, peek_state, StateProblem};
+use crate::ctx::{Ctx, OrInternal};
+use crate::respond;
+use crate::store;
+use connect_links_core::callback::{final_redirect, CallbackFailure};
+use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::input::{parse_json, CreateLink, ExchangeInput};
+use connect_links_core::model::LinkRow;
+use connect_links_core::oauth::authorize_url;
+use connect_links_core::pkce::new_verifier;
+use connect_links_core::platforms::AuthKind;
+use connect_links_core::random::new_id;
+use connect_links_core::redirect::is_allowed;
+use connect_links_core::secrets::AuthCode;
+use connect_links_core::state::{new_state, state_key, CallbackMode, PendingAuth, STATE_TTL_SECS};
+use connect_links_core::time::rfc3339;
+use serde_json::json;
+use worker::Response;
+
+/// `POST /v1/connect-links`.
+pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[u8]) -> ApiResult<Response> {
+    let input: CreateLink = parse_json(body)?;
+    input.check()?;
+    let platform = ctx.platform(&input.platform)?;
+    if platform.auth != AuthKind::Oauth2 {
+        return Err(ApiError::invalid("this platform connects without a redirect; use POST /v1/profiles"));
+    }
+    let creds = ctx.credentials(platform).ok_or_else(|| {
+        ApiError::new(ErrorCode::PlatformNotConfigured, format!("{} client id and secret are not set", platform.id))
+    })?;
+    if !is_allowed(&input.redirect_url, &app.allowlist()) {
+        return Err(ApiError::new(ErrorCode::RedirectNotAllowed, "redirect_url is not in the app's allowed_redirect_urls"));
+    }
+    let db = ctx.db()?;
+    if let Some(pid) = &input.profile_id {
+        let profile = store::get_profile(&db, &app.id, pid).await?.ok_or_else(|| ApiError::not_found("profile"))?;
+        if profile.platform != platform.id {
+            return Err(ApiError::invalid("profile_id belongs to another platform"));
+        }
+    }
+    let callback = input.callback.unwrap_or(CallbackMode::Hosted);
+    let redirect_uri = match callback {
+        CallbackMode::Hosted => format!("{}/oauth/callback", ctx.public_url),
+        CallbackMode::App => input.redirect_url.clone(),
+    };
+    let scopes = input.scopes.clone().unwrap_or_else(|| platform.default_scopes.clone());
+    let (id, state, verifier) = (new_id("cl_")?, new_state()?, new_verifier()?);
+    let authorize = authorize_url(platform, &creds.client_id, &redirect_uri, &scopes, state.secret(), &verifier)
+        .ok_or_else(ApiError::internal)?;
+    let link = LinkRow {
+        id: id.clone(),
+        app_id: app.id.clone(),
+        platform: platform.id.clone(),
+        redirect_url: input.redirect_url.clone(),
+        authorize_url: authorize.clone(),
+        scopes: serde_json::to_string(&scopes).or_500("scopes json")?,
+        external_user_id: input.external_user_id.clone(),
+        app_state: input.state.clone(),
+        metadata: input.metadata.as_ref().map(|m| serde_json::Value::Object(m.clone()).to_string()),
+        reconnect_profile_id: input.profile_id.clone(),
+        status: "pending".into(),
+        error: None,
+        profile_id: None,
+        created_at: ctx.now,
+        expires_at: ctx.now + STATE_TTL_SECS,
+        completed_at: None,
+    };
+    store::insert_link(&db, &link, if callback == CallbackMode::App { "app" } else { "hosted" }).await?;
+    let pending = PendingAuth {
+        link_id: id.clone(),
+        app_id: app.id.clone(),
+        platform: platform.id.clone(),
+        verifier: verifier.secret().to_string(),
+        redirect_uri,
+        callback,
+        created_at: ctx.now,
+    };
+    let record = serde_json::to_string(&pending).or_500("pending json")?;
+    ctx.kv()?
+        .put(&state_key(state.secret()), record)
+        .or_500("kv put state")?
+        .expiration_ttl(STATE_TTL_SECS as u64)
+        .execute()
+        .await
+        .or_500("kv put state")?;
+    respond::json(
+        201,
+        &json!({
+            "id": id,
+            "url": format!("{}/connect/{}", ctx.public_url, id),
+            "authorize_url": authorize,
+            "platform": platform.id,
+            "expires_at": rfc3339(link.expires_at),
+        }),
+    )
+}
+
+/// `GET /v1/connect-links/{id}`: another app's link is 404.
+pub async fn get(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
+    match store::get_link(&ctx.db()?, id).await? {
+        Some(link) if link.app_id == app_id => respond::json(200, &link.view(ctx.now)),
+        _ => Err(ApiError::not_found("connect link")),
+    }
+}
+
+/// `GET /connect/{id}`: 302 to the consent screen while the link is pending.
+pub async fn open(ctx: &Ctx, id: &str) -> ApiResult<Response> {
+    let link = store::get_link(&ctx.db()?, id).await?.ok_or_else(|| ApiError::not_found("connect link"))?;
+    match link.status_at(ctx.now) {
+        "pending" => respond::redirect(&link.authorize_url),
+        _ => Err(ApiError::new(ErrorCode::LinkExpired, "This connect link has expired or was already used. Ask the app for a new one.")),
+    }
+}
+
+fn bad_callback(message: &str) -> ApiError {
+    ApiError::invalid(message)
+}
+
+/// `GET /oauth/callback`: check the state, then spend the code, then send the browser back
+/// to the app. Problems with the state itself get an HTML page (400), never a redirect.
+pub async fn callback(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<Response> {
+    let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let state = param("state").filter(|s| !s.is_empty()).ok_or_else(|| bad_callback("The sign-in answer has no state."))?;
+    let pending = match peek_state(ctx, state).await? {
+        Ok(p) => p,
+        Err(StateProblem::Expired) => return Err(bad_callback("This sign-in took longer than 10 minutes. Start again from the app.")),
+        Err(_) => return Err(bad_callback("This sign-in is unknown or was already completed. Start again from the app.")),
+    };
+    if pending.callback != CallbackMode::Hosted {
+        return Err(bad_callback("This sign-in must be completed by the app."));
+    }
+    if consume_state(ctx, state, &pending).await?.is_err() {
+        return Err(bad_callback("This sign-in was already completed."));
+    }
+    let db = ctx.db()?;
+    let link = store::get_link(&db, &pending.link_id)
+        .await?
+        .filter(|l| l.app_id == pending.app_id && l.status == "pending")
+        .ok_or_else(|| bad_callback("This sign-in is unknown or was already completed."))?;
+    let outcome = match (param("error"), param("code")) {
+        (Some(err), _) => Err(CallbackFailure::from_platform_error(err)),
+        (None, Some(code)) if !code.is_empty() => complete(ctx, &pending, &link, AuthCode::new(code)).await,
+        (None, _) => Err(CallbackFailure::ExchangeFailed),
+    };
+    store::finish_link(&db, &link.id, outcome.as_deref().map_err(|f| f.as_str()), ctx.now).await?;
+    let location = final_redirect(&link.redirect_url, &link.platform, &link.id, link.app_state.as_deref(), outcome.as_deref().map_err(|f| *f))
+        .ok_or_else(ApiError::internal)?;
+    respond::redirect(&location)
+}
+
+/// `POST /v1/oauth/exchange`: for links created with `"callback": "app"`.
+pub async fn exchange(ctx: &Ctx, app_id: &str, body: &[u8]) -> ApiResult<Response> {
+    let input: ExchangeInput = parse_json(body)?;
+    let expired = || ApiError::new(ErrorCode::LinkExpired, "state is unknown, expired or already used");
+    let pending = match peek_state(ctx, &input.state).await? {
+        Ok(p) => p,
+        Err(_) => return Err(expired()),
+    };
+    // Checked before consuming, so another app's key cannot burn this state.
+    if pending.app_id != app_id {
+        return Err(ApiError::new(ErrorCode::Forbidden, "this state belongs to another app"));
+    }
+    if pending.callback != CallbackMode::App {
+        return Err(ApiError::invalid("this link uses the hosted callback; the worker completes it"));
+    }
+    if consume_state(ctx, &input.state, &pending).await?.is_err() {
+        return Err(expired());
+    }
+    let db = ctx.db()?;
+    let link = store::get_link(&db, &pending.link_id).await?.filter(|l| l.status == "pending").ok_or_else(expired)?;
+    let outcome = complete(ctx, &pending, &link, AuthCode::new(input.code)).await;
+    store::finish_link(&db, &link.id, outcome.as_deref().map_err(|f| f.as_str()), ctx.now).await?;
+    match outcome {
+        Ok(profile_id) => {
+            let p = store::get_profile(&db, app_id, &profile_id).await?.ok_or_else(ApiError::internal)?;
+            respond::json(201, &p.view())
+        }
+        Err(CallbackFailure::MissingScopes) => Err(ApiError::invalid("the user declined a requested scope (missing_scopes)")),
+        Err(CallbackFailure::ExchangeFailed) => Err(ApiError::upstream("the platform refused the code (exchange_failed)")),
+        Err(CallbackFailure::ProfileFailed) => Err(ApiError::upstream("the platform's identity call failed (profile_failed)")),
+        Err(_) => Err(ApiError::internal()),
+    }
+}

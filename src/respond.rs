@@ -1,0 +1,59 @@
+//! Building responses: JSON, HTML pages, redirects, and the contract's error body.
+
+use crate::ctx::OrInternal;
+use connect_links_core::error::{ApiError, ApiResult};
+use connect_links_core::html::error_page;
+use serde_json::Value;
+use worker::{Headers, Response};
+
+/// A JSON response.
+pub fn json(status: u16, body: &Value) -> ApiResult<Response> {
+    Ok(Response::from_json(body).or_500("serialize response")?.with_status(status))
+}
+
+/// An HTML response.
+pub fn html(status: u16, body: String) -> ApiResult<Response> {
+    Ok(Response::from_html(body).or_500("html response")?.with_status(status))
+}
+
+/// A 302 to `location`.
+pub fn redirect(location: &str) -> ApiResult<Response> {
+    let headers = Headers::new();
+    headers.set("location", location).or_500("redirect header")?;
+    Ok(Response::empty().or_500("redirect")?.with_status(302).with_headers(headers))
+}
+
+/// 204 No Content.
+pub fn no_content() -> ApiResult<Response> {
+    Ok(Response::empty().or_500("empty response")?.with_status(204))
+}
+
+/// The contract's JSON error, or the same as an HTML page for browser routes.
+pub fn error(e: &ApiError, as_html: bool) -> Response {
+    let built = if as_html {
+        let title = match e.status() {
+            404 => "Not found",
+            410 => "This link has expired",
+            400 => "This request cannot be completed",
+            _ => "Something went wrong",
+        };
+        Response::from_html(error_page(title, &e.message))
+    } else {
+        Response::from_json(&e.body())
+    };
+    match built {
+        Ok(r) => r.with_status(e.status()),
+        // Only reachable if the runtime cannot build a response at all.
+        Err(_) => worker::ResponseBuilder::new().with_status(500).empty(),
+    }
+}
+
+/// Headers every answer carries: nothing is cached (answers may hold tokens), and pages
+/// send no Referer (their URLs carry codes and states).
+pub fn harden(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    let _ = h.set("cache-control", "no-store");
+    let _ = h.set("x-content-type-options", "nosniff");
+    let _ = h.set("referrer-policy", "no-referrer");
+    resp
+}

@@ -1,0 +1,132 @@
+//! The route table: parse, call one handler, render. Errors become the contract's JSON
+//! error, or an HTML page on browser routes.
+
+use crate::ctx::{method_not_allowed, Ctx, OrInternal};
+use crate::{admin, links, profiles, respond, sandbox};
+use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::input::{parse_limit, MAX_BODY_BYTES};
+use connect_links_core::platforms::PlatformInfo;
+use serde_json::json;
+use worker::{Env, Method, Request, Response};
+
+/// Answers one request; never fails and never panics on input.
+pub async fn handle(mut req: Request, env: Env) -> Response {
+    let path = req.path();
+    let segs: Vec<String> = path.trim_matches('/').split('/').map(str::to_string).collect();
+    let browser = matches!(segs.first().map(String::as_str), Some("connect" | "oauth"))
+        || (segs.len() >= 2 && segs[0] == "sandbox" && segs[1] == "authorize");
+    let ctx = Ctx::new(env, &req);
+    let result = route(&ctx, &mut req, &segs).await;
+    respond::harden(result.unwrap_or_else(|e| respond::error(&e, browser)))
+}
+
+async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Response> {
+    let m = req.method();
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    match s.as_slice() {
+        ["health"] => only(&m, Method::Get, || respond::json(200, &json!({"status": "ok"}))),
+
+        // Operators.
+        ["v1", "admin", ..] => {
+            ctx.require_admin(req)?;
+            match (m, &s[2..]) {
+                (Method::Post, ["apps"]) => admin::create_app(ctx, &body(req).await?).await,
+                (Method::Get, ["apps"]) => {
+                    let q = query(req)?;
+                    admin::list_apps(ctx, parse_limit(param(&q, "limit"))?, param(&q, "cursor")).await
+                }
+                (Method::Get, ["apps", id]) => admin::get_app(ctx, id).await,
+                (Method::Patch, ["apps", id]) => admin::patch_app(ctx, id, &body(req).await?).await,
+                (Method::Post, ["apps", id, "api-keys"]) => admin::create_key(ctx, id).await,
+                (Method::Delete, ["api-keys", id]) => admin::revoke_key(ctx, id).await,
+                (_, ["apps"] | ["apps", _] | ["apps", _, "api-keys"] | ["api-keys", _]) => Err(method_not_allowed()),
+                _ => Err(ApiError::not_found("route")),
+            }
+        }
+
+        // Apps.
+        ["v1", "platforms" | "connect-links" | "oauth" | "profiles", ..] => {
+            let app = ctx.require_app(req).await?;
+            match (m, &s[1..]) {
+                (Method::Get, ["platforms"]) => {
+                    let data: Vec<PlatformInfo> =
+                        ctx.catalog.all().iter().map(|p| PlatformInfo::of(p, ctx.credentials(p).is_some())).collect();
+                    respond::json(200, &json!({"data": data}))
+                }
+                (Method::Post, ["connect-links"]) => links::create(ctx, &app, &body(req).await?).await,
+                (Method::Get, ["connect-links", id]) => links::get(ctx, &app.id, id).await,
+                (Method::Post, ["oauth", "exchange"]) => links::exchange(ctx, &app.id, &body(req).await?).await,
+                (Method::Get, ["profiles"]) => profiles::list(ctx, &app.id, &query(req)?).await,
+                (Method::Get, ["profiles", id]) => profiles::get(ctx, &app.id, id).await,
+                (Method::Delete, ["profiles", id]) => profiles::delete(ctx, &app.id, id).await,
+                (_, ["platforms"] | ["connect-links"] | ["connect-links", _] | ["oauth", "exchange"] | ["profiles"] | ["profiles", _]) => {
+                    Err(method_not_allowed())
+                }
+                _ => Err(ApiError::not_found("route")),
+            }
+        }
+
+        // Browsers.
+        ["connect", id] => match m {
+            Method::Get => links::open(ctx, id).await,
+            _ => Err(method_not_allowed()),
+        },
+        ["oauth", "callback"] => match m {
+            Method::Get => links::callback(ctx, &query(req)?).await,
+            _ => Err(method_not_allowed()),
+        },
+
+        // The sandbox platform, only when switched on.
+        ["sandbox", rest @ ..] if ctx.catalog.get("sandbox").is_some() => match (m, rest) {
+            (Method::Get, ["authorize"]) => sandbox::authorize_page(&query(req)?),
+            (Method::Post, ["authorize"]) => sandbox::decide(ctx, &body(req).await?).await,
+            (Method::Post, ["token"]) => {
+                let b = body(req).await?;
+                sandbox::token(ctx, req, &b).await
+            },
+            (Method::Get, ["userinfo"]) => sandbox::userinfo(ctx, req).await,
+            (Method::Post, ["revoke"]) => {
+                let b = body(req).await?;
+                sandbox::revoke(ctx, req, &b).await
+            },
+            (_, ["authorize"] | ["token"] | ["userinfo"] | ["revoke"]) => Err(method_not_allowed()),
+            _ => Err(ApiError::not_found("route")),
+        },
+
+        _ => Err(ApiError::not_found("route")),
+    }
+}
+
+fn only(m: &Method, want: Method, f: impl FnOnce() -> ApiResult<Response>) -> ApiResult<Response> {
+    if *m == want {
+        f()
+    } else {
+        Err(method_not_allowed())
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(ErrorCode::PayloadTooLarge, "request body is over 64 KiB")
+}
+
+/// The request body, refused over 64 KiB (by its declared length first, then its real one).
+async fn body(req: &mut Request) -> ApiResult<Vec<u8>> {
+    let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    let bytes = req.bytes().await.or_500("read body")?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+fn query(req: &Request) -> ApiResult<Vec<(String, String)>> {
+    let url = req.url().or_500("request url")?;
+    Ok(url.query_pairs().into_owned().collect())
+}
+
+fn param<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
+    q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}

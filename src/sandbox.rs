@@ -1,0 +1,222 @@
+//! The sandbox platform's endpoints (`/sandbox/*`, only with `SANDBOX=on`): a consent page,
+//! a token endpoint that enforces PKCE S256 and rotates refresh tokens, user info, revoke.
+
+use crate::ctx::{Ctx, OrInternal};
+use crate::respond;
+use connect_links_core::error::{ApiError, ApiResult};
+use connect_links_core::html::error_page;
+use connect_links_core::keys::bearer;
+use connect_links_core::oauth::basic_auth;
+use connect_links_core::pkce::verify_s256;
+use connect_links_core::platforms::sandbox::{self as def, ACCESS_TTL_SECS, CODE_TTL_SECS};
+use connect_links_core::random::{ct_eq, random_token};
+use connect_links_core::redirect::with_params;
+use connect_links_core::sandbox::{secret_hash, user_id, valid_username, AuthorizeRequest};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use worker::{query, Request, Response};
+
+fn pairs(raw: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw).into_owned().collect()
+}
+
+fn get<'a>(p: &'a [(String, String)], k: &str) -> Option<&'a str> {
+    p.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}
+
+/// `GET /sandbox/authorize`: the consent page.
+pub fn authorize_page(query: &[(String, String)]) -> ApiResult<Response> {
+    let req = AuthorizeRequest::from_pairs(query);
+    if let Some(problem) = req.problem(get(query, "response_type").unwrap_or_default()) {
+        return respond::html(400, error_page("Sandbox: bad authorization request", problem));
+    }
+    respond::html(200, req.consent_page())
+}
+
+/// `POST /sandbox/authorize`: Approve issues a code, Deny answers `access_denied`.
+pub async fn decide(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
+    let form = pairs(body);
+    let mut req = AuthorizeRequest::from_pairs(&form);
+    // Each checked scope box is its own field; unchecked ones are declined.
+    req.scope = form.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(" ");
+    if let Some(problem) = req.problem("code") {
+        return respond::html(400, error_page("Sandbox: bad authorization request", problem));
+    }
+    let back = |params: &[(&str, &str)]| with_params(&req.redirect_uri, params).ok_or_else(ApiError::internal);
+    if get(&form, "decision") != Some("approve") {
+        return respond::redirect(&back(&[("error", "access_denied"), ("error_description", "The user denied the request"), ("state", &req.state)])?);
+    }
+    let username = get(&form, "username").unwrap_or_default().trim();
+    if !valid_username(username) {
+        return respond::html(400, error_page("Sandbox: bad account name", "Use 1 to 32 of a-z, 0-9, '_', '.', '-'."));
+    }
+    let code = random_token()?;
+    let db = ctx.db()?;
+    query!(
+        &db,
+        "INSERT INTO sandbox_codes (code_hash, redirect_uri, code_challenge, scope, username, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        secret_hash(&code), req.redirect_uri, req.code_challenge, req.scope, username, ctx.now
+    )
+    .or_500("prepare sandbox code")?
+    .run()
+    .await
+    .or_500("sandbox code")?;
+    respond::redirect(&back(&[("code", &code), ("state", &req.state)])?)
+}
+
+fn oauth_error(status: u16, error: &str, description: &str) -> ApiResult<Response> {
+    respond::json(status, &json!({"error": error, "error_description": description}))
+}
+
+fn client_ok(req: &Request) -> bool {
+    let given = req.headers().get("authorization").ok().flatten().unwrap_or_default();
+    ct_eq(given.as_bytes(), basic_auth(def::CLIENT_ID, def::CLIENT_SECRET).as_bytes())
+}
+
+#[derive(Deserialize)]
+struct CodeRow {
+    redirect_uri: String,
+    code_challenge: String,
+    scope: String,
+    username: String,
+    created_at: i64,
+}
+
+#[derive(Deserialize)]
+struct GrantRow {
+    username: String,
+    scope: String,
+}
+
+/// `POST /sandbox/token`: `authorization_code` (PKCE S256 enforced, codes single use) and
+/// `refresh_token` (rotating: the old refresh token dies when a new one is issued).
+pub async fn token(ctx: &Ctx, req: &Request, body: &[u8]) -> ApiResult<Response> {
+    if !client_ok(req) {
+        return oauth_error(401, "invalid_client", "client authentication failed (HTTP Basic required)");
+    }
+    let form = pairs(body);
+    let db = ctx.db()?;
+    let grant = match get(&form, "grant_type") {
+        Some("authorization_code") => {
+            let (Some(code), Some(redirect_uri)) = (get(&form, "code"), get(&form, "redirect_uri")) else {
+                return oauth_error(400, "invalid_request", "code and redirect_uri are required");
+            };
+            let Some(verifier) = get(&form, "code_verifier") else {
+                return oauth_error(400, "invalid_request", "code_verifier is required");
+            };
+            // Marking the code used and reading it is one statement: a code works once.
+            let row = query!(
+                &db,
+                "UPDATE sandbox_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL \
+                 RETURNING redirect_uri, code_challenge, scope, username, created_at",
+                secret_hash(code), ctx.now
+            )
+            .or_500("prepare sandbox redeem")?
+            .first::<CodeRow>(None)
+            .await
+            .or_500("sandbox redeem")?;
+            let Some(row) = row else {
+                return oauth_error(400, "invalid_grant", "the code is unknown or was already used");
+            };
+            if ctx.now - row.created_at > CODE_TTL_SECS || row.redirect_uri != redirect_uri {
+                return oauth_error(400, "invalid_grant", "the code expired or redirect_uri does not match");
+            }
+            if !verify_s256(verifier, &row.code_challenge) {
+                return oauth_error(400, "invalid_grant", "code_verifier does not match the code_challenge");
+            }
+            GrantRow { username: row.username, scope: row.scope }
+        }
+        Some("refresh_token") => {
+            let Some(rt) = get(&form, "refresh_token") else {
+                return oauth_error(400, "invalid_request", "refresh_token is required");
+            };
+            let row = query!(
+                &db,
+                "UPDATE sandbox_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND kind = 'refresh' \
+                 AND revoked_at IS NULL RETURNING username, scope",
+                secret_hash(rt), ctx.now
+            )
+            .or_500("prepare sandbox refresh")?
+            .first::<GrantRow>(None)
+            .await
+            .or_500("sandbox refresh")?;
+            match row {
+                Some(g) => g,
+                None => return oauth_error(400, "invalid_grant", "the refresh token is unknown, used or revoked"),
+            }
+        }
+        _ => return oauth_error(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token"),
+    };
+    issue(ctx, &grant).await
+}
+
+async fn issue(ctx: &Ctx, grant: &GrantRow) -> ApiResult<Response> {
+    let db = ctx.db()?;
+    let access = format!("sbx_at_{}", random_token()?);
+    let insert = |hash: String, kind: &str, expires: Option<i64>| {
+        query!(
+            &db,
+            "INSERT INTO sandbox_tokens (token_hash, kind, username, scope, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            hash, kind, grant.username, grant.scope, expires, ctx.now
+        )
+        .or_500("prepare sandbox token")
+    };
+    let mut stmts = vec![insert(secret_hash(&access), "access", Some(ctx.now + ACCESS_TTL_SECS))?];
+    let mut body = json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": ACCESS_TTL_SECS,
+        "scope": grant.scope,
+    });
+    // Like X: a refresh token only with offline.access.
+    if grant.scope.split(' ').any(|s| s == "offline.access") {
+        let refresh = format!("sbx_rt_{}", random_token()?);
+        stmts.push(insert(secret_hash(&refresh), "refresh", None)?);
+        body["refresh_token"] = Value::String(refresh);
+    }
+    db.batch(stmts).await.or_500("sandbox tokens")?;
+    respond::json(200, &body)
+}
+
+/// `GET /sandbox/userinfo`: who the bearer token belongs to.
+pub async fn userinfo(ctx: &Ctx, req: &Request) -> ApiResult<Response> {
+    let header = req.headers().get("authorization").ok().flatten();
+    let Some(token) = bearer(header.as_deref()) else {
+        return oauth_error(401, "invalid_token", "a bearer token is required");
+    };
+    let db = ctx.db()?;
+    let row = query!(
+        &db,
+        "SELECT username, scope FROM sandbox_tokens WHERE token_hash = ?1 AND kind = 'access' \
+         AND revoked_at IS NULL AND expires_at > ?2",
+        secret_hash(token), ctx.now
+    )
+    .or_500("prepare sandbox userinfo")?
+    .first::<GrantRow>(None)
+    .await
+    .or_500("sandbox userinfo")?;
+    match row {
+        Some(g) => respond::json(
+            200,
+            &json!({"sub": user_id(&g.username), "preferred_username": g.username, "name": format!("Sandbox {}", g.username)}),
+        ),
+        None => oauth_error(401, "invalid_token", "the access token is unknown, expired or revoked"),
+    }
+}
+
+/// `POST /sandbox/revoke` (RFC 7009): always 200 for an authenticated client.
+pub async fn revoke(ctx: &Ctx, req: &Request, body: &[u8]) -> ApiResult<Response> {
+    if !client_ok(req) {
+        return oauth_error(401, "invalid_client", "client authentication failed");
+    }
+    if let Some(token) = get(&pairs(body), "token") {
+        let db = ctx.db()?;
+        query!(&db, "UPDATE sandbox_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL", secret_hash(token), ctx.now)
+            .or_500("prepare sandbox revoke")?
+            .run()
+            .await
+            .or_500("sandbox revoke")?;
+    }
+    respond::json(200, &json!({}))
+}

@@ -1,0 +1,199 @@
+// Runs the built worker (build/index.js + wasm) in workerd through Miniflare, with real
+// local D1 and KV, on a loopback port. The sandbox platform is reached by the worker
+// through a real fetch to that port, as any platform would be.
+import { Miniflare } from 'miniflare';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Splits a migration file into statements (comments dropped). */
+function statements(sql) {
+  return sql
+    .split('\n')
+    .map((l) => l.replace(/--.*$/, ''))
+    .join('\n')
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function randomKey() {
+  return crypto.randomBytes(32).toString('base64');
+}
+
+/** Starts the worker; `vars` override bindings. */
+export async function startWorker({ vars = {} } = {}) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const adminToken = `adm_${crypto.randomBytes(16).toString('hex')}`;
+  const tokenKeys = `k1:${randomKey()}`;
+  const bindings = { PUBLIC_URL: base, SANDBOX: 'on', ADMIN_TOKEN: adminToken, TOKEN_KEYS: tokenKeys, ...vars };
+  const mf = new Miniflare({
+    host: '127.0.0.1',
+    port,
+    modules: true,
+    scriptPath: path.join(root, 'build/index.js'),
+    modulesRoot: path.join(root, 'build'),
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
+    compatibilityDate: '2026-04-20',
+    d1Databases: { DB: 'e2e-db' },
+    kvNamespaces: { OAUTH_STATE: 'e2e-kv' },
+    bindings,
+  });
+  await mf.ready;
+  const db = await mf.getD1Database('DB');
+  const kv = await mf.getKVNamespace('OAUTH_STATE');
+  for (const file of fs.readdirSync(path.join(root, 'migrations')).sort()) {
+    const sql = fs.readFileSync(path.join(root, 'migrations', file), 'utf8');
+    await db.batch(statements(sql).map((s) => db.prepare(s)));
+  }
+  return new Worker(mf, base, db, kv, bindings);
+}
+
+class Worker {
+  constructor(mf, base, db, kv, bindings) {
+    Object.assign(this, { mf, base, db, kv, bindings });
+  }
+
+  async stop() {
+    await this.mf.dispose();
+  }
+
+  /** A JSON call; returns { status, body, headers }. */
+  async call(method, p, { token, json, raw, headers = {} } = {}) {
+    const h = { ...headers };
+    if (token) h.authorization = `Bearer ${token}`;
+    let body;
+    if (json !== undefined) {
+      h['content-type'] = 'application/json';
+      body = JSON.stringify(json);
+    } else if (raw !== undefined) {
+      body = raw;
+    }
+    const res = await fetch(this.base + p, { method, headers: h, body, redirect: 'manual' });
+    const text = await res.text();
+    let parsed = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = text;
+    }
+    return { status: res.status, body: parsed, headers: res.headers, text };
+  }
+
+  admin(method, p, json) {
+    return this.call(method, p, { token: this.bindings.ADMIN_TOKEN, json });
+  }
+
+  /** Creates an app and returns { app, api_key, webhook_secret }. */
+  async createApp(name = 'Test app', allowed = ['http://localhost:3000/connected']) {
+    const r = await this.admin('POST', '/v1/admin/apps', { name, allowed_redirect_urls: allowed });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body;
+  }
+
+  async createLink(apiKey, fields = {}) {
+    const r = await this.call('POST', '/v1/connect-links', {
+      token: apiKey,
+      json: { platform: 'sandbox', redirect_url: 'http://localhost:3000/connected', ...fields },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body;
+  }
+
+  /** The KV record of a state (as the worker stores it: under the state's SHA-256). */
+  stateKey(state) {
+    return crypto.createHash('sha256').update(state).digest('hex');
+  }
+
+  /**
+   * Plays the user's browser from a connect link up to the platform's redirect back:
+   * opens the short link, loads the consent page, submits Approve or Deny.
+   * Returns { authorizeUrl, back } where `back` is the URL the sandbox redirected to.
+   */
+  async consent(link, { decision = 'approve', username = 'ada', dropScopes = [] } = {}) {
+    const open = await fetch(link.url, { redirect: 'manual' });
+    assert.equal(open.status, 302);
+    const authorizeUrl = open.headers.get('location');
+    assert.equal(authorizeUrl, link.authorize_url);
+    const page = await fetch(authorizeUrl, { redirect: 'manual' });
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /Approve/);
+    const form = new URLSearchParams();
+    for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+      form.append(m[1], unescapeHtml(m[2]));
+    }
+    for (const m of html.matchAll(/<input type="checkbox" name="scope" value="([^"]*)" checked>/g)) {
+      const s = unescapeHtml(m[1]);
+      if (!dropScopes.includes(s)) form.append('scope', s);
+    }
+    form.append('username', username);
+    form.append('decision', decision);
+    const action = new URL('authorize', authorizeUrl).toString();
+    const res = await fetch(action, { method: 'POST', body: form, redirect: 'manual' });
+    assert.equal(res.status, 302, await res.text());
+    return { authorizeUrl, back: new URL(res.headers.get('location')) };
+  }
+
+  /** Follows the platform's redirect into the worker's callback; returns the response. */
+  async callback(back) {
+    return fetch(back.toString(), { redirect: 'manual' });
+  }
+
+  /** Every text value in every table of the local D1 database. */
+  async allStoredText() {
+    const tables = await this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+    const out = [];
+    for (const { name } of tables.results) {
+      if (name.startsWith('_cf_') || name.startsWith('sqlite_')) continue;
+      const rows = await this.db.prepare(`SELECT * FROM "${name}"`).all();
+      for (const row of rows.results) for (const v of Object.values(row)) out.push({ table: name, value: String(v) });
+    }
+    return out;
+  }
+
+  /** Opens a token envelope with the test's copy of TOKEN_KEYS (what only the keyring can do). */
+  openEnvelope(envelope, profileId, field) {
+    const [v, kid, data] = envelope.split('.');
+    assert.equal(v, 'v1');
+    const entry = this.bindings.TOKEN_KEYS.split(',').find((e) => e.startsWith(`${kid}:`));
+    assert.ok(entry, `key ${kid} in keyring`);
+    const key = Buffer.from(entry.slice(kid.length + 1), 'base64');
+    const blob = Buffer.from(data, 'base64url');
+    const decipher = crypto.createDecipheriv('aes-256-gcm', key, blob.subarray(0, 12));
+    decipher.setAAD(Buffer.from(`${profileId}:${field}`));
+    decipher.setAuthTag(blob.subarray(blob.length - 16));
+    return Buffer.concat([decipher.update(blob.subarray(12, blob.length - 16)), decipher.final()]).toString('utf8');
+  }
+}
+
+export function unescapeHtml(s) {
+  return s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
+export function challengeOf(verifier) {
+  return crypto.createHash('sha256').update(verifier).digest('base64url');
+}
