@@ -1,0 +1,220 @@
+// The JSON API on the real runtime: operators, API keys, app isolation, the app-owned
+// callback exchange, limits and the error format.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { startWorker } from './harness.mjs';
+
+let w;
+before(async () => { w = await startWorker(); });
+after(async () => { await w?.stop(); });
+
+const REDIRECT = 'http://localhost:3000/connected';
+
+function assertError(r, status, code) {
+  assert.equal(r.status, status, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, code);
+  assert.equal(typeof r.body.error.message, 'string');
+  assert.deepEqual(Object.keys(r.body), ['error']);
+}
+
+test('admin routes need the admin token', async () => {
+  assertError(await w.call('GET', '/v1/admin/apps'), 401, 'unauthorized');
+  assertError(await w.call('GET', '/v1/admin/apps', { token: 'wrong' }), 401, 'unauthorized');
+  const { api_key } = await w.createApp();
+  assertError(await w.call('GET', '/v1/admin/apps', { token: api_key }), 401, 'unauthorized');
+});
+
+test('creating an app shows the key and webhook secret once and stores only a hash', async () => {
+  const r = await w.admin('POST', '/v1/admin/apps', {
+    name: 'Shape app', allowed_redirect_urls: ['https://app.example.com/cb'], webhook_url: 'https://app.example.com/hooks',
+  });
+  assert.equal(r.status, 201);
+  const { app, api_key, webhook_secret } = r.body;
+  assert.match(app.id, /^app_[0-9a-f]{32}$/);
+  assert.deepEqual(Object.keys(app).sort(), ['allowed_redirect_urls', 'created_at', 'id', 'name', 'webhook_url']);
+  assert.match(api_key, /^ck_[A-Za-z0-9_-]{43}$/);
+  assert.equal(Buffer.from(webhook_secret.replace(/^whsec_/, ''), 'base64').length, 32);
+  const hash = crypto.createHash('sha256').update(api_key).digest('hex');
+  const row = await w.db.prepare('SELECT key_hash FROM api_keys WHERE app_id = ?').bind(app.id).first();
+  assert.equal(row.key_hash, hash);
+  for (const { table, value } of await w.allStoredText()) {
+    assert.ok(!value.includes(api_key), `api key in ${table}`);
+    assert.ok(!value.includes(webhook_secret.slice(6)), `webhook secret in ${table}`);
+  }
+  const shown = await w.admin('GET', `/v1/admin/apps/${app.id}`);
+  assert.deepEqual(shown.body, app);
+});
+
+test('app validation: https required except loopback', async () => {
+  for (const urls of [['http://app.example.com/cb'], ['/relative'], [], ['javascript:alert(1)']]) {
+    assertError(await w.admin('POST', '/v1/admin/apps', { name: 'x', allowed_redirect_urls: urls }), 400, 'invalid_request');
+  }
+  assertError(await w.admin('POST', '/v1/admin/apps', { name: 'x' }), 400, 'invalid_request');
+});
+
+test('apps list pages with a cursor and PATCH edits the allowlist', async () => {
+  for (let i = 0; i < 3; i++) await w.createApp(`Paged ${i}`);
+  const seen = new Set();
+  let cursor = null;
+  do {
+    const r = await w.admin('GET', `/v1/admin/apps?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+    assert.equal(r.status, 200);
+    assert.ok(r.body.data.length <= 2);
+    for (const a of r.body.data) seen.add(a.id);
+    cursor = r.body.next_cursor;
+  } while (cursor);
+  const total = await w.db.prepare('SELECT COUNT(*) AS n FROM apps').first();
+  assert.equal(seen.size, total.n);
+  assertError(await w.admin('GET', '/v1/admin/apps?limit=0'), 400, 'invalid_request');
+
+  const { app, api_key } = await w.createApp('Patch app', [REDIRECT]);
+  const p = await w.admin('PATCH', `/v1/admin/apps/${app.id}`, { allowed_redirect_urls: ['http://localhost:4000/done'], webhook_url: null });
+  assert.equal(p.status, 200);
+  assert.deepEqual(p.body.allowed_redirect_urls, ['http://localhost:4000/done']);
+  assertError(await w.call('POST', '/v1/connect-links', { token: api_key, json: { platform: 'sandbox', redirect_url: REDIRECT } }), 422, 'redirect_not_allowed');
+  assertError(await w.admin('PATCH', '/v1/admin/apps/app_missing', { name: 'y' }), 404, 'not_found');
+});
+
+test('a bad or revoked API key gets 401; another key of the app keeps working', async () => {
+  const { app, api_key } = await w.createApp('Keys app', [REDIRECT]);
+  assertError(await w.call('GET', '/v1/platforms', { token: 'ck_not-a-key' }), 401, 'unauthorized');
+  assertError(await w.call('GET', '/v1/platforms'), 401, 'unauthorized');
+  const second = await w.admin('POST', `/v1/admin/apps/${app.id}/api-keys`);
+  assert.equal(second.status, 201);
+  assert.match(second.body.id, /^key_/);
+  assert.equal((await w.call('GET', '/v1/platforms', { token: second.body.api_key })).status, 200);
+  const del = await w.call('DELETE', `/v1/admin/api-keys/${second.body.id}`, { token: w.bindings.ADMIN_TOKEN });
+  assert.equal(del.status, 204);
+  assertError(await w.call('GET', '/v1/platforms', { token: second.body.api_key }), 401, 'unauthorized');
+  assertError(await w.call('POST', '/v1/connect-links', { token: second.body.api_key, json: { platform: 'sandbox', redirect_url: REDIRECT } }), 401, 'unauthorized');
+  assert.equal((await w.call('GET', '/v1/platforms', { token: api_key })).status, 200);
+  assertError(await w.call('DELETE', `/v1/admin/api-keys/${second.body.id}`, { token: w.bindings.ADMIN_TOKEN }), 404, 'not_found');
+});
+
+test('GET /v1/platforms lists the sandbox as configured', async () => {
+  const { api_key } = await w.createApp();
+  const r = await w.call('GET', '/v1/platforms', { token: api_key });
+  assert.equal(r.status, 200);
+  const sb = r.body.data.find((p) => p.id === 'sandbox');
+  assert.deepEqual(sb, {
+    id: 'sandbox', name: 'Sandbox', auth: 'oauth2', pkce: true,
+    default_scopes: ['profile.read', 'offline.access'], refresh: 'rotating_refresh_token', configured: true,
+  });
+});
+
+test('redirect_url outside the allowlist is 422 redirect_not_allowed', async () => {
+  const { api_key } = await w.createApp('Allowlist app', [REDIRECT]);
+  for (const redirect_url of ['https://evil.example.com/connected', 'http://localhost:3000/connected-evil', 'http://localhost:3001/connected', 'http://localhost:3000/other']) {
+    assertError(await w.call('POST', '/v1/connect-links', { token: api_key, json: { platform: 'sandbox', redirect_url } }), 422, 'redirect_not_allowed');
+  }
+  const ok = await w.call('POST', '/v1/connect-links', { token: api_key, json: { platform: 'sandbox', redirect_url: `${REDIRECT}/sub?x=1` } });
+  assert.equal(ok.status, 201);
+});
+
+test('connect-link input is checked', async () => {
+  const { api_key } = await w.createApp('Input app', [REDIRECT]);
+  const post = (json) => w.call('POST', '/v1/connect-links', { token: api_key, json });
+  assertError(await post({ platform: 'nope', redirect_url: REDIRECT }), 400, 'invalid_request');
+  assertError(await post({ platform: 'sandbox', redirect_url: REDIRECT, state: 'x'.repeat(513) }), 400, 'invalid_request');
+  assertError(await post({ platform: 'sandbox', redirect_url: REDIRECT, metadata: { a: 'x'.repeat(5000) } }), 400, 'invalid_request');
+  assertError(await post({ platform: 'sandbox', redirect_url: REDIRECT, profile_id: 'prf_missing' }), 404, 'not_found');
+  assertError(await post({ platform: 'sandbox' }), 400, 'invalid_request');
+  const bad = await w.call('POST', '/v1/connect-links', { token: api_key, raw: '{"platform": ', headers: { 'content-type': 'application/json' } });
+  assertError(bad, 400, 'invalid_request');
+});
+
+test("a state created under app A is no use to app B's key", async () => {
+  const a = await w.createApp('App A', [REDIRECT]);
+  const b = await w.createApp('App B', [REDIRECT]);
+  const link = await w.createLink(a.api_key, { callback: 'app' });
+  // With callback "app" the platform sends the browser straight to the app's redirect_url.
+  assert.equal(new URL(link.authorize_url).searchParams.get('redirect_uri'), REDIRECT);
+  const { back } = await w.consent(link, { username: 'a-user' });
+  assert.equal(back.origin + back.pathname, REDIRECT);
+  const code = back.searchParams.get('code');
+  const state = back.searchParams.get('state');
+
+  const stolen = await w.call('POST', '/v1/oauth/exchange', { token: b.api_key, json: { code, state } });
+  assertError(stolen, 403, 'forbidden');
+  assert.ok(!stolen.text.includes(code) && !stolen.text.includes(state));
+  assertError(await w.call('GET', `/v1/connect-links/${link.id}`, { token: b.api_key }), 404, 'not_found');
+
+  // B's attempt did not burn the state: A completes the connect.
+  const mine = await w.call('POST', '/v1/oauth/exchange', { token: a.api_key, json: { code, state } });
+  assert.equal(mine.status, 201, JSON.stringify(mine.body));
+  assert.match(mine.body.id, /^prf_/);
+  assert.equal(mine.body.username, 'a-user');
+  assertError(await w.call('GET', `/v1/profiles/${mine.body.id}`, { token: b.api_key }), 404, 'not_found');
+  assert.equal((await w.call('GET', '/v1/profiles', { token: b.api_key })).body.data.length, 0);
+
+  // Used once: the same state again is 410.
+  assertError(await w.call('POST', '/v1/oauth/exchange', { token: a.api_key, json: { code, state } }), 410, 'link_expired');
+  assertError(await w.call('POST', '/v1/oauth/exchange', { token: a.api_key, json: { code: 'c', state: 'unknown' } }), 410, 'link_expired');
+});
+
+test('bodies over 64 KiB get 413', async () => {
+  const { api_key } = await w.createApp('Big body app', [REDIRECT]);
+  const big = JSON.stringify({ platform: 'sandbox', redirect_url: REDIRECT, metadata: { a: 'x'.repeat(70 * 1024) } });
+  assertError(await w.call('POST', '/v1/connect-links', { token: api_key, raw: big, headers: { 'content-type': 'application/json' } }), 413, 'payload_too_large');
+  assertError(await w.call('POST', '/v1/admin/apps', { token: w.bindings.ADMIN_TOKEN, raw: big }), 413, 'payload_too_large');
+});
+
+test('unknown routes are 404 and wrong methods 405, in the error format, never cached', async () => {
+  const { api_key } = await w.createApp();
+  const r = await w.call('GET', '/nope');
+  assertError(r, 404, 'not_found');
+  assert.equal(r.headers.get('cache-control'), 'no-store');
+  assertError(await w.call('PUT', '/v1/connect-links', { token: api_key }), 405, 'method_not_allowed');
+  assertError(await w.call('POST', '/health'), 405, 'method_not_allowed');
+  assertError(await w.call('GET', '/v1/profiles?limit=500', { token: api_key }), 400, 'invalid_request');
+  assertError(await w.call('GET', '/v1/profiles?cursor=%%%', { token: api_key }), 400, 'invalid_request');
+});
+
+test('deleting a profile revokes its grant at the platform and deletes the tokens', async () => {
+  const { api_key } = await w.createApp('Delete app', [REDIRECT]);
+  const link = await w.createLink(api_key);
+  const { back } = await w.consent(link, { username: 'delete-user' });
+  const res = await w.callback(back);
+  const id = new URL(res.headers.get('location')).searchParams.get('profile_id');
+  const row = await w.db.prepare('SELECT refresh_token_enc FROM profiles WHERE id = ?').bind(id).first();
+  const refresh = w.openEnvelope(row.refresh_token_enc, id, 'refresh_token');
+
+  const del = await w.call('DELETE', `/v1/profiles/${id}`, { token: api_key });
+  assert.equal(del.status, 204);
+  assertError(await w.call('GET', `/v1/profiles/${id}`, { token: api_key }), 404, 'not_found');
+  assert.equal(await w.db.prepare('SELECT id FROM profiles WHERE id = ?').bind(id).first(), null);
+  // The sandbox saw the revocation: the refresh token no longer works there.
+  const r = await fetch(`${w.base}/sandbox/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('sandbox-client:sandbox-secret').toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refresh }),
+  });
+  assert.equal(r.status, 400);
+  assert.equal((await r.json()).error, 'invalid_grant');
+  assertError(await w.call('DELETE', `/v1/profiles/${id}`, { token: api_key }), 404, 'not_found');
+});
+
+test('the sandbox rotates refresh tokens and refuses reused codes', async () => {
+  const { api_key } = await w.createApp('Rotate app', [REDIRECT]);
+  const link = await w.createLink(api_key, { callback: 'app' });
+  const { back } = await w.consent(link, { username: 'rotate-user' });
+  const basic = `Basic ${Buffer.from('sandbox-client:sandbox-secret').toString('base64')}`;
+  const token = (form, auth = basic) => fetch(`${w.base}/sandbox/token`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth }, body: new URLSearchParams(form),
+  });
+  const pending = JSON.parse(await w.kv.get(w.stateKey(back.searchParams.get('state'))));
+  const codeForm = { grant_type: 'authorization_code', code: back.searchParams.get('code'), redirect_uri: REDIRECT, code_verifier: pending.verifier };
+  assert.equal((await token(codeForm, 'Basic d3Jvbmc6d3Jvbmc=')).status, 401);
+  const first = await token(codeForm);
+  assert.equal(first.status, 200);
+  const t1 = await first.json();
+  assert.equal(t1.token_type, 'Bearer');
+  assert.ok(t1.expires_in > 0 && t1.refresh_token);
+  const reused = await token(codeForm);
+  assert.equal((await reused.json()).error, 'invalid_grant');
+  const r2 = await (await token({ grant_type: 'refresh_token', refresh_token: t1.refresh_token })).json();
+  assert.ok(r2.refresh_token && r2.refresh_token !== t1.refresh_token);
+  const old = await token({ grant_type: 'refresh_token', refresh_token: t1.refresh_token });
+  assert.equal((await old.json()).error, 'invalid_grant');
+});
