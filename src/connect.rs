@@ -142,7 +142,7 @@ async fn upsert_profile(ctx: &Ctx, keyring: &Keyring, w: &ProfileWrite<'_>) -> A
                  status = 'active', disconnect_reason = NULL, scopes = ?7, access_token_enc = ?8, \
                  refresh_token_enc = ?9, token_kid = ?10, access_token_expires_at = ?11, \
                  refresh_token_expires_at = COALESCE(?12, refresh_token_expires_at), token_issued_at = ?13, \
-                 last_refreshed_at = ?13, next_refresh_at = ?14, updated_at = ?13 WHERE id = ?1",
+                 next_refresh_at = ?14, updated_at = ?13 WHERE id = ?1",
                 id, identity.username, identity.display_name, identity.avatar_url, link.external_user_id,
                 link.metadata, scopes, access_enc, refresh_enc, keyring.current_kid(), expires_at,
                 refresh_expires_at, now, next

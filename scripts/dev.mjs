@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// `make dev`: prepares local secrets and the local D1 database, runs `wrangler dev` with the
+// sandbox platform on, plays "your app" on a second port, and prints a dev app and key.
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(root);
+const portArg = process.argv.indexOf('--port');
+const port = Number(portArg > 0 ? process.argv[portArg + 1] : process.env.PORT || 8787);
+const appPort = port + 1;
+const base = `http://127.0.0.1:${port}`;
+const redirectUrl = `http://localhost:${appPort}/connected`;
+const wrangler = path.join(root, 'node_modules/.bin/wrangler');
+const env = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
+
+// 1. .dev.vars from the example, only when absent; each __RANDOM__ becomes fresh bytes.
+if (!fs.existsSync('.dev.vars')) {
+  const example = fs.readFileSync('.dev.vars.example', 'utf8');
+  fs.writeFileSync('.dev.vars', example.replace(/__RANDOM__/g, () => crypto.randomBytes(32).toString('base64')), { mode: 0o600 });
+  console.log('created .dev.vars with fresh random ADMIN_TOKEN and TOKEN_KEYS');
+}
+const devVars = Object.fromEntries(
+  fs.readFileSync('.dev.vars', 'utf8').split('\n')
+    .filter((l) => /^[A-Z0-9_]+=/.test(l))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]),
+);
+if (!devVars.ADMIN_TOKEN || !devVars.TOKEN_KEYS) {
+  console.error('.dev.vars needs ADMIN_TOKEN and TOKEN_KEYS (see .dev.vars.example)');
+  process.exit(1);
+}
+
+// 2. Local D1 migrations (idempotent: applied ones are skipped).
+const mig = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local'], { env, stdio: 'inherit' });
+if (mig.status !== 0) process.exit(mig.status ?? 1);
+
+// 3. The worker, in its own process group so that workerd stops with it.
+const dev = spawn(
+  wrangler,
+  ['dev', '--ip', '127.0.0.1', '--port', String(port), '--var', 'SANDBOX:on', '--var', `PUBLIC_URL:${base}`, '--show-interactive-dev-session=false'],
+  { env, stdio: 'inherit', detached: true },
+);
+const stop = () => {
+  try { process.kill(-dev.pid, 'SIGTERM'); } catch {}
+  process.exit(0);
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+dev.on('exit', (code) => { console.error(`wrangler dev exited (${code})`); process.exit(code ?? 1); });
+
+// 4. "Your app": where the connect flow lands.
+http.createServer((req, res) => {
+  const url = new URL(req.url, redirectUrl);
+  const rows = [...url.searchParams].map(([k, v]) => `<tr><td>${esc(k)}</td><td><code>${esc(v)}</code></td></tr>`).join('');
+  const ok = url.searchParams.get('connected') === 'true';
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+  res.end(`<!doctype html><meta charset="utf-8"><title>Your app</title><body style="font-family:system-ui;max-width:40rem;margin:3rem auto">
+<h1>${ok ? 'Connected' : 'Not connected'}</h1><p>This page plays your app: connect-links redirected the browser here.</p>
+<table>${rows}</table>${ok ? `<p>Now: <code>curl -H "Authorization: Bearer $API_KEY" ${base}/v1/profiles/${esc(url.searchParams.get('profile_id'))}</code></p>` : ''}</body>`);
+}).listen(appPort, '127.0.0.1');
+function esc(s) { return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`); }
+
+// 5. Wait for the worker, then make sure a dev app exists.
+async function waitHealthy() {
+  for (let i = 0; i < 600; i++) {
+    try { if ((await fetch(`${base}/health`)).ok) return; } catch {}
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('the worker did not become healthy');
+}
+
+async function devApp() {
+  const file = '.dev-app.json';
+  if (fs.existsSync(file)) {
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const r = await fetch(`${base}/v1/platforms`, { headers: { authorization: `Bearer ${saved.api_key}` } });
+    if (r.ok) return saved;
+  }
+  const r = await fetch(`${base}/v1/admin/apps`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${devVars.ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Dev app', allowed_redirect_urls: [redirectUrl] }),
+  });
+  if (r.status !== 201) throw new Error(`creating the dev app failed: ${r.status} ${await r.text()}`);
+  const body = await r.json();
+  const saved = { app_id: body.app.id, api_key: body.api_key, webhook_secret: body.webhook_secret };
+  fs.writeFileSync(file, JSON.stringify(saved, null, 2), { mode: 0o600 });
+  return saved;
+}
+
+try {
+  await waitHealthy();
+  const app = await devApp();
+  console.log(`
+connect-links is running at ${base} (sandbox platform on)
+
+  dev app id: ${app.app_id}
+  API key:    ${app.api_key}
+  (saved in .dev-app.json; the admin token is in .dev.vars)
+
+Create a connect link:
+
+  curl -s -X POST ${base}/v1/connect-links \\
+    -H "Authorization: Bearer ${app.api_key}" -H "Content-Type: application/json" \\
+    -d '{"platform":"sandbox","redirect_url":"${redirectUrl}","state":"hello"}'
+
+Open its "url" in a browser, press Approve, and you land on ${redirectUrl} with a profile_id.
+Then: curl -s ${base}/v1/profiles -H "Authorization: Bearer ${app.api_key}"
+Press Ctrl-C to stop.
+`);
+} catch (e) {
+  console.error(String(e));
+  stop();
+}
