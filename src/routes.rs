@@ -13,8 +13,11 @@ use worker::{Env, Method, Request, Response};
 pub async fn handle(mut req: Request, env: Env) -> Response {
     let path = req.path();
     let segs: Vec<String> = path.trim_matches('/').split('/').map(str::to_string).collect();
-    let browser = matches!(segs.first().map(String::as_str), Some("connect" | "oauth"))
-        || (segs.len() >= 2 && segs[0] == "sandbox" && segs[1] == "authorize");
+    let browser = match segs.as_slice() {
+        [first, ..] if first == "connect" || first == "oauth" => true,
+        [first, second, ..] => first == "sandbox" && second == "authorize",
+        _ => false,
+    };
     let ctx = Ctx::new(env, &req);
     let result = route(&ctx, &mut req, &segs).await;
     respond::harden(result.unwrap_or_else(|e| respond::error(&e, browser)))

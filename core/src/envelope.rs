@@ -79,12 +79,12 @@ impl Keyring {
 
     /// The id of the key used for new writes.
     pub fn current_kid(&self) -> &str {
-        &self.keys[0].0 // infallible: parse refuses an empty keyring
+        self.keys.first().map(|(kid, _)| kid.as_str()).unwrap_or_default()
     }
 
     /// Encrypts `plaintext` for `field` of `row_id` under the current key.
     pub fn seal(&self, row_id: &str, field: &str, plaintext: &str) -> Result<String, EnvelopeError> {
-        let (kid, cipher) = &self.keys[0]; // infallible: parse refuses an empty keyring
+        let (kid, cipher) = self.keys.first().ok_or_else(|| EnvelopeError::BadKeyring("no keys".into()))?;
         let nonce = random_bytes::<12>().map_err(|_| EnvelopeError::Random)?;
         let aad = associated_data(row_id, field);
         let ct = cipher

@@ -113,7 +113,7 @@ fn seconds(obj: &Map<String, Value>, field: &'static str) -> Result<Option<i64>,
         Some(_) => None,
     };
     match n {
-        Some(x) if x.is_finite() && x >= 0.0 && x < 1e12 => Ok(Some(x as i64)),
+        Some(x) if (0.0..1e12).contains(&x) => Ok(Some(x as i64)),
         _ => Err(TokenError::InvalidField(field)),
     }
 }
