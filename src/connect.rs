@@ -9,10 +9,13 @@ use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
 use connect_links_core::identity::{parse_identity, Identity};
 use connect_links_core::model::LinkRow;
-use connect_links_core::oauth::{code_exchange_request, identity_request, missing_scopes, parse_scopes};
+use connect_links_core::oauth::{
+    clean_code, code_exchange_request, identity_request, long_lived_swap_request, missing_scopes, parse_scopes,
+    parse_token_answer,
+};
+use connect_links_core::platforms::Platform;
 use connect_links_core::random::new_id;
 use connect_links_core::refresh_policy::next_refresh_at;
-use connect_links_core::secrets::AuthCode;
 use connect_links_core::state::{state_key, PendingAuth};
 use connect_links_core::token::TokenSet;
 use serde_json::json;
@@ -53,16 +56,27 @@ pub async fn consume_state(ctx: &Ctx, state: &str, pending: &PendingAuth) -> Api
 }
 
 /// Spends the code and stores the profile; the profile id, or the failure code.
-pub async fn complete(ctx: &Ctx, pending: &PendingAuth, link: &LinkRow, code: AuthCode) -> Result<String, CallbackFailure> {
+pub async fn complete(ctx: &Ctx, pending: &PendingAuth, link: &LinkRow, code: &str) -> Result<String, CallbackFailure> {
     let platform = ctx.catalog.get(&pending.platform).ok_or(CallbackFailure::ServerError)?;
     let creds = ctx.credentials(platform).ok_or(CallbackFailure::ServerError)?;
 
+    let code = clean_code(platform, code);
     let req = code_exchange_request(platform, &creds, &code, &pending.redirect_uri, &pending.verifier());
     let resp = fetch::send(&req, &platform.id, None).await.map_err(|_| CallbackFailure::ExchangeFailed)?;
-    let tokens = TokenSet::from_response(resp.status, &resp.body).map_err(|e| {
+    let mut tokens = parse_token_answer(platform, resp.status, &resp.body).map_err(|e| {
         log_failure(&platform.id, &link.id, "exchange", &e.to_string());
         CallbackFailure::ExchangeFailed
     })?;
+    // Meta: swap the short-lived token for a long-lived one now, so the stored expiry is long.
+    if let Some(swap) = long_lived_swap_request(platform, &creds, &tokens.access_token) {
+        let resp = fetch::send(&swap, &platform.id, None).await.map_err(|_| CallbackFailure::ExchangeFailed)?;
+        let long = TokenSet::from_response(resp.status, &resp.body).map_err(|e| {
+            log_failure(&platform.id, &link.id, "long_lived_swap", &e.to_string());
+            CallbackFailure::ExchangeFailed
+        })?;
+        tokens.access_token = long.access_token;
+        tokens.expires_in = long.expires_in;
+    }
 
     let requested = link.scope_list();
     let missing = missing_scopes(&requested, tokens.scope.as_deref());
@@ -80,7 +94,7 @@ pub async fn complete(ctx: &Ctx, pending: &PendingAuth, link: &LinkRow, code: Au
 
     let keyring = ctx.keyring().map_err(|_| CallbackFailure::ServerError)?;
     let granted = tokens.scope.as_deref().map(parse_scopes).unwrap_or(requested);
-    let write = ProfileWrite { link, identity: &identity, tokens: &tokens, scopes: &granted, refresh: platform.refresh };
+    let write = ProfileWrite { link, identity: &identity, tokens: &tokens, scopes: &granted, platform };
     match upsert_profile(ctx, &keyring, &write).await {
         Ok(Ok(id)) => Ok(id),
         Ok(Err(f)) => Err(f),
@@ -97,7 +111,7 @@ struct ProfileWrite<'a> {
     identity: &'a Identity,
     tokens: &'a TokenSet,
     scopes: &'a [String],
-    refresh: connect_links_core::platforms::RefreshKind,
+    platform: &'a Platform,
 }
 
 /// Inserts or updates the profile of this account for this app. The same account keeps its
@@ -130,9 +144,9 @@ async fn upsert_profile(ctx: &Ctx, keyring: &Keyring, w: &ProfileWrite<'_>) -> A
             (None, None) => None,
         };
         let now = ctx.now;
-        let expires_at = w.tokens.expires_in.map(|s| now + s);
+        let expires_at = w.tokens.expires_in.or(w.platform.default_access_ttl_secs).map(|s| now + s);
         let refresh_expires_at = w.tokens.refresh_expires_in.map(|s| now + s);
-        let next = next_refresh_at(w.refresh, now, expires_at);
+        let next = next_refresh_at(w.platform.refresh, now, expires_at);
         let scopes = serde_json::to_string(w.scopes).or_500("scopes json")?;
         let stmt = if existing.is_some() {
             query!(

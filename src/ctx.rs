@@ -5,7 +5,7 @@ use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::keys::{bearer, hash_api_key};
 use connect_links_core::model::AppRow;
 use connect_links_core::oauth::ClientCredentials;
-use connect_links_core::platforms::{sandbox, Catalog, Platform};
+use connect_links_core::platforms::{custom, sandbox, Catalog, Platform};
 use connect_links_core::random::ct_eq;
 use connect_links_core::secrets::{BearerSecret, ClientSecret};
 use sha2::{Digest, Sha256};
@@ -47,7 +47,7 @@ impl Ctx {
             _ => req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default(),
         };
         let sandbox_on = env.var("SANDBOX").map(|v| v.to_string() == "on").unwrap_or(false);
-        let catalog = Catalog::new(&public_url, sandbox_on);
+        let catalog = Catalog::new(&public_url, sandbox_on, custom_providers(&env));
         Ctx { env, now: now_secs(), public_url, catalog }
     }
 
@@ -111,6 +111,25 @@ impl Ctx {
             .await?
             .ok_or_else(ApiError::unauthorized)
     }
+}
+
+/// Providers from `CUSTOM_PROVIDERS` (an object var, or a string holding JSON). Invalid
+/// entries are skipped and logged, so one typo does not take the other platforms down.
+fn custom_providers(env: &Env) -> Vec<Platform> {
+    let config = match env.object_var::<serde_json::Value>("CUSTOM_PROVIDERS") {
+        Ok(v) => v,
+        Err(_) => match env.var("CUSTOM_PROVIDERS") {
+            Ok(s) => serde_json::Value::String(s.to_string()),
+            Err(_) => return vec![],
+        },
+    };
+    let mut reserved: Vec<String> = Catalog::builtins().into_iter().map(|p| p.id).collect();
+    reserved.push("sandbox".into());
+    let (ok, problems) = custom::parse(&config, &reserved);
+    for problem in problems {
+        console_error!("{}", serde_json::json!({"level": "error", "what": "CUSTOM_PROVIDERS", "error": problem}));
+    }
+    ok
 }
 
 fn auth_header(req: &Request) -> Option<String> {

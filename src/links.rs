@@ -14,7 +14,6 @@ use connect_links_core::pkce::new_verifier;
 use connect_links_core::platforms::AuthKind;
 use connect_links_core::random::new_id;
 use connect_links_core::redirect::is_allowed;
-use connect_links_core::secrets::AuthCode;
 use connect_links_core::state::{new_state, state_key, CallbackMode, PendingAuth, STATE_TTL_SECS};
 use connect_links_core::time::rfc3339;
 use serde_json::json;
@@ -142,7 +141,7 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<Respon
         .ok_or_else(|| bad_callback("This sign-in is unknown or was already completed."))?;
     let outcome = match (param("error"), param("code")) {
         (Some(err), _) => Err(CallbackFailure::from_platform_error(err)),
-        (None, Some(code)) if !code.is_empty() => complete(ctx, &pending, &link, AuthCode::new(code)).await,
+        (None, Some(code)) if !code.is_empty() => complete(ctx, &pending, &link, code).await,
         (None, _) => Err(CallbackFailure::ExchangeFailed),
     };
     store::finish_link(&db, &link.id, outcome.as_deref().map_err(|f| f.as_str()), ctx.now).await?;
@@ -171,7 +170,7 @@ pub async fn exchange(ctx: &Ctx, app_id: &str, body: &[u8]) -> ApiResult<Respons
     }
     let db = ctx.db()?;
     let link = store::get_link(&db, &pending.link_id).await?.filter(|l| l.status == "pending").ok_or_else(expired)?;
-    let outcome = complete(ctx, &pending, &link, AuthCode::new(input.code)).await;
+    let outcome = complete(ctx, &pending, &link, &input.code).await;
     store::finish_link(&db, &link.id, outcome.as_deref().map_err(|f| f.as_str()), ctx.now).await?;
     match outcome {
         Ok(profile_id) => {

@@ -2,7 +2,8 @@
 
 use crate::http::{form_body, HttpRequest};
 use crate::pkce::challenge_s256;
-use crate::platforms::{ClientAuth, Pkce, Platform};
+use crate::platforms::{ClientAuth, Pkce, Platform, RevokeStyle, TokenRequest};
+use crate::token::{TokenError, TokenSet};
 use crate::random::b64;
 use crate::secrets::{AccessToken, AuthCode, ClientSecret, PkceVerifier};
 use url::Url;
@@ -46,6 +47,24 @@ pub fn authorize_url(
     Some(url.to_string())
 }
 
+/// The code as the platform means it: Meta appends `#_`, which is not part of the code.
+pub fn clean_code(p: &Platform, code: &str) -> AuthCode {
+    let trimmed = match &p.code_suffix {
+        Some(suffix) => code.strip_suffix(suffix.as_str()).unwrap_or(code),
+        None => code,
+    };
+    AuthCode::new(trimmed)
+}
+
+/// Headers every call to `p` carries.
+fn base_headers(p: &Platform) -> Vec<(String, String)> {
+    let mut h = vec![("accept".to_string(), "application/json".to_string())];
+    if let Some(ua) = &p.user_agent {
+        h.push(("user-agent".into(), ua.clone()));
+    }
+    h
+}
+
 /// The token request that spends an authorization code.
 pub fn code_exchange_request(
     p: &Platform,
@@ -62,7 +81,40 @@ pub fn code_exchange_request(
     if p.pkce == Pkce::S256 {
         pairs.push(("code_verifier", verifier.secret()));
     }
-    token_endpoint_request(p, creds, pairs)
+    match p.token_request {
+        TokenRequest::FormPost => token_endpoint_request(p, creds, pairs),
+        TokenRequest::QueryGet => {
+            // Facebook: GET with client_id, client_secret, redirect_uri and code in the query.
+            pairs.retain(|(k, _)| *k != "grant_type");
+            pairs.push((p.client_id_param.as_str(), creds.client_id.as_str()));
+            pairs.push(("client_secret", creds.client_secret.secret()));
+            get_with_query(p, &p.token_url, &pairs)
+        }
+    }
+}
+
+fn get_with_query(p: &Platform, base: &str, pairs: &[(&str, &str)]) -> HttpRequest {
+    let mut url = base.to_string();
+    url.push(if url.contains('?') { '&' } else { '?' });
+    url.push_str(&form_body(pairs));
+    HttpRequest { method: "GET", url, headers: base_headers(p), body: None }
+}
+
+/// Meta's swap of the short-lived token for a long-lived one, where the platform has it.
+pub fn long_lived_swap_request(p: &Platform, creds: &ClientCredentials, short: &AccessToken) -> Option<HttpRequest> {
+    let swap = p.long_lived_swap.as_ref()?;
+    let mut pairs = vec![("grant_type", swap.grant_type.as_str())];
+    if swap.send_client_id {
+        pairs.push(("client_id", creds.client_id.as_str()));
+    }
+    pairs.push(("client_secret", creds.client_secret.secret()));
+    pairs.push((swap.token_param.as_str(), short.secret()));
+    Some(get_with_query(p, &swap.url, &pairs))
+}
+
+/// Reads a token endpoint's answer the way `p` writes it.
+pub fn parse_token_answer(p: &Platform, status: u16, body: &[u8]) -> Result<TokenSet, TokenError> {
+    TokenSet::from_response_in(status, body, p.token_envelope.as_deref(), &p.scope_field)
 }
 
 /// A POST to the token endpoint with the platform's client-auth style applied.
@@ -71,10 +123,8 @@ pub fn token_endpoint_request<'a>(
     creds: &'a ClientCredentials,
     mut pairs: Vec<(&'a str, &'a str)>,
 ) -> HttpRequest {
-    let mut headers = vec![
-        ("content-type".to_string(), "application/x-www-form-urlencoded".to_string()),
-        ("accept".to_string(), "application/json".to_string()),
-    ];
+    let mut headers = base_headers(p);
+    headers.push(("content-type".to_string(), "application/x-www-form-urlencoded".to_string()));
     match p.client_auth {
         ClientAuth::Basic => headers.push(("authorization".into(), basic_auth(&creds.client_id, creds.client_secret.secret()))),
         ClientAuth::Body => {
@@ -87,23 +137,27 @@ pub fn token_endpoint_request<'a>(
 
 /// The identity call made with a fresh access token.
 pub fn identity_request(p: &Platform, token: &AccessToken) -> HttpRequest {
-    HttpRequest {
-        method: "GET",
-        url: p.identity.url.clone(),
-        headers: vec![
-            ("authorization".into(), format!("Bearer {}", token.secret())),
-            ("accept".into(), "application/json".into()),
-        ],
-        body: None,
-    }
+    let mut headers = base_headers(p);
+    headers.push(("authorization".into(), format!("Bearer {}", token.secret())));
+    HttpRequest { method: "GET", url: p.identity.url.clone(), headers, body: None }
 }
 
-/// The RFC 7009 revocation call, where the platform has a revoke endpoint.
+/// The revocation call, where the platform has a revoke endpoint. `token` is the refresh
+/// token for RFC 7009 platforms (it ends the grant) and the access token otherwise.
 pub fn revoke_request(p: &Platform, creds: &ClientCredentials, token: &str) -> Option<HttpRequest> {
     let url = p.revoke_url.clone()?;
-    let mut req = token_endpoint_request(p, creds, vec![("token", token)]);
-    req.url = url;
-    Some(req)
+    Some(match p.revoke_style {
+        RevokeStyle::Rfc7009 => {
+            let mut req = token_endpoint_request(p, creds, vec![("token", token)]);
+            req.url = url;
+            req
+        }
+        RevokeStyle::BearerDelete => {
+            let mut headers = base_headers(p);
+            headers.push(("authorization".into(), format!("Bearer {token}")));
+            HttpRequest { method: "DELETE", url, headers, body: None }
+        }
+    })
 }
 
 /// `Basic base64(client_id:client_secret)`, each part form-encoded first (RFC 6749 2.3.1).

@@ -47,6 +47,12 @@ pub struct TokenSet {
 impl TokenSet {
     /// Checks the status, then the body shape, then every field.
     pub fn from_response(status: u16, body: &[u8]) -> Result<TokenSet, TokenError> {
+        Self::from_response_in(status, body, None, "scope")
+    }
+
+    /// As [`TokenSet::from_response`], for platforms that wrap the token object
+    /// (`envelope`, a JSON pointer) or name the granted scopes otherwise (`scope_field`).
+    pub fn from_response_in(status: u16, body: &[u8], envelope: Option<&str>, scope_field: &str) -> Result<TokenSet, TokenError> {
         let parsed: Option<Map<String, Value>> = serde_json::from_slice::<Value>(body).ok().and_then(|v| match v {
             Value::Object(m) => Some(m),
             _ => None,
@@ -56,11 +62,18 @@ impl TokenSet {
             return Err(TokenError::Rejected { status, error });
         }
         let obj = parsed.ok_or(TokenError::NotJson { status })?;
-        Self::from_object(&obj)
+        let inner = match envelope {
+            None => &obj,
+            Some(ptr) => match Value::Object(obj.clone()).pointer(ptr) {
+                Some(Value::Object(m)) => return Self::from_object(m, scope_field),
+                _ => return Err(TokenError::InvalidField("access_token")),
+            },
+        };
+        Self::from_object(inner, scope_field)
     }
 
     /// Checks the fields of an already unwrapped answer object.
-    pub fn from_object(obj: &Map<String, Value>) -> Result<TokenSet, TokenError> {
+    pub fn from_object(obj: &Map<String, Value>, scope_field: &str) -> Result<TokenSet, TokenError> {
         let access_token = match obj.get("access_token") {
             Some(Value::String(s)) if !s.is_empty() => AccessToken::new(s.clone()),
             _ => return Err(TokenError::InvalidField("access_token")),
@@ -76,7 +89,7 @@ impl TokenSet {
             Some(Value::String(s)) => Some(RefreshToken::new(s.clone())),
             Some(_) => return Err(TokenError::InvalidField("refresh_token")),
         };
-        let scope = match obj.get("scope") {
+        let scope = match obj.get(scope_field) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(Value::Array(a)) if a.iter().all(Value::is_string) => {
@@ -161,6 +174,16 @@ mod tests {
         let e = parse(502, "<html>bad gateway</html>").unwrap_err();
         assert_eq!(e, TokenError::Rejected { status: 502, error: None });
         assert_eq!(parse(200, "[1]").unwrap_err(), TokenError::NotJson { status: 200 });
+    }
+
+    #[test]
+    fn wrapped_answers_are_unwrapped_then_checked() {
+        let body = br#"{"data":[{"access_token":"a","user_id":"1","permissions":"x,y"}]}"#;
+        let t = TokenSet::from_response_in(200, body, Some("/data/0"), "permissions").unwrap();
+        assert_eq!(t.access_token.secret(), "a");
+        assert_eq!(t.scope.as_deref(), Some("x,y"));
+        let empty = TokenSet::from_response_in(200, br#"{"data":[]}"#, Some("/data/0"), "scope");
+        assert_eq!(empty.unwrap_err(), TokenError::InvalidField("access_token"));
     }
 
     #[test]

@@ -38,8 +38,8 @@ export function randomKey() {
   return crypto.randomBytes(32).toString('base64');
 }
 
-/** Starts the worker; `vars` override bindings. */
-export async function startWorker({ vars = {} } = {}) {
+/** Starts the worker; `vars` override bindings, `outbound` answers its outbound fetches. */
+export async function startWorker({ vars = {}, outbound } = {}) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const adminToken = `adm_${crypto.randomBytes(16).toString('hex')}`;
@@ -56,6 +56,7 @@ export async function startWorker({ vars = {} } = {}) {
     d1Databases: { DB: 'e2e-db' },
     kvNamespaces: { OAUTH_STATE: 'e2e-kv' },
     bindings,
+    ...(outbound ? { outboundService: outbound } : {}),
   });
   await mf.ready;
   const db = await mf.getD1Database('DB');

@@ -1,10 +1,28 @@
 //! Platform definitions: each platform is one [`Platform`] value (endpoints, scopes, PKCE,
 //! client auth, identity mapping, refresh kind), in a file of its own.
 //!
-//! Quirk hooks, and who overrides them (none yet beyond the data fields):
-//! - `sandbox`: uses only data fields.
+//! Shared behaviour is driven by the data fields; a quirk is a named field whose default does
+//! nothing. Who sets which quirk (grep for the field to find the code that honours it):
+//! - `token_request: QueryGet`: facebook (code exchange is a GET with query parameters)
+//! - `token_envelope`: instagram (the answer is wrapped in `data[0]`)
+//! - `scope_field`: instagram (`permissions` instead of `scope`)
+//! - `long_lived_swap`: instagram, threads, facebook (short-lived token swapped at connect)
+//! - `code_suffix`: instagram, threads, facebook (Meta appends `#_` to the code)
+//! - `client_id_param`: tiktok (`client_key`)
+//! - `user_agent`: reddit (a unique User-Agent on every call)
+//! - `pkce: Pkce::None`: instagram, facebook, threads, linkedin, pinterest, reddit
 
+pub mod custom;
+pub mod facebook;
+pub mod instagram;
+pub mod linkedin;
+pub mod pinterest;
+pub mod reddit;
 pub mod sandbox;
+pub mod threads;
+pub mod tiktok;
+pub mod x;
+pub mod youtube;
 
 use serde::Serialize;
 
@@ -68,6 +86,40 @@ pub struct IdentityMap {
     pub avatar_url: Option<String>,
 }
 
+/// How the code exchange reaches the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRequest {
+    /// `POST` with a form body (RFC 6749).
+    FormPost,
+    /// `GET` with the parameters in the query (Facebook).
+    QueryGet,
+}
+
+/// Meta's swap of a short-lived token for a long-lived one, done at connect time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LongLivedSwap {
+    /// The swap endpoint (called with `GET`).
+    pub url: String,
+    /// `ig_exchange_token`, `th_exchange_token` or `fb_exchange_token`.
+    pub grant_type: String,
+    /// The parameter carrying the short-lived token.
+    pub token_param: String,
+    /// Whether `client_id` is sent too (Facebook wants it).
+    pub send_client_id: bool,
+}
+
+/// How a platform revokes a grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeStyle {
+    /// RFC 7009: `POST token=...` with client authentication.
+    Rfc7009,
+    /// `DELETE` the revoke URL with the access token as a Bearer token (Facebook).
+    BearerDelete,
+}
+
+/// The Graph API version of Facebook's endpoints: one constant, not scattered in URLs.
+pub const GRAPH_API_VERSION: &str = "v25.0";
+
 /// One platform's facts. Built-ins are constructed in their own files; custom providers
 /// come from configuration into the same shape.
 #[derive(Debug, Clone)]
@@ -84,6 +136,8 @@ pub struct Platform {
     pub token_url: String,
     /// Token revocation, where the platform has one.
     pub revoke_url: Option<String>,
+    /// How the revoke URL is called.
+    pub revoke_style: RevokeStyle,
     /// Identity call and field mapping.
     pub identity: IdentityMap,
     /// Scopes requested when the app names none.
@@ -102,6 +156,22 @@ pub struct Platform {
     pub refresh: RefreshKind,
     /// Fallback access-token lifetime when the answer has no `expires_in`.
     pub default_access_ttl_secs: Option<i64>,
+    /// GET-with-query or POST-with-form code exchange.
+    pub token_request: TokenRequest,
+    /// JSON pointer to the token object inside the answer, when it is wrapped.
+    pub token_envelope: Option<String>,
+    /// The answer's field holding the granted scopes.
+    pub scope_field: String,
+    /// A long-lived swap right after the code exchange.
+    pub long_lived_swap: Option<LongLivedSwap>,
+    /// A suffix the platform appends to codes, stripped before the exchange.
+    pub code_suffix: Option<String>,
+    /// A User-Agent to send on every call.
+    pub user_agent: Option<String>,
+    /// Error codes that mean the grant is dead (for refresh classification).
+    pub terminal_errors: Vec<String>,
+    /// The platform's API base, for calls made on the app's behalf.
+    pub api_base_url: Option<String>,
     /// Where the facts come from.
     pub docs_url: String,
     /// When the facts were last checked against the docs.
@@ -109,6 +179,40 @@ pub struct Platform {
 }
 
 impl Platform {
+    /// A redirect platform with the common defaults: PKCE, body client auth, `client_id`,
+    /// space-separated scopes, form POST, refresh tokens, no quirks. Each definition
+    /// overrides what differs.
+    pub fn oauth2(id: &str, name: &str) -> Platform {
+        Platform {
+            id: id.into(),
+            name: name.into(),
+            auth: AuthKind::Oauth2,
+            authorize_url: String::new(),
+            token_url: String::new(),
+            revoke_url: None,
+            revoke_style: RevokeStyle::Rfc7009,
+            identity: IdentityMap { url: String::new(), id: "/id".into(), username: None, display_name: None, avatar_url: None },
+            default_scopes: vec![],
+            scope_separator: " ".into(),
+            pkce: Pkce::S256,
+            client_auth: ClientAuth::Body,
+            client_id_param: "client_id".into(),
+            authorize_params: vec![],
+            refresh: RefreshKind::RefreshToken,
+            default_access_ttl_secs: None,
+            token_request: TokenRequest::FormPost,
+            token_envelope: None,
+            scope_field: "scope".into(),
+            long_lived_swap: None,
+            code_suffix: None,
+            user_agent: None,
+            terminal_errors: vec!["invalid_grant".into()],
+            api_base_url: None,
+            docs_url: String::new(),
+            checked_on: String::new(),
+        }
+    }
+
     /// The name of the secret holding the client id (`SANDBOX_CLIENT_ID`).
     pub fn client_id_secret_name(&self) -> String {
         format!("{}_CLIENT_ID", self.id.to_ascii_uppercase())
@@ -160,9 +264,26 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// The built-in platforms; the sandbox only when `sandbox_on`, served under `public_url`.
-    pub fn new(public_url: &str, sandbox_on: bool) -> Self {
-        let mut platforms = Vec::new();
+    /// The built-in redirect platforms, in listing order.
+    pub fn builtins() -> Vec<Platform> {
+        vec![
+            instagram::platform(),
+            facebook::platform(),
+            threads::platform(),
+            linkedin::platform(),
+            x::platform(),
+            youtube::platform(),
+            tiktok::platform(),
+            pinterest::platform(),
+            reddit::platform(),
+        ]
+    }
+
+    /// The built-ins, then valid custom providers, then the sandbox when `sandbox_on`
+    /// (served under `public_url`).
+    pub fn new(public_url: &str, sandbox_on: bool, custom: Vec<Platform>) -> Self {
+        let mut platforms = Self::builtins();
+        platforms.extend(custom);
         if sandbox_on {
             platforms.push(sandbox::platform(public_url));
         }
@@ -179,3 +300,6 @@ impl Catalog {
         &self.platforms
     }
 }
+
+#[cfg(test)]
+mod tests;

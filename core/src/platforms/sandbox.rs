@@ -1,7 +1,7 @@
 //! The built-in `sandbox` platform (api.md section 10): served by this worker at
 //! `/sandbox/*` and reached through a real fetch, like every real platform.
 
-use super::{AuthKind, ClientAuth, IdentityMap, Pkce, Platform, RefreshKind};
+use super::{ClientAuth, IdentityMap, Platform, RefreshKind};
 
 /// The sandbox's fixed client id: it needs no registration.
 pub const CLIENT_ID: &str = "sandbox-client";
@@ -18,9 +18,6 @@ pub const CODE_TTL_SECS: i64 = 120;
 pub fn platform(public_url: &str) -> Platform {
     let base = public_url.trim_end_matches('/');
     Platform {
-        id: "sandbox".into(),
-        name: "Sandbox".into(),
-        auth: AuthKind::Oauth2,
         authorize_url: format!("{base}/sandbox/authorize"),
         token_url: format!("{base}/sandbox/token"),
         revoke_url: Some(format!("{base}/sandbox/revoke")),
@@ -32,15 +29,12 @@ pub fn platform(public_url: &str) -> Platform {
             avatar_url: Some("/picture".into()),
         },
         default_scopes: vec!["profile.read".into(), "offline.access".into()],
-        scope_separator: " ".into(),
-        pkce: Pkce::S256,
         // Basic, as X, Pinterest and Reddit want: the common strict case.
         client_auth: ClientAuth::Basic,
-        client_id_param: "client_id".into(),
-        authorize_params: vec![],
         refresh: RefreshKind::RotatingRefreshToken,
         default_access_ttl_secs: Some(ACCESS_TTL_SECS),
         docs_url: "README.md#the-sandbox-platform".into(),
         checked_on: "2026-11-23".into(),
+        ..Platform::oauth2("sandbox", "Sandbox")
     }
 }

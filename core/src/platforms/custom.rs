@@ -1,0 +1,188 @@
+//! Generic OAuth 2.0 providers defined by configuration (`CUSTOM_PROVIDERS`, api.md section 9).
+
+use super::{ClientAuth, IdentityMap, Pkce, Platform, RefreshKind};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use url::Url;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Definition {
+    name: String,
+    authorize_url: String,
+    token_url: String,
+    userinfo_url: String,
+    #[serde(default)]
+    revoke_url: Option<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    scope_separator: Option<String>,
+    #[serde(default)]
+    pkce: Option<bool>,
+    #[serde(default)]
+    client_auth: Option<String>,
+    #[serde(default)]
+    authorize_params: BTreeMap<String, String>,
+    #[serde(default)]
+    user_id_field: Option<String>,
+    #[serde(default)]
+    username_field: Option<String>,
+    #[serde(default)]
+    display_name_field: Option<String>,
+    #[serde(default)]
+    avatar_url_field: Option<String>,
+    #[serde(default)]
+    api_base_url: Option<String>,
+}
+
+/// Reads `CUSTOM_PROVIDERS` (a JSON object, or a string holding one). Returns the valid
+/// providers and one sentence per entry that was skipped, for the log. Ids of built-in
+/// platforms (`reserved`) cannot be redefined.
+pub fn parse(config: &Value, reserved: &[String]) -> (Vec<Platform>, Vec<String>) {
+    let parsed;
+    let obj = match config {
+        Value::Object(m) => m,
+        Value::String(s) if s.trim().is_empty() => return (vec![], vec![]),
+        Value::String(s) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Object(m)) => {
+                parsed = m;
+                &parsed
+            }
+            _ => return (vec![], vec!["CUSTOM_PROVIDERS is not a JSON object".into()]),
+        },
+        Value::Null => return (vec![], vec![]),
+        _ => return (vec![], vec!["CUSTOM_PROVIDERS is not a JSON object".into()]),
+    };
+    let mut ok = Vec::new();
+    let mut problems = Vec::new();
+    for (id, def) in obj {
+        match one(id, def, reserved) {
+            Ok(p) => ok.push(p),
+            Err(why) => problems.push(format!("custom provider {id:?} skipped: {why}")),
+        }
+    }
+    (ok, problems)
+}
+
+fn one(id: &str, def: &Value, reserved: &[String]) -> Result<Platform, String> {
+    let valid_id = (1..=32).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !valid_id {
+        return Err("the id must be [a-z][a-z0-9_]{0,31}".into());
+    }
+    if reserved.iter().any(|r| r == id) {
+        return Err("the id is a built-in platform's".into());
+    }
+    let d: Definition = serde_json::from_value(def.clone()).map_err(|e| format!("invalid definition ({e})"))?;
+    for (field, url) in [("authorize_url", Some(&d.authorize_url)), ("token_url", Some(&d.token_url)), ("userinfo_url", Some(&d.userinfo_url)), ("revoke_url", d.revoke_url.as_ref()), ("api_base_url", d.api_base_url.as_ref())] {
+        if let Some(u) = url {
+            https_url(u).map_err(|why| format!("{field} {why}"))?;
+        }
+    }
+    let client_auth = match d.client_auth.as_deref() {
+        None | Some("basic") => ClientAuth::Basic,
+        Some("body") => ClientAuth::Body,
+        Some(_) => return Err("client_auth must be \"basic\" or \"body\"".into()),
+    };
+    let pointer = |field: Option<String>, default: &str| to_pointer(field.as_deref().unwrap_or(default));
+    Ok(Platform {
+        authorize_url: d.authorize_url,
+        token_url: d.token_url,
+        revoke_url: d.revoke_url,
+        identity: IdentityMap {
+            url: d.userinfo_url,
+            id: pointer(d.user_id_field, "sub"),
+            username: Some(pointer(d.username_field, "preferred_username")),
+            display_name: Some(pointer(d.display_name_field, "name")),
+            avatar_url: Some(pointer(d.avatar_url_field, "picture")),
+        },
+        default_scopes: d.scopes,
+        scope_separator: d.scope_separator.unwrap_or_else(|| " ".into()),
+        pkce: if d.pkce.unwrap_or(true) { Pkce::S256 } else { Pkce::None },
+        client_auth,
+        authorize_params: d.authorize_params.into_iter().collect(),
+        refresh: RefreshKind::RefreshToken,
+        api_base_url: d.api_base_url,
+        docs_url: "CUSTOM_PROVIDERS".into(),
+        checked_on: String::new(),
+        ..Platform::oauth2(id, &d.name)
+    })
+}
+
+fn https_url(raw: &str) -> Result<(), &'static str> {
+    let u = Url::parse(raw).map_err(|_| "is not an absolute URL")?;
+    if u.scheme() != "https" || u.host_str().is_none() || !u.username().is_empty() || u.password().is_some() {
+        return Err("must be an https URL without credentials");
+    }
+    Ok(())
+}
+
+/// `sub` or `data.user.id` as a JSON pointer (`/sub`, `/data/user/id`); a pointer stays as is.
+fn to_pointer(field: &str) -> String {
+    if field.starts_with('/') {
+        field.to_string()
+    } else {
+        field.split('.').map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1"))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn reserved() -> Vec<String> {
+        vec!["x".into(), "sandbox".into()]
+    }
+
+    #[test]
+    fn a_full_definition_becomes_a_platform() {
+        let cfg = json!({"acme": {
+            "name": "Acme", "authorize_url": "https://id.acme.test/authorize", "token_url": "https://id.acme.test/token",
+            "userinfo_url": "https://api.acme.test/me", "scopes": ["read", "write"], "scope_separator": ",",
+            "pkce": false, "client_auth": "body", "authorize_params": {"audience": "api"},
+            "user_id_field": "data.id", "username_field": "data.login"
+        }});
+        let (ok, problems) = parse(&cfg, &reserved());
+        assert!(problems.is_empty(), "{problems:?}");
+        let p = &ok[0];
+        assert_eq!(p.id, "acme");
+        assert_eq!(p.pkce, Pkce::None);
+        assert_eq!(p.client_auth, ClientAuth::Body);
+        assert_eq!(p.identity.id, "/data/id");
+        assert_eq!(p.identity.username.as_deref(), Some("/data/login"));
+        assert_eq!(p.identity.display_name.as_deref(), Some("/name"));
+        assert_eq!(p.authorize_params, vec![("audience".to_string(), "api".to_string())]);
+        assert_eq!(p.client_id_secret_name(), "ACME_CLIENT_ID");
+    }
+
+    #[test]
+    fn defaults_are_pkce_basic_and_openid_fields() {
+        let cfg = json!({"min": {"name": "Min", "authorize_url": "https://a.test/auth", "token_url": "https://a.test/token", "userinfo_url": "https://a.test/me"}}).to_string();
+        let (ok, _) = parse(&Value::String(cfg), &reserved());
+        assert_eq!(ok[0].pkce, Pkce::S256);
+        assert_eq!(ok[0].client_auth, ClientAuth::Basic);
+        assert_eq!(ok[0].identity.id, "/sub");
+        assert_eq!(ok[0].scope_separator, " ");
+    }
+
+    #[test]
+    fn bad_entries_are_skipped_with_a_reason() {
+        let base = json!({"name": "N", "authorize_url": "https://a.test/auth", "token_url": "https://a.test/token", "userinfo_url": "https://a.test/me"});
+        let mut http = base.clone();
+        http["token_url"] = json!("http://a.test/token");
+        let mut auth = base.clone();
+        auth["client_auth"] = json!("jwt");
+        let mut extra = base.clone();
+        extra["surprise"] = json!(1);
+        let cfg = json!({"x": base, "Bad-Id": base, "plain": http, "auth": auth, "extra": extra, "good": base});
+        let (ok, problems) = parse(&cfg, &reserved());
+        assert_eq!(ok.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), vec!["good"]);
+        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert!(parse(&json!("not json"), &reserved()).1[0].contains("not a JSON object"));
+        assert!(parse(&json!(""), &reserved()).1.is_empty());
+    }
+}

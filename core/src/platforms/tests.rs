@@ -1,0 +1,257 @@
+//! Exact authorize URLs and one test per quirk, for every built-in platform.
+
+use super::*;
+use crate::oauth::{authorize_url, clean_code, code_exchange_request, long_lived_swap_request, parse_token_answer, revoke_request, ClientCredentials};
+use crate::pkce::challenge_s256;
+use crate::secrets::{AccessToken, ClientSecret, PkceVerifier};
+use std::collections::BTreeMap;
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CALLBACK: &str = "https://connect.example.com/oauth/callback";
+
+fn creds() -> ClientCredentials {
+    ClientCredentials { client_id: "CID".into(), client_secret: ClientSecret::new("CSECRET") }
+}
+
+fn get(id: &str) -> Platform {
+    Catalog::builtins().into_iter().find(|p| p.id == id).unwrap()
+}
+
+/// The authorize URL with default scopes, split into "scheme://host/path" and its parameters.
+fn authorize(id: &str) -> (String, BTreeMap<String, String>) {
+    let p = get(id);
+    let url = authorize_url(&p, "CID", CALLBACK, &p.default_scopes, "STATE", &PkceVerifier::new(VERIFIER)).unwrap();
+    let u = url::Url::parse(&url).unwrap();
+    let base = format!("{}://{}{}", u.scheme(), u.host_str().unwrap(), u.path());
+    (base, u.query_pairs().into_owned().collect())
+}
+
+fn expect(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+#[test]
+fn instagram_authorize_url() {
+    let (base, q) = authorize("instagram");
+    assert_eq!(base, "https://www.instagram.com/oauth/authorize");
+    assert_eq!(q, expect(&[("response_type", "code"), ("client_id", "CID"), ("redirect_uri", CALLBACK),
+        ("scope", "instagram_business_basic,instagram_business_content_publish"), ("state", "STATE")]));
+}
+
+#[test]
+fn facebook_authorize_url() {
+    let (base, q) = authorize("facebook");
+    assert_eq!(base, "https://www.facebook.com/v25.0/dialog/oauth");
+    assert_eq!(q, expect(&[("response_type", "code"), ("client_id", "CID"), ("redirect_uri", CALLBACK),
+        ("scope", "pages_show_list,pages_read_engagement,pages_manage_posts"), ("state", "STATE")]));
+}
+
+#[test]
+fn threads_authorize_url() {
+    let (base, q) = authorize("threads");
+    assert_eq!(base, "https://threads.net/oauth/authorize");
+    assert_eq!(q, expect(&[("response_type", "code"), ("client_id", "CID"), ("redirect_uri", CALLBACK),
+        ("scope", "threads_basic,threads_content_publish"), ("state", "STATE")]));
+}
+
+#[test]
+fn linkedin_authorize_url() {
+    let (base, q) = authorize("linkedin");
+    assert_eq!(base, "https://www.linkedin.com/oauth/v2/authorization");
+    assert_eq!(q, expect(&[("response_type", "code"), ("client_id", "CID"), ("redirect_uri", CALLBACK),
+        ("scope", "openid profile w_member_social"), ("state", "STATE")]));
+}
+
+#[test]
+fn x_authorize_url() {
+    let (base, q) = authorize("x");
+    assert_eq!(base, "https://x.com/i/oauth2/authorize");
+    assert_eq!(q, expect(&[("response_type", "code"), ("client_id", "CID"), ("redirect_uri", CALLBACK),
+        ("scope", "tweet.read tweet.write users.read offline.access"), ("state", "STATE"),
+        ("code_challenge", CHALLENGE), ("code_challenge_method", "S256")]));
+}
+
+#[test]
+fn youtube_authorize_url() {
+    let (base, q) = authorize("youtube");
+    assert_eq!(base, "https://accounts.google.com/o/oauth2/v2/auth");
+    assert_eq!(q, expect(&[("response_type", "code"), ("client_id", "CID"), ("redirect_uri", CALLBACK),
+        ("scope", "https://www.googleapis.com/auth/youtube.readonly https://www.googleapis.com/auth/youtube.upload"),
+        ("state", "STATE"), ("code_challenge", CHALLENGE), ("code_challenge_method", "S256"),
+        ("access_type", "offline"), ("prompt", "consent"), ("include_granted_scopes", "true")]));
+}
+
+#[test]
+fn tiktok_authorize_url() {
+    let (base, q) = authorize("tiktok");
+    assert_eq!(base, "https://www.tiktok.com/v2/auth/authorize/");
+    assert_eq!(q, expect(&[("response_type", "code"), ("client_key", "CID"), ("redirect_uri", CALLBACK),
+        ("scope", "user.info.basic,video.publish"), ("state", "STATE"),
+        ("code_challenge", CHALLENGE), ("code_challenge_method", "S256")]));
+}
+
+#[test]
+fn pinterest_authorize_url() {
+    let (base, q) = authorize("pinterest");
+    assert_eq!(base, "https://www.pinterest.com/oauth/");
+    assert_eq!(q, expect(&[("response_type", "code"), ("client_id", "CID"), ("redirect_uri", CALLBACK),
+        ("scope", "user_accounts:read,boards:read,pins:read,pins:write"), ("state", "STATE")]));
+}
+
+#[test]
+fn reddit_authorize_url() {
+    let (base, q) = authorize("reddit");
+    assert_eq!(base, "https://www.reddit.com/api/v1/authorize");
+    assert_eq!(q, expect(&[("response_type", "code"), ("client_id", "CID"), ("redirect_uri", CALLBACK),
+        ("scope", "identity submit read"), ("state", "STATE"), ("duration", "permanent")]));
+}
+
+#[test]
+fn tiktok_sends_client_key_not_client_id() {
+    let p = get("tiktok");
+    let req = code_exchange_request(&p, &creds(), &clean_code(&p, "C"), CALLBACK, &PkceVerifier::new(VERIFIER));
+    let form: BTreeMap<_, _> = req.form().into_iter().collect();
+    assert_eq!(form["client_key"], "CID");
+    assert_eq!(form["client_secret"], "CSECRET");
+    assert!(!form.contains_key("client_id"));
+    assert_eq!(form["code_verifier"], VERIFIER);
+}
+
+#[test]
+fn x_pinterest_reddit_token_calls_use_basic_auth() {
+    for id in ["x", "pinterest", "reddit"] {
+        let p = get(id);
+        let req = code_exchange_request(&p, &creds(), &clean_code(&p, "C"), CALLBACK, &PkceVerifier::new(VERIFIER));
+        assert_eq!(req.header("authorization"), Some("Basic Q0lEOkNTRUNSRVQ="), "{id}");
+        assert!(!req.form().iter().any(|(k, _)| k == "client_secret"), "{id}");
+    }
+}
+
+#[test]
+fn linkedin_youtube_and_meta_send_credentials_in_the_body() {
+    for id in ["linkedin", "youtube", "instagram", "threads"] {
+        let p = get(id);
+        let req = code_exchange_request(&p, &creds(), &clean_code(&p, "C"), CALLBACK, &PkceVerifier::new(VERIFIER));
+        assert_eq!(req.method, "POST");
+        assert!(req.header("authorization").is_none(), "{id}");
+        let form: BTreeMap<_, _> = req.form().into_iter().collect();
+        assert_eq!(form["client_id"], "CID", "{id}");
+        assert_eq!(form["client_secret"], "CSECRET", "{id}");
+    }
+}
+
+#[test]
+fn pkce_only_where_accepted() {
+    let with: Vec<String> = Catalog::builtins().into_iter().filter(|p| p.pkce == Pkce::S256).map(|p| p.id).collect();
+    assert_eq!(with, vec!["x", "youtube", "tiktok"]);
+    for id in ["facebook", "instagram", "threads", "linkedin", "pinterest", "reddit"] {
+        let p = get(id);
+        let req = code_exchange_request(&p, &creds(), &clean_code(&p, "C"), CALLBACK, &PkceVerifier::new(VERIFIER));
+        assert!(!req.url.contains("code_verifier") && !req.form().iter().any(|(k, _)| k == "code_verifier"), "{id}");
+    }
+}
+
+#[test]
+fn facebook_code_exchange_is_a_get_without_verifier() {
+    let p = get("facebook");
+    let req = code_exchange_request(&p, &creds(), &clean_code(&p, "C#_"), CALLBACK, &PkceVerifier::new(VERIFIER));
+    assert_eq!(req.method, "GET");
+    assert!(req.body.is_none());
+    let u = url::Url::parse(&req.url).unwrap();
+    assert_eq!(u.path(), "/v25.0/oauth/access_token");
+    let q: BTreeMap<_, _> = u.query_pairs().into_owned().collect();
+    assert_eq!(q, expect(&[("code", "C"), ("redirect_uri", CALLBACK), ("client_id", "CID"), ("client_secret", "CSECRET")]));
+    assert_eq!(req.endpoint(), "https://graph.facebook.com/v25.0/oauth/access_token");
+}
+
+#[test]
+fn meta_strips_hash_underscore_from_codes() {
+    for id in ["instagram", "threads", "facebook"] {
+        assert_eq!(clean_code(&get(id), "AQBx#_").secret(), "AQBx", "{id}");
+    }
+    assert_eq!(clean_code(&get("x"), "AQBx#_").secret(), "AQBx#_");
+}
+
+#[test]
+fn meta_long_lived_swaps() {
+    let short = AccessToken::new("SHORT");
+    let ig = long_lived_swap_request(&get("instagram"), &creds(), &short).unwrap();
+    assert_eq!(ig.url, "https://graph.instagram.com/access_token?grant_type=ig_exchange_token&client_secret=CSECRET&access_token=SHORT");
+    let th = long_lived_swap_request(&get("threads"), &creds(), &short).unwrap();
+    assert_eq!(th.url, "https://graph.threads.net/access_token?grant_type=th_exchange_token&client_secret=CSECRET&access_token=SHORT");
+    let fb = long_lived_swap_request(&get("facebook"), &creds(), &short).unwrap();
+    assert_eq!(fb.url, "https://graph.facebook.com/v25.0/oauth/access_token?grant_type=fb_exchange_token&client_id=CID&client_secret=CSECRET&fb_exchange_token=SHORT");
+    assert!(long_lived_swap_request(&get("x"), &creds(), &short).is_none());
+    assert!(!format!("{ig:?}").contains("CSECRET"));
+}
+
+#[test]
+fn instagram_token_answer_is_unwrapped_from_data() {
+    let body = br#"{"data":[{"access_token":"IGQ","user_id":"178","permissions":"instagram_business_basic"}]}"#;
+    let t = parse_token_answer(&get("instagram"), 200, body).unwrap();
+    assert_eq!(t.access_token.secret(), "IGQ");
+    assert_eq!(t.scope.as_deref(), Some("instagram_business_basic"));
+}
+
+#[test]
+fn x_needs_offline_access_for_refresh() {
+    assert!(get("x").default_scopes.contains(&"offline.access".to_string()));
+}
+
+#[test]
+fn reddit_sends_a_user_agent_on_every_call() {
+    let p = get("reddit");
+    let exchange = code_exchange_request(&p, &creds(), &clean_code(&p, "C"), CALLBACK, &PkceVerifier::new(VERIFIER));
+    let identity = crate::oauth::identity_request(&p, &AccessToken::new("T"));
+    let revoke = revoke_request(&p, &creds(), "RT").unwrap();
+    for req in [exchange, identity, revoke] {
+        assert_eq!(req.header("user-agent"), Some(reddit::USER_AGENT));
+    }
+}
+
+#[test]
+fn facebook_revokes_with_a_bearer_delete() {
+    let req = revoke_request(&get("facebook"), &creds(), "AT").unwrap();
+    assert_eq!(req.method, "DELETE");
+    assert_eq!(req.url, "https://graph.facebook.com/v25.0/me/permissions");
+    assert_eq!(req.header("authorization"), Some("Bearer AT"));
+}
+
+#[test]
+fn identity_maps_read_each_platforms_answer() {
+    use crate::identity::parse_identity;
+    let cases: [(&str, &str, [&str; 4]); 9] = [
+        ("instagram", r#"{"user_id":"178","username":"ig","name":"IG N","profile_picture_url":"https://p/i"}"#, ["178", "ig", "IG N", "https://p/i"]),
+        ("facebook", r#"{"id":"10","name":"FB N","picture":{"data":{"url":"https://p/f"}}}"#, ["10", "", "FB N", "https://p/f"]),
+        ("threads", r#"{"id":"7","username":"th","name":"TH N","threads_profile_picture_url":"https://p/t"}"#, ["7", "th", "TH N", "https://p/t"]),
+        ("linkedin", r#"{"sub":"li1","name":"LI N","picture":"https://p/l"}"#, ["li1", "", "LI N", "https://p/l"]),
+        ("x", r#"{"data":{"id":"2244","name":"X N","username":"xx","profile_image_url":"https://p/x"}}"#, ["2244", "xx", "X N", "https://p/x"]),
+        ("youtube", r#"{"items":[{"id":"UC1","snippet":{"title":"YT N","customUrl":"@yt","thumbnails":{"default":{"url":"https://p/y"}}}}]}"#, ["UC1", "@yt", "YT N", "https://p/y"]),
+        ("tiktok", r#"{"data":{"user":{"open_id":"o1","username":"tt","display_name":"TT N","avatar_url":"https://p/k"}},"error":{"code":"ok"}}"#, ["o1", "tt", "TT N", "https://p/k"]),
+        ("pinterest", r#"{"id":"p9","username":"pin","business_name":"PIN N","profile_image":"https://p/p"}"#, ["p9", "pin", "PIN N", "https://p/p"]),
+        ("reddit", r#"{"id":"t2x","name":"rd","subreddit":{"title":"RD N"},"icon_img":"https://p/r"}"#, ["t2x", "rd", "RD N", "https://p/r"]),
+    ];
+    for (id, body, [uid, user, name, avatar]) in cases {
+        let got = parse_identity(&get(id).identity, 200, body.as_bytes()).unwrap_or_else(|| panic!("{id}"));
+        assert_eq!(got.platform_user_id, uid, "{id}");
+        assert_eq!(got.username.unwrap_or_default(), user, "{id}");
+        assert_eq!(got.display_name.as_deref(), Some(name), "{id}");
+        assert_eq!(got.avatar_url.as_deref(), Some(avatar), "{id}");
+    }
+}
+
+#[test]
+fn every_platform_names_its_docs_and_check_date() {
+    for p in Catalog::builtins() {
+        assert!(p.docs_url.starts_with("https://"), "{}", p.id);
+        assert_eq!(p.checked_on, "2026-11-23", "{}", p.id);
+        assert!(p.authorize_url.starts_with("https://") && p.token_url.starts_with("https://"), "{}", p.id);
+    }
+}
+
+#[test]
+fn challenge_in_urls_is_the_rfc_vector() {
+    assert_eq!(challenge_s256(VERIFIER), CHALLENGE);
+}

@@ -1,0 +1,36 @@
+//! Threads. Facts checked 2026-11-23 against
+//! https://developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions
+
+use super::{IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind};
+
+/// The `threads` platform.
+pub fn platform() -> Platform {
+    Platform {
+        authorize_url: "https://threads.net/oauth/authorize".into(),
+        token_url: "https://graph.threads.net/oauth/access_token".into(),
+        identity: IdentityMap {
+            url: "https://graph.threads.net/v1.0/me?fields=id,username,name,threads_profile_picture_url".into(),
+            id: "/id".into(),
+            username: Some("/username".into()),
+            display_name: Some("/name".into()),
+            avatar_url: Some("/threads_profile_picture_url".into()),
+        },
+        default_scopes: vec!["threads_basic".into(), "threads_content_publish".into()],
+        scope_separator: ",".into(),
+        pkce: Pkce::None,
+        long_lived_swap: Some(LongLivedSwap {
+            url: "https://graph.threads.net/access_token".into(),
+            grant_type: "th_exchange_token".into(),
+            token_param: "access_token".into(),
+            send_client_id: false,
+        }),
+        code_suffix: Some("#_".into()),
+        refresh: RefreshKind::SelfExchange,
+        default_access_ttl_secs: Some(60 * 24 * 3600),
+        terminal_errors: vec!["invalid_grant".into(), "190".into()],
+        api_base_url: Some("https://graph.threads.net".into()),
+        docs_url: "https://developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions".into(),
+        checked_on: "2026-11-23".into(),
+        ..Platform::oauth2("threads", "Threads")
+    }
+}

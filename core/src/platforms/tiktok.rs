@@ -1,0 +1,32 @@
+//! TikTok Login Kit for Web (v2). Facts checked 2026-11-23 against
+//! https://developers.tiktok.com/doc/login-kit-web and
+//! https://developers.tiktok.com/doc/oauth-user-access-token-management
+
+use super::{IdentityMap, Platform, RefreshKind};
+
+/// The `tiktok` platform.
+pub fn platform() -> Platform {
+    Platform {
+        authorize_url: "https://www.tiktok.com/v2/auth/authorize/".into(),
+        token_url: "https://open.tiktokapis.com/v2/oauth/token/".into(),
+        revoke_url: Some("https://open.tiktokapis.com/v2/oauth/revoke/".into()),
+        identity: IdentityMap {
+            url: "https://open.tiktokapis.com/v2/user/info/?fields=open_id,union_id,avatar_url,display_name,username".into(),
+            id: "/data/user/open_id".into(),
+            username: Some("/data/user/username".into()),
+            display_name: Some("/data/user/display_name".into()),
+            avatar_url: Some("/data/user/avatar_url".into()),
+        },
+        default_scopes: vec!["user.info.basic".into(), "video.publish".into()],
+        scope_separator: ",".into(),
+        // TikTok says client_key wherever the standard says client_id.
+        client_id_param: "client_key".into(),
+        refresh: RefreshKind::RotatingRefreshToken,
+        default_access_ttl_secs: Some(24 * 3600),
+        terminal_errors: vec!["invalid_grant".into(), "access_token_invalid".into()],
+        api_base_url: Some("https://open.tiktokapis.com".into()),
+        docs_url: "https://developers.tiktok.com/doc/login-kit-web".into(),
+        checked_on: "2026-11-23".into(),
+        ..Platform::oauth2("tiktok", "TikTok")
+    }
+}

@@ -1,0 +1,36 @@
+//! YouTube through Google OAuth 2.0 for web server apps. Facts checked 2026-11-23 against
+//! https://developers.google.com/identity/protocols/oauth2/web-server
+
+use super::{IdentityMap, Platform, RefreshKind};
+
+/// The `youtube` platform.
+pub fn platform() -> Platform {
+    Platform {
+        authorize_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
+        token_url: "https://oauth2.googleapis.com/token".into(),
+        revoke_url: Some("https://oauth2.googleapis.com/revoke".into()),
+        identity: IdentityMap {
+            url: "https://www.googleapis.com/youtube/v3/channels?part=snippet&mine=true".into(),
+            id: "/items/0/id".into(),
+            username: Some("/items/0/snippet/customUrl".into()),
+            display_name: Some("/items/0/snippet/title".into()),
+            avatar_url: Some("/items/0/snippet/thumbnails/default/url".into()),
+        },
+        default_scopes: vec![
+            "https://www.googleapis.com/auth/youtube.readonly".into(),
+            "https://www.googleapis.com/auth/youtube.upload".into(),
+        ],
+        // Google issues a refresh token only with offline access on a consent screen.
+        authorize_params: vec![
+            ("access_type".into(), "offline".into()),
+            ("prompt".into(), "consent".into()),
+            ("include_granted_scopes".into(), "true".into()),
+        ],
+        refresh: RefreshKind::RefreshToken,
+        default_access_ttl_secs: Some(3600),
+        api_base_url: Some("https://www.googleapis.com".into()),
+        docs_url: "https://developers.google.com/identity/protocols/oauth2/web-server".into(),
+        checked_on: "2026-11-23".into(),
+        ..Platform::oauth2("youtube", "YouTube")
+    }
+}

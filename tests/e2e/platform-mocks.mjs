@@ -1,0 +1,335 @@
+// Local stand-ins for the platforms, each speaking its own dialect and refusing what the
+// real one refuses. Installed as Miniflare's outboundService: the worker fetches the real
+// hostnames (api.x.com, graph.facebook.com...) and these answer. Loopback requests (the
+// sandbox, which is the worker itself) go through untouched.
+import crypto from 'node:crypto';
+
+const json = (status, body, headers = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+const rand = (p) => `${p}${crypto.randomBytes(12).toString('hex')}`;
+const s256 = (v) => crypto.createHash('sha256').update(v).digest('base64url');
+const basicOf = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+/** Client credentials the tests configure for a platform. */
+export const credsFor = (id) => ({ id: `${id}-client`, secret: `${id}-secret` });
+
+/** Where each platform's consent screen lives, and what its authorize URL must carry. */
+const AUTHORIZE = {
+  instagram: { url: 'https://www.instagram.com/oauth/authorize', sep: ',', pkce: false },
+  facebook: { url: 'https://www.facebook.com/v25.0/dialog/oauth', sep: ',', pkce: false },
+  threads: { url: 'https://threads.net/oauth/authorize', sep: ',', pkce: false },
+  linkedin: { url: 'https://www.linkedin.com/oauth/v2/authorization', sep: ' ', pkce: false },
+  x: { url: 'https://x.com/i/oauth2/authorize', sep: ' ', pkce: true },
+  youtube: { url: 'https://accounts.google.com/o/oauth2/v2/auth', sep: ' ', pkce: true },
+  tiktok: { url: 'https://www.tiktok.com/v2/auth/authorize/', sep: ',', pkce: true, idParam: 'client_key' },
+  pinterest: { url: 'https://www.pinterest.com/oauth/', sep: ',', pkce: false },
+  reddit: { url: 'https://www.reddit.com/api/v1/authorize', sep: ' ', pkce: false },
+  acme: { url: 'https://id.acme.test/authorize', sep: ' ', pkce: true },
+  globex: { url: 'https://login.globex.test/oauth/authorize', sep: ',', pkce: false },
+};
+
+export class PlatformMocks {
+  constructor() {
+    this.codes = new Map(); // code -> grant
+    this.tokens = new Map(); // access token -> grant
+    this.calls = []; // every request seen, for assertions
+    this.failures = new Map(); // "platform:endpoint" -> Response factory, used once
+    this.handle = this.handle.bind(this);
+  }
+
+  /** The next call to `platform`'s `endpoint` ('token', 'identity', 'swap') answers `make()`. */
+  failNext(platform, endpoint, make) {
+    this.failures.set(`${platform}:${endpoint}`, make);
+  }
+
+  /**
+   * Plays the user approving on the platform's consent screen: checks the authorize URL the
+   * worker built, and returns the code the platform would put on the redirect.
+   */
+  approve(authorizeUrl, { user = 'u1', grant } = {}) {
+    const u = new URL(authorizeUrl);
+    const platform = Object.keys(AUTHORIZE).find((p) => AUTHORIZE[p].url === u.origin + u.pathname);
+    if (!platform) throw new Error(`no mock consent screen at ${u.origin}${u.pathname}`);
+    const spec = AUTHORIZE[platform];
+    const q = u.searchParams;
+    const clientId = q.get(spec.idParam || 'client_id');
+    if (clientId !== credsFor(platform).id) throw new Error(`${platform}: wrong client id ${clientId}`);
+    if (spec.idParam && q.has('client_id')) throw new Error(`${platform}: client_id sent instead of ${spec.idParam}`);
+    if (q.get('response_type') !== 'code' || !q.get('state') || !q.get('redirect_uri')) throw new Error(`${platform}: bad authorize request`);
+    if (spec.pkce !== q.has('code_challenge')) throw new Error(`${platform}: PKCE challenge ${q.has('code_challenge') ? 'sent' : 'missing'}`);
+    if (spec.pkce && q.get('code_challenge_method') !== 'S256') throw new Error(`${platform}: not S256`);
+    const requested = (q.get('scope') || '').split(spec.sep).filter(Boolean);
+    const code = rand(`${platform}_code_`);
+    this.codes.set(code, {
+      platform, user, redirectUri: q.get('redirect_uri'), challenge: q.get('code_challenge'),
+      scopes: grant ?? requested,
+    });
+    return { code, state: q.get('state'), redirectUri: q.get('redirect_uri') };
+  }
+
+  async handle(request) {
+    const url = new URL(request.url);
+    if (url.hostname === '127.0.0.1' || url.hostname === 'localhost') return fetch(request);
+    const headers = Object.fromEntries(request.headers);
+    const body = request.method === 'GET' || request.method === 'DELETE' ? '' : await request.text();
+    const form = Object.fromEntries(new URLSearchParams(body));
+    const query = Object.fromEntries(url.searchParams);
+    const call = { host: url.hostname, path: url.pathname, method: request.method, headers, form, query };
+    this.calls.push(call);
+    const route = ROUTES.find((r) => r.host === url.hostname && r.path === url.pathname && r.method === request.method);
+    if (!route) return json(404, { error: 'no_such_mock_route', route: `${request.method} ${url.hostname}${url.pathname}` });
+    call.platform = route.platform;
+    call.endpoint = route.endpoint;
+    const fail = this.failures.get(`${route.platform}:${route.endpoint}`);
+    if (fail) {
+      this.failures.delete(`${route.platform}:${route.endpoint}`);
+      return fail();
+    }
+    return route.run(this, call);
+  }
+
+  /** Checks and spends a code for `platform`; returns the grant or an error string. */
+  redeem(platform, code, redirectUri, verifier) {
+    const g = this.codes.get(code);
+    if (!g || g.platform !== platform) return 'invalid_grant: unknown code';
+    this.codes.delete(code);
+    if (g.redirectUri !== redirectUri) return 'invalid_grant: redirect_uri mismatch';
+    if (g.challenge) {
+      if (!verifier) return 'invalid_request: code_verifier missing';
+      if (s256(verifier) !== g.challenge) return 'invalid_grant: code_verifier does not match';
+    } else if (verifier !== undefined) {
+      return 'invalid_request: code_verifier sent without a challenge';
+    }
+    return g;
+  }
+
+  issue(grant, prefix, kind = 'access') {
+    const token = rand(prefix);
+    this.tokens.set(token, { ...grant, kind });
+    return token;
+  }
+
+  /** The grant behind `Authorization: Bearer <token>` if it is an access token of `platform`. */
+  bearer(platform, call, kind = 'access') {
+    const m = /^Bearer (.+)$/.exec(call.headers.authorization || '');
+    const g = m && this.tokens.get(m[1]);
+    return g && g.platform === platform && g.kind === kind ? g : null;
+  }
+}
+
+function basicOk(platform, call) {
+  const c = credsFor(platform);
+  return call.headers.authorization === basicOf(c.id, c.secret);
+}
+
+function bodyOk(platform, call, idParam = 'client_id') {
+  const c = credsFor(platform);
+  return call.form[idParam] === c.id && call.form.client_secret === c.secret;
+}
+
+const oauthError = (status, error, description) => json(status, { error, error_description: description });
+const redeemError = (r) => oauthError(400, r.split(':')[0], r);
+
+// Each route is one endpoint of one platform's dialect.
+const ROUTES = [
+  // Instagram API with Instagram Login
+  { platform: 'instagram', endpoint: 'token', method: 'POST', host: 'api.instagram.com', path: '/oauth/access_token', run(m, c) {
+    if (!bodyOk('instagram', c)) return json(400, { error_type: 'OAuthException', code: 101, error_message: 'Error validating client secret' });
+    if (c.form.grant_type !== 'authorization_code') return json(400, { error_type: 'OAuthException', code: 400, error_message: 'Unsupported grant_type' });
+    if (c.form.code.includes('#')) return json(400, { error_type: 'OAuthException', code: 100, error_message: 'Invalid code' });
+    const g = m.redeem('instagram', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    if (typeof g === 'string') return json(400, { error_type: 'OAuthException', code: 100, error_message: g });
+    return json(200, { data: [{ access_token: m.issue(g, 'IGshort_', 'short'), user_id: `17841${g.user}`, permissions: g.scopes.join(',') }] });
+  } },
+  { platform: 'instagram', endpoint: 'swap', method: 'GET', host: 'graph.instagram.com', path: '/access_token', run(m, c) {
+    const g = m.tokens.get(c.query.access_token);
+    if (c.query.grant_type !== 'ig_exchange_token' || c.query.client_secret !== credsFor('instagram').secret || !g || g.kind !== 'short') {
+      return json(400, { error: { message: 'Invalid OAuth access token', type: 'OAuthException', code: 190 } });
+    }
+    return json(200, { access_token: m.issue(g, 'IGlong_'), token_type: 'bearer', expires_in: 5183944 });
+  } },
+  { platform: 'instagram', endpoint: 'identity', method: 'GET', host: 'graph.instagram.com', path: '/me', run(m, c) {
+    const g = m.bearer('instagram', c);
+    if (!g) return json(400, { error: { message: 'Invalid OAuth access token', type: 'OAuthException', code: 190 } });
+    return json(200, { user_id: `17841${g.user}`, username: `ig_${g.user}`, name: `IG ${g.user}`, profile_picture_url: `https://cdn.instagram.test/${g.user}.jpg`, id: 'app-scoped' });
+  } },
+
+  // Facebook Pages
+  { platform: 'facebook', endpoint: 'token', method: 'GET', host: 'graph.facebook.com', path: '/v25.0/oauth/access_token', run(m, c) {
+    const q = c.query;
+    const fbErr = (message, code = 100) => json(400, { error: { message, type: 'OAuthException', code } });
+    if (q.client_id !== credsFor('facebook').id || q.client_secret !== credsFor('facebook').secret) return fbErr('Error validating client secret.', 1);
+    if (q.grant_type === 'fb_exchange_token') {
+      const g = m.tokens.get(q.fb_exchange_token);
+      if (!g || g.kind !== 'short') return fbErr('Invalid OAuth access token.', 190);
+      c.endpoint = 'swap';
+      return json(200, { access_token: m.issue(g, 'EAAlong_'), token_type: 'bearer', expires_in: 5183944 });
+    }
+    if ('code_verifier' in q) return fbErr('Invalid code verifier: a code_verifier was sent without a code_challenge');
+    if (q.code.includes('#')) return fbErr('Invalid verification code format.');
+    const g = m.redeem('facebook', q.code, q.redirect_uri, undefined);
+    if (typeof g === 'string') return fbErr(g);
+    return json(200, { access_token: m.issue(g, 'EAAshort_', 'short'), token_type: 'bearer', expires_in: 5183 });
+  } },
+  { platform: 'facebook', endpoint: 'identity', method: 'GET', host: 'graph.facebook.com', path: '/v25.0/me', run(m, c) {
+    const g = m.bearer('facebook', c);
+    if (!g) return json(400, { error: { message: 'Invalid OAuth access token.', type: 'OAuthException', code: 190 } });
+    return json(200, { id: `10${g.user}`, name: `FB ${g.user}`, picture: { data: { url: `https://cdn.facebook.test/${g.user}.jpg`, is_silhouette: false } } });
+  } },
+  { platform: 'facebook', endpoint: 'revoke', method: 'DELETE', host: 'graph.facebook.com', path: '/v25.0/me/permissions', run(m, c) {
+    const g = m.bearer('facebook', c);
+    return g ? json(200, { success: true }) : json(400, { error: { message: 'Invalid OAuth access token.', code: 190 } });
+  } },
+
+  // Threads
+  { platform: 'threads', endpoint: 'token', method: 'POST', host: 'graph.threads.net', path: '/oauth/access_token', run(m, c) {
+    if (!bodyOk('threads', c)) return json(400, { error: { message: 'Error validating client secret', type: 'OAuthException', code: 101 } });
+    if (c.form.code.includes('#')) return json(400, { error: { message: 'Invalid code', type: 'OAuthException', code: 100 } });
+    const g = m.redeem('threads', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    if (typeof g === 'string') return json(400, { error: { message: g, type: 'OAuthException', code: 100 } });
+    return json(200, { access_token: m.issue(g, 'THshort_', 'short'), user_id: `th${g.user}` });
+  } },
+  { platform: 'threads', endpoint: 'swap', method: 'GET', host: 'graph.threads.net', path: '/access_token', run(m, c) {
+    const g = m.tokens.get(c.query.access_token);
+    if (c.query.grant_type !== 'th_exchange_token' || c.query.client_secret !== credsFor('threads').secret || !g || g.kind !== 'short') {
+      return json(400, { error: { message: 'Invalid OAuth access token', type: 'OAuthException', code: 190 } });
+    }
+    return json(200, { access_token: m.issue(g, 'THlong_'), token_type: 'bearer', expires_in: 5183944 });
+  } },
+  { platform: 'threads', endpoint: 'identity', method: 'GET', host: 'graph.threads.net', path: '/v1.0/me', run(m, c) {
+    const g = m.bearer('threads', c);
+    if (!g) return json(400, { error: { message: 'Invalid OAuth access token', code: 190 } });
+    return json(200, { id: `th${g.user}`, username: `th_${g.user}`, name: `TH ${g.user}`, threads_profile_picture_url: `https://cdn.threads.test/${g.user}.jpg` });
+  } },
+
+  // LinkedIn
+  { platform: 'linkedin', endpoint: 'token', method: 'POST', host: 'www.linkedin.com', path: '/oauth/v2/accessToken', run(m, c) {
+    if (c.headers.authorization) return oauthError(401, 'invalid_client', 'Client authentication failed: use client_id and client_secret in the body');
+    if (!bodyOk('linkedin', c)) return oauthError(401, 'invalid_client', 'Client authentication failed');
+    const g = m.redeem('linkedin', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    if (typeof g === 'string') return redeemError(g);
+    return json(200, { access_token: m.issue(g, 'AQV_'), expires_in: 5184000, scope: g.scopes.join(',') });
+  } },
+  { platform: 'linkedin', endpoint: 'identity', method: 'GET', host: 'api.linkedin.com', path: '/v2/userinfo', run(m, c) {
+    const g = m.bearer('linkedin', c);
+    if (!g) return json(401, { serviceErrorCode: 65600, code: 'INVALID_ACCESS_TOKEN', message: 'Invalid access token' });
+    return json(200, { sub: `li_${g.user}`, name: `LI ${g.user}`, given_name: 'LI', family_name: g.user, picture: `https://media.linkedin.test/${g.user}.jpg`, email_verified: true });
+  } },
+
+  // X
+  { platform: 'x', endpoint: 'token', method: 'POST', host: 'api.x.com', path: '/2/oauth2/token', run(m, c) {
+    if (!basicOk('x', c)) return oauthError(401, 'unauthorized_client', 'Missing valid authorization header');
+    if (c.form.client_secret) return oauthError(400, 'invalid_request', 'client_secret must not be in the body');
+    if (!c.form.code_verifier) return oauthError(400, 'invalid_request', 'Missing required parameter [code_verifier].');
+    const g = m.redeem('x', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    if (typeof g === 'string') return redeemError(g);
+    const out = { token_type: 'bearer', expires_in: 7200, access_token: m.issue(g, 'xat_'), scope: g.scopes.join(' ') };
+    if (g.scopes.includes('offline.access')) out.refresh_token = m.issue(g, 'xrt_', 'refresh');
+    return json(200, out);
+  } },
+  { platform: 'x', endpoint: 'identity', method: 'GET', host: 'api.x.com', path: '/2/users/me', run(m, c) {
+    const g = m.bearer('x', c);
+    if (!g) return json(401, { title: 'Unauthorized', type: 'about:blank', status: 401, detail: 'Unauthorized' });
+    if (c.query['user.fields'] !== 'profile_image_url') return json(400, { title: 'Invalid Request' });
+    return json(200, { data: { id: `22${g.user.length}${g.user}`, name: `X ${g.user}`, username: `x_${g.user}`, profile_image_url: `https://pbs.x.test/${g.user}.jpg` } });
+  } },
+  { platform: 'x', endpoint: 'revoke', method: 'POST', host: 'api.x.com', path: '/2/oauth2/revoke', run(m, c) {
+    if (!basicOk('x', c)) return oauthError(401, 'unauthorized_client', 'Missing valid authorization header');
+    const g = m.tokens.get(c.form.token);
+    if (g) g.revoked = true;
+    return json(200, { revoked: true });
+  } },
+
+  // YouTube (Google)
+  { platform: 'youtube', endpoint: 'token', method: 'POST', host: 'oauth2.googleapis.com', path: '/token', run(m, c) {
+    if (!bodyOk('youtube', c)) return oauthError(401, 'invalid_client', 'The OAuth client was not found.');
+    const g = m.redeem('youtube', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    if (typeof g === 'string') return redeemError(g);
+    return json(200, { access_token: m.issue(g, 'ya29.'), expires_in: 3599, refresh_token: m.issue(g, '1//rt', 'refresh'), scope: g.scopes.join(' '), token_type: 'Bearer' });
+  } },
+  { platform: 'youtube', endpoint: 'identity', method: 'GET', host: 'www.googleapis.com', path: '/youtube/v3/channels', run(m, c) {
+    const g = m.bearer('youtube', c);
+    if (!g) return json(401, { error: { code: 401, message: 'Request had invalid authentication credentials.', status: 'UNAUTHENTICATED' } });
+    if (c.query.mine !== 'true' || c.query.part !== 'snippet') return json(400, { error: { code: 400 } });
+    return json(200, { kind: 'youtube#channelListResponse', items: [{ id: `UC${g.user}`, snippet: { title: `YT ${g.user}`, customUrl: `@yt_${g.user}`, thumbnails: { default: { url: `https://yt3.test/${g.user}.jpg` } } } }] });
+  } },
+
+  // TikTok
+  { platform: 'tiktok', endpoint: 'token', method: 'POST', host: 'open.tiktokapis.com', path: '/v2/oauth/token/', run(m, c) {
+    if (c.headers['content-type'] !== 'application/x-www-form-urlencoded') return oauthError(400, 'invalid_request', 'Content-Type must be application/x-www-form-urlencoded');
+    if (c.form.client_id || !c.form.client_key) return oauthError(400, 'invalid_request', 'client_key is required');
+    if (!bodyOk('tiktok', c, 'client_key')) return oauthError(401, 'invalid_client', 'Client key or secret is incorrect.');
+    const g = m.redeem('tiktok', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    if (typeof g === 'string') return redeemError(g);
+    return json(200, { access_token: m.issue(g, 'act.'), expires_in: 86400, open_id: `oid_${g.user}`, refresh_expires_in: 31536000, refresh_token: m.issue(g, 'rft.', 'refresh'), scope: g.scopes.join(','), token_type: 'Bearer' });
+  } },
+  { platform: 'tiktok', endpoint: 'identity', method: 'GET', host: 'open.tiktokapis.com', path: '/v2/user/info/', run(m, c) {
+    const g = m.bearer('tiktok', c);
+    if (!g) return json(401, { error: { code: 'access_token_invalid', message: 'The access token is invalid or not found in the request.', log_id: 'x' } });
+    return json(200, { data: { user: { open_id: `oid_${g.user}`, union_id: `uid_${g.user}`, avatar_url: `https://p16.tiktok.test/${g.user}.jpg`, display_name: `TT ${g.user}`, username: `tt_${g.user}` } }, error: { code: 'ok', message: '', log_id: 'y' } });
+  } },
+
+  // Pinterest
+  { platform: 'pinterest', endpoint: 'token', method: 'POST', host: 'api.pinterest.com', path: '/v5/oauth/token', run(m, c) {
+    if (!basicOk('pinterest', c)) return json(401, { code: 2, message: 'Authentication failed.' });
+    const g = m.redeem('pinterest', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    if (typeof g === 'string') return json(400, { code: 1, message: g });
+    return json(200, { access_token: m.issue(g, 'pina_'), refresh_token: m.issue(g, 'pinr_', 'refresh'), response_type: 'authorization_code', token_type: 'bearer', expires_in: 2592000, refresh_token_expires_in: 31536000, scope: g.scopes.join(',') });
+  } },
+  { platform: 'pinterest', endpoint: 'identity', method: 'GET', host: 'api.pinterest.com', path: '/v5/user_account', run(m, c) {
+    const g = m.bearer('pinterest', c);
+    if (!g) return json(401, { code: 2, message: 'Authentication failed.' });
+    return json(200, { account_type: 'BUSINESS', id: `pin${g.user}`, username: `pin_${g.user}`, business_name: `PIN ${g.user}`, profile_image: `https://i.pinimg.test/${g.user}.jpg` });
+  } },
+
+  // Reddit
+  { platform: 'reddit', endpoint: 'token', method: 'POST', host: 'www.reddit.com', path: '/api/v1/access_token', run(m, c) {
+    if (!/^web:connect-links:/.test(c.headers['user-agent'] || '')) return json(429, { message: 'Too Many Requests', error: 429 });
+    if (!basicOk('reddit', c)) return json(401, { message: 'Unauthorized', error: 401 });
+    const g = m.redeem('reddit', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    if (typeof g === 'string') return json(200, { error: 'invalid_grant' }); // Reddit answers some errors with 200
+    return json(200, { access_token: m.issue(g, 'eyJhbGci_'), token_type: 'bearer', expires_in: 86400, refresh_token: m.issue(g, 'rdrt_', 'refresh'), scope: g.scopes.join(' ') });
+  } },
+  { platform: 'reddit', endpoint: 'identity', method: 'GET', host: 'oauth.reddit.com', path: '/api/v1/me', run(m, c) {
+    if (!/^web:connect-links:/.test(c.headers['user-agent'] || '')) return json(429, { message: 'Too Many Requests', error: 429 });
+    const g = m.bearer('reddit', c);
+    if (!g) return json(401, { message: 'Unauthorized', error: 401 });
+    return json(200, { id: `t2_${g.user}`, name: `rd_${g.user}`, icon_img: `https://styles.redditmedia.test/${g.user}.png`, subreddit: { title: `RD ${g.user}` } });
+  } },
+
+  // Custom providers defined only through CUSTOM_PROVIDERS.
+  { platform: 'acme', endpoint: 'token', method: 'POST', host: 'id.acme.test', path: '/token', run(m, c) {
+    if (!basicOk('acme', c) || c.form.client_secret) return oauthError(401, 'invalid_client', 'HTTP Basic required');
+    const g = m.redeem('acme', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    if (typeof g === 'string') return redeemError(g);
+    return json(200, { access_token: m.issue(g, 'acme_at_'), token_type: 'Bearer', expires_in: 3600, refresh_token: m.issue(g, 'acme_rt_', 'refresh'), scope: g.scopes.join(' ') });
+  } },
+  { platform: 'acme', endpoint: 'identity', method: 'GET', host: 'api.acme.test', path: '/userinfo', run(m, c) {
+    const g = m.bearer('acme', c);
+    return g ? json(200, { sub: `acme|${g.user}`, preferred_username: `acme_${g.user}`, name: `Acme ${g.user}`, picture: `https://acme.test/${g.user}.png` }) : json(401, { error: 'invalid_token' });
+  } },
+  { platform: 'globex', endpoint: 'token', method: 'POST', host: 'login.globex.test', path: '/oauth/token', run(m, c) {
+    if (c.headers.authorization || !bodyOk('globex', c)) return oauthError(401, 'invalid_client', 'credentials go in the body');
+    const g = m.redeem('globex', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    if (typeof g === 'string') return redeemError(g);
+    return json(200, { access_token: m.issue(g, 'glx_'), token_type: 'bearer', expires_in: '7200', scope: g.scopes.join(',') });
+  } },
+  { platform: 'globex', endpoint: 'identity', method: 'GET', host: 'api.globex.test', path: '/v1/me', run(m, c) {
+    const g = m.bearer('globex', c);
+    return g ? json(200, { data: { id: 4242, login: `glx_${g.user}`, full_name: `Globex ${g.user}` } }) : json(401, { error: 'invalid_token' });
+  } },
+];
+
+/** CUSTOM_PROVIDERS for the tests: one Basic+PKCE provider, one body-auth provider without PKCE. */
+export const CUSTOM_PROVIDERS = {
+  acme: {
+    name: 'Acme ID', authorize_url: 'https://id.acme.test/authorize', token_url: 'https://id.acme.test/token',
+    userinfo_url: 'https://api.acme.test/userinfo', scopes: ['openid', 'profile', 'offline_access'],
+  },
+  globex: {
+    name: 'Globex', authorize_url: 'https://login.globex.test/oauth/authorize', token_url: 'https://login.globex.test/oauth/token',
+    userinfo_url: 'https://api.globex.test/v1/me', scopes: ['read', 'write'], scope_separator: ',', pkce: false,
+    client_auth: 'body', user_id_field: 'data.id', username_field: 'data.login', display_name_field: 'data.full_name',
+    authorize_params: { audience: 'globex-api' },
+  },
+};
