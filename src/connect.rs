@@ -18,6 +18,7 @@ use connect_links_core::random::new_id;
 use connect_links_core::refresh_policy::next_refresh_at;
 use connect_links_core::state::{state_key, PendingAuth};
 use connect_links_core::token::TokenSet;
+use connect_links_core::webhook::types;
 use serde_json::json;
 use worker::{console_log, query};
 
@@ -55,8 +56,34 @@ pub async fn consume_state(ctx: &Ctx, state: &str, pending: &PendingAuth) -> Api
     Ok(Ok(()))
 }
 
-/// Spends the code and stores the profile; the profile id, or the failure code.
+/// Spends the code, stores the profile and tells the app (`profile.connected`,
+/// `profile.reconnected` or `connect_link.failed`); the profile id, or the failure code.
 pub async fn complete(ctx: &Ctx, pending: &PendingAuth, link: &LinkRow, code: &str) -> Result<String, CallbackFailure> {
+    let outcome = exchange_and_store(ctx, pending, link, code).await;
+    match &outcome {
+        Ok((id, created)) => {
+            let kind = if *created { types::CONNECTED } else { types::RECONNECTED };
+            crate::lifecycle::emit_profile(ctx, &link.app_id, id, kind).await;
+        }
+        Err(f) => {
+            let data = json!({"link_id": link.id, "platform": link.platform, "error": f.as_str(), "external_user_id": link.external_user_id});
+            if crate::webhooks::emit(ctx, &link.app_id, types::LINK_FAILED, data).await.is_err() {
+                log_failure(&link.platform, &link.id, "webhook", "connect_link.failed not recorded");
+            }
+        }
+    }
+    outcome.map(|(id, _)| id)
+}
+
+/// Tells the app a link failed before any code was spent (the user denied).
+pub async fn link_failed(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure) {
+    let data = json!({"link_id": link.id, "platform": link.platform, "error": failure.as_str(), "external_user_id": link.external_user_id});
+    if crate::webhooks::emit(ctx, &link.app_id, types::LINK_FAILED, data).await.is_err() {
+        log_failure(&link.platform, &link.id, "webhook", "connect_link.failed not recorded");
+    }
+}
+
+async fn exchange_and_store(ctx: &Ctx, pending: &PendingAuth, link: &LinkRow, code: &str) -> Result<(String, bool), CallbackFailure> {
     let platform = ctx.catalog.get(&pending.platform).ok_or(CallbackFailure::ServerError)?;
     let creds = ctx.credentials(platform).ok_or(CallbackFailure::ServerError)?;
 
@@ -116,7 +143,7 @@ struct ProfileWrite<'a> {
 
 /// Inserts or updates the profile of this account for this app. The same account keeps its
 /// profile id; a missing refresh token in the answer keeps the stored one.
-async fn upsert_profile(ctx: &Ctx, keyring: &Keyring, w: &ProfileWrite<'_>) -> ApiResult<Result<String, CallbackFailure>> {
+async fn upsert_profile(ctx: &Ctx, keyring: &Keyring, w: &ProfileWrite<'_>) -> ApiResult<Result<(String, bool), CallbackFailure>> {
     let db = ctx.db()?;
     let (link, identity) = (w.link, w.identity);
     // Two callbacks for one account may race to insert; the loser retries as an update.
@@ -156,7 +183,8 @@ async fn upsert_profile(ctx: &Ctx, keyring: &Keyring, w: &ProfileWrite<'_>) -> A
                  status = 'active', disconnect_reason = NULL, scopes = ?7, access_token_enc = ?8, \
                  refresh_token_enc = ?9, token_kid = ?10, access_token_expires_at = ?11, \
                  refresh_token_expires_at = COALESCE(?12, refresh_token_expires_at), token_issued_at = ?13, \
-                 next_refresh_at = ?14, updated_at = ?13 WHERE id = ?1",
+                 next_refresh_at = ?14, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
+                 updated_at = ?13 WHERE id = ?1",
                 id, identity.username, identity.display_name, identity.avatar_url, link.external_user_id,
                 link.metadata, scopes, access_enc, refresh_enc, keyring.current_kid(), expires_at,
                 refresh_expires_at, now, next
@@ -176,7 +204,7 @@ async fn upsert_profile(ctx: &Ctx, keyring: &Keyring, w: &ProfileWrite<'_>) -> A
         }
         .or_500("prepare upsert profile")?;
         match stmt.run().await {
-            Ok(_) => return Ok(Ok(id)),
+            Ok(_) => return Ok(Ok((id, existing.is_none()))),
             Err(e) if existing.is_none() && e.to_string().contains("UNIQUE") => continue,
             Err(e) => return Err(e).or_500("upsert profile"),
         }

@@ -33,6 +33,8 @@ pub struct Ctx {
     pub env: Env,
     /// Epoch seconds at the start of the request.
     pub now: i64,
+    /// Epoch milliseconds at the start of the request.
+    pub now_ms: i64,
     /// `PUBLIC_URL` without a trailing slash.
     pub public_url: String,
     /// Platforms known to this deployment.
@@ -42,13 +44,24 @@ pub struct Ctx {
 impl Ctx {
     /// Reads configuration for `req`. Without `PUBLIC_URL` the request's own origin is used.
     pub fn new(env: Env, req: &Request) -> Ctx {
+        let origin = req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+        Self::build(env, origin)
+    }
+
+    /// Reads configuration outside a request (cron, queue): `PUBLIC_URL` only.
+    pub fn from_env(env: Env) -> Ctx {
+        Self::build(env, String::new())
+    }
+
+    fn build(env: Env, fallback_origin: String) -> Ctx {
         let public_url = match env.var("PUBLIC_URL").map(|v| v.to_string()) {
             Ok(v) if !v.is_empty() => v.trim_end_matches('/').to_string(),
-            _ => req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default(),
+            _ => fallback_origin,
         };
         let sandbox_on = env.var("SANDBOX").map(|v| v.to_string() == "on").unwrap_or(false);
         let catalog = Catalog::new(&public_url, sandbox_on, custom_providers(&env));
-        Ctx { env, now: now_secs(), public_url, catalog }
+        let now_ms = now_ms();
+        Ctx { env, now: now_ms / 1000, now_ms, public_url, catalog }
     }
 
     /// The D1 database.
@@ -136,9 +149,9 @@ fn auth_header(req: &Request) -> Option<String> {
     req.headers().get("authorization").ok().flatten()
 }
 
-/// Epoch seconds now.
-pub fn now_secs() -> i64 {
-    (Date::now().as_millis() / 1000) as i64
+/// Epoch milliseconds now.
+pub fn now_ms() -> i64 {
+    Date::now().as_millis() as i64
 }
 
 /// An error for a wrong method on a known path.

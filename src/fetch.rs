@@ -36,7 +36,8 @@ pub async fn send(req: &HttpRequest, platform: &str, profile_id: Option<&str>) -
     result
 }
 
-async fn send_inner(req: &HttpRequest) -> Result<HttpResponse, TransportError> {
+/// Sends `req` without logging; callers log their own line.
+pub async fn send_inner(req: &HttpRequest) -> Result<HttpResponse, TransportError> {
     let headers = Headers::new();
     for (k, v) in &req.headers {
         headers.set(k, v).map_err(|_| TransportError)?;

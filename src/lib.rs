@@ -5,16 +5,49 @@ mod admin;
 mod connect;
 mod ctx;
 mod fetch;
+mod lifecycle;
 mod links;
 mod profiles;
 mod respond;
 mod routes;
 mod sandbox;
 mod store;
+mod webhooks;
 
-use worker::{event, Context, Env, Request, Response, Result};
+use lifecycle::{refresh_one, RefreshMessage, Trigger};
+use serde_json::json;
+use worker::{console_error, event, Context, Env, MessageBatch, MessageExt, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     Ok(routes::handle(req, env).await)
+}
+
+/// The lifecycle job: refresh due profiles (or enqueue them), retry webhooks, housekeeping.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let ctx = ctx::Ctx::from_env(env);
+    if let Err(e) = lifecycle::run_cron(&ctx).await {
+        console_error!("{}", json!({"event": "cron_failed", "error": e.to_string()}));
+    }
+}
+
+/// Refresh jobs from `REFRESH_QUEUE`: each message is acked or retried on its own, and the
+/// handler never fails as a whole.
+#[event(queue)]
+async fn queue(batch: MessageBatch<RefreshMessage>, env: Env, _ctx: Context) -> Result<()> {
+    let ctx = ctx::Ctx::from_env(env);
+    for message in batch.iter() {
+        match message {
+            Ok(m) => {
+                let trigger = Trigger::Queue { since_ms: m.body().enqueued_ms };
+                match refresh_one(&ctx, &m.body().profile_id, trigger).await {
+                    Ok(_) => m.ack(),
+                    Err(_) => m.retry(),
+                }
+            }
+            Err(e) => console_error!("{}", json!({"event": "queue_message_unreadable", "error": e.to_string()})),
+        }
+    }
+    Ok(())
 }

@@ -140,9 +140,16 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<Respon
         .filter(|l| l.app_id == pending.app_id && l.status == "pending")
         .ok_or_else(|| bad_callback("This sign-in is unknown or was already completed."))?;
     let outcome = match (param("error"), param("code")) {
-        (Some(err), _) => Err(CallbackFailure::from_platform_error(err)),
+        (Some(err), _) => {
+            let failure = CallbackFailure::from_platform_error(err);
+            crate::connect::link_failed(ctx, &link, failure).await;
+            Err(failure)
+        }
         (None, Some(code)) if !code.is_empty() => complete(ctx, &pending, &link, code).await,
-        (None, _) => Err(CallbackFailure::ExchangeFailed),
+        (None, _) => {
+            crate::connect::link_failed(ctx, &link, CallbackFailure::ExchangeFailed).await;
+            Err(CallbackFailure::ExchangeFailed)
+        }
     };
     store::finish_link(&db, &link.id, outcome.as_deref().map_err(|f| f.as_str()), ctx.now).await?;
     let location = final_redirect(&link.redirect_url, &link.platform, &link.id, link.app_state.as_deref(), outcome.as_deref().map_err(|f| *f))

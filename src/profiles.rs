@@ -5,7 +5,12 @@ use crate::ctx::{Ctx, OrInternal};
 use crate::fetch;
 use crate::respond;
 use crate::store::{self, ProfileFilter};
-use connect_links_core::error::{ApiError, ApiResult};
+use crate::lifecycle::{refresh_one, Outcome, Trigger};
+use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::platforms::RefreshKind;
+use connect_links_core::refresh::Failure;
+use connect_links_core::time::rfc3339_opt;
+use connect_links_core::webhook::types;
 use connect_links_core::model::{decode_cursor, encode_cursor, ProfileRow};
 use connect_links_core::oauth::revoke_request;
 use serde_json::json;
@@ -40,6 +45,7 @@ pub async fn get(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
 pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     let db = ctx.db()?;
     let cols = store::token_columns(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
+    let view = store::get_profile(&db, app_id, id).await?.map(|p| p.view());
     if let Some(platform) = ctx.catalog.get(&cols.platform) {
         if let (Some(creds), Ok(keyring)) = (ctx.credentials(platform), ctx.keyring()) {
             // Revoking the refresh token ends the whole grant on RFC 7009 platforms.
@@ -53,5 +59,70 @@ pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
         }
     }
     store::delete_profile(&db, app_id, id).await.or_500("delete profile")?;
+    if let Some(view) = view {
+        if crate::webhooks::emit(ctx, app_id, types::DELETED, view).await.is_err() {
+            worker::console_error!("{}", json!({"event": "webhook_emit_failed", "profile_id": id, "type": types::DELETED}));
+        }
+    }
     respond::no_content()
+}
+
+/// `POST /v1/profiles/{id}/refresh`: a forced refresh under the same lease as the cron.
+/// 409 while another refresh is in flight; a refresh that completed after this call began
+/// is taken as this call's result.
+pub async fn refresh(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
+    let db = ctx.db()?;
+    let p = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
+    if p.status != "active" {
+        return Err(ApiError::new(ErrorCode::Conflict, "the profile is disconnected; it needs a reconnect link"));
+    }
+    let outcome = refresh_one(ctx, id, Trigger::OnDemand { since_ms: ctx.now_ms }).await?;
+    outcome_error(outcome)?;
+    let p = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
+    respond::json(200, &p.view())
+}
+
+/// Maps a refresh outcome to the API error it means, if any.
+fn outcome_error(outcome: Outcome) -> ApiResult<()> {
+    match outcome {
+        Outcome::Refreshed | Outcome::NotNeeded => Ok(()),
+        Outcome::InFlight => Err(ApiError::new(ErrorCode::Conflict, "a refresh of this profile is already in flight")),
+        Outcome::TooYoung => Err(ApiError::new(ErrorCode::Conflict, "this platform's token can be exchanged once it is 24 hours old")),
+        Outcome::NoRefresh => Err(ApiError::new(ErrorCode::Conflict, "this platform offers no refresh; the user reconnects before expiry")),
+        Outcome::Failed(Failure::Transient) => Err(ApiError::upstream("the platform did not refresh the token; it will be retried")),
+        Outcome::Failed(Failure::Terminal(_)) => Err(ApiError::new(ErrorCode::Conflict, "the platform ended the grant; the profile is now disconnected")),
+    }
+}
+
+/// `GET /v1/profiles/{id}/access-token`: refreshed first when it expires within 5 minutes.
+pub async fn access_token(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
+    let db = ctx.db()?;
+    let p = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
+    if p.status != "active" {
+        return Err(ApiError::new(ErrorCode::Conflict, "the profile is disconnected; it needs a reconnect link"));
+    }
+    let expires_soon = p.access_token_expires_at.is_some_and(|e| e - ctx.now < 5 * 60);
+    let refreshable = ctx.catalog.get(&p.platform).is_some_and(|pl| pl.refresh != RefreshKind::None);
+    if expires_soon && refreshable {
+        match refresh_one(ctx, id, Trigger::OnDemand { since_ms: ctx.now_ms }).await? {
+            // A token still valid for a few minutes is better than an error.
+            Outcome::Failed(Failure::Transient) | Outcome::InFlight if p.access_token_expires_at.is_some_and(|e| e > ctx.now) => {}
+            other => outcome_error(other)?,
+        }
+    }
+    let p = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
+    if p.access_token_expires_at.is_some_and(|e| e <= ctx.now) {
+        return Err(ApiError::new(ErrorCode::Conflict, "the access token has expired and cannot be refreshed now"));
+    }
+    let cols = store::token_columns(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
+    let token = ctx.keyring()?.open(&cols.id, "access_token", &cols.access_token_enc).or_500("open access token")?;
+    respond::json(
+        200,
+        &json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_at": rfc3339_opt(p.access_token_expires_at),
+            "scopes": p.view()["scopes"],
+        }),
+    )
 }

@@ -62,7 +62,9 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
                 (Method::Get, ["profiles"]) => profiles::list(ctx, &app.id, &query(req)?).await,
                 (Method::Get, ["profiles", id]) => profiles::get(ctx, &app.id, id).await,
                 (Method::Delete, ["profiles", id]) => profiles::delete(ctx, &app.id, id).await,
-                (_, ["platforms"] | ["connect-links"] | ["connect-links", _] | ["oauth", "exchange"] | ["profiles"] | ["profiles", _]) => {
+                (Method::Post, ["profiles", id, "refresh"]) => profiles::refresh(ctx, &app.id, id).await,
+                (Method::Get, ["profiles", id, "access-token"]) => profiles::access_token(ctx, &app.id, id).await,
+                (_, ["platforms"] | ["connect-links"] | ["connect-links", _] | ["oauth", "exchange"] | ["profiles"] | ["profiles", _] | ["profiles", _, "refresh" | "access-token"]) => {
                     Err(method_not_allowed())
                 }
                 _ => Err(ApiError::not_found("route")),

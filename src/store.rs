@@ -266,3 +266,109 @@ pub async fn delete_profile(db: &D1Database, app_id: &str, id: &str) -> ApiResul
         .or_500("delete profile")?;
     Ok(r.is_some())
 }
+
+/// Ids of active profiles due for the lifecycle job, most overdue first (uses the partial
+/// index `profiles_next_refresh`).
+pub async fn due_profiles(db: &D1Database, now: i64, limit: u32) -> ApiResult<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let rows = query!(db, DUE_PROFILES_SQL, now, limit)
+        .or_500("prepare due profiles")?
+        .all()
+        .await
+        .or_500("due profiles")?
+        .results::<Id>()
+        .or_500("read due profiles")?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// The due-profile selection (also shown with EXPLAIN QUERY PLAN by `make bench`).
+pub const DUE_PROFILES_SQL: &str =
+    "SELECT id FROM profiles WHERE status = 'active' AND next_refresh_at <= ?1 ORDER BY next_refresh_at LIMIT ?2";
+
+/// Moves enqueued profiles out of the due set until `until`.
+pub async fn fence_due(db: &D1Database, ids: &[String], until: i64) -> ApiResult<()> {
+    let list = serde_json::to_string(ids).or_500("ids json")?;
+    query!(db, "UPDATE profiles SET next_refresh_at = ?2 WHERE id IN (SELECT value FROM json_each(?1))", list, until)
+        .or_500("prepare fence")?
+        .run()
+        .await
+        .or_500("fence")?;
+    Ok(())
+}
+
+/// Deletes consumed-state records older than `before`.
+pub async fn delete_old_states(db: &D1Database, before: i64) -> ApiResult<()> {
+    query!(db, "DELETE FROM consumed_states WHERE consumed_at < ?1", before)
+        .or_500("prepare state cleanup")?
+        .run()
+        .await
+        .or_500("state cleanup")?;
+    Ok(())
+}
+
+/// Profiles whose envelopes are under another key than `kid`.
+pub async fn profiles_under_old_key(db: &D1Database, kid: &str, limit: u32) -> ApiResult<Vec<TokenColumns>> {
+    query!(
+        db,
+        "SELECT id, platform, access_token_enc, refresh_token_enc FROM profiles WHERE token_kid != ?1 LIMIT ?2",
+        kid, limit
+    )
+    .or_500("prepare old-key profiles")?
+    .all()
+    .await
+    .or_500("old-key profiles")?
+    .results::<TokenColumns>()
+    .or_500("read old-key profiles")
+}
+
+/// Writes re-sealed envelopes, only if the row was not changed meanwhile (a refresh wins).
+pub async fn rewrap_profile(db: &D1Database, old: &TokenColumns, access: &str, refresh: Option<&str>, kid: &str) -> ApiResult<()> {
+    query!(
+        db,
+        "UPDATE profiles SET access_token_enc = ?2, refresh_token_enc = ?3, token_kid = ?4 \
+         WHERE id = ?1 AND access_token_enc = ?5",
+        old.id, access, refresh, kid, old.access_token_enc
+    )
+    .or_500("prepare rewrap")?
+    .run()
+    .await
+    .or_500("rewrap")?;
+    Ok(())
+}
+
+/// An app's sealed webhook secret.
+#[derive(Deserialize)]
+pub struct AppSecret {
+    /// App id.
+    pub id: String,
+    /// Envelope.
+    pub webhook_secret_enc: String,
+}
+
+/// Apps whose webhook secret is under another key than `kid`.
+pub async fn apps_under_old_key(db: &D1Database, kid: &str, limit: u32) -> ApiResult<Vec<AppSecret>> {
+    query!(
+        db,
+        "SELECT id, webhook_secret_enc FROM apps WHERE substr(webhook_secret_enc, 1, length(?1) + 4) != 'v1.' || ?1 || '.' LIMIT ?2",
+        kid, limit
+    )
+    .or_500("prepare old-key apps")?
+    .all()
+    .await
+    .or_500("old-key apps")?
+    .results::<AppSecret>()
+    .or_500("read old-key apps")
+}
+
+/// Writes a re-sealed webhook secret if it did not change meanwhile.
+pub async fn rewrap_app_secret(db: &D1Database, id: &str, old: &str, new: &str) -> ApiResult<()> {
+    query!(db, "UPDATE apps SET webhook_secret_enc = ?3 WHERE id = ?1 AND webhook_secret_enc = ?2", id, old, new)
+        .or_500("prepare rewrap app")?
+        .run()
+        .await
+        .or_500("rewrap app")?;
+    Ok(())
+}

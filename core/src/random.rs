@@ -48,6 +48,11 @@ pub fn random_token() -> ApiResult<String> {
     Ok(b64url(&random_bytes::<32>()?))
 }
 
+/// A random number in [0, 1), for jitter.
+pub fn unit() -> f64 {
+    random_bytes::<4>().map(|b| u32::from_le_bytes(b) as f64 / (u32::MAX as f64 + 1.0)).unwrap_or(0.5)
+}
+
 /// Constant-time equality for secrets of public length.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {

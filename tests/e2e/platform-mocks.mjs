@@ -34,6 +34,7 @@ export class PlatformMocks {
     this.tokens = new Map(); // access token -> grant
     this.calls = []; // every request seen, for assertions
     this.failures = new Map(); // "platform:endpoint" -> Response factory, used once
+    this.delays = new Map(); // "platform:endpoint" -> ms to wait before answering
     this.handle = this.handle.bind(this);
   }
 
@@ -80,12 +81,22 @@ export class PlatformMocks {
     if (!route) return json(404, { error: 'no_such_mock_route', route: `${request.method} ${url.hostname}${url.pathname}` });
     call.platform = route.platform;
     call.endpoint = route.endpoint;
+    const delay = this.delays.get(`${route.platform}:${route.endpoint}`);
+    if (delay) await new Promise((r) => setTimeout(r, delay));
     const fail = this.failures.get(`${route.platform}:${route.endpoint}`);
     if (fail) {
       this.failures.delete(`${route.platform}:${route.endpoint}`);
       return fail();
     }
     return route.run(this, call);
+  }
+
+  /** Spends a refresh token of `platform`; rotating platforms kill it. Returns the grant or null. */
+  useRefresh(platform, token, { rotate }) {
+    const g = this.tokens.get(token);
+    if (!g || g.platform !== platform || g.kind !== 'refresh' || g.revoked) return null;
+    if (rotate) g.revoked = true;
+    return g;
   }
 
   /** Checks and spends a code for `platform`; returns the grant or an error string. */
@@ -144,6 +155,13 @@ const ROUTES = [
   { platform: 'instagram', endpoint: 'swap', method: 'GET', host: 'graph.instagram.com', path: '/access_token', run(m, c) {
     const g = m.tokens.get(c.query.access_token);
     if (c.query.grant_type !== 'ig_exchange_token' || c.query.client_secret !== credsFor('instagram').secret || !g || g.kind !== 'short') {
+      return json(400, { error: { message: 'Invalid OAuth access token', type: 'OAuthException', code: 190 } });
+    }
+    return json(200, { access_token: m.issue(g, 'IGlong_'), token_type: 'bearer', expires_in: 5183944 });
+  } },
+  { platform: 'instagram', endpoint: 'refresh', method: 'GET', host: 'graph.instagram.com', path: '/refresh_access_token', run(m, c) {
+    const g = m.tokens.get(c.query.access_token);
+    if (c.query.grant_type !== 'ig_refresh_token' || !g || g.platform !== 'instagram' || g.kind !== 'access') {
       return json(400, { error: { message: 'Invalid OAuth access token', type: 'OAuthException', code: 190 } });
     }
     return json(200, { access_token: m.issue(g, 'IGlong_'), token_type: 'bearer', expires_in: 5183944 });
@@ -220,6 +238,12 @@ const ROUTES = [
   { platform: 'x', endpoint: 'token', method: 'POST', host: 'api.x.com', path: '/2/oauth2/token', run(m, c) {
     if (!basicOk('x', c)) return oauthError(401, 'unauthorized_client', 'Missing valid authorization header');
     if (c.form.client_secret) return oauthError(400, 'invalid_request', 'client_secret must not be in the body');
+    if (c.form.grant_type === 'refresh_token') {
+      c.endpoint = 'refresh';
+      const g = m.useRefresh('x', c.form.refresh_token, { rotate: true });
+      if (!g) return oauthError(400, 'invalid_grant', 'Value passed for the token was invalid.');
+      return json(200, { token_type: 'bearer', expires_in: m.refreshTtl ?? 7200, access_token: m.issue(g, 'xat_'), scope: g.scopes.join(' '), refresh_token: m.issue(g, 'xrt_', 'refresh') });
+    }
     if (!c.form.code_verifier) return oauthError(400, 'invalid_request', 'Missing required parameter [code_verifier].');
     const g = m.redeem('x', c.form.code, c.form.redirect_uri, c.form.code_verifier);
     if (typeof g === 'string') return redeemError(g);
@@ -243,6 +267,12 @@ const ROUTES = [
   // YouTube (Google)
   { platform: 'youtube', endpoint: 'token', method: 'POST', host: 'oauth2.googleapis.com', path: '/token', run(m, c) {
     if (!bodyOk('youtube', c)) return oauthError(401, 'invalid_client', 'The OAuth client was not found.');
+    if (c.form.grant_type === 'refresh_token') {
+      c.endpoint = 'refresh';
+      const g = m.useRefresh('youtube', c.form.refresh_token, { rotate: false });
+      if (!g) return oauthError(400, 'invalid_grant', 'Token has been expired or revoked.');
+      return json(200, { access_token: m.issue(g, 'ya29.'), expires_in: 3599, scope: g.scopes.join(' '), token_type: 'Bearer' });
+    }
     const g = m.redeem('youtube', c.form.code, c.form.redirect_uri, c.form.code_verifier);
     if (typeof g === 'string') return redeemError(g);
     return json(200, { access_token: m.issue(g, 'ya29.'), expires_in: 3599, refresh_token: m.issue(g, '1//rt', 'refresh'), scope: g.scopes.join(' '), token_type: 'Bearer' });

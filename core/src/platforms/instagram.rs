@@ -2,7 +2,7 @@
 //! Facts checked 2026-11-23 against
 //! https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/business-login
 
-use super::{IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind};
+use super::{IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, SelfExchange};
 
 /// The `instagram` platform.
 pub fn platform() -> Platform {
@@ -30,6 +30,10 @@ pub fn platform() -> Platform {
         }),
         code_suffix: Some("#_".into()),
         refresh: RefreshKind::SelfExchange,
+        self_exchange: Some(SelfExchange {
+            url: "https://graph.instagram.com/refresh_access_token".into(),
+            grant_type: "ig_refresh_token".into(),
+        }),
         default_access_ttl_secs: Some(60 * 24 * 3600),
         terminal_errors: vec!["invalid_grant".into(), "190".into()],
         api_base_url: Some("https://graph.instagram.com".into()),

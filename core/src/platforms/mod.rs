@@ -108,6 +108,15 @@ pub struct LongLivedSwap {
     pub send_client_id: bool,
 }
 
+/// A self-exchange refresh (Meta long-lived tokens): `GET url?grant_type=..&access_token=..`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelfExchange {
+    /// The refresh endpoint.
+    pub url: String,
+    /// `ig_refresh_token` or `th_refresh_token`.
+    pub grant_type: String,
+}
+
 /// How a platform revokes a grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevokeStyle {
@@ -154,6 +163,8 @@ pub struct Platform {
     pub authorize_params: Vec<(String, String)>,
     /// Refresh kind.
     pub refresh: RefreshKind,
+    /// The self-exchange endpoint, for `RefreshKind::SelfExchange`.
+    pub self_exchange: Option<SelfExchange>,
     /// Fallback access-token lifetime when the answer has no `expires_in`.
     pub default_access_ttl_secs: Option<i64>,
     /// GET-with-query or POST-with-form code exchange.
@@ -199,6 +210,7 @@ impl Platform {
             client_id_param: "client_id".into(),
             authorize_params: vec![],
             refresh: RefreshKind::RefreshToken,
+            self_exchange: None,
             default_access_ttl_secs: None,
             token_request: TokenRequest::FormPost,
             token_envelope: None,

@@ -1,7 +1,7 @@
 //! Threads. Facts checked 2026-11-23 against
 //! https://developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions
 
-use super::{IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind};
+use super::{IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, SelfExchange};
 
 /// The `threads` platform.
 pub fn platform() -> Platform {
@@ -26,6 +26,10 @@ pub fn platform() -> Platform {
         }),
         code_suffix: Some("#_".into()),
         refresh: RefreshKind::SelfExchange,
+        self_exchange: Some(SelfExchange {
+            url: "https://graph.threads.net/refresh_access_token".into(),
+            grant_type: "th_refresh_token".into(),
+        }),
         default_access_ttl_secs: Some(60 * 24 * 3600),
         terminal_errors: vec!["invalid_grant".into(), "190".into()],
         api_base_url: Some("https://graph.threads.net".into()),

@@ -1,0 +1,174 @@
+//! Keeping tokens alive: refresh requests per refresh kind, classification of failures,
+//! and backoff.
+
+use crate::http::{form_body, HttpRequest};
+use crate::oauth::{token_endpoint_request, ClientCredentials};
+use crate::platforms::{Platform, RefreshKind};
+use serde_json::Value;
+
+/// Why a profile is disconnected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisconnectReason {
+    /// The platform answered `invalid_grant`.
+    InvalidGrant,
+    /// The platform's own revoked/invalid-token answer.
+    Revoked,
+    /// A platform without refresh reached the token's expiry.
+    TokenExpired,
+}
+
+impl DisconnectReason {
+    /// The profile's `disconnect_reason`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::InvalidGrant => "invalid_grant",
+            DisconnectReason::Revoked => "revoked",
+            DisconnectReason::TokenExpired => "token_expired",
+        }
+    }
+}
+
+/// How a failed refresh is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The grant is dead: disconnect once.
+    Terminal(DisconnectReason),
+    /// Try again later with backoff; never disconnect.
+    Transient,
+}
+
+/// The refresh call for a profile, or `None` where the platform has no refresh (or a
+/// refresh-token platform has no refresh token stored).
+pub fn refresh_request(p: &Platform, creds: &ClientCredentials, access: &str, refresh: Option<&str>) -> Option<HttpRequest> {
+    match p.refresh {
+        RefreshKind::RefreshToken | RefreshKind::RotatingRefreshToken => {
+            let rt = refresh?;
+            Some(token_endpoint_request(p, creds, vec![("grant_type", "refresh_token"), ("refresh_token", rt)]))
+        }
+        RefreshKind::SelfExchange => {
+            let ex = p.self_exchange.as_ref()?;
+            let url = format!("{}?{}", ex.url, form_body(&[("grant_type", ex.grant_type.as_str()), ("access_token", access)]));
+            let mut headers = vec![("accept".to_string(), "application/json".to_string())];
+            if let Some(ua) = &p.user_agent {
+                headers.push(("user-agent".into(), ua.clone()));
+            }
+            Some(HttpRequest { method: "GET", url, headers, body: None })
+        }
+        RefreshKind::None => None,
+    }
+}
+
+/// Classifies a failed refresh answer. 5xx and 429 are transient whatever the body says;
+/// otherwise an error code in the platform's terminal list (`invalid_grant`, Meta's 190,
+/// TikTok's `access_token_invalid`, LinkedIn's `REVOKED_ACCESS_TOKEN`...) is terminal, and
+/// anything else is transient: a misconfigured client is not the user's fault.
+pub fn classify(p: &Platform, status: u16, body: &[u8]) -> Failure {
+    if status >= 500 || status == 429 {
+        return Failure::Transient;
+    }
+    let codes = error_codes(body);
+    match codes.iter().find(|c| p.terminal_errors.iter().any(|t| t == *c)) {
+        Some(c) if c == "invalid_grant" => Failure::Terminal(DisconnectReason::InvalidGrant),
+        Some(_) => Failure::Terminal(DisconnectReason::Revoked),
+        None => Failure::Transient,
+    }
+}
+
+/// Every error code an answer carries, in the shapes platforms use: `error` (a string),
+/// `error.code` / `error.error_subcode` (Meta, TikTok), `code` (LinkedIn).
+fn error_codes(body: &[u8]) -> Vec<String> {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else { return vec![] };
+    let text = |x: Option<&Value>| match x {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    [
+        text(v.get("error")),
+        text(v.pointer("/error/code")),
+        text(v.pointer("/error/error_subcode")),
+        text(v.get("code")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Seconds to wait after the `failures`-th transient failure in a row: one minute doubling
+/// to at most six hours, with jitter in [half, full] from `unit` (a random number in 0..1).
+pub fn backoff(failures: u32, unit: f64) -> i64 {
+    let full = (60i64 << failures.saturating_sub(1).min(20)).min(6 * 3600);
+    let unit = if unit.is_finite() { unit.clamp(0.0, 1.0) } else { 0.5 };
+    full / 2 + ((full / 2) as f64 * unit) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platforms::Catalog;
+    use crate::secrets::ClientSecret;
+
+    fn get(id: &str) -> Platform {
+        Catalog::builtins().into_iter().find(|p| p.id == id).unwrap()
+    }
+
+    fn creds() -> ClientCredentials {
+        ClientCredentials { client_id: "CID".into(), client_secret: ClientSecret::new("CS") }
+    }
+
+    #[test]
+    fn refresh_token_grant_uses_the_platforms_client_auth() {
+        let x = refresh_request(&get("x"), &creds(), "AT", Some("RT")).unwrap();
+        assert_eq!(x.header("authorization"), Some("Basic Q0lEOkNT"));
+        assert_eq!(x.form(), vec![("grant_type".into(), "refresh_token".into()), ("refresh_token".into(), "RT".into())]);
+        let tt = refresh_request(&get("tiktok"), &creds(), "AT", Some("RT")).unwrap();
+        assert!(tt.form().contains(&("client_key".into(), "CID".into())));
+        assert!(refresh_request(&get("x"), &creds(), "AT", None).is_none());
+    }
+
+    #[test]
+    fn instagram_and_threads_self_exchange() {
+        let ig = refresh_request(&get("instagram"), &creds(), "AT", None).unwrap();
+        assert_eq!(ig.method, "GET");
+        assert_eq!(ig.url, "https://graph.instagram.com/refresh_access_token?grant_type=ig_refresh_token&access_token=AT");
+        let th = refresh_request(&get("threads"), &creds(), "AT", None).unwrap();
+        assert_eq!(th.url, "https://graph.threads.net/refresh_access_token?grant_type=th_refresh_token&access_token=AT");
+    }
+
+    #[test]
+    fn platforms_without_refresh_make_no_call() {
+        assert!(refresh_request(&get("facebook"), &creds(), "AT", Some("RT")).is_none());
+        assert!(refresh_request(&get("linkedin"), &creds(), "AT", Some("RT")).is_none());
+    }
+
+    #[test]
+    fn invalid_grant_is_terminal_and_outages_are_transient() {
+        let x = get("x");
+        assert_eq!(classify(&x, 400, br#"{"error":"invalid_grant"}"#), Failure::Terminal(DisconnectReason::InvalidGrant));
+        assert_eq!(classify(&x, 503, br#"{"error":"invalid_grant"}"#), Failure::Transient);
+        assert_eq!(classify(&x, 429, b""), Failure::Transient);
+        assert_eq!(classify(&x, 401, br#"{"error":"invalid_client"}"#), Failure::Transient);
+        assert_eq!(classify(&x, 200, b"not json"), Failure::Transient);
+    }
+
+    #[test]
+    fn platform_revocation_codes_are_terminal() {
+        let meta = br#"{"error":{"message":"Error validating access token","type":"OAuthException","code":190,"error_subcode":460}}"#;
+        assert_eq!(classify(&get("instagram"), 400, meta), Failure::Terminal(DisconnectReason::Revoked));
+        let tiktok = br#"{"error":{"code":"access_token_invalid","message":"m"}}"#;
+        assert_eq!(classify(&get("tiktok"), 401, tiktok), Failure::Terminal(DisconnectReason::Revoked));
+        let linkedin = br#"{"serviceErrorCode":65601,"code":"REVOKED_ACCESS_TOKEN","status":401}"#;
+        assert_eq!(classify(&get("linkedin"), 401, linkedin), Failure::Terminal(DisconnectReason::Revoked));
+        assert_eq!(classify(&get("x"), 400, meta), Failure::Transient, "190 means nothing to X");
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_a_cap() {
+        assert_eq!(backoff(1, 0.0), 30);
+        assert_eq!(backoff(1, 1.0), 60);
+        assert_eq!(backoff(3, 1.0), 240);
+        assert_eq!(backoff(40, 1.0), 6 * 3600);
+        assert!((30..=60).contains(&backoff(1, 0.37)));
+        assert_eq!(backoff(2, f64::NAN), 90);
+    }
+}

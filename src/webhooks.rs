@@ -1,0 +1,148 @@
+//! Webhooks to apps: every event goes to the D1 outbox first, then one delivery attempt at
+//! once; the lifecycle job retries due ones with backoff (at least once, for over 24 hours).
+
+use crate::ctx::{Ctx, OrInternal};
+use crate::fetch;
+use connect_links_core::error::ApiResult;
+use connect_links_core::http::HttpRequest;
+use connect_links_core::random::new_id;
+use connect_links_core::secrets::WebhookSecret;
+use connect_links_core::time::rfc3339;
+use connect_links_core::webhook::{event_body, retry_delay, sign};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use worker::{console_log, query, Date};
+
+/// Writes an event for `app_id` to the outbox and tries to deliver it once. Apps without a
+/// `webhook_url` get no events. A failed attempt is left for the lifecycle job to retry.
+pub async fn emit(ctx: &Ctx, app_id: &str, kind: &str, data: Value) -> ApiResult<()> {
+    let db = ctx.db()?;
+    let has_url = query!(&db, "SELECT webhook_url FROM apps WHERE id = ?1 AND webhook_url IS NOT NULL", app_id)
+        .or_500("prepare webhook app")?
+        .first::<Value>(None)
+        .await
+        .or_500("webhook app")?
+        .is_some();
+    if !has_url {
+        return Ok(());
+    }
+    let id = new_id("evt_")?;
+    let body = event_body(kind, &rfc3339(ctx.now), data);
+    query!(
+        &db,
+        "INSERT INTO webhook_outbox (id, app_id, type, body, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        id, app_id, kind, body, ctx.now
+    )
+    .or_500("prepare outbox insert")?
+    .run()
+    .await
+    .or_500("outbox insert")?;
+    if let Some(row) = claim(ctx, &id).await? {
+        deliver(ctx, row).await?;
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct OutboxRow {
+    id: String,
+    app_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    body: String,
+    attempts: u32,
+    webhook_url: Option<String>,
+    webhook_secret_enc: String,
+}
+
+/// Claims a due row for one attempt: moving `next_attempt_at` ahead is the lease, so
+/// overlapping jobs do not deliver the same attempt twice.
+async fn claim(ctx: &Ctx, id: &str) -> ApiResult<Option<OutboxRow>> {
+    let db = ctx.db()?;
+    query!(
+        &db,
+        "UPDATE webhook_outbox SET next_attempt_at = ?2 + 120 \
+         WHERE id = ?1 AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?2 \
+         RETURNING id, app_id, type, body, attempts, \
+           (SELECT webhook_url FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_url, \
+           (SELECT webhook_secret_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_enc",
+        id, ctx.now
+    )
+    .or_500("prepare outbox claim")?
+    .first::<OutboxRow>(None)
+    .await
+    .or_500("outbox claim")
+}
+
+/// One signed POST; records delivery, or schedules the next attempt (or gives up once the
+/// schedule is exhausted).
+async fn deliver(ctx: &Ctx, row: OutboxRow) -> ApiResult<()> {
+    let db = ctx.db()?;
+    let secret = WebhookSecret::new(ctx.keyring()?.open(&row.app_id, "webhook_secret", &row.webhook_secret_enc).or_500("open webhook secret")?);
+    let status = match &row.webhook_url {
+        Some(url) => {
+            let timestamp = ctx.now;
+            let signature = sign(&secret, &row.id, timestamp, &row.body).unwrap_or_default();
+            let req = HttpRequest {
+                method: "POST",
+                url: url.clone(),
+                headers: vec![
+                    ("content-type".into(), "application/json".into()),
+                    ("webhook-id".into(), row.id.clone()),
+                    ("webhook-timestamp".into(), timestamp.to_string()),
+                    ("webhook-signature".into(), signature),
+                ],
+                body: Some(row.body.clone()),
+            };
+            let start = Date::now().as_millis();
+            let status = fetch::send_inner(&req).await.map(|r| r.status).unwrap_or(0);
+            console_log!(
+                "{}",
+                json!({"event": "webhook_delivery", "webhook_id": row.id, "type": row.kind, "app_id": row.app_id,
+                       "attempt": row.attempts + 1, "status": status, "latency_ms": Date::now().as_millis().saturating_sub(start)})
+            );
+            status
+        }
+        None => 0,
+    };
+    let attempts = row.attempts + 1;
+    let stmt = if (200..300).contains(&status) {
+        query!(&db, "UPDATE webhook_outbox SET attempts = ?2, delivered_at = ?3, next_attempt_at = NULL, last_status = ?4 WHERE id = ?1", row.id, attempts, ctx.now, status)
+    } else {
+        match retry_delay(attempts) {
+            Some(delay) => query!(&db, "UPDATE webhook_outbox SET attempts = ?2, next_attempt_at = ?3, last_status = ?4 WHERE id = ?1", row.id, attempts, ctx.now + delay, status),
+            None => query!(&db, "UPDATE webhook_outbox SET attempts = ?2, next_attempt_at = NULL, failed_at = ?3, last_status = ?4 WHERE id = ?1", row.id, attempts, ctx.now, status),
+        }
+    };
+    stmt.or_500("prepare outbox update")?.run().await.or_500("outbox update")?;
+    Ok(())
+}
+
+/// Retries due deliveries (part of the lifecycle job); one failure never stops the batch.
+pub async fn deliver_due(ctx: &Ctx, limit: u32) -> ApiResult<u32> {
+    #[derive(Deserialize)]
+    struct Due {
+        id: String,
+    }
+    let db = ctx.db()?;
+    let due = query!(
+        &db,
+        "SELECT id FROM webhook_outbox WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2",
+        ctx.now, limit
+    )
+    .or_500("prepare outbox due")?
+    .all()
+    .await
+    .or_500("outbox due")?
+    .results::<Due>()
+    .or_500("read outbox due")?;
+    let mut delivered = 0;
+    for d in due {
+        if let Ok(Some(row)) = claim(ctx, &d.id).await {
+            if deliver(ctx, row).await.is_ok() {
+                delivered += 1;
+            }
+        }
+    }
+    Ok(delivered)
+}
