@@ -38,12 +38,14 @@ export function randomKey() {
   return crypto.randomBytes(32).toString('base64');
 }
 
-/** Starts the worker; `vars` override bindings, `outbound` answers its outbound fetches. */
-export async function startWorker({ vars = {}, outbound } = {}) {
+/**
+ * Starts the worker; `vars` override bindings, `outbound` answers its outbound fetches,
+ * `queue` binds REFRESH_QUEUE (with this worker as its consumer).
+ */
+export async function startWorker({ vars = {}, outbound, queue = false, tokenKeys = `k1:${randomKey()}` } = {}) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const adminToken = `adm_${crypto.randomBytes(16).toString('hex')}`;
-  const tokenKeys = `k1:${randomKey()}`;
   const bindings = { PUBLIC_URL: base, SANDBOX: 'on', ADMIN_TOKEN: adminToken, TOKEN_KEYS: tokenKeys, ...vars };
   const mf = new Miniflare({
     host: '127.0.0.1',
@@ -57,6 +59,10 @@ export async function startWorker({ vars = {}, outbound } = {}) {
     kvNamespaces: { OAUTH_STATE: 'e2e-kv' },
     bindings,
     ...(outbound ? { outboundService: outbound } : {}),
+    ...(queue ? {
+      queueProducers: { REFRESH_QUEUE: 'refresh-queue' },
+      queueConsumers: { 'refresh-queue': { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 3 } },
+    } : {}),
   });
   await mf.ready;
   const db = await mf.getD1Database('DB');
@@ -75,6 +81,53 @@ class Worker {
 
   async stop() {
     await this.mf.dispose();
+  }
+
+  /** Runs the cron trigger's handler once, as the scheduler would. */
+  async cron() {
+    const worker = await this.mf.getWorker();
+    await worker.scheduled({ cron: '*/5 * * * *' });
+  }
+
+  /** Sends a message to REFRESH_QUEUE. */
+  async enqueue(body) {
+    const producer = await this.mf.getQueueProducer('REFRESH_QUEUE');
+    await producer.send(body);
+  }
+
+  /** Runs SQL against the local D1 database (for seeding time-dependent state). */
+  async sql(query, ...params) {
+    return this.db.prepare(query).bind(...params).run();
+  }
+
+  async row(query, ...params) {
+    return this.db.prepare(query).bind(...params).first();
+  }
+
+  /**
+   * Plays a user connecting `platform` against the platform mocks: creates the link,
+   * approves at the mock, follows the callback. Returns { link, q } with the final query.
+   */
+  async connectWithMock(mocks, apiKey, platform, { user = 'u1', grant, code = (c) => c, redirect = 'https://app.example.com/connected', linkFields = {} } = {}) {
+    const link = await this.createLink(apiKey, { platform, redirect_url: redirect, ...linkFields });
+    const approved = mocks.approve(link.authorize_url, { user, grant });
+    assert.equal(approved.redirectUri, `${this.base}/oauth/callback`);
+    const qs = new URLSearchParams({ code: code(approved.code), state: approved.state });
+    const res = await fetch(`${this.base}/oauth/callback?${qs}`, { redirect: 'manual' });
+    assert.equal(res.status, 302);
+    const final = new URL(res.headers.get('location'));
+    return { link, final, q: Object.fromEntries(final.searchParams) };
+  }
+
+  /** Seals like the worker does (for seeding rows under another key). */
+  sealEnvelope(plain, rowId, field, kid) {
+    const entry = this.bindings.TOKEN_KEYS.split(',').find((e) => e.startsWith(`${kid}:`));
+    const key = Buffer.from(entry.slice(kid.length + 1), 'base64');
+    const nonce = crypto.randomBytes(12);
+    const cipher = crypto.createCipheriv('aes-256-gcm', key, nonce);
+    cipher.setAAD(Buffer.from(`${rowId}:${field}`));
+    const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return `v1.${kid}.${Buffer.concat([nonce, ct, cipher.getAuthTag()]).toString('base64url')}`;
   }
 
   /** A JSON call; returns { status, body, headers }. */

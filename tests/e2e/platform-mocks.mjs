@@ -70,7 +70,10 @@ export class PlatformMocks {
 
   async handle(request) {
     const url = new URL(request.url);
-    if (url.hostname === '127.0.0.1' || url.hostname === 'localhost') return fetch(request);
+    if (url.hostname === '127.0.0.1' || url.hostname === 'localhost') {
+      const body = ['GET', 'HEAD'].includes(request.method) ? undefined : await request.arrayBuffer();
+      return fetch(request.url, { method: request.method, headers: request.headers, body, redirect: 'manual' });
+    }
     const headers = Object.fromEntries(request.headers);
     const body = request.method === 'GET' || request.method === 'DELETE' ? '' : await request.text();
     const form = Object.fromEntries(new URLSearchParams(body));
@@ -116,7 +119,7 @@ export class PlatformMocks {
 
   issue(grant, prefix, kind = 'access') {
     const token = rand(prefix);
-    this.tokens.set(token, { ...grant, kind });
+    this.tokens.set(token, { ...grant, kind, revoked: false });
     return token;
   }
 

@@ -25,16 +25,8 @@ before(async () => {
 });
 after(async () => { await w?.stop(); });
 
-/** Creates a link, approves at the mock, and returns the callback's final redirect. */
-async function connect(platform, { user = 'u1', grant, code: editCode = (c) => c, linkFields = {} } = {}) {
-  const link = await w.createLink(app.api_key, { platform, redirect_url: REDIRECT, ...linkFields });
-  const approved = mocks.approve(link.authorize_url, { user, grant });
-  assert.equal(approved.redirectUri, `${w.base}/oauth/callback`);
-  const qs = new URLSearchParams({ code: editCode(approved.code), state: approved.state });
-  const res = await fetch(`${w.base}/oauth/callback?${qs}`, { redirect: 'manual' });
-  assert.equal(res.status, 302);
-  const final = new URL(res.headers.get('location'));
-  return { link, final, q: Object.fromEntries(final.searchParams) };
+function connect(platform, opts = {}) {
+  return w.connectWithMock(mocks, app.api_key, platform, { redirect: REDIRECT, ...opts });
 }
 
 async function profileRow(id) {

@@ -1,0 +1,71 @@
+// With REFRESH_QUEUE bound: the cron only enqueues, the consumer refreshes, and one lease
+// makes twenty concurrent triggers of every kind cost exactly one token call.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startWorker } from './harness.mjs';
+import { PlatformMocks, credsFor } from './platform-mocks.mjs';
+
+const REDIRECT = 'https://app.example.com/connected';
+const now = () => Math.floor(Date.now() / 1000);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const mocks = new PlatformMocks();
+let w;
+let app;
+
+before(async () => {
+  w = await startWorker({ vars: { X_CLIENT_ID: credsFor('x').id, X_CLIENT_SECRET: credsFor('x').secret }, outbound: mocks.handle, queue: true });
+  app = await w.createApp('Queue app', [REDIRECT]);
+});
+after(async () => { await w?.stop(); });
+
+const refreshCalls = () => mocks.calls.filter((c) => c.platform === 'x' && c.endpoint === 'refresh').length;
+async function connect(user) {
+  const { q } = await w.connectWithMock(mocks, app.api_key, 'x', { user, redirect: REDIRECT });
+  assert.equal(q.connected, 'true');
+  return q.profile_id;
+}
+async function waitFor(check, ms = 8000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+test('the cron only enqueues; the queue consumer refreshes', async () => {
+  const id = await connect('queued');
+  const before = refreshCalls();
+  await w.sql('UPDATE profiles SET next_refresh_at = ? WHERE id = ?', now() - 1, id);
+  await w.cron();
+  assert.equal(refreshCalls(), before, 'nothing refreshed inline by the cron');
+  const fenced = await w.row('SELECT next_refresh_at FROM profiles WHERE id = ?', id);
+  assert.ok(fenced.next_refresh_at > now(), 'the enqueued profile is fenced from the next cron');
+  assert.ok(await waitFor(() => refreshCalls() === before + 1), 'the consumer refreshed it');
+  assert.ok(await waitFor(async () => (await w.row('SELECT last_refreshed_at FROM profiles WHERE id = ?', id)).last_refreshed_at !== null));
+});
+
+test('twenty concurrent refresh triggers (cron, queue, endpoint) make exactly one token call', async () => {
+  const id = await connect('crowd');
+  const oldToken = (await w.call('GET', `/v1/profiles/${id}/access-token`, { token: app.api_key })).body.access_token;
+  await w.sql('UPDATE profiles SET next_refresh_at = ? WHERE id = ?', now() - 1, id);
+  const before = refreshCalls();
+  mocks.delays.set('x:token', 600); // keep the winner's refresh in flight while the others arrive
+  const triggers = [];
+  for (let i = 0; i < 20; i++) {
+    if (i % 4 === 0) triggers.push(w.cron().then(() => 'cron'));
+    else if (i % 4 === 1) triggers.push(w.enqueue({ profile_id: id, enqueued_ms: Date.now() }).then(() => 'queued'));
+    else triggers.push(w.call('POST', `/v1/profiles/${id}/refresh`, { token: app.api_key }).then((r) => r.status));
+  }
+  const results = await Promise.all(triggers);
+  const statuses = results.filter((r) => typeof r === 'number');
+  assert.equal(statuses.length, 10);
+  for (const s of statuses) assert.ok(s === 200 || s === 409, `endpoint answered ${s}`);
+  await sleep(3000); // let every queue batch be consumed
+  mocks.delays.delete('x:token');
+  assert.equal(refreshCalls(), before + 1, 'exactly one call to the token endpoint');
+  const newToken = (await w.call('GET', `/v1/profiles/${id}/access-token`, { token: app.api_key })).body.access_token;
+  assert.notEqual(newToken, oldToken, 'the app gets the refreshed token');
+  const row = await w.row('SELECT refresh_lease_id, status FROM profiles WHERE id = ?', id);
+  assert.deepEqual([row.refresh_lease_id, row.status], [null, 'active']);
+});

@@ -1,0 +1,55 @@
+// A local app endpoint that receives webhooks and verifies them with the `standardwebhooks`
+// package (the reference implementation), independently of the worker's own code.
+import http from 'node:http';
+import { Webhook } from 'standardwebhooks';
+
+export class WebhookReceiver {
+  constructor() {
+    this.status = 200;
+    this.attempts = []; // every request: { id, status }
+    this.events = []; // accepted and verified: { id, type, data }
+  }
+
+  /** Verifies with this app's `whsec_...` secret from now on. */
+  useSecret(secret) {
+    this.verifier = new Webhook(secret);
+  }
+
+  async start() {
+    this.server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => {
+        const id = req.headers['webhook-id'];
+        this.attempts.push({ id, status: this.status });
+        if (this.status !== 200) {
+          res.writeHead(this.status).end('not now');
+          return;
+        }
+        let payload;
+        try {
+          payload = this.verifier.verify(body, {
+            'webhook-id': id, 'webhook-timestamp': req.headers['webhook-timestamp'], 'webhook-signature': req.headers['webhook-signature'],
+          });
+        } catch (e) {
+          this.rejected = (this.rejected || 0) + 1;
+          res.writeHead(400).end(String(e));
+          return;
+        }
+        this.events.push({ id, type: payload.type, data: payload.data, timestamp: payload.timestamp });
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${this.server.address().port}/hooks`;
+    return this;
+  }
+
+  stop() {
+    return new Promise((r) => this.server.close(r));
+  }
+
+  of(type, profileId) {
+    return this.events.filter((e) => e.type === type && (!profileId || e.data.id === profileId));
+  }
+}
