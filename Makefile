@@ -44,3 +44,8 @@ node_modules/.installed: package.json package-lock.json
 
 clean:
 	rm -rf build target node_modules .wrangler
+
+## bench: refresh throughput for 1,000 due profiles (BENCH_PROFILES=...), statements and
+## subrequests per refresh, and the due-selection query plan. Not a test.
+bench: build
+	node bench/refresh.mjs

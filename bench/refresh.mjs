@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// `make bench`: refresh throughput of one scheduled run over N due profiles against the
+// local X mock, D1 statements and subrequests per refresh, and the query plan of the
+// due-profile selection. Not a test: it prints numbers and asserts nothing about speed.
+import { Miniflare } from 'miniflare';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PlatformMocks, credsFor } from '../tests/e2e/platform-mocks.mjs';
+import { freePort } from '../tests/e2e/harness.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const N = Number(process.env.BENCH_PROFILES || 1000);
+const mocks = new PlatformMocks();
+const key = crypto.randomBytes(32);
+const port = await freePort();
+
+const mf = new Miniflare({
+  host: '127.0.0.1',
+  port,
+  modules: true,
+  modulesRoot: root,
+  scriptPath: path.join(root, 'bench/counting-entry.mjs'),
+  modulesRules: [
+    { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
+    { type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true },
+  ],
+  compatibilityDate: '2026-04-20',
+  d1Databases: { DB: 'bench-db' },
+  kvNamespaces: { OAUTH_STATE: 'bench-kv' },
+  bindings: {
+    PUBLIC_URL: `http://127.0.0.1:${port}`, SANDBOX: 'off', ADMIN_TOKEN: 'bench-admin', TOKEN_KEYS: `k1:${key.toString('base64')}`,
+    X_CLIENT_ID: credsFor('x').id, X_CLIENT_SECRET: credsFor('x').secret, REFRESH_BATCH_SIZE: String(N),
+  },
+  outboundService: mocks.handle,
+  // The worker logs one line per platform call; a thousand of them would bury the numbers.
+  handleRuntimeStdio(stdout, stderr) {
+    stdout.resume();
+    stderr.pipe(process.stderr);
+  },
+});
+await mf.ready;
+const db = await mf.getD1Database('DB');
+for (const file of fs.readdirSync(path.join(root, 'migrations')).sort()) {
+  const sql = fs.readFileSync(path.join(root, 'migrations', file), 'utf8').split('\n').map((l) => l.replace(/--.*$/, '')).join('\n');
+  await db.batch(sql.split(';').map((s) => s.trim()).filter(Boolean).map((s) => db.prepare(s)));
+}
+
+const seal = (plain, id, field) => {
+  const nonce = crypto.randomBytes(12);
+  const c = crypto.createCipheriv('aes-256-gcm', key, nonce);
+  c.setAAD(Buffer.from(`${id}:${field}`));
+  const ct = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
+  return `v1.k1.${Buffer.concat([nonce, ct, c.getAuthTag()]).toString('base64url')}`;
+};
+
+// Seed: one app, N X profiles due now (plus as many not due, so the index has work to do).
+const now = Math.floor(Date.now() / 1000);
+await db.prepare("INSERT INTO apps (id, name, allowed_redirect_urls, webhook_secret_enc, created_at, updated_at) VALUES ('app_bench', 'Bench', '[]', 'v1.k1.x', ?1, ?1)").bind(now).run();
+const rows = [];
+for (let i = 0; i < 2 * N; i++) {
+  const id = `prf_bench${String(i).padStart(6, '0')}`;
+  const grant = { platform: 'x', user: `b${i}`, scopes: ['tweet.read', 'offline.access'] };
+  const at = mocks.issue(grant, 'xat_');
+  const rt = mocks.issue(grant, 'xrt_', 'refresh');
+  rows.push(db.prepare(
+    `INSERT INTO profiles (id, app_id, platform, platform_user_id, status, scopes, access_token_enc, refresh_token_enc, token_kid,
+       access_token_expires_at, token_issued_at, next_refresh_at, created_at, updated_at)
+     VALUES (?1, 'app_bench', 'x', ?2, 'active', '[]', ?3, ?4, 'k1', ?5, ?6, ?7, ?6, ?6)`,
+  ).bind(id, `u${i}`, seal(at, id, 'access_token'), seal(rt, id, 'refresh_token'), now + 600, now - 6600, i < N ? now - 60 : now + 3600));
+}
+for (let i = 0; i < rows.length; i += 200) await db.batch(rows.slice(i, i + 200));
+
+const plan = await db.prepare("EXPLAIN QUERY PLAN SELECT id FROM profiles WHERE status = 'active' AND next_refresh_at <= ?1 ORDER BY next_refresh_at LIMIT ?2").bind(now, N).all();
+
+await fetch(`http://127.0.0.1:${port}/__bench/reset`);
+const callsBefore = mocks.calls.length;
+const worker = await mf.getWorker();
+const t0 = performance.now();
+await worker.scheduled({ cron: '*/5 * * * *' });
+const seconds = (performance.now() - t0) / 1000;
+const refreshed = mocks.calls.slice(callsBefore).filter((c) => c.endpoint === 'refresh').length;
+const subrequests = mocks.calls.length - callsBefore;
+const { statements } = await (await fetch(`http://127.0.0.1:${port}/__bench/counts`)).json();
+const stillDue = (await db.prepare('SELECT COUNT(*) AS n FROM profiles WHERE next_refresh_at <= ?1').bind(now).first()).n;
+
+console.log(`connect-links refresh bench: ${N} due profiles (of ${2 * N}), one scheduled run, local X mock`);
+console.log(`  refreshed:                ${refreshed} in ${seconds.toFixed(2)} s, ${stillDue} still due`);
+console.log(`  refreshes per second:     ${(refreshed / seconds).toFixed(0)}`);
+console.log(`  D1 statements / refresh:  ${(statements / Math.max(refreshed, 1)).toFixed(2)} (${statements} in the run, including the job's own selection and housekeeping)`);
+console.log(`  subrequests / refresh:    ${(subrequests / Math.max(refreshed, 1)).toFixed(2)} (${subrequests} fetches)`);
+console.log('  due-profile selection plan:');
+for (const r of plan.results) console.log(`    ${r.detail}`);
+await mf.dispose();
