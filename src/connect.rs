@@ -89,14 +89,14 @@ async fn exchange_and_store(ctx: &Ctx, pending: &PendingAuth, link: &LinkRow, co
 
     let code = clean_code(platform, code);
     let req = code_exchange_request(platform, &creds, &code, &pending.redirect_uri, &pending.verifier());
-    let resp = fetch::send(&req, &platform.id, None).await.map_err(|_| CallbackFailure::ExchangeFailed)?;
+    let resp = fetch::send(&req, &platform.id, None, ctx.timeout_ms()).await.map_err(|_| CallbackFailure::ExchangeFailed)?;
     let mut tokens = parse_token_answer(platform, resp.status, &resp.body).map_err(|e| {
         log_failure(&platform.id, &link.id, "exchange", &e.to_string());
         CallbackFailure::ExchangeFailed
     })?;
     // Meta: swap the short-lived token for a long-lived one now, so the stored expiry is long.
     if let Some(swap) = long_lived_swap_request(platform, &creds, &tokens.access_token) {
-        let resp = fetch::send(&swap, &platform.id, None).await.map_err(|_| CallbackFailure::ExchangeFailed)?;
+        let resp = fetch::send(&swap, &platform.id, None, ctx.timeout_ms()).await.map_err(|_| CallbackFailure::ExchangeFailed)?;
         let long = TokenSet::from_response(resp.status, &resp.body).map_err(|e| {
             log_failure(&platform.id, &link.id, "long_lived_swap", &e.to_string());
             CallbackFailure::ExchangeFailed
@@ -113,7 +113,7 @@ async fn exchange_and_store(ctx: &Ctx, pending: &PendingAuth, link: &LinkRow, co
     }
 
     let id_req = identity_request(platform, &tokens.access_token);
-    let id_resp = fetch::send(&id_req, &platform.id, None).await.map_err(|_| CallbackFailure::ProfileFailed)?;
+    let id_resp = fetch::send(&id_req, &platform.id, None, ctx.timeout_ms()).await.map_err(|_| CallbackFailure::ProfileFailed)?;
     let identity = parse_identity(&platform.identity, id_resp.status, &id_resp.body).ok_or_else(|| {
         log_failure(&platform.id, &link.id, "identity", &format!("status {}", id_resp.status));
         CallbackFailure::ProfileFailed

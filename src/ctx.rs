@@ -64,6 +64,16 @@ impl Ctx {
         Ctx { env, now: now_ms / 1000, now_ms, public_url, catalog }
     }
 
+    /// How long a platform or webhook call may take (`PLATFORM_TIMEOUT_MS`, default 15 s).
+    pub fn timeout_ms(&self) -> u64 {
+        self.env
+            .var("PLATFORM_TIMEOUT_MS")
+            .ok()
+            .and_then(|v| v.to_string().parse::<u64>().ok())
+            .filter(|ms| (100..=60_000).contains(ms))
+            .unwrap_or(crate::fetch::DEFAULT_TIMEOUT_MS)
+    }
+
     /// The D1 database.
     pub fn db(&self) -> ApiResult<D1Database> {
         self.env.d1("DB").or_500("binding DB")

@@ -157,7 +157,7 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outco
         }
         return expiry_without_refresh(ctx, row, lease).await;
     };
-    let answer = fetch::send(&req, &platform.id, Some(&row.id)).await;
+    let answer = fetch::send(&req, &platform.id, Some(&row.id), ctx.timeout_ms()).await;
     let failure = match &answer {
         Err(_) => Failure::Transient,
         Ok(resp) => match parse_answer(platform, resp.status, &resp.body) {

@@ -54,7 +54,7 @@ pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
                 None => keyring.open(&cols.id, "access_token", &cols.access_token_enc),
             };
             if let Some(req) = token.ok().and_then(|t| revoke_request(platform, &creds, &t)) {
-                let _ = fetch::send(&req, &platform.id, Some(&cols.id)).await;
+                let _ = fetch::send(&req, &platform.id, Some(&cols.id), ctx.timeout_ms()).await;
             }
         }
     }

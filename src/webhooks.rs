@@ -95,7 +95,7 @@ async fn deliver(ctx: &Ctx, row: OutboxRow) -> ApiResult<()> {
                 body: Some(row.body.clone()),
             };
             let start = Date::now().as_millis();
-            let status = fetch::send_inner(&req).await.map(|r| r.status).unwrap_or(0);
+            let status = fetch::send_inner(&req, ctx.timeout_ms()).await.map(|r| r.status).unwrap_or(0);
             console_log!(
                 "{}",
                 json!({"event": "webhook_delivery", "webhook_id": row.id, "type": row.kind, "app_id": row.app_id,

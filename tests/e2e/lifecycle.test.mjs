@@ -17,7 +17,7 @@ let app;
 
 before(async () => {
   await receiver.start();
-  const vars = {};
+  const vars = { PLATFORM_TIMEOUT_MS: '1000' };
   for (const id of PLATFORMS) {
     vars[`${id.toUpperCase()}_CLIENT_ID`] = credsFor(id).id;
     vars[`${id.toUpperCase()}_CLIENT_SECRET`] = credsFor(id).secret;
@@ -127,6 +127,19 @@ test('a 503 leaves the profile active, sends refresh_failed once, backs off; a s
   assert.equal(receiver.of('profile.recovered', id).length, 1);
   const p = await w.row('SELECT refresh_failures, refresh_failing FROM profiles WHERE id = ?', id);
   assert.deepEqual([p.refresh_failures, p.refresh_failing], [0, 0]);
+});
+
+test('a platform that does not answer within the timeout is a transient failure', async () => {
+  const id = await connect('x', 'slowpoke');
+  mocks.delays.set('x:token', 2500);
+  await makeDue(id);
+  const t0 = Date.now();
+  await w.cron();
+  mocks.delays.delete('x:token');
+  assert.ok(Date.now() - t0 < 2400, 'the job gave up before the platform answered');
+  const p = await w.row('SELECT status, refresh_failures, refresh_lease_id FROM profiles WHERE id = ?', id);
+  assert.deepEqual([p.status, p.refresh_failures, p.refresh_lease_id], ['active', 1, null]);
+  assert.equal(receiver.of('profile.refresh_failed', id).length, 1);
 });
 
 test('invalid_grant disconnects once and sends profile.disconnected once', async () => {
