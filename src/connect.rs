@@ -83,20 +83,28 @@ pub async fn link_failed(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure) {
     }
 }
 
-async fn exchange_and_store(ctx: &Ctx, pending: &PendingAuth, link: &LinkRow, code: &str) -> Result<(String, bool), CallbackFailure> {
+async fn exchange_and_store(
+    ctx: &Ctx,
+    pending: &PendingAuth,
+    link: &LinkRow,
+    code: &str,
+) -> Result<(String, bool), CallbackFailure> {
     let platform = ctx.catalog.get(&pending.platform).ok_or(CallbackFailure::ServerError)?;
     let creds = ctx.credentials(platform).ok_or(CallbackFailure::ServerError)?;
 
     let code = clean_code(platform, code);
     let req = code_exchange_request(platform, &creds, &code, &pending.redirect_uri, &pending.verifier());
-    let resp = fetch::send(&req, &platform.id, None, ctx.timeout_ms()).await.map_err(|_| CallbackFailure::ExchangeFailed)?;
+    let resp =
+        fetch::send(&req, &platform.id, None, ctx.timeout_ms()).await.map_err(|_| CallbackFailure::ExchangeFailed)?;
     let mut tokens = parse_token_answer(platform, resp.status, &resp.body).map_err(|e| {
         log_failure(&platform.id, &link.id, "exchange", &e.to_string());
         CallbackFailure::ExchangeFailed
     })?;
     // Meta: swap the short-lived token for a long-lived one now, so the stored expiry is long.
     if let Some(swap) = long_lived_swap_request(platform, &creds, &tokens.access_token) {
-        let resp = fetch::send(&swap, &platform.id, None, ctx.timeout_ms()).await.map_err(|_| CallbackFailure::ExchangeFailed)?;
+        let resp = fetch::send(&swap, &platform.id, None, ctx.timeout_ms())
+            .await
+            .map_err(|_| CallbackFailure::ExchangeFailed)?;
         let long = TokenSet::from_response(resp.status, &resp.body).map_err(|e| {
             log_failure(&platform.id, &link.id, "long_lived_swap", &e.to_string());
             CallbackFailure::ExchangeFailed
@@ -113,7 +121,8 @@ async fn exchange_and_store(ctx: &Ctx, pending: &PendingAuth, link: &LinkRow, co
     }
 
     let id_req = identity_request(platform, &tokens.access_token);
-    let id_resp = fetch::send(&id_req, &platform.id, None, ctx.timeout_ms()).await.map_err(|_| CallbackFailure::ProfileFailed)?;
+    let id_resp =
+        fetch::send(&id_req, &platform.id, None, ctx.timeout_ms()).await.map_err(|_| CallbackFailure::ProfileFailed)?;
     let identity = parse_identity(&platform.identity, id_resp.status, &id_resp.body).ok_or_else(|| {
         log_failure(&platform.id, &link.id, "identity", &format!("status {}", id_resp.status));
         CallbackFailure::ProfileFailed
@@ -130,7 +139,10 @@ async fn exchange_and_store(ctx: &Ctx, pending: &PendingAuth, link: &LinkRow, co
 }
 
 fn log_failure(platform: &str, link_id: &str, step: &str, detail: &str) {
-    console_log!("{}", json!({"event": "connect_failed", "platform": platform, "link_id": link_id, "step": step, "detail": detail}));
+    console_log!(
+        "{}",
+        json!({"event": "connect_failed", "platform": platform, "link_id": link_id, "step": step, "detail": detail})
+    );
 }
 
 struct ProfileWrite<'a> {
@@ -143,7 +155,11 @@ struct ProfileWrite<'a> {
 
 /// Inserts or updates the profile of this account for this app. The same account keeps its
 /// profile id; a missing refresh token in the answer keeps the stored one.
-async fn upsert_profile(ctx: &Ctx, keyring: &Keyring, w: &ProfileWrite<'_>) -> ApiResult<Result<(String, bool), CallbackFailure>> {
+async fn upsert_profile(
+    ctx: &Ctx,
+    keyring: &Keyring,
+    w: &ProfileWrite<'_>,
+) -> ApiResult<Result<(String, bool), CallbackFailure>> {
     let db = ctx.db()?;
     let (link, identity) = (w.link, w.identity);
     // Two callbacks for one account may race to insert; the loser retries as an update.
@@ -160,37 +176,50 @@ async fn upsert_profile(ctx: &Ctx, keyring: &Keyring, w: &ProfileWrite<'_>) -> A
             None => new_id("prf_")?,
         };
         let access_enc = keyring.seal(&id, "access_token", w.tokens.access_token.secret()).or_500("seal")?;
-        let refresh_enc = match (&w.tokens.refresh_token, existing.as_ref().and_then(|e| e.refresh_token_enc.as_deref())) {
-            (Some(rt), _) => Some(keyring.seal(&id, "refresh_token", rt.secret()).or_500("seal")?),
-            // Keep the stored one, moved under the current key so the row has one key id.
-            (None, Some(old)) if Keyring::kid_of(old) == Some(keyring.current_kid()) => Some(old.to_string()),
-            (None, Some(old)) => {
-                let plain = keyring.open(&id, "refresh_token", old).or_500("open refresh token")?;
-                Some(keyring.seal(&id, "refresh_token", &plain).or_500("seal")?)
-            }
-            (None, None) => None,
-        };
+        let refresh_enc =
+            match (&w.tokens.refresh_token, existing.as_ref().and_then(|e| e.refresh_token_enc.as_deref())) {
+                (Some(rt), _) => Some(keyring.seal(&id, "refresh_token", rt.secret()).or_500("seal")?),
+                // Keep the stored one, moved under the current key so the row has one key id.
+                (None, Some(old)) if Keyring::kid_of(old) == Some(keyring.current_kid()) => Some(old.to_string()),
+                (None, Some(old)) => {
+                    let plain = keyring.open(&id, "refresh_token", old).or_500("open refresh token")?;
+                    Some(keyring.seal(&id, "refresh_token", &plain).or_500("seal")?)
+                }
+                (None, None) => None,
+            };
         let now = ctx.now;
         let expires_at = w.tokens.expires_in.or(w.platform.default_access_ttl_secs).map(|s| now + s);
         let refresh_expires_at = w.tokens.refresh_expires_in.map(|s| now + s);
         let next = next_refresh_at(w.platform.refresh, now, expires_at);
         let scopes = serde_json::to_string(w.scopes).or_500("scopes json")?;
-        let stmt = if existing.is_some() {
-            query!(
-                &db,
-                "UPDATE profiles SET username = ?2, display_name = ?3, avatar_url = ?4, \
+        let stmt =
+            if existing.is_some() {
+                query!(
+                    &db,
+                    "UPDATE profiles SET username = ?2, display_name = ?3, avatar_url = ?4, \
                  external_user_id = COALESCE(?5, external_user_id), metadata = COALESCE(?6, metadata), \
                  status = 'active', disconnect_reason = NULL, scopes = ?7, access_token_enc = ?8, \
                  refresh_token_enc = ?9, token_kid = ?10, access_token_expires_at = ?11, \
                  refresh_token_expires_at = COALESCE(?12, refresh_token_expires_at), token_issued_at = ?13, \
                  next_refresh_at = ?14, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
                  updated_at = ?13 WHERE id = ?1",
-                id, identity.username, identity.display_name, identity.avatar_url, link.external_user_id,
-                link.metadata, scopes, access_enc, refresh_enc, keyring.current_kid(), expires_at,
-                refresh_expires_at, now, next
-            )
-        } else {
-            query!(
+                    id,
+                    identity.username,
+                    identity.display_name,
+                    identity.avatar_url,
+                    link.external_user_id,
+                    link.metadata,
+                    scopes,
+                    access_enc,
+                    refresh_enc,
+                    keyring.current_kid(),
+                    expires_at,
+                    refresh_expires_at,
+                    now,
+                    next
+                )
+            } else {
+                query!(
                 &db,
                 "INSERT INTO profiles (id, app_id, platform, platform_user_id, username, display_name, avatar_url, \
                  external_user_id, metadata, status, scopes, access_token_enc, refresh_token_enc, token_kid, \
@@ -201,8 +230,8 @@ async fn upsert_profile(ctx: &Ctx, keyring: &Keyring, w: &ProfileWrite<'_>) -> A
                 identity.display_name, identity.avatar_url, link.external_user_id, link.metadata, scopes,
                 access_enc, refresh_enc, keyring.current_kid(), expires_at, refresh_expires_at, now, next
             )
-        }
-        .or_500("prepare upsert profile")?;
+            }
+            .or_500("prepare upsert profile")?;
         match stmt.run().await {
             Ok(_) => return Ok(Ok((id, existing.is_none()))),
             Err(e) if existing.is_none() && e.to_string().contains("UNIQUE") => continue,

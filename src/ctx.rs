@@ -130,9 +130,7 @@ impl Ctx {
     pub async fn require_app(&self, req: &Request) -> ApiResult<AppRow> {
         let given = auth_header(req);
         let key = bearer(given.as_deref()).filter(|k| k.starts_with("ck_")).ok_or_else(ApiError::unauthorized)?;
-        crate::store::app_by_key_hash(&self.db()?, &hash_api_key(key))
-            .await?
-            .ok_or_else(ApiError::unauthorized)
+        crate::store::app_by_key_hash(&self.db()?, &hash_api_key(key)).await?.ok_or_else(ApiError::unauthorized)
     }
 }
 

@@ -1,11 +1,14 @@
 //! Outbound platform calls through the Workers fetch API, one JSON log line each.
 
 use connect_links_core::http::{HttpRequest, HttpResponse};
-use serde_json::json;
-use wasm_bindgen::JsValue;
 use futures_util::future::{select, Either};
+use serde_json::json;
 use std::time::Duration;
-use worker::{console_log, AbortController, AbortSignal, Date, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
+use wasm_bindgen::JsValue;
+use worker::{
+    console_log, AbortController, AbortSignal, Date, Delay, Fetch, Headers, Method, Request, RequestInit,
+    RequestRedirect,
+};
 
 /// Answers larger than this are cut off; no platform answer we read comes near it.
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
@@ -20,7 +23,12 @@ pub struct TransportError;
 /// Sends `req` for `platform` (redirects are not followed: a platform answer that redirects
 /// is an error, not a hop to an unchecked host), and logs platform, endpoint, status,
 /// latency and profile id. Never logs a header, body or query.
-pub async fn send(req: &HttpRequest, platform: &str, profile_id: Option<&str>, timeout_ms: u64) -> Result<HttpResponse, TransportError> {
+pub async fn send(
+    req: &HttpRequest,
+    platform: &str,
+    profile_id: Option<&str>,
+    timeout_ms: u64,
+) -> Result<HttpResponse, TransportError> {
     let start = Date::now().as_millis();
     let result = send_inner(req, timeout_ms).await;
     let latency_ms = Date::now().as_millis().saturating_sub(start);
@@ -61,9 +69,7 @@ async fn send_once(req: &HttpRequest, signal: AbortSignal) -> Result<HttpRespons
         headers.set(k, v).map_err(|_| TransportError)?;
     }
     let mut init = RequestInit::new();
-    init.with_method(Method::from(req.method.to_string()))
-        .with_headers(headers)
-        .with_redirect(RequestRedirect::Manual);
+    init.with_method(Method::from(req.method.to_string())).with_headers(headers).with_redirect(RequestRedirect::Manual);
     if let Some(body) = &req.body {
         init.with_body(Some(JsValue::from_str(body)));
     }

@@ -16,7 +16,10 @@ mod webhooks;
 
 use lifecycle::{refresh_one, RefreshMessage, Trigger};
 use serde_json::json;
-use worker::{console_error, event, Context, Env, MessageBatch, MessageExt, Request, Response, Result, ScheduleContext, ScheduledEvent};
+use worker::{
+    console_error, event, Context, Env, MessageBatch, MessageExt, Request, Response, Result, ScheduleContext,
+    ScheduledEvent,
+};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {

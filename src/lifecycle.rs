@@ -4,6 +4,7 @@
 use crate::ctx::{Ctx, OrInternal};
 use crate::fetch;
 use crate::store;
+use crate::store::Stmt;
 use crate::webhooks;
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
@@ -88,12 +89,15 @@ pub async fn refresh_one(ctx: &Ctx, profile_id: &str, trigger: Trigger) -> ApiRe
            AND (last_refresh_ms IS NULL OR last_refresh_ms < ?6) \
          RETURNING id, app_id, platform, access_token_enc, refresh_token_enc, access_token_expires_at, \
            token_issued_at, refresh_failures, refresh_failing, expiring_notified",
-        profile_id, lease, ctx.now, LEASE_SECS, due_only, since_ms
+        profile_id,
+        lease,
+        ctx.now,
+        LEASE_SECS,
+        due_only,
+        since_ms
     )
-    .or_500("prepare lease")?
-    .first::<Leased>(None)
-    .await
-    .or_500("lease")?;
+    .one::<Leased>("lease")
+    .await?;
     let Some(row) = leased else {
         return why_not(ctx, profile_id).await;
     };
@@ -109,10 +113,8 @@ pub async fn refresh_one(ctx: &Ctx, profile_id: &str, trigger: Trigger) -> ApiRe
 async fn why_not(ctx: &Ctx, id: &str) -> ApiResult<Outcome> {
     let db = ctx.db()?;
     let held = query!(&db, "SELECT id FROM profiles WHERE id = ?1 AND refresh_lease_until >= ?2", id, ctx.now)
-        .or_500("prepare lease check")?
-        .first::<serde_json::Value>(None)
-        .await
-        .or_500("lease check")?;
+        .one::<serde_json::Value>("lease check")
+        .await?;
     Ok(if held.is_some() { Outcome::InFlight } else { Outcome::NotNeeded })
 }
 
@@ -123,18 +125,21 @@ async fn release(ctx: &Ctx, id: &str, lease: &str, next: Option<i64>) -> ApiResu
         &db,
         "UPDATE profiles SET refresh_lease_id = NULL, refresh_lease_until = NULL, \
          next_refresh_at = COALESCE(?3, next_refresh_at) WHERE id = ?1 AND refresh_lease_id = ?2",
-        id, lease, next
+        id,
+        lease,
+        next
     )
-    .or_500("prepare release")?
-    .run()
-    .await
-    .or_500("release")?;
+    .exec("release")
+    .await?;
     Ok(())
 }
 
 async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outcome> {
     let platform = ctx.catalog.get(&row.platform).ok_or_else(|| {
-        console_error!("{}", json!({"event": "refresh_skipped", "profile_id": row.id, "why": "platform not in catalog"}));
+        console_error!(
+            "{}",
+            json!({"event": "refresh_skipped", "profile_id": row.id, "why": "platform not in catalog"})
+        );
         connect_links_core::error::ApiError::internal()
     })?;
     if platform.refresh == RefreshKind::SelfExchange && ctx.now - row.token_issued_at < SELF_EXCHANGE_MIN_AGE {
@@ -182,12 +187,14 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outco
                 "UPDATE profiles SET refresh_failures = ?3, refresh_failing = 1, next_refresh_at = ?4, \
                  refresh_lease_id = NULL, refresh_lease_until = NULL, updated_at = ?5 \
                  WHERE id = ?1 AND refresh_lease_id = ?2",
-                row.id, lease, failures, next, ctx.now
+                row.id,
+                lease,
+                failures,
+                next,
+                ctx.now
             )
-            .or_500("prepare refresh failure")?
-            .run()
-            .await
-            .or_500("refresh failure")?;
+            .exec("refresh failure")
+            .await?;
             if row.refresh_failing == 0 {
                 emit_profile(ctx, &row.app_id, &row.id, types::REFRESH_FAILED).await;
             }
@@ -211,7 +218,10 @@ fn log_outcome(profile_id: &str, platform: &str, failure: Failure) {
         Failure::Terminal(r) => r.as_str(),
         Failure::Transient => "transient",
     };
-    console_log!("{}", json!({"event": "refresh_failed", "profile_id": profile_id, "platform": platform, "failure": kind}));
+    console_log!(
+        "{}",
+        json!({"event": "refresh_failed", "profile_id": profile_id, "platform": platform, "failure": kind})
+    );
 }
 
 /// Writes the new tokens, guarded by the lease. A rotated refresh token replaces the stored
@@ -247,13 +257,20 @@ async fn store_refreshed(
          next_refresh_at = ?11, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
          refresh_lease_id = NULL, refresh_lease_until = NULL, updated_at = ?9 \
          WHERE id = ?1 AND refresh_lease_id = ?2 RETURNING id",
-        row.id, lease, access_enc, refresh_enc, keyring.current_kid(), expires_at,
-        tokens.refresh_expires_in.map(|s| now + s), scopes, now, crate::ctx::now_ms(), next
+        row.id,
+        lease,
+        access_enc,
+        refresh_enc,
+        keyring.current_kid(),
+        expires_at,
+        tokens.refresh_expires_in.map(|s| now + s),
+        scopes,
+        now,
+        crate::ctx::now_ms(),
+        next
     )
-    .or_500("prepare store refreshed")?
-    .first::<serde_json::Value>(None)
-    .await
-    .or_500("store refreshed")?;
+    .one::<serde_json::Value>("store refreshed")
+    .await?;
     if written.is_none() {
         // The lease ran out and another refresh took over; its write is the one that counts.
         console_error!("{}", json!({"event": "refresh_lease_lost", "profile_id": row.id}));
@@ -272,12 +289,12 @@ async fn expiry_without_refresh(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResu
                 &db,
                 "UPDATE profiles SET expiring_notified = 1, next_refresh_at = ?3, refresh_lease_id = NULL, \
                  refresh_lease_until = NULL WHERE id = ?1 AND refresh_lease_id = ?2",
-                row.id, lease, exp
+                row.id,
+                lease,
+                exp
             )
-            .or_500("prepare expiring")?
-            .run()
-            .await
-            .or_500("expiring")?;
+            .exec("expiring")
+            .await?;
             if row.expiring_notified == 0 {
                 emit_profile(ctx, &row.app_id, &row.id, types::EXPIRING).await;
             }
@@ -295,12 +312,13 @@ async fn disconnect(ctx: &Ctx, row: &Leased, lease: Option<&str>, reason: Discon
         "UPDATE profiles SET status = 'disconnected', disconnect_reason = ?3, next_refresh_at = NULL, \
          refresh_lease_id = NULL, refresh_lease_until = NULL, updated_at = ?4 \
          WHERE id = ?1 AND status = 'active' AND (?2 IS NULL OR refresh_lease_id = ?2) RETURNING id",
-        row.id, lease, reason.as_str(), ctx.now
+        row.id,
+        lease,
+        reason.as_str(),
+        ctx.now
     )
-    .or_500("prepare disconnect")?
-    .first::<serde_json::Value>(None)
-    .await
-    .or_500("disconnect")?;
+    .one::<serde_json::Value>("disconnect")
+    .await?;
     if changed.is_some() {
         emit_profile(ctx, &row.app_id, &row.id, types::DISCONNECTED).await;
     }
@@ -380,7 +398,10 @@ async fn housekeeping(ctx: &Ctx) -> ApiResult<()> {
         }
     }
     for app in store::apps_under_old_key(&db, &kid, 50).await? {
-        match keyring.open(&app.id, "webhook_secret", &app.webhook_secret_enc).and_then(|p| keyring.seal(&app.id, "webhook_secret", &p)) {
+        match keyring
+            .open(&app.id, "webhook_secret", &app.webhook_secret_enc)
+            .and_then(|p| keyring.seal(&app.id, "webhook_secret", &p))
+        {
             Ok(enc) => store::rewrap_app_secret(&db, &app.id, &app.webhook_secret_enc, &enc).await?,
             Err(_) => console_error!("{}", json!({"event": "reencrypt_failed", "app_id": app.id})),
         }

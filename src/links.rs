@@ -31,7 +31,10 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         ApiError::new(ErrorCode::PlatformNotConfigured, format!("{} client id and secret are not set", platform.id))
     })?;
     if !is_allowed(&input.redirect_url, &app.allowlist()) {
-        return Err(ApiError::new(ErrorCode::RedirectNotAllowed, "redirect_url is not in the app's allowed_redirect_urls"));
+        return Err(ApiError::new(
+            ErrorCode::RedirectNotAllowed,
+            "redirect_url is not in the app's allowed_redirect_urls",
+        ));
     }
     let db = ctx.db()?;
     if let Some(pid) = &input.profile_id {
@@ -110,7 +113,10 @@ pub async fn open(ctx: &Ctx, id: &str) -> ApiResult<Response> {
     let link = store::get_link(&ctx.db()?, id).await?.ok_or_else(|| ApiError::not_found("connect link"))?;
     match link.status_at(ctx.now) {
         "pending" => respond::redirect(&link.authorize_url),
-        _ => Err(ApiError::new(ErrorCode::LinkExpired, "This connect link has expired or was already used. Ask the app for a new one.")),
+        _ => Err(ApiError::new(
+            ErrorCode::LinkExpired,
+            "This connect link has expired or was already used. Ask the app for a new one.",
+        )),
     }
 }
 
@@ -122,11 +128,16 @@ fn bad_callback(message: &str) -> ApiError {
 /// to the app. Problems with the state itself get an HTML page (400), never a redirect.
 pub async fn callback(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<Response> {
     let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let state = param("state").filter(|s| !s.is_empty()).ok_or_else(|| bad_callback("The sign-in answer has no state."))?;
+    let state =
+        param("state").filter(|s| !s.is_empty()).ok_or_else(|| bad_callback("The sign-in answer has no state."))?;
     let pending = match peek_state(ctx, state).await? {
         Ok(p) => p,
-        Err(StateProblem::Expired) => return Err(bad_callback("This sign-in took longer than 10 minutes. Start again from the app.")),
-        Err(_) => return Err(bad_callback("This sign-in is unknown or was already completed. Start again from the app.")),
+        Err(StateProblem::Expired) => {
+            return Err(bad_callback("This sign-in took longer than 10 minutes. Start again from the app."))
+        }
+        Err(_) => {
+            return Err(bad_callback("This sign-in is unknown or was already completed. Start again from the app."))
+        }
     };
     if pending.callback != CallbackMode::Hosted {
         return Err(bad_callback("This sign-in must be completed by the app."));
@@ -152,8 +163,14 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<Respon
         }
     };
     store::finish_link(&db, &link.id, outcome.as_deref().map_err(|f| f.as_str()), ctx.now).await?;
-    let location = final_redirect(&link.redirect_url, &link.platform, &link.id, link.app_state.as_deref(), outcome.as_deref().map_err(|f| *f))
-        .ok_or_else(ApiError::internal)?;
+    let location = final_redirect(
+        &link.redirect_url,
+        &link.platform,
+        &link.id,
+        link.app_state.as_deref(),
+        outcome.as_deref().map_err(|f| *f),
+    )
+    .ok_or_else(ApiError::internal)?;
     respond::redirect(&location)
 }
 
@@ -184,9 +201,15 @@ pub async fn exchange(ctx: &Ctx, app_id: &str, body: &[u8]) -> ApiResult<Respons
             let p = store::get_profile(&db, app_id, &profile_id).await?.ok_or_else(ApiError::internal)?;
             respond::json(201, &p.view())
         }
-        Err(CallbackFailure::MissingScopes) => Err(ApiError::invalid("the user declined a requested scope (missing_scopes)")),
-        Err(CallbackFailure::ExchangeFailed) => Err(ApiError::upstream("the platform refused the code (exchange_failed)")),
-        Err(CallbackFailure::ProfileFailed) => Err(ApiError::upstream("the platform's identity call failed (profile_failed)")),
+        Err(CallbackFailure::MissingScopes) => {
+            Err(ApiError::invalid("the user declined a requested scope (missing_scopes)"))
+        }
+        Err(CallbackFailure::ExchangeFailed) => {
+            Err(ApiError::upstream("the platform refused the code (exchange_failed)"))
+        }
+        Err(CallbackFailure::ProfileFailed) => {
+            Err(ApiError::upstream("the platform's identity call failed (profile_failed)"))
+        }
         Err(_) => Err(ApiError::internal()),
     }
 }

@@ -3,16 +3,16 @@
 use crate::admin::page_cursor;
 use crate::ctx::{Ctx, OrInternal};
 use crate::fetch;
+use crate::lifecycle::{refresh_one, Outcome, Trigger};
 use crate::respond;
 use crate::store::{self, ProfileFilter};
-use crate::lifecycle::{refresh_one, Outcome, Trigger};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::model::{decode_cursor, encode_cursor, ProfileRow};
+use connect_links_core::oauth::revoke_request;
 use connect_links_core::platforms::RefreshKind;
 use connect_links_core::refresh::Failure;
 use connect_links_core::time::rfc3339_opt;
 use connect_links_core::webhook::types;
-use connect_links_core::model::{decode_cursor, encode_cursor, ProfileRow};
-use connect_links_core::oauth::revoke_request;
 use serde_json::json;
 use worker::Response;
 
@@ -61,7 +61,10 @@ pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     store::delete_profile(&db, app_id, id).await.or_500("delete profile")?;
     if let Some(view) = view {
         if crate::webhooks::emit(ctx, app_id, types::DELETED, view).await.is_err() {
-            worker::console_error!("{}", json!({"event": "webhook_emit_failed", "profile_id": id, "type": types::DELETED}));
+            worker::console_error!(
+                "{}",
+                json!({"event": "webhook_emit_failed", "profile_id": id, "type": types::DELETED})
+            );
         }
     }
     respond::no_content()
@@ -87,10 +90,19 @@ fn outcome_error(outcome: Outcome) -> ApiResult<()> {
     match outcome {
         Outcome::Refreshed | Outcome::NotNeeded => Ok(()),
         Outcome::InFlight => Err(ApiError::new(ErrorCode::Conflict, "a refresh of this profile is already in flight")),
-        Outcome::TooYoung => Err(ApiError::new(ErrorCode::Conflict, "this platform's token can be exchanged once it is 24 hours old")),
-        Outcome::NoRefresh => Err(ApiError::new(ErrorCode::Conflict, "this platform offers no refresh; the user reconnects before expiry")),
-        Outcome::Failed(Failure::Transient) => Err(ApiError::upstream("the platform did not refresh the token; it will be retried")),
-        Outcome::Failed(Failure::Terminal(_)) => Err(ApiError::new(ErrorCode::Conflict, "the platform ended the grant; the profile is now disconnected")),
+        Outcome::TooYoung => {
+            Err(ApiError::new(ErrorCode::Conflict, "this platform's token can be exchanged once it is 24 hours old"))
+        }
+        Outcome::NoRefresh => Err(ApiError::new(
+            ErrorCode::Conflict,
+            "this platform offers no refresh; the user reconnects before expiry",
+        )),
+        Outcome::Failed(Failure::Transient) => {
+            Err(ApiError::upstream("the platform did not refresh the token; it will be retried"))
+        }
+        Outcome::Failed(Failure::Terminal(_)) => {
+            Err(ApiError::new(ErrorCode::Conflict, "the platform ended the grant; the profile is now disconnected"))
+        }
     }
 }
 
@@ -106,7 +118,8 @@ pub async fn access_token(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Respon
     if expires_soon && refreshable {
         match refresh_one(ctx, id, Trigger::OnDemand { since_ms: ctx.now_ms }).await? {
             // A token still valid for a few minutes is better than an error.
-            Outcome::Failed(Failure::Transient) | Outcome::InFlight if p.access_token_expires_at.is_some_and(|e| e > ctx.now) => {}
+            Outcome::Failed(Failure::Transient) | Outcome::InFlight
+                if p.access_token_expires_at.is_some_and(|e| e > ctx.now) => {}
             other => outcome_error(other)?,
         }
     }

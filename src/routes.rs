@@ -64,9 +64,16 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
                 (Method::Delete, ["profiles", id]) => profiles::delete(ctx, &app.id, id).await,
                 (Method::Post, ["profiles", id, "refresh"]) => profiles::refresh(ctx, &app.id, id).await,
                 (Method::Get, ["profiles", id, "access-token"]) => profiles::access_token(ctx, &app.id, id).await,
-                (_, ["platforms"] | ["connect-links"] | ["connect-links", _] | ["oauth", "exchange"] | ["profiles"] | ["profiles", _] | ["profiles", _, "refresh" | "access-token"]) => {
-                    Err(method_not_allowed())
-                }
+                (
+                    _,
+                    ["platforms"]
+                    | ["connect-links"]
+                    | ["connect-links", _]
+                    | ["oauth", "exchange"]
+                    | ["profiles"]
+                    | ["profiles", _]
+                    | ["profiles", _, "refresh" | "access-token"],
+                ) => Err(method_not_allowed()),
                 _ => Err(ApiError::not_found("route")),
             }
         }
@@ -88,12 +95,12 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
             (Method::Post, ["token"]) => {
                 let b = body(req).await?;
                 sandbox::token(ctx, req, &b).await
-            },
+            }
             (Method::Get, ["userinfo"]) => sandbox::userinfo(ctx, req).await,
             (Method::Post, ["revoke"]) => {
                 let b = body(req).await?;
                 sandbox::revoke(ctx, req, &b).await
-            },
+            }
             (_, ["authorize"] | ["token"] | ["userinfo"] | ["revoke"]) => Err(method_not_allowed()),
             _ => Err(ApiError::not_found("route")),
         },

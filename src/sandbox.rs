@@ -3,6 +3,7 @@
 
 use crate::ctx::{Ctx, OrInternal};
 use crate::respond;
+use crate::store::Stmt;
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::html::error_page;
 use connect_links_core::keys::bearer;
@@ -44,7 +45,11 @@ pub async fn decide(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
     }
     let back = |params: &[(&str, &str)]| with_params(&req.redirect_uri, params).ok_or_else(ApiError::internal);
     if get(&form, "decision") != Some("approve") {
-        return respond::redirect(&back(&[("error", "access_denied"), ("error_description", "The user denied the request"), ("state", &req.state)])?);
+        return respond::redirect(&back(&[
+            ("error", "access_denied"),
+            ("error_description", "The user denied the request"),
+            ("state", &req.state),
+        ])?);
     }
     let username = get(&form, "username").unwrap_or_default().trim();
     if !valid_username(username) {
@@ -56,12 +61,15 @@ pub async fn decide(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
         &db,
         "INSERT INTO sandbox_codes (code_hash, redirect_uri, code_challenge, scope, username, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        secret_hash(&code), req.redirect_uri, req.code_challenge, req.scope, username, ctx.now
+        secret_hash(&code),
+        req.redirect_uri,
+        req.code_challenge,
+        req.scope,
+        username,
+        ctx.now
     )
-    .or_500("prepare sandbox code")?
-    .run()
-    .await
-    .or_500("sandbox code")?;
+    .exec("sandbox code")
+    .await?;
     respond::redirect(&back(&[("code", &code), ("state", &req.state)])?)
 }
 
@@ -110,12 +118,11 @@ pub async fn token(ctx: &Ctx, req: &Request, body: &[u8]) -> ApiResult<Response>
                 &db,
                 "UPDATE sandbox_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL \
                  RETURNING redirect_uri, code_challenge, scope, username, created_at",
-                secret_hash(code), ctx.now
+                secret_hash(code),
+                ctx.now
             )
-            .or_500("prepare sandbox redeem")?
-            .first::<CodeRow>(None)
-            .await
-            .or_500("sandbox redeem")?;
+            .one::<CodeRow>("sandbox redeem")
+            .await?;
             let Some(row) = row else {
                 return oauth_error(400, "invalid_grant", "the code is unknown or was already used");
             };
@@ -135,18 +142,19 @@ pub async fn token(ctx: &Ctx, req: &Request, body: &[u8]) -> ApiResult<Response>
                 &db,
                 "UPDATE sandbox_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND kind = 'refresh' \
                  AND revoked_at IS NULL RETURNING username, scope",
-                secret_hash(rt), ctx.now
+                secret_hash(rt),
+                ctx.now
             )
-            .or_500("prepare sandbox refresh")?
-            .first::<GrantRow>(None)
-            .await
-            .or_500("sandbox refresh")?;
+            .one::<GrantRow>("sandbox refresh")
+            .await?;
             match row {
                 Some(g) => g,
                 None => return oauth_error(400, "invalid_grant", "the refresh token is unknown, used or revoked"),
             }
         }
-        _ => return oauth_error(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token"),
+        _ => {
+            return oauth_error(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
+        }
     };
     issue(ctx, &grant).await
 }
@@ -190,12 +198,11 @@ pub async fn userinfo(ctx: &Ctx, req: &Request) -> ApiResult<Response> {
         &db,
         "SELECT username, scope FROM sandbox_tokens WHERE token_hash = ?1 AND kind = 'access' \
          AND revoked_at IS NULL AND expires_at > ?2",
-        secret_hash(token), ctx.now
+        secret_hash(token),
+        ctx.now
     )
-    .or_500("prepare sandbox userinfo")?
-    .first::<GrantRow>(None)
-    .await
-    .or_500("sandbox userinfo")?;
+    .one::<GrantRow>("sandbox userinfo")
+    .await?;
     match row {
         Some(g) => respond::json(
             200,
@@ -212,11 +219,14 @@ pub async fn revoke(ctx: &Ctx, req: &Request, body: &[u8]) -> ApiResult<Response
     }
     if let Some(token) = get(&pairs(body), "token") {
         let db = ctx.db()?;
-        query!(&db, "UPDATE sandbox_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL", secret_hash(token), ctx.now)
-            .or_500("prepare sandbox revoke")?
-            .run()
-            .await
-            .or_500("sandbox revoke")?;
+        query!(
+            &db,
+            "UPDATE sandbox_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
+            secret_hash(token),
+            ctx.now
+        )
+        .exec("sandbox revoke")
+        .await?;
     }
     respond::json(200, &json!({}))
 }

@@ -4,7 +4,31 @@ use crate::ctx::OrInternal;
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::{AppRow, LinkRow, ProfileRow, PROFILE_COLUMNS};
 use serde::Deserialize;
-use worker::{query, D1Database};
+use worker::{query, D1Database, D1PreparedStatement};
+
+/// One bound statement, run with its failure mapped to a logged 500 (`what` names it).
+#[allow(async_fn_in_trait)]
+pub trait Stmt {
+    /// Runs it for its effect.
+    async fn exec(self, what: &str) -> ApiResult<()>;
+    /// The first row, if any.
+    async fn one<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Option<T>>;
+    /// Every row.
+    async fn many<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>>;
+}
+
+impl Stmt for worker::Result<D1PreparedStatement> {
+    async fn exec(self, what: &str) -> ApiResult<()> {
+        self.or_500(what)?.run().await.or_500(what)?;
+        Ok(())
+    }
+    async fn one<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Option<T>> {
+        self.or_500(what)?.first::<T>(None).await.or_500(what)
+    }
+    async fn many<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>> {
+        self.or_500(what)?.all().await.or_500(what)?.results::<T>().or_500(what)
+    }
+}
 
 const APP_COLUMNS: &str = "id, name, allowed_redirect_urls, webhook_url, created_at";
 
@@ -16,10 +40,8 @@ pub async fn app_by_key_hash(db: &D1Database, hash: &str) -> ApiResult<Option<Ap
          FROM api_keys k JOIN apps a ON a.id = k.app_id WHERE k.key_hash = ?1 AND k.revoked_at IS NULL",
         hash
     )
-    .or_500("prepare app_by_key")?
-    .first::<AppRow>(None)
+    .one::<AppRow>("app_by_key")
     .await
-    .or_500("app_by_key")
 }
 
 /// A new app with its first API key, in one transaction.
@@ -31,19 +53,26 @@ pub async fn insert_app(
     key_id: &str,
     key_hash: &str,
 ) -> ApiResult<()> {
-    let a = query!(
+    let a =
+        query!(
         db,
         "INSERT INTO apps (id, name, allowed_redirect_urls, webhook_url, webhook_secret_enc, created_at, updated_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
         app.id, app.name, app.allowed_redirect_urls, app.webhook_url, webhook_secret_enc, app.created_at
     )
-    .or_500("prepare insert app")?;
+        .or_500("prepare insert app")?;
     let k = insert_key_stmt(db, key_id, &app.id, key_hash, app.created_at)?;
     db.batch(vec![a, k]).await.or_500("insert app")?;
     Ok(())
 }
 
-fn insert_key_stmt(db: &D1Database, id: &str, app_id: &str, hash: &str, now: i64) -> ApiResult<worker::D1PreparedStatement> {
+fn insert_key_stmt(
+    db: &D1Database,
+    id: &str,
+    app_id: &str,
+    hash: &str,
+    now: i64,
+) -> ApiResult<worker::D1PreparedStatement> {
     query!(db, "INSERT INTO api_keys (id, app_id, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)", id, app_id, hash, now)
         .or_500("prepare insert key")
 }
@@ -56,21 +85,16 @@ pub async fn insert_api_key(db: &D1Database, id: &str, app_id: &str, hash: &str,
 
 /// Revokes a key; false when no live key has that id.
 pub async fn revoke_api_key(db: &D1Database, id: &str, now: i64) -> ApiResult<bool> {
-    let r = query!(db, "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL RETURNING id", id, now)
-        .or_500("prepare revoke key")?
-        .first::<serde_json::Value>(None)
-        .await
-        .or_500("revoke key")?;
+    let r =
+        query!(db, "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL RETURNING id", id, now)
+            .one::<serde_json::Value>("revoke key")
+            .await?;
     Ok(r.is_some())
 }
 
 /// One app.
 pub async fn get_app(db: &D1Database, id: &str) -> ApiResult<Option<AppRow>> {
-    query!(db, &format!("SELECT {APP_COLUMNS} FROM apps WHERE id = ?1"), id)
-        .or_500("prepare get app")?
-        .first::<AppRow>(None)
-        .await
-        .or_500("get app")
+    query!(db, &format!("SELECT {APP_COLUMNS} FROM apps WHERE id = ?1"), id).one::<AppRow>("get app").await
 }
 
 /// Apps in creation order after the cursor position.
@@ -79,14 +103,12 @@ pub async fn list_apps(db: &D1Database, after: Option<(i64, String)>, limit: u32
     query!(
         db,
         &format!("SELECT {APP_COLUMNS} FROM apps WHERE (created_at, id) > (?1, ?2) ORDER BY created_at, id LIMIT ?3"),
-        t, id, limit + 1
+        t,
+        id,
+        limit + 1
     )
-    .or_500("prepare list apps")?
-    .all()
+    .many::<AppRow>("read apps")
     .await
-    .or_500("list apps")?
-    .results::<AppRow>()
-    .or_500("read apps")
 }
 
 /// Writes an app's editable fields.
@@ -94,12 +116,14 @@ pub async fn update_app(db: &D1Database, app: &AppRow, now: i64) -> ApiResult<()
     query!(
         db,
         "UPDATE apps SET name = ?2, allowed_redirect_urls = ?3, webhook_url = ?4, updated_at = ?5 WHERE id = ?1",
-        app.id, app.name, app.allowed_redirect_urls, app.webhook_url, now
+        app.id,
+        app.name,
+        app.allowed_redirect_urls,
+        app.webhook_url,
+        now
     )
-    .or_500("prepare update app")?
-    .run()
-    .await
-    .or_500("update app")?;
+    .exec("update app")
+    .await?;
     Ok(())
 }
 
@@ -110,13 +134,22 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str) -> ApiRes
         "INSERT INTO connect_links (id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, \
          app_state, metadata, reconnect_profile_id, callback, status, created_at, expires_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13)",
-        l.id, l.app_id, l.platform, l.redirect_url, l.authorize_url, l.scopes, l.external_user_id,
-        l.app_state, l.metadata, l.reconnect_profile_id, callback, l.created_at, l.expires_at
+        l.id,
+        l.app_id,
+        l.platform,
+        l.redirect_url,
+        l.authorize_url,
+        l.scopes,
+        l.external_user_id,
+        l.app_state,
+        l.metadata,
+        l.reconnect_profile_id,
+        callback,
+        l.created_at,
+        l.expires_at
     )
-    .or_500("prepare insert link")?
-    .run()
-    .await
-    .or_500("insert link")?;
+    .exec("insert link")
+    .await?;
     Ok(())
 }
 
@@ -125,20 +158,11 @@ const LINK_COLUMNS: &str = "id, app_id, platform, redirect_url, authorize_url, s
 
 /// A link by id (any app: the browser routes have no key).
 pub async fn get_link(db: &D1Database, id: &str) -> ApiResult<Option<LinkRow>> {
-    query!(db, &format!("SELECT {LINK_COLUMNS} FROM connect_links WHERE id = ?1"), id)
-        .or_500("prepare get link")?
-        .first::<LinkRow>(None)
-        .await
-        .or_500("get link")
+    query!(db, &format!("SELECT {LINK_COLUMNS} FROM connect_links WHERE id = ?1"), id).one::<LinkRow>("get link").await
 }
 
 /// Records how a pending link ended; false when it was no longer pending.
-pub async fn finish_link(
-    db: &D1Database,
-    id: &str,
-    outcome: Result<&str, &str>,
-    now: i64,
-) -> ApiResult<bool> {
+pub async fn finish_link(db: &D1Database, id: &str, outcome: Result<&str, &str>, now: i64) -> ApiResult<bool> {
     let (status, error, profile_id) = match outcome {
         Ok(p) => ("completed", None, Some(p)),
         Err(e) => ("failed", Some(e), None),
@@ -147,12 +171,14 @@ pub async fn finish_link(
         db,
         "UPDATE connect_links SET status = ?2, error = ?3, profile_id = ?4, completed_at = ?5 \
          WHERE id = ?1 AND status = 'pending' RETURNING id",
-        id, status, error, profile_id, now
+        id,
+        status,
+        error,
+        profile_id,
+        now
     )
-    .or_500("prepare finish link")?
-    .first::<serde_json::Value>(None)
-    .await
-    .or_500("finish link")?;
+    .one::<serde_json::Value>("finish link")
+    .await?;
     Ok(r.is_some())
 }
 
@@ -163,22 +189,20 @@ pub async fn consume_state(db: &D1Database, state_hash: &str, link_id: &str, now
         db,
         "INSERT INTO consumed_states (state_hash, link_id, consumed_at) VALUES (?1, ?2, ?3) \
          ON CONFLICT (state_hash) DO NOTHING RETURNING state_hash",
-        state_hash, link_id, now
+        state_hash,
+        link_id,
+        now
     )
-    .or_500("prepare consume state")?
-    .first::<serde_json::Value>(None)
-    .await
-    .or_500("consume state")?;
+    .one::<serde_json::Value>("consume state")
+    .await?;
     Ok(r.is_some())
 }
 
 /// A profile of an app.
 pub async fn get_profile(db: &D1Database, app_id: &str, id: &str) -> ApiResult<Option<ProfileRow>> {
     query!(db, &format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE id = ?1 AND app_id = ?2"), id, app_id)
-        .or_500("prepare get profile")?
-        .first::<ProfileRow>(None)
+        .one::<ProfileRow>("get profile")
         .await
-        .or_500("get profile")
 }
 
 /// Filters of `GET /v1/profiles`.
@@ -207,14 +231,16 @@ pub async fn list_profiles(
              AND (?4 IS NULL OR platform = ?4) AND (?5 IS NULL OR status = ?5) \
              AND (?6 IS NULL OR external_user_id = ?6) ORDER BY created_at, id LIMIT ?7"
         ),
-        app_id, t, id, f.platform, f.status, f.external_user_id, limit + 1
+        app_id,
+        t,
+        id,
+        f.platform,
+        f.status,
+        f.external_user_id,
+        limit + 1
     )
-    .or_500("prepare list profiles")?
-    .all()
+    .many::<ProfileRow>("read profiles")
     .await
-    .or_500("list profiles")?
-    .results::<ProfileRow>()
-    .or_500("read profiles")
 }
 
 /// The stored token envelopes of a profile.
@@ -231,17 +257,22 @@ pub struct TokenColumns {
 }
 
 /// Looks up the profile of one platform account of one app, with its envelopes.
-pub async fn find_account(db: &D1Database, app_id: &str, platform: &str, user_id: &str) -> ApiResult<Option<TokenColumns>> {
+pub async fn find_account(
+    db: &D1Database,
+    app_id: &str,
+    platform: &str,
+    user_id: &str,
+) -> ApiResult<Option<TokenColumns>> {
     query!(
         db,
         "SELECT id, platform, access_token_enc, refresh_token_enc FROM profiles \
          WHERE app_id = ?1 AND platform = ?2 AND platform_user_id = ?3",
-        app_id, platform, user_id
+        app_id,
+        platform,
+        user_id
     )
-    .or_500("prepare find account")?
-    .first::<TokenColumns>(None)
+    .one::<TokenColumns>("find account")
     .await
-    .or_500("find account")
 }
 
 /// A profile's envelopes, by app and id.
@@ -249,21 +280,18 @@ pub async fn token_columns(db: &D1Database, app_id: &str, id: &str) -> ApiResult
     query!(
         db,
         "SELECT id, platform, access_token_enc, refresh_token_enc FROM profiles WHERE id = ?1 AND app_id = ?2",
-        id, app_id
+        id,
+        app_id
     )
-    .or_500("prepare token columns")?
-    .first::<TokenColumns>(None)
+    .one::<TokenColumns>("token columns")
     .await
-    .or_500("token columns")
 }
 
 /// Deletes a profile; false when it was already gone.
 pub async fn delete_profile(db: &D1Database, app_id: &str, id: &str) -> ApiResult<bool> {
     let r = query!(db, "DELETE FROM profiles WHERE id = ?1 AND app_id = ?2 RETURNING id", id, app_id)
-        .or_500("prepare delete profile")?
-        .first::<serde_json::Value>(None)
-        .await
-        .or_500("delete profile")?;
+        .one::<serde_json::Value>("delete profile")
+        .await?;
     Ok(r.is_some())
 }
 
@@ -274,13 +302,7 @@ pub async fn due_profiles(db: &D1Database, now: i64, limit: u32) -> ApiResult<Ve
     struct Id {
         id: String,
     }
-    let rows = query!(db, DUE_PROFILES_SQL, now, limit)
-        .or_500("prepare due profiles")?
-        .all()
-        .await
-        .or_500("due profiles")?
-        .results::<Id>()
-        .or_500("read due profiles")?;
+    let rows = query!(db, DUE_PROFILES_SQL, now, limit).many::<Id>("read due profiles").await?;
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
@@ -292,20 +314,14 @@ pub const DUE_PROFILES_SQL: &str =
 pub async fn fence_due(db: &D1Database, ids: &[String], until: i64) -> ApiResult<()> {
     let list = serde_json::to_string(ids).or_500("ids json")?;
     query!(db, "UPDATE profiles SET next_refresh_at = ?2 WHERE id IN (SELECT value FROM json_each(?1))", list, until)
-        .or_500("prepare fence")?
-        .run()
-        .await
-        .or_500("fence")?;
+        .exec("fence")
+        .await?;
     Ok(())
 }
 
 /// Deletes consumed-state records older than `before`.
 pub async fn delete_old_states(db: &D1Database, before: i64) -> ApiResult<()> {
-    query!(db, "DELETE FROM consumed_states WHERE consumed_at < ?1", before)
-        .or_500("prepare state cleanup")?
-        .run()
-        .await
-        .or_500("state cleanup")?;
+    query!(db, "DELETE FROM consumed_states WHERE consumed_at < ?1", before).exec("state cleanup").await?;
     Ok(())
 }
 
@@ -314,28 +330,33 @@ pub async fn profiles_under_old_key(db: &D1Database, kid: &str, limit: u32) -> A
     query!(
         db,
         "SELECT id, platform, access_token_enc, refresh_token_enc FROM profiles WHERE token_kid != ?1 LIMIT ?2",
-        kid, limit
+        kid,
+        limit
     )
-    .or_500("prepare old-key profiles")?
-    .all()
+    .many::<TokenColumns>("read old-key profiles")
     .await
-    .or_500("old-key profiles")?
-    .results::<TokenColumns>()
-    .or_500("read old-key profiles")
 }
 
 /// Writes re-sealed envelopes, only if the row was not changed meanwhile (a refresh wins).
-pub async fn rewrap_profile(db: &D1Database, old: &TokenColumns, access: &str, refresh: Option<&str>, kid: &str) -> ApiResult<()> {
+pub async fn rewrap_profile(
+    db: &D1Database,
+    old: &TokenColumns,
+    access: &str,
+    refresh: Option<&str>,
+    kid: &str,
+) -> ApiResult<()> {
     query!(
         db,
         "UPDATE profiles SET access_token_enc = ?2, refresh_token_enc = ?3, token_kid = ?4 \
          WHERE id = ?1 AND access_token_enc = ?5",
-        old.id, access, refresh, kid, old.access_token_enc
+        old.id,
+        access,
+        refresh,
+        kid,
+        old.access_token_enc
     )
-    .or_500("prepare rewrap")?
-    .run()
-    .await
-    .or_500("rewrap")?;
+    .exec("rewrap")
+    .await?;
     Ok(())
 }
 
@@ -355,20 +376,13 @@ pub async fn apps_under_old_key(db: &D1Database, kid: &str, limit: u32) -> ApiRe
         "SELECT id, webhook_secret_enc FROM apps WHERE substr(webhook_secret_enc, 1, length(?1) + 4) != 'v1.' || ?1 || '.' LIMIT ?2",
         kid, limit
     )
-    .or_500("prepare old-key apps")?
-    .all()
-    .await
-    .or_500("old-key apps")?
-    .results::<AppSecret>()
-    .or_500("read old-key apps")
+    .many::<AppSecret>("read old-key apps").await
 }
 
 /// Writes a re-sealed webhook secret if it did not change meanwhile.
 pub async fn rewrap_app_secret(db: &D1Database, id: &str, old: &str, new: &str) -> ApiResult<()> {
     query!(db, "UPDATE apps SET webhook_secret_enc = ?3 WHERE id = ?1 AND webhook_secret_enc = ?2", id, old, new)
-        .or_500("prepare rewrap app")?
-        .run()
-        .await
-        .or_500("rewrap app")?;
+        .exec("rewrap app")
+        .await?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use crate::ctx::{Ctx, OrInternal};
 use crate::fetch;
+use crate::store::Stmt;
 use connect_links_core::error::ApiResult;
 use connect_links_core::http::HttpRequest;
 use connect_links_core::random::new_id;
@@ -18,10 +19,8 @@ use worker::{console_log, query, Date};
 pub async fn emit(ctx: &Ctx, app_id: &str, kind: &str, data: Value) -> ApiResult<()> {
     let db = ctx.db()?;
     let has_url = query!(&db, "SELECT webhook_url FROM apps WHERE id = ?1 AND webhook_url IS NOT NULL", app_id)
-        .or_500("prepare webhook app")?
-        .first::<Value>(None)
-        .await
-        .or_500("webhook app")?
+        .one::<Value>("webhook app")
+        .await?
         .is_some();
     if !has_url {
         return Ok(());
@@ -33,10 +32,7 @@ pub async fn emit(ctx: &Ctx, app_id: &str, kind: &str, data: Value) -> ApiResult
         "INSERT INTO webhook_outbox (id, app_id, type, body, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
         id, app_id, kind, body, ctx.now
     )
-    .or_500("prepare outbox insert")?
-    .run()
-    .await
-    .or_500("outbox insert")?;
+    .exec("outbox insert").await?;
     if let Some(row) = claim(ctx, &id).await? {
         deliver(ctx, row).await?;
     }
@@ -66,19 +62,20 @@ async fn claim(ctx: &Ctx, id: &str) -> ApiResult<Option<OutboxRow>> {
          RETURNING id, app_id, type, body, attempts, \
            (SELECT webhook_url FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_url, \
            (SELECT webhook_secret_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_enc",
-        id, ctx.now
+        id,
+        ctx.now
     )
-    .or_500("prepare outbox claim")?
-    .first::<OutboxRow>(None)
+    .one::<OutboxRow>("outbox claim")
     .await
-    .or_500("outbox claim")
 }
 
 /// One signed POST; records delivery, or schedules the next attempt (or gives up once the
 /// schedule is exhausted).
 async fn deliver(ctx: &Ctx, row: OutboxRow) -> ApiResult<()> {
     let db = ctx.db()?;
-    let secret = WebhookSecret::new(ctx.keyring()?.open(&row.app_id, "webhook_secret", &row.webhook_secret_enc).or_500("open webhook secret")?);
+    let secret = WebhookSecret::new(
+        ctx.keyring()?.open(&row.app_id, "webhook_secret", &row.webhook_secret_enc).or_500("open webhook secret")?,
+    );
     let status = match &row.webhook_url {
         Some(url) => {
             let timestamp = ctx.now;
@@ -114,7 +111,7 @@ async fn deliver(ctx: &Ctx, row: OutboxRow) -> ApiResult<()> {
             None => query!(&db, "UPDATE webhook_outbox SET attempts = ?2, next_attempt_at = NULL, failed_at = ?3, last_status = ?4 WHERE id = ?1", row.id, attempts, ctx.now, status),
         }
     };
-    stmt.or_500("prepare outbox update")?.run().await.or_500("outbox update")?;
+    stmt.exec("outbox update").await?;
     Ok(())
 }
 
@@ -130,12 +127,7 @@ pub async fn deliver_due(ctx: &Ctx, limit: u32) -> ApiResult<u32> {
         "SELECT id FROM webhook_outbox WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2",
         ctx.now, limit
     )
-    .or_500("prepare outbox due")?
-    .all()
-    .await
-    .or_500("outbox due")?
-    .results::<Due>()
-    .or_500("read outbox due")?;
+    .many::<Due>("read outbox due").await?;
     let mut delivered = 0;
     for d in due {
         if let Ok(Some(row)) = claim(ctx, &d.id).await {

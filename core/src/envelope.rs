@@ -52,9 +52,8 @@ impl Keyring {
     pub fn parse(spec: &str) -> Result<Keyring, EnvelopeError> {
         let mut keys = Vec::new();
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (kid, b64) = entry
-                .split_once(':')
-                .ok_or_else(|| EnvelopeError::BadKeyring("an entry has no ':'".into()))?;
+            let (kid, b64) =
+                entry.split_once(':').ok_or_else(|| EnvelopeError::BadKeyring("an entry has no ':'".into()))?;
             let valid_kid = !kid.is_empty()
                 && kid.len() <= 32
                 && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');

@@ -131,9 +131,6 @@ mod tests {
     #[test]
     fn body_has_contract_shape() {
         let e = ApiError::new(ErrorCode::Conflict, "refresh in flight");
-        assert_eq!(
-            e.body(),
-            json!({"error": {"code": "conflict", "message": "refresh in flight"}})
-        );
+        assert_eq!(e.body(), json!({"error": {"code": "conflict", "message": "refresh in flight"}}));
     }
 }

@@ -134,10 +134,12 @@ impl CreateLink {
             }
         }
         if let Some(scopes) = &self.scopes {
-            let ok = scopes.len() <= 50
-                && scopes.iter().all(|s| !s.is_empty() && s.len() <= 200 && !s.contains([' ', ',']));
+            let ok =
+                scopes.len() <= 50 && scopes.iter().all(|s| !s.is_empty() && s.len() <= 200 && !s.contains([' ', ',']));
             if !ok {
-                return Err(ApiError::invalid("scopes must be up to 50 non-empty scope names without spaces or commas"));
+                return Err(ApiError::invalid(
+                    "scopes must be up to 50 non-empty scope names without spaces or commas",
+                ));
             }
         }
         Ok(())

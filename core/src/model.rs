@@ -199,11 +199,22 @@ mod tests {
     #[test]
     fn pending_link_past_expiry_shows_expired() {
         let row = LinkRow {
-            id: "cl_1".into(), app_id: "app_1".into(), platform: "sandbox".into(),
-            redirect_url: "https://a/cb".into(), authorize_url: "https://p/auth".into(),
-            scopes: "[\"a\"]".into(), external_user_id: None, app_state: None, metadata: None,
-            reconnect_profile_id: None, status: "pending".into(), error: None, profile_id: None,
-            created_at: 100, expires_at: 700, completed_at: None,
+            id: "cl_1".into(),
+            app_id: "app_1".into(),
+            platform: "sandbox".into(),
+            redirect_url: "https://a/cb".into(),
+            authorize_url: "https://p/auth".into(),
+            scopes: "[\"a\"]".into(),
+            external_user_id: None,
+            app_state: None,
+            metadata: None,
+            reconnect_profile_id: None,
+            status: "pending".into(),
+            error: None,
+            profile_id: None,
+            created_at: 100,
+            expires_at: 700,
+            completed_at: None,
         };
         assert_eq!(row.status_at(699), "pending");
         assert_eq!(row.status_at(700), "expired");

@@ -3,9 +3,9 @@
 use crate::http::{form_body, HttpRequest};
 use crate::pkce::challenge_s256;
 use crate::platforms::{ClientAuth, Pkce, Platform, RevokeStyle, TokenRequest};
-use crate::token::{TokenError, TokenSet};
 use crate::random::b64;
 use crate::secrets::{AccessToken, AuthCode, ClientSecret, PkceVerifier};
+use crate::token::{TokenError, TokenSet};
 use url::Url;
 
 /// A platform app's credentials, read from `<ID>_CLIENT_ID` / `<ID>_CLIENT_SECRET`.
@@ -73,11 +73,7 @@ pub fn code_exchange_request(
     redirect_uri: &str,
     verifier: &PkceVerifier,
 ) -> HttpRequest {
-    let mut pairs = vec![
-        ("grant_type", "authorization_code"),
-        ("code", code.secret()),
-        ("redirect_uri", redirect_uri),
-    ];
+    let mut pairs = vec![("grant_type", "authorization_code"), ("code", code.secret()), ("redirect_uri", redirect_uri)];
     if p.pkce == Pkce::S256 {
         pairs.push(("code_verifier", verifier.secret()));
     }
@@ -126,7 +122,9 @@ pub fn token_endpoint_request<'a>(
     let mut headers = base_headers(p);
     headers.push(("content-type".to_string(), "application/x-www-form-urlencoded".to_string()));
     match p.client_auth {
-        ClientAuth::Basic => headers.push(("authorization".into(), basic_auth(&creds.client_id, creds.client_secret.secret()))),
+        ClientAuth::Basic => {
+            headers.push(("authorization".into(), basic_auth(&creds.client_id, creds.client_secret.secret())))
+        }
         ClientAuth::Body => {
             pairs.push((p.client_id_param.as_str(), creds.client_id.as_str()));
             pairs.push(("client_secret", creds.client_secret.secret()));

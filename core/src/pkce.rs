@@ -18,9 +18,7 @@ pub fn challenge_s256(verifier: &str) -> String {
 /// Whether `verifier` is well formed and hashes to `challenge` (compared in constant time).
 pub fn verify_s256(verifier: &str, challenge: &str) -> bool {
     let well_formed = (43..=128).contains(&verifier.len())
-        && verifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
     well_formed && ct_eq(challenge_s256(verifier).as_bytes(), challenge.as_bytes())
 }
 

@@ -102,7 +102,8 @@ mod tests {
 
     #[test]
     fn final_redirect_keeps_the_apps_query() {
-        let u = with_params("https://app.example.com/cb?tenant=7", &[("connected", "true"), ("state", "a b&c")]).unwrap();
+        let u =
+            with_params("https://app.example.com/cb?tenant=7", &[("connected", "true"), ("state", "a b&c")]).unwrap();
         assert_eq!(u, "https://app.example.com/cb?tenant=7&connected=true&state=a+b%26c");
     }
 }

@@ -39,7 +39,12 @@ pub enum Failure {
 
 /// The refresh call for a profile, or `None` where the platform has no refresh (or a
 /// refresh-token platform has no refresh token stored).
-pub fn refresh_request(p: &Platform, creds: &ClientCredentials, access: &str, refresh: Option<&str>) -> Option<HttpRequest> {
+pub fn refresh_request(
+    p: &Platform,
+    creds: &ClientCredentials,
+    access: &str,
+    refresh: Option<&str>,
+) -> Option<HttpRequest> {
     match p.refresh {
         RefreshKind::RefreshToken | RefreshKind::RotatingRefreshToken => {
             let rt = refresh?;
@@ -47,7 +52,11 @@ pub fn refresh_request(p: &Platform, creds: &ClientCredentials, access: &str, re
         }
         RefreshKind::SelfExchange => {
             let ex = p.self_exchange.as_ref()?;
-            let url = format!("{}?{}", ex.url, form_body(&[("grant_type", ex.grant_type.as_str()), ("access_token", access)]));
+            let url = format!(
+                "{}?{}",
+                ex.url,
+                form_body(&[("grant_type", ex.grant_type.as_str()), ("access_token", access)])
+            );
             let mut headers = vec![("accept".to_string(), "application/json".to_string())];
             if let Some(ua) = &p.user_agent {
                 headers.push(("user-agent".into(), ua.clone()));
@@ -83,15 +92,10 @@ fn error_codes(body: &[u8]) -> Vec<String> {
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
-    [
-        text(v.get("error")),
-        text(v.pointer("/error/code")),
-        text(v.pointer("/error/error_subcode")),
-        text(v.get("code")),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+    [text(v.get("error")), text(v.pointer("/error/code")), text(v.pointer("/error/error_subcode")), text(v.get("code"))]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// Seconds to wait after the `failures`-th transient failure in a row: one minute doubling
@@ -120,7 +124,10 @@ mod tests {
     fn refresh_token_grant_uses_the_platforms_client_auth() {
         let x = refresh_request(&get("x"), &creds(), "AT", Some("RT")).unwrap();
         assert_eq!(x.header("authorization"), Some("Basic Q0lEOkNT"));
-        assert_eq!(x.form(), vec![("grant_type".into(), "refresh_token".into()), ("refresh_token".into(), "RT".into())]);
+        assert_eq!(
+            x.form(),
+            vec![("grant_type".into(), "refresh_token".into()), ("refresh_token".into(), "RT".into())]
+        );
         let tt = refresh_request(&get("tiktok"), &creds(), "AT", Some("RT")).unwrap();
         assert!(tt.form().contains(&("client_key".into(), "CID".into())));
         assert!(refresh_request(&get("x"), &creds(), "AT", None).is_none());
@@ -130,9 +137,15 @@ mod tests {
     fn instagram_and_threads_self_exchange() {
         let ig = refresh_request(&get("instagram"), &creds(), "AT", None).unwrap();
         assert_eq!(ig.method, "GET");
-        assert_eq!(ig.url, "https://graph.instagram.com/refresh_access_token?grant_type=ig_refresh_token&access_token=AT");
+        assert_eq!(
+            ig.url,
+            "https://graph.instagram.com/refresh_access_token?grant_type=ig_refresh_token&access_token=AT"
+        );
         let th = refresh_request(&get("threads"), &creds(), "AT", None).unwrap();
-        assert_eq!(th.url, "https://graph.threads.net/refresh_access_token?grant_type=th_refresh_token&access_token=AT");
+        assert_eq!(
+            th.url,
+            "https://graph.threads.net/refresh_access_token?grant_type=th_refresh_token&access_token=AT"
+        );
     }
 
     #[test]
@@ -144,7 +157,10 @@ mod tests {
     #[test]
     fn invalid_grant_is_terminal_and_outages_are_transient() {
         let x = get("x");
-        assert_eq!(classify(&x, 400, br#"{"error":"invalid_grant"}"#), Failure::Terminal(DisconnectReason::InvalidGrant));
+        assert_eq!(
+            classify(&x, 400, br#"{"error":"invalid_grant"}"#),
+            Failure::Terminal(DisconnectReason::InvalidGrant)
+        );
         assert_eq!(classify(&x, 503, br#"{"error":"invalid_grant"}"#), Failure::Transient);
         assert_eq!(classify(&x, 429, b""), Failure::Transient);
         assert_eq!(classify(&x, 401, br#"{"error":"invalid_client"}"#), Failure::Transient);

@@ -1,7 +1,7 @@
 //! Pending authorizations: what the connect step stores in KV under the OAuth `state`.
 
 use crate::error::ApiResult;
-use crate::random::{hex, random_bytes, b64url};
+use crate::random::{b64url, hex, random_bytes};
 use crate::secrets::{OAuthState, PkceVerifier};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

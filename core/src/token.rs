@@ -52,7 +52,12 @@ impl TokenSet {
 
     /// As [`TokenSet::from_response`], for platforms that wrap the token object
     /// (`envelope`, a JSON pointer) or name the granted scopes otherwise (`scope_field`).
-    pub fn from_response_in(status: u16, body: &[u8], envelope: Option<&str>, scope_field: &str) -> Result<TokenSet, TokenError> {
+    pub fn from_response_in(
+        status: u16,
+        body: &[u8],
+        envelope: Option<&str>,
+        scope_field: &str,
+    ) -> Result<TokenSet, TokenError> {
         let parsed: Option<Map<String, Value>> = serde_json::from_slice::<Value>(body).ok().and_then(|v| match v {
             Value::Object(m) => Some(m),
             _ => None,
@@ -141,7 +146,11 @@ mod tests {
 
     #[test]
     fn accepts_a_full_answer() {
-        let t = parse(200, r#"{"access_token":"a","token_type":"bearer","expires_in":"3600","refresh_token":"r","scope":"x y"}"#).unwrap();
+        let t = parse(
+            200,
+            r#"{"access_token":"a","token_type":"bearer","expires_in":"3600","refresh_token":"r","scope":"x y"}"#,
+        )
+        .unwrap();
         assert_eq!(t.access_token.secret(), "a");
         assert_eq!(t.expires_in, Some(3600));
         assert_eq!(t.refresh_token.unwrap().secret(), "r");
@@ -157,13 +166,22 @@ mod tests {
 
     #[test]
     fn token_response_rejects_negative_expires_in() {
-        assert_eq!(parse(200, r#"{"access_token":"a","expires_in":-1}"#).unwrap_err(), TokenError::InvalidField("expires_in"));
-        assert_eq!(parse(200, r#"{"access_token":"a","expires_in":"soon"}"#).unwrap_err(), TokenError::InvalidField("expires_in"));
+        assert_eq!(
+            parse(200, r#"{"access_token":"a","expires_in":-1}"#).unwrap_err(),
+            TokenError::InvalidField("expires_in")
+        );
+        assert_eq!(
+            parse(200, r#"{"access_token":"a","expires_in":"soon"}"#).unwrap_err(),
+            TokenError::InvalidField("expires_in")
+        );
     }
 
     #[test]
     fn token_response_rejects_other_token_types() {
-        assert_eq!(parse(200, r#"{"access_token":"a","token_type":"mac"}"#).unwrap_err(), TokenError::InvalidField("token_type"));
+        assert_eq!(
+            parse(200, r#"{"access_token":"a","token_type":"mac"}"#).unwrap_err(),
+            TokenError::InvalidField("token_type")
+        );
     }
 
     #[test]

@@ -77,7 +77,13 @@ fn one(id: &str, def: &Value, reserved: &[String]) -> Result<Platform, String> {
         return Err("the id is a built-in platform's".into());
     }
     let d: Definition = serde_json::from_value(def.clone()).map_err(|e| format!("invalid definition ({e})"))?;
-    for (field, url) in [("authorize_url", Some(&d.authorize_url)), ("token_url", Some(&d.token_url)), ("userinfo_url", Some(&d.userinfo_url)), ("revoke_url", d.revoke_url.as_ref()), ("api_base_url", d.api_base_url.as_ref())] {
+    for (field, url) in [
+        ("authorize_url", Some(&d.authorize_url)),
+        ("token_url", Some(&d.token_url)),
+        ("userinfo_url", Some(&d.userinfo_url)),
+        ("revoke_url", d.revoke_url.as_ref()),
+        ("api_base_url", d.api_base_url.as_ref()),
+    ] {
         if let Some(u) = url {
             https_url(u).map_err(|why| format!("{field} {why}"))?;
         }

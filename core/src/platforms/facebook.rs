@@ -19,11 +19,7 @@ pub fn platform() -> Platform {
             display_name: Some("/name".into()),
             avatar_url: Some("/picture/data/url".into()),
         },
-        default_scopes: vec![
-            "pages_show_list".into(),
-            "pages_read_engagement".into(),
-            "pages_manage_posts".into(),
-        ],
+        default_scopes: vec!["pages_show_list".into(), "pages_read_engagement".into(), "pages_manage_posts".into()],
         scope_separator: ",".into(),
         // Meta rejects a code_verifier sent without a challenge, and ignores challenges.
         pkce: Pkce::None,

@@ -37,7 +37,9 @@ pub fn platform() -> Platform {
         default_access_ttl_secs: Some(60 * 24 * 3600),
         terminal_errors: vec!["invalid_grant".into(), "190".into()],
         api_base_url: Some("https://graph.instagram.com".into()),
-        docs_url: "https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/business-login".into(),
+        docs_url:
+            "https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/business-login"
+                .into(),
         checked_on: "2026-11-23".into(),
         ..Platform::oauth2("instagram", "Instagram")
     }

@@ -15,7 +15,12 @@ pub fn platform() -> Platform {
             display_name: Some("/business_name".into()),
             avatar_url: Some("/profile_image".into()),
         },
-        default_scopes: vec!["user_accounts:read".into(), "boards:read".into(), "pins:read".into(), "pins:write".into()],
+        default_scopes: vec![
+            "user_accounts:read".into(),
+            "boards:read".into(),
+            "pins:read".into(),
+            "pins:write".into(),
+        ],
         scope_separator: ",".into(),
         // PKCE is not documented for Pinterest: do not send it.
         pkce: Pkce::None,
@@ -23,7 +28,8 @@ pub fn platform() -> Platform {
         refresh: RefreshKind::RotatingRefreshToken,
         default_access_ttl_secs: Some(30 * 24 * 3600),
         api_base_url: Some("https://api.pinterest.com".into()),
-        docs_url: "https://developers.pinterest.com/docs/getting-started/set-up-authentication-and-authorization/".into(),
+        docs_url: "https://developers.pinterest.com/docs/getting-started/set-up-authentication-and-authorization/"
+            .into(),
         checked_on: "2026-11-23".into(),
         ..Platform::oauth2("pinterest", "Pinterest")
     }

@@ -1,7 +1,10 @@
 //! Exact authorize URLs and one test per quirk, for every built-in platform.
 
 use super::*;
-use crate::oauth::{authorize_url, clean_code, code_exchange_request, long_lived_swap_request, parse_token_answer, revoke_request, ClientCredentials};
+use crate::oauth::{
+    authorize_url, clean_code, code_exchange_request, long_lived_swap_request, parse_token_answer, revoke_request,
+    ClientCredentials,
+};
 use crate::pkce::challenge_s256;
 use crate::secrets::{AccessToken, ClientSecret, PkceVerifier};
 use std::collections::BTreeMap;
@@ -36,76 +39,157 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 fn instagram_authorize_url() {
     let (base, q) = authorize("instagram");
     assert_eq!(base, "https://www.instagram.com/oauth/authorize");
-    assert_eq!(q, expect(&[("response_type", "code"), ("client_id", "CID"), ("redirect_uri", CALLBACK),
-        ("scope", "instagram_business_basic,instagram_business_content_publish"), ("state", "STATE")]));
+    assert_eq!(
+        q,
+        expect(&[
+            ("response_type", "code"),
+            ("client_id", "CID"),
+            ("redirect_uri", CALLBACK),
+            ("scope", "instagram_business_basic,instagram_business_content_publish"),
+            ("state", "STATE")
+        ])
+    );
 }
 
 #[test]
 fn facebook_authorize_url() {
     let (base, q) = authorize("facebook");
     assert_eq!(base, "https://www.facebook.com/v25.0/dialog/oauth");
-    assert_eq!(q, expect(&[("response_type", "code"), ("client_id", "CID"), ("redirect_uri", CALLBACK),
-        ("scope", "pages_show_list,pages_read_engagement,pages_manage_posts"), ("state", "STATE")]));
+    assert_eq!(
+        q,
+        expect(&[
+            ("response_type", "code"),
+            ("client_id", "CID"),
+            ("redirect_uri", CALLBACK),
+            ("scope", "pages_show_list,pages_read_engagement,pages_manage_posts"),
+            ("state", "STATE")
+        ])
+    );
 }
 
 #[test]
 fn threads_authorize_url() {
     let (base, q) = authorize("threads");
     assert_eq!(base, "https://threads.net/oauth/authorize");
-    assert_eq!(q, expect(&[("response_type", "code"), ("client_id", "CID"), ("redirect_uri", CALLBACK),
-        ("scope", "threads_basic,threads_content_publish"), ("state", "STATE")]));
+    assert_eq!(
+        q,
+        expect(&[
+            ("response_type", "code"),
+            ("client_id", "CID"),
+            ("redirect_uri", CALLBACK),
+            ("scope", "threads_basic,threads_content_publish"),
+            ("state", "STATE")
+        ])
+    );
 }
 
 #[test]
 fn linkedin_authorize_url() {
     let (base, q) = authorize("linkedin");
     assert_eq!(base, "https://www.linkedin.com/oauth/v2/authorization");
-    assert_eq!(q, expect(&[("response_type", "code"), ("client_id", "CID"), ("redirect_uri", CALLBACK),
-        ("scope", "openid profile w_member_social"), ("state", "STATE")]));
+    assert_eq!(
+        q,
+        expect(&[
+            ("response_type", "code"),
+            ("client_id", "CID"),
+            ("redirect_uri", CALLBACK),
+            ("scope", "openid profile w_member_social"),
+            ("state", "STATE")
+        ])
+    );
 }
 
 #[test]
 fn x_authorize_url() {
     let (base, q) = authorize("x");
     assert_eq!(base, "https://x.com/i/oauth2/authorize");
-    assert_eq!(q, expect(&[("response_type", "code"), ("client_id", "CID"), ("redirect_uri", CALLBACK),
-        ("scope", "tweet.read tweet.write users.read offline.access"), ("state", "STATE"),
-        ("code_challenge", CHALLENGE), ("code_challenge_method", "S256")]));
+    assert_eq!(
+        q,
+        expect(&[
+            ("response_type", "code"),
+            ("client_id", "CID"),
+            ("redirect_uri", CALLBACK),
+            ("scope", "tweet.read tweet.write users.read offline.access"),
+            ("state", "STATE"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256")
+        ])
+    );
 }
 
 #[test]
 fn youtube_authorize_url() {
     let (base, q) = authorize("youtube");
     assert_eq!(base, "https://accounts.google.com/o/oauth2/v2/auth");
-    assert_eq!(q, expect(&[("response_type", "code"), ("client_id", "CID"), ("redirect_uri", CALLBACK),
-        ("scope", "https://www.googleapis.com/auth/youtube.readonly https://www.googleapis.com/auth/youtube.upload"),
-        ("state", "STATE"), ("code_challenge", CHALLENGE), ("code_challenge_method", "S256"),
-        ("access_type", "offline"), ("prompt", "consent"), ("include_granted_scopes", "true")]));
+    assert_eq!(
+        q,
+        expect(&[
+            ("response_type", "code"),
+            ("client_id", "CID"),
+            ("redirect_uri", CALLBACK),
+            (
+                "scope",
+                "https://www.googleapis.com/auth/youtube.readonly https://www.googleapis.com/auth/youtube.upload"
+            ),
+            ("state", "STATE"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+            ("access_type", "offline"),
+            ("prompt", "consent"),
+            ("include_granted_scopes", "true")
+        ])
+    );
 }
 
 #[test]
 fn tiktok_authorize_url() {
     let (base, q) = authorize("tiktok");
     assert_eq!(base, "https://www.tiktok.com/v2/auth/authorize/");
-    assert_eq!(q, expect(&[("response_type", "code"), ("client_key", "CID"), ("redirect_uri", CALLBACK),
-        ("scope", "user.info.basic,video.publish"), ("state", "STATE"),
-        ("code_challenge", CHALLENGE), ("code_challenge_method", "S256")]));
+    assert_eq!(
+        q,
+        expect(&[
+            ("response_type", "code"),
+            ("client_key", "CID"),
+            ("redirect_uri", CALLBACK),
+            ("scope", "user.info.basic,video.publish"),
+            ("state", "STATE"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256")
+        ])
+    );
 }
 
 #[test]
 fn pinterest_authorize_url() {
     let (base, q) = authorize("pinterest");
     assert_eq!(base, "https://www.pinterest.com/oauth/");
-    assert_eq!(q, expect(&[("response_type", "code"), ("client_id", "CID"), ("redirect_uri", CALLBACK),
-        ("scope", "user_accounts:read,boards:read,pins:read,pins:write"), ("state", "STATE")]));
+    assert_eq!(
+        q,
+        expect(&[
+            ("response_type", "code"),
+            ("client_id", "CID"),
+            ("redirect_uri", CALLBACK),
+            ("scope", "user_accounts:read,boards:read,pins:read,pins:write"),
+            ("state", "STATE")
+        ])
+    );
 }
 
 #[test]
 fn reddit_authorize_url() {
     let (base, q) = authorize("reddit");
     assert_eq!(base, "https://www.reddit.com/api/v1/authorize");
-    assert_eq!(q, expect(&[("response_type", "code"), ("client_id", "CID"), ("redirect_uri", CALLBACK),
-        ("scope", "identity submit read"), ("state", "STATE"), ("duration", "permanent")]));
+    assert_eq!(
+        q,
+        expect(&[
+            ("response_type", "code"),
+            ("client_id", "CID"),
+            ("redirect_uri", CALLBACK),
+            ("scope", "identity submit read"),
+            ("state", "STATE"),
+            ("duration", "permanent")
+        ])
+    );
 }
 
 #[test]
@@ -162,7 +246,10 @@ fn facebook_code_exchange_is_a_get_without_verifier() {
     let u = url::Url::parse(&req.url).unwrap();
     assert_eq!(u.path(), "/v25.0/oauth/access_token");
     let q: BTreeMap<_, _> = u.query_pairs().into_owned().collect();
-    assert_eq!(q, expect(&[("code", "C"), ("redirect_uri", CALLBACK), ("client_id", "CID"), ("client_secret", "CSECRET")]));
+    assert_eq!(
+        q,
+        expect(&[("code", "C"), ("redirect_uri", CALLBACK), ("client_id", "CID"), ("client_secret", "CSECRET")])
+    );
     assert_eq!(req.endpoint(), "https://graph.facebook.com/v25.0/oauth/access_token");
 }
 
@@ -180,7 +267,10 @@ fn meta_long_lived_swaps() {
     let ig = long_lived_swap_request(&get("instagram"), &creds(), &short).unwrap();
     assert_eq!(ig.url, "https://graph.instagram.com/access_token?grant_type=ig_exchange_token&client_secret=CSECRET&access_token=SHORT");
     let th = long_lived_swap_request(&get("threads"), &creds(), &short).unwrap();
-    assert_eq!(th.url, "https://graph.threads.net/access_token?grant_type=th_exchange_token&client_secret=CSECRET&access_token=SHORT");
+    assert_eq!(
+        th.url,
+        "https://graph.threads.net/access_token?grant_type=th_exchange_token&client_secret=CSECRET&access_token=SHORT"
+    );
     let fb = long_lived_swap_request(&get("facebook"), &creds(), &short).unwrap();
     assert_eq!(fb.url, "https://graph.facebook.com/v25.0/oauth/access_token?grant_type=fb_exchange_token&client_id=CID&client_secret=CSECRET&fb_exchange_token=SHORT");
     assert!(long_lived_swap_request(&get("x"), &creds(), &short).is_none());
@@ -223,15 +313,47 @@ fn facebook_revokes_with_a_bearer_delete() {
 fn identity_maps_read_each_platforms_answer() {
     use crate::identity::parse_identity;
     let cases: [(&str, &str, [&str; 4]); 9] = [
-        ("instagram", r#"{"user_id":"178","username":"ig","name":"IG N","profile_picture_url":"https://p/i"}"#, ["178", "ig", "IG N", "https://p/i"]),
-        ("facebook", r#"{"id":"10","name":"FB N","picture":{"data":{"url":"https://p/f"}}}"#, ["10", "", "FB N", "https://p/f"]),
-        ("threads", r#"{"id":"7","username":"th","name":"TH N","threads_profile_picture_url":"https://p/t"}"#, ["7", "th", "TH N", "https://p/t"]),
+        (
+            "instagram",
+            r#"{"user_id":"178","username":"ig","name":"IG N","profile_picture_url":"https://p/i"}"#,
+            ["178", "ig", "IG N", "https://p/i"],
+        ),
+        (
+            "facebook",
+            r#"{"id":"10","name":"FB N","picture":{"data":{"url":"https://p/f"}}}"#,
+            ["10", "", "FB N", "https://p/f"],
+        ),
+        (
+            "threads",
+            r#"{"id":"7","username":"th","name":"TH N","threads_profile_picture_url":"https://p/t"}"#,
+            ["7", "th", "TH N", "https://p/t"],
+        ),
         ("linkedin", r#"{"sub":"li1","name":"LI N","picture":"https://p/l"}"#, ["li1", "", "LI N", "https://p/l"]),
-        ("x", r#"{"data":{"id":"2244","name":"X N","username":"xx","profile_image_url":"https://p/x"}}"#, ["2244", "xx", "X N", "https://p/x"]),
-        ("youtube", r#"{"items":[{"id":"UC1","snippet":{"title":"YT N","customUrl":"@yt","thumbnails":{"default":{"url":"https://p/y"}}}}]}"#, ["UC1", "@yt", "YT N", "https://p/y"]),
-        ("tiktok", r#"{"data":{"user":{"open_id":"o1","username":"tt","display_name":"TT N","avatar_url":"https://p/k"}},"error":{"code":"ok"}}"#, ["o1", "tt", "TT N", "https://p/k"]),
-        ("pinterest", r#"{"id":"p9","username":"pin","business_name":"PIN N","profile_image":"https://p/p"}"#, ["p9", "pin", "PIN N", "https://p/p"]),
-        ("reddit", r#"{"id":"t2x","name":"rd","subreddit":{"title":"RD N"},"icon_img":"https://p/r"}"#, ["t2x", "rd", "RD N", "https://p/r"]),
+        (
+            "x",
+            r#"{"data":{"id":"2244","name":"X N","username":"xx","profile_image_url":"https://p/x"}}"#,
+            ["2244", "xx", "X N", "https://p/x"],
+        ),
+        (
+            "youtube",
+            r#"{"items":[{"id":"UC1","snippet":{"title":"YT N","customUrl":"@yt","thumbnails":{"default":{"url":"https://p/y"}}}}]}"#,
+            ["UC1", "@yt", "YT N", "https://p/y"],
+        ),
+        (
+            "tiktok",
+            r#"{"data":{"user":{"open_id":"o1","username":"tt","display_name":"TT N","avatar_url":"https://p/k"}},"error":{"code":"ok"}}"#,
+            ["o1", "tt", "TT N", "https://p/k"],
+        ),
+        (
+            "pinterest",
+            r#"{"id":"p9","username":"pin","business_name":"PIN N","profile_image":"https://p/p"}"#,
+            ["p9", "pin", "PIN N", "https://p/p"],
+        ),
+        (
+            "reddit",
+            r#"{"id":"t2x","name":"rd","subreddit":{"title":"RD N"},"icon_img":"https://p/r"}"#,
+            ["t2x", "rd", "RD N", "https://p/r"],
+        ),
     ];
     for (id, body, [uid, user, name, avatar]) in cases {
         let got = parse_identity(&get(id).identity, 200, body.as_bytes()).unwrap_or_else(|| panic!("{id}"));

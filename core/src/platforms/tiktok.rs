@@ -11,7 +11,8 @@ pub fn platform() -> Platform {
         token_url: "https://open.tiktokapis.com/v2/oauth/token/".into(),
         revoke_url: Some("https://open.tiktokapis.com/v2/oauth/revoke/".into()),
         identity: IdentityMap {
-            url: "https://open.tiktokapis.com/v2/user/info/?fields=open_id,union_id,avatar_url,display_name,username".into(),
+            url: "https://open.tiktokapis.com/v2/user/info/?fields=open_id,union_id,avatar_url,display_name,username"
+                .into(),
             id: "/data/user/open_id".into(),
             username: Some("/data/user/username".into()),
             display_name: Some("/data/user/display_name".into()),
