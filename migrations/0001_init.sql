@@ -25,7 +25,7 @@ CREATE TABLE connect_links (
   app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
   platform TEXT NOT NULL,
   redirect_url TEXT NOT NULL,
-  authorize_url TEXT NOT NULL,
+  authorize_url TEXT NOT NULL,             -- envelope (it holds the state), data "<link id>:authorize_url"
   scopes TEXT NOT NULL,                     -- JSON array, as requested
   external_user_id TEXT,
   app_state TEXT,

@@ -24,7 +24,7 @@ pub async fn create_app(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
         name: input.name.trim().to_string(),
         allowed_redirect_urls: serde_json::to_string(&input.allowed_redirect_urls).or_500("allowlist json")?,
         webhook_url: input.webhook_url,
-        created_at: ctx.now,
+        created_at: ctx.now(),
     };
     let secret = new_webhook_secret()?;
     let secret_enc = ctx.keyring()?.seal(&app.id, "webhook_secret", secret.secret()).or_500("seal webhook secret")?;
@@ -82,7 +82,7 @@ pub async fn patch_app(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Response> 
         }
         app.webhook_url = webhook;
     }
-    store::update_app(&db, &app, ctx.now).await?;
+    store::update_app(&db, &app, ctx.now()).await?;
     respond::json(200, &app.view())
 }
 
@@ -91,13 +91,13 @@ pub async fn create_key(ctx: &Ctx, app_id: &str) -> ApiResult<Response> {
     let db = ctx.db()?;
     store::get_app(&db, app_id).await?.ok_or_else(|| ApiError::not_found("app"))?;
     let (key_id, key) = (new_id("key_")?, new_api_key()?);
-    store::insert_api_key(&db, &key_id, app_id, &hash_api_key(key.secret()), ctx.now).await?;
+    store::insert_api_key(&db, &key_id, app_id, &hash_api_key(key.secret()), ctx.now()).await?;
     respond::json(201, &json!({"id": key_id, "api_key": key.secret()}))
 }
 
 /// `DELETE /v1/admin/api-keys/{id}`: revoked at once.
 pub async fn revoke_key(ctx: &Ctx, key_id: &str) -> ApiResult<Response> {
-    if !store::revoke_api_key(&ctx.db()?, key_id, ctx.now).await? {
+    if !store::revoke_api_key(&ctx.db()?, key_id, ctx.now()).await? {
         return Err(ApiError::not_found("api key"));
     }
     respond::no_content()

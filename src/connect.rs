@@ -39,7 +39,7 @@ pub async fn peek_state(ctx: &Ctx, state: &str) -> ApiResult<Result<PendingAuth,
     let Some(pending) = raw.and_then(|r| serde_json::from_str::<PendingAuth>(&r).ok()) else {
         return Ok(Err(StateProblem::Unknown));
     };
-    if !pending.is_fresh(ctx.now) {
+    if !pending.is_fresh(ctx.now()) {
         return Ok(Err(StateProblem::Expired));
     }
     Ok(Ok(pending))
@@ -48,7 +48,7 @@ pub async fn peek_state(ctx: &Ctx, state: &str) -> ApiResult<Result<PendingAuth,
 /// Consumes a state exactly once (recorded in D1) and drops it from KV.
 pub async fn consume_state(ctx: &Ctx, state: &str, pending: &PendingAuth) -> ApiResult<Result<(), StateProblem>> {
     let key = state_key(state);
-    if !store::consume_state(&ctx.db()?, &key, &pending.link_id, ctx.now).await? {
+    if !store::consume_state(&ctx.db()?, &key, &pending.link_id, ctx.now()).await? {
         return Ok(Err(StateProblem::Replayed));
     }
     // Best effort: D1 already refuses a second use.
@@ -187,7 +187,7 @@ async fn upsert_profile(
                 }
                 (None, None) => None,
             };
-        let now = ctx.now;
+        let now = ctx.now();
         let expires_at = w.tokens.expires_in.or(w.platform.default_access_ttl_secs).map(|s| now + s);
         let refresh_expires_at = w.tokens.refresh_expires_in.map(|s| now + s);
         let next = next_refresh_at(w.platform.refresh, now, expires_at);

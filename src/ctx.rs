@@ -31,10 +31,8 @@ impl<T, E: Display> OrInternal<T> for Result<T, E> {
 pub struct Ctx {
     /// The Workers environment.
     pub env: Env,
-    /// Epoch seconds at the start of the request.
-    pub now: i64,
-    /// Epoch milliseconds at the start of the request.
-    pub now_ms: i64,
+    /// Epoch milliseconds when this request, cron run or queue batch began.
+    pub started_ms: i64,
     /// `PUBLIC_URL` without a trailing slash.
     pub public_url: String,
     /// Platforms known to this deployment.
@@ -60,8 +58,13 @@ impl Ctx {
         };
         let sandbox_on = env.var("SANDBOX").map(|v| v.to_string() == "on").unwrap_or(false);
         let catalog = Catalog::new(&public_url, sandbox_on, custom_providers(&env));
-        let now_ms = now_ms();
-        Ctx { env, now: now_ms / 1000, now_ms, public_url, catalog }
+        Ctx { env, started_ms: now_ms(), public_url, catalog }
+    }
+
+    /// Epoch seconds now. Read live, not at the start: a cron run can last minutes, and
+    /// leases, schedules and webhook timestamps must not be born stale.
+    pub fn now(&self) -> i64 {
+        now_ms() / 1000
     }
 
     /// How long a platform or webhook call may take (`PLATFORM_TIMEOUT_MS`, default 15 s).

@@ -12,7 +12,7 @@ use connect_links_core::oauth::{parse_scopes, parse_token_answer};
 use connect_links_core::platforms::{Platform, RefreshKind};
 use connect_links_core::random::{new_id, unit};
 use connect_links_core::refresh::{backoff, classify, refresh_request, DisconnectReason, Failure};
-use connect_links_core::refresh_policy::next_refresh_at;
+use connect_links_core::refresh_policy::{next_refresh_at, EXPIRING_NOTICE};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
 use futures_util::stream::{self, StreamExt};
@@ -20,8 +20,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use worker::{console_error, console_log, query};
 
-/// A lease is held this long at most; a worker that dies mid-refresh frees it by expiry.
-const LEASE_SECS: i64 = 60;
+/// How long a lease is held at most: past two platform timeouts (the call and its
+/// webhook), so it never runs out under a live refresh; a worker that dies mid-refresh
+/// frees it by expiry.
+fn lease_secs(ctx: &Ctx) -> i64 {
+    2 * (ctx.timeout_ms() as i64 / 1000) + 30
+}
 /// Self-exchange tokens are never exchanged before this age.
 const SELF_EXCHANGE_MIN_AGE: i64 = 24 * 3600;
 /// Refreshes run this many at a time (Workers allow six open connections).
@@ -77,7 +81,7 @@ pub async fn refresh_one(ctx: &Ctx, profile_id: &str, trigger: Trigger) -> ApiRe
     let db = ctx.db()?;
     let lease = new_id("lse_")?;
     let (due_only, since_ms) = match trigger {
-        Trigger::Cron => (1, ctx.now_ms),
+        Trigger::Cron => (1, ctx.started_ms),
         Trigger::Queue { since_ms } | Trigger::OnDemand { since_ms } => (0, since_ms),
     };
     let leased = query!(
@@ -91,8 +95,8 @@ pub async fn refresh_one(ctx: &Ctx, profile_id: &str, trigger: Trigger) -> ApiRe
            token_issued_at, refresh_failures, refresh_failing, expiring_notified",
         profile_id,
         lease,
-        ctx.now,
-        LEASE_SECS,
+        ctx.now(),
+        lease_secs(ctx),
         due_only,
         since_ms
     )
@@ -112,7 +116,7 @@ pub async fn refresh_one(ctx: &Ctx, profile_id: &str, trigger: Trigger) -> ApiRe
 /// Why no lease was taken: in flight, or nothing to do.
 async fn why_not(ctx: &Ctx, id: &str) -> ApiResult<Outcome> {
     let db = ctx.db()?;
-    let held = query!(&db, "SELECT id FROM profiles WHERE id = ?1 AND refresh_lease_until >= ?2", id, ctx.now)
+    let held = query!(&db, "SELECT id FROM profiles WHERE id = ?1 AND refresh_lease_until >= ?2", id, ctx.now())
         .one::<serde_json::Value>("lease check")
         .await?;
     Ok(if held.is_some() { Outcome::InFlight } else { Outcome::NotNeeded })
@@ -142,7 +146,7 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outco
         );
         connect_links_core::error::ApiError::internal()
     })?;
-    if platform.refresh == RefreshKind::SelfExchange && ctx.now - row.token_issued_at < SELF_EXCHANGE_MIN_AGE {
+    if platform.refresh == RefreshKind::SelfExchange && ctx.now() - row.token_issued_at < SELF_EXCHANGE_MIN_AGE {
         release(ctx, &row.id, lease, Some(row.token_issued_at + SELF_EXCHANGE_MIN_AGE)).await?;
         return Ok(Outcome::TooYoung);
     }
@@ -157,7 +161,7 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outco
     let Some(req) = req else {
         if creds.is_none() {
             // Credentials removed: nothing can be done now; look again in an hour.
-            release(ctx, &row.id, lease, Some(ctx.now + 3600)).await?;
+            release(ctx, &row.id, lease, Some(ctx.now() + 3600)).await?;
             return Ok(Outcome::Failed(Failure::Transient));
         }
         return expiry_without_refresh(ctx, row, lease).await;
@@ -180,7 +184,7 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outco
         Failure::Terminal(reason) => disconnect(ctx, row, Some(lease), reason).await?,
         Failure::Transient => {
             let failures = row.refresh_failures + 1;
-            let next = ctx.now + backoff(failures as u32, unit());
+            let next = ctx.now() + backoff(failures as u32, unit());
             let db = ctx.db()?;
             query!(
                 &db,
@@ -191,7 +195,7 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outco
                 lease,
                 failures,
                 next,
-                ctx.now
+                ctx.now()
             )
             .exec("refresh failure")
             .await?;
@@ -241,7 +245,7 @@ async fn store_refreshed(
         Some(rt) => Some(keyring.seal(&row.id, "refresh_token", rt).or_500("seal")?),
         None => None,
     };
-    let now = ctx.now;
+    let now = ctx.now();
     let expires_at = tokens.expires_in.or(platform.default_access_ttl_secs).map(|s| now + s);
     let next = next_refresh_at(platform.refresh, now, expires_at);
     let scopes = match &tokens.scope {
@@ -272,8 +276,10 @@ async fn store_refreshed(
     .one::<serde_json::Value>("store refreshed")
     .await?;
     if written.is_none() {
-        // The lease ran out and another refresh took over; its write is the one that counts.
+        // Only if the lease ran out and another refresh took over: its write is the one that
+        // counts, and this refresh must not report success.
         console_error!("{}", json!({"event": "refresh_lease_lost", "profile_id": row.id}));
+        return Err(connect_links_core::error::ApiError::internal());
     }
     Ok(())
 }
@@ -282,7 +288,9 @@ async fn store_refreshed(
 /// `disconnected` / `token_expired`.
 async fn expiry_without_refresh(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outcome> {
     match row.access_token_expires_at {
-        Some(exp) if ctx.now >= exp => disconnect(ctx, row, Some(lease), DisconnectReason::TokenExpired).await?,
+        Some(exp) if ctx.now() >= exp => disconnect(ctx, row, Some(lease), DisconnectReason::TokenExpired).await?,
+        // Asked early (a forced refresh): nothing to tell yet.
+        Some(exp) if exp - ctx.now() > EXPIRING_NOTICE => release(ctx, &row.id, lease, None).await?,
         Some(exp) => {
             let db = ctx.db()?;
             query!(
@@ -315,7 +323,7 @@ async fn disconnect(ctx: &Ctx, row: &Leased, lease: Option<&str>, reason: Discon
         row.id,
         lease,
         reason.as_str(),
-        ctx.now
+        ctx.now()
     )
     .one::<serde_json::Value>("disconnect")
     .await?;
@@ -353,15 +361,17 @@ pub struct RefreshMessage {
 /// The lifecycle job run by the cron trigger.
 pub async fn run_cron(ctx: &Ctx) -> ApiResult<()> {
     let batch = ctx.env.var("REFRESH_BATCH_SIZE").ok().and_then(|v| v.to_string().parse::<u32>().ok()).unwrap_or(200);
-    let due = store::due_profiles(&ctx.db()?, ctx.now, batch).await?;
+    let due = store::due_profiles(&ctx.db()?, ctx.now(), batch).await?;
     match ctx.env.queue("REFRESH_QUEUE") {
         Ok(queue) => {
             for chunk in due.chunks(100) {
-                let messages: Vec<RefreshMessage> =
-                    chunk.iter().map(|id| RefreshMessage { profile_id: id.clone(), enqueued_ms: ctx.now_ms }).collect();
+                let messages: Vec<RefreshMessage> = chunk
+                    .iter()
+                    .map(|id| RefreshMessage { profile_id: id.clone(), enqueued_ms: ctx.started_ms })
+                    .collect();
                 queue.send_batch(messages).await.or_500("enqueue refresh")?;
                 // Fence: not selected again for ten minutes, unless the consumer sets a new time.
-                store::fence_due(&ctx.db()?, chunk, ctx.now + 600).await?;
+                store::fence_due(&ctx.db()?, chunk, ctx.now(), ctx.now() + 600).await?;
             }
         }
         Err(_) => {
@@ -382,7 +392,7 @@ pub async fn run_cron(ctx: &Ctx) -> ApiResult<()> {
 /// non-current key is re-encrypted with the current one.
 async fn housekeeping(ctx: &Ctx) -> ApiResult<()> {
     let db = ctx.db()?;
-    store::delete_old_states(&db, ctx.now - 24 * 3600).await?;
+    store::delete_old_states(&db, ctx.now() - 24 * 3600).await?;
     let keyring = ctx.keyring()?;
     let kid = keyring.current_kid().to_string();
     for row in store::profiles_under_old_key(&db, &kid, 50).await? {

@@ -25,7 +25,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     input.check()?;
     let platform = ctx.platform(&input.platform)?;
     if platform.auth != AuthKind::Oauth2 {
-        return Err(ApiError::invalid("this platform connects without a redirect; use POST /v1/profiles"));
+        return Err(ApiError::invalid("this platform does not connect through a redirect"));
     }
     let creds = ctx.credentials(platform).ok_or_else(|| {
         ApiError::new(ErrorCode::PlatformNotConfigured, format!("{} client id and secret are not set", platform.id))
@@ -57,7 +57,8 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         app_id: app.id.clone(),
         platform: platform.id.clone(),
         redirect_url: input.redirect_url.clone(),
-        authorize_url: authorize.clone(),
+        // It carries the live state: sealed, so D1 never holds a usable state.
+        authorize_url: ctx.keyring()?.seal(&id, "authorize_url", &authorize).or_500("seal authorize url")?,
         scopes: serde_json::to_string(&scopes).or_500("scopes json")?,
         external_user_id: input.external_user_id.clone(),
         app_state: input.state.clone(),
@@ -66,8 +67,8 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         status: "pending".into(),
         error: None,
         profile_id: None,
-        created_at: ctx.now,
-        expires_at: ctx.now + STATE_TTL_SECS,
+        created_at: ctx.now(),
+        expires_at: ctx.now() + STATE_TTL_SECS,
         completed_at: None,
     };
     store::insert_link(&db, &link, if callback == CallbackMode::App { "app" } else { "hosted" }).await?;
@@ -78,7 +79,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         verifier: verifier.secret().to_string(),
         redirect_uri,
         callback,
-        created_at: ctx.now,
+        created_at: ctx.now(),
     };
     let record = serde_json::to_string(&pending).or_500("pending json")?;
     ctx.kv()?
@@ -103,7 +104,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
 /// `GET /v1/connect-links/{id}`: another app's link is 404.
 pub async fn get(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     match store::get_link(&ctx.db()?, id).await? {
-        Some(link) if link.app_id == app_id => respond::json(200, &link.view(ctx.now)),
+        Some(link) if link.app_id == app_id => respond::json(200, &link.view(ctx.now())),
         _ => Err(ApiError::not_found("connect link")),
     }
 }
@@ -111,8 +112,12 @@ pub async fn get(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
 /// `GET /connect/{id}`: 302 to the consent screen while the link is pending.
 pub async fn open(ctx: &Ctx, id: &str) -> ApiResult<Response> {
     let link = store::get_link(&ctx.db()?, id).await?.ok_or_else(|| ApiError::not_found("connect link"))?;
-    match link.status_at(ctx.now) {
-        "pending" => respond::redirect(&link.authorize_url),
+    match link.status_at(ctx.now()) {
+        "pending" => {
+            let url =
+                ctx.keyring()?.open(&link.id, "authorize_url", &link.authorize_url).or_500("open authorize url")?;
+            respond::redirect(&url)
+        }
         _ => Err(ApiError::new(
             ErrorCode::LinkExpired,
             "This connect link has expired or was already used. Ask the app for a new one.",
@@ -162,7 +167,7 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<Respon
             Err(CallbackFailure::ExchangeFailed)
         }
     };
-    store::finish_link(&db, &link.id, outcome.as_deref().map_err(|f| f.as_str()), ctx.now).await?;
+    store::finish_link(&db, &link.id, outcome.as_deref().map_err(|f| f.as_str()), ctx.now()).await?;
     let location = final_redirect(
         &link.redirect_url,
         &link.platform,
@@ -195,7 +200,7 @@ pub async fn exchange(ctx: &Ctx, app_id: &str, body: &[u8]) -> ApiResult<Respons
     let db = ctx.db()?;
     let link = store::get_link(&db, &pending.link_id).await?.filter(|l| l.status == "pending").ok_or_else(expired)?;
     let outcome = complete(ctx, &pending, &link, &input.code).await;
-    store::finish_link(&db, &link.id, outcome.as_deref().map_err(|f| f.as_str()), ctx.now).await?;
+    store::finish_link(&db, &link.id, outcome.as_deref().map_err(|f| f.as_str()), ctx.now()).await?;
     match outcome {
         Ok(profile_id) => {
             let p = store::get_profile(&db, app_id, &profile_id).await?.ok_or_else(ApiError::internal)?;

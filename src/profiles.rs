@@ -8,7 +8,7 @@ use crate::respond;
 use crate::store::{self, ProfileFilter};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::{decode_cursor, encode_cursor, ProfileRow};
-use connect_links_core::oauth::revoke_request;
+use connect_links_core::oauth::{revoke_request, token_to_revoke};
 use connect_links_core::platforms::RefreshKind;
 use connect_links_core::refresh::Failure;
 use connect_links_core::time::rfc3339_opt;
@@ -48,12 +48,11 @@ pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     let view = store::get_profile(&db, app_id, id).await?.map(|p| p.view());
     if let Some(platform) = ctx.catalog.get(&cols.platform) {
         if let (Some(creds), Ok(keyring)) = (ctx.credentials(platform), ctx.keyring()) {
-            // Revoking the refresh token ends the whole grant on RFC 7009 platforms.
-            let token = match &cols.refresh_token_enc {
-                Some(enc) => keyring.open(&cols.id, "refresh_token", enc),
-                None => keyring.open(&cols.id, "access_token", &cols.access_token_enc),
-            };
-            if let Some(req) = token.ok().and_then(|t| revoke_request(platform, &creds, &t)) {
+            let access = keyring.open(&cols.id, "access_token", &cols.access_token_enc).ok();
+            let refresh =
+                cols.refresh_token_enc.as_deref().and_then(|e| keyring.open(&cols.id, "refresh_token", e).ok());
+            let token = access.as_deref().map(|a| token_to_revoke(platform, a, refresh.as_deref()));
+            if let Some(req) = token.and_then(|t| revoke_request(platform, &creds, t)) {
                 let _ = fetch::send(&req, &platform.id, Some(&cols.id), ctx.timeout_ms()).await;
             }
         }
@@ -79,7 +78,7 @@ pub async fn refresh(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     if p.status != "active" {
         return Err(ApiError::new(ErrorCode::Conflict, "the profile is disconnected; it needs a reconnect link"));
     }
-    let outcome = refresh_one(ctx, id, Trigger::OnDemand { since_ms: ctx.now_ms }).await?;
+    let outcome = refresh_one(ctx, id, Trigger::OnDemand { since_ms: ctx.started_ms }).await?;
     outcome_error(outcome)?;
     let p = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
     respond::json(200, &p.view())
@@ -113,18 +112,18 @@ pub async fn access_token(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Respon
     if p.status != "active" {
         return Err(ApiError::new(ErrorCode::Conflict, "the profile is disconnected; it needs a reconnect link"));
     }
-    let expires_soon = p.access_token_expires_at.is_some_and(|e| e - ctx.now < 5 * 60);
+    let expires_soon = p.access_token_expires_at.is_some_and(|e| e - ctx.now() < 5 * 60);
     let refreshable = ctx.catalog.get(&p.platform).is_some_and(|pl| pl.refresh != RefreshKind::None);
     if expires_soon && refreshable {
-        match refresh_one(ctx, id, Trigger::OnDemand { since_ms: ctx.now_ms }).await? {
+        match refresh_one(ctx, id, Trigger::OnDemand { since_ms: ctx.started_ms }).await? {
             // A token still valid for a few minutes is better than an error.
             Outcome::Failed(Failure::Transient) | Outcome::InFlight
-                if p.access_token_expires_at.is_some_and(|e| e > ctx.now) => {}
+                if p.access_token_expires_at.is_some_and(|e| e > ctx.now()) => {}
             other => outcome_error(other)?,
         }
     }
     let p = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
-    if p.access_token_expires_at.is_some_and(|e| e <= ctx.now) {
+    if p.access_token_expires_at.is_some_and(|e| e <= ctx.now()) {
         return Err(ApiError::new(ErrorCode::Conflict, "the access token has expired and cannot be refreshed now"));
     }
     let cols = store::token_columns(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;

@@ -66,7 +66,7 @@ pub async fn decide(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
         req.code_challenge,
         req.scope,
         username,
-        ctx.now
+        ctx.now()
     )
     .exec("sandbox code")
     .await?;
@@ -119,14 +119,14 @@ pub async fn token(ctx: &Ctx, req: &Request, body: &[u8]) -> ApiResult<Response>
                 "UPDATE sandbox_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL \
                  RETURNING redirect_uri, code_challenge, scope, username, created_at",
                 secret_hash(code),
-                ctx.now
+                ctx.now()
             )
             .one::<CodeRow>("sandbox redeem")
             .await?;
             let Some(row) = row else {
                 return oauth_error(400, "invalid_grant", "the code is unknown or was already used");
             };
-            if ctx.now - row.created_at > CODE_TTL_SECS || row.redirect_uri != redirect_uri {
+            if ctx.now() - row.created_at > CODE_TTL_SECS || row.redirect_uri != redirect_uri {
                 return oauth_error(400, "invalid_grant", "the code expired or redirect_uri does not match");
             }
             if !verify_s256(verifier, &row.code_challenge) {
@@ -143,7 +143,7 @@ pub async fn token(ctx: &Ctx, req: &Request, body: &[u8]) -> ApiResult<Response>
                 "UPDATE sandbox_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND kind = 'refresh' \
                  AND revoked_at IS NULL RETURNING username, scope",
                 secret_hash(rt),
-                ctx.now
+                ctx.now()
             )
             .one::<GrantRow>("sandbox refresh")
             .await?;
@@ -166,11 +166,11 @@ async fn issue(ctx: &Ctx, grant: &GrantRow) -> ApiResult<Response> {
         query!(
             &db,
             "INSERT INTO sandbox_tokens (token_hash, kind, username, scope, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            hash, kind, grant.username, grant.scope, expires, ctx.now
+            hash, kind, grant.username, grant.scope, expires, ctx.now()
         )
         .or_500("prepare sandbox token")
     };
-    let mut stmts = vec![insert(secret_hash(&access), "access", Some(ctx.now + ACCESS_TTL_SECS))?];
+    let mut stmts = vec![insert(secret_hash(&access), "access", Some(ctx.now() + ACCESS_TTL_SECS))?];
     let mut body = json!({
         "access_token": access,
         "token_type": "Bearer",
@@ -199,7 +199,7 @@ pub async fn userinfo(ctx: &Ctx, req: &Request) -> ApiResult<Response> {
         "SELECT username, scope FROM sandbox_tokens WHERE token_hash = ?1 AND kind = 'access' \
          AND revoked_at IS NULL AND expires_at > ?2",
         secret_hash(token),
-        ctx.now
+        ctx.now()
     )
     .one::<GrantRow>("sandbox userinfo")
     .await?;
@@ -223,7 +223,7 @@ pub async fn revoke(ctx: &Ctx, req: &Request, body: &[u8]) -> ApiResult<Response
             &db,
             "UPDATE sandbox_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
             secret_hash(token),
-            ctx.now
+            ctx.now()
         )
         .exec("sandbox revoke")
         .await?;

@@ -310,10 +310,17 @@ pub async fn due_profiles(db: &D1Database, now: i64, limit: u32) -> ApiResult<Ve
 pub const DUE_PROFILES_SQL: &str =
     "SELECT id FROM profiles WHERE status = 'active' AND next_refresh_at <= ?1 ORDER BY next_refresh_at LIMIT ?2";
 
-/// Moves enqueued profiles out of the due set until `until`.
-pub async fn fence_due(db: &D1Database, ids: &[String], until: i64) -> ApiResult<()> {
+/// Moves enqueued profiles out of the due set until `until`; a profile a consumer already
+/// refreshed (no longer due at `now`) keeps its new schedule.
+pub async fn fence_due(db: &D1Database, ids: &[String], now: i64, until: i64) -> ApiResult<()> {
     let list = serde_json::to_string(ids).or_500("ids json")?;
-    query!(db, "UPDATE profiles SET next_refresh_at = ?2 WHERE id IN (SELECT value FROM json_each(?1))", list, until)
+    query!(
+        db,
+        "UPDATE profiles SET next_refresh_at = ?3 WHERE id IN (SELECT value FROM json_each(?1)) AND next_refresh_at <= ?2",
+        list,
+        now,
+        until
+    )
         .exec("fence")
         .await?;
     Ok(())

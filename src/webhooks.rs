@@ -1,7 +1,7 @@
 //! Webhooks to apps: every event goes to the D1 outbox first, then one delivery attempt at
 //! once; the lifecycle job retries due ones with backoff (at least once, for over 24 hours).
 
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
 use crate::fetch;
 use crate::store::Stmt;
 use connect_links_core::error::ApiResult;
@@ -26,11 +26,11 @@ pub async fn emit(ctx: &Ctx, app_id: &str, kind: &str, data: Value) -> ApiResult
         return Ok(());
     }
     let id = new_id("evt_")?;
-    let body = event_body(kind, &rfc3339(ctx.now), data);
+    let body = event_body(kind, &rfc3339(ctx.now()), data);
     query!(
         &db,
         "INSERT INTO webhook_outbox (id, app_id, type, body, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        id, app_id, kind, body, ctx.now
+        id, app_id, kind, body, ctx.now()
     )
     .exec("outbox insert").await?;
     if let Some(row) = claim(ctx, &id).await? {
@@ -63,7 +63,7 @@ async fn claim(ctx: &Ctx, id: &str) -> ApiResult<Option<OutboxRow>> {
            (SELECT webhook_url FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_url, \
            (SELECT webhook_secret_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_enc",
         id,
-        ctx.now
+        ctx.now()
     )
     .one::<OutboxRow>("outbox claim")
     .await
@@ -73,12 +73,16 @@ async fn claim(ctx: &Ctx, id: &str) -> ApiResult<Option<OutboxRow>> {
 /// schedule is exhausted).
 async fn deliver(ctx: &Ctx, row: OutboxRow) -> ApiResult<()> {
     let db = ctx.db()?;
-    let secret = WebhookSecret::new(
-        ctx.keyring()?.open(&row.app_id, "webhook_secret", &row.webhook_secret_enc).or_500("open webhook secret")?,
-    );
-    let status = match &row.webhook_url {
-        Some(url) => {
-            let timestamp = ctx.now;
+    // A secret that cannot be opened (its key left TOKEN_KEYS) is a failed attempt like any
+    // other, so the retry schedule still ends.
+    let secret = ctx
+        .keyring()
+        .ok()
+        .and_then(|k| k.open(&row.app_id, "webhook_secret", &row.webhook_secret_enc).ok())
+        .map(WebhookSecret::new);
+    let status = match (&row.webhook_url, secret) {
+        (Some(url), Some(secret)) => {
+            let timestamp = ctx.now();
             let signature = sign(&secret, &row.id, timestamp, &row.body).unwrap_or_default();
             let req = HttpRequest {
                 method: "POST",
@@ -100,15 +104,22 @@ async fn deliver(ctx: &Ctx, row: OutboxRow) -> ApiResult<()> {
             );
             status
         }
-        None => 0,
+        (_, None) => {
+            console_log!(
+                "{}",
+                json!({"event": "webhook_delivery", "webhook_id": row.id, "error": "webhook secret unreadable"})
+            );
+            0
+        }
+        (None, Some(_)) => 0,
     };
     let attempts = row.attempts + 1;
     let stmt = if (200..300).contains(&status) {
-        query!(&db, "UPDATE webhook_outbox SET attempts = ?2, delivered_at = ?3, next_attempt_at = NULL, last_status = ?4 WHERE id = ?1", row.id, attempts, ctx.now, status)
+        query!(&db, "UPDATE webhook_outbox SET attempts = ?2, delivered_at = ?3, next_attempt_at = NULL, last_status = ?4 WHERE id = ?1", row.id, attempts, ctx.now(), status)
     } else {
         match retry_delay(attempts) {
-            Some(delay) => query!(&db, "UPDATE webhook_outbox SET attempts = ?2, next_attempt_at = ?3, last_status = ?4 WHERE id = ?1", row.id, attempts, ctx.now + delay, status),
-            None => query!(&db, "UPDATE webhook_outbox SET attempts = ?2, next_attempt_at = NULL, failed_at = ?3, last_status = ?4 WHERE id = ?1", row.id, attempts, ctx.now, status),
+            Some(delay) => query!(&db, "UPDATE webhook_outbox SET attempts = ?2, next_attempt_at = ?3, last_status = ?4 WHERE id = ?1", row.id, attempts, ctx.now() + delay, status),
+            None => query!(&db, "UPDATE webhook_outbox SET attempts = ?2, next_attempt_at = NULL, failed_at = ?3, last_status = ?4 WHERE id = ?1", row.id, attempts, ctx.now(), status),
         }
     };
     stmt.exec("outbox update").await?;
@@ -125,7 +136,7 @@ pub async fn deliver_due(ctx: &Ctx, limit: u32) -> ApiResult<u32> {
     let due = query!(
         &db,
         "SELECT id FROM webhook_outbox WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2",
-        ctx.now, limit
+        ctx.now(), limit
     )
     .many::<Due>("read outbox due").await?;
     let mut delivered = 0;

@@ -53,7 +53,7 @@ pub struct LinkRow {
     pub platform: String,
     /// The app's final redirect.
     pub redirect_url: String,
-    /// The consent URL `/connect/{id}` redirects to.
+    /// The consent URL `/connect/{id}` redirects to, sealed (it carries the live state).
     pub authorize_url: String,
     /// JSON array of requested scopes.
     pub scopes: String,

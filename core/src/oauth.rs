@@ -2,7 +2,7 @@
 
 use crate::http::{form_body, HttpRequest};
 use crate::pkce::challenge_s256;
-use crate::platforms::{ClientAuth, Pkce, Platform, RevokeStyle, TokenRequest};
+use crate::platforms::{ClientAuth, Pkce, Platform, RevokeStyle, RevokeToken, TokenRequest};
 use crate::random::b64;
 use crate::secrets::{AccessToken, AuthCode, ClientSecret, PkceVerifier};
 use crate::token::{TokenError, TokenSet};
@@ -138,6 +138,15 @@ pub fn identity_request(p: &Platform, token: &AccessToken) -> HttpRequest {
     let mut headers = base_headers(p);
     headers.push(("authorization".into(), format!("Bearer {}", token.secret())));
     HttpRequest { method: "GET", url: p.identity.url.clone(), headers, body: None }
+}
+
+/// The token a revocation sends: the refresh token where the platform takes it and one is
+/// stored, else the access token.
+pub fn token_to_revoke<'a>(p: &Platform, access: &'a str, refresh: Option<&'a str>) -> &'a str {
+    match (p.revoke_token, refresh) {
+        (RevokeToken::Refresh, Some(rt)) => rt,
+        _ => access,
+    }
 }
 
 /// The revocation call, where the platform has a revoke endpoint. `token` is the refresh

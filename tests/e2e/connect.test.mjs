@@ -223,6 +223,19 @@ test('after a connect no D1 table holds the plaintext access or refresh token', 
   }
 });
 
+test('a pending link leaves no live state or verifier in D1', async () => {
+  const { api_key } = await w.createApp('State at rest app', [REDIRECT]);
+  const link = await w.createLink(api_key);
+  const state = new URL(link.authorize_url).searchParams.get('state');
+  const { verifier } = JSON.parse(await w.kv.get(w.stateKey(state)));
+  for (const { table, value } of await w.allStoredText()) {
+    assert.ok(!value.includes(state), `live state found in ${table}`);
+    assert.ok(!value.includes(verifier), `verifier found in ${table}`);
+  }
+  const open = await fetch(link.url, { redirect: 'manual' });
+  assert.equal(open.headers.get('location'), link.authorize_url, 'the short link still leads to the consent screen');
+});
+
 test('the short link redirects only while pending: unknown 404, expired 410 (HTML)', async () => {
   const { api_key } = await w.createApp('Short link app', [REDIRECT]);
   const unknown = await fetch(`${w.base}/connect/cl_nope`, { redirect: 'manual' });

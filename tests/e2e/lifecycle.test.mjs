@@ -185,7 +185,12 @@ test('platforms without refresh: profile.expiring seven days ahead, then disconn
   const id = await connect('linkedin', 'expiring');
   const row = await w.row('SELECT next_refresh_at, access_token_expires_at FROM profiles WHERE id = ?', id);
   assert.equal(row.access_token_expires_at - row.next_refresh_at, 7 * 24 * 3600);
-  await makeDue(id);
+  // Asked 60 days early: no refresh exists, and nothing is announced yet.
+  assert.equal((await w.call('POST', `/v1/profiles/${id}/refresh`, { token: app.api_key })).status, 409);
+  assert.equal(receiver.of('profile.expiring', id).length, 0);
+  assert.equal((await w.row('SELECT next_refresh_at FROM profiles WHERE id = ?', id)).next_refresh_at, row.next_refresh_at);
+  // Six days before expiry the job announces it, once.
+  await w.sql('UPDATE profiles SET access_token_expires_at = ?, next_refresh_at = ? WHERE id = ?', now() + 6 * 24 * 3600, now() - 1, id);
   await w.cron();
   await makeDue(id);
   await w.cron();
@@ -265,6 +270,18 @@ test('after a new key id is put in front, the job re-encrypts old rows and every
   // Webhooks still sign with the same secret.
   const id2 = await connect('x', 'after-rekey');
   assert.equal(receiver.of('profile.connected', id2).length, 1);
+});
+
+test('a delivery whose secret cannot be opened still counts as an attempt, so retries end', async () => {
+  const other = await w.admin('POST', '/v1/admin/apps', { name: 'Lost key app', allowed_redirect_urls: [REDIRECT], webhook_url: receiver.url });
+  const appId = other.body.app.id;
+  await w.sql("UPDATE apps SET webhook_secret_enc = 'v1.gone.AAAA' WHERE id = ?", appId);
+  await w.sql("INSERT INTO webhook_outbox (id, app_id, type, body, created_at, next_attempt_at) VALUES ('evt_lost', ?, 'profile.deleted', '{}', ?, ?)", appId, now(), now() - 1);
+  await w.cron();
+  const row = await w.row("SELECT attempts, next_attempt_at FROM webhook_outbox WHERE id = 'evt_lost'");
+  assert.equal(row.attempts, 1);
+  assert.ok(row.next_attempt_at > now());
+  assert.ok(!receiver.attempts.some((a) => a.id === 'evt_lost'), 'nothing unsigned was sent');
 });
 
 test('housekeeping deletes consumed states older than a day', async () => {

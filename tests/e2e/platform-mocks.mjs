@@ -302,6 +302,14 @@ const ROUTES = [
     return json(200, { data: { user: { open_id: `oid_${g.user}`, union_id: `uid_${g.user}`, avatar_url: `https://p16.tiktok.test/${g.user}.jpg`, display_name: `TT ${g.user}`, username: `tt_${g.user}` } }, error: { code: 'ok', message: '', log_id: 'y' } });
   } },
 
+  { platform: 'tiktok', endpoint: 'revoke', method: 'POST', host: 'open.tiktokapis.com', path: '/v2/oauth/revoke/', run(m, c) {
+    if (!bodyOk('tiktok', c, 'client_key')) return oauthError(401, 'invalid_client', 'Client key or secret is incorrect.');
+    const g = m.tokens.get(c.form.token);
+    if (!g || g.kind !== 'access') return oauthError(400, 'invalid_request', 'token must be a user access token');
+    g.revoked = true;
+    return json(200, {});
+  } },
+
   // Pinterest
   { platform: 'pinterest', endpoint: 'token', method: 'POST', host: 'api.pinterest.com', path: '/v5/oauth/token', run(m, c) {
     if (!basicOk('pinterest', c)) return json(401, { code: 2, message: 'Authentication failed.' });

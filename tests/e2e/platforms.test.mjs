@@ -192,6 +192,13 @@ test('deleting profiles revokes in each platform\'s style', async () => {
   const fbToken = w.openEnvelope(fbRow.access_token_enc, fb.q.profile_id, 'access_token');
   assert.equal((await w.call('DELETE', `/v1/profiles/${fb.q.profile_id}`, { token: app.api_key })).status, 204);
   assert.equal(lastCall('facebook', 'revoke').headers.authorization, `Bearer ${fbToken}`);
+
+  const tt = await connect('tiktok', { user: 'revoker' });
+  const ttRow = await profileRow(tt.q.profile_id);
+  const ttAccess = w.openEnvelope(ttRow.access_token_enc, tt.q.profile_id, 'access_token');
+  assert.equal((await w.call('DELETE', `/v1/profiles/${tt.q.profile_id}`, { token: app.api_key })).status, 204);
+  assert.equal(lastCall('tiktok', 'revoke').form.token, ttAccess, 'TikTok revokes with the access token');
+  assert.equal(mocks.tokens.get(ttAccess).revoked, true);
 });
 
 test('app-owned callbacks strip Meta\'s #_ too', async () => {

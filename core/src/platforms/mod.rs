@@ -10,6 +10,7 @@
 //! - `code_suffix`: instagram, threads, facebook (Meta appends `#_` to the code)
 //! - `client_id_param`: tiktok (`client_key`)
 //! - `user_agent`: reddit (a unique User-Agent on every call)
+//! - `revoke_token: Access`: tiktok (revokes with the access token only)
 //! - `pkce: Pkce::None`: instagram, facebook, threads, linkedin, pinterest, reddit
 
 pub mod custom;
@@ -126,6 +127,15 @@ pub enum RevokeStyle {
     BearerDelete,
 }
 
+/// Which token a revocation sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeToken {
+    /// The refresh token when one is stored (RFC 7009: it ends the whole grant).
+    Refresh,
+    /// Always the access token (TikTok accepts nothing else).
+    Access,
+}
+
 /// The Graph API version of Facebook's endpoints: one constant, not scattered in URLs.
 pub const GRAPH_API_VERSION: &str = "v25.0";
 
@@ -147,6 +157,8 @@ pub struct Platform {
     pub revoke_url: Option<String>,
     /// How the revoke URL is called.
     pub revoke_style: RevokeStyle,
+    /// Which token it is given.
+    pub revoke_token: RevokeToken,
     /// Identity call and field mapping.
     pub identity: IdentityMap,
     /// Scopes requested when the app names none.
@@ -202,6 +214,7 @@ impl Platform {
             token_url: String::new(),
             revoke_url: None,
             revoke_style: RevokeStyle::Rfc7009,
+            revoke_token: RevokeToken::Refresh,
             identity: IdentityMap {
                 url: String::new(),
                 id: "/id".into(),

@@ -302,6 +302,18 @@ fn reddit_sends_a_user_agent_on_every_call() {
 }
 
 #[test]
+fn tiktok_revokes_with_the_access_token() {
+    use crate::oauth::token_to_revoke;
+    assert_eq!(token_to_revoke(&get("tiktok"), "AT", Some("RT")), "AT");
+    assert_eq!(token_to_revoke(&get("x"), "AT", Some("RT")), "RT");
+    assert_eq!(token_to_revoke(&get("x"), "AT", None), "AT");
+    let req = revoke_request(&get("tiktok"), &creds(), "AT").unwrap();
+    let form: BTreeMap<_, _> = req.form().into_iter().collect();
+    assert_eq!(form["token"], "AT");
+    assert_eq!(form["client_key"], "CID");
+}
+
+#[test]
 fn facebook_revokes_with_a_bearer_delete() {
     let req = revoke_request(&get("facebook"), &creds(), "AT").unwrap();
     assert_eq!(req.method, "DELETE");

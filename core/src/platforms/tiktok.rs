@@ -2,7 +2,7 @@
 //! https://developers.tiktok.com/doc/login-kit-web and
 //! https://developers.tiktok.com/doc/oauth-user-access-token-management
 
-use super::{IdentityMap, Platform, RefreshKind};
+use super::{IdentityMap, Platform, RefreshKind, RevokeToken};
 
 /// The `tiktok` platform.
 pub fn platform() -> Platform {
@@ -10,6 +10,7 @@ pub fn platform() -> Platform {
         authorize_url: "https://www.tiktok.com/v2/auth/authorize/".into(),
         token_url: "https://open.tiktokapis.com/v2/oauth/token/".into(),
         revoke_url: Some("https://open.tiktokapis.com/v2/oauth/revoke/".into()),
+        revoke_token: RevokeToken::Access,
         identity: IdentityMap {
             url: "https://open.tiktokapis.com/v2/user/info/?fields=open_id,union_id,avatar_url,display_name,username"
                 .into(),
