@@ -1,4 +1,6 @@
 //! Exact authorize URLs and one test per quirk, for every built-in platform.
+//! Compiled only under #[cfg(test)] (declared so in mod.rs).
+#![cfg(test)]
 
 use super::*;
 use crate::oauth::{
