@@ -144,6 +144,17 @@ function bodyOk(platform, call, idParam = 'client_id') {
 const oauthError = (status, error, description) => json(status, { error, error_description: description });
 const redeemError = (r) => oauthError(400, r.split(':')[0], r);
 
+/** Instagram's and Threads' swap of a short-lived token for a 60-day one (GET, secret in the query). */
+function metaSwap(platform, host, grantType, prefix) {
+  return { platform, endpoint: 'swap', method: 'GET', host, path: '/access_token', run(m, c) {
+    const g = m.tokens.get(c.query.access_token);
+    if (c.query.grant_type !== grantType || c.query.client_secret !== credsFor(platform).secret || !g || g.kind !== 'short') {
+      return json(400, { error: { message: 'Invalid OAuth access token', type: 'OAuthException', code: 190 } });
+    }
+    return json(200, { access_token: m.issue(g, prefix), token_type: 'bearer', expires_in: 5183944 });
+  } };
+}
+
 // Each route is one endpoint of one platform's dialect.
 const ROUTES = [
   // Instagram API with Instagram Login
@@ -155,13 +166,7 @@ const ROUTES = [
     if (typeof g === 'string') return json(400, { error_type: 'OAuthException', code: 100, error_message: g });
     return json(200, { data: [{ access_token: m.issue(g, 'IGshort_', 'short'), user_id: `17841${g.user}`, permissions: g.scopes.join(',') }] });
   } },
-  { platform: 'instagram', endpoint: 'swap', method: 'GET', host: 'graph.instagram.com', path: '/access_token', run(m, c) {
-    const g = m.tokens.get(c.query.access_token);
-    if (c.query.grant_type !== 'ig_exchange_token' || c.query.client_secret !== credsFor('instagram').secret || !g || g.kind !== 'short') {
-      return json(400, { error: { message: 'Invalid OAuth access token', type: 'OAuthException', code: 190 } });
-    }
-    return json(200, { access_token: m.issue(g, 'IGlong_'), token_type: 'bearer', expires_in: 5183944 });
-  } },
+  metaSwap('instagram', 'graph.instagram.com', 'ig_exchange_token', 'IGlong_'),
   { platform: 'instagram', endpoint: 'refresh', method: 'GET', host: 'graph.instagram.com', path: '/refresh_access_token', run(m, c) {
     const g = m.tokens.get(c.query.access_token);
     if (c.query.grant_type !== 'ig_refresh_token' || !g || g.platform !== 'instagram' || g.kind !== 'access') {
@@ -210,13 +215,7 @@ const ROUTES = [
     if (typeof g === 'string') return json(400, { error: { message: g, type: 'OAuthException', code: 100 } });
     return json(200, { access_token: m.issue(g, 'THshort_', 'short'), user_id: `th${g.user}` });
   } },
-  { platform: 'threads', endpoint: 'swap', method: 'GET', host: 'graph.threads.net', path: '/access_token', run(m, c) {
-    const g = m.tokens.get(c.query.access_token);
-    if (c.query.grant_type !== 'th_exchange_token' || c.query.client_secret !== credsFor('threads').secret || !g || g.kind !== 'short') {
-      return json(400, { error: { message: 'Invalid OAuth access token', type: 'OAuthException', code: 190 } });
-    }
-    return json(200, { access_token: m.issue(g, 'THlong_'), token_type: 'bearer', expires_in: 5183944 });
-  } },
+  metaSwap('threads', 'graph.threads.net', 'th_exchange_token', 'THlong_'),
   { platform: 'threads', endpoint: 'identity', method: 'GET', host: 'graph.threads.net', path: '/v1.0/me', run(m, c) {
     const g = m.bearer('threads', c);
     if (!g) return json(400, { error: { message: 'Invalid OAuth access token', code: 190 } });
