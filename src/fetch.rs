@@ -75,8 +75,7 @@ async fn send_once(req: &HttpRequest, signal: AbortSignal) -> Result<HttpRespons
     }
     let request = Request::new_with_init(&req.url, &init).map_err(|_| TransportError)?;
     let mut resp = Fetch::Request(request).send_with_signal(&signal).await.map_err(|_| TransportError)?;
-    let content_type = resp.headers().get("content-type").ok().flatten();
     let mut body = resp.bytes().await.map_err(|_| TransportError)?;
     body.truncate(MAX_RESPONSE_BYTES);
-    Ok(HttpResponse { status: resp.status_code(), content_type, body })
+    Ok(HttpResponse { status: resp.status_code(), body })
 }

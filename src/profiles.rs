@@ -44,8 +44,8 @@ pub async fn get(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
 /// A failed revocation does not keep the tokens: the app asked for them to be gone.
 pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     let db = ctx.db()?;
-    let cols = store::token_columns(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
-    let view = store::get_profile(&db, app_id, id).await?.map(|p| p.view());
+    let (profile, cols) =
+        store::profile_with_tokens(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
     if let Some(platform) = ctx.catalog.get(&cols.platform) {
         if let (Some(creds), Ok(keyring)) = (ctx.credentials(platform), ctx.keyring()) {
             let access = keyring.open(&cols.id, "access_token", &cols.access_token_enc).ok();
@@ -58,13 +58,8 @@ pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
         }
     }
     store::delete_profile(&db, app_id, id).await.or_500("delete profile")?;
-    if let Some(view) = view {
-        if crate::webhooks::emit(ctx, app_id, types::DELETED, view).await.is_err() {
-            worker::console_error!(
-                "{}",
-                json!({"event": "webhook_emit_failed", "profile_id": id, "type": types::DELETED})
-            );
-        }
+    if crate::webhooks::emit(ctx, app_id, types::DELETED, profile.view()).await.is_err() {
+        worker::console_error!("{}", json!({"event": "webhook_emit_failed", "profile_id": id, "type": types::DELETED}));
     }
     respond::no_content()
 }
@@ -122,11 +117,10 @@ pub async fn access_token(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Respon
             other => outcome_error(other)?,
         }
     }
-    let p = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
+    let (p, cols) = store::profile_with_tokens(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
     if p.access_token_expires_at.is_some_and(|e| e <= ctx.now()) {
         return Err(ApiError::new(ErrorCode::Conflict, "the access token has expired and cannot be refreshed now"));
     }
-    let cols = store::token_columns(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
     let token = ctx.keyring()?.open(&cols.id, "access_token", &cols.access_token_enc).or_500("open access token")?;
     respond::json(
         200,

@@ -275,16 +275,26 @@ pub async fn find_account(
     .await
 }
 
-/// A profile's envelopes, by app and id.
-pub async fn token_columns(db: &D1Database, app_id: &str, id: &str) -> ApiResult<Option<TokenColumns>> {
-    query!(
+/// A profile of an app with its envelopes, in one read.
+pub async fn profile_with_tokens(
+    db: &D1Database,
+    app_id: &str,
+    id: &str,
+) -> ApiResult<Option<(ProfileRow, TokenColumns)>> {
+    let row = query!(
         db,
-        "SELECT id, platform, access_token_enc, refresh_token_enc FROM profiles WHERE id = ?1 AND app_id = ?2",
+        &format!(
+            "SELECT {PROFILE_COLUMNS}, access_token_enc, refresh_token_enc FROM profiles WHERE id = ?1 AND app_id = ?2"
+        ),
         id,
         app_id
     )
-    .one::<TokenColumns>("token columns")
-    .await
+    .one::<serde_json::Value>("profile with tokens")
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let profile = serde_json::from_value(row.clone()).or_500("read profile")?;
+    let tokens = serde_json::from_value(row).or_500("read profile tokens")?;
+    Ok(Some((profile, tokens)))
 }
 
 /// Deletes a profile; false when it was already gone.

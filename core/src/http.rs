@@ -45,8 +45,6 @@ impl fmt::Debug for HttpRequest {
 pub struct HttpResponse {
     /// HTTP status.
     pub status: u16,
-    /// The `content-type` header, if any.
-    pub content_type: Option<String>,
     /// The body bytes.
     pub body: Vec<u8>,
 }
