@@ -7,6 +7,7 @@ use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::input::{check_allowlist, check_name, check_webhook_url, parse_json, CreateApp, PatchApp};
 use connect_links_core::keys::{hash_api_key, new_api_key, new_webhook_secret};
 use connect_links_core::model::{decode_cursor, encode_cursor, AppRow};
+use connect_links_core::ownership::ClaimMode;
 use connect_links_core::random::new_id;
 use serde_json::json;
 use worker::Response;
@@ -24,6 +25,7 @@ pub async fn create_app(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
         name: input.name.trim().to_string(),
         allowed_redirect_urls: serde_json::to_string(&input.allowed_redirect_urls).or_500("allowlist json")?,
         webhook_url: input.webhook_url,
+        claim: input.claim.unwrap_or(ClaimMode::Required).as_str().to_string(),
         created_at: ctx.now(),
     };
     let secret = new_webhook_secret()?;
@@ -81,6 +83,9 @@ pub async fn patch_app(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Response> 
             check_webhook_url(w)?;
         }
         app.webhook_url = webhook;
+    }
+    if let Some(mode) = input.claim {
+        app.claim = mode.as_str().to_string();
     }
     store::update_app(&db, &app, ctx.now()).await?;
     respond::json(200, &app.view())

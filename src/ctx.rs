@@ -10,7 +10,8 @@ use connect_links_core::random::ct_eq;
 use connect_links_core::secrets::{BearerSecret, ClientSecret};
 use sha2::{Digest, Sha256};
 use std::fmt::Display;
-use worker::{console_error, D1Database, Date, Env, KvStore, Request};
+use std::rc::Rc;
+use worker::{console_error, Context, D1Database, Date, Env, KvStore, Request};
 
 /// Turns any runtime error into a 500, logging what failed (never a value).
 pub trait OrInternal<T> {
@@ -37,13 +38,26 @@ pub struct Ctx {
     pub public_url: String,
     /// Platforms known to this deployment.
     pub catalog: Catalog,
+    /// The fetch event's context, for work that must outlive the answer (`wait_until`).
+    pub waiter: Option<Rc<Context>>,
 }
 
 impl Ctx {
     /// Reads configuration for `req`. Without `PUBLIC_URL` the request's own origin is used.
-    pub fn new(env: Env, req: &Request) -> Ctx {
+    pub fn new(env: Env, req: &Request, waiter: Context) -> Ctx {
         let origin = req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
-        Self::build(env, origin)
+        Ctx { waiter: Some(Rc::new(waiter)), ..Self::build(env, origin) }
+    }
+
+    /// The same configuration, owned, for a job handed to `wait_until`.
+    pub fn detached(&self) -> Ctx {
+        Ctx {
+            env: self.env.clone(),
+            started_ms: self.started_ms,
+            public_url: self.public_url.clone(),
+            catalog: self.catalog.clone(),
+            waiter: None,
+        }
     }
 
     /// Reads configuration outside a request (cron, queue): `PUBLIC_URL` only.
@@ -58,7 +72,7 @@ impl Ctx {
         };
         let sandbox_on = env.var("SANDBOX").map(|v| v.to_string() == "on").unwrap_or(false);
         let catalog = Catalog::new(&public_url, sandbox_on, custom_providers(&env));
-        Ctx { env, started_ms: now_ms(), public_url, catalog }
+        Ctx { env, started_ms: now_ms(), public_url, catalog, waiter: None }
     }
 
     /// Epoch seconds now. Read live, not at the start: a cron run can last minutes, and

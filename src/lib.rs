@@ -9,6 +9,7 @@ mod lifecycle;
 mod links;
 mod profiles;
 mod respond;
+mod revoke;
 mod routes;
 mod sandbox;
 mod store;
@@ -22,8 +23,8 @@ use worker::{
 };
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    Ok(routes::handle(req, env).await)
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    Ok(routes::handle(req, env, ctx).await)
 }
 
 /// The lifecycle job: refresh due profiles (or enqueue them), retry webhooks, housekeeping.

@@ -7,18 +7,21 @@ use crate::store;
 use crate::store::Stmt;
 use crate::webhooks;
 use connect_links_core::envelope::Keyring;
-use connect_links_core::error::ApiResult;
+use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::model::{ProfileRow, PROFILE_COLUMNS};
 use connect_links_core::oauth::{parse_scopes, parse_token_answer};
 use connect_links_core::platforms::{Platform, RefreshKind};
 use connect_links_core::random::{new_id, unit};
 use connect_links_core::refresh::{backoff, classify, refresh_request, DisconnectReason, Failure};
 use connect_links_core::refresh_policy::{next_refresh_at, EXPIRING_NOTICE};
+use connect_links_core::storage::{is_transient_d1_error, write_retry_delay_ms, WRITE_ATTEMPTS};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use worker::{console_error, console_log, query};
+use std::time::Duration;
+use worker::{console_error, console_log, query, D1Database, Delay};
 
 /// How long a lease is held at most: past two platform timeouts (the call and its
 /// webhook), so it never runs out under a live refresh; a worker that dies mid-refresh
@@ -56,23 +59,37 @@ pub enum Outcome {
     TooYoung,
     /// The platform has no refresh; expiry handling ran instead.
     NoRefresh,
-    /// The refresh failed.
+    /// The refresh failed at the platform (or could not reach it).
     Failed(Failure),
+    /// The refresh could not start for a reason on our side; pushed back with backoff.
+    LocalFailure,
 }
 
-/// The profile columns a lease returns.
-#[derive(Deserialize)]
+/// What a lease returns: the profile, and the columns the refresh needs.
 struct Leased {
-    id: String,
-    app_id: String,
-    platform: String,
+    profile: ProfileRow,
+    cols: LeaseCols,
+}
+
+/// The non-public columns a lease returns. The envelopes are the compare-and-swap guard
+/// of every write that follows: a write lands only while they are the ones this refresh
+/// read (so a reconnect or another refresh that stored first always wins).
+#[derive(Deserialize)]
+struct LeaseCols {
     access_token_enc: String,
     refresh_token_enc: Option<String>,
-    access_token_expires_at: Option<i64>,
     token_issued_at: i64,
     refresh_failures: i64,
     refresh_failing: i64,
-    expiring_notified: i64,
+}
+
+impl Leased {
+    fn id(&self) -> &str {
+        &self.profile.id
+    }
+    fn app_id(&self) -> &str {
+        &self.profile.app_id
+    }
 }
 
 /// Refreshes one profile under the D1 lease: one winner across crons, queue redeliveries
@@ -86,13 +103,15 @@ pub async fn refresh_one(ctx: &Ctx, profile_id: &str, trigger: Trigger) -> ApiRe
     };
     let leased = query!(
         &db,
-        "UPDATE profiles SET refresh_lease_id = ?2, refresh_lease_until = ?3 + ?4 \
-         WHERE id = ?1 AND status = 'active' \
-           AND (refresh_lease_until IS NULL OR refresh_lease_until < ?3) \
-           AND (?5 = 0 OR next_refresh_at <= ?3) \
-           AND (last_refresh_ms IS NULL OR last_refresh_ms < ?6) \
-         RETURNING id, app_id, platform, access_token_enc, refresh_token_enc, access_token_expires_at, \
-           token_issued_at, refresh_failures, refresh_failing, expiring_notified",
+        &format!(
+            "UPDATE profiles SET refresh_lease_id = ?2, refresh_lease_until = ?3 + ?4 \
+             WHERE id = ?1 AND status = 'active' \
+               AND (refresh_lease_until IS NULL OR refresh_lease_until < ?3) \
+               AND (?5 = 0 OR next_refresh_at <= ?3) \
+               AND (last_refresh_ms IS NULL OR last_refresh_ms < ?6) \
+             RETURNING {PROFILE_COLUMNS}, access_token_enc, refresh_token_enc, token_issued_at, refresh_failures, \
+               refresh_failing"
+        ),
         profile_id,
         lease,
         ctx.now(),
@@ -100,15 +119,19 @@ pub async fn refresh_one(ctx: &Ctx, profile_id: &str, trigger: Trigger) -> ApiRe
         due_only,
         since_ms
     )
-    .one::<Leased>("lease")
+    .one::<serde_json::Value>("lease")
     .await?;
-    let Some(row) = leased else {
+    let Some(raw) = leased else {
         return why_not(ctx, profile_id).await;
+    };
+    let row = Leased {
+        profile: serde_json::from_value(raw.clone()).or_500("read leased profile")?,
+        cols: serde_json::from_value(raw).or_500("read leased columns")?,
     };
     let result = refresh_leased(ctx, &row, &lease).await;
     if result.is_err() {
         // Free the lease so the next trigger can try; the error itself is already logged.
-        let _ = release(ctx, &row.id, &lease, None).await;
+        let _ = release(ctx, row.id(), &lease, None).await;
     }
     result
 }
@@ -139,73 +162,97 @@ async fn release(ctx: &Ctx, id: &str, lease: &str, next: Option<i64>) -> ApiResu
 }
 
 async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outcome> {
-    let platform = ctx.catalog.get(&row.platform).ok_or_else(|| {
-        console_error!(
-            "{}",
-            json!({"event": "refresh_skipped", "profile_id": row.id, "why": "platform not in catalog"})
-        );
-        connect_links_core::error::ApiError::internal()
-    })?;
-    if platform.refresh == RefreshKind::SelfExchange && ctx.now() - row.token_issued_at < SELF_EXCHANGE_MIN_AGE {
-        release(ctx, &row.id, lease, Some(row.token_issued_at + SELF_EXCHANGE_MIN_AGE)).await?;
+    let Some(platform) = ctx.catalog.get(&row.profile.platform) else {
+        return local_failure(ctx, row, lease, "platform not in the catalog (or CUSTOM_PROVIDERS broken)").await;
+    };
+    if platform.refresh == RefreshKind::SelfExchange && ctx.now() - row.cols.token_issued_at < SELF_EXCHANGE_MIN_AGE {
+        release(ctx, row.id(), lease, Some(row.cols.token_issued_at + SELF_EXCHANGE_MIN_AGE)).await?;
         return Ok(Outcome::TooYoung);
     }
-    let keyring = ctx.keyring()?;
-    let access = keyring.open(&row.id, "access_token", &row.access_token_enc).or_500("open access token")?;
-    let refresh = match &row.refresh_token_enc {
-        Some(enc) => Some(keyring.open(&row.id, "refresh_token", enc).or_500("open refresh token")?),
-        None => None,
+    let opened = ctx.keyring().ok().and_then(|keyring| {
+        let access = keyring.open(row.id(), "access_token", &row.cols.access_token_enc).ok()?;
+        let refresh = match &row.cols.refresh_token_enc {
+            Some(enc) => Some(keyring.open(row.id(), "refresh_token", enc).ok()?),
+            None => None,
+        };
+        Some((keyring, access, refresh))
+    });
+    let Some((keyring, access, refresh)) = opened else {
+        return local_failure(ctx, row, lease, "token envelope cannot be opened (key not in TOKEN_KEYS)").await;
     };
-    let creds = ctx.credentials(platform);
-    let req = creds.as_ref().and_then(|c| refresh_request(platform, c, &access, refresh.as_deref()));
-    let Some(req) = req else {
-        if creds.is_none() {
-            // Credentials removed: nothing can be done now; look again in an hour.
-            release(ctx, &row.id, lease, Some(ctx.now() + 3600)).await?;
-            return Ok(Outcome::Failed(Failure::Transient));
-        }
+    let Some(creds) = ctx.credentials(platform) else {
+        return local_failure(ctx, row, lease, "client id or secret missing").await;
+    };
+    let Some(req) = refresh_request(platform, &creds, &access, refresh.as_deref()) else {
         return expiry_without_refresh(ctx, row, lease).await;
     };
-    let answer = fetch::send(&req, &platform.id, Some(&row.id), ctx.timeout_ms()).await;
+    let answer = fetch::send(&req, &platform.id, Some(row.id()), ctx.timeout_ms()).await;
     let failure = match &answer {
         Err(_) => Failure::Transient,
         Ok(resp) => match parse_answer(platform, resp.status, &resp.body) {
             Ok(tokens) => {
                 store_refreshed(ctx, &keyring, row, lease, platform, &tokens, refresh.as_deref()).await?;
-                if row.refresh_failing != 0 {
-                    emit_profile(ctx, &row.app_id, &row.id, types::RECOVERED).await;
-                }
                 return Ok(Outcome::Refreshed);
             }
             Err(()) => classify(platform, resp.status, &resp.body),
         },
     };
     match failure {
-        Failure::Terminal(reason) => disconnect(ctx, row, Some(lease), reason).await?,
-        Failure::Transient => {
-            let failures = row.refresh_failures + 1;
-            let next = ctx.now() + backoff(failures as u32, unit());
-            let db = ctx.db()?;
-            query!(
-                &db,
-                "UPDATE profiles SET refresh_failures = ?3, refresh_failing = 1, next_refresh_at = ?4, \
-                 refresh_lease_id = NULL, refresh_lease_until = NULL, updated_at = ?5 \
-                 WHERE id = ?1 AND refresh_lease_id = ?2",
-                row.id,
-                lease,
-                failures,
-                next,
-                ctx.now()
-            )
-            .exec("refresh failure")
-            .await?;
-            if row.refresh_failing == 0 {
-                emit_profile(ctx, &row.app_id, &row.id, types::REFRESH_FAILED).await;
+        Failure::Terminal(reason) => {
+            if !disconnect(ctx, row, lease, reason).await? {
+                // The answer was about tokens that are no longer stored (a reconnect): the
+                // fresh profile stays as it is.
+                return Err(superseded(row.id()));
             }
         }
+        Failure::Transient => push_back(ctx, row, lease).await?,
     }
-    log_outcome(&row.id, &platform.id, failure);
+    log_outcome(row.id(), &platform.id, failure);
     Ok(Outcome::Failed(failure))
+}
+
+/// A refresh that cannot even start for a reason on our side (platform gone from the
+/// catalog, envelope under a removed key, credentials missing): pushed back like a transient
+/// failure, so it never blocks the profiles behind it, and logged once per streak.
+async fn local_failure(ctx: &Ctx, row: &Leased, lease: &str, why: &str) -> ApiResult<Outcome> {
+    if row.cols.refresh_failures == 0 {
+        console_error!(
+            "{}",
+            json!({"event": "refresh_skipped", "profile_id": row.id(), "platform": row.profile.platform, "why": why})
+        );
+    }
+    push_back(ctx, row, lease).await?;
+    Ok(Outcome::LocalFailure)
+}
+
+/// Counts a failure, moves the next attempt out with backoff, frees the lease, and sends
+/// `profile.refresh_failed` for the first failure of a streak (in the same batch).
+async fn push_back(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<()> {
+    let failures = row.cols.refresh_failures + 1;
+    let next = ctx.now() + backoff(failures as u32, unit());
+    let db = ctx.db()?;
+    let update = query!(
+        &db,
+        "UPDATE profiles SET refresh_failures = ?3, refresh_failing = 1, next_refresh_at = ?4, \
+         refresh_lease_id = NULL, refresh_lease_until = NULL, updated_at = ?5 \
+         WHERE id = ?1 AND refresh_lease_id = ?2",
+        row.id(),
+        lease,
+        failures,
+        next,
+        ctx.now()
+    )
+    .or_500("prepare refresh failure")?;
+    let mut stmts = vec![update];
+    let mut events = vec![];
+    if row.cols.refresh_failing == 0 {
+        let view = ProfileRow { updated_at: ctx.now(), ..row.profile.clone() }.view();
+        let event = webhooks::event_after(ctx, &db, row.app_id(), types::REFRESH_FAILED, view)?;
+        stmts.push(event.stmt);
+        events.push(event.id);
+    }
+    webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    Ok(())
 }
 
 fn parse_answer(p: &Platform, status: u16, body: &[u8]) -> Result<TokenSet, ()> {
@@ -228,8 +275,13 @@ fn log_outcome(profile_id: &str, platform: &str, failure: Failure) {
     );
 }
 
-/// Writes the new tokens, guarded by the lease. A rotated refresh token replaces the stored
-/// one; an answer without one keeps it (re-sealed, so the row stays under one key id).
+/// Writes the new tokens. A rotated refresh token replaces the stored one; an answer
+/// without one keeps it (re-sealed, so the row stays under one key id).
+///
+/// The write is a compare-and-swap on the envelopes this refresh read, not on its lease:
+/// once the platform has rotated the token, the new set is the only live one, so it is
+/// stored even if the lease ran out meanwhile, as long as nobody stored another set (a
+/// reconnect or a later refresh). A transient D1 error is retried.
 async fn store_refreshed(
     ctx: &Ctx,
     keyring: &Keyring,
@@ -239,10 +291,11 @@ async fn store_refreshed(
     tokens: &TokenSet,
     old_refresh: Option<&str>,
 ) -> ApiResult<()> {
-    let access_enc = keyring.seal(&row.id, "access_token", tokens.access_token.secret()).or_500("seal")?;
+    let id = row.id();
+    let access_enc = keyring.seal(id, "access_token", tokens.access_token.secret()).or_500("seal")?;
     let refresh_plain = tokens.refresh_token.as_ref().map(|r| r.secret()).or(old_refresh);
     let refresh_enc = match refresh_plain {
-        Some(rt) => Some(keyring.seal(&row.id, "refresh_token", rt).or_500("seal")?),
+        Some(rt) => Some(keyring.seal(id, "refresh_token", rt).or_500("seal")?),
         None => None,
     };
     let now = ctx.now();
@@ -253,100 +306,145 @@ async fn store_refreshed(
         None => None,
     };
     let db = ctx.db()?;
-    let written = query!(
-        &db,
-        "UPDATE profiles SET access_token_enc = ?3, refresh_token_enc = ?4, token_kid = ?5, \
-         access_token_expires_at = ?6, refresh_token_expires_at = COALESCE(?7, refresh_token_expires_at), \
-         scopes = COALESCE(?8, scopes), token_issued_at = ?9, last_refreshed_at = ?9, last_refresh_ms = ?10, \
-         next_refresh_at = ?11, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
-         refresh_lease_id = NULL, refresh_lease_until = NULL, updated_at = ?9 \
-         WHERE id = ?1 AND refresh_lease_id = ?2 RETURNING id",
-        row.id,
-        lease,
-        access_enc,
-        refresh_enc,
-        keyring.current_kid(),
-        expires_at,
-        tokens.refresh_expires_in.map(|s| now + s),
-        scopes,
-        now,
-        crate::ctx::now_ms(),
-        next
-    )
-    .one::<serde_json::Value>("store refreshed")
-    .await?;
-    if written.is_none() {
-        // Only if the lease ran out and another refresh took over: its write is the one that
-        // counts, and this refresh must not report success.
-        console_error!("{}", json!({"event": "refresh_lease_lost", "profile_id": row.id}));
-        return Err(connect_links_core::error::ApiError::internal());
+    let recovered = row.cols.refresh_failing != 0;
+    let after = ProfileRow {
+        scopes: scopes.clone().unwrap_or_else(|| row.profile.scopes.clone()),
+        access_token_expires_at: expires_at,
+        last_refreshed_at: Some(now),
+        updated_at: now,
+        ..row.profile.clone()
+    };
+    for attempt in 1..=WRITE_ATTEMPTS {
+        let update = query!(
+            &db,
+            "UPDATE profiles SET access_token_enc = ?3, refresh_token_enc = ?4, token_kid = ?5, \
+             access_token_expires_at = ?6, refresh_token_expires_at = COALESCE(?7, refresh_token_expires_at), \
+             scopes = COALESCE(?8, scopes), token_issued_at = ?9, last_refreshed_at = ?9, last_refresh_ms = ?10, \
+             next_refresh_at = ?11, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
+             refresh_lease_until = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_until END, \
+             refresh_lease_id = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_id END, updated_at = ?9 \
+             WHERE id = ?1 AND access_token_enc = ?12 AND refresh_token_enc IS ?13 RETURNING id",
+            id,
+            lease,
+            access_enc,
+            refresh_enc,
+            keyring.current_kid(),
+            expires_at,
+            tokens.refresh_expires_in.map(|s| now + s),
+            scopes,
+            now,
+            crate::ctx::now_ms(),
+            next,
+            row.cols.access_token_enc,
+            row.cols.refresh_token_enc
+        )
+        .or_500("prepare store refreshed")?;
+        let mut stmts = vec![update];
+        let mut events = vec![];
+        if recovered {
+            let event = webhooks::event_after(ctx, &db, row.app_id(), types::RECOVERED, after.view())?;
+            stmts.push(event.stmt);
+            events.push(event.id);
+        }
+        match db.batch(stmts).await {
+            Ok(results) => {
+                let written = store::returned_rows(&results, 0);
+                // After a retry, "not written" can mean the earlier attempt landed.
+                if written || (attempt > 1 && stored_access(&db, id).await?.as_deref() == Some(access_enc.as_str())) {
+                    webhooks::deliver_now(ctx, &events.iter().map(String::as_str).collect::<Vec<_>>()).await;
+                    return Ok(());
+                }
+                // A reconnect or another refresh stored a newer set: that one counts, and
+                // this refresh must not report success.
+                let _ = release(ctx, id, lease, None).await;
+                return Err(superseded(id));
+            }
+            Err(e) if attempt < WRITE_ATTEMPTS && is_transient_d1_error(&e.to_string()) => {
+                console_error!("{}", json!({"event": "refresh_write_retry", "profile_id": id, "attempt": attempt}));
+                Delay::from(Duration::from_millis(write_retry_delay_ms(attempt + 1, unit()))).await;
+            }
+            Err(e) => return Err(e).or_500("store refreshed"),
+        }
     }
-    Ok(())
+    Err(ApiError::internal())
+}
+
+/// The error of a refresh whose answer no longer applies: a reconnect or another refresh
+/// replaced the tokens while it ran.
+fn superseded(id: &str) -> ApiError {
+    console_error!("{}", json!({"event": "refresh_superseded", "profile_id": id}));
+    ApiError::new(ErrorCode::Conflict, "the profile's tokens were replaced while this refresh ran")
+}
+
+/// The stored access-token envelope of a profile.
+async fn stored_access(db: &D1Database, id: &str) -> ApiResult<Option<String>> {
+    #[derive(Deserialize)]
+    struct Env {
+        access_token_enc: String,
+    }
+    let row = query!(db, "SELECT access_token_enc FROM profiles WHERE id = ?1", id).one::<Env>("stored access").await?;
+    Ok(row.map(|r| r.access_token_enc))
 }
 
 /// Platforms without refresh: `profile.expiring` once, seven days ahead; at expiry
 /// `disconnected` / `token_expired`.
 async fn expiry_without_refresh(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outcome> {
-    match row.access_token_expires_at {
-        Some(exp) if ctx.now() >= exp => disconnect(ctx, row, Some(lease), DisconnectReason::TokenExpired).await?,
+    match row.profile.access_token_expires_at {
+        Some(exp) if ctx.now() >= exp => {
+            disconnect(ctx, row, lease, DisconnectReason::TokenExpired).await?;
+        }
         // Asked early (a forced refresh): nothing to tell yet.
-        Some(exp) if exp - ctx.now() > EXPIRING_NOTICE => release(ctx, &row.id, lease, None).await?,
+        Some(exp) if exp - ctx.now() > EXPIRING_NOTICE => release(ctx, row.id(), lease, None).await?,
         Some(exp) => {
             let db = ctx.db()?;
-            query!(
+            let update = query!(
                 &db,
                 "UPDATE profiles SET expiring_notified = 1, next_refresh_at = ?3, refresh_lease_id = NULL, \
-                 refresh_lease_until = NULL WHERE id = ?1 AND refresh_lease_id = ?2",
-                row.id,
+                 refresh_lease_until = NULL WHERE id = ?1 AND refresh_lease_id = ?2 AND expiring_notified = 0",
+                row.id(),
                 lease,
                 exp
             )
-            .exec("expiring")
-            .await?;
-            if row.expiring_notified == 0 {
-                emit_profile(ctx, &row.app_id, &row.id, types::EXPIRING).await;
-            }
+            .or_500("prepare expiring")?;
+            let event = webhooks::event_after(ctx, &db, row.app_id(), types::EXPIRING, row.profile.view())?;
+            webhooks::commit(ctx, &db, vec![update, event.stmt], &[&event.id]).await?;
+            release(ctx, row.id(), lease, Some(exp)).await?;
         }
-        None => release(ctx, &row.id, lease, None).await?,
+        None => release(ctx, row.id(), lease, None).await?,
     }
     Ok(Outcome::NoRefresh)
 }
 
-/// Marks the profile disconnected (once) and tells the app.
-async fn disconnect(ctx: &Ctx, row: &Leased, lease: Option<&str>, reason: DisconnectReason) -> ApiResult<()> {
+/// Marks the profile disconnected and tells the app, in one batch: once, and only while
+/// its tokens are still the ones this refresh sent (a reconnect meanwhile keeps it alive).
+/// Whether it was disconnected now.
+async fn disconnect(ctx: &Ctx, row: &Leased, lease: &str, reason: DisconnectReason) -> ApiResult<bool> {
     let db = ctx.db()?;
-    let changed = query!(
+    let now = ctx.now();
+    let update = query!(
         &db,
-        "UPDATE profiles SET status = 'disconnected', disconnect_reason = ?3, next_refresh_at = NULL, \
-         refresh_lease_id = NULL, refresh_lease_until = NULL, updated_at = ?4 \
-         WHERE id = ?1 AND status = 'active' AND (?2 IS NULL OR refresh_lease_id = ?2) RETURNING id",
-        row.id,
-        lease,
+        "UPDATE profiles SET status = 'disconnected', disconnect_reason = ?2, next_refresh_at = NULL, \
+         refresh_lease_id = NULL, refresh_lease_until = NULL, updated_at = ?3 \
+         WHERE id = ?1 AND status = 'active' AND access_token_enc = ?4 AND refresh_token_enc IS ?5 RETURNING id",
+        row.id(),
         reason.as_str(),
-        ctx.now()
+        now,
+        row.cols.access_token_enc,
+        row.cols.refresh_token_enc
     )
-    .one::<serde_json::Value>("disconnect")
-    .await?;
-    if changed.is_some() {
-        emit_profile(ctx, &row.app_id, &row.id, types::DISCONNECTED).await;
+    .or_500("prepare disconnect")?;
+    let view = ProfileRow {
+        status: "disconnected".into(),
+        disconnect_reason: Some(reason.as_str().into()),
+        updated_at: now,
+        ..row.profile.clone()
     }
-    Ok(())
-}
-
-/// Sends a profile event with the profile's current view; a failure is logged, never
-/// raised (the outbox retry covers delivery, and the refresh itself already happened).
-pub async fn emit_profile(ctx: &Ctx, app_id: &str, profile_id: &str, kind: &str) {
-    let result = async {
-        let db = ctx.db()?;
-        if let Some(p) = store::get_profile(&db, app_id, profile_id).await? {
-            webhooks::emit(ctx, app_id, kind, p.view()).await?;
-        }
-        Ok::<(), connect_links_core::error::ApiError>(())
-    }
-    .await;
-    if result.is_err() {
-        console_error!("{}", json!({"event": "webhook_emit_failed", "profile_id": profile_id, "type": kind}));
-    }
+    .view();
+    let event = webhooks::event_after(ctx, &db, row.app_id(), types::DISCONNECTED, view)?;
+    let results = webhooks::commit(ctx, &db, vec![update, event.stmt], &[&event.id]).await?;
+    // When the tokens changed meanwhile, the profile stays as it is; just free the lease.
+    release(ctx, row.id(), lease, None).await?;
+    Ok(store::returned_rows(&results, 0))
 }
 
 /// A refresh job on `REFRESH_QUEUE`.
@@ -358,41 +456,79 @@ pub struct RefreshMessage {
     pub enqueued_ms: i64,
 }
 
+/// How many select-and-refresh rounds one cron run makes at most.
+const MAX_ROUNDS: u32 = 5;
+
 /// The lifecycle job run by the cron trigger.
+///
+/// `REFRESH_BATCH_SIZE` (default 200) bounds the refreshes that reach a platform (or the
+/// jobs enqueued) in one run. Profiles that fail locally make no call and are pushed back,
+/// so the run selects again (up to five rounds): they never starve the profiles behind them.
 pub async fn run_cron(ctx: &Ctx) -> ApiResult<()> {
     let batch = ctx.env.var("REFRESH_BATCH_SIZE").ok().and_then(|v| v.to_string().parse::<u32>().ok()).unwrap_or(200);
-    let due = store::due_profiles(&ctx.db()?, ctx.now(), batch).await?;
-    match ctx.env.queue("REFRESH_QUEUE") {
-        Ok(queue) => {
-            for chunk in due.chunks(100) {
-                let messages: Vec<RefreshMessage> = chunk
-                    .iter()
-                    .map(|id| RefreshMessage { profile_id: id.clone(), enqueued_ms: ctx.started_ms })
-                    .collect();
-                queue.send_batch(messages).await.or_500("enqueue refresh")?;
-                // Fence: not selected again for ten minutes, unless the consumer sets a new time.
-                store::fence_due(&ctx.db()?, chunk, ctx.now(), ctx.now() + 600).await?;
-            }
+    let queue = ctx.env.queue("REFRESH_QUEUE").ok();
+    let mut budget = batch;
+    for _ in 0..MAX_ROUNDS {
+        if budget == 0 {
+            break;
         }
-        Err(_) => {
-            let results: Vec<_> = stream::iter(due.iter())
-                .map(|id| refresh_one(ctx, id, Trigger::Cron))
-                .buffer_unordered(CONCURRENCY)
-                .collect()
-                .await;
-            let failed = results.iter().filter(|r| r.is_err()).count();
-            console_log!("{}", json!({"event": "cron_refresh", "due": due.len(), "errors": failed}));
+        let due = store::due_profiles(&ctx.db()?, ctx.now(), budget).await?;
+        if due.is_empty() {
+            break;
+        }
+        match &queue {
+            Some(queue) => {
+                for chunk in due.chunks(100) {
+                    let messages: Vec<RefreshMessage> = chunk
+                        .iter()
+                        .map(|id| RefreshMessage { profile_id: id.clone(), enqueued_ms: ctx.started_ms })
+                        .collect();
+                    queue.send_batch(messages).await.or_500("enqueue refresh")?;
+                    // Fence: not selected again for ten minutes, unless the consumer sets a new time.
+                    store::fence_due(&ctx.db()?, chunk, ctx.now(), ctx.now() + 600).await?;
+                }
+                budget = budget.saturating_sub(due.len() as u32);
+            }
+            None => {
+                let results: Vec<_> = stream::iter(due.iter())
+                    .map(|id| refresh_one(ctx, id, Trigger::Cron))
+                    .buffer_unordered(CONCURRENCY)
+                    .collect()
+                    .await;
+                let called = results
+                    .iter()
+                    .filter(|r| matches!(r, Ok(Outcome::Refreshed | Outcome::Failed(_)) | Err(_)))
+                    .count();
+                let failed = results.iter().filter(|r| r.is_err()).count();
+                console_log!(
+                    "{}",
+                    json!({"event": "cron_refresh", "due": due.len(), "called": called, "errors": failed})
+                );
+                budget = budget.saturating_sub(called as u32);
+                // Every profile of the round made its call: the next round has its own budget.
+                if called == due.len() {
+                    break;
+                }
+            }
         }
     }
     let _ = webhooks::deliver_due(ctx, 100).await;
     housekeeping(ctx).await
 }
 
-/// Consumed states older than a day go; a batch of tokens and webhook secrets still under a
-/// non-current key is re-encrypted with the current one.
+/// Consumed states older than a day go; links whose claim window closed lose their
+/// unclaimed profiles (grant revoked where allowed); a batch of tokens and webhook secrets
+/// still under a non-current key is re-encrypted with the current one.
 async fn housekeeping(ctx: &Ctx) -> ApiResult<()> {
     let db = ctx.db()?;
     store::delete_old_states(&db, ctx.now() - 24 * 3600).await?;
+    for link in store::expire_unclaimed(&db, ctx.now(), 50).await? {
+        for (profile, cols) in store::unclaimed_profiles(&db, &link.id).await? {
+            crate::profiles::revoke_stored(ctx, &profile, &cols).await;
+            store::delete_unclaimed(&db, &profile.id, &link.id).await?;
+            console_log!("{}", json!({"event": "unclaimed_deleted", "profile_id": profile.id, "link_id": link.id}));
+        }
+    }
     let keyring = ctx.keyring()?;
     let kid = keyring.current_kid().to_string();
     for row in store::profiles_under_old_key(&db, &kid, 50).await? {
@@ -403,7 +539,7 @@ async fn housekeeping(ctx: &Ctx) -> ApiResult<()> {
         let access = reseal("access_token", &row.access_token_enc);
         let refresh = row.refresh_token_enc.as_deref().map(|e| reseal("refresh_token", e)).transpose();
         match (access, refresh) {
-            (Ok(a), Ok(r)) => store::rewrap_profile(&db, &row, &a, r.as_deref(), &kid).await?,
+            (Ok(a), Ok(r)) => store::rewrap_profile(&db, &row, &a, r.as_deref(), &kid, ctx.now()).await?,
             _ => console_error!("{}", json!({"event": "reencrypt_failed", "profile_id": row.id})),
         }
     }

@@ -1,21 +1,23 @@
 //! Connect links: creation and status (API), the short link and the callback (browser),
 //! and the exchange for apps that own their callback.
 
-use crate::connect::{complete, consume_state, peek_state, StateProblem};
+use crate::connect::{complete, consume_state, fail_link, peek_state, Finish, StateProblem};
 use crate::ctx::{Ctx, OrInternal};
 use crate::respond;
 use crate::store;
-use connect_links_core::callback::{final_redirect, CallbackFailure};
+use connect_links_core::callback::{final_redirect, CallbackFailure, Ending};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
-use connect_links_core::input::{parse_json, CreateLink, ExchangeInput};
+use connect_links_core::input::{parse_json, ClaimInput, CreateLink, ExchangeInput};
 use connect_links_core::model::LinkRow;
 use connect_links_core::oauth::authorize_url;
+use connect_links_core::ownership::{connect_token_hash, ClaimMode};
 use connect_links_core::pkce::new_verifier;
 use connect_links_core::platforms::AuthKind;
-use connect_links_core::random::new_id;
+use connect_links_core::random::{ct_eq, new_id};
 use connect_links_core::redirect::is_allowed;
 use connect_links_core::state::{new_state, state_key, CallbackMode, PendingAuth, STATE_TTL_SECS};
 use connect_links_core::time::rfc3339;
+use connect_links_core::webhook::types;
 use serde_json::json;
 use worker::Response;
 
@@ -70,6 +72,9 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         created_at: ctx.now(),
         expires_at: ctx.now() + STATE_TTL_SECS,
         completed_at: None,
+        claim_expires_at: None,
+        claim_event: None,
+        claim_token_hash: None,
     };
     store::insert_link(&db, &link, if callback == CallbackMode::App { "app" } else { "hosted" }).await?;
     let pending = PendingAuth {
@@ -155,28 +160,85 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<Respon
         .await?
         .filter(|l| l.app_id == pending.app_id && l.status == "pending")
         .ok_or_else(|| bad_callback("This sign-in is unknown or was already completed."))?;
+    let app = store::get_app(&db, &link.app_id).await?.ok_or_else(ApiError::internal)?;
+    let finish = match app.claim_mode() {
+        ClaimMode::Required => Finish::AwaitClaim,
+        ClaimMode::Auto => Finish::Now,
+    };
     let outcome = match (param("error"), param("code")) {
         (Some(err), _) => {
             let failure = CallbackFailure::from_platform_error(err);
-            crate::connect::link_failed(ctx, &link, failure).await;
+            fail_link(ctx, &link, failure).await;
             Err(failure)
         }
-        (None, Some(code)) if !code.is_empty() => complete(ctx, &pending, &link, code).await,
+        (None, Some(code)) if !code.is_empty() => complete(ctx, &pending, &link, code, finish).await,
         (None, _) => {
-            crate::connect::link_failed(ctx, &link, CallbackFailure::ExchangeFailed).await;
+            fail_link(ctx, &link, CallbackFailure::ExchangeFailed).await;
             Err(CallbackFailure::ExchangeFailed)
         }
     };
-    store::finish_link(&db, &link.id, outcome.as_deref().map_err(|f| f.as_str()), ctx.now()).await?;
-    let location = final_redirect(
-        &link.redirect_url,
-        &link.platform,
-        &link.id,
-        link.app_state.as_deref(),
-        outcome.as_deref().map_err(|f| *f),
-    )
-    .ok_or_else(ApiError::internal)?;
+    let ending = match &outcome {
+        Ok(c) => {
+            Ending::Connected { profile_id: &c.profile_id, connect_token: c.connect_token.as_ref().map(|t| t.secret()) }
+        }
+        Err(f) => Ending::Failed(*f),
+    };
+    let location = final_redirect(&link.redirect_url, &link.platform, &link.id, link.app_state.as_deref(), ending)
+        .ok_or_else(ApiError::internal)?;
     respond::redirect(&location)
+}
+
+/// `POST /v1/connect-links/{id}/claim`: the app presents the `connect_token` of the final
+/// redirect; the link completes, its pending profiles become active, and the app is told
+/// (`profile.connected` / `profile.reconnected`), all in one batch. One use.
+pub async fn claim(ctx: &Ctx, app_id: &str, id: &str, body: &[u8]) -> ApiResult<Response> {
+    let input: ClaimInput = parse_json(body)?;
+    let db = ctx.db()?;
+    let link = store::get_link(&db, id)
+        .await?
+        .filter(|l| l.app_id == app_id)
+        .ok_or_else(|| ApiError::not_found("connect link"))?;
+    match link.status_at(ctx.now()) {
+        "awaiting_claim" => {}
+        "completed" => return Err(ApiError::new(ErrorCode::Conflict, "this connect link was already claimed")),
+        "expired" => {
+            return Err(ApiError::new(
+                ErrorCode::LinkExpired,
+                "the claim window of this connect link has closed; its profile was removed",
+            ))
+        }
+        _ => return Err(ApiError::new(ErrorCode::Conflict, "this connect link has no connected account to claim")),
+    }
+    let hash = connect_token_hash(&input.connect_token);
+    let stored = link.claim_token_hash.as_deref().unwrap_or("");
+    if !ct_eq(hash.as_bytes(), stored.as_bytes()) {
+        return Err(ApiError::new(ErrorCode::Forbidden, "connect_token does not match this connect link"));
+    }
+    let profile_id = link.profile_id.as_deref().ok_or_else(ApiError::internal)?;
+    let mut profile = store::get_profile(&db, app_id, profile_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::Conflict, "the connected profile was deleted before the claim"))?;
+    // A link that placed a never-claimed profile claims it only while that profile still
+    // waits for this link: a later connect of the account (its real owner) may have taken it.
+    let kind = link.claim_event.as_deref().unwrap_or(types::CONNECTED);
+    let waits_for_us = profile.status == "pending" && profile.claim_link_id.as_deref() == Some(link.id.as_str());
+    if (kind == types::CONNECTED || profile.status == "pending") && !waits_for_us {
+        return Err(ApiError::new(ErrorCode::Conflict, "the account was connected again through another link"));
+    }
+    let now = ctx.now();
+    if profile.status == "pending" {
+        profile.status = "active".into();
+        profile.updated_at = now;
+    }
+    let claimed = store::claim_link_stmt(&db, &link.id, app_id, &hash, now)?;
+    let event = crate::webhooks::event_after(ctx, &db, app_id, kind, profile.view())?;
+    let activate = store::activate_claimed_stmt(&db, &link.id, now)?;
+    let results = db.batch(vec![claimed, event.stmt, activate]).await.or_500("claim")?;
+    if !store::returned_rows(&results, 0) {
+        return Err(ApiError::new(ErrorCode::Conflict, "this connect link was claimed or expired meanwhile"));
+    }
+    crate::webhooks::deliver_now(ctx, &[&event.id]).await;
+    respond::json(200, &json!({"data": [profile.view()]}))
 }
 
 /// `POST /v1/oauth/exchange`: for links created with `"callback": "app"`.
@@ -199,11 +261,10 @@ pub async fn exchange(ctx: &Ctx, app_id: &str, body: &[u8]) -> ApiResult<Respons
     }
     let db = ctx.db()?;
     let link = store::get_link(&db, &pending.link_id).await?.filter(|l| l.status == "pending").ok_or_else(expired)?;
-    let outcome = complete(ctx, &pending, &link, &input.code).await;
-    store::finish_link(&db, &link.id, outcome.as_deref().map_err(|f| f.as_str()), ctx.now()).await?;
-    match outcome {
-        Ok(profile_id) => {
-            let p = store::get_profile(&db, app_id, &profile_id).await?.ok_or_else(ApiError::internal)?;
+    // The app called this from its own callback with its own key: that is the claim.
+    match complete(ctx, &pending, &link, &input.code, Finish::Now).await {
+        Ok(c) => {
+            let p = store::get_profile(&db, app_id, &c.profile_id).await?.ok_or_else(ApiError::internal)?;
             respond::json(201, &p.view())
         }
         Err(CallbackFailure::MissingScopes) => {
@@ -215,6 +276,10 @@ pub async fn exchange(ctx: &Ctx, app_id: &str, body: &[u8]) -> ApiResult<Respons
         Err(CallbackFailure::ProfileFailed) => {
             Err(ApiError::upstream("the platform's identity call failed (profile_failed)"))
         }
+        Err(CallbackFailure::AccountConnectedElsewhere) => Err(ApiError::new(
+            ErrorCode::Conflict,
+            "this account is already connected by another user of the app (account_connected_elsewhere)",
+        )),
         Err(_) => Err(ApiError::internal()),
     }
 }

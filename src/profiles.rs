@@ -2,13 +2,12 @@
 
 use crate::admin::page_cursor;
 use crate::ctx::{Ctx, OrInternal};
-use crate::fetch;
 use crate::lifecycle::{refresh_one, Outcome, Trigger};
 use crate::respond;
+use crate::revoke::{revoke, Grant};
 use crate::store::{self, ProfileFilter};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::{decode_cursor, encode_cursor, ProfileRow};
-use connect_links_core::oauth::{revoke_request, token_to_revoke};
 use connect_links_core::platforms::RefreshKind;
 use connect_links_core::refresh::Failure;
 use connect_links_core::time::rfc3339_opt;
@@ -25,8 +24,8 @@ pub async fn list(ctx: &Ctx, app_id: &str, q: &[(String, String)]) -> ApiResult<
         None => None,
     };
     let status = param("status");
-    if status.as_deref().is_some_and(|s| s != "active" && s != "disconnected") {
-        return Err(ApiError::invalid("status must be active or disconnected"));
+    if status.as_deref().is_some_and(|s| !["pending", "active", "disconnected"].contains(&s)) {
+        return Err(ApiError::invalid("status must be pending, active or disconnected"));
     }
     let filter = ProfileFilter { platform: param("platform"), status, external_user_id: param("external_user_id") };
     let mut rows = store::list_profiles(&ctx.db()?, app_id, &filter, after, limit).await?;
@@ -41,27 +40,68 @@ pub async fn get(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
 }
 
 /// `DELETE /v1/profiles/{id}`: revoke at the platform where it can be, then delete.
-/// A failed revocation does not keep the tokens: the app asked for them to be gone.
+/// A failed revocation does not keep the tokens: the app asked for them to be gone. No
+/// revocation when another profile (any app) holds a grant for the same account: a revoke
+/// can end every grant of it (Facebook), and deleting in one app never breaks another.
 pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     let db = ctx.db()?;
     let (profile, cols) =
         store::profile_with_tokens(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
-    if let Some(platform) = ctx.catalog.get(&cols.platform) {
-        if let (Some(creds), Ok(keyring)) = (ctx.credentials(platform), ctx.keyring()) {
-            let access = keyring.open(&cols.id, "access_token", &cols.access_token_enc).ok();
-            let refresh =
-                cols.refresh_token_enc.as_deref().and_then(|e| keyring.open(&cols.id, "refresh_token", e).ok());
-            let token = access.as_deref().map(|a| token_to_revoke(platform, a, refresh.as_deref()));
-            if let Some(req) = token.and_then(|t| revoke_request(platform, &creds, t)) {
-                let _ = fetch::send(&req, &platform.id, Some(&cols.id), ctx.timeout_ms()).await;
-            }
-        }
-    }
-    store::delete_profile(&db, app_id, id).await.or_500("delete profile")?;
-    if crate::webhooks::emit(ctx, app_id, types::DELETED, profile.view()).await.is_err() {
-        worker::console_error!("{}", json!({"event": "webhook_emit_failed", "profile_id": id, "type": types::DELETED}));
-    }
+    revoke_stored(ctx, &profile, &cols).await;
+    let delete = store::delete_profile_stmt(&db, app_id, id)?;
+    // After the delete in one batch: two racing deletes send one `profile.deleted`.
+    let event = crate::webhooks::event_after(ctx, &db, app_id, types::DELETED, profile.view())?;
+    crate::webhooks::commit(ctx, &db, vec![delete, event.stmt], &[&event.id]).await?;
     respond::no_content()
+}
+
+/// Revokes a stored grant at the platform where allowed (best effort, see `revoke`).
+pub async fn revoke_stored(ctx: &Ctx, profile: &ProfileRow, cols: &store::TokenColumns) {
+    let Some(platform) = ctx.catalog.get(&cols.platform) else { return };
+    let Ok(keyring) = ctx.keyring() else { return };
+    let Ok(access) = keyring.open(&cols.id, "access_token", &cols.access_token_enc) else { return };
+    let refresh = cols.refresh_token_enc.as_deref().and_then(|e| keyring.open(&cols.id, "refresh_token", e).ok());
+    let grant = Grant {
+        platform,
+        access: &access,
+        refresh: refresh.as_deref(),
+        account: Some(&profile.platform_user_id),
+        profile_id: Some(&profile.id),
+    };
+    if revoke(ctx, &grant, true).await.is_err() {
+        worker::console_error!("{}", json!({"event": "revoke_failed", "profile_id": profile.id}));
+    }
+}
+
+/// Refuses a profile that is not active: pending (waiting for its claim) or disconnected.
+fn require_active(p: &ProfileRow) -> ApiResult<()> {
+    match p.status.as_str() {
+        "active" => Ok(()),
+        "pending" => Err(ApiError::new(
+            ErrorCode::Conflict,
+            "the profile waits for its claim (POST /v1/connect-links/{id}/claim)",
+        )),
+        _ => Err(ApiError::new(ErrorCode::Conflict, "the profile is disconnected; it needs a reconnect link")),
+    }
+}
+
+/// Runs a refresh that outlives the request: if the client goes away mid-refresh, the
+/// platform may already have rotated the refresh token, and only a finished write keeps it.
+async fn refresh_detached(ctx: &Ctx, id: &str) -> ApiResult<Outcome> {
+    let job_ctx = ctx.detached();
+    let id = id.to_string();
+    let since_ms = ctx.started_ms;
+    let (tx, rx) = futures_channel::oneshot::channel();
+    let job = async move {
+        let result = refresh_one(&job_ctx, &id, Trigger::OnDemand { since_ms }).await;
+        // The client may be gone; the refresh is stored all the same.
+        let _ = tx.send(result);
+    };
+    match &ctx.waiter {
+        Some(w) => w.wait_until(job),
+        None => job.await,
+    }
+    rx.await.unwrap_or_else(|_| Err(ApiError::internal()))
 }
 
 /// `POST /v1/profiles/{id}/refresh`: a forced refresh under the same lease as the cron.
@@ -70,10 +110,8 @@ pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
 pub async fn refresh(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     let db = ctx.db()?;
     let p = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
-    if p.status != "active" {
-        return Err(ApiError::new(ErrorCode::Conflict, "the profile is disconnected; it needs a reconnect link"));
-    }
-    let outcome = refresh_one(ctx, id, Trigger::OnDemand { since_ms: ctx.started_ms }).await?;
+    require_active(&p)?;
+    let outcome = refresh_detached(ctx, id).await?;
     outcome_error(outcome)?;
     let p = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
     respond::json(200, &p.view())
@@ -97,6 +135,10 @@ fn outcome_error(outcome: Outcome) -> ApiResult<()> {
         Outcome::Failed(Failure::Terminal(_)) => {
             Err(ApiError::new(ErrorCode::Conflict, "the platform ended the grant; the profile is now disconnected"))
         }
+        Outcome::LocalFailure => Err(ApiError::new(
+            ErrorCode::Internal,
+            "this deployment cannot refresh the profile now (platform configuration or token key missing)",
+        )),
     }
 }
 
@@ -104,13 +146,11 @@ fn outcome_error(outcome: Outcome) -> ApiResult<()> {
 pub async fn access_token(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     let db = ctx.db()?;
     let p = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
-    if p.status != "active" {
-        return Err(ApiError::new(ErrorCode::Conflict, "the profile is disconnected; it needs a reconnect link"));
-    }
+    require_active(&p)?;
     let expires_soon = p.access_token_expires_at.is_some_and(|e| e - ctx.now() < 5 * 60);
     let refreshable = ctx.catalog.get(&p.platform).is_some_and(|pl| pl.refresh != RefreshKind::None);
     if expires_soon && refreshable {
-        match refresh_one(ctx, id, Trigger::OnDemand { since_ms: ctx.started_ms }).await? {
+        match refresh_detached(ctx, id).await? {
             // A token still valid for a few minutes is better than an error.
             Outcome::Failed(Failure::Transient) | Outcome::InFlight
                 if p.access_token_expires_at.is_some_and(|e| e > ctx.now()) => {}

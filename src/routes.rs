@@ -7,10 +7,10 @@ use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::input::{parse_limit, MAX_BODY_BYTES};
 use connect_links_core::platforms::PlatformInfo;
 use serde_json::json;
-use worker::{Env, Method, Request, Response};
+use worker::{Context, Env, Method, Request, Response};
 
 /// Answers one request; never fails and never panics on input.
-pub async fn handle(mut req: Request, env: Env) -> Response {
+pub async fn handle(mut req: Request, env: Env, waiter: Context) -> Response {
     let path = req.path();
     let segs: Vec<String> = path.trim_matches('/').split('/').map(str::to_string).collect();
     let browser = match segs.as_slice() {
@@ -18,7 +18,7 @@ pub async fn handle(mut req: Request, env: Env) -> Response {
         [first, second, ..] => first == "sandbox" && second == "authorize",
         _ => false,
     };
-    let ctx = Ctx::new(env, &req);
+    let ctx = Ctx::new(env, &req, waiter);
     let result = route(&ctx, &mut req, &segs).await;
     respond::harden(result.unwrap_or_else(|e| respond::error(&e, browser)))
 }
@@ -58,6 +58,9 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
                 }
                 (Method::Post, ["connect-links"]) => links::create(ctx, &app, &body(req).await?).await,
                 (Method::Get, ["connect-links", id]) => links::get(ctx, &app.id, id).await,
+                (Method::Post, ["connect-links", id, "claim"]) => {
+                    links::claim(ctx, &app.id, id, &body(req).await?).await
+                }
                 (Method::Post, ["oauth", "exchange"]) => links::exchange(ctx, &app.id, &body(req).await?).await,
                 (Method::Get, ["profiles"]) => profiles::list(ctx, &app.id, &query(req)?).await,
                 (Method::Get, ["profiles", id]) => profiles::get(ctx, &app.id, id).await,
@@ -69,6 +72,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
                     ["platforms"]
                     | ["connect-links"]
                     | ["connect-links", _]
+                    | ["connect-links", _, "claim"]
                     | ["oauth", "exchange"]
                     | ["profiles"]
                     | ["profiles", _]

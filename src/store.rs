@@ -30,13 +30,18 @@ impl Stmt for worker::Result<D1PreparedStatement> {
     }
 }
 
-const APP_COLUMNS: &str = "id, name, allowed_redirect_urls, webhook_url, created_at";
+/// Whether statement `i` of a batch returned a row (its `RETURNING` clause matched).
+pub fn returned_rows(results: &[worker::D1Result], i: usize) -> bool {
+    results.get(i).and_then(|r| r.results::<serde_json::Value>().ok()).is_some_and(|rows| !rows.is_empty())
+}
+
+const APP_COLUMNS: &str = "id, name, allowed_redirect_urls, webhook_url, claim, created_at";
 
 /// The app whose unrevoked key hashes to `hash`.
 pub async fn app_by_key_hash(db: &D1Database, hash: &str) -> ApiResult<Option<AppRow>> {
     query!(
         db,
-        "SELECT a.id, a.name, a.allowed_redirect_urls, a.webhook_url, a.created_at \
+        "SELECT a.id, a.name, a.allowed_redirect_urls, a.webhook_url, a.claim, a.created_at \
          FROM api_keys k JOIN apps a ON a.id = k.app_id WHERE k.key_hash = ?1 AND k.revoked_at IS NULL",
         hash
     )
@@ -56,9 +61,9 @@ pub async fn insert_app(
     let a =
         query!(
         db,
-        "INSERT INTO apps (id, name, allowed_redirect_urls, webhook_url, webhook_secret_enc, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-        app.id, app.name, app.allowed_redirect_urls, app.webhook_url, webhook_secret_enc, app.created_at
+        "INSERT INTO apps (id, name, allowed_redirect_urls, webhook_url, webhook_secret_enc, claim, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?6, ?6)",
+        app.id, app.name, app.allowed_redirect_urls, app.webhook_url, webhook_secret_enc, app.created_at, app.claim
     )
         .or_500("prepare insert app")?;
     let k = insert_key_stmt(db, key_id, &app.id, key_hash, app.created_at)?;
@@ -115,12 +120,13 @@ pub async fn list_apps(db: &D1Database, after: Option<(i64, String)>, limit: u32
 pub async fn update_app(db: &D1Database, app: &AppRow, now: i64) -> ApiResult<()> {
     query!(
         db,
-        "UPDATE apps SET name = ?2, allowed_redirect_urls = ?3, webhook_url = ?4, updated_at = ?5 WHERE id = ?1",
+        "UPDATE apps SET name = ?2, allowed_redirect_urls = ?3, webhook_url = ?4, updated_at = ?5, claim = ?6 WHERE id = ?1",
         app.id,
         app.name,
         app.allowed_redirect_urls,
         app.webhook_url,
-        now
+        now,
+        app.claim
     )
     .exec("update app")
     .await?;
@@ -154,30 +160,159 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str) -> ApiRes
 }
 
 const LINK_COLUMNS: &str = "id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, app_state, \
-    metadata, reconnect_profile_id, status, error, profile_id, created_at, expires_at, completed_at";
+    metadata, reconnect_profile_id, status, error, profile_id, created_at, expires_at, completed_at, claim_expires_at, \
+    claim_event, claim_token_hash";
 
 /// A link by id (any app: the browser routes have no key).
 pub async fn get_link(db: &D1Database, id: &str) -> ApiResult<Option<LinkRow>> {
     query!(db, &format!("SELECT {LINK_COLUMNS} FROM connect_links WHERE id = ?1"), id).one::<LinkRow>("get link").await
 }
 
-/// Records how a pending link ended; false when it was no longer pending.
-pub async fn finish_link(db: &D1Database, id: &str, outcome: Result<&str, &str>, now: i64) -> ApiResult<bool> {
-    let (status, error, profile_id) = match outcome {
-        Ok(p) => ("completed", None, Some(p)),
-        Err(e) => ("failed", Some(e), None),
+/// How a pending link ends.
+pub enum LinkEnd<'a> {
+    /// Connected and done: `completed` with its profile.
+    Completed(&'a str),
+    /// Connected, waiting for the app's claim: `awaiting_claim`.
+    AwaitingClaim {
+        /// The profile.
+        profile_id: &'a str,
+        /// SHA-256 of the `connect_token`.
+        token_hash: &'a str,
+        /// End of the claim window.
+        until: i64,
+        /// The event the claim sends.
+        event: &'a str,
+    },
+    /// Failed with a code.
+    Failed(&'a str),
+}
+
+/// The statement that ends a pending link, with `RETURNING id` (no row: it was not
+/// pending). With `after_change`, it only runs when the statement before it in the batch
+/// changed a row, so a link never points at a profile write that did not happen.
+pub fn end_link_stmt(
+    db: &D1Database,
+    id: &str,
+    end: &LinkEnd<'_>,
+    now: i64,
+    after_change: bool,
+) -> ApiResult<D1PreparedStatement> {
+    let (status, error, profile_id, hash, until, event) = match end {
+        LinkEnd::Completed(p) => ("completed", None, Some(*p), None, None, None),
+        LinkEnd::AwaitingClaim { profile_id, token_hash, until, event } => {
+            ("awaiting_claim", None, Some(*profile_id), Some(*token_hash), Some(*until), Some(*event))
+        }
+        LinkEnd::Failed(e) => ("failed", Some(*e), None, None, None, None),
     };
-    let r = query!(
+    query!(
         db,
-        "UPDATE connect_links SET status = ?2, error = ?3, profile_id = ?4, completed_at = ?5 \
-         WHERE id = ?1 AND status = 'pending' RETURNING id",
+        "UPDATE connect_links SET status = ?2, error = ?3, profile_id = ?4, completed_at = ?5, \
+         claim_token_hash = ?6, claim_expires_at = ?7, claim_event = ?8 \
+         WHERE id = ?1 AND status = 'pending' AND (?9 = 0 OR changes() > 0) RETURNING id",
         id,
         status,
         error,
         profile_id,
+        now,
+        hash,
+        until,
+        event,
+        after_change as i32
+    )
+    .or_500("prepare end link")
+}
+
+/// The claim of a link: `completed` when the token hash matches inside the claim window,
+/// with `RETURNING id`.
+pub fn claim_link_stmt(
+    db: &D1Database,
+    id: &str,
+    app_id: &str,
+    token_hash: &str,
+    now: i64,
+) -> ApiResult<D1PreparedStatement> {
+    query!(
+        db,
+        "UPDATE connect_links SET status = 'completed', claim_token_hash = NULL, completed_at = ?4 \
+         WHERE id = ?1 AND app_id = ?2 AND status = 'awaiting_claim' AND claim_token_hash = ?3 \
+         AND claim_expires_at > ?4 RETURNING id",
+        id,
+        app_id,
+        token_hash,
         now
     )
-    .one::<serde_json::Value>("finish link")
+    .or_500("prepare claim link")
+}
+
+/// Activates the pending profiles of a link once the link is completed (its claim).
+pub fn activate_claimed_stmt(db: &D1Database, link_id: &str, now: i64) -> ApiResult<D1PreparedStatement> {
+    query!(
+        db,
+        "UPDATE profiles SET status = 'active', claim_link_id = NULL, updated_at = ?2 \
+         WHERE claim_link_id = ?1 AND status = 'pending' \
+         AND EXISTS (SELECT 1 FROM connect_links WHERE id = ?1 AND status = 'completed')",
+        link_id,
+        now
+    )
+    .or_500("prepare activate claimed")
+}
+
+/// A link whose claim window closed unclaimed.
+#[derive(Deserialize)]
+pub struct Unclaimed {
+    /// Link id.
+    pub id: String,
+}
+
+/// Marks up to `limit` links whose claim window closed as `expired` and returns them.
+pub async fn expire_unclaimed(db: &D1Database, now: i64, limit: u32) -> ApiResult<Vec<Unclaimed>> {
+    query!(
+        db,
+        "UPDATE connect_links SET status = 'expired', claim_token_hash = NULL \
+         WHERE id IN (SELECT id FROM connect_links WHERE status = 'awaiting_claim' AND claim_expires_at <= ?1 LIMIT ?2) \
+         RETURNING id",
+        now,
+        limit
+    )
+    .many::<Unclaimed>("expire unclaimed")
+    .await
+}
+
+/// Pending profiles still waiting for the claim of `link_id` (of any link whose window
+/// closed), with their envelopes.
+pub async fn unclaimed_profiles(db: &D1Database, link_id: &str) -> ApiResult<Vec<(ProfileRow, TokenColumns)>> {
+    let rows = query!(
+        db,
+        &format!(
+            "SELECT {PROFILE_COLUMNS}, access_token_enc, refresh_token_enc FROM profiles \
+             WHERE claim_link_id = ?1 AND status = 'pending'"
+        ),
+        link_id
+    )
+    .many::<serde_json::Value>("unclaimed profiles")
+    .await?;
+    rows.into_iter().map(split_profile).collect()
+}
+
+/// Deletes an unclaimed profile if it is still waiting for `link_id`.
+pub async fn delete_unclaimed(db: &D1Database, id: &str, link_id: &str) -> ApiResult<()> {
+    query!(db, "DELETE FROM profiles WHERE id = ?1 AND claim_link_id = ?2 AND status = 'pending'", id, link_id)
+        .exec("delete unclaimed")
+        .await
+}
+
+/// Whether a profile other than `except_id` (in any app) holds a grant for this platform
+/// account: an active one, or a pending one waiting for its claim.
+pub async fn others_hold_account(db: &D1Database, platform: &str, account: &str, except_id: &str) -> ApiResult<bool> {
+    let r = query!(
+        db,
+        "SELECT id FROM profiles WHERE platform = ?1 AND platform_user_id = ?2 AND id != ?3 \
+         AND status IN ('active', 'pending') LIMIT 1",
+        platform,
+        account,
+        except_id
+    )
+    .one::<serde_json::Value>("others hold account")
     .await?;
     Ok(r.is_some())
 }
@@ -209,7 +344,7 @@ pub async fn get_profile(db: &D1Database, app_id: &str, id: &str) -> ApiResult<O
 pub struct ProfileFilter {
     /// Platform id.
     pub platform: Option<String>,
-    /// `active` or `disconnected`.
+    /// `pending`, `active` or `disconnected`; without it, pending profiles are left out.
     pub status: Option<String>,
     /// The app's user id.
     pub external_user_id: Option<String>,
@@ -228,7 +363,7 @@ pub async fn list_profiles(
         db,
         &format!(
             "SELECT {PROFILE_COLUMNS} FROM profiles WHERE app_id = ?1 AND (created_at, id) > (?2, ?3) \
-             AND (?4 IS NULL OR platform = ?4) AND (?5 IS NULL OR status = ?5) \
+             AND (?4 IS NULL OR platform = ?4) AND (status = ?5 OR (?5 IS NULL AND status != 'pending')) \
              AND (?6 IS NULL OR external_user_id = ?6) ORDER BY created_at, id LIMIT ?7"
         ),
         app_id,
@@ -262,17 +397,27 @@ pub async fn find_account(
     app_id: &str,
     platform: &str,
     user_id: &str,
-) -> ApiResult<Option<TokenColumns>> {
-    query!(
+) -> ApiResult<Option<(ProfileRow, TokenColumns)>> {
+    let row = query!(
         db,
-        "SELECT id, platform, access_token_enc, refresh_token_enc FROM profiles \
-         WHERE app_id = ?1 AND platform = ?2 AND platform_user_id = ?3",
+        &format!(
+            "SELECT {PROFILE_COLUMNS}, access_token_enc, refresh_token_enc FROM profiles \
+             WHERE app_id = ?1 AND platform = ?2 AND platform_user_id = ?3"
+        ),
         app_id,
         platform,
         user_id
     )
-    .one::<TokenColumns>("find account")
-    .await
+    .one::<serde_json::Value>("find account")
+    .await?;
+    row.map(split_profile).transpose()
+}
+
+/// A row holding the profile columns and the envelopes, read as both.
+fn split_profile(row: serde_json::Value) -> ApiResult<(ProfileRow, TokenColumns)> {
+    let profile = serde_json::from_value(row.clone()).or_500("read profile")?;
+    let tokens = serde_json::from_value(row).or_500("read profile tokens")?;
+    Ok((profile, tokens))
 }
 
 /// A profile of an app with its envelopes, in one read.
@@ -291,18 +436,12 @@ pub async fn profile_with_tokens(
     )
     .one::<serde_json::Value>("profile with tokens")
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let profile = serde_json::from_value(row.clone()).or_500("read profile")?;
-    let tokens = serde_json::from_value(row).or_500("read profile tokens")?;
-    Ok(Some((profile, tokens)))
+    row.map(split_profile).transpose()
 }
 
-/// Deletes a profile; false when it was already gone.
-pub async fn delete_profile(db: &D1Database, app_id: &str, id: &str) -> ApiResult<bool> {
-    let r = query!(db, "DELETE FROM profiles WHERE id = ?1 AND app_id = ?2 RETURNING id", id, app_id)
-        .one::<serde_json::Value>("delete profile")
-        .await?;
-    Ok(r.is_some())
+/// The statement that deletes a profile of an app (put an event after it in the batch).
+pub fn delete_profile_stmt(db: &D1Database, app_id: &str, id: &str) -> ApiResult<D1PreparedStatement> {
+    query!(db, "DELETE FROM profiles WHERE id = ?1 AND app_id = ?2", id, app_id).or_500("prepare delete profile")
 }
 
 /// Ids of active profiles due for the lifecycle job, most overdue first (uses the partial
@@ -317,8 +456,9 @@ pub async fn due_profiles(db: &D1Database, now: i64, limit: u32) -> ApiResult<Ve
 }
 
 /// The due-profile selection (also shown with EXPLAIN QUERY PLAN by `make bench`).
-pub const DUE_PROFILES_SQL: &str =
-    "SELECT id FROM profiles WHERE status = 'active' AND next_refresh_at <= ?1 ORDER BY next_refresh_at LIMIT ?2";
+/// A profile whose lease is held is left out: its refresh is in flight.
+pub const DUE_PROFILES_SQL: &str = "SELECT id FROM profiles WHERE status = 'active' AND next_refresh_at <= ?1 \
+     AND (refresh_lease_until IS NULL OR refresh_lease_until < ?1) ORDER BY next_refresh_at LIMIT ?2";
 
 /// Moves enqueued profiles out of the due set until `until`; a profile a consumer already
 /// refreshed (no longer due at `now`) keeps its new schedule.
@@ -354,23 +494,28 @@ pub async fn profiles_under_old_key(db: &D1Database, kid: &str, limit: u32) -> A
     .await
 }
 
-/// Writes re-sealed envelopes, only if the row was not changed meanwhile (a refresh wins).
+/// Writes re-sealed envelopes, only if the row was not changed meanwhile (a refresh wins)
+/// and no refresh is in flight (it compares envelopes when it stores its answer).
 pub async fn rewrap_profile(
     db: &D1Database,
     old: &TokenColumns,
     access: &str,
     refresh: Option<&str>,
     kid: &str,
+    now: i64,
 ) -> ApiResult<()> {
     query!(
         db,
         "UPDATE profiles SET access_token_enc = ?2, refresh_token_enc = ?3, token_kid = ?4 \
-         WHERE id = ?1 AND access_token_enc = ?5",
+         WHERE id = ?1 AND access_token_enc = ?5 AND refresh_token_enc IS ?6 \
+         AND (refresh_lease_until IS NULL OR refresh_lease_until < ?7)",
         old.id,
         access,
         refresh,
         kid,
-        old.access_token_enc
+        old.access_token_enc,
+        old.refresh_token_enc,
+        now
     )
     .exec("rewrap")
     .await?;

@@ -2,6 +2,7 @@
 //! once; the lifecycle job retries due ones with backoff (at least once, for over 24 hours).
 
 use crate::ctx::Ctx;
+use crate::ctx::OrInternal;
 use crate::fetch;
 use crate::store::Stmt;
 use connect_links_core::error::ApiResult;
@@ -12,31 +13,57 @@ use connect_links_core::time::rfc3339;
 use connect_links_core::webhook::{event_body, retry_delay, sign};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use worker::{console_log, query, Date};
+use worker::{console_log, query, D1Database, D1PreparedStatement, D1Result, Date};
 
-/// Writes an event for `app_id` to the outbox and tries to deliver it once. Apps without a
-/// `webhook_url` get no events. A failed attempt is left for the lifecycle job to retry.
-pub async fn emit(ctx: &Ctx, app_id: &str, kind: &str, data: Value) -> ApiResult<()> {
-    let db = ctx.db()?;
-    let has_url = query!(&db, "SELECT webhook_url FROM apps WHERE id = ?1 AND webhook_url IS NOT NULL", app_id)
-        .one::<Value>("webhook app")
-        .await?
-        .is_some();
-    if !has_url {
-        return Ok(());
-    }
+/// An event's outbox row, to be written in the same D1 batch as the change it reports.
+pub struct Event {
+    /// `evt_...`, also the `webhook-id`.
+    pub id: String,
+    /// The conditional insert (see [`event_after`]).
+    pub stmt: D1PreparedStatement,
+}
+
+/// The outbox row of an event, as a statement to put right after the state change it
+/// reports, in one batch: it inserts only when that change touched a row (`changes()`) and
+/// the app has a `webhook_url`. So the event exists exactly when the change happened (two
+/// racing deletes send one `profile.deleted`), and a crash cannot keep one without the other.
+pub fn event_after(ctx: &Ctx, db: &D1Database, app_id: &str, kind: &str, data: Value) -> ApiResult<Event> {
     let id = new_id("evt_")?;
     let body = event_body(kind, &rfc3339(ctx.now()), data);
-    query!(
-        &db,
-        "INSERT INTO webhook_outbox (id, app_id, type, body, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        id, app_id, kind, body, ctx.now()
+    let stmt = query!(
+        db,
+        "INSERT INTO webhook_outbox (id, app_id, type, body, created_at, next_attempt_at) \
+         SELECT ?1, id, ?3, ?4, ?5, ?5 FROM apps WHERE id = ?2 AND webhook_url IS NOT NULL AND changes() > 0",
+        id,
+        app_id,
+        kind,
+        body,
+        ctx.now()
     )
-    .exec("outbox insert").await?;
-    if let Some(row) = claim(ctx, &id).await? {
-        deliver(ctx, row).await?;
+    .or_500("prepare outbox insert")?;
+    Ok(Event { id, stmt })
+}
+
+/// Runs `stmts` as one D1 batch (one transaction), then makes the first delivery attempt of
+/// each event that was written. Returns the batch's results.
+pub async fn commit(
+    ctx: &Ctx,
+    db: &D1Database,
+    stmts: Vec<D1PreparedStatement>,
+    events: &[&str],
+) -> ApiResult<Vec<D1Result>> {
+    let results = db.batch(stmts).await.or_500("batch")?;
+    deliver_now(ctx, events).await;
+    Ok(results)
+}
+
+/// One delivery attempt for each event now; failures stay in the outbox for the cron.
+pub async fn deliver_now(ctx: &Ctx, events: &[&str]) {
+    for id in events {
+        if let Ok(Some(row)) = claim(ctx, id).await {
+            let _ = deliver(ctx, row).await;
+        }
     }
-    Ok(())
 }
 
 #[derive(Deserialize)]

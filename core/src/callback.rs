@@ -13,6 +13,8 @@ pub enum CallbackFailure {
     MissingScopes,
     /// The identity call failed, or a reconnect came back as another account.
     ProfileFailed,
+    /// The account is already connected in this app by another of the app's users.
+    AccountConnectedElsewhere,
     /// Anything on our side.
     ServerError,
 }
@@ -25,6 +27,7 @@ impl CallbackFailure {
             CallbackFailure::ExchangeFailed => "exchange_failed",
             CallbackFailure::MissingScopes => "missing_scopes",
             CallbackFailure::ProfileFailed => "profile_failed",
+            CallbackFailure::AccountConnectedElsewhere => "account_connected_elsewhere",
             CallbackFailure::ServerError => "server_error",
         }
     }
@@ -39,6 +42,14 @@ impl CallbackFailure {
     }
 }
 
+/// How a callback that got this far ended, for the final redirect.
+pub enum Ending<'a> {
+    /// Connected: the profile id, and the one-time `connect_token` when the app must claim.
+    Connected { profile_id: &'a str, connect_token: Option<&'a str> },
+    /// Failed with a code.
+    Failed(CallbackFailure),
+}
+
 /// The final redirect of a link: its `redirect_url` with its own query kept, then the
 /// outcome, then the app's `state` when it gave one.
 pub fn final_redirect(
@@ -46,16 +57,19 @@ pub fn final_redirect(
     platform: &str,
     link_id: &str,
     app_state: Option<&str>,
-    outcome: Result<&str, CallbackFailure>,
+    ending: Ending<'_>,
 ) -> Option<String> {
-    let mut params: Vec<(&str, &str)> = match outcome {
-        Ok(profile_id) => vec![("connected", "true"), ("profile_id", profile_id)],
-        Err(f) => vec![("connected", "false"), ("error", f.as_str())],
+    let mut params: Vec<(&str, &str)> = match ending {
+        Ending::Connected { profile_id, .. } => vec![("connected", "true"), ("profile_id", profile_id)],
+        Ending::Failed(f) => vec![("connected", "false"), ("error", f.as_str())],
     };
     params.push(("platform", platform));
     params.push(("link_id", link_id));
     if let Some(s) = app_state {
         params.push(("state", s));
+    }
+    if let Ending::Connected { connect_token: Some(t), .. } = ending {
+        params.push(("connect_token", t));
     }
     with_params(redirect_url, &params)
 }
@@ -66,13 +80,18 @@ mod tests {
 
     #[test]
     fn success_redirect() {
-        let u = final_redirect("https://a/cb?t=1", "sandbox", "cl_1", Some("xyz"), Ok("prf_1")).unwrap();
+        let ok = Ending::Connected { profile_id: "prf_1", connect_token: None };
+        let u = final_redirect("https://a/cb?t=1", "sandbox", "cl_1", Some("xyz"), ok).unwrap();
         assert_eq!(u, "https://a/cb?t=1&connected=true&profile_id=prf_1&platform=sandbox&link_id=cl_1&state=xyz");
+        let claim = Ending::Connected { profile_id: "prf_1", connect_token: Some("ct") };
+        let u = final_redirect("https://a/cb", "sandbox", "cl_1", None, claim).unwrap();
+        assert_eq!(u, "https://a/cb?connected=true&profile_id=prf_1&platform=sandbox&link_id=cl_1&connect_token=ct");
     }
 
     #[test]
     fn failure_redirect_without_state() {
-        let u = final_redirect("https://a/cb", "sandbox", "cl_1", None, Err(CallbackFailure::AccessDenied)).unwrap();
+        let u = final_redirect("https://a/cb", "sandbox", "cl_1", None, Ending::Failed(CallbackFailure::AccessDenied))
+            .unwrap();
         assert_eq!(u, "https://a/cb?connected=false&error=access_denied&platform=sandbox&link_id=cl_1");
     }
 

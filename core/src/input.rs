@@ -1,6 +1,7 @@
 //! Request bodies of the API, parsed and checked before any storage is touched.
 
 use crate::error::{ApiError, ApiResult};
+use crate::ownership::ClaimMode;
 use crate::redirect::validate_allowed_entry;
 use crate::state::CallbackMode;
 use serde::de::DeserializeOwned;
@@ -40,6 +41,9 @@ pub struct CreateApp {
     /// Where webhooks go.
     #[serde(default)]
     pub webhook_url: Option<String>,
+    /// `required` (default) or `auto`.
+    #[serde(default)]
+    pub claim: Option<ClaimMode>,
 }
 
 /// `PATCH /v1/admin/apps/{id}`: each field optional; `webhook_url: null` clears it.
@@ -55,6 +59,9 @@ pub struct PatchApp {
     /// New webhook URL; `Some(None)` clears it.
     #[serde(default, deserialize_with = "double_option")]
     pub webhook_url: Option<Option<String>>,
+    /// `required` or `auto`.
+    #[serde(default)]
+    pub claim: Option<ClaimMode>,
 }
 
 fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
@@ -146,6 +153,14 @@ impl CreateLink {
     }
 }
 
+/// `POST /v1/connect-links/{id}/claim`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimInput {
+    /// The one-time token from the final redirect.
+    pub connect_token: String,
+}
+
 /// `POST /v1/oauth/exchange`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -196,6 +211,13 @@ mod tests {
         m.insert("k".into(), Value::String("x".repeat(4096)));
         l.metadata = Some(m);
         assert!(l.check().is_err());
+    }
+
+    #[test]
+    fn claim_mode_is_required_or_auto() {
+        let a: CreateApp = parse_json(br#"{"name":"n","allowed_redirect_urls":[],"claim":"auto"}"#).unwrap();
+        assert_eq!(a.claim, Some(ClaimMode::Auto));
+        assert!(parse_json::<PatchApp>(br#"{"claim":"sometimes"}"#).is_err());
     }
 
     #[test]

@@ -21,11 +21,17 @@ pub struct AppRow {
     pub allowed_redirect_urls: String,
     /// Webhook URL.
     pub webhook_url: Option<String>,
+    /// `required` (default) or `auto`: whether hosted connects wait for a claim.
+    pub claim: String,
     /// Epoch seconds.
     pub created_at: i64,
 }
 
 impl AppRow {
+    /// Whether hosted connects of this app wait for a claim.
+    pub fn claim_mode(&self) -> crate::ownership::ClaimMode {
+        crate::ownership::ClaimMode::from_stored(&self.claim)
+    }
     /// The allowlist as a list.
     pub fn allowlist(&self) -> Vec<String> {
         serde_json::from_str(&self.allowed_redirect_urls).unwrap_or_default()
@@ -37,6 +43,7 @@ impl AppRow {
             "name": self.name,
             "allowed_redirect_urls": self.allowlist(),
             "webhook_url": self.webhook_url,
+            "claim": self.claim_mode().as_str(),
             "created_at": rfc3339(self.created_at),
         })
     }
@@ -65,7 +72,8 @@ pub struct LinkRow {
     pub metadata: Option<String>,
     /// Reconnect target.
     pub reconnect_profile_id: Option<String>,
-    /// `pending`, `completed` or `failed` (expiry is derived).
+    /// `pending`, `awaiting_claim`, `completed`, `failed` or `expired` (a pending link's
+    /// expiry is derived; an unclaimed one is marked by the cron).
     pub status: String,
     /// Failure code.
     pub error: Option<String>,
@@ -77,6 +85,15 @@ pub struct LinkRow {
     pub expires_at: i64,
     /// Epoch seconds.
     pub completed_at: Option<i64>,
+    /// Until when the `connect_token` can be claimed (epoch seconds).
+    #[serde(default)]
+    pub claim_expires_at: Option<i64>,
+    /// The event the claim sends: `profile.connected` or `profile.reconnected`.
+    #[serde(default)]
+    pub claim_event: Option<String>,
+    /// SHA-256 of the `connect_token` while the link awaits its claim; never shown.
+    #[serde(default)]
+    pub claim_token_hash: Option<String>,
 }
 
 impl LinkRow {
@@ -84,21 +101,31 @@ impl LinkRow {
     pub fn scope_list(&self) -> Vec<String> {
         serde_json::from_str(&self.scopes).unwrap_or_default()
     }
-    /// The status at `now`: a pending link past its expiry is `expired`.
+    /// The status at `now`: a pending link past its expiry, or an unclaimed one past its
+    /// claim window, is `expired`.
     pub fn status_at(&self, now: i64) -> &str {
-        if self.status == "pending" && now >= self.expires_at {
+        let claim_over = self.claim_expires_at.is_none_or(|t| now >= t);
+        if (self.status == "pending" && now >= self.expires_at) || (self.status == "awaiting_claim" && claim_over) {
             "expired"
         } else {
             &self.status
         }
     }
-    /// The API view at `now`.
+    /// The API view at `now`. Until the app claims it, a link shows no profile: whoever holds
+    /// the link id (not necessarily the user who connected) learns nothing from polling it.
     pub fn view(&self, now: i64) -> Value {
+        let status = self.status_at(now);
+        let profile_id = match status {
+            "completed" => self.profile_id.as_ref(),
+            "pending" | "failed" => self.reconnect_profile_id.as_ref(),
+            _ => None,
+        };
         json!({
             "id": self.id,
             "platform": self.platform,
-            "status": self.status_at(now),
-            "profile_id": self.profile_id.as_ref().or(self.reconnect_profile_id.as_ref()),
+            "status": status,
+            "profile_id": profile_id,
+            "profile_ids": profile_id.into_iter().collect::<Vec<_>>(),
             "error": self.error,
             "created_at": rfc3339(self.created_at),
             "expires_at": rfc3339(self.expires_at),
@@ -108,7 +135,7 @@ impl LinkRow {
 }
 
 /// The public columns of a `profiles` row (no token column).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct ProfileRow {
     /// `prf_...`.
     pub id: String,
@@ -128,7 +155,7 @@ pub struct ProfileRow {
     pub external_user_id: Option<String>,
     /// JSON object.
     pub metadata: Option<String>,
-    /// `active` or `disconnected`.
+    /// `pending` (waiting for a claim), `active` or `disconnected`.
     pub status: String,
     /// Why disconnected.
     pub disconnect_reason: Option<String>,
@@ -142,12 +169,15 @@ pub struct ProfileRow {
     pub created_at: i64,
     /// Epoch seconds.
     pub updated_at: i64,
+    /// The link whose claim a `pending` profile waits for; never shown.
+    #[serde(default)]
+    pub claim_link_id: Option<String>,
 }
 
 /// The profile columns to select for a [`ProfileRow`].
 pub const PROFILE_COLUMNS: &str = "id, app_id, platform, platform_user_id, username, display_name, avatar_url, \
     external_user_id, metadata, status, disconnect_reason, scopes, access_token_expires_at, last_refreshed_at, \
-    created_at, updated_at";
+    created_at, updated_at, claim_link_id";
 
 impl ProfileRow {
     /// The API view (api.md section 6); never a token.
@@ -215,6 +245,9 @@ mod tests {
             created_at: 100,
             expires_at: 700,
             completed_at: None,
+            claim_expires_at: None,
+            claim_event: None,
+            claim_token_hash: None,
         };
         assert_eq!(row.status_at(699), "pending");
         assert_eq!(row.status_at(700), "expired");
@@ -222,5 +255,23 @@ mod tests {
         assert_eq!(v["status"], "expired");
         assert_eq!(v["expires_at"], "1970-01-01T00:11:40Z");
         assert!(v.get("authorize_url").is_none());
+    }
+
+    #[test]
+    fn an_unclaimed_link_shows_no_profile() {
+        let mut row: LinkRow = serde_json::from_value(json!({
+            "id": "cl_1", "app_id": "app_1", "platform": "sandbox", "redirect_url": "https://a/cb",
+            "authorize_url": "x", "scopes": "[]", "external_user_id": null, "app_state": null, "metadata": null,
+            "reconnect_profile_id": null, "status": "awaiting_claim", "error": null, "profile_id": "prf_1",
+            "created_at": 100, "expires_at": 700, "completed_at": null, "claim_expires_at": 900, "claim_event": null
+        }))
+        .unwrap();
+        let v = row.view(800);
+        assert_eq!(v["status"], "awaiting_claim");
+        assert_eq!(v["profile_id"], Value::Null);
+        assert_eq!(v["profile_ids"], json!([]));
+        assert_eq!(row.view(900)["status"], "expired");
+        row.status = "completed".into();
+        assert_eq!(row.view(800)["profile_ids"], json!(["prf_1"]));
     }
 }

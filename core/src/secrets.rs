@@ -59,6 +59,10 @@ secret_type!(
     /// An API key (`ck_...`) or the admin token.
     BearerSecret
 );
+secret_type!(
+    /// The one-time `connect_token` a hosted connect hands the app to claim its profiles.
+    ConnectToken
+);
 
 #[cfg(test)]
 mod tests {
@@ -75,6 +79,7 @@ mod tests {
             format!("{:?}", ClientSecret::new("cs-SECRET")),
             format!("{:?}", WebhookSecret::new("whsec_SECRET")),
             format!("{:?}", BearerSecret::new("ck_SECRET")),
+            format!("{:?}", ConnectToken::new("ct-SECRET")),
         ];
         for s in shown {
             assert!(!s.contains("SECRET"), "{s}");

@@ -77,6 +77,7 @@ export async function startWorker({ vars = {}, outbound, queue = false, tokenKey
 class Worker {
   constructor(mf, base, db, kv, bindings) {
     Object.assign(this, { mf, base, db, kv, bindings });
+    this.linkKeys = new Map(); // link id -> the API key that created it (to claim as its app)
   }
 
   async stop() {
@@ -113,10 +114,10 @@ class Worker {
     const approved = mocks.approve(link.authorize_url, { user, grant });
     assert.equal(approved.redirectUri, `${this.base}/oauth/callback`);
     const qs = new URLSearchParams({ code: code(approved.code), state: approved.state });
-    const res = await fetch(`${this.base}/oauth/callback?${qs}`, { redirect: 'manual' });
+    const res = await this.callback(`${this.base}/oauth/callback?${qs}`, { claim: linkFields.claim });
     assert.equal(res.status, 302);
     const final = new URL(res.headers.get('location'));
-    return { link, final, q: Object.fromEntries(final.searchParams) };
+    return { link, final, q: Object.fromEntries(final.searchParams), claimed: res.claimed };
   }
 
   /** Seals like the worker does (for seeding rows under another key). */
@@ -166,10 +167,22 @@ class Worker {
   async createLink(apiKey, fields = {}) {
     const r = await this.call('POST', '/v1/connect-links', {
       token: apiKey,
-      json: { platform: 'sandbox', redirect_url: 'http://localhost:3000/connected', ...fields },
+      json: { platform: 'sandbox', redirect_url: 'http://localhost:3000/connected', ...withoutHarnessFields(fields) },
     });
     assert.equal(r.status, 201, JSON.stringify(r.body));
+    this.linkKeys.set(r.body.id, apiKey);
     return r.body;
+  }
+
+  /**
+   * Plays the app's redirect handler: claims the link with the `connect_token` of a final
+   * redirect, as the app whose key created the link. Returns the claim's { status, body }.
+   */
+  async claim(location) {
+    const q = new URL(location).searchParams;
+    const apiKey = this.linkKeys.get(q.get('link_id'));
+    assert.ok(apiKey, 'the harness created this link');
+    return this.call('POST', `/v1/connect-links/${q.get('link_id')}/claim`, { token: apiKey, json: { connect_token: q.get('connect_token') } });
   }
 
   /** The KV record of a state (as the worker stores it: under the state's SHA-256). */
@@ -207,9 +220,19 @@ class Worker {
     return { authorizeUrl, back: new URL(res.headers.get('location')) };
   }
 
-  /** Follows the platform's redirect into the worker's callback; returns the response. */
-  async callback(back) {
-    return fetch(back.toString(), { redirect: 'manual' });
+  /**
+   * Follows the platform's redirect into the worker's callback; returns the response. Like
+   * an app's redirect handler, it claims a successful connect (its `connect_token`) unless
+   * `claim: false`; the claim's answer is on `res.claimed`.
+   */
+  async callback(back, { claim = true } = {}) {
+    const res = await fetch(back.toString(), { redirect: 'manual' });
+    const location = res.headers.get('location');
+    if (claim !== false && location && new URL(location).searchParams.get('connect_token')) {
+      res.claimed = await this.claim(location);
+      assert.equal(res.claimed.status, 200, JSON.stringify(res.claimed.body));
+    }
+    return res;
   }
 
   /** Every text value in every table of the local D1 database. */
@@ -237,6 +260,12 @@ class Worker {
     decipher.setAuthTag(blob.subarray(blob.length - 16));
     return Buffer.concat([decipher.update(blob.subarray(12, blob.length - 16)), decipher.final()]).toString('utf8');
   }
+}
+
+/** Link fields the harness reads itself and the API does not take. */
+function withoutHarnessFields(fields) {
+  const { claim, ...rest } = fields;
+  return rest;
 }
 
 export function unescapeHtml(s) {

@@ -84,7 +84,9 @@ export class PlatformMocks {
     if (!route) return json(404, { error: 'no_such_mock_route', route: `${request.method} ${url.hostname}${url.pathname}` });
     call.platform = route.platform;
     call.endpoint = route.endpoint;
-    const delay = this.delays.get(`${route.platform}:${route.endpoint}`);
+    // A refresh-token grant can be delayed on its own ("x:refresh"), apart from code exchanges.
+    const grantKey = call.form.grant_type === 'refresh_token' ? `${route.platform}:refresh` : null;
+    const delay = this.delays.get(`${route.platform}:${route.endpoint}`) ?? (grantKey && this.delays.get(grantKey));
     if (delay) await new Promise((r) => setTimeout(r, delay));
     const fail = this.failures.get(`${route.platform}:${route.endpoint}`);
     if (fail) {
@@ -202,9 +204,13 @@ const ROUTES = [
     if (!g) return json(400, { error: { message: 'Invalid OAuth access token.', type: 'OAuthException', code: 190 } });
     return json(200, { id: `10${g.user}`, name: `FB ${g.user}`, picture: { data: { url: `https://cdn.facebook.test/${g.user}.jpg`, is_silhouette: false } } });
   } },
+  // Grant-wide, as on Facebook: the app loses the person's permission, so every token of
+  // that person for this client ends, whichever login produced it.
   { platform: 'facebook', endpoint: 'revoke', method: 'DELETE', host: 'graph.facebook.com', path: '/v25.0/me/permissions', run(m, c) {
     const g = m.bearer('facebook', c);
-    return g ? json(200, { success: true }) : json(400, { error: { message: 'Invalid OAuth access token.', code: 190 } });
+    if (!g || g.revoked) return json(400, { error: { message: 'Invalid OAuth access token.', code: 190 } });
+    for (const t of m.tokens.values()) if (t.platform === 'facebook' && t.user === g.user) t.revoked = true;
+    return json(200, { success: true });
   } },
 
   // Threads

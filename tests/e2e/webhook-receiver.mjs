@@ -36,8 +36,10 @@ export class WebhookReceiver {
           res.writeHead(400).end(String(e));
           return;
         }
-        this.events.push({ id, type: payload.type, data: payload.data, timestamp: payload.timestamp });
-        res.writeHead(200).end('ok');
+        const event = { id, type: payload.type, data: payload.data, timestamp: payload.timestamp };
+        this.events.push(event);
+        // A test may look at the worker's state while the event is being delivered.
+        Promise.resolve(this.onEvent?.(event)).finally(() => res.writeHead(200).end('ok'));
       });
     });
     await new Promise((r) => this.server.listen(0, '127.0.0.1', r));

@@ -2,7 +2,9 @@
 //! https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow and
 //! https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived
 
-use super::{IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, RevokeStyle, TokenRequest, GRAPH_API_VERSION};
+use super::{
+    IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, RevokeReach, RevokeStyle, TokenRequest, GRAPH_API_VERSION,
+};
 
 /// The `facebook` platform.
 pub fn platform() -> Platform {
@@ -12,6 +14,9 @@ pub fn platform() -> Platform {
         token_url: format!("https://graph.facebook.com/{v}/oauth/access_token"),
         revoke_url: Some(format!("https://graph.facebook.com/{v}/me/permissions")),
         revoke_style: RevokeStyle::BearerDelete,
+        // DELETE /me/permissions takes the app's whole permission from the person: every
+        // token of that account ends, in every app of this deployment.
+        revoke_reach: RevokeReach::Account,
         identity: IdentityMap {
             url: format!("https://graph.facebook.com/{v}/me?fields=id,name,picture"),
             id: "/id".into(),

@@ -11,6 +11,7 @@
 //! - `client_id_param`: tiktok (`client_key`)
 //! - `user_agent`: reddit (a unique User-Agent on every call)
 //! - `revoke_token: Access`: tiktok (revokes with the access token only)
+//! - `revoke_reach: Account`: facebook, youtube (a revoke ends every grant of the account)
 //! - `pkce: Pkce::None`: instagram, facebook, threads, linkedin, pinterest, reddit
 
 pub mod custom;
@@ -127,6 +128,18 @@ pub enum RevokeStyle {
     BearerDelete,
 }
 
+/// How far a platform's revocation reaches, which decides when we may revoke (see
+/// `ownership::may_revoke`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeReach {
+    /// Only the token (and the grant it came from) ends: other grants of the same account
+    /// live on (RFC 7009's promise).
+    Token,
+    /// Every grant of the account for our client ends (Meta's `DELETE /me/permissions`,
+    /// Google's revoke).
+    Account,
+}
+
 /// Which token a revocation sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevokeToken {
@@ -159,6 +172,8 @@ pub struct Platform {
     pub revoke_style: RevokeStyle,
     /// Which token it is given.
     pub revoke_token: RevokeToken,
+    /// Whether it ends only that grant or every grant of the account.
+    pub revoke_reach: RevokeReach,
     /// Identity call and field mapping.
     pub identity: IdentityMap,
     /// Scopes requested when the app names none.
@@ -215,6 +230,7 @@ impl Platform {
             revoke_url: None,
             revoke_style: RevokeStyle::Rfc7009,
             revoke_token: RevokeToken::Refresh,
+            revoke_reach: RevokeReach::Token,
             identity: IdentityMap {
                 url: String::new(),
                 id: "/id".into(),

@@ -1,7 +1,7 @@
 //! YouTube through Google OAuth 2.0 for web server apps. Facts checked 2026-11-23 against
 //! https://developers.google.com/identity/protocols/oauth2/web-server
 
-use super::{IdentityMap, Platform, RefreshKind};
+use super::{IdentityMap, Platform, RefreshKind, RevokeReach};
 
 /// The `youtube` platform.
 pub fn platform() -> Platform {
@@ -9,6 +9,9 @@ pub fn platform() -> Platform {
         authorize_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
         token_url: "https://oauth2.googleapis.com/token".into(),
         revoke_url: Some("https://oauth2.googleapis.com/revoke".into()),
+        // Google keeps one grant per user and client (web-server guide, "Revoking a token",
+        // checked 2026-11-30): revoking ends it for every profile of that account.
+        revoke_reach: RevokeReach::Account,
         identity: IdentityMap {
             url: "https://www.googleapis.com/youtube/v3/channels?part=snippet&mine=true".into(),
             id: "/items/0/id".into(),

@@ -1,0 +1,56 @@
+//! Revoking a grant at the platform, without ending another profile's grant for the same
+//! account (issue #7: deleting in one app never breaks another).
+
+use crate::ctx::Ctx;
+use crate::fetch;
+use crate::store;
+use connect_links_core::error::ApiResult;
+use connect_links_core::oauth::{revoke_request, token_to_revoke};
+use connect_links_core::ownership::may_revoke;
+use connect_links_core::platforms::Platform;
+use serde_json::json;
+use worker::console_log;
+
+/// Whose grant is being revoked, and why.
+pub struct Grant<'a> {
+    /// The platform.
+    pub platform: &'a Platform,
+    /// The access token.
+    pub access: &'a str,
+    /// The refresh token, when there is one.
+    pub refresh: Option<&'a str>,
+    /// The platform account, when known (`None`: the identity call failed).
+    pub account: Option<&'a str>,
+    /// The profile the grant belongs to (to leave it out of "another profile holds it"),
+    /// and the id logged with the call.
+    pub profile_id: Option<&'a str>,
+}
+
+/// Revokes `g` at the platform where it has a revoke endpoint and [`may_revoke`] allows it:
+/// `deleting` for `DELETE /v1/profiles/{id}` and unclaimed profiles, otherwise a failed
+/// connect's fresh grant. Best effort: a failed call is logged by `fetch::send`, never raised.
+pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, deleting: bool) -> ApiResult<()> {
+    let Some(creds) = ctx.credentials(g.platform) else { return Ok(()) };
+    let token = token_to_revoke(g.platform, g.access, g.refresh);
+    let Some(req) = revoke_request(g.platform, &creds, token) else { return Ok(()) };
+    let others_hold = match g.account {
+        Some(account) => {
+            Some(store::others_hold_account(&ctx.db()?, &g.platform.id, account, g.profile_id.unwrap_or("")).await?)
+        }
+        None => None,
+    };
+    if !may_revoke(g.platform.revoke_reach, others_hold, deleting) {
+        let why = if others_hold == Some(true) {
+            "another profile holds a grant for this account"
+        } else {
+            "the account is unknown and this platform's revoke ends every grant of it"
+        };
+        console_log!(
+            "{}",
+            json!({"event": "revoke_skipped", "platform": g.platform.id, "profile_id": g.profile_id, "why": why})
+        );
+        return Ok(());
+    }
+    let _ = fetch::send(&req, &g.platform.id, g.profile_id, ctx.timeout_ms()).await;
+    Ok(())
+}

@@ -1,0 +1,139 @@
+// Durability on the real runtime (issue #7): a rotated refresh token is never lost, and one
+// bad profile never starves the others.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startWorker } from './harness.mjs';
+import { PlatformMocks, credsFor } from './platform-mocks.mjs';
+
+const REDIRECT = 'https://app.example.com/connected';
+const now = () => Math.floor(Date.now() / 1000);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const mocks = new PlatformMocks();
+let w;
+let app;
+
+before(async () => {
+  const vars = { PLATFORM_TIMEOUT_MS: '5000', REFRESH_BATCH_SIZE: '200' };
+  for (const id of ['x']) {
+    vars[`${id.toUpperCase()}_CLIENT_ID`] = credsFor(id).id;
+    vars[`${id.toUpperCase()}_CLIENT_SECRET`] = credsFor(id).secret;
+  }
+  w = await startWorker({ vars, outbound: mocks.handle });
+  app = await w.createApp('Durability app', [REDIRECT]);
+});
+after(async () => { await w?.stop(); });
+
+async function connectX(user, linkFields = {}) {
+  const { q } = await w.connectWithMock(mocks, app.api_key, 'x', { user, redirect: REDIRECT, linkFields });
+  assert.equal(q.connected, 'true', JSON.stringify(q));
+  return q.profile_id;
+}
+// Seen as soon as X receives it (before any delay), unlike `endpoint`, set when it answers.
+const refreshCalls = () => mocks.calls.filter((c) => c.platform === 'x' && c.form.grant_type === 'refresh_token');
+const stored = async (id) => {
+  const row = await w.row('SELECT access_token_enc, refresh_token_enc, refresh_lease_id, status FROM profiles WHERE id = ?', id);
+  return { ...row, access: w.openEnvelope(row.access_token_enc, id, 'access_token'), refresh: w.openEnvelope(row.refresh_token_enc, id, 'refresh_token') };
+};
+const forceRefresh = (id, signal) => fetch(`${w.base}/v1/profiles/${id}/refresh`, { method: 'POST', headers: { authorization: `Bearer ${app.api_key}` }, signal });
+async function until(what, check, ms = 8000) {
+  for (const start = Date.now(); Date.now() - start < ms; await sleep(50)) if (await check()) return;
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+test('a refresh keeps running when the client goes away, so the rotated token is stored', async () => {
+  const id = await connectX('aborter');
+  const sent = (await stored(id)).refresh;
+  const calls = refreshCalls().length;
+  mocks.delays.set('x:refresh', 1500);
+  const abort = new AbortController();
+  const req = forceRefresh(id, abort.signal).catch((e) => e);
+  await until('the refresh call to reach X', () => refreshCalls().length > calls);
+  abort.abort();
+  assert.equal((await req).name, 'AbortError');
+  // The client is gone before X answers; X then rotates: the sent refresh token is dead.
+  await until('X to rotate the refresh token', () => mocks.tokens.get(sent).revoked);
+  mocks.delays.delete('x:refresh');
+  await until('the new token set to be stored', async () => (await stored(id)).refresh !== sent);
+  const s = await stored(id);
+  assert.equal(mocks.tokens.get(s.refresh).revoked, false, 'the stored refresh token is the live one');
+  const again = await forceRefresh(id);
+  assert.equal(again.status, 200, await again.text());
+  assert.equal((await stored(id)).status, 'active');
+});
+
+test('a refresh that lost its lease still stores the rotated set while the stored token is the one it sent', async () => {
+  const id = await connectX('lease-loser');
+  const calls = refreshCalls().length;
+  mocks.delays.set('x:refresh', 1200);
+  const req = forceRefresh(id);
+  await until('the refresh call to reach X', () => refreshCalls().length > calls);
+  // Meanwhile the lease runs out and another trigger takes it.
+  await w.sql('UPDATE profiles SET refresh_lease_id = ?, refresh_lease_until = ? WHERE id = ?', 'lse_other', now() + 600, id);
+  const res = await req;
+  mocks.delays.delete('x:refresh');
+  assert.equal(res.status, 200, await res.text());
+  const s = await stored(id);
+  assert.equal(mocks.tokens.get(s.refresh).revoked, false, 'the rotated refresh token was kept');
+  assert.equal(s.refresh_lease_id, 'lse_other', "the other trigger's lease is left to it");
+  await w.sql('UPDATE profiles SET refresh_lease_id = NULL, refresh_lease_until = NULL WHERE id = ?', id);
+  assert.equal((await forceRefresh(id)).status, 200);
+});
+
+test('a reconnect clears the lease: a refresh in flight with the old grant neither overwrites nor disconnects', async () => {
+  const id = await connectX('reconnector');
+  const old = await stored(id);
+  const calls = refreshCalls().length;
+  mocks.delays.set('x:refresh', 1500);
+  const req = forceRefresh(id);
+  await until('the refresh call to reach X', () => refreshCalls().length > calls);
+  const { q } = await w.connectWithMock(mocks, app.api_key, 'x', { user: 'reconnector', redirect: REDIRECT, linkFields: { profile_id: id } });
+  assert.equal(q.profile_id, id);
+  const fresh = await stored(id);
+  assert.notEqual(fresh.access, old.access);
+  assert.equal(fresh.refresh_lease_id, null, 'the reconnect cleared the lease');
+  const res = await req;
+  mocks.delays.delete('x:refresh');
+  assert.equal(res.status, 409, 'the old-grant refresh lost');
+  const after = await stored(id);
+  assert.equal(after.access, fresh.access, 'the reconnect tokens were not overwritten');
+  assert.equal(after.refresh, fresh.refresh);
+
+  // The same with the old grant dead at X: the in-flight refresh gets a terminal answer.
+  const calls2 = refreshCalls().length;
+  mocks.delays.set('x:refresh', 1500);
+  const req2 = forceRefresh(id);
+  await until('the refresh call to reach X', () => refreshCalls().length > calls2);
+  const sent = refreshCalls().at(-1).form.refresh_token;
+  await w.connectWithMock(mocks, app.api_key, 'x', { user: 'reconnector', redirect: REDIRECT, linkFields: { profile_id: id } });
+  mocks.tokens.get(sent).revoked = true;
+  await req2;
+  mocks.delays.delete('x:refresh');
+  assert.equal((await stored(id)).status, 'active', 'the fresh profile was not disconnected');
+  assert.equal((await forceRefresh(id)).status, 200);
+});
+
+test('250 profiles failing for local reasons do not starve a good one (REFRESH_BATCH_SIZE=200)', async () => {
+  const good = await connectX('starved');
+  const t = now();
+  const stmts = [];
+  for (let i = 0; i < 250; i++) {
+    // A platform gone from the catalog, or an envelope under a key no longer in TOKEN_KEYS.
+    const [platform, kid] = i % 2 === 0 ? ['gone', 'k1'] : ['x', 'k0'];
+    const pid = `prf_bad${String(i).padStart(29, '0')}`;
+    const env = kid === 'k1' ? w.sealEnvelope('at', pid, 'access_token', 'k1') : `v1.k0.${Buffer.alloc(40).toString('base64url')}`;
+    stmts.push(w.db.prepare(
+      "INSERT INTO profiles (id, app_id, platform, platform_user_id, status, scopes, access_token_enc, token_kid, token_issued_at, next_refresh_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'active', '[]', ?, ?, ?, ?, ?, ?)",
+    ).bind(pid, app.app.id, platform, `bad${i}`, env, kid, t - 7200, t - 10000 + i, t, t));
+  }
+  await w.db.batch(stmts);
+  await w.sql('UPDATE profiles SET next_refresh_at = ? WHERE id = ?', t - 10, good);
+  const calls = refreshCalls().length;
+  await w.cron();
+  assert.equal(refreshCalls().length, calls + 1, 'the good profile was refreshed in the first run');
+  assert.ok((await w.row('SELECT next_refresh_at FROM profiles WHERE id = ?', good)).next_refresh_at > now());
+  const bad = await w.row("SELECT COUNT(*) AS n, MIN(next_refresh_at) AS next, MIN(refresh_failures) AS f FROM profiles WHERE id LIKE 'prf_bad%'");
+  assert.equal(bad.n, 250);
+  assert.ok(bad.next > now(), 'every bad profile was pushed back');
+  assert.equal(bad.f, 1);
+  await w.sql("DELETE FROM profiles WHERE id LIKE 'prf_bad%'");
+});
