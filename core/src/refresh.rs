@@ -67,10 +67,12 @@ pub fn refresh_request(
     }
 }
 
-/// Classifies a failed refresh answer. 5xx and 429 are transient whatever the body says;
-/// otherwise an error code in the platform's terminal list (`invalid_grant`, Meta's 190,
-/// TikTok's `access_token_invalid`, LinkedIn's `REVOKED_ACCESS_TOKEN`...) is terminal, and
-/// anything else is transient: a misconfigured client is not the user's fault.
+/// Classifies a failed refresh answer (only refresh answers: a code exchange's errors mean
+/// something else). 5xx and 429 are transient whatever the body says; otherwise an error
+/// code in the platform's terminal list (`invalid_grant`, Meta's 190, TikTok's
+/// `access_token_invalid`, LinkedIn's `REVOKED_ACCESS_TOKEN`...) is terminal, and so is one
+/// of the platform's `refresh_terminal_answers` (X's `invalid_request` for a dead token).
+/// Anything else is transient: a misconfigured client is not the user's fault.
 pub fn classify(p: &Platform, status: u16, body: &[u8]) -> Failure {
     if status >= 500 || status == 429 {
         return Failure::Transient;
@@ -79,8 +81,29 @@ pub fn classify(p: &Platform, status: u16, body: &[u8]) -> Failure {
     match codes.iter().find(|c| p.terminal_errors.iter().any(|t| t == *c)) {
         Some(c) if c == "invalid_grant" => Failure::Terminal(DisconnectReason::InvalidGrant),
         Some(_) => Failure::Terminal(DisconnectReason::Revoked),
+        None if is_terminal_answer(p, body) => Failure::Terminal(DisconnectReason::InvalidGrant),
         None => Failure::Transient,
     }
+}
+
+/// Whether `body` is one of `p.refresh_terminal_answers`: its `error` is the rule's code and
+/// its `error_description` contains the rule's fragment. The fragment is compared ignoring
+/// ASCII case, so a capitalisation change at the platform does not quietly turn dead
+/// grants back into endless retries.
+fn is_terminal_answer(p: &Platform, body: &[u8]) -> bool {
+    if p.refresh_terminal_answers.is_empty() {
+        return false;
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(body) else { return false };
+    let (Some(code), Some(description)) =
+        (v.get("error").and_then(Value::as_str), v.get("error_description").and_then(Value::as_str))
+    else {
+        return false;
+    };
+    let description = description.to_ascii_lowercase();
+    p.refresh_terminal_answers
+        .iter()
+        .any(|(c, fragment)| c == code && description.contains(&fragment.to_ascii_lowercase()))
 }
 
 /// Every error code an answer carries, in the shapes platforms use: `error` (a string),
@@ -176,6 +199,40 @@ mod tests {
         let linkedin = br#"{"serviceErrorCode":65601,"code":"REVOKED_ACCESS_TOKEN","status":401}"#;
         assert_eq!(classify(&get("linkedin"), 401, linkedin), Failure::Terminal(DisconnectReason::Revoked));
         assert_eq!(classify(&get("x"), 400, meta), Failure::Transient, "190 means nothing to X");
+    }
+
+    /// X's exact answer to a spent, revoked or expired refresh token.
+    const X_DEAD_REFRESH_TOKEN: &[u8] =
+        br#"{"error":"invalid_request","error_description":"Value passed for the token was invalid."}"#;
+
+    #[test]
+    fn x_dead_refresh_token_invalid_request_is_terminal() {
+        assert_eq!(classify(&get("x"), 400, X_DEAD_REFRESH_TOKEN), Failure::Terminal(DisconnectReason::InvalidGrant));
+        let shouted = br#"{"error":"invalid_request","error_description":"VALUE PASSED FOR THE TOKEN WAS INVALID"}"#;
+        assert_eq!(classify(&get("x"), 400, shouted), Failure::Terminal(DisconnectReason::InvalidGrant));
+    }
+
+    #[test]
+    fn x_other_invalid_request_answers_stay_transient() {
+        let x = get("x");
+        let missing =
+            br#"{"error":"invalid_request","error_description":"Missing required parameter [refresh_token]."}"#;
+        assert_eq!(classify(&x, 400, missing), Failure::Transient, "a malformed request is our bug, not a dead grant");
+        let no_description = br#"{"error":"invalid_request"}"#;
+        assert_eq!(classify(&x, 400, no_description), Failure::Transient);
+        let other_code = br#"{"error":"invalid_client","error_description":"Value passed for the token was invalid."}"#;
+        assert_eq!(classify(&x, 401, other_code), Failure::Transient, "code and description must both match");
+        assert_eq!(classify(&x, 503, X_DEAD_REFRESH_TOKEN), Failure::Transient, "an outage stays an outage");
+    }
+
+    #[test]
+    fn invalid_request_with_xs_dead_token_text_stays_transient_on_other_platforms() {
+        for id in ["youtube", "tiktok", "pinterest", "reddit", "linkedin", "instagram"] {
+            assert_eq!(classify(&get(id), 400, X_DEAD_REFRESH_TOKEN), Failure::Transient, "{id}");
+        }
+        let only_x: Vec<String> =
+            Catalog::builtins().into_iter().filter(|p| !p.refresh_terminal_answers.is_empty()).map(|p| p.id).collect();
+        assert_eq!(only_x, vec!["x".to_string()]);
     }
 
     #[test]

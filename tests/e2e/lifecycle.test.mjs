@@ -142,11 +142,22 @@ test('a platform that does not answer within the timeout is a transient failure'
   assert.equal(receiver.of('profile.refresh_failed', id).length, 1);
 });
 
-test('invalid_grant disconnects once and sends profile.disconnected once', async () => {
+test("X's dead-refresh-token answer (400 invalid_request) disconnects once as invalid_grant and sends profile.disconnected once", async () => {
   const id = await connect('x', 'revoked');
-  mocks.tokens.get(await storedRefresh(id)).revoked = true; // the user revoked the app at X
+  const dead = await storedRefresh(id);
+  mocks.tokens.get(dead).revoked = true; // the user revoked the app at X
+  // What X answers for it (the mock speaks X's dialect, not RFC 6749's invalid_grant).
+  const xBasic = `Basic ${Buffer.from(`${credsFor('x').id}:${credsFor('x').secret}`).toString('base64')}`;
+  const answer = await mocks.handle(new Request('https://api.x.com/2/oauth2/token', {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: xBasic },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: dead }),
+  }));
+  assert.equal(answer.status, 400);
+  assert.deepEqual(await answer.json(), { error: 'invalid_request', error_description: 'Value passed for the token was invalid.' });
+  const calls = refreshCalls('x').length;
   await makeDue(id);
   await w.cron();
+  assert.equal(refreshCalls('x').length, calls + 1, 'the cron asked X once');
   const p = await profile(id);
   assert.equal(p.status, 'disconnected');
   assert.equal(p.disconnect_reason, 'invalid_grant');

@@ -249,7 +249,8 @@ const ROUTES = [
     if (c.form.grant_type === 'refresh_token') {
       c.endpoint = 'refresh';
       const g = m.useRefresh('x', c.form.refresh_token, { rotate: true });
-      if (!g) return oauthError(400, 'invalid_grant', 'Value passed for the token was invalid.');
+      // X's dialect for a spent, revoked or unknown refresh token: invalid_request, not invalid_grant.
+      if (!g) return oauthError(400, 'invalid_request', 'Value passed for the token was invalid.');
       return json(200, { token_type: 'bearer', expires_in: m.refreshTtl ?? 7200, access_token: m.issue(g, 'xat_'), scope: g.scopes.join(' '), refresh_token: m.issue(g, 'xrt_', 'refresh') });
     }
     if (!c.form.code_verifier) return oauthError(400, 'invalid_request', 'Missing required parameter [code_verifier].');

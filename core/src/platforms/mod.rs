@@ -12,6 +12,8 @@
 //! - `user_agent`: reddit (a unique User-Agent on every call)
 //! - `revoke_token: Access`: tiktok (revokes with the access token only)
 //! - `revoke_reach: Account`: facebook, youtube (a revoke ends every grant of the account)
+//! - `refresh_terminal_answers`: x (a dead refresh token is answered `invalid_request`, not
+//!   `invalid_grant`)
 //! - `pkce: Pkce::None`: instagram, facebook, threads, linkedin, pinterest, reddit
 
 pub mod custom;
@@ -208,6 +210,11 @@ pub struct Platform {
     pub user_agent: Option<String>,
     /// Error codes that mean the grant is dead (for refresh classification).
     pub terminal_errors: Vec<String>,
+    /// Refresh answers that mean the grant is dead although their `error` code alone does
+    /// not say so: (`error` code, fragment of `error_description`). Both must match; the
+    /// profile is then disconnected with reason `invalid_grant`. Empty by default, so a
+    /// generic code such as `invalid_request` stays transient everywhere else.
+    pub refresh_terminal_answers: Vec<(String, String)>,
     /// The platform's API base, for calls made on the app's behalf.
     pub api_base_url: Option<String>,
     /// Where the facts come from.
@@ -254,6 +261,7 @@ impl Platform {
             code_suffix: None,
             user_agent: None,
             terminal_errors: vec!["invalid_grant".into()],
+            refresh_terminal_answers: vec![],
             api_base_url: None,
             docs_url: String::new(),
             checked_on: String::new(),

@@ -21,6 +21,16 @@ pub fn platform() -> Platform {
         client_auth: ClientAuth::Basic,
         refresh: RefreshKind::RotatingRefreshToken,
         default_access_ttl_secs: Some(2 * 3600),
+        // X answers a dead refresh token (spent by rotation, revoked, expired) with HTTP 400
+        // `{"error":"invalid_request","error_description":"Value passed for the token was
+        // invalid."}`, not RFC 6749's `invalid_grant`; read as transient, such a profile
+        // would retry forever and never ask its user to reconnect. Only this description
+        // is terminal: other `invalid_request` answers (a missing parameter) are our bug.
+        // Checked 2026-11-30: https://docs.x.com/fundamentals/authentication/oauth-2-0/authorization-code
+        // documents the refresh grant but not its errors; X's `invalid_request` + "Value
+        // passed for the ... was invalid." dialect for dead values is shown in
+        // https://github.com/plhery/node-twitter-api-v2/issues/496 (there for a spent code).
+        refresh_terminal_answers: vec![("invalid_request".into(), "Value passed for the token was invalid".into())],
         api_base_url: Some("https://api.x.com".into()),
         docs_url: "https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code".into(),
         checked_on: "2026-11-23".into(),
