@@ -4,7 +4,8 @@ use super::{ClientAuth, IdentityMap, Pkce, Platform, RefreshKind};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use url::Url;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use url::{Host, Url};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,7 +86,7 @@ fn one(id: &str, def: &Value, reserved: &[String]) -> Result<Platform, String> {
         ("api_base_url", d.api_base_url.as_ref()),
     ] {
         if let Some(u) = url {
-            https_url(u).map_err(|why| format!("{field} {why}"))?;
+            endpoint_url(u).map_err(|why| format!("{field} {why}"))?;
         }
     }
     let client_auth = match d.client_auth.as_deref() {
@@ -118,12 +119,33 @@ fn one(id: &str, def: &Value, reserved: &[String]) -> Result<Platform, String> {
     })
 }
 
-fn https_url(raw: &str) -> Result<(), &'static str> {
+/// An endpoint must be https, except on a loopback host where plain http is accepted so a
+/// local identity server (Keycloak, Ory Hydra, node oidc-provider) can be used in
+/// development (from a deployed worker such a URL reaches nothing). No URL may carry
+/// credentials: they would be sent to the provider and end up in configuration and logs.
+fn endpoint_url(raw: &str) -> Result<(), &'static str> {
     let u = Url::parse(raw).map_err(|_| "is not an absolute URL")?;
-    if u.scheme() != "https" || u.host_str().is_none() || !u.username().is_empty() || u.password().is_some() {
-        return Err("must be an https URL without credentials");
+    match u.scheme() {
+        "https" if u.host().is_some() => {}
+        "http" if is_loopback_host(&u) => {}
+        _ => return Err("must be an https URL (http only on localhost, 127.0.0.1 or [::1])"),
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err("must not carry credentials");
     }
     Ok(())
+}
+
+/// Whether `u`'s host is this machine: the name `localhost`, `127.0.0.1` or `::1`. The host is
+/// compared parsed and whole, so names that only begin like one (`localhost.evil.com`,
+/// `127.0.0.1.nip.io`) are other hosts.
+fn is_loopback_host(u: &Url) -> bool {
+    match u.host() {
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip == Ipv4Addr::LOCALHOST,
+        Some(Host::Ipv6(ip)) => ip == Ipv6Addr::LOCALHOST,
+        None => false,
+    }
 }
 
 /// `sub` or `data.user.id` as a JSON pointer (`/sub`, `/data/user/id`); a pointer stays as is.
@@ -190,5 +212,54 @@ mod tests {
         assert_eq!(problems.len(), 5, "{problems:?}");
         assert!(parse(&json!("not json"), &reserved()).1[0].contains("not a JSON object"));
         assert!(parse(&json!(""), &reserved()).1.is_empty());
+    }
+
+    /// A definition whose every endpoint lives under `origin`.
+    fn at(origin: &str) -> Value {
+        json!({"name": "Local", "authorize_url": format!("{origin}/auth"), "token_url": format!("{origin}/token"),
+               "userinfo_url": format!("{origin}/me"), "revoke_url": format!("{origin}/revoke"), "api_base_url": origin})
+    }
+
+    #[test]
+    fn custom_provider_http_is_accepted_on_loopback_hosts() {
+        for origin in [
+            "http://127.0.0.1:9000",
+            "http://localhost:8080",
+            "http://[::1]:4444",
+            "http://LocalHost",
+            "https://id.acme.test",
+        ] {
+            let (ok, problems) = parse(&json!({"local": at(origin)}), &reserved());
+            assert!(problems.is_empty(), "{origin}: {problems:?}");
+            assert_eq!(ok[0].token_url, format!("{origin}/token"));
+        }
+    }
+
+    #[test]
+    fn custom_provider_http_is_refused_on_every_other_host() {
+        for origin in [
+            "http://10.0.0.1",
+            "http://example.com",
+            "http://localhost.evil.com",
+            "http://127.0.0.1.nip.io",
+            "http://[::ffff:127.0.0.1]",
+            "http://192.168.1.2:8080",
+        ] {
+            let (ok, problems) = parse(&json!({"local": at(origin)}), &reserved());
+            assert!(ok.is_empty(), "{origin} accepted");
+            assert!(problems[0].contains("must be an https URL"), "{origin}: {problems:?}");
+        }
+        for origin in ["ftp://localhost", "file://localhost"] {
+            assert!(parse(&json!({"local": at(origin)}), &reserved()).0.is_empty(), "{origin} accepted");
+        }
+    }
+
+    #[test]
+    fn custom_provider_urls_never_carry_credentials() {
+        for origin in ["http://admin:pw@127.0.0.1:9000", "https://user@id.acme.test", "http://:pw@localhost"] {
+            let (ok, problems) = parse(&json!({"local": at(origin)}), &reserved());
+            assert!(ok.is_empty(), "{origin} accepted");
+            assert!(problems[0].contains("must not carry credentials"), "{origin}: {problems:?}");
+        }
     }
 }
