@@ -118,9 +118,10 @@ before(async () => {
       name: 'Local ID', authorize_url: `${idp.base}/authorize`, token_url: `${idp.base}/token`,
       userinfo_url: `${idp.base}/userinfo`, scopes: ['openid', 'profile', 'offline_access'],
     },
-    // Refused, so never listed: plain http off loopback, and a loopback look-alike.
+    // Refused, so never listed: plain http off loopback, a loopback look-alike, an email as the id.
     plainhttp: { name: 'Plain', authorize_url: 'http://id.example.com/a', token_url: 'http://id.example.com/t', userinfo_url: 'http://id.example.com/u' },
     lookalike: { name: 'Look-alike', authorize_url: 'http://127.0.0.1.nip.io/a', token_url: 'http://127.0.0.1.nip.io/t', userinfo_url: 'http://127.0.0.1.nip.io/u' },
+    byemail: { name: 'By email', authorize_url: `${idp.base}/authorize`, token_url: `${idp.base}/token`, userinfo_url: `${idp.base}/userinfo`, user_id_field: 'email' },
   };
   // No outbound handler: the worker's fetch goes straight to the loopback server, as it would
   // under `make dev`.
@@ -161,12 +162,12 @@ async function connectThroughHostedCallback(user) {
   return Object.fromEntries(final.searchParams);
 }
 
-test('an http provider on 127.0.0.1 is listed; http off loopback is not', async () => {
+test('an http provider on 127.0.0.1 is listed; http off loopback and an email user id are not', async () => {
   const r = await w.call('GET', '/v1/platforms', { token: app.api_key });
   assert.equal(r.status, 200);
   const ids = r.body.data.map((p) => p.id);
   assert.ok(ids.includes(ID), JSON.stringify(ids));
-  for (const refused of ['plainhttp', 'lookalike']) assert.ok(!ids.includes(refused), refused);
+  for (const refused of ['plainhttp', 'lookalike', 'byemail']) assert.ok(!ids.includes(refused), refused);
   assert.equal(r.body.data.find((p) => p.id === ID).configured, true);
 });
 

@@ -7,6 +7,28 @@ use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use url::{Host, Url};
 
+/// Last segments of a `user_id_field` that name what a user can change (an email, a handle,
+/// a display name) rather than the provider's own account id. A profile keyed on one would
+/// split in two when the user renames, or land on another person who takes the old name.
+const UNSTABLE_ID_FIELDS: &[&str] = &[
+    "email",
+    "mail",
+    "email_address",
+    "username",
+    "preferred_username",
+    "user_name",
+    "login",
+    "name",
+    "nickname",
+    "nick",
+    "screen_name",
+    "handle",
+    "upn",
+    "display_name",
+    "given_name",
+    "family_name",
+];
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Definition {
@@ -89,6 +111,8 @@ fn one(id: &str, def: &Value, reserved: &[String]) -> Result<Platform, String> {
             endpoint_url(u).map_err(|why| format!("{field} {why}"))?;
         }
     }
+    let user_id = to_pointer(d.user_id_field.as_deref().unwrap_or("sub"));
+    stable_id_pointer(&user_id)?;
     let client_auth = match d.client_auth.as_deref() {
         None | Some("basic") => ClientAuth::Basic,
         Some("body") => ClientAuth::Body,
@@ -101,7 +125,7 @@ fn one(id: &str, def: &Value, reserved: &[String]) -> Result<Platform, String> {
         revoke_url: d.revoke_url,
         identity: IdentityMap {
             url: d.userinfo_url,
-            id: pointer(d.user_id_field, "sub"),
+            id: user_id,
             username: Some(pointer(d.username_field, "preferred_username")),
             display_name: Some(pointer(d.display_name_field, "name")),
             avatar_url: Some(pointer(d.avatar_url_field, "picture")),
@@ -146,6 +170,18 @@ fn is_loopback_host(u: &Url) -> bool {
         Some(Host::Ipv6(ip)) => ip == Ipv6Addr::LOCALHOST,
         None => false,
     }
+}
+
+/// Refuses a user-id pointer whose last segment is one of [`UNSTABLE_ID_FIELDS`].
+fn stable_id_pointer(pointer: &str) -> Result<(), String> {
+    let last = pointer.rsplit('/').next().unwrap_or(pointer).replace("~1", "/").replace("~0", "~");
+    if UNSTABLE_ID_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(&last)) {
+        return Err(format!(
+            "user_id_field {last:?} names an email, username or display name, which can change; \
+             point it at the provider's stable account id (such as sub or id)"
+        ));
+    }
+    Ok(())
 }
 
 /// `sub` or `data.user.id` as a JSON pointer (`/sub`, `/data/user/id`); a pointer stays as is.
@@ -260,6 +296,43 @@ mod tests {
             let (ok, problems) = parse(&json!({"local": at(origin)}), &reserved());
             assert!(ok.is_empty(), "{origin} accepted");
             assert!(problems[0].contains("must not carry credentials"), "{origin}: {problems:?}");
+        }
+    }
+
+    #[test]
+    fn user_id_field_must_name_a_stable_id_not_an_email_or_handle() {
+        let with = |field: &str| {
+            let mut def = at("https://id.acme.test");
+            def["user_id_field"] = json!(field);
+            parse(&json!({"acme": def}), &reserved())
+        };
+        for field in [
+            "email",
+            "data.email",
+            "/data/Email_Address",
+            "MAIL",
+            "username",
+            "preferred_username",
+            "user.user_name",
+            "login",
+            "name",
+            "data.nickname",
+            "nick",
+            "screen_name",
+            "handle",
+            "upn",
+            "display_name",
+            "given_name",
+            "family_name",
+        ] {
+            let (ok, problems) = with(field);
+            assert!(ok.is_empty(), "{field} accepted");
+            assert!(problems[0].contains("user_id_field") && problems[0].contains("stable account id"), "{problems:?}");
+        }
+        for field in ["sub", "id", "data.id", "/data/user/id", "user_id", "oid", "email_verified", "name_id"] {
+            let (ok, problems) = with(field);
+            assert!(problems.is_empty(), "{field}: {problems:?}");
+            assert_eq!(ok.len(), 1);
         }
     }
 }
