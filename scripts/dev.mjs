@@ -4,9 +4,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startDemoApp } from './demo-app.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
@@ -52,65 +52,9 @@ process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 dev.on('exit', (code) => { console.error(`wrangler dev exited (${code})`); process.exit(code ?? 1); });
 
-// 4. "Your app": starts a connect from its own session and claims it on the way back.
-// This is the pattern every app follows: only the session that created a link claims it.
-const sessions = new Map(); // session id -> { linkId, state }
+// 4. "Your app" (scripts/demo-app.mjs): starts a connect from its own session and claims
+// it on the way back. It needs the dev app's key, so it starts once the worker is up.
 let app; // the dev app, once known
-http.createServer(async (req, res) => {
-  try {
-    const url = new URL(req.url, redirectUrl);
-    const sid = /(?:^|;\s*)demo_session=([a-f0-9]{32})/.exec(req.headers.cookie || '')?.[1];
-    if (req.method === 'POST' && url.pathname === '/start') {
-      const state = crypto.randomBytes(16).toString('hex');
-      const r = await fetch(`${base}/v1/connect-links`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${app.api_key}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ platform: 'sandbox', redirect_url: redirectUrl, state, external_user_id: 'demo-user' }),
-      });
-      const link = await r.json();
-      if (r.status !== 201) return page(res, 502, 'Could not create a link', `<pre>${esc(JSON.stringify(link))}</pre>`);
-      const id = crypto.randomBytes(16).toString('hex');
-      sessions.set(id, { linkId: link.id, state });
-      res.writeHead(303, { location: link.url, 'set-cookie': `demo_session=${id}; HttpOnly; SameSite=Lax; Path=/` });
-      return res.end();
-    }
-    if (url.pathname === '/connected') return connected(res, url, sid && sessions.get(sid));
-    return page(res, 200, 'Your app', `<p>This page plays your app. Press the button to connect a sandbox account.</p>
-<form method="post" action="/start"><button>Connect the sandbox</button></form>`);
-  } catch (e) {
-    page(res, 500, 'Error', `<pre>${esc(String(e))}</pre>`);
-  }
-}).listen(appPort, '127.0.0.1');
-
-async function connected(res, url, session) {
-  const q = url.searchParams;
-  const rows = [...q].map(([k, v]) => `<tr><td>${esc(k)}</td><td><code>${esc(v)}</code></td></tr>`).join('');
-  if (q.get('connected') !== 'true') return page(res, 200, 'Not connected', `<table>${rows}</table>`);
-  // The check that makes a connect link safe to hand out: this browser's session created
-  // this link (and the state matches). Only then does the app claim.
-  if (!session || session.linkId !== q.get('link_id') || session.state !== q.get('state')) {
-    return page(res, 200, 'Not claimed', `<p>This connect was not started from this browser's session, so the app does not
-claim it: the profile stays pending and is removed after 10 minutes. (A link you made with curl: claim it yourself with
-<code>curl -X POST ${base}/v1/connect-links/${esc(q.get('link_id'))}/claim -H "Authorization: Bearer $API_KEY" -d '{"connect_token":"..."}'</code>.)</p><table>${rows}</table>`);
-  }
-  const r = await fetch(`${base}/v1/connect-links/${encodeURIComponent(q.get('link_id'))}/claim`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${app.api_key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ connect_token: q.get('connect_token') }),
-  });
-  const body = await r.json();
-  if (r.status !== 200) return page(res, 200, 'Claim failed', `<pre>${esc(JSON.stringify(body, null, 2))}</pre>`);
-  const p = body.data[0];
-  return page(res, 200, 'Connected', `<p>Claimed profile <code>${esc(p.id)}</code> (${esc(p.username)}), status ${esc(p.status)}.</p>
-<p>Now: <code>curl -H "Authorization: Bearer $API_KEY" ${base}/v1/profiles</code></p>`);
-}
-
-function page(res, status, title, body) {
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
-  res.end(`<!doctype html><meta charset="utf-8"><title>${esc(title)}</title><body style="font-family:system-ui;max-width:44rem;margin:3rem auto">
-<h1>${esc(title)}</h1>${body}</body>`);
-}
-function esc(s) { return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`); }
 
 // 5. Wait for the worker, then make sure a dev app exists.
 async function waitHealthy() {
@@ -143,6 +87,7 @@ async function devApp() {
 try {
   await waitHealthy();
   app = await devApp();
+  await startDemoApp({ base, apiKey: app.api_key, port: appPort });
   console.log(`
 connect-links is running at ${base} (sandbox platform on)
 

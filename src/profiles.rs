@@ -12,8 +12,10 @@ use connect_links_core::platforms::RefreshKind;
 use connect_links_core::refresh::Failure;
 use connect_links_core::time::rfc3339_opt;
 use connect_links_core::webhook::types;
+use futures_util::future::{select, Either};
 use serde_json::json;
-use worker::Response;
+use std::time::Duration;
+use worker::{Delay, Response};
 
 /// `GET /v1/profiles?platform&status&external_user_id&limit&cursor`.
 pub async fn list(ctx: &Ctx, app_id: &str, q: &[(String, String)]) -> ApiResult<Response> {
@@ -85,9 +87,15 @@ fn require_active(p: &ProfileRow) -> ApiResult<()> {
     }
 }
 
-/// Runs a refresh that outlives the request: if the client goes away mid-refresh, the
-/// platform may already have rotated the refresh token, and only a finished write keeps it.
-async fn refresh_detached(ctx: &Ctx, id: &str) -> ApiResult<Outcome> {
+/// How long `GET /access-token` waits on a refresh while the current token is still valid;
+/// past it, the current token is answered and the refresh finishes in the background.
+const ACCESS_TOKEN_MAX_WAIT_MS: u64 = 2_000;
+
+/// Runs a refresh that outlives the request (`wait_until`): if the client goes away, or
+/// the answer goes out first (`max_wait_ms`), the platform may already have rotated the
+/// refresh token, and only a finished write keeps it. Past `max_wait_ms` the outcome is
+/// `InFlight`.
+async fn refresh_detached(ctx: &Ctx, id: &str, max_wait_ms: Option<u64>) -> ApiResult<Outcome> {
     let job_ctx = ctx.detached();
     let id = id.to_string();
     let since_ms = ctx.started_ms;
@@ -101,7 +109,14 @@ async fn refresh_detached(ctx: &Ctx, id: &str) -> ApiResult<Outcome> {
         Some(w) => w.wait_until(job),
         None => job.await,
     }
-    rx.await.unwrap_or_else(|_| Err(ApiError::internal()))
+    let outcome = async { rx.await.unwrap_or_else(|_| Err(ApiError::internal())) };
+    match max_wait_ms {
+        None => outcome.await,
+        Some(ms) => match select(Box::pin(outcome), Box::pin(Delay::from(Duration::from_millis(ms)))).await {
+            Either::Left((result, _)) => result,
+            Either::Right(_) => Ok(Outcome::InFlight),
+        },
+    }
 }
 
 /// `POST /v1/profiles/{id}/refresh`: a forced refresh under the same lease as the cron.
@@ -111,7 +126,7 @@ pub async fn refresh(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     let db = ctx.db()?;
     let p = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
     require_active(&p)?;
-    let outcome = refresh_detached(ctx, id).await?;
+    let outcome = refresh_detached(ctx, id, None).await?;
     outcome_error(outcome)?;
     let p = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
     respond::json(200, &p.view())
@@ -150,10 +165,10 @@ pub async fn access_token(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Respon
     let expires_soon = p.access_token_expires_at.is_some_and(|e| e - ctx.now() < 5 * 60);
     let refreshable = ctx.catalog.get(&p.platform).is_some_and(|pl| pl.refresh != RefreshKind::None);
     if expires_soon && refreshable {
-        match refresh_detached(ctx, id).await? {
-            // A token still valid for a few minutes is better than an error.
-            Outcome::Failed(Failure::Transient) | Outcome::InFlight
-                if p.access_token_expires_at.is_some_and(|e| e > ctx.now()) => {}
+        let still_valid = p.access_token_expires_at.is_some_and(|e| e > ctx.now());
+        match refresh_detached(ctx, id, still_valid.then_some(ACCESS_TOKEN_MAX_WAIT_MS)).await? {
+            // A token still valid for a few minutes is better than an error or a long wait.
+            Outcome::Failed(Failure::Transient) | Outcome::InFlight if still_valid => {}
             other => outcome_error(other)?,
         }
     }

@@ -257,6 +257,14 @@ test('a failed connect revokes the grant it got, where that ends no other grant'
   assert.ok(xRevoke, 'X revoke called');
   assert.equal(mocks.tokens.get(xRevoke.form.token).kind, 'refresh', 'the refresh token ends the grant');
   assert.equal(mocks.tokens.get(xRevoke.form.token).revoked, true);
+  // X: the identity call fails (profile_failed); the account is unknown, and X's revoke is token-scoped.
+  mocks.failNext('x', 'identity', () => new Response('{"title":"Service Unavailable"}', { status: 503 }));
+  const failed = await w.connectWithMock(mocks, app.api_key, 'x', { user: 'no-identity', redirect: REDIRECT });
+  assert.equal(failed.q.error, 'profile_failed');
+  const xRevoke2 = mocks.calls.filter((c) => c.platform === 'x' && c.endpoint === 'revoke').at(-1);
+  assert.notEqual(xRevoke2, xRevoke);
+  assert.equal(mocks.tokens.get(xRevoke2.form.token).user, 'no-identity');
+  assert.equal(mocks.tokens.get(xRevoke2.form.token).revoked, true);
 
   // Facebook: connected elsewhere. Its revoke would end the owner's grant too, so none.
   const owner = (await w.connectWithMock(mocks, app.api_key, 'facebook', { user: 'fbowned', redirect: REDIRECT, linkFields: { external_user_id: 'owner' } })).q;
