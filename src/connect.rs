@@ -122,6 +122,9 @@ async fn connect(
     let tokens = exchange(ctx, platform, &creds, pending, link, code).await?;
     match keep(ctx, platform, link, &tokens, finish).await {
         Ok(c) => Ok(c),
+        // A storage error is ambiguous (the write may have landed and a stored profile may
+        // hold this grant): no revocation then.
+        Err((CallbackFailure::ServerError, _)) => Err(CallbackFailure::ServerError),
         Err((failure, account)) => {
             // The grant is ours and nobody will use it: end it where that ends no other.
             let grant = Grant {
@@ -201,7 +204,7 @@ async fn keep(
     match store_profile(ctx, &keyring, &write, finish).await {
         Ok(Ok(c)) => Ok(c),
         Ok(Err(f)) => Err((f, account())),
-        Err(_) => Err((CallbackFailure::ServerError, account())),
+        Err(_) => Err((CallbackFailure::ServerError, None)),
     }
 }
 

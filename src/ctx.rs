@@ -87,7 +87,8 @@ impl Ctx {
             .var("PLATFORM_TIMEOUT_MS")
             .ok()
             .and_then(|v| v.to_string().parse::<u64>().ok())
-            .filter(|ms| (100..=60_000).contains(ms))
+            // At most 25 s: work that outlives an answer (`wait_until`) gets about 30 s.
+            .filter(|ms| (100..=25_000).contains(ms))
             .unwrap_or(crate::fetch::DEFAULT_TIMEOUT_MS)
     }
 

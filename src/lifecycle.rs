@@ -323,7 +323,7 @@ async fn store_refreshed(
              next_refresh_at = ?11, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
              refresh_lease_until = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_until END, \
              refresh_lease_id = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_id END, updated_at = ?9 \
-             WHERE id = ?1 AND access_token_enc = ?12 AND refresh_token_enc IS ?13 RETURNING id",
+             WHERE id = ?1 AND status = 'active' AND access_token_enc = ?12 AND refresh_token_enc IS ?13 RETURNING id",
             id,
             lease,
             access_enc,
@@ -459,23 +459,34 @@ pub struct RefreshMessage {
 /// How many select-and-refresh rounds one cron run makes at most.
 const MAX_ROUNDS: u32 = 5;
 
-/// The lifecycle job run by the cron trigger.
-///
-/// `REFRESH_BATCH_SIZE` (default 200) bounds the refreshes that reach a platform (or the
-/// jobs enqueued) in one run. Profiles that fail locally make no call and are pushed back,
-/// so the run selects again (up to five rounds): they never starve the profiles behind them.
+/// The lifecycle job run by the cron trigger: the refresh phase, then webhook retries and
+/// housekeeping, which run even when the refresh phase failed.
 pub async fn run_cron(ctx: &Ctx) -> ApiResult<()> {
+    let refreshed = refresh_due(ctx).await;
+    let _ = webhooks::deliver_due(ctx, 100).await;
+    let kept = housekeeping(ctx).await;
+    refreshed.and(kept)
+}
+
+/// Refreshes (or enqueues) due profiles. `REFRESH_BATCH_SIZE` (default 200) bounds the
+/// refreshes that reach a platform (or the jobs enqueued) in one run, and twice that bounds
+/// the profiles looked at (each costs D1 queries). Profiles that fail locally make no call
+/// and are pushed back, so the run selects again (up to five rounds): they never starve the
+/// profiles behind them.
+async fn refresh_due(ctx: &Ctx) -> ApiResult<()> {
     let batch = ctx.env.var("REFRESH_BATCH_SIZE").ok().and_then(|v| v.to_string().parse::<u32>().ok()).unwrap_or(200);
     let queue = ctx.env.queue("REFRESH_QUEUE").ok();
-    let mut budget = batch;
+    let (mut calls_left, mut looks_left) = (batch, batch.saturating_mul(2));
     for _ in 0..MAX_ROUNDS {
-        if budget == 0 {
+        let take = calls_left.min(looks_left);
+        if take == 0 {
             break;
         }
-        let due = store::due_profiles(&ctx.db()?, ctx.now(), budget).await?;
+        let due = store::due_profiles(&ctx.db()?, ctx.now(), take).await?;
         if due.is_empty() {
             break;
         }
+        looks_left = looks_left.saturating_sub(due.len() as u32);
         match &queue {
             Some(queue) => {
                 for chunk in due.chunks(100) {
@@ -487,7 +498,7 @@ pub async fn run_cron(ctx: &Ctx) -> ApiResult<()> {
                     // Fence: not selected again for ten minutes, unless the consumer sets a new time.
                     store::fence_due(&ctx.db()?, chunk, ctx.now(), ctx.now() + 600).await?;
                 }
-                budget = budget.saturating_sub(due.len() as u32);
+                calls_left = calls_left.saturating_sub(due.len() as u32);
             }
             None => {
                 let results: Vec<_> = stream::iter(due.iter())
@@ -504,7 +515,7 @@ pub async fn run_cron(ctx: &Ctx) -> ApiResult<()> {
                     "{}",
                     json!({"event": "cron_refresh", "due": due.len(), "called": called, "errors": failed})
                 );
-                budget = budget.saturating_sub(called as u32);
+                calls_left = calls_left.saturating_sub(called as u32);
                 // Every profile of the round made its call: the next round has its own budget.
                 if called == due.len() {
                     break;
@@ -512,8 +523,7 @@ pub async fn run_cron(ctx: &Ctx) -> ApiResult<()> {
             }
         }
     }
-    let _ = webhooks::deliver_due(ctx, 100).await;
-    housekeeping(ctx).await
+    Ok(())
 }
 
 /// Consumed states older than a day go; links whose claim window closed lose their
@@ -522,12 +532,11 @@ pub async fn run_cron(ctx: &Ctx) -> ApiResult<()> {
 async fn housekeeping(ctx: &Ctx) -> ApiResult<()> {
     let db = ctx.db()?;
     store::delete_old_states(&db, ctx.now() - 24 * 3600).await?;
-    for link in store::expire_unclaimed(&db, ctx.now(), 50).await? {
-        for (profile, cols) in store::unclaimed_profiles(&db, &link.id).await? {
-            crate::profiles::revoke_stored(ctx, &profile, &cols).await;
-            store::delete_unclaimed(&db, &profile.id, &link.id).await?;
-            console_log!("{}", json!({"event": "unclaimed_deleted", "profile_id": profile.id, "link_id": link.id}));
-        }
+    // Deleted first, then revoked: only what is really gone, and a failure in between
+    // leaves nothing behind that the next run would not find.
+    for (profile, cols) in store::delete_unclaimed(&db, ctx.now(), 50).await? {
+        crate::profiles::revoke_stored(ctx, &profile, &cols).await;
+        console_log!("{}", json!({"event": "unclaimed_deleted", "profile_id": profile.id}));
     }
     let keyring = ctx.keyring()?;
     let kid = keyring.current_kid().to_string();

@@ -41,19 +41,22 @@ pub async fn get(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     respond::json(200, &p.view())
 }
 
-/// `DELETE /v1/profiles/{id}`: revoke at the platform where it can be, then delete.
-/// A failed revocation does not keep the tokens: the app asked for them to be gone. No
+/// `DELETE /v1/profiles/{id}`: delete, then revoke at the platform where it can be. The
+/// tokens go whatever the platform answers: the app asked for them to be gone. No
 /// revocation when another profile (any app) holds a grant for the same account: a revoke
 /// can end every grant of it (Facebook), and deleting in one app never breaks another.
+/// Deleting first makes two racing deletes of one account (in two apps) end with exactly
+/// one revocation, by whichever deletes last.
 pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     let db = ctx.db()?;
-    let (profile, cols) =
-        store::profile_with_tokens(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
-    revoke_stored(ctx, &profile, &cols).await;
+    let profile = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
     let delete = store::delete_profile_stmt(&db, app_id, id)?;
     // After the delete in one batch: two racing deletes send one `profile.deleted`.
     let event = crate::webhooks::event_after(ctx, &db, app_id, types::DELETED, profile.view())?;
-    crate::webhooks::commit(ctx, &db, vec![delete, event.stmt], &[&event.id]).await?;
+    let results = crate::webhooks::commit(ctx, &db, vec![delete, event.stmt], &[&event.id]).await?;
+    if let Some((gone, cols)) = store::deleted_profile(&results, 0)? {
+        revoke_stored(ctx, &gone, &cols).await;
+    }
     respond::no_content()
 }
 
@@ -166,10 +169,10 @@ pub async fn access_token(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Respon
     let refreshable = ctx.catalog.get(&p.platform).is_some_and(|pl| pl.refresh != RefreshKind::None);
     if expires_soon && refreshable {
         let still_valid = p.access_token_expires_at.is_some_and(|e| e > ctx.now());
-        match refresh_detached(ctx, id, still_valid.then_some(ACCESS_TOKEN_MAX_WAIT_MS)).await? {
+        match refresh_detached(ctx, id, still_valid.then_some(ACCESS_TOKEN_MAX_WAIT_MS)).await {
             // A token still valid for a few minutes is better than an error or a long wait.
-            Outcome::Failed(Failure::Transient) | Outcome::InFlight if still_valid => {}
-            other => outcome_error(other)?,
+            Ok(Outcome::Failed(Failure::Transient) | Outcome::InFlight) | Err(_) if still_valid => {}
+            other => outcome_error(other?)?,
         }
     }
     let (p, cols) = store::profile_with_tokens(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;

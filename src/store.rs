@@ -235,7 +235,10 @@ pub fn claim_link_stmt(
         db,
         "UPDATE connect_links SET status = 'completed', claim_token_hash = NULL, completed_at = ?4 \
          WHERE id = ?1 AND app_id = ?2 AND status = 'awaiting_claim' AND claim_token_hash = ?3 \
-         AND claim_expires_at > ?4 RETURNING id",
+         AND claim_expires_at > ?4 \
+         AND (claim_event = 'profile.reconnected' OR EXISTS (SELECT 1 FROM profiles \
+              WHERE profiles.id = connect_links.profile_id AND claim_link_id = ?1 AND status = 'pending')) \
+         RETURNING id",
         id,
         app_id,
         token_hash,
@@ -257,48 +260,35 @@ pub fn activate_claimed_stmt(db: &D1Database, link_id: &str, now: i64) -> ApiRes
     .or_500("prepare activate claimed")
 }
 
-/// A link whose claim window closed unclaimed.
-#[derive(Deserialize)]
-pub struct Unclaimed {
-    /// Link id.
-    pub id: String,
-}
-
-/// Marks up to `limit` links whose claim window closed as `expired` and returns them.
-pub async fn expire_unclaimed(db: &D1Database, now: i64, limit: u32) -> ApiResult<Vec<Unclaimed>> {
-    query!(
+/// Deletes up to `limit` pending profiles whose link's claim window closed, returning them
+/// with their envelopes (to revoke what was actually deleted: a profile taken over by a
+/// later connect meanwhile is no longer pending for that link, and stays). Their links are
+/// marked `expired` after.
+pub async fn delete_unclaimed(db: &D1Database, now: i64, limit: u32) -> ApiResult<Vec<(ProfileRow, TokenColumns)>> {
+    let delete = query!(
         db,
-        "UPDATE connect_links SET status = 'expired', claim_token_hash = NULL \
-         WHERE id IN (SELECT id FROM connect_links WHERE status = 'awaiting_claim' AND claim_expires_at <= ?1 LIMIT ?2) \
-         RETURNING id",
+        &format!(
+            "DELETE FROM profiles WHERE id IN (SELECT p.id FROM profiles p JOIN connect_links l ON l.id = p.claim_link_id \
+             WHERE p.status = 'pending' AND l.claim_expires_at <= ?1 LIMIT ?2) \
+             RETURNING {PROFILE_COLUMNS}, access_token_enc, refresh_token_enc"
+        ),
         now,
         limit
     )
-    .many::<Unclaimed>("expire unclaimed")
-    .await
-}
-
-/// Pending profiles still waiting for the claim of `link_id` (of any link whose window
-/// closed), with their envelopes.
-pub async fn unclaimed_profiles(db: &D1Database, link_id: &str) -> ApiResult<Vec<(ProfileRow, TokenColumns)>> {
-    let rows = query!(
+    .or_500("prepare delete unclaimed")?;
+    let expire = query!(
         db,
-        &format!(
-            "SELECT {PROFILE_COLUMNS}, access_token_enc, refresh_token_enc FROM profiles \
-             WHERE claim_link_id = ?1 AND status = 'pending'"
-        ),
-        link_id
+        "UPDATE connect_links SET status = 'expired', claim_token_hash = NULL \
+         WHERE status = 'awaiting_claim' AND claim_expires_at <= ?1",
+        now
     )
-    .many::<serde_json::Value>("unclaimed profiles")
-    .await?;
+    .or_500("prepare expire unclaimed")?;
+    let results = db.batch(vec![delete, expire]).await.or_500("delete unclaimed")?;
+    let rows = match results.first() {
+        Some(r) => r.results::<serde_json::Value>().or_500("read unclaimed")?,
+        None => vec![],
+    };
     rows.into_iter().map(split_profile).collect()
-}
-
-/// Deletes an unclaimed profile if it is still waiting for `link_id`.
-pub async fn delete_unclaimed(db: &D1Database, id: &str, link_id: &str) -> ApiResult<()> {
-    query!(db, "DELETE FROM profiles WHERE id = ?1 AND claim_link_id = ?2 AND status = 'pending'", id, link_id)
-        .exec("delete unclaimed")
-        .await
 }
 
 /// Whether a profile other than `except_id` (in any app) holds a grant for this platform
@@ -439,9 +429,27 @@ pub async fn profile_with_tokens(
     row.map(split_profile).transpose()
 }
 
-/// The statement that deletes a profile of an app (put an event after it in the batch).
+/// The statement that deletes a profile of an app, returning it with its envelopes (put
+/// an event after it in the batch).
 pub fn delete_profile_stmt(db: &D1Database, app_id: &str, id: &str) -> ApiResult<D1PreparedStatement> {
-    query!(db, "DELETE FROM profiles WHERE id = ?1 AND app_id = ?2", id, app_id).or_500("prepare delete profile")
+    query!(
+        db,
+        &format!(
+            "DELETE FROM profiles WHERE id = ?1 AND app_id = ?2 RETURNING {PROFILE_COLUMNS}, access_token_enc, refresh_token_enc"
+        ),
+        id,
+        app_id
+    )
+    .or_500("prepare delete profile")
+}
+
+/// The profile a batch's statement `i` deleted with `RETURNING`, if it deleted one.
+pub fn deleted_profile(results: &[worker::D1Result], i: usize) -> ApiResult<Option<(ProfileRow, TokenColumns)>> {
+    let rows = match results.get(i) {
+        Some(r) => r.results::<serde_json::Value>().or_500("read deleted profile")?,
+        None => vec![],
+    };
+    rows.into_iter().next().map(split_profile).transpose()
 }
 
 /// Ids of active profiles due for the lifecycle job, most overdue first (uses the partial

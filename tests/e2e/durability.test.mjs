@@ -127,7 +127,7 @@ test('a reconnect clears the lease: a refresh in flight with the old grant neith
   const sent = refreshCalls().at(-1).form.refresh_token;
   await w.connectWithMock(mocks, app.api_key, 'x', { user: 'reconnector', redirect: REDIRECT, linkFields: { profile_id: id } });
   mocks.tokens.get(sent).revoked = true;
-  await req2;
+  assert.equal((await req2).status, 409, 'the old-grant refresh lost');
   mocks.delays.delete('x:refresh');
   assert.equal((await stored(id)).status, 'active', 'the fresh profile was not disconnected');
   assert.equal((await forceRefresh(id)).status, 200);

@@ -27,7 +27,12 @@ class LocalIdp {
   async start() {
     const port = await freePort();
     this.base = `http://127.0.0.1:${port}`;
-    this.server = http.createServer((req, res) => this.route(req, res));
+    // Connection: close on every answer, as in platform-mocks.mjs (no pooled socket that
+    // Node closes after 5 s idle for workerd to trip over).
+    this.server = http.createServer((req, res) => {
+      res.setHeader('connection', 'close');
+      this.route(req, res);
+    });
     await new Promise((resolve) => this.server.listen(port, '127.0.0.1', resolve));
   }
 

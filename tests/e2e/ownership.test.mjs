@@ -16,7 +16,7 @@ let w;
 before(async () => {
   await receiver.start();
   const vars = {};
-  for (const id of ['x', 'facebook']) {
+  for (const id of ['x', 'facebook', 'tiktok']) {
     vars[`${id.toUpperCase()}_CLIENT_ID`] = credsFor(id).id;
     vars[`${id.toUpperCase()}_CLIENT_SECRET`] = credsFor(id).secret;
   }
@@ -277,4 +277,19 @@ test('a failed connect revokes the grant it got, where that ends no other grant'
   const ownerToken = await w.call('GET', `/v1/profiles/${owner.profile_id}/access-token`, { token: app.api_key });
   assert.equal(ownerToken.status, 200);
   assert.equal(mocks.tokens.get(ownerToken.body.access_token).revoked, false);
+});
+
+test('TikTok: a failed connect never revokes (its revoke disconnects the whole account)', async () => {
+  const app = await hookedApp('TikTok app', 'auto');
+  const owner = (await w.connectWithMock(mocks, app.api_key, 'tiktok', { user: 'ttowned', redirect: REDIRECT, linkFields: { external_user_id: 'owner' } })).q;
+  assert.equal(owner.connected, 'true');
+  const revokes = () => mocks.calls.filter((c) => c.platform === 'tiktok' && c.endpoint === 'revoke').length;
+  const before = revokes();
+  const evil = await w.connectWithMock(mocks, app.api_key, 'tiktok', { user: 'ttowned', redirect: REDIRECT, linkFields: { external_user_id: 'attacker' } });
+  assert.equal(evil.q.error, 'account_connected_elsewhere');
+  const declined = await w.connectWithMock(mocks, app.api_key, 'tiktok', { user: 'ttowned', redirect: REDIRECT, grant: ['user.info.basic'] });
+  assert.equal(declined.q.error, 'missing_scopes');
+  assert.equal(revokes(), before, "no revoke: it would end the owner's grant");
+  const token = await w.call('GET', `/v1/profiles/${owner.profile_id}/access-token`, { token: app.api_key });
+  assert.equal(mocks.tokens.get(token.body.access_token).revoked, false);
 });

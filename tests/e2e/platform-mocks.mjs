@@ -68,7 +68,20 @@ export class PlatformMocks {
     return { code, state: q.get('state'), redirectUri: q.get('redirect_uri') };
   }
 
+  /**
+   * Miniflare's outboundService. Each answer closes its connection: workerd would otherwise
+   * reuse a pooled connection that Node's server closes after 5 s idle, and a call racing
+   * that close fails with "Network connection lost" (a flake of the test rig, not of a
+   * platform).
+   */
   async handle(request) {
+    const res = await this.answer(request);
+    const closed = new Response(res.body, res);
+    closed.headers.set('connection', 'close');
+    return closed;
+  }
+
+  async answer(request) {
     const url = new URL(request.url);
     if (url.hostname === '127.0.0.1' || url.hostname === 'localhost') {
       const body = ['GET', 'HEAD'].includes(request.method) ? undefined : await request.arrayBuffer();

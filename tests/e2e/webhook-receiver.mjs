@@ -17,6 +17,8 @@ export class WebhookReceiver {
 
   async start() {
     this.server = http.createServer((req, res) => {
+      // Connection: close, as in platform-mocks.mjs (no pooled socket racing Node's idle close).
+      res.setHeader('connection', 'close');
       let body = '';
       req.on('data', (d) => { body += d; });
       req.on('end', () => {

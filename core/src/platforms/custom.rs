@@ -1,6 +1,6 @@
 //! Generic OAuth 2.0 providers defined by configuration (`CUSTOM_PROVIDERS`, api.md section 9).
 
-use super::{ClientAuth, IdentityMap, Pkce, Platform, RefreshKind};
+use super::{ClientAuth, IdentityMap, Pkce, Platform, RefreshKind, RevokeReach};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -123,6 +123,10 @@ fn one(id: &str, def: &Value, reserved: &[String]) -> Result<Platform, String> {
         authorize_url: d.authorize_url,
         token_url: d.token_url,
         revoke_url: d.revoke_url,
+        // Unknown servers often end the whole user/client grant on revocation (Keycloak
+        // offline sessions, oidc-provider's default policy): assume the wider reach, so a
+        // revoke never ends another profile's grant.
+        revoke_reach: RevokeReach::Account,
         identity: IdentityMap {
             url: d.userinfo_url,
             id: user_id,

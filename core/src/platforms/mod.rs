@@ -11,7 +11,8 @@
 //! - `client_id_param`: tiktok (`client_key`)
 //! - `user_agent`: reddit (a unique User-Agent on every call)
 //! - `revoke_token: Access`: tiktok (revokes with the access token only)
-//! - `revoke_reach: Account`: facebook, youtube (a revoke ends every grant of the account)
+//! - `revoke_reach: Account`: facebook, youtube, tiktok, custom providers (a revoke ends
+//!   every grant of the account)
 //! - `refresh_terminal_answers`: x (a dead refresh token is answered `invalid_request`, not
 //!   `invalid_grant`)
 //! - `pkce: Pkce::None`: instagram, facebook, threads, linkedin, pinterest, reddit

@@ -391,3 +391,16 @@ fn every_platform_names_its_docs_and_check_date() {
 fn challenge_in_urls_is_the_rfc_vector() {
     assert_eq!(challenge_s256(VERIFIER), CHALLENGE);
 }
+
+#[test]
+fn revoke_reach_is_account_where_a_revoke_ends_the_whole_grant() {
+    for id in ["facebook", "youtube", "tiktok"] {
+        assert_eq!(get(id).revoke_reach, RevokeReach::Account, "{id}");
+    }
+    for id in ["x", "pinterest", "reddit"] {
+        assert_eq!(get(id).revoke_reach, RevokeReach::Token, "{id}");
+    }
+    let cfg = serde_json::json!({"acme": {"name": "A", "authorize_url": "https://a.test/auth", "token_url": "https://a.test/token", "userinfo_url": "https://a.test/me", "revoke_url": "https://a.test/revoke"}});
+    let (custom, _) = custom::parse(&cfg, &[]);
+    assert_eq!(custom[0].revoke_reach, RevokeReach::Account, "an unknown server is assumed to end the whole grant");
+}

@@ -2,7 +2,7 @@
 //! https://developers.tiktok.com/doc/login-kit-web and
 //! https://developers.tiktok.com/doc/oauth-user-access-token-management
 
-use super::{IdentityMap, Platform, RefreshKind, RevokeToken};
+use super::{IdentityMap, Platform, RefreshKind, RevokeReach, RevokeToken};
 
 /// The `tiktok` platform.
 pub fn platform() -> Platform {
@@ -11,6 +11,9 @@ pub fn platform() -> Platform {
         token_url: "https://open.tiktokapis.com/v2/oauth/token/".into(),
         revoke_url: Some("https://open.tiktokapis.com/v2/oauth/revoke/".into()),
         revoke_token: RevokeToken::Access,
+        // "Revokes a user access token and disconnects your app from the user's TikTok
+        // account" (oauth-user-access-token-management, checked 2026-11-30): every grant ends.
+        revoke_reach: RevokeReach::Account,
         identity: IdentityMap {
             url: "https://open.tiktokapis.com/v2/user/info/?fields=open_id,union_id,avatar_url,display_name,username"
                 .into(),
