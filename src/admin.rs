@@ -100,6 +100,14 @@ pub async fn create_key(ctx: &Ctx, app_id: &str) -> ApiResult<Response> {
     respond::json(201, &json!({"id": key_id, "api_key": key.secret()}))
 }
 
+/// `GET /v1/admin/keys`: what each token-encryption key id still protects, so an operator
+/// knows when an old kid can leave `TOKEN_KEYS`.
+pub async fn keys(ctx: &Ctx) -> ApiResult<Response> {
+    let keyring = ctx.keyring()?;
+    let usage = crate::housekeeping::key_usage(ctx, &keyring).await?;
+    respond::json(200, &json!({"data": usage}))
+}
+
 /// `DELETE /v1/admin/api-keys/{id}`: revoked at once.
 pub async fn revoke_key(ctx: &Ctx, key_id: &str) -> ApiResult<Response> {
     if !store::revoke_api_key(&ctx.db()?, key_id, ctx.now()).await? {

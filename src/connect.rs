@@ -20,7 +20,7 @@ use connect_links_core::platforms::Platform;
 use connect_links_core::random::new_id;
 use connect_links_core::refresh_policy::next_refresh_at;
 use connect_links_core::secrets::ConnectToken;
-use connect_links_core::state::{state_key, PendingAuth};
+use connect_links_core::state::{state_key, PendingAuth, VERIFIER_FIELD};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
 use serde_json::json;
@@ -37,12 +37,18 @@ pub enum StateProblem {
     Replayed,
 }
 
-/// Looks up a state without consuming it.
+/// Looks up a state without consuming it, and opens its sealed verifier.
 pub async fn peek_state(ctx: &Ctx, state: &str) -> ApiResult<Result<PendingAuth, StateProblem>> {
-    let raw = ctx.kv()?.get(&state_key(state)).text().await.or_500("kv get state")?;
-    let Some(pending) = raw.and_then(|r| serde_json::from_str::<PendingAuth>(&r).ok()) else {
+    let key = state_key(state);
+    let raw = ctx.kv()?.get(&key).text().await.or_500("kv get state")?;
+    let Some(mut pending) = raw.and_then(|r| serde_json::from_str::<PendingAuth>(&r).ok()) else {
         return Ok(Err(StateProblem::Unknown));
     };
+    // A record whose verifier does not open (forged, or under a removed key) is no state.
+    match ctx.keyring()?.open(&key, VERIFIER_FIELD, &pending.verifier) {
+        Ok(v) => pending.verifier = v,
+        Err(_) => return Ok(Err(StateProblem::Unknown)),
+    }
     if !pending.is_fresh(ctx.now()) {
         return Ok(Err(StateProblem::Expired));
     }
@@ -87,27 +93,65 @@ pub async fn complete(
     code: &str,
     finish: Finish,
 ) -> Result<Connected, CallbackFailure> {
-    let outcome = connect(ctx, pending, link, code, finish).await;
-    if let Err(f) = outcome {
-        fail_link(ctx, link, f).await;
+    match connect(ctx, pending, link, code, finish).await {
+        Ok(c) => Ok(c),
+        Err((failure, grant)) => {
+            end_failed(ctx, link, failure, grant).await;
+            Err(failure)
+        }
     }
-    outcome
 }
 
 /// Ends a pending link in failure and tells the app (`connect_link.failed`), in one batch.
 pub async fn fail_link(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure) {
-    let result = async {
+    end_failed(ctx, link, failure, None).await
+}
+
+/// A grant a failed connect obtained, owned so it can be revoked after the answer.
+struct FreshGrant {
+    platform: Platform,
+    access: String,
+    refresh: Option<String>,
+    /// The platform account, when the identity call told it.
+    account: Option<String>,
+}
+
+/// Records the failure (link and event in one batch); then, after the answer (the browser
+/// need not wait), revokes the fresh grant where that ends no other grant and makes the
+/// event's first delivery attempt, in that order: once the attempt is made, the revocation is done.
+async fn end_failed(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure, grant: Option<FreshGrant>) {
+    let recorded = async {
         let db = ctx.db()?;
         let end = store::end_link_stmt(&db, &link.id, &LinkEnd::Failed(failure.as_str()), ctx.now(), false)?;
         let data = json!({"link_id": link.id, "platform": link.platform, "error": failure.as_str(), "external_user_id": link.external_user_id});
         let event = webhooks::event_after(ctx, &db, &link.app_id, types::LINK_FAILED, data)?;
-        webhooks::commit(ctx, &db, vec![end, event.stmt], &[&event.id]).await?;
-        Ok::<(), ApiError>(())
+        db.batch(vec![end, event.stmt]).await.or_500("end failed link")?;
+        Ok::<String, ApiError>(event.id)
     }
     .await;
-    if result.is_err() {
+    if recorded.is_err() {
         log_failure(&link.platform, &link.id, "link", "the failure could not be recorded");
     }
+    let job_ctx = ctx.detached();
+    let link_id = link.id.clone();
+    ctx.after_answer(async move {
+        if let Some(g) = grant {
+            let grant = Grant {
+                platform: &g.platform,
+                access: &g.access,
+                refresh: g.refresh.as_deref(),
+                account: g.account.as_deref(),
+                profile_id: None,
+            };
+            if revoke(&job_ctx, &grant, false).await.is_err() {
+                log_failure(&g.platform.id, &link_id, "revoke", "the fresh grant could not be revoked");
+            }
+        }
+        if let Ok(event_id) = recorded {
+            webhooks::deliver_ids(&job_ctx, &[event_id]).await;
+        }
+    })
+    .await;
 }
 
 async fn connect(
@@ -116,30 +160,25 @@ async fn connect(
     link: &LinkRow,
     code: &str,
     finish: Finish,
-) -> Result<Connected, CallbackFailure> {
-    let platform = ctx.catalog.get(&pending.platform).ok_or(CallbackFailure::ServerError)?;
-    let creds = ctx.credentials(platform).ok_or(CallbackFailure::ServerError)?;
-    let tokens = exchange(ctx, platform, &creds, pending, link, code).await?;
-    match keep(ctx, platform, link, &tokens, finish).await {
-        Ok(c) => Ok(c),
+) -> Result<Connected, (CallbackFailure, Option<FreshGrant>)> {
+    let platform = ctx.catalog.get(&pending.platform).ok_or((CallbackFailure::ServerError, None))?;
+    let creds = ctx.credentials(platform).ok_or((CallbackFailure::ServerError, None))?;
+    let tokens = exchange(ctx, platform, &creds, pending, link, code).await.map_err(|f| (f, None))?;
+    keep(ctx, platform, link, &tokens, finish).await.map_err(|(failure, account)| {
         // A storage error is ambiguous (the write may have landed and a stored profile may
         // hold this grant): no revocation then.
-        Err((CallbackFailure::ServerError, _)) => Err(CallbackFailure::ServerError),
-        Err((failure, account)) => {
-            // The grant is ours and nobody will use it: end it where that ends no other.
-            let grant = Grant {
-                platform,
-                access: tokens.access_token.secret(),
-                refresh: tokens.refresh_token.as_ref().map(|r| r.secret()),
-                account: account.as_deref(),
-                profile_id: None,
-            };
-            if revoke(ctx, &grant, false).await.is_err() {
-                log_failure(&platform.id, &link.id, "revoke", "the fresh grant could not be revoked");
-            }
-            Err(failure)
+        if failure == CallbackFailure::ServerError {
+            return (failure, None);
         }
-    }
+        // The grant is ours and nobody will use it.
+        let grant = FreshGrant {
+            platform: platform.clone(),
+            access: tokens.access_token.secret().to_string(),
+            refresh: tokens.refresh_token.as_ref().map(|r| r.secret().to_string()),
+            account,
+        };
+        (failure, Some(grant))
+    })
 }
 
 /// The code exchange (and Meta's long-lived swap).

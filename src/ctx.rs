@@ -75,6 +75,15 @@ impl Ctx {
         Ctx { env, started_ms: now_ms(), public_url, catalog, waiter: None }
     }
 
+    /// Runs `job` after the answer when a request is being answered (`wait_until`: it
+    /// still completes if the client goes away), or now outside a request.
+    pub async fn after_answer(&self, job: impl std::future::Future<Output = ()> + 'static) {
+        match &self.waiter {
+            Some(w) => w.wait_until(job),
+            None => job.await,
+        }
+    }
+
     /// Epoch seconds now. Read live, not at the start: a cron run can last minutes, and
     /// leases, schedules and webhook timestamps must not be born stale.
     pub fn now(&self) -> i64 {

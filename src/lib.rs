@@ -5,6 +5,7 @@ mod admin;
 mod connect;
 mod ctx;
 mod fetch;
+mod housekeeping;
 mod lifecycle;
 mod links;
 mod profiles;

@@ -464,7 +464,7 @@ const MAX_ROUNDS: u32 = 5;
 pub async fn run_cron(ctx: &Ctx) -> ApiResult<()> {
     let refreshed = refresh_due(ctx).await;
     let _ = webhooks::deliver_due(ctx, 100).await;
-    let kept = housekeeping(ctx).await;
+    let kept = crate::housekeeping::run(ctx).await;
     refreshed.and(kept)
 }
 
@@ -521,44 +521,6 @@ async fn refresh_due(ctx: &Ctx) -> ApiResult<()> {
                     break;
                 }
             }
-        }
-    }
-    Ok(())
-}
-
-/// Consumed states older than a day go; links whose claim window closed lose their
-/// unclaimed profiles (grant revoked where allowed); a batch of tokens and webhook secrets
-/// still under a non-current key is re-encrypted with the current one.
-async fn housekeeping(ctx: &Ctx) -> ApiResult<()> {
-    let db = ctx.db()?;
-    store::delete_old_states(&db, ctx.now() - 24 * 3600).await?;
-    // Deleted first, then revoked: only what is really gone, and a failure in between
-    // leaves nothing behind that the next run would not find.
-    for (profile, cols) in store::delete_unclaimed(&db, ctx.now(), 50).await? {
-        crate::profiles::revoke_stored(ctx, &profile, &cols).await;
-        console_log!("{}", json!({"event": "unclaimed_deleted", "profile_id": profile.id}));
-    }
-    let keyring = ctx.keyring()?;
-    let kid = keyring.current_kid().to_string();
-    for row in store::profiles_under_old_key(&db, &kid, 50).await? {
-        let reseal = |field: &str, enc: &str| -> ApiResult<String> {
-            let plain = keyring.open(&row.id, field, enc).or_500("open for re-encryption")?;
-            keyring.seal(&row.id, field, &plain).or_500("seal")
-        };
-        let access = reseal("access_token", &row.access_token_enc);
-        let refresh = row.refresh_token_enc.as_deref().map(|e| reseal("refresh_token", e)).transpose();
-        match (access, refresh) {
-            (Ok(a), Ok(r)) => store::rewrap_profile(&db, &row, &a, r.as_deref(), &kid, ctx.now()).await?,
-            _ => console_error!("{}", json!({"event": "reencrypt_failed", "profile_id": row.id})),
-        }
-    }
-    for app in store::apps_under_old_key(&db, &kid, 50).await? {
-        match keyring
-            .open(&app.id, "webhook_secret", &app.webhook_secret_enc)
-            .and_then(|p| keyring.seal(&app.id, "webhook_secret", &p))
-        {
-            Ok(enc) => store::rewrap_app_secret(&db, &app.id, &app.webhook_secret_enc, &enc).await?,
-            Err(_) => console_error!("{}", json!({"event": "reencrypt_failed", "app_id": app.id})),
         }
     }
     Ok(())

@@ -15,7 +15,7 @@ use connect_links_core::pkce::new_verifier;
 use connect_links_core::platforms::AuthKind;
 use connect_links_core::random::{ct_eq, new_id};
 use connect_links_core::redirect::is_allowed;
-use connect_links_core::state::{new_state, state_key, CallbackMode, PendingAuth, STATE_TTL_SECS};
+use connect_links_core::state::{new_state, state_key, CallbackMode, PendingAuth, STATE_TTL_SECS, VERIFIER_FIELD};
 use connect_links_core::time::rfc3339;
 use connect_links_core::webhook::types;
 use serde_json::json;
@@ -81,7 +81,11 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         link_id: id.clone(),
         app_id: app.id.clone(),
         platform: platform.id.clone(),
-        verifier: verifier.secret().to_string(),
+        // Sealed like a token: a KV read alone yields no usable verifier.
+        verifier: ctx
+            .keyring()?
+            .seal(&state_key(state.secret()), VERIFIER_FIELD, verifier.secret())
+            .or_500("seal verifier")?,
         redirect_uri,
         callback,
         created_at: ctx.now(),

@@ -15,7 +15,7 @@ use connect_links_core::webhook::types;
 use futures_util::future::{select, Either};
 use serde_json::json;
 use std::time::Duration;
-use worker::{Delay, Response};
+use worker::{query, Delay, Response};
 
 /// `GET /v1/profiles?platform&status&external_user_id&limit&cursor`.
 pub async fn list(ctx: &Ctx, app_id: &str, q: &[(String, String)]) -> ApiResult<Response> {
@@ -53,7 +53,16 @@ pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     let delete = store::delete_profile_stmt(&db, app_id, id)?;
     // After the delete in one batch: two racing deletes send one `profile.deleted`.
     let event = crate::webhooks::event_after(ctx, &db, app_id, types::DELETED, profile.view())?;
-    let results = crate::webhooks::commit(ctx, &db, vec![delete, event.stmt], &[&event.id]).await?;
+    // Delivered events keep no copy of the profile's data once it is deleted (undelivered
+    // ones, `profile.deleted` included, go when they are delivered).
+    let forget = query!(
+        &db,
+        "DELETE FROM webhook_outbox WHERE app_id = ?1 AND next_attempt_at IS NULL AND instr(body, ?2) > 0",
+        app_id,
+        id
+    )
+    .or_500("prepare outbox forget")?;
+    let results = crate::webhooks::commit(ctx, &db, vec![delete, event.stmt, forget], &[&event.id]).await?;
     if let Some((gone, cols)) = store::deleted_profile(&results, 0)? {
         revoke_stored(ctx, &gone, &cols).await;
     }
@@ -108,10 +117,7 @@ async fn refresh_detached(ctx: &Ctx, id: &str, max_wait_ms: Option<u64>) -> ApiR
         // The client may be gone; the refresh is stored all the same.
         let _ = tx.send(result);
     };
-    match &ctx.waiter {
-        Some(w) => w.wait_until(job),
-        None => job.await,
-    }
+    ctx.after_answer(job).await;
     let outcome = async { rx.await.unwrap_or_else(|_| Err(ApiError::internal())) };
     match max_wait_ms {
         None => outcome.await,

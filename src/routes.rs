@@ -42,7 +42,10 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
                 (Method::Patch, ["apps", id]) => admin::patch_app(ctx, id, &body(req).await?).await,
                 (Method::Post, ["apps", id, "api-keys"]) => admin::create_key(ctx, id).await,
                 (Method::Delete, ["api-keys", id]) => admin::revoke_key(ctx, id).await,
-                (_, ["apps"] | ["apps", _] | ["apps", _, "api-keys"] | ["api-keys", _]) => Err(method_not_allowed()),
+                (Method::Get, ["keys"]) => admin::keys(ctx).await,
+                (_, ["apps"] | ["apps", _] | ["apps", _, "api-keys"] | ["api-keys", _] | ["keys"]) => {
+                    Err(method_not_allowed())
+                }
                 _ => Err(ApiError::not_found("route")),
             }
         }

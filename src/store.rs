@@ -490,18 +490,6 @@ pub async fn delete_old_states(db: &D1Database, before: i64) -> ApiResult<()> {
     Ok(())
 }
 
-/// Profiles whose envelopes are under another key than `kid`.
-pub async fn profiles_under_old_key(db: &D1Database, kid: &str, limit: u32) -> ApiResult<Vec<TokenColumns>> {
-    query!(
-        db,
-        "SELECT id, platform, access_token_enc, refresh_token_enc FROM profiles WHERE token_kid != ?1 LIMIT ?2",
-        kid,
-        limit
-    )
-    .many::<TokenColumns>("read old-key profiles")
-    .await
-}
-
 /// Writes re-sealed envelopes, only if the row was not changed meanwhile (a refresh wins)
 /// and no refresh is in flight (it compares envelopes when it stores its answer).
 pub async fn rewrap_profile(
@@ -528,25 +516,6 @@ pub async fn rewrap_profile(
     .exec("rewrap")
     .await?;
     Ok(())
-}
-
-/// An app's sealed webhook secret.
-#[derive(Deserialize)]
-pub struct AppSecret {
-    /// App id.
-    pub id: String,
-    /// Envelope.
-    pub webhook_secret_enc: String,
-}
-
-/// Apps whose webhook secret is under another key than `kid`.
-pub async fn apps_under_old_key(db: &D1Database, kid: &str, limit: u32) -> ApiResult<Vec<AppSecret>> {
-    query!(
-        db,
-        "SELECT id, webhook_secret_enc FROM apps WHERE substr(webhook_secret_enc, 1, length(?1) + 4) != 'v1.' || ?1 || '.' LIMIT ?2",
-        kid, limit
-    )
-    .many::<AppSecret>("read old-key apps").await
 }
 
 /// Writes a re-sealed webhook secret if it did not change meanwhile.

@@ -57,9 +57,21 @@ pub async fn commit(
     Ok(results)
 }
 
-/// One delivery attempt for each event now; failures stay in the outbox for the cron.
+/// One delivery attempt for each event; failures stay in the outbox for the cron. During
+/// a request the attempt runs after the answer (`wait_until`), so a slow receiver never
+/// delays a redirect or an API answer.
 pub async fn deliver_now(ctx: &Ctx, events: &[&str]) {
-    for id in events {
+    if events.is_empty() {
+        return;
+    }
+    let job_ctx = ctx.detached();
+    let ids: Vec<String> = events.iter().map(|s| s.to_string()).collect();
+    ctx.after_answer(async move { deliver_ids(&job_ctx, &ids).await }).await;
+}
+
+/// One delivery attempt for each event, now.
+pub async fn deliver_ids(ctx: &Ctx, ids: &[String]) {
+    for id in ids {
         if let Ok(Some(row)) = claim(ctx, id).await {
             let _ = deliver(ctx, row).await;
         }
@@ -107,10 +119,12 @@ async fn deliver(ctx: &Ctx, row: OutboxRow) -> ApiResult<()> {
         .ok()
         .and_then(|k| k.open(&row.app_id, "webhook_secret", &row.webhook_secret_enc).ok())
         .map(WebhookSecret::new);
-    let status = match (&row.webhook_url, secret) {
-        (Some(url), Some(secret)) => {
-            let timestamp = ctx.now();
-            let signature = sign(&secret, &row.id, timestamp, &row.body).unwrap_or_default();
+    let timestamp = ctx.now();
+    // Never sent unsigned: a secret that cannot be read or used fails the attempt, and the
+    // outbox keeps the event for the retry schedule.
+    let signature = secret.and_then(|s| sign(&s, &row.id, timestamp, &row.body));
+    let status = match (&row.webhook_url, signature) {
+        (Some(url), Some(signature)) => {
             let req = HttpRequest {
                 method: "POST",
                 url: url.clone(),
@@ -134,7 +148,8 @@ async fn deliver(ctx: &Ctx, row: OutboxRow) -> ApiResult<()> {
         (_, None) => {
             console_log!(
                 "{}",
-                json!({"event": "webhook_delivery", "webhook_id": row.id, "error": "webhook secret unreadable"})
+                json!({"event": "webhook_delivery", "webhook_id": row.id, "app_id": row.app_id,
+                       "error": "webhook secret unreadable or malformed: not sent unsigned"})
             );
             0
         }
@@ -142,6 +157,10 @@ async fn deliver(ctx: &Ctx, row: OutboxRow) -> ApiResult<()> {
     };
     let attempts = row.attempts + 1;
     let stmt = if (200..300).contains(&status) {
+        // A delivered event of a profile that is gone keeps none of its data: the row goes.
+        query!(&db, "DELETE FROM webhook_outbox WHERE id = ?1 AND type LIKE 'profile.%' \
+                     AND NOT EXISTS (SELECT 1 FROM profiles WHERE profiles.id = json_extract(webhook_outbox.body, '$.data.id'))", row.id)
+            .exec("outbox forget").await?;
         query!(&db, "UPDATE webhook_outbox SET attempts = ?2, delivered_at = ?3, next_attempt_at = NULL, last_status = ?4 WHERE id = ?1", row.id, attempts, ctx.now(), status)
     } else {
         match retry_delay(attempts) {

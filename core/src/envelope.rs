@@ -81,6 +81,11 @@ impl Keyring {
         self.keys.first().map(|(kid, _)| kid.as_str()).unwrap_or_default()
     }
 
+    /// Every key id in the ring, the current one first.
+    pub fn kids(&self) -> Vec<&str> {
+        self.keys.iter().map(|(kid, _)| kid.as_str()).collect()
+    }
+
     /// Encrypts `plaintext` for `field` of `row_id` under the current key.
     pub fn seal(&self, row_id: &str, field: &str, plaintext: &str) -> Result<String, EnvelopeError> {
         let (kid, cipher) = self.keys.first().ok_or_else(|| EnvelopeError::BadKeyring("no keys".into()))?;

@@ -29,7 +29,9 @@ pub struct PendingAuth {
     pub app_id: String,
     /// Platform id.
     pub platform: String,
-    /// The PKCE verifier (present even where the platform takes no PKCE, then unused).
+    /// The PKCE verifier (present even where the platform takes no PKCE, then unused). In
+    /// KV it is sealed like a token (associated data `<state hash>:pkce_verifier`, see
+    /// [`VERIFIER_FIELD`]); it is opened in memory when the state is read.
     pub verifier: String,
     /// The `redirect_uri` sent to the platform, sent again at the code exchange.
     pub redirect_uri: String,
@@ -51,6 +53,9 @@ impl PendingAuth {
         PkceVerifier::new(self.verifier.clone())
     }
 }
+
+/// The envelope field name of the sealed verifier; the row id is the state's hash.
+pub const VERIFIER_FIELD: &str = "pkce_verifier";
 
 /// A new state: 32 random bytes, base64url.
 pub fn new_state() -> ApiResult<OAuthState> {

@@ -205,7 +205,7 @@ test('the sandbox rotates refresh tokens and refuses reused codes', async () => 
     method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth }, body: new URLSearchParams(form),
   });
   const pending = JSON.parse(await w.kv.get(w.stateKey(back.searchParams.get('state'))));
-  const codeForm = { grant_type: 'authorization_code', code: back.searchParams.get('code'), redirect_uri: REDIRECT, code_verifier: pending.verifier };
+  const codeForm = { grant_type: 'authorization_code', code: back.searchParams.get('code'), redirect_uri: REDIRECT, code_verifier: w.openEnvelope(pending.verifier, w.stateKey(back.searchParams.get('state')), 'pkce_verifier') };
   assert.equal((await token(codeForm, 'Basic d3Jvbmc6d3Jvbmc=')).status, 401);
   const first = await token(codeForm);
   assert.equal(first.status, 200);

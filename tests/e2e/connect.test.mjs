@@ -85,6 +85,7 @@ test('a replayed callback gets 400 and makes no second profile', async () => {
   const { api_key } = await w.createApp('Replay app', [REDIRECT]);
   const link = await w.createLink(api_key);
   const { back } = await w.consent(link, { username: 'replay-user' });
+  const record = await w.kv.get(w.stateKey(back.searchParams.get('state')));
   const first = await w.callback(back);
   assert.equal(first.status, 302);
   const count = await profileCount();
@@ -93,12 +94,9 @@ test('a replayed callback gets 400 and makes no second profile', async () => {
   assert.match(again.headers.get('content-type'), /text\/html/);
   assert.equal(again.headers.get('location'), null);
   assert.equal(await profileCount(), count);
-  // Even with KV still holding the state, D1's consumed-states record refuses it.
-  const state = back.searchParams.get('state');
-  await w.kv.put(w.stateKey(state), JSON.stringify({
-    link_id: link.id, app_id: 'x', platform: 'sandbox', verifier: 'v', redirect_uri: back.origin, callback: 'hosted',
-    created_at: Math.floor(Date.now() / 1000),
-  }));
+  // Even with KV still holding the state (its very record put back), D1's consumed-states
+  // record refuses it.
+  await w.kv.put(w.stateKey(back.searchParams.get('state')), record);
   const third = await w.callback(back);
   assert.equal(third.status, 400);
   assert.equal(await profileCount(), count);
@@ -137,7 +135,8 @@ test('the sandbox receives a verifier that matches the challenge', async () => {
   const state = authorize.searchParams.get('state');
   assert.equal(Buffer.from(state, 'base64url').length, 32, 'state is 32 random bytes');
   const pending = JSON.parse(await w.kv.get(w.stateKey(state)));
-  assert.equal(challengeOf(pending.verifier), challenge);
+  assert.match(pending.verifier, /^v1\.k1\./, 'the verifier is sealed in KV');
+  assert.equal(challengeOf(w.openEnvelope(pending.verifier, w.stateKey(state), 'pkce_verifier')), challenge);
 
   // The sandbox enforces S256: a wrong verifier is refused, so the flow below succeeding
   // means the worker sent the matching one.
@@ -227,7 +226,9 @@ test('a pending link leaves no live state or verifier in D1', async () => {
   const { api_key } = await w.createApp('State at rest app', [REDIRECT]);
   const link = await w.createLink(api_key);
   const state = new URL(link.authorize_url).searchParams.get('state');
-  const { verifier } = JSON.parse(await w.kv.get(w.stateKey(state)));
+  const sealed = JSON.parse(await w.kv.get(w.stateKey(state))).verifier;
+  const verifier = w.openEnvelope(sealed, w.stateKey(state), 'pkce_verifier');
+  assert.ok(!(await w.kv.get(w.stateKey(state))).includes(verifier), 'KV holds no plaintext verifier');
   for (const { table, value } of await w.allStoredText()) {
     assert.ok(!value.includes(state), `live state found in ${table}`);
     assert.ok(!value.includes(verifier), `verifier found in ${table}`);

@@ -42,9 +42,10 @@ export function randomKey() {
  * Starts the worker; `vars` override bindings, `outbound` answers its outbound fetches,
  * `queue` binds REFRESH_QUEUE (with this worker as its consumer).
  */
-export async function startWorker({ vars = {}, outbound, queue = false, tokenKeys = `k1:${randomKey()}` } = {}) {
+export async function startWorker({ vars = {}, outbound, queue = false, tokenKeys = `k1:${randomKey()}`, captureLogs = false } = {}) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
+  const logs = [];
   const adminToken = `adm_${crypto.randomBytes(16).toString('hex')}`;
   const bindings = { PUBLIC_URL: base, SANDBOX: 'on', ADMIN_TOKEN: adminToken, TOKEN_KEYS: tokenKeys, ...vars };
   const mf = new Miniflare({
@@ -59,6 +60,8 @@ export async function startWorker({ vars = {}, outbound, queue = false, tokenKey
     kvNamespaces: { OAUTH_STATE: 'e2e-kv' },
     bindings,
     ...(outbound ? { outboundService: outbound } : {}),
+    // Everything workerd writes (the worker's console included), kept for a scan.
+    ...(captureLogs ? { handleRuntimeStdio: (out, err) => { for (const s of [out, err]) s.on('data', (d) => logs.push(String(d))); } } : {}),
     ...(queue ? {
       queueProducers: { REFRESH_QUEUE: 'refresh-queue' },
       queueConsumers: { 'refresh-queue': { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 3 } },
@@ -71,7 +74,9 @@ export async function startWorker({ vars = {}, outbound, queue = false, tokenKey
     const sql = fs.readFileSync(path.join(root, 'migrations', file), 'utf8');
     await db.batch(statements(sql).map((s) => db.prepare(s)));
   }
-  return new Worker(mf, base, db, kv, bindings);
+  const worker = new Worker(mf, base, db, kv, bindings);
+  worker.logs = logs;
+  return worker;
 }
 
 class Worker {
@@ -94,6 +99,17 @@ class Worker {
   async enqueue(body) {
     const producer = await this.mf.getQueueProducer('REFRESH_QUEUE');
     await producer.send(body);
+  }
+
+  /**
+   * Waits until every webhook event in the outbox has had its first delivery attempt: the
+   * worker makes it after its answer (`wait_until`), so a test looks once it has happened.
+   */
+  async settled(ms = 5000) {
+    for (const start = Date.now(); Date.now() - start < ms; await new Promise((r) => setTimeout(r, 20))) {
+      if ((await this.row('SELECT COUNT(*) AS n FROM webhook_outbox WHERE attempts = 0 AND next_attempt_at IS NOT NULL')).n === 0) return;
+    }
+    throw new Error('webhook deliveries did not settle');
   }
 
   /** Runs SQL against the local D1 database (for seeding time-dependent state). */

@@ -49,6 +49,7 @@ const storedRefresh = async (id) => {
 
 test('connect sends a verified profile.connected webhook', async () => {
   const id = await connect('x', 'hooked');
+  await w.settled();
   const got = receiver.of('profile.connected', id);
   assert.equal(got.length, 1);
   assert.equal(got[0].data.platform, 'x');
@@ -237,6 +238,7 @@ test('the refresh endpoint forces a refresh; access-token refreshes a token abou
 test('a receiver that answers 500 for a while gets every event once it recovers; nothing is lost', async () => {
   receiver.status = 500;
   const ids = [await connect('x', 'down1'), await connect('x', 'down2'), await connect('youtube', 'down3')];
+  await w.settled();
   const failedIds = receiver.attempts.filter((a) => a.status === 500).map((a) => a.id);
   assert.ok(failedIds.length >= 3);
   const pending = await w.db.prepare('SELECT id, attempts, next_attempt_at FROM webhook_outbox WHERE delivered_at IS NULL').all();
@@ -280,6 +282,7 @@ test('after a new key id is put in front, the job re-encrypts old rows and every
   assert.match(app2.webhook_secret_enc, /^v1\.k2\./);
   // Webhooks still sign with the same secret.
   const id2 = await connect('x', 'after-rekey');
+  await w.settled();
   assert.equal(receiver.of('profile.connected', id2).length, 1);
 });
 

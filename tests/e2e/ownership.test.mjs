@@ -70,6 +70,7 @@ test('attack: a link sent to a victim does not hand the victim\'s account to the
   const token = await w.call('GET', `/v1/profiles/${id}/access-token`, { token: app.api_key });
   assert.equal(token.status, 409, 'no access token before the claim');
   assert.equal((await w.call('POST', `/v1/profiles/${id}/refresh`, { token: app.api_key })).status, 409);
+  await w.settled();
   assert.equal(receiver.of('profile.connected', id).length, 0, 'no profile.connected webhook');
   // A claim needs the token from the victim's redirect, which the attacker never saw.
   const guess = await w.call('POST', `/v1/connect-links/${link.id}/claim`, { token: app.api_key, json: { connect_token: 'A'.repeat(43) } });
@@ -104,6 +105,7 @@ test('the claim activates the profile once, then the link and the webhook show i
   const foreign = await w.call('POST', `/v1/connect-links/${link.id}/claim`, { token: other.api_key, json: { connect_token: q.connect_token } });
   assert.equal(foreign.status, 404, "another app's key cannot claim");
   const claimed = await w.claim(location);
+  await w.settled(); // the delivery runs after the claim's answer
   receiver.onEvent = undefined;
   assert.equal(claimed.status, 200);
   assert.equal(claimed.body.data.length, 1);
@@ -112,6 +114,7 @@ test('the claim activates the profile once, then the link and the webhook show i
   assert.equal(claimed.body.data[0].external_user_id, 'u-claim');
   const again = await w.claim(location);
   assert.equal(again.status, 409, 'one use');
+  await w.settled();
   const got = receiver.of('profile.connected', q.profile_id);
   assert.equal(got.length, 1);
   assert.equal(seenLinkStatus, 'completed', 'profile.connected goes out after the link is completed');
@@ -141,12 +144,14 @@ test('attack: connecting a victim\'s already connected account under another own
   assert.equal(q.error, 'account_connected_elsewhere');
   assert.equal(q.profile_id, undefined);
   assert.equal(q.connect_token, undefined);
+  await w.settled(); // the revocation runs after the answer, before the failure's webhook
   const afterRow = await w.row('SELECT access_token_enc, external_user_id, status FROM profiles WHERE id = ?', first.profile_id);
   assert.deepEqual(afterRow, { ...before, status: 'active' }, 'owner and tokens untouched');
   assert.equal(await revokedSandboxGrants('owned-user'), revokedBefore + 1, 'the new grant was revoked');
   const status = await w.call('GET', `/v1/connect-links/${evil.id}`, { token: app.api_key });
   assert.equal(status.body.status, 'failed');
   assert.equal(status.body.error, 'account_connected_elsewhere');
+  await w.settled();
   assert.equal(receiver.events.filter((e) => e.type === 'connect_link.failed' && e.data.link_id === evil.id).length, 1);
 
   // The same owner again: same profile, new tokens, profile.reconnected once claimed.
@@ -155,6 +160,7 @@ test('attack: connecting a victim\'s already connected account under another own
   assert.equal(q2.profile_id, first.profile_id);
   const row2 = await w.row('SELECT access_token_enc, external_user_id FROM profiles WHERE id = ?', first.profile_id);
   assert.notEqual(row2.access_token_enc, before.access_token_enc);
+  await w.settled();
   assert.equal(receiver.of('profile.reconnected', first.profile_id).length, 1);
 
   // A reconnect link made by the app for that profile refreshes it whatever its owner field.
@@ -190,6 +196,7 @@ test('an abandoned unclaimed connect never locks the real owner out', async () =
   assert.equal(claimed.status, 200);
   assert.equal(claimed.body.data[0].external_user_id, 'owner');
   assert.equal((await w.claim(staleLocation)).status, 409, 'nor after the owner claimed it');
+  await w.settled();
   assert.equal(receiver.of('profile.connected', q.profile_id).length, 1);
 });
 
@@ -203,6 +210,7 @@ test('"claim": "auto" keeps the old behaviour for apps that bind the redirect th
   const p = await w.call('GET', `/v1/profiles/${q.profile_id}`, { token: app.api_key });
   assert.equal(p.body.status, 'active');
   assert.equal((await w.call('GET', `/v1/connect-links/${link.id}`, { token: app.api_key })).body.profile_id, q.profile_id);
+  await w.settled();
   assert.equal(receiver.of('profile.connected', q.profile_id).length, 1);
   const patched = await w.admin('PATCH', `/v1/admin/apps/${app.app.id}`, { claim: 'required' });
   assert.equal(patched.body.claim, 'required');
@@ -244,8 +252,8 @@ test('two concurrent deletes send one profile.deleted', async () => {
     w.call('DELETE', `/v1/profiles/${q.profile_id}`, { token: app.api_key }),
   ]);
   assert.ok([d1.status, d2.status].includes(204));
-  const outbox = await w.row("SELECT COUNT(*) AS n FROM webhook_outbox WHERE type = 'profile.deleted' AND body LIKE ?", `%${q.profile_id}%`);
-  assert.equal(outbox.n, 1);
+  await w.settled();
+  assert.equal(receiver.of('profile.deleted', q.profile_id).length, 1);
 });
 
 test('a failed connect revokes the grant it got, where that ends no other grant', async () => {
@@ -253,6 +261,7 @@ test('a failed connect revokes the grant it got, where that ends no other grant'
   // X: a declined scope. X's revoke ends only that token.
   const r = await w.connectWithMock(mocks, app.api_key, 'x', { user: 'declines', grant: ['tweet.read', 'users.read', 'offline.access'], redirect: REDIRECT });
   assert.equal(r.q.error, 'missing_scopes');
+  await w.settled(); // the revocation runs after the answer, before the failure's webhook
   const xRevoke = mocks.calls.filter((c) => c.platform === 'x' && c.endpoint === 'revoke').at(-1);
   assert.ok(xRevoke, 'X revoke called');
   assert.equal(mocks.tokens.get(xRevoke.form.token).kind, 'refresh', 'the refresh token ends the grant');
@@ -261,6 +270,7 @@ test('a failed connect revokes the grant it got, where that ends no other grant'
   mocks.failNext('x', 'identity', () => new Response('{"title":"Service Unavailable"}', { status: 503 }));
   const failed = await w.connectWithMock(mocks, app.api_key, 'x', { user: 'no-identity', redirect: REDIRECT });
   assert.equal(failed.q.error, 'profile_failed');
+  await w.settled();
   const xRevoke2 = mocks.calls.filter((c) => c.platform === 'x' && c.endpoint === 'revoke').at(-1);
   assert.notEqual(xRevoke2, xRevoke);
   assert.equal(mocks.tokens.get(xRevoke2.form.token).user, 'no-identity');
@@ -273,6 +283,7 @@ test('a failed connect revokes the grant it got, where that ends no other grant'
   const before = fbRevokes();
   const evil = await w.connectWithMock(mocks, app.api_key, 'facebook', { user: 'fbowned', redirect: REDIRECT, linkFields: { external_user_id: 'attacker' } });
   assert.equal(evil.q.error, 'account_connected_elsewhere');
+  await w.settled();
   assert.equal(fbRevokes(), before, "no grant-wide revoke that would end the owner's grant");
   const ownerToken = await w.call('GET', `/v1/profiles/${owner.profile_id}/access-token`, { token: app.api_key });
   assert.equal(ownerToken.status, 200);

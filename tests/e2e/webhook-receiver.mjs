@@ -10,6 +10,14 @@ export class WebhookReceiver {
     this.events = []; // accepted and verified: { id, type, data }
   }
 
+  /** Holds every request until the returned function is called. */
+  hold() {
+    this.held = 0;
+    let release;
+    this.holding = new Promise((r) => { release = r; });
+    return () => { this.holding = null; release(); };
+  }
+
   /** Verifies with this app's `whsec_...` secret from now on. */
   useSecret(secret) {
     this.verifier = new Webhook(secret);
@@ -21,7 +29,12 @@ export class WebhookReceiver {
       res.setHeader('connection', 'close');
       let body = '';
       req.on('data', (d) => { body += d; });
-      req.on('end', () => {
+      req.on('end', async () => {
+        // A held receiver answers only when the test releases it.
+        if (this.holding) {
+          this.held += 1;
+          await this.holding;
+        }
         const id = req.headers['webhook-id'];
         this.attempts.push({ id, status: this.status });
         if (this.status !== 200) {

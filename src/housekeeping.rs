@@ -1,0 +1,264 @@
+//! The housekeeping part of the lifecycle job: consumed states, unclaimed profiles, key
+//! rotation that can finish, and retention (issue #8).
+
+use crate::ctx::{Ctx, OrInternal};
+use crate::store::{self, Stmt, TokenColumns};
+use connect_links_core::envelope::Keyring;
+use connect_links_core::error::ApiResult;
+use connect_links_core::platforms::sandbox::CODE_TTL_SECS;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use worker::{console_error, console_log, query, D1Database};
+
+/// Rows re-encrypted per table and run.
+const REENCRYPT_BATCH: u32 = 50;
+/// Rows purged per table and run, so one run stays short however much has piled up.
+const PURGE_BATCH: u32 = 1000;
+
+/// SQL for the key id of an envelope column (`v1.<kid>.<data>`).
+fn kid_sql(column: &str) -> String {
+    format!("substr({column}, 4, instr(substr({column}, 4), '.') - 1)")
+}
+
+/// Runs every housekeeping step; one failing step does not stop the others.
+pub async fn run(ctx: &Ctx) -> ApiResult<()> {
+    let db = ctx.db()?;
+    let steps = [
+        ("consumed_states", store::delete_old_states(&db, ctx.now() - 24 * 3600).await),
+        ("unclaimed", unclaimed(ctx, &db).await),
+        ("reencrypt", reencrypt(ctx, &db).await),
+        ("retention", retention(ctx, &db).await),
+    ];
+    for (step, result) in steps {
+        if result.is_err() {
+            console_error!("{}", json!({"event": "housekeeping_failed", "step": step}));
+        }
+    }
+    Ok(())
+}
+
+/// Links whose claim window closed lose their unclaimed profiles: deleted first, then
+/// revoked where allowed (only what is really gone, and a failure in between leaves nothing
+/// behind that the next run would not find).
+async fn unclaimed(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
+    for (profile, cols) in store::delete_unclaimed(db, ctx.now(), 50).await? {
+        crate::profiles::revoke_stored(ctx, &profile, &cols).await;
+        console_log!("{}", json!({"event": "unclaimed_deleted", "profile_id": profile.id}));
+    }
+    Ok(())
+}
+
+/// Re-encrypts a batch of tokens and webhook secrets still under a non-current key. Rows
+/// under a key no longer in `TOKEN_KEYS` are left out (nothing can open them), and a row
+/// that fails to open under a key that is there is marked and skipped from then on, so a
+/// bad row never holds the batch up. `GET /v1/admin/keys` counts both.
+async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
+    let keyring = ctx.keyring()?;
+    let current = keyring.current_kid().to_string();
+    let others: Vec<&str> = keyring.kids().into_iter().skip(1).collect();
+    let others = serde_json::to_string(&others).or_500("kids json")?;
+    let rows = query!(
+        db,
+        "SELECT id, platform, access_token_enc, refresh_token_enc FROM profiles \
+         WHERE token_kid IN (SELECT value FROM json_each(?1)) AND reencrypt_failed_at IS NULL LIMIT ?2",
+        others,
+        REENCRYPT_BATCH
+    )
+    .many::<TokenColumns>("read old-key profiles")
+    .await?;
+    let mut unreadable = 0;
+    for row in rows {
+        let reseal = |field: &str, enc: &str| -> Option<String> {
+            let plain = keyring.open(&row.id, field, enc).ok()?;
+            keyring.seal(&row.id, field, &plain).ok()
+        };
+        let access = reseal("access_token", &row.access_token_enc);
+        let refresh = match row.refresh_token_enc.as_deref() {
+            Some(e) => reseal("refresh_token", e).map(Some),
+            None => Some(None),
+        };
+        match (access, refresh) {
+            (Some(a), Some(r)) => store::rewrap_profile(db, &row, &a, r.as_deref(), &current, ctx.now()).await?,
+            _ => {
+                unreadable += 1;
+                query!(db, "UPDATE profiles SET reencrypt_failed_at = ?2 WHERE id = ?1", row.id, ctx.now())
+                    .exec("mark unreadable")
+                    .await?;
+                console_error!("{}", json!({"event": "reencrypt_failed", "profile_id": row.id}));
+            }
+        }
+    }
+    #[derive(Deserialize)]
+    struct AppSecret {
+        id: String,
+        webhook_secret_enc: String,
+    }
+    let apps = query!(
+        db,
+        &format!(
+            "SELECT id, webhook_secret_enc FROM apps WHERE {} IN (SELECT value FROM json_each(?1)) \
+             AND reencrypt_failed_at IS NULL LIMIT ?2",
+            kid_sql("webhook_secret_enc")
+        ),
+        others,
+        REENCRYPT_BATCH
+    )
+    .many::<AppSecret>("read old-key apps")
+    .await?;
+    for app in apps {
+        match keyring
+            .open(&app.id, "webhook_secret", &app.webhook_secret_enc)
+            .and_then(|p| keyring.seal(&app.id, "webhook_secret", &p))
+        {
+            Ok(enc) => store::rewrap_app_secret(db, &app.id, &app.webhook_secret_enc, &enc).await?,
+            Err(_) => {
+                unreadable += 1;
+                query!(db, "UPDATE apps SET reencrypt_failed_at = ?2 WHERE id = ?1", app.id, ctx.now())
+                    .exec("mark unreadable")
+                    .await?;
+                console_error!("{}", json!({"event": "reencrypt_failed", "app_id": app.id}));
+            }
+        }
+    }
+    if unreadable > 0 {
+        console_log!("{}", json!({"event": "reencrypt_skipped", "rows": unreadable}));
+    }
+    Ok(())
+}
+
+/// What one key id still protects (`GET /v1/admin/keys`).
+#[derive(Debug, Default, Serialize)]
+pub struct KidUsage {
+    /// The key id.
+    pub kid: String,
+    /// New writes use it.
+    pub current: bool,
+    /// It is in `TOKEN_KEYS`.
+    pub in_keyring: bool,
+    /// Profiles whose tokens are under it.
+    pub profiles: u64,
+    /// Apps whose webhook secret is under it.
+    pub apps: u64,
+    /// Pending connect links (their consent URL and KV verifier) under it.
+    pub pending_links: u64,
+    /// Of those profiles and apps, rows that failed to open under it and are skipped.
+    pub unreadable: u64,
+    /// Nothing needs it any more: it can be removed from `TOKEN_KEYS`.
+    pub removable: bool,
+}
+
+/// Rows per key id, for every key in `TOKEN_KEYS` and every key id still found in D1.
+pub async fn key_usage(ctx: &Ctx, keyring: &Keyring) -> ApiResult<Vec<KidUsage>> {
+    let db = ctx.db()?;
+    #[derive(Deserialize)]
+    struct Count {
+        kid: Option<String>,
+        n: u64,
+        unreadable: u64,
+    }
+    // No bindings: `query!` then yields the statement itself.
+    let profiles = worker::Result::Ok(query!(
+        &db,
+        "SELECT token_kid AS kid, COUNT(*) AS n, COUNT(reencrypt_failed_at) AS unreadable FROM profiles GROUP BY token_kid"
+    ))
+    .many::<Count>("key usage profiles")
+    .await?;
+    let apps = worker::Result::Ok(query!(
+        &db,
+        &format!(
+            "SELECT {k} AS kid, COUNT(*) AS n, COUNT(reencrypt_failed_at) AS unreadable FROM apps GROUP BY {k}",
+            k = kid_sql("webhook_secret_enc")
+        )
+    ))
+    .many::<Count>("key usage apps")
+    .await?;
+    let links = query!(
+        &db,
+        &format!(
+            "SELECT {k} AS kid, COUNT(*) AS n, 0 AS unreadable FROM connect_links \
+             WHERE status = 'pending' AND expires_at > ?1 GROUP BY {k}",
+            k = kid_sql("authorize_url")
+        ),
+        ctx.now()
+    )
+    .many::<Count>("key usage links")
+    .await?;
+    let mut by_kid: BTreeMap<String, KidUsage> = BTreeMap::new();
+    for kid in keyring.kids() {
+        by_kid.entry(kid.to_string()).or_default();
+    }
+    for (rows, which) in [(profiles, 0), (apps, 1), (links, 2)] {
+        for c in rows {
+            let u = by_kid.entry(c.kid.unwrap_or_default()).or_default();
+            match which {
+                0 => u.profiles += c.n,
+                1 => u.apps += c.n,
+                _ => u.pending_links += c.n,
+            }
+            u.unreadable += c.unreadable;
+        }
+    }
+    let kids = keyring.kids();
+    Ok(by_kid
+        .into_iter()
+        .map(|(kid, mut u)| {
+            u.current = kid == keyring.current_kid();
+            u.in_keyring = kids.contains(&kid.as_str());
+            u.removable = !u.current && u.profiles + u.apps + u.pending_links == 0;
+            u.kid = kid;
+            u
+        })
+        .collect())
+}
+
+/// Days finished links and settled outbox rows are kept (`RETENTION_DAYS`, default 30).
+fn retention_days(ctx: &Ctx) -> i64 {
+    ctx.env
+        .var("RETENTION_DAYS")
+        .ok()
+        .and_then(|v| v.to_string().parse::<i64>().ok())
+        .filter(|d| (1..=3650).contains(d))
+        .unwrap_or(30)
+}
+
+/// Purges what nobody needs: connect links finished or expired `RETENTION_DAYS` ago, outbox
+/// rows delivered or given up that long ago, and sandbox codes and tokens past expiry (or
+/// revoked, which the sandbox answers like unknown ones).
+async fn retention(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
+    let now = ctx.now();
+    let cut = now - retention_days(ctx) * 86_400;
+    let purges = [
+        query!(
+            db,
+            "DELETE FROM connect_links WHERE id IN (SELECT id FROM connect_links WHERE \
+             (completed_at IS NOT NULL AND status != 'awaiting_claim' AND completed_at < ?1) \
+             OR (status = 'pending' AND expires_at < ?1) LIMIT ?2)",
+            cut,
+            PURGE_BATCH
+        ),
+        query!(
+            db,
+            "DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM webhook_outbox WHERE delivered_at < ?1 \
+             UNION SELECT id FROM webhook_outbox WHERE failed_at < ?1 LIMIT ?2)",
+            cut,
+            PURGE_BATCH
+        ),
+        query!(
+            db,
+            "DELETE FROM sandbox_codes WHERE code_hash IN (SELECT code_hash FROM sandbox_codes WHERE created_at < ?1 LIMIT ?2)",
+            now - CODE_TTL_SECS,
+            PURGE_BATCH
+        ),
+        query!(
+            db,
+            "DELETE FROM sandbox_tokens WHERE token_hash IN (SELECT token_hash FROM sandbox_tokens \
+             WHERE expires_at < ?1 UNION SELECT token_hash FROM sandbox_tokens WHERE revoked_at < ?1 LIMIT ?2)",
+            now,
+            PURGE_BATCH
+        ),
+    ];
+    let stmts = purges.into_iter().map(|q| q.or_500("prepare purge")).collect::<ApiResult<Vec<_>>>()?;
+    db.batch(stmts).await.or_500("retention")?;
+    Ok(())
+}
