@@ -40,6 +40,11 @@ after(async () => {
   await receiver.stop();
 });
 
+function assertError(r, status, code) {
+  assert.equal(r.status, status, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, code);
+}
+
 async function connect(platform, user) {
   const { q } = await w.connectWithMock(mocks, app.api_key, platform, { user, redirect: REDIRECT });
   assert.equal(q.connected, 'true', JSON.stringify(q));
@@ -94,4 +99,68 @@ test('a platform and a webhook receiver that answer 200 MB: the cron stops readi
   assert.ok(outbox.delivered_at);
   assert.ok(receiver.answerStats.sent < EARLY, `the worker pulled ${receiver.answerStats.sent} bytes of the receiver's answer`);
   await until('the worker to hang up on the receiver', () => receiver.answerStats.closed);
+});
+
+/**
+ * POSTs `total` bytes (starting with `head`) as a stream: no Content-Length, chunked. Once
+ * 128 KiB are out (past the limit) the stream pauses until the answer is read: a worker that
+ * answers early closes the connection, and a client still writing then sees a reset instead
+ * of the answer. A worker that reads on waits out the pause and takes everything.
+ */
+async function postStream(path, token, total, head) {
+  const stats = {};
+  let answered;
+  const hold = new Promise((r) => { answered = r; });
+  const res = await fetch(w.base + path, {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: lazyStream(total, stats, head, { holdAt: Math.min(128 * 1024, total), hold }), duplex: 'half',
+  });
+  const text = await res.text();
+  answered();
+  return { status: res.status, body: text ? JSON.parse(text) : null, stats };
+}
+
+/** POSTs `text` streamed in small chunks (no Content-Length). */
+async function postChunked(path, token, text, size = 1000) {
+  const res = await fetch(w.base + path, {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: chunked(text, size), duplex: 'half',
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/** A stream of `text` in small chunks. */
+function chunked(text, size = 1000) {
+  const bytes = new TextEncoder().encode(text);
+  let at = 0;
+  return new ReadableStream({
+    pull(c) {
+      if (at >= bytes.length) return c.close();
+      c.enqueue(bytes.slice(at, at + size));
+      at += size;
+    },
+  });
+}
+
+test('a chunked request body over 64 KiB is cut while reading: 413, never a full read', async () => {
+  for (const [path, token] of [['/v1/connect-links', app.api_key], ['/v1/admin/apps', w.bindings.ADMIN_TOKEN]]) {
+    const t0 = Date.now();
+    const r = await postStream(path, token, HUGE, '{"name": "');
+    assertError(r, 413, 'payload_too_large');
+    assert.ok(r.stats.sent < EARLY, `${path}: the worker pulled ${r.stats.sent} bytes`);
+    assert.ok(Date.now() - t0 < 4000, 'answered without waiting for the rest of the body');
+  }
+  // One byte over the limit is over.
+  assertError(await postStream('/v1/connect-links', app.api_key, 64 * 1024 + 1, '{'), 413, 'payload_too_large');
+});
+
+test('a chunked request body under 64 KiB still works', async () => {
+  // About 60 KiB, in 1,000-byte chunks.
+  const json = JSON.stringify({ name: `Chunked ${'n'.repeat(150)}`, allowed_redirect_urls: [REDIRECT] }).padEnd(60 * 1024, ' ');
+  const created = await postChunked('/v1/admin/apps', w.bindings.ADMIN_TOKEN, json);
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  // Exactly 64 KiB is within the limit.
+  const exactly = JSON.stringify({ platform: 'sandbox', redirect_url: REDIRECT }).padEnd(64 * 1024, ' ');
+  const link = await postChunked('/v1/connect-links', app.api_key, exactly, 4096);
+  assert.equal(link.status, 201, JSON.stringify(link.body));
+  assert.match(link.body.id, /^cl_/);
 });
