@@ -1,24 +1,54 @@
 //! Outbound platform calls through the Workers fetch API, one JSON log line each.
+//!
+//! Answers are read as streams under a hard cap (`MAX_RESPONSE_BYTES`), never whole first:
+//! a platform that answers 200 MB costs one MiB of reading, then the rest is cancelled.
 
-use connect_links_core::http::{HttpRequest, HttpResponse};
+use crate::body::{cancel, read_capped, ReadError};
+use connect_links_core::http::{CappedBody, HttpRequest, HttpResponse};
 use futures_util::future::{select, Either};
 use serde_json::json;
+use std::future::Future;
 use std::time::Duration;
 use wasm_bindgen::JsValue;
 use worker::{
     console_log, AbortController, AbortSignal, Date, Delay, Fetch, Headers, Method, Request, RequestInit,
-    RequestRedirect,
+    RequestRedirect, Response, ResponseBody,
 };
 
-/// Answers larger than this are cut off; no platform answer we read comes near it.
+/// Answers larger than this are a transport error; no platform answer we read comes near it.
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
 
 /// How long a call may take when `PLATFORM_TIMEOUT_MS` does not say.
 pub const DEFAULT_TIMEOUT_MS: u64 = 15_000;
 
-/// Why a call produced no answer: network error or timeout.
-#[derive(Debug)]
-pub struct TransportError;
+/// Why a call produced no usable answer. Every kind is transient for the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportError {
+    /// The request could not be sent, or the connection failed.
+    Network,
+    /// No whole answer within the timeout.
+    Timeout,
+    /// The answer (with this status) passed `MAX_RESPONSE_BYTES`; the rest was cancelled.
+    TooLarge(u16),
+}
+
+impl TransportError {
+    /// The name used in log lines.
+    fn as_str(self) -> &'static str {
+        match self {
+            TransportError::Network => "network",
+            TransportError::Timeout => "timeout",
+            TransportError::TooLarge(_) => "answer_too_large",
+        }
+    }
+    /// The status the platform answered, when it did (0 otherwise).
+    fn status(self) -> u16 {
+        match self {
+            TransportError::TooLarge(status) => status,
+            _ => 0,
+        }
+    }
+}
 
 /// Sends `req` for `platform` (redirects are not followed: a platform answer that redirects
 /// is an error, not a hop to an unchecked host), and logs platform, endpoint, status,
@@ -30,9 +60,12 @@ pub async fn send(
     timeout_ms: u64,
 ) -> Result<HttpResponse, TransportError> {
     let start = Date::now().as_millis();
-    let result = send_inner(req, timeout_ms).await;
+    let result = send_capped(req, timeout_ms).await;
     let latency_ms = Date::now().as_millis().saturating_sub(start);
-    let status = result.as_ref().map(|r| r.status).unwrap_or(0);
+    let (status, error) = match &result {
+        Ok(r) => (r.status, None),
+        Err(e) => (e.status(), Some(e.as_str())),
+    };
     console_log!(
         "{}",
         json!({
@@ -44,38 +77,87 @@ pub async fn send(
             "latency_ms": latency_ms,
             "profile_id": profile_id,
             "ok": result.is_ok(),
+            "error": error,
         })
     );
     result
 }
 
-/// Sends `req` without logging (callers log their own line), giving up after `timeout_ms`.
-pub async fn send_inner(req: &HttpRequest, timeout_ms: u64) -> Result<HttpResponse, TransportError> {
+/// Sends `req` and reads its answer within `MAX_RESPONSE_BYTES`, giving up after
+/// `timeout_ms` (the body's reading included).
+async fn send_capped(req: &HttpRequest, timeout_ms: u64) -> Result<HttpResponse, TransportError> {
     let controller = AbortController::default();
-    let call = Box::pin(send_once(req, controller.signal()));
+    let signal = controller.signal();
+    let call = async move {
+        let mut resp = start(req, signal).await?;
+        let status = resp.status_code();
+        let body = read_body(&mut resp).await.map_err(|e| match e {
+            ReadError::OverCap => TransportError::TooLarge(status),
+            ReadError::Stream => TransportError::Network,
+        })?;
+        Ok(HttpResponse { status, body })
+    };
+    within(controller, timeout_ms, call).await
+}
+
+/// Sends `req` without logging (the caller logs its own line) and returns only the status:
+/// the answer's body is cancelled unread, so a receiver that answers with a huge or endless
+/// body costs nothing. Gives up after `timeout_ms`.
+pub async fn send_status(req: &HttpRequest, timeout_ms: u64) -> Result<u16, TransportError> {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let call = async move {
+        let mut resp = start(req, signal).await?;
+        if matches!(resp.body(), ResponseBody::Stream(_)) {
+            cancel(resp.stream().map_err(|_| TransportError::Network)?);
+        }
+        Ok(resp.status_code())
+    };
+    within(controller, timeout_ms, call).await
+}
+
+/// Runs `call`, aborting its fetch once `timeout_ms` has passed.
+async fn within<T>(
+    controller: AbortController,
+    timeout_ms: u64,
+    call: impl Future<Output = Result<T, TransportError>>,
+) -> Result<T, TransportError> {
     let timer = Box::pin(Delay::from(Duration::from_millis(timeout_ms)));
-    match select(call, timer).await {
+    match select(Box::pin(call), timer).await {
         Either::Left((result, _)) => result,
         Either::Right(_) => {
             controller.abort();
-            Err(TransportError)
+            Err(TransportError::Timeout)
         }
     }
 }
 
-async fn send_once(req: &HttpRequest, signal: AbortSignal) -> Result<HttpResponse, TransportError> {
+/// Sends the request; resolves once the answer's status and headers are in.
+async fn start(req: &HttpRequest, signal: AbortSignal) -> Result<Response, TransportError> {
     let headers = Headers::new();
     for (k, v) in &req.headers {
-        headers.set(k, v).map_err(|_| TransportError)?;
+        headers.set(k, v).map_err(|_| TransportError::Network)?;
     }
     let mut init = RequestInit::new();
     init.with_method(Method::from(req.method.to_string())).with_headers(headers).with_redirect(RequestRedirect::Manual);
     if let Some(body) = &req.body {
         init.with_body(Some(JsValue::from_str(body)));
     }
-    let request = Request::new_with_init(&req.url, &init).map_err(|_| TransportError)?;
-    let mut resp = Fetch::Request(request).send_with_signal(&signal).await.map_err(|_| TransportError)?;
-    let mut body = resp.bytes().await.map_err(|_| TransportError)?;
-    body.truncate(MAX_RESPONSE_BYTES);
-    Ok(HttpResponse { status: resp.status_code(), body })
+    let request = Request::new_with_init(&req.url, &init).map_err(|_| TransportError::Network)?;
+    Fetch::Request(request).send_with_signal(&signal).await.map_err(|_| TransportError::Network)
+}
+
+/// The answer's body within `MAX_RESPONSE_BYTES`, read as it streams in.
+async fn read_body(resp: &mut Response) -> Result<Vec<u8>, ReadError> {
+    match resp.body() {
+        ResponseBody::Stream(_) => read_capped(resp.stream().map_err(|_| ReadError::Stream)?, MAX_RESPONSE_BYTES).await,
+        // A fetched answer is a stream or empty; a body already in memory is held to the
+        // same cap all the same.
+        ResponseBody::Body(bytes) => {
+            let mut capped = CappedBody::new(MAX_RESPONSE_BYTES);
+            capped.push(bytes).map_err(|_| ReadError::OverCap)?;
+            Ok(capped.into_bytes())
+        }
+        ResponseBody::Empty => Ok(Vec::new()),
+    }
 }

@@ -2,6 +2,7 @@
 //! logic lives in the `connect-links-core` crate and in the flow modules here.
 
 mod admin;
+mod body;
 mod connect;
 mod ctx;
 mod fetch;

@@ -1,6 +1,7 @@
 //! The route table: parse, call one handler, render. Errors become the contract's JSON
 //! error, or an HTML page on browser routes.
 
+use crate::body::{read_capped, ReadError};
 use crate::ctx::{method_not_allowed, Ctx, OrInternal};
 use crate::{admin, links, profiles, respond, sandbox};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
@@ -128,17 +129,23 @@ fn too_large() -> ApiError {
     ApiError::new(ErrorCode::PayloadTooLarge, "request body is over 64 KiB")
 }
 
-/// The request body, refused over 64 KiB (by its declared length first, then its real one).
+/// The request body, refused over 64 KiB: by its declared length before any reading, and by
+/// a running count while it streams in (a chunked body declares no length), so a huge or
+/// endless body costs 64 KiB of reading, never a full read.
 async fn body(req: &mut Request) -> ApiResult<Vec<u8>> {
     let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(too_large());
     }
-    let bytes = req.bytes().await.or_500("read body")?;
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(too_large());
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
     }
-    Ok(bytes)
+    match read_capped(req.stream().or_500("request body stream")?, MAX_BODY_BYTES).await {
+        Ok(bytes) => Ok(bytes),
+        Err(ReadError::OverCap) => Err(too_large()),
+        // The client went away mid-body (or sent a broken one): its mistake, not ours.
+        Err(ReadError::Stream) => Err(ApiError::invalid("the request body could not be read")),
+    }
 }
 
 fn query(req: &Request) -> ApiResult<Vec<(String, String)>> {

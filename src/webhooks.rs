@@ -137,7 +137,8 @@ async fn deliver(ctx: &Ctx, row: OutboxRow) -> ApiResult<()> {
                 body: Some(row.body.clone()),
             };
             let start = Date::now().as_millis();
-            let status = fetch::send_inner(&req, ctx.timeout_ms()).await.map(|r| r.status).unwrap_or(0);
+            // Only the status counts: the receiver's answer body is cancelled unread.
+            let status = fetch::send_status(&req, ctx.timeout_ms()).await.unwrap_or(0);
             console_log!(
                 "{}",
                 json!({"event": "webhook_delivery", "webhook_id": row.id, "type": row.kind, "app_id": row.app_id,

@@ -55,6 +55,39 @@ impl fmt::Debug for HttpResponse {
     }
 }
 
+/// A body read chunk by chunk with a running count, refused as soon as it passes `cap`
+/// (so a huge or endless body costs at most `cap` plus one chunk, never a full read).
+#[derive(Debug)]
+pub struct CappedBody {
+    cap: usize,
+    bytes: Vec<u8>,
+}
+
+/// A body went past its cap: the reader stops and cancels the rest.
+#[derive(Debug, PartialEq, Eq)]
+pub struct OverCap;
+
+impl CappedBody {
+    /// An empty body that may grow to `cap` bytes.
+    pub fn new(cap: usize) -> Self {
+        Self { cap, bytes: Vec::new() }
+    }
+
+    /// Adds one chunk; `OverCap` once the total passes the cap (the chunk is not kept).
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), OverCap> {
+        if chunk.len() > self.cap - self.bytes.len() {
+            return Err(OverCap);
+        }
+        self.bytes.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// The bytes read, all within the cap.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
 /// A form-encoded body from pairs.
 pub fn form_body(pairs: &[(&str, &str)]) -> String {
     let mut s = url::form_urlencoded::Serializer::new(String::new());
@@ -62,4 +95,27 @@ pub fn form_body(pairs: &[(&str, &str)]) -> String {
         s.append_pair(k, v);
     }
     s.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capped_body_takes_exactly_the_cap_and_refuses_one_byte_more() {
+        let mut b = CappedBody::new(10);
+        assert_eq!(b.push(b"12345"), Ok(()));
+        assert_eq!(b.push(b""), Ok(()));
+        assert_eq!(b.push(b"67890"), Ok(()));
+        assert_eq!(b.push(b"x"), Err(OverCap));
+        assert_eq!(b.into_bytes(), b"1234567890");
+    }
+
+    #[test]
+    fn capped_body_refuses_a_single_chunk_over_the_cap() {
+        let mut b = CappedBody::new(4);
+        assert_eq!(b.push(b"123"), Ok(()));
+        assert_eq!(b.push(b"45"), Err(OverCap), "the running count, not the chunk alone, is checked");
+        assert_eq!(CappedBody::new(4).push(&[0; 5]), Err(OverCap));
+    }
 }

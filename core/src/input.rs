@@ -15,6 +15,18 @@ pub const MAX_APP_STATE_CHARS: usize = 512;
 /// `metadata` on a connect link: at most this many bytes of JSON.
 pub const MAX_METADATA_BYTES: usize = 4 * 1024;
 
+/// The largest whole number a JavaScript number holds exactly (2^53 - 1). D1 bindings are
+/// JavaScript values, so a larger one (either sign) cannot be bound: it must be refused as
+/// the client's mistake (400) before a statement is prepared, not fail there as a 500.
+pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+
+/// Parses a whole number taken from a request, only within +/-(2^53 - 1) (see
+/// [`MAX_SAFE_INTEGER`]). Every integer that goes from a request into a D1 binding passes
+/// through here or through a narrower parser ([`parse_limit`]).
+pub fn parse_safe_int(s: &str) -> Option<i64> {
+    s.parse::<i64>().ok().filter(|n| (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(n))
+}
+
 /// Parses a JSON body into `T`; the error names the problem, never the value.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     if body.len() > MAX_BODY_BYTES {
@@ -235,5 +247,30 @@ mod tests {
         assert!(parse_limit(Some("0")).is_err());
         assert!(parse_limit(Some("101")).is_err());
         assert!(parse_limit(Some("x")).is_err());
+        for huge in ["9007199254740993", "-9223372036854775808", "18446744073709551617", "1e2", "-1"] {
+            assert_eq!(parse_limit(Some(huge)).unwrap_err().code, ErrorCode::InvalidRequest, "{huge}");
+        }
+    }
+
+    #[test]
+    fn safe_ints_stop_at_two_to_the_53_minus_one() {
+        assert_eq!(MAX_SAFE_INTEGER, 9_007_199_254_740_991);
+        assert_eq!(parse_safe_int("9007199254740991"), Some(MAX_SAFE_INTEGER));
+        assert_eq!(parse_safe_int("-9007199254740991"), Some(-MAX_SAFE_INTEGER));
+        assert_eq!(parse_safe_int("0"), Some(0));
+        for out in [
+            "9007199254740992",
+            "9007199254740993",
+            "-9007199254740992",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "99999999999999999999",
+            "1e3",
+            "0x10",
+            "",
+            " 1",
+        ] {
+            assert_eq!(parse_safe_int(out), None, "{out}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Rows as D1 returns them, and the JSON views the API shows of them. Token columns are
 //! never part of a view.
 
+use crate::input::parse_safe_int;
 use crate::random::{b64url, b64url_decode};
 use crate::time::{rfc3339, rfc3339_opt};
 use serde::Deserialize;
@@ -207,11 +208,12 @@ pub fn encode_cursor(created_at: i64, id: &str) -> String {
     b64url(format!("{created_at}:{id}").as_bytes())
 }
 
-/// Reads a cursor made by [`encode_cursor`].
+/// Reads a cursor made by [`encode_cursor`]. A cursor comes from the client, so its time is
+/// range-checked like any number from a request (it is bound in the list query).
 pub fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
     let raw = String::from_utf8(b64url_decode(cursor)?).ok()?;
     let (t, id) = raw.split_once(':')?;
-    Some((t.parse().ok()?, id.to_string()))
+    Some((parse_safe_int(t)?, id.to_string()))
 }
 
 #[cfg(test)]
@@ -224,6 +226,18 @@ mod tests {
         assert_eq!(decode_cursor(&c), Some((1700, "prf_ab".into())));
         assert_eq!(decode_cursor("%%%"), None);
         assert_eq!(decode_cursor(&b64url(b"nocolon")), None);
+    }
+
+    #[test]
+    fn cursor_times_beyond_javascript_numbers_are_refused() {
+        let raw = |t: &str| b64url(format!("{t}:prf_ab").as_bytes());
+        for t in
+            ["9223372036854775807", "9007199254740993", "9007199254740992", "-9007199254740992", "-9223372036854775808"]
+        {
+            assert_eq!(decode_cursor(&raw(t)), None, "{t}");
+        }
+        assert_eq!(decode_cursor(&raw("9007199254740991")), Some((9_007_199_254_740_991, "prf_ab".into())));
+        assert_eq!(decode_cursor(&raw("-9007199254740991")), Some((-9_007_199_254_740_991, "prf_ab".into())));
     }
 
     #[test]

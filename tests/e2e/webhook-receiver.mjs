@@ -2,12 +2,15 @@
 // package (the reference implementation), independently of the worker's own code.
 import http from 'node:http';
 import { Webhook } from 'standardwebhooks';
+import { writeLazily } from './streams.mjs';
 
 export class WebhookReceiver {
   constructor() {
     this.status = 200;
     this.attempts = []; // every request: { id, status }
     this.events = []; // accepted and verified: { id, type, data }
+    this.answerBytes = 0; // when set, a 200 answer streams a body this long
+    this.answerStats = {}; // { sent, closed } of the last streamed answer
   }
 
   /** Holds every request until the returned function is called. */
@@ -54,7 +57,13 @@ export class WebhookReceiver {
         const event = { id, type: payload.type, data: payload.data, timestamp: payload.timestamp };
         this.events.push(event);
         // A test may look at the worker's state while the event is being delivered.
-        Promise.resolve(this.onEvent?.(event)).finally(() => res.writeHead(200).end('ok'));
+        Promise.resolve(this.onEvent?.(event)).finally(() => {
+          if (!this.answerBytes) return res.writeHead(200).end('ok');
+          // A huge answer, made only as fast as the worker reads it (chunked: no length).
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          this.answerStats = {};
+          writeLazily(res, this.answerBytes, this.answerStats);
+        });
       });
     });
     await new Promise((r) => this.server.listen(0, '127.0.0.1', r));
