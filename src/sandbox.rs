@@ -1,11 +1,12 @@
 //! The sandbox platform's endpoints (`/sandbox/*`, only with `SANDBOX=on`): a consent page,
 //! a token endpoint that enforces PKCE S256 and rotates refresh tokens, user info, revoke.
 
+use crate::connect::peek_state;
 use crate::ctx::{Ctx, OrInternal};
 use crate::respond;
-use crate::store::Stmt;
+use crate::store::{self, Stmt};
 use connect_links_core::error::{ApiError, ApiResult};
-use connect_links_core::html::error_page;
+use connect_links_core::html::{error_page, policy_with_form_targets};
 use connect_links_core::keys::bearer;
 use connect_links_core::oauth::basic_auth;
 use connect_links_core::pkce::verify_s256;
@@ -26,12 +27,29 @@ fn get<'a>(p: &'a [(String, String)], k: &str) -> Option<&'a str> {
 }
 
 /// `GET /sandbox/authorize`: the consent page.
-pub fn authorize_page(query: &[(String, String)]) -> ApiResult<Response> {
+pub async fn authorize_page(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<Response> {
     let req = AuthorizeRequest::from_pairs(query);
     if let Some(problem) = req.problem(get(query, "response_type").unwrap_or_default()) {
         return respond::html(400, error_page("Sandbox: bad authorization request", problem));
     }
-    respond::html(200, req.consent_page())
+    let ends = form_ends(ctx, &req).await?;
+    let ends: Vec<&str> = ends.iter().map(String::as_str).collect();
+    respond::html_with_policy(200, req.consent_page(), &policy_with_form_targets(&ends))
+}
+
+/// Where submitting the consent form ends up, through redirects: `redirect_uri`, and when
+/// that is this worker's callback, the redirect URL of the link the state belongs to.
+async fn form_ends(ctx: &Ctx, req: &AuthorizeRequest) -> ApiResult<Vec<String>> {
+    let mut ends = vec![req.redirect_uri.clone()];
+    if req.redirect_uri == format!("{}/oauth/callback", ctx.public_url) {
+        // An unknown or stale state ends on the callback's own error page: nothing to add.
+        if let Ok(pending) = peek_state(ctx, &req.state).await? {
+            if let Some(link) = store::get_link(&ctx.db()?, &pending.link_id).await? {
+                ends.push(link.redirect_url);
+            }
+        }
+    }
+    Ok(ends)
 }
 
 /// `POST /sandbox/authorize`: Approve issues a code, Deny answers `access_denied`.
