@@ -13,7 +13,9 @@ use connect_links_core::pkce::verify_s256;
 use connect_links_core::platforms::sandbox::{self as def, ACCESS_TTL_SECS, CODE_TTL_SECS};
 use connect_links_core::random::{ct_eq, random_token};
 use connect_links_core::redirect::with_params;
-use connect_links_core::sandbox::{secret_hash, user_id, valid_username, AuthorizeRequest};
+use connect_links_core::sandbox::{
+    redirect_allowed, secret_hash, user_id, valid_username, AuthorizeRequest, REDIRECT_NOT_ALLOWED,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{query, Request, Response};
@@ -32,9 +34,23 @@ pub async fn authorize_page(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<
     if let Some(problem) = req.problem(get(query, "response_type").unwrap_or_default()) {
         return respond::html(400, error_page("Sandbox: bad authorization request", problem));
     }
+    if !redirect_ok(ctx, &req.redirect_uri).await? {
+        return respond::html(400, error_page("Sandbox: bad authorization request", REDIRECT_NOT_ALLOWED));
+    }
     let ends = form_ends(ctx, &req).await?;
     let ends: Vec<&str> = ends.iter().map(String::as_str).collect();
     respond::html_with_policy(200, req.consent_page(), &policy_with_form_targets(&ends))
+}
+
+/// Whether the sandbox may redirect to `redirect_uri` (this worker's callback or a URL in an
+/// app's allowlist), checked on the page and again on the decision.
+async fn redirect_ok(ctx: &Ctx, redirect_uri: &str) -> ApiResult<bool> {
+    let own = format!("{}/oauth/callback", ctx.public_url);
+    if redirect_allowed(redirect_uri, &own, &[]) {
+        return Ok(true);
+    }
+    let entries = store::allowlist_entries_for(&ctx.db()?, redirect_uri).await?;
+    Ok(redirect_allowed(redirect_uri, &own, &entries))
 }
 
 /// Where submitting the consent form ends up, through redirects: `redirect_uri`, and when
@@ -60,6 +76,10 @@ pub async fn decide(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
     req.scope = form.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(" ");
     if let Some(problem) = req.problem("code") {
         return respond::html(400, error_page("Sandbox: bad authorization request", problem));
+    }
+    // Again on the decision: the form is the client's, and an allowlist may have changed.
+    if !redirect_ok(ctx, &req.redirect_uri).await? {
+        return respond::html(400, error_page("Sandbox: bad authorization request", REDIRECT_NOT_ALLOWED));
     }
     let back = |params: &[(&str, &str)]| with_params(&req.redirect_uri, params).ok_or_else(ApiError::internal);
     if get(&form, "decision") != Some("approve") {

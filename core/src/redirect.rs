@@ -55,6 +55,18 @@ fn path_under(path: &str, prefix: &str) -> bool {
         || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
 }
 
+/// Text a stored allowlist that could allow `redirect` must contain, in one of two
+/// spellings: the URL's host as parsed (lowercase, an IDN host in its `xn--` form) and its
+/// Unicode form (the same when it has none), since allowlists are stored as they were given.
+/// A cheap filter for D1 before [`is_allowed`] decides; `None` for a URL without a host.
+pub fn host_needles(redirect: &str) -> Option<(String, String)> {
+    let url = Url::parse(redirect).ok()?;
+    let host = url.host_str()?.to_ascii_lowercase();
+    let unicode = url::quirks::domain_to_unicode(&host).to_lowercase();
+    let unicode = if unicode.is_empty() { host.clone() } else { unicode };
+    Some((host, unicode))
+}
+
 /// `base` with `params` appended to its own query (which is kept).
 pub fn with_params(base: &str, params: &[(&str, &str)]) -> Option<String> {
     let mut url = Url::parse(base).ok()?;
@@ -88,6 +100,16 @@ mod tests {
         assert!(!is_allowed("https://app.example.com:8443/oauth/done", &l));
         assert!(!is_allowed("https://user@app.example.com/oauth/done", &l));
         assert!(!is_allowed("not a url", &l));
+    }
+
+    #[test]
+    fn host_needles_cover_both_spellings_of_a_host() {
+        let both = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
+        assert_eq!(host_needles("https://App.Example.com:8443/cb"), both("app.example.com", "app.example.com"));
+        assert_eq!(host_needles("https://xn--bcher-kva.example/cb"), both("xn--bcher-kva.example", "bücher.example"));
+        assert_eq!(host_needles("https://bücher.example/cb"), both("xn--bcher-kva.example", "bücher.example"));
+        assert!(host_needles("mailto:a@b").is_none());
+        assert!(host_needles("nope").is_none());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use crate::html::{escape, page};
 use crate::random::hex;
+use crate::redirect::is_allowed;
 use sha2::{Digest, Sha256};
 
 /// The authorization request the consent page carries through its form.
@@ -93,6 +94,22 @@ pattern=\"[a-z0-9_.\\-]{{1,32}}\" required></label><fieldset><legend>Permissions
     }
 }
 
+/// Why the sandbox refuses a `redirect_uri` it could otherwise parse.
+pub const REDIRECT_NOT_ALLOWED: &str =
+    "redirect_uri is neither this worker's /oauth/callback nor an allowed redirect URL of any app";
+
+/// Whether the sandbox may send a decision (code or error) to `redirect_uri`: exactly this
+/// worker's own callback, or a URL that an app's allowlist allows (links with
+/// `"callback": "app"` send their `redirect_url`). The sandbox is a test platform, not an
+/// open redirector, even when it is on.
+pub fn redirect_allowed(redirect_uri: &str, own_callback: &str, allowlist: &[String]) -> bool {
+    let own = match (url::Url::parse(redirect_uri), url::Url::parse(own_callback)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    own || is_allowed(redirect_uri, allowlist)
+}
+
 /// Whether a sandbox account name is acceptable: `[a-z0-9_.-]{1,32}`.
 pub fn valid_username(name: &str) -> bool {
     (1..=32).contains(&name.len())
@@ -134,6 +151,20 @@ mod tests {
         r.code_challenge.clear();
         assert!(r.problem("code").is_some());
         assert!(req().problem("token").is_some());
+    }
+
+    #[test]
+    fn sandbox_redirects_only_to_our_callback_or_an_allowlisted_url() {
+        let own = "http://127.0.0.1:8787/oauth/callback";
+        let apps = vec!["https://app.example.com/cb".to_string()];
+        assert!(redirect_allowed(own, own, &[]));
+        assert!(redirect_allowed("https://app.example.com/cb?x=1", own, &apps));
+        assert!(!redirect_allowed("https://evil.example/", own, &apps));
+        assert!(!redirect_allowed("http://127.0.0.1:8787/oauth/callback/x", own, &apps));
+        assert!(!redirect_allowed("http://127.0.0.1:8787/oauth/callbackx", own, &apps));
+        assert!(!redirect_allowed("http://127.0.0.1:8788/oauth/callback", own, &apps));
+        assert!(!redirect_allowed("https://app.example.com/cb-evil", own, &apps));
+        assert!(!redirect_allowed("not a url", "not a url", &apps));
     }
 
     #[test]

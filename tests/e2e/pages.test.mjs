@@ -3,7 +3,7 @@
 // redirect_url may not carry, and the allowlist checked again at callback time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorker } from './harness.mjs';
+import { startWorker, unescapeHtml } from './harness.mjs';
 
 let w;
 before(async () => { w = await startWorker(); });
@@ -21,6 +21,22 @@ function assertPage(res, status, what, policy = PAGE_POLICY) {
 }
 
 const get = (p) => fetch(w.base + p, { redirect: 'manual' });
+
+/** The consent page's form as a browser would submit it (hidden fields, checked scopes). */
+function consentForm(html, { username = 'ada', decision = 'approve' } = {}) {
+  const form = new URLSearchParams();
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.append(m[1], unescapeHtml(m[2]));
+  for (const m of html.matchAll(/<input type="checkbox" name="scope" value="([^"]*)" checked>/g)) form.append('scope', unescapeHtml(m[1]));
+  form.append('username', username);
+  form.append('decision', decision);
+  return form;
+}
+
+const decide = (form) => fetch(`${w.base}/sandbox/authorize`, { method: 'POST', body: form, redirect: 'manual' });
+
+async function sandboxCodes() {
+  return (await w.row('SELECT COUNT(*) AS n FROM sandbox_codes')).n;
+}
 
 test('every HTML answer carries the page policy and X-Frame-Options: DENY', async () => {
   const { api_key } = await w.createApp('Policy app', [REDIRECT]);
@@ -54,4 +70,32 @@ test('the consent page widens form-action by exactly the origins its submission 
   const own = await w.createLink(api_key, { callback: 'app' });
   const ownPolicy = PAGE_POLICY.replace("form-action 'self'", `form-action 'self' ${appOrigin}`);
   assertPage(await fetch(own.authorize_url, { redirect: 'manual' }), 200, 'app-callback consent', ownPolicy);
+});
+
+test('attack: the sandbox redirects nowhere outside our callback and the apps\' allowlists', async () => {
+  const { api_key } = await w.createApp('Open redirect app', [REDIRECT]);
+  const link = await w.createLink(api_key);
+  const evil = new URL(link.authorize_url);
+  evil.searchParams.set('redirect_uri', 'https://evil.example/');
+  const page = await get(evil.pathname + evil.search);
+  assertPage(page, 400, 'consent page for evil.example');
+  assert.equal(page.headers.get('location'), null);
+  assert.match(await page.text(), /redirect_uri is neither/);
+
+  // The decision checks again: a form served while an app allowed the URL, decided after
+  // the app dropped it, redirects nowhere (approve or deny) and issues no code.
+  const { app, api_key: key2 } = await w.createApp('Dropped URL app', ['https://evil.example/']);
+  const own = await w.createLink(key2, { redirect_url: 'https://evil.example/', callback: 'app' });
+  const consent = await fetch(own.authorize_url, { redirect: 'manual' });
+  assert.equal(consent.status, 200, 'allowlisted while the page is served');
+  const html = await consent.text();
+  const patched = await w.admin('PATCH', `/v1/admin/apps/${app.id}`, { allowed_redirect_urls: ['https://other.example/'] });
+  assert.equal(patched.status, 200);
+  const codes = await sandboxCodes();
+  for (const decision of ['approve', 'deny']) {
+    const res = await decide(consentForm(html, { decision }));
+    assertPage(res, 400, `decision ${decision}`);
+    assert.equal(res.headers.get('location'), null, decision);
+  }
+  assert.equal(await sandboxCodes(), codes, 'no code issued');
 });
