@@ -14,7 +14,7 @@ use connect_links_core::platforms::sandbox::{self as def, ACCESS_TTL_SECS, CODE_
 use connect_links_core::random::{ct_eq, random_token};
 use connect_links_core::redirect::with_params;
 use connect_links_core::sandbox::{
-    redirect_allowed, secret_hash, user_id, valid_username, AuthorizeRequest, REDIRECT_NOT_ALLOWED,
+    redirect_allowed, secret_hash, user_id, valid_username, AuthorizeRequest, CSRF_PURPOSE, REDIRECT_NOT_ALLOWED,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -37,9 +37,10 @@ pub async fn authorize_page(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<
     if !redirect_ok(ctx, &req.redirect_uri).await? {
         return respond::html(400, error_page("Sandbox: bad authorization request", REDIRECT_NOT_ALLOWED));
     }
+    let csrf = req.csrf_token(&ctx.keyring()?.derive(CSRF_PURPOSE), ctx.now());
     let ends = form_ends(ctx, &req).await?;
     let ends: Vec<&str> = ends.iter().map(String::as_str).collect();
-    respond::html_with_policy(200, req.consent_page(), &policy_with_form_targets(&ends))
+    respond::html_with_policy(200, req.consent_page(&csrf), &policy_with_form_targets(&ends))
 }
 
 /// Whether the sandbox may redirect to `redirect_uri` (this worker's callback or a URL in an
@@ -72,8 +73,8 @@ async fn form_ends(ctx: &Ctx, req: &AuthorizeRequest) -> ApiResult<Vec<String>> 
 pub async fn decide(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
     let form = pairs(body);
     let mut req = AuthorizeRequest::from_pairs(&form);
-    // Each checked scope box is its own field; unchecked ones are declined.
-    req.scope = form.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(" ");
+    // The token is bound to the scopes the page was served for; the boxes are what was granted.
+    req.scope = get(&form, "requested_scope").unwrap_or_default().to_string();
     if let Some(problem) = req.problem("code") {
         return respond::html(400, error_page("Sandbox: bad authorization request", problem));
     }
@@ -81,6 +82,20 @@ pub async fn decide(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
     if !redirect_ok(ctx, &req.redirect_uri).await? {
         return respond::html(400, error_page("Sandbox: bad authorization request", REDIRECT_NOT_ALLOWED));
     }
+    // Before either decision: a form from anywhere but this request's own page is refused.
+    if let Err(problem) = req.check_csrf(&ctx.keyring()?.derive(CSRF_PURPOSE), get(&form, "csrf_token"), ctx.now()) {
+        return respond::html(400, error_page("Sandbox: consent form refused", problem.message()));
+    }
+    // Each checked scope box is its own field; unchecked ones are declined.
+    let requested: Vec<&str> = req.scope.split(' ').filter(|s| !s.is_empty()).collect();
+    let granted: Vec<&str> = form.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.as_str()).collect();
+    if granted.iter().any(|g| !requested.contains(g)) {
+        return respond::html(
+            400,
+            error_page("Sandbox: bad authorization request", "a scope was granted that was not requested"),
+        );
+    }
+    let granted = granted.join(" ");
     let back = |params: &[(&str, &str)]| with_params(&req.redirect_uri, params).ok_or_else(ApiError::internal);
     if get(&form, "decision") != Some("approve") {
         return respond::redirect(&back(&[
@@ -102,7 +117,7 @@ pub async fn decide(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
         secret_hash(&code),
         req.redirect_uri,
         req.code_challenge,
-        req.scope,
+        granted,
         username,
         ctx.now()
     )

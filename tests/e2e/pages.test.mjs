@@ -3,6 +3,7 @@
 // redirect_url may not carry, and the allowlist checked again at callback time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { startWorker, unescapeHtml } from './harness.mjs';
 
 let w;
@@ -33,6 +34,29 @@ function consentForm(html, { username = 'ada', decision = 'approve' } = {}) {
 }
 
 const decide = (form) => fetch(`${w.base}/sandbox/authorize`, { method: 'POST', body: form, redirect: 'manual' });
+
+/** A copy of `form` with `name` set to `value` (removed when null). */
+function withField(form, name, value) {
+  const f = new URLSearchParams(form);
+  f.delete(name);
+  if (value !== null) f.set(name, value);
+  return f;
+}
+
+const hmac = (key, msg) => crypto.createHmac('sha256', key).update(msg).digest();
+
+/**
+ * Signs `form` as the worker does (what only TOKEN_KEYS' holder can do): the key derived
+ * from the current key for `sandbox-csrf`, a MAC over the issue time and the request.
+ */
+function signedForm(form, issuedAt) {
+  const [kid, b64] = w.bindings.TOKEN_KEYS.split(',')[0].split(':');
+  assert.ok(kid);
+  const key = hmac(hmac(Buffer.from(b64, 'base64'), 'connect-links derive v1'), 'sandbox-csrf');
+  const f = (n) => form.get(n) ?? '';
+  const bound = JSON.stringify([issuedAt, f('client_id'), f('redirect_uri'), f('requested_scope'), f('state'), f('code_challenge'), f('code_challenge_method')]);
+  return withField(form, 'csrf_token', `${issuedAt}.${hmac(key, bound).toString('base64url')}`);
+}
 
 async function sandboxCodes() {
   return (await w.row('SELECT COUNT(*) AS n FROM sandbox_codes')).n;
@@ -98,4 +122,51 @@ test('attack: the sandbox redirects nowhere outside our callback and the apps\' 
     assert.equal(res.headers.get('location'), null, decision);
   }
   assert.equal(await sandboxCodes(), codes, 'no code issued');
+});
+
+test('attack: a cross-site POST to the consent form without its own CSRF token issues no code', async () => {
+  const { api_key } = await w.createApp('CSRF app', [REDIRECT]);
+  const link = await w.createLink(api_key);
+  const other = await w.createLink(api_key);
+  const form = consentForm(await (await fetch(link.authorize_url)).text());
+  const otherForm = consentForm(await (await fetch(other.authorize_url)).text());
+  assert.match(form.get('csrf_token'), /^\d+\.[A-Za-z0-9_-]{43}$/);
+  const now = Math.floor(Date.now() / 1000);
+  const attempts = {
+    'no token': withField(form, 'csrf_token', null),
+    'an empty token': withField(form, 'csrf_token', ''),
+    'a forged token': withField(form, 'csrf_token', `${now}.${crypto.randomBytes(32).toString('base64url')}`),
+    "another request's token": withField(form, 'csrf_token', otherForm.get('csrf_token')),
+    'more scopes than the page was served for': withField(form, 'requested_scope', 'profile.read offline.access posts.write'),
+    'a token signed 11 minutes ago': signedForm(form, now - 660),
+    'no token, deny': withField(withField(form, 'csrf_token', null), 'decision', 'deny'),
+  };
+  const codes = await sandboxCodes();
+  for (const [what, body] of Object.entries(attempts)) {
+    const res = await fetch(`${w.base}/sandbox/authorize`, {
+      method: 'POST', body, redirect: 'manual', headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+    });
+    assertPage(res, 400, what);
+    assert.equal(res.headers.get('location'), null, what);
+    const text = await res.text();
+    assert.match(text, what.includes('11 minutes') ? /older than 10 minutes/ : /not issued for this authorization request/, what);
+  }
+  assert.equal(await sandboxCodes(), codes, 'no code issued');
+
+  // A token the test signs with the worker's key now is accepted (so the 11-minute one was
+  // refused for its age), and the attempts burned nothing: the connect completes.
+  const ok = await decide(signedForm(form, now));
+  assert.equal(ok.status, 302);
+  const res = await w.callback(new URL(ok.headers.get('location')));
+  assert.equal(new URL(res.headers.get('location')).searchParams.get('connected'), 'true');
+});
+
+test('the consent form refuses a granted scope that was not requested', async () => {
+  const { api_key } = await w.createApp('Scope widen app', [REDIRECT]);
+  const link = await w.createLink(api_key, { scopes: ['profile.read'] });
+  const form = consentForm(await (await fetch(link.authorize_url)).text());
+  form.append('scope', 'posts.write');
+  const res = await decide(form);
+  assertPage(res, 400, 'unrequested scope');
+  assert.equal(res.headers.get('location'), null);
 });
