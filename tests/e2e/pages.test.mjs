@@ -170,3 +170,18 @@ test('the consent form refuses a granted scope that was not requested', async ()
   assertPage(res, 400, 'unrequested scope');
   assert.equal(res.headers.get('location'), null);
 });
+
+test('a redirect_url carrying a name the worker appends is refused at creation (400)', async () => {
+  const { api_key } = await w.createApp('Appended names app', [REDIRECT]);
+  const names = ['connected', 'profile_id', 'profile_ids', 'platform', 'link_id', 'state', 'error', 'connect_token'];
+  for (const q of [...names.map((n) => `tenant=7&${n}=x`), '%73tate=x', 'connected']) {
+    const r = await w.call('POST', '/v1/connect-links', { token: api_key, json: { platform: 'sandbox', redirect_url: `${REDIRECT}?${q}` } });
+    assert.equal(r.status, 400, q);
+    assert.equal(r.body.error.code, 'invalid_request', q);
+    assert.match(r.body.error.message, /may not carry the query parameter/, q);
+  }
+  const fine = await w.call('POST', '/v1/connect-links', {
+    token: api_key, json: { platform: 'sandbox', redirect_url: `${REDIRECT}?tenant=7&statement=1&State=2` },
+  });
+  assert.equal(fine.status, 201, JSON.stringify(fine.body));
+});
