@@ -42,6 +42,7 @@ pub fn error(e: &ApiError, as_html: bool) -> Response {
             404 => "Not found",
             410 => "This link has expired",
             400 => "This request cannot be completed",
+            403 => "This sign-in cannot be completed",
             _ => "Something went wrong",
         };
         Response::from_html(error_page(title, &e.message))

@@ -185,3 +185,27 @@ test('a redirect_url carrying a name the worker appends is refused at creation (
   });
   assert.equal(fine.status, 201, JSON.stringify(fine.body));
 });
+
+test('a link whose redirect_url left the allowlist ends on a 403 page at the callback, failed, code unspent', async () => {
+  const kept = 'http://localhost:4000/done';
+  const { app, api_key } = await w.createApp('Dropped redirect app', [REDIRECT, kept]);
+  const link = await w.createLink(api_key, { redirect_url: kept, state: 'dropped' });
+  const { back } = await w.consent(link, { username: 'dropped-user' });
+  const patched = await w.admin('PATCH', `/v1/admin/apps/${app.id}`, { allowed_redirect_urls: [REDIRECT] });
+  assert.equal(patched.status, 200);
+  const profiles = (await w.row('SELECT COUNT(*) AS n FROM profiles')).n;
+
+  const res = await w.callback(back);
+  assertPage(res, 403, 'callback after the allowlist dropped the URL');
+  assert.equal(res.headers.get('location'), null);
+  assert.match(await res.text(), /no longer allows/);
+  const status = await w.call('GET', `/v1/connect-links/${link.id}`, { token: api_key });
+  assert.equal(status.body.status, 'failed');
+  assert.equal(status.body.error, 'redirect_not_allowed');
+  assert.equal((await w.row('SELECT COUNT(*) AS n FROM profiles')).n, profiles, 'no profile');
+  const code = back.searchParams.get('code');
+  const codeRow = await w.row('SELECT used_at FROM sandbox_codes WHERE code_hash = ?', crypto.createHash('sha256').update(code).digest('hex'));
+  assert.equal(codeRow.used_at, null, 'the code was never exchanged');
+  // The state is spent: the same answer again is the usual 400 page.
+  assertPage(await w.callback(back), 400, 'replay');
+});
