@@ -11,14 +11,29 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: dev test build setup test-rust test-e2e bench clean
+.PHONY: dev test build setup test-rust test-e2e chromium bench clean
 
 ## dev: build and run the worker on http://127.0.0.1:$(PORT) with the sandbox platform on
 dev: setup
 	node scripts/dev.mjs --port $(PORT)
 
-## test: host unit tests, then end-to-end tests on the built worker in workerd
-test: test-rust test-e2e
+## test: host unit tests, then end-to-end tests on the built worker in workerd (the browser
+## tests skip without Chromium; REQUIRE_BROWSER=1 makes them required, as CI does)
+test: chromium test-rust test-e2e
+
+## chromium: with REQUIRE_BROWSER=1 and no Chromium (CHROMIUM_PATH, or `chromium` on PATH),
+## install Debian's package when we are root on Debian; otherwise say what is missing
+chromium:
+	@if [ "$(REQUIRE_BROWSER)" != 1 ]; then exit 0; \
+	elif [ -n "$$CHROMIUM_PATH" ]; then \
+		[ -x "$$CHROMIUM_PATH" ] || { echo "REQUIRE_BROWSER=1: CHROMIUM_PATH=$$CHROMIUM_PATH is not executable" >&2; exit 1; }; \
+	elif ! command -v chromium >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+		else \
+			echo "REQUIRE_BROWSER=1 but no Chromium: set CHROMIUM_PATH or install chromium" >&2; exit 1; \
+		fi; \
+	fi
 
 test-rust:
 	cargo test -p connect-links-core

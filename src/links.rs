@@ -165,6 +165,16 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<Respon
         .filter(|l| l.app_id == pending.app_id && l.status == "pending")
         .ok_or_else(|| bad_callback("This sign-in is unknown or was already completed."))?;
     let app = store::get_app(&db, &link.app_id).await?.ok_or_else(ApiError::internal)?;
+    // The allowlist may have changed since the link was made: checked again before the code
+    // is spent, so a dropped URL gets neither the browser nor a grant. 403, not 400: the
+    // answer is valid, the app's own configuration forbids where it would go.
+    if !is_allowed(&link.redirect_url, &app.allowlist()) {
+        fail_link(ctx, &link, CallbackFailure::RedirectNotAllowed).await;
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "The app no longer allows the address this sign-in was to return to. Start again from the app.",
+        ));
+    }
     let finish = match app.claim_mode() {
         ClaimMode::Required => Finish::AwaitClaim,
         ClaimMode::Auto => Finish::Now,

@@ -2,7 +2,7 @@
 
 use crate::ctx::OrInternal;
 use connect_links_core::error::{ApiError, ApiResult};
-use connect_links_core::html::error_page;
+use connect_links_core::html::{error_page, CONTENT_SECURITY_POLICY};
 use serde_json::Value;
 use worker::{Headers, Response};
 
@@ -14,6 +14,13 @@ pub fn json(status: u16, body: &Value) -> ApiResult<Response> {
 /// An HTML response.
 pub fn html(status: u16, body: String) -> ApiResult<Response> {
     Ok(Response::from_html(body).or_500("html response")?.with_status(status))
+}
+
+/// An HTML response under its own `Content-Security-Policy` instead of the default one.
+pub fn html_with_policy(status: u16, body: String, policy: &str) -> ApiResult<Response> {
+    let mut resp = html(status, body)?;
+    resp.headers_mut().set("content-security-policy", policy).or_500("policy header")?;
+    Ok(resp)
 }
 
 /// A 302 to `location`.
@@ -35,6 +42,7 @@ pub fn error(e: &ApiError, as_html: bool) -> Response {
             404 => "Not found",
             410 => "This link has expired",
             400 => "This request cannot be completed",
+            403 => "This sign-in cannot be completed",
             _ => "Something went wrong",
         };
         Response::from_html(error_page(title, &e.message))
@@ -49,11 +57,21 @@ pub fn error(e: &ApiError, as_html: bool) -> Response {
 }
 
 /// Headers every answer carries: nothing is cached (answers may hold tokens), and pages
-/// send no Referer (their URLs carry codes and states).
+/// send no Referer (their URLs carry codes and states). Every HTML answer, whichever
+/// handler built it, also gets the page policy (no script, no framing, forms only to us),
+/// unless its handler set a policy of its own (the sandbox consent page, see
+/// [`connect_links_core::html::policy_with_form_targets`]).
 pub fn harden(mut resp: Response) -> Response {
     let h = resp.headers_mut();
     let _ = h.set("cache-control", "no-store");
     let _ = h.set("x-content-type-options", "nosniff");
     let _ = h.set("referrer-policy", "no-referrer");
+    let is_html = h.get("content-type").ok().flatten().is_some_and(|t| t.starts_with("text/html"));
+    if is_html {
+        if !h.has("content-security-policy").unwrap_or(false) {
+            let _ = h.set("content-security-policy", CONTENT_SECURITY_POLICY);
+        }
+        let _ = h.set("x-frame-options", "DENY");
+    }
     resp
 }

@@ -1,18 +1,21 @@
 //! The sandbox platform's endpoints (`/sandbox/*`, only with `SANDBOX=on`): a consent page,
 //! a token endpoint that enforces PKCE S256 and rotates refresh tokens, user info, revoke.
 
+use crate::connect::peek_state;
 use crate::ctx::{Ctx, OrInternal};
 use crate::respond;
-use crate::store::Stmt;
+use crate::store::{self, Stmt};
 use connect_links_core::error::{ApiError, ApiResult};
-use connect_links_core::html::error_page;
+use connect_links_core::html::{error_page, policy_with_form_targets};
 use connect_links_core::keys::bearer;
 use connect_links_core::oauth::basic_auth;
 use connect_links_core::pkce::verify_s256;
 use connect_links_core::platforms::sandbox::{self as def, ACCESS_TTL_SECS, CODE_TTL_SECS};
 use connect_links_core::random::{ct_eq, random_token};
 use connect_links_core::redirect::with_params;
-use connect_links_core::sandbox::{secret_hash, user_id, valid_username, AuthorizeRequest};
+use connect_links_core::sandbox::{
+    redirect_allowed, secret_hash, user_id, valid_username, AuthorizeRequest, CSRF_PURPOSE, REDIRECT_NOT_ALLOWED,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{query, Request, Response};
@@ -26,23 +29,73 @@ fn get<'a>(p: &'a [(String, String)], k: &str) -> Option<&'a str> {
 }
 
 /// `GET /sandbox/authorize`: the consent page.
-pub fn authorize_page(query: &[(String, String)]) -> ApiResult<Response> {
+pub async fn authorize_page(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<Response> {
     let req = AuthorizeRequest::from_pairs(query);
     if let Some(problem) = req.problem(get(query, "response_type").unwrap_or_default()) {
         return respond::html(400, error_page("Sandbox: bad authorization request", problem));
     }
-    respond::html(200, req.consent_page())
+    if !redirect_ok(ctx, &req.redirect_uri).await? {
+        return respond::html(400, error_page("Sandbox: bad authorization request", REDIRECT_NOT_ALLOWED));
+    }
+    let csrf = req.csrf_token(&ctx.keyring()?.derive(CSRF_PURPOSE), ctx.now());
+    let ends = form_ends(ctx, &req).await?;
+    let ends: Vec<&str> = ends.iter().map(String::as_str).collect();
+    respond::html_with_policy(200, req.consent_page(&csrf), &policy_with_form_targets(&ends))
+}
+
+/// Whether the sandbox may redirect to `redirect_uri` (this worker's callback or a URL in an
+/// app's allowlist), checked on the page and again on the decision.
+async fn redirect_ok(ctx: &Ctx, redirect_uri: &str) -> ApiResult<bool> {
+    let own = format!("{}/oauth/callback", ctx.public_url);
+    if redirect_allowed(redirect_uri, &own, &[]) {
+        return Ok(true);
+    }
+    let entries = store::allowlist_entries_for(&ctx.db()?, redirect_uri).await?;
+    Ok(redirect_allowed(redirect_uri, &own, &entries))
+}
+
+/// Where submitting the consent form ends up, through redirects: `redirect_uri`, and when
+/// that is this worker's callback, the redirect URL of the link the state belongs to.
+async fn form_ends(ctx: &Ctx, req: &AuthorizeRequest) -> ApiResult<Vec<String>> {
+    let mut ends = vec![req.redirect_uri.clone()];
+    if req.redirect_uri == format!("{}/oauth/callback", ctx.public_url) {
+        // An unknown or stale state ends on the callback's own error page: nothing to add.
+        if let Ok(pending) = peek_state(ctx, &req.state).await? {
+            if let Some(link) = store::get_link(&ctx.db()?, &pending.link_id).await? {
+                ends.push(link.redirect_url);
+            }
+        }
+    }
+    Ok(ends)
 }
 
 /// `POST /sandbox/authorize`: Approve issues a code, Deny answers `access_denied`.
 pub async fn decide(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
     let form = pairs(body);
     let mut req = AuthorizeRequest::from_pairs(&form);
-    // Each checked scope box is its own field; unchecked ones are declined.
-    req.scope = form.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(" ");
+    // The token is bound to the scopes the page was served for; the boxes are what was granted.
+    req.scope = get(&form, "requested_scope").unwrap_or_default().to_string();
     if let Some(problem) = req.problem("code") {
         return respond::html(400, error_page("Sandbox: bad authorization request", problem));
     }
+    // Again on the decision: the form is the client's, and an allowlist may have changed.
+    if !redirect_ok(ctx, &req.redirect_uri).await? {
+        return respond::html(400, error_page("Sandbox: bad authorization request", REDIRECT_NOT_ALLOWED));
+    }
+    // Before either decision: a form from anywhere but this request's own page is refused.
+    if let Err(problem) = req.check_csrf(&ctx.keyring()?.derive(CSRF_PURPOSE), get(&form, "csrf_token"), ctx.now()) {
+        return respond::html(400, error_page("Sandbox: consent form refused", problem.message()));
+    }
+    // Each checked scope box is its own field; unchecked ones are declined.
+    let requested: Vec<&str> = req.scope.split(' ').filter(|s| !s.is_empty()).collect();
+    let granted: Vec<&str> = form.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.as_str()).collect();
+    if granted.iter().any(|g| !requested.contains(g)) {
+        return respond::html(
+            400,
+            error_page("Sandbox: bad authorization request", "a scope was granted that was not requested"),
+        );
+    }
+    let granted = granted.join(" ");
     let back = |params: &[(&str, &str)]| with_params(&req.redirect_uri, params).ok_or_else(ApiError::internal);
     if get(&form, "decision") != Some("approve") {
         return respond::redirect(&back(&[
@@ -64,7 +117,7 @@ pub async fn decide(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
         secret_hash(&code),
         req.redirect_uri,
         req.code_challenge,
-        req.scope,
+        granted,
         username,
         ctx.now()
     )

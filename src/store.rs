@@ -3,6 +3,7 @@
 use crate::ctx::OrInternal;
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::{AppRow, LinkRow, ProfileRow, PROFILE_COLUMNS};
+use connect_links_core::redirect::host_needles;
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
 
@@ -47,6 +48,30 @@ pub async fn app_by_key_hash(db: &D1Database, hash: &str) -> ApiResult<Option<Ap
     )
     .one::<AppRow>("app_by_key")
     .await
+}
+
+/// Allowlist entries of every app that may allow `redirect` (those that name its host),
+/// for the sandbox's redirect check. Each app holds at most 20 entries, and only apps
+/// that name this host are read.
+pub async fn allowlist_entries_for(db: &D1Database, redirect: &str) -> ApiResult<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        allowed_redirect_urls: String,
+    }
+    let Some((host, unicode)) = host_needles(redirect) else { return Ok(vec![]) };
+    let rows = query!(
+        db,
+        "SELECT allowed_redirect_urls FROM apps \
+         WHERE instr(lower(allowed_redirect_urls), ?1) > 0 OR instr(lower(allowed_redirect_urls), ?2) > 0",
+        host,
+        unicode
+    )
+    .many::<Row>("allowlists by host")
+    .await?;
+    Ok(rows
+        .iter()
+        .flat_map(|r| serde_json::from_str::<Vec<String>>(&r.allowed_redirect_urls).unwrap_or_default())
+        .collect())
 }
 
 /// A new app with its first API key, in one transaction.

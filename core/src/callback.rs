@@ -17,6 +17,9 @@ pub enum CallbackFailure {
     AccountConnectedElsewhere,
     /// Anything on our side.
     ServerError,
+    /// The link's `redirect_url` left the app's allowlist after the link was made. Recorded
+    /// on the link and in `connect_link.failed`; never on a redirect, since there is none.
+    RedirectNotAllowed,
 }
 
 impl CallbackFailure {
@@ -29,6 +32,7 @@ impl CallbackFailure {
             CallbackFailure::ProfileFailed => "profile_failed",
             CallbackFailure::AccountConnectedElsewhere => "account_connected_elsewhere",
             CallbackFailure::ServerError => "server_error",
+            CallbackFailure::RedirectNotAllowed => "redirect_not_allowed",
         }
     }
 

@@ -6,6 +6,8 @@
 use crate::random::{b64_decode, b64url, b64url_decode, random_bytes};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use std::fmt;
 
 /// Why a keyring could not be read or an envelope could not be opened.
@@ -38,6 +40,40 @@ impl fmt::Display for EnvelopeError {
 /// The keys that encrypt tokens; the first one is current (used for writes).
 pub struct Keyring {
     keys: Vec<(String, Aes256Gcm)>,
+    /// HMAC-SHA256(current key, [`DERIVE_LABEL`]): the root of [`Keyring::derive`], so the
+    /// raw AES key is kept only inside its cipher.
+    derive_root: [u8; 32],
+}
+
+/// What the current key is stretched under for [`Keyring::derive`].
+pub const DERIVE_LABEL: &str = "connect-links derive v1";
+
+/// A key for one purpose other than encryption (a MAC), derived from the current
+/// `TOKEN_KEYS` key. `Debug` prints `[redacted]`; not `Clone`.
+pub struct DerivedKey([u8; 32]);
+
+impl DerivedKey {
+    /// The raw key; only for computing the MAC it exists for.
+    pub fn secret(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DerivedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DerivedKey([redacted])")
+    }
+}
+
+/// HMAC-SHA256 under a 32-byte key. HMAC pads a key shorter than the 64-byte block with
+/// zeros (RFC 2104), so passing the padded block is the same MAC through an infallible
+/// constructor (no `Result` for a length that cannot be wrong).
+pub fn hmac_sha256(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key);
+    let mut mac = <Hmac<Sha256> as KeyInit>::new(&block.into());
+    mac.update(msg);
+    mac.finalize().into_bytes().into()
 }
 
 impl fmt::Debug for Keyring {
@@ -51,6 +87,7 @@ impl Keyring {
     /// Parses `kid:base64(32 bytes)` entries, comma separated.
     pub fn parse(spec: &str) -> Result<Keyring, EnvelopeError> {
         let mut keys = Vec::new();
+        let mut derive_root = [0u8; 32];
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let (kid, b64) =
                 entry.split_once(':').ok_or_else(|| EnvelopeError::BadKeyring("an entry has no ':'".into()))?;
@@ -65,6 +102,11 @@ impl Keyring {
                 .ok_or_else(|| EnvelopeError::BadKeyring(format!("key {kid} is not base64 of 32 bytes")))?;
             let cipher = Aes256Gcm::new_from_slice(&bytes)
                 .map_err(|_| EnvelopeError::BadKeyring(format!("key {kid} has a bad length")))?;
+            if keys.is_empty() {
+                let mut current = [0u8; 32];
+                current.copy_from_slice(&bytes);
+                derive_root = hmac_sha256(&current, DERIVE_LABEL.as_bytes());
+            }
             if keys.iter().any(|(k, _)| k == kid) {
                 return Err(EnvelopeError::BadKeyring(format!("key id {kid} appears twice")));
             }
@@ -73,7 +115,14 @@ impl Keyring {
         if keys.is_empty() {
             return Err(EnvelopeError::BadKeyring("no keys".into()));
         }
-        Ok(Keyring { keys })
+        Ok(Keyring { keys, derive_root })
+    }
+
+    /// A key for `purpose` (e.g. `sandbox-csrf`), derived from the current key:
+    /// HMAC-SHA256(HMAC-SHA256(current key, [`DERIVE_LABEL`]), purpose). Rotating
+    /// `TOKEN_KEYS` changes it, so values MACed under it stop verifying.
+    pub fn derive(&self, purpose: &str) -> DerivedKey {
+        DerivedKey(hmac_sha256(&self.derive_root, purpose.as_bytes()))
     }
 
     /// The id of the key used for new writes.
@@ -209,6 +258,30 @@ mod tests {
         let ring = Keyring::parse(K1).unwrap();
         assert_eq!(ring.open("p", "f", "plaintext"), Err(EnvelopeError::Malformed));
         assert_eq!(ring.open("p", "f", "v1.k1.!!"), Err(EnvelopeError::Malformed));
+    }
+
+    #[test]
+    fn hmac_of_a_padded_block_is_plain_hmac() {
+        let key = [7u8; 32];
+        let mut plain = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
+        plain.update(b"msg");
+        assert_eq!(hmac_sha256(&key, b"msg"), <[u8; 32]>::from(plain.finalize().into_bytes()));
+    }
+
+    #[test]
+    fn derived_keys_follow_the_current_key_and_purpose() {
+        let one = Keyring::parse(K1).unwrap();
+        let a = one.derive("sandbox-csrf");
+        assert_eq!(a.secret(), Keyring::parse(K1).unwrap().derive("sandbox-csrf").secret());
+        assert_ne!(a.secret(), one.derive("other").secret());
+        // The current (first) key decides; an older one after it changes nothing.
+        let rotated = Keyring::parse(&format!("{K2},{K1}")).unwrap();
+        assert_ne!(a.secret(), rotated.derive("sandbox-csrf").secret());
+        assert_eq!(rotated.derive("x").secret(), Keyring::parse(K2).unwrap().derive("x").secret());
+        // Documented derivation (the e2e tests recompute it in JavaScript).
+        let raw: [u8; 32] = b64_decode(K1.split_once(':').unwrap().1).unwrap().try_into().unwrap();
+        assert_eq!(a.secret(), &hmac_sha256(&hmac_sha256(&raw, DERIVE_LABEL.as_bytes()), b"sandbox-csrf"));
+        assert_eq!(format!("{a:?}"), "DerivedKey([redacted])");
     }
 
     #[test]

@@ -1,5 +1,42 @@
 //! The few HTML pages browsers see: errors on browser routes and the sandbox consent page.
 
+/// The `Content-Security-Policy` of every HTML answer. The pages need nothing but their
+/// inline `<style>`: no script, image or font may load, a form may post only to this
+/// worker, no other site may frame a page (clickjacking on the consent page), and no
+/// `<base>` can redirect relative URLs such as the consent form's `action`.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The policy of a page whose form submission ends, through redirects, on other origins.
+///
+/// Chromium checks `form-action` on every redirect that follows a form submission, not only
+/// on the form's own target: the sandbox consent form posts to this worker, which answers
+/// with a redirect to the callback (this worker again, or an app with `"callback": "app"`),
+/// which redirects on to the app. Under plain `form-action 'self'` the last hop is blocked
+/// (after the callback already spent the code). So the consent page names exactly the
+/// origins of those hops; every other directive stays as in [`CONTENT_SECURITY_POLICY`].
+/// `urls` that are not absolute http(s) URLs are left out.
+pub fn policy_with_form_targets(urls: &[&str]) -> String {
+    let mut origins: Vec<String> = Vec::new();
+    for u in urls {
+        let Ok(url) = url::Url::parse(u) else { continue };
+        // Only a tuple origin serializes to a source expression (no ';' or ',' can appear).
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            continue;
+        }
+        let origin = url.origin().ascii_serialization();
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    let mut form_action = String::from("form-action 'self'");
+    for o in &origins {
+        form_action.push(' ');
+        form_action.push_str(o);
+    }
+    CONTENT_SECURITY_POLICY.replace("form-action 'self'", &form_action)
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -36,6 +73,23 @@ pub fn error_page(title: &str, sentence: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_targets_widen_form_action_only() {
+        let p = policy_with_form_targets(&[
+            "http://127.0.0.1:8787/oauth/callback",
+            "https://app.example.com/cb?x=1",
+            "https://app.example.com/other",
+            "javascript:alert(1)",
+            "not a url",
+        ]);
+        assert_eq!(
+            p,
+            "default-src 'none'; style-src 'unsafe-inline'; \
+             form-action 'self' http://127.0.0.1:8787 https://app.example.com; frame-ancestors 'none'; base-uri 'none'"
+        );
+        assert_eq!(policy_with_form_targets(&[]), CONTENT_SECURITY_POLICY);
+    }
 
     #[test]
     fn escapes_markup() {

@@ -2,7 +2,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::ownership::ClaimMode;
-use crate::redirect::validate_allowed_entry;
+use crate::redirect::{appended_name_in, validate_allowed_entry};
 use crate::state::CallbackMode;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -137,6 +137,11 @@ pub struct CreateLink {
 impl CreateLink {
     /// Checks the size limits and shapes that need no storage.
     pub fn check(&self) -> ApiResult<()> {
+        if let Some(name) = appended_name_in(&self.redirect_url) {
+            return Err(ApiError::invalid(format!(
+                "redirect_url may not carry the query parameter '{name}': the worker appends it"
+            )));
+        }
         if let Some(s) = &self.state {
             if s.chars().count() > MAX_APP_STATE_CHARS {
                 return Err(ApiError::invalid("state must be at most 512 characters"));
@@ -223,6 +228,15 @@ mod tests {
         m.insert("k".into(), Value::String("x".repeat(4096)));
         l.metadata = Some(m);
         assert!(l.check().is_err());
+    }
+
+    #[test]
+    fn redirect_url_carrying_an_appended_name_is_400() {
+        let l: CreateLink =
+            parse_json(br#"{"platform":"sandbox","redirect_url":"https://a/cb?connected=true"}"#).unwrap();
+        let e = l.check().unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        assert!(e.message.contains("'connected'"), "{}", e.message);
     }
 
     #[test]

@@ -55,6 +55,32 @@ fn path_under(path: &str, prefix: &str) -> bool {
         || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
 }
 
+/// Text a stored allowlist that could allow `redirect` must contain, in one of two
+/// spellings: the URL's host as parsed (lowercase, an IDN host in its `xn--` form) and its
+/// Unicode form (the same when it has none), since allowlists are stored as they were given.
+/// A cheap filter for D1 before [`is_allowed`] decides; `None` for a URL without a host.
+pub fn host_needles(redirect: &str) -> Option<(String, String)> {
+    let url = Url::parse(redirect).ok()?;
+    let host = url.host_str()?.to_ascii_lowercase();
+    let unicode = url::quirks::domain_to_unicode(&host).to_lowercase();
+    let unicode = if unicode.is_empty() { host.clone() } else { unicode };
+    Some((host, unicode))
+}
+
+/// The query names the worker appends to a link's `redirect_url` on the final redirect
+/// (`profile_ids` for logins with several accounts). A `redirect_url` that already carries
+/// one would hand the app two values, and an app reading the first would trust its own
+/// (or an attacker's) text as the outcome.
+pub const APPENDED_QUERY_NAMES: &[&str] =
+    &["connected", "profile_id", "profile_ids", "platform", "link_id", "state", "error", "connect_token"];
+
+/// The first of [`APPENDED_QUERY_NAMES`] that `url`'s own query carries, compared after
+/// percent-decoding (as the app will read it); `None` for none or an unparsable URL.
+pub fn appended_name_in(url: &str) -> Option<&'static str> {
+    let url = Url::parse(url).ok()?;
+    url.query_pairs().find_map(|(k, _)| APPENDED_QUERY_NAMES.iter().find(|n| **n == k.as_ref()).copied())
+}
+
 /// `base` with `params` appended to its own query (which is kept).
 pub fn with_params(base: &str, params: &[(&str, &str)]) -> Option<String> {
     let mut url = Url::parse(base).ok()?;
@@ -91,6 +117,16 @@ mod tests {
     }
 
     #[test]
+    fn host_needles_cover_both_spellings_of_a_host() {
+        let both = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
+        assert_eq!(host_needles("https://App.Example.com:8443/cb"), both("app.example.com", "app.example.com"));
+        assert_eq!(host_needles("https://xn--bcher-kva.example/cb"), both("xn--bcher-kva.example", "bücher.example"));
+        assert_eq!(host_needles("https://bücher.example/cb"), both("xn--bcher-kva.example", "bücher.example"));
+        assert!(host_needles("mailto:a@b").is_none());
+        assert!(host_needles("nope").is_none());
+    }
+
+    #[test]
     fn https_required_except_loopback() {
         assert!(validate_allowed_entry("http://localhost:3000/cb").is_ok());
         assert!(validate_allowed_entry("http://127.0.0.1/cb").is_ok());
@@ -98,6 +134,18 @@ mod tests {
         assert!(validate_allowed_entry("javascript:alert(1)").is_err());
         assert!(validate_allowed_entry("/relative").is_err());
         assert!(validate_allowed_entry("https://app.example.com/cb#frag").is_err());
+    }
+
+    #[test]
+    fn a_redirect_url_may_not_carry_the_names_we_append() {
+        for name in APPENDED_QUERY_NAMES {
+            assert_eq!(appended_name_in(&format!("https://a.example/cb?tenant=7&{name}=x")), Some(*name));
+            assert_eq!(appended_name_in(&format!("https://a.example/cb?{name}")), Some(*name), "without a value");
+        }
+        assert_eq!(appended_name_in("https://a.example/cb?%73tate=x"), Some("state"), "percent-encoded");
+        assert_eq!(appended_name_in("https://a.example/cb?tenant=7&statement=1&State=2&x=state"), None);
+        assert_eq!(appended_name_in("https://a.example/state/cb#state=1"), None);
+        assert_eq!(appended_name_in("not a url"), None);
     }
 
     #[test]

@@ -1,9 +1,39 @@
 //! The sandbox platform's own logic (its consent page and checks); the worker glue stores
 //! its codes and tokens in D1.
 
+use crate::envelope::{hmac_sha256, DerivedKey};
 use crate::html::{escape, page};
-use crate::random::hex;
+use crate::random::{b64url, b64url_decode, ct_eq, hex};
+use crate::redirect::is_allowed;
 use sha2::{Digest, Sha256};
+
+/// What [`crate::envelope::Keyring::derive`] derives the consent form's CSRF key for.
+pub const CSRF_PURPOSE: &str = "sandbox-csrf";
+/// How long a consent form can be submitted: as long as the worker's state lives.
+pub const CONSENT_TTL_SECS: i64 = 600;
+
+/// Why a consent form's CSRF token is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsrfProblem {
+    /// The form carries no token.
+    Missing,
+    /// Not a token, or not one issued for this authorization request.
+    Invalid,
+    /// Issued more than [`CONSENT_TTL_SECS`] ago.
+    Expired,
+}
+
+impl CsrfProblem {
+    /// The sentence for the error page.
+    pub fn message(self) -> &'static str {
+        match self {
+            CsrfProblem::Missing | CsrfProblem::Invalid => {
+                "This consent form was not issued for this authorization request. Start again from the app."
+            }
+            CsrfProblem::Expired => "This consent form is older than 10 minutes. Start again from the app.",
+        }
+    }
+}
 
 /// The authorization request the consent page carries through its form.
 #[derive(Debug, Clone, Default)]
@@ -57,15 +87,58 @@ impl AuthorizeRequest {
         }
     }
 
+    /// The CSRF token of this request's consent form: `<issued_at>.<base64url MAC>`, the MAC
+    /// an HMAC-SHA256 under `key` over the issue time and every field of the request
+    /// (scope: the requested one). A form posted from anywhere but a consent page served
+    /// for this very request (same state, challenge, redirect and scopes) carries no valid
+    /// one, and a page's token ends with the state's 10 minutes. Nothing is stored.
+    pub fn csrf_token(&self, key: &DerivedKey, issued_at: i64) -> String {
+        format!("{issued_at}.{}", b64url(&self.csrf_mac(key, issued_at)))
+    }
+
+    fn csrf_mac(&self, key: &DerivedKey, issued_at: i64) -> [u8; 32] {
+        // A JSON array keeps the fields apart (no separator a value could forge).
+        let bound = serde_json::json!([
+            issued_at,
+            self.client_id,
+            self.redirect_uri,
+            self.scope,
+            self.state,
+            self.code_challenge,
+            self.code_challenge_method
+        ]);
+        hmac_sha256(key.secret(), bound.to_string().as_bytes())
+    }
+
+    /// Checks a posted CSRF token against this request (with its requested scope) at `now`.
+    pub fn check_csrf(&self, key: &DerivedKey, token: Option<&str>, now: i64) -> Result<(), CsrfProblem> {
+        let token = token.filter(|t| !t.is_empty()).ok_or(CsrfProblem::Missing)?;
+        let (issued, mac) = token.split_once('.').ok_or(CsrfProblem::Invalid)?;
+        let issued_at: i64 = issued.parse().map_err(|_| CsrfProblem::Invalid)?;
+        let mac = b64url_decode(mac).ok_or(CsrfProblem::Invalid)?;
+        if !ct_eq(&mac, &self.csrf_mac(key, issued_at)) {
+            return Err(CsrfProblem::Invalid);
+        }
+        // Checked after the MAC, so only a genuine token is called expired; a minute of
+        // clock skew between isolates is tolerated the other way.
+        if now.saturating_sub(issued_at) > CONSENT_TTL_SECS || issued_at > now.saturating_add(60) {
+            return Err(CsrfProblem::Expired);
+        }
+        Ok(())
+    }
+
     /// The consent page with Approve and Deny buttons; each requested scope is a checkbox,
-    /// so a user can decline one.
-    pub fn consent_page(&self) -> String {
+    /// so a user can decline one. The form carries the request, its requested scopes and
+    /// its CSRF token ([`AuthorizeRequest::csrf_token`]).
+    pub fn consent_page(&self, csrf_token: &str) -> String {
         let hidden = [
-            ("client_id", &self.client_id),
+            ("client_id", self.client_id.as_str()),
             ("redirect_uri", &self.redirect_uri),
             ("state", &self.state),
             ("code_challenge", &self.code_challenge),
             ("code_challenge_method", &self.code_challenge_method),
+            ("requested_scope", &self.scope),
+            ("csrf_token", csrf_token),
         ]
         .iter()
         .map(|(k, v)| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">", escape(v)))
@@ -91,6 +164,22 @@ pattern=\"[a-z0-9_.\\-]{{1,32}}\" required></label><fieldset><legend>Permissions
             ),
         )
     }
+}
+
+/// Why the sandbox refuses a `redirect_uri` it could otherwise parse.
+pub const REDIRECT_NOT_ALLOWED: &str =
+    "redirect_uri is neither this worker's /oauth/callback nor an allowed redirect URL of any app";
+
+/// Whether the sandbox may send a decision (code or error) to `redirect_uri`: exactly this
+/// worker's own callback, or a URL that an app's allowlist allows (links with
+/// `"callback": "app"` send their `redirect_url`). The sandbox is a test platform, not an
+/// open redirector, even when it is on.
+pub fn redirect_allowed(redirect_uri: &str, own_callback: &str, allowlist: &[String]) -> bool {
+    let own = match (url::Url::parse(redirect_uri), url::Url::parse(own_callback)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    own || is_allowed(redirect_uri, allowlist)
 }
 
 /// Whether a sandbox account name is acceptable: `[a-z0-9_.-]{1,32}`.
@@ -137,11 +226,60 @@ mod tests {
     }
 
     #[test]
+    fn sandbox_redirects_only_to_our_callback_or_an_allowlisted_url() {
+        let own = "http://127.0.0.1:8787/oauth/callback";
+        let apps = vec!["https://app.example.com/cb".to_string()];
+        assert!(redirect_allowed(own, own, &[]));
+        assert!(redirect_allowed("https://app.example.com/cb?x=1", own, &apps));
+        assert!(!redirect_allowed("https://evil.example/", own, &apps));
+        assert!(!redirect_allowed("http://127.0.0.1:8787/oauth/callback/x", own, &apps));
+        assert!(!redirect_allowed("http://127.0.0.1:8787/oauth/callbackx", own, &apps));
+        assert!(!redirect_allowed("http://127.0.0.1:8788/oauth/callback", own, &apps));
+        assert!(!redirect_allowed("https://app.example.com/cb-evil", own, &apps));
+        assert!(!redirect_allowed("not a url", "not a url", &apps));
+    }
+
+    fn key(seed: u8) -> DerivedKey {
+        let ring = crate::envelope::Keyring::parse(&format!("k1:{}", crate::random::b64(&[seed; 32]))).unwrap();
+        ring.derive(CSRF_PURPOSE)
+    }
+
+    #[test]
+    fn csrf_token_is_bound_to_the_request_the_key_and_the_time() {
+        let (k, now) = (key(1), 1_700_000_000);
+        let t = req().csrf_token(&k, now);
+        assert_eq!(req().check_csrf(&k, Some(&t), now + 599), Ok(()));
+        assert_eq!(req().check_csrf(&k, None, now), Err(CsrfProblem::Missing));
+        assert_eq!(req().check_csrf(&k, Some(""), now), Err(CsrfProblem::Missing));
+        assert_eq!(req().check_csrf(&k, Some("forged"), now), Err(CsrfProblem::Invalid));
+        assert_eq!(req().check_csrf(&k, Some(&format!("{now}.AAAA")), now), Err(CsrfProblem::Invalid));
+        assert_eq!(req().check_csrf(&key(2), Some(&t), now), Err(CsrfProblem::Invalid), "another key");
+        assert_eq!(req().check_csrf(&k, Some(&t), now + 601), Err(CsrfProblem::Expired));
+        // A later issue time on the same MAC is a forgery, not a fresher token.
+        let (_, mac) = t.split_once('.').unwrap();
+        assert_eq!(req().check_csrf(&k, Some(&format!("{}.{mac}", now + 500)), now + 700), Err(CsrfProblem::Invalid));
+        for change in 0..6 {
+            let mut other = req();
+            match change {
+                0 => other.client_id.push('x'),
+                1 => other.redirect_uri.push('x'),
+                2 => other.scope.push_str(" posts.write"),
+                3 => other.state.push('x'),
+                4 => other.code_challenge.replace_range(0..1, "F"),
+                _ => other.code_challenge_method.push('x'),
+            }
+            assert_eq!(other.check_csrf(&k, Some(&t), now), Err(CsrfProblem::Invalid), "field {change}");
+        }
+    }
+
+    #[test]
     fn consent_page_escapes_and_lists_scopes() {
-        let html = req().consent_page();
+        let html = req().consent_page("1.tok");
         assert!(html.contains("value=\"s&quot;t&lt;\""));
         assert!(html.contains("value=\"offline.access\" checked"));
         assert!(html.contains(">Approve</button>") && html.contains(">Deny</button>"));
+        assert!(html.contains("name=\"csrf_token\" value=\"1.tok\""));
+        assert!(html.contains("name=\"requested_scope\" value=\"profile.read offline.access\""));
     }
 
     #[test]

@@ -1,0 +1,166 @@
+// The pages in a real browser (issue #8): Chromium goes through the whole sandbox connect
+// under the page policy (styles apply, the form posts, every redirect hop is allowed, no
+// policy violation), and no other site can frame the consent page.
+//
+// Chromium comes from CHROMIUM_PATH, else `chromium` on PATH. Without one these tests are
+// skipped loudly, unless REQUIRE_BROWSER=1 (CI), which makes them fail instead.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { startWorker, freePort } from './harness.mjs';
+
+function findChromium() {
+  if (process.env.CHROMIUM_PATH) return isExecutable(process.env.CHROMIUM_PATH) ? process.env.CHROMIUM_PATH : null;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, 'chromium');
+    if (dir && isExecutable(candidate)) return candidate;
+  }
+  return null;
+}
+
+function isExecutable(p) {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+const CHROMIUM = findChromium();
+const REQUIRED = process.env.REQUIRE_BROWSER === '1';
+const NO_BROWSER = 'SKIPPED: no Chromium (set CHROMIUM_PATH or install chromium)';
+const skip = !CHROMIUM && !REQUIRED ? NO_BROWSER : false;
+if (skip) console.error(`\n${'!'.repeat(72)}\n!!! ${NO_BROWSER}\n${'!'.repeat(72)}\n`);
+
+let w, browser, app, appBase;
+before(async () => {
+  if (skip) return;
+  assert.ok(CHROMIUM, `REQUIRE_BROWSER=1 but no Chromium was found (set CHROMIUM_PATH or install chromium)`);
+  w = await startWorker();
+  // The app's side: its redirect page, and a page of another site that frames a URL.
+  app = http.createServer((req, res) => {
+    const u = new URL(req.url, 'http://x');
+    res.writeHead(200, { 'content-type': 'text/html' });
+    if (u.pathname === '/frame') res.end(`<!doctype html><iframe src="${u.searchParams.get('src').replace(/"/g, '&quot;')}"></iframe>`);
+    else res.end('<!doctype html><title>App</title><h1>Back in the app</h1>');
+  });
+  const port = await freePort();
+  await new Promise((resolve) => app.listen(port, '127.0.0.1', resolve));
+  appBase = `http://127.0.0.1:${port}`;
+  // Chromium's own sandbox cannot start as root (CI containers); the pages are our own.
+  const args = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
+  browser = await chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+});
+after(async () => {
+  await browser?.close();
+  await w?.stop();
+  app?.close();
+});
+
+const PAGE_POLICY_DIRECTIVES = ["default-src 'none'", "style-src 'unsafe-inline'", "frame-ancestors 'none'", "base-uri 'none'"];
+
+/** A browser tab that records every policy violation: console reports and DOM events. */
+async function tab() {
+  const context = await browser.newContext();
+  const violations = [];
+  await context.exposeBinding('__reportViolation', (_src, v) => violations.push(v));
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) =>
+      window.__reportViolation({ directive: e.violatedDirective, blocked: e.blockedURI, page: location.pathname }));
+  });
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) violations.push({ console: m.text() });
+  });
+  return { context, page, violations };
+}
+
+/** Opens a connect link in the tab; checks the consent page's headers and styles. */
+async function openConsent(page, link) {
+  const res = await page.goto(link.url);
+  assert.equal(res.status(), 200);
+  assert.ok(res.url().startsWith(`${w.base}/sandbox/authorize?`), res.url());
+  const policy = res.headers()['content-security-policy'] ?? '';
+  for (const d of PAGE_POLICY_DIRECTIVES) assert.ok(policy.includes(d), `${d} in ${policy}`);
+  assert.match(policy, /form-action 'self'/);
+  assert.equal(res.headers()['x-frame-options'], 'DENY');
+  // The inline <style> applies under style-src 'unsafe-inline' (32rem = 512px).
+  assert.equal(await page.$eval('body', (b) => getComputedStyle(b).maxWidth), '512px');
+  assert.equal(await page.$eval('button[value=approve]', (b) => getComputedStyle(b).paddingLeft), '20px');
+}
+
+async function submit(page, button) {
+  await Promise.all([
+    page.waitForURL((u) => u.href.startsWith(appBase), { timeout: 15_000 }),
+    page.click(`button[value=${button}]`),
+  ]);
+  return new URL(page.url());
+}
+
+test('Chromium connects the sandbox under the page policy and lands on the app', { skip }, async () => {
+  const redirect = `${appBase}/connected`;
+  const { api_key } = await w.createApp('Browser app', [redirect]);
+  const link = await w.createLink(api_key, { redirect_url: redirect, state: 'browser-state' });
+  const { context, page, violations } = await tab();
+  await openConsent(page, link);
+  await page.fill('input[name=username]', 'browser-user');
+  const final = await submit(page, 'approve');
+  assert.equal(final.origin + final.pathname, redirect);
+  assert.equal(final.searchParams.get('connected'), 'true');
+  assert.equal(final.searchParams.get('link_id'), link.id);
+  assert.equal(final.searchParams.get('state'), 'browser-state');
+  assert.equal(await page.textContent('h1'), 'Back in the app');
+  const claimed = await w.claim(final.toString());
+  assert.equal(claimed.status, 200, JSON.stringify(claimed.body));
+  assert.equal(claimed.body.data[0].username, 'browser-user');
+  assert.deepEqual(violations, []);
+  await context.close();
+});
+
+test('Deny in Chromium lands on the app with access_denied', { skip }, async () => {
+  const redirect = `${appBase}/connected`;
+  const { api_key } = await w.createApp('Browser deny app', [redirect]);
+  const link = await w.createLink(api_key, { redirect_url: redirect });
+  const { context, page, violations } = await tab();
+  await openConsent(page, link);
+  const final = await submit(page, 'deny');
+  assert.equal(final.searchParams.get('connected'), 'false');
+  assert.equal(final.searchParams.get('error'), 'access_denied');
+  assert.deepEqual(violations, []);
+  await context.close();
+});
+
+test('with "callback": "app" Chromium brings the code straight to the app', { skip }, async () => {
+  const redirect = `${appBase}/own-callback`;
+  const { api_key } = await w.createApp('Browser app callback', [redirect]);
+  const link = await w.createLink(api_key, { redirect_url: redirect, callback: 'app' });
+  const { context, page, violations } = await tab();
+  await openConsent(page, link);
+  await page.fill('input[name=username]', 'browser-own');
+  const final = await submit(page, 'approve');
+  assert.equal(final.origin + final.pathname, redirect);
+  const r = await w.call('POST', '/v1/oauth/exchange', {
+    token: api_key, json: { code: final.searchParams.get('code'), state: final.searchParams.get('state') },
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(r.body.username, 'browser-own');
+  assert.deepEqual(violations, []);
+  await context.close();
+});
+
+test('another site cannot frame the consent page', { skip }, async () => {
+  const { api_key } = await w.createApp('Browser frame app', [`${appBase}/connected`]);
+  const link = await w.createLink(api_key, { redirect_url: `${appBase}/connected` });
+  const { context, page, violations } = await tab();
+  await page.goto(`${appBase}/frame?src=${encodeURIComponent(link.authorize_url)}`);
+  const frame = page.frames().find((f) => f !== page.mainFrame());
+  assert.ok(frame, 'the iframe exists');
+  await page.waitForTimeout(500);
+  assert.equal(await frame.locator('button[value=approve]').count(), 0, 'the consent form did not render in the frame');
+  assert.ok(violations.some((v) => /frame-ancestors|X-Frame-Options/.test(JSON.stringify(v))), JSON.stringify(violations));
+  await context.close();
+});
