@@ -331,7 +331,8 @@ async fn store_profile(
                  refresh_token_enc = ?9, token_kid = ?10, access_token_expires_at = ?11, \
                  refresh_token_expires_at = COALESCE(?12, refresh_token_expires_at), token_issued_at = ?13, \
                  next_refresh_at = ?14, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
-                 refresh_lease_id = NULL, refresh_lease_until = NULL, last_refresh_ms = ?20, updated_at = ?13 \
+                 refresh_lease_id = NULL, refresh_lease_until = NULL, last_refresh_ms = ?20, updated_at = ?13, \
+                 reencrypt_failed_at = NULL \
                  WHERE id = ?1 AND external_user_id IS ?18 AND status = ?19",
                 id,
                 identity.username,

@@ -82,9 +82,19 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
             (Some(a), Some(r)) => store::rewrap_profile(db, &row, &a, r.as_deref(), &current, ctx.now()).await?,
             _ => {
                 unreadable += 1;
-                query!(db, "UPDATE profiles SET reencrypt_failed_at = ?2 WHERE id = ?1", row.id, ctx.now())
-                    .exec("mark unreadable")
-                    .await?;
+                // Only while the envelopes are the ones that failed (a reconnect may have just
+                // written fresh ones); every token write clears the mark.
+                query!(
+                    db,
+                    "UPDATE profiles SET reencrypt_failed_at = ?2 WHERE id = ?1 AND access_token_enc = ?3 \
+                     AND refresh_token_enc IS ?4",
+                    row.id,
+                    ctx.now(),
+                    row.access_token_enc,
+                    row.refresh_token_enc
+                )
+                .exec("mark unreadable")
+                .await?;
                 console_error!("{}", json!({"event": "reencrypt_failed", "profile_id": row.id}));
             }
         }
@@ -114,9 +124,15 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
             Ok(enc) => store::rewrap_app_secret(db, &app.id, &app.webhook_secret_enc, &enc).await?,
             Err(_) => {
                 unreadable += 1;
-                query!(db, "UPDATE apps SET reencrypt_failed_at = ?2 WHERE id = ?1", app.id, ctx.now())
-                    .exec("mark unreadable")
-                    .await?;
+                query!(
+                    db,
+                    "UPDATE apps SET reencrypt_failed_at = ?2 WHERE id = ?1 AND webhook_secret_enc = ?3",
+                    app.id,
+                    ctx.now(),
+                    app.webhook_secret_enc
+                )
+                .exec("mark unreadable")
+                .await?;
                 console_error!("{}", json!({"event": "reencrypt_failed", "app_id": app.id}));
             }
         }

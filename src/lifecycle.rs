@@ -321,6 +321,7 @@ async fn store_refreshed(
              access_token_expires_at = ?6, refresh_token_expires_at = COALESCE(?7, refresh_token_expires_at), \
              scopes = COALESCE(?8, scopes), token_issued_at = ?9, last_refreshed_at = ?9, last_refresh_ms = ?10, \
              next_refresh_at = ?11, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
+             reencrypt_failed_at = NULL, \
              refresh_lease_until = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_until END, \
              refresh_lease_id = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_id END, updated_at = ?9 \
              WHERE id = ?1 AND status = 'active' AND access_token_enc = ?12 AND refresh_token_enc IS ?13 RETURNING id",

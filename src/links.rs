@@ -118,11 +118,17 @@ pub async fn get(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     }
 }
 
-/// `GET /connect/{id}`: 302 to the consent screen while the link is pending.
+/// `GET /connect/{id}`: 302 to the consent screen while the link is pending and its
+/// `redirect_url` is still in the app's allowlist (else the user would consent for nothing).
 pub async fn open(ctx: &Ctx, id: &str) -> ApiResult<Response> {
-    let link = store::get_link(&ctx.db()?, id).await?.ok_or_else(|| ApiError::not_found("connect link"))?;
+    let db = ctx.db()?;
+    let link = store::get_link(&db, id).await?.ok_or_else(|| ApiError::not_found("connect link"))?;
     match link.status_at(ctx.now()) {
         "pending" => {
+            let app = store::get_app(&db, &link.app_id).await?.ok_or_else(ApiError::internal)?;
+            if !is_allowed(&link.redirect_url, &app.allowlist()) {
+                return Err(no_longer_allowed());
+            }
             let url =
                 ctx.keyring()?.open(&link.id, "authorize_url", &link.authorize_url).or_500("open authorize url")?;
             respond::redirect(&url)
@@ -132,6 +138,15 @@ pub async fn open(ctx: &Ctx, id: &str) -> ApiResult<Response> {
             "This connect link has expired or was already used. Ask the app for a new one.",
         )),
     }
+}
+
+/// A link whose `redirect_url` left the app's allowlist after it was made: 403, not 400
+/// (the request is valid; the app's own configuration forbids where it would go).
+fn no_longer_allowed() -> ApiError {
+    ApiError::new(
+        ErrorCode::Forbidden,
+        "The app no longer allows the address this sign-in was to return to. Start again from the app.",
+    )
 }
 
 fn bad_callback(message: &str) -> ApiError {
@@ -170,10 +185,7 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<Respon
     // answer is valid, the app's own configuration forbids where it would go.
     if !is_allowed(&link.redirect_url, &app.allowlist()) {
         fail_link(ctx, &link, CallbackFailure::RedirectNotAllowed).await;
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "The app no longer allows the address this sign-in was to return to. Start again from the app.",
-        ));
+        return Err(no_longer_allowed());
     }
     let finish = match app.claim_mode() {
         ClaimMode::Required => Finish::AwaitClaim,
@@ -275,6 +287,14 @@ pub async fn exchange(ctx: &Ctx, app_id: &str, body: &[u8]) -> ApiResult<Respons
     }
     let db = ctx.db()?;
     let link = store::get_link(&db, &pending.link_id).await?.filter(|l| l.status == "pending").ok_or_else(expired)?;
+    let app = store::get_app(&db, app_id).await?.ok_or_else(ApiError::internal)?;
+    if !is_allowed(&link.redirect_url, &app.allowlist()) {
+        fail_link(ctx, &link, CallbackFailure::RedirectNotAllowed).await;
+        return Err(ApiError::new(
+            ErrorCode::RedirectNotAllowed,
+            "the link's redirect_url left the app's allowed_redirect_urls; no code was spent",
+        ));
+    }
     // The app called this from its own callback with its own key: that is the claim.
     match complete(ctx, &pending, &link, &input.code, Finish::Now).await {
         Ok(c) => {

@@ -99,7 +99,10 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
         // The sandbox platform, only when switched on.
         ["sandbox", rest @ ..] if ctx.catalog.get("sandbox").is_some() => match (m, rest) {
             (Method::Get, ["authorize"]) => sandbox::authorize_page(ctx, &query(req)?).await,
-            (Method::Post, ["authorize"]) => sandbox::decide(ctx, &body(req).await?).await,
+            (Method::Post, ["authorize"]) => {
+                let site = req.headers().get("sec-fetch-site").ok().flatten();
+                sandbox::decide(ctx, site.as_deref(), &body(req).await?).await
+            }
             (Method::Post, ["token"]) => {
                 let b = body(req).await?;
                 sandbox::token(ctx, req, &b).await

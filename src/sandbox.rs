@@ -70,7 +70,17 @@ async fn form_ends(ctx: &Ctx, req: &AuthorizeRequest) -> ApiResult<Vec<String>> 
 }
 
 /// `POST /sandbox/authorize`: Approve issues a code, Deny answers `access_denied`.
-pub async fn decide(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
+/// `site` is the browser's `Sec-Fetch-Site`: a post from another site is refused even with a
+/// valid token (anyone can fetch a consent page and its token for their own request, then
+/// make a victim's browser submit it: login CSRF). Clients that send no such header are no
+/// browser page to protect.
+pub async fn decide(ctx: &Ctx, site: Option<&str>, body: &[u8]) -> ApiResult<Response> {
+    if matches!(site, Some("cross-site" | "same-site")) {
+        return respond::html(
+            400,
+            error_page("Sandbox: consent form refused", "the form was submitted from another site"),
+        );
+    }
     let form = pairs(body);
     let mut req = AuthorizeRequest::from_pairs(&form);
     // The token is bound to the scopes the page was served for; the boxes are what was granted.

@@ -527,7 +527,7 @@ pub async fn rewrap_profile(
 ) -> ApiResult<()> {
     query!(
         db,
-        "UPDATE profiles SET access_token_enc = ?2, refresh_token_enc = ?3, token_kid = ?4 \
+        "UPDATE profiles SET access_token_enc = ?2, refresh_token_enc = ?3, token_kid = ?4, reencrypt_failed_at = NULL \
          WHERE id = ?1 AND access_token_enc = ?5 AND refresh_token_enc IS ?6 \
          AND (refresh_lease_until IS NULL OR refresh_lease_until < ?7)",
         old.id,
@@ -545,8 +545,14 @@ pub async fn rewrap_profile(
 
 /// Writes a re-sealed webhook secret if it did not change meanwhile.
 pub async fn rewrap_app_secret(db: &D1Database, id: &str, old: &str, new: &str) -> ApiResult<()> {
-    query!(db, "UPDATE apps SET webhook_secret_enc = ?3 WHERE id = ?1 AND webhook_secret_enc = ?2", id, old, new)
-        .exec("rewrap app")
-        .await?;
+    query!(
+        db,
+        "UPDATE apps SET webhook_secret_enc = ?3, reencrypt_failed_at = NULL WHERE id = ?1 AND webhook_secret_enc = ?2",
+        id,
+        old,
+        new
+    )
+    .exec("rewrap app")
+    .await?;
     Ok(())
 }

@@ -157,11 +157,8 @@ async fn deliver(ctx: &Ctx, row: OutboxRow) -> ApiResult<()> {
         (None, Some(_)) => 0,
     };
     let attempts = row.attempts + 1;
-    let stmt = if (200..300).contains(&status) {
-        // A delivered event of a profile that is gone keeps none of its data: the row goes.
-        query!(&db, "DELETE FROM webhook_outbox WHERE id = ?1 AND type LIKE 'profile.%' \
-                     AND NOT EXISTS (SELECT 1 FROM profiles WHERE profiles.id = json_extract(webhook_outbox.body, '$.data.id'))", row.id)
-            .exec("outbox forget").await?;
+    let delivered = (200..300).contains(&status);
+    let stmt = if delivered {
         query!(&db, "UPDATE webhook_outbox SET attempts = ?2, delivered_at = ?3, next_attempt_at = NULL, last_status = ?4 WHERE id = ?1", row.id, attempts, ctx.now(), status)
     } else {
         match retry_delay(attempts) {
@@ -170,6 +167,18 @@ async fn deliver(ctx: &Ctx, row: OutboxRow) -> ApiResult<()> {
         }
     };
     stmt.exec("outbox update").await?;
+    if delivered || retry_delay(attempts).is_none() {
+        // A settled (delivered or given-up) event of a profile that is gone keeps none of
+        // its data: the row goes.
+        query!(
+            &db,
+            "DELETE FROM webhook_outbox WHERE id = ?1 AND type LIKE 'profile.%' \
+             AND NOT EXISTS (SELECT 1 FROM profiles WHERE profiles.id = json_extract(webhook_outbox.body, '$.data.id'))",
+            row.id
+        )
+        .exec("outbox forget")
+        .await?;
+    }
     Ok(())
 }
 

@@ -144,7 +144,7 @@ test('attack: a cross-site POST to the consent form without its own CSRF token i
   const codes = await sandboxCodes();
   for (const [what, body] of Object.entries(attempts)) {
     const res = await fetch(`${w.base}/sandbox/authorize`, {
-      method: 'POST', body, redirect: 'manual', headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      method: 'POST', body, redirect: 'manual', headers: { origin: 'https://evil.example' },
     });
     assertPage(res, 400, what);
     assert.equal(res.headers.get('location'), null, what);
@@ -152,6 +152,17 @@ test('attack: a cross-site POST to the consent form without its own CSRF token i
     assert.match(text, what.includes('11 minutes') ? /older than 10 minutes/ : /not issued for this authorization request/, what);
   }
   assert.equal(await sandboxCodes(), codes, 'no code issued');
+
+  // The attacker's own, valid form (fetched for their own link), submitted from their site
+  // by the victim's browser: the browser says so, and it is refused (login CSRF).
+  for (const site of ['cross-site', 'same-site']) {
+    const res = await fetch(`${w.base}/sandbox/authorize`, {
+      method: 'POST', body: withField(form, 'decision', 'approve'), redirect: 'manual', headers: { 'sec-fetch-site': site },
+    });
+    assertPage(res, 400, site);
+    assert.match(await res.text(), /submitted from another site/);
+  }
+  assert.equal(await sandboxCodes(), codes, 'still no code issued');
 
   // A token the test signs with the worker's key now is accepted (so the 11-minute one was
   // refused for its age), and the attempts burned nothing: the connect completes.
@@ -208,4 +219,20 @@ test('a link whose redirect_url left the allowlist ends on a 403 page at the cal
   assert.equal(codeRow.used_at, null, 'the code was never exchanged');
   // The state is spent: the same answer again is the usual 400 page.
   assertPage(await w.callback(back), 400, 'replay');
+});
+
+test('a link whose redirect_url left the allowlist no longer opens, nor completes through the app callback', async () => {
+  const kept = 'http://localhost:4000/done';
+  const { app, api_key } = await w.createApp('Dropped before open app', [REDIRECT, kept]);
+  const hosted = await w.createLink(api_key, { redirect_url: kept });
+  const appCb = await w.createLink(api_key, { redirect_url: kept, callback: 'app' });
+  const { back } = await w.consent(appCb, { username: 'dropped-app-cb' });
+  await w.admin('PATCH', `/v1/admin/apps/${app.id}`, { allowed_redirect_urls: [REDIRECT] });
+  const open = await fetch(hosted.url, { redirect: 'manual' });
+  assertPage(open, 403, 'short link after the allowlist dropped the URL');
+  assert.equal(open.headers.get('location'), null, 'the user is not sent to consent for nothing');
+  const r = await w.call('POST', '/v1/oauth/exchange', { token: api_key, json: { code: back.searchParams.get('code'), state: back.searchParams.get('state') } });
+  assert.equal(r.status, 422);
+  assert.equal(r.body.error.code, 'redirect_not_allowed');
+  assert.equal((await w.call('GET', `/v1/connect-links/${appCb.id}`, { token: api_key })).body.error, 'redirect_not_allowed');
 });

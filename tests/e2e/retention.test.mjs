@@ -42,6 +42,8 @@ test('the cron purges links, outbox rows and sandbox codes and tokens nobody nee
     link('cl_old_expired', 'pending', null, t - 31 * DAY),
     link('cl_recent_completed', 'completed', t - 29 * DAY, t - 29 * DAY),
     link('cl_recent_expired', 'pending', null, t - 29 * DAY),
+    link('cl_old_claim_expired', 'expired', t - 31 * DAY, t - 31 * DAY),
+    link('cl_old_awaiting', 'awaiting_claim', t - 31 * DAY, t - 31 * DAY),
     outbox('evt_old_delivered', t - 31 * DAY, null, null),
     outbox('evt_old_failed', null, t - 31 * DAY, null),
     outbox('evt_recent_delivered', t - 29 * DAY, null, null),
@@ -51,7 +53,7 @@ test('the cron purges links, outbox rows and sandbox codes and tokens nobody nee
   ]);
   await w.cron();
   const ids = async (sql) => (await w.db.prepare(sql).all()).results.map((r) => Object.values(r)[0]).sort();
-  assert.deepEqual(await ids("SELECT id FROM connect_links WHERE id LIKE 'cl_old%' OR id LIKE 'cl_recent%'"), ['cl_recent_completed', 'cl_recent_expired']);
+  assert.deepEqual(await ids("SELECT id FROM connect_links WHERE id LIKE 'cl_old%' OR id LIKE 'cl_recent%'"), ['cl_old_awaiting', 'cl_recent_completed', 'cl_recent_expired'], 'a link still awaiting its claim is never purged');
   assert.deepEqual(await ids("SELECT id FROM webhook_outbox WHERE id LIKE 'evt_old%' OR id LIKE 'evt_recent%' OR id = 'evt_still_due'"), ['evt_recent_delivered', 'evt_still_due']);
   assert.deepEqual(await ids("SELECT code_hash FROM sandbox_codes WHERE code_hash LIKE 'code_%'"), ['code_new']);
   assert.deepEqual(await ids("SELECT token_hash FROM sandbox_tokens WHERE token_hash IN ('at_expired', 'at_live', 'rt_revoked', 'rt_live')"), ['at_live', 'rt_live']);

@@ -26,9 +26,13 @@ after(async () => {
   await receiver.stop();
 });
 
-test('the worker logs no token, code, verifier, state, secret, key or admin token across a whole run', async () => {
-  const secrets = [];
-  const keep = (label, v) => { if (v) secrets.push([label, v]); };
+// Every secret value the run below meets; the last test scans the worker's whole log output
+// (this file's every test: the run, the tampered verifier, the unsigned webhook, the key
+// rotation) for each of them.
+const secrets = [];
+const keep = (label, v) => { if (v) secrets.push([label, v]); };
+
+test('a whole run: admin calls, connects and claims, sandbox and app callback, refresh, rotation, failures, delete, webhooks', async () => {
   // Admin calls.
   const created = await w.admin('POST', '/v1/admin/apps', { name: 'Log app', allowed_redirect_urls: [REDIRECT], webhook_url: receiver.url });
   const app = created.body;
@@ -50,6 +54,19 @@ test('the worker logs no token, code, verifier, state, secret, key or admin toke
     keep('connect token', r.q.connect_token);
     ids[user] = r.q.profile_id;
   }
+  // The sandbox, through the hosted callback and through an app callback.
+  const sbx = await w.createLink(app.api_key, { redirect_url: REDIRECT });
+  keep('state', new URL(sbx.authorize_url).searchParams.get('state'));
+  const { back: sbxBack } = await w.consent(sbx, { username: 'logged-sbx' });
+  keep('code', sbxBack.searchParams.get('code'));
+  const sbxRes = await w.callback(sbxBack);
+  keep('connect token', new URL(sbxRes.headers.get('location')).searchParams.get('connect_token'));
+  const appCb = await w.createLink(app.api_key, { redirect_url: REDIRECT, callback: 'app' });
+  const { back: appBack } = await w.consent(appCb, { username: 'logged-app-cb' });
+  keep('state', appBack.searchParams.get('state'));
+  keep('code', appBack.searchParams.get('code'));
+  const exchanged = await w.call('POST', '/v1/oauth/exchange', { token: app.api_key, json: { code: appBack.searchParams.get('code'), state: appBack.searchParams.get('state') } });
+  assert.equal(exchanged.status, 201);
   // Refresh with rotation (cron and on demand), a failed refresh, a terminal one.
   await w.sql('UPDATE profiles SET next_refresh_at = ? WHERE id = ?', now() - 1, ids.logged);
   await w.cron();
@@ -64,24 +81,7 @@ test('the worker logs no token, code, verifier, state, secret, key or admin toke
   await w.call('DELETE', `/v1/profiles/${ids['logged-yt']}`, { token: app.api_key });
   await w.settled();
 
-  for (const t of mocks.tokens.keys()) keep('platform token', t);
-  for (const c of mocks.calls) {
-    keep('code', c.form.code || c.query.code);
-    keep('verifier', c.form.code_verifier);
-  }
-  for (const id of ['x', 'youtube']) keep('client secret', credsFor(id).secret);
-  keep('admin token', w.bindings.ADMIN_TOKEN);
-  for (const entry of w.bindings.TOKEN_KEYS.split(',')) keep('TOKEN_KEYS material', entry.split(':')[1]);
-  assert.ok(secrets.filter(([l]) => l === 'platform token').length >= 8, 'the run issued tokens');
-  assert.ok(secrets.some(([l]) => l === 'verifier') && secrets.some(([l]) => l === 'code'));
-
-  const logs = w.logs.join('');
-  assert.match(logs, /"event":"platform_call"/, 'the capture holds the worker\'s log lines');
-  assert.match(logs, /"event":"webhook_delivery"/);
-  assert.match(logs, /"event":"refresh_failed"/);
-  for (const [label, value] of secrets) {
-    assert.ok(!logs.includes(value), `${label} found in the worker's log output`);
-  }
+  assert.ok(mocks.tokens.size >= 8, 'the run issued tokens');
 });
 
 test('the PKCE verifier in KV is sealed to its own state', async () => {
@@ -159,9 +159,50 @@ test('key rotation can finish: unreadable rows are skipped and counted, GET /v1/
   assert.ok(byKid.k2.profiles >= 5);
   assert.equal((await w.call('GET', '/v1/admin/keys')).status, 401);
 
+  // A reconnect of an unreadable profile writes fresh tokens and clears its mark.
+  const live = (await w.connectWithMock(mocks, app.api_key, 'x', { user: 'unreadable-then-fixed', redirect: REDIRECT })).q.profile_id;
+  await w.sql('UPDATE profiles SET access_token_enc = ?, token_kid = ? WHERE id = ?', w.sealEnvelope('at', 'prf_other', 'access_token', 'k1'), 'k1', live);
+  await w.cron();
+  assert.ok((await w.row('SELECT reencrypt_failed_at FROM profiles WHERE id = ?', live)).reencrypt_failed_at, 'marked');
+  await w.connectWithMock(mocks, app.api_key, 'x', { user: 'unreadable-then-fixed', redirect: REDIRECT, linkFields: { profile_id: live } });
+  const fixed = await w.row('SELECT reencrypt_failed_at, token_kid FROM profiles WHERE id = ?', live);
+  assert.deepEqual([fixed.reencrypt_failed_at, fixed.token_kid], [null, 'k2']);
+
   // Once the unreadable rows are dealt with (here: deleted), k1 can go.
   await w.sql("DELETE FROM profiles WHERE id LIKE 'prf_rot_%'");
   const after = Object.fromEntries((await w.admin('GET', '/v1/admin/keys')).body.data.map((k) => [k.kid, k]));
   assert.deepEqual([after.k1.profiles, after.k1.apps, after.k1.pending_links, after.k1.removable], [0, 0, 0, true]);
   assert.equal(after.k0, undefined, 'a kid neither in TOKEN_KEYS nor in D1 is not listed');
+});
+
+test("the worker's log output over this whole file holds no token, code, verifier, state, secret, key or admin token", async () => {
+  await w.settled();
+  for (const t of mocks.tokens.keys()) keep('platform token', t);
+  for (const c of mocks.calls) {
+    keep('code', c.form.code || c.query.code);
+    keep('verifier', c.form.code_verifier);
+  }
+  // Every token the worker holds (the sandbox's included), opened with the test's own keys.
+  for (const r of (await w.db.prepare("SELECT id, access_token_enc, refresh_token_enc FROM profiles WHERE access_token_enc LIKE 'v1.k2.%' OR access_token_enc LIKE 'v1.k1.%'").all()).results) {
+    for (const [field, env] of [['access_token', r.access_token_enc], ['refresh_token', r.refresh_token_enc]]) {
+      try { keep(`stored ${field}`, env && w.openEnvelope(env, r.id, field)); } catch { /* a row the rotation test corrupted on purpose */ }
+    }
+  }
+  for (const id of ['x', 'youtube']) keep('client secret', credsFor(id).secret);
+  keep('admin token', w.bindings.ADMIN_TOKEN);
+  for (const entry of w.bindings.TOKEN_KEYS.split(',')) keep('TOKEN_KEYS material', entry.split(':')[1]);
+  assert.ok(secrets.some(([l]) => l === 'verifier') && secrets.some(([l]) => l === 'code') && secrets.some(([l]) => l === 'stored access_token'));
+
+  const logs = w.logs.join('');
+  assert.match(logs, /"event":"platform_call"/, "the capture holds the worker's log lines");
+  for (const event of ['webhook_delivery', 'refresh_failed', 'reencrypt_failed']) {
+    assert.match(logs, new RegExp(`"event":"${event}"`), `the run logged ${event}`);
+  }
+  for (const [label, value] of secrets) {
+    assert.ok(!logs.includes(value), `${label} found in the worker's log output`);
+  }
+  // And by shape, for any such value the test did not see.
+  for (const [label, shape] of [['API key', /ck_[A-Za-z0-9_-]{20}/], ['webhook secret', /whsec_/], ['sandbox token', /sbx_(at|rt)_/], ['admin token', /adm_[0-9a-f]{16}/]]) {
+    assert.doesNotMatch(logs, shape, `${label} found in the worker's log output`);
+  }
 });
