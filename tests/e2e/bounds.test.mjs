@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './harness.mjs';
-import { PlatformMocks, credsFor } from './platform-mocks.mjs';
+import { PlatformMocks, credentialVars } from './platform-mocks.mjs';
 import { WebhookReceiver } from './webhook-receiver.mjs';
 import { lazyStream, streamingOutbound, until } from './streams.mjs';
 
@@ -24,11 +24,7 @@ let app;
 before(async () => {
   await receiver.start();
   // Long enough that the platform timeout cannot be what stops a 200 MB read.
-  const vars = { PLATFORM_TIMEOUT_MS: '30000' };
-  for (const id of ['x', 'youtube']) {
-    vars[`${id.toUpperCase()}_CLIENT_ID`] = credsFor(id).id;
-    vars[`${id.toUpperCase()}_CLIENT_SECRET`] = credsFor(id).secret;
-  }
+  const vars = { ...credentialVars(['x', 'youtube']), PLATFORM_TIMEOUT_MS: '30000' };
   w = await startWorker({ vars, outbound: streamingOutbound(mocks.handle) });
   const r = await w.admin('POST', '/v1/admin/apps', { name: 'Bounds app', allowed_redirect_urls: [REDIRECT], webhook_url: receiver.url });
   assert.equal(r.status, 201);

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './harness.mjs';
-import { PlatformMocks, credsFor } from './platform-mocks.mjs';
+import { PlatformMocks, credentialVars } from './platform-mocks.mjs';
 
 const REDIRECT = 'https://app.example.com/connected';
 const now = () => Math.floor(Date.now() / 1000);
@@ -13,11 +13,7 @@ let w;
 let app;
 
 before(async () => {
-  const vars = { PLATFORM_TIMEOUT_MS: '5000', REFRESH_BATCH_SIZE: '200' };
-  for (const id of ['x']) {
-    vars[`${id.toUpperCase()}_CLIENT_ID`] = credsFor(id).id;
-    vars[`${id.toUpperCase()}_CLIENT_SECRET`] = credsFor(id).secret;
-  }
+  const vars = { ...credentialVars(['x']), PLATFORM_TIMEOUT_MS: '5000', REFRESH_BATCH_SIZE: '200' };
   w = await startWorker({ vars, outbound: mocks.handle });
   app = await w.createApp('Durability app', [REDIRECT]);
 });

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker, randomKey } from './harness.mjs';
-import { PlatformMocks, credsFor } from './platform-mocks.mjs';
+import { PlatformMocks, credsFor, credentialVars } from './platform-mocks.mjs';
 import { WebhookReceiver } from './webhook-receiver.mjs';
 
 const PLATFORMS = ['x', 'youtube', 'instagram', 'linkedin'];
@@ -17,11 +17,7 @@ let app;
 
 before(async () => {
   await receiver.start();
-  const vars = { PLATFORM_TIMEOUT_MS: '1000' };
-  for (const id of PLATFORMS) {
-    vars[`${id.toUpperCase()}_CLIENT_ID`] = credsFor(id).id;
-    vars[`${id.toUpperCase()}_CLIENT_SECRET`] = credsFor(id).secret;
-  }
+  const vars = { ...credentialVars(PLATFORMS), PLATFORM_TIMEOUT_MS: '1000' };
   w = await startWorker({ vars, outbound: mocks.handle, tokenKeys: `k2:${randomKey()},k1:${randomKey()}` });
   const r = await w.admin('POST', '/v1/admin/apps', { name: 'Lifecycle app', allowed_redirect_urls: [REDIRECT], webhook_url: receiver.url });
   assert.equal(r.status, 201);

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './harness.mjs';
-import { PlatformMocks, credsFor } from './platform-mocks.mjs';
+import { PlatformMocks, credentialVars } from './platform-mocks.mjs';
 import { WebhookReceiver } from './webhook-receiver.mjs';
 
 const REDIRECT = 'http://localhost:3000/connected';
@@ -15,11 +15,7 @@ let w;
 
 before(async () => {
   await receiver.start();
-  const vars = {};
-  for (const id of ['x', 'facebook', 'tiktok']) {
-    vars[`${id.toUpperCase()}_CLIENT_ID`] = credsFor(id).id;
-    vars[`${id.toUpperCase()}_CLIENT_SECRET`] = credsFor(id).secret;
-  }
+  const vars = credentialVars(['x', 'facebook', 'tiktok']);
   w = await startWorker({ vars, outbound: mocks.handle });
 });
 after(async () => {

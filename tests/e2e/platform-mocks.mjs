@@ -13,6 +13,16 @@ const basicOf = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:
 /** Client credentials the tests configure for a platform. */
 export const credsFor = (id) => ({ id: `${id}-client`, secret: `${id}-secret` });
 
+/** The worker vars that configure `ids` with their test credentials (`X_CLIENT_ID`, ...). */
+export function credentialVars(ids) {
+  const vars = {};
+  for (const id of ids) {
+    vars[`${id.toUpperCase()}_CLIENT_ID`] = credsFor(id).id;
+    vars[`${id.toUpperCase()}_CLIENT_SECRET`] = credsFor(id).secret;
+  }
+  return vars;
+}
+
 /** Where each platform's consent screen lives, and what its authorize URL must carry. */
 const AUTHORIZE = {
   instagram: { url: 'https://www.instagram.com/oauth/authorize', sep: ',', pkce: false },

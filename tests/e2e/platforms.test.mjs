@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './harness.mjs';
-import { PlatformMocks, credsFor, CUSTOM_PROVIDERS } from './platform-mocks.mjs';
+import { PlatformMocks, credsFor, credentialVars, CUSTOM_PROVIDERS } from './platform-mocks.mjs';
 
 const PLATFORMS = ['instagram', 'facebook', 'threads', 'linkedin', 'x', 'youtube', 'tiktok', 'pinterest', 'reddit'];
 const META = ['instagram', 'facebook', 'threads'];
@@ -15,11 +15,7 @@ let w;
 let app;
 
 before(async () => {
-  const vars = { CUSTOM_PROVIDERS: JSON.stringify(CUSTOM_PROVIDERS) };
-  for (const id of [...PLATFORMS, 'acme', 'globex']) {
-    vars[`${id.toUpperCase()}_CLIENT_ID`] = credsFor(id).id;
-    vars[`${id.toUpperCase()}_CLIENT_SECRET`] = credsFor(id).secret;
-  }
+  const vars = { ...credentialVars([...PLATFORMS, 'acme', 'globex']), CUSTOM_PROVIDERS: JSON.stringify(CUSTOM_PROVIDERS) };
   w = await startWorker({ vars, outbound: mocks.handle });
   app = await w.createApp('Platforms app', [REDIRECT]);
 });

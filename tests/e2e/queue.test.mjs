@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './harness.mjs';
-import { PlatformMocks, credsFor } from './platform-mocks.mjs';
+import { PlatformMocks, credentialVars } from './platform-mocks.mjs';
 
 const REDIRECT = 'https://app.example.com/connected';
 const now = () => Math.floor(Date.now() / 1000);
@@ -13,7 +13,7 @@ let w;
 let app;
 
 before(async () => {
-  w = await startWorker({ vars: { X_CLIENT_ID: credsFor('x').id, X_CLIENT_SECRET: credsFor('x').secret }, outbound: mocks.handle, queue: true });
+  w = await startWorker({ vars: credentialVars(['x']), outbound: mocks.handle, queue: true });
   app = await w.createApp('Queue app', [REDIRECT]);
 });
 after(async () => { await w?.stop(); });

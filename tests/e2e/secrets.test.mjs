@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker, randomKey } from './harness.mjs';
-import { PlatformMocks, credsFor } from './platform-mocks.mjs';
+import { PlatformMocks, credsFor, credentialVars } from './platform-mocks.mjs';
 import { WebhookReceiver } from './webhook-receiver.mjs';
 
 const REDIRECT = 'https://app.example.com/connected';
@@ -14,11 +14,7 @@ let w;
 
 before(async () => {
   await receiver.start();
-  const vars = { PLATFORM_TIMEOUT_MS: '2000' };
-  for (const id of ['x', 'youtube']) {
-    vars[`${id.toUpperCase()}_CLIENT_ID`] = credsFor(id).id;
-    vars[`${id.toUpperCase()}_CLIENT_SECRET`] = credsFor(id).secret;
-  }
+  const vars = { ...credentialVars(['x', 'youtube']), PLATFORM_TIMEOUT_MS: '2000' };
   w = await startWorker({ vars, outbound: mocks.handle, captureLogs: true, tokenKeys: `k2:${randomKey()},k1:${randomKey()}` });
 });
 after(async () => {
