@@ -147,17 +147,34 @@ async fn start(req: &HttpRequest, signal: AbortSignal) -> Result<Response, Trans
     Fetch::Request(request).send_with_signal(&signal).await.map_err(|_| TransportError::Network)
 }
 
-/// The answer's body within `MAX_RESPONSE_BYTES`, read as it streams in.
+/// The answer's body within `MAX_RESPONSE_BYTES`, read as it streams in. An answer that
+/// declares its length is read in one go when that length is within the cap (HTTP framing
+/// holds the body to it; one read instead of a chunk loop) and refused unread when it is
+/// over; only an answer without a length is counted chunk by chunk.
 async fn read_body(resp: &mut Response) -> Result<Vec<u8>, ReadError> {
-    match resp.body() {
-        ResponseBody::Stream(_) => read_capped(resp.stream().map_err(|_| ReadError::Stream)?, MAX_RESPONSE_BYTES).await,
+    let declared = resp.headers().get("content-length").ok().flatten().and_then(|v| v.trim().parse::<usize>().ok());
+    match (resp.body(), declared) {
+        (ResponseBody::Stream(_), Some(n)) if n > MAX_RESPONSE_BYTES => {
+            cancel(resp.stream().map_err(|_| ReadError::Stream)?);
+            Err(ReadError::OverCap)
+        }
+        (ResponseBody::Stream(_), Some(_)) => {
+            let bytes = resp.bytes().await.map_err(|_| ReadError::Stream)?;
+            // Held to the cap all the same, whatever the declared length said.
+            let mut capped = CappedBody::new(MAX_RESPONSE_BYTES);
+            capped.push(&bytes).map_err(|_| ReadError::OverCap)?;
+            Ok(capped.into_bytes())
+        }
+        (ResponseBody::Stream(_), None) => {
+            read_capped(resp.stream().map_err(|_| ReadError::Stream)?, MAX_RESPONSE_BYTES).await
+        }
         // A fetched answer is a stream or empty; a body already in memory is held to the
         // same cap all the same.
-        ResponseBody::Body(bytes) => {
+        (ResponseBody::Body(bytes), _) => {
             let mut capped = CappedBody::new(MAX_RESPONSE_BYTES);
             capped.push(bytes).map_err(|_| ReadError::OverCap)?;
             Ok(capped.into_bytes())
         }
-        ResponseBody::Empty => Ok(Vec::new()),
+        (ResponseBody::Empty, _) => Ok(Vec::new()),
     }
 }

@@ -51,6 +51,22 @@ const storedAccess = async (id) => {
   return w.openEnvelope(row.access_token_enc, id, 'access_token');
 };
 
+test('a platform answer that declares a length over the cap is refused without reading it', async () => {
+  const huge = await connect('youtube', 'declared-huge');
+  const before = await storedAccess(huge);
+  const platform = {};
+  const head = JSON.stringify({ access_token: 'ya29.declared', expires_in: 3599, token_type: 'Bearer' });
+  mocks.failNext('youtube', 'token', () => new Response(lazyStream(HUGE, platform, head), {
+    status: 200, headers: { 'content-type': 'application/json', 'content-length': String(HUGE) },
+  }));
+  await w.sql('UPDATE profiles SET next_refresh_at = ? WHERE id = ?', now() - 1, huge);
+  await w.cron();
+  assert.ok(platform.sent < EARLY, `the worker pulled ${platform.sent} bytes of an answer declared as ${HUGE}`);
+  const row = await w.row('SELECT status, refresh_failures FROM profiles WHERE id = ?', huge);
+  assert.deepEqual([row.status, row.refresh_failures], ['active', 1], 'a transient failure');
+  assert.equal(await storedAccess(huge), before);
+});
+
 test('a platform and a webhook receiver that answer 200 MB: the cron stops reading at the cap, the other refreshes succeed', async () => {
   const huge = await connect('youtube', 'huge');
   const others = [await connect('x', 'calm1'), await connect('x', 'calm2')];
