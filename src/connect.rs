@@ -3,9 +3,9 @@
 
 use crate::ctx::{Ctx, OrInternal};
 use crate::fetch;
+use crate::jobs::webhooks;
 use crate::revoke::{revoke, Grant};
 use crate::store::{self, LinkEnd};
-use crate::webhooks;
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult};

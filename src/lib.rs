@@ -1,23 +1,22 @@
 //! connect-links: the Workers entry points. The route table lives in `routes.rs`; the
 //! logic lives in the `connect-links-core` crate and in the flow modules here.
 
-mod admin;
-mod body;
+// The flows, grouped by how work enters: app and operator routes, pages, cron and queue jobs.
+mod api;
+mod browser;
+mod jobs;
+// The connect flow after consent and revocation, shared by routes and jobs.
 mod connect;
+mod revoke;
+// Plumbing: no imports from the flows above.
+mod body;
 mod ctx;
 mod fetch;
-mod housekeeping;
-mod lifecycle;
-mod links;
-mod profiles;
 mod respond;
-mod revoke;
 mod routes;
-mod sandbox;
 mod store;
-mod webhooks;
 
-use lifecycle::{refresh_one, RefreshMessage, Trigger};
+use jobs::lifecycle::{self, refresh_one, RefreshMessage, Trigger};
 use serde_json::json;
 use worker::{
     console_error, event, Context, Env, MessageBatch, MessageExt, Request, Response, Result, ScheduleContext,

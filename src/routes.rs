@@ -1,9 +1,11 @@
 //! The route table: parse, call one handler, render. Errors become the contract's JSON
 //! error, or an HTML page on browser routes.
 
+use crate::api::{admin, links, profiles};
 use crate::body::{read_capped, ReadError};
+use crate::browser::sandbox;
 use crate::ctx::{method_not_allowed, Ctx, OrInternal};
-use crate::{admin, links, profiles, respond, sandbox};
+use crate::respond;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::input::{parse_limit, MAX_BODY_BYTES};
 use connect_links_core::platforms::PlatformInfo;

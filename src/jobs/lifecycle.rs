@@ -3,9 +3,9 @@
 
 use crate::ctx::{Ctx, OrInternal};
 use crate::fetch;
+use crate::jobs::webhooks;
 use crate::store;
 use crate::store::Stmt;
-use crate::webhooks;
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::{ProfileRow, PROFILE_COLUMNS};
@@ -465,7 +465,7 @@ const MAX_ROUNDS: u32 = 5;
 pub async fn run_cron(ctx: &Ctx) -> ApiResult<()> {
     let refreshed = refresh_due(ctx).await;
     let _ = webhooks::deliver_due(ctx, 100).await;
-    let kept = crate::housekeeping::run(ctx).await;
+    let kept = crate::jobs::housekeeping::run(ctx).await;
     refreshed.and(kept)
 }
 

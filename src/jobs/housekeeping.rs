@@ -43,7 +43,7 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
 /// behind that the next run would not find).
 async fn unclaimed(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     for (profile, cols) in store::delete_unclaimed(db, ctx.now(), 50).await? {
-        crate::profiles::revoke_stored(ctx, &profile, &cols).await;
+        crate::api::profiles::revoke_stored(ctx, &profile, &cols).await;
         console_log!("{}", json!({"event": "unclaimed_deleted", "profile_id": profile.id}));
     }
     Ok(())

@@ -257,13 +257,13 @@ pub async fn claim(ctx: &Ctx, app_id: &str, id: &str, body: &[u8]) -> ApiResult<
         profile.updated_at = now;
     }
     let claimed = store::claim_link_stmt(&db, &link.id, app_id, &hash, now)?;
-    let event = crate::webhooks::event_after(ctx, &db, app_id, kind, profile.view())?;
+    let event = crate::jobs::webhooks::event_after(ctx, &db, app_id, kind, profile.view())?;
     let activate = store::activate_claimed_stmt(&db, &link.id, now)?;
     let results = db.batch(vec![claimed, event.stmt, activate]).await.or_500("claim")?;
     if !store::returned_rows(&results, 0) {
         return Err(ApiError::new(ErrorCode::Conflict, "this connect link was claimed or expired meanwhile"));
     }
-    crate::webhooks::deliver_now(ctx, &[&event.id]).await;
+    crate::jobs::webhooks::deliver_now(ctx, &[&event.id]).await;
     respond::json(200, &json!({"data": [profile.view()]}))
 }
 

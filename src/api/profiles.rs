@@ -1,8 +1,8 @@
 //! Profiles of an app: list, read, delete (with revocation at the platform).
 
-use crate::admin::page_cursor;
+use crate::api::admin::page_cursor;
 use crate::ctx::{Ctx, OrInternal};
-use crate::lifecycle::{refresh_one, Outcome, Trigger};
+use crate::jobs::lifecycle::{refresh_one, Outcome, Trigger};
 use crate::respond;
 use crate::revoke::{revoke, Grant};
 use crate::store::{self, ProfileFilter};
@@ -52,7 +52,7 @@ pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     let profile = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
     let delete = store::delete_profile_stmt(&db, app_id, id)?;
     // After the delete in one batch: two racing deletes send one `profile.deleted`.
-    let event = crate::webhooks::event_after(ctx, &db, app_id, types::DELETED, profile.view())?;
+    let event = crate::jobs::webhooks::event_after(ctx, &db, app_id, types::DELETED, profile.view())?;
     // Delivered events keep no copy of the profile's data once it is deleted (undelivered
     // ones, `profile.deleted` included, go when they are delivered).
     let forget = query!(
@@ -62,7 +62,7 @@ pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
         id
     )
     .or_500("prepare outbox forget")?;
-    let results = crate::webhooks::commit(ctx, &db, vec![delete, event.stmt, forget], &[&event.id]).await?;
+    let results = crate::jobs::webhooks::commit(ctx, &db, vec![delete, event.stmt, forget], &[&event.id]).await?;
     if let Some((gone, cols)) = store::deleted_profile(&results, 0)? {
         revoke_stored(ctx, &gone, &cols).await;
     }

@@ -104,7 +104,7 @@ pub async fn create_key(ctx: &Ctx, app_id: &str) -> ApiResult<Response> {
 /// knows when an old kid can leave `TOKEN_KEYS`.
 pub async fn keys(ctx: &Ctx) -> ApiResult<Response> {
     let keyring = ctx.keyring()?;
-    let usage = crate::housekeeping::key_usage(ctx, &keyring).await?;
+    let usage = crate::jobs::housekeeping::key_usage(ctx, &keyring).await?;
     respond::json(200, &json!({"data": usage}))
 }
 

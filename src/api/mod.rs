@@ -1,0 +1,6 @@
+//! App-facing JSON routes (and the operator's admin routes); the browser side of a connect
+//! link (`/connect/{id}`, the callback) lives with the link in `links.rs`.
+
+pub mod admin;
+pub mod links;
+pub mod profiles;

@@ -1,0 +1,6 @@
+//! Work the cron and the queue drive: refresh under a lease, the webhook outbox,
+//! housekeeping (unclaimed profiles, key rotation, retention).
+
+pub mod housekeeping;
+pub mod lifecycle;
+pub mod webhooks;
