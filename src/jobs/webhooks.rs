@@ -166,19 +166,21 @@ async fn deliver(ctx: &Ctx, row: OutboxRow) -> ApiResult<()> {
             None => query!(&db, "UPDATE webhook_outbox SET attempts = ?2, next_attempt_at = NULL, failed_at = ?3, last_status = ?4 WHERE id = ?1", row.id, attempts, ctx.now(), status),
         }
     };
-    stmt.exec("outbox update").await?;
+    let mut stmts = vec![stmt.or_500("prepare outbox update")?];
     if delivered || retry_delay(attempts).is_none() {
         // A settled (delivered or given-up) event of a profile that is gone keeps none of
-        // its data: the row goes.
-        query!(
-            &db,
-            "DELETE FROM webhook_outbox WHERE id = ?1 AND type LIKE 'profile.%' \
-             AND NOT EXISTS (SELECT 1 FROM profiles WHERE profiles.id = json_extract(webhook_outbox.body, '$.data.id'))",
-            row.id
-        )
-        .exec("outbox forget")
-        .await?;
+        // its data: the row goes (in the same round trip as the update).
+        stmts.push(
+            query!(
+                &db,
+                "DELETE FROM webhook_outbox WHERE id = ?1 AND type LIKE 'profile.%' \
+                 AND NOT EXISTS (SELECT 1 FROM profiles WHERE profiles.id = json_extract(webhook_outbox.body, '$.data.id'))",
+                row.id
+            )
+            .or_500("prepare outbox forget")?,
+        );
     }
+    db.batch(stmts).await.or_500("outbox update")?;
     Ok(())
 }
 
