@@ -3,6 +3,7 @@
 //! Nothing here touches the Workers runtime; the `connect-links` crate wires these pieces
 //! to requests, D1, KV and fetch.
 
+pub mod accounts;
 pub mod callback;
 pub mod envelope;
 pub mod error;
