@@ -1,10 +1,31 @@
 //! Facebook Login for Pages. Facts checked 2026-11-23 against
 //! https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow and
 //! https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived
+//!
+//! Pages (issue 9) checked 2026-11-30 against
+//! https://developers.facebook.com/docs/graph-api/reference/user/accounts/ (Pages the person
+//! has a role on, `tasks`; Pages reached only through a business need `business_management`),
+//! https://developers.facebook.com/docs/pages/access-tokens/ (a Page token fetched with a
+//! long-lived User token has no expiration date) and
+//! https://developers.facebook.com/docs/graph-api/results/ (cursor pagination: `limit`,
+//! `paging.cursors.after`, an absolute `paging.next` on graph.facebook.com; a page may be empty
+//! and still carry `next`).
 
 use super::{
     IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, RevokeReach, RevokeStyle, TokenRequest, GRAPH_API_VERSION,
 };
+use crate::accounts::AccountSource;
+
+/// The fields asked of each Page on `/me/accounts`: the Page token comes only when asked.
+pub const PAGE_FIELDS: &str = "id,name,access_token,picture,tasks";
+
+/// Pages per listing call; Graph's default is 25, and fewer calls mean fewer pages to follow.
+pub const PAGE_LIMIT: u32 = 100;
+
+/// `GET /me/accounts` with `fields` on the current Graph version, one page of [`PAGE_LIMIT`].
+pub fn me_accounts_url(fields: &str) -> String {
+    format!("https://graph.facebook.com/{GRAPH_API_VERSION}/me/accounts?fields={fields}&limit={PAGE_LIMIT}")
+}
 
 /// The `facebook` platform.
 pub fn platform() -> Platform {
@@ -40,8 +61,11 @@ pub fn platform() -> Platform {
         default_access_ttl_secs: Some(60 * 24 * 3600),
         terminal_errors: vec!["invalid_grant".into(), "190".into()],
         api_base_url: Some("https://graph.facebook.com".into()),
+        // Nobody posts as a person: each Page is an account, acting with its own Page token.
+        accounts: AccountSource::FacebookPages,
+        accounts_url: Some(me_accounts_url(PAGE_FIELDS)),
         docs_url: "https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow".into(),
-        checked_on: "2026-11-23".into(),
+        checked_on: "2026-11-30".into(),
         ..Platform::oauth2("facebook", "Facebook Pages")
     }
 }

@@ -1,8 +1,33 @@
 //! LinkedIn (Sign In with LinkedIn using OpenID Connect, Share on LinkedIn). Facts checked
 //! 2026-11-23 against
 //! https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow
+//!
+//! Organizations (issue 9) checked 2026-11-30 against
+//! https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/organization-access-control-by-role
+//! (`GET /rest/organizationAcls?q=roleAssignee`, FINDER calls need
+//! `X-Restli-Protocol-Version: 2.0.0`; scopes `rw_organization_admin`, `r_organization_admin`),
+//! https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/organization-lookup-api
+//! (batch get of administered organizations: `GET /rest/organizations?ids=List(1,2)`, answered
+//! `{"results": {"1": {localizedName, vanityName, ...}}, "statuses", "errors"}`),
+//! https://learn.microsoft.com/en-us/linkedin/marketing/versioning (every `/rest` call sends
+//! `LinkedIn-Version: YYYYMM`; a version lives at least a year) and
+//! https://learn.microsoft.com/en-us/linkedin/marketing/integrations/recent-changes
+//! (202608, August 2026, the latest version listed).
+//! Logos (`logoV2`) are digital-media asset URNs that need a further Images API call per
+//! organization: not fetched, organization profiles have no avatar.
 
 use super::{IdentityMap, Pkce, Platform, RefreshKind};
+use crate::accounts::AccountSource;
+
+/// The `LinkedIn-Version` sent on every `/rest` call (YYYYMM), in one place.
+pub const API_VERSION: &str = "202608";
+
+/// The member's approved administrator roles (the first organizations call).
+pub const ORGANIZATION_ACLS_URL: &str =
+    "https://api.linkedin.com/rest/organizationAcls?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED";
+
+/// The batch lookup of administered organizations (`?ids=List(...)` is appended).
+pub const ORGANIZATIONS_URL: &str = "https://api.linkedin.com/rest/organizations";
 
 /// The `linkedin` platform.
 pub fn platform() -> Platform {
@@ -24,8 +49,12 @@ pub fn platform() -> Platform {
         default_access_ttl_secs: Some(60 * 24 * 3600),
         terminal_errors: vec!["invalid_grant".into(), "REVOKED_ACCESS_TOKEN".into()],
         api_base_url: Some("https://api.linkedin.com".into()),
+        // The member, plus the organizations it administers when an organization scope was
+        // granted (`accounts::wants_organizations`).
+        accounts: AccountSource::LinkedInOrganizations,
+        accounts_url: Some(ORGANIZATION_ACLS_URL.into()),
         docs_url: "https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow".into(),
-        checked_on: "2026-11-23".into(),
+        checked_on: "2026-11-30".into(),
         ..Platform::oauth2("linkedin", "LinkedIn")
     }
 }

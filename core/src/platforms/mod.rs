@@ -3,23 +3,31 @@
 //!
 //! Shared behaviour is driven by the data fields; a quirk is a named field whose default does
 //! nothing. Who sets which quirk (grep for the field to find the code that honours it):
-//! - `token_request: QueryGet`: facebook (code exchange is a GET with query parameters)
+//! - `token_request: QueryGet`: facebook, instagram_facebook (code exchange is a GET with query
+//!   parameters)
 //! - `token_envelope`: instagram (the answer is wrapped in `data[0]`)
 //! - `scope_field`: instagram (`permissions` instead of `scope`)
-//! - `long_lived_swap`: instagram, threads, facebook (short-lived token swapped at connect)
-//! - `code_suffix`: instagram, threads, facebook (Meta appends `#_` to the code)
+//! - `long_lived_swap`: instagram, threads, facebook, instagram_facebook (short-lived token
+//!   swapped at connect)
+//! - `code_suffix`: instagram, threads, facebook, instagram_facebook (Meta appends `#_` to the
+//!   code)
 //! - `client_id_param`: tiktok (`client_key`)
 //! - `user_agent`: reddit (a unique User-Agent on every call)
 //! - `revoke_token: Access`: tiktok (revokes with the access token only)
-//! - `revoke_reach: Account`: facebook, youtube, tiktok, custom providers (a revoke ends
-//!   every grant of the account)
+//! - `revoke_reach: Account`: facebook, instagram_facebook, youtube, tiktok, custom providers (a
+//!   revoke ends every grant of the account)
 //! - `refresh_terminal_answers`: x (a dead refresh token is answered `invalid_request`, not
 //!   `invalid_grant`)
-//! - `pkce: Pkce::None`: instagram, facebook, threads, linkedin, pinterest, reddit
+//! - `pkce: Pkce::None`: instagram, facebook, instagram_facebook, threads, linkedin, pinterest,
+//!   reddit
+//! - `accounts` (with `accounts_url`): facebook (`FacebookPages`), instagram_facebook
+//!   (`InstagramViaPages`), linkedin (`LinkedInOrganizations`), sandbox (`SandboxPages`); the
+//!   default `Login` makes the login the one account (see `crate::accounts`)
 
 pub mod custom;
 pub mod facebook;
 pub mod instagram;
+pub mod instagram_facebook;
 pub mod linkedin;
 pub mod pinterest;
 pub mod reddit;
@@ -29,6 +37,7 @@ pub mod tiktok;
 pub mod x;
 pub mod youtube;
 
+use crate::accounts::AccountSource;
 use serde::Serialize;
 
 /// How a platform authenticates its users.
@@ -218,6 +227,11 @@ pub struct Platform {
     pub refresh_terminal_answers: Vec<(String, String)>,
     /// The platform's API base, for calls made on the app's behalf.
     pub api_base_url: Option<String>,
+    /// Where the accounts behind a login come from (`Login`: the login is the one account).
+    pub accounts: AccountSource,
+    /// The first listing call's full URL (query included), for every source but `Login`.
+    /// Pagination links are followed only on this URL's origin (see `accounts::next_request`).
+    pub accounts_url: Option<String>,
     /// Where the facts come from.
     pub docs_url: String,
     /// When the facts were last checked against the docs.
@@ -264,6 +278,8 @@ impl Platform {
             terminal_errors: vec!["invalid_grant".into()],
             refresh_terminal_answers: vec![],
             api_base_url: None,
+            accounts: AccountSource::Login,
+            accounts_url: None,
             docs_url: String::new(),
             checked_on: String::new(),
         }
@@ -325,6 +341,7 @@ impl Catalog {
         vec![
             instagram::platform(),
             facebook::platform(),
+            instagram_facebook::platform(),
             threads::platform(),
             linkedin::platform(),
             x::platform(),

@@ -1,7 +1,11 @@
 //! The built-in `sandbox` platform (api.md section 10): served by this worker at
-//! `/sandbox/*` and reached through a real fetch, like every real platform.
+//! `/sandbox/*` and reached through a real fetch, like every real platform. Its login offers
+//! three accounts (issue 9): the user itself and two Pages from `GET /sandbox/accounts`, answered
+//! in the shape of Facebook's `/me/accounts` (`data[]` of `id`, `name`, `access_token`,
+//! `picture.data.url`, `tasks`; `paging`), so a newcomer sees the picker with no credentials.
 
 use super::{ClientAuth, IdentityMap, Platform, RefreshKind};
+use crate::accounts::AccountSource;
 
 /// The sandbox's fixed client id: it needs no registration.
 pub const CLIENT_ID: &str = "sandbox-client";
@@ -33,6 +37,8 @@ pub fn platform(public_url: &str) -> Platform {
         client_auth: ClientAuth::Basic,
         refresh: RefreshKind::RotatingRefreshToken,
         default_access_ttl_secs: Some(ACCESS_TTL_SECS),
+        accounts: AccountSource::SandboxPages,
+        accounts_url: Some(format!("{base}/sandbox/accounts")),
         docs_url: "README.md#the-sandbox-platform".into(),
         checked_on: "2026-11-23".into(),
         ..Platform::oauth2("sandbox", "Sandbox")

@@ -70,6 +70,51 @@ fn facebook_authorize_url() {
 }
 
 #[test]
+fn instagram_facebook_authorize_url() {
+    let (base, q) = authorize("instagram_facebook");
+    assert_eq!(base, "https://www.facebook.com/v25.0/dialog/oauth");
+    assert_eq!(
+        q,
+        expect(&[
+            ("response_type", "code"),
+            ("client_id", "CID"),
+            ("redirect_uri", CALLBACK),
+            (
+                "scope",
+                "instagram_basic,instagram_content_publish,pages_show_list,pages_read_engagement,business_management"
+            ),
+            ("state", "STATE")
+        ])
+    );
+}
+
+#[test]
+fn instagram_facebook_is_facebook_login_with_its_own_id() {
+    let (fb, ig) = (get("facebook"), get("instagram_facebook"));
+    assert_eq!(ig.name, "Instagram (through Facebook Login)");
+    assert_eq!(ig.client_id_secret_name(), "INSTAGRAM_FACEBOOK_CLIENT_ID");
+    assert_eq!((ig.token_url.as_str(), ig.revoke_url.as_deref()), (fb.token_url.as_str(), fb.revoke_url.as_deref()));
+    assert_eq!(ig.identity, fb.identity);
+    assert_eq!(ig.long_lived_swap, fb.long_lived_swap);
+    assert_eq!(ig.token_request, TokenRequest::QueryGet);
+    assert_eq!(ig.code_suffix.as_deref(), Some("#_"));
+    assert_eq!(ig.pkce, Pkce::None);
+    assert_eq!(ig.refresh, RefreshKind::None);
+    assert_eq!(ig.default_access_ttl_secs, Some(60 * 24 * 3600));
+    assert_eq!(ig.revoke_style, RevokeStyle::BearerDelete);
+    assert_eq!(ig.revoke_reach, RevokeReach::Account);
+    assert!(ig.terminal_errors.contains(&"190".to_string()));
+    let ids: Vec<String> = Catalog::builtins().into_iter().map(|p| p.id).collect();
+    let at = ids.iter().position(|i| i == "facebook").unwrap();
+    assert_eq!(ids[at + 1], "instagram_facebook", "listed right after facebook");
+    assert_eq!(
+        get("instagram").authorize_url,
+        "https://www.instagram.com/oauth/authorize",
+        "Instagram Login unchanged"
+    );
+}
+
+#[test]
 fn threads_authorize_url() {
     let (base, q) = authorize("threads");
     assert_eq!(base, "https://threads.net/oauth/authorize");
@@ -232,7 +277,7 @@ fn linkedin_youtube_and_meta_send_credentials_in_the_body() {
 fn pkce_only_where_accepted() {
     let with: Vec<String> = Catalog::builtins().into_iter().filter(|p| p.pkce == Pkce::S256).map(|p| p.id).collect();
     assert_eq!(with, vec!["x", "youtube", "tiktok"]);
-    for id in ["facebook", "instagram", "threads", "linkedin", "pinterest", "reddit"] {
+    for id in ["facebook", "instagram_facebook", "instagram", "threads", "linkedin", "pinterest", "reddit"] {
         let p = get(id);
         let req = code_exchange_request(&p, &creds(), &clean_code(&p, "C"), CALLBACK, &PkceVerifier::new(VERIFIER));
         assert!(!req.url.contains("code_verifier") && !req.form().iter().any(|(k, _)| k == "code_verifier"), "{id}");
@@ -257,7 +302,7 @@ fn facebook_code_exchange_is_a_get_without_verifier() {
 
 #[test]
 fn meta_strips_hash_underscore_from_codes() {
-    for id in ["instagram", "threads", "facebook"] {
+    for id in ["instagram", "threads", "facebook", "instagram_facebook"] {
         assert_eq!(clean_code(&get(id), "AQBx#_").secret(), "AQBx", "{id}");
     }
     assert_eq!(clean_code(&get("x"), "AQBx#_").secret(), "AQBx#_");
@@ -382,7 +427,13 @@ fn identity_maps_read_each_platforms_answer() {
 fn every_platform_names_its_docs_and_check_date() {
     for p in Catalog::builtins() {
         assert!(p.docs_url.starts_with("https://"), "{}", p.id);
-        assert_eq!(p.checked_on, "2026-11-23", "{}", p.id);
+        // Facts checked on 2026-11-23; the account listings (issue 9) on 2026-11-30.
+        let want = if ["facebook", "instagram_facebook", "linkedin"].contains(&p.id.as_str()) {
+            "2026-11-30"
+        } else {
+            "2026-11-23"
+        };
+        assert_eq!(p.checked_on, want, "{}", p.id);
         assert!(p.authorize_url.starts_with("https://") && p.token_url.starts_with("https://"), "{}", p.id);
     }
 }
@@ -394,7 +445,7 @@ fn challenge_in_urls_is_the_rfc_vector() {
 
 #[test]
 fn revoke_reach_is_account_where_a_revoke_ends_the_whole_grant() {
-    for id in ["facebook", "youtube", "tiktok"] {
+    for id in ["facebook", "instagram_facebook", "youtube", "tiktok"] {
         assert_eq!(get(id).revoke_reach, RevokeReach::Account, "{id}");
     }
     for id in ["x", "pinterest", "reddit"] {
