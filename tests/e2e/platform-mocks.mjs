@@ -27,6 +27,8 @@ export function credentialVars(ids) {
 const AUTHORIZE = {
   instagram: { url: 'https://www.instagram.com/oauth/authorize', sep: ',', pkce: false },
   facebook: { url: 'https://www.facebook.com/v25.0/dialog/oauth', sep: ',', pkce: false },
+  // Facebook's own consent screen: told apart from `facebook` by the client id.
+  instagram_facebook: { url: 'https://www.facebook.com/v25.0/dialog/oauth', sep: ',', pkce: false },
   threads: { url: 'https://threads.net/oauth/authorize', sep: ',', pkce: false },
   linkedin: { url: 'https://www.linkedin.com/oauth/v2/authorization', sep: ' ', pkce: false },
   x: { url: 'https://x.com/i/oauth2/authorize', sep: ' ', pkce: true },
@@ -45,7 +47,62 @@ export class PlatformMocks {
     this.calls = []; // every request seen, for assertions
     this.failures = new Map(); // "platform:endpoint" -> Response factory, used once
     this.delays = new Map(); // "platform:endpoint" -> ms to wait before answering
+    this.pages = new Map(); // user -> Facebook Pages (setPages)
+    this.pageTokens = new Map(); // page id -> latest Page token issued
+    this.organizations = new Map(); // user -> LinkedIn organizations with roles (setOrganizations)
     this.handle = this.handle.bind(this);
+  }
+
+  /**
+   * The Facebook Pages `user` has a role on, as `/me/accounts` lists them (for `facebook` and
+   * `instagram_facebook` logins alike): `[{ id, name, tasks?, instagram?: { id, username, name,
+   * profile_picture_url } }]`. `[]` is a login without Pages. Unset: two Pages, the first with
+   * an Instagram account.
+   */
+  setPages(user, pages) {
+    this.pages.set(user, pages);
+  }
+
+  /** The Pages of `user` (the default pair when none were set). */
+  pagesOf(user) {
+    return this.pages.get(user) ?? [
+      { id: `1001${user}`, name: `Page One of ${user}`, instagram: { id: `17841001${user}`, username: `ig_page1_${user}`, name: `IG Page One of ${user}`, profile_picture_url: `https://cdn.instagram.test/page1_${user}.jpg` } },
+      { id: `1002${user}`, name: `Page Two of ${user}` },
+    ];
+  }
+
+  /** The latest Page access token issued for `pageId` by `/me/accounts` (undefined if none). */
+  pageToken(pageId) {
+    return this.pageTokens.get(pageId);
+  }
+
+  /**
+   * The LinkedIn organizations `user` has a role on, as `organizationAcls` lists them (every
+   * role and state: the worker must keep approved administrators only): `[{ id, name, vanity,
+   * role: 'ADMINISTRATOR' | 'ANALYST' | ..., state: 'APPROVED' | 'REQUESTED' | ... }]`. Unset:
+   * one organization administered, one only analysed.
+   */
+  setOrganizations(user, organizations) {
+    this.organizations.set(user, organizations);
+  }
+
+  /** The organizations of `user` (the default pair when none were set). */
+  organizationsOf(user) {
+    return this.organizations.get(user) ?? [
+      { id: 2001, name: `Org of ${user}`, vanity: `org-${user}`, role: 'ADMINISTRATOR', state: 'APPROVED' },
+      { id: 2002, name: `Analysed Org of ${user}`, vanity: `analysed-${user}`, role: 'ANALYST', state: 'APPROVED' },
+    ];
+  }
+
+  /**
+   * The grant behind a Graph token (Bearer header, or `access_token` in the query as Graph also
+   * accepts) when it is a live token of `kinds` from a Facebook Login app.
+   */
+  graphBearer(call, kinds = ['access']) {
+    const m = /^Bearer (.+)$/.exec(call.headers.authorization || '');
+    const token = m ? m[1] : call.query.access_token;
+    const g = token && this.tokens.get(token);
+    return g && FACEBOOK_LOGIN.includes(g.platform) && kinds.includes(g.kind) && !g.revoked ? g : null;
   }
 
   /** The next call to `platform`'s `endpoint` ('token', 'identity', 'swap') answers `make()`. */
@@ -59,10 +116,12 @@ export class PlatformMocks {
    */
   approve(authorizeUrl, { user = 'u1', grant } = {}) {
     const u = new URL(authorizeUrl);
-    const platform = Object.keys(AUTHORIZE).find((p) => AUTHORIZE[p].url === u.origin + u.pathname);
-    if (!platform) throw new Error(`no mock consent screen at ${u.origin}${u.pathname}`);
-    const spec = AUTHORIZE[platform];
     const q = u.searchParams;
+    // Several platforms may share a consent screen (Facebook Login): the client id tells which.
+    const here = Object.keys(AUTHORIZE).filter((p) => AUTHORIZE[p].url === u.origin + u.pathname);
+    if (!here.length) throw new Error(`no mock consent screen at ${u.origin}${u.pathname}`);
+    const platform = here.find((p) => q.get(AUTHORIZE[p].idParam || 'client_id') === credsFor(p).id) ?? here[0];
+    const spec = AUTHORIZE[platform];
     const clientId = q.get(spec.idParam || 'client_id');
     if (clientId !== credsFor(platform).id) throw new Error(`${platform}: wrong client id ${clientId}`);
     if (spec.idParam && q.has('client_id')) throw new Error(`${platform}: client_id sent instead of ${spec.idParam}`);
@@ -103,17 +162,18 @@ export class PlatformMocks {
     const query = Object.fromEntries(url.searchParams);
     const call = { host: url.hostname, path: url.pathname, method: request.method, headers, form, query };
     this.calls.push(call);
-    const route = ROUTES.find((r) => r.host === url.hostname && r.path === url.pathname && r.method === request.method);
+    const route = ROUTES.find((r) => r.host === url.hostname && (r.path === url.pathname || r.pathRe?.test(url.pathname)) && r.method === request.method);
     if (!route) return json(404, { error: 'no_such_mock_route', route: `${request.method} ${url.hostname}${url.pathname}` });
-    call.platform = route.platform;
+    // A route shared by several apps (Facebook Login) names the platform of this call.
+    call.platform = route.platformOf?.(this, call) ?? route.platform;
     call.endpoint = route.endpoint;
     // A refresh-token grant can be delayed on its own ("x:refresh"), apart from code exchanges.
-    const grantKey = call.form.grant_type === 'refresh_token' ? `${route.platform}:refresh` : null;
-    const delay = this.delays.get(`${route.platform}:${route.endpoint}`) ?? (grantKey && this.delays.get(grantKey));
+    const grantKey = call.form.grant_type === 'refresh_token' ? `${call.platform}:refresh` : null;
+    const delay = this.delays.get(`${call.platform}:${route.endpoint}`) ?? (grantKey && this.delays.get(grantKey));
     if (delay) await new Promise((r) => setTimeout(r, delay));
-    const fail = this.failures.get(`${route.platform}:${route.endpoint}`);
+    const fail = this.failures.get(`${call.platform}:${route.endpoint}`);
     if (fail) {
-      this.failures.delete(`${route.platform}:${route.endpoint}`);
+      this.failures.delete(`${call.platform}:${route.endpoint}`);
       return fail();
     }
     return route.run(this, call);
@@ -180,6 +240,61 @@ function metaSwap(platform, host, grantType, prefix) {
   } };
 }
 
+/** The apps that sign in with Facebook Login (same endpoints, their own client ids). */
+const FACEBOOK_LOGIN = ['facebook', 'instagram_facebook'];
+
+/** Which Facebook Login app a Graph call belongs to: by client id, else by its token. */
+function metaAppOf(m, c) {
+  const byId = FACEBOOK_LOGIN.find((p) => c.query.client_id === credsFor(p).id);
+  if (byId) return byId;
+  const bearer = /^Bearer (.+)$/.exec(c.headers.authorization || '');
+  const g = m.tokens.get(bearer ? bearer[1] : c.query.access_token);
+  return g && FACEBOOK_LOGIN.includes(g.platform) ? g.platform : 'facebook';
+}
+
+/** Graph's error answer, with the WWW-Authenticate header Graph sends on token errors. */
+const graphError = (status, message, code) => json(status, { error: { message, type: 'OAuthException', code, fbtrace_id: 'mock' } },
+  code === 190 ? { 'www-authenticate': `OAuth "Facebook Platform" "invalid_token" "${message}"` } : {});
+
+/** Page fields the mock knows, and the IG User fields nested under instagram_business_account. */
+const PAGE_FIELDS = ['id', 'name', 'access_token', 'picture', 'tasks', 'category', 'instagram_business_account'];
+const IG_USER_FIELDS = ['id', 'username', 'name', 'profile_picture_url'];
+
+/**
+ * Graph's `fields` syntax (`a,b{c,d},e`) as [[name, subfields | null]], or an error message.
+ * One level of nesting, as the listing calls use.
+ */
+function parseFields(spec) {
+  const out = [];
+  let i = 0;
+  while (i < spec.length) {
+    const m = /^([a-z_]+)(\{([a-z_,]*)\})?(,|$)/.exec(spec.slice(i));
+    if (!m) return `(#100) Syntax error "Expected end of string instead of ..." at character ${i}: ${spec}`;
+    out.push([m[1], m[3] !== undefined ? m[3].split(',').filter(Boolean) : null]);
+    i += m[0].length;
+  }
+  return out;
+}
+
+/** LinkedIn's error shape. */
+const linkedinError = (status, code, message) => json(status, { status, code, message });
+
+/**
+ * What every versioned (`/rest`) LinkedIn call must carry, checked as LinkedIn does: a live
+ * member token, `LinkedIn-Version: YYYYMM` and Rest.li 2.0. Returns [grant] or [null, answer].
+ */
+function linkedinRest(m, c) {
+  const g = m.bearer('linkedin', c);
+  if (!g || g.revoked) return [null, json(401, { status: 401, serviceErrorCode: 65600, code: 'INVALID_ACCESS_TOKEN', message: 'Invalid access token' })];
+  const version = c.headers['linkedin-version'];
+  if (!version) return [null, linkedinError(400, 'VERSION_MISSING', 'A version must be present. Please specify a version by adding the LinkedIn-Version header.')];
+  if (!/^20\d\d(0[1-9]|1[0-2])$/.test(version)) return [null, linkedinError(400, 'INVALID_VERSION', `Invalid version format: ${version}. The version must be YYYYMM.`)];
+  if (c.headers['x-restli-protocol-version'] !== '2.0.0') return [null, linkedinError(400, 'ILLEGAL_ARGUMENT', 'Rest.li protocol version 2.0.0 is required (X-Restli-Protocol-Version)')];
+  const orgScopes = ['rw_organization_admin', 'r_organization_admin', 'w_organization_social', 'r_organization_social'];
+  if (!g.scopes.some((s) => orgScopes.includes(s))) return [null, json(403, { status: 403, serviceErrorCode: 100, code: 'ACCESS_DENIED', message: `Not enough permissions to access: ${c.path}` })];
+  return [g, null];
+}
+
 // Each route is one endpoint of one platform's dialect.
 const ROUTES = [
   // Instagram API with Instagram Login
@@ -205,34 +320,98 @@ const ROUTES = [
     return json(200, { user_id: `17841${g.user}`, username: `ig_${g.user}`, name: `IG ${g.user}`, profile_picture_url: `https://cdn.instagram.test/${g.user}.jpg`, id: 'app-scoped' });
   } },
 
-  // Facebook Pages
-  { platform: 'facebook', endpoint: 'token', method: 'GET', host: 'graph.facebook.com', path: '/v25.0/oauth/access_token', run(m, c) {
+  // Facebook Login: `facebook` (Pages) and `instagram_facebook` (Instagram through Pages) are
+  // two apps on the same endpoints; the client id or the token says which.
+  { platform: 'facebook', platformOf: metaAppOf, endpoint: 'token', method: 'GET', host: 'graph.facebook.com', path: '/v25.0/oauth/access_token', run(m, c) {
     const q = c.query;
     const fbErr = (message, code = 100) => json(400, { error: { message, type: 'OAuthException', code } });
-    if (q.client_id !== credsFor('facebook').id || q.client_secret !== credsFor('facebook').secret) return fbErr('Error validating client secret.', 1);
+    const app = FACEBOOK_LOGIN.find((p) => q.client_id === credsFor(p).id);
+    if (!app || q.client_secret !== credsFor(app).secret) return fbErr('Error validating client secret.', 1);
     if (q.grant_type === 'fb_exchange_token') {
       const g = m.tokens.get(q.fb_exchange_token);
-      if (!g || g.kind !== 'short') return fbErr('Invalid OAuth access token.', 190);
+      // A token is swapped only by the app it was issued to.
+      if (!g || g.kind !== 'short' || g.platform !== app) return fbErr('Invalid OAuth access token.', 190);
       c.endpoint = 'swap';
       return json(200, { access_token: m.issue(g, 'EAAlong_'), token_type: 'bearer', expires_in: 5183944 });
     }
     if ('code_verifier' in q) return fbErr('Invalid code verifier: a code_verifier was sent without a code_challenge');
     if (q.code.includes('#')) return fbErr('Invalid verification code format.');
-    const g = m.redeem('facebook', q.code, q.redirect_uri, undefined);
+    const g = m.redeem(app, q.code, q.redirect_uri, undefined);
     if (typeof g === 'string') return fbErr(g);
     return json(200, { access_token: m.issue(g, 'EAAshort_', 'short'), token_type: 'bearer', expires_in: 5183 });
   } },
-  { platform: 'facebook', endpoint: 'identity', method: 'GET', host: 'graph.facebook.com', path: '/v25.0/me', run(m, c) {
-    const g = m.bearer('facebook', c);
+  { platform: 'facebook', platformOf: metaAppOf, endpoint: 'identity', method: 'GET', host: 'graph.facebook.com', path: '/v25.0/me', run(m, c) {
+    const g = m.bearer('facebook', c) || m.bearer('instagram_facebook', c);
     if (!g) return json(400, { error: { message: 'Invalid OAuth access token.', type: 'OAuthException', code: 190 } });
     return json(200, { id: `10${g.user}`, name: `FB ${g.user}`, picture: { data: { url: `https://cdn.facebook.test/${g.user}.jpg`, is_silhouette: false } } });
   } },
+  // The Pages the person has a role on, each with a Page token that does not expire (it was
+  // asked with a long-lived user token). `{user-id}/accounts` serves the `paging.next` links.
+  { platform: 'facebook', platformOf: metaAppOf, endpoint: 'accounts', method: 'GET', host: 'graph.facebook.com', path: '/v25.0/me/accounts', pathRe: /^\/v25\.0\/[^/]+\/accounts$/, run(m, c) {
+    if (!c.headers.authorization && !c.query.access_token) {
+      return graphError(400, 'An active access token must be used to query information about the current user.', 2500);
+    }
+    const g = m.graphBearer(c);
+    if (!g) return graphError(400, 'Invalid OAuth access token - Cannot parse access token', 190);
+    const node = c.path.split('/')[2];
+    if (node !== 'me' && node !== `10${g.user}`) return graphError(400, '(#100) Unsupported get request.', 100);
+    const fields = parseFields(c.query.fields ?? 'access_token,category,name,id,tasks');
+    if (typeof fields === 'string') return graphError(400, fields, 100);
+    for (const [f, sub] of fields) {
+      if (!PAGE_FIELDS.includes(f)) return graphError(400, `(#100) Tried accessing nonexisting field (${f}) on node type (Page)`, 100);
+      const allowed = f === 'instagram_business_account' ? IG_USER_FIELDS : f === 'picture' ? ['url', 'is_silhouette', 'height', 'width'] : [];
+      const bad = (sub ?? []).find((x) => !allowed.includes(x));
+      if (bad) return graphError(400, `(#100) Tried accessing nonexisting field (${bad})`, 100);
+    }
+    const limit = /^\d+$/.test(c.query.limit ?? '') ? Math.min(Math.max(Number(c.query.limit), 1), 100) : 25;
+    const all = m.pagesOf(g.user);
+    let start = 0;
+    if (c.query.after !== undefined) {
+      start = Number(Buffer.from(c.query.after, 'base64').toString());
+      if (!Number.isInteger(start) || start < 0 || start > all.length) return graphError(400, 'Invalid cursor', 100);
+    }
+    const slice = all.slice(start, start + limit);
+    const data = slice.map((page) => {
+      const out = { id: page.id };
+      for (const [f, sub] of fields) {
+        if (f === 'name' && page.name !== undefined) out.name = page.name;
+        if (f === 'category') out.category = page.category ?? 'Local business';
+        if (f === 'tasks') out.tasks = page.tasks ?? ['ADVERTISE', 'ANALYZE', 'CREATE_CONTENT', 'MESSAGING', 'MODERATE', 'MANAGE'];
+        if (f === 'picture') out.picture = { data: { url: `https://cdn.facebook.test/page_${page.id}.jpg`, is_silhouette: false, height: 50, width: 50 } };
+        if (f === 'access_token') {
+          const token = m.issue({ ...g, pageId: page.id }, 'EAAPage_', 'page');
+          m.pageTokens.set(page.id, token);
+          out.access_token = token;
+        }
+        if (f === 'instagram_business_account' && page.instagram) {
+          const ig = { id: page.instagram.id };
+          for (const x of sub ?? ['id']) if (page.instagram[x] !== undefined) ig[x] = page.instagram[x];
+          out.instagram_business_account = ig;
+        }
+      }
+      return out;
+    });
+    const paging = {};
+    if (slice.length) {
+      paging.cursors = { before: Buffer.from(String(start)).toString('base64'), after: Buffer.from(String(start + slice.length)).toString('base64') };
+    }
+    if (start + slice.length < all.length) {
+      const next = new URL(`https://graph.facebook.com/v25.0/10${g.user}/accounts`);
+      if (c.query.access_token) next.searchParams.set('access_token', c.query.access_token); // Graph echoes a query token
+      if (c.query.fields) next.searchParams.set('fields', c.query.fields);
+      next.searchParams.set('limit', String(limit));
+      next.searchParams.set('after', paging.cursors.after);
+      paging.next = next.toString();
+    }
+    if (start > 0 && slice.length) paging.previous = `https://graph.facebook.com/v25.0/10${g.user}/accounts?limit=${limit}&before=${paging.cursors.before}`;
+    return json(200, { data, paging });
+  } },
   // Grant-wide, as on Facebook: the app loses the person's permission, so every token of
-  // that person for this client ends, whichever login produced it.
-  { platform: 'facebook', endpoint: 'revoke', method: 'DELETE', host: 'graph.facebook.com', path: '/v25.0/me/permissions', run(m, c) {
-    const g = m.bearer('facebook', c);
+  // that person for this client ends (its Page tokens too), whichever login produced it.
+  { platform: 'facebook', platformOf: metaAppOf, endpoint: 'revoke', method: 'DELETE', host: 'graph.facebook.com', path: '/v25.0/me/permissions', run(m, c) {
+    const g = m.bearer('facebook', c) || m.bearer('instagram_facebook', c);
     if (!g || g.revoked) return json(400, { error: { message: 'Invalid OAuth access token.', code: 190 } });
-    for (const t of m.tokens.values()) if (t.platform === 'facebook' && t.user === g.user) t.revoked = true;
+    for (const t of m.tokens.values()) if (t.platform === g.platform && t.user === g.user) t.revoked = true;
     return json(200, { success: true });
   } },
 
@@ -263,6 +442,42 @@ const ROUTES = [
     const g = m.bearer('linkedin', c);
     if (!g) return json(401, { serviceErrorCode: 65600, code: 'INVALID_ACCESS_TOKEN', message: 'Invalid access token' });
     return json(200, { sub: `li_${g.user}`, name: `LI ${g.user}`, given_name: 'LI', family_name: g.user, picture: `https://media.linkedin.test/${g.user}.jpg`, email_verified: true });
+  } },
+  // The member's roles on organizations: every role and state, whatever the query filters ask
+  // (the worker keeps approved administrators itself).
+  { platform: 'linkedin', endpoint: 'organization_acls', method: 'GET', host: 'api.linkedin.com', path: '/rest/organizationAcls', run(m, c) {
+    const [g, refused] = linkedinRest(m, c);
+    if (!g) return refused;
+    if (c.query.q !== 'roleAssignee') return linkedinError(400, 'ILLEGAL_ARGUMENT', 'Invalid query parameters passed to request: q must name a finder');
+    const elements = m.organizationsOf(g.user).map((o) => ({
+      roleAssignee: `urn:li:person:li_${g.user}`, state: o.state ?? 'APPROVED', role: o.role ?? 'ADMINISTRATOR', organization: `urn:li:organization:${o.id}`,
+    }));
+    return json(200, { paging: { start: 0, count: 10, links: [] }, elements });
+  } },
+  // Batch get of administered organizations: `?ids=List(1,2)` (Rest.li 2.0), answered per id.
+  { platform: 'linkedin', endpoint: 'organizations', method: 'GET', host: 'api.linkedin.com', path: '/rest/organizations', run(m, c) {
+    const [g, refused] = linkedinRest(m, c);
+    if (!g) return refused;
+    const ids = /^List\((\d+(?:,\d+)*)\)$/.exec(c.query.ids ?? '');
+    if (!ids) return linkedinError(400, 'ILLEGAL_ARGUMENT', 'Invalid query parameters passed to request');
+    const results = {}, statuses = {}, errors = {};
+    for (const id of ids[1].split(',')) {
+      const o = m.organizationsOf(g.user).find((x) => String(x.id) === id);
+      if (!o) {
+        statuses[id] = 404;
+        errors[id] = { status: 404, code: 'NOT_FOUND', message: 'Not Found' };
+      } else if (o.role !== 'ADMINISTRATOR' || o.state !== 'APPROVED') {
+        statuses[id] = 403;
+        errors[id] = { status: 403, code: 'ACCESS_DENIED', message: 'Not enough permissions to access: organizations.BATCH_GET' };
+      } else {
+        statuses[id] = 200;
+        results[id] = {
+          id: Number(id), localizedName: o.name, vanityName: o.vanity, primaryOrganizationType: 'NONE', locations: [],
+          name: { localized: { en_US: o.name }, preferredLocale: { country: 'US', language: 'en' } },
+        };
+      }
+    }
+    return json(200, { results, statuses, errors });
   } },
 
   // X
