@@ -24,7 +24,7 @@ test('configured is true exactly when both credentials are set', async () => {
   const r = await w.call('GET', '/v1/platforms', { token: api_key });
   assert.equal(r.status, 200);
   const byId = Object.fromEntries(r.body.data.map((p) => [p.id, p]));
-  assert.deepEqual(Object.keys(byId), ['instagram', 'facebook', 'threads', 'linkedin', 'x', 'youtube', 'tiktok', 'pinterest', 'reddit', 'acme', 'globex']);
+  assert.deepEqual(Object.keys(byId), ['instagram', 'facebook', 'instagram_facebook', 'threads', 'linkedin', 'x', 'youtube', 'tiktok', 'pinterest', 'reddit', 'acme', 'globex']);
   const configured = r.body.data.filter((p) => p.configured).map((p) => p.id);
   assert.deepEqual(configured, ['x', 'acme']);
   assert.deepEqual(byId.x, {
@@ -34,6 +34,9 @@ test('configured is true exactly when both credentials are set', async () => {
   assert.equal(byId.instagram.refresh, 'self_exchange');
   assert.equal(byId.facebook.refresh, 'none');
   assert.equal(byId.facebook.pkce, false);
+  assert.equal(byId.instagram_facebook.name, 'Instagram (through Facebook Login)');
+  assert.equal(byId.instagram_facebook.refresh, 'none');
+  assert.equal(byId.instagram_facebook.pkce, false);
   assert.equal(byId.globex.pkce, false);
 
   const notConfigured = await w.call('POST', '/v1/connect-links', { token: api_key, json: { platform: 'reddit', redirect_url: 'https://app.example.com/cb' } });
