@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `make bench`: refresh throughput of one scheduled run over N due profiles against the
-// local X mock, D1 statements and subrequests per refresh, and the query plan of the
-// due-profile selection. Not a test: it prints numbers and asserts nothing about speed.
+// `make bench`: refresh throughput of one scheduled run over N due profiles (each one grant
+// with one profile under it) against the local X mock, D1 statements and subrequests per
+// refresh, and the query plan of the due-grant selection. Not a test: it prints numbers and
+// asserts nothing about speed.
 import { Miniflare } from 'miniflare';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -57,7 +58,9 @@ const seal = (plain, id, field) => {
   return `v1.k1.${Buffer.concat([nonce, ct, c.getAuthTag()]).toString('base64url')}`;
 };
 
-// Seed: one app, N X profiles due now (plus as many not due, so the index has work to do).
+// Seed: one app, N X profiles due now (plus as many not due, so the index has work to do):
+// each a grant holding the tokens and refresh state, and a profile under it with the same id
+// (as rows migrated from before 0005), so the envelopes are sealed for that id.
 const now = Math.floor(Date.now() / 1000);
 await db.prepare("INSERT INTO apps (id, name, allowed_redirect_urls, webhook_secret_enc, created_at, updated_at) VALUES ('app_bench', 'Bench', '[]', 'v1.k1.x', ?1, ?1)").bind(now).run();
 const rows = [];
@@ -67,14 +70,18 @@ for (let i = 0; i < 2 * N; i++) {
   const at = mocks.issue(grant, 'xat_');
   const rt = mocks.issue(grant, 'xrt_', 'refresh');
   rows.push(db.prepare(
-    `INSERT INTO profiles (id, app_id, platform, platform_user_id, status, scopes, access_token_enc, refresh_token_enc, token_kid,
+    `INSERT INTO grants (id, app_id, platform, platform_user_id, status, scopes, access_token_enc, refresh_token_enc, token_kid,
        access_token_expires_at, token_issued_at, next_refresh_at, created_at, updated_at)
      VALUES (?1, 'app_bench', 'x', ?2, 'active', '[]', ?3, ?4, 'k1', ?5, ?6, ?7, ?6, ?6)`,
   ).bind(id, `u${i}`, seal(at, id, 'access_token'), seal(rt, id, 'refresh_token'), now + 600, now - 6600, i < N ? now - 60 : now + 3600));
+  rows.push(db.prepare(
+    `INSERT INTO profiles (id, app_id, grant_id, platform, platform_user_id, status, scopes, access_token_expires_at, created_at, updated_at)
+     VALUES (?1, 'app_bench', ?1, 'x', ?2, 'active', '[]', ?3, ?4, ?4)`,
+  ).bind(id, `u${i}`, now + 600, now - 6600));
 }
 for (let i = 0; i < rows.length; i += 200) await db.batch(rows.slice(i, i + 200));
 
-const plan = await db.prepare("EXPLAIN QUERY PLAN SELECT id FROM profiles WHERE status = 'active' AND next_refresh_at <= ?1 ORDER BY next_refresh_at LIMIT ?2").bind(now, N).all();
+const plan = await db.prepare("EXPLAIN QUERY PLAN SELECT id FROM grants WHERE status = 'active' AND next_refresh_at <= ?1 AND (refresh_lease_until IS NULL OR refresh_lease_until < ?1) ORDER BY next_refresh_at LIMIT ?2").bind(now, N).all();
 
 await fetch(`http://127.0.0.1:${port}/__bench/reset`);
 const callsBefore = mocks.calls.length;
@@ -85,13 +92,13 @@ const seconds = (performance.now() - t0) / 1000;
 const refreshed = mocks.calls.slice(callsBefore).filter((c) => c.endpoint === 'refresh').length;
 const subrequests = mocks.calls.length - callsBefore;
 const { statements } = await (await fetch(`http://127.0.0.1:${port}/__bench/counts`)).json();
-const stillDue = (await db.prepare('SELECT COUNT(*) AS n FROM profiles WHERE next_refresh_at <= ?1').bind(now).first()).n;
+const stillDue = (await db.prepare('SELECT COUNT(*) AS n FROM grants WHERE next_refresh_at <= ?1').bind(now).first()).n;
 
 console.log(`connect-links refresh bench: ${N} due profiles (of ${2 * N}), one scheduled run, local X mock`);
 console.log(`  refreshed:                ${refreshed} in ${seconds.toFixed(2)} s, ${stillDue} still due`);
 console.log(`  refreshes per second:     ${(refreshed / seconds).toFixed(0)}`);
 console.log(`  D1 statements / refresh:  ${(statements / Math.max(refreshed, 1)).toFixed(2)} (${statements} in the run, including the job's own selection and housekeeping)`);
 console.log(`  subrequests / refresh:    ${(subrequests / Math.max(refreshed, 1)).toFixed(2)} (${subrequests} fetches)`);
-console.log('  due-profile selection plan:');
+console.log('  due-grant selection plan:');
 for (const r of plan.results) console.log(`    ${r.detail}`);
 await mf.dispose();

@@ -178,13 +178,15 @@ test('deleting a profile revokes its grant at the platform and deletes the token
   const { back } = await w.consent(link, { username: 'delete-user' });
   const res = await w.callback(back);
   const id = new URL(res.headers.get('location')).searchParams.get('profile_id');
-  const row = await w.db.prepare('SELECT refresh_token_enc FROM profiles WHERE id = ?').bind(id).first();
-  const refresh = w.openEnvelope(row.refresh_token_enc, id, 'refresh_token');
+  const grant = await w.grantOf(id);
+  const row = await w.db.prepare('SELECT refresh_token_enc FROM grants WHERE id = ?').bind(grant).first();
+  const refresh = w.openEnvelope(row.refresh_token_enc, grant, 'refresh_token');
 
   const del = await w.call('DELETE', `/v1/profiles/${id}`, { token: api_key });
   assert.equal(del.status, 204);
   assertError(await w.call('GET', `/v1/profiles/${id}`, { token: api_key }), 404, 'not_found');
   assert.equal(await w.db.prepare('SELECT id FROM profiles WHERE id = ?').bind(id).first(), null);
+  assert.equal(await w.db.prepare('SELECT id FROM grants WHERE id = ?').bind(grant).first(), null, 'its only profile gone, the grant (the tokens) goes too');
   // The sandbox saw the revocation: the refresh token no longer works there.
   const r = await fetch(`${w.base}/sandbox/token`, {
     method: 'POST',

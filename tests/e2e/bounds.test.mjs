@@ -47,8 +47,9 @@ async function connect(platform, user) {
   return q.profile_id;
 }
 const storedAccess = async (id) => {
-  const row = await w.row('SELECT access_token_enc FROM profiles WHERE id = ?', id);
-  return w.openEnvelope(row.access_token_enc, id, 'access_token');
+  const grant = await w.grantOf(id);
+  const row = await w.row('SELECT access_token_enc FROM grants WHERE id = ?', grant);
+  return w.openEnvelope(row.access_token_enc, grant, 'access_token');
 };
 
 test('a platform answer that declares a length over the cap is refused without reading it', async () => {
@@ -59,10 +60,10 @@ test('a platform answer that declares a length over the cap is refused without r
   mocks.failNext('youtube', 'token', () => new Response(lazyStream(HUGE, platform, head), {
     status: 200, headers: { 'content-type': 'application/json', 'content-length': String(HUGE) },
   }));
-  await w.sql('UPDATE profiles SET next_refresh_at = ? WHERE id = ?', now() - 1, huge);
+  await w.sql('UPDATE grants SET next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 1, huge);
   await w.cron();
   assert.ok(platform.sent < EARLY, `the worker pulled ${platform.sent} bytes of an answer declared as ${HUGE}`);
-  const row = await w.row('SELECT status, refresh_failures FROM profiles WHERE id = ?', huge);
+  const row = await w.row('SELECT p.status, g.refresh_failures FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?', huge);
   assert.deepEqual([row.status, row.refresh_failures], ['active', 1], 'a transient failure');
   assert.equal(await storedAccess(huge), before);
 });
@@ -78,7 +79,7 @@ test('a platform and a webhook receiver that answer 200 MB: the cron stops readi
   const head = JSON.stringify({ access_token: 'ya29.padded', expires_in: 3599, token_type: 'Bearer' });
   mocks.failNext('youtube', 'token', () => new Response(lazyStream(HUGE, platform, head), { status: 200, headers: { 'content-type': 'application/json' } }));
   receiver.answerBytes = HUGE;
-  await w.sql(`UPDATE profiles SET next_refresh_at = ? WHERE id IN (?, ?, ?)`, now() - 1, huge, ...others);
+  await w.sql(`UPDATE grants SET next_refresh_at = ? WHERE id IN (SELECT grant_id FROM profiles WHERE id IN (?, ?, ?))`, now() - 1, huge, ...others);
 
   const t0 = Date.now();
   await w.cron();
@@ -90,14 +91,14 @@ test('a platform and a webhook receiver that answer 200 MB: the cron stops readi
   assert.ok(platform.sent < EARLY, `the worker pulled ${platform.sent} bytes of the platform's answer`);
   await until('the platform answer to be cancelled', () => platform.cancelled);
   // ... and treated as a transient failure: still active, backed off, tokens kept.
-  const row = await w.row('SELECT status, refresh_failures, next_refresh_at FROM profiles WHERE id = ?', huge);
+  const row = await w.row('SELECT p.status, g.refresh_failures, g.next_refresh_at FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?', huge);
   assert.equal(row.status, 'active');
   assert.equal(row.refresh_failures, 1);
   assert.ok(row.next_refresh_at >= now() + 25, 'backed off');
   assert.equal(await storedAccess(huge), tokensBefore[huge], 'nothing of the oversized answer was stored');
   // The other refreshes of the same run succeeded.
   for (const id of others) {
-    const r = await w.row('SELECT status, refresh_failures, last_refreshed_at FROM profiles WHERE id = ?', id);
+    const r = await w.row('SELECT p.status, g.refresh_failures, p.last_refreshed_at FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?', id);
     assert.deepEqual([r.status, r.refresh_failures], ['active', 0]);
     assert.ok(r.last_refreshed_at >= Math.floor(t0 / 1000) - 1, 'refreshed in this run');
     assert.notEqual(await storedAccess(id), tokensBefore[id]);

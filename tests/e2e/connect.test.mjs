@@ -199,18 +199,24 @@ test('after a connect no D1 table holds the plaintext access or refresh token', 
   const { back } = await w.consent(link, { username: 'plaintext-user' });
   const res = await w.callback(back);
   const profileId = new URL(res.headers.get('location')).searchParams.get('profile_id');
-  const row = await w.db.prepare('SELECT access_token_enc, refresh_token_enc, token_kid FROM profiles WHERE id = ?').bind(profileId).first();
+  const grantId = await w.grantOf(profileId);
+  assert.match(grantId, /^grn_/, 'a new connect makes a grant with its own id');
+  const row = await w.db.prepare('SELECT access_token_enc, refresh_token_enc, token_kid FROM grants WHERE id = ?').bind(grantId).first();
   assert.match(row.access_token_enc, /^v1\.k1\.[A-Za-z0-9_-]+$/);
   assert.match(row.refresh_token_enc, /^v1\.k1\.[A-Za-z0-9_-]+$/);
   assert.equal(row.token_kid, 'k1');
+  // The profile holds no token of its own (only an account with its own, like a Page, does).
+  const own = await w.db.prepare('SELECT access_token_enc, token_kid FROM profiles WHERE id = ?').bind(profileId).first();
+  assert.deepEqual([own.access_token_enc, own.token_kid], [null, null]);
 
-  // Only the keyring opens them, and only for this row and field.
-  const access = w.openEnvelope(row.access_token_enc, profileId, 'access_token');
-  const refresh = w.openEnvelope(row.refresh_token_enc, profileId, 'refresh_token');
+  // Only the keyring opens them, and only for this row (the grant) and field.
+  const access = w.openEnvelope(row.access_token_enc, grantId, 'access_token');
+  const refresh = w.openEnvelope(row.refresh_token_enc, grantId, 'refresh_token');
   assert.match(access, /^sbx_at_/);
   assert.match(refresh, /^sbx_rt_/);
-  assert.throws(() => w.openEnvelope(row.access_token_enc, profileId, 'refresh_token'));
+  assert.throws(() => w.openEnvelope(row.access_token_enc, grantId, 'refresh_token'));
   assert.throws(() => w.openEnvelope(row.access_token_enc, 'prf_other', 'access_token'));
+  assert.throws(() => w.openEnvelope(row.access_token_enc, profileId, 'access_token'), 'bound to the grant id, not the profile id');
   // The decrypted token is the live one the sandbox issued.
   const who = await fetch(`${w.base}/sandbox/userinfo`, { headers: { authorization: `Bearer ${access}` } });
   assert.equal(who.status, 200);

@@ -27,8 +27,9 @@ async function connectX(user, linkFields = {}) {
 // Seen as soon as X receives it (before any delay), unlike `endpoint`, set when it answers.
 const refreshCalls = () => mocks.calls.filter((c) => c.platform === 'x' && c.form.grant_type === 'refresh_token');
 const stored = async (id) => {
-  const row = await w.row('SELECT access_token_enc, refresh_token_enc, refresh_lease_id, status FROM profiles WHERE id = ?', id);
-  return { ...row, access: w.openEnvelope(row.access_token_enc, id, 'access_token'), refresh: w.openEnvelope(row.refresh_token_enc, id, 'refresh_token') };
+  // Tokens and lease from the profile's grant (envelopes bound to the grant id), status from the profile.
+  const row = await w.row('SELECT p.grant_id, g.access_token_enc, g.refresh_token_enc, g.refresh_lease_id, p.status FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?', id);
+  return { ...row, access: w.openEnvelope(row.access_token_enc, row.grant_id, 'access_token'), refresh: w.openEnvelope(row.refresh_token_enc, row.grant_id, 'refresh_token') };
 };
 const forceRefresh = (id, signal) => fetch(`${w.base}/v1/profiles/${id}/refresh`, { method: 'POST', headers: { authorization: `Bearer ${app.api_key}` }, signal });
 async function until(what, check, ms = 8000) {
@@ -65,6 +66,8 @@ test('/access-token answers a still-valid token after 2 s; the slow refresh fini
   const id = await connectX('slow-platform');
   const before = await stored(id);
   // Due within 5 minutes, still valid: the endpoint refreshes first, but waits at most 2 s.
+  // On the grant (what the refresh reads) and on the profile (the copy the API shows).
+  await w.sql('UPDATE grants SET access_token_expires_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() + 120, id);
   await w.sql('UPDATE profiles SET access_token_expires_at = ? WHERE id = ?', now() + 120, id);
   mocks.delays.set('x:refresh', 3000);
   const r = await w.call('GET', `/v1/profiles/${id}/access-token`, { token: app.api_key });
@@ -85,14 +88,14 @@ test('a refresh that lost its lease still stores the rotated set while the store
   const req = forceRefresh(id);
   await until('the refresh call to reach X', () => refreshCalls().length > calls);
   // Meanwhile the lease runs out and another trigger takes it.
-  await w.sql('UPDATE profiles SET refresh_lease_id = ?, refresh_lease_until = ? WHERE id = ?', 'lse_other', now() + 600, id);
+  await w.sql('UPDATE grants SET refresh_lease_id = ?, refresh_lease_until = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', 'lse_other', now() + 600, id);
   const res = await req;
   mocks.delays.delete('x:refresh');
   assert.equal(res.status, 200, await res.text());
   const s = await stored(id);
   assert.equal(mocks.tokens.get(s.refresh).revoked, false, 'the rotated refresh token was kept');
   assert.equal(s.refresh_lease_id, 'lse_other', "the other trigger's lease is left to it");
-  await w.sql('UPDATE profiles SET refresh_lease_id = NULL, refresh_lease_until = NULL WHERE id = ?', id);
+  await w.sql('UPDATE grants SET refresh_lease_id = NULL, refresh_lease_until = NULL WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', id);
   assert.equal((await forceRefresh(id)).status, 200);
 });
 
@@ -136,21 +139,27 @@ test('250 profiles failing for local reasons do not starve a good one (REFRESH_B
   for (let i = 0; i < 250; i++) {
     // A platform gone from the catalog, or an envelope under a key no longer in TOKEN_KEYS.
     const [platform, kid] = i % 2 === 0 ? ['gone', 'k1'] : ['x', 'k0'];
+    // One grant and one profile under it, both with this id (as rows migrated from before
+    // 0005 are): the envelope is sealed for the grant.
     const pid = `prf_bad${String(i).padStart(29, '0')}`;
     const env = kid === 'k1' ? w.sealEnvelope('at', pid, 'access_token', 'k1') : `v1.k0.${Buffer.alloc(40).toString('base64url')}`;
     stmts.push(w.db.prepare(
-      "INSERT INTO profiles (id, app_id, platform, platform_user_id, status, scopes, access_token_enc, token_kid, token_issued_at, next_refresh_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'active', '[]', ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO grants (id, app_id, platform, platform_user_id, status, scopes, access_token_enc, token_kid, token_issued_at, next_refresh_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'active', '[]', ?, ?, ?, ?, ?, ?)",
     ).bind(pid, app.app.id, platform, `bad${i}`, env, kid, t - 7200, t - 10000 + i, t, t));
+    stmts.push(w.db.prepare(
+      "INSERT INTO profiles (id, app_id, grant_id, platform, platform_user_id, status, scopes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', '[]', ?, ?)",
+    ).bind(pid, app.app.id, pid, platform, `bad${i}`, t, t));
   }
   await w.db.batch(stmts);
-  await w.sql('UPDATE profiles SET next_refresh_at = ? WHERE id = ?', t - 10, good);
+  await w.sql('UPDATE grants SET next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', t - 10, good);
   const calls = refreshCalls().length;
   await w.cron();
   assert.equal(refreshCalls().length, calls + 1, 'the good profile was refreshed in the first run');
-  assert.ok((await w.row('SELECT next_refresh_at FROM profiles WHERE id = ?', good)).next_refresh_at > now());
-  const bad = await w.row("SELECT COUNT(*) AS n, MIN(next_refresh_at) AS next, MIN(refresh_failures) AS f FROM profiles WHERE id LIKE 'prf_bad%'");
+  assert.ok((await w.grantRow(good, 'next_refresh_at')).next_refresh_at > now());
+  const bad = await w.row("SELECT COUNT(*) AS n, MIN(next_refresh_at) AS next, MIN(refresh_failures) AS f FROM grants WHERE id LIKE 'prf_bad%'");
   assert.equal(bad.n, 250);
   assert.ok(bad.next > now(), 'every bad profile was pushed back');
   assert.equal(bad.f, 1);
   await w.sql("DELETE FROM profiles WHERE id LIKE 'prf_bad%'");
+  await w.sql("DELETE FROM grants WHERE id LIKE 'prf_bad%'");
 });

@@ -121,6 +121,26 @@ class Worker {
     return this.db.prepare(query).bind(...params).first();
   }
 
+  // --- Grants (migration 0005) ------------------------------------------------------------
+  // Tokens and refresh state live on `grants`; a profile points at its grant by `grant_id`.
+  // Tests hold profile ids (what the API returns), so these look the grant up through it.
+
+  /** The id of the grant a profile is under (null when there is no such profile). */
+  async grantOf(profileId) {
+    const r = await this.row('SELECT grant_id FROM profiles WHERE id = ?', profileId);
+    return r ? r.grant_id : null;
+  }
+
+  /**
+   * The `grants` row behind a profile: `columns` is a SQL column list ('a, b') or an array of
+   * names (plain names only; they are put into the query as they are). Null when not found.
+   */
+  async grantRow(profileId, columns = '*') {
+    const cols = Array.isArray(columns) ? columns.join(', ') : columns;
+    return this.row(`SELECT ${cols} FROM grants WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)`, profileId);
+  }
+  // --- end grants ---------------------------------------------------------------------------
+
   /**
    * Plays a user connecting `platform` against the platform mocks: creates the link,
    * approves at the mock, follows the callback. Returns { link, q } with the final query.
@@ -263,8 +283,11 @@ class Worker {
     return out;
   }
 
-  /** Opens a token envelope with the test's copy of TOKEN_KEYS (what only the keyring can do). */
-  openEnvelope(envelope, profileId, field) {
+  /**
+   * Opens a token envelope with the test's copy of TOKEN_KEYS (what only the keyring can do).
+   * `rowId` is the id the envelope is bound to: a grant's id for a grant's tokens.
+   */
+  openEnvelope(envelope, rowId, field) {
     const [v, kid, data] = envelope.split('.');
     assert.equal(v, 'v1');
     const entry = this.bindings.TOKEN_KEYS.split(',').find((e) => e.startsWith(`${kid}:`));
@@ -272,7 +295,7 @@ class Worker {
     const key = Buffer.from(entry.slice(kid.length + 1), 'base64');
     const blob = Buffer.from(data, 'base64url');
     const decipher = crypto.createDecipheriv('aes-256-gcm', key, blob.subarray(0, 12));
-    decipher.setAAD(Buffer.from(`${profileId}:${field}`));
+    decipher.setAAD(Buffer.from(`${rowId}:${field}`));
     decipher.setAuthTag(blob.subarray(blob.length - 16));
     return Buffer.concat([decipher.update(blob.subarray(12, blob.length - 16)), decipher.final()]).toString('utf8');
   }

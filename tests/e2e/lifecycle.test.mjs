@@ -34,13 +34,14 @@ async function connect(platform, user) {
   assert.equal(q.connected, 'true', JSON.stringify(q));
   return q.profile_id;
 }
-const makeDue = (id) => w.sql('UPDATE profiles SET next_refresh_at = ? WHERE id = ?', now() - 1, id);
+const makeDue = (id) => w.sql('UPDATE grants SET next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 1, id);
 const refreshCalls = (platform) => mocks.calls.filter((c) => c.platform === platform && c.endpoint === 'refresh');
 const accessToken = async (id) => (await w.call('GET', `/v1/profiles/${id}/access-token`, { token: app.api_key })).body;
 const profile = async (id) => (await w.call('GET', `/v1/profiles/${id}`, { token: app.api_key })).body;
 const storedRefresh = async (id) => {
-  const row = await w.row('SELECT refresh_token_enc FROM profiles WHERE id = ?', id);
-  return w.openEnvelope(row.refresh_token_enc, id, 'refresh_token');
+  const grant = await w.grantOf(id);
+  const row = await w.row('SELECT refresh_token_enc FROM grants WHERE id = ?', grant);
+  return w.openEnvelope(row.refresh_token_enc, grant, 'refresh_token');
 };
 
 test('connect sends a verified profile.connected webhook', async () => {
@@ -73,7 +74,7 @@ test('a token near expiry is refreshed by the cron, and the app then gets the ne
   assert.notEqual(after.access_token, before.access_token);
   const p = await profile(id);
   assert.ok(p.last_refreshed_at);
-  const row = await w.row('SELECT next_refresh_at, access_token_expires_at FROM profiles WHERE id = ?', id);
+  const row = await w.grantRow(id, 'next_refresh_at, access_token_expires_at');
   assert.equal(row.access_token_expires_at - row.next_refresh_at, 30 * 60, 'a 2 h token is next refreshed 30 min before expiry');
 });
 
@@ -112,7 +113,7 @@ test('a 503 leaves the profile active, sends refresh_failed once, backs off; a s
     mocks.failNext('x', 'token', () => new Response('upstream down', { status: 503 }));
     await makeDue(id);
     await w.cron();
-    const p = await w.row('SELECT status, refresh_failures, next_refresh_at FROM profiles WHERE id = ?', id);
+    const p = await w.row('SELECT p.status, g.refresh_failures, g.next_refresh_at FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?', id);
     assert.equal(p.status, 'active');
     assert.equal(p.refresh_failures, i + 1);
     assert.ok(p.next_refresh_at >= now() + 25, 'backed off');
@@ -122,7 +123,7 @@ test('a 503 leaves the profile active, sends refresh_failed once, backs off; a s
   await makeDue(id);
   await w.cron();
   assert.equal(receiver.of('profile.recovered', id).length, 1);
-  const p = await w.row('SELECT refresh_failures, refresh_failing FROM profiles WHERE id = ?', id);
+  const p = await w.grantRow(id, 'refresh_failures, refresh_failing');
   assert.deepEqual([p.refresh_failures, p.refresh_failing], [0, 0]);
 });
 
@@ -134,7 +135,7 @@ test('a platform that does not answer within the timeout is a transient failure'
   await w.cron();
   mocks.delays.delete('x:token');
   assert.ok(Date.now() - t0 < 2400, 'the job gave up before the platform answered');
-  const p = await w.row('SELECT status, refresh_failures, refresh_lease_id FROM profiles WHERE id = ?', id);
+  const p = await w.row('SELECT p.status, g.refresh_failures, g.refresh_lease_id FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?', id);
   assert.deepEqual([p.status, p.refresh_failures, p.refresh_lease_id], ['active', 1, null]);
   assert.equal(receiver.of('profile.refresh_failed', id).length, 1);
 });
@@ -158,7 +159,7 @@ test("X's dead-refresh-token answer (400 invalid_request) disconnects once as in
   const p = await profile(id);
   assert.equal(p.status, 'disconnected');
   assert.equal(p.disconnect_reason, 'invalid_grant');
-  await w.sql('UPDATE profiles SET next_refresh_at = ? WHERE id = ?', now() - 1, id);
+  await w.sql('UPDATE grants SET next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 1, id);
   await w.cron();
   const forced = await w.call('POST', `/v1/profiles/${id}/refresh`, { token: app.api_key });
   assert.equal(forced.status, 409);
@@ -174,37 +175,40 @@ test("Instagram's self-exchange is not attempted before the token is 24 hours ol
   await makeDue(id);
   await w.cron();
   assert.equal(refreshCalls('instagram').length, calls);
-  const row = await w.row('SELECT next_refresh_at, token_issued_at FROM profiles WHERE id = ?', id);
+  const row = await w.grantRow(id, 'next_refresh_at, token_issued_at');
   assert.equal(row.next_refresh_at, row.token_issued_at + 24 * 3600);
   const forced = await w.call('POST', `/v1/profiles/${id}/refresh`, { token: app.api_key });
   assert.equal(forced.status, 409);
   assert.equal(refreshCalls('instagram').length, calls);
 
-  await w.sql('UPDATE profiles SET token_issued_at = ?, next_refresh_at = ? WHERE id = ?', now() - 25 * 3600, now() - 1, id);
+  await w.sql('UPDATE grants SET token_issued_at = ?, next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 25 * 3600, now() - 1, id);
   const before = (await accessToken(id)).access_token;
   await w.cron();
   assert.equal(refreshCalls('instagram').length, calls + 1);
   assert.equal(refreshCalls('instagram').at(-1).query.access_token, before);
-  const after = await w.row('SELECT access_token_expires_at, token_issued_at FROM profiles WHERE id = ?', id);
+  const after = await w.grantRow(id, 'access_token_expires_at, token_issued_at');
   assert.ok(after.access_token_expires_at - after.token_issued_at > 59 * 24 * 3600);
 });
 
 test('platforms without refresh: profile.expiring seven days ahead, then disconnected at expiry', async () => {
   const id = await connect('linkedin', 'expiring');
-  const row = await w.row('SELECT next_refresh_at, access_token_expires_at FROM profiles WHERE id = ?', id);
+  const row = await w.grantRow(id, 'next_refresh_at, access_token_expires_at');
   assert.equal(row.access_token_expires_at - row.next_refresh_at, 7 * 24 * 3600);
   // Asked 60 days early: no refresh exists, and nothing is announced yet.
   assert.equal((await w.call('POST', `/v1/profiles/${id}/refresh`, { token: app.api_key })).status, 409);
   assert.equal(receiver.of('profile.expiring', id).length, 0);
-  assert.equal((await w.row('SELECT next_refresh_at FROM profiles WHERE id = ?', id)).next_refresh_at, row.next_refresh_at);
+  assert.equal((await w.grantRow(id, 'next_refresh_at')).next_refresh_at, row.next_refresh_at);
   // Six days before expiry the job announces it, once.
-  await w.sql('UPDATE profiles SET access_token_expires_at = ?, next_refresh_at = ? WHERE id = ?', now() + 6 * 24 * 3600, now() - 1, id);
+  // Expiry on the grant (what the job reads) and on the profile (the copy the API shows).
+  await w.sql('UPDATE grants SET access_token_expires_at = ?, next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() + 6 * 24 * 3600, now() - 1, id);
+  await w.sql('UPDATE profiles SET access_token_expires_at = ? WHERE id = ?', now() + 6 * 24 * 3600, id);
   await w.cron();
   await makeDue(id);
   await w.cron();
   assert.equal(receiver.of('profile.expiring', id).length, 1);
   assert.equal((await profile(id)).status, 'active');
-  await w.sql('UPDATE profiles SET access_token_expires_at = ?, next_refresh_at = ? WHERE id = ?', now() - 1, now() - 1, id);
+  await w.sql('UPDATE grants SET access_token_expires_at = ?, next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 1, now() - 1, id);
+  await w.sql('UPDATE profiles SET access_token_expires_at = ? WHERE id = ?', now() - 1, id);
   await w.cron();
   const p = await profile(id);
   assert.deepEqual([p.status, p.disconnect_reason], ['disconnected', 'token_expired']);
@@ -223,6 +227,7 @@ test('the refresh endpoint forces a refresh; access-token refreshes a token abou
   // Not near expiry: the access-token endpoint makes no call.
   await accessToken(id);
   assert.equal(refreshCalls('x').length, calls + 1);
+  await w.sql('UPDATE grants SET access_token_expires_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() + 120, id);
   await w.sql('UPDATE profiles SET access_token_expires_at = ? WHERE id = ?', now() + 120, id);
   const fresh = await accessToken(id);
   assert.equal(refreshCalls('x').length, calls + 2);
@@ -257,22 +262,25 @@ test('after a new key id is put in front, the job re-encrypts old rows and every
   const id = await connect('x', 'rekeyed');
   const token = (await accessToken(id)).access_token;
   const rt = await storedRefresh(id);
-  // Seed the state a deployment has after rotation: rows written under the old key k1.
-  await w.sql('UPDATE profiles SET access_token_enc = ?, refresh_token_enc = ?, token_kid = ? WHERE id = ?',
-    w.sealEnvelope(token, id, 'access_token', 'k1'), w.sealEnvelope(rt, id, 'refresh_token', 'k1'), 'k1', id);
+  // Seed the state a deployment has after rotation: rows written under the old key k1
+  // (the profile's grant, sealed for the grant id).
+  const grant = await w.grantOf(id);
+  await w.sql('UPDATE grants SET access_token_enc = ?, refresh_token_enc = ?, token_kid = ? WHERE id = ?',
+    w.sealEnvelope(token, grant, 'access_token', 'k1'), w.sealEnvelope(rt, grant, 'refresh_token', 'k1'), 'k1', grant);
   const appRow = await w.row('SELECT webhook_secret_enc FROM apps WHERE id = ?', app.app.id);
   const secret = w.openEnvelope(appRow.webhook_secret_enc, app.app.id, 'webhook_secret');
   await w.sql('UPDATE apps SET webhook_secret_enc = ? WHERE id = ?', w.sealEnvelope(secret, app.app.id, 'webhook_secret', 'k1'), app.app.id);
   assert.equal((await accessToken(id)).access_token, token, 'old-key rows read while waiting');
 
   await w.cron();
-  const row = await w.row('SELECT access_token_enc, refresh_token_enc, token_kid FROM profiles WHERE id = ?', id);
+  const row = await w.row('SELECT access_token_enc, refresh_token_enc, token_kid FROM grants WHERE id = ?', grant);
   assert.equal(row.token_kid, 'k2');
   assert.match(row.access_token_enc, /^v1\.k2\./);
   assert.match(row.refresh_token_enc, /^v1\.k2\./);
-  assert.equal(w.openEnvelope(row.refresh_token_enc, id, 'refresh_token'), rt);
+  assert.equal(w.openEnvelope(row.refresh_token_enc, grant, 'refresh_token'), rt);
   assert.equal((await accessToken(id)).access_token, token);
-  const left = await w.row("SELECT COUNT(*) AS n FROM profiles WHERE token_kid != 'k2'");
+  // Grants, and profiles with a token of their own (token_kid NULL for the others).
+  const left = await w.row("SELECT (SELECT COUNT(*) FROM grants WHERE token_kid != 'k2') + (SELECT COUNT(*) FROM profiles WHERE token_kid != 'k2') AS n");
   assert.equal(left.n, 0);
   const app2 = await w.row('SELECT webhook_secret_enc FROM apps WHERE id = ?', app.app.id);
   assert.match(app2.webhook_secret_enc, /^v1\.k2\./);

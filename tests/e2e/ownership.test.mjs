@@ -130,7 +130,8 @@ test('attack: connecting a victim\'s already connected account under another own
   const app = await hookedApp('Owner app');
   const mine = await w.createLink(app.api_key, { external_user_id: 'victim', redirect_url: REDIRECT });
   const { q: first } = await victimApproves(mine, 'owned-user', { claim: true });
-  const before = await w.row('SELECT access_token_enc, external_user_id FROM profiles WHERE id = ?', first.profile_id);
+  // Tokens from the profile's grant, owner and status from the profile.
+  const before = await w.row('SELECT g.access_token_enc, p.external_user_id FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?', first.profile_id);
   assert.equal(before.external_user_id, 'victim');
 
   const revokedBefore = await revokedSandboxGrants('owned-user');
@@ -141,7 +142,7 @@ test('attack: connecting a victim\'s already connected account under another own
   assert.equal(q.profile_id, undefined);
   assert.equal(q.connect_token, undefined);
   await w.settled(); // the revocation runs after the answer, before the failure's webhook
-  const afterRow = await w.row('SELECT access_token_enc, external_user_id, status FROM profiles WHERE id = ?', first.profile_id);
+  const afterRow = await w.row('SELECT g.access_token_enc, p.external_user_id, p.status FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?', first.profile_id);
   assert.deepEqual(afterRow, { ...before, status: 'active' }, 'owner and tokens untouched');
   assert.equal(await revokedSandboxGrants('owned-user'), revokedBefore + 1, 'the new grant was revoked');
   const status = await w.call('GET', `/v1/connect-links/${evil.id}`, { token: app.api_key });
@@ -154,7 +155,7 @@ test('attack: connecting a victim\'s already connected account under another own
   const again = await w.createLink(app.api_key, { external_user_id: 'victim', redirect_url: REDIRECT });
   const { q: q2 } = await victimApproves(again, 'owned-user', { claim: true });
   assert.equal(q2.profile_id, first.profile_id);
-  const row2 = await w.row('SELECT access_token_enc, external_user_id FROM profiles WHERE id = ?', first.profile_id);
+  const row2 = await w.row('SELECT g.access_token_enc, p.external_user_id FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?', first.profile_id);
   assert.notEqual(row2.access_token_enc, before.access_token_enc);
   await w.settled();
   assert.equal(receiver.of('profile.reconnected', first.profile_id).length, 1);

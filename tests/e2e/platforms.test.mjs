@@ -25,8 +25,9 @@ function connect(platform, opts = {}) {
   return w.connectWithMock(mocks, app.api_key, platform, { redirect: REDIRECT, ...opts });
 }
 
-async function profileRow(id) {
-  return w.db.prepare('SELECT * FROM profiles WHERE id = ?').bind(id).first();
+/** The grant behind a profile (its tokens; envelopes are bound to the grant's id, `row.id`). */
+async function grantRow(id) {
+  return w.grantRow(id);
 }
 
 const lastCall = (platform, endpoint) => mocks.calls.filter((c) => c.platform === platform && c.endpoint === endpoint).at(-1);
@@ -53,8 +54,8 @@ for (const platform of PLATFORMS) {
     }[platform];
     assert.deepEqual([p.platform_user_id, p.username, p.display_name, p.avatar_url], expected);
 
-    const row = await profileRow(q.profile_id);
-    const token = w.openEnvelope(row.access_token_enc, q.profile_id, 'access_token');
+    const row = await grantRow(q.profile_id);
+    const token = w.openEnvelope(row.access_token_enc, row.id, 'access_token');
     const lifetime = row.access_token_expires_at - row.token_issued_at;
     if (META.includes(platform)) {
       // The long-lived swap happened at connect time: the stored token and expiry are the long ones.
@@ -170,28 +171,28 @@ test('providers defined only in CUSTOM_PROVIDERS connect end to end', async () =
   assert.deepEqual([g.platform_user_id, g.username, g.display_name], ['4242', 'glx_hank', 'Globex hank']);
   assert.equal(lastCall('globex', 'token').form.client_secret, 'globex-secret');
   assert.equal(lastCall('globex', 'token').headers.authorization, undefined);
-  const row = await profileRow(globex.q.profile_id);
+  const row = await grantRow(globex.q.profile_id);
   assert.equal(row.access_token_expires_at - row.token_issued_at, 7200, 'expires_in given as a numeric string');
 });
 
 test('deleting profiles revokes in each platform\'s style', async () => {
   const x = await connect('x', { user: 'revoker' });
-  const xRow = await profileRow(x.q.profile_id);
-  const xRefresh = w.openEnvelope(xRow.refresh_token_enc, x.q.profile_id, 'refresh_token');
+  const xRow = await grantRow(x.q.profile_id);
+  const xRefresh = w.openEnvelope(xRow.refresh_token_enc, xRow.id, 'refresh_token');
   assert.equal((await w.call('DELETE', `/v1/profiles/${x.q.profile_id}`, { token: app.api_key })).status, 204);
   const xRevoke = lastCall('x', 'revoke');
   assert.equal(xRevoke.form.token, xRefresh);
   assert.ok(xRevoke.headers.authorization.startsWith('Basic '));
 
   const fb = await connect('facebook', { user: 'revoker' });
-  const fbRow = await profileRow(fb.q.profile_id);
-  const fbToken = w.openEnvelope(fbRow.access_token_enc, fb.q.profile_id, 'access_token');
+  const fbRow = await grantRow(fb.q.profile_id);
+  const fbToken = w.openEnvelope(fbRow.access_token_enc, fbRow.id, 'access_token');
   assert.equal((await w.call('DELETE', `/v1/profiles/${fb.q.profile_id}`, { token: app.api_key })).status, 204);
   assert.equal(lastCall('facebook', 'revoke').headers.authorization, `Bearer ${fbToken}`);
 
   const tt = await connect('tiktok', { user: 'revoker' });
-  const ttRow = await profileRow(tt.q.profile_id);
-  const ttAccess = w.openEnvelope(ttRow.access_token_enc, tt.q.profile_id, 'access_token');
+  const ttRow = await grantRow(tt.q.profile_id);
+  const ttAccess = w.openEnvelope(ttRow.access_token_enc, ttRow.id, 'access_token');
   assert.equal((await w.call('DELETE', `/v1/profiles/${tt.q.profile_id}`, { token: app.api_key })).status, 204);
   assert.equal(lastCall('tiktok', 'revoke').form.token, ttAccess, 'TikTok revokes with the access token');
   assert.equal(mocks.tokens.get(ttAccess).revoked, true);

@@ -36,10 +36,10 @@ async function waitFor(check, ms = 8000) {
 test('the cron only enqueues; the queue consumer refreshes', async () => {
   const id = await connect('queued');
   const before = refreshCalls();
-  await w.sql('UPDATE profiles SET next_refresh_at = ? WHERE id = ?', now() - 1, id);
+  await w.sql('UPDATE grants SET next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 1, id);
   await w.cron();
   assert.equal(refreshCalls(), before, 'nothing refreshed inline by the cron');
-  const fenced = await w.row('SELECT next_refresh_at FROM profiles WHERE id = ?', id);
+  const fenced = await w.grantRow(id, 'next_refresh_at');
   assert.ok(fenced.next_refresh_at > now(), 'the enqueued profile is fenced from the next cron');
   assert.ok(await waitFor(() => refreshCalls() === before + 1), 'the consumer refreshed it');
   assert.ok(await waitFor(async () => (await w.row('SELECT last_refreshed_at FROM profiles WHERE id = ?', id)).last_refreshed_at !== null));
@@ -48,7 +48,7 @@ test('the cron only enqueues; the queue consumer refreshes', async () => {
 test('twenty concurrent refresh triggers (cron, queue, endpoint) make exactly one token call', async () => {
   const id = await connect('crowd');
   const oldToken = (await w.call('GET', `/v1/profiles/${id}/access-token`, { token: app.api_key })).body.access_token;
-  await w.sql('UPDATE profiles SET next_refresh_at = ? WHERE id = ?', now() - 1, id);
+  await w.sql('UPDATE grants SET next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 1, id);
   const before = refreshCalls();
   mocks.delays.set('x:token', 600); // keep the winner's refresh in flight while the others arrive
   const triggers = [];
@@ -66,6 +66,6 @@ test('twenty concurrent refresh triggers (cron, queue, endpoint) make exactly on
   assert.equal(refreshCalls(), before + 1, 'exactly one call to the token endpoint');
   const newToken = (await w.call('GET', `/v1/profiles/${id}/access-token`, { token: app.api_key })).body.access_token;
   assert.notEqual(newToken, oldToken, 'the app gets the refreshed token');
-  const row = await w.row('SELECT refresh_lease_id, status FROM profiles WHERE id = ?', id);
+  const row = await w.row('SELECT g.refresh_lease_id, p.status FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?', id);
   assert.deepEqual([row.refresh_lease_id, row.status], [null, 'active']);
 });

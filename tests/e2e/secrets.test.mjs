@@ -64,7 +64,7 @@ test('a whole run: admin calls, connects and claims, sandbox and app callback, r
   const exchanged = await w.call('POST', '/v1/oauth/exchange', { token: app.api_key, json: { code: appBack.searchParams.get('code'), state: appBack.searchParams.get('state') } });
   assert.equal(exchanged.status, 201);
   // Refresh with rotation (cron and on demand), a failed refresh, a terminal one.
-  await w.sql('UPDATE profiles SET next_refresh_at = ? WHERE id = ?', now() - 1, ids.logged);
+  await w.sql('UPDATE grants SET next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 1, ids.logged);
   await w.cron();
   await w.call('POST', `/v1/profiles/${ids['logged-yt']}/refresh`, { token: app.api_key });
   const access = await w.call('GET', `/v1/profiles/${ids.logged}/access-token`, { token: app.api_key });
@@ -118,26 +118,34 @@ test('a webhook whose secret cannot be used is never sent unsigned; the outbox k
 test('key rotation can finish: unreadable rows are skipped and counted, GET /v1/admin/keys shows each kid', async () => {
   const app = await w.createApp('Rotation app', [REDIRECT]);
   const t = now();
-  const insert = (id, env, kid) => w.db.prepare(
-    "INSERT INTO profiles (id, app_id, platform, platform_user_id, status, scopes, access_token_enc, token_kid, token_issued_at, next_refresh_at, created_at, updated_at) VALUES (?, ?, 'x', ?, 'disconnected', '[]', ?, ?, ?, NULL, ?, ?)",
-  ).bind(id, app.app.id, id, env, kid, t, t, t);
+  // Each seeded row: a grant holding the token and one profile under it (no token of its
+  // own), both with this id, so the envelope is sealed for the id (as migrated rows are).
+  const insert = (id, env, kid) => [
+    w.db.prepare(
+      "INSERT INTO grants (id, app_id, platform, platform_user_id, status, scopes, access_token_enc, token_kid, token_issued_at, next_refresh_at, created_at, updated_at) VALUES (?, ?, 'x', ?, 'disconnected', '[]', ?, ?, ?, NULL, ?, ?)",
+    ).bind(id, app.app.id, id, env, kid, t, t, t),
+    w.db.prepare(
+      "INSERT INTO profiles (id, app_id, grant_id, platform, platform_user_id, status, scopes, created_at, updated_at) VALUES (?, ?, ?, 'x', ?, 'disconnected', '[]', ?, ?)",
+    ).bind(id, app.app.id, id, id, t, t),
+  ];
   const stmts = [];
   // More corrupt rows under k1 than one batch, sorted first: they used to hold the batch forever.
   for (let i = 0; i < 60; i++) {
     const id = `prf_rot_a${String(i).padStart(27, '0')}`;
-    stmts.push(insert(id, w.sealEnvelope('at', 'prf_other', 'access_token', 'k1'), 'k1'));
+    stmts.push(...insert(id, w.sealEnvelope('at', 'prf_other', 'access_token', 'k1'), 'k1'));
   }
   for (let i = 0; i < 5; i++) {
     const id = `prf_rot_z${String(i).padStart(27, '0')}`;
-    stmts.push(insert(id, w.sealEnvelope(`token-${i}`, id, 'access_token', 'k1'), 'k1'));
+    stmts.push(...insert(id, w.sealEnvelope(`token-${i}`, id, 'access_token', 'k1'), 'k1'));
   }
   // Under a key that left TOKEN_KEYS: nothing can open it.
-  stmts.push(insert('prf_rot_gone0000000000000000000000', 'v1.k0.AAAA', 'k0'));
+  stmts.push(...insert('prf_rot_gone0000000000000000000000', 'v1.k0.AAAA', 'k0'));
   await w.db.batch(stmts);
 
   await w.cron();
   await w.cron();
-  const good = await w.db.prepare("SELECT id, access_token_enc, token_kid FROM profiles WHERE id LIKE 'prf_rot_z%'").all();
+  const good = await w.db.prepare("SELECT id, access_token_enc, token_kid FROM grants WHERE id LIKE 'prf_rot_z%'").all();
+  assert.equal(good.results.length, 5);
   for (const r of good.results) {
     assert.equal(r.token_kid, 'k2', `${r.id} re-encrypted`);
     assert.match(w.openEnvelope(r.access_token_enc, r.id, 'access_token'), /^token-\d$/);
@@ -157,15 +165,16 @@ test('key rotation can finish: unreadable rows are skipped and counted, GET /v1/
 
   // A reconnect of an unreadable profile writes fresh tokens and clears its mark.
   const live = (await w.connectWithMock(mocks, app.api_key, 'x', { user: 'unreadable-then-fixed', redirect: REDIRECT })).q.profile_id;
-  await w.sql('UPDATE profiles SET access_token_enc = ?, token_kid = ? WHERE id = ?', w.sealEnvelope('at', 'prf_other', 'access_token', 'k1'), 'k1', live);
+  await w.sql('UPDATE grants SET access_token_enc = ?, token_kid = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', w.sealEnvelope('at', 'prf_other', 'access_token', 'k1'), 'k1', live);
   await w.cron();
-  assert.ok((await w.row('SELECT reencrypt_failed_at FROM profiles WHERE id = ?', live)).reencrypt_failed_at, 'marked');
+  assert.ok((await w.grantRow(live, 'reencrypt_failed_at')).reencrypt_failed_at, 'marked');
   await w.connectWithMock(mocks, app.api_key, 'x', { user: 'unreadable-then-fixed', redirect: REDIRECT, linkFields: { profile_id: live } });
-  const fixed = await w.row('SELECT reencrypt_failed_at, token_kid FROM profiles WHERE id = ?', live);
+  const fixed = await w.grantRow(live, 'reencrypt_failed_at, token_kid');
   assert.deepEqual([fixed.reencrypt_failed_at, fixed.token_kid], [null, 'k2']);
 
   // Once the unreadable rows are dealt with (here: deleted), k1 can go.
   await w.sql("DELETE FROM profiles WHERE id LIKE 'prf_rot_%'");
+  await w.sql("DELETE FROM grants WHERE id LIKE 'prf_rot_%'");
   const after = Object.fromEntries((await w.admin('GET', '/v1/admin/keys')).body.data.map((k) => [k.kid, k]));
   assert.deepEqual([after.k1.profiles, after.k1.apps, after.k1.pending_links, after.k1.removable], [0, 0, 0, true]);
   assert.equal(after.k0, undefined, 'a kid neither in TOKEN_KEYS nor in D1 is not listed');
@@ -178,8 +187,13 @@ test("the worker's log output over this whole file holds no token, code, verifie
     keep('code', c.form.code || c.query.code);
     keep('verifier', c.form.code_verifier);
   }
-  // Every token the worker holds (the sandbox's included), opened with the test's own keys.
-  for (const r of (await w.db.prepare("SELECT id, access_token_enc, refresh_token_enc FROM profiles WHERE access_token_enc LIKE 'v1.k2.%' OR access_token_enc LIKE 'v1.k1.%'").all()).results) {
+  // Every token the worker holds (the sandbox's included), opened with the test's own keys:
+  // the grants' (sealed for the grant id), and any account's own token (for the profile id).
+  const held = [
+    ...(await w.db.prepare("SELECT id, access_token_enc, refresh_token_enc FROM grants WHERE access_token_enc LIKE 'v1.k2.%' OR access_token_enc LIKE 'v1.k1.%'").all()).results,
+    ...(await w.db.prepare("SELECT id, access_token_enc, NULL AS refresh_token_enc FROM profiles WHERE access_token_enc LIKE 'v1.k2.%' OR access_token_enc LIKE 'v1.k1.%'").all()).results,
+  ];
+  for (const r of held) {
     for (const [field, env] of [['access_token', r.access_token_enc], ['refresh_token', r.refresh_token_enc]]) {
       try { keep(`stored ${field}`, env && w.openEnvelope(env, r.id, field)); } catch { /* a row the rotation test corrupted on purpose */ }
     }
