@@ -6,18 +6,23 @@ use crate::fetch;
 use crate::jobs::webhooks;
 use crate::revoke::{revoke, Grant};
 use crate::store::{self, LinkEnd};
+use connect_links_core::accounts::Account;
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult};
-use connect_links_core::identity::{parse_identity, Identity};
+use connect_links_core::identity::parse_identity;
 use connect_links_core::model::{LinkRow, ProfileRow};
 use connect_links_core::oauth::{
     clean_code, code_exchange_request, identity_request, long_lived_swap_request, missing_scopes, parse_scopes,
     parse_token_answer, ClientCredentials,
 };
 use connect_links_core::ownership::{new_connect_token, place, ExistingAccount, Placement, CLAIM_TTL_SECS};
+use connect_links_core::picker::{
+    choice_cookie, choice_hash, picker_page, picker_policy, Choice, CHOICE_FIELD, CHOICE_TTL_SECS,
+};
 use connect_links_core::platforms::Platform;
 use connect_links_core::random::new_id;
+use connect_links_core::random::random_token;
 use connect_links_core::refresh_policy::next_refresh_at;
 use connect_links_core::secrets::ConnectToken;
 use connect_links_core::state::{state_key, PendingAuth, VERIFIER_FIELD};
@@ -75,25 +80,78 @@ pub enum Finish {
     AwaitClaim,
 }
 
-/// A connect that succeeded.
-pub struct Connected {
-    /// The profile.
-    pub profile_id: String,
-    /// The one-time token for the claim, with [`Finish::AwaitClaim`].
-    pub connect_token: Option<ConnectToken>,
+impl Finish {
+    /// The stored form (`account_choices.finish`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Finish::Now => "now",
+            Finish::AwaitClaim => "claim",
+        }
+    }
+    /// Reads the stored form.
+    pub fn from_stored(s: &str) -> Self {
+        if s == "now" {
+            Finish::Now
+        } else {
+            Finish::AwaitClaim
+        }
+    }
 }
 
-/// Spends the code, stores the profile and ends the link, telling the app
-/// (`profile.connected` / `profile.reconnected` with [`Finish::Now`], `connect_link.failed`).
-/// A grant obtained by a connect that then fails is revoked where that ends no other grant.
+/// What to do when a login has several accounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pick {
+    /// Show the picker page (hosted callback, `accounts: "pick"`).
+    Page,
+    /// Connect every account.
+    All,
+    /// Connect those accounts (`account_ids` of `POST /v1/oauth/exchange`).
+    Only(Vec<String>),
+}
+
+/// An account offered to the app, and the profile it became (if it was chosen).
+pub struct Offered {
+    /// The account (its own token is never shown).
+    pub account: Account,
+    /// Its profile, when connected now.
+    pub profile_id: Option<String>,
+}
+
+/// A connect that succeeded, or that waits for the user's choice.
+pub enum Connected {
+    /// Stored: every profile (the first chosen first), and the claim token.
+    Done {
+        /// The profiles, in the order chosen.
+        profile_ids: Vec<String>,
+        /// The one-time token for the claim, with [`Finish::AwaitClaim`].
+        connect_token: Option<ConnectToken>,
+        /// Every account offered, with its profile when chosen.
+        offered: Vec<Offered>,
+    },
+    /// The picker page, its policy and the cookie binding it to the browser.
+    Choose {
+        /// The page.
+        page: String,
+        /// Its `Content-Security-Policy`.
+        policy: String,
+        /// Its `Set-Cookie`.
+        cookie: String,
+    },
+}
+
+/// Spends the code, lists the login's accounts, stores them as profiles (or shows the
+/// picker) and ends the link, telling the app (`profile.connected` / `profile.reconnected`
+/// with [`Finish::Now`], `connect_link.failed`). A grant obtained by a connect that then
+/// fails is revoked where that ends no other grant.
 pub async fn complete(
     ctx: &Ctx,
     pending: &PendingAuth,
     link: &LinkRow,
     code: &str,
     finish: Finish,
+    pick: Pick,
 ) -> Result<Connected, CallbackFailure> {
-    match connect(ctx, pending, link, code, finish).await {
+    match connect(ctx, pending, link, code, finish, pick).await {
         Ok(c) => Ok(c),
         Err((failure, grant)) => {
             end_failed(ctx, link, failure, grant).await;
@@ -108,21 +166,46 @@ pub async fn fail_link(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure) {
 }
 
 /// A grant a failed connect obtained, owned so it can be revoked after the answer.
-struct FreshGrant {
+pub struct FreshGrant {
     platform: Platform,
     access: String,
     refresh: Option<String>,
-    /// The platform account, when the identity call told it.
+    /// The platform login, when the identity call told it.
     account: Option<String>,
+}
+
+impl FreshGrant {
+    /// The grant held by a choice that will not be stored.
+    pub fn of_choice(platform: &Platform, c: &Choice) -> FreshGrant {
+        FreshGrant {
+            platform: platform.clone(),
+            access: c.access_token.clone(),
+            refresh: c.refresh_token.clone(),
+            account: Some(c.login.platform_user_id.clone()),
+        }
+    }
+    /// Revokes it where that ends no other grant (best effort, logged).
+    pub async fn revoke(self, ctx: &Ctx, link_id: &str) {
+        let grant = Grant {
+            platform: &self.platform,
+            access: &self.access,
+            refresh: self.refresh.as_deref(),
+            account: self.account.as_deref(),
+            grant_id: None,
+        };
+        if revoke(ctx, &grant, false).await.is_err() {
+            log_failure(&self.platform.id, link_id, "revoke", "the fresh grant could not be revoked");
+        }
+    }
 }
 
 /// Records the failure (link and event in one batch); then, after the answer (the browser
 /// need not wait), revokes the fresh grant where that ends no other grant and makes the
 /// event's first delivery attempt, in that order: once the attempt is made, the revocation is done.
-async fn end_failed(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure, grant: Option<FreshGrant>) {
+pub async fn end_failed(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure, grant: Option<FreshGrant>) {
     let recorded = async {
         let db = ctx.db()?;
-        let end = store::end_link_stmt(&db, &link.id, &LinkEnd::Failed(failure.as_str()), ctx.now(), false)?;
+        let end = store::end_link_stmt(&db, &link.id, &LinkEnd::Failed(failure.as_str()), ctx.now())?;
         let data = json!({"link_id": link.id, "platform": link.platform, "error": failure.as_str(), "external_user_id": link.external_user_id});
         let event = webhooks::event_after(ctx, &db, &link.app_id, types::LINK_FAILED, data)?;
         db.batch(vec![end, event.stmt]).await.or_500("end failed link")?;
@@ -136,16 +219,7 @@ async fn end_failed(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure, grant: 
     let link_id = link.id.clone();
     ctx.after_answer(async move {
         if let Some(g) = grant {
-            let grant = Grant {
-                platform: &g.platform,
-                access: &g.access,
-                refresh: g.refresh.as_deref(),
-                account: g.account.as_deref(),
-                profile_id: None,
-            };
-            if revoke(&job_ctx, &grant, false).await.is_err() {
-                log_failure(&g.platform.id, &link_id, "revoke", "the fresh grant could not be revoked");
-            }
+            g.revoke(&job_ctx, &link_id).await;
         }
         if let Ok(event_id) = recorded {
             webhooks::deliver_ids(&job_ctx, &[event_id]).await;
@@ -154,31 +228,89 @@ async fn end_failed(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure, grant: 
     .await;
 }
 
+type Failed = (CallbackFailure, Option<FreshGrant>);
+
 async fn connect(
     ctx: &Ctx,
     pending: &PendingAuth,
     link: &LinkRow,
     code: &str,
     finish: Finish,
-) -> Result<Connected, (CallbackFailure, Option<FreshGrant>)> {
+    pick: Pick,
+) -> Result<Connected, Failed> {
     let platform = ctx.catalog.get(&pending.platform).ok_or((CallbackFailure::ServerError, None))?;
     let creds = ctx.credentials(platform).ok_or((CallbackFailure::ServerError, None))?;
     let tokens = exchange(ctx, platform, &creds, pending, link, code).await.map_err(|f| (f, None))?;
-    keep(ctx, platform, link, &tokens, finish).await.map_err(|(failure, account)| {
-        // A storage error is ambiguous (the write may have landed and a stored profile may
-        // hold this grant): no revocation then.
-        if failure == CallbackFailure::ServerError {
-            return (failure, None);
+    // From here on the grant is ours: a failure revokes it where that ends no other grant.
+    let fresh = |account: Option<String>| FreshGrant {
+        platform: platform.clone(),
+        access: tokens.access_token.secret().to_string(),
+        refresh: tokens.refresh_token.as_ref().map(|r| r.secret().to_string()),
+        account,
+    };
+    let requested = link.scope_list();
+    let missing = missing_scopes(&requested, tokens.scope.as_deref());
+    if !missing.is_empty() {
+        log_failure(&platform.id, &link.id, "scopes", &format!("declined: {}", missing.join(" ")));
+        return Err((CallbackFailure::MissingScopes, Some(fresh(None))));
+    }
+    let id_req = identity_request(platform, &tokens.access_token);
+    let id_resp = fetch::send(&id_req, &platform.id, None, ctx.timeout_ms())
+        .await
+        .map_err(|_| (CallbackFailure::ProfileFailed, Some(fresh(None))))?;
+    let Some(identity) = parse_identity(&platform.identity, id_resp.status, &id_resp.body) else {
+        log_failure(&platform.id, &link.id, "identity", &format!("status {}", id_resp.status));
+        return Err((CallbackFailure::ProfileFailed, Some(fresh(None))));
+    };
+    let login = Account::of_login(&identity);
+    let fail = |f: CallbackFailure| (f, Some(fresh(Some(identity.platform_user_id.clone()))));
+    let granted = tokens.scope.as_deref().map(parse_scopes).unwrap_or(requested);
+    let listed =
+        crate::accounts::list(ctx, platform, &tokens.access_token, &granted, &login, &link.id).await.map_err(fail)?;
+    if listed.is_empty() {
+        log_failure(&platform.id, &link.id, "accounts", "the login has no account to connect");
+        return Err(fail(CallbackFailure::NoAccounts));
+    }
+    let choice = Choice {
+        access_token: tokens.access_token.secret().to_string(),
+        refresh_token: tokens.refresh_token.as_ref().map(|r| r.secret().to_string()),
+        expires_in: tokens.expires_in,
+        refresh_expires_in: tokens.refresh_expires_in,
+        scopes: granted,
+        login,
+        listed: listed.iter().map(|a| a.platform_user_id.clone()).collect(),
+        accounts: vec![],
+    };
+    let (offerable, connected_here) = match offer(ctx, link, &choice.login.platform_user_id, listed).await {
+        Ok(Ok(o)) => o,
+        Ok(Err(f)) => return Err(fail(f)),
+        // A storage error is ambiguous (a stored profile may hold this grant): no revocation.
+        Err(_) => return Err((CallbackFailure::ServerError, None)),
+    };
+    let choice = Choice { accounts: offerable, ..choice };
+    let chosen: Vec<String> = match pick {
+        Pick::Page if choice.accounts.len() > 1 => {
+            return match ask(ctx, link, &choice, finish, &connected_here).await {
+                Ok(c) => Ok(c),
+                Err(_) => Err((CallbackFailure::ServerError, None)),
+            };
         }
-        // The grant is ours and nobody will use it.
-        let grant = FreshGrant {
-            platform: platform.clone(),
-            access: tokens.access_token.secret().to_string(),
-            refresh: tokens.refresh_token.as_ref().map(|r| r.secret().to_string()),
-            account,
-        };
-        (failure, Some(grant))
-    })
+        Pick::Only(ids) => {
+            let ids: Vec<String> =
+                choice.accounts.iter().map(|a| a.platform_user_id.clone()).filter(|a| ids.contains(a)).collect();
+            if ids.is_empty() {
+                log_failure(&platform.id, &link.id, "accounts", "none of account_ids is an account of this login");
+                return Err(fail(CallbackFailure::NoAccounts));
+            }
+            ids
+        }
+        _ => choice.accounts.iter().map(|a| a.platform_user_id.clone()).collect(),
+    };
+    match store_accounts(ctx, platform, link, &choice, &chosen, finish).await {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(f)) => Err(fail(f)),
+        Err(_) => Err((CallbackFailure::ServerError, None)),
+    }
 }
 
 /// The code exchange (and Meta's long-lived swap).
@@ -213,38 +345,120 @@ async fn exchange(
     Ok(tokens)
 }
 
-/// Checks scopes, fetches the identity and stores the profile. A failure comes with the
-/// platform account when it is known (it decides whether the grant may be revoked).
-async fn keep(
+/// The accounts this connect may offer: those whose profile in this app (if any) it may
+/// place (see `ownership::place`). Accounts another user of the app owns are left out; none
+/// left is `account_connected_elsewhere`. A reconnect link's profile must be among them
+/// (else `profile_failed`: another login came back). Also answers which accounts already
+/// have a profile this connect would update (the picker checks them first).
+async fn offer(
     ctx: &Ctx,
-    platform: &Platform,
     link: &LinkRow,
-    tokens: &TokenSet,
+    login: &str,
+    listed: Vec<Account>,
+) -> ApiResult<Result<(Vec<Account>, Vec<String>), CallbackFailure>> {
+    let db = ctx.db()?;
+    let ids: Vec<String> = listed.iter().map(|a| a.platform_user_id.clone()).collect();
+    let existing = store::profiles_of_accounts(&db, &link.app_id, &link.platform, &ids).await?;
+    let owner = match reconnect_owner(ctx, link).await? {
+        Ok(o) => o,
+        Err(f) => return Ok(Err(f)),
+    };
+    // The login itself is owned: its grant (tokens, scopes) serves one owner's profiles.
+    if store::grant_has_other_owner(&db, &link.app_id, &link.platform, login, owner.as_deref()).await? {
+        log_failure(&link.platform, &link.id, "owner", "the login is connected by another user");
+        return Ok(Err(CallbackFailure::AccountConnectedElsewhere));
+    }
+    if let Some(target) = &link.reconnect_profile_id {
+        if !existing.iter().any(|p| &p.id == target) {
+            log_failure(&link.platform, &link.id, "reconnect", "a different account came back");
+            return Ok(Err(CallbackFailure::ProfileFailed));
+        }
+    }
+    let mut offered = Vec::new();
+    let mut here = Vec::new();
+    for a in listed {
+        let found = existing.iter().find(|p| p.platform_user_id == a.platform_user_id);
+        match placement(found, link, owner.as_deref()) {
+            Placement::ConnectedElsewhere | Placement::WrongAccount => continue,
+            Placement::Update(_) => here.push(a.platform_user_id.clone()),
+            Placement::New | Placement::TakeOverPending(_) => {}
+        }
+        offered.push(a);
+    }
+    if offered.is_empty() {
+        log_failure(&link.platform, &link.id, "owner", "every account is connected by another user");
+        return Ok(Err(CallbackFailure::AccountConnectedElsewhere));
+    }
+    Ok(Ok((offered, here)))
+}
+
+/// The owner a connect acts for: the link's `external_user_id`, or for a reconnect link the
+/// owner of its profile (a reconnect refreshes that owner's accounts). A reconnect link whose
+/// profile is gone fails with `profile_failed`.
+async fn reconnect_owner(ctx: &Ctx, link: &LinkRow) -> ApiResult<Result<Option<String>, CallbackFailure>> {
+    match &link.reconnect_profile_id {
+        None => Ok(Ok(link.external_user_id.clone())),
+        Some(id) => match store::get_profile(&ctx.db()?, &link.app_id, id).await? {
+            Some(p) => Ok(Ok(p.external_user_id)),
+            None => Ok(Err(CallbackFailure::ProfileFailed)),
+        },
+    }
+}
+
+/// [`place`] for one account: the reconnect link's own profile is updated whoever owns it;
+/// every other account is placed for the owner the connect acts for.
+fn placement(found: Option<&ProfileRow>, link: &LinkRow, owner: Option<&str>) -> Placement {
+    let seen = found.map(|p| ExistingAccount {
+        id: &p.id,
+        external_user_id: p.external_user_id.as_deref(),
+        pending: p.status == "pending",
+    });
+    match (&seen, &link.reconnect_profile_id) {
+        (Some(e), Some(target)) if e.id == target => place(seen.as_ref(), owner, Some(target)),
+        _ => place(seen.as_ref(), owner, None),
+    }
+}
+
+/// Keeps the choice sealed in D1 (the link is `choosing`) and answers the picker page, bound
+/// to this browser by a cookie and to a one-time form token.
+async fn ask(
+    ctx: &Ctx,
+    link: &LinkRow,
+    choice: &Choice,
     finish: Finish,
-) -> Result<Connected, (CallbackFailure, Option<String>)> {
-    let requested = link.scope_list();
-    let missing = missing_scopes(&requested, tokens.scope.as_deref());
-    if !missing.is_empty() {
-        log_failure(&platform.id, &link.id, "scopes", &format!("declined: {}", missing.join(" ")));
-        return Err((CallbackFailure::MissingScopes, None));
-    }
-    let id_req = identity_request(platform, &tokens.access_token);
-    let id_resp = fetch::send(&id_req, &platform.id, None, ctx.timeout_ms())
-        .await
-        .map_err(|_| (CallbackFailure::ProfileFailed, None))?;
-    let identity = parse_identity(&platform.identity, id_resp.status, &id_resp.body).ok_or_else(|| {
-        log_failure(&platform.id, &link.id, "identity", &format!("status {}", id_resp.status));
-        (CallbackFailure::ProfileFailed, None)
-    })?;
-    let account = || Some(identity.platform_user_id.clone());
-    let keyring = ctx.keyring().map_err(|_| (CallbackFailure::ServerError, account()))?;
-    let granted = tokens.scope.as_deref().map(parse_scopes).unwrap_or(requested);
-    let write = ProfileWrite { link, identity: &identity, tokens, scopes: &granted, platform };
-    match store_profile(ctx, &keyring, &write, finish).await {
-        Ok(Ok(c)) => Ok(c),
-        Ok(Err(f)) => Err((f, account())),
-        Err(_) => Err((CallbackFailure::ServerError, None)),
-    }
+    connected_here: &[String],
+) -> ApiResult<Connected> {
+    let db = ctx.db()?;
+    let keyring = ctx.keyring()?;
+    let sealed = keyring
+        .seal(&link.id, CHOICE_FIELD, &serde_json::to_string(choice).or_500("choice json")?)
+        .or_500("seal choice")?;
+    let (form_token, cookie) = (random_token()?, random_token()?);
+    let now = ctx.now();
+    let until = now + CHOICE_TTL_SECS;
+    let insert = query!(
+        &db,
+        "INSERT INTO account_choices (link_id, token_hash, browser_hash, sealed, token_kid, finish, expires_at, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        link.id,
+        choice_hash(&form_token),
+        choice_hash(&cookie),
+        sealed,
+        keyring.current_kid(),
+        finish.as_str(),
+        until,
+        now
+    )
+    .or_500("prepare choice")?;
+    let choosing = store::end_link_stmt(&db, &link.id, &LinkEnd::Choosing { until }, now)?;
+    db.batch(vec![insert, choosing, store::assert_changed_stmt(&db)?]).await.or_500("store choice")?;
+    let action = format!("{}/connect/{}/accounts", ctx.public_url, link.id);
+    let name = ctx.catalog.get(&link.platform).map_or(link.platform.as_str(), |p| p.name.as_str());
+    Ok(Connected::Choose {
+        page: picker_page(name, &action, &form_token, &choice.accounts, connected_here),
+        policy: picker_policy(&[&action, &link.redirect_url]),
+        cookie: choice_cookie(&cookie, &link.id, ctx.public_url.starts_with("https://")),
+    })
 }
 
 fn log_failure(platform: &str, link_id: &str, step: &str, detail: &str) {
@@ -254,92 +468,69 @@ fn log_failure(platform: &str, link_id: &str, step: &str, detail: &str) {
     );
 }
 
-struct ProfileWrite<'a> {
-    link: &'a LinkRow,
-    identity: &'a Identity,
-    tokens: &'a TokenSet,
-    scopes: &'a [String],
-    platform: &'a Platform,
-}
-
-/// Stores the profile of this account for this app and ends the link, in one batch (with
-/// the event, when the link completes now). The same account keeps its profile id; its
-/// owner never changes (see `ownership::place`); a missing refresh token in the answer keeps
-/// the stored one; any refresh lease is cleared, so a refresh in flight with the old grant
-/// can neither overwrite the new tokens nor disconnect the profile.
-async fn store_profile(
+/// Stores the grant and the chosen accounts as profiles of this app, disconnects the
+/// profiles of accounts the platform no longer lists (`account_removed`), and ends the link,
+/// in one batch (with the events, when the link completes now). An account keeps its profile
+/// id; its owner never changes (see `ownership::place`); a missing refresh token in the
+/// answer keeps the stored one; any refresh lease is cleared, so a refresh in flight with
+/// the old grant can neither overwrite the new tokens nor disconnect the profiles. Every
+/// conditional write is followed by an assertion, so a race rolls the whole batch back and
+/// the loop reads again.
+pub async fn store_accounts(
     ctx: &Ctx,
-    keyring: &Keyring,
-    w: &ProfileWrite<'_>,
+    platform: &Platform,
+    link: &LinkRow,
+    choice: &Choice,
+    chosen: &[String],
     finish: Finish,
 ) -> ApiResult<Result<Connected, CallbackFailure>> {
     let db = ctx.db()?;
-    let (link, identity) = (w.link, w.identity);
-    // The write is guarded by what was read; a concurrent change (a racing callback, a claim)
-    // makes it a no-op, and the loop reads again.
+    let keyring = ctx.keyring()?;
     for _ in 0..3 {
-        let existing = store::find_account(&db, &link.app_id, &link.platform, &identity.platform_user_id).await?;
-        let seen = existing.as_ref().map(|(p, _)| ExistingAccount {
-            id: &p.id,
-            external_user_id: p.external_user_id.as_deref(),
-            pending: p.status == "pending",
-        });
-        let (id, take_over) =
-            match place(seen.as_ref(), link.external_user_id.as_deref(), link.reconnect_profile_id.as_deref()) {
-                Placement::New => (new_id("prf_")?, false),
-                Placement::Update(id) => (id, false),
-                Placement::TakeOverPending(id) => (id, true),
-                Placement::ConnectedElsewhere => {
-                    log_failure(&link.platform, &link.id, "owner", "the account is connected by another user");
-                    return Ok(Err(CallbackFailure::AccountConnectedElsewhere));
-                }
-                Placement::WrongAccount => {
-                    log_failure(&link.platform, &link.id, "reconnect", "a different account came back");
-                    return Ok(Err(CallbackFailure::ProfileFailed));
-                }
-            };
-        let old = existing.as_ref().map(|(p, _)| p);
-        let was_pending = old.is_none_or(|p| p.status == "pending");
-        let (status, claim_link) = match finish {
-            Finish::AwaitClaim if was_pending => ("pending", Some(link.id.as_str())),
-            _ => ("active", None),
+        let accounts: Vec<&Account> = choice.accounts.iter().filter(|a| chosen.contains(&a.platform_user_id)).collect();
+        let ids: Vec<String> = accounts.iter().map(|a| a.platform_user_id.clone()).collect();
+        let existing = store::profiles_of_accounts(&db, &link.app_id, &link.platform, &ids).await?;
+        let owner = match reconnect_owner(ctx, link).await? {
+            Ok(o) => o,
+            Err(f) => return Ok(Err(f)),
         };
-        let access_enc = keyring.seal(&id, "access_token", w.tokens.access_token.secret()).or_500("seal")?;
-        let stored_refresh = existing.as_ref().and_then(|(_, t)| t.refresh_token_enc.as_deref());
-        let refresh_enc = match (&w.tokens.refresh_token, stored_refresh) {
-            (Some(rt), _) => Some(keyring.seal(&id, "refresh_token", rt.secret()).or_500("seal")?),
+        // Checked again: the picker may have been open for minutes.
+        let login = &choice.login.platform_user_id;
+        if store::grant_has_other_owner(&db, &link.app_id, &link.platform, login, owner.as_deref()).await? {
+            return Ok(Err(CallbackFailure::AccountConnectedElsewhere));
+        }
+        let grant = store::find_grant(&db, &link.app_id, &link.platform, &choice.login.platform_user_id).await?;
+        let now = ctx.now();
+        let grant_id = match &grant {
+            Some((g, _)) => g.id.clone(),
+            None => new_id("grn_")?,
+        };
+        let access_enc = keyring.seal(&grant_id, "access_token", &choice.access_token).or_500("seal")?;
+        let stored_refresh = grant.as_ref().and_then(|(_, t)| t.refresh_token_enc.as_deref());
+        let refresh_enc = match (&choice.refresh_token, stored_refresh) {
+            (Some(rt), _) => Some(keyring.seal(&grant_id, "refresh_token", rt).or_500("seal")?),
             // Keep the stored one, moved under the current key so the row has one key id.
             (None, Some(old)) if Keyring::kid_of(old) == Some(keyring.current_kid()) => Some(old.to_string()),
             (None, Some(old)) => {
-                let plain = keyring.open(&id, "refresh_token", old).or_500("open refresh token")?;
-                Some(keyring.seal(&id, "refresh_token", &plain).or_500("seal")?)
+                let plain = keyring.open(&grant_id, "refresh_token", old).or_500("open refresh token")?;
+                Some(keyring.seal(&grant_id, "refresh_token", &plain).or_500("seal")?)
             }
             (None, None) => None,
         };
-        let now = ctx.now();
-        let expires_at = w.tokens.expires_in.or(w.platform.default_access_ttl_secs).map(|s| now + s);
-        let refresh_expires_at = w.tokens.refresh_expires_in.map(|s| now + s);
-        let next = next_refresh_at(w.platform.refresh, now, expires_at);
-        let scopes = serde_json::to_string(w.scopes).or_500("scopes json")?;
-        let upsert = match old {
-            Some(old) => query!(
+        let expires_at = choice.expires_in.or(platform.default_access_ttl_secs).map(|s| now + s);
+        let refresh_expires_at = choice.refresh_expires_in.map(|s| now + s);
+        let next = next_refresh_at(platform.refresh, now, expires_at);
+        let scopes = serde_json::to_string(&choice.scopes).or_500("scopes json")?;
+        let grant_write = match &grant {
+            Some((_, old)) => query!(
                 &db,
-                "UPDATE profiles SET username = ?2, display_name = ?3, avatar_url = ?4, \
-                 external_user_id = CASE WHEN ?15 THEN ?5 ELSE external_user_id END, \
-                 metadata = CASE WHEN ?15 THEN ?6 ELSE COALESCE(?6, metadata) END, \
-                 status = ?16, claim_link_id = ?17, disconnect_reason = NULL, scopes = ?7, access_token_enc = ?8, \
-                 refresh_token_enc = ?9, token_kid = ?10, access_token_expires_at = ?11, \
-                 refresh_token_expires_at = COALESCE(?12, refresh_token_expires_at), token_issued_at = ?13, \
-                 next_refresh_at = ?14, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
-                 refresh_lease_id = NULL, refresh_lease_until = NULL, last_refresh_ms = ?20, updated_at = ?13, \
-                 reencrypt_failed_at = NULL \
-                 WHERE id = ?1 AND external_user_id IS ?18 AND status = ?19",
-                id,
-                identity.username,
-                identity.display_name,
-                identity.avatar_url,
-                link.external_user_id,
-                link.metadata,
+                "UPDATE grants SET status = 'active', disconnect_reason = NULL, scopes = ?2, access_token_enc = ?3, \
+                 refresh_token_enc = ?4, token_kid = ?5, access_token_expires_at = ?6, \
+                 refresh_token_expires_at = COALESCE(?7, refresh_token_expires_at), token_issued_at = ?8, \
+                 next_refresh_at = ?9, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
+                 refresh_lease_id = NULL, refresh_lease_until = NULL, last_refresh_ms = ?10, reencrypt_failed_at = NULL, \
+                 updated_at = ?8 WHERE id = ?1 AND access_token_enc = ?11",
+                grant_id,
                 scopes,
                 access_enc,
                 refresh_enc,
@@ -348,29 +539,19 @@ async fn store_profile(
                 refresh_expires_at,
                 now,
                 next,
-                take_over as i32,
-                status,
-                claim_link,
-                old.external_user_id,
-                old.status,
-                crate::ctx::now_ms()
+                crate::ctx::now_ms(),
+                old.access_token_enc
             ),
             None => query!(
                 &db,
-                "INSERT INTO profiles (id, app_id, platform, platform_user_id, username, display_name, avatar_url, \
-                 external_user_id, metadata, status, scopes, access_token_enc, refresh_token_enc, token_kid, \
-                 access_token_expires_at, refresh_token_expires_at, token_issued_at, next_refresh_at, \
-                 created_at, updated_at, claim_link_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?18, ?10, ?11, \
-                 ?12, ?13, ?14, ?15, ?16, ?17, ?16, ?16, ?19)",
-                id,
+                "INSERT INTO grants (id, app_id, platform, platform_user_id, status, scopes, access_token_enc, \
+                 refresh_token_enc, token_kid, access_token_expires_at, refresh_token_expires_at, token_issued_at, \
+                 next_refresh_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, ?7, ?8, ?9, ?10, \
+                 ?11, ?12, ?11, ?11)",
+                grant_id,
                 link.app_id,
                 link.platform,
-                identity.platform_user_id,
-                identity.username,
-                identity.display_name,
-                identity.avatar_url,
-                link.external_user_id,
-                link.metadata,
+                choice.login.platform_user_id,
                 scopes,
                 access_enc,
                 refresh_enc,
@@ -378,67 +559,228 @@ async fn store_profile(
                 expires_at,
                 refresh_expires_at,
                 now,
-                next,
-                status,
-                claim_link
+                next
             ),
         }
-        .or_500("prepare upsert profile")?;
-
-        // A never-claimed profile is new to whoever claims it.
-        let kind = if was_pending { types::CONNECTED } else { types::RECONNECTED };
+        .or_500("prepare grant write")?;
+        let mut stmts = vec![grant_write, store::assert_changed_stmt(&db)?];
+        // Profiles under the grant that this connect does not touch still follow it.
+        stmts.push(store::copy_grant_to_profiles_stmt(&db, &grant_id, now)?);
+        let mut events = Vec::new();
+        let (mut profile_ids, mut kinds, mut views, mut moved_from) = (vec![], vec![], vec![], vec![]);
+        for a in &accounts {
+            let found = existing.iter().find(|p| p.platform_user_id == a.platform_user_id);
+            let (id, take_over) = match placement(found, link, owner.as_deref()) {
+                Placement::New => (new_id("prf_")?, false),
+                Placement::Update(id) => (id, false),
+                Placement::TakeOverPending(id) => (id, true),
+                // Owned elsewhere since it was offered: left out.
+                Placement::ConnectedElsewhere | Placement::WrongAccount => continue,
+            };
+            let was_pending = found.is_none_or(|p| p.status == "pending");
+            let (status, claim_link) = match finish {
+                Finish::AwaitClaim if was_pending => ("pending", Some(link.id.as_str())),
+                _ => ("active", None),
+            };
+            let own_enc = match &a.own_token {
+                Some(t) => Some(keyring.seal(&id, "access_token", t).or_500("seal")?),
+                None => None,
+            };
+            let own_kid = own_enc.as_ref().map(|_| keyring.current_kid().to_string());
+            // An account's own token (a Page's) does not expire with the login's.
+            let profile_expiry = if own_enc.is_some() { None } else { expires_at };
+            let parent = match &a.parent {
+                Some(p) => Some(serde_json::to_string(p).or_500("parent json")?),
+                None => None,
+            };
+            let owner_after = match found {
+                Some(o) if !take_over => o.external_user_id.clone(),
+                _ => link.external_user_id.clone(),
+            };
+            let metadata_after = match found {
+                Some(o) if !take_over => link.metadata.clone().or_else(|| o.metadata.clone()),
+                _ => link.metadata.clone(),
+            };
+            let write = match found {
+                Some(old) => {
+                    if old.grant_id != grant_id {
+                        moved_from.push(old.grant_id.clone());
+                    }
+                    query!(
+                        &db,
+                        "UPDATE profiles SET grant_id = ?2, account_type = ?3, parent = ?4, username = ?5, \
+                         display_name = ?6, avatar_url = ?7, external_user_id = ?8, metadata = ?9, status = ?10, \
+                         claim_link_id = ?11, disconnect_reason = NULL, scopes = ?12, access_token_enc = ?13, \
+                         token_kid = ?14, access_token_expires_at = ?15, reencrypt_failed_at = NULL, updated_at = ?16 \
+                         WHERE id = ?1 AND external_user_id IS ?17 AND status = ?18",
+                        id,
+                        grant_id,
+                        a.account_type.as_str(),
+                        parent,
+                        a.username,
+                        a.display_name,
+                        a.avatar_url,
+                        owner_after,
+                        metadata_after,
+                        status,
+                        claim_link,
+                        scopes,
+                        own_enc,
+                        own_kid,
+                        profile_expiry,
+                        now,
+                        old.external_user_id,
+                        old.status
+                    )
+                }
+                None => query!(
+                    &db,
+                    "INSERT INTO profiles (id, app_id, grant_id, platform, account_type, platform_user_id, parent, \
+                     username, display_name, avatar_url, external_user_id, metadata, status, scopes, access_token_enc, \
+                     token_kid, access_token_expires_at, claim_link_id, created_at, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19)",
+                    id,
+                    link.app_id,
+                    grant_id,
+                    link.platform,
+                    a.account_type.as_str(),
+                    a.platform_user_id,
+                    parent,
+                    a.username,
+                    a.display_name,
+                    a.avatar_url,
+                    owner_after,
+                    metadata_after,
+                    status,
+                    scopes,
+                    own_enc,
+                    own_kid,
+                    profile_expiry,
+                    claim_link,
+                    now
+                ),
+            }
+            .or_500("prepare profile write")?;
+            stmts.push(write);
+            stmts.push(store::assert_changed_stmt(&db)?);
+            // A never-claimed profile is new to whoever claims it.
+            let kind = if was_pending { types::CONNECTED } else { types::RECONNECTED };
+            let after = ProfileRow {
+                id: id.clone(),
+                app_id: link.app_id.clone(),
+                platform: link.platform.clone(),
+                account_type: a.account_type.as_str().into(),
+                grant_id: grant_id.clone(),
+                parent,
+                platform_user_id: a.platform_user_id.clone(),
+                username: a.username.clone(),
+                display_name: a.display_name.clone(),
+                avatar_url: a.avatar_url.clone(),
+                external_user_id: owner_after,
+                metadata: metadata_after,
+                status: status.to_string(),
+                disconnect_reason: None,
+                scopes: scopes.clone(),
+                access_token_expires_at: profile_expiry,
+                last_refreshed_at: found.and_then(|o| o.last_refreshed_at),
+                created_at: found.map_or(now, |o| o.created_at),
+                updated_at: now,
+                claim_link_id: None,
+            };
+            profile_ids.push(id);
+            kinds.push(kind);
+            views.push(after.view());
+        }
+        if profile_ids.is_empty() {
+            return Ok(Err(CallbackFailure::AccountConnectedElsewhere));
+        }
+        // Accounts the platform no longer lists for this login: their profiles end.
+        if grant.is_some() {
+            for (p, _) in store::profiles_of_grant(&db, &grant_id, true).await? {
+                if choice.listed.contains(&p.platform_user_id) {
+                    continue;
+                }
+                stmts.push(
+                    query!(
+                        &db,
+                        "UPDATE profiles SET status = 'disconnected', disconnect_reason = 'account_removed', \
+                         updated_at = ?3 WHERE id = ?1 AND grant_id = ?2 AND status = 'active'",
+                        p.id,
+                        grant_id,
+                        now
+                    )
+                    .or_500("prepare account removed")?,
+                );
+                let view = ProfileRow {
+                    status: "disconnected".into(),
+                    disconnect_reason: Some("account_removed".into()),
+                    updated_at: now,
+                    ..p
+                }
+                .view();
+                let event = webhooks::event_after(ctx, &db, &link.app_id, types::DISCONNECTED, view)?;
+                stmts.push(event.stmt);
+                events.push(event.id);
+            }
+        }
         let token = match finish {
             Finish::Now => None,
             Finish::AwaitClaim => Some(new_connect_token()?),
         };
         let end = match &token {
-            None => LinkEnd::Completed(&id),
-            Some((_, hash)) => {
-                LinkEnd::AwaitingClaim { profile_id: &id, token_hash: hash, until: now + CLAIM_TTL_SECS, event: kind }
-            }
+            None => LinkEnd::Completed(&profile_ids),
+            Some((_, hash)) => LinkEnd::AwaitingClaim {
+                profile_ids: &profile_ids,
+                events: &kinds,
+                token_hash: hash,
+                until: now + CLAIM_TTL_SECS,
+            },
         };
-        let mut stmts = vec![upsert, store::end_link_stmt(&db, &link.id, &end, now, true)?];
-        let mut events = Vec::new();
+        stmts.push(store::end_link_stmt(&db, &link.id, &end, now)?);
+        stmts.push(store::assert_changed_stmt(&db)?);
         if finish == Finish::Now {
-            let after = ProfileRow {
-                id: id.clone(),
-                app_id: link.app_id.clone(),
-                platform: link.platform.clone(),
-                platform_user_id: identity.platform_user_id.clone(),
-                username: identity.username.clone(),
-                display_name: identity.display_name.clone(),
-                avatar_url: identity.avatar_url.clone(),
-                external_user_id: match old {
-                    Some(o) if !take_over => o.external_user_id.clone(),
-                    _ => link.external_user_id.clone(),
-                },
-                metadata: match old {
-                    Some(o) if !take_over => link.metadata.clone().or_else(|| o.metadata.clone()),
-                    _ => link.metadata.clone(),
-                },
-                status: status.to_string(),
-                disconnect_reason: None,
-                scopes: scopes.clone(),
-                access_token_expires_at: expires_at,
-                last_refreshed_at: old.and_then(|o| o.last_refreshed_at),
-                created_at: old.map_or(now, |o| o.created_at),
-                updated_at: now,
-                claim_link_id: None,
-            };
-            let event = webhooks::event_after(ctx, &db, &link.app_id, kind, after.view())?;
-            stmts.push(event.stmt);
-            events.push(event.id);
+            for (kind, view) in kinds.iter().zip(views) {
+                let event = webhooks::event_after(ctx, &db, &link.app_id, kind, view)?;
+                stmts.push(event.stmt);
+                events.push(event.id);
+            }
         }
+        moved_from.sort();
+        moved_from.dedup();
+        let orphans_at = stmts.len();
+        stmts.push(store::orphan_grants_stmt(&db, &serde_json::to_string(&moved_from).or_500("ids json")?)?);
         match db.batch(stmts).await {
             Ok(results) => {
-                if store::returned_rows(&results, 1) {
-                    webhooks::deliver_now(ctx, &events.iter().map(String::as_str).collect::<Vec<_>>()).await;
-                    return Ok(Ok(Connected { profile_id: id, connect_token: token.map(|(t, _)| t) }));
+                webhooks::deliver_now(ctx, &events.iter().map(String::as_str).collect::<Vec<_>>()).await;
+                // A Page moved here from another login's grant may have left that grant unused.
+                let orphans = store::deleted_grants(&results, orphans_at)?;
+                if !orphans.is_empty() {
+                    let job_ctx = ctx.detached();
+                    ctx.after_answer(async move {
+                        for (g, cols) in orphans {
+                            crate::api::profiles::revoke_grant(&job_ctx, &g, &cols).await;
+                        }
+                    })
+                    .await;
                 }
+                let offered = choice
+                    .accounts
+                    .iter()
+                    .map(|a| Offered {
+                        account: Account { own_token: None, ..a.clone() },
+                        profile_id: accounts.iter().position(|c| c.platform_user_id == a.platform_user_id).and_then(
+                            |_| {
+                                let i = ids.iter().position(|x| x == &a.platform_user_id)?;
+                                profile_ids.get(i).cloned()
+                            },
+                        ),
+                    })
+                    .collect();
+                return Ok(Ok(Connected::Done { profile_ids, connect_token: token.map(|(t, _)| t), offered }));
             }
-            // Two callbacks for one new account raced to insert: read again and update.
-            Err(e) if old.is_none() && e.to_string().contains("UNIQUE") => {}
-            Err(e) => return Err(e).or_500("store profile"),
+            // A race (a racing callback, a claim, a refresh): read again.
+            Err(e) if store::is_race(&e.to_string()) => {}
+            Err(e) => return Err(e).or_500("store accounts"),
         }
     }
     Ok(Err(CallbackFailure::ServerError))

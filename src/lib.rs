@@ -6,6 +6,7 @@ mod api;
 mod browser;
 mod jobs;
 // The connect flow after consent and revocation, shared by routes and jobs.
+mod accounts;
 mod connect;
 mod revoke;
 // Plumbing: no imports from the flows above.
@@ -46,7 +47,7 @@ async fn queue(batch: MessageBatch<RefreshMessage>, env: Env, _ctx: Context) -> 
         match message {
             Ok(m) => {
                 let trigger = Trigger::Queue { since_ms: m.body().enqueued_ms };
-                match refresh_one(&ctx, &m.body().profile_id, trigger).await {
+                match refresh_one(&ctx, &m.body().grant_id, trigger).await {
                     Ok(_) => m.ack(),
                     Err(_) => m.retry(),
                 }

@@ -19,11 +19,11 @@ pub struct Grant<'a> {
     pub access: &'a str,
     /// The refresh token, when there is one.
     pub refresh: Option<&'a str>,
-    /// The platform account, when known (`None`: the identity call failed).
+    /// The platform login, when known (`None`: the identity call failed).
     pub account: Option<&'a str>,
-    /// The profile the grant belongs to (to leave it out of "another profile holds it"),
-    /// and the id logged with the call.
-    pub profile_id: Option<&'a str>,
+    /// The stored grant being revoked (to leave it out of "another grant holds the login"),
+    /// and the id logged with the call; `None` for a fresh grant never stored.
+    pub grant_id: Option<&'a str>,
 }
 
 /// Revokes `g` at the platform where it has a revoke endpoint and [`may_revoke`] allows it:
@@ -35,22 +35,22 @@ pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, deleting: bool) -> ApiResult<()> {
     let Some(req) = revoke_request(g.platform, &creds, token) else { return Ok(()) };
     let others_hold = match g.account {
         Some(account) => {
-            Some(store::others_hold_account(&ctx.db()?, &g.platform.id, account, g.profile_id.unwrap_or("")).await?)
+            Some(store::others_hold_login(&ctx.db()?, &g.platform.id, account, g.grant_id.unwrap_or("")).await?)
         }
         None => None,
     };
     if !may_revoke(g.platform.revoke_reach, others_hold, deleting) {
         let why = if others_hold == Some(true) {
-            "another profile holds a grant for this account"
+            "another grant holds this login"
         } else {
             "the account is unknown and this platform's revoke ends every grant of it"
         };
         console_log!(
             "{}",
-            json!({"event": "revoke_skipped", "platform": g.platform.id, "profile_id": g.profile_id, "why": why})
+            json!({"event": "revoke_skipped", "platform": g.platform.id, "grant_id": g.grant_id, "why": why})
         );
         return Ok(());
     }
-    let _ = fetch::send(&req, &g.platform.id, g.profile_id, ctx.timeout_ms()).await;
+    let _ = fetch::send(&req, &g.platform.id, g.grant_id, ctx.timeout_ms()).await;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use crate::api::{admin, links, profiles};
 use crate::body::{read_capped, ReadError};
-use crate::browser::sandbox;
+use crate::browser::{choose, sandbox};
 use crate::ctx::{method_not_allowed, Ctx, OrInternal};
 use crate::respond;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
@@ -93,6 +93,15 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
             Method::Get => links::open(ctx, id).await,
             _ => Err(method_not_allowed()),
         },
+        ["connect", id, "accounts"] => match m {
+            Method::Post => {
+                let site = req.headers().get("sec-fetch-site").ok().flatten();
+                let cookie = req.headers().get("cookie").ok().flatten();
+                let b = body(req).await?;
+                choose::submit(ctx, id, site.as_deref(), cookie.as_deref(), &b).await
+            }
+            _ => Err(method_not_allowed()),
+        },
         ["oauth", "callback"] => match m {
             Method::Get => links::callback(ctx, &query(req)?).await,
             _ => Err(method_not_allowed()),
@@ -110,11 +119,12 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
                 sandbox::token(ctx, req, &b).await
             }
             (Method::Get, ["userinfo"]) => sandbox::userinfo(ctx, req).await,
+            (Method::Get, ["accounts"]) => sandbox::accounts(ctx, req).await,
             (Method::Post, ["revoke"]) => {
                 let b = body(req).await?;
                 sandbox::revoke(ctx, req, &b).await
             }
-            (_, ["authorize"] | ["token"] | ["userinfo"] | ["revoke"]) => Err(method_not_allowed()),
+            (_, ["authorize"] | ["token"] | ["userinfo"] | ["accounts"] | ["revoke"]) => Err(method_not_allowed()),
             _ => Err(ApiError::not_found("route")),
         },
 

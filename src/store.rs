@@ -2,7 +2,7 @@
 
 use crate::ctx::OrInternal;
 use connect_links_core::error::ApiResult;
-use connect_links_core::model::{AppRow, LinkRow, ProfileRow, PROFILE_COLUMNS};
+use connect_links_core::model::{AppRow, GrantRow, LinkRow, ProfileRow, GRANT_COLUMNS, PROFILE_COLUMNS};
 use connect_links_core::redirect::host_needles;
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
@@ -163,8 +163,8 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str) -> ApiRes
     query!(
         db,
         "INSERT INTO connect_links (id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, \
-         app_state, metadata, reconnect_profile_id, callback, status, created_at, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13)",
+         app_state, metadata, reconnect_profile_id, callback, status, created_at, expires_at, accounts) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?14)",
         l.id,
         l.app_id,
         l.platform,
@@ -177,7 +177,8 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str) -> ApiRes
         l.reconnect_profile_id,
         callback,
         l.created_at,
-        l.expires_at
+        l.expires_at,
+        l.accounts
     )
     .exec("insert link")
     .await?;
@@ -186,65 +187,100 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str) -> ApiRes
 
 const LINK_COLUMNS: &str = "id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, app_state, \
     metadata, reconnect_profile_id, status, error, profile_id, created_at, expires_at, completed_at, claim_expires_at, \
-    claim_event, claim_token_hash";
+    claim_event, claim_token_hash, profile_ids, claim_events, accounts, choice_expires_at";
 
 /// A link by id (any app: the browser routes have no key).
 pub async fn get_link(db: &D1Database, id: &str) -> ApiResult<Option<LinkRow>> {
     query!(db, &format!("SELECT {LINK_COLUMNS} FROM connect_links WHERE id = ?1"), id).one::<LinkRow>("get link").await
 }
 
-/// How a pending link ends.
+/// How a pending link ends (or goes on to the account picker).
 pub enum LinkEnd<'a> {
-    /// Connected and done: `completed` with its profile.
-    Completed(&'a str),
+    /// Connected and done: `completed` with its profiles.
+    Completed(&'a [String]),
     /// Connected, waiting for the app's claim: `awaiting_claim`.
     AwaitingClaim {
-        /// The profile.
-        profile_id: &'a str,
+        /// The profiles, first chosen first.
+        profile_ids: &'a [String],
+        /// The event each profile's claim sends.
+        events: &'a [&'a str],
         /// SHA-256 of the `connect_token`.
         token_hash: &'a str,
         /// End of the claim window.
         until: i64,
-        /// The event the claim sends.
-        event: &'a str,
+    },
+    /// The user chooses accounts until `until`: `choosing`.
+    Choosing {
+        /// End of the choice window.
+        until: i64,
     },
     /// Failed with a code.
     Failed(&'a str),
 }
 
-/// The statement that ends a pending link, with `RETURNING id` (no row: it was not
-/// pending). With `after_change`, it only runs when the statement before it in the batch
-/// changed a row, so a link never points at a profile write that did not happen.
-pub fn end_link_stmt(
-    db: &D1Database,
-    id: &str,
-    end: &LinkEnd<'_>,
-    now: i64,
-    after_change: bool,
-) -> ApiResult<D1PreparedStatement> {
-    let (status, error, profile_id, hash, until, event) = match end {
-        LinkEnd::Completed(p) => ("completed", None, Some(*p), None, None, None),
-        LinkEnd::AwaitingClaim { profile_id, token_hash, until, event } => {
-            ("awaiting_claim", None, Some(*profile_id), Some(*token_hash), Some(*until), Some(*event))
-        }
-        LinkEnd::Failed(e) => ("failed", Some(*e), None, None, None, None),
+/// The statement that ends a pending (or choosing) link, with `RETURNING id` (no row: it was
+/// neither; follow it with [`assert_changed_stmt`] where that must roll the batch back).
+pub fn end_link_stmt(db: &D1Database, id: &str, end: &LinkEnd<'_>, now: i64) -> ApiResult<D1PreparedStatement> {
+    let (status, error, ids, events, hash, until, choice_until) = match end {
+        LinkEnd::Completed(p) => ("completed", None, Some(to_json(*p)?), None, None, None, None),
+        LinkEnd::AwaitingClaim { profile_ids, events, token_hash, until } => (
+            "awaiting_claim",
+            None,
+            Some(to_json(*profile_ids)?),
+            Some(to_json(*events)?),
+            Some(*token_hash),
+            Some(*until),
+            None,
+        ),
+        LinkEnd::Choosing { until } => ("choosing", None, None, None, None, None, Some(*until)),
+        LinkEnd::Failed(e) => ("failed", Some(*e), None, None, None, None, None),
     };
+    let first = match end {
+        LinkEnd::Completed(p) | LinkEnd::AwaitingClaim { profile_ids: p, .. } => p.first().cloned(),
+        _ => None,
+    };
+    let completed_at = if matches!(end, LinkEnd::Choosing { .. }) { None } else { Some(now) };
     query!(
         db,
-        "UPDATE connect_links SET status = ?2, error = ?3, profile_id = ?4, completed_at = ?5, \
-         claim_token_hash = ?6, claim_expires_at = ?7, claim_event = ?8 \
-         WHERE id = ?1 AND status = 'pending' AND (?9 = 0 OR changes() > 0) RETURNING id",
+        "UPDATE connect_links SET status = ?2, error = ?3, profile_id = ?4, profile_ids = ?5, claim_events = ?6, \
+         completed_at = ?7, claim_token_hash = ?8, claim_expires_at = ?9, choice_expires_at = COALESCE(?10, choice_expires_at) \
+         WHERE id = ?1 AND status IN ('pending', 'choosing') RETURNING id",
         id,
         status,
         error,
-        profile_id,
-        now,
+        first,
+        ids,
+        events,
+        completed_at,
         hash,
         until,
-        event,
-        after_change as i32
+        choice_until
     )
     .or_500("prepare end link")
+}
+
+/// JSON text of a list a link stores.
+fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> ApiResult<String> {
+    serde_json::to_string(v).or_500("link json")
+}
+
+/// The error text of [`assert_changed_stmt`] when it fires.
+const RACE_MARK: &str = "malformed JSON";
+
+/// A statement that fails (rolling the whole batch back) when the write right before it
+/// changed no row: the compare-and-swap of a batch with several conditional writes. D1 runs
+/// a batch as one transaction, and SQLite evaluates the `json()` of a non-JSON text only
+/// when the `WHERE` holds.
+pub fn assert_changed_stmt(db: &D1Database) -> ApiResult<D1PreparedStatement> {
+    let stmt: worker::Result<D1PreparedStatement> =
+        Ok(query!(db, "SELECT json('a conditional write raced') WHERE changes() = 0"));
+    stmt.or_500("prepare assert")
+}
+
+/// Whether a batch failed because of a race ([`assert_changed_stmt`] fired, or two inserts
+/// of one new row): read again and retry.
+pub fn is_race(error: &str) -> bool {
+    error.contains(RACE_MARK) || error.contains("UNIQUE")
 }
 
 /// The claim of a link: `completed` when the token hash matches inside the claim window,
@@ -260,10 +296,7 @@ pub fn claim_link_stmt(
         db,
         "UPDATE connect_links SET status = 'completed', claim_token_hash = NULL, completed_at = ?4 \
          WHERE id = ?1 AND app_id = ?2 AND status = 'awaiting_claim' AND claim_token_hash = ?3 \
-         AND claim_expires_at > ?4 \
-         AND (claim_event = 'profile.reconnected' OR EXISTS (SELECT 1 FROM profiles \
-              WHERE profiles.id = connect_links.profile_id AND claim_link_id = ?1 AND status = 'pending')) \
-         RETURNING id",
+         AND claim_expires_at > ?4 RETURNING id",
         id,
         app_id,
         token_hash,
@@ -285,22 +318,44 @@ pub fn activate_claimed_stmt(db: &D1Database, link_id: &str, now: i64) -> ApiRes
     .or_500("prepare activate claimed")
 }
 
-/// Deletes up to `limit` pending profiles whose link's claim window closed, returning them
-/// with their envelopes (to revoke what was actually deleted: a profile taken over by a
-/// later connect meanwhile is no longer pending for that link, and stays). Their links are
-/// marked `expired` after.
-pub async fn delete_unclaimed(db: &D1Database, now: i64, limit: u32) -> ApiResult<Vec<(ProfileRow, TokenColumns)>> {
-    let delete = query!(
+/// Deletes up to `limit` pending profiles whose link's claim window closed, and each grant
+/// left without a profile by that, returning those grants with their envelopes (to revoke
+/// what was actually deleted: a profile taken over by a later connect meanwhile is no longer
+/// pending for that link, and stays; a grant another profile still uses stays). Their links
+/// are marked `expired` after.
+pub async fn delete_unclaimed(
+    db: &D1Database,
+    now: i64,
+    limit: u32,
+) -> ApiResult<(Vec<ProfileRow>, Vec<(GrantRow, TokenColumns)>)> {
+    let candidates = query!(
         db,
         &format!(
-            "DELETE FROM profiles WHERE id IN (SELECT p.id FROM profiles p JOIN connect_links l ON l.id = p.claim_link_id \
-             WHERE p.status = 'pending' AND l.claim_expires_at <= ?1 LIMIT ?2) \
-             RETURNING {PROFILE_COLUMNS}, access_token_enc, refresh_token_enc"
+            "SELECT {PROFILE_COLUMNS} FROM profiles WHERE status = 'pending' AND claim_link_id IN \
+             (SELECT id FROM connect_links WHERE status = 'awaiting_claim' AND claim_expires_at <= ?1) LIMIT ?2"
         ),
         now,
         limit
     )
+    .many::<ProfileRow>("read unclaimed")
+    .await?;
+    let ids: Vec<&str> = candidates.iter().map(|p| p.id.as_str()).collect();
+    let mut grants: Vec<&str> = candidates.iter().map(|p| p.grant_id.as_str()).collect();
+    grants.sort();
+    grants.dedup();
+    let ids_json = serde_json::to_string(&ids).or_500("ids json")?;
+    let grants_json = serde_json::to_string(&grants).or_500("ids json")?;
+    let delete = query!(
+        db,
+        &format!(
+            "DELETE FROM profiles WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'pending' \
+             AND claim_link_id IN (SELECT id FROM connect_links WHERE claim_expires_at <= ?2) RETURNING {PROFILE_COLUMNS}"
+        ),
+        ids_json,
+        now
+    )
     .or_500("prepare delete unclaimed")?;
+    let orphans = orphan_grants_stmt(db, &grants_json)?;
     let expire = query!(
         db,
         "UPDATE connect_links SET status = 'expired', claim_token_hash = NULL \
@@ -308,26 +363,48 @@ pub async fn delete_unclaimed(db: &D1Database, now: i64, limit: u32) -> ApiResul
         now
     )
     .or_500("prepare expire unclaimed")?;
-    let results = db.batch(vec![delete, expire]).await.or_500("delete unclaimed")?;
-    let rows = match results.first() {
-        Some(r) => r.results::<serde_json::Value>().or_500("read unclaimed")?,
+    let results = db.batch(vec![delete, orphans, expire]).await.or_500("delete unclaimed")?;
+    let gone = match results.first() {
+        Some(r) => r.results::<ProfileRow>().or_500("read unclaimed")?,
         None => vec![],
     };
-    rows.into_iter().map(split_profile).collect()
+    Ok((gone, deleted_grants(&results, 1)?))
 }
 
-/// Whether a profile other than `except_id` (in any app) holds a grant for this platform
-/// account: an active one, or a pending one waiting for its claim.
-pub async fn others_hold_account(db: &D1Database, platform: &str, account: &str, except_id: &str) -> ApiResult<bool> {
+/// The statement that deletes those of `grant_ids_json` (a JSON array) that no profile
+/// uses any more, returning them with their envelopes (to revoke after).
+pub fn orphan_grants_stmt(db: &D1Database, grant_ids_json: &str) -> ApiResult<D1PreparedStatement> {
+    query!(
+        db,
+        &format!(
+            "DELETE FROM grants WHERE id IN (SELECT value FROM json_each(?1)) \
+             AND NOT EXISTS (SELECT 1 FROM profiles WHERE profiles.grant_id = grants.id) \
+             RETURNING {GRANT_COLUMNS}, access_token_enc, refresh_token_enc"
+        ),
+        grant_ids_json
+    )
+    .or_500("prepare orphan grants")
+}
+
+/// The grants a batch's statement `i` deleted with `RETURNING`.
+pub fn deleted_grants(results: &[worker::D1Result], i: usize) -> ApiResult<Vec<(GrantRow, TokenColumns)>> {
+    let rows = match results.get(i) {
+        Some(r) => r.results::<serde_json::Value>().or_500("read deleted grants")?,
+        None => vec![],
+    };
+    rows.into_iter().map(split_grant).collect()
+}
+
+/// Whether a grant other than `except_id` (in any app) holds this platform login.
+pub async fn others_hold_login(db: &D1Database, platform: &str, login: &str, except_id: &str) -> ApiResult<bool> {
     let r = query!(
         db,
-        "SELECT id FROM profiles WHERE platform = ?1 AND platform_user_id = ?2 AND id != ?3 \
-         AND status IN ('active', 'pending') LIMIT 1",
+        "SELECT id FROM grants WHERE platform = ?1 AND platform_user_id = ?2 AND id != ?3 AND status = 'active' LIMIT 1",
         platform,
-        account,
+        login,
         except_id
     )
-    .one::<serde_json::Value>("others hold account")
+    .one::<serde_json::Value>("others hold login")
     .await?;
     Ok(r.is_some())
 }
@@ -393,10 +470,10 @@ pub async fn list_profiles(
     .await
 }
 
-/// The stored token envelopes of a profile.
+/// The stored token envelopes of a grant.
 #[derive(Deserialize)]
 pub struct TokenColumns {
-    /// Profile id.
+    /// Grant id.
     pub id: String,
     /// Platform id.
     pub platform: String,
@@ -406,106 +483,196 @@ pub struct TokenColumns {
     pub refresh_token_enc: Option<String>,
 }
 
-/// Looks up the profile of one platform account of one app, with its envelopes.
-pub async fn find_account(
+/// Every profile of an app under one platform (to place a connect's accounts in one read).
+pub async fn profiles_of_accounts(
     db: &D1Database,
     app_id: &str,
     platform: &str,
-    user_id: &str,
-) -> ApiResult<Option<(ProfileRow, TokenColumns)>> {
+    accounts: &[String],
+) -> ApiResult<Vec<ProfileRow>> {
+    let list = serde_json::to_string(accounts).or_500("ids json")?;
+    query!(
+        db,
+        &format!(
+            "SELECT {PROFILE_COLUMNS} FROM profiles WHERE app_id = ?1 AND platform = ?2 \
+             AND platform_user_id IN (SELECT value FROM json_each(?3))"
+        ),
+        app_id,
+        platform,
+        list
+    )
+    .many::<ProfileRow>("profiles of accounts")
+    .await
+}
+
+/// The grant of one platform login of one app, with its envelopes.
+pub async fn find_grant(
+    db: &D1Database,
+    app_id: &str,
+    platform: &str,
+    login: &str,
+) -> ApiResult<Option<(GrantRow, TokenColumns)>> {
     let row = query!(
         db,
         &format!(
-            "SELECT {PROFILE_COLUMNS}, access_token_enc, refresh_token_enc FROM profiles \
+            "SELECT {GRANT_COLUMNS}, access_token_enc, refresh_token_enc FROM grants \
              WHERE app_id = ?1 AND platform = ?2 AND platform_user_id = ?3"
         ),
         app_id,
         platform,
-        user_id
+        login
     )
-    .one::<serde_json::Value>("find account")
+    .one::<serde_json::Value>("find grant")
     .await?;
-    row.map(split_profile).transpose()
+    row.map(split_grant).transpose()
 }
 
-/// A row holding the profile columns and the envelopes, read as both.
-fn split_profile(row: serde_json::Value) -> ApiResult<(ProfileRow, TokenColumns)> {
-    let profile = serde_json::from_value(row.clone()).or_500("read profile")?;
-    let tokens = serde_json::from_value(row).or_500("read profile tokens")?;
-    Ok((profile, tokens))
-}
-
-/// A profile of an app with its envelopes, in one read.
-pub async fn profile_with_tokens(
+/// Whether the grant of this login in this app serves a profile of another owner than
+/// `owner` (pending profiles never had one): then a connect for `owner` may not touch it.
+pub async fn grant_has_other_owner(
     db: &D1Database,
     app_id: &str,
-    id: &str,
-) -> ApiResult<Option<(ProfileRow, TokenColumns)>> {
+    platform: &str,
+    login: &str,
+    owner: Option<&str>,
+) -> ApiResult<bool> {
+    let r = query!(
+        db,
+        "SELECT 1 AS x FROM grants g JOIN profiles p ON p.grant_id = g.id WHERE g.app_id = ?1 AND g.platform = ?2 \
+         AND g.platform_user_id = ?3 AND p.status != 'pending' AND p.external_user_id IS NOT ?4 LIMIT 1",
+        app_id,
+        platform,
+        login,
+        owner
+    )
+    .one::<serde_json::Value>("grant owner")
+    .await?;
+    Ok(r.is_some())
+}
+
+/// A row holding the grant columns and the envelopes, read as both.
+fn split_grant(row: serde_json::Value) -> ApiResult<(GrantRow, TokenColumns)> {
+    let grant = serde_json::from_value(row.clone()).or_500("read grant")?;
+    let tokens = serde_json::from_value(row).or_500("read grant tokens")?;
+    Ok((grant, tokens))
+}
+
+/// The active profiles under a grant, each with whether it holds a token of its own; with
+/// `own_token_too` false, only those acting with the grant's token.
+pub async fn profiles_of_grant(
+    db: &D1Database,
+    grant_id: &str,
+    own_token_too: bool,
+) -> ApiResult<Vec<(ProfileRow, bool)>> {
+    #[derive(Deserialize)]
+    struct Own {
+        own_token: i64,
+    }
+    let rows = query!(
+        db,
+        &format!(
+            "SELECT {PROFILE_COLUMNS}, (access_token_enc IS NOT NULL) AS own_token FROM profiles \
+             WHERE grant_id = ?1 AND status = 'active' AND (?2 = 1 OR access_token_enc IS NULL) ORDER BY created_at, id"
+        ),
+        grant_id,
+        own_token_too as i32
+    )
+    .many::<serde_json::Value>("profiles of grant")
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let own: Own = serde_json::from_value(r.clone()).or_500("read own token flag")?;
+            Ok((serde_json::from_value(r).or_500("read profile")?, own.own_token != 0))
+        })
+        .collect()
+}
+
+/// The statement that shows a grant's scopes, expiry and last refresh on every profile
+/// under it (a profile with a token of its own keeps its expiry); it runs only when the
+/// statement before it in the batch changed a row (the grant write).
+pub fn copy_grant_to_profiles_stmt(db: &D1Database, grant_id: &str, now: i64) -> ApiResult<D1PreparedStatement> {
+    query!(
+        db,
+        "UPDATE profiles SET scopes = (SELECT scopes FROM grants WHERE id = ?1), \
+         access_token_expires_at = CASE WHEN access_token_enc IS NULL \
+           THEN (SELECT access_token_expires_at FROM grants WHERE id = ?1) ELSE access_token_expires_at END, \
+         last_refreshed_at = (SELECT last_refreshed_at FROM grants WHERE id = ?1), updated_at = ?2 \
+         WHERE grant_id = ?1 AND changes() > 0",
+        grant_id,
+        now
+    )
+    .or_500("prepare copy grant")
+}
+
+/// The token a profile acts with: its own (a Facebook Page's), or its grant's.
+#[derive(Deserialize)]
+pub struct ProfileToken {
+    /// Whose id the envelope is bound to (the profile's for its own token, else the grant's).
+    pub bound_to: String,
+    /// The access-token envelope.
+    pub access_token_enc: String,
+}
+
+/// A profile of an app with the envelope of the token it acts with, in one read.
+pub async fn profile_token(db: &D1Database, app_id: &str, id: &str) -> ApiResult<Option<(ProfileRow, ProfileToken)>> {
+    let cols = PROFILE_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
     let row = query!(
         db,
         &format!(
-            "SELECT {PROFILE_COLUMNS}, access_token_enc, refresh_token_enc FROM profiles WHERE id = ?1 AND app_id = ?2"
+            "SELECT {cols}, CASE WHEN p.access_token_enc IS NULL THEN g.id ELSE p.id END AS bound_to, \
+             COALESCE(p.access_token_enc, g.access_token_enc) AS access_token_enc \
+             FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?1 AND p.app_id = ?2"
         ),
         id,
         app_id
     )
-    .one::<serde_json::Value>("profile with tokens")
+    .one::<serde_json::Value>("profile token")
     .await?;
-    row.map(split_profile).transpose()
+    match row {
+        None => Ok(None),
+        Some(r) => {
+            let token = serde_json::from_value(r.clone()).or_500("read profile token")?;
+            Ok(Some((serde_json::from_value(r).or_500("read profile")?, token)))
+        }
+    }
 }
 
-/// The statement that deletes a profile of an app, returning it with its envelopes (put
-/// an event after it in the batch).
+/// The statement that deletes a profile of an app, returning it (put an event after it in
+/// the batch, then [`orphan_grants_stmt`] for its grant).
 pub fn delete_profile_stmt(db: &D1Database, app_id: &str, id: &str) -> ApiResult<D1PreparedStatement> {
-    query!(
-        db,
-        &format!(
-            "DELETE FROM profiles WHERE id = ?1 AND app_id = ?2 RETURNING {PROFILE_COLUMNS}, access_token_enc, refresh_token_enc"
-        ),
-        id,
-        app_id
-    )
-    .or_500("prepare delete profile")
+    query!(db, &format!("DELETE FROM profiles WHERE id = ?1 AND app_id = ?2 RETURNING {PROFILE_COLUMNS}"), id, app_id)
+        .or_500("prepare delete profile")
 }
 
-/// The profile a batch's statement `i` deleted with `RETURNING`, if it deleted one.
-pub fn deleted_profile(results: &[worker::D1Result], i: usize) -> ApiResult<Option<(ProfileRow, TokenColumns)>> {
-    let rows = match results.get(i) {
-        Some(r) => r.results::<serde_json::Value>().or_500("read deleted profile")?,
-        None => vec![],
-    };
-    rows.into_iter().next().map(split_profile).transpose()
-}
-
-/// Ids of active profiles due for the lifecycle job, most overdue first (uses the partial
-/// index `profiles_next_refresh`).
-pub async fn due_profiles(db: &D1Database, now: i64, limit: u32) -> ApiResult<Vec<String>> {
+/// Ids of active grants due for the lifecycle job, most overdue first (uses the partial
+/// index `grants_next_refresh`).
+pub async fn due_grants(db: &D1Database, now: i64, limit: u32) -> ApiResult<Vec<String>> {
     #[derive(Deserialize)]
     struct Id {
         id: String,
     }
-    let rows = query!(db, DUE_PROFILES_SQL, now, limit).many::<Id>("read due profiles").await?;
+    let rows = query!(db, DUE_GRANTS_SQL, now, limit).many::<Id>("read due grants").await?;
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
-/// The due-profile selection (also shown with EXPLAIN QUERY PLAN by `make bench`).
-/// A profile whose lease is held is left out: its refresh is in flight.
-pub const DUE_PROFILES_SQL: &str = "SELECT id FROM profiles WHERE status = 'active' AND next_refresh_at <= ?1 \
+/// The due-grant selection (also shown with EXPLAIN QUERY PLAN by `make bench`).
+/// A grant whose lease is held is left out: its refresh is in flight.
+pub const DUE_GRANTS_SQL: &str = "SELECT id FROM grants WHERE status = 'active' AND next_refresh_at <= ?1 \
      AND (refresh_lease_until IS NULL OR refresh_lease_until < ?1) ORDER BY next_refresh_at LIMIT ?2";
 
-/// Moves enqueued profiles out of the due set until `until`; a profile a consumer already
+/// Moves enqueued grants out of the due set until `until`; a grant a consumer already
 /// refreshed (no longer due at `now`) keeps its new schedule.
 pub async fn fence_due(db: &D1Database, ids: &[String], now: i64, until: i64) -> ApiResult<()> {
     let list = serde_json::to_string(ids).or_500("ids json")?;
     query!(
         db,
-        "UPDATE profiles SET next_refresh_at = ?3 WHERE id IN (SELECT value FROM json_each(?1)) AND next_refresh_at <= ?2",
+        "UPDATE grants SET next_refresh_at = ?3 WHERE id IN (SELECT value FROM json_each(?1)) AND next_refresh_at <= ?2",
         list,
         now,
         until
     )
-        .exec("fence")
-        .await?;
+    .exec("fence")
+    .await?;
     Ok(())
 }
 
@@ -515,9 +682,9 @@ pub async fn delete_old_states(db: &D1Database, before: i64) -> ApiResult<()> {
     Ok(())
 }
 
-/// Writes re-sealed envelopes, only if the row was not changed meanwhile (a refresh wins)
-/// and no refresh is in flight (it compares envelopes when it stores its answer).
-pub async fn rewrap_profile(
+/// Writes a grant's re-sealed envelopes, only if the row was not changed meanwhile (a
+/// refresh wins) and no refresh is in flight (it compares envelopes when it stores its answer).
+pub async fn rewrap_grant(
     db: &D1Database,
     old: &TokenColumns,
     access: &str,
@@ -527,7 +694,7 @@ pub async fn rewrap_profile(
 ) -> ApiResult<()> {
     query!(
         db,
-        "UPDATE profiles SET access_token_enc = ?2, refresh_token_enc = ?3, token_kid = ?4, reencrypt_failed_at = NULL \
+        "UPDATE grants SET access_token_enc = ?2, refresh_token_enc = ?3, token_kid = ?4, reencrypt_failed_at = NULL \
          WHERE id = ?1 AND access_token_enc = ?5 AND refresh_token_enc IS ?6 \
          AND (refresh_lease_until IS NULL OR refresh_lease_until < ?7)",
         old.id,

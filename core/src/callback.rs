@@ -15,6 +15,8 @@ pub enum CallbackFailure {
     ProfileFailed,
     /// The account is already connected in this app by another of the app's users.
     AccountConnectedElsewhere,
+    /// The login has no account to connect (a Facebook login without Pages).
+    NoAccounts,
     /// Anything on our side.
     ServerError,
     /// The link's `redirect_url` left the app's allowlist after the link was made. Recorded
@@ -31,6 +33,7 @@ impl CallbackFailure {
             CallbackFailure::MissingScopes => "missing_scopes",
             CallbackFailure::ProfileFailed => "profile_failed",
             CallbackFailure::AccountConnectedElsewhere => "account_connected_elsewhere",
+            CallbackFailure::NoAccounts => "no_accounts",
             CallbackFailure::ServerError => "server_error",
             CallbackFailure::RedirectNotAllowed => "redirect_not_allowed",
         }
@@ -48,8 +51,9 @@ impl CallbackFailure {
 
 /// How a callback that got this far ended, for the final redirect.
 pub enum Ending<'a> {
-    /// Connected: the profile id, and the one-time `connect_token` when the app must claim.
-    Connected { profile_id: &'a str, connect_token: Option<&'a str> },
+    /// Connected: every profile (the first chosen first), and the one-time `connect_token`
+    /// when the app must claim.
+    Connected { profile_ids: &'a [String], connect_token: Option<&'a str> },
     /// Failed with a code.
     Failed(CallbackFailure),
 }
@@ -63,8 +67,16 @@ pub fn final_redirect(
     app_state: Option<&str>,
     ending: Ending<'_>,
 ) -> Option<String> {
-    let mut params: Vec<(&str, &str)> = match ending {
-        Ending::Connected { profile_id, .. } => vec![("connected", "true"), ("profile_id", profile_id)],
+    let joined = match &ending {
+        Ending::Connected { profile_ids, .. } => profile_ids.join(","),
+        Ending::Failed(_) => String::new(),
+    };
+    let mut params: Vec<(&str, &str)> = match &ending {
+        Ending::Connected { profile_ids, .. } => vec![
+            ("connected", "true"),
+            ("profile_id", profile_ids.first().map(String::as_str).unwrap_or_default()),
+            ("profile_ids", &joined),
+        ],
         Ending::Failed(f) => vec![("connected", "false"), ("error", f.as_str())],
     };
     params.push(("platform", platform));
@@ -84,12 +96,20 @@ mod tests {
 
     #[test]
     fn success_redirect() {
-        let ok = Ending::Connected { profile_id: "prf_1", connect_token: None };
+        let one = vec!["prf_1".to_string()];
+        let ok = Ending::Connected { profile_ids: &one, connect_token: None };
         let u = final_redirect("https://a/cb?t=1", "sandbox", "cl_1", Some("xyz"), ok).unwrap();
-        assert_eq!(u, "https://a/cb?t=1&connected=true&profile_id=prf_1&platform=sandbox&link_id=cl_1&state=xyz");
-        let claim = Ending::Connected { profile_id: "prf_1", connect_token: Some("ct") };
+        assert_eq!(
+            u,
+            "https://a/cb?t=1&connected=true&profile_id=prf_1&profile_ids=prf_1&platform=sandbox&link_id=cl_1&state=xyz"
+        );
+        let two = vec!["prf_1".to_string(), "prf_2".to_string()];
+        let claim = Ending::Connected { profile_ids: &two, connect_token: Some("ct") };
         let u = final_redirect("https://a/cb", "sandbox", "cl_1", None, claim).unwrap();
-        assert_eq!(u, "https://a/cb?connected=true&profile_id=prf_1&platform=sandbox&link_id=cl_1&connect_token=ct");
+        assert_eq!(
+            u,
+            "https://a/cb?connected=true&profile_id=prf_1&profile_ids=prf_1%2Cprf_2&platform=sandbox&link_id=cl_1&connect_token=ct"
+        );
     }
 
     #[test]

@@ -132,6 +132,30 @@ pub struct CreateLink {
     /// `hosted` (default) or `app`.
     #[serde(default)]
     pub callback: Option<CallbackMode>,
+    /// `pick` (default) or `all`: whether a login with several accounts gets a page to
+    /// choose them, or connects every one.
+    #[serde(default)]
+    pub accounts: Option<AccountsMode>,
+}
+
+/// The `accounts` option of a connect link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountsMode {
+    /// A page lists the accounts when there are several (the default).
+    Pick,
+    /// Every account is connected.
+    All,
+}
+
+impl AccountsMode {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountsMode::Pick => "pick",
+            AccountsMode::All => "all",
+        }
+    }
 }
 
 impl CreateLink {
@@ -186,6 +210,10 @@ pub struct ExchangeInput {
     pub code: String,
     /// The state of the link.
     pub state: String,
+    /// The platform account ids to connect (`platform_user_id` of the accounts); every
+    /// account when absent.
+    #[serde(default)]
+    pub account_ids: Option<Vec<String>>,
 }
 
 /// `limit` of a list: 1..=100, default 50.

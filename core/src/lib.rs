@@ -15,6 +15,7 @@ pub mod keys;
 pub mod model;
 pub mod oauth;
 pub mod ownership;
+pub mod picker;
 pub mod pkce;
 pub mod platforms;
 pub mod random;

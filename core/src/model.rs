@@ -89,6 +89,18 @@ pub struct LinkRow {
     /// Until when the `connect_token` can be claimed (epoch seconds).
     #[serde(default)]
     pub claim_expires_at: Option<i64>,
+    /// Every profile the connect made, first chosen first (JSON array of ids).
+    #[serde(default)]
+    pub profile_ids: Option<String>,
+    /// The event each of those profiles' claim sends (JSON array, same order).
+    #[serde(default)]
+    pub claim_events: Option<String>,
+    /// `pick` (default: a page to choose when a login has several accounts) or `all`.
+    #[serde(default = "default_accounts")]
+    pub accounts: String,
+    /// Until when the user can choose accounts (status `choosing`).
+    #[serde(default)]
+    pub choice_expires_at: Option<i64>,
     /// The event the claim sends: `profile.connected` or `profile.reconnected`.
     #[serde(default)]
     pub claim_event: Option<String>,
@@ -97,7 +109,28 @@ pub struct LinkRow {
     pub claim_token_hash: Option<String>,
 }
 
+fn default_accounts() -> String {
+    "pick".into()
+}
+
 impl LinkRow {
+    /// Every profile the connect made (the first chosen first); the one `profile_id` of a
+    /// link from before there were several.
+    pub fn profile_id_list(&self) -> Vec<String> {
+        match self.profile_ids.as_deref().and_then(|s| serde_json::from_str::<Vec<String>>(s).ok()) {
+            Some(ids) if !ids.is_empty() => ids,
+            _ => self.profile_id.iter().cloned().collect(),
+        }
+    }
+    /// The event each profile's claim sends, by profile id.
+    pub fn claim_event_list(&self) -> Vec<String> {
+        let events = self.claim_events.as_deref().and_then(|s| serde_json::from_str::<Vec<String>>(s).ok());
+        let ids = self.profile_id_list();
+        match events {
+            Some(e) if e.len() == ids.len() => e,
+            _ => ids.iter().map(|_| self.claim_event.clone().unwrap_or_else(|| "profile.connected".into())).collect(),
+        }
+    }
     /// The requested scopes.
     pub fn scope_list(&self) -> Vec<String> {
         serde_json::from_str(&self.scopes).unwrap_or_default()
@@ -106,8 +139,15 @@ impl LinkRow {
     /// claim window, is `expired`.
     pub fn status_at(&self, now: i64) -> &str {
         let claim_over = self.claim_expires_at.is_none_or(|t| now >= t);
-        if (self.status == "pending" && now >= self.expires_at) || (self.status == "awaiting_claim" && claim_over) {
+        let choice_over = self.choice_expires_at.is_none_or(|t| now >= t);
+        if (self.status == "pending" && now >= self.expires_at)
+            || (self.status == "awaiting_claim" && claim_over)
+            || (self.status == "choosing" && choice_over)
+        {
             "expired"
+        } else if self.status == "choosing" {
+            // The user is still on the consent path (the account picker).
+            "pending"
         } else {
             &self.status
         }
@@ -116,17 +156,17 @@ impl LinkRow {
     /// the link id (not necessarily the user who connected) learns nothing from polling it.
     pub fn view(&self, now: i64) -> Value {
         let status = self.status_at(now);
-        let profile_id = match status {
-            "completed" => self.profile_id.as_ref(),
-            "pending" | "failed" => self.reconnect_profile_id.as_ref(),
-            _ => None,
+        let ids = match status {
+            "completed" => self.profile_id_list(),
+            "pending" | "failed" => self.reconnect_profile_id.iter().cloned().collect(),
+            _ => vec![],
         };
         json!({
             "id": self.id,
             "platform": self.platform,
             "status": status,
-            "profile_id": profile_id,
-            "profile_ids": profile_id.into_iter().collect::<Vec<_>>(),
+            "profile_id": ids.first(),
+            "profile_ids": ids,
             "error": self.error,
             "created_at": rfc3339(self.created_at),
             "expires_at": rfc3339(self.expires_at),
@@ -144,6 +184,16 @@ pub struct ProfileRow {
     pub app_id: String,
     /// Platform id.
     pub platform: String,
+    /// `user`, `page`, `organization` or `instagram_business`.
+    #[serde(default = "default_account_type")]
+    pub account_type: String,
+    /// The grant (the login's consent) this profile acts under.
+    #[serde(default)]
+    pub grant_id: String,
+    /// JSON `{id, name, type}` of what the account is reached through (an Instagram
+    /// account's Page), if anything.
+    #[serde(default)]
+    pub parent: Option<String>,
     /// The platform's account id.
     pub platform_user_id: String,
     /// Handle.
@@ -175,8 +225,13 @@ pub struct ProfileRow {
     pub claim_link_id: Option<String>,
 }
 
+fn default_account_type() -> String {
+    "user".into()
+}
+
 /// The profile columns to select for a [`ProfileRow`].
-pub const PROFILE_COLUMNS: &str = "id, app_id, platform, platform_user_id, username, display_name, avatar_url, \
+pub const PROFILE_COLUMNS: &str =
+    "id, app_id, platform, account_type, grant_id, parent, platform_user_id, username, display_name, avatar_url, \
     external_user_id, metadata, status, disconnect_reason, scopes, access_token_expires_at, last_refreshed_at, \
     created_at, updated_at, claim_link_id";
 
@@ -186,6 +241,9 @@ impl ProfileRow {
         json!({
             "id": self.id,
             "platform": self.platform,
+            "account_type": self.account_type,
+            "grant_id": self.grant_id,
+            "parent": json_or(&self.parent, Value::Null),
             "platform_user_id": self.platform_user_id,
             "username": self.username,
             "display_name": self.display_name,
@@ -202,6 +260,31 @@ impl ProfileRow {
         })
     }
 }
+
+/// The public columns of a `grants` row: what one consent produced (no token column).
+#[derive(Debug, Clone, Deserialize)]
+pub struct GrantRow {
+    /// `grn_...` (or the id of the profile it was split from by migration 0005).
+    pub id: String,
+    /// Owner app.
+    pub app_id: String,
+    /// Platform id.
+    pub platform: String,
+    /// The login's platform id.
+    pub platform_user_id: String,
+    /// `active` or `disconnected`.
+    pub status: String,
+    /// JSON array of granted scopes.
+    pub scopes: String,
+    /// Epoch seconds.
+    pub access_token_expires_at: Option<i64>,
+    /// Epoch seconds.
+    pub last_refreshed_at: Option<i64>,
+}
+
+/// The grant columns to select for a [`GrantRow`].
+pub const GRANT_COLUMNS: &str =
+    "id, app_id, platform, platform_user_id, status, scopes, access_token_expires_at, last_refreshed_at";
 
 /// An opaque list cursor: the `(created_at, id)` of the last item shown.
 pub fn encode_cursor(created_at: i64, id: &str) -> String {
@@ -262,6 +345,10 @@ mod tests {
             claim_expires_at: None,
             claim_event: None,
             claim_token_hash: None,
+            profile_ids: None,
+            claim_events: None,
+            accounts: "pick".into(),
+            choice_expires_at: None,
         };
         assert_eq!(row.status_at(699), "pending");
         assert_eq!(row.status_at(700), "expired");

@@ -193,6 +193,19 @@ pub fn user_id(name: &str) -> String {
     format!("sbx_{}", &hex(&Sha256::digest(format!("sandbox-user:{name}").as_bytes()))[..16])
 }
 
+/// The Pages every sandbox account manages (two, so a newcomer sees the account picker).
+pub const PAGES_PER_ACCOUNT: usize = 2;
+
+/// The stable id of a sandbox account's Page `n` (1-based).
+pub fn page_id(name: &str, n: usize) -> String {
+    format!("sbp_{}", &hex(&Sha256::digest(format!("sandbox-page:{name}:{n}").as_bytes()))[..16])
+}
+
+/// The name of a sandbox account's Page `n`.
+pub fn page_name(name: &str, n: usize) -> String {
+    format!("{name}'s Page {n}")
+}
+
 /// How the sandbox stores a code or token: its SHA-256, never the value.
 pub fn secret_hash(value: &str) -> String {
     hex(&Sha256::digest(value.as_bytes()))
@@ -289,5 +302,8 @@ mod tests {
         assert!(valid_username("ada.l-1"));
         assert!(!valid_username("Ada"));
         assert!(!valid_username(""));
+        assert_eq!(page_id("ada", 1), page_id("ada", 1));
+        assert_ne!(page_id("ada", 1), page_id("ada", 2));
+        assert_ne!(page_id("ada", 1), user_id("ada"));
     }
 }

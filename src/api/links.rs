@@ -1,13 +1,13 @@
 //! Connect links: creation and status (API), the short link and the callback (browser),
 //! and the exchange for apps that own their callback.
 
-use crate::connect::{complete, consume_state, fail_link, peek_state, Finish, StateProblem};
+use crate::connect::{complete, consume_state, fail_link, peek_state, Connected, Finish, Pick, StateProblem};
 use crate::ctx::{Ctx, OrInternal};
 use crate::respond;
 use crate::store;
 use connect_links_core::callback::{final_redirect, CallbackFailure, Ending};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
-use connect_links_core::input::{parse_json, ClaimInput, CreateLink, ExchangeInput};
+use connect_links_core::input::{parse_json, AccountsMode, ClaimInput, CreateLink, ExchangeInput};
 use connect_links_core::model::LinkRow;
 use connect_links_core::oauth::authorize_url;
 use connect_links_core::ownership::{connect_token_hash, ClaimMode};
@@ -75,6 +75,10 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         claim_expires_at: None,
         claim_event: None,
         claim_token_hash: None,
+        profile_ids: None,
+        claim_events: None,
+        accounts: input.accounts.unwrap_or(AccountsMode::Pick).as_str().into(),
+        choice_expires_at: None,
     };
     store::insert_link(&db, &link, if callback == CallbackMode::App { "app" } else { "hosted" }).await?;
     let pending = PendingAuth {
@@ -197,15 +201,28 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<Respon
             fail_link(ctx, &link, failure).await;
             Err(failure)
         }
-        (None, Some(code)) if !code.is_empty() => complete(ctx, &pending, &link, code, finish).await,
+        (None, Some(code)) if !code.is_empty() => {
+            let pick = if link.accounts == "all" { Pick::All } else { Pick::Page };
+            complete(ctx, &pending, &link, code, finish, pick).await
+        }
         (None, _) => {
             fail_link(ctx, &link, CallbackFailure::ExchangeFailed).await;
             Err(CallbackFailure::ExchangeFailed)
         }
     };
+    finish_in_browser(&link, outcome)
+}
+
+/// The answer to the browser once a connect ran: the picker page, or the final redirect.
+pub fn finish_in_browser(link: &LinkRow, outcome: Result<Connected, CallbackFailure>) -> ApiResult<Response> {
     let ending = match &outcome {
-        Ok(c) => {
-            Ending::Connected { profile_id: &c.profile_id, connect_token: c.connect_token.as_ref().map(|t| t.secret()) }
+        Ok(Connected::Choose { page, policy, cookie }) => {
+            let mut resp = respond::html_with_policy(200, page.clone(), policy)?;
+            resp.headers_mut().set("set-cookie", cookie).or_500("choice cookie")?;
+            return Ok(resp);
+        }
+        Ok(Connected::Done { profile_ids, connect_token, .. }) => {
+            Ending::Connected { profile_ids, connect_token: connect_token.as_ref().map(|t| t.secret()) }
         }
         Err(f) => Ending::Failed(*f),
     };
@@ -240,31 +257,39 @@ pub async fn claim(ctx: &Ctx, app_id: &str, id: &str, body: &[u8]) -> ApiResult<
     if !ct_eq(hash.as_bytes(), stored.as_bytes()) {
         return Err(ApiError::new(ErrorCode::Forbidden, "connect_token does not match this connect link"));
     }
-    let profile_id = link.profile_id.as_deref().ok_or_else(ApiError::internal)?;
-    let mut profile = store::get_profile(&db, app_id, profile_id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::Conflict, "the connected profile was deleted before the claim"))?;
-    // A link that placed a never-claimed profile claims it only while that profile still
-    // waits for this link: a later connect of the account (its real owner) may have taken it.
-    let kind = link.claim_event.as_deref().unwrap_or(types::CONNECTED);
-    let waits_for_us = profile.status == "pending" && profile.claim_link_id.as_deref() == Some(link.id.as_str());
-    if (kind == types::CONNECTED || profile.status == "pending") && !waits_for_us {
+    // Each profile of the link: a never-claimed one only while it still waits for this
+    // link (a later connect of the account, its real owner's, may have taken it over).
+    let now = ctx.now();
+    let mut claimed = Vec::new();
+    for (pid, kind) in link.profile_id_list().iter().zip(link.claim_event_list()) {
+        let Some(mut profile) = store::get_profile(&db, app_id, pid).await? else { continue };
+        let waits_for_us = profile.status == "pending" && profile.claim_link_id.as_deref() == Some(link.id.as_str());
+        if (kind == types::CONNECTED || profile.status == "pending") && !waits_for_us {
+            continue;
+        }
+        if profile.status == "pending" {
+            profile.status = "active".into();
+            profile.updated_at = now;
+        }
+        claimed.push((profile, kind));
+    }
+    if claimed.is_empty() {
         return Err(ApiError::new(ErrorCode::Conflict, "the account was connected again through another link"));
     }
-    let now = ctx.now();
-    if profile.status == "pending" {
-        profile.status = "active".into();
-        profile.updated_at = now;
+    let mut stmts = vec![store::claim_link_stmt(&db, &link.id, app_id, &hash, now)?];
+    let mut events = Vec::new();
+    for (profile, kind) in &claimed {
+        let event = crate::jobs::webhooks::event_after(ctx, &db, app_id, kind, profile.view())?;
+        stmts.push(event.stmt);
+        events.push(event.id);
     }
-    let claimed = store::claim_link_stmt(&db, &link.id, app_id, &hash, now)?;
-    let event = crate::jobs::webhooks::event_after(ctx, &db, app_id, kind, profile.view())?;
-    let activate = store::activate_claimed_stmt(&db, &link.id, now)?;
-    let results = db.batch(vec![claimed, event.stmt, activate]).await.or_500("claim")?;
+    stmts.push(store::activate_claimed_stmt(&db, &link.id, now)?);
+    let results = db.batch(stmts).await.or_500("claim")?;
     if !store::returned_rows(&results, 0) {
         return Err(ApiError::new(ErrorCode::Conflict, "this connect link was claimed or expired meanwhile"));
     }
-    crate::jobs::webhooks::deliver_now(ctx, &[&event.id]).await;
-    respond::json(200, &json!({"data": [profile.view()]}))
+    crate::jobs::webhooks::deliver_now(ctx, &events.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    respond::json(200, &json!({"data": claimed.iter().map(|(p, _)| p.view()).collect::<Vec<_>>()}))
 }
 
 /// `POST /v1/oauth/exchange`: for links created with `"callback": "app"`.
@@ -296,11 +321,41 @@ pub async fn exchange(ctx: &Ctx, app_id: &str, body: &[u8]) -> ApiResult<Respons
         ));
     }
     // The app called this from its own callback with its own key: that is the claim.
-    match complete(ctx, &pending, &link, &input.code, Finish::Now).await {
-        Ok(c) => {
-            let p = store::get_profile(&db, app_id, &c.profile_id).await?.ok_or_else(ApiError::internal)?;
-            respond::json(201, &p.view())
+    let pick = match input.account_ids {
+        Some(ids) => Pick::Only(ids),
+        None => Pick::All,
+    };
+    match complete(ctx, &pending, &link, &input.code, Finish::Now, pick).await {
+        Ok(Connected::Done { profile_ids, offered, .. }) => {
+            let mut profiles = Vec::new();
+            for id in &profile_ids {
+                profiles.push(store::get_profile(&db, app_id, id).await?.ok_or_else(ApiError::internal)?.view());
+            }
+            let accounts: Vec<_> = offered
+                .iter()
+                .map(|o| {
+                    json!({
+                        "platform_user_id": o.account.platform_user_id,
+                        "account_type": o.account.account_type,
+                        "username": o.account.username,
+                        "display_name": o.account.display_name,
+                        "avatar_url": o.account.avatar_url,
+                        "parent": o.account.parent,
+                        "profile_id": o.profile_id,
+                    })
+                })
+                .collect();
+            // The first profile at the top level, as before there were several.
+            let mut body = profiles.first().cloned().ok_or_else(ApiError::internal)?;
+            body["profiles"] = json!(profiles);
+            body["accounts"] = json!(accounts);
+            respond::json(201, &body)
         }
+        Ok(Connected::Choose { .. }) => Err(ApiError::internal()),
+        Err(CallbackFailure::NoAccounts) => Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "the login has no account to connect, or none of account_ids is one (no_accounts)",
+        )),
         Err(CallbackFailure::MissingScopes) => {
             Err(ApiError::invalid("the user declined a requested scope (missing_scopes)"))
         }

@@ -7,7 +7,7 @@ use crate::respond;
 use crate::revoke::{revoke, Grant};
 use crate::store::{self, ProfileFilter};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
-use connect_links_core::model::{decode_cursor, encode_cursor, ProfileRow};
+use connect_links_core::model::{decode_cursor, encode_cursor, GrantRow, ProfileRow};
 use connect_links_core::platforms::RefreshKind;
 use connect_links_core::refresh::Failure;
 use connect_links_core::time::rfc3339_opt;
@@ -42,11 +42,13 @@ pub async fn get(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
 }
 
 /// `DELETE /v1/profiles/{id}`: delete, then revoke at the platform where it can be. The
-/// tokens go whatever the platform answers: the app asked for them to be gone. No
-/// revocation when another profile (any app) holds a grant for the same account: a revoke
-/// can end every grant of it (Facebook), and deleting in one app never breaks another.
-/// Deleting first makes two racing deletes of one account (in two apps) end with exactly
-/// one revocation, by whichever deletes last.
+/// tokens go whatever the platform answers: the app asked for them to be gone. While other
+/// profiles use the same grant (the other Pages of one login), only this profile and its
+/// own token go; the last one takes the grant with it, which is then revoked, except when
+/// another grant (any app) holds the same login: a revoke can end every grant of it
+/// (Facebook), and deleting in one app never breaks another. Deleting first makes two
+/// racing deletes of one login (in two apps) end with exactly one revocation, by whichever
+/// deletes last.
 pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     let db = ctx.db()?;
     let profile = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
@@ -62,28 +64,31 @@ pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
         id
     )
     .or_500("prepare outbox forget")?;
-    let results = crate::jobs::webhooks::commit(ctx, &db, vec![delete, event.stmt, forget], &[&event.id]).await?;
-    if let Some((gone, cols)) = store::deleted_profile(&results, 0)? {
-        revoke_stored(ctx, &gone, &cols).await;
+    let grant_ids = serde_json::to_string(&[&profile.grant_id]).or_500("ids json")?;
+    let orphan = store::orphan_grants_stmt(&db, &grant_ids)?;
+    let results =
+        crate::jobs::webhooks::commit(ctx, &db, vec![delete, event.stmt, forget, orphan], &[&event.id]).await?;
+    for (grant, cols) in store::deleted_grants(&results, 3)? {
+        revoke_grant(ctx, &grant, &cols).await;
     }
     respond::no_content()
 }
 
 /// Revokes a stored grant at the platform where allowed (best effort, see `revoke`).
-pub async fn revoke_stored(ctx: &Ctx, profile: &ProfileRow, cols: &store::TokenColumns) {
+pub async fn revoke_grant(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumns) {
     let Some(platform) = ctx.catalog.get(&cols.platform) else { return };
     let Ok(keyring) = ctx.keyring() else { return };
     let Ok(access) = keyring.open(&cols.id, "access_token", &cols.access_token_enc) else { return };
     let refresh = cols.refresh_token_enc.as_deref().and_then(|e| keyring.open(&cols.id, "refresh_token", e).ok());
-    let grant = Grant {
+    let g = Grant {
         platform,
         access: &access,
         refresh: refresh.as_deref(),
-        account: Some(&profile.platform_user_id),
-        profile_id: Some(&profile.id),
+        account: Some(&grant.platform_user_id),
+        grant_id: Some(&grant.id),
     };
-    if revoke(ctx, &grant, true).await.is_err() {
-        worker::console_error!("{}", json!({"event": "revoke_failed", "profile_id": profile.id}));
+    if revoke(ctx, &g, true).await.is_err() {
+        worker::console_error!("{}", json!({"event": "revoke_failed", "grant_id": grant.id}));
     }
 }
 
@@ -107,9 +112,9 @@ const ACCESS_TOKEN_MAX_WAIT_MS: u64 = 2_000;
 /// the answer goes out first (`max_wait_ms`), the platform may already have rotated the
 /// refresh token, and only a finished write keeps it. Past `max_wait_ms` the outcome is
 /// `InFlight`.
-async fn refresh_detached(ctx: &Ctx, id: &str, max_wait_ms: Option<u64>) -> ApiResult<Outcome> {
+async fn refresh_detached(ctx: &Ctx, grant_id: &str, max_wait_ms: Option<u64>) -> ApiResult<Outcome> {
     let job_ctx = ctx.detached();
-    let id = id.to_string();
+    let id = grant_id.to_string();
     let since_ms = ctx.started_ms;
     let (tx, rx) = futures_channel::oneshot::channel();
     let job = async move {
@@ -135,7 +140,7 @@ pub async fn refresh(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     let db = ctx.db()?;
     let p = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
     require_active(&p)?;
-    let outcome = refresh_detached(ctx, id, None).await?;
+    let outcome = refresh_detached(ctx, &p.grant_id, None).await?;
     outcome_error(outcome)?;
     let p = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
     respond::json(200, &p.view())
@@ -175,17 +180,19 @@ pub async fn access_token(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Respon
     let refreshable = ctx.catalog.get(&p.platform).is_some_and(|pl| pl.refresh != RefreshKind::None);
     if expires_soon && refreshable {
         let still_valid = p.access_token_expires_at.is_some_and(|e| e > ctx.now());
-        match refresh_detached(ctx, id, still_valid.then_some(ACCESS_TOKEN_MAX_WAIT_MS)).await {
+        match refresh_detached(ctx, &p.grant_id, still_valid.then_some(ACCESS_TOKEN_MAX_WAIT_MS)).await {
             // A token still valid for a few minutes is better than an error or a long wait.
             Ok(Outcome::Failed(Failure::Transient) | Outcome::InFlight) | Err(_) if still_valid => {}
             other => outcome_error(other?)?,
         }
     }
-    let (p, cols) = store::profile_with_tokens(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
+    // The profile's own token (a Page's) when it has one, else its grant's.
+    let (p, t) = store::profile_token(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
+    require_active(&p)?;
     if p.access_token_expires_at.is_some_and(|e| e <= ctx.now()) {
         return Err(ApiError::new(ErrorCode::Conflict, "the access token has expired and cannot be refreshed now"));
     }
-    let token = ctx.keyring()?.open(&cols.id, "access_token", &cols.access_token_enc).or_500("open access token")?;
+    let token = ctx.keyring()?.open(&t.bound_to, "access_token", &t.access_token_enc).or_500("open access token")?;
     respond::json(
         200,
         &json!({

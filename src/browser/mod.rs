@@ -1,3 +1,5 @@
-//! Pages a person sees that are not part of a connect link itself: the sandbox platform.
+//! Pages a person sees besides the connect link's redirects: the account picker's form and
+//! the sandbox platform.
 
+pub mod choose;
 pub mod sandbox;

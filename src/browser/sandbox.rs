@@ -14,7 +14,8 @@ use connect_links_core::platforms::sandbox::{self as def, ACCESS_TTL_SECS, CODE_
 use connect_links_core::random::{ct_eq, random_token};
 use connect_links_core::redirect::with_params;
 use connect_links_core::sandbox::{
-    redirect_allowed, secret_hash, user_id, valid_username, AuthorizeRequest, CSRF_PURPOSE, REDIRECT_NOT_ALLOWED,
+    page_id, page_name, redirect_allowed, secret_hash, user_id, valid_username, AuthorizeRequest, CSRF_PURPOSE,
+    PAGES_PER_ACCOUNT, REDIRECT_NOT_ALLOWED,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -273,6 +274,53 @@ pub async fn userinfo(ctx: &Ctx, req: &Request) -> ApiResult<Response> {
         ),
         None => oauth_error(401, "invalid_token", "the access token is unknown, expired or revoked"),
     }
+}
+
+/// `GET /sandbox/accounts`: the Pages the bearer's account manages, in the shape of
+/// Facebook's `/me/accounts`, each with a Page token of its own (it never expires).
+pub async fn accounts(ctx: &Ctx, req: &Request) -> ApiResult<Response> {
+    let header = req.headers().get("authorization").ok().flatten();
+    let Some(token) = bearer(header.as_deref()) else {
+        return oauth_error(401, "invalid_token", "a bearer token is required");
+    };
+    let db = ctx.db()?;
+    let row = query!(
+        &db,
+        "SELECT username, scope FROM sandbox_tokens WHERE token_hash = ?1 AND kind = 'access' \
+         AND revoked_at IS NULL AND expires_at > ?2",
+        secret_hash(token),
+        ctx.now()
+    )
+    .one::<GrantRow>("sandbox accounts")
+    .await?;
+    let Some(g) = row else {
+        return oauth_error(401, "invalid_token", "the access token is unknown, expired or revoked");
+    };
+    let mut data = Vec::new();
+    let mut stmts = Vec::new();
+    for n in 1..=PAGES_PER_ACCOUNT {
+        let page_token = format!("sbx_pt_{}", random_token()?);
+        stmts.push(
+            query!(
+                &db,
+                "INSERT INTO sandbox_tokens (token_hash, kind, username, scope, expires_at, created_at) \
+                 VALUES (?1, 'page', ?2, ?3, NULL, ?4)",
+                secret_hash(&page_token),
+                page_id(&g.username, n),
+                g.scope,
+                ctx.now()
+            )
+            .or_500("prepare sandbox page token")?,
+        );
+        data.push(json!({
+            "id": page_id(&g.username, n),
+            "name": page_name(&g.username, n),
+            "access_token": page_token,
+            "tasks": ["CREATE_CONTENT", "MANAGE"],
+        }));
+    }
+    db.batch(stmts).await.or_500("sandbox page tokens")?;
+    respond::json(200, &json!({"data": data, "paging": {"cursors": {"before": "MQ", "after": "Mg"}}}))
 }
 
 /// `POST /sandbox/revoke` (RFC 7009): always 200 for an authenticated client.

@@ -1,10 +1,12 @@
 //! The housekeeping part of the lifecycle job: consumed states, unclaimed profiles, key
 //! rotation that can finish, and retention (issue #8).
 
+use crate::connect::FreshGrant;
 use crate::ctx::{Ctx, OrInternal};
 use crate::store::{self, Stmt, TokenColumns};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
+use connect_links_core::picker::{Choice, CHOICE_FIELD};
 use connect_links_core::platforms::sandbox::CODE_TTL_SECS;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -27,6 +29,7 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
     let steps = [
         ("consumed_states", store::delete_old_states(&db, ctx.now() - 24 * 3600).await),
         ("unclaimed", unclaimed(ctx, &db).await),
+        ("unchosen", unchosen(ctx, &db).await),
         ("reencrypt", reencrypt(ctx, &db).await),
         ("retention", retention(ctx, &db).await),
     ];
@@ -42,9 +45,55 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
 /// revoked where allowed (only what is really gone, and a failure in between leaves nothing
 /// behind that the next run would not find).
 async fn unclaimed(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
-    for (profile, cols) in store::delete_unclaimed(db, ctx.now(), 50).await? {
-        crate::api::profiles::revoke_stored(ctx, &profile, &cols).await;
+    let (profiles, grants) = store::delete_unclaimed(db, ctx.now(), 50).await?;
+    for profile in profiles {
         console_log!("{}", json!({"event": "unclaimed_deleted", "profile_id": profile.id}));
+    }
+    for (grant, cols) in grants {
+        crate::api::profiles::revoke_grant(ctx, &grant, &cols).await;
+    }
+    Ok(())
+}
+
+/// Account choices nobody made within their window: the sealed grant they hold is dropped
+/// first, then revoked where that ends no other grant; their links are marked `expired`.
+async fn unchosen(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
+    #[derive(Deserialize)]
+    struct Gone {
+        link_id: String,
+        sealed: String,
+    }
+    let now = ctx.now();
+    let delete = query!(
+        db,
+        "DELETE FROM account_choices WHERE link_id IN (SELECT link_id FROM account_choices WHERE expires_at <= ?1 LIMIT 50) \
+         RETURNING link_id, sealed",
+        now
+    )
+    .or_500("prepare unchosen")?;
+    let expire = query!(
+        db,
+        "UPDATE connect_links SET status = 'expired' WHERE status = 'choosing' AND choice_expires_at <= ?1 \
+         AND NOT EXISTS (SELECT 1 FROM account_choices WHERE link_id = connect_links.id)",
+        now
+    )
+    .or_500("prepare expire unchosen")?;
+    let results = db.batch(vec![delete, expire]).await.or_500("unchosen")?;
+    let gone = match results.first() {
+        Some(r) => r.results::<Gone>().or_500("read unchosen")?,
+        None => vec![],
+    };
+    let keyring = ctx.keyring()?;
+    for g in gone {
+        let choice = keyring
+            .open(&g.link_id, CHOICE_FIELD, &g.sealed)
+            .ok()
+            .and_then(|plain| serde_json::from_str::<Choice>(&plain).ok());
+        let platform = store::get_link(db, &g.link_id).await?.and_then(|l| ctx.catalog.get(&l.platform).cloned());
+        if let (Some(choice), Some(platform)) = (choice, platform) {
+            FreshGrant::of_choice(&platform, &choice).revoke(ctx, &g.link_id).await;
+        }
+        console_log!("{}", json!({"event": "choice_expired", "link_id": g.link_id}));
     }
     Ok(())
 }
@@ -60,12 +109,12 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     let others = serde_json::to_string(&others).or_500("kids json")?;
     let rows = query!(
         db,
-        "SELECT id, platform, access_token_enc, refresh_token_enc FROM profiles \
+        "SELECT id, platform, access_token_enc, refresh_token_enc FROM grants \
          WHERE token_kid IN (SELECT value FROM json_each(?1)) AND reencrypt_failed_at IS NULL LIMIT ?2",
         others,
         REENCRYPT_BATCH
     )
-    .many::<TokenColumns>("read old-key profiles")
+    .many::<TokenColumns>("read old-key grants")
     .await?;
     let mut unreadable = 0;
     for row in rows {
@@ -79,14 +128,14 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
             None => Some(None),
         };
         match (access, refresh) {
-            (Some(a), Some(r)) => store::rewrap_profile(db, &row, &a, r.as_deref(), &current, ctx.now()).await?,
+            (Some(a), Some(r)) => store::rewrap_grant(db, &row, &a, r.as_deref(), &current, ctx.now()).await?,
             _ => {
                 unreadable += 1;
                 // Only while the envelopes are the ones that failed (a reconnect may have just
                 // written fresh ones); every token write clears the mark.
                 query!(
                     db,
-                    "UPDATE profiles SET reencrypt_failed_at = ?2 WHERE id = ?1 AND access_token_enc = ?3 \
+                    "UPDATE grants SET reencrypt_failed_at = ?2 WHERE id = ?1 AND access_token_enc = ?3 \
                      AND refresh_token_enc IS ?4",
                     row.id,
                     ctx.now(),
@@ -95,10 +144,11 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
                 )
                 .exec("mark unreadable")
                 .await?;
-                console_error!("{}", json!({"event": "reencrypt_failed", "profile_id": row.id}));
+                console_error!("{}", json!({"event": "reencrypt_failed", "grant_id": row.id}));
             }
         }
     }
+    unreadable += reencrypt_own_tokens(ctx, db, &keyring, &others).await?;
     #[derive(Deserialize)]
     struct AppSecret {
         id: String,
@@ -143,6 +193,56 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     Ok(())
 }
 
+/// Re-encrypts a batch of profiles' own tokens (Facebook Pages') still under an old key;
+/// returns how many could not be opened (marked, and skipped from then on).
+async fn reencrypt_own_tokens(ctx: &Ctx, db: &D1Database, keyring: &Keyring, others: &str) -> ApiResult<u32> {
+    #[derive(Deserialize)]
+    struct Own {
+        id: String,
+        access_token_enc: String,
+    }
+    let rows = query!(
+        db,
+        "SELECT id, access_token_enc FROM profiles WHERE token_kid IN (SELECT value FROM json_each(?1)) \
+         AND access_token_enc IS NOT NULL AND reencrypt_failed_at IS NULL LIMIT ?2",
+        others,
+        REENCRYPT_BATCH
+    )
+    .many::<Own>("read old-key own tokens")
+    .await?;
+    let mut unreadable = 0;
+    for row in rows {
+        let resealed = keyring
+            .open(&row.id, "access_token", &row.access_token_enc)
+            .and_then(|plain| keyring.seal(&row.id, "access_token", &plain));
+        match &resealed {
+            Ok(enc) => query!(
+                db,
+                "UPDATE profiles SET access_token_enc = ?2, token_kid = ?4, reencrypt_failed_at = NULL \
+                 WHERE id = ?1 AND access_token_enc = ?3",
+                row.id,
+                enc,
+                row.access_token_enc,
+                keyring.current_kid()
+            ),
+            Err(_) => {
+                unreadable += 1;
+                console_error!("{}", json!({"event": "reencrypt_failed", "profile_id": row.id}));
+                query!(
+                    db,
+                    "UPDATE profiles SET reencrypt_failed_at = ?2 WHERE id = ?1 AND access_token_enc = ?3",
+                    row.id,
+                    ctx.now(),
+                    row.access_token_enc
+                )
+            }
+        }
+        .exec("rewrap own token")
+        .await?;
+    }
+    Ok(unreadable)
+}
+
 /// What one key id still protects (`GET /v1/admin/keys`).
 #[derive(Debug, Default, Serialize)]
 pub struct KidUsage {
@@ -152,11 +252,11 @@ pub struct KidUsage {
     pub current: bool,
     /// It is in `TOKEN_KEYS`.
     pub in_keyring: bool,
-    /// Profiles whose tokens are under it.
+    /// Token rows under it: grants, and profiles holding a token of their own.
     pub profiles: u64,
     /// Apps whose webhook secret is under it.
     pub apps: u64,
-    /// Pending connect links (their consent URL and KV verifier) under it.
+    /// Pending connect links (their consent URL and KV verifier) and account choices under it.
     pub pending_links: u64,
     /// Of those profiles and apps, rows that failed to open under it and are skipped.
     pub unreadable: u64,
@@ -176,7 +276,10 @@ pub async fn key_usage(ctx: &Ctx, keyring: &Keyring) -> ApiResult<Vec<KidUsage>>
     // No bindings: `query!` then yields the statement itself.
     let profiles = worker::Result::Ok(query!(
         &db,
-        "SELECT token_kid AS kid, COUNT(*) AS n, COUNT(reencrypt_failed_at) AS unreadable FROM profiles GROUP BY token_kid"
+        "SELECT kid, SUM(n) AS n, SUM(unreadable) AS unreadable FROM ( \
+         SELECT token_kid AS kid, COUNT(*) AS n, COUNT(reencrypt_failed_at) AS unreadable FROM grants GROUP BY token_kid \
+         UNION ALL SELECT token_kid AS kid, COUNT(*) AS n, COUNT(reencrypt_failed_at) AS unreadable FROM profiles \
+         WHERE token_kid IS NOT NULL GROUP BY token_kid) GROUP BY kid"
     ))
     .many::<Count>("key usage profiles")
     .await?;
@@ -192,8 +295,10 @@ pub async fn key_usage(ctx: &Ctx, keyring: &Keyring) -> ApiResult<Vec<KidUsage>>
     let links = query!(
         &db,
         &format!(
-            "SELECT {k} AS kid, COUNT(*) AS n, 0 AS unreadable FROM connect_links \
-             WHERE status = 'pending' AND expires_at > ?1 GROUP BY {k}",
+            "SELECT kid, SUM(n) AS n, 0 AS unreadable FROM ( \
+             SELECT {k} AS kid, COUNT(*) AS n FROM connect_links WHERE status = 'pending' AND expires_at > ?1 GROUP BY {k} \
+             UNION ALL SELECT token_kid AS kid, COUNT(*) AS n FROM account_choices WHERE expires_at > ?1 \
+             GROUP BY token_kid) GROUP BY kid",
             k = kid_sql("authorize_url")
         ),
         ctx.now()

@@ -8,7 +8,7 @@ use crate::store;
 use crate::store::Stmt;
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
-use connect_links_core::model::{ProfileRow, PROFILE_COLUMNS};
+use connect_links_core::model::{GrantRow, ProfileRow, GRANT_COLUMNS};
 use connect_links_core::oauth::{parse_scopes, parse_token_answer};
 use connect_links_core::platforms::{Platform, RefreshKind};
 use connect_links_core::random::{new_id, unit};
@@ -65,9 +65,9 @@ pub enum Outcome {
     LocalFailure,
 }
 
-/// What a lease returns: the profile, and the columns the refresh needs.
+/// What a lease returns: the grant, and the columns the refresh needs.
 struct Leased {
-    profile: ProfileRow,
+    grant: GrantRow,
     cols: LeaseCols,
 }
 
@@ -85,16 +85,17 @@ struct LeaseCols {
 
 impl Leased {
     fn id(&self) -> &str {
-        &self.profile.id
+        &self.grant.id
     }
     fn app_id(&self) -> &str {
-        &self.profile.app_id
+        &self.grant.app_id
     }
 }
 
-/// Refreshes one profile under the D1 lease: one winner across crons, queue redeliveries
-/// and on-demand calls; the new tokens are written before anything else happens.
-pub async fn refresh_one(ctx: &Ctx, profile_id: &str, trigger: Trigger) -> ApiResult<Outcome> {
+/// Refreshes one grant under the D1 lease: one winner across crons, queue redeliveries
+/// and on-demand calls; the new tokens are written before anything else happens, and every
+/// profile under the grant shows them.
+pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResult<Outcome> {
     let db = ctx.db()?;
     let lease = new_id("lse_")?;
     let (due_only, since_ms) = match trigger {
@@ -104,15 +105,15 @@ pub async fn refresh_one(ctx: &Ctx, profile_id: &str, trigger: Trigger) -> ApiRe
     let leased = query!(
         &db,
         &format!(
-            "UPDATE profiles SET refresh_lease_id = ?2, refresh_lease_until = ?3 + ?4 \
+            "UPDATE grants SET refresh_lease_id = ?2, refresh_lease_until = ?3 + ?4 \
              WHERE id = ?1 AND status = 'active' \
                AND (refresh_lease_until IS NULL OR refresh_lease_until < ?3) \
                AND (?5 = 0 OR next_refresh_at <= ?3) \
                AND (last_refresh_ms IS NULL OR last_refresh_ms < ?6) \
-             RETURNING {PROFILE_COLUMNS}, access_token_enc, refresh_token_enc, token_issued_at, refresh_failures, \
+             RETURNING {GRANT_COLUMNS}, access_token_enc, refresh_token_enc, token_issued_at, refresh_failures, \
                refresh_failing"
         ),
-        profile_id,
+        grant_id,
         lease,
         ctx.now(),
         lease_secs(ctx),
@@ -122,10 +123,10 @@ pub async fn refresh_one(ctx: &Ctx, profile_id: &str, trigger: Trigger) -> ApiRe
     .one::<serde_json::Value>("lease")
     .await?;
     let Some(raw) = leased else {
-        return why_not(ctx, profile_id).await;
+        return why_not(ctx, grant_id).await;
     };
     let row = Leased {
-        profile: serde_json::from_value(raw.clone()).or_500("read leased profile")?,
+        grant: serde_json::from_value(raw.clone()).or_500("read leased grant")?,
         cols: serde_json::from_value(raw).or_500("read leased columns")?,
     };
     let result = refresh_leased(ctx, &row, &lease).await;
@@ -139,7 +140,7 @@ pub async fn refresh_one(ctx: &Ctx, profile_id: &str, trigger: Trigger) -> ApiRe
 /// Why no lease was taken: in flight, or nothing to do.
 async fn why_not(ctx: &Ctx, id: &str) -> ApiResult<Outcome> {
     let db = ctx.db()?;
-    let held = query!(&db, "SELECT id FROM profiles WHERE id = ?1 AND refresh_lease_until >= ?2", id, ctx.now())
+    let held = query!(&db, "SELECT id FROM grants WHERE id = ?1 AND refresh_lease_until >= ?2", id, ctx.now())
         .one::<serde_json::Value>("lease check")
         .await?;
     Ok(if held.is_some() { Outcome::InFlight } else { Outcome::NotNeeded })
@@ -150,7 +151,7 @@ async fn release(ctx: &Ctx, id: &str, lease: &str, next: Option<i64>) -> ApiResu
     let db = ctx.db()?;
     query!(
         &db,
-        "UPDATE profiles SET refresh_lease_id = NULL, refresh_lease_until = NULL, \
+        "UPDATE grants SET refresh_lease_id = NULL, refresh_lease_until = NULL, \
          next_refresh_at = COALESCE(?3, next_refresh_at) WHERE id = ?1 AND refresh_lease_id = ?2",
         id,
         lease,
@@ -162,7 +163,7 @@ async fn release(ctx: &Ctx, id: &str, lease: &str, next: Option<i64>) -> ApiResu
 }
 
 async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outcome> {
-    let Some(platform) = ctx.catalog.get(&row.profile.platform) else {
+    let Some(platform) = ctx.catalog.get(&row.grant.platform) else {
         return local_failure(ctx, row, lease, "platform not in the catalog (or CUSTOM_PROVIDERS broken)").await;
     };
     if platform.refresh == RefreshKind::SelfExchange && ctx.now() - row.cols.token_issued_at < SELF_EXCHANGE_MIN_AGE {
@@ -218,7 +219,7 @@ async fn local_failure(ctx: &Ctx, row: &Leased, lease: &str, why: &str) -> ApiRe
     if row.cols.refresh_failures == 0 {
         console_error!(
             "{}",
-            json!({"event": "refresh_skipped", "profile_id": row.id(), "platform": row.profile.platform, "why": why})
+            json!({"event": "refresh_skipped", "grant_id": row.id(), "platform": row.grant.platform, "why": why})
         );
     }
     push_back(ctx, row, lease).await?;
@@ -226,14 +227,15 @@ async fn local_failure(ctx: &Ctx, row: &Leased, lease: &str, why: &str) -> ApiRe
 }
 
 /// Counts a failure, moves the next attempt out with backoff, frees the lease, and sends
-/// `profile.refresh_failed` for the first failure of a streak (in the same batch).
+/// `profile.refresh_failed` (one per active profile under the grant) for the first failure
+/// of a streak, in the same batch.
 async fn push_back(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<()> {
     let failures = row.cols.refresh_failures + 1;
     let next = ctx.now() + backoff(failures as u32, unit());
     let db = ctx.db()?;
     let update = query!(
         &db,
-        "UPDATE profiles SET refresh_failures = ?3, refresh_failing = 1, next_refresh_at = ?4, \
+        "UPDATE grants SET refresh_failures = ?3, refresh_failing = 1, next_refresh_at = ?4, \
          refresh_lease_id = NULL, refresh_lease_until = NULL, updated_at = ?5 \
          WHERE id = ?1 AND refresh_lease_id = ?2",
         row.id(),
@@ -246,12 +248,39 @@ async fn push_back(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<()> {
     let mut stmts = vec![update];
     let mut events = vec![];
     if row.cols.refresh_failing == 0 {
-        let view = ProfileRow { updated_at: ctx.now(), ..row.profile.clone() }.view();
-        let event = webhooks::event_after(ctx, &db, row.app_id(), types::REFRESH_FAILED, view)?;
-        stmts.push(event.stmt);
-        events.push(event.id);
+        let views = profiles_using(ctx, row.id(), true)
+            .await?
+            .into_iter()
+            .map(|(p, _)| ProfileRow { updated_at: ctx.now(), ..p }.view())
+            .collect();
+        events_for(ctx, &db, row.app_id(), types::REFRESH_FAILED, views, &mut stmts, &mut events)?;
     }
     webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    Ok(())
+}
+
+/// The active profiles under a grant, each with whether it holds a token of its own (a
+/// Facebook Page's); with `own_token_too` false, only those acting with the grant's token.
+async fn profiles_using(ctx: &Ctx, grant_id: &str, own_token_too: bool) -> ApiResult<Vec<(ProfileRow, bool)>> {
+    store::profiles_of_grant(&ctx.db()?, grant_id, own_token_too).await
+}
+
+/// Appends one event per profile view to a batch, each after the statement before it (the
+/// first after the state change it reports; see `webhooks::event_after`).
+fn events_for(
+    ctx: &Ctx,
+    db: &D1Database,
+    app_id: &str,
+    kind: &str,
+    views: Vec<serde_json::Value>,
+    stmts: &mut Vec<worker::D1PreparedStatement>,
+    ids: &mut Vec<String>,
+) -> ApiResult<()> {
+    for view in views {
+        let event = webhooks::event_after(ctx, db, app_id, kind, view)?;
+        stmts.push(event.stmt);
+        ids.push(event.id);
+    }
     Ok(())
 }
 
@@ -264,19 +293,17 @@ fn parse_answer(p: &Platform, status: u16, body: &[u8]) -> Result<TokenSet, ()> 
     parsed.map_err(|_| ())
 }
 
-fn log_outcome(profile_id: &str, platform: &str, failure: Failure) {
+fn log_outcome(grant_id: &str, platform: &str, failure: Failure) {
     let kind = match failure {
         Failure::Terminal(r) => r.as_str(),
         Failure::Transient => "transient",
     };
-    console_log!(
-        "{}",
-        json!({"event": "refresh_failed", "profile_id": profile_id, "platform": platform, "failure": kind})
-    );
+    console_log!("{}", json!({"event": "refresh_failed", "grant_id": grant_id, "platform": platform, "failure": kind}));
 }
 
 /// Writes the new tokens. A rotated refresh token replaces the stored one; an answer
-/// without one keeps it (re-sealed, so the row stays under one key id).
+/// without one keeps it (re-sealed, so the row stays under one key id). Every profile under
+/// the grant shows the new expiry and scopes (same batch).
 ///
 /// The write is a compare-and-swap on the envelopes this refresh read, not on its lease:
 /// once the platform has rotated the token, the new set is the only live one, so it is
@@ -307,17 +334,29 @@ async fn store_refreshed(
     };
     let db = ctx.db()?;
     let recovered = row.cols.refresh_failing != 0;
-    let after = ProfileRow {
-        scopes: scopes.clone().unwrap_or_else(|| row.profile.scopes.clone()),
-        access_token_expires_at: expires_at,
-        last_refreshed_at: Some(now),
-        updated_at: now,
-        ..row.profile.clone()
+    // Only a recovery tells the app anything; the profiles are read for its events alone.
+    let recovered_views: Vec<serde_json::Value> = if recovered {
+        profiles_using(ctx, id, true)
+            .await?
+            .into_iter()
+            .map(|(p, own)| {
+                ProfileRow {
+                    scopes: scopes.clone().unwrap_or_else(|| p.scopes.clone()),
+                    access_token_expires_at: if own { None } else { expires_at },
+                    last_refreshed_at: Some(now),
+                    updated_at: now,
+                    ..p
+                }
+                .view()
+            })
+            .collect()
+    } else {
+        vec![]
     };
     for attempt in 1..=WRITE_ATTEMPTS {
         let update = query!(
             &db,
-            "UPDATE profiles SET access_token_enc = ?3, refresh_token_enc = ?4, token_kid = ?5, \
+            "UPDATE grants SET access_token_enc = ?3, refresh_token_enc = ?4, token_kid = ?5, \
              access_token_expires_at = ?6, refresh_token_expires_at = COALESCE(?7, refresh_token_expires_at), \
              scopes = COALESCE(?8, scopes), token_issued_at = ?9, last_refreshed_at = ?9, last_refresh_ms = ?10, \
              next_refresh_at = ?11, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
@@ -340,13 +379,9 @@ async fn store_refreshed(
             row.cols.refresh_token_enc
         )
         .or_500("prepare store refreshed")?;
-        let mut stmts = vec![update];
+        let mut stmts = vec![update, store::copy_grant_to_profiles_stmt(&db, id, now)?];
         let mut events = vec![];
-        if recovered {
-            let event = webhooks::event_after(ctx, &db, row.app_id(), types::RECOVERED, after.view())?;
-            stmts.push(event.stmt);
-            events.push(event.id);
-        }
+        events_for(ctx, &db, row.app_id(), types::RECOVERED, recovered_views.clone(), &mut stmts, &mut events)?;
         match db.batch(stmts).await {
             Ok(results) => {
                 let written = store::returned_rows(&results, 0);
@@ -361,7 +396,7 @@ async fn store_refreshed(
                 return Err(superseded(id));
             }
             Err(e) if attempt < WRITE_ATTEMPTS && is_transient_d1_error(&e.to_string()) => {
-                console_error!("{}", json!({"event": "refresh_write_retry", "profile_id": id, "attempt": attempt}));
+                console_error!("{}", json!({"event": "refresh_write_retry", "grant_id": id, "attempt": attempt}));
                 Delay::from(Duration::from_millis(write_retry_delay_ms(attempt + 1, unit()))).await;
             }
             Err(e) => return Err(e).or_500("store refreshed"),
@@ -373,24 +408,25 @@ async fn store_refreshed(
 /// The error of a refresh whose answer no longer applies: a reconnect or another refresh
 /// replaced the tokens while it ran.
 fn superseded(id: &str) -> ApiError {
-    console_error!("{}", json!({"event": "refresh_superseded", "profile_id": id}));
+    console_error!("{}", json!({"event": "refresh_superseded", "grant_id": id}));
     ApiError::new(ErrorCode::Conflict, "the profile's tokens were replaced while this refresh ran")
 }
 
-/// The stored access-token envelope of a profile.
+/// The stored access-token envelope of a grant.
 async fn stored_access(db: &D1Database, id: &str) -> ApiResult<Option<String>> {
     #[derive(Deserialize)]
     struct Env {
         access_token_enc: String,
     }
-    let row = query!(db, "SELECT access_token_enc FROM profiles WHERE id = ?1", id).one::<Env>("stored access").await?;
+    let row = query!(db, "SELECT access_token_enc FROM grants WHERE id = ?1", id).one::<Env>("stored access").await?;
     Ok(row.map(|r| r.access_token_enc))
 }
 
-/// Platforms without refresh: `profile.expiring` once, seven days ahead; at expiry
-/// `disconnected` / `token_expired`.
+/// Platforms without refresh: `profile.expiring` once, seven days ahead; at expiry the grant
+/// is `disconnected` / `token_expired`. Both concern only the profiles acting with the
+/// grant's token: a Facebook Page's own token does not expire with the user's.
 async fn expiry_without_refresh(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outcome> {
-    match row.profile.access_token_expires_at {
+    match row.grant.access_token_expires_at {
         Some(exp) if ctx.now() >= exp => {
             disconnect(ctx, row, lease, DisconnectReason::TokenExpired).await?;
         }
@@ -400,15 +436,17 @@ async fn expiry_without_refresh(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResu
             let db = ctx.db()?;
             let update = query!(
                 &db,
-                "UPDATE profiles SET expiring_notified = 1, next_refresh_at = ?3, refresh_lease_id = NULL, \
+                "UPDATE grants SET expiring_notified = 1, next_refresh_at = ?3, refresh_lease_id = NULL, \
                  refresh_lease_until = NULL WHERE id = ?1 AND refresh_lease_id = ?2 AND expiring_notified = 0",
                 row.id(),
                 lease,
                 exp
             )
             .or_500("prepare expiring")?;
-            let event = webhooks::event_after(ctx, &db, row.app_id(), types::EXPIRING, row.profile.view())?;
-            webhooks::commit(ctx, &db, vec![update, event.stmt], &[&event.id]).await?;
+            let views = profiles_using(ctx, row.id(), false).await?.iter().map(|(p, _)| p.view()).collect();
+            let (mut stmts, mut events) = (vec![update], vec![]);
+            events_for(ctx, &db, row.app_id(), types::EXPIRING, views, &mut stmts, &mut events)?;
+            webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
             release(ctx, row.id(), lease, Some(exp)).await?;
         }
         None => release(ctx, row.id(), lease, None).await?,
@@ -416,15 +454,17 @@ async fn expiry_without_refresh(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResu
     Ok(Outcome::NoRefresh)
 }
 
-/// Marks the profile disconnected and tells the app, in one batch: once, and only while
-/// its tokens are still the ones this refresh sent (a reconnect meanwhile keeps it alive).
-/// Whether it was disconnected now.
+/// Marks the grant disconnected, with its profiles, and tells the app (one event per
+/// profile), in one batch: once, and only while its tokens are still the ones this refresh
+/// sent (a reconnect meanwhile keeps it alive). A dead grant ends every profile under it; an
+/// expired one only those acting with its token. Whether it was disconnected now.
 async fn disconnect(ctx: &Ctx, row: &Leased, lease: &str, reason: DisconnectReason) -> ApiResult<bool> {
     let db = ctx.db()?;
     let now = ctx.now();
+    let own_token_too = reason != DisconnectReason::TokenExpired;
     let update = query!(
         &db,
-        "UPDATE profiles SET status = 'disconnected', disconnect_reason = ?2, next_refresh_at = NULL, \
+        "UPDATE grants SET status = 'disconnected', disconnect_reason = ?2, next_refresh_at = NULL, \
          refresh_lease_id = NULL, refresh_lease_until = NULL, updated_at = ?3 \
          WHERE id = ?1 AND status = 'active' AND access_token_enc = ?4 AND refresh_token_enc IS ?5 RETURNING id",
         row.id(),
@@ -434,16 +474,33 @@ async fn disconnect(ctx: &Ctx, row: &Leased, lease: &str, reason: DisconnectReas
         row.cols.refresh_token_enc
     )
     .or_500("prepare disconnect")?;
-    let view = ProfileRow {
-        status: "disconnected".into(),
-        disconnect_reason: Some(reason.as_str().into()),
-        updated_at: now,
-        ..row.profile.clone()
-    }
-    .view();
-    let event = webhooks::event_after(ctx, &db, row.app_id(), types::DISCONNECTED, view)?;
-    let results = webhooks::commit(ctx, &db, vec![update, event.stmt], &[&event.id]).await?;
-    // When the tokens changed meanwhile, the profile stays as it is; just free the lease.
+    let profiles = profiles_using(ctx, row.id(), own_token_too).await?;
+    let ended = query!(
+        &db,
+        "UPDATE profiles SET status = 'disconnected', disconnect_reason = ?2, updated_at = ?3 \
+         WHERE grant_id = ?1 AND status = 'active' AND (?4 = 1 OR access_token_enc IS NULL) AND changes() > 0",
+        row.id(),
+        reason.as_str(),
+        now,
+        own_token_too as i32
+    )
+    .or_500("prepare disconnect profiles")?;
+    let views = profiles
+        .into_iter()
+        .map(|(p, _)| {
+            ProfileRow {
+                status: "disconnected".into(),
+                disconnect_reason: Some(reason.as_str().into()),
+                updated_at: now,
+                ..p
+            }
+            .view()
+        })
+        .collect();
+    let (mut stmts, mut events) = (vec![update, ended], vec![]);
+    events_for(ctx, &db, row.app_id(), types::DISCONNECTED, views, &mut stmts, &mut events)?;
+    let results = webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    // When the tokens changed meanwhile, the grant stays as it is; just free the lease.
     release(ctx, row.id(), lease, None).await?;
     Ok(store::returned_rows(&results, 0))
 }
@@ -451,8 +508,10 @@ async fn disconnect(ctx: &Ctx, row: &Leased, lease: &str, reason: DisconnectReas
 /// A refresh job on `REFRESH_QUEUE`.
 #[derive(Serialize, Deserialize)]
 pub struct RefreshMessage {
-    /// The profile to refresh.
-    pub profile_id: String,
+    /// The grant to refresh (`profile_id` in messages from before grants: a migrated
+    /// profile's grant has its id).
+    #[serde(alias = "profile_id")]
+    pub grant_id: String,
     /// When the cron enqueued it (ms): a refresh completed later makes this one moot.
     pub enqueued_ms: i64,
 }
@@ -483,7 +542,7 @@ async fn refresh_due(ctx: &Ctx) -> ApiResult<()> {
         if take == 0 {
             break;
         }
-        let due = store::due_profiles(&ctx.db()?, ctx.now(), take).await?;
+        let due = store::due_grants(&ctx.db()?, ctx.now(), take).await?;
         if due.is_empty() {
             break;
         }
@@ -493,7 +552,7 @@ async fn refresh_due(ctx: &Ctx) -> ApiResult<()> {
                 for chunk in due.chunks(100) {
                     let messages: Vec<RefreshMessage> = chunk
                         .iter()
-                        .map(|id| RefreshMessage { profile_id: id.clone(), enqueued_ms: ctx.started_ms })
+                        .map(|id| RefreshMessage { grant_id: id.clone(), enqueued_ms: ctx.started_ms })
                         .collect();
                     queue.send_batch(messages).await.or_500("enqueue refresh")?;
                     // Fence: not selected again for ten minutes, unless the consumer sets a new time.

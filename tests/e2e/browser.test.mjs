@@ -101,22 +101,41 @@ async function submit(page, button) {
   return new URL(page.url());
 }
 
-test('Chromium connects the sandbox under the page policy and lands on the app', { skip }, async () => {
+test('Chromium connects the sandbox, picks two of its three accounts under the page policy, and lands on the app', { skip }, async () => {
   const redirect = `${appBase}/connected`;
   const { api_key } = await w.createApp('Browser app', [redirect]);
   const link = await w.createLink(api_key, { redirect_url: redirect, state: 'browser-state' });
   const { context, page, violations } = await tab();
   await openConsent(page, link);
   await page.fill('input[name=username]', 'browser-user');
-  const final = await submit(page, 'approve');
+  // The sandbox login has three accounts (the user and two Pages): the picker comes first.
+  await Promise.all([page.waitForURL((u) => u.pathname === '/oauth/callback'), page.click('button[value=approve]')]);
+  assert.equal(await page.textContent('h1'), 'Choose accounts');
+  const boxes = page.locator('input[name=account]');
+  assert.equal(await boxes.count(), 3);
+  const labels = await page.locator('label').allTextContents();
+  assert.ok(labels.some((l) => l.includes("browser-user's Page 2") && l.includes('(Page)')), JSON.stringify(labels));
+  await boxes.nth(2).uncheck();
+  await Promise.all([
+    page.waitForURL((u) => u.href.startsWith(appBase), { timeout: 15_000 }),
+    page.click('button[type=submit]'),
+  ]);
+  const final = new URL(page.url());
   assert.equal(final.origin + final.pathname, redirect);
   assert.equal(final.searchParams.get('connected'), 'true');
   assert.equal(final.searchParams.get('link_id'), link.id);
   assert.equal(final.searchParams.get('state'), 'browser-state');
+  const ids = final.searchParams.get('profile_ids').split(',');
+  assert.equal(ids.length, 2);
+  assert.equal(final.searchParams.get('profile_id'), ids[0]);
   assert.equal(await page.textContent('h1'), 'Back in the app');
   const claimed = await w.claim(final.toString());
   assert.equal(claimed.status, 200, JSON.stringify(claimed.body));
-  assert.equal(claimed.body.data[0].username, 'browser-user');
+  assert.deepEqual(claimed.body.data.map((p) => [p.account_type, p.display_name ?? p.username]), [
+    ['user', 'Sandbox browser-user'],
+    ['page', "browser-user's Page 1"],
+  ]);
+  assert.deepEqual(claimed.body.data.map((p) => p.id), ids);
   assert.deepEqual(violations, []);
   await context.close();
 });

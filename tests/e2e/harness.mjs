@@ -150,7 +150,7 @@ class Worker {
     const approved = mocks.approve(link.authorize_url, { user, grant });
     assert.equal(approved.redirectUri, `${this.base}/oauth/callback`);
     const qs = new URLSearchParams({ code: code(approved.code), state: approved.state });
-    const res = await this.callback(`${this.base}/oauth/callback?${qs}`, { claim: linkFields.claim });
+    const res = await this.callback(`${this.base}/oauth/callback?${qs}`, { claim: linkFields.claim, pick: linkFields.pick });
     assert.equal(res.status, 302);
     const final = new URL(res.headers.get('location'));
     return { link, final, q: Object.fromEntries(final.searchParams), claimed: res.claimed };
@@ -261,14 +261,34 @@ class Worker {
    * an app's redirect handler, it claims a successful connect (its `connect_token`) unless
    * `claim: false`; the claim's answer is on `res.claimed`.
    */
-  async callback(back, { claim = true } = {}) {
-    const res = await fetch(back.toString(), { redirect: 'manual' });
+  async callback(back, { claim = true, pick } = {}) {
+    let res = await fetch(back.toString(), { redirect: 'manual' });
+    // A login with several accounts shows the picker first: choose as the user would.
+    if (res.status === 200 && (res.headers.get('content-type') || '').startsWith('text/html')) {
+      const html = await res.text();
+      if (!html.includes('name="form_token"')) throw new Error(`callback answered a page: ${html.slice(0, 300)}`);
+      res = await this.choose(html, res.headers.get('set-cookie'), pick);
+    }
     const location = res.headers.get('location');
     if (claim !== false && location && new URL(location).searchParams.get('connect_token')) {
       res.claimed = await this.claim(location);
       assert.equal(res.claimed.status, 200, JSON.stringify(res.claimed.body));
     }
     return res;
+  }
+
+  /**
+   * Submits an account picker page as its browser would (with the cookie it was given).
+   * `pick`: the account ids to check, 'all', or a function of the offered ids; by default the
+   * first account offered (a sandbox login's own account).
+   */
+  async choose(html, setCookie, pick) {
+    const picker = parsePicker(html);
+    const chosen = pick === 'all' ? picker.ids : typeof pick === 'function' ? pick(picker.ids) : (pick ?? picker.ids.slice(0, 1));
+    const body = new URLSearchParams([['form_token', picker.token], ...chosen.map((id) => ['account', id])]);
+    const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (setCookie) headers.cookie = setCookie.split(';')[0];
+    return fetch(picker.action, { method: 'POST', body, headers, redirect: 'manual' });
   }
 
   /** Every text value in every table of the local D1 database. */
@@ -303,8 +323,17 @@ class Worker {
 
 /** Link fields the harness reads itself and the API does not take. */
 function withoutHarnessFields(fields) {
-  const { claim, ...rest } = fields;
+  const { claim, pick, ...rest } = fields;
   return rest;
+}
+
+/** The parts of an account picker page: its form action, form token and offered account ids. */
+export function parsePicker(html) {
+  const action = /<form method="post" action="([^"]+)"/.exec(html);
+  const token = /name="form_token" value="([^"]*)"/.exec(html);
+  if (!action || !token) throw new Error('not an account picker page');
+  const ids = [...html.matchAll(/name="account" value="([^"]*)"/g)].map((m) => unescapeHtml(m[1]));
+  return { action: unescapeHtml(action[1]), token: unescapeHtml(token[1]), ids };
 }
 
 export function unescapeHtml(s) {

@@ -43,7 +43,8 @@ for (const platform of PLATFORMS) {
     const p = (await w.call('GET', `/v1/profiles/${q.profile_id}`, { token: app.api_key })).body;
     const expected = {
       instagram: [`17841${user}`, `ig_${user}`, `IG ${user}`, `https://cdn.instagram.test/${user}.jpg`],
-      facebook: [`10${user}`, null, `FB ${user}`, `https://cdn.facebook.test/${user}.jpg`],
+      // Facebook connects Pages, not the person: the picker's first, its Page token its own.
+      facebook: [`1001${user}`, null, `Page One of ${user}`, `https://cdn.facebook.test/page_1001${user}.jpg`],
       threads: [`th${user}`, `th_${user}`, `TH ${user}`, `https://cdn.threads.test/${user}.jpg`],
       linkedin: [`li_${user}`, null, `LI ${user}`, `https://media.linkedin.test/${user}.jpg`],
       x: [`22${user.length}${user}`, `x_${user}`, `X ${user}`, `https://pbs.x.test/${user}.jpg`],

@@ -1,0 +1,201 @@
+//! The account picker (issue 9): when a login has several accounts and the link asks to
+//! pick, the hosted callback shows this page instead of redirecting. What waits for the
+//! choice is sealed in D1 ([`Choice`]); the page is bound to the link, to the browser (a
+//! cookie) and to a one-time form token.
+
+use crate::accounts::Account;
+use crate::html::{escape, page, policy_with_form_targets};
+use crate::random::hex;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// How long the user has to choose.
+pub const CHOICE_TTL_SECS: i64 = 600;
+/// The cookie that binds the picker to the browser it was shown to.
+pub const CHOICE_COOKIE: &str = "cl_choice";
+/// The envelope field of a sealed choice (associated data `"<link id>:account_choice"`).
+pub const CHOICE_FIELD: &str = "account_choice";
+
+/// What waits for the user's choice: the exchanged grant and every account offered, with
+/// their tokens. Only ever stored sealed; `Debug` is not derived (it holds tokens).
+#[derive(Serialize, Deserialize)]
+pub struct Choice {
+    /// The login's access token.
+    pub access_token: String,
+    /// The login's refresh token.
+    pub refresh_token: Option<String>,
+    /// Seconds, from the token answer.
+    pub expires_in: Option<i64>,
+    /// Seconds, from the token answer.
+    pub refresh_expires_in: Option<i64>,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// The login.
+    pub login: Account,
+    /// Every account offered, in the platform's order.
+    pub accounts: Vec<Account>,
+    /// Every account the platform listed (to find the ones that vanished).
+    pub listed: Vec<String>,
+}
+
+/// SHA-256 (hex) of a form token or cookie value: D1 holds only these.
+pub fn choice_hash(value: &str) -> String {
+    hex(&Sha256::digest(value.as_bytes()))
+}
+
+/// The `Set-Cookie` value binding the picker to this browser: only sent back to the
+/// picker's own form route, never readable by script, never sent from another site.
+pub fn choice_cookie(value: &str, link_id: &str, secure: bool) -> String {
+    format!(
+        "{CHOICE_COOKIE}={value}; Path=/connect/{link_id}/accounts; Max-Age={CHOICE_TTL_SECS}; HttpOnly; SameSite=Strict{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The cookie's value in a `Cookie` header, if it is there.
+pub fn cookie_value(header: Option<&str>) -> Option<&str> {
+    header?.split(';').map(str::trim).find_map(|kv| kv.strip_prefix(CHOICE_COOKIE)?.strip_prefix('='))
+}
+
+fn type_label(a: &Account) -> &'static str {
+    match a.account_type {
+        crate::accounts::AccountType::User => "Your account",
+        crate::accounts::AccountType::Page => "Page",
+        crate::accounts::AccountType::Organization => "Organization",
+        crate::accounts::AccountType::InstagramBusiness => "Instagram account",
+    }
+}
+
+/// The picker page: one checkbox per account (picture, name, type), one button. Accounts
+/// already connected to this app (`preselect`) start checked; with none, all do.
+pub fn picker_page(
+    platform_name: &str,
+    action: &str,
+    form_token: &str,
+    accounts: &[Account],
+    preselect: &[String],
+) -> String {
+    let rows = accounts
+        .iter()
+        .map(|a| {
+            let name = a.display_name.as_deref().or(a.username.as_deref()).unwrap_or(&a.platform_user_id);
+            let handle = match (&a.username, &a.display_name) {
+                (Some(u), Some(_)) => format!(" <small>@{}</small>", escape(u)),
+                _ => String::new(),
+            };
+            let parent = a
+                .parent
+                .as_ref()
+                .and_then(|p| p.name.as_deref())
+                .map(|n| format!(" <small>through {}</small>", escape(n)))
+                .unwrap_or_default();
+            // Only https pictures load under the page policy; anything else is left out.
+            let picture = a
+                .avatar_url
+                .as_deref()
+                .filter(|u| u.starts_with("https://"))
+                .map(|u| format!("<img src=\"{}\" alt=\"\" width=\"32\" height=\"32\"> ", escape(u)))
+                .unwrap_or_default();
+            let checked = if preselect.is_empty() || preselect.contains(&a.platform_user_id) { " checked" } else { "" };
+            format!(
+                "<label><input type=\"checkbox\" name=\"account\" value=\"{id}\"{checked}> {picture}<b>{n}</b>{handle} \
+<small>({t})</small>{parent}</label>",
+                id = escape(&a.platform_user_id),
+                n = escape(name),
+                t = type_label(a),
+            )
+        })
+        .collect::<String>();
+    page(
+        "Choose accounts",
+        &format!(
+            "<h1>Choose accounts</h1><p>Which {p} accounts should the app be able to use?</p>\
+<form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"form_token\" value=\"{tok}\">\
+<fieldset><legend>Accounts</legend>{rows}</fieldset><p><button type=\"submit\">Connect</button></p></form>",
+            p = escape(platform_name),
+            action = escape(action),
+            tok = escape(form_token),
+        ),
+    )
+}
+
+/// The picker's page policy: the consent pages' policy (its form may end, through
+/// redirects, at `form_ends`), with https pictures allowed.
+pub fn picker_policy(form_ends: &[&str]) -> String {
+    policy_with_form_targets(form_ends).replacen("default-src 'none';", "default-src 'none'; img-src https:;", 1)
+}
+
+/// The accounts a submitted picker form chose, in the order offered; unknown ids are
+/// ignored (the form is the client's).
+pub fn chosen<'a>(offered: &'a [Account], form: &[(String, String)]) -> Vec<&'a Account> {
+    let picked: Vec<&str> = form.iter().filter(|(k, _)| k == "account").map(|(_, v)| v.as_str()).collect();
+    offered.iter().filter(|a| picked.contains(&a.platform_user_id.as_str())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::{AccountType, Parent};
+
+    fn acct(id: &str, name: &str, t: AccountType) -> Account {
+        Account {
+            platform_user_id: id.into(),
+            account_type: t,
+            username: None,
+            display_name: Some(name.into()),
+            avatar_url: Some("https://cdn.example/a.jpg".into()),
+            parent: None,
+            own_token: Some("PAGE-TOKEN-SECRET".into()),
+        }
+    }
+
+    #[test]
+    fn page_escapes_names_and_never_shows_tokens() {
+        let mut ig = acct("17841", "<script>x</script>", AccountType::InstagramBusiness);
+        ig.parent = Some(Parent { id: "p1".into(), name: Some("Shop \"A\"".into()), kind: AccountType::Page });
+        ig.avatar_url = Some("javascript:alert(1)".into());
+        let html = picker_page(
+            "Facebook",
+            "/connect/cl_1/accounts",
+            "tok\"en",
+            &[acct("p1", "Page", AccountType::Page), ig],
+            &[],
+        );
+        assert!(html.contains("&lt;script&gt;x&lt;/script&gt;") && !html.contains("<script>"));
+        assert!(html.contains("through Shop &quot;A&quot;"));
+        assert!(html.contains("value=\"tok&quot;en\""));
+        assert!(!html.contains("PAGE-TOKEN-SECRET"));
+        assert!(!html.contains("javascript:"));
+        assert!(html.contains("<img src=\"https://cdn.example/a.jpg\""));
+        assert_eq!(html.matches(" checked>").count(), 2);
+    }
+
+    #[test]
+    fn preselection_and_choice() {
+        let offered = vec![acct("a", "A", AccountType::User), acct("b", "B", AccountType::Page)];
+        let html = picker_page("Sandbox", "/x", "t", &offered, &["b".into()]);
+        assert!(html.contains("value=\"b\" checked") && !html.contains("value=\"a\" checked"));
+        let form = vec![("account".to_string(), "b".to_string()), ("account".into(), "zzz".into())];
+        let picked: Vec<&str> = chosen(&offered, &form).iter().map(|a| a.platform_user_id.as_str()).collect();
+        assert_eq!(picked, vec!["b"]);
+    }
+
+    #[test]
+    fn cookie_is_scoped_and_read_back() {
+        let c = choice_cookie("v4lue", "cl_1", true);
+        assert!(c.contains("Path=/connect/cl_1/accounts") && c.contains("HttpOnly") && c.contains("SameSite=Strict"));
+        assert!(c.ends_with("; Secure"));
+        assert!(!choice_cookie("v", "cl_1", false).contains("Secure"));
+        assert_eq!(cookie_value(Some("a=b; cl_choice=v4lue; c=d")), Some("v4lue"));
+        assert_eq!(cookie_value(Some("cl_choicex=v")), None);
+        assert_eq!(cookie_value(None), None);
+    }
+
+    #[test]
+    fn policy_allows_https_pictures_only() {
+        let p = picker_policy(&["https://app.example/cb"]);
+        assert!(p.starts_with("default-src 'none'; img-src https:;"));
+        assert!(p.contains("form-action 'self' https://app.example"));
+        assert!(p.contains("frame-ancestors 'none'"));
+    }
+}

@@ -1,0 +1,95 @@
+//! `POST /connect/{id}/accounts`: the account picker's form (issue 9). The choice it ends
+//! was sealed in D1 by the callback; only the browser that got the page (its cookie), with
+//! the page's one-time form token, from this site, within ten minutes, can make it.
+
+use crate::api::links::finish_in_browser;
+use crate::connect::{end_failed, store_accounts, Connected, Finish, FreshGrant};
+use crate::ctx::{Ctx, OrInternal};
+use crate::store;
+use connect_links_core::callback::CallbackFailure;
+use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::picker::{choice_hash, chosen, cookie_value, Choice, CHOICE_FIELD};
+use serde::Deserialize;
+use worker::{query, Response};
+
+fn refused(message: &str) -> ApiError {
+    ApiError::new(ErrorCode::Forbidden, message)
+}
+
+/// Takes the choice once and connects the chosen accounts; then the final redirect.
+/// `site` is the browser's `Sec-Fetch-Site`; `cookie` its `Cookie` header.
+pub async fn submit(
+    ctx: &Ctx,
+    link_id: &str,
+    site: Option<&str>,
+    cookie: Option<&str>,
+    body: &[u8],
+) -> ApiResult<Response> {
+    // A form posted from another site is refused before anything else (login CSRF).
+    if matches!(site, Some("cross-site" | "same-site")) {
+        return Err(refused("The account choice was submitted from another site."));
+    }
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let token = form.iter().find(|(k, _)| k == "form_token").map(|(_, v)| v.as_str()).unwrap_or_default();
+    let browser = cookie_value(cookie).unwrap_or_default();
+    let db = ctx.db()?;
+    let link = store::get_link(&db, link_id).await?.ok_or_else(|| ApiError::not_found("connect link"))?;
+    if link.status_at(ctx.now()) != "pending" || link.status != "choosing" {
+        return Err(ApiError::new(
+            ErrorCode::LinkExpired,
+            "This account choice has expired or was already made. Start again from the app.",
+        ));
+    }
+    if token.is_empty() || browser.is_empty() {
+        return Err(refused("This account choice does not come from the page this browser was shown."));
+    }
+    #[derive(Deserialize)]
+    struct Taken {
+        sealed: String,
+        finish: String,
+    }
+    // One use: whoever deletes the row makes the choice; a wrong token or cookie deletes nothing.
+    let taken = query!(
+        &db,
+        "DELETE FROM account_choices WHERE link_id = ?1 AND token_hash = ?2 AND browser_hash = ?3 AND expires_at > ?4 \
+         RETURNING sealed, finish",
+        link.id,
+        choice_hash(token),
+        choice_hash(browser),
+        ctx.now()
+    )
+    .or_500("prepare take choice")?
+    .first::<Taken>(None)
+    .await
+    .or_500("take choice")?
+    .ok_or_else(|| {
+        refused("This account choice does not come from the page this browser was shown, or was already made.")
+    })?;
+    let choice: Choice = ctx
+        .keyring()?
+        .open(&link.id, CHOICE_FIELD, &taken.sealed)
+        .ok()
+        .and_then(|plain| serde_json::from_str(&plain).ok())
+        .ok_or_else(ApiError::internal)?;
+    let platform = ctx.catalog.get(&link.platform).ok_or_else(ApiError::internal)?;
+    let picked: Vec<String> = chosen(&choice.accounts, &form).iter().map(|a| a.platform_user_id.clone()).collect();
+    let outcome = if picked.is_empty() {
+        // Nothing chosen: the user declined after all; the grant is nobody's.
+        Err((CallbackFailure::AccessDenied, true))
+    } else {
+        match store_accounts(ctx, platform, &link, &choice, &picked, Finish::from_stored(&taken.finish)).await {
+            Ok(Ok(done)) => Ok(done),
+            Ok(Err(f)) => Err((f, f != CallbackFailure::ServerError)),
+            Err(_) => Err((CallbackFailure::ServerError, false)),
+        }
+    };
+    let outcome: Result<Connected, CallbackFailure> = match outcome {
+        Ok(done) => Ok(done),
+        Err((failure, revoke)) => {
+            let grant = revoke.then(|| FreshGrant::of_choice(platform, &choice));
+            end_failed(ctx, &link, failure, grant).await;
+            Err(failure)
+        }
+    };
+    finish_in_browser(&link, outcome)
+}
