@@ -61,9 +61,11 @@ yourself: <code>curl -X POST ${esc(base)}/v1/connect-links/${esc(q.get('link_id'
     });
     const body = await r.json();
     if (r.status !== 200) return page(res, 200, 'Claim failed', `<pre>${esc(JSON.stringify(body, null, 2))}</pre>`);
+    // One profile per account chosen on the picker (the sandbox login offers itself and two Pages).
     const p = body.data[0];
-    return page(res, 200, 'Connected', `<p>Claimed profile <code id="profile">${esc(p.id)}</code> (${esc(p.username)}), status
-<b id="status">${esc(p.status)}</b>.</p><p>Now: <code>curl -H "Authorization: Bearer $API_KEY" ${esc(base)}/v1/profiles</code></p>`);
+    const items = body.data.map((x) => `<li><code>${esc(x.id)}</code> ${esc(x.display_name ?? x.username ?? '')} (${esc(x.account_type)})</li>`).join('');
+    return page(res, 200, 'Connected', `<p>Claimed profile <code id="profile">${esc(p.id)}</code> (${esc(p.username ?? p.display_name)}), status
+<b id="status">${esc(p.status)}</b>.</p><ul id="profiles">${items}</ul><p>Now: <code>curl -H "Authorization: Bearer $API_KEY" ${esc(base)}/v1/profiles</code></p>`);
   }
 
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));

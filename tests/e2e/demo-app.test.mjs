@@ -38,6 +38,7 @@ test('the demo app starts a connect from its session and claims it on the way ba
   const html = await page.text();
   assert.match(html, /<h1>Connected<\/h1>/, html);
   assert.match(html, /<b id="status">active<\/b>/);
+  assert.match(html, /<ul id="profiles"><li>.*\(user\)<\/li><\/ul>/, 'the one account the harness picked');
   const listed = await w.call('GET', '/v1/profiles', { token: app.api_key });
   assert.deepEqual(listed.body.data.map((p) => [p.username, p.status, p.external_user_id]), [['demo-person', 'active', 'demo-user']]);
 });

@@ -42,7 +42,7 @@ export function randomKey() {
  * Starts the worker; `vars` override bindings, `outbound` answers its outbound fetches,
  * `queue` binds REFRESH_QUEUE (with this worker as its consumer).
  */
-export async function startWorker({ vars = {}, outbound, queue = false, tokenKeys = `k1:${randomKey()}`, captureLogs = false } = {}) {
+export async function startWorker({ vars = {}, outbound, queue = false, tokenKeys = `k1:${randomKey()}`, captureLogs = false, beforeMigration = {} } = {}) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const logs = [];
@@ -71,6 +71,8 @@ export async function startWorker({ vars = {}, outbound, queue = false, tokenKey
   const db = await mf.getD1Database('DB');
   const kv = await mf.getKVNamespace('OAUTH_STATE');
   for (const file of fs.readdirSync(path.join(root, 'migrations')).sort()) {
+    // A test of a migration seeds rows as the schema before it had them.
+    if (beforeMigration[file]) await beforeMigration[file](db);
     const sql = fs.readFileSync(path.join(root, 'migrations', file), 'utf8');
     await db.batch(statements(sql).map((s) => db.prepare(s)));
   }
@@ -158,13 +160,7 @@ class Worker {
 
   /** Seals like the worker does (for seeding rows under another key). */
   sealEnvelope(plain, rowId, field, kid) {
-    const entry = this.bindings.TOKEN_KEYS.split(',').find((e) => e.startsWith(`${kid}:`));
-    const key = Buffer.from(entry.slice(kid.length + 1), 'base64');
-    const nonce = crypto.randomBytes(12);
-    const cipher = crypto.createCipheriv('aes-256-gcm', key, nonce);
-    cipher.setAAD(Buffer.from(`${rowId}:${field}`));
-    const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-    return `v1.${kid}.${Buffer.concat([nonce, ct, cipher.getAuthTag()]).toString('base64url')}`;
+    return sealWith(this.bindings.TOKEN_KEYS, plain, rowId, field, kid);
   }
 
   /** A JSON call; returns { status, body, headers }. */
@@ -334,6 +330,17 @@ export function parsePicker(html) {
   if (!action || !token) throw new Error('not an account picker page');
   const ids = [...html.matchAll(/name="account" value="([^"]*)"/g)].map((m) => unescapeHtml(m[1]));
   return { action: unescapeHtml(action[1]), token: unescapeHtml(token[1]), ids };
+}
+
+/** Seals `plain` like the worker does, with a key of a `TOKEN_KEYS` list (`kid:base64,...`). */
+export function sealWith(tokenKeys, plain, rowId, field, kid) {
+  const entry = tokenKeys.split(',').find((e) => e.startsWith(`${kid}:`));
+  const key = Buffer.from(entry.slice(kid.length + 1), 'base64');
+  const nonce = crypto.randomBytes(12);
+  const cipher = crypto.createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(Buffer.from(`${rowId}:${field}`));
+  const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+  return `v1.${kid}.${Buffer.concat([nonce, ct, cipher.getAuthTag()]).toString('base64url')}`;
 }
 
 export function unescapeHtml(s) {

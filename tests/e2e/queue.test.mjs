@@ -50,11 +50,12 @@ test('twenty concurrent refresh triggers (cron, queue, endpoint) make exactly on
   const oldToken = (await w.call('GET', `/v1/profiles/${id}/access-token`, { token: app.api_key })).body.access_token;
   await w.sql('UPDATE grants SET next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 1, id);
   const before = refreshCalls();
+  const grantId = await w.grantOf(id);
   mocks.delays.set('x:token', 600); // keep the winner's refresh in flight while the others arrive
   const triggers = [];
   for (let i = 0; i < 20; i++) {
     if (i % 4 === 0) triggers.push(w.cron().then(() => 'cron'));
-    else if (i % 4 === 1) triggers.push(w.enqueue({ profile_id: id, enqueued_ms: Date.now() }).then(() => 'queued'));
+    else if (i % 4 === 1) triggers.push(w.enqueue({ grant_id: grantId, enqueued_ms: Date.now() }).then(() => 'queued'));
     else triggers.push(w.call('POST', `/v1/profiles/${id}/refresh`, { token: app.api_key }).then((r) => r.status));
   }
   const results = await Promise.all(triggers);
