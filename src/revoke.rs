@@ -26,6 +26,20 @@ pub struct Grant<'a> {
     pub grant_id: Option<&'a str>,
 }
 
+/// The platforms whose revocation ends the same grants as `p`'s: `p`, and those that call
+/// the same revoke endpoint with the same client (Facebook Pages and Instagram through
+/// Facebook Login, configured with one Meta app: `DELETE /me/permissions` ends both).
+fn same_app_platforms<'a>(ctx: &'a Ctx, p: &'a Platform, client_id: &str) -> Vec<&'a str> {
+    let mut ids = vec![p.id.as_str()];
+    for other in ctx.catalog.all() {
+        let same_endpoint = other.id != p.id && other.revoke_url.is_some() && other.revoke_url == p.revoke_url;
+        if same_endpoint && ctx.credentials(other).is_some_and(|c| c.client_id == client_id) {
+            ids.push(other.id.as_str());
+        }
+    }
+    ids
+}
+
 /// Revokes `g` at the platform where it has a revoke endpoint and [`may_revoke`] allows it:
 /// `deleting` for `DELETE /v1/profiles/{id}` and unclaimed profiles, otherwise a failed
 /// connect's fresh grant. Best effort: a failed call is logged by `fetch::send`, never raised.
@@ -35,7 +49,8 @@ pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, deleting: bool) -> ApiResult<()> {
     let Some(req) = revoke_request(g.platform, &creds, token) else { return Ok(()) };
     let others_hold = match g.account {
         Some(account) => {
-            Some(store::others_hold_login(&ctx.db()?, &g.platform.id, account, g.grant_id.unwrap_or("")).await?)
+            let siblings = same_app_platforms(ctx, g.platform, &creds.client_id);
+            Some(store::others_hold_login(&ctx.db()?, &siblings, account, g.grant_id.unwrap_or("")).await?)
         }
         None => None,
     };

@@ -395,12 +395,15 @@ pub fn deleted_grants(results: &[worker::D1Result], i: usize) -> ApiResult<Vec<(
     rows.into_iter().map(split_grant).collect()
 }
 
-/// Whether a grant other than `except_id` (in any app) holds this platform login.
-pub async fn others_hold_login(db: &D1Database, platform: &str, login: &str, except_id: &str) -> ApiResult<bool> {
+/// Whether a grant other than `except_id` (in any app) holds this login on one of
+/// `platforms` (the platforms whose revocation reaches the same grants).
+pub async fn others_hold_login(db: &D1Database, platforms: &[&str], login: &str, except_id: &str) -> ApiResult<bool> {
+    let list = serde_json::to_string(platforms).or_500("platforms json")?;
     let r = query!(
         db,
-        "SELECT id FROM grants WHERE platform = ?1 AND platform_user_id = ?2 AND id != ?3 AND status = 'active' LIMIT 1",
-        platform,
+        "SELECT id FROM grants WHERE platform IN (SELECT value FROM json_each(?1)) AND platform_user_id = ?2 \
+         AND id != ?3 AND status = 'active' LIMIT 1",
+        list,
         login,
         except_id
     )

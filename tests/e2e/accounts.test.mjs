@@ -315,3 +315,25 @@ test('an unchosen picker expires: its sealed grant is dropped and revoked, the l
   assert.equal(calls('facebook', 'revoke').length, revokes + 1);
   assert.equal((await w.row('SELECT status FROM connect_links WHERE id = ?', link.id)).status, 'expired');
 });
+
+test('one Meta app for facebook and instagram_facebook: deleting in one never revokes the login the other holds', async () => {
+  const fb = credentialVars(['facebook']);
+  const vars = { ...fb, INSTAGRAM_FACEBOOK_CLIENT_ID: fb.FACEBOOK_CLIENT_ID, INSTAGRAM_FACEBOOK_CLIENT_SECRET: fb.FACEBOOK_CLIENT_SECRET };
+  const w2 = await startWorker({ vars, outbound: mocks.handle });
+  try {
+    const pagesApp = (await w2.admin('POST', '/v1/admin/apps', { name: 'Pages', allowed_redirect_urls: [REDIRECT], claim: 'auto' })).body;
+    const igApp = (await w2.admin('POST', '/v1/admin/apps', { name: 'IG', allowed_redirect_urls: [REDIRECT], claim: 'auto' })).body;
+    const pages = await w2.connectWithMock(mocks, pagesApp.api_key, 'facebook', { user: 'onemeta', redirect: REDIRECT, linkFields: { accounts: 'all' } });
+    const ig = await w2.connectWithMock(mocks, igApp.api_key, 'instagram_facebook', { user: 'onemeta', redirect: REDIRECT });
+    assert.equal(ig.q.connected, 'true', JSON.stringify(ig.q));
+    const revokes = calls('facebook', 'revoke').length + calls('instagram_facebook', 'revoke').length;
+    assert.equal((await w2.call('DELETE', `/v1/profiles/${ig.q.profile_id}`, { token: igApp.api_key })).status, 204);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(calls('facebook', 'revoke').length + calls('instagram_facebook', 'revoke').length, revokes, 'DELETE /me/permissions would end the Pages grant too');
+    const page = pages.q.profile_ids.split(',')[0];
+    const t = (await w2.call('GET', `/v1/profiles/${page}/access-token`, { token: pagesApp.api_key })).body.access_token;
+    assert.equal(mocks.tokens.get(t).revoked, false);
+  } finally {
+    await w2.stop();
+  }
+});
