@@ -265,8 +265,9 @@ async fn connect(
     let login = Account::of_login(&identity);
     let fail = |f: CallbackFailure| (f, Some(fresh(Some(identity.platform_user_id.clone()))));
     let granted = tokens.scope.as_deref().map(parse_scopes).unwrap_or(requested);
-    let listed =
+    let listing =
         crate::accounts::list(ctx, platform, &tokens.access_token, &granted, &login, &link.id).await.map_err(fail)?;
+    let listed = listing.accounts;
     if listed.is_empty() {
         log_failure(&platform.id, &link.id, "accounts", "the login has no account to connect");
         return Err(fail(CallbackFailure::NoAccounts));
@@ -279,6 +280,8 @@ async fn connect(
         scopes: granted,
         login,
         listed: listed.iter().map(|a| a.platform_user_id.clone()).collect(),
+        listed_complete: listing.complete,
+        issued_at: ctx.now(),
         accounts: vec![],
     };
     let (offerable, connected_here) = match offer(ctx, link, &choice.login.platform_user_id, listed).await {
@@ -368,9 +371,13 @@ async fn offer(
         log_failure(&link.platform, &link.id, "owner", "the login is connected by another user");
         return Ok(Err(CallbackFailure::AccountConnectedElsewhere));
     }
+    let login_grant = store::find_grant(&db, &link.app_id, &link.platform, login).await?.map(|(g, _)| g.id);
     if let Some(target) = &link.reconnect_profile_id {
-        if !existing.iter().any(|p| &p.id == target) {
-            log_failure(&link.platform, &link.id, "reconnect", "a different account came back");
+        let found = existing.iter().find(|p| &p.id == target);
+        if found.is_none()
+            || placement(found, link, owner.as_deref(), login_grant.as_deref()) == Placement::WrongAccount
+        {
+            log_failure(&link.platform, &link.id, "reconnect", "a different account or login came back");
             return Ok(Err(CallbackFailure::ProfileFailed));
         }
     }
@@ -378,7 +385,7 @@ async fn offer(
     let mut here = Vec::new();
     for a in listed {
         let found = existing.iter().find(|p| p.platform_user_id == a.platform_user_id);
-        match placement(found, link, owner.as_deref()) {
+        match placement(found, link, owner.as_deref(), login_grant.as_deref()) {
             Placement::ConnectedElsewhere | Placement::WrongAccount => continue,
             Placement::Update(_) => here.push(a.platform_user_id.clone()),
             Placement::New | Placement::TakeOverPending(_) => {}
@@ -406,8 +413,20 @@ async fn reconnect_owner(ctx: &Ctx, link: &LinkRow) -> ApiResult<Result<Option<S
 }
 
 /// [`place`] for one account: the reconnect link's own profile is updated whoever owns it;
-/// every other account is placed for the owner the connect acts for.
-fn placement(found: Option<&ProfileRow>, link: &LinkRow, owner: Option<&str>) -> Placement {
+/// every other account is placed for the owner the connect acts for. An account connected
+/// through another login (`login_grant`: this login's grant in the app, if any) stays with
+/// that login: a co-admin's login completing the owner's link must not re-point a Page to a
+/// grant the owner does not control. Only a never-claimed profile moves.
+fn placement(found: Option<&ProfileRow>, link: &LinkRow, owner: Option<&str>, login_grant: Option<&str>) -> Placement {
+    if let Some(p) = found {
+        if p.status != "pending" && login_grant != Some(p.grant_id.as_str()) {
+            return if link.reconnect_profile_id.as_deref() == Some(p.id.as_str()) {
+                Placement::WrongAccount
+            } else {
+                Placement::ConnectedElsewhere
+            };
+        }
+    }
     let seen = found.map(|p| ExistingAccount {
         id: &p.id,
         external_user_id: p.external_user_id.as_deref(),
@@ -517,8 +536,10 @@ pub async fn store_accounts(
             }
             (None, None) => None,
         };
-        let expires_at = choice.expires_in.or(platform.default_access_ttl_secs).map(|s| now + s);
-        let refresh_expires_at = choice.refresh_expires_in.map(|s| now + s);
+        // Lifetimes count from the token answer, not from the picker's submission.
+        let issued = if choice.issued_at > 0 { choice.issued_at } else { now };
+        let expires_at = choice.expires_in.or(platform.default_access_ttl_secs).map(|s| issued + s);
+        let refresh_expires_at = choice.refresh_expires_in.map(|s| issued + s);
         let next = next_refresh_at(platform.refresh, now, expires_at);
         let scopes = serde_json::to_string(&choice.scopes).or_500("scopes json")?;
         let grant_write = match &grant {
@@ -568,9 +589,12 @@ pub async fn store_accounts(
         stmts.push(store::copy_grant_to_profiles_stmt(&db, &grant_id, now)?);
         let mut events = Vec::new();
         let (mut profile_ids, mut kinds, mut views, mut moved_from) = (vec![], vec![], vec![], vec![]);
+        // Which profile each connected account became (by platform account id).
+        let mut became: Vec<(String, String)> = vec![];
         for a in &accounts {
             let found = existing.iter().find(|p| p.platform_user_id == a.platform_user_id);
-            let (id, take_over) = match placement(found, link, owner.as_deref()) {
+            let login_grant = grant.as_ref().map(|(g, _)| g.id.as_str());
+            let (id, take_over) = match placement(found, link, owner.as_deref(), login_grant) {
                 Placement::New => (new_id("prf_")?, false),
                 Placement::Update(id) => (id, false),
                 Placement::TakeOverPending(id) => (id, true),
@@ -687,6 +711,7 @@ pub async fn store_accounts(
                 updated_at: now,
                 claim_link_id: None,
             };
+            became.push((a.platform_user_id.clone(), id.clone()));
             profile_ids.push(id);
             kinds.push(kind);
             views.push(after.view());
@@ -694,8 +719,9 @@ pub async fn store_accounts(
         if profile_ids.is_empty() {
             return Ok(Err(CallbackFailure::AccountConnectedElsewhere));
         }
-        // Accounts the platform no longer lists for this login: their profiles end.
-        if grant.is_some() {
+        // Accounts the platform no longer lists for this login: their profiles end (only when
+        // the listing was whole: one cut at its page limit proves nothing).
+        if grant.is_some() && choice.listed_complete {
             for (p, _) in store::profiles_of_grant(&db, &grant_id, true).await? {
                 if choice.listed.contains(&p.platform_user_id) {
                     continue;
@@ -768,12 +794,7 @@ pub async fn store_accounts(
                     .iter()
                     .map(|a| Offered {
                         account: Account { own_token: None, ..a.clone() },
-                        profile_id: accounts.iter().position(|c| c.platform_user_id == a.platform_user_id).and_then(
-                            |_| {
-                                let i = ids.iter().position(|x| x == &a.platform_user_id)?;
-                                profile_ids.get(i).cloned()
-                            },
-                        ),
+                        profile_id: became.iter().find(|(acc, _)| acc == &a.platform_user_id).map(|(_, p)| p.clone()),
                     })
                     .collect();
                 return Ok(Ok(Connected::Done { profile_ids, connect_token: token.map(|(t, _)| t), offered }));

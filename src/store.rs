@@ -396,13 +396,16 @@ pub fn deleted_grants(results: &[worker::D1Result], i: usize) -> ApiResult<Vec<(
 }
 
 /// Whether a grant other than `except_id` (in any app) holds this login on one of
-/// `platforms` (the platforms whose revocation reaches the same grants).
+/// `platforms` (the platforms whose revocation reaches the same grants): an active grant,
+/// or an ended one whose profiles still act with tokens of their own (a Facebook login past
+/// day 60 whose Page tokens live on; revoking the login would end them).
 pub async fn others_hold_login(db: &D1Database, platforms: &[&str], login: &str, except_id: &str) -> ApiResult<bool> {
     let list = serde_json::to_string(platforms).or_500("platforms json")?;
     let r = query!(
         db,
-        "SELECT id FROM grants WHERE platform IN (SELECT value FROM json_each(?1)) AND platform_user_id = ?2 \
-         AND id != ?3 AND status = 'active' LIMIT 1",
+        "SELECT id FROM grants g WHERE platform IN (SELECT value FROM json_each(?1)) AND platform_user_id = ?2 \
+         AND id != ?3 AND (status = 'active' OR EXISTS (SELECT 1 FROM profiles p WHERE p.grant_id = g.id \
+         AND p.status != 'disconnected')) LIMIT 1",
         list,
         login,
         except_id

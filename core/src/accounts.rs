@@ -154,8 +154,32 @@ pub fn first_request(p: &Platform, token: &AccessToken) -> Option<HttpRequest> {
     if p.accounts == AccountSource::Login {
         return None;
     }
+    if p.accounts == AccountSource::LinkedInOrganizations {
+        return linkedin_acls_request(p, token, 0);
+    }
     let url = p.accounts_url.clone()?;
     Some(get(p, url, token))
+}
+
+/// How many ACL entries one LinkedIn finder call asks for (LinkedIn's default is 10).
+pub const ACL_PAGE_SIZE: usize = 100;
+
+/// The `organizationAcls` finder call for the entries from `start`, [`ACL_PAGE_SIZE`] at a time.
+pub fn linkedin_acls_request(p: &Platform, token: &AccessToken, start: usize) -> Option<HttpRequest> {
+    let url = format!("{}&start={start}&count={ACL_PAGE_SIZE}", p.accounts_url.as_deref()?);
+    Some(get(p, url, token))
+}
+
+/// Where the next ACL page starts, when more entries follow the page that began at `start`:
+/// its `paging.total` says so, or (without a total) the page came back full.
+pub fn linkedin_acls_next(body: &[u8], start: usize) -> Option<usize> {
+    let v = serde_json::from_slice::<Value>(body).ok()?;
+    let returned = v.get("elements").and_then(Value::as_array).map_or(0, Vec::len);
+    let more = match v.pointer("/paging/total").and_then(Value::as_u64) {
+        Some(total) => returned > 0 && ((start + returned) as u64) < total,
+        None => returned >= ACL_PAGE_SIZE,
+    };
+    more.then_some(start + returned)
 }
 
 /// The call for the next listing page (Graph's `paging.next`), only when `next_url` has the

@@ -36,6 +36,13 @@ pub struct Choice {
     pub accounts: Vec<Account>,
     /// Every account the platform listed (to find the ones that vanished).
     pub listed: Vec<String>,
+    /// Whether that listing was whole (not cut at a page limit): only then are profiles of
+    /// accounts missing from it ended as `account_removed`.
+    #[serde(default)]
+    pub listed_complete: bool,
+    /// When the tokens were issued (epoch seconds): lifetimes count from there.
+    #[serde(default)]
+    pub issued_at: i64,
 }
 
 /// SHA-256 (hex) of a form token or cookie value: D1 holds only these.

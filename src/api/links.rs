@@ -127,8 +127,9 @@ pub async fn get(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
 pub async fn open(ctx: &Ctx, id: &str) -> ApiResult<Response> {
     let db = ctx.db()?;
     let link = store::get_link(&db, id).await?.ok_or_else(|| ApiError::not_found("connect link"))?;
+    // A link past its consent (its user on the account picker) has no consent to go back to.
     match link.status_at(ctx.now()) {
-        "pending" => {
+        "pending" if link.status == "pending" => {
             let app = store::get_app(&db, &link.app_id).await?.ok_or_else(ApiError::internal)?;
             if !is_allowed(&link.redirect_url, &app.allowlist()) {
                 return Err(no_longer_allowed());

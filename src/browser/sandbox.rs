@@ -276,8 +276,11 @@ pub async fn userinfo(ctx: &Ctx, req: &Request) -> ApiResult<Response> {
     }
 }
 
+/// How long a sandbox Page token lives (Facebook's do not expire): 90 days.
+const PAGE_TOKEN_TTL_SECS: i64 = 90 * 24 * 3600;
+
 /// `GET /sandbox/accounts`: the Pages the bearer's account manages, in the shape of
-/// Facebook's `/me/accounts`, each with a Page token of its own (it never expires).
+/// Facebook's `/me/accounts`, each with a Page token of its own.
 pub async fn accounts(ctx: &Ctx, req: &Request) -> ApiResult<Response> {
     let header = req.headers().get("authorization").ok().flatten();
     let Some(token) = bearer(header.as_deref()) else {
@@ -304,10 +307,14 @@ pub async fn accounts(ctx: &Ctx, req: &Request) -> ApiResult<Response> {
             query!(
                 &db,
                 "INSERT INTO sandbox_tokens (token_hash, kind, username, scope, expires_at, created_at) \
-                 VALUES (?1, 'page', ?2, ?3, NULL, ?4)",
+                 VALUES (?1, 'page', ?2, ?3, ?4, ?5)",
                 secret_hash(&page_token),
+                // A Page token's holder is the Page.
                 page_id(&g.username, n),
                 g.scope,
+                // Facebook's do not expire; the sandbox's are purged after PAGE_TOKEN_TTL_SECS,
+                // so listing Pages over and over cannot grow the table without bound.
+                ctx.now() + PAGE_TOKEN_TTL_SECS,
                 ctx.now()
             )
             .or_500("prepare sandbox page token")?,

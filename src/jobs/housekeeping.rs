@@ -73,7 +73,7 @@ async fn unchosen(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     .or_500("prepare unchosen")?;
     let expire = query!(
         db,
-        "UPDATE connect_links SET status = 'expired' WHERE status = 'choosing' AND choice_expires_at <= ?1 \
+        "UPDATE connect_links SET status = 'expired', completed_at = ?1 WHERE status = 'choosing' AND choice_expires_at <= ?1 \
          AND NOT EXISTS (SELECT 1 FROM account_choices WHERE link_id = connect_links.id)",
         now
     )

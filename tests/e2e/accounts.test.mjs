@@ -337,3 +337,68 @@ test('one Meta app for facebook and instagram_facebook: deleting in one never re
     await w2.stop();
   }
 });
+
+test('linkedin: a member administering more organizations than one ACL page lists them all', async () => {
+  const orgs = Array.from({ length: 12 }, (_, i) => ({ id: 3000 + i, name: `Org ${i}`, vanity: `org-${i}`, role: 'ADMINISTRATOR', state: 'APPROVED' }));
+  orgs.push({ id: 3999, name: 'Only analysed', vanity: 'analysed', role: 'ANALYST', state: 'APPROVED' });
+  mocks.setOrganizations('manyorgs', orgs);
+  const scopes = ['openid', 'profile', 'w_member_social', 'rw_organization_admin'];
+  const before = mocks.calls.filter((c) => c.path === '/rest/organizationAcls').length;
+  const { q } = await w.connectWithMock(mocks, auto.api_key, 'linkedin', { user: 'manyorgs', redirect: REDIRECT, linkFields: { scopes, accounts: 'all' } });
+  const ids = q.profile_ids.split(',');
+  assert.equal(ids.length, 13, 'the member and its 12 organizations');
+  assert.equal(mocks.calls.filter((c) => c.path === '/rest/organizationAcls').length - before, 2, 'two ACL pages');
+  const last = (await profile(auto.api_key, ids[12]));
+  assert.equal(last.platform_user_id, 'urn:li:organization:3011');
+});
+
+test('facebook past day 60: the Pages stay active on their own tokens, and nothing revokes the login they live on', async () => {
+  mocks.setPages('day60', [{ id: '1601', name: 'Sixty' }]);
+  const first = await w.connectWithMock(mocks, app.api_key, 'facebook', { user: 'day60', redirect: REDIRECT, linkFields: { external_user_id: 'v60' } });
+  const page = first.q.profile_id;
+  const grant = await w.grantOf(page);
+  const past = Math.floor(Date.now() / 1000) - 1;
+  await w.sql('UPDATE grants SET access_token_expires_at = ?, next_refresh_at = ? WHERE id = ?', past, past, grant);
+  await w.cron();
+  assert.equal((await w.row('SELECT status FROM grants WHERE id = ?', grant)).status, 'disconnected', 'the user token expired');
+  const p = await profile(app.api_key, page);
+  assert.equal(p.status, 'active');
+  assert.equal((await get(app.api_key, `/v1/profiles/${page}/access-token`)).body.access_token, mocks.pageToken('1601'));
+  await w.settled();
+  assert.equal(receiver.of('profile.disconnected', page).length, 0);
+  // Another user of the app gets the same login to connect: refused, and the fresh grant is
+  // not revoked (DELETE /me/permissions would end the Page token too).
+  const revokes = calls('facebook', 'revoke').length;
+  const attack = await w.connectWithMock(mocks, app.api_key, 'facebook', { user: 'day60', redirect: REDIRECT, linkFields: { external_user_id: 'attacker' } });
+  assert.equal(attack.q.error, 'account_connected_elsewhere');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(calls('facebook', 'revoke').length, revokes);
+  assert.equal(mocks.tokens.get(mocks.pageToken('1601')).revoked, false);
+});
+
+test('attack: a co-admin\'s login completing the owner\'s link cannot move the owner\'s Page to its own grant', async () => {
+  mocks.setPages('owner2', [{ id: '1701', name: 'Shared Page' }]);
+  mocks.setPages('coadmin', [{ id: '1701', name: 'Shared Page' }, { id: '1709', name: 'Co-admin Page' }]);
+  const first = await w.connectWithMock(mocks, app.api_key, 'facebook', { user: 'owner2', redirect: REDIRECT, linkFields: { external_user_id: 'v2' } });
+  const page = first.q.profile_id;
+  const grant = await w.grantOf(page);
+  const token = (await get(app.api_key, `/v1/profiles/${page}/access-token`)).body.access_token;
+  const revokes = calls('facebook', 'revoke').length;
+  // A reconnect link for the Page, completed with the co-admin's login.
+  const re = await w.connectWithMock(mocks, app.api_key, 'facebook', { user: 'coadmin', redirect: REDIRECT, linkFields: { profile_id: page, claim: false } });
+  assert.equal(re.q.error, 'profile_failed');
+  // A link for the owner's user id, completed with the co-admin's login: the shared Page is
+  // not offered; only the co-admin's own Page connects.
+  const plain = await w.connectWithMock(mocks, app.api_key, 'facebook', { user: 'coadmin', redirect: REDIRECT, linkFields: { external_user_id: 'v2', claim: false } });
+  assert.equal(plain.q.connected, 'true');
+  assert.deepEqual(plain.q.profile_ids.split(',').length, 1);
+  assert.equal((await profile(app.api_key, plain.q.profile_id)).platform_user_id, '1709');
+  assert.equal(await w.grantOf(page), grant, 'the Page stays on the owner\'s grant');
+  assert.equal((await get(app.api_key, `/v1/profiles/${page}/access-token`)).body.access_token, token);
+  await new Promise((r) => setTimeout(r, 200));
+  // Only the co-admin's unused fresh grant may have been revoked; the owner's tokens live.
+  for (const c of calls('facebook', 'revoke').slice(revokes)) assert.equal(mocks.tokens.get(c.headers.authorization.slice('Bearer '.length)).user, 'coadmin');
+  assert.equal(mocks.tokens.get(token).revoked, false);
+  const ownerGrant = await w.row('SELECT access_token_enc FROM grants WHERE id = ?', grant);
+  assert.equal(mocks.tokens.get(w.openEnvelope(ownerGrant.access_token_enc, grant, 'access_token')).revoked, false);
+});

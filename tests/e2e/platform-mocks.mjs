@@ -449,10 +449,16 @@ const ROUTES = [
     const [g, refused] = linkedinRest(m, c);
     if (!g) return refused;
     if (c.query.q !== 'roleAssignee') return linkedinError(400, 'ILLEGAL_ARGUMENT', 'Invalid query parameters passed to request: q must name a finder');
-    const elements = m.organizationsOf(g.user).map((o) => ({
+    const all = m.organizationsOf(g.user).map((o) => ({
       roleAssignee: `urn:li:person:li_${g.user}`, state: o.state ?? 'APPROVED', role: o.role ?? 'ADMINISTRATOR', organization: `urn:li:organization:${o.id}`,
     }));
-    return json(200, { paging: { start: 0, count: 10, links: [] }, elements });
+    // LinkedIn pages finders with start/count (10 by default); this mock never gives more than
+    // 10 a page, whatever is asked, so a member with more organizations takes several calls.
+    const start = Number(c.query.start ?? 0);
+    const count = Math.min(Number(c.query.count ?? 10), 10);
+    if (!Number.isInteger(start) || start < 0 || !Number.isInteger(count) || count < 1) return linkedinError(400, 'ILLEGAL_ARGUMENT', 'Invalid paging parameters');
+    const elements = all.slice(start, start + count);
+    return json(200, { paging: { start, count, total: all.length, links: [] }, elements });
   } },
   // Batch get of administered organizations: `?ids=List(1,2)` (Rest.li 2.0), answered per id.
   { platform: 'linkedin', endpoint: 'organizations', method: 'GET', host: 'api.linkedin.com', path: '/rest/organizations', run(m, c) {

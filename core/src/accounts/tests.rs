@@ -71,8 +71,10 @@ fn linkedin_first_request_is_the_acl_finder_with_version_headers() {
     let req = first_request(&get_platform("linkedin"), &token()).unwrap();
     assert_eq!(
         req.url,
-        "https://api.linkedin.com/rest/organizationAcls?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED"
+        "https://api.linkedin.com/rest/organizationAcls?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED&start=0&count=100"
     );
+    let second = linkedin_acls_request(&get_platform("linkedin"), &token(), 100).unwrap();
+    assert!(second.url.ends_with("&start=100&count=100"));
     assert_eq!(req.header("linkedin-version"), Some(linkedin::API_VERSION));
     assert_eq!(req.header("X-Restli-Protocol-Version"), Some("2.0.0"));
     assert_eq!(req.header("authorization"), Some("Bearer EAAlong_SECRET"));
@@ -389,4 +391,23 @@ fn facebook_listing_url_uses_the_graph_version_constant() {
         facebook::me_accounts_url("id"),
         format!("https://graph.facebook.com/{}/me/accounts?fields=id&limit=100", crate::platforms::GRAPH_API_VERSION)
     );
+}
+
+#[test]
+fn linkedin_acl_pages_continue_while_the_total_or_a_full_page_says_so() {
+    let page = |n: usize, total: Option<usize>| {
+        let elements: Vec<serde_json::Value> =
+            (0..n).map(|i| serde_json::json!({"organization": format!("urn:li:organization:{i}")})).collect();
+        let mut v = serde_json::json!({"elements": elements, "paging": {"start": 0, "count": 100}});
+        if let Some(t) = total {
+            v["paging"]["total"] = t.into();
+        }
+        serde_json::to_vec(&v).unwrap()
+    };
+    assert_eq!(linkedin_acls_next(&page(100, None), 0), Some(100));
+    assert_eq!(linkedin_acls_next(&page(12, None), 0), None);
+    assert_eq!(linkedin_acls_next(&page(10, Some(25)), 0), Some(10), "a platform that pages smaller than asked");
+    assert_eq!(linkedin_acls_next(&page(5, Some(25)), 20), None);
+    assert_eq!(linkedin_acls_next(&page(0, Some(25)), 10), None, "an empty page ends it");
+    assert_eq!(linkedin_acls_next(b"not json", 0), None);
 }
