@@ -5,7 +5,7 @@
 
 use crate::ctx::Ctx;
 use crate::fetch;
-use connect_links_core::accounts::{self, Account, AccountSource, MAX_ORGANIZATIONS, MAX_PAGES};
+use connect_links_core::accounts::{self, Account, AccountSource, AclMore, MAX_ORGANIZATIONS, MAX_PAGES};
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::platforms::Platform;
 use connect_links_core::secrets::AccessToken;
@@ -58,11 +58,12 @@ pub async fn list(
                     }
                 }
                 match accounts::linkedin_acls_next(&resp.body, start) {
-                    Some(next) => start = next,
-                    None => {
+                    AclMore::Next(next) => start = next,
+                    AclMore::Done => {
                         complete = true;
                         break;
                     }
+                    AclMore::Cut => break,
                 }
             }
             if urns.len() > MAX_ORGANIZATIONS {

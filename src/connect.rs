@@ -415,11 +415,12 @@ async fn reconnect_owner(ctx: &Ctx, link: &LinkRow) -> ApiResult<Result<Option<S
 /// [`place`] for one account: the reconnect link's own profile is updated whoever owns it;
 /// every other account is placed for the owner the connect acts for. An account connected
 /// through another login (`login_grant`: this login's grant in the app, if any) stays with
-/// that login: a co-admin's login completing the owner's link must not re-point a Page to a
-/// grant the owner does not control. Only a never-claimed profile moves.
+/// that login while it is active there: a co-admin's login completing the owner's link must
+/// not re-point a live Page to a grant the owner does not control. A never-claimed profile
+/// moves, and so does a disconnected one (its old login lost it; the owner rule still holds).
 fn placement(found: Option<&ProfileRow>, link: &LinkRow, owner: Option<&str>, login_grant: Option<&str>) -> Placement {
     if let Some(p) = found {
-        if p.status != "pending" && login_grant != Some(p.grant_id.as_str()) {
+        if p.status == "active" && login_grant != Some(p.grant_id.as_str()) {
             return if link.reconnect_profile_id.as_deref() == Some(p.id.as_str()) {
                 Placement::WrongAccount
             } else {

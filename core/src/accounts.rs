@@ -170,16 +170,41 @@ pub fn linkedin_acls_request(p: &Platform, token: &AccessToken, start: usize) ->
     Some(get(p, url, token))
 }
 
-/// Where the next ACL page starts, when more entries follow the page that began at `start`:
-/// its `paging.total` says so, or (without a total) the page came back full.
-pub fn linkedin_acls_next(body: &[u8], start: usize) -> Option<usize> {
-    let v = serde_json::from_slice::<Value>(body).ok()?;
+/// What follows an ACL page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AclMore {
+    /// More entries, from this `start`.
+    Next(usize),
+    /// That was the last page.
+    Done,
+    /// The answer promised more but gave none: the listing is not whole.
+    Cut,
+}
+
+/// What follows the ACL page that began at `start`. With `paging.total`, more follow until it
+/// is reached; without one, more follow while a page comes back full (as many as its
+/// `paging.count`, or [`ACL_PAGE_SIZE`]): LinkedIn may page smaller than asked.
+pub fn linkedin_acls_next(body: &[u8], start: usize) -> AclMore {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else { return AclMore::Cut };
     let returned = v.get("elements").and_then(Value::as_array).map_or(0, Vec::len);
-    let more = match v.pointer("/paging/total").and_then(Value::as_u64) {
-        Some(total) => returned > 0 && ((start + returned) as u64) < total,
-        None => returned >= ACL_PAGE_SIZE,
-    };
-    more.then_some(start + returned)
+    match v.pointer("/paging/total").and_then(Value::as_u64) {
+        Some(total) if ((start + returned) as u64) < total => {
+            if returned > 0 {
+                AclMore::Next(start + returned)
+            } else {
+                AclMore::Cut
+            }
+        }
+        Some(_) => AclMore::Done,
+        None => {
+            let count = v.pointer("/paging/count").and_then(Value::as_u64).map_or(ACL_PAGE_SIZE, |c| c as usize);
+            if returned > 0 && returned >= count.min(ACL_PAGE_SIZE) {
+                AclMore::Next(start + returned)
+            } else {
+                AclMore::Done
+            }
+        }
+    }
 }
 
 /// The call for the next listing page (Graph's `paging.next`), only when `next_url` has the

@@ -402,3 +402,42 @@ test('attack: a co-admin\'s login completing the owner\'s link cannot move the o
   const ownerGrant = await w.row('SELECT access_token_enc FROM grants WHERE id = ?', grant);
   assert.equal(mocks.tokens.get(w.openEnvelope(ownerGrant.access_token_enc, grant, 'access_token')).revoked, false);
 });
+
+test('linkedin: ACL pages without a total are followed; a listing cut short ends no organization, a whole one does', async () => {
+  const orgs = (n) => Array.from({ length: n }, (_, i) => ({ id: 4000 + i, name: `P${i}`, vanity: `p-${i}`, role: 'ADMINISTRATOR', state: 'APPROVED' }));
+  const scopes = ['openid', 'profile', 'w_member_social', 'rw_organization_admin'];
+  const connect = () => w.connectWithMock(mocks, auto.api_key, 'linkedin', { user: 'pager', redirect: REDIRECT, linkFields: { scopes, accounts: 'all' } });
+  mocks.setOrganizations('pager', orgs(12));
+  mocks.aclNoTotal = true;
+  const ids = (await connect()).q.profile_ids.split(',');
+  mocks.aclNoTotal = false;
+  assert.equal(ids.length, 13, 'no total: pages followed while full');
+  // The platform stops answering after 10 entries although its total says 12.
+  mocks.aclCutAt = 10;
+  const cut = (await connect()).q.profile_ids.split(',');
+  delete mocks.aclCutAt;
+  assert.equal(cut.length, 11);
+  const statuses = async () => Promise.all(ids.map(async (id) => (await profile(auto.api_key, id)).status));
+  assert.deepEqual(await statuses(), ids.map(() => 'active'), 'a cut listing proves nothing: nobody ends');
+  // A whole listing without the last organization ends its profile.
+  mocks.setOrganizations('pager', orgs(11));
+  await connect();
+  const last = await profile(auto.api_key, ids[12]);
+  assert.deepEqual([last.status, last.disconnect_reason], ['disconnected', 'account_removed']);
+});
+
+test('a Page its old login lost reconnects, same profile id, through another login of the same owner', async () => {
+  mocks.setPages('oldadmin', [{ id: '1801', name: 'Handed over' }]);
+  const first = await w.connectWithMock(mocks, auto.api_key, 'facebook', { user: 'oldadmin', redirect: REDIRECT, linkFields: { external_user_id: 'c1' } });
+  const page = first.q.profile_id;
+  mocks.setPages('oldadmin', [{ id: '1802', name: 'Still mine' }]);
+  await w.connectWithMock(mocks, auto.api_key, 'facebook', { user: 'oldadmin', redirect: REDIRECT, linkFields: { external_user_id: 'c1' } });
+  assert.equal((await profile(auto.api_key, page)).disconnect_reason, 'account_removed');
+  mocks.setPages('newadmin', [{ id: '1801', name: 'Handed over' }]);
+  const back = await w.connectWithMock(mocks, auto.api_key, 'facebook', { user: 'newadmin', redirect: REDIRECT, linkFields: { profile_id: page } });
+  assert.equal(back.q.profile_id, page);
+  const p = await profile(auto.api_key, page);
+  assert.deepEqual([p.status, p.external_user_id], ['active', 'c1']);
+  assert.equal(p.grant_id, await w.row("SELECT id FROM grants WHERE platform = 'facebook' AND platform_user_id = '10newadmin'").then((r) => r.id));
+  assert.equal((await get(auto.api_key, `/v1/profiles/${page}/access-token`)).body.access_token, mocks.pageToken('1801'));
+});

@@ -457,8 +457,12 @@ const ROUTES = [
     const start = Number(c.query.start ?? 0);
     const count = Math.min(Number(c.query.count ?? 10), 10);
     if (!Number.isInteger(start) || start < 0 || !Number.isInteger(count) || count < 1) return linkedinError(400, 'ILLEGAL_ARGUMENT', 'Invalid paging parameters');
-    const elements = all.slice(start, start + count);
-    return json(200, { paging: { start, count, total: all.length, links: [] }, elements });
+    // Test hooks: `aclNoTotal` leaves `paging.total` out (as some answers do); `aclCutAt`
+    // answers an empty page from that start on while the total still promises more.
+    const elements = m.aclCutAt !== undefined && start >= m.aclCutAt ? [] : all.slice(start, start + count);
+    const paging = { start, count, links: [] };
+    if (!m.aclNoTotal) paging.total = all.length;
+    return json(200, { paging, elements });
   } },
   // Batch get of administered organizations: `?ids=List(1,2)` (Rest.li 2.0), answered per id.
   { platform: 'linkedin', endpoint: 'organizations', method: 'GET', host: 'api.linkedin.com', path: '/rest/organizations', run(m, c) {

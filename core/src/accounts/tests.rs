@@ -395,19 +395,22 @@ fn facebook_listing_url_uses_the_graph_version_constant() {
 
 #[test]
 fn linkedin_acl_pages_continue_while_the_total_or_a_full_page_says_so() {
-    let page = |n: usize, total: Option<usize>| {
+    let page = |n: usize, count: usize, total: Option<usize>| {
         let elements: Vec<serde_json::Value> =
             (0..n).map(|i| serde_json::json!({"organization": format!("urn:li:organization:{i}")})).collect();
-        let mut v = serde_json::json!({"elements": elements, "paging": {"start": 0, "count": 100}});
+        let mut v = serde_json::json!({"elements": elements, "paging": {"start": 0, "count": count}});
         if let Some(t) = total {
             v["paging"]["total"] = t.into();
         }
         serde_json::to_vec(&v).unwrap()
     };
-    assert_eq!(linkedin_acls_next(&page(100, None), 0), Some(100));
-    assert_eq!(linkedin_acls_next(&page(12, None), 0), None);
-    assert_eq!(linkedin_acls_next(&page(10, Some(25)), 0), Some(10), "a platform that pages smaller than asked");
-    assert_eq!(linkedin_acls_next(&page(5, Some(25)), 20), None);
-    assert_eq!(linkedin_acls_next(&page(0, Some(25)), 10), None, "an empty page ends it");
-    assert_eq!(linkedin_acls_next(b"not json", 0), None);
+    assert_eq!(linkedin_acls_next(&page(100, 100, None), 0), AclMore::Next(100));
+    assert_eq!(linkedin_acls_next(&page(12, 100, None), 0), AclMore::Done);
+    assert_eq!(linkedin_acls_next(&page(10, 10, None), 0), AclMore::Next(10), "a server paging by 10, no total");
+    assert_eq!(linkedin_acls_next(&page(5, 10, None), 10), AclMore::Done);
+    assert_eq!(linkedin_acls_next(&page(10, 10, Some(25)), 0), AclMore::Next(10), "paging smaller than asked");
+    assert_eq!(linkedin_acls_next(&page(5, 10, Some(25)), 20), AclMore::Done);
+    assert_eq!(linkedin_acls_next(&page(0, 10, Some(25)), 10), AclMore::Cut, "an empty page short of the total");
+    assert_eq!(linkedin_acls_next(&page(0, 10, None), 10), AclMore::Done);
+    assert_eq!(linkedin_acls_next(b"not json", 0), AclMore::Cut);
 }
