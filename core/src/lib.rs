@@ -17,6 +17,7 @@ pub mod oauth;
 pub mod ownership;
 pub mod picker;
 pub mod pkce;
+pub mod platform_webhooks;
 pub mod platforms;
 pub mod random;
 pub mod redirect;
