@@ -614,6 +614,8 @@ pub async fn store_accounts(
             let own_kid = own_enc.as_ref().map(|_| keyring.current_kid().to_string());
             // An account's own token (a Page's) does not expire with the login's.
             let profile_expiry = if own_enc.is_some() { None } else { expires_at };
+            // A token that never expires is never refreshed: its liveness is checked instead.
+            let next_check = profile_expiry.is_none().then(|| crate::jobs::liveness::first_check_at(ctx, now));
             let parent = match &a.parent {
                 Some(p) => Some(serde_json::to_string(p).or_500("parent json")?),
                 None => None,
@@ -636,7 +638,8 @@ pub async fn store_accounts(
                         "UPDATE profiles SET grant_id = ?2, account_type = ?3, parent = ?4, username = ?5, \
                          display_name = ?6, avatar_url = ?7, external_user_id = ?8, metadata = ?9, status = ?10, \
                          claim_link_id = ?11, disconnect_reason = NULL, scopes = ?12, access_token_enc = ?13, \
-                         token_kid = ?14, access_token_expires_at = ?15, reencrypt_failed_at = NULL, updated_at = ?16 \
+                         token_kid = ?14, access_token_expires_at = ?15, reencrypt_failed_at = NULL, updated_at = ?16, \
+                         next_check_at = ?19, check_failures = 0 \
                          WHERE id = ?1 AND external_user_id IS ?17 AND status = ?18",
                         id,
                         grant_id,
@@ -655,15 +658,16 @@ pub async fn store_accounts(
                         profile_expiry,
                         now,
                         old.external_user_id,
-                        old.status
+                        old.status,
+                        next_check
                     )
                 }
                 None => query!(
                     &db,
                     "INSERT INTO profiles (id, app_id, grant_id, platform, account_type, platform_user_id, parent, \
                      username, display_name, avatar_url, external_user_id, metadata, status, scopes, access_token_enc, \
-                     token_kid, access_token_expires_at, claim_link_id, created_at, updated_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19)",
+                     token_kid, access_token_expires_at, claim_link_id, created_at, updated_at, next_check_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?20)",
                     id,
                     link.app_id,
                     grant_id,
@@ -682,7 +686,8 @@ pub async fn store_accounts(
                     own_kid,
                     profile_expiry,
                     claim_link,
-                    now
+                    now,
+                    next_check
                 ),
             }
             .or_500("prepare profile write")?;
@@ -711,6 +716,7 @@ pub async fn store_accounts(
                 created_at: found.map_or(now, |o| o.created_at),
                 updated_at: now,
                 claim_link_id: None,
+                last_platform_event_at: found.and_then(|o| o.last_platform_event_at),
             };
             became.push((a.platform_user_id.clone(), id.clone()));
             profile_ids.push(id);

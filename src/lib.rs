@@ -4,6 +4,7 @@
 // The flows, grouped by how work enters: app and operator routes, pages, cron and queue jobs.
 mod api;
 mod browser;
+mod inbound;
 mod jobs;
 // The connect flow after consent and revocation, shared by routes and jobs.
 mod accounts;

@@ -5,6 +5,7 @@ use crate::api::{admin, links, profiles};
 use crate::body::{read_capped, ReadError};
 use crate::browser::{choose, sandbox};
 use crate::ctx::{method_not_allowed, Ctx, OrInternal};
+use crate::inbound;
 use crate::respond;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::input::{parse_limit, MAX_BODY_BYTES};
@@ -18,7 +19,8 @@ pub async fn handle(mut req: Request, env: Env, waiter: Context) -> Response {
     let segs: Vec<String> = path.trim_matches('/').split('/').map(str::to_string).collect();
     let browser = match segs.as_slice() {
         [first, ..] if first == "connect" || first == "oauth" => true,
-        [first, second, ..] => first == "sandbox" && second == "authorize",
+        [first, second, ..] if first == "sandbox" => second == "authorize",
+        [first, _, third, ..] if first == "platform-webhooks" => third == "deletion-status",
         _ => false,
     };
     let ctx = Ctx::new(env, &req, waiter);
@@ -104,6 +106,28 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
         },
         ["oauth", "callback"] => match m {
             Method::Get => links::callback(ctx, &query(req)?).await,
+            _ => Err(method_not_allowed()),
+        },
+
+        // Platforms telling us a user let go (api.md section 9).
+        ["platform-webhooks", "meta", "deauthorize"] => match m {
+            Method::Post => inbound::meta::deauthorize(ctx, &body(req).await?).await,
+            _ => Err(method_not_allowed()),
+        },
+        ["platform-webhooks", "meta", "data-deletion"] => match m {
+            Method::Post => inbound::meta::data_deletion(ctx, &body(req).await?).await,
+            _ => Err(method_not_allowed()),
+        },
+        ["platform-webhooks", "meta", "deletion-status", code] => match m {
+            Method::Get => inbound::meta::deletion_status(ctx, code).await,
+            _ => Err(method_not_allowed()),
+        },
+        ["platform-webhooks", "tiktok"] => match m {
+            Method::Post => {
+                let signature = req.headers().get("tiktok-signature").ok().flatten();
+                let b = body(req).await?;
+                inbound::tiktok::event(ctx, signature.as_deref(), &b).await
+            }
             _ => Err(method_not_allowed()),
         },
 

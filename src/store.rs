@@ -610,6 +610,11 @@ pub fn copy_grant_to_profiles_stmt(db: &D1Database, grant_id: &str, now: i64) ->
     .or_500("prepare copy grant")
 }
 
+/// The profile columns qualified with a table alias (for joins).
+pub fn profile_columns_of(alias: &str) -> String {
+    PROFILE_COLUMNS.split(',').map(|c| format!("{alias}.{}", c.trim())).collect::<Vec<_>>().join(", ")
+}
+
 /// The token a profile acts with: its own (a Facebook Page's), or its grant's.
 #[derive(Deserialize)]
 pub struct ProfileToken {
@@ -621,7 +626,7 @@ pub struct ProfileToken {
 
 /// A profile of an app with the envelope of the token it acts with, in one read.
 pub async fn profile_token(db: &D1Database, app_id: &str, id: &str) -> ApiResult<Option<(ProfileRow, ProfileToken)>> {
-    let cols = PROFILE_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
+    let cols = profile_columns_of("p");
     let row = query!(
         db,
         &format!(

@@ -223,6 +223,9 @@ pub struct ProfileRow {
     /// The link whose claim a `pending` profile waits for; never shown.
     #[serde(default)]
     pub claim_link_id: Option<String>,
+    /// When the platform last told us about the account (a deauthorization...), epoch seconds.
+    #[serde(default)]
+    pub last_platform_event_at: Option<i64>,
 }
 
 fn default_account_type() -> String {
@@ -233,7 +236,7 @@ fn default_account_type() -> String {
 pub const PROFILE_COLUMNS: &str =
     "id, app_id, platform, account_type, grant_id, parent, platform_user_id, username, display_name, avatar_url, \
     external_user_id, metadata, status, disconnect_reason, scopes, access_token_expires_at, last_refreshed_at, \
-    created_at, updated_at, claim_link_id";
+    created_at, updated_at, claim_link_id, last_platform_event_at";
 
 impl ProfileRow {
     /// The API view (api.md section 6); never a token.
@@ -255,6 +258,7 @@ impl ProfileRow {
             "scopes": json_or(&Some(self.scopes.clone()), json!([])),
             "access_token_expires_at": rfc3339_opt(self.access_token_expires_at),
             "last_refreshed_at": rfc3339_opt(self.last_refreshed_at),
+            "last_platform_event_at": rfc3339_opt(self.last_platform_event_at),
             "created_at": rfc3339(self.created_at),
             "updated_at": rfc3339(self.updated_at),
         })

@@ -140,6 +140,16 @@ pub fn identity_request(p: &Platform, token: &AccessToken) -> HttpRequest {
     HttpRequest { method: "GET", url: p.identity.url.clone(), headers, body: None }
 }
 
+/// The liveness check of a token that never expires (`Platform::liveness_url`, else the
+/// identity call), with the token as a Bearer token.
+pub fn liveness_request(p: &Platform, token: &AccessToken) -> HttpRequest {
+    let mut req = identity_request(p, token);
+    if let Some(url) = &p.liveness_url {
+        req.url = url.clone();
+    }
+    req
+}
+
 /// The token a revocation sends: the refresh token where the platform takes it and one is
 /// stored, else the access token.
 pub fn token_to_revoke<'a>(p: &Platform, access: &'a str, refresh: Option<&'a str>) -> &'a str {

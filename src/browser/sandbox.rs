@@ -258,16 +258,23 @@ pub async fn userinfo(ctx: &Ctx, req: &Request) -> ApiResult<Response> {
         return oauth_error(401, "invalid_token", "a bearer token is required");
     };
     let db = ctx.db()?;
+    #[derive(Deserialize)]
+    struct Holder {
+        username: String,
+        kind: String,
+    }
+    // A Page token (its holder is the Page) answers too: the liveness check calls this.
     let row = query!(
         &db,
-        "SELECT username, scope FROM sandbox_tokens WHERE token_hash = ?1 AND kind = 'access' \
+        "SELECT username, kind FROM sandbox_tokens WHERE token_hash = ?1 AND kind IN ('access', 'page') \
          AND revoked_at IS NULL AND expires_at > ?2",
         secret_hash(token),
         ctx.now()
     )
-    .one::<GrantRow>("sandbox userinfo")
+    .one::<Holder>("sandbox userinfo")
     .await?;
     match row {
+        Some(g) if g.kind == "page" => respond::json(200, &json!({"sub": g.username})),
         Some(g) => respond::json(
             200,
             &json!({"sub": user_id(&g.username), "preferred_username": g.username, "name": format!("Sandbox {}", g.username)}),

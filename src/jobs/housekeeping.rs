@@ -277,7 +277,8 @@ pub async fn key_usage(ctx: &Ctx, keyring: &Keyring) -> ApiResult<Vec<KidUsage>>
     let profiles = worker::Result::Ok(query!(
         &db,
         "SELECT kid, SUM(n) AS n, SUM(unreadable) AS unreadable FROM ( \
-         SELECT token_kid AS kid, COUNT(*) AS n, COUNT(reencrypt_failed_at) AS unreadable FROM grants GROUP BY token_kid \
+         SELECT token_kid AS kid, COUNT(*) AS n, COUNT(reencrypt_failed_at) AS unreadable FROM grants \
+         WHERE access_token_enc != '' GROUP BY token_kid \
          UNION ALL SELECT token_kid AS kid, COUNT(*) AS n, COUNT(reencrypt_failed_at) AS unreadable FROM profiles \
          WHERE token_kid IS NOT NULL GROUP BY token_kid) GROUP BY kid"
     ))

@@ -523,9 +523,10 @@ const MAX_ROUNDS: u32 = 5;
 /// housekeeping, which run even when the refresh phase failed.
 pub async fn run_cron(ctx: &Ctx) -> ApiResult<()> {
     let refreshed = refresh_due(ctx).await;
+    let checked = crate::jobs::liveness::run(ctx).await;
     let _ = webhooks::deliver_due(ctx, 100).await;
     let kept = crate::jobs::housekeeping::run(ctx).await;
-    refreshed.and(kept)
+    refreshed.and(checked).and(kept)
 }
 
 /// Refreshes (or enqueues) due profiles. `REFRESH_BATCH_SIZE` (default 200) bounds the

@@ -3,4 +3,5 @@
 
 pub mod housekeeping;
 pub mod lifecycle;
+pub mod liveness;
 pub mod webhooks;

@@ -341,8 +341,12 @@ const ROUTES = [
     return json(200, { access_token: m.issue(g, 'EAAshort_', 'short'), token_type: 'bearer', expires_in: 5183 });
   } },
   { platform: 'facebook', platformOf: metaAppOf, endpoint: 'identity', method: 'GET', host: 'graph.facebook.com', path: '/v25.0/me', run(m, c) {
+    // A Page token answers /me as its Page (the liveness check of Page profiles uses it).
+    const page = m.graphBearer(c, ['page']);
+    if (page && !page.revoked) return json(200, { id: page.pageId, name: `Page ${page.pageId}` });
     const g = m.bearer('facebook', c) || m.bearer('instagram_facebook', c);
-    if (!g) return json(400, { error: { message: 'Invalid OAuth access token.', type: 'OAuthException', code: 190 } });
+    if (!g) return json(400, { error: { message: 'Error validating access token: The session has been invalidated.', type: 'OAuthException', code: 190, error_subcode: 460 } });
+    if (c.query.fields === 'id') return json(200, { id: `10${g.user}` });
     return json(200, { id: `10${g.user}`, name: `FB ${g.user}`, picture: { data: { url: `https://cdn.facebook.test/${g.user}.jpg`, is_silhouette: false } } });
   } },
   // The Pages the person has a role on, each with a Page token that does not expire (it was

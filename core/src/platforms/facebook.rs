@@ -61,6 +61,8 @@ pub fn platform() -> Platform {
         default_access_ttl_secs: Some(60 * 24 * 3600),
         terminal_errors: vec!["invalid_grant".into(), "190".into()],
         api_base_url: Some("https://graph.facebook.com".into()),
+        // Any Graph token (a user's or a Page's) answers `/me`; `id` alone keeps it cheap.
+        liveness_url: Some(format!("https://graph.facebook.com/{v}/me?fields=id")),
         // Nobody posts as a person: each Page is an account, acting with its own Page token.
         accounts: AccountSource::FacebookPages,
         accounts_url: Some(me_accounts_url(PAGE_FIELDS)),

@@ -227,6 +227,10 @@ pub struct Platform {
     pub refresh_terminal_answers: Vec<(String, String)>,
     /// The platform's API base, for calls made on the app's behalf.
     pub api_base_url: Option<String>,
+    /// The cheap call that tells whether a token that never expires still works (the
+    /// liveness check); the identity call when `None`. Meta's: `GET /me?fields=id`, which a
+    /// Page token answers as well as a user token.
+    pub liveness_url: Option<String>,
     /// Where the accounts behind a login come from (`Login`: the login is the one account).
     pub accounts: AccountSource,
     /// The first listing call's full URL (query included), for every source but `Login`.
@@ -278,6 +282,7 @@ impl Platform {
             terminal_errors: vec!["invalid_grant".into()],
             refresh_terminal_answers: vec![],
             api_base_url: None,
+            liveness_url: None,
             accounts: AccountSource::Login,
             accounts_url: None,
             docs_url: String::new(),

@@ -36,6 +36,9 @@ pub fn platform(public_url: &str) -> Platform {
         // Basic, as X, Pinterest and Reddit want: the common strict case.
         client_auth: ClientAuth::Basic,
         refresh: RefreshKind::RotatingRefreshToken,
+        // `invalid_token` (RFC 6750) is how its user-info call, the liveness check, says a
+        // token is revoked or unknown.
+        terminal_errors: vec!["invalid_grant".into(), "invalid_token".into()],
         default_access_ttl_secs: Some(ACCESS_TTL_SECS),
         accounts: AccountSource::SandboxPages,
         accounts_url: Some(format!("{base}/sandbox/accounts")),

@@ -1,0 +1,112 @@
+//! Meta's callbacks (Facebook Login, Instagram and Threads use cases): the Deauthorize
+//! callback and the Data Deletion Request callback, both a form field `signed_request`
+//! signed with the app secret (formats and their sources in
+//! `connect_links_core::platform_webhooks`).
+
+use super::{delete_login, deletion_record, revoke_login, unauthorized};
+use crate::ctx::{Ctx, OrInternal};
+use crate::respond;
+use connect_links_core::error::{ApiError, ApiResult};
+use connect_links_core::html::{escape, page};
+use connect_links_core::platform_webhooks::{
+    confirmation_code, signed_request_of_form, verify_signed_request, SignedRequest,
+};
+use connect_links_core::time::rfc3339;
+use serde_json::json;
+use worker::{query, Response};
+
+/// The Meta platforms whose app secret may sign a callback. Each product has its own app
+/// (and secret), and a callback URL is shared by every configured one.
+const META_PLATFORMS: [&str; 4] = ["facebook", "instagram_facebook", "instagram", "threads"];
+
+/// The key the confirmation codes are made with.
+const CODE_PURPOSE: &str = "meta-data-deletion-code";
+
+/// The platforms whose configured app secret verifies the body's `signed_request`, with the
+/// request. Every configured secret is tried (no early exit), each compared in constant time.
+fn verified(ctx: &Ctx, body: &[u8]) -> Vec<(&'static str, SignedRequest)> {
+    let Some(raw) = signed_request_of_form(body) else { return vec![] };
+    let mut out = Vec::new();
+    for id in META_PLATFORMS {
+        let Some(creds) = ctx.catalog.get(id).and_then(|p| ctx.credentials(p)) else { continue };
+        if let Some(req) = verify_signed_request(&raw, creds.client_secret.secret()) {
+            out.push((id, req));
+        }
+    }
+    out
+}
+
+/// `POST /platform-webhooks/meta/deauthorize`: the user removed the app. 200 once verified
+/// (also for a login we do not hold, and for a repeat); 401 otherwise.
+pub async fn deauthorize(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
+    let hits = verified(ctx, body);
+    if hits.is_empty() {
+        return Err(unauthorized());
+    }
+    for (platform, req) in &hits {
+        revoke_login(ctx, platform, &req.user_id).await?;
+    }
+    respond::json(200, &json!({"ok": true}))
+}
+
+/// `POST /platform-webhooks/meta/data-deletion`: the user asked Meta to have their data
+/// deleted. Deletes, then answers `{url, confirmation_code}`; a repeated request gets the
+/// same code (the status page keeps what the first one deleted).
+pub async fn data_deletion(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
+    let hits = verified(ctx, body);
+    let Some((first, req)) = hits.first() else { return Err(unauthorized()) };
+    let mut deleted = 0;
+    for (platform, r) in &hits {
+        deleted += delete_login(ctx, platform, &r.user_id).await?;
+    }
+    let key = ctx.keyring()?.derive(CODE_PURPOSE);
+    let code = confirmation_code(key.secret(), first, &req.user_id, req.issued_at);
+    let db = ctx.db()?;
+    query!(
+        &db,
+        "INSERT INTO platform_deletions (code, platform, profiles_deleted, created_at) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (code) DO NOTHING",
+        code,
+        *first,
+        deleted as i64,
+        ctx.now()
+    )
+    .or_500("prepare deletion record")?
+    .run()
+    .await
+    .or_500("deletion record")?;
+    respond::json(
+        200,
+        &json!({
+            "url": format!("{}/platform-webhooks/meta/deletion-status/{}", ctx.public_url, code),
+            "confirmation_code": code,
+        }),
+    )
+}
+
+/// `GET /platform-webhooks/meta/deletion-status/{code}`: what a deletion request deleted, and
+/// when (the page Meta shows the user). It names no account: the code is all it knows.
+pub async fn deletion_status(ctx: &Ctx, code: &str) -> ApiResult<Response> {
+    let valid = code.len() == 20 && code.bytes().all(|b| b.is_ascii_hexdigit());
+    let record = if valid { deletion_record(ctx, code).await? } else { None };
+    let Some((n, at)) = record else {
+        return Err(ApiError::not_found("deletion request"));
+    };
+    let what = match n {
+        0 => "No connected account was stored for you, so nothing needed deleting.".to_string(),
+        1 => "1 connected account was deleted, with its tokens.".to_string(),
+        n => format!("{n} connected accounts were deleted, with their tokens."),
+    };
+    respond::html(
+        200,
+        page(
+            "Data deletion request",
+            &format!(
+                "<h1>Data deletion request</h1><p>Confirmation code <code>{}</code>.</p><p>{}</p><p>Done on {}.</p>",
+                escape(code),
+                escape(&what),
+                escape(&rfc3339(at))
+            ),
+        ),
+    )
+}

@@ -1,0 +1,255 @@
+//! Liveness of tokens that never expire (issue 10): a Facebook Page's own token, or a
+//! grant's token with no expiry, is never refreshed, so nothing would notice it died. Each such
+//! profile gets one cheap identity call every `LIVENESS_INTERVAL_DAYS` (default 7), spread
+//! over the interval, under its grant's refresh lease; a terminal answer disconnects as the
+//! refresh job does, a transient one backs off.
+
+use crate::ctx::{Ctx, OrInternal};
+use crate::fetch;
+use crate::jobs::webhooks;
+use crate::store::{self, Stmt};
+use connect_links_core::error::ApiResult;
+use connect_links_core::model::ProfileRow;
+use connect_links_core::oauth::liveness_request;
+use connect_links_core::random::{new_id, unit};
+use connect_links_core::refresh::{backoff, classify, DisconnectReason, Failure};
+use connect_links_core::secrets::AccessToken;
+use connect_links_core::webhook::types;
+use futures_util::stream::{self, StreamExt};
+use serde::Deserialize;
+use serde_json::json;
+use worker::{console_log, query};
+
+/// Checks made at most per cron run.
+const BATCH: u32 = 200;
+/// Checks in flight at once (Workers allow six open connections).
+const CONCURRENCY: usize = 6;
+
+/// The check interval: `LIVENESS_INTERVAL_DAYS` (1 to 90), default 7.
+pub fn interval_secs(ctx: &Ctx) -> i64 {
+    let days = ctx
+        .env
+        .var("LIVENESS_INTERVAL_DAYS")
+        .ok()
+        .and_then(|v| v.to_string().parse::<i64>().ok())
+        .filter(|d| (1..=90).contains(d))
+        .unwrap_or(7);
+    days * 86_400
+}
+
+/// When a new token that never expires is first checked: somewhere in the next interval, so
+/// the checks of many profiles spread over it instead of coming due together.
+pub fn first_check_at(ctx: &Ctx, now: i64) -> i64 {
+    now + ((interval_secs(ctx) as f64) * unit()) as i64 + 1
+}
+
+/// Checks the profiles whose check is due: grants a few at a time, the due profiles of one
+/// grant one after the other under its lease.
+pub async fn run(ctx: &Ctx) -> ApiResult<()> {
+    #[derive(Deserialize)]
+    struct Due {
+        id: String,
+        grant_id: String,
+    }
+    let db = ctx.db()?;
+    let due = query!(
+        &db,
+        "SELECT id, grant_id FROM profiles WHERE status = 'active' AND next_check_at <= ?1 ORDER BY next_check_at LIMIT ?2",
+        ctx.now(),
+        BATCH
+    )
+    .many::<Due>("due checks")
+    .await?;
+    if due.is_empty() {
+        return Ok(());
+    }
+    let mut by_grant: Vec<(String, Vec<String>)> = Vec::new();
+    for d in &due {
+        match by_grant.iter_mut().find(|(g, _)| g == &d.grant_id) {
+            Some((_, ids)) => ids.push(d.id.clone()),
+            None => by_grant.push((d.grant_id.clone(), vec![d.id.clone()])),
+        }
+    }
+    let results: Vec<ApiResult<()>> = stream::iter(by_grant.iter())
+        .map(|(grant, ids)| check_grant(ctx, grant, ids))
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let errors = results.iter().filter(|r| r.is_err()).count();
+    console_log!("{}", json!({"event": "liveness_checks", "due": due.len(), "errors": errors}));
+    Ok(())
+}
+
+/// The token a due profile acts with, read under its grant's lease.
+#[derive(Deserialize)]
+struct Checked {
+    grant_id: String,
+    /// Whose id the envelope is bound to: the profile's own token, or its grant's.
+    bound_to: String,
+    access_token_enc: String,
+    check_failures: i64,
+}
+
+/// The checks of one grant's due profiles: lease the grant (one call at a time per grant,
+/// refreshes included; a grant whose lease is held is looked at in a later run), call the
+/// platform for each, write each outcome, free the lease. The lease covers the calls made
+/// one after the other.
+async fn check_grant(ctx: &Ctx, grant_id: &str, profile_ids: &[String]) -> ApiResult<()> {
+    let db = ctx.db()?;
+    let now = ctx.now();
+    let lease = new_id("lse_")?;
+    let per_call = ctx.timeout_ms() as i64 / 1000 + 5;
+    let lease_secs = per_call * profile_ids.len() as i64 + 30;
+    let leased = query!(
+        &db,
+        "UPDATE grants SET refresh_lease_id = ?2, refresh_lease_until = ?3 + ?4 \
+         WHERE id = ?1 AND (refresh_lease_until IS NULL OR refresh_lease_until < ?3) RETURNING id",
+        grant_id,
+        lease,
+        now,
+        lease_secs
+    )
+    .one::<serde_json::Value>("check lease")
+    .await?;
+    if leased.is_none() {
+        return Ok(());
+    }
+    let mut result = Ok(());
+    for id in profile_ids {
+        if let Err(e) = check_leased(ctx, id).await {
+            result = Err(e);
+        }
+    }
+    query!(
+        &db,
+        "UPDATE grants SET refresh_lease_id = NULL, refresh_lease_until = NULL WHERE id = ?1 AND refresh_lease_id = ?2",
+        grant_id,
+        lease
+    )
+    .exec("check release")
+    .await?;
+    result
+}
+
+async fn check_leased(ctx: &Ctx, profile_id: &str) -> ApiResult<()> {
+    let db = ctx.db()?;
+    let cols = store::profile_columns_of("p");
+    let row = query!(
+        &db,
+        &format!(
+            "SELECT {cols}, p.check_failures, CASE WHEN p.access_token_enc IS NULL THEN g.id ELSE p.id END AS bound_to, \
+             COALESCE(p.access_token_enc, g.access_token_enc) AS access_token_enc \
+             FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?1 AND p.status = 'active' \
+             AND p.next_check_at <= ?2"
+        ),
+        profile_id,
+        ctx.now()
+    )
+    .one::<serde_json::Value>("check read")
+    .await?;
+    let Some(row) = row else { return Ok(()) };
+    let profile: ProfileRow = serde_json::from_value(row.clone()).or_500("read checked profile")?;
+    let checked: Checked = serde_json::from_value(row).or_500("read checked token")?;
+    let own_token = checked.bound_to == profile.id;
+    let opened =
+        ctx.keyring().ok().and_then(|k| k.open(&checked.bound_to, "access_token", &checked.access_token_enc).ok());
+    let (Some(platform), Some(token)) = (ctx.catalog.get(&profile.platform), opened) else {
+        // Nothing to call with (platform gone from the catalog, token under a removed key):
+        // looked at again later, never disconnected for a reason on our side.
+        return push_back(ctx, &profile, checked.check_failures).await;
+    };
+    let req = liveness_request(platform, &AccessToken::new(token));
+    let failure = match fetch::send(&req, &platform.id, Some(&profile.id), ctx.timeout_ms()).await {
+        Ok(resp) if (200..300).contains(&resp.status) => {
+            query!(
+                &db,
+                "UPDATE profiles SET next_check_at = ?2, check_failures = 0 WHERE id = ?1",
+                profile.id,
+                ctx.now() + interval_secs(ctx)
+            )
+            .exec("check passed")
+            .await?;
+            return Ok(());
+        }
+        Ok(resp) => classify(platform, resp.status, &resp.body),
+        Err(_) => Failure::Transient,
+    };
+    match failure {
+        Failure::Transient => push_back(ctx, &profile, checked.check_failures).await,
+        Failure::Terminal(reason) => {
+            console_log!(
+                "{}",
+                json!({"event": "liveness_failed", "profile_id": profile.id, "platform": platform.id, "failure": reason.as_str()})
+            );
+            end(ctx, &profile, &checked.grant_id, own_token, reason).await
+        }
+    }
+}
+
+/// A transient failure: the next check moves out with backoff.
+async fn push_back(ctx: &Ctx, p: &ProfileRow, failures: i64) -> ApiResult<()> {
+    let failures = failures + 1;
+    let db = ctx.db()?;
+    query!(
+        &db,
+        "UPDATE profiles SET check_failures = ?2, next_check_at = ?3 WHERE id = ?1",
+        p.id,
+        failures,
+        ctx.now() + backoff(failures as u32, unit())
+    )
+    .exec("check backoff")
+    .await
+}
+
+/// A dead token: a profile's own token ends that profile; a grant's token ends the grant
+/// and every profile acting with it (as the refresh job does), one `profile.disconnected`
+/// each, in one batch.
+async fn end(ctx: &Ctx, p: &ProfileRow, grant_id: &str, own_token: bool, reason: DisconnectReason) -> ApiResult<()> {
+    let db = ctx.db()?;
+    let now = ctx.now();
+    let ended: Vec<ProfileRow> = if own_token {
+        vec![p.clone()]
+    } else {
+        store::profiles_of_grant(&db, grant_id, false).await?.into_iter().map(|(q, _)| q).collect()
+    };
+    let mut stmts = Vec::new();
+    if !own_token {
+        stmts.push(
+            query!(
+                &db,
+                "UPDATE grants SET status = 'disconnected', disconnect_reason = ?2, next_refresh_at = NULL, updated_at = ?3 \
+                 WHERE id = ?1 AND status = 'active'",
+                grant_id,
+                reason.as_str(),
+                now
+            )
+            .or_500("prepare check grant end")?,
+        );
+    }
+    let mut events = Vec::new();
+    for q in ended {
+        stmts.push(
+            query!(
+                &db,
+                "UPDATE profiles SET status = 'disconnected', disconnect_reason = ?2, next_check_at = NULL, updated_at = ?3 \
+                 WHERE id = ?1 AND status = 'active'",
+                q.id,
+                reason.as_str(),
+                now
+            )
+            .or_500("prepare check end")?,
+        );
+        let view = ProfileRow {
+            status: "disconnected".into(),
+            disconnect_reason: Some(reason.as_str().into()),
+            updated_at: now,
+            ..q
+        }
+        .view();
+        let event = webhooks::event_after(ctx, &db, &p.app_id, types::DISCONNECTED, view)?;
+        stmts.push(event.stmt);
+        events.push(event.id);
+    }
+    webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    Ok(())
+}
