@@ -33,6 +33,7 @@ const mf = new Miniflare({
   bindings: {
     PUBLIC_URL: `http://127.0.0.1:${port}`, SANDBOX: 'off', ADMIN_TOKEN: 'bench-admin', TOKEN_KEYS: `k1:${key.toString('base64')}`,
     X_CLIENT_ID: credsFor('x').id, X_CLIENT_SECRET: credsFor('x').secret, REFRESH_BATCH_SIZE: String(N),
+    FACEBOOK_CLIENT_ID: credsFor('facebook').id, FACEBOOK_CLIENT_SECRET: credsFor('facebook').secret,
   },
   // Keep-alive here (the tests close each connection against an idle-close race that a
   // busy bench never waits long enough to meet): the numbers are the worker's, not TCP setup's.
@@ -101,4 +102,43 @@ console.log(`  D1 statements / refresh:  ${(statements / Math.max(refreshed, 1))
 console.log(`  subrequests / refresh:    ${(subrequests / Math.max(refreshed, 1)).toFixed(2)} (${subrequests} fetches)`);
 console.log('  due-grant selection plan:');
 for (const r of plan.results) console.log(`    ${r.detail}`);
+
+// Liveness (issue 10): N Facebook Page profiles with their own never-expiring tokens, ten
+// Pages per login grant, all due for their check; cron runs until none is due.
+const pages = [];
+for (let g = 0; g < N / 10; g++) {
+  const gid = `grn_live${String(g).padStart(5, '0')}`;
+  const user = { platform: 'facebook', user: `live${g}`, scopes: ['pages_show_list'] };
+  pages.push(db.prepare(
+    `INSERT INTO grants (id, app_id, platform, platform_user_id, status, scopes, access_token_enc, token_kid,
+       access_token_expires_at, token_issued_at, next_refresh_at, created_at, updated_at)
+     VALUES (?1, 'app_bench', 'facebook', ?2, 'active', '[]', ?3, 'k1', ?4, ?5, ?4, ?5, ?5)`,
+  ).bind(gid, `10live${g}`, seal(mocks.issue(user, 'EAAlong_'), gid, 'access_token'), now + 50 * 86400, now));
+  for (let k = 0; k < 10; k++) {
+    const pid = `prf_live${String(g * 10 + k).padStart(6, '0')}`;
+    const token = mocks.issue({ ...user, pageId: `9${g}${k}` }, 'EAAPage_', 'page');
+    pages.push(db.prepare(
+      `INSERT INTO profiles (id, app_id, grant_id, platform, account_type, platform_user_id, status, scopes, access_token_enc,
+         token_kid, next_check_at, created_at, updated_at)
+       VALUES (?1, 'app_bench', ?2, 'facebook', 'page', ?3, 'active', '[]', ?4, 'k1', ?5, ?6, ?6)`,
+    ).bind(pid, gid, `9${g}${k}`, seal(token, pid, 'access_token'), now - 60, now));
+  }
+}
+for (let i = 0; i < pages.length; i += 200) await db.batch(pages.slice(i, i + 200));
+await fetch(`http://127.0.0.1:${port}/__bench/reset`);
+const liveBefore = mocks.calls.length;
+const l0 = performance.now();
+let runs = 0;
+const dueChecks = async () => (await db.prepare("SELECT COUNT(*) AS n FROM profiles WHERE status = 'active' AND next_check_at <= ?1").bind(now).first()).n;
+while ((await dueChecks()) > 0 && runs < 20) {
+  await worker.scheduled({ cron: '*/5 * * * *' });
+  runs += 1;
+}
+const liveSeconds = (performance.now() - l0) / 1000;
+const checks = mocks.calls.slice(liveBefore).filter((c) => c.path === '/v25.0/me').length;
+const liveCounts = await (await fetch(`http://127.0.0.1:${port}/__bench/counts`)).json();
+const per1000 = (x) => ((x / Math.max(checks, 1)) * 1000).toFixed(0);
+console.log(`liveness bench: ${pages.length - N / 10} Page profiles due for their check, ${runs} scheduled runs (200 checks a run at most)`);
+console.log(`  checked:                  ${checks} in ${liveSeconds.toFixed(2)} s, ${await dueChecks()} still due`);
+console.log(`  per 1,000 checks:         ${per1000(checks)} subrequests, ${per1000(liveCounts.statements)} D1 statements, ${(liveSeconds / Math.max(checks, 1) * 1000).toFixed(1)} s`);
 await mf.dispose();

@@ -20,8 +20,11 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{console_log, query};
 
-/// Checks made at most per cron run.
-const BATCH: u32 = 200;
+/// Checks made at most per cron run: `REFRESH_BATCH_SIZE` (default 200), the same bound as
+/// the refreshes that reach a platform, so a small plan's subrequest limit holds for both.
+fn batch(ctx: &Ctx) -> u32 {
+    ctx.env.var("REFRESH_BATCH_SIZE").ok().and_then(|v| v.to_string().parse::<u32>().ok()).unwrap_or(200)
+}
 /// Checks in flight at once (Workers allow six open connections).
 const CONCURRENCY: usize = 6;
 
@@ -56,7 +59,7 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
         &db,
         "SELECT id, grant_id FROM profiles WHERE status = 'active' AND next_check_at <= ?1 ORDER BY next_check_at LIMIT ?2",
         ctx.now(),
-        BATCH
+        batch(ctx)
     )
     .many::<Due>("due checks")
     .await?;
