@@ -145,9 +145,12 @@ test('TikTok: a signed authorization.removed disconnects the profile once; bad s
   assert.equal((await post(raw, tiktokSignatureHeader(raw, credsFor('tiktok').secret))).status, 200, 'TikTok delivers at least once');
   await w.settled();
   assert.equal(receiver.of('profile.disconnected', p.id).length, 1);
-  // Another app's event signed with our secret is about nobody we hold.
-  const foreign = raw.replace(credsFor('tiktok').id, 'someone-else');
+  // An event for another client key (even signed with our secret) ends nobody we hold.
+  const stay = await w.connectWithMock(mocks, app.api_key, 'tiktok', { user: 'ttstay', redirect: REDIRECT });
+  const stayer = await profile(app.api_key, stay.q.profile_id);
+  const foreign = event(stayer.platform_user_id).replace(credsFor('tiktok').id, 'someone-else');
   assert.equal((await post(foreign, tiktokSignatureHeader(foreign, credsFor('tiktok').secret))).status, 200);
+  assert.equal(r2s(await profile(app.api_key, stayer.id)), 'active/null');
 });
 
 test('liveness: a Page token that never expires is checked on schedule; a dead one disconnects, a live one waits a week, an outage backs off', async () => {
