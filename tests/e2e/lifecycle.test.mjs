@@ -309,3 +309,20 @@ test('housekeeping deletes consumed states older than a day', async () => {
   assert.equal(await w.row("SELECT state_hash FROM consumed_states WHERE state_hash = 'old-state'"), null);
   assert.ok(await w.row("SELECT state_hash FROM consumed_states WHERE state_hash = 'new-state'"));
 });
+
+test('a dead token found on use: the access-token call whose refresh meets a terminal answer disconnects at once and hands out nothing', async () => {
+  const id = await connect('youtube', 'deadonuse');
+  const rt = await storedRefresh(id);
+  mocks.tokens.get(rt).revoked = true; // the user revoked the app at Google
+  const grant = await w.grantOf(id);
+  // The token expires within five minutes, so the call refreshes first (still valid: it may not wait past 2 s).
+  await w.sql('UPDATE grants SET access_token_expires_at = ? WHERE id = ?', now() + 120, grant);
+  await w.sql('UPDATE profiles SET access_token_expires_at = ? WHERE id = ?', now() + 120, id);
+  const r = await w.call('GET', `/v1/profiles/${id}/access-token`, { token: app.api_key });
+  assert.equal(r.status, 409, JSON.stringify(r.body));
+  assert.equal(r.body.access_token, undefined);
+  assert.deepEqual([(await profile(id)).status, (await profile(id)).disconnect_reason], ['disconnected', 'invalid_grant']);
+  assert.equal((await w.call('GET', `/v1/profiles/${id}/access-token`, { token: app.api_key })).status, 409, 'not handed out again');
+  await w.settled();
+  assert.equal(receiver.of('profile.disconnected', id).length, 1);
+});
