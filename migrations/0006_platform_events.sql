@@ -24,3 +24,14 @@ CREATE TABLE platform_deletions (
 -- in the coming week.
 UPDATE profiles SET next_check_at = CAST(strftime('%s', 'now') AS INTEGER) + ABS(RANDOM() % 604800)
 WHERE status = 'active' AND access_token_expires_at IS NULL;
+
+-- When the user last consented (a connect or reconnect; refreshes do not count): a
+-- platform event older than that is about a grant the user has since renewed, and is
+-- ignored (TikTok redelivers for up to 72 hours). Rows from before: their creation.
+ALTER TABLE grants ADD COLUMN consented_at INTEGER;
+UPDATE grants SET consented_at = created_at;
+
+-- The login an open account choice holds tokens of (SHA-256 of "<platform>:<login>"), so a
+-- deauthorization or deletion request finds it without opening it.
+ALTER TABLE account_choices ADD COLUMN login_key TEXT;
+CREATE INDEX account_choices_login ON account_choices(login_key);

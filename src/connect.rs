@@ -18,7 +18,7 @@ use connect_links_core::oauth::{
 };
 use connect_links_core::ownership::{new_connect_token, place, ExistingAccount, Placement, CLAIM_TTL_SECS};
 use connect_links_core::picker::{
-    choice_cookie, choice_hash, picker_page, picker_policy, Choice, CHOICE_FIELD, CHOICE_TTL_SECS,
+    choice_cookie, choice_hash, login_key, picker_page, picker_policy, Choice, CHOICE_FIELD, CHOICE_TTL_SECS,
 };
 use connect_links_core::platforms::Platform;
 use connect_links_core::random::new_id;
@@ -458,8 +458,8 @@ async fn ask(
     let until = now + CHOICE_TTL_SECS;
     let insert = query!(
         &db,
-        "INSERT INTO account_choices (link_id, token_hash, browser_hash, sealed, token_kid, finish, expires_at, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO account_choices (link_id, token_hash, browser_hash, sealed, token_kid, finish, expires_at, created_at, \
+         login_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         link.id,
         choice_hash(&form_token),
         choice_hash(&cookie),
@@ -467,7 +467,8 @@ async fn ask(
         keyring.current_kid(),
         finish.as_str(),
         until,
-        now
+        now,
+        login_key(&link.platform, &choice.login.platform_user_id)
     )
     .or_500("prepare choice")?;
     let choosing = store::end_link_stmt(&db, &link.id, &LinkEnd::Choosing { until }, now)?;
@@ -551,7 +552,7 @@ pub async fn store_accounts(
                  refresh_token_expires_at = COALESCE(?7, refresh_token_expires_at), token_issued_at = ?8, \
                  next_refresh_at = ?9, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
                  refresh_lease_id = NULL, refresh_lease_until = NULL, last_refresh_ms = ?10, reencrypt_failed_at = NULL, \
-                 updated_at = ?8 WHERE id = ?1 AND access_token_enc = ?11",
+                 updated_at = ?8, consented_at = ?8 WHERE id = ?1 AND access_token_enc = ?11",
                 grant_id,
                 scopes,
                 access_enc,
@@ -568,8 +569,8 @@ pub async fn store_accounts(
                 &db,
                 "INSERT INTO grants (id, app_id, platform, platform_user_id, status, scopes, access_token_enc, \
                  refresh_token_enc, token_kid, access_token_expires_at, refresh_token_expires_at, token_issued_at, \
-                 next_refresh_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, ?7, ?8, ?9, ?10, \
-                 ?11, ?12, ?11, ?11)",
+                 next_refresh_at, created_at, updated_at, consented_at) VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, ?7, ?8, \
+                 ?9, ?10, ?11, ?12, ?11, ?11, ?11)",
                 grant_id,
                 link.app_id,
                 link.platform,

@@ -45,6 +45,12 @@ pub struct Choice {
     pub issued_at: i64,
 }
 
+/// The key an open choice is found by when its login lets go of the app (a deauthorization
+/// or deletion request): SHA-256 (hex) of `<platform>:<login>`.
+pub fn login_key(platform: &str, login: &str) -> String {
+    hex(&Sha256::digest(format!("{platform}:{login}").as_bytes()))
+}
+
 /// SHA-256 (hex) of a form token or cookie value: D1 holds only these.
 pub fn choice_hash(value: &str) -> String {
     hex(&Sha256::digest(value.as_bytes()))

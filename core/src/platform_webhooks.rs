@@ -73,6 +73,22 @@ pub struct SignedRequest {
     pub user_id: String,
     /// When Meta signed the request (Unix seconds), if the payload says.
     pub issued_at: Option<i64>,
+    /// Whether the payload carries what only a login's signed request does (`code`,
+    /// `oauth_token`): Meta signs those with the same secret, and one leaked from a cookie
+    /// or a page must not pass for a deauthorize or deletion callback.
+    pub from_login: bool,
+}
+
+/// How old a Meta callback may be: a day. Meta sends them when the user acts; an older one
+/// is a replay (or a login's signed request kept somewhere), not news.
+pub const MAX_CALLBACK_AGE_SECS: i64 = 24 * 3600;
+
+/// Whether a verified request is a deauthorize or data deletion callback usable at `now`:
+/// it says when it was issued, no more than [`MAX_CALLBACK_AGE_SECS`] ago (and not over
+/// five minutes ahead), and is not a login's signed request.
+pub fn is_fresh_callback(r: &SignedRequest, now: i64) -> bool {
+    let fresh = r.issued_at.is_some_and(|t| t <= now + 300 && now - t <= MAX_CALLBACK_AGE_SECS);
+    fresh && !r.from_login
 }
 
 /// Checks a Meta `signed_request` (`<base64url signature>.<base64url JSON payload>`)
@@ -108,7 +124,8 @@ pub fn verify_signed_request(raw: &str, secret: &str) -> Option<SignedRequest> {
     }
     let user_id = id_string(payload.get("user_id")?)?;
     let issued_at = payload.get("issued_at").and_then(int_of);
-    Some(SignedRequest { user_id, issued_at })
+    let from_login = payload.contains_key("code") || payload.contains_key("oauth_token");
+    Some(SignedRequest { user_id, issued_at, from_login })
 }
 
 /// The `signed_request` field of an `application/x-www-form-urlencoded` body, as Meta
@@ -303,7 +320,7 @@ mod tests {
         let sr = meta_sign(&deletion_payload(), SECRET);
         assert_eq!(
             verify_signed_request(&sr, SECRET),
-            Some(SignedRequest { user_id: "218471".into(), issued_at: Some(1_291_836_800) })
+            Some(SignedRequest { user_id: "218471".into(), issued_at: Some(1_291_836_800), from_login: false })
         );
     }
 
@@ -595,7 +612,10 @@ mod tests {
         // Produced by tests/e2e/platform-webhook-signers.mjs (node:crypto), so the e2e
         // helper and this verifier are pinned to the same reading of the formats.
         let sr = "0Z4osfo-PaC7Gh_rpdK1pI5Ntem4bdCETF8Q6eM6bcU.eyJhbGdvcml0aG0iOiJITUFDLVNIQTI1NiIsInVzZXJfaWQiOiI0MiIsImlzc3VlZF9hdCI6MX0";
-        assert_eq!(verify_signed_request(sr, "sec"), Some(SignedRequest { user_id: "42".into(), issued_at: Some(1) }));
+        assert_eq!(
+            verify_signed_request(sr, "sec"),
+            Some(SignedRequest { user_id: "42".into(), issued_at: Some(1), from_login: false })
+        );
         let header = "t=1764460800,s=7824c0c1d83b18c0afd452c9960ef1ae9f67959c392665f40a353934d96e8039";
         assert!(verify_tiktok_signature(header, br#"{"a":1}"#, "sec", 1_764_460_800));
     }
@@ -607,5 +627,22 @@ mod tests {
         assert_eq!(hex_decode("0"), None);
         assert_eq!(hex_decode("0g"), None);
         assert_eq!(hex_decode("éé"), None);
+    }
+}
+
+#[cfg(test)]
+mod freshness_tests {
+    use super::*;
+
+    #[test]
+    fn only_recent_callbacks_count_and_never_a_logins_signed_request() {
+        let r = |issued_at, from_login| SignedRequest { user_id: "1".into(), issued_at, from_login };
+        let now = 1_800_000_000;
+        assert!(is_fresh_callback(&r(Some(now - 60), false), now));
+        assert!(is_fresh_callback(&r(Some(now - MAX_CALLBACK_AGE_SECS), false), now));
+        assert!(!is_fresh_callback(&r(Some(now - MAX_CALLBACK_AGE_SECS - 1), false), now), "a replay");
+        assert!(!is_fresh_callback(&r(Some(now + 301), false), now), "from the future");
+        assert!(!is_fresh_callback(&r(None, false), now), "no time");
+        assert!(!is_fresh_callback(&r(Some(now), true), now), "a login's signed request");
     }
 }

@@ -9,7 +9,7 @@ use crate::respond;
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::html::{escape, page};
 use connect_links_core::platform_webhooks::{
-    confirmation_code, signed_request_of_form, verify_signed_request, SignedRequest,
+    confirmation_code, is_fresh_callback, signed_request_of_form, verify_signed_request, SignedRequest,
 };
 use connect_links_core::time::rfc3339;
 use serde_json::json;
@@ -24,16 +24,25 @@ const CODE_PURPOSE: &str = "meta-data-deletion-code";
 
 /// The platforms whose configured app secret verifies the body's `signed_request`, with the
 /// request. Every configured secret is tried (no early exit), each compared in constant time.
+/// Only a fresh callback counts (see `is_fresh_callback`): a replayed one, or a login's
+/// signed request signed with the same secret, is refused like a bad signature.
 fn verified(ctx: &Ctx, body: &[u8]) -> Vec<(&'static str, SignedRequest)> {
     let Some(raw) = signed_request_of_form(body) else { return vec![] };
     let mut out = Vec::new();
     for id in META_PLATFORMS {
         let Some(creds) = ctx.catalog.get(id).and_then(|p| ctx.credentials(p)) else { continue };
         if let Some(req) = verify_signed_request(&raw, creds.client_secret.secret()) {
-            out.push((id, req));
+            if is_fresh_callback(&req, ctx.now()) {
+                out.push((id, req));
+            }
         }
     }
     out
+}
+
+/// When the user acted, as the request says (it is fresh, so it says).
+fn event_at(ctx: &Ctx, req: &SignedRequest) -> i64 {
+    req.issued_at.unwrap_or(ctx.now())
 }
 
 /// `POST /platform-webhooks/meta/deauthorize`: the user removed the app. 200 once verified
@@ -44,7 +53,7 @@ pub async fn deauthorize(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
         return Err(unauthorized());
     }
     for (platform, req) in &hits {
-        revoke_login(ctx, platform, &req.user_id).await?;
+        revoke_login(ctx, platform, &req.user_id, event_at(ctx, req)).await?;
     }
     respond::json(200, &json!({"ok": true}))
 }
@@ -57,7 +66,7 @@ pub async fn data_deletion(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
     let Some((first, req)) = hits.first() else { return Err(unauthorized()) };
     let mut deleted = 0;
     for (platform, r) in &hits {
-        deleted += delete_login(ctx, platform, &r.user_id).await?;
+        deleted += delete_login(ctx, platform, &r.user_id, event_at(ctx, r)).await?;
     }
     let key = ctx.keyring()?.derive(CODE_PURPOSE);
     let code = confirmation_code(key.secret(), first, &req.user_id, req.issued_at);

@@ -11,6 +11,7 @@ use crate::jobs::webhooks;
 use crate::store::{self, Stmt};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::{ProfileRow, PROFILE_COLUMNS};
+use connect_links_core::picker::login_key;
 use connect_links_core::webhook::types;
 use serde_json::json;
 use worker::{console_log, query};
@@ -20,119 +21,171 @@ pub fn unauthorized() -> ApiError {
     ApiError::new(ErrorCode::Unauthorized, "the request is not signed by this platform app")
 }
 
-/// Every profile (any app, any status) under the grants of `login` on `platform`.
-async fn profiles_of_login(ctx: &Ctx, platform: &str, login: &str) -> ApiResult<Vec<ProfileRow>> {
+/// Profiles written per D1 batch: a login with hundreds of Pages across apps is handled in
+/// several batches, each within D1's limits; each batch leaves a consistent state, so a
+/// repeat of the event finishes what a failure left.
+const CHUNK: usize = 25;
+
+/// The grants (any app) of `login` on `platform` consented to no later than `event_at`: an
+/// event from before the user's latest consent is about a grant since renewed (TikTok
+/// redelivers for up to 72 hours), and leaves it alone.
+async fn grants_of_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64) -> ApiResult<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let db = ctx.db()?;
+    let rows = query!(
+        &db,
+        "SELECT id FROM grants WHERE platform = ?1 AND platform_user_id = ?2 AND COALESCE(consented_at, created_at) <= ?3",
+        platform,
+        login,
+        event_at
+    )
+    .many::<Id>("grants of login")
+    .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// Every profile (any app, any status) under these grants.
+async fn profiles_of_grants(ctx: &Ctx, grants_json: &str) -> ApiResult<Vec<ProfileRow>> {
     let db = ctx.db()?;
     query!(
         &db,
         &format!(
-            "SELECT {PROFILE_COLUMNS} FROM profiles WHERE grant_id IN \
-             (SELECT id FROM grants WHERE platform = ?1 AND platform_user_id = ?2) ORDER BY created_at, id"
+            "SELECT {PROFILE_COLUMNS} FROM profiles WHERE grant_id IN (SELECT value FROM json_each(?1)) \
+             ORDER BY created_at, id"
         ),
-        platform,
-        login
+        grants_json
     )
-    .many::<ProfileRow>("profiles of login")
+    .many::<ProfileRow>("profiles of grants")
     .await
 }
 
-/// The user removed the app at the platform: every grant of that login (in every app) and
-/// every profile under them (its Pages, organizations, Instagram accounts) become
-/// `disconnected` / `revoked`, their tokens are deleted, and each profile that was active
-/// sends one `profile.disconnected`. Returns how many profiles ended now (0 on a repeat).
-pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str) -> ApiResult<usize> {
+/// Drops the open account choices holding tokens of this login (their sealed grant would
+/// otherwise come back when the user submits the picker).
+fn drop_choices_stmt(
+    ctx: &Ctx,
+    db: &worker::D1Database,
+    platform: &str,
+    login: &str,
+) -> ApiResult<worker::D1PreparedStatement> {
+    let _ = ctx;
+    query!(db, "DELETE FROM account_choices WHERE login_key = ?1", login_key(platform, login))
+        .or_500("prepare drop choices")
+}
+
+/// The user removed the app at the platform (at `event_at`): every grant of that login (in
+/// every app) consented before then, and every profile under them (its Pages,
+/// organizations, Instagram accounts), become `disconnected` / `revoked`, their tokens are
+/// deleted, and each profile that was active sends one `profile.disconnected`. Returns how
+/// many profiles ended now (0 on a repeat).
+pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64) -> ApiResult<usize> {
     let db = ctx.db()?;
     let now = ctx.now();
-    let profiles = profiles_of_login(ctx, platform, login).await?;
-    let mut stmts = vec![query!(
-        &db,
-        "UPDATE grants SET status = 'disconnected', disconnect_reason = 'revoked', access_token_enc = '', \
-         refresh_token_enc = NULL, token_kid = '', next_refresh_at = NULL, refresh_lease_id = NULL, \
-         refresh_lease_until = NULL, updated_at = ?3 WHERE platform = ?1 AND platform_user_id = ?2",
-        platform,
-        login,
-        now
-    )
-    .or_500("prepare revoke login")?];
-    let mut events = Vec::new();
-    let mut ended = 0;
-    for p in profiles.iter().filter(|p| p.status != "disconnected") {
-        stmts.push(
-            query!(
-                &db,
-                "UPDATE profiles SET status = 'disconnected', disconnect_reason = 'revoked', access_token_enc = NULL, \
-                 token_kid = NULL, next_check_at = NULL, last_platform_event_at = ?2, updated_at = ?2 \
-                 WHERE id = ?1 AND status != 'disconnected'",
-                p.id,
-                now
-            )
-            .or_500("prepare revoke profile")?,
-        );
-        // A profile still waiting for its claim was never announced: it ends silently.
-        if p.status == "active" {
-            let view = ProfileRow {
-                status: "disconnected".into(),
-                disconnect_reason: Some("revoked".into()),
-                last_platform_event_at: Some(now),
-                updated_at: now,
-                ..p.clone()
-            }
-            .view();
-            let event = webhooks::event_after(ctx, &db, &p.app_id, types::DISCONNECTED, view)?;
-            stmts.push(event.stmt);
-            events.push(event.id);
-        }
-        ended += 1;
-    }
-    // Profiles that had ended before keep no token either.
-    stmts.push(
+    let grants = grants_of_login(ctx, platform, login, event_at).await?;
+    let grants_json = serde_json::to_string(&grants).or_500("ids json")?;
+    let profiles = profiles_of_grants(ctx, &grants_json).await?;
+    let first = vec![
         query!(
             &db,
-            "UPDATE profiles SET access_token_enc = NULL, token_kid = NULL, last_platform_event_at = ?3 \
-             WHERE grant_id IN (SELECT id FROM grants WHERE platform = ?1 AND platform_user_id = ?2) \
-             AND access_token_enc IS NOT NULL",
-            platform,
-            login,
+            "UPDATE grants SET status = 'disconnected', disconnect_reason = 'revoked', access_token_enc = '', \
+             refresh_token_enc = NULL, token_kid = '', next_refresh_at = NULL, refresh_lease_id = NULL, \
+             refresh_lease_until = NULL, updated_at = ?2 WHERE id IN (SELECT value FROM json_each(?1))",
+            grants_json,
+            now
+        )
+        .or_500("prepare revoke login")?,
+        // Profiles that had ended before keep no token either.
+        query!(
+            &db,
+            "UPDATE profiles SET access_token_enc = NULL, token_kid = NULL, last_platform_event_at = ?2 \
+             WHERE grant_id IN (SELECT value FROM json_each(?1)) AND status = 'disconnected'",
+            grants_json,
             now
         )
         .or_500("prepare revoke own tokens")?,
-    );
-    webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
-    console_log!("{}", json!({"event": "platform_revoked", "platform": platform, "profiles_ended": ended}));
-    Ok(ended)
+        drop_choices_stmt(ctx, &db, platform, login)?,
+    ];
+    let live: Vec<&ProfileRow> = profiles.iter().filter(|p| p.status != "disconnected").collect();
+    let mut batches = vec![(first, Vec::new())];
+    for chunk in live.chunks(CHUNK) {
+        let (mut stmts, mut events) = (Vec::new(), Vec::new());
+        for p in chunk {
+            stmts.push(
+                query!(
+                    &db,
+                    "UPDATE profiles SET status = 'disconnected', disconnect_reason = 'revoked', access_token_enc = NULL, \
+                     token_kid = NULL, next_check_at = NULL, last_platform_event_at = ?2, updated_at = ?2 \
+                     WHERE id = ?1 AND status != 'disconnected'",
+                    p.id,
+                    now
+                )
+                .or_500("prepare revoke profile")?,
+            );
+            // A profile still waiting for its claim was never announced: it ends silently.
+            // Each event follows its own profile's update (its `changes()` guard).
+            if p.status == "active" {
+                let view = ProfileRow {
+                    status: "disconnected".into(),
+                    disconnect_reason: Some("revoked".into()),
+                    last_platform_event_at: Some(now),
+                    updated_at: now,
+                    ..(*p).clone()
+                }
+                .view();
+                let event = webhooks::event_after(ctx, &db, &p.app_id, types::DISCONNECTED, view)?;
+                stmts.push(event.stmt);
+                events.push(event.id);
+            }
+        }
+        batches.push((stmts, events));
+    }
+    for (stmts, events) in batches {
+        webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    }
+    console_log!("{}", json!({"event": "platform_revoked", "platform": platform, "profiles_ended": live.len()}));
+    Ok(live.len())
 }
 
-/// The user asked the platform to delete their data: every profile under that login's
-/// grants (in every app) is deleted with its tokens, each announced profile sends
-/// `profile.deleted`, and the delivered events that copied its data are forgotten; then the
-/// grants go. Returns how many profiles were deleted now (0 on a repeat).
-pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str) -> ApiResult<usize> {
+/// The user asked the platform to delete their data (at `event_at`): every profile under
+/// that login's grants (in every app) consented before then is deleted with its tokens,
+/// each announced profile sends `profile.deleted`, and the delivered events that copied its
+/// data are forgotten; then the grants and any open account choice of the login go.
+/// Returns how many profiles were deleted now (0 on a repeat).
+pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64) -> ApiResult<usize> {
     let db = ctx.db()?;
-    let profiles = profiles_of_login(ctx, platform, login).await?;
-    let mut stmts = Vec::new();
-    let mut events = Vec::new();
-    for p in &profiles {
-        stmts.push(store::delete_profile_stmt(&db, &p.app_id, &p.id)?);
-        if p.status != "pending" {
-            let event = webhooks::event_after(ctx, &db, &p.app_id, types::DELETED, p.view())?;
-            stmts.push(event.stmt);
-            events.push(event.id);
+    let grants = grants_of_login(ctx, platform, login, event_at).await?;
+    let grants_json = serde_json::to_string(&grants).or_500("ids json")?;
+    let profiles = profiles_of_grants(ctx, &grants_json).await?;
+    for chunk in profiles.chunks(CHUNK) {
+        let (mut stmts, mut events) = (Vec::new(), Vec::new());
+        for p in chunk {
+            stmts.push(store::delete_profile_stmt(&db, &p.app_id, &p.id)?);
+            if p.status != "pending" {
+                let event = webhooks::event_after(ctx, &db, &p.app_id, types::DELETED, p.view())?;
+                stmts.push(event.stmt);
+                events.push(event.id);
+            }
         }
+        let ids = serde_json::to_string(&chunk.iter().map(|p| p.id.as_str()).collect::<Vec<_>>()).or_500("ids json")?;
         stmts.push(
             query!(
                 &db,
-                "DELETE FROM webhook_outbox WHERE app_id = ?1 AND next_attempt_at IS NULL AND instr(body, ?2) > 0",
-                p.app_id,
-                p.id
+                "DELETE FROM webhook_outbox WHERE next_attempt_at IS NULL \
+                 AND EXISTS (SELECT 1 FROM json_each(?1) WHERE instr(webhook_outbox.body, value) > 0)",
+                ids
             )
             .or_500("prepare outbox forget")?,
         );
+        webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
     }
-    stmts.push(
-        query!(&db, "DELETE FROM grants WHERE platform = ?1 AND platform_user_id = ?2", platform, login)
+    let last = vec![
+        query!(&db, "DELETE FROM grants WHERE id IN (SELECT value FROM json_each(?1))", grants_json)
             .or_500("prepare delete grants")?,
-    );
-    webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+        drop_choices_stmt(ctx, &db, platform, login)?,
+    ];
+    db.batch(last).await.or_500("delete grants")?;
     console_log!("{}", json!({"event": "platform_deleted", "platform": platform, "profiles_deleted": profiles.len()}));
     Ok(profiles.len())
 }

@@ -26,7 +26,9 @@ pub async fn event(ctx: &Ctx, signature: Option<&str>, body: &[u8]) -> ApiResult
     // An event for another TikTok app signed with our secret cannot happen; if it does, it
     // is not about our users.
     if event.client_key == creds.client_id && event.event == "authorization.removed" {
-        revoke_login(ctx, "tiktok", &event.user_openid).await?;
+        // Its own time: a redelivery after the user connected again leaves the new grant.
+        let at = event.create_time.unwrap_or(ctx.now()).min(ctx.now());
+        revoke_login(ctx, "tiktok", &event.user_openid, at).await?;
     }
     respond::json(200, &json!({"ok": true}))
 }

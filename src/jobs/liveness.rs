@@ -25,6 +25,8 @@ use worker::{console_log, query};
 fn batch(ctx: &Ctx) -> u32 {
     ctx.env.var("REFRESH_BATCH_SIZE").ok().and_then(|v| v.to_string().parse::<u32>().ok()).unwrap_or(200)
 }
+/// Profiles of one grant checked in one run (the rest in later runs).
+const PER_GRANT: usize = 20;
 /// Checks in flight at once (Workers allow six open connections).
 const CONCURRENCY: usize = 6;
 
@@ -69,6 +71,8 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
     let mut by_grant: Vec<(String, Vec<String>)> = Vec::new();
     for d in &due {
         match by_grant.iter_mut().find(|(g, _)| g == &d.grant_id) {
+            // A grant's lease covers this many calls at most, so refreshes wait minutes, not an hour.
+            Some((_, ids)) if ids.len() >= PER_GRANT => {}
             Some((_, ids)) => ids.push(d.id.clone()),
             None => by_grant.push((d.grant_id.clone(), vec![d.id.clone()])),
         }
@@ -184,21 +188,24 @@ async fn check_leased(ctx: &Ctx, profile_id: &str) -> ApiResult<()> {
                 "{}",
                 json!({"event": "liveness_failed", "profile_id": profile.id, "platform": platform.id, "failure": reason.as_str()})
             );
-            end(ctx, &profile, &checked.grant_id, own_token, reason).await
+            end(ctx, &profile, &checked, own_token, reason).await
         }
     }
 }
 
-/// A transient failure: the next check moves out with backoff.
+/// A transient failure: the next check moves out with backoff; after a few in a row the
+/// answer is not an outage but something the platform keeps saying, and the check goes back
+/// to the normal interval instead of asking every few hours forever.
 async fn push_back(ctx: &Ctx, p: &ProfileRow, failures: i64) -> ApiResult<()> {
     let failures = failures + 1;
+    let delay = if failures >= 4 { interval_secs(ctx) } else { backoff(failures as u32, unit()) };
     let db = ctx.db()?;
     query!(
         &db,
         "UPDATE profiles SET check_failures = ?2, next_check_at = ?3 WHERE id = ?1",
         p.id,
         failures,
-        ctx.now() + backoff(failures as u32, unit())
+        ctx.now() + delay
     )
     .exec("check backoff")
     .await
@@ -207,7 +214,11 @@ async fn push_back(ctx: &Ctx, p: &ProfileRow, failures: i64) -> ApiResult<()> {
 /// A dead token: a profile's own token ends that profile; a grant's token ends the grant
 /// and every profile acting with it (as the refresh job does), one `profile.disconnected`
 /// each, in one batch.
-async fn end(ctx: &Ctx, p: &ProfileRow, grant_id: &str, own_token: bool, reason: DisconnectReason) -> ApiResult<()> {
+///
+/// Only while the token is still the one checked: a reconnect that stored a fresh one while
+/// the call was out (a reconnect takes no lease) keeps the profile alive.
+async fn end(ctx: &Ctx, p: &ProfileRow, checked: &Checked, own_token: bool, reason: DisconnectReason) -> ApiResult<()> {
+    let grant_id = checked.grant_id.as_str();
     let db = ctx.db()?;
     let now = ctx.now();
     let ended: Vec<ProfileRow> = if own_token {
@@ -221,10 +232,11 @@ async fn end(ctx: &Ctx, p: &ProfileRow, grant_id: &str, own_token: bool, reason:
             query!(
                 &db,
                 "UPDATE grants SET status = 'disconnected', disconnect_reason = ?2, next_refresh_at = NULL, updated_at = ?3 \
-                 WHERE id = ?1 AND status = 'active'",
+                 WHERE id = ?1 AND status = 'active' AND access_token_enc = ?4",
                 grant_id,
                 reason.as_str(),
-                now
+                now,
+                checked.access_token_enc
             )
             .or_500("prepare check grant end")?,
         );
@@ -235,10 +247,14 @@ async fn end(ctx: &Ctx, p: &ProfileRow, grant_id: &str, own_token: bool, reason:
             query!(
                 &db,
                 "UPDATE profiles SET status = 'disconnected', disconnect_reason = ?2, next_check_at = NULL, updated_at = ?3 \
-                 WHERE id = ?1 AND status = 'active'",
+                 WHERE id = ?1 AND status = 'active' AND ((?4 = 1 AND access_token_enc = ?5) OR (?4 = 0 AND access_token_enc IS NULL \
+                 AND EXISTS (SELECT 1 FROM grants WHERE id = ?6 AND status = 'disconnected' AND access_token_enc = ?5)))",
                 q.id,
                 reason.as_str(),
-                now
+                now,
+                own_token as i32,
+                checked.access_token_enc,
+                grant_id
             )
             .or_500("prepare check end")?,
         );

@@ -187,3 +187,66 @@ test('liveness: a Page token that never expires is checked on schedule; a dead o
   await w.cron();
   assert.equal(checks(), quiet);
 });
+
+test('attack: a replayed (day-old) callback or a login\'s signed request with the same secret changes nothing', async () => {
+  const [page] = await connectPages(app.api_key, 'replayed', [{ id: '2601', name: 'Kept' }]);
+  const secret = credsFor('facebook').secret;
+  const old = metaSignedRequest({ algorithm: 'HMAC-SHA256', issued_at: now() - 2 * 86400, user_id: fbUser('replayed') }, secret);
+  const login = metaSignedRequest({ algorithm: 'HMAC-SHA256', issued_at: now(), user_id: fbUser('replayed'), code: 'AQD-login-code' }, secret);
+  const undated = metaSignedRequest({ algorithm: 'HMAC-SHA256', user_id: fbUser('replayed') }, secret);
+  for (const signed of [old, login, undated]) {
+    assert.equal((await postForm('/platform-webhooks/meta/deauthorize', form(signed))).status, 401);
+    assert.equal((await postForm('/platform-webhooks/meta/data-deletion', form(signed))).status, 401);
+  }
+  assert.equal(r2s(await profile(app.api_key, page)), 'active/null');
+});
+
+test('TikTok redelivers after the user connected again: the renewed grant stays', async () => {
+  const first = await w.connectWithMock(mocks, app.api_key, 'tiktok', { user: 'ttback', redirect: REDIRECT });
+  const id = first.q.profile_id;
+  const user = (await profile(app.api_key, id)).platform_user_id;
+  // Connected 100 s ago; the user removed the app 50 s ago.
+  await w.sql('UPDATE grants SET consented_at = ? WHERE id = ?', now() - 100, await w.grantOf(id));
+  const raw = JSON.stringify({ client_key: credsFor('tiktok').id, event: 'authorization.removed', create_time: now() - 50, user_openid: user, content: '{"reason":1}' });
+  const post = () => fetch(`${w.base}/platform-webhooks/tiktok`, { method: 'POST', body: raw, headers: { 'tiktok-signature': tiktokSignatureHeader(raw, credsFor('tiktok').secret) } });
+  assert.equal((await post()).status, 200);
+  assert.equal(r2s(await profile(app.api_key, id)), 'disconnected/revoked');
+  const again = await w.connectWithMock(mocks, app.api_key, 'tiktok', { user: 'ttback', redirect: REDIRECT });
+  assert.equal(again.q.profile_id, id);
+  assert.equal(r2s(await profile(app.api_key, id)), 'active/null');
+  assert.equal((await post()).status, 200, 'the same event, delivered again');
+  assert.equal(r2s(await profile(app.api_key, id)), 'active/null', 'an event older than the latest consent');
+  await w.settled();
+  assert.equal(receiver.of('profile.disconnected', id).length, 1);
+});
+
+test('a login with more Pages than one batch holds: every one ends, one event each', async () => {
+  const pages = Array.from({ length: 30 }, (_, i) => ({ id: `27${String(i).padStart(2, '0')}`, name: `Many ${i}` }));
+  const ids = await connectPages(app.api_key, 'manypages2', pages);
+  assert.equal(ids.length, 30);
+  const signed = metaSignedRequest({ algorithm: 'HMAC-SHA256', issued_at: now(), user_id: fbUser('manypages2') }, credsFor('facebook').secret);
+  assert.equal((await postForm('/platform-webhooks/meta/deauthorize', form(signed))).status, 200);
+  const ended = (await w.db.prepare("SELECT COUNT(*) AS n FROM profiles WHERE id IN (SELECT value FROM json_each(?)) AND status = 'disconnected' AND access_token_enc IS NULL").bind(JSON.stringify(ids)).first()).n;
+  assert.equal(ended, 30);
+  await w.settled();
+  assert.equal(ids.filter((id) => receiver.of('profile.disconnected', id).length === 1).length, 30);
+});
+
+test('data deletion also drops an open account choice holding the login\'s tokens', async () => {
+  mocks.setPages('chooser', [{ id: '2801', name: 'A' }, { id: '2802', name: 'B' }]);
+  const link = await w.createLink(app.api_key, { platform: 'facebook', redirect_url: REDIRECT });
+  const approved = mocks.approve(link.authorize_url, { user: 'chooser' });
+  const res = await fetch(`${w.base}/oauth/callback?${new URLSearchParams({ code: approved.code, state: approved.state })}`, { redirect: 'manual' });
+  assert.equal(res.status, 200, 'the picker');
+  const html = await res.text();
+  const cookie = res.headers.get('set-cookie').split(';')[0];
+  assert.ok(await w.row('SELECT link_id FROM account_choices WHERE link_id = ?', link.id));
+  const signed = metaSignedRequest({ algorithm: 'HMAC-SHA256', issued_at: now(), user_id: fbUser('chooser') }, credsFor('facebook').secret);
+  assert.equal((await postForm('/platform-webhooks/meta/data-deletion', form(signed))).status, 200);
+  assert.equal(await w.row('SELECT link_id FROM account_choices WHERE link_id = ?', link.id), null);
+  const action = /action="([^"]+)"/.exec(html)[1];
+  const token = /name="form_token" value="([^"]*)"/.exec(html)[1];
+  const submit = await fetch(action, { method: 'POST', body: new URLSearchParams([['form_token', token], ['account', '2801']]), headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+  assert.equal(submit.status, 403, 'nothing left to connect');
+  assert.equal((await w.row("SELECT COUNT(*) AS n FROM grants WHERE platform = 'facebook' AND platform_user_id = ?", fbUser('chooser'))).n, 0);
+});
