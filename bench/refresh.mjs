@@ -138,7 +138,7 @@ const liveSeconds = (performance.now() - l0) / 1000;
 const checks = mocks.calls.slice(liveBefore).filter((c) => c.path === '/v25.0/me').length;
 const liveCounts = await (await fetch(`http://127.0.0.1:${port}/__bench/counts`)).json();
 const per1000 = (x) => ((x / Math.max(checks, 1)) * 1000).toFixed(0);
-console.log(`liveness bench: ${pages.length - N / 10} Page profiles due for their check, ${runs} scheduled runs (200 checks a run at most)`);
+console.log(`liveness bench: ${pages.length - N / 10} Page profiles due for their check, ${runs} scheduled runs (REFRESH_BATCH_SIZE=${N} checks a run at most)`);
 console.log(`  checked:                  ${checks} in ${liveSeconds.toFixed(2)} s, ${await dueChecks()} still due`);
 console.log(`  per 1,000 checks:         ${per1000(checks)} subrequests, ${per1000(liveCounts.statements)} D1 statements, ${(liveSeconds / Math.max(checks, 1) * 1000).toFixed(1)} s`);
 await mf.dispose();
