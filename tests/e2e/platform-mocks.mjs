@@ -167,6 +167,10 @@ export class PlatformMocks {
     // A route shared by several apps (Facebook Login) names the platform of this call.
     call.platform = route.platformOf?.(this, call) ?? route.platform;
     call.endpoint = route.endpoint;
+    // A refresh is told apart from a code exchange when it arrives, not when it is answered:
+    // a delayed answer must not turn a call recorded earlier into a refresh later (a test
+    // counting refreshes would see it appear under its feet).
+    if (route.endpoint === 'token' && call.form.grant_type === 'refresh_token') call.endpoint = 'refresh';
     // A refresh-token grant can be delayed on its own ("x:refresh"), apart from code exchanges.
     const grantKey = call.form.grant_type === 'refresh_token' ? `${call.platform}:refresh` : null;
     const delay = this.delays.get(`${call.platform}:${route.endpoint}`) ?? (grantKey && this.delays.get(grantKey));
@@ -499,7 +503,6 @@ const ROUTES = [
     if (!basicOk('x', c)) return oauthError(401, 'unauthorized_client', 'Missing valid authorization header');
     if (c.form.client_secret) return oauthError(400, 'invalid_request', 'client_secret must not be in the body');
     if (c.form.grant_type === 'refresh_token') {
-      c.endpoint = 'refresh';
       const g = m.useRefresh('x', c.form.refresh_token, { rotate: true });
       // X's dialect for a spent, revoked or unknown refresh token: invalid_request, not invalid_grant.
       if (!g) return oauthError(400, 'invalid_request', 'Value passed for the token was invalid.');
@@ -529,7 +532,6 @@ const ROUTES = [
   { platform: 'youtube', endpoint: 'token', method: 'POST', host: 'oauth2.googleapis.com', path: '/token', run(m, c) {
     if (!bodyOk('youtube', c)) return oauthError(401, 'invalid_client', 'The OAuth client was not found.');
     if (c.form.grant_type === 'refresh_token') {
-      c.endpoint = 'refresh';
       const g = m.useRefresh('youtube', c.form.refresh_token, { rotate: false });
       if (!g) return oauthError(400, 'invalid_grant', 'Token has been expired or revoked.');
       return json(200, { access_token: m.issue(g, 'ya29.'), expires_in: 3599, scope: g.scopes.join(' '), token_type: 'Bearer' });
