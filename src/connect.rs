@@ -11,7 +11,7 @@ use connect_links_core::callback::CallbackFailure;
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::identity::parse_identity;
-use connect_links_core::model::{LinkRow, ProfileRow};
+use connect_links_core::model::{GrantRow, LinkRow, ProfileRow};
 use connect_links_core::oauth::{
     clean_code, code_exchange_request, identity_request, long_lived_swap_request, missing_scopes, parse_scopes,
     parse_token_answer, ClientCredentials,
@@ -284,12 +284,14 @@ async fn connect(
         issued_at: ctx.now(),
         accounts: vec![],
     };
-    let (offerable, connected_here) = match offer(ctx, link, &choice.login.platform_user_id, listed).await {
-        Ok(Ok(o)) => o,
+    let ids: Vec<String> = listed.iter().map(|a| a.platform_user_id.clone()).collect();
+    let seen = match read_seen(ctx, link, &choice.login.platform_user_id, &ids).await {
+        Ok(Ok(s)) => s,
         Ok(Err(f)) => return Err(fail(f)),
         // A storage error is ambiguous (a stored profile may hold this grant): no revocation.
         Err(_) => return Err((CallbackFailure::ServerError, None)),
     };
+    let (offerable, connected_here) = offer(link, &seen, listed).map_err(fail)?;
     let choice = Choice { accounts: offerable, ..choice };
     let chosen: Vec<String> = match pick {
         Pick::Page if choice.accounts.len() > 1 => {
@@ -309,7 +311,8 @@ async fn connect(
         }
         _ => choice.accounts.iter().map(|a| a.platform_user_id.clone()).collect(),
     };
-    match store_accounts(ctx, platform, link, &choice, &chosen, finish).await {
+    // Stored right away: what was just read serves the first attempt.
+    match store_accounts(ctx, platform, link, &choice, &chosen, finish, Some(seen)).await {
         Ok(Ok(done)) => Ok(done),
         Ok(Err(f)) => Err(fail(f)),
         Err(_) => Err((CallbackFailure::ServerError, None)),
@@ -353,39 +356,21 @@ async fn exchange(
 /// left is `account_connected_elsewhere`. A reconnect link's profile must be among them
 /// (else `profile_failed`: another login came back). Also answers which accounts already
 /// have a profile this connect would update (the picker checks them first).
-async fn offer(
-    ctx: &Ctx,
-    link: &LinkRow,
-    login: &str,
-    listed: Vec<Account>,
-) -> ApiResult<Result<(Vec<Account>, Vec<String>), CallbackFailure>> {
-    let db = ctx.db()?;
-    let ids: Vec<String> = listed.iter().map(|a| a.platform_user_id.clone()).collect();
-    let existing = store::profiles_of_accounts(&db, &link.app_id, &link.platform, &ids).await?;
-    let owner = match reconnect_owner(ctx, link).await? {
-        Ok(o) => o,
-        Err(f) => return Ok(Err(f)),
-    };
-    // The login itself is owned: its grant (tokens, scopes) serves one owner's profiles.
-    if store::grant_has_other_owner(&db, &link.app_id, &link.platform, login, owner.as_deref()).await? {
-        log_failure(&link.platform, &link.id, "owner", "the login is connected by another user");
-        return Ok(Err(CallbackFailure::AccountConnectedElsewhere));
-    }
-    let login_grant = store::find_grant(&db, &link.app_id, &link.platform, login).await?.map(|(g, _)| g.id);
+fn offer(link: &LinkRow, seen: &Seen, listed: Vec<Account>) -> Result<(Vec<Account>, Vec<String>), CallbackFailure> {
+    let (existing, owner) = (&seen.existing, seen.owner.as_deref());
+    let login_grant = seen.grant.as_ref().map(|(g, _)| g.id.as_str());
     if let Some(target) = &link.reconnect_profile_id {
         let found = existing.iter().find(|p| &p.id == target);
-        if found.is_none()
-            || placement(found, link, owner.as_deref(), login_grant.as_deref()) == Placement::WrongAccount
-        {
+        if found.is_none() || placement(found, link, owner, login_grant) == Placement::WrongAccount {
             log_failure(&link.platform, &link.id, "reconnect", "a different account or login came back");
-            return Ok(Err(CallbackFailure::ProfileFailed));
+            return Err(CallbackFailure::ProfileFailed);
         }
     }
     let mut offered = Vec::new();
     let mut here = Vec::new();
     for a in listed {
         let found = existing.iter().find(|p| p.platform_user_id == a.platform_user_id);
-        match placement(found, link, owner.as_deref(), login_grant.as_deref()) {
+        match placement(found, link, owner, login_grant) {
             Placement::ConnectedElsewhere | Placement::WrongAccount => continue,
             Placement::Update(_) => here.push(a.platform_user_id.clone()),
             Placement::New | Placement::TakeOverPending(_) => {}
@@ -394,9 +379,34 @@ async fn offer(
     }
     if offered.is_empty() {
         log_failure(&link.platform, &link.id, "owner", "every account is connected by another user");
+        return Err(CallbackFailure::AccountConnectedElsewhere);
+    }
+    Ok((offered, here))
+}
+
+/// What a connect reads of the app's state for one login, once per attempt: the profiles
+/// of its accounts, the owner it acts for, and the login's grant.
+pub struct Seen {
+    existing: Vec<ProfileRow>,
+    owner: Option<String>,
+    grant: Option<(GrantRow, store::TokenColumns)>,
+}
+
+/// Reads what [`Seen`] holds for the accounts `ids` of `login`. The login itself is owned:
+/// when its grant serves another owner's profiles, the connect fails here.
+async fn read_seen(ctx: &Ctx, link: &LinkRow, login: &str, ids: &[String]) -> ApiResult<Result<Seen, CallbackFailure>> {
+    let db = ctx.db()?;
+    let existing = store::profiles_of_accounts(&db, &link.app_id, &link.platform, ids).await?;
+    let owner = match reconnect_owner(ctx, link).await? {
+        Ok(o) => o,
+        Err(f) => return Ok(Err(f)),
+    };
+    if store::grant_has_other_owner(&db, &link.app_id, &link.platform, login, owner.as_deref()).await? {
+        log_failure(&link.platform, &link.id, "owner", "the login is connected by another user");
         return Ok(Err(CallbackFailure::AccountConnectedElsewhere));
     }
-    Ok(Ok((offered, here)))
+    let grant = store::find_grant(&db, &link.app_id, &link.platform, login).await?;
+    Ok(Ok(Seen { existing, owner, grant }))
 }
 
 /// The owner a connect acts for: the link's `external_user_id`, or for a reconnect link the
@@ -504,23 +514,23 @@ pub async fn store_accounts(
     choice: &Choice,
     chosen: &[String],
     finish: Finish,
+    mut fresh: Option<Seen>,
 ) -> ApiResult<Result<Connected, CallbackFailure>> {
     let db = ctx.db()?;
     let keyring = ctx.keyring()?;
+    let accounts: Vec<&Account> = choice.accounts.iter().filter(|a| chosen.contains(&a.platform_user_id)).collect();
+    let ids: Vec<String> = accounts.iter().map(|a| a.platform_user_id.clone()).collect();
     for _ in 0..3 {
-        let accounts: Vec<&Account> = choice.accounts.iter().filter(|a| chosen.contains(&a.platform_user_id)).collect();
-        let ids: Vec<String> = accounts.iter().map(|a| a.platform_user_id.clone()).collect();
-        let existing = store::profiles_of_accounts(&db, &link.app_id, &link.platform, &ids).await?;
-        let owner = match reconnect_owner(ctx, link).await? {
-            Ok(o) => o,
-            Err(f) => return Ok(Err(f)),
+        // Read again on every attempt but a first that comes with a fresh read (a picker may
+        // have been open for minutes; a retry follows a race).
+        let seen = match fresh.take() {
+            Some(s) => s,
+            None => match read_seen(ctx, link, &choice.login.platform_user_id, &ids).await? {
+                Ok(s) => s,
+                Err(f) => return Ok(Err(f)),
+            },
         };
-        // Checked again: the picker may have been open for minutes.
-        let login = &choice.login.platform_user_id;
-        if store::grant_has_other_owner(&db, &link.app_id, &link.platform, login, owner.as_deref()).await? {
-            return Ok(Err(CallbackFailure::AccountConnectedElsewhere));
-        }
-        let grant = store::find_grant(&db, &link.app_id, &link.platform, &choice.login.platform_user_id).await?;
+        let Seen { existing, owner, grant } = seen;
         let now = ctx.now();
         let grant_id = match &grant {
             Some((g, _)) => g.id.clone(),
@@ -745,16 +755,8 @@ pub async fn store_accounts(
                     )
                     .or_500("prepare account removed")?,
                 );
-                let view = ProfileRow {
-                    status: "disconnected".into(),
-                    disconnect_reason: Some("account_removed".into()),
-                    updated_at: now,
-                    ..p
-                }
-                .view();
-                let event = webhooks::event_after(ctx, &db, &link.app_id, types::DISCONNECTED, view)?;
-                stmts.push(event.stmt);
-                events.push(event.id);
+                let view = p.ended("account_removed", now).view();
+                webhooks::push_event(ctx, &db, &link.app_id, types::DISCONNECTED, view, &mut stmts, &mut events)?;
             }
         }
         let token = match finish {
@@ -774,9 +776,7 @@ pub async fn store_accounts(
         stmts.push(store::assert_changed_stmt(&db)?);
         if finish == Finish::Now {
             for (kind, view) in kinds.iter().zip(views) {
-                let event = webhooks::event_after(ctx, &db, &link.app_id, kind, view)?;
-                stmts.push(event.stmt);
-                events.push(event.id);
+                webhooks::push_event(ctx, &db, &link.app_id, kind, view, &mut stmts, &mut events)?;
             }
         }
         moved_from.sort();

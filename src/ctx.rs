@@ -90,15 +90,23 @@ impl Ctx {
         now_ms() / 1000
     }
 
+    /// A whole-number var within `range`; `None` when unset, not a number or out of range
+    /// (the caller's default applies).
+    pub fn number_var(&self, name: &str, range: std::ops::RangeInclusive<i64>) -> Option<i64> {
+        let n = self.env.var(name).ok()?.to_string().parse::<i64>().ok()?;
+        range.contains(&n).then_some(n)
+    }
+
     /// How long a platform or webhook call may take (`PLATFORM_TIMEOUT_MS`, default 15 s).
     pub fn timeout_ms(&self) -> u64 {
-        self.env
-            .var("PLATFORM_TIMEOUT_MS")
-            .ok()
-            .and_then(|v| v.to_string().parse::<u64>().ok())
-            // At most 25 s: work that outlives an answer (`wait_until`) gets about 30 s.
-            .filter(|ms| (100..=25_000).contains(ms))
-            .unwrap_or(crate::fetch::DEFAULT_TIMEOUT_MS)
+        // At most 25 s: work that outlives an answer (`wait_until`) gets about 30 s.
+        self.number_var("PLATFORM_TIMEOUT_MS", 100..=25_000).map_or(crate::fetch::DEFAULT_TIMEOUT_MS, |ms| ms as u64)
+    }
+
+    /// `REFRESH_BATCH_SIZE` (default 200): the most refreshes that reach a platform (or jobs
+    /// enqueued), and the most liveness checks, in one cron run.
+    pub fn refresh_batch_size(&self) -> u32 {
+        self.number_var("REFRESH_BATCH_SIZE", 0..=u32::MAX as i64).map_or(200, |n| n as u32)
     }
 
     /// The D1 database.

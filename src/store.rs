@@ -16,6 +16,15 @@ pub trait Stmt {
     async fn one<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Option<T>>;
     /// Every row.
     async fn many<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>>;
+    /// Whether it returns a row at all.
+    async fn exists(self, what: &str) -> ApiResult<bool>;
+    /// The `id` column of every row.
+    async fn ids(self, what: &str) -> ApiResult<Vec<String>>;
+}
+
+#[derive(Deserialize)]
+struct IdRow {
+    id: String,
 }
 
 impl Stmt for worker::Result<D1PreparedStatement> {
@@ -28,6 +37,12 @@ impl Stmt for worker::Result<D1PreparedStatement> {
     }
     async fn many<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>> {
         self.or_500(what)?.all().await.or_500(what)?.results::<T>().or_500(what)
+    }
+    async fn exists(self, what: &str) -> ApiResult<bool> {
+        Ok(self.one::<serde_json::Value>(what).await?.is_some())
+    }
+    async fn ids(self, what: &str) -> ApiResult<Vec<String>> {
+        Ok(self.many::<IdRow>(what).await?.into_iter().map(|r| r.id).collect())
     }
 }
 
@@ -401,7 +416,7 @@ pub fn deleted_grants(results: &[worker::D1Result], i: usize) -> ApiResult<Vec<(
 /// day 60 whose Page tokens live on; revoking the login would end them).
 pub async fn others_hold_login(db: &D1Database, platforms: &[&str], login: &str, except_id: &str) -> ApiResult<bool> {
     let list = serde_json::to_string(platforms).or_500("platforms json")?;
-    let r = query!(
+    query!(
         db,
         "SELECT id FROM grants g WHERE platform IN (SELECT value FROM json_each(?1)) AND platform_user_id = ?2 \
          AND id != ?3 AND (status = 'active' OR EXISTS (SELECT 1 FROM profiles p WHERE p.grant_id = g.id \
@@ -410,9 +425,8 @@ pub async fn others_hold_login(db: &D1Database, platforms: &[&str], login: &str,
         login,
         except_id
     )
-    .one::<serde_json::Value>("others hold login")
-    .await?;
-    Ok(r.is_some())
+    .exists("others hold login")
+    .await
 }
 
 /// Records a state as consumed. True only for the first caller: the primary key makes
@@ -542,7 +556,7 @@ pub async fn grant_has_other_owner(
     login: &str,
     owner: Option<&str>,
 ) -> ApiResult<bool> {
-    let r = query!(
+    query!(
         db,
         "SELECT 1 AS x FROM grants g JOIN profiles p ON p.grant_id = g.id WHERE g.app_id = ?1 AND g.platform = ?2 \
          AND g.platform_user_id = ?3 AND p.status != 'pending' AND p.external_user_id IS NOT ?4 LIMIT 1",
@@ -551,9 +565,8 @@ pub async fn grant_has_other_owner(
         login,
         owner
     )
-    .one::<serde_json::Value>("grant owner")
-    .await?;
-    Ok(r.is_some())
+    .exists("grant owner")
+    .await
 }
 
 /// A row holding the grant columns and the envelopes, read as both.
@@ -624,21 +637,17 @@ pub struct ProfileToken {
     pub access_token_enc: String,
 }
 
+/// The columns of a [`ProfileToken`] and the join they come from (profiles `p`, grants `g`).
+pub const PROFILE_TOKEN_FROM: &str = "CASE WHEN p.access_token_enc IS NULL THEN g.id ELSE p.id END AS bound_to, \
+     COALESCE(p.access_token_enc, g.access_token_enc) AS access_token_enc \
+     FROM profiles p JOIN grants g ON g.id = p.grant_id";
+
 /// A profile of an app with the envelope of the token it acts with, in one read.
 pub async fn profile_token(db: &D1Database, app_id: &str, id: &str) -> ApiResult<Option<(ProfileRow, ProfileToken)>> {
     let cols = profile_columns_of("p");
-    let row = query!(
-        db,
-        &format!(
-            "SELECT {cols}, CASE WHEN p.access_token_enc IS NULL THEN g.id ELSE p.id END AS bound_to, \
-             COALESCE(p.access_token_enc, g.access_token_enc) AS access_token_enc \
-             FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?1 AND p.app_id = ?2"
-        ),
-        id,
-        app_id
-    )
-    .one::<serde_json::Value>("profile token")
-    .await?;
+    let row = query!(db, &format!("SELECT {cols}, {PROFILE_TOKEN_FROM} WHERE p.id = ?1 AND p.app_id = ?2"), id, app_id)
+        .one::<serde_json::Value>("profile token")
+        .await?;
     match row {
         None => Ok(None),
         Some(r) => {
@@ -658,12 +667,7 @@ pub fn delete_profile_stmt(db: &D1Database, app_id: &str, id: &str) -> ApiResult
 /// Ids of active grants due for the lifecycle job, most overdue first (uses the partial
 /// index `grants_next_refresh`).
 pub async fn due_grants(db: &D1Database, now: i64, limit: u32) -> ApiResult<Vec<String>> {
-    #[derive(Deserialize)]
-    struct Id {
-        id: String,
-    }
-    let rows = query!(db, DUE_GRANTS_SQL, now, limit).many::<Id>("read due grants").await?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
+    query!(db, DUE_GRANTS_SQL, now, limit).ids("read due grants").await
 }
 
 /// The due-grant selection (also shown with EXPLAIN QUERY PLAN by `make bench`).

@@ -239,6 +239,11 @@ pub const PROFILE_COLUMNS: &str =
     created_at, updated_at, claim_link_id, last_platform_event_at";
 
 impl ProfileRow {
+    /// The same profile ended at `now` with `reason` (what a `profile.disconnected` shows).
+    pub fn ended(self, reason: &str, now: i64) -> ProfileRow {
+        ProfileRow { status: "disconnected".into(), disconnect_reason: Some(reason.into()), updated_at: now, ..self }
+    }
+
     /// The API view (api.md section 6); never a token.
     pub fn view(&self) -> Value {
         json!({

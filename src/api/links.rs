@@ -280,9 +280,7 @@ pub async fn claim(ctx: &Ctx, app_id: &str, id: &str, body: &[u8]) -> ApiResult<
     let mut stmts = vec![store::claim_link_stmt(&db, &link.id, app_id, &hash, now)?];
     let mut events = Vec::new();
     for (profile, kind) in &claimed {
-        let event = crate::jobs::webhooks::event_after(ctx, &db, app_id, kind, profile.view())?;
-        stmts.push(event.stmt);
-        events.push(event.id);
+        crate::jobs::webhooks::push_event(ctx, &db, app_id, kind, profile.view(), &mut stmts, &mut events)?;
     }
     stmts.push(store::activate_claimed_stmt(&db, &link.id, now)?);
     let results = db.batch(stmts).await.or_500("claim")?;

@@ -251,35 +251,46 @@ async fn issue(ctx: &Ctx, grant: &GrantRow) -> ApiResult<Response> {
     respond::json(200, &body)
 }
 
-/// `GET /sandbox/userinfo`: who the bearer token belongs to.
-pub async fn userinfo(ctx: &Ctx, req: &Request) -> ApiResult<Response> {
+/// Who holds a live sandbox access or Page token (a Page token's holder is the Page).
+#[derive(Deserialize)]
+struct Holder {
+    username: String,
+    scope: String,
+    kind: String,
+}
+
+/// The holder of `req`'s bearer token, or the 401 to answer (no token, or none live).
+async fn bearer_holder(ctx: &Ctx, req: &Request) -> ApiResult<Result<Holder, Response>> {
     let header = req.headers().get("authorization").ok().flatten();
     let Some(token) = bearer(header.as_deref()) else {
-        return oauth_error(401, "invalid_token", "a bearer token is required");
+        return oauth_error(401, "invalid_token", "a bearer token is required").map(Err);
     };
     let db = ctx.db()?;
-    #[derive(Deserialize)]
-    struct Holder {
-        username: String,
-        kind: String,
-    }
-    // A Page token (its holder is the Page) answers too: the liveness check calls this.
     let row = query!(
         &db,
-        "SELECT username, kind FROM sandbox_tokens WHERE token_hash = ?1 AND kind IN ('access', 'page') \
+        "SELECT username, scope, kind FROM sandbox_tokens WHERE token_hash = ?1 AND kind IN ('access', 'page') \
          AND revoked_at IS NULL AND expires_at > ?2",
         secret_hash(token),
         ctx.now()
     )
-    .one::<Holder>("sandbox userinfo")
+    .one::<Holder>("sandbox bearer")
     .await?;
     match row {
-        Some(g) if g.kind == "page" => respond::json(200, &json!({"sub": g.username})),
-        Some(g) => respond::json(
+        Some(h) => Ok(Ok(h)),
+        None => oauth_error(401, "invalid_token", "the access token is unknown, expired or revoked").map(Err),
+    }
+}
+
+/// `GET /sandbox/userinfo`: who the bearer token belongs to. A Page token answers too: the
+/// liveness check calls this.
+pub async fn userinfo(ctx: &Ctx, req: &Request) -> ApiResult<Response> {
+    match bearer_holder(ctx, req).await? {
+        Err(refused) => Ok(refused),
+        Ok(h) if h.kind == "page" => respond::json(200, &json!({"sub": h.username})),
+        Ok(h) => respond::json(
             200,
-            &json!({"sub": user_id(&g.username), "preferred_username": g.username, "name": format!("Sandbox {}", g.username)}),
+            &json!({"sub": user_id(&h.username), "preferred_username": h.username, "name": format!("Sandbox {}", h.username)}),
         ),
-        None => oauth_error(401, "invalid_token", "the access token is unknown, expired or revoked"),
     }
 }
 
@@ -289,23 +300,13 @@ const PAGE_TOKEN_TTL_SECS: i64 = 90 * 24 * 3600;
 /// `GET /sandbox/accounts`: the Pages the bearer's account manages, in the shape of
 /// Facebook's `/me/accounts`, each with a Page token of its own.
 pub async fn accounts(ctx: &Ctx, req: &Request) -> ApiResult<Response> {
-    let header = req.headers().get("authorization").ok().flatten();
-    let Some(token) = bearer(header.as_deref()) else {
-        return oauth_error(401, "invalid_token", "a bearer token is required");
+    let g = match bearer_holder(ctx, req).await? {
+        Ok(h) if h.kind == "access" => h,
+        // A Page lists no Pages.
+        Ok(_) => return oauth_error(401, "invalid_token", "the access token is unknown, expired or revoked"),
+        Err(refused) => return Ok(refused),
     };
     let db = ctx.db()?;
-    let row = query!(
-        &db,
-        "SELECT username, scope FROM sandbox_tokens WHERE token_hash = ?1 AND kind = 'access' \
-         AND revoked_at IS NULL AND expires_at > ?2",
-        secret_hash(token),
-        ctx.now()
-    )
-    .one::<GrantRow>("sandbox accounts")
-    .await?;
-    let Some(g) = row else {
-        return oauth_error(401, "invalid_token", "the access token is unknown, expired or revoked");
-    };
     let mut data = Vec::new();
     let mut stmts = Vec::new();
     for n in 1..=PAGES_PER_ACCOUNT {

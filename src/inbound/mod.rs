@@ -30,21 +30,16 @@ const CHUNK: usize = 25;
 /// event from before the user's latest consent is about a grant since renewed (TikTok
 /// redelivers for up to 72 hours), and leaves it alone.
 async fn grants_of_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64) -> ApiResult<Vec<String>> {
-    #[derive(serde::Deserialize)]
-    struct Id {
-        id: String,
-    }
     let db = ctx.db()?;
-    let rows = query!(
+    query!(
         &db,
         "SELECT id FROM grants WHERE platform = ?1 AND platform_user_id = ?2 AND COALESCE(consented_at, created_at) <= ?3",
         platform,
         login,
         event_at
     )
-    .many::<Id>("grants of login")
-    .await?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
+    .ids("grants of login")
+    .await
 }
 
 /// Every profile (any app, any status) under these grants.
@@ -64,13 +59,7 @@ async fn profiles_of_grants(ctx: &Ctx, grants_json: &str) -> ApiResult<Vec<Profi
 
 /// Drops the open account choices holding tokens of this login (their sealed grant would
 /// otherwise come back when the user submits the picker).
-fn drop_choices_stmt(
-    ctx: &Ctx,
-    db: &worker::D1Database,
-    platform: &str,
-    login: &str,
-) -> ApiResult<worker::D1PreparedStatement> {
-    let _ = ctx;
+fn drop_choices_stmt(db: &worker::D1Database, platform: &str, login: &str) -> ApiResult<worker::D1PreparedStatement> {
     query!(db, "DELETE FROM account_choices WHERE login_key = ?1", login_key(platform, login))
         .or_500("prepare drop choices")
 }
@@ -105,7 +94,7 @@ pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
             now
         )
         .or_500("prepare revoke own tokens")?,
-        drop_choices_stmt(ctx, &db, platform, login)?,
+        drop_choices_stmt(&db, platform, login)?,
     ];
     let live: Vec<&ProfileRow> = profiles.iter().filter(|p| p.status != "disconnected").collect();
     let mut batches = vec![(first, Vec::new())];
@@ -126,17 +115,9 @@ pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
             // A profile still waiting for its claim was never announced: it ends silently.
             // Each event follows its own profile's update (its `changes()` guard).
             if p.status == "active" {
-                let view = ProfileRow {
-                    status: "disconnected".into(),
-                    disconnect_reason: Some("revoked".into()),
-                    last_platform_event_at: Some(now),
-                    updated_at: now,
-                    ..(*p).clone()
-                }
-                .view();
-                let event = webhooks::event_after(ctx, &db, &p.app_id, types::DISCONNECTED, view)?;
-                stmts.push(event.stmt);
-                events.push(event.id);
+                let view =
+                    ProfileRow { last_platform_event_at: Some(now), ..(*p).clone() }.ended("revoked", now).view();
+                webhooks::push_event(ctx, &db, &p.app_id, types::DISCONNECTED, view, &mut stmts, &mut events)?;
             }
         }
         batches.push((stmts, events));
@@ -163,9 +144,7 @@ pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
         for p in chunk {
             stmts.push(store::delete_profile_stmt(&db, &p.app_id, &p.id)?);
             if p.status != "pending" {
-                let event = webhooks::event_after(ctx, &db, &p.app_id, types::DELETED, p.view())?;
-                stmts.push(event.stmt);
-                events.push(event.id);
+                webhooks::push_event(ctx, &db, &p.app_id, types::DELETED, p.view(), &mut stmts, &mut events)?;
             }
         }
         let ids = serde_json::to_string(&chunk.iter().map(|p| p.id.as_str()).collect::<Vec<_>>()).or_500("ids json")?;
@@ -183,7 +162,7 @@ pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
     let last = vec![
         query!(&db, "DELETE FROM grants WHERE id IN (SELECT value FROM json_each(?1))", grants_json)
             .or_500("prepare delete grants")?,
-        drop_choices_stmt(ctx, &db, platform, login)?,
+        drop_choices_stmt(&db, platform, login)?,
     ];
     db.batch(last).await.or_500("delete grants")?;
     console_log!("{}", json!({"event": "platform_deleted", "platform": platform, "profiles_deleted": profiles.len()}));

@@ -336,12 +336,7 @@ pub async fn key_usage(ctx: &Ctx, keyring: &Keyring) -> ApiResult<Vec<KidUsage>>
 
 /// Days finished links and settled outbox rows are kept (`RETENTION_DAYS`, default 30).
 fn retention_days(ctx: &Ctx) -> i64 {
-    ctx.env
-        .var("RETENTION_DAYS")
-        .ok()
-        .and_then(|v| v.to_string().parse::<i64>().ok())
-        .filter(|d| (1..=3650).contains(d))
-        .unwrap_or(30)
+    ctx.number_var("RETENTION_DAYS", 1..=3650).unwrap_or(30)
 }
 
 /// Purges what nobody needs: connect links finished or expired `RETENTION_DAYS` ago, outbox

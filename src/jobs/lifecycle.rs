@@ -141,9 +141,9 @@ pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResu
 async fn why_not(ctx: &Ctx, id: &str) -> ApiResult<Outcome> {
     let db = ctx.db()?;
     let held = query!(&db, "SELECT id FROM grants WHERE id = ?1 AND refresh_lease_until >= ?2", id, ctx.now())
-        .one::<serde_json::Value>("lease check")
+        .exists("lease check")
         .await?;
-    Ok(if held.is_some() { Outcome::InFlight } else { Outcome::NotNeeded })
+    Ok(if held { Outcome::InFlight } else { Outcome::NotNeeded })
 }
 
 /// Frees the lease, optionally moving `next_refresh_at`.
@@ -248,39 +248,14 @@ async fn push_back(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<()> {
     let mut stmts = vec![update];
     let mut events = vec![];
     if row.cols.refresh_failing == 0 {
-        let views = profiles_using(ctx, row.id(), true)
+        let views = store::profiles_of_grant(&db, row.id(), true)
             .await?
             .into_iter()
             .map(|(p, _)| ProfileRow { updated_at: ctx.now(), ..p }.view())
             .collect();
-        events_for(ctx, &db, row.app_id(), types::REFRESH_FAILED, views, &mut stmts, &mut events)?;
+        webhooks::push_events(ctx, &db, row.app_id(), types::REFRESH_FAILED, views, &mut stmts, &mut events)?;
     }
     webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
-    Ok(())
-}
-
-/// The active profiles under a grant, each with whether it holds a token of its own (a
-/// Facebook Page's); with `own_token_too` false, only those acting with the grant's token.
-async fn profiles_using(ctx: &Ctx, grant_id: &str, own_token_too: bool) -> ApiResult<Vec<(ProfileRow, bool)>> {
-    store::profiles_of_grant(&ctx.db()?, grant_id, own_token_too).await
-}
-
-/// Appends one event per profile view to a batch, each after the statement before it (the
-/// first after the state change it reports; see `webhooks::event_after`).
-fn events_for(
-    ctx: &Ctx,
-    db: &D1Database,
-    app_id: &str,
-    kind: &str,
-    views: Vec<serde_json::Value>,
-    stmts: &mut Vec<worker::D1PreparedStatement>,
-    ids: &mut Vec<String>,
-) -> ApiResult<()> {
-    for view in views {
-        let event = webhooks::event_after(ctx, db, app_id, kind, view)?;
-        stmts.push(event.stmt);
-        ids.push(event.id);
-    }
     Ok(())
 }
 
@@ -336,7 +311,7 @@ async fn store_refreshed(
     let recovered = row.cols.refresh_failing != 0;
     // Only a recovery tells the app anything; the profiles are read for its events alone.
     let recovered_views: Vec<serde_json::Value> = if recovered {
-        profiles_using(ctx, id, true)
+        store::profiles_of_grant(&db, id, true)
             .await?
             .into_iter()
             .map(|(p, own)| {
@@ -381,7 +356,15 @@ async fn store_refreshed(
         .or_500("prepare store refreshed")?;
         let mut stmts = vec![update, store::copy_grant_to_profiles_stmt(&db, id, now)?];
         let mut events = vec![];
-        events_for(ctx, &db, row.app_id(), types::RECOVERED, recovered_views.clone(), &mut stmts, &mut events)?;
+        webhooks::push_events(
+            ctx,
+            &db,
+            row.app_id(),
+            types::RECOVERED,
+            recovered_views.clone(),
+            &mut stmts,
+            &mut events,
+        )?;
         match db.batch(stmts).await {
             Ok(results) => {
                 let written = store::returned_rows(&results, 0);
@@ -443,9 +426,9 @@ async fn expiry_without_refresh(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResu
                 exp
             )
             .or_500("prepare expiring")?;
-            let views = profiles_using(ctx, row.id(), false).await?.iter().map(|(p, _)| p.view()).collect();
+            let views = store::profiles_of_grant(&db, row.id(), false).await?.iter().map(|(p, _)| p.view()).collect();
             let (mut stmts, mut events) = (vec![update], vec![]);
-            events_for(ctx, &db, row.app_id(), types::EXPIRING, views, &mut stmts, &mut events)?;
+            webhooks::push_events(ctx, &db, row.app_id(), types::EXPIRING, views, &mut stmts, &mut events)?;
             webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
             release(ctx, row.id(), lease, Some(exp)).await?;
         }
@@ -474,7 +457,7 @@ async fn disconnect(ctx: &Ctx, row: &Leased, lease: &str, reason: DisconnectReas
         row.cols.refresh_token_enc
     )
     .or_500("prepare disconnect")?;
-    let profiles = profiles_using(ctx, row.id(), own_token_too).await?;
+    let profiles = store::profiles_of_grant(&db, row.id(), own_token_too).await?;
     let ended = query!(
         &db,
         "UPDATE profiles SET status = 'disconnected', disconnect_reason = ?2, updated_at = ?3 \
@@ -485,20 +468,9 @@ async fn disconnect(ctx: &Ctx, row: &Leased, lease: &str, reason: DisconnectReas
         own_token_too as i32
     )
     .or_500("prepare disconnect profiles")?;
-    let views = profiles
-        .into_iter()
-        .map(|(p, _)| {
-            ProfileRow {
-                status: "disconnected".into(),
-                disconnect_reason: Some(reason.as_str().into()),
-                updated_at: now,
-                ..p
-            }
-            .view()
-        })
-        .collect();
+    let views = profiles.into_iter().map(|(p, _)| p.ended(reason.as_str(), now).view()).collect();
     let (mut stmts, mut events) = (vec![update, ended], vec![]);
-    events_for(ctx, &db, row.app_id(), types::DISCONNECTED, views, &mut stmts, &mut events)?;
+    webhooks::push_events(ctx, &db, row.app_id(), types::DISCONNECTED, views, &mut stmts, &mut events)?;
     let results = webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
     // When the tokens changed meanwhile, the grant stays as it is; just free the lease.
     release(ctx, row.id(), lease, None).await?;
@@ -535,7 +507,7 @@ pub async fn run_cron(ctx: &Ctx) -> ApiResult<()> {
 /// and are pushed back, so the run selects again (up to five rounds): they never starve the
 /// profiles behind them.
 async fn refresh_due(ctx: &Ctx) -> ApiResult<()> {
-    let batch = ctx.env.var("REFRESH_BATCH_SIZE").ok().and_then(|v| v.to_string().parse::<u32>().ok()).unwrap_or(200);
+    let batch = ctx.refresh_batch_size();
     let queue = ctx.env.queue("REFRESH_QUEUE").ok();
     let (mut calls_left, mut looks_left) = (batch, batch.saturating_mul(2));
     for _ in 0..MAX_ROUNDS {

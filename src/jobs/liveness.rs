@@ -20,11 +20,6 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{console_log, query};
 
-/// Checks made at most per cron run: `REFRESH_BATCH_SIZE` (default 200), the same bound as
-/// the refreshes that reach a platform, so a small plan's subrequest limit holds for both.
-fn batch(ctx: &Ctx) -> u32 {
-    ctx.env.var("REFRESH_BATCH_SIZE").ok().and_then(|v| v.to_string().parse::<u32>().ok()).unwrap_or(200)
-}
 /// Profiles of one grant checked in one run (the rest in later runs).
 const PER_GRANT: usize = 20;
 /// Checks in flight at once (Workers allow six open connections).
@@ -32,13 +27,7 @@ const CONCURRENCY: usize = 6;
 
 /// The check interval: `LIVENESS_INTERVAL_DAYS` (1 to 90), default 7.
 pub fn interval_secs(ctx: &Ctx) -> i64 {
-    let days = ctx
-        .env
-        .var("LIVENESS_INTERVAL_DAYS")
-        .ok()
-        .and_then(|v| v.to_string().parse::<i64>().ok())
-        .filter(|d| (1..=90).contains(d))
-        .unwrap_or(7);
+    let days = ctx.number_var("LIVENESS_INTERVAL_DAYS", 1..=90).unwrap_or(7);
     days * 86_400
 }
 
@@ -61,7 +50,9 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
         &db,
         "SELECT id, grant_id FROM profiles WHERE status = 'active' AND next_check_at <= ?1 ORDER BY next_check_at LIMIT ?2",
         ctx.now(),
-        batch(ctx)
+        // The same bound as the refreshes that reach a platform: a small plan's subrequest
+        // limit holds for both.
+        ctx.refresh_batch_size()
     )
     .many::<Due>("due checks")
     .await?;
@@ -116,9 +107,9 @@ async fn check_grant(ctx: &Ctx, grant_id: &str, profile_ids: &[String]) -> ApiRe
         now,
         lease_secs
     )
-    .one::<serde_json::Value>("check lease")
+    .exists("check lease")
     .await?;
-    if leased.is_none() {
+    if !leased {
         return Ok(());
     }
     let mut result = Ok(());
@@ -144,10 +135,8 @@ async fn check_leased(ctx: &Ctx, profile_id: &str) -> ApiResult<()> {
     let row = query!(
         &db,
         &format!(
-            "SELECT {cols}, p.check_failures, CASE WHEN p.access_token_enc IS NULL THEN g.id ELSE p.id END AS bound_to, \
-             COALESCE(p.access_token_enc, g.access_token_enc) AS access_token_enc \
-             FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?1 AND p.status = 'active' \
-             AND p.next_check_at <= ?2"
+            "SELECT {cols}, p.check_failures, {from} WHERE p.id = ?1 AND p.status = 'active' AND p.next_check_at <= ?2",
+            from = store::PROFILE_TOKEN_FROM
         ),
         profile_id,
         ctx.now()
@@ -258,16 +247,8 @@ async fn end(ctx: &Ctx, p: &ProfileRow, checked: &Checked, own_token: bool, reas
             )
             .or_500("prepare check end")?,
         );
-        let view = ProfileRow {
-            status: "disconnected".into(),
-            disconnect_reason: Some(reason.as_str().into()),
-            updated_at: now,
-            ..q
-        }
-        .view();
-        let event = webhooks::event_after(ctx, &db, &p.app_id, types::DISCONNECTED, view)?;
-        stmts.push(event.stmt);
-        events.push(event.id);
+        let view = q.ended(reason.as_str(), now).view();
+        webhooks::push_event(ctx, &db, &p.app_id, types::DISCONNECTED, view, &mut stmts, &mut events)?;
     }
     webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
     Ok(())

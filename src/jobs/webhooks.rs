@@ -44,6 +44,40 @@ pub fn event_after(ctx: &Ctx, db: &D1Database, app_id: &str, kind: &str, data: V
     Ok(Event { id, stmt })
 }
 
+/// Appends an event to a batch being built, right after the statement before it (see
+/// [`event_after`]), and its id to those to deliver.
+pub fn push_event(
+    ctx: &Ctx,
+    db: &D1Database,
+    app_id: &str,
+    kind: &str,
+    data: Value,
+    stmts: &mut Vec<D1PreparedStatement>,
+    ids: &mut Vec<String>,
+) -> ApiResult<()> {
+    let event = event_after(ctx, db, app_id, kind, data)?;
+    stmts.push(event.stmt);
+    ids.push(event.id);
+    Ok(())
+}
+
+/// Appends one event per item of `data`, each after the one before (the first after the
+/// state change they report).
+pub fn push_events(
+    ctx: &Ctx,
+    db: &D1Database,
+    app_id: &str,
+    kind: &str,
+    data: Vec<Value>,
+    stmts: &mut Vec<D1PreparedStatement>,
+    ids: &mut Vec<String>,
+) -> ApiResult<()> {
+    for d in data {
+        push_event(ctx, db, app_id, kind, d, stmts, ids)?;
+    }
+    Ok(())
+}
+
 /// Runs `stmts` as one D1 batch (one transaction), then makes the first delivery attempt of
 /// each event that was written. Returns the batch's results.
 pub async fn commit(
