@@ -20,6 +20,7 @@ pub mod pkce;
 pub mod platform_webhooks;
 pub mod platforms;
 pub mod random;
+pub mod ratelimit;
 pub mod redirect;
 pub mod refresh;
 pub mod refresh_policy;
