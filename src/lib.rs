@@ -14,6 +14,9 @@ mod revoke;
 mod body;
 mod ctx;
 mod fetch;
+// The per-account rate-limit Durable Object (exported to the runtime as `RateLimiter`) and
+// the proxy's client for it.
+mod limiter;
 mod respond;
 mod routes;
 mod store;

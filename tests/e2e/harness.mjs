@@ -58,6 +58,8 @@ export async function startWorker({ vars = {}, outbound, queue = false, tokenKey
     compatibilityDate: '2026-04-20',
     d1Databases: { DB: 'e2e-db' },
     kvNamespaces: { OAUTH_STATE: 'e2e-kv' },
+    // As wrangler.toml binds it (its migration declares the class with SQLite storage).
+    durableObjects: { RATE_LIMITER: { className: 'RateLimiter', useSQLite: true } },
     bindings,
     ...(outbound ? { outboundService: outbound } : {}),
     // Everything workerd writes (the worker's console included), kept for a scan.

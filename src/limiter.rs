@@ -1,0 +1,212 @@
+//! The `RateLimiter` Durable Object, one per platform account, and the API proxy's client
+//! for it (issue 11).
+//!
+//! The decisions are `connect_links_core::ratelimit`; this file keeps the counters in the
+//! object's SQLite storage and speaks JSON over the object's fetch: a `LimiterRequest` in, a
+//! `Decision` (take) or `{"ok":true}` (report) out, 400 for a body it cannot use.
+
+use connect_links_core::ratelimit::{apply, decide, Counter, Decision, LimiterRequest, Report, Take};
+use serde::Deserialize;
+use serde_json::json;
+use std::cell::Cell;
+use wasm_bindgen::JsValue;
+use worker::{
+    console_error, durable_object, DurableObject, Env, Error, Method, Request, RequestInit, Response, Result,
+    SqlStorage, SqlStorageValue, State,
+};
+
+/// The binding in wrangler.toml.
+const BINDING: &str = "RATE_LIMITER";
+/// The proxy sends a few hundred bytes; anything near this is not ours.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+/// A live instance prunes at most this often: the scan is cheap but not free.
+const PRUNE_EVERY_SECS: i64 = 3600;
+/// Rows whose window and block ended over a day ago are deleted. Deleting one as soon as
+/// both ended would change no decision (`Counter::is_spent_history`); the day is a margin for
+/// callers whose clocks disagree.
+const PRUNE_AFTER_SECS: i64 = 86_400;
+
+// `budget_limit` is the limit of the last budget a take spent under: a report carries the
+// platform's remaining count but not the limit it counts down from, and `apply` needs both.
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS counters (
+    key TEXT PRIMARY KEY,
+    used INTEGER NOT NULL,
+    window_end INTEGER NOT NULL,
+    blocked_until INTEGER NOT NULL,
+    budget_limit INTEGER
+)";
+
+/// Per-account rate-limit counters, kept in the object's SQLite storage.
+#[durable_object(fetch)]
+pub struct RateLimiter {
+    sql: SqlStorage,
+    /// Whether this instance has run `SCHEMA` (once per instance, not per request).
+    schema_ready: Cell<bool>,
+    /// The `now` of this instance's last prune.
+    last_prune: Cell<i64>,
+}
+
+/// One `counters` row as read back.
+#[derive(Deserialize)]
+struct Row {
+    used: u32,
+    window_end: i64,
+    blocked_until: i64,
+    budget_limit: Option<u32>,
+}
+
+impl DurableObject for RateLimiter {
+    fn new(state: State, _env: Env) -> Self {
+        Self { sql: state.storage().sql(), schema_ready: Cell::new(false), last_prune: Cell::new(i64::MIN) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        if req.method() != Method::Post {
+            return error(405, "POST a LimiterRequest");
+        }
+        let Ok(body) = req.bytes().await else { return error(400, "unreadable body") };
+        if body.len() > MAX_BODY_BYTES {
+            return error(400, "body too large");
+        }
+        let Ok(request) = serde_json::from_slice::<LimiterRequest>(&body) else {
+            return error(400, "body is not a LimiterRequest");
+        };
+        if let Err(why) = request.validate() {
+            return error(400, why);
+        }
+        // From here on nothing awaits: SQLite calls in a Durable Object are synchronous, so no
+        // other request to this object runs between a counter's read and its write, and two
+        // concurrent takes cannot both spend the last unit.
+        let answer = match request {
+            LimiterRequest::Take { now, takes } => self.take(now, takes).and_then(|d| Response::from_json(&d)),
+            LimiterRequest::Report { now, reports } => {
+                self.report(now, &reports).and_then(|()| Response::from_json(&json!({"ok": true})))
+            }
+        };
+        match answer {
+            Ok(resp) => Ok(resp),
+            Err(e) => {
+                console_error!("{}", json!({"event": "rate_limiter_storage_failed", "error": e.to_string()}));
+                error(500, "storage failed")
+            }
+        }
+    }
+}
+
+impl RateLimiter {
+    /// Decides a take and, when it is allowed, stores the spent counters.
+    fn take(&self, now: i64, takes: Vec<Take>) -> Result<Decision> {
+        self.ensure_schema()?;
+        self.prune(now)?;
+        let mut pairs = Vec::with_capacity(takes.len());
+        for t in takes {
+            let counter = self.read(&t.key)?.map(|(c, _)| c).unwrap_or_default();
+            pairs.push((t, counter));
+        }
+        let (decision, next) = decide(now, &pairs);
+        if decision == Decision::Allow {
+            for ((t, old), new) in pairs.iter().zip(&next) {
+                if let (Some(budget), true) = (t.budget, new != old) {
+                    self.write(&t.key, new, Some(budget.limit))?;
+                }
+            }
+        }
+        Ok(decision)
+    }
+
+    /// Applies each report to its counter; writes only what changed.
+    fn report(&self, now: i64, reports: &[Report]) -> Result<()> {
+        self.ensure_schema()?;
+        for r in reports {
+            let (old, limit) = self.read(&r.key)?.unwrap_or_default();
+            let new = apply(now, old, limit, r);
+            if new != old {
+                self.write(&r.key, &new, limit)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn ensure_schema(&self) -> Result<()> {
+        if !self.schema_ready.get() {
+            self.sql.exec(SCHEMA, None)?;
+            self.schema_ready.set(true);
+        }
+        Ok(())
+    }
+
+    /// Deletes rows that remember nothing, so the table holds only live counters.
+    fn prune(&self, now: i64) -> Result<()> {
+        if now.saturating_sub(self.last_prune.get()) < PRUNE_EVERY_SECS {
+            return Ok(());
+        }
+        let cutoff = SqlStorageValue::from(now.saturating_sub(PRUNE_AFTER_SECS));
+        self.sql.exec("DELETE FROM counters WHERE window_end < ?1 AND blocked_until < ?1", vec![cutoff])?;
+        self.last_prune.set(now);
+        Ok(())
+    }
+
+    /// A counter and its last known budget limit; `None` for a counter never stored.
+    fn read(&self, key: &str) -> Result<Option<(Counter, Option<u32>)>> {
+        let rows: Vec<Row> = self
+            .sql
+            .exec("SELECT used, window_end, blocked_until, budget_limit FROM counters WHERE key = ?", vec![key.into()])?
+            .to_array()?;
+        Ok(rows.into_iter().next().map(|r| {
+            (Counter { used: r.used, window_end: r.window_end, blocked_until: r.blocked_until }, r.budget_limit)
+        }))
+    }
+
+    /// Stores a counter; a `None` limit keeps the one already stored.
+    fn write(&self, key: &str, c: &Counter, budget_limit: Option<u32>) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO counters (key, used, window_end, blocked_until, budget_limit) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (key) DO UPDATE SET used = excluded.used, window_end = excluded.window_end,
+               blocked_until = excluded.blocked_until,
+               budget_limit = COALESCE(excluded.budget_limit, counters.budget_limit)",
+            vec![
+                key.into(),
+                i64::from(c.used).into(),
+                c.window_end.into(),
+                c.blocked_until.into(),
+                budget_limit.map(i64::from).into(),
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+/// A JSON error answer from the object.
+fn error(status: u16, message: &str) -> Result<Response> {
+    Ok(Response::from_json(&json!({"error": message}))?.with_status(status))
+}
+
+/// Checks and spends `takes` in the limiter object named `name` (e.g. `"profile:prf_x"` or
+/// `"app:x"`). Errors only on a broken binding or transport (or a request the object refuses
+/// as malformed, which is a bug in the caller).
+// The proxy (issue 11) is the caller; until it lands only the e2e tests reach the object.
+#[allow(dead_code)]
+pub async fn take(env: &Env, name: &str, now: i64, takes: Vec<Take>) -> Result<Decision> {
+    let answer = call(env, name, &LimiterRequest::Take { now, takes }).await?;
+    Ok(serde_json::from_str(&answer)?)
+}
+
+/// Records what the platform said, in the limiter object named `name`.
+#[allow(dead_code)]
+pub async fn report(env: &Env, name: &str, now: i64, reports: Vec<Report>) -> Result<()> {
+    call(env, name, &LimiterRequest::Report { now, reports }).await.map(|_| ())
+}
+
+/// Posts `request` to the object named `name`; its answer's body when it is a 200.
+async fn call(env: &Env, name: &str, request: &LimiterRequest) -> Result<String> {
+    let stub = env.durable_object(BINDING)?.id_from_name(name)?.get_stub()?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(JsValue::from_str(&serde_json::to_string(request)?)));
+    // The host is never resolved: a stub's fetch goes to the object whatever the URL.
+    let mut resp = stub.fetch_with_request(Request::new_with_init("https://limiter/", &init)?).await?;
+    let body = resp.text().await?;
+    match resp.status_code() {
+        200 => Ok(body),
+        status => Err(Error::RustError(format!("rate limiter answered {status}: {body}"))),
+    }
+}
