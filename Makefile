@@ -61,6 +61,8 @@ clean:
 	rm -rf build target node_modules .wrangler
 
 ## bench: refresh throughput for 1,000 due profiles (BENCH_PROFILES=...), statements and
-## subrequests per refresh, and the due-selection query plan. Not a test.
+## subrequests per refresh, the due-selection query plan, liveness checks, and the proxy's
+## overhead against the same mock called directly (BENCH_SECONDS, BENCH_ROUNDS). Not a test.
 bench: build
 	node bench/refresh.mjs
+	node bench/proxy.mjs

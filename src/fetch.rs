@@ -134,17 +134,60 @@ async fn within<T>(
 
 /// Sends the request; resolves once the answer's status and headers are in.
 async fn start(req: &HttpRequest, signal: AbortSignal) -> Result<Response, TransportError> {
+    let body = req.body.as_deref().map(JsValue::from_str);
+    start_raw(req.method, &req.url, &req.headers, body, &signal).await
+}
+
+/// Sends a request with any body (a string, bytes or a stream) without following redirects.
+async fn start_raw(
+    method: &str,
+    url: &str,
+    header_pairs: &[(String, String)],
+    body: Option<JsValue>,
+    signal: &AbortSignal,
+) -> Result<Response, TransportError> {
     let headers = Headers::new();
-    for (k, v) in &req.headers {
-        headers.set(k, v).map_err(|_| TransportError::Network)?;
+    for (k, v) in header_pairs {
+        headers.append(k, v).map_err(|_| TransportError::Network)?;
     }
     let mut init = RequestInit::new();
-    init.with_method(Method::from(req.method.to_string())).with_headers(headers).with_redirect(RequestRedirect::Manual);
-    if let Some(body) = &req.body {
-        init.with_body(Some(JsValue::from_str(body)));
+    init.with_method(Method::from(method.to_string())).with_headers(headers).with_redirect(RequestRedirect::Manual);
+    if body.is_some() {
+        init.with_body(body);
     }
-    let request = Request::new_with_init(&req.url, &init).map_err(|_| TransportError::Network)?;
-    Fetch::Request(request).send_with_signal(&signal).await.map_err(|_| TransportError::Network)
+    let request = Request::new_with_init(url, &init).map_err(|_| TransportError::Network)?;
+    Fetch::Request(request).send_with_signal(signal).await.map_err(|_| TransportError::Network)
+}
+
+/// A proxied call's body: none, bytes held in memory (sendable again), or the caller's
+/// stream (sendable once, never read into memory).
+pub enum OutBody {
+    /// No body.
+    Empty,
+    /// A body small enough to keep for another attempt.
+    Bytes(Vec<u8>),
+    /// The caller's body, streamed through.
+    Stream(worker::web_sys::ReadableStream),
+}
+
+/// Sends a proxied call and resolves once the answer's status and headers are in, within
+/// `timeout_ms` (the request body's sending included); the answer's body is left unread
+/// for the caller to stream on. Does not log: the proxy logs one line per proxied call.
+pub async fn open(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: &OutBody,
+    timeout_ms: u64,
+) -> Result<Response, TransportError> {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let body = match body {
+        OutBody::Empty => None,
+        OutBody::Bytes(b) => Some(worker::js_sys::Uint8Array::from(b.as_slice()).into()),
+        OutBody::Stream(s) => Some(JsValue::from(s.clone())),
+    };
+    within(controller, timeout_ms, async move { start_raw(method, url, headers, body, &signal).await }).await
 }
 
 /// The answer's body within `MAX_RESPONSE_BYTES`, read as it streams in. An answer that

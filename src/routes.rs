@@ -1,7 +1,7 @@
 //! The route table: parse, call one handler, render. Errors become the contract's JSON
 //! error, or an HTML page on browser routes.
 
-use crate::api::{admin, links, profiles};
+use crate::api::{admin, links, profiles, proxy};
 use crate::body::{read_capped, ReadError};
 use crate::browser::{choose, sandbox};
 use crate::ctx::{method_not_allowed, Ctx, OrInternal};
@@ -48,7 +48,8 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
                 (Method::Post, ["apps", id, "api-keys"]) => admin::create_key(ctx, id).await,
                 (Method::Delete, ["api-keys", id]) => admin::revoke_key(ctx, id).await,
                 (Method::Get, ["keys"]) => admin::keys(ctx).await,
-                (_, ["apps"] | ["apps", _] | ["apps", _, "api-keys"] | ["api-keys", _] | ["keys"]) => {
+                (Method::Get, ["stats"]) => admin::stats(ctx).await,
+                (_, ["apps"] | ["apps", _] | ["apps", _, "api-keys"] | ["api-keys", _] | ["keys"] | ["stats"]) => {
                     Err(method_not_allowed())
                 }
                 _ => Err(ApiError::not_found("route")),
@@ -59,6 +60,8 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
         ["v1", "platforms" | "connect-links" | "oauth" | "profiles", ..] => {
             let app = ctx.require_app(req).await?;
             match (m, &s[1..]) {
+                // Any method: the platform's API decides what it takes (api.md section 6).
+                (_, ["profiles", id, "proxy", _, ..]) => proxy::forward(ctx, &app, id, req).await,
                 (Method::Get, ["platforms"]) => {
                     let data: Vec<PlatformInfo> =
                         ctx.catalog.all().iter().map(|p| PlatformInfo::of(p, ctx.credentials(p).is_some())).collect();

@@ -4,7 +4,7 @@ use crate::ctx::OrInternal;
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::{AppRow, GrantRow, LinkRow, ProfileRow, GRANT_COLUMNS, PROFILE_COLUMNS};
 use connect_links_core::redirect::host_needles;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use worker::{query, D1Database, D1PreparedStatement};
 
 /// One bound statement, run with its failure mapped to a logged 500 (`what` names it).
@@ -736,5 +736,68 @@ pub async fn rewrap_app_secret(db: &D1Database, id: &str, old: &str, new: &str) 
     )
     .exec("rewrap app")
     .await?;
+    Ok(())
+}
+
+/// Counts one proxied call in its minute (`GET /v1/admin/stats`).
+pub async fn count_proxy_call(
+    db: &D1Database,
+    minute: i64,
+    platform: &str,
+    status: u16,
+    source: &str,
+) -> ApiResult<()> {
+    query!(
+        db,
+        "INSERT INTO proxy_stats (minute, platform, status, source, calls) VALUES (?1, ?2, ?3, ?4, 1) \
+         ON CONFLICT (minute, platform, status, source) DO UPDATE SET calls = calls + 1",
+        minute,
+        platform,
+        status,
+        source
+    )
+    .or_500("prepare count proxy call")?
+    .run()
+    .await
+    .or_500("count proxy call")?;
+    Ok(())
+}
+
+/// One line of `GET /v1/admin/stats`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProxyCount {
+    /// Platform id.
+    pub platform: String,
+    /// The status answered.
+    pub status: u16,
+    /// Who answered: `platform`, `local` or `network`.
+    pub source: String,
+    /// Calls in the window.
+    pub calls: u64,
+}
+
+/// Proxied calls per platform, status and source since `from_minute`.
+pub async fn proxy_counts(db: &D1Database, from_minute: i64) -> ApiResult<Vec<ProxyCount>> {
+    query!(
+        db,
+        "SELECT platform, status, source, SUM(calls) AS calls FROM proxy_stats WHERE minute >= ?1 \
+         GROUP BY platform, status, source ORDER BY platform, status, source",
+        from_minute
+    )
+    .or_500("prepare proxy counts")?
+    .all()
+    .await
+    .or_500("read proxy counts")?
+    .results::<ProxyCount>()
+    .or_500("read proxy counts")
+}
+
+/// Drops proxy counters older than `before_minute`.
+pub async fn delete_old_proxy_counts(db: &D1Database, before_minute: i64) -> ApiResult<()> {
+    query!(db, "DELETE FROM proxy_stats WHERE minute < ?1", before_minute)
+        .or_500("prepare proxy counts purge")?
+        .run()
+        .await
+        .or_500("purge proxy counts")?;
     Ok(())
 }

@@ -19,6 +19,7 @@ pub mod picker;
 pub mod pkce;
 pub mod platform_webhooks;
 pub mod platforms;
+pub mod proxy;
 pub mod random;
 pub mod ratelimit;
 pub mod redirect;

@@ -115,3 +115,27 @@ pub async fn revoke_key(ctx: &Ctx, key_id: &str) -> ApiResult<Response> {
     }
     respond::no_content()
 }
+
+/// `GET /v1/admin/stats`: proxied calls of the last hour per platform, status and source
+/// (`platform` answered, `local` refusal, `network` failure), with totals per platform.
+pub async fn stats(ctx: &Ctx) -> ApiResult<Response> {
+    let now = ctx.now();
+    let from_minute = now / 60 - 59;
+    let rows = store::proxy_counts(&ctx.db()?, from_minute).await?;
+    let mut totals = serde_json::Map::new();
+    for r in &rows {
+        let t = totals.entry(r.platform.clone()).or_insert(json!(0));
+        *t = json!(t.as_u64().unwrap_or(0) + r.calls);
+    }
+    respond::json(
+        200,
+        &json!({
+            "proxy": {
+                "from": connect_links_core::time::rfc3339(from_minute * 60),
+                "to": connect_links_core::time::rfc3339(now),
+                "data": rows,
+                "totals": totals,
+            }
+        }),
+    )
+}

@@ -4,3 +4,4 @@
 pub mod admin;
 pub mod links;
 pub mod profiles;
+pub mod proxy;

@@ -5,7 +5,7 @@ use crate::ctx::{Ctx, OrInternal};
 use crate::jobs::lifecycle::{refresh_one, Outcome, Trigger};
 use crate::respond;
 use crate::revoke::{revoke, Grant};
-use crate::store::{self, ProfileFilter};
+use crate::store::{self, ProfileFilter, ProfileToken};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::{decode_cursor, encode_cursor, GrantRow, ProfileRow};
 use connect_links_core::platforms::RefreshKind;
@@ -93,7 +93,7 @@ pub async fn revoke_grant(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumn
 }
 
 /// Refuses a profile that is not active: pending (waiting for its claim) or disconnected.
-fn require_active(p: &ProfileRow) -> ApiResult<()> {
+pub(crate) fn require_active(p: &ProfileRow) -> ApiResult<()> {
     match p.status.as_str() {
         "active" => Ok(()),
         "pending" => Err(ApiError::new(
@@ -112,7 +112,7 @@ const ACCESS_TOKEN_MAX_WAIT_MS: u64 = 2_000;
 /// the answer goes out first (`max_wait_ms`), the platform may already have rotated the
 /// refresh token, and only a finished write keeps it. Past `max_wait_ms` the outcome is
 /// `InFlight`.
-async fn refresh_detached(ctx: &Ctx, grant_id: &str, max_wait_ms: Option<u64>) -> ApiResult<Outcome> {
+pub(crate) async fn refresh_detached(ctx: &Ctx, grant_id: &str, max_wait_ms: Option<u64>) -> ApiResult<Outcome> {
     let job_ctx = ctx.detached();
     let id = grant_id.to_string();
     let since_ms = ctx.started_ms;
@@ -173,26 +173,8 @@ fn outcome_error(outcome: Outcome) -> ApiResult<()> {
 
 /// `GET /v1/profiles/{id}/access-token`: refreshed first when it expires within 5 minutes.
 pub async fn access_token(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
-    let db = ctx.db()?;
-    let p = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
-    require_active(&p)?;
-    let expires_soon = p.access_token_expires_at.is_some_and(|e| e - ctx.now() < 5 * 60);
-    let refreshable = ctx.catalog.get(&p.platform).is_some_and(|pl| pl.refresh != RefreshKind::None);
-    if expires_soon && refreshable {
-        let still_valid = p.access_token_expires_at.is_some_and(|e| e > ctx.now());
-        match refresh_detached(ctx, &p.grant_id, still_valid.then_some(ACCESS_TOKEN_MAX_WAIT_MS)).await {
-            // A token still valid for a few minutes is better than an error or a long wait.
-            Ok(Outcome::Failed(Failure::Transient) | Outcome::InFlight) | Err(_) if still_valid => {}
-            other => outcome_error(other?)?,
-        }
-    }
-    // The profile's own token (a Page's) when it has one, else its grant's.
-    let (p, t) = store::profile_token(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
-    require_active(&p)?;
-    if p.access_token_expires_at.is_some_and(|e| e <= ctx.now()) {
-        return Err(ApiError::new(ErrorCode::Conflict, "the access token has expired and cannot be refreshed now"));
-    }
-    let token = ctx.keyring()?.open(&t.bound_to, "access_token", &t.access_token_enc).or_500("open access token")?;
+    let first = store::profile_token(&ctx.db()?, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
+    let (p, token) = usable_token(ctx, app_id, id, first).await?;
     respond::json(
         200,
         &json!({
@@ -202,4 +184,39 @@ pub async fn access_token(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Respon
             "scopes": p.view()["scopes"],
         }),
     )
+}
+
+/// An active profile of the app and the token it acts with (a Page's own, else its
+/// grant's), from `first` (the profile's row and token envelope as just read), refreshed
+/// first when it expires within 5 minutes. While the current token is still valid, a
+/// refresh that fails for now or takes over 2 s does not stand in the way.
+pub(crate) async fn usable_token(
+    ctx: &Ctx,
+    app_id: &str,
+    id: &str,
+    first: (ProfileRow, ProfileToken),
+) -> ApiResult<(ProfileRow, String)> {
+    let db = ctx.db()?;
+    let (p, t) = first;
+    require_active(&p)?;
+    let expires_soon = p.access_token_expires_at.is_some_and(|e| e - ctx.now() < 5 * 60);
+    let refreshable = ctx.catalog.get(&p.platform).is_some_and(|pl| pl.refresh != RefreshKind::None);
+    let (p, t) = if expires_soon && refreshable {
+        let still_valid = p.access_token_expires_at.is_some_and(|e| e > ctx.now());
+        match refresh_detached(ctx, &p.grant_id, still_valid.then_some(ACCESS_TOKEN_MAX_WAIT_MS)).await {
+            // A token still valid for a few minutes is better than an error or a long wait.
+            Ok(Outcome::Failed(Failure::Transient) | Outcome::InFlight) | Err(_) if still_valid => {}
+            other => outcome_error(other?)?,
+        }
+        let (p, t) = store::profile_token(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
+        require_active(&p)?;
+        (p, t)
+    } else {
+        (p, t)
+    };
+    if p.access_token_expires_at.is_some_and(|e| e <= ctx.now()) {
+        return Err(ApiError::new(ErrorCode::Conflict, "the access token has expired and cannot be refreshed now"));
+    }
+    let token = ctx.keyring()?.open(&t.bound_to, "access_token", &t.access_token_enc).or_500("open access token")?;
+    Ok((p, token))
 }

@@ -28,6 +28,7 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
     let db = ctx.db()?;
     let steps = [
         ("consumed_states", store::delete_old_states(&db, ctx.now() - 24 * 3600).await),
+        ("proxy_stats", store::delete_old_proxy_counts(&db, (ctx.now() - 24 * 3600) / 60).await),
         ("unclaimed", unclaimed(ctx, &db).await),
         ("unchosen", unchosen(ctx, &db).await),
         ("reencrypt", reencrypt(ctx, &db).await),

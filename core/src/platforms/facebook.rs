@@ -10,11 +10,21 @@
 //! https://developers.facebook.com/docs/graph-api/results/ (cursor pagination: `limit`,
 //! `paging.cursors.after`, an absolute `paging.next` on graph.facebook.com; a page may be empty
 //! and still carry `next`).
+//!
+//! The proxy (issue 11) checked 2026-11-30 against
+//! https://developers.facebook.com/docs/graph-api/overview/rate-limiting/ (platform limits for
+//! user tokens, Business Use Case limits for Page tokens; `X-App-Usage` percentages),
+//! https://developers.facebook.com/docs/graph-api/guides/error-handling (code 190: the token
+//! expired or was invalidated) and
+//! https://developers.facebook.com/documentation/video-api/guides/publishing.md (Page videos on
+//! `graph-video.facebook.com`). Not proxied: `rupload.facebook.com`, which takes
+//! `Authorization: OAuth <token>`, not a Bearer token.
 
 use super::{
     IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, RevokeReach, RevokeStyle, TokenRequest, GRAPH_API_VERSION,
 };
 use crate::accounts::AccountSource;
+use crate::proxy::{BudgetRule, ProxySpec, RateHeaders, TokenInvalid};
 
 /// The fields asked of each Page on `/me/accounts`: the Page token comes only when asked.
 pub const PAGE_FIELDS: &str = "id,name,access_token,picture,tasks";
@@ -25,6 +35,20 @@ pub const PAGE_LIMIT: u32 = 100;
 /// `GET /me/accounts` with `fields` on the current Graph version, one page of [`PAGE_LIMIT`].
 pub fn me_accounts_url(fields: &str) -> String {
     format!("https://graph.facebook.com/{GRAPH_API_VERSION}/me/accounts?fields={fields}&limit={PAGE_LIMIT}")
+}
+
+/// What Meta's Graph APIs share in the proxy (Facebook, Instagram, Threads): a dead token is
+/// error code 190 whatever the status, and limits come as `x-app-usage` (the app's hourly
+/// allowance, in percent) and `x-business-use-case-usage` (a Page's or an Instagram
+/// account's, with `estimated_time_to_regain_access` in minutes).
+pub fn graph_proxy(extra_hosts: &[&str], budgets: Vec<BudgetRule>) -> ProxySpec {
+    ProxySpec {
+        extra_hosts: extra_hosts.iter().map(|h| h.to_string()).collect(),
+        budgets,
+        rate_headers: RateHeaders::MetaUsage,
+        token_invalid: TokenInvalid::MetaCode190,
+        ..ProxySpec::default()
+    }
 }
 
 /// The `facebook` platform.
@@ -61,6 +85,8 @@ pub fn platform() -> Platform {
         default_access_ttl_secs: Some(60 * 24 * 3600),
         terminal_errors: vec!["invalid_grant".into(), "190".into()],
         api_base_url: Some("https://graph.facebook.com".into()),
+        // Page video uploads go to graph-video.facebook.com with the same token.
+        proxy: graph_proxy(&["graph-video.facebook.com"], vec![]),
         // Any Graph token (a user's or a Page's) answers `/me`; `id` alone keeps it cheap.
         liveness_url: Some(format!("https://graph.facebook.com/{v}/me?fields=id")),
         // Nobody posts as a person: each Page is an account, acting with its own Page token.

@@ -1,8 +1,13 @@
 //! Instagram API with Instagram Login (business and creator accounts).
 //! Facts checked 2026-11-23 against
 //! https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/business-login
+//!
+//! The proxy (issue 11) checked 2026-11-30 against
+//! https://developers.facebook.com/documentation/instagram-platform/instagram-graph-api/reference/ig-user/media_publish
+//! ("50 posts within a 24 hour moving period"); errors and usage headers as Facebook's.
 
 use super::{IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, SelfExchange};
+use crate::proxy::{BudgetRule, Scope};
 
 /// The `instagram` platform.
 pub fn platform() -> Platform {
@@ -37,6 +42,11 @@ pub fn platform() -> Platform {
         default_access_ttl_secs: Some(60 * 24 * 3600),
         terminal_errors: vec!["invalid_grant".into(), "190".into()],
         api_base_url: Some("https://graph.instagram.com".into()),
+        // At most 50 published posts in a moving 24 hours per account.
+        proxy: super::facebook::graph_proxy(
+            &[],
+            vec![BudgetRule::new("POST */media_publish", Scope::Profile, 50, 86_400)],
+        ),
         docs_url:
             "https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/business-login"
                 .into(),

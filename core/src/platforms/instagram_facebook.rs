@@ -15,9 +15,14 @@
 //! for Pages reached through a business) and
 //! https://developers.facebook.com/docs/pages/access-tokens/ (Page tokens from a long-lived
 //! User token do not expire).
+//!
+//! Publishing limit (issue 11) checked 2026-11-30 against
+//! https://developers.facebook.com/documentation/instagram-platform/instagram-graph-api/reference/ig-user/media_publish
+//! ("50 posts within a 24 hour moving period").
 
 use super::{facebook, Platform};
 use crate::accounts::AccountSource;
+use crate::proxy::{BudgetRule, Scope};
 
 /// The fields asked of each Page: its linked Instagram account (nested), its token and name.
 pub const PAGE_FIELDS: &str = "instagram_business_account{id,username,name,profile_picture_url},access_token,name";
@@ -37,6 +42,11 @@ pub fn platform() -> Platform {
             "business_management".into(),
         ],
         accounts: AccountSource::InstagramViaPages,
+        // An Instagram professional account publishes at most 50 posts in a moving 24 hours.
+        proxy: facebook::graph_proxy(
+            &["graph-video.facebook.com"],
+            vec![BudgetRule::new("POST */media_publish", Scope::Profile, 50, 86_400)],
+        ),
         accounts_url: Some(facebook::me_accounts_url(PAGE_FIELDS)),
         docs_url:
             "https://developers.facebook.com/documentation/instagram-platform/instagram-api-with-facebook-login/get-started"

@@ -15,9 +15,17 @@
 //! (202608, August 2026, the latest version listed).
 //! Logos (`logoV2`) are digital-media asset URNs that need a further Images API call per
 //! organization: not fetched, organization profiles have no avatar.
+//!
+//! The proxy (issue 11) checked 2026-11-30 against
+//! https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits (per-day
+//! quotas per application and per member, reset at midnight UTC, 429 when spent, standard
+//! limits not published),
+//! https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/protocol-version and
+//! https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/query-tunneling.
 
 use super::{IdentityMap, Pkce, Platform, RefreshKind};
 use crate::accounts::AccountSource;
+use crate::proxy::{ProxySpec, RateHeaders};
 
 /// The `LinkedIn-Version` sent on every `/rest` call (YYYYMM), in one place.
 pub const API_VERSION: &str = "202608";
@@ -49,6 +57,20 @@ pub fn platform() -> Platform {
         default_access_ttl_secs: Some(60 * 24 * 3600),
         terminal_errors: vec!["invalid_grant".into(), "REVOKED_ACCESS_TOKEN".into()],
         api_base_url: Some("https://api.linkedin.com".into()),
+        proxy: ProxySpec {
+            // `/rest` calls need LinkedIn-Version; FINDER and batch calls need Rest.li 2.0.0;
+            // query tunnelling uses X-HTTP-Method-Override (a common header).
+            request_headers: vec![
+                "linkedin-version".into(),
+                "x-restli-protocol-version".into(),
+                "x-restli-method".into(),
+            ],
+            // Quotas are per day, per member and per application, and reset at midnight
+            // UTC; their numbers are not published (only on the developer portal), so no
+            // budget is configured: a 429 is remembered until midnight UTC.
+            rate_headers: RateHeaders::DailyUtc,
+            ..ProxySpec::default()
+        },
         // The member, plus the organizations it administers when an organization scope was
         // granted (`accounts::wants_organizations`).
         accounts: AccountSource::LinkedInOrganizations,

@@ -38,6 +38,7 @@ pub mod x;
 pub mod youtube;
 
 use crate::accounts::AccountSource;
+use crate::proxy::ProxySpec;
 use serde::Serialize;
 
 /// How a platform authenticates its users.
@@ -225,8 +226,10 @@ pub struct Platform {
     /// profile is then disconnected with reason `invalid_grant`. Empty by default, so a
     /// generic code such as `invalid_request` stays transient everywhere else.
     pub refresh_terminal_answers: Vec<(String, String)>,
-    /// The platform's API base, for calls made on the app's behalf.
+    /// The platform's API base, for calls made on the app's behalf (the proxy).
     pub api_base_url: Option<String>,
+    /// What the proxy needs beyond the base: other hosts, headers, budgets, dialects.
+    pub proxy: ProxySpec,
     /// The cheap call that tells whether a token that never expires still works (the
     /// liveness check); the identity call when `None`. Meta's: `GET /me?fields=id`, which a
     /// Page token answers as well as a user token.
@@ -282,6 +285,7 @@ impl Platform {
             terminal_errors: vec!["invalid_grant".into()],
             refresh_terminal_answers: vec![],
             api_base_url: None,
+            proxy: ProxySpec::default(),
             liveness_url: None,
             accounts: AccountSource::Login,
             accounts_url: None,

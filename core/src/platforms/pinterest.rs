@@ -1,7 +1,13 @@
 //! Pinterest API v5. Facts checked 2026-11-23 against
 //! https://developers.pinterest.com/docs/getting-started/set-up-authentication-and-authorization/
+//!
+//! The proxy (issue 11) checked 2026-11-30 against
+//! https://developers.pinterest.com/docs/reference/rate-limits/ (100 calls a second per user
+//! per app, and per-category limits per minute). Media uploads go to a presigned S3 URL
+//! that must not get the Pinterest token: apps post there directly.
 
 use super::{ClientAuth, IdentityMap, Pkce, Platform, RefreshKind};
+use crate::proxy::{BudgetRule, ProxySpec, Scope};
 
 /// The `pinterest` platform.
 pub fn platform() -> Platform {
@@ -28,6 +34,8 @@ pub fn platform() -> Platform {
         refresh: RefreshKind::RotatingRefreshToken,
         default_access_ttl_secs: Some(30 * 24 * 3600),
         api_base_url: Some("https://api.pinterest.com".into()),
+        // 100 calls a second per user and app.
+        proxy: ProxySpec { budgets: vec![BudgetRule::new("*", Scope::Profile, 100, 1)], ..ProxySpec::default() },
         docs_url: "https://developers.pinterest.com/docs/getting-started/set-up-authentication-and-authorization/"
             .into(),
         checked_on: "2026-11-23".into(),

@@ -1,6 +1,12 @@
 //! Reddit OAuth2. Facts checked 2026-11-23 against https://github.com/reddit-archive/reddit/wiki/OAuth2
+//!
+//! The proxy (issue 11) checked 2026-11-30 against https://github.com/reddit/reddit/wiki/API
+//! (`X-Ratelimit-Used`, `-Remaining`, `-Reset` in seconds to the end of the period) and
+//! Reddit's announcement of 2023-05-31 (100 queries per minute per OAuth client id, averaged
+//! over 10 minutes).
 
 use super::{ClientAuth, IdentityMap, Pkce, Platform, RefreshKind};
+use crate::proxy::{BudgetRule, ProxySpec, RateHeaders, Scope};
 
 /// The User-Agent Reddit requires on every call (a generic one gets throttled or refused).
 pub const USER_AGENT: &str = "web:connect-links:0.1.0 (by connect-links)";
@@ -27,6 +33,13 @@ pub fn platform() -> Platform {
         refresh: RefreshKind::RefreshToken,
         default_access_ttl_secs: Some(3600),
         api_base_url: Some("https://oauth.reddit.com".into()),
+        // 100 queries a minute per client id, averaged over 10 minutes, reported in
+        // `x-ratelimit-*` headers for the client id.
+        proxy: ProxySpec {
+            budgets: vec![BudgetRule::new("*", Scope::App, 1_000, 600)],
+            rate_headers: RateHeaders::RedditRateLimit,
+            ..ProxySpec::default()
+        },
         docs_url: "https://github.com/reddit-archive/reddit/wiki/OAuth2".into(),
         checked_on: "2026-11-23".into(),
         ..Platform::oauth2("reddit", "Reddit")

@@ -42,6 +42,8 @@ pub fn platform(public_url: &str) -> Platform {
         default_access_ttl_secs: Some(ACCESS_TTL_SECS),
         accounts: AccountSource::SandboxPages,
         accounts_url: Some(format!("{base}/sandbox/accounts")),
+        // The proxy reaches only the sandbox's own routes (`userinfo`, `accounts`).
+        api_base_url: Some(format!("{base}/sandbox")),
         docs_url: "README.md#the-sandbox-platform".into(),
         checked_on: "2026-11-23".into(),
         ..Platform::oauth2("sandbox", "Sandbox")

@@ -455,3 +455,30 @@ fn revoke_reach_is_account_where_a_revoke_ends_the_whole_grant() {
     let (custom, _) = custom::parse(&cfg, &[]);
     assert_eq!(custom[0].revoke_reach, RevokeReach::Account, "an unknown server is assumed to end the whole grant");
 }
+
+#[test]
+fn proxy_facts_are_well_formed() {
+    for p in Catalog::new("http://127.0.0.1:8787", true, vec![]).all() {
+        let base = p.api_base_url.as_deref().unwrap_or_else(|| panic!("{}: no API base", p.id));
+        // Every built-in proxies somewhere: the base joins with a plain path.
+        let joined = crate::proxy::target(Some(base), &p.proxy.extra_hosts, None, "a/b", Some("c=d")).unwrap();
+        assert!(joined.ends_with("/a/b?c=d"), "{}: {joined}", p.id);
+        if p.id != "sandbox" {
+            assert!(base.starts_with("https://"), "{}: {base}", p.id);
+        }
+        for host in &p.proxy.extra_hosts {
+            assert!(host.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '-'), "{}: {host}", p.id);
+            let other = crate::proxy::target(Some(base), &p.proxy.extra_hosts, Some(host), "a", None).unwrap();
+            assert!(other.starts_with(&format!("https://{host}/")), "{}: {other}", p.id);
+        }
+        for rule in &p.proxy.budgets {
+            assert!(rule.limit > 0 && rule.window_secs > 0, "{}: {rule:?}", p.id);
+            let method = rule.endpoint.split(' ').next().unwrap_or_default();
+            assert!(
+                rule.endpoint == "*" || ["GET", "POST", "PUT", "DELETE", "PATCH"].contains(&method),
+                "{}: {rule:?}",
+                p.id
+            );
+        }
+    }
+}

@@ -1,7 +1,12 @@
 //! Threads. Facts checked 2026-11-23 against
 //! https://developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions
+//!
+//! The proxy (issue 11) checked 2026-11-30 against
+//! https://developers.facebook.com/documentation/threads/overview (`graph.threads.com` or
+//! `graph.threads.net`; 250 posts and 1,000 replies per 24 hours per profile).
 
 use super::{IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, SelfExchange};
+use crate::proxy::{BudgetRule, Scope};
 
 /// The `threads` platform.
 pub fn platform() -> Platform {
@@ -33,6 +38,11 @@ pub fn platform() -> Platform {
         default_access_ttl_secs: Some(60 * 24 * 3600),
         terminal_errors: vec!["invalid_grant".into(), "190".into()],
         api_base_url: Some("https://graph.threads.net".into()),
+        // graph.threads.com serves the same API; 250 posts per 24 hours per account.
+        proxy: super::facebook::graph_proxy(
+            &["graph.threads.com"],
+            vec![BudgetRule::new("POST */threads_publish", Scope::Profile, 250, 86_400)],
+        ),
         docs_url: "https://developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions".into(),
         checked_on: "2026-11-23".into(),
         ..Platform::oauth2("threads", "Threads")

@@ -1,8 +1,17 @@
 //! TikTok Login Kit for Web (v2). Facts checked 2026-11-23 against
 //! https://developers.tiktok.com/doc/login-kit-web and
 //! https://developers.tiktok.com/doc/oauth-user-access-token-management
+//!
+//! The proxy (issue 11) checked 2026-11-30 against
+//! https://developers.tiktok.com/doc/tiktok-api-v2-rate-limit (429 `rate_limit_exceeded`, no
+//! rate-limit headers), https://developers.tiktok.com/doc/content-posting-api-reference-direct-post
+//! ("Each user access_token is limited to 6 requests per minute") and
+//! https://developers.tiktok.com/doc/tiktok-api-v2-error-handling (401 `access_token_invalid`).
+//! Media goes to the `upload_url` the init call answers, which carries its own upload token:
+//! apps PUT there directly, not through the proxy.
 
 use super::{IdentityMap, Platform, RefreshKind, RevokeReach, RevokeToken};
+use crate::proxy::{BudgetRule, ProxySpec, Scope};
 
 /// The `tiktok` platform.
 pub fn platform() -> Platform {
@@ -30,6 +39,15 @@ pub fn platform() -> Platform {
         default_access_ttl_secs: Some(24 * 3600),
         terminal_errors: vec!["invalid_grant".into(), "access_token_invalid".into()],
         api_base_url: Some("https://open.tiktokapis.com".into()),
+        // Each user token may start 6 posts a minute (direct post, inbox upload, photo).
+        proxy: ProxySpec {
+            budgets: vec![
+                BudgetRule::new("POST /v2/post/publish/video/init/", Scope::Profile, 6, 60),
+                BudgetRule::new("POST /v2/post/publish/inbox/video/init/", Scope::Profile, 6, 60),
+                BudgetRule::new("POST /v2/post/publish/content/init/", Scope::Profile, 6, 60),
+            ],
+            ..ProxySpec::default()
+        },
         docs_url: "https://developers.tiktok.com/doc/login-kit-web".into(),
         checked_on: "2026-11-23".into(),
         ..Platform::oauth2("tiktok", "TikTok")

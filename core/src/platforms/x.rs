@@ -1,7 +1,12 @@
 //! X (Twitter) OAuth 2.0 with PKCE. Facts checked 2026-11-23 against
 //! https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code
+//!
+//! The proxy (issue 11) checked 2026-11-30 against
+//! https://docs.x.com/x-api/fundamentals/rate-limits (per-user and per-app windows;
+//! `x-rate-limit-reset` is a Unix time; 429 when spent; pay-per-use billing is separate).
 
 use super::{ClientAuth, IdentityMap, Platform, RefreshKind};
+use crate::proxy::{BudgetRule, ProxySpec, RateHeaders, Scope};
 
 /// The `x` platform.
 pub fn platform() -> Platform {
@@ -32,6 +37,22 @@ pub fn platform() -> Platform {
         // https://github.com/plhery/node-twitter-api-v2/issues/496 (there for a spent code).
         refresh_terminal_answers: vec![("invalid_request".into(), "Value passed for the token was invalid".into())],
         api_base_url: Some("https://api.x.com".into()),
+        // Per user (15-minute windows) and per app (24 hours or 15 minutes); every answer
+        // says what is left in `x-rate-limit-*`. Media uploads are on api.x.com too.
+        proxy: ProxySpec {
+            budgets: vec![
+                BudgetRule::new("POST /2/tweets", Scope::Profile, 100, 900),
+                BudgetRule::new("POST /2/tweets", Scope::App, 10_000, 86_400),
+                BudgetRule::new("DELETE /2/tweets/{id}", Scope::Profile, 50, 900),
+                BudgetRule::new("GET /2/users/me", Scope::Profile, 75, 900),
+                BudgetRule::new("GET /2/users/{id}/tweets", Scope::Profile, 900, 900),
+                BudgetRule::new("GET /2/users/{id}/tweets", Scope::App, 10_000, 900),
+                BudgetRule::new("POST /2/media/upload", Scope::Profile, 500, 900),
+                BudgetRule::new("POST /2/media/upload", Scope::App, 50_000, 86_400),
+            ],
+            rate_headers: RateHeaders::XRateLimit,
+            ..ProxySpec::default()
+        },
         docs_url: "https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code".into(),
         checked_on: "2026-11-23".into(),
         ..Platform::oauth2("x", "X")

@@ -1,7 +1,13 @@
 //! YouTube through Google OAuth 2.0 for web server apps. Facts checked 2026-11-23 against
 //! https://developers.google.com/identity/protocols/oauth2/web-server
+//!
+//! The proxy (issue 11) checked 2026-11-30 against
+//! https://developers.google.com/youtube/data/determine_quota_cost (100 `search.list`, 100
+//! `videos.insert` and 10,000 units a day for the rest) and
+//! https://developers.google.com/youtube/v3/guides/using_resumable_upload_protocol.
 
 use super::{IdentityMap, Platform, RefreshKind, RevokeReach};
+use crate::proxy::{BudgetRule, ProxySpec, Scope};
 
 /// The `youtube` platform.
 pub fn platform() -> Platform {
@@ -32,6 +38,17 @@ pub fn platform() -> Platform {
         refresh: RefreshKind::RefreshToken,
         default_access_ttl_secs: Some(3600),
         api_base_url: Some("https://www.googleapis.com".into()),
+        proxy: ProxySpec {
+            // Resumable uploads announce the video with these (then PUT to `Location`).
+            request_headers: vec!["x-upload-content-type".into(), "x-upload-content-length".into()],
+            // A project gets 100 `videos.insert` and 100 `search.list` calls a day (reset
+            // at midnight Pacific; counted here from the first call).
+            budgets: vec![
+                BudgetRule::new("POST /upload/youtube/v3/videos", Scope::App, 100, 86_400),
+                BudgetRule::new("GET /youtube/v3/search", Scope::App, 100, 86_400),
+            ],
+            ..ProxySpec::default()
+        },
         docs_url: "https://developers.google.com/identity/protocols/oauth2/web-server".into(),
         checked_on: "2026-11-23".into(),
         ..Platform::oauth2("youtube", "YouTube")

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// `make bench`: the proxy's overhead (issue 11). The same mock platform API answers both
+// ways: called directly over HTTP, and through `GET /v1/profiles/{id}/proxy/...` on the
+// built worker in workerd (API-key check, profile and token read, the rate-limit Durable
+// Object, the platform call, the counters). Closed-loop load, alternating rounds, medians.
+// Not a test: it prints numbers and asserts nothing about speed.
+import http from 'node:http';
+import { startWorker, freePort } from '../tests/e2e/harness.mjs';
+import { PlatformMocks, credentialVars } from '../tests/e2e/platform-mocks.mjs';
+
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 10);
+const SECONDS = Number(process.env.BENCH_SECONDS || 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
+
+const mocks = new PlatformMocks();
+// The platform endpoint both ways: a small JSON answer, as a timeline read would get.
+const BODY = JSON.stringify({ data: [{ id: '1', text: 'hello' }], meta: { result_count: 1 } });
+const api = () => new Response(BODY, { status: 200, headers: { 'content-type': 'application/json' } });
+mocks.api = async (request, url) => (url.pathname === '/2/tweets/search/recent' ? api() : undefined);
+
+const w = await startWorker({ vars: credentialVars(['x']), outbound: (req) => mocks.answer(req), captureLogs: true });
+const made = await w.admin('POST', '/v1/admin/apps', { name: 'Bench', allowed_redirect_urls: ['https://app.example.com/done'] });
+const app = made.body;
+const { q } = await w.connectWithMock(mocks, app.api_key, 'x', { user: 'bench', redirect: 'https://app.example.com/done' });
+const profile = q.profile_id;
+
+// The same mock over plain HTTP, for the direct calls.
+const directPort = await freePort();
+const server = http.createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) });
+  res.end(BODY);
+});
+await new Promise((r) => server.listen(directPort, '127.0.0.1', r));
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+function get(port, path, headers) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, headers, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** `CONNECTIONS` loops calling `one()` for `SECONDS`; returns requests/s, p50, p99 (ms), errors. */
+async function round(one) {
+  const latencies = [];
+  let errors = 0;
+  const end = performance.now() + SECONDS * 1000;
+  await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
+    while (performance.now() < end) {
+      const t = performance.now();
+      const status = await one().catch(() => 0);
+      if (status !== 200) errors += 1;
+      latencies.push(performance.now() - t);
+    }
+  }));
+  latencies.sort((a, b) => a - b);
+  const at = (p) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))];
+  return { rps: latencies.length / SECONDS, p50: at(0.5), p99: at(0.99), errors };
+}
+
+const direct = () => get(directPort, '/2/tweets/search/recent?query=a', {});
+const base = new URL(w.base);
+const proxied = () => get(Number(base.port), `/v1/profiles/${profile}/proxy/2/tweets/search/recent?query=a`, { authorization: `Bearer ${app.api_key}` });
+
+// Warm-up, then alternating rounds.
+await round(direct);
+await round(proxied);
+const results = { direct: [], proxy: [] };
+for (let i = 0; i < ROUNDS; i++) {
+  results.direct.push(await round(direct));
+  results.proxy.push(await round(proxied));
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const summary = (rs) => ({ rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), errors: rs.reduce((n, r) => n + r.errors, 0) });
+const d = summary(results.direct);
+const p = summary(results.proxy);
+const line = (name, s) => `  ${name.padEnd(8)} ${s.rps.toFixed(0).padStart(6)} req/s   p50 ${s.p50.toFixed(2).padStart(6)} ms   p99 ${s.p99.toFixed(2).padStart(6)} ms   errors ${s.errors}`;
+console.log(`proxy bench: GET through the proxy vs the same mock called directly, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s (medians)`);
+console.log(line('direct', d));
+console.log(line('proxy', p));
+console.log(`  ratio    proxy/direct: ${(p.rps / d.rps).toFixed(2)}x requests/s, ${(p.p50 / d.p50).toFixed(1)}x p50, ${(p.p99 / d.p99).toFixed(1)}x p99; added p50 ${(p.p50 - d.p50).toFixed(2)} ms`);
+
+agent.destroy();
+server.close();
+await w.stop();

@@ -1,0 +1,466 @@
+//! The proxy's rules (issue 11), as pure functions: where a proxied call may go, which
+//! headers pass each way, what an endpoint's class is, what a platform's answer says about
+//! its limits, and whether to retry. The worker (`src/api/proxy.rs`) only moves bytes.
+
+use serde::Serialize;
+
+/// The request header that picks another of the platform's API hosts (an upload host).
+pub const HOST_HEADER: &str = "x-connect-links-host";
+/// The response header counting the platform calls one proxied call made.
+pub const ATTEMPTS_HEADER: &str = "x-connect-links-attempts";
+/// The response header saying whether the token was refreshed during the call.
+pub const REFRESHED_HEADER: &str = "x-connect-links-refreshed";
+
+/// Platform calls one proxied call may make for 5xx answers and network errors.
+pub const MAX_ATTEMPTS: u32 = 3;
+/// A request body up to this size is held in memory, so that it can be sent again (after a
+/// refresh, or a 5xx); a larger one, or one of unknown length, streams through once.
+pub const REPLAYABLE_BODY_BYTES: usize = 1 << 20;
+/// How long a remembered 429 lasts when the platform names no time.
+pub const DEFAULT_BLOCK_SECS: i64 = 60;
+/// The longest a platform's answer may make us refuse calls: a broken or hostile header
+/// must not block an account for days.
+pub const MAX_BLOCK_SECS: i64 = 86_400;
+
+/// Request headers a caller may set for every platform; anything else is dropped unless the
+/// platform lists it (`ProxySpec::request_headers`). `Authorization` and cookies never pass:
+/// the token is ours to set, and a cookie is the caller's, not the account's.
+pub const COMMON_REQUEST_HEADERS: [&str; 14] = [
+    "accept",
+    "accept-language",
+    "content-type",
+    "content-disposition",
+    "content-language",
+    "content-range",
+    "idempotency-key",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "range",
+    "user-agent",
+    "x-http-method-override",
+];
+
+/// Response headers that never come back: hop-by-hop ones, cookies (the platform's session
+/// is not the caller's), and framing the runtime sets again for the body it sends.
+pub const DROPPED_RESPONSE_HEADERS: [&str; 13] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "set-cookie",
+    "set-cookie2",
+    "content-length",
+    "content-encoding",
+    "alt-svc",
+];
+
+/// Whose budget a rule is: one account's, or the platform app's (this deployment's client
+/// id, shared by every account and every app of the deployment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Per connected account (profile).
+    Profile,
+    /// Per platform app (client id).
+    App,
+}
+
+/// A budget known in advance: at most `limit` calls per `window_secs` for calls whose
+/// endpoint class matches `endpoint`: exactly, `*` for every call, a prefix ending in `*`
+/// (`GET /2/users/*`), or a method and a suffix (`POST */media_publish`, for paths with or
+/// without a version first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetRule {
+    /// Endpoint class pattern, e.g. `POST /2/tweets`, `GET /2/users/*`, `POST */media_publish`
+    /// or `*`.
+    pub endpoint: String,
+    /// Whose budget.
+    pub scope: Scope,
+    /// Calls per window.
+    pub limit: u32,
+    /// Window length in seconds.
+    pub window_secs: i64,
+}
+
+impl BudgetRule {
+    /// A rule; `endpoint` as in [`BudgetRule::endpoint`].
+    pub fn new(endpoint: &str, scope: Scope, limit: u32, window_secs: i64) -> Self {
+        BudgetRule { endpoint: endpoint.into(), scope, limit, window_secs }
+    }
+
+    /// Whether this rule counts a call of `class`.
+    pub fn matches(&self, class: &str) -> bool {
+        if let Some((method, suffix)) = self.endpoint.split_once(" *") {
+            return class.strip_prefix(method).is_some_and(|rest| rest.starts_with(' ') && rest.ends_with(suffix));
+        }
+        match self.endpoint.strip_suffix('*') {
+            Some(prefix) => class.starts_with(prefix),
+            None => self.endpoint == class,
+        }
+    }
+}
+
+/// How a platform reports its limits in answer headers (beyond `Retry-After`, which every
+/// platform may send).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateHeaders {
+    /// Nothing beyond `Retry-After`.
+    None,
+    /// X: `x-rate-limit-remaining` and `x-rate-limit-reset` (epoch seconds), for the
+    /// endpoint and the account the call was made as.
+    XRateLimit,
+    /// Reddit: `x-ratelimit-remaining` (a decimal) and `x-ratelimit-reset` (seconds from
+    /// now), for the client id: the app's budget.
+    RedditRateLimit,
+    /// Meta: `x-app-usage` (percentages of the app's hourly allowance) and
+    /// `x-business-use-case-usage` (`estimated_time_to_regain_access`, minutes).
+    MetaUsage,
+    /// No headers, and quotas per day that reset at midnight UTC (LinkedIn): a 429 without
+    /// `Retry-After` lasts until the next midnight UTC.
+    DailyUtc,
+}
+
+/// How a platform says, on an API call, that the token is dead or expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenInvalid {
+    /// HTTP 401 (RFC 6750).
+    Status401,
+    /// HTTP 401, or Graph's error code 190 in a 400/401/403 body (Meta).
+    MetaCode190,
+}
+
+/// What a platform's proxy needs beyond `api_base_url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxySpec {
+    /// Hosts besides the API base's that a call may name with `x-connect-links-host`
+    /// (upload hosts that take the same token).
+    pub extra_hosts: Vec<String>,
+    /// Platform request headers that pass besides [`COMMON_REQUEST_HEADERS`].
+    pub request_headers: Vec<String>,
+    /// Budgets known in advance.
+    pub budgets: Vec<BudgetRule>,
+    /// How answers report limits.
+    pub rate_headers: RateHeaders,
+    /// How answers say the token is dead.
+    pub token_invalid: TokenInvalid,
+}
+
+impl Default for ProxySpec {
+    fn default() -> Self {
+        ProxySpec {
+            extra_hosts: vec![],
+            request_headers: vec![],
+            budgets: vec![],
+            rate_headers: RateHeaders::None,
+            token_invalid: TokenInvalid::Status401,
+        }
+    }
+}
+
+/// Why a proxied call was refused before any platform call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetError {
+    /// The path would leave the API base (or is not a plain path).
+    Escape(&'static str),
+    /// `x-connect-links-host` names a host the platform's token may not go to.
+    HostNotAllowed,
+    /// The platform has no API base.
+    NoApiBase,
+}
+
+impl TargetError {
+    /// The human sentence for the 400 answer (never echoes the path).
+    pub fn message(self) -> &'static str {
+        match self {
+            TargetError::Escape(why) => why,
+            TargetError::HostNotAllowed => "x-connect-links-host is not one of this platform's API hosts",
+            TargetError::NoApiBase => "this platform has no API base to proxy to",
+        }
+    }
+}
+
+/// The URL a proxied call goes to: the API base (or the allowed host picked by
+/// `host_choice`) joined with `raw_path` (the request's path after `/proxy/`, still
+/// percent-encoded) and `raw_query`. Refused, before any call, when the result could be
+/// anywhere but under the base: an absolute URL, `//`, dot segments (plain or encoded),
+/// encoded slashes or backslashes, or a first segment that looks like a scheme or userinfo.
+/// The joined URL must parse back to exactly the base's scheme, host, port and path prefix
+/// and to the very path given, so no normalization can move it.
+pub fn target(
+    api_base: Option<&str>,
+    extra_hosts: &[String],
+    host_choice: Option<&str>,
+    raw_path: &str,
+    raw_query: Option<&str>,
+) -> Result<String, TargetError> {
+    let base = url::Url::parse(api_base.ok_or(TargetError::NoApiBase)?).map_err(|_| TargetError::NoApiBase)?;
+    let base_host = base.host_str().ok_or(TargetError::NoApiBase)?.to_ascii_lowercase();
+    let host = match host_choice.map(|h| h.trim().to_ascii_lowercase()) {
+        None => base_host.clone(),
+        Some(h) if h == base_host || extra_hosts.iter().any(|e| e.eq_ignore_ascii_case(&h)) => h,
+        Some(_) => return Err(TargetError::HostNotAllowed),
+    };
+    check_path(raw_path)?;
+    let prefix = base.path().trim_end_matches('/');
+    let mut joined = format!("{}://{}", base.scheme(), host);
+    if let Some(port) = base.port() {
+        joined.push_str(&format!(":{port}"));
+    }
+    let path = format!("{prefix}/{raw_path}");
+    joined.push_str(&path);
+    if let Some(q) = raw_query.filter(|q| !q.is_empty()) {
+        if q.contains('#') {
+            return Err(TargetError::Escape("the query may not hold a fragment"));
+        }
+        joined.push('?');
+        joined.push_str(q);
+    }
+    let url = url::Url::parse(&joined).map_err(|_| TargetError::Escape("the path is not a valid URL path"))?;
+    let same_place = url.scheme() == base.scheme()
+        && url.host_str().is_some_and(|h| h.eq_ignore_ascii_case(&host))
+        && url.port() == base.port()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == path
+        && url.fragment().is_none();
+    if !same_place {
+        return Err(TargetError::Escape("the path would leave the platform's API"));
+    }
+    Ok(url.into())
+}
+
+/// Refuses a path that is not a plain relative path under the base.
+fn check_path(raw: &str) -> Result<(), TargetError> {
+    const ESCAPE: TargetError = TargetError::Escape("the path must be a relative path under the platform's API");
+    if raw.is_empty() {
+        return Err(TargetError::Escape("the path after /proxy/ is empty"));
+    }
+    let lower = raw.to_ascii_lowercase();
+    if raw.starts_with('/')
+        || raw.contains("//")
+        || raw.contains('\\')
+        || lower.contains("%2f")
+        || lower.contains("%5c")
+        || lower.contains("%00")
+        || raw.chars().any(|c| c.is_control() || c == ' ' || c == '#' || c == '?')
+    {
+        return Err(ESCAPE);
+    }
+    for seg in lower.split('/') {
+        // `.`, `..`, and their encoded spellings (`%2e`, `.%2e`, `%2e%2e`...), which URL
+        // parsers resolve as dot segments.
+        let decoded = seg.replace("%2e", ".");
+        if decoded == "." || decoded == ".." {
+            return Err(ESCAPE);
+        }
+    }
+    let first = lower.split('/').next().unwrap_or_default();
+    if first.contains(':') || first.contains('@') || first.contains("%40") || first.contains("%3a") {
+        return Err(ESCAPE);
+    }
+    Ok(())
+}
+
+/// The endpoint class of a call: the method and the path with ids replaced by `{id}`, so
+/// that counters and log lines group calls by what they do, not by whom they touch. A
+/// segment is an id when it holds a digit, a `:` (URNs), an `@`, a `%` (anything encoded)
+/// or is longer than 32 characters; a version segment stays (`v2`, `v25.0` anywhere, a bare
+/// `2` only first, as X's `/2/...`).
+pub fn endpoint_class(method: &str, path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 8);
+    out.push_str(&method.to_ascii_uppercase());
+    out.push(' ');
+    for (i, seg) in path.trim_start_matches('/').split('/').enumerate() {
+        out.push('/');
+        if is_version(seg) && (i == 0 || seg.starts_with('v')) {
+            out.push_str(seg);
+        } else if seg.len() > 32 || seg.chars().any(|c| c.is_ascii_digit() || matches!(c, ':' | '@' | '%')) {
+            out.push_str("{id}");
+        } else {
+            out.push_str(seg);
+        }
+    }
+    out
+}
+
+/// `2`, `v2`, `v25.0`, `v1.0`: a short version number.
+fn is_version(seg: &str) -> bool {
+    let s = seg.strip_prefix('v').unwrap_or(seg);
+    !s.is_empty() && s.len() <= 5 && s.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Whether a request header passes to the platform.
+pub fn forwards_request_header(name: &str, spec: &ProxySpec) -> bool {
+    let n = name.to_ascii_lowercase();
+    COMMON_REQUEST_HEADERS.contains(&n.as_str()) || spec.request_headers.iter().any(|h| h.eq_ignore_ascii_case(&n))
+}
+
+/// Whether a response header comes back to the caller.
+pub fn returns_response_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    !DROPPED_RESPONSE_HEADERS.contains(&n.as_str()) && !n.starts_with("cf-")
+}
+
+/// Whether a call may be sent again after a 5xx or a network error: methods that are
+/// idempotent by definition, and any method the caller marked with `Idempotency-Key`.
+pub fn retry_safe(method: &str, has_idempotency_key: bool) -> bool {
+    matches!(method, "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS") || has_idempotency_key
+}
+
+/// The wait before attempt `next` (2, 3, ...): exponential from 200 ms with full jitter
+/// over its upper half (`unit` in [0, 1)), so two retries wait at most 1.2 s together.
+pub fn backoff_ms(next: u32, unit: f64) -> u64 {
+    let cap = 200u64 << next.saturating_sub(2).min(4);
+    let unit = if unit.is_finite() { unit.clamp(0.0, 1.0) } else { 0.5 };
+    cap / 2 + ((cap / 2) as f64 * unit) as u64
+}
+
+/// Whether a platform answer says the token is dead or expired (`body` is the start of
+/// the answer, read only when [`needs_body_for_token_check`] said so).
+pub fn token_invalid(spec: &ProxySpec, status: u16, body: Option<&[u8]>) -> bool {
+    match spec.token_invalid {
+        TokenInvalid::Status401 => status == 401,
+        TokenInvalid::MetaCode190 => {
+            status == 401
+                || (matches!(status, 400 | 403)
+                    && body
+                        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+                        .and_then(|v| v.pointer("/error/code").and_then(serde_json::Value::as_i64))
+                        == Some(190))
+        }
+    }
+}
+
+/// Whether the answer's body must be read to tell a dead token (Meta's 400 with code 190).
+pub fn needs_body_for_token_check(spec: &ProxySpec, status: u16) -> bool {
+    spec.token_invalid == TokenInvalid::MetaCode190 && matches!(status, 400 | 403)
+}
+
+/// What a platform's answer said about limits, for one call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// For the account and this endpoint class: calls left in the window, and when it resets.
+    pub profile_remaining: Option<(u32, i64)>,
+    /// For the account and this endpoint class: refuse until then.
+    pub profile_blocked_until: Option<i64>,
+    /// For the platform app: calls left and the reset.
+    pub app_remaining: Option<(u32, i64)>,
+    /// For the platform app, every endpoint: refuse until then.
+    pub app_blocked_until: Option<i64>,
+}
+
+impl Limits {
+    /// Whether a later call must be refused because of this answer (so the record must be
+    /// written before the answer goes out, not after).
+    pub fn blocks(&self, now: i64) -> bool {
+        let spent = |r: Option<(u32, i64)>| r.is_some_and(|(n, reset)| n == 0 && reset > now);
+        spent(self.profile_remaining)
+            || spent(self.app_remaining)
+            || self.profile_blocked_until.is_some_and(|t| t > now)
+            || self.app_blocked_until.is_some_and(|t| t > now)
+    }
+
+    /// The time a caller should wait before trying again, in seconds, if the answer said.
+    pub fn retry_after_secs(&self, now: i64) -> Option<i64> {
+        let reset = |r: Option<(u32, i64)>| r.filter(|(n, _)| *n == 0).map(|(_, t)| t);
+        [self.profile_blocked_until, self.app_blocked_until, reset(self.profile_remaining), reset(self.app_remaining)]
+            .into_iter()
+            .flatten()
+            .max()
+            .map(|t| (t - now).max(1))
+    }
+
+    /// Whether there is anything to record.
+    pub fn is_empty(&self) -> bool {
+        *self == Limits::default()
+    }
+}
+
+/// Reads an answer's limit headers (`header` looks one up by lower-case name; `parse_date`
+/// reads an HTTP date as epoch seconds). A 429 always blocks the account's endpoint class:
+/// until `Retry-After`, else the platform's reset, else [`DEFAULT_BLOCK_SECS`]. Every time
+/// is held to [`MAX_BLOCK_SECS`] from `now`.
+pub fn read_limits(
+    spec: &ProxySpec,
+    status: u16,
+    now: i64,
+    header: &dyn Fn(&str) -> Option<String>,
+    parse_date: &dyn Fn(&str) -> Option<i64>,
+) -> Limits {
+    let cap = |t: i64| t.clamp(now, now + MAX_BLOCK_SECS);
+    let num =
+        |name: &str| header(name).and_then(|v| v.trim().parse::<f64>().ok()).filter(|n| n.is_finite() && *n >= 0.0);
+    let mut out = Limits::default();
+    match spec.rate_headers {
+        RateHeaders::None | RateHeaders::DailyUtc => {}
+        RateHeaders::XRateLimit => {
+            if let (Some(left), Some(reset)) = (num("x-rate-limit-remaining"), num("x-rate-limit-reset")) {
+                out.profile_remaining = Some((left.min(u32::MAX as f64) as u32, cap(reset as i64)));
+            }
+        }
+        RateHeaders::RedditRateLimit => {
+            if let (Some(left), Some(reset)) = (num("x-ratelimit-remaining"), num("x-ratelimit-reset")) {
+                // A decimal ("598.0"); below one whole call, nothing is left.
+                out.app_remaining = Some((left.floor().min(u32::MAX as f64) as u32, cap(now + reset.ceil() as i64)));
+            }
+        }
+        RateHeaders::MetaUsage => {
+            let over = header("x-app-usage")
+                .and_then(|v| serde_json::from_str::<serde_json::Value>(&v).ok())
+                .and_then(|v| {
+                    v.as_object().map(|o| o.values().filter_map(serde_json::Value::as_f64).any(|p| p >= 100.0))
+                })
+                .unwrap_or(false);
+            let regain = header("x-business-use-case-usage")
+                .and_then(|v| serde_json::from_str::<serde_json::Value>(&v).ok())
+                .map(|v| max_regain_minutes(&v))
+                .unwrap_or(0);
+            if regain > 0 {
+                out.profile_blocked_until = Some(cap(now + regain * 60));
+            }
+            if over {
+                // The app's hourly allowance is spent; Meta names no reset for it.
+                out.app_blocked_until = Some(cap(now + DEFAULT_BLOCK_SECS));
+            }
+        }
+    }
+    if status == 429 {
+        let retry_after = header("retry-after").and_then(|v| {
+            let v = v.trim().to_string();
+            match v.parse::<i64>() {
+                Ok(secs) if secs >= 0 => Some(now + secs),
+                Ok(_) => None,
+                Err(_) => parse_date(&v),
+            }
+        });
+        let reset = out.profile_remaining.or(out.app_remaining).map(|(_, t)| t).filter(|t| *t > now);
+        let midnight = (spec.rate_headers == RateHeaders::DailyUtc).then(|| (now.div_euclid(86_400) + 1) * 86_400);
+        let until = retry_after.or(reset).or(midnight).unwrap_or(now + DEFAULT_BLOCK_SECS);
+        let until = cap(until.max(now + 1));
+        out.profile_blocked_until = Some(out.profile_blocked_until.map_or(until, |t| t.max(until)));
+    }
+    out
+}
+
+/// The longest `estimated_time_to_regain_access` (minutes) in a Business Use Case header:
+/// `{"<business id>": [{"type": .., "estimated_time_to_regain_access": n, ..}]}`.
+fn max_regain_minutes(v: &serde_json::Value) -> i64 {
+    v.as_object()
+        .into_iter()
+        .flat_map(|o| o.values())
+        .filter_map(serde_json::Value::as_array)
+        .flatten()
+        .filter_map(|e| e.get("estimated_time_to_regain_access").and_then(serde_json::Value::as_i64))
+        .max()
+        .unwrap_or(0)
+        .clamp(0, MAX_BLOCK_SECS / 60)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,289 @@
+use super::*;
+
+const X: &str = "https://api.x.com";
+
+fn t(path: &str) -> Result<String, TargetError> {
+    target(Some(X), &["upload.x.com".to_string()], None, path, None)
+}
+
+#[test]
+fn joins_plain_paths_and_queries() {
+    assert_eq!(t("2/users/me").unwrap(), "https://api.x.com/2/users/me");
+    assert_eq!(
+        target(Some(X), &[], None, "2/tweets/search/recent", Some("query=a%20b&max_results=10")).unwrap(),
+        "https://api.x.com/2/tweets/search/recent?query=a%20b&max_results=10"
+    );
+    // Encoded characters stay as given (a LinkedIn URN in a path).
+    assert_eq!(
+        target(Some("https://api.linkedin.com"), &[], None, "rest/posts/urn%3Ali%3Ashare%3A1", None).unwrap(),
+        "https://api.linkedin.com/rest/posts/urn%3Ali%3Ashare%3A1"
+    );
+    // A base with a path keeps every call under it (the sandbox).
+    assert_eq!(
+        target(Some("http://127.0.0.1:8787/sandbox"), &[], None, "userinfo", None).unwrap(),
+        "http://127.0.0.1:8787/sandbox/userinfo"
+    );
+    // An `@` or `:` deeper in the path is only a path (Mastodon's `/@user`, URNs).
+    assert!(t("2/users/by/username/@jack").is_ok());
+    assert!(t("v2/ugcPosts/urn:li:share:1").is_ok());
+}
+
+#[test]
+fn refuses_every_way_out_of_the_base() {
+    for path in [
+        "",
+        "/evil.com/x",
+        "//evil.com/x",
+        "https://evil.com/x",
+        "https:%2F%2Fevil.com",
+        "..",
+        "../admin",
+        "2/../../admin",
+        "2/%2e%2e/admin",
+        "2/%2E%2E/admin",
+        "2/.%2e/admin",
+        "2/%2e/x",
+        "./x",
+        "2%2F..%2F..%2Fevil",
+        "2%2fusers",
+        "2\\..\\evil",
+        "2%5c..",
+        "@evil.com/x",
+        "user:pass@evil.com/x",
+        "evil.com%40api.x.com/x",
+        "javascript:alert(1)",
+        "2/users me",
+        "2/users#frag",
+        "2/x%00",
+    ] {
+        assert!(matches!(t(path), Err(TargetError::Escape(_))), "{path:?} was not refused");
+    }
+    assert!(matches!(target(Some(X), &[], None, "2/x", Some("a=1#frag")), Err(TargetError::Escape(_))));
+    // The sandbox's base path is a boundary too.
+    assert!(target(Some("http://127.0.0.1:8787/sandbox"), &[], None, "../v1/admin/apps", None).is_err());
+}
+
+#[test]
+fn another_host_only_from_the_platform_list() {
+    assert_eq!(
+        target(Some(X), &["upload.x.com".into()], Some("UPLOAD.x.com"), "1.1/media/upload.json", None).unwrap(),
+        "https://upload.x.com/1.1/media/upload.json"
+    );
+    assert_eq!(
+        target(Some(X), &["upload.x.com".into()], Some("api.x.com"), "2/x", None).unwrap(),
+        "https://api.x.com/2/x"
+    );
+    for h in ["evil.com", "api.x.com.evil.com", "upload.x.com:444", "user@upload.x.com", "127.0.0.1", ""] {
+        assert_eq!(
+            target(Some(X), &["upload.x.com".into()], Some(h), "2/x", None),
+            Err(TargetError::HostNotAllowed),
+            "{h}"
+        );
+    }
+    assert_eq!(target(None, &[], None, "2/x", None), Err(TargetError::NoApiBase));
+}
+
+#[test]
+fn endpoint_classes_hide_ids_and_keep_versions() {
+    assert_eq!(endpoint_class("get", "/2/users/1234567/tweets"), "GET /2/users/{id}/tweets");
+    assert_eq!(endpoint_class("POST", "/2/tweets"), "POST /2/tweets");
+    assert_eq!(endpoint_class("GET", "/v25.0/me/accounts"), "GET /v25.0/me/accounts");
+    assert_eq!(endpoint_class("POST", "/v25.0/1001u1/feed"), "POST /v25.0/{id}/feed");
+    assert_eq!(endpoint_class("GET", "/rest/posts/urn%3Ali%3Ashare%3A1"), "GET /rest/posts/{id}");
+    assert_eq!(endpoint_class("GET", "/v2/ugcPosts/urn:li:share:1"), "GET /v2/ugcPosts/{id}");
+    assert_eq!(endpoint_class("GET", "/api/v1/me"), "GET /api/v1/me");
+    assert_eq!(endpoint_class("GET", "/youtube/v3/videos"), "GET /youtube/v3/videos");
+    assert_eq!(endpoint_class("GET", "/sandbox/userinfo"), "GET /sandbox/userinfo");
+    // A long opaque id without digits.
+    assert_eq!(endpoint_class("GET", "/v5/pins/abcdefghijklmnopqrstuvwxyzabcdefgh"), "GET /v5/pins/{id}");
+}
+
+#[test]
+fn budget_rules_match_exactly_or_by_prefix() {
+    assert!(BudgetRule::new("POST /2/tweets", Scope::Profile, 1, 1).matches("POST /2/tweets"));
+    assert!(!BudgetRule::new("POST /2/tweets", Scope::Profile, 1, 1).matches("POST /2/tweets/{id}"));
+    assert!(BudgetRule::new("GET /2/users/*", Scope::Profile, 1, 1).matches("GET /2/users/{id}/tweets"));
+    assert!(BudgetRule::new("*", Scope::App, 1, 1).matches("DELETE /x"));
+    let publish = BudgetRule::new("POST */media_publish", Scope::Profile, 1, 1);
+    assert!(publish.matches("POST /v25.0/{id}/media_publish"));
+    assert!(publish.matches("POST /{id}/media_publish"));
+    assert!(!publish.matches("GET /{id}/media_publish"));
+    assert!(!publish.matches("POSTX /{id}/media_publish"));
+    assert!(!publish.matches("POST /{id}/media_publish/x"));
+}
+
+#[test]
+fn headers_pass_by_allowlist() {
+    let linkedin = ProxySpec {
+        request_headers: vec!["linkedin-version".into(), "x-restli-protocol-version".into()],
+        ..Default::default()
+    };
+    for h in ["Content-Type", "accept", "LinkedIn-Version", "X-Restli-Protocol-Version", "Idempotency-Key"] {
+        assert!(forwards_request_header(h, &linkedin), "{h}");
+    }
+    for h in [
+        "authorization",
+        "Cookie",
+        "connection",
+        "te",
+        "upgrade",
+        "host",
+        "x-forwarded-for",
+        "cf-connecting-ip",
+        "proxy-authorization",
+        "x-connect-links-host",
+    ] {
+        assert!(!forwards_request_header(h, &linkedin), "{h}");
+    }
+    assert!(!forwards_request_header("linkedin-version", &ProxySpec::default()));
+    for h in
+        ["content-type", "x-rate-limit-remaining", "retry-after", "location", "etag", "x-restli-id", "www-authenticate"]
+    {
+        assert!(returns_response_header(h), "{h}");
+    }
+    for h in ["Set-Cookie", "transfer-encoding", "connection", "content-length", "cf-ray"] {
+        assert!(!returns_response_header(h), "{h}");
+    }
+}
+
+#[test]
+fn only_idempotent_calls_are_retried() {
+    for m in ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"] {
+        assert!(retry_safe(m, false), "{m}");
+    }
+    assert!(!retry_safe("POST", false));
+    assert!(!retry_safe("PATCH", false));
+    assert!(retry_safe("POST", true));
+}
+
+#[test]
+fn backoff_grows_with_jitter_and_stays_bounded() {
+    assert!((100..=200).contains(&backoff_ms(2, 0.0)) && (100..=200).contains(&backoff_ms(2, 0.999)));
+    assert!((200..=400).contains(&backoff_ms(3, 0.5)));
+    assert!(backoff_ms(2, 0.0) < backoff_ms(2, 0.99));
+    assert!(backoff_ms(2, 0.0) + backoff_ms(3, 0.99) <= 600);
+    assert!(backoff_ms(50, 0.99) <= 3_200);
+    assert!(backoff_ms(2, f64::NAN) <= 200);
+}
+
+#[test]
+fn dead_tokens_in_each_dialect() {
+    let meta = ProxySpec { token_invalid: TokenInvalid::MetaCode190, ..Default::default() };
+    let std = ProxySpec::default();
+    let body190 = br#"{"error":{"message":"Error validating access token","type":"OAuthException","code":190,"error_subcode":463}}"#;
+    let body100 = br#"{"error":{"message":"Invalid parameter","type":"OAuthException","code":100}}"#;
+    assert!(token_invalid(&std, 401, None));
+    assert!(!token_invalid(&std, 400, Some(body190)));
+    assert!(token_invalid(&meta, 400, Some(body190)));
+    assert!(token_invalid(&meta, 401, None));
+    assert!(!token_invalid(&meta, 400, Some(body100)));
+    assert!(!token_invalid(&meta, 400, Some(b"not json")));
+    assert!(needs_body_for_token_check(&meta, 400) && !needs_body_for_token_check(&meta, 500));
+    assert!(!needs_body_for_token_check(&std, 400));
+}
+
+fn headers(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+    move |n: &str| pairs.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())
+}
+
+fn no_date(_: &str) -> Option<i64> {
+    None
+}
+
+#[test]
+fn reads_x_rate_headers_and_429s() {
+    let x = ProxySpec { rate_headers: RateHeaders::XRateLimit, ..Default::default() };
+    let now = 1_000_000;
+    let ok = read_limits(
+        &x,
+        200,
+        now,
+        &headers(&[("x-rate-limit-remaining", "14"), ("x-rate-limit-reset", "1000600")]),
+        &no_date,
+    );
+    assert_eq!(ok.profile_remaining, Some((14, 1_000_600)));
+    assert!(!ok.blocks(now));
+    let spent = read_limits(
+        &x,
+        200,
+        now,
+        &headers(&[("x-rate-limit-remaining", "0"), ("x-rate-limit-reset", "1000600")]),
+        &no_date,
+    );
+    assert!(spent.blocks(now));
+    assert_eq!(spent.retry_after_secs(now), Some(600));
+    // A 429 without Retry-After waits for the reset.
+    let r = read_limits(
+        &x,
+        429,
+        now,
+        &headers(&[("x-rate-limit-remaining", "0"), ("x-rate-limit-reset", "1000900")]),
+        &no_date,
+    );
+    assert_eq!(r.profile_blocked_until, Some(1_000_900));
+    // Retry-After wins; seconds or an HTTP date.
+    let r = read_limits(&x, 429, now, &headers(&[("retry-after", "30")]), &no_date);
+    assert_eq!(r.profile_blocked_until, Some(now + 30));
+    assert_eq!(r.retry_after_secs(now), Some(30));
+    let r = read_limits(
+        &ProxySpec::default(),
+        429,
+        now,
+        &headers(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]),
+        &|_| Some(now + 90),
+    );
+    assert_eq!(r.profile_blocked_until, Some(now + 90));
+    // Nothing said: the default; something absurd: held to a day.
+    let r = read_limits(&ProxySpec::default(), 429, now, &headers(&[]), &no_date);
+    assert_eq!(r.profile_blocked_until, Some(now + DEFAULT_BLOCK_SECS));
+    let r = read_limits(&ProxySpec::default(), 429, now, &headers(&[("retry-after", "99999999")]), &no_date);
+    assert_eq!(r.profile_blocked_until, Some(now + MAX_BLOCK_SECS));
+    let r = read_limits(&ProxySpec::default(), 429, now, &headers(&[("retry-after", "-5")]), &no_date);
+    assert_eq!(r.profile_blocked_until, Some(now + DEFAULT_BLOCK_SECS));
+    // No 429 and no dialect: nothing to record.
+    assert!(read_limits(&ProxySpec::default(), 200, now, &headers(&[("retry-after", "30")]), &no_date).is_empty());
+}
+
+#[test]
+fn reads_reddit_and_meta_usage() {
+    let now = 5_000;
+    let reddit = ProxySpec { rate_headers: RateHeaders::RedditRateLimit, ..Default::default() };
+    let r = read_limits(
+        &reddit,
+        200,
+        now,
+        &headers(&[("x-ratelimit-remaining", "0.4"), ("x-ratelimit-reset", "42")]),
+        &no_date,
+    );
+    assert_eq!(r.app_remaining, Some((0, now + 42)));
+    assert!(r.blocks(now));
+    let meta = ProxySpec { rate_headers: RateHeaders::MetaUsage, ..Default::default() };
+    let r = read_limits(
+        &meta,
+        200,
+        now,
+        &headers(&[("x-app-usage", r#"{"call_count":100,"total_cputime":10,"total_time":12}"#)]),
+        &no_date,
+    );
+    assert_eq!(r.app_blocked_until, Some(now + DEFAULT_BLOCK_SECS));
+    let r = read_limits(
+        &meta,
+        200,
+        now,
+        &headers(&[("x-app-usage", r#"{"call_count":12,"total_cputime":10,"total_time":12}"#)]),
+        &no_date,
+    );
+    assert!(r.is_empty());
+    let buc = r#"{"1001":[{"type":"pages","call_count":100,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":7}]}"#;
+    let pairs: &'static [(&'static str, &'static str)] = Box::leak(Box::new([("x-business-use-case-usage", buc)]));
+    let r = read_limits(&meta, 200, now, &headers(pairs), &no_date);
+    assert_eq!(r.profile_blocked_until, Some(now + 7 * 60));
+    assert!(read_limits(&meta, 200, now, &headers(&[("x-app-usage", "garbage")]), &no_date).is_empty());
+    // LinkedIn: a 429 without Retry-After lasts until midnight UTC.
+    let linkedin = ProxySpec { rate_headers: RateHeaders::DailyUtc, ..Default::default() };
+    let noon = 20_000 * 86_400 + 12 * 3600;
+    let r = read_limits(&linkedin, 429, noon, &headers(&[]), &no_date);
+    assert_eq!(r.profile_blocked_until, Some(20_001 * 86_400));
+    let r = read_limits(&linkedin, 429, noon, &headers(&[("retry-after", "5")]), &no_date);
+    assert_eq!(r.profile_blocked_until, Some(noon + 5));
+}

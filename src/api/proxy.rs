@@ -1,0 +1,511 @@
+//! `ANY /v1/profiles/{id}/proxy/{path}` (issue 11): a call to the platform's API as the
+//! profile, with the token injected, refresh on a dead token, retries where they are safe,
+//! and the platform's rate limits kept before the call. The rules are in
+//! `connect_links_core::proxy`; this file moves bytes and keeps the books.
+
+use crate::api::profiles::{refresh_detached, require_active, usable_token};
+use crate::body::{read_capped, ReadError};
+use crate::ctx::{now_ms, Ctx, OrInternal};
+use crate::fetch::{self, OutBody, TransportError};
+use crate::jobs::lifecycle::Outcome;
+use crate::limiter;
+use crate::store;
+use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::model::{AppRow, ProfileRow};
+use connect_links_core::platforms::{Platform, RefreshKind};
+use connect_links_core::proxy::{self as rules, Limits, Scope};
+use connect_links_core::random::unit;
+use connect_links_core::ratelimit::{Budget, Decision, Report, Take};
+use connect_links_core::refresh::Failure;
+use serde_json::json;
+use std::time::Duration;
+use worker::{console_log, console_warn, Delay, Headers, Request, Response, ResponseBody};
+
+/// The most of an answer read to tell a dead token (Meta's error bodies are a few hundred
+/// bytes); such an answer is then passed back from memory.
+const TOKEN_CHECK_BYTES: usize = 64 * 1024;
+
+/// How long a proxied call may wait for the platform's status line, the request body's
+/// sending included (`PROXY_TIMEOUT_MS`, default 60 s: uploads take a while).
+fn timeout_ms(ctx: &Ctx) -> u64 {
+    ctx.number_var("PROXY_TIMEOUT_MS", 1_000..=300_000).map_or(60_000, |ms| ms as u64)
+}
+
+/// Who answered a proxied call, for the log line and the counters.
+#[derive(Clone, Copy)]
+enum Source {
+    /// The platform (its status is passed back).
+    Platform,
+    /// The worker refused before any platform call (a spent budget or a remembered 429).
+    Local,
+    /// The platform could not be reached (502).
+    Network,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Platform => "platform",
+            Source::Local => "local",
+            Source::Network => "network",
+        }
+    }
+}
+
+/// What one proxied call did, for its one log line and the counters.
+struct Books<'a> {
+    platform: &'a str,
+    profile_id: &'a str,
+    app_id: &'a str,
+    class: String,
+    started_ms: i64,
+    attempts: u32,
+    refreshed: bool,
+}
+
+/// `ANY /v1/profiles/{id}/proxy/{path}`.
+pub async fn forward(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request) -> ApiResult<Response> {
+    let started_ms = now_ms();
+    let method = req.inner().method().to_ascii_uppercase();
+    if !matches!(method.as_str(), "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") {
+        return Err(crate::ctx::method_not_allowed());
+    }
+    let url = req.url().or_500("request url")?;
+    // The path as sent, still percent-encoded: `/v1/profiles/{id}/proxy/{path}`.
+    let raw_path = url.path().splitn(6, '/').nth(5).unwrap_or_default().to_string();
+    let db = ctx.db()?;
+    let first = store::profile_token(&db, &app.id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
+    require_active(&first.0)?;
+    let platform = ctx
+        .catalog
+        .get(&first.0.platform)
+        .ok_or_else(|| ApiError::new(ErrorCode::PlatformNotConfigured, "this profile's platform is not configured"))?;
+    let spec = &platform.proxy;
+    let host_choice = header(req, rules::HOST_HEADER);
+    let target = rules::target(
+        platform.api_base_url.as_deref(),
+        &spec.extra_hosts,
+        host_choice.as_deref(),
+        &raw_path,
+        url.query(),
+    )
+    .map_err(|e| ApiError::invalid(e.message()))?;
+    let class = rules::endpoint_class(&method, &format!("/{raw_path}"));
+    let mut books = Books {
+        platform: &platform.id,
+        profile_id: id,
+        app_id: &app.id,
+        class,
+        started_ms,
+        attempts: 0,
+        refreshed: false,
+    };
+
+    if let Decision::Refuse { retry_after_secs } = check_budgets(ctx, platform, id, &books.class).await {
+        books.finish(ctx, 429, Source::Local).await;
+        return rate_limited(retry_after_secs);
+    }
+
+    let (profile, token) = usable_token(ctx, &app.id, id, first).await?;
+    let body = request_body(req, &method).await?;
+    let retry_safe = rules::retry_safe(&method, header(req, "idempotency-key").is_some());
+    let forwarded: Vec<(String, String)> = req
+        .headers()
+        .entries()
+        .filter(|(k, _)| rules::forwards_request_header(k, spec))
+        .filter(|(k, _)| platform.user_agent.is_none() || !k.eq_ignore_ascii_case("user-agent"))
+        .collect();
+    run(
+        ctx,
+        Call { platform, profile: &profile, method: &method, target: &target, forwarded, body, retry_safe },
+        token,
+        &mut books,
+    )
+    .await
+}
+
+/// One proxied call, ready to send.
+struct Call<'a> {
+    platform: &'a Platform,
+    profile: &'a ProfileRow,
+    method: &'a str,
+    target: &'a str,
+    forwarded: Vec<(String, String)>,
+    body: OutBody,
+    retry_safe: bool,
+}
+
+/// Sends the call, following the retry rules, and answers what the platform answered.
+async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books<'_>) -> ApiResult<Response> {
+    let spec = &call.platform.proxy;
+    let mut renew_tried = false;
+    loop {
+        books.attempts += 1;
+        let mut headers = call.forwarded.clone();
+        if let Some(ua) = &call.platform.user_agent {
+            headers.push(("user-agent".into(), ua.clone()));
+        }
+        headers.push(("authorization".into(), format!("Bearer {token}")));
+        let sent = fetch::open(call.method, call.target, &headers, &call.body, timeout_ms(ctx)).await;
+        // A streamed body is spent by its first sending, whatever came back.
+        let replayable = !matches!(call.body, OutBody::Stream(_));
+        if !replayable {
+            call.body = OutBody::Empty;
+        }
+        let can_retry = call.retry_safe && replayable && books.attempts < rules::MAX_ATTEMPTS;
+        let mut resp = match sent {
+            Ok(resp) => resp,
+            Err(_) if can_retry => {
+                wait_before(books.attempts + 1).await;
+                continue;
+            }
+            Err(e) => {
+                books.finish(ctx, 502, Source::Network).await;
+                let why = if e == TransportError::Timeout { "did not answer in time" } else { "could not be reached" };
+                return Err(ApiError::upstream(format!("the platform {why}")));
+            }
+        };
+        let status = resp.status_code();
+        let mut held: Option<Vec<u8>> = None;
+        if rules::needs_body_for_token_check(spec, status) {
+            held = Some(hold_body(&mut resp).await?);
+        }
+        if !renew_tried && rules::token_invalid(spec, status, held.as_deref()) {
+            renew_tried = true;
+            match renew(ctx, call.platform, call.profile, &token).await {
+                Renewal::Fresh(t) => {
+                    token = t;
+                    books.refreshed = true;
+                    if replayable {
+                        discard(&mut resp);
+                        continue;
+                    }
+                }
+                Renewal::Ended => {
+                    discard(&mut resp);
+                    books.finish(ctx, 409, Source::Platform).await;
+                    return Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        "the platform refused the token and ended the grant; the profile is now disconnected",
+                    ));
+                }
+                Renewal::Same => {}
+            }
+        }
+        if status >= 500 && can_retry {
+            discard(&mut resp);
+            wait_before(books.attempts + 1).await;
+            continue;
+        }
+        let now = ctx.now();
+        let limits = {
+            let h = resp.headers();
+            let lookup = |name: &str| h.get(name).ok().flatten();
+            rules::read_limits(spec, status, now, &lookup, &http_date)
+        };
+        record_limits(ctx, call.platform, &call.profile.id, &books.class, &limits, now).await;
+        books.finish(ctx, status, Source::Platform).await;
+        return pass_back(resp, held, call.method, books, limits.retry_after_secs(now).filter(|_| status == 429));
+    }
+}
+
+/// Waits before attempt `next`, with jitter.
+async fn wait_before(next: u32) {
+    Delay::from(Duration::from_millis(rules::backoff_ms(next, unit()))).await;
+}
+
+/// What a refresh after a dead-token answer gave.
+enum Renewal {
+    /// A new token to retry with.
+    Fresh(String),
+    /// The platform ended the grant: the profile is disconnected.
+    Ended,
+    /// Nothing better than the token already tried (no refresh on this platform, a refresh
+    /// that failed for now, or a Page token the grant's refresh does not renew).
+    Same,
+}
+
+/// Refreshes the profile's grant once, under the same lease as the cron (an on-demand
+/// refresh already running is waited for, briefly), and reads the token it acts with.
+async fn renew(ctx: &Ctx, platform: &Platform, p: &ProfileRow, tried: &str) -> Renewal {
+    if platform.refresh == RefreshKind::None {
+        return Renewal::Same;
+    }
+    match refresh_detached(ctx, &p.grant_id, None).await {
+        Ok(Outcome::Failed(Failure::Terminal(_))) => return Renewal::Ended,
+        Ok(Outcome::InFlight) => {
+            // Another refresh holds the lease: its token is the one to use, once it lands.
+            for _ in 0..12 {
+                Delay::from(Duration::from_millis(250)).await;
+                if let Some(t) = current_token(ctx, p).await.filter(|t| t != tried) {
+                    return Renewal::Fresh(t);
+                }
+            }
+            return Renewal::Same;
+        }
+        _ => {}
+    }
+    match current_token(ctx, p).await {
+        Some(t) if t != tried => Renewal::Fresh(t),
+        _ if matches!(store_status(ctx, p).await.as_deref(), Some("disconnected")) => Renewal::Ended,
+        _ => Renewal::Same,
+    }
+}
+
+/// The token the profile acts with now, if it is active and the token opens.
+async fn current_token(ctx: &Ctx, p: &ProfileRow) -> Option<String> {
+    let db = ctx.db().ok()?;
+    let (row, t) = store::profile_token(&db, &p.app_id, &p.id).await.ok()??;
+    if row.status != "active" {
+        return None;
+    }
+    ctx.keyring().ok()?.open(&t.bound_to, "access_token", &t.access_token_enc).ok()
+}
+
+/// The profile's status now.
+async fn store_status(ctx: &Ctx, p: &ProfileRow) -> Option<String> {
+    let db = ctx.db().ok()?;
+    store::get_profile(&db, &p.app_id, &p.id).await.ok()?.map(|row| row.status)
+}
+
+/// The request body: none for GET and HEAD; held in memory when it declares a length within
+/// [`rules::REPLAYABLE_BODY_BYTES`] (so it can be sent again); otherwise the caller's stream,
+/// passed on unread (a 20 MB upload never sits in the worker's memory).
+async fn request_body(req: &mut Request, method: &str) -> ApiResult<OutBody> {
+    if matches!(method, "GET" | "HEAD") {
+        return Ok(OutBody::Empty);
+    }
+    let Some(stream) = req.inner().body() else { return Ok(OutBody::Empty) };
+    let declared = header(req, "content-length").and_then(|v| v.trim().parse::<usize>().ok());
+    match declared {
+        Some(n) if n <= rules::REPLAYABLE_BODY_BYTES => {
+            match read_capped(req.stream().or_500("request body stream")?, rules::REPLAYABLE_BODY_BYTES).await {
+                Ok(bytes) => Ok(OutBody::Bytes(bytes)),
+                Err(ReadError::OverCap) => Err(ApiError::invalid("the request body is longer than its Content-Length")),
+                Err(ReadError::Stream) => Err(ApiError::invalid("the request body could not be read")),
+            }
+        }
+        _ => Ok(OutBody::Stream(stream)),
+    }
+}
+
+/// Reads the start of an answer to tell a dead token; an answer too long for that is not
+/// a token error, and is refused as an upstream error (it cannot be passed on whole).
+async fn hold_body(resp: &mut Response) -> ApiResult<Vec<u8>> {
+    if !matches!(resp.body(), ResponseBody::Stream(_)) {
+        return Ok(Vec::new());
+    }
+    let stream = resp.stream().or_500("answer stream")?;
+    read_capped(stream, TOKEN_CHECK_BYTES)
+        .await
+        .map_err(|_| ApiError::upstream("the platform's error answer could not be read"))
+}
+
+/// Cancels an answer's body unread.
+fn discard(resp: &mut Response) {
+    if let ResponseBody::Stream(s) = resp.body() {
+        let _ = s.cancel();
+    }
+}
+
+/// The platform's answer as the caller gets it: status and body unchanged (streamed), the
+/// headers that matter, and ours.
+fn pass_back(
+    resp: Response,
+    held: Option<Vec<u8>>,
+    method: &str,
+    books: &Books<'_>,
+    retry_after: Option<i64>,
+) -> ApiResult<Response> {
+    let status = resp.status_code();
+    let headers = Headers::new();
+    for (k, v) in resp.headers().entries() {
+        if rules::returns_response_header(&k) {
+            headers.append(&k, &v).or_500("answer header")?;
+        }
+    }
+    headers.set(rules::ATTEMPTS_HEADER, &books.attempts.to_string()).or_500("attempts header")?;
+    headers.set(rules::REFRESHED_HEADER, if books.refreshed { "true" } else { "false" }).or_500("refreshed header")?;
+    if let Some(secs) = retry_after {
+        if !headers.has("retry-after").unwrap_or(false) {
+            headers.set("retry-after", &secs.to_string()).or_500("retry-after header")?;
+        }
+    }
+    let builder = worker::ResponseBuilder::new().with_status(status).with_headers(headers);
+    // Statuses that carry no body by definition, and HEAD, get none.
+    let bodiless = method == "HEAD" || matches!(status, 101 | 103 | 204 | 205 | 304);
+    Ok(match (held, resp.body()) {
+        _ if bodiless => builder.empty(),
+        (Some(bytes), _) => builder.fixed(bytes),
+        (None, ResponseBody::Stream(s)) => builder.stream(s.clone()),
+        (None, ResponseBody::Body(b)) => builder.fixed(b.clone()),
+        (None, ResponseBody::Empty) => builder.empty(),
+    })
+}
+
+/// 429 `rate_limited` answered here, before any platform call.
+fn rate_limited(retry_after_secs: i64) -> ApiResult<Response> {
+    let e = ApiError::new(
+        ErrorCode::RateLimited,
+        "this profile's budget for this endpoint is spent, or the platform asked to wait; retry after Retry-After seconds",
+    );
+    let mut resp = Response::from_json(&e.body()).or_500("serialize response")?.with_status(429);
+    let h = resp.headers_mut();
+    h.set("retry-after", &retry_after_secs.max(1).to_string()).or_500("retry-after header")?;
+    h.set(rules::ATTEMPTS_HEADER, "0").or_500("attempts header")?;
+    h.set(rules::REFRESHED_HEADER, "false").or_500("refreshed header")?;
+    Ok(resp)
+}
+
+/// An HTTP date (`Retry-After: Wed, 21 Oct 2015 07:28:00 GMT`) as epoch seconds, read by
+/// the runtime's date parser.
+fn http_date(v: &str) -> Option<i64> {
+    let ms = worker::js_sys::Date::parse(v);
+    ms.is_finite().then_some((ms / 1000.0) as i64)
+}
+
+/// The limiter object of one profile, and of one platform app (this deployment's client).
+fn profile_object(profile_id: &str) -> String {
+    format!("profile:{profile_id}")
+}
+fn app_object(platform: &str) -> String {
+    format!("app:{platform}")
+}
+
+/// The counters a call of `class` spends in one scope: the class's own (where a remembered
+/// 429 lives) and each matching budget rule's.
+fn takes(platform: &Platform, class: &str, scope: Scope) -> Vec<Take> {
+    let mut out: Vec<Take> = Vec::new();
+    if scope == Scope::Profile {
+        out.push(Take { key: class.to_string(), budget: None });
+    }
+    for rule in platform.proxy.budgets.iter().filter(|r| r.scope == scope && r.matches(class)) {
+        let budget = Some(Budget { limit: rule.limit, window_secs: rule.window_secs });
+        match out.iter_mut().find(|t| t.key == rule.endpoint) {
+            Some(t) => t.budget = budget,
+            None => out.push(Take { key: rule.endpoint.clone(), budget }),
+        }
+    }
+    out
+}
+
+/// Whether the platform app's limiter is asked at all: when a rule of the app matches, or
+/// when the platform reports app-wide limits that may be remembered there.
+fn app_counted(platform: &Platform, app_takes: &[Take]) -> bool {
+    !app_takes.is_empty()
+        || matches!(platform.proxy.rate_headers, rules::RateHeaders::RedditRateLimit | rules::RateHeaders::MetaUsage)
+}
+
+/// Asks the profile's limiter (and the platform app's, when it counts) whether the call may
+/// go, spending a unit of each matching budget. A limiter that cannot be reached lets the
+/// call go (and says so in the log): a broken binding must not stop every call.
+async fn check_budgets(ctx: &Ctx, platform: &Platform, profile_id: &str, class: &str) -> Decision {
+    let now = ctx.now();
+    let profile_takes = takes(platform, class, Scope::Profile);
+    let mut app_takes = takes(platform, class, Scope::App);
+    let ask_app = app_counted(platform, &app_takes);
+    if ask_app && !app_takes.iter().any(|t| t.key == "*") {
+        app_takes.push(Take { key: "*".into(), budget: None });
+    }
+    let profile_name = profile_object(profile_id);
+    let app_name = app_object(&platform.id);
+    let profile = limiter::take(&ctx.env, &profile_name, now, profile_takes);
+    let decisions = if ask_app {
+        let (p, a) = futures_util::future::join(profile, limiter::take(&ctx.env, &app_name, now, app_takes)).await;
+        vec![p, a]
+    } else {
+        vec![profile.await]
+    };
+    let mut wait = 0;
+    for d in decisions {
+        match d {
+            Ok(Decision::Allow) => {}
+            Ok(Decision::Refuse { retry_after_secs }) => wait = wait.max(retry_after_secs.max(1)),
+            Err(e) => console_warn!("{}", json!({"event": "limiter_unavailable", "error": e.to_string()})),
+        }
+    }
+    if wait > 0 {
+        Decision::Refuse { retry_after_secs: wait }
+    } else {
+        Decision::Allow
+    }
+}
+
+/// Records what the platform said about its limits. What blocks later calls is written
+/// before the answer goes out (the next call must see it); the rest after.
+async fn record_limits(ctx: &Ctx, platform: &Platform, profile_id: &str, class: &str, limits: &Limits, now: i64) {
+    if limits.is_empty() {
+        return;
+    }
+    let mut profile_reports = Vec::new();
+    if limits.profile_remaining.is_some() || limits.profile_blocked_until.is_some() {
+        profile_reports.push(Report {
+            key: class.to_string(),
+            remaining: limits.profile_remaining.map(|(n, _)| n),
+            reset_at: limits.profile_remaining.map(|(_, t)| t),
+            blocked_until: limits.profile_blocked_until,
+        });
+    }
+    let mut app_reports = Vec::new();
+    if limits.app_remaining.is_some() || limits.app_blocked_until.is_some() {
+        app_reports.push(Report {
+            key: "*".into(),
+            remaining: limits.app_remaining.map(|(n, _)| n),
+            reset_at: limits.app_remaining.map(|(_, t)| t),
+            blocked_until: limits.app_blocked_until,
+        });
+    }
+    let env = ctx.env.clone();
+    let (profile_name, app_name) = (profile_object(profile_id), app_object(&platform.id));
+    let job = async move {
+        for (name, reports) in [(profile_name, profile_reports), (app_name, app_reports)] {
+            if reports.is_empty() {
+                continue;
+            }
+            if let Err(e) = limiter::report(&env, &name, now, reports).await {
+                console_warn!("{}", json!({"event": "limiter_unavailable", "error": e.to_string()}));
+            }
+        }
+    };
+    if limits.blocks(now) {
+        job.await;
+    } else {
+        ctx.after_answer(job).await;
+    }
+}
+
+impl Books<'_> {
+    /// Logs the call's one line and counts it for `GET /v1/admin/stats` (after the answer).
+    /// Never logs a token, a body or the query.
+    async fn finish(&self, ctx: &Ctx, status: u16, source: Source) {
+        console_log!(
+            "{}",
+            json!({
+                "event": "proxy_call",
+                "platform": self.platform,
+                "endpoint": self.class,
+                "status": status,
+                "source": source.as_str(),
+                "attempts": self.attempts,
+                "refreshed": self.refreshed,
+                "latency_ms": now_ms() - self.started_ms,
+                "profile_id": self.profile_id,
+                "app_id": self.app_id,
+            })
+        );
+        let Ok(db) = ctx.db() else { return };
+        let minute = ctx.now() / 60;
+        let platform = self.platform.to_string();
+        let job = async move {
+            if let Err(e) = store::count_proxy_call(&db, minute, &platform, status, source.as_str()).await {
+                console_warn!("{}", json!({"event": "proxy_stats_failed", "error": e.message}));
+            }
+        };
+        ctx.after_answer(job).await;
+    }
+}
+
+/// A request header's value.
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
