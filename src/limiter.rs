@@ -181,18 +181,15 @@ fn error(status: u16, message: &str) -> Result<Response> {
     Ok(Response::from_json(&json!({"error": message}))?.with_status(status))
 }
 
-/// Checks and spends `takes` in the limiter object named `name` (e.g. `"profile:prf_x"` or
+/// Checks and spends `takes` in the limiter object named `name` (e.g. `"account:x:123"` or
 /// `"app:x"`). Errors only on a broken binding or transport (or a request the object refuses
 /// as malformed, which is a bug in the caller).
-// The proxy (issue 11) is the caller; until it lands only the e2e tests reach the object.
-#[allow(dead_code)]
 pub async fn take(env: &Env, name: &str, now: i64, takes: Vec<Take>) -> Result<Decision> {
     let answer = call(env, name, &LimiterRequest::Take { now, takes }).await?;
     Ok(serde_json::from_str(&answer)?)
 }
 
 /// Records what the platform said, in the limiter object named `name`.
-#[allow(dead_code)]
 pub async fn report(env: &Env, name: &str, now: i64, reports: Vec<Report>) -> Result<()> {
     call(env, name, &LimiterRequest::Report { now, reports }).await.map(|_| ())
 }

@@ -3,6 +3,7 @@
 //! its limits, and whether to retry. The worker (`src/api/proxy.rs`) only moves bytes.
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 /// The request header that picks another of the platform's API hosts (an upload host).
 pub const HOST_HEADER: &str = "x-connect-links-host";
@@ -13,6 +14,9 @@ pub const REFRESHED_HEADER: &str = "x-connect-links-refreshed";
 
 /// Platform calls one proxied call may make for 5xx answers and network errors.
 pub const MAX_ATTEMPTS: u32 = 3;
+/// A retry after a 5xx or a network error starts only this long after the call began, so
+/// a slow platform does not hold the caller for three full timeouts.
+pub const RETRY_WINDOW_MS: i64 = 10_000;
 /// A request body up to this size is held in memory, so that it can be sent again (after a
 /// refresh, or a 5xx); a larger one, or one of unknown length, streams through once.
 pub const REPLAYABLE_BODY_BYTES: usize = 1 << 20;
@@ -89,9 +93,18 @@ pub struct BudgetRule {
 }
 
 impl BudgetRule {
-    /// A rule; `endpoint` as in [`BudgetRule::endpoint`].
+    /// A rule; `endpoint` as in [`BudgetRule::endpoint`], normalized as classes are
+    /// (method upper-case, path lower-case, no trailing `/`).
     pub fn new(endpoint: &str, scope: Scope, limit: u32, window_secs: i64) -> Self {
-        BudgetRule { endpoint: endpoint.into(), scope, limit, window_secs }
+        let endpoint = match endpoint.split_once(' ') {
+            Some((m, p)) => {
+                let p = p.to_ascii_lowercase();
+                let p = if p.len() > 1 { p.trim_end_matches('/').to_string() } else { p };
+                format!("{} {p}", m.to_ascii_uppercase())
+            }
+            None => endpoint.to_string(),
+        };
+        BudgetRule { endpoint, scope, limit, window_secs }
     }
 
     /// Whether this rule counts a call of `class`.
@@ -149,6 +162,8 @@ pub struct ProxySpec {
     pub rate_headers: RateHeaders,
     /// How answers say the token is dead.
     pub token_invalid: TokenInvalid,
+    /// A query parameter that tunnels another method through a GET (Graph's `method`).
+    pub method_param: Option<String>,
 }
 
 impl Default for ProxySpec {
@@ -159,6 +174,7 @@ impl Default for ProxySpec {
             budgets: vec![],
             rate_headers: RateHeaders::None,
             token_invalid: TokenInvalid::Status401,
+            method_param: None,
         }
     }
 }
@@ -185,20 +201,32 @@ impl TargetError {
     }
 }
 
+/// Where a proxied call goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The full URL, query included.
+    pub url: String,
+    /// The path as sent to the platform, relative to the API base, with a leading `/`
+    /// (what [`endpoint_class`] reads).
+    pub path: String,
+}
+
 /// The URL a proxied call goes to: the API base (or the allowed host picked by
 /// `host_choice`) joined with `raw_path` (the request's path after `/proxy/`, still
 /// percent-encoded) and `raw_query`. Refused, before any call, when the result could be
 /// anywhere but under the base: an absolute URL, `//`, dot segments (plain or encoded),
 /// encoded slashes or backslashes, or a first segment that looks like a scheme or userinfo.
-/// The joined URL must parse back to exactly the base's scheme, host, port and path prefix
-/// and to the very path given, so no normalization can move it.
+/// Percent-encoded unreserved characters are decoded (RFC 3986 says they mean the same), so
+/// that `rec%65nt` is `recent` for the budgets as it is for the platform. The joined URL
+/// must parse back to exactly the base's scheme, host, port and path prefix and to the very
+/// path given, so no normalization can move it.
 pub fn target(
     api_base: Option<&str>,
     extra_hosts: &[String],
     host_choice: Option<&str>,
     raw_path: &str,
     raw_query: Option<&str>,
-) -> Result<String, TargetError> {
+) -> Result<Target, TargetError> {
     let base = url::Url::parse(api_base.ok_or(TargetError::NoApiBase)?).map_err(|_| TargetError::NoApiBase)?;
     let base_host = base.host_str().ok_or(TargetError::NoApiBase)?.to_ascii_lowercase();
     let host = match host_choice.map(|h| h.trim().to_ascii_lowercase()) {
@@ -207,12 +235,13 @@ pub fn target(
         Some(_) => return Err(TargetError::HostNotAllowed),
     };
     check_path(raw_path)?;
+    let relative = format!("/{}", decode_unreserved(raw_path));
     let prefix = base.path().trim_end_matches('/');
     let mut joined = format!("{}://{}", base.scheme(), host);
     if let Some(port) = base.port() {
         joined.push_str(&format!(":{port}"));
     }
-    let path = format!("{prefix}/{raw_path}");
+    let path = format!("{prefix}{relative}");
     joined.push_str(&path);
     if let Some(q) = raw_query.filter(|q| !q.is_empty()) {
         if q.contains('#') {
@@ -232,7 +261,32 @@ pub fn target(
     if !same_place {
         return Err(TargetError::Escape("the path would leave the platform's API"));
     }
-    Ok(url.into())
+    Ok(Target { url: url.into(), path: relative })
+}
+
+/// Decodes `%XX` escapes of unreserved characters (`A-Z a-z 0-9 - . _ ~`); every other
+/// escape stays as it is.
+fn decode_unreserved(path: &str) -> String {
+    let b = path.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(path.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                let c = (h * 16 + l) as u8;
+                if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
+                    out.push(c);
+                    i += 3;
+                    continue;
+                }
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    // Only ASCII was put in for ASCII taken out, so the bytes are still UTF-8.
+    String::from_utf8(out).unwrap_or_else(|_| path.to_string())
 }
 
 /// Refuses a path that is not a plain relative path under the base.
@@ -271,12 +325,17 @@ fn check_path(raw: &str) -> Result<(), TargetError> {
 /// that counters and log lines group calls by what they do, not by whom they touch. A
 /// segment is an id when it holds a digit, a `:` (URNs), an `@`, a `%` (anything encoded)
 /// or is longer than 32 characters; a version segment stays (`v2`, `v25.0` anywhere, a bare
-/// `2` only first, as X's `/2/...`).
+/// `2` only first, as X's `/2/...`). The path is lower-cased, matrix parameters (`;x`) and a
+/// trailing `/` are cut, so spellings a platform may treat alike share one class; a class
+/// longer than [`MAX_CLASS_LEN`] keeps its start and a hash of the whole.
 pub fn endpoint_class(method: &str, path: &str) -> String {
     let mut out = String::with_capacity(path.len() + 8);
     out.push_str(&method.to_ascii_uppercase());
     out.push(' ');
-    for (i, seg) in path.trim_start_matches('/').split('/').enumerate() {
+    let lower = path.to_ascii_lowercase();
+    let trimmed = lower.trim_start_matches('/').trim_end_matches('/');
+    for (i, seg) in trimmed.split('/').enumerate() {
+        let seg = seg.split(';').next().unwrap_or_default();
         out.push('/');
         if is_version(seg) && (i == 0 || seg.starts_with('v')) {
             out.push_str(seg);
@@ -286,7 +345,38 @@ pub fn endpoint_class(method: &str, path: &str) -> String {
             out.push_str(seg);
         }
     }
+    if out.len() > MAX_CLASS_LEN {
+        let digest = crate::random::hex(&Sha256::digest(out.as_bytes())[..8]);
+        let mut cut = MAX_CLASS_LEN - 17;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push('~');
+        out.push_str(&digest);
+    }
     out
+}
+
+/// The longest endpoint class (the limiter takes keys up to 200 bytes).
+pub const MAX_CLASS_LEN: usize = 120;
+
+/// The method a call really has: `X-HTTP-Method-Override`, or the platform's tunnelling
+/// query parameter (Graph's `method=post`), when present; else the request's own. Budgets,
+/// classes and the retry rule go by it, so a POST tunnelled through a GET is never retried
+/// as a GET.
+pub fn effective_method(method: &str, override_header: Option<&str>, query: Option<&str>, spec: &ProxySpec) -> String {
+    let valid = |m: &str| !m.is_empty() && m.len() <= 16 && m.chars().all(|c| c.is_ascii_alphabetic());
+    if let Some(m) = override_header.map(str::trim).filter(|m| valid(m)) {
+        return m.to_ascii_uppercase();
+    }
+    if let (Some(param), Some(q)) = (spec.method_param.as_deref(), query) {
+        let tunnelled = url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k.eq_ignore_ascii_case(param));
+        if let Some((_, m)) = tunnelled.filter(|(_, m)| valid(m)) {
+            return m.to_ascii_uppercase();
+        }
+    }
+    method.to_ascii_uppercase()
 }
 
 /// `2`, `v2`, `v25.0`, `v1.0`: a short version number.
@@ -349,6 +439,8 @@ pub struct Limits {
     pub profile_remaining: Option<(u32, i64)>,
     /// For the account and this endpoint class: refuse until then.
     pub profile_blocked_until: Option<i64>,
+    /// For the account, every endpoint: refuse until then.
+    pub account_blocked_until: Option<i64>,
     /// For the platform app: calls left and the reset.
     pub app_remaining: Option<(u32, i64)>,
     /// For the platform app, every endpoint: refuse until then.
@@ -362,18 +454,25 @@ impl Limits {
         let spent = |r: Option<(u32, i64)>| r.is_some_and(|(n, reset)| n == 0 && reset > now);
         spent(self.profile_remaining)
             || spent(self.app_remaining)
-            || self.profile_blocked_until.is_some_and(|t| t > now)
-            || self.app_blocked_until.is_some_and(|t| t > now)
+            || [self.profile_blocked_until, self.account_blocked_until, self.app_blocked_until]
+                .iter()
+                .any(|t| t.is_some_and(|t| t > now))
     }
 
     /// The time a caller should wait before trying again, in seconds, if the answer said.
     pub fn retry_after_secs(&self, now: i64) -> Option<i64> {
         let reset = |r: Option<(u32, i64)>| r.filter(|(n, _)| *n == 0).map(|(_, t)| t);
-        [self.profile_blocked_until, self.app_blocked_until, reset(self.profile_remaining), reset(self.app_remaining)]
-            .into_iter()
-            .flatten()
-            .max()
-            .map(|t| (t - now).max(1))
+        [
+            self.profile_blocked_until,
+            self.account_blocked_until,
+            self.app_blocked_until,
+            reset(self.profile_remaining),
+            reset(self.app_remaining),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .map(|t| (t - now).max(1))
     }
 
     /// Whether there is anything to record.
@@ -393,7 +492,7 @@ pub fn read_limits(
     header: &dyn Fn(&str) -> Option<String>,
     parse_date: &dyn Fn(&str) -> Option<i64>,
 ) -> Limits {
-    let cap = |t: i64| t.clamp(now, now + MAX_BLOCK_SECS);
+    let cap = |t: i64| t.clamp(now, now.saturating_add(MAX_BLOCK_SECS));
     let num =
         |name: &str| header(name).and_then(|v| v.trim().parse::<f64>().ok()).filter(|n| n.is_finite() && *n >= 0.0);
     let mut out = Limits::default();
@@ -407,7 +506,8 @@ pub fn read_limits(
         RateHeaders::RedditRateLimit => {
             if let (Some(left), Some(reset)) = (num("x-ratelimit-remaining"), num("x-ratelimit-reset")) {
                 // A decimal ("598.0"); below one whole call, nothing is left.
-                out.app_remaining = Some((left.floor().min(u32::MAX as f64) as u32, cap(now + reset.ceil() as i64)));
+                let reset = reset.ceil().min(MAX_BLOCK_SECS as f64) as i64;
+                out.app_remaining = Some((left.floor().min(u32::MAX as f64) as u32, cap(now.saturating_add(reset))));
             }
         }
         RateHeaders::MetaUsage => {
@@ -422,27 +522,31 @@ pub fn read_limits(
                 .map(|v| max_regain_minutes(&v))
                 .unwrap_or(0);
             if regain > 0 {
-                out.profile_blocked_until = Some(cap(now + regain * 60));
+                // Meta throttles the whole Page or account, not one endpoint.
+                out.account_blocked_until = Some(cap(now.saturating_add(regain * 60)));
             }
             if over {
                 // The app's hourly allowance is spent; Meta names no reset for it.
-                out.app_blocked_until = Some(cap(now + DEFAULT_BLOCK_SECS));
+                out.app_blocked_until = Some(cap(now.saturating_add(DEFAULT_BLOCK_SECS)));
             }
         }
     }
     if status == 429 {
         let retry_after = header("retry-after").and_then(|v| {
             let v = v.trim().to_string();
-            match v.parse::<i64>() {
-                Ok(secs) if secs >= 0 => Some(now + secs),
+            match v.parse::<f64>() {
+                // Seconds; a decimal is rounded up, and anything past the cap is the cap.
+                Ok(secs) if secs.is_finite() && secs >= 0.0 => {
+                    Some(now.saturating_add(secs.ceil().min(MAX_BLOCK_SECS as f64) as i64))
+                }
                 Ok(_) => None,
                 Err(_) => parse_date(&v),
             }
         });
         let reset = out.profile_remaining.or(out.app_remaining).map(|(_, t)| t).filter(|t| *t > now);
         let midnight = (spec.rate_headers == RateHeaders::DailyUtc).then(|| (now.div_euclid(86_400) + 1) * 86_400);
-        let until = retry_after.or(reset).or(midnight).unwrap_or(now + DEFAULT_BLOCK_SECS);
-        let until = cap(until.max(now + 1));
+        let until = retry_after.or(reset).or(midnight).unwrap_or(now.saturating_add(DEFAULT_BLOCK_SECS));
+        let until = cap(until.max(now.saturating_add(1)));
         out.profile_blocked_until = Some(out.profile_blocked_until.map_or(until, |t| t.max(until)));
     }
     out

@@ -61,6 +61,8 @@ struct Books<'a> {
     started_ms: i64,
     attempts: u32,
     refreshed: bool,
+    /// Whether the call's line is written (every answer writes exactly one).
+    logged: bool,
 }
 
 /// `ANY /v1/profiles/{id}/proxy/{path}`.
@@ -71,8 +73,9 @@ pub async fn forward(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request) -> Ap
         return Err(crate::ctx::method_not_allowed());
     }
     let url = req.url().or_500("request url")?;
-    // The path as sent, still percent-encoded: `/v1/profiles/{id}/proxy/{path}`.
-    let raw_path = url.path().splitn(6, '/').nth(5).unwrap_or_default().to_string();
+    // The path as sent, still percent-encoded, after `v1/profiles/{id}/proxy/` (leading
+    // slashes skipped as the router skips them).
+    let raw_path = url.path().trim_start_matches('/').splitn(5, '/').nth(4).unwrap_or_default().to_string();
     let db = ctx.db()?;
     let first = store::profile_token(&db, &app.id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
     require_active(&first.0)?;
@@ -90,55 +93,78 @@ pub async fn forward(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request) -> Ap
         url.query(),
     )
     .map_err(|e| ApiError::invalid(e.message()))?;
-    let class = rules::endpoint_class(&method, &format!("/{raw_path}"));
+    // What the call really is for budgets and retries: a POST tunnelled through a GET is a POST.
+    let effective =
+        rules::effective_method(&method, header(req, "x-http-method-override").as_deref(), url.query(), spec);
     let mut books = Books {
         platform: &platform.id,
         profile_id: id,
         app_id: &app.id,
-        class,
+        class: rules::endpoint_class(&effective, &target.path),
         started_ms,
         attempts: 0,
         refreshed: false,
+        logged: false,
     };
-
-    if let Decision::Refuse { retry_after_secs } = check_budgets(ctx, platform, id, &books.class).await {
-        books.finish(ctx, 429, Source::Local).await;
-        return rate_limited(retry_after_secs);
+    let account = account_object(&first.0);
+    let result = async {
+        let (profile, token) = usable_token(ctx, &app.id, id, first).await?;
+        let body = request_body(req, &method).await?;
+        // The budget is spent last, when nothing on our side can still stop the call.
+        if let Decision::Refuse { retry_after_secs } = check_budgets(ctx, platform, &account, &books.class).await {
+            books.finish(ctx, 429, Source::Local).await;
+            return rate_limited(retry_after_secs);
+        }
+        let forwarded: Vec<(String, String)> = req
+            .headers()
+            .entries()
+            .filter(|(k, _)| rules::forwards_request_header(k, spec))
+            .filter(|(k, _)| platform.user_agent.is_none() || !k.eq_ignore_ascii_case("user-agent"))
+            .collect();
+        let call = Call {
+            platform,
+            profile: &profile,
+            account: &account,
+            method: &method,
+            target: &target.url,
+            forwarded,
+            body,
+            spent: false,
+            retry_safe: rules::retry_safe(&effective, header(req, "idempotency-key").is_some()),
+        };
+        run(ctx, call, token, &mut books).await
     }
-
-    let (profile, token) = usable_token(ctx, &app.id, id, first).await?;
-    let body = request_body(req, &method).await?;
-    let retry_safe = rules::retry_safe(&method, header(req, "idempotency-key").is_some());
-    let forwarded: Vec<(String, String)> = req
-        .headers()
-        .entries()
-        .filter(|(k, _)| rules::forwards_request_header(k, spec))
-        .filter(|(k, _)| platform.user_agent.is_none() || !k.eq_ignore_ascii_case("user-agent"))
-        .collect();
-    run(
-        ctx,
-        Call { platform, profile: &profile, method: &method, target: &target, forwarded, body, retry_safe },
-        token,
-        &mut books,
-    )
-    .await
+    .await;
+    if let Err(e) = &result {
+        if !books.logged {
+            books.finish(ctx, e.status(), Source::Local).await;
+        }
+    }
+    result
 }
 
 /// One proxied call, ready to send.
 struct Call<'a> {
     platform: &'a Platform,
     profile: &'a ProfileRow,
+    /// The account's limiter object.
+    account: &'a str,
     method: &'a str,
     target: &'a str,
     forwarded: Vec<(String, String)>,
     body: OutBody,
+    /// Whether a streamed body was sent already (it cannot be sent again).
+    spent: bool,
     retry_safe: bool,
 }
 
-/// Sends the call, following the retry rules, and answers what the platform answered.
+/// Sends the call, following the retry rules, and answers what the platform answered. At
+/// most [`rules::MAX_ATTEMPTS`] calls for 5xx answers and network errors, and one more
+/// after a refresh.
 async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books<'_>) -> ApiResult<Response> {
     let spec = &call.platform.proxy;
     let mut renew_tried = false;
+    let mut failures = 0;
     loop {
         books.attempts += 1;
         let mut headers = call.forwarded.clone();
@@ -147,16 +173,21 @@ async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books
         }
         headers.push(("authorization".into(), format!("Bearer {token}")));
         let sent = fetch::open(call.method, call.target, &headers, &call.body, timeout_ms(ctx)).await;
-        // A streamed body is spent by its first sending, whatever came back.
-        let replayable = !matches!(call.body, OutBody::Stream(_));
-        if !replayable {
-            call.body = OutBody::Empty;
+        if matches!(call.body, OutBody::Stream(_)) {
+            call.spent = true;
         }
-        let can_retry = call.retry_safe && replayable && books.attempts < rules::MAX_ATTEMPTS;
+        let replayable = !call.spent;
+        let can_retry = |failures: u32| {
+            call.retry_safe
+                && replayable
+                && failures < rules::MAX_ATTEMPTS
+                && now_ms() - books.started_ms < rules::RETRY_WINDOW_MS
+        };
         let mut resp = match sent {
             Ok(resp) => resp,
-            Err(_) if can_retry => {
-                wait_before(books.attempts + 1).await;
+            Err(_) if can_retry(failures + 1) => {
+                failures += 1;
+                wait_before(failures + 1).await;
                 continue;
             }
             Err(e) => {
@@ -166,23 +197,20 @@ async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books
             }
         };
         let status = resp.status_code();
-        let mut held: Option<Vec<u8>> = None;
-        if rules::needs_body_for_token_check(spec, status) {
-            held = Some(hold_body(&mut resp).await?);
-        }
-        if !renew_tried && rules::token_invalid(spec, status, held.as_deref()) {
+        let peek = if rules::needs_body_for_token_check(spec, status) { peek_body(&mut resp).await } else { None };
+        if !renew_tried && rules::token_invalid(spec, status, peek.as_deref()) {
             renew_tried = true;
             match renew(ctx, call.platform, call.profile, &token).await {
                 Renewal::Fresh(t) => {
                     token = t;
                     books.refreshed = true;
                     if replayable {
-                        discard(&mut resp);
+                        discard(&resp);
                         continue;
                     }
                 }
                 Renewal::Ended => {
-                    discard(&mut resp);
+                    discard(&resp);
                     books.finish(ctx, 409, Source::Platform).await;
                     return Err(ApiError::new(
                         ErrorCode::Conflict,
@@ -192,9 +220,10 @@ async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books
                 Renewal::Same => {}
             }
         }
-        if status >= 500 && can_retry {
-            discard(&mut resp);
-            wait_before(books.attempts + 1).await;
+        if status >= 500 && can_retry(failures + 1) {
+            failures += 1;
+            discard(&resp);
+            wait_before(failures + 1).await;
             continue;
         }
         let now = ctx.now();
@@ -203,9 +232,9 @@ async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books
             let lookup = |name: &str| h.get(name).ok().flatten();
             rules::read_limits(spec, status, now, &lookup, &http_date)
         };
-        record_limits(ctx, call.platform, &call.profile.id, &books.class, &limits, now).await;
+        record_limits(ctx, call.platform, call.account, &books.class, &limits, now).await;
         books.finish(ctx, status, Source::Platform).await;
-        return pass_back(resp, held, call.method, books, limits.retry_after_secs(now).filter(|_| status == 429));
+        return pass_back(resp, call.method, books, limits.retry_after_secs(now).filter(|_| status == 429));
     }
 }
 
@@ -213,6 +242,9 @@ async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books
 async fn wait_before(next: u32) {
     Delay::from(Duration::from_millis(rules::backoff_ms(next, unit()))).await;
 }
+
+/// How long after a refresh a dead-token answer does not refresh the grant again.
+const REFRESH_PAUSE_SECS: i64 = 60;
 
 /// What a refresh after a dead-token answer gave.
 enum Renewal {
@@ -231,7 +263,12 @@ async fn renew(ctx: &Ctx, platform: &Platform, p: &ProfileRow, tried: &str) -> R
     if platform.refresh == RefreshKind::None {
         return Renewal::Same;
     }
-    match refresh_detached(ctx, &p.grant_id, None).await {
+    // A grant refreshed within the last minute is not refreshed again for a 401: an
+    // endpoint that refuses the token for another reason must not cost a token-endpoint
+    // call per proxied call. Its current token is used if it is not the one tried.
+    let fresh = p.last_refreshed_at.is_some_and(|t| ctx.now() - t < REFRESH_PAUSE_SECS);
+    let outcome = if fresh { Ok(Outcome::NotNeeded) } else { refresh_detached(ctx, &p.grant_id, None).await };
+    match outcome {
         Ok(Outcome::Failed(Failure::Terminal(_))) => return Renewal::Ended,
         Ok(Outcome::InFlight) => {
             // Another refresh holds the lease: its token is the one to use, once it lands.
@@ -289,20 +326,19 @@ async fn request_body(req: &mut Request, method: &str) -> ApiResult<OutBody> {
     }
 }
 
-/// Reads the start of an answer to tell a dead token; an answer too long for that is not
-/// a token error, and is refused as an upstream error (it cannot be passed on whole).
-async fn hold_body(resp: &mut Response) -> ApiResult<Vec<u8>> {
-    if !matches!(resp.body(), ResponseBody::Stream(_)) {
-        return Ok(Vec::new());
+/// Reads up to [`TOKEN_CHECK_BYTES`] of an answer to tell a dead token, from a copy (the
+/// runtime tees the body), so the answer itself still streams back whole whatever its
+/// size. `None` when the copy cannot be read or is longer (then it is not Graph's error).
+async fn peek_body(resp: &mut Response) -> Option<Vec<u8>> {
+    let mut copy = resp.cloned().ok()?;
+    if !matches!(copy.body(), ResponseBody::Stream(_)) {
+        return Some(Vec::new());
     }
-    let stream = resp.stream().or_500("answer stream")?;
-    read_capped(stream, TOKEN_CHECK_BYTES)
-        .await
-        .map_err(|_| ApiError::upstream("the platform's error answer could not be read"))
+    read_capped(copy.stream().ok()?, TOKEN_CHECK_BYTES).await.ok()
 }
 
 /// Cancels an answer's body unread.
-fn discard(resp: &mut Response) {
+fn discard(resp: &Response) {
     if let ResponseBody::Stream(s) = resp.body() {
         let _ = s.cancel();
     }
@@ -310,17 +346,14 @@ fn discard(resp: &mut Response) {
 
 /// The platform's answer as the caller gets it: status and body unchanged (streamed), the
 /// headers that matter, and ours.
-fn pass_back(
-    resp: Response,
-    held: Option<Vec<u8>>,
-    method: &str,
-    books: &Books<'_>,
-    retry_after: Option<i64>,
-) -> ApiResult<Response> {
+fn pass_back(resp: Response, method: &str, books: &Books<'_>, retry_after: Option<i64>) -> ApiResult<Response> {
     let status = resp.status_code();
+    // Statuses that carry no body by definition, and HEAD, get none; their length still
+    // says what a GET would get.
+    let bodiless = method == "HEAD" || matches!(status, 101 | 103 | 204 | 205 | 304);
     let headers = Headers::new();
     for (k, v) in resp.headers().entries() {
-        if rules::returns_response_header(&k) {
+        if rules::returns_response_header(&k) || (bodiless && k.eq_ignore_ascii_case("content-length")) {
             headers.append(&k, &v).or_500("answer header")?;
         }
     }
@@ -332,14 +365,14 @@ fn pass_back(
         }
     }
     let builder = worker::ResponseBuilder::new().with_status(status).with_headers(headers);
-    // Statuses that carry no body by definition, and HEAD, get none.
-    let bodiless = method == "HEAD" || matches!(status, 101 | 103 | 204 | 205 | 304);
-    Ok(match (held, resp.body()) {
-        _ if bodiless => builder.empty(),
-        (Some(bytes), _) => builder.fixed(bytes),
-        (None, ResponseBody::Stream(s)) => builder.stream(s.clone()),
-        (None, ResponseBody::Body(b)) => builder.fixed(b.clone()),
-        (None, ResponseBody::Empty) => builder.empty(),
+    Ok(match resp.body() {
+        _ if bodiless => {
+            discard(&resp);
+            builder.empty()
+        }
+        ResponseBody::Stream(s) => builder.stream(s.clone()),
+        ResponseBody::Body(b) => builder.fixed(b.clone()),
+        ResponseBody::Empty => builder.empty(),
     })
 }
 
@@ -364,18 +397,27 @@ fn http_date(v: &str) -> Option<i64> {
     ms.is_finite().then_some((ms / 1000.0) as i64)
 }
 
-/// The limiter object of one profile, and of one platform app (this deployment's client).
-fn profile_object(profile_id: &str) -> String {
-    format!("profile:{profile_id}")
+/// The limiter object of one platform account (shared by every profile of it, in every
+/// app: the platform counts per account and client id).
+fn account_object(p: &ProfileRow) -> String {
+    format!("account:{}:{}", p.platform, p.platform_user_id)
 }
+
+/// The limiter object of one platform app (this deployment's client id).
 fn app_object(platform: &str) -> String {
     format!("app:{platform}")
 }
 
-/// The counters a call of `class` spends in one scope: the class's own (where a remembered
-/// 429 lives) and each matching budget rule's.
+/// Logs that a limiter could not be reached (the call goes on).
+fn limiter_unavailable(e: &worker::Error) {
+    console_warn!("{}", json!({"event": "limiter_unavailable", "error": e.to_string()}));
+}
+
+/// The counters a call of `class` spends in one scope: for the account, the class's own
+/// (where a remembered 429 lives) and `*` (account-wide blocks); for the app, `*`; then
+/// each matching budget rule's.
 fn takes(platform: &Platform, class: &str, scope: Scope) -> Vec<Take> {
-    let mut out: Vec<Take> = Vec::new();
+    let mut out: Vec<Take> = vec![Take { key: "*".into(), budget: None }];
     if scope == Scope::Profile {
         out.push(Take { key: class.to_string(), budget: None });
     }
@@ -391,27 +433,21 @@ fn takes(platform: &Platform, class: &str, scope: Scope) -> Vec<Take> {
 
 /// Whether the platform app's limiter is asked at all: when a rule of the app matches, or
 /// when the platform reports app-wide limits that may be remembered there.
-fn app_counted(platform: &Platform, app_takes: &[Take]) -> bool {
-    !app_takes.is_empty()
+fn app_counted(platform: &Platform, class: &str) -> bool {
+    platform.proxy.budgets.iter().any(|r| r.scope == Scope::App && r.matches(class))
         || matches!(platform.proxy.rate_headers, rules::RateHeaders::RedditRateLimit | rules::RateHeaders::MetaUsage)
 }
 
-/// Asks the profile's limiter (and the platform app's, when it counts) whether the call may
+/// Asks the account's limiter (and the platform app's, when it counts) whether the call may
 /// go, spending a unit of each matching budget. A limiter that cannot be reached lets the
 /// call go (and says so in the log): a broken binding must not stop every call.
-async fn check_budgets(ctx: &Ctx, platform: &Platform, profile_id: &str, class: &str) -> Decision {
+async fn check_budgets(ctx: &Ctx, platform: &Platform, account: &str, class: &str) -> Decision {
     let now = ctx.now();
-    let profile_takes = takes(platform, class, Scope::Profile);
-    let mut app_takes = takes(platform, class, Scope::App);
-    let ask_app = app_counted(platform, &app_takes);
-    if ask_app && !app_takes.iter().any(|t| t.key == "*") {
-        app_takes.push(Take { key: "*".into(), budget: None });
-    }
-    let profile_name = profile_object(profile_id);
-    let app_name = app_object(&platform.id);
-    let profile = limiter::take(&ctx.env, &profile_name, now, profile_takes);
-    let decisions = if ask_app {
-        let (p, a) = futures_util::future::join(profile, limiter::take(&ctx.env, &app_name, now, app_takes)).await;
+    let profile = limiter::take(&ctx.env, account, now, takes(platform, class, Scope::Profile));
+    let decisions = if app_counted(platform, class) {
+        let app_name = app_object(&platform.id);
+        let app = limiter::take(&ctx.env, &app_name, now, takes(platform, class, Scope::App));
+        let (p, a) = futures_util::future::join(profile, app).await;
         vec![p, a]
     } else {
         vec![profile.await]
@@ -421,7 +457,7 @@ async fn check_budgets(ctx: &Ctx, platform: &Platform, profile_id: &str, class: 
         match d {
             Ok(Decision::Allow) => {}
             Ok(Decision::Refuse { retry_after_secs }) => wait = wait.max(retry_after_secs.max(1)),
-            Err(e) => console_warn!("{}", json!({"event": "limiter_unavailable", "error": e.to_string()})),
+            Err(e) => limiter_unavailable(&e),
         }
     }
     if wait > 0 {
@@ -433,37 +469,35 @@ async fn check_budgets(ctx: &Ctx, platform: &Platform, profile_id: &str, class: 
 
 /// Records what the platform said about its limits. What blocks later calls is written
 /// before the answer goes out (the next call must see it); the rest after.
-async fn record_limits(ctx: &Ctx, platform: &Platform, profile_id: &str, class: &str, limits: &Limits, now: i64) {
+async fn record_limits(ctx: &Ctx, platform: &Platform, account: &str, class: &str, limits: &Limits, now: i64) {
     if limits.is_empty() {
         return;
     }
-    let mut profile_reports = Vec::new();
-    if limits.profile_remaining.is_some() || limits.profile_blocked_until.is_some() {
-        profile_reports.push(Report {
-            key: class.to_string(),
-            remaining: limits.profile_remaining.map(|(n, _)| n),
-            reset_at: limits.profile_remaining.map(|(_, t)| t),
-            blocked_until: limits.profile_blocked_until,
-        });
-    }
-    let mut app_reports = Vec::new();
-    if limits.app_remaining.is_some() || limits.app_blocked_until.is_some() {
-        app_reports.push(Report {
-            key: "*".into(),
-            remaining: limits.app_remaining.map(|(n, _)| n),
-            reset_at: limits.app_remaining.map(|(_, t)| t),
-            blocked_until: limits.app_blocked_until,
-        });
-    }
+    let report = |key: &str, remaining: Option<(u32, i64)>, blocked_until: Option<i64>| {
+        (remaining.is_some() || blocked_until.is_some()).then(|| Report {
+            key: key.to_string(),
+            remaining: remaining.map(|(n, _)| n),
+            reset_at: remaining.map(|(_, t)| t),
+            blocked_until,
+        })
+    };
+    let account_reports: Vec<Report> = [
+        report(class, limits.profile_remaining, limits.profile_blocked_until),
+        report("*", None, limits.account_blocked_until),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let app_reports: Vec<Report> = report("*", limits.app_remaining, limits.app_blocked_until).into_iter().collect();
     let env = ctx.env.clone();
-    let (profile_name, app_name) = (profile_object(profile_id), app_object(&platform.id));
+    let names = (account.to_string(), app_object(&platform.id));
     let job = async move {
-        for (name, reports) in [(profile_name, profile_reports), (app_name, app_reports)] {
+        for (name, reports) in [(names.0, account_reports), (names.1, app_reports)] {
             if reports.is_empty() {
                 continue;
             }
             if let Err(e) = limiter::report(&env, &name, now, reports).await {
-                console_warn!("{}", json!({"event": "limiter_unavailable", "error": e.to_string()}));
+                limiter_unavailable(&e);
             }
         }
     };
@@ -477,7 +511,8 @@ async fn record_limits(ctx: &Ctx, platform: &Platform, profile_id: &str, class: 
 impl Books<'_> {
     /// Logs the call's one line and counts it for `GET /v1/admin/stats` (after the answer).
     /// Never logs a token, a body or the query.
-    async fn finish(&self, ctx: &Ctx, status: u16, source: Source) {
+    async fn finish(&mut self, ctx: &Ctx, status: u16, source: Source) {
+        self.logged = true;
         console_log!(
             "{}",
             json!({

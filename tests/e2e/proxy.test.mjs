@@ -209,6 +209,13 @@ test('a 401 refreshes the token once and the call is retried with the new one', 
   assert.equal(mocks.calls.filter((c) => c.platform === 'x' && c.endpoint === 'refresh').length >= 1, true);
   const now = (await w.call('GET', `/v1/profiles/${id}/access-token`, { token: app.api_key })).body.access_token;
   assert.equal(now, bearerOf(seen[1]), 'the new token is stored');
+  // Another 401 within a minute of that refresh is passed back without refreshing again: an
+  // endpoint that refuses the token for its own reasons must not cost a refresh per call.
+  const refreshes = mocks.calls.filter((c) => c.platform === 'x' && c.endpoint === 'refresh').length;
+  mocks.tokens.get(now).revoked = true;
+  const again = await proxy(id, '2/tweets/search/recent?query=b');
+  assert.equal(again.status, 401);
+  assert.equal(mocks.calls.filter((c) => c.platform === 'x' && c.endpoint === 'refresh').length, refreshes);
 });
 
 test('a 401 whose refresh is refused for good disconnects the profile', async () => {
@@ -353,4 +360,78 @@ test('one log line per proxied call, with no token or query value; counters in /
   assert.ok(stats.proxy.totals.x >= now.calls);
   assert.ok(stats.proxy.data.some((r) => r.source === 'local' && r.status === 429), 'local refusals are counted');
   assert.equal((await w.call('GET', '/v1/admin/stats', { token: app.api_key })).status, 401, 'operators only');
+});
+
+test('spellings of one endpoint share its memory: encoded letters, case, a long path', async () => {
+  const id = await connect('x', 'spell');
+  serve('api.x.com', () => json(429, { title: 'Too Many Requests' }, { 'retry-after': '120' }));
+  assert.equal((await proxy(id, '2/tweets/search/recent?query=a')).status, 429);
+  for (const p of ['2/tweets/search/rec%65nt?query=a', '2/tweets/search/Recent?query=a', '2/tweets/search/recent/?query=a', '2/tweets/search/recent;x?query=a']) {
+    const r = await proxy(id, p);
+    assert.equal(r.status, 429, p);
+    assert.equal((await r.json()).error.code, 'rate_limited', p);
+  }
+  assert.equal(seen.length, 1, 'none of the spellings reached the platform');
+  // The forwarded path is the decoded one the budget counted.
+  seen = [];
+  serve('api.x.com', () => json(200, {}));
+  await proxy(id, '2/users/%6De');
+  assert.equal(seen[0].path, '/2/users/me');
+  // A path longer than the limiter's keys is still remembered.
+  seen = [];
+  const long = `2/${'ab/'.repeat(80)}x`;
+  serve('api.x.com', () => json(429, { title: 'Too Many Requests' }, { 'retry-after': '60' }));
+  assert.equal((await proxy(id, long)).status, 429);
+  const again = await proxy(id, long);
+  assert.equal((await again.json()).error.code, 'rate_limited');
+  assert.equal(seen.length, 1);
+});
+
+test("one platform account's limits are shared by its profiles in every app", async () => {
+  const id = await connect('x', 'shared');
+  const made = await w.admin('POST', '/v1/admin/apps', { name: 'Second app', allowed_redirect_urls: [REDIRECT] });
+  const { q } = await w.connectWithMock(mocks, made.body.api_key, 'x', { user: 'shared', redirect: REDIRECT });
+  assert.equal(q.connected, 'true');
+  serve('api.x.com', () => json(429, { title: 'Too Many Requests' }, { 'retry-after': '90' }));
+  assert.equal((await proxy(id, '2/users/me')).status, 429);
+  const other = await fetch(`${w.base}/v1/profiles/${q.profile_id}/proxy/2/users/me`, { headers: { authorization: `Bearer ${made.body.api_key}` } });
+  assert.equal(other.status, 429);
+  assert.equal((await other.json()).error.code, 'rate_limited');
+  assert.equal(seen.length, 1);
+});
+
+test('a tunnelled POST is not retried; HEAD keeps its length; a leading // changes nothing', async () => {
+  const id = await connect('x', 'tunnel');
+  serve('api.x.com', () => json(503, { title: 'Service Unavailable' }));
+  const r = await proxy(id, '2/tweets', { headers: { 'x-http-method-override': 'POST' } });
+  assert.equal(r.status, 503);
+  assert.equal(seen.length, 1, 'sent once');
+  seen = [];
+  serve('api.x.com', (c) => new Response(c.method === 'HEAD' ? null : 'x'.repeat(12345), { status: 200, headers: { 'content-length': '12345', 'content-type': 'text/plain' } }));
+  const head = await proxy(id, '2/media/abc', { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get('content-length'), '12345');
+  seen = [];
+  serve('api.x.com', () => json(200, {}));
+  const slashes = await rawRequest(`//v1/profiles/${id}/proxy/2/users/me`);
+  assert.equal(slashes.status, 200);
+  assert.equal(seen[0].path, '/2/users/me');
+});
+
+test("Meta's answers: a large error body comes back whole, and code 190 without refresh passes back", async () => {
+  mocks.setPages('fbbig', [{ id: '77002', name: 'Big Page' }]);
+  const page = await connect('facebook', 'fbbig');
+  const big = JSON.stringify({ error: { message: 'Invalid parameter', type: 'OAuthException', code: 100, detail: 'y'.repeat(70 * 1024) } });
+  serve('graph.facebook.com', () => new Response(big, { status: 400, headers: { 'content-type': 'application/json' } }));
+  const r = await proxy(page, 'v25.0/77002/feed');
+  assert.equal(r.status, 400);
+  assert.equal(await r.text(), big);
+  const dead = { error: { message: 'Error validating access token', type: 'OAuthException', code: 190, error_subcode: 460 } };
+  seen = [];
+  serve('graph.facebook.com', () => json(400, dead));
+  const d = await proxy(page, 'v25.0/77002/feed');
+  assert.equal(d.status, 400);
+  assert.deepEqual(await d.json(), dead, "Facebook has no refresh: the platform's answer");
+  assert.equal(d.headers.get('x-connect-links-refreshed'), 'false');
+  assert.equal(seen.length, 1);
 });

@@ -47,6 +47,8 @@ pub fn graph_proxy(extra_hosts: &[&str], budgets: Vec<BudgetRule>) -> ProxySpec 
         budgets,
         rate_headers: RateHeaders::MetaUsage,
         token_invalid: TokenInvalid::MetaCode190,
+        // Graph takes `?method=post` (or `delete`) on a GET as that method.
+        method_param: Some("method".into()),
         ..ProxySpec::default()
     }
 }

@@ -461,14 +461,14 @@ fn proxy_facts_are_well_formed() {
     for p in Catalog::new("http://127.0.0.1:8787", true, vec![]).all() {
         let base = p.api_base_url.as_deref().unwrap_or_else(|| panic!("{}: no API base", p.id));
         // Every built-in proxies somewhere: the base joins with a plain path.
-        let joined = crate::proxy::target(Some(base), &p.proxy.extra_hosts, None, "a/b", Some("c=d")).unwrap();
+        let joined = crate::proxy::target(Some(base), &p.proxy.extra_hosts, None, "a/b", Some("c=d")).unwrap().url;
         assert!(joined.ends_with("/a/b?c=d"), "{}: {joined}", p.id);
         if p.id != "sandbox" {
             assert!(base.starts_with("https://"), "{}: {base}", p.id);
         }
         for host in &p.proxy.extra_hosts {
             assert!(host.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '-'), "{}: {host}", p.id);
-            let other = crate::proxy::target(Some(base), &p.proxy.extra_hosts, Some(host), "a", None).unwrap();
+            let other = crate::proxy::target(Some(base), &p.proxy.extra_hosts, Some(host), "a", None).unwrap().url;
             assert!(other.starts_with(&format!("https://{host}/")), "{}: {other}", p.id);
         }
         for rule in &p.proxy.budgets {

@@ -3,24 +3,28 @@ use super::*;
 const X: &str = "https://api.x.com";
 
 fn t(path: &str) -> Result<String, TargetError> {
-    target(Some(X), &["upload.x.com".to_string()], None, path, None)
+    target(Some(X), &["upload.x.com".to_string()], None, path, None).map(|t| t.url)
+}
+
+fn url(base: &str, hosts: &[String], host: Option<&str>, path: &str, q: Option<&str>) -> Result<String, TargetError> {
+    target(Some(base), hosts, host, path, q).map(|t| t.url)
 }
 
 #[test]
 fn joins_plain_paths_and_queries() {
     assert_eq!(t("2/users/me").unwrap(), "https://api.x.com/2/users/me");
     assert_eq!(
-        target(Some(X), &[], None, "2/tweets/search/recent", Some("query=a%20b&max_results=10")).unwrap(),
+        url(X, &[], None, "2/tweets/search/recent", Some("query=a%20b&max_results=10")).unwrap(),
         "https://api.x.com/2/tweets/search/recent?query=a%20b&max_results=10"
     );
     // Encoded characters stay as given (a LinkedIn URN in a path).
     assert_eq!(
-        target(Some("https://api.linkedin.com"), &[], None, "rest/posts/urn%3Ali%3Ashare%3A1", None).unwrap(),
+        url("https://api.linkedin.com", &[], None, "rest/posts/urn%3Ali%3Ashare%3A1", None).unwrap(),
         "https://api.linkedin.com/rest/posts/urn%3Ali%3Ashare%3A1"
     );
     // A base with a path keeps every call under it (the sandbox).
     assert_eq!(
-        target(Some("http://127.0.0.1:8787/sandbox"), &[], None, "userinfo", None).unwrap(),
+        url("http://127.0.0.1:8787/sandbox", &[], None, "userinfo", None).unwrap(),
         "http://127.0.0.1:8787/sandbox/userinfo"
     );
     // An `@` or `:` deeper in the path is only a path (Mastodon's `/@user`, URNs).
@@ -58,21 +62,18 @@ fn refuses_every_way_out_of_the_base() {
     ] {
         assert!(matches!(t(path), Err(TargetError::Escape(_))), "{path:?} was not refused");
     }
-    assert!(matches!(target(Some(X), &[], None, "2/x", Some("a=1#frag")), Err(TargetError::Escape(_))));
+    assert!(matches!(url(X, &[], None, "2/x", Some("a=1#frag")), Err(TargetError::Escape(_))));
     // The sandbox's base path is a boundary too.
-    assert!(target(Some("http://127.0.0.1:8787/sandbox"), &[], None, "../v1/admin/apps", None).is_err());
+    assert!(url("http://127.0.0.1:8787/sandbox", &[], None, "../v1/admin/apps", None).is_err());
 }
 
 #[test]
 fn another_host_only_from_the_platform_list() {
     assert_eq!(
-        target(Some(X), &["upload.x.com".into()], Some("UPLOAD.x.com"), "1.1/media/upload.json", None).unwrap(),
+        url(X, &["upload.x.com".into()], Some("UPLOAD.x.com"), "1.1/media/upload.json", None).unwrap(),
         "https://upload.x.com/1.1/media/upload.json"
     );
-    assert_eq!(
-        target(Some(X), &["upload.x.com".into()], Some("api.x.com"), "2/x", None).unwrap(),
-        "https://api.x.com/2/x"
-    );
+    assert_eq!(url(X, &["upload.x.com".into()], Some("api.x.com"), "2/x", None).unwrap(), "https://api.x.com/2/x");
     for h in ["evil.com", "api.x.com.evil.com", "upload.x.com:444", "user@upload.x.com", "127.0.0.1", ""] {
         assert_eq!(
             target(Some(X), &["upload.x.com".into()], Some(h), "2/x", None),
@@ -90,12 +91,37 @@ fn endpoint_classes_hide_ids_and_keep_versions() {
     assert_eq!(endpoint_class("GET", "/v25.0/me/accounts"), "GET /v25.0/me/accounts");
     assert_eq!(endpoint_class("POST", "/v25.0/1001u1/feed"), "POST /v25.0/{id}/feed");
     assert_eq!(endpoint_class("GET", "/rest/posts/urn%3Ali%3Ashare%3A1"), "GET /rest/posts/{id}");
-    assert_eq!(endpoint_class("GET", "/v2/ugcPosts/urn:li:share:1"), "GET /v2/ugcPosts/{id}");
+    assert_eq!(endpoint_class("GET", "/v2/ugcPosts/urn:li:share:1"), "GET /v2/ugcposts/{id}");
     assert_eq!(endpoint_class("GET", "/api/v1/me"), "GET /api/v1/me");
     assert_eq!(endpoint_class("GET", "/youtube/v3/videos"), "GET /youtube/v3/videos");
     assert_eq!(endpoint_class("GET", "/sandbox/userinfo"), "GET /sandbox/userinfo");
     // A long opaque id without digits.
     assert_eq!(endpoint_class("GET", "/v5/pins/abcdefghijklmnopqrstuvwxyzabcdefgh"), "GET /v5/pins/{id}");
+    // Spellings a platform may take alike share a class: case, a trailing `/`, matrix
+    // parameters.
+    for path in ["/2/Tweets", "/2/tweets/", "/2/tweets;x=1", "/2/TWEETS;"] {
+        assert_eq!(endpoint_class("post", path), "POST /2/tweets", "{path}");
+    }
+    assert!(BudgetRule::new("POST /v2/post/publish/video/init/", Scope::Profile, 6, 60)
+        .matches(&endpoint_class("POST", "/v2/post/publish/video/init/")));
+    // However long the path, the class fits the limiter's keys, and stays distinct.
+    let long = format!("/2/{}x", "ab/".repeat(300));
+    let other = format!("/2/{}y", "ab/".repeat(300));
+    let (a, b) = (endpoint_class("GET", &long), endpoint_class("GET", &other));
+    assert!(a.len() <= MAX_CLASS_LEN && b.len() <= MAX_CLASS_LEN, "{}", a.len());
+    assert_ne!(a, b);
+    let wide = format!("/{}", "é".repeat(100));
+    assert!(endpoint_class("GET", &wide).len() <= MAX_CLASS_LEN);
+}
+
+#[test]
+fn tunnelled_methods_count_as_what_they_are() {
+    let graph = ProxySpec { method_param: Some("method".into()), ..Default::default() };
+    assert_eq!(effective_method("GET", Some("post"), None, &ProxySpec::default()), "POST");
+    assert_eq!(effective_method("GET", None, Some("fields=id&method=delete"), &graph), "DELETE");
+    assert_eq!(effective_method("GET", None, Some("method=delete"), &ProxySpec::default()), "GET");
+    assert_eq!(effective_method("get", Some("bad value!"), None, &graph), "GET");
+    assert!(!retry_safe(&effective_method("GET", Some("POST"), None, &graph), false));
 }
 
 #[test]
@@ -240,6 +266,19 @@ fn reads_x_rate_headers_and_429s() {
     assert_eq!(r.profile_blocked_until, Some(now + MAX_BLOCK_SECS));
     let r = read_limits(&ProxySpec::default(), 429, now, &headers(&[("retry-after", "-5")]), &no_date);
     assert_eq!(r.profile_blocked_until, Some(now + DEFAULT_BLOCK_SECS));
+    // Numbers past i64 or f64 never wrap into a short block; a decimal is rounded up.
+    let r = read_limits(&ProxySpec::default(), 429, now, &headers(&[("retry-after", "9223372036854775807")]), &no_date);
+    assert_eq!(r.profile_blocked_until, Some(now + MAX_BLOCK_SECS));
+    let r = read_limits(&ProxySpec::default(), 429, now, &headers(&[("retry-after", "120.5")]), &no_date);
+    assert_eq!(r.profile_blocked_until, Some(now + 121));
+    let r = read_limits(
+        &x,
+        429,
+        i64::MAX - 5,
+        &headers(&[("x-rate-limit-remaining", "0"), ("x-rate-limit-reset", "1e300")]),
+        &no_date,
+    );
+    assert!(r.profile_blocked_until.is_some());
     // No 429 and no dialect: nothing to record.
     assert!(read_limits(&ProxySpec::default(), 200, now, &headers(&[("retry-after", "30")]), &no_date).is_empty());
 }
@@ -277,7 +316,7 @@ fn reads_reddit_and_meta_usage() {
     let buc = r#"{"1001":[{"type":"pages","call_count":100,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":7}]}"#;
     let pairs: &'static [(&'static str, &'static str)] = Box::leak(Box::new([("x-business-use-case-usage", buc)]));
     let r = read_limits(&meta, 200, now, &headers(pairs), &no_date);
-    assert_eq!(r.profile_blocked_until, Some(now + 7 * 60));
+    assert_eq!(r.account_blocked_until, Some(now + 7 * 60), "the whole account, not one endpoint");
     assert!(read_limits(&meta, 200, now, &headers(&[("x-app-usage", "garbage")]), &no_date).is_empty());
     // LinkedIn: a 429 without Retry-After lasts until midnight UTC.
     let linkedin = ProxySpec { rate_headers: RateHeaders::DailyUtc, ..Default::default() };
