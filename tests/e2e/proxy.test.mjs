@@ -435,3 +435,23 @@ test("Meta's answers: a large error body comes back whole, and code 190 without 
   assert.equal(d.headers.get('x-connect-links-refreshed'), 'false');
   assert.equal(seen.length, 1);
 });
+
+test('a sandbox profile reaches the sandbox API through the proxy, and nothing else of the worker', async () => {
+  const sandboxApp = await w.createApp('Sandbox proxy app');
+  const link = await w.createLink(sandboxApp.api_key);
+  const { back } = await w.consent(link, { username: 'proxied' });
+  const res = await w.callback(back);
+  const id = new URL(res.headers.get('location')).searchParams.get('profile_id');
+  const call = (path) => fetch(`${w.base}/v1/profiles/${id}/proxy/${path}`, { headers: { authorization: `Bearer ${sandboxApp.api_key}` } });
+  const me = await call('userinfo');
+  assert.equal(me.status, 200);
+  const body = await me.json();
+  assert.equal(body.preferred_username, 'proxied');
+  assert.equal(me.headers.get('x-connect-links-attempts'), '1');
+  // The worker's own routes are not under the sandbox's API base.
+  const { hostname, port } = new URL(w.base);
+  const escape = await new Promise((resolve) => {
+    http.get({ host: hostname, port, path: `/v1/profiles/${id}/proxy/%2e%2e/v1/admin/apps`, headers: { authorization: `Bearer ${sandboxApp.api_key}` } }, (r) => { r.resume(); resolve(r.statusCode); });
+  });
+  assert.notEqual(escape, 200);
+});
