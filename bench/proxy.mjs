@@ -66,13 +66,18 @@ const direct = () => get(directPort, '/2/tweets/search/recent?query=a', {});
 const base = new URL(w.base);
 const proxied = () => get(Number(base.port), `/v1/profiles/${profile}/proxy/2/tweets/search/recent?query=a`, { authorization: `Bearer ${app.api_key}` });
 
+// For scale: an API route of the same worker that makes no platform call (the API key and
+// one D1 read), so the proxy's cost can be told apart from the local runtime's.
+const read = () => get(Number(base.port), `/v1/profiles/${profile}`, { authorization: `Bearer ${app.api_key}` });
+
 // Warm-up, then alternating rounds.
 await round(direct);
 await round(proxied);
-const results = { direct: [], proxy: [] };
+const results = { direct: [], proxy: [], read: [] };
 for (let i = 0; i < ROUNDS; i++) {
   results.direct.push(await round(direct));
   results.proxy.push(await round(proxied));
+  results.read.push(await round(read));
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const summary = (rs) => ({ rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), errors: rs.reduce((n, r) => n + r.errors, 0) });
@@ -82,6 +87,7 @@ const line = (name, s) => `  ${name.padEnd(8)} ${s.rps.toFixed(0).padStart(6)} r
 console.log(`proxy bench: GET through the proxy vs the same mock called directly, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s (medians)`);
 console.log(line('direct', d));
 console.log(line('proxy', p));
+console.log(line('api read', summary(results.read)) + '   (GET /v1/profiles/{id}: no platform call, for scale)');
 console.log(`  ratio    proxy/direct: ${(p.rps / d.rps).toFixed(2)}x requests/s, ${(p.p50 / d.p50).toFixed(1)}x p50, ${(p.p99 / d.p99).toFixed(1)}x p99; added p50 ${(p.p50 - d.p50).toFixed(2)} ms`);
 
 agent.destroy();
