@@ -29,7 +29,7 @@ pub const MAX_BLOCK_SECS: i64 = 86_400;
 /// Request headers a caller may set for every platform; anything else is dropped unless the
 /// platform lists it (`ProxySpec::request_headers`). `Authorization` and cookies never pass:
 /// the token is ours to set, and a cookie is the caller's, not the account's.
-pub const COMMON_REQUEST_HEADERS: [&str; 14] = [
+pub const COMMON_REQUEST_HEADERS: [&str; 13] = [
     "accept",
     "accept-language",
     "content-type",
@@ -43,7 +43,6 @@ pub const COMMON_REQUEST_HEADERS: [&str; 14] = [
     "if-unmodified-since",
     "range",
     "user-agent",
-    "x-http-method-override",
 ];
 
 /// Response headers that never come back: hop-by-hop ones, cookies (the platform's session
@@ -235,7 +234,11 @@ pub fn target(
         Some(_) => return Err(TargetError::HostNotAllowed),
     };
     check_path(raw_path)?;
-    let relative = format!("/{}", decode_unreserved(raw_path));
+    let decoded = decode_unreserved(raw_path);
+    // The decoded path passes the same checks (a second guard: with well-formed escapes
+    // only, decoding unreserved characters cannot make a separator or a dot segment).
+    check_path(&decoded)?;
+    let relative = format!("/{decoded}");
     let prefix = base.path().trim_end_matches('/');
     let mut joined = format!("{}://{}", base.scheme(), host);
     if let Some(port) = base.port() {
@@ -289,6 +292,16 @@ fn decode_unreserved(path: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|_| path.to_string())
 }
 
+/// Whether every `%` starts a two-hex-digit escape: then decoding some escapes can never
+/// put a new one together (`%2%66` would become `%2f`).
+fn escapes_well_formed(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    b.iter().enumerate().all(|(i, c)| {
+        *c != b'%'
+            || (b.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    })
+}
+
 /// Refuses a path that is not a plain relative path under the base.
 fn check_path(raw: &str) -> Result<(), TargetError> {
     const ESCAPE: TargetError = TargetError::Escape("the path must be a relative path under the platform's API");
@@ -296,6 +309,9 @@ fn check_path(raw: &str) -> Result<(), TargetError> {
         return Err(TargetError::Escape("the path after /proxy/ is empty"));
     }
     let lower = raw.to_ascii_lowercase();
+    if !escapes_well_formed(raw) {
+        return Err(TargetError::Escape("the path has a malformed percent escape"));
+    }
     if raw.starts_with('/')
         || raw.contains("//")
         || raw.contains('\\')
@@ -361,22 +377,35 @@ pub fn endpoint_class(method: &str, path: &str) -> String {
 /// The longest endpoint class (the limiter takes keys up to 200 bytes).
 pub const MAX_CLASS_LEN: usize = 120;
 
-/// The method a call really has: `X-HTTP-Method-Override`, or the platform's tunnelling
-/// query parameter (Graph's `method=post`), when present; else the request's own. Budgets,
-/// classes and the retry rule go by it, so a POST tunnelled through a GET is never retried
-/// as a GET.
-pub fn effective_method(method: &str, override_header: Option<&str>, query: Option<&str>, spec: &ProxySpec) -> String {
-    let valid = |m: &str| !m.is_empty() && m.len() <= 16 && m.chars().all(|c| c.is_ascii_alphabetic());
-    if let Some(m) = override_header.map(str::trim).filter(|m| valid(m)) {
-        return m.to_ascii_uppercase();
-    }
-    if let (Some(param), Some(q)) = (spec.method_param.as_deref(), query) {
-        let tunnelled = url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k.eq_ignore_ascii_case(param));
-        if let Some((_, m)) = tunnelled.filter(|(_, m)| valid(m)) {
-            return m.to_ascii_uppercase();
+/// The method a call really has, for budgets, classes and the retry rule. Only where the
+/// platform tunnels methods: a POST's `X-HTTP-Method-Override` when the platform takes that
+/// header (LinkedIn's query tunnelling), a GET's `method` query parameter when it has one
+/// (Graph's `?method=post`). `None` when the call is ambiguous (the parameter twice).
+pub fn effective_method(
+    method: &str,
+    override_header: Option<&str>,
+    query: Option<&str>,
+    spec: &ProxySpec,
+) -> Option<String> {
+    let method = method.to_ascii_uppercase();
+    let valid = |m: &str| matches!(m, "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS");
+    let takes_header = spec.request_headers.iter().any(|h| h.eq_ignore_ascii_case("x-http-method-override"));
+    if method == "POST" && takes_header {
+        if let Some(m) = override_header.map(|m| m.trim().to_ascii_uppercase()).filter(|m| valid(m)) {
+            return Some(m);
         }
     }
-    method.to_ascii_uppercase()
+    if let (Some(param), Some(q), "GET") = (spec.method_param.as_deref(), query, method.as_str()) {
+        let mut given = url::form_urlencoded::parse(q.as_bytes()).filter(|(k, _)| k.eq_ignore_ascii_case(param));
+        let first = given.next();
+        if given.next().is_some() {
+            return None;
+        }
+        if let Some(m) = first.map(|(_, m)| m.trim().to_ascii_uppercase()).filter(|m| valid(m)) {
+            return Some(m);
+        }
+    }
+    Some(method)
 }
 
 /// `2`, `v2`, `v25.0`, `v1.0`: a short version number.

@@ -17,6 +17,7 @@ use connect_links_core::proxy::{self as rules, Limits, Scope};
 use connect_links_core::random::unit;
 use connect_links_core::ratelimit::{Budget, Decision, Report, Take};
 use connect_links_core::refresh::Failure;
+use futures_util::future::{select, Either};
 use serde_json::json;
 use std::time::Duration;
 use worker::{console_log, console_warn, Delay, Headers, Request, Response, ResponseBody};
@@ -53,10 +54,12 @@ impl Source {
 }
 
 /// What one proxied call did, for its one log line and the counters.
-struct Books<'a> {
-    platform: &'a str,
-    profile_id: &'a str,
-    app_id: &'a str,
+struct Books {
+    /// Empty until the profile's platform is known (then the call is counted too).
+    platform: String,
+    profile_id: String,
+    app_id: String,
+    /// Empty until the call's target is known.
     class: String,
     started_ms: i64,
     attempts: u32,
@@ -65,9 +68,30 @@ struct Books<'a> {
     logged: bool,
 }
 
-/// `ANY /v1/profiles/{id}/proxy/{path}`.
+/// `ANY /v1/profiles/{id}/proxy/{path}`. Every answer, refusals included, writes one log
+/// line.
 pub async fn forward(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request) -> ApiResult<Response> {
-    let started_ms = now_ms();
+    let mut books = Books {
+        platform: String::new(),
+        profile_id: id.to_string(),
+        app_id: app.id.clone(),
+        class: String::new(),
+        started_ms: now_ms(),
+        attempts: 0,
+        refreshed: false,
+        logged: false,
+    };
+    let result = forward_as(ctx, app, id, req, &mut books).await;
+    if let Err(e) = &result {
+        if !books.logged {
+            books.finish(ctx, e.status(), Source::Local).await;
+        }
+    }
+    result
+}
+
+/// The proxied call itself; `books` is filled in as the call is known.
+async fn forward_as(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request, books: &mut Books) -> ApiResult<Response> {
     let method = req.inner().method().to_ascii_uppercase();
     if !matches!(method.as_str(), "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") {
         return Err(crate::ctx::method_not_allowed());
@@ -78,6 +102,7 @@ pub async fn forward(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request) -> Ap
     let raw_path = url.path().trim_start_matches('/').splitn(5, '/').nth(4).unwrap_or_default().to_string();
     let db = ctx.db()?;
     let first = store::profile_token(&db, &app.id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
+    books.platform = first.0.platform.clone();
     require_active(&first.0)?;
     let platform = ctx
         .catalog
@@ -93,54 +118,39 @@ pub async fn forward(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request) -> Ap
         url.query(),
     )
     .map_err(|e| ApiError::invalid(e.message()))?;
-    // What the call really is for budgets and retries: a POST tunnelled through a GET is a POST.
+    // What the call really is for budgets and retries, where the platform tunnels methods.
     let effective =
-        rules::effective_method(&method, header(req, "x-http-method-override").as_deref(), url.query(), spec);
-    let mut books = Books {
-        platform: &platform.id,
-        profile_id: id,
-        app_id: &app.id,
-        class: rules::endpoint_class(&effective, &target.path),
-        started_ms,
-        attempts: 0,
-        refreshed: false,
-        logged: false,
-    };
+        rules::effective_method(&method, header(req, "x-http-method-override").as_deref(), url.query(), spec)
+            .ok_or_else(|| ApiError::invalid("the query gives the method parameter more than once"))?;
+    books.class = rules::endpoint_class(&effective, &target.path);
     let account = account_object(&first.0);
-    let result = async {
-        let (profile, token) = usable_token(ctx, &app.id, id, first).await?;
-        let body = request_body(req, &method).await?;
-        // The budget is spent last, when nothing on our side can still stop the call.
-        if let Decision::Refuse { retry_after_secs } = check_budgets(ctx, platform, &account, &books.class).await {
-            books.finish(ctx, 429, Source::Local).await;
-            return rate_limited(retry_after_secs);
-        }
-        let forwarded: Vec<(String, String)> = req
-            .headers()
-            .entries()
-            .filter(|(k, _)| rules::forwards_request_header(k, spec))
-            .filter(|(k, _)| platform.user_agent.is_none() || !k.eq_ignore_ascii_case("user-agent"))
-            .collect();
-        let call = Call {
-            platform,
-            profile: &profile,
-            account: &account,
-            method: &method,
-            target: &target.url,
-            forwarded,
-            body,
-            spent: false,
-            retry_safe: rules::retry_safe(&effective, header(req, "idempotency-key").is_some()),
-        };
-        run(ctx, call, token, &mut books).await
+    let (profile, token) = usable_token(ctx, &app.id, id, first).await?;
+    let body = request_body(req, &method).await?;
+    // The budget is spent last, when nothing on our side can still stop the call.
+    if let Decision::Refuse { retry_after_secs } = check_budgets(ctx, platform, &account, &books.class).await {
+        books.finish(ctx, 429, Source::Local).await;
+        return rate_limited(retry_after_secs);
     }
-    .await;
-    if let Err(e) = &result {
-        if !books.logged {
-            books.finish(ctx, e.status(), Source::Local).await;
-        }
-    }
-    result
+    let forwarded: Vec<(String, String)> = req
+        .headers()
+        .entries()
+        .filter(|(k, _)| rules::forwards_request_header(k, spec))
+        .filter(|(k, _)| platform.user_agent.is_none() || !k.eq_ignore_ascii_case("user-agent"))
+        .collect();
+    let keyed = header(req, "idempotency-key").is_some();
+    let call = Call {
+        platform,
+        profile: &profile,
+        account: &account,
+        method: &method,
+        target: &target.url,
+        forwarded,
+        body,
+        spent: false,
+        // Both the method sent and the one it stands for must be safe to send again.
+        retry_safe: rules::retry_safe(&method, keyed) && rules::retry_safe(&effective, keyed),
+    };
+    run(ctx, call, token, books).await
 }
 
 /// One proxied call, ready to send.
@@ -161,7 +171,7 @@ struct Call<'a> {
 /// Sends the call, following the retry rules, and answers what the platform answered. At
 /// most [`rules::MAX_ATTEMPTS`] calls for 5xx answers and network errors, and one more
 /// after a refresh.
-async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books<'_>) -> ApiResult<Response> {
+async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books) -> ApiResult<Response> {
     let spec = &call.platform.proxy;
     let mut renew_tried = false;
     let mut failures = 0;
@@ -328,14 +338,22 @@ async fn request_body(req: &mut Request, method: &str) -> ApiResult<OutBody> {
 
 /// Reads up to [`TOKEN_CHECK_BYTES`] of an answer to tell a dead token, from a copy (the
 /// runtime tees the body), so the answer itself still streams back whole whatever its
-/// size. `None` when the copy cannot be read or is longer (then it is not Graph's error).
+/// size. `None` when the copy cannot be read within [`PEEK_TIMEOUT_MS`] or is longer (then
+/// it is not Graph's error); dropping the copy's stream cancels it.
 async fn peek_body(resp: &mut Response) -> Option<Vec<u8>> {
     let mut copy = resp.cloned().ok()?;
     if !matches!(copy.body(), ResponseBody::Stream(_)) {
         return Some(Vec::new());
     }
-    read_capped(copy.stream().ok()?, TOKEN_CHECK_BYTES).await.ok()
+    let read = read_capped(copy.stream().ok()?, TOKEN_CHECK_BYTES);
+    match select(Box::pin(read), Box::pin(Delay::from(Duration::from_millis(PEEK_TIMEOUT_MS)))).await {
+        Either::Left((Ok(bytes), _)) => Some(bytes),
+        _ => None,
+    }
 }
+
+/// How long the start of an error answer may take to arrive for the dead-token check.
+const PEEK_TIMEOUT_MS: u64 = 5_000;
 
 /// Cancels an answer's body unread.
 fn discard(resp: &Response) {
@@ -346,7 +364,7 @@ fn discard(resp: &Response) {
 
 /// The platform's answer as the caller gets it: status and body unchanged (streamed), the
 /// headers that matter, and ours.
-fn pass_back(resp: Response, method: &str, books: &Books<'_>, retry_after: Option<i64>) -> ApiResult<Response> {
+fn pass_back(resp: Response, method: &str, books: &Books, retry_after: Option<i64>) -> ApiResult<Response> {
     let status = resp.status_code();
     // Statuses that carry no body by definition, and HEAD, get none; their length still
     // says what a GET would get.
@@ -508,7 +526,7 @@ async fn record_limits(ctx: &Ctx, platform: &Platform, account: &str, class: &st
     }
 }
 
-impl Books<'_> {
+impl Books {
     /// Logs the call's one line and counts it for `GET /v1/admin/stats` (after the answer).
     /// Never logs a token, a body or the query.
     async fn finish(&mut self, ctx: &Ctx, status: u16, source: Source) {
@@ -517,8 +535,8 @@ impl Books<'_> {
             "{}",
             json!({
                 "event": "proxy_call",
-                "platform": self.platform,
-                "endpoint": self.class,
+                "platform": (!self.platform.is_empty()).then_some(&self.platform),
+                "endpoint": (!self.class.is_empty()).then_some(&self.class),
                 "status": status,
                 "source": source.as_str(),
                 "attempts": self.attempts,
@@ -528,9 +546,13 @@ impl Books<'_> {
                 "app_id": self.app_id,
             })
         );
+        // Refused before its profile was found: logged, not counted under a platform.
+        if self.platform.is_empty() {
+            return;
+        }
         let Ok(db) = ctx.db() else { return };
         let minute = ctx.now() / 60;
-        let platform = self.platform.to_string();
+        let platform = self.platform.clone();
         let job = async move {
             if let Err(e) = store::count_proxy_call(&db, minute, &platform, status, source.as_str()).await {
                 console_warn!("{}", json!({"event": "proxy_stats_failed", "error": e.message}));

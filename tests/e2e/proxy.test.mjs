@@ -149,6 +149,8 @@ test('paths and hosts that would leave the platform API are refused before any c
   for (const p of [
     'https://evil.test/steal', '//evil.test/steal', 'https:%2F%2Fevil.test', '2%2F..%2F..%2Fevil', '2/..%5c..%5cevil',
     '@evil.test/x', 'user:pw@evil.test/x', 'evil.test%40api.x.com/x', '2/users%00', '2/users%2f..%2f..%2fadmin',
+    // Escapes put together by decoding (`%2%66` would become `%2f`), and broken ones.
+    'a/%2%66b', 'a/%%32fb', 'a/x%2%66..%2%66y', 'a/%%30%30', 'a/%', 'a/%zz',
   ]) {
     const r = await rawRequest(base + p);
     assert.equal(r.status, 400, `${p}: ${r.status} ${r.body}`);
@@ -359,6 +361,12 @@ test('one log line per proxied call, with no token or query value; counters in /
   assert.equal(now.calls, was + 1);
   assert.ok(stats.proxy.totals.x >= now.calls);
   assert.ok(stats.proxy.data.some((r) => r.source === 'local' && r.status === 429), 'local refusals are counted');
+  // Refusals before any call are logged too (a host escape attempt is worth seeing).
+  await proxy(id, 'https:%2F%2Fevil.test');
+  await new Promise((r) => setTimeout(r, 300));
+  const refused = w.logs.join('').split('\n').filter((l) => l.includes('"event":"proxy_call"') && l.includes(id) && l.includes('"status":400'));
+  assert.equal(refused.length, 1);
+  assert.equal(refused[0].includes('evil'), false, 'the refused path is not logged');
   assert.equal((await w.call('GET', '/v1/admin/stats', { token: app.api_key })).status, 401, 'operators only');
 });
 
@@ -402,10 +410,23 @@ test("one platform account's limits are shared by its profiles in every app", as
 
 test('a tunnelled POST is not retried; HEAD keeps its length; a leading // changes nothing', async () => {
   const id = await connect('x', 'tunnel');
+  mocks.setOrganizations('tunnel-li', []);
+  const li = await connect('linkedin', 'tunnel-li');
   serve('api.x.com', () => json(503, { title: 'Service Unavailable' }));
+  // X takes no method override: the header is dropped, and a GET stays a GET (retried).
   const r = await proxy(id, '2/tweets', { headers: { 'x-http-method-override': 'POST' } });
   assert.equal(r.status, 503);
-  assert.equal(seen.length, 1, 'sent once');
+  assert.equal(seen.length, 3);
+  assert.ok(seen.every((c) => c.method === 'GET' && !c.headers['x-http-method-override']));
+  // LinkedIn's query tunnelling: a POST standing for a GET passes, and is still not retried.
+  seen = [];
+  serve('api.linkedin.com', () => json(503, { message: 'unavailable' }));
+  const t = await proxy(li, 'rest/posts', {
+    method: 'POST', body: 'q=author&author=urn%3Ali%3Aperson%3A1', headers: { 'x-http-method-override': 'GET', 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(t.status, 503);
+  assert.equal(seen.length, 1, 'a POST is sent once');
+  assert.equal(seen[0].headers['x-http-method-override'], 'GET');
   seen = [];
   serve('api.x.com', (c) => new Response(c.method === 'HEAD' ? null : 'x'.repeat(12345), { status: 200, headers: { 'content-length': '12345', 'content-type': 'text/plain' } }));
   const head = await proxy(id, '2/media/abc', { method: 'HEAD' });
@@ -426,6 +447,11 @@ test("Meta's answers: a large error body comes back whole, and code 190 without 
   const r = await proxy(page, 'v25.0/77002/feed');
   assert.equal(r.status, 400);
   assert.equal(await r.text(), big);
+  // Graph's `?method=` given twice is ambiguous: refused before any call.
+  seen = [];
+  const twice = await proxy(page, 'v25.0/77002/feed?method=get&method=post');
+  assert.equal(twice.status, 400);
+  assert.equal(seen.length, 0);
   const dead = { error: { message: 'Error validating access token', type: 'OAuthException', code: 190, error_subcode: 460 } };
   seen = [];
   serve('graph.facebook.com', () => json(400, dead));

@@ -41,16 +41,20 @@ pub fn me_accounts_url(fields: &str) -> String {
 /// error code 190 whatever the status, and limits come as `x-app-usage` (the app's hourly
 /// allowance, in percent) and `x-business-use-case-usage` (a Page's or an Instagram
 /// account's, with `estimated_time_to_regain_access` in minutes).
-pub fn graph_proxy(extra_hosts: &[&str], budgets: Vec<BudgetRule>) -> ProxySpec {
+pub fn graph_hosts_proxy(extra_hosts: &[&str], budgets: Vec<BudgetRule>) -> ProxySpec {
     ProxySpec {
         extra_hosts: extra_hosts.iter().map(|h| h.to_string()).collect(),
         budgets,
         rate_headers: RateHeaders::MetaUsage,
         token_invalid: TokenInvalid::MetaCode190,
-        // Graph takes `?method=post` (or `delete`) on a GET as that method.
-        method_param: Some("method".into()),
         ..ProxySpec::default()
     }
+}
+
+/// [`graph_hosts_proxy`] for graph.facebook.com, which also takes `?method=post` (or
+/// `delete`) on a GET as that method.
+pub fn graph_proxy(extra_hosts: &[&str], budgets: Vec<BudgetRule>) -> ProxySpec {
+    ProxySpec { method_param: Some("method".into()), ..graph_hosts_proxy(extra_hosts, budgets) }
 }
 
 /// The `facebook` platform.

@@ -43,7 +43,7 @@ pub fn platform() -> Platform {
         terminal_errors: vec!["invalid_grant".into(), "190".into()],
         api_base_url: Some("https://graph.instagram.com".into()),
         // At most 50 published posts in a moving 24 hours per account.
-        proxy: super::facebook::graph_proxy(
+        proxy: super::facebook::graph_hosts_proxy(
             &[],
             vec![BudgetRule::new("POST */media_publish", Scope::Profile, 50, 86_400)],
         ),

@@ -58,12 +58,13 @@ pub fn platform() -> Platform {
         terminal_errors: vec!["invalid_grant".into(), "REVOKED_ACCESS_TOKEN".into()],
         api_base_url: Some("https://api.linkedin.com".into()),
         proxy: ProxySpec {
-            // `/rest` calls need LinkedIn-Version; FINDER and batch calls need Rest.li 2.0.0;
-            // query tunnelling uses X-HTTP-Method-Override (a common header).
+            // `/rest` calls need LinkedIn-Version; FINDER and batch calls need Rest.li 2.0.0.
             request_headers: vec![
                 "linkedin-version".into(),
                 "x-restli-protocol-version".into(),
                 "x-restli-method".into(),
+                // Query tunnelling: a POST carrying a long GET (or DELETE) query.
+                "x-http-method-override".into(),
             ],
             // Quotas are per day, per member and per application, and reset at midnight
             // UTC; their numbers are not published (only on the developer portal), so no

@@ -39,7 +39,7 @@ pub fn platform() -> Platform {
         terminal_errors: vec!["invalid_grant".into(), "190".into()],
         api_base_url: Some("https://graph.threads.net".into()),
         // graph.threads.com serves the same API; 250 posts per 24 hours per account.
-        proxy: super::facebook::graph_proxy(
+        proxy: super::facebook::graph_hosts_proxy(
             &["graph.threads.com"],
             vec![BudgetRule::new("POST */threads_publish", Scope::Profile, 250, 86_400)],
         ),

@@ -117,11 +117,29 @@ fn endpoint_classes_hide_ids_and_keep_versions() {
 #[test]
 fn tunnelled_methods_count_as_what_they_are() {
     let graph = ProxySpec { method_param: Some("method".into()), ..Default::default() };
-    assert_eq!(effective_method("GET", Some("post"), None, &ProxySpec::default()), "POST");
-    assert_eq!(effective_method("GET", None, Some("fields=id&method=delete"), &graph), "DELETE");
-    assert_eq!(effective_method("GET", None, Some("method=delete"), &ProxySpec::default()), "GET");
-    assert_eq!(effective_method("get", Some("bad value!"), None, &graph), "GET");
-    assert!(!retry_safe(&effective_method("GET", Some("POST"), None, &graph), false));
+    let linkedin = ProxySpec { request_headers: vec!["x-http-method-override".into()], ..Default::default() };
+    let m = |method: &str, header: Option<&str>, q: Option<&str>, spec: &ProxySpec| {
+        effective_method(method, header, q, spec)
+    };
+    // LinkedIn's query tunnelling: a POST that is a GET.
+    assert_eq!(m("POST", Some("get"), None, &linkedin).as_deref(), Some("GET"));
+    // A platform that does not take the header (it is not forwarded): the real method.
+    assert_eq!(m("POST", Some("GET"), None, &ProxySpec::default()).as_deref(), Some("POST"));
+    // Only a POST tunnels, and only to a known method.
+    assert_eq!(m("GET", Some("FOO"), None, &linkedin).as_deref(), Some("GET"));
+    assert_eq!(m("POST", Some("FOO"), None, &linkedin).as_deref(), Some("POST"));
+    // Graph: a GET's `method` parameter; twice is ambiguous.
+    assert_eq!(m("GET", None, Some("fields=id&method=delete"), &graph).as_deref(), Some("DELETE"));
+    assert_eq!(m("GET", None, Some("method=get&method=post"), &graph), None);
+    assert_eq!(m("POST", None, Some("method=get"), &graph).as_deref(), Some("POST"));
+    assert_eq!(m("GET", None, Some("method=delete"), &ProxySpec::default()).as_deref(), Some("GET"));
+}
+
+#[test]
+fn escapes_cannot_be_assembled_by_decoding() {
+    for path in ["a/%2%66b", "a/%%32fb", "a/x%2%66..%2%66y", "a/%%30%30", "a/%%35c", "a/%", "a/%4", "a/%zz"] {
+        assert!(matches!(t(path), Err(TargetError::Escape(_))), "{path:?} was not refused");
+    }
 }
 
 #[test]
