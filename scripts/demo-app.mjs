@@ -64,8 +64,17 @@ yourself: <code>curl -X POST ${esc(base)}/v1/connect-links/${esc(q.get('link_id'
     // One profile per account chosen on the picker (the sandbox login offers itself and two Pages).
     const p = body.data[0];
     const items = body.data.map((x) => `<li><code>${esc(x.id)}</code> ${esc(x.display_name ?? x.username ?? '')} (${esc(x.account_type)})</li>`).join('');
+    // The app acts as the profile without ever holding its token: the worker's proxy calls
+    // the platform (here the sandbox's user-info endpoint) with it.
+    const user = body.data.find((x) => x.account_type === 'user');
+    let proxied = '';
+    if (user) {
+      const call = await fetch(`${base}/v1/profiles/${encodeURIComponent(user.id)}/proxy/userinfo`, { headers: { authorization: `Bearer ${apiKey}` } });
+      proxied = `<p>The sandbox API, called through the proxy as <code>${esc(user.id)}</code>
+(<code>GET /v1/profiles/${esc(user.id)}/proxy/userinfo</code>, status ${call.status}):</p><pre id="proxied">${esc(await call.text())}</pre>`;
+    }
     return page(res, 200, 'Connected', `<p>Claimed profile <code id="profile">${esc(p.id)}</code> (${esc(p.username ?? p.display_name)}), status
-<b id="status">${esc(p.status)}</b>.</p><ul id="profiles">${items}</ul><p>Now: <code>curl -H "Authorization: Bearer $API_KEY" ${esc(base)}/v1/profiles</code></p>`);
+<b id="status">${esc(p.status)}</b>.</p><ul id="profiles">${items}</ul>${proxied}<p>Now: <code>curl -H "Authorization: Bearer $API_KEY" ${esc(base)}/v1/profiles</code></p>`);
   }
 
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));

@@ -39,6 +39,10 @@ test('the demo app starts a connect from its session and claims it on the way ba
   assert.match(html, /<h1>Connected<\/h1>/, html);
   assert.match(html, /<b id="status">active<\/b>/);
   assert.match(html, /<ul id="profiles"><li>.*\(user\)<\/li><\/ul>/, 'the one account the harness picked');
+  // The page shows the sandbox API answering through the proxy, as that profile.
+  const proxied = /<pre id="proxied">([^<]*)<\/pre>/.exec(html);
+  assert.ok(proxied, html);
+  assert.equal(JSON.parse(proxied[1].replace(/&#34;/g, '"')).preferred_username, 'demo-person');
   const listed = await w.call('GET', '/v1/profiles', { token: app.api_key });
   assert.deepEqual(listed.body.data.map((p) => [p.username, p.status, p.external_user_id]), [['demo-person', 'active', 'demo-user']]);
 });
