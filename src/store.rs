@@ -756,11 +756,8 @@ pub async fn count_proxy_call(
         status,
         source
     )
-    .or_500("prepare count proxy call")?
-    .run()
+    .exec("count proxy call")
     .await
-    .or_500("count proxy call")?;
-    Ok(())
 }
 
 /// One line of `GET /v1/admin/stats`.
@@ -784,20 +781,11 @@ pub async fn proxy_counts(db: &D1Database, from_minute: i64) -> ApiResult<Vec<Pr
          GROUP BY platform, status, source ORDER BY platform, status, source",
         from_minute
     )
-    .or_500("prepare proxy counts")?
-    .all()
+    .many("read proxy counts")
     .await
-    .or_500("read proxy counts")?
-    .results::<ProxyCount>()
-    .or_500("read proxy counts")
 }
 
 /// Drops proxy counters older than `before_minute`.
 pub async fn delete_old_proxy_counts(db: &D1Database, before_minute: i64) -> ApiResult<()> {
-    query!(db, "DELETE FROM proxy_stats WHERE minute < ?1", before_minute)
-        .or_500("prepare proxy counts purge")?
-        .run()
-        .await
-        .or_500("purge proxy counts")?;
-    Ok(())
+    query!(db, "DELETE FROM proxy_stats WHERE minute < ?1", before_minute).exec("purge proxy counts").await
 }

@@ -22,8 +22,8 @@ use serde_json::json;
 use std::time::Duration;
 use worker::{console_log, console_warn, Delay, Headers, Request, Response, ResponseBody};
 
-/// The most of an answer read to tell a dead token (Meta's error bodies are a few hundred
-/// bytes); such an answer is then passed back from memory.
+/// The most of an answer's copy read to tell a dead token (Meta's error bodies are a few
+/// hundred bytes); the answer itself streams back whole.
 const TOKEN_CHECK_BYTES: usize = 64 * 1024;
 
 /// How long a proxied call may wait for the platform's status line, the request body's
@@ -284,7 +284,7 @@ async fn renew(ctx: &Ctx, platform: &Platform, p: &ProfileRow, tried: &str) -> R
             // Another refresh holds the lease: its token is the one to use, once it lands.
             for _ in 0..12 {
                 Delay::from(Duration::from_millis(250)).await;
-                if let Some(t) = current_token(ctx, p).await.filter(|t| t != tried) {
+                if let Renewal::Fresh(t) = read_renewal(ctx, p, tried).await {
                     return Renewal::Fresh(t);
                 }
             }
@@ -292,27 +292,22 @@ async fn renew(ctx: &Ctx, platform: &Platform, p: &ProfileRow, tried: &str) -> R
         }
         _ => {}
     }
-    match current_token(ctx, p).await {
-        Some(t) if t != tried => Renewal::Fresh(t),
-        _ if matches!(store_status(ctx, p).await.as_deref(), Some("disconnected")) => Renewal::Ended,
+    read_renewal(ctx, p, tried).await
+}
+
+/// What the profile holds now, in one read: its token when active and not the one tried,
+/// `Ended` when it was disconnected meanwhile, else `Same`.
+async fn read_renewal(ctx: &Ctx, p: &ProfileRow, tried: &str) -> Renewal {
+    let Ok(db) = ctx.db() else { return Renewal::Same };
+    let Ok(Some((row, t))) = store::profile_token(&db, &p.app_id, &p.id).await else { return Renewal::Same };
+    if row.status == "disconnected" {
+        return Renewal::Ended;
+    }
+    let token = ctx.keyring().ok().and_then(|k| k.open(&t.bound_to, "access_token", &t.access_token_enc).ok());
+    match token {
+        Some(t) if row.status == "active" && t != tried => Renewal::Fresh(t),
         _ => Renewal::Same,
     }
-}
-
-/// The token the profile acts with now, if it is active and the token opens.
-async fn current_token(ctx: &Ctx, p: &ProfileRow) -> Option<String> {
-    let db = ctx.db().ok()?;
-    let (row, t) = store::profile_token(&db, &p.app_id, &p.id).await.ok()??;
-    if row.status != "active" {
-        return None;
-    }
-    ctx.keyring().ok()?.open(&t.bound_to, "access_token", &t.access_token_enc).ok()
-}
-
-/// The profile's status now.
-async fn store_status(ctx: &Ctx, p: &ProfileRow) -> Option<String> {
-    let db = ctx.db().ok()?;
-    store::get_profile(&db, &p.app_id, &p.id).await.ok()?.map(|row| row.status)
 }
 
 /// The request body: none for GET and HEAD; held in memory when it declares a length within
