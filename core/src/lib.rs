@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod callback;
 pub mod envelope;
 pub mod error;
+pub mod host;
 pub mod html;
 pub mod http;
 pub mod identity;
