@@ -238,8 +238,9 @@ async fn connect(
     finish: Finish,
     pick: Pick,
 ) -> Result<Connected, Failed> {
-    let platform = ctx.catalog.get(&pending.platform).ok_or((CallbackFailure::ServerError, None))?;
-    let creds = ctx.credentials(platform).ok_or((CallbackFailure::ServerError, None))?;
+    let resolved = crate::instances::resolve(ctx, &pending.platform, link.instance.as_deref()).await;
+    let Ok(Some((platform, Some(creds)))) = resolved else { return Err((CallbackFailure::ServerError, None)) };
+    let platform = &platform;
     let tokens = exchange(ctx, platform, &creds, pending, link, code).await.map_err(|f| (f, None))?;
     // From here on the grant is ours: a failure revokes it where that ends no other grant.
     let fresh = |account: Option<String>| FreshGrant {
@@ -562,7 +563,7 @@ pub async fn store_accounts(
                  refresh_token_expires_at = COALESCE(?7, refresh_token_expires_at), token_issued_at = ?8, \
                  next_refresh_at = ?9, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
                  refresh_lease_id = NULL, refresh_lease_until = NULL, last_refresh_ms = ?10, reencrypt_failed_at = NULL, \
-                 updated_at = ?8, consented_at = ?8 WHERE id = ?1 AND access_token_enc = ?11",
+                 updated_at = ?8, consented_at = ?8, instance = ?12 WHERE id = ?1 AND access_token_enc = ?11",
                 grant_id,
                 scopes,
                 access_enc,
@@ -573,14 +574,15 @@ pub async fn store_accounts(
                 now,
                 next,
                 crate::ctx::now_ms(),
-                old.access_token_enc
+                old.access_token_enc,
+                platform.instance
             ),
             None => query!(
                 &db,
                 "INSERT INTO grants (id, app_id, platform, platform_user_id, status, scopes, access_token_enc, \
                  refresh_token_enc, token_kid, access_token_expires_at, refresh_token_expires_at, token_issued_at, \
-                 next_refresh_at, created_at, updated_at, consented_at) VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, ?7, ?8, \
-                 ?9, ?10, ?11, ?12, ?11, ?11, ?11)",
+                 next_refresh_at, created_at, updated_at, consented_at, instance) VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, \
+                 ?7, ?8, ?9, ?10, ?11, ?12, ?11, ?11, ?11, ?13)",
                 grant_id,
                 link.app_id,
                 link.platform,
@@ -592,7 +594,8 @@ pub async fn store_accounts(
                 expires_at,
                 refresh_expires_at,
                 now,
-                next
+                next,
+                platform.instance
             ),
         }
         .or_500("prepare grant write")?;
@@ -650,7 +653,7 @@ pub async fn store_accounts(
                          display_name = ?6, avatar_url = ?7, external_user_id = ?8, metadata = ?9, status = ?10, \
                          claim_link_id = ?11, disconnect_reason = NULL, scopes = ?12, access_token_enc = ?13, \
                          token_kid = ?14, access_token_expires_at = ?15, reencrypt_failed_at = NULL, updated_at = ?16, \
-                         next_check_at = ?19, check_failures = 0 \
+                         next_check_at = ?19, check_failures = 0, instance = ?20 \
                          WHERE id = ?1 AND external_user_id IS ?17 AND status = ?18",
                         id,
                         grant_id,
@@ -670,15 +673,17 @@ pub async fn store_accounts(
                         now,
                         old.external_user_id,
                         old.status,
-                        next_check
+                        next_check,
+                        platform.instance
                     )
                 }
                 None => query!(
                     &db,
                     "INSERT INTO profiles (id, app_id, grant_id, platform, account_type, platform_user_id, parent, \
                      username, display_name, avatar_url, external_user_id, metadata, status, scopes, access_token_enc, \
-                     token_kid, access_token_expires_at, claim_link_id, created_at, updated_at, next_check_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?20)",
+                     token_kid, access_token_expires_at, claim_link_id, created_at, updated_at, next_check_at, instance) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?20, \
+                     ?21)",
                     id,
                     link.app_id,
                     grant_id,
@@ -698,7 +703,8 @@ pub async fn store_accounts(
                     profile_expiry,
                     claim_link,
                     now,
-                    next_check
+                    next_check,
+                    platform.instance
                 ),
             }
             .or_500("prepare profile write")?;
@@ -728,6 +734,7 @@ pub async fn store_accounts(
                 updated_at: now,
                 claim_link_id: None,
                 last_platform_event_at: found.and_then(|o| o.last_platform_event_at),
+                instance: platform.instance.clone(),
             };
             became.push((a.platform_user_id.clone(), id.clone()));
             profile_ids.push(id);

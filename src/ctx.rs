@@ -5,7 +5,7 @@ use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::keys::{bearer, hash_api_key};
 use connect_links_core::model::AppRow;
 use connect_links_core::oauth::ClientCredentials;
-use connect_links_core::platforms::{custom, sandbox, Catalog, Platform};
+use connect_links_core::platforms::{custom, sandbox, AuthKind, Catalog, Platform};
 use connect_links_core::random::ct_eq;
 use connect_links_core::secrets::{BearerSecret, ClientSecret};
 use sha2::{Digest, Sha256};
@@ -134,6 +134,15 @@ impl Ctx {
     /// The platform's client credentials; `None` means not configured. The sandbox needs
     /// no registration.
     pub fn credentials(&self, p: &Platform) -> Option<ClientCredentials> {
+        match p.auth {
+            // No client: the user's own credentials are the grant.
+            AuthKind::AppPassword | AuthKind::ApiKey => {
+                return Some(ClientCredentials { client_id: String::new(), client_secret: ClientSecret::new("") })
+            }
+            // Registered per instance, kept in D1 (see `crate::instances`).
+            AuthKind::InstanceOauth2 => return None,
+            AuthKind::Oauth2 => {}
+        }
         if p.id == "sandbox" {
             return Some(ClientCredentials {
                 client_id: sandbox::CLIENT_ID.into(),
@@ -143,6 +152,17 @@ impl Ctx {
         let client_id = self.text(&p.client_id_secret_name())?;
         let client_secret = ClientSecret::new(self.text(&p.client_secret_secret_name())?);
         Some(ClientCredentials { client_id, client_secret })
+    }
+
+    /// Platform `id` resolved for an account on `instance` (its own server): `None` for an
+    /// unknown platform, or a per-instance one (Mastodon, Bluesky) without an instance.
+    pub fn platform_at(&self, id: &str, instance: Option<&str>) -> Option<Platform> {
+        let p = self.catalog.get(id)?;
+        match (p.per_instance(), instance) {
+            (false, _) => Some(p.clone()),
+            (true, Some(host)) => Some(p.at_instance(host)),
+            (true, None) => None,
+        }
     }
 
     /// A platform by id, or 400.

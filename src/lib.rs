@@ -9,11 +9,13 @@ mod jobs;
 // The connect flow after consent and revocation, shared by routes and jobs.
 mod accounts;
 mod connect;
+mod posted;
 mod revoke;
 // Plumbing: no imports from the flows above.
 mod body;
 mod ctx;
 mod fetch;
+mod instances;
 // The per-account rate-limit Durable Object (exported to the runtime as `RateLimiter`) and
 // the proxy's client for it.
 mod limiter;

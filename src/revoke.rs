@@ -44,7 +44,7 @@ fn same_app_platforms<'a>(ctx: &'a Ctx, p: &'a Platform, client_id: &str) -> Vec
 /// `deleting` for `DELETE /v1/profiles/{id}` and unclaimed profiles, otherwise a failed
 /// connect's fresh grant. Best effort: a failed call is logged by `fetch::send`, never raised.
 pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, deleting: bool) -> ApiResult<()> {
-    let Some(creds) = ctx.credentials(g.platform) else { return Ok(()) };
+    let Some(creds) = crate::instances::credentials(ctx, g.platform).await? else { return Ok(()) };
     let token = token_to_revoke(g.platform, g.access, g.refresh);
     let Some(req) = revoke_request(g.platform, &creds, token) else { return Ok(()) };
     let others_hold = match g.account {

@@ -178,8 +178,8 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str) -> ApiRes
     query!(
         db,
         "INSERT INTO connect_links (id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, \
-         app_state, metadata, reconnect_profile_id, callback, status, created_at, expires_at, accounts) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?14)",
+         app_state, metadata, reconnect_profile_id, callback, status, created_at, expires_at, accounts, instance) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?14, ?15)",
         l.id,
         l.app_id,
         l.platform,
@@ -193,7 +193,8 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str) -> ApiRes
         callback,
         l.created_at,
         l.expires_at,
-        l.accounts
+        l.accounts,
+        l.instance
     )
     .exec("insert link")
     .await?;
@@ -202,7 +203,7 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str) -> ApiRes
 
 const LINK_COLUMNS: &str = "id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, app_state, \
     metadata, reconnect_profile_id, status, error, profile_id, created_at, expires_at, completed_at, claim_expires_at, \
-    claim_event, claim_token_hash, profile_ids, claim_events, accounts, choice_expires_at";
+    claim_event, claim_token_hash, profile_ids, claim_events, accounts, choice_expires_at, instance";
 
 /// A link by id (any app: the browser routes have no key).
 pub async fn get_link(db: &D1Database, id: &str) -> ApiResult<Option<LinkRow>> {

@@ -19,6 +19,12 @@ pub enum ErrorCode {
     RateLimited,
     UpstreamError,
     Internal,
+    /// Posted credentials the platform refused (wrong key, handle or app password).
+    InvalidCredentials,
+    /// A Bluesky account that asks for an emailed code at sign-in: an app password is needed.
+    AppPasswordRequired,
+    /// The platform says the account is taken down, suspended or deactivated.
+    AccountUnavailable,
 }
 
 impl ErrorCode {
@@ -39,6 +45,9 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::UpstreamError => "upstream_error",
             ErrorCode::Internal => "internal",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::AppPasswordRequired => "app_password_required",
+            ErrorCode::AccountUnavailable => "account_unavailable",
         }
     }
 
@@ -51,7 +60,11 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::InvalidRequest => 400,
             ErrorCode::PayloadTooLarge => 413,
-            ErrorCode::PlatformNotConfigured | ErrorCode::RedirectNotAllowed => 422,
+            ErrorCode::PlatformNotConfigured
+            | ErrorCode::RedirectNotAllowed
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::AppPasswordRequired
+            | ErrorCode::AccountUnavailable => 422,
             ErrorCode::Conflict => 409,
             ErrorCode::LinkExpired => 410,
             ErrorCode::RateLimited => 429,

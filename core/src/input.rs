@@ -171,16 +171,7 @@ impl CreateLink {
                 return Err(ApiError::invalid("state must be at most 512 characters"));
             }
         }
-        if let Some(m) = &self.metadata {
-            if serde_json::to_vec(m).map(|v| v.len()).unwrap_or(usize::MAX) > MAX_METADATA_BYTES {
-                return Err(ApiError::invalid("metadata must be at most 4 KiB of JSON"));
-            }
-        }
-        if let Some(x) = &self.external_user_id {
-            if x.is_empty() || x.chars().count() > 256 {
-                return Err(ApiError::invalid("external_user_id must be 1 to 256 characters"));
-            }
-        }
+        check_owner_fields(self.external_user_id.as_deref(), self.metadata.as_ref())?;
         if let Some(scopes) = &self.scopes {
             let ok =
                 scopes.len() <= 50 && scopes.iter().all(|s| !s.is_empty() && s.len() <= 200 && !s.contains([' ', ',']));
@@ -191,6 +182,73 @@ impl CreateLink {
             }
         }
         Ok(())
+    }
+}
+
+/// The size limits of what a connect stores on the profile for the app.
+fn check_owner_fields(external_user_id: Option<&str>, metadata: Option<&Map<String, Value>>) -> ApiResult<()> {
+    if let Some(m) = metadata {
+        if serde_json::to_vec(m).map(|v| v.len()).unwrap_or(usize::MAX) > MAX_METADATA_BYTES {
+            return Err(ApiError::invalid("metadata must be at most 4 KiB of JSON"));
+        }
+    }
+    if let Some(x) = external_user_id {
+        if x.is_empty() || x.chars().count() > 256 {
+            return Err(ApiError::invalid("external_user_id must be 1 to 256 characters"));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /v1/profiles`: an account connected with credentials the app posts (a Bluesky app
+/// password, a pasted API key) instead of a consent screen. No `Debug`: it holds them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProfile {
+    /// Platform id.
+    pub platform: String,
+    /// The platform's credential fields (`api_key`; `identifier` and `app_password`).
+    pub credentials: Map<String, Value>,
+    /// The app's own id for its user.
+    #[serde(default)]
+    pub external_user_id: Option<String>,
+    /// Stored on the profile.
+    #[serde(default)]
+    pub metadata: Option<Map<String, Value>>,
+}
+
+/// The longest credential value taken (a key, a handle, a password).
+pub const MAX_CREDENTIAL_CHARS: usize = 4096;
+
+impl CreateProfile {
+    /// Checks the size limits that need no platform.
+    pub fn check(&self) -> ApiResult<()> {
+        check_owner_fields(self.external_user_id.as_deref(), self.metadata.as_ref())
+    }
+
+    /// The credential field `name`: a non-empty string of at most [`MAX_CREDENTIAL_CHARS`]
+    /// characters without control characters, or 400 naming the field (never its value).
+    pub fn credential(&self, name: &str) -> ApiResult<&str> {
+        match self.credentials.get(name) {
+            Some(Value::String(s))
+                if !s.trim().is_empty() && s.chars().count() <= MAX_CREDENTIAL_CHARS && !s.chars().any(char::is_control) =>
+            {
+                Ok(s)
+            }
+            Some(_) => Err(ApiError::invalid(format!(
+                "credentials.{name} must be a non-empty string of at most {MAX_CREDENTIAL_CHARS} printable characters"
+            ))),
+            None => Err(ApiError::invalid(format!("credentials.{name} is required"))),
+        }
+    }
+
+    /// Refuses credential fields other than `allowed` (a typo must not pass silently).
+    pub fn only(&self, allowed: &[&str]) -> ApiResult<()> {
+        match self.credentials.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(k) if k.len() <= 64 => Err(ApiError::invalid(format!("credentials.{k} is not a field of this platform"))),
+            Some(_) => Err(ApiError::invalid("credentials holds a field this platform does not take")),
+            None => Ok(()),
+        }
     }
 }
 

@@ -107,6 +107,9 @@ pub struct LinkRow {
     /// SHA-256 of the `connect_token` while the link awaits its claim; never shown.
     #[serde(default)]
     pub claim_token_hash: Option<String>,
+    /// The server the account lives on (a Mastodon instance), validated host.
+    #[serde(default)]
+    pub instance: Option<String>,
 }
 
 fn default_accounts() -> String {
@@ -164,6 +167,7 @@ impl LinkRow {
         json!({
             "id": self.id,
             "platform": self.platform,
+            "instance": self.instance,
             "status": status,
             "profile_id": ids.first(),
             "profile_ids": ids,
@@ -226,6 +230,10 @@ pub struct ProfileRow {
     /// When the platform last told us about the account (a deauthorization...), epoch seconds.
     #[serde(default)]
     pub last_platform_event_at: Option<i64>,
+    /// The server the account lives on: a Mastodon instance, a Bluesky PDS (host); `None`
+    /// for platforms with one API.
+    #[serde(default)]
+    pub instance: Option<String>,
 }
 
 fn default_account_type() -> String {
@@ -236,7 +244,7 @@ fn default_account_type() -> String {
 pub const PROFILE_COLUMNS: &str =
     "id, app_id, platform, account_type, grant_id, parent, platform_user_id, username, display_name, avatar_url, \
     external_user_id, metadata, status, disconnect_reason, scopes, access_token_expires_at, last_refreshed_at, \
-    created_at, updated_at, claim_link_id, last_platform_event_at";
+    created_at, updated_at, claim_link_id, last_platform_event_at, instance";
 
 impl ProfileRow {
     /// The same profile ended at `now` with `reason` (what a `profile.disconnected` shows).
@@ -264,6 +272,7 @@ impl ProfileRow {
             "access_token_expires_at": rfc3339_opt(self.access_token_expires_at),
             "last_refreshed_at": rfc3339_opt(self.last_refreshed_at),
             "last_platform_event_at": rfc3339_opt(self.last_platform_event_at),
+            "instance": self.instance,
             "created_at": rfc3339(self.created_at),
             "updated_at": rfc3339(self.updated_at),
         })
@@ -289,11 +298,14 @@ pub struct GrantRow {
     pub access_token_expires_at: Option<i64>,
     /// Epoch seconds.
     pub last_refreshed_at: Option<i64>,
+    /// The server the login lives on (Mastodon instance, Bluesky PDS host), if any.
+    #[serde(default)]
+    pub instance: Option<String>,
 }
 
 /// The grant columns to select for a [`GrantRow`].
 pub const GRANT_COLUMNS: &str =
-    "id, app_id, platform, platform_user_id, status, scopes, access_token_expires_at, last_refreshed_at";
+    "id, app_id, platform, platform_user_id, status, scopes, access_token_expires_at, last_refreshed_at, instance";
 
 /// An opaque list cursor: the `(created_at, id)` of the last item shown.
 pub fn encode_cursor(created_at: i64, id: &str) -> String {
@@ -358,6 +370,7 @@ mod tests {
             claim_events: None,
             accounts: "pick".into(),
             choice_expires_at: None,
+            instance: None,
         };
         assert_eq!(row.status_at(699), "pending");
         assert_eq!(row.status_at(700), "expired");

@@ -2,7 +2,7 @@
 
 use crate::http::{form_body, HttpRequest};
 use crate::pkce::challenge_s256;
-use crate::platforms::{ClientAuth, Pkce, Platform, RevokeStyle, RevokeToken, TokenRequest};
+use crate::platforms::{ClientAuth, Pkce, Platform, RevokeStyle, RevokeToken, TokenPlacement, TokenRequest};
 use crate::random::b64;
 use crate::secrets::{AccessToken, AuthCode, ClientSecret, PkceVerifier};
 use crate::token::{TokenError, TokenSet};
@@ -133,20 +133,33 @@ pub fn token_endpoint_request<'a>(
     HttpRequest { method: "POST", url: p.token_url.clone(), headers, body: Some(form_body(&pairs)) }
 }
 
-/// The identity call made with a fresh access token.
+/// The identity call made with a fresh access token (or a pasted key, placed where its
+/// provider wants it).
 pub fn identity_request(p: &Platform, token: &AccessToken) -> HttpRequest {
-    let mut headers = base_headers(p);
-    headers.push(("authorization".into(), format!("Bearer {}", token.secret())));
-    HttpRequest { method: "GET", url: p.identity.url.clone(), headers, body: None }
+    let mut req = HttpRequest { method: "GET", url: p.identity.url.clone(), headers: base_headers(p), body: None };
+    place_token(&p.token_placement, token.secret(), &mut req.url, &mut req.headers);
+    req
+}
+
+/// Puts `token` where `placement` says: a header, or a query parameter appended to `url`.
+pub fn place_token(placement: &TokenPlacement, token: &str, url: &mut String, headers: &mut Vec<(String, String)>) {
+    match placement {
+        TokenPlacement::Bearer => headers.push(("authorization".into(), format!("Bearer {token}"))),
+        TokenPlacement::Header { name, prefix } => headers.push((name.clone(), format!("{prefix}{token}"))),
+        TokenPlacement::Query { name } => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            url.push(sep);
+            url.push_str(&form_body(&[(name.as_str(), token)]));
+        }
+    }
 }
 
 /// The liveness check of a token that never expires (`Platform::liveness_url`, else the
 /// identity call), with the token as a Bearer token.
 pub fn liveness_request(p: &Platform, token: &AccessToken) -> HttpRequest {
-    let mut req = identity_request(p, token);
-    if let Some(url) = &p.liveness_url {
-        req.url = url.clone();
-    }
+    let url = p.liveness_url.clone().unwrap_or_else(|| p.identity.url.clone());
+    let mut req = HttpRequest { method: "GET", url, headers: base_headers(p), body: None };
+    place_token(&p.token_placement, token.secret(), &mut req.url, &mut req.headers);
     req
 }
 

@@ -86,6 +86,15 @@ pub fn classify(p: &Platform, status: u16, body: &[u8]) -> Failure {
     }
 }
 
+/// Classifies a failed liveness check: [`classify`], except that a 401 is terminal where the
+/// platform says a 401 alone proves the token dead (`Platform::liveness_401_terminal`).
+pub fn classify_check(p: &Platform, status: u16, body: &[u8]) -> Failure {
+    if p.liveness_401_terminal && status == 401 {
+        return Failure::Terminal(DisconnectReason::Revoked);
+    }
+    classify(p, status, body)
+}
+
 /// Whether `body` is one of `p.refresh_terminal_answers`: its `error` is the rule's code and
 /// its `error_description` contains the rule's fragment. The fragment is compared ignoring
 /// ASCII case, so a capitalisation change at the platform does not quietly turn dead
@@ -141,6 +150,16 @@ mod tests {
 
     fn creds() -> ClientCredentials {
         ClientCredentials { client_id: "CID".into(), client_secret: ClientSecret::new("CS") }
+    }
+
+    #[test]
+    fn a_401_ends_a_checked_token_only_where_the_platform_says_so() {
+        let mut p = get("x");
+        assert_eq!(classify_check(&p, 401, br#"{"error":"nope"}"#), Failure::Transient);
+        p.liveness_401_terminal = true;
+        assert_eq!(classify_check(&p, 401, br#"{"error":"nope"}"#), Failure::Terminal(DisconnectReason::Revoked));
+        assert_eq!(classify_check(&p, 403, br#"{"error":"nope"}"#), Failure::Transient);
+        assert_eq!(classify_check(&p, 503, b""), Failure::Transient);
     }
 
     #[test]

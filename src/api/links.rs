@@ -26,6 +26,11 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     let input: CreateLink = parse_json(body)?;
     input.check()?;
     let platform = ctx.platform(&input.platform)?;
+    if !platform.auth.redirects() {
+        return Err(ApiError::invalid(
+            "this platform connects with credentials the app posts to POST /v1/profiles, not through a connect link",
+        ));
+    }
     if platform.auth != AuthKind::Oauth2 {
         return Err(ApiError::invalid("this platform does not connect through a redirect"));
     }
@@ -79,6 +84,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         claim_events: None,
         accounts: input.accounts.unwrap_or(AccountsMode::Pick).as_str().into(),
         choice_expires_at: None,
+        instance: None,
     };
     store::insert_link(&db, &link, if callback == CallbackMode::App { "app" } else { "hosted" }).await?;
     let pending = PendingAuth {

@@ -76,7 +76,8 @@ pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
 
 /// Revokes a stored grant at the platform where allowed (best effort, see `revoke`).
 pub async fn revoke_grant(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumns) {
-    let Some(platform) = ctx.catalog.get(&cols.platform) else { return };
+    let Some(platform) = ctx.platform_at(&cols.platform, grant.instance.as_deref()) else { return };
+    let platform = &platform;
     let Ok(keyring) = ctx.keyring() else { return };
     let Ok(access) = keyring.open(&cols.id, "access_token", &cols.access_token_enc) else { return };
     let refresh = cols.refresh_token_enc.as_deref().and_then(|e| keyring.open(&cols.id, "refresh_token", e).ok());

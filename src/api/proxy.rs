@@ -12,7 +12,8 @@ use crate::limiter;
 use crate::store;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::{AppRow, ProfileRow};
-use connect_links_core::platforms::{Platform, RefreshKind};
+use connect_links_core::oauth::place_token;
+use connect_links_core::platforms::{Platform, RefreshKind, TokenPlacement};
 use connect_links_core::proxy::{self as rules, Limits, Scope};
 use connect_links_core::random::unit;
 use connect_links_core::ratelimit::{Budget, Decision, Report, Take};
@@ -105,9 +106,9 @@ async fn forward_as(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request, books:
     books.platform = first.0.platform.clone();
     require_active(&first.0)?;
     let platform = ctx
-        .catalog
-        .get(&first.0.platform)
+        .platform_at(&first.0.platform, first.0.instance.as_deref())
         .ok_or_else(|| ApiError::new(ErrorCode::PlatformNotConfigured, "this profile's platform is not configured"))?;
+    let platform = &platform;
     let spec = &platform.proxy;
     let host_choice = header(req, rules::HOST_HEADER);
     let target = rules::target(
@@ -136,6 +137,7 @@ async fn forward_as(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request, books:
         .entries()
         .filter(|(k, _)| rules::forwards_request_header(k, spec))
         .filter(|(k, _)| platform.user_agent.is_none() || !k.eq_ignore_ascii_case("user-agent"))
+        .filter(|(k, _)| !matches!(&platform.token_placement, TokenPlacement::Header { name, .. } if k.eq_ignore_ascii_case(name)))
         .collect();
     let keyed = header(req, "idempotency-key").is_some();
     let call = Call {
@@ -181,8 +183,11 @@ async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books
         if let Some(ua) = &call.platform.user_agent {
             headers.push(("user-agent".into(), ua.clone()));
         }
-        headers.push(("authorization".into(), format!("Bearer {token}")));
-        let sent = fetch::open(call.method, call.target, &headers, &call.body, timeout_ms(ctx)).await;
+        // Where the platform takes it: `Authorization: Bearer`, or an API-key provider's header
+        // or query parameter (a caller's header of that name was not forwarded).
+        let mut target = call.target.to_string();
+        place_token(&call.platform.token_placement, &token, &mut target, &mut headers);
+        let sent = fetch::open(call.method, &target, &headers, &call.body, timeout_ms(ctx)).await;
         if matches!(call.body, OutBody::Stream(_)) {
             call.spent = true;
         }

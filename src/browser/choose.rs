@@ -71,7 +71,8 @@ pub async fn submit(
         .ok()
         .and_then(|plain| serde_json::from_str(&plain).ok())
         .ok_or_else(ApiError::internal)?;
-    let platform = ctx.catalog.get(&link.platform).ok_or_else(ApiError::internal)?;
+    let platform = ctx.platform_at(&link.platform, link.instance.as_deref()).ok_or_else(ApiError::internal)?;
+    let platform = &platform;
     let picked: Vec<String> = chosen(&choice.accounts, &form).iter().map(|a| a.platform_user_id.clone()).collect();
     let outcome = if picked.is_empty() {
         // Nothing chosen: the user declined after all; the grant is nobody's.

@@ -163,9 +163,11 @@ async fn release(ctx: &Ctx, id: &str, lease: &str, next: Option<i64>) -> ApiResu
 }
 
 async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outcome> {
-    let Some(platform) = ctx.catalog.get(&row.grant.platform) else {
+    let Some((platform, creds)) = crate::instances::resolve(ctx, &row.grant.platform, row.grant.instance.as_deref()).await?
+    else {
         return local_failure(ctx, row, lease, "platform not in the catalog (or CUSTOM_PROVIDERS broken)").await;
     };
+    let platform = &platform;
     if platform.refresh == RefreshKind::SelfExchange && ctx.now() - row.cols.token_issued_at < SELF_EXCHANGE_MIN_AGE {
         release(ctx, row.id(), lease, Some(row.cols.token_issued_at + SELF_EXCHANGE_MIN_AGE)).await?;
         return Ok(Outcome::TooYoung);
@@ -181,7 +183,7 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outco
     let Some((keyring, access, refresh)) = opened else {
         return local_failure(ctx, row, lease, "token envelope cannot be opened (key not in TOKEN_KEYS)").await;
     };
-    let Some(creds) = ctx.credentials(platform) else {
+    let Some(creds) = creds else {
         return local_failure(ctx, row, lease, "client id or secret missing").await;
     };
     let Some(req) = refresh_request(platform, &creds, &access, refresh.as_deref()) else {

@@ -12,7 +12,7 @@ use connect_links_core::error::ApiResult;
 use connect_links_core::model::ProfileRow;
 use connect_links_core::oauth::liveness_request;
 use connect_links_core::random::{new_id, unit};
-use connect_links_core::refresh::{backoff, classify, DisconnectReason, Failure};
+use connect_links_core::refresh::{backoff, classify_check, DisconnectReason, Failure};
 use connect_links_core::secrets::AccessToken;
 use connect_links_core::webhook::types;
 use futures_util::stream::{self, StreamExt};
@@ -149,7 +149,8 @@ async fn check_leased(ctx: &Ctx, profile_id: &str) -> ApiResult<()> {
     let own_token = checked.bound_to == profile.id;
     let opened =
         ctx.keyring().ok().and_then(|k| k.open(&checked.bound_to, "access_token", &checked.access_token_enc).ok());
-    let (Some(platform), Some(token)) = (ctx.catalog.get(&profile.platform), opened) else {
+    let platform = ctx.platform_at(&profile.platform, profile.instance.as_deref());
+    let (Some(platform), Some(token)) = (platform.as_ref(), opened) else {
         // Nothing to call with (platform gone from the catalog, token under a removed key):
         // looked at again later, never disconnected for a reason on our side.
         return push_back(ctx, &profile, checked.check_failures).await;
@@ -167,7 +168,7 @@ async fn check_leased(ctx: &Ctx, profile_id: &str) -> ApiResult<()> {
             .await?;
             return Ok(());
         }
-        Ok(resp) => classify(platform, resp.status, &resp.body),
+        Ok(resp) => classify_check(platform, resp.status, &resp.body),
         Err(_) => Failure::Transient,
     };
     match failure {

@@ -24,9 +24,12 @@ test('configured is true exactly when both credentials are set', async () => {
   const r = await w.call('GET', '/v1/platforms', { token: api_key });
   assert.equal(r.status, 200);
   const byId = Object.fromEntries(r.body.data.map((p) => [p.id, p]));
-  assert.deepEqual(Object.keys(byId), ['instagram', 'facebook', 'instagram_facebook', 'threads', 'linkedin', 'x', 'youtube', 'tiktok', 'pinterest', 'reddit', 'acme', 'globex']);
+  assert.deepEqual(Object.keys(byId), ['instagram', 'facebook', 'instagram_facebook', 'threads', 'linkedin', 'x', 'youtube', 'tiktok', 'pinterest', 'reddit', 'acme', 'globex', 'keyed', 'querykey']);
   const configured = r.body.data.filter((p) => p.configured).map((p) => p.id);
-  assert.deepEqual(configured, ['x', 'acme']);
+  // API-key providers need no client: the user's key is the credential.
+  assert.deepEqual(configured, ['x', 'acme', 'keyed', 'querykey']);
+  assert.equal(byId.keyed.auth, 'api_key');
+  assert.equal(byId.keyed.refresh, 'none');
   assert.deepEqual(byId.x, {
     id: 'x', name: 'X', auth: 'oauth2', pkce: true, configured: true, refresh: 'rotating_refresh_token',
     default_scopes: ['tweet.read', 'tweet.write', 'users.read', 'offline.access'],

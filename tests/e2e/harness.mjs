@@ -69,14 +69,22 @@ export async function startWorker({ vars = {}, outbound, queue = false, tokenKey
       queueConsumers: { 'refresh-queue': { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 3 } },
     } : {}),
   });
-  await mf.ready;
-  const db = await mf.getD1Database('DB');
-  const kv = await mf.getKVNamespace('OAUTH_STATE');
-  for (const file of fs.readdirSync(path.join(root, 'migrations')).sort()) {
-    // A test of a migration seeds rows as the schema before it had them.
-    if (beforeMigration[file]) await beforeMigration[file](db);
-    const sql = fs.readFileSync(path.join(root, 'migrations', file), 'utf8');
-    await db.batch(statements(sql).map((s) => db.prepare(s)));
+  let db;
+  let kv;
+  try {
+    await mf.ready;
+    db = await mf.getD1Database('DB');
+    kv = await mf.getKVNamespace('OAUTH_STATE');
+    for (const file of fs.readdirSync(path.join(root, 'migrations')).sort()) {
+      // A test of a migration seeds rows as the schema before it had them.
+      if (beforeMigration[file]) await beforeMigration[file](db);
+      const sql = fs.readFileSync(path.join(root, 'migrations', file), 'utf8');
+      await db.batch(statements(sql).map((s) => db.prepare(s)));
+    }
+  } catch (e) {
+    // A runtime that failed to start must not outlive the test file (it would hang the run).
+    await mf.dispose().catch(() => {});
+    throw e;
   }
   const worker = new Worker(mf, base, db, kv, bindings);
   worker.logs = logs;

@@ -50,6 +50,7 @@ export class PlatformMocks {
     this.pages = new Map(); // user -> Facebook Pages (setPages)
     this.pageTokens = new Map(); // page id -> latest Page token issued
     this.organizations = new Map(); // user -> LinkedIn organizations with roles (setOrganizations)
+    this.apiKeys = new Map(); // pasted API key -> user, for the API-key providers (issueApiKey)
     this.handle = this.handle.bind(this);
   }
 
@@ -103,6 +104,13 @@ export class PlatformMocks {
     const token = m ? m[1] : call.query.access_token;
     const g = token && this.tokens.get(token);
     return g && FACEBOOK_LOGIN.includes(g.platform) && kinds.includes(g.kind) && !g.revoked ? g : null;
+  }
+
+  /** A key `user` can paste for the API-key providers (`keyed`, `querykey`); revoke with `apiKeys.delete`. */
+  issueApiKey(user) {
+    const key = rand('key_');
+    this.apiKeys.set(key, user);
+    return key;
   }
 
   /** The next call to `platform`'s `endpoint` ('token', 'identity', 'swap') answers `make()`. */
@@ -625,6 +633,22 @@ const ROUTES = [
     const g = m.bearer('globex', c);
     return g ? json(200, { data: { id: 4242, login: `glx_${g.user}`, full_name: `Globex ${g.user}` } }) : json(401, { error: 'invalid_token' });
   } },
+
+  // API-key providers (`"kind": "api_key"`): one takes the key in a header of its own, the
+  // other in the query. Both answer 401 to a missing or unknown key, as such services do.
+  { platform: 'keyed', endpoint: 'identity', method: 'GET', host: 'api.keyed.test', path: '/v1/me', run(m, c) {
+    if (c.headers.authorization) return json(400, { error: 'use the X-Api-Key header' });
+    const user = m.apiKeys.get(c.headers['x-api-key']);
+    return user ? json(200, { data: { id: `kd-${user}`, handle: `keyed_${user}`, full_name: `Keyed ${user}` } }) : json(401, { error: 'invalid_api_key' });
+  } },
+  { platform: 'keyed', endpoint: 'api', method: 'GET', host: 'api.keyed.test', path: '/v1/things', run(m, c) {
+    const user = m.apiKeys.get(c.headers['x-api-key']);
+    return user ? json(200, { things: [], user, headers: Object.keys(c.headers) }) : json(401, { error: 'invalid_api_key' });
+  } },
+  { platform: 'querykey', endpoint: 'identity', method: 'GET', host: 'api.querykey.test', path: '/me', run(m, c) {
+    const user = m.apiKeys.get(c.query.api_key);
+    return user ? json(200, { id: `qk-${user}`, username: `qk_${user}` }) : json(401, { message: 'Invalid API key' });
+  } },
 ];
 
 /** CUSTOM_PROVIDERS for the tests: one Basic+PKCE provider, one body-auth provider without PKCE. */
@@ -638,5 +662,12 @@ export const CUSTOM_PROVIDERS = {
     userinfo_url: 'https://api.globex.test/v1/me', scopes: ['read', 'write'], scope_separator: ',', pkce: false,
     client_auth: 'body', user_id_field: 'data.id', username_field: 'data.login', display_name_field: 'data.full_name',
     authorize_params: { audience: 'globex-api' },
+  },
+  keyed: {
+    kind: 'api_key', name: 'Keyed', userinfo_url: 'https://api.keyed.test/v1/me', api_base_url: 'https://api.keyed.test',
+    key_name: 'X-Api-Key', user_id_field: 'data.id', username_field: 'data.handle', display_name_field: 'data.full_name',
+  },
+  querykey: {
+    kind: 'api_key', name: 'Query Key', userinfo_url: 'https://api.querykey.test/me', key_in: 'query', key_name: 'api_key',
   },
 };

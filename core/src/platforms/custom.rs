@@ -1,6 +1,6 @@
 //! Generic OAuth 2.0 providers defined by configuration (`CUSTOM_PROVIDERS`, api.md section 9).
 
-use super::{ClientAuth, IdentityMap, Pkce, Platform, RefreshKind, RevokeReach};
+use super::{AuthKind, ClientAuth, IdentityMap, Pkce, Platform, RefreshKind, RevokeReach, TokenPlacement};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -32,6 +32,9 @@ const UNSTABLE_ID_FIELDS: &[&str] = &[
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Definition {
+    #[serde(default)]
+    #[allow(dead_code)]
+    kind: Option<String>,
     name: String,
     authorize_url: String,
     token_url: String,
@@ -99,6 +102,11 @@ fn one(id: &str, def: &Value, reserved: &[String]) -> Result<Platform, String> {
     if reserved.iter().any(|r| r == id) {
         return Err("the id is a built-in platform's".into());
     }
+    match def.get("kind").and_then(Value::as_str) {
+        None | Some("oauth2") => {}
+        Some("api_key") => return api_key(id, def),
+        Some(_) => return Err("kind must be \"oauth2\" or \"api_key\"".into()),
+    }
     let d: Definition = serde_json::from_value(def.clone()).map_err(|e| format!("invalid definition ({e})"))?;
     for (field, url) in [
         ("authorize_url", Some(&d.authorize_url)),
@@ -143,6 +151,94 @@ fn one(id: &str, def: &Value, reserved: &[String]) -> Result<Platform, String> {
         api_base_url: d.api_base_url,
         docs_url: "CUSTOM_PROVIDERS".into(),
         checked_on: String::new(),
+        ..Platform::oauth2(id, &d.name)
+    })
+}
+
+/// A provider that takes a key the user pastes (`"kind": "api_key"`): no consent screen, no
+/// client credentials; the key is checked with one identity call and kept like a token that
+/// never expires.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyDefinition {
+    #[allow(dead_code)]
+    kind: String,
+    name: String,
+    userinfo_url: String,
+    #[serde(default)]
+    key_in: Option<String>,
+    #[serde(default)]
+    key_name: Option<String>,
+    #[serde(default)]
+    key_prefix: Option<String>,
+    #[serde(default)]
+    user_id_field: Option<String>,
+    #[serde(default)]
+    username_field: Option<String>,
+    #[serde(default)]
+    display_name_field: Option<String>,
+    #[serde(default)]
+    avatar_url_field: Option<String>,
+    #[serde(default)]
+    api_base_url: Option<String>,
+}
+
+/// Headers a key may not be put in: they would break the request or leak the key to
+/// intermediaries that log them.
+const KEY_HEADER_DENY: &[&str] =
+    &["host", "cookie", "content-length", "content-type", "transfer-encoding", "connection", "user-agent"];
+
+fn api_key(id: &str, def: &Value) -> Result<Platform, String> {
+    let d: KeyDefinition = serde_json::from_value(def.clone()).map_err(|e| format!("invalid definition ({e})"))?;
+    for (field, url) in [("userinfo_url", Some(&d.userinfo_url)), ("api_base_url", d.api_base_url.as_ref())] {
+        if let Some(u) = url {
+            endpoint_url(u).map_err(|why| format!("{field} {why}"))?;
+        }
+    }
+    let token_placement = match d.key_in.as_deref() {
+        None | Some("header") => {
+            let name = d.key_name.as_deref().unwrap_or("authorization").to_ascii_lowercase();
+            let token_char = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            if name.is_empty() || name.len() > 64 || !name.bytes().all(token_char) || KEY_HEADER_DENY.contains(&name.as_str()) {
+                return Err("key_name must be a header name other than Host, Cookie or a framing header".into());
+            }
+            let default_prefix = if name == "authorization" { "Bearer " } else { "" };
+            let prefix = d.key_prefix.unwrap_or_else(|| default_prefix.into());
+            if prefix.len() > 32 || prefix.bytes().any(|b| b.is_ascii_control()) {
+                return Err("key_prefix must be at most 32 printable characters".into());
+            }
+            TokenPlacement::Header { name, prefix }
+        }
+        Some("query") => {
+            let name = d.key_name.ok_or("key_name is required with key_in \"query\"")?;
+            let ok = (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+            if !ok || d.key_prefix.is_some() {
+                return Err("key_name must be [A-Za-z0-9_.-]{1,64} (and no key_prefix) with key_in \"query\"".into());
+            }
+            TokenPlacement::Query { name }
+        }
+        Some(_) => return Err("key_in must be \"header\" or \"query\"".into()),
+    };
+    let user_id = to_pointer(d.user_id_field.as_deref().unwrap_or("id"));
+    stable_id_pointer(&user_id)?;
+    let pointer = |field: Option<String>, default: &str| to_pointer(field.as_deref().unwrap_or(default));
+    Ok(Platform {
+        auth: AuthKind::ApiKey,
+        identity: IdentityMap {
+            url: d.userinfo_url,
+            id: user_id,
+            username: Some(pointer(d.username_field, "username")),
+            display_name: Some(pointer(d.display_name_field, "name")),
+            avatar_url: Some(pointer(d.avatar_url_field, "avatar_url")),
+        },
+        refresh: RefreshKind::None,
+        pkce: Pkce::None,
+        terminal_errors: vec![],
+        api_base_url: d.api_base_url,
+        token_placement,
+        // A key's identity call answers 401 once the key is revoked, in no standard dialect.
+        liveness_401_terminal: true,
+        docs_url: "CUSTOM_PROVIDERS".into(),
         ..Platform::oauth2(id, &d.name)
     })
 }
@@ -337,6 +433,49 @@ mod tests {
             let (ok, problems) = with(field);
             assert!(problems.is_empty(), "{field}: {problems:?}");
             assert_eq!(ok.len(), 1);
+        }
+    }
+
+    #[test]
+    fn api_key_providers_take_a_header_or_a_query_parameter() {
+        let config = json!({
+            "keyed": {"kind": "api_key", "name": "Keyed", "userinfo_url": "https://api.keyed.test/me",
+                      "key_name": "X-Api-Key", "user_id_field": "data.id", "api_base_url": "https://api.keyed.test"},
+            "bearer": {"kind": "api_key", "name": "Bearer", "userinfo_url": "https://b.test/me"},
+            "query": {"kind": "api_key", "name": "Query", "userinfo_url": "https://q.test/me", "key_in": "query", "key_name": "api_key"},
+        });
+        let (ok, problems) = parse(&config, &reserved());
+        assert!(problems.is_empty(), "{problems:?}");
+        let get = |id: &str| ok.iter().find(|p| p.id == id).cloned().expect("parsed");
+        let keyed = get("keyed");
+        assert_eq!(keyed.auth, AuthKind::ApiKey);
+        assert_eq!(keyed.refresh, RefreshKind::None);
+        assert_eq!(keyed.identity.id, "/data/id");
+        assert_eq!(keyed.token_placement, TokenPlacement::Header { name: "x-api-key".into(), prefix: String::new() });
+        assert_eq!(get("bearer").token_placement, TokenPlacement::Header { name: "authorization".into(), prefix: "Bearer ".into() });
+        assert_eq!(get("query").token_placement, TokenPlacement::Query { name: "api_key".into() });
+        let token = crate::secrets::AccessToken::new("k&y=1");
+        let req = crate::oauth::identity_request(&get("query"), &token);
+        assert_eq!(req.url, "https://q.test/me?api_key=k%26y%3D1");
+        assert!(!req.headers.iter().any(|(n, _)| n == "authorization"));
+        let req = crate::oauth::identity_request(&keyed, &token);
+        assert!(req.headers.contains(&("x-api-key".to_string(), "k&y=1".to_string())));
+    }
+
+    #[test]
+    fn api_key_providers_with_bad_placements_are_skipped() {
+        for def in [
+            json!({"kind": "api_key", "name": "N", "userinfo_url": "https://a.test/me", "key_name": "Cookie"}),
+            json!({"kind": "api_key", "name": "N", "userinfo_url": "https://a.test/me", "key_name": "Bad Header"}),
+            json!({"kind": "api_key", "name": "N", "userinfo_url": "https://a.test/me", "key_in": "query"}),
+            json!({"kind": "api_key", "name": "N", "userinfo_url": "https://a.test/me", "key_in": "body"}),
+            json!({"kind": "api_key", "name": "N", "userinfo_url": "http://a.test/me"}),
+            json!({"kind": "api_key", "name": "N", "userinfo_url": "https://a.test/me", "user_id_field": "email"}),
+            json!({"kind": "api_key", "name": "N", "userinfo_url": "https://a.test/me", "token_url": "https://a.test/t"}),
+            json!({"kind": "magic", "name": "N", "userinfo_url": "https://a.test/me"}),
+        ] {
+            let (ok, problems) = parse(&json!({ "p": def }), &reserved());
+            assert!(ok.is_empty() && problems.len() == 1, "{def}");
         }
     }
 }

@@ -51,7 +51,40 @@ pub enum AuthKind {
     AppPassword,
     /// OAuth 2.0 against an instance chosen per connect (Mastodon).
     InstanceOauth2,
+    /// A key the user pastes (`CUSTOM_PROVIDERS` entries of `"kind": "api_key"`).
+    ApiKey,
 }
+
+impl AuthKind {
+    /// Whether accounts connect through a consent screen (a connect link) rather than
+    /// credentials posted by the app (`POST /v1/profiles`).
+    pub fn redirects(self) -> bool {
+        matches!(self, AuthKind::Oauth2 | AuthKind::InstanceOauth2)
+    }
+}
+
+/// Where a request made as a profile carries its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenPlacement {
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// A header of the provider's choosing, with a prefix (`X-Api-Key: <key>`).
+    Header {
+        /// Header name, lower-case.
+        name: String,
+        /// Written before the token (`Token `, or empty).
+        prefix: String,
+    },
+    /// A query parameter (`?api_key=<key>`).
+    Query {
+        /// Parameter name.
+        name: String,
+    },
+}
+
+/// The placeholder in a platform's URLs that stands for the account's own server (a Mastodon
+/// instance, a Bluesky PDS), replaced by [`Platform::at_instance`].
+pub const INSTANCE: &str = "{instance}";
 
 /// Whether the platform gets a PKCE challenge. `None` is a named opt-out for platforms that
 /// reject or ignore PKCE, pinned by a test each.
@@ -239,6 +272,13 @@ pub struct Platform {
     /// The first listing call's full URL (query included), for every source but `Login`.
     /// Pagination links are followed only on this URL's origin (see `accounts::next_request`).
     pub accounts_url: Option<String>,
+    /// Where requests made as a profile carry the token (`Bearer` but for API-key providers).
+    pub token_placement: TokenPlacement,
+    /// Whether a 401 to the liveness check alone proves the token dead, whatever its body
+    /// says (Mastodon's and API-key services' 401 bodies carry no code to match).
+    pub liveness_401_terminal: bool,
+    /// The account's own server this value was resolved for ([`Platform::at_instance`]).
+    pub instance: Option<String>,
     /// Where the facts come from.
     pub docs_url: String,
     /// When the facts were last checked against the docs.
@@ -289,9 +329,37 @@ impl Platform {
             liveness_url: None,
             accounts: AccountSource::Login,
             accounts_url: None,
+            token_placement: TokenPlacement::Bearer,
+            liveness_401_terminal: false,
+            instance: None,
             docs_url: String::new(),
             checked_on: String::new(),
         }
+    }
+
+    /// Whether the platform's URLs name the account's own server ([`INSTANCE`]): it is only
+    /// usable through [`Platform::at_instance`].
+    pub fn per_instance(&self) -> bool {
+        self.authorize_url.contains(INSTANCE)
+            || self.token_url.contains(INSTANCE)
+            || self.identity.url.contains(INSTANCE)
+            || self.api_base_url.as_deref().is_some_and(|u| u.contains(INSTANCE))
+    }
+
+    /// The platform as one account's server serves it: [`INSTANCE`] replaced by `host` in
+    /// every URL. `host` must come from `host::public_host` (or a row written after it).
+    pub fn at_instance(&self, host: &str) -> Platform {
+        let put = |u: &str| u.replace(INSTANCE, host);
+        let mut p = self.clone();
+        p.authorize_url = put(&p.authorize_url);
+        p.token_url = put(&p.token_url);
+        p.revoke_url = p.revoke_url.as_deref().map(put);
+        p.identity.url = put(&p.identity.url);
+        p.api_base_url = p.api_base_url.as_deref().map(put);
+        p.liveness_url = p.liveness_url.as_deref().map(put);
+        p.accounts_url = p.accounts_url.as_deref().map(put);
+        p.instance = Some(host.to_string());
+        p
     }
 
     /// The name of the secret holding the client id (`SANDBOX_CLIENT_ID`).

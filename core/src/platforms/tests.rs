@@ -482,3 +482,23 @@ fn proxy_facts_are_well_formed() {
         }
     }
 }
+
+#[test]
+fn per_instance_platforms_resolve_every_url_against_the_account_server() {
+    let mut p = Platform::oauth2("inst", "Inst");
+    p.authorize_url = "https://{instance}/oauth/authorize".into();
+    p.token_url = "https://{instance}/oauth/token".into();
+    p.revoke_url = Some("https://{instance}/oauth/revoke".into());
+    p.identity.url = "https://{instance}/api/v1/accounts/verify_credentials".into();
+    p.api_base_url = Some("https://{instance}".into());
+    assert!(p.per_instance());
+    assert!(!crate::platforms::x::platform().per_instance());
+    let at = p.at_instance("mastodon.social");
+    assert!(!at.per_instance());
+    assert_eq!(at.instance.as_deref(), Some("mastodon.social"));
+    assert_eq!(at.authorize_url, "https://mastodon.social/oauth/authorize");
+    assert_eq!(at.token_url, "https://mastodon.social/oauth/token");
+    assert_eq!(at.revoke_url.as_deref(), Some("https://mastodon.social/oauth/revoke"));
+    assert_eq!(at.identity.url, "https://mastodon.social/api/v1/accounts/verify_credentials");
+    assert_eq!(at.api_base_url.as_deref(), Some("https://mastodon.social"));
+}

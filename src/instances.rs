@@ -1,0 +1,98 @@
+//! Platforms whose accounts live on a server of their own (issue 12): a Mastodon instance,
+//! a Bluesky PDS. Their URLs are resolved per account against the host stored with the link
+//! or the grant, and a Mastodon instance's OAuth client comes from D1 (registered there on
+//! first use), not from the deployment's secrets.
+
+use crate::ctx::{Ctx, OrInternal};
+use crate::store::Stmt;
+use connect_links_core::error::ApiResult;
+use connect_links_core::oauth::ClientCredentials;
+use connect_links_core::platforms::{AuthKind, Pkce, Platform};
+use connect_links_core::secrets::ClientSecret;
+use serde::Deserialize;
+use worker::query;
+
+/// The associated data a client secret is sealed with: bound to its platform and instance.
+pub fn secret_field(platform: &str, instance: &str) -> String {
+    format!("{platform}:{instance}")
+}
+
+/// A registered client as D1 keeps it.
+#[derive(Deserialize)]
+pub struct ClientRow {
+    /// The instance's client id.
+    pub client_id: String,
+    /// The sealed secret.
+    pub client_secret_enc: String,
+    /// JSON array of the registered scopes.
+    pub scopes: String,
+    /// 1 when the instance advertises PKCE S256.
+    pub pkce: i64,
+}
+
+/// The client registered with `instance` for this deployment's callback, if any.
+pub async fn stored_client(ctx: &Ctx, platform: &str, instance: &str) -> ApiResult<Option<ClientRow>> {
+    let db = ctx.db()?;
+    query!(
+        &db,
+        "SELECT client_id, client_secret_enc, scopes, pkce FROM instance_clients \
+         WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 AND client_id IS NOT NULL",
+        platform,
+        instance,
+        callback_url(ctx)
+    )
+    .one::<ClientRow>("read instance client")
+    .await
+}
+
+/// The callback every instance client is registered with.
+pub fn callback_url(ctx: &Ctx) -> String {
+    format!("{}/oauth/callback", ctx.public_url)
+}
+
+/// The client credentials of `p` (already resolved to an instance for per-instance
+/// platforms): the deployment's secrets, a Mastodon instance's registered client, or none
+/// needed (app passwords, pasted keys). `None`: not configured (or never registered).
+pub async fn credentials(ctx: &Ctx, p: &Platform) -> ApiResult<Option<ClientCredentials>> {
+    Ok(client(ctx, p).await?.map(|(c, _)| c))
+}
+
+async fn client(ctx: &Ctx, p: &Platform) -> ApiResult<Option<(ClientCredentials, Option<ClientRow>)>> {
+    if p.auth != AuthKind::InstanceOauth2 {
+        return Ok(ctx.credentials(p).map(|c| (c, None)));
+    }
+    let Some(instance) = &p.instance else { return Ok(None) };
+    let Some(row) = stored_client(ctx, &p.id, instance).await? else { return Ok(None) };
+    let secret = ctx.keyring()?.open(&secret_field(&p.id, instance), "client_secret", &row.client_secret_enc);
+    let secret = secret.or_500("open instance client secret")?;
+    let creds = ClientCredentials { client_id: row.client_id.clone(), client_secret: ClientSecret::new(secret) };
+    Ok(Some((creds, Some(row))))
+}
+
+/// Platform `id` as the account on `instance` sees it, with its client credentials (`None`
+/// when not configured). `Ok(None)`: no such platform, or a per-instance platform without
+/// an instance. A Mastodon instance's PKCE follows what it advertised at registration.
+pub async fn resolve(ctx: &Ctx, id: &str, instance: Option<&str>) -> ApiResult<Option<(Platform, Option<ClientCredentials>)>> {
+    let Some(mut p) = ctx.platform_at(id, instance) else { return Ok(None) };
+    let found = client(ctx, &p).await?;
+    if let Some((_, Some(row))) = &found {
+        p.pkce = if row.pkce == 1 { Pkce::S256 } else { Pkce::None };
+    }
+    Ok(Some((p, found.map(|(c, _)| c))))
+}
+
+/// Forgets the client registered with `instance` (the instance no longer knows it: older
+/// Mastodon versions delete apps that hold no token), so the next connect registers again.
+pub async fn forget_client(ctx: &Ctx, platform: &str, instance: &str, client_id: &str) -> ApiResult<()> {
+    let db = ctx.db()?;
+    query!(
+        &db,
+        "DELETE FROM instance_clients WHERE platform = ?1 AND instance = ?2 AND client_id = ?3",
+        platform,
+        instance,
+        client_id
+    )
+    .exec("forget instance client")
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! `POST /v1/profiles` (issue 12): accounts connected with credentials the app posts (a
+//! pasted API key, a Bluesky app password) instead of a consent screen. The credentials are
+//! checked at the platform at once; what is stored goes through the same path as a redirect
+//! connect (`connect::store_accounts`, through a link that completes in the same request),
+//! so ownership, reconnects and events behave the same. The posted secret is never stored
+//! as posted: a key is kept as the grant's token, an app password not at all.
+
+use crate::connect::{fail_link, store_accounts, Connected, Finish};
+use crate::ctx::Ctx;
+use crate::fetch;
+use crate::respond;
+use crate::store;
+use connect_links_core::accounts::Account;
+use connect_links_core::callback::CallbackFailure;
+use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::identity::{parse_identity, Identity};
+use connect_links_core::input::{parse_json, CreateProfile};
+use connect_links_core::model::{AppRow, LinkRow};
+use connect_links_core::oauth::identity_request;
+use connect_links_core::picker::Choice;
+use connect_links_core::platforms::{AuthKind, Platform};
+use connect_links_core::random::new_id;
+use connect_links_core::secrets::AccessToken;
+use connect_links_core::token::TokenSet;
+use worker::Response;
+
+/// What checking posted credentials gave: the platform as the account's server serves it,
+/// the tokens to keep, and who the account is.
+pub struct Posted {
+    /// The platform (resolved to the account's server where it has one).
+    pub platform: Platform,
+    /// The tokens to store (a key is an access token that never expires).
+    pub tokens: TokenSet,
+    /// The account.
+    pub identity: Identity,
+}
+
+/// `POST /v1/profiles`.
+pub async fn create(ctx: &Ctx, app: &AppRow, body: &[u8]) -> ApiResult<Response> {
+    let input: CreateProfile = parse_json(body)?;
+    input.check()?;
+    let platform = ctx.platform(&input.platform)?.clone();
+    let posted = match platform.auth {
+        AuthKind::ApiKey => api_key(ctx, platform, &input).await?,
+        AuthKind::Oauth2 | AuthKind::InstanceOauth2 | AuthKind::AppPassword => {
+            return Err(ApiError::invalid(
+                "this platform connects through a connect link (POST /v1/connect-links), not with posted credentials",
+            ))
+        }
+    };
+    store(ctx, app, &input, posted).await
+}
+
+/// An API-key provider: one identity call with the key where the provider takes it.
+async fn api_key(ctx: &Ctx, platform: Platform, input: &CreateProfile) -> ApiResult<Posted> {
+    input.only(&["api_key"])?;
+    let key = AccessToken::new(input.credential("api_key")?.trim());
+    let req = identity_request(&platform, &key);
+    let resp = fetch::send(&req, &platform.id, None, ctx.timeout_ms())
+        .await
+        .map_err(|_| ApiError::upstream(format!("{} could not be reached to check the key", platform.name)))?;
+    if matches!(resp.status, 401 | 403) {
+        return Err(ApiError::new(ErrorCode::InvalidCredentials, format!("{} refused the key", platform.name)));
+    }
+    let identity = parse_identity(&platform.identity, resp.status, &resp.body).ok_or_else(|| {
+        ApiError::upstream(format!("{}'s identity call answered {} without an account id", platform.name, resp.status))
+    })?;
+    let tokens = TokenSet {
+        access_token: key,
+        token_type: "Bearer".into(),
+        expires_in: None,
+        refresh_token: None,
+        refresh_expires_in: None,
+        scope: None,
+    };
+    Ok(Posted { platform, tokens, identity })
+}
+
+/// Stores the account as a profile of the app through a link that completes now, and
+/// answers the profile (201).
+pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Posted) -> ApiResult<Response> {
+    let Posted { platform, tokens, identity } = posted;
+    let now = ctx.now();
+    let db = ctx.db()?;
+    let link = LinkRow {
+        id: new_id("cl_")?,
+        app_id: app.id.clone(),
+        platform: platform.id.clone(),
+        redirect_url: String::new(),
+        authorize_url: String::new(),
+        scopes: "[]".into(),
+        external_user_id: input.external_user_id.clone(),
+        app_state: None,
+        metadata: input.metadata.as_ref().map(|m| serde_json::Value::Object(m.clone()).to_string()),
+        reconnect_profile_id: None,
+        status: "pending".into(),
+        error: None,
+        profile_id: None,
+        created_at: now,
+        expires_at: now,
+        completed_at: None,
+        claim_expires_at: None,
+        claim_event: None,
+        claim_token_hash: None,
+        profile_ids: None,
+        claim_events: None,
+        accounts: "all".into(),
+        choice_expires_at: None,
+        instance: platform.instance.clone(),
+    };
+    store::insert_link(&db, &link, "posted").await?;
+    let login = Account::of_login(&identity);
+    let id = login.platform_user_id.clone();
+    let choice = Choice {
+        access_token: tokens.access_token.secret().to_string(),
+        refresh_token: tokens.refresh_token.as_ref().map(|r| r.secret().to_string()),
+        expires_in: tokens.expires_in,
+        refresh_expires_in: tokens.refresh_expires_in,
+        scopes: tokens.scope.as_deref().map(connect_links_core::oauth::parse_scopes).unwrap_or_default(),
+        accounts: vec![login.clone()],
+        login,
+        listed: vec![id.clone()],
+        listed_complete: true,
+        issued_at: now,
+    };
+    let failure = match store_accounts(ctx, &platform, &link, &choice, &[id], Finish::Now, None).await {
+        Ok(Ok(Connected::Done { profile_ids, .. })) => {
+            let first = profile_ids.first().ok_or_else(ApiError::internal)?;
+            let profile = store::get_profile(&db, &app.id, first).await?.ok_or_else(ApiError::internal)?;
+            return respond::json(201, &profile.view());
+        }
+        Ok(Ok(Connected::Choose { .. })) => CallbackFailure::ServerError,
+        Ok(Err(f)) => f,
+        Err(e) => {
+            fail_link(ctx, &link, CallbackFailure::ServerError).await;
+            return Err(e);
+        }
+    };
+    fail_link(ctx, &link, failure).await;
+    Err(match failure {
+        CallbackFailure::AccountConnectedElsewhere => {
+            ApiError::new(ErrorCode::Conflict, "this account is connected by another user of this app")
+        }
+        _ => ApiError::internal(),
+    })
+}
