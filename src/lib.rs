@@ -9,7 +9,6 @@ mod jobs;
 // The connect flow after consent and revocation, shared by routes and jobs.
 mod accounts;
 mod connect;
-mod posted;
 mod revoke;
 // Plumbing: no imports from the flows above.
 mod body;

@@ -74,7 +74,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
                 }
                 (Method::Post, ["oauth", "exchange"]) => links::exchange(ctx, &app.id, &body(req).await?).await,
                 (Method::Get, ["profiles"]) => profiles::list(ctx, &app.id, &query(req)?).await,
-                (Method::Post, ["profiles"]) => crate::posted::create(ctx, &app, &body(req).await?).await,
+                (Method::Post, ["profiles"]) => crate::connect::posted::create(ctx, &app, &body(req).await?).await,
                 (Method::Get, ["profiles", id]) => profiles::get(ctx, &app.id, id).await,
                 (Method::Delete, ["profiles", id]) => profiles::delete(ctx, &app.id, id).await,
                 (Method::Post, ["profiles", id, "refresh"]) => profiles::refresh(ctx, &app.id, id).await,

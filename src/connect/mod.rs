@@ -1,5 +1,8 @@
-//! The connect flow after the consent screen: take the pending state exactly once, spend
-//! the code, check scopes, fetch the identity, store encrypted tokens.
+//! Connecting accounts. This file is the flow after a consent screen: take the pending state
+//! exactly once, spend the code, check scopes, fetch the identity, store encrypted tokens.
+//! `posted` is the flow without one (`POST /v1/profiles`), ending in the same store.
+
+pub mod posted;
 
 use crate::ctx::{Ctx, OrInternal};
 use crate::fetch;
