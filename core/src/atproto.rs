@@ -39,7 +39,8 @@ const MAX_JWT_LEN: usize = 16 * 1024;
 const MAX_PROFILE_CHARS: usize = 512;
 /// TLDs a handle may never use (atproto handle spec: they must fail resolution; `.test` is
 /// for development only).
-const RESERVED_TLDS: &[&str] = &["alt", "arpa", "example", "internal", "invalid", "local", "localhost", "onion", "test"];
+const RESERVED_TLDS: &[&str] =
+    &["alt", "arpa", "example", "internal", "invalid", "local", "localhost", "onion", "test"];
 
 /// What a user typed to name their account, normalised.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -348,10 +349,7 @@ pub fn create_session_request(pds_host: &str, identifier: &str, password: &str) 
     HttpRequest {
         method: "POST",
         url: format!("https://{pds_host}/xrpc/com.atproto.server.createSession"),
-        headers: vec![
-            ("accept".into(), "application/json".into()),
-            ("content-type".into(), "application/json".into()),
-        ],
+        headers: vec![("accept".into(), "application/json".into()), ("content-type".into(), "application/json".into())],
         body: Some(body),
     }
 }
@@ -374,7 +372,10 @@ fn bearer_post(pds_host: &str, nsid: &str, token: &str) -> HttpRequest {
     HttpRequest {
         method: "POST",
         url: format!("https://{pds_host}/xrpc/{nsid}"),
-        headers: vec![("accept".into(), "application/json".into()), ("authorization".into(), format!("Bearer {token}"))],
+        headers: vec![
+            ("accept".into(), "application/json".into()),
+            ("authorization".into(), format!("Bearer {token}")),
+        ],
         body: None,
     }
 }

@@ -119,7 +119,14 @@ fn resolved_handles_are_checked() {
     assert_eq!(parse_resolved_handle(400, br#"{"error":"HandleNotFound"}"#), Err(ResolveProblem::NotFound));
     assert_eq!(parse_resolved_handle(502, b"bad gateway"), Err(ResolveProblem::Upstream { status: 502 }));
     assert_eq!(parse_resolved_handle(429, b"{}"), Err(ResolveProblem::Upstream { status: 429 }));
-    for body in [&b"{}"[..], b"[]", b"not json", br#"{"did":"did:key:z6Mk"}"#, br#"{"did":"did:web:localhost"}"#, br#"{"did":5}"#] {
+    for body in [
+        &b"{}"[..],
+        b"[]",
+        b"not json",
+        br#"{"did":"did:key:z6Mk"}"#,
+        br#"{"did":"did:web:localhost"}"#,
+        br#"{"did":5}"#,
+    ] {
         assert_eq!(parse_resolved_handle(200, body), Err(ResolveProblem::Malformed), "{body:?}");
     }
 }
@@ -130,7 +137,14 @@ fn did_documents_come_from_plc_or_the_web_host() {
     let web = did_document_request("did:web:Alice.Dev").unwrap();
     assert_eq!(web.url, "https://alice.dev/.well-known/did.json");
     assert_eq!(web.method, "GET");
-    for bad in ["did:web:alice.dev%3A8443", "did:web:alice.dev:path", "did:web:10.0.0.1", "did:web:metadata.google.internal", "did:key:z6Mk", "alice.dev"] {
+    for bad in [
+        "did:web:alice.dev%3A8443",
+        "did:web:alice.dev:path",
+        "did:web:10.0.0.1",
+        "did:web:metadata.google.internal",
+        "did:key:z6Mk",
+        "alice.dev",
+    ] {
         assert_eq!(did_document_request(bad).unwrap_err(), DidProblem::BadDid, "{bad}");
     }
     assert_eq!(did_document_status(200), Ok(()));
@@ -194,7 +208,8 @@ fn hostile_did_documents_are_refused() {
     assert_eq!(parse_did_document(PLC, &doc(PLC, wrong_type)), Err(DidProblem::NoPds));
     let other_did = r##"[{"id":"did:plc:aaaaaaaaaaaaaaaaaaaaaaaa#atproto_pds","type":"AtprotoPersonalDataServer","serviceEndpoint":"https://p.social"}]"##;
     assert_eq!(parse_did_document(PLC, &doc(PLC, other_did)), Err(DidProblem::NoPds));
-    let object_endpoint = r##"[{"id":"#atproto_pds","type":"AtprotoPersonalDataServer","serviceEndpoint":{"a":"https://p.social"}}]"##;
+    let object_endpoint =
+        r##"[{"id":"#atproto_pds","type":"AtprotoPersonalDataServer","serviceEndpoint":{"a":"https://p.social"}}]"##;
     assert_eq!(parse_did_document(PLC, &doc(PLC, object_endpoint)), Err(DidProblem::NoPds));
     assert_eq!(parse_did_document(PLC, b"[1]"), Err(DidProblem::Malformed));
     assert_eq!(parse_did_document(PLC, b"<html>"), Err(DidProblem::Malformed));
@@ -232,13 +247,16 @@ fn refresh_and_delete_send_the_refresh_jwt_as_bearer() {
 }
 
 fn session_body(access: &str, refresh: &str) -> String {
-    format!(r#"{{"accessJwt":"{access}","refreshJwt":"{refresh}","handle":"Alice.bsky.social","did":"{PLC}","active":true}}"#)
+    format!(
+        r#"{{"accessJwt":"{access}","refreshJwt":"{refresh}","handle":"Alice.bsky.social","did":"{PLC}","active":true}}"#
+    )
 }
 
 #[test]
 fn a_session_maps_to_a_token_set_with_lifetimes_from_the_jwts() {
     let access = jwt(&format!(r#"{{"scope":"com.atproto.appPass","sub":"{PLC}","iat":{NOW},"exp":{}}}"#, NOW + 7200));
-    let refresh = jwt(&format!(r#"{{"scope":"com.atproto.refresh","sub":"{PLC}","jti":"j1","exp":{}}}"#, NOW + 90 * 86_400));
+    let refresh =
+        jwt(&format!(r#"{{"scope":"com.atproto.refresh","sub":"{PLC}","jti":"j1","exp":{}}}"#, NOW + 90 * 86_400));
     let s = parse_session(200, session_body(&access, &refresh).as_bytes(), NOW).unwrap();
     assert_eq!(s.did, PLC);
     assert_eq!(s.handle, "alice.bsky.social");
@@ -271,7 +289,11 @@ fn session_failures_are_named_without_secrets() {
     use SessionError::*;
     for (status, body, want) in [
         (401, r#"{"error":"AuthenticationRequired","message":"Invalid identifier or password"}"#, InvalidCredentials),
-        (401, r#"{"error":"AuthFactorTokenRequired","message":"A sign in code has been sent to your email address"}"#, AuthFactorRequired),
+        (
+            401,
+            r#"{"error":"AuthFactorTokenRequired","message":"A sign in code has been sent to your email address"}"#,
+            AuthFactorRequired,
+        ),
         (401, r#"{"error":"AccountTakedown","message":"Account has been taken down"}"#, AccountTakendown),
         (400, r#"{"error":"AccountTakedown"}"#, AccountTakendown),
         (401, "", InvalidCredentials),
@@ -281,10 +303,22 @@ fn session_failures_are_named_without_secrets() {
         (200, "not json", Malformed),
         (200, "[]", Malformed),
         (200, r#"{"accessJwt":"a","refreshJwt":"r","handle":"alice.bsky.social"}"#, Malformed),
-        (200, r#"{"accessJwt":"","refreshJwt":"r","handle":"a.b","did":"did:plc:ewvi7nxzyoun6zhxrhs64oiz"}"#, Malformed),
+        (
+            200,
+            r#"{"accessJwt":"","refreshJwt":"r","handle":"a.b","did":"did:plc:ewvi7nxzyoun6zhxrhs64oiz"}"#,
+            Malformed,
+        ),
         (200, r#"{"accessJwt":"a","refreshJwt":"r","handle":"a.b","did":"did:key:zzz"}"#, Malformed),
-        (200, r#"{"accessJwt":"a","refreshJwt":"r","handle":"no handle","did":"did:plc:ewvi7nxzyoun6zhxrhs64oiz"}"#, Malformed),
-        (200, r#"{"accessJwt":"a","refreshJwt":"r","handle":"a.b","did":"did:plc:ewvi7nxzyoun6zhxrhs64oiz","status":"takendown"}"#, AccountTakendown),
+        (
+            200,
+            r#"{"accessJwt":"a","refreshJwt":"r","handle":"no handle","did":"did:plc:ewvi7nxzyoun6zhxrhs64oiz"}"#,
+            Malformed,
+        ),
+        (
+            200,
+            r#"{"accessJwt":"a","refreshJwt":"r","handle":"a.b","did":"did:plc:ewvi7nxzyoun6zhxrhs64oiz","status":"takendown"}"#,
+            AccountTakendown,
+        ),
     ] {
         let got = parse_session(status, body.as_bytes(), NOW).map(|_| ()).unwrap_err();
         assert_eq!(got, want, "{status} {body}");
@@ -337,9 +371,14 @@ fn jwt_exp_reads_only_well_formed_payloads() {
 #[test]
 fn profile_is_public_and_optional() {
     let r = profile_request(PLC);
-    assert_eq!(r.url, format!("https://public.api.bsky.app/xrpc/app.bsky.actor.getProfile?actor=did%3Aplc%3A{}", &PLC[8..]));
+    assert_eq!(
+        r.url,
+        format!("https://public.api.bsky.app/xrpc/app.bsky.actor.getProfile?actor=did%3Aplc%3A{}", &PLC[8..])
+    );
     assert!(r.header("authorization").is_none());
-    let body = format!(r#"{{"did":"{PLC}","handle":"alice.bsky.social","displayName":"  Alice  ","avatar":"https://cdn.bsky.app/a.jpg"}}"#);
+    let body = format!(
+        r#"{{"did":"{PLC}","handle":"alice.bsky.social","displayName":"  Alice  ","avatar":"https://cdn.bsky.app/a.jpg"}}"#
+    );
     let p = parse_profile(200, body.as_bytes()).unwrap();
     assert_eq!(p.display_name.as_deref(), Some("Alice"));
     assert_eq!(p.avatar_url.as_deref(), Some("https://cdn.bsky.app/a.jpg"));
