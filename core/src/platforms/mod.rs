@@ -24,6 +24,7 @@
 //!   (`InstagramViaPages`), linkedin (`LinkedInOrganizations`), sandbox (`SandboxPages`); the
 //!   default `Login` makes the login the one account (see `crate::accounts`)
 
+pub mod bluesky;
 pub mod custom;
 pub mod facebook;
 pub mod instagram;
