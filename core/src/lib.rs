@@ -14,6 +14,7 @@ pub mod http;
 pub mod identity;
 pub mod input;
 pub mod keys;
+pub mod mastodon;
 pub mod model;
 pub mod oauth;
 pub mod ownership;

@@ -30,6 +30,7 @@ pub mod facebook;
 pub mod instagram;
 pub mod instagram_facebook;
 pub mod linkedin;
+pub mod mastodon;
 pub mod pinterest;
 pub mod reddit;
 pub mod sandbox;
