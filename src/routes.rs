@@ -64,7 +64,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
                 (_, ["profiles", id, "proxy", _, ..]) => proxy::forward(ctx, &app, id, req).await,
                 (Method::Get, ["platforms"]) => {
                     let data: Vec<PlatformInfo> =
-                        ctx.catalog.all().iter().map(|p| PlatformInfo::of(p, ctx.credentials(p).is_some())).collect();
+                        ctx.catalog.all().iter().map(|p| PlatformInfo::of(p, configured(ctx, p))).collect();
                     respond::json(200, &json!({"data": data}))
                 }
                 (Method::Post, ["connect-links"]) => links::create(ctx, &app, &body(req).await?).await,
@@ -198,4 +198,10 @@ fn query(req: &Request) -> ApiResult<Vec<(String, String)>> {
 
 fn param<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
     q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}
+
+/// Whether a platform can connect here: its client id and secret are set, or it needs none
+/// (app passwords, pasted keys) or registers itself with each instance (Mastodon).
+fn configured(ctx: &Ctx, p: &connect_links_core::platforms::Platform) -> bool {
+    p.auth == connect_links_core::platforms::AuthKind::InstanceOauth2 || ctx.credentials(p).is_some()
 }

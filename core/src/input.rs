@@ -136,6 +136,10 @@ pub struct CreateLink {
     /// choose them, or connects every one.
     #[serde(default)]
     pub accounts: Option<AccountsMode>,
+    /// The server the account lives on, for platforms that have one per account (a Mastodon
+    /// instance: `mastodon.social` or its https URL).
+    #[serde(default)]
+    pub instance: Option<String>,
 }
 
 /// The `accounts` option of a connect link.

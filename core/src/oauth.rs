@@ -187,6 +187,11 @@ pub fn revoke_request(p: &Platform, creds: &ClientCredentials, token: &str) -> O
             headers.push(("authorization".into(), format!("Bearer {token}")));
             HttpRequest { method: "DELETE", url, headers, body: None }
         }
+        RevokeStyle::BearerPost => {
+            let mut headers = base_headers(p);
+            headers.push(("authorization".into(), format!("Bearer {token}")));
+            HttpRequest { method: "POST", url, headers, body: None }
+        }
     })
 }
 

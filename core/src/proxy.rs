@@ -145,6 +145,9 @@ pub enum TokenInvalid {
     Status401,
     /// HTTP 401, or Graph's error code 190 in a 400/401/403 body (Meta).
     MetaCode190,
+    /// HTTP 401, or XRPC's `{"error": "ExpiredToken"}` in a 400 (a PDS answers an expired
+    /// access JWT that way).
+    XrpcExpiredToken,
 }
 
 /// What a platform's proxy needs beyond `api_base_url`.
@@ -453,12 +456,24 @@ pub fn token_invalid(spec: &ProxySpec, status: u16, body: Option<&[u8]>) -> bool
                         .and_then(|v| v.pointer("/error/code").and_then(serde_json::Value::as_i64))
                         == Some(190))
         }
+        TokenInvalid::XrpcExpiredToken => {
+            status == 401
+                || (status == 400
+                    && body
+                        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+                        .and_then(|v| v.get("error").and_then(serde_json::Value::as_str).map(|e| e == "ExpiredToken"))
+                        == Some(true))
+        }
     }
 }
 
 /// Whether the answer's body must be read to tell a dead token (Meta's 400 with code 190).
 pub fn needs_body_for_token_check(spec: &ProxySpec, status: u16) -> bool {
-    spec.token_invalid == TokenInvalid::MetaCode190 && matches!(status, 400 | 403)
+    match spec.token_invalid {
+        TokenInvalid::Status401 => false,
+        TokenInvalid::MetaCode190 => matches!(status, 400 | 403),
+        TokenInvalid::XrpcExpiredToken => status == 400,
+    }
 }
 
 /// What a platform's answer said about limits, for one call.

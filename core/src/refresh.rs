@@ -3,7 +3,8 @@
 
 use crate::http::{form_body, HttpRequest};
 use crate::oauth::{token_endpoint_request, ClientCredentials};
-use crate::platforms::{Platform, RefreshKind};
+use crate::platforms::{Platform, RefreshCall, RefreshKind};
+use crate::secrets::RefreshToken;
 use serde_json::Value;
 
 /// Why a profile is disconnected.
@@ -45,6 +46,11 @@ pub fn refresh_request(
     access: &str,
     refresh: Option<&str>,
 ) -> Option<HttpRequest> {
+    if p.refresh_call == RefreshCall::AtprotoSession {
+        // The account's PDS, resolved from the grant: without it there is nowhere to call.
+        let pds = p.instance.as_deref()?;
+        return Some(crate::atproto::refresh_session_request(pds, &RefreshToken::new(refresh?)));
+    }
     match p.refresh {
         RefreshKind::RefreshToken | RefreshKind::RotatingRefreshToken => {
             let rt = refresh?;

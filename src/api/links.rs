@@ -12,6 +12,8 @@ use connect_links_core::model::LinkRow;
 use connect_links_core::oauth::authorize_url;
 use connect_links_core::ownership::{connect_token_hash, ClaimMode};
 use connect_links_core::pkce::new_verifier;
+use connect_links_core::host::public_host;
+use connect_links_core::mastodon::scopes_allowed;
 use connect_links_core::platforms::AuthKind;
 use connect_links_core::random::{ct_eq, new_id};
 use connect_links_core::redirect::is_allowed;
@@ -31,12 +33,26 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
             "this platform connects with credentials the app posts to POST /v1/profiles, not through a connect link",
         ));
     }
-    if platform.auth != AuthKind::Oauth2 {
-        return Err(ApiError::invalid("this platform does not connect through a redirect"));
+    let per_instance = platform.auth == AuthKind::InstanceOauth2;
+    // Checked before anything is fetched: the instance is a host the worker will call.
+    let instance = match (&input.instance, per_instance) {
+        (Some(raw), true) => Some(public_host(raw).map_err(|why| ApiError::invalid(format!("instance {why}")))?),
+        (None, true) => None,
+        (Some(_), false) => return Err(ApiError::invalid("instance is only taken by platforms with instances (mastodon)")),
+        (None, false) => None,
+    };
+    let callback = input.callback.unwrap_or(CallbackMode::Hosted);
+    if per_instance && callback == CallbackMode::App {
+        return Err(ApiError::invalid(
+            "Mastodon links use the hosted callback: the client registered with each instance knows only that one",
+        ));
     }
-    let creds = ctx.credentials(platform).ok_or_else(|| {
-        ApiError::new(ErrorCode::PlatformNotConfigured, format!("{} client id and secret are not set", platform.id))
-    })?;
+    if !per_instance && ctx.credentials(platform).is_none() {
+        return Err(ApiError::new(
+            ErrorCode::PlatformNotConfigured,
+            format!("{} client id and secret are not set", platform.id),
+        ));
+    }
     if !is_allowed(&input.redirect_url, &app.allowlist()) {
         return Err(ApiError::new(
             ErrorCode::RedirectNotAllowed,
@@ -44,18 +60,47 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         ));
     }
     let db = ctx.db()?;
+    let mut reconnect_instance = None;
     if let Some(pid) = &input.profile_id {
         let profile = store::get_profile(&db, &app.id, pid).await?.ok_or_else(|| ApiError::not_found("profile"))?;
         if profile.platform != platform.id {
             return Err(ApiError::invalid("profile_id belongs to another platform"));
         }
+        reconnect_instance = profile.instance;
     }
-    let callback = input.callback.unwrap_or(CallbackMode::Hosted);
+    // A reconnect goes back to the profile's own instance.
+    let instance = match (instance, reconnect_instance) {
+        (Some(given), Some(theirs)) if given != theirs => {
+            return Err(ApiError::invalid("instance is not the instance of the profile being reconnected"))
+        }
+        (given, theirs) => given.or(theirs),
+    };
+    if per_instance && instance.is_none() {
+        return Err(ApiError::invalid("instance is required for this platform (for example \"mastodon.social\")"));
+    }
+    let scopes = input.scopes.clone().unwrap_or_else(|| platform.default_scopes.clone());
+    let (platform, creds) = match &instance {
+        Some(host) => {
+            let client = crate::connect::mastodon::ensure_client(ctx, &platform.id, host).await?;
+            let registered: Vec<String> = serde_json::from_str(&client.scopes).unwrap_or_default();
+            if let Err(refused) = scopes_allowed(&scopes, &registered) {
+                return Err(ApiError::invalid(format!(
+                    "scopes not registered with the instance: {} (Mastodon asks for scopes by their exact names)",
+                    refused.join(" ")
+                )));
+            }
+            match crate::instances::resolve(ctx, &platform.id, Some(host)).await? {
+                Some((p, Some(c))) => (p, c),
+                _ => return Err(ApiError::internal()),
+            }
+        }
+        None => (platform.clone(), ctx.credentials(platform).ok_or_else(ApiError::internal)?),
+    };
+    let platform = &platform;
     let redirect_uri = match callback {
         CallbackMode::Hosted => format!("{}/oauth/callback", ctx.public_url),
         CallbackMode::App => input.redirect_url.clone(),
     };
-    let scopes = input.scopes.clone().unwrap_or_else(|| platform.default_scopes.clone());
     let (id, state, verifier) = (new_id("cl_")?, new_state()?, new_verifier()?);
     let authorize = authorize_url(platform, &creds.client_id, &redirect_uri, &scopes, state.secret(), &verifier)
         .ok_or_else(ApiError::internal)?;
@@ -84,7 +129,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         claim_events: None,
         accounts: input.accounts.unwrap_or(AccountsMode::Pick).as_str().into(),
         choice_expires_at: None,
-        instance: None,
+        instance,
     };
     store::insert_link(&db, &link, if callback == CallbackMode::App { "app" } else { "hosted" }).await?;
     let pending = PendingAuth {

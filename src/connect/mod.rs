@@ -2,6 +2,8 @@
 //! exactly once, spend the code, check scopes, fetch the identity, store encrypted tokens.
 //! `posted` is the flow without one (`POST /v1/profiles`), ending in the same store.
 
+pub mod bluesky;
+pub mod mastodon;
 pub mod posted;
 
 use crate::ctx::{Ctx, OrInternal};
@@ -23,7 +25,8 @@ use connect_links_core::ownership::{new_connect_token, place, ExistingAccount, P
 use connect_links_core::picker::{
     choice_cookie, choice_hash, login_key, picker_page, picker_policy, Choice, CHOICE_FIELD, CHOICE_TTL_SECS,
 };
-use connect_links_core::platforms::Platform;
+use connect_links_core::mastodon::{account_key, handle as instance_handle, is_unknown_client};
+use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::new_id;
 use connect_links_core::random::random_token;
 use connect_links_core::refresh_policy::next_refresh_at;
@@ -262,10 +265,16 @@ async fn connect(
     let id_resp = fetch::send(&id_req, &platform.id, None, ctx.timeout_ms())
         .await
         .map_err(|_| (CallbackFailure::ProfileFailed, Some(fresh(None))))?;
-    let Some(identity) = parse_identity(&platform.identity, id_resp.status, &id_resp.body) else {
+    let Some(mut identity) = parse_identity(&platform.identity, id_resp.status, &id_resp.body) else {
         log_failure(&platform.id, &link.id, "identity", &format!("status {}", id_resp.status));
         return Err((CallbackFailure::ProfileFailed, Some(fresh(None))));
     };
+    // A Mastodon account id is unique on its instance only: the instance is part of it, and
+    // of the handle people know (`alice@mastodon.social`).
+    if let (AuthKind::InstanceOauth2, Some(host)) = (platform.auth, &platform.instance) {
+        identity.platform_user_id = account_key(&identity.platform_user_id, host);
+        identity.username = identity.username.map(|u| instance_handle(&u, host));
+    }
     let login = Account::of_login(&identity);
     let fail = |f: CallbackFailure| (f, Some(fresh(Some(identity.platform_user_id.clone()))));
     let granted = tokens.scope.as_deref().map(parse_scopes).unwrap_or(requested);
@@ -336,7 +345,15 @@ async fn exchange(
     let req = code_exchange_request(platform, creds, &code, &pending.redirect_uri, &pending.verifier());
     let resp =
         fetch::send(&req, &platform.id, None, ctx.timeout_ms()).await.map_err(|_| CallbackFailure::ExchangeFailed)?;
-    let mut tokens = parse_token_answer(platform, resp.status, &resp.body).map_err(|e| {
+    let parsed = parse_token_answer(platform, resp.status, &resp.body);
+    if let (Err(_), Some(host)) = (&parsed, &platform.instance) {
+        // An instance that no longer knows our client (older Mastodon deletes apps that hold
+        // no token): forget it, so the next connect registers again.
+        if platform.auth == AuthKind::InstanceOauth2 && is_unknown_client(resp.status, &resp.body) {
+            let _ = crate::instances::forget_client(ctx, &platform.id, host, &creds.client_id).await;
+        }
+    }
+    let mut tokens = parsed.map_err(|e| {
         log_failure(&platform.id, &link.id, "exchange", &e.to_string());
         CallbackFailure::ExchangeFailed
     })?;

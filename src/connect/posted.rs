@@ -42,7 +42,8 @@ pub async fn create(ctx: &Ctx, app: &AppRow, body: &[u8]) -> ApiResult<Response>
     let platform = ctx.platform(&input.platform)?.clone();
     let posted = match platform.auth {
         AuthKind::ApiKey => api_key(ctx, platform, &input).await?,
-        AuthKind::Oauth2 | AuthKind::InstanceOauth2 | AuthKind::AppPassword => {
+        AuthKind::AppPassword => super::bluesky::sign_in(ctx, &platform, &input).await?,
+        AuthKind::Oauth2 | AuthKind::InstanceOauth2 => {
             return Err(ApiError::invalid(
                 "this platform connects through a connect link (POST /v1/connect-links), not with posted credentials",
             ))

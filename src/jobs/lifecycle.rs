@@ -10,7 +10,8 @@ use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::{GrantRow, ProfileRow, GRANT_COLUMNS};
 use connect_links_core::oauth::{parse_scopes, parse_token_answer};
-use connect_links_core::platforms::{Platform, RefreshKind};
+use connect_links_core::atproto::parse_session;
+use connect_links_core::platforms::{Platform, RefreshCall, RefreshKind};
 use connect_links_core::random::{new_id, unit};
 use connect_links_core::refresh::{backoff, classify, refresh_request, DisconnectReason, Failure};
 use connect_links_core::refresh_policy::{next_refresh_at, EXPIRING_NOTICE};
@@ -192,7 +193,7 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outco
     let answer = fetch::send(&req, &platform.id, Some(row.id()), ctx.timeout_ms()).await;
     let failure = match &answer {
         Err(_) => Failure::Transient,
-        Ok(resp) => match parse_answer(platform, resp.status, &resp.body) {
+        Ok(resp) => match parse_answer(platform, resp.status, &resp.body, ctx.now()) {
             Ok(tokens) => {
                 store_refreshed(ctx, &keyring, row, lease, platform, &tokens, refresh.as_deref()).await?;
                 return Ok(Outcome::Refreshed);
@@ -261,7 +262,11 @@ async fn push_back(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn parse_answer(p: &Platform, status: u16, body: &[u8]) -> Result<TokenSet, ()> {
+fn parse_answer(p: &Platform, status: u16, body: &[u8], now: i64) -> Result<TokenSet, ()> {
+    if p.refresh_call == RefreshCall::AtprotoSession {
+        // A new session: its refresh JWT replaces the one just spent.
+        return parse_session(status, body, now).map(|s| s.tokens).map_err(|_| ());
+    }
     let parsed = if p.refresh == RefreshKind::SelfExchange {
         TokenSet::from_response(status, body)
     } else {

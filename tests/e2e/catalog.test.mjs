@@ -24,10 +24,15 @@ test('configured is true exactly when both credentials are set', async () => {
   const r = await w.call('GET', '/v1/platforms', { token: api_key });
   assert.equal(r.status, 200);
   const byId = Object.fromEntries(r.body.data.map((p) => [p.id, p]));
-  assert.deepEqual(Object.keys(byId), ['instagram', 'facebook', 'instagram_facebook', 'threads', 'linkedin', 'x', 'youtube', 'tiktok', 'pinterest', 'reddit', 'acme', 'globex', 'keyed', 'querykey']);
+  assert.deepEqual(Object.keys(byId), ['instagram', 'facebook', 'instagram_facebook', 'threads', 'linkedin', 'x', 'youtube', 'tiktok', 'pinterest', 'reddit', 'bluesky', 'mastodon', 'acme', 'globex', 'keyed', 'querykey']);
   const configured = r.body.data.filter((p) => p.configured).map((p) => p.id);
   // API-key providers need no client: the user's key is the credential.
-  assert.deepEqual(configured, ['x', 'acme', 'keyed', 'querykey']);
+  // Bluesky needs no client (app passwords); Mastodon registers itself with each instance.
+  assert.deepEqual(configured, ['x', 'bluesky', 'mastodon', 'acme', 'keyed', 'querykey']);
+  assert.equal(byId.bluesky.auth, 'app_password');
+  assert.equal(byId.bluesky.refresh, 'rotating_refresh_token');
+  assert.equal(byId.mastodon.auth, 'instance_oauth2');
+  assert.equal(byId.mastodon.refresh, 'none');
   assert.equal(byId.keyed.auth, 'api_key');
   assert.equal(byId.keyed.refresh, 'none');
   assert.deepEqual(byId.x, {

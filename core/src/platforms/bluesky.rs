@@ -35,8 +35,8 @@
 //!
 //! Proxy note: an expired access JWT is answered 400 `ExpiredToken`, not 401, on the PDS.
 
-use super::{AuthKind, IdentityMap, Pkce, Platform, RefreshKind};
-use crate::proxy::ProxySpec;
+use super::{AuthKind, IdentityMap, Pkce, Platform, RefreshCall, RefreshKind, RevokeStyle};
+use crate::proxy::{ProxySpec, TokenInvalid};
 
 /// The `bluesky` platform.
 pub fn platform() -> Platform {
@@ -58,6 +58,8 @@ pub fn platform() -> Platform {
         default_scopes: vec![],
         pkce: Pkce::None,
         refresh: RefreshKind::RotatingRefreshToken,
+        refresh_call: RefreshCall::AtprotoSession,
+        revoke_style: RevokeStyle::BearerPost,
         // The reference PDS issues 120-minute access JWTs; the JWT's own `exp` wins when
         // readable (see `crate::atproto::parse_session`).
         default_access_ttl_secs: Some(crate::atproto::DEFAULT_ACCESS_TTL_SECS),
@@ -67,6 +69,8 @@ pub fn platform() -> Platform {
         // another service names it in `atproto-proxy`.
         proxy: ProxySpec {
             request_headers: vec!["atproto-proxy".into(), "atproto-accept-labelers".into()],
+            // An expired access JWT is a 400 `ExpiredToken` on a PDS, not a 401.
+            token_invalid: TokenInvalid::XrpcExpiredToken,
             ..ProxySpec::default()
         },
         docs_url: "https://docs.bsky.app/docs/api/com-atproto-server-create-session".into(),

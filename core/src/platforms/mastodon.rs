@@ -62,6 +62,9 @@ pub fn platform() -> Platform {
         pkce: Pkce::S256,
         client_auth: ClientAuth::Body,
         refresh: RefreshKind::None,
+        // A revoked or unknown token gets 401 `{"error": "The access token is invalid"}`
+        // (or "... was revoked"): a message, no code to match.
+        liveness_401_terminal: true,
         api_base_url: Some("https://{instance}".into()),
         // Per account, as documented: media uploads and status deletions, 30 per 30 minutes
         // (all endpoints share 300 per 5 minutes, which a 429 with Retry-After covers).
@@ -96,8 +99,4 @@ mod tests {
         assert_eq!(p.client_auth, ClientAuth::Body);
     }
 
-    #[test]
-    fn it_is_not_a_builtin_yet() {
-        assert!(super::super::Catalog::builtins().iter().all(|p| p.id != "mastodon"));
-    }
 }

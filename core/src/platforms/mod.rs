@@ -20,6 +20,12 @@
 //!   `invalid_grant`)
 //! - `pkce: Pkce::None`: instagram, facebook, instagram_facebook, threads, linkedin, pinterest,
 //!   reddit
+//! - `refresh_call: AtprotoSession`, `revoke_style: BearerPost`, `proxy.token_invalid:
+//!   XrpcExpiredToken`: bluesky (sessions on the account's PDS, see `crate::atproto`)
+//! - `{instance}` in URLs ([`INSTANCE`], resolved by `Platform::at_instance`): bluesky (the
+//!   PDS), mastodon (the instance)
+//! - `liveness_401_terminal`: mastodon, API-key providers (a 401 alone means the token is dead)
+//! - `token_placement`: API-key providers (a header of their own, or the query)
 //! - `accounts` (with `accounts_url`): facebook (`FacebookPages`), instagram_facebook
 //!   (`InstagramViaPages`), linkedin (`LinkedInOrganizations`), sandbox (`SandboxPages`); the
 //!   default `Login` makes the login the one account (see `crate::accounts`)
@@ -174,6 +180,19 @@ pub enum RevokeStyle {
     Rfc7009,
     /// `DELETE` the revoke URL with the access token as a Bearer token (Facebook).
     BearerDelete,
+    /// `POST` the revoke URL with the token as a Bearer token and no body (Bluesky's
+    /// `deleteSession`, which takes the refresh JWT).
+    BearerPost,
+}
+
+/// How a refresh reaches the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshCall {
+    /// The OAuth token endpoint (`grant_type=refresh_token`), or the self-exchange URL.
+    TokenEndpoint,
+    /// AT Protocol's `refreshSession` on the account's PDS: the refresh JWT as a Bearer
+    /// token, no body; the answer is a session (`accessJwt`, `refreshJwt`).
+    AtprotoSession,
 }
 
 /// How far a platform's revocation reaches, which decides when we may revoke (see
@@ -238,6 +257,8 @@ pub struct Platform {
     pub authorize_params: Vec<(String, String)>,
     /// Refresh kind.
     pub refresh: RefreshKind,
+    /// How the refresh call is made.
+    pub refresh_call: RefreshCall,
     /// The self-exchange endpoint, for `RefreshKind::SelfExchange`.
     pub self_exchange: Option<SelfExchange>,
     /// Fallback access-token lifetime when the answer has no `expires_in`.
@@ -316,6 +337,7 @@ impl Platform {
             client_id_param: "client_id".into(),
             authorize_params: vec![],
             refresh: RefreshKind::RefreshToken,
+            refresh_call: RefreshCall::TokenEndpoint,
             self_exchange: None,
             default_access_ttl_secs: None,
             token_request: TokenRequest::FormPost,
@@ -428,6 +450,8 @@ impl Catalog {
             tiktok::platform(),
             pinterest::platform(),
             reddit::platform(),
+            bluesky::platform(),
+            mastodon::platform(),
         ]
     }
 

@@ -1,0 +1,91 @@
+//! Bluesky sign-in with an app password (issue 12), for `POST /v1/profiles`: the handle is
+//! resolved to its DID and the DID to the account's PDS (each host checked as public before
+//! it is called), the session is created on that PDS, and the profile is read from the public
+//! AppView. The app password is used for this one call and never stored; the session's JWTs
+//! are what the grant keeps. The pure steps are `connect_links_core::atproto`.
+
+use super::posted::Posted;
+use crate::ctx::Ctx;
+use crate::fetch;
+use connect_links_core::atproto::{
+    create_session_request, did_document_request, did_document_status, normalize_identifier, parse_did_document,
+    parse_profile, parse_resolved_handle, parse_session, profile_request, resolve_handle_request, DidProblem,
+    Identifier, ResolveProblem, SessionError,
+};
+use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::http::{HttpRequest, HttpResponse};
+use connect_links_core::identity::Identity;
+use connect_links_core::input::CreateProfile;
+use connect_links_core::platforms::Platform;
+
+/// Checks `identifier` and `app_password` at the account's PDS and returns the session.
+pub async fn sign_in(ctx: &Ctx, platform: &Platform, input: &CreateProfile) -> ApiResult<Posted> {
+    input.only(&["identifier", "app_password"])?;
+    let identifier = normalize_identifier(input.credential("identifier")?)
+        .map_err(|why| ApiError::invalid(format!("credentials.identifier: {why}")))?;
+    let password = input.credential("app_password")?;
+    let (did, handle) = match &identifier {
+        Identifier::Did(did) => (did.clone(), None),
+        Identifier::Handle(handle) => {
+            let resp = call(ctx, &resolve_handle_request(handle)).await?;
+            let did = parse_resolved_handle(resp.status, &resp.body).map_err(|why| match why {
+                ResolveProblem::NotFound => ApiError::new(ErrorCode::InvalidCredentials, why.to_string()),
+                _ => ApiError::upstream(why.to_string()),
+            })?;
+            (did, Some(handle.clone()))
+        }
+    };
+    let doc_req = did_document_request(&did).map_err(|why| ApiError::new(ErrorCode::InvalidCredentials, why.to_string()))?;
+    let resp = call(ctx, &doc_req).await?;
+    let doc = did_document_status(resp.status).and_then(|_| parse_did_document(&did, &resp.body)).map_err(|why| {
+        match why {
+            DidProblem::Upstream { .. } => ApiError::upstream(why.to_string()),
+            DidProblem::PdsNotAllowed(_) | DidProblem::NoPds => ApiError::new(ErrorCode::AccountUnavailable, why.to_string()),
+            _ => ApiError::new(ErrorCode::InvalidCredentials, why.to_string()),
+        }
+    })?;
+    // The handle must point at the DID and the DID back at the handle (atproto's
+    // bidirectional check): a handle someone else's DNS points at a DID is not theirs.
+    if let Some(h) = &handle {
+        if doc.handle.as_deref() != Some(h.as_str()) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidCredentials,
+                "the handle and its account do not name each other (the handle is not verified)",
+            ));
+        }
+    }
+    let resp = call(ctx, &create_session_request(&doc.pds_host, &did, password)).await?;
+    let session = parse_session(resp.status, &resp.body, ctx.now()).map_err(|why| {
+        let code = match why {
+            SessionError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            SessionError::AuthFactorRequired => ErrorCode::AppPasswordRequired,
+            SessionError::AccountTakendown => ErrorCode::AccountUnavailable,
+            SessionError::RateLimited => ErrorCode::RateLimited,
+            SessionError::Upstream { .. } | SessionError::Malformed => ErrorCode::UpstreamError,
+        };
+        ApiError::new(code, why.to_string())
+    })?;
+    if session.did != did {
+        return Err(ApiError::upstream("the PDS signed in another account than the one resolved"));
+    }
+    // Display name and avatar are extras: an account the AppView has not indexed yet still
+    // connects, with its handle.
+    let facts = match fetch::send(&profile_request(&did), &platform.id, None, ctx.timeout_ms()).await {
+        Ok(r) => parse_profile(r.status, &r.body),
+        Err(_) => None,
+    };
+    let identity = Identity {
+        platform_user_id: did,
+        username: Some(session.handle.clone()).filter(|h| h != "handle.invalid"),
+        display_name: facts.as_ref().and_then(|f| f.display_name.clone()),
+        avatar_url: facts.and_then(|f| f.avatar_url),
+    };
+    Ok(Posted { platform: platform.at_instance(&doc.pds_host), tokens: session.tokens, identity })
+}
+
+/// One resolution or sign-in call; unreachable is 502.
+async fn call(ctx: &Ctx, req: &HttpRequest) -> ApiResult<HttpResponse> {
+    fetch::send(req, "bluesky", None, ctx.timeout_ms())
+        .await
+        .map_err(|_| ApiError::upstream("a Bluesky server could not be reached"))
+}

@@ -1,0 +1,184 @@
+// Mastodon on any instance (issue 12), on the real runtime against mock instances that speak
+// each version's dialect: the instance value checked before any fetch, the worker registering
+// itself once per instance (also when two first connects race), PKCE where the instance
+// advertises it and not on older ones, account ids scoped to their instance, liveness,
+// revocation, the proxy to that instance only, and a client the instance forgot.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startWorker } from './harness.mjs';
+import { PlatformMocks } from './platform-mocks.mjs';
+import { MastodonMocks } from './mocks-mastodon.mjs';
+
+const REDIRECT = 'https://app.example.com/connected';
+const NEW = 'mastodon.social';
+const OLD = 'old.mastodon-instance.org';
+const RACE = 'fosstodon.org';
+const now = () => Math.floor(Date.now() / 1000);
+
+const mocks = new PlatformMocks();
+const masto = new MastodonMocks().addInstance(NEW, { version: '4.3' }).addInstance(OLD, { version: '4.2' }).addInstance(RACE, { version: '4.4' });
+let w;
+let app;
+
+async function outbound(request) {
+  const mine = await masto.answer(request, new URL(request.url));
+  if (!mine) return mocks.handle(request);
+  const closed = new Response(mine.body, mine);
+  closed.headers.set('connection', 'close');
+  return closed;
+}
+
+before(async () => {
+  w = await startWorker({ vars: { PLATFORM_TIMEOUT_MS: '3000' }, outbound });
+  app = await w.createApp('Mastodon app', [REDIRECT]);
+});
+after(async () => { await w?.stop(); });
+
+const link = (json) => w.call('POST', '/v1/connect-links', { token: app.api_key, json: { platform: 'mastodon', redirect_url: REDIRECT, ...json } });
+const profile = async (id) => (await w.call('GET', `/v1/profiles/${id}`, { token: app.api_key })).body;
+const connect = (instance, user) => w.connectWithMock(masto, app.api_key, 'mastodon', { user, redirect: REDIRECT, linkFields: { instance } });
+
+test('a 4.3 instance: registered once, PKCE S256, the account keyed by its instance', async () => {
+  const { q } = await connect(`https://${NEW}/`, 'alice');
+  assert.equal(q.connected, 'true', JSON.stringify(q));
+  assert.equal(masto.registrations(NEW), 1);
+  const [registered] = masto.apps(NEW);
+  assert.deepEqual(registered.redirectUris, [`${w.base}/oauth/callback`]);
+  const auth = masto.authorizations.at(-1);
+  assert.ok(auth.challenge, 'a PKCE challenge was sent');
+  assert.equal(auth.clientId, registered.clientId);
+  const p = await profile(q.profile_id);
+  const account = masto.account(NEW, 'alice');
+  assert.equal(p.platform, 'mastodon');
+  assert.equal(p.instance, NEW);
+  assert.equal(p.platform_user_id, `${account.id}@${NEW}`);
+  assert.equal(p.username, `alice@${NEW}`);
+  assert.equal(p.display_name, account.display_name);
+  assert.equal(p.access_token_expires_at, null, 'Mastodon tokens do not expire');
+  const token = await w.call('GET', `/v1/profiles/${p.id}/access-token`, { token: app.api_key });
+  assert.ok(masto.tokensOf(NEW, 'alice').includes(token.body.access_token));
+  // The client secret is sealed in D1.
+  const row = await w.row('SELECT client_id, client_secret_enc, pkce FROM instance_clients WHERE instance = ?', NEW);
+  assert.equal(row.client_id, registered.clientId);
+  assert.equal(row.pkce, 1);
+  const secret = masto.instance(NEW).apps.get(registered.clientId).secret;
+  assert.ok(secret && !row.client_secret_enc.includes(secret));
+
+  // The next connect to that instance reuses the client: no discovery, no registration.
+  const discoveries = masto.count(NEW, 'discovery');
+  const second = await connect(NEW, 'bob');
+  assert.equal(second.q.connected, 'true');
+  assert.equal(masto.registrations(NEW), 1);
+  assert.equal(masto.count(NEW, 'discovery'), discoveries);
+  assert.equal(masto.authorizations.at(-1).clientId, registered.clientId);
+});
+
+test('a 4.2 instance (no metadata document): no PKCE on either leg, and the connect works', async () => {
+  const { q } = await connect(OLD, 'carol');
+  assert.equal(q.connected, 'true', JSON.stringify(q));
+  assert.equal(masto.authorizations.at(-1).challengeSent, false);
+  const exchange = masto.calls.filter((c) => c.host === OLD && c.endpoint === 'token').at(-1);
+  assert.equal(exchange.form.code_verifier, undefined);
+  assert.equal((await w.row('SELECT pkce FROM instance_clients WHERE instance = ?', OLD)).pkce, 0);
+  // The same account id on two instances is two accounts.
+  const p = await profile(q.profile_id);
+  assert.equal(p.platform_user_id, `${masto.account(OLD, 'carol').id}@${OLD}`);
+  assert.equal(masto.account(OLD, 'carol').id, masto.account(NEW, 'alice').id, 'ids restart per instance');
+});
+
+test('two parallel first connects to one instance register one app', async () => {
+  const release = masto.hold(RACE, 'apps');
+  const both = Promise.all([link({ instance: RACE }), link({ instance: RACE })]);
+  for (let i = 0; i < 100 && masto.calls.filter((c) => c.host === RACE && c.endpoint === 'apps').length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 300)); // the second connect is now waiting on the first
+  release();
+  const [a, b] = await both;
+  assert.equal(a.status, 201, JSON.stringify(a.body));
+  assert.equal(b.status, 201, JSON.stringify(b.body));
+  assert.equal(masto.registrations(RACE), 1);
+  assert.equal(masto.calls.filter((c) => c.host === RACE && c.endpoint === 'apps').length, 1);
+  const ids = [a, b].map((r) => new URL(r.body.authorize_url).searchParams.get('client_id'));
+  assert.equal(ids[0], ids[1]);
+});
+
+test('SSRF-shaped instance values are refused with 400 before any fetch', async () => {
+  const calls = masto.calls.length + mocks.calls.length;
+  for (const instance of [
+    'localhost', 'LOCALHOST', 'https://localhost', '127.0.0.1', 'https://127.0.0.1/', '169.254.169.254', '10.0.0.1',
+    'https://2130706433/', 'https://0x7f.1/', '[::1]', 'https://[::1]/', 'http://mastodon.social', 'ftp://mastodon.social',
+    'mastodon.social:8443', 'https://mastodon.social:443', 'https://user:pw@mastodon.social', 'mastodon.social@evil.com',
+    'https://mastodon.social/path', 'mastodon.social/../x', 'https://mastodon.social/?q=1', 'printer.local',
+    'metadata.google.internal', 'router.lan', 'intranet', 'x.test', 'mastodon.social.', `${'a'.repeat(300)}.social`, '',
+  ]) {
+    const r = await link({ instance });
+    assert.equal(r.status, 400, instance);
+    assert.equal(r.body.error.code, 'invalid_request', instance);
+  }
+  assert.equal((await link({})).status, 400, 'an instance is required');
+  assert.equal((await link({ instance: NEW, callback: 'app' })).status, 400, 'the hosted callback only');
+  const x = await w.call('POST', '/v1/connect-links', { token: app.api_key, json: { platform: 'sandbox', redirect_url: REDIRECT, instance: NEW } });
+  assert.equal(x.status, 400, 'instance is for Mastodon only');
+  assert.equal(masto.calls.length + mocks.calls.length, calls, 'nothing was fetched');
+});
+
+test('scopes the instance client was not registered for are refused before the consent screen', async () => {
+  const r = await link({ instance: NEW, scopes: ['read:statuses', 'admin:write'] });
+  assert.equal(r.status, 400);
+  assert.match(r.body.error.message, /admin:write/);
+  const ok = await link({ instance: NEW, scopes: ['read:accounts', 'write:favourites'] });
+  assert.equal(ok.status, 201);
+  assert.equal(new URL(ok.body.authorize_url).searchParams.get('scope'), 'read:accounts write:favourites');
+});
+
+test('the proxy calls the profile\'s own instance with its token', async () => {
+  const { q } = await connect(NEW, 'dora');
+  const res = await fetch(`${w.base}/v1/profiles/${q.profile_id}/proxy/api/v1/timelines/home?limit=5`, { headers: { authorization: `Bearer ${app.api_key}` } });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), []);
+  const call = masto.calls.filter((c) => c.endpoint === 'timeline').at(-1);
+  assert.equal(call.host, NEW);
+  assert.ok(masto.tokensOf(NEW, 'dora').includes(call.headers.authorization.replace('Bearer ', '')));
+  const other = await fetch(`${w.base}/v1/profiles/${q.profile_id}/proxy/api/v1/timelines/home`, {
+    headers: { authorization: `Bearer ${app.api_key}`, 'x-connect-links-host': OLD },
+  });
+  assert.equal(other.status, 400, 'no other instance');
+});
+
+test('a token revoked on the instance disconnects the profile at the liveness check; DELETE revokes at the instance', async () => {
+  const { q } = await connect(NEW, 'erin');
+  masto.revokeAll(NEW, 'erin');
+  await w.sql('UPDATE profiles SET next_check_at = ? WHERE id = ?', now() - 1, q.profile_id);
+  await w.cron();
+  await w.settled();
+  assert.equal((await profile(q.profile_id)).status, 'disconnected');
+
+  const kept = await connect(NEW, 'finn');
+  const token = masto.tokensOf(NEW, 'finn')[0];
+  assert.ok(token);
+  const del = await w.call('DELETE', `/v1/profiles/${kept.q.profile_id}`, { token: app.api_key });
+  assert.equal(del.status, 204);
+  await w.settled();
+  const revoke = masto.calls.filter((c) => c.host === NEW && c.endpoint === 'revoke').at(-1);
+  assert.ok(revoke, 'revoked at the instance');
+  assert.equal(revoke.form.token, token);
+  assert.equal(revoke.form.client_id, masto.apps(NEW)[0].clientId);
+  assert.deepEqual(masto.tokensOf(NEW, 'finn'), []);
+});
+
+test('a client the instance forgot is registered again after the failed exchange', async () => {
+  const created = await link({ instance: OLD });
+  assert.equal(created.status, 201);
+  const approved = masto.approve(created.body.authorize_url, { user: 'gus' });
+  masto.vacuum(OLD, { all: true });
+  const res = await w.callback(`${w.base}/oauth/callback?${new URLSearchParams({ code: approved.code, state: approved.state })}`);
+  const q = Object.fromEntries(new URL(res.headers.get('location')).searchParams);
+  assert.equal(q.connected, 'false');
+  assert.equal(q.error, 'exchange_failed');
+  assert.equal(await w.row('SELECT client_id FROM instance_clients WHERE instance = ?', OLD), null, 'forgotten');
+  const before = masto.registrations(OLD);
+  const again = await connect(OLD, 'gus');
+  assert.equal(again.q.connected, 'true');
+  assert.equal(masto.registrations(OLD), before + 1);
+});
