@@ -151,6 +151,7 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
         }
     }
     unreadable += reencrypt_own_tokens(ctx, db, &keyring, &others).await?;
+    reencrypt_instance_clients(ctx, db, &keyring, &others).await?;
     #[derive(Deserialize)]
     struct AppSecret {
         id: String,
@@ -191,6 +192,61 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     }
     if unreadable > 0 {
         console_log!("{}", json!({"event": "reencrypt_skipped", "rows": unreadable}));
+    }
+    Ok(())
+}
+
+/// Re-encrypts a batch of Mastodon instance client secrets still under an old key. One that
+/// cannot be opened is forgotten instead: nothing could use it, and the next connect to that
+/// instance registers a fresh client.
+async fn reencrypt_instance_clients(ctx: &Ctx, db: &D1Database, keyring: &Keyring, others: &str) -> ApiResult<()> {
+    #[derive(Deserialize)]
+    struct Client {
+        platform: String,
+        instance: String,
+        redirect_uri: String,
+        client_secret_enc: String,
+    }
+    let rows = query!(
+        db,
+        "SELECT platform, instance, redirect_uri, client_secret_enc FROM instance_clients \
+         WHERE client_id IS NOT NULL AND token_kid IN (SELECT value FROM json_each(?1)) LIMIT ?2",
+        others,
+        REENCRYPT_BATCH
+    )
+    .many::<Client>("read old-key instance clients")
+    .await?;
+    for c in rows {
+        let bound = crate::instances::secret_field(&c.platform, &c.instance);
+        let resealed =
+            keyring.open(&bound, "client_secret", &c.client_secret_enc).and_then(|p| keyring.seal(&bound, "client_secret", &p));
+        let stmt = match resealed {
+            Ok(enc) => query!(
+                db,
+                "UPDATE instance_clients SET client_secret_enc = ?4, token_kid = ?5, updated_at = ?6 \
+                 WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 AND client_secret_enc = ?7",
+                c.platform,
+                c.instance,
+                c.redirect_uri,
+                enc,
+                keyring.current_kid(),
+                ctx.now(),
+                c.client_secret_enc
+            ),
+            Err(_) => {
+                console_error!("{}", json!({"event": "reencrypt_failed", "instance": c.instance, "what": "client forgotten"}));
+                query!(
+                    db,
+                    "DELETE FROM instance_clients WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 \
+                     AND client_secret_enc = ?4",
+                    c.platform,
+                    c.instance,
+                    c.redirect_uri,
+                    c.client_secret_enc
+                )
+            }
+        };
+        stmt.exec("rewrap instance client").await?;
     }
     Ok(())
 }
@@ -289,7 +345,10 @@ pub async fn key_usage(ctx: &Ctx, keyring: &Keyring) -> ApiResult<Vec<KidUsage>>
     let apps = worker::Result::Ok(query!(
         &db,
         &format!(
-            "SELECT {k} AS kid, COUNT(*) AS n, COUNT(reencrypt_failed_at) AS unreadable FROM apps GROUP BY {k}",
+            "SELECT kid, SUM(n) AS n, SUM(unreadable) AS unreadable FROM ( \
+             SELECT {k} AS kid, COUNT(*) AS n, COUNT(reencrypt_failed_at) AS unreadable FROM apps GROUP BY {k} \
+             UNION ALL SELECT token_kid AS kid, COUNT(*) AS n, 0 AS unreadable FROM instance_clients \
+             WHERE client_id IS NOT NULL GROUP BY token_kid) GROUP BY kid",
             k = kid_sql("webhook_secret_enc")
         )
     ))

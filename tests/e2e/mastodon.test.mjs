@@ -5,7 +5,7 @@
 // revocation, the proxy to that instance only, and a client the instance forgot.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorker } from './harness.mjs';
+import { startWorker, randomKey } from './harness.mjs';
 import { PlatformMocks } from './platform-mocks.mjs';
 import { MastodonMocks } from './mocks-mastodon.mjs';
 
@@ -29,7 +29,7 @@ async function outbound(request) {
 }
 
 before(async () => {
-  w = await startWorker({ vars: { PLATFORM_TIMEOUT_MS: '3000' }, outbound });
+  w = await startWorker({ vars: { PLATFORM_TIMEOUT_MS: '3000' }, outbound, tokenKeys: `k2:${randomKey()},k1:${randomKey()}` });
   app = await w.createApp('Mastodon app', [REDIRECT]);
 });
 after(async () => { await w?.stop(); });
@@ -181,4 +181,25 @@ test('a client the instance forgot is registered again after the failed exchange
   const again = await connect(OLD, 'gus');
   assert.equal(again.q.connected, 'true');
   assert.equal(masto.registrations(OLD), before + 1);
+});
+
+test('key rotation re-seals instance client secrets, and forgets one that no longer opens', async () => {
+  // The state after a rotation: the 4.3 instance's client sealed under the old key k1, and the
+  // 4.4 one under a key that left the ring.
+  const newApp = masto.apps(NEW)[0];
+  const newSecret = masto.instance(NEW).apps.get(newApp.clientId).secret;
+  await w.sql("UPDATE instance_clients SET client_secret_enc = ?, token_kid = 'k1' WHERE instance = ?", w.sealEnvelope(newSecret, `mastodon:${NEW}`, 'client_secret', 'k1'), NEW);
+  await w.sql("UPDATE instance_clients SET client_secret_enc = 'v1.k0.AAAA', token_kid = 'k1' WHERE instance = ?", RACE);
+  const usage = async () => (await w.admin('GET', '/v1/admin/keys')).body.data.find((k) => k.kid === 'k1');
+  assert.ok((await usage()).apps >= 2, 'counted under k1');
+  await w.cron();
+  const row = await w.row('SELECT client_secret_enc, token_kid FROM instance_clients WHERE instance = ?', NEW);
+  assert.equal(row.token_kid, 'k2');
+  assert.match(row.client_secret_enc, /^v1\.k2\./);
+  assert.equal(await w.row('SELECT instance FROM instance_clients WHERE instance = ?', RACE), null, 'the unreadable one is forgotten');
+  // Both instances still connect: the re-sealed secret opens, the forgotten client is registered again.
+  assert.equal((await connect(NEW, 'hana')).q.connected, 'true');
+  const registrations = masto.registrations(RACE);
+  assert.equal((await connect(RACE, 'ivo')).q.connected, 'true');
+  assert.equal(masto.registrations(RACE), registrations + 1);
 });

@@ -506,3 +506,43 @@ fn per_instance_platforms_resolve_every_url_against_the_account_server() {
     assert_eq!(at.identity.url, "https://mastodon.social/api/v1/accounts/verify_credentials");
     assert_eq!(at.api_base_url.as_deref(), Some("https://mastodon.social"));
 }
+
+#[test]
+fn bluesky_refreshes_and_revokes_on_the_accounts_pds_with_bearer_jwts() {
+    let unresolved = get("bluesky");
+    // Without its PDS there is nowhere to refresh.
+    assert!(crate::refresh::refresh_request(&unresolved, &creds(), "AT", Some("RT")).is_none());
+    let p = unresolved.at_instance("pds.example.social");
+    let req = crate::refresh::refresh_request(&p, &creds(), "AT", Some("RT")).expect("a refresh");
+    assert_eq!(req.method, "POST");
+    assert_eq!(req.url, "https://pds.example.social/xrpc/com.atproto.server.refreshSession");
+    assert_eq!(req.header("authorization"), Some("Bearer RT"));
+    assert!(req.body.is_none(), "no client credentials, no body");
+    assert!(crate::refresh::refresh_request(&p, &creds(), "AT", None).is_none());
+    let token = crate::oauth::token_to_revoke(&p, "AT", Some("RT"));
+    let revoke = crate::oauth::revoke_request(&p, &creds(), token).expect("a revoke");
+    assert_eq!((revoke.method, revoke.url.as_str()), ("POST", "https://pds.example.social/xrpc/com.atproto.server.deleteSession"));
+    assert_eq!(revoke.header("authorization"), Some("Bearer RT"));
+    assert!(revoke.body.is_none());
+    // Dead refresh JWTs are terminal; a missing header or an outage is not.
+    use crate::refresh::{classify, DisconnectReason, Failure};
+    for body in [&br#"{"error":"ExpiredToken","message":"Token has been revoked"}"#[..], br#"{"error":"InvalidToken"}"#] {
+        assert_eq!(classify(&p, 400, body), Failure::Terminal(DisconnectReason::Revoked));
+    }
+    assert_eq!(classify(&p, 401, br#"{"error":"AccountTakedown"}"#), Failure::Terminal(DisconnectReason::Revoked));
+    assert_eq!(classify(&p, 401, br#"{"error":"AuthenticationRequired"}"#), Failure::Transient);
+    assert_eq!(classify(&p, 502, br#"{"error":"ExpiredToken"}"#), Failure::Transient);
+}
+
+#[test]
+fn the_proxy_reads_xrpc_expired_tokens_as_dead_tokens() {
+    use crate::proxy::{needs_body_for_token_check, token_invalid};
+    let spec = get("bluesky").proxy;
+    assert!(token_invalid(&spec, 401, None));
+    assert!(needs_body_for_token_check(&spec, 400));
+    assert!(token_invalid(&spec, 400, Some(br#"{"error":"ExpiredToken","message":"Token has expired"}"#)));
+    assert!(!token_invalid(&spec, 400, Some(br#"{"error":"InvalidRequest"}"#)));
+    assert!(!token_invalid(&spec, 400, Some(b"not json")));
+    assert!(!needs_body_for_token_check(&spec, 403));
+    assert!(!needs_body_for_token_check(&get("x").proxy, 400));
+}
