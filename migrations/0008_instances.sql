@@ -8,8 +8,10 @@ ALTER TABLE connect_links ADD COLUMN instance TEXT;
 
 -- The OAuth client this deployment registered with each instance (Mastodon's
 -- POST /api/v1/apps), per callback URL (a deployment moved to another PUBLIC_URL registers
--- again). A row with no client_id is a registration in flight, held until
--- registering_until: concurrent first connects to one instance register once.
+-- again). A row with no client_id is a registration in flight by the connect whose
+-- claim_id it holds, until registering_until: concurrent first connects to one instance
+-- register once. checked_at: when the instance last confirmed it knows the client (older
+-- Mastodon versions delete apps that hold no token).
 CREATE TABLE instance_clients (
   platform TEXT NOT NULL,
   instance TEXT NOT NULL,
@@ -20,6 +22,8 @@ CREATE TABLE instance_clients (
   scopes TEXT NOT NULL DEFAULT '[]', -- JSON array, as registered
   pkce INTEGER NOT NULL DEFAULT 0,   -- 1: the instance advertises S256
   registering_until INTEGER,
+  claim_id TEXT,
+  checked_at INTEGER,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
   PRIMARY KEY (platform, instance, redirect_uri)

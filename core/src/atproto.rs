@@ -106,7 +106,9 @@ pub fn normalize_identifier(input: &str) -> Result<Identifier, IdentifierProblem
     }
     if input.starts_with("did:") {
         check_did(input)?;
-        return Ok(Identifier::Did(input.to_string()));
+        // A did:web names a host, which DNS reads without case: one account, one spelling.
+        let did = if input.starts_with("did:web:") { input.to_ascii_lowercase() } else { input.to_string() };
+        return Ok(Identifier::Did(did));
     }
     let handle = input.strip_prefix('@').unwrap_or(input);
     if handle.contains('@') {
@@ -405,8 +407,8 @@ pub enum SessionError {
     AccountTakendown,
     /// 429 `RateLimitExceeded` (createSession allows 30 per 5 minutes per identifier and IP).
     RateLimited,
-    /// Any other non-2xx status (a refresh's 400 `ExpiredToken` / `InvalidToken` lands here:
-    /// see [`refresh_failure_is_terminal`]).
+    /// Any other non-2xx status (a refresh's 400 `ExpiredToken` / `InvalidToken` lands here;
+    /// the lifecycle job classifies it with the platform's `terminal_errors`).
     Upstream {
         /// The HTTP status.
         status: u16,
@@ -470,18 +472,6 @@ fn session_failure(status: u16, body: &[u8]) -> SessionError {
         (401, _) => SessionError::InvalidCredentials,
         (429, _) => SessionError::RateLimited,
         _ => SessionError::Upstream { status },
-    }
-}
-
-/// Whether a failed refresh means the grant is dead and the user must reconnect: 400
-/// `ExpiredToken` / `InvalidToken` (expired, rotated past its grace, revoked by
-/// `deleteSession` or by revoking the app password) and `AccountTakedown`. Anything else
-/// (5xx, 429, a network failure, an unknown answer) is transient: keep the tokens and retry.
-pub fn refresh_failure_is_terminal(status: u16, body: &[u8]) -> bool {
-    match xrpc_error(body).as_deref() {
-        Some("AccountTakedown") => true,
-        Some("ExpiredToken" | "InvalidToken") => status == 400,
-        _ => false,
     }
 }
 

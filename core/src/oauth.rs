@@ -147,9 +147,21 @@ pub fn place_token(placement: &TokenPlacement, token: &str, url: &mut String, he
         TokenPlacement::Bearer => headers.push(("authorization".into(), format!("Bearer {token}"))),
         TokenPlacement::Header { name, prefix } => headers.push((name.clone(), format!("{prefix}{token}"))),
         TokenPlacement::Query { name } => {
-            let sep = if url.contains('?') { '&' } else { '?' };
-            url.push(sep);
-            url.push_str(&form_body(&[(name.as_str(), token)]));
+            // A parameter of that name already there (a proxy caller's) is dropped: the key
+            // is the only one the provider sees. The rest of the query stays as written.
+            let (base, query) = match url.split_once('?') {
+                Some((b, q)) => (b.to_string(), Some(q.to_string())),
+                None => (url.clone(), None),
+            };
+            let mut kept: Vec<String> = query
+                .iter()
+                .flat_map(|q| q.split('&'))
+                .filter(|seg| !seg.is_empty())
+                .filter(|seg| url::form_urlencoded::parse(seg.as_bytes()).next().is_none_or(|(k, _)| k != name.as_str()))
+                .map(str::to_string)
+                .collect();
+            kept.push(form_body(&[(name.as_str(), token)]));
+            *url = format!("{base}?{}", kept.join("&"));
         }
     }
 }

@@ -13,7 +13,7 @@ use connect_links_core::oauth::authorize_url;
 use connect_links_core::ownership::{connect_token_hash, ClaimMode};
 use connect_links_core::pkce::new_verifier;
 use connect_links_core::host::public_host;
-use connect_links_core::mastodon::scopes_allowed;
+use connect_links_core::mastodon::{registration_scopes, scopes_allowed, Discovery};
 use connect_links_core::platforms::AuthKind;
 use connect_links_core::random::{ct_eq, new_id};
 use connect_links_core::redirect::is_allowed;
@@ -81,14 +81,18 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     let scopes = input.scopes.clone().unwrap_or_else(|| platform.default_scopes.clone());
     let (platform, creds) = match &instance {
         Some(host) => {
-            let client = crate::connect::mastodon::ensure_client(ctx, &platform.id, host).await?;
-            let registered: Vec<String> = serde_json::from_str(&client.scopes).unwrap_or_default();
-            if let Err(refused) = scopes_allowed(&scopes, &registered) {
-                return Err(ApiError::invalid(format!(
+            let refuse = |refused: Vec<String>| {
+                ApiError::invalid(format!(
                     "scopes not registered with the instance: {} (Mastodon asks for scopes by their exact names)",
                     refused.join(" ")
-                )));
-            }
+                ))
+            };
+            // Before any call to the instance: the widest set a client is ever registered for.
+            let widest = registration_scopes(&Discovery { pkce: true, profile_scope: true });
+            scopes_allowed(&scopes, &widest).map_err(refuse)?;
+            let client = crate::connect::mastodon::ensure_client(ctx, platform, host).await?;
+            let registered: Vec<String> = serde_json::from_str(&client.scopes).unwrap_or_default();
+            scopes_allowed(&scopes, &registered).map_err(refuse)?;
             match crate::instances::resolve(ctx, &platform.id, Some(host)).await? {
                 Some((p, Some(c))) => (p, c),
                 _ => return Err(ApiError::internal()),

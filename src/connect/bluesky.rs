@@ -45,17 +45,24 @@ pub async fn sign_in(ctx: &Ctx, platform: &Platform, input: &CreateProfile) -> A
         }
     })?;
     // The handle must point at the DID and the DID back at the handle (atproto's
-    // bidirectional check): a handle someone else's DNS points at a DID is not theirs.
-    if let Some(h) = &handle {
-        if doc.handle.as_deref() != Some(h.as_str()) {
+    // bidirectional check): a handle someone else's DNS points at a DID is not theirs. Only a
+    // handle checked both ways is shown as the profile's username, never the one the PDS
+    // puts in its session answer (a PDS of one's own can say anything).
+    let verified_handle = match (&handle, &doc.handle) {
+        (Some(h), Some(named)) if h == named => Some(h.clone()),
+        (Some(_), _) => {
             return Err(ApiError::new(
                 ErrorCode::InvalidCredentials,
                 "the handle and its account do not name each other (the handle is not verified)",
-            ));
+            ))
         }
-    }
+        // Signed in by DID: the handle the document names counts once it resolves back.
+        (None, Some(named)) => resolves_to(ctx, named, &did).await.then(|| named.clone()),
+        (None, None) => None,
+    };
     let resp = call(ctx, &create_session_request(&doc.pds_host, &did, password)).await?;
-    let session = parse_session(resp.status, &resp.body, ctx.now()).map_err(|why| {
+    let issued_at = ctx.now();
+    let session = parse_session(resp.status, &resp.body, issued_at).map_err(|why| {
         let code = match why {
             SessionError::InvalidCredentials => ErrorCode::InvalidCredentials,
             SessionError::AuthFactorRequired => ErrorCode::AppPasswordRequired,
@@ -76,11 +83,22 @@ pub async fn sign_in(ctx: &Ctx, platform: &Platform, input: &CreateProfile) -> A
     };
     let identity = Identity {
         platform_user_id: did,
-        username: Some(session.handle.clone()).filter(|h| h != "handle.invalid"),
+        username: verified_handle,
         display_name: facts.as_ref().and_then(|f| f.display_name.clone()),
         avatar_url: facts.and_then(|f| f.avatar_url),
     };
-    Ok(Posted { platform: platform.at_instance(&doc.pds_host), tokens: session.tokens, identity })
+    Ok(Posted { platform: platform.at_instance(&doc.pds_host), tokens: session.tokens, identity, issued_at })
+}
+
+/// Whether `handle` resolves to `did` (an unreachable or failed resolution says no).
+async fn resolves_to(ctx: &Ctx, handle: &str, did: &str) -> bool {
+    if !matches!(normalize_identifier(handle), Ok(Identifier::Handle(h)) if h == handle) {
+        return false;
+    }
+    match fetch::send(&resolve_handle_request(handle), "bluesky", None, ctx.timeout_ms()).await {
+        Ok(resp) => parse_resolved_handle(resp.status, &resp.body).is_ok_and(|d| d == did),
+        Err(_) => false,
+    }
 }
 
 /// One resolution or sign-in call; unreachable is 502.

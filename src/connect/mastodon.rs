@@ -2,22 +2,37 @@
 //! reads the instance's authorization-server metadata (PKCE, the `profile` scope), registers
 //! itself with `POST /api/v1/apps` for this deployment's callback, and keeps that client in
 //! D1 (`instance_clients`, the secret sealed). Concurrent first connects to one instance
-//! register once: one of them claims the row (a conditional insert), the others wait for its
-//! client. The pure steps are `connect_links_core::mastodon`.
+//! register once: one of them claims the row (a conditional insert holding its own claim
+//! id), the others wait for its client. A stored client is confirmed with the instance at
+//! most hourly (older Mastodon versions delete apps that hold no token, and a user sent to a
+//! consent screen for an unknown client never comes back to say so). The pure steps are
+//! `connect_links_core::mastodon`.
 
 use crate::ctx::{now_ms, Ctx, OrInternal};
 use crate::fetch;
-use crate::instances::{callback_url, secret_field, stored_client, ClientRow};
+use crate::instances::{callback_url, secret_field, ClientRow};
 use crate::store::Stmt;
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::mastodon::{
-    discovery_request, parse_discovery, parse_registration, registration_request, registration_scopes,
+    discovery_request, is_unknown_client, parse_discovery, parse_registration, registration_request,
+    registration_scopes,
 };
+use connect_links_core::oauth::{revoke_request, token_endpoint_request, ClientCredentials};
+use connect_links_core::platforms::Platform;
+use connect_links_core::random::new_id;
+use connect_links_core::secrets::ClientSecret;
+use connect_links_core::token::TokenSet;
+use serde::Deserialize;
+use serde_json::json;
 use std::time::Duration;
-use worker::{query, Delay};
+use worker::{console_log, query, Delay};
 
-/// How often a connect waiting for another one's registration looks again.
-const WAIT_STEP_MS: u64 = 200;
+/// How long a confirmed client is used before the instance is asked again.
+const CHECK_AFTER_SECS: i64 = 3600;
+/// The first wait of a connect waiting for another one's registration (doubled each time,
+/// up to [`WAIT_MAX_MS`]): a few D1 reads per wait, not hundreds.
+const WAIT_FIRST_MS: u64 = 100;
+const WAIT_MAX_MS: u64 = 2_000;
 
 /// The name the instance shows on its consent screen (`MASTODON_CLIENT_NAME`).
 fn client_name(ctx: &Ctx) -> String {
@@ -27,63 +42,142 @@ fn client_name(ctx: &Ctx) -> String {
     }
 }
 
-/// The client registered with `host` for this deployment, registering it first if there is
-/// none. `host` must come from `host::public_host`.
-pub async fn ensure_client(ctx: &Ctx, platform: &str, host: &str) -> ApiResult<ClientRow> {
+/// The state of an instance's row.
+#[derive(Deserialize)]
+struct Slot {
+    client_id: Option<String>,
+    client_secret_enc: Option<String>,
+    scopes: String,
+    pkce: i64,
+    registering_until: Option<i64>,
+    checked_at: Option<i64>,
+}
+
+/// The client registered with `host` for this deployment (`platform` unresolved, from the
+/// catalog), registering it first if there is none or the instance no longer knows it.
+/// `host` must come from `host::public_host`.
+pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str) -> ApiResult<ClientRow> {
     let redirect = callback_url(ctx);
     let db = ctx.db()?;
     // The claim outlives the two calls a registration makes; a worker that dies holding it
     // frees it by expiry.
     let hold_secs = 2 * (ctx.timeout_ms() as i64 / 1000) + 10;
     let give_up_ms = now_ms() + hold_secs * 1000;
+    let mut wait_ms = WAIT_FIRST_MS;
     loop {
-        if let Some(row) = stored_client(ctx, platform, host).await? {
-            return Ok(row);
-        }
-        let now = ctx.now();
-        let won = query!(
+        let slot = query!(
             &db,
-            "INSERT INTO instance_clients (platform, instance, redirect_uri, registering_until, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
-             ON CONFLICT (platform, instance, redirect_uri) DO UPDATE SET registering_until = excluded.registering_until, \
-               updated_at = excluded.updated_at \
-             WHERE instance_clients.client_id IS NULL \
-               AND (instance_clients.registering_until IS NULL OR instance_clients.registering_until < ?5) \
-             RETURNING instance",
-            platform,
+            "SELECT client_id, client_secret_enc, scopes, pkce, registering_until, checked_at FROM instance_clients \
+             WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3",
+            platform.id,
             host,
-            redirect,
-            now + hold_secs,
-            now
+            redirect
         )
-        .exists("claim instance registration")
+        .one::<Slot>("read instance client")
         .await?;
-        if won {
-            let registered = register(ctx, platform, host, &redirect).await;
-            if registered.is_err() {
-                // Free the claim at once: the next connect tries again.
-                let _ = query!(
-                    &db,
-                    "DELETE FROM instance_clients WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 \
-                     AND client_id IS NULL",
-                    platform,
-                    host,
-                    redirect
-                )
-                .exec("free instance registration")
-                .await;
+        let now = ctx.now();
+        match slot {
+            Some(Slot { client_id: Some(id), client_secret_enc: Some(enc), scopes, pkce, checked_at, .. }) => {
+                let row = ClientRow { client_id: id, client_secret_enc: enc, scopes, pkce };
+                if checked_at.is_some_and(|t| now - t < CHECK_AFTER_SECS) {
+                    return Ok(row);
+                }
+                if still_known(ctx, platform, host, &row).await? {
+                    return Ok(row);
+                }
+                // Forgotten by the instance: register again (the next turn claims the slot).
+                crate::instances::forget_client(ctx, &platform.id, host, &row.client_id).await?;
+                continue;
             }
-            return registered;
+            Some(Slot { registering_until: Some(until), .. }) if until >= now => {}
+            _ => {
+                let claim = new_id("clm_")?;
+                let won = query!(
+                    &db,
+                    "INSERT INTO instance_clients (platform, instance, redirect_uri, registering_until, claim_id, \
+                     created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) \
+                     ON CONFLICT (platform, instance, redirect_uri) DO UPDATE SET \
+                       registering_until = excluded.registering_until, claim_id = excluded.claim_id, \
+                       updated_at = excluded.updated_at \
+                     WHERE instance_clients.client_id IS NULL \
+                       AND (instance_clients.registering_until IS NULL OR instance_clients.registering_until < ?6) \
+                     RETURNING instance",
+                    platform.id,
+                    host,
+                    redirect,
+                    now + hold_secs,
+                    claim,
+                    now
+                )
+                .exists("claim instance registration")
+                .await?;
+                if won {
+                    let registered = register(ctx, &platform.id, host, &redirect, &claim).await;
+                    if registered.is_err() {
+                        // Free this claim at once (only this one): the next connect tries again.
+                        let _ = query!(
+                            &db,
+                            "DELETE FROM instance_clients WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 \
+                             AND client_id IS NULL AND claim_id = ?4",
+                            platform.id,
+                            host,
+                            redirect,
+                            claim
+                        )
+                        .exec("free instance registration")
+                        .await;
+                    }
+                    return registered;
+                }
+            }
         }
         if now_ms() > give_up_ms {
             return Err(ApiError::upstream("another connect is still registering with this instance; try again"));
         }
-        Delay::from(Duration::from_millis(WAIT_STEP_MS)).await;
+        Delay::from(Duration::from_millis(wait_ms)).await;
+        wait_ms = (wait_ms * 2).min(WAIT_MAX_MS);
     }
 }
 
-/// Discovery, then registration, then the client stored over the claim.
-async fn register(ctx: &Ctx, platform: &str, host: &str, redirect: &str) -> ApiResult<ClientRow> {
+/// Asks the instance whether it still knows the client: a `client_credentials` grant, whose
+/// app token is revoked at once. Only an `invalid_client` answer says no; an instance that
+/// cannot be reached or answers otherwise is given the benefit of the doubt (the connect
+/// itself will tell).
+async fn still_known(ctx: &Ctx, platform: &Platform, host: &str, row: &ClientRow) -> ApiResult<bool> {
+    let keyring = ctx.keyring()?;
+    let Ok(secret) = keyring.open(&secret_field(&platform.id, host), "client_secret", &row.client_secret_enc) else {
+        // A secret no key opens is as good as no client.
+        return Ok(false);
+    };
+    let creds = ClientCredentials { client_id: row.client_id.clone(), client_secret: ClientSecret::new(secret) };
+    let at = platform.at_instance(host);
+    let req = token_endpoint_request(&at, &creds, vec![("grant_type", "client_credentials"), ("scope", "read")]);
+    let Ok(resp) = fetch::send(&req, &platform.id, None, ctx.timeout_ms()).await else { return Ok(true) };
+    if is_unknown_client(resp.status, &resp.body) {
+        console_log!("{}", json!({"event": "instance_client_forgotten", "platform": platform.id, "instance": host}));
+        return Ok(false);
+    }
+    if let Ok(app_token) = TokenSet::from_response(resp.status, &resp.body) {
+        if let Some(revoke) = revoke_request(&at, &creds, app_token.access_token.secret()) {
+            let _ = fetch::send(&revoke, &platform.id, None, ctx.timeout_ms()).await;
+        }
+    }
+    let db = ctx.db()?;
+    query!(
+        &db,
+        "UPDATE instance_clients SET checked_at = ?4 WHERE platform = ?1 AND instance = ?2 AND client_id = ?3",
+        platform.id,
+        host,
+        row.client_id,
+        ctx.now()
+    )
+    .exec("instance client checked")
+    .await?;
+    Ok(true)
+}
+
+/// Discovery, then registration, then the client stored over this connect's claim.
+async fn register(ctx: &Ctx, platform: &str, host: &str, redirect: &str, claim: &str) -> ApiResult<ClientRow> {
     let unreachable = || ApiError::upstream("the Mastodon instance could not be reached");
     let meta = fetch::send(&discovery_request(host), platform, None, ctx.timeout_ms()).await.map_err(|_| unreachable())?;
     // A 404 (before 4.3) or anything unreadable: an older instance, no PKCE, no `profile`.
@@ -93,8 +187,11 @@ async fn register(ctx: &Ctx, platform: &str, host: &str, redirect: &str) -> ApiR
     let website = ctx.public_url.starts_with("https://").then_some(ctx.public_url.as_str());
     let req = registration_request(host, &client_name(ctx), redirect, &scopes, website);
     let resp = fetch::send(&req, platform, None, ctx.timeout_ms()).await.map_err(|_| unreachable())?;
-    let registration = parse_registration(resp.status, &resp.body)
-        .map_err(|why| ApiError::upstream(format!("the Mastodon instance refused to register this deployment: {why}")))?;
+    let registration = parse_registration(resp.status, &resp.body).map_err(|why| {
+        // The instance's own words go to the log, not to the app.
+        console_log!("{}", json!({"event": "instance_registration_refused", "instance": host, "why": why.to_string()}));
+        ApiError::upstream("the Mastodon instance refused to register this deployment")
+    })?;
     let keyring = ctx.keyring()?;
     let sealed = keyring
         .seal(&secret_field(platform, host), "client_secret", registration.client_secret.secret())
@@ -102,11 +199,13 @@ async fn register(ctx: &Ctx, platform: &str, host: &str, redirect: &str) -> ApiR
     let scopes_json = serde_json::to_string(&scopes).or_500("scopes json")?;
     let pkce = i64::from(discovery.pkce);
     let db = ctx.db()?;
+    let now = ctx.now();
     let stored = query!(
         &db,
         "UPDATE instance_clients SET client_id = ?4, client_secret_enc = ?5, token_kid = ?6, scopes = ?7, pkce = ?8, \
-         registering_until = NULL, updated_at = ?9 \
-         WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 AND client_id IS NULL RETURNING instance",
+         registering_until = NULL, claim_id = NULL, checked_at = ?9, updated_at = ?9 \
+         WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 AND client_id IS NULL AND claim_id = ?10 \
+         RETURNING instance",
         platform,
         host,
         redirect,
@@ -115,13 +214,14 @@ async fn register(ctx: &Ctx, platform: &str, host: &str, redirect: &str) -> ApiR
         keyring.current_kid(),
         scopes_json,
         pkce,
-        ctx.now()
+        now,
+        claim
     )
     .exists("store instance client")
     .await?;
     if !stored {
-        // Our claim ran out and another connect registered meanwhile: use its client.
-        return stored_client(ctx, platform, host).await?.ok_or_else(ApiError::internal);
+        // Our claim ran out and another connect took the slot: its client serves.
+        return Err(ApiError::upstream("another connect registered with this instance meanwhile; try again"));
     }
     Ok(ClientRow { client_id: registration.client_id, client_secret_enc: sealed, scopes: scopes_json, pkce })
 }

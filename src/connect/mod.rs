@@ -181,6 +181,15 @@ pub struct FreshGrant {
 }
 
 impl FreshGrant {
+    /// A grant just obtained for `account` (posted credentials whose connect then failed).
+    pub fn new(platform: &Platform, access: &str, refresh: Option<&str>, account: &str) -> FreshGrant {
+        FreshGrant {
+            platform: platform.clone(),
+            access: access.to_string(),
+            refresh: refresh.map(str::to_string),
+            account: Some(account.to_string()),
+        }
+    }
     /// The grant held by a choice that will not be stored.
     pub fn of_choice(platform: &Platform, c: &Choice) -> FreshGrant {
         FreshGrant {

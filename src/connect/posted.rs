@@ -5,7 +5,7 @@
 //! so ownership, reconnects and events behave the same. The posted secret is never stored
 //! as posted: a key is kept as the grant's token, an app password not at all.
 
-use crate::connect::{fail_link, store_accounts, Connected, Finish};
+use crate::connect::{end_failed, fail_link, store_accounts, Connected, Finish, FreshGrant};
 use crate::ctx::Ctx;
 use crate::fetch;
 use crate::respond;
@@ -33,6 +33,8 @@ pub struct Posted {
     pub tokens: TokenSet,
     /// The account.
     pub identity: Identity,
+    /// When the tokens were issued (epoch seconds): their lifetimes count from there.
+    pub issued_at: i64,
 }
 
 /// `POST /v1/profiles`.
@@ -74,13 +76,28 @@ async fn api_key(ctx: &Ctx, platform: Platform, input: &CreateProfile) -> ApiRes
         refresh_expires_in: None,
         scope: None,
     };
-    Ok(Posted { platform, tokens, identity })
+    Ok(Posted { platform, tokens, identity, issued_at: ctx.now() })
+}
+
+/// Ends, after the answer, the session a repeated post replaced (a Bluesky refresh JWT lives
+/// 90 days at the PDS otherwise); a pasted key has nothing to end. Best effort.
+async fn end_replaced(ctx: &Ctx, platform: &Platform, grant_id: &str, old: &store::TokenColumns, new: &Choice) {
+    let Ok(keyring) = ctx.keyring() else { return };
+    let Ok(access) = keyring.open(grant_id, "access_token", &old.access_token_enc) else { return };
+    let refresh = old.refresh_token_enc.as_deref().and_then(|e| keyring.open(grant_id, "refresh_token", e).ok());
+    if refresh.is_none() || refresh == new.refresh_token {
+        return;
+    }
+    let fresh = FreshGrant::new(platform, &access, refresh.as_deref(), &new.login.platform_user_id);
+    let job_ctx = ctx.detached();
+    let link_id = grant_id.to_string();
+    ctx.after_answer(async move { fresh.revoke(&job_ctx, &link_id).await }).await;
 }
 
 /// Stores the account as a profile of the app through a link that completes now, and
 /// answers the profile (201).
 pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Posted) -> ApiResult<Response> {
-    let Posted { platform, tokens, identity } = posted;
+    let Posted { platform, tokens, identity, issued_at } = posted;
     let now = ctx.now();
     let db = ctx.db()?;
     let link = LinkRow {
@@ -122,10 +139,15 @@ pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Poste
         login,
         listed: vec![id.clone()],
         listed_complete: true,
-        issued_at: now,
+        issued_at,
     };
+    // The session this connect replaces, if the account was connected before (ended below).
+    let previous = store::find_grant(&db, &app.id, &platform.id, &id).await?;
     let failure = match store_accounts(ctx, &platform, &link, &choice, &[id], Finish::Now, None).await {
         Ok(Ok(Connected::Done { profile_ids, .. })) => {
+            if let Some((grant, cols)) = previous {
+                end_replaced(ctx, &platform, &grant.id, &cols, &choice).await;
+            }
             let first = profile_ids.first().ok_or_else(ApiError::internal)?;
             let profile = store::get_profile(&db, &app.id, first).await?.ok_or_else(ApiError::internal)?;
             return respond::json(201, &profile.view());
@@ -137,7 +159,10 @@ pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Poste
             return Err(e);
         }
     };
-    fail_link(ctx, &link, failure).await;
+    // The session just made is nobody's: end it at the platform where that ends no other
+    // grant (a Bluesky session; a pasted key has nothing to revoke).
+    let fresh = FreshGrant::new(&platform, &choice.access_token, choice.refresh_token.as_deref(), &choice.login.platform_user_id);
+    end_failed(ctx, &link, failure, Some(fresh)).await;
     Err(match failure {
         CallbackFailure::AccountConnectedElsewhere => {
             ApiError::new(ErrorCode::Conflict, "this account is connected by another user of this app")

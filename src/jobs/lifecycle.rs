@@ -10,7 +10,7 @@ use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::{GrantRow, ProfileRow, GRANT_COLUMNS};
 use connect_links_core::oauth::{parse_scopes, parse_token_answer};
-use connect_links_core::atproto::parse_session;
+use connect_links_core::atproto::{parse_session, SessionError};
 use connect_links_core::platforms::{Platform, RefreshCall, RefreshKind};
 use connect_links_core::random::{new_id, unit};
 use connect_links_core::refresh::{backoff, classify, refresh_request, DisconnectReason, Failure};
@@ -198,7 +198,8 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outco
                 store_refreshed(ctx, &keyring, row, lease, platform, &tokens, refresh.as_deref()).await?;
                 return Ok(Outcome::Refreshed);
             }
-            Err(()) => classify(platform, resp.status, &resp.body),
+            Err(Some(settled)) => settled,
+            Err(None) => classify(platform, resp.status, &resp.body),
         },
     };
     match failure {
@@ -262,17 +263,22 @@ async fn push_back(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn parse_answer(p: &Platform, status: u16, body: &[u8], now: i64) -> Result<TokenSet, ()> {
+/// The new tokens, or why not: `Some` when the answer itself settles the failure (a session
+/// answer saying the account is taken down), `None` to classify it by its status and body.
+fn parse_answer(p: &Platform, status: u16, body: &[u8], now: i64) -> Result<TokenSet, Option<Failure>> {
     if p.refresh_call == RefreshCall::AtprotoSession {
         // A new session: its refresh JWT replaces the one just spent.
-        return parse_session(status, body, now).map(|s| s.tokens).map_err(|_| ());
+        return parse_session(status, body, now).map(|s| s.tokens).map_err(|e| match e {
+            SessionError::AccountTakendown => Some(Failure::Terminal(DisconnectReason::Revoked)),
+            _ => None,
+        });
     }
     let parsed = if p.refresh == RefreshKind::SelfExchange {
         TokenSet::from_response(status, body)
     } else {
         parse_token_answer(p, status, body)
     };
-    parsed.map_err(|_| ())
+    parsed.map_err(|_| None)
 }
 
 fn log_outcome(grant_id: &str, platform: &str, failure: Failure) {

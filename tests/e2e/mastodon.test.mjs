@@ -105,6 +105,7 @@ test('two parallel first connects to one instance register one app', async () =>
 
 test('SSRF-shaped instance values are refused with 400 before any fetch', async () => {
   const calls = masto.calls.length + mocks.calls.length;
+  const loopback = mocks.loopback.length;
   for (const instance of [
     'localhost', 'LOCALHOST', 'https://localhost', '127.0.0.1', 'https://127.0.0.1/', '169.254.169.254', '10.0.0.1',
     'https://2130706433/', 'https://0x7f.1/', '[::1]', 'https://[::1]/', 'http://mastodon.social', 'ftp://mastodon.social',
@@ -121,12 +122,18 @@ test('SSRF-shaped instance values are refused with 400 before any fetch', async 
   const x = await w.call('POST', '/v1/connect-links', { token: app.api_key, json: { platform: 'sandbox', redirect_url: REDIRECT, instance: NEW } });
   assert.equal(x.status, 400, 'instance is for Mastodon only');
   assert.equal(masto.calls.length + mocks.calls.length, calls, 'nothing was fetched');
+  assert.equal(mocks.loopback.length, loopback, 'not even on this machine');
 });
 
 test('scopes the instance client was not registered for are refused before the consent screen', async () => {
   const r = await link({ instance: NEW, scopes: ['read:statuses', 'admin:write'] });
   assert.equal(r.status, 400);
   assert.match(r.body.error.message, /admin:write/);
+  // On an instance never seen: refused before the worker calls it at all.
+  masto.addInstance('unseen.social', { version: '4.3' });
+  const unseen = await link({ instance: 'unseen.social', scopes: ['follow'] });
+  assert.equal(unseen.status, 400);
+  assert.equal(masto.calls.filter((c) => c.host === 'unseen.social').length, 0);
   const ok = await link({ instance: NEW, scopes: ['read:accounts', 'write:favourites'] });
   assert.equal(ok.status, 201);
   assert.equal(new URL(ok.body.authorize_url).searchParams.get('scope'), 'read:accounts write:favourites');
@@ -202,4 +209,30 @@ test('key rotation re-seals instance client secrets, and forgets one that no lon
   const registrations = masto.registrations(RACE);
   assert.equal((await connect(RACE, 'ivo')).q.connected, 'true');
   assert.equal(masto.registrations(RACE), registrations + 1);
+});
+
+test('a stored client the instance deleted (users sent to its consent screen never come back) is found and replaced', async () => {
+  assert.equal((await connect(OLD, 'jay')).q.connected, 'true');
+  const before = masto.registrations(OLD);
+  const oldClient = (await w.row('SELECT client_id FROM instance_clients WHERE instance = ?', OLD)).client_id;
+  masto.vacuum(OLD, { all: true });
+  // Within the hour after its last check the client is trusted as it is.
+  const trusted = await link({ instance: OLD });
+  assert.equal(new URL(trusted.body.authorize_url).searchParams.get('client_id'), oldClient);
+  assert.equal(masto.registrations(OLD), before);
+  // An hour later the instance is asked first, says it does not know the client, and a new one is registered.
+  await w.sql('UPDATE instance_clients SET checked_at = ? WHERE instance = ?', now() - 3601, OLD);
+  const r = await link({ instance: OLD });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const newClient = new URL(r.body.authorize_url).searchParams.get('client_id');
+  assert.notEqual(newClient, oldClient);
+  assert.equal(masto.registrations(OLD), before + 1);
+  assert.equal(masto.approve(r.body.authorize_url, { user: 'jay' }).code.length > 0, true, 'the new client passes the consent screen');
+  // A client the instance still knows is confirmed, and its app token revoked at once.
+  await w.sql('UPDATE instance_clients SET checked_at = ? WHERE instance = ?', now() - 3601, NEW);
+  const revokes = masto.count(NEW, 'revoke');
+  const kept = await link({ instance: NEW });
+  assert.equal(kept.status, 201);
+  assert.equal(masto.count(NEW, 'revoke'), revokes + 1);
+  assert.ok((await w.row('SELECT checked_at FROM instance_clients WHERE instance = ?', NEW)).checked_at >= now() - 5);
 });

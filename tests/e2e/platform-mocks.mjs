@@ -51,6 +51,7 @@ export class PlatformMocks {
     this.pageTokens = new Map(); // page id -> latest Page token issued
     this.organizations = new Map(); // user -> LinkedIn organizations with roles (setOrganizations)
     this.apiKeys = new Map(); // pasted API key -> user, for the API-key providers (issueApiKey)
+    this.loopback = []; // requests to this machine (the sandbox, or a host that must never be called)
     this.handle = this.handle.bind(this);
   }
 
@@ -160,7 +161,8 @@ export class PlatformMocks {
 
   async answer(request) {
     const url = new URL(request.url);
-    if (url.hostname === '127.0.0.1' || url.hostname === 'localhost') {
+    if (['127.0.0.1', 'localhost', '[::1]', '::1'].includes(url.hostname)) {
+      this.loopback.push({ method: request.method, url: request.url });
       const body = ['GET', 'HEAD'].includes(request.method) ? undefined : await request.arrayBuffer();
       return fetch(request.url, { method: request.method, headers: request.headers, body, redirect: 'manual' });
     }

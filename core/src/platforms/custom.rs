@@ -183,10 +183,14 @@ struct KeyDefinition {
     api_base_url: Option<String>,
 }
 
-/// Headers a key may not be put in: they would break the request or leak the key to
-/// intermediaries that log them.
-const KEY_HEADER_DENY: &[&str] =
-    &["host", "cookie", "content-length", "content-type", "transfer-encoding", "connection", "user-agent"];
+/// Whether an API key may travel in header `name` (lower case): `authorization`, the usual
+/// key headers, or an `x-` header that is not one the worker or intermediaries give a
+/// meaning of their own (the proxy's host choice, method tunnelling, forwarding).
+fn key_header_allowed(name: &str) -> bool {
+    const RESERVED_X: &[&str] = &["x-connect-links-", "x-forwarded-", "x-http-method", "x-real-ip", "x-restli-"];
+    matches!(name, "authorization" | "api-key" | "apikey")
+        || (name.starts_with("x-") && name.len() > 2 && !RESERVED_X.iter().any(|r| name.starts_with(r)))
+}
 
 fn api_key(id: &str, def: &Value) -> Result<Platform, String> {
     let d: KeyDefinition = serde_json::from_value(def.clone()).map_err(|e| format!("invalid definition ({e})"))?;
@@ -199,8 +203,8 @@ fn api_key(id: &str, def: &Value) -> Result<Platform, String> {
         None | Some("header") => {
             let name = d.key_name.as_deref().unwrap_or("authorization").to_ascii_lowercase();
             let token_char = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-            if name.is_empty() || name.len() > 64 || !name.bytes().all(token_char) || KEY_HEADER_DENY.contains(&name.as_str()) {
-                return Err("key_name must be a header name other than Host, Cookie or a framing header".into());
+            if name.len() > 64 || !name.bytes().all(token_char) || !key_header_allowed(&name) {
+                return Err("key_name must be Authorization, Api-Key, ApiKey or an X- header of the provider's".into());
             }
             let default_prefix = if name == "authorization" { "Bearer " } else { "" };
             let prefix = d.key_prefix.unwrap_or_else(|| default_prefix.into());
@@ -457,6 +461,10 @@ mod tests {
         let token = crate::secrets::AccessToken::new("k&y=1");
         let req = crate::oauth::identity_request(&get("query"), &token);
         assert_eq!(req.url, "https://q.test/me?api_key=k%26y%3D1");
+        // A caller's own parameter of that name is dropped; the rest stays as written.
+        let mut url = "https://q.test/v1/x?a=1%202&api_key=evil&api%5Fkey=evil2&b".to_string();
+        crate::oauth::place_token(&get("query").token_placement, "K", &mut url, &mut vec![]);
+        assert_eq!(url, "https://q.test/v1/x?a=1%202&b&api_key=K");
         assert!(!req.headers.iter().any(|(n, _)| n == "authorization"));
         let req = crate::oauth::identity_request(&keyed, &token);
         assert!(req.headers.contains(&("x-api-key".to_string(), "k&y=1".to_string())));
@@ -466,6 +474,10 @@ mod tests {
     fn api_key_providers_with_bad_placements_are_skipped() {
         for def in [
             json!({"kind": "api_key", "name": "N", "userinfo_url": "https://a.test/me", "key_name": "Cookie"}),
+            json!({"kind": "api_key", "name": "N", "userinfo_url": "https://a.test/me", "key_name": "Accept"}),
+            json!({"kind": "api_key", "name": "N", "userinfo_url": "https://a.test/me", "key_name": "Proxy-Authorization"}),
+            json!({"kind": "api_key", "name": "N", "userinfo_url": "https://a.test/me", "key_name": "X-Connect-Links-Host"}),
+            json!({"kind": "api_key", "name": "N", "userinfo_url": "https://a.test/me", "key_name": "X-Forwarded-For"}),
             json!({"kind": "api_key", "name": "N", "userinfo_url": "https://a.test/me", "key_name": "Bad Header"}),
             json!({"kind": "api_key", "name": "N", "userinfo_url": "https://a.test/me", "key_in": "query"}),
             json!({"kind": "api_key", "name": "N", "userinfo_url": "https://a.test/me", "key_in": "body"}),
