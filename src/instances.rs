@@ -63,10 +63,24 @@ async fn client(ctx: &Ctx, p: &Platform) -> ApiResult<Option<(ClientCredentials,
     }
     let Some(instance) = &p.instance else { return Ok(None) };
     let Some(row) = stored_client(ctx, &p.id, instance).await? else { return Ok(None) };
+    Ok(Some((open_client(ctx, p, &row)?, Some(row))))
+}
+
+/// The credentials of a registered client of `p` (resolved to its instance).
+pub fn open_client(ctx: &Ctx, p: &Platform, row: &ClientRow) -> ApiResult<ClientCredentials> {
+    let instance = p.instance.as_deref().unwrap_or_default();
     let secret = ctx.keyring()?.open(&secret_field(&p.id, instance), "client_secret", &row.client_secret_enc);
     let secret = secret.or_500("open instance client secret")?;
-    let creds = ClientCredentials { client_id: row.client_id.clone(), client_secret: ClientSecret::new(secret) };
-    Ok(Some((creds, Some(row))))
+    Ok(ClientCredentials { client_id: row.client_id.clone(), client_secret: ClientSecret::new(secret) })
+}
+
+/// Whether PKCE goes to an instance with this client: where it advertised S256.
+pub fn client_pkce(row: &ClientRow) -> Pkce {
+    if row.pkce == 1 {
+        Pkce::S256
+    } else {
+        Pkce::None
+    }
 }
 
 /// Platform `id` as the account on `instance` sees it, with its client credentials (`None`
@@ -76,7 +90,7 @@ pub async fn resolve(ctx: &Ctx, id: &str, instance: Option<&str>) -> ApiResult<O
     let Some(mut p) = ctx.platform_at(id, instance) else { return Ok(None) };
     let found = client(ctx, &p).await?;
     if let Some((_, Some(row))) = &found {
-        p.pkce = if row.pkce == 1 { Pkce::S256 } else { Pkce::None };
+        p.pkce = client_pkce(row);
     }
     Ok(Some((p, found.map(|(c, _)| c))))
 }

@@ -106,9 +106,7 @@ pub fn normalize_identifier(input: &str) -> Result<Identifier, IdentifierProblem
     }
     if input.starts_with("did:") {
         check_did(input)?;
-        // A did:web names a host, which DNS reads without case: one account, one spelling.
-        let did = if input.starts_with("did:web:") { input.to_ascii_lowercase() } else { input.to_string() };
-        return Ok(Identifier::Did(did));
+        return Ok(Identifier::Did(canonical_did(input)));
     }
     let handle = input.strip_prefix('@').unwrap_or(input);
     if handle.contains('@') {
@@ -234,7 +232,7 @@ pub fn parse_resolved_handle(status: u16, body: &[u8]) -> Result<String, Resolve
     let obj = json_object(body).ok_or(ResolveProblem::Malformed)?;
     let did = obj.get("did").and_then(Value::as_str).ok_or(ResolveProblem::Malformed)?;
     check_did(did).map_err(|_| ResolveProblem::Malformed)?;
-    Ok(did.to_string())
+    Ok(canonical_did(did))
 }
 
 /// Why a DID document could not be fetched or used.
@@ -306,13 +304,24 @@ pub struct DidDocument {
     pub handle: Option<String>,
 }
 
+/// The one spelling of a DID: a `did:web` names a host, which DNS reads without case, so it
+/// is folded to lower case (a `did:plc` is lower case by syntax). DIDs are compared in this
+/// form wherever they come from: the user, the AppView, a document, a session.
+pub fn canonical_did(did: &str) -> String {
+    if did.starts_with("did:web:") {
+        did.to_ascii_lowercase()
+    } else {
+        did.to_string()
+    }
+}
+
 /// Reads a DID document for `did` (its status already checked by [`did_document_status`]).
 pub fn parse_did_document(did: &str, body: &[u8]) -> Result<DidDocument, DidProblem> {
     if body.len() > MAX_DID_DOCUMENT_BYTES {
         return Err(DidProblem::Malformed);
     }
     let doc = json_object(body).ok_or(DidProblem::Malformed)?;
-    if doc.get("id").and_then(Value::as_str) != Some(did) {
+    if doc.get("id").and_then(Value::as_str).map(canonical_did) != Some(canonical_did(did)) {
         return Err(DidProblem::IdMismatch);
     }
     let handle = doc

@@ -93,10 +93,10 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
             let client = crate::connect::mastodon::ensure_client(ctx, platform, host).await?;
             let registered: Vec<String> = serde_json::from_str(&client.scopes).unwrap_or_default();
             scopes_allowed(&scopes, &registered).map_err(refuse)?;
-            match crate::instances::resolve(ctx, &platform.id, Some(host)).await? {
-                Some((p, Some(c))) => (p, c),
-                _ => return Err(ApiError::internal()),
-            }
+            let mut at = platform.at_instance(host);
+            at.pkce = crate::instances::client_pkce(&client);
+            let creds = crate::instances::open_client(ctx, &at, &client)?;
+            (at, creds)
         }
         None => (platform.clone(), ctx.credentials(platform).ok_or_else(ApiError::internal)?),
     };

@@ -8,7 +8,7 @@ use super::posted::Posted;
 use crate::ctx::Ctx;
 use crate::fetch;
 use connect_links_core::atproto::{
-    create_session_request, did_document_request, did_document_status, normalize_identifier, parse_did_document,
+    canonical_did, create_session_request, did_document_request, did_document_status, normalize_identifier, parse_did_document,
     parse_profile, parse_resolved_handle, parse_session, profile_request, resolve_handle_request, DidProblem,
     Identifier, ResolveProblem, SessionError,
 };
@@ -72,7 +72,7 @@ pub async fn sign_in(ctx: &Ctx, platform: &Platform, input: &CreateProfile) -> A
         };
         ApiError::new(code, why.to_string())
     })?;
-    if session.did != did {
+    if canonical_did(&session.did) != did {
         return Err(ApiError::upstream("the PDS signed in another account than the one resolved"));
     }
     // Display name and avatar are extras: an account the AppView has not indexed yet still
@@ -96,7 +96,7 @@ async fn resolves_to(ctx: &Ctx, handle: &str, did: &str) -> bool {
         return false;
     }
     match fetch::send(&resolve_handle_request(handle), "bluesky", None, ctx.timeout_ms()).await {
-        Ok(resp) => parse_resolved_handle(resp.status, &resp.body).is_ok_and(|d| d == did),
+        Ok(resp) => parse_resolved_handle(resp.status, &resp.body).is_ok_and(|d| d == canonical_did(did)),
         Err(_) => false,
     }
 }

@@ -29,6 +29,9 @@ use worker::{console_log, query, Delay};
 
 /// How long a confirmed client is used before the instance is asked again.
 const CHECK_AFTER_SECS: i64 = 3600;
+/// How soon an instance that could not confirm its client (unreachable, or another answer
+/// than a token or `invalid_client`) is asked again.
+const RECHECK_AFTER_DOUBT_SECS: i64 = 300;
 /// The first wait of a connect waiting for another one's registration (doubled each time,
 /// up to [`WAIT_MAX_MS`]): a few D1 reads per wait, not hundreds.
 const WAIT_FIRST_MS: u64 = 100;
@@ -152,16 +155,26 @@ async fn still_known(ctx: &Ctx, platform: &Platform, host: &str, row: &ClientRow
     let creds = ClientCredentials { client_id: row.client_id.clone(), client_secret: ClientSecret::new(secret) };
     let at = platform.at_instance(host);
     let req = token_endpoint_request(&at, &creds, vec![("grant_type", "client_credentials"), ("scope", "read")]);
-    let Ok(resp) = fetch::send(&req, &platform.id, None, ctx.timeout_ms()).await else { return Ok(true) };
-    if is_unknown_client(resp.status, &resp.body) {
-        console_log!("{}", json!({"event": "instance_client_forgotten", "platform": platform.id, "instance": host}));
-        return Ok(false);
-    }
-    if let Ok(app_token) = TokenSet::from_response(resp.status, &resp.body) {
-        if let Some(revoke) = revoke_request(&at, &creds, app_token.access_token.secret()) {
-            let _ = fetch::send(&revoke, &platform.id, None, ctx.timeout_ms()).await;
+    let answer = fetch::send(&req, &platform.id, None, ctx.timeout_ms()).await;
+    if let Ok(resp) = &answer {
+        if is_unknown_client(resp.status, &resp.body) {
+            console_log!("{}", json!({"event": "instance_client_forgotten", "platform": platform.id, "instance": host}));
+            return Ok(false);
         }
     }
+    // Only a token answer confirms the client for an hour; an outage or any other answer is
+    // asked about again in five minutes (and the client is used meanwhile: the connect itself
+    // will tell).
+    let confirmed = match answer.as_ref().ok().map(|r| TokenSet::from_response(r.status, &r.body)) {
+        Some(Ok(app_token)) => {
+            if let Some(revoke) = revoke_request(&at, &creds, app_token.access_token.secret()) {
+                let _ = fetch::send(&revoke, &platform.id, None, ctx.timeout_ms()).await;
+            }
+            true
+        }
+        _ => false,
+    };
+    let checked_at = if confirmed { ctx.now() } else { ctx.now() - CHECK_AFTER_SECS + RECHECK_AFTER_DOUBT_SECS };
     let db = ctx.db()?;
     query!(
         &db,
@@ -169,7 +182,7 @@ async fn still_known(ctx: &Ctx, platform: &Platform, host: &str, row: &ClientRow
         platform.id,
         host,
         row.client_id,
-        ctx.now()
+        checked_at
     )
     .exec("instance client checked")
     .await?;

@@ -5,7 +5,7 @@
 //! so ownership, reconnects and events behave the same. The posted secret is never stored
 //! as posted: a key is kept as the grant's token, an app password not at all.
 
-use crate::connect::{end_failed, fail_link, store_accounts, Connected, Finish, FreshGrant};
+use crate::connect::{fail_link, store_accounts, Connected, Finish, FreshGrant};
 use crate::ctx::Ctx;
 use crate::fetch;
 use crate::respond;
@@ -51,7 +51,23 @@ pub async fn create(ctx: &Ctx, app: &AppRow, body: &[u8]) -> ApiResult<Response>
             ))
         }
     };
-    store(ctx, app, &input, posted).await
+    let fresh = FreshGrant::new(
+        &posted.platform,
+        posted.tokens.access_token.secret(),
+        posted.tokens.refresh_token.as_ref().map(|r| r.secret()),
+        &posted.identity.platform_user_id,
+    );
+    match store(ctx, app, &input, posted).await {
+        Ok(created) => Ok(created),
+        Err(e) => {
+            // Whatever failed after the sign-in (a conflict, storage), the session it made is
+            // nobody's: end it at the platform where that ends no other grant (a Bluesky
+            // session; a pasted key has nothing to revoke), after the answer.
+            let job_ctx = ctx.detached();
+            ctx.after_answer(async move { fresh.revoke(&job_ctx, "posted").await }).await;
+            Err(e)
+        }
+    }
 }
 
 /// An API-key provider: one identity call with the key where the provider takes it.
@@ -145,8 +161,11 @@ pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Poste
     let previous = store::find_grant(&db, &app.id, &platform.id, &id).await?;
     let failure = match store_accounts(ctx, &platform, &link, &choice, &[id], Finish::Now, None).await {
         Ok(Ok(Connected::Done { profile_ids, .. })) => {
+            // At the old grant's own server (a Bluesky account may have moved to another PDS).
             if let Some((grant, cols)) = previous {
-                end_replaced(ctx, &platform, &grant.id, &cols, &choice).await;
+                if let Some(old_platform) = ctx.platform_at(&platform.id, grant.instance.as_deref()) {
+                    end_replaced(ctx, &old_platform, &grant.id, &cols, &choice).await;
+                }
             }
             let first = profile_ids.first().ok_or_else(ApiError::internal)?;
             let profile = store::get_profile(&db, &app.id, first).await?.ok_or_else(ApiError::internal)?;
@@ -159,10 +178,7 @@ pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Poste
             return Err(e);
         }
     };
-    // The session just made is nobody's: end it at the platform where that ends no other
-    // grant (a Bluesky session; a pasted key has nothing to revoke).
-    let fresh = FreshGrant::new(&platform, &choice.access_token, choice.refresh_token.as_deref(), &choice.login.platform_user_id);
-    end_failed(ctx, &link, failure, Some(fresh)).await;
+    fail_link(ctx, &link, failure).await;
     Err(match failure {
         CallbackFailure::AccountConnectedElsewhere => {
             ApiError::new(ErrorCode::Conflict, "this account is connected by another user of this app")

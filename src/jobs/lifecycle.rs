@@ -268,8 +268,11 @@ async fn push_back(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<()> {
 fn parse_answer(p: &Platform, status: u16, body: &[u8], now: i64) -> Result<TokenSet, Option<Failure>> {
     if p.refresh_call == RefreshCall::AtprotoSession {
         // A new session: its refresh JWT replaces the one just spent.
+        // A 2xx that says the account is taken down settles it; any other answer is
+        // classified by status and body like every refresh (5xx stays transient).
+        let ok_status = (200..300).contains(&status);
         return parse_session(status, body, now).map(|s| s.tokens).map_err(|e| match e {
-            SessionError::AccountTakendown => Some(Failure::Terminal(DisconnectReason::Revoked)),
+            SessionError::AccountTakendown if ok_status => Some(Failure::Terminal(DisconnectReason::Revoked)),
             _ => None,
         });
     }

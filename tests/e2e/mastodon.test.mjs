@@ -235,4 +235,11 @@ test('a stored client the instance deleted (users sent to its consent screen nev
   assert.equal(kept.status, 201);
   assert.equal(masto.count(NEW, 'revoke'), revokes + 1);
   assert.ok((await w.row('SELECT checked_at FROM instance_clients WHERE instance = ?', NEW)).checked_at >= now() - 5);
+  // An instance that cannot confirm (a 503) keeps its client, and is asked again in 5 minutes, not in an hour.
+  await w.sql('UPDATE instance_clients SET checked_at = ? WHERE instance = ?', now() - 3601, NEW);
+  masto.failNext(NEW, 'token', () => new Response('{"error":"busy"}', { status: 503, headers: { 'content-type': 'application/json' } }));
+  const doubted = await link({ instance: NEW });
+  assert.equal(doubted.status, 201);
+  const checked = (await w.row('SELECT checked_at FROM instance_clients WHERE instance = ?', NEW)).checked_at;
+  assert.ok(checked <= now() - 3600 + 300 && checked >= now() - 3600 + 290, `asked again in 5 minutes (${now() - checked} s ago)`);
 });

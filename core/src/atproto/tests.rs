@@ -389,3 +389,13 @@ fn problems_never_echo_input() {
         assert!(!s.contains(secret), "{s}");
     }
 }
+
+#[test]
+fn a_did_web_has_one_spelling_from_every_source() {
+    assert_eq!(canonical_did("did:web:Alice.Dev"), "did:web:alice.dev");
+    assert_eq!(canonical_did("did:plc:abcdefghijklmnopqrstuvwx"), "did:plc:abcdefghijklmnopqrstuvwx");
+    assert_eq!(parse_resolved_handle(200, br#"{"did":"did:web:Alice.Dev"}"#), Ok("did:web:alice.dev".into()));
+    let doc = br##"{"id":"did:web:ALICE.dev","alsoKnownAs":["at://alice.dev"],
+        "service":[{"id":"#atproto_pds","type":"AtprotoPersonalDataServer","serviceEndpoint":"https://pds.alice.dev"}]}"##;
+    assert_eq!(parse_did_document("did:web:alice.dev", doc).map(|d| d.pds_host), Ok("pds.alice.dev".into()));
+}

@@ -21,6 +21,9 @@
 //! - Rate limits (`X-RateLimit-Reset` is an ISO 8601 time, not epoch seconds, so only
 //!   `Retry-After` is read): https://docs.joinmastodon.org/api/rate-limits/
 
+//! - Apps without tokens were deleted ("vacuumed") by instances before 4.3, which removed
+//!   that job: https://github.com/mastodon/mastodon/pull/30316 (checked 2026-11-30). The
+//!   worker confirms a stored client hourly (`src/connect/mastodon.rs`).
 use super::{AuthKind, ClientAuth, IdentityMap, Pkce, Platform, RefreshKind, RevokeReach, RevokeToken};
 use crate::proxy::{BudgetRule, ProxySpec, Scope};
 
