@@ -51,7 +51,7 @@ impl AppRow {
 }
 
 /// A `connect_links` row.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct LinkRow {
     /// `cl_...`.
     pub id: String,
@@ -358,19 +358,10 @@ mod tests {
             metadata: None,
             reconnect_profile_id: None,
             status: "pending".into(),
-            error: None,
-            profile_id: None,
             created_at: 100,
             expires_at: 700,
-            completed_at: None,
-            claim_expires_at: None,
-            claim_event: None,
-            claim_token_hash: None,
-            profile_ids: None,
-            claim_events: None,
             accounts: "pick".into(),
-            choice_expires_at: None,
-            instance: None,
+            ..LinkRow::default()
         };
         assert_eq!(row.status_at(699), "pending");
         assert_eq!(row.status_at(700), "expired");

@@ -121,19 +121,11 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         metadata: input.metadata.as_ref().map(|m| serde_json::Value::Object(m.clone()).to_string()),
         reconnect_profile_id: input.profile_id.clone(),
         status: "pending".into(),
-        error: None,
-        profile_id: None,
         created_at: ctx.now(),
         expires_at: ctx.now() + STATE_TTL_SECS,
-        completed_at: None,
-        claim_expires_at: None,
-        claim_event: None,
-        claim_token_hash: None,
-        profile_ids: None,
-        claim_events: None,
         accounts: input.accounts.unwrap_or(AccountsMode::Pick).as_str().into(),
-        choice_expires_at: None,
         instance,
+        ..LinkRow::default()
     };
     store::insert_link(&db, &link, if callback == CallbackMode::App { "app" } else { "hosted" }).await?;
     let pending = PendingAuth {

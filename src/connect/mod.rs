@@ -589,7 +589,7 @@ pub async fn store_accounts(
                 &db,
                 "UPDATE grants SET status = 'active', disconnect_reason = NULL, scopes = ?2, access_token_enc = ?3, \
                  refresh_token_enc = ?4, token_kid = ?5, access_token_expires_at = ?6, \
-                 refresh_token_expires_at = COALESCE(?7, refresh_token_expires_at), token_issued_at = ?8, \
+                 refresh_token_expires_at = COALESCE(?7, refresh_token_expires_at), token_issued_at = ?13, \
                  next_refresh_at = ?9, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
                  refresh_lease_id = NULL, refresh_lease_until = NULL, last_refresh_ms = ?10, reencrypt_failed_at = NULL, \
                  updated_at = ?8, consented_at = ?8, instance = ?12 WHERE id = ?1 AND access_token_enc = ?11",
@@ -604,14 +604,15 @@ pub async fn store_accounts(
                 next,
                 crate::ctx::now_ms(),
                 old.access_token_enc,
-                platform.instance
+                platform.instance,
+                issued
             ),
             None => query!(
                 &db,
                 "INSERT INTO grants (id, app_id, platform, platform_user_id, status, scopes, access_token_enc, \
                  refresh_token_enc, token_kid, access_token_expires_at, refresh_token_expires_at, token_issued_at, \
                  next_refresh_at, created_at, updated_at, consented_at, instance) VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, \
-                 ?7, ?8, ?9, ?10, ?11, ?12, ?11, ?11, ?11, ?13)",
+                 ?7, ?8, ?9, ?10, ?14, ?12, ?11, ?11, ?11, ?13)",
                 grant_id,
                 link.app_id,
                 link.platform,
@@ -624,7 +625,8 @@ pub async fn store_accounts(
                 refresh_expires_at,
                 now,
                 next,
-                platform.instance
+                platform.instance,
+                issued
             ),
         }
         .or_500("prepare grant write")?;

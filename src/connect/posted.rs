@@ -120,27 +120,15 @@ pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Poste
         id: new_id("cl_")?,
         app_id: app.id.clone(),
         platform: platform.id.clone(),
-        redirect_url: String::new(),
-        authorize_url: String::new(),
         scopes: "[]".into(),
         external_user_id: input.external_user_id.clone(),
-        app_state: None,
         metadata: input.metadata.as_ref().map(|m| serde_json::Value::Object(m.clone()).to_string()),
-        reconnect_profile_id: None,
         status: "pending".into(),
-        error: None,
-        profile_id: None,
         created_at: now,
         expires_at: now,
-        completed_at: None,
-        claim_expires_at: None,
-        claim_event: None,
-        claim_token_hash: None,
-        profile_ids: None,
-        claim_events: None,
         accounts: "all".into(),
-        choice_expires_at: None,
         instance: platform.instance.clone(),
+        ..LinkRow::default()
     };
     store::insert_link(&db, &link, "posted").await?;
     let login = Account::of_login(&identity);

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './harness.mjs';
-import { PlatformMocks } from './platform-mocks.mjs';
+import { PlatformMocks, chainOutbound } from './platform-mocks.mjs';
 import { BlueskyMocks, PDS_HOSTS } from './mocks-bluesky.mjs';
 
 const [PDS, SELF_PDS] = PDS_HOSTS;
@@ -17,13 +17,7 @@ const bsky = new BlueskyMocks();
 let w;
 let app;
 
-async function outbound(request) {
-  const mine = await bsky.answer(request, new URL(request.url));
-  if (!mine) return mocks.handle(request);
-  const closed = new Response(mine.body, mine);
-  closed.headers.set('connection', 'close');
-  return closed;
-}
+const outbound = chainOutbound(bsky, mocks);
 
 before(async () => {
   w = await startWorker({ vars: { PLATFORM_TIMEOUT_MS: '3000' }, outbound, captureLogs: true });

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker, randomKey } from './harness.mjs';
-import { PlatformMocks } from './platform-mocks.mjs';
+import { PlatformMocks, chainOutbound } from './platform-mocks.mjs';
 import { MastodonMocks } from './mocks-mastodon.mjs';
 
 const REDIRECT = 'https://app.example.com/connected';
@@ -20,13 +20,7 @@ const masto = new MastodonMocks().addInstance(NEW, { version: '4.3' }).addInstan
 let w;
 let app;
 
-async function outbound(request) {
-  const mine = await masto.answer(request, new URL(request.url));
-  if (!mine) return mocks.handle(request);
-  const closed = new Response(mine.body, mine);
-  closed.headers.set('connection', 'close');
-  return closed;
-}
+const outbound = chainOutbound(masto, mocks);
 
 before(async () => {
   w = await startWorker({ vars: { PLATFORM_TIMEOUT_MS: '3000' }, outbound, tokenKeys: `k2:${randomKey()},k1:${randomKey()}` });

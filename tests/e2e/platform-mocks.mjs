@@ -10,6 +10,21 @@ const rand = (p) => `${p}${crypto.randomBytes(12).toString('hex')}`;
 const s256 = (v) => crypto.createHash('sha256').update(v).digest('base64url');
 const basicOf = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
+/**
+ * An outboundService that asks `mock.answer(request, url)` first (a mock of servers of
+ * their own: Mastodon instances, Bluesky's services) and leaves every other host to
+ * `mocks` (PlatformMocks), each answer closing its connection as `PlatformMocks.handle` does.
+ */
+export function chainOutbound(mock, mocks) {
+  return async (request) => {
+    const mine = await mock.answer(request, new URL(request.url));
+    if (!mine) return mocks.handle(request);
+    const closed = new Response(mine.body, mine);
+    closed.headers.set('connection', 'close');
+    return closed;
+  };
+}
+
 /** Client credentials the tests configure for a platform. */
 export const credsFor = (id) => ({ id: `${id}-client`, secret: `${id}-secret` });
 
