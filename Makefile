@@ -11,7 +11,7 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: dev test build setup test-rust test-e2e chromium bench clean
+.PHONY: dev test build setup test-rust test-e2e test-deploy chromium bench deploy clean
 
 ## dev: build and run the worker on http://127.0.0.1:$(PORT) with the sandbox platform on
 dev: setup
@@ -19,7 +19,7 @@ dev: setup
 
 ## test: host unit tests, then end-to-end tests on the built worker in workerd (the browser
 ## tests skip without Chromium; REQUIRE_BROWSER=1 makes them required, as CI does)
-test: chromium test-rust test-e2e
+test: chromium test-rust test-e2e test-deploy
 
 ## chromium: with REQUIRE_BROWSER=1 and no Chromium (CHROMIUM_PATH, or `chromium` on PATH),
 ## install Debian's package when we are root on Debian; otherwise say what is missing
@@ -40,6 +40,19 @@ test-rust:
 
 test-e2e: build
 	node --test --test-concurrency=1 tests/e2e/
+
+## test-deploy: the bundle `wrangler deploy` would upload builds (a dry run, nothing sent;
+## wrangler runs `make build` itself, from wrangler.toml)
+test-deploy: setup
+	@out=$$(mktemp -d); \
+	node_modules/.bin/wrangler deploy --dry-run --outdir $$out && test -s $$out/index.js; status=$$?; rm -rf $$out; \
+	[ $$status = 0 ] || { echo "wrangler deploy --dry-run did not build the bundle" >&2; exit 1; }
+
+## deploy: a first (or any later) deploy after `npx wrangler login`: creates the D1 database and
+## KV namespace when wrangler.toml holds placeholders, applies remote migrations, generates
+## ADMIN_TOKEN and TOKEN_KEYS when absent, asks for PUBLIC_URL, deploys (scripts/deploy.mjs)
+deploy: build
+	node scripts/deploy.mjs
 
 ## build: the worker alone (wasm + JS glue in build/)
 build: setup
@@ -62,7 +75,9 @@ clean:
 
 ## bench: refresh throughput for 1,000 due profiles (BENCH_PROFILES=...), statements and
 ## subrequests per refresh, the due-selection query plan, liveness checks, and the proxy's
-## overhead against the same mock called directly (BENCH_SECONDS, BENCH_ROUNDS). Not a test.
+## overhead against the same mock called directly (BENCH_SECONDS, BENCH_ROUNDS), and the size
+## of the bundle `wrangler deploy` uploads (raw and gzip). Not a test.
 bench: build
+	node bench/size.mjs
 	node bench/refresh.mjs
 	node bench/proxy.mjs

@@ -1,0 +1,38 @@
+// The size of what `wrangler deploy` would upload: a dry run into a temporary folder, each
+// file raw and gzip -9 (the compressed size is what Cloudflare's script size limits count).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'connect-links-bundle-'));
+const env = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
+const r = spawnSync(path.join(root, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', outdir], { cwd: root, env, encoding: 'utf8' });
+if (r.status !== 0) {
+  process.stderr.write(r.stderr);
+  process.exit(1);
+}
+const files = [];
+const walk = (dir) => {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) walk(p);
+    else if (!/\.(map|json|md)$/.test(e.name)) files.push(p);
+  }
+};
+walk(outdir);
+let raw = 0;
+let gz = 0;
+console.log('\n## Bundle (wrangler deploy --dry-run)\n\n| file | bytes | gzip -9 |\n|---|---|---|');
+for (const f of files.sort()) {
+  const data = fs.readFileSync(f);
+  const z = zlib.gzipSync(data, { level: 9 }).length;
+  raw += data.length;
+  gz += z;
+  console.log(`| ${path.relative(outdir, f)} | ${data.length.toLocaleString('en')} | ${z.toLocaleString('en')} |`);
+}
+console.log(`| total | ${raw.toLocaleString('en')} | ${gz.toLocaleString('en')} |`);
+fs.rmSync(outdir, { recursive: true, force: true });
