@@ -11,7 +11,7 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: dev test build setup test-rust test-e2e test-deploy chromium bench deploy clean
+.PHONY: dev test build setup test-rust test-openapi test-e2e test-deploy chromium bench deploy clean
 
 ## dev: build and run the worker on http://127.0.0.1:$(PORT) with the sandbox platform on
 dev: setup
@@ -19,7 +19,7 @@ dev: setup
 
 ## test: host unit tests, then end-to-end tests on the built worker in workerd (the browser
 ## tests skip without Chromium; REQUIRE_BROWSER=1 makes them required, as CI does)
-test: chromium test-rust test-e2e test-deploy
+test: chromium test-rust test-openapi test-e2e test-deploy
 
 ## chromium: with REQUIRE_BROWSER=1 and no Chromium (CHROMIUM_PATH, or `chromium` on PATH),
 ## install Debian's package when we are root on Debian; otherwise say what is missing
@@ -37,6 +37,13 @@ chromium:
 
 test-rust:
 	cargo test -p connect-links-core
+
+## test-openapi: openapi/openapi.json is a valid OpenAPI 3.1 document, every $ref resolved
+## (the e2e tests then hold every answer and webhook to it; core/tests/openapi.rs the views),
+## and the checker itself against hand-made answers on its own small document
+test-openapi: setup
+	node scripts/openapi-lint.mjs
+	node tests/e2e/openapi-check.selfcheck.mjs
 
 test-e2e: build
 	node --test --test-concurrency=1 tests/e2e/

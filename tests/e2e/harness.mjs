@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkAnswer } from './openapi-check.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -173,8 +174,13 @@ class Worker {
     return sealWith(this.bindings.TOKEN_KEYS, plain, rowId, field, kid);
   }
 
-  /** A JSON call; returns { status, body, headers }. */
-  async call(method, p, { token, json, raw, headers = {} } = {}) {
+  /**
+   * A JSON call; returns { status, body, headers }. Every answer is checked against
+   * openapi/openapi.json (tests/e2e/openapi-check.mjs) and an answer the document does not
+   * describe throws; `unchecked: true` skips that, for a request the document cannot describe
+   * (an unknown path, a method a path does not have).
+   */
+  async call(method, p, { token, json, raw, headers = {}, unchecked = false } = {}) {
     const h = { ...headers };
     if (token) h.authorization = `Bearer ${token}`;
     let body;
@@ -192,11 +198,13 @@ class Worker {
     } catch {
       parsed = text;
     }
+    if (!unchecked) checkAnswer({ method, path: p, status: res.status, contentType: res.headers.get('content-type'), body: parsed, text });
     return { status: res.status, body: parsed, headers: res.headers, text };
   }
 
-  admin(method, p, json) {
-    return this.call(method, p, { token: this.bindings.ADMIN_TOKEN, json });
+  /** `call` with the admin token; `opts` as `call`'s (`{ unchecked: true }`). */
+  admin(method, p, json, opts = {}) {
+    return this.call(method, p, { ...opts, token: this.bindings.ADMIN_TOKEN, json });
   }
 
   /** Creates an app and returns { app, api_key, webhook_secret }. */

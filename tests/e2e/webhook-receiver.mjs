@@ -1,7 +1,10 @@
 // A local app endpoint that receives webhooks and verifies them with the `standardwebhooks`
-// package (the reference implementation), independently of the worker's own code.
+// package (the reference implementation), independently of the worker's own code. Every
+// verified delivery is also checked against the document's `webhooks` entry for its type
+// (openapi/openapi.json): a delivery that does not match fails the test (see `contractErrors`).
 import http from 'node:http';
 import { Webhook } from 'standardwebhooks';
+import { checkWebhook } from './openapi-check.mjs';
 import { writeLazily } from './streams.mjs';
 
 export class WebhookReceiver {
@@ -11,6 +14,17 @@ export class WebhookReceiver {
     this.events = []; // accepted and verified: { id, type, data }
     this.answerBytes = 0; // when set, a 200 answer streams a body this long
     this.answerStats = {}; // { sent, closed } of the last streamed answer
+    this.contractErrors = []; // deliveries that do not match openapi/openapi.json: Error messages
+  }
+
+  /**
+   * Throws when a delivery did not match the document. Called by `of()` and `stop()` (every
+   * test file stops its receiver in `after`), so a mismatch fails the run however it is read.
+   */
+  assertContract() {
+    if (this.contractErrors.length) {
+      throw new Error(`${this.contractErrors.length} webhook deliveries do not match openapi/openapi.json:\n${this.contractErrors.join('\n')}`);
+    }
   }
 
   /** Holds every request until the returned function is called. */
@@ -54,6 +68,13 @@ export class WebhookReceiver {
           res.writeHead(400).end(String(e));
           return;
         }
+        // The body as delivered (verify() parsed it), checked against the document; the
+        // delivery is still accepted, so a mismatch shows as itself and not as a retry.
+        try {
+          checkWebhook(JSON.parse(body));
+        } catch (e) {
+          this.contractErrors.push(`${id}: ${e.message}`);
+        }
         const event = { id, type: payload.type, data: payload.data, timestamp: payload.timestamp };
         this.events.push(event);
         // A test may look at the worker's state while the event is being delivered.
@@ -71,11 +92,13 @@ export class WebhookReceiver {
     return this;
   }
 
-  stop() {
-    return new Promise((r) => this.server.close(r));
+  async stop() {
+    await new Promise((r) => this.server.close(r));
+    this.assertContract();
   }
 
   of(type, profileId) {
+    this.assertContract();
     return this.events.filter((e) => e.type === type && (!profileId || e.data.id === profileId));
   }
 }

@@ -1,0 +1,158 @@
+//! The API views and openapi/openapi.json name the same fields: for each view, the keys it
+//! produces are exactly the `properties` of its component schema, and each is `required`.
+//! A field added to a view or to the document, and not to the other, fails here.
+
+use connect_links_core::model::{AppRow, LinkRow, ProfileRow};
+use connect_links_core::platforms::{AuthKind, PlatformInfo, RefreshKind};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+const DOC: &str = include_str!("../../openapi/openapi.json");
+
+fn doc() -> Value {
+    serde_json::from_str(DOC).expect("openapi/openapi.json is JSON")
+}
+
+/// The component schema `name`, following a `$ref` to another component.
+fn schema<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    let mut s = &doc["components"]["schemas"][name];
+    assert!(s.is_object(), "components.schemas.{name} is not in openapi/openapi.json");
+    for _ in 0..10 {
+        match s.get("$ref").and_then(Value::as_str) {
+            Some(r) => {
+                let target =
+                    r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("{name}: unsupported $ref {r}"));
+                s = &doc["components"]["schemas"][target];
+            }
+            None => return s,
+        }
+    }
+    panic!("{name}: a $ref loop");
+}
+
+fn keys_of(v: &Value) -> BTreeSet<String> {
+    v.as_object().expect("a view is a JSON object").keys().cloned().collect()
+}
+
+/// The view's keys are the schema's `properties`, all `required`, with no other key allowed.
+fn assert_matches(name: &str, view: &Value) {
+    let doc = doc();
+    let s = schema(&doc, name);
+    let props: BTreeSet<String> = s["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("components.schemas.{name} has no `properties`"))
+        .keys()
+        .cloned()
+        .collect();
+    let keys = keys_of(view);
+    let only_view: Vec<_> = keys.difference(&props).collect();
+    let only_doc: Vec<_> = props.difference(&keys).collect();
+    assert!(
+        only_view.is_empty() && only_doc.is_empty(),
+        "{name}: the view and components.schemas.{name}.properties differ\n  only in the view: {only_view:?}\n  only in the document: {only_doc:?}"
+    );
+    let required: BTreeSet<String> = s["required"]
+        .as_array()
+        .unwrap_or_else(|| panic!("components.schemas.{name} has no `required`"))
+        .iter()
+        .map(|v| v.as_str().expect("required names are strings").to_string())
+        .collect();
+    let not_required: Vec<_> = keys.difference(&required).collect();
+    assert!(not_required.is_empty(), "{name}: keys every view has but `required` lacks: {not_required:?}");
+    assert_eq!(s["additionalProperties"], Value::Bool(false), "{name}: additionalProperties must be false");
+}
+
+fn profile(full: bool) -> ProfileRow {
+    let some = |s: &str| if full { Some(s.to_string()) } else { None };
+    ProfileRow {
+        id: "prf_1".into(),
+        app_id: "app_1".into(),
+        platform: "sandbox".into(),
+        account_type: "user".into(),
+        grant_id: "grn_1".into(),
+        parent: some(r#"{"id":"p1","name":"Page","type":"page"}"#),
+        platform_user_id: "u1".into(),
+        username: some("ada"),
+        display_name: some("Ada"),
+        avatar_url: some("https://example.com/a.png"),
+        external_user_id: some("user-1"),
+        metadata: some(r#"{"k":"v"}"#),
+        status: "active".into(),
+        disconnect_reason: some("revoked"),
+        scopes: r#"["read"]"#.into(),
+        access_token_expires_at: full.then_some(1_700_003_600),
+        last_refreshed_at: full.then_some(1_700_000_000),
+        created_at: 1_700_000_000,
+        updated_at: 1_700_000_000,
+        claim_link_id: some("cl_1"),
+        last_platform_event_at: full.then_some(1_700_000_000),
+        instance: some("mastodon.social"),
+    }
+}
+
+#[test]
+fn profile_view_matches_the_document() {
+    // With every optional column set and with none: the keys do not depend on the values.
+    assert_matches("Profile", &profile(true).view());
+    assert_matches("Profile", &profile(false).view());
+}
+
+#[test]
+fn connect_link_view_matches_the_document() {
+    let now = 1_700_000_100;
+    let completed = LinkRow {
+        id: "cl_1".into(),
+        app_id: "app_1".into(),
+        platform: "sandbox".into(),
+        redirect_url: "https://app.example.com/connected".into(),
+        scopes: r#"["read"]"#.into(),
+        status: "completed".into(),
+        profile_id: Some("prf_1".into()),
+        profile_ids: Some(r#"["prf_1","prf_2"]"#.into()),
+        instance: Some("mastodon.social".into()),
+        created_at: 1_700_000_000,
+        expires_at: 1_700_003_600,
+        completed_at: Some(1_700_000_050),
+        ..Default::default()
+    };
+    assert_matches("ConnectLink", &completed.view(now));
+    let pending = LinkRow {
+        id: "cl_2".into(),
+        platform: "sandbox".into(),
+        status: "pending".into(),
+        created_at: 1_700_000_000,
+        expires_at: 1_700_003_600,
+        ..Default::default()
+    };
+    assert_matches("ConnectLink", &pending.view(now));
+    let failed = LinkRow { status: "failed".into(), error: Some("access_denied".into()), ..pending };
+    assert_matches("ConnectLink", &failed.view(now));
+}
+
+#[test]
+fn app_view_matches_the_document() {
+    let app = AppRow {
+        id: "app_1".into(),
+        name: "Test app".into(),
+        allowed_redirect_urls: r#"["https://app.example.com/connected"]"#.into(),
+        webhook_url: Some("https://app.example.com/hooks".into()),
+        claim: "required".into(),
+        created_at: 1_700_000_000,
+    };
+    assert_matches("App", &app.view());
+    assert_matches("App", &AppRow { webhook_url: None, claim: "auto".into(), ..app }.view());
+}
+
+#[test]
+fn platform_info_matches_the_document() {
+    let info = PlatformInfo {
+        id: "sandbox".into(),
+        name: "Sandbox".into(),
+        auth: AuthKind::Oauth2,
+        pkce: true,
+        default_scopes: vec!["read".into()],
+        refresh: RefreshKind::RotatingRefreshToken,
+        configured: true,
+    };
+    assert_matches("PlatformInfo", &serde_json::to_value(&info).expect("PlatformInfo serializes"));
+}
