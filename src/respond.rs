@@ -11,6 +11,13 @@ pub fn json(status: u16, body: &Value) -> ApiResult<Response> {
     Ok(Response::from_json(body).or_500("serialize response")?.with_status(status))
 }
 
+/// A JSON body that is already text (the OpenAPI document).
+pub fn json_text(status: u16, body: &str) -> ApiResult<Response> {
+    let resp = Response::ok(body).or_500("json response")?.with_status(status);
+    resp.headers().set("content-type", "application/json").or_500("content-type")?;
+    Ok(resp)
+}
+
 /// An HTML response.
 pub fn html(status: u16, body: String) -> ApiResult<Response> {
     Ok(Response::from_html(body).or_500("html response")?.with_status(status))

@@ -28,11 +28,16 @@ pub async fn handle(mut req: Request, env: Env, waiter: Context) -> Response {
     respond::harden(result.unwrap_or_else(|e| respond::error(&e, browser)))
 }
 
+/// The OpenAPI document, compiled in (the same file the tests validate answers against).
+const OPENAPI: &str = include_str!("../openapi/openapi.json");
+
 async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Response> {
     let m = req.method();
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     match s.as_slice() {
         ["health"] => only(&m, Method::Get, || respond::json(200, &json!({"status": "ok"}))),
+        // The OpenAPI 3.1 document of every route (issue 13); the e2e tests hold every answer to it.
+        ["openapi.json"] => only(&m, Method::Get, || respond::json_text(200, OPENAPI)),
 
         // Operators.
         ["v1", "admin", ..] => {

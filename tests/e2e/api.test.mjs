@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
+import fs from 'node:fs';
 import { startWorker } from './harness.mjs';
 
 let w;
@@ -18,6 +19,16 @@ function assertError(r, status, code) {
   assert.equal(typeof r.body.error.message, 'string');
   assert.deepEqual(Object.keys(r.body), ['error']);
 }
+
+test('GET /openapi.json serves the document the tests check answers against', async () => {
+  const r = await w.call('GET', '/openapi.json');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^application\/json/);
+  const file = JSON.parse(fs.readFileSync(new URL('../../openapi/openapi.json', import.meta.url), 'utf8'));
+  assert.deepEqual(r.body, file);
+  assert.equal(r.body.openapi, '3.1.0');
+  assert.equal((await w.call('POST', '/openapi.json', { unchecked: true })).status, 405);
+});
 
 test('admin routes need the admin token', async () => {
   assertError(await w.call('GET', '/v1/admin/apps'), 401, 'unauthorized');
