@@ -25,15 +25,34 @@ const PLACEHOLDER_DB = '00000000-0000-0000-0000-000000000000';
 const PLACEHOLDER_KV = '00000000000000000000000000000000';
 const env = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' };
 
-/** Runs wrangler with `args`, printed first; returns its stdout (exits on failure unless `soft`). */
+/** A temporary file holding secrets, removed however the run ends. */
+let secretsDir = null;
+const cleanUp = () => {
+  if (secretsDir) fs.rmSync(secretsDir, { recursive: true, force: true });
+  secretsDir = null;
+};
+process.on('exit', cleanUp);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+/** Stops the run with `message` (the exit handler removes any secrets file). */
+function stop(message) {
+  console.error(`make deploy: ${message}`);
+  process.exit(1);
+}
+
+/**
+ * Runs wrangler with `args`, printed first; returns its stdout. A failure stops the run,
+ * unless `soft`: then `null` is returned and `lastError` holds its stderr.
+ */
+let lastError = '';
 function run(args, { soft = false, quiet = false } = {}) {
   console.log(`→ wrangler ${args.join(' ')}`);
   const r = spawnSync(wrangler, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (!quiet && r.stdout) process.stdout.write(r.stdout.replace(/^/gm, '  '));
+  lastError = r.stderr || '';
   if (r.status !== 0 && !soft) {
-    process.stderr.write(r.stderr || '');
-    console.error(`make deploy: \`wrangler ${args.join(' ')}\` failed; nothing after it ran. Fix it and run make deploy again.`);
-    process.exit(1);
+    process.stderr.write(lastError);
+    stop(`\`wrangler ${args.join(' ')}\` failed; nothing after it ran. Fix it and run make deploy again.`);
   }
   return r.status === 0 ? r.stdout : null;
 }
@@ -49,15 +68,23 @@ function jsonIn(text) {
   }
 }
 
-/** Whether `url` is an https origin that is not this machine. */
+/**
+ * The https origin `url` names, or null: a DNS name of two labels or more (no IP address in
+ * any spelling, no localhost, no private suffix), no user or password, no path, query or
+ * fragment.
+ */
 function publicOrigin(url) {
+  let u;
   try {
-    const u = new URL(url);
-    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname) || u.hostname.endsWith('.localhost');
-    return u.protocol === 'https:' && !loopback && u.pathname === '/' && !u.search && !u.hash && !u.username;
+    u = new URL(url);
   } catch {
-    return false;
+    return null;
   }
+  const host = u.hostname;
+  const ip = host.startsWith('[') || /^[0-9.]+$/.test(host);
+  const privateName = !host.includes('.') || host.endsWith('.') || /(^|\.)(localhost|local|internal|lan|home|test|example|invalid)$/.test(host);
+  const bare = u.pathname === '/' && !u.search && !u.hash && !u.username && !u.password;
+  return u.protocol === 'https:' && !ip && !privateName && bare ? u.origin : null;
 }
 
 let toml = fs.readFileSync(TOML, 'utf8');
@@ -70,17 +97,19 @@ if (!publicUrl && process.stdin.isTTY) {
   publicUrl = (await rl.question('PUBLIC_URL (the https origin the worker is served on): ')).trim();
   rl.close();
 }
-publicUrl = publicUrl.replace(/\/+$/, '');
-if (!publicOrigin(`${publicUrl}/`)) {
-  console.error('make deploy: PUBLIC_URL must be the https origin the worker is served on (not a loopback one), e.g. PUBLIC_URL=https://connect.example.com make deploy');
-  process.exit(1);
+publicUrl = publicOrigin(publicUrl.trim());
+if (!publicUrl) {
+  stop('PUBLIC_URL must be the https origin the worker is served on: a public DNS name, no IP address, no localhost, no user, path or query (e.g. PUBLIC_URL=https://connect.example.com make deploy)');
 }
-if (!toml.includes(`PUBLIC_URL = "${publicUrl}"`)) {
-  toml = /^PUBLIC_URL\s*=.*$/m.test(toml)
-    ? toml.replace(/^PUBLIC_URL\s*=.*$/m, `PUBLIC_URL = "${publicUrl}"`)
-    : toml.replace(/^\[vars\]\n/m, `[vars]\nPUBLIC_URL = "${publicUrl}"\n`);
+// Written as parsed (an origin has no quote or newline), as a TOML string.
+const line = `PUBLIC_URL = ${JSON.stringify(publicUrl)}`;
+if (!toml.split(/\r?\n/).includes(line)) {
+  if (/^PUBLIC_URL\s*=.*$/m.test(toml)) toml = toml.replace(/^PUBLIC_URL\s*=.*$/m, line);
+  else if (/^\[vars\][^\S\r\n]*(#.*)?\r?$/m.test(toml)) toml = toml.replace(/^(\[vars\][^\S\r\n]*(#.*)?)\r?$/m, `$1\n${line}`);
+  else toml = `${toml.replace(/\s*$/, '')}\n\n[vars]\n${line}\n`;
+  if (!toml.split(/\r?\n/).includes(line)) stop('could not write PUBLIC_URL into wrangler.toml; add it under [vars] by hand');
   fs.writeFileSync(TOML, toml);
-  console.log(`  wrangler.toml: PUBLIC_URL = "${publicUrl}"`);
+  console.log(`  wrangler.toml: ${line}`);
 }
 
 // Logged in?
@@ -107,9 +136,11 @@ if (toml.includes(PLACEHOLDER_DB)) {
 }
 if (toml.includes(PLACEHOLDER_KV)) {
   const listed = jsonIn(run(['kv', 'namespace', 'list'], { quiet: true }) || '') || [];
-  let id = listed.find((n) => n.title === 'OAUTH_STATE' || n.title === `${dbName}-OAUTH_STATE`)?.id;
+  // A title of this project's own: a bare OAUTH_STATE on a shared account may be another's.
+  const title = `${dbName}-OAUTH_STATE`;
+  let id = listed.find((n) => n.title === title)?.id;
   if (!id) {
-    const out = run(['kv', 'namespace', 'create', 'OAUTH_STATE']);
+    const out = run(['kv', 'namespace', 'create', title]);
     id = /"?id"?\s*[=:]\s*"([0-9a-f]{32})"/.exec(out)?.[1];
   }
   if (!id) {
@@ -124,12 +155,27 @@ if (toml.includes(PLACEHOLDER_KV)) {
 // 2. Migrations (wrangler applies only the ones not applied yet).
 run(['d1', 'migrations', 'apply', 'DB', '--remote']);
 
-// 3. Secrets the deployed worker lacks (none before its first deploy).
-const existing = (jsonIn(run(['secret', 'list', '--format', 'json'], { soft: true, quiet: true }) || '') || []).map((s) => s.name);
+// 3. Secrets the deployed worker lacks. Only "this worker does not exist" means none: any
+// other failure stops the run, since new TOKEN_KEYS over live ones would make every stored
+// token unreadable.
+const listedSecrets = run(['secret', 'list', '--format', 'json'], { soft: true, quiet: true });
+let existing;
+if (listedSecrets === null) {
+  if (!/\[code: 10007\]|does not exist/i.test(lastError)) {
+    process.stderr.write(lastError);
+    stop('could not list the worker\'s secrets; not generating any. Run make deploy again.');
+  }
+  existing = [];
+} else {
+  const parsed = jsonIn(listedSecrets);
+  if (!Array.isArray(parsed)) stop('could not read the worker\'s secrets; not generating any.');
+  existing = parsed.map((s) => s.name);
+}
 const secrets = {};
 if (!existing.includes('ADMIN_TOKEN')) {
   secrets.ADMIN_TOKEN = `adm_${crypto.randomBytes(32).toString('base64url')}`;
   fs.writeFileSync('.admin-token', `${secrets.ADMIN_TOKEN}\n`, { mode: 0o600 });
+  fs.chmodSync('.admin-token', 0o600); // an older file keeps its mode otherwise
   console.log('  ADMIN_TOKEN: new, written to .admin-token (mode 600); keep it somewhere safe');
 }
 if (!existing.includes('TOKEN_KEYS')) {
@@ -139,17 +185,14 @@ if (!existing.includes('TOKEN_KEYS')) {
 
 // 4. Deploy, new secrets in a file only this user can read, removed right after.
 const args = ['deploy'];
-let secretsFile = null;
 if (Object.keys(secrets).length) {
-  secretsFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'connect-links-')), 'secrets.json');
+  secretsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'connect-links-'));
+  const secretsFile = path.join(secretsDir, 'secrets.json');
   fs.writeFileSync(secretsFile, JSON.stringify(secrets), { mode: 0o600 });
   args.push('--secrets-file', secretsFile);
 }
-try {
-  run(args);
-} finally {
-  if (secretsFile) fs.rmSync(path.dirname(secretsFile), { recursive: true, force: true });
-}
+run(args);
+cleanUp();
 console.log(`Deployed. Next: the platforms' secrets (README, Platforms), then create an app:
   curl -X POST ${publicUrl}/v1/admin/apps -H "authorization: Bearer $(cat .admin-token)" \\
     -H 'content-type: application/json' -d '{"name": "My app", "allowed_redirect_urls": ["https://app.example.com/connected"]}'`);

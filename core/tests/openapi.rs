@@ -156,3 +156,37 @@ fn platform_info_matches_the_document() {
     };
     assert_matches("PlatformInfo", &serde_json::to_value(&info).expect("PlatformInfo serializes"));
 }
+
+/// The fields a request type takes, as serde names them: deserializing an unknown field into a
+/// `deny_unknown_fields` type fails with "unknown field `x`, expected one of `a`, `b`, ...".
+fn request_fields<T: serde::de::DeserializeOwned>() -> BTreeSet<String> {
+    let err = match serde_json::from_str::<T>(r#"{"__no_such_field__": 1}"#) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a request type took an unknown field"),
+    };
+    let listed = err.split("expected one of ").nth(1).or_else(|| err.split("expected ").nth(1)).unwrap_or_default();
+    listed.split('`').skip(1).step_by(2).map(str::to_string).collect()
+}
+
+/// Every field a request body type takes is in its schema's `properties`, and the other way
+/// round: a field added to the Rust type and not to the document (or the reverse) fails here.
+#[test]
+fn request_bodies_match_the_document() {
+    use connect_links_core::input::{ClaimInput, CreateApp, CreateLink, CreateProfile, ExchangeInput, PatchApp};
+    let doc = doc();
+    for (name, fields) in [
+        ("CreateAppRequest", request_fields::<CreateApp>()),
+        ("PatchAppRequest", request_fields::<PatchApp>()),
+        ("CreateConnectLinkRequest", request_fields::<CreateLink>()),
+        ("CreateProfileRequest", request_fields::<CreateProfile>()),
+        ("ClaimRequest", request_fields::<ClaimInput>()),
+        ("ExchangeRequest", request_fields::<ExchangeInput>()),
+    ] {
+        assert!(!fields.is_empty(), "{name}: no fields read from the serde error");
+        let s = schema(&doc, name);
+        let props: BTreeSet<String> =
+            s["properties"].as_object().unwrap_or_else(|| panic!("{name} has no properties")).keys().cloned().collect();
+        assert_eq!(fields, props, "{name}: the Rust type and the document disagree");
+        assert_eq!(s["additionalProperties"], Value::Bool(false), "{name}: unknown fields are refused");
+    }
+}

@@ -16,7 +16,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** A deployment folder with the repository's wrangler.toml and a fresh stub account. */
 function workspace(state) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-test-'));
-  fs.copyFileSync(path.join(root, 'wrangler.toml'), path.join(dir, 'wrangler.toml'));
+  // The repository's wrangler.toml as shipped, even in a checkout that was deployed from.
+  const toml = fs.readFileSync(path.join(root, 'wrangler.toml'), 'utf8')
+    .replace(/^database_id = ".*"$/m, 'database_id = "00000000-0000-0000-0000-000000000000"')
+    .replace(/^id = ".*"$/m, 'id = "00000000000000000000000000000000"')
+    .replace(/^PUBLIC_URL = .*\n/m, '');
+  fs.writeFileSync(path.join(dir, 'wrangler.toml'), toml);
   if (state) fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify(state));
   return dir;
 }
@@ -46,7 +51,7 @@ test('a first deploy creates what is missing, and a second one only deploys agai
   const first = deploy(dir);
   assert.equal(first.status, 0, first.stderr + first.stdout);
   assert.deepEqual(first.commands.map((c) => c.replace(/--secrets-file \S+/, '--secrets-file F')), [
-    'whoami', 'd1 list --json', 'd1 create connect-links', 'kv namespace list', 'kv namespace create OAUTH_STATE',
+    'whoami', 'd1 list --json', 'd1 create connect-links', 'kv namespace list', 'kv namespace create connect-links-OAUTH_STATE',
     'd1 migrations apply DB --remote', 'secret list --format json', 'deploy --secrets-file F',
   ]);
   // Every command is printed before it runs.
@@ -82,7 +87,7 @@ test('a first deploy creates what is missing, and a second one only deploys agai
 });
 
 test('a run cut short before its ids were written finds the database and namespace by name', () => {
-  const dir = workspace({ loggedIn: true, databases: [{ uuid: '11111111-2222-3333-4444-555555555555', name: 'connect-links' }], namespaces: [{ id: 'ab'.repeat(16), title: 'OAUTH_STATE' }], secrets: {}, deployed: 0 });
+  const dir = workspace({ loggedIn: true, databases: [{ uuid: '11111111-2222-3333-4444-555555555555', name: 'connect-links' }], namespaces: [{ id: 'ab'.repeat(16), title: 'connect-links-OAUTH_STATE' }, { id: 'ef'.repeat(16), title: 'OAUTH_STATE' }], secrets: {}, deployed: 0 });
   const r = deploy(dir);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.commands.some((c) => c.includes('create')), false, 'nothing created twice');
@@ -91,7 +96,13 @@ test('a run cut short before its ids were written finds the database and namespa
 });
 
 test('a loopback or plain-http PUBLIC_URL, or a logged-out wrangler, stops it before anything is created', () => {
-  for (const url of ['http://127.0.0.1:8787', 'https://localhost', 'http://connect.example.com', 'https://connect.example.com/path', 'not a url']) {
+  for (const url of [
+    'http://127.0.0.1:8787', 'https://localhost', 'https://localhost.', 'https://app.localhost', 'https://127.0.0.2',
+    'https://[::ffff:127.0.0.1]', 'https://[::1]', 'https://0.0.0.0', 'https://10.0.0.1', 'https://169.254.169.254',
+    'https://2130706433', 'https://intranet', 'https://printer.local', 'https://:pw@connect.example.com',
+    'https://user@connect.example.com', 'https://:x"\nSANDBOX = "on"\nZ = "@connect.example.com',
+    'http://connect.example.com', 'https://connect.example.com/path', 'https://connect.example.com/?a=1', 'not a url',
+  ]) {
     const dir = workspace();
     const toml = fs.readFileSync(path.join(dir, 'wrangler.toml'), 'utf8');
     const r = deploy(dir, { PUBLIC_URL: url });
@@ -105,4 +116,41 @@ test('a loopback or plain-http PUBLIC_URL, or a logged-out wrangler, stops it be
   assert.equal(r.status, 1);
   assert.match(r.stderr, /wrangler login/);
   assert.deepEqual(r.commands, ['whoami']);
+});
+
+test('a secret list that fails for another reason than a new worker stops it: live secrets are never replaced', () => {
+  const dir = workspace();
+  assert.equal(deploy(dir).status, 0);
+  const before = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'));
+  fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify({ ...before, secretListFails: true }));
+  const r = deploy(dir);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /could not list the worker's secrets/);
+  assert.equal(r.commands.includes('deploy'), false);
+  const after = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'));
+  assert.deepEqual(after.secrets, before.secrets);
+});
+
+test('a failed deploy leaves no secrets file behind', () => {
+  const dir = workspace({ loggedIn: true, databases: [], namespaces: [], secrets: {}, deployed: 0, deployFails: true });
+  const r = deploy(dir);
+  assert.equal(r.status, 1);
+  const call = r.calls.at(-1);
+  assert.ok(call.secretsFile, 'the deploy was given a secrets file');
+  assert.equal(fs.existsSync(call.secretsFile), false, 'removed although the deploy failed');
+});
+
+test('PUBLIC_URL is written into a [vars] table that has a comment, or into a new one', () => {
+  for (const [from, check] of [
+    [(t) => t.replace(/^\[vars\]$/m, '[vars] # settings'), (t) => /\[vars\] # settings\nPUBLIC_URL = "https:\/\/connect\.example\.com"/.test(t)],
+    [(t) => t.replace(/^\[vars\]\n(SANDBOX = .*\n)/m, ''), (t) => /\[vars\]\nPUBLIC_URL = "https:\/\/connect\.example\.com"\n$/.test(t)],
+    [(t) => t.replace(/\n/g, '\r\n'), (t) => t.includes('PUBLIC_URL = "https://connect.example.com"')],
+  ]) {
+    const dir = workspace();
+    const tomlPath = path.join(dir, 'wrangler.toml');
+    fs.writeFileSync(tomlPath, from(fs.readFileSync(tomlPath, 'utf8')));
+    const r = deploy(dir);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(check(fs.readFileSync(tomlPath, 'utf8')), fs.readFileSync(tomlPath, 'utf8').slice(-200));
+  }
 });

@@ -245,12 +245,33 @@ class Worker {
    * opens the short link, loads the consent page, submits Approve or Deny.
    * Returns { authorizeUrl, back } where `back` is the URL the sandbox redirected to.
    */
+  /**
+   * A browser's fetch of a worker route (the short link, the consent pages, the callback,
+   * the picker), its answer held to the OpenAPI document like `call`'s: status, content type,
+   * and the body where it is JSON. Other origins (a platform mock) are fetched unchecked.
+   */
+  async fetchChecked(url, init = {}) {
+    const res = await fetch(url, init);
+    const u = new URL(url, this.base);
+    if (u.origin === this.base) {
+      const text = await res.clone().text();
+      let body = null;
+      try {
+        body = text ? JSON.parse(text) : null;
+      } catch {
+        body = text;
+      }
+      checkAnswer({ method: init.method || 'GET', path: u.pathname, status: res.status, contentType: res.headers.get('content-type'), body, text });
+    }
+    return res;
+  }
+
   async consent(link, { decision = 'approve', username = 'ada', dropScopes = [] } = {}) {
-    const open = await fetch(link.url, { redirect: 'manual' });
+    const open = await this.fetchChecked(link.url, { redirect: 'manual' });
     assert.equal(open.status, 302);
     const authorizeUrl = open.headers.get('location');
     assert.equal(authorizeUrl, link.authorize_url);
-    const page = await fetch(authorizeUrl, { redirect: 'manual' });
+    const page = await this.fetchChecked(authorizeUrl, { redirect: 'manual' });
     assert.equal(page.status, 200);
     const html = await page.text();
     assert.match(html, /Approve/);
@@ -265,7 +286,7 @@ class Worker {
     form.append('username', username);
     form.append('decision', decision);
     const action = new URL('authorize', authorizeUrl).toString();
-    const res = await fetch(action, { method: 'POST', body: form, redirect: 'manual' });
+    const res = await this.fetchChecked(action, { method: 'POST', body: form, redirect: 'manual' });
     assert.equal(res.status, 302, await res.text());
     return { authorizeUrl, back: new URL(res.headers.get('location')) };
   }
@@ -276,7 +297,7 @@ class Worker {
    * `claim: false`; the claim's answer is on `res.claimed`.
    */
   async callback(back, { claim = true, pick } = {}) {
-    let res = await fetch(back.toString(), { redirect: 'manual' });
+    let res = await this.fetchChecked(back.toString(), { redirect: 'manual' });
     // A login with several accounts shows the picker first: choose as the user would.
     if (res.status === 200 && (res.headers.get('content-type') || '').startsWith('text/html')) {
       const html = await res.text();
@@ -302,7 +323,7 @@ class Worker {
     const body = new URLSearchParams([['form_token', picker.token], ...chosen.map((id) => ['account', id])]);
     const headers = { 'content-type': 'application/x-www-form-urlencoded' };
     if (setCookie) headers.cookie = setCookie.split(';')[0];
-    return fetch(picker.action, { method: 'POST', body, headers, redirect: 'manual' });
+    return this.fetchChecked(picker.action, { method: 'POST', body, headers, redirect: 'manual' });
   }
 
   /** Every text value in every table of the local D1 database. */
