@@ -9,6 +9,7 @@ use connect_links_core::platforms::{custom, sandbox, AuthKind, Catalog, Platform
 use connect_links_core::random::ct_eq;
 use connect_links_core::secrets::{BearerSecret, ClientSecret};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::fmt::Display;
 use std::rc::Rc;
 use worker::{console_error, Context, D1Database, Date, Env, KvStore, Request};
@@ -155,12 +156,14 @@ impl Ctx {
     }
 
     /// Platform `id` resolved for an account on `instance` (its own server): `None` for an
-    /// unknown platform, or a per-instance one (Mastodon, Bluesky) without an instance.
-    pub fn platform_at(&self, id: &str, instance: Option<&str>) -> Option<Platform> {
+    /// unknown platform, or a per-instance one (Mastodon, Bluesky) without an instance. Only a
+    /// per-instance platform is copied (its URLs rewritten); the others are borrowed from the
+    /// catalog, so the proxy's path makes no copy.
+    pub fn platform_at(&self, id: &str, instance: Option<&str>) -> Option<Cow<'_, Platform>> {
         let p = self.catalog.get(id)?;
         match (p.per_instance(), instance) {
-            (false, _) => Some(p.clone()),
-            (true, Some(host)) => Some(p.at_instance(host)),
+            (false, _) => Some(Cow::Borrowed(p)),
+            (true, Some(host)) => Some(Cow::Owned(p.at_instance(host))),
             (true, None) => None,
         }
     }

@@ -87,7 +87,7 @@ pub fn client_pkce(row: &ClientRow) -> Pkce {
 /// when not configured). `Ok(None)`: no such platform, or a per-instance platform without
 /// an instance. A Mastodon instance's PKCE follows what it advertised at registration.
 pub async fn resolve(ctx: &Ctx, id: &str, instance: Option<&str>) -> ApiResult<Option<(Platform, Option<ClientCredentials>)>> {
-    let Some(mut p) = ctx.platform_at(id, instance) else { return Ok(None) };
+    let Some(mut p) = ctx.platform_at(id, instance).map(|p| p.into_owned()) else { return Ok(None) };
     let found = client(ctx, &p).await?;
     if let Some((_, Some(row))) = &found {
         p.pkce = client_pkce(row);

@@ -136,7 +136,12 @@ pub fn token_endpoint_request<'a>(
 /// The identity call made with a fresh access token (or a pasted key, placed where its
 /// provider wants it).
 pub fn identity_request(p: &Platform, token: &AccessToken) -> HttpRequest {
-    let mut req = HttpRequest { method: "GET", url: p.identity.url.clone(), headers: base_headers(p), body: None };
+    get_with_token(p, &p.identity.url, token)
+}
+
+/// `GET url` with the platform's headers and `token` where the platform takes it.
+fn get_with_token(p: &Platform, url: &str, token: &AccessToken) -> HttpRequest {
+    let mut req = HttpRequest { method: "GET", url: url.to_string(), headers: base_headers(p), body: None };
     place_token(&p.token_placement, token.secret(), &mut req.url, &mut req.headers);
     req
 }
@@ -169,10 +174,7 @@ pub fn place_token(placement: &TokenPlacement, token: &str, url: &mut String, he
 /// The liveness check of a token that never expires (`Platform::liveness_url`, else the
 /// identity call), with the token as a Bearer token.
 pub fn liveness_request(p: &Platform, token: &AccessToken) -> HttpRequest {
-    let url = p.liveness_url.clone().unwrap_or_else(|| p.identity.url.clone());
-    let mut req = HttpRequest { method: "GET", url, headers: base_headers(p), body: None };
-    place_token(&p.token_placement, token.secret(), &mut req.url, &mut req.headers);
-    req
+    get_with_token(p, p.liveness_url.as_deref().unwrap_or(&p.identity.url), token)
 }
 
 /// The token a revocation sends: the refresh token where the platform takes it and one is
@@ -194,15 +196,11 @@ pub fn revoke_request(p: &Platform, creds: &ClientCredentials, token: &str) -> O
             req.url = url;
             req
         }
-        RevokeStyle::BearerDelete => {
+        RevokeStyle::BearerDelete | RevokeStyle::BearerPost => {
+            let method = if p.revoke_style == RevokeStyle::BearerPost { "POST" } else { "DELETE" };
             let mut headers = base_headers(p);
             headers.push(("authorization".into(), format!("Bearer {token}")));
-            HttpRequest { method: "DELETE", url, headers, body: None }
-        }
-        RevokeStyle::BearerPost => {
-            let mut headers = base_headers(p);
-            headers.push(("authorization".into(), format!("Bearer {token}")));
-            HttpRequest { method: "POST", url, headers, body: None }
+            HttpRequest { method, url, headers, body: None }
         }
     })
 }

@@ -91,7 +91,7 @@ async fn unchosen(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
             .ok()
             .and_then(|plain| serde_json::from_str::<Choice>(&plain).ok());
         let platform =
-            store::get_link(db, &g.link_id).await?.and_then(|l| ctx.platform_at(&l.platform, l.instance.as_deref()));
+            store::get_link(db, &g.link_id).await?.and_then(|l| ctx.platform_at(&l.platform, l.instance.as_deref()).map(|p| p.into_owned()));
         if let (Some(choice), Some(platform)) = (choice, platform) {
             FreshGrant::of_choice(&platform, &choice).revoke(ctx, &g.link_id).await;
         }

@@ -164,11 +164,12 @@ async fn release(ctx: &Ctx, id: &str, lease: &str, next: Option<i64>) -> ApiResu
 }
 
 async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outcome> {
-    let Some((platform, creds)) = crate::instances::resolve(ctx, &row.grant.platform, row.grant.instance.as_deref()).await?
-    else {
+    // Borrowed from the catalog unless the grant's server rewrites its URLs: no copy per refresh.
+    let Some(platform) = ctx.platform_at(&row.grant.platform, row.grant.instance.as_deref()) else {
         return local_failure(ctx, row, lease, "platform not in the catalog (or CUSTOM_PROVIDERS broken)").await;
     };
-    let platform = &platform;
+    let platform = &*platform;
+    let creds = crate::instances::credentials(ctx, platform).await?;
     if platform.refresh == RefreshKind::SelfExchange && ctx.now() - row.cols.token_issued_at < SELF_EXCHANGE_MIN_AGE {
         release(ctx, row.id(), lease, Some(row.cols.token_issued_at + SELF_EXCHANGE_MIN_AGE)).await?;
         return Ok(Outcome::TooYoung);
