@@ -12,6 +12,9 @@ use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::fmt::Display;
 use std::rc::Rc;
+use crate::isolate;
+use worker::js_sys;
+use worker::wasm_bindgen::JsValue;
 use worker::{console_error, Context, D1Database, Date, Env, KvStore, Request};
 
 /// Turns any runtime error into a 500, logging what failed (never a value).
@@ -37,8 +40,8 @@ pub struct Ctx {
     pub started_ms: i64,
     /// `PUBLIC_URL` without a trailing slash.
     pub public_url: String,
-    /// Platforms known to this deployment.
-    pub catalog: Catalog,
+    /// Platforms known to this deployment (built once per isolate and configuration).
+    pub catalog: Rc<Catalog>,
     /// The fetch event's context, for work that must outlive the answer (`wait_until`).
     pub waiter: Option<Rc<Context>>,
 }
@@ -72,7 +75,10 @@ impl Ctx {
             _ => fallback_origin,
         };
         let sandbox_on = env.var("SANDBOX").map(|v| v.to_string() == "on").unwrap_or(false);
-        let catalog = Catalog::new(&public_url, sandbox_on, custom_providers(&env));
+        let providers = custom_providers_text(&env);
+        let catalog = isolate::catalog(&public_url, sandbox_on, &providers, || {
+            Catalog::new(&public_url, sandbox_on, custom_providers(&providers))
+        });
         Ctx { env, started_ms: now_ms(), public_url, catalog, waiter: None }
     }
 
@@ -120,10 +126,10 @@ impl Ctx {
         self.env.kv("OAUTH_STATE").or_500("binding OAUTH_STATE")
     }
 
-    /// The token keyring from `TOKEN_KEYS`.
-    pub fn keyring(&self) -> ApiResult<Keyring> {
+    /// The token keyring from `TOKEN_KEYS` (parsed once per isolate while the secret is the same).
+    pub fn keyring(&self) -> ApiResult<Rc<Keyring>> {
         let spec = self.env.secret("TOKEN_KEYS").map(|s| s.to_string()).or_500("secret TOKEN_KEYS")?;
-        Keyring::parse(&spec).or_500("secret TOKEN_KEYS")
+        isolate::keyring(&spec).or_500("secret TOKEN_KEYS")
     }
 
     /// A secret or var by name, `None` when unset or empty.
@@ -184,24 +190,49 @@ impl Ctx {
         }
     }
 
-    /// The app whose live API key is the request's bearer token, or 401.
+    /// The app whose live API key is the request's bearer token, or 401. A key seen live
+    /// less than `API_KEY_CACHE_MS` ago (default [`isolate::APP_CACHE_MS`]; 0 turns the
+    /// cache off) is not looked up again: a key revoked through another isolate may work
+    /// here for that long. Unknown keys are always looked up.
     pub async fn require_app(&self, req: &Request) -> ApiResult<AppRow> {
         let given = auth_header(req);
         let key = bearer(given.as_deref()).filter(|k| k.starts_with("ck_")).ok_or_else(ApiError::unauthorized)?;
-        crate::store::app_by_key_hash(&self.db()?, &hash_api_key(key)).await?.ok_or_else(ApiError::unauthorized)
+        let hash = hash_api_key(key);
+        let max_age = self.number_var("API_KEY_CACHE_MS", 0..=60_000).unwrap_or(isolate::APP_CACHE_MS);
+        let now = now_ms();
+        if let Some(app) = isolate::cached_app(&hash, now, max_age) {
+            return Ok(app);
+        }
+        let app = crate::store::app_by_key_hash(&self.db()?, &hash).await?.ok_or_else(ApiError::unauthorized)?;
+        if max_age > 0 {
+            isolate::remember_app(&hash, now, &app);
+        }
+        Ok(app)
+    }
+}
+
+/// `CUSTOM_PROVIDERS` as text: a string var as it is, an object var as its JSON (empty
+/// when unset). It keys the isolate's catalog, so it is read on every request; the parsing
+/// happens only when it changed.
+fn custom_providers_text(env: &Env) -> String {
+    let Ok(value) = js_sys::Reflect::get(env, &JsValue::from_str("CUSTOM_PROVIDERS")) else { return String::new() };
+    if value.is_undefined() || value.is_null() {
+        return String::new();
+    }
+    match value.as_string() {
+        Some(text) => text,
+        None => js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string()).unwrap_or_default(),
     }
 }
 
 /// Providers from `CUSTOM_PROVIDERS` (an object var, or a string holding JSON). Invalid
 /// entries are skipped and logged, so one typo does not take the other platforms down.
-fn custom_providers(env: &Env) -> Vec<Platform> {
-    let config = match env.object_var::<serde_json::Value>("CUSTOM_PROVIDERS") {
-        Ok(v) => v,
-        Err(_) => match env.var("CUSTOM_PROVIDERS") {
-            Ok(s) => serde_json::Value::String(s.to_string()),
-            Err(_) => return vec![],
-        },
-    };
+fn custom_providers(text: &str) -> Vec<Platform> {
+    if text.is_empty() {
+        return vec![];
+    }
+    // An object var arrives as its JSON text, as a string var does.
+    let config = serde_json::Value::String(text.to_string());
     let mut reserved: Vec<String> = Catalog::builtins().into_iter().map(|p| p.id).collect();
     reserved.push("sandbox".into());
     let (ok, problems) = custom::parse(&config, &reserved);

@@ -15,6 +15,8 @@ mod body;
 mod ctx;
 mod fetch;
 mod instances;
+// Configuration and API-key lookups kept by the isolate between requests.
+mod isolate;
 // The per-account rate-limit Durable Object (exported to the runtime as `RateLimiter`) and
 // the proxy's client for it.
 mod limiter;

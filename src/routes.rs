@@ -42,6 +42,11 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
         // Operators.
         ["v1", "admin", ..] => {
             ctx.require_admin(req)?;
+            // Any operator write may revoke a key or change an app: this isolate stops
+            // trusting the apps it remembered (others within `isolate::APP_CACHE_MS`).
+            if m != Method::Get {
+                crate::isolate::forget_apps();
+            }
             match (m, &s[2..]) {
                 (Method::Post, ["apps"]) => admin::create_app(ctx, &body(req).await?).await,
                 (Method::Get, ["apps"]) => {

@@ -12,7 +12,7 @@ fn json_or(raw: &Option<String>, fallback: Value) -> Value {
 }
 
 /// An `apps` row.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct AppRow {
     /// `app_...`.
     pub id: String,

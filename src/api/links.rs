@@ -127,7 +127,6 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         instance,
         ..LinkRow::default()
     };
-    store::insert_link(&db, &link, if callback == CallbackMode::App { "app" } else { "hosted" }).await?;
     let pending = PendingAuth {
         link_id: id.clone(),
         app_id: app.id.clone(),
@@ -142,13 +141,13 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         created_at: ctx.now(),
     };
     let record = serde_json::to_string(&pending).or_500("pending json")?;
-    ctx.kv()?
-        .put(&state_key(state.secret()), record)
-        .or_500("kv put state")?
-        .expiration_ttl(STATE_TTL_SECS as u64)
-        .execute()
-        .await
-        .or_500("kv put state")?;
+    let put = ctx.kv()?.put(&state_key(state.secret()), record).or_500("kv put state")?;
+    // Independent writes, so they run together (issue 14). Either failing fails the create:
+    // a state without its link finds nothing at the callback, and a link without its state
+    // only expires.
+    let insert = store::insert_link(&db, &link, if callback == CallbackMode::App { "app" } else { "hosted" });
+    let kv_put = async { put.expiration_ttl(STATE_TTL_SECS as u64).execute().await.or_500("kv put state") };
+    futures_util::future::try_join(insert, kv_put).await?;
     respond::json(
         201,
         &json!({

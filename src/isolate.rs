@@ -1,0 +1,110 @@
+//! What one isolate keeps between requests: configuration parsed once (the platform catalog
+//! with `CUSTOM_PROVIDERS`, the keyring) and, for a few seconds, the app behind an API key.
+//!
+//! Workers reuse an isolate for many requests, and parsing the catalog and the keyring (an
+//! AES key schedule per key) on each one showed in create-link's throughput (issue 14). Each
+//! entry is keyed by the exact configuration text it was built from, so a changed var or
+//! secret (a new deploy, a key rotation) is picked up by the next request. Wasm runs one
+//! request at a time per isolate, so a `thread_local` cell needs no lock.
+
+use connect_links_core::envelope::Keyring;
+use connect_links_core::model::AppRow;
+use connect_links_core::platforms::Catalog;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// How long an API key's app is trusted without asking D1, by default: a key revoked (or an
+/// app changed) through another isolate still works here for at most this long. A revocation
+/// through this isolate applies at once (every admin write empties the cache).
+pub const APP_CACHE_MS: i64 = 5_000;
+
+/// At most this many keys are remembered; the oldest is dropped first.
+const APP_CACHE_ENTRIES: usize = 64;
+
+struct CatalogEntry {
+    public_url: String,
+    sandbox_on: bool,
+    custom_providers: String,
+    catalog: Rc<Catalog>,
+}
+
+struct KeyringEntry {
+    spec: String,
+    keyring: Rc<Keyring>,
+}
+
+struct AppEntry {
+    key_hash: String,
+    fetched_ms: i64,
+    app: AppRow,
+}
+
+thread_local! {
+    static CATALOG: RefCell<Option<CatalogEntry>> = const { RefCell::new(None) };
+    static KEYRING: RefCell<Option<KeyringEntry>> = const { RefCell::new(None) };
+    static APPS: RefCell<Vec<AppEntry>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The catalog for this configuration: the one built before when the inputs are the same,
+/// else `build()`'s (kept for the next request).
+pub fn catalog(public_url: &str, sandbox_on: bool, custom_providers: &str, build: impl FnOnce() -> Catalog) -> Rc<Catalog> {
+    CATALOG.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if let Some(e) = slot.as_ref() {
+            if e.public_url == public_url && e.sandbox_on == sandbox_on && e.custom_providers == custom_providers {
+                return e.catalog.clone();
+            }
+        }
+        let catalog = Rc::new(build());
+        *slot = Some(CatalogEntry {
+            public_url: public_url.to_string(),
+            sandbox_on,
+            custom_providers: custom_providers.to_string(),
+            catalog: catalog.clone(),
+        });
+        catalog
+    })
+}
+
+/// The keyring parsed from `spec` (`TOKEN_KEYS`), reused while the secret is the same.
+pub fn keyring(spec: &str) -> Result<Rc<Keyring>, String> {
+    KEYRING.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if let Some(e) = slot.as_ref() {
+            if e.spec == spec {
+                return Ok(e.keyring.clone());
+            }
+        }
+        let keyring = Rc::new(Keyring::parse(spec).map_err(|e| e.to_string())?);
+        *slot = Some(KeyringEntry { spec: spec.to_string(), keyring: keyring.clone() });
+        Ok(keyring)
+    })
+}
+
+/// The app remembered for the key whose hash is `key_hash`, when it was read from D1 less
+/// than `max_age_ms` ago.
+pub fn cached_app(key_hash: &str, now_ms: i64, max_age_ms: i64) -> Option<AppRow> {
+    APPS.with(|cell| {
+        let apps = cell.borrow();
+        let e = apps.iter().find(|e| e.key_hash == key_hash)?;
+        // A clock that went backwards counts as stale too.
+        (now_ms >= e.fetched_ms && now_ms - e.fetched_ms < max_age_ms).then(|| e.app.clone())
+    })
+}
+
+/// Remembers `app` as the owner of the live key whose hash is `key_hash`.
+pub fn remember_app(key_hash: &str, now_ms: i64, app: &AppRow) {
+    APPS.with(|cell| {
+        let mut apps = cell.borrow_mut();
+        apps.retain(|e| e.key_hash != key_hash);
+        if apps.len() >= APP_CACHE_ENTRIES {
+            apps.remove(0);
+        }
+        apps.push(AppEntry { key_hash: key_hash.to_string(), fetched_ms: now_ms, app: app.clone() });
+    })
+}
+
+/// Forgets every remembered app (after any admin write: a revoked key, a changed app).
+pub fn forget_apps() {
+    APPS.with(|cell| cell.borrow_mut().clear());
+}
