@@ -315,6 +315,7 @@ try {
     const x = s[w];
     console.log(`  ${names[w].padEnd(8)} ${x.rps.toFixed(0).padStart(6)} req/s   p50 ${x.p50.toFixed(2).padStart(7)} ms   p99 ${x.p99.toFixed(2).padStart(7)} ms   non-2xx ${x.non2xx}   errors ${x.errors} (timeouts ${x.timeouts})   size ${sizes[w]}`);
   }
+  console.log(`  rounds   req/s ${WORKERS.map((w) => `${names[w]} ${results[w].map((r) => r.rps.toFixed(0)).join('/')}`).join(', ')}`);
   // At least one row per 2xx answer (plus the check's); a request in flight when a round
   // ends is stored but not counted.
   console.log(`  links stored: ours ${await linkRows(oursDb)} for ${ok2xx.ours} 2xx answers, peer ${await linkRows(peerDb)} for ${ok2xx.peer} (warm-up included)`);
