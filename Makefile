@@ -82,9 +82,21 @@ clean:
 
 ## bench: refresh throughput for 1,000 due profiles (BENCH_PROFILES=...), statements and
 ## subrequests per refresh, the due-selection query plan, liveness checks, and the proxy's
-## overhead against the same mock called directly (BENCH_SECONDS, BENCH_ROUNDS), and the size
-## of the bundle `wrangler deploy` uploads (raw and gzip). Not a test.
-bench: build
+## overhead against the same mock called directly (BENCH_SECONDS, BENCH_ROUNDS), the size
+## of the bundle `wrangler deploy` uploads (raw and gzip), and create-link throughput against
+## a TypeScript peer doing the same work and a workers-rs no-op (bench/create-link.mjs). Not a test.
+bench: build bench-noop
 	node bench/size.mjs
 	node bench/refresh.mjs
 	node bench/proxy.mjs
+	node bench/create-link.mjs
+
+## bench-noop: the workers-rs no-op of the create-link bench, built as `build` builds ours
+## (its own workspace and target/ in bench/peers/noop; rebuilt when its sources change)
+.PHONY: bench-noop
+bench-noop: bench/peers/noop/build/index.js
+
+bench/peers/noop/build/index.js: bench/peers/noop/Cargo.toml bench/peers/noop/src/lib.rs
+	cd bench/peers/noop && WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
+		worker-build --release
+	@touch $@
