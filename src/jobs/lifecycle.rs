@@ -369,11 +369,16 @@ async fn store_refreshed(
     };
     let now = ctx.now();
     let expires_at = tokens.expires_in.or(platform.default_access_ttl_secs).map(|s| now + s);
-    let refresh_expires_at = tokens.refresh_expires_in.map(|s| now + s);
+    // A rotated refresh token lives as long as the answer says (unknown when it says
+    // nothing): the spent token's expiry is not the new one's, and an on_demand keep-alive
+    // timed by it would come too early, and then again and again.
+    let rotated = tokens.refresh_token.as_ref().is_some_and(|r| Some(r.secret()) != old_refresh);
+    let answered = tokens.refresh_expires_in.map(|s| now + s);
+    let refresh_expires_at = if rotated { answered } else { answered.or(row.cols.refresh_token_expires_at) };
     let times = TokenTimes {
         issued_at: now,
         access_expires_at: expires_at,
-        refresh_expires_at: refresh_expires_at.or(row.cols.refresh_token_expires_at),
+        refresh_expires_at,
         has_refresh_token: refresh_enc.is_some(),
     };
     let next = next_action_at(row.mode(), platform.refresh, platform.refresh_idle_secs, &times);
@@ -406,7 +411,7 @@ async fn store_refreshed(
         let update = query!(
             &db,
             "UPDATE grants SET access_token_enc = ?3, refresh_token_enc = ?4, token_kid = ?5, \
-             access_token_expires_at = ?6, refresh_token_expires_at = COALESCE(?7, refresh_token_expires_at), \
+             access_token_expires_at = ?6, refresh_token_expires_at = ?7, \
              scopes = COALESCE(?8, scopes), token_issued_at = ?9, last_refreshed_at = ?9, last_refresh_ms = ?10, \
              next_refresh_at = CASE WHEN (SELECT refresh_mode FROM apps WHERE apps.id = grants.app_id) = ?14 \
                THEN ?11 ELSE ?9 END, \
