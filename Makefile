@@ -87,4 +87,5 @@ clean:
 bench: build
 	node bench/size.mjs
 	node bench/refresh.mjs
+	cargo run --release -q -p connect-links-core --example refresh_cost
 	node bench/proxy.mjs
