@@ -88,6 +88,7 @@ clean:
 bench: build bench-noop
 	node bench/size.mjs
 	node bench/refresh.mjs
+	cargo run --release -q -p connect-links-core --example refresh_cost
 	node bench/proxy.mjs
 	node bench/create-link.mjs
 

@@ -4,6 +4,7 @@ use crate::ctx::OrInternal;
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::{AppRow, GrantRow, LinkRow, ProfileRow, GRANT_COLUMNS, PROFILE_COLUMNS};
 use connect_links_core::redirect::host_needles;
+use connect_links_core::refresh_policy::RefreshMode;
 use serde::{Deserialize, Serialize};
 use worker::{query, D1Database, D1PreparedStatement};
 
@@ -51,13 +52,13 @@ pub fn returned_rows(results: &[worker::D1Result], i: usize) -> bool {
     results.get(i).and_then(|r| r.results::<serde_json::Value>().ok()).is_some_and(|rows| !rows.is_empty())
 }
 
-const APP_COLUMNS: &str = "id, name, allowed_redirect_urls, webhook_url, claim, created_at";
+const APP_COLUMNS: &str = "id, name, allowed_redirect_urls, webhook_url, claim, refresh_mode, created_at";
 
 /// The app whose unrevoked key hashes to `hash`.
 pub async fn app_by_key_hash(db: &D1Database, hash: &str) -> ApiResult<Option<AppRow>> {
     query!(
         db,
-        "SELECT a.id, a.name, a.allowed_redirect_urls, a.webhook_url, a.claim, a.created_at \
+        "SELECT a.id, a.name, a.allowed_redirect_urls, a.webhook_url, a.claim, a.refresh_mode, a.created_at \
          FROM api_keys k JOIN apps a ON a.id = k.app_id WHERE k.key_hash = ?1 AND k.revoked_at IS NULL",
         hash
     )
@@ -101,9 +102,10 @@ pub async fn insert_app(
     let a =
         query!(
         db,
-        "INSERT INTO apps (id, name, allowed_redirect_urls, webhook_url, webhook_secret_enc, claim, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?6, ?6)",
-        app.id, app.name, app.allowed_redirect_urls, app.webhook_url, webhook_secret_enc, app.created_at, app.claim
+        "INSERT INTO apps (id, name, allowed_redirect_urls, webhook_url, webhook_secret_enc, claim, refresh_mode, \
+         created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?8, ?6, ?6)",
+        app.id, app.name, app.allowed_redirect_urls, app.webhook_url, webhook_secret_enc, app.created_at, app.claim,
+        app.refresh_mode
     )
         .or_500("prepare insert app")?;
     let k = insert_key_stmt(db, key_id, &app.id, key_hash, app.created_at)?;
@@ -156,21 +158,47 @@ pub async fn list_apps(db: &D1Database, after: Option<(i64, String)>, limit: u32
     .await
 }
 
-/// Writes an app's editable fields.
+/// Writes an app's editable fields. When its refresh mode changes, its active grants with an
+/// expiring access token (but those backing off after a failure, whose retry stands) are
+/// marked for rescheduling and made due, in the same batch: the next cron run recomputes
+/// each one's schedule in the new mode and calls a platform only for those due in it
+/// (`jobs::lifecycle`). The grants go first, so they compare with the mode before the write.
 pub async fn update_app(db: &D1Database, app: &AppRow, now: i64) -> ApiResult<()> {
-    query!(
+    let reschedule = query!(
         db,
-        "UPDATE apps SET name = ?2, allowed_redirect_urls = ?3, webhook_url = ?4, updated_at = ?5, claim = ?6 WHERE id = ?1",
+        "UPDATE grants SET reschedule = 1, next_refresh_at = ?2 WHERE app_id = ?1 AND status = 'active' \
+         AND access_token_expires_at IS NOT NULL AND refresh_failing = 0 \
+         AND (SELECT refresh_mode FROM apps WHERE id = ?1) IS NOT ?3",
+        app.id,
+        now,
+        app.refresh_mode
+    )
+    .or_500("prepare reschedule grants")?;
+    let update = query!(
+        db,
+        "UPDATE apps SET name = ?2, allowed_redirect_urls = ?3, webhook_url = ?4, updated_at = ?5, claim = ?6, \
+         refresh_mode = ?7 WHERE id = ?1",
         app.id,
         app.name,
         app.allowed_redirect_urls,
         app.webhook_url,
         now,
-        app.claim
+        app.claim,
+        app.refresh_mode
     )
-    .exec("update app")
-    .await?;
+    .or_500("prepare update app")?;
+    db.batch(vec![reschedule, update]).await.or_500("update app")?;
     Ok(())
+}
+
+/// How the cron keeps an app's tokens (`proactive` when the app is gone: its grants are too).
+pub async fn app_refresh_mode(db: &D1Database, app_id: &str) -> ApiResult<RefreshMode> {
+    #[derive(serde::Deserialize)]
+    struct Mode {
+        refresh_mode: String,
+    }
+    let row = query!(db, "SELECT refresh_mode FROM apps WHERE id = ?1", app_id).one::<Mode>("app refresh mode").await?;
+    Ok(row.map_or(RefreshMode::Proactive, |m| RefreshMode::from_stored(&m.refresh_mode)))
 }
 
 /// A new pending connect link.

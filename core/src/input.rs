@@ -3,6 +3,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::ownership::ClaimMode;
 use crate::redirect::{appended_name_in, validate_allowed_entry};
+use crate::refresh_policy::RefreshMode;
 use crate::state::CallbackMode;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -56,6 +57,9 @@ pub struct CreateApp {
     /// `required` (default) or `auto`.
     #[serde(default)]
     pub claim: Option<ClaimMode>,
+    /// `proactive` (default) or `on_demand`, read by [`check_refresh_mode`].
+    #[serde(default)]
+    pub refresh_mode: Option<String>,
 }
 
 /// `PATCH /v1/admin/apps/{id}`: each field optional; `webhook_url: null` clears it.
@@ -74,6 +78,15 @@ pub struct PatchApp {
     /// `required` or `auto`.
     #[serde(default)]
     pub claim: Option<ClaimMode>,
+    /// `proactive` or `on_demand`, read by [`check_refresh_mode`].
+    #[serde(default)]
+    pub refresh_mode: Option<String>,
+}
+
+/// Reads an app's `refresh_mode` from a request body. A string, so a wrong value gets this
+/// message rather than serde's generic one.
+pub fn check_refresh_mode(s: &str) -> ApiResult<RefreshMode> {
+    RefreshMode::parse(s).ok_or_else(|| ApiError::invalid("refresh_mode must be \"proactive\" or \"on_demand\""))
 }
 
 fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
@@ -334,6 +347,19 @@ mod tests {
         let a: CreateApp = parse_json(br#"{"name":"n","allowed_redirect_urls":[],"claim":"auto"}"#).unwrap();
         assert_eq!(a.claim, Some(ClaimMode::Auto));
         assert!(parse_json::<PatchApp>(br#"{"claim":"sometimes"}"#).is_err());
+    }
+
+    #[test]
+    fn refresh_mode_is_one_of_two_names() {
+        let a: CreateApp =
+            parse_json(br#"{"name":"n","allowed_redirect_urls":[],"refresh_mode":"on_demand"}"#).unwrap();
+        assert_eq!(check_refresh_mode(a.refresh_mode.as_deref().unwrap()).unwrap(), RefreshMode::OnDemand);
+        assert_eq!(check_refresh_mode("proactive").unwrap(), RefreshMode::Proactive);
+        let e = check_refresh_mode("lazy").unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        assert!(e.message.contains("on_demand"), "{}", e.message);
+        assert!(check_refresh_mode("On_Demand").is_err());
+        assert!(parse_json::<PatchApp>(br#"{"refresh_mode": 1}"#).is_err());
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub struct AppRow {
     pub webhook_url: Option<String>,
     /// `required` (default) or `auto`: whether hosted connects wait for a claim.
     pub claim: String,
+    /// `proactive` (default) or `on_demand`: how the cron keeps the app's tokens.
+    pub refresh_mode: String,
     /// Epoch seconds.
     pub created_at: i64,
 }
@@ -32,6 +34,10 @@ impl AppRow {
     /// Whether hosted connects of this app wait for a claim.
     pub fn claim_mode(&self) -> crate::ownership::ClaimMode {
         crate::ownership::ClaimMode::from_stored(&self.claim)
+    }
+    /// How the cron keeps this app's tokens.
+    pub fn refresh_mode(&self) -> crate::refresh_policy::RefreshMode {
+        crate::refresh_policy::RefreshMode::from_stored(&self.refresh_mode)
     }
     /// The allowlist as a list.
     pub fn allowlist(&self) -> Vec<String> {
@@ -45,6 +51,7 @@ impl AppRow {
             "allowed_redirect_urls": self.allowlist(),
             "webhook_url": self.webhook_url,
             "claim": self.claim_mode().as_str(),
+            "refresh_mode": self.refresh_mode().as_str(),
             "created_at": rfc3339(self.created_at),
         })
     }

@@ -137,10 +137,14 @@ fn app_view_matches_the_document() {
         allowed_redirect_urls: r#"["https://app.example.com/connected"]"#.into(),
         webhook_url: Some("https://app.example.com/hooks".into()),
         claim: "required".into(),
+        refresh_mode: "proactive".into(),
         created_at: 1_700_000_000,
     };
     assert_matches("App", &app.view());
-    assert_matches("App", &AppRow { webhook_url: None, claim: "auto".into(), ..app }.view());
+    assert_matches(
+        "App",
+        &AppRow { webhook_url: None, claim: "auto".into(), refresh_mode: "on_demand".into(), ..app }.view(),
+    );
 }
 
 #[test]

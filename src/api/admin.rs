@@ -4,11 +4,14 @@ use crate::ctx::{Ctx, OrInternal};
 use crate::respond;
 use crate::store;
 use connect_links_core::error::{ApiError, ApiResult};
-use connect_links_core::input::{check_allowlist, check_name, check_webhook_url, parse_json, CreateApp, PatchApp};
+use connect_links_core::input::{
+    check_allowlist, check_name, check_refresh_mode, check_webhook_url, parse_json, CreateApp, PatchApp,
+};
 use connect_links_core::keys::{hash_api_key, new_api_key, new_webhook_secret};
 use connect_links_core::model::{decode_cursor, encode_cursor, AppRow};
 use connect_links_core::ownership::ClaimMode;
 use connect_links_core::random::new_id;
+use connect_links_core::refresh_policy::RefreshMode;
 use serde_json::json;
 use worker::Response;
 
@@ -20,12 +23,17 @@ pub async fn create_app(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
     if let Some(w) = &input.webhook_url {
         check_webhook_url(w)?;
     }
+    let refresh_mode = match &input.refresh_mode {
+        Some(m) => check_refresh_mode(m)?,
+        None => RefreshMode::Proactive,
+    };
     let app = AppRow {
         id: new_id("app_")?,
         name: input.name.trim().to_string(),
         allowed_redirect_urls: serde_json::to_string(&input.allowed_redirect_urls).or_500("allowlist json")?,
         webhook_url: input.webhook_url,
         claim: input.claim.unwrap_or(ClaimMode::Required).as_str().to_string(),
+        refresh_mode: refresh_mode.as_str().to_string(),
         created_at: ctx.now(),
     };
     let secret = new_webhook_secret()?;
@@ -65,7 +73,8 @@ pub async fn get_app(ctx: &Ctx, id: &str) -> ApiResult<Response> {
     respond::json(200, &app.view())
 }
 
-/// `PATCH /v1/admin/apps/{id}`: name, allowlist, webhook url.
+/// `PATCH /v1/admin/apps/{id}`: name, allowlist, webhook url, claim, refresh mode (a new
+/// mode re-schedules the app's grants, see `store::update_app`).
 pub async fn patch_app(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Response> {
     let input: PatchApp = parse_json(body)?;
     let db = ctx.db()?;
@@ -86,6 +95,9 @@ pub async fn patch_app(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Response> 
     }
     if let Some(mode) = input.claim {
         app.claim = mode.as_str().to_string();
+    }
+    if let Some(mode) = &input.refresh_mode {
+        app.refresh_mode = check_refresh_mode(mode)?.as_str().to_string();
     }
     store::update_app(&db, &app, ctx.now()).await?;
     respond::json(200, &app.view())

@@ -8,8 +8,8 @@ use crate::revoke::{revoke, Grant};
 use crate::store::{self, ProfileFilter, ProfileToken};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::{decode_cursor, encode_cursor, GrantRow, ProfileRow};
-use connect_links_core::platforms::RefreshKind;
 use connect_links_core::refresh::Failure;
+use connect_links_core::refresh_policy::refresh_on_read;
 use connect_links_core::time::rfc3339_opt;
 use connect_links_core::webhook::types;
 use futures_util::future::{select, Either};
@@ -200,13 +200,20 @@ pub(crate) async fn usable_token(
     let db = ctx.db()?;
     let (p, t) = first;
     require_active(&p)?;
-    let expires_soon = p.access_token_expires_at.is_some_and(|e| e - ctx.now() < 5 * 60);
-    let refreshable = ctx.catalog.get(&p.platform).is_some_and(|pl| pl.refresh != RefreshKind::None);
-    let (p, t) = if expires_soon && refreshable {
+    // In `on_demand` mode this is where short-lived tokens are refreshed at all; in
+    // `proactive` mode the cron has usually been first.
+    let refresh_first = ctx
+        .catalog
+        .get(&p.platform)
+        .is_some_and(|pl| refresh_on_read(pl.refresh, ctx.now(), p.access_token_expires_at));
+    let (p, t) = if refresh_first {
         let still_valid = p.access_token_expires_at.is_some_and(|e| e > ctx.now());
         match refresh_detached(ctx, &p.grant_id, still_valid.then_some(ACCESS_TOKEN_MAX_WAIT_MS)).await {
             // A token still valid for a few minutes is better than an error or a long wait.
             Ok(Outcome::Failed(Failure::Transient) | Outcome::InFlight) | Err(_) if still_valid => {}
+            // Another read (or the cron) holds the lease: its token is the one to use, once it
+            // lands. Concurrent first reads after an idle spell are the rule in on_demand mode.
+            Ok(Outcome::InFlight) => wait_for_landing(ctx, app_id, id).await?,
             other => outcome_error(other?)?,
         }
         let (p, t) = store::profile_token(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
@@ -220,4 +227,18 @@ pub(crate) async fn usable_token(
     }
     let token = ctx.keyring()?.open(&t.bound_to, "access_token", &t.access_token_enc).or_500("open access token")?;
     Ok((p, token))
+}
+
+/// Waits (3 s at most) until the profile's access token is no longer expired, or the profile
+/// no longer active: a refresh held by someone else is landing. The caller reads the outcome.
+async fn wait_for_landing(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<()> {
+    let db = ctx.db()?;
+    for _ in 0..12 {
+        Delay::from(Duration::from_millis(250)).await;
+        let Some((p, _)) = store::profile_token(&db, app_id, id).await? else { return Ok(()) };
+        if p.status != "active" || p.access_token_expires_at.is_none_or(|e| e > ctx.now()) {
+            return Ok(());
+        }
+    }
+    Ok(())
 }

@@ -29,7 +29,7 @@ use connect_links_core::mastodon::{account_key, handle as instance_handle, is_un
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::new_id;
 use connect_links_core::random::random_token;
-use connect_links_core::refresh_policy::next_refresh_at;
+use connect_links_core::refresh_policy::{next_action_at, TokenTimes};
 use connect_links_core::secrets::ConnectToken;
 use connect_links_core::state::{state_key, PendingAuth, VERIFIER_FIELD};
 use connect_links_core::token::TokenSet;
@@ -550,6 +550,8 @@ pub async fn store_accounts(
     let keyring = ctx.keyring()?;
     let accounts: Vec<&Account> = choice.accounts.iter().filter(|a| chosen.contains(&a.platform_user_id)).collect();
     let ids: Vec<String> = accounts.iter().map(|a| a.platform_user_id.clone()).collect();
+    // The grant's first schedule follows the app's refresh mode.
+    let mode = store::app_refresh_mode(&db, &link.app_id).await?;
     for _ in 0..3 {
         // Read again on every attempt but a first that comes with a fresh read (a picker may
         // have been open for minutes; a retry follows a race).
@@ -582,7 +584,13 @@ pub async fn store_accounts(
         let issued = if choice.issued_at > 0 { choice.issued_at } else { now };
         let expires_at = choice.expires_in.or(platform.default_access_ttl_secs).map(|s| issued + s);
         let refresh_expires_at = choice.refresh_expires_in.map(|s| issued + s);
-        let next = next_refresh_at(platform.refresh, now, expires_at);
+        let times = TokenTimes {
+            issued_at: now,
+            access_expires_at: expires_at,
+            refresh_expires_at,
+            has_refresh_token: refresh_enc.is_some(),
+        };
+        let next = next_action_at(mode, platform.refresh, platform.refresh_idle_secs, &times);
         let scopes = serde_json::to_string(&choice.scopes).or_500("scopes json")?;
         let grant_write = match &grant {
             Some((_, old)) => query!(
@@ -590,7 +598,7 @@ pub async fn store_accounts(
                 "UPDATE grants SET status = 'active', disconnect_reason = NULL, scopes = ?2, access_token_enc = ?3, \
                  refresh_token_enc = ?4, token_kid = ?5, access_token_expires_at = ?6, \
                  refresh_token_expires_at = COALESCE(?7, refresh_token_expires_at), token_issued_at = ?13, \
-                 next_refresh_at = ?9, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
+                 next_refresh_at = ?9, reschedule = 0, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
                  refresh_lease_id = NULL, refresh_lease_until = NULL, last_refresh_ms = ?10, reencrypt_failed_at = NULL, \
                  updated_at = ?8, consented_at = ?8, instance = ?12 WHERE id = ?1 AND access_token_enc = ?11",
                 grant_id,

@@ -14,7 +14,7 @@ use connect_links_core::atproto::{parse_session, SessionError};
 use connect_links_core::platforms::{Platform, RefreshCall, RefreshKind};
 use connect_links_core::random::{new_id, unit};
 use connect_links_core::refresh::{backoff, classify, refresh_request, DisconnectReason, Failure};
-use connect_links_core::refresh_policy::{next_refresh_at, EXPIRING_NOTICE};
+use connect_links_core::refresh_policy::{next_action_at, RefreshMode, TokenTimes, EXPIRING_NOTICE};
 use connect_links_core::storage::{is_transient_d1_error, write_retry_delay_ms, WRITE_ATTEMPTS};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
@@ -74,14 +74,18 @@ struct Leased {
 
 /// The non-public columns a lease returns. The envelopes are the compare-and-swap guard
 /// of every write that follows: a write lands only while they are the ones this refresh
-/// read (so a reconnect or another refresh that stored first always wins).
+/// read (so a reconnect or another refresh that stored first always wins). The app's
+/// refresh mode comes with them (a subquery in the lease), so no refresh reads the app.
 #[derive(Deserialize)]
 struct LeaseCols {
     access_token_enc: String,
     refresh_token_enc: Option<String>,
     token_issued_at: i64,
+    refresh_token_expires_at: Option<i64>,
     refresh_failures: i64,
     refresh_failing: i64,
+    reschedule: i64,
+    refresh_mode: String,
 }
 
 impl Leased {
@@ -90,6 +94,18 @@ impl Leased {
     }
     fn app_id(&self) -> &str {
         &self.grant.app_id
+    }
+    fn mode(&self) -> RefreshMode {
+        RefreshMode::from_stored(&self.cols.refresh_mode)
+    }
+    /// The stored token times, as the schedule reads them.
+    fn times(&self) -> TokenTimes {
+        TokenTimes {
+            issued_at: self.cols.token_issued_at,
+            access_expires_at: self.grant.access_token_expires_at,
+            refresh_expires_at: self.cols.refresh_token_expires_at,
+            has_refresh_token: self.cols.refresh_token_enc.is_some(),
+        }
     }
 }
 
@@ -111,8 +127,9 @@ pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResu
                AND (refresh_lease_until IS NULL OR refresh_lease_until < ?3) \
                AND (?5 = 0 OR next_refresh_at <= ?3) \
                AND (last_refresh_ms IS NULL OR last_refresh_ms < ?6) \
-             RETURNING {GRANT_COLUMNS}, access_token_enc, refresh_token_enc, token_issued_at, refresh_failures, \
-               refresh_failing"
+             RETURNING {GRANT_COLUMNS}, access_token_enc, refresh_token_enc, token_issued_at, refresh_token_expires_at, \
+               refresh_failures, refresh_failing, reschedule, \
+               COALESCE((SELECT refresh_mode FROM apps WHERE apps.id = grants.app_id), 'proactive') AS refresh_mode"
         ),
         grant_id,
         lease,
@@ -130,7 +147,7 @@ pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResu
         grant: serde_json::from_value(raw.clone()).or_500("read leased grant")?,
         cols: serde_json::from_value(raw).or_500("read leased columns")?,
     };
-    let result = refresh_leased(ctx, &row, &lease).await;
+    let result = refresh_leased(ctx, &row, &lease, trigger).await;
     if result.is_err() {
         // Free the lease so the next trigger can try; the error itself is already logged.
         let _ = release(ctx, row.id(), &lease, None).await;
@@ -163,12 +180,21 @@ async fn release(ctx: &Ctx, id: &str, lease: &str, next: Option<i64>) -> ApiResu
     Ok(())
 }
 
-async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outcome> {
+async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) -> ApiResult<Outcome> {
     // Borrowed from the catalog unless the grant's server rewrites its URLs: no copy per refresh.
     let Some(platform) = ctx.platform_at(&row.grant.platform, row.grant.instance.as_deref()) else {
         return local_failure(ctx, row, lease, "platform not in the catalog (or CUSTOM_PROVIDERS broken)").await;
     };
     let platform = &*platform;
+    // A grant made due by a change of its app's mode: the cron calls the platform only if
+    // the grant is due in the mode now in force (reads always refresh).
+    if row.cols.reschedule != 0 && !matches!(trigger, Trigger::OnDemand { .. }) {
+        let next = next_action_at(row.mode(), platform.refresh, platform.refresh_idle_secs, &row.times());
+        if next.is_none_or(|at| at > ctx.now()) {
+            reschedule(ctx, row, lease, next).await?;
+            return Ok(Outcome::NotNeeded);
+        }
+    }
     let creds = crate::instances::credentials(ctx, platform).await?;
     if platform.refresh == RefreshKind::SelfExchange && ctx.now() - row.cols.token_issued_at < SELF_EXCHANGE_MIN_AGE {
         release(ctx, row.id(), lease, Some(row.cols.token_issued_at + SELF_EXCHANGE_MIN_AGE)).await?;
@@ -229,6 +255,27 @@ async fn local_failure(ctx: &Ctx, row: &Leased, lease: &str, why: &str) -> ApiRe
     }
     push_back(ctx, row, lease).await?;
     Ok(Outcome::LocalFailure)
+}
+
+/// Stores a flagged grant's schedule in its app's mode, with no platform call, and frees the
+/// lease. Should the mode have changed again since the lease, the grant stays flagged and due.
+async fn reschedule(ctx: &Ctx, row: &Leased, lease: &str, next: Option<i64>) -> ApiResult<()> {
+    let db = ctx.db()?;
+    query!(
+        &db,
+        "UPDATE grants SET \
+         next_refresh_at = CASE WHEN (SELECT refresh_mode FROM apps WHERE apps.id = grants.app_id) = ?4 THEN ?3 ELSE ?5 END, \
+         reschedule = CASE WHEN (SELECT refresh_mode FROM apps WHERE apps.id = grants.app_id) = ?4 THEN 0 ELSE 1 END, \
+         refresh_lease_id = NULL, refresh_lease_until = NULL WHERE id = ?1 AND refresh_lease_id = ?2",
+        row.id(),
+        lease,
+        next,
+        row.cols.refresh_mode,
+        ctx.now()
+    )
+    .exec("reschedule")
+    .await?;
+    Ok(())
 }
 
 /// Counts a failure, moves the next attempt out with backoff, frees the lease, and sends
@@ -301,6 +348,9 @@ fn log_outcome(grant_id: &str, platform: &str, failure: Failure) {
 /// once the platform has rotated the token, the new set is the only live one, so it is
 /// stored even if the lease ran out meanwhile, as long as nobody stored another set (a
 /// reconnect or a later refresh). A transient D1 error is retried.
+///
+/// The next action is scheduled in the app's mode as the lease read it; should the app have
+/// changed mode meanwhile, the grant is left flagged and due, for the cron to reschedule.
 async fn store_refreshed(
     ctx: &Ctx,
     keyring: &Keyring,
@@ -319,7 +369,19 @@ async fn store_refreshed(
     };
     let now = ctx.now();
     let expires_at = tokens.expires_in.or(platform.default_access_ttl_secs).map(|s| now + s);
-    let next = next_refresh_at(platform.refresh, now, expires_at);
+    // A rotated refresh token lives as long as the answer says (unknown when it says
+    // nothing): the spent token's expiry is not the new one's, and an on_demand keep-alive
+    // timed by it would come too early, and then again and again.
+    let rotated = tokens.refresh_token.as_ref().is_some_and(|r| Some(r.secret()) != old_refresh);
+    let answered = tokens.refresh_expires_in.map(|s| now + s);
+    let refresh_expires_at = if rotated { answered } else { answered.or(row.cols.refresh_token_expires_at) };
+    let times = TokenTimes {
+        issued_at: now,
+        access_expires_at: expires_at,
+        refresh_expires_at,
+        has_refresh_token: refresh_enc.is_some(),
+    };
+    let next = next_action_at(row.mode(), platform.refresh, platform.refresh_idle_secs, &times);
     let scopes = match &tokens.scope {
         Some(s) => Some(serde_json::to_string(&parse_scopes(s)).or_500("scopes json")?),
         None => None,
@@ -349,9 +411,12 @@ async fn store_refreshed(
         let update = query!(
             &db,
             "UPDATE grants SET access_token_enc = ?3, refresh_token_enc = ?4, token_kid = ?5, \
-             access_token_expires_at = ?6, refresh_token_expires_at = COALESCE(?7, refresh_token_expires_at), \
+             access_token_expires_at = ?6, refresh_token_expires_at = ?7, \
              scopes = COALESCE(?8, scopes), token_issued_at = ?9, last_refreshed_at = ?9, last_refresh_ms = ?10, \
-             next_refresh_at = ?11, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
+             next_refresh_at = CASE WHEN (SELECT refresh_mode FROM apps WHERE apps.id = grants.app_id) = ?14 \
+               THEN ?11 ELSE ?9 END, \
+             reschedule = CASE WHEN (SELECT refresh_mode FROM apps WHERE apps.id = grants.app_id) = ?14 THEN 0 ELSE 1 END, \
+             refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
              reencrypt_failed_at = NULL, \
              refresh_lease_until = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_until END, \
              refresh_lease_id = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_id END, updated_at = ?9 \
@@ -362,13 +427,14 @@ async fn store_refreshed(
             refresh_enc,
             keyring.current_kid(),
             expires_at,
-            tokens.refresh_expires_in.map(|s| now + s),
+            refresh_expires_at,
             scopes,
             now,
             crate::ctx::now_ms(),
             next,
             row.cols.access_token_enc,
-            row.cols.refresh_token_enc
+            row.cols.refresh_token_enc,
+            row.cols.refresh_mode
         )
         .or_500("prepare store refreshed")?;
         let mut stmts = vec![update, store::copy_grant_to_profiles_stmt(&db, id, now)?];

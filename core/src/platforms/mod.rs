@@ -24,6 +24,8 @@
 //!   XrpcExpiredToken`: bluesky (sessions on the account's PDS, see `crate::atproto`)
 //! - `{instance}` in URLs ([`INSTANCE`], resolved by `Platform::at_instance`): bluesky (the
 //!   PDS), mastodon (the instance)
+//! - `refresh_idle_secs`: youtube (Google refresh tokens unused for six months expire; read by
+//!   apps in `on_demand` refresh mode)
 //! - `liveness_401_terminal`: mastodon, API-key providers (a 401 alone means the token is dead)
 //! - `token_placement`: API-key providers (a header of their own, or the query)
 //! - `accounts` (with `accounts_url`): facebook (`FacebookPages`), instagram_facebook
@@ -263,6 +265,10 @@ pub struct Platform {
     pub self_exchange: Option<SelfExchange>,
     /// Fallback access-token lifetime when the answer has no `expires_in`.
     pub default_access_ttl_secs: Option<i64>,
+    /// How long a refresh token lives unused, where the platform documents it (Google: six
+    /// months). Apps in `on_demand` refresh mode have the cron use it before then
+    /// (`refresh_policy::next_action_at`); `None`: not documented, nothing is assumed.
+    pub refresh_idle_secs: Option<i64>,
     /// GET-with-query or POST-with-form code exchange.
     pub token_request: TokenRequest,
     /// JSON pointer to the token object inside the answer, when it is wrapped.
@@ -340,6 +346,7 @@ impl Platform {
             refresh_call: RefreshCall::TokenEndpoint,
             self_exchange: None,
             default_access_ttl_secs: None,
+            refresh_idle_secs: None,
             token_request: TokenRequest::FormPost,
             token_envelope: None,
             scope_field: "scope".into(),

@@ -32,6 +32,8 @@ pub fn platform() -> Platform {
         user_agent: Some(USER_AGENT.into()),
         refresh: RefreshKind::RefreshToken,
         default_access_ttl_secs: Some(3600),
+        // No `refresh_idle_secs`: a `duration=permanent` refresh token lasts until revoked
+        // (docs_url), so on_demand apps leave Reddit grants to their reads.
         api_base_url: Some("https://oauth.reddit.com".into()),
         // 100 queries a minute per client id, averaged over 10 minutes, reported in
         // `x-ratelimit-*` headers for the client id.
