@@ -61,10 +61,12 @@ test-deploy: setup
 deploy: build
 	node scripts/deploy.mjs
 
-## build: the worker alone (wasm + JS glue in build/)
+## build: the worker alone (wasm + JS glue in build/); then the wasm's name section is dropped
+## (worker-build keeps it; the features are worker-build's own wasm-opt list)
 build: setup
 	WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
 		worker-build --release
+	node_modules/.bin/wasm-opt build/index_bg.wasm -o build/index_bg.wasm --strip-debug --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
 
 setup: node_modules/.installed
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown

@@ -35,4 +35,25 @@ for (const f of files.sort()) {
   console.log(`| ${path.relative(outdir, f)} | ${data.length.toLocaleString('en')} | ${z.toLocaleString('en')} |`);
 }
 console.log(`| total | ${raw.toLocaleString('en')} | ${gz.toLocaleString('en')} |`);
+
+// Issue 14's target: the wasm at most 3x a workers-rs no-op's gzip size (45 KB), and, when
+// bench/peers/noop/build/index_bg.wasm has been built, the ratio to that no-op.
+const TARGET_KB = 135;
+const wasm = files.find((f) => f.endsWith('.wasm'));
+if (wasm) {
+  const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+  const wasmGz = zlib.gzipSync(fs.readFileSync(wasm), { level: 9 }).length;
+  const met = wasmGz <= TARGET_KB * 1024;
+  console.log(`\ntarget: wasm <= ${TARGET_KB} KB gzip (3x the workers-rs no-op's 45 KB): ${kb(wasmGz)} gzip, ${met ? 'met' : 'not met'}`);
+  const noop = path.join(root, 'bench/peers/noop/build/index_bg.wasm');
+  if (fs.existsSync(noop)) {
+    const data = fs.readFileSync(noop);
+    const noopGz = zlib.gzipSync(data, { level: 9 }).length;
+    const wasmRaw = fs.statSync(wasm).size;
+    console.log(
+      `no-op (bench/peers/noop): ${kb(data.length)} raw, ${kb(noopGz)} gzip; this worker is ` +
+        `${(wasmRaw / data.length).toFixed(1)}x raw, ${(wasmGz / noopGz).toFixed(1)}x gzip`,
+    );
+  }
+}
 fs.rmSync(outdir, { recursive: true, force: true });

@@ -38,6 +38,9 @@ const PRIVATE_SUFFIXES: &[&str] = &[
 pub enum HostProblem {
     /// Empty or longer than [`MAX_INPUT_LEN`].
     Length,
+    /// Not ASCII: the worker is built without Unicode IDNA tables (`idna_adapter` 1.0 in
+    /// Cargo.toml), so an international name is taken in its `xn--` form only.
+    NotAscii,
     /// Not a host nor an https URL of one.
     NotAHost,
     /// A scheme other than https.
@@ -54,6 +57,7 @@ impl fmt::Display for HostProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             HostProblem::Length => "must be 1 to 253 characters",
+            HostProblem::NotAscii => "must be ASCII: an international name in its xn-- form (xn--bcher-kva.social)",
             HostProblem::NotAHost => "must be a host name (mastodon.social) or its https URL",
             HostProblem::NotHttps => "must use https",
             HostProblem::ExtraParts => "must be a bare host: no user, port, path, query or fragment",
@@ -64,11 +68,14 @@ impl fmt::Display for HostProblem {
 }
 
 /// The public host named by `input` (`mastodon.social`, `https://mastodon.social/`), in
-/// lower case and ASCII (an international name comes back as punycode), or why not.
+/// lower case, or why not. An international name must be given in its `xn--` form.
 pub fn public_host(input: &str) -> Result<String, HostProblem> {
     let input = input.trim();
     if input.is_empty() || input.len() > MAX_INPUT_LEN {
         return Err(HostProblem::Length);
+    }
+    if !input.is_ascii() {
+        return Err(HostProblem::NotAscii);
     }
     let has_scheme = input.contains("://");
     if has_scheme && !input.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://")) {
@@ -149,7 +156,8 @@ mod tests {
             ("  hachyderm.io ", "hachyderm.io"),
             ("HTTPS://fosstodon.org/", "fosstodon.org"),
             ("enoki.us-east.host.bsky.network", "enoki.us-east.host.bsky.network"),
-            ("bücher.example.com", "xn--bcher-kva.example.com"),
+            ("xn--bcher-kva.example.com", "xn--bcher-kva.example.com"),
+            ("https://XN--BCHER-KVA.example.com/", "xn--bcher-kva.example.com"),
         ] {
             assert_eq!(public_host(input).as_deref(), Ok(host), "{input}");
         }
@@ -201,6 +209,11 @@ mod tests {
             ("a..b.social", NotAHost),
         ] {
             assert_eq!(public_host(input), Err(why), "{input:?}");
+        }
+        for input in ["bücher.social", "https://bücher.social/", "bu\u{308}cher.social", "a.social\u{3002}evil"] {
+            let why = public_host(input).unwrap_err();
+            assert_eq!(why, NotAscii, "{input:?}");
+            assert!(why.to_string().contains("xn--"), "the message says how to give it: {why}");
         }
         let long = format!("{}.social", "a".repeat(300));
         assert_eq!(public_host(&long), Err(HostProblem::Length));

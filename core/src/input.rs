@@ -2,7 +2,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::ownership::ClaimMode;
-use crate::redirect::{appended_name_in, validate_allowed_entry};
+use crate::redirect::{appended_name_in, host_not_ascii, validate_allowed_entry, NON_ASCII_HOST};
 use crate::refresh_policy::RefreshMode;
 use crate::state::CallbackMode;
 use serde::de::DeserializeOwned;
@@ -114,6 +114,9 @@ pub fn check_allowlist(urls: &[String]) -> ApiResult<()> {
 
 /// Checks a webhook URL: absolute http(s), https unless loopback.
 pub fn check_webhook_url(url: &str) -> ApiResult<()> {
+    if host_not_ascii(url) {
+        return Err(ApiError::invalid(format!("webhook_url: {NON_ASCII_HOST}")));
+    }
     validate_allowed_entry(url).map(|_| ()).map_err(|_| {
         ApiError::invalid("webhook_url must be an absolute https URL (http only for localhost and 127.0.0.1)")
     })
@@ -178,6 +181,9 @@ impl AccountsMode {
 impl CreateLink {
     /// Checks the size limits and shapes that need no storage.
     pub fn check(&self) -> ApiResult<()> {
+        if host_not_ascii(&self.redirect_url) {
+            return Err(ApiError::invalid(format!("redirect_url: {NON_ASCII_HOST}")));
+        }
         if let Some(name) = appended_name_in(&self.redirect_url) {
             return Err(ApiError::invalid(format!(
                 "redirect_url may not carry the query parameter '{name}': the worker appends it"
@@ -340,6 +346,25 @@ mod tests {
         let e = l.check().unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidRequest);
         assert!(e.message.contains("'connected'"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_non_ascii_host_is_400_asking_for_its_xn_form() {
+        let body = r#"{"platform":"sandbox","redirect_url":"https://bücher.example/cb"}"#;
+        let l: CreateLink = parse_json(body.as_bytes()).unwrap();
+        let e = l.check().unwrap_err();
+        assert_eq!((e.code, e.code.status()), (ErrorCode::InvalidRequest, 400));
+        assert!(e.message.starts_with("redirect_url: host names must be ASCII"), "{}", e.message);
+        assert!(e.message.contains("xn--"), "{}", e.message);
+        let l: CreateLink =
+            parse_json(br#"{"platform":"sandbox","redirect_url":"https://xn--bcher-kva.example/cb"}"#).unwrap();
+        assert!(l.check().is_ok());
+        let e = check_allowlist(&["https://bücher.example/cb".into()]).unwrap_err();
+        assert!(e.message.contains("must be ASCII"), "{}", e.message);
+        assert!(check_allowlist(&["https://xn--bcher-kva.example/cb".into()]).is_ok());
+        let e = check_webhook_url("https://bücher.example/hook").unwrap_err();
+        assert!(e.message.starts_with("webhook_url: host names must be ASCII"), "{}", e.message);
+        assert!(check_webhook_url("https://xn--bcher-kva.example/hook").is_ok());
     }
 
     #[test]

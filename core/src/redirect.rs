@@ -2,10 +2,25 @@
 
 use url::Url;
 
+/// Why a URL whose host is not ASCII is refused. The worker is built without Unicode IDNA
+/// tables (`idna_adapter` 1.0 in Cargo.toml), so the URL parser takes an international host
+/// name in its `xn--` form only (`https://xn--bcher-kva.example/cb`, not `https://bücher.example/cb`).
+pub const NON_ASCII_HOST: &str =
+    "host names must be ASCII: give an international name in its xn-- form (xn--bcher-kva.example)";
+
+/// Whether `raw` is refused by the URL parser for its host's IDNA processing (a host name
+/// that is not ASCII, or an `xn--` label that is not valid punycode).
+pub fn host_not_ascii(raw: &str) -> bool {
+    matches!(Url::parse(raw), Err(url::ParseError::IdnaError))
+}
+
 /// Checks one `allowed_redirect_urls` entry: absolute http(s), `https` unless the host is
-/// `localhost` or `127.0.0.1`, no credentials, no fragment.
+/// `localhost` or `127.0.0.1`, no credentials, no fragment, an ASCII host.
 pub fn validate_allowed_entry(raw: &str) -> Result<Url, String> {
-    let url = Url::parse(raw).map_err(|_| "allowed_redirect_urls holds a URL that is not absolute".to_string())?;
+    let url = Url::parse(raw).map_err(|e| match e {
+        url::ParseError::IdnaError => format!("allowed_redirect_urls: {NON_ASCII_HOST}"),
+        _ => "allowed_redirect_urls holds a URL that is not absolute".to_string(),
+    })?;
     check_shape(&url)?;
     Ok(url)
 }
@@ -57,7 +72,8 @@ fn path_under(path: &str, prefix: &str) -> bool {
 
 /// Text a stored allowlist that could allow `redirect` must contain, in one of two
 /// spellings: the URL's host as parsed (lowercase, an IDN host in its `xn--` form) and its
-/// Unicode form (the same when it has none), since allowlists are stored as they were given.
+/// Unicode form (the same when it has none), since allowlists are stored as they were given
+/// (entries stored before hosts had to be ASCII may hold the Unicode form).
 /// A cheap filter for D1 before [`is_allowed`] decides; `None` for a URL without a host.
 pub fn host_needles(redirect: &str) -> Option<(String, String)> {
     let url = Url::parse(redirect).ok()?;
@@ -121,9 +137,31 @@ mod tests {
         let both = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
         assert_eq!(host_needles("https://App.Example.com:8443/cb"), both("app.example.com", "app.example.com"));
         assert_eq!(host_needles("https://xn--bcher-kva.example/cb"), both("xn--bcher-kva.example", "bücher.example"));
-        assert_eq!(host_needles("https://bücher.example/cb"), both("xn--bcher-kva.example", "bücher.example"));
+        // A non-ASCII host does not parse (idna_adapter 1.0): no needles, so nothing allows it.
+        assert_eq!(host_needles("https://bücher.example/cb"), None);
         assert!(host_needles("mailto:a@b").is_none());
         assert!(host_needles("nope").is_none());
+    }
+
+    #[test]
+    fn a_non_ascii_host_is_refused_with_a_clear_message_and_its_xn_form_works() {
+        for raw in ["https://bücher.example/cb", "https://BÜCHER.example/cb", "http://bücher.localhost/cb"] {
+            assert!(host_not_ascii(raw), "{raw}");
+            let why = validate_allowed_entry(raw).unwrap_err();
+            assert!(why.contains("must be ASCII") && why.contains("xn--"), "{raw}: {why}");
+            assert!(!is_allowed(raw, &list(&[raw])), "{raw}");
+        }
+        let l = list(&["https://xn--bcher-kva.example/cb"]);
+        assert!(validate_allowed_entry(&l[0]).is_ok());
+        assert!(!host_not_ascii("https://xn--bcher-kva.example/cb"));
+        assert!(is_allowed("https://xn--bcher-kva.example/cb?x=1", &l));
+        assert!(is_allowed("https://XN--BCHER-KVA.example/cb/done", &l));
+        assert!(!is_allowed("https://bücher.example/cb", &l));
+        assert!(!host_not_ascii("not a url"), "other parse errors keep their own message");
+        assert_eq!(
+            validate_allowed_entry("/relative").unwrap_err(),
+            "allowed_redirect_urls holds a URL that is not absolute"
+        );
     }
 
     #[test]

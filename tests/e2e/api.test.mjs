@@ -125,6 +125,22 @@ test('redirect_url outside the allowlist is 422 redirect_not_allowed', async () 
   assert.equal(ok.status, 201);
 });
 
+test('a non-ASCII host name is 400 asking for its xn-- form, which works', async () => {
+  const idn = 'https://bücher.example/cb';
+  const puny = 'https://xn--bcher-kva.example/cb';
+  const refused = await w.admin('POST', '/v1/admin/apps', { name: 'IDN app', allowed_redirect_urls: [idn] });
+  assertError(refused, 400, 'invalid_request');
+  assert.match(refused.body.error.message, /must be ASCII.*xn--/);
+  const { api_key } = await w.createApp('IDN app', [puny]);
+  const link = await w.call('POST', '/v1/connect-links', { token: api_key, json: { platform: 'sandbox', redirect_url: idn } });
+  assertError(link, 400, 'invalid_request');
+  assert.match(link.body.error.message, /^redirect_url: host names must be ASCII.*xn--/);
+  const upper = await w.call('POST', '/v1/connect-links', { token: api_key, json: { platform: 'sandbox', redirect_url: 'https://BÜCHER.example/cb' } });
+  assertError(upper, 400, 'invalid_request');
+  const ok = await w.call('POST', '/v1/connect-links', { token: api_key, json: { platform: 'sandbox', redirect_url: `${puny}?x=1` } });
+  assert.equal(ok.status, 201, JSON.stringify(ok.body));
+});
+
 test('connect-link input is checked', async () => {
   const { api_key } = await w.createApp('Input app', [REDIRECT]);
   const post = (json) => w.call('POST', '/v1/connect-links', { token: api_key, json });

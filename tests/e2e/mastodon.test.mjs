@@ -111,6 +111,11 @@ test('SSRF-shaped instance values are refused with 400 before any fetch', async 
     assert.equal(r.status, 400, instance);
     assert.equal(r.body.error.code, 'invalid_request', instance);
   }
+  for (const instance of ['bücher.social', 'https://bücher.social/', 'BÜCHER.social']) {
+    const r = await link({ instance });
+    assert.equal(r.status, 400, instance);
+    assert.match(r.body.error.message, /^instance must be ASCII: an international name in its xn-- form/, instance);
+  }
   assert.equal((await link({})).status, 400, 'an instance is required');
   assert.equal((await link({ instance: NEW, callback: 'app' })).status, 400, 'the hosted callback only');
   const x = await w.call('POST', '/v1/connect-links', { token: app.api_key, json: { platform: 'sandbox', redirect_url: REDIRECT, instance: NEW } });
