@@ -45,6 +45,10 @@ test-openapi: setup
 	node scripts/openapi-lint.mjs
 	node tests/e2e/openapi-check.selfcheck.mjs
 
+# Everything that tests, measures or ships build/ uses the release build, whatever the shell's
+# CONNECT_LINKS_BUILD says (wrangler deploy's own `make build` included).
+test-e2e test-deploy deploy bench: export CONNECT_LINKS_BUILD := release
+
 test-e2e: build
 	node --test --test-concurrency=1 tests/e2e/
 
@@ -61,10 +65,25 @@ test-deploy: setup
 deploy: build
 	node scripts/deploy.mjs
 
-## build: the worker alone (wasm + JS glue in build/)
+## build: the worker alone (wasm + JS glue in build/). A release build (--release, then
+## wasm-opt) unless CONNECT_LINKS_BUILD=dev, which scripts/dev.mjs sets for `wrangler dev`:
+## then the dev-fast cargo profile and no wasm-opt. Skipped when build/.stamp shows a build of
+## the same mode from the same inputs (scripts/build-stamp.mjs: src/, core/, the manifests,
+## Cargo.lock, openapi/openapi.json, any build.rs), so wrangler's second run of this command
+## at start and `make dev` with nothing changed cost no build.
+BUILD_MODE = $(if $(filter dev,$(CONNECT_LINKS_BUILD)),dev,release)
+BUILD_FLAGS_release := --release
+BUILD_FLAGS_dev := --profile dev-fast --no-opt
 build: setup
-	WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
-		worker-build --release
+	@stamp="$$(node scripts/build-stamp.mjs $(BUILD_MODE) $(BUILD_FLAGS_$(BUILD_MODE)))" || exit 1; \
+	if [ -s build/index.js ] && [ -s build/index_bg.wasm ] && [ "$$(cat build/.stamp 2>/dev/null)" = "$$stamp" ]; then \
+		echo "make build: no input changed since the last $(BUILD_MODE) build, build/ is up to date"; \
+	else \
+		rm -f build/.stamp; set -x; \
+		WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
+			worker-build $(BUILD_FLAGS_$(BUILD_MODE)) || exit 1; \
+		{ set +x; } 2>/dev/null; echo "$$stamp" > build/.stamp; \
+	fi
 
 setup: node_modules/.installed
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
