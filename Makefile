@@ -107,3 +107,4 @@ bench: build
 	node bench/size.mjs
 	node bench/refresh.mjs
 	node bench/proxy.mjs
+	node scripts/dev-timing.mjs
