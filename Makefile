@@ -45,6 +45,10 @@ test-openapi: setup
 	node scripts/openapi-lint.mjs
 	node tests/e2e/openapi-check.selfcheck.mjs
 
+# Everything that tests, measures or ships build/ uses the release build, whatever the shell's
+# CONNECT_LINKS_BUILD says (wrangler deploy's own `make build` included).
+test-e2e test-deploy deploy bench: export CONNECT_LINKS_BUILD := release
+
 test-e2e: build
 	node --test --test-concurrency=1 tests/e2e/
 
@@ -61,12 +65,32 @@ test-deploy: setup
 deploy: build
 	node scripts/deploy.mjs
 
-## build: the worker alone (wasm + JS glue in build/); then the wasm's name section is dropped
-## (worker-build keeps it; the features are worker-build's own wasm-opt list)
+## build: the worker alone (wasm + JS glue in build/). A release build (--release, then
+## wasm-opt, then the wasm's name section dropped: worker-build keeps it, and the features
+## are worker-build's own wasm-opt list) unless CONNECT_LINKS_BUILD=dev, which scripts/dev.mjs
+## sets for `wrangler dev`: then the dev-fast cargo profile and no wasm-opt. Skipped when
+## build/.stamp shows a build of the same mode from the same inputs (scripts/build-stamp.mjs:
+## src/, core/, the manifests, Cargo.lock, openapi/openapi.json, any build.rs), so wrangler's
+## second run of this command at start and `make dev` with nothing changed cost no build.
+BUILD_MODE = $(if $(filter dev,$(CONNECT_LINKS_BUILD)),dev,release)
+BUILD_FLAGS_release := --release
+BUILD_FLAGS_dev := --profile dev-fast --no-opt
+STRIP_NAMES = $(CURDIR)/node_modules/.bin/wasm-opt build/index_bg.wasm -o build/index_bg.wasm --strip-debug \
+	--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
+	--enable-multivalue --enable-reference-types --enable-exception-handling
+STRIP_release := $(STRIP_NAMES)
+STRIP_dev := true
 build: setup
-	WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
-		worker-build --release
-	node_modules/.bin/wasm-opt build/index_bg.wasm -o build/index_bg.wasm --strip-debug --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
+	@stamp="$$(node scripts/build-stamp.mjs $(BUILD_MODE) $(BUILD_FLAGS_$(BUILD_MODE)))" || exit 1; \
+	if [ -s build/index.js ] && [ -s build/index_bg.wasm ] && [ "$$(cat build/.stamp 2>/dev/null)" = "$$stamp" ]; then \
+		echo "make build: no input changed since the last $(BUILD_MODE) build, build/ is up to date"; \
+	else \
+		rm -f build/.stamp; set -x; \
+		WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
+			worker-build $(BUILD_FLAGS_$(BUILD_MODE)) || exit 1; \
+		$(STRIP_$(BUILD_MODE)) || exit 1; \
+		{ set +x; } 2>/dev/null; echo "$$stamp" > build/.stamp; \
+	fi
 
 setup: node_modules/.installed
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -93,6 +117,7 @@ bench: build bench-noop
 	cargo run --release -q -p connect-links-core --example refresh_cost
 	node bench/proxy.mjs
 	node bench/create-link.mjs
+	node scripts/dev-timing.mjs
 
 ## bench-noop: the workers-rs no-op of the create-link bench, built as `build` builds ours
 ## (its own workspace and target/ in bench/peers/noop; rebuilt when its sources change)
@@ -102,4 +127,5 @@ bench-noop: bench/peers/noop/build/index.js
 bench/peers/noop/build/index.js: bench/peers/noop/Cargo.toml bench/peers/noop/src/lib.rs
 	cd bench/peers/noop && WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
 		worker-build --release
+	cd bench/peers/noop && $(STRIP_NAMES)
 	@touch $@

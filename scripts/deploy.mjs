@@ -23,7 +23,8 @@ const wrangler = process.env.WRANGLER || path.join(root, 'node_modules/.bin/wran
 const TOML = 'wrangler.toml';
 const PLACEHOLDER_DB = '00000000-0000-0000-0000-000000000000';
 const PLACEHOLDER_KV = '00000000000000000000000000000000';
-const env = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' };
+// CONNECT_LINKS_BUILD=release: wrangler deploy's `make build` ships the optimized build.
+const env = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', CONNECT_LINKS_BUILD: 'release' };
 
 /** A temporary file holding secrets, removed however the run ends. */
 let secretsDir = null;

@@ -34,15 +34,36 @@ if (!devVars.ADMIN_TOKEN || !devVars.TOKEN_KEYS) {
   process.exit(1);
 }
 
-// 2. Local D1 migrations (idempotent: applied ones are skipped).
-const mig = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local'], { env, stdio: 'inherit' });
-if (mig.status !== 0) process.exit(mig.status ?? 1);
+// 2. Local D1 migrations (idempotent: applied ones are skipped). Starting wrangler for this
+// takes seconds, so it is skipped when the migrations and wrangler.toml are those of the last
+// successful run (a stamp kept beside the local database: removing it brings the run back).
+const d1State = path.join('.wrangler/state/v3/d1/miniflare-D1DatabaseObject');
+const migStamp = path.join(d1State, '.connect-links-migrations');
+const migHash = crypto.createHash('sha256');
+for (const f of ['wrangler.toml', ...fs.readdirSync('migrations').sort().map((m) => path.join('migrations', m))]) {
+  migHash.update(`${f}\0`).update(fs.readFileSync(f)).update('\0');
+}
+const migDigest = migHash.digest('hex');
+const applied = fs.existsSync(migStamp) && fs.readFileSync(migStamp, 'utf8').trim() === migDigest
+  && fs.readdirSync(d1State).some((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite');
+if (applied) {
+  console.log('local D1 migrations: none changed since the last `make dev`, not run again');
+} else {
+  fs.rmSync(migStamp, { force: true });
+  const mig = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local'], { env, stdio: 'inherit' });
+  if (mig.status !== 0) process.exit(mig.status ?? 1);
+  fs.mkdirSync(d1State, { recursive: true });
+  fs.writeFileSync(migStamp, `${migDigest}\n`);
+}
 
-// 3. The worker, in its own process group so that workerd stops with it.
+// 3. The worker, in its own process group so that workerd stops with it. Its `make build`
+// (wrangler.toml [build]) builds in dev mode: the dev-fast profile, no wasm-opt, and no build
+// at all when no input changed since the last dev build (wrangler runs the command twice at
+// start, once to find the entry point and once more when its file watcher is ready).
 const dev = spawn(
   wrangler,
   ['dev', '--ip', '127.0.0.1', '--port', String(port), '--var', 'SANDBOX:on', '--var', `PUBLIC_URL:${base}`, '--show-interactive-dev-session=false'],
-  { env, stdio: 'inherit', detached: true },
+  { env: { ...env, CONNECT_LINKS_BUILD: 'dev' }, stdio: 'inherit', detached: true },
 );
 const stop = () => {
   try { process.kill(-dev.pid, 'SIGTERM'); } catch {}
