@@ -5,6 +5,7 @@
 // skips the build when they are equal, so a release build is never skipped because of a dev
 // stamp, nor a dev build because of a release one.
 //   node scripts/build-stamp.mjs MODE [FLAGS...]
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,11 +15,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const STAMP = path.join(root, 'build/.stamp');
 
 // What the wasm is built from: both crates' sources and manifests, the lock file, the
-// OpenAPI document (compiled in with include_str!), and any build script or cargo config.
+// OpenAPI document (compiled in with include_str!), any build script or cargo config, and
+// the Makefile (the build recipe, the pinned wasm-bindgen and worker-build versions, the
+// name-section strip); the compiler's version is hashed in too.
 // core/target (a stray `cargo` run inside core/) and core/tests (host-only) are left out.
 const DIRS = ['src', 'core'];
 const SKIP = new Set(['core/target', 'core/tests']);
-const FILES = ['Cargo.toml', 'Cargo.lock', 'openapi/openapi.json', 'build.rs', 'core/build.rs',
+const FILES = ['Makefile', 'Cargo.toml', 'Cargo.lock', 'openapi/openapi.json', 'build.rs', 'core/build.rs',
   '.cargo/config.toml', '.cargo/config', 'rust-toolchain.toml', 'rust-toolchain'];
 
 function walk(rel, out) {
@@ -41,6 +44,8 @@ export function inputs() {
 /** A hash of each input's path, size and mtime: any edit, touch, addition or removal changes it. */
 export function inputsHash() {
   const h = crypto.createHash('sha256');
+  const rustc = spawnSync('rustc', ['-V'], { encoding: 'utf8' });
+  h.update(`rustc\0${rustc.stdout || rustc.error || ''}\n`);
   for (const f of inputs()) {
     const s = fs.statSync(path.join(root, f));
     h.update(`${f}\0${s.size}\0${s.mtimeMs}\n`);

@@ -203,9 +203,10 @@ impl Ctx {
         if let Some(app) = isolate::cached_app(&hash, now, max_age) {
             return Ok(app);
         }
+        let generation = isolate::generation();
         let app = crate::store::app_by_key_hash(&self.db()?, &hash).await?.ok_or_else(ApiError::unauthorized)?;
         if max_age > 0 {
-            isolate::remember_app(&hash, now, &app);
+            isolate::remember_app(&hash, now, &app, generation);
         }
         Ok(app)
     }

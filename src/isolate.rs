@@ -4,13 +4,15 @@
 //! Workers reuse an isolate for many requests, and parsing the catalog and the keyring (an
 //! AES key schedule per key) on each one showed in create-link's throughput (issue 14). Each
 //! entry is keyed by the exact configuration text it was built from, so a changed var or
-//! secret (a new deploy, a key rotation) is picked up by the next request. Wasm runs one
-//! request at a time per isolate, so a `thread_local` cell needs no lock.
+//! secret (a new deploy, a key rotation) is picked up by the next request. An isolate's
+//! requests interleave only at `.await` points and no cell here is borrowed across one, so
+//! a `thread_local` cell needs no lock; a lookup that was in flight while an admin write
+//! emptied the cache must not refill it, which the generation counter sees to.
 
 use connect_links_core::envelope::Keyring;
 use connect_links_core::model::AppRow;
 use connect_links_core::platforms::Catalog;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// How long an API key's app is trusted without asking D1, by default: a key revoked (or an
@@ -43,6 +45,13 @@ thread_local! {
     static CATALOG: RefCell<Option<CatalogEntry>> = const { RefCell::new(None) };
     static KEYRING: RefCell<Option<KeyringEntry>> = const { RefCell::new(None) };
     static APPS: RefCell<Vec<AppEntry>> = const { RefCell::new(Vec::new()) };
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The app cache's generation: taken before a D1 lookup and handed to [`remember_app`],
+/// which keeps nothing read before the last [`forget_apps`].
+pub fn generation() -> u64 {
+    GENERATION.with(Cell::get)
 }
 
 /// The catalog for this configuration: the one built before when the inputs are the same,
@@ -92,8 +101,12 @@ pub fn cached_app(key_hash: &str, now_ms: i64, max_age_ms: i64) -> Option<AppRow
     })
 }
 
-/// Remembers `app` as the owner of the live key whose hash is `key_hash`.
-pub fn remember_app(key_hash: &str, now_ms: i64, app: &AppRow) {
+/// Remembers `app` as the owner of the live key whose hash is `key_hash`, read from D1 in
+/// cache generation `read_in` (nothing, if the cache was emptied since).
+pub fn remember_app(key_hash: &str, now_ms: i64, app: &AppRow, read_in: u64) {
+    if read_in != generation() {
+        return;
+    }
     APPS.with(|cell| {
         let mut apps = cell.borrow_mut();
         apps.retain(|e| e.key_hash != key_hash);
@@ -106,5 +119,6 @@ pub fn remember_app(key_hash: &str, now_ms: i64, app: &AppRow) {
 
 /// Forgets every remembered app (after any admin write: a revoked key, a changed app).
 pub fn forget_apps() {
+    GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
     APPS.with(|cell| cell.borrow_mut().clear());
 }

@@ -32,6 +32,27 @@ pub async fn handle(mut req: Request, env: Env, waiter: Context) -> Response {
 /// minified by build.rs with its keys in the file's order.
 const OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
 
+/// The operator routes under `/v1/admin/` (`segs` after it), the admin token already checked.
+async fn admin_route(ctx: &Ctx, req: &mut Request, m: Method, segs: &[&str]) -> ApiResult<Response> {
+    match (m, segs) {
+        (Method::Post, ["apps"]) => admin::create_app(ctx, &body(req).await?).await,
+        (Method::Get, ["apps"]) => {
+            let q = query(req)?;
+            admin::list_apps(ctx, parse_limit(param(&q, "limit"))?, param(&q, "cursor")).await
+        }
+        (Method::Get, ["apps", id]) => admin::get_app(ctx, id).await,
+        (Method::Patch, ["apps", id]) => admin::patch_app(ctx, id, &body(req).await?).await,
+        (Method::Post, ["apps", id, "api-keys"]) => admin::create_key(ctx, id).await,
+        (Method::Delete, ["api-keys", id]) => admin::revoke_key(ctx, id).await,
+        (Method::Get, ["keys"]) => admin::keys(ctx).await,
+        (Method::Get, ["stats"]) => admin::stats(ctx).await,
+        (_, ["apps"] | ["apps", _] | ["apps", _, "api-keys"] | ["api-keys", _] | ["keys"] | ["stats"]) => {
+            Err(method_not_allowed())
+        }
+        _ => Err(ApiError::not_found("route")),
+    }
+}
+
 async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Response> {
     let m = req.method();
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
@@ -44,27 +65,18 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
         ["v1", "admin", ..] => {
             ctx.require_admin(req)?;
             // Any operator write may revoke a key or change an app: this isolate stops
-            // trusting the apps it remembered (others within `isolate::APP_CACHE_MS`).
-            if m != Method::Get {
+            // trusting the apps it remembered (others within `isolate::APP_CACHE_MS`), both
+            // before the write and once it is done, so no lookup that overlapped it keeps
+            // what it read (the cache's generation moves each time).
+            let writes = m != Method::Get;
+            if writes {
                 crate::isolate::forget_apps();
             }
-            match (m, &s[2..]) {
-                (Method::Post, ["apps"]) => admin::create_app(ctx, &body(req).await?).await,
-                (Method::Get, ["apps"]) => {
-                    let q = query(req)?;
-                    admin::list_apps(ctx, parse_limit(param(&q, "limit"))?, param(&q, "cursor")).await
-                }
-                (Method::Get, ["apps", id]) => admin::get_app(ctx, id).await,
-                (Method::Patch, ["apps", id]) => admin::patch_app(ctx, id, &body(req).await?).await,
-                (Method::Post, ["apps", id, "api-keys"]) => admin::create_key(ctx, id).await,
-                (Method::Delete, ["api-keys", id]) => admin::revoke_key(ctx, id).await,
-                (Method::Get, ["keys"]) => admin::keys(ctx).await,
-                (Method::Get, ["stats"]) => admin::stats(ctx).await,
-                (_, ["apps"] | ["apps", _] | ["apps", _, "api-keys"] | ["api-keys", _] | ["keys"] | ["stats"]) => {
-                    Err(method_not_allowed())
-                }
-                _ => Err(ApiError::not_found("route")),
+            let answer = admin_route(ctx, req, m, &s[2..]).await;
+            if writes {
+                crate::isolate::forget_apps();
             }
+            answer
         }
 
         // Apps.

@@ -160,17 +160,25 @@ pub async fn list_apps(db: &D1Database, after: Option<(i64, String)>, limit: u32
 
 /// Writes an app's editable fields. When its refresh mode changes, its active grants with an
 /// expiring access token (but those backing off after a failure, whose retry stands) are
-/// marked for rescheduling and made due, in the same batch: the next cron run recomputes
-/// each one's schedule in the new mode and calls a platform only for those due in it
-/// (`jobs::lifecycle`). The grants go first, so they compare with the mode before the write.
+/// marked for rescheduling in the same batch: when the cron next reaches one, it recomputes
+/// its schedule in the new mode and calls the platform only if it is due in it
+/// (`jobs::lifecycle`). None is made due now: a switch of a large app must not put its
+/// grants ahead of every other app's due ones. To `on_demand`, each keeps its proactive
+/// time (never later than its on-demand one); to `proactive`, each is due no later than its
+/// proactive time (a quarter of the access token's life before expiry, 5 minutes to 7
+/// days; an expired token at its expiry, so it queues behind older due work). The grants
+/// go first, so they compare with the mode before the write.
 pub async fn update_app(db: &D1Database, app: &AppRow, now: i64) -> ApiResult<()> {
     let reschedule = query!(
         db,
-        "UPDATE grants SET reschedule = 1, next_refresh_at = ?2 WHERE app_id = ?1 AND status = 'active' \
+        "UPDATE grants SET reschedule = 1, next_refresh_at = CASE WHEN ?2 = 'proactive' THEN \
+           MIN(COALESCE(next_refresh_at, access_token_expires_at), access_token_expires_at - \
+               MIN(MAX((access_token_expires_at - token_issued_at) / 4, 300), 604800)) \
+           ELSE next_refresh_at END \
+         WHERE app_id = ?1 AND status = 'active' \
          AND access_token_expires_at IS NOT NULL AND refresh_failing = 0 \
-         AND (SELECT refresh_mode FROM apps WHERE id = ?1) IS NOT ?3",
+         AND (SELECT refresh_mode FROM apps WHERE id = ?1) IS NOT ?2",
         app.id,
-        now,
         app.refresh_mode
     )
     .or_500("prepare reschedule grants")?;

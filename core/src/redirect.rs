@@ -5,8 +5,8 @@ use url::Url;
 /// Why a URL whose host is not ASCII is refused. The worker is built without Unicode IDNA
 /// tables (`idna_adapter` 1.0 in Cargo.toml), so the URL parser takes an international host
 /// name in its `xn--` form only (`https://xn--bcher-kva.example/cb`, not `https://bücher.example/cb`).
-pub const NON_ASCII_HOST: &str =
-    "host names must be ASCII: give an international name in its xn-- form (xn--bcher-kva.example)";
+pub const NON_ASCII_HOST: &str = "host names must be ASCII and valid IDNA: give an international name in its \
+     xn-- form (xn--bcher-kva.example)";
 
 /// Whether `raw` is refused by the URL parser for its host's IDNA processing (a host name
 /// that is not ASCII, or an `xn--` label that is not valid punycode).

@@ -52,6 +52,12 @@ impl RefreshMode {
     }
 }
 
+/// How long a rotating refresh token whose platform documents no lifetime (X, a custom
+/// provider) is assumed to live unused. The cron keeps such tokens alive in `on_demand`
+/// (issue 14: "rotating or idle-expiring refresh tokens"): a keep-alive every 23 days costs
+/// about 43 platform calls per 1,000 profile-days, against a token dying unseen.
+pub const UNKNOWN_ROTATING_IDLE: i64 = 30 * 24 * 3600;
+
 /// A grant's token times, as stored (epoch seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenTimes {
@@ -74,8 +80,9 @@ pub struct TokenTimes {
 /// refresh token (it is a `none` grant in all but name). For refresh tokens it is the
 /// earlier of two keep-alives, each a quarter of the remaining life ahead (5 minutes to 7
 /// days, as access tokens): before the refresh token's known expiry, and before the
-/// platform's idle window runs out since its last use. Neither known: nothing, the access
-/// token is refreshed when read.
+/// platform's idle window runs out since its last use. A rotating refresh token with
+/// neither known is assumed to idle out after [`UNKNOWN_ROTATING_IDLE`]. A plain refresh
+/// token with neither known: nothing, the access token is refreshed when read.
 pub fn next_action_at(
     mode: RefreshMode,
     kind: RefreshKind,
@@ -92,7 +99,10 @@ pub fn next_action_at(
     // An access token that never expires is never refreshed in either mode.
     t.access_expires_at?;
     let before_expiry = t.refresh_expires_at.and_then(|dies| keep_alive_before(t.issued_at, dies));
-    let before_idle = refresh_idle_secs.and_then(|idle| keep_alive_before(t.issued_at, t.issued_at + idle));
+    let assumed_idle = (kind == RefreshKind::RotatingRefreshToken && t.refresh_expires_at.is_none())
+        .then_some(UNKNOWN_ROTATING_IDLE);
+    let before_idle =
+        refresh_idle_secs.or(assumed_idle).and_then(|idle| keep_alive_before(t.issued_at, t.issued_at + idle));
     match (before_expiry, before_idle) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -199,7 +209,15 @@ mod tests {
         let t = times(Some(H), None, true);
         // YouTube-like with no documented idle window, Reddit: nothing for the cron.
         assert_eq!(next_action_at(RefreshMode::OnDemand, RefreshToken, None, &t), None);
-        assert_eq!(next_action_at(RefreshMode::OnDemand, RotatingRefreshToken, None, &t), None);
+    }
+
+    #[test]
+    fn on_demand_keeps_a_rotating_token_of_unknown_lifetime_alive() {
+        // X: no documented lifetime, so an assumed 30 idle days, kept alive a week ahead.
+        let t = times(Some(2 * H), None, true);
+        assert_eq!(next_action_at(RefreshMode::OnDemand, RotatingRefreshToken, None, &t), Some(23 * D));
+        // A documented idle window wins over the assumption.
+        assert_eq!(next_action_at(RefreshMode::OnDemand, RotatingRefreshToken, Some(180 * D), &t), Some(173 * D));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use connect_links_core::host::public_host;
 use connect_links_core::mastodon::{registration_scopes, scopes_allowed, Discovery};
 use connect_links_core::platforms::AuthKind;
 use connect_links_core::random::{ct_eq, new_id};
-use connect_links_core::redirect::is_allowed;
+use connect_links_core::redirect::{host_not_ascii, is_allowed};
 use connect_links_core::state::{new_state, state_key, CallbackMode, PendingAuth, STATE_TTL_SECS, VERIFIER_FIELD};
 use connect_links_core::time::rfc3339;
 use connect_links_core::webhook::types;
@@ -53,11 +53,20 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
             format!("{} client id and secret are not set", platform.id),
         ));
     }
-    if !is_allowed(&input.redirect_url, &app.allowlist()) {
-        return Err(ApiError::new(
-            ErrorCode::RedirectNotAllowed,
-            "redirect_url is not in the app's allowed_redirect_urls",
-        ));
+    let allowlist = app.allowlist();
+    if !is_allowed(&input.redirect_url, &allowlist) {
+        // Entries saved before hosts had to be ASCII no longer parse (issue 14's IDNA lever):
+        // say so, rather than leave the operator looking at an entry that seems to match.
+        let unreadable = allowlist.iter().filter(|e| host_not_ascii(e)).count();
+        let message = if unreadable > 0 {
+            format!(
+                "redirect_url is not in the app's allowed_redirect_urls ({unreadable} of its entries have a non-ASCII \
+                 host and match nothing: save them again in xn-- form with PATCH /v1/admin/apps/{{id}})"
+            )
+        } else {
+            "redirect_url is not in the app's allowed_redirect_urls".to_string()
+        };
+        return Err(ApiError::new(ErrorCode::RedirectNotAllowed, message));
     }
     let db = ctx.db()?;
     let mut reconnect_instance = None;

@@ -89,7 +89,8 @@ test('the admin routes take refresh_mode, refuse anything else with a clear 400,
 test('the cron leaves an on_demand app\'s short-lived token alone and refreshes a proactive app\'s', async () => {
   const lazy = await connect(onDemand, 'x', 'od-cron');
   const eager = await connect(proactive, 'x', 'pro-cron');
-  assert.equal((await w.grantRow(lazy, 'next_refresh_at')).next_refresh_at, null, 'on_demand: nothing scheduled for X');
+  const lg = await w.grantRow(lazy, 'next_refresh_at, token_issued_at');
+  assert.equal(lg.next_refresh_at - lg.token_issued_at, 23 * D, 'on_demand: only a keep-alive of X\'s rotating token (30 assumed idle days, a week ahead)');
   const pro = await w.grantRow(eager, 'next_refresh_at, access_token_expires_at');
   assert.equal(pro.access_token_expires_at - pro.next_refresh_at, 30 * 60);
   const [l, e] = [await tokens(lazy), await tokens(eager)];
@@ -117,8 +118,8 @@ test('GET /access-token refreshes an expired on_demand token once and answers th
   const again = await accessToken(onDemand, id);
   assert.equal(again.body.access_token, r.body.access_token, 'a fresh token is answered as it is');
   assert.equal(spent(before.refresh), 1);
-  const g = await w.grantRow(id, 'next_refresh_at, reschedule');
-  assert.equal(g.next_refresh_at, null, 'the refresh on read schedules nothing for the cron either');
+  const g = await w.grantRow(id, 'next_refresh_at, token_issued_at, reschedule');
+  assert.equal(g.next_refresh_at - g.token_issued_at, 23 * D, 'the refresh on read schedules only the keep-alive of the new refresh token');
 });
 
 test('concurrent reads of an expired on_demand token share one refresh', async () => {
@@ -177,7 +178,7 @@ test('on_demand keeps a rotating refresh token alive before its known expiry (Bl
   const xRefresh = (await tokens(x)).refresh;
   const before = (await tokens(id)).refresh;
   const calls = bsky.count('refreshSession');
-  // 84 days on: the Bluesky grant is due; the X grant, idle as long, has nothing to keep alive.
+  // 84 days on: the Bluesky grant is due, and so is the X grant (its assumed 30 idle days).
   await age(id, 84 * D);
   await age(x, 84 * D);
   await w.cron();
@@ -187,7 +188,7 @@ test('on_demand keeps a rotating refresh token alive before its known expiry (Bl
   const after = await w.grantRow(id, 'next_refresh_at, refresh_token_expires_at');
   assert.ok(after.refresh_token_expires_at > now() + 89 * D, 'the new refresh JWT\'s expiry is stored');
   assert.ok(Math.abs(after.refresh_token_expires_at - 7 * D - after.next_refresh_at) <= 2, 'and the next keep-alive follows it');
-  assert.equal(spent(xRefresh), 0, 'X: no call');
+  assert.equal(spent(xRefresh), 1, 'X: its rotating token kept alive too');
   assert.equal((await w.call('GET', `/v1/profiles/${id}`, { token: onDemand.api_key })).body.status, 'active');
 });
 
@@ -195,6 +196,7 @@ test('switching an app to on_demand stops the cron refreshing its profiles, and 
   const app = await w.createApp('Switching app', [REDIRECT]);
   const x = await connect(app, 'x', 'sw-x');
   const yt = await connect(app, 'youtube', 'sw-yt');
+  const fresh = await connect(app, 'x', 'sw-fresh');
   const [xt, yt0] = [await tokens(x), await tokens(yt)];
   // The same mode again is no change: nothing is re-scheduled.
   const scheduled = await w.grantRow(x, 'next_refresh_at, reschedule');
@@ -204,14 +206,21 @@ test('switching an app to on_demand stops the cron refreshing its profiles, and 
   // 105 minutes on: both are due under the proactive schedule (X at 90 min, YouTube at 45).
   await age(x, 105 * 60);
   await age(yt, 105 * 60);
+  const freshBefore = (await w.grantRow(fresh, 'next_refresh_at')).next_refresh_at;
   const r = await w.admin('PATCH', `/v1/admin/apps/${app.app.id}`, { refresh_mode: 'on_demand' });
   assert.equal(r.status, 200);
   assert.equal(r.body.refresh_mode, 'on_demand');
+  // A switch makes nothing due now (a large app would crowd out every other app's due
+  // grants): a grant not yet due keeps its time, marked for the cron to recompute then.
+  const fg = await w.grantRow(fresh, 'next_refresh_at, reschedule');
+  assert.deepEqual([fg.next_refresh_at, fg.reschedule], [freshBefore, 1]);
+  assert.ok(fg.next_refresh_at > now() + 60 * 60, 'not made due by the switch');
   await w.cron();
   assert.equal(spent(xt.refresh), 0, 'X: no refresh after the switch');
   assert.equal(spent(yt0.refresh), 0, 'YouTube: no refresh after the switch');
   const gx = await w.grantRow(x, 'next_refresh_at, reschedule');
-  assert.deepEqual([gx.next_refresh_at, gx.reschedule], [null, 0], 'X: nothing for the cron');
+  const gxt = await w.grantRow(x, 'token_issued_at');
+  assert.deepEqual([gx.next_refresh_at - gxt.token_issued_at, gx.reschedule], [23 * D, 0], 'X: only its keep-alive');
   const gy = await w.grantRow(yt, 'next_refresh_at, token_issued_at, reschedule');
   assert.equal(gy.next_refresh_at - gy.token_issued_at, 173 * D, 'YouTube: a keep-alive a week before Google\'s six idle months');
   assert.equal(gy.reschedule, 0);
