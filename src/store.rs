@@ -528,7 +528,7 @@ pub async fn list_profiles(
 }
 
 /// The stored token envelopes of a grant.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct TokenColumns {
     /// Grant id.
     pub id: String,

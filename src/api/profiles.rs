@@ -208,15 +208,22 @@ pub(crate) async fn usable_token(
         .is_some_and(|pl| refresh_on_read(pl.refresh, ctx.now(), p.access_token_expires_at));
     let (p, t) = if refresh_first {
         let still_valid = p.access_token_expires_at.is_some_and(|e| e > ctx.now());
-        match refresh_detached(ctx, &p.grant_id, still_valid.then_some(ACCESS_TOKEN_MAX_WAIT_MS)).await {
+        let landed = match refresh_detached(ctx, &p.grant_id, still_valid.then_some(ACCESS_TOKEN_MAX_WAIT_MS)).await {
             // A token still valid for a few minutes is better than an error or a long wait.
-            Ok(Outcome::Failed(Failure::Transient) | Outcome::InFlight) | Err(_) if still_valid => {}
+            Ok(Outcome::Failed(Failure::Transient) | Outcome::InFlight) | Err(_) if still_valid => None,
             // Another read (or the cron) holds the lease: its token is the one to use, once it
             // lands. Concurrent first reads after an idle spell are the rule in on_demand mode.
             Ok(Outcome::InFlight) => wait_for_landing(ctx, app_id, id).await?,
-            other => outcome_error(other?)?,
-        }
-        let (p, t) = store::profile_token(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
+            other => {
+                outcome_error(other?)?;
+                None
+            }
+        };
+        // The wait's last read is current; otherwise read what the refresh left.
+        let (p, t) = match landed {
+            Some(row) => row,
+            None => store::profile_token(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?,
+        };
         require_active(&p)?;
         (p, t)
     } else {
@@ -230,15 +237,19 @@ pub(crate) async fn usable_token(
 }
 
 /// Waits (3 s at most) until the profile's access token is no longer expired, or the profile
-/// no longer active: a refresh held by someone else is landing. The caller reads the outcome.
-async fn wait_for_landing(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<()> {
+/// no longer active: a refresh held by someone else is landing. Returns the last row read
+/// (`None` when the profile is gone), for the caller to judge.
+async fn wait_for_landing(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Option<(ProfileRow, ProfileToken)>> {
     let db = ctx.db()?;
+    let mut last = None;
     for _ in 0..12 {
         Delay::from(Duration::from_millis(250)).await;
-        let Some((p, _)) = store::profile_token(&db, app_id, id).await? else { return Ok(()) };
-        if p.status != "active" || p.access_token_expires_at.is_none_or(|e| e > ctx.now()) {
-            return Ok(());
+        let Some((p, t)) = store::profile_token(&db, app_id, id).await? else { return Ok(None) };
+        let landed = p.status != "active" || p.access_token_expires_at.is_none_or(|e| e > ctx.now());
+        last = Some((p, t));
+        if landed {
+            break;
         }
     }
-    Ok(())
+    Ok(last)
 }

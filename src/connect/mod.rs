@@ -29,7 +29,7 @@ use connect_links_core::mastodon::{account_key, handle as instance_handle, is_un
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::new_id;
 use connect_links_core::random::random_token;
-use connect_links_core::refresh_policy::{next_action_at, TokenTimes};
+use connect_links_core::refresh_policy::{next_action_at, RefreshMode, TokenTimes};
 use connect_links_core::secrets::ConnectToken;
 use connect_links_core::state::{state_key, PendingAuth, VERIFIER_FIELD};
 use connect_links_core::token::TokenSet;
@@ -334,7 +334,7 @@ async fn connect(
         _ => choice.accounts.iter().map(|a| a.platform_user_id.clone()).collect(),
     };
     // Stored right away: what was just read serves the first attempt.
-    match store_accounts(ctx, platform, link, &choice, &chosen, finish, Some(seen)).await {
+    match store_accounts(ctx, platform, link, &choice, &chosen, finish, Some(seen), None).await {
         Ok(Ok(done)) => Ok(done),
         Ok(Err(f)) => Err(fail(f)),
         Err(_) => Err((CallbackFailure::ServerError, None)),
@@ -536,7 +536,9 @@ fn log_failure(platform: &str, link_id: &str, step: &str, detail: &str) {
 /// answer keeps the stored one; any refresh lease is cleared, so a refresh in flight with
 /// the old grant can neither overwrite the new tokens nor disconnect the profiles. Every
 /// conditional write is followed by an assertion, so a race rolls the whole batch back and
-/// the loop reads again.
+/// the loop reads again. `fresh` is a read the caller just made; `mode` the app's refresh
+/// mode when the caller holds the app (each saves a D1 read).
+#[allow(clippy::too_many_arguments)]
 pub async fn store_accounts(
     ctx: &Ctx,
     platform: &Platform,
@@ -545,13 +547,18 @@ pub async fn store_accounts(
     chosen: &[String],
     finish: Finish,
     mut fresh: Option<Seen>,
+    mode: Option<RefreshMode>,
 ) -> ApiResult<Result<Connected, CallbackFailure>> {
     let db = ctx.db()?;
     let keyring = ctx.keyring()?;
     let accounts: Vec<&Account> = choice.accounts.iter().filter(|a| chosen.contains(&a.platform_user_id)).collect();
     let ids: Vec<String> = accounts.iter().map(|a| a.platform_user_id.clone()).collect();
-    // The grant's first schedule follows the app's refresh mode.
-    let mode = store::app_refresh_mode(&db, &link.app_id).await?;
+    // The grant's first schedule follows the app's refresh mode (read here unless the caller
+    // holds the app).
+    let mode = match mode {
+        Some(m) => m,
+        None => store::app_refresh_mode(&db, &link.app_id).await?,
+    };
     for _ in 0..3 {
         // Read again on every attempt but a first that comes with a fresh read (a picker may
         // have been open for minutes; a retry follows a race).

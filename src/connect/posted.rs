@@ -145,9 +145,18 @@ pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Poste
         listed_complete: true,
         issued_at,
     };
-    // The session this connect replaces, if the account was connected before (ended below).
-    let previous = store::find_grant(&db, &app.id, &platform.id, &id).await?;
-    let failure = match store_accounts(ctx, &platform, &link, &choice, &[id], Finish::Now, None).await {
+    // One read of the app's state, handed to the store: it also gives the session this
+    // connect replaces, if the account was connected before (ended below).
+    let mut previous = None;
+    let stored = match super::read_seen(ctx, &link, &id, std::slice::from_ref(&id)).await? {
+        Ok(seen) => {
+            previous = seen.grant.clone();
+            let mode = Some(app.refresh_mode());
+            store_accounts(ctx, &platform, &link, &choice, &[id], Finish::Now, Some(seen), mode).await
+        }
+        Err(f) => Ok(Err(f)),
+    };
+    let failure = match stored {
         Ok(Ok(Connected::Done { profile_ids, .. })) => {
             // At the old grant's own server (a Bluesky account may have moved to another PDS).
             if let Some((grant, cols)) = previous {
