@@ -72,6 +72,8 @@ deploy: build
 ## build/.stamp shows a build of the same mode from the same inputs (scripts/build-stamp.mjs:
 ## src/, core/, the manifests, Cargo.lock, openapi/openapi.json, any build.rs), so wrangler's
 ## second run of this command at start and `make dev` with nothing changed cost no build.
+# worker-build with the pinned wasm-bindgen CLI and npm binaryen's wasm-opt (ours and the bench's no-op).
+WORKER_BUILD = WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt worker-build
 BUILD_MODE = $(if $(filter dev,$(CONNECT_LINKS_BUILD)),dev,release)
 BUILD_FLAGS_release := --release
 BUILD_FLAGS_dev := --profile dev-fast --no-opt
@@ -86,8 +88,7 @@ build: setup
 		echo "make build: no input changed since the last $(BUILD_MODE) build, build/ is up to date"; \
 	else \
 		rm -f build/.stamp; set -x; \
-		WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
-			worker-build $(BUILD_FLAGS_$(BUILD_MODE)) || exit 1; \
+		$(WORKER_BUILD) $(BUILD_FLAGS_$(BUILD_MODE)) || exit 1; \
 		$(STRIP_$(BUILD_MODE)) || exit 1; \
 		{ set +x; } 2>/dev/null; echo "$$stamp" > build/.stamp; \
 	fi
@@ -125,7 +126,6 @@ bench: build bench-noop
 bench-noop: bench/peers/noop/build/index.js
 
 bench/peers/noop/build/index.js: bench/peers/noop/Cargo.toml bench/peers/noop/src/lib.rs
-	cd bench/peers/noop && WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt \
-		worker-build --release
+	cd bench/peers/noop && $(WORKER_BUILD) --release
 	cd bench/peers/noop && $(STRIP_NAMES)
 	@touch $@

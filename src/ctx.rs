@@ -1,5 +1,6 @@
 //! Per-request context: bindings, configuration and the platform catalog.
 
+use crate::isolate;
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::keys::{bearer, hash_api_key};
@@ -12,7 +13,6 @@ use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::fmt::Display;
 use std::rc::Rc;
-use crate::isolate;
 use worker::js_sys;
 use worker::wasm_bindgen::JsValue;
 use worker::{console_error, Context, D1Database, Date, Env, KvStore, Request};

@@ -5,6 +5,7 @@
 
 use crate::ctx::{Ctx, OrInternal};
 use crate::store::Stmt;
+use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
 use connect_links_core::oauth::ClientCredentials;
 use connect_links_core::platforms::{AuthKind, Pkce, Platform};
@@ -66,12 +67,25 @@ async fn client(ctx: &Ctx, p: &Platform) -> ApiResult<Option<(ClientCredentials,
     Ok(Some((open_client(ctx, p, &row)?, Some(row))))
 }
 
-/// The credentials of a registered client of `p` (resolved to its instance).
+/// The credentials of a registered client of `p` (resolved to its instance); a secret no
+/// key opens is a 500.
 pub fn open_client(ctx: &Ctx, p: &Platform, row: &ClientRow) -> ApiResult<ClientCredentials> {
     let instance = p.instance.as_deref().unwrap_or_default();
-    let secret = ctx.keyring()?.open(&secret_field(&p.id, instance), "client_secret", &row.client_secret_enc);
-    let secret = secret.or_500("open instance client secret")?;
-    Ok(ClientCredentials { client_id: row.client_id.clone(), client_secret: ClientSecret::new(secret) })
+    try_open_client(&*ctx.keyring()?, &p.id, instance, row)
+        .ok_or("no key opens it")
+        .or_500("open instance client secret")
+}
+
+/// The credentials of `platform`'s client registered with `instance`; `None` when no key
+/// in `TOKEN_KEYS` opens its secret.
+pub fn try_open_client(
+    keyring: &Keyring,
+    platform: &str,
+    instance: &str,
+    row: &ClientRow,
+) -> Option<ClientCredentials> {
+    let secret = keyring.open(&secret_field(platform, instance), "client_secret", &row.client_secret_enc).ok()?;
+    Some(ClientCredentials { client_id: row.client_id.clone(), client_secret: ClientSecret::new(secret) })
 }
 
 /// Whether PKCE goes to an instance with this client: where it advertised S256.
@@ -86,7 +100,11 @@ pub fn client_pkce(row: &ClientRow) -> Pkce {
 /// Platform `id` as the account on `instance` sees it, with its client credentials (`None`
 /// when not configured). `Ok(None)`: no such platform, or a per-instance platform without
 /// an instance. A Mastodon instance's PKCE follows what it advertised at registration.
-pub async fn resolve(ctx: &Ctx, id: &str, instance: Option<&str>) -> ApiResult<Option<(Platform, Option<ClientCredentials>)>> {
+pub async fn resolve(
+    ctx: &Ctx,
+    id: &str,
+    instance: Option<&str>,
+) -> ApiResult<Option<(Platform, Option<ClientCredentials>)>> {
     let Some(mut p) = ctx.platform_at(id, instance).map(|p| p.into_owned()) else { return Ok(None) };
     let found = client(ctx, &p).await?;
     if let Some((_, Some(row))) = &found {

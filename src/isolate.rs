@@ -14,6 +14,7 @@ use connect_links_core::model::AppRow;
 use connect_links_core::platforms::Catalog;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::thread::LocalKey;
 
 /// How long an API key's app is trusted without asking D1, by default: a key revoked (or an
 /// app changed) through another isolate still works here for at most this long. A revocation
@@ -23,16 +24,10 @@ pub const APP_CACHE_MS: i64 = 5_000;
 /// At most this many keys are remembered; the oldest is dropped first.
 const APP_CACHE_ENTRIES: usize = 64;
 
-struct CatalogEntry {
-    public_url: String,
-    sandbox_on: bool,
-    custom_providers: String,
-    catalog: Rc<Catalog>,
-}
-
-struct KeyringEntry {
-    spec: String,
-    keyring: Rc<Keyring>,
+/// A value built from configuration text, with the text it was built from.
+struct Built<V> {
+    from: String,
+    value: Rc<V>,
 }
 
 struct AppEntry {
@@ -42,8 +37,8 @@ struct AppEntry {
 }
 
 thread_local! {
-    static CATALOG: RefCell<Option<CatalogEntry>> = const { RefCell::new(None) };
-    static KEYRING: RefCell<Option<KeyringEntry>> = const { RefCell::new(None) };
+    static CATALOG: RefCell<Option<Built<Catalog>>> = const { RefCell::new(None) };
+    static KEYRING: RefCell<Option<Built<Keyring>>> = const { RefCell::new(None) };
     static APPS: RefCell<Vec<AppEntry>> = const { RefCell::new(Vec::new()) };
     static GENERATION: Cell<u64> = const { Cell::new(0) };
 }
@@ -54,40 +49,43 @@ pub fn generation() -> u64 {
     GENERATION.with(Cell::get)
 }
 
-/// The catalog for this configuration: the one built before when the inputs are the same,
-/// else `build()`'s (kept for the next request).
-pub fn catalog(public_url: &str, sandbox_on: bool, custom_providers: &str, build: impl FnOnce() -> Catalog) -> Rc<Catalog> {
-    CATALOG.with(|cell| {
+/// The value kept in `slot` when it was built from `from`, else `build()`'s (kept for the
+/// next request; an error keeps nothing).
+fn reuse_or_build<V, E>(
+    slot: &'static LocalKey<RefCell<Option<Built<V>>>>,
+    from: &str,
+    build: impl FnOnce() -> Result<V, E>,
+) -> Result<Rc<V>, E> {
+    slot.with(|cell| {
         let mut slot = cell.borrow_mut();
-        if let Some(e) = slot.as_ref() {
-            if e.public_url == public_url && e.sandbox_on == sandbox_on && e.custom_providers == custom_providers {
-                return e.catalog.clone();
-            }
+        if let Some(kept) = slot.as_ref().filter(|k| k.from == from) {
+            return Ok(kept.value.clone());
         }
-        let catalog = Rc::new(build());
-        *slot = Some(CatalogEntry {
-            public_url: public_url.to_string(),
-            sandbox_on,
-            custom_providers: custom_providers.to_string(),
-            catalog: catalog.clone(),
-        });
-        catalog
+        let value = Rc::new(build()?);
+        *slot = Some(Built { from: from.to_string(), value: value.clone() });
+        Ok(value)
     })
+}
+
+/// The catalog for this configuration: the one built before when the inputs are the same,
+/// else `build()`'s.
+pub fn catalog(
+    public_url: &str,
+    sandbox_on: bool,
+    custom_providers: &str,
+    build: impl FnOnce() -> Catalog,
+) -> Rc<Catalog> {
+    // NUL cannot occur in a URL, so the joined text keeps the three inputs apart.
+    let from = format!("{public_url}\0{sandbox_on}\0{custom_providers}");
+    match reuse_or_build(&CATALOG, &from, || Ok::<_, std::convert::Infallible>(build())) {
+        Ok(catalog) => catalog,
+        Err(never) => match never {},
+    }
 }
 
 /// The keyring parsed from `spec` (`TOKEN_KEYS`), reused while the secret is the same.
 pub fn keyring(spec: &str) -> Result<Rc<Keyring>, String> {
-    KEYRING.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if let Some(e) = slot.as_ref() {
-            if e.spec == spec {
-                return Ok(e.keyring.clone());
-            }
-        }
-        let keyring = Rc::new(Keyring::parse(spec).map_err(|e| e.to_string())?);
-        *slot = Some(KeyringEntry { spec: spec.to_string(), keyring: keyring.clone() });
-        Ok(keyring)
-    })
+    reuse_or_build(&KEYRING, spec, || Keyring::parse(spec).map_err(|e| e.to_string()))
 }
 
 /// The app remembered for the key whose hash is `key_hash`, when it was read from D1 less

@@ -4,7 +4,7 @@ use crate::ctx::OrInternal;
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::{AppRow, GrantRow, LinkRow, ProfileRow, GRANT_COLUMNS, PROFILE_COLUMNS};
 use connect_links_core::redirect::host_needles;
-use connect_links_core::refresh_policy::RefreshMode;
+use connect_links_core::refresh_policy::{RefreshMode, MAX_LEAD, MIN_LEAD};
 use serde::{Deserialize, Serialize};
 use worker::{query, D1Database, D1PreparedStatement};
 
@@ -99,15 +99,20 @@ pub async fn insert_app(
     key_id: &str,
     key_hash: &str,
 ) -> ApiResult<()> {
-    let a =
-        query!(
+    let a = query!(
         db,
         "INSERT INTO apps (id, name, allowed_redirect_urls, webhook_url, webhook_secret_enc, claim, refresh_mode, \
          created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?8, ?6, ?6)",
-        app.id, app.name, app.allowed_redirect_urls, app.webhook_url, webhook_secret_enc, app.created_at, app.claim,
+        app.id,
+        app.name,
+        app.allowed_redirect_urls,
+        app.webhook_url,
+        webhook_secret_enc,
+        app.created_at,
+        app.claim,
         app.refresh_mode
     )
-        .or_500("prepare insert app")?;
+    .or_500("prepare insert app")?;
     let k = insert_key_stmt(db, key_id, &app.id, key_hash, app.created_at)?;
     db.batch(vec![a, k]).await.or_500("insert app")?;
     Ok(())
@@ -171,13 +176,16 @@ pub async fn list_apps(db: &D1Database, after: Option<(i64, String)>, limit: u32
 pub async fn update_app(db: &D1Database, app: &AppRow, now: i64) -> ApiResult<()> {
     let reschedule = query!(
         db,
-        "UPDATE grants SET reschedule = 1, next_refresh_at = CASE WHEN ?2 = 'proactive' THEN \
-           MIN(COALESCE(next_refresh_at, access_token_expires_at), access_token_expires_at - \
-               MIN(MAX((access_token_expires_at - token_issued_at) / 4, 300), 604800)) \
-           ELSE next_refresh_at END \
-         WHERE app_id = ?1 AND status = 'active' \
-         AND access_token_expires_at IS NOT NULL AND refresh_failing = 0 \
-         AND (SELECT refresh_mode FROM apps WHERE id = ?1) IS NOT ?2",
+        // The proactive lead as `refresh_policy::next_refresh_at` computes it.
+        &format!(
+            "UPDATE grants SET reschedule = 1, next_refresh_at = CASE WHEN ?2 = 'proactive' THEN \
+               MIN(COALESCE(next_refresh_at, access_token_expires_at), access_token_expires_at - \
+                   MIN(MAX((access_token_expires_at - token_issued_at) / 4, {MIN_LEAD}), {MAX_LEAD})) \
+               ELSE next_refresh_at END \
+             WHERE app_id = ?1 AND status = 'active' \
+             AND access_token_expires_at IS NOT NULL AND refresh_failing = 0 \
+             AND (SELECT refresh_mode FROM apps WHERE id = ?1) IS NOT ?2"
+        ),
         app.id,
         app.refresh_mode
     )

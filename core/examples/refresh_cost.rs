@@ -8,7 +8,7 @@
 //! Run alone: `cargo run --release -q -p connect-links-core --example refresh_cost`.
 
 use connect_links_core::platforms::{Catalog, Platform, RefreshKind};
-use connect_links_core::refresh_policy::{next_action_at, refresh_on_read, RefreshMode, TokenTimes};
+use connect_links_core::refresh_policy::{next_action_at, refresh_on_read, RefreshMode, TokenTimes, SELF_EXCHANGE_MIN_AGE};
 
 const PROFILES: u64 = 1_000;
 const DAYS: i64 = 30;
@@ -25,8 +25,6 @@ const TICK: i64 = 300;
 /// housekeeping included) against the built worker, measured 3.02 per refresh (3,019 for
 /// 1,000 refreshes).
 const D1_WRITES_PER_REFRESH: f64 = 3.0;
-/// A self-exchange token is never exchanged younger than this (the worker says `TooYoung`).
-const SELF_EXCHANGE_MIN_AGE: i64 = DAY;
 
 /// What a platform's token answers say, as the test mocks speak them
 /// (tests/e2e/platform-mocks.mjs, mocks-bluesky.mjs) and its file documents.

@@ -4,9 +4,12 @@
 use crate::platforms::RefreshKind;
 use serde::{Deserialize, Serialize};
 
-const MIN_LEAD: i64 = 5 * 60;
-const MAX_LEAD: i64 = 7 * 24 * 3600;
-const SELF_EXCHANGE_MIN_AGE: i64 = 24 * 3600;
+/// The proactive lead before an access token's expiry: a quarter of its life, at least this.
+pub const MIN_LEAD: i64 = 5 * 60;
+/// ... and at most this.
+pub const MAX_LEAD: i64 = 7 * 24 * 3600;
+/// A self-exchange token is never exchanged younger than this (Meta refuses it).
+pub const SELF_EXCHANGE_MIN_AGE: i64 = 24 * 3600;
 /// Platforms without refresh are warned this long before expiry.
 pub const EXPIRING_NOTICE: i64 = 7 * 24 * 3600;
 /// A read (`GET /access-token`, the proxy) refreshes first when the access token expires
@@ -36,11 +39,7 @@ impl RefreshMode {
     }
     /// Reads a stored value; anything unknown is the mode that never lets a token lapse.
     pub fn from_stored(s: &str) -> Self {
-        if s == "on_demand" {
-            RefreshMode::OnDemand
-        } else {
-            RefreshMode::Proactive
-        }
+        Self::parse(s).unwrap_or_default()
     }
     /// Reads a value from a request: exactly `proactive` or `on_demand`.
     pub fn parse(s: &str) -> Option<Self> {

@@ -7,13 +7,13 @@ use crate::respond;
 use crate::store;
 use connect_links_core::callback::{final_redirect, CallbackFailure, Ending};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::host::public_host;
 use connect_links_core::input::{parse_json, AccountsMode, ClaimInput, CreateLink, ExchangeInput};
+use connect_links_core::mastodon::{registration_scopes, scopes_allowed, Discovery};
 use connect_links_core::model::LinkRow;
 use connect_links_core::oauth::authorize_url;
 use connect_links_core::ownership::{connect_token_hash, ClaimMode};
 use connect_links_core::pkce::new_verifier;
-use connect_links_core::host::public_host;
-use connect_links_core::mastodon::{registration_scopes, scopes_allowed, Discovery};
 use connect_links_core::platforms::AuthKind;
 use connect_links_core::random::{ct_eq, new_id};
 use connect_links_core::redirect::{host_not_ascii, is_allowed};
@@ -21,6 +21,7 @@ use connect_links_core::state::{new_state, state_key, CallbackMode, PendingAuth,
 use connect_links_core::time::rfc3339;
 use connect_links_core::webhook::types;
 use serde_json::json;
+use std::borrow::Cow;
 use worker::Response;
 
 /// `POST /v1/connect-links`.
@@ -38,7 +39,9 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     let instance = match (&input.instance, per_instance) {
         (Some(raw), true) => Some(public_host(raw).map_err(|why| ApiError::invalid(format!("instance {why}")))?),
         (None, true) => None,
-        (Some(_), false) => return Err(ApiError::invalid("instance is only taken by platforms with instances (mastodon)")),
+        (Some(_), false) => {
+            return Err(ApiError::invalid("instance is only taken by platforms with instances (mastodon)"))
+        }
         (None, false) => None,
     };
     let callback = input.callback.unwrap_or(CallbackMode::Hosted);
@@ -47,12 +50,13 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
             "Mastodon links use the hosted callback: the client registered with each instance knows only that one",
         ));
     }
-    if !per_instance && ctx.credentials(platform).is_none() {
-        return Err(ApiError::new(
-            ErrorCode::PlatformNotConfigured,
-            format!("{} client id and secret are not set", platform.id),
-        ));
-    }
+    // The deployment's own client, for every platform but those registered per instance.
+    let own_client = match per_instance {
+        true => None,
+        false => Some(ctx.credentials(platform).ok_or_else(|| {
+            ApiError::new(ErrorCode::PlatformNotConfigured, format!("{} client id and secret are not set", platform.id))
+        })?),
+    };
     let allowlist = app.allowlist();
     if !is_allowed(&input.redirect_url, &allowlist) {
         // Entries saved before hosts had to be ASCII no longer parse (issue 14's IDNA lever):
@@ -105,11 +109,12 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
             let mut at = platform.at_instance(host);
             at.pkce = crate::instances::client_pkce(&client);
             let creds = crate::instances::open_client(ctx, &at, &client)?;
-            (at, creds)
+            (Cow::Owned(at), creds)
         }
-        None => (platform.clone(), ctx.credentials(platform).ok_or_else(ApiError::internal)?),
+        // Borrowed from the catalog: no copy of the platform per link.
+        None => (Cow::Borrowed(platform), own_client.ok_or_else(ApiError::internal)?),
     };
-    let platform = &platform;
+    let platform = &*platform;
     let redirect_uri = match callback {
         CallbackMode::Hosted => format!("{}/oauth/callback", ctx.public_url),
         CallbackMode::App => input.redirect_url.clone(),

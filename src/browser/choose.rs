@@ -78,7 +78,9 @@ pub async fn submit(
         // Nothing chosen: the user declined after all; the grant is nobody's.
         Err((CallbackFailure::AccessDenied, true))
     } else {
-        match store_accounts(ctx, platform, &link, &choice, &picked, Finish::from_stored(&taken.finish), None, None).await {
+        match store_accounts(ctx, platform, &link, &choice, &picked, Finish::from_stored(&taken.finish), None, None)
+            .await
+        {
             Ok(Ok(done)) => Ok(done),
             Ok(Err(f)) => Err((f, f != CallbackFailure::ServerError)),
             Err(_) => Err((CallbackFailure::ServerError, false)),

@@ -8,9 +8,9 @@ use super::posted::Posted;
 use crate::ctx::Ctx;
 use crate::fetch;
 use connect_links_core::atproto::{
-    canonical_did, create_session_request, did_document_request, did_document_status, normalize_identifier, parse_did_document,
-    parse_profile, parse_resolved_handle, parse_session, profile_request, resolve_handle_request, DidProblem,
-    Identifier, ResolveProblem, SessionError,
+    canonical_did, create_session_request, did_document_request, did_document_status, normalize_identifier,
+    parse_did_document, parse_profile, parse_resolved_handle, parse_session, profile_request, resolve_handle_request,
+    DidProblem, Identifier, ResolveProblem, SessionError,
 };
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::http::{HttpRequest, HttpResponse};
@@ -35,15 +35,19 @@ pub async fn sign_in(ctx: &Ctx, platform: &Platform, input: &CreateProfile) -> A
             (did, Some(handle.clone()))
         }
     };
-    let doc_req = did_document_request(&did).map_err(|why| ApiError::new(ErrorCode::InvalidCredentials, why.to_string()))?;
+    let doc_req =
+        did_document_request(&did).map_err(|why| ApiError::new(ErrorCode::InvalidCredentials, why.to_string()))?;
     let resp = call(ctx, &doc_req).await?;
-    let doc = did_document_status(resp.status).and_then(|_| parse_did_document(&did, &resp.body)).map_err(|why| {
-        match why {
-            DidProblem::Upstream { .. } => ApiError::upstream(why.to_string()),
-            DidProblem::PdsNotAllowed(_) | DidProblem::NoPds => ApiError::new(ErrorCode::AccountUnavailable, why.to_string()),
-            _ => ApiError::new(ErrorCode::InvalidCredentials, why.to_string()),
-        }
-    })?;
+    let doc =
+        did_document_status(resp.status).and_then(|_| parse_did_document(&did, &resp.body)).map_err(
+            |why| match why {
+                DidProblem::Upstream { .. } => ApiError::upstream(why.to_string()),
+                DidProblem::PdsNotAllowed(_) | DidProblem::NoPds => {
+                    ApiError::new(ErrorCode::AccountUnavailable, why.to_string())
+                }
+                _ => ApiError::new(ErrorCode::InvalidCredentials, why.to_string()),
+            },
+        )?;
     // The handle must point at the DID and the DID back at the handle (atproto's
     // bidirectional check): a handle someone else's DNS points at a DID is not theirs. Only a
     // handle checked both ways is shown as the profile's username, never the one the PDS
@@ -95,10 +99,9 @@ async fn resolves_to(ctx: &Ctx, handle: &str, did: &str) -> bool {
     if !matches!(normalize_identifier(handle), Ok(Identifier::Handle(h)) if h == handle) {
         return false;
     }
-    match fetch::send(&resolve_handle_request(handle), "bluesky", None, ctx.timeout_ms()).await {
-        Ok(resp) => parse_resolved_handle(resp.status, &resp.body).is_ok_and(|d| d == canonical_did(did)),
-        Err(_) => false,
-    }
+    call(ctx, &resolve_handle_request(handle))
+        .await
+        .is_ok_and(|resp| parse_resolved_handle(resp.status, &resp.body).is_ok_and(|d| d == canonical_did(did)))
 }
 
 /// One resolution or sign-in call; unreachable is 502.

@@ -17,10 +17,9 @@ use connect_links_core::mastodon::{
     discovery_request, is_unknown_client, parse_discovery, parse_registration, registration_request,
     registration_scopes,
 };
-use connect_links_core::oauth::{revoke_request, token_endpoint_request, ClientCredentials};
+use connect_links_core::oauth::{revoke_request, token_endpoint_request};
 use connect_links_core::platforms::Platform;
 use connect_links_core::random::new_id;
-use connect_links_core::secrets::ClientSecret;
 use connect_links_core::token::TokenSet;
 use serde::Deserialize;
 use serde_json::json;
@@ -147,18 +146,19 @@ pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str) -> ApiRes
 /// cannot be reached or answers otherwise is given the benefit of the doubt (the connect
 /// itself will tell).
 async fn still_known(ctx: &Ctx, platform: &Platform, host: &str, row: &ClientRow) -> ApiResult<bool> {
-    let keyring = ctx.keyring()?;
-    let Ok(secret) = keyring.open(&secret_field(&platform.id, host), "client_secret", &row.client_secret_enc) else {
-        // A secret no key opens is as good as no client.
+    // A secret no key opens is as good as no client.
+    let Some(creds) = crate::instances::try_open_client(&*ctx.keyring()?, &platform.id, host, row) else {
         return Ok(false);
     };
-    let creds = ClientCredentials { client_id: row.client_id.clone(), client_secret: ClientSecret::new(secret) };
     let at = platform.at_instance(host);
     let req = token_endpoint_request(&at, &creds, vec![("grant_type", "client_credentials"), ("scope", "read")]);
     let answer = fetch::send(&req, &platform.id, None, ctx.timeout_ms()).await;
     if let Ok(resp) = &answer {
         if is_unknown_client(resp.status, &resp.body) {
-            console_log!("{}", json!({"event": "instance_client_forgotten", "platform": platform.id, "instance": host}));
+            console_log!(
+                "{}",
+                json!({"event": "instance_client_forgotten", "platform": platform.id, "instance": host})
+            );
             return Ok(false);
         }
     }
@@ -192,7 +192,8 @@ async fn still_known(ctx: &Ctx, platform: &Platform, host: &str, row: &ClientRow
 /// Discovery, then registration, then the client stored over this connect's claim.
 async fn register(ctx: &Ctx, platform: &str, host: &str, redirect: &str, claim: &str) -> ApiResult<ClientRow> {
     let unreachable = || ApiError::upstream("the Mastodon instance could not be reached");
-    let meta = fetch::send(&discovery_request(host), platform, None, ctx.timeout_ms()).await.map_err(|_| unreachable())?;
+    let meta =
+        fetch::send(&discovery_request(host), platform, None, ctx.timeout_ms()).await.map_err(|_| unreachable())?;
     // A 404 (before 4.3) or anything unreadable: an older instance, no PKCE, no `profile`.
     let discovery = parse_discovery(meta.status, &meta.body);
     let scopes = registration_scopes(&discovery);

@@ -16,6 +16,7 @@ use connect_links_core::callback::CallbackFailure;
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::identity::parse_identity;
+use connect_links_core::mastodon::{account_key, handle as instance_handle, is_unknown_client};
 use connect_links_core::model::{GrantRow, LinkRow, ProfileRow};
 use connect_links_core::oauth::{
     clean_code, code_exchange_request, identity_request, long_lived_swap_request, missing_scopes, parse_scopes,
@@ -25,7 +26,6 @@ use connect_links_core::ownership::{new_connect_token, place, ExistingAccount, P
 use connect_links_core::picker::{
     choice_cookie, choice_hash, login_key, picker_page, picker_policy, Choice, CHOICE_FIELD, CHOICE_TTL_SECS,
 };
-use connect_links_core::mastodon::{account_key, handle as instance_handle, is_unknown_client};
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::new_id;
 use connect_links_core::random::random_token;

@@ -42,15 +42,14 @@ pub async fn create(ctx: &Ctx, app: &AppRow, body: &[u8]) -> ApiResult<Response>
     let input: CreateProfile = parse_json(body)?;
     input.check()?;
     let platform = ctx.platform(&input.platform)?.clone();
-    let posted = match platform.auth {
-        AuthKind::ApiKey => api_key(ctx, platform, &input).await?,
-        AuthKind::AppPassword => super::bluesky::sign_in(ctx, &platform, &input).await?,
-        AuthKind::Oauth2 | AuthKind::InstanceOauth2 => {
-            return Err(ApiError::invalid(
+    let posted =
+        match platform.auth {
+            AuthKind::ApiKey => api_key(ctx, platform, &input).await?,
+            AuthKind::AppPassword => super::bluesky::sign_in(ctx, &platform, &input).await?,
+            AuthKind::Oauth2 | AuthKind::InstanceOauth2 => return Err(ApiError::invalid(
                 "this platform connects through a connect link (POST /v1/connect-links), not with posted credentials",
-            ))
-        }
-    };
+            )),
+        };
     let fresh = FreshGrant::new(
         &posted.platform,
         posted.tokens.access_token.secret(),

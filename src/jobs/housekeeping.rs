@@ -90,8 +90,9 @@ async fn unchosen(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
             .open(&g.link_id, CHOICE_FIELD, &g.sealed)
             .ok()
             .and_then(|plain| serde_json::from_str::<Choice>(&plain).ok());
-        let platform =
-            store::get_link(db, &g.link_id).await?.and_then(|l| ctx.platform_at(&l.platform, l.instance.as_deref()).map(|p| p.into_owned()));
+        let platform = store::get_link(db, &g.link_id)
+            .await?
+            .and_then(|l| ctx.platform_at(&l.platform, l.instance.as_deref()).map(|p| p.into_owned()));
         if let (Some(choice), Some(platform)) = (choice, platform) {
             FreshGrant::of_choice(&platform, &choice).revoke(ctx, &g.link_id).await;
         }
@@ -218,8 +219,9 @@ async fn reencrypt_instance_clients(ctx: &Ctx, db: &D1Database, keyring: &Keyrin
     .await?;
     for c in rows {
         let bound = crate::instances::secret_field(&c.platform, &c.instance);
-        let resealed =
-            keyring.open(&bound, "client_secret", &c.client_secret_enc).and_then(|p| keyring.seal(&bound, "client_secret", &p));
+        let resealed = keyring
+            .open(&bound, "client_secret", &c.client_secret_enc)
+            .and_then(|p| keyring.seal(&bound, "client_secret", &p));
         let stmt = match resealed {
             Ok(enc) => query!(
                 db,
@@ -234,7 +236,10 @@ async fn reencrypt_instance_clients(ctx: &Ctx, db: &D1Database, keyring: &Keyrin
                 c.client_secret_enc
             ),
             Err(_) => {
-                console_error!("{}", json!({"event": "reencrypt_failed", "instance": c.instance, "what": "client forgotten"}));
+                console_error!(
+                    "{}",
+                    json!({"event": "reencrypt_failed", "instance": c.instance, "what": "client forgotten"})
+                );
                 query!(
                     db,
                     "DELETE FROM instance_clients WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 \

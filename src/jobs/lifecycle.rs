@@ -6,15 +6,17 @@ use crate::fetch;
 use crate::jobs::webhooks;
 use crate::store;
 use crate::store::Stmt;
+use connect_links_core::atproto::{parse_session, SessionError};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::{GrantRow, ProfileRow, GRANT_COLUMNS};
 use connect_links_core::oauth::{parse_scopes, parse_token_answer};
-use connect_links_core::atproto::{parse_session, SessionError};
 use connect_links_core::platforms::{Platform, RefreshCall, RefreshKind};
 use connect_links_core::random::{new_id, unit};
 use connect_links_core::refresh::{backoff, classify, refresh_request, DisconnectReason, Failure};
-use connect_links_core::refresh_policy::{next_action_at, RefreshMode, TokenTimes, EXPIRING_NOTICE};
+use connect_links_core::refresh_policy::{
+    next_action_at, RefreshMode, TokenTimes, EXPIRING_NOTICE, SELF_EXCHANGE_MIN_AGE,
+};
 use connect_links_core::storage::{is_transient_d1_error, write_retry_delay_ms, WRITE_ATTEMPTS};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
@@ -24,14 +26,16 @@ use serde_json::json;
 use std::time::Duration;
 use worker::{console_error, console_log, query, D1Database, Delay};
 
+/// The grant's app's refresh mode, inside a statement on `grants` (a write compares it
+/// with the mode its schedule was computed in).
+const APP_MODE: &str = "(SELECT refresh_mode FROM apps WHERE apps.id = grants.app_id)";
+
 /// How long a lease is held at most: past two platform timeouts (the call and its
 /// webhook), so it never runs out under a live refresh; a worker that dies mid-refresh
 /// frees it by expiry.
 fn lease_secs(ctx: &Ctx) -> i64 {
     2 * (ctx.timeout_ms() as i64 / 1000) + 30
 }
-/// Self-exchange tokens are never exchanged before this age.
-const SELF_EXCHANGE_MIN_AGE: i64 = 24 * 3600;
 /// Refreshes run this many at a time (Workers allow six open connections).
 const CONCURRENCY: usize = 6;
 
@@ -129,7 +133,7 @@ pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResu
                AND (last_refresh_ms IS NULL OR last_refresh_ms < ?6) \
              RETURNING {GRANT_COLUMNS}, access_token_enc, refresh_token_enc, token_issued_at, refresh_token_expires_at, \
                refresh_failures, refresh_failing, reschedule, \
-               COALESCE((SELECT refresh_mode FROM apps WHERE apps.id = grants.app_id), 'proactive') AS refresh_mode"
+               COALESCE({APP_MODE}, 'proactive') AS refresh_mode"
         ),
         grant_id,
         lease,
@@ -263,10 +267,12 @@ async fn reschedule(ctx: &Ctx, row: &Leased, lease: &str, next: Option<i64>) -> 
     let db = ctx.db()?;
     query!(
         &db,
-        "UPDATE grants SET \
-         next_refresh_at = CASE WHEN (SELECT refresh_mode FROM apps WHERE apps.id = grants.app_id) = ?4 THEN ?3 ELSE ?5 END, \
-         reschedule = CASE WHEN (SELECT refresh_mode FROM apps WHERE apps.id = grants.app_id) = ?4 THEN 0 ELSE 1 END, \
-         refresh_lease_id = NULL, refresh_lease_until = NULL WHERE id = ?1 AND refresh_lease_id = ?2",
+        &format!(
+            "UPDATE grants SET \
+         next_refresh_at = CASE WHEN {APP_MODE} = ?4 THEN ?3 ELSE ?5 END, \
+         reschedule = CASE WHEN {APP_MODE} = ?4 THEN 0 ELSE 1 END, \
+         refresh_lease_id = NULL, refresh_lease_until = NULL WHERE id = ?1 AND refresh_lease_id = ?2"
+        ),
         row.id(),
         lease,
         next,
@@ -410,17 +416,18 @@ async fn store_refreshed(
     for attempt in 1..=WRITE_ATTEMPTS {
         let update = query!(
             &db,
-            "UPDATE grants SET access_token_enc = ?3, refresh_token_enc = ?4, token_kid = ?5, \
+            &format!(
+                "UPDATE grants SET access_token_enc = ?3, refresh_token_enc = ?4, token_kid = ?5, \
              access_token_expires_at = ?6, refresh_token_expires_at = ?7, \
              scopes = COALESCE(?8, scopes), token_issued_at = ?9, last_refreshed_at = ?9, last_refresh_ms = ?10, \
-             next_refresh_at = CASE WHEN (SELECT refresh_mode FROM apps WHERE apps.id = grants.app_id) = ?14 \
-               THEN ?11 ELSE ?9 END, \
-             reschedule = CASE WHEN (SELECT refresh_mode FROM apps WHERE apps.id = grants.app_id) = ?14 THEN 0 ELSE 1 END, \
+             next_refresh_at = CASE WHEN {APP_MODE} = ?14 THEN ?11 ELSE ?9 END, \
+             reschedule = CASE WHEN {APP_MODE} = ?14 THEN 0 ELSE 1 END, \
              refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
              reencrypt_failed_at = NULL, \
              refresh_lease_until = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_until END, \
              refresh_lease_id = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_id END, updated_at = ?9 \
-             WHERE id = ?1 AND status = 'active' AND access_token_enc = ?12 AND refresh_token_enc IS ?13 RETURNING id",
+             WHERE id = ?1 AND status = 'active' AND access_token_enc = ?12 AND refresh_token_enc IS ?13 RETURNING id"
+            ),
             id,
             lease,
             access_enc,

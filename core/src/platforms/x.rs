@@ -26,9 +26,11 @@ pub fn platform() -> Platform {
         client_auth: ClientAuth::Basic,
         refresh: RefreshKind::RotatingRefreshToken,
         default_access_ttl_secs: Some(2 * 3600),
-        // No `refresh_idle_secs`: the OAuth 2.0 guide (docs_url, checked 2026-12-01) gives the
+        // No `refresh_idle_secs`: the OAuth 2.0 guide (docs_url, checked 2026-11-30) gives the
         // access token's two hours and no lifetime for refresh tokens, and the token answer
-        // carries none. In on_demand mode only reads keep an X grant's refresh token in use.
+        // carries none. In on_demand mode the cron uses the rotating token every 23 days
+        // (`refresh_policy::UNKNOWN_ROTATING_IDLE`, assumed for any rotating token of
+        // unknown lifetime), and reads in between.
         // X answers a dead refresh token (spent by rotation, revoked, expired) with HTTP 400
         // `{"error":"invalid_request","error_description":"Value passed for the token was
         // invalid."}`, not RFC 6749's `invalid_grant`; read as transient, such a profile

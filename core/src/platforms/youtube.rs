@@ -39,7 +39,7 @@ pub fn platform() -> Platform {
         default_access_ttl_secs: Some(3600),
         // "The refresh token has not been used for six months" is one way a Google refresh
         // token stops working (https://developers.google.com/identity/protocols/oauth2,
-        // "Refresh token expiration", checked 2026-12-01). Six months read as 180 days, the
+        // "Refresh token expiration", checked 2026-11-30). Six months read as 180 days, the
         // short side; on_demand apps use the token a week before that.
         refresh_idle_secs: Some(180 * 24 * 3600),
         api_base_url: Some("https://www.googleapis.com".into()),
