@@ -24,7 +24,7 @@ import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../tests/e2e/harness.mjs';
+import { challengeOf, freePort, migrate, openWith, sha256Hex, statements } from '../tests/e2e/harness.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 10);
@@ -122,9 +122,6 @@ const mf = new Miniflare({
   },
 });
 
-/** Splits SQL into statements (comments dropped), as tests/e2e/harness.mjs does. */
-const statements = (sql) => sql.split('\n').map((l) => l.replace(/--.*$/, '')).join('\n').split(';').map((s) => s.trim()).filter(Boolean);
-
 /**
  * One request to a worker by its host name (fetch would not send our Host header) on a
  * connection of its own: workerd closes a connection whose request body went unread (a 401
@@ -153,17 +150,11 @@ function call(worker, method, p, { token, json } = {}) {
   });
 }
 
-const sha256Hex = (s) => crypto.createHash('sha256').update(s).digest('hex');
-const b64url = (b) => Buffer.from(b).toString('base64url');
 /** Opens an envelope `v1.k1.<nonce | ct | tag>` sealed for `rowId:field` (core/src/envelope.rs). */
 function open(envelope, rowId, field) {
-  const [v, kid, data] = envelope.split('.');
+  const [v, kid] = envelope.split('.');
   assert.equal(`${v}.${kid}`, 'v1.k1', 'an envelope under TOKEN_KEYS k1');
-  const blob = Buffer.from(data, 'base64url');
-  const d = crypto.createDecipheriv('aes-256-gcm', tokenKey, blob.subarray(0, 12));
-  d.setAAD(Buffer.from(`${rowId}:${field}`));
-  d.setAuthTag(blob.subarray(blob.length - 16));
-  return Buffer.concat([d.update(blob.subarray(12, blob.length - 16)), d.final()]).toString('utf8');
+  return openWith(TOKEN_KEYS, envelope, rowId, field);
 }
 
 const REDIRECT = 'https://app.example.com/done';
@@ -217,7 +208,7 @@ async function checkWorker(worker, apiKey, db, kv) {
   }, worker);
   const verifier = open(pending.verifier, stateKey, 'pkce_verifier');
   assert.match(verifier, /^[A-Za-z0-9_-]{43}$/, worker);
-  assert.equal(b64url(crypto.createHash('sha256').update(verifier).digest()), q.code_challenge, `${worker}: S256 of the stored verifier`);
+  assert.equal(challengeOf(verifier), q.code_challenge, `${worker}: S256 of the stored verifier`);
   return { answer: a, appId: row.app_id };
 }
 
@@ -255,10 +246,7 @@ try {
   await mf.ready;
   const oursDb = await mf.getD1Database('DB', 'ours');
   const peerDb = await mf.getD1Database('DB', 'peer');
-  for (const file of fs.readdirSync(path.join(root, 'migrations')).sort()) {
-    const sql = fs.readFileSync(path.join(root, 'migrations', file), 'utf8');
-    await oursDb.batch(statements(sql).map((s) => oursDb.prepare(s)));
-  }
+  await migrate(oursDb);
   const schema = fs.readFileSync(path.join(root, 'bench/peers/ts/schema.sql'), 'utf8');
   await peerDb.batch(statements(schema).map((s) => peerDb.prepare(s)));
 

@@ -13,10 +13,9 @@
 
 use crate::host::{public_host, HostProblem};
 use crate::http::HttpRequest;
+use crate::random::b64url_decode;
 use crate::secrets::{AccessToken, RefreshToken};
 use crate::token::TokenSet;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -461,10 +460,12 @@ pub fn parse_session(status: u16, body: &[u8], now_secs: i64) -> Result<Session,
         return Err(SessionError::AccountTakendown);
     }
     let left = |exp: i64| (exp - now_secs).max(0);
+    let access_claims = jwt_claims(access);
     let tokens = TokenSet {
-        expires_in: Some(jwt_exp(access).map_or(DEFAULT_ACCESS_TTL_SECS, left)),
+        expires_in: Some(access_claims.as_ref().and_then(claims_exp).map_or(DEFAULT_ACCESS_TTL_SECS, left)),
         refresh_expires_in: jwt_exp(refresh).map(left),
-        scope: jwt_claims(access)
+        scope: access_claims
+            .as_ref()
             .and_then(|c| c.get("scope").and_then(Value::as_str).map(str::to_string))
             .filter(|s| s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')),
         access_token: AccessToken::new(access),
@@ -487,8 +488,13 @@ fn session_failure(status: u16, body: &[u8]) -> SessionError {
 /// The `exp` claim of a JWT, in epoch seconds, read without verifying the signature (only
 /// to schedule a refresh). `None` when the token is not three base64url parts, the payload is
 /// not a JSON object, or `exp` is missing, not a positive number, or absurdly large.
-pub fn jwt_exp(token: &str) -> Option<i64> {
-    let exp = jwt_claims(token)?.get("exp")?.as_f64()?;
+fn jwt_exp(token: &str) -> Option<i64> {
+    claims_exp(&jwt_claims(token)?)
+}
+
+/// The `exp` claim of decoded JWT claims (see [`jwt_exp`]).
+fn claims_exp(claims: &Map<String, Value>) -> Option<i64> {
+    let exp = claims.get("exp")?.as_f64()?;
     (exp > 0.0 && exp < 1e12).then_some(exp as i64)
 }
 
@@ -501,7 +507,7 @@ fn jwt_claims(token: &str) -> Option<Map<String, Value>> {
     if parts.next().is_some() {
         return None;
     }
-    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let bytes = b64url_decode(payload.trim_end_matches('='))?;
     json_object(&bytes)
 }
 
@@ -543,7 +549,7 @@ fn json_object(body: &[u8]) -> Option<Map<String, Value>> {
 }
 
 /// An XRPC error name (`ExpiredToken`); anything but a short ASCII word is not passed on.
-fn xrpc_error(body: &[u8]) -> Option<String> {
+pub(crate) fn xrpc_error(body: &[u8]) -> Option<String> {
     let name = json_object(body)?.get("error")?.as_str()?.to_string();
     (name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(name)
 }

@@ -234,8 +234,9 @@ pub fn account_key(id: &str, host: &str) -> String {
 }
 
 /// The account's handle as people write it across the fediverse: `username@host`.
+/// Written the same way as [`account_key`]: `<name>@<host>`.
 pub fn handle(username: &str, host: &str) -> String {
-    format!("{username}@{host}")
+    account_key(username, host)
 }
 
 /// Whether a token endpoint answer says our client is unknown there: 401 `invalid_client`.

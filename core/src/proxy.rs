@@ -458,11 +458,7 @@ pub fn token_invalid(spec: &ProxySpec, status: u16, body: Option<&[u8]>) -> bool
         }
         TokenInvalid::XrpcExpiredToken => {
             status == 401
-                || (status == 400
-                    && body
-                        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-                        .and_then(|v| v.get("error").and_then(serde_json::Value::as_str).map(|e| e == "ExpiredToken"))
-                        == Some(true))
+                || (status == 400 && body.and_then(crate::atproto::xrpc_error).as_deref() == Some("ExpiredToken"))
         }
     }
 }

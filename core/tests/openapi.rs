@@ -6,11 +6,14 @@ use connect_links_core::model::{AppRow, LinkRow, ProfileRow};
 use connect_links_core::platforms::{AuthKind, PlatformInfo, RefreshKind};
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 const DOC: &str = include_str!("../../openapi/openapi.json");
 
-fn doc() -> Value {
-    serde_json::from_str(DOC).expect("openapi/openapi.json is JSON")
+/// openapi/openapi.json, parsed once for every test.
+fn doc() -> &'static Value {
+    static DOC_VALUE: OnceLock<Value> = OnceLock::new();
+    DOC_VALUE.get_or_init(|| serde_json::from_str(DOC).expect("openapi/openapi.json is JSON"))
 }
 
 /// The component schema `name`, following a `$ref` to another component.
@@ -30,20 +33,24 @@ fn schema<'a>(doc: &'a Value, name: &str) -> &'a Value {
     panic!("{name}: a $ref loop");
 }
 
+/// The names in the schema `s`'s `properties` (`name` is the schema's, for the message).
+fn properties_of(s: &Value, name: &str) -> BTreeSet<String> {
+    s["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("components.schemas.{name} has no `properties`"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
 fn keys_of(v: &Value) -> BTreeSet<String> {
     v.as_object().expect("a view is a JSON object").keys().cloned().collect()
 }
 
 /// The view's keys are the schema's `properties`, all `required`, with no other key allowed.
 fn assert_matches(name: &str, view: &Value) {
-    let doc = doc();
-    let s = schema(&doc, name);
-    let props: BTreeSet<String> = s["properties"]
-        .as_object()
-        .unwrap_or_else(|| panic!("components.schemas.{name} has no `properties`"))
-        .keys()
-        .cloned()
-        .collect();
+    let s = schema(doc(), name);
+    let props = properties_of(s, name);
     let keys = keys_of(view);
     let only_view: Vec<_> = keys.difference(&props).collect();
     let only_doc: Vec<_> = props.difference(&keys).collect();
@@ -177,7 +184,6 @@ fn request_fields<T: serde::de::DeserializeOwned>() -> BTreeSet<String> {
 #[test]
 fn request_bodies_match_the_document() {
     use connect_links_core::input::{ClaimInput, CreateApp, CreateLink, CreateProfile, ExchangeInput, PatchApp};
-    let doc = doc();
     for (name, fields) in [
         ("CreateAppRequest", request_fields::<CreateApp>()),
         ("PatchAppRequest", request_fields::<PatchApp>()),
@@ -187,9 +193,8 @@ fn request_bodies_match_the_document() {
         ("ExchangeRequest", request_fields::<ExchangeInput>()),
     ] {
         assert!(!fields.is_empty(), "{name}: no fields read from the serde error");
-        let s = schema(&doc, name);
-        let props: BTreeSet<String> =
-            s["properties"].as_object().unwrap_or_else(|| panic!("{name} has no properties")).keys().cloned().collect();
+        let s = schema(doc(), name);
+        let props = properties_of(s, name);
         assert_eq!(fields, props, "{name}: the Rust type and the document disagree");
         assert_eq!(s["additionalProperties"], Value::Bool(false), "{name}: unknown fields are refused");
     }

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { startWorker } from './harness.mjs';
 import { PlatformMocks, chainOutbound } from './platform-mocks.mjs';
 import { BlueskyMocks, PDS_HOSTS } from './mocks-bluesky.mjs';
+import { until } from './streams.mjs';
 
 const [PDS, SELF_PDS] = PDS_HOSTS;
-const now = () => Math.floor(Date.now() / 1000);
 
 const mocks = new PlatformMocks();
 const bsky = new BlueskyMocks();
@@ -29,12 +29,6 @@ const post = (credentials, extra = {}) => w.call('POST', '/v1/profiles', { token
 const profile = async (id) => (await w.call('GET', `/v1/profiles/${id}`, { token: app.api_key })).body;
 const count = async (table) => (await w.row(`SELECT COUNT(*) AS n FROM ${table}`)).n;
 const jwtPayload = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
-const storedTokens = async (id) => {
-  const grant = await w.grantOf(id);
-  const row = await w.row('SELECT access_token_enc, refresh_token_enc FROM grants WHERE id = ?', grant);
-  return { access: w.openEnvelope(row.access_token_enc, grant, 'access_token'), refresh: w.openEnvelope(row.refresh_token_enc, grant, 'refresh_token') };
-};
-const makeDue = (id) => w.sql('UPDATE grants SET next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 1, id);
 
 test('a handle and an app password connect the account on its own PDS; the password is never stored', async () => {
   const a = bsky.addAccount({ handle: 'alice.bsky.social', appPasswords: ['abcd-efgh-ijkl-mnop'], displayName: 'Alice', avatar: 'https://cdn.bsky.app/img/avatar/alice.jpg' });
@@ -48,7 +42,7 @@ test('a handle and an app password connect the account on its own PDS; the passw
   assert.equal(r.body.instance, PDS);
   assert.equal(r.body.external_user_id, 'u-alice');
   // Expiry from the access JWT's own `exp`.
-  const { access, refresh } = await storedTokens(r.body.id);
+  const { access, refresh } = await w.tokensOf(r.body.id);
   assert.equal(Date.parse(r.body.access_token_expires_at) / 1000, jwtPayload(access).exp);
   const grant = await w.grantRow(r.body.id, 'refresh_token_expires_at, next_refresh_at, instance');
   assert.equal(grant.refresh_token_expires_at, jwtPayload(refresh).exp);
@@ -85,15 +79,15 @@ test('the cron refreshes with the refresh JWT, which rotates each time', async (
   const r = await post({ identifier: 'rotor.bsky.social', app_password: 'pw-rotor' });
   assert.equal(r.status, 201);
   for (let round = 0; round < 2; round++) {
-    const before = await storedTokens(r.body.id);
+    const before = await w.tokensOf(r.body.id);
     const calls = bsky.count('refreshSession');
-    await makeDue(r.body.id);
+    await w.makeDue(r.body.id);
     await w.cron();
     assert.equal(bsky.count('refreshSession'), calls + 1, `round ${round}`);
     const call = bsky.calls.filter((c) => c.endpoint === 'refreshSession').at(-1);
     assert.equal(call.host, PDS);
     assert.equal(call.headers.authorization, `Bearer ${before.refresh}`);
-    const after = await storedTokens(r.body.id);
+    const after = await w.tokensOf(r.body.id);
     assert.notEqual(after.refresh, before.refresh, 'the new refresh JWT is stored');
     // (The access JWT may come out byte-identical within one second: it has no jti.)
     assert.deepEqual(bsky.liveRefreshTokens('rotor.bsky.social'), [jwtPayload(after.refresh).jti], 'the old one is dead at the PDS');
@@ -105,7 +99,7 @@ test('a revoked app password and an expired refresh JWT are terminal: the profil
   bsky.addAccount({ handle: 'revoked.bsky.social', appPasswords: ['pw-gone'] });
   const r1 = await post({ identifier: 'revoked.bsky.social', app_password: 'pw-gone' });
   bsky.revokeAppPassword('revoked.bsky.social');
-  await makeDue(r1.body.id);
+  await w.makeDue(r1.body.id);
   await w.cron();
   const p1 = await profile(r1.body.id);
   assert.equal(p1.status, 'disconnected');
@@ -118,7 +112,7 @@ test('a revoked app password and an expired refresh JWT are terminal: the profil
   bsky.refreshTtl = 90 * 86400;
   bsky.advance(120);
   try {
-    await makeDue(r2.body.id);
+    await w.makeDue(r2.body.id);
     await w.cron();
   } finally {
     bsky.advance(-120);
@@ -208,7 +202,7 @@ test('the proxy calls the PDS; an expired access JWT (400 ExpiredToken) refreshe
 test('DELETE ends the session at the PDS with the refresh JWT', async () => {
   bsky.addAccount({ handle: 'leaving.bsky.social', appPasswords: ['pw-leave'] });
   const r = await post({ identifier: 'leaving.bsky.social', app_password: 'pw-leave' });
-  const { refresh } = await storedTokens(r.body.id);
+  const { refresh } = await w.tokensOf(r.body.id);
   const del = await w.call('DELETE', `/v1/profiles/${r.body.id}`, { token: app.api_key });
   assert.equal(del.status, 204);
   await w.settled();
@@ -247,7 +241,7 @@ test('an account another user of the app holds is 409, and the session just made
   assert.equal(second.status, 409);
   assert.equal(second.body.error.code, 'conflict');
   // Ended after the answer (the app need not wait for it).
-  for (let i = 0; i < 50 && bsky.count('deleteSession') === deletes; i++) await new Promise((r) => setTimeout(r, 100));
+  await until('a deleteSession', () => bsky.count('deleteSession') !== deletes).catch(() => {});
   assert.equal(bsky.count('deleteSession'), deletes + 1, 'the second session is ended at the PDS');
   assert.equal(bsky.liveRefreshTokens('shared.bsky.social').length, live, 'the owner\'s session lives on');
   assert.equal((await profile(first.body.id)).status, 'active');
@@ -257,13 +251,13 @@ test('posting the same account again replaces its session and ends the old one a
   bsky.addAccount({ handle: 'again.bsky.social', appPasswords: ['pw-again'] });
   const first = await post({ identifier: 'again.bsky.social', app_password: 'pw-again' }, { external_user_id: 'u-again' });
   assert.equal(first.status, 201);
-  const old = await storedTokens(first.body.id);
+  const old = await w.tokensOf(first.body.id);
   const second = await post({ identifier: 'again.bsky.social', app_password: 'pw-again' }, { external_user_id: 'u-again' });
   assert.equal(second.status, 201);
   assert.equal(second.body.id, first.body.id, 'the same profile');
-  const now = await storedTokens(first.body.id);
+  const now = await w.tokensOf(first.body.id);
   assert.notEqual(now.refresh, old.refresh);
-  for (let i = 0; i < 50 && bsky.liveRefreshTokens('again.bsky.social').length > 1; i++) await new Promise((r) => setTimeout(r, 100));
+  await until('one live session', () => bsky.liveRefreshTokens('again.bsky.social').length <= 1).catch(() => {});
   assert.deepEqual(bsky.liveRefreshTokens('again.bsky.social'), [jwtPayload(now.refresh).jti], 'only the new session lives');
   const ended = bsky.calls.filter((c) => c.endpoint === 'deleteSession').at(-1);
   assert.equal(ended.headers.authorization, `Bearer ${old.refresh}`);

@@ -25,7 +25,7 @@ export function freePort() {
 }
 
 /** Splits a migration file into statements (comments dropped). */
-function statements(sql) {
+export function statements(sql) {
   return sql
     .split('\n')
     .map((l) => l.replace(/--.*$/, ''))
@@ -33,6 +33,27 @@ function statements(sql) {
     .split(';')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/**
+ * Applies migrations/ to `db` in order; `beforeMigration[file](db)`, when given, runs just
+ * before `file` (a test of a migration seeds rows as the schema before it had them).
+ */
+export async function migrate(db, beforeMigration = {}) {
+  for (const file of fs.readdirSync(path.join(root, 'migrations')).sort()) {
+    if (beforeMigration[file]) await beforeMigration[file](db);
+    const sql = fs.readFileSync(path.join(root, 'migrations', file), 'utf8');
+    await db.batch(statements(sql).map((s) => db.prepare(s)));
+  }
+}
+
+/** A JSON body as `call` shows it: parsed, null when empty, the text itself when not JSON. */
+function parseBody(text) {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return text;
+  }
 }
 
 export function randomKey() {
@@ -76,12 +97,7 @@ export async function startWorker({ vars = {}, outbound, queue = false, tokenKey
     await mf.ready;
     db = await mf.getD1Database('DB');
     kv = await mf.getKVNamespace('OAUTH_STATE');
-    for (const file of fs.readdirSync(path.join(root, 'migrations')).sort()) {
-      // A test of a migration seeds rows as the schema before it had them.
-      if (beforeMigration[file]) await beforeMigration[file](db);
-      const sql = fs.readFileSync(path.join(root, 'migrations', file), 'utf8');
-      await db.batch(statements(sql).map((s) => db.prepare(s)));
-    }
+    await migrate(db, beforeMigration);
   } catch (e) {
     // A runtime that failed to start must not outlive the test file (it would hang the run).
     await mf.dispose().catch(() => {});
@@ -152,6 +168,18 @@ class Worker {
     const cols = Array.isArray(columns) ? columns.join(', ') : columns;
     return this.row(`SELECT ${cols} FROM grants WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)`, profileId);
   }
+
+  /** The access and refresh tokens stored on a profile's grant, opened: { access, refresh }. */
+  async tokensOf(profileId) {
+    const grant = await this.grantOf(profileId);
+    const row = await this.row('SELECT access_token_enc, refresh_token_enc FROM grants WHERE id = ?', grant);
+    return { access: this.openEnvelope(row.access_token_enc, grant, 'access_token'), refresh: this.openEnvelope(row.refresh_token_enc, grant, 'refresh_token') };
+  }
+
+  /** Makes a profile's grant due for the cron's refresh (next_refresh_at a second ago). */
+  makeDue(profileId) {
+    return this.sql('UPDATE grants SET next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', Math.floor(Date.now() / 1000) - 1, profileId);
+  }
   // --- end grants ---------------------------------------------------------------------------
 
   /**
@@ -192,12 +220,7 @@ class Worker {
     }
     const res = await fetch(this.base + p, { method, headers: h, body, redirect: 'manual' });
     const text = await res.text();
-    let parsed = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = text;
-    }
+    const parsed = parseBody(text);
     if (!unchecked) checkAnswer({ method, path: p, status: res.status, contentType: res.headers.get('content-type'), body: parsed, text });
     return { status: res.status, body: parsed, headers: res.headers, text };
   }
@@ -237,14 +260,9 @@ class Worker {
 
   /** The KV record of a state (as the worker stores it: under the state's SHA-256). */
   stateKey(state) {
-    return crypto.createHash('sha256').update(state).digest('hex');
+    return sha256Hex(state);
   }
 
-  /**
-   * Plays the user's browser from a connect link up to the platform's redirect back:
-   * opens the short link, loads the consent page, submits Approve or Deny.
-   * Returns { authorizeUrl, back } where `back` is the URL the sandbox redirected to.
-   */
   /**
    * A browser's fetch of a worker route (the short link, the consent pages, the callback,
    * the picker), its answer held to the OpenAPI document like `call`'s: status, content type,
@@ -255,17 +273,16 @@ class Worker {
     const u = new URL(url, this.base);
     if (u.origin === this.base) {
       const text = await res.clone().text();
-      let body = null;
-      try {
-        body = text ? JSON.parse(text) : null;
-      } catch {
-        body = text;
-      }
-      checkAnswer({ method: init.method || 'GET', path: u.pathname, status: res.status, contentType: res.headers.get('content-type'), body, text });
+      checkAnswer({ method: init.method || 'GET', path: u.pathname, status: res.status, contentType: res.headers.get('content-type'), body: parseBody(text), text });
     }
     return res;
   }
 
+  /**
+   * Plays the user's browser from a connect link up to the platform's redirect back:
+   * opens the short link, loads the consent page, submits Approve or Deny.
+   * Returns { authorizeUrl, back } where `back` is the URL the sandbox redirected to.
+   */
   async consent(link, { decision = 'approve', username = 'ada', dropScopes = [] } = {}) {
     const open = await this.fetchChecked(link.url, { redirect: 'manual' });
     assert.equal(open.status, 302);
@@ -343,16 +360,7 @@ class Worker {
    * `rowId` is the id the envelope is bound to: a grant's id for a grant's tokens.
    */
   openEnvelope(envelope, rowId, field) {
-    const [v, kid, data] = envelope.split('.');
-    assert.equal(v, 'v1');
-    const entry = this.bindings.TOKEN_KEYS.split(',').find((e) => e.startsWith(`${kid}:`));
-    assert.ok(entry, `key ${kid} in keyring`);
-    const key = Buffer.from(entry.slice(kid.length + 1), 'base64');
-    const blob = Buffer.from(data, 'base64url');
-    const decipher = crypto.createDecipheriv('aes-256-gcm', key, blob.subarray(0, 12));
-    decipher.setAAD(Buffer.from(`${rowId}:${field}`));
-    decipher.setAuthTag(blob.subarray(blob.length - 16));
-    return Buffer.concat([decipher.update(blob.subarray(12, blob.length - 16)), decipher.final()]).toString('utf8');
+    return openWith(this.bindings.TOKEN_KEYS, envelope, rowId, field);
   }
 }
 
@@ -380,6 +388,28 @@ export function sealWith(tokenKeys, plain, rowId, field, kid) {
   cipher.setAAD(Buffer.from(`${rowId}:${field}`));
   const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
   return `v1.${kid}.${Buffer.concat([nonce, ct, cipher.getAuthTag()]).toString('base64url')}`;
+}
+
+/**
+ * Opens a token envelope (`v1.<kid>.<nonce | ct | tag>`, core/src/envelope.rs) sealed for
+ * `rowId:field`, with the key `kid` of a `TOKEN_KEYS` list (`kid:base64,...`).
+ */
+export function openWith(tokenKeys, envelope, rowId, field) {
+  const [v, kid, data] = envelope.split('.');
+  assert.equal(v, 'v1');
+  const entry = tokenKeys.split(',').find((e) => e.startsWith(`${kid}:`));
+  assert.ok(entry, `key ${kid} in keyring`);
+  const key = Buffer.from(entry.slice(kid.length + 1), 'base64');
+  const blob = Buffer.from(data, 'base64url');
+  const decipher = crypto.createDecipheriv('aes-256-gcm', key, blob.subarray(0, 12));
+  decipher.setAAD(Buffer.from(`${rowId}:${field}`));
+  decipher.setAuthTag(blob.subarray(blob.length - 16));
+  return Buffer.concat([decipher.update(blob.subarray(12, blob.length - 16)), decipher.final()]).toString('utf8');
+}
+
+/** Lowercase hex SHA-256 of a string (a state's KV key, an API key's stored hash). */
+export function sha256Hex(s) {
+  return crypto.createHash('sha256').update(s).digest('hex');
 }
 
 export function unescapeHtml(s) {

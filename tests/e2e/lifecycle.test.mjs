@@ -34,7 +34,6 @@ async function connect(platform, user) {
   assert.equal(q.connected, 'true', JSON.stringify(q));
   return q.profile_id;
 }
-const makeDue = (id) => w.sql('UPDATE grants SET next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 1, id);
 const refreshCalls = (platform) => mocks.calls.filter((c) => c.platform === platform && c.endpoint === 'refresh');
 const accessToken = async (id) => (await w.call('GET', `/v1/profiles/${id}/access-token`, { token: app.api_key })).body;
 const profile = async (id) => (await w.call('GET', `/v1/profiles/${id}`, { token: app.api_key })).body;
@@ -65,7 +64,7 @@ test('a token near expiry is refreshed by the cron, and the app then gets the ne
   await w.cron();
   assert.equal(refreshCalls('x').length, calls, 'not due yet: no refresh');
 
-  await makeDue(id);
+  await w.makeDue(id);
   await w.cron();
   assert.equal(refreshCalls('x').length, calls + 1);
   assert.equal(refreshCalls('x').at(-1).form.refresh_token, originalRefresh);
@@ -82,7 +81,7 @@ test('a rotated refresh token is stored and the old one is never sent again', as
   const id = await connect('x', 'rotator');
   const sent = [];
   for (let i = 0; i < 3; i++) {
-    await makeDue(id);
+    await w.makeDue(id);
     await w.cron();
     sent.push(refreshCalls('x').at(-1).form.refresh_token);
   }
@@ -97,12 +96,12 @@ test('a refresh answer without a refresh token keeps the stored one', async () =
   const id = await connect('youtube', 'keeper');
   const rt = await storedRefresh(id);
   const before = (await accessToken(id)).access_token;
-  await makeDue(id);
+  await w.makeDue(id);
   await w.cron();
   assert.equal(refreshCalls('youtube').at(-1).form.refresh_token, rt);
   assert.notEqual((await accessToken(id)).access_token, before);
   assert.equal(await storedRefresh(id), rt);
-  await makeDue(id);
+  await w.makeDue(id);
   await w.cron();
   assert.equal(refreshCalls('youtube').at(-1).form.refresh_token, rt, 'the kept token still works');
 });
@@ -111,7 +110,7 @@ test('a 503 leaves the profile active, sends refresh_failed once, backs off; a s
   const id = await connect('x', 'flaky');
   for (let i = 0; i < 2; i++) {
     mocks.failNext('x', 'token', () => new Response('upstream down', { status: 503 }));
-    await makeDue(id);
+    await w.makeDue(id);
     await w.cron();
     const p = await w.row('SELECT p.status, g.refresh_failures, g.next_refresh_at FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?', id);
     assert.equal(p.status, 'active');
@@ -120,7 +119,7 @@ test('a 503 leaves the profile active, sends refresh_failed once, backs off; a s
   }
   assert.equal(receiver.of('profile.refresh_failed', id).length, 1, 'sent once for the whole failing streak');
   assert.equal(receiver.of('profile.recovered', id).length, 0);
-  await makeDue(id);
+  await w.makeDue(id);
   await w.cron();
   assert.equal(receiver.of('profile.recovered', id).length, 1);
   const p = await w.grantRow(id, 'refresh_failures, refresh_failing');
@@ -130,7 +129,7 @@ test('a 503 leaves the profile active, sends refresh_failed once, backs off; a s
 test('a platform that does not answer within the timeout is a transient failure', async () => {
   const id = await connect('x', 'slowpoke');
   mocks.delays.set('x:token', 2500);
-  await makeDue(id);
+  await w.makeDue(id);
   const t0 = Date.now();
   await w.cron();
   mocks.delays.delete('x:token');
@@ -153,13 +152,13 @@ test("X's dead-refresh-token answer (400 invalid_request) disconnects once as in
   assert.equal(answer.status, 400);
   assert.deepEqual(await answer.json(), { error: 'invalid_request', error_description: 'Value passed for the token was invalid.' });
   const calls = refreshCalls('x').length;
-  await makeDue(id);
+  await w.makeDue(id);
   await w.cron();
   assert.equal(refreshCalls('x').length, calls + 1, 'the cron asked X once');
   const p = await profile(id);
   assert.equal(p.status, 'disconnected');
   assert.equal(p.disconnect_reason, 'invalid_grant');
-  await w.sql('UPDATE grants SET next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 1, id);
+  await w.makeDue(id);
   await w.cron();
   const forced = await w.call('POST', `/v1/profiles/${id}/refresh`, { token: app.api_key });
   assert.equal(forced.status, 409);
@@ -172,7 +171,7 @@ test("X's dead-refresh-token answer (400 invalid_request) disconnects once as in
 test("Instagram's self-exchange is not attempted before the token is 24 hours old", async () => {
   const id = await connect('instagram', 'younggram');
   const calls = refreshCalls('instagram').length;
-  await makeDue(id);
+  await w.makeDue(id);
   await w.cron();
   assert.equal(refreshCalls('instagram').length, calls);
   const row = await w.grantRow(id, 'next_refresh_at, token_issued_at');
@@ -203,7 +202,7 @@ test('platforms without refresh: profile.expiring seven days ahead, then disconn
   await w.sql('UPDATE grants SET access_token_expires_at = ?, next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() + 6 * 24 * 3600, now() - 1, id);
   await w.sql('UPDATE profiles SET access_token_expires_at = ? WHERE id = ?', now() + 6 * 24 * 3600, id);
   await w.cron();
-  await makeDue(id);
+  await w.makeDue(id);
   await w.cron();
   assert.equal(receiver.of('profile.expiring', id).length, 1);
   assert.equal((await profile(id)).status, 'active');

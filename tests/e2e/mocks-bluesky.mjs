@@ -71,7 +71,6 @@ export class BlueskyMocks {
     this.failures = new Map(); // endpoint -> (call) => Response, used once (failNext)
     this.delays = new Map(); // endpoint -> ms to wait before answering
     this.clockOffset = 0; // seconds added to the real clock (advance)
-    this.handle = this.handle.bind(this);
   }
 
   /** Now, in epoch seconds, as the mock services see it. */
@@ -153,14 +152,6 @@ export class BlueskyMocks {
 
   accountByHandle(handle) {
     return this.accounts.get(this.handles.get(String(handle).toLowerCase()));
-  }
-
-  /** For use as an outboundService on its own: this mock's answer, or a 404 for other hosts. */
-  async handle(request) {
-    const res = (await this.answer(request, new URL(request.url))) ?? json(404, { error: 'no_such_mock_host', host: new URL(request.url).hostname });
-    const closed = new Response(res.body, res);
-    closed.headers.set('connection', 'close');
-    return closed;
   }
 
   /** The answer for a request to one of this mock's hosts; `null` for any other host. */

@@ -2,7 +2,7 @@
 // refusing what the real server refuses (Doorkeeper behind Rails). The worker fetches the
 // real instance hostnames; `answer(request, url)` serves the instances added here and
 // returns null for any other host, so it chains into PlatformMocks (`mocks.api = (r, u) =>
-// masto.answer(r, u)`) or serves alone as Miniflare's outboundService (`masto.handle`).
+// masto.answer(r, u)`) or in front of it with `chainOutbound(masto, mocks)`.
 //
 // Facts (checked 2026-11-30): https://docs.joinmastodon.org/methods/apps/#create,
 // https://docs.joinmastodon.org/methods/oauth/, https://docs.joinmastodon.org/api/oauth-scopes/,
@@ -55,7 +55,6 @@ export class MastodonMocks {
     this.failures = new Map(); // "host:endpoint" -> Response factory, used once
     this.delays = new Map(); // "host:endpoint" -> ms to wait before answering
     this.gates = new Map(); // "host:endpoint" -> promise the answer waits for (see `hold`)
-    this.handle = this.handle.bind(this);
   }
 
   /**
@@ -181,14 +180,6 @@ export class MastodonMocks {
     const code = rand();
     i.codes.set(code, { appId: app.id, user, redirectUri, scopes, challenge });
     return { code, state: q.get('state'), redirectUri };
-  }
-
-  /** Miniflare's outboundService, for a test with Mastodon only (other hosts: 404). */
-  async handle(request) {
-    const res = (await this.answer(request, new URL(request.url))) ?? json(404, { error: 'no_such_mock_host' });
-    const closed = new Response(res.body, res);
-    closed.headers.set('connection', 'close');
-    return closed;
   }
 
   /** The instance's answer to `request`, or null when `url`'s host is not a mock instance. */

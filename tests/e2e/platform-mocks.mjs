@@ -11,6 +11,17 @@ const s256 = (v) => crypto.createHash('sha256').update(v).digest('base64url');
 const basicOf = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 /**
+ * `res` as a new Response that closes its connection: workerd would otherwise reuse a
+ * pooled connection that Node's server closes after 5 s idle, and a call racing that close
+ * fails with "Network connection lost" (a flake of the test rig, not of a platform).
+ */
+export function closing(res) {
+  const closed = new Response(res.body, res);
+  closed.headers.set('connection', 'close');
+  return closed;
+}
+
+/**
  * An outboundService that asks `mock.answer(request, url)` first (a mock of servers of
  * their own: Mastodon instances, Bluesky's services) and leaves every other host to
  * `mocks` (PlatformMocks), each answer closing its connection as `PlatformMocks.handle` does.
@@ -19,9 +30,7 @@ export function chainOutbound(mock, mocks) {
   return async (request) => {
     const mine = await mock.answer(request, new URL(request.url));
     if (!mine) return mocks.handle(request);
-    const closed = new Response(mine.body, mine);
-    closed.headers.set('connection', 'close');
-    return closed;
+    return closing(mine);
   };
 }
 
@@ -161,17 +170,9 @@ export class PlatformMocks {
     return { code, state: q.get('state'), redirectUri: q.get('redirect_uri') };
   }
 
-  /**
-   * Miniflare's outboundService. Each answer closes its connection: workerd would otherwise
-   * reuse a pooled connection that Node's server closes after 5 s idle, and a call racing
-   * that close fails with "Network connection lost" (a flake of the test rig, not of a
-   * platform).
-   */
+  /** Miniflare's outboundService. Each answer closes its connection (see `closing`). */
   async handle(request) {
-    const res = await this.answer(request);
-    const closed = new Response(res.body, res);
-    closed.headers.set('connection', 'close');
-    return closed;
+    return closing(await this.answer(request));
   }
 
   async answer(request) {

@@ -53,11 +53,6 @@ async function age(id, secs) {
     `UPDATE profiles SET access_token_expires_at = access_token_expires_at - ?1, last_refreshed_at = last_refreshed_at - ?1
      WHERE grant_id = (SELECT grant_id FROM profiles WHERE id = ?2) AND access_token_enc IS NULL`, secs, id);
 }
-const tokens = async (id) => {
-  const grant = await w.grantOf(id);
-  const row = await w.row('SELECT access_token_enc, refresh_token_enc FROM grants WHERE id = ?', grant);
-  return { access: w.openEnvelope(row.access_token_enc, grant, 'access_token'), refresh: w.openEnvelope(row.refresh_token_enc, grant, 'refresh_token') };
-};
 /** Refresh calls the platform mocks got with `refreshToken`. */
 const spent = (refreshToken) => mocks.calls.filter((c) => c.endpoint === 'refresh' && c.form.refresh_token === refreshToken).length;
 const accessToken = (app, id) => w.call('GET', `/v1/profiles/${id}/access-token`, { token: app.api_key });
@@ -93,19 +88,19 @@ test('the cron leaves an on_demand app\'s short-lived token alone and refreshes 
   assert.equal(lg.next_refresh_at - lg.token_issued_at, 23 * D, 'on_demand: only a keep-alive of X\'s rotating token (30 assumed idle days, a week ahead)');
   const pro = await w.grantRow(eager, 'next_refresh_at, access_token_expires_at');
   assert.equal(pro.access_token_expires_at - pro.next_refresh_at, 30 * 60);
-  const [l, e] = [await tokens(lazy), await tokens(eager)];
+  const [l, e] = [await w.tokensOf(lazy), await w.tokensOf(eager)];
   // 105 minutes on: a quarter of the 2 h token is left, less for the proactive schedule.
   await age(lazy, 105 * 60);
   await age(eager, 105 * 60);
   await w.cron();
   assert.equal(spent(e.refresh), 1, 'proactive: refreshed by the cron');
   assert.equal(spent(l.refresh), 0, 'on_demand: no refresh call');
-  assert.equal((await tokens(lazy)).access, l.access, 'its token untouched');
+  assert.equal((await w.tokensOf(lazy)).access, l.access, 'its token untouched');
 });
 
 test('GET /access-token refreshes an expired on_demand token once and answers the new one', async () => {
   const id = await connect(onDemand, 'x', 'od-read');
-  const before = await tokens(id);
+  const before = await w.tokensOf(id);
   await age(id, 3 * H); // expired an hour ago; the cron never refreshed it
   await w.cron();
   assert.equal(spent(before.refresh), 0);
@@ -124,7 +119,7 @@ test('GET /access-token refreshes an expired on_demand token once and answers th
 
 test('concurrent reads of an expired on_demand token share one refresh', async () => {
   const id = await connect(onDemand, 'x', 'od-crowd');
-  const before = await tokens(id);
+  const before = await w.tokensOf(id);
   await age(id, 3 * H);
   mocks.delays.set('x:refresh', 700);
   let answers;
@@ -141,7 +136,7 @@ test('concurrent reads of an expired on_demand token share one refresh', async (
 
 test('the proxy refreshes an expired on_demand token before calling the platform', async () => {
   const id = await connect(onDemand, 'x', 'od-proxy');
-  const before = await tokens(id);
+  const before = await w.tokensOf(id);
   await age(id, 3 * H);
   const sent = [];
   // The platform refuses the expired token: a proxy that sent it first would show here.
@@ -162,7 +157,7 @@ test('the proxy refreshes an expired on_demand token before calling the platform
   }
   assert.equal(sent.length, 1, 'one platform call');
   assert.notEqual(sent[0], before.access, 'never the expired token');
-  assert.equal(sent[0], (await tokens(id)).access, 'the refreshed one');
+  assert.equal(sent[0], (await w.tokensOf(id)).access, 'the refreshed one');
   assert.equal(spent(before.refresh), 1);
 });
 
@@ -175,8 +170,8 @@ test('on_demand keeps a rotating refresh token alive before its known expiry (Bl
   assert.ok(g.refresh_token_expires_at - g.token_issued_at >= 89 * D, 'the refresh JWT\'s own 90 days');
   assert.ok(Math.abs(g.refresh_token_expires_at - 7 * D - g.next_refresh_at) <= 2, 'a keep-alive a week before it dies, not the 2 h access token\'s');
   const x = await connect(onDemand, 'x', 'od-idle');
-  const xRefresh = (await tokens(x)).refresh;
-  const before = (await tokens(id)).refresh;
+  const xRefresh = (await w.tokensOf(x)).refresh;
+  const before = (await w.tokensOf(id)).refresh;
   const calls = bsky.count('refreshSession');
   // 84 days on: the Bluesky grant is due, and so is the X grant (its assumed 30 idle days).
   await age(id, 84 * D);
@@ -197,7 +192,7 @@ test('switching an app to on_demand stops the cron refreshing its profiles, and 
   const x = await connect(app, 'x', 'sw-x');
   const yt = await connect(app, 'youtube', 'sw-yt');
   const fresh = await connect(app, 'x', 'sw-fresh');
-  const [xt, yt0] = [await tokens(x), await tokens(yt)];
+  const [xt, yt0] = [await w.tokensOf(x), await w.tokensOf(yt)];
   // The same mode again is no change: nothing is re-scheduled.
   const scheduled = await w.grantRow(x, 'next_refresh_at, reschedule');
   assert.equal((await w.admin('PATCH', `/v1/admin/apps/${app.app.id}`, { refresh_mode: 'proactive' })).status, 200);

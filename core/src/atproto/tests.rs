@@ -1,4 +1,6 @@
 use super::*;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 
 const PLC: &str = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
 const NOW: i64 = 1_800_000_000;
