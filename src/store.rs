@@ -1,6 +1,7 @@
 //! D1 access: every statement is bound with `?N`, never formatted with values.
 
 use crate::ctx::OrInternal;
+use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::{AppRow, GrantRow, LinkRow, ProfileRow, GRANT_COLUMNS, PROFILE_COLUMNS};
 use connect_links_core::redirect::host_needles;
@@ -546,6 +547,16 @@ pub struct TokenColumns {
     pub access_token_enc: String,
     /// Envelope.
     pub refresh_token_enc: Option<String>,
+}
+
+impl TokenColumns {
+    /// The grant's access token and, when stored and still opening, its refresh token
+    /// (sealed under the grant's id); `None` when the access token does not open.
+    pub fn open(&self, keyring: &Keyring) -> Option<(String, Option<String>)> {
+        let access = keyring.open(&self.id, "access_token", &self.access_token_enc).ok()?;
+        let refresh = self.refresh_token_enc.as_deref().and_then(|e| keyring.open(&self.id, "refresh_token", e).ok());
+        Some((access, refresh))
+    }
 }
 
 /// Every profile of an app under one platform (to place a connect's accounts in one read).

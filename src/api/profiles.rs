@@ -79,8 +79,7 @@ pub async fn revoke_grant(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumn
     let Some(platform) = ctx.platform_at(&cols.platform, grant.instance.as_deref()) else { return };
     let platform = &platform;
     let Ok(keyring) = ctx.keyring() else { return };
-    let Ok(access) = keyring.open(&cols.id, "access_token", &cols.access_token_enc) else { return };
-    let refresh = cols.refresh_token_enc.as_deref().and_then(|e| keyring.open(&cols.id, "refresh_token", e).ok());
+    let Some((access, refresh)) = cols.open(&keyring) else { return };
     let g = Grant {
         platform,
         access: &access,

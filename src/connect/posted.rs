@@ -98,8 +98,7 @@ async fn api_key(ctx: &Ctx, platform: Platform, input: &CreateProfile) -> ApiRes
 /// 90 days at the PDS otherwise); a pasted key has nothing to end. Best effort.
 async fn end_replaced(ctx: &Ctx, platform: &Platform, grant_id: &str, old: &store::TokenColumns, new: &Choice) {
     let Ok(keyring) = ctx.keyring() else { return };
-    let Ok(access) = keyring.open(grant_id, "access_token", &old.access_token_enc) else { return };
-    let refresh = old.refresh_token_enc.as_deref().and_then(|e| keyring.open(grant_id, "refresh_token", e).ok());
+    let Some((access, refresh)) = old.open(&keyring) else { return };
     if refresh.is_none() || refresh == new.refresh_token {
         return;
     }
