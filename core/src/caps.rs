@@ -43,9 +43,8 @@ pub fn name(s: &str) -> Option<String> {
 /// A picture URL: non-empty, at most [`MAX_URL_CHARS`] characters, no whitespace or
 /// control character; otherwise dropped.
 pub fn url(s: &str) -> Option<String> {
-    let ok = !s.is_empty()
-        && s.chars().count() <= MAX_URL_CHARS
-        && !s.chars().any(|c| c.is_control() || c.is_whitespace());
+    let ok =
+        !s.is_empty() && s.chars().count() <= MAX_URL_CHARS && !s.chars().any(|c| c.is_control() || c.is_whitespace());
     ok.then(|| s.to_string())
 }
 

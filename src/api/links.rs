@@ -243,7 +243,10 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)], arrived: &str) -> A
     // instance's code to the first one's token endpoint. Refused before the state is spent:
     // its own answer may still come.
     if !arrived_where_sent(&pending.redirect_uri, arrived) {
-        console_log!("{}", json!({"event": "callback_elsewhere", "platform": pending.platform, "link_id": pending.link_id}));
+        console_log!(
+            "{}",
+            json!({"event": "callback_elsewhere", "platform": pending.platform, "link_id": pending.link_id})
+        );
         return Err(bad_callback(
             "This sign-in answer came back from another server than the one the sign-in was started on. Start again \
              from the app.",

@@ -249,7 +249,9 @@ async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books
         if redirect_leaves(call.platform.instance.is_some(), status, call.target, location.as_deref()) {
             discard(&resp);
             books.finish(ctx, 502, Source::Platform).await;
-            return Err(ApiError::upstream("the platform answered with a redirect off its own host, which is not passed on"));
+            return Err(ApiError::upstream(
+                "the platform answered with a redirect off its own host, which is not passed on",
+            ));
         }
         let now = ctx.now();
         let limits = {

@@ -85,10 +85,18 @@ pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str) -> ApiRes
         let now = ctx.now();
         match slot {
             Some(Slot {
-                client_id: Some(id), client_secret_enc: Some(enc), scopes, pkce, checked_at, last_used_at, ..
+                client_id: Some(id),
+                client_secret_enc: Some(enc),
+                scopes,
+                pkce,
+                checked_at,
+                last_used_at,
+                ..
             }) => {
                 let row = ClientRow { client_id: id, client_secret_enc: enc, scopes, pkce };
-                if checked_at.is_some_and(|t| now - t < CHECK_AFTER_SECS) || still_known(ctx, platform, host, &row).await? {
+                if checked_at.is_some_and(|t| now - t < CHECK_AFTER_SECS)
+                    || still_known(ctx, platform, host, &row).await?
+                {
                     touch(ctx, &platform.id, host, &redirect, last_used_at).await?;
                     return Ok(row);
                 }

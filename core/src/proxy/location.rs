@@ -77,6 +77,11 @@ mod tests {
         assert!(!redirect_leaves(true, 302, CALLED, Some("/elsewhere-on-the-instance")));
         assert!(!redirect_leaves(true, 302, CALLED, None));
         assert!(!redirect_leaves(true, 201, CALLED, away), "not a redirect");
-        assert!(!redirect_leaves(false, 302, "https://graph.facebook.com/v25.0/1/picture", Some("https://scontent.fbcdn.net/p.jpg")));
+        assert!(!redirect_leaves(
+            false,
+            302,
+            "https://graph.facebook.com/v25.0/1/picture",
+            Some("https://scontent.fbcdn.net/p.jpg")
+        ));
     }
 }
