@@ -5,6 +5,7 @@
 
 use crate::ctx::{Ctx, OrInternal};
 use crate::store::Stmt;
+use connect_links_core::callback::callback_path;
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
 use connect_links_core::oauth::ClientCredentials;
@@ -31,7 +32,7 @@ pub struct ClientRow {
     pub pkce: i64,
 }
 
-/// The client registered with `instance` for this deployment's callback, if any.
+/// The client registered with `instance` for this deployment's callback there, if any.
 pub async fn stored_client(ctx: &Ctx, platform: &str, instance: &str) -> ApiResult<Option<ClientRow>> {
     let db = ctx.db()?;
     query!(
@@ -40,15 +41,43 @@ pub async fn stored_client(ctx: &Ctx, platform: &str, instance: &str) -> ApiResu
          WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 AND client_id IS NOT NULL",
         platform,
         instance,
-        callback_url(ctx)
+        callback_url(ctx, platform, instance)
     )
     .one::<ClientRow>("read instance client")
     .await
 }
 
-/// The callback every instance client is registered with.
-pub fn callback_url(ctx: &Ctx) -> String {
-    format!("{}/oauth/callback", ctx.public_url)
+/// The callback `instance`'s client is registered with: a path of its own
+/// (`PUBLIC_URL/oauth/callback/<platform>/<instance>`), so the instance's codes come back
+/// there only (see `connect_links_core::callback::callback_path`).
+pub fn callback_url(ctx: &Ctx, platform: &str, instance: &str) -> String {
+    format!("{}{}", ctx.public_url, callback_path(platform, Some(instance)))
+}
+
+/// The credentials to revoke a grant of `p` with, in the order to try them: the
+/// deployment's own, or every client registered with `p`'s instance, the current callback's
+/// first. A token was issued to one of them (a client registered before the callback moved
+/// to its per-instance path, or under another `PUBLIC_URL`, still holds its tokens), and an
+/// instance refuses a revoke by another client (403 `unauthorized_client`).
+pub async fn revoke_credentials(ctx: &Ctx, p: &Platform) -> ApiResult<Vec<ClientCredentials>> {
+    if p.auth != AuthKind::InstanceOauth2 {
+        return Ok(ctx.credentials(p).into_iter().collect());
+    }
+    let Some(instance) = &p.instance else { return Ok(vec![]) };
+    let db = ctx.db()?;
+    let rows = query!(
+        &db,
+        "SELECT client_id, client_secret_enc, scopes, pkce FROM instance_clients \
+         WHERE platform = ?1 AND instance = ?2 AND client_id IS NOT NULL \
+         ORDER BY redirect_uri = ?3 DESC, created_at DESC LIMIT 5",
+        p.id,
+        instance,
+        callback_url(ctx, &p.id, instance)
+    )
+    .many::<ClientRow>("read instance clients")
+    .await?;
+    let keyring = ctx.keyring()?;
+    Ok(rows.iter().filter_map(|row| try_open_client(&keyring, &p.id, instance, row)).collect())
 }
 
 /// The client credentials of `p` (already resolved to an instance for per-instance

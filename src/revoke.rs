@@ -44,9 +44,12 @@ fn same_app_platforms<'a>(ctx: &'a Ctx, p: &'a Platform, client_id: &str) -> Vec
 /// `deleting` for `DELETE /v1/profiles/{id}` and unclaimed profiles, otherwise a failed
 /// connect's fresh grant. Best effort: a failed call is logged by `fetch::send`, never raised.
 pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, deleting: bool) -> ApiResult<()> {
-    let Some(creds) = crate::instances::credentials(ctx, g.platform).await? else { return Ok(()) };
+    let clients = crate::instances::revoke_credentials(ctx, g.platform).await?;
+    let Some(creds) = clients.first() else { return Ok(()) };
     let token = token_to_revoke(g.platform, g.access, g.refresh);
-    let Some(req) = revoke_request(g.platform, &creds, token) else { return Ok(()) };
+    if revoke_request(g.platform, creds, token).is_none() {
+        return Ok(());
+    }
     let others_hold = match g.account {
         Some(account) => {
             let siblings = same_app_platforms(ctx, g.platform, &creds.client_id);
@@ -66,6 +69,14 @@ pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, deleting: bool) -> ApiResult<()> {
         );
         return Ok(());
     }
-    let _ = fetch::send(&req, &g.platform.id, g.grant_id, ctx.timeout_ms()).await;
+    for creds in &clients {
+        let Some(req) = revoke_request(g.platform, creds, token) else { break };
+        // A Mastodon instance answers 403 to a client that did not issue the token: the next
+        // client registered there may have (see `instances::revoke_credentials`).
+        match fetch::send(&req, &g.platform.id, g.grant_id, ctx.timeout_ms()).await {
+            Ok(resp) if resp.status == 403 => continue,
+            _ => break,
+        }
+    }
     Ok(())
 }

@@ -132,7 +132,12 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
             _ => Err(method_not_allowed()),
         },
         ["oauth", "callback"] => match m {
-            Method::Get => links::callback(ctx, &query(req)?).await,
+            Method::Get => links::callback(ctx, &query(req)?, "/oauth/callback").await,
+            _ => Err(method_not_allowed()),
+        },
+        // A per-instance client's own callback (a Mastodon instance's).
+        ["oauth", "callback", platform, instance] => match m {
+            Method::Get => links::callback(ctx, &query(req)?, &format!("/oauth/callback/{platform}/{instance}")).await,
             _ => Err(method_not_allowed()),
         },
 

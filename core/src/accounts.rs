@@ -2,6 +2,7 @@
 //! as Pages, organizations or Instagram business accounts reached through it. Each platform
 //! names its [`AccountSource`]; the calls that list the accounts are built and read here.
 
+use crate::caps;
 use crate::http::HttpRequest;
 use crate::identity::Identity;
 use crate::platforms::{linkedin, Platform};
@@ -137,9 +138,6 @@ pub const MAX_PAGES: usize = 10;
 
 /// The most organizations taken from one ACL answer (they go in one lookup URL).
 pub const MAX_ORGANIZATIONS: usize = 100;
-
-/// Longest name, handle or picture URL kept, as for identities.
-const TEXT_CAP: usize = 512;
 
 /// Longest Page token or pagination URL accepted: anything longer is not Graph's.
 const LONG_CAP: usize = 8192;
@@ -306,12 +304,12 @@ pub fn parse_linkedin_organizations(status: u16, body: &[u8], urns: &[String]) -
             continue;
         }
         let org = results.get(id);
-        let field = |name: &str| org.and_then(|o| o.get(name)).and_then(capped);
+        let field = |key: &str| org.and_then(|o| o.get(key));
         out.push(Account {
             platform_user_id: urn.clone(),
             account_type: AccountType::Organization,
-            username: field("vanityName"),
-            display_name: field("localizedName"),
+            username: field("vanityName").and_then(handle),
+            display_name: field("localizedName").and_then(name),
             avatar_url: None,
             parent: None,
             own_token: None,
@@ -384,7 +382,8 @@ fn malformed(why: &str) -> ListError {
     ListError(format!("malformed answer: {why}"))
 }
 
-/// A Graph id: a non-empty string of at most 64 characters, or a number.
+/// A Graph id: a non-empty string of at most 64 characters (Graph's ids are digits; stricter
+/// than [`caps::MAX_ID_CHARS`]), or a number.
 fn id_of(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) if !s.is_empty() && s.len() <= 64 => Some(s.clone()),
@@ -393,10 +392,19 @@ fn id_of(v: Option<&Value>) -> Option<String> {
     }
 }
 
-/// A non-empty string, cut to [`TEXT_CAP`] characters.
-fn capped(v: &Value) -> Option<String> {
-    let s = v.as_str()?;
-    (!s.is_empty()).then(|| s.chars().take(TEXT_CAP).collect())
+/// A display name, cut as [`caps::name`] cuts it.
+fn name(v: &Value) -> Option<String> {
+    caps::name(v.as_str()?)
+}
+
+/// A handle, dropped when over [`caps::MAX_HANDLE_CHARS`].
+fn handle(v: &Value) -> Option<String> {
+    caps::handle(v.as_str()?)
+}
+
+/// A picture URL, dropped when over [`caps::MAX_URL_CHARS`].
+fn picture(v: &Value) -> Option<String> {
+    caps::url(v.as_str()?)
 }
 
 /// A Page's own token: a non-empty string no longer than [`LONG_CAP`] (never cut: a cut token
@@ -412,8 +420,8 @@ fn page_account(page: &Value) -> Option<Account> {
         platform_user_id: id_of(page.get("id"))?,
         account_type: AccountType::Page,
         username: None,
-        display_name: page.get("name").and_then(capped),
-        avatar_url: page.pointer("/picture/data/url").and_then(capped),
+        display_name: page.get("name").and_then(name),
+        avatar_url: page.pointer("/picture/data/url").and_then(picture),
         parent: None,
         own_token: Some(page_token(page)?),
     })
@@ -424,14 +432,14 @@ fn page_account(page: &Value) -> Option<Account> {
 fn instagram_account(page: &Value) -> Option<Account> {
     let ig = page.get("instagram_business_account")?;
     let page_id = id_of(page.get("id"))?;
-    let page_name = page.get("name").and_then(capped);
-    let username = ig.get("username").and_then(capped);
+    let page_name = page.get("name").and_then(name);
+    let username = ig.get("username").and_then(handle);
     Some(Account {
         platform_user_id: id_of(ig.get("id"))?,
         account_type: AccountType::InstagramBusiness,
-        display_name: ig.get("name").and_then(capped).or_else(|| username.clone()),
+        display_name: ig.get("name").and_then(name).or_else(|| username.clone()),
         username,
-        avatar_url: ig.get("profile_picture_url").and_then(capped),
+        avatar_url: ig.get("profile_picture_url").and_then(picture),
         parent: Some(Parent { id: page_id, name: page_name, kind: AccountType::Page }),
         own_token: Some(page_token(page)?),
     })

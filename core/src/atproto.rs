@@ -34,8 +34,6 @@ pub const MAX_DID_LEN: usize = 2048;
 pub const MAX_DID_DOCUMENT_BYTES: usize = 64 * 1024;
 /// The longest JWT decoded for its `exp` (real ones are well under 2 KiB).
 const MAX_JWT_LEN: usize = 16 * 1024;
-/// Profile values are cut to this many characters, as `identity.rs` does.
-const MAX_PROFILE_CHARS: usize = 512;
 /// TLDs a handle may never use (atproto handle spec: they must fail resolution; `.test` is
 /// for development only).
 const RESERVED_TLDS: &[&str] =
@@ -521,9 +519,9 @@ pub fn profile_request(did: &str) -> HttpRequest {
 /// avatar set, or an account the AppView has not indexed yet).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProfileFacts {
-    /// `displayName`, cut to 512 characters.
+    /// `displayName`, cut as `crate::caps::name` cuts names.
     pub display_name: Option<String>,
-    /// `avatar` (an image URL), cut to 512 characters.
+    /// `avatar` (an image URL), dropped when over `crate::caps::MAX_URL_CHARS`.
     pub avatar_url: Option<String>,
 }
 
@@ -534,11 +532,11 @@ pub fn parse_profile(status: u16, body: &[u8]) -> Option<ProfileFacts> {
         return None;
     }
     let obj = json_object(body)?;
-    let text = |k: &str| {
-        let s = obj.get(k)?.as_str()?.trim();
-        (!s.is_empty()).then(|| s.chars().take(MAX_PROFILE_CHARS).collect())
-    };
-    Some(ProfileFacts { display_name: text("displayName"), avatar_url: text("avatar") })
+    let text = |k: &str| obj.get(k)?.as_str().map(str::trim);
+    Some(ProfileFacts {
+        display_name: text("displayName").and_then(crate::caps::name),
+        avatar_url: text("avatar").and_then(crate::caps::url),
+    })
 }
 
 fn json_object(body: &[u8]) -> Option<Map<String, Value>> {

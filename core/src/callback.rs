@@ -49,6 +49,26 @@ impl CallbackFailure {
     }
 }
 
+/// The path of the hosted callback: `/oauth/callback`, or, for a platform whose accounts live
+/// on servers of their own (a Mastodon instance), `/oauth/callback/<platform>/<instance>`.
+/// Each instance's client is registered with its own path, so the instance sends its codes
+/// back on that path only; with [`arrived_where_sent`], a state issued for one instance can
+/// never spend a code another instance issued (the mix-up attack, RFC 9700 section 4.4:
+/// distinct redirect URIs per authorization server, since Mastodon sends no `iss`).
+/// `instance` must come from `crate::host::public_host` (a DNS name: nothing to escape).
+pub fn callback_path(platform: &str, instance: Option<&str>) -> String {
+    match instance {
+        Some(host) => format!("/oauth/callback/{platform}/{host}"),
+        None => "/oauth/callback".to_string(),
+    }
+}
+
+/// Whether a callback that arrived on `path` came back where its authorization request sent
+/// it: the path of the `redirect_uri` its state was issued with.
+pub fn arrived_where_sent(redirect_uri: &str, path: &str) -> bool {
+    url::Url::parse(redirect_uri).is_ok_and(|u| u.path() == path)
+}
+
 /// How a callback that got this far ended, for the final redirect.
 pub enum Ending<'a> {
     /// Connected: every profile (the first chosen first), and the one-time `connect_token`
@@ -117,6 +137,20 @@ mod tests {
         let u = final_redirect("https://a/cb", "sandbox", "cl_1", None, Ending::Failed(CallbackFailure::AccessDenied))
             .unwrap();
         assert_eq!(u, "https://a/cb?connected=false&error=access_denied&platform=sandbox&link_id=cl_1");
+    }
+
+    #[test]
+    fn a_state_is_spent_only_on_the_path_it_was_sent_to() {
+        assert_eq!(callback_path("x", None), "/oauth/callback");
+        let masto = callback_path("mastodon", Some("mastodon.social"));
+        assert_eq!(masto, "/oauth/callback/mastodon/mastodon.social");
+        let sent = format!("https://w.example{masto}");
+        assert!(arrived_where_sent(&sent, "/oauth/callback/mastodon/mastodon.social"));
+        assert!(!arrived_where_sent(&sent, "/oauth/callback/mastodon/evil.example"), "another instance's path");
+        assert!(!arrived_where_sent(&sent, "/oauth/callback"), "the shared path");
+        assert!(arrived_where_sent("https://w.example/oauth/callback", "/oauth/callback"));
+        assert!(!arrived_where_sent("https://w.example/oauth/callback", "/oauth/callback/mastodon/mastodon.social"));
+        assert!(!arrived_where_sent("not a url", "/oauth/callback"));
     }
 
     #[test]

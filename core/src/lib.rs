@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod atproto;
 pub mod callback;
+pub mod caps;
 pub mod envelope;
 pub mod error;
 pub mod host;

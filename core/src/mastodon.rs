@@ -162,6 +162,27 @@ pub enum RegistrationProblem {
     NotJson,
     /// A 2xx without this field as a non-empty string.
     MissingField(&'static str),
+    /// A 2xx whose field is over [`MAX_CLIENT_CHARS`] or holds a character outside
+    /// [`is_client_char`]: nothing is stored.
+    BadField(&'static str),
+}
+
+/// The longest `client_id` or `client_secret` taken from an instance.
+pub const MAX_CLIENT_CHARS: usize = 256;
+
+/// The characters a registered `client_id` or `client_secret` may hold: RFC 6749 (appendix A)
+/// allows any of `%x20-7E`; this takes the URI-unreserved ones plus the base64 alphabets'
+/// `+`, `/` and `=` padding. Mastodon's are base64url (43 characters), Pleroma's and
+/// Akkoma's padded base64url, GoToSocial's a ULID: all inside. No space, quote, `&`, `#`,
+/// `%` or `\`, so the value reads the same in a URL, a form, a log line and an HTML page.
+pub fn is_client_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/' | '=')
+}
+
+/// Whether `v` is a client id or secret we take: 1 to [`MAX_CLIENT_CHARS`] of
+/// [`is_client_char`].
+pub fn is_client_value(v: &str) -> bool {
+    !v.is_empty() && v.len() <= MAX_CLIENT_CHARS && v.chars().all(is_client_char)
 }
 
 /// The longest piece of an instance's error message kept.
@@ -182,12 +203,18 @@ impl fmt::Display for RegistrationProblem {
             RegistrationProblem::Status(s) => write!(f, "the instance answered the app registration with HTTP {s}"),
             RegistrationProblem::NotJson => f.write_str("the instance's app registration answer is not a JSON object"),
             RegistrationProblem::MissingField(field) => write!(f, "the instance's app registration answer has no {field}"),
+            RegistrationProblem::BadField(field) => write!(
+                f,
+                "the instance's app registration answer has a {field} that is not 1 to {MAX_CLIENT_CHARS} of \
+                 A-Z a-z 0-9 - . _ ~ + / ="
+            ),
         }
     }
 }
 
 /// Reads `POST /api/v1/apps`' answer: the client id and secret, or why not. Only those two
-/// fields are read (`scopes`, `redirect_uris`, `vapid_key`... vary by version).
+/// fields are read (`scopes`, `redirect_uris`, `vapid_key`... vary by version), and each
+/// must pass [`is_client_value`].
 pub fn parse_registration(status: u16, body: &[u8]) -> Result<Registration, RegistrationProblem> {
     let parsed = serde_json::from_slice::<Value>(body).ok();
     if status == 422 {
@@ -201,7 +228,12 @@ pub fn parse_registration(status: u16, body: &[u8]) -> Result<Registration, Regi
         return Err(RegistrationProblem::NotJson);
     };
     let field = |name: &'static str| {
-        app.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or(RegistrationProblem::MissingField(name))
+        let v = app
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or(RegistrationProblem::MissingField(name))?;
+        is_client_value(v).then_some(v).ok_or(RegistrationProblem::BadField(name))
     };
     Ok(Registration { client_id: field("client_id")?.to_string(), client_secret: ClientSecret::new(field("client_secret")?) })
 }

@@ -2,6 +2,8 @@
 //! headers pass each way, what an endpoint's class is, what a platform's answer says about
 //! its limits, and whether to retry. The worker (`src/api/proxy.rs`) only moves bytes.
 
+pub mod location;
+
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 

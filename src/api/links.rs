@@ -5,7 +5,7 @@ use crate::connect::{complete, consume_state, fail_link, peek_state, Connected, 
 use crate::ctx::{Ctx, OrInternal};
 use crate::respond;
 use crate::store;
-use connect_links_core::callback::{final_redirect, CallbackFailure, Ending};
+use connect_links_core::callback::{arrived_where_sent, callback_path, final_redirect, CallbackFailure, Ending};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::host::public_host;
 use connect_links_core::input::{parse_json, AccountsMode, ClaimInput, CreateLink, ExchangeInput};
@@ -22,7 +22,7 @@ use connect_links_core::time::rfc3339;
 use connect_links_core::webhook::types;
 use serde_json::json;
 use std::borrow::Cow;
-use worker::Response;
+use worker::{console_log, Response};
 
 /// `POST /v1/connect-links`.
 pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[u8]) -> ApiResult<Response> {
@@ -116,7 +116,8 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     };
     let platform = &*platform;
     let redirect_uri = match callback {
-        CallbackMode::Hosted => format!("{}/oauth/callback", ctx.public_url),
+        // A per-instance client's own path: the instance sends its codes back there only.
+        CallbackMode::Hosted => format!("{}{}", ctx.public_url, callback_path(&platform.id, instance.as_deref())),
         CallbackMode::App => input.redirect_url.clone(),
     };
     let (id, state, verifier) = (new_id("cl_")?, new_state()?, new_verifier()?);
@@ -218,9 +219,10 @@ fn bad_callback(message: &str) -> ApiError {
     ApiError::invalid(message)
 }
 
-/// `GET /oauth/callback`: check the state, then spend the code, then send the browser back
-/// to the app. Problems with the state itself get an HTML page (400), never a redirect.
-pub async fn callback(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<Response> {
+/// `GET /oauth/callback` (and `/oauth/callback/<platform>/<instance>`, `arrived` being the
+/// path it came on): check the state, then spend the code, then send the browser back to the
+/// app. Problems with the state itself get an HTML page (400), never a redirect.
+pub async fn callback(ctx: &Ctx, query: &[(String, String)], arrived: &str) -> ApiResult<Response> {
     let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let state =
         param("state").filter(|s| !s.is_empty()).ok_or_else(|| bad_callback("The sign-in answer has no state."))?;
@@ -235,6 +237,20 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<Respon
     };
     if pending.callback != CallbackMode::Hosted {
         return Err(bad_callback("This sign-in must be completed by the app."));
+    }
+    // A code comes back on the path of the client that issued it; a state is spent only on
+    // the path it was sent with. So a state of a link for one instance never sends another
+    // instance's code to the first one's token endpoint. Refused before the state is spent:
+    // its own answer may still come.
+    if !arrived_where_sent(&pending.redirect_uri, arrived) {
+        console_log!(
+            "{}",
+            json!({"event": "callback_elsewhere", "platform": pending.platform, "link_id": pending.link_id})
+        );
+        return Err(bad_callback(
+            "This sign-in answer came back from another server than the one the sign-in was started on. Start again \
+             from the app.",
+        ));
     }
     if consume_state(ctx, state, &pending).await?.is_err() {
         return Err(bad_callback("This sign-in was already completed."));

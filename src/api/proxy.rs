@@ -8,12 +8,14 @@ use crate::body::{read_capped, ReadError};
 use crate::ctx::{now_ms, Ctx, OrInternal};
 use crate::fetch::{self, OutBody, TransportError};
 use crate::jobs::lifecycle::Outcome;
+use crate::jobs::liveness;
 use crate::limiter;
 use crate::store;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::{AppRow, ProfileRow};
 use connect_links_core::oauth::place_token;
 use connect_links_core::platforms::{Platform, RefreshKind, TokenPlacement};
+use connect_links_core::proxy::location::redirect_leaves;
 use connect_links_core::proxy::{self as rules, Limits, Scope};
 use connect_links_core::random::unit;
 use connect_links_core::ratelimit::{Budget, Decision, Report, Take};
@@ -229,7 +231,7 @@ async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books
                     books.finish(ctx, 409, Source::Platform).await;
                     return Err(ApiError::new(
                         ErrorCode::Conflict,
-                        "the platform refused the token and ended the grant; the profile is now disconnected",
+                        "the platform declared the token dead; the profile is now disconnected",
                     ));
                 }
                 Renewal::Same => {}
@@ -240,6 +242,16 @@ async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books
             discard(&resp);
             wait_before(failures + 1).await;
             continue;
+        }
+        // A per-instance host may be an attacker's own: its redirect elsewhere is not handed
+        // to the app's client, which might follow it with the app's key.
+        let location = resp.headers().get("location").ok().flatten();
+        if redirect_leaves(call.platform.instance.is_some(), status, call.target, location.as_deref()) {
+            discard(&resp);
+            books.finish(ctx, 502, Source::Platform).await;
+            return Err(ApiError::upstream(
+                "the platform answered with a redirect off its own host, which is not passed on",
+            ));
         }
         let now = ctx.now();
         let limits = {
@@ -261,22 +273,31 @@ async fn wait_before(next: u32) {
 /// How long after a refresh a dead-token answer does not refresh the grant again.
 const REFRESH_PAUSE_SECS: i64 = 60;
 
-/// What a refresh after a dead-token answer gave.
+/// What a refresh (or, without refresh, a liveness check) after a dead-token answer gave.
 enum Renewal {
     /// A new token to retry with.
     Fresh(String),
-    /// The platform ended the grant: the profile is disconnected.
+    /// The platform ended the grant, or declared the token dead: the profile is disconnected.
     Ended,
-    /// Nothing better than the token already tried (no refresh on this platform, a refresh
-    /// that failed for now, or a Page token the grant's refresh does not renew).
+    /// Nothing better than the token already tried (a token still alive by the liveness
+    /// check, a refresh that failed for now, or a Page token the grant's refresh does not
+    /// renew).
     Same,
 }
 
 /// Refreshes the profile's grant once, under the same lease as the cron (an on-demand
-/// refresh already running is waited for, briefly), and reads the token it acts with.
+/// refresh already running is waited for, briefly), and reads the token it acts with. On a
+/// platform without refresh, checks the token's liveness now instead.
 async fn renew(ctx: &Ctx, platform: &Platform, p: &ProfileRow, tried: &str) -> Renewal {
     if platform.refresh == RefreshKind::None {
-        return Renewal::Same;
+        // Nothing to refresh: the token is checked now, as the liveness job would check it
+        // (same call, same verdict, same disconnect and `profile.disconnected`), instead of
+        // at its next scheduled check. An endpoint that refuses a live token for its own
+        // reasons disconnects nobody.
+        if liveness::check_now(ctx, &p.grant_id, &p.id).await.is_err() {
+            return Renewal::Same;
+        }
+        return read_renewal(ctx, p, tried).await;
     }
     // A grant refreshed within the last minute is not refreshed again for a 401: an
     // endpoint that refuses the token for another reason must not cost a token-endpoint

@@ -15,7 +15,7 @@ use crate::store::Stmt;
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::mastodon::{
     discovery_request, is_unknown_client, parse_discovery, parse_registration, registration_request,
-    registration_scopes,
+    registration_scopes, RegistrationProblem,
 };
 use connect_links_core::oauth::{revoke_request, token_endpoint_request};
 use connect_links_core::platforms::Platform;
@@ -31,6 +31,9 @@ const CHECK_AFTER_SECS: i64 = 3600;
 /// How soon an instance that could not confirm its client (unreachable, or another answer
 /// than a token or `invalid_client`) is asked again.
 const RECHECK_AFTER_DOUBT_SECS: i64 = 300;
+/// How often a client's last use is written: one write a day at most marks it as in use
+/// (a client no link used for 30 days, and no grant holds, is purged by housekeeping).
+const TOUCH_AFTER_SECS: i64 = 86_400;
 /// The first wait of a connect waiting for another one's registration (doubled each time,
 /// up to [`WAIT_MAX_MS`]): a few D1 reads per wait, not hundreds.
 const WAIT_FIRST_MS: u64 = 100;
@@ -53,13 +56,14 @@ struct Slot {
     pkce: i64,
     registering_until: Option<i64>,
     checked_at: Option<i64>,
+    last_used_at: Option<i64>,
 }
 
 /// The client registered with `host` for this deployment (`platform` unresolved, from the
 /// catalog), registering it first if there is none or the instance no longer knows it.
 /// `host` must come from `host::public_host`.
 pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str) -> ApiResult<ClientRow> {
-    let redirect = callback_url(ctx);
+    let redirect = callback_url(ctx, &platform.id, host);
     let db = ctx.db()?;
     // The claim outlives the two calls a registration makes; a worker that dies holding it
     // frees it by expiry.
@@ -69,7 +73,8 @@ pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str) -> ApiRes
     loop {
         let slot = query!(
             &db,
-            "SELECT client_id, client_secret_enc, scopes, pkce, registering_until, checked_at FROM instance_clients \
+            "SELECT client_id, client_secret_enc, scopes, pkce, registering_until, checked_at, last_used_at \
+             FROM instance_clients \
              WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3",
             platform.id,
             host,
@@ -79,12 +84,20 @@ pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str) -> ApiRes
         .await?;
         let now = ctx.now();
         match slot {
-            Some(Slot { client_id: Some(id), client_secret_enc: Some(enc), scopes, pkce, checked_at, .. }) => {
+            Some(Slot {
+                client_id: Some(id),
+                client_secret_enc: Some(enc),
+                scopes,
+                pkce,
+                checked_at,
+                last_used_at,
+                ..
+            }) => {
                 let row = ClientRow { client_id: id, client_secret_enc: enc, scopes, pkce };
-                if checked_at.is_some_and(|t| now - t < CHECK_AFTER_SECS) {
-                    return Ok(row);
-                }
-                if still_known(ctx, platform, host, &row).await? {
+                if checked_at.is_some_and(|t| now - t < CHECK_AFTER_SECS)
+                    || still_known(ctx, platform, host, &row).await?
+                {
+                    touch(ctx, &platform.id, host, &redirect, last_used_at).await?;
                     return Ok(row);
                 }
                 // Forgotten by the instance: register again (the next turn claims the slot).
@@ -139,6 +152,25 @@ pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str) -> ApiRes
         Delay::from(Duration::from_millis(wait_ms)).await;
         wait_ms = (wait_ms * 2).min(WAIT_MAX_MS);
     }
+}
+
+/// Marks the client as used by a link now, unless that was written in the last day.
+async fn touch(ctx: &Ctx, platform: &str, host: &str, redirect: &str, last_used_at: Option<i64>) -> ApiResult<()> {
+    let now = ctx.now();
+    if last_used_at.is_some_and(|t| now - t < TOUCH_AFTER_SECS) {
+        return Ok(());
+    }
+    let db = ctx.db()?;
+    query!(
+        &db,
+        "UPDATE instance_clients SET last_used_at = ?4 WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3",
+        platform,
+        host,
+        redirect,
+        now
+    )
+    .exec("instance client used")
+    .await
 }
 
 /// Asks the instance whether it still knows the client: a `client_credentials` grant, whose
@@ -204,7 +236,13 @@ async fn register(ctx: &Ctx, platform: &str, host: &str, redirect: &str, claim: 
     let registration = parse_registration(resp.status, &resp.body).map_err(|why| {
         // The instance's own words go to the log, not to the app.
         console_log!("{}", json!({"event": "instance_registration_refused", "instance": host, "why": why.to_string()}));
-        ApiError::upstream("the Mastodon instance refused to register this deployment")
+        match why {
+            // Names the field and the rule, never the value.
+            RegistrationProblem::BadField(_) => ApiError::upstream(format!(
+                "the Mastodon instance registered this deployment with a client this worker does not accept: {why}"
+            )),
+            _ => ApiError::upstream("the Mastodon instance refused to register this deployment"),
+        }
     })?;
     let keyring = ctx.keyring()?;
     let sealed = keyring
@@ -217,7 +255,7 @@ async fn register(ctx: &Ctx, platform: &str, host: &str, redirect: &str, claim: 
     let stored = query!(
         &db,
         "UPDATE instance_clients SET client_id = ?4, client_secret_enc = ?5, token_kid = ?6, scopes = ?7, pkce = ?8, \
-         registering_until = NULL, claim_id = NULL, checked_at = ?9, updated_at = ?9 \
+         registering_until = NULL, claim_id = NULL, checked_at = ?9, updated_at = ?9, last_used_at = ?9 \
          WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 AND client_id IS NULL AND claim_id = ?10 \
          RETURNING instance",
         platform,

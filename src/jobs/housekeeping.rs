@@ -1,5 +1,5 @@
 //! The housekeeping part of the lifecycle job: consumed states, unclaimed profiles, key
-//! rotation that can finish, and retention (issue #8).
+//! rotation that can finish, retention (issue #8), and instance clients nobody uses.
 
 use crate::connect::FreshGrant;
 use crate::ctx::{Ctx, OrInternal};
@@ -33,6 +33,7 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
         ("unchosen", unchosen(ctx, &db).await),
         ("reencrypt", reencrypt(ctx, &db).await),
         ("retention", retention(ctx, &db).await),
+        ("instance_clients", unused_instance_clients(ctx, &db).await),
     ];
     for (step, result) in steps {
         if result.is_err() {
@@ -398,6 +399,40 @@ pub async fn key_usage(ctx: &Ctx, keyring: &Keyring) -> ApiResult<Vec<KidUsage>>
             u
         })
         .collect())
+}
+
+/// How long an instance client no link used, and no grant holds, is kept.
+const UNUSED_CLIENT_SECS: i64 = 30 * 86_400;
+
+/// Deletes the Mastodon instance clients that no link used for [`UNUSED_CLIENT_SECS`] and
+/// that no grant on their instance still holds (a grant's token needs its client to be
+/// revoked): a tenant's links to thousands of hosts leave no rows behind for good. A
+/// registration in flight is left alone. The next link to such an instance registers again.
+async fn unused_instance_clients(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
+    #[derive(Deserialize)]
+    struct Gone {
+        instance: String,
+    }
+    let now = ctx.now();
+    let gone = query!(
+        db,
+        "DELETE FROM instance_clients WHERE (platform, instance, redirect_uri) IN ( \
+           SELECT c.platform, c.instance, c.redirect_uri FROM instance_clients c \
+           WHERE COALESCE(c.last_used_at, c.updated_at) < ?1 \
+             AND (c.registering_until IS NULL OR c.registering_until < ?2) \
+             AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.platform = c.platform AND g.instance = c.instance) \
+           LIMIT ?3) \
+         RETURNING instance",
+        now - UNUSED_CLIENT_SECS,
+        now,
+        PURGE_BATCH
+    )
+    .many::<Gone>("purge unused instance clients")
+    .await?;
+    for g in gone {
+        console_log!("{}", json!({"event": "instance_client_purged", "instance": g.instance}));
+    }
+    Ok(())
 }
 
 /// Days finished links and settled outbox rows are kept (`RETENTION_DAYS`, default 30).

@@ -68,8 +68,9 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
             None => by_grant.push((d.grant_id.clone(), vec![d.id.clone()])),
         }
     }
+    let now = ctx.now();
     let results: Vec<ApiResult<()>> = stream::iter(by_grant.iter())
-        .map(|(grant, ids)| check_grant(ctx, grant, ids))
+        .map(|(grant, ids)| check_grant(ctx, grant, ids, now))
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
@@ -88,11 +89,28 @@ struct Checked {
     check_failures: i64,
 }
 
-/// The checks of one grant's due profiles: lease the grant (one call at a time per grant,
-/// refreshes included; a grant whose lease is held is looked at in a later run), call the
-/// platform for each, write each outcome, free the lease. The lease covers the calls made
-/// one after the other.
-async fn check_grant(ctx: &Ctx, grant_id: &str, profile_ids: &[String]) -> ApiResult<()> {
+/// How soon after a check that passed a dead-token answer on the proxy checks again: a
+/// proxied endpoint that refuses a live token for its own reasons costs one identity call a
+/// minute at most, not one per proxied call.
+const RECHECK_PAUSE_SECS: i64 = 60;
+
+/// Checks one profile's token now, whatever its schedule, as the scheduled check does (the
+/// same call, verdict, disconnect and `profile.disconnected`): the proxy's answer to a
+/// dead-token reply on a platform without refresh. Only a token under liveness checks (one
+/// that never expires: `next_check_at` set), not checked and found alive in the last
+/// [`RECHECK_PAUSE_SECS`], and only when the grant's lease is free (else nothing is done).
+pub async fn check_now(ctx: &Ctx, grant_id: &str, profile_id: &str) -> ApiResult<()> {
+    // A check that passed set `next_check_at` a whole interval ahead: one due later than
+    // that, less the pause, passed just now.
+    let due_by = ctx.now() + interval_secs(ctx) - RECHECK_PAUSE_SECS;
+    check_grant(ctx, grant_id, &[profile_id.to_string()], due_by).await
+}
+
+/// The checks of one grant's profiles due by `due_by`: lease the grant (one call at a time
+/// per grant, refreshes included; a grant whose lease is held is looked at in a later run),
+/// call the platform for each, write each outcome, free the lease. The lease covers the
+/// calls made one after the other.
+async fn check_grant(ctx: &Ctx, grant_id: &str, profile_ids: &[String], due_by: i64) -> ApiResult<()> {
     let db = ctx.db()?;
     let now = ctx.now();
     let lease = new_id("lse_")?;
@@ -114,7 +132,7 @@ async fn check_grant(ctx: &Ctx, grant_id: &str, profile_ids: &[String]) -> ApiRe
     }
     let mut result = Ok(());
     for id in profile_ids {
-        if let Err(e) = check_leased(ctx, id).await {
+        if let Err(e) = check_leased(ctx, id, due_by).await {
             result = Err(e);
         }
     }
@@ -129,7 +147,7 @@ async fn check_grant(ctx: &Ctx, grant_id: &str, profile_ids: &[String]) -> ApiRe
     result
 }
 
-async fn check_leased(ctx: &Ctx, profile_id: &str) -> ApiResult<()> {
+async fn check_leased(ctx: &Ctx, profile_id: &str, due_by: i64) -> ApiResult<()> {
     let db = ctx.db()?;
     let cols = store::profile_columns_of("p");
     let row = query!(
@@ -139,7 +157,7 @@ async fn check_leased(ctx: &Ctx, profile_id: &str) -> ApiResult<()> {
             from = store::PROFILE_TOKEN_FROM
         ),
         profile_id,
-        ctx.now()
+        due_by
     )
     .one::<serde_json::Value>("check read")
     .await?;

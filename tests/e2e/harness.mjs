@@ -189,9 +189,12 @@ class Worker {
   async connectWithMock(mocks, apiKey, platform, { user = 'u1', grant, code = (c) => c, redirect = 'https://app.example.com/connected', linkFields = {} } = {}) {
     const link = await this.createLink(apiKey, { platform, redirect_url: redirect, ...linkFields });
     const approved = mocks.approve(link.authorize_url, { user, grant });
-    assert.equal(approved.redirectUri, `${this.base}/oauth/callback`);
+    // A per-instance platform (Mastodon) comes back on its instance's own callback path.
+    const back = linkFields.instance ? approved.redirectUri : `${this.base}/oauth/callback`;
+    assert.equal(approved.redirectUri, back);
+    assert.ok(back.startsWith(`${this.base}/oauth/callback`), back);
     const qs = new URLSearchParams({ code: code(approved.code), state: approved.state });
-    const res = await this.callback(`${this.base}/oauth/callback?${qs}`, { claim: linkFields.claim, pick: linkFields.pick });
+    const res = await this.callback(`${back}?${qs}`, { claim: linkFields.claim, pick: linkFields.pick });
     assert.equal(res.status, 302);
     const final = new URL(res.headers.get('location'));
     return { link, final, q: Object.fromEntries(final.searchParams), claimed: res.claimed };

@@ -37,7 +37,7 @@ test('a 4.3 instance: registered once, PKCE S256, the account keyed by its insta
   assert.equal(q.connected, 'true', JSON.stringify(q));
   assert.equal(masto.registrations(NEW), 1);
   const [registered] = masto.apps(NEW);
-  assert.deepEqual(registered.redirectUris, [`${w.base}/oauth/callback`]);
+  assert.deepEqual(registered.redirectUris, [`${w.base}/oauth/callback/mastodon/${NEW}`], 'a callback path of its own');
   const auth = masto.authorizations.at(-1);
   assert.ok(auth.challenge, 'a PKCE challenge was sent');
   assert.equal(auth.clientId, registered.clientId);
@@ -178,7 +178,7 @@ test('a client the instance forgot is registered again after the failed exchange
   assert.equal(created.status, 201);
   const approved = masto.approve(created.body.authorize_url, { user: 'gus' });
   masto.vacuum(OLD, { all: true });
-  const res = await w.callback(`${w.base}/oauth/callback?${new URLSearchParams({ code: approved.code, state: approved.state })}`);
+  const res = await w.callback(`${approved.redirectUri}?${new URLSearchParams({ code: approved.code, state: approved.state })}`);
   const q = Object.fromEntries(new URL(res.headers.get('location')).searchParams);
   assert.equal(q.connected, 'false');
   assert.equal(q.error, 'exchange_failed');

@@ -439,7 +439,7 @@ test('a tunnelled POST is not retried; HEAD keeps its length; a leading // chang
   assert.equal(seen[0].path, '/2/users/me');
 });
 
-test("Meta's answers: a large error body comes back whole, and code 190 without refresh passes back", async () => {
+test("Meta's answers: a large error body comes back whole, and code 190 on a token the liveness check finds alive passes back", async () => {
   mocks.setPages('fbbig', [{ id: '77002', name: 'Big Page' }]);
   const page = await connect('facebook', 'fbbig');
   const big = JSON.stringify({ error: { message: 'Invalid parameter', type: 'OAuthException', code: 100, detail: 'y'.repeat(70 * 1024) } });
@@ -454,12 +454,13 @@ test("Meta's answers: a large error body comes back whole, and code 190 without 
   assert.equal(seen.length, 0);
   const dead = { error: { message: 'Error validating access token', type: 'OAuthException', code: 190, error_subcode: 460 } };
   seen = [];
-  serve('graph.facebook.com', () => json(400, dead));
+  // Facebook has no refresh: the Page token is checked at once (Graph /me), and found alive.
+  serve('graph.facebook.com', (c) => (c.path === '/v25.0/me' ? json(200, { id: '77002' }) : json(400, dead)));
   const d = await proxy(page, 'v25.0/77002/feed');
   assert.equal(d.status, 400);
-  assert.deepEqual(await d.json(), dead, "Facebook has no refresh: the platform's answer");
+  assert.deepEqual(await d.json(), dead, "the platform's answer");
   assert.equal(d.headers.get('x-connect-links-refreshed'), 'false');
-  assert.equal(seen.length, 1);
+  assert.deepEqual(seen.map((c) => c.path), ['/v25.0/77002/feed', '/v25.0/me']);
 });
 
 test('a sandbox profile reaches the sandbox API through the proxy, and nothing else of the worker', async () => {

@@ -282,7 +282,24 @@ fn long_texts_are_cut_and_overlong_tokens_refused() {
     );
     let page = parse_page(&get_platform("facebook"), 200, body.as_bytes()).unwrap();
     assert_eq!(page.accounts.len(), 1);
-    assert_eq!(page.accounts[0].display_name.as_ref().map(|n| n.chars().count()), Some(512));
+    assert_eq!(page.accounts[0].display_name.as_ref().map(|n| n.chars().count()), Some(crate::caps::MAX_NAME_CHARS));
+}
+
+#[test]
+fn over_long_pictures_handles_and_ids_are_dropped_or_refused() {
+    let body = serde_json::json!({"data": [
+        {"id": "1", "name": "P", "access_token": "T", "picture": {"data": {"url": format!("https://cdn/{}", "u".repeat(3000))}}},
+        {"id": "9".repeat(65), "name": "Too long an id", "access_token": "T"},
+    ]})
+    .to_string();
+    let page = parse_page(&get_platform("facebook"), 200, body.as_bytes()).unwrap();
+    assert_eq!(page.accounts.len(), 1, "a Page whose id is over the cap is not an account");
+    assert_eq!(page.accounts[0].avatar_url, None, "a cut URL would point elsewhere");
+    let ig = serde_json::json!({"data": [{"id": "5", "name": "Page", "access_token": "T",
+        "instagram_business_account": {"id": "17", "username": "u".repeat(300)}}]})
+    .to_string();
+    let page = parse_page(&get_platform("instagram_facebook"), 200, ig.as_bytes()).unwrap();
+    assert_eq!(page.accounts[0].username, None, "a cut handle would name someone else");
 }
 
 const ACLS: &str = r#"{

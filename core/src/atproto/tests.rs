@@ -377,7 +377,9 @@ fn profile_is_public_and_optional() {
     assert_eq!(parse_profile(400, br#"{"error":"InvalidRequest","message":"Profile not found"}"#), None);
     assert_eq!(parse_profile(200, b"nope"), None);
     let long = format!(r#"{{"displayName":"{}"}}"#, "é".repeat(600));
-    assert_eq!(parse_profile(200, long.as_bytes()).unwrap().display_name.unwrap().chars().count(), 512);
+    assert_eq!(parse_profile(200, long.as_bytes()).unwrap().display_name.unwrap().chars().count(), 256);
+    let far = format!(r#"{{"avatar":"https://cdn.bsky.app/{}"}}"#, "a".repeat(3000));
+    assert_eq!(parse_profile(200, far.as_bytes()).unwrap().avatar_url, None, "a cut URL would point elsewhere");
 }
 
 #[test]

@@ -153,6 +153,29 @@ fn registration_problems_are_named_without_the_body() {
 }
 
 #[test]
+fn registered_client_values_are_at_most_256_of_a_strict_set() {
+    use RegistrationProblem::BadField;
+    let answer = |id: &str, secret: &str| {
+        parse_registration(200, serde_json::json!({"client_id": id, "client_secret": secret}).to_string().as_bytes())
+    };
+    // Real shapes: Mastodon's base64url, Pleroma's padded base64url, GoToSocial's ULID.
+    for id in ["a6vqYdVb3oLM-eQbtx1uMTZjJ8XqUWa3Ln9n1bW4I_k", "pVqQg_0MBQ8j8T-5Ye3ssOvTJw2bCAgcm2xB9kvNGb8=", "01HZ5K5Q3B5E9V9PXA8ZC9RQ4N"] {
+        assert_eq!(answer(id, "s3cr3t+/=").map(|r| r.client_id).as_deref(), Ok(id));
+    }
+    assert!(answer(&"c".repeat(256), &"s".repeat(256)).is_ok());
+    assert_eq!(answer(&"c".repeat(257), "s").err(), Some(BadField("client_id")));
+    assert_eq!(answer("c", &"s".repeat(257)).err(), Some(BadField("client_secret")));
+    for odd in ["a b", "a\"b", "a&b", "a#b", "a%20b", "a\\b", "a\nb", "caf\u{e9}", "<script>", "a\u{0}b"] {
+        assert_eq!(answer(odd, "s").err(), Some(BadField("client_id")), "{odd:?}");
+        assert_eq!(answer("c", odd).err(), Some(BadField("client_secret")), "{odd:?}");
+    }
+    // The problem names the field, never its value.
+    let problem = answer("c", "SECRET xyz").expect_err("refused");
+    assert!(!problem.to_string().contains("SECRET"));
+    assert!(problem.to_string().contains("client_secret") && problem.to_string().contains("256"));
+}
+
+#[test]
 fn a_long_or_odd_refusal_message_is_cut_and_cleaned() {
     let long = format!("{{\"error\":\"Validation failed: {}\\n\\u0007end\"}}", "a".repeat(1000));
     let Err(RegistrationProblem::Refused { error: Some(e) }) = parse_registration(422, long.as_bytes()) else {
