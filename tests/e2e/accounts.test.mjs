@@ -371,7 +371,8 @@ test('facebook past day 60: the Pages stay active on their own tokens, and nothi
   const revokes = calls('facebook', 'revoke').length;
   const attack = await w.connectWithMock(mocks, app.api_key, 'facebook', { user: 'day60', redirect: REDIRECT, linkFields: { external_user_id: 'attacker' } });
   assert.equal(attack.q.error, 'account_connected_elsewhere');
-  await new Promise((r) => setTimeout(r, 200));
+  // Its revoke, were there one, runs after the answer and before the failure's webhook.
+  await w.settled();
   assert.equal(calls('facebook', 'revoke').length, revokes);
   assert.equal(mocks.tokens.get(mocks.pageToken('1601')).revoked, false);
 });
@@ -395,7 +396,8 @@ test('attack: a co-admin\'s login completing the owner\'s link cannot move the o
   assert.equal((await profile(app.api_key, plain.q.profile_id)).platform_user_id, '1709');
   assert.equal(await w.grantOf(page), grant, 'the Page stays on the owner\'s grant');
   assert.equal((await get(app.api_key, `/v1/profiles/${page}/access-token`)).body.access_token, token);
-  await new Promise((r) => setTimeout(r, 200));
+  // The failed reconnect's revoke runs after the answer, before its link.failed webhook.
+  await w.settled();
   // Only the co-admin's unused fresh grant may have been revoked; the owner's tokens live.
   for (const c of calls('facebook', 'revoke').slice(revokes)) assert.equal(mocks.tokens.get(c.headers.authorization.slice('Bearer '.length)).user, 'coadmin');
   assert.equal(mocks.tokens.get(token).revoked, false);

@@ -83,10 +83,8 @@ test('a platform and a webhook receiver that answer 200 MB: the cron stops readi
 
   const t0 = Date.now();
   await w.cron();
-  const elapsed = Date.now() - t0;
   receiver.answerBytes = 0;
 
-  assert.ok(elapsed < 10_000, `the cron run took ${elapsed} ms`);
   // The platform's answer: read only up to the cap, then cancelled.
   assert.ok(platform.sent < EARLY, `the worker pulled ${platform.sent} bytes of the platform's answer`);
   await until('the platform answer to be cancelled', () => platform.cancelled);
@@ -156,11 +154,10 @@ function chunked(text, size = 1000) {
 
 test('a chunked request body over 64 KiB is cut while reading: 413, never a full read', async () => {
   for (const [path, token] of [['/v1/connect-links', app.api_key], ['/v1/admin/apps', w.bindings.ADMIN_TOKEN]]) {
-    const t0 = Date.now();
     const r = await postStream(path, token, HUGE, '{"name": "');
     assertError(r, 413, 'payload_too_large');
+    // Bytes, not time: a worker that waited for the rest of the body would have pulled it.
     assert.ok(r.stats.sent < EARLY, `${path}: the worker pulled ${r.stats.sent} bytes`);
-    assert.ok(Date.now() - t0 < 4000, 'answered without waiting for the rest of the body');
   }
   // One byte over the limit is over.
   assertError(await postStream('/v1/connect-links', app.api_key, 64 * 1024 + 1, '{'), 413, 'payload_too_large');

@@ -37,11 +37,12 @@ async function until(what, check, ms = 8000) {
   assert.fail(`timed out waiting for ${what}`);
 }
 
-// The issue's scenario. Production Workers cancel a request's work when its client goes
-// away; local workerd does not (checked: a minimal worker's KV write after a client abort
-// still lands), so here this passes even without wait_until. The next test shows
-// wait_until where workerd does cancel: work still pending once the answer has gone out.
-test('a refresh keeps running when the client goes away, so the rotated token is stored', async () => {
+// The issue's scenario, as far as it can be seen here: the client leaves before the platform
+// rotates, and the rotated set still lands. Production Workers cancel a request's work when its
+// client goes away; local workerd does not (checked: a minimal worker's KV write after a client
+// abort still lands), so this does not show that wait_until keeps the work alive. The next test
+// does, where workerd does cancel: work still pending once the answer has gone out.
+test('a client that goes away mid-refresh: the rotated token is stored and the grant still refreshes', async () => {
   const id = await connectX('aborter');
   const sent = (await stored(id)).refresh;
   const calls = refreshCalls().length;

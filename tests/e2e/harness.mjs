@@ -169,11 +169,12 @@ class Worker {
     return this.row(`SELECT ${cols} FROM grants WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)`, profileId);
   }
 
-  /** The access and refresh tokens stored on a profile's grant, opened: { access, refresh }. */
+  /** The access and refresh tokens stored on a profile's grant, opened: { access, refresh } (refresh null when none). */
   async tokensOf(profileId) {
     const grant = await this.grantOf(profileId);
     const row = await this.row('SELECT access_token_enc, refresh_token_enc FROM grants WHERE id = ?', grant);
-    return { access: this.openEnvelope(row.access_token_enc, grant, 'access_token'), refresh: this.openEnvelope(row.refresh_token_enc, grant, 'refresh_token') };
+    const refresh = row.refresh_token_enc === null ? null : this.openEnvelope(row.refresh_token_enc, grant, 'refresh_token');
+    return { access: this.openEnvelope(row.access_token_enc, grant, 'access_token'), refresh };
   }
 
   /** Makes a profile's grant due for the cron's refresh (next_refresh_at a second ago). */

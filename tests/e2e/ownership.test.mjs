@@ -297,6 +297,9 @@ test('TikTok: a failed connect never revokes (its revoke disconnects the whole a
   assert.equal(evil.q.error, 'account_connected_elsewhere');
   const declined = await w.connectWithMock(mocks, app.api_key, 'tiktok', { user: 'ttowned', redirect: REDIRECT, grant: ['user.info.basic'] });
   assert.equal(declined.q.error, 'missing_scopes');
+  // A failed connect's revoke runs after the answer, before the failure's webhook: once
+  // both link.failed events are delivered, any revoke has been made.
+  await w.settled();
   assert.equal(revokes(), before, "no revoke: it would end the owner's grant");
   const token = await w.call('GET', `/v1/profiles/${owner.profile_id}/access-token`, { token: app.api_key });
   assert.equal(mocks.tokens.get(token.body.access_token).revoked, false);

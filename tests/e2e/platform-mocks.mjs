@@ -64,6 +64,45 @@ const AUTHORIZE = {
   globex: { url: 'https://login.globex.test/oauth/authorize', sep: ',', pkce: false },
 };
 
+/**
+ * The scopes a platform's consent screen knows, from its documented list; a scope outside it
+ * is refused at the authorize step, in the platform's own way (`refuseScopes`). Platforms not
+ * listed here take any scope.
+ */
+const KNOWN_SCOPES = {
+  // https://developers.tiktok.com/doc/tiktok-api-scopes (checked 2026-12-07)
+  tiktok: ['user.info.basic', 'user.info.profile', 'user.info.stats', 'video.list', 'video.publish', 'video.upload',
+    'artist.certification.read', 'artist.certification.update', 'research.adlib.basic', 'research.data.basic'],
+  // https://developers.pinterest.com/docs/getting-started/authentication-and-scopes/#pinterest-scopes
+  pinterest: ['ads:read', 'ads:write', 'billing:read', 'billing:write', 'biz_access:read', 'biz_access:write', 'boards:read',
+    'boards:read_secret', 'boards:write', 'boards:write_secret', 'catalogs:read', 'catalogs:write', 'pins:read',
+    'pins:read_secret', 'pins:write', 'pins:write_secret', 'user_accounts:read', 'user_accounts:write'],
+  // https://www.reddit.com/api/v1/scopes (as listed by PRAW's refresh-token guide)
+  reddit: ['*', 'account', 'creddits', 'edit', 'flair', 'history', 'identity', 'livemanage', 'modconfig', 'modcontributors',
+    'modflair', 'modlog', 'modmail', 'modothers', 'modposts', 'modself', 'modwiki', 'mysubreddits', 'privatemessages',
+    'read', 'report', 'save', 'structuredstyles', 'submit', 'subscribe', 'vote', 'wikiedit', 'wikiread'],
+  // https://developers.facebook.com/docs/threads/get-started (permissions)
+  threads: ['threads_basic', 'threads_content_publish', 'threads_manage_replies', 'threads_read_replies',
+    'threads_manage_insights', 'threads_keyword_search', 'threads_manage_mentions', 'threads_delete',
+    'threads_location_tagging', 'threads_profile_discovery'],
+};
+
+/**
+ * What a consent screen does with scopes it does not know: TikTok, Pinterest and Reddit send
+ * the browser back with RFC 6749's `error=invalid_scope` (TikTok and Reddit list it among
+ * their redirect errors); Meta's dialog (Threads) shows an "Invalid Scopes" page and sends
+ * nobody back. Returns what `approve` answers instead of a code.
+ */
+function refuseScopes(platform, unknown, q) {
+  const description = `Invalid scopes: ${unknown.join(', ')}`;
+  if (platform === 'threads') return { page: `${description}. This message is only shown to developers.` };
+  const back = new URL(q.get('redirect_uri'));
+  back.searchParams.set('error', 'invalid_scope');
+  back.searchParams.set('error_description', description);
+  back.searchParams.set('state', q.get('state'));
+  return { error: 'invalid_scope', state: q.get('state'), redirectUri: q.get('redirect_uri'), back };
+}
+
 export class PlatformMocks {
   constructor() {
     this.codes = new Map(); // code -> grant
@@ -145,7 +184,8 @@ export class PlatformMocks {
 
   /**
    * Plays the user approving on the platform's consent screen: checks the authorize URL the
-   * worker built, and returns the code the platform would put on the redirect.
+   * worker built, and returns the code the platform would put on the redirect (or, for a
+   * scope the platform does not know, its refusal: see `refuseScopes`).
    */
   approve(authorizeUrl, { user = 'u1', grant } = {}) {
     const u = new URL(authorizeUrl);
@@ -162,6 +202,9 @@ export class PlatformMocks {
     if (spec.pkce !== q.has('code_challenge')) throw new Error(`${platform}: PKCE challenge ${q.has('code_challenge') ? 'sent' : 'missing'}`);
     if (spec.pkce && q.get('code_challenge_method') !== 'S256') throw new Error(`${platform}: not S256`);
     const requested = (q.get('scope') || '').split(spec.sep).filter(Boolean);
+    // A scope the platform does not know: its error instead of a code (see refuseScopes).
+    const unknown = KNOWN_SCOPES[platform] ? requested.filter((s) => !KNOWN_SCOPES[platform].includes(s)) : [];
+    if (unknown.length) return refuseScopes(platform, unknown, q);
     const code = rand(`${platform}_code_`);
     this.codes.set(code, {
       platform, user, redirectUri: q.get('redirect_uri'), challenge: q.get('code_challenge'),
@@ -207,6 +250,8 @@ export class PlatformMocks {
     const grantKey = call.form.grant_type === 'refresh_token' ? `${call.platform}:refresh` : null;
     const delay = this.delays.get(`${call.platform}:${route.endpoint}`) ?? (grantKey && this.delays.get(grantKey));
     if (delay) await new Promise((r) => setTimeout(r, delay));
+    // From here the call is answered (a test can tell a call the worker gave up on early).
+    call.answered = true;
     const fail = this.failures.get(`${call.platform}:${route.endpoint}`);
     if (fail) {
       this.failures.delete(`${call.platform}:${route.endpoint}`);
@@ -464,9 +509,18 @@ const ROUTES = [
     return json(200, { access_token: m.issue(g, 'THshort_', 'short'), user_id: `th${g.user}` });
   } },
   metaSwap('threads', 'graph.threads.net', 'th_exchange_token', 'THlong_'),
+  // A live long-lived token exchanged for a fresh one (no client secret); a short-lived,
+  // revoked or unknown token is refused as Graph refuses a bad token.
+  { platform: 'threads', endpoint: 'refresh', method: 'GET', host: 'graph.threads.net', path: '/refresh_access_token', run(m, c) {
+    const g = m.tokens.get(c.query.access_token);
+    if (c.query.grant_type !== 'th_refresh_token' || !g || g.platform !== 'threads' || g.kind !== 'access' || g.revoked) {
+      return json(400, { error: { message: 'Invalid OAuth access token', type: 'OAuthException', code: 190 } });
+    }
+    return json(200, { access_token: m.issue(g, 'THlong_'), token_type: 'bearer', expires_in: 5183944 });
+  } },
   { platform: 'threads', endpoint: 'identity', method: 'GET', host: 'graph.threads.net', path: '/v1.0/me', run(m, c) {
     const g = m.bearer('threads', c);
-    if (!g) return json(400, { error: { message: 'Invalid OAuth access token', code: 190 } });
+    if (!g || g.revoked) return json(400, { error: { message: 'Invalid OAuth access token', code: 190 } });
     return json(200, { id: `th${g.user}`, username: `th_${g.user}`, name: `TH ${g.user}`, threads_profile_picture_url: `https://cdn.threads.test/${g.user}.jpg` });
   } },
 
@@ -584,13 +638,20 @@ const ROUTES = [
     if (c.headers['content-type'] !== 'application/x-www-form-urlencoded') return oauthError(400, 'invalid_request', 'Content-Type must be application/x-www-form-urlencoded');
     if (c.form.client_id || !c.form.client_key) return oauthError(400, 'invalid_request', 'client_key is required');
     if (!bodyOk('tiktok', c, 'client_key')) return oauthError(401, 'invalid_client', 'Client key or secret is incorrect.');
+    if (c.form.grant_type === 'refresh_token') {
+      // Rotating: the refresh token sent stops working once a new one is issued
+      // (https://developers.tiktok.com/docs/en/oauth-refresh-a-user-access-token).
+      const g = m.useRefresh('tiktok', c.form.refresh_token, { rotate: true });
+      if (!g) return json(400, { error: 'invalid_grant', error_description: 'Refresh token is invalid or expired.', log_id: 'mock' });
+      return json(200, { access_token: m.issue(g, 'act.'), expires_in: 86400, open_id: `oid_${g.user}`, refresh_expires_in: 31536000, refresh_token: m.issue(g, 'rft.', 'refresh'), scope: g.scopes.join(','), token_type: 'Bearer' });
+    }
     const g = m.redeem('tiktok', c.form.code, c.form.redirect_uri, c.form.code_verifier);
     if (typeof g === 'string') return redeemError(g);
     return json(200, { access_token: m.issue(g, 'act.'), expires_in: 86400, open_id: `oid_${g.user}`, refresh_expires_in: 31536000, refresh_token: m.issue(g, 'rft.', 'refresh'), scope: g.scopes.join(','), token_type: 'Bearer' });
   } },
   { platform: 'tiktok', endpoint: 'identity', method: 'GET', host: 'open.tiktokapis.com', path: '/v2/user/info/', run(m, c) {
     const g = m.bearer('tiktok', c);
-    if (!g) return json(401, { error: { code: 'access_token_invalid', message: 'The access token is invalid or not found in the request.', log_id: 'x' } });
+    if (!g || g.revoked) return json(401, { error: { code: 'access_token_invalid', message: 'The access token is invalid or not found in the request.', log_id: 'x' } });
     return json(200, { data: { user: { open_id: `oid_${g.user}`, union_id: `uid_${g.user}`, avatar_url: `https://p16.tiktok.test/${g.user}.jpg`, display_name: `TT ${g.user}`, username: `tt_${g.user}` } }, error: { code: 'ok', message: '', log_id: 'y' } });
   } },
 
@@ -598,20 +659,29 @@ const ROUTES = [
     if (!bodyOk('tiktok', c, 'client_key')) return oauthError(401, 'invalid_client', 'Client key or secret is incorrect.');
     const g = m.tokens.get(c.form.token);
     if (!g || g.kind !== 'access') return oauthError(400, 'invalid_request', 'token must be a user access token');
-    g.revoked = true;
+    // Account-wide, as on TikTok: it "disconnects your app from the user's TikTok account", so
+    // every token of that user for this client ends, whichever connect produced it.
+    for (const t of m.tokens.values()) if (t.platform === 'tiktok' && t.user === g.user) t.revoked = true;
     return json(200, {});
   } },
 
   // Pinterest
   { platform: 'pinterest', endpoint: 'token', method: 'POST', host: 'api.pinterest.com', path: '/v5/oauth/token', run(m, c) {
     if (!basicOk('pinterest', c)) return json(401, { code: 2, message: 'Authentication failed.' });
+    if (c.form.grant_type === 'refresh_token') {
+      // Continuous refresh (the only kind since 2025-05-14): each refresh answers a new refresh
+      // token; the one sent is spent.
+      const g = m.useRefresh('pinterest', c.form.refresh_token, { rotate: true });
+      if (!g) return json(400, { code: 1, message: 'Invalid refresh token.' });
+      return json(200, { access_token: m.issue(g, 'pina_'), refresh_token: m.issue(g, 'pinr_', 'refresh'), response_type: 'refresh_token', token_type: 'bearer', expires_in: 2592000, refresh_token_expires_in: 5184000, scope: g.scopes.join(',') });
+    }
     const g = m.redeem('pinterest', c.form.code, c.form.redirect_uri, c.form.code_verifier);
     if (typeof g === 'string') return json(400, { code: 1, message: g });
     return json(200, { access_token: m.issue(g, 'pina_'), refresh_token: m.issue(g, 'pinr_', 'refresh'), response_type: 'authorization_code', token_type: 'bearer', expires_in: 2592000, refresh_token_expires_in: 31536000, scope: g.scopes.join(',') });
   } },
   { platform: 'pinterest', endpoint: 'identity', method: 'GET', host: 'api.pinterest.com', path: '/v5/user_account', run(m, c) {
     const g = m.bearer('pinterest', c);
-    if (!g) return json(401, { code: 2, message: 'Authentication failed.' });
+    if (!g || g.revoked) return json(401, { code: 2, message: 'Authentication failed.' });
     return json(200, { account_type: 'BUSINESS', id: `pin${g.user}`, username: `pin_${g.user}`, business_name: `PIN ${g.user}`, profile_image: `https://i.pinimg.test/${g.user}.jpg` });
   } },
 
@@ -619,6 +689,13 @@ const ROUTES = [
   { platform: 'reddit', endpoint: 'token', method: 'POST', host: 'www.reddit.com', path: '/api/v1/access_token', run(m, c) {
     if (!/^web:connect-links:/.test(c.headers['user-agent'] || '')) return json(429, { message: 'Too Many Requests', error: 429 });
     if (!basicOk('reddit', c)) return json(401, { message: 'Unauthorized', error: 401 });
+    if (c.form.grant_type === 'refresh_token') {
+      // Not rotated: a `duration=permanent` refresh token lasts until revoked, and the
+      // answer carries none.
+      const g = m.useRefresh('reddit', c.form.refresh_token, { rotate: false });
+      if (!g) return json(200, { error: 'invalid_grant' });
+      return json(200, { access_token: m.issue(g, 'eyJhbGci_'), token_type: 'bearer', expires_in: 86400, scope: g.scopes.join(' ') });
+    }
     const g = m.redeem('reddit', c.form.code, c.form.redirect_uri, c.form.code_verifier);
     if (typeof g === 'string') return json(200, { error: 'invalid_grant' }); // Reddit answers some errors with 200
     return json(200, { access_token: m.issue(g, 'eyJhbGci_'), token_type: 'bearer', expires_in: 86400, refresh_token: m.issue(g, 'rdrt_', 'refresh'), scope: g.scopes.join(' ') });
@@ -626,7 +703,7 @@ const ROUTES = [
   { platform: 'reddit', endpoint: 'identity', method: 'GET', host: 'oauth.reddit.com', path: '/api/v1/me', run(m, c) {
     if (!/^web:connect-links:/.test(c.headers['user-agent'] || '')) return json(429, { message: 'Too Many Requests', error: 429 });
     const g = m.bearer('reddit', c);
-    if (!g) return json(401, { message: 'Unauthorized', error: 401 });
+    if (!g || g.revoked) return json(401, { message: 'Unauthorized', error: 401 });
     return json(200, { id: `t2_${g.user}`, name: `rd_${g.user}`, icon_img: `https://styles.redditmedia.test/${g.user}.png`, subreddit: { title: `RD ${g.user}` } });
   } },
 

@@ -480,5 +480,7 @@ test('a sandbox profile reaches the sandbox API through the proxy, and nothing e
   const escape = await new Promise((resolve) => {
     http.get({ host: hostname, port, path: `/v1/profiles/${id}/proxy/%2e%2e/v1/admin/apps`, headers: { authorization: `Bearer ${sandboxApp.api_key}` } }, (r) => { r.resume(); resolve(r.statusCode); });
   });
-  assert.notEqual(escape, 200);
+  // The runtime resolves the encoded dot segment before routing: the path lost its `proxy/`
+  // and names no route (the admin API is neither reached through the proxy nor directly).
+  assert.equal(escape, 404);
 });

@@ -19,6 +19,8 @@ before(async () => {
 after(async () => { await w?.stop(); });
 
 const refreshCalls = () => mocks.calls.filter((c) => c.platform === 'x' && c.endpoint === 'refresh').length;
+/** X's refresh calls for `user`'s grant (told by the refresh token sent). */
+const refreshCallsOf = (user) => mocks.calls.filter((c) => c.platform === 'x' && c.endpoint === 'refresh' && mocks.tokens.get(c.form.refresh_token)?.user === user).length;
 async function connect(user) {
   const { q } = await w.connectWithMock(mocks, app.api_key, 'x', { user, redirect: REDIRECT });
   assert.equal(q.connected, 'true');
@@ -47,6 +49,7 @@ test('the cron only enqueues; the queue consumer refreshes', async () => {
 
 test('twenty concurrent refresh triggers (cron, queue, endpoint) make exactly one token call', async () => {
   const id = await connect('crowd');
+  const sentinel = await connect('sentinel');
   const oldToken = (await w.call('GET', `/v1/profiles/${id}/access-token`, { token: app.api_key })).body.access_token;
   await w.sql('UPDATE grants SET next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 1, id);
   const before = refreshCalls();
@@ -62,9 +65,14 @@ test('twenty concurrent refresh triggers (cron, queue, endpoint) make exactly on
   const statuses = results.filter((r) => typeof r === 'number');
   assert.equal(statuses.length, 10);
   for (const s of statuses) assert.ok(s === 200 || s === 409, `endpoint answered ${s}`);
-  await sleep(3000); // let every queue batch be consumed
+  // Every message is in the queue now (the crons' too: each sent before it returned). The
+  // consumer takes batches one at a time, in order, so once a message sent after them all has
+  // been consumed (another grant's refresh), so have they.
+  await w.enqueue({ grant_id: await w.grantOf(sentinel), enqueued_ms: Date.now() });
+  assert.ok(await waitFor(() => refreshCallsOf('sentinel') === 1), 'the queue reached the last message');
   mocks.delays.delete('x:token');
-  assert.equal(refreshCalls(), before + 1, 'exactly one call to the token endpoint');
+  assert.equal(refreshCallsOf('crowd'), 1, 'exactly one call to the token endpoint');
+  assert.equal(refreshCalls(), before + 2, 'and no other');
   const newToken = (await w.call('GET', `/v1/profiles/${id}/access-token`, { token: app.api_key })).body.access_token;
   assert.notEqual(newToken, oldToken, 'the app gets the refreshed token');
   const row = await w.row('SELECT g.refresh_lease_id, p.status FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?', id);

@@ -31,21 +31,24 @@ const keep = (label, v) => { if (v) secrets.push([label, v]); };
 test('a whole run: admin calls, connects and claims, sandbox and app callback, refresh, rotation, failures, delete, webhooks', async () => {
   // Admin calls.
   const created = await w.admin('POST', '/v1/admin/apps', { name: 'Log app', allowed_redirect_urls: [REDIRECT], webhook_url: receiver.url });
+  assert.equal(created.status, 201);
   const app = created.body;
   receiver.useSecret(app.webhook_secret);
   keep('api key', app.api_key);
   keep('webhook secret', app.webhook_secret);
   keep('webhook secret key', app.webhook_secret.slice('whsec_'.length));
-  const key2 = (await w.admin('POST', `/v1/admin/apps/${app.app.id}/api-keys`)).body;
-  keep('second api key', key2.api_key);
-  await w.admin('PATCH', `/v1/admin/apps/${app.app.id}`, { name: 'Log app 2' });
-  await w.admin('GET', '/v1/admin/apps');
-  await w.admin('GET', '/v1/admin/keys');
-  await w.call('GET', '/v1/admin/apps', { token: 'adm_wrong' });
+  const key2 = await w.admin('POST', `/v1/admin/apps/${app.app.id}/api-keys`);
+  assert.equal(key2.status, 201);
+  keep('second api key', key2.body.api_key);
+  assert.equal((await w.admin('PATCH', `/v1/admin/apps/${app.app.id}`, { name: 'Log app 2' })).body.name, 'Log app 2');
+  assert.equal((await w.admin('GET', '/v1/admin/apps')).status, 200);
+  assert.equal((await w.admin('GET', '/v1/admin/keys')).status, 200);
+  assert.equal((await w.call('GET', '/v1/admin/apps', { token: 'adm_wrong' })).status, 401);
   // Connects, with their claims.
   const ids = {};
   for (const [platform, user] of [['x', 'logged'], ['youtube', 'logged-yt'], ['x', 'logged-2']]) {
     const r = await w.connectWithMock(mocks, app.api_key, platform, { user, redirect: REDIRECT });
+    assert.equal(r.q.connected, 'true', `${platform} ${user} connected (and claimed: connectWithMock checks the claim)`);
     keep('state', new URL(r.link.authorize_url).searchParams.get('state'));
     keep('connect token', r.q.connect_token);
     ids[user] = r.q.profile_id;
@@ -56,6 +59,8 @@ test('a whole run: admin calls, connects and claims, sandbox and app callback, r
   const { back: sbxBack } = await w.consent(sbx, { username: 'logged-sbx' });
   keep('code', sbxBack.searchParams.get('code'));
   const sbxRes = await w.callback(sbxBack);
+  assert.equal(new URL(sbxRes.headers.get('location')).searchParams.get('connected'), 'true');
+  assert.equal(sbxRes.claimed.status, 200);
   keep('connect token', new URL(sbxRes.headers.get('location')).searchParams.get('connect_token'));
   const appCb = await w.createLink(app.api_key, { redirect_url: REDIRECT, callback: 'app' });
   const { back: appBack } = await w.consent(appCb, { username: 'logged-app-cb' });
@@ -64,20 +69,32 @@ test('a whole run: admin calls, connects and claims, sandbox and app callback, r
   const exchanged = await w.call('POST', '/v1/oauth/exchange', { token: app.api_key, json: { code: appBack.searchParams.get('code'), state: appBack.searchParams.get('state') } });
   assert.equal(exchanged.status, 201);
   // Refresh with rotation (cron and on demand), a failed refresh, a terminal one.
-  await w.sql('UPDATE grants SET next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 1, ids.logged);
+  const rotated = (await w.tokensOf(ids.logged)).refresh;
+  await w.makeDue(ids.logged);
   await w.cron();
-  await w.call('POST', `/v1/profiles/${ids['logged-yt']}/refresh`, { token: app.api_key });
+  assert.equal(mocks.tokens.get(rotated).revoked, true, 'the cron refreshed with the stored refresh token (X kills it on use)');
+  assert.notEqual((await w.tokensOf(ids.logged)).refresh, rotated, 'and stored the rotated one');
+  assert.equal((await w.call('POST', `/v1/profiles/${ids['logged-yt']}/refresh`, { token: app.api_key })).status, 200);
   const access = await w.call('GET', `/v1/profiles/${ids.logged}/access-token`, { token: app.api_key });
+  assert.equal(access.body.access_token, (await w.tokensOf(ids.logged)).access);
   keep('served access token', access.body.access_token);
   mocks.failNext('x', 'token', () => new Response('down', { status: 503 }));
-  await w.call('POST', `/v1/profiles/${ids.logged}/refresh`, { token: app.api_key });
+  const failed = await w.call('POST', `/v1/profiles/${ids.logged}/refresh`, { token: app.api_key });
+  assert.equal(failed.status, 502, 'an outage at X: a transient failure');
   for (const t of mocks.tokens.keys()) if (t.startsWith('xrt_')) mocks.tokens.get(t).revoked = true;
-  await w.call('POST', `/v1/profiles/${ids['logged-2']}/refresh`, { token: app.api_key });
+  const terminal = await w.call('POST', `/v1/profiles/${ids['logged-2']}/refresh`, { token: app.api_key });
+  assert.equal(terminal.status, 409, 'a dead grant: disconnected');
+  const statuses = await w.db.prepare('SELECT id, status, disconnect_reason FROM profiles WHERE id IN (?, ?)').bind(ids.logged, ids['logged-2']).all();
+  assert.deepEqual(Object.fromEntries(statuses.results.map((p) => [p.id, [p.status, p.disconnect_reason]])),
+    { [ids.logged]: ['active', null], [ids['logged-2']]: ['disconnected', 'invalid_grant'] });
   // Delete, webhooks settled.
-  await w.call('DELETE', `/v1/profiles/${ids['logged-yt']}`, { token: app.api_key });
+  assert.equal((await w.call('DELETE', `/v1/profiles/${ids['logged-yt']}`, { token: app.api_key })).status, 204);
   await w.settled();
-
-  assert.ok(mocks.tokens.size >= 8, 'the run issued tokens');
+  for (const [type, id] of [...Object.values(ids).map((id) => ['profile.connected', id]), ['profile.refresh_failed', ids.logged],
+    ['profile.disconnected', ids['logged-2']], ['profile.deleted', ids['logged-yt']]]) {
+    assert.equal(receiver.of(type, id).length, 1, `${type} delivered for ${id}`);
+  }
+  assert.equal(receiver.rejected ?? 0, 0, 'every delivery verified');
 });
 
 test('the PKCE verifier in KV is sealed to its own state', async () => {
