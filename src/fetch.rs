@@ -41,6 +41,14 @@ impl TransportError {
             TransportError::TooLarge(_) => "answer_too_large",
         }
     }
+    /// What went wrong, as the end of a sentence about the platform ("the platform ...").
+    pub fn describe(self) -> &'static str {
+        match self {
+            TransportError::Network => "could not be reached",
+            TransportError::Timeout => "did not answer in time",
+            TransportError::TooLarge(_) => "sent an answer over 1 MiB",
+        }
+    }
     /// The status the platform answered, when it did (0 otherwise).
     fn status(self) -> u16 {
         match self {
@@ -190,34 +198,26 @@ pub async fn open(
     within(controller, timeout_ms, async move { start_raw(method, url, headers, body, &signal).await }).await
 }
 
-/// The answer's body within `MAX_RESPONSE_BYTES`, read as it streams in. An answer that
-/// declares its length is read in one go when that length is within the cap (HTTP framing
-/// holds the body to it; one read instead of a chunk loop) and refused unread when it is
-/// over; only an answer without a length is counted chunk by chunk.
+/// The answer's body within `MAX_RESPONSE_BYTES`, counted as it streams in. The count is of
+/// the bytes the runtime hands over, and for a `Content-Encoding: gzip` answer those are the
+/// inflated ones while `Content-Length` still gives the compressed size: a declared length
+/// within the cap never stands in for the count (a 1 MB gzip answer can inflate to 1 GiB,
+/// and reading that whole kills the isolate). One over the cap is refused unread.
 async fn read_body(resp: &mut Response) -> Result<Vec<u8>, ReadError> {
     let declared = resp.headers().get("content-length").ok().flatten().and_then(|v| v.trim().parse::<usize>().ok());
-    match (resp.body(), declared) {
-        (ResponseBody::Stream(_), Some(n)) if n > MAX_RESPONSE_BYTES => {
+    match resp.body() {
+        ResponseBody::Stream(_) if declared.is_some_and(|n| n > MAX_RESPONSE_BYTES) => {
             cancel(resp.stream().map_err(|_| ReadError::Stream)?);
             Err(ReadError::OverCap)
         }
-        (ResponseBody::Stream(_), Some(_)) => {
-            let bytes = resp.bytes().await.map_err(|_| ReadError::Stream)?;
-            // Held to the cap all the same, whatever the declared length said.
-            let mut capped = CappedBody::new(MAX_RESPONSE_BYTES);
-            capped.push(&bytes).map_err(|_| ReadError::OverCap)?;
-            Ok(capped.into_bytes())
-        }
-        (ResponseBody::Stream(_), None) => {
-            read_capped(resp.stream().map_err(|_| ReadError::Stream)?, MAX_RESPONSE_BYTES).await
-        }
+        ResponseBody::Stream(_) => read_capped(resp.stream().map_err(|_| ReadError::Stream)?, MAX_RESPONSE_BYTES).await,
         // A fetched answer is a stream or empty; a body already in memory is held to the
         // same cap all the same.
-        (ResponseBody::Body(bytes), _) => {
+        ResponseBody::Body(bytes) => {
             let mut capped = CappedBody::new(MAX_RESPONSE_BYTES);
             capped.push(bytes).map_err(|_| ReadError::OverCap)?;
             Ok(capped.into_bytes())
         }
-        (ResponseBody::Empty, _) => Ok(Vec::new()),
+        ResponseBody::Empty => Ok(Vec::new()),
     }
 }

@@ -24,7 +24,8 @@ mod respond;
 mod routes;
 mod store;
 
-use jobs::lifecycle::{self, refresh_one, RefreshMessage, Trigger};
+use jobs::cron::{self, RefreshMessage};
+use jobs::lifecycle::{refresh_one, Trigger};
 use serde_json::json;
 use worker::{
     console_error, event, Context, Env, MessageBatch, MessageExt, Request, Response, Result, ScheduleContext,
@@ -40,7 +41,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let ctx = ctx::Ctx::from_env(env);
-    if let Err(e) = lifecycle::run_cron(&ctx).await {
+    if let Err(e) = cron::run(&ctx).await {
         console_error!("{}", json!({"event": "cron_failed", "error": e.to_string()}));
     }
 }

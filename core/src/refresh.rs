@@ -144,6 +144,17 @@ pub fn backoff(failures: u32, unit: f64) -> i64 {
     full / 2 + ((full / 2) as f64 * unit) as i64
 }
 
+/// From this many failures in a row on, [`backoff`] stays at its cap (six hours).
+pub const BACKOFF_STEPS: u32 = 10;
+
+/// [`backoff`] after 1, 2, ... [`BACKOFF_STEPS`] failures, with one jitter draw, as a JSON
+/// array: for a statement that only learns the failure count as it runs (the refresh lease)
+/// and picks entry `MIN(failures, BACKOFF_STEPS) - 1`, so the schedule has one source.
+pub fn backoff_steps(unit: f64) -> String {
+    let steps: Vec<String> = (1..=BACKOFF_STEPS).map(|n| backoff(n, unit).to_string()).collect();
+    format!("[{}]", steps.join(","))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,5 +279,21 @@ mod tests {
         assert_eq!(backoff(40, 1.0), 6 * 3600);
         assert!((30..=60).contains(&backoff(1, 0.37)));
         assert_eq!(backoff(2, f64::NAN), 90);
+    }
+
+    #[test]
+    fn backoff_steps_hold_every_count_up_to_the_cap() {
+        for unit in [0.0, 0.37, 1.0] {
+            let steps: Vec<i64> = serde_json::from_str(&backoff_steps(unit)).unwrap();
+            assert_eq!(steps.len(), BACKOFF_STEPS as usize);
+            for (i, s) in steps.iter().enumerate() {
+                assert_eq!(*s, backoff(i as u32 + 1, unit));
+            }
+            // Past the last step the backoff no longer grows: capping the index loses nothing.
+            for more in [1, 5, 500] {
+                assert_eq!(backoff(BACKOFF_STEPS + more, unit), backoff(BACKOFF_STEPS, unit));
+            }
+        }
+        assert!(backoff(BACKOFF_STEPS - 1, 1.0) < backoff(BACKOFF_STEPS, 1.0), "the last step is the first at the cap");
     }
 }

@@ -161,6 +161,9 @@ fn outcome_error(outcome: Outcome) -> ApiResult<()> {
         Outcome::Failed(Failure::Transient) => {
             Err(ApiError::upstream("the platform did not refresh the token; it will be retried"))
         }
+        Outcome::TooLarge => {
+            Err(ApiError::upstream("the platform sent an answer over 1 MiB; the refresh will be retried"))
+        }
         Outcome::Failed(Failure::Terminal(_)) => {
             Err(ApiError::new(ErrorCode::Conflict, "the platform ended the grant; the profile is now disconnected"))
         }
@@ -209,7 +212,9 @@ pub(crate) async fn usable_token(
         let still_valid = p.access_token_expires_at.is_some_and(|e| e > ctx.now());
         let landed = match refresh_detached(ctx, &p.grant_id, still_valid.then_some(ACCESS_TOKEN_MAX_WAIT_MS)).await {
             // A token still valid for a few minutes is better than an error or a long wait.
-            Ok(Outcome::Failed(Failure::Transient) | Outcome::InFlight) | Err(_) if still_valid => None,
+            Ok(Outcome::Failed(Failure::Transient) | Outcome::TooLarge | Outcome::InFlight) | Err(_) if still_valid => {
+                None
+            }
             // Another read (or the cron) holds the lease: its token is the one to use, once it
             // lands. Concurrent first reads after an idle spell are the rule in on_demand mode.
             Ok(Outcome::InFlight) => wait_for_landing(ctx, app_id, id).await?,

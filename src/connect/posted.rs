@@ -76,7 +76,7 @@ async fn api_key(ctx: &Ctx, platform: Platform, input: &CreateProfile) -> ApiRes
     let req = identity_request(&platform, &key);
     let resp = fetch::send(&req, &platform.id, None, ctx.timeout_ms())
         .await
-        .map_err(|_| ApiError::upstream(format!("{} could not be reached to check the key", platform.name)))?;
+        .map_err(|e| ApiError::upstream(format!("{} {} while checking the key", platform.name, e.describe())))?;
     if matches!(resp.status, 401 | 403) {
         return Err(ApiError::new(ErrorCode::InvalidCredentials, format!("{} refused the key", platform.name)));
     }

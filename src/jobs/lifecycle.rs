@@ -1,5 +1,5 @@
 //! The token lifecycle (api.md section 7): refresh under a D1 lease, classify failures,
-//! tell the app; plus the cron job and the queue consumer that drive it.
+//! tell the app. The cron job that drives it is in [`crate::jobs::cron`].
 
 use crate::ctx::{Ctx, OrInternal};
 use crate::fetch;
@@ -13,15 +13,16 @@ use connect_links_core::model::{GrantRow, ProfileRow, GRANT_COLUMNS};
 use connect_links_core::oauth::{parse_scopes, parse_token_answer};
 use connect_links_core::platforms::{Platform, RefreshCall, RefreshKind};
 use connect_links_core::random::{new_id, unit};
-use connect_links_core::refresh::{backoff, classify, refresh_request, DisconnectReason, Failure};
+use connect_links_core::refresh::{
+    backoff, backoff_steps, classify, refresh_request, DisconnectReason, Failure, BACKOFF_STEPS,
+};
 use connect_links_core::refresh_policy::{
     next_action_at, RefreshMode, TokenTimes, EXPIRING_NOTICE, SELF_EXCHANGE_MIN_AGE,
 };
 use connect_links_core::storage::{is_transient_d1_error, write_retry_delay_ms, WRITE_ATTEMPTS};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
-use futures_util::stream::{self, StreamExt};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;
 use worker::{console_error, console_log, query, D1Database, Delay};
@@ -36,8 +37,6 @@ const APP_MODE: &str = "(SELECT refresh_mode FROM apps WHERE apps.id = grants.ap
 fn lease_secs(ctx: &Ctx) -> i64 {
     2 * (ctx.timeout_ms() as i64 / 1000) + 30
 }
-/// Refreshes run this many at a time (Workers allow six open connections).
-const CONCURRENCY: usize = 6;
 
 /// What asked for a refresh. `since_ms` is when the asker started: a refresh completed after
 /// that already serves it, so it makes no second call.
@@ -66,6 +65,9 @@ pub enum Outcome {
     NoRefresh,
     /// The refresh failed at the platform (or could not reach it).
     Failed(Failure),
+    /// The platform's answer passed the 1 MiB cap: a transient failure like any other
+    /// (counted, backed off), told apart so that the caller can say why.
+    TooLarge,
     /// The refresh could not start for a reason on our side; pushed back with backoff.
     LocalFailure,
 }
@@ -90,6 +92,8 @@ struct LeaseCols {
     refresh_failing: i64,
     reschedule: i64,
     refresh_mode: String,
+    /// 1 when this lease took over one its holder never released (see [`refresh_one`]).
+    refresh_lease_taken_over: i64,
 }
 
 impl Leased {
@@ -116,31 +120,50 @@ impl Leased {
 /// Refreshes one grant under the D1 lease: one winner across crons, queue redeliveries
 /// and on-demand calls; the new tokens are written before anything else happens, and every
 /// profile under the grant shows them.
+///
+/// The lease is also the attempt's marker, in the same statement: the grant's next try moves
+/// out by the backoff this attempt would get if it failed (never earlier than it was, so a
+/// read does not move a healthy grant's schedule), before the platform is called. An attempt
+/// that kills the isolate mid-call (or outlives its lease) leaves its lease unreleased; the
+/// next lease counts it as a failure, so each such attempt waits longer, and a grant that
+/// kills every run is not the first one picked by every run.
 pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResult<Outcome> {
     let db = ctx.db()?;
     let lease = new_id("lse_")?;
+    // The cron takes what was due when its run started: whatever an attempt of this run
+    // pushed back (to now + backoff) is not due again in the same run.
     let (due_only, since_ms) = match trigger {
         Trigger::Cron => (1, ctx.started_ms),
         Trigger::Queue { since_ms } | Trigger::OnDemand { since_ms } => (0, since_ms),
     };
+    // SET reads the row as it was: `refresh_lease_id` is the previous lease, still set when
+    // its holder never released it.
     let leased = query!(
         &db,
         &format!(
-            "UPDATE grants SET refresh_lease_id = ?2, refresh_lease_until = ?3 + ?4 \
+            "UPDATE grants SET \
+               refresh_failures = refresh_failures + (refresh_lease_id IS NOT NULL), \
+               refresh_lease_taken_over = (refresh_lease_id IS NOT NULL), \
+               next_refresh_at = MAX(next_refresh_at, ?3 + json_extract(?8, '$[' || \
+                 MIN(refresh_failures + (refresh_lease_id IS NOT NULL), {last_step}) || ']')), \
+               refresh_lease_id = ?2, refresh_lease_until = ?3 + ?4 \
              WHERE id = ?1 AND status = 'active' \
                AND (refresh_lease_until IS NULL OR refresh_lease_until < ?3) \
-               AND (?5 = 0 OR next_refresh_at <= ?3) \
+               AND (?5 = 0 OR next_refresh_at <= ?7) \
                AND (last_refresh_ms IS NULL OR last_refresh_ms < ?6) \
              RETURNING {GRANT_COLUMNS}, access_token_enc, refresh_token_enc, token_issued_at, refresh_token_expires_at, \
-               refresh_failures, refresh_failing, reschedule, \
-               COALESCE({APP_MODE}, 'proactive') AS refresh_mode"
+               refresh_failures, refresh_failing, reschedule, refresh_lease_taken_over, \
+               COALESCE({APP_MODE}, 'proactive') AS refresh_mode",
+            last_step = BACKOFF_STEPS - 1
         ),
         grant_id,
         lease,
         ctx.now(),
         lease_secs(ctx),
         due_only,
-        since_ms
+        since_ms,
+        ctx.started_ms / 1000,
+        backoff_steps(unit())
     )
     .one::<serde_json::Value>("lease")
     .await?;
@@ -223,6 +246,11 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
     };
     let answer = fetch::send(&req, &platform.id, Some(row.id()), ctx.timeout_ms()).await;
     let failure = match &answer {
+        Err(fetch::TransportError::TooLarge(_)) => {
+            push_back(ctx, row, lease).await?;
+            log_outcome(row.id(), &platform.id, Failure::Transient);
+            return Ok(Outcome::TooLarge);
+        }
         Err(_) => Failure::Transient,
         Ok(resp) => match parse_answer(platform, resp.status, &resp.body, ctx.now()) {
             Ok(tokens) => {
@@ -234,6 +262,19 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
         },
     };
     match failure {
+        // This lease took over one whose holder never released it, and that holder may
+        // still be out with the same refresh token: a platform that rotates answers the
+        // second use `invalid_grant` while the first holder's new tokens are on their way to
+        // being stored. Such an answer proves nothing about the grant: the lease is freed
+        // (its marker already moved the next try out) and the profiles stay as they are.
+        Failure::Terminal(reason) if row.cols.refresh_lease_taken_over != 0 => {
+            console_log!(
+                "{}",
+                json!({"event": "refresh_inconclusive", "grant_id": row.id(), "platform": platform.id, "failure": reason.as_str()})
+            );
+            release(ctx, row.id(), lease, None).await?;
+            return Ok(Outcome::Failed(Failure::Transient));
+        }
         Failure::Terminal(reason) => {
             if !disconnect(ctx, row, lease, reason).await? {
                 // The answer was about tokens that are no longer stored (a reconnect): the
@@ -288,6 +329,7 @@ async fn reschedule(ctx: &Ctx, row: &Leased, lease: &str, next: Option<i64>) -> 
 /// `profile.refresh_failed` (one per active profile under the grant) for the first failure
 /// of a streak, in the same batch.
 async fn push_back(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<()> {
+    // The lease already counted the attempts that died unreleased before this one.
     let failures = row.cols.refresh_failures + 1;
     let next = ctx.now() + backoff(failures as u32, unit());
     let db = ctx.db()?;
@@ -528,9 +570,12 @@ async fn expiry_without_refresh(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResu
 }
 
 /// Marks the grant disconnected, with its profiles, and tells the app (one event per
-/// profile), in one batch: once, and only while its tokens are still the ones this refresh
-/// sent (a reconnect meanwhile keeps it alive). A dead grant ends every profile under it; an
-/// expired one only those acting with its token. Whether it was disconnected now.
+/// profile), in one batch: once, only while its tokens are still the ones this refresh sent
+/// (a reconnect or another refresh that stored meanwhile keeps it alive), and only while this
+/// refresh still holds its lease (a refresh whose lease ran out and was taken over may have
+/// been answered `invalid_grant` because the new holder's call spent the token first, its
+/// rotated tokens not stored yet). A dead grant ends every profile under it; an expired one
+/// only those acting with its token. Whether it was disconnected now.
 async fn disconnect(ctx: &Ctx, row: &Leased, lease: &str, reason: DisconnectReason) -> ApiResult<bool> {
     let db = ctx.db()?;
     let now = ctx.now();
@@ -539,12 +584,14 @@ async fn disconnect(ctx: &Ctx, row: &Leased, lease: &str, reason: DisconnectReas
         &db,
         "UPDATE grants SET status = 'disconnected', disconnect_reason = ?2, next_refresh_at = NULL, \
          refresh_lease_id = NULL, refresh_lease_until = NULL, updated_at = ?3 \
-         WHERE id = ?1 AND status = 'active' AND access_token_enc = ?4 AND refresh_token_enc IS ?5 RETURNING id",
+         WHERE id = ?1 AND status = 'active' AND access_token_enc = ?4 AND refresh_token_enc IS ?5 \
+           AND refresh_lease_id = ?6 RETURNING id",
         row.id(),
         reason.as_str(),
         now,
         row.cols.access_token_enc,
-        row.cols.refresh_token_enc
+        row.cols.refresh_token_enc,
+        lease
     )
     .or_500("prepare disconnect")?;
     let profiles = store::profiles_of_grant(&db, row.id(), own_token_too).await?;
@@ -565,86 +612,4 @@ async fn disconnect(ctx: &Ctx, row: &Leased, lease: &str, reason: DisconnectReas
     // When the tokens changed meanwhile, the grant stays as it is; just free the lease.
     release(ctx, row.id(), lease, None).await?;
     Ok(store::returned_rows(&results, 0))
-}
-
-/// A refresh job on `REFRESH_QUEUE`.
-#[derive(Serialize, Deserialize)]
-pub struct RefreshMessage {
-    /// The grant to refresh (`profile_id` in messages from before grants: a migrated
-    /// profile's grant has its id).
-    #[serde(alias = "profile_id")]
-    pub grant_id: String,
-    /// When the cron enqueued it (ms): a refresh completed later makes this one moot.
-    pub enqueued_ms: i64,
-}
-
-/// How many select-and-refresh rounds one cron run makes at most.
-const MAX_ROUNDS: u32 = 5;
-
-/// The lifecycle job run by the cron trigger: the refresh phase, then webhook retries and
-/// housekeeping, which run even when the refresh phase failed.
-pub async fn run_cron(ctx: &Ctx) -> ApiResult<()> {
-    let refreshed = refresh_due(ctx).await;
-    let checked = crate::jobs::liveness::run(ctx).await;
-    let _ = webhooks::deliver_due(ctx, 100).await;
-    let kept = crate::jobs::housekeeping::run(ctx).await;
-    refreshed.and(checked).and(kept)
-}
-
-/// Refreshes (or enqueues) due profiles. `REFRESH_BATCH_SIZE` (default 200) bounds the
-/// refreshes that reach a platform (or the jobs enqueued) in one run, and twice that bounds
-/// the profiles looked at (each costs D1 queries). Profiles that fail locally make no call
-/// and are pushed back, so the run selects again (up to five rounds): they never starve the
-/// profiles behind them.
-async fn refresh_due(ctx: &Ctx) -> ApiResult<()> {
-    let batch = ctx.refresh_batch_size();
-    let queue = ctx.env.queue("REFRESH_QUEUE").ok();
-    let (mut calls_left, mut looks_left) = (batch, batch.saturating_mul(2));
-    for _ in 0..MAX_ROUNDS {
-        let take = calls_left.min(looks_left);
-        if take == 0 {
-            break;
-        }
-        let due = store::due_grants(&ctx.db()?, ctx.now(), take).await?;
-        if due.is_empty() {
-            break;
-        }
-        looks_left = looks_left.saturating_sub(due.len() as u32);
-        match &queue {
-            Some(queue) => {
-                for chunk in due.chunks(100) {
-                    let messages: Vec<RefreshMessage> = chunk
-                        .iter()
-                        .map(|id| RefreshMessage { grant_id: id.clone(), enqueued_ms: ctx.started_ms })
-                        .collect();
-                    queue.send_batch(messages).await.or_500("enqueue refresh")?;
-                    // Fence: not selected again for ten minutes, unless the consumer sets a new time.
-                    store::fence_due(&ctx.db()?, chunk, ctx.now(), ctx.now() + 600).await?;
-                }
-                calls_left = calls_left.saturating_sub(due.len() as u32);
-            }
-            None => {
-                let results: Vec<_> = stream::iter(due.iter())
-                    .map(|id| refresh_one(ctx, id, Trigger::Cron))
-                    .buffer_unordered(CONCURRENCY)
-                    .collect()
-                    .await;
-                let called = results
-                    .iter()
-                    .filter(|r| matches!(r, Ok(Outcome::Refreshed | Outcome::Failed(_)) | Err(_)))
-                    .count();
-                let failed = results.iter().filter(|r| r.is_err()).count();
-                console_log!(
-                    "{}",
-                    json!({"event": "cron_refresh", "due": due.len(), "called": called, "errors": failed})
-                );
-                calls_left = calls_left.saturating_sub(called as u32);
-                // Every profile of the round made its call: the next round has its own budget.
-                if called == due.len() {
-                    break;
-                }
-            }
-        }
-    }
-    Ok(())
 }

@@ -1,0 +1,105 @@
+//! The cron's lifecycle job: the refresh phase (inline, or fanned out through
+//! `REFRESH_QUEUE`), with the liveness checks, webhook retries and housekeeping beside it.
+//! Refreshing one grant is [`crate::jobs::lifecycle`]'s.
+
+use crate::ctx::{Ctx, OrInternal};
+use crate::jobs::lifecycle::{refresh_one, Outcome, Trigger};
+use crate::jobs::webhooks;
+use crate::store;
+use connect_links_core::error::ApiResult;
+use futures_util::future::join;
+use futures_util::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use worker::console_log;
+
+/// Refreshes run this many at a time (Workers allow six open connections).
+const CONCURRENCY: usize = 6;
+
+/// A refresh job on `REFRESH_QUEUE`.
+#[derive(Serialize, Deserialize)]
+pub struct RefreshMessage {
+    /// The grant to refresh (`profile_id` in messages from before grants: a migrated
+    /// profile's grant has its id).
+    #[serde(alias = "profile_id")]
+    pub grant_id: String,
+    /// When the cron enqueued it (ms): a refresh completed later makes this one moot.
+    pub enqueued_ms: i64,
+}
+
+/// How many select-and-refresh rounds one cron run makes at most.
+const MAX_ROUNDS: u32 = 5;
+
+/// The lifecycle job run by the cron trigger: the refresh phase, and beside it (not after
+/// it) the liveness checks, webhook retries and housekeeping, so that a refresh that hangs,
+/// or a refresh phase that fails, holds up none of them.
+pub async fn run(ctx: &Ctx) -> ApiResult<()> {
+    let rest = async {
+        let checked = crate::jobs::liveness::run(ctx).await;
+        let _ = webhooks::deliver_due(ctx, 100).await;
+        let kept = crate::jobs::housekeeping::run(ctx).await;
+        checked.and(kept)
+    };
+    let (refreshed, rest) = join(refresh_due(ctx), rest).await;
+    refreshed.and(rest)
+}
+
+/// Refreshes (or enqueues) due profiles. `REFRESH_BATCH_SIZE` (default 200) bounds the
+/// refreshes that reach a platform (or the jobs enqueued) in one run, and twice that bounds
+/// the profiles looked at (each costs D1 queries). Profiles that fail locally make no call
+/// and are pushed back, so the run selects again (up to five rounds): they never starve the
+/// profiles behind them.
+async fn refresh_due(ctx: &Ctx) -> ApiResult<()> {
+    let batch = ctx.refresh_batch_size();
+    let queue = ctx.env.queue("REFRESH_QUEUE").ok();
+    let (mut calls_left, mut looks_left) = (batch, batch.saturating_mul(2));
+    for _ in 0..MAX_ROUNDS {
+        let take = calls_left.min(looks_left);
+        if take == 0 {
+            break;
+        }
+        // Due when the run started, as the lease checks: an attempt of this run moved its
+        // grant's next try past that, so no grant is called twice in one run.
+        let due = store::due_grants(&ctx.db()?, ctx.started_ms / 1000, take).await?;
+        if due.is_empty() {
+            break;
+        }
+        looks_left = looks_left.saturating_sub(due.len() as u32);
+        match &queue {
+            Some(queue) => {
+                for chunk in due.chunks(100) {
+                    let messages: Vec<RefreshMessage> = chunk
+                        .iter()
+                        .map(|id| RefreshMessage { grant_id: id.clone(), enqueued_ms: ctx.started_ms })
+                        .collect();
+                    queue.send_batch(messages).await.or_500("enqueue refresh")?;
+                    // Fence: not selected again for ten minutes, unless the consumer sets a new time.
+                    store::fence_due(&ctx.db()?, chunk, ctx.now(), ctx.now() + 600).await?;
+                }
+                calls_left = calls_left.saturating_sub(due.len() as u32);
+            }
+            None => {
+                let results: Vec<_> = stream::iter(due.iter())
+                    .map(|id| refresh_one(ctx, id, Trigger::Cron))
+                    .buffer_unordered(CONCURRENCY)
+                    .collect()
+                    .await;
+                let called = results
+                    .iter()
+                    .filter(|r| matches!(r, Ok(Outcome::Refreshed | Outcome::Failed(_) | Outcome::TooLarge) | Err(_)))
+                    .count();
+                let failed = results.iter().filter(|r| r.is_err()).count();
+                console_log!(
+                    "{}",
+                    json!({"event": "cron_refresh", "due": due.len(), "called": called, "errors": failed})
+                );
+                calls_left = calls_left.saturating_sub(called as u32);
+                // Every profile of the round made its call: the next round has its own budget.
+                if called == due.len() {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
