@@ -9,6 +9,8 @@ use crate::ctx::{now_ms, Ctx, OrInternal};
 use crate::fetch::{self, OutBody, TransportError};
 use crate::jobs::lifecycle::Outcome;
 use crate::store;
+use crate::tenant::Admitted;
+use connect_links_core::app_limits::AppRoute;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::{AppRow, ProfileRow};
 use connect_links_core::oauth::place_token;
@@ -69,6 +71,8 @@ struct Books {
     refreshed: bool,
     /// Whether the call's line is written (every answer writes exactly one).
     logged: bool,
+    /// The app's proxy rate once counted (its `RateLimit` fields go on every answer).
+    admitted: Option<Admitted>,
 }
 
 /// `ANY /v1/profiles/{id}/proxy/{path}`. Every answer, refusals included, writes one log
@@ -83,6 +87,7 @@ pub async fn forward(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request) -> Ap
         attempts: 0,
         refreshed: false,
         logged: false,
+        admitted: None,
     };
     let result = forward_as(ctx, app, id, req, &mut books).await;
     if let Err(e) = &result {
@@ -104,8 +109,22 @@ async fn forward_as(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request, books:
     // slashes skipped as the router skips them).
     let raw_path = url.path().trim_start_matches('/').splitn(5, '/').nth(4).unwrap_or_default().to_string();
     let db = ctx.db()?;
-    let first = store::profile_token(&db, &app.id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
-    books.platform = first.0.platform.clone();
+    // The app's proxy rate is counted while the profile is read: neither reads what the
+    // other writes.
+    let admit = crate::tenant::admit(ctx, app, AppRoute::Proxy);
+    let (admitted, first) = futures_util::future::join(admit, store::profile_token(&db, &app.id, id)).await;
+    if let Ok(Some((profile, _))) = &first {
+        books.platform = profile.platform.clone();
+    }
+    match admitted? {
+        Ok(a) => books.admitted = Some(a),
+        Err(mut refusal) => {
+            books.finish(ctx, 429, Source::Local).await;
+            local_headers(&mut refusal)?;
+            return Ok(refusal);
+        }
+    }
+    let first = first?.ok_or_else(|| ApiError::not_found("profile"))?;
     require_active(&first.0)?;
     let platform = ctx
         .platform_at(&first.0.platform, first.0.instance.as_deref())
@@ -130,9 +149,9 @@ async fn forward_as(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request, books:
     let (profile, token) = usable_token(ctx, &app.id, id, first).await?;
     let body = request_body(req, &method).await?;
     // The budget is spent last, when nothing on our side can still stop the call.
-    if let Decision::Refuse { retry_after_secs } = check_budgets(ctx, platform, &account, &books.class).await {
+    if let Decision::Refuse { retry_after_secs } = check_budgets(ctx, platform, &account, &books.class, app).await {
         books.finish(ctx, 429, Source::Local).await;
-        return rate_limited(retry_after_secs);
+        return rate_limited(retry_after_secs, books);
     }
     let forwarded: Vec<(String, String)> = req
         .headers()
@@ -249,7 +268,7 @@ async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books
             let lookup = |name: &str| h.get(name).ok().flatten();
             rules::read_limits(spec, status, now, &lookup, &http_date)
         };
-        record_limits(ctx, call.platform, call.account, &books.class, &limits, now).await;
+        record_limits(ctx, call.platform, call.account, &books.class, &books.app_id, &limits, now).await;
         books.finish(ctx, status, Source::Platform).await;
         return pass_back(resp, call.method, books, limits.retry_after_secs(now).filter(|_| status == 429));
     }
@@ -385,7 +404,7 @@ fn pass_back(resp: Response, method: &str, books: &Books, retry_after: Option<i6
         }
     }
     let builder = worker::ResponseBuilder::new().with_status(status).with_headers(headers);
-    Ok(match resp.body() {
+    let mut out = match resp.body() {
         _ if bodiless => {
             discard(&resp);
             builder.empty()
@@ -393,21 +412,35 @@ fn pass_back(resp: Response, method: &str, books: &Books, retry_after: Option<i6
         ResponseBody::Stream(s) => builder.stream(s.clone()),
         ResponseBody::Body(b) => builder.fixed(b.clone()),
         ResponseBody::Empty => builder.empty(),
-    })
+    };
+    if let Some(a) = &books.admitted {
+        a.stamp(&mut out);
+    }
+    Ok(out)
 }
 
 /// 429 `rate_limited` answered here, before any platform call.
-fn rate_limited(retry_after_secs: i64) -> ApiResult<Response> {
+fn rate_limited(retry_after_secs: i64, books: &Books) -> ApiResult<Response> {
     let e = ApiError::new(
         ErrorCode::RateLimited,
-        "this profile's budget for this endpoint is spent, or the platform asked to wait; retry after Retry-After seconds",
+        "this profile's budget for this endpoint, or this app's share of the platform app's, is spent, or the \
+         platform asked to wait; retry after Retry-After seconds",
     );
     let mut resp = Response::from_json(&e.body()).or_500("serialize response")?.with_status(429);
+    resp.headers_mut().set("retry-after", &retry_after_secs.max(1).to_string()).or_500("retry-after header")?;
+    local_headers(&mut resp)?;
+    if let Some(a) = &books.admitted {
+        a.stamp(&mut resp);
+    }
+    Ok(resp)
+}
+
+/// The proxy's own headers on an answer made here, before any platform call.
+fn local_headers(resp: &mut Response) -> ApiResult<()> {
     let h = resp.headers_mut();
-    h.set("retry-after", &retry_after_secs.max(1).to_string()).or_500("retry-after header")?;
     h.set(rules::ATTEMPTS_HEADER, "0").or_500("attempts header")?;
     h.set(rules::REFRESHED_HEADER, "false").or_500("refreshed header")?;
-    Ok(resp)
+    Ok(())
 }
 
 /// An HTTP date (`Retry-After: Wed, 21 Oct 2015 07:28:00 GMT`) as epoch seconds, read by
