@@ -30,7 +30,8 @@ impl Admitted {
     /// platform's own fields passed back by the proxy stay: both are lists).
     pub fn stamp(&self, resp: &mut Response) {
         if let Some(q) = &self.quota {
-            let (policy, now) = rate_limit_fields(self.route.policy(), q.limit, RATE_WINDOW_SECS, q.remaining, q.reset_secs);
+            let (policy, now) =
+                rate_limit_fields(self.route.policy(), q.limit, RATE_WINDOW_SECS, q.remaining, q.reset_secs);
             let h = resp.headers_mut();
             let _ = h.append("ratelimit-policy", &policy);
             let _ = h.append("ratelimit", &now);

@@ -76,7 +76,13 @@ impl AppRoute {
 /// The `RateLimit-Policy` and `RateLimit` field values (draft-ietf-httpapi-ratelimit-headers,
 /// revision 10: structured-field lists of a quoted policy name with parameters), e.g.
 /// `"proxy";q=1200;w=60` and `"proxy";r=1199;t=60`.
-pub fn rate_limit_fields(policy: &str, limit: u32, window_secs: i64, remaining: u32, reset_secs: i64) -> (String, String) {
+pub fn rate_limit_fields(
+    policy: &str,
+    limit: u32,
+    window_secs: i64,
+    remaining: u32,
+    reset_secs: i64,
+) -> (String, String) {
     (format!("\"{policy}\";q={limit};w={window_secs}"), format!("\"{policy}\";r={remaining};t={}", reset_secs.max(0)))
 }
 

@@ -290,7 +290,13 @@ mod tests {
     fn a_fresh_window_never_refuses_whatever_the_weights() {
         for (limit, others) in [(1, 5u32), (3, 5), (2, 1), (10, 1), (100, 50)] {
             let shares: Vec<Share> = (0..others)
-                .map(|i| Share { tenant: format!("o{i}"), weight: MAX_WEIGHT, used: 0, window_end: 0, active_until: T0 + 5 })
+                .map(|i| Share {
+                    tenant: format!("o{i}"),
+                    weight: MAX_WEIGHT,
+                    used: 0,
+                    window_end: 0,
+                    active_until: T0 + 5,
+                })
                 .collect();
             let take = Take { key: "k".into(), budget: Some(Budget { limit, window_secs: 60 }) };
             let (d, _, _) = decide_shared(T0, &tenant("a", 1), &[(take, Counter::default(), shares)]);
@@ -308,7 +314,11 @@ mod tests {
         assert_eq!(shares, vec![None]);
         // An unbudgeted counter (a remembered block) is not shared out: no share row.
         let block = Take { key: "*".into(), budget: None };
-        let (d, _, shares) = decide_shared(T0, &tenant("a", 1), &[(block, Counter::default(), vec![]), (take, Counter::default(), vec![])]);
+        let (d, _, shares) = decide_shared(
+            T0,
+            &tenant("a", 1),
+            &[(block, Counter::default(), vec![]), (take, Counter::default(), vec![])],
+        );
         assert_eq!(d, Decision::Allow);
         assert_eq!(shares[0], None);
         assert_eq!(shares[1].as_ref().map(|s| (s.used, s.active_until)), Some((1, T0 + 60)));

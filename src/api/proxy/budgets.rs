@@ -89,7 +89,13 @@ pub async fn check_budgets(ctx: &Ctx, platform: &Platform, account: &str, class:
 /// shards (each holds its part of every budget), so an app alone still reaches the whole
 /// budget. Refused everywhere: the shortest wait. Only a call that spends a budget moves
 /// on; one that only checks remembered blocks (which every shard holds) asks its home.
-async fn take_app_share(ctx: &Ctx, platform: &Platform, class: &str, app: &AppRow, now: i64) -> worker::Result<Decision> {
+async fn take_app_share(
+    ctx: &Ctx,
+    platform: &Platform,
+    class: &str,
+    app: &AppRow,
+    now: i64,
+) -> worker::Result<Decision> {
     let n = shards(platform);
     let tenant = Tenant { id: app.id.clone(), weight: app.limits().budget_weight() };
     let budgeted = platform.proxy.budgets.iter().any(|r| r.scope == Scope::App && r.matches(class));
@@ -151,8 +157,7 @@ pub async fn record_limits(
         || limits.app_remaining.is_some_and(|(left, reset)| left == 0 && reset > now);
     let mut targets = vec![(account.to_string(), account_reports)];
     if !app_reports.is_empty() {
-        let shards: Vec<u32> =
-            if app_blocks { (0..n).collect() } else { vec![fair::home_shard(app_id, n)] };
+        let shards: Vec<u32> = if app_blocks { (0..n).collect() } else { vec![fair::home_shard(app_id, n)] };
         targets.extend(shards.into_iter().map(|i| (fair::shard_object(&platform.id, i), app_reports.clone())));
     }
     let env = ctx.env.clone();
