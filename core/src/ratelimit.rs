@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 pub mod fair;
+pub mod layout;
 
 use fair::Tenant;
 

@@ -268,7 +268,7 @@ async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books
             let lookup = |name: &str| h.get(name).ok().flatten();
             rules::read_limits(spec, status, now, &lookup, &http_date)
         };
-        record_limits(ctx, call.platform, call.account, &books.class, &books.app_id, &limits, now).await;
+        record_limits(ctx, call.platform, call.account, &books.class, &limits, now).await;
         books.finish(ctx, status, Source::Platform).await;
         return pass_back(resp, call.method, books, limits.retry_after_secs(now).filter(|_| status == 429));
     }

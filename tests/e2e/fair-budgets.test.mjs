@@ -1,8 +1,9 @@
 // A platform app's budgets (this deployment's client id: YouTube's daily units, X's per-app
-// posts, Meta's app allowance) are spent by every app of the deployment. They are shared
-// fairly: an app that tries to spend all of one leaves the others their share, and weights
-// (an app's `limits.budget_weight`) divide it. YouTube's budgets are small (100 a day), so
-// the mock's API runs them out within a test.
+// posts, Reddit's calls) are spent by every app of the deployment. They are shared fairly:
+// an app that tries to spend all of one leaves the others their share, and weights (an
+// app's `limits.budget_weight`) divide it. YouTube's budgets are small (100 a day), so the
+// mock's API runs them out within a test. What a platform says of its whole client id
+// (Meta's app usage) is kept in shards, one checked per app: a block reaches every app.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './harness.mjs';
@@ -11,13 +12,18 @@ import { PlatformMocks, credentialVars } from './platform-mocks.mjs';
 const REDIRECT = 'https://app.example.com/connected';
 const mocks = new PlatformMocks();
 let w;
-let seen; // YouTube API calls the mock answered, by the app whose profile made them
+let seen; // API calls the mock answered (paths)
+let graphUsage = null; // while set, Graph API answers carry this x-app-usage
 
 before(async () => {
-  w = await startWorker({ vars: credentialVars(['youtube']), outbound: mocks.handle });
+  w = await startWorker({ vars: credentialVars(['youtube', 'facebook']), outbound: mocks.handle });
   seen = [];
   // Every API call answers 200; the budget refusals are the worker's own.
   mocks.api = async (request, url) => {
+    if (url.hostname === 'graph.facebook.com' && graphUsage && url.pathname.endsWith('/feed')) {
+      seen.push(url.pathname);
+      return new Response('{"data":[]}', { status: 200, headers: { 'content-type': 'application/json', 'x-app-usage': JSON.stringify(graphUsage) } });
+    }
     if (url.hostname !== 'www.googleapis.com' || !/^\/(upload\/)?youtube\/v3\/(search|videos)$/.test(url.pathname)) return undefined;
     if (request.method !== 'GET') await request.arrayBuffer();
     seen.push(url.pathname);
@@ -26,10 +32,10 @@ before(async () => {
 });
 after(async () => { await w?.stop(); });
 
-async function connectedApp(name, user) {
+async function connectedApp(name, user, platform = 'youtube') {
   const made = await w.admin('POST', '/v1/admin/apps', { name, allowed_redirect_urls: [REDIRECT] });
   assert.equal(made.status, 201);
-  const { q } = await w.connectWithMock(mocks, made.body.api_key, 'youtube', { user, redirect: REDIRECT });
+  const { q } = await w.connectWithMock(mocks, made.body.api_key, platform, { user, redirect: REDIRECT });
   assert.equal(q.connected, 'true', JSON.stringify(q));
   return { id: made.body.app.id, key: made.body.api_key, profile: q.profile_id };
 }
@@ -85,4 +91,36 @@ test('an app with three times the weight gets three quarters of a contended budg
   const light = await spend(upload, b, 120);
   assert.equal(light.allowed, 24, 'B is owed 1/4: 25 with its first');
   assert.equal(seen.filter((p) => p === '/upload/youtube/v3/videos').length, 100);
+});
+
+/** The block shard an app's calls check, as `ratelimit::layout::block_object` picks it (FNV-1a of its id, mod 8). */
+function blockShard(appId) {
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(appId)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h % 8;
+}
+
+test("a block of the whole client id (Meta's app usage at 100 %) reported on one app's call stops every app's calls", async () => {
+  mocks.setPages('meta-a', [{ id: '880001', name: 'Page A' }]);
+  const first = await connectedApp('Meta A', 'meta-a', 'facebook');
+  // The second app checks another shard than the first (ids are random: a few tries).
+  let second;
+  for (let i = 0; i < 20 && (!second || blockShard(second.id) === blockShard(first.id)); i++) {
+    mocks.setPages(`meta-b${i}`, [{ id: `88100${i}`, name: 'Page B' }]);
+    second = { ...(await connectedApp(`Meta B${i}`, `meta-b${i}`, 'facebook')), page: `88100${i}` };
+  }
+  assert.notEqual(blockShard(second.id), blockShard(first.id));
+  const feed = (a, page) => fetch(`${w.base}/v1/profiles/${a.profile}/proxy/v25.0/${page}/feed`, { headers: { authorization: `Bearer ${a.key}` } });
+  graphUsage = { call_count: 100, total_cputime: 20, total_time: 20 };
+  const before = seen.length;
+  const r = await feed(first, '880001');
+  assert.equal(r.status, 200, 'the answer that says so comes back');
+  await r.arrayBuffer();
+  const other = await feed(second, second.page);
+  assert.equal(other.status, 429);
+  assert.equal((await other.json()).error.code, 'rate_limited');
+  assert.equal(other.headers.get('x-connect-links-attempts'), '0');
+  assert.ok(Number(other.headers.get('retry-after')) > 0);
+  assert.equal(seen.length - before, 1, "the other app's call never reached Meta");
+  graphUsage = null;
 });

@@ -1,6 +1,6 @@
 //! Fair shares of the platform app's budgets: every app (tenant) of the deployment spends
-//! YouTube's daily units, X's per-app posts and Meta's app-wide allowance through the same
-//! client id, so without a rule the first app to spend them leaves none to the others.
+//! YouTube's daily units, X's per-app posts and Reddit's calls per client id through the
+//! same client id, so without a rule the first app to spend them leaves none to the others.
 //!
 //! The rule, per budgeted counter and window: an app is *active* while it spent in the last
 //! window's length. Each active app is owed `floor(limit * weight / total weight)` of the
@@ -18,21 +18,13 @@
 //! what an app already spent, the apps still under their share take what is left first come,
 //! first served, each up to its share.
 //!
-//! The budgets' objects are split into shards (see [`shard_count`]) so that one hot platform
-//! is not one object: each shard holds `1/N` of a budget, an app goes to its home shard
-//! first (by a hash of its id) and to the next ones only when its home refuses, so an app
-//! alone can still reach the whole budget.
+//! Each budget lives whole in one object (see `ratelimit::layout`), so the rule is exact.
 
 use super::{decide, Budget, Counter, Decision, Take};
 use serde::{Deserialize, Serialize};
 
 /// The largest weight an app may have (weights start at 1).
 pub const MAX_WEIGHT: u32 = 100;
-/// The most shards a platform app's budgets are split into.
-pub const MAX_SHARDS: u32 = 8;
-/// The fewest units a shard of a budget holds: a small budget (YouTube's 100 uploads a day)
-/// stays in one object, where its fair shares are exact.
-pub const UNITS_PER_SHARD: u32 = 1_000;
 
 /// The app spending a shared budget, as a take names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,53 +128,6 @@ pub fn decide_shared(
         (Decision::Refuse { retry_after_secs }, w) => {
             (Decision::Refuse { retry_after_secs: retry_after_secs.max(w.unwrap_or(0)) }, unchanged, none())
         }
-    }
-}
-
-/// How many shards a platform app's budgets are split into, given the limits of its
-/// app-wide budgets: one per [`UNITS_PER_SHARD`] units of the smallest (so each shard holds
-/// at least that many of every budget), from 1 to [`MAX_SHARDS`]; a platform without app
-/// budgets (Meta, whose app-wide limit is only reported after the fact) has
-/// [`MAX_SHARDS`]: its objects then hold only remembered blocks, which go to every shard.
-pub fn shard_count(app_budget_limits: impl IntoIterator<Item = u32>) -> u32 {
-    match app_budget_limits.into_iter().min() {
-        None => MAX_SHARDS,
-        Some(limit) => (limit / UNITS_PER_SHARD).clamp(1, MAX_SHARDS),
-    }
-}
-
-/// An app's home shard: a stable hash of its id (FNV-1a), so its calls meet the same
-/// object and the same fair-share rows.
-pub fn home_shard(app_id: &str, shards: u32) -> u32 {
-    let hash = app_id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
-    hash % shards.max(1)
-}
-
-/// The shards in the order an app tries them: its home, then the next ones round.
-pub fn shard_order(home: u32, shards: u32) -> impl Iterator<Item = u32> {
-    let n = shards.max(1);
-    (0..n).map(move |i| (home + i) % n)
-}
-
-/// Shard `index`'s part of a budget of `limit`: an equal part, the remainder spread over the
-/// first shards, so the parts add up to the whole (and each is at least 1).
-pub fn shard_limit(limit: u32, shards: u32, index: u32) -> u32 {
-    let n = shards.max(1);
-    (limit / n + u32::from(index < limit % n)).max(1)
-}
-
-/// A platform's report of what is left of an app-wide budget, as one shard counts it (its
-/// part, rounded up so that only a report of nothing left blocks a shard).
-pub fn shard_remaining(remaining: u32, shards: u32) -> u32 {
-    remaining.div_ceil(shards.max(1))
-}
-
-/// The limiter object of shard `index` of a platform app: shard 0 keeps the name the whole
-/// budget had before it was split.
-pub fn shard_object(platform: &str, index: u32) -> String {
-    match index {
-        0 => format!("app:{platform}"),
-        i => format!("app:{platform}:{i}"),
     }
 }
 
@@ -322,46 +267,5 @@ mod tests {
         assert_eq!(d, Decision::Allow);
         assert_eq!(shares[0], None);
         assert_eq!(shares[1].as_ref().map(|s| (s.used, s.active_until)), Some((1, T0 + 60)));
-    }
-
-    #[test]
-    fn shard_counts_follow_the_smallest_app_budget() {
-        assert_eq!(shard_count([100, 100]), 1, "YouTube's units stay whole");
-        assert_eq!(shard_count([1_000]), 1, "Reddit's 1,000 per 10 minutes");
-        assert_eq!(shard_count([10_000, 10_000, 50_000]), MAX_SHARDS, "X");
-        assert_eq!(shard_count([2_500]), 2);
-        assert_eq!(shard_count([]), MAX_SHARDS, "Meta: blocks only");
-    }
-
-    #[test]
-    fn shards_add_up_to_the_budget_and_every_app_has_a_stable_home() {
-        for (limit, n) in [(10_000, 8), (2_500, 2), (100, 1), (1_003, 8)] {
-            assert_eq!((0..n).map(|i| shard_limit(limit, n, i)).sum::<u32>(), limit, "{limit}/{n}");
-        }
-        assert_eq!(home_shard("app_abc", 8), home_shard("app_abc", 8));
-        assert_eq!(home_shard("app_abc", 1), 0);
-        let homes: std::collections::HashSet<u32> = (0..64).map(|i| home_shard(&format!("app_{i}"), 8)).collect();
-        assert!(homes.len() >= 6, "ids spread over the shards: {homes:?}");
-        assert_eq!(shard_order(6, 8).collect::<Vec<_>>(), vec![6, 7, 0, 1, 2, 3, 4, 5]);
-        assert_eq!(shard_order(0, 1).collect::<Vec<_>>(), vec![0]);
-        assert_eq!((shard_object("x", 0), shard_object("x", 3)), ("app:x".to_string(), "app:x:3".to_string()));
-        assert_eq!((shard_remaining(0, 8), shard_remaining(5, 8), shard_remaining(800, 8)), (0, 1, 100));
-    }
-
-    #[test]
-    fn an_app_alone_reaches_the_whole_sharded_budget_through_its_next_shards() {
-        let n = shard_count([10_000]);
-        let mut shards: Vec<Object> = (0..n).map(|i| Object::new(shard_limit(10_000, n, i), DAY)).collect();
-        let a = tenant("a", 1);
-        let mut allowed = 0;
-        'calls: for _ in 0..10_010 {
-            for s in shard_order(home_shard(&a.id, n), n) {
-                if shards[s as usize].take(T0, &a) == Decision::Allow {
-                    allowed += 1;
-                    continue 'calls;
-                }
-            }
-        }
-        assert_eq!(allowed, 10_000);
     }
 }

@@ -2,15 +2,16 @@
 //! goes, and what the platform's answer says about them afterwards.
 //!
 //! A platform app's budgets (its client id's, shared by every app of the deployment) are
-//! split over shards and shared fairly between the apps (`ratelimit::fair`): a call spends
-//! as its app, at the app's home shard first.
+//! shared fairly between the apps (`ratelimit::fair`): a call spends as its app. Where each
+//! part of a platform app lives is `ratelimit::layout`.
 
 use crate::ctx::Ctx;
 use crate::limiter;
 use connect_links_core::model::{AppRow, ProfileRow};
 use connect_links_core::platforms::Platform;
 use connect_links_core::proxy::{self as rules, Limits, Scope};
-use connect_links_core::ratelimit::fair::{self, Tenant};
+use connect_links_core::ratelimit::fair::Tenant;
+use connect_links_core::ratelimit::layout;
 use connect_links_core::ratelimit::{Budget, Decision, Report, Take};
 use serde_json::json;
 use worker::console_warn;
@@ -21,9 +22,10 @@ pub fn account_object(p: &ProfileRow) -> String {
     format!("account:{}:{}", p.platform, p.platform_user_id)
 }
 
-/// How many shards the platform app's budgets are split into (`fair::shard_count`).
-fn shards(platform: &Platform) -> u32 {
-    fair::shard_count(platform.proxy.budgets.iter().filter(|r| r.scope == Scope::App).map(|r| r.limit))
+/// Whether the platform reports limits of its whole client id after a call (kept as blocks
+/// in the platform app's block shards).
+fn reports_app_limits(platform: &Platform) -> bool {
+    matches!(platform.proxy.rate_headers, rules::RateHeaders::RedditRateLimit | rules::RateHeaders::MetaUsage)
 }
 
 /// Logs that a limiter could not be reached (the call goes on).
@@ -31,15 +33,12 @@ fn limiter_unavailable(e: &worker::Error) {
     console_warn!("{}", json!({"event": "limiter_unavailable", "error": e.to_string()}));
 }
 
-/// The counters a call of `class` spends in one scope: for the account, the class's own
-/// (where a remembered 429 lives) and `*` (account-wide blocks); for the app, `*`; then
-/// each matching budget rule's.
-fn takes(platform: &Platform, class: &str, scope: Scope) -> Vec<Take> {
-    let mut out: Vec<Take> = vec![Take { key: "*".into(), budget: None }];
-    if scope == Scope::Profile {
-        out.push(Take { key: class.to_string(), budget: None });
-    }
-    for rule in platform.proxy.budgets.iter().filter(|r| r.scope == scope && r.matches(class)) {
+/// The counters a call of `class` spends in the account's object: the class's own (where a
+/// remembered 429 lives) and `*` (account-wide blocks), then each matching budget rule's.
+fn account_takes(platform: &Platform, class: &str) -> Vec<Take> {
+    let mut out: Vec<Take> =
+        vec![Take { key: "*".into(), budget: None }, Take { key: class.to_string(), budget: None }];
+    for rule in platform.proxy.budgets.iter().filter(|r| r.scope == Scope::Profile && r.matches(class)) {
         let budget = Some(Budget { limit: rule.limit, window_secs: rule.window_secs });
         match out.iter_mut().find(|t| t.key == rule.endpoint) {
             Some(t) => t.budget = budget,
@@ -49,11 +48,10 @@ fn takes(platform: &Platform, class: &str, scope: Scope) -> Vec<Take> {
     out
 }
 
-/// Whether the platform app's limiter is asked at all: when a rule of the app matches, or
-/// when the platform reports app-wide limits that may be remembered there.
+/// Whether the platform app's limiters are asked at all: when a rule of the app matches, or
+/// when the platform reports app-wide limits that may be remembered.
 fn app_counted(platform: &Platform, class: &str) -> bool {
-    platform.proxy.budgets.iter().any(|r| r.scope == Scope::App && r.matches(class))
-        || matches!(platform.proxy.rate_headers, rules::RateHeaders::RedditRateLimit | rules::RateHeaders::MetaUsage)
+    platform.proxy.budgets.iter().any(|r| r.scope == Scope::App && r.matches(class)) || reports_app_limits(platform)
 }
 
 /// Asks the account's limiter (and the platform app's, when it counts) whether the call may
@@ -62,7 +60,7 @@ fn app_counted(platform: &Platform, class: &str) -> bool {
 /// stop every call.
 pub async fn check_budgets(ctx: &Ctx, platform: &Platform, account: &str, class: &str, app: &AppRow) -> Decision {
     let now = ctx.now();
-    let profile = limiter::take(&ctx.env, account, now, takes(platform, class, Scope::Profile));
+    let profile = limiter::take(&ctx.env, account, now, account_takes(platform, class));
     let decisions = if app_counted(platform, class) {
         let (p, a) = futures_util::future::join(profile, take_app_share(ctx, platform, class, app, now)).await;
         vec![p, a]
@@ -84,11 +82,11 @@ pub async fn check_budgets(ctx: &Ctx, platform: &Platform, account: &str, class:
     }
 }
 
-/// Spends the call's units of the platform app's budgets as `app`, under the fair-share
-/// rule: at the app's home shard, then, while a budget of the call is refused, at the next
-/// shards (each holds its part of every budget), so an app alone still reaches the whole
-/// budget. Refused everywhere: the shortest wait. Only a call that spends a budget moves
-/// on; one that only checks remembered blocks (which every shard holds) asks its home.
+/// Spends the call's units of the platform app's budgets as `app`: first its block shard is
+/// asked for a remembered app-wide block (spending nothing), then each matching budget's
+/// own object takes a unit under the fair-share rule. Not all or nothing across objects: a
+/// unit spent in one budget stays spent when a later one refuses (two app budgets matching
+/// one class: none today).
 async fn take_app_share(
     ctx: &Ctx,
     platform: &Platform,
@@ -96,42 +94,31 @@ async fn take_app_share(
     app: &AppRow,
     now: i64,
 ) -> worker::Result<Decision> {
-    let n = shards(platform);
-    let tenant = Tenant { id: app.id.clone(), weight: app.limits().budget_weight() };
-    let budgeted = platform.proxy.budgets.iter().any(|r| r.scope == Scope::App && r.matches(class));
-    let mut shortest: Option<i64> = None;
-    for shard in fair::shard_order(fair::home_shard(&app.id, n), n) {
-        let mut part = takes(platform, class, Scope::App);
-        for b in part.iter_mut().filter_map(|t| t.budget.as_mut()) {
-            b.limit = fair::shard_limit(b.limit, n, shard);
-        }
-        let name = fair::shard_object(&platform.id, shard);
-        match limiter::take_as(&ctx.env, &name, now, part, tenant.clone()).await? {
-            Decision::Allow => return Ok(Decision::Allow),
-            Decision::Refuse { retry_after_secs } => {
-                shortest = Some(shortest.map_or(retry_after_secs, |s| s.min(retry_after_secs)));
-            }
-        }
-        if !budgeted {
-            break;
+    if reports_app_limits(platform) {
+        let blocks = vec![Take { key: "*".into(), budget: None }];
+        let d = limiter::take(&ctx.env, &layout::block_object(&platform.id, &app.id), now, blocks).await?;
+        if d != Decision::Allow {
+            return Ok(d);
         }
     }
-    Ok(Decision::Refuse { retry_after_secs: shortest.unwrap_or(1) })
+    let tenant = Tenant { id: app.id.clone(), weight: app.limits().budget_weight() };
+    for rule in platform.proxy.budgets.iter().filter(|r| r.scope == Scope::App && r.matches(class)) {
+        let budget = Some(Budget { limit: rule.limit, window_secs: rule.window_secs });
+        let take = vec![Take { key: rule.endpoint.clone(), budget }];
+        let name = layout::budget_object(&platform.id, &rule.endpoint);
+        let d = limiter::take_as(&ctx.env, &name, now, take, tenant.clone()).await?;
+        if d != Decision::Allow {
+            return Ok(d);
+        }
+    }
+    Ok(Decision::Allow)
 }
 
 /// Records what the platform said about its limits. What blocks later calls is written
 /// before the answer goes out (the next call must see it); the rest after. What the platform
-/// says of its app-wide limits goes to the calling app's home shard, as that shard's part;
-/// a block goes to every shard.
-pub async fn record_limits(
-    ctx: &Ctx,
-    platform: &Platform,
-    account: &str,
-    class: &str,
-    app_id: &str,
-    limits: &Limits,
-    now: i64,
-) {
+/// says of its whole client id: a block goes to every block shard, a remaining count to the
+/// client-id-wide budget (`*`), if the platform declares one.
+pub async fn record_limits(ctx: &Ctx, platform: &Platform, account: &str, class: &str, limits: &Limits, now: i64) {
     if limits.is_empty() {
         return;
     }
@@ -150,15 +137,18 @@ pub async fn record_limits(
     .into_iter()
     .flatten()
     .collect();
-    let n = shards(platform);
-    let app_remaining = limits.app_remaining.map(|(left, reset)| (fair::shard_remaining(left, n), reset));
-    let app_reports: Vec<Report> = report("*", app_remaining, limits.app_blocked_until).into_iter().collect();
+    let mut targets = vec![(account.to_string(), account_reports)];
     let app_blocks = limits.app_blocked_until.is_some_and(|t| t > now)
         || limits.app_remaining.is_some_and(|(left, reset)| left == 0 && reset > now);
-    let mut targets = vec![(account.to_string(), account_reports)];
-    if !app_reports.is_empty() {
-        let shards: Vec<u32> = if app_blocks { (0..n).collect() } else { vec![fair::home_shard(app_id, n)] };
-        targets.extend(shards.into_iter().map(|i| (fair::shard_object(&platform.id, i), app_reports.clone())));
+    if let Some(r) = report("*", limits.app_remaining, limits.app_blocked_until) {
+        if app_blocks {
+            targets.extend(layout::block_objects(&platform.id).into_iter().map(|name| (name, vec![r.clone()])));
+        }
+        let wide_budget = platform.proxy.budgets.iter().any(|b| b.scope == Scope::App && b.endpoint == "*");
+        if wide_budget && r.remaining.is_some() {
+            let counted = Report { blocked_until: None, ..r };
+            targets.push((layout::budget_object(&platform.id, "*"), vec![counted]));
+        }
     }
     let env = ctx.env.clone();
     let job = async move {
