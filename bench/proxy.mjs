@@ -19,7 +19,8 @@ const api = () => new Response(BODY, { status: 200, headers: { 'content-type': '
 mocks.api = async (request, url) => (url.pathname === '/2/tweets/search/recent' ? api() : undefined);
 
 const w = await startWorker({ vars: credentialVars(['x']), outbound: (req) => mocks.answer(req), captureLogs: true });
-const made = await w.admin('POST', '/v1/admin/apps', { name: 'Bench', allowed_redirect_urls: ['https://app.example.com/done'] });
+// The app's proxy rate raised to its maximum: the bench measures calls made, not 429s.
+const made = await w.admin('POST', '/v1/admin/apps', { name: 'Bench', allowed_redirect_urls: ['https://app.example.com/done'], limits: { proxy_per_minute: 1000000 } });
 const app = made.body;
 const { q } = await w.connectWithMock(mocks, app.api_key, 'x', { user: 'bench', redirect: 'https://app.example.com/done' });
 const profile = q.profile_id;

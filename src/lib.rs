@@ -17,12 +17,13 @@ mod fetch;
 mod instances;
 // Configuration and API-key lookups kept by the isolate between requests.
 mod isolate;
-// The per-account rate-limit Durable Object (exported to the runtime as `RateLimiter`) and
-// the proxy's client for it.
+// The rate-limit Durable Object (exported to the runtime as `RateLimiter`) and its client,
+// and the per-app limits counted in it.
 mod limiter;
 mod respond;
 mod routes;
 mod store;
+mod tenant;
 
 use jobs::cron::{self, RefreshMessage};
 use jobs::lifecycle::{refresh_one, Trigger};

@@ -1,11 +1,15 @@
-//! The `RateLimiter` Durable Object, one per platform account, and the API proxy's client
-//! for it (issue 11).
+//! The `RateLimiter` Durable Object and its client: one object per platform account, per
+//! shard of a platform app's budgets (both for the proxy), and per app of the deployment
+//! (its request rates and registration count, `tenant:<app id>`).
 //!
-//! The decisions are `connect_links_core::ratelimit`; this file keeps the counters in the
+//! The decisions are `connect_links_core::ratelimit` (and `ratelimit::fair` where apps share
+//! a budget); this file keeps the counters (and each app's share of a shared one) in the
 //! object's SQLite storage and speaks JSON over the object's fetch: a `LimiterRequest` in, a
-//! `Decision` (take) or `{"ok":true}` (report) out, 400 for a body it cannot use.
+//! `Decision` (take; with `quotas` when asked) or `{"ok":true}` (report) out, 400 for a body
+//! it cannot use.
 
-use connect_links_core::ratelimit::{apply, decide, Counter, Decision, LimiterRequest, Report, Take};
+use connect_links_core::ratelimit::fair::{decide_shared, Share, Tenant};
+use connect_links_core::ratelimit::{apply, decide, quota, Counter, Decision, LimiterRequest, Quota, Report, Take};
 use serde::Deserialize;
 use serde_json::json;
 use std::cell::Cell;
@@ -36,7 +40,18 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS counters (
     budget_limit INTEGER
 )";
 
-/// Per-account rate-limit counters, kept in the object's SQLite storage.
+// Each app's spend of a counter that apps share (`ratelimit::fair::Share`).
+const SHARES_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS shares (
+    key TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    weight INTEGER NOT NULL,
+    used INTEGER NOT NULL,
+    window_end INTEGER NOT NULL,
+    active_until INTEGER NOT NULL,
+    PRIMARY KEY (key, tenant)
+) WITHOUT ROWID";
+
+/// Rate-limit counters, kept in the object's SQLite storage.
 #[durable_object(fetch)]
 pub struct RateLimiter {
     sql: SqlStorage,
@@ -53,6 +68,16 @@ struct Row {
     window_end: i64,
     blocked_until: i64,
     budget_limit: Option<u32>,
+}
+
+/// One `shares` row as read back.
+#[derive(Deserialize)]
+struct ShareRow {
+    tenant: String,
+    weight: u32,
+    used: u32,
+    window_end: i64,
+    active_until: i64,
 }
 
 impl DurableObject for RateLimiter {
@@ -78,7 +103,9 @@ impl DurableObject for RateLimiter {
         // other request to this object runs between a counter's read and its write, and two
         // concurrent takes cannot both spend the last unit.
         let answer = match request {
-            LimiterRequest::Take { now, takes } => self.take(now, takes).and_then(|d| Response::from_json(&d)),
+            LimiterRequest::Take { now, takes, tenant, quotas } => {
+                self.take(now, takes, tenant.as_ref(), quotas).and_then(|d| Response::from_json(&d))
+            }
             LimiterRequest::Report { now, reports } => {
                 self.report(now, &reports).and_then(|()| Response::from_json(&json!({"ok": true})))
             }
@@ -94,24 +121,90 @@ impl DurableObject for RateLimiter {
 }
 
 impl RateLimiter {
-    /// Decides a take and, when it is allowed, stores the spent counters.
-    fn take(&self, now: i64, takes: Vec<Take>) -> Result<Decision> {
+    /// Decides a take and, when it is allowed, stores the spent counters (and, for a
+    /// `tenant`, its shares). The answer is the decision, with each budgeted counter's quota
+    /// when `quotas` is asked.
+    fn take(&self, now: i64, takes: Vec<Take>, tenant: Option<&Tenant>, quotas: bool) -> Result<serde_json::Value> {
         self.ensure_schema()?;
         self.prune(now)?;
-        let mut pairs = Vec::with_capacity(takes.len());
+        let mut entries = Vec::with_capacity(takes.len());
         for t in takes {
             let counter = self.read(&t.key)?.map(|(c, _)| c).unwrap_or_default();
-            pairs.push((t, counter));
+            let shares = match (tenant, t.budget) {
+                (Some(_), Some(_)) => self.active_shares(&t.key, now)?,
+                _ => Vec::new(),
+            };
+            entries.push((t, counter, shares));
         }
-        let (decision, next) = decide(now, &pairs);
+        let (decision, next, shares) = match tenant {
+            Some(tenant) => decide_shared(now, tenant, &entries),
+            None => {
+                let pairs: Vec<(Take, Counter)> = entries.iter().map(|(t, c, _)| (t.clone(), *c)).collect();
+                let (d, next) = decide(now, &pairs);
+                (d, next, Vec::new())
+            }
+        };
         if decision == Decision::Allow {
-            for ((t, old), new) in pairs.iter().zip(&next) {
+            for ((t, old, _), new) in entries.iter().zip(&next) {
                 if let (Some(budget), true) = (t.budget, new != old) {
                     self.write(&t.key, new, Some(budget.limit))?;
                 }
             }
+            for ((t, _, _), share) in entries.iter().zip(&shares) {
+                if let Some(share) = share {
+                    self.write_share(&t.key, share)?;
+                }
+            }
         }
-        Ok(decision)
+        let mut answer = serde_json::to_value(decision)?;
+        if quotas {
+            let list: Vec<Quota> = entries
+                .iter()
+                .zip(&next)
+                .filter_map(|((t, _, _), c)| t.budget.map(|b| quota(now, &t.key, b, c)))
+                .collect();
+            answer["quotas"] = serde_json::to_value(list)?;
+        }
+        Ok(answer)
+    }
+
+    /// The shares of `key` whose apps are still active at `now`.
+    fn active_shares(&self, key: &str, now: i64) -> Result<Vec<Share>> {
+        let rows: Vec<ShareRow> = self
+            .sql
+            .exec(
+                "SELECT tenant, weight, used, window_end, active_until FROM shares WHERE key = ? AND active_until > ?",
+                vec![key.into(), now.into()],
+            )?
+            .to_array()?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Share {
+                tenant: r.tenant,
+                weight: r.weight,
+                used: r.used,
+                window_end: r.window_end,
+                active_until: r.active_until,
+            })
+            .collect())
+    }
+
+    /// Stores one app's share of `key`.
+    fn write_share(&self, key: &str, s: &Share) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO shares (key, tenant, weight, used, window_end, active_until) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (key, tenant) DO UPDATE SET weight = excluded.weight, used = excluded.used,
+               window_end = excluded.window_end, active_until = excluded.active_until",
+            vec![
+                key.into(),
+                s.tenant.as_str().into(),
+                i64::from(s.weight).into(),
+                i64::from(s.used).into(),
+                s.window_end.into(),
+                s.active_until.into(),
+            ],
+        )?;
+        Ok(())
     }
 
     /// Applies each report to its counter; writes only what changed.
@@ -130,6 +223,7 @@ impl RateLimiter {
     fn ensure_schema(&self) -> Result<()> {
         if !self.schema_ready.get() {
             self.sql.exec(SCHEMA, None)?;
+            self.sql.exec(SHARES_SCHEMA, None)?;
             self.schema_ready.set(true);
         }
         Ok(())
@@ -140,8 +234,12 @@ impl RateLimiter {
         if now.saturating_sub(self.last_prune.get()) < PRUNE_EVERY_SECS {
             return Ok(());
         }
-        let cutoff = SqlStorageValue::from(now.saturating_sub(PRUNE_AFTER_SECS));
-        self.sql.exec("DELETE FROM counters WHERE window_end < ?1 AND blocked_until < ?1", vec![cutoff])?;
+        let cutoff = now.saturating_sub(PRUNE_AFTER_SECS);
+        self.sql.exec(
+            "DELETE FROM counters WHERE window_end < ?1 AND blocked_until < ?1",
+            vec![SqlStorageValue::from(cutoff)],
+        )?;
+        self.sql.exec("DELETE FROM shares WHERE active_until < ?1", vec![SqlStorageValue::from(cutoff)])?;
         self.last_prune.set(now);
         Ok(())
     }
@@ -185,8 +283,25 @@ fn error(status: u16, message: &str) -> Result<Response> {
 /// `"app:x"`). Errors only on a broken binding or transport (or a request the object refuses
 /// as malformed, which is a bug in the caller).
 pub async fn take(env: &Env, name: &str, now: i64, takes: Vec<Take>) -> Result<Decision> {
-    let answer = call(env, name, &LimiterRequest::Take { now, takes }).await?;
+    let answer = call(env, name, &LimiterRequest::Take { now, takes, tenant: None, quotas: false }).await?;
     Ok(serde_json::from_str(&answer)?)
+}
+
+/// [`take`] by an app spending budgets that apps share: the fair-share rule applies too.
+pub async fn take_as(env: &Env, name: &str, now: i64, takes: Vec<Take>, tenant: Tenant) -> Result<Decision> {
+    let answer = call(env, name, &LimiterRequest::Take { now, takes, tenant: Some(tenant), quotas: false }).await?;
+    Ok(serde_json::from_str(&answer)?)
+}
+
+/// [`take`], with the quota of each budgeted counter after it (for `RateLimit` fields).
+pub async fn take_with_quotas(env: &Env, name: &str, now: i64, takes: Vec<Take>) -> Result<(Decision, Vec<Quota>)> {
+    #[derive(Deserialize)]
+    struct Quotas {
+        #[serde(default)]
+        quotas: Vec<Quota>,
+    }
+    let answer = call(env, name, &LimiterRequest::Take { now, takes, tenant: None, quotas: true }).await?;
+    Ok((serde_json::from_str(&answer)?, serde_json::from_str::<Quotas>(&answer)?.quotas))
 }
 
 /// Records what the platform said, in the limiter object named `name`.

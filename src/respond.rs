@@ -57,7 +57,12 @@ pub fn error(e: &ApiError, as_html: bool) -> Response {
         Response::from_json(&e.body())
     };
     match built {
-        Ok(r) => r.with_status(e.status()),
+        Ok(mut r) => {
+            if let Some(secs) = e.retry_after_secs {
+                let _ = r.headers_mut().set("retry-after", &secs.max(1).to_string());
+            }
+            r.with_status(e.status())
+        }
         // Only reachable if the runtime cannot build a response at all.
         Err(_) => worker::ResponseBuilder::new().with_status(500).empty(),
     }

@@ -7,6 +7,8 @@ use crate::browser::{choose, sandbox};
 use crate::ctx::{method_not_allowed, Ctx, OrInternal};
 use crate::inbound;
 use crate::respond;
+use crate::tenant;
+use connect_links_core::app_limits::AppRoute;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::input::{parse_limit, MAX_BODY_BYTES};
 use connect_links_core::platforms::PlatformInfo;
@@ -90,14 +92,20 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
                         ctx.catalog.all().iter().map(|p| PlatformInfo::of(p, configured(ctx, p))).collect();
                     respond::json(200, &json!({"data": data}))
                 }
-                (Method::Post, ["connect-links"]) => links::create(ctx, &app, &body(req).await?).await,
+                (Method::Post, ["connect-links"]) => {
+                    let work = async { links::create(ctx, &app, &body(req).await?).await };
+                    tenant::limited(ctx, &app, AppRoute::ConnectLinks, work).await
+                }
                 (Method::Get, ["connect-links", id]) => links::get(ctx, &app.id, id).await,
                 (Method::Post, ["connect-links", id, "claim"]) => {
                     links::claim(ctx, &app.id, id, &body(req).await?).await
                 }
                 (Method::Post, ["oauth", "exchange"]) => links::exchange(ctx, &app.id, &body(req).await?).await,
                 (Method::Get, ["profiles"]) => profiles::list(ctx, &app.id, &query(req)?).await,
-                (Method::Post, ["profiles"]) => crate::connect::posted::create(ctx, &app, &body(req).await?).await,
+                (Method::Post, ["profiles"]) => {
+                    let work = async { crate::connect::posted::create(ctx, &app, &body(req).await?).await };
+                    tenant::limited(ctx, &app, AppRoute::Profiles, work).await
+                }
                 (Method::Get, ["profiles", id]) => profiles::get(ctx, &app.id, id).await,
                 (Method::Delete, ["profiles", id]) => profiles::delete(ctx, &app.id, id).await,
                 (Method::Post, ["profiles", id, "refresh"]) => profiles::refresh(ctx, &app.id, id).await,

@@ -53,14 +53,14 @@ pub fn returned_rows(results: &[worker::D1Result], i: usize) -> bool {
     results.get(i).and_then(|r| r.results::<serde_json::Value>().ok()).is_some_and(|rows| !rows.is_empty())
 }
 
-const APP_COLUMNS: &str = "id, name, allowed_redirect_urls, webhook_url, claim, refresh_mode, created_at";
+const APP_COLUMNS: &str = "id, name, allowed_redirect_urls, webhook_url, claim, refresh_mode, created_at, limits";
 
 /// The app whose unrevoked key hashes to `hash`.
 pub async fn app_by_key_hash(db: &D1Database, hash: &str) -> ApiResult<Option<AppRow>> {
     query!(
         db,
-        "SELECT a.id, a.name, a.allowed_redirect_urls, a.webhook_url, a.claim, a.refresh_mode, a.created_at \
-         FROM api_keys k JOIN apps a ON a.id = k.app_id WHERE k.key_hash = ?1 AND k.revoked_at IS NULL",
+        "SELECT a.id, a.name, a.allowed_redirect_urls, a.webhook_url, a.claim, a.refresh_mode, a.created_at, \
+         a.limits FROM api_keys k JOIN apps a ON a.id = k.app_id WHERE k.key_hash = ?1 AND k.revoked_at IS NULL",
         hash
     )
     .one::<AppRow>("app_by_key")
@@ -103,7 +103,7 @@ pub async fn insert_app(
     let a = query!(
         db,
         "INSERT INTO apps (id, name, allowed_redirect_urls, webhook_url, webhook_secret_enc, claim, refresh_mode, \
-         created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?8, ?6, ?6)",
+         created_at, updated_at, limits) VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?8, ?6, ?6, ?9)",
         app.id,
         app.name,
         app.allowed_redirect_urls,
@@ -111,7 +111,8 @@ pub async fn insert_app(
         webhook_secret_enc,
         app.created_at,
         app.claim,
-        app.refresh_mode
+        app.refresh_mode,
+        app.limits
     )
     .or_500("prepare insert app")?;
     let k = insert_key_stmt(db, key_id, &app.id, key_hash, app.created_at)?;
@@ -194,14 +195,15 @@ pub async fn update_app(db: &D1Database, app: &AppRow, now: i64) -> ApiResult<()
     let update = query!(
         db,
         "UPDATE apps SET name = ?2, allowed_redirect_urls = ?3, webhook_url = ?4, updated_at = ?5, claim = ?6, \
-         refresh_mode = ?7 WHERE id = ?1",
+         refresh_mode = ?7, limits = ?8 WHERE id = ?1",
         app.id,
         app.name,
         app.allowed_redirect_urls,
         app.webhook_url,
         now,
         app.claim,
-        app.refresh_mode
+        app.refresh_mode,
+        app.limits
     )
     .or_500("prepare update app")?;
     db.batch(vec![reschedule, update]).await.or_500("update app")?;
@@ -218,13 +220,19 @@ pub async fn app_refresh_mode(db: &D1Database, app_id: &str) -> ApiResult<Refres
     Ok(row.map_or(RefreshMode::Proactive, |m| RefreshMode::from_stored(&m.refresh_mode)))
 }
 
-/// A new pending connect link.
-pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str) -> ApiResult<()> {
+/// A new pending connect link; `false` (nothing written) when the app already holds
+/// `max_pending` pending links. The count and the insert are one statement, so concurrent
+/// creates cannot pass the cap together; it reads only the app's pending links (the
+/// partial index `connect_links_pending`).
+pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str, max_pending: Option<u32>) -> ApiResult<bool> {
     query!(
         db,
         "INSERT INTO connect_links (id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, \
          app_state, metadata, reconnect_profile_id, callback, status, created_at, expires_at, accounts, instance) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?14, ?15)",
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?14, ?15 \
+         WHERE ?16 IS NULL OR (SELECT COUNT(*) FROM connect_links \
+           WHERE app_id = ?2 AND status = 'pending' AND expires_at > ?12) < ?16 \
+         RETURNING id",
         l.id,
         l.app_id,
         l.platform,
@@ -239,11 +247,28 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str) -> ApiRes
         l.created_at,
         l.expires_at,
         l.accounts,
-        l.instance
+        l.instance,
+        max_pending
     )
-    .exec("insert link")
+    .exists("insert link")
+    .await
+}
+
+/// When the app's first pending link expires (epoch seconds), if it holds any.
+pub async fn first_pending_expiry(db: &D1Database, app_id: &str, now: i64) -> ApiResult<Option<i64>> {
+    #[derive(Deserialize)]
+    struct First {
+        at: Option<i64>,
+    }
+    let row = query!(
+        db,
+        "SELECT MIN(expires_at) AS at FROM connect_links WHERE app_id = ?1 AND status = 'pending' AND expires_at > ?2",
+        app_id,
+        now
+    )
+    .one::<First>("first pending expiry")
     .await?;
-    Ok(())
+    Ok(row.and_then(|r| r.at))
 }
 
 const LINK_COLUMNS: &str = "id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, app_state, \

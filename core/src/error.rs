@@ -81,12 +81,18 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// A human sentence; never holds a secret, token, code or verifier.
     pub message: String,
+    /// For a 429: seconds until a retry may succeed (the answer's `Retry-After`).
+    pub retry_after_secs: Option<i64>,
 }
 
 impl ApiError {
     /// An error with a code and a message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into() }
+        ApiError { code, message: message.into(), retry_after_secs: None }
+    }
+    /// 429 `rate_limited`, answered with `Retry-After: retry_after_secs` (at least 1).
+    pub fn rate_limited(message: impl Into<String>, retry_after_secs: i64) -> Self {
+        ApiError { retry_after_secs: Some(retry_after_secs.max(1)), ..Self::new(ErrorCode::RateLimited, message) }
     }
     /// 400 `invalid_request`.
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -139,6 +145,14 @@ mod tests {
         assert_eq!(ErrorCode::RedirectNotAllowed.status(), 422);
         assert_eq!(ErrorCode::LinkExpired.status(), 410);
         assert_eq!(ErrorCode::UpstreamError.status(), 502);
+    }
+
+    #[test]
+    fn a_rate_limit_carries_its_retry_of_at_least_one_second() {
+        let e = ApiError::rate_limited("too many", 0);
+        assert_eq!((e.status(), e.retry_after_secs), (429, Some(1)));
+        assert_eq!(ApiError::rate_limited("too many", 90).retry_after_secs, Some(90));
+        assert_eq!(ApiError::invalid("x").retry_after_secs, None);
     }
 
     #[test]

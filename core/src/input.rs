@@ -1,5 +1,6 @@
 //! Request bodies of the API, parsed and checked before any storage is touched.
 
+use crate::app_limits::LimitsInput;
 use crate::error::{ApiError, ApiResult};
 use crate::ownership::ClaimMode;
 use crate::redirect::{appended_name_in, host_not_ascii, validate_allowed_entry, NON_ASCII_HOST};
@@ -60,6 +61,9 @@ pub struct CreateApp {
     /// `proactive` (default) or `on_demand`, read by [`check_refresh_mode`].
     #[serde(default)]
     pub refresh_mode: Option<String>,
+    /// Overrides of the app's limits (`app_limits`); absent or `null` fields: defaults.
+    #[serde(default)]
+    pub limits: Option<LimitsInput>,
 }
 
 /// `PATCH /v1/admin/apps/{id}`: each field optional; `webhook_url: null` clears it.
@@ -81,6 +85,10 @@ pub struct PatchApp {
     /// `proactive` or `on_demand`, read by [`check_refresh_mode`].
     #[serde(default)]
     pub refresh_mode: Option<String>,
+    /// Changes to the app's limits (each field: a number, `null` for the default, or absent
+    /// for unchanged); `limits: null` puts every one back to its default.
+    #[serde(default, deserialize_with = "crate::app_limits::nullable")]
+    pub limits: Option<Option<LimitsInput>>,
 }
 
 /// Reads an app's `refresh_mode` from a request body. A string, so a wrong value gets this
@@ -393,6 +401,12 @@ mod tests {
         assert_eq!(p.webhook_url, Some(None));
         let p: PatchApp = parse_json(b"{}").unwrap();
         assert_eq!(p.webhook_url, None);
+        assert_eq!(p.limits, None);
+        let p: PatchApp = parse_json(br#"{"limits": null}"#).unwrap();
+        assert_eq!(p.limits, Some(None));
+        let p: PatchApp = parse_json(br#"{"limits": {"proxy_per_minute": 5}}"#).unwrap();
+        assert_eq!(p.limits.flatten().and_then(|l| l.proxy_per_minute), Some(Some(5)));
+        assert!(parse_json::<PatchApp>(br#"{"limits": {"proxy_per_min": 5}}"#).is_err());
     }
 
     #[test]

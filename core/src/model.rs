@@ -28,6 +28,9 @@ pub struct AppRow {
     pub refresh_mode: String,
     /// Epoch seconds.
     pub created_at: i64,
+    /// JSON of the app's overrides of its limits (`app_limits::AppLimits`); `None`: defaults.
+    #[serde(default)]
+    pub limits: Option<String>,
 }
 
 impl AppRow {
@@ -38,6 +41,10 @@ impl AppRow {
     /// How the cron keeps this app's tokens.
     pub fn refresh_mode(&self) -> crate::refresh_policy::RefreshMode {
         crate::refresh_policy::RefreshMode::from_stored(&self.refresh_mode)
+    }
+    /// What this app may spend of the deployment.
+    pub fn limits(&self) -> crate::app_limits::AppLimits {
+        crate::app_limits::AppLimits::from_stored(self.limits.as_deref())
     }
     /// The allowlist as a list.
     pub fn allowlist(&self) -> Vec<String> {
@@ -52,6 +59,7 @@ impl AppRow {
             "webhook_url": self.webhook_url,
             "claim": self.claim_mode().as_str(),
             "refresh_mode": self.refresh_mode().as_str(),
+            "limits": self.limits().view(),
             "created_at": rfc3339(self.created_at),
         })
     }

@@ -11,6 +11,11 @@
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
+pub mod fair;
+pub mod layout;
+
+use fair::Tenant;
+
 /// The furthest a platform report may push a block or a window end: one day past `now`.
 ///
 /// X's windows are 15 minutes and LinkedIn's quotas reset daily at midnight UTC, so no honest
@@ -76,6 +81,13 @@ pub enum LimiterRequest {
         now: i64,
         /// The counters that apply to this call.
         takes: Vec<Take>,
+        /// The app spending them when they are shared between apps: each budgeted counter
+        /// then also follows the fair-share rule (`fair::decide_shared`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tenant: Option<Tenant>,
+        /// Whether the answer lists a [`Quota`] per budgeted counter.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        quotas: bool,
     },
     /// Correct counters with what the platform reported.
     Report {
@@ -115,13 +127,19 @@ struct RequestWire {
     now: i64,
     takes: Option<Vec<Take>>,
     reports: Option<Vec<Report>>,
+    #[serde(default)]
+    tenant: Option<Tenant>,
+    #[serde(default)]
+    quotas: bool,
 }
 
 impl TryFrom<RequestWire> for LimiterRequest {
     type Error = &'static str;
     fn try_from(w: RequestWire) -> Result<Self, Self::Error> {
         match (w.op, w.takes, w.reports) {
-            (Op::Take, Some(takes), _) => Ok(LimiterRequest::Take { now: w.now, takes }),
+            (Op::Take, Some(takes), _) => {
+                Ok(LimiterRequest::Take { now: w.now, takes, tenant: w.tenant, quotas: w.quotas })
+            }
             (Op::Report, _, Some(reports)) => Ok(LimiterRequest::Report { now: w.now, reports }),
             (Op::Take, None, _) => Err("missing field `takes`"),
             (Op::Report, _, None) => Err("missing field `reports`"),
@@ -150,6 +168,31 @@ impl TryFrom<DecisionWire> for Decision {
             (DecisionKind::Refuse, Some(retry_after_secs)) => Ok(Decision::Refuse { retry_after_secs }),
             (DecisionKind::Refuse, None) => Err("missing field `retry_after_secs`"),
         }
+    }
+}
+
+/// Where one budgeted counter stands after a take, for the `RateLimit` fields of an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quota {
+    /// The counter's name inside the object.
+    pub key: String,
+    /// Calls allowed per window.
+    pub limit: u32,
+    /// Calls left in the current window.
+    pub remaining: u32,
+    /// Seconds until the window ends (and, for a blocked counter, the block).
+    pub reset_secs: i64,
+}
+
+/// Where counter `c` (budget `budget`) stands at `now`.
+pub fn quota(now: i64, key: &str, budget: Budget, c: &Counter) -> Quota {
+    let window = if now < c.window_end { c.window_end.saturating_sub(now) } else { budget.window_secs };
+    let blocked = c.blocked_until > now;
+    Quota {
+        key: key.to_string(),
+        limit: budget.limit,
+        remaining: if blocked { 0 } else { budget.limit.saturating_sub(c.used_at(now)) },
+        reset_secs: if blocked { window.max(c.blocked_until.saturating_sub(now)) } else { window },
     }
 }
 
@@ -188,7 +231,15 @@ impl LimiterRequest {
     /// to [`MAX_WINDOW_SECS`]. The error names what is wrong, for a 400.
     pub fn validate(&self) -> Result<(), &'static str> {
         let (now, keys): (i64, Vec<&str>) = match self {
-            LimiterRequest::Take { now, takes } => {
+            LimiterRequest::Take { now, takes, tenant, .. } => {
+                if let Some(t) = tenant {
+                    if t.id.is_empty() || t.id.len() > MAX_KEY_LEN {
+                        return Err("tenant.id must be 1 to 200 bytes");
+                    }
+                    if !(1..=fair::MAX_WEIGHT).contains(&t.weight) {
+                        return Err("tenant.weight is out of range");
+                    }
+                }
                 for b in takes.iter().filter_map(|t| t.budget) {
                     if b.limit == 0 {
                         return Err("budget.limit must be at least 1");
@@ -456,6 +507,19 @@ mod tests {
     }
 
     #[test]
+    fn a_quota_says_what_is_left_and_when_the_window_ends() {
+        let b = Budget { limit: 3, window_secs: 60 };
+        let c = Counter { used: 1, window_end: T0 + 60, blocked_until: 0 };
+        assert_eq!(quota(T0, "k", b, &c), Quota { key: "k".into(), limit: 3, remaining: 2, reset_secs: 60 });
+        // A window that ended: all of it, for a whole window from the next call.
+        assert_eq!(quota(T0 + 61, "k", b, &c).remaining, 3);
+        let over = Counter { used: 9, ..c };
+        assert_eq!(quota(T0, "k", b, &over).remaining, 0);
+        let blocked = Counter { blocked_until: T0 + 300, ..c };
+        assert_eq!((quota(T0, "k", b, &blocked).remaining, quota(T0, "k", b, &blocked).reset_secs), (0, 300));
+    }
+
+    #[test]
     fn spent_history_is_what_pruning_may_forget() {
         assert!(Counter { used: 9, window_end: T0, blocked_until: T0 - 5 }.is_spent_history(T0));
         assert!(!Counter { used: 9, window_end: T0 + 1, blocked_until: 0 }.is_spent_history(T0));
@@ -470,7 +534,15 @@ mod tests {
     fn requests_have_the_agreed_json_shapes() {
         let json = r#"{"op":"take","now":5,"takes":[{"key":"*","budget":{"limit":3,"window_secs":60}},{"key":"x","budget":null}]}"#;
         let req: LimiterRequest = serde_json::from_str(json).unwrap();
-        assert_eq!(req, LimiterRequest::Take { now: 5, takes: vec![take("*", 3, 60), unbudgeted("x")] });
+        let want = vec![take("*", 3, 60), unbudgeted("x")];
+        assert_eq!(req, LimiterRequest::Take { now: 5, takes: want.clone(), tenant: None, quotas: false });
+        let json = r#"{"op":"take","now":5,"takes":[],"tenant":{"id":"app_1","weight":2},"quotas":true}"#;
+        let tenant = Some(Tenant { id: "app_1".into(), weight: 2 });
+        let req: LimiterRequest = serde_json::from_str(json).unwrap();
+        assert_eq!(req, LimiterRequest::Take { now: 5, takes: vec![], tenant: tenant.clone(), quotas: true });
+        assert_eq!(serde_json::to_string(&req).unwrap(), json, "written as read");
+        let plain = LimiterRequest::Take { now: 5, takes: want, tenant: None, quotas: false };
+        assert!(!serde_json::to_string(&plain).unwrap().contains("tenant"), "older objects read what is sent");
         let json =
             r#"{"op":"report","now":5,"reports":[{"key":"*","remaining":0,"reset_at":60,"blocked_until":null}]}"#;
         let req: LimiterRequest = serde_json::from_str(json).unwrap();
@@ -502,7 +574,7 @@ mod tests {
 
     #[test]
     fn validate_refuses_what_the_object_cannot_keep_bounded() {
-        let req = |takes: Vec<Take>| LimiterRequest::Take { now: T0, takes };
+        let req = |takes: Vec<Take>| LimiterRequest::Take { now: T0, takes, tenant: None, quotas: false };
         assert_eq!(req(vec![take("a", 1, 60), unbudgeted("b")]).validate(), Ok(()));
         assert!(req(vec![take("a", 0, 60)]).validate().is_err());
         assert!(req(vec![take("a", 1, 0)]).validate().is_err());
@@ -511,7 +583,17 @@ mod tests {
         assert!(req(vec![take(&"k".repeat(MAX_KEY_LEN + 1), 1, 60)]).validate().is_err());
         assert!(req(vec![take("a", 1, 60), take("a", 2, 60)]).validate().is_err());
         assert!(req((0..=MAX_ENTRIES).map(|i| take(&i.to_string(), 1, 60)).collect()).validate().is_err());
-        assert!(LimiterRequest::Take { now: -1, takes: vec![] }.validate().is_err());
+        assert!(LimiterRequest::Take { now: -1, takes: vec![], tenant: None, quotas: false }.validate().is_err());
+        let as_tenant = |id: &str, weight| LimiterRequest::Take {
+            now: T0,
+            takes: vec![],
+            tenant: Some(Tenant { id: id.into(), weight }),
+            quotas: false,
+        };
+        assert_eq!(as_tenant("app_1", 1).validate(), Ok(()));
+        assert!(as_tenant("", 1).validate().is_err());
+        assert!(as_tenant("app_1", 0).validate().is_err());
+        assert!(as_tenant("app_1", fair::MAX_WEIGHT + 1).validate().is_err());
         assert!(LimiterRequest::Report { now: MAX_NOW + 1, reports: vec![] }.validate().is_err());
     }
 }

@@ -146,8 +146,11 @@ fn app_view_matches_the_document() {
         claim: "required".into(),
         refresh_mode: "proactive".into(),
         created_at: 1_700_000_000,
+        limits: None,
     };
     assert_matches("App", &app.view());
+    let limited = AppRow { limits: Some(r#"{"proxy_per_minute":5,"budget_weight":3}"#.into()), ..app.clone() };
+    assert_matches("App", &limited.view());
     assert_matches(
         "App",
         &AppRow { webhook_url: None, claim: "auto".into(), refresh_mode: "on_demand".into(), ..app }.view(),

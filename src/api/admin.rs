@@ -3,6 +3,7 @@
 use crate::ctx::{Ctx, OrInternal};
 use crate::respond;
 use crate::store;
+use connect_links_core::app_limits::AppLimits;
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::input::{
     check_allowlist, check_name, check_refresh_mode, check_webhook_url, parse_json, CreateApp, PatchApp,
@@ -27,6 +28,10 @@ pub async fn create_app(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
         Some(m) => check_refresh_mode(m)?,
         None => RefreshMode::Proactive,
     };
+    let mut limits = AppLimits::default();
+    if let Some(l) = &input.limits {
+        limits.apply(l)?;
+    }
     let app = AppRow {
         id: new_id("app_")?,
         name: input.name.trim().to_string(),
@@ -35,6 +40,7 @@ pub async fn create_app(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
         claim: input.claim.unwrap_or(ClaimMode::Required).as_str().to_string(),
         refresh_mode: refresh_mode.as_str().to_string(),
         created_at: ctx.now(),
+        limits: limits.to_stored(),
     };
     let secret = new_webhook_secret()?;
     let secret_enc = ctx.keyring()?.seal(&app.id, "webhook_secret", secret.secret()).or_500("seal webhook secret")?;
@@ -74,7 +80,7 @@ pub async fn get_app(ctx: &Ctx, id: &str) -> ApiResult<Response> {
 }
 
 /// `PATCH /v1/admin/apps/{id}`: name, allowlist, webhook url, claim, refresh mode (a new
-/// mode re-schedules the app's grants, see `store::update_app`).
+/// mode re-schedules the app's grants, see `store::update_app`), limits.
 pub async fn patch_app(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Response> {
     let input: PatchApp = parse_json(body)?;
     let db = ctx.db()?;
@@ -98,6 +104,14 @@ pub async fn patch_app(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Response> 
     }
     if let Some(mode) = &input.refresh_mode {
         app.refresh_mode = check_refresh_mode(mode)?.as_str().to_string();
+    }
+    if let Some(changes) = &input.limits {
+        let mut limits = app.limits();
+        match changes {
+            Some(l) => limits.apply(l)?,
+            None => limits = AppLimits::default(),
+        }
+        app.limits = limits.to_stored();
     }
     store::update_app(&db, &app, ctx.now()).await?;
     respond::json(200, &app.view())

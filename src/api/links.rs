@@ -103,7 +103,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
             // Before any call to the instance: the widest set a client is ever registered for.
             let widest = registration_scopes(&Discovery { pkce: true, profile_scope: true });
             scopes_allowed(&scopes, &widest).map_err(refuse)?;
-            let client = crate::connect::mastodon::ensure_client(ctx, platform, host).await?;
+            let client = crate::connect::mastodon::ensure_client(ctx, platform, host, app).await?;
             let registered: Vec<String> = serde_json::from_str(&client.scopes).unwrap_or_default();
             scopes_allowed(&scopes, &registered).map_err(refuse)?;
             let mut at = platform.at_instance(host);
@@ -156,13 +156,26 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         created_at: ctx.now(),
     };
     let record = serde_json::to_string(&pending).or_500("pending json")?;
-    let put = ctx.kv()?.put(&state_key(state.secret()), record).or_500("kv put state")?;
+    let kv = ctx.kv()?;
+    let put = kv.put(&state_key(state.secret()), record).or_500("kv put state")?;
     // Independent writes, so they run together (issue 14). Either failing fails the create:
     // a state without its link finds nothing at the callback, and a link without its state
-    // only expires.
-    let insert = store::insert_link(&db, &link, if callback == CallbackMode::App { "app" } else { "hosted" });
+    // only expires. The insert also holds the app to its cap of pending links.
+    let cap = app.limits().pending_links();
+    let mode = if callback == CallbackMode::App { "app" } else { "hosted" };
+    let insert = store::insert_link(&db, &link, mode, Some(cap));
     let kv_put = async { put.expiration_ttl(STATE_TTL_SECS as u64).execute().await.or_500("kv put state") };
-    futures_util::future::try_join(insert, kv_put).await?;
+    let (inserted, ()) = futures_util::future::try_join(insert, kv_put).await?;
+    if !inserted {
+        // The state leads nowhere (no link): dropped rather than left for its TTL.
+        let key = state_key(state.secret());
+        ctx.after_answer(async move {
+            let _ = kv.delete(&key).await;
+        })
+        .await;
+        let first = store::first_pending_expiry(&db, &app.id, ctx.now()).await?;
+        return Err(crate::tenant::too_many_pending(cap, first.map(|t| t - ctx.now())));
+    }
     respond::json(
         201,
         &json!({

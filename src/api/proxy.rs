@@ -9,21 +9,25 @@ use crate::ctx::{now_ms, Ctx, OrInternal};
 use crate::fetch::{self, OutBody, TransportError};
 use crate::jobs::lifecycle::Outcome;
 use crate::jobs::liveness;
-use crate::limiter;
 use crate::store;
+use crate::tenant::Admitted;
+use connect_links_core::app_limits::AppRoute;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::{AppRow, ProfileRow};
 use connect_links_core::oauth::place_token;
 use connect_links_core::platforms::{Platform, RefreshKind, TokenPlacement};
 use connect_links_core::proxy::location::redirect_leaves;
-use connect_links_core::proxy::{self as rules, Limits, Scope};
+use connect_links_core::proxy as rules;
 use connect_links_core::random::unit;
-use connect_links_core::ratelimit::{Budget, Decision, Report, Take};
+use connect_links_core::ratelimit::Decision;
 use connect_links_core::refresh::Failure;
 use futures_util::future::{select, Either};
 use serde_json::json;
 use std::time::Duration;
 use worker::{console_log, console_warn, Delay, Headers, Request, Response, ResponseBody};
+
+mod budgets;
+use budgets::{account_object, check_budgets, record_limits};
 
 /// The most of an answer's copy read to tell a dead token (Meta's error bodies are a few
 /// hundred bytes); the answer itself streams back whole.
@@ -69,6 +73,8 @@ struct Books {
     refreshed: bool,
     /// Whether the call's line is written (every answer writes exactly one).
     logged: bool,
+    /// The app's proxy rate once counted (its `RateLimit` fields go on every answer).
+    admitted: Option<Admitted>,
 }
 
 /// `ANY /v1/profiles/{id}/proxy/{path}`. Every answer, refusals included, writes one log
@@ -83,6 +89,7 @@ pub async fn forward(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request) -> Ap
         attempts: 0,
         refreshed: false,
         logged: false,
+        admitted: None,
     };
     let result = forward_as(ctx, app, id, req, &mut books).await;
     if let Err(e) = &result {
@@ -104,8 +111,22 @@ async fn forward_as(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request, books:
     // slashes skipped as the router skips them).
     let raw_path = url.path().trim_start_matches('/').splitn(5, '/').nth(4).unwrap_or_default().to_string();
     let db = ctx.db()?;
-    let first = store::profile_token(&db, &app.id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
-    books.platform = first.0.platform.clone();
+    // The app's proxy rate is counted while the profile is read: neither reads what the
+    // other writes.
+    let admit = crate::tenant::admit(ctx, app, AppRoute::Proxy);
+    let (admitted, first) = futures_util::future::join(admit, store::profile_token(&db, &app.id, id)).await;
+    if let Ok(Some((profile, _))) = &first {
+        books.platform = profile.platform.clone();
+    }
+    match admitted? {
+        Ok(a) => books.admitted = Some(a),
+        Err(mut refusal) => {
+            books.finish(ctx, 429, Source::Local).await;
+            local_headers(&mut refusal)?;
+            return Ok(refusal);
+        }
+    }
+    let first = first?.ok_or_else(|| ApiError::not_found("profile"))?;
     require_active(&first.0)?;
     let platform = ctx
         .platform_at(&first.0.platform, first.0.instance.as_deref())
@@ -130,9 +151,9 @@ async fn forward_as(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request, books:
     let (profile, token) = usable_token(ctx, &app.id, id, first).await?;
     let body = request_body(req, &method).await?;
     // The budget is spent last, when nothing on our side can still stop the call.
-    if let Decision::Refuse { retry_after_secs } = check_budgets(ctx, platform, &account, &books.class).await {
+    if let Decision::Refuse { retry_after_secs } = check_budgets(ctx, platform, &account, &books.class, app).await {
         books.finish(ctx, 429, Source::Local).await;
-        return rate_limited(retry_after_secs);
+        return rate_limited(retry_after_secs, books);
     }
     let forwarded: Vec<(String, String)> = req
         .headers()
@@ -404,7 +425,7 @@ fn pass_back(resp: Response, method: &str, books: &Books, retry_after: Option<i6
         }
     }
     let builder = worker::ResponseBuilder::new().with_status(status).with_headers(headers);
-    Ok(match resp.body() {
+    let mut out = match resp.body() {
         _ if bodiless => {
             discard(&resp);
             builder.empty()
@@ -412,21 +433,35 @@ fn pass_back(resp: Response, method: &str, books: &Books, retry_after: Option<i6
         ResponseBody::Stream(s) => builder.stream(s.clone()),
         ResponseBody::Body(b) => builder.fixed(b.clone()),
         ResponseBody::Empty => builder.empty(),
-    })
+    };
+    if let Some(a) = &books.admitted {
+        a.stamp(&mut out);
+    }
+    Ok(out)
 }
 
 /// 429 `rate_limited` answered here, before any platform call.
-fn rate_limited(retry_after_secs: i64) -> ApiResult<Response> {
+fn rate_limited(retry_after_secs: i64, books: &Books) -> ApiResult<Response> {
     let e = ApiError::new(
         ErrorCode::RateLimited,
-        "this profile's budget for this endpoint is spent, or the platform asked to wait; retry after Retry-After seconds",
+        "this profile's budget for this endpoint, or this app's share of the platform app's, is spent, or the \
+         platform asked to wait; retry after Retry-After seconds",
     );
     let mut resp = Response::from_json(&e.body()).or_500("serialize response")?.with_status(429);
+    resp.headers_mut().set("retry-after", &retry_after_secs.max(1).to_string()).or_500("retry-after header")?;
+    local_headers(&mut resp)?;
+    if let Some(a) = &books.admitted {
+        a.stamp(&mut resp);
+    }
+    Ok(resp)
+}
+
+/// The proxy's own headers on an answer made here, before any platform call.
+fn local_headers(resp: &mut Response) -> ApiResult<()> {
     let h = resp.headers_mut();
-    h.set("retry-after", &retry_after_secs.max(1).to_string()).or_500("retry-after header")?;
     h.set(rules::ATTEMPTS_HEADER, "0").or_500("attempts header")?;
     h.set(rules::REFRESHED_HEADER, "false").or_500("refreshed header")?;
-    Ok(resp)
+    Ok(())
 }
 
 /// An HTTP date (`Retry-After: Wed, 21 Oct 2015 07:28:00 GMT`) as epoch seconds, read by
@@ -434,117 +469,6 @@ fn rate_limited(retry_after_secs: i64) -> ApiResult<Response> {
 fn http_date(v: &str) -> Option<i64> {
     let ms = worker::js_sys::Date::parse(v);
     ms.is_finite().then_some((ms / 1000.0) as i64)
-}
-
-/// The limiter object of one platform account (shared by every profile of it, in every
-/// app: the platform counts per account and client id).
-fn account_object(p: &ProfileRow) -> String {
-    format!("account:{}:{}", p.platform, p.platform_user_id)
-}
-
-/// The limiter object of one platform app (this deployment's client id).
-fn app_object(platform: &str) -> String {
-    format!("app:{platform}")
-}
-
-/// Logs that a limiter could not be reached (the call goes on).
-fn limiter_unavailable(e: &worker::Error) {
-    console_warn!("{}", json!({"event": "limiter_unavailable", "error": e.to_string()}));
-}
-
-/// The counters a call of `class` spends in one scope: for the account, the class's own
-/// (where a remembered 429 lives) and `*` (account-wide blocks); for the app, `*`; then
-/// each matching budget rule's.
-fn takes(platform: &Platform, class: &str, scope: Scope) -> Vec<Take> {
-    let mut out: Vec<Take> = vec![Take { key: "*".into(), budget: None }];
-    if scope == Scope::Profile {
-        out.push(Take { key: class.to_string(), budget: None });
-    }
-    for rule in platform.proxy.budgets.iter().filter(|r| r.scope == scope && r.matches(class)) {
-        let budget = Some(Budget { limit: rule.limit, window_secs: rule.window_secs });
-        match out.iter_mut().find(|t| t.key == rule.endpoint) {
-            Some(t) => t.budget = budget,
-            None => out.push(Take { key: rule.endpoint.clone(), budget }),
-        }
-    }
-    out
-}
-
-/// Whether the platform app's limiter is asked at all: when a rule of the app matches, or
-/// when the platform reports app-wide limits that may be remembered there.
-fn app_counted(platform: &Platform, class: &str) -> bool {
-    platform.proxy.budgets.iter().any(|r| r.scope == Scope::App && r.matches(class))
-        || matches!(platform.proxy.rate_headers, rules::RateHeaders::RedditRateLimit | rules::RateHeaders::MetaUsage)
-}
-
-/// Asks the account's limiter (and the platform app's, when it counts) whether the call may
-/// go, spending a unit of each matching budget. A limiter that cannot be reached lets the
-/// call go (and says so in the log): a broken binding must not stop every call.
-async fn check_budgets(ctx: &Ctx, platform: &Platform, account: &str, class: &str) -> Decision {
-    let now = ctx.now();
-    let profile = limiter::take(&ctx.env, account, now, takes(platform, class, Scope::Profile));
-    let decisions = if app_counted(platform, class) {
-        let app_name = app_object(&platform.id);
-        let app = limiter::take(&ctx.env, &app_name, now, takes(platform, class, Scope::App));
-        let (p, a) = futures_util::future::join(profile, app).await;
-        vec![p, a]
-    } else {
-        vec![profile.await]
-    };
-    let mut wait = 0;
-    for d in decisions {
-        match d {
-            Ok(Decision::Allow) => {}
-            Ok(Decision::Refuse { retry_after_secs }) => wait = wait.max(retry_after_secs.max(1)),
-            Err(e) => limiter_unavailable(&e),
-        }
-    }
-    if wait > 0 {
-        Decision::Refuse { retry_after_secs: wait }
-    } else {
-        Decision::Allow
-    }
-}
-
-/// Records what the platform said about its limits. What blocks later calls is written
-/// before the answer goes out (the next call must see it); the rest after.
-async fn record_limits(ctx: &Ctx, platform: &Platform, account: &str, class: &str, limits: &Limits, now: i64) {
-    if limits.is_empty() {
-        return;
-    }
-    let report = |key: &str, remaining: Option<(u32, i64)>, blocked_until: Option<i64>| {
-        (remaining.is_some() || blocked_until.is_some()).then(|| Report {
-            key: key.to_string(),
-            remaining: remaining.map(|(n, _)| n),
-            reset_at: remaining.map(|(_, t)| t),
-            blocked_until,
-        })
-    };
-    let account_reports: Vec<Report> = [
-        report(class, limits.profile_remaining, limits.profile_blocked_until),
-        report("*", None, limits.account_blocked_until),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let app_reports: Vec<Report> = report("*", limits.app_remaining, limits.app_blocked_until).into_iter().collect();
-    let env = ctx.env.clone();
-    let names = (account.to_string(), app_object(&platform.id));
-    let job = async move {
-        for (name, reports) in [(names.0, account_reports), (names.1, app_reports)] {
-            if reports.is_empty() {
-                continue;
-            }
-            if let Err(e) = limiter::report(&env, &name, now, reports).await {
-                limiter_unavailable(&e);
-            }
-        }
-    };
-    if limits.blocks(now) {
-        job.await;
-    } else {
-        ctx.after_answer(job).await;
-    }
 }
 
 impl Books {

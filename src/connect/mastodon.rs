@@ -17,6 +17,7 @@ use connect_links_core::mastodon::{
     discovery_request, is_unknown_client, parse_discovery, parse_registration, registration_request,
     registration_scopes, RegistrationProblem,
 };
+use connect_links_core::model::AppRow;
 use connect_links_core::oauth::{revoke_request, token_endpoint_request};
 use connect_links_core::platforms::Platform;
 use connect_links_core::random::new_id;
@@ -60,9 +61,10 @@ struct Slot {
 }
 
 /// The client registered with `host` for this deployment (`platform` unresolved, from the
-/// catalog), registering it first if there is none or the instance no longer knows it.
-/// `host` must come from `host::public_host`.
-pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str) -> ApiResult<ClientRow> {
+/// catalog), registering it first if there is none or the instance no longer knows it; a
+/// registration counts against `app`'s daily cap (429 past it). `host` must come from
+/// `host::public_host`.
+pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str, app: &AppRow) -> ApiResult<ClientRow> {
     let redirect = callback_url(ctx, &platform.id, host);
     let db = ctx.db()?;
     // The claim outlives the two calls a registration makes; a worker that dies holding it
@@ -127,7 +129,12 @@ pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str) -> ApiRes
                 .exists("claim instance registration")
                 .await?;
                 if won {
-                    let registered = register(ctx, &platform.id, host, &redirect, &claim).await;
+                    // Counted before any call to the instance: an app naming thousands of
+                    // hosts makes the worker call at most its cap of them a day.
+                    let registered = match crate::tenant::spend_registration(ctx, app).await {
+                        Ok(()) => register(ctx, &platform.id, host, &redirect, &claim).await,
+                        Err(e) => Err(e),
+                    };
                     if registered.is_err() {
                         // Free this claim at once (only this one): the next connect tries again.
                         let _ = query!(

@@ -128,7 +128,7 @@ pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Poste
         instance: platform.instance.clone(),
         ..LinkRow::default()
     };
-    store::insert_link(&db, &link, "posted").await?;
+    store::insert_link(&db, &link, "posted", None).await?;
     let login = Account::of_login(&identity);
     let id = login.platform_user_id.clone();
     let choice = Choice {

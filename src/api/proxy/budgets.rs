@@ -1,0 +1,170 @@
+//! The proxy's budgets: which `RateLimiter` objects and counters a call spends before it
+//! goes, and what the platform's answer says about them afterwards.
+//!
+//! A platform app's budgets (its client id's, shared by every app of the deployment) are
+//! shared fairly between the apps (`ratelimit::fair`): a call spends as its app. Where each
+//! part of a platform app lives is `ratelimit::layout`.
+
+use crate::ctx::Ctx;
+use crate::limiter;
+use connect_links_core::model::{AppRow, ProfileRow};
+use connect_links_core::platforms::Platform;
+use connect_links_core::proxy::{self as rules, Limits, Scope};
+use connect_links_core::ratelimit::fair::Tenant;
+use connect_links_core::ratelimit::layout;
+use connect_links_core::ratelimit::{Budget, Decision, Report, Take};
+use serde_json::json;
+use worker::console_warn;
+
+/// The limiter object of one platform account (shared by every profile of it, in every
+/// app: the platform counts per account and client id).
+pub fn account_object(p: &ProfileRow) -> String {
+    format!("account:{}:{}", p.platform, p.platform_user_id)
+}
+
+/// Whether the platform reports limits of its whole client id after a call (kept as blocks
+/// in the platform app's block shards).
+fn reports_app_limits(platform: &Platform) -> bool {
+    matches!(platform.proxy.rate_headers, rules::RateHeaders::RedditRateLimit | rules::RateHeaders::MetaUsage)
+}
+
+/// Logs that a limiter could not be reached (the call goes on).
+fn limiter_unavailable(e: &worker::Error) {
+    console_warn!("{}", json!({"event": "limiter_unavailable", "error": e.to_string()}));
+}
+
+/// The counters a call of `class` spends in the account's object: the class's own (where a
+/// remembered 429 lives) and `*` (account-wide blocks), then each matching budget rule's.
+fn account_takes(platform: &Platform, class: &str) -> Vec<Take> {
+    let mut out: Vec<Take> =
+        vec![Take { key: "*".into(), budget: None }, Take { key: class.to_string(), budget: None }];
+    for rule in platform.proxy.budgets.iter().filter(|r| r.scope == Scope::Profile && r.matches(class)) {
+        let budget = Some(Budget { limit: rule.limit, window_secs: rule.window_secs });
+        match out.iter_mut().find(|t| t.key == rule.endpoint) {
+            Some(t) => t.budget = budget,
+            None => out.push(Take { key: rule.endpoint.clone(), budget }),
+        }
+    }
+    out
+}
+
+/// Whether the platform app's limiters are asked at all: when a rule of the app matches, or
+/// when the platform reports app-wide limits that may be remembered.
+fn app_counted(platform: &Platform, class: &str) -> bool {
+    platform.proxy.budgets.iter().any(|r| r.scope == Scope::App && r.matches(class)) || reports_app_limits(platform)
+}
+
+/// Asks the account's limiter (and the platform app's, when it counts) whether the call may
+/// go, spending a unit of each matching budget, the platform app's as `app`. A limiter that
+/// cannot be reached lets the call go (and says so in the log): a broken binding must not
+/// stop every call.
+pub async fn check_budgets(ctx: &Ctx, platform: &Platform, account: &str, class: &str, app: &AppRow) -> Decision {
+    let now = ctx.now();
+    let profile = limiter::take(&ctx.env, account, now, account_takes(platform, class));
+    let decisions = if app_counted(platform, class) {
+        let (p, a) = futures_util::future::join(profile, take_app_share(ctx, platform, class, app, now)).await;
+        vec![p, a]
+    } else {
+        vec![profile.await]
+    };
+    let mut wait = 0;
+    for d in decisions {
+        match d {
+            Ok(Decision::Allow) => {}
+            Ok(Decision::Refuse { retry_after_secs }) => wait = wait.max(retry_after_secs.max(1)),
+            Err(e) => limiter_unavailable(&e),
+        }
+    }
+    if wait > 0 {
+        Decision::Refuse { retry_after_secs: wait }
+    } else {
+        Decision::Allow
+    }
+}
+
+/// Spends the call's units of the platform app's budgets as `app`: first its block shard is
+/// asked for a remembered app-wide block (spending nothing), then each matching budget's
+/// own object takes a unit under the fair-share rule. Not all or nothing across objects: a
+/// unit spent in one budget stays spent when a later one refuses (two app budgets matching
+/// one class: none today).
+async fn take_app_share(
+    ctx: &Ctx,
+    platform: &Platform,
+    class: &str,
+    app: &AppRow,
+    now: i64,
+) -> worker::Result<Decision> {
+    if reports_app_limits(platform) {
+        let blocks = vec![Take { key: "*".into(), budget: None }];
+        let d = limiter::take(&ctx.env, &layout::block_object(&platform.id, &app.id), now, blocks).await?;
+        if d != Decision::Allow {
+            return Ok(d);
+        }
+    }
+    let tenant = Tenant { id: app.id.clone(), weight: app.limits().budget_weight() };
+    for rule in platform.proxy.budgets.iter().filter(|r| r.scope == Scope::App && r.matches(class)) {
+        let budget = Some(Budget { limit: rule.limit, window_secs: rule.window_secs });
+        let take = vec![Take { key: rule.endpoint.clone(), budget }];
+        let name = layout::budget_object(&platform.id, &rule.endpoint);
+        let d = limiter::take_as(&ctx.env, &name, now, take, tenant.clone()).await?;
+        if d != Decision::Allow {
+            return Ok(d);
+        }
+    }
+    Ok(Decision::Allow)
+}
+
+/// Records what the platform said about its limits. What blocks later calls is written
+/// before the answer goes out (the next call must see it); the rest after. What the platform
+/// says of its whole client id: a block goes to every block shard, a remaining count to the
+/// client-id-wide budget (`*`), if the platform declares one.
+pub async fn record_limits(ctx: &Ctx, platform: &Platform, account: &str, class: &str, limits: &Limits, now: i64) {
+    if limits.is_empty() {
+        return;
+    }
+    let report = |key: &str, remaining: Option<(u32, i64)>, blocked_until: Option<i64>| {
+        (remaining.is_some() || blocked_until.is_some()).then(|| Report {
+            key: key.to_string(),
+            remaining: remaining.map(|(n, _)| n),
+            reset_at: remaining.map(|(_, t)| t),
+            blocked_until,
+        })
+    };
+    let account_reports: Vec<Report> = [
+        report(class, limits.profile_remaining, limits.profile_blocked_until),
+        report("*", None, limits.account_blocked_until),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut targets = vec![(account.to_string(), account_reports)];
+    let app_blocks = limits.app_blocked_until.is_some_and(|t| t > now)
+        || limits.app_remaining.is_some_and(|(left, reset)| left == 0 && reset > now);
+    if let Some(r) = report("*", limits.app_remaining, limits.app_blocked_until) {
+        if app_blocks {
+            targets.extend(layout::block_objects(&platform.id).into_iter().map(|name| (name, vec![r.clone()])));
+        }
+        let wide_budget = platform.proxy.budgets.iter().any(|b| b.scope == Scope::App && b.endpoint == "*");
+        if wide_budget && r.remaining.is_some() {
+            let counted = Report { blocked_until: None, ..r };
+            targets.push((layout::budget_object(&platform.id, "*"), vec![counted]));
+        }
+    }
+    let env = ctx.env.clone();
+    let job = async move {
+        let sends = targets.into_iter().filter(|(_, reports)| !reports.is_empty()).map(|(name, reports)| {
+            let env = env.clone();
+            async move {
+                if let Err(e) = limiter::report(&env, &name, now, reports).await {
+                    limiter_unavailable(&e);
+                }
+            }
+        });
+        futures_util::future::join_all(sends).await;
+    };
+    if limits.blocks(now) {
+        job.await;
+    } else {
+        ctx.after_answer(job).await;
+    }
+}

@@ -1,0 +1,125 @@
+//! Per-app limits as the routes apply them: the request rates of `POST /v1/connect-links`,
+//! `POST /v1/profiles` and the proxy, and the daily cap on new Mastodon instance
+//! registrations, counted in the app's own `RateLimiter` object (`tenant:<app id>`). The
+//! settings and their defaults are `connect_links_core::app_limits`.
+//!
+//! A limiter that cannot be reached lets the request go and logs `limiter_unavailable`, as
+//! the proxy's budgets do: a broken binding must not stop every app.
+
+use crate::ctx::{Ctx, OrInternal};
+use crate::limiter;
+use connect_links_core::app_limits::{
+    rate_limit_fields, tenant_object, AppRoute, RATE_WINDOW_SECS, REGISTRATIONS_KEY, REGISTRATIONS_WINDOW_SECS,
+};
+use connect_links_core::error::{ApiError, ApiResult};
+use connect_links_core::model::AppRow;
+use connect_links_core::ratelimit::{Budget, Decision, Quota, Take};
+use serde_json::json;
+use std::future::Future;
+use worker::{console_warn, Response};
+
+/// Where an app stands on a rate-limited route after a request was let through.
+pub struct Admitted {
+    route: AppRoute,
+    /// `None` when the limiter could not be asked.
+    quota: Option<Quota>,
+}
+
+impl Admitted {
+    /// Adds the `RateLimit-Policy` and `RateLimit` fields to an answer (appended, so that a
+    /// platform's own fields passed back by the proxy stay: both are lists).
+    pub fn stamp(&self, resp: &mut Response) {
+        if let Some(q) = &self.quota {
+            let (policy, now) =
+                rate_limit_fields(self.route.policy(), q.limit, RATE_WINDOW_SECS, q.remaining, q.reset_secs);
+            let h = resp.headers_mut();
+            let _ = h.append("ratelimit-policy", &policy);
+            let _ = h.append("ratelimit", &now);
+        }
+    }
+}
+
+/// Counts one request of `app` on `route`. `Err` is the 429 to answer: `rate_limited` with
+/// `Retry-After` and the `RateLimit` fields.
+pub async fn admit(ctx: &Ctx, app: &AppRow, route: AppRoute) -> ApiResult<Result<Admitted, Response>> {
+    let limit = app.limits().per_minute(route);
+    let take = Take { key: route.key().into(), budget: Some(Budget { limit, window_secs: RATE_WINDOW_SECS }) };
+    match limiter::take_with_quotas(&ctx.env, &tenant_object(&app.id), ctx.now(), vec![take]).await {
+        Ok((Decision::Allow, quotas)) => Ok(Ok(Admitted { route, quota: quotas.into_iter().next() })),
+        Ok((Decision::Refuse { retry_after_secs }, quotas)) => {
+            let e = ApiError::rate_limited(
+                format!("this app made more than {limit} {} requests in {RATE_WINDOW_SECS} s", route.policy()),
+                retry_after_secs,
+            );
+            let mut resp = Response::from_json(&e.body()).or_500("serialize response")?.with_status(429);
+            resp.headers_mut().set("retry-after", &retry_after_secs.max(1).to_string()).or_500("retry-after")?;
+            Admitted { route, quota: quotas.into_iter().next() }.stamp(&mut resp);
+            Ok(Err(resp))
+        }
+        Err(e) => {
+            unavailable(&e);
+            Ok(Ok(Admitted { route, quota: None }))
+        }
+    }
+}
+
+/// Runs `work` (a route's handler, not started yet) if the app's rate on `route` allows it,
+/// and stamps its answer with the app's `RateLimit` fields.
+pub async fn limited(
+    ctx: &Ctx,
+    app: &AppRow,
+    route: AppRoute,
+    work: impl Future<Output = ApiResult<Response>>,
+) -> ApiResult<Response> {
+    let admitted = match admit(ctx, app, route).await? {
+        Ok(a) => a,
+        Err(refusal) => return Ok(refusal),
+    };
+    let mut resp = work.await?;
+    admitted.stamp(&mut resp);
+    Ok(resp)
+}
+
+/// Counts one new Mastodon instance registration an app's link causes, before any call to
+/// the instance: 429 `rate_limited` once the app's daily cap is spent (a cap of 0 allows
+/// none: the app's links reach only instances a client is registered with already).
+pub async fn spend_registration(ctx: &Ctx, app: &AppRow) -> ApiResult<()> {
+    let cap = app.limits().instance_registrations_per_day();
+    let refused = |secs: i64| {
+        ApiError::rate_limited(
+            format!(
+                "this app's links registered this deployment with {cap} new instances in the last day, its cap; \
+                 links to instances already registered still work"
+            ),
+            secs,
+        )
+    };
+    if cap == 0 {
+        return Err(refused(REGISTRATIONS_WINDOW_SECS));
+    }
+    let take = Take {
+        key: REGISTRATIONS_KEY.into(),
+        budget: Some(Budget { limit: cap, window_secs: REGISTRATIONS_WINDOW_SECS }),
+    };
+    match limiter::take(&ctx.env, &tenant_object(&app.id), ctx.now(), vec![take]).await {
+        Ok(Decision::Allow) => Ok(()),
+        Ok(Decision::Refuse { retry_after_secs }) => Err(refused(retry_after_secs)),
+        Err(e) => {
+            unavailable(&e);
+            Ok(())
+        }
+    }
+}
+
+/// 429 for an app at its cap of pending connect links, with the time its first one expires.
+pub fn too_many_pending(cap: u32, first_expiry_in: Option<i64>) -> ApiError {
+    ApiError::rate_limited(
+        format!("this app holds {cap} pending connect links, its cap; one frees when it completes or expires"),
+        first_expiry_in.unwrap_or(1),
+    )
+}
+
+/// Logs that an app's limiter could not be reached (the request goes on).
+fn unavailable(e: &worker::Error) {
+    console_warn!("{}", json!({"event": "limiter_unavailable", "scope": "app", "error": e.to_string()}));
+}

@@ -1,0 +1,126 @@
+// A platform app's budgets (this deployment's client id: YouTube's daily units, X's per-app
+// posts, Reddit's calls) are spent by every app of the deployment. They are shared fairly:
+// an app that tries to spend all of one leaves the others their share, and weights (an
+// app's `limits.budget_weight`) divide it. YouTube's budgets are small (100 a day), so the
+// mock's API runs them out within a test. What a platform says of its whole client id
+// (Meta's app usage) is kept in shards, one checked per app: a block reaches every app.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startWorker } from './harness.mjs';
+import { PlatformMocks, credentialVars } from './platform-mocks.mjs';
+
+const REDIRECT = 'https://app.example.com/connected';
+const mocks = new PlatformMocks();
+let w;
+let seen; // API calls the mock answered (paths)
+let graphUsage = null; // while set, Graph API answers carry this x-app-usage
+
+before(async () => {
+  w = await startWorker({ vars: credentialVars(['youtube', 'facebook']), outbound: mocks.handle });
+  seen = [];
+  // Every API call answers 200; the budget refusals are the worker's own.
+  mocks.api = async (request, url) => {
+    if (url.hostname === 'graph.facebook.com' && graphUsage && url.pathname.endsWith('/feed')) {
+      seen.push(url.pathname);
+      return new Response('{"data":[]}', { status: 200, headers: { 'content-type': 'application/json', 'x-app-usage': JSON.stringify(graphUsage) } });
+    }
+    if (url.hostname !== 'www.googleapis.com' || !/^\/(upload\/)?youtube\/v3\/(search|videos)$/.test(url.pathname)) return undefined;
+    if (request.method !== 'GET') await request.arrayBuffer();
+    seen.push(url.pathname);
+    return new Response(JSON.stringify({ items: [] }), { status: 200, headers: { 'content-type': 'application/json' } });
+  };
+});
+after(async () => { await w?.stop(); });
+
+async function connectedApp(name, user, platform = 'youtube') {
+  const made = await w.admin('POST', '/v1/admin/apps', { name, allowed_redirect_urls: [REDIRECT] });
+  assert.equal(made.status, 201);
+  const { q } = await w.connectWithMock(mocks, made.body.api_key, platform, { user, redirect: REDIRECT });
+  assert.equal(q.connected, 'true', JSON.stringify(q));
+  return { id: made.body.app.id, key: made.body.api_key, profile: q.profile_id };
+}
+
+const search = (a) => fetch(`${w.base}/v1/profiles/${a.profile}/proxy/youtube/v3/search?part=snippet&q=x`, { headers: { authorization: `Bearer ${a.key}` } });
+const upload = (a) => fetch(`${w.base}/v1/profiles/${a.profile}/proxy/upload/youtube/v3/videos?uploadType=resumable`, {
+  method: 'POST', headers: { authorization: `Bearer ${a.key}`, 'content-type': 'application/json' }, body: '{"snippet":{"title":"t"}}',
+});
+
+/** Calls `call(app)` until the worker refuses (at most `max` times): how many went through, and the refusal. */
+async function spend(call, app, max) {
+  let allowed = 0;
+  for (let i = 0; i < max; i++) {
+    const r = await call(app);
+    if (r.status === 429) return { allowed, refusal: { status: r.status, headers: r.headers, body: await r.json() } };
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    allowed += 1;
+  }
+  return { allowed, refusal: null };
+}
+
+let a;
+let b;
+
+test("attack: app A trying to spend all of YouTube's daily search units leaves app B its share", async () => {
+  a = await connectedApp('Greedy A', 'tube-a');
+  b = await connectedApp('Modest B', 'tube-b');
+  // B uses the budget too: it contends for it from its first call.
+  assert.equal((await search(b)).status, 200);
+  const before = seen.length;
+  const greedy = await spend(search, a, 120);
+  assert.equal(greedy.allowed, 50, 'A stops at its half of the 100 units');
+  assert.equal(greedy.refusal.body.error.code, 'rate_limited');
+  assert.equal(greedy.refusal.headers.get('x-connect-links-attempts'), '0', 'refused here, not by the platform');
+  assert.ok(Number(greedy.refusal.headers.get('retry-after')) > 0);
+  assert.equal(seen.length - before, 50, 'the platform saw only what A was allowed');
+  // B still gets its share after A tried to spend all of it: 49 more, 50 in all.
+  const modest = await spend(search, b, 120);
+  assert.equal(modest.allowed, 49);
+  assert.equal(modest.refusal.body.error.code, 'rate_limited', 'and then the budget itself is spent');
+  assert.equal(seen.filter((p) => p === '/youtube/v3/search').length, 100);
+});
+
+test('an app with three times the weight gets three quarters of a contended budget', async () => {
+  const r = await w.admin('PATCH', `/v1/admin/apps/${a.id}`, { limits: { budget_weight: 3 } });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.limits.budget_weight, 3);
+  // The upload budget (another 100 a day) is untouched so far: B contends first this time.
+  assert.equal((await upload(b)).status, 200);
+  const heavy = await spend(upload, a, 120);
+  assert.equal(heavy.allowed, 75, 'A is owed 3/4');
+  const light = await spend(upload, b, 120);
+  assert.equal(light.allowed, 24, 'B is owed 1/4: 25 with its first');
+  assert.equal(seen.filter((p) => p === '/upload/youtube/v3/videos').length, 100);
+});
+
+/** The block shard an app's calls check, as `ratelimit::layout::block_object` picks it (FNV-1a of its id, mod 8). */
+function blockShard(appId) {
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(appId)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h % 8;
+}
+
+test("a block of the whole client id (Meta's app usage at 100 %) reported on one app's call stops every app's calls", async () => {
+  mocks.setPages('meta-a', [{ id: '880001', name: 'Page A' }]);
+  const first = await connectedApp('Meta A', 'meta-a', 'facebook');
+  // The second app checks another shard than the first (ids are random: a few tries).
+  let second;
+  for (let i = 0; i < 20 && (!second || blockShard(second.id) === blockShard(first.id)); i++) {
+    mocks.setPages(`meta-b${i}`, [{ id: `88100${i}`, name: 'Page B' }]);
+    second = { ...(await connectedApp(`Meta B${i}`, `meta-b${i}`, 'facebook')), page: `88100${i}` };
+  }
+  assert.notEqual(blockShard(second.id), blockShard(first.id));
+  const feed = (a, page) => fetch(`${w.base}/v1/profiles/${a.profile}/proxy/v25.0/${page}/feed`, { headers: { authorization: `Bearer ${a.key}` } });
+  graphUsage = { call_count: 100, total_cputime: 20, total_time: 20 };
+  const before = seen.length;
+  const r = await feed(first, '880001');
+  assert.equal(r.status, 200, 'the answer that says so comes back');
+  await r.arrayBuffer();
+  const other = await feed(second, second.page);
+  assert.equal(other.status, 429);
+  assert.equal((await other.json()).error.code, 'rate_limited');
+  assert.equal(other.headers.get('x-connect-links-attempts'), '0');
+  assert.ok(Number(other.headers.get('retry-after')) > 0);
+  assert.equal(seen.length - before, 1, "the other app's call never reached Meta");
+  graphUsage = null;
+});

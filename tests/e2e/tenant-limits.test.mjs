@@ -1,0 +1,193 @@
+// Per-app limits: one app (a tenant of the deployment) cannot spend another's share. Request
+// rates on POST /v1/connect-links, POST /v1/profiles and the proxy (429 with Retry-After and
+// the RateLimit fields), a cap on pending connect links, and a daily cap on the new Mastodon
+// instance registrations an app's links cause, each with its documented default and an
+// operator's override on the admin app routes.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startWorker } from './harness.mjs';
+import { PlatformMocks, chainOutbound } from './platform-mocks.mjs';
+import { MastodonMocks } from './mocks-mastodon.mjs';
+
+const REDIRECT = 'https://app.example.com/connected';
+const DEFAULTS = {
+  pending_links: 1000,
+  instance_registrations_per_day: 50,
+  connect_links_per_minute: 120,
+  profiles_per_minute: 60,
+  proxy_per_minute: 1200,
+  budget_weight: 1,
+};
+const HOSTS = ['one.masto-host.net', 'two.masto-host.net', 'three.masto-host.net', 'four.masto-host.net'];
+
+const mocks = new PlatformMocks();
+const masto = new MastodonMocks();
+for (const h of HOSTS) masto.addInstance(h, { version: '4.3' });
+let w;
+
+before(async () => {
+  w = await startWorker({ vars: { PLATFORM_TIMEOUT_MS: '3000' }, outbound: chainOutbound(masto, mocks) });
+});
+after(async () => { await w?.stop(); });
+
+/** A new app with `limits` overrides: { app, api_key, ... }. */
+async function appWith(name, limits) {
+  const r = await w.admin('POST', '/v1/admin/apps', { name, allowed_redirect_urls: [REDIRECT, 'http://localhost:3000/connected'], ...(limits ? { limits } : {}) });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body;
+}
+
+const link = (key, json = {}) => w.call('POST', '/v1/connect-links', { token: key, json: { platform: 'sandbox', redirect_url: REDIRECT, ...json } });
+const secs = (res) => Number(res.headers.get('retry-after'));
+
+test('an app shows its limits: documented defaults, overrides on the admin routes, null back to the default', async () => {
+  const plain = await appWith('Plain');
+  assert.deepEqual(plain.app.limits, DEFAULTS);
+  const tuned = await appWith('Tuned', { proxy_per_minute: 5, instance_registrations_per_day: 0 });
+  assert.deepEqual(tuned.app.limits, { ...DEFAULTS, proxy_per_minute: 5, instance_registrations_per_day: 0 });
+  const id = tuned.app.id;
+  let r = await w.admin('PATCH', `/v1/admin/apps/${id}`, { limits: { proxy_per_minute: null, budget_weight: 3 } });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body.limits, { ...DEFAULTS, instance_registrations_per_day: 0, budget_weight: 3 });
+  assert.deepEqual((await w.admin('GET', `/v1/admin/apps/${id}`)).body.limits, r.body.limits);
+  // Another field's change leaves the limits as they are.
+  r = await w.admin('PATCH', `/v1/admin/apps/${id}`, { name: 'Renamed' });
+  assert.equal(r.body.limits.budget_weight, 3);
+  r = await w.admin('PATCH', `/v1/admin/apps/${id}`, { limits: null });
+  assert.deepEqual(r.body.limits, DEFAULTS);
+  for (const bad of [{ pending_links: 0 }, { budget_weight: 101 }, { proxy_per_minute: -1 }]) {
+    const e = await w.admin('PATCH', `/v1/admin/apps/${id}`, { limits: bad });
+    assert.equal(e.status, 400, JSON.stringify(bad));
+    assert.match(e.body.error.message, new RegExp(`^limits\\.${Object.keys(bad)[0]} must be`));
+  }
+  const unknown = await w.admin('POST', '/v1/admin/apps', { name: 'X', allowed_redirect_urls: [REDIRECT], limits: { links_per_minute: 5 } });
+  assert.equal(unknown.status, 400);
+  assert.deepEqual((await w.admin('GET', `/v1/admin/apps/${id}`)).body.limits, DEFAULTS, 'a refused change changed nothing');
+});
+
+test('attack: an app over its connect-links rate gets 429 with Retry-After and the RateLimit fields; another app is not slowed', async () => {
+  const greedy = await appWith('Greedy links', { connect_links_per_minute: 3 });
+  const other = await appWith('Other links');
+  for (const left of [2, 1, 0]) {
+    const r = await link(greedy.api_key);
+    assert.equal(r.status, 201);
+    assert.equal(r.headers.get('ratelimit-policy'), '"connect-links";q=3;w=60');
+    assert.match(r.headers.get('ratelimit'), new RegExp(`^"connect-links";r=${left};t=\\d+$`));
+  }
+  const refused = await link(greedy.api_key);
+  assert.equal(refused.status, 429);
+  assert.equal(refused.body.error.code, 'rate_limited');
+  assert.ok(secs(refused) >= 1 && secs(refused) <= 60, refused.headers.get('retry-after'));
+  assert.equal(refused.headers.get('ratelimit-policy'), '"connect-links";q=3;w=60');
+  assert.match(refused.headers.get('ratelimit'), /^"connect-links";r=0;t=\d+$/);
+  const stored = await w.row('SELECT COUNT(*) AS n FROM connect_links WHERE app_id = ?', greedy.app.id);
+  assert.equal(stored.n, 3, 'the refused request wrote nothing');
+  const fine = await link(other.api_key);
+  assert.equal(fine.status, 201);
+  assert.match(fine.headers.get('ratelimit'), /^"connect-links";r=119;t=\d+$/);
+});
+
+test('attack: an app over its POST /v1/profiles rate gets 429 before any work; another app is not slowed', async () => {
+  const greedy = await appWith('Greedy profiles', { profiles_per_minute: 2 });
+  const other = await appWith('Other profiles');
+  const post = (key) => w.call('POST', '/v1/profiles', { token: key, json: { platform: 'no-such-platform', credentials: {} } });
+  for (let i = 0; i < 2; i++) {
+    const r = await post(greedy.api_key);
+    assert.notEqual(r.status, 429);
+    assert.equal(r.headers.get('ratelimit-policy'), null, 'an error answer carries no RateLimit fields');
+  }
+  const refused = await post(greedy.api_key);
+  assert.equal(refused.status, 429);
+  assert.equal(refused.body.error.code, 'rate_limited');
+  assert.ok(secs(refused) >= 1 && secs(refused) <= 60);
+  assert.match(refused.headers.get('ratelimit'), /^"profiles";r=0;t=\d+$/);
+  assert.notEqual((await post(other.api_key)).status, 429);
+});
+
+test('attack: an app over its proxy rate is refused here, before any platform call; another app is not slowed', async () => {
+  const greedy = await appWith('Greedy proxy', { proxy_per_minute: 2 });
+  const other = await appWith('Other proxy');
+  const connected = async (key) => {
+    const l = await w.createLink(key);
+    const { back } = await w.consent(l, { username: 'proxied' });
+    const res = await w.callback(back);
+    return new URL(res.headers.get('location')).searchParams.get('profile_id');
+  };
+  const [mine, theirs] = [await connected(greedy.api_key), await connected(other.api_key)];
+  const call = (id, key) => fetch(`${w.base}/v1/profiles/${id}/proxy/userinfo`, { headers: { authorization: `Bearer ${key}` } });
+  const sandboxCalls = () => mocks.loopback.filter((c) => new URL(c.url).pathname === '/sandbox/userinfo').length;
+  const before = sandboxCalls();
+  for (const left of [1, 0]) {
+    const r = await call(mine, greedy.api_key);
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    assert.equal(r.headers.get('ratelimit-policy'), '"proxy";q=2;w=60');
+    assert.match(r.headers.get('ratelimit'), new RegExp(`^"proxy";r=${left};t=\\d+$`));
+  }
+  const refused = await call(mine, greedy.api_key);
+  assert.equal(refused.status, 429);
+  assert.equal((await refused.json()).error.code, 'rate_limited');
+  assert.ok(secs(refused) >= 1 && secs(refused) <= 60);
+  assert.equal(refused.headers.get('x-connect-links-attempts'), '0');
+  assert.match(refused.headers.get('ratelimit'), /^"proxy";r=0;t=\d+$/);
+  assert.equal(sandboxCalls() - before, 2, 'the refused call never reached the platform');
+  const fine = await call(theirs, other.api_key);
+  assert.equal(fine.status, 200);
+  await fine.arrayBuffer();
+});
+
+test('attack: an app cannot hold more than its cap of pending links; one that completes or expires frees a slot', async () => {
+  const hoarder = await appWith('Hoarder', { pending_links: 3 });
+  const other = await appWith('Other pending', { pending_links: 3 });
+  const made = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await link(hoarder.api_key, { redirect_url: 'http://localhost:3000/connected' });
+    assert.equal(r.status, 201);
+    made.push(r.body);
+  }
+  const refused = await link(hoarder.api_key);
+  assert.equal(refused.status, 429);
+  assert.equal(refused.body.error.code, 'rate_limited');
+  assert.match(refused.body.error.message, /3 pending connect links/);
+  assert.ok(secs(refused) >= 1 && secs(refused) <= 600, refused.headers.get('retry-after'));
+  assert.equal((await w.row('SELECT COUNT(*) AS n FROM connect_links WHERE app_id = ?', hoarder.app.id)).n, 3);
+  assert.equal((await link(other.api_key)).status, 201, 'the cap is per app');
+
+  // A completed link is no longer pending.
+  w.linkKeys.set(made[0].id, hoarder.api_key);
+  const { back } = await w.consent(made[0]);
+  const done = await w.callback(back);
+  assert.equal(new URL(done.headers.get('location')).searchParams.get('connected'), 'true');
+  assert.equal((await link(hoarder.api_key)).status, 201);
+  assert.equal((await link(hoarder.api_key)).status, 429);
+  // An expired one neither.
+  await w.sql('UPDATE connect_links SET expires_at = ? WHERE id = ?', Math.floor(Date.now() / 1000) - 1, made[1].id);
+  assert.equal((await link(hoarder.api_key)).status, 201);
+});
+
+test('attack: an app naming new Mastodon instances registers with at most its daily cap of them; registered instances still work', async () => {
+  const attacker = await appWith('Instance spray', { instance_registrations_per_day: 2 });
+  const mastoLink = (key, instance) => link(key, { platform: 'mastodon', instance });
+  for (const h of HOSTS.slice(0, 2)) {
+    assert.equal((await mastoLink(attacker.api_key, h)).status, 201, h);
+    assert.equal(masto.registrations(h), 1, h);
+  }
+  const refused = await mastoLink(attacker.api_key, HOSTS[2]);
+  assert.equal(refused.status, 429);
+  assert.equal(refused.body.error.code, 'rate_limited');
+  assert.ok(secs(refused) >= 1 && secs(refused) <= 86400, refused.headers.get('retry-after'));
+  assert.equal(masto.count(HOSTS[2], 'discovery') + masto.count(HOSTS[2], 'apps'), 0, 'no call to the third host');
+  assert.equal(await w.row('SELECT instance FROM instance_clients WHERE instance = ?', HOSTS[2]), null, 'nothing stored for it');
+  // An instance this deployment is registered with needs no registration: still served.
+  assert.equal((await mastoLink(attacker.api_key, HOSTS[0])).status, 201);
+  assert.equal(masto.registrations(HOSTS[0]), 1);
+  // The cap is the app's: another app still registers with the third host.
+  const other = await appWith('Other instances');
+  assert.equal((await mastoLink(other.api_key, HOSTS[2])).status, 201);
+  assert.equal(masto.registrations(HOSTS[2]), 1);
+  // A cap of 0: only instances already registered.
+  const none = await appWith('No registrations', { instance_registrations_per_day: 0 });
+  assert.equal((await mastoLink(none.api_key, HOSTS[3])).status, 429);
+  assert.equal(masto.count(HOSTS[3], 'discovery'), 0);
+  assert.equal((await mastoLink(none.api_key, HOSTS[1])).status, 201);
+});
