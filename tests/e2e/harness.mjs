@@ -62,9 +62,10 @@ export function randomKey() {
 
 /**
  * Starts the worker; `vars` override bindings, `outbound` answers its outbound fetches,
- * `queue` binds REFRESH_QUEUE (with this worker as its consumer).
+ * `queue` binds REFRESH_QUEUE (with this worker as its consumer). `entry`: a module (path
+ * from the repository root) that wraps the built worker, such as tests/e2e/d1-limits-entry.mjs.
  */
-export async function startWorker({ vars = {}, outbound, queue = false, tokenKeys = `k1:${randomKey()}`, captureLogs = false, beforeMigration = {} } = {}) {
+export async function startWorker({ vars = {}, outbound, queue = false, tokenKeys = `k1:${randomKey()}`, captureLogs = false, beforeMigration = {}, entry } = {}) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const logs = [];
@@ -74,9 +75,12 @@ export async function startWorker({ vars = {}, outbound, queue = false, tokenKey
     host: '127.0.0.1',
     port,
     modules: true,
-    scriptPath: path.join(root, 'build/index.js'),
-    modulesRoot: path.join(root, 'build'),
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
+    scriptPath: path.join(root, entry ?? 'build/index.js'),
+    modulesRoot: entry ? root : path.join(root, 'build'),
+    modulesRules: [
+      ...(entry ? [{ type: 'ESModule', include: ['**/*.js', '**/*.mjs'] }] : []),
+      { type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true },
+    ],
     compatibilityDate: '2026-04-20',
     d1Databases: { DB: 'e2e-db' },
     kvNamespaces: { OAUTH_STATE: 'e2e-kv' },
