@@ -43,12 +43,19 @@ async fn admin_route(ctx: &Ctx, req: &mut Request, m: Method, segs: &[&str]) -> 
         (Method::Get, ["apps", id]) => admin::get_app(ctx, id).await,
         (Method::Patch, ["apps", id]) => admin::patch_app(ctx, id, &body(req).await?).await,
         (Method::Post, ["apps", id, "api-keys"]) => admin::create_key(ctx, id).await,
+        (Method::Post, ["apps", id, "webhook-secret"]) => admin::rotate_webhook_secret(ctx, id).await,
         (Method::Delete, ["api-keys", id]) => admin::revoke_key(ctx, id).await,
         (Method::Get, ["keys"]) => admin::keys(ctx).await,
         (Method::Get, ["stats"]) => admin::stats(ctx).await,
-        (_, ["apps"] | ["apps", _] | ["apps", _, "api-keys"] | ["api-keys", _] | ["keys"] | ["stats"]) => {
-            Err(method_not_allowed())
-        }
+        (
+            _,
+            ["apps"]
+            | ["apps", _]
+            | ["apps", _, "api-keys" | "webhook-secret"]
+            | ["api-keys", _]
+            | ["keys"]
+            | ["stats"],
+        ) => Err(method_not_allowed()),
         _ => Err(ApiError::not_found("route")),
     }
 }

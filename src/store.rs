@@ -9,6 +9,11 @@ use connect_links_core::refresh_policy::{RefreshMode, MAX_LEAD, MIN_LEAD};
 use serde::{Deserialize, Serialize};
 use worker::{query, D1Database, D1PreparedStatement};
 
+/// SQL for the key id of an envelope column (`v1.<kid>.<data>`).
+pub fn kid_sql(column: &str) -> String {
+    format!("substr({column}, 4, instr(substr({column}, 4), '.') - 1)")
+}
+
 /// One bound statement, run with its failure mapped to a logged 500 (`what` names it).
 #[allow(async_fn_in_trait)]
 pub trait Stmt {

@@ -4,13 +4,13 @@
 use crate::ctx::Ctx;
 use crate::ctx::OrInternal;
 use crate::fetch;
+use crate::sealed_secrets::signing_secrets;
 use crate::store::Stmt;
 use connect_links_core::error::ApiResult;
 use connect_links_core::http::HttpRequest;
 use connect_links_core::random::new_id;
-use connect_links_core::secrets::WebhookSecret;
 use connect_links_core::time::rfc3339;
-use connect_links_core::webhook::{event_body, retry_delay, sign};
+use connect_links_core::webhook::{event_body, retry_delay, signature_header};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{console_log, query, D1Database, D1PreparedStatement, D1Result, Date};
@@ -167,6 +167,8 @@ struct OutboxRow {
     attempts: u32,
     webhook_url: Option<String>,
     webhook_secret_enc: String,
+    webhook_secret_prev_enc: Option<String>,
+    webhook_secret_prev_until: Option<i64>,
 }
 
 /// Claims a due row for one attempt: moving `next_attempt_at` ahead is the lease, so
@@ -179,7 +181,9 @@ async fn claim(ctx: &Ctx, id: &str) -> ApiResult<Option<OutboxRow>> {
          WHERE id = ?1 AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?2 \
          RETURNING id, app_id, type, body, attempts, \
            (SELECT webhook_url FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_url, \
-           (SELECT webhook_secret_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_enc",
+           (SELECT webhook_secret_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_enc, \
+           (SELECT webhook_secret_prev_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_prev_enc, \
+           (SELECT webhook_secret_prev_until FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_prev_until",
         id,
         ctx.now()
     )
@@ -192,16 +196,17 @@ async fn claim(ctx: &Ctx, id: &str) -> ApiResult<Option<OutboxRow>> {
 async fn deliver(ctx: &Ctx, row: OutboxRow) -> ApiResult<()> {
     let db = ctx.db()?;
     // A secret that cannot be opened (its key left TOKEN_KEYS) is a failed attempt like any
-    // other, so the retry schedule still ends.
-    let secret = ctx
-        .keyring()
-        .ok()
-        .and_then(|k| k.open(&row.app_id, "webhook_secret", &row.webhook_secret_enc).ok())
-        .map(WebhookSecret::new);
+    // other, so the retry schedule still ends. Within a day of a rotation the previous
+    // secret signs too, so a receiver that still has it verifies.
     let timestamp = ctx.now();
-    // Never sent unsigned: a secret that cannot be read or used fails the attempt, and the
+    let previous = row.webhook_secret_prev_enc.as_deref().zip(row.webhook_secret_prev_until);
+    let secrets = match ctx.keyring() {
+        Ok(k) => signing_secrets(&k, &row.app_id, &row.webhook_secret_enc, previous, timestamp),
+        Err(_) => vec![],
+    };
+    // Never sent unsigned: secrets that cannot be read or used fail the attempt, and the
     // outbox keeps the event for the retry schedule.
-    let signature = secret.and_then(|s| sign(&s, &row.id, timestamp, &row.body));
+    let signature = signature_header(&secrets, &row.id, timestamp, &row.body);
     let status = match (&row.webhook_url, signature) {
         (Some(url), Some(signature)) => {
             let req = HttpRequest {
