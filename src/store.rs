@@ -260,6 +260,21 @@ pub async fn get_link(db: &D1Database, id: &str) -> ApiResult<Option<LinkRow>> {
     query!(db, &format!("SELECT {LINK_COLUMNS} FROM connect_links WHERE id = ?1"), id).one::<LinkRow>("get link").await
 }
 
+/// The links whose open account choice (a picker, or a connect holding its grant until its
+/// accounts land) holds tokens of the login with this `login_key`.
+pub async fn links_choosing_for(db: &D1Database, login_key: &str) -> ApiResult<Vec<LinkRow>> {
+    query!(
+        db,
+        &format!(
+            "SELECT {LINK_COLUMNS} FROM connect_links WHERE id IN \
+             (SELECT link_id FROM account_choices WHERE login_key = ?1)"
+        ),
+        login_key
+    )
+    .many::<LinkRow>("links choosing for login")
+    .await
+}
+
 /// How a pending link ends (or goes on to the account picker).
 pub enum LinkEnd<'a> {
     /// Connected and done: `completed` with its profiles.
