@@ -8,7 +8,7 @@ use crate::ctx::{Ctx, OrInternal};
 use crate::store;
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
-use connect_links_core::picker::{choice_hash, chosen, cookie_value, Choice, CHOICE_FIELD};
+use connect_links_core::picker::{choice_hash, chosen, cookie_value, Choice, CHOICE_FIELD, CHOICE_TTL_SECS};
 use serde::Deserialize;
 use worker::{query, Response};
 
@@ -50,15 +50,17 @@ pub async fn submit(
     }
     // One use: whoever unbinds the row makes the choice; a wrong token or cookie changes
     // nothing. The row keeps holding the grant until the accounts land (the batch that lands
-    // them deletes it) or it is revoked, so a failure never leaves it live with no row.
+    // them deletes it) or it is revoked, so a failure never leaves it live with no row; its
+    // window starts again, so the cron's expiry pass cannot revoke a grant landing now.
     let taken = query!(
         &db,
-        "UPDATE account_choices SET token_hash = '', browser_hash = '' WHERE link_id = ?1 AND token_hash = ?2 \
-         AND browser_hash = ?3 AND expires_at > ?4 RETURNING sealed, finish",
+        "UPDATE account_choices SET token_hash = '', browser_hash = '', expires_at = ?5 WHERE link_id = ?1 \
+         AND token_hash = ?2 AND browser_hash = ?3 AND expires_at > ?4 RETURNING sealed, finish",
         link.id,
         choice_hash(token),
         choice_hash(browser),
-        ctx.now()
+        ctx.now(),
+        ctx.now() + CHOICE_TTL_SECS
     )
     .or_500("prepare take choice")?
     .first::<Taken>(None)
