@@ -634,8 +634,9 @@ pub async fn store_accounts(
         let issued = if choice.issued_at > 0 { choice.issued_at } else { now };
         let expires_at = choice.expires_in.or(platform.default_access_ttl_secs).map(|s| issued + s);
         let refresh_expires_at = choice.refresh_expires_in.map(|s| issued + s);
+        // Schedules count from there too (the stored `token_issued_at`), not from this write.
         let times = TokenTimes {
-            issued_at: now,
+            issued_at: issued,
             access_expires_at: expires_at,
             refresh_expires_at,
             has_refresh_token: refresh_enc.is_some(),
