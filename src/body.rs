@@ -27,6 +27,30 @@ pub async fn read_capped(mut stream: ByteStream, cap: usize) -> Result<Vec<u8>, 
     Ok(body.into_bytes())
 }
 
+/// Reads a request body within `cap` bytes, as [`read_capped`], but past the cap it goes on
+/// reading and discarding up to `drain` more bytes before it gives up: a client still
+/// sending a body a little over the cap (and a proxy in front, such as `wrangler dev`'s) then
+/// gets the answer (413) instead of a connection reset. A body longer than that is cut (the
+/// rest cancelled): it costs at most `cap + drain` plus one chunk.
+pub async fn read_request(mut stream: ByteStream, cap: usize, drain: usize) -> Result<Vec<u8>, ReadError> {
+    let mut body = CappedBody::new(cap);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ReadError::Stream)?;
+        if body.push(&chunk).is_err() {
+            let mut discarded = chunk.len();
+            while discarded <= drain {
+                match stream.next().await {
+                    Some(Ok(more)) => discarded += more.len(),
+                    // The end (the client sent it all), or the client went away.
+                    _ => break,
+                }
+            }
+            return Err(ReadError::OverCap);
+        }
+    }
+    Ok(body.into_bytes())
+}
+
 /// Cancels a body without reading any of it (dropping the stream cancels its reader).
 pub fn cancel(stream: ByteStream) {
     drop(stream);

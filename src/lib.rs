@@ -10,6 +10,8 @@ mod jobs;
 mod accounts;
 mod connect;
 mod revoke;
+// Webhook secrets (with rotation) and the worker's own secrets, sealed in D1.
+mod sealed_secrets;
 // Plumbing: no imports from the flows above.
 mod body;
 mod ctx;

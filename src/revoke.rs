@@ -4,7 +4,7 @@
 use crate::ctx::Ctx;
 use crate::fetch;
 use crate::store;
-use connect_links_core::error::ApiResult;
+use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::oauth::{revoke_request, token_to_revoke};
 use connect_links_core::ownership::may_revoke;
 use connect_links_core::platforms::Platform;
@@ -42,7 +42,10 @@ fn same_app_platforms<'a>(ctx: &'a Ctx, p: &'a Platform, client_id: &str) -> Vec
 
 /// Revokes `g` at the platform where it has a revoke endpoint and [`may_revoke`] allows it:
 /// `deleting` for `DELETE /v1/profiles/{id}` and unclaimed profiles, otherwise a failed
-/// connect's fresh grant. Best effort: a failed call is logged by `fetch::send`, never raised.
+/// connect's fresh grant. `Ok` once that is settled: revoked, refused by the platform (a
+/// token it no longer knows), or not to be revoked; an error when it could not be decided or
+/// the call did not get through (no answer, or a 5xx), so a caller holding the grant in a
+/// row keeps it for a retry. Each call is logged by `fetch::send`.
 pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, deleting: bool) -> ApiResult<()> {
     let clients = crate::instances::revoke_credentials(ctx, g.platform).await?;
     let Some(creds) = clients.first() else { return Ok(()) };
@@ -75,8 +78,10 @@ pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, deleting: bool) -> ApiResult<()> {
         // client registered there may have (see `instances::revoke_credentials`).
         match fetch::send(&req, &g.platform.id, g.grant_id, ctx.timeout_ms()).await {
             Ok(resp) if resp.status == 403 => continue,
-            _ => break,
+            Ok(resp) if resp.status < 500 => return Ok(()),
+            _ => return Err(ApiError::upstream("the platform's revoke endpoint did not answer")),
         }
     }
+    // Every client was refused (or none could build a request): settled, nothing to retry.
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! error, or an HTML page on browser routes.
 
 use crate::api::{admin, links, profiles, proxy};
-use crate::body::{read_capped, ReadError};
+use crate::body::{read_request, ReadError};
 use crate::browser::{choose, sandbox};
 use crate::ctx::{method_not_allowed, Ctx, OrInternal};
 use crate::inbound;
@@ -45,12 +45,19 @@ async fn admin_route(ctx: &Ctx, req: &mut Request, m: Method, segs: &[&str]) -> 
         (Method::Get, ["apps", id]) => admin::get_app(ctx, id).await,
         (Method::Patch, ["apps", id]) => admin::patch_app(ctx, id, &body(req).await?).await,
         (Method::Post, ["apps", id, "api-keys"]) => admin::create_key(ctx, id).await,
+        (Method::Post, ["apps", id, "webhook-secret"]) => admin::rotate_webhook_secret(ctx, id).await,
         (Method::Delete, ["api-keys", id]) => admin::revoke_key(ctx, id).await,
         (Method::Get, ["keys"]) => admin::keys(ctx).await,
         (Method::Get, ["stats"]) => admin::stats(ctx).await,
-        (_, ["apps"] | ["apps", _] | ["apps", _, "api-keys"] | ["api-keys", _] | ["keys"] | ["stats"]) => {
-            Err(method_not_allowed())
-        }
+        (
+            _,
+            ["apps"]
+            | ["apps", _]
+            | ["apps", _, "api-keys" | "webhook-secret"]
+            | ["api-keys", _]
+            | ["keys"]
+            | ["stats"],
+        ) => Err(method_not_allowed()),
         _ => Err(ApiError::not_found("route")),
     }
 }
@@ -208,9 +215,14 @@ fn too_large() -> ApiError {
     ApiError::new(ErrorCode::PayloadTooLarge, "request body is over 64 KiB")
 }
 
+/// How much of a chunked body over the cap is still read (and discarded) before the 413, so
+/// a client that is still sending sees the answer rather than a reset.
+const OVER_CAP_DRAIN: usize = 1024 * 1024;
+
 /// The request body, refused over 64 KiB: by its declared length before any reading, and by
-/// a running count while it streams in (a chunked body declares no length), so a huge or
-/// endless body costs 64 KiB of reading, never a full read.
+/// a running count while it streams in (a chunked body declares no length). Past the cap a
+/// chunked body is drained for at most 1 MiB more (then cut), so a huge or endless body costs
+/// about 1 MiB of reading, never a full read.
 async fn body(req: &mut Request) -> ApiResult<Vec<u8>> {
     let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
@@ -219,7 +231,7 @@ async fn body(req: &mut Request) -> ApiResult<Vec<u8>> {
     if req.inner().body().is_none() {
         return Ok(Vec::new());
     }
-    match read_capped(req.stream().or_500("request body stream")?, MAX_BODY_BYTES).await {
+    match read_request(req.stream().or_500("request body stream")?, MAX_BODY_BYTES, OVER_CAP_DRAIN).await {
         Ok(bytes) => Ok(bytes),
         Err(ReadError::OverCap) => Err(too_large()),
         // The client went away mid-body (or sent a broken one): its mistake, not ours.

@@ -9,6 +9,11 @@ use connect_links_core::refresh_policy::{RefreshMode, MAX_LEAD, MIN_LEAD};
 use serde::{Deserialize, Serialize};
 use worker::{query, D1Database, D1PreparedStatement};
 
+/// SQL for the key id of an envelope column (`v1.<kid>.<data>`).
+pub fn kid_sql(column: &str) -> String {
+    format!("substr({column}, 4, instr(substr({column}, 4), '.') - 1)")
+}
+
 /// One bound statement, run with its failure mapped to a logged 500 (`what` names it).
 #[allow(async_fn_in_trait)]
 pub trait Stmt {
@@ -280,6 +285,21 @@ pub async fn get_link(db: &D1Database, id: &str) -> ApiResult<Option<LinkRow>> {
     query!(db, &format!("SELECT {LINK_COLUMNS} FROM connect_links WHERE id = ?1"), id).one::<LinkRow>("get link").await
 }
 
+/// The links whose open account choice (a picker, or a connect holding its grant until its
+/// accounts land) holds tokens of the login with this `login_key`.
+pub async fn links_choosing_for(db: &D1Database, login_key: &str) -> ApiResult<Vec<LinkRow>> {
+    query!(
+        db,
+        &format!(
+            "SELECT {LINK_COLUMNS} FROM connect_links WHERE id IN \
+             (SELECT link_id FROM account_choices WHERE login_key = ?1)"
+        ),
+        login_key
+    )
+    .many::<LinkRow>("links choosing for login")
+    .await
+}
+
 /// How a pending link ends (or goes on to the account picker).
 pub enum LinkEnd<'a> {
     /// Connected and done: `completed` with its profiles.
@@ -353,6 +373,17 @@ fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> ApiResult<String> {
 /// The error text of [`assert_changed_stmt`] when it fires.
 const RACE_MARK: &str = "malformed JSON";
 
+/// The statement that deletes the account-choice row of a link (the sealed grant it held).
+pub fn drop_choice_stmt(db: &D1Database, link_id: &str) -> ApiResult<D1PreparedStatement> {
+    query!(db, "DELETE FROM account_choices WHERE link_id = ?1", link_id).or_500("prepare drop choice")
+}
+
+/// Deletes the account-choice row of a link, once what it held is settled.
+pub async fn drop_choice(ctx: &crate::ctx::Ctx, link_id: &str) -> ApiResult<()> {
+    drop_choice_stmt(&ctx.db()?, link_id)?.run().await.or_500("drop choice")?;
+    Ok(())
+}
+
 /// A statement that fails (rolling the whole batch back) when the write right before it
 /// changed no row: the compare-and-swap of a batch with several conditional writes. D1 runs
 /// a batch as one transaction, and SQLite evaluates the `json()` of a non-JSON text only
@@ -361,6 +392,13 @@ pub fn assert_changed_stmt(db: &D1Database) -> ApiResult<D1PreparedStatement> {
     let stmt: worker::Result<D1PreparedStatement> =
         Ok(query!(db, "SELECT json('a conditional write raced') WHERE changes() = 0"));
     stmt.or_500("prepare assert")
+}
+
+/// A statement that fails (rolling the whole batch back) unless the write right before it
+/// changed exactly `n` rows: [`assert_changed_stmt`] for a write of many rows at once.
+pub fn assert_count_stmt(db: &D1Database, n: usize) -> ApiResult<D1PreparedStatement> {
+    query!(db, "SELECT json('a conditional write raced') WHERE changes() != ?1", n as i64)
+        .or_500("prepare assert count")
 }
 
 /// Whether a batch failed because of a race ([`assert_changed_stmt`] fired, or two inserts
@@ -521,6 +559,25 @@ pub async fn get_profile(db: &D1Database, app_id: &str, id: &str) -> ApiResult<O
     query!(db, &format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE id = ?1 AND app_id = ?2"), id, app_id)
         .one::<ProfileRow>("get profile")
         .await
+}
+
+/// Profiles of an app by id, in the order of `ids` (an id not found is left out): one read
+/// however many.
+pub async fn profiles_by_ids(db: &D1Database, app_id: &str, ids: &[String]) -> ApiResult<Vec<ProfileRow>> {
+    let list = serde_json::to_string(ids).or_500("ids json")?;
+    let rows = query!(
+        db,
+        &format!(
+            "SELECT {PROFILE_COLUMNS} FROM profiles WHERE app_id = ?1 AND id IN (SELECT value FROM json_each(?2))"
+        ),
+        app_id,
+        list
+    )
+    .many::<ProfileRow>("profiles by ids")
+    .await?;
+    let mut by_id: std::collections::HashMap<String, ProfileRow> =
+        rows.into_iter().map(|p| (p.id.clone(), p)).collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 /// Filters of `GET /v1/profiles`.

@@ -78,6 +78,12 @@ pub enum Ending<'a> {
     Failed(CallbackFailure),
 }
 
+/// The most profile ids a final redirect lists in `profile_ids`: a login with hundreds of
+/// Pages would make a URL that app servers refuse (most cap a request line at 8 KiB). Past
+/// it, `profile_ids` is left out and the app reads them from the claim's answer or
+/// `GET /v1/connect-links/{id}`; `profile_id` (the first) is always there.
+pub const MAX_REDIRECT_PROFILE_IDS: usize = 50;
+
 /// The final redirect of a link: its `redirect_url` with its own query kept, then the
 /// outcome, then the app's `state` when it gave one.
 pub fn final_redirect(
@@ -92,11 +98,16 @@ pub fn final_redirect(
         Ending::Failed(_) => String::new(),
     };
     let mut params: Vec<(&str, &str)> = match &ending {
-        Ending::Connected { profile_ids, .. } => vec![
-            ("connected", "true"),
-            ("profile_id", profile_ids.first().map(String::as_str).unwrap_or_default()),
-            ("profile_ids", &joined),
-        ],
+        Ending::Connected { profile_ids, .. } => {
+            let mut p = vec![
+                ("connected", "true"),
+                ("profile_id", profile_ids.first().map(String::as_str).unwrap_or_default()),
+            ];
+            if profile_ids.len() <= MAX_REDIRECT_PROFILE_IDS {
+                p.push(("profile_ids", &joined));
+            }
+            p
+        }
         Ending::Failed(f) => vec![("connected", "false"), ("error", f.as_str())],
     };
     params.push(("platform", platform));
@@ -130,6 +141,18 @@ mod tests {
             u,
             "https://a/cb?connected=true&profile_id=prf_1&profile_ids=prf_1%2Cprf_2&platform=sandbox&link_id=cl_1&connect_token=ct"
         );
+    }
+
+    #[test]
+    fn a_redirect_lists_at_most_fifty_profile_ids() {
+        let ids: Vec<String> = (0..MAX_REDIRECT_PROFILE_IDS).map(|i| format!("prf_{i}")).collect();
+        let ok = Ending::Connected { profile_ids: &ids, connect_token: None };
+        let u = final_redirect("https://a/cb", "facebook", "cl_1", None, ok).unwrap();
+        assert!(u.contains("&profile_ids=prf_0%2Cprf_1%2C"), "{u}");
+        let more: Vec<String> = (0..=MAX_REDIRECT_PROFILE_IDS).map(|i| format!("prf_{i}")).collect();
+        let ok = Ending::Connected { profile_ids: &more, connect_token: Some("ct") };
+        let u = final_redirect("https://a/cb", "facebook", "cl_1", None, ok).unwrap();
+        assert_eq!(u, "https://a/cb?connected=true&profile_id=prf_0&platform=facebook&link_id=cl_1&connect_token=ct");
     }
 
     #[test]

@@ -35,6 +35,15 @@ pub fn sign(secret: &WebhookSecret, msg_id: &str, timestamp: i64, body: &str) ->
     Some(format!("v1,{}", b64(&mac.finalize().into_bytes())))
 }
 
+/// The `webhook-signature` header: one `v1,<signature>` per secret, space-separated, as
+/// Standard Webhooks defines it for rotation (a receiver accepts the message when any of
+/// them verifies with its secret). Secrets not of the `whsec_` form are left out; `None`
+/// when none signs.
+pub fn signature_header(secrets: &[WebhookSecret], msg_id: &str, timestamp: i64, body: &str) -> Option<String> {
+    let signatures: Vec<String> = secrets.iter().filter_map(|s| sign(s, msg_id, timestamp, body)).collect();
+    (!signatures.is_empty()).then(|| signatures.join(" "))
+}
+
 /// The event body: `{type, timestamp, data}`.
 pub fn event_body(kind: &str, timestamp_rfc3339: &str, data: Value) -> String {
     json!({"type": kind, "timestamp": timestamp_rfc3339, "data": data}).to_string()
@@ -57,6 +66,32 @@ mod tests {
         let secret = WebhookSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
         let sig = sign(&secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, r#"{"test": 2432232314}"#);
         assert_eq!(sig.as_deref(), Some("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="));
+    }
+
+    #[test]
+    fn a_rotated_secret_signs_next_to_the_new_one() {
+        let new = WebhookSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        let old = WebhookSecret::new("whsec_bm90IHRoZSBzYW1lIHNlY3JldCBhdCBhbGw=");
+        let body = r#"{"test": 2432232314}"#;
+        let header = signature_header(&[new, old], "msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, body).unwrap();
+        let old_sig = sign(
+            &WebhookSecret::new("whsec_bm90IHRoZSBzYW1lIHNlY3JldCBhdCBhbGw="),
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1_614_265_330,
+            body,
+        )
+        .unwrap();
+        assert_eq!(header, format!("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= {old_sig}"));
+        // One secret: one signature; an unusable one is left out; none: no header.
+        let one = signature_header(
+            &[WebhookSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), WebhookSecret::new("nope")],
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1_614_265_330,
+            body,
+        );
+        assert_eq!(one.as_deref(), Some("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="));
+        assert_eq!(signature_header(&[WebhookSecret::new("nope")], "m", 1, "{}"), None);
+        assert_eq!(signature_header(&[], "m", 1, "{}"), None);
     }
 
     #[test]

@@ -126,6 +126,21 @@ pub async fn create_key(ctx: &Ctx, app_id: &str) -> ApiResult<Response> {
     respond::json(201, &json!({"id": key_id, "api_key": key.secret()}))
 }
 
+/// `POST /v1/admin/apps/{id}/webhook-secret`: a new webhook secret, shown this once; the old
+/// one still signs deliveries (next to the new one) for a day, or not at all when it could
+/// not be read (see `sealed_secrets::rotate_webhook_secret`).
+pub async fn rotate_webhook_secret(ctx: &Ctx, app_id: &str) -> ApiResult<Response> {
+    let rotated =
+        crate::sealed_secrets::rotate_webhook_secret(ctx, app_id).await?.ok_or_else(|| ApiError::not_found("app"))?;
+    respond::json(
+        200,
+        &json!({
+            "webhook_secret": rotated.secret.secret(),
+            "previous_secret_expires_at": rotated.previous_until.map(connect_links_core::time::rfc3339),
+        }),
+    )
+}
+
 /// `GET /v1/admin/keys`: what each token-encryption key id still protects, so an operator
 /// knows when an old kid can leave `TOKEN_KEYS`.
 pub async fn keys(ctx: &Ctx) -> ApiResult<Response> {

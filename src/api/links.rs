@@ -351,8 +351,12 @@ pub async fn claim(ctx: &Ctx, app_id: &str, id: &str, body: &[u8]) -> ApiResult<
     // link (a later connect of the account, its real owner's, may have taken it over).
     let now = ctx.now();
     let mut claimed = Vec::new();
-    for (pid, kind) in link.profile_id_list().iter().zip(link.claim_event_list()) {
-        let Some(mut profile) = store::get_profile(&db, app_id, pid).await? else { continue };
+    // One read for every profile of the link (a login may bring hundreds of Pages).
+    let ids = link.profile_id_list();
+    let mut found: std::collections::HashMap<String, _> =
+        store::profiles_by_ids(&db, app_id, &ids).await?.into_iter().map(|p| (p.id.clone(), p)).collect();
+    for (pid, kind) in ids.iter().zip(link.claim_event_list()) {
+        let Some(mut profile) = found.remove(pid) else { continue };
         let waits_for_us = profile.status == "pending" && profile.claim_link_id.as_deref() == Some(link.id.as_str());
         if (kind == types::CONNECTED || profile.status == "pending") && !waits_for_us {
             continue;
@@ -368,9 +372,8 @@ pub async fn claim(ctx: &Ctx, app_id: &str, id: &str, body: &[u8]) -> ApiResult<
     }
     let mut stmts = vec![store::claim_link_stmt(&db, &link.id, app_id, &hash, now)?];
     let mut events = Vec::new();
-    for (profile, kind) in &claimed {
-        crate::jobs::webhooks::push_event(ctx, &db, app_id, kind, profile.view(), &mut stmts, &mut events)?;
-    }
+    let told = claimed.iter().map(|(profile, kind)| (kind.as_str(), profile.view())).collect();
+    crate::jobs::webhooks::push_event_rows(ctx, &db, app_id, told, &mut stmts, &mut events)?;
     stmts.push(store::activate_claimed_stmt(&db, &link.id, now)?);
     let results = db.batch(stmts).await.or_500("claim")?;
     if !store::returned_rows(&results, 0) {
@@ -415,10 +418,11 @@ pub async fn exchange(ctx: &Ctx, app_id: &str, body: &[u8]) -> ApiResult<Respons
     };
     match complete(ctx, &pending, &link, &input.code, Finish::Now, pick).await {
         Ok(Connected::Done { profile_ids, offered, .. }) => {
-            let mut profiles = Vec::new();
-            for id in &profile_ids {
-                profiles.push(store::get_profile(&db, app_id, id).await?.ok_or_else(ApiError::internal)?.view());
+            let rows = store::profiles_by_ids(&db, app_id, &profile_ids).await?;
+            if rows.len() != profile_ids.len() {
+                return Err(ApiError::internal());
             }
+            let profiles: Vec<_> = rows.iter().map(|p| p.view()).collect();
             let accounts: Vec<_> = offered
                 .iter()
                 .map(|o| {

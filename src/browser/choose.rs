@@ -8,7 +8,7 @@ use crate::ctx::{Ctx, OrInternal};
 use crate::store;
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
-use connect_links_core::picker::{choice_hash, chosen, cookie_value, Choice, CHOICE_FIELD};
+use connect_links_core::picker::{choice_hash, chosen, cookie_value, Choice, CHOICE_FIELD, CHOICE_TTL_SECS};
 use serde::Deserialize;
 use worker::{query, Response};
 
@@ -48,15 +48,19 @@ pub async fn submit(
         sealed: String,
         finish: String,
     }
-    // One use: whoever deletes the row makes the choice; a wrong token or cookie deletes nothing.
+    // One use: whoever unbinds the row makes the choice; a wrong token or cookie changes
+    // nothing. The row keeps holding the grant until the accounts land (the batch that lands
+    // them deletes it) or it is revoked, so a failure never leaves it live with no row; its
+    // window starts again, so the cron's expiry pass cannot revoke a grant landing now.
     let taken = query!(
         &db,
-        "DELETE FROM account_choices WHERE link_id = ?1 AND token_hash = ?2 AND browser_hash = ?3 AND expires_at > ?4 \
-         RETURNING sealed, finish",
+        "UPDATE account_choices SET token_hash = '', browser_hash = '', expires_at = ?5 WHERE link_id = ?1 \
+         AND token_hash = ?2 AND browser_hash = ?3 AND expires_at > ?4 RETURNING sealed, finish",
         link.id,
         choice_hash(token),
         choice_hash(browser),
-        ctx.now()
+        ctx.now(),
+        ctx.now() + CHOICE_TTL_SECS
     )
     .or_500("prepare take choice")?
     .first::<Taken>(None)
@@ -76,21 +80,22 @@ pub async fn submit(
     let picked: Vec<String> = chosen(&choice.accounts, &form).iter().map(|a| a.platform_user_id.clone()).collect();
     let outcome = if picked.is_empty() {
         // Nothing chosen: the user declined after all; the grant is nobody's.
-        Err((CallbackFailure::AccessDenied, true))
+        Err(CallbackFailure::AccessDenied)
     } else {
         match store_accounts(ctx, platform, &link, &choice, &picked, Finish::from_stored(&taken.finish), None, None)
             .await
         {
             Ok(Ok(done)) => Ok(done),
-            Ok(Err(f)) => Err((f, f != CallbackFailure::ServerError)),
-            Err(_) => Err((CallbackFailure::ServerError, false)),
+            Ok(Err(f)) => Err(f),
+            // A storage error: the batch is one transaction, nothing of it stayed.
+            Err(_) => Err(CallbackFailure::ServerError),
         }
     };
     let outcome: Result<Connected, CallbackFailure> = match outcome {
         Ok(done) => Ok(done),
-        Err((failure, revoke)) => {
-            let grant = revoke.then(|| FreshGrant::of_choice(platform, &choice));
-            end_failed(ctx, &link, failure, grant).await;
+        Err(failure) => {
+            // However it failed, the grant is revoked where that ends no other grant.
+            end_failed(ctx, &link, failure, Some(FreshGrant::of_choice(platform, &choice))).await;
             Err(failure)
         }
     };

@@ -3,6 +3,7 @@
 //! `posted` is the flow without one (`POST /v1/profiles`), ending in the same store.
 
 pub mod bluesky;
+mod landing;
 pub mod mastodon;
 pub mod posted;
 
@@ -34,6 +35,7 @@ use connect_links_core::secrets::ConnectToken;
 use connect_links_core::state::{state_key, PendingAuth, VERIFIER_FIELD};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
+use landing::{ProfileWrite, Shared};
 use serde_json::json;
 use worker::{console_log, query};
 
@@ -199,8 +201,9 @@ impl FreshGrant {
             account: Some(c.login.platform_user_id.clone()),
         }
     }
-    /// Revokes it where that ends no other grant (best effort, logged).
-    pub async fn revoke(self, ctx: &Ctx, link_id: &str) {
+    /// Revokes it where that ends no other grant (logged); whether that is settled (see
+    /// [`revoke`]): when not, a row holding the grant is kept for the cron's retry.
+    pub async fn revoke(self, ctx: &Ctx, link_id: &str) -> bool {
         let grant = Grant {
             platform: &self.platform,
             access: &self.access,
@@ -208,15 +211,19 @@ impl FreshGrant {
             account: self.account.as_deref(),
             grant_id: None,
         };
-        if revoke(ctx, &grant, false).await.is_err() {
+        let settled = revoke(ctx, &grant, false).await.is_ok();
+        if !settled {
             log_failure(&self.platform.id, link_id, "revoke", "the fresh grant could not be revoked");
         }
+        settled
     }
 }
 
 /// Records the failure (link and event in one batch); then, after the answer (the browser
 /// need not wait), revokes the fresh grant where that ends no other grant and makes the
 /// event's first delivery attempt, in that order: once the attempt is made, the revocation is done.
+/// The account-choice row that held the grant (see [`hold`]) goes once the revocation is
+/// settled; until then it stays, and the cron revokes what it holds when it expires.
 pub async fn end_failed(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure, grant: Option<FreshGrant>) {
     let recorded = async {
         let db = ctx.db()?;
@@ -234,7 +241,9 @@ pub async fn end_failed(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure, gra
     let link_id = link.id.clone();
     ctx.after_answer(async move {
         if let Some(g) = grant {
-            g.revoke(&job_ctx, &link_id).await;
+            if g.revoke(&job_ctx, &link_id).await {
+                let _ = store::drop_choice(&job_ctx, &link_id).await;
+            }
         }
         if let Ok(event_id) = recorded {
             webhooks::deliver_ids(&job_ctx, &[event_id]).await;
@@ -310,8 +319,8 @@ async fn connect(
     let seen = match read_seen(ctx, link, &choice.login.platform_user_id, &ids).await {
         Ok(Ok(s)) => s,
         Ok(Err(f)) => return Err(fail(f)),
-        // A storage error is ambiguous (a stored profile may hold this grant): no revocation.
-        Err(_) => return Err((CallbackFailure::ServerError, None)),
+        // Nothing holds the fresh grant: revoked where that ends no other grant.
+        Err(_) => return Err(fail(CallbackFailure::ServerError)),
     };
     let (offerable, connected_here) = offer(link, &seen, listed).map_err(fail)?;
     let choice = Choice { accounts: offerable, ..choice };
@@ -319,7 +328,7 @@ async fn connect(
         Pick::Page if choice.accounts.len() > 1 => {
             return match ask(ctx, link, &choice, finish, &connected_here).await {
                 Ok(c) => Ok(c),
-                Err(_) => Err((CallbackFailure::ServerError, None)),
+                Err(_) => Err(fail(CallbackFailure::ServerError)),
             };
         }
         Pick::Only(ids) => {
@@ -333,11 +342,16 @@ async fn connect(
         }
         _ => choice.accounts.iter().map(|a| a.platform_user_id.clone()).collect(),
     };
-    // Stored right away: what was just read serves the first attempt.
+    // Held in a row until it lands (or is revoked), whatever happens to this request.
+    if hold(ctx, link, &choice, finish).await.is_err() {
+        return Err(fail(CallbackFailure::ServerError));
+    }
+    // Stored right away: what was just read serves the first attempt. Whatever the failure
+    // (the batch is one transaction: nothing of it stayed), the grant is revoked.
     match store_accounts(ctx, platform, link, &choice, &chosen, finish, Some(seen), None).await {
         Ok(Ok(done)) => Ok(done),
         Ok(Err(f)) => Err(fail(f)),
-        Err(_) => Err((CallbackFailure::ServerError, None)),
+        Err(_) => Err(fail(CallbackFailure::ServerError)),
     }
 }
 
@@ -489,28 +503,11 @@ async fn ask(
     connected_here: &[String],
 ) -> ApiResult<Connected> {
     let db = ctx.db()?;
-    let keyring = ctx.keyring()?;
-    let sealed = keyring
-        .seal(&link.id, CHOICE_FIELD, &serde_json::to_string(choice).or_500("choice json")?)
-        .or_500("seal choice")?;
     let (form_token, cookie) = (random_token()?, random_token()?);
     let now = ctx.now();
     let until = now + CHOICE_TTL_SECS;
-    let insert = query!(
-        &db,
-        "INSERT INTO account_choices (link_id, token_hash, browser_hash, sealed, token_kid, finish, expires_at, created_at, \
-         login_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        link.id,
-        choice_hash(&form_token),
-        choice_hash(&cookie),
-        sealed,
-        keyring.current_kid(),
-        finish.as_str(),
-        until,
-        now,
-        login_key(&link.platform, &choice.login.platform_user_id)
-    )
-    .or_500("prepare choice")?;
+    let binding = Some((choice_hash(&form_token), choice_hash(&cookie)));
+    let insert = choice_insert_stmt(ctx, &db, link, choice, finish, binding, until)?;
     let choosing = store::end_link_stmt(&db, &link.id, &LinkEnd::Choosing { until }, now)?;
     db.batch(vec![insert, choosing, store::assert_changed_stmt(&db)?]).await.or_500("store choice")?;
     let action = format!("{}/connect/{}/accounts", ctx.public_url, link.id);
@@ -520,6 +517,52 @@ async fn ask(
         policy: picker_policy(&[&action, &link.redirect_url]),
         cookie: choice_cookie(&cookie, &link.id, ctx.public_url.starts_with("https://")),
     })
+}
+
+/// The sealed choice of `link` as an `account_choices` row: bound to a form token and a
+/// browser (their SHA-256) for the picker, or to none (`binding` `None`: no submission can
+/// match it) for a row that only holds the grant until its accounts land.
+fn choice_insert_stmt(
+    ctx: &Ctx,
+    db: &worker::D1Database,
+    link: &LinkRow,
+    choice: &Choice,
+    finish: Finish,
+    binding: Option<(String, String)>,
+    until: i64,
+) -> ApiResult<worker::D1PreparedStatement> {
+    let keyring = ctx.keyring()?;
+    let sealed = keyring
+        .seal(&link.id, CHOICE_FIELD, &serde_json::to_string(choice).or_500("choice json")?)
+        .or_500("seal choice")?;
+    let (token_hash, browser_hash) = binding.unwrap_or_default();
+    query!(
+        db,
+        "INSERT INTO account_choices (link_id, token_hash, browser_hash, sealed, token_kid, finish, expires_at, created_at, \
+         login_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        link.id,
+        token_hash,
+        browser_hash,
+        sealed,
+        keyring.current_kid(),
+        finish.as_str(),
+        until,
+        ctx.now(),
+        login_key(&link.platform, &choice.login.platform_user_id)
+    )
+    .or_500("prepare choice")
+}
+
+/// Keeps the grant a connect holds in a row until its accounts land: an account-choice row
+/// no browser can submit, sealed like a picker's, that the batch landing the accounts
+/// deletes. So the grant is never live at the platform with no row: a connect that fails
+/// revokes it and drops the row ([`end_failed`]); one whose revocation is not settled, or
+/// that dies first, leaves the row, and the cron revokes it when it expires.
+async fn hold(ctx: &Ctx, link: &LinkRow, choice: &Choice, finish: Finish) -> ApiResult<()> {
+    let db = ctx.db()?;
+    let stmt = choice_insert_stmt(ctx, &db, link, choice, finish, None, ctx.now() + CHOICE_TTL_SECS)?;
+    stmt.run().await.or_500("hold grant")?;
+    Ok(())
 }
 
 fn log_failure(platform: &str, link_id: &str, step: &str, detail: &str) {
@@ -652,6 +695,7 @@ pub async fn store_accounts(
         stmts.push(store::copy_grant_to_profiles_stmt(&db, &grant_id, now)?);
         let mut events = Vec::new();
         let (mut profile_ids, mut kinds, mut views, mut moved_from) = (vec![], vec![], vec![], vec![]);
+        let (mut inserts, mut updates) = (vec![], vec![]);
         // Which profile each connected account became (by platform account id).
         let mut became: Vec<(String, String)> = vec![];
         for a in &accounts {
@@ -690,74 +734,34 @@ pub async fn store_accounts(
                 Some(o) if !take_over => link.metadata.clone().or_else(|| o.metadata.clone()),
                 _ => link.metadata.clone(),
             };
-            let write = match found {
-                Some(old) => {
-                    if old.grant_id != grant_id {
-                        moved_from.push(old.grant_id.clone());
-                    }
-                    query!(
-                        &db,
-                        "UPDATE profiles SET grant_id = ?2, account_type = ?3, parent = ?4, username = ?5, \
-                         display_name = ?6, avatar_url = ?7, external_user_id = ?8, metadata = ?9, status = ?10, \
-                         claim_link_id = ?11, disconnect_reason = NULL, scopes = ?12, access_token_enc = ?13, \
-                         token_kid = ?14, access_token_expires_at = ?15, reencrypt_failed_at = NULL, updated_at = ?16, \
-                         next_check_at = ?19, check_failures = 0, instance = ?20 \
-                         WHERE id = ?1 AND external_user_id IS ?17 AND status = ?18",
-                        id,
-                        grant_id,
-                        a.account_type.as_str(),
-                        parent,
-                        a.username,
-                        a.display_name,
-                        a.avatar_url,
-                        owner_after,
-                        metadata_after,
-                        status,
-                        claim_link,
-                        scopes,
-                        own_enc,
-                        own_kid,
-                        profile_expiry,
-                        now,
-                        old.external_user_id,
-                        old.status,
-                        next_check,
-                        platform.instance
-                    )
+            if let Some(old) = found {
+                if old.grant_id != grant_id {
+                    moved_from.push(old.grant_id.clone());
                 }
-                None => query!(
-                    &db,
-                    "INSERT INTO profiles (id, app_id, grant_id, platform, account_type, platform_user_id, parent, \
-                     username, display_name, avatar_url, external_user_id, metadata, status, scopes, access_token_enc, \
-                     token_kid, access_token_expires_at, claim_link_id, created_at, updated_at, next_check_at, instance) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?20, \
-                     ?21)",
-                    id,
-                    link.app_id,
-                    grant_id,
-                    link.platform,
-                    a.account_type.as_str(),
-                    a.platform_user_id,
-                    parent,
-                    a.username,
-                    a.display_name,
-                    a.avatar_url,
-                    owner_after,
-                    metadata_after,
-                    status,
-                    scopes,
-                    own_enc,
-                    own_kid,
-                    profile_expiry,
-                    claim_link,
-                    now,
-                    next_check,
-                    platform.instance
-                ),
             }
-            .or_500("prepare profile write")?;
-            stmts.push(write);
-            stmts.push(store::assert_changed_stmt(&db)?);
+            let write = ProfileWrite {
+                id: id.clone(),
+                account_type: a.account_type.as_str(),
+                platform_user_id: a.platform_user_id.clone(),
+                parent: parent.clone(),
+                username: a.username.clone(),
+                display_name: a.display_name.clone(),
+                avatar_url: a.avatar_url.clone(),
+                external_user_id: owner_after.clone(),
+                metadata: metadata_after.clone(),
+                status,
+                claim_link_id: claim_link.map(str::to_string),
+                access_token_enc: own_enc,
+                token_kid: own_kid,
+                access_token_expires_at: profile_expiry,
+                next_check_at: next_check,
+                old_owner: found.and_then(|o| o.external_user_id.clone()),
+                old_status: found.map(|o| o.status.clone()),
+            };
+            match found {
+                Some(_) => updates.push(write),
+                None => inserts.push(write),
+            }
             // A never-claimed profile is new to whoever claims it.
             let kind = if was_pending { types::CONNECTED } else { types::RECONNECTED };
             let after = ProfileRow {
@@ -792,27 +796,30 @@ pub async fn store_accounts(
         if profile_ids.is_empty() {
             return Ok(Err(CallbackFailure::AccountConnectedElsewhere));
         }
+        let shared = Shared {
+            app_id: &link.app_id,
+            grant_id: &grant_id,
+            platform: &link.platform,
+            scopes: &scopes,
+            now,
+            instance: platform.instance.as_deref(),
+        };
+        stmts.extend(landing::inserts(&db, &shared, &inserts)?);
+        stmts.extend(landing::updates(&db, &shared, &updates)?);
         // Accounts the platform no longer lists for this login: their profiles end (only when
         // the listing was whole: one cut at its page limit proves nothing).
         if grant.is_some() && choice.listed_complete {
-            for (p, _) in store::profiles_of_grant(&db, &grant_id, true).await? {
-                if choice.listed.contains(&p.platform_user_id) {
-                    continue;
-                }
-                stmts.push(
-                    query!(
-                        &db,
-                        "UPDATE profiles SET status = 'disconnected', disconnect_reason = 'account_removed', \
-                         updated_at = ?3 WHERE id = ?1 AND grant_id = ?2 AND status = 'active'",
-                        p.id,
-                        grant_id,
-                        now
-                    )
-                    .or_500("prepare account removed")?,
-                );
-                let view = p.ended("account_removed", now).view();
-                webhooks::push_event(ctx, &db, &link.app_id, types::DISCONNECTED, view, &mut stmts, &mut events)?;
-            }
+            let removed: Vec<ProfileRow> = store::profiles_of_grant(&db, &grant_id, true)
+                .await?
+                .into_iter()
+                .map(|(p, _)| p)
+                .filter(|p| !choice.listed.contains(&p.platform_user_id))
+                .collect();
+            let ids: Vec<String> = removed.iter().map(|p| p.id.clone()).collect();
+            stmts.extend(landing::removals(&db, &grant_id, &ids, now)?);
+            let ended =
+                removed.into_iter().map(|p| (types::DISCONNECTED, p.ended("account_removed", now).view())).collect();
+            webhooks::push_event_rows(ctx, &db, &link.app_id, ended, &mut stmts, &mut events)?;
         }
         let token = match finish {
             Finish::Now => None,
@@ -827,12 +834,13 @@ pub async fn store_accounts(
                 until: now + CLAIM_TTL_SECS,
             },
         };
+        // The row that held the grant until now (a picker's choice, or [`hold`]'s) goes with it.
+        stmts.push(store::drop_choice_stmt(&db, &link.id)?);
         stmts.push(store::end_link_stmt(&db, &link.id, &end, now)?);
         stmts.push(store::assert_changed_stmt(&db)?);
         if finish == Finish::Now {
-            for (kind, view) in kinds.iter().zip(views) {
-                webhooks::push_event(ctx, &db, &link.app_id, kind, view, &mut stmts, &mut events)?;
-            }
+            let told = kinds.iter().copied().zip(views).collect();
+            webhooks::push_event_rows(ctx, &db, &link.app_id, told, &mut stmts, &mut events)?;
         }
         moved_from.sort();
         moved_from.dedup();

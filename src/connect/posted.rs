@@ -63,7 +63,10 @@ pub async fn create(ctx: &Ctx, app: &AppRow, body: &[u8]) -> ApiResult<Response>
             // nobody's: end it at the platform where that ends no other grant (a Bluesky
             // session; a pasted key has nothing to revoke), after the answer.
             let job_ctx = ctx.detached();
-            ctx.after_answer(async move { fresh.revoke(&job_ctx, "posted").await }).await;
+            ctx.after_answer(async move {
+                fresh.revoke(&job_ctx, "posted").await;
+            })
+            .await;
             Err(e)
         }
     }
@@ -105,7 +108,10 @@ async fn end_replaced(ctx: &Ctx, platform: &Platform, grant_id: &str, old: &stor
     let fresh = FreshGrant::new(platform, &access, refresh.as_deref(), &new.login.platform_user_id);
     let job_ctx = ctx.detached();
     let link_id = grant_id.to_string();
-    ctx.after_answer(async move { fresh.revoke(&job_ctx, &link_id).await }).await;
+    ctx.after_answer(async move {
+        fresh.revoke(&job_ctx, &link_id).await;
+    })
+    .await;
 }
 
 /// Stores the account as a profile of the app through a link that completes now, and

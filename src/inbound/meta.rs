@@ -19,9 +19,6 @@ use worker::{query, Response};
 /// (and secret), and a callback URL is shared by every configured one.
 const META_PLATFORMS: [&str; 4] = ["facebook", "instagram_facebook", "instagram", "threads"];
 
-/// The key the confirmation codes are made with.
-const CODE_PURPOSE: &str = "meta-data-deletion-code";
-
 /// The platforms whose configured app secret verifies the body's `signed_request`, with the
 /// request. Every configured secret is tried (no early exit), each compared in constant time.
 /// Only a fresh callback counts (see `is_fresh_callback`): a replayed one, or a login's
@@ -68,8 +65,9 @@ pub async fn data_deletion(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
     for (platform, r) in &hits {
         deleted += delete_login(ctx, platform, &r.user_id, event_at(ctx, r)).await?;
     }
-    let key = ctx.keyring()?.derive(CODE_PURPOSE);
-    let code = confirmation_code(key.secret(), first, &req.user_id, req.issued_at);
+    // Its own key, stored once: the same request gets the same code across key rotations.
+    let key = crate::sealed_secrets::deletion_code_key(ctx).await?;
+    let code = confirmation_code(&key, first, &req.user_id, req.issued_at);
     let db = ctx.db()?;
     query!(
         &db,

@@ -8,7 +8,8 @@ pub mod tiktok;
 
 use crate::ctx::{Ctx, OrInternal};
 use crate::jobs::webhooks;
-use crate::store::{self, Stmt};
+use crate::store::{self, LinkEnd, Stmt};
+use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::{ProfileRow, PROFILE_COLUMNS};
 use connect_links_core::picker::login_key;
@@ -58,20 +59,38 @@ async fn profiles_of_grants(ctx: &Ctx, grants_json: &str) -> ApiResult<Vec<Profi
 }
 
 /// Drops the open account choices holding tokens of this login (their sealed grant would
-/// otherwise come back when the user submits the picker).
-fn drop_choices_stmt(db: &worker::D1Database, platform: &str, login: &str) -> ApiResult<worker::D1PreparedStatement> {
-    query!(db, "DELETE FROM account_choices WHERE login_key = ?1", login_key(platform, login))
-        .or_500("prepare drop choices")
+/// otherwise come back when the user submits the picker), and ends the links waiting on
+/// them: `failed` with `access_denied` (the user let go of the app), each telling the app
+/// (`connect_link.failed`). A connect of the login still in flight then fails to land (its
+/// link is no longer pending) and revokes what it got. First, so a later step that fails
+/// leaves no open picker behind.
+async fn end_open_choices(ctx: &Ctx, platform: &str, login: &str) -> ApiResult<()> {
+    let db = ctx.db()?;
+    let key = login_key(platform, login);
+    let links = store::links_choosing_for(&db, &key).await?;
+    let mut stmts =
+        vec![query!(&db, "DELETE FROM account_choices WHERE login_key = ?1", key).or_500("prepare drop choices")?];
+    let mut events = Vec::new();
+    let failure = CallbackFailure::AccessDenied.as_str();
+    for link in &links {
+        stmts.push(store::end_link_stmt(&db, &link.id, &LinkEnd::Failed(failure), ctx.now())?);
+        let data = json!({"link_id": link.id, "platform": link.platform, "error": failure, "external_user_id": link.external_user_id});
+        webhooks::push_event(ctx, &db, &link.app_id, types::LINK_FAILED, data, &mut stmts, &mut events)?;
+    }
+    webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    Ok(())
 }
 
 /// The user removed the app at the platform (at `event_at`): every grant of that login (in
 /// every app) consented before then, and every profile under them (its Pages,
 /// organizations, Instagram accounts), become `disconnected` / `revoked`, their tokens are
-/// deleted, and each profile that was active sends one `profile.disconnected`. Returns how
-/// many profiles ended now (0 on a repeat).
+/// deleted, and each profile that was active sends one `profile.disconnected`; any open
+/// account choice of the login goes first (see [`end_open_choices`]). Returns how many
+/// profiles ended now (0 on a repeat).
 pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64) -> ApiResult<usize> {
     let db = ctx.db()?;
     let now = ctx.now();
+    end_open_choices(ctx, platform, login).await?;
     let grants = grants_of_login(ctx, platform, login, event_at).await?;
     let grants_json = serde_json::to_string(&grants).or_500("ids json")?;
     let profiles = profiles_of_grants(ctx, &grants_json).await?;
@@ -94,7 +113,6 @@ pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
             now
         )
         .or_500("prepare revoke own tokens")?,
-        drop_choices_stmt(&db, platform, login)?,
     ];
     let live: Vec<&ProfileRow> = profiles.iter().filter(|p| p.status != "disconnected").collect();
     let mut batches = vec![(first, Vec::new())];
@@ -129,13 +147,15 @@ pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
     Ok(live.len())
 }
 
-/// The user asked the platform to delete their data (at `event_at`): every profile under
-/// that login's grants (in every app) consented before then is deleted with its tokens,
-/// each announced profile sends `profile.deleted`, and the delivered events that copied its
-/// data are forgotten; then the grants and any open account choice of the login go.
+/// The user asked the platform to delete their data (at `event_at`): any open account choice
+/// of the login goes first (see [`end_open_choices`]); then every profile under that login's
+/// grants (in every app) consented before then is deleted with its tokens, each announced
+/// profile sends `profile.deleted`, and the delivered events that copied its data are
+/// forgotten; then the grants go.
 /// Returns how many profiles were deleted now (0 on a repeat).
 pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64) -> ApiResult<usize> {
     let db = ctx.db()?;
+    end_open_choices(ctx, platform, login).await?;
     let grants = grants_of_login(ctx, platform, login, event_at).await?;
     let grants_json = serde_json::to_string(&grants).or_500("ids json")?;
     let profiles = profiles_of_grants(ctx, &grants_json).await?;
@@ -159,12 +179,9 @@ pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
         );
         webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
     }
-    let last = vec![
-        query!(&db, "DELETE FROM grants WHERE id IN (SELECT value FROM json_each(?1))", grants_json)
-            .or_500("prepare delete grants")?,
-        drop_choices_stmt(&db, platform, login)?,
-    ];
-    db.batch(last).await.or_500("delete grants")?;
+    query!(&db, "DELETE FROM grants WHERE id IN (SELECT value FROM json_each(?1))", grants_json)
+        .exec("delete grants")
+        .await?;
     console_log!("{}", json!({"event": "platform_deleted", "platform": platform, "profiles_deleted": profiles.len()}));
     Ok(profiles.len())
 }

@@ -3,7 +3,7 @@
 
 use crate::connect::FreshGrant;
 use crate::ctx::{Ctx, OrInternal};
-use crate::store::{self, Stmt, TokenColumns};
+use crate::store::{self, kid_sql, Stmt, TokenColumns};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
 use connect_links_core::picker::{Choice, CHOICE_FIELD};
@@ -17,11 +17,6 @@ use worker::{console_error, console_log, query, D1Database};
 const REENCRYPT_BATCH: u32 = 50;
 /// Rows purged per table and run, so one run stays short however much has piled up.
 const PURGE_BATCH: u32 = 1000;
-
-/// SQL for the key id of an envelope column (`v1.<kid>.<data>`).
-fn kid_sql(column: &str) -> String {
-    format!("substr({column}, 4, instr(substr({column}, 4), '.') - 1)")
-}
 
 /// Runs every housekeeping step; one failing step does not stop the others.
 pub async fn run(ctx: &Ctx) -> ApiResult<()> {
@@ -154,6 +149,8 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     }
     unreadable += reencrypt_own_tokens(ctx, db, &keyring, &others).await?;
     reencrypt_instance_clients(ctx, db, &keyring, &others).await?;
+    crate::sealed_secrets::tidy_previous_webhook_secrets(ctx, db, &keyring, &others).await?;
+    crate::sealed_secrets::rewrap_worker_secrets(db, &keyring, &others).await?;
     #[derive(Deserialize)]
     struct AppSecret {
         id: String,
@@ -318,7 +315,8 @@ pub struct KidUsage {
     pub in_keyring: bool,
     /// Token rows under it: grants, and profiles holding a token of their own.
     pub profiles: u64,
-    /// Apps whose webhook secret is under it.
+    /// Apps whose webhook secret (current or previous) or Mastodon client secrets are under
+    /// it, and the worker's own secrets (the confirmation-code key).
     pub apps: u64,
     /// Pending connect links (their consent URL and KV verifier) and account choices under it.
     pub pending_links: u64,
@@ -353,9 +351,13 @@ pub async fn key_usage(ctx: &Ctx, keyring: &Keyring) -> ApiResult<Vec<KidUsage>>
         &format!(
             "SELECT kid, SUM(n) AS n, SUM(unreadable) AS unreadable FROM ( \
              SELECT {k} AS kid, COUNT(*) AS n, COUNT(reencrypt_failed_at) AS unreadable FROM apps GROUP BY {k} \
+             UNION ALL SELECT {p} AS kid, COUNT(*) AS n, 0 AS unreadable FROM apps \
+             WHERE webhook_secret_prev_enc IS NOT NULL GROUP BY {p} \
+             UNION ALL SELECT token_kid AS kid, COUNT(*) AS n, 0 AS unreadable FROM worker_secrets GROUP BY token_kid \
              UNION ALL SELECT token_kid AS kid, COUNT(*) AS n, 0 AS unreadable FROM instance_clients \
              WHERE client_id IS NOT NULL GROUP BY token_kid) GROUP BY kid",
-            k = kid_sql("webhook_secret_enc")
+            k = kid_sql("webhook_secret_enc"),
+            p = kid_sql("webhook_secret_prev_enc")
         )
     ))
     .many::<Count>("key usage apps")

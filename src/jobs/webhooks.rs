@@ -4,13 +4,13 @@
 use crate::ctx::Ctx;
 use crate::ctx::OrInternal;
 use crate::fetch;
+use crate::sealed_secrets::signing_secrets;
 use crate::store::Stmt;
 use connect_links_core::error::ApiResult;
 use connect_links_core::http::HttpRequest;
 use connect_links_core::random::new_id;
-use connect_links_core::secrets::WebhookSecret;
 use connect_links_core::time::rfc3339;
-use connect_links_core::webhook::{event_body, retry_delay, sign};
+use connect_links_core::webhook::{event_body, retry_delay, signature_header};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{console_log, query, D1Database, D1PreparedStatement, D1Result, Date};
@@ -78,6 +78,46 @@ pub fn push_events(
     Ok(())
 }
 
+/// Events per outbox insert of [`push_event_rows`]: each body is a profile view of at most a
+/// few KiB, so a chunk stays well inside D1's 2 MB per bound value.
+const EVENTS_PER_INSERT: usize = 50;
+
+/// Appends events (`kind`, `data` each) to a batch being built, [`EVENTS_PER_INSERT`] per
+/// statement: as [`push_event`], each statement inserts only when the one before it changed
+/// a row, so put them right after the change they report (a chunk that inserted follows the
+/// one before). For changes of many rows whose count the batch already asserts.
+pub fn push_event_rows(
+    ctx: &Ctx,
+    db: &D1Database,
+    app_id: &str,
+    items: Vec<(&str, Value)>,
+    stmts: &mut Vec<D1PreparedStatement>,
+    ids: &mut Vec<String>,
+) -> ApiResult<()> {
+    let at = rfc3339(ctx.now());
+    let mut rows = Vec::with_capacity(items.len());
+    for (kind, data) in items {
+        let id = new_id("evt_")?;
+        rows.push(json!({"id": id, "type": kind, "body": event_body(kind, &at, data)}));
+        ids.push(id);
+    }
+    for chunk in rows.chunks(EVENTS_PER_INSERT) {
+        let json = serde_json::to_string(chunk).or_500("events json")?;
+        let stmt = query!(
+            db,
+            "INSERT INTO webhook_outbox (id, app_id, type, body, created_at, next_attempt_at) \
+             SELECT json_extract(j.value, '$.id'), a.id, json_extract(j.value, '$.type'), json_extract(j.value, '$.body'), \
+             ?3, ?3 FROM apps a, json_each(?1) j WHERE a.id = ?2 AND a.webhook_url IS NOT NULL AND changes() > 0",
+            json,
+            app_id,
+            ctx.now()
+        )
+        .or_500("prepare outbox inserts")?;
+        stmts.push(stmt);
+    }
+    Ok(())
+}
+
 /// Runs `stmts` as one D1 batch (one transaction), then makes the first delivery attempt of
 /// each event that was written. Returns the batch's results.
 pub async fn commit(
@@ -91,15 +131,20 @@ pub async fn commit(
     Ok(results)
 }
 
-/// One delivery attempt for each event; failures stay in the outbox for the cron. During
-/// a request the attempt runs after the answer (`wait_until`), so a slow receiver never
-/// delays a redirect or an API answer.
+/// First attempts made in the invocation that wrote the events: each costs a subrequest and
+/// two or three D1 queries, and an invocation has 1,000 of each on Workers Paid.
+const DELIVER_NOW_MAX: usize = 50;
+
+/// One delivery attempt for each event (the first [`DELIVER_NOW_MAX`]; the rest are due in
+/// the outbox, and the cron's retries make their first attempt); failures stay in the outbox
+/// for the cron. During a request the attempt runs after the answer (`wait_until`), so a
+/// slow receiver never delays a redirect or an API answer.
 pub async fn deliver_now(ctx: &Ctx, events: &[&str]) {
     if events.is_empty() {
         return;
     }
     let job_ctx = ctx.detached();
-    let ids: Vec<String> = events.iter().map(|s| s.to_string()).collect();
+    let ids: Vec<String> = events.iter().take(DELIVER_NOW_MAX).map(|s| s.to_string()).collect();
     ctx.after_answer(async move { deliver_ids(&job_ctx, &ids).await }).await;
 }
 
@@ -122,6 +167,8 @@ struct OutboxRow {
     attempts: u32,
     webhook_url: Option<String>,
     webhook_secret_enc: String,
+    webhook_secret_prev_enc: Option<String>,
+    webhook_secret_prev_until: Option<i64>,
 }
 
 /// Claims a due row for one attempt: moving `next_attempt_at` ahead is the lease, so
@@ -134,7 +181,9 @@ async fn claim(ctx: &Ctx, id: &str) -> ApiResult<Option<OutboxRow>> {
          WHERE id = ?1 AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?2 \
          RETURNING id, app_id, type, body, attempts, \
            (SELECT webhook_url FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_url, \
-           (SELECT webhook_secret_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_enc",
+           (SELECT webhook_secret_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_enc, \
+           (SELECT webhook_secret_prev_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_prev_enc, \
+           (SELECT webhook_secret_prev_until FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_prev_until",
         id,
         ctx.now()
     )
@@ -147,16 +196,17 @@ async fn claim(ctx: &Ctx, id: &str) -> ApiResult<Option<OutboxRow>> {
 async fn deliver(ctx: &Ctx, row: OutboxRow) -> ApiResult<()> {
     let db = ctx.db()?;
     // A secret that cannot be opened (its key left TOKEN_KEYS) is a failed attempt like any
-    // other, so the retry schedule still ends.
-    let secret = ctx
-        .keyring()
-        .ok()
-        .and_then(|k| k.open(&row.app_id, "webhook_secret", &row.webhook_secret_enc).ok())
-        .map(WebhookSecret::new);
+    // other, so the retry schedule still ends. Within a day of a rotation the previous
+    // secret signs too, so a receiver that still has it verifies.
     let timestamp = ctx.now();
-    // Never sent unsigned: a secret that cannot be read or used fails the attempt, and the
+    let previous = row.webhook_secret_prev_enc.as_deref().zip(row.webhook_secret_prev_until);
+    let secrets = match ctx.keyring() {
+        Ok(k) => signing_secrets(&k, &row.app_id, &row.webhook_secret_enc, previous, timestamp),
+        Err(_) => vec![],
+    };
+    // Never sent unsigned: secrets that cannot be read or used fail the attempt, and the
     // outbox keeps the event for the retry schedule.
-    let signature = secret.and_then(|s| sign(&s, &row.id, timestamp, &row.body));
+    let signature = signature_header(&secrets, &row.id, timestamp, &row.body);
     let status = match (&row.webhook_url, signature) {
         (Some(url), Some(signature)) => {
             let req = HttpRequest {

@@ -114,17 +114,19 @@ test('a platform and a webhook receiver that answer 200 MB: the cron stops readi
 
 /**
  * POSTs `total` bytes (starting with `head`) as a stream: no Content-Length, chunked. Once
- * 128 KiB are out (past the limit) the stream pauses until the answer is read: a worker that
- * answers early closes the connection, and a client still writing then sees a reset instead
- * of the answer. A worker that reads on waits out the pause and takes everything.
+ * 1,152 KiB are out (past the limit, the 1 MiB the worker drains after it, and a chunk) the
+ * stream pauses until the answer is read: a worker that answers early closes the connection,
+ * and a client still writing then sees a reset instead of the answer. A worker that reads on
+ * waits out the pause and takes everything.
  */
+const DRAINED = 64 * 1024 + MiB + 64 * 1024;
 async function postStream(path, token, total, head) {
   const stats = {};
   let answered;
   const hold = new Promise((r) => { answered = r; });
   const res = await fetch(w.base + path, {
     method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: lazyStream(total, stats, head, { holdAt: Math.min(128 * 1024, total), hold }), duplex: 'half',
+    body: lazyStream(total, stats, head, { holdAt: total > DRAINED ? DRAINED : Infinity, hold }), duplex: 'half',
   });
   const text = await res.text();
   answered();

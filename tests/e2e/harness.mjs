@@ -62,21 +62,25 @@ export function randomKey() {
 
 /**
  * Starts the worker; `vars` override bindings, `outbound` answers its outbound fetches,
- * `queue` binds REFRESH_QUEUE (with this worker as its consumer).
+ * `queue` binds REFRESH_QUEUE (with this worker as its consumer). `entry`: a module (path
+ * from the repository root) that wraps the built worker, such as tests/e2e/d1-limits-entry.mjs.
  */
-export async function startWorker({ vars = {}, outbound, queue = false, tokenKeys = `k1:${randomKey()}`, captureLogs = false, beforeMigration = {} } = {}) {
+export async function startWorker({ vars = {}, outbound, queue = false, tokenKeys = `k1:${randomKey()}`, captureLogs = false, beforeMigration = {}, entry } = {}) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const logs = [];
   const adminToken = `adm_${crypto.randomBytes(16).toString('hex')}`;
   const bindings = { PUBLIC_URL: base, SANDBOX: 'on', ADMIN_TOKEN: adminToken, TOKEN_KEYS: tokenKeys, ...vars };
-  const mf = new Miniflare({
+  const options = {
     host: '127.0.0.1',
     port,
     modules: true,
-    scriptPath: path.join(root, 'build/index.js'),
-    modulesRoot: path.join(root, 'build'),
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
+    scriptPath: path.join(root, entry ?? 'build/index.js'),
+    modulesRoot: entry ? root : path.join(root, 'build'),
+    modulesRules: [
+      ...(entry ? [{ type: 'ESModule', include: ['**/*.js', '**/*.mjs'] }] : []),
+      { type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true },
+    ],
     compatibilityDate: '2026-04-20',
     d1Databases: { DB: 'e2e-db' },
     kvNamespaces: { OAUTH_STATE: 'e2e-kv' },
@@ -90,7 +94,8 @@ export async function startWorker({ vars = {}, outbound, queue = false, tokenKey
       queueProducers: { REFRESH_QUEUE: 'refresh-queue' },
       queueConsumers: { 'refresh-queue': { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 3 } },
     } : {}),
-  });
+  };
+  const mf = new Miniflare(options);
   let db;
   let kv;
   try {
@@ -105,6 +110,7 @@ export async function startWorker({ vars = {}, outbound, queue = false, tokenKey
   }
   const worker = new Worker(mf, base, db, kv, bindings);
   worker.logs = logs;
+  worker.options = options;
   return worker;
 }
 
@@ -116,6 +122,18 @@ class Worker {
 
   async stop() {
     await this.mf.dispose();
+  }
+
+  /**
+   * Restarts the worker with `vars` over its bindings (a new `TOKEN_KEYS`, as an operator
+   * rotating the key would deploy), on the same D1 and KV.
+   */
+  async restart(vars) {
+    this.bindings = { ...this.bindings, ...vars };
+    this.options = { ...this.options, bindings: this.bindings };
+    await this.mf.setOptions(this.options);
+    this.db = await this.mf.getD1Database('DB');
+    this.kv = await this.mf.getKVNamespace('OAUTH_STATE');
   }
 
   /** Runs the cron trigger's handler once, as the scheduler would. */

@@ -232,7 +232,7 @@ test('a login with more Pages than one batch holds: every one ends, one event ea
   assert.equal(ids.filter((id) => receiver.of('profile.disconnected', id).length === 1).length, 30);
 });
 
-test('data deletion also drops an open account choice holding the login\'s tokens', async () => {
+test('data deletion also drops an open account choice holding the login\'s tokens, and ends its link', async () => {
   mocks.setPages('chooser', [{ id: '2801', name: 'A' }, { id: '2802', name: 'B' }]);
   const link = await w.createLink(app.api_key, { platform: 'facebook', redirect_url: REDIRECT });
   const approved = mocks.approve(link.authorize_url, { user: 'chooser' });
@@ -243,10 +243,17 @@ test('data deletion also drops an open account choice holding the login\'s token
   assert.ok(await w.row('SELECT link_id FROM account_choices WHERE link_id = ?', link.id));
   const signed = metaSignedRequest({ algorithm: 'HMAC-SHA256', issued_at: now(), user_id: fbUser('chooser') }, credsFor('facebook').secret);
   assert.equal((await postForm('/platform-webhooks/meta/data-deletion', form(signed))).status, 200);
+  // The sealed tokens are gone; no other row holds any of this login's.
   assert.equal(await w.row('SELECT link_id FROM account_choices WHERE link_id = ?', link.id), null);
+  assert.equal((await w.row("SELECT COUNT(*) AS n FROM grants WHERE platform = 'facebook' AND platform_user_id = ?", fbUser('chooser'))).n, 0);
+  // The link no longer waits for a choice: it failed (the user let go), and the app is told.
+  assert.deepEqual({ ...(await w.row('SELECT status, error FROM connect_links WHERE id = ?', link.id)) }, { status: 'failed', error: 'access_denied' });
+  await w.settled();
+  assert.equal(receiver.of('connect_link.failed').filter((e) => e.data.link_id === link.id && e.data.error === 'access_denied').length, 1);
   const action = /action="([^"]+)"/.exec(html)[1];
   const token = /name="form_token" value="([^"]*)"/.exec(html)[1];
   const submit = await fetch(action, { method: 'POST', body: new URLSearchParams([['form_token', token], ['account', '2801']]), headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
-  assert.equal(submit.status, 403, 'nothing left to connect');
+  assert.equal(submit.status, 410, 'nothing left to connect');
   assert.equal((await w.row("SELECT COUNT(*) AS n FROM grants WHERE platform = 'facebook' AND platform_user_id = ?", fbUser('chooser'))).n, 0);
+  assert.equal((await w.row("SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id IN ('2801', '2802')")).n, 0);
 });

@@ -1,0 +1,258 @@
+//! Secrets the worker keeps sealed in D1 besides tokens: each app's webhook secret (and, for
+//! a day after a rotation, the one before it), and the worker's own key for Meta data
+//! deletion confirmation codes. All are sealed under `TOKEN_KEYS` and re-encrypted by the
+//! housekeeping job like tokens, so they outlive a key rotation. Storage and the rules of
+//! their lifetimes live here; routes and jobs call in.
+
+use crate::ctx::{Ctx, OrInternal};
+use crate::store::{kid_sql, Stmt};
+use connect_links_core::envelope::Keyring;
+use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::keys::new_webhook_secret;
+use connect_links_core::random::{b64, b64_decode, random_bytes};
+use connect_links_core::secrets::WebhookSecret;
+use serde::Deserialize;
+use serde_json::json;
+use worker::{console_error, query, D1Database};
+
+/// How long an app's previous webhook secret still signs deliveries after a rotation.
+pub const PREVIOUS_SECRET_SECS: i64 = 24 * 3600;
+
+/// The sealed field of an app's webhook secret, and of the one before it.
+const CURRENT_FIELD: &str = "webhook_secret";
+const PREVIOUS_FIELD: &str = "webhook_secret_prev";
+
+/// The secrets a delivery for `app_id` is signed with, the current one first: each that
+/// opens, the previous one only before `previous_until`.
+pub fn signing_secrets(
+    keyring: &Keyring,
+    app_id: &str,
+    current_enc: &str,
+    previous: Option<(&str, i64)>,
+    now: i64,
+) -> Vec<WebhookSecret> {
+    let mut out = Vec::new();
+    if let Ok(s) = keyring.open(app_id, CURRENT_FIELD, current_enc) {
+        out.push(WebhookSecret::new(s));
+    }
+    if let Some((enc, until)) = previous {
+        if until > now {
+            if let Ok(s) = keyring.open(app_id, PREVIOUS_FIELD, enc) {
+                out.push(WebhookSecret::new(s));
+            }
+        }
+    }
+    out
+}
+
+/// A rotation's outcome: the new secret (shown this once) and until when the old one still
+/// signs (`None`: the old one could not be read, so it signs nothing).
+pub struct Rotated {
+    /// The new `whsec_...` secret.
+    pub secret: WebhookSecret,
+    /// Epoch seconds.
+    pub previous_until: Option<i64>,
+}
+
+/// Gives app `app_id` a new webhook secret. The current one, when it opens, becomes the
+/// previous one for [`PREVIOUS_SECRET_SECS`] (a previous one from an earlier rotation ends
+/// now); one that does not open (sealed under a key that left `TOKEN_KEYS`) is replaced
+/// outright, which is how an app whose deliveries fail for it recovers. `None`: no such app.
+/// A rotation racing another is 409.
+pub async fn rotate_webhook_secret(ctx: &Ctx, app_id: &str) -> ApiResult<Option<Rotated>> {
+    #[derive(Deserialize)]
+    struct Row {
+        webhook_secret_enc: String,
+    }
+    let db = ctx.db()?;
+    let keyring = ctx.keyring()?;
+    let Some(row) = query!(&db, "SELECT webhook_secret_enc FROM apps WHERE id = ?1", app_id)
+        .one::<Row>("read webhook secret")
+        .await?
+    else {
+        return Ok(None);
+    };
+    let now = ctx.now();
+    let previous = match keyring.open(app_id, CURRENT_FIELD, &row.webhook_secret_enc) {
+        Ok(old) => Some(keyring.seal(app_id, PREVIOUS_FIELD, &old).or_500("seal previous webhook secret")?),
+        Err(_) => None,
+    };
+    let previous_until = previous.as_ref().map(|_| now + PREVIOUS_SECRET_SECS);
+    let secret = new_webhook_secret()?;
+    let sealed = keyring.seal(app_id, CURRENT_FIELD, secret.secret()).or_500("seal webhook secret")?;
+    let changed = query!(
+        &db,
+        "UPDATE apps SET webhook_secret_enc = ?2, webhook_secret_prev_enc = ?3, webhook_secret_prev_until = ?4, \
+         reencrypt_failed_at = NULL, updated_at = ?5 WHERE id = ?1 AND webhook_secret_enc = ?6 RETURNING id",
+        app_id,
+        sealed,
+        previous,
+        previous_until,
+        now,
+        row.webhook_secret_enc
+    )
+    .exists("rotate webhook secret")
+    .await?;
+    if !changed {
+        return Err(ApiError::new(ErrorCode::Conflict, "the webhook secret was rotated meanwhile; rotate again"));
+    }
+    Ok(Some(Rotated { secret, previous_until }))
+}
+
+/// Housekeeping: previous webhook secrets past their day are dropped, and a batch of those
+/// still under a non-current key (`others`, a JSON array of kids) is re-sealed under the
+/// current one (one that no longer opens is dropped: it could sign nothing).
+pub async fn tidy_previous_webhook_secrets(
+    ctx: &Ctx,
+    db: &D1Database,
+    keyring: &Keyring,
+    others: &str,
+) -> ApiResult<()> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+        webhook_secret_prev_enc: String,
+    }
+    let now = ctx.now();
+    query!(
+        db,
+        "UPDATE apps SET webhook_secret_prev_enc = NULL, webhook_secret_prev_until = NULL \
+         WHERE webhook_secret_prev_until <= ?1",
+        now
+    )
+    .exec("expire previous webhook secrets")
+    .await?;
+    let rows = query!(
+        db,
+        &format!(
+            "SELECT id, webhook_secret_prev_enc FROM apps WHERE webhook_secret_prev_enc IS NOT NULL \
+             AND {} IN (SELECT value FROM json_each(?1)) LIMIT 50",
+            kid_sql("webhook_secret_prev_enc")
+        ),
+        others
+    )
+    .many::<Row>("read old-key previous webhook secrets")
+    .await?;
+    for row in rows {
+        let resealed = keyring
+            .open(&row.id, PREVIOUS_FIELD, &row.webhook_secret_prev_enc)
+            .and_then(|plain| keyring.seal(&row.id, PREVIOUS_FIELD, &plain))
+            .ok();
+        if resealed.is_none() {
+            console_error!(
+                "{}",
+                json!({"event": "reencrypt_failed", "app_id": row.id, "what": "previous webhook secret dropped"})
+            );
+        }
+        query!(
+            db,
+            "UPDATE apps SET webhook_secret_prev_enc = ?2, \
+             webhook_secret_prev_until = CASE WHEN ?2 IS NULL THEN NULL ELSE webhook_secret_prev_until END \
+             WHERE id = ?1 AND webhook_secret_prev_enc = ?3",
+            row.id,
+            resealed,
+            row.webhook_secret_prev_enc
+        )
+        .exec("rewrap previous webhook secret")
+        .await?;
+    }
+    Ok(())
+}
+
+/// The name of the confirmation-code key in `worker_secrets`.
+const CODE_KEY: &str = "meta_deletion_code_key";
+
+/// The purpose the confirmation-code key was derived for from the current `TOKEN_KEYS` key
+/// before it was stored: its first stored value, so codes answered before keep their value.
+const CODE_PURPOSE: &str = "meta-deletion-code";
+
+/// The key Meta data deletion confirmation codes are made with: stored once in D1 (sealed),
+/// so a request repeated after a `TOKEN_KEYS` rotation gets the same code. Its first value is
+/// the key the codes were derived with until it was stored (from the then current key); one
+/// that no longer opens (its key left `TOKEN_KEYS` before the housekeeping re-sealed it) is
+/// replaced by a random one, logged: codes made before then change.
+pub async fn deletion_code_key(ctx: &Ctx) -> ApiResult<[u8; 32]> {
+    #[derive(Deserialize)]
+    struct Row {
+        secret_enc: String,
+    }
+    let db = ctx.db()?;
+    let keyring = ctx.keyring()?;
+    for _ in 0..3 {
+        let row = query!(&db, "SELECT secret_enc FROM worker_secrets WHERE name = ?1", CODE_KEY)
+            .one::<Row>("read code key")
+            .await?;
+        let (key, replaces) = match &row {
+            Some(r) => {
+                let opened = keyring.open(CODE_KEY, "secret", &r.secret_enc).ok().and_then(|s| b64_decode(&s));
+                if let Some(key) = opened.and_then(|k| <[u8; 32]>::try_from(k).ok()) {
+                    return Ok(key);
+                }
+                console_error!("{}", json!({"event": "code_key_unreadable", "what": "replaced by a new one"}));
+                (random_bytes::<32>()?, Some(r.secret_enc.as_str()))
+            }
+            None => (*keyring.derive(CODE_PURPOSE).secret(), None),
+        };
+        let sealed = keyring.seal(CODE_KEY, "secret", &b64(&key)).or_500("seal code key")?;
+        // Whoever writes first wins; everyone reads that one back.
+        match replaces {
+            None => query!(
+                &db,
+                "INSERT INTO worker_secrets (name, secret_enc, token_kid, created_at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (name) DO NOTHING",
+                CODE_KEY,
+                sealed,
+                keyring.current_kid(),
+                ctx.now()
+            ),
+            Some(old) => query!(
+                &db,
+                "UPDATE worker_secrets SET secret_enc = ?2, token_kid = ?3 WHERE name = ?1 AND secret_enc = ?4",
+                CODE_KEY,
+                sealed,
+                keyring.current_kid(),
+                old
+            ),
+        }
+        .exec("store code key")
+        .await?;
+    }
+    Err(ApiError::internal())
+}
+
+/// Housekeeping: the worker's own secrets still under a non-current key (`others`, a JSON
+/// array of kids) are re-sealed under the current one (one that does not open is left for
+/// its next use to replace).
+pub async fn rewrap_worker_secrets(db: &D1Database, keyring: &Keyring, others: &str) -> ApiResult<()> {
+    #[derive(Deserialize)]
+    struct Row {
+        name: String,
+        secret_enc: String,
+    }
+    let rows = query!(
+        db,
+        "SELECT name, secret_enc FROM worker_secrets WHERE token_kid IN (SELECT value FROM json_each(?1))",
+        others
+    )
+    .many::<Row>("read old-key worker secrets")
+    .await?;
+    for row in rows {
+        let Ok(resealed) =
+            keyring.open(&row.name, "secret", &row.secret_enc).and_then(|p| keyring.seal(&row.name, "secret", &p))
+        else {
+            console_error!("{}", json!({"event": "reencrypt_failed", "worker_secret": row.name}));
+            continue;
+        };
+        query!(
+            db,
+            "UPDATE worker_secrets SET secret_enc = ?2, token_kid = ?3 WHERE name = ?1 AND secret_enc = ?4",
+            row.name,
+            resealed,
+            keyring.current_kid(),
+            row.secret_enc
+        )
+        .exec("rewrap worker secret")
+        .await?;
+    }
+    Ok(())
+}
