@@ -273,6 +273,51 @@ test('instance clients that no link used for 30 days and no grant holds are purg
   assert.equal(masto.registrations(QUIET), registered + 1);
 });
 
+test('a client purged while a link is being made is not handed to that link: the link registers a new one, and connects', async () => {
+  const host = 'raced.social';
+  masto.addInstance(host, { version: '4.3' });
+  assert.equal((await link({ instance: host })).status, 201);
+  // Unused for 31 days, and confirmed over an hour ago: the next link asks the instance about
+  // it (a client_credentials token call), and the cron's purge runs while it waits.
+  await w.sql('UPDATE instance_clients SET last_used_at = ?, checked_at = ? WHERE instance = ?', now() - 31 * DAY, now() - 2 * 3600, host);
+  const asked = masto.count(host, 'token');
+  const release = masto.hold(host, 'token');
+  const made = link({ instance: host });
+  try {
+    await until('the client check', () => masto.calls.some((c) => c.host === host && c.endpoint === 'token'));
+    await w.cron();
+    assert.equal((await w.row('SELECT COUNT(*) AS n FROM instance_clients WHERE instance = ?', host)).n, 0, 'purged meanwhile');
+  } finally {
+    release();
+  }
+  const r = await made;
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.ok(masto.count(host, 'token') > asked);
+  assert.equal(masto.registrations(host), 2, 'registered again');
+  const stored = await w.row('SELECT client_id FROM instance_clients WHERE instance = ? AND client_id IS NOT NULL', host);
+  assert.equal(stored?.client_id, new URL(r.body.authorize_url).searchParams.get('client_id'), 'the link names the client stored');
+  const approved = masto.approve(r.body.authorize_url, { user: 'yara' });
+  const done = await w.callback(`${approved.redirectUri}?${new URLSearchParams({ code: approved.code, state: approved.state })}`);
+  assert.equal(new URL(done.headers.get('location')).searchParams.get('connected'), 'true');
+});
+
+test("a storage error on the client's best-effort last-use write does not fail the link", async () => {
+  const host = 'untouchable.social';
+  masto.addInstance(host, { version: '4.3' });
+  assert.equal((await link({ instance: host })).status, 201);
+  const twoDaysAgo = now() - 2 * DAY;
+  await w.sql('UPDATE instance_clients SET last_used_at = ? WHERE instance = ?', twoDaysAgo, host);
+  await w.sql("CREATE TRIGGER touch_fails BEFORE UPDATE OF last_used_at ON instance_clients BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END");
+  try {
+    const r = await link({ instance: host });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  } finally {
+    await w.sql('DROP TRIGGER touch_fails');
+  }
+  assert.equal(masto.registrations(host), 1, 'the stored client served');
+  assert.equal((await w.row('SELECT last_used_at FROM instance_clients WHERE instance = ?', host)).last_used_at, twoDaysAgo, 'the write failed');
+});
+
 test('a profile connected through a client registered with the shared callback (before per-instance paths) is still revoked with its own client', async () => {
   const host = 'upgraded.social';
   masto.addInstance(host, { version: '4.3' });
