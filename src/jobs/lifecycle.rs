@@ -20,6 +20,7 @@ use connect_links_core::refresh::{
 use connect_links_core::refresh_policy::{
     next_action_at, RefreshMode, TokenTimes, EXPIRING_NOTICE, SELF_EXCHANGE_MIN_AGE,
 };
+use connect_links_core::storage::write_retry_budget_ms;
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
 use serde::Deserialize;
@@ -35,6 +36,40 @@ pub(super) const APP_MODE: &str = "(SELECT refresh_mode FROM apps WHERE apps.id 
 /// frees it by expiry.
 fn lease_secs(ctx: &Ctx) -> i64 {
     2 * (ctx.timeout_ms() as i64 / 1000) + 30
+}
+
+/// How a liveness check's lease id starts (a refresh lease's starts `lse_`). A check spends no
+/// refresh token, so a check lease left unreleased is no dead refresh: it counts no failure
+/// and casts no doubt on the next refresh's answer.
+pub(crate) const CHECK_LEASE_PREFIX: &str = "chk_";
+
+/// The `SET` clauses of a statement that takes a grant's lease (refresh or check; `SET` reads
+/// the row as it was), for a refresh lease its holder never released: that attempt counts as
+/// a failure, and until a whole lease (`?{secs}` seconds, [`suspect_secs`]) past its end no
+/// answer that the grant is dead is trusted (its holder may still be out with the rotated
+/// tokens, and store them: only that store clears the doubt).
+pub(crate) fn takeover_sets(secs: u8) -> String {
+    let dead = dead_refresh_lease();
+    format!(
+        "refresh_failures = refresh_failures + {dead}, \
+         refresh_suspect_until = CASE WHEN {dead} \
+           THEN MAX(COALESCE(refresh_suspect_until, 0), refresh_lease_until + ?{secs}) ELSE refresh_suspect_until END"
+    )
+}
+
+/// 1 when the lease the row holds is a refresh lease (its holder never released it, when
+/// the statement may take it), else 0.
+fn dead_refresh_lease() -> String {
+    format!(
+        "(refresh_lease_id IS NOT NULL AND substr(refresh_lease_id, 1, {n}) <> '{CHECK_LEASE_PREFIX}')",
+        n = CHECK_LEASE_PREFIX.len()
+    )
+}
+
+/// How long past the end of a refresh lease left unreleased its holder may still store: a
+/// whole lease more (its call, its webhook, a stalled D1), and the write's retries.
+pub(crate) fn suspect_secs(ctx: &Ctx) -> i64 {
+    lease_secs(ctx) + (write_retry_budget_ms() as i64 + 999) / 1000
 }
 
 /// What asked for a refresh. `since_ms` is when the asker started: a refresh completed after
@@ -91,8 +126,8 @@ pub(super) struct LeaseCols {
     pub(super) refresh_failing: i64,
     pub(super) reschedule: i64,
     pub(super) refresh_mode: String,
-    /// 1 when this lease took over one its holder never released (see [`refresh_one`]).
-    pub(super) refresh_lease_taken_over: i64,
+    /// Until when an answer that the grant is dead proves nothing (see [`takeover_sets`]).
+    pub(super) refresh_suspect_until: Option<i64>,
 }
 
 impl Leased {
@@ -125,7 +160,8 @@ impl Leased {
 /// read does not move a healthy grant's schedule), before the platform is called. An attempt
 /// that kills the isolate mid-call (or outlives its lease) leaves its lease unreleased; the
 /// next lease counts it as a failure, so each such attempt waits longer, and a grant that
-/// kills every run is not the first one picked by every run.
+/// kills every run is not the first one picked by every run. That lease also starts a doubt
+/// ([`takeover_sets`]): the holder may still be out with a spent refresh token's successor.
 pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResult<Outcome> {
     let db = ctx.db()?;
     let lease = new_id("lse_")?;
@@ -140,19 +176,19 @@ pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResu
     let leased = query!(
         &db,
         &format!(
-            "UPDATE grants SET \
-               refresh_failures = refresh_failures + (refresh_lease_id IS NOT NULL), \
-               refresh_lease_taken_over = (refresh_lease_id IS NOT NULL), \
+            "UPDATE grants SET {takeover}, \
                next_refresh_at = MAX(next_refresh_at, ?3 + json_extract(?8, '$[' || \
-                 MIN(refresh_failures + (refresh_lease_id IS NOT NULL), {last_step}) || ']')), \
+                 MIN(refresh_failures + {dead}, {last_step}) || ']')), \
                refresh_lease_id = ?2, refresh_lease_until = ?3 + ?4 \
              WHERE id = ?1 AND status = 'active' \
                AND (refresh_lease_until IS NULL OR refresh_lease_until < ?3) \
                AND (?5 = 0 OR next_refresh_at <= ?7) \
                AND (last_refresh_ms IS NULL OR last_refresh_ms < ?6) \
              RETURNING {GRANT_COLUMNS}, access_token_enc, refresh_token_enc, token_issued_at, refresh_token_expires_at, \
-               refresh_failures, refresh_failing, reschedule, refresh_lease_taken_over, \
+               refresh_failures, refresh_failing, reschedule, refresh_suspect_until, \
                COALESCE({APP_MODE}, 'proactive') AS refresh_mode",
+            takeover = takeover_sets(9),
+            dead = dead_refresh_lease(),
             last_step = BACKOFF_STEPS - 1
         ),
         grant_id,
@@ -162,7 +198,8 @@ pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResu
         due_only,
         since_ms,
         ctx.started_ms / 1000,
-        backoff_steps(unit())
+        backoff_steps(unit()),
+        suspect_secs(ctx)
     )
     .one::<serde_json::Value>("lease")
     .await?;
@@ -221,6 +258,11 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
             return Ok(Outcome::NotNeeded);
         }
     }
+    // Expiry handling needs no client: a grant whose client is gone (a Mastodon client
+    // registered with the shared callback, before per-instance paths) is no local failure.
+    if platform.refresh == RefreshKind::None {
+        return expiry_without_refresh(ctx, row, lease).await;
+    }
     let creds = crate::instances::credentials(ctx, platform).await?;
     if platform.refresh == RefreshKind::SelfExchange && ctx.now() - row.cols.token_issued_at < SELF_EXCHANGE_MIN_AGE {
         release(ctx, row.id(), lease, Some(row.cols.token_issued_at + SELF_EXCHANGE_MIN_AGE)).await?;
@@ -261,12 +303,13 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
         },
     };
     match failure {
-        // This lease took over one whose holder never released it, and that holder may
-        // still be out with the same refresh token: a platform that rotates answers the
-        // second use `invalid_grant` while the first holder's new tokens are on their way to
-        // being stored. Such an answer proves nothing about the grant: the lease is freed
-        // (its marker already moved the next try out) and the profiles stay as they are.
-        Failure::Terminal(reason) if row.cols.refresh_lease_taken_over != 0 => {
+        // A refresh lease was left unreleased lately (this one or an earlier lease took it
+        // over), and its holder may still be out with the same refresh token: a platform that
+        // rotates answers the second use `invalid_grant` while the first holder's new tokens
+        // are on their way to being stored. Such an answer proves nothing about the grant
+        // until that holder's time is up or a store lands: the lease is freed (its marker
+        // already moved the next try out) and the profiles stay as they are.
+        Failure::Terminal(reason) if row.cols.refresh_suspect_until.is_some_and(|t| ctx.now() <= t) => {
             console_log!(
                 "{}",
                 json!({"event": "refresh_inconclusive", "grant_id": row.id(), "platform": platform.id, "failure": reason.as_str()})

@@ -98,7 +98,7 @@ pub(super) async fn store_refreshed(
              next_refresh_at = CASE WHEN {APP_MODE} = ?14 THEN ?11 ELSE ?9 END, \
              reschedule = CASE WHEN {APP_MODE} = ?14 THEN 0 ELSE 1 END, \
              refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
-             reencrypt_failed_at = NULL, \
+             reencrypt_failed_at = NULL, refresh_suspect_until = NULL, \
              refresh_lease_until = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_until END, \
              refresh_lease_id = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_id END, updated_at = ?9 \
              WHERE id = ?1 AND status = 'active' AND access_token_enc = ?12 AND refresh_token_enc IS ?13 RETURNING id"
