@@ -42,8 +42,8 @@ pub fn first_check_at(ctx: &Ctx, now: i64) -> i64 {
     now + ((interval_secs(ctx) as f64) * unit()) as i64 + 1
 }
 
-/// Checks the profiles whose check is due: grants a few at a time, the due profiles of one
-/// grant one after the other under its lease.
+/// Checks the profiles whose check is due: one grant at a time ([`CONCURRENCY`]), the due
+/// profiles of one grant one after the other under its lease.
 pub async fn run(ctx: &Ctx) -> ApiResult<()> {
     #[derive(Deserialize)]
     struct Due {
