@@ -25,6 +25,11 @@ pub fn write_retry_delay_ms(attempt: u32, unit: f64) -> u64 {
     full / 2 + ((full / 2) as f64 * unit) as u64
 }
 
+/// The longest a write of [`WRITE_ATTEMPTS`] attempts waits between them, in all (ms).
+pub fn write_retry_budget_ms() -> u64 {
+    (2..=WRITE_ATTEMPTS).map(|attempt| write_retry_delay_ms(attempt, 1.0)).sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +57,10 @@ mod tests {
         assert_eq!(write_retry_delay_ms(3, 1.0), 100);
         assert_eq!(write_retry_delay_ms(4, 0.0), 100);
         assert_eq!(write_retry_delay_ms(99, 1.0), 3200);
+    }
+
+    #[test]
+    fn the_retry_budget_is_every_wait_at_its_longest() {
+        assert_eq!(write_retry_budget_ms(), 50 + 100 + 200);
     }
 }

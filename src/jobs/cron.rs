@@ -7,14 +7,18 @@ use crate::jobs::lifecycle::{refresh_one, Outcome, Trigger};
 use crate::jobs::webhooks;
 use crate::store;
 use connect_links_core::error::ApiResult;
-use futures_util::future::join;
+use futures_util::future::join3;
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use worker::console_log;
 
-/// Refreshes run this many at a time (Workers allow six open connections).
-const CONCURRENCY: usize = 6;
+/// Refreshes run this many at a time. A Workers invocation holds six connections open at
+/// most and queues the rest while their timers already run, so a run splits its six: four
+/// for refreshes, one for liveness checks (`crate::jobs::liveness`), one for webhook
+/// retries and then housekeeping (each one call at a time). Slow hosts of one part then
+/// cannot make another part's calls time out.
+const CONCURRENCY: usize = 4;
 
 /// A refresh job on `REFRESH_QUEUE`.
 #[derive(Serialize, Deserialize)]
@@ -31,17 +35,16 @@ pub struct RefreshMessage {
 const MAX_ROUNDS: u32 = 5;
 
 /// The lifecycle job run by the cron trigger: the refresh phase, and beside it (not after
-/// it) the liveness checks, webhook retries and housekeeping, so that a refresh that hangs,
-/// or a refresh phase that fails, holds up none of them.
+/// it) the liveness checks, and the webhook retries then housekeeping, each on its own share
+/// of the connections (see [`CONCURRENCY`]), so that a refresh or a check that hangs, or a
+/// part that fails, holds up none of the others.
 pub async fn run(ctx: &Ctx) -> ApiResult<()> {
     let rest = async {
-        let checked = crate::jobs::liveness::run(ctx).await;
         let _ = webhooks::deliver_due(ctx, 100).await;
-        let kept = crate::jobs::housekeeping::run(ctx).await;
-        checked.and(kept)
+        crate::jobs::housekeeping::run(ctx).await
     };
-    let (refreshed, rest) = join(refresh_due(ctx), rest).await;
-    refreshed.and(rest)
+    let (refreshed, checked, kept) = join3(refresh_due(ctx), crate::jobs::liveness::run(ctx), rest).await;
+    refreshed.and(checked).and(kept)
 }
 
 /// Refreshes (or enqueues) due profiles. `REFRESH_BATCH_SIZE` (default 200) bounds the
@@ -58,8 +61,11 @@ async fn refresh_due(ctx: &Ctx) -> ApiResult<()> {
         if take == 0 {
             break;
         }
-        // Due when the run started, as the lease checks: an attempt of this run moved its
-        // grant's next try past that, so no grant is called twice in one run.
+        // Due when the run started, as the lease checks. A grant this run attempted is not
+        // called again: a failed (or dead) attempt moved its next try past that time, and a
+        // refreshed grant whose new token is due at once (expires_in <= 300 s, stored in the
+        // run's first second) is selected again but refused by the lease, which takes no
+        // grant refreshed since the run started (`last_refresh_ms`).
         let due = store::due_grants(&ctx.db()?, ctx.started_ms / 1000, take).await?;
         if due.is_empty() {
             break;

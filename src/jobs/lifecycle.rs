@@ -1,16 +1,17 @@
 //! The token lifecycle (api.md section 7): refresh under a D1 lease, classify failures,
-//! tell the app. The cron job that drives it is in [`crate::jobs::cron`].
+//! tell the app. The cron job that drives it is in [`crate::jobs::cron`]; the write of new
+//! tokens is in [`crate::jobs::refresh_store`].
 
 use crate::ctx::{Ctx, OrInternal};
 use crate::fetch;
+use crate::jobs::refresh_store::{store_refreshed, superseded};
 use crate::jobs::webhooks;
 use crate::store;
 use crate::store::Stmt;
 use connect_links_core::atproto::{parse_session, SessionError};
-use connect_links_core::envelope::Keyring;
-use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::error::ApiResult;
 use connect_links_core::model::{GrantRow, ProfileRow, GRANT_COLUMNS};
-use connect_links_core::oauth::{parse_scopes, parse_token_answer};
+use connect_links_core::oauth::parse_token_answer;
 use connect_links_core::platforms::{Platform, RefreshCall, RefreshKind};
 use connect_links_core::random::{new_id, unit};
 use connect_links_core::refresh::{
@@ -19,23 +20,56 @@ use connect_links_core::refresh::{
 use connect_links_core::refresh_policy::{
     next_action_at, RefreshMode, TokenTimes, EXPIRING_NOTICE, SELF_EXCHANGE_MIN_AGE,
 };
-use connect_links_core::storage::{is_transient_d1_error, write_retry_delay_ms, WRITE_ATTEMPTS};
+use connect_links_core::storage::write_retry_budget_ms;
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
 use serde::Deserialize;
 use serde_json::json;
-use std::time::Duration;
-use worker::{console_error, console_log, query, D1Database, Delay};
+use worker::{console_error, console_log, query};
 
 /// The grant's app's refresh mode, inside a statement on `grants` (a write compares it
 /// with the mode its schedule was computed in).
-const APP_MODE: &str = "(SELECT refresh_mode FROM apps WHERE apps.id = grants.app_id)";
+pub(super) const APP_MODE: &str = "(SELECT refresh_mode FROM apps WHERE apps.id = grants.app_id)";
 
 /// How long a lease is held at most: past two platform timeouts (the call and its
 /// webhook), so it never runs out under a live refresh; a worker that dies mid-refresh
 /// frees it by expiry.
 fn lease_secs(ctx: &Ctx) -> i64 {
     2 * (ctx.timeout_ms() as i64 / 1000) + 30
+}
+
+/// How a liveness check's lease id starts (a refresh lease's starts `lse_`). A check spends no
+/// refresh token, so a check lease left unreleased is no dead refresh: it counts no failure
+/// and casts no doubt on the next refresh's answer.
+pub(crate) const CHECK_LEASE_PREFIX: &str = "chk_";
+
+/// The `SET` clauses of a statement that takes a grant's lease (refresh or check; `SET` reads
+/// the row as it was), for a refresh lease its holder never released: that attempt counts as
+/// a failure, and until a whole lease (`?{secs}` seconds, [`suspect_secs`]) past its end no
+/// answer that the grant is dead is trusted (its holder may still be out with the rotated
+/// tokens, and store them: only that store clears the doubt).
+pub(crate) fn takeover_sets(secs: u8) -> String {
+    let dead = dead_refresh_lease();
+    format!(
+        "refresh_failures = refresh_failures + {dead}, \
+         refresh_suspect_until = CASE WHEN {dead} \
+           THEN MAX(COALESCE(refresh_suspect_until, 0), refresh_lease_until + ?{secs}) ELSE refresh_suspect_until END"
+    )
+}
+
+/// 1 when the lease the row holds is a refresh lease (its holder never released it, when
+/// the statement may take it), else 0.
+fn dead_refresh_lease() -> String {
+    format!(
+        "(refresh_lease_id IS NOT NULL AND substr(refresh_lease_id, 1, {n}) <> '{CHECK_LEASE_PREFIX}')",
+        n = CHECK_LEASE_PREFIX.len()
+    )
+}
+
+/// How long past the end of a refresh lease left unreleased its holder may still store: a
+/// whole lease more (its call, its webhook, a stalled D1), and the write's retries.
+pub(crate) fn suspect_secs(ctx: &Ctx) -> i64 {
+    lease_secs(ctx) + (write_retry_budget_ms() as i64 + 999) / 1000
 }
 
 /// What asked for a refresh. `since_ms` is when the asker started: a refresh completed after
@@ -73,9 +107,9 @@ pub enum Outcome {
 }
 
 /// What a lease returns: the grant, and the columns the refresh needs.
-struct Leased {
-    grant: GrantRow,
-    cols: LeaseCols,
+pub(super) struct Leased {
+    pub(super) grant: GrantRow,
+    pub(super) cols: LeaseCols,
 }
 
 /// The non-public columns a lease returns. The envelopes are the compare-and-swap guard
@@ -83,27 +117,27 @@ struct Leased {
 /// read (so a reconnect or another refresh that stored first always wins). The app's
 /// refresh mode comes with them (a subquery in the lease), so no refresh reads the app.
 #[derive(Deserialize)]
-struct LeaseCols {
-    access_token_enc: String,
-    refresh_token_enc: Option<String>,
-    token_issued_at: i64,
-    refresh_token_expires_at: Option<i64>,
-    refresh_failures: i64,
-    refresh_failing: i64,
-    reschedule: i64,
-    refresh_mode: String,
-    /// 1 when this lease took over one its holder never released (see [`refresh_one`]).
-    refresh_lease_taken_over: i64,
+pub(super) struct LeaseCols {
+    pub(super) access_token_enc: String,
+    pub(super) refresh_token_enc: Option<String>,
+    pub(super) token_issued_at: i64,
+    pub(super) refresh_token_expires_at: Option<i64>,
+    pub(super) refresh_failures: i64,
+    pub(super) refresh_failing: i64,
+    pub(super) reschedule: i64,
+    pub(super) refresh_mode: String,
+    /// Until when an answer that the grant is dead proves nothing (see [`takeover_sets`]).
+    pub(super) refresh_suspect_until: Option<i64>,
 }
 
 impl Leased {
-    fn id(&self) -> &str {
+    pub(super) fn id(&self) -> &str {
         &self.grant.id
     }
-    fn app_id(&self) -> &str {
+    pub(super) fn app_id(&self) -> &str {
         &self.grant.app_id
     }
-    fn mode(&self) -> RefreshMode {
+    pub(super) fn mode(&self) -> RefreshMode {
         RefreshMode::from_stored(&self.cols.refresh_mode)
     }
     /// The stored token times, as the schedule reads them.
@@ -126,7 +160,8 @@ impl Leased {
 /// read does not move a healthy grant's schedule), before the platform is called. An attempt
 /// that kills the isolate mid-call (or outlives its lease) leaves its lease unreleased; the
 /// next lease counts it as a failure, so each such attempt waits longer, and a grant that
-/// kills every run is not the first one picked by every run.
+/// kills every run is not the first one picked by every run. That lease also starts a doubt
+/// ([`takeover_sets`]): the holder may still be out with a spent refresh token's successor.
 pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResult<Outcome> {
     let db = ctx.db()?;
     let lease = new_id("lse_")?;
@@ -141,19 +176,19 @@ pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResu
     let leased = query!(
         &db,
         &format!(
-            "UPDATE grants SET \
-               refresh_failures = refresh_failures + (refresh_lease_id IS NOT NULL), \
-               refresh_lease_taken_over = (refresh_lease_id IS NOT NULL), \
+            "UPDATE grants SET {takeover}, \
                next_refresh_at = MAX(next_refresh_at, ?3 + json_extract(?8, '$[' || \
-                 MIN(refresh_failures + (refresh_lease_id IS NOT NULL), {last_step}) || ']')), \
+                 MIN(refresh_failures + {dead}, {last_step}) || ']')), \
                refresh_lease_id = ?2, refresh_lease_until = ?3 + ?4 \
              WHERE id = ?1 AND status = 'active' \
                AND (refresh_lease_until IS NULL OR refresh_lease_until < ?3) \
                AND (?5 = 0 OR next_refresh_at <= ?7) \
                AND (last_refresh_ms IS NULL OR last_refresh_ms < ?6) \
              RETURNING {GRANT_COLUMNS}, access_token_enc, refresh_token_enc, token_issued_at, refresh_token_expires_at, \
-               refresh_failures, refresh_failing, reschedule, refresh_lease_taken_over, \
+               refresh_failures, refresh_failing, reschedule, refresh_suspect_until, \
                COALESCE({APP_MODE}, 'proactive') AS refresh_mode",
+            takeover = takeover_sets(9),
+            dead = dead_refresh_lease(),
             last_step = BACKOFF_STEPS - 1
         ),
         grant_id,
@@ -163,7 +198,8 @@ pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResu
         due_only,
         since_ms,
         ctx.started_ms / 1000,
-        backoff_steps(unit())
+        backoff_steps(unit()),
+        suspect_secs(ctx)
     )
     .one::<serde_json::Value>("lease")
     .await?;
@@ -192,7 +228,7 @@ async fn why_not(ctx: &Ctx, id: &str) -> ApiResult<Outcome> {
 }
 
 /// Frees the lease, optionally moving `next_refresh_at`.
-async fn release(ctx: &Ctx, id: &str, lease: &str, next: Option<i64>) -> ApiResult<()> {
+pub(super) async fn release(ctx: &Ctx, id: &str, lease: &str, next: Option<i64>) -> ApiResult<()> {
     let db = ctx.db()?;
     query!(
         &db,
@@ -221,6 +257,11 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
             reschedule(ctx, row, lease, next).await?;
             return Ok(Outcome::NotNeeded);
         }
+    }
+    // Expiry handling needs no client: a grant whose client is gone (a Mastodon client
+    // registered with the shared callback, before per-instance paths) is no local failure.
+    if platform.refresh == RefreshKind::None {
+        return expiry_without_refresh(ctx, row, lease).await;
     }
     let creds = crate::instances::credentials(ctx, platform).await?;
     if platform.refresh == RefreshKind::SelfExchange && ctx.now() - row.cols.token_issued_at < SELF_EXCHANGE_MIN_AGE {
@@ -262,12 +303,13 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
         },
     };
     match failure {
-        // This lease took over one whose holder never released it, and that holder may
-        // still be out with the same refresh token: a platform that rotates answers the
-        // second use `invalid_grant` while the first holder's new tokens are on their way to
-        // being stored. Such an answer proves nothing about the grant: the lease is freed
-        // (its marker already moved the next try out) and the profiles stay as they are.
-        Failure::Terminal(reason) if row.cols.refresh_lease_taken_over != 0 => {
+        // A refresh lease was left unreleased lately (this one or an earlier lease took it
+        // over), and its holder may still be out with the same refresh token: a platform that
+        // rotates answers the second use `invalid_grant` while the first holder's new tokens
+        // are on their way to being stored. Such an answer proves nothing about the grant
+        // until that holder's time is up or a store lands: the lease is freed (its marker
+        // already moved the next try out) and the profiles stay as they are.
+        Failure::Terminal(reason) if row.cols.refresh_suspect_until.is_some_and(|t| ctx.now() <= t) => {
             console_log!(
                 "{}",
                 json!({"event": "refresh_inconclusive", "grant_id": row.id(), "platform": platform.id, "failure": reason.as_str()})
@@ -386,155 +428,6 @@ fn log_outcome(grant_id: &str, platform: &str, failure: Failure) {
         Failure::Transient => "transient",
     };
     console_log!("{}", json!({"event": "refresh_failed", "grant_id": grant_id, "platform": platform, "failure": kind}));
-}
-
-/// Writes the new tokens. A rotated refresh token replaces the stored one; an answer
-/// without one keeps it (re-sealed, so the row stays under one key id). Every profile under
-/// the grant shows the new expiry and scopes (same batch).
-///
-/// The write is a compare-and-swap on the envelopes this refresh read, not on its lease:
-/// once the platform has rotated the token, the new set is the only live one, so it is
-/// stored even if the lease ran out meanwhile, as long as nobody stored another set (a
-/// reconnect or a later refresh). A transient D1 error is retried.
-///
-/// The next action is scheduled in the app's mode as the lease read it; should the app have
-/// changed mode meanwhile, the grant is left flagged and due, for the cron to reschedule.
-async fn store_refreshed(
-    ctx: &Ctx,
-    keyring: &Keyring,
-    row: &Leased,
-    lease: &str,
-    platform: &Platform,
-    tokens: &TokenSet,
-    old_refresh: Option<&str>,
-) -> ApiResult<()> {
-    let id = row.id();
-    let access_enc = keyring.seal(id, "access_token", tokens.access_token.secret()).or_500("seal")?;
-    let refresh_plain = tokens.refresh_token.as_ref().map(|r| r.secret()).or(old_refresh);
-    let refresh_enc = match refresh_plain {
-        Some(rt) => Some(keyring.seal(id, "refresh_token", rt).or_500("seal")?),
-        None => None,
-    };
-    let now = ctx.now();
-    let expires_at = tokens.expires_in.or(platform.default_access_ttl_secs).map(|s| now + s);
-    // A rotated refresh token lives as long as the answer says (unknown when it says
-    // nothing): the spent token's expiry is not the new one's, and an on_demand keep-alive
-    // timed by it would come too early, and then again and again.
-    let rotated = tokens.refresh_token.as_ref().is_some_and(|r| Some(r.secret()) != old_refresh);
-    let answered = tokens.refresh_expires_in.map(|s| now + s);
-    let refresh_expires_at = if rotated { answered } else { answered.or(row.cols.refresh_token_expires_at) };
-    let times = TokenTimes {
-        issued_at: now,
-        access_expires_at: expires_at,
-        refresh_expires_at,
-        has_refresh_token: refresh_enc.is_some(),
-    };
-    let next = next_action_at(row.mode(), platform.refresh, platform.refresh_idle_secs, &times);
-    let scopes = match &tokens.scope {
-        Some(s) => Some(serde_json::to_string(&parse_scopes(s)).or_500("scopes json")?),
-        None => None,
-    };
-    let db = ctx.db()?;
-    let recovered = row.cols.refresh_failing != 0;
-    // Only a recovery tells the app anything; the profiles are read for its events alone.
-    let recovered_views: Vec<serde_json::Value> = if recovered {
-        store::profiles_of_grant(&db, id, true)
-            .await?
-            .into_iter()
-            .map(|(p, own)| {
-                ProfileRow {
-                    scopes: scopes.clone().unwrap_or_else(|| p.scopes.clone()),
-                    access_token_expires_at: if own { None } else { expires_at },
-                    last_refreshed_at: Some(now),
-                    updated_at: now,
-                    ..p
-                }
-                .view()
-            })
-            .collect()
-    } else {
-        vec![]
-    };
-    for attempt in 1..=WRITE_ATTEMPTS {
-        let update = query!(
-            &db,
-            &format!(
-                "UPDATE grants SET access_token_enc = ?3, refresh_token_enc = ?4, token_kid = ?5, \
-             access_token_expires_at = ?6, refresh_token_expires_at = ?7, \
-             scopes = COALESCE(?8, scopes), token_issued_at = ?9, last_refreshed_at = ?9, last_refresh_ms = ?10, \
-             next_refresh_at = CASE WHEN {APP_MODE} = ?14 THEN ?11 ELSE ?9 END, \
-             reschedule = CASE WHEN {APP_MODE} = ?14 THEN 0 ELSE 1 END, \
-             refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
-             reencrypt_failed_at = NULL, \
-             refresh_lease_until = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_until END, \
-             refresh_lease_id = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_id END, updated_at = ?9 \
-             WHERE id = ?1 AND status = 'active' AND access_token_enc = ?12 AND refresh_token_enc IS ?13 RETURNING id"
-            ),
-            id,
-            lease,
-            access_enc,
-            refresh_enc,
-            keyring.current_kid(),
-            expires_at,
-            refresh_expires_at,
-            scopes,
-            now,
-            crate::ctx::now_ms(),
-            next,
-            row.cols.access_token_enc,
-            row.cols.refresh_token_enc,
-            row.cols.refresh_mode
-        )
-        .or_500("prepare store refreshed")?;
-        let mut stmts = vec![update, store::copy_grant_to_profiles_stmt(&db, id, now)?];
-        let mut events = vec![];
-        webhooks::push_events(
-            ctx,
-            &db,
-            row.app_id(),
-            types::RECOVERED,
-            recovered_views.clone(),
-            &mut stmts,
-            &mut events,
-        )?;
-        match db.batch(stmts).await {
-            Ok(results) => {
-                let written = store::returned_rows(&results, 0);
-                // After a retry, "not written" can mean the earlier attempt landed.
-                if written || (attempt > 1 && stored_access(&db, id).await?.as_deref() == Some(access_enc.as_str())) {
-                    webhooks::deliver_now(ctx, &events.iter().map(String::as_str).collect::<Vec<_>>()).await;
-                    return Ok(());
-                }
-                // A reconnect or another refresh stored a newer set: that one counts, and
-                // this refresh must not report success.
-                let _ = release(ctx, id, lease, None).await;
-                return Err(superseded(id));
-            }
-            Err(e) if attempt < WRITE_ATTEMPTS && is_transient_d1_error(&e.to_string()) => {
-                console_error!("{}", json!({"event": "refresh_write_retry", "grant_id": id, "attempt": attempt}));
-                Delay::from(Duration::from_millis(write_retry_delay_ms(attempt + 1, unit()))).await;
-            }
-            Err(e) => return Err(e).or_500("store refreshed"),
-        }
-    }
-    Err(ApiError::internal())
-}
-
-/// The error of a refresh whose answer no longer applies: a reconnect or another refresh
-/// replaced the tokens while it ran.
-fn superseded(id: &str) -> ApiError {
-    console_error!("{}", json!({"event": "refresh_superseded", "grant_id": id}));
-    ApiError::new(ErrorCode::Conflict, "the profile's tokens were replaced while this refresh ran")
-}
-
-/// The stored access-token envelope of a grant.
-async fn stored_access(db: &D1Database, id: &str) -> ApiResult<Option<String>> {
-    #[derive(Deserialize)]
-    struct Env {
-        access_token_enc: String,
-    }
-    let row = query!(db, "SELECT access_token_enc FROM grants WHERE id = ?1", id).one::<Env>("stored access").await?;
-    Ok(row.map(|r| r.access_token_enc))
 }
 
 /// Platforms without refresh: `profile.expiring` once, seven days ahead; at expiry the grant

@@ -6,13 +6,14 @@
 
 use crate::ctx::{Ctx, OrInternal};
 use crate::fetch;
+use crate::jobs::lifecycle::{suspect_secs, takeover_sets, CHECK_LEASE_PREFIX};
 use crate::jobs::webhooks;
 use crate::store::{self, Stmt};
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::ProfileRow;
 use connect_links_core::oauth::liveness_request;
 use connect_links_core::random::{new_id, unit};
-use connect_links_core::refresh::{backoff, classify_check, DisconnectReason, Failure};
+use connect_links_core::refresh::{backoff, backoff_steps, classify_check, DisconnectReason, Failure, BACKOFF_STEPS};
 use connect_links_core::secrets::AccessToken;
 use connect_links_core::webhook::types;
 use futures_util::stream::{self, StreamExt};
@@ -22,8 +23,12 @@ use worker::{console_log, query};
 
 /// Profiles of one grant checked in one run (the rest in later runs).
 const PER_GRANT: usize = 20;
-/// Checks in flight at once (Workers allow six open connections).
-const CONCURRENCY: usize = 6;
+/// Checks in flight at once in a cron run: one of the six connections a Workers invocation
+/// may hold open (see `crate::jobs::cron`), so that slow hosts of checks never hold up the
+/// refreshes beside them.
+const CONCURRENCY: usize = 1;
+/// From this many transient failures in a row on, a check waits the whole interval again.
+const GIVE_UP_AFTER: i64 = 4;
 
 /// The check interval: `LIVENESS_INTERVAL_DAYS` (1 to 90), default 7.
 pub fn interval_secs(ctx: &Ctx) -> i64 {
@@ -37,8 +42,8 @@ pub fn first_check_at(ctx: &Ctx, now: i64) -> i64 {
     now + ((interval_secs(ctx) as f64) * unit()) as i64 + 1
 }
 
-/// Checks the profiles whose check is due: grants a few at a time, the due profiles of one
-/// grant one after the other under its lease.
+/// Checks the profiles whose check is due: one grant at a time ([`CONCURRENCY`]), the due
+/// profiles of one grant one after the other under its lease.
 pub async fn run(ctx: &Ctx) -> ApiResult<()> {
     #[derive(Deserialize)]
     struct Due {
@@ -110,29 +115,70 @@ pub async fn check_now(ctx: &Ctx, grant_id: &str, profile_id: &str) -> ApiResult
 /// per grant, refreshes included; a grant whose lease is held is looked at in a later run),
 /// call the platform for each, write each outcome, free the lease. The lease covers the
 /// calls made one after the other.
+///
+/// Each check is marked before its call, in the lease's batch, as the refresh lease marks a
+/// refresh: counted as a transient failure and its next check moved out by that backoff
+/// (never earlier than it was). A check that kills the isolate thus waits longer each time
+/// instead of being the first one every run picks; a check that answers writes its outcome
+/// over the mark.
 async fn check_grant(ctx: &Ctx, grant_id: &str, profile_ids: &[String], due_by: i64) -> ApiResult<()> {
+    #[derive(Deserialize)]
+    struct Lease {
+        refresh_suspect_until: Option<i64>,
+    }
+    #[derive(Deserialize)]
+    struct Marked {
+        id: String,
+    }
     let db = ctx.db()?;
     let now = ctx.now();
-    let lease = new_id("lse_")?;
+    let lease = new_id(CHECK_LEASE_PREFIX)?;
+    let ids = serde_json::to_string(profile_ids).or_500("ids json")?;
     let per_call = ctx.timeout_ms() as i64 / 1000 + 5;
     let lease_secs = per_call * profile_ids.len() as i64 + 30;
-    let leased = query!(
+    let take = query!(
         &db,
-        "UPDATE grants SET refresh_lease_id = ?2, refresh_lease_until = ?3 + ?4 \
-         WHERE id = ?1 AND (refresh_lease_until IS NULL OR refresh_lease_until < ?3) RETURNING id",
+        &format!(
+            "UPDATE grants SET {takeover}, refresh_lease_id = ?2, refresh_lease_until = ?3 + ?4 \
+             WHERE id = ?1 AND (refresh_lease_until IS NULL OR refresh_lease_until < ?3) RETURNING refresh_suspect_until",
+            takeover = takeover_sets(5)
+        ),
         grant_id,
         lease,
         now,
-        lease_secs
+        lease_secs,
+        suspect_secs(ctx)
     )
-    .exists("check lease")
-    .await?;
-    if !leased {
+    .or_500("prepare check lease")?;
+    let mark = query!(
+        &db,
+        &format!(
+            "UPDATE profiles SET check_failures = check_failures + 1, \
+               next_check_at = MAX(next_check_at, ?4 + CASE WHEN check_failures + 1 >= {GIVE_UP_AFTER} THEN ?5 \
+                 ELSE json_extract(?6, '$[' || MIN(check_failures, {last_step}) || ']') END) \
+             WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'active' AND next_check_at <= ?2 \
+               AND EXISTS (SELECT 1 FROM grants WHERE id = ?3 AND refresh_lease_id = ?7) RETURNING id",
+            last_step = BACKOFF_STEPS - 1
+        ),
+        ids,
+        due_by,
+        grant_id,
+        now,
+        interval_secs(ctx),
+        backoff_steps(unit()),
+        lease
+    )
+    .or_500("prepare check mark")?;
+    let results = db.batch(vec![take, mark]).await.or_500("check lease")?;
+    let leased = results.first().and_then(|r| r.results::<Lease>().ok()).and_then(|rows| rows.into_iter().next());
+    let Some(leased) = leased else {
         return Ok(());
-    }
+    };
+    let marked: Vec<String> =
+        results.get(1).and_then(|r| r.results::<Marked>().ok()).unwrap_or_default().into_iter().map(|m| m.id).collect();
     let mut result = Ok(());
-    for id in profile_ids {
-        if let Err(e) = check_leased(ctx, id, due_by).await {
+    for id in profile_ids.iter().filter(|id| marked.contains(id)) {
+        if let Err(e) = check_leased(ctx, id, leased.refresh_suspect_until).await {
             result = Err(e);
         }
     }
@@ -147,17 +193,19 @@ async fn check_grant(ctx: &Ctx, grant_id: &str, profile_ids: &[String], due_by: 
     result
 }
 
-async fn check_leased(ctx: &Ctx, profile_id: &str, due_by: i64) -> ApiResult<()> {
+/// One marked check. `suspect_until`: the lease's doubt (see
+/// [`crate::jobs::lifecycle::takeover_sets`]) until when an answer that the grant's token is
+/// dead proves nothing (a profile's own token is no refresh's business).
+async fn check_leased(ctx: &Ctx, profile_id: &str, suspect_until: Option<i64>) -> ApiResult<()> {
     let db = ctx.db()?;
     let cols = store::profile_columns_of("p");
     let row = query!(
         &db,
         &format!(
-            "SELECT {cols}, p.check_failures, {from} WHERE p.id = ?1 AND p.status = 'active' AND p.next_check_at <= ?2",
+            "SELECT {cols}, p.check_failures, {from} WHERE p.id = ?1 AND p.status = 'active'",
             from = store::PROFILE_TOKEN_FROM
         ),
-        profile_id,
-        due_by
+        profile_id
     )
     .one::<serde_json::Value>("check read")
     .await?;
@@ -191,6 +239,13 @@ async fn check_leased(ctx: &Ctx, profile_id: &str, due_by: i64) -> ApiResult<()>
     };
     match failure {
         Failure::Transient => push_back(ctx, &profile, checked.check_failures).await,
+        Failure::Terminal(reason) if !own_token && suspect_until.is_some_and(|t| ctx.now() <= t) => {
+            console_log!(
+                "{}",
+                json!({"event": "liveness_inconclusive", "profile_id": profile.id, "platform": platform.id, "failure": reason.as_str()})
+            );
+            push_back(ctx, &profile, checked.check_failures).await
+        }
         Failure::Terminal(reason) => {
             console_log!(
                 "{}",
@@ -201,12 +256,12 @@ async fn check_leased(ctx: &Ctx, profile_id: &str, due_by: i64) -> ApiResult<()>
     }
 }
 
-/// A transient failure: the next check moves out with backoff; after a few in a row the
-/// answer is not an outage but something the platform keeps saying, and the check goes back
-/// to the normal interval instead of asking every few hours forever.
+/// A transient failure (`failures` in a row, this one included: the mark counted it): the
+/// next check moves out with backoff; after a few in a row the answer is not an outage but
+/// something the platform keeps saying, and the check goes back to the normal interval
+/// instead of asking every few hours forever.
 async fn push_back(ctx: &Ctx, p: &ProfileRow, failures: i64) -> ApiResult<()> {
-    let failures = failures + 1;
-    let delay = if failures >= 4 { interval_secs(ctx) } else { backoff(failures as u32, unit()) };
+    let delay = if failures >= GIVE_UP_AFTER { interval_secs(ctx) } else { backoff(failures as u32, unit()) };
     let db = ctx.db()?;
     query!(
         &db,

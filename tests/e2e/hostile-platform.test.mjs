@@ -249,14 +249,28 @@ test('a run calls the platform at most once per grant, across its rounds', async
   const broken = await connected('broken');
   const bg = await grant(broken);
   await w.sql('UPDATE grants SET access_token_enc = ? WHERE id = ?', bg.access_token_enc.replace(/^v1\.[^.]+\./, 'v1.gone.'), bg.id);
+  // A grant refreshed after the run started whose new token is due at once, as a token with
+  // expires_in <= 300 s refreshed in the run's first second leaves it: every round selects
+  // it again, and only the lease's "refreshed since the run started" refuses the call.
+  const again = await connected('again');
+  const ag = await grant(again);
+  await w.sql('UPDATE grants SET next_refresh_at = ?, last_refresh_ms = ? WHERE id = ?', now() - 30, Date.now() + 60_000, ag.id);
   provider.shortLived.add('brief');
   await makeDue(brief, now() - 60);
   await makeDue(broken, now() - 120);
   const calls = provider.callsOf('brief', 'refresh').length;
-  await w.cron();
-  provider.shortLived.delete('brief');
+  const rounds = () => w.logs.join('').split('"event":"cron_refresh"').length - 1;
+  const roundsBefore = rounds();
+  try {
+    await w.cron();
+    provider.shortLived.delete('brief');
+    await until('two rounds logged', () => rounds() >= roundsBefore + 2);
+  } finally {
+    await w.sql('UPDATE grants SET next_refresh_at = ?, last_refresh_ms = NULL WHERE id = ?', now() + 86400, ag.id);
+  }
   assert.equal(provider.callsOf('brief', 'refresh').length, calls + 1);
   assert.equal(provider.callsOf('broken', 'refresh').length, 0);
+  assert.equal(provider.callsOf('again', 'refresh').length, 0, 'selected by every round, called by none');
   assert.equal((await grant(brief)).refresh, provider.liveRefresh('brief'));
 });
 
@@ -316,4 +330,163 @@ test('a lease that outlived its holder: the first holder\'s invalid_grant does n
   assert.deepEqual([after.status, after.refresh], ['active', provider.liveRefresh('gen-a')]);
   await w.settled();
   assert.deepEqual(receiver.of('profile.disconnected', id), []);
+});
+
+/** A platform's answer that the grant is dead (classified terminal for this provider). */
+const deadGrant = () => new Response(JSON.stringify({ error: 'invalid_grant', error_description: 'revoked' }), { status: 400, headers: { 'content-type': 'application/json', connection: 'close' } });
+const checkRow = (id) => w.row('SELECT status, next_check_at, check_failures FROM profiles WHERE id = ?', id);
+
+test('a lease that outlived its holder: the suspicion lasts until a store, so a later trigger on a free lease does not disconnect either', async () => {
+  const id = await connected('gen-c');
+  const g = await grant(id);
+  // Holder A spends the refresh token; its answer (and so its store) is slow to come back.
+  const letGo = provider.hold('gen-c', 'after');
+  const first = forceRefresh(id);
+  try {
+    await until('the first refresh to spend the token', () => !provider.tokens.get(g.refresh).live);
+    await w.sql('UPDATE grants SET refresh_lease_until = ? WHERE id = ?', now() - 1, g.id);
+    // B takes the lease over, is answered invalid_grant, proves nothing and frees the lease.
+    assert.equal((await forceRefresh(id)).status, 502);
+    // C finds the lease free and sends the same spent token: still nothing proven.
+    const third = await forceRefresh(id);
+    assert.equal(third.status, 502, JSON.stringify(third.body));
+    assert.equal(await profileStatus(id), 'active', 'an invalid_grant on a free lease after a takeover proves nothing');
+  } finally {
+    letGo();
+  }
+  const r = await first;
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const after = await grant(id);
+  assert.deepEqual([after.status, after.refresh], ['active', provider.liveRefresh('gen-c')]);
+  await w.settled();
+  assert.deepEqual(receiver.of('profile.disconnected', id), []);
+  // The store ended the suspicion: a grant the platform then declares dead is disconnected.
+  provider.failNext('gen-c', 'refresh', deadGrant);
+  const dead = await forceRefresh(id);
+  assert.equal(dead.status, 409, JSON.stringify(dead.body));
+  assert.equal(await profileStatus(id), 'disconnected');
+});
+
+test('a liveness check that takes over a refresh lease trusts no dead-token answer, and passes the suspicion on to the next refresh', async () => {
+  provider.noExpiry.add('gen-lv');
+  const id = await connected('gen-lv');
+  const g = await grant(id);
+  const letGo = provider.hold('gen-lv', 'after');
+  const first = forceRefresh(id);
+  try {
+    await until('the refresh to spend the token', () => !provider.tokens.get(g.refresh).live);
+    await w.sql('UPDATE grants SET refresh_lease_until = ? WHERE id = ?', now() - 1, g.id);
+    // The liveness check takes the lease over and is answered that the token is dead (as a
+    // platform that drops the old access token on rotation would answer).
+    await w.sql('UPDATE profiles SET next_check_at = ? WHERE id = ?', now() - 1, id);
+    provider.failNext('gen-lv', 'userinfo', deadGrant);
+    const calls = provider.callsOf('gen-lv', 'userinfo').length;
+    await w.cron();
+    assert.equal(provider.callsOf('gen-lv', 'userinfo').length, calls + 1, 'checked');
+    const checked = await checkRow(id);
+    assert.deepEqual([checked.status, checked.check_failures], ['active', 1], 'inconclusive: backed off');
+    // The next refresh finds the lease free and sends the spent token: nothing proven.
+    const second = await forceRefresh(id);
+    assert.equal(second.status, 502, JSON.stringify(second.body));
+    assert.equal(await profileStatus(id), 'active');
+  } finally {
+    letGo();
+  }
+  assert.equal((await first).status, 200);
+  assert.deepEqual([(await grant(id)).status, (await grant(id)).refresh], ['active', provider.liveRefresh('gen-lv')]);
+});
+
+test('a liveness lease left unreleased is not a dead refresh: the next refresh trusts its invalid_grant and counts no failure', async () => {
+  provider.noExpiry.add('lv-orphan');
+  const id = await connected('lv-orphan');
+  const g = await grant(id);
+  await w.sql('UPDATE profiles SET next_check_at = ? WHERE id = ?', now() - 1, id);
+  const letGo = provider.hold('lv-orphan', 'before', 'userinfo');
+  const calls = provider.callsOf('lv-orphan', 'userinfo').length;
+  const run = w.cron();
+  try {
+    await until('the check to reach the platform', () => provider.callsOf('lv-orphan', 'userinfo').length === calls + 1);
+    // Its holder is taken for dead (as an isolate killed mid-check, or a proxy check whose
+    // client hung up, leaves it).
+    await w.sql('UPDATE grants SET refresh_lease_until = ? WHERE id = ?', now() - 1, g.id);
+    provider.failNext('lv-orphan', 'refresh', deadGrant);
+    const r = await forceRefresh(id);
+    assert.equal(r.status, 409, JSON.stringify(r.body));
+    const after = await w.grantRow(id, 'status, refresh_failures');
+    assert.deepEqual([after.status, after.refresh_failures], ['disconnected', 0]);
+  } finally {
+    letGo();
+    await run;
+  }
+});
+
+test('a liveness check is marked before its call: a check that never comes back is not picked again while the other due checks are', async () => {
+  provider.noExpiry.add('lv-hang');
+  provider.noExpiry.add('lv-calm');
+  const hung = await connected('lv-hang');
+  const calm = await connected('lv-calm');
+  await w.sql('UPDATE profiles SET next_check_at = ? WHERE id = ?', now() - 1, hung);
+  const letGo = provider.hold('lv-hang', 'before', 'userinfo');
+  const calls = provider.callsOf('lv-hang', 'userinfo').length;
+  const first = w.cron();
+  try {
+    await until('the hung check to reach the platform', () => provider.callsOf('lv-hang', 'userinfo').length === calls + 1);
+    // Pushed back, and counted as a failure until it answers, before the call.
+    const marked = await checkRow(hung);
+    assert.ok(marked.next_check_at > now(), `next_check_at ${marked.next_check_at} was not moved before the call`);
+    assert.equal(marked.check_failures, 1);
+    // Its holder is taken for dead (its lease ran out); the other check comes due after it.
+    await w.sql('UPDATE grants SET refresh_lease_until = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 1, hung);
+    await w.sql('UPDATE profiles SET next_check_at = ? WHERE id = ?', now() - 1, calm);
+    const calmCalls = provider.callsOf('lv-calm', 'userinfo').length;
+    await w.cron();
+    assert.equal(provider.callsOf('lv-hang', 'userinfo').length, calls + 1, 'the hung check was not made again');
+    assert.equal(provider.callsOf('lv-calm', 'userinfo').length, calmCalls + 1, 'the other one was made');
+    assert.ok((await checkRow(calm)).next_check_at > now() + 86400);
+  } finally {
+    letGo();
+    await first;
+  }
+  // The held check, once answered, passed.
+  const after = await checkRow(hung);
+  assert.deepEqual([after.status, after.check_failures], ['active', 0]);
+  assert.ok(after.next_check_at > now() + 86400);
+});
+
+test('a cron run keeps to six connections: four refreshes, one liveness check, and webhook retries and housekeeping on one more', async () => {
+  const users = ['slot1', 'slot2', 'slot3', 'slot4', 'slot5'];
+  const ids = [];
+  for (const u of users) ids.push(await connected(u));
+  provider.noExpiry.add('slot-lv1');
+  provider.noExpiry.add('slot-lv2');
+  const lv1 = await connected('slot-lv1');
+  // A webhook delivery that failed once and is due again.
+  receiver.status = 500;
+  const lv2 = await connected('slot-lv2');
+  await w.settled();
+  receiver.status = 200;
+  const retry = await w.row("SELECT id FROM webhook_outbox WHERE type = 'profile.connected' AND body LIKE ? AND delivered_at IS NULL", `%${lv2}%`);
+  await w.sql('UPDATE webhook_outbox SET next_attempt_at = ? WHERE id = ?', now() - 1, retry.id);
+  await w.sql("INSERT INTO consumed_states (state_hash, link_id, consumed_at) VALUES ('old-state-3', 'cl_old', ?)", now() - 3 * 86400);
+  // Every call is held at the platform until the test lets it go; these are the most overdue.
+  const holds = [...users.map((u) => provider.hold(u, 'before')), provider.hold('slot-lv1', 'before', 'userinfo'), provider.hold('slot-lv2', 'before', 'userinfo')];
+  for (const id of ids) await makeDue(id, now() - 3600);
+  for (const id of [lv1, lv2]) await w.sql('UPDATE profiles SET next_check_at = ? WHERE id = ?', now() - 3600, id);
+  const refreshCalls = () => users.filter((u) => provider.callsOf(u, 'refresh').length > 0).length;
+  const checkCalls = () => ['slot-lv1', 'slot-lv2'].filter((u) => provider.callsOf(u, 'userinfo').length > 1).length;
+  const run = w.cron();
+  try {
+    await until('four refreshes at the platform', () => refreshCalls() >= 4);
+    await until('a liveness check at the platform', () => checkCalls() >= 1);
+    // Beside them on the sixth connection: the webhook retry, then housekeeping.
+    await until('the webhook retry', async () => (await w.row('SELECT delivered_at FROM webhook_outbox WHERE id = ?', retry.id)).delivered_at);
+    await until('housekeeping', async () => (await w.row("SELECT COUNT(*) AS n FROM consumed_states WHERE state_hash = 'old-state-3'")).n === 0);
+    assert.equal(refreshCalls(), 4, 'a fifth refresh waits for a free slot');
+    assert.equal(checkCalls(), 1, 'a second check waits for the first');
+  } finally {
+    for (const letGo of holds) letGo();
+    await run;
+  }
+  for (const [i, id] of ids.entries()) assert.equal((await grant(id)).refresh, provider.liveRefresh(users[i]), `${users[i]} refreshed in the run`);
+  for (const id of [lv1, lv2]) assert.ok((await checkRow(id)).next_check_at > now() + 86400, 'checked in the run');
 });

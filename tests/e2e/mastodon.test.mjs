@@ -242,3 +242,18 @@ test('a stored client the instance deleted (users sent to its consent screen nev
   const checked = (await w.row('SELECT checked_at FROM instance_clients WHERE instance = ?', NEW)).checked_at;
   assert.ok(checked <= now() - 3600 + 300 && checked >= now() - 3600 + 290, `asked again in 5 minutes (${now() - checked} s ago)`);
 });
+
+test('a profile from before per-instance callbacks (its client registered with the shared callback): a forced refresh answers 409 "no refresh", nothing marked failing', async () => {
+  const host = 'pre-upgrade.social';
+  masto.addInstance(host, { version: '4.3' });
+  const { q } = await connect(host, 'hal');
+  assert.equal(q.connected, 'true', JSON.stringify(q));
+  // What an upgrade finds: the instance's only client, registered with the shared callback.
+  await w.sql('UPDATE instance_clients SET redirect_uri = ? WHERE instance = ?', `${w.base}/oauth/callback`, host);
+  const r = await w.call('POST', `/v1/profiles/${q.profile_id}/refresh`, { token: app.api_key });
+  assert.equal(r.status, 409, JSON.stringify(r.body));
+  assert.match(r.body.error.message, /no refresh/);
+  const g = await w.grantRow(q.profile_id, 'status, refresh_failures, refresh_failing');
+  assert.deepEqual([g.status, g.refresh_failures, g.refresh_failing], ['active', 0, 0], 'no refresh_failed streak started');
+  assert.equal((await w.row("SELECT COUNT(*) AS n FROM webhook_outbox WHERE type = 'profile.refresh_failed' AND body LIKE ?", `%${q.profile_id}%`)).n, 0);
+});

@@ -3,7 +3,7 @@
 // rotating refresh tokens, a userinfo endpoint). Armed for a user, its token or userinfo
 // endpoint answers with a gzip bomb: about 1 MB on the wire, declared so in Content-Length,
 // that the runtime inflates to 1 GiB as it is read. It can also hold a user's refresh call,
-// before or after spending the refresh token, until the test lets it go.
+// before or after spending the refresh token, or a userinfo call, until the test lets it go.
 // Installed behind Miniflare's outboundService: `answer()` replies for its hosts (null for others).
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
@@ -70,7 +70,7 @@ export class HostileProvider {
     this.calls = []; // { endpoint: 'exchange' | 'refresh' | 'userinfo', user, status }
     this.armed = new Set(); // `${user}:${endpoint}` answered with the bomb
     this.failures = new Map(); // `${user}:${endpoint}` -> Response factory, used once
-    this.holds = new Map(); // user -> [{ when: 'before' | 'after', released: Promise }]
+    this.holds = new Map(); // `${user}:${endpoint}` -> [{ when: 'before' | 'after', released: Promise }]
     this.noExpiry = new Set(); // users whose tokens come without expires_in
     this.shortLived = new Set(); // users whose access tokens live one second
   }
@@ -90,15 +90,17 @@ export class HostileProvider {
   }
 
   /**
-   * Holds the next refresh call of `user` (one hold per call, in order): `before` it spends
-   * the refresh token, or `after` (the token spent and its successor issued, the answer not
-   * sent yet). Returns the function that lets it go.
+   * Holds the next call of `endpoint` for `user` (one hold per call, in order). A refresh
+   * is held `before` it spends the refresh token, or `after` (the token spent and its
+   * successor issued, the answer not sent yet); a userinfo call `before` it is answered.
+   * Returns the function that lets it go.
    */
-  hold(user, when) {
+  hold(user, when, endpoint = 'refresh') {
     let release;
     const released = new Promise((r) => { release = r; });
-    if (!this.holds.has(user)) this.holds.set(user, []);
-    this.holds.get(user).push({ when, released });
+    const key = `${user}:${endpoint}`;
+    if (!this.holds.has(key)) this.holds.set(key, []);
+    this.holds.get(key).push({ when, released });
     return release;
   }
 
@@ -169,7 +171,7 @@ export class HostileProvider {
       const user = this.tokens.get(form.refresh_token)?.user;
       const special = this.special(user, 'refresh');
       if (special) return special;
-      const hold = this.holds.get(user)?.shift();
+      const hold = this.holds.get(`${user}:refresh`)?.shift();
       if (hold?.when === 'before') await hold.released;
       const g = this.tokens.get(form.refresh_token);
       if (!g || g.kind !== 'refresh' || !g.live) return oauthError(400, 'invalid_grant', 'unknown or used refresh token');
@@ -186,6 +188,8 @@ export class HostileProvider {
     const g = m && this.tokens.get(m[1]);
     const special = this.special(g?.user, 'userinfo');
     if (special) return special;
+    const hold = this.holds.get(`${g?.user}:userinfo`)?.shift();
+    if (hold) await hold.released;
     if (!g || g.kind !== 'access' || !g.live) return json(401, { error: 'invalid_token' });
     return json(200, { sub: `bomb|${g.user}`, preferred_username: `bomb_${g.user}`, name: `Bomb ${g.user}` });
   }

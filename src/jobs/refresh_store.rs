@@ -1,0 +1,171 @@
+//! Writing a refresh's new tokens: a compare-and-swap on the envelopes the refresh read,
+//! retried on a transient D1 error. The lease and the call are [`crate::jobs::lifecycle`]'s.
+
+use crate::ctx::{Ctx, OrInternal};
+use crate::jobs::lifecycle::{release, Leased, APP_MODE};
+use crate::jobs::webhooks;
+use crate::store;
+use crate::store::Stmt;
+use connect_links_core::envelope::Keyring;
+use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::model::ProfileRow;
+use connect_links_core::oauth::parse_scopes;
+use connect_links_core::platforms::Platform;
+use connect_links_core::random::unit;
+use connect_links_core::refresh_policy::{next_action_at, TokenTimes};
+use connect_links_core::storage::{is_transient_d1_error, write_retry_delay_ms, WRITE_ATTEMPTS};
+use connect_links_core::token::TokenSet;
+use connect_links_core::webhook::types;
+use serde::Deserialize;
+use serde_json::json;
+use std::time::Duration;
+use worker::{console_error, query, D1Database, Delay};
+
+/// Writes the new tokens. A rotated refresh token replaces the stored one; an answer
+/// without one keeps it (re-sealed, so the row stays under one key id). Every profile under
+/// the grant shows the new expiry and scopes (same batch).
+///
+/// The write is a compare-and-swap on the envelopes this refresh read, not on its lease:
+/// once the platform has rotated the token, the new set is the only live one, so it is
+/// stored even if the lease ran out meanwhile, as long as nobody stored another set (a
+/// reconnect or a later refresh). A transient D1 error is retried.
+///
+/// The next action is scheduled in the app's mode as the lease read it; should the app have
+/// changed mode meanwhile, the grant is left flagged and due, for the cron to reschedule.
+pub(super) async fn store_refreshed(
+    ctx: &Ctx,
+    keyring: &Keyring,
+    row: &Leased,
+    lease: &str,
+    platform: &Platform,
+    tokens: &TokenSet,
+    old_refresh: Option<&str>,
+) -> ApiResult<()> {
+    let id = row.id();
+    let access_enc = keyring.seal(id, "access_token", tokens.access_token.secret()).or_500("seal")?;
+    let refresh_plain = tokens.refresh_token.as_ref().map(|r| r.secret()).or(old_refresh);
+    let refresh_enc = match refresh_plain {
+        Some(rt) => Some(keyring.seal(id, "refresh_token", rt).or_500("seal")?),
+        None => None,
+    };
+    let now = ctx.now();
+    let expires_at = tokens.expires_in.or(platform.default_access_ttl_secs).map(|s| now + s);
+    // A rotated refresh token lives as long as the answer says (unknown when it says
+    // nothing): the spent token's expiry is not the new one's, and an on_demand keep-alive
+    // timed by it would come too early, and then again and again.
+    let rotated = tokens.refresh_token.as_ref().is_some_and(|r| Some(r.secret()) != old_refresh);
+    let answered = tokens.refresh_expires_in.map(|s| now + s);
+    let refresh_expires_at = if rotated { answered } else { answered.or(row.cols.refresh_token_expires_at) };
+    let times = TokenTimes {
+        issued_at: now,
+        access_expires_at: expires_at,
+        refresh_expires_at,
+        has_refresh_token: refresh_enc.is_some(),
+    };
+    let next = next_action_at(row.mode(), platform.refresh, platform.refresh_idle_secs, &times);
+    let scopes = match &tokens.scope {
+        Some(s) => Some(serde_json::to_string(&parse_scopes(s)).or_500("scopes json")?),
+        None => None,
+    };
+    let db = ctx.db()?;
+    let recovered = row.cols.refresh_failing != 0;
+    // Only a recovery tells the app anything; the profiles are read for its events alone.
+    let recovered_views: Vec<serde_json::Value> = if recovered {
+        store::profiles_of_grant(&db, id, true)
+            .await?
+            .into_iter()
+            .map(|(p, own)| {
+                ProfileRow {
+                    scopes: scopes.clone().unwrap_or_else(|| p.scopes.clone()),
+                    access_token_expires_at: if own { None } else { expires_at },
+                    last_refreshed_at: Some(now),
+                    updated_at: now,
+                    ..p
+                }
+                .view()
+            })
+            .collect()
+    } else {
+        vec![]
+    };
+    for attempt in 1..=WRITE_ATTEMPTS {
+        let update = query!(
+            &db,
+            &format!(
+                "UPDATE grants SET access_token_enc = ?3, refresh_token_enc = ?4, token_kid = ?5, \
+             access_token_expires_at = ?6, refresh_token_expires_at = ?7, \
+             scopes = COALESCE(?8, scopes), token_issued_at = ?9, last_refreshed_at = ?9, last_refresh_ms = ?10, \
+             next_refresh_at = CASE WHEN {APP_MODE} = ?14 THEN ?11 ELSE ?9 END, \
+             reschedule = CASE WHEN {APP_MODE} = ?14 THEN 0 ELSE 1 END, \
+             refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
+             reencrypt_failed_at = NULL, refresh_suspect_until = NULL, \
+             refresh_lease_until = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_until END, \
+             refresh_lease_id = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_id END, updated_at = ?9 \
+             WHERE id = ?1 AND status = 'active' AND access_token_enc = ?12 AND refresh_token_enc IS ?13 RETURNING id"
+            ),
+            id,
+            lease,
+            access_enc,
+            refresh_enc,
+            keyring.current_kid(),
+            expires_at,
+            refresh_expires_at,
+            scopes,
+            now,
+            crate::ctx::now_ms(),
+            next,
+            row.cols.access_token_enc,
+            row.cols.refresh_token_enc,
+            row.cols.refresh_mode
+        )
+        .or_500("prepare store refreshed")?;
+        let mut stmts = vec![update, store::copy_grant_to_profiles_stmt(&db, id, now)?];
+        let mut events = vec![];
+        webhooks::push_events(
+            ctx,
+            &db,
+            row.app_id(),
+            types::RECOVERED,
+            recovered_views.clone(),
+            &mut stmts,
+            &mut events,
+        )?;
+        match db.batch(stmts).await {
+            Ok(results) => {
+                let written = store::returned_rows(&results, 0);
+                // After a retry, "not written" can mean the earlier attempt landed.
+                if written || (attempt > 1 && stored_access(&db, id).await?.as_deref() == Some(access_enc.as_str())) {
+                    webhooks::deliver_now(ctx, &events.iter().map(String::as_str).collect::<Vec<_>>()).await;
+                    return Ok(());
+                }
+                // A reconnect or another refresh stored a newer set: that one counts, and
+                // this refresh must not report success.
+                let _ = release(ctx, id, lease, None).await;
+                return Err(superseded(id));
+            }
+            Err(e) if attempt < WRITE_ATTEMPTS && is_transient_d1_error(&e.to_string()) => {
+                console_error!("{}", json!({"event": "refresh_write_retry", "grant_id": id, "attempt": attempt}));
+                Delay::from(Duration::from_millis(write_retry_delay_ms(attempt + 1, unit()))).await;
+            }
+            Err(e) => return Err(e).or_500("store refreshed"),
+        }
+    }
+    Err(ApiError::internal())
+}
+
+/// The error of a refresh whose answer no longer applies: a reconnect or another refresh
+/// replaced the tokens while it ran.
+pub(super) fn superseded(id: &str) -> ApiError {
+    console_error!("{}", json!({"event": "refresh_superseded", "grant_id": id}));
+    ApiError::new(ErrorCode::Conflict, "the profile's tokens were replaced while this refresh ran")
+}
+
+/// The stored access-token envelope of a grant.
+async fn stored_access(db: &D1Database, id: &str) -> ApiResult<Option<String>> {
+    #[derive(Deserialize)]
+    struct Env {
+        access_token_enc: String,
+    }
+    let row = query!(db, "SELECT access_token_enc FROM grants WHERE id = ?1", id).one::<Env>("stored access").await?;
+    Ok(row.map(|r| r.access_token_enc))
+}
