@@ -110,6 +110,7 @@ export class PlatformMocks {
     this.calls = []; // every request seen, for assertions
     this.failures = new Map(); // "platform:endpoint" -> Response factory, used once
     this.delays = new Map(); // "platform:endpoint" -> ms to wait before answering
+    this.holds = new Map(); // "platform:endpoint" -> [Promise], each holding one call until let go
     this.pages = new Map(); // user -> Facebook Pages (setPages)
     this.pageTokens = new Map(); // page id -> latest Page token issued
     this.organizations = new Map(); // user -> LinkedIn organizations with roles (setOrganizations)
@@ -183,6 +184,19 @@ export class PlatformMocks {
   }
 
   /**
+   * Holds the next call to `key` ("platform:endpoint", or "platform:refresh" for a refresh-token
+   * grant alone) unanswered until the returned function is called: the call stays
+   * `answered: undefined` until then, whatever the worker did meanwhile.
+   */
+  hold(key) {
+    let release;
+    const released = new Promise((r) => { release = r; });
+    if (!this.holds.has(key)) this.holds.set(key, []);
+    this.holds.get(key).push(released);
+    return release;
+  }
+
+  /**
    * Plays the user approving on the platform's consent screen: checks the authorize URL the
    * worker built, and returns the code the platform would put on the redirect (or, for a
    * scope the platform does not know, its refusal: see `refuseScopes`).
@@ -250,6 +264,8 @@ export class PlatformMocks {
     const grantKey = call.form.grant_type === 'refresh_token' ? `${call.platform}:refresh` : null;
     const delay = this.delays.get(`${call.platform}:${route.endpoint}`) ?? (grantKey && this.delays.get(grantKey));
     if (delay) await new Promise((r) => setTimeout(r, delay));
+    const held = this.holds.get(`${call.platform}:${route.endpoint}`)?.shift() ?? (grantKey && this.holds.get(grantKey)?.shift());
+    if (held) await held;
     // From here the call is answered (a test can tell a call the worker gave up on early).
     call.answered = true;
     const fail = this.failures.get(`${call.platform}:${route.endpoint}`);
