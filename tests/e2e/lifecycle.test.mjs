@@ -187,13 +187,20 @@ test("Instagram's self-exchange is not attempted before the token is 24 hours ol
   assert.equal(forced.status, 409);
   assert.equal(refreshCalls('instagram').length, calls);
 
+  // A day on, on both sides: the worker's record and Instagram's (which refuses younger tokens).
   await w.sql('UPDATE grants SET token_issued_at = ?, next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 25 * 3600, now() - 1, id);
   const before = (await accessToken(id)).access_token;
+  mocks.age(before, 25 * 3600);
   await w.cron();
   assert.equal(refreshCalls('instagram').length, calls + 1);
   assert.equal(refreshCalls('instagram').at(-1).query.access_token, before);
-  const after = await w.grantRow(id, 'access_token_expires_at, token_issued_at');
+  const after = await w.grantRow(id, 'access_token_expires_at, token_issued_at, refresh_failures');
+  assert.equal(after.refresh_failures, 0);
+  assert.ok(after.token_issued_at >= now() - 60, 'issued again by the exchange');
   assert.ok(after.access_token_expires_at - after.token_issued_at > 59 * 24 * 3600);
+  const fresh = (await accessToken(id)).access_token;
+  assert.notEqual(fresh, before);
+  assert.equal(mocks.tokens.get(fresh)?.platform, 'instagram', 'the token Instagram issued is stored');
 });
 
 test('platforms without refresh: profile.expiring seven days ahead, then disconnected at expiry', async () => {

@@ -299,10 +299,18 @@ export class PlatformMocks {
     return g;
   }
 
+  /** A new token of `kind` for `grant`, issued now (`issuedAt`, ms; see `age`). */
   issue(grant, prefix, kind = 'access') {
     const token = rand(prefix);
-    this.tokens.set(token, { ...grant, kind, revoked: false });
+    this.tokens.set(token, { ...grant, kind, revoked: false, issuedAt: Date.now() });
     return token;
+  }
+
+  /** Makes `token` as old as `seconds`, as a test moves the worker's own record of it back. */
+  age(token, seconds) {
+    const g = this.tokens.get(token);
+    if (!g) throw new Error('age: no such token');
+    g.issuedAt = Date.now() - seconds * 1000;
   }
 
   /** The grant behind `Authorization: Bearer <token>` if it is an access token of `platform`. */
@@ -325,6 +333,16 @@ function bodyOk(platform, call, idParam = 'client_id') {
 
 const oauthError = (status, error, description) => json(status, { error, error_description: description });
 const redeemError = (r) => oauthError(400, r.split(':')[0], r);
+
+/**
+ * Instagram and Threads refresh a long-lived token only once it is at least 24 hours old
+ * (https://developers.facebook.com/docs/instagram-platform/reference/refresh_access_token/ and
+ * https://developers.facebook.com/docs/threads/get-started/long-lived-tokens/). The docs do not
+ * show the refusal; this is Graph's error shape with its invalid-parameter code.
+ */
+const SELF_EXCHANGE_MIN_AGE_MS = 24 * 3600 * 1000;
+const tooYoung = (g) => Date.now() - g.issuedAt < SELF_EXCHANGE_MIN_AGE_MS;
+const tooYoungError = () => json(400, { error: { message: '(#100) The access token must be at least 24 hours old to be refreshed', type: 'OAuthException', code: 100, fbtrace_id: 'mock' } });
 
 /** Instagram's and Threads' swap of a short-lived token for a 60-day one (GET, secret in the query). */
 function metaSwap(platform, host, grantType, prefix) {
@@ -409,6 +427,7 @@ const ROUTES = [
     if (c.query.grant_type !== 'ig_refresh_token' || !g || g.platform !== 'instagram' || g.kind !== 'access') {
       return json(400, { error: { message: 'Invalid OAuth access token', type: 'OAuthException', code: 190 } });
     }
+    if (tooYoung(g)) return tooYoungError();
     return json(200, { access_token: m.issue(g, 'IGlong_'), token_type: 'bearer', expires_in: 5183944 });
   } },
   { platform: 'instagram', endpoint: 'identity', method: 'GET', host: 'graph.instagram.com', path: '/me', run(m, c) {
@@ -525,13 +544,15 @@ const ROUTES = [
     return json(200, { access_token: m.issue(g, 'THshort_', 'short'), user_id: `th${g.user}` });
   } },
   metaSwap('threads', 'graph.threads.net', 'th_exchange_token', 'THlong_'),
-  // A live long-lived token exchanged for a fresh one (no client secret); a short-lived,
-  // revoked or unknown token is refused as Graph refuses a bad token.
+  // A live long-lived token at least 24 hours old exchanged for a fresh one (no client
+  // secret); a short-lived, revoked or unknown token is refused as Graph refuses a bad token,
+  // a younger one with Graph's parameter error.
   { platform: 'threads', endpoint: 'refresh', method: 'GET', host: 'graph.threads.net', path: '/refresh_access_token', run(m, c) {
     const g = m.tokens.get(c.query.access_token);
     if (c.query.grant_type !== 'th_refresh_token' || !g || g.platform !== 'threads' || g.kind !== 'access' || g.revoked) {
       return json(400, { error: { message: 'Invalid OAuth access token', type: 'OAuthException', code: 190 } });
     }
+    if (tooYoung(g)) return tooYoungError();
     return json(200, { access_token: m.issue(g, 'THlong_'), token_type: 'bearer', expires_in: 5183944 });
   } },
   { platform: 'threads', endpoint: 'identity', method: 'GET', host: 'graph.threads.net', path: '/v1.0/me', run(m, c) {
