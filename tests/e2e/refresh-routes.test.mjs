@@ -202,5 +202,5 @@ test('a scope the platform does not know is refused at its consent screen, in it
   const link = await w.createLink(app.api_key, { platform: 'threads', redirect_url: REDIRECT, scopes: ['threads_basic', unknown.threads] });
   const refused = mocks.approve(link.authorize_url, { user: 'scoper' });
   assert.deepEqual([refused.code, refused.back], [undefined, undefined]);
-  assert.match(refused.page, /Invalid scopes: threads_manage_everything/);
+  assert.match(refused.page, /Invalid Scopes: threads_manage_everything/);
 });
