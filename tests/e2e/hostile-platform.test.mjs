@@ -4,9 +4,10 @@
 // the runtime as it is read; the worker must stop counting at 1 MiB of inflated bytes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
 import { startWorker } from './harness.mjs';
 import { PlatformMocks } from './platform-mocks.mjs';
-import { HostileProvider, HOSTILE_ID, gzipBomb, hostileVars } from './mocks-hostile.mjs';
+import { HostileProvider, HOSTILE_ID, gzipBomb, gzipPadded, hostileVars } from './mocks-hostile.mjs';
 import { WebhookReceiver } from './webhook-receiver.mjs';
 import { streamingOutbound, until } from './streams.mjs';
 
@@ -489,4 +490,41 @@ test('a cron run keeps to six connections: four refreshes, one liveness check, a
   }
   for (const [i, id] of ids.entries()) assert.equal((await grant(id)).refresh, provider.liveRefresh(users[i]), `${users[i]} refreshed in the run`);
   for (const id of [lv1, lv2]) assert.ok((await checkRow(id)).next_check_at > now() + 86400, 'checked in the run');
+});
+
+// The cap to the byte, counted in inflated bytes: both answers are a few KB on the wire (their
+// Content-Length the compressed size), so only a count of what the runtime inflates tells them
+// apart, and only a cap of exactly 1 MiB refuses the one and keeps the other.
+const MiB = 1024 * 1024;
+
+test('the cap is 1 MiB of inflated bytes: a true refresh answer gzipped to 1 MiB + 1 byte is refused as "answer over 1 MiB"', async () => {
+  const probe = gzipPadded({ access_token: 'probe' }, MiB + 1);
+  assert.ok(probe.length < 64 * 1024, `${probe.length} bytes on the wire`);
+  assert.equal(zlib.gunzipSync(probe).length, MiB + 1);
+  const id = await connected('cap-over');
+  const before = await grant(id);
+  const calls = provider.callsOf('cap-over', 'refresh').length;
+  provider.padNext('cap-over', 'refresh', MiB + 1);
+  const r = await forceRefresh(id);
+  assert.equal(provider.callsOf('cap-over', 'refresh').length, calls + 1);
+  assert.equal(provider.padded.size, 0, 'the padded answer was sent');
+  assert.equal(r.status, 502, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'upstream_error');
+  assert.match(r.body.error.message, /answer over 1 MiB/);
+  const after = await grant(id);
+  assert.deepEqual([after.status, after.access, after.refresh, after.refresh_failures], ['active', before.access, before.refresh, 1]);
+  await assertNoCrash();
+});
+
+test('the cap is 1 MiB of inflated bytes: the same answer gzipped to exactly 1 MiB is read and its tokens stored', async () => {
+  const id = await connected('cap-at');
+  const before = await grant(id);
+  provider.padNext('cap-at', 'refresh', MiB);
+  const r = await forceRefresh(id);
+  assert.equal(provider.padded.size, 0, 'the padded answer was sent');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const after = await grant(id);
+  assert.notEqual(after.refresh, before.refresh);
+  assert.deepEqual([after.status, after.refresh, after.refresh_failures], ['active', provider.liveRefresh('cap-at'), 0]);
+  assert.equal((await w.call('GET', `/v1/profiles/${id}/access-token`, { token: app.api_key })).body.access_token, after.access);
 });

@@ -126,18 +126,24 @@ test('a 503 leaves the profile active, sends refresh_failed once, backs off; a s
   assert.deepEqual([p.refresh_failures, p.refresh_failing], [0, 0]);
 });
 
-test('a platform that does not answer within the timeout is a transient failure', async () => {
+// PLATFORM_TIMEOUT_MS is 1000 here. The platform holds the call until the test lets it go, so
+// a run that comes back at all gave up on the call; the test's timeout only turns a hang into
+// a failure.
+test('a platform that does not answer within the timeout is a transient failure', { timeout: 60_000 }, async () => {
   const id = await connect('x', 'slowpoke');
-  mocks.delays.set('x:token', 2500);
   await w.makeDue(id);
   const calls = refreshCalls('x').length;
-  await w.cron();
-  mocks.delays.delete('x:token');
-  assert.equal(refreshCalls('x').length, calls + 1);
-  assert.equal(refreshCalls('x').at(-1).answered, undefined, 'the job gave up before the platform answered');
-  const p = await w.row('SELECT p.status, g.refresh_failures, g.refresh_lease_id FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?', id);
-  assert.deepEqual([p.status, p.refresh_failures, p.refresh_lease_id], ['active', 1, null]);
-  assert.equal(receiver.of('profile.refresh_failed', id).length, 1);
+  const letGo = mocks.hold('x:refresh');
+  try {
+    await w.cron();
+    assert.equal(refreshCalls('x').length, calls + 1);
+    assert.equal(refreshCalls('x').at(-1).answered, undefined, 'the run ended while the platform still held the call');
+    const p = await w.row('SELECT p.status, g.refresh_failures, g.refresh_lease_id FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?', id);
+    assert.deepEqual([p.status, p.refresh_failures, p.refresh_lease_id], ['active', 1, null]);
+    assert.equal(receiver.of('profile.refresh_failed', id).length, 1);
+  } finally {
+    letGo();
+  }
 });
 
 test("X's dead-refresh-token answer (400 invalid_request) disconnects once as invalid_grant and sends profile.disconnected once", async () => {
@@ -181,13 +187,20 @@ test("Instagram's self-exchange is not attempted before the token is 24 hours ol
   assert.equal(forced.status, 409);
   assert.equal(refreshCalls('instagram').length, calls);
 
+  // A day on, on both sides: the worker's record and Instagram's (which refuses younger tokens).
   await w.sql('UPDATE grants SET token_issued_at = ?, next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 25 * 3600, now() - 1, id);
   const before = (await accessToken(id)).access_token;
+  mocks.age(before, 25 * 3600);
   await w.cron();
   assert.equal(refreshCalls('instagram').length, calls + 1);
   assert.equal(refreshCalls('instagram').at(-1).query.access_token, before);
-  const after = await w.grantRow(id, 'access_token_expires_at, token_issued_at');
+  const after = await w.grantRow(id, 'access_token_expires_at, token_issued_at, refresh_failures');
+  assert.equal(after.refresh_failures, 0);
+  assert.ok(after.token_issued_at >= now() - 60, 'issued again by the exchange');
   assert.ok(after.access_token_expires_at - after.token_issued_at > 59 * 24 * 3600);
+  const fresh = (await accessToken(id)).access_token;
+  assert.notEqual(fresh, before);
+  assert.equal(mocks.tokens.get(fresh)?.platform, 'instagram', 'the token Instagram issued is stored');
 });
 
 test('platforms without refresh: profile.expiring seven days ahead, then disconnected at expiry', async () => {

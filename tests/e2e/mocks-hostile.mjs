@@ -2,8 +2,10 @@
 // a test arms it, it is a strict OAuth 2.0 server (HTTP Basic, PKCE S256, one-time codes,
 // rotating refresh tokens, a userinfo endpoint). Armed for a user, its token or userinfo
 // endpoint answers with a gzip bomb: about 1 MB on the wire, declared so in Content-Length,
-// that the runtime inflates to 1 GiB as it is read. It can also hold a user's refresh call,
-// before or after spending the refresh token, or a userinfo call, until the test lets it go.
+// that the runtime inflates to 1 GiB as it is read. It can also send a true answer gzipped and
+// padded with whitespace to an exact inflated length (to pin the cap to the byte), and hold a
+// user's refresh call, before or after spending the refresh token, or a userinfo call, until
+// the test lets it go.
 // Installed behind Miniflare's outboundService: `answer()` replies for its hosts (null for others).
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
@@ -57,6 +59,18 @@ export function gzipBomb() {
   return bomb;
 }
 
+/**
+ * `value` as JSON padded with spaces (whitespace JSON allows after a value) to exactly
+ * `length` bytes, gzipped: a few KB on the wire whatever `length` is.
+ */
+export function gzipPadded(value, length) {
+  const text = Buffer.from(JSON.stringify(value));
+  if (text.length > length) throw new Error(`${text.length} bytes of JSON do not fit in ${length}`);
+  const inflated = Buffer.alloc(length, 0x20);
+  text.copy(inflated);
+  return zlib.gzipSync(inflated, { level: 9 });
+}
+
 const CLOSE = { connection: 'close' }; // as platform-mocks.mjs: no pooled socket racing Node's idle close
 const json = (status, body) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...CLOSE } });
 const oauthError = (status, error, description) => json(status, { error, error_description: description });
@@ -73,6 +87,16 @@ export class HostileProvider {
     this.holds = new Map(); // `${user}:${endpoint}` -> [{ when: 'before' | 'after', released: Promise }]
     this.noExpiry = new Set(); // users whose tokens come without expires_in
     this.shortLived = new Set(); // users whose access tokens live one second
+    this.padded = new Map(); // `${user}:${endpoint}` -> inflated length of the next true answer, used once
+  }
+
+  /**
+   * The next true answer of `endpoint` ('exchange' or 'refresh') for `user` comes gzipped,
+   * padded with spaces to exactly `length` inflated bytes (see `gzipPadded`); its
+   * Content-Length is the compressed size, as a gzip answer's is.
+   */
+  padNext(user, endpoint, length) {
+    this.padded.set(`${user}:${endpoint}`, length);
   }
 
   /** Every answer of `endpoint` for `user` is the bomb until `disarm`. */
@@ -165,7 +189,7 @@ export class HostileProvider {
       this.codes.delete(form.code);
       if (g.redirectUri !== form.redirect_uri) return oauthError(400, 'invalid_grant', 'redirect_uri mismatch');
       if (!form.code_verifier || s256(form.code_verifier) !== g.challenge) return oauthError(400, 'invalid_grant', 'PKCE verification failed');
-      return json(200, this.issue(g.user, g.scope));
+      return this.tokenAnswer(g.user, 'exchange', this.issue(g.user, g.scope));
     }
     if (form.grant_type === 'refresh_token') {
       const user = this.tokens.get(form.refresh_token)?.user;
@@ -178,9 +202,21 @@ export class HostileProvider {
       g.live = false; // rotating: the token just used is spent
       const answer = this.issue(g.user, g.scope);
       if (hold?.when === 'after') await hold.released;
-      return json(200, answer);
+      return this.tokenAnswer(g.user, 'refresh', answer);
     }
     return oauthError(400, 'unsupported_grant_type', 'unsupported grant_type');
+  }
+
+  /** A token answer: JSON, or gzipped and padded when `padNext` asked for it. */
+  tokenAnswer(user, endpoint, body) {
+    const length = this.padded.get(`${user}:${endpoint}`);
+    if (length === undefined) return json(200, body);
+    this.padded.delete(`${user}:${endpoint}`);
+    const gz = gzipPadded(body, length);
+    return new Response(gz, {
+      status: 200,
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': String(gz.length), ...CLOSE },
+    });
   }
 
   async userinfo(request) {

@@ -64,12 +64,23 @@ const AUTHORIZE = {
   globex: { url: 'https://login.globex.test/oauth/authorize', sep: ',', pkce: false },
 };
 
+/** Facebook Login's permissions (https://developers.facebook.com/docs/permissions), for both of its apps. */
+const FACEBOOK_PERMISSIONS = ['ads_management', 'ads_read', 'attribution_read', 'business_management', 'catalog_management',
+  'email', 'instagram_basic', 'instagram_branded_content_ads_brand', 'instagram_branded_content_brand',
+  'instagram_branded_content_creator', 'instagram_content_publish', 'instagram_manage_comments', 'instagram_manage_events',
+  'instagram_manage_insights', 'instagram_manage_messages', 'instagram_shopping_tag_products', 'leads_retrieval',
+  'page_events', 'pages_manage_ads', 'pages_manage_cta', 'pages_manage_engagement', 'pages_manage_instant_articles',
+  'pages_manage_metadata', 'pages_manage_posts', 'pages_messaging', 'pages_read_engagement', 'pages_read_user_content',
+  'pages_show_list', 'pages_utility_messaging', 'public_profile', 'publish_video', 'read_insights', 'user_age_range',
+  'user_birthday', 'user_friends', 'user_gender', 'user_hometown', 'user_likes', 'user_link', 'user_location',
+  'user_photos', 'user_posts', 'user_videos', 'whatsapp_business_management', 'whatsapp_business_messaging'];
+
 /**
  * The scopes a platform's consent screen knows, from its documented list; a scope outside it
- * is refused at the authorize step, in the platform's own way (`refuseScopes`). Platforms not
- * listed here take any scope.
+ * is refused at the authorize step, in the platform's own way (`refuseScopes`). Every platform
+ * these mocks serve is listed, so a worker default the platform does not know fails its connect.
  */
-const KNOWN_SCOPES = {
+export const KNOWN_SCOPES = {
   // https://developers.tiktok.com/doc/tiktok-api-scopes (checked 2026-12-07)
   tiktok: ['user.info.basic', 'user.info.profile', 'user.info.stats', 'video.list', 'video.publish', 'video.upload',
     'artist.certification.read', 'artist.certification.update', 'research.adlib.basic', 'research.data.basic'],
@@ -85,22 +96,61 @@ const KNOWN_SCOPES = {
   threads: ['threads_basic', 'threads_content_publish', 'threads_manage_replies', 'threads_read_replies',
     'threads_manage_insights', 'threads_keyword_search', 'threads_manage_mentions', 'threads_delete',
     'threads_location_tagging', 'threads_profile_discovery'],
+  // https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code (scopes table)
+  x: ['tweet.read', 'tweet.write', 'tweet.moderate.write', 'users.email', 'users.read', 'follows.read', 'follows.write',
+    'offline.access', 'space.read', 'mute.read', 'mute.write', 'like.read', 'like.write', 'list.read', 'list.write',
+    'block.read', 'block.write', 'bookmark.read', 'bookmark.write', 'dm.read', 'dm.write', 'media.write'],
+  // https://developers.google.com/youtube/v3/guides/auth/server-side-web-apps (YouTube Data API
+  // scopes), with Google's sign-in scopes
+  youtube: ['https://www.googleapis.com/auth/youtube', 'https://www.googleapis.com/auth/youtube.channel-memberships.creator',
+    'https://www.googleapis.com/auth/youtube.force-ssl', 'https://www.googleapis.com/auth/youtube.readonly',
+    'https://www.googleapis.com/auth/youtube.upload', 'https://www.googleapis.com/auth/youtubepartner',
+    'https://www.googleapis.com/auth/youtubepartner-channel-audit', 'openid', 'email', 'profile',
+    'https://www.googleapis.com/auth/userinfo.email', 'https://www.googleapis.com/auth/userinfo.profile'],
+  // https://learn.microsoft.com/en-us/linkedin/shared/authentication/getting-access (open
+  // permissions) and https://learn.microsoft.com/en-us/linkedin/marketing/increasing-access
+  linkedin: ['openid', 'profile', 'email', 'w_member_social', 'r_1st_connections_size', 'r_ads_reporting', 'r_basicprofile',
+    'r_organization_admin', 'r_organization_social', 'r_ads', 'rw_ads', 'rw_organization_admin', 'w_organization_social',
+    'rw_dmp_segments'],
+  // https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login
+  instagram: ['instagram_business_basic', 'instagram_business_content_publish', 'instagram_business_manage_messages',
+    'instagram_business_manage_comments', 'instagram_business_manage_insights'],
+  facebook: FACEBOOK_PERMISSIONS,
+  instagram_facebook: FACEBOOK_PERMISSIONS,
+  // The test providers (CUSTOM_PROVIDERS below): what their servers offer.
+  acme: ['openid', 'profile', 'email', 'offline_access'],
+  globex: ['read', 'write'],
+};
+
+/** The consent screens that show an unknown scope as an error page and send nobody back. */
+const PAGE_REFUSALS = {
+  // Meta's dialogs: an "Invalid Scopes" page for the app's developers.
+  threads: (unknown) => `Invalid Scopes: ${unknown.join(', ')}. This message is only shown to developers.`,
+  instagram: (unknown) => `Invalid Scopes: ${unknown.join(', ')}. This message is only shown to developers.`,
+  facebook: (unknown) => `Invalid Scopes: ${unknown.join(', ')}. This message is only shown to developers.`,
+  instagram_facebook: (unknown) => `Invalid Scopes: ${unknown.join(', ')}. This message is only shown to developers.`,
+  // Google: "Access blocked: Authorization Error" with the scopes it refused.
+  youtube: (unknown) => `Access blocked: Authorization Error. Error 400: invalid_scope. Some requested scopes were invalid. {invalid=[${unknown.join(', ')}]}`,
 };
 
 /**
- * What a consent screen does with scopes it does not know: TikTok, Pinterest and Reddit send
- * the browser back with RFC 6749's `error=invalid_scope` (TikTok and Reddit list it among
- * their redirect errors); Meta's dialog (Threads) shows an "Invalid Scopes" page and sends
- * nobody back. Returns what `approve` answers instead of a code.
+ * What a consent screen does with scopes it does not know: TikTok, Pinterest, Reddit, X and the
+ * test providers send the browser back with RFC 6749's `error=invalid_scope` (TikTok and Reddit
+ * list it among their redirect errors; X documents no error of its own); LinkedIn sends it back
+ * with its own `unauthorized_scope_error`; Meta's dialogs and Google's show an error page and
+ * send nobody back (`PAGE_REFUSALS`). Returns what `approve` answers instead of a code.
  */
 function refuseScopes(platform, unknown, q) {
-  const description = `Invalid scopes: ${unknown.join(', ')}`;
-  if (platform === 'threads') return { page: `${description}. This message is only shown to developers.` };
+  const page = PAGE_REFUSALS[platform];
+  if (page) return { page: page(unknown) };
+  const [error, description] = platform === 'linkedin'
+    ? ['unauthorized_scope_error', `Scope "${unknown[0]}" is not authorized for your application`]
+    : ['invalid_scope', `Invalid scopes: ${unknown.join(', ')}`];
   const back = new URL(q.get('redirect_uri'));
-  back.searchParams.set('error', 'invalid_scope');
+  back.searchParams.set('error', error);
   back.searchParams.set('error_description', description);
   back.searchParams.set('state', q.get('state'));
-  return { error: 'invalid_scope', state: q.get('state'), redirectUri: q.get('redirect_uri'), back };
+  return { error, state: q.get('state'), redirectUri: q.get('redirect_uri'), back };
 }
 
 export class PlatformMocks {
@@ -110,6 +160,7 @@ export class PlatformMocks {
     this.calls = []; // every request seen, for assertions
     this.failures = new Map(); // "platform:endpoint" -> Response factory, used once
     this.delays = new Map(); // "platform:endpoint" -> ms to wait before answering
+    this.holds = new Map(); // "platform:endpoint" -> [Promise], each holding one call until let go
     this.pages = new Map(); // user -> Facebook Pages (setPages)
     this.pageTokens = new Map(); // page id -> latest Page token issued
     this.organizations = new Map(); // user -> LinkedIn organizations with roles (setOrganizations)
@@ -183,6 +234,19 @@ export class PlatformMocks {
   }
 
   /**
+   * Holds the next call to `key` ("platform:endpoint", or "platform:refresh" for a refresh-token
+   * grant alone) unanswered until the returned function is called: the call stays
+   * `answered: undefined` until then, whatever the worker did meanwhile.
+   */
+  hold(key) {
+    let release;
+    const released = new Promise((r) => { release = r; });
+    if (!this.holds.has(key)) this.holds.set(key, []);
+    this.holds.get(key).push(released);
+    return release;
+  }
+
+  /**
    * Plays the user approving on the platform's consent screen: checks the authorize URL the
    * worker built, and returns the code the platform would put on the redirect (or, for a
    * scope the platform does not know, its refusal: see `refuseScopes`).
@@ -203,7 +267,8 @@ export class PlatformMocks {
     if (spec.pkce && q.get('code_challenge_method') !== 'S256') throw new Error(`${platform}: not S256`);
     const requested = (q.get('scope') || '').split(spec.sep).filter(Boolean);
     // A scope the platform does not know: its error instead of a code (see refuseScopes).
-    const unknown = KNOWN_SCOPES[platform] ? requested.filter((s) => !KNOWN_SCOPES[platform].includes(s)) : [];
+    if (!KNOWN_SCOPES[platform]) throw new Error(`${platform}: the mock knows none of its scopes`);
+    const unknown = requested.filter((s) => !KNOWN_SCOPES[platform].includes(s));
     if (unknown.length) return refuseScopes(platform, unknown, q);
     const code = rand(`${platform}_code_`);
     this.codes.set(code, {
@@ -250,6 +315,8 @@ export class PlatformMocks {
     const grantKey = call.form.grant_type === 'refresh_token' ? `${call.platform}:refresh` : null;
     const delay = this.delays.get(`${call.platform}:${route.endpoint}`) ?? (grantKey && this.delays.get(grantKey));
     if (delay) await new Promise((r) => setTimeout(r, delay));
+    const held = this.holds.get(`${call.platform}:${route.endpoint}`)?.shift() ?? (grantKey && this.holds.get(grantKey)?.shift());
+    if (held) await held;
     // From here the call is answered (a test can tell a call the worker gave up on early).
     call.answered = true;
     const fail = this.failures.get(`${call.platform}:${route.endpoint}`);
@@ -283,10 +350,18 @@ export class PlatformMocks {
     return g;
   }
 
+  /** A new token of `kind` for `grant`, issued now (`issuedAt`, ms; see `age`). */
   issue(grant, prefix, kind = 'access') {
     const token = rand(prefix);
-    this.tokens.set(token, { ...grant, kind, revoked: false });
+    this.tokens.set(token, { ...grant, kind, revoked: false, issuedAt: Date.now() });
     return token;
+  }
+
+  /** Makes `token` as old as `seconds`, as a test moves the worker's own record of it back. */
+  age(token, seconds) {
+    const g = this.tokens.get(token);
+    if (!g) throw new Error('age: no such token');
+    g.issuedAt = Date.now() - seconds * 1000;
   }
 
   /** The grant behind `Authorization: Bearer <token>` if it is an access token of `platform`. */
@@ -309,6 +384,16 @@ function bodyOk(platform, call, idParam = 'client_id') {
 
 const oauthError = (status, error, description) => json(status, { error, error_description: description });
 const redeemError = (r) => oauthError(400, r.split(':')[0], r);
+
+/**
+ * Instagram and Threads refresh a long-lived token only once it is at least 24 hours old
+ * (https://developers.facebook.com/docs/instagram-platform/reference/refresh_access_token/ and
+ * https://developers.facebook.com/docs/threads/get-started/long-lived-tokens/). The docs do not
+ * show the refusal; this is Graph's error shape with its invalid-parameter code.
+ */
+const SELF_EXCHANGE_MIN_AGE_MS = 24 * 3600 * 1000;
+const tooYoung = (g) => Date.now() - g.issuedAt < SELF_EXCHANGE_MIN_AGE_MS;
+const tooYoungError = () => json(400, { error: { message: '(#100) The access token must be at least 24 hours old to be refreshed', type: 'OAuthException', code: 100, fbtrace_id: 'mock' } });
 
 /** Instagram's and Threads' swap of a short-lived token for a 60-day one (GET, secret in the query). */
 function metaSwap(platform, host, grantType, prefix) {
@@ -393,6 +478,7 @@ const ROUTES = [
     if (c.query.grant_type !== 'ig_refresh_token' || !g || g.platform !== 'instagram' || g.kind !== 'access') {
       return json(400, { error: { message: 'Invalid OAuth access token', type: 'OAuthException', code: 190 } });
     }
+    if (tooYoung(g)) return tooYoungError();
     return json(200, { access_token: m.issue(g, 'IGlong_'), token_type: 'bearer', expires_in: 5183944 });
   } },
   { platform: 'instagram', endpoint: 'identity', method: 'GET', host: 'graph.instagram.com', path: '/me', run(m, c) {
@@ -509,13 +595,15 @@ const ROUTES = [
     return json(200, { access_token: m.issue(g, 'THshort_', 'short'), user_id: `th${g.user}` });
   } },
   metaSwap('threads', 'graph.threads.net', 'th_exchange_token', 'THlong_'),
-  // A live long-lived token exchanged for a fresh one (no client secret); a short-lived,
-  // revoked or unknown token is refused as Graph refuses a bad token.
+  // A live long-lived token at least 24 hours old exchanged for a fresh one (no client
+  // secret); a short-lived, revoked or unknown token is refused as Graph refuses a bad token,
+  // a younger one with Graph's parameter error.
   { platform: 'threads', endpoint: 'refresh', method: 'GET', host: 'graph.threads.net', path: '/refresh_access_token', run(m, c) {
     const g = m.tokens.get(c.query.access_token);
     if (c.query.grant_type !== 'th_refresh_token' || !g || g.platform !== 'threads' || g.kind !== 'access' || g.revoked) {
       return json(400, { error: { message: 'Invalid OAuth access token', type: 'OAuthException', code: 190 } });
     }
+    if (tooYoung(g)) return tooYoungError();
     return json(200, { access_token: m.issue(g, 'THlong_'), token_type: 'bearer', expires_in: 5183944 });
   } },
   { platform: 'threads', endpoint: 'identity', method: 'GET', host: 'graph.threads.net', path: '/v1.0/me', run(m, c) {

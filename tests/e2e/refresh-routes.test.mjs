@@ -139,8 +139,12 @@ test('Threads: a forced refresh exchanges the long-lived token at GET /refresh_a
   const id = await connect('threads', 'thfresh');
   const before = await w.tokensOf(id);
   assert.match(before.access, /^THlong_/, 'the long-lived token from the swap');
-  // Threads refreshes tokens at least 24 hours old (the worker does not ask before).
-  const dayOld = () => w.sql('UPDATE grants SET token_issued_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 25 * 3600, id);
+  // Threads refreshes tokens at least 24 hours old (the worker does not ask before): a day on,
+  // on both sides.
+  const dayOld = async () => {
+    await w.sql('UPDATE grants SET token_issued_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 25 * 3600, id);
+    mocks.age((await w.tokensOf(id)).access, 25 * 3600);
+  };
   await dayOld();
   const sent = calls('threads', 'refresh').length;
   const r = await forceRefresh(id);
@@ -163,6 +167,22 @@ test('Threads: a forced refresh exchanges the long-lived token at GET /refresh_a
   assert.deepEqual([(await profile(id)).status, (await profile(id)).disconnect_reason], ['disconnected', 'revoked']);
 });
 
+test('Threads: a forced refresh of a token under 24 hours old is a 409 with no call; Threads itself would refuse it', async () => {
+  const id = await connect('threads', 'thyoung');
+  const before = await w.tokensOf(id);
+  const sent = calls('threads', 'refresh').length;
+  const r = await forceRefresh(id);
+  assert.equal(r.status, 409, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'conflict');
+  assert.equal(calls('threads', 'refresh').length, sent, 'the worker did not ask Threads');
+  assert.deepEqual(await w.tokensOf(id), before);
+  assert.equal((await profile(id)).status, 'active');
+  // Asked anyway, Threads refuses a token that young (so a call would have shown).
+  const young = await askPlatform(`https://graph.threads.net/refresh_access_token?grant_type=th_refresh_token&access_token=${before.access}`, { method: 'GET' });
+  assert.deepEqual([young.status, young.body.error.type, young.body.error.code], [400, 'OAuthException', 100]);
+  assert.match(young.body.error.message, /24 hours/);
+});
+
 test('a scope the platform does not know is refused at its consent screen, in its own way: no code, and the app hears access_denied', async () => {
   const unknown = { tiktok: 'video.delete', pinterest: 'pins:delete', reddit: 'moderate', threads: 'threads_manage_everything' };
   for (const platform of ['tiktok', 'pinterest', 'reddit']) {
@@ -182,5 +202,5 @@ test('a scope the platform does not know is refused at its consent screen, in it
   const link = await w.createLink(app.api_key, { platform: 'threads', redirect_url: REDIRECT, scopes: ['threads_basic', unknown.threads] });
   const refused = mocks.approve(link.authorize_url, { user: 'scoper' });
   assert.deepEqual([refused.code, refused.back], [undefined, undefined]);
-  assert.match(refused.page, /Invalid scopes: threads_manage_everything/);
+  assert.match(refused.page, /Invalid Scopes: threads_manage_everything/);
 });
