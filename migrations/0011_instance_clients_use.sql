@@ -1,5 +1,6 @@
--- Issue 21: instance clients are not kept forever. A client this deployment registered with
--- a Mastodon instance is deleted by the cron once no link used it for 30 days and no grant
+-- Instance clients are not kept forever: a tenant's links naming thousands of hosts would
+-- otherwise leave a row per host for good. A client this deployment registered with a
+-- Mastodon instance is deleted by the cron once no link used it for 30 days and no grant
 -- on that instance is left (its tokens would need it to be revoked). last_used_at: when a
 -- link last used it (written at most daily). Clients registered before this migration start
 -- their 30 days now. Also, from this version each instance's client is registered with a

@@ -5,11 +5,13 @@
 //! The decisions are `connect_links_core::ratelimit` (and `ratelimit::fair` where apps share
 //! a budget); this file keeps the counters (and each app's share of a shared one) in the
 //! object's SQLite storage and speaks JSON over the object's fetch: a `LimiterRequest` in, a
-//! `Decision` (take; with `quotas` when asked) or `{"ok":true}` (report) out, 400 for a body
+//! `Decision` (take; with `quotas` when asked) or `{"ok":true}` (refund, report) out, 400 for a body
 //! it cannot use.
 
-use connect_links_core::ratelimit::fair::{decide_shared, Share, Tenant};
-use connect_links_core::ratelimit::{apply, decide, quota, Counter, Decision, LimiterRequest, Quota, Report, Take};
+use connect_links_core::ratelimit::fair::{decide_shared, follow_window, Share, Tenant};
+use connect_links_core::ratelimit::{
+    self as rl, apply, decide, quota, Counter, Decision, LimiterRequest, Quota, Report, Take,
+};
 use serde::Deserialize;
 use serde_json::json;
 use std::cell::Cell;
@@ -80,6 +82,18 @@ struct ShareRow {
     active_until: i64,
 }
 
+impl ShareRow {
+    fn into_share(self) -> Share {
+        Share {
+            tenant: self.tenant,
+            weight: self.weight,
+            used: self.used,
+            window_end: self.window_end,
+            active_until: self.active_until,
+        }
+    }
+}
+
 impl DurableObject for RateLimiter {
     fn new(state: State, _env: Env) -> Self {
         Self { sql: state.storage().sql(), schema_ready: Cell::new(false), last_prune: Cell::new(i64::MIN) }
@@ -105,6 +119,9 @@ impl DurableObject for RateLimiter {
         let answer = match request {
             LimiterRequest::Take { now, takes, tenant, quotas } => {
                 self.take(now, takes, tenant.as_ref(), quotas).and_then(|d| Response::from_json(&d))
+            }
+            LimiterRequest::Refund { now, takes } => {
+                self.give_back(now, &takes).and_then(|()| Response::from_json(&json!({"ok": true})))
             }
             LimiterRequest::Report { now, reports } => {
                 self.report(now, &reports).and_then(|()| Response::from_json(&json!({"ok": true})))
@@ -177,16 +194,7 @@ impl RateLimiter {
                 vec![key.into(), now.into()],
             )?
             .to_array()?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Share {
-                tenant: r.tenant,
-                weight: r.weight,
-                used: r.used,
-                window_end: r.window_end,
-                active_until: r.active_until,
-            })
-            .collect())
+        Ok(rows.into_iter().map(ShareRow::into_share).collect())
     }
 
     /// Stores one app's share of `key`.
@@ -207,7 +215,24 @@ impl RateLimiter {
         Ok(())
     }
 
-    /// Applies each report to its counter; writes only what changed.
+    /// Gives back what an allowed take at `at` spent (`ratelimit::refund`); writes only
+    /// what changed. Apps' shares are not touched: only a take that was not shared is given
+    /// back (the account's, when the platform app's share refused the call).
+    fn give_back(&self, at: i64, takes: &[Take]) -> Result<()> {
+        self.ensure_schema()?;
+        for t in takes.iter().filter(|t| t.budget.is_some()) {
+            if let Some((old, _)) = self.read(&t.key)? {
+                let new = rl::refund(at, t, old);
+                if new != old {
+                    self.write(&t.key, &new, None)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies each report to its counter; writes only what changed. Where a report moves a
+    /// counter's window, the apps' shares of it move too (`fair::follow_window`).
     fn report(&self, now: i64, reports: &[Report]) -> Result<()> {
         self.ensure_schema()?;
         for r in reports {
@@ -216,8 +241,25 @@ impl RateLimiter {
             if new != old {
                 self.write(&r.key, &new, limit)?;
             }
+            if let Some((from, to)) = follow_window(now, &old, &new) {
+                for share in self.shares_in_window(&r.key, from)? {
+                    self.write_share(&r.key, &share.follow(from, to))?;
+                }
+            }
         }
         Ok(())
+    }
+
+    /// The shares of `key` spent in the window ending at `window_end`.
+    fn shares_in_window(&self, key: &str, window_end: i64) -> Result<Vec<Share>> {
+        let rows: Vec<ShareRow> = self
+            .sql
+            .exec(
+                "SELECT tenant, weight, used, window_end, active_until FROM shares WHERE key = ? AND window_end = ?",
+                vec![key.into(), window_end.into()],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().map(ShareRow::into_share).collect())
     }
 
     fn ensure_schema(&self) -> Result<()> {
@@ -302,6 +344,12 @@ pub async fn take_with_quotas(env: &Env, name: &str, now: i64, takes: Vec<Take>)
     }
     let answer = call(env, name, &LimiterRequest::Take { now, takes, tenant: None, quotas: true }).await?;
     Ok((serde_json::from_str(&answer)?, serde_json::from_str::<Quotas>(&answer)?.quotas))
+}
+
+/// Gives back what an allowed [`take`] made at `at` with `takes` spent, in the object named
+/// `name` (another object refused the same call afterwards).
+pub async fn refund(env: &Env, name: &str, at: i64, takes: Vec<Take>) -> Result<()> {
+    call(env, name, &LimiterRequest::Refund { now: at, takes }).await.map(|_| ())
 }
 
 /// Records what the platform said, in the limiter object named `name`.

@@ -259,6 +259,26 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str, max_pendi
     .await
 }
 
+/// Whether the app holds `cap` pending links already (a create is refused before it does
+/// anything; [`insert_link`]'s own condition still holds the cap against concurrent creates).
+pub async fn pending_links_at_cap(db: &D1Database, app_id: &str, now: i64, cap: u32) -> ApiResult<bool> {
+    #[derive(Deserialize)]
+    struct Count {
+        n: i64,
+    }
+    let row = query!(
+        db,
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM connect_links \
+         WHERE app_id = ?1 AND status = 'pending' AND expires_at > ?2 LIMIT ?3)",
+        app_id,
+        now,
+        cap
+    )
+    .one::<Count>("count pending links")
+    .await?;
+    Ok(row.is_some_and(|r| r.n >= i64::from(cap)))
+}
+
 /// When the app's first pending link expires (epoch seconds), if it holds any.
 pub async fn first_pending_expiry(db: &D1Database, app_id: &str, now: i64) -> ApiResult<Option<i64>> {
     #[derive(Deserialize)]

@@ -3,8 +3,12 @@
 //! registrations, counted in the app's own `RateLimiter` object (`tenant:<app id>`). The
 //! settings and their defaults are `connect_links_core::app_limits`.
 //!
-//! A limiter that cannot be reached lets the request go and logs `limiter_unavailable`, as
-//! the proxy's budgets do: a broken binding must not stop every app.
+//! A limiter that cannot be asked (an error from the object or its binding) refuses the
+//! request: 429 `rate_limited` with `Retry-After: 1`, logged as `limiter_unavailable`. The
+//! app's own object is the one its own requests load, so an app flooding it past what one
+//! Durable Object handles would otherwise turn the overload into unlimited requests. (The
+//! proxy's platform budgets fail open instead: their objects are shared by every app, and
+//! the platform itself still refuses.)
 
 use crate::ctx::{Ctx, OrInternal};
 use crate::limiter;
@@ -40,7 +44,8 @@ impl Admitted {
 }
 
 /// Counts one request of `app` on `route`. `Err` is the 429 to answer: `rate_limited` with
-/// `Retry-After` and the `RateLimit` fields.
+/// `Retry-After` and the `RateLimit` fields (without them when the limiter could not be
+/// asked: it fails closed, see the module's doc).
 pub async fn admit(ctx: &Ctx, app: &AppRow, route: AppRoute) -> ApiResult<Result<Admitted, Response>> {
     let limit = app.limits().per_minute(route);
     let take = Take { key: route.key().into(), budget: Some(Budget { limit, window_secs: RATE_WINDOW_SECS }) };
@@ -58,13 +63,17 @@ pub async fn admit(ctx: &Ctx, app: &AppRow, route: AppRoute) -> ApiResult<Result
         }
         Err(e) => {
             unavailable(&e);
-            Ok(Ok(Admitted { route, quota: None }))
+            let e = not_counted();
+            let mut resp = Response::from_json(&e.body()).or_500("serialize response")?.with_status(429);
+            resp.headers_mut().set("retry-after", "1").or_500("retry-after")?;
+            Ok(Err(resp))
         }
     }
 }
 
 /// Runs `work` (a route's handler, not started yet) if the app's rate on `route` allows it,
-/// and stamps its answer with the app's `RateLimit` fields.
+/// and stamps its answer with the app's `RateLimit` fields, errors included (the request
+/// was counted either way).
 pub async fn limited(
     ctx: &Ctx,
     app: &AppRow,
@@ -75,7 +84,7 @@ pub async fn limited(
         Ok(a) => a,
         Err(refusal) => return Ok(refusal),
     };
-    let mut resp = work.await?;
+    let mut resp = work.await.unwrap_or_else(|e| crate::respond::error(&e, false));
     admitted.stamp(&mut resp);
     Ok(resp)
 }
@@ -106,9 +115,14 @@ pub async fn spend_registration(ctx: &Ctx, app: &AppRow) -> ApiResult<()> {
         Ok(Decision::Refuse { retry_after_secs }) => Err(refused(retry_after_secs)),
         Err(e) => {
             unavailable(&e);
-            Ok(())
+            Err(not_counted())
         }
     }
+}
+
+/// 429 for a request the app's limiter could not count (it fails closed).
+fn not_counted() -> ApiError {
+    ApiError::rate_limited("this app's request counter is busy and could not count this request; try again", 1)
 }
 
 /// 429 for an app at its cap of pending connect links, with the time its first one expires.
@@ -119,7 +133,7 @@ pub fn too_many_pending(cap: u32, first_expiry_in: Option<i64>) -> ApiError {
     )
 }
 
-/// Logs that an app's limiter could not be reached (the request goes on).
+/// Logs that an app's limiter could not be asked (the request is refused).
 fn unavailable(e: &worker::Error) {
     console_warn!("{}", json!({"event": "limiter_unavailable", "scope": "app", "error": e.to_string()}));
 }

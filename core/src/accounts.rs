@@ -382,11 +382,12 @@ fn malformed(why: &str) -> ListError {
     ListError(format!("malformed answer: {why}"))
 }
 
-/// A Graph id: a non-empty string of at most 64 characters (Graph's ids are digits; stricter
-/// than [`caps::MAX_ID_CHARS`]), or a number.
+/// A Graph id: a string of at most 64 bytes (Graph's ids are digits; stricter than
+/// [`caps::MAX_ID_CHARS`]) that [`caps::id`] takes (non-empty, no control character), or a
+/// number.
 fn id_of(v: Option<&Value>) -> Option<String> {
     match v? {
-        Value::String(s) if !s.is_empty() && s.len() <= 64 => Some(s.clone()),
+        Value::String(s) if s.len() <= 64 => caps::id(s),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }

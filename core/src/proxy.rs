@@ -307,13 +307,27 @@ fn escapes_well_formed(raw: &str) -> bool {
     })
 }
 
+/// `s` with each `%` followed by any run of `25` as one `%` (`%25252e` is `%2e`), in one pass.
+fn fold_percent(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut parts = s.split('%');
+    out.push_str(parts.next().unwrap_or_default());
+    for part in parts {
+        out.push('%');
+        out.push_str(part.trim_start_matches("25"));
+    }
+    out
+}
+
 /// Refuses a path that is not a plain relative path under the base.
 fn check_path(raw: &str) -> Result<(), TargetError> {
     const ESCAPE: TargetError = TargetError::Escape("the path must be a relative path under the platform's API");
     if raw.is_empty() {
         return Err(TargetError::Escape("the path after /proxy/ is empty"));
     }
-    let lower = raw.to_ascii_lowercase();
+    // Checked with `%25` runs folded into `%` too: a host that decodes twice reads
+    // `%252e%252e` as `..` and `%252f` as `/`.
+    let lower = fold_percent(&raw.to_ascii_lowercase());
     if !escapes_well_formed(raw) {
         return Err(TargetError::Escape("the path has a malformed percent escape"));
     }

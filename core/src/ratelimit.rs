@@ -13,6 +13,9 @@ use std::collections::HashSet;
 
 pub mod fair;
 pub mod layout;
+mod refund;
+
+pub use refund::refund;
 
 use fair::Tenant;
 
@@ -89,6 +92,14 @@ pub enum LimiterRequest {
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         quotas: bool,
     },
+    /// Give back what an allowed take made at `now` spent, when another object refused the
+    /// same call afterwards (see [`refund()`]).
+    Refund {
+        /// The `now` of the take being given back.
+        now: i64,
+        /// The takes as they were sent.
+        takes: Vec<Take>,
+    },
     /// Correct counters with what the platform reported.
     Report {
         /// The caller's clock.
@@ -118,6 +129,7 @@ pub enum Decision {
 #[serde(rename_all = "snake_case")]
 enum Op {
     Take,
+    Refund,
     Report,
 }
 
@@ -140,8 +152,9 @@ impl TryFrom<RequestWire> for LimiterRequest {
             (Op::Take, Some(takes), _) => {
                 Ok(LimiterRequest::Take { now: w.now, takes, tenant: w.tenant, quotas: w.quotas })
             }
+            (Op::Refund, Some(takes), _) => Ok(LimiterRequest::Refund { now: w.now, takes }),
             (Op::Report, _, Some(reports)) => Ok(LimiterRequest::Report { now: w.now, reports }),
-            (Op::Take, None, _) => Err("missing field `takes`"),
+            (Op::Take | Op::Refund, None, _) => Err("missing field `takes`"),
             (Op::Report, _, None) => Err("missing field `reports`"),
         }
     }
@@ -240,14 +253,11 @@ impl LimiterRequest {
                         return Err("tenant.weight is out of range");
                     }
                 }
-                for b in takes.iter().filter_map(|t| t.budget) {
-                    if b.limit == 0 {
-                        return Err("budget.limit must be at least 1");
-                    }
-                    if !(1..=MAX_WINDOW_SECS).contains(&b.window_secs) {
-                        return Err("budget.window_secs is out of range");
-                    }
-                }
+                check_budgets(takes)?;
+                (*now, takes.iter().map(|t| t.key.as_str()).collect())
+            }
+            LimiterRequest::Refund { now, takes } => {
+                check_budgets(takes)?;
                 (*now, takes.iter().map(|t| t.key.as_str()).collect())
             }
             LimiterRequest::Report { now, reports } => (*now, reports.iter().map(|r| r.key.as_str()).collect()),
@@ -267,6 +277,19 @@ impl LimiterRequest {
         }
         Ok(())
     }
+}
+
+/// Budgets of at least one call over 1 s to [`MAX_WINDOW_SECS`].
+fn check_budgets(takes: &[Take]) -> Result<(), &'static str> {
+    for b in takes.iter().filter_map(|t| t.budget) {
+        if b.limit == 0 {
+            return Err("budget.limit must be at least 1");
+        }
+        if !(1..=MAX_WINDOW_SECS).contains(&b.window_secs) {
+            return Err("budget.window_secs is out of range");
+        }
+    }
+    Ok(())
 }
 
 /// Decides one call over all the counters that apply to it, all or nothing.

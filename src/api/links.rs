@@ -91,6 +91,12 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     if per_instance && instance.is_none() {
         return Err(ApiError::invalid("instance is required for this platform (for example \"mastodon.social\")"));
     }
+    // Before any call to an instance (a registration spends the app's daily cap) or any
+    // write: an app at its cap of pending links gets nothing done.
+    let cap = app.limits().pending_links();
+    if store::pending_links_at_cap(&db, &app.id, ctx.now(), cap).await? {
+        return Err(too_many_pending(ctx, &db, &app.id, cap).await);
+    }
     let scopes = input.scopes.clone().unwrap_or_else(|| platform.default_scopes.clone());
     let (platform, creds) = match &instance {
         Some(host) => {
@@ -160,8 +166,8 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     let put = kv.put(&state_key(state.secret()), record).or_500("kv put state")?;
     // Independent writes, so they run together (issue 14). Either failing fails the create:
     // a state without its link finds nothing at the callback, and a link without its state
-    // only expires. The insert also holds the app to its cap of pending links.
-    let cap = app.limits().pending_links();
+    // only expires. The insert also holds the app to its cap of pending links (against
+    // concurrent creates that all passed the check above).
     let mode = if callback == CallbackMode::App { "app" } else { "hosted" };
     let insert = store::insert_link(&db, &link, mode, Some(cap));
     let kv_put = async { put.expiration_ttl(STATE_TTL_SECS as u64).execute().await.or_500("kv put state") };
@@ -173,8 +179,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
             let _ = kv.delete(&key).await;
         })
         .await;
-        let first = store::first_pending_expiry(&db, &app.id, ctx.now()).await?;
-        return Err(crate::tenant::too_many_pending(cap, first.map(|t| t - ctx.now())));
+        return Err(too_many_pending(ctx, &db, &app.id, cap).await);
     }
     respond::json(
         201,
@@ -186,6 +191,14 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
             "expires_at": rfc3339(link.expires_at),
         }),
     )
+}
+
+/// The 429 of an app at its cap of pending links, with when its first one expires.
+async fn too_many_pending(ctx: &Ctx, db: &worker::D1Database, app_id: &str, cap: u32) -> ApiError {
+    match store::first_pending_expiry(db, app_id, ctx.now()).await {
+        Ok(first) => crate::tenant::too_many_pending(cap, first.map(|t| t - ctx.now())),
+        Err(e) => e,
+    }
 }
 
 /// `GET /v1/connect-links/{id}`: another app's link is 404.

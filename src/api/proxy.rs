@@ -16,8 +16,8 @@ use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::{AppRow, ProfileRow};
 use connect_links_core::oauth::place_token;
 use connect_links_core::platforms::{Platform, RefreshKind, TokenPlacement};
-use connect_links_core::proxy::location::redirect_leaves;
 use connect_links_core::proxy as rules;
+use connect_links_core::proxy::location::{redirects, Redirects};
 use connect_links_core::random::unit;
 use connect_links_core::ratelimit::Decision;
 use connect_links_core::refresh::Failure;
@@ -267,7 +267,8 @@ async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books
         // A per-instance host may be an attacker's own: its redirect elsewhere is not handed
         // to the app's client, which might follow it with the app's key.
         let location = resp.headers().get("location").ok().flatten();
-        if redirect_leaves(call.platform.instance.is_some(), status, call.target, location.as_deref()) {
+        let redirects = redirects(call.platform.instance.is_some(), status, call.target, location.as_deref());
+        if redirects == Redirects::Refused {
             discard(&resp);
             books.finish(ctx, 502, Source::Platform).await;
             return Err(ApiError::upstream(
@@ -282,7 +283,8 @@ async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books
         };
         record_limits(ctx, call.platform, call.account, &books.class, &limits, now).await;
         books.finish(ctx, status, Source::Platform).await;
-        return pass_back(resp, call.method, books, limits.retry_after_secs(now).filter(|_| status == 429));
+        let retry_after = limits.retry_after_secs(now).filter(|_| status == 429);
+        return pass_back(resp, call.method, books, retry_after, &redirects);
     }
 }
 
@@ -405,17 +407,28 @@ fn discard(resp: &Response) {
 }
 
 /// The platform's answer as the caller gets it: status and body unchanged (streamed), the
-/// headers that matter, and ours.
-fn pass_back(resp: Response, method: &str, books: &Books, retry_after: Option<i64>) -> ApiResult<Response> {
+/// headers that matter (`Location` and `Refresh` as `redirects` says), and ours.
+fn pass_back(
+    resp: Response,
+    method: &str,
+    books: &Books,
+    retry_after: Option<i64>,
+    redirects: &Redirects,
+) -> ApiResult<Response> {
     let status = resp.status_code();
     // Statuses that carry no body by definition, and HEAD, get none; their length still
     // says what a GET would get.
     let bodiless = method == "HEAD" || matches!(status, 101 | 103 | 204 | 205 | 304);
+    let confined = matches!(redirects, Redirects::Confined(_));
     let headers = Headers::new();
     for (k, v) in resp.headers().entries() {
-        if rules::returns_response_header(&k) || (bodiless && k.eq_ignore_ascii_case("content-length")) {
+        let replaced = confined && (k.eq_ignore_ascii_case("location") || k.eq_ignore_ascii_case("refresh"));
+        if !replaced && (rules::returns_response_header(&k) || (bodiless && k.eq_ignore_ascii_case("content-length"))) {
             headers.append(&k, &v).or_500("answer header")?;
         }
+    }
+    if let Redirects::Confined(Some(to)) = redirects {
+        headers.set("location", to).or_500("location header")?;
     }
     headers.set(rules::ATTEMPTS_HEADER, &books.attempts.to_string()).or_500("attempts header")?;
     headers.set(rules::REFRESHED_HEADER, if books.refreshed { "true" } else { "false" }).or_500("refreshed header")?;

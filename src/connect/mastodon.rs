@@ -25,7 +25,7 @@ use connect_links_core::token::TokenSet;
 use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;
-use worker::{console_log, query, Delay};
+use worker::{console_log, console_warn, query, Delay};
 
 /// How long a confirmed client is used before the instance is asked again.
 const CHECK_AFTER_SECS: i64 = 3600;
@@ -99,12 +99,17 @@ pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str, app: &App
                 if checked_at.is_some_and(|t| now - t < CHECK_AFTER_SECS)
                     || still_known(ctx, platform, host, &row).await?
                 {
-                    touch(ctx, &platform.id, host, &redirect, last_used_at).await?;
-                    return Ok(row);
+                    if touch(ctx, &platform.id, host, &redirect, &row.client_id, last_used_at).await {
+                        return Ok(row);
+                    }
+                    // Purged (or replaced) since it was read: never handed to a link. The
+                    // next turn, after the wait below, registers again or takes the
+                    // replacement.
+                } else {
+                    // Forgotten by the instance: register again (the next turn claims the slot).
+                    crate::instances::forget_client(ctx, &platform.id, host, &row.client_id).await?;
+                    continue;
                 }
-                // Forgotten by the instance: register again (the next turn claims the slot).
-                crate::instances::forget_client(ctx, &platform.id, host, &row.client_id).await?;
-                continue;
             }
             Some(Slot { registering_until: Some(until), .. }) if until >= now => {}
             _ => {
@@ -161,23 +166,48 @@ pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str, app: &App
     }
 }
 
-/// Marks the client as used by a link now, unless that was written in the last day.
-async fn touch(ctx: &Ctx, platform: &str, host: &str, redirect: &str, last_used_at: Option<i64>) -> ApiResult<()> {
+/// Marks the client `client_id` as used by a link now, unless that was written in the last
+/// day; `false` when it is no longer stored (the purge deleted it, or another connect
+/// replaced it, since it was read). The write is best effort: a storage error is logged and
+/// the client used (it was read a moment ago, and the purge takes only clients unused for
+/// 30 days). The purge cannot slip in between a skipped write and the link either: it takes
+/// only clients whose last use is 30 days old, and a skipped write means one within a day.
+async fn touch(
+    ctx: &Ctx,
+    platform: &str,
+    host: &str,
+    redirect: &str,
+    client_id: &str,
+    last_used_at: Option<i64>,
+) -> bool {
     let now = ctx.now();
     if last_used_at.is_some_and(|t| now - t < TOUCH_AFTER_SECS) {
-        return Ok(());
+        return true;
     }
-    let db = ctx.db()?;
-    query!(
-        &db,
-        "UPDATE instance_clients SET last_used_at = ?4 WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3",
-        platform,
-        host,
-        redirect,
-        now
-    )
-    .exec("instance client used")
-    .await
+    let written = match ctx.db() {
+        Ok(db) => {
+            query!(
+                &db,
+                "UPDATE instance_clients SET last_used_at = ?5 \
+                 WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 AND client_id = ?4 RETURNING instance",
+                platform,
+                host,
+                redirect,
+                client_id,
+                now
+            )
+            .exists("instance client used")
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    written.unwrap_or_else(|_| {
+        console_warn!(
+            "{}",
+            json!({"event": "instance_client_use_not_written", "platform": platform, "instance": host})
+        );
+        true
+    })
 }
 
 /// Asks the instance whether it still knows the client: a `client_credentials` grant, whose

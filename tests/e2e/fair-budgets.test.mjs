@@ -137,3 +137,60 @@ test("a block of the whole client id (Meta's app usage at 100 %) reported on one
     graphUsage = null;
   }
 });
+
+test("a call is refused by the account or by the app's share, never charged to the other: a remembered account 429 spends no share, a refused share gives the account's units back", async () => {
+  // X's POST /2/tweets counts in both: per account (100 / 15 min) and in the platform app's
+  // budget (10,000 a day, shared fairly). A worker of its own, so both start untouched.
+  const xMocks = new PlatformMocks();
+  const xw = await startWorker({ vars: credentialVars(['x']), outbound: xMocks.handle });
+  try {
+    const ns = await xw.mf.getDurableObjectNamespace('RATE_LIMITER');
+    const limiter = async (name, body) => {
+      const res = await ns.get(ns.idFromName(name)).fetch('https://limiter/', { method: 'POST', body: JSON.stringify(body) });
+      assert.equal(res.status, 200);
+      return res.json();
+    };
+    /** Units left in counter `key` of object `name` (a budget of `limit` a `window`), read by spending one. */
+    const left = async (name, key, limit, window_secs) => {
+      const now = Math.floor(Date.now() / 1000);
+      const r = await limiter(name, { op: 'take', now, takes: [{ key, budget: { limit, window_secs } }], quotas: true });
+      assert.equal(r.decision, 'allow');
+      return r.quotas[0].remaining + 1;
+    };
+    const made = await xw.admin('POST', '/v1/admin/apps', { name: 'Poster', allowed_redirect_urls: [REDIRECT] });
+    const key = made.body.api_key;
+    const connect = async (user) => {
+      const { q } = await xw.connectWithMock(xMocks, key, 'x', { user, redirect: REDIRECT });
+      assert.equal(q.connected, 'true', JSON.stringify(q));
+      const { platform_user_id } = await xw.row('SELECT platform_user_id FROM profiles WHERE id = ?', q.profile_id);
+      return { profile: q.profile_id, account: `account:x:${platform_user_id}` };
+    };
+    const post = (p) => fetch(`${xw.base}/v1/profiles/${p.profile}/proxy/2/tweets`, {
+      method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{"text":"hi"}',
+    });
+    const refusedFive = async (p) => {
+      for (let i = 0; i < 5; i++) {
+        const r = await post(p);
+        assert.equal(r.status, 429);
+        assert.equal(r.headers.get('x-connect-links-attempts'), '0');
+        await r.arrayBuffer();
+      }
+    };
+    const share = 'app:x:budget:POST /2/tweets';
+    const now = () => Math.floor(Date.now() / 1000);
+
+    // An account the platform answered 429 (remembered for 10 minutes): five retries.
+    const blocked = await connect('x-blocked');
+    await limiter(blocked.account, { op: 'report', now: now(), reports: [{ key: '*', blocked_until: now() + 600 }] });
+    await refusedFive(blocked);
+    assert.equal(await left(share, 'POST /2/tweets', 10000, 86400), 10000, "the platform app's budget spent nothing");
+
+    // The platform app's budget refusing (blocked): five calls of another account.
+    const other = await connect('x-other');
+    await limiter(share, { op: 'report', now: now(), reports: [{ key: 'POST /2/tweets', blocked_until: now() + 600 }] });
+    await refusedFive(other);
+    assert.equal(await left(other.account, 'POST /2/tweets', 100, 900), 100, "the account's units were given back");
+  } finally {
+    await xw.stop();
+  }
+});

@@ -131,3 +131,21 @@ test('two names are two independent objects', async () => {
   assert.equal((await take('app:y', [{ key: '*', budget: null }], t)).body.decision, 'allow');
   assert.equal((await take('app:x', [{ key: '*', budget: null }], t)).body.decision, 'refuse');
 });
+
+test("apps' shares follow a window a platform report moves: past the window's old end an app that spent its share still has", async () => {
+  const t = now();
+  const shared = [budget('*', 10, 600)];
+  const as = (id, at) => post('app:reddit-like:budget:*', { op: 'take', now: at, takes: shared, tenant: { id, weight: 1 } });
+  assert.equal((await as('b', t)).body.decision, 'allow');
+  let allowed = 0;
+  for (let i = 0; i < 8; i++) if ((await as('a', t + 1)).body.decision === 'allow') allowed += 1;
+  assert.equal(allowed, 5, 'a stops at its share');
+  assert.equal((await as('b', t + 100)).body.decision, 'allow');
+  // The platform's window ends 300 s after ours, and it counted the same 7 calls.
+  const r = await post('app:reddit-like:budget:*', { op: 'report', now: t + 200, reports: [{ key: '*', remaining: 3, reset_at: t + 900 }] });
+  assert.equal(r.status, 200);
+  // Past the old end: a has spent its share of the window the counter is in; b gets its rest.
+  assert.equal((await as('a', t + 650)).body.decision, 'refuse');
+  for (let i = 0; i < 3; i++) assert.equal((await as('b', t + 660)).body.decision, 'allow');
+  assert.equal((await as('b', t + 660)).body.decision, 'refuse', 'the budget is spent');
+});

@@ -96,23 +96,53 @@ test('each instance client is registered with a callback path of its own', async
   }
 });
 
-test("the proxy never hands the app a redirect off the instance's host: 502; one on the host passes", async () => {
+test("the proxy never hands the app a redirect off the instance's host: 502; one on the host passes, made absolute", async () => {
   const id = await connect(HONEST, 'rita');
-  for (const away of ['https://evil.example/steal', '//evil.example/steal', `https://${HONEST}.evil.example/x`, `http://${HONEST}/x`]) {
-    masto.failNext(HONEST, 'timeline', () => new Response(null, { status: 302, headers: { location: away } }));
+  const refused = async (answer, why) => {
+    masto.failNext(HONEST, 'timeline', answer);
     const r = await proxy(id, 'api/v1/timelines/home');
-    assert.equal(r.status, 502, away);
-    assert.equal(r.headers.get('location'), null, away);
+    assert.equal(r.status, 502, why);
+    assert.equal(r.headers.get('location'), null, why);
     const body = await r.json();
     assert.equal(body.error.code, 'upstream_error');
     assert.match(body.error.message, /redirect off its own host/);
-  }
+  };
+  const away = [
+    'https://evil.example/steal', '//evil.example/steal', `https://${HONEST}.evil.example/x`, `http://${HONEST}/x`,
+    // Read whole, as the app's client reads it, each of these names evil.example: pieces split
+    // at the comma would each look at home.
+    `https://${HONEST},x@evil.example/`, `//${HONEST},x@evil.example/`,
+    // The host called for WHATWG URL parsers, evil.example for Python's urllib: refused, as is
+    // any userinfo or control character (a tab, which WHATWG parsers drop and others keep).
+    `https://${HONEST}\\@evil.example/`, `https://someone@${HONEST}/x`, `https://${HONEST}/x\ty`,
+  ];
+  for (const location of away) await refused(() => new Response(null, { status: 302, headers: { location } }), location);
+  // Two Location headers (the runtime joins them with ", "): no client agrees on which one counts.
+  await refused(() => new Response(null, { status: 302, headers: [['location', '/api/v1/timelines/public'], ['location', 'https://evil.example/']] }), 'two headers');
+  // On the host: passed on, as the absolute URL every client reads the same way.
   masto.failNext(HONEST, 'timeline', () => new Response(null, { status: 302, headers: { location: '/api/v1/timelines/home?max_id=7' } }));
   const same = await proxy(id, 'api/v1/timelines/home');
   assert.equal(same.status, 302);
-  assert.equal(same.headers.get('location'), '/api/v1/timelines/home?max_id=7');
-  masto.failNext(HONEST, 'timeline', () => new Response(null, { status: 301, headers: { location: `https://${HONEST}/api/v1/timelines/public` } }));
-  assert.equal((await proxy(id, 'api/v1/timelines/home')).status, 301);
+  assert.equal(same.headers.get('location'), `https://${HONEST}/api/v1/timelines/home?max_id=7`);
+  masto.failNext(HONEST, 'timeline', () => new Response(null, { status: 301, headers: { location: `https://${HONEST.toUpperCase()}:443/api/v1/timelines/public` } }));
+  const moved = await proxy(id, 'api/v1/timelines/home');
+  assert.equal(moved.status, 301);
+  assert.equal(moved.headers.get('location'), `https://${HONEST}/api/v1/timelines/public`);
+});
+
+test("the proxy drops an instance's Refresh header, and a Location off its host on any other status", async () => {
+  const id = await connect(HONEST, 'rhea');
+  masto.failNext(HONEST, 'timeline', () => json(201, { id: '9' }, { location: 'https://evil.example/steal', refresh: '0;url=https://evil.example/steal' }));
+  const created = await proxy(id, 'api/v1/timelines/home');
+  assert.equal(created.status, 201, "the platform's answer");
+  assert.deepEqual(await created.json(), { id: '9' });
+  assert.equal(created.headers.get('location'), null, 'a Location off the host is dropped');
+  assert.equal(created.headers.get('refresh'), null, 'Refresh is dropped');
+  masto.failNext(HONEST, 'timeline', () => json(200, [], { location: '/api/v1/statuses/9', refresh: '5' }));
+  const ok = await proxy(id, 'api/v1/timelines/home');
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers.get('location'), `https://${HONEST}/api/v1/statuses/9`, 'on the host: kept, absolute');
+  assert.equal(ok.headers.get('refresh'), null, 'even one that stays');
 });
 
 test('proxy: a Mastodon token revoked at the instance disconnects its profile at the first 401, with profile.disconnected at once', async () => {
@@ -241,6 +271,51 @@ test('instance clients that no link used for 30 days and no grant holds are purg
   assert.equal(await left(QUIET), 0);
   assert.equal((await link({ instance: QUIET })).status, 201);
   assert.equal(masto.registrations(QUIET), registered + 1);
+});
+
+test('a client purged while a link is being made is not handed to that link: the link registers a new one, and connects', async () => {
+  const host = 'raced.social';
+  masto.addInstance(host, { version: '4.3' });
+  assert.equal((await link({ instance: host })).status, 201);
+  // Unused for 31 days, and confirmed over an hour ago: the next link asks the instance about
+  // it (a client_credentials token call), and the cron's purge runs while it waits.
+  await w.sql('UPDATE instance_clients SET last_used_at = ?, checked_at = ? WHERE instance = ?', now() - 31 * DAY, now() - 2 * 3600, host);
+  const asked = masto.count(host, 'token');
+  const release = masto.hold(host, 'token');
+  const made = link({ instance: host });
+  try {
+    await until('the client check', () => masto.calls.some((c) => c.host === host && c.endpoint === 'token'));
+    await w.cron();
+    assert.equal((await w.row('SELECT COUNT(*) AS n FROM instance_clients WHERE instance = ?', host)).n, 0, 'purged meanwhile');
+  } finally {
+    release();
+  }
+  const r = await made;
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.ok(masto.count(host, 'token') > asked);
+  assert.equal(masto.registrations(host), 2, 'registered again');
+  const stored = await w.row('SELECT client_id FROM instance_clients WHERE instance = ? AND client_id IS NOT NULL', host);
+  assert.equal(stored?.client_id, new URL(r.body.authorize_url).searchParams.get('client_id'), 'the link names the client stored');
+  const approved = masto.approve(r.body.authorize_url, { user: 'yara' });
+  const done = await w.callback(`${approved.redirectUri}?${new URLSearchParams({ code: approved.code, state: approved.state })}`);
+  assert.equal(new URL(done.headers.get('location')).searchParams.get('connected'), 'true');
+});
+
+test("a storage error on the client's best-effort last-use write does not fail the link", async () => {
+  const host = 'untouchable.social';
+  masto.addInstance(host, { version: '4.3' });
+  assert.equal((await link({ instance: host })).status, 201);
+  const twoDaysAgo = now() - 2 * DAY;
+  await w.sql('UPDATE instance_clients SET last_used_at = ? WHERE instance = ?', twoDaysAgo, host);
+  await w.sql("CREATE TRIGGER touch_fails BEFORE UPDATE OF last_used_at ON instance_clients BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END");
+  try {
+    const r = await link({ instance: host });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  } finally {
+    await w.sql('DROP TRIGGER touch_fails');
+  }
+  assert.equal(masto.registrations(host), 1, 'the stored client served');
+  assert.equal((await w.row('SELECT last_used_at FROM instance_clients WHERE instance = ?', host)).last_used_at, twoDaysAgo, 'the write failed');
 });
 
 test('a profile connected through a client registered with the shared callback (before per-instance paths) is still revoked with its own client', async () => {

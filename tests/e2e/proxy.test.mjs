@@ -475,12 +475,33 @@ test('a sandbox profile reaches the sandbox API through the proxy, and nothing e
   const body = await me.json();
   assert.equal(body.preferred_username, 'proxied');
   assert.equal(me.headers.get('x-connect-links-attempts'), '1');
-  // The worker's own routes are not under the sandbox's API base.
+  // The worker's own routes are not under the sandbox's API base. Sent raw (http.get, not
+  // fetch, which would resolve the dot segments itself).
   const { hostname, port } = new URL(w.base);
-  const escape = await new Promise((resolve) => {
-    http.get({ host: hostname, port, path: `/v1/profiles/${id}/proxy/%2e%2e/v1/admin/apps`, headers: { authorization: `Bearer ${sandboxApp.api_key}` } }, (r) => { r.resume(); resolve(r.statusCode); });
+  const raw = (path) => new Promise((resolve, reject) => {
+    http.get({ host: hostname, port, path, headers: { authorization: `Bearer ${sandboxApp.api_key}` } }, (r) => {
+      let text = '';
+      r.setEncoding('utf8');
+      r.on('data', (d) => { text += d; });
+      r.on('end', () => resolve({ status: r.statusCode, body: JSON.parse(text) }));
+    }).on('error', reject);
   });
+  const sandboxCalls = () => mocks.loopback.filter((c) => new URL(c.url).pathname.startsWith('/sandbox/')).length;
+  const before = sandboxCalls();
+  assert.ok(before >= 1, 'the userinfo call above was seen');
   // The runtime resolves the encoded dot segment before routing: the path lost its `proxy/`
-  // and names no route (the admin API is neither reached through the proxy nor directly).
-  assert.equal(escape, 404);
+  // and names no route: the router's own 404 (the admin API is neither reached through the
+  // proxy nor directly), and no call to the sandbox's API.
+  const escape = await raw(`/v1/profiles/${id}/proxy/%2e%2e/v1/admin/apps`);
+  assert.equal(escape.status, 404);
+  assert.equal(escape.body.error.code, 'not_found');
+  // Spellings the runtime leaves alone reach the proxy, which refuses them before any call:
+  // an encoded slash, and a dot segment encoded twice (a host that decodes twice reads `..`).
+  for (const path of ['..%2fv1/admin/apps', '..%2F..%2Fv1/admin/apps', '%252e%252e/v1/admin/apps', '.%252e/v1/admin/apps', 'x%252f..%252f..%252fv1/admin/apps']) {
+    const r = await raw(`/v1/profiles/${id}/proxy/${path}`);
+    assert.equal(r.status, 400, path);
+    assert.equal(r.body.error.code, 'invalid_request', path);
+    assert.match(r.body.error.message, /relative path under the platform's API/, path);
+  }
+  assert.equal(sandboxCalls(), before, 'the sandbox API received no request');
 });

@@ -95,19 +95,20 @@ test('attack: an app over its connect-links rate gets 429 with Retry-After and t
 test('attack: an app over its POST /v1/profiles rate gets 429 before any work; another app is not slowed', async () => {
   const greedy = await appWith('Greedy profiles', { profiles_per_minute: 2 });
   const other = await appWith('Other profiles');
-  // A real posted credential (the `keyed` API-key provider): each accepted one is checked
-  // at the platform's identity endpoint and stored.
-  const post = (key, user) => w.call('POST', '/v1/profiles', { token: key, json: { platform: 'keyed', credentials: { api_key: mocks.issueApiKey(user) } } });
+  // A real posted credential (the `keyed` API-key provider): each is checked at the
+  // platform's identity endpoint, and an accepted one is stored.
+  const post = (key, user) => w.call('POST', '/v1/profiles', { token: key, json: { platform: 'keyed', credentials: { api_key: user ? mocks.issueApiKey(user) : 'key_not_issued' } } });
   const keyedCalls = () => mocks.calls.filter((c) => c.platform === 'keyed').length;
   const rowsOf = async (a) => (await w.row('SELECT (SELECT COUNT(*) FROM profiles WHERE app_id = ?1) + (SELECT COUNT(*) FROM grants WHERE app_id = ?1) AS n', a.app.id)).n;
-  for (const [user, left] of [['greedy-1', 1], ['greedy-2', 0]]) {
+  // A key the platform refuses is counted too, and its error answer carries the fields.
+  for (const [user, status, left] of [[null, 422, 1], ['greedy-1', 201, 0]]) {
     const r = await post(greedy.api_key, user);
-    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.status, status, JSON.stringify(r.body));
     assert.equal(r.headers.get('ratelimit-policy'), '"profiles";q=2;w=60');
     assert.match(r.headers.get('ratelimit'), new RegExp(`^"profiles";r=${left};t=\\d+$`));
   }
   const [callsBefore, rowsBefore] = [keyedCalls(), await rowsOf(greedy)];
-  assert.equal(rowsBefore, 4, 'two profiles, each with its grant');
+  assert.equal(rowsBefore, 2, 'one profile, with its grant');
   const refused = await post(greedy.api_key, 'greedy-3');
   assert.equal(refused.status, 429);
   assert.equal(refused.body.error.code, 'rate_limited');
@@ -211,4 +212,109 @@ test('attack: an app naming new Mastodon instances registers with at most its da
   assert.equal((await mastoLink(none.api_key, HOSTS[3])).status, 429);
   assert.equal(masto.count(HOSTS[3], 'discovery'), 0);
   assert.equal((await mastoLink(none.api_key, HOSTS[1])).status, 201);
+});
+
+test('a refused or failed connect-links request still carries the RateLimit fields: it was counted', async () => {
+  const full = await appWith('Fields on errors', { pending_links: 1 });
+  assert.equal((await link(full.api_key)).status, 201);
+  const atCap = await link(full.api_key);
+  assert.equal(atCap.status, 429);
+  assert.match(atCap.body.error.message, /1 pending connect links/);
+  assert.equal(atCap.headers.get('ratelimit-policy'), '"connect-links";q=120;w=60');
+  assert.match(atCap.headers.get('ratelimit'), /^"connect-links";r=118;t=\d+$/);
+  const invalid = await link(full.api_key, { redirect_url: 'https://elsewhere.example.net/' });
+  assert.equal(invalid.status, 422);
+  assert.equal(invalid.body.error.code, 'redirect_not_allowed');
+  assert.match(invalid.headers.get('ratelimit'), /^"connect-links";r=117;t=\d+$/);
+  // The registration cap's 429 (a cap of 0, a host never registered).
+  const none = await appWith('Fields on registration refusal', { instance_registrations_per_day: 0 });
+  const host = 'fields.masto-host.net';
+  masto.addInstance(host, { version: '4.3' });
+  const refused = await link(none.api_key, { platform: 'mastodon', instance: host });
+  assert.equal(refused.status, 429);
+  assert.match(refused.body.error.message, /new instances/);
+  assert.equal(refused.headers.get('ratelimit-policy'), '"connect-links";q=120;w=60');
+  assert.match(refused.headers.get('ratelimit'), /^"connect-links";r=119;t=\d+$/);
+});
+
+test('attack: an app at its pending cap asking for a new Mastodon instance makes no call to it and spends no registration', async () => {
+  const app = await appWith('Full and spraying', { pending_links: 1, instance_registrations_per_day: 1 });
+  const first = await link(app.api_key);
+  assert.equal(first.status, 201);
+  const host = 'five.masto-host.net';
+  masto.addInstance(host, { version: '4.3' });
+  const refused = await link(app.api_key, { platform: 'mastodon', instance: host });
+  assert.equal(refused.status, 429);
+  assert.equal(refused.body.error.code, 'rate_limited');
+  assert.match(refused.body.error.message, /1 pending connect links/);
+  assert.equal(masto.count(host, 'discovery') + masto.count(host, 'apps'), 0, 'no call to the instance');
+  assert.equal(masto.registrations(host), 0);
+  assert.equal(await w.row('SELECT instance FROM instance_clients WHERE instance = ?', host), null, 'nothing stored for it');
+  // Its one registration of the day was not spent: once the pending link expires, the same
+  // request registers with the instance.
+  await w.sql('UPDATE connect_links SET expires_at = ? WHERE id = ?', Math.floor(Date.now() / 1000) - 1, first.body.id);
+  const again = await link(app.api_key, { platform: 'mastodon', instance: host });
+  assert.equal(again.status, 201, JSON.stringify(again.body));
+  assert.equal(masto.registrations(host), 1);
+});
+
+test('attack: an app that overloads its own limiter object gets 429 with Retry-After: 1, never unlimited requests; platform budgets still fail open', async () => {
+  // tests/e2e/limiter-overload-entry.mjs makes the objects OVERLOADED_LIMITERS names reject
+  // as an overloaded Durable Object does.
+  const o = await startWorker({ vars: { PLATFORM_TIMEOUT_MS: '3000' }, outbound: chainOutbound(masto, mocks), entry: 'tests/e2e/limiter-overload-entry.mjs' });
+  try {
+    const made = await o.admin('POST', '/v1/admin/apps', { name: 'Flooder', allowed_redirect_urls: [REDIRECT, 'http://localhost:3000/connected'] });
+    assert.equal(made.status, 201);
+    const key = made.body.api_key;
+    const l = await o.createLink(key);
+    const { back } = await o.consent(l, { username: 'overloaded' });
+    const profile = new URL((await o.callback(back)).headers.get('location')).searchParams.get('profile_id');
+    assert.ok(profile);
+    const proxied = () => fetch(`${o.base}/v1/profiles/${profile}/proxy/userinfo`, { headers: { authorization: `Bearer ${key}` } });
+    const sandboxCalls = () => mocks.loopback.filter((c) => c.url.startsWith(o.base) && new URL(c.url).pathname === '/sandbox/userinfo').length;
+
+    // The platform budgets' objects (shared by every app) overloaded: the call still goes.
+    await o.restart({ OVERLOADED_LIMITERS: 'account:,app:' });
+    let before = sandboxCalls();
+    const open = await proxied();
+    assert.equal(open.status, 200);
+    await open.arrayBuffer();
+    assert.equal(sandboxCalls() - before, 1);
+
+    // The app's own object overloaded: every limited route refuses and does nothing.
+    await o.restart({ OVERLOADED_LIMITERS: 'tenant:' });
+    const rows = async () => (await o.row('SELECT COUNT(*) AS n FROM connect_links WHERE app_id = ?', made.body.app.id)).n;
+    const stored = await rows();
+    for (let i = 0; i < 3; i++) {
+      const r = await o.call('POST', '/v1/connect-links', { token: key, json: { platform: 'sandbox', redirect_url: REDIRECT } });
+      assert.equal(r.status, 429);
+      assert.equal(r.body.error.code, 'rate_limited');
+      assert.equal(r.headers.get('retry-after'), '1');
+    }
+    assert.equal(await rows(), stored, 'no link stored');
+    const posted = await o.call('POST', '/v1/profiles', { token: key, json: { platform: 'no-such-platform', credentials: {} } });
+    assert.equal(posted.status, 429);
+    assert.equal(posted.headers.get('retry-after'), '1');
+    before = sandboxCalls();
+    const refused = await proxied();
+    assert.equal(refused.status, 429);
+    assert.equal((await refused.json()).error.code, 'rate_limited');
+    assert.equal(refused.headers.get('retry-after'), '1');
+    assert.equal(refused.headers.get('x-connect-links-attempts'), '0');
+    assert.equal(sandboxCalls() - before, 0, 'no platform call');
+
+    // Only the registration count overloaded: a link needing a new instance is refused
+    // before any call to it; the rate (the same object, another counter) still answers.
+    await o.restart({ OVERLOADED_LIMITERS: 'tenant:#instance registrations' });
+    const host = 'overloaded.masto-host.net';
+    masto.addInstance(host, { version: '4.3' });
+    const spray = await o.call('POST', '/v1/connect-links', { token: key, json: { platform: 'mastodon', redirect_url: REDIRECT, instance: host } });
+    assert.equal(spray.status, 429);
+    assert.equal(spray.headers.get('retry-after'), '1');
+    assert.equal(masto.count(host, 'discovery') + masto.count(host, 'apps'), 0, 'no call to the instance');
+    assert.equal(await o.row('SELECT instance FROM instance_clients WHERE instance = ?', host), null);
+    assert.equal((await o.call('POST', '/v1/connect-links', { token: key, json: { platform: 'sandbox', redirect_url: REDIRECT } })).status, 201);
+  } finally {
+    await o.stop();
+  }
 });

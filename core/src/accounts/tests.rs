@@ -302,6 +302,24 @@ fn over_long_pictures_handles_and_ids_are_dropped_or_refused() {
     assert_eq!(page.accounts[0].username, None, "a cut handle would name someone else");
 }
 
+#[test]
+fn graph_ids_with_control_characters_are_no_ids() {
+    // The same rule as `caps::id`: an id with a control character names no account.
+    for bad in ["12\n34", "\u{0}1", "1\u{7f}", "1\u{85}", "\t"] {
+        let body = serde_json::json!({"data": [
+            {"id": bad, "name": "P", "access_token": "T", "instagram_business_account": {"id": "17", "username": "v"}},
+            {"id": "5", "name": "Page", "access_token": "T", "instagram_business_account": {"id": bad, "username": "u"}},
+            {"id": "6", "name": "Ok", "access_token": "T"},
+        ]})
+        .to_string();
+        let page = parse_page(&get_platform("facebook"), 200, body.as_bytes()).unwrap();
+        let ids: Vec<_> = page.accounts.iter().map(|a| a.platform_user_id.as_str()).collect();
+        assert_eq!(ids, ["5", "6"], "{bad:?}");
+        let page = parse_page(&get_platform("instagram_facebook"), 200, body.as_bytes()).unwrap();
+        assert!(page.accounts.is_empty(), "{bad:?}: no Instagram account under an id like that");
+    }
+}
+
 const ACLS: &str = r#"{
   "paging": {"start": 0, "count": 10, "links": []},
   "elements": [

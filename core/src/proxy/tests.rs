@@ -33,6 +33,25 @@ fn joins_plain_paths_and_queries() {
 }
 
 #[test]
+fn refuses_dot_segments_and_separators_encoded_twice() {
+    // A host that decodes the path twice reads these as `..`, `/` or `\`.
+    for path in [
+        "%252e%252e/admin",
+        "2/%252E%252E/admin",
+        "2/.%252e/admin",
+        "2/%25252e%25252e/admin",
+        "2%252f..%252f..%252fevil",
+        "2%255c..",
+        "2/x%2500",
+    ] {
+        assert!(matches!(t(path), Err(TargetError::Escape(_))), "{path:?} was not refused");
+    }
+    // A literal percent sign elsewhere is only a percent sign.
+    assert!(t("2/tags/100%25").is_ok());
+    assert!(t("2/search/%2541").is_ok());
+}
+
+#[test]
 fn refuses_every_way_out_of_the_base() {
     for path in [
         "",

@@ -59,10 +59,31 @@ impl Share {
         }
     }
 
+    /// This share once the counter's window moved from `from` to `to` (see
+    /// [`follow_window`]): a share of that window moves with it, and stays active at least
+    /// until the window ends (its app spent in it); any other share is left as it is.
+    pub fn follow(self, from: i64, to: i64) -> Share {
+        if self.window_end != from {
+            return self;
+        }
+        Share { window_end: to, active_until: self.active_until.max(to), ..self }
+    }
+
     /// Whether the app still counts as contending for the budget.
     pub fn is_active(&self, now: i64) -> bool {
         self.active_until > now
     }
+}
+
+/// Where a platform report moved a shared counter's window (`apply` sets it to the
+/// platform's reset: Reddit's client-id budget on every answer), the shares spent in the
+/// window it was in must move with it ([`Share::follow`]): `Some((from, to))`, the
+/// `window_end` the counter's shares have and the one they get. Otherwise a share would count its app's use until its
+/// old end while the counter counts it until the new one: past the earlier end, apps that
+/// spent their share would look as if they spent nothing (or, moved earlier, the other way).
+/// `None` when the window did not move, or had ended before `now` (its shares are history).
+pub fn follow_window(now: i64, before: &Counter, after: &Counter) -> Option<(i64, i64)> {
+    (before.window_end != after.window_end && now < before.window_end).then_some((before.window_end, after.window_end))
 }
 
 /// What the active apps other than `asker` are owed of `limit` and have not spent yet, and
@@ -134,6 +155,7 @@ pub fn decide_shared(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ratelimit::{apply, Report};
 
     const T0: i64 = 1_700_000_000;
     const DAY: i64 = 86_400;
@@ -164,6 +186,18 @@ mod tests {
                 self.shares.push(s);
             }
             d
+        }
+
+        /// What the platform reported after a call, applied as the object applies it: the
+        /// counter is corrected, and its shares follow a window it moved.
+        fn report(&mut self, now: i64, remaining: u32, reset_at: i64) {
+            let r =
+                Report { key: "k".into(), remaining: Some(remaining), reset_at: Some(reset_at), blocked_until: None };
+            let after = apply(now, self.counter, Some(self.budget.limit), &r);
+            if let Some((from, to)) = follow_window(now, &self.counter, &after) {
+                self.shares = self.shares.drain(..).map(|s| s.follow(from, to)).collect();
+            }
+            self.counter = after;
         }
 
         /// Takes until refused (at most `max`): how many were allowed.
@@ -267,5 +301,27 @@ mod tests {
         assert_eq!(d, Decision::Allow);
         assert_eq!(shares[0], None);
         assert_eq!(shares[1].as_ref().map(|s| (s.used, s.active_until)), Some((1, T0 + 60)));
+    }
+
+    #[test]
+    fn shares_follow_a_window_a_platform_report_moves() {
+        let (a, b) = (tenant("a", 1), tenant("b", 1));
+        let mut o = Object::new(10, 600);
+        assert_eq!(o.take(T0, &b), Decision::Allow);
+        assert_eq!(o.spend(T0 + 1, &a, 100), 5, "a stops at its share");
+        assert_eq!(o.take(T0 + 100, &b), Decision::Allow, "b still contends");
+        // The platform's window ends later than ours (Reddit reports its reset on every
+        // answer) and it counted the same 7 calls.
+        o.report(T0 + 200, 3, T0 + 900);
+        assert_eq!(o.counter, Counter { used: 7, window_end: T0 + 900, blocked_until: 0 });
+        // Past the end the window had before the report, a has still spent its share in
+        // the window the counter is in: b's unspent 3 stay reserved for b.
+        assert!(matches!(o.take(T0 + 650, &a), Decision::Refuse { .. }), "a takes no more than its share");
+        assert_eq!(o.spend(T0 + 660, &b, 100), 3, "b gets the rest of its share");
+        assert_eq!(o.counter.used, 10);
+        // A window that had ended is history: a report does not bring its shares back.
+        let ended = Counter { used: 4, window_end: T0, blocked_until: 0 };
+        assert_eq!(follow_window(T0, &ended, &Counter { window_end: T0 + 60, ..ended }), None);
+        assert_eq!(follow_window(T0, &o.counter, &o.counter), None, "a window that did not move");
     }
 }

@@ -54,31 +54,43 @@ fn app_counted(platform: &Platform, class: &str) -> bool {
     platform.proxy.budgets.iter().any(|r| r.scope == Scope::App && r.matches(class)) || reports_app_limits(platform)
 }
 
-/// Asks the account's limiter (and the platform app's, when it counts) whether the call may
-/// go, spending a unit of each matching budget, the platform app's as `app`. A limiter that
-/// cannot be reached lets the call go (and says so in the log): a broken binding must not
-/// stop every call.
+/// Asks the account's limiter, then (only when it allows) the platform app's, whether the
+/// call may go, spending a unit of each matching budget, the platform app's as `app`. All
+/// or nothing across the two: a remembered account-level 429 spends no share of the
+/// platform app's budgets, and a call the app's share refuses gives the account's units
+/// back (one more round trip, on that refusal only). A limiter that cannot be reached lets
+/// the call go (and says so in the log): these objects are shared by every app, so a broken
+/// binding must not stop every call, and the platform still refuses what it will not take.
 pub async fn check_budgets(ctx: &Ctx, platform: &Platform, account: &str, class: &str, app: &AppRow) -> Decision {
     let now = ctx.now();
-    let profile = limiter::take(&ctx.env, account, now, account_takes(platform, class));
-    let decisions = if app_counted(platform, class) {
-        let (p, a) = futures_util::future::join(profile, take_app_share(ctx, platform, class, app, now)).await;
-        vec![p, a]
-    } else {
-        vec![profile.await]
-    };
-    let mut wait = 0;
-    for d in decisions {
-        match d {
-            Ok(Decision::Allow) => {}
-            Ok(Decision::Refuse { retry_after_secs }) => wait = wait.max(retry_after_secs.max(1)),
-            Err(e) => limiter_unavailable(&e),
+    let takes = account_takes(platform, class);
+    let account_spent = match limiter::take(&ctx.env, account, now, takes.clone()).await {
+        Ok(Decision::Allow) => true,
+        Ok(Decision::Refuse { retry_after_secs }) => {
+            return Decision::Refuse { retry_after_secs: retry_after_secs.max(1) }
         }
+        Err(e) => {
+            limiter_unavailable(&e);
+            false
+        }
+    };
+    if !app_counted(platform, class) {
+        return Decision::Allow;
     }
-    if wait > 0 {
-        Decision::Refuse { retry_after_secs: wait }
-    } else {
-        Decision::Allow
+    match take_app_share(ctx, platform, class, app, now).await {
+        Ok(Decision::Allow) => Decision::Allow,
+        Ok(Decision::Refuse { retry_after_secs }) => {
+            if account_spent && takes.iter().any(|t| t.budget.is_some()) {
+                if let Err(e) = limiter::refund(&ctx.env, account, now, takes).await {
+                    limiter_unavailable(&e);
+                }
+            }
+            Decision::Refuse { retry_after_secs: retry_after_secs.max(1) }
+        }
+        Err(e) => {
+            limiter_unavailable(&e);
+            Decision::Allow
+        }
     }
 }
 
