@@ -223,13 +223,17 @@ impl AppLimits {
     }
 
     /// Applies an admin request's settings: a number overrides (checked against its range),
-    /// `null` goes back to the default, an absent field is left as it is.
+    /// `null` goes back to the default, an absent field is left as it is. All or nothing: on
+    /// an error `self` is as it was.
     pub fn apply(&mut self, input: &LimitsInput) -> ApiResult<()> {
+        // Changed on a copy, so a refused field after an accepted one leaves no half change
+        // for a caller that keeps using `self`.
+        let mut next = self.clone();
         for s in &SETTINGS {
             match input.get(s.name) {
                 None => {}
-                Some(None) => (s.set)(self, None),
-                Some(Some(v)) if v >= i64::from(s.min) && v <= i64::from(s.max) => (s.set)(self, Some(v as u32)),
+                Some(None) => (s.set)(&mut next, None),
+                Some(Some(v)) if v >= i64::from(s.min) && v <= i64::from(s.max) => (s.set)(&mut next, Some(v as u32)),
                 Some(Some(_)) => {
                     return Err(ApiError::invalid(format!(
                         "limits.{} must be a whole number from {} to {}",
@@ -238,6 +242,7 @@ impl AppLimits {
                 }
             }
         }
+        *self = next;
         Ok(())
     }
 }
@@ -340,6 +345,13 @@ mod tests {
             assert_eq!(e.status(), 400);
             assert!(e.message.starts_with(field), "{json}: {}", e.message);
         }
+        // A valid field before a refused one (in the order settings are applied) is not kept.
+        let mut l = AppLimits::default();
+        l.apply(&input(r#"{"pending_links": 7}"#)).unwrap();
+        let before = l.clone();
+        let e = l.apply(&input(r#"{"pending_links": null, "proxy_per_minute": 7, "budget_weight": 101}"#)).unwrap_err();
+        assert!(e.message.starts_with("limits.budget_weight"), "{}", e.message);
+        assert_eq!(l, before, "a refused change changes nothing");
         // Zero registrations is a setting of its own: the app uses only clients that exist.
         let mut l = AppLimits::default();
         l.apply(&input(r#"{"instance_registrations_per_day": 0}"#)).unwrap();

@@ -117,7 +117,9 @@ test('a platform and a webhook receiver that answer 200 MB: the cron stops readi
  * 1,152 KiB are out (past the limit, the 1 MiB the worker drains after it, and a chunk) the
  * stream pauses until the answer is read: a worker that answers early closes the connection,
  * and a client still writing then sees a reset instead of the answer. A worker that reads on
- * waits out the pause and takes everything.
+ * waits out the pause and takes everything. `stats.released` says whether the answer ('hold')
+ * or the timeout ended the pause: a worker that drained more than it promises stalls at the
+ * pause until the timeout.
  */
 const DRAINED = 64 * 1024 + MiB + 64 * 1024;
 async function postStream(path, token, total, head) {
@@ -160,6 +162,8 @@ test('a chunked request body over 64 KiB is cut while reading: 413, never a full
     assertError(r, 413, 'payload_too_large');
     // Bytes, not time: a worker that waited for the rest of the body would have pulled it.
     assert.ok(r.stats.sent < EARLY, `${path}: the worker pulled ${r.stats.sent} bytes`);
+    // The answer came while the stream was held at 1 MiB past the limit (and a chunk).
+    assert.notEqual(r.stats.released, 'timeout', `${path}: the worker waited for more than 1 MiB past the limit`);
   }
   // One byte over the limit is over.
   assertError(await postStream('/v1/connect-links', app.api_key, 64 * 1024 + 1, '{'), 413, 'payload_too_large');

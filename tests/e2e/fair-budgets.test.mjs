@@ -4,6 +4,7 @@
 // app's `limits.budget_weight`) divide it. YouTube's budgets are small (100 a day), so the
 // mock's API runs them out within a test. What a platform says of its whole client id
 // (Meta's app usage) is kept in shards, one checked per app: a block reaches every app.
+// The API mock answers only a live token of the platform, as the platform does.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './harness.mjs';
@@ -18,22 +19,37 @@ let graphUsage = null; // while set, Graph API answers carry this x-app-usage
 before(async () => {
   w = await startWorker({ vars: credentialVars(['youtube', 'facebook']), outbound: mocks.handle });
   seen = [];
-  // Every API call answers 200; the budget refusals are the worker's own.
+  // Every API call with a live token answers 200; the budget refusals are the worker's own.
   mocks.api = async (request, url) => {
+    const auth = /^Bearer (.+)$/.exec(request.headers.get('authorization') || '');
+    const token = mocks.tokens.get(auth ? auth[1] : url.searchParams.get('access_token'));
     if (url.hostname === 'graph.facebook.com' && graphUsage && url.pathname.endsWith('/feed')) {
       seen.push(url.pathname);
+      // A Page's feed takes that Page's token (Graph's error 190 otherwise, as the mocks answer it).
+      const page = url.pathname.split('/')[2];
+      if (!token || token.revoked || token.platform !== 'facebook' || token.kind !== 'page' || token.pageId !== page) {
+        const message = 'Invalid OAuth access token - Cannot parse access token';
+        return new Response(JSON.stringify({ error: { message, type: 'OAuthException', code: 190, fbtrace_id: 'mock' } }), {
+          status: 400, headers: { 'content-type': 'application/json', 'www-authenticate': `OAuth "Facebook Platform" "invalid_token" "${message}"` },
+        });
+      }
       return new Response('{"data":[]}', { status: 200, headers: { 'content-type': 'application/json', 'x-app-usage': JSON.stringify(graphUsage) } });
     }
     if (url.hostname !== 'www.googleapis.com' || !/^\/(upload\/)?youtube\/v3\/(search|videos)$/.test(url.pathname)) return undefined;
     if (request.method !== 'GET') await request.arrayBuffer();
     seen.push(url.pathname);
+    if (!token || token.revoked || token.platform !== 'youtube' || token.kind !== 'access') {
+      return new Response(JSON.stringify({ error: { code: 401, message: 'Request had invalid authentication credentials.', status: 'UNAUTHENTICATED' } }), {
+        status: 401, headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' },
+      });
+    }
     return new Response(JSON.stringify({ items: [] }), { status: 200, headers: { 'content-type': 'application/json' } });
   };
 });
 after(async () => { await w?.stop(); });
 
-async function connectedApp(name, user, platform = 'youtube') {
-  const made = await w.admin('POST', '/v1/admin/apps', { name, allowed_redirect_urls: [REDIRECT] });
+async function connectedApp(name, user, platform = 'youtube', limits) {
+  const made = await w.admin('POST', '/v1/admin/apps', { name, allowed_redirect_urls: [REDIRECT], ...(limits ? { limits } : {}) });
   assert.equal(made.status, 201);
   const { q } = await w.connectWithMock(mocks, made.body.api_key, platform, { user, redirect: REDIRECT });
   assert.equal(q.connected, 'true', JSON.stringify(q));
@@ -58,12 +74,9 @@ async function spend(call, app, max) {
   return { allowed, refusal: null };
 }
 
-let a;
-let b;
-
 test("attack: app A trying to spend all of YouTube's daily search units leaves app B its share", async () => {
-  a = await connectedApp('Greedy A', 'tube-a');
-  b = await connectedApp('Modest B', 'tube-b');
+  const a = await connectedApp('Greedy A', 'tube-a');
+  const b = await connectedApp('Modest B', 'tube-b');
   // B uses the budget too: it contends for it from its first call.
   assert.equal((await search(b)).status, 200);
   const before = seen.length;
@@ -81,10 +94,12 @@ test("attack: app A trying to spend all of YouTube's daily search units leaves a
 });
 
 test('an app with three times the weight gets three quarters of a contended budget', async () => {
+  const a = await connectedApp('Heavy A', 'tube-heavy');
+  const b = await connectedApp('Light B', 'tube-light');
   const r = await w.admin('PATCH', `/v1/admin/apps/${a.id}`, { limits: { budget_weight: 3 } });
   assert.equal(r.status, 200);
   assert.equal(r.body.limits.budget_weight, 3);
-  // The upload budget (another 100 a day) is untouched so far: B contends first this time.
+  // The upload budget (another 100 a day) is untouched so far: B contends first.
   assert.equal((await upload(b)).status, 200);
   const heavy = await spend(upload, a, 120);
   assert.equal(heavy.allowed, 75, 'A is owed 3/4');
@@ -93,36 +108,34 @@ test('an app with three times the weight gets three quarters of a contended budg
   assert.equal(seen.filter((p) => p === '/upload/youtube/v3/videos').length, 100);
 });
 
-/** The block shard an app's calls check, as `ratelimit::layout::block_object` picks it (FNV-1a of its id, mod 8). */
-function blockShard(appId) {
-  let h = 0x811c9dc5;
-  for (const b of Buffer.from(appId)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
-  return h % 8;
-}
-
 test("a block of the whole client id (Meta's app usage at 100 %) reported on one app's call stops every app's calls", async () => {
-  mocks.setPages('meta-a', [{ id: '880001', name: 'Page A' }]);
-  const first = await connectedApp('Meta A', 'meta-a', 'facebook');
-  // The second app checks another shard than the first (ids are random: a few tries).
-  let second;
-  for (let i = 0; i < 20 && (!second || blockShard(second.id) === blockShard(first.id)); i++) {
-    mocks.setPages(`meta-b${i}`, [{ id: `88100${i}`, name: 'Page B' }]);
-    second = { ...(await connectedApp(`Meta B${i}`, `meta-b${i}`, 'facebook')), page: `88100${i}` };
+  // Twelve apps over the eight block shards: whichever shards the others check, the block
+  // reported on the first app's call reaches them all (eleven apps all on the first's shard
+  // is a chance of 8^-11).
+  const apps = [];
+  for (let i = 0; i < 12; i++) {
+    const page = String(880100 + i);
+    mocks.setPages(`meta-${i}`, [{ id: page, name: `Page ${i}` }]);
+    apps.push({ ...(await connectedApp(`Meta ${i}`, `meta-${i}`, 'facebook')), page });
   }
-  assert.notEqual(blockShard(second.id), blockShard(first.id));
-  const feed = (a, page) => fetch(`${w.base}/v1/profiles/${a.profile}/proxy/v25.0/${page}/feed`, { headers: { authorization: `Bearer ${a.key}` } });
+  const feed = (a) => fetch(`${w.base}/v1/profiles/${a.profile}/proxy/v25.0/${a.page}/feed`, { headers: { authorization: `Bearer ${a.key}` } });
   graphUsage = { call_count: 100, total_cputime: 20, total_time: 20 };
-  const before = seen.length;
-  const r = await feed(first, '880001');
-  assert.equal(r.status, 200, 'the answer that says so comes back');
-  await r.arrayBuffer();
-  const other = await feed(second, second.page);
-  assert.equal(other.status, 429);
-  assert.equal((await other.json()).error.code, 'rate_limited');
-  assert.equal(other.headers.get('x-connect-links-attempts'), '0');
-  assert.ok(Number(other.headers.get('retry-after')) > 0);
-  assert.equal(seen.length - before, 1, "the other app's call never reached Meta");
-  graphUsage = null;
+  try {
+    const before = seen.length;
+    const r = await feed(apps[0]);
+    assert.equal(r.status, 200, 'the answer that says so comes back');
+    await r.arrayBuffer();
+    for (const other of apps.slice(1)) {
+      const refused = await feed(other);
+      assert.equal(refused.status, 429, other.id);
+      assert.equal((await refused.json()).error.code, 'rate_limited');
+      assert.equal(refused.headers.get('x-connect-links-attempts'), '0');
+      assert.ok(Number(refused.headers.get('retry-after')) > 0);
+    }
+    assert.equal(seen.length - before, 1, "the other apps' calls never reached Meta");
+  } finally {
+    graphUsage = null;
+  }
 });
 
 test("a call is refused by the account or by the app's share, never charged to the other: a remembered account 429 spends no share, a refused share gives the account's units back", async () => {

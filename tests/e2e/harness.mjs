@@ -129,6 +129,8 @@ class Worker {
    * rotating the key would deploy), on the same D1 and KV.
    */
   async restart(vars) {
+    // Work the old runtime still does after its answers (webhook deliveries) finishes first.
+    await this.settled();
     this.bindings = { ...this.bindings, ...vars };
     this.options = { ...this.options, bindings: this.bindings };
     await this.mf.setOptions(this.options);

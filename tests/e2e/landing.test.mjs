@@ -1,4 +1,4 @@
-// Landing a login's accounts. With hundreds of Facebook Pages (`accounts: "all"`) every Page
+// Landing a login's accounts. With the most Facebook Pages a listing takes (1,000) (`accounts: "all"`) every Page
 // lands within D1's limits (the worker runs under tests/e2e/d1-limits-entry.mjs, which holds
 // its D1 binding to the documented 1,000 queries per invocation; local D1 refuses more than
 // 100 bound parameters per statement), all or nothing. A connect or a picker submit whose
@@ -37,46 +37,47 @@ const listingCalls = (user) => mocks.calls.filter((c) => c.endpoint === 'account
 const revokesOf = (user) => mocks.calls.filter((c) => c.platform === 'facebook' && c.endpoint === 'revoke' && mocks.tokens.get(/^Bearer (.+)$/.exec(c.headers.authorization || '')?.[1])?.user === user);
 const countIn = async (sql, ids) => (await w.row(sql, JSON.stringify(ids))).n;
 
-test('600 Pages across Graph paging, claim required: every Page lands and the claim activates all of them', async () => {
-  const pages = pagesOf('61', 600);
+test('1,000 Pages (the listing cap) across Graph paging, claim required: every Page lands and the claim activates all of them', async () => {
+  // As many Pages as D1 allows queries in one invocation: a write per Page would go over.
+  const pages = pagesOf('61', 1000);
   mocks.setPages('many', pages);
   const { q, link, claimed } = await w.connectWithMock(mocks, app.api_key, 'facebook', { user: 'many', redirect: REDIRECT, linkFields: { accounts: 'all' } });
   assert.equal(q.connected, 'true', JSON.stringify(q));
-  assert.equal(listingCalls('many').length, 6, 'six listing pages of 100');
+  assert.equal(listingCalls('many').length, 10, 'ten listing pages of 100');
   // Too many for a URL an app server takes: the redirect names the first, the claim all.
   assert.equal(q.profile_ids, undefined);
   const ids = claimed.body.data.map((p) => p.id);
-  assert.equal(ids.length, 600);
+  assert.equal(ids.length, 1000);
   assert.equal(ids[0], q.profile_id);
   assert.ok(claimed.body.data.every((p) => p.status === 'active'));
   assert.deepEqual((await w.call('GET', `/v1/connect-links/${link.id}`, { token: app.api_key })).body.profile_ids, ids);
   const ours = pages.map((p) => p.id);
-  assert.equal(await countIn("SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id IN (SELECT value FROM json_each(?)) AND status = 'active' AND access_token_enc IS NOT NULL", ours), 600);
+  assert.equal(await countIn("SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id IN (SELECT value FROM json_each(?)) AND status = 'active' AND access_token_enc IS NOT NULL", ours), 1000);
   assert.equal((await w.row('SELECT COUNT(DISTINCT grant_id) AS n FROM profiles WHERE id IN (SELECT value FROM json_each(?))', JSON.stringify(ids))).n, 1, 'one grant');
   assert.equal((await w.row('SELECT status FROM connect_links WHERE id = ?', link.id)).status, 'completed');
   // The claim told the app of each one (its first deliveries go now, the rest with the cron).
-  assert.equal(await countIn("SELECT COUNT(*) AS n FROM webhook_outbox WHERE type = 'profile.connected' AND json_extract(body, '$.data.id') IN (SELECT value FROM json_each(?))", ids), 600);
+  assert.equal(await countIn("SELECT COUNT(*) AS n FROM webhook_outbox WHERE type = 'profile.connected' AND json_extract(body, '$.data.id') IN (SELECT value FROM json_each(?))", ids), 1000);
   // Each Page acts with its own token.
-  const one = await w.call('GET', `/v1/profiles/${ids[599]}/access-token`, { token: app.api_key });
+  const one = await w.call('GET', `/v1/profiles/${ids[999]}/access-token`, { token: app.api_key });
   assert.equal(one.status, 200);
-  assert.equal(one.body.access_token, mocks.pageToken(pages[599].id));
+  assert.equal(one.body.access_token, mocks.pageToken(pages[999].id));
 });
 
-test('600 Pages, claim auto: every Page lands in the callback itself', async () => {
-  const pages = pagesOf('62', 600);
+test('1,000 Pages, claim auto: every Page lands in the callback itself', async () => {
+  const pages = pagesOf('62', 1000);
   mocks.setPages('many-auto', pages);
   const idsOf = async (link) => (await w.call('GET', `/v1/connect-links/${link.id}`, { token: auto.api_key })).body.profile_ids;
   const { q, link } = await w.connectWithMock(mocks, auto.api_key, 'facebook', { user: 'many-auto', redirect: REDIRECT, linkFields: { accounts: 'all' } });
   assert.equal(q.connected, 'true', JSON.stringify(q));
   assert.equal(q.connect_token, undefined);
-  assert.equal(await countIn("SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id IN (SELECT value FROM json_each(?)) AND status = 'active'", pages.map((p) => p.id)), 600);
+  assert.equal(await countIn("SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id IN (SELECT value FROM json_each(?)) AND status = 'active'", pages.map((p) => p.id)), 1000);
   const ids = await idsOf(link);
-  assert.equal(ids.length, 600);
+  assert.equal(ids.length, 1000);
   // Connected again: every Page is updated in place (same profile ids), none added.
   const again = await w.connectWithMock(mocks, auto.api_key, 'facebook', { user: 'many-auto', redirect: REDIRECT, linkFields: { accounts: 'all' } });
   assert.equal(again.q.connected, 'true', JSON.stringify(again.q));
   assert.deepEqual((await idsOf(again.link)).sort(), [...ids].sort());
-  assert.equal(await countIn('SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id IN (SELECT value FROM json_each(?))', pages.map((p) => p.id)), 600);
+  assert.equal(await countIn('SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id IN (SELECT value FROM json_each(?))', pages.map((p) => p.id)), 1000);
 });
 
 test('a write that fails on the 550th Page: none of the login\'s Pages is connected, and the fresh grant is revoked', async () => {
@@ -94,6 +95,8 @@ test('a write that fails on the 550th Page: none of the login\'s Pages is connec
     // The grant the platform issued is not left live with no row.
     await until('the fresh grant to be revoked', () => revokesOf('many-fail').length === 1);
     assert.ok([...mocks.tokens.values()].filter((t) => t.user === 'many-fail' && t.kind === 'access').every((t) => t.revoked));
+    // With the grant revoked, the row that held it for the link goes too.
+    await until('the hold row to be dropped', async () => (await choiceRow(link)) === null);
   } finally {
     await w.sql('DROP TRIGGER refuse_page');
   }

@@ -7,7 +7,8 @@ const CHUNK = 64 * 1024;
  * A web ReadableStream of `total` bytes: `head`, then spaces. A chunk is made only when
  * the reader pulls one, so `stats.sent` is what the reader took (plus what sits in
  * buffers between); `stats.cancelled` is set when the reader cancels. With `holdAt`, the
- * stream pauses once that many bytes are out, until `hold` settles (at most `holdMs`).
+ * stream pauses once that many bytes are out, until `hold` settles (at most `holdMs`);
+ * `stats.released` says which ended the pause: 'hold' or 'timeout'.
  */
 export function lazyStream(total, stats = {}, head = '', { holdAt = Infinity, hold, holdMs = 5000 } = {}) {
   stats.sent = 0;
@@ -17,7 +18,10 @@ export function lazyStream(total, stats = {}, head = '', { holdAt = Infinity, ho
     async pull(controller) {
       if (!held && stats.sent >= holdAt) {
         held = true;
-        await Promise.race([hold, new Promise((r) => setTimeout(r, holdMs))]);
+        await Promise.race([
+          Promise.resolve(hold).then(() => { stats.released ??= 'hold'; }),
+          new Promise((r) => setTimeout(() => { stats.released ??= 'timeout'; r(); }, holdMs)),
+        ]);
       }
       if (stats.cancelled) return;
       if (stats.sent >= total) {

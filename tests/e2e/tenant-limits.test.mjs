@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './harness.mjs';
-import { PlatformMocks, chainOutbound } from './platform-mocks.mjs';
+import { PlatformMocks, chainOutbound, CUSTOM_PROVIDERS } from './platform-mocks.mjs';
 import { MastodonMocks } from './mocks-mastodon.mjs';
 
 const REDIRECT = 'https://app.example.com/connected';
@@ -26,7 +26,7 @@ for (const h of HOSTS) masto.addInstance(h, { version: '4.3' });
 let w;
 
 before(async () => {
-  w = await startWorker({ vars: { PLATFORM_TIMEOUT_MS: '3000' }, outbound: chainOutbound(masto, mocks) });
+  w = await startWorker({ vars: { PLATFORM_TIMEOUT_MS: '3000', CUSTOM_PROVIDERS: JSON.stringify(CUSTOM_PROVIDERS) }, outbound: chainOutbound(masto, mocks) });
 });
 after(async () => { await w?.stop(); });
 
@@ -60,9 +60,14 @@ test('an app shows its limits: documented defaults, overrides on the admin route
     assert.equal(e.status, 400, JSON.stringify(bad));
     assert.match(e.body.error.message, new RegExp(`^limits\\.${Object.keys(bad)[0]} must be`));
   }
+  // A valid field beside a refused one is not kept either: all or nothing.
+  assert.equal((await w.admin('PATCH', `/v1/admin/apps/${id}`, { limits: { proxy_per_minute: 7, budget_weight: 101 } })).status, 400);
   const unknown = await w.admin('POST', '/v1/admin/apps', { name: 'X', allowed_redirect_urls: [REDIRECT], limits: { links_per_minute: 5 } });
   assert.equal(unknown.status, 400);
+  const mixed = await w.admin('POST', '/v1/admin/apps', { name: 'Refused mix', allowed_redirect_urls: [REDIRECT], limits: { proxy_per_minute: 7, budget_weight: 101 } });
+  assert.equal(mixed.status, 400);
   assert.deepEqual((await w.admin('GET', `/v1/admin/apps/${id}`)).body.limits, DEFAULTS, 'a refused change changed nothing');
+  assert.equal((await w.row("SELECT COUNT(*) AS n FROM apps WHERE name IN ('X', 'Refused mix')")).n, 0, 'a refused create made no app');
 });
 
 test('attack: an app over its connect-links rate gets 429 with Retry-After and the RateLimit fields; another app is not slowed', async () => {
@@ -90,18 +95,30 @@ test('attack: an app over its connect-links rate gets 429 with Retry-After and t
 test('attack: an app over its POST /v1/profiles rate gets 429 before any work; another app is not slowed', async () => {
   const greedy = await appWith('Greedy profiles', { profiles_per_minute: 2 });
   const other = await appWith('Other profiles');
-  const post = (key) => w.call('POST', '/v1/profiles', { token: key, json: { platform: 'no-such-platform', credentials: {} } });
-  for (let i = 0; i < 2; i++) {
-    const r = await post(greedy.api_key);
-    assert.notEqual(r.status, 429);
-    assert.equal(r.headers.get('ratelimit-policy'), '"profiles";q=2;w=60', 'an error answer carries the RateLimit fields too');
+  // A real posted credential (the `keyed` API-key provider): each is checked at the
+  // platform's identity endpoint, and an accepted one is stored.
+  const post = (key, user) => w.call('POST', '/v1/profiles', { token: key, json: { platform: 'keyed', credentials: { api_key: user ? mocks.issueApiKey(user) : 'key_not_issued' } } });
+  const keyedCalls = () => mocks.calls.filter((c) => c.platform === 'keyed').length;
+  const rowsOf = async (a) => (await w.row('SELECT (SELECT COUNT(*) FROM profiles WHERE app_id = ?1) + (SELECT COUNT(*) FROM grants WHERE app_id = ?1) AS n', a.app.id)).n;
+  // A key the platform refuses is counted too, and its error answer carries the fields.
+  for (const [user, status, left] of [[null, 422, 1], ['greedy-1', 201, 0]]) {
+    const r = await post(greedy.api_key, user);
+    assert.equal(r.status, status, JSON.stringify(r.body));
+    assert.equal(r.headers.get('ratelimit-policy'), '"profiles";q=2;w=60');
+    assert.match(r.headers.get('ratelimit'), new RegExp(`^"profiles";r=${left};t=\\d+$`));
   }
-  const refused = await post(greedy.api_key);
+  const [callsBefore, rowsBefore] = [keyedCalls(), await rowsOf(greedy)];
+  assert.equal(rowsBefore, 2, 'one profile, with its grant');
+  const refused = await post(greedy.api_key, 'greedy-3');
   assert.equal(refused.status, 429);
   assert.equal(refused.body.error.code, 'rate_limited');
   assert.ok(secs(refused) >= 1 && secs(refused) <= 60);
   assert.match(refused.headers.get('ratelimit'), /^"profiles";r=0;t=\d+$/);
-  assert.notEqual((await post(other.api_key)).status, 429);
+  assert.equal(keyedCalls(), callsBefore, 'the refused request never called the platform');
+  assert.equal(await rowsOf(greedy), rowsBefore, 'and wrote no row');
+  const fine = await post(other.api_key, 'other-1');
+  assert.equal(fine.status, 201, JSON.stringify(fine.body));
+  assert.equal(keyedCalls(), callsBefore + 1);
 });
 
 test('attack: an app over its proxy rate is refused here, before any platform call; another app is not slowed', async () => {
@@ -152,6 +169,11 @@ test('attack: an app cannot hold more than its cap of pending links; one that co
   assert.ok(secs(refused) >= 1 && secs(refused) <= 600, refused.headers.get('retry-after'));
   assert.equal((await w.row('SELECT COUNT(*) AS n FROM connect_links WHERE app_id = ?', hoarder.app.id)).n, 3);
   assert.equal((await link(other.api_key)).status, 201, 'the cap is per app');
+  // Many creates at once cannot pass the cap together.
+  const racer = await appWith('Racing hoarder', { pending_links: 3 });
+  const raced = await Promise.all(Array.from({ length: 10 }, () => link(racer.api_key)));
+  assert.deepEqual(raced.map((r) => r.status).sort(), [201, 201, 201, ...Array(7).fill(429)]);
+  assert.equal((await w.row('SELECT COUNT(*) AS n FROM connect_links WHERE app_id = ?', racer.app.id)).n, 3);
 
   // A completed link is no longer pending.
   w.linkKeys.set(made[0].id, hoarder.api_key);
