@@ -286,15 +286,17 @@ pub async fn get_link(db: &D1Database, id: &str) -> ApiResult<Option<LinkRow>> {
 }
 
 /// The links whose open account choice (a picker, or a connect holding its grant until its
-/// accounts land) holds tokens of the login with this `login_key`.
-pub async fn links_choosing_for(db: &D1Database, login_key: &str) -> ApiResult<Vec<LinkRow>> {
+/// accounts land) holds tokens of the login with this `login_key`, obtained no later than
+/// `before` (the row is written right after the code exchange).
+pub async fn links_choosing_for(db: &D1Database, login_key: &str, before: i64) -> ApiResult<Vec<LinkRow>> {
     query!(
         db,
         &format!(
             "SELECT {LINK_COLUMNS} FROM connect_links WHERE id IN \
-             (SELECT link_id FROM account_choices WHERE login_key = ?1)"
+             (SELECT link_id FROM account_choices WHERE login_key = ?1 AND created_at <= ?2)"
         ),
-        login_key
+        login_key,
+        before
     )
     .many::<LinkRow>("links choosing for login")
     .await

@@ -30,7 +30,7 @@ pub fn unknown_login() -> Account {
 }
 
 /// The sealed choice of `link` as its `account_choices` row, replacing the one it has (the
-/// hold written after the exchange): bound to a form token and a browser (their SHA-256)
+/// hold written after the exchange, whose `created_at`, the grant's time, stays): bound to a form token and a browser (their SHA-256)
 /// for the picker, or to none (`binding` `None`: no submission can match it) for a row that
 /// only holds the grant until its accounts land.
 pub fn choice_insert_stmt(
@@ -51,8 +51,11 @@ pub fn choice_insert_stmt(
     let key = (!login.is_empty()).then(|| login_key(&link.platform, login));
     query!(
         db,
-        "INSERT OR REPLACE INTO account_choices (link_id, token_hash, browser_hash, sealed, token_kid, finish, expires_at, \
-         created_at, login_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO account_choices (link_id, token_hash, browser_hash, sealed, token_kid, finish, expires_at, created_at, \
+         login_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (link_id) DO UPDATE SET \
+         token_hash = excluded.token_hash, browser_hash = excluded.browser_hash, sealed = excluded.sealed, \
+         token_kid = excluded.token_kid, finish = excluded.finish, expires_at = excluded.expires_at, \
+         login_key = excluded.login_key, revoke_tries = 0",
         link.id,
         token_hash,
         browser_hash,
