@@ -7,8 +7,8 @@ use crate::store;
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::oauth::{revoke_request, token_to_revoke};
 use connect_links_core::ownership::may_revoke;
-use connect_links_core::refresh::revoke_settled;
 use connect_links_core::platforms::Platform;
+use connect_links_core::refresh::revoke_settled;
 use serde_json::json;
 use worker::console_log;
 

@@ -91,7 +91,9 @@ pub async fn submit(
             // A storage error: D1 may have committed the batch all the same. The row that
             // held the grant is gone only then (the batch deletes it); not known, the row,
             // if any, is the cron's.
-            Err(_) => Err((CallbackFailure::ServerError, matches!(choice_after_error(ctx, &link.id).await, Ok(Some(_))))),
+            Err(_) => {
+                Err((CallbackFailure::ServerError, matches!(choice_after_error(ctx, &link.id).await, Ok(Some(_)))))
+            }
         }
     };
     let outcome: Result<Connected, CallbackFailure> = match outcome {

@@ -25,9 +25,7 @@ use connect_links_core::oauth::{
     parse_token_answer, ClientCredentials,
 };
 use connect_links_core::ownership::{new_connect_token, place, ExistingAccount, Placement, CLAIM_TTL_SECS};
-use connect_links_core::picker::{
-    choice_cookie, choice_hash, picker_page, picker_policy, Choice, CHOICE_TTL_SECS,
-};
+use connect_links_core::picker::{choice_cookie, choice_hash, picker_page, picker_policy, Choice, CHOICE_TTL_SECS};
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::new_id;
 use connect_links_core::random::random_token;
@@ -36,9 +34,9 @@ use connect_links_core::secrets::ConnectToken;
 use connect_links_core::state::{state_key, PendingAuth, VERIFIER_FIELD};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
+pub use hold::row_after_error as choice_after_error;
 use hold::{choice_insert_stmt, hold, row_after_error, unknown_login};
 use landing::{ProfileWrite, Shared};
-pub use hold::row_after_error as choice_after_error;
 use serde_json::json;
 use worker::{console_log, query};
 

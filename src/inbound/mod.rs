@@ -70,13 +70,9 @@ async fn end_open_choices(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
     let db = ctx.db()?;
     let key = login_key(platform, login);
     let links = store::links_choosing_for(&db, &key, event_at).await?;
-    let mut stmts = vec![query!(
-        &db,
-        "DELETE FROM account_choices WHERE login_key = ?1 AND created_at <= ?2",
-        key,
-        event_at
-    )
-    .or_500("prepare drop choices")?];
+    let mut stmts =
+        vec![query!(&db, "DELETE FROM account_choices WHERE login_key = ?1 AND created_at <= ?2", key, event_at)
+            .or_500("prepare drop choices")?];
     let mut events = Vec::new();
     let failure = CallbackFailure::AccessDenied.as_str();
     for link in &links {

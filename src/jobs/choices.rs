@@ -81,7 +81,10 @@ pub async fn expire(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
             )
             .exec("retry unchosen")
             .await?;
-            console_log!("{}", json!({"event": "choice_revoke_retry", "link_id": d.link_id, "tries": tries, "next_at": next}));
+            console_log!(
+                "{}",
+                json!({"event": "choice_revoke_retry", "link_id": d.link_id, "tries": tries, "next_at": next})
+            );
         }
     }
     query!(
