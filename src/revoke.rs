@@ -8,6 +8,7 @@ use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::oauth::{revoke_request, token_to_revoke};
 use connect_links_core::ownership::may_revoke;
 use connect_links_core::platforms::Platform;
+use connect_links_core::refresh::revoke_settled;
 use serde_json::json;
 use worker::console_log;
 
@@ -42,10 +43,11 @@ fn same_app_platforms<'a>(ctx: &'a Ctx, p: &'a Platform, client_id: &str) -> Vec
 
 /// Revokes `g` at the platform where it has a revoke endpoint and [`may_revoke`] allows it:
 /// `deleting` for `DELETE /v1/profiles/{id}` and unclaimed profiles, otherwise a failed
-/// connect's fresh grant. `Ok` once that is settled: revoked, refused by the platform (a
-/// token it no longer knows), or not to be revoked; an error when it could not be decided or
-/// the call did not get through (no answer, or a 5xx), so a caller holding the grant in a
-/// row keeps it for a retry. Each call is logged by `fetch::send`.
+/// connect's fresh grant. `Ok` once that is settled: revoked, answered as a token the
+/// platform no longer knows (see [`revoke_settled`]), or not to be revoked; an error when it
+/// could not be decided or the platform did not settle it (no answer, a 5xx, a 429, a
+/// refused client, every instance client refused), so a caller holding the grant in a row
+/// keeps it for a retry. Each call is logged by `fetch::send`.
 pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, deleting: bool) -> ApiResult<()> {
     let clients = crate::instances::revoke_credentials(ctx, g.platform).await?;
     let Some(creds) = clients.first() else { return Ok(()) };
@@ -77,11 +79,13 @@ pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, deleting: bool) -> ApiResult<()> {
         // A Mastodon instance answers 403 to a client that did not issue the token: the next
         // client registered there may have (see `instances::revoke_credentials`).
         match fetch::send(&req, &g.platform.id, g.grant_id, ctx.timeout_ms()).await {
+            Ok(resp) if revoke_settled(g.platform, resp.status, &resp.body) => return Ok(()),
             Ok(resp) if resp.status == 403 => continue,
-            Ok(resp) if resp.status < 500 => return Ok(()),
-            _ => return Err(ApiError::upstream("the platform's revoke endpoint did not answer")),
+            Ok(_) => return Err(ApiError::upstream("the platform did not revoke the grant")),
+            Err(_) => return Err(ApiError::upstream("the platform's revoke endpoint did not answer")),
         }
     }
-    // Every client was refused (or none could build a request): settled, nothing to retry.
-    Ok(())
+    // Every client was refused: none of ours issued it as far as the platform says, and the
+    // grant may still be live (a client since forgotten): not settled.
+    Err(ApiError::upstream("every client was refused the revocation"))
 }

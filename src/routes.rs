@@ -141,7 +141,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
             Method::Post => {
                 let site = req.headers().get("sec-fetch-site").ok().flatten();
                 let cookie = req.headers().get("cookie").ok().flatten();
-                let b = body(req).await?;
+                let b = public_body(req).await?;
                 choose::submit(ctx, id, site.as_deref(), cookie.as_deref(), &b).await
             }
             _ => Err(method_not_allowed()),
@@ -158,11 +158,11 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
 
         // Platforms telling us a user let go (api.md section 9).
         ["platform-webhooks", "meta", "deauthorize"] => match m {
-            Method::Post => inbound::meta::deauthorize(ctx, &body(req).await?).await,
+            Method::Post => inbound::meta::deauthorize(ctx, &public_body(req).await?).await,
             _ => Err(method_not_allowed()),
         },
         ["platform-webhooks", "meta", "data-deletion"] => match m {
-            Method::Post => inbound::meta::data_deletion(ctx, &body(req).await?).await,
+            Method::Post => inbound::meta::data_deletion(ctx, &public_body(req).await?).await,
             _ => Err(method_not_allowed()),
         },
         ["platform-webhooks", "meta", "deletion-status", code] => match m {
@@ -172,7 +172,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
         ["platform-webhooks", "tiktok"] => match m {
             Method::Post => {
                 let signature = req.headers().get("tiktok-signature").ok().flatten();
-                let b = body(req).await?;
+                let b = public_body(req).await?;
                 inbound::tiktok::event(ctx, signature.as_deref(), &b).await
             }
             _ => Err(method_not_allowed()),
@@ -183,16 +183,16 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
             (Method::Get, ["authorize"]) => sandbox::authorize_page(ctx, &query(req)?).await,
             (Method::Post, ["authorize"]) => {
                 let site = req.headers().get("sec-fetch-site").ok().flatten();
-                sandbox::decide(ctx, site.as_deref(), &body(req).await?).await
+                sandbox::decide(ctx, site.as_deref(), &public_body(req).await?).await
             }
             (Method::Post, ["token"]) => {
-                let b = body(req).await?;
+                let b = public_body(req).await?;
                 sandbox::token(ctx, req, &b).await
             }
             (Method::Get, ["userinfo"]) => sandbox::userinfo(ctx, req).await,
             (Method::Get, ["accounts"]) => sandbox::accounts(ctx, req).await,
             (Method::Post, ["revoke"]) => {
-                let b = body(req).await?;
+                let b = public_body(req).await?;
                 sandbox::revoke(ctx, req, &b).await
             }
             (_, ["authorize"] | ["token"] | ["userinfo"] | ["accounts"] | ["revoke"]) => Err(method_not_allowed()),
@@ -216,14 +216,27 @@ fn too_large() -> ApiError {
 }
 
 /// How much of a chunked body over the cap is still read (and discarded) before the 413, so
-/// a client that is still sending sees the answer rather than a reset.
+/// a client that is still sending sees the answer rather than a reset. Only for callers that
+/// proved who they are (an API key, the admin token): anyone else is cut at the cap.
 const OVER_CAP_DRAIN: usize = 1024 * 1024;
+
+/// The body of an authenticated request (see [`read_body`]): past the cap a chunked body is
+/// drained for at most [`OVER_CAP_DRAIN`] more, then cut.
+async fn body(req: &mut Request) -> ApiResult<Vec<u8>> {
+    read_body(req, OVER_CAP_DRAIN).await
+}
+
+/// The body of a request nobody authenticated (platform webhooks, the picker's form, the
+/// sandbox): cut at the cap, so a stranger's huge or endless body costs at most 64 KiB of
+/// reading.
+async fn public_body(req: &mut Request) -> ApiResult<Vec<u8>> {
+    read_body(req, 0).await
+}
 
 /// The request body, refused over 64 KiB: by its declared length before any reading, and by
 /// a running count while it streams in (a chunked body declares no length). Past the cap a
-/// chunked body is drained for at most 1 MiB more (then cut), so a huge or endless body costs
-/// about 1 MiB of reading, never a full read.
-async fn body(req: &mut Request) -> ApiResult<Vec<u8>> {
+/// chunked body is drained for at most `drain` bytes more (then cut), never read whole.
+async fn read_body(req: &mut Request, drain: usize) -> ApiResult<Vec<u8>> {
     let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(too_large());
@@ -231,7 +244,7 @@ async fn body(req: &mut Request) -> ApiResult<Vec<u8>> {
     if req.inner().body().is_none() {
         return Ok(Vec::new());
     }
-    match read_request(req.stream().or_500("request body stream")?, MAX_BODY_BYTES, OVER_CAP_DRAIN).await {
+    match read_request(req.stream().or_500("request body stream")?, MAX_BODY_BYTES, drain).await {
         Ok(bytes) => Ok(bytes),
         Err(ReadError::OverCap) => Err(too_large()),
         // The client went away mid-body (or sent a broken one): its mistake, not ours.

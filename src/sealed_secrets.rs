@@ -164,7 +164,7 @@ const CODE_KEY: &str = "meta_deletion_code_key";
 
 /// The purpose the confirmation-code key was derived for from the current `TOKEN_KEYS` key
 /// before it was stored: its first stored value, so codes answered before keep their value.
-const CODE_PURPOSE: &str = "meta-deletion-code";
+const CODE_PURPOSE: &str = connect_links_core::platform_webhooks::CONFIRMATION_CODE_PURPOSE;
 
 /// The key Meta data deletion confirmation codes are made with: stored once in D1 (sealed),
 /// so a request repeated after a `TOKEN_KEYS` rotation gets the same code. Its first value is

@@ -306,15 +306,17 @@ pub async fn get_link(db: &D1Database, id: &str) -> ApiResult<Option<LinkRow>> {
 }
 
 /// The links whose open account choice (a picker, or a connect holding its grant until its
-/// accounts land) holds tokens of the login with this `login_key`.
-pub async fn links_choosing_for(db: &D1Database, login_key: &str) -> ApiResult<Vec<LinkRow>> {
+/// accounts land) holds tokens of the login with this `login_key`, obtained no later than
+/// `before` (the row is written right after the code exchange).
+pub async fn links_choosing_for(db: &D1Database, login_key: &str, before: i64) -> ApiResult<Vec<LinkRow>> {
     query!(
         db,
         &format!(
             "SELECT {LINK_COLUMNS} FROM connect_links WHERE id IN \
-             (SELECT link_id FROM account_choices WHERE login_key = ?1)"
+             (SELECT link_id FROM account_choices WHERE login_key = ?1 AND created_at <= ?2)"
         ),
-        login_key
+        login_key,
+        before
     )
     .many::<LinkRow>("links choosing for login")
     .await
@@ -396,6 +398,19 @@ const RACE_MARK: &str = "malformed JSON";
 /// The statement that deletes the account-choice row of a link (the sealed grant it held).
 pub fn drop_choice_stmt(db: &D1Database, link_id: &str) -> ApiResult<D1PreparedStatement> {
     query!(db, "DELETE FROM account_choices WHERE link_id = ?1", link_id).or_500("prepare drop choice")
+}
+
+/// The binding (`token_hash`, `""` when unbound) of a link's account-choice row, if it has
+/// one.
+pub async fn choice_binding(db: &D1Database, link_id: &str) -> ApiResult<Option<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        token_hash: String,
+    }
+    let row = query!(db, "SELECT token_hash FROM account_choices WHERE link_id = ?1", link_id)
+        .one::<Row>("read choice")
+        .await?;
+    Ok(row.map(|r| r.token_hash))
 }
 
 /// Deletes the account-choice row of a link, once what it held is settled.

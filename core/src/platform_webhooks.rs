@@ -63,6 +63,11 @@ const MAX_TIKTOK_HEADER_LEN: usize = 1024;
 /// allowing for clock skew (issue 10).
 pub const TIKTOK_TOLERANCE_SECS: u64 = 300;
 
+/// The purpose the key of Meta's deletion confirmation codes is first derived for from the
+/// current `TOKEN_KEYS` key (`Keyring::derive`), before it is stored. Changing it changes
+/// every code answered before: `core/tests/meta_deletion_code.rs` pins it.
+pub const CONFIRMATION_CODE_PURPOSE: &str = "meta-data-deletion-code";
+
 /// Hex characters in a deletion confirmation code (80 bits of the MAC).
 const CONFIRMATION_CODE_LEN: usize = 20;
 

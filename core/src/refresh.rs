@@ -101,6 +101,24 @@ pub fn classify_check(p: &Platform, status: u16, body: &[u8]) -> Failure {
     classify(p, status, body)
 }
 
+/// Whether a revoke answer settles the grant: a 2xx (RFC 7009 section 2.2: an unknown or
+/// already revoked token is answered 200 too), or a 400/401 that names the token dead:
+/// `invalid_token`, `invalid_grant`, or one of the platform's `terminal_errors` (Meta's
+/// 190, TikTok's `access_token_invalid`, Bluesky's `ExpiredToken`...). Anything else (a
+/// 429, a 5xx, `invalid_client`, a 403 from a client that did not issue the token) leaves
+/// the grant possibly live: not settled, so whoever holds it keeps it for a retry.
+pub fn revoke_settled(p: &Platform, status: u16, body: &[u8]) -> bool {
+    if (200..300).contains(&status) {
+        return true;
+    }
+    if !matches!(status, 400 | 401) {
+        return false;
+    }
+    error_codes(body)
+        .iter()
+        .any(|c| c == "invalid_token" || c == "invalid_grant" || p.terminal_errors.iter().any(|t| t == c))
+}
+
 /// Whether `body` is one of `p.refresh_terminal_answers`: its `error` is the rule's code and
 /// its `error_description` contains the rule's fragment. The fragment is compared ignoring
 /// ASCII case, so a capitalisation change at the platform does not quietly turn dead
@@ -269,6 +287,26 @@ mod tests {
         let only_x: Vec<String> =
             Catalog::builtins().into_iter().filter(|p| !p.refresh_terminal_answers.is_empty()).map(|p| p.id).collect();
         assert_eq!(only_x, vec!["x".to_string()]);
+    }
+
+    #[test]
+    fn revoke_is_settled_by_a_2xx_or_a_dead_token_answer_only() {
+        let (fb, tt, x) = (get("facebook"), get("tiktok"), get("x"));
+        assert!(revoke_settled(&x, 200, b"{}"));
+        assert!(revoke_settled(&x, 204, b""));
+        assert!(revoke_settled(&x, 400, br#"{"error":"invalid_token"}"#));
+        assert!(revoke_settled(&x, 400, br#"{"error":"invalid_grant"}"#));
+        assert!(revoke_settled(&fb, 400, br#"{"error":{"message":"Invalid OAuth access token.","code":190}}"#));
+        assert!(revoke_settled(&tt, 401, br#"{"error":{"code":"access_token_invalid"}}"#));
+        // The grant may still be live: a retry must follow.
+        assert!(!revoke_settled(&x, 429, br#"{"error":"invalid_token"}"#));
+        assert!(!revoke_settled(&x, 503, b""));
+        assert!(!revoke_settled(&x, 401, br#"{"error":"invalid_client"}"#));
+        assert!(!revoke_settled(&x, 400, br#"{"error":"invalid_request"}"#));
+        assert!(!revoke_settled(&x, 403, br#"{"error":"unauthorized_client"}"#));
+        assert!(!revoke_settled(&x, 401, b"not json"));
+        assert!(!revoke_settled(&fb, 400, br#"{"error":{"code":4}}"#));
+        assert!(!revoke_settled(&x, 302, b""));
     }
 
     #[test]

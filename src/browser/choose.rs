@@ -3,7 +3,7 @@
 //! the page's one-time form token, from this site, within ten minutes, can make it.
 
 use crate::api::links::finish_in_browser;
-use crate::connect::{end_failed, store_accounts, Connected, Finish, FreshGrant};
+use crate::connect::{choice_after_error, end_failed, store_accounts, Connected, Finish, FreshGrant};
 use crate::ctx::{Ctx, OrInternal};
 use crate::store;
 use connect_links_core::callback::CallbackFailure;
@@ -78,24 +78,30 @@ pub async fn submit(
     let platform = ctx.platform_at(&link.platform, link.instance.as_deref()).ok_or_else(ApiError::internal)?;
     let platform = &platform;
     let picked: Vec<String> = chosen(&choice.accounts, &form).iter().map(|a| a.platform_user_id.clone()).collect();
+    // A failure, and whether the row still holds the grant (so it is to be revoked).
     let outcome = if picked.is_empty() {
         // Nothing chosen: the user declined after all; the grant is nobody's.
-        Err(CallbackFailure::AccessDenied)
+        Err((CallbackFailure::AccessDenied, true))
     } else {
         match store_accounts(ctx, platform, &link, &choice, &picked, Finish::from_stored(&taken.finish), None, None)
             .await
         {
             Ok(Ok(done)) => Ok(done),
-            Ok(Err(f)) => Err(f),
-            // A storage error: the batch is one transaction, nothing of it stayed.
-            Err(_) => Err(CallbackFailure::ServerError),
+            Ok(Err(f)) => Err((f, true)),
+            // A storage error: D1 may have committed the batch all the same. The row that
+            // held the grant is gone only then (the batch deletes it); not known, the row,
+            // if any, is the cron's.
+            Err(_) => {
+                Err((CallbackFailure::ServerError, matches!(choice_after_error(ctx, &link.id).await, Ok(Some(_)))))
+            }
         }
     };
     let outcome: Result<Connected, CallbackFailure> = match outcome {
         Ok(done) => Ok(done),
-        Err(failure) => {
-            // However it failed, the grant is revoked where that ends no other grant.
-            end_failed(ctx, &link, failure, Some(FreshGrant::of_choice(platform, &choice))).await;
+        Err((failure, held)) => {
+            // The grant the row still holds is revoked where that ends no other grant.
+            let grant = held.then(|| FreshGrant::of_choice(platform, &choice));
+            end_failed(ctx, &link, failure, grant).await;
             Err(failure)
         }
     };

@@ -3,6 +3,7 @@
 //! `posted` is the flow without one (`POST /v1/profiles`), ending in the same store.
 
 pub mod bluesky;
+mod hold;
 mod landing;
 pub mod mastodon;
 pub mod posted;
@@ -24,9 +25,7 @@ use connect_links_core::oauth::{
     parse_token_answer, ClientCredentials,
 };
 use connect_links_core::ownership::{new_connect_token, place, ExistingAccount, Placement, CLAIM_TTL_SECS};
-use connect_links_core::picker::{
-    choice_cookie, choice_hash, login_key, picker_page, picker_policy, Choice, CHOICE_FIELD, CHOICE_TTL_SECS,
-};
+use connect_links_core::picker::{choice_cookie, choice_hash, picker_page, picker_policy, Choice, CHOICE_TTL_SECS};
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::new_id;
 use connect_links_core::random::random_token;
@@ -35,6 +34,8 @@ use connect_links_core::secrets::ConnectToken;
 use connect_links_core::state::{state_key, PendingAuth, VERIFIER_FIELD};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
+pub use hold::row_after_error as choice_after_error;
+use hold::{choice_insert_stmt, hold, row_after_error, unknown_login};
 use landing::{ProfileWrite, Shared};
 use serde_json::json;
 use worker::{console_log, query};
@@ -198,7 +199,8 @@ impl FreshGrant {
             platform: platform.clone(),
             access: c.access_token.clone(),
             refresh: c.refresh_token.clone(),
-            account: Some(c.login.platform_user_id.clone()),
+            // Held before the identity call told the login: an unknown account.
+            account: Some(c.login.platform_user_id.clone()).filter(|l| !l.is_empty()),
         }
     }
     /// Revokes it where that ends no other grant (logged); whether that is settled (see
@@ -230,7 +232,9 @@ pub async fn end_failed(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure, gra
         let end = store::end_link_stmt(&db, &link.id, &LinkEnd::Failed(failure.as_str()), ctx.now())?;
         let data = json!({"link_id": link.id, "platform": link.platform, "error": failure.as_str(), "external_user_id": link.external_user_id});
         let event = webhooks::event_after(ctx, &db, &link.app_id, types::LINK_FAILED, data)?;
-        db.batch(vec![end, event.stmt]).await.or_500("end failed link")?;
+        // A link that ended meanwhile (a landing whose answer was lost committed it) is not
+        // told failed.
+        db.batch(vec![end, store::assert_changed_stmt(&db)?, event.stmt]).await.or_500("end failed link")?;
         Ok::<String, ApiError>(event.id)
     }
     .await;
@@ -274,6 +278,23 @@ async fn connect(
         account,
     };
     let requested = link.scope_list();
+    let mut choice = Choice {
+        access_token: tokens.access_token.secret().to_string(),
+        refresh_token: tokens.refresh_token.as_ref().map(|r| r.secret().to_string()),
+        expires_in: tokens.expires_in,
+        refresh_expires_in: tokens.refresh_expires_in,
+        scopes: tokens.scope.as_deref().map(parse_scopes).unwrap_or_else(|| requested.clone()),
+        login: unknown_login(),
+        listed: vec![],
+        listed_complete: false,
+        issued_at: ctx.now(),
+        accounts: vec![],
+    };
+    // Held in a row before anything else is read, whatever happens to this request: the
+    // identity and the accounts (up to a thousand Pages) take a while.
+    if hold(ctx, link, &choice, finish).await.is_err() {
+        return Err((CallbackFailure::ServerError, Some(fresh(None))));
+    }
     let missing = missing_scopes(&requested, tokens.scope.as_deref());
     if !missing.is_empty() {
         log_failure(&platform.id, &link.id, "scopes", &format!("declined: {}", missing.join(" ")));
@@ -295,26 +316,17 @@ async fn connect(
     }
     let login = Account::of_login(&identity);
     let fail = |f: CallbackFailure| (f, Some(fresh(Some(identity.platform_user_id.clone()))));
-    let granted = tokens.scope.as_deref().map(parse_scopes).unwrap_or(requested);
-    let listing =
-        crate::accounts::list(ctx, platform, &tokens.access_token, &granted, &login, &link.id).await.map_err(fail)?;
+    let listing = crate::accounts::list(ctx, platform, &tokens.access_token, &choice.scopes, &login, &link.id)
+        .await
+        .map_err(fail)?;
     let listed = listing.accounts;
     if listed.is_empty() {
         log_failure(&platform.id, &link.id, "accounts", "the login has no account to connect");
         return Err(fail(CallbackFailure::NoAccounts));
     }
-    let choice = Choice {
-        access_token: tokens.access_token.secret().to_string(),
-        refresh_token: tokens.refresh_token.as_ref().map(|r| r.secret().to_string()),
-        expires_in: tokens.expires_in,
-        refresh_expires_in: tokens.refresh_expires_in,
-        scopes: granted,
-        login,
-        listed: listed.iter().map(|a| a.platform_user_id.clone()).collect(),
-        listed_complete: listing.complete,
-        issued_at: ctx.now(),
-        accounts: vec![],
-    };
+    choice.login = login;
+    choice.listed = listed.iter().map(|a| a.platform_user_id.clone()).collect();
+    choice.listed_complete = listing.complete;
     let ids: Vec<String> = listed.iter().map(|a| a.platform_user_id.clone()).collect();
     let seen = match read_seen(ctx, link, &choice.login.platform_user_id, &ids).await {
         Ok(Ok(s)) => s,
@@ -328,7 +340,8 @@ async fn connect(
         Pick::Page if choice.accounts.len() > 1 => {
             return match ask(ctx, link, &choice, finish, &connected_here).await {
                 Ok(c) => Ok(c),
-                Err(_) => Err(fail(CallbackFailure::ServerError)),
+                Err(Held::Revoke) => Err(fail(CallbackFailure::ServerError)),
+                Err(Held::Unknown) => Err((CallbackFailure::ServerError, None)),
             };
         }
         Pick::Only(ids) => {
@@ -342,16 +355,21 @@ async fn connect(
         }
         _ => choice.accounts.iter().map(|a| a.platform_user_id.clone()).collect(),
     };
-    // Held in a row until it lands (or is revoked), whatever happens to this request.
+    // The row now holds what is known of the login, so the cron can revoke it as the
+    // login's if this request dies before the accounts land.
     if hold(ctx, link, &choice, finish).await.is_err() {
         return Err(fail(CallbackFailure::ServerError));
     }
-    // Stored right away: what was just read serves the first attempt. Whatever the failure
-    // (the batch is one transaction: nothing of it stayed), the grant is revoked.
+    // Stored right away: what was just read serves the first attempt.
     match store_accounts(ctx, platform, link, &choice, &chosen, finish, Some(seen), None).await {
         Ok(Ok(done)) => Ok(done),
         Ok(Err(f)) => Err(fail(f)),
-        Err(_) => Err(fail(CallbackFailure::ServerError)),
+        // D1 may have committed the batch all the same: the grant is revoked only while the
+        // row that held it is still there (the batch deletes it).
+        Err(_) => match row_after_error(ctx, &link.id).await {
+            Ok(Some(_)) => Err(fail(CallbackFailure::ServerError)),
+            Ok(None) | Err(_) => Err((CallbackFailure::ServerError, None)),
+        },
     }
 }
 
@@ -493,23 +511,47 @@ fn placement(found: Option<&ProfileRow>, link: &LinkRow, owner: Option<&str>, lo
     }
 }
 
+/// What to do with the grant after the picker's write failed.
+enum Held {
+    /// The write did not commit: revoke it (the hold row goes once that is settled).
+    Revoke,
+    /// Not known whether it committed: the row, if any, is the cron's.
+    Unknown,
+}
+
 /// Keeps the choice sealed in D1 (the link is `choosing`) and answers the picker page, bound
-/// to this browser by a cookie and to a one-time form token.
+/// to this browser by a cookie and to a one-time form token. A write that fails is read
+/// back: one D1 committed all the same answers the page.
 async fn ask(
     ctx: &Ctx,
     link: &LinkRow,
     choice: &Choice,
     finish: Finish,
     connected_here: &[String],
-) -> ApiResult<Connected> {
-    let db = ctx.db()?;
-    let (form_token, cookie) = (random_token()?, random_token()?);
-    let now = ctx.now();
-    let until = now + CHOICE_TTL_SECS;
-    let binding = Some((choice_hash(&form_token), choice_hash(&cookie)));
-    let insert = choice_insert_stmt(ctx, &db, link, choice, finish, binding, until)?;
-    let choosing = store::end_link_stmt(&db, &link.id, &LinkEnd::Choosing { until }, now)?;
-    db.batch(vec![insert, choosing, store::assert_changed_stmt(&db)?]).await.or_500("store choice")?;
+) -> Result<Connected, Held> {
+    let (form_token, cookie) = match (random_token(), random_token()) {
+        (Ok(t), Ok(c)) => (t, c),
+        _ => return Err(Held::Revoke),
+    };
+    let token_hash = choice_hash(&form_token);
+    let stored = async {
+        let db = ctx.db()?;
+        let now = ctx.now();
+        let until = now + CHOICE_TTL_SECS;
+        let binding = Some((token_hash.clone(), choice_hash(&cookie)));
+        let insert = choice_insert_stmt(ctx, &db, link, choice, finish, binding, until)?;
+        let choosing = store::end_link_stmt(&db, &link.id, &LinkEnd::Choosing { until }, now)?;
+        db.batch(vec![insert, choosing, store::assert_changed_stmt(&db)?]).await.or_500("store choice")?;
+        Ok::<(), ApiError>(())
+    }
+    .await;
+    if stored.is_err() {
+        match row_after_error(ctx, &link.id).await {
+            Ok(Some(bound)) if bound == token_hash => {}
+            Ok(_) => return Err(Held::Revoke),
+            Err(_) => return Err(Held::Unknown),
+        }
+    }
     let action = format!("{}/connect/{}/accounts", ctx.public_url, link.id);
     let name = ctx.catalog.get(&link.platform).map_or(link.platform.as_str(), |p| p.name.as_str());
     Ok(Connected::Choose {
@@ -517,52 +559,6 @@ async fn ask(
         policy: picker_policy(&[&action, &link.redirect_url]),
         cookie: choice_cookie(&cookie, &link.id, ctx.public_url.starts_with("https://")),
     })
-}
-
-/// The sealed choice of `link` as an `account_choices` row: bound to a form token and a
-/// browser (their SHA-256) for the picker, or to none (`binding` `None`: no submission can
-/// match it) for a row that only holds the grant until its accounts land.
-fn choice_insert_stmt(
-    ctx: &Ctx,
-    db: &worker::D1Database,
-    link: &LinkRow,
-    choice: &Choice,
-    finish: Finish,
-    binding: Option<(String, String)>,
-    until: i64,
-) -> ApiResult<worker::D1PreparedStatement> {
-    let keyring = ctx.keyring()?;
-    let sealed = keyring
-        .seal(&link.id, CHOICE_FIELD, &serde_json::to_string(choice).or_500("choice json")?)
-        .or_500("seal choice")?;
-    let (token_hash, browser_hash) = binding.unwrap_or_default();
-    query!(
-        db,
-        "INSERT INTO account_choices (link_id, token_hash, browser_hash, sealed, token_kid, finish, expires_at, created_at, \
-         login_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        link.id,
-        token_hash,
-        browser_hash,
-        sealed,
-        keyring.current_kid(),
-        finish.as_str(),
-        until,
-        ctx.now(),
-        login_key(&link.platform, &choice.login.platform_user_id)
-    )
-    .or_500("prepare choice")
-}
-
-/// Keeps the grant a connect holds in a row until its accounts land: an account-choice row
-/// no browser can submit, sealed like a picker's, that the batch landing the accounts
-/// deletes. So the grant is never live at the platform with no row: a connect that fails
-/// revokes it and drops the row ([`end_failed`]); one whose revocation is not settled, or
-/// that dies first, leaves the row, and the cron revokes it when it expires.
-async fn hold(ctx: &Ctx, link: &LinkRow, choice: &Choice, finish: Finish) -> ApiResult<()> {
-    let db = ctx.db()?;
-    let stmt = choice_insert_stmt(ctx, &db, link, choice, finish, None, ctx.now() + CHOICE_TTL_SECS)?;
-    stmt.run().await.or_500("hold grant")?;
-    Ok(())
 }
 
 fn log_failure(platform: &str, link_id: &str, step: &str, detail: &str) {

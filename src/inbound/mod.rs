@@ -63,13 +63,16 @@ async fn profiles_of_grants(ctx: &Ctx, grants_json: &str) -> ApiResult<Vec<Profi
 /// them: `failed` with `access_denied` (the user let go of the app), each telling the app
 /// (`connect_link.failed`). A connect of the login still in flight then fails to land (its
 /// link is no longer pending) and revokes what it got. First, so a later step that fails
-/// leaves no open picker behind.
-async fn end_open_choices(ctx: &Ctx, platform: &str, login: &str) -> ApiResult<()> {
+/// leaves no open picker behind. Only choices whose grant was obtained no later than
+/// `event_at`: a newer one (the user came back after a late event) holds a live grant, and
+/// dropping its row would leave that grant at the platform with no row.
+async fn end_open_choices(ctx: &Ctx, platform: &str, login: &str, event_at: i64) -> ApiResult<()> {
     let db = ctx.db()?;
     let key = login_key(platform, login);
-    let links = store::links_choosing_for(&db, &key).await?;
+    let links = store::links_choosing_for(&db, &key, event_at).await?;
     let mut stmts =
-        vec![query!(&db, "DELETE FROM account_choices WHERE login_key = ?1", key).or_500("prepare drop choices")?];
+        vec![query!(&db, "DELETE FROM account_choices WHERE login_key = ?1 AND created_at <= ?2", key, event_at)
+            .or_500("prepare drop choices")?];
     let mut events = Vec::new();
     let failure = CallbackFailure::AccessDenied.as_str();
     for link in &links {
@@ -90,7 +93,7 @@ async fn end_open_choices(ctx: &Ctx, platform: &str, login: &str) -> ApiResult<(
 pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64) -> ApiResult<usize> {
     let db = ctx.db()?;
     let now = ctx.now();
-    end_open_choices(ctx, platform, login).await?;
+    end_open_choices(ctx, platform, login, event_at).await?;
     let grants = grants_of_login(ctx, platform, login, event_at).await?;
     let grants_json = serde_json::to_string(&grants).or_500("ids json")?;
     let profiles = profiles_of_grants(ctx, &grants_json).await?;
@@ -155,7 +158,7 @@ pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
 /// Returns how many profiles were deleted now (0 on a repeat).
 pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64) -> ApiResult<usize> {
     let db = ctx.db()?;
-    end_open_choices(ctx, platform, login).await?;
+    end_open_choices(ctx, platform, login, event_at).await?;
     let grants = grants_of_login(ctx, platform, login, event_at).await?;
     let grants_json = serde_json::to_string(&grants).or_500("ids json")?;
     let profiles = profiles_of_grants(ctx, &grants_json).await?;

@@ -1,12 +1,10 @@
 //! The housekeeping part of the lifecycle job: consumed states, unclaimed profiles, key
 //! rotation that can finish, retention (issue #8), and instance clients nobody uses.
 
-use crate::connect::FreshGrant;
 use crate::ctx::{Ctx, OrInternal};
 use crate::store::{self, kid_sql, Stmt, TokenColumns};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
-use connect_links_core::picker::{Choice, CHOICE_FIELD};
 use connect_links_core::platforms::sandbox::CODE_TTL_SECS;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -25,7 +23,7 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
         ("consumed_states", store::delete_old_states(&db, ctx.now() - 24 * 3600).await),
         ("proxy_stats", store::delete_old_proxy_counts(&db, (ctx.now() - 24 * 3600) / 60).await),
         ("unclaimed", unclaimed(ctx, &db).await),
-        ("unchosen", unchosen(ctx, &db).await),
+        ("unchosen", super::choices::expire(ctx, &db).await),
         ("reencrypt", reencrypt(ctx, &db).await),
         ("retention", retention(ctx, &db).await),
         ("instance_clients", unused_instance_clients(ctx, &db).await),
@@ -48,51 +46,6 @@ async fn unclaimed(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     }
     for (grant, cols) in grants {
         crate::api::profiles::revoke_grant(ctx, &grant, &cols).await;
-    }
-    Ok(())
-}
-
-/// Account choices nobody made within their window: the sealed grant they hold is dropped
-/// first, then revoked where that ends no other grant; their links are marked `expired`.
-async fn unchosen(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
-    #[derive(Deserialize)]
-    struct Gone {
-        link_id: String,
-        sealed: String,
-    }
-    let now = ctx.now();
-    let delete = query!(
-        db,
-        "DELETE FROM account_choices WHERE link_id IN (SELECT link_id FROM account_choices WHERE expires_at <= ?1 LIMIT 50) \
-         RETURNING link_id, sealed",
-        now
-    )
-    .or_500("prepare unchosen")?;
-    let expire = query!(
-        db,
-        "UPDATE connect_links SET status = 'expired', completed_at = ?1 WHERE status = 'choosing' AND choice_expires_at <= ?1 \
-         AND NOT EXISTS (SELECT 1 FROM account_choices WHERE link_id = connect_links.id)",
-        now
-    )
-    .or_500("prepare expire unchosen")?;
-    let results = db.batch(vec![delete, expire]).await.or_500("unchosen")?;
-    let gone = match results.first() {
-        Some(r) => r.results::<Gone>().or_500("read unchosen")?,
-        None => vec![],
-    };
-    let keyring = ctx.keyring()?;
-    for g in gone {
-        let choice = keyring
-            .open(&g.link_id, CHOICE_FIELD, &g.sealed)
-            .ok()
-            .and_then(|plain| serde_json::from_str::<Choice>(&plain).ok());
-        let platform = store::get_link(db, &g.link_id)
-            .await?
-            .and_then(|l| ctx.platform_at(&l.platform, l.instance.as_deref()).map(|p| p.into_owned()));
-        if let (Some(choice), Some(platform)) = (choice, platform) {
-            FreshGrant::of_choice(&platform, &choice).revoke(ctx, &g.link_id).await;
-        }
-        console_log!("{}", json!({"event": "choice_expired", "link_id": g.link_id}));
     }
     Ok(())
 }

@@ -257,3 +257,27 @@ test('data deletion also drops an open account choice holding the login\'s token
   assert.equal((await w.row("SELECT COUNT(*) AS n FROM grants WHERE platform = 'facebook' AND platform_user_id = ?", fbUser('chooser'))).n, 0);
   assert.equal((await w.row("SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id IN ('2801', '2802')")).n, 0);
 });
+
+test('a late deauthorize or deletion leaves an account choice opened after the user acted, and the grant it holds', async () => {
+  mocks.setPages('cameback', [{ id: '2901', name: 'A' }, { id: '2902', name: 'B' }]);
+  const link = await w.createLink(app.api_key, { platform: 'facebook', redirect_url: REDIRECT });
+  const approved = mocks.approve(link.authorize_url, { user: 'cameback' });
+  const res = await fetch(`${w.base}/oauth/callback?${new URLSearchParams({ code: approved.code, state: approved.state })}`, { redirect: 'manual' });
+  assert.equal(res.status, 200, 'the picker');
+  const html = await res.text();
+  const cookie = res.headers.get('set-cookie').split(';')[0];
+  // The user removed the app (and asked for deletion) a minute before coming back to
+  // connect again; Meta's callbacks arrive only now.
+  const signed = metaSignedRequest({ algorithm: 'HMAC-SHA256', issued_at: now() - 60, user_id: fbUser('cameback') }, credsFor('facebook').secret);
+  assert.equal((await postForm('/platform-webhooks/meta/deauthorize', form(signed))).status, 200);
+  assert.equal((await postForm('/platform-webhooks/meta/data-deletion', form(signed))).status, 200);
+  assert.ok(await w.row('SELECT link_id FROM account_choices WHERE link_id = ?', link.id), 'the newer choice still holds its grant');
+  assert.equal((await w.row('SELECT status FROM connect_links WHERE id = ?', link.id)).status, 'choosing');
+  // The user can still make the choice, and the grant lands.
+  const action = /action="([^"]+)"/.exec(html)[1];
+  const token = /name="form_token" value="([^"]*)"/.exec(html)[1];
+  const submit = await fetch(action, { method: 'POST', body: new URLSearchParams([['form_token', token], ['account', '2901']]), headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+  assert.equal(submit.status, 302);
+  assert.equal(new URL(submit.headers.get('location')).searchParams.get('connected'), 'true');
+  assert.equal((await w.row("SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id = '2901' AND status = 'active'")).n, 1);
+});
