@@ -36,15 +36,16 @@ for (const f of files.sort()) {
 }
 console.log(`| total | ${raw.toLocaleString('en')} | ${gz.toLocaleString('en')} |`);
 
-// Issue 14's target: the wasm at most 3x a workers-rs no-op's gzip size (45 KB), and, when
-// bench/peers/noop/build/index_bg.wasm has been built, the ratio to that no-op.
-const TARGET_KB = 135;
+// The size budget: the wasm at most 512 KB gzip (start-up, not the platform's limit, is what
+// size costs), and, when bench/peers/noop/build/index_bg.wasm has been built, the ratio to a
+// workers-rs no-op.
+const BUDGET_KB = 512;
 const wasm = files.find((f) => f.endsWith('.wasm'));
 if (wasm) {
   const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
   const wasmGz = zlib.gzipSync(fs.readFileSync(wasm), { level: 9 }).length;
-  const met = wasmGz <= TARGET_KB * 1024;
-  console.log(`\ntarget: wasm <= ${TARGET_KB} KB gzip (3x the workers-rs no-op's 45 KB): ${kb(wasmGz)} gzip, ${met ? 'met' : 'not met'}`);
+  const over = wasmGz - BUDGET_KB * 1024;
+  console.log(`\nbudget: wasm <= ${BUDGET_KB} KB gzip: ${kb(wasmGz)} gzip, ${over <= 0 ? `within it (${kb(-over)} left)` : `OVER it by ${kb(over)}`}`);
   const noop = path.join(root, 'bench/peers/noop/build/index_bg.wasm');
   if (fs.existsSync(noop)) {
     const data = fs.readFileSync(noop);
