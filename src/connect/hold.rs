@@ -1,6 +1,6 @@
 //! The row that holds a connect's grant until its accounts land: an `account_choices` row,
 //! sealed like a picker's, written right after the code exchange (before the identity and
-//! account calls) and deleted by the batch that lands the accounts. So the grant is never
+//! account calls), rewritten with the login once the identity call tells it, and deleted by the batch that lands the accounts. So the grant is never
 //! live at the platform with no row: a connect that fails revokes it and drops the row; one
 //! whose revocation is not settled, or that dies first, leaves the row, and the cron revokes
 //! what it holds when it expires (`jobs::choices`). The row is also the landing's commit

@@ -314,9 +314,15 @@ async fn connect(
         identity.platform_user_id = account_key(&identity.platform_user_id, host);
         identity.username = identity.username.map(|u| instance_handle(&u, host));
     }
-    let login = Account::of_login(&identity);
     let fail = |f: CallbackFailure| (f, Some(fresh(Some(identity.platform_user_id.clone()))));
-    let listing = crate::accounts::list(ctx, platform, &tokens.access_token, &choice.scopes, &login, &link.id)
+    // The row learns the login before the accounts are read: one left behind with an
+    // unknown login could not be revoked by the cron where the platform's revoke ends every
+    // grant of the account (Meta, Google, TikTok, Mastodon).
+    choice.login = Account::of_login(&identity);
+    if hold(ctx, link, &choice, finish).await.is_err() {
+        return Err(fail(CallbackFailure::ServerError));
+    }
+    let listing = crate::accounts::list(ctx, platform, &tokens.access_token, &choice.scopes, &choice.login, &link.id)
         .await
         .map_err(fail)?;
     let listed = listing.accounts;
@@ -324,7 +330,6 @@ async fn connect(
         log_failure(&platform.id, &link.id, "accounts", "the login has no account to connect");
         return Err(fail(CallbackFailure::NoAccounts));
     }
-    choice.login = login;
     choice.listed = listed.iter().map(|a| a.platform_user_id.clone()).collect();
     choice.listed_complete = listing.complete;
     let ids: Vec<String> = listed.iter().map(|a| a.platform_user_id.clone()).collect();
@@ -355,8 +360,7 @@ async fn connect(
         }
         _ => choice.accounts.iter().map(|a| a.platform_user_id.clone()).collect(),
     };
-    // The row now holds what is known of the login, so the cron can revoke it as the
-    // login's if this request dies before the accounts land.
+    // The row now holds what is known of the login's accounts too.
     if hold(ctx, link, &choice, finish).await.is_err() {
         return Err(fail(CallbackFailure::ServerError));
     }

@@ -7,7 +7,9 @@ use crate::connect::FreshGrant;
 use crate::ctx::Ctx;
 use crate::store::{self, Stmt};
 use connect_links_core::error::ApiResult;
+use connect_links_core::ownership::may_revoke;
 use connect_links_core::picker::{Choice, CHOICE_FIELD};
+use connect_links_core::platforms::Platform;
 use connect_links_core::random::unit;
 use connect_links_core::refresh::backoff;
 use serde::Deserialize;
@@ -55,6 +57,16 @@ pub async fn expire(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
         // A row nothing can open, or of a platform no longer configured, holds nothing we
         // could revoke: it goes.
         let settled = match (choice, platform) {
+            // Its login unknown (the request died before the identity call told it): where
+            // the platform's revoke ends every grant of the account, revoke would skip it,
+            // which is no settlement. Kept and tried again, given up at the try limit.
+            (Some(choice), Some(platform)) if login_unknown_blocks_revoke(&platform, &choice) => {
+                console_log!(
+                    "{}",
+                    json!({"event": "choice_revoke_login_unknown", "link_id": d.link_id, "platform": platform.id})
+                );
+                false
+            }
             (Some(choice), Some(platform)) => FreshGrant::of_choice(&platform, &choice).revoke(ctx, &d.link_id).await,
             _ => true,
         };
@@ -95,4 +107,12 @@ pub async fn expire(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     )
     .exec("expire unchosen")
     .await
+}
+
+/// Whether `choice` holds a grant of an unknown login that `platform` has a revoke endpoint
+/// for but may not revoke without knowing the account (see `ownership::may_revoke`).
+fn login_unknown_blocks_revoke(platform: &Platform, choice: &Choice) -> bool {
+    choice.login.platform_user_id.is_empty()
+        && platform.revoke_url.is_some()
+        && !may_revoke(platform.revoke_reach, None, false)
 }

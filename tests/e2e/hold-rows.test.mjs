@@ -127,3 +127,43 @@ test('a row whose revocation never settles is given up after its last try', asyn
   assert.equal(revokesOf('hopeless').length, 2, 'tried once more');
   assert.equal(await holdRow(link.id), null, 'given up');
 });
+
+test('the row learns the login from the identity call: a connect whose Pages fail is revoked by the cron as the login\'s', async () => {
+  const user = 'listless';
+  mocks.setPages(user, [{ id: `${user}-1`, name: 'A' }]);
+  // The Page listing and the revocation after it both get no usable answer.
+  mocks.failNext('facebook', 'accounts', () => new Response('unavailable', { status: 503 }));
+  mocks.failNext('facebook', 'revoke', () => new Response('unavailable', { status: 503 }));
+  const { q, link } = await w.connectWithMock(mocks, app.api_key, 'facebook', { user, redirect: REDIRECT, linkFields: { accounts: 'all' } });
+  assert.ok(q.error, 'the connect failed');
+  await failedTold(link.id);
+  assert.equal(revokesOf(user).length, 1, 'the revocation was tried');
+  const row = await w.row('SELECT sealed, login_key FROM account_choices WHERE link_id = ?', link.id);
+  assert.ok(row, 'a revocation that did not settle keeps the row');
+  assert.equal(JSON.parse(w.openEnvelope(row.sealed, link.id, 'account_choice')).login.platform_user_id, `10${user}`, 'it holds the login');
+  assert.ok(row.login_key, 'and its key');
+  await w.sql('UPDATE account_choices SET expires_at = ? WHERE link_id = ?', now() - 1, link.id);
+  await w.cron();
+  assert.equal(revokesOf(user).length, 2, 'the cron revoked it (not skipped as an unknown account\'s)');
+  assert.equal(live(user).length, 0, 'revoked at the platform');
+  assert.equal(await holdRow(link.id), null, 'then dropped');
+});
+
+test('an expired row whose login is unknown is not dropped as settled: kept, then given up after its last try', async () => {
+  const { link } = await failedConnect('nameless', () => new Response('unavailable', { status: 503 }));
+  // As a request that died during the identity call would have left it.
+  const row = await w.row('SELECT sealed, token_kid FROM account_choices WHERE link_id = ?', link.id);
+  const held = JSON.parse(w.openEnvelope(row.sealed, link.id, 'account_choice'));
+  held.login.platform_user_id = '';
+  const sealed = w.sealEnvelope(JSON.stringify(held), link.id, 'account_choice', row.token_kid);
+  await w.sql('UPDATE account_choices SET sealed = ?, login_key = NULL, expires_at = ? WHERE link_id = ?', sealed, now() - 1, link.id);
+  await w.cron();
+  assert.equal(revokesOf('nameless').length, 1, 'Facebook\'s revoke would end every grant of an unknown account: not called');
+  const kept = await holdRow(link.id);
+  assert.ok(kept, 'the row stays');
+  assert.equal(kept.revoke_tries, 1);
+  assert.ok(live('nameless').length > 0);
+  await w.sql('UPDATE account_choices SET expires_at = ?, revoke_tries = 11 WHERE link_id = ?', now() - 1, link.id);
+  await w.cron();
+  assert.equal(await holdRow(link.id), null, 'given up after its last try');
+});
