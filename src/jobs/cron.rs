@@ -34,6 +34,22 @@ pub struct RefreshMessage {
 /// How many select-and-refresh rounds one cron run makes at most.
 const MAX_ROUNDS: u32 = 5;
 
+/// The default of `CRON_PHASE_BUDGET_MS`: 4 minutes, under the 5-minute cron interval, so
+/// that a run whose calls hang (a tenant's own host that never answers) has stopped
+/// starting calls before the next run starts, instead of two runs overlapping, and ends
+/// well inside an invocation's wall time (which, when exceeded, kills the rest of it).
+const PHASE_BUDGET_MS: i64 = 240_000;
+
+/// How many more platform calls, one after the other, fit in the run's budget
+/// (`CRON_PHASE_BUDGET_MS` from the run's start, default [`PHASE_BUDGET_MS`]), each taken
+/// to last its whole timeout. The refresh and liveness phases start a call only while one
+/// fits; what they did not start stays due (unmarked) for the next run.
+pub fn calls_in_budget(ctx: &Ctx) -> usize {
+    let budget = ctx.number_var("CRON_PHASE_BUDGET_MS", 1_000..=900_000).unwrap_or(PHASE_BUDGET_MS);
+    let left = ctx.started_ms + budget - crate::ctx::now_ms();
+    usize::try_from(left / (ctx.timeout_ms().max(1) as i64)).unwrap_or(0)
+}
+
 /// The lifecycle job run by the cron trigger: the refresh phase, and beside it (not after
 /// it) the liveness checks, and the webhook retries then housekeeping, each on its own share
 /// of the connections (see [`CONCURRENCY`]), so that a refresh or a check that hangs, or a
@@ -85,11 +101,20 @@ async fn refresh_due(ctx: &Ctx) -> ApiResult<()> {
                 calls_left = calls_left.saturating_sub(due.len() as u32);
             }
             None => {
-                let results: Vec<_> = stream::iter(due.iter())
-                    .map(|id| refresh_one(ctx, id, Trigger::Cron))
+                // A refresh not started (out of budget) is left as it was: its lease, which
+                // marks it, is never taken, so it is due for the next run.
+                let results: Vec<Option<ApiResult<Outcome>>> = stream::iter(due.iter())
+                    .map(|id| async move {
+                        match calls_in_budget(ctx) {
+                            0 => None,
+                            _ => Some(refresh_one(ctx, id, Trigger::Cron).await),
+                        }
+                    })
                     .buffer_unordered(CONCURRENCY)
                     .collect()
                     .await;
+                let deferred = results.iter().filter(|r| r.is_none()).count();
+                let results: Vec<ApiResult<Outcome>> = results.into_iter().flatten().collect();
                 let called = results
                     .iter()
                     .filter(|r| matches!(r, Ok(Outcome::Refreshed | Outcome::Failed(_) | Outcome::TooLarge) | Err(_)))
@@ -97,9 +122,12 @@ async fn refresh_due(ctx: &Ctx) -> ApiResult<()> {
                 let failed = results.iter().filter(|r| r.is_err()).count();
                 console_log!(
                     "{}",
-                    json!({"event": "cron_refresh", "due": due.len(), "called": called, "errors": failed})
+                    json!({"event": "cron_refresh", "due": due.len(), "called": called, "errors": failed, "deferred": deferred})
                 );
                 calls_left = calls_left.saturating_sub(called as u32);
+                if deferred > 0 {
+                    break;
+                }
                 // Every profile of the round made its call: the next round has its own budget.
                 if called == due.len() {
                     break;

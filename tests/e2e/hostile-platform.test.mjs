@@ -528,3 +528,48 @@ test('the cap is 1 MiB of inflated bytes: the same answer gzipped to exactly 1 M
   assert.deepEqual([after.status, after.refresh, after.refresh_failures], ['active', provider.liveRefresh('cap-at'), 0]);
   assert.equal((await w.call('GET', `/v1/profiles/${id}/access-token`, { token: app.api_key })).body.access_token, after.access);
 });
+
+test('a cron run keeps to its budget: checks of a host that hangs stop being started, and the ones not started stay due for the next run', async () => {
+  // A worker of its own: a short timeout and budget (this file's worker keeps the defaults).
+  const vars = { ...hostileVars(), PLATFORM_TIMEOUT_MS: '1000', CRON_PHASE_BUDGET_MS: '2500' };
+  const w2 = await startWorker({ vars, outbound: streamingOutbound(async (request) => (await provider.answer(request)) ?? others.handle(request)), captureLogs: true });
+  const users = ['budget1', 'budget2', 'budget3', 'budget4', 'budget5'];
+  const holds = [];
+  try {
+    const r = await w2.admin('POST', '/v1/admin/apps', { name: 'Budget app', allowed_redirect_urls: [REDIRECT] });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const ids = [];
+    for (const user of users) {
+      provider.noExpiry.add(user);
+      const link = await w2.createLink(r.body.api_key, { platform: HOSTILE_ID, redirect_url: REDIRECT });
+      const { code, state } = provider.approve(link.authorize_url, user);
+      const res = await w2.callback(`${w2.base}/oauth/callback?${new URLSearchParams({ code, state })}`);
+      ids.push(new URL(res.headers.get('location')).searchParams.get('profile_id'));
+    }
+    // All five due, most overdue first; every check hangs until its timeout.
+    const dueAt = ids.map((_, i) => now() - 3600 + i);
+    for (const [i, id] of ids.entries()) await w2.sql('UPDATE profiles SET next_check_at = ? WHERE id = ?', dueAt[i], id);
+    for (const user of users) holds.push(provider.hold(user, 'before', 'userinfo'));
+    const calls = users.map((u) => provider.callsOf(u, 'userinfo').length);
+    const checked = () => users.filter((u, i) => provider.callsOf(u, 'userinfo').length > calls[i]).length;
+    const rows = () => Promise.all(ids.map((id) => w2.row('SELECT next_check_at, check_failures FROM profiles WHERE id = ?', id)));
+    await w2.cron();
+    const started = checked();
+    assert.ok(started >= 1 && started < users.length, `${started} of ${users.length} checks started in a 2.5 s budget of 1 s calls`);
+    const after = await rows();
+    for (const [i, row] of after.entries()) {
+      if (i < started) assert.ok(row.next_check_at > now(), `${users[i]} was checked (and backed off)`);
+      // Never marked: as due as before, no failure counted.
+      else assert.deepEqual([row.next_check_at, row.check_failures], [dueAt[i], 0], `${users[i]} is still due as it was`);
+    }
+    // The next run picks them up.
+    for (const letGo of holds) letGo();
+    await w2.cron();
+    for (const [i, row] of (await rows()).entries()) {
+      if (i >= started) assert.ok(row.next_check_at > now() + 86400, `${users[i]} checked in the next run`);
+    }
+  } finally {
+    for (const letGo of holds) letGo();
+    await w2.stop();
+  }
+});
