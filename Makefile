@@ -71,9 +71,10 @@ test-deploy: setup
 deploy: build
 	node scripts/deploy.mjs
 
-## build: the worker alone (wasm + JS glue in build/). A release build (--release, then
-## wasm-opt, then the wasm's name section dropped: worker-build keeps it, and the features
-## are worker-build's own wasm-opt list) unless CONNECT_LINKS_BUILD=dev, which scripts/dev.mjs
+## build: the worker alone (wasm + JS glue in build/). A release build (--release without
+## worker-build's wasm-opt, whose -Oz/-Os output gzips ~40 KB larger than rustc's opt-level
+## "z" code after -O1; then our wasm-opt -O1, which also drops the name section worker-build
+## keeps; the features are worker-build's own wasm-opt list) unless CONNECT_LINKS_BUILD=dev, which scripts/dev.mjs
 ## sets for `wrangler dev`: then the dev-fast cargo profile and no wasm-opt. Skipped when
 ## build/.stamp shows a build of the same mode from the same inputs (scripts/build-stamp.mjs:
 ## src/, core/, the manifests, Cargo.lock, openapi/openapi.json, any build.rs), so wrangler's
@@ -81,12 +82,12 @@ deploy: build
 # worker-build with the pinned wasm-bindgen CLI and npm binaryen's wasm-opt (ours and the bench's no-op).
 WORKER_BUILD = WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt worker-build
 BUILD_MODE = $(if $(filter dev,$(CONNECT_LINKS_BUILD)),dev,release)
-BUILD_FLAGS_release := --release
+BUILD_FLAGS_release := --release --no-opt
 BUILD_FLAGS_dev := --profile dev-fast --no-opt
 STRIP_NAMES = $(CURDIR)/node_modules/.bin/wasm-opt build/index_bg.wasm -o build/index_bg.wasm --strip-debug \
 	--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
 	--enable-multivalue --enable-reference-types --enable-exception-handling
-STRIP_release := $(STRIP_NAMES)
+STRIP_release := $(subst --strip-debug,-O1 --strip-debug,$(STRIP_NAMES))
 STRIP_dev := true
 build: setup
 	@stamp="$$(node scripts/build-stamp.mjs $(BUILD_MODE) $(BUILD_FLAGS_$(BUILD_MODE)))" || exit 1; \
