@@ -77,8 +77,10 @@ deploy: build
 ## keeps; the features are worker-build's own wasm-opt list) unless CONNECT_LINKS_BUILD=dev, which scripts/dev.mjs
 ## sets for `wrangler dev`: then the dev-fast cargo profile and no wasm-opt. Skipped when
 ## build/.stamp shows a build of the same mode from the same inputs (scripts/build-stamp.mjs:
-## src/, core/, the manifests, Cargo.lock, openapi/openapi.json, any build.rs), so wrangler's
+## src/, core/, the manifests, Cargo.lock, any build.rs), so wrangler's
 ## second run of this command at start and `make dev` with nothing changed cost no build.
+## Either way it then writes build/assets/openapi.json, the static asset GET /openapi.json
+## serves (scripts/openapi-asset.mjs; wrangler.toml [assets]).
 # worker-build with the pinned wasm-bindgen CLI and npm binaryen's wasm-opt (ours and the bench's no-op).
 WORKER_BUILD = WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt worker-build
 BUILD_MODE = $(if $(filter dev,$(CONNECT_LINKS_BUILD)),dev,release)
@@ -99,6 +101,7 @@ build: setup
 		$(STRIP_$(BUILD_MODE)) || exit 1; \
 		{ set +x; } 2>/dev/null; echo "$$stamp" > build/.stamp; \
 	fi
+	@node scripts/openapi-asset.mjs
 
 setup: node_modules/.installed
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown

@@ -14,14 +14,14 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const STAMP = path.join(root, 'build/.stamp');
 
-// What the wasm is built from: both crates' sources and manifests, the lock file, the
-// OpenAPI document (compiled in with include_str!), any build script or cargo config, and
+// What the wasm is built from: both crates' sources and manifests, the lock file, any build
+// script or cargo config, and
 // the Makefile (the build recipe, the pinned wasm-bindgen and worker-build versions, the
 // name-section strip); the compiler's version is hashed in too.
 // core/target (a stray `cargo` run inside core/) and core/tests (host-only) are left out.
 const DIRS = ['src', 'core'];
 const SKIP = new Set(['core/target', 'core/tests']);
-const FILES = ['Makefile', 'Cargo.toml', 'Cargo.lock', 'openapi/openapi.json', 'build.rs', 'core/build.rs',
+const FILES = ['Makefile', 'Cargo.toml', 'Cargo.lock', 'build.rs', 'core/build.rs',
   '.cargo/config.toml', '.cargo/config', 'rust-toolchain.toml', 'rust-toolchain'];
 
 function walk(rel, out) {

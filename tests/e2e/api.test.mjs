@@ -27,7 +27,21 @@ test('GET /openapi.json serves the document the tests check answers against', as
   const file = JSON.parse(fs.readFileSync(new URL('../../openapi/openapi.json', import.meta.url), 'utf8'));
   assert.deepEqual(r.body, file);
   assert.equal(r.body.openapi, '3.1.0');
+  // The document is a static asset (build/assets, read through the ASSETS binding), but the
+  // answer is the worker's own, with its headers.
+  assert.equal(r.headers.get('cache-control'), 'no-store');
+  assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(r.headers.get('etag'), null);
   assert.equal((await w.call('POST', '/openapi.json', { unchecked: true })).status, 405);
+});
+
+test('wrangler.toml binds the assets as the harness does, every request reaching the worker first', async () => {
+  // Without run_worker_first the platform would serve build/assets/openapi.json at
+  // /openapi.json itself, without the worker's headers; the harness binds the assets as a
+  // service (no router in front), so this reads what a deploy and `wrangler dev` get.
+  const { unstable_readConfig } = await import('wrangler');
+  const config = unstable_readConfig({ config: new URL('../../wrangler.toml', import.meta.url).pathname });
+  assert.deepEqual(config.assets, { directory: 'build/assets', binding: 'ASSETS', run_worker_first: true });
 });
 
 test('admin routes need the admin token', async () => {

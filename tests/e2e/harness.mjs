@@ -86,6 +86,13 @@ export async function startWorker({ vars = {}, outbound, queue = false, tokenKey
     kvNamespaces: { OAUTH_STATE: 'e2e-kv' },
     // As wrangler.toml binds it (its migration declares the class with SQLite storage).
     durableObjects: { RATE_LIMITER: { className: 'RateLimiter', useSQLite: true } },
+    // ASSETS: wrangler.toml's [assets] (`make build` writes the directory; GET /openapi.json
+    // reads it). With run_worker_first every request reaches the worker, so no router stands
+    // in front of it here: Miniflare's assets router, when it does, resets the client's
+    // connection now and then after an answer that left the request body unread (a 401 to a
+    // POST). The binding is a service binding to a second worker that holds the assets and
+    // hands each fetch to its own ASSETS binding, Miniflare's real asset server.
+    serviceBindings: { ASSETS: 'assets' },
     bindings,
     ...(outbound ? { outboundService: outbound } : {}),
     // Everything workerd writes (the worker's console included), kept for a scan.
@@ -95,7 +102,7 @@ export async function startWorker({ vars = {}, outbound, queue = false, tokenKey
       queueConsumers: { 'refresh-queue': { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 3 } },
     } : {}),
   };
-  const mf = new Miniflare(options);
+  const mf = new Miniflare(withAssets(options));
   let db;
   let kv;
   try {
@@ -112,6 +119,19 @@ export async function startWorker({ vars = {}, outbound, queue = false, tokenKey
   worker.logs = logs;
   worker.options = options;
   return worker;
+}
+
+/** `options` (one worker's, with the shared ones) as two workers: the worker, then the one holding build/assets. */
+function withAssets(options) {
+  const { host, port, handleRuntimeStdio, ...worker } = options;
+  const assets = {
+    name: 'assets',
+    modules: true,
+    script: 'export default { fetch: (request, env) => env.ASSETS.fetch(request) };',
+    compatibilityDate: worker.compatibilityDate,
+    assets: { directory: path.join(root, 'build/assets'), binding: 'ASSETS', routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
+  };
+  return { host, port, ...(handleRuntimeStdio ? { handleRuntimeStdio } : {}), workers: [{ name: 'connect-links', ...worker }, assets] };
 }
 
 class Worker {
@@ -133,7 +153,7 @@ class Worker {
     await this.settled();
     this.bindings = { ...this.bindings, ...vars };
     this.options = { ...this.options, bindings: this.bindings };
-    await this.mf.setOptions(this.options);
+    await this.mf.setOptions(withAssets(this.options));
     this.db = await this.mf.getD1Database('DB');
     this.kv = await this.mf.getKVNamespace('OAUTH_STATE');
   }

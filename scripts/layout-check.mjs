@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// The house rules of the source tree, checked from the code itself (docs/architecture.md):
+//  1. no import circle among the files of src/ or core/src: a file's edges are the crate
+//     paths it names (`use crate::a::b`, `super::x`, inline `crate::a::f()`), each resolved
+//     to the file that holds the module; `mod x;` lines are not edges (a folder's mod.rs
+//     declaring its files is not a dependency), test files are left out;
+//  2. the flows (src/api, src/browser, src/connect, src/inbound, src/jobs) never name one
+//     another: what two flows share lives in the domain layer below them;
+//  3. no source file over 600 lines, test files aside (tests.rs, a tests/ folder);
+//  4. every folder's mod.rs opens with a `//!` comment saying what it holds.
+// Exits 1 and names each breach. `--graph` prints every edge too.
+//   node scripts/layout-check.mjs [--graph]
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const MAX_LINES = 600;
+const FLOWS = ['api', 'browser', 'connect', 'inbound', 'jobs'];
+const problems = [];
+
+const isTest = (rel) => /(^|\/)tests(\.rs|\/)/.test(rel);
+
+function files(dir) {
+  const out = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.rs')) out.push(path.relative(root, p));
+    }
+  };
+  walk(path.join(root, dir));
+  return out.sort();
+}
+
+/** Code without comments and string literals (so a path in a doc comment is no edge). */
+function code(text) {
+  return text
+    .replace(/\/\*[\s\S]*?\*\//g, ' ')
+    .replace(/\/\/[^\n]*/g, ' ')
+    .replace(/b?r(#*)"[\s\S]*?"\1/g, '""')
+    .replace(/b?"(?:[^"\\]|\\[\s\S])*"/g, '""')
+    .replace(/'(?:[^'\\\n]|\\[^\n]{1,10})'/g, "' '");
+}
+
+/** Expands one `use` tree (`a::{b, c::{d, e}}`) into its paths. */
+function expand(tree) {
+  tree = tree.replace(/\s+/g, '');
+  const open = tree.indexOf('{');
+  if (open < 0) return [tree.replace(/::self$/, '').replace(/\bas\w+$/, '')];
+  const prefix = tree.slice(0, open);
+  const inner = tree.slice(open + 1, tree.lastIndexOf('}'));
+  const parts = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of inner) {
+    if (ch === '{') depth++;
+    if (ch === '}') depth--;
+    if (ch === ',' && depth === 0) {
+      parts.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur) parts.push(cur);
+  return parts.flatMap((p) => (p === 'self' ? [prefix.replace(/::$/, '')] : expand(prefix + p)));
+}
+
+/** The module path (segments from the crate root) a file holds. */
+function modulePath(crateDir, rel) {
+  const segs = path.relative(crateDir, rel).replace(/\.rs$/, '').split('/');
+  if (segs.at(-1) === 'mod' || segs.at(-1) === 'lib') segs.pop();
+  return segs;
+}
+
+/** The file holding the longest module prefix of `segs`. */
+function resolve(crateDir, segs) {
+  for (let n = segs.length; n >= 0; n--) {
+    const base = path.join(crateDir, ...segs.slice(0, n));
+    if (n === 0) return path.join(crateDir, 'lib.rs');
+    for (const f of [`${base}.rs`, path.join(base, 'mod.rs')]) if (fs.existsSync(path.join(root, f))) return f;
+  }
+  return null;
+}
+
+function edgesOf(crateDir, rel) {
+  const text = code(fs.readFileSync(path.join(root, rel), 'utf8'));
+  const here = modulePath(crateDir, rel);
+  const paths = [];
+  for (const m of text.matchAll(/\buse\s+([^;]+);/g)) paths.push(...expand(m[1]));
+  for (const m of text.matchAll(/(?<![\w:])((?:crate|super|self)(?:::\w+)+)/g)) paths.push(m[1]);
+  const out = new Set();
+  for (const p of paths) {
+    let segs = p.split('::').filter(Boolean);
+    // `super` in a file is its module's parent; in a mod.rs/lib.rs, too (the module is the folder).
+    if (segs[0] === 'crate') segs = segs.slice(1);
+    else if (segs[0] === 'super' || segs[0] === 'self') {
+      let base = [...here];
+      while (segs[0] === 'super' || segs[0] === 'self') {
+        if (segs[0] === 'super') base = base.slice(0, -1);
+        segs = segs.slice(1);
+      }
+      segs = [...base, ...segs];
+    } else continue; // another crate, or a name in scope
+    const target = resolve(crateDir, segs);
+    if (target && target !== rel && !isTest(target)) out.add(target);
+  }
+  return out;
+}
+
+/** Strongly connected components with more than one file (Tarjan). */
+function circles(graph) {
+  let index = 0;
+  const idx = new Map();
+  const low = new Map();
+  const stack = [];
+  const on = new Set();
+  const found = [];
+  const visit = (v) => {
+    idx.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    on.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v), low.get(w)));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const comp = [];
+      let w;
+      do {
+        w = stack.pop();
+        on.delete(w);
+        comp.push(w);
+      } while (w !== v);
+      if (comp.length > 1) found.push(comp.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!idx.has(v)) visit(v);
+  return found;
+}
+
+const showGraph = process.argv.includes('--graph');
+for (const crateDir of ['src', 'core/src']) {
+  const graph = new Map();
+  for (const rel of files(crateDir)) {
+    const text = fs.readFileSync(path.join(root, rel), 'utf8');
+    const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+    if (!isTest(rel) && lines > MAX_LINES) problems.push(`${rel}: ${lines} lines (at most ${MAX_LINES} outside tests)`);
+    if (rel.endsWith('/mod.rs') && !text.startsWith('//!')) problems.push(`${rel}: the folder's mod.rs does not open with a //! comment`);
+    if (isTest(rel)) continue;
+    graph.set(rel, edgesOf(crateDir, rel));
+  }
+  for (const [from, tos] of graph) {
+    if (showGraph) for (const to of tos) console.log(`${from} -> ${to}`);
+    const flow = crateDir === 'src' && FLOWS.find((f) => from.startsWith(`src/${f}/`));
+    if (!flow) continue;
+    for (const to of tos) {
+      const other = FLOWS.find((f) => to.startsWith(`src/${f}/`));
+      if (other && other !== flow) problems.push(`flow calls flow: ${from} -> ${to}`);
+    }
+  }
+  for (const c of circles(graph)) problems.push(`import circle: ${c.join(', ')}`);
+}
+
+if (problems.length) {
+  console.error(`layout-check: ${problems.length} problem(s)\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  process.exit(1);
+}
+console.log('layout-check: no import circle, no flow calling another, no file over 600 lines, every mod.rs opens with a //! comment');
