@@ -1,0 +1,23 @@
+//! Storage: D1 access, one file per table or close family, each with its SQL and the row
+//! types of its table (the row types themselves live in core's `model`, where pure views
+//! read them). This folder is the only place SQL is written: every statement is bound with
+//! `?N`, never formatted with values. It may call only the plumbing below it (the error
+//! helpers, bindings) and core.
+
+mod apps;
+mod choices;
+mod grants;
+mod links;
+mod profiles;
+mod proxy_counts;
+mod states;
+mod stmt;
+
+pub use apps::*;
+pub use choices::*;
+pub use grants::*;
+pub use links::*;
+pub use profiles::*;
+pub use proxy_counts::*;
+pub use states::*;
+pub use stmt::*;
