@@ -6,12 +6,13 @@ mod api;
 mod browser;
 mod inbound;
 mod jobs;
-// The connect flow after consent and revocation, shared by routes and jobs.
+// The connect flow after consent, shared by routes and jobs.
 mod accounts;
 mod connect;
 // Events to apps: a change and the events reporting it in one batch, then delivered.
 mod events;
-mod revoke;
+// What several flows do to a grant: use, refresh and check its token, disconnect, revoke.
+mod grants;
 // Webhook secrets (with rotation) and the worker's own secrets, sealed in D1.
 mod sealed_secrets;
 // Plumbing: no imports from the flows above.
@@ -30,7 +31,7 @@ mod store;
 mod tenant;
 
 use jobs::cron::{self, RefreshMessage};
-use jobs::lifecycle::{refresh_one, Trigger};
+use grants::{refresh_one, Trigger};
 use serde_json::json;
 use worker::{
     console_error, event, Context, Env, MessageBatch, MessageExt, Request, Response, Result, ScheduleContext,

@@ -1,5 +1,6 @@
 //! Operator routes: apps and API keys (`Authorization: Bearer <ADMIN_TOKEN>`).
 
+use super::paging::page_cursor;
 use crate::ctx::{Ctx, OrInternal};
 use crate::respond;
 use crate::store;
@@ -61,16 +62,6 @@ pub async fn list_apps(ctx: &Ctx, limit: u32, cursor: Option<&str>) -> ApiResult
     let mut rows = store::list_apps(&ctx.db()?, after, limit).await?;
     let next = page_cursor(&mut rows, limit, |a| encode_cursor(a.created_at, &a.id));
     respond::json(200, &json!({"data": rows.iter().map(AppRow::view).collect::<Vec<_>>(), "next_cursor": next}))
-}
-
-/// Trims the one extra row a list query fetches and returns the cursor for the next page.
-pub fn page_cursor<T>(rows: &mut Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Option<String> {
-    if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        rows.last().map(cursor_of)
-    } else {
-        None
-    }
 }
 
 /// `GET /v1/admin/apps/{id}`.
@@ -145,7 +136,7 @@ pub async fn rotate_webhook_secret(ctx: &Ctx, app_id: &str) -> ApiResult<Respons
 /// knows when an old kid can leave `TOKEN_KEYS`.
 pub async fn keys(ctx: &Ctx) -> ApiResult<Response> {
     let keyring = ctx.keyring()?;
-    let usage = crate::jobs::housekeeping::key_usage(ctx, &keyring).await?;
+    let usage = store::key_usage(&ctx.db()?, &keyring, ctx.now()).await?;
     respond::json(200, &json!({"data": usage}))
 }
 

@@ -3,5 +3,6 @@
 
 pub mod admin;
 pub mod links;
+mod paging;
 pub mod profiles;
 pub mod proxy;

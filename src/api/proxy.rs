@@ -3,12 +3,10 @@
 //! and the platform's rate limits kept before the call. The rules are in
 //! `connect_links_core::proxy`; this file moves bytes and keeps the books.
 
-use crate::api::profiles::{refresh_detached, require_active, usable_token};
 use crate::body::{read_capped, ReadError};
 use crate::ctx::{now_ms, Ctx, OrInternal};
 use crate::fetch::{self, OutBody, TransportError};
-use crate::jobs::lifecycle::Outcome;
-use crate::jobs::liveness;
+use crate::grants::{self, refresh_detached, require_active, usable_token, Outcome};
 use crate::store;
 use crate::tenant::Admitted;
 use connect_links_core::app_limits::AppRoute;
@@ -317,7 +315,7 @@ async fn renew(ctx: &Ctx, platform: &Platform, p: &ProfileRow, tried: &str) -> R
         // (same call, same verdict, same disconnect and `profile.disconnected`), instead of
         // at its next scheduled check. An endpoint that refuses a live token for its own
         // reasons disconnects nobody.
-        if liveness::check_now(ctx, &p.grant_id, &p.id).await.is_err() {
+        if grants::check_now(ctx, &p.grant_id, &p.id).await.is_err() {
             return Renewal::Same;
         }
         return read_renewal(ctx, p, tried).await;

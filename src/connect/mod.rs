@@ -11,7 +11,7 @@ pub mod posted;
 use crate::ctx::{Ctx, OrInternal};
 use crate::fetch;
 use crate::jobs::webhooks;
-use crate::revoke::{revoke, Grant};
+use crate::grants::{revoke, Grant};
 use crate::store::{self, LinkEnd};
 use connect_links_core::accounts::Account;
 use connect_links_core::callback::CallbackFailure;
@@ -721,7 +721,7 @@ pub async fn store_accounts(
             // An account's own token (a Page's) does not expire with the login's.
             let profile_expiry = if own_enc.is_some() { None } else { expires_at };
             // A token that never expires is never refreshed: its liveness is checked instead.
-            let next_check = profile_expiry.is_none().then(|| crate::jobs::liveness::first_check_at(ctx, now));
+            let next_check = profile_expiry.is_none().then(|| crate::grants::first_check_at(ctx, now));
             let parent = match &a.parent {
                 Some(p) => Some(serde_json::to_string(p).or_500("parent json")?),
                 None => None,
@@ -855,7 +855,7 @@ pub async fn store_accounts(
                     let job_ctx = ctx.detached();
                     ctx.after_answer(async move {
                         for (g, cols) in orphans {
-                            crate::api::profiles::revoke_grant(&job_ctx, &g, &cols).await;
+                            crate::grants::revoke_grant(&job_ctx, &g, &cols).await;
                         }
                     })
                     .await;

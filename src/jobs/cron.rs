@@ -1,9 +1,9 @@
 //! The cron's lifecycle job: the refresh phase (inline, or fanned out through
 //! `REFRESH_QUEUE`), with the liveness checks, webhook retries and housekeeping beside it.
-//! Refreshing one grant is [`crate::jobs::lifecycle`]'s.
+//! Refreshing one grant is [`crate::grants::refresh_one`]'s.
 
 use crate::ctx::{Ctx, OrInternal};
-use crate::jobs::lifecycle::{refresh_one, Outcome, Trigger};
+use crate::grants::{refresh_one, Outcome, Trigger};
 use crate::jobs::webhooks;
 use crate::store;
 use connect_links_core::error::ApiResult;

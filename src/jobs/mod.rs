@@ -4,7 +4,5 @@
 pub mod choices;
 pub mod cron;
 pub mod housekeeping;
-pub mod lifecycle;
 pub mod liveness;
-mod refresh_store;
 pub mod webhooks;

@@ -5,21 +5,29 @@
 //! helpers, bindings) and core.
 
 mod apps;
+mod checks;
 mod choices;
 mod grants;
+mod key_usage;
+mod leases;
 mod links;
 mod outbox;
 mod profiles;
 mod proxy_counts;
+mod refreshes;
 mod states;
 mod stmt;
 
 pub use apps::*;
+pub use checks::*;
 pub use choices::*;
 pub use grants::*;
+pub use key_usage::*;
+pub use leases::*;
 pub use links::*;
 pub use outbox::*;
 pub use profiles::*;
 pub use proxy_counts::*;
+pub use refreshes::*;
 pub use states::*;
 pub use stmt::*;

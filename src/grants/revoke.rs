@@ -1,10 +1,12 @@
 //! Revoking a grant at the platform, without ending another profile's grant for the same
-//! account (issue #7: deleting in one app never breaks another).
+//! account: a revoke can end every grant of a login (Facebook), and deleting in one app must
+//! never break another.
 
 use crate::ctx::Ctx;
 use crate::fetch;
 use crate::store;
 use connect_links_core::error::{ApiError, ApiResult};
+use connect_links_core::model::GrantRow;
 use connect_links_core::oauth::{revoke_request, token_to_revoke};
 use connect_links_core::ownership::may_revoke;
 use connect_links_core::platforms::Platform;
@@ -88,4 +90,22 @@ pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, deleting: bool) -> ApiResult<()> {
     // Every client was refused: none of ours issued it as far as the platform says, and the
     // grant may still be live (a client since forgotten): not settled.
     Err(ApiError::upstream("every client was refused the revocation"))
+}
+
+/// Revokes a stored grant at the platform where allowed (best effort, see `revoke`).
+pub async fn revoke_grant(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumns) {
+    let Some(platform) = ctx.platform_at(&cols.platform, grant.instance.as_deref()) else { return };
+    let platform = &platform;
+    let Ok(keyring) = ctx.keyring() else { return };
+    let Some((access, refresh)) = cols.open(&keyring) else { return };
+    let g = Grant {
+        platform,
+        access: &access,
+        refresh: refresh.as_deref(),
+        account: Some(&grant.platform_user_id),
+        grant_id: Some(&grant.id),
+    };
+    if revoke(ctx, &g, true).await.is_err() {
+        worker::console_error!("{}", json!({"event": "revoke_failed", "grant_id": grant.id}));
+    }
 }

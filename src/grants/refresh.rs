@@ -1,76 +1,27 @@
-//! The token lifecycle (api.md section 7): refresh under a D1 lease, classify failures,
-//! tell the app. The cron job that drives it is in [`crate::jobs::cron`]; the write of new
-//! tokens is in [`crate::jobs::refresh_store`].
+//! Using a grant's token when it runs out: refresh it under the D1 lease (one winner across
+//! crons, queue messages and on-demand calls), classify the platform's answer, and tell the
+//! app. The cron job that drives it is `crate::jobs::refresh`; the write of new tokens is
+//! [`super::refreshed`]; a disconnect, [`super::disconnect`].
 
-use crate::ctx::{Ctx, OrInternal};
+use super::disconnect::disconnect;
+use super::lease::{lease_secs, release, suspect_secs};
+use super::refreshed::{store_refreshed, superseded};
+use crate::ctx::Ctx;
 use crate::events::Batch;
 use crate::fetch;
-use crate::jobs::refresh_store::{store_refreshed, superseded};
-use crate::store;
-use crate::store::Stmt;
+use crate::store::{self, LeaseTerms, Leased};
 use connect_links_core::atproto::{parse_session, SessionError};
 use connect_links_core::error::ApiResult;
-use connect_links_core::model::{GrantRow, ProfileRow, GRANT_COLUMNS};
+use connect_links_core::model::ProfileRow;
 use connect_links_core::oauth::parse_token_answer;
 use connect_links_core::platforms::{Platform, RefreshCall, RefreshKind};
 use connect_links_core::random::{new_id, unit};
-use connect_links_core::refresh::{
-    backoff, backoff_steps, classify, refresh_request, DisconnectReason, Failure, BACKOFF_STEPS,
-};
-use connect_links_core::refresh_policy::{
-    next_action_at, RefreshMode, TokenTimes, EXPIRING_NOTICE, SELF_EXCHANGE_MIN_AGE,
-};
-use connect_links_core::storage::write_retry_budget_ms;
+use connect_links_core::refresh::{backoff, backoff_steps, classify, refresh_request, DisconnectReason, Failure};
+use connect_links_core::refresh_policy::{next_action_at, EXPIRING_NOTICE, SELF_EXCHANGE_MIN_AGE};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
-use serde::Deserialize;
 use serde_json::json;
-use worker::{console_error, console_log, query};
-
-/// The grant's app's refresh mode, inside a statement on `grants` (a write compares it
-/// with the mode its schedule was computed in).
-pub(super) const APP_MODE: &str = "(SELECT refresh_mode FROM apps WHERE apps.id = grants.app_id)";
-
-/// How long a lease is held at most: past two platform timeouts (the call and its
-/// webhook), so it never runs out under a live refresh; a worker that dies mid-refresh
-/// frees it by expiry.
-fn lease_secs(ctx: &Ctx) -> i64 {
-    2 * (ctx.timeout_ms() as i64 / 1000) + 30
-}
-
-/// How a liveness check's lease id starts (a refresh lease's starts `lse_`). A check spends no
-/// refresh token, so a check lease left unreleased is no dead refresh: it counts no failure
-/// and casts no doubt on the next refresh's answer.
-pub(crate) const CHECK_LEASE_PREFIX: &str = "chk_";
-
-/// The `SET` clauses of a statement that takes a grant's lease (refresh or check; `SET` reads
-/// the row as it was), for a refresh lease its holder never released: that attempt counts as
-/// a failure, and until a whole lease (`?{secs}` seconds, [`suspect_secs`]) past its end no
-/// answer that the grant is dead is trusted (its holder may still be out with the rotated
-/// tokens, and store them: only that store clears the doubt).
-pub(crate) fn takeover_sets(secs: u8) -> String {
-    let dead = dead_refresh_lease();
-    format!(
-        "refresh_failures = refresh_failures + {dead}, \
-         refresh_suspect_until = CASE WHEN {dead} \
-           THEN MAX(COALESCE(refresh_suspect_until, 0), refresh_lease_until + ?{secs}) ELSE refresh_suspect_until END"
-    )
-}
-
-/// 1 when the lease the row holds is a refresh lease (its holder never released it, when
-/// the statement may take it), else 0.
-fn dead_refresh_lease() -> String {
-    format!(
-        "(refresh_lease_id IS NOT NULL AND substr(refresh_lease_id, 1, {n}) <> '{CHECK_LEASE_PREFIX}')",
-        n = CHECK_LEASE_PREFIX.len()
-    )
-}
-
-/// How long past the end of a refresh lease left unreleased its holder may still store: a
-/// whole lease more (its call, its webhook, a stalled D1), and the write's retries.
-pub(crate) fn suspect_secs(ctx: &Ctx) -> i64 {
-    lease_secs(ctx) + (write_retry_budget_ms() as i64 + 999) / 1000
-}
+use worker::{console_error, console_log};
 
 /// What asked for a refresh. `since_ms` is when the asker started: a refresh completed after
 /// that already serves it, so it makes no second call.
@@ -106,51 +57,6 @@ pub enum Outcome {
     LocalFailure,
 }
 
-/// What a lease returns: the grant, and the columns the refresh needs.
-pub(super) struct Leased {
-    pub(super) grant: GrantRow,
-    pub(super) cols: LeaseCols,
-}
-
-/// The non-public columns a lease returns. The envelopes are the compare-and-swap guard
-/// of every write that follows: a write lands only while they are the ones this refresh
-/// read (so a reconnect or another refresh that stored first always wins). The app's
-/// refresh mode comes with them (a subquery in the lease), so no refresh reads the app.
-#[derive(Deserialize)]
-pub(super) struct LeaseCols {
-    pub(super) access_token_enc: String,
-    pub(super) refresh_token_enc: Option<String>,
-    pub(super) token_issued_at: i64,
-    pub(super) refresh_token_expires_at: Option<i64>,
-    pub(super) refresh_failures: i64,
-    pub(super) refresh_failing: i64,
-    pub(super) reschedule: i64,
-    pub(super) refresh_mode: String,
-    /// Until when an answer that the grant is dead proves nothing (see [`takeover_sets`]).
-    pub(super) refresh_suspect_until: Option<i64>,
-}
-
-impl Leased {
-    pub(super) fn id(&self) -> &str {
-        &self.grant.id
-    }
-    pub(super) fn app_id(&self) -> &str {
-        &self.grant.app_id
-    }
-    pub(super) fn mode(&self) -> RefreshMode {
-        RefreshMode::from_stored(&self.cols.refresh_mode)
-    }
-    /// The stored token times, as the schedule reads them.
-    fn times(&self) -> TokenTimes {
-        TokenTimes {
-            issued_at: self.cols.token_issued_at,
-            access_expires_at: self.grant.access_token_expires_at,
-            refresh_expires_at: self.cols.refresh_token_expires_at,
-            has_refresh_token: self.cols.refresh_token_enc.is_some(),
-        }
-    }
-}
-
 /// Refreshes one grant under the D1 lease: one winner across crons, queue redeliveries
 /// and on-demand calls; the new tokens are written before anything else happens, and every
 /// profile under the grant shows them.
@@ -161,54 +67,27 @@ impl Leased {
 /// that kills the isolate mid-call (or outlives its lease) leaves its lease unreleased; the
 /// next lease counts it as a failure, so each such attempt waits longer, and a grant that
 /// kills every run is not the first one picked by every run. That lease also starts a doubt
-/// ([`takeover_sets`]): the holder may still be out with a spent refresh token's successor.
+/// ([`suspect_secs`]): the holder may still be out with a spent refresh token's successor.
 pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResult<Outcome> {
     let db = ctx.db()?;
     let lease = new_id("lse_")?;
     // The cron takes what was due when its run started: whatever an attempt of this run
     // pushed back (to now + backoff) is not due again in the same run.
     let (due_only, since_ms) = match trigger {
-        Trigger::Cron => (1, ctx.started_ms),
-        Trigger::Queue { since_ms } | Trigger::OnDemand { since_ms } => (0, since_ms),
+        Trigger::Cron => (true, ctx.started_ms),
+        Trigger::Queue { since_ms } | Trigger::OnDemand { since_ms } => (false, since_ms),
     };
-    // SET reads the row as it was: `refresh_lease_id` is the previous lease, still set when
-    // its holder never released it.
-    let leased = query!(
-        &db,
-        &format!(
-            "UPDATE grants SET {takeover}, \
-               next_refresh_at = MAX(next_refresh_at, ?3 + json_extract(?8, '$[' || \
-                 MIN(refresh_failures + {dead}, {last_step}) || ']')), \
-               refresh_lease_id = ?2, refresh_lease_until = ?3 + ?4 \
-             WHERE id = ?1 AND status = 'active' \
-               AND (refresh_lease_until IS NULL OR refresh_lease_until < ?3) \
-               AND (?5 = 0 OR next_refresh_at <= ?7) \
-               AND (last_refresh_ms IS NULL OR last_refresh_ms < ?6) \
-             RETURNING {GRANT_COLUMNS}, access_token_enc, refresh_token_enc, token_issued_at, refresh_token_expires_at, \
-               refresh_failures, refresh_failing, reschedule, refresh_suspect_until, \
-               COALESCE({APP_MODE}, 'proactive') AS refresh_mode",
-            takeover = takeover_sets(9),
-            dead = dead_refresh_lease(),
-            last_step = BACKOFF_STEPS - 1
-        ),
-        grant_id,
-        lease,
-        ctx.now(),
-        lease_secs(ctx),
+    let terms = LeaseTerms {
+        now: ctx.now(),
+        lease_secs: lease_secs(ctx),
         due_only,
         since_ms,
-        ctx.started_ms / 1000,
-        backoff_steps(unit()),
-        suspect_secs(ctx)
-    )
-    .one::<serde_json::Value>("lease")
-    .await?;
-    let Some(raw) = leased else {
-        return why_not(ctx, grant_id).await;
+        due_by: ctx.started_ms / 1000,
+        backoff_steps: backoff_steps(unit()),
+        suspect_secs: suspect_secs(ctx),
     };
-    let row = Leased {
-        grant: serde_json::from_value(raw.clone()).or_500("read leased grant")?,
-        cols: serde_json::from_value(raw).or_500("read leased columns")?,
+    let Some(row) = store::take_refresh_lease(&db, grant_id, &lease, &terms).await? else {
+        return why_not(ctx, grant_id).await;
     };
     let result = refresh_leased(ctx, &row, &lease, trigger).await;
     if result.is_err() {
@@ -220,29 +99,9 @@ pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResu
 
 /// Why no lease was taken: in flight, or nothing to do.
 async fn why_not(ctx: &Ctx, id: &str) -> ApiResult<Outcome> {
-    let db = ctx.db()?;
-    let held = query!(&db, "SELECT id FROM grants WHERE id = ?1 AND refresh_lease_until >= ?2", id, ctx.now())
-        .exists("lease check")
-        .await?;
+    let held = store::lease_held(&ctx.db()?, id, ctx.now()).await?;
     Ok(if held { Outcome::InFlight } else { Outcome::NotNeeded })
 }
-
-/// Frees the lease, optionally moving `next_refresh_at`.
-pub(super) async fn release(ctx: &Ctx, id: &str, lease: &str, next: Option<i64>) -> ApiResult<()> {
-    let db = ctx.db()?;
-    query!(
-        &db,
-        "UPDATE grants SET refresh_lease_id = NULL, refresh_lease_until = NULL, \
-         next_refresh_at = COALESCE(?3, next_refresh_at) WHERE id = ?1 AND refresh_lease_id = ?2",
-        id,
-        lease,
-        next
-    )
-    .exec("release")
-    .await?;
-    Ok(())
-}
-
 async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) -> ApiResult<Outcome> {
     // Borrowed from the catalog unless the grant's server rewrites its URLs: no copy per refresh.
     let Some(platform) = ctx.platform_at(&row.grant.platform, row.grant.instance.as_deref()) else {
@@ -347,24 +206,7 @@ async fn local_failure(ctx: &Ctx, row: &Leased, lease: &str, why: &str) -> ApiRe
 /// Stores a flagged grant's schedule in its app's mode, with no platform call, and frees the
 /// lease. Should the mode have changed again since the lease, the grant stays flagged and due.
 async fn reschedule(ctx: &Ctx, row: &Leased, lease: &str, next: Option<i64>) -> ApiResult<()> {
-    let db = ctx.db()?;
-    query!(
-        &db,
-        &format!(
-            "UPDATE grants SET \
-         next_refresh_at = CASE WHEN {APP_MODE} = ?4 THEN ?3 ELSE ?5 END, \
-         reschedule = CASE WHEN {APP_MODE} = ?4 THEN 0 ELSE 1 END, \
-         refresh_lease_id = NULL, refresh_lease_until = NULL WHERE id = ?1 AND refresh_lease_id = ?2"
-        ),
-        row.id(),
-        lease,
-        next,
-        row.cols.refresh_mode,
-        ctx.now()
-    )
-    .exec("reschedule")
-    .await?;
-    Ok(())
+    store::reschedule(&ctx.db()?, row.id(), lease, next, &row.cols.refresh_mode, ctx.now()).await
 }
 
 /// Counts a failure, moves the next attempt out with backoff, frees the lease, and sends
@@ -375,18 +217,7 @@ async fn push_back(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<()> {
     let failures = row.cols.refresh_failures + 1;
     let next = ctx.now() + backoff(failures as u32, unit());
     let db = ctx.db()?;
-    let update = query!(
-        &db,
-        "UPDATE grants SET refresh_failures = ?3, refresh_failing = 1, next_refresh_at = ?4, \
-         refresh_lease_id = NULL, refresh_lease_until = NULL, updated_at = ?5 \
-         WHERE id = ?1 AND refresh_lease_id = ?2",
-        row.id(),
-        lease,
-        failures,
-        next,
-        ctx.now()
-    )
-    .or_500("prepare refresh failure")?;
+    let update = store::refresh_failed_stmt(&db, row.id(), lease, failures, next, ctx.now())?;
     let mut batch = Batch::new(ctx, &db);
     batch.push(update);
     if row.cols.refresh_failing == 0 {
@@ -442,15 +273,7 @@ async fn expiry_without_refresh(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResu
         Some(exp) if exp - ctx.now() > EXPIRING_NOTICE => release(ctx, row.id(), lease, None).await?,
         Some(exp) => {
             let db = ctx.db()?;
-            let update = query!(
-                &db,
-                "UPDATE grants SET expiring_notified = 1, next_refresh_at = ?3, refresh_lease_id = NULL, \
-                 refresh_lease_until = NULL WHERE id = ?1 AND refresh_lease_id = ?2 AND expiring_notified = 0",
-                row.id(),
-                lease,
-                exp
-            )
-            .or_500("prepare expiring")?;
+            let update = store::expiring_stmt(&db, row.id(), lease, exp)?;
             let views = store::profiles_of_grant(&db, row.id(), false).await?.iter().map(|(p, _)| p.view()).collect();
             let mut batch = Batch::new(ctx, &db);
             batch.push(update);
@@ -461,51 +284,4 @@ async fn expiry_without_refresh(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResu
         None => release(ctx, row.id(), lease, None).await?,
     }
     Ok(Outcome::NoRefresh)
-}
-
-/// Marks the grant disconnected, with its profiles, and tells the app (one event per
-/// profile), in one batch: once, only while its tokens are still the ones this refresh sent
-/// (a reconnect or another refresh that stored meanwhile keeps it alive), and only while this
-/// refresh still holds its lease (a refresh whose lease ran out and was taken over may have
-/// been answered `invalid_grant` because the new holder's call spent the token first, its
-/// rotated tokens not stored yet). A dead grant ends every profile under it; an expired one
-/// only those acting with its token. Whether it was disconnected now.
-async fn disconnect(ctx: &Ctx, row: &Leased, lease: &str, reason: DisconnectReason) -> ApiResult<bool> {
-    let db = ctx.db()?;
-    let now = ctx.now();
-    let own_token_too = reason != DisconnectReason::TokenExpired;
-    let update = query!(
-        &db,
-        "UPDATE grants SET status = 'disconnected', disconnect_reason = ?2, next_refresh_at = NULL, \
-         refresh_lease_id = NULL, refresh_lease_until = NULL, updated_at = ?3 \
-         WHERE id = ?1 AND status = 'active' AND access_token_enc = ?4 AND refresh_token_enc IS ?5 \
-           AND refresh_lease_id = ?6 RETURNING id",
-        row.id(),
-        reason.as_str(),
-        now,
-        row.cols.access_token_enc,
-        row.cols.refresh_token_enc,
-        lease
-    )
-    .or_500("prepare disconnect")?;
-    let profiles = store::profiles_of_grant(&db, row.id(), own_token_too).await?;
-    let ended = query!(
-        &db,
-        "UPDATE profiles SET status = 'disconnected', disconnect_reason = ?2, updated_at = ?3 \
-         WHERE grant_id = ?1 AND status = 'active' AND (?4 = 1 OR access_token_enc IS NULL) AND changes() > 0",
-        row.id(),
-        reason.as_str(),
-        now,
-        own_token_too as i32
-    )
-    .or_500("prepare disconnect profiles")?;
-    let views = profiles.into_iter().map(|(p, _)| p.ended(reason.as_str(), now).view()).collect();
-    let mut batch = Batch::new(ctx, &db);
-    batch.push(update);
-    batch.push(ended);
-    batch.events(row.app_id(), types::DISCONNECTED, views)?;
-    let results = batch.commit().await?;
-    // When the tokens changed meanwhile, the grant stays as it is; just free the lease.
-    release(ctx, row.id(), lease, None).await?;
-    Ok(store::returned_rows(&results, 0))
 }

@@ -1,11 +1,10 @@
 //! Writing a refresh's new tokens: a compare-and-swap on the envelopes the refresh read,
-//! retried on a transient D1 error. The lease and the call are [`crate::jobs::lifecycle`]'s.
+//! retried on a transient D1 error. The lease and the call are [`super::refresh`]'s.
 
+use super::lease::release;
 use crate::ctx::{Ctx, OrInternal};
 use crate::events::Batch;
-use crate::jobs::lifecycle::{release, Leased, APP_MODE};
-use crate::store;
-use crate::store::Stmt;
+use crate::store::{self, Leased, NewTokens};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::ProfileRow;
@@ -16,10 +15,9 @@ use connect_links_core::refresh_policy::{next_action_at, TokenTimes};
 use connect_links_core::storage::{is_transient_d1_error, write_retry_delay_ms, WRITE_ATTEMPTS};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
-use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;
-use worker::{console_error, query, D1Database, Delay};
+use worker::{console_error, Delay};
 
 /// Writes the new tokens. A rotated refresh token replaces the stored one; an answer
 /// without one keeps it (re-sealed, so the row stays under one key id). Every profile under
@@ -89,36 +87,18 @@ pub(super) async fn store_refreshed(
         vec![]
     };
     for attempt in 1..=WRITE_ATTEMPTS {
-        let update = query!(
-            &db,
-            &format!(
-                "UPDATE grants SET access_token_enc = ?3, refresh_token_enc = ?4, token_kid = ?5, \
-             access_token_expires_at = ?6, refresh_token_expires_at = ?7, \
-             scopes = COALESCE(?8, scopes), token_issued_at = ?9, last_refreshed_at = ?9, last_refresh_ms = ?10, \
-             next_refresh_at = CASE WHEN {APP_MODE} = ?14 THEN ?11 ELSE ?9 END, \
-             reschedule = CASE WHEN {APP_MODE} = ?14 THEN 0 ELSE 1 END, \
-             refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
-             reencrypt_failed_at = NULL, refresh_suspect_until = NULL, \
-             refresh_lease_until = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_until END, \
-             refresh_lease_id = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_id END, updated_at = ?9 \
-             WHERE id = ?1 AND status = 'active' AND access_token_enc = ?12 AND refresh_token_enc IS ?13 RETURNING id"
-            ),
-            id,
-            lease,
-            access_enc,
-            refresh_enc,
-            keyring.current_kid(),
+        let fresh = NewTokens {
+            access_enc: &access_enc,
+            refresh_enc: refresh_enc.as_deref(),
+            kid: keyring.current_kid(),
             expires_at,
             refresh_expires_at,
-            scopes,
+            scopes: scopes.as_deref(),
             now,
-            crate::ctx::now_ms(),
+            now_ms: crate::ctx::now_ms(),
             next,
-            row.cols.access_token_enc,
-            row.cols.refresh_token_enc,
-            row.cols.refresh_mode
-        )
-        .or_500("prepare store refreshed")?;
+        };
+        let update = store::store_refreshed_stmt(&db, id, &fresh, &row.read_under(lease))?;
         let mut batch = Batch::new(ctx, &db);
         batch.push(update);
         batch.push(store::copy_grant_to_profiles_stmt(&db, id, now)?);
@@ -127,7 +107,9 @@ pub(super) async fn store_refreshed(
             Ok(written) => {
                 let stored = store::returned_rows(&written.results, 0);
                 // After a retry, "not written" can mean the earlier attempt landed.
-                if stored || (attempt > 1 && stored_access(&db, id).await?.as_deref() == Some(access_enc.as_str())) {
+                if stored
+                    || (attempt > 1 && store::stored_access(&db, id).await?.as_deref() == Some(access_enc.as_str()))
+                {
                     written.deliver_now(ctx).await;
                     return Ok(());
                 }
@@ -151,14 +133,4 @@ pub(super) async fn store_refreshed(
 pub(super) fn superseded(id: &str) -> ApiError {
     console_error!("{}", json!({"event": "refresh_superseded", "grant_id": id}));
     ApiError::new(ErrorCode::Conflict, "the profile's tokens were replaced while this refresh ran")
-}
-
-/// The stored access-token envelope of a grant.
-async fn stored_access(db: &D1Database, id: &str) -> ApiResult<Option<String>> {
-    #[derive(Deserialize)]
-    struct Env {
-        access_token_enc: String,
-    }
-    let row = query!(db, "SELECT access_token_enc FROM grants WHERE id = ?1", id).one::<Env>("stored access").await?;
-    Ok(row.map(|r| r.access_token_enc))
 }

@@ -1,0 +1,20 @@
+//! The domain of grants: what several flows do to a grant and the profiles acting with its
+//! token, written once. Use a token (refresh under the lease, wait for another's refresh),
+//! refresh it, check a token that never expires, disconnect, revoke at the platform.
+//!
+//! May call: the events domain (`crate::events`), storage (`crate::store`), plumbing
+//! (`ctx`, `fetch`, `instances`) and core; never a flow (`api`, `browser`, `connect`,
+//! `inbound`, `jobs`).
+
+mod disconnect;
+mod lease;
+mod liveness;
+mod refresh;
+mod refreshed;
+mod revoke;
+mod token;
+
+pub use liveness::{check_grant, check_now, first_check_at};
+pub use refresh::{refresh_one, Outcome, Trigger};
+pub use revoke::{revoke, revoke_grant, Grant};
+pub use token::{outcome_error, refresh_detached, require_active, usable_token};
