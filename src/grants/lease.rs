@@ -3,7 +3,7 @@
 //! `store::leases`'.
 
 use crate::ctx::Ctx;
-use crate::store::{self, Leased, ReadUnder};
+use crate::store::{self, Leased, ReadUnder, Stmt};
 use connect_links_core::error::ApiResult;
 use connect_links_core::refresh_policy::{RefreshMode, TokenTimes};
 use connect_links_core::storage::write_retry_budget_ms;
@@ -27,7 +27,8 @@ pub(super) fn suspect_secs(ctx: &Ctx) -> i64 {
 
 /// Frees a refresh lease, optionally moving `next_refresh_at`.
 pub(super) async fn release(ctx: &Ctx, id: &str, lease: &str, next: Option<i64>) -> ApiResult<()> {
-    store::release_lease(&ctx.db()?, id, lease, next).await
+    let db = ctx.db()?;
+    store::release_lease(&db, id, lease, next).exec("release").await
 }
 
 impl Leased {
@@ -53,6 +54,7 @@ impl Leased {
         }
     }
     /// What this refresh read under `lease`, the guard of its writes.
+    #[inline]
     pub(super) fn read_under<'a>(&'a self, lease: &'a str) -> ReadUnder<'a> {
         ReadUnder {
             lease,

@@ -9,7 +9,7 @@ use super::disconnect::end_checked;
 use super::lease::{suspect_secs, CHECK_LEASE_PREFIX};
 use crate::ctx::{Ctx, OrInternal};
 use crate::fetch;
-use crate::store::{self, CheckMark, GIVE_UP_AFTER};
+use crate::store::{self, CheckMark, Stmt, GIVE_UP_AFTER};
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::ProfileRow;
 use connect_links_core::oauth::liveness_request;
@@ -75,16 +75,18 @@ pub async fn check_grant(ctx: &Ctx, grant_id: &str, profile_ids: &[String], due_
     let per_call = ctx.timeout_ms() as i64 / 1000 + 5;
     let lease_secs = per_call * profile_ids.len() as i64 + 30;
     let take = store::take_check_lease_stmt(&db, grant_id, &lease, now, lease_secs, suspect_secs(ctx))?;
-    let mark = CheckMark {
-        ids_json: &ids,
-        due_by,
-        grant_id,
-        now,
-        interval_secs: interval_secs(ctx),
-        backoff_steps: backoff_steps(unit()),
-        lease: &lease,
-    };
-    let mark = store::mark_checks_stmt(&db, &mark)?;
+    let mark = store::mark_checks_stmt(
+        &db,
+        &CheckMark {
+            ids_json: &ids,
+            due_by,
+            grant_id,
+            now,
+            interval_secs: interval_secs(ctx),
+            backoff_steps: backoff_steps(unit()),
+            lease: &lease,
+        },
+    )?;
     let results = db.batch(vec![take, mark]).await.or_500("check lease")?;
     let leased = results.first().and_then(|r| r.results::<Lease>().ok()).and_then(|rows| rows.into_iter().next());
     let Some(leased) = leased else {
@@ -98,7 +100,7 @@ pub async fn check_grant(ctx: &Ctx, grant_id: &str, profile_ids: &[String], due_
             result = Err(e);
         }
     }
-    store::release_check_lease(&db, grant_id, &lease).await?;
+    store::release_check_lease(&db, grant_id, &lease).exec("check release").await?;
     result
 }
 
@@ -107,7 +109,10 @@ pub async fn check_grant(ctx: &Ctx, grant_id: &str, profile_ids: &[String], due_
 /// refresh's business).
 async fn check_leased(ctx: &Ctx, profile_id: &str, suspect_until: Option<i64>) -> ApiResult<()> {
     let db = ctx.db()?;
-    let Some((profile, checked)) = store::checked_profile(&db, profile_id).await? else { return Ok(()) };
+    let Some(row) = store::check_read(&db, profile_id).one::<serde_json::Value>("check read").await? else {
+        return Ok(());
+    };
+    let (profile, checked) = store::checked(row)?;
     let own_token = checked.bound_to == profile.id;
     let opened =
         ctx.keyring().ok().and_then(|k| k.open(&checked.bound_to, "access_token", &checked.access_token_enc).ok());
@@ -120,7 +125,7 @@ async fn check_leased(ctx: &Ctx, profile_id: &str, suspect_until: Option<i64>) -
     let req = liveness_request(platform, &AccessToken::new(token));
     let failure = match fetch::send(&req, &platform.id, Some(&profile.id), ctx.timeout_ms()).await {
         Ok(resp) if (200..300).contains(&resp.status) => {
-            return store::check_passed(&db, &profile.id, ctx.now() + interval_secs(ctx)).await;
+            return store::check_passed(&db, &profile.id, ctx.now() + interval_secs(ctx)).exec("check passed").await;
         }
         Ok(resp) => classify_check(platform, resp.status, &resp.body),
         Err(_) => Failure::Transient,
@@ -150,5 +155,5 @@ async fn check_leased(ctx: &Ctx, profile_id: &str, suspect_until: Option<i64>) -
 /// instead of asking every few hours forever.
 async fn push_back(ctx: &Ctx, p: &ProfileRow, failures: i64) -> ApiResult<()> {
     let delay = if failures >= GIVE_UP_AFTER { interval_secs(ctx) } else { backoff(failures as u32, unit()) };
-    store::check_backoff(&ctx.db()?, &p.id, failures, ctx.now() + delay).await
+    store::check_backoff(&ctx.db()?, &p.id, failures, ctx.now() + delay).exec("check backoff").await
 }

@@ -9,7 +9,7 @@ use super::refreshed::{store_refreshed, superseded};
 use crate::ctx::Ctx;
 use crate::events::Batch;
 use crate::fetch;
-use crate::store::{self, LeaseTerms, Leased};
+use crate::store::{self, LeaseTerms, Leased, Stmt};
 use connect_links_core::atproto::{parse_session, SessionError};
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::ProfileRow;
@@ -86,9 +86,11 @@ pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResu
         backoff_steps: backoff_steps(unit()),
         suspect_secs: suspect_secs(ctx),
     };
-    let Some(row) = store::take_refresh_lease(&db, grant_id, &lease, &terms).await? else {
+    let leased = store::take_refresh_lease(&db, grant_id, &lease, terms).one::<serde_json::Value>("lease").await?;
+    let Some(raw) = leased else {
         return why_not(ctx, grant_id).await;
     };
+    let row = store::leased(raw)?;
     let result = refresh_leased(ctx, &row, &lease, trigger).await;
     if result.is_err() {
         // Free the lease so the next trigger can try; the error itself is already logged.
@@ -99,7 +101,8 @@ pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResu
 
 /// Why no lease was taken: in flight, or nothing to do.
 async fn why_not(ctx: &Ctx, id: &str) -> ApiResult<Outcome> {
-    let held = store::lease_held(&ctx.db()?, id, ctx.now()).await?;
+    let db = ctx.db()?;
+    let held = store::lease_held(&db, id, ctx.now()).exists("lease check").await?;
     Ok(if held { Outcome::InFlight } else { Outcome::NotNeeded })
 }
 async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) -> ApiResult<Outcome> {
@@ -206,7 +209,8 @@ async fn local_failure(ctx: &Ctx, row: &Leased, lease: &str, why: &str) -> ApiRe
 /// Stores a flagged grant's schedule in its app's mode, with no platform call, and frees the
 /// lease. Should the mode have changed again since the lease, the grant stays flagged and due.
 async fn reschedule(ctx: &Ctx, row: &Leased, lease: &str, next: Option<i64>) -> ApiResult<()> {
-    store::reschedule(&ctx.db()?, row.id(), lease, next, &row.cols.refresh_mode, ctx.now()).await
+    let db = ctx.db()?;
+    store::reschedule(&db, row.id(), lease, next, &row.cols.refresh_mode, ctx.now()).exec("reschedule").await
 }
 
 /// Counts a failure, moves the next attempt out with backoff, frees the lease, and sends

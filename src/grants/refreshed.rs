@@ -4,7 +4,7 @@
 use super::lease::release;
 use crate::ctx::{Ctx, OrInternal};
 use crate::events::Batch;
-use crate::store::{self, Leased, NewTokens};
+use crate::store::{self, AccessEnvelope, Leased, NewTokens, Stmt};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::ProfileRow;
@@ -17,7 +17,7 @@ use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
 use serde_json::json;
 use std::time::Duration;
-use worker::{console_error, Delay};
+use worker::{console_error, D1Database, Delay};
 
 /// Writes the new tokens. A rotated refresh token replaces the stored one; an answer
 /// without one keeps it (re-sealed, so the row stays under one key id). Every profile under
@@ -98,7 +98,7 @@ pub(super) async fn store_refreshed(
             now_ms: crate::ctx::now_ms(),
             next,
         };
-        let update = store::store_refreshed_stmt(&db, id, &fresh, &row.read_under(lease))?;
+        let update = store::store_refreshed_stmt(&db, id, fresh, &row.read_under(lease))?;
         let mut batch = Batch::new(ctx, &db);
         batch.push(update);
         batch.push(store::copy_grant_to_profiles_stmt(&db, id, now)?);
@@ -107,9 +107,7 @@ pub(super) async fn store_refreshed(
             Ok(written) => {
                 let stored = store::returned_rows(&written.results, 0);
                 // After a retry, "not written" can mean the earlier attempt landed.
-                if stored
-                    || (attempt > 1 && store::stored_access(&db, id).await?.as_deref() == Some(access_enc.as_str()))
-                {
+                if stored || (attempt > 1 && stored_access(&db, id).await?.as_deref() == Some(access_enc.as_str())) {
                     written.deliver_now(ctx).await;
                     return Ok(());
                 }
@@ -133,4 +131,10 @@ pub(super) async fn store_refreshed(
 pub(super) fn superseded(id: &str) -> ApiError {
     console_error!("{}", json!({"event": "refresh_superseded", "grant_id": id}));
     ApiError::new(ErrorCode::Conflict, "the profile's tokens were replaced while this refresh ran")
+}
+
+/// The stored access-token envelope of a grant.
+async fn stored_access(db: &D1Database, id: &str) -> ApiResult<Option<String>> {
+    let row = store::stored_access(db, id).one::<AccessEnvelope>("stored access").await?;
+    Ok(row.map(|r| r.access_token_enc))
 }

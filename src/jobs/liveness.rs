@@ -4,7 +4,7 @@
 
 use crate::ctx::Ctx;
 use crate::grants;
-use crate::store;
+use crate::store::{self, DueCheck, Stmt};
 use connect_links_core::error::ApiResult;
 use futures_util::stream::{self, StreamExt};
 use serde_json::json;
@@ -24,7 +24,7 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
     let db = ctx.db()?;
     // The same bound as the refreshes that reach a platform: a small plan's subrequest
     // limit holds for both.
-    let due = store::due_checks(&db, ctx.now(), ctx.refresh_batch_size()).await?;
+    let due = store::due_checks(&db, ctx.now(), ctx.refresh_batch_size()).many::<DueCheck>("due checks").await?;
     if due.is_empty() {
         return Ok(());
     }

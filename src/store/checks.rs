@@ -3,17 +3,24 @@
 //! and the end of a dead token's profiles (and grant). The lease they run under is
 //! `leases`'.
 
+use super::leases::last_backoff_step;
 use super::profiles::{profile_columns_of, PROFILE_TOKEN_FROM};
-use super::stmt::Stmt;
 use crate::ctx::OrInternal;
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::ProfileRow;
-use connect_links_core::refresh::BACKOFF_STEPS;
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
 
-/// From this many transient failures in a row on, a check waits the whole interval again.
-pub const GIVE_UP_AFTER: i64 = 4;
+/// From this many transient failures in a row on, a check waits the whole interval again
+/// (a literal, for the statement that marks a check).
+macro_rules! give_up_after {
+    () => {
+        4
+    };
+}
+
+/// See [`give_up_after`].
+pub const GIVE_UP_AFTER: i64 = give_up_after!();
 
 /// A profile whose check is due.
 #[derive(Deserialize)]
@@ -24,16 +31,15 @@ pub struct DueCheck {
     pub grant_id: String,
 }
 
-/// Up to `limit` active profiles whose check is due at `now`, most overdue first.
-pub async fn due_checks(db: &D1Database, now: i64, limit: u32) -> ApiResult<Vec<DueCheck>> {
+/// Up to `limit` active profiles whose check is due at `now` ([`DueCheck`]), most overdue first.
+#[inline(always)]
+pub fn due_checks(db: &D1Database, now: i64, limit: u32) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "SELECT id, grant_id FROM profiles WHERE status = 'active' AND next_check_at <= ?1 ORDER BY next_check_at LIMIT ?2",
         now,
         limit
     )
-    .many::<DueCheck>("due checks")
-    .await
 }
 
 /// What a check's mark binds.
@@ -57,16 +63,20 @@ pub struct CheckMark<'a> {
 /// The statement that marks the checks about to be made (put right after the lease's): each
 /// counted as a transient failure, its next check moved out by that backoff (never earlier
 /// than it was), while the lease is held; `RETURNING id` of each marked.
+#[inline(always)]
+#[inline(always)]
 pub fn mark_checks_stmt(db: &D1Database, m: &CheckMark) -> ApiResult<D1PreparedStatement> {
     query!(
         db,
-        &format!(
+        concat!(
             "UPDATE profiles SET check_failures = check_failures + 1, \
-               next_check_at = MAX(next_check_at, ?4 + CASE WHEN check_failures + 1 >= {GIVE_UP_AFTER} THEN ?5 \
-                 ELSE json_extract(?6, '$[' || MIN(check_failures, {last_step}) || ']') END) \
+               next_check_at = MAX(next_check_at, ?4 + CASE WHEN check_failures + 1 >= ",
+            give_up_after!(),
+            " THEN ?5 ELSE json_extract(?6, '$[' || MIN(check_failures, ",
+            last_backoff_step!(),
+            ") || ']') END) \
              WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'active' AND next_check_at <= ?2 \
-               AND EXISTS (SELECT 1 FROM grants WHERE id = ?3 AND refresh_lease_id = ?7) RETURNING id",
-            last_step = BACKOFF_STEPS - 1
+               AND EXISTS (SELECT 1 FROM grants WHERE id = ?3 AND refresh_lease_id = ?7) RETURNING id"
         ),
         m.ids_json,
         m.due_by,
@@ -92,10 +102,11 @@ pub struct Checked {
     pub check_failures: i64,
 }
 
-/// An active profile to check, with the token it acts with.
-pub async fn checked_profile(db: &D1Database, profile_id: &str) -> ApiResult<Option<(ProfileRow, Checked)>> {
+/// Reads an active profile to check, with the token it acts with ([`checked`] reads the row).
+#[inline(always)]
+pub fn check_read(db: &D1Database, profile_id: &str) -> worker::Result<D1PreparedStatement> {
     let cols = profile_columns_of("p");
-    let row = query!(
+    query!(
         db,
         &format!(
             "SELECT {cols}, p.check_failures, {from} WHERE p.id = ?1 AND p.status = 'active'",
@@ -103,29 +114,36 @@ pub async fn checked_profile(db: &D1Database, profile_id: &str) -> ApiResult<Opt
         ),
         profile_id
     )
-    .one::<serde_json::Value>("check read")
-    .await?;
-    let Some(row) = row else { return Ok(None) };
+}
+
+/// The row [`check_read`] returned, read.
+#[inline(always)]
+pub fn checked(row: serde_json::Value) -> ApiResult<(ProfileRow, Checked)> {
     let profile: ProfileRow = serde_json::from_value(row.clone()).or_500("read checked profile")?;
     let checked: Checked = serde_json::from_value(row).or_500("read checked token")?;
-    Ok(Some((profile, checked)))
+    Ok((profile, checked))
 }
 
 /// A check passed: the next one at `next`.
-pub async fn check_passed(db: &D1Database, profile_id: &str, next: i64) -> ApiResult<()> {
+#[inline(always)]
+pub fn check_passed(db: &D1Database, profile_id: &str, next: i64) -> worker::Result<D1PreparedStatement> {
     query!(db, "UPDATE profiles SET next_check_at = ?2, check_failures = 0 WHERE id = ?1", profile_id, next)
-        .exec("check passed")
-        .await
 }
 
 /// A check failed for now (`failures` in a row): the next one at `next`.
-pub async fn check_backoff(db: &D1Database, profile_id: &str, failures: i64, next: i64) -> ApiResult<()> {
+#[inline(always)]
+pub fn check_backoff(
+    db: &D1Database,
+    profile_id: &str,
+    failures: i64,
+    next: i64,
+) -> worker::Result<D1PreparedStatement> {
     query!(db, "UPDATE profiles SET check_failures = ?2, next_check_at = ?3 WHERE id = ?1", profile_id, failures, next)
-        .exec("check backoff")
-        .await
 }
 
 /// The statement that ends grant `grant_id` for `reason` while its token is still `token_enc`.
+#[inline(always)]
+#[inline(always)]
 pub fn end_checked_grant_stmt(
     db: &D1Database,
     grant_id: &str,
@@ -148,6 +166,8 @@ pub fn end_checked_grant_stmt(
 /// The statement that ends profile `profile_id` for `reason` while the token checked
 /// (`token_enc`) is still the one it acts with: its own (`own_token`), or its grant's, which
 /// the batch has just ended.
+#[inline(always)]
+#[inline(always)]
 pub fn end_checked_profile_stmt(
     db: &D1Database,
     profile_id: &str,

@@ -2,7 +2,6 @@
 //! liveness check at a time per grant, taken and freed by these statements, and the SQL
 //! fragments every statement that frees or takes it shares.
 
-use super::stmt::Stmt;
 use crate::ctx::OrInternal;
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::{GrantRow, GRANT_COLUMNS};
@@ -31,29 +30,51 @@ pub(super) use free_lease;
 /// How a liveness check's lease id starts (a refresh lease's starts `lse_`). A check spends no
 /// refresh token, so a check lease left unreleased is no dead refresh: it counts no failure
 /// and casts no doubt on the next refresh's answer.
-pub const CHECK_LEASE_PREFIX: &str = "chk_";
+macro_rules! check_lease_prefix {
+    () => {
+        "chk_"
+    };
+}
+
+/// See [`check_lease_prefix`].
+pub const CHECK_LEASE_PREFIX: &str = check_lease_prefix!();
+
+/// The last index of the JSON array of backoff steps a lease binds (core's `BACKOFF_STEPS`
+/// less one, checked below): a literal, so the statements are whole at compile time.
+macro_rules! last_backoff_step {
+    () => {
+        9
+    };
+}
+pub(super) use last_backoff_step;
+const _: () = assert!(BACKOFF_STEPS - 1 == last_backoff_step!());
+
+/// 1 when the lease the row holds is a refresh lease (its holder never released it, when
+/// the statement may take it), else 0. The `4` is the prefix's length (checked below).
+macro_rules! dead_refresh_lease {
+    () => {
+        concat!("(refresh_lease_id IS NOT NULL AND substr(refresh_lease_id, 1, 4) <> '", check_lease_prefix!(), "')")
+    };
+}
+const _: () = assert!(CHECK_LEASE_PREFIX.len() == 4);
 
 /// The `SET` clauses of a statement that takes a grant's lease (refresh or check; `SET` reads
 /// the row as it was), for a refresh lease its holder never released: that attempt counts as
-/// a failure, and until a whole lease (`?{secs}` seconds, the suspect time) past its end no
+/// a failure, and until a whole lease (`?secs` seconds, the suspect time) past its end no
 /// answer that the grant is dead is trusted (its holder may still be out with the rotated
 /// tokens, and store them: only that store clears the doubt).
-fn takeover_sets(secs: u8) -> String {
-    let dead = dead_refresh_lease();
-    format!(
-        "refresh_failures = refresh_failures + {dead}, \
-         refresh_suspect_until = CASE WHEN {dead} \
-           THEN MAX(COALESCE(refresh_suspect_until, 0), refresh_lease_until + ?{secs}) ELSE refresh_suspect_until END"
-    )
-}
-
-/// 1 when the lease the row holds is a refresh lease (its holder never released it, when
-/// the statement may take it), else 0.
-fn dead_refresh_lease() -> String {
-    format!(
-        "(refresh_lease_id IS NOT NULL AND substr(refresh_lease_id, 1, {n}) <> '{CHECK_LEASE_PREFIX}')",
-        n = CHECK_LEASE_PREFIX.len()
-    )
+macro_rules! takeover_sets {
+    ($secs:literal) => {
+        concat!(
+            "refresh_failures = refresh_failures + ",
+            dead_refresh_lease!(),
+            ", refresh_suspect_until = CASE WHEN ",
+            dead_refresh_lease!(),
+            " THEN MAX(COALESCE(refresh_suspect_until, 0), refresh_lease_until + ?",
+            $secs,
+            ") ELSE refresh_suspect_until END"
+        )
+    };
 }
 
 /// What a refresh lease returns: the grant, and the columns the refresh needs.
@@ -86,7 +107,7 @@ pub struct LeaseCols {
     pub reschedule: i64,
     /// The app's refresh mode as stored.
     pub refresh_mode: String,
-    /// Until when an answer that the grant is dead proves nothing (see [`takeover_sets`]).
+    /// Until when an answer that the grant is dead proves nothing (see `takeover_sets`).
     pub refresh_suspect_until: Option<i64>,
 }
 
@@ -111,33 +132,39 @@ pub struct LeaseTerms {
 /// Takes grant `grant_id`'s refresh lease as `lease` when it is active, its lease free, due
 /// (`due_only`) and not refreshed since `since_ms`. In the same statement, the next try moves
 /// out by the backoff this attempt would get if it failed (never earlier than it was), and a
-/// dead refresh lease taken over counts as a failure (see [`takeover_sets`]). `None`: not taken.
-pub async fn take_refresh_lease(
+/// dead refresh lease taken over counts as a failure (see `takeover_sets`). It returns the
+/// grant's row ([`leased`] reads it) when taken. To run with [`Stmt`](super::Stmt).
+#[inline(always)]
+pub fn take_refresh_lease(
     db: &D1Database,
     grant_id: &str,
     lease: &str,
-    t: &LeaseTerms,
-) -> ApiResult<Option<Leased>> {
+    t: LeaseTerms,
+) -> worker::Result<D1PreparedStatement> {
     // SET reads the row as it was: `refresh_lease_id` is the previous lease, still set when
     // its holder never released it.
-    let leased = query!(
+    query!(
         db,
         &format!(
-            "UPDATE grants SET {takeover}, \
-               next_refresh_at = MAX(next_refresh_at, ?3 + json_extract(?8, '$[' || \
-                 MIN(refresh_failures + {dead}, {last_step}) || ']')), \
-               refresh_lease_id = ?2, refresh_lease_until = ?3 + ?4 \
+            concat!(
+                "UPDATE grants SET ",
+                takeover_sets!(9),
+                ", next_refresh_at = MAX(next_refresh_at, ?3 + json_extract(?8, '$[' || MIN(refresh_failures + ",
+                dead_refresh_lease!(),
+                ", ",
+                last_backoff_step!(),
+                ") || ']')), refresh_lease_id = ?2, refresh_lease_until = ?3 + ?4 \
              WHERE id = ?1 AND status = 'active' \
                AND (refresh_lease_until IS NULL OR refresh_lease_until < ?3) \
                AND (?5 = 0 OR next_refresh_at <= ?7) \
                AND (last_refresh_ms IS NULL OR last_refresh_ms < ?6) \
-             RETURNING {GRANT_COLUMNS}, access_token_enc, refresh_token_enc, token_issued_at, refresh_token_expires_at, \
+             RETURNING {cols}, access_token_enc, refresh_token_enc, token_issued_at, refresh_token_expires_at, \
                refresh_failures, refresh_failing, reschedule, refresh_suspect_until, \
-               COALESCE({APP_MODE}, 'proactive') AS refresh_mode",
-            takeover = takeover_sets(9),
-            dead = dead_refresh_lease(),
-            last_step = BACKOFF_STEPS - 1,
-            APP_MODE = app_mode!()
+               COALESCE(",
+                app_mode!(),
+                ", 'proactive') AS refresh_mode"
+            ),
+            cols = GRANT_COLUMNS
         ),
         grant_id,
         lease,
@@ -149,22 +176,26 @@ pub async fn take_refresh_lease(
         t.backoff_steps,
         t.suspect_secs
     )
-    .one::<serde_json::Value>("lease")
-    .await?;
-    let Some(raw) = leased else { return Ok(None) };
-    Ok(Some(Leased {
-        grant: serde_json::from_value(raw.clone()).or_500("read leased grant")?,
-        cols: serde_json::from_value(raw).or_500("read leased columns")?,
-    }))
 }
 
-/// Whether grant `id`'s lease is held at `now`.
-pub async fn lease_held(db: &D1Database, id: &str, now: i64) -> ApiResult<bool> {
-    query!(db, "SELECT id FROM grants WHERE id = ?1 AND refresh_lease_until >= ?2", id, now).exists("lease check").await
+/// The row a refresh lease returned, read.
+#[inline(always)]
+pub fn leased(raw: serde_json::Value) -> ApiResult<Leased> {
+    Ok(Leased {
+        grant: serde_json::from_value(raw.clone()).or_500("read leased grant")?,
+        cols: serde_json::from_value(raw).or_500("read leased columns")?,
+    })
+}
+
+/// A row when grant `id`'s lease is held at `now`.
+#[inline(always)]
+pub fn lease_held(db: &D1Database, id: &str, now: i64) -> worker::Result<D1PreparedStatement> {
+    query!(db, "SELECT id FROM grants WHERE id = ?1 AND refresh_lease_until >= ?2", id, now)
 }
 
 /// Frees a refresh lease, optionally moving `next_refresh_at`.
-pub async fn release_lease(db: &D1Database, id: &str, lease: &str, next: Option<i64>) -> ApiResult<()> {
+#[inline(always)]
+pub fn release_lease(db: &D1Database, id: &str, lease: &str, next: Option<i64>) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         concat!(
@@ -176,14 +207,13 @@ pub async fn release_lease(db: &D1Database, id: &str, lease: &str, next: Option<
         lease,
         next
     )
-    .exec("release")
-    .await?;
-    Ok(())
 }
 
 /// The statement that takes grant `grant_id`'s lease as check lease `lease` for
 /// `lease_secs`, when free, returning `refresh_suspect_until` (a dead refresh lease taken
-/// over starts a doubt for `suspect_secs`, see [`takeover_sets`]).
+/// over starts a doubt for `suspect_secs`, see `takeover_sets`).
+#[inline(always)]
+#[inline(always)]
 pub fn take_check_lease_stmt(
     db: &D1Database,
     grant_id: &str,
@@ -194,10 +224,11 @@ pub fn take_check_lease_stmt(
 ) -> ApiResult<D1PreparedStatement> {
     query!(
         db,
-        &format!(
-            "UPDATE grants SET {takeover}, refresh_lease_id = ?2, refresh_lease_until = ?3 + ?4 \
-             WHERE id = ?1 AND (refresh_lease_until IS NULL OR refresh_lease_until < ?3) RETURNING refresh_suspect_until",
-            takeover = takeover_sets(5)
+        concat!(
+            "UPDATE grants SET ",
+            takeover_sets!(5),
+            ", refresh_lease_id = ?2, refresh_lease_until = ?3 + ?4 \
+             WHERE id = ?1 AND (refresh_lease_until IS NULL OR refresh_lease_until < ?3) RETURNING refresh_suspect_until"
         ),
         grant_id,
         lease,
@@ -209,13 +240,12 @@ pub fn take_check_lease_stmt(
 }
 
 /// Frees a check lease.
-pub async fn release_check_lease(db: &D1Database, grant_id: &str, lease: &str) -> ApiResult<()> {
+#[inline(always)]
+pub fn release_check_lease(db: &D1Database, grant_id: &str, lease: &str) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         concat!("UPDATE grants SET ", free_lease!(), " WHERE id = ?1 AND refresh_lease_id = ?2"),
         grant_id,
         lease
     )
-    .exec("check release")
-    .await
 }

@@ -3,7 +3,6 @@
 //! refresh holds (see `leases`).
 
 use super::leases::{app_mode, free_lease};
-use super::stmt::Stmt;
 use crate::ctx::OrInternal;
 use connect_links_core::error::ApiResult;
 use serde::Deserialize;
@@ -45,26 +44,30 @@ pub struct ReadUnder<'a> {
 
 /// The statement that stores a refresh's new tokens on grant `id`, a compare-and-swap on
 /// the envelopes read (`RETURNING id` when it landed).
+#[inline(always)]
+#[inline(always)]
 pub fn store_refreshed_stmt(
     db: &D1Database,
     id: &str,
-    t: &NewTokens,
+    t: NewTokens,
     read: &ReadUnder,
 ) -> ApiResult<D1PreparedStatement> {
     query!(
         db,
-        &format!(
+        concat!(
             "UPDATE grants SET access_token_enc = ?3, refresh_token_enc = ?4, token_kid = ?5, \
              access_token_expires_at = ?6, refresh_token_expires_at = ?7, \
              scopes = COALESCE(?8, scopes), token_issued_at = ?9, last_refreshed_at = ?9, last_refresh_ms = ?10, \
-             next_refresh_at = CASE WHEN {APP_MODE} = ?14 THEN ?11 ELSE ?9 END, \
-             reschedule = CASE WHEN {APP_MODE} = ?14 THEN 0 ELSE 1 END, \
+             next_refresh_at = CASE WHEN ",
+            app_mode!(),
+            " = ?14 THEN ?11 ELSE ?9 END, reschedule = CASE WHEN ",
+            app_mode!(),
+            " = ?14 THEN 0 ELSE 1 END, \
              refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, \
              reencrypt_failed_at = NULL, refresh_suspect_until = NULL, \
              refresh_lease_until = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_until END, \
              refresh_lease_id = CASE WHEN refresh_lease_id = ?2 THEN NULL ELSE refresh_lease_id END, updated_at = ?9 \
-             WHERE id = ?1 AND status = 'active' AND access_token_enc = ?12 AND refresh_token_enc IS ?13 RETURNING id",
-            APP_MODE = app_mode!()
+             WHERE id = ?1 AND status = 'active' AND access_token_enc = ?12 AND refresh_token_enc IS ?13 RETURNING id"
         ),
         id,
         read.lease,
@@ -84,18 +87,23 @@ pub fn store_refreshed_stmt(
     .or_500("prepare store refreshed")
 }
 
-/// The stored access-token envelope of a grant.
-pub async fn stored_access(db: &D1Database, id: &str) -> ApiResult<Option<String>> {
-    #[derive(Deserialize)]
-    struct Env {
-        access_token_enc: String,
-    }
-    let row = query!(db, "SELECT access_token_enc FROM grants WHERE id = ?1", id).one::<Env>("stored access").await?;
-    Ok(row.map(|r| r.access_token_enc))
+/// A grant's stored access-token envelope.
+#[derive(Deserialize)]
+pub struct AccessEnvelope {
+    /// The envelope.
+    pub access_token_enc: String,
+}
+
+/// Reads grant `id`'s [`AccessEnvelope`].
+#[inline(always)]
+pub fn stored_access(db: &D1Database, id: &str) -> worker::Result<D1PreparedStatement> {
+    query!(db, "SELECT access_token_enc FROM grants WHERE id = ?1", id)
 }
 
 /// The statement that counts a failure (`failures` in a row), moves the next attempt to
 /// `next` and frees the lease.
+#[inline(always)]
+#[inline(always)]
 pub fn refresh_failed_stmt(
     db: &D1Database,
     id: &str,
@@ -122,6 +130,8 @@ pub fn refresh_failed_stmt(
 
 /// The statement that records the expiry notice (once), schedules the expiry at `exp` and
 /// frees the lease.
+#[inline(always)]
+#[inline(always)]
 pub fn expiring_stmt(db: &D1Database, id: &str, lease: &str, exp: i64) -> ApiResult<D1PreparedStatement> {
     query!(
         db,
@@ -139,24 +149,25 @@ pub fn expiring_stmt(db: &D1Database, id: &str, lease: &str, exp: i64) -> ApiRes
 
 /// Stores a flagged grant's schedule (`next`, in mode `mode`) and frees the lease; should
 /// the app's mode no longer be `mode`, the grant stays flagged and due (`now`).
-pub async fn reschedule(
+#[inline(always)]
+pub fn reschedule(
     db: &D1Database,
     id: &str,
     lease: &str,
     next: Option<i64>,
     mode: &str,
     now: i64,
-) -> ApiResult<()> {
+) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
-        &format!(
-            concat!(
-                "UPDATE grants SET next_refresh_at = CASE WHEN {APP_MODE} = ?4 THEN ?3 ELSE ?5 END, \
-                 reschedule = CASE WHEN {APP_MODE} = ?4 THEN 0 ELSE 1 END, ",
-                free_lease!(),
-                " WHERE id = ?1 AND refresh_lease_id = ?2"
-            ),
-            APP_MODE = app_mode!()
+        concat!(
+            "UPDATE grants SET next_refresh_at = CASE WHEN ",
+            app_mode!(),
+            " = ?4 THEN ?3 ELSE ?5 END, reschedule = CASE WHEN ",
+            app_mode!(),
+            " = ?4 THEN 0 ELSE 1 END, ",
+            free_lease!(),
+            " WHERE id = ?1 AND refresh_lease_id = ?2"
         ),
         id,
         lease,
@@ -164,14 +175,13 @@ pub async fn reschedule(
         mode,
         now
     )
-    .exec("reschedule")
-    .await?;
-    Ok(())
 }
 
 /// The statement that marks grant `id` disconnected for `reason` and frees the lease, only
 /// while its envelopes are the ones read and the lease still held (`RETURNING id` when it
 /// did).
+#[inline(always)]
+#[inline(always)]
 pub fn disconnect_grant_stmt(
     db: &D1Database,
     id: &str,
@@ -199,6 +209,8 @@ pub fn disconnect_grant_stmt(
 
 /// The statement that ends the active profiles under grant `id` (with `own_token_too`
 /// false, only those acting with its token), when the statement before it changed a row.
+#[inline(always)]
+#[inline(always)]
 pub fn disconnect_profiles_stmt(
     db: &D1Database,
     id: &str,
