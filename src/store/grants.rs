@@ -1,9 +1,8 @@
 //! Grants (`grants`): one platform login of one app, with its sealed tokens (`TokenColumns`).
 
 use super::stmt::Stmt;
-use crate::ctx::OrInternal;
+use crate::error::{ApiResult, OrInternal};
 use connect_links_core::envelope::Keyring;
-use connect_links_core::error::ApiResult;
 pub use connect_links_core::model::{GrantRow, GRANT_COLUMNS};
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};

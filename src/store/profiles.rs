@@ -3,8 +3,7 @@
 
 use super::grants::{deleted_grants, orphan_grants_stmt, TokenColumns};
 use super::stmt::Stmt;
-use crate::ctx::OrInternal;
-use connect_links_core::error::ApiResult;
+use crate::error::{ApiResult, OrInternal};
 use connect_links_core::model::GrantRow;
 pub use connect_links_core::model::{ProfileRow, PROFILE_COLUMNS};
 use serde::Deserialize;
