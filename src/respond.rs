@@ -41,9 +41,19 @@ pub fn no_content() -> ApiResult<Response> {
     Ok(Response::empty().or_500("empty response")?.with_status(204))
 }
 
-/// The contract's JSON error, or the same as an HTML page for browser routes.
-pub fn error(e: &ApiError, as_html: bool) -> Response {
-    let built = if as_html {
+/// Who reads an answer, which decides the form of an error.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// An app or an operator calling the API: the contract's JSON error.
+    Api,
+    /// A person's browser (connect pages, callbacks, the sandbox's consent page): the same
+    /// error as an HTML page.
+    Browser,
+}
+
+/// The contract's JSON error, or the same as an HTML page for a browser.
+pub fn error(e: &ApiError, audience: Audience) -> Response {
+    let built = if audience == Audience::Browser {
         let title = match e.status() {
             404 => "Not found",
             410 => "This link has expired",

@@ -7,7 +7,7 @@ use crate::browser::{choose, sandbox};
 use crate::ctx::Ctx;
 use crate::error::{method_not_allowed, ApiError, ApiResult, ErrorCode, OrInternal};
 use crate::inbound;
-use crate::respond;
+use crate::respond::{self, Audience};
 use crate::tenant;
 use connect_links_core::app_limits::AppRoute;
 use connect_links_core::input::{parse_limit, MAX_BODY_BYTES};
@@ -19,15 +19,15 @@ use worker::{Context, Env, Method, Request, Response};
 pub async fn handle(mut req: Request, env: Env, waiter: Context) -> Response {
     let path = req.path();
     let segs: Vec<String> = path.trim_matches('/').split('/').map(str::to_string).collect();
-    let browser = match segs.as_slice() {
-        [first, ..] if first == "connect" || first == "oauth" => true,
-        [first, second, ..] if first == "sandbox" => second == "authorize",
-        [first, _, third, ..] if first == "platform-webhooks" => third == "deletion-status",
-        _ => false,
+    let audience = match segs.as_slice() {
+        [first, ..] if first == "connect" || first == "oauth" => Audience::Browser,
+        [first, second, ..] if first == "sandbox" && second == "authorize" => Audience::Browser,
+        [first, _, third, ..] if first == "platform-webhooks" && third == "deletion-status" => Audience::Browser,
+        _ => Audience::Api,
     };
     let ctx = Ctx::new(env, &req, waiter);
     let result = route(&ctx, &mut req, &segs).await;
-    respond::harden(result.unwrap_or_else(|e| respond::error(&e, browser)))
+    respond::harden(result.unwrap_or_else(|e| respond::error(&e, audience)))
 }
 
 /// `GET /openapi.json`: the OpenAPI document (openapi/openapi.json, the file the tests hold

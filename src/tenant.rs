@@ -13,6 +13,7 @@
 
 use crate::ctx::{auth_header, now_ms, Ctx};
 use crate::error::{ApiError, ApiResult, OrInternal};
+use crate::respond::{self, Audience};
 use crate::{isolate, limiter, store};
 use connect_links_core::app_limits::{
     rate_limit_fields, tenant_object, AppRoute, RATE_WINDOW_SECS, REGISTRATIONS_KEY, REGISTRATIONS_WINDOW_SECS,
@@ -107,7 +108,7 @@ pub async fn limited(
         Ok(a) => a,
         Err(refusal) => return Ok(refusal),
     };
-    let mut resp = work.await.unwrap_or_else(|e| crate::respond::error(&e, false));
+    let mut resp = work.await.unwrap_or_else(|e| respond::error(&e, Audience::Api));
     admitted.stamp(&mut resp);
     Ok(resp)
 }
