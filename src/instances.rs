@@ -1,4 +1,4 @@
-//! Platforms whose accounts live on a server of their own (issue 12): a Mastodon instance,
+//! Platforms whose accounts live on a server of their own: a Mastodon instance,
 //! a Bluesky PDS. Their URLs are resolved per account against the host stored with the link
 //! or the grant, and a Mastodon instance's OAuth client comes from D1 (registered there on
 //! first use), not from the deployment's secrets.
