@@ -1,9 +1,10 @@
-//! Platforms whose accounts live on a server of their own (issue 12): a Mastodon instance,
+//! Platforms whose accounts live on a server of their own: a Mastodon instance,
 //! a Bluesky PDS. Their URLs are resolved per account against the host stored with the link
 //! or the grant, and a Mastodon instance's OAuth client comes from D1 (registered there on
 //! first use), not from the deployment's secrets.
 
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::store::Stmt;
 use connect_links_core::callback::callback_path;
 use connect_links_core::envelope::Keyring;

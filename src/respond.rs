@@ -1,7 +1,6 @@
 //! Building responses: JSON, HTML pages, redirects, and the contract's error body.
 
-use crate::ctx::OrInternal;
-use connect_links_core::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, OrInternal};
 use connect_links_core::html::{error_page, CONTENT_SECURITY_POLICY};
 use serde_json::Value;
 use worker::{Headers, Response};
@@ -42,9 +41,19 @@ pub fn no_content() -> ApiResult<Response> {
     Ok(Response::empty().or_500("empty response")?.with_status(204))
 }
 
-/// The contract's JSON error, or the same as an HTML page for browser routes.
-pub fn error(e: &ApiError, as_html: bool) -> Response {
-    let built = if as_html {
+/// Who reads an answer, which decides the form of an error.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// An app or an operator calling the API: the contract's JSON error.
+    Api,
+    /// A person's browser (connect pages, callbacks, the sandbox's consent page): the same
+    /// error as an HTML page.
+    Browser,
+}
+
+/// The contract's JSON error, or the same as an HTML page for a browser.
+pub fn error(e: &ApiError, audience: Audience) -> Response {
+    let built = if audience == Audience::Browser {
         let title = match e.status() {
             404 => "Not found",
             410 => "This link has expired",

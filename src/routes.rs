@@ -1,15 +1,16 @@
 //! The route table: parse, call one handler, render. Errors become the contract's JSON
-//! error, or an HTML page on browser routes.
+//! error, or an HTML page on browser routes. Each route is written once, in a table of
+//! (method, path, handler); the 404 and the 405 (with `Allow`) come from the same tables.
 
 use crate::api::{admin, links, profiles, proxy};
 use crate::body::{read_request, ReadError};
 use crate::browser::{choose, sandbox};
-use crate::ctx::{method_not_allowed, Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::{method_not_allowed, ApiError, ApiResult, ErrorCode, OrInternal};
 use crate::inbound;
-use crate::respond;
+use crate::respond::{self, Audience};
 use crate::tenant;
 use connect_links_core::app_limits::AppRoute;
-use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::input::{parse_limit, MAX_BODY_BYTES};
 use connect_links_core::platforms::PlatformInfo;
 use serde_json::json;
@@ -19,15 +20,15 @@ use worker::{Context, Env, Method, Request, Response};
 pub async fn handle(mut req: Request, env: Env, waiter: Context) -> Response {
     let path = req.path();
     let segs: Vec<String> = path.trim_matches('/').split('/').map(str::to_string).collect();
-    let browser = match segs.as_slice() {
-        [first, ..] if first == "connect" || first == "oauth" => true,
-        [first, second, ..] if first == "sandbox" => second == "authorize",
-        [first, _, third, ..] if first == "platform-webhooks" => third == "deletion-status",
-        _ => false,
+    let audience = match segs.as_slice() {
+        [first, ..] if first == "connect" || first == "oauth" => Audience::Browser,
+        [first, second, ..] if first == "sandbox" && second == "authorize" => Audience::Browser,
+        [first, _, third, ..] if first == "platform-webhooks" && third == "deletion-status" => Audience::Browser,
+        _ => Audience::Api,
     };
     let ctx = Ctx::new(env, &req, waiter);
-    let result = route(&ctx, &mut req, &segs).await;
-    respond::harden(result.unwrap_or_else(|e| respond::error(&e, browser)))
+    let result = route(&ctx, &mut req, &segs, audience).await;
+    respond::harden(result.unwrap_or_else(|e| respond::error(&e, audience)))
 }
 
 /// `GET /openapi.json`: the OpenAPI document (openapi/openapi.json, the file the tests hold
@@ -36,7 +37,8 @@ pub async fn handle(mut req: Request, env: Env, waiter: Context) -> Response {
 /// at start-up for a route few call. `run_worker_first` keeps this route (and its headers)
 /// the worker's own; the asset is reachable only through the binding.
 async fn openapi(ctx: &Ctx) -> ApiResult<Response> {
-    const MISSING: &str = "the OpenAPI document is not among the static assets (make build writes build/assets/openapi.json)";
+    const MISSING: &str =
+        "the OpenAPI document is not among the static assets (make build writes build/assets/openapi.json)";
     let assets = ctx.env.assets("ASSETS").or_500(MISSING)?;
     let mut asset = assets.fetch("https://assets.invalid/openapi.json", None).await.or_500(MISSING)?;
     if asset.status_code() != 200 {
@@ -46,44 +48,207 @@ async fn openapi(ctx: &Ctx) -> ApiResult<Response> {
     respond::json_text(200, &doc)
 }
 
-/// The operator routes under `/v1/admin/` (`segs` after it), the admin token already checked.
-async fn admin_route(ctx: &Ctx, req: &mut Request, m: Method, segs: &[&str]) -> ApiResult<Response> {
-    match (m, segs) {
-        (Method::Post, ["apps"]) => admin::create_app(ctx, &body(req).await?).await,
-        (Method::Get, ["apps"]) => {
-            let q = query(req)?;
-            admin::list_apps(ctx, parse_limit(param(&q, "limit"))?, param(&q, "cursor")).await
+/// A route: a path pattern, the method it answers and what answers it. The pattern's
+/// segments are literal, `:name` (any one segment, handed to the handler in order) or a
+/// final `*` (one segment or more, left to the handler). `method` is `None` for a route
+/// that takes any method (the proxy: the platform's API decides, api.md section 6).
+struct Route<H> {
+    path: &'static str,
+    method: Option<Method>,
+    to: H,
+}
+
+/// A route answering `method` on `path`.
+const fn on<H>(method: Method, path: &'static str, to: H) -> Route<H> {
+    Route { path, method: Some(method), to }
+}
+
+/// The segments a pattern's `:name`s took, in order (no route takes more than two).
+type Params<'s> = [&'s str; 2];
+
+/// Why no route of a table answers a request.
+enum Miss {
+    /// No route has this path: 404.
+    NotFound,
+    /// Routes have this path, none this method: 405, `Allow` listing theirs.
+    Method(String),
+}
+
+/// The route of `table` that answers `method` on `segs`, with the segments its `:name`s took.
+fn find<'s, H: Copy>(table: &[Route<H>], segs: &[&'s str], method: &Method) -> Result<(H, Params<'s>), Miss> {
+    let mut allow = String::new();
+    for r in table {
+        let Some(params) = matches(r.path, segs) else { continue };
+        match &r.method {
+            Some(m) if m != method => {
+                if !allow.is_empty() {
+                    allow.push_str(", ");
+                }
+                allow.push_str(m.as_ref());
+            }
+            _ => return Ok((r.to, params)),
         }
-        (Method::Get, ["apps", id]) => admin::get_app(ctx, id).await,
-        (Method::Patch, ["apps", id]) => admin::patch_app(ctx, id, &body(req).await?).await,
-        (Method::Post, ["apps", id, "api-keys"]) => admin::create_key(ctx, id).await,
-        (Method::Post, ["apps", id, "webhook-secret"]) => admin::rotate_webhook_secret(ctx, id).await,
-        (Method::Delete, ["api-keys", id]) => admin::revoke_key(ctx, id).await,
-        (Method::Get, ["keys"]) => admin::keys(ctx).await,
-        (Method::Get, ["stats"]) => admin::stats(ctx).await,
-        (
-            _,
-            ["apps"]
-            | ["apps", _]
-            | ["apps", _, "api-keys" | "webhook-secret"]
-            | ["api-keys", _]
-            | ["keys"]
-            | ["stats"],
-        ) => Err(method_not_allowed()),
-        _ => Err(ApiError::not_found("route")),
+    }
+    Err(if allow.is_empty() { Miss::NotFound } else { Miss::Method(allow) })
+}
+
+/// The segments `pattern`'s `:name`s take when it matches `segs`.
+fn matches<'s>(pattern: &str, segs: &[&'s str]) -> Option<Params<'s>> {
+    let mut params = [""; 2];
+    let mut taken = 0;
+    let mut i = 0;
+    for p in pattern.split('/') {
+        if p == "*" {
+            return (i < segs.len()).then_some(params);
+        }
+        let seg = segs.get(i)?;
+        if p.starts_with(':') {
+            *params.get_mut(taken)? = seg;
+            taken += 1;
+        } else if p != *seg {
+            return None;
+        }
+        i += 1;
+    }
+    (i == segs.len()).then_some(params)
+}
+
+/// What a [`Miss`] answers, in the form `audience` reads.
+fn refuse(miss: Miss, audience: Audience) -> ApiResult<Response> {
+    match miss {
+        Miss::NotFound => Err(ApiError::not_found("route")),
+        Miss::Method(allow) => {
+            let mut resp = respond::error(&method_not_allowed(), audience);
+            resp.headers_mut().set("allow", &allow).or_500("allow header")?;
+            Ok(resp)
+        }
     }
 }
 
-async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Response> {
+/// Routes anyone may call (each checks what it needs itself: a link's state, a signature).
+#[derive(Clone, Copy)]
+enum Public {
+    Health,
+    OpenApi,
+    OpenLink,
+    ChooseAccounts,
+    Callback,
+    InstanceCallback,
+    MetaDeauthorize,
+    MetaDataDeletion,
+    MetaDeletionStatus,
+    TiktokEvent,
+}
+
+static PUBLIC: &[Route<Public>] = &[
+    on(Method::Get, "health", Public::Health),
+    // The OpenAPI 3.1 document of every route; the e2e tests hold every answer to it.
+    on(Method::Get, "openapi.json", Public::OpenApi),
+    // Browsers.
+    on(Method::Get, "connect/:id", Public::OpenLink),
+    on(Method::Post, "connect/:id/accounts", Public::ChooseAccounts),
+    on(Method::Get, "oauth/callback", Public::Callback),
+    // A per-instance client's own callback (a Mastodon instance's).
+    on(Method::Get, "oauth/callback/:platform/:instance", Public::InstanceCallback),
+    // Platforms telling us a user let go (api.md section 9).
+    on(Method::Post, "platform-webhooks/meta/deauthorize", Public::MetaDeauthorize),
+    on(Method::Post, "platform-webhooks/meta/data-deletion", Public::MetaDataDeletion),
+    on(Method::Get, "platform-webhooks/meta/deletion-status/:code", Public::MetaDeletionStatus),
+    on(Method::Post, "platform-webhooks/tiktok", Public::TiktokEvent),
+];
+
+/// The operator routes, behind the admin token.
+#[derive(Clone, Copy)]
+enum Admin {
+    CreateApp,
+    ListApps,
+    GetApp,
+    PatchApp,
+    CreateKey,
+    RotateWebhookSecret,
+    RevokeKey,
+    Keys,
+    Stats,
+}
+
+static ADMIN: &[Route<Admin>] = &[
+    on(Method::Get, "v1/admin/apps", Admin::ListApps),
+    on(Method::Post, "v1/admin/apps", Admin::CreateApp),
+    on(Method::Get, "v1/admin/apps/:id", Admin::GetApp),
+    on(Method::Patch, "v1/admin/apps/:id", Admin::PatchApp),
+    on(Method::Post, "v1/admin/apps/:id/api-keys", Admin::CreateKey),
+    on(Method::Post, "v1/admin/apps/:id/webhook-secret", Admin::RotateWebhookSecret),
+    on(Method::Delete, "v1/admin/api-keys/:id", Admin::RevokeKey),
+    on(Method::Get, "v1/admin/keys", Admin::Keys),
+    on(Method::Get, "v1/admin/stats", Admin::Stats),
+];
+
+/// The app routes, behind an API key. Every `/v1/<first>/...` path whose `<first>` one of
+/// them has needs the key before anything else is told (401 before 404 or 405).
+#[derive(Clone, Copy)]
+enum App {
+    Proxy,
+    Platforms,
+    CreateLink,
+    GetLink,
+    ClaimLink,
+    Exchange,
+    ListProfiles,
+    CreateProfile,
+    GetProfile,
+    DeleteProfile,
+    RefreshProfile,
+    AccessToken,
+}
+
+static APP: &[Route<App>] = &[
+    // Any method: the platform's API decides what it takes (api.md section 6).
+    Route { path: "v1/profiles/:id/proxy/*", method: None, to: App::Proxy },
+    on(Method::Get, "v1/platforms", App::Platforms),
+    on(Method::Post, "v1/connect-links", App::CreateLink),
+    on(Method::Get, "v1/connect-links/:id", App::GetLink),
+    on(Method::Post, "v1/connect-links/:id/claim", App::ClaimLink),
+    on(Method::Post, "v1/oauth/exchange", App::Exchange),
+    on(Method::Get, "v1/profiles", App::ListProfiles),
+    on(Method::Post, "v1/profiles", App::CreateProfile),
+    on(Method::Get, "v1/profiles/:id", App::GetProfile),
+    on(Method::Delete, "v1/profiles/:id", App::DeleteProfile),
+    on(Method::Post, "v1/profiles/:id/refresh", App::RefreshProfile),
+    on(Method::Get, "v1/profiles/:id/access-token", App::AccessToken),
+];
+
+/// The sandbox platform's own endpoints, only when it is switched on (else 404).
+#[derive(Clone, Copy)]
+enum Sandbox {
+    AuthorizePage,
+    Decide,
+    Token,
+    Userinfo,
+    Accounts,
+    Revoke,
+}
+
+static SANDBOX: &[Route<Sandbox>] = &[
+    on(Method::Get, "sandbox/authorize", Sandbox::AuthorizePage),
+    on(Method::Post, "sandbox/authorize", Sandbox::Decide),
+    on(Method::Post, "sandbox/token", Sandbox::Token),
+    on(Method::Get, "sandbox/userinfo", Sandbox::Userinfo),
+    on(Method::Get, "sandbox/accounts", Sandbox::Accounts),
+    on(Method::Post, "sandbox/revoke", Sandbox::Revoke),
+];
+
+/// Whether `/v1/<first>/...` is an app path (see [`APP`]).
+fn needs_api_key(first: &str) -> bool {
+    APP.iter().any(|r| r.path.split('/').nth(1) == Some(first))
+}
+
+/// The request's route: the area's credentials first (an unknown or wrong-method path under
+/// `/v1/admin/` is 401 without the admin token, under an app path without an API key), then
+/// the area's table, then its handler.
+async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience) -> ApiResult<Response> {
     let m = req.method();
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     match s.as_slice() {
-        ["health"] => only(&m, Method::Get, || respond::json(200, &json!({"status": "ok"}))),
-        // The OpenAPI 3.1 document of every route (issue 13); the e2e tests hold every answer to it.
-        ["openapi.json"] if m == Method::Get => openapi(ctx).await,
-        ["openapi.json"] => Err(method_not_allowed()),
-
-        // Operators.
         ["v1", "admin", ..] => {
             ctx.require_admin(req)?;
             // Any operator write may revoke a key or change an app: this isolate stops
@@ -94,133 +259,111 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
             if writes {
                 crate::isolate::forget_apps();
             }
-            let answer = admin_route(ctx, req, m, &s[2..]).await;
+            let answer = match find(ADMIN, &s, &m) {
+                Err(miss) => refuse(miss, audience),
+                Ok((to, [id, _])) => match to {
+                    Admin::CreateApp => admin::create_app(ctx, &body(req).await?).await,
+                    Admin::ListApps => {
+                        let q = query(req)?;
+                        admin::list_apps(ctx, parse_limit(param(&q, "limit"))?, param(&q, "cursor")).await
+                    }
+                    Admin::GetApp => admin::get_app(ctx, id).await,
+                    Admin::PatchApp => admin::patch_app(ctx, id, &body(req).await?).await,
+                    Admin::CreateKey => admin::create_key(ctx, id).await,
+                    Admin::RotateWebhookSecret => admin::rotate_webhook_secret(ctx, id).await,
+                    Admin::RevokeKey => admin::revoke_key(ctx, id).await,
+                    Admin::Keys => admin::keys(ctx).await,
+                    Admin::Stats => admin::stats(ctx).await,
+                },
+            };
             if writes {
                 crate::isolate::forget_apps();
             }
             answer
         }
-
-        // Apps.
-        ["v1", "platforms" | "connect-links" | "oauth" | "profiles", ..] => {
-            let app = ctx.require_app(req).await?;
-            match (m, &s[1..]) {
-                // Any method: the platform's API decides what it takes (api.md section 6).
-                (_, ["profiles", id, "proxy", _, ..]) => proxy::forward(ctx, &app, id, req).await,
-                (Method::Get, ["platforms"]) => {
+        ["v1", first, ..] if needs_api_key(first) => {
+            let app = tenant::require_app(ctx, req).await?;
+            let (to, [id, _]) = match find(APP, &s, &m) {
+                Ok(found) => found,
+                Err(miss) => return refuse(miss, audience),
+            };
+            match to {
+                App::Proxy => proxy::forward(ctx, &app, id, req).await,
+                App::Platforms => {
                     let data: Vec<PlatformInfo> =
                         ctx.catalog.all().iter().map(|p| PlatformInfo::of(p, configured(ctx, p))).collect();
                     respond::json(200, &json!({"data": data}))
                 }
-                (Method::Post, ["connect-links"]) => {
+                App::CreateLink => {
                     let work = async { links::create(ctx, &app, &body(req).await?).await };
                     tenant::limited(ctx, &app, AppRoute::ConnectLinks, work).await
                 }
-                (Method::Get, ["connect-links", id]) => links::get(ctx, &app.id, id).await,
-                (Method::Post, ["connect-links", id, "claim"]) => {
-                    links::claim(ctx, &app.id, id, &body(req).await?).await
-                }
-                (Method::Post, ["oauth", "exchange"]) => links::exchange(ctx, &app.id, &body(req).await?).await,
-                (Method::Get, ["profiles"]) => profiles::list(ctx, &app.id, &query(req)?).await,
-                (Method::Post, ["profiles"]) => {
+                App::GetLink => links::get(ctx, &app.id, id).await,
+                App::ClaimLink => links::claim(ctx, &app.id, id, &body(req).await?).await,
+                App::Exchange => links::exchange(ctx, &app.id, &body(req).await?).await,
+                App::ListProfiles => profiles::list(ctx, &app.id, &query(req)?).await,
+                App::CreateProfile => {
                     let work = async { crate::connect::posted::create(ctx, &app, &body(req).await?).await };
                     tenant::limited(ctx, &app, AppRoute::Profiles, work).await
                 }
-                (Method::Get, ["profiles", id]) => profiles::get(ctx, &app.id, id).await,
-                (Method::Delete, ["profiles", id]) => profiles::delete(ctx, &app.id, id).await,
-                (Method::Post, ["profiles", id, "refresh"]) => profiles::refresh(ctx, &app.id, id).await,
-                (Method::Get, ["profiles", id, "access-token"]) => profiles::access_token(ctx, &app.id, id).await,
-                (
-                    _,
-                    ["platforms"]
-                    | ["connect-links"]
-                    | ["connect-links", _]
-                    | ["connect-links", _, "claim"]
-                    | ["oauth", "exchange"]
-                    | ["profiles"]
-                    | ["profiles", _]
-                    | ["profiles", _, "refresh" | "access-token"],
-                ) => Err(method_not_allowed()),
-                _ => Err(ApiError::not_found("route")),
+                App::GetProfile => profiles::get(ctx, &app.id, id).await,
+                App::DeleteProfile => profiles::delete(ctx, &app.id, id).await,
+                App::RefreshProfile => profiles::refresh(ctx, &app.id, id).await,
+                App::AccessToken => profiles::access_token(ctx, &app.id, id).await,
             }
         }
-
-        // Browsers.
-        ["connect", id] => match m {
-            Method::Get => links::open(ctx, id).await,
-            _ => Err(method_not_allowed()),
-        },
-        ["connect", id, "accounts"] => match m {
-            Method::Post => {
-                let site = req.headers().get("sec-fetch-site").ok().flatten();
-                let cookie = req.headers().get("cookie").ok().flatten();
-                let b = public_body(req).await?;
-                choose::submit(ctx, id, site.as_deref(), cookie.as_deref(), &b).await
+        ["sandbox", ..] if ctx.catalog.get("sandbox").is_some() => {
+            let (to, _) = match find(SANDBOX, &s, &m) {
+                Ok(found) => found,
+                Err(miss) => return refuse(miss, audience),
+            };
+            match to {
+                Sandbox::AuthorizePage => sandbox::authorize_page(ctx, &query(req)?).await,
+                Sandbox::Decide => {
+                    let site = req.headers().get("sec-fetch-site").ok().flatten();
+                    sandbox::decide(ctx, site.as_deref(), &public_body(req).await?).await
+                }
+                Sandbox::Token => {
+                    let body = public_body(req).await?;
+                    sandbox::token(ctx, req, &body).await
+                }
+                Sandbox::Userinfo => sandbox::userinfo(ctx, req).await,
+                Sandbox::Accounts => sandbox::accounts(ctx, req).await,
+                Sandbox::Revoke => {
+                    let body = public_body(req).await?;
+                    sandbox::revoke(ctx, req, &body).await
+                }
             }
-            _ => Err(method_not_allowed()),
-        },
-        ["oauth", "callback"] => match m {
-            Method::Get => links::callback(ctx, &query(req)?, "/oauth/callback").await,
-            _ => Err(method_not_allowed()),
-        },
-        // A per-instance client's own callback (a Mastodon instance's).
-        ["oauth", "callback", platform, instance] => match m {
-            Method::Get => links::callback(ctx, &query(req)?, &format!("/oauth/callback/{platform}/{instance}")).await,
-            _ => Err(method_not_allowed()),
-        },
-
-        // Platforms telling us a user let go (api.md section 9).
-        ["platform-webhooks", "meta", "deauthorize"] => match m {
-            Method::Post => inbound::meta::deauthorize(ctx, &public_body(req).await?).await,
-            _ => Err(method_not_allowed()),
-        },
-        ["platform-webhooks", "meta", "data-deletion"] => match m {
-            Method::Post => inbound::meta::data_deletion(ctx, &public_body(req).await?).await,
-            _ => Err(method_not_allowed()),
-        },
-        ["platform-webhooks", "meta", "deletion-status", code] => match m {
-            Method::Get => inbound::meta::deletion_status(ctx, code).await,
-            _ => Err(method_not_allowed()),
-        },
-        ["platform-webhooks", "tiktok"] => match m {
-            Method::Post => {
-                let signature = req.headers().get("tiktok-signature").ok().flatten();
-                let b = public_body(req).await?;
-                inbound::tiktok::event(ctx, signature.as_deref(), &b).await
+        }
+        _ => {
+            let (to, [a, b]) = match find(PUBLIC, &s, &m) {
+                Ok(found) => found,
+                Err(miss) => return refuse(miss, audience),
+            };
+            match to {
+                Public::Health => respond::json(200, &json!({"status": "ok"})),
+                Public::OpenApi => openapi(ctx).await,
+                Public::OpenLink => links::open(ctx, a).await,
+                Public::ChooseAccounts => {
+                    let site = req.headers().get("sec-fetch-site").ok().flatten();
+                    let cookie = req.headers().get("cookie").ok().flatten();
+                    let body = public_body(req).await?;
+                    choose::submit(ctx, a, site.as_deref(), cookie.as_deref(), &body).await
+                }
+                Public::Callback => links::callback(ctx, &query(req)?, "/oauth/callback").await,
+                Public::InstanceCallback => {
+                    links::callback(ctx, &query(req)?, &format!("/oauth/callback/{a}/{b}")).await
+                }
+                Public::MetaDeauthorize => inbound::meta::deauthorize(ctx, &public_body(req).await?).await,
+                Public::MetaDataDeletion => inbound::meta::data_deletion(ctx, &public_body(req).await?).await,
+                Public::MetaDeletionStatus => inbound::meta::deletion_status(ctx, a).await,
+                Public::TiktokEvent => {
+                    let signature = req.headers().get("tiktok-signature").ok().flatten();
+                    let body = public_body(req).await?;
+                    inbound::tiktok::event(ctx, signature.as_deref(), &body).await
+                }
             }
-            _ => Err(method_not_allowed()),
-        },
-
-        // The sandbox platform, only when switched on.
-        ["sandbox", rest @ ..] if ctx.catalog.get("sandbox").is_some() => match (m, rest) {
-            (Method::Get, ["authorize"]) => sandbox::authorize_page(ctx, &query(req)?).await,
-            (Method::Post, ["authorize"]) => {
-                let site = req.headers().get("sec-fetch-site").ok().flatten();
-                sandbox::decide(ctx, site.as_deref(), &public_body(req).await?).await
-            }
-            (Method::Post, ["token"]) => {
-                let b = public_body(req).await?;
-                sandbox::token(ctx, req, &b).await
-            }
-            (Method::Get, ["userinfo"]) => sandbox::userinfo(ctx, req).await,
-            (Method::Get, ["accounts"]) => sandbox::accounts(ctx, req).await,
-            (Method::Post, ["revoke"]) => {
-                let b = public_body(req).await?;
-                sandbox::revoke(ctx, req, &b).await
-            }
-            (_, ["authorize"] | ["token"] | ["userinfo"] | ["accounts"] | ["revoke"]) => Err(method_not_allowed()),
-            _ => Err(ApiError::not_found("route")),
-        },
-
-        _ => Err(ApiError::not_found("route")),
-    }
-}
-
-fn only(m: &Method, want: Method, f: impl FnOnce() -> ApiResult<Response>) -> ApiResult<Response> {
-    if *m == want {
-        f()
-    } else {
-        Err(method_not_allowed())
+        }
     }
 }
 

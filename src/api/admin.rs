@@ -1,7 +1,8 @@
 //! Operator routes: apps and API keys (`Authorization: Bearer <ADMIN_TOKEN>`).
 
 use super::paging::page_cursor;
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::respond;
 use crate::store;
 use connect_links_core::app_limits::AppLimits;

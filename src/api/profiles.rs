@@ -1,7 +1,8 @@
 //! Profiles of an app: list, read, delete (with revocation at the platform).
 
 use super::paging::page_cursor;
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::events::Batch;
 use crate::grants::{outcome_error, refresh_detached, require_active, revoke_grant, usable_token};
 use crate::respond;

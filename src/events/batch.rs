@@ -1,7 +1,8 @@
 //! A change and the events that report it, written in one D1 batch.
 
 use super::deliver::deliver_now;
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::store;
 use connect_links_core::error::ApiResult;
 use connect_links_core::random::new_id;

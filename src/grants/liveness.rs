@@ -7,7 +7,8 @@
 
 use super::disconnect::end_checked;
 use super::lease::{suspect_secs, CHECK_LEASE_PREFIX};
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::fetch;
 use crate::store::{self, CheckMark, Stmt, GIVE_UP_AFTER};
 use connect_links_core::error::ApiResult;

@@ -2,7 +2,8 @@
 //! retried on a transient D1 error. The lease and the call are [`super::refresh`]'s.
 
 use super::lease::release;
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::events::Batch;
 use crate::store::{self, AccessEnvelope, Leased, NewTokens, Stmt};
 use connect_links_core::envelope::Keyring;

@@ -4,7 +4,8 @@
 //! proxy.
 
 use super::refresh::{refresh_one, Outcome, Trigger};
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::store::{self, ProfileToken};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::ProfileRow;

@@ -25,7 +25,8 @@ pub async fn deliver_due(ctx: &Ctx, limit: u32) -> ApiResult<u32> {
 // none calls it.
 pub use legacy::*;
 mod legacy {
-    use crate::ctx::{Ctx, OrInternal};
+    use crate::ctx::Ctx;
+    use crate::error::OrInternal;
     use crate::events::Written;
     use crate::store;
     use connect_links_core::error::ApiResult;

@@ -1,8 +1,7 @@
 //! Apps and their API keys (`apps`, `api_keys`), and the redirect allowlists the sandbox reads.
 
 use super::stmt::Stmt;
-use crate::ctx::OrInternal;
-use connect_links_core::error::ApiResult;
+use crate::error::{ApiResult, OrInternal};
 pub use connect_links_core::model::AppRow;
 use connect_links_core::redirect::host_needles;
 use connect_links_core::refresh_policy::{RefreshMode, MAX_LEAD, MIN_LEAD};

@@ -5,7 +5,7 @@
 
 use super::leases::last_backoff_step;
 use super::profiles::{profile_columns_of, PROFILE_TOKEN_FROM};
-use crate::ctx::OrInternal;
+use crate::error::OrInternal;
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::ProfileRow;
 use serde::Deserialize;
@@ -63,7 +63,6 @@ pub struct CheckMark<'a> {
 /// The statement that marks the checks about to be made (put right after the lease's): each
 /// counted as a transient failure, its next check moved out by that backoff (never earlier
 /// than it was), while the lease is held; `RETURNING id` of each marked.
-#[inline(always)]
 #[inline(always)]
 pub fn mark_checks_stmt(db: &D1Database, m: &CheckMark) -> ApiResult<D1PreparedStatement> {
     query!(
@@ -143,7 +142,6 @@ pub fn check_backoff(
 
 /// The statement that ends grant `grant_id` for `reason` while its token is still `token_enc`.
 #[inline(always)]
-#[inline(always)]
 pub fn end_checked_grant_stmt(
     db: &D1Database,
     grant_id: &str,
@@ -166,7 +164,6 @@ pub fn end_checked_grant_stmt(
 /// The statement that ends profile `profile_id` for `reason` while the token checked
 /// (`token_enc`) is still the one it acts with: its own (`own_token`), or its grant's, which
 /// the batch has just ended.
-#[inline(always)]
 #[inline(always)]
 pub fn end_checked_profile_stmt(
     db: &D1Database,

@@ -2,8 +2,7 @@
 //! accounts, or until its accounts land.
 
 use super::stmt::Stmt;
-use crate::ctx::OrInternal;
-use connect_links_core::error::ApiResult;
+use crate::error::{ApiResult, OrInternal};
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
 

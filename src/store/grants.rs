@@ -1,11 +1,34 @@
-//! Grants (`grants`): one platform login of one app, with its sealed tokens.
+//! Grants (`grants`): one platform login of one app, with its sealed tokens (`TokenColumns`).
 
-use super::profiles::TokenColumns;
 use super::stmt::Stmt;
-use crate::ctx::OrInternal;
-use connect_links_core::error::ApiResult;
+use crate::error::{ApiResult, OrInternal};
+use connect_links_core::envelope::Keyring;
 pub use connect_links_core::model::{GrantRow, GRANT_COLUMNS};
+use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
+
+/// The stored token envelopes of a grant.
+#[derive(Clone, Deserialize)]
+pub struct TokenColumns {
+    /// Grant id.
+    pub id: String,
+    /// Platform id.
+    pub platform: String,
+    /// Envelope.
+    pub access_token_enc: String,
+    /// Envelope.
+    pub refresh_token_enc: Option<String>,
+}
+
+impl TokenColumns {
+    /// The grant's access token and, when stored and still opening, its refresh token
+    /// (sealed under the grant's id); `None` when the access token does not open.
+    pub fn open(&self, keyring: &Keyring) -> Option<(String, Option<String>)> {
+        let access = keyring.open(&self.id, "access_token", &self.access_token_enc).ok()?;
+        let refresh = self.refresh_token_enc.as_deref().and_then(|e| keyring.open(&self.id, "refresh_token", e).ok());
+        Some((access, refresh))
+    }
+}
 
 /// The statement that deletes those of `grant_ids_json` (a JSON array) that no profile
 /// uses any more, returning them with their envelopes (to revoke after).

@@ -2,7 +2,7 @@
 //! liveness check at a time per grant, taken and freed by these statements, and the SQL
 //! fragments every statement that frees or takes it shares.
 
-use crate::ctx::OrInternal;
+use crate::error::OrInternal;
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::{GrantRow, GRANT_COLUMNS};
 use connect_links_core::refresh::BACKOFF_STEPS;
@@ -212,7 +212,6 @@ pub fn release_lease(db: &D1Database, id: &str, lease: &str, next: Option<i64>) 
 /// The statement that takes grant `grant_id`'s lease as check lease `lease` for
 /// `lease_secs`, when free, returning `refresh_suspect_until` (a dead refresh lease taken
 /// over starts a doubt for `suspect_secs`, see `takeover_sets`).
-#[inline(always)]
 #[inline(always)]
 pub fn take_check_lease_stmt(
     db: &D1Database,

@@ -1,8 +1,7 @@
 //! Connect links (`connect_links`): create, read, end and claim.
 
 use super::stmt::{to_json, Stmt};
-use crate::ctx::OrInternal;
-use connect_links_core::error::ApiResult;
+use crate::error::{ApiResult, OrInternal};
 pub use connect_links_core::model::LinkRow;
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};

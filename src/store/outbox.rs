@@ -3,7 +3,7 @@
 //! with the profile it copied, and purged after retention.
 
 use super::stmt::Stmt;
-use crate::ctx::OrInternal;
+use crate::error::OrInternal;
 use connect_links_core::error::ApiResult;
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};

@@ -1,11 +1,9 @@
 //! Profiles (`profiles`): the accounts an app acts as, each under a grant; the token columns
 //! a profile acts with.
 
-use super::grants::{deleted_grants, orphan_grants_stmt};
+use super::grants::{deleted_grants, orphan_grants_stmt, TokenColumns};
 use super::stmt::Stmt;
-use crate::ctx::OrInternal;
-use connect_links_core::envelope::Keyring;
-use connect_links_core::error::ApiResult;
+use crate::error::{ApiResult, OrInternal};
 use connect_links_core::model::GrantRow;
 pub use connect_links_core::model::{ProfileRow, PROFILE_COLUMNS};
 use serde::Deserialize;
@@ -139,29 +137,6 @@ pub async fn list_profiles(
     )
     .many::<ProfileRow>("read profiles")
     .await
-}
-
-/// The stored token envelopes of a grant.
-#[derive(Clone, Deserialize)]
-pub struct TokenColumns {
-    /// Grant id.
-    pub id: String,
-    /// Platform id.
-    pub platform: String,
-    /// Envelope.
-    pub access_token_enc: String,
-    /// Envelope.
-    pub refresh_token_enc: Option<String>,
-}
-
-impl TokenColumns {
-    /// The grant's access token and, when stored and still opening, its refresh token
-    /// (sealed under the grant's id); `None` when the access token does not open.
-    pub fn open(&self, keyring: &Keyring) -> Option<(String, Option<String>)> {
-        let access = keyring.open(&self.id, "access_token", &self.access_token_enc).ok()?;
-        let refresh = self.refresh_token_enc.as_deref().and_then(|e| keyring.open(&self.id, "refresh_token", e).ok());
-        Some((access, refresh))
-    }
 }
 
 /// Every profile of an app under one platform (to place a connect's accounts in one read).

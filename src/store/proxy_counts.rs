@@ -1,7 +1,7 @@
 //! Proxied-call counters (`proxy_stats`), per minute, for `GET /v1/admin/stats`.
 
 use super::stmt::Stmt;
-use connect_links_core::error::ApiResult;
+use crate::error::ApiResult;
 use serde::{Deserialize, Serialize};
 use worker::{query, D1Database};
 

@@ -3,7 +3,7 @@
 //! refresh holds (see `leases`).
 
 use super::leases::{app_mode, free_lease};
-use crate::ctx::OrInternal;
+use crate::error::OrInternal;
 use connect_links_core::error::ApiResult;
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
@@ -44,7 +44,6 @@ pub struct ReadUnder<'a> {
 
 /// The statement that stores a refresh's new tokens on grant `id`, a compare-and-swap on
 /// the envelopes read (`RETURNING id` when it landed).
-#[inline(always)]
 #[inline(always)]
 pub fn store_refreshed_stmt(
     db: &D1Database,
@@ -103,7 +102,6 @@ pub fn stored_access(db: &D1Database, id: &str) -> worker::Result<D1PreparedStat
 /// The statement that counts a failure (`failures` in a row), moves the next attempt to
 /// `next` and frees the lease.
 #[inline(always)]
-#[inline(always)]
 pub fn refresh_failed_stmt(
     db: &D1Database,
     id: &str,
@@ -130,7 +128,6 @@ pub fn refresh_failed_stmt(
 
 /// The statement that records the expiry notice (once), schedules the expiry at `exp` and
 /// frees the lease.
-#[inline(always)]
 #[inline(always)]
 pub fn expiring_stmt(db: &D1Database, id: &str, lease: &str, exp: i64) -> ApiResult<D1PreparedStatement> {
     query!(
@@ -181,7 +178,6 @@ pub fn reschedule(
 /// while its envelopes are the ones read and the lease still held (`RETURNING id` when it
 /// did).
 #[inline(always)]
-#[inline(always)]
 pub fn disconnect_grant_stmt(
     db: &D1Database,
     id: &str,
@@ -209,7 +205,6 @@ pub fn disconnect_grant_stmt(
 
 /// The statement that ends the active profiles under grant `id` (with `own_token_too`
 /// false, only those acting with its token), when the statement before it changed a row.
-#[inline(always)]
 #[inline(always)]
 pub fn disconnect_profiles_stmt(
     db: &D1Database,

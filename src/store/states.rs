@@ -1,7 +1,7 @@
 //! Consumed OAuth states (`consumed_states`): each state is used once.
 
 use super::stmt::Stmt;
-use connect_links_core::error::ApiResult;
+use crate::error::ApiResult;
 use worker::{query, D1Database};
 
 /// Records a state as consumed. True only for the first caller: the primary key makes

@@ -1,8 +1,7 @@
 //! Shared statement helpers: running a bound statement with its failure mapped to a
 //! logged 500, reading a batch's `RETURNING` rows, the compare-and-swap asserts of a batch.
 
-use crate::ctx::OrInternal;
-use connect_links_core::error::ApiResult;
+use crate::error::{ApiResult, OrInternal};
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
 
