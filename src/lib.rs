@@ -31,7 +31,7 @@ mod routes;
 mod store;
 mod tenant;
 
-use jobs::cron::{self, RefreshMessage};
+use jobs::refresh::RefreshMessage;
 use grants::{refresh_one, Trigger};
 use serde_json::json;
 use worker::{
@@ -44,11 +44,12 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     Ok(routes::handle(req, env, ctx).await)
 }
 
-/// The lifecycle job: refresh due profiles (or enqueue them), retry webhooks, housekeeping.
+/// The cron trigger: the lifecycle jobs side by side (`jobs::scheduled`): refresh due grants
+/// (or enqueue them), check tokens that never expire, retry webhooks, housekeeping.
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let ctx = ctx::Ctx::from_env(env);
-    if let Err(e) = cron::run(&ctx).await {
+    if let Err(e) = jobs::scheduled(&ctx).await {
         console_error!("{}", json!({"event": "cron_failed", "error": e.to_string()}));
     }
 }

@@ -2,6 +2,7 @@
 //! see `crate::grants::check_grant`) and checks them grant by grant while the cron run's
 //! budget lasts.
 
+use super::budget::calls_in_budget;
 use crate::ctx::Ctx;
 use crate::grants;
 use crate::store::{self, DueCheck, Stmt};
@@ -13,13 +14,13 @@ use worker::console_log;
 /// Profiles of one grant checked in one run (the rest in later runs).
 const PER_GRANT: usize = 20;
 /// Checks in flight at once in a cron run: one of the six connections a Workers invocation
-/// may hold open (see `crate::jobs::cron`), so that slow hosts of checks never hold up the
+/// may hold open (see [`super::scheduled`]), so that slow hosts of checks never hold up the
 /// refreshes beside them.
 const CONCURRENCY: usize = 1;
 
 /// Checks the profiles whose check is due: one grant at a time ([`CONCURRENCY`]), the due
 /// profiles of one grant one after the other under its lease, while the run's budget
-/// lasts ([`crate::jobs::cron::calls_in_budget`]).
+/// lasts ([`calls_in_budget`]).
 pub async fn run(ctx: &Ctx) -> ApiResult<()> {
     let db = ctx.db()?;
     // The same bound as the refreshes that reach a platform: a small plan's subrequest
@@ -43,7 +44,7 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
     // stay due for the next run, as are the grants not started at all.
     let results: Vec<(usize, ApiResult<()>)> = stream::iter(by_grant.iter())
         .map(|(grant, ids)| async move {
-            let fit = ids.len().min(crate::jobs::cron::calls_in_budget(ctx));
+            let fit = ids.len().min(calls_in_budget(ctx));
             match ids.get(..fit) {
                 Some(ids) if !ids.is_empty() => (ids.len(), grants::check_grant(ctx, grant, ids, now).await),
                 _ => (0, Ok(())),

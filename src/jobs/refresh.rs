@@ -1,24 +1,19 @@
-//! The cron's lifecycle job: the refresh phase (inline, or fanned out through
-//! `REFRESH_QUEUE`), with the liveness checks, webhook retries and housekeeping beside it.
-//! Refreshing one grant is [`crate::grants::refresh_one`]'s.
+//! The refresh job: the grants due for a refresh, refreshed inline or fanned out through
+//! `REFRESH_QUEUE`. Refreshing one grant is [`crate::grants::refresh_one`]'s.
 
+use super::budget::calls_in_budget;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::grants::{refresh_one, Outcome, Trigger};
-use crate::jobs::webhooks;
 use crate::store;
 use connect_links_core::error::ApiResult;
-use futures_util::future::join3;
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use worker::console_log;
 
-/// Refreshes run this many at a time. A Workers invocation holds six connections open at
-/// most and queues the rest while their timers already run, so a run splits its six: four
-/// for refreshes, one for liveness checks (`crate::jobs::liveness`), one for webhook
-/// retries and then housekeeping (each one call at a time). Slow hosts of one part then
-/// cannot make another part's calls time out.
+/// Refreshes run this many at a time: four of the six connections a run splits (see
+/// [`super::scheduled`]).
 const CONCURRENCY: usize = 4;
 
 /// A refresh job on `REFRESH_QUEUE`.
@@ -35,41 +30,12 @@ pub struct RefreshMessage {
 /// How many select-and-refresh rounds one cron run makes at most.
 const MAX_ROUNDS: u32 = 5;
 
-/// The default of `CRON_PHASE_BUDGET_MS`: 4 minutes, under the 5-minute cron interval, so
-/// that a run whose calls hang (a tenant's own host that never answers) has stopped
-/// starting calls before the next run starts, instead of two runs overlapping, and ends
-/// well inside an invocation's wall time (which, when exceeded, kills the rest of it).
-const PHASE_BUDGET_MS: i64 = 240_000;
-
-/// How many more platform calls, one after the other, fit in the run's budget
-/// (`CRON_PHASE_BUDGET_MS` from the run's start, default [`PHASE_BUDGET_MS`]), each taken
-/// to last its whole timeout. The refresh and liveness phases start a call only while one
-/// fits; what they did not start stays due (unmarked) for the next run.
-pub fn calls_in_budget(ctx: &Ctx) -> usize {
-    let budget = ctx.number_var("CRON_PHASE_BUDGET_MS", 1_000..=900_000).unwrap_or(PHASE_BUDGET_MS);
-    let left = ctx.started_ms + budget - crate::ctx::now_ms();
-    usize::try_from(left / (ctx.timeout_ms().max(1) as i64)).unwrap_or(0)
-}
-
-/// The lifecycle job run by the cron trigger: the refresh phase, and beside it (not after
-/// it) the liveness checks, and the webhook retries then housekeeping, each on its own share
-/// of the connections (see [`CONCURRENCY`]), so that a refresh or a check that hangs, or a
-/// part that fails, holds up none of the others.
-pub async fn run(ctx: &Ctx) -> ApiResult<()> {
-    let rest = async {
-        let _ = webhooks::deliver_due(ctx, 100).await;
-        crate::jobs::housekeeping::run(ctx).await
-    };
-    let (refreshed, checked, kept) = join3(refresh_due(ctx), crate::jobs::liveness::run(ctx), rest).await;
-    refreshed.and(checked).and(kept)
-}
-
 /// Refreshes (or enqueues) due profiles. `REFRESH_BATCH_SIZE` (default 200) bounds the
 /// refreshes that reach a platform (or the jobs enqueued) in one run, and twice that bounds
 /// the profiles looked at (each costs D1 queries). Profiles that fail locally make no call
 /// and are pushed back, so the run selects again (up to five rounds): they never starve the
 /// profiles behind them.
-async fn refresh_due(ctx: &Ctx) -> ApiResult<()> {
+pub async fn run(ctx: &Ctx) -> ApiResult<()> {
     let batch = ctx.refresh_batch_size();
     let queue = ctx.env.queue("REFRESH_QUEUE").ok();
     let (mut calls_left, mut looks_left) = (batch, batch.saturating_mul(2));
