@@ -12,7 +12,7 @@ use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::fetch;
 use crate::jobs::webhooks;
-use crate::grants::{revoke, Grant};
+use crate::grants::{revoke, Grant, RevokeCause};
 use crate::store::{self, LinkEnd};
 use connect_links_core::accounts::Account;
 use connect_links_core::callback::CallbackFailure;
@@ -214,7 +214,7 @@ impl FreshGrant {
             account: self.account.as_deref(),
             grant_id: None,
         };
-        let settled = revoke(ctx, &grant, false).await.is_ok();
+        let settled = revoke(ctx, &grant, RevokeCause::FailedConnect).await.is_ok();
         if !settled {
             log_failure(&self.platform.id, link_id, "revoke", "the fresh grant could not be revoked");
         }

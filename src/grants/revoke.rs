@@ -43,14 +43,24 @@ fn same_app_platforms<'a>(ctx: &'a Ctx, p: &'a Platform, client_id: &str) -> Vec
     ids
 }
 
-/// Revokes `g` at the platform where it has a revoke endpoint and [`may_revoke`] allows it:
-/// `deleting` for `DELETE /v1/profiles/{id}` and unclaimed profiles, otherwise a failed
-/// connect's fresh grant. `Ok` once that is settled: revoked, answered as a token the
+/// Why a grant is revoked, which decides whether another holder of the login stops it (see
+/// [`may_revoke`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum RevokeCause {
+    /// Its profiles are deleted (`DELETE /v1/profiles/{id}`, unclaimed profiles, a grant no
+    /// profile uses any more): any other holder of the login keeps it from being revoked.
+    Deleting,
+    /// A failed connect's fresh grant: revoked where that cannot end anyone else's.
+    FailedConnect,
+}
+
+/// Revokes `g` at the platform where it has a revoke endpoint and [`may_revoke`] allows it
+/// for `cause`. `Ok` once that is settled: revoked, answered as a token the
 /// platform no longer knows (see [`revoke_settled`]), or not to be revoked; an error when it
 /// could not be decided or the platform did not settle it (no answer, a 5xx, a 429, a
 /// refused client, every instance client refused), so a caller holding the grant in a row
 /// keeps it for a retry. Each call is logged by `fetch::send`.
-pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, deleting: bool) -> ApiResult<()> {
+pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, cause: RevokeCause) -> ApiResult<()> {
     let clients = crate::instances::revoke_credentials(ctx, g.platform).await?;
     let Some(creds) = clients.first() else { return Ok(()) };
     let token = token_to_revoke(g.platform, g.access, g.refresh);
@@ -64,7 +74,7 @@ pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, deleting: bool) -> ApiResult<()> {
         }
         None => None,
     };
-    if !may_revoke(g.platform.revoke_reach, others_hold, deleting) {
+    if !may_revoke(g.platform.revoke_reach, others_hold, cause == RevokeCause::Deleting) {
         let why = if others_hold == Some(true) {
             "another grant holds this login"
         } else {
@@ -105,7 +115,7 @@ pub async fn revoke_grant(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumn
         account: Some(&grant.platform_user_id),
         grant_id: Some(&grant.id),
     };
-    if revoke(ctx, &g, true).await.is_err() {
+    if revoke(ctx, &g, RevokeCause::Deleting).await.is_err() {
         worker::console_error!("{}", json!({"event": "revoke_failed", "grant_id": grant.id}));
     }
 }
