@@ -1,20 +1,22 @@
 //! Secrets the worker keeps sealed in D1 besides tokens: each app's webhook secret (and, for
 //! a day after a rotation, the one before it), and the worker's own key for Meta data
 //! deletion confirmation codes. All are sealed under `TOKEN_KEYS` and re-encrypted by the
-//! housekeeping job like tokens, so they outlive a key rotation. Storage and the rules of
-//! their lifetimes live here; routes and jobs call in.
+//! housekeeping job like tokens, so they outlive a key rotation. The rules of their
+//! lifetimes live here (their statements in `store::webhook_secrets` and
+//! `store::worker_secrets`); routes and jobs call in.
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
-use crate::store::{kid_sql, Stmt};
+use crate::store::{
+    self, OldKeyPreviousSecret, OldKeyWorkerSecret, RotatedSecret, SealedWebhookSecret, SealedWorkerSecret, Stmt,
+};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::keys::new_webhook_secret;
 use connect_links_core::random::{b64, b64_decode, random_bytes};
 use connect_links_core::secrets::WebhookSecret;
-use serde::Deserialize;
 use serde_json::json;
-use worker::{console_error, query, D1Database};
+use worker::{console_error, D1Database};
 
 /// How long an app's previous webhook secret still signs deliveries after a rotation.
 pub const PREVIOUS_SECRET_SECS: i64 = 24 * 3600;
@@ -61,16 +63,9 @@ pub struct Rotated {
 /// outright, which is how an app whose deliveries fail for it recovers. `None`: no such app.
 /// A rotation racing another is 409.
 pub async fn rotate_webhook_secret(ctx: &Ctx, app_id: &str) -> ApiResult<Option<Rotated>> {
-    #[derive(Deserialize)]
-    struct Row {
-        webhook_secret_enc: String,
-    }
     let db = ctx.db()?;
     let keyring = ctx.keyring()?;
-    let Some(row) = query!(&db, "SELECT webhook_secret_enc FROM apps WHERE id = ?1", app_id)
-        .one::<Row>("read webhook secret")
-        .await?
-    else {
+    let Some(row) = store::webhook_secret(&db, app_id).one::<SealedWebhookSecret>("read webhook secret").await? else {
         return Ok(None);
     };
     let now = ctx.now();
@@ -81,19 +76,10 @@ pub async fn rotate_webhook_secret(ctx: &Ctx, app_id: &str) -> ApiResult<Option<
     let previous_until = previous.as_ref().map(|_| now + PREVIOUS_SECRET_SECS);
     let secret = new_webhook_secret()?;
     let sealed = keyring.seal(app_id, CURRENT_FIELD, secret.secret()).or_500("seal webhook secret")?;
-    let changed = query!(
-        &db,
-        "UPDATE apps SET webhook_secret_enc = ?2, webhook_secret_prev_enc = ?3, webhook_secret_prev_until = ?4, \
-         reencrypt_failed_at = NULL, updated_at = ?5 WHERE id = ?1 AND webhook_secret_enc = ?6 RETURNING id",
-        app_id,
-        sealed,
-        previous,
-        previous_until,
-        now,
-        row.webhook_secret_enc
-    )
-    .exists("rotate webhook secret")
-    .await?;
+    let rotated = RotatedSecret { sealed: &sealed, previous: previous.as_deref(), previous_until };
+    let changed = store::rotate_webhook_secret(&db, app_id, &rotated, now, &row.webhook_secret_enc)
+        .exists("rotate webhook secret")
+        .await?;
     if !changed {
         return Err(ApiError::new(ErrorCode::Conflict, "the webhook secret was rotated meanwhile; rotate again"));
     }
@@ -109,31 +95,11 @@ pub async fn tidy_previous_webhook_secrets(
     keyring: &Keyring,
     others: &str,
 ) -> ApiResult<()> {
-    #[derive(Deserialize)]
-    struct Row {
-        id: String,
-        webhook_secret_prev_enc: String,
-    }
     let now = ctx.now();
-    query!(
-        db,
-        "UPDATE apps SET webhook_secret_prev_enc = NULL, webhook_secret_prev_until = NULL \
-         WHERE webhook_secret_prev_until <= ?1",
-        now
-    )
-    .exec("expire previous webhook secrets")
-    .await?;
-    let rows = query!(
-        db,
-        &format!(
-            "SELECT id, webhook_secret_prev_enc FROM apps WHERE webhook_secret_prev_enc IS NOT NULL \
-             AND {} IN (SELECT value FROM json_each(?1)) LIMIT 50",
-            kid_sql("webhook_secret_prev_enc")
-        ),
-        others
-    )
-    .many::<Row>("read old-key previous webhook secrets")
-    .await?;
+    store::expire_previous_webhook_secrets(db, now).exec("expire previous webhook secrets").await?;
+    let rows = store::old_key_previous_webhook_secrets(db, others)
+        .many::<OldKeyPreviousSecret>("read old-key previous webhook secrets")
+        .await?;
     for row in rows {
         let resealed = keyring
             .open(&row.id, PREVIOUS_FIELD, &row.webhook_secret_prev_enc)
@@ -145,17 +111,9 @@ pub async fn tidy_previous_webhook_secrets(
                 json!({"event": "reencrypt_failed", "app_id": row.id, "what": "previous webhook secret dropped"})
             );
         }
-        query!(
-            db,
-            "UPDATE apps SET webhook_secret_prev_enc = ?2, \
-             webhook_secret_prev_until = CASE WHEN ?2 IS NULL THEN NULL ELSE webhook_secret_prev_until END \
-             WHERE id = ?1 AND webhook_secret_prev_enc = ?3",
-            row.id,
-            resealed,
-            row.webhook_secret_prev_enc
-        )
-        .exec("rewrap previous webhook secret")
-        .await?;
+        store::rewrap_previous_webhook_secret(db, &row.id, resealed.as_deref(), &row.webhook_secret_prev_enc)
+            .exec("rewrap previous webhook secret")
+            .await?;
     }
     Ok(())
 }
@@ -173,16 +131,10 @@ const CODE_PURPOSE: &str = connect_links_core::platform_webhooks::CONFIRMATION_C
 /// that no longer opens (its key left `TOKEN_KEYS` before the housekeeping re-sealed it) is
 /// replaced by a random one, logged: codes made before then change.
 pub async fn deletion_code_key(ctx: &Ctx) -> ApiResult<[u8; 32]> {
-    #[derive(Deserialize)]
-    struct Row {
-        secret_enc: String,
-    }
     let db = ctx.db()?;
     let keyring = ctx.keyring()?;
     for _ in 0..3 {
-        let row = query!(&db, "SELECT secret_enc FROM worker_secrets WHERE name = ?1", CODE_KEY)
-            .one::<Row>("read code key")
-            .await?;
+        let row = store::worker_secret(&db, CODE_KEY).one::<SealedWorkerSecret>("read code key").await?;
         let (key, replaces) = match &row {
             Some(r) => {
                 let opened = keyring.open(CODE_KEY, "secret", &r.secret_enc).ok().and_then(|s| b64_decode(&s));
@@ -197,23 +149,8 @@ pub async fn deletion_code_key(ctx: &Ctx) -> ApiResult<[u8; 32]> {
         let sealed = keyring.seal(CODE_KEY, "secret", &b64(&key)).or_500("seal code key")?;
         // Whoever writes first wins; everyone reads that one back.
         match replaces {
-            None => query!(
-                &db,
-                "INSERT INTO worker_secrets (name, secret_enc, token_kid, created_at) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (name) DO NOTHING",
-                CODE_KEY,
-                sealed,
-                keyring.current_kid(),
-                ctx.now()
-            ),
-            Some(old) => query!(
-                &db,
-                "UPDATE worker_secrets SET secret_enc = ?2, token_kid = ?3 WHERE name = ?1 AND secret_enc = ?4",
-                CODE_KEY,
-                sealed,
-                keyring.current_kid(),
-                old
-            ),
+            None => store::insert_worker_secret(&db, CODE_KEY, &sealed, keyring.current_kid(), ctx.now()),
+            Some(old) => store::rewrap_worker_secret(&db, CODE_KEY, &sealed, keyring.current_kid(), old),
         }
         .exec("store code key")
         .await?;
@@ -225,18 +162,8 @@ pub async fn deletion_code_key(ctx: &Ctx) -> ApiResult<[u8; 32]> {
 /// array of kids) are re-sealed under the current one (one that does not open is left for
 /// its next use to replace).
 pub async fn rewrap_worker_secrets(db: &D1Database, keyring: &Keyring, others: &str) -> ApiResult<()> {
-    #[derive(Deserialize)]
-    struct Row {
-        name: String,
-        secret_enc: String,
-    }
-    let rows = query!(
-        db,
-        "SELECT name, secret_enc FROM worker_secrets WHERE token_kid IN (SELECT value FROM json_each(?1))",
-        others
-    )
-    .many::<Row>("read old-key worker secrets")
-    .await?;
+    let rows =
+        store::old_key_worker_secrets(db, others).many::<OldKeyWorkerSecret>("read old-key worker secrets").await?;
     for row in rows {
         let Ok(resealed) =
             keyring.open(&row.name, "secret", &row.secret_enc).and_then(|p| keyring.seal(&row.name, "secret", &p))
@@ -244,16 +171,9 @@ pub async fn rewrap_worker_secrets(db: &D1Database, keyring: &Keyring, others: &
             console_error!("{}", json!({"event": "reencrypt_failed", "worker_secret": row.name}));
             continue;
         };
-        query!(
-            db,
-            "UPDATE worker_secrets SET secret_enc = ?2, token_kid = ?3 WHERE name = ?1 AND secret_enc = ?4",
-            row.name,
-            resealed,
-            keyring.current_kid(),
-            row.secret_enc
-        )
-        .exec("rewrap worker secret")
-        .await?;
+        store::rewrap_worker_secret(db, &row.name, &resealed, keyring.current_kid(), &row.secret_enc)
+            .exec("rewrap worker secret")
+            .await?;
     }
     Ok(())
 }

@@ -1,15 +1,15 @@
 //! The housekeeping part of the lifecycle job: consumed states, unclaimed profiles, key
-//! rotation that can finish, retention (issue #8), and instance clients nobody uses.
+//! rotation that can finish, retention (how long finished rows are kept), and instance
+//! clients nobody uses.
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
-use crate::store::{self, kid_sql, Stmt, TokenColumns};
+use crate::store::{self, OldKeyApp, OldKeyClient, OldKeyOwnToken, PurgedClient, Stmt, TokenColumns};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
 use connect_links_core::platforms::sandbox::CODE_TTL_SECS;
-use serde::Deserialize;
 use serde_json::json;
-use worker::{console_error, console_log, query, D1Database};
+use worker::{console_error, console_log, D1Database};
 
 /// Rows re-encrypted per table and run.
 const REENCRYPT_BATCH: u32 = 50;
@@ -59,15 +59,7 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     let current = keyring.current_kid().to_string();
     let others: Vec<&str> = keyring.kids().into_iter().skip(1).collect();
     let others = serde_json::to_string(&others).or_500("kids json")?;
-    let rows = query!(
-        db,
-        "SELECT id, platform, access_token_enc, refresh_token_enc FROM grants \
-         WHERE token_kid IN (SELECT value FROM json_each(?1)) AND reencrypt_failed_at IS NULL LIMIT ?2",
-        others,
-        REENCRYPT_BATCH
-    )
-    .many::<TokenColumns>("read old-key grants")
-    .await?;
+    let rows = store::old_key_grants(db, &others, REENCRYPT_BATCH).many::<TokenColumns>("read old-key grants").await?;
     let mut unreadable = 0;
     for row in rows {
         let reseal = |field: &str, enc: &str| -> Option<String> {
@@ -85,14 +77,12 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
                 unreadable += 1;
                 // Only while the envelopes are the ones that failed (a reconnect may have just
                 // written fresh ones); every token write clears the mark.
-                query!(
+                store::mark_grant_unreadable(
                     db,
-                    "UPDATE grants SET reencrypt_failed_at = ?2 WHERE id = ?1 AND access_token_enc = ?3 \
-                     AND refresh_token_enc IS ?4",
-                    row.id,
+                    &row.id,
                     ctx.now(),
-                    row.access_token_enc,
-                    row.refresh_token_enc
+                    &row.access_token_enc,
+                    row.refresh_token_enc.as_deref(),
                 )
                 .exec("mark unreadable")
                 .await?;
@@ -104,23 +94,7 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     reencrypt_instance_clients(ctx, db, &keyring, &others).await?;
     crate::sealed_secrets::tidy_previous_webhook_secrets(ctx, db, &keyring, &others).await?;
     crate::sealed_secrets::rewrap_worker_secrets(db, &keyring, &others).await?;
-    #[derive(Deserialize)]
-    struct AppSecret {
-        id: String,
-        webhook_secret_enc: String,
-    }
-    let apps = query!(
-        db,
-        &format!(
-            "SELECT id, webhook_secret_enc FROM apps WHERE {} IN (SELECT value FROM json_each(?1)) \
-             AND reencrypt_failed_at IS NULL LIMIT ?2",
-            kid_sql("webhook_secret_enc")
-        ),
-        others,
-        REENCRYPT_BATCH
-    )
-    .many::<AppSecret>("read old-key apps")
-    .await?;
+    let apps = store::old_key_apps(db, &others, REENCRYPT_BATCH).many::<OldKeyApp>("read old-key apps").await?;
     for app in apps {
         match keyring
             .open(&app.id, "webhook_secret", &app.webhook_secret_enc)
@@ -129,15 +103,9 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
             Ok(enc) => store::rewrap_app_secret(db, &app.id, &app.webhook_secret_enc, &enc).await?,
             Err(_) => {
                 unreadable += 1;
-                query!(
-                    db,
-                    "UPDATE apps SET reencrypt_failed_at = ?2 WHERE id = ?1 AND webhook_secret_enc = ?3",
-                    app.id,
-                    ctx.now(),
-                    app.webhook_secret_enc
-                )
-                .exec("mark unreadable")
-                .await?;
+                store::mark_app_unreadable(db, &app.id, ctx.now(), &app.webhook_secret_enc)
+                    .exec("mark unreadable")
+                    .await?;
                 console_error!("{}", json!({"event": "reencrypt_failed", "app_id": app.id}));
             }
         }
@@ -152,54 +120,22 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
 /// cannot be opened is forgotten instead: nothing could use it, and the next connect to that
 /// instance registers a fresh client.
 async fn reencrypt_instance_clients(ctx: &Ctx, db: &D1Database, keyring: &Keyring, others: &str) -> ApiResult<()> {
-    #[derive(Deserialize)]
-    struct Client {
-        platform: String,
-        instance: String,
-        redirect_uri: String,
-        client_secret_enc: String,
-    }
-    let rows = query!(
-        db,
-        "SELECT platform, instance, redirect_uri, client_secret_enc FROM instance_clients \
-         WHERE client_id IS NOT NULL AND token_kid IN (SELECT value FROM json_each(?1)) LIMIT ?2",
-        others,
-        REENCRYPT_BATCH
-    )
-    .many::<Client>("read old-key instance clients")
-    .await?;
+    let rows = store::old_key_instance_clients(db, others, REENCRYPT_BATCH)
+        .many::<OldKeyClient>("read old-key instance clients")
+        .await?;
     for c in rows {
         let bound = crate::instances::secret_field(&c.platform, &c.instance);
         let resealed = keyring
             .open(&bound, "client_secret", &c.client_secret_enc)
             .and_then(|p| keyring.seal(&bound, "client_secret", &p));
         let stmt = match resealed {
-            Ok(enc) => query!(
-                db,
-                "UPDATE instance_clients SET client_secret_enc = ?4, token_kid = ?5, updated_at = ?6 \
-                 WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 AND client_secret_enc = ?7",
-                c.platform,
-                c.instance,
-                c.redirect_uri,
-                enc,
-                keyring.current_kid(),
-                ctx.now(),
-                c.client_secret_enc
-            ),
+            Ok(enc) => store::rewrap_instance_client(db, &c, &enc, keyring.current_kid(), ctx.now()),
             Err(_) => {
                 console_error!(
                     "{}",
                     json!({"event": "reencrypt_failed", "instance": c.instance, "what": "client forgotten"})
                 );
-                query!(
-                    db,
-                    "DELETE FROM instance_clients WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 \
-                     AND client_secret_enc = ?4",
-                    c.platform,
-                    c.instance,
-                    c.redirect_uri,
-                    c.client_secret_enc
-                )
+                store::forget_instance_client(db, &c)
             }
         };
         stmt.exec("rewrap instance client").await?;
@@ -210,45 +146,20 @@ async fn reencrypt_instance_clients(ctx: &Ctx, db: &D1Database, keyring: &Keyrin
 /// Re-encrypts a batch of profiles' own tokens (Facebook Pages') still under an old key;
 /// returns how many could not be opened (marked, and skipped from then on).
 async fn reencrypt_own_tokens(ctx: &Ctx, db: &D1Database, keyring: &Keyring, others: &str) -> ApiResult<u32> {
-    #[derive(Deserialize)]
-    struct Own {
-        id: String,
-        access_token_enc: String,
-    }
-    let rows = query!(
-        db,
-        "SELECT id, access_token_enc FROM profiles WHERE token_kid IN (SELECT value FROM json_each(?1)) \
-         AND access_token_enc IS NOT NULL AND reencrypt_failed_at IS NULL LIMIT ?2",
-        others,
-        REENCRYPT_BATCH
-    )
-    .many::<Own>("read old-key own tokens")
-    .await?;
+    let rows = store::old_key_own_tokens(db, others, REENCRYPT_BATCH)
+        .many::<OldKeyOwnToken>("read old-key own tokens")
+        .await?;
     let mut unreadable = 0;
     for row in rows {
         let resealed = keyring
             .open(&row.id, "access_token", &row.access_token_enc)
             .and_then(|plain| keyring.seal(&row.id, "access_token", &plain));
         match &resealed {
-            Ok(enc) => query!(
-                db,
-                "UPDATE profiles SET access_token_enc = ?2, token_kid = ?4, reencrypt_failed_at = NULL \
-                 WHERE id = ?1 AND access_token_enc = ?3",
-                row.id,
-                enc,
-                row.access_token_enc,
-                keyring.current_kid()
-            ),
+            Ok(enc) => store::rewrap_own_token(db, &row.id, enc, &row.access_token_enc, keyring.current_kid()),
             Err(_) => {
                 unreadable += 1;
                 console_error!("{}", json!({"event": "reencrypt_failed", "profile_id": row.id}));
-                query!(
-                    db,
-                    "UPDATE profiles SET reencrypt_failed_at = ?2 WHERE id = ?1 AND access_token_enc = ?3",
-                    row.id,
-                    ctx.now(),
-                    row.access_token_enc
-                )
+                store::mark_own_token_unreadable(db, &row.id, ctx.now(), &row.access_token_enc)
             }
         }
         .exec("rewrap own token")
@@ -265,26 +176,10 @@ const UNUSED_CLIENT_SECS: i64 = 30 * 86_400;
 /// revoked): a tenant's links to thousands of hosts leave no rows behind for good. A
 /// registration in flight is left alone. The next link to such an instance registers again.
 async fn unused_instance_clients(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
-    #[derive(Deserialize)]
-    struct Gone {
-        instance: String,
-    }
     let now = ctx.now();
-    let gone = query!(
-        db,
-        "DELETE FROM instance_clients WHERE (platform, instance, redirect_uri) IN ( \
-           SELECT c.platform, c.instance, c.redirect_uri FROM instance_clients c \
-           WHERE COALESCE(c.last_used_at, c.updated_at) < ?1 \
-             AND (c.registering_until IS NULL OR c.registering_until < ?2) \
-             AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.platform = c.platform AND g.instance = c.instance) \
-           LIMIT ?3) \
-         RETURNING instance",
-        now - UNUSED_CLIENT_SECS,
-        now,
-        PURGE_BATCH
-    )
-    .many::<Gone>("purge unused instance clients")
-    .await?;
+    let gone = store::purge_unused_instance_clients(db, now - UNUSED_CLIENT_SECS, now, PURGE_BATCH)
+        .many::<PurgedClient>("purge unused instance clients")
+        .await?;
     for g in gone {
         console_log!("{}", json!({"event": "instance_client_purged", "instance": g.instance}));
     }
@@ -303,28 +198,10 @@ async fn retention(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     let now = ctx.now();
     let cut = now - retention_days(ctx) * 86_400;
     let purges = [
-        query!(
-            db,
-            "DELETE FROM connect_links WHERE id IN (SELECT id FROM connect_links WHERE \
-             (completed_at IS NOT NULL AND status != 'awaiting_claim' AND completed_at < ?1) \
-             OR (status = 'pending' AND expires_at < ?1) LIMIT ?2)",
-            cut,
-            PURGE_BATCH
-        ),
+        store::purge_finished_links(db, cut, PURGE_BATCH),
         store::purge_settled_events_stmt(db, cut, PURGE_BATCH),
-        query!(
-            db,
-            "DELETE FROM sandbox_codes WHERE code_hash IN (SELECT code_hash FROM sandbox_codes WHERE created_at < ?1 LIMIT ?2)",
-            now - CODE_TTL_SECS,
-            PURGE_BATCH
-        ),
-        query!(
-            db,
-            "DELETE FROM sandbox_tokens WHERE token_hash IN (SELECT token_hash FROM sandbox_tokens \
-             WHERE expires_at < ?1 UNION SELECT token_hash FROM sandbox_tokens WHERE revoked_at < ?1 LIMIT ?2)",
-            now,
-            PURGE_BATCH
-        ),
+        store::purge_sandbox_codes(db, now - CODE_TTL_SECS, PURGE_BATCH),
+        store::purge_sandbox_tokens(db, now, PURGE_BATCH),
     ];
     let stmts = purges.into_iter().map(|q| q.or_500("prepare purge")).collect::<ApiResult<Vec<_>>>()?;
     db.batch(stmts).await.or_500("retention")?;

@@ -1,0 +1,73 @@
+//! The worker's own secrets (`worker_secrets`), sealed under `TOKEN_KEYS` by name: read,
+//! stored once (whoever writes first wins), replaced or re-sealed while unchanged. A
+//! statement here is run by its caller ([`Stmt`](super::Stmt)).
+
+use serde::Deserialize;
+use worker::{query, D1Database, D1PreparedStatement};
+
+/// A worker secret's envelope.
+#[derive(Deserialize)]
+pub struct SealedWorkerSecret {
+    /// The envelope.
+    pub secret_enc: String,
+}
+
+/// Reads worker secret `name` ([`SealedWorkerSecret`]).
+pub fn worker_secret(db: &D1Database, name: &str) -> worker::Result<D1PreparedStatement> {
+    query!(db, "SELECT secret_enc FROM worker_secrets WHERE name = ?1", name)
+}
+
+/// Stores worker secret `name` unless one is stored already.
+pub fn insert_worker_secret(
+    db: &D1Database,
+    name: &str,
+    sealed: &str,
+    kid: &str,
+    now: i64,
+) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        "INSERT INTO worker_secrets (name, secret_enc, token_kid, created_at) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (name) DO NOTHING",
+        name,
+        sealed,
+        kid,
+        now
+    )
+}
+
+/// Replaces worker secret `name` by `sealed` (under `kid`) while it is still `old`.
+pub fn rewrap_worker_secret(
+    db: &D1Database,
+    name: &str,
+    sealed: &str,
+    kid: &str,
+    old: &str,
+) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        "UPDATE worker_secrets SET secret_enc = ?2, token_kid = ?3 WHERE name = ?1 AND secret_enc = ?4",
+        name,
+        sealed,
+        kid,
+        old
+    )
+}
+
+/// A worker secret still under an old key.
+#[derive(Deserialize)]
+pub struct OldKeyWorkerSecret {
+    /// Its name.
+    pub name: String,
+    /// The envelope.
+    pub secret_enc: String,
+}
+
+/// The worker secrets under one of `others` (a JSON array of key ids), as [`OldKeyWorkerSecret`].
+pub fn old_key_worker_secrets(db: &D1Database, others: &str) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        "SELECT name, secret_enc FROM worker_secrets WHERE token_kid IN (SELECT value FROM json_each(?1))",
+        others
+    )
+}
