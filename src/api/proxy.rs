@@ -1,4 +1,4 @@
-//! `ANY /v1/profiles/{id}/proxy/{path}` (issue 11): a call to the platform's API as the
+//! `ANY /v1/profiles/{id}/proxy/{path}`: a call to the platform's API as the
 //! profile, with the token injected, refresh on a dead token, retries where they are safe,
 //! and the platform's rate limits kept before the call. The rules are in
 //! `connect_links_core::proxy`; this file moves bytes and keeps the books.
