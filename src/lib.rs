@@ -31,8 +31,8 @@ mod routes;
 mod store;
 mod tenant;
 
-use jobs::refresh::RefreshMessage;
 use grants::{refresh_one, Trigger};
+use jobs::refresh::RefreshMessage;
 use serde_json::json;
 use worker::{
     console_error, event, Context, Env, MessageBatch, MessageExt, Request, Response, Result, ScheduleContext,
