@@ -105,6 +105,7 @@ async fn why_not(ctx: &Ctx, id: &str) -> ApiResult<Outcome> {
     let held = store::lease_held(&db, id, ctx.now()).exists("lease check").await?;
     Ok(if held { Outcome::InFlight } else { Outcome::NotNeeded })
 }
+
 async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) -> ApiResult<Outcome> {
     // Borrowed from the catalog unless the grant's server rewrites its URLs: no copy per refresh.
     let Some(platform) = ctx.platform_at(&row.grant.platform, row.grant.instance.as_deref()) else {
