@@ -1,36 +1,20 @@
-//! Per-request context: bindings, configuration and the platform catalog.
+//! Per-request context: bindings, configuration and the platform catalog (plumbing). It
+//! knows no table: what is read from D1 is read through `store` by the layers above.
 
+use crate::error::{ApiError, ApiResult, OrInternal};
 use crate::isolate;
 use connect_links_core::envelope::Keyring;
-use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
-use connect_links_core::keys::{bearer, hash_api_key};
-use connect_links_core::model::AppRow;
+use connect_links_core::keys::bearer;
 use connect_links_core::oauth::ClientCredentials;
 use connect_links_core::platforms::{custom, sandbox, AuthKind, Catalog, Platform};
 use connect_links_core::random::ct_eq;
 use connect_links_core::secrets::{BearerSecret, ClientSecret};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
-use std::fmt::Display;
 use std::rc::Rc;
 use worker::js_sys;
 use worker::wasm_bindgen::JsValue;
 use worker::{console_error, Context, D1Database, Date, Env, KvStore, Request};
-
-/// Turns any runtime error into a 500, logging what failed (never a value).
-pub trait OrInternal<T> {
-    /// Maps the error to `internal`, logging `what` and the error's text.
-    fn or_500(self, what: &str) -> ApiResult<T>;
-}
-
-impl<T, E: Display> OrInternal<T> for Result<T, E> {
-    fn or_500(self, what: &str) -> ApiResult<T> {
-        self.map_err(|e| {
-            console_error!("{}", serde_json::json!({"level": "error", "what": what, "error": e.to_string()}));
-            ApiError::internal()
-        })
-    }
-}
 
 /// What every handler gets.
 pub struct Ctx {
@@ -189,27 +173,6 @@ impl Ctx {
             _ => Err(ApiError::unauthorized()),
         }
     }
-
-    /// The app whose live API key is the request's bearer token, or 401. A key seen live
-    /// less than `API_KEY_CACHE_MS` ago (default [`isolate::APP_CACHE_MS`]; 0 turns the
-    /// cache off) is not looked up again: a key revoked through another isolate may work
-    /// here for that long. Unknown keys are always looked up.
-    pub async fn require_app(&self, req: &Request) -> ApiResult<AppRow> {
-        let given = auth_header(req);
-        let key = bearer(given.as_deref()).filter(|k| k.starts_with("ck_")).ok_or_else(ApiError::unauthorized)?;
-        let hash = hash_api_key(key);
-        let max_age = self.number_var("API_KEY_CACHE_MS", 0..=60_000).unwrap_or(isolate::APP_CACHE_MS);
-        let now = now_ms();
-        if let Some(app) = isolate::cached_app(&hash, now, max_age) {
-            return Ok(app);
-        }
-        let generation = isolate::generation();
-        let app = crate::store::app_by_key_hash(&self.db()?, &hash).await?.ok_or_else(ApiError::unauthorized)?;
-        if max_age > 0 {
-            isolate::remember_app(&hash, now, &app, generation);
-        }
-        Ok(app)
-    }
 }
 
 /// `CUSTOM_PROVIDERS` as text: a string var as it is, an object var as its JSON (empty
@@ -243,16 +206,12 @@ fn custom_providers(text: &str) -> Vec<Platform> {
     ok
 }
 
-fn auth_header(req: &Request) -> Option<String> {
+/// The request's `Authorization` header, if it has one.
+pub fn auth_header(req: &Request) -> Option<String> {
     req.headers().get("authorization").ok().flatten()
 }
 
 /// Epoch milliseconds now.
 pub fn now_ms() -> i64 {
     Date::now().as_millis() as i64
-}
-
-/// An error for a wrong method on a known path.
-pub fn method_not_allowed() -> ApiError {
-    ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this path")
 }

@@ -3,7 +3,8 @@
 //! or the grant, and a Mastodon instance's OAuth client comes from D1 (registered there on
 //! first use), not from the deployment's secrets.
 
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::store::Stmt;
 use connect_links_core::callback::callback_path;
 use connect_links_core::envelope::Keyring;

@@ -2,7 +2,7 @@
 //! with `CUSTOM_PROVIDERS`, the keyring) and, for a few seconds, the app behind an API key.
 //!
 //! Workers reuse an isolate for many requests, and parsing the catalog and the keyring (an
-//! AES key schedule per key) on each one showed in create-link's throughput (issue 14). Each
+//! AES key schedule per key) on each one showed in create-link's throughput. Each
 //! entry is keyed by the exact configuration text it was built from, so a changed var or
 //! secret (a new deploy, a key rotation) is picked up by the next request. An isolate's
 //! requests interleave only at `.await` points and no cell here is borrowed across one, so

@@ -15,6 +15,7 @@ mod sealed_secrets;
 // Plumbing: no imports from the flows above.
 mod body;
 mod ctx;
+mod error;
 mod fetch;
 mod instances;
 // Configuration and API-key lookups kept by the isolate between requests.

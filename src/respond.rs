@@ -1,7 +1,6 @@
 //! Building responses: JSON, HTML pages, redirects, and the contract's error body.
 
-use crate::ctx::OrInternal;
-use connect_links_core::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, OrInternal};
 use connect_links_core::html::{error_page, CONTENT_SECURITY_POLICY};
 use serde_json::Value;
 use worker::{Headers, Response};

@@ -4,12 +4,12 @@
 use crate::api::{admin, links, profiles, proxy};
 use crate::body::{read_request, ReadError};
 use crate::browser::{choose, sandbox};
-use crate::ctx::{method_not_allowed, Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::{method_not_allowed, ApiError, ApiResult, ErrorCode, OrInternal};
 use crate::inbound;
 use crate::respond;
 use crate::tenant;
 use connect_links_core::app_limits::AppRoute;
-use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::input::{parse_limit, MAX_BODY_BYTES};
 use connect_links_core::platforms::PlatformInfo;
 use serde_json::json;
@@ -36,7 +36,8 @@ pub async fn handle(mut req: Request, env: Env, waiter: Context) -> Response {
 /// at start-up for a route few call. `run_worker_first` keeps this route (and its headers)
 /// the worker's own; the asset is reachable only through the binding.
 async fn openapi(ctx: &Ctx) -> ApiResult<Response> {
-    const MISSING: &str = "the OpenAPI document is not among the static assets (make build writes build/assets/openapi.json)";
+    const MISSING: &str =
+        "the OpenAPI document is not among the static assets (make build writes build/assets/openapi.json)";
     let assets = ctx.env.assets("ASSETS").or_500(MISSING)?;
     let mut asset = assets.fetch("https://assets.invalid/openapi.json", None).await.or_500(MISSING)?;
     if asset.status_code() != 200 {
@@ -103,7 +104,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String]) -> ApiResult<Respo
 
         // Apps.
         ["v1", "platforms" | "connect-links" | "oauth" | "profiles", ..] => {
-            let app = ctx.require_app(req).await?;
+            let app = tenant::require_app(ctx, req).await?;
             match (m, &s[1..]) {
                 // Any method: the platform's API decides what it takes (api.md section 6).
                 (_, ["profiles", id, "proxy", _, ..]) => proxy::forward(ctx, &app, id, req).await,

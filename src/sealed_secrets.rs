@@ -4,7 +4,8 @@
 //! housekeeping job like tokens, so they outlive a key rotation. Storage and the rules of
 //! their lifetimes live here; routes and jobs call in.
 
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::store::{kid_sql, Stmt};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};

@@ -1,4 +1,5 @@
-//! Per-app limits as the routes apply them: the request rates of `POST /v1/connect-links`,
+//! The app behind a request: which app its API key names (looked up in D1, kept by the
+//! isolate for a few seconds), and its limits as the routes apply them: the request rates of `POST /v1/connect-links`,
 //! `POST /v1/profiles` and the proxy, and the daily cap on new Mastodon instance
 //! registrations, counted in the app's own `RateLimiter` object (`tenant:<app id>`). The
 //! settings and their defaults are `connect_links_core::app_limits`.
@@ -10,17 +11,39 @@
 //! proxy's platform budgets fail open instead: their objects are shared by every app, and
 //! the platform itself still refuses.)
 
-use crate::ctx::{Ctx, OrInternal};
-use crate::limiter;
+use crate::ctx::{auth_header, now_ms, Ctx};
+use crate::error::{ApiError, ApiResult, OrInternal};
+use crate::{isolate, limiter, store};
 use connect_links_core::app_limits::{
     rate_limit_fields, tenant_object, AppRoute, RATE_WINDOW_SECS, REGISTRATIONS_KEY, REGISTRATIONS_WINDOW_SECS,
 };
-use connect_links_core::error::{ApiError, ApiResult};
+use connect_links_core::keys::{bearer, hash_api_key};
 use connect_links_core::model::AppRow;
 use connect_links_core::ratelimit::{Budget, Decision, Quota, Take};
 use serde_json::json;
 use std::future::Future;
-use worker::{console_warn, Response};
+use worker::{console_warn, Request, Response};
+
+/// The app whose live API key is the request's bearer token, or 401. A key seen live
+/// less than `API_KEY_CACHE_MS` ago (default [`isolate::APP_CACHE_MS`]; 0 turns the
+/// cache off) is not looked up again: a key revoked through another isolate may work
+/// here for that long. Unknown keys are always looked up.
+pub async fn require_app(ctx: &Ctx, req: &Request) -> ApiResult<AppRow> {
+    let given = auth_header(req);
+    let key = bearer(given.as_deref()).filter(|k| k.starts_with("ck_")).ok_or_else(ApiError::unauthorized)?;
+    let hash = hash_api_key(key);
+    let max_age = ctx.number_var("API_KEY_CACHE_MS", 0..=60_000).unwrap_or(isolate::APP_CACHE_MS);
+    let now = now_ms();
+    if let Some(app) = isolate::cached_app(&hash, now, max_age) {
+        return Ok(app);
+    }
+    let generation = isolate::generation();
+    let app = store::app_by_key_hash(&ctx.db()?, &hash).await?.ok_or_else(ApiError::unauthorized)?;
+    if max_age > 0 {
+        isolate::remember_app(&hash, now, &app, generation);
+    }
+    Ok(app)
+}
 
 /// Where an app stands on a rate-limited route after a request was let through.
 pub struct Admitted {

@@ -1,6 +1,7 @@
 //! Operator routes: apps and API keys (`Authorization: Bearer <ADMIN_TOKEN>`).
 
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::respond;
 use crate::store;
 use connect_links_core::app_limits::AppLimits;

@@ -2,7 +2,8 @@
 //! and the exchange for apps that own their callback.
 
 use crate::connect::{complete, consume_state, fail_link, peek_state, Connected, Finish, Pick, StateProblem};
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::respond;
 use crate::store;
 use connect_links_core::callback::{arrived_where_sent, callback_path, final_redirect, CallbackFailure, Ending};

@@ -1,7 +1,8 @@
 //! Profiles of an app: list, read, delete (with revocation at the platform).
 
 use crate::api::admin::page_cursor;
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::jobs::lifecycle::{refresh_one, Outcome, Trigger};
 use crate::respond;
 use crate::revoke::{revoke, Grant};

@@ -5,7 +5,8 @@
 
 use crate::api::profiles::{refresh_detached, require_active, usable_token};
 use crate::body::{read_capped, ReadError};
-use crate::ctx::{now_ms, Ctx, OrInternal};
+use crate::ctx::{now_ms, Ctx};
+use crate::error::OrInternal;
 use crate::fetch::{self, OutBody, TransportError};
 use crate::jobs::lifecycle::Outcome;
 use crate::jobs::liveness;
@@ -104,7 +105,7 @@ pub async fn forward(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request) -> Ap
 async fn forward_as(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request, books: &mut Books) -> ApiResult<Response> {
     let method = req.inner().method().to_ascii_uppercase();
     if !matches!(method.as_str(), "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") {
-        return Err(crate::ctx::method_not_allowed());
+        return Err(crate::error::method_not_allowed());
     }
     let url = req.url().or_500("request url")?;
     // The path as sent, still percent-encoded, after `v1/profiles/{id}/proxy/` (leading

@@ -4,7 +4,8 @@
 
 use crate::api::links::finish_in_browser;
 use crate::connect::{choice_after_error, end_failed, store_accounts, Connected, Finish, FreshGrant};
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::store;
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};

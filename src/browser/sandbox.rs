@@ -2,7 +2,8 @@
 //! a token endpoint that enforces PKCE S256 and rotates refresh tokens, user info, revoke.
 
 use crate::connect::peek_state;
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::respond;
 use crate::store::{self, Stmt};
 use connect_links_core::error::{ApiError, ApiResult};

@@ -7,7 +7,8 @@
 //! marker: after a storage error, a row that is gone means the landing committed.
 
 use super::Finish;
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::store;
 use connect_links_core::accounts::{Account, AccountType};
 use connect_links_core::error::ApiResult;

@@ -5,7 +5,7 @@
 //! an assertion that it changed exactly that many. They all go in the connect's one batch
 //! (one transaction): a login lands whole or not at all.
 
-use crate::ctx::OrInternal;
+use crate::error::OrInternal;
 use crate::store;
 use connect_links_core::error::ApiResult;
 use serde::Serialize;

@@ -8,7 +8,8 @@
 //! consent screen for an unknown client never comes back to say so). The pure steps are
 //! `connect_links_core::mastodon`.
 
-use crate::ctx::{now_ms, Ctx, OrInternal};
+use crate::ctx::{now_ms, Ctx};
+use crate::error::OrInternal;
 use crate::fetch;
 use crate::instances::{callback_url, secret_field, ClientRow};
 use crate::store::Stmt;

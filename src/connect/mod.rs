@@ -8,7 +8,8 @@ mod landing;
 pub mod mastodon;
 pub mod posted;
 
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::fetch;
 use crate::jobs::webhooks;
 use crate::revoke::{revoke, Grant};

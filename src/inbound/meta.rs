@@ -4,7 +4,8 @@
 //! `connect_links_core::platform_webhooks`).
 
 use super::{delete_login, deletion_record, revoke_login, unauthorized};
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::respond;
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::html::{escape, page};

@@ -6,7 +6,8 @@
 pub mod meta;
 pub mod tiktok;
 
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::jobs::webhooks;
 use crate::store::{self, LinkEnd, Stmt};
 use connect_links_core::callback::CallbackFailure;

@@ -2,7 +2,8 @@
 //! `REFRESH_QUEUE`), with the liveness checks, webhook retries and housekeeping beside it.
 //! Refreshing one grant is [`crate::jobs::lifecycle`]'s.
 
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::jobs::lifecycle::{refresh_one, Outcome, Trigger};
 use crate::jobs::webhooks;
 use crate::store;

@@ -1,7 +1,8 @@
 //! The housekeeping part of the lifecycle job: consumed states, unclaimed profiles, key
 //! rotation that can finish, retention (issue #8), and instance clients nobody uses.
 
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::store::{self, kid_sql, Stmt, TokenColumns};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;

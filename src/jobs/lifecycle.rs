@@ -2,7 +2,8 @@
 //! tell the app. The cron job that drives it is in [`crate::jobs::cron`]; the write of new
 //! tokens is in [`crate::jobs::refresh_store`].
 
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::fetch;
 use crate::jobs::refresh_store::{store_refreshed, superseded};
 use crate::jobs::webhooks;

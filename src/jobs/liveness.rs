@@ -4,7 +4,8 @@
 //! over the interval, under its grant's refresh lease; a terminal answer disconnects as the
 //! refresh job does, a transient one backs off.
 
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::fetch;
 use crate::jobs::lifecycle::{suspect_secs, takeover_sets, CHECK_LEASE_PREFIX};
 use crate::jobs::webhooks;

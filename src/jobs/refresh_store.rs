@@ -1,7 +1,8 @@
 //! Writing a refresh's new tokens: a compare-and-swap on the envelopes the refresh read,
 //! retried on a transient D1 error. The lease and the call are [`crate::jobs::lifecycle`]'s.
 
-use crate::ctx::{Ctx, OrInternal};
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
 use crate::jobs::lifecycle::{release, Leased, APP_MODE};
 use crate::jobs::webhooks;
 use crate::store;

@@ -2,7 +2,7 @@
 //! once; the lifecycle job retries due ones with backoff (at least once, for over 24 hours).
 
 use crate::ctx::Ctx;
-use crate::ctx::OrInternal;
+use crate::error::OrInternal;
 use crate::fetch;
 use crate::sealed_secrets::signing_secrets;
 use crate::store::Stmt;

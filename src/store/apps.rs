@@ -1,0 +1,190 @@
+//! Apps and their API keys (`apps`, `api_keys`), and the redirect allowlists the sandbox reads.
+
+use super::stmt::Stmt;
+use crate::error::{ApiResult, OrInternal};
+pub use connect_links_core::model::AppRow;
+use connect_links_core::redirect::host_needles;
+use connect_links_core::refresh_policy::{RefreshMode, MAX_LEAD, MIN_LEAD};
+use serde::Deserialize;
+use worker::{query, D1Database};
+
+const APP_COLUMNS: &str = "id, name, allowed_redirect_urls, webhook_url, claim, refresh_mode, created_at, limits";
+
+/// The app whose unrevoked key hashes to `hash`.
+pub async fn app_by_key_hash(db: &D1Database, hash: &str) -> ApiResult<Option<AppRow>> {
+    query!(
+        db,
+        "SELECT a.id, a.name, a.allowed_redirect_urls, a.webhook_url, a.claim, a.refresh_mode, a.created_at, \
+         a.limits FROM api_keys k JOIN apps a ON a.id = k.app_id WHERE k.key_hash = ?1 AND k.revoked_at IS NULL",
+        hash
+    )
+    .one::<AppRow>("app_by_key")
+    .await
+}
+
+/// Allowlist entries of every app that may allow `redirect` (those that name its host),
+/// for the sandbox's redirect check. Each app holds at most 20 entries, and only apps
+/// that name this host are read.
+pub async fn allowlist_entries_for(db: &D1Database, redirect: &str) -> ApiResult<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        allowed_redirect_urls: String,
+    }
+    let Some((host, unicode)) = host_needles(redirect) else { return Ok(vec![]) };
+    let rows = query!(
+        db,
+        "SELECT allowed_redirect_urls FROM apps \
+         WHERE instr(lower(allowed_redirect_urls), ?1) > 0 OR instr(lower(allowed_redirect_urls), ?2) > 0",
+        host,
+        unicode
+    )
+    .many::<Row>("allowlists by host")
+    .await?;
+    Ok(rows
+        .iter()
+        .flat_map(|r| serde_json::from_str::<Vec<String>>(&r.allowed_redirect_urls).unwrap_or_default())
+        .collect())
+}
+
+/// A new app with its first API key, in one transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_app(
+    db: &D1Database,
+    app: &AppRow,
+    webhook_secret_enc: &str,
+    key_id: &str,
+    key_hash: &str,
+) -> ApiResult<()> {
+    let a = query!(
+        db,
+        "INSERT INTO apps (id, name, allowed_redirect_urls, webhook_url, webhook_secret_enc, claim, refresh_mode, \
+         created_at, updated_at, limits) VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?8, ?6, ?6, ?9)",
+        app.id,
+        app.name,
+        app.allowed_redirect_urls,
+        app.webhook_url,
+        webhook_secret_enc,
+        app.created_at,
+        app.claim,
+        app.refresh_mode,
+        app.limits
+    )
+    .or_500("prepare insert app")?;
+    let k = insert_key_stmt(db, key_id, &app.id, key_hash, app.created_at)?;
+    db.batch(vec![a, k]).await.or_500("insert app")?;
+    Ok(())
+}
+
+fn insert_key_stmt(
+    db: &D1Database,
+    id: &str,
+    app_id: &str,
+    hash: &str,
+    now: i64,
+) -> ApiResult<worker::D1PreparedStatement> {
+    query!(db, "INSERT INTO api_keys (id, app_id, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)", id, app_id, hash, now)
+        .or_500("prepare insert key")
+}
+
+/// A new API key for an existing app.
+pub async fn insert_api_key(db: &D1Database, id: &str, app_id: &str, hash: &str, now: i64) -> ApiResult<()> {
+    insert_key_stmt(db, id, app_id, hash, now)?.run().await.or_500("insert key")?;
+    Ok(())
+}
+
+/// Revokes a key; false when no live key has that id.
+pub async fn revoke_api_key(db: &D1Database, id: &str, now: i64) -> ApiResult<bool> {
+    let r =
+        query!(db, "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL RETURNING id", id, now)
+            .one::<serde_json::Value>("revoke key")
+            .await?;
+    Ok(r.is_some())
+}
+
+/// One app.
+pub async fn get_app(db: &D1Database, id: &str) -> ApiResult<Option<AppRow>> {
+    query!(db, &format!("SELECT {APP_COLUMNS} FROM apps WHERE id = ?1"), id).one::<AppRow>("get app").await
+}
+
+/// Apps in creation order after the cursor position.
+pub async fn list_apps(db: &D1Database, after: Option<(i64, String)>, limit: u32) -> ApiResult<Vec<AppRow>> {
+    let (t, id) = after.unwrap_or((-1, String::new()));
+    query!(
+        db,
+        &format!("SELECT {APP_COLUMNS} FROM apps WHERE (created_at, id) > (?1, ?2) ORDER BY created_at, id LIMIT ?3"),
+        t,
+        id,
+        limit + 1
+    )
+    .many::<AppRow>("read apps")
+    .await
+}
+
+/// Writes an app's editable fields. When its refresh mode changes, its active grants with an
+/// expiring access token (but those backing off after a failure, whose retry stands) are
+/// marked for rescheduling in the same batch: when the cron next reaches one, it recomputes
+/// its schedule in the new mode and calls the platform only if it is due in it
+/// (`jobs::lifecycle`). None is made due now: a switch of a large app must not put its
+/// grants ahead of every other app's due ones. To `on_demand`, each keeps its proactive
+/// time (never later than its on-demand one); to `proactive`, each is due no later than its
+/// proactive time (a quarter of the access token's life before expiry, 5 minutes to 7
+/// days; an expired token at its expiry, so it queues behind older due work). The grants
+/// go first, so they compare with the mode before the write.
+pub async fn update_app(db: &D1Database, app: &AppRow, now: i64) -> ApiResult<()> {
+    let reschedule = query!(
+        db,
+        // The proactive lead as `refresh_policy::next_refresh_at` computes it.
+        &format!(
+            "UPDATE grants SET reschedule = 1, next_refresh_at = CASE WHEN ?2 = 'proactive' THEN \
+               MIN(COALESCE(next_refresh_at, access_token_expires_at), access_token_expires_at - \
+                   MIN(MAX((access_token_expires_at - token_issued_at) / 4, {MIN_LEAD}), {MAX_LEAD})) \
+               ELSE next_refresh_at END \
+             WHERE app_id = ?1 AND status = 'active' \
+             AND access_token_expires_at IS NOT NULL AND refresh_failing = 0 \
+             AND (SELECT refresh_mode FROM apps WHERE id = ?1) IS NOT ?2"
+        ),
+        app.id,
+        app.refresh_mode
+    )
+    .or_500("prepare reschedule grants")?;
+    let update = query!(
+        db,
+        "UPDATE apps SET name = ?2, allowed_redirect_urls = ?3, webhook_url = ?4, updated_at = ?5, claim = ?6, \
+         refresh_mode = ?7, limits = ?8 WHERE id = ?1",
+        app.id,
+        app.name,
+        app.allowed_redirect_urls,
+        app.webhook_url,
+        now,
+        app.claim,
+        app.refresh_mode,
+        app.limits
+    )
+    .or_500("prepare update app")?;
+    db.batch(vec![reschedule, update]).await.or_500("update app")?;
+    Ok(())
+}
+
+/// How the cron keeps an app's tokens (`proactive` when the app is gone: its grants are too).
+pub async fn app_refresh_mode(db: &D1Database, app_id: &str) -> ApiResult<RefreshMode> {
+    #[derive(serde::Deserialize)]
+    struct Mode {
+        refresh_mode: String,
+    }
+    let row = query!(db, "SELECT refresh_mode FROM apps WHERE id = ?1", app_id).one::<Mode>("app refresh mode").await?;
+    Ok(row.map_or(RefreshMode::Proactive, |m| RefreshMode::from_stored(&m.refresh_mode)))
+}
+
+/// Writes a re-sealed webhook secret if it did not change meanwhile.
+pub async fn rewrap_app_secret(db: &D1Database, id: &str, old: &str, new: &str) -> ApiResult<()> {
+    query!(
+        db,
+        "UPDATE apps SET webhook_secret_enc = ?3, reencrypt_failed_at = NULL WHERE id = ?1 AND webhook_secret_enc = ?2",
+        id,
+        old,
+        new
+    )
+    .exec("rewrap app")
+    .await?;
+    Ok(())
+}

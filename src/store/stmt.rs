@@ -1,0 +1,86 @@
+//! Shared statement helpers: running a bound statement with its failure mapped to a
+//! logged 500, reading a batch's `RETURNING` rows, the compare-and-swap asserts of a batch.
+
+use crate::error::{ApiResult, OrInternal};
+use serde::Deserialize;
+use worker::{query, D1Database, D1PreparedStatement};
+
+/// SQL for the key id of an envelope column (`v1.<kid>.<data>`).
+pub fn kid_sql(column: &str) -> String {
+    format!("substr({column}, 4, instr(substr({column}, 4), '.') - 1)")
+}
+
+/// One bound statement, run with its failure mapped to a logged 500 (`what` names it).
+#[allow(async_fn_in_trait)]
+pub trait Stmt {
+    /// Runs it for its effect.
+    async fn exec(self, what: &str) -> ApiResult<()>;
+    /// The first row, if any.
+    async fn one<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Option<T>>;
+    /// Every row.
+    async fn many<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>>;
+    /// Whether it returns a row at all.
+    async fn exists(self, what: &str) -> ApiResult<bool>;
+    /// The `id` column of every row.
+    async fn ids(self, what: &str) -> ApiResult<Vec<String>>;
+}
+
+#[derive(Deserialize)]
+struct IdRow {
+    id: String,
+}
+
+impl Stmt for worker::Result<D1PreparedStatement> {
+    async fn exec(self, what: &str) -> ApiResult<()> {
+        self.or_500(what)?.run().await.or_500(what)?;
+        Ok(())
+    }
+    async fn one<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Option<T>> {
+        self.or_500(what)?.first::<T>(None).await.or_500(what)
+    }
+    async fn many<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>> {
+        self.or_500(what)?.all().await.or_500(what)?.results::<T>().or_500(what)
+    }
+    async fn exists(self, what: &str) -> ApiResult<bool> {
+        Ok(self.one::<serde_json::Value>(what).await?.is_some())
+    }
+    async fn ids(self, what: &str) -> ApiResult<Vec<String>> {
+        Ok(self.many::<IdRow>(what).await?.into_iter().map(|r| r.id).collect())
+    }
+}
+
+/// Whether statement `i` of a batch returned a row (its `RETURNING` clause matched).
+pub fn returned_rows(results: &[worker::D1Result], i: usize) -> bool {
+    results.get(i).and_then(|r| r.results::<serde_json::Value>().ok()).is_some_and(|rows| !rows.is_empty())
+}
+
+/// JSON text of a list a link stores.
+pub(super) fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> ApiResult<String> {
+    serde_json::to_string(v).or_500("link json")
+}
+
+/// The error text of [`assert_changed_stmt`] when it fires.
+const RACE_MARK: &str = "malformed JSON";
+
+/// A statement that fails (rolling the whole batch back) when the write right before it
+/// changed no row: the compare-and-swap of a batch with several conditional writes. D1 runs
+/// a batch as one transaction, and SQLite evaluates the `json()` of a non-JSON text only
+/// when the `WHERE` holds.
+pub fn assert_changed_stmt(db: &D1Database) -> ApiResult<D1PreparedStatement> {
+    let stmt: worker::Result<D1PreparedStatement> =
+        Ok(query!(db, "SELECT json('a conditional write raced') WHERE changes() = 0"));
+    stmt.or_500("prepare assert")
+}
+
+/// A statement that fails (rolling the whole batch back) unless the write right before it
+/// changed exactly `n` rows: [`assert_changed_stmt`] for a write of many rows at once.
+pub fn assert_count_stmt(db: &D1Database, n: usize) -> ApiResult<D1PreparedStatement> {
+    query!(db, "SELECT json('a conditional write raced') WHERE changes() != ?1", n as i64)
+        .or_500("prepare assert count")
+}
+
+/// Whether a batch failed because of a race ([`assert_changed_stmt`] fired, or two inserts
+/// of one new row): read again and retry.
+pub fn is_race(error: &str) -> bool {
+    error.contains(RACE_MARK) || error.contains("UNIQUE")
+}
