@@ -10,6 +10,9 @@ mod jobs;
 mod accounts;
 mod connect;
 mod revoke;
+// The domain: what several flows do to a link, and the landing of a connect's accounts.
+mod grants;
+mod links;
 // Webhook secrets (with rotation) and the worker's own secrets, sealed in D1.
 mod sealed_secrets;
 // Plumbing: no imports from the flows above.

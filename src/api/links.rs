@@ -1,12 +1,17 @@
 //! Connect links: creation and status (API), the short link and the callback (browser),
 //! and the exchange for apps that own their callback.
 
-use crate::connect::{complete, consume_state, fail_link, peek_state, Connected, Finish, Pick, StateProblem};
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
+use crate::grants::land::{Connected, Finish, Pick};
+use crate::links::complete::complete;
+use crate::links::end::fail_link;
+use crate::links::finish::finish_in_browser;
+use crate::links::instance_client::ensure_client;
+use crate::links::state::{consume_state, peek_state, StateProblem};
 use crate::respond;
 use crate::store;
-use connect_links_core::callback::{arrived_where_sent, callback_path, final_redirect, CallbackFailure, Ending};
+use connect_links_core::callback::{arrived_where_sent, callback_path, CallbackFailure};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::host::public_host;
 use connect_links_core::input::{parse_json, AccountsMode, ClaimInput, CreateLink, ExchangeInput};
@@ -110,7 +115,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
             // Before any call to the instance: the widest set a client is ever registered for.
             let widest = registration_scopes(&Discovery { pkce: true, profile_scope: true });
             scopes_allowed(&scopes, &widest).map_err(refuse)?;
-            let client = crate::connect::mastodon::ensure_client(ctx, platform, host, app).await?;
+            let client = ensure_client(ctx, platform, host, app).await?;
             let registered: Vec<String> = serde_json::from_str(&client.scopes).unwrap_or_default();
             scopes_allowed(&scopes, &registered).map_err(refuse)?;
             let mut at = platform.at_instance(host);
@@ -315,24 +320,6 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)], arrived: &str) -> A
         }
     };
     finish_in_browser(&link, outcome)
-}
-
-/// The answer to the browser once a connect ran: the picker page, or the final redirect.
-pub fn finish_in_browser(link: &LinkRow, outcome: Result<Connected, CallbackFailure>) -> ApiResult<Response> {
-    let ending = match &outcome {
-        Ok(Connected::Choose { page, policy, cookie }) => {
-            let mut resp = respond::html_with_policy(200, page.clone(), policy)?;
-            resp.headers_mut().set("set-cookie", cookie).or_500("choice cookie")?;
-            return Ok(resp);
-        }
-        Ok(Connected::Done { profile_ids, connect_token, .. }) => {
-            Ending::Connected { profile_ids, connect_token: connect_token.as_ref().map(|t| t.secret()) }
-        }
-        Err(f) => Ending::Failed(*f),
-    };
-    let location = final_redirect(&link.redirect_url, &link.platform, &link.id, link.app_state.as_deref(), ending)
-        .ok_or_else(ApiError::internal)?;
-    respond::redirect(&location)
 }
 
 /// `POST /v1/connect-links/{id}/claim`: the app presents the `connect_token` of the final

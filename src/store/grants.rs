@@ -73,6 +73,41 @@ pub async fn others_hold_login(db: &D1Database, platforms: &[&str], login: &str,
     .await
 }
 
+/// The grants (any app) of `login` on `platform` consented to no later than `before`.
+pub async fn grants_of_login(db: &D1Database, platform: &str, login: &str, before: i64) -> ApiResult<Vec<String>> {
+    query!(
+        db,
+        "SELECT id FROM grants WHERE platform = ?1 AND platform_user_id = ?2 AND COALESCE(consented_at, created_at) <= ?3",
+        platform,
+        login,
+        before
+    )
+    .ids("grants of login")
+    .await
+}
+
+/// The statement that ends the grants `grant_ids_json` (a JSON array) as `revoked` (the
+/// user removed the app at the platform): their tokens deleted, their refresh schedule and
+/// any lease cleared.
+pub fn revoke_grants_stmt(db: &D1Database, grant_ids_json: &str, now: i64) -> ApiResult<D1PreparedStatement> {
+    query!(
+        db,
+        "UPDATE grants SET status = 'disconnected', disconnect_reason = 'revoked', access_token_enc = '', \
+         refresh_token_enc = NULL, token_kid = '', next_refresh_at = NULL, refresh_lease_id = NULL, \
+         refresh_lease_until = NULL, updated_at = ?2 WHERE id IN (SELECT value FROM json_each(?1))",
+        grant_ids_json,
+        now
+    )
+    .or_500("prepare revoke login")
+}
+
+/// Deletes the grants `grant_ids_json` (a JSON array).
+pub async fn delete_grants(db: &D1Database, grant_ids_json: &str) -> ApiResult<()> {
+    query!(db, "DELETE FROM grants WHERE id IN (SELECT value FROM json_each(?1))", grant_ids_json)
+        .exec("delete grants")
+        .await
+}
+
 /// The grant of one platform login of one app, with its envelopes.
 pub async fn find_grant(
     db: &D1Database,

@@ -7,17 +7,25 @@
 mod apps;
 mod choices;
 mod grants;
+mod instance_clients;
+mod landing;
 mod links;
+mod platform_deletions;
 mod profiles;
 mod proxy_counts;
+mod sandbox;
 mod states;
 mod stmt;
 
 pub use self::apps::*;
 pub use self::choices::*;
 pub use self::grants::*;
+pub use self::instance_clients::*;
+pub use self::landing::*;
 pub use self::links::*;
+pub use self::platform_deletions::*;
 pub use self::profiles::*;
 pub use self::proxy_counts::*;
+pub use self::sandbox::*;
 pub use self::states::*;
 pub use self::stmt::*;

@@ -153,7 +153,8 @@ fn token_times_fall_back_to_the_platforms_default_lifetime() {
 fn token_times_follow_the_apps_refresh_mode() {
     let p = sandbox();
     let c = choice(900, Some(3600), None);
-    for (mode, held) in [(RefreshMode::OnDemand, true), (RefreshMode::OnDemand, false), (RefreshMode::Proactive, true)] {
+    for (mode, held) in [(RefreshMode::OnDemand, true), (RefreshMode::OnDemand, false), (RefreshMode::Proactive, true)]
+    {
         let times = TokenTimes {
             issued_at: 900,
             access_expires_at: Some(4500),
