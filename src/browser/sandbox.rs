@@ -5,7 +5,7 @@ use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::links::state::peek_state;
 use crate::respond;
-use crate::store::{self, SandboxGrant, SandboxHolder};
+use crate::store::{self, SandboxCode, SandboxGrant, SandboxHolder, Stmt};
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::html::{error_page, policy_with_form_targets};
 use connect_links_core::keys::bearer;
@@ -130,6 +130,7 @@ pub async fn decide(ctx: &Ctx, site: Option<&str>, body: &[u8]) -> ApiResult<Res
         username,
         ctx.now(),
     )
+    .exec("sandbox code")
     .await?;
     respond::redirect(&back(&[("code", &code), ("state", &req.state)])?)
 }
@@ -160,7 +161,9 @@ pub async fn token(ctx: &Ctx, req: &Request, body: &[u8]) -> ApiResult<Response>
                 return oauth_error(400, "invalid_request", "code_verifier is required");
             };
             // Marking the code used and reading it is one statement: a code works once.
-            let row = store::redeem_sandbox_code(&db, &secret_hash(code), ctx.now()).await?;
+            let row = store::redeem_sandbox_code(&db, &secret_hash(code), ctx.now())
+                .one::<SandboxCode>("sandbox redeem")
+                .await?;
             let Some(row) = row else {
                 return oauth_error(400, "invalid_grant", "the code is unknown or was already used");
             };
@@ -176,7 +179,9 @@ pub async fn token(ctx: &Ctx, req: &Request, body: &[u8]) -> ApiResult<Response>
             let Some(rt) = get(&form, "refresh_token") else {
                 return oauth_error(400, "invalid_request", "refresh_token is required");
             };
-            let row = store::spend_sandbox_refresh(&db, &secret_hash(rt), ctx.now()).await?;
+            let row = store::spend_sandbox_refresh(&db, &secret_hash(rt), ctx.now())
+                .one::<SandboxGrant>("sandbox refresh")
+                .await?;
             match row {
                 Some(g) => g,
                 None => return oauth_error(400, "invalid_grant", "the refresh token is unknown, used or revoked"),
@@ -219,7 +224,7 @@ async fn bearer_holder(ctx: &Ctx, req: &Request) -> ApiResult<Result<SandboxHold
         return oauth_error(401, "invalid_token", "a bearer token is required").map(Err);
     };
     let db = ctx.db()?;
-    let row = store::sandbox_bearer(&db, &secret_hash(token), ctx.now()).await?;
+    let row = store::sandbox_bearer(&db, &secret_hash(token), ctx.now()).one::<SandboxHolder>("sandbox bearer").await?;
     match row {
         Some(h) => Ok(Ok(h)),
         None => oauth_error(401, "invalid_token", "the access token is unknown, expired or revoked").map(Err),
@@ -286,7 +291,7 @@ pub async fn revoke(ctx: &Ctx, req: &Request, body: &[u8]) -> ApiResult<Response
     }
     if let Some(token) = get(&pairs(body), "token") {
         let db = ctx.db()?;
-        store::revoke_sandbox_token(&db, &secret_hash(token), ctx.now()).await?;
+        store::revoke_sandbox_token(&db, &secret_hash(token), ctx.now()).exec("sandbox revoke").await?;
     }
     respond::json(200, &json!({}))
 }

@@ -9,7 +9,7 @@ pub mod tiktok;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::jobs::webhooks;
-use crate::store::{self, LinkEnd};
+use crate::store::{self, LinkEnd, Stmt};
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::ProfileRow;
@@ -32,7 +32,7 @@ const CHUNK: usize = 25;
 /// event from before the user's latest consent is about a grant since renewed (TikTok
 /// redelivers for up to 72 hours), and leaves it alone.
 async fn grants_of_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64) -> ApiResult<Vec<String>> {
-    store::grants_of_login(&ctx.db()?, platform, login, event_at).await
+    store::grants_of_login(&ctx.db()?, platform, login, event_at).ids("grants of login").await
 }
 
 /// Drops the open account choices holding tokens of this login (their sealed grant would
@@ -71,7 +71,7 @@ pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
     end_open_choices(ctx, platform, login, event_at).await?;
     let grants = grants_of_login(ctx, platform, login, event_at).await?;
     let grants_json = serde_json::to_string(&grants).or_500("ids json")?;
-    let profiles = store::profiles_of_grants(&db, &grants_json).await?;
+    let profiles = store::profiles_of_grants(&db, &grants_json).many::<ProfileRow>("profiles of grants").await?;
     let first = vec![
         store::revoke_grants_stmt(&db, &grants_json, now)?,
         // Profiles that had ended before keep no token either.
@@ -111,7 +111,7 @@ pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
     end_open_choices(ctx, platform, login, event_at).await?;
     let grants = grants_of_login(ctx, platform, login, event_at).await?;
     let grants_json = serde_json::to_string(&grants).or_500("ids json")?;
-    let profiles = store::profiles_of_grants(&db, &grants_json).await?;
+    let profiles = store::profiles_of_grants(&db, &grants_json).many::<ProfileRow>("profiles of grants").await?;
     for chunk in profiles.chunks(CHUNK) {
         let (mut stmts, mut events) = (Vec::new(), Vec::new());
         for p in chunk {
@@ -132,7 +132,7 @@ pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
         );
         webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
     }
-    store::delete_grants(&db, &grants_json).await?;
+    store::delete_grants(&db, &grants_json).exec("delete grants").await?;
     console_log!("{}", json!({"event": "platform_deleted", "platform": platform, "profiles_deleted": profiles.len()}));
     Ok(profiles.len())
 }

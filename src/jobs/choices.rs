@@ -5,7 +5,7 @@
 
 use crate::ctx::Ctx;
 use crate::grants::land::FreshGrant;
-use crate::store;
+use crate::store::{self, ExpiredChoice, Stmt};
 use connect_links_core::error::ApiResult;
 use connect_links_core::ownership::may_revoke;
 use connect_links_core::picker::{Choice, CHOICE_FIELD};
@@ -27,7 +27,7 @@ pub const MAX_REVOKE_TRIES: i64 = 12;
 /// `expired`.
 pub async fn expire(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     let now = ctx.now();
-    let due = store::expired_choices(db, now, BATCH).await?;
+    let due = store::expired_choices(db, now, BATCH).many::<ExpiredChoice>("read unchosen").await?;
     let keyring = ctx.keyring()?;
     for d in due {
         let choice = keyring
@@ -59,18 +59,18 @@ pub async fn expire(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
             if !settled {
                 console_error!("{}", json!({"event": "choice_revoke_abandoned", "link_id": d.link_id, "tries": tries}));
             }
-            store::drop_expired_choice(db, &d.link_id, d.expires_at).await?;
+            store::drop_expired_choice(db, &d.link_id, d.expires_at).exec("drop unchosen").await?;
             console_log!("{}", json!({"event": "choice_expired", "link_id": d.link_id}));
         } else {
             let next = now + backoff(tries as u32, unit());
-            store::retry_expired_choice(db, &d.link_id, d.expires_at, next, tries).await?;
+            store::retry_expired_choice(db, &d.link_id, d.expires_at, next, tries).exec("retry unchosen").await?;
             console_log!(
                 "{}",
                 json!({"event": "choice_revoke_retry", "link_id": d.link_id, "tries": tries, "next_at": next})
             );
         }
     }
-    store::expire_unchosen_links(db, now).await
+    store::expire_unchosen_links(db, now).exec("expire unchosen").await
 }
 
 /// Whether `choice` holds a grant of an unknown login that `platform` has a revoke endpoint

@@ -13,7 +13,7 @@ use crate::ctx::{now_ms, Ctx};
 use crate::error::OrInternal;
 use crate::fetch;
 use crate::instances::{callback_url, secret_field, ClientRow};
-use crate::store::{self, InstanceSlot, RegisteredClient};
+use crate::store::{self, InstanceSlot, RegisteredClient, Stmt};
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::mastodon::{
     discovery_request, is_unknown_client, parse_discovery, parse_registration, registration_request,
@@ -62,7 +62,9 @@ pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str, app: &App
     let give_up_ms = now_ms() + hold_secs * 1000;
     let mut wait_ms = WAIT_FIRST_MS;
     loop {
-        let slot = store::instance_slot(&db, &platform.id, host, &redirect).await?;
+        let slot = store::instance_slot(&db, &platform.id, host, &redirect)
+            .one::<InstanceSlot>("read instance client")
+            .await?;
         let now = ctx.now();
         match slot {
             Some(InstanceSlot {
@@ -102,6 +104,7 @@ pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str, app: &App
                     &claim,
                     now,
                 )
+                .exists("claim instance registration")
                 .await?;
                 if won {
                     // Counted before any call to the instance: an app naming thousands of
@@ -112,7 +115,9 @@ pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str, app: &App
                     };
                     if registered.is_err() {
                         // Free this claim at once (only this one): the next connect tries again.
-                        let _ = store::free_instance_registration(&db, &platform.id, host, &redirect, &claim).await;
+                        let _ = store::free_instance_registration(&db, &platform.id, host, &redirect, &claim)
+                            .exec("free instance registration")
+                            .await;
                     }
                     return registered;
                 }
@@ -145,7 +150,11 @@ async fn touch(
         return true;
     }
     let written = match ctx.db() {
-        Ok(db) => store::touch_instance_client(&db, platform, host, redirect, client_id, now).await,
+        Ok(db) => {
+            store::touch_instance_client(&db, platform, host, redirect, client_id, now)
+                .exists("instance client used")
+                .await
+        }
         Err(e) => Err(e),
     };
     written.unwrap_or_else(|_| {
@@ -192,7 +201,9 @@ async fn still_known(ctx: &Ctx, platform: &Platform, host: &str, row: &ClientRow
     };
     let checked_at = if confirmed { ctx.now() } else { ctx.now() - CHECK_AFTER_SECS + RECHECK_AFTER_DOUBT_SECS };
     let db = ctx.db()?;
-    store::instance_client_checked(&db, &platform.id, host, &row.client_id, checked_at).await?;
+    store::instance_client_checked(&db, &platform.id, host, &row.client_id, checked_at)
+        .exec("instance client checked")
+        .await?;
     Ok(true)
 }
 
@@ -239,7 +250,7 @@ async fn register(ctx: &Ctx, platform: &str, host: &str, redirect: &str, claim: 
         now,
         claim,
     };
-    let stored = store::store_instance_client(&db, &client).await?;
+    let stored = store::store_instance_client(&db, &client).exists("store instance client").await?;
     if !stored {
         // Our claim ran out and another connect took the slot: its client serves.
         return Err(ApiError::upstream("another connect registered with this instance meanwhile; try again"));

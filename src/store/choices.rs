@@ -84,18 +84,18 @@ pub struct TakenChoice {
     pub finish: String,
 }
 
-/// Takes a link's choice for the submission bound to `token_hash` and `browser_hash` while
-/// it is open: unbinds the row (one use: a wrong token or cookie changes nothing) and starts
+/// The statement that takes a link's choice (returning a [`TakenChoice`]) for the
+/// submission bound to `token_hash` and `browser_hash` while it is open: unbinds the row (one use: a wrong token or cookie changes nothing) and starts
 /// its window again until `until`, so the row keeps holding the grant until the accounts
 /// land or it is revoked, and the cron's expiry pass cannot revoke a grant landing now.
-pub async fn take_choice(
+pub fn take_choice(
     db: &D1Database,
     link_id: &str,
     token_hash: &str,
     browser_hash: &str,
     now: i64,
     until: i64,
-) -> ApiResult<Option<TakenChoice>> {
+) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "UPDATE account_choices SET token_hash = '', browser_hash = '', expires_at = ?5 WHERE link_id = ?1 \
@@ -106,10 +106,6 @@ pub async fn take_choice(
         now,
         until
     )
-    .or_500("prepare take choice")?
-    .first::<TakenChoice>(None)
-    .await
-    .or_500("take choice")
 }
 
 /// An account-choice row past its window.
@@ -125,8 +121,9 @@ pub struct ExpiredChoice {
     pub revoke_tries: i64,
 }
 
-/// Up to `limit` account-choice rows whose window ended by `now`, the oldest first.
-pub async fn expired_choices(db: &D1Database, now: i64, limit: u32) -> ApiResult<Vec<ExpiredChoice>> {
+/// The statement that reads up to `limit` account-choice rows whose window ended by `now`,
+/// the oldest first (rows: [`ExpiredChoice`]).
+pub fn expired_choices(db: &D1Database, now: i64, limit: u32) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "SELECT link_id, sealed, expires_at, revoke_tries FROM account_choices WHERE expires_at <= ?1 \
@@ -134,27 +131,23 @@ pub async fn expired_choices(db: &D1Database, now: i64, limit: u32) -> ApiResult
         now,
         limit
     )
-    .many::<ExpiredChoice>("read unchosen")
-    .await
 }
 
-/// Deletes an expired row, only as it was read (`expires_at`): one a submit or a connect
+/// The statement that deletes an expired row, only as it was read (`expires_at`): one a submit or a connect
 /// rewrote since is theirs.
-pub async fn drop_expired_choice(db: &D1Database, link_id: &str, expires_at: i64) -> ApiResult<()> {
+pub fn drop_expired_choice(db: &D1Database, link_id: &str, expires_at: i64) -> worker::Result<D1PreparedStatement> {
     query!(db, "DELETE FROM account_choices WHERE link_id = ?1 AND expires_at = ?2", link_id, expires_at)
-        .exec("drop unchosen")
-        .await
 }
 
-/// Keeps an expired row whose revocation did not settle, unbound (no browser can submit
+/// The statement that keeps an expired row whose revocation did not settle, unbound (no browser can submit
 /// it), for another try at `next` (`tries` so far); only as it was read.
-pub async fn retry_expired_choice(
+pub fn retry_expired_choice(
     db: &D1Database,
     link_id: &str,
     expires_at: i64,
     next: i64,
     tries: i64,
-) -> ApiResult<()> {
+) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "UPDATE account_choices SET expires_at = ?3, revoke_tries = ?4, token_hash = '', browser_hash = '' \
@@ -164,8 +157,6 @@ pub async fn retry_expired_choice(
         next,
         tries
     )
-    .exec("retry unchosen")
-    .await
 }
 
 /// The statement that drops the open account choices holding tokens of the login with this

@@ -73,8 +73,9 @@ pub async fn others_hold_login(db: &D1Database, platforms: &[&str], login: &str,
     .await
 }
 
-/// The grants (any app) of `login` on `platform` consented to no later than `before`.
-pub async fn grants_of_login(db: &D1Database, platform: &str, login: &str, before: i64) -> ApiResult<Vec<String>> {
+/// The statement that reads the ids of the grants (any app) of `login` on `platform`
+/// consented to no later than `before`.
+pub fn grants_of_login(db: &D1Database, platform: &str, login: &str, before: i64) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "SELECT id FROM grants WHERE platform = ?1 AND platform_user_id = ?2 AND COALESCE(consented_at, created_at) <= ?3",
@@ -82,8 +83,6 @@ pub async fn grants_of_login(db: &D1Database, platform: &str, login: &str, befor
         login,
         before
     )
-    .ids("grants of login")
-    .await
 }
 
 /// The statement that ends the grants `grant_ids_json` (a JSON array) as `revoked` (the
@@ -101,11 +100,9 @@ pub fn revoke_grants_stmt(db: &D1Database, grant_ids_json: &str, now: i64) -> Ap
     .or_500("prepare revoke login")
 }
 
-/// Deletes the grants `grant_ids_json` (a JSON array).
-pub async fn delete_grants(db: &D1Database, grant_ids_json: &str) -> ApiResult<()> {
+/// The statement that deletes the grants `grant_ids_json` (a JSON array).
+pub fn delete_grants(db: &D1Database, grant_ids_json: &str) -> worker::Result<D1PreparedStatement> {
     query!(db, "DELETE FROM grants WHERE id IN (SELECT value FROM json_each(?1))", grant_ids_json)
-        .exec("delete grants")
-        .await
 }
 
 /// The grant of one platform login of one app, with its envelopes.

@@ -2,10 +2,8 @@
 //! with each Mastodon instance (per callback URL), its secret sealed, and the claim a connect
 //! holds while it registers one. The registration itself is `links::instance_client`.
 
-use super::stmt::Stmt;
-use crate::error::ApiResult;
 use serde::Deserialize;
-use worker::{query, D1Database};
+use worker::{query, D1Database, D1PreparedStatement};
 
 /// The state of an instance's row.
 #[derive(Deserialize)]
@@ -26,13 +24,14 @@ pub struct InstanceSlot {
     pub last_used_at: Option<i64>,
 }
 
-/// The row of `platform`'s client with `host` for the callback `redirect`, if any.
-pub async fn instance_slot(
+/// The statement that reads the row of `platform`'s client with `host` for the callback
+/// `redirect`, if any (an [`InstanceSlot`]).
+pub fn instance_slot(
     db: &D1Database,
     platform: &str,
     host: &str,
     redirect: &str,
-) -> ApiResult<Option<InstanceSlot>> {
+) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "SELECT client_id, client_secret_enc, scopes, pkce, registering_until, checked_at, last_used_at \
@@ -42,13 +41,11 @@ pub async fn instance_slot(
         host,
         redirect
     )
-    .one::<InstanceSlot>("read instance client")
-    .await
 }
 
-/// Claims the registration of a client with `host` for `claim` until `until`: `true` when
-/// this connect won (no client yet, and no live claim of another).
-pub async fn claim_instance_registration(
+/// The statement that claims the registration of a client with `host` for `claim` until
+/// `until`: it returns a row when this connect won (no client yet, and no live claim of another).
+pub fn claim_instance_registration(
     db: &D1Database,
     platform: &str,
     host: &str,
@@ -56,7 +53,7 @@ pub async fn claim_instance_registration(
     until: i64,
     claim: &str,
     now: i64,
-) -> ApiResult<bool> {
+) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "INSERT INTO instance_clients (platform, instance, redirect_uri, registering_until, claim_id, \
@@ -74,18 +71,16 @@ pub async fn claim_instance_registration(
         claim,
         now
     )
-    .exists("claim instance registration")
-    .await
 }
 
-/// Frees `claim` (only this one, and only while no client is stored).
-pub async fn free_instance_registration(
+/// The statement that frees `claim` (only this one, and only while no client is stored).
+pub fn free_instance_registration(
     db: &D1Database,
     platform: &str,
     host: &str,
     redirect: &str,
     claim: &str,
-) -> ApiResult<()> {
+) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "DELETE FROM instance_clients WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 \
@@ -95,19 +90,18 @@ pub async fn free_instance_registration(
         redirect,
         claim
     )
-    .exec("free instance registration")
-    .await
 }
 
-/// Marks the client `client_id` as used at `now`; `false` when it is no longer stored.
-pub async fn touch_instance_client(
+/// The statement that marks the client `client_id` as used at `now`: no row returned when
+/// it is no longer stored.
+pub fn touch_instance_client(
     db: &D1Database,
     platform: &str,
     host: &str,
     redirect: &str,
     client_id: &str,
     now: i64,
-) -> ApiResult<bool> {
+) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "UPDATE instance_clients SET last_used_at = ?5 \
@@ -118,18 +112,16 @@ pub async fn touch_instance_client(
         client_id,
         now
     )
-    .exists("instance client used")
-    .await
 }
 
-/// Records when the instance was last asked about the client `client_id`.
-pub async fn instance_client_checked(
+/// The statement that records when the instance was last asked about the client `client_id`.
+pub fn instance_client_checked(
     db: &D1Database,
     platform: &str,
     host: &str,
     client_id: &str,
     checked_at: i64,
-) -> ApiResult<()> {
+) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "UPDATE instance_clients SET checked_at = ?4 WHERE platform = ?1 AND instance = ?2 AND client_id = ?3",
@@ -138,8 +130,6 @@ pub async fn instance_client_checked(
         client_id,
         checked_at
     )
-    .exec("instance client checked")
-    .await
 }
 
 /// A client an instance just registered, to store over a connect's claim.
@@ -166,9 +156,9 @@ pub struct RegisteredClient<'a> {
     pub claim: &'a str,
 }
 
-/// Stores a registered client over its connect's claim: `false` when the claim ran out and
-/// another connect took the slot.
-pub async fn store_instance_client(db: &D1Database, c: &RegisteredClient<'_>) -> ApiResult<bool> {
+/// The statement that stores a registered client over its connect's claim: no row returned
+/// when the claim ran out and another connect took the slot.
+pub fn store_instance_client(db: &D1Database, c: &RegisteredClient<'_>) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "UPDATE instance_clients SET client_id = ?4, client_secret_enc = ?5, token_kid = ?6, scopes = ?7, pkce = ?8, \
@@ -186,6 +176,4 @@ pub async fn store_instance_client(db: &D1Database, c: &RegisteredClient<'_>) ->
         c.now,
         c.claim
     )
-    .exists("store instance client")
-    .await
 }

@@ -139,8 +139,9 @@ pub async fn list_profiles(
     .await
 }
 
-/// Every profile (any app, any status) under the grants `grant_ids_json` (a JSON array).
-pub async fn profiles_of_grants(db: &D1Database, grant_ids_json: &str) -> ApiResult<Vec<ProfileRow>> {
+/// The statement that reads every profile (any app, any status) under the grants
+/// `grant_ids_json` (a JSON array).
+pub fn profiles_of_grants(db: &D1Database, grant_ids_json: &str) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         &format!(
@@ -149,8 +150,6 @@ pub async fn profiles_of_grants(db: &D1Database, grant_ids_json: &str) -> ApiRes
         ),
         grant_ids_json
     )
-    .many::<ProfileRow>("profiles of grants")
-    .await
 }
 
 /// The statement that deletes the own tokens of the ended profiles under the grants

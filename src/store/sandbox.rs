@@ -1,13 +1,13 @@
 //! The sandbox platform's own tables (`sandbox_codes`, `sandbox_tokens`): its authorization
 //! codes and the tokens it issued, each stored as a hash (only with `SANDBOX=on`).
 
-use super::stmt::Stmt;
 use crate::error::{ApiResult, OrInternal};
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
 
-/// A new authorization code (its hash) for what the consent page granted.
-pub async fn insert_sandbox_code(
+/// The statement that stores a new authorization code (its hash) for what the consent page
+/// granted.
+pub fn insert_sandbox_code(
     db: &D1Database,
     code_hash: &str,
     redirect_uri: &str,
@@ -15,7 +15,7 @@ pub async fn insert_sandbox_code(
     scope: &str,
     username: &str,
     now: i64,
-) -> ApiResult<()> {
+) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "INSERT INTO sandbox_codes (code_hash, redirect_uri, code_challenge, scope, username, created_at) \
@@ -27,8 +27,6 @@ pub async fn insert_sandbox_code(
         username,
         now
     )
-    .exec("sandbox code")
-    .await
 }
 
 /// A code as its redemption reads it.
@@ -46,9 +44,9 @@ pub struct SandboxCode {
     pub created_at: i64,
 }
 
-/// Marks the code with this hash used and reads it, in one statement (a code works once):
-/// `None` when it is unknown or was used.
-pub async fn redeem_sandbox_code(db: &D1Database, code_hash: &str, now: i64) -> ApiResult<Option<SandboxCode>> {
+/// The statement that marks the code with this hash used and reads it (a [`SandboxCode`]),
+/// in one statement (a code works once): no row when it is unknown or was used.
+pub fn redeem_sandbox_code(db: &D1Database, code_hash: &str, now: i64) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "UPDATE sandbox_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL \
@@ -56,8 +54,6 @@ pub async fn redeem_sandbox_code(db: &D1Database, code_hash: &str, now: i64) -> 
         code_hash,
         now
     )
-    .one::<SandboxCode>("sandbox redeem")
-    .await
 }
 
 /// Who tokens are issued to, and for what.
@@ -69,9 +65,10 @@ pub struct SandboxGrant {
     pub scope: String,
 }
 
-/// Revokes the live refresh token with this hash (rotation: it dies as a new one is issued)
-/// and reads whose it was: `None` when it is unknown, used or revoked.
-pub async fn spend_sandbox_refresh(db: &D1Database, token_hash: &str, now: i64) -> ApiResult<Option<SandboxGrant>> {
+/// The statement that revokes the live refresh token with this hash (rotation: it dies as a
+/// new one is issued) and reads whose it was (a [`SandboxGrant`]): no row when it is
+/// unknown, used or revoked.
+pub fn spend_sandbox_refresh(db: &D1Database, token_hash: &str, now: i64) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "UPDATE sandbox_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND kind = 'refresh' \
@@ -79,8 +76,6 @@ pub async fn spend_sandbox_refresh(db: &D1Database, token_hash: &str, now: i64) 
         token_hash,
         now
     )
-    .one::<SandboxGrant>("sandbox refresh")
-    .await
 }
 
 /// The statement that stores an issued access or refresh token (its hash) of `grant`.
@@ -133,8 +128,9 @@ pub struct SandboxHolder {
     pub kind: String,
 }
 
-/// The holder of the live access or Page token with this hash, if any.
-pub async fn sandbox_bearer(db: &D1Database, token_hash: &str, now: i64) -> ApiResult<Option<SandboxHolder>> {
+/// The statement that reads the holder of the live access or Page token with this hash, if
+/// any (a [`SandboxHolder`]).
+pub fn sandbox_bearer(db: &D1Database, token_hash: &str, now: i64) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "SELECT username, scope, kind FROM sandbox_tokens WHERE token_hash = ?1 AND kind IN ('access', 'page') \
@@ -142,18 +138,15 @@ pub async fn sandbox_bearer(db: &D1Database, token_hash: &str, now: i64) -> ApiR
         token_hash,
         now
     )
-    .one::<SandboxHolder>("sandbox bearer")
-    .await
 }
 
-/// Revokes the token with this hash (RFC 7009: an unknown one is no error).
-pub async fn revoke_sandbox_token(db: &D1Database, token_hash: &str, now: i64) -> ApiResult<()> {
+/// The statement that revokes the token with this hash (RFC 7009: an unknown one is no
+/// error).
+pub fn revoke_sandbox_token(db: &D1Database, token_hash: &str, now: i64) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "UPDATE sandbox_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
         token_hash,
         now
     )
-    .exec("sandbox revoke")
-    .await
 }
