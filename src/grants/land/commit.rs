@@ -14,7 +14,7 @@ use connect_links_core::accounts::Account;
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
-use connect_links_core::landing::{self, grant_times, Draws, GrantTimes, Landing, Plan, ProfileWrite};
+use connect_links_core::landing::{self, grant_times, Draws, Landing, ProfileWrite};
 use connect_links_core::model::{GrantRow, LinkRow, ProfileRow};
 use connect_links_core::ownership::{new_connect_token, CLAIM_TTL_SECS};
 use connect_links_core::picker::Choice;
@@ -88,70 +88,10 @@ pub async fn store_accounts(
         if plan.profiles.is_empty() {
             return Ok(Err(CallbackFailure::AccountConnectedElsewhere));
         }
-        // Commit.
-        let commit = Commit { link, platform, choice, finish, grant: seen.grant, sealed, times, scopes: &scopes, now };
-        if let Some(done) = commit.run(ctx, &keyring, plan).await? {
-            return Ok(Ok(done));
-        }
-        // A race (a racing callback, a claim, a refresh): read again.
-    }
-    Ok(Err(CallbackFailure::ServerError))
-}
-
-/// The grant's id (the login's grant, or a new one) and its tokens sealed for it.
-struct SealedGrant {
-    id: String,
-    access_enc: String,
-    refresh_enc: Option<String>,
-}
-
-impl SealedGrant {
-    /// Seals `choice`'s tokens for the login's stored grant (`stored`) or a new one; a
-    /// missing refresh token keeps the stored one, moved under the current key so the row has
-    /// one key id.
-    fn seal(keyring: &Keyring, choice: &Choice, stored: Option<&(GrantRow, TokenColumns)>) -> ApiResult<SealedGrant> {
-        let id = match stored {
-            Some((g, _)) => g.id.clone(),
-            None => new_id("grn_")?,
-        };
-        let access_enc = keyring.seal(&id, "access_token", &choice.access_token).or_500("seal")?;
-        let stored_refresh = stored.and_then(|(_, t)| t.refresh_token_enc.as_deref());
-        let refresh_enc = match (&choice.refresh_token, stored_refresh) {
-            (Some(rt), _) => Some(keyring.seal(&id, "refresh_token", rt).or_500("seal")?),
-            (None, Some(old)) if Keyring::kid_of(old) == Some(keyring.current_kid()) => Some(old.to_string()),
-            (None, Some(old)) => {
-                let plain = keyring.open(&id, "refresh_token", old).or_500("open refresh token")?;
-                Some(keyring.seal(&id, "refresh_token", &plain).or_500("seal")?)
-            }
-            (None, None) => None,
-        };
-        Ok(SealedGrant { id, access_enc, refresh_enc })
-    }
-}
-
-/// What the commit writes besides the plan.
-struct Commit<'a> {
-    link: &'a LinkRow,
-    platform: &'a Platform,
-    choice: &'a Choice,
-    finish: Finish,
-    /// The login's stored grant as read (its envelope guards the update).
-    grant: Option<(GrantRow, TokenColumns)>,
-    sealed: SealedGrant,
-    times: GrantTimes,
-    scopes: &'a str,
-    now: i64,
-}
-
-impl Commit<'_> {
-    /// Seals each account's own token, then writes the plan in one batch: `None` when a
-    /// race rolled it back.
-    async fn run(self, ctx: &Ctx, keyring: &Keyring, plan: Plan<'_>) -> ApiResult<Option<Connected>> {
-        let Commit { link, platform, choice, finish, grant, sealed, times, scopes, now } = self;
-        let db = ctx.db()?;
+        // Commit: the tokens sealed, then one batch.
         let write = GrantWrite {
             id: &sealed.id,
-            scopes,
+            scopes: &scopes,
             access_token_enc: &sealed.access_enc,
             refresh_token_enc: sealed.refresh_enc.as_deref(),
             token_kid: keyring.current_kid(),
@@ -162,7 +102,7 @@ impl Commit<'_> {
             instance: platform.instance.as_deref(),
             now,
         };
-        let grant_write = match &grant {
+        let grant_write = match &seen.grant {
             Some((_, old)) => store::grant_update_stmt(&db, &write, &old.access_token_enc, crate::ctx::now_ms())?,
             None => {
                 store::grant_insert_stmt(&db, &write, &link.app_id, &link.platform, &choice.login.platform_user_id)?
@@ -196,7 +136,7 @@ impl Commit<'_> {
             app_id: &link.app_id,
             grant_id: &sealed.id,
             platform: &link.platform,
-            scopes,
+            scopes: &scopes,
             now,
             instance: platform.instance.as_deref(),
         };
@@ -205,7 +145,7 @@ impl Commit<'_> {
         // Accounts the platform no longer lists for this login: their profiles end (only when
         // the listing was whole: one cut at its page limit proves nothing). Read here, as the
         // batch is built: only a stored grant has profiles to end.
-        if grant.is_some() && choice.listed_complete {
+        if seen.grant.is_some() && choice.listed_complete {
             let under: Vec<ProfileRow> =
                 store::profiles_of_grant(&db, &sealed.id, true).await?.into_iter().map(|(p, _)| p).collect();
             let removed = landing::removed(under, &choice.listed);
@@ -260,11 +200,43 @@ impl Commit<'_> {
                         profile_id: became.iter().find(|(acc, _)| acc == &a.platform_user_id).map(|(_, p)| p.clone()),
                     })
                     .collect();
-                Ok(Some(Connected::Done { profile_ids, connect_token: token.map(|(t, _)| t), offered }))
+                return Ok(Ok(Connected::Done { profile_ids, connect_token: token.map(|(t, _)| t), offered }));
             }
             // A race (a racing callback, a claim, a refresh): read again.
-            Err(e) if store::is_race(&e.to_string()) => Ok(None),
-            Err(e) => Err(e).or_500("store accounts"),
+            Err(e) if store::is_race(&e.to_string()) => {}
+            Err(e) => return Err(e).or_500("store accounts"),
         }
+    }
+    Ok(Err(CallbackFailure::ServerError))
+}
+
+/// The grant's id (the login's grant, or a new one) and its tokens sealed for it.
+struct SealedGrant {
+    id: String,
+    access_enc: String,
+    refresh_enc: Option<String>,
+}
+
+impl SealedGrant {
+    /// Seals `choice`'s tokens for the login's stored grant (`stored`) or a new one; a
+    /// missing refresh token keeps the stored one, moved under the current key so the row has
+    /// one key id.
+    fn seal(keyring: &Keyring, choice: &Choice, stored: Option<&(GrantRow, TokenColumns)>) -> ApiResult<SealedGrant> {
+        let id = match stored {
+            Some((g, _)) => g.id.clone(),
+            None => new_id("grn_")?,
+        };
+        let access_enc = keyring.seal(&id, "access_token", &choice.access_token).or_500("seal")?;
+        let stored_refresh = stored.and_then(|(_, t)| t.refresh_token_enc.as_deref());
+        let refresh_enc = match (&choice.refresh_token, stored_refresh) {
+            (Some(rt), _) => Some(keyring.seal(&id, "refresh_token", rt).or_500("seal")?),
+            (None, Some(old)) if Keyring::kid_of(old) == Some(keyring.current_kid()) => Some(old.to_string()),
+            (None, Some(old)) => {
+                let plain = keyring.open(&id, "refresh_token", old).or_500("open refresh token")?;
+                Some(keyring.seal(&id, "refresh_token", &plain).or_500("seal")?)
+            }
+            (None, None) => None,
+        };
+        Ok(SealedGrant { id, access_enc, refresh_enc })
     }
 }
