@@ -86,6 +86,7 @@ pub struct GrantTimes {
 /// The times of a grant landing `choice`'s tokens at `now`, in the app's refresh `mode`;
 /// `has_refresh_token`: whether the grant holds one after the write (the answer's, or the
 /// one already stored).
+#[inline(always)]
 pub fn grant_times(
     platform: &Platform,
     mode: RefreshMode,
@@ -236,6 +237,7 @@ pub struct Plan<'c> {
 }
 
 /// The plan for `accounts` (the chosen ones, in order) landing as `l` says.
+#[inline(always)]
 pub fn plan<'c>(l: &Landing<'_>, accounts: &[&'c Account], draws: &mut Draws<'_>) -> ApiResult<Plan<'c>> {
     let link = l.link;
     let mut profiles = Vec::new();

@@ -54,6 +54,7 @@ pub struct ChoiceWrite<'a> {
 
 /// The statement that writes a link's account-choice row, replacing the one it has (whose
 /// `created_at` stays, and whose revocation tries start again).
+#[inline(always)]
 pub fn upsert_choice_stmt(db: &D1Database, c: &ChoiceWrite<'_>) -> ApiResult<D1PreparedStatement> {
     query!(
         db,
@@ -88,6 +89,7 @@ pub struct TakenChoice {
 /// submission bound to `token_hash` and `browser_hash` while it is open: unbinds the row (one use: a wrong token or cookie changes nothing) and starts
 /// its window again until `until`, so the row keeps holding the grant until the accounts
 /// land or it is revoked, and the cron's expiry pass cannot revoke a grant landing now.
+#[inline(always)]
 pub fn take_choice(
     db: &D1Database,
     link_id: &str,
@@ -123,6 +125,7 @@ pub struct ExpiredChoice {
 
 /// The statement that reads up to `limit` account-choice rows whose window ended by `now`,
 /// the oldest first (rows: [`ExpiredChoice`]).
+#[inline(always)]
 pub fn expired_choices(db: &D1Database, now: i64, limit: u32) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
@@ -135,12 +138,14 @@ pub fn expired_choices(db: &D1Database, now: i64, limit: u32) -> worker::Result<
 
 /// The statement that deletes an expired row, only as it was read (`expires_at`): one a submit or a connect
 /// rewrote since is theirs.
+#[inline(always)]
 pub fn drop_expired_choice(db: &D1Database, link_id: &str, expires_at: i64) -> worker::Result<D1PreparedStatement> {
     query!(db, "DELETE FROM account_choices WHERE link_id = ?1 AND expires_at = ?2", link_id, expires_at)
 }
 
 /// The statement that keeps an expired row whose revocation did not settle, unbound (no browser can submit
 /// it), for another try at `next` (`tries` so far); only as it was read.
+#[inline(always)]
 pub fn retry_expired_choice(
     db: &D1Database,
     link_id: &str,
@@ -161,6 +166,7 @@ pub fn retry_expired_choice(
 
 /// The statement that drops the open account choices holding tokens of the login with this
 /// `login_key`, obtained no later than `before`.
+#[inline(always)]
 pub fn drop_choices_of_login_stmt(db: &D1Database, login_key: &str, before: i64) -> ApiResult<D1PreparedStatement> {
     query!(db, "DELETE FROM account_choices WHERE login_key = ?1 AND created_at <= ?2", login_key, before)
         .or_500("prepare drop choices")

@@ -75,6 +75,7 @@ pub async fn others_hold_login(db: &D1Database, platforms: &[&str], login: &str,
 
 /// The statement that reads the ids of the grants (any app) of `login` on `platform`
 /// consented to no later than `before`.
+#[inline(always)]
 pub fn grants_of_login(db: &D1Database, platform: &str, login: &str, before: i64) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
@@ -88,6 +89,7 @@ pub fn grants_of_login(db: &D1Database, platform: &str, login: &str, before: i64
 /// The statement that ends the grants `grant_ids_json` (a JSON array) as `revoked` (the
 /// user removed the app at the platform): their tokens deleted, their refresh schedule and
 /// any lease cleared.
+#[inline(always)]
 pub fn revoke_grants_stmt(db: &D1Database, grant_ids_json: &str, now: i64) -> ApiResult<D1PreparedStatement> {
     query!(
         db,
@@ -101,6 +103,7 @@ pub fn revoke_grants_stmt(db: &D1Database, grant_ids_json: &str, now: i64) -> Ap
 }
 
 /// The statement that deletes the grants `grant_ids_json` (a JSON array).
+#[inline(always)]
 pub fn delete_grants(db: &D1Database, grant_ids_json: &str) -> worker::Result<D1PreparedStatement> {
     query!(db, "DELETE FROM grants WHERE id IN (SELECT value FROM json_each(?1))", grant_ids_json)
 }

@@ -26,6 +26,7 @@ pub struct InstanceSlot {
 
 /// The statement that reads the row of `platform`'s client with `host` for the callback
 /// `redirect`, if any (an [`InstanceSlot`]).
+#[inline(always)]
 pub fn instance_slot(
     db: &D1Database,
     platform: &str,
@@ -45,6 +46,7 @@ pub fn instance_slot(
 
 /// The statement that claims the registration of a client with `host` for `claim` until
 /// `until`: it returns a row when this connect won (no client yet, and no live claim of another).
+#[inline(always)]
 pub fn claim_instance_registration(
     db: &D1Database,
     platform: &str,
@@ -74,6 +76,7 @@ pub fn claim_instance_registration(
 }
 
 /// The statement that frees `claim` (only this one, and only while no client is stored).
+#[inline(always)]
 pub fn free_instance_registration(
     db: &D1Database,
     platform: &str,
@@ -94,6 +97,7 @@ pub fn free_instance_registration(
 
 /// The statement that marks the client `client_id` as used at `now`: no row returned when
 /// it is no longer stored.
+#[inline(always)]
 pub fn touch_instance_client(
     db: &D1Database,
     platform: &str,
@@ -115,6 +119,7 @@ pub fn touch_instance_client(
 }
 
 /// The statement that records when the instance was last asked about the client `client_id`.
+#[inline(always)]
 pub fn instance_client_checked(
     db: &D1Database,
     platform: &str,
@@ -158,6 +163,7 @@ pub struct RegisteredClient<'a> {
 
 /// The statement that stores a registered client over its connect's claim: no row returned
 /// when the claim ran out and another connect took the slot.
+#[inline(always)]
 pub fn store_instance_client(db: &D1Database, c: &RegisteredClient<'_>) -> worker::Result<D1PreparedStatement> {
     query!(
         db,

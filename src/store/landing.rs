@@ -49,6 +49,7 @@ pub struct GrantWrite<'a> {
 /// overwrite these nor disconnect the profiles), only while it still holds `old_access_enc`
 /// (follow it with an assertion: a refresh that raced it rolls the batch back). A refresh
 /// token the answer lacked keeps its stored expiry. `now_ms` is the write's time in ms.
+#[inline(always)]
 pub fn grant_update_stmt(
     db: &D1Database,
     g: &GrantWrite<'_>,
@@ -82,6 +83,7 @@ pub fn grant_update_stmt(
 
 /// The insert of a new grant for `login` of `app_id` on `platform` (two racing connects of
 /// one login: the second fails the batch as a race, `UNIQUE`).
+#[inline(always)]
 pub fn grant_insert_stmt(
     db: &D1Database,
     g: &GrantWrite<'_>,

@@ -192,6 +192,7 @@ pub fn claim_link_stmt(
 
 /// The statement that marks `expired` the links still choosing past their window whose account choice is gone
 /// (dropped by the cron's expiry pass).
+#[inline(always)]
 pub fn expire_unchosen_links(db: &D1Database, now: i64) -> worker::Result<D1PreparedStatement> {
     query!(
         db,

@@ -6,6 +6,7 @@ use worker::{query, D1Database, D1PreparedStatement};
 
 /// The statement that records a deletion request once: a repeated request (the same code)
 /// keeps what the first one deleted.
+#[inline(always)]
 pub fn record_deletion(
     db: &D1Database,
     code: &str,
@@ -34,6 +35,7 @@ pub struct DeletionRecord {
 }
 
 /// The statement that reads the deletion request with this code.
+#[inline(always)]
 pub fn deletion_record(db: &D1Database, code: &str) -> worker::Result<D1PreparedStatement> {
     query!(db, "SELECT profiles_deleted, created_at FROM platform_deletions WHERE code = ?1", code)
 }

@@ -154,6 +154,7 @@ pub fn profiles_of_grants(db: &D1Database, grant_ids_json: &str) -> worker::Resu
 
 /// The statement that deletes the own tokens of the ended profiles under the grants
 /// `grant_ids_json` (a JSON array), noting the platform's event at `now`.
+#[inline(always)]
 pub fn drop_ended_profile_tokens_stmt(
     db: &D1Database,
     grant_ids_json: &str,
@@ -171,6 +172,7 @@ pub fn drop_ended_profile_tokens_stmt(
 
 /// The statement that ends profile `id` as `revoked` at `now` (its own token deleted, its
 /// liveness checks stopped), unless it had ended already.
+#[inline(always)]
 pub fn revoke_profile_stmt(db: &D1Database, id: &str, now: i64) -> ApiResult<D1PreparedStatement> {
     query!(
         db,

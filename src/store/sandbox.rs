@@ -7,6 +7,7 @@ use worker::{query, D1Database, D1PreparedStatement};
 
 /// The statement that stores a new authorization code (its hash) for what the consent page
 /// granted.
+#[inline(always)]
 pub fn insert_sandbox_code(
     db: &D1Database,
     code_hash: &str,
@@ -46,6 +47,7 @@ pub struct SandboxCode {
 
 /// The statement that marks the code with this hash used and reads it (a [`SandboxCode`]),
 /// in one statement (a code works once): no row when it is unknown or was used.
+#[inline(always)]
 pub fn redeem_sandbox_code(db: &D1Database, code_hash: &str, now: i64) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
@@ -68,6 +70,7 @@ pub struct SandboxGrant {
 /// The statement that revokes the live refresh token with this hash (rotation: it dies as a
 /// new one is issued) and reads whose it was (a [`SandboxGrant`]): no row when it is
 /// unknown, used or revoked.
+#[inline(always)]
 pub fn spend_sandbox_refresh(db: &D1Database, token_hash: &str, now: i64) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
@@ -79,6 +82,7 @@ pub fn spend_sandbox_refresh(db: &D1Database, token_hash: &str, now: i64) -> wor
 }
 
 /// The statement that stores an issued access or refresh token (its hash) of `grant`.
+#[inline(always)]
 pub fn sandbox_token_stmt(
     db: &D1Database,
     token_hash: String,
@@ -96,6 +100,7 @@ pub fn sandbox_token_stmt(
 }
 
 /// The statement that stores a Page token (its hash), whose holder is the Page `page_id`.
+#[inline(always)]
 pub fn sandbox_page_token_stmt(
     db: &D1Database,
     token_hash: &str,
@@ -130,6 +135,7 @@ pub struct SandboxHolder {
 
 /// The statement that reads the holder of the live access or Page token with this hash, if
 /// any (a [`SandboxHolder`]).
+#[inline(always)]
 pub fn sandbox_bearer(db: &D1Database, token_hash: &str, now: i64) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
@@ -142,6 +148,7 @@ pub fn sandbox_bearer(db: &D1Database, token_hash: &str, now: i64) -> worker::Re
 
 /// The statement that revokes the token with this hash (RFC 7009: an unknown one is no
 /// error).
+#[inline(always)]
 pub fn revoke_sandbox_token(db: &D1Database, token_hash: &str, now: i64) -> worker::Result<D1PreparedStatement> {
     query!(
         db,

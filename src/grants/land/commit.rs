@@ -221,6 +221,7 @@ impl SealedGrant {
     /// Seals `choice`'s tokens for the login's stored grant (`stored`) or a new one; a
     /// missing refresh token keeps the stored one, moved under the current key so the row has
     /// one key id.
+    #[inline(always)]
     fn seal(keyring: &Keyring, choice: &Choice, stored: Option<&(GrantRow, TokenColumns)>) -> ApiResult<SealedGrant> {
         let id = match stored {
             Some((g, _)) => g.id.clone(),
