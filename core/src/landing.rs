@@ -205,11 +205,11 @@ pub struct Landing<'a> {
 /// What the landing draws at random, one draw per profile that needs it (the ids of new
 /// profiles, the first liveness check of tokens that never expire), given by the caller so
 /// the plan stays pure.
-pub struct Draws<'d> {
+pub struct Draws<P, C> {
     /// A new profile id (`prf_...`).
-    pub profile_id: &'d mut dyn FnMut() -> ApiResult<String>,
+    pub profile_id: P,
     /// When a new token that never expires is first checked.
-    pub first_check_at: &'d mut dyn FnMut() -> i64,
+    pub first_check_at: C,
 }
 
 /// One chosen account as it lands.
@@ -238,7 +238,11 @@ pub struct Plan<'c> {
 
 /// The plan for `accounts` (the chosen ones, in order) landing as `l` says.
 #[inline(always)]
-pub fn plan<'c>(l: &Landing<'_>, accounts: &[&'c Account], draws: &mut Draws<'_>) -> ApiResult<Plan<'c>> {
+pub fn plan<'c, P, C>(l: &Landing<'_>, accounts: &[&'c Account], draws: &mut Draws<P, C>) -> ApiResult<Plan<'c>>
+where
+    P: FnMut() -> ApiResult<String>,
+    C: FnMut() -> i64,
+{
     let link = l.link;
     let mut profiles = Vec::new();
     let mut moved_from = Vec::new();

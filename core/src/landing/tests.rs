@@ -78,12 +78,11 @@ fn choice(issued_at: i64, expires_in: Option<i64>, refresh_expires_in: Option<i6
 /// Runs the plan with ids `prf_new1`, `prf_new2`, ... and checks at `NOW + 77`.
 fn run<'c>(l: &Landing<'_>, accounts: &[&'c Account]) -> Plan<'c> {
     let mut n = 0;
-    let mut ids = || {
+    let ids = move || {
         n += 1;
         Ok(format!("prf_new{n}"))
     };
-    let mut checks = || NOW + 77;
-    let mut draws = Draws { profile_id: &mut ids, first_check_at: &mut checks };
+    let mut draws = Draws { profile_id: ids, first_check_at: || NOW + 77 };
     plan(l, accounts, &mut draws).unwrap()
 }
 
@@ -362,9 +361,7 @@ fn the_profile_write_serializes_as_the_statements_read_it() {
 fn a_failed_id_draw_fails_the_plan() {
     let (l, p) = (link(None), sandbox());
     let a = account("acc_1", None);
-    let mut ids = || Err(ApiError::internal());
-    let mut checks = || 0;
-    let mut draws = Draws { profile_id: &mut ids, first_check_at: &mut checks };
+    let mut draws = Draws { profile_id: || Err(ApiError::internal()), first_check_at: || 0 };
     assert!(plan(&landing(&l, &p, &[], Finish::Now), &[&a], &mut draws).is_err());
 }
 

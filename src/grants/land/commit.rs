@@ -81,8 +81,8 @@ pub async fn store_accounts(
             now,
         };
         let mut draws = Draws {
-            profile_id: &mut || new_id("prf_"),
-            first_check_at: &mut || crate::jobs::liveness::first_check_at(ctx, now),
+            profile_id: || new_id("prf_"),
+            first_check_at: || crate::jobs::liveness::first_check_at(ctx, now),
         };
         let plan = landing::plan(&landing, &accounts, &mut draws)?;
         if plan.profiles.is_empty() {
