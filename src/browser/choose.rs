@@ -3,7 +3,7 @@
 //! the page's one-time form token, from this site, within ten minutes, can make it.
 
 use crate::ctx::Ctx;
-use crate::grants::land::{store_accounts, Connected, FreshGrant};
+use crate::grants::land::{store_accounts, ConnectError, Connected, FreshGrant};
 use crate::links::choices::{row_after_error, take};
 use crate::links::end::end_failed;
 use crate::links::finish::finish_in_browser;
@@ -58,12 +58,14 @@ pub async fn submit(
         Err((CallbackFailure::AccessDenied, true))
     } else {
         match store_accounts(ctx, platform, &link, &choice, &picked, finish, None, None).await {
-            Ok(Ok(done)) => Ok(done),
-            Ok(Err(f)) => Err((f, true)),
+            Ok(done) => Ok(done),
+            Err(ConnectError::Failed(f)) => Err((f, true)),
             // A storage error: D1 may have committed the batch all the same. The row that
             // held the grant is gone only then (the batch deletes it); not known, the row,
             // if any, is the cron's.
-            Err(_) => Err((CallbackFailure::ServerError, matches!(row_after_error(ctx, &link.id).await, Ok(Some(_))))),
+            Err(ConnectError::Api(_)) => {
+                Err((CallbackFailure::ServerError, matches!(row_after_error(ctx, &link.id).await, Ok(Some(_)))))
+            }
         }
     };
     let outcome: Result<Connected, CallbackFailure> = match outcome {

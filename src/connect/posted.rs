@@ -9,7 +9,7 @@
 use super::Posted;
 use crate::ctx::Ctx;
 use crate::fetch;
-use crate::grants::land::{read_seen, store_accounts, Connected, Finish, FreshGrant};
+use crate::grants::land::{read_seen, store_accounts, ConnectError, Connected, Finish, FreshGrant};
 use crate::links::end::fail_link;
 use crate::respond;
 use crate::store;
@@ -142,16 +142,18 @@ pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Poste
     // One read of the app's state, handed to the store: it also gives the session this
     // connect replaces, if the account was connected before (ended below).
     let mut previous = None;
-    let stored = match read_seen(ctx, &link, &id, std::slice::from_ref(&id)).await? {
+    let stored = match read_seen(ctx, &link, &id, std::slice::from_ref(&id)).await {
         Ok(seen) => {
             previous = seen.grant.clone();
             let mode = Some(app.refresh_mode());
             store_accounts(ctx, &platform, &link, &choice, &[id], Finish::Now, Some(seen), mode).await
         }
-        Err(f) => Ok(Err(f)),
+        // A storage error of the read itself answers as it is, the link left to expire.
+        Err(ConnectError::Api(e)) => return Err(e),
+        Err(failed) => Err(failed),
     };
     let failure = match stored {
-        Ok(Ok(Connected::Done { profile_ids, .. })) => {
+        Ok(Connected::Done { profile_ids, .. }) => {
             // At the old grant's own server (a Bluesky account may have moved to another PDS).
             if let Some((grant, cols)) = previous {
                 if let Some(old_platform) = ctx.platform_at(&platform.id, grant.instance.as_deref()) {
@@ -162,9 +164,9 @@ pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Poste
             let profile = store::get_profile(&db, &app.id, first).await?.ok_or_else(ApiError::internal)?;
             return respond::json(201, &profile.view());
         }
-        Ok(Ok(Connected::Choose { .. })) => CallbackFailure::ServerError,
-        Ok(Err(f)) => f,
-        Err(e) => {
+        Ok(Connected::Choose { .. }) => CallbackFailure::ServerError,
+        Err(ConnectError::Failed(f)) => f,
+        Err(ConnectError::Api(e)) => {
             fail_link(ctx, &link, CallbackFailure::ServerError).await;
             return Err(e);
         }

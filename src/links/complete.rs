@@ -9,7 +9,9 @@ use super::end::end_failed;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::fetch;
-use crate::grants::land::{log_failure, offer, read_seen, store_accounts, Connected, Finish, FreshGrant, Pick};
+use crate::grants::land::{
+    log_failure, offer, read_seen, store_accounts, ConnectError, Connected, Finish, FreshGrant, Pick,
+};
 use crate::store::{self, LinkEnd};
 use connect_links_core::accounts::Account;
 use connect_links_core::callback::CallbackFailure;
@@ -122,10 +124,10 @@ async fn connect(
     choice.listed_complete = listing.complete;
     let ids: Vec<String> = listed.iter().map(|a| a.platform_user_id.clone()).collect();
     let seen = match read_seen(ctx, link, &choice.login.platform_user_id, &ids).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(f)) => return Err(fail(f)),
+        Ok(s) => s,
+        Err(ConnectError::Failed(f)) => return Err(fail(f)),
         // Nothing holds the fresh grant: revoked where that ends no other grant.
-        Err(_) => return Err(fail(CallbackFailure::ServerError)),
+        Err(ConnectError::Api(_)) => return Err(fail(CallbackFailure::ServerError)),
     };
     let (offerable, connected_here) = offer(link, &seen, listed).map_err(fail)?;
     let choice = Choice { accounts: offerable, ..choice };
@@ -154,11 +156,11 @@ async fn connect(
     }
     // Stored right away: what was just read serves the first attempt.
     match store_accounts(ctx, platform, link, &choice, &chosen, finish, Some(seen), None).await {
-        Ok(Ok(done)) => Ok(done),
-        Ok(Err(f)) => Err(fail(f)),
+        Ok(done) => Ok(done),
+        Err(ConnectError::Failed(f)) => Err(fail(f)),
         // D1 may have committed the batch all the same: the grant is revoked only while the
         // row that held it is still there (the batch deletes it).
-        Err(_) => match row_after_error(ctx, &link.id).await {
+        Err(ConnectError::Api(_)) => match row_after_error(ctx, &link.id).await {
             Ok(Some(_)) => Err(fail(CallbackFailure::ServerError)),
             Ok(None) | Err(_) => Err((CallbackFailure::ServerError, None)),
         },

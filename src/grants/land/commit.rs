@@ -4,7 +4,7 @@
 //! the grant, the profiles, the profiles of accounts the platform no longer lists, the
 //! link's end and the events in one batch.
 
-use super::outcome::{Connected, Finish, Offered};
+use super::outcome::{ConnectResult, Connected, Finish, Offered};
 use super::seen::{read_seen, Seen};
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
@@ -42,7 +42,7 @@ pub async fn store_accounts(
     finish: Finish,
     mut fresh: Option<Seen>,
     mode: Option<RefreshMode>,
-) -> ApiResult<Result<Connected, CallbackFailure>> {
+) -> ConnectResult<Connected> {
     let db = ctx.db()?;
     let keyring = ctx.keyring()?;
     let accounts: Vec<&Account> = choice.accounts.iter().filter(|a| chosen.contains(&a.platform_user_id)).collect();
@@ -58,10 +58,7 @@ pub async fn store_accounts(
         // have been open for minutes; a retry follows a race).
         let seen = match fresh.take() {
             Some(s) => s,
-            None => match read_seen(ctx, link, &choice.login.platform_user_id, &ids).await? {
-                Ok(s) => s,
-                Err(f) => return Ok(Err(f)),
-            },
+            None => read_seen(ctx, link, &choice.login.platform_user_id, &ids).await?,
         };
         let now = ctx.now();
         let sealed = SealedGrant::seal(&keyring, choice, seen.grant.as_ref())?;
@@ -80,13 +77,11 @@ pub async fn store_accounts(
             finish,
             now,
         };
-        let mut draws = Draws {
-            profile_id: || new_id("prf_"),
-            first_check_at: || crate::jobs::liveness::first_check_at(ctx, now),
-        };
+        let mut draws =
+            Draws { profile_id: || new_id("prf_"), first_check_at: || crate::jobs::liveness::first_check_at(ctx, now) };
         let plan = landing::plan(&landing, &accounts, &mut draws)?;
         if plan.profiles.is_empty() {
-            return Ok(Err(CallbackFailure::AccountConnectedElsewhere));
+            return Err(CallbackFailure::AccountConnectedElsewhere.into());
         }
         // Commit: the tokens sealed, then one batch.
         let write = GrantWrite {
@@ -200,14 +195,14 @@ pub async fn store_accounts(
                         profile_id: became.iter().find(|(acc, _)| acc == &a.platform_user_id).map(|(_, p)| p.clone()),
                     })
                     .collect();
-                return Ok(Ok(Connected::Done { profile_ids, connect_token: token.map(|(t, _)| t), offered }));
+                return Ok(Connected::Done { profile_ids, connect_token: token.map(|(t, _)| t), offered });
             }
             // A race (a racing callback, a claim, a refresh): read again.
             Err(e) if store::is_race(&e.to_string()) => {}
-            Err(e) => return Err(e).or_500("store accounts"),
+            Err(e) => return Err(e).or_500("store accounts").map_err(Into::into),
         }
     }
-    Ok(Err(CallbackFailure::ServerError))
+    Err(CallbackFailure::ServerError.into())
 }
 
 /// The grant's id (the login's grant, or a new one) and its tokens sealed for it.

@@ -12,5 +12,5 @@ mod seen;
 
 pub use commit::store_accounts;
 pub use fresh::FreshGrant;
-pub use outcome::{log_failure, Connected, Finish, Pick};
+pub use outcome::{log_failure, ConnectError, Connected, Finish, Pick};
 pub use seen::{offer, read_seen};

@@ -3,7 +3,7 @@
 //! ([`Connected`]); and the one log line of a connect that failed.
 
 use connect_links_core::accounts::Account;
-pub use connect_links_core::landing::Finish;
+pub use connect_links_core::landing::{ConnectError, ConnectResult, Finish};
 use connect_links_core::secrets::ConnectToken;
 use serde_json::json;
 use worker::console_log;

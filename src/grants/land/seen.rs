@@ -2,12 +2,11 @@
 //! profiles of the login's accounts, the owner the connect acts for, and the login's grant;
 //! and which of the listed accounts it may offer given that state.
 
-use super::outcome::log_failure;
+use super::outcome::{log_failure, ConnectResult};
 use crate::ctx::Ctx;
 use crate::store::{self, TokenColumns};
 use connect_links_core::accounts::Account;
 use connect_links_core::callback::CallbackFailure;
-use connect_links_core::error::ApiResult;
 use connect_links_core::landing::placement;
 use connect_links_core::model::{GrantRow, LinkRow, ProfileRow};
 use connect_links_core::ownership::Placement;
@@ -25,35 +24,27 @@ pub struct Seen {
 
 /// Reads what [`Seen`] holds for the accounts `ids` of `login`. The login itself is owned:
 /// when its grant serves another owner's profiles, the connect fails here.
-pub async fn read_seen(
-    ctx: &Ctx,
-    link: &LinkRow,
-    login: &str,
-    ids: &[String],
-) -> ApiResult<Result<Seen, CallbackFailure>> {
+pub async fn read_seen(ctx: &Ctx, link: &LinkRow, login: &str, ids: &[String]) -> ConnectResult<Seen> {
     let db = ctx.db()?;
     let existing = store::profiles_of_accounts(&db, &link.app_id, &link.platform, ids).await?;
-    let owner = match reconnect_owner(ctx, link).await? {
-        Ok(o) => o,
-        Err(f) => return Ok(Err(f)),
-    };
+    let owner = reconnect_owner(ctx, link).await?;
     if store::grant_has_other_owner(&db, &link.app_id, &link.platform, login, owner.as_deref()).await? {
         log_failure(&link.platform, &link.id, "owner", "the login is connected by another user");
-        return Ok(Err(CallbackFailure::AccountConnectedElsewhere));
+        return Err(CallbackFailure::AccountConnectedElsewhere.into());
     }
     let grant = store::find_grant(&db, &link.app_id, &link.platform, login).await?;
-    Ok(Ok(Seen { existing, owner, grant }))
+    Ok(Seen { existing, owner, grant })
 }
 
 /// The owner a connect acts for: the link's `external_user_id`, or for a reconnect link the
 /// owner of its profile (a reconnect refreshes that owner's accounts). A reconnect link whose
 /// profile is gone fails with `profile_failed`.
-async fn reconnect_owner(ctx: &Ctx, link: &LinkRow) -> ApiResult<Result<Option<String>, CallbackFailure>> {
+async fn reconnect_owner(ctx: &Ctx, link: &LinkRow) -> ConnectResult<Option<String>> {
     match &link.reconnect_profile_id {
-        None => Ok(Ok(link.external_user_id.clone())),
+        None => Ok(link.external_user_id.clone()),
         Some(id) => match store::get_profile(&ctx.db()?, &link.app_id, id).await? {
-            Some(p) => Ok(Ok(p.external_user_id)),
-            None => Ok(Err(CallbackFailure::ProfileFailed)),
+            Some(p) => Ok(p.external_user_id),
+            None => Err(CallbackFailure::ProfileFailed.into()),
         },
     }
 }
