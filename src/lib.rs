@@ -9,6 +9,8 @@ mod jobs;
 // The connect flow after consent and revocation, shared by routes and jobs.
 mod accounts;
 mod connect;
+// Events to apps: a change and the events reporting it in one batch, then delivered.
+mod events;
 mod revoke;
 // The domain: what several flows do to a link, and the landing of a connect's accounts.
 mod grants;

@@ -3,6 +3,7 @@
 use crate::api::admin::page_cursor;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
+use crate::events::Batch;
 use crate::jobs::lifecycle::{refresh_one, Outcome, Trigger};
 use crate::respond;
 use crate::revoke::{revoke, Grant};
@@ -16,7 +17,7 @@ use connect_links_core::webhook::types;
 use futures_util::future::{select, Either};
 use serde_json::json;
 use std::time::Duration;
-use worker::{query, Delay, Response};
+use worker::{Delay, Response};
 
 /// `GET /v1/profiles?platform&status&external_user_id&limit&cursor`.
 pub async fn list(ctx: &Ctx, app_id: &str, q: &[(String, String)]) -> ApiResult<Response> {
@@ -53,22 +54,16 @@ pub async fn get(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
 pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     let db = ctx.db()?;
     let profile = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
-    let delete = store::delete_profile_stmt(&db, app_id, id)?;
+    let mut batch = Batch::new(ctx, &db);
+    batch.push(store::delete_profile_stmt(&db, app_id, id)?);
     // After the delete in one batch: two racing deletes send one `profile.deleted`.
-    let event = crate::jobs::webhooks::event_after(ctx, &db, app_id, types::DELETED, profile.view())?;
+    batch.event(app_id, types::DELETED, profile.view())?;
     // Delivered events keep no copy of the profile's data once it is deleted (undelivered
     // ones, `profile.deleted` included, go when they are delivered).
-    let forget = query!(
-        &db,
-        "DELETE FROM webhook_outbox WHERE app_id = ?1 AND next_attempt_at IS NULL AND instr(body, ?2) > 0",
-        app_id,
-        id
-    )
-    .or_500("prepare outbox forget")?;
+    batch.push(store::forget_profile_events_stmt(&db, app_id, id)?);
     let grant_ids = serde_json::to_string(&[&profile.grant_id]).or_500("ids json")?;
-    let orphan = store::orphan_grants_stmt(&db, &grant_ids)?;
-    let results =
-        crate::jobs::webhooks::commit(ctx, &db, vec![delete, event.stmt, forget, orphan], &[&event.id]).await?;
+    batch.push(store::orphan_grants_stmt(&db, &grant_ids)?);
+    let results = batch.commit().await?;
     for (grant, cols) in store::deleted_grants(&results, 3)? {
         revoke_grant(ctx, &grant, &cols).await;
     }

@@ -411,13 +411,7 @@ async fn retention(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
             cut,
             PURGE_BATCH
         ),
-        query!(
-            db,
-            "DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM webhook_outbox WHERE delivered_at < ?1 \
-             UNION SELECT id FROM webhook_outbox WHERE failed_at < ?1 LIMIT ?2)",
-            cut,
-            PURGE_BATCH
-        ),
+        store::purge_settled_events_stmt(db, cut, PURGE_BATCH),
         query!(
             db,
             "DELETE FROM sandbox_codes WHERE code_hash IN (SELECT code_hash FROM sandbox_codes WHERE created_at < ?1 LIMIT ?2)",

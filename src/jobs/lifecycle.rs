@@ -4,9 +4,9 @@
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
+use crate::events::Batch;
 use crate::fetch;
 use crate::jobs::refresh_store::{store_refreshed, superseded};
-use crate::jobs::webhooks;
 use crate::store;
 use crate::store::Stmt;
 use connect_links_core::atproto::{parse_session, SessionError};
@@ -388,17 +388,17 @@ async fn push_back(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<()> {
         ctx.now()
     )
     .or_500("prepare refresh failure")?;
-    let mut stmts = vec![update];
-    let mut events = vec![];
+    let mut batch = Batch::new(ctx, &db);
+    batch.push(update);
     if row.cols.refresh_failing == 0 {
         let views = store::profiles_of_grant(&db, row.id(), true)
             .await?
             .into_iter()
             .map(|(p, _)| ProfileRow { updated_at: ctx.now(), ..p }.view())
             .collect();
-        webhooks::push_events(ctx, &db, row.app_id(), types::REFRESH_FAILED, views, &mut stmts, &mut events)?;
+        batch.events(row.app_id(), types::REFRESH_FAILED, views)?;
     }
-    webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    batch.commit().await?;
     Ok(())
 }
 
@@ -453,9 +453,10 @@ async fn expiry_without_refresh(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResu
             )
             .or_500("prepare expiring")?;
             let views = store::profiles_of_grant(&db, row.id(), false).await?.iter().map(|(p, _)| p.view()).collect();
-            let (mut stmts, mut events) = (vec![update], vec![]);
-            webhooks::push_events(ctx, &db, row.app_id(), types::EXPIRING, views, &mut stmts, &mut events)?;
-            webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+            let mut batch = Batch::new(ctx, &db);
+            batch.push(update);
+            batch.events(row.app_id(), types::EXPIRING, views)?;
+            batch.commit().await?;
             release(ctx, row.id(), lease, Some(exp)).await?;
         }
         None => release(ctx, row.id(), lease, None).await?,
@@ -500,9 +501,11 @@ async fn disconnect(ctx: &Ctx, row: &Leased, lease: &str, reason: DisconnectReas
     )
     .or_500("prepare disconnect profiles")?;
     let views = profiles.into_iter().map(|(p, _)| p.ended(reason.as_str(), now).view()).collect();
-    let (mut stmts, mut events) = (vec![update, ended], vec![]);
-    webhooks::push_events(ctx, &db, row.app_id(), types::DISCONNECTED, views, &mut stmts, &mut events)?;
-    let results = webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    let mut batch = Batch::new(ctx, &db);
+    batch.push(update);
+    batch.push(ended);
+    batch.events(row.app_id(), types::DISCONNECTED, views)?;
+    let results = batch.commit().await?;
     // When the tokens changed meanwhile, the grant stays as it is; just free the lease.
     release(ctx, row.id(), lease, None).await?;
     Ok(store::returned_rows(&results, 0))

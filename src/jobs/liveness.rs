@@ -6,9 +6,9 @@
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
+use crate::events::Batch;
 use crate::fetch;
 use crate::jobs::lifecycle::{suspect_secs, takeover_sets, CHECK_LEASE_PREFIX};
-use crate::jobs::webhooks;
 use crate::store::{self, Stmt};
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::ProfileRow;
@@ -304,9 +304,9 @@ async fn end(ctx: &Ctx, p: &ProfileRow, checked: &Checked, own_token: bool, reas
     } else {
         store::profiles_of_grant(&db, grant_id, false).await?.into_iter().map(|(q, _)| q).collect()
     };
-    let mut stmts = Vec::new();
+    let mut batch = Batch::new(ctx, &db);
     if !own_token {
-        stmts.push(
+        batch.push(
             query!(
                 &db,
                 "UPDATE grants SET status = 'disconnected', disconnect_reason = ?2, next_refresh_at = NULL, updated_at = ?3 \
@@ -319,9 +319,8 @@ async fn end(ctx: &Ctx, p: &ProfileRow, checked: &Checked, own_token: bool, reas
             .or_500("prepare check grant end")?,
         );
     }
-    let mut events = Vec::new();
     for q in ended {
-        stmts.push(
+        batch.push(
             query!(
                 &db,
                 "UPDATE profiles SET status = 'disconnected', disconnect_reason = ?2, next_check_at = NULL, updated_at = ?3 \
@@ -337,8 +336,8 @@ async fn end(ctx: &Ctx, p: &ProfileRow, checked: &Checked, own_token: bool, reas
             .or_500("prepare check end")?,
         );
         let view = q.ended(reason.as_str(), now).view();
-        webhooks::push_event(ctx, &db, &p.app_id, types::DISCONNECTED, view, &mut stmts, &mut events)?;
+        batch.event(&p.app_id, types::DISCONNECTED, view)?;
     }
-    webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    batch.commit().await?;
     Ok(())
 }

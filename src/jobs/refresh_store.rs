@@ -3,8 +3,8 @@
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
+use crate::events::Batch;
 use crate::jobs::lifecycle::{release, Leased, APP_MODE};
-use crate::jobs::webhooks;
 use crate::store;
 use crate::store::Stmt;
 use connect_links_core::envelope::Keyring;
@@ -120,23 +120,16 @@ pub(super) async fn store_refreshed(
             row.cols.refresh_mode
         )
         .or_500("prepare store refreshed")?;
-        let mut stmts = vec![update, store::copy_grant_to_profiles_stmt(&db, id, now)?];
-        let mut events = vec![];
-        webhooks::push_events(
-            ctx,
-            &db,
-            row.app_id(),
-            types::RECOVERED,
-            recovered_views.clone(),
-            &mut stmts,
-            &mut events,
-        )?;
-        match db.batch(stmts).await {
-            Ok(results) => {
-                let written = store::returned_rows(&results, 0);
+        let mut batch = Batch::new(ctx, &db);
+        batch.push(update);
+        batch.push(store::copy_grant_to_profiles_stmt(&db, id, now)?);
+        batch.events(row.app_id(), types::RECOVERED, recovered_views.clone())?;
+        match batch.write().await {
+            Ok(written) => {
+                let stored = store::returned_rows(&written.results, 0);
                 // After a retry, "not written" can mean the earlier attempt landed.
-                if written || (attempt > 1 && stored_access(&db, id).await?.as_deref() == Some(access_enc.as_str())) {
-                    webhooks::deliver_now(ctx, &events.iter().map(String::as_str).collect::<Vec<_>>()).await;
+                if stored || (attempt > 1 && stored_access(&db, id).await?.as_deref() == Some(access_enc.as_str())) {
+                    written.deliver_now(ctx).await;
                     return Ok(());
                 }
                 // A reconnect or another refresh stored a newer set: that one counts, and
