@@ -3,6 +3,7 @@
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
+use crate::events::Batch;
 use crate::grants::land::{Connected, Finish, Pick};
 use crate::links::complete::complete;
 use crate::links::end::fail_link;
@@ -371,16 +372,16 @@ pub async fn claim(ctx: &Ctx, app_id: &str, id: &str, body: &[u8]) -> ApiResult<
     if claimed.is_empty() {
         return Err(ApiError::new(ErrorCode::Conflict, "the account was connected again through another link"));
     }
-    let mut stmts = vec![store::claim_link_stmt(&db, &link.id, app_id, &hash, now)?];
-    let mut events = Vec::new();
+    let mut batch = Batch::new(ctx, &db);
+    batch.push(store::claim_link_stmt(&db, &link.id, app_id, &hash, now)?);
     let told = claimed.iter().map(|(profile, kind)| (kind.as_str(), profile.view())).collect();
-    crate::jobs::webhooks::push_event_rows(ctx, &db, app_id, told, &mut stmts, &mut events)?;
-    stmts.push(store::activate_claimed_stmt(&db, &link.id, now)?);
-    let results = db.batch(stmts).await.or_500("claim")?;
-    if !store::returned_rows(&results, 0) {
+    batch.event_rows(app_id, told)?;
+    batch.push(store::activate_claimed_stmt(&db, &link.id, now)?);
+    let written = batch.write().await.or_500("claim")?;
+    if !store::returned_rows(&written.results, 0) {
         return Err(ApiError::new(ErrorCode::Conflict, "this connect link was claimed or expired meanwhile"));
     }
-    crate::jobs::webhooks::deliver_now(ctx, &events.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    written.deliver_now(ctx).await;
     respond::json(200, &json!({"data": claimed.iter().map(|(p, _)| p.view()).collect::<Vec<_>>()}))
 }
 

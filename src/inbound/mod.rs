@@ -8,7 +8,7 @@ pub mod tiktok;
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
-use crate::jobs::webhooks;
+use crate::events::Batch;
 use crate::store::{self, LinkEnd, Stmt};
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
@@ -16,7 +16,7 @@ use connect_links_core::model::ProfileRow;
 use connect_links_core::picker::login_key;
 use connect_links_core::webhook::types;
 use serde_json::json;
-use worker::{console_log, query};
+use worker::console_log;
 
 /// A request whose signature does not verify: 401, with nothing about why.
 pub fn unauthorized() -> ApiError {
@@ -47,15 +47,15 @@ async fn end_open_choices(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
     let db = ctx.db()?;
     let key = login_key(platform, login);
     let links = store::links_choosing_for(&db, &key, event_at).await?;
-    let mut stmts = vec![store::drop_choices_of_login_stmt(&db, &key, event_at)?];
-    let mut events = Vec::new();
+    let mut batch = Batch::new(ctx, &db);
+    batch.push(store::drop_choices_of_login_stmt(&db, &key, event_at)?);
     let failure = CallbackFailure::AccessDenied.as_str();
     for link in &links {
-        stmts.push(store::end_link_stmt(&db, &link.id, &LinkEnd::Failed(failure), ctx.now())?);
+        batch.push(store::end_link_stmt(&db, &link.id, &LinkEnd::Failed(failure), ctx.now())?);
         let data = json!({"link_id": link.id, "platform": link.platform, "error": failure, "external_user_id": link.external_user_id});
-        webhooks::push_event(ctx, &db, &link.app_id, types::LINK_FAILED, data, &mut stmts, &mut events)?;
+        batch.event(&link.app_id, types::LINK_FAILED, data)?;
     }
-    webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    batch.commit().await?;
     Ok(())
 }
 
@@ -72,29 +72,28 @@ pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
     let grants = grants_of_login(ctx, platform, login, event_at).await?;
     let grants_json = serde_json::to_string(&grants).or_500("ids json")?;
     let profiles = store::profiles_of_grants(&db, &grants_json).many::<ProfileRow>("profiles of grants").await?;
-    let first = vec![
-        store::revoke_grants_stmt(&db, &grants_json, now)?,
-        // Profiles that had ended before keep no token either.
-        store::drop_ended_profile_tokens_stmt(&db, &grants_json, now)?,
-    ];
+    let mut first = Batch::new(ctx, &db);
+    first.push(store::revoke_grants_stmt(&db, &grants_json, now)?);
+    // Profiles that had ended before keep no token either.
+    first.push(store::drop_ended_profile_tokens_stmt(&db, &grants_json, now)?);
     let live: Vec<&ProfileRow> = profiles.iter().filter(|p| p.status != "disconnected").collect();
-    let mut batches = vec![(first, Vec::new())];
+    let mut batches = vec![first];
     for chunk in live.chunks(CHUNK) {
-        let (mut stmts, mut events) = (Vec::new(), Vec::new());
+        let mut batch = Batch::new(ctx, &db);
         for p in chunk {
-            stmts.push(store::revoke_profile_stmt(&db, &p.id, now)?);
+            batch.push(store::revoke_profile_stmt(&db, &p.id, now)?);
             // A profile still waiting for its claim was never announced: it ends silently.
             // Each event follows its own profile's update (its `changes()` guard).
             if p.status == "active" {
                 let view =
                     ProfileRow { last_platform_event_at: Some(now), ..(*p).clone() }.ended("revoked", now).view();
-                webhooks::push_event(ctx, &db, &p.app_id, types::DISCONNECTED, view, &mut stmts, &mut events)?;
+                batch.event(&p.app_id, types::DISCONNECTED, view)?;
             }
         }
-        batches.push((stmts, events));
+        batches.push(batch);
     }
-    for (stmts, events) in batches {
-        webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    for batch in batches {
+        batch.commit().await?;
     }
     console_log!("{}", json!({"event": "platform_revoked", "platform": platform, "profiles_ended": live.len()}));
     Ok(live.len())
@@ -113,24 +112,16 @@ pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
     let grants_json = serde_json::to_string(&grants).or_500("ids json")?;
     let profiles = store::profiles_of_grants(&db, &grants_json).many::<ProfileRow>("profiles of grants").await?;
     for chunk in profiles.chunks(CHUNK) {
-        let (mut stmts, mut events) = (Vec::new(), Vec::new());
+        let mut batch = Batch::new(ctx, &db);
         for p in chunk {
-            stmts.push(store::delete_profile_stmt(&db, &p.app_id, &p.id)?);
+            batch.push(store::delete_profile_stmt(&db, &p.app_id, &p.id)?);
             if p.status != "pending" {
-                webhooks::push_event(ctx, &db, &p.app_id, types::DELETED, p.view(), &mut stmts, &mut events)?;
+                batch.event(&p.app_id, types::DELETED, p.view())?;
             }
         }
         let ids = serde_json::to_string(&chunk.iter().map(|p| p.id.as_str()).collect::<Vec<_>>()).or_500("ids json")?;
-        stmts.push(
-            query!(
-                &db,
-                "DELETE FROM webhook_outbox WHERE next_attempt_at IS NULL \
-                 AND EXISTS (SELECT 1 FROM json_each(?1) WHERE instr(webhook_outbox.body, value) > 0)",
-                ids
-            )
-            .or_500("prepare outbox forget")?,
-        );
-        webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+        batch.push(store::forget_events_of_profiles_stmt(&db, &ids)?);
+        batch.commit().await?;
     }
     store::delete_grants(&db, &grants_json).exec("delete grants").await?;
     console_log!("{}", json!({"event": "platform_deleted", "platform": platform, "profiles_deleted": profiles.len()}));

@@ -3,8 +3,8 @@
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
+use crate::events::{self, Batch};
 use crate::grants::land::{log_failure, FreshGrant};
-use crate::jobs::webhooks;
 use crate::store::{self, LinkEnd};
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::ApiError;
@@ -25,13 +25,15 @@ pub async fn fail_link(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure) {
 pub async fn end_failed(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure, grant: Option<FreshGrant>) {
     let recorded = async {
         let db = ctx.db()?;
-        let end = store::end_link_stmt(&db, &link.id, &LinkEnd::Failed(failure.as_str()), ctx.now())?;
-        let data = json!({"link_id": link.id, "platform": link.platform, "error": failure.as_str(), "external_user_id": link.external_user_id});
-        let event = webhooks::event_after(ctx, &db, &link.app_id, types::LINK_FAILED, data)?;
+        let mut batch = Batch::new(ctx, &db);
+        batch.push(store::end_link_stmt(&db, &link.id, &LinkEnd::Failed(failure.as_str()), ctx.now())?);
         // A link that ended meanwhile (a landing whose answer was lost committed it) is not
         // told failed.
-        db.batch(vec![end, store::assert_changed_stmt(&db)?, event.stmt]).await.or_500("end failed link")?;
-        Ok::<String, ApiError>(event.id)
+        batch.push(store::assert_changed_stmt(&db)?);
+        let data = json!({"link_id": link.id, "platform": link.platform, "error": failure.as_str(), "external_user_id": link.external_user_id});
+        batch.event(&link.app_id, types::LINK_FAILED, data)?;
+        let written = batch.write().await.or_500("end failed link")?;
+        Ok::<Vec<String>, ApiError>(written.events)
     }
     .await;
     if recorded.is_err() {
@@ -45,8 +47,8 @@ pub async fn end_failed(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure, gra
                 let _ = store::drop_choice(&job_ctx, &link_id).await;
             }
         }
-        if let Ok(event_id) = recorded {
-            webhooks::deliver_ids(&job_ctx, &[event_id]).await;
+        if let Ok(event_ids) = recorded {
+            events::deliver_ids(&job_ctx, &event_ids).await;
         }
     })
     .await;

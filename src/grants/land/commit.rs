@@ -8,7 +8,7 @@ use super::outcome::{ConnectResult, Connected, Finish, Offered};
 use super::seen::{read_seen, Seen};
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
-use crate::jobs::webhooks;
+use crate::events::Batch;
 use crate::store::{self, GrantWrite, LinkEnd, Shared, TokenColumns};
 use connect_links_core::accounts::Account;
 use connect_links_core::callback::CallbackFailure;
@@ -103,10 +103,11 @@ pub async fn store_accounts(
                 store::grant_insert_stmt(&db, &write, &link.app_id, &link.platform, &choice.login.platform_user_id)?
             }
         };
-        let mut stmts = vec![grant_write, store::assert_changed_stmt(&db)?];
+        let mut batch = Batch::new(ctx, &db);
+        batch.push(grant_write);
+        batch.push(store::assert_changed_stmt(&db)?);
         // Profiles under the grant that this connect does not touch still follow it.
-        stmts.push(store::copy_grant_to_profiles_stmt(&db, &sealed.id, now)?);
-        let mut events = Vec::new();
+        batch.push(store::copy_grant_to_profiles_stmt(&db, &sealed.id, now)?);
         let (mut profile_ids, mut kinds, mut views) = (vec![], vec![], vec![]);
         let (mut inserts, mut updates): (Vec<ProfileWrite>, Vec<ProfileWrite>) = (vec![], vec![]);
         // Which profile each connected account became (by platform account id).
@@ -135,8 +136,12 @@ pub async fn store_accounts(
             now,
             instance: platform.instance.as_deref(),
         };
-        stmts.extend(store::profile_inserts(&db, &shared, &inserts)?);
-        stmts.extend(store::profile_updates(&db, &shared, &updates)?);
+        for stmt in store::profile_inserts(&db, &shared, &inserts)? {
+            batch.push(stmt);
+        }
+        for stmt in store::profile_updates(&db, &shared, &updates)? {
+            batch.push(stmt);
+        }
         // Accounts the platform no longer lists for this login: their profiles end (only when
         // the listing was whole: one cut at its page limit proves nothing). Read here, as the
         // batch is built: only a stored grant has profiles to end.
@@ -145,10 +150,12 @@ pub async fn store_accounts(
                 store::profiles_of_grant(&db, &sealed.id, true).await?.into_iter().map(|(p, _)| p).collect();
             let removed = landing::removed(under, &choice.listed);
             let ids: Vec<String> = removed.iter().map(|p| p.id.clone()).collect();
-            stmts.extend(store::profile_removals(&db, &sealed.id, &ids, now)?);
+            for stmt in store::profile_removals(&db, &sealed.id, &ids, now)? {
+                batch.push(stmt);
+            }
             let ended =
                 removed.into_iter().map(|p| (types::DISCONNECTED, p.ended("account_removed", now).view())).collect();
-            webhooks::push_event_rows(ctx, &db, &link.app_id, ended, &mut stmts, &mut events)?;
+            batch.event_rows(&link.app_id, ended)?;
         }
         let token = match finish {
             Finish::Now => None,
@@ -164,20 +171,20 @@ pub async fn store_accounts(
             },
         };
         // The row that held the grant until now (a picker's choice, or the hold's) goes with it.
-        stmts.push(store::drop_choice_stmt(&db, &link.id)?);
-        stmts.push(store::end_link_stmt(&db, &link.id, &end, now)?);
-        stmts.push(store::assert_changed_stmt(&db)?);
+        batch.push(store::drop_choice_stmt(&db, &link.id)?);
+        batch.push(store::end_link_stmt(&db, &link.id, &end, now)?);
+        batch.push(store::assert_changed_stmt(&db)?);
         if finish == Finish::Now {
             let told = kinds.iter().copied().zip(views).collect();
-            webhooks::push_event_rows(ctx, &db, &link.app_id, told, &mut stmts, &mut events)?;
+            batch.event_rows(&link.app_id, told)?;
         }
-        let orphans_at = stmts.len();
-        stmts.push(store::orphan_grants_stmt(&db, &serde_json::to_string(&plan.moved_from).or_500("ids json")?)?);
-        match db.batch(stmts).await {
-            Ok(results) => {
-                webhooks::deliver_now(ctx, &events.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        let orphans_at = batch.len();
+        batch.push(store::orphan_grants_stmt(&db, &serde_json::to_string(&plan.moved_from).or_500("ids json")?)?);
+        match batch.write().await {
+            Ok(written) => {
+                written.deliver_now(ctx).await;
                 // A Page moved here from another login's grant may have left that grant unused.
-                let orphans = store::deleted_grants(&results, orphans_at)?;
+                let orphans = store::deleted_grants(&written.results, orphans_at)?;
                 if !orphans.is_empty() {
                     let job_ctx = ctx.detached();
                     ctx.after_answer(async move {
