@@ -66,8 +66,9 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     };
     let allowlist = app.allowlist();
     if !is_allowed(&input.redirect_url, &allowlist) {
-        // Entries saved before hosts had to be ASCII no longer parse (issue 14's IDNA lever):
-        // say so, rather than leave the operator looking at an entry that seems to match.
+        // Entries saved before hosts had to be ASCII (an internationalized host matches only in
+        // its xn-- form) no longer parse: say so, rather than leave the operator looking at an
+        // entry that seems to match.
         let unreadable = allowlist.iter().filter(|e| host_not_ascii(e)).count();
         let message = if unreadable > 0 {
             format!(
@@ -171,9 +172,9 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     let record = serde_json::to_string(&pending).or_500("pending json")?;
     let kv = ctx.kv()?;
     let put = kv.put(&state_key(state.secret()), record).or_500("kv put state")?;
-    // Independent writes, so they run together (issue 14). Either failing fails the create:
-    // a state without its link finds nothing at the callback, and a link without its state
-    // only expires. The insert also holds the app to its cap of pending links (against
+    // Independent writes, so they run together (one wait instead of two). Either failing
+    // fails the create: a state without its link finds nothing at the callback, and a link
+    // without its state only expires. The insert also holds the app to its cap of pending links (against
     // concurrent creates that all passed the check above).
     let mode = if callback == CallbackMode::App { "app" } else { "hosted" };
     let insert = store::insert_link(&db, &link, mode, Some(cap));

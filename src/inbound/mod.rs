@@ -1,7 +1,8 @@
-//! Platform webhooks in (issue 10, api.md section 9): a platform tells us a user let go of
-//! the app (Meta's deauthorize and data deletion callbacks, TikTok's
-//! `authorization.removed`). Each is verified with the platform app's secret before anything
-//! changes; a repeated event changes nothing more and tells the app nothing twice.
+//! Platform webhooks in (api.md section 9): a platform tells us a user let go of the app
+//! (Meta's deauthorize and data deletion callbacks, TikTok's `authorization.removed`). Each
+//! is verified with the platform app's secret before anything changes; a repeated event
+//! changes nothing more and tells the app nothing twice. A flow: it may call the domain
+//! (`events`), the storage, the plumbing and core; never another flow.
 
 pub mod meta;
 pub mod tiktok;
