@@ -1,7 +1,8 @@
-//! Listing the accounts behind a login after the code exchange (issue 9): the login itself,
-//! or its Pages, organizations or Instagram business accounts, as its platform says
-//! (`Platform::accounts`). Each call is one logged platform call; pagination (Graph's
-//! `paging.next` on the same origin, LinkedIn's `start`) is followed up to `MAX_PAGES` pages.
+//! Listing the accounts behind a login after the code exchange (one consent may let the app
+//! act as several accounts): the login itself, or its Pages, organizations or Instagram
+//! business accounts, as its platform says (`Platform::accounts`). Each call is one logged
+//! platform call; pagination (Graph's `paging.next` on the same origin, LinkedIn's `start`)
+//! is followed up to `MAX_PAGES` pages.
 
 use crate::ctx::Ctx;
 use crate::fetch;

@@ -11,8 +11,10 @@ mod accounts;
 mod connect;
 // Events to apps: a change and the events reporting it in one batch, then delivered.
 mod events;
-// What several flows do to a grant: use, refresh and check its token, disconnect, revoke.
+// What several flows do to a grant: use, refresh and check its token, disconnect, revoke,
+// and the landing of a connect's accounts; what several flows do to a link.
 mod grants;
+mod links;
 // Webhook secrets (with rotation) and the worker's own secrets, sealed in D1.
 mod sealed_secrets;
 // Plumbing: no imports from the flows above.

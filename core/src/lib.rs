@@ -16,6 +16,7 @@ pub mod http;
 pub mod identity;
 pub mod input;
 pub mod keys;
+pub mod landing;
 pub mod mastodon;
 pub mod model;
 pub mod oauth;

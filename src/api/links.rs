@@ -1,12 +1,18 @@
 //! Connect links: creation and status (API), the short link and the callback (browser),
 //! and the exchange for apps that own their callback.
 
-use crate::connect::{complete, consume_state, fail_link, peek_state, Connected, Finish, Pick, StateProblem};
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
+use crate::events::Batch;
+use crate::grants::land::{Connected, Finish, Pick};
+use crate::links::complete::complete;
+use crate::links::end::fail_link;
+use crate::links::finish::finish_in_browser;
+use crate::links::instance_client::ensure_client;
+use crate::links::state::{consume_state, peek_state, StateProblem};
 use crate::respond;
 use crate::store;
-use connect_links_core::callback::{arrived_where_sent, callback_path, final_redirect, CallbackFailure, Ending};
+use connect_links_core::callback::{arrived_where_sent, callback_path, CallbackFailure};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::host::public_host;
 use connect_links_core::input::{parse_json, AccountsMode, ClaimInput, CreateLink, ExchangeInput};
@@ -60,8 +66,9 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     };
     let allowlist = app.allowlist();
     if !is_allowed(&input.redirect_url, &allowlist) {
-        // Entries saved before hosts had to be ASCII no longer parse (issue 14's IDNA lever):
-        // say so, rather than leave the operator looking at an entry that seems to match.
+        // Entries saved before hosts had to be ASCII (an internationalized host matches only in
+        // its xn-- form) no longer parse: say so, rather than leave the operator looking at an
+        // entry that seems to match.
         let unreadable = allowlist.iter().filter(|e| host_not_ascii(e)).count();
         let message = if unreadable > 0 {
             format!(
@@ -110,7 +117,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
             // Before any call to the instance: the widest set a client is ever registered for.
             let widest = registration_scopes(&Discovery { pkce: true, profile_scope: true });
             scopes_allowed(&scopes, &widest).map_err(refuse)?;
-            let client = crate::connect::mastodon::ensure_client(ctx, platform, host, app).await?;
+            let client = ensure_client(ctx, platform, host, app).await?;
             let registered: Vec<String> = serde_json::from_str(&client.scopes).unwrap_or_default();
             scopes_allowed(&scopes, &registered).map_err(refuse)?;
             let mut at = platform.at_instance(host);
@@ -165,9 +172,9 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     let record = serde_json::to_string(&pending).or_500("pending json")?;
     let kv = ctx.kv()?;
     let put = kv.put(&state_key(state.secret()), record).or_500("kv put state")?;
-    // Independent writes, so they run together (issue 14). Either failing fails the create:
-    // a state without its link finds nothing at the callback, and a link without its state
-    // only expires. The insert also holds the app to its cap of pending links (against
+    // Independent writes, so they run together (one wait instead of two). Either failing
+    // fails the create: a state without its link finds nothing at the callback, and a link
+    // without its state only expires. The insert also holds the app to its cap of pending links (against
     // concurrent creates that all passed the check above).
     let mode = if callback == CallbackMode::App { "app" } else { "hosted" };
     let insert = store::insert_link(&db, &link, mode, Some(cap));
@@ -317,24 +324,6 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)], arrived: &str) -> A
     finish_in_browser(&link, outcome)
 }
 
-/// The answer to the browser once a connect ran: the picker page, or the final redirect.
-pub fn finish_in_browser(link: &LinkRow, outcome: Result<Connected, CallbackFailure>) -> ApiResult<Response> {
-    let ending = match &outcome {
-        Ok(Connected::Choose { page, policy, cookie }) => {
-            let mut resp = respond::html_with_policy(200, page.clone(), policy)?;
-            resp.headers_mut().set("set-cookie", cookie).or_500("choice cookie")?;
-            return Ok(resp);
-        }
-        Ok(Connected::Done { profile_ids, connect_token, .. }) => {
-            Ending::Connected { profile_ids, connect_token: connect_token.as_ref().map(|t| t.secret()) }
-        }
-        Err(f) => Ending::Failed(*f),
-    };
-    let location = final_redirect(&link.redirect_url, &link.platform, &link.id, link.app_state.as_deref(), ending)
-        .ok_or_else(ApiError::internal)?;
-    respond::redirect(&location)
-}
-
 /// `POST /v1/connect-links/{id}/claim`: the app presents the `connect_token` of the final
 /// redirect; the link completes, its pending profiles become active, and the app is told
 /// (`profile.connected` / `profile.reconnected`), all in one batch. One use.
@@ -384,16 +373,16 @@ pub async fn claim(ctx: &Ctx, app_id: &str, id: &str, body: &[u8]) -> ApiResult<
     if claimed.is_empty() {
         return Err(ApiError::new(ErrorCode::Conflict, "the account was connected again through another link"));
     }
-    let mut stmts = vec![store::claim_link_stmt(&db, &link.id, app_id, &hash, now)?];
-    let mut events = Vec::new();
+    let mut batch = Batch::new(ctx, &db);
+    batch.push(store::claim_link_stmt(&db, &link.id, app_id, &hash, now)?);
     let told = claimed.iter().map(|(profile, kind)| (kind.as_str(), profile.view())).collect();
-    crate::jobs::webhooks::push_event_rows(ctx, &db, app_id, told, &mut stmts, &mut events)?;
-    stmts.push(store::activate_claimed_stmt(&db, &link.id, now)?);
-    let results = db.batch(stmts).await.or_500("claim")?;
-    if !store::returned_rows(&results, 0) {
+    batch.event_rows(app_id, told)?;
+    batch.push(store::activate_claimed_stmt(&db, &link.id, now)?);
+    let written = batch.write().await.or_500("claim")?;
+    if !store::returned_rows(&written.results, 0) {
         return Err(ApiError::new(ErrorCode::Conflict, "this connect link was claimed or expired meanwhile"));
     }
-    crate::jobs::webhooks::deliver_now(ctx, &events.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    written.deliver_now(ctx).await;
     respond::json(200, &json!({"data": claimed.iter().map(|(p, _)| p.view()).collect::<Vec<_>>()}))
 }
 

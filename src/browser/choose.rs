@@ -1,17 +1,17 @@
-//! `POST /connect/{id}/accounts`: the account picker's form (issue 9). The choice it ends
+//! `POST /connect/{id}/accounts`: the account picker's form. The choice it ends
 //! was sealed in D1 by the callback; only the browser that got the page (its cookie), with
 //! the page's one-time form token, from this site, within ten minutes, can make it.
 
-use crate::api::links::finish_in_browser;
-use crate::connect::{choice_after_error, end_failed, store_accounts, Connected, Finish, FreshGrant};
 use crate::ctx::Ctx;
-use crate::error::OrInternal;
+use crate::grants::land::{store_accounts, ConnectError, Connected, FreshGrant};
+use crate::links::choices::{row_after_error, take};
+use crate::links::end::end_failed;
+use crate::links::finish::finish_in_browser;
 use crate::store;
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
-use connect_links_core::picker::{choice_hash, chosen, cookie_value, Choice, CHOICE_FIELD, CHOICE_TTL_SECS};
-use serde::Deserialize;
-use worker::{query, Response};
+use connect_links_core::picker::{chosen, cookie_value};
+use worker::Response;
 
 fn refused(message: &str) -> ApiError {
     ApiError::new(ErrorCode::Forbidden, message)
@@ -44,38 +44,11 @@ pub async fn submit(
     if token.is_empty() || browser.is_empty() {
         return Err(refused("This account choice does not come from the page this browser was shown."));
     }
-    #[derive(Deserialize)]
-    struct Taken {
-        sealed: String,
-        finish: String,
-    }
     // One use: whoever unbinds the row makes the choice; a wrong token or cookie changes
-    // nothing. The row keeps holding the grant until the accounts land (the batch that lands
-    // them deletes it) or it is revoked, so a failure never leaves it live with no row; its
-    // window starts again, so the cron's expiry pass cannot revoke a grant landing now.
-    let taken = query!(
-        &db,
-        "UPDATE account_choices SET token_hash = '', browser_hash = '', expires_at = ?5 WHERE link_id = ?1 \
-         AND token_hash = ?2 AND browser_hash = ?3 AND expires_at > ?4 RETURNING sealed, finish",
-        link.id,
-        choice_hash(token),
-        choice_hash(browser),
-        ctx.now(),
-        ctx.now() + CHOICE_TTL_SECS
-    )
-    .or_500("prepare take choice")?
-    .first::<Taken>(None)
-    .await
-    .or_500("take choice")?
-    .ok_or_else(|| {
+    // nothing.
+    let (choice, finish) = take(ctx, &link, token, browser).await?.ok_or_else(|| {
         refused("This account choice does not come from the page this browser was shown, or was already made.")
     })?;
-    let choice: Choice = ctx
-        .keyring()?
-        .open(&link.id, CHOICE_FIELD, &taken.sealed)
-        .ok()
-        .and_then(|plain| serde_json::from_str(&plain).ok())
-        .ok_or_else(ApiError::internal)?;
     let platform = ctx.platform_at(&link.platform, link.instance.as_deref()).ok_or_else(ApiError::internal)?;
     let platform = &platform;
     let picked: Vec<String> = chosen(&choice.accounts, &form).iter().map(|a| a.platform_user_id.clone()).collect();
@@ -84,16 +57,14 @@ pub async fn submit(
         // Nothing chosen: the user declined after all; the grant is nobody's.
         Err((CallbackFailure::AccessDenied, true))
     } else {
-        match store_accounts(ctx, platform, &link, &choice, &picked, Finish::from_stored(&taken.finish), None, None)
-            .await
-        {
-            Ok(Ok(done)) => Ok(done),
-            Ok(Err(f)) => Err((f, true)),
+        match store_accounts(ctx, platform, &link, &choice, &picked, finish, None, None).await {
+            Ok(done) => Ok(done),
+            Err(ConnectError::Failed(f)) => Err((f, true)),
             // A storage error: D1 may have committed the batch all the same. The row that
             // held the grant is gone only then (the batch deletes it); not known, the row,
             // if any, is the cron's.
-            Err(_) => {
-                Err((CallbackFailure::ServerError, matches!(choice_after_error(ctx, &link.id).await, Ok(Some(_)))))
+            Err(ConnectError::Api(_)) => {
+                Err((CallbackFailure::ServerError, matches!(row_after_error(ctx, &link.id).await, Ok(Some(_)))))
             }
         }
     };

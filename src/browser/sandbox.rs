@@ -1,11 +1,11 @@
 //! The sandbox platform's endpoints (`/sandbox/*`, only with `SANDBOX=on`): a consent page,
 //! a token endpoint that enforces PKCE S256 and rotates refresh tokens, user info, revoke.
 
-use crate::connect::peek_state;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
+use crate::links::state::peek_state;
 use crate::respond;
-use crate::store::{self, Stmt};
+use crate::store::{self, SandboxCode, SandboxGrant, SandboxHolder, Stmt};
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::html::{error_page, policy_with_form_targets};
 use connect_links_core::keys::bearer;
@@ -18,9 +18,8 @@ use connect_links_core::sandbox::{
     page_id, page_name, redirect_allowed, secret_hash, user_id, valid_username, AuthorizeRequest, CSRF_PURPOSE,
     PAGES_PER_ACCOUNT, REDIRECT_NOT_ALLOWED,
 };
-use serde::Deserialize;
 use serde_json::{json, Value};
-use worker::{query, Request, Response};
+use worker::{Request, Response};
 
 fn pairs(raw: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(raw).into_owned().collect()
@@ -122,16 +121,14 @@ pub async fn decide(ctx: &Ctx, site: Option<&str>, body: &[u8]) -> ApiResult<Res
     }
     let code = random_token()?;
     let db = ctx.db()?;
-    query!(
+    store::insert_sandbox_code(
         &db,
-        "INSERT INTO sandbox_codes (code_hash, redirect_uri, code_challenge, scope, username, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        secret_hash(&code),
-        req.redirect_uri,
-        req.code_challenge,
-        granted,
+        &secret_hash(&code),
+        &req.redirect_uri,
+        &req.code_challenge,
+        &granted,
         username,
-        ctx.now()
+        ctx.now(),
     )
     .exec("sandbox code")
     .await?;
@@ -145,21 +142,6 @@ fn oauth_error(status: u16, error: &str, description: &str) -> ApiResult<Respons
 fn client_ok(req: &Request) -> bool {
     let given = req.headers().get("authorization").ok().flatten().unwrap_or_default();
     ct_eq(given.as_bytes(), basic_auth(def::CLIENT_ID, def::CLIENT_SECRET).as_bytes())
-}
-
-#[derive(Deserialize)]
-struct CodeRow {
-    redirect_uri: String,
-    code_challenge: String,
-    scope: String,
-    username: String,
-    created_at: i64,
-}
-
-#[derive(Deserialize)]
-struct GrantRow {
-    username: String,
-    scope: String,
 }
 
 /// `POST /sandbox/token`: `authorization_code` (PKCE S256 enforced, codes single use) and
@@ -179,15 +161,9 @@ pub async fn token(ctx: &Ctx, req: &Request, body: &[u8]) -> ApiResult<Response>
                 return oauth_error(400, "invalid_request", "code_verifier is required");
             };
             // Marking the code used and reading it is one statement: a code works once.
-            let row = query!(
-                &db,
-                "UPDATE sandbox_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL \
-                 RETURNING redirect_uri, code_challenge, scope, username, created_at",
-                secret_hash(code),
-                ctx.now()
-            )
-            .one::<CodeRow>("sandbox redeem")
-            .await?;
+            let row = store::redeem_sandbox_code(&db, &secret_hash(code), ctx.now())
+                .one::<SandboxCode>("sandbox redeem")
+                .await?;
             let Some(row) = row else {
                 return oauth_error(400, "invalid_grant", "the code is unknown or was already used");
             };
@@ -197,21 +173,15 @@ pub async fn token(ctx: &Ctx, req: &Request, body: &[u8]) -> ApiResult<Response>
             if !verify_s256(verifier, &row.code_challenge) {
                 return oauth_error(400, "invalid_grant", "code_verifier does not match the code_challenge");
             }
-            GrantRow { username: row.username, scope: row.scope }
+            SandboxGrant { username: row.username, scope: row.scope }
         }
         Some("refresh_token") => {
             let Some(rt) = get(&form, "refresh_token") else {
                 return oauth_error(400, "invalid_request", "refresh_token is required");
             };
-            let row = query!(
-                &db,
-                "UPDATE sandbox_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND kind = 'refresh' \
-                 AND revoked_at IS NULL RETURNING username, scope",
-                secret_hash(rt),
-                ctx.now()
-            )
-            .one::<GrantRow>("sandbox refresh")
-            .await?;
+            let row = store::spend_sandbox_refresh(&db, &secret_hash(rt), ctx.now())
+                .one::<SandboxGrant>("sandbox refresh")
+                .await?;
             match row {
                 Some(g) => g,
                 None => return oauth_error(400, "invalid_grant", "the refresh token is unknown, used or revoked"),
@@ -224,16 +194,11 @@ pub async fn token(ctx: &Ctx, req: &Request, body: &[u8]) -> ApiResult<Response>
     issue(ctx, &grant).await
 }
 
-async fn issue(ctx: &Ctx, grant: &GrantRow) -> ApiResult<Response> {
+async fn issue(ctx: &Ctx, grant: &SandboxGrant) -> ApiResult<Response> {
     let db = ctx.db()?;
     let access = format!("sbx_at_{}", random_token()?);
     let insert = |hash: String, kind: &str, expires: Option<i64>| {
-        query!(
-            &db,
-            "INSERT INTO sandbox_tokens (token_hash, kind, username, scope, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            hash, kind, grant.username, grant.scope, expires, ctx.now()
-        )
-        .or_500("prepare sandbox token")
+        store::sandbox_token_stmt(&db, hash, kind, grant, expires, ctx.now())
     };
     let mut stmts = vec![insert(secret_hash(&access), "access", Some(ctx.now() + ACCESS_TTL_SECS))?];
     let mut body = json!({
@@ -252,30 +217,14 @@ async fn issue(ctx: &Ctx, grant: &GrantRow) -> ApiResult<Response> {
     respond::json(200, &body)
 }
 
-/// Who holds a live sandbox access or Page token (a Page token's holder is the Page).
-#[derive(Deserialize)]
-struct Holder {
-    username: String,
-    scope: String,
-    kind: String,
-}
-
 /// The holder of `req`'s bearer token, or the 401 to answer (no token, or none live).
-async fn bearer_holder(ctx: &Ctx, req: &Request) -> ApiResult<Result<Holder, Response>> {
+async fn bearer_holder(ctx: &Ctx, req: &Request) -> ApiResult<Result<SandboxHolder, Response>> {
     let header = req.headers().get("authorization").ok().flatten();
     let Some(token) = bearer(header.as_deref()) else {
         return oauth_error(401, "invalid_token", "a bearer token is required").map(Err);
     };
     let db = ctx.db()?;
-    let row = query!(
-        &db,
-        "SELECT username, scope, kind FROM sandbox_tokens WHERE token_hash = ?1 AND kind IN ('access', 'page') \
-         AND revoked_at IS NULL AND expires_at > ?2",
-        secret_hash(token),
-        ctx.now()
-    )
-    .one::<Holder>("sandbox bearer")
-    .await?;
+    let row = store::sandbox_bearer(&db, &secret_hash(token), ctx.now()).one::<SandboxHolder>("sandbox bearer").await?;
     match row {
         Some(h) => Ok(Ok(h)),
         None => oauth_error(401, "invalid_token", "the access token is unknown, expired or revoked").map(Err),
@@ -312,22 +261,18 @@ pub async fn accounts(ctx: &Ctx, req: &Request) -> ApiResult<Response> {
     let mut stmts = Vec::new();
     for n in 1..=PAGES_PER_ACCOUNT {
         let page_token = format!("sbx_pt_{}", random_token()?);
-        stmts.push(
-            query!(
-                &db,
-                "INSERT INTO sandbox_tokens (token_hash, kind, username, scope, expires_at, created_at) \
-                 VALUES (?1, 'page', ?2, ?3, ?4, ?5)",
-                secret_hash(&page_token),
-                // A Page token's holder is the Page.
-                page_id(&g.username, n),
-                g.scope,
-                // Facebook's do not expire; the sandbox's are purged after PAGE_TOKEN_TTL_SECS,
-                // so listing Pages over and over cannot grow the table without bound.
-                ctx.now() + PAGE_TOKEN_TTL_SECS,
-                ctx.now()
-            )
-            .or_500("prepare sandbox page token")?,
-        );
+        // A Page token's holder is the Page. Facebook's do not expire; the sandbox's are purged
+        // after PAGE_TOKEN_TTL_SECS, so listing Pages over and over cannot grow the table
+        // without bound.
+        let (hash, page) = (secret_hash(&page_token), page_id(&g.username, n));
+        stmts.push(store::sandbox_page_token_stmt(
+            &db,
+            &hash,
+            &page,
+            &g.scope,
+            ctx.now() + PAGE_TOKEN_TTL_SECS,
+            ctx.now(),
+        )?);
         data.push(json!({
             "id": page_id(&g.username, n),
             "name": page_name(&g.username, n),
@@ -346,14 +291,7 @@ pub async fn revoke(ctx: &Ctx, req: &Request, body: &[u8]) -> ApiResult<Response
     }
     if let Some(token) = get(&pairs(body), "token") {
         let db = ctx.db()?;
-        query!(
-            &db,
-            "UPDATE sandbox_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
-            secret_hash(token),
-            ctx.now()
-        )
-        .exec("sandbox revoke")
-        .await?;
+        store::revoke_sandbox_token(&db, &secret_hash(token), ctx.now()).exec("sandbox revoke").await?;
     }
     respond::json(200, &json!({}))
 }

@@ -1,10 +1,10 @@
-//! Bluesky sign-in with an app password (issue 12), for `POST /v1/profiles`: the handle is
-//! resolved to its DID and the DID to the account's PDS (each host checked as public before
-//! it is called), the session is created on that PDS, and the profile is read from the public
-//! AppView. The app password is used for this one call and never stored; the session's JWTs
-//! are what the grant keeps. The pure steps are `connect_links_core::atproto`.
+//! Bluesky sign-in with an app password, for `POST /v1/profiles`: the handle is resolved to
+//! its DID and the DID to the account's PDS (each host checked as public before it is called),
+//! the session is created on that PDS, and the profile is read from the public AppView. The
+//! app password is used for this one call and never stored; the session's JWTs are what the
+//! grant keeps. The pure steps are `connect_links_core::atproto`.
 
-use super::posted::Posted;
+use super::Posted;
 use crate::ctx::Ctx;
 use crate::fetch;
 use connect_links_core::atproto::{

@@ -1,19 +1,22 @@
-//! `POST /v1/profiles` (issue 12): accounts connected with credentials the app posts (a
-//! pasted API key, a Bluesky app password) instead of a consent screen. The credentials are
-//! checked at the platform at once; what is stored goes through the same path as a redirect
-//! connect (`connect::store_accounts`, through a link that completes in the same request),
+//! `POST /v1/profiles`: accounts connected with credentials the app posts (a pasted API key,
+//! a Bluesky app password) instead of a consent screen, for platforms that offer no OAuth
+//! consent. The credentials are checked at the platform at once; what is stored goes through
+//! the same path as a redirect connect (`grants::land::store_accounts`, through a link that
+//! completes in the same request),
 //! so ownership, reconnects and events behave the same. The posted secret is never stored
 //! as posted: a key is kept as the grant's token, an app password not at all.
 
-use crate::connect::{fail_link, store_accounts, Connected, Finish, FreshGrant};
+use super::Posted;
 use crate::ctx::Ctx;
 use crate::fetch;
+use crate::grants::land::{read_seen, store_accounts, ConnectError, Connected, Finish, FreshGrant};
+use crate::links::end::fail_link;
 use crate::respond;
 use crate::store;
 use connect_links_core::accounts::Account;
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
-use connect_links_core::identity::{parse_identity, Identity};
+use connect_links_core::identity::parse_identity;
 use connect_links_core::input::{parse_json, CreateProfile};
 use connect_links_core::model::{AppRow, LinkRow};
 use connect_links_core::oauth::identity_request;
@@ -23,19 +26,6 @@ use connect_links_core::random::new_id;
 use connect_links_core::secrets::AccessToken;
 use connect_links_core::token::TokenSet;
 use worker::Response;
-
-/// What checking posted credentials gave: the platform as the account's server serves it,
-/// the tokens to keep, and who the account is.
-pub struct Posted {
-    /// The platform (resolved to the account's server where it has one).
-    pub platform: Platform,
-    /// The tokens to store (a key is an access token that never expires).
-    pub tokens: TokenSet,
-    /// The account.
-    pub identity: Identity,
-    /// When the tokens were issued (epoch seconds): their lifetimes count from there.
-    pub issued_at: i64,
-}
 
 /// `POST /v1/profiles`.
 pub async fn create(ctx: &Ctx, app: &AppRow, body: &[u8]) -> ApiResult<Response> {
@@ -152,16 +142,18 @@ pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Poste
     // One read of the app's state, handed to the store: it also gives the session this
     // connect replaces, if the account was connected before (ended below).
     let mut previous = None;
-    let stored = match super::read_seen(ctx, &link, &id, std::slice::from_ref(&id)).await? {
+    let stored = match read_seen(ctx, &link, &id, std::slice::from_ref(&id)).await {
         Ok(seen) => {
             previous = seen.grant.clone();
             let mode = Some(app.refresh_mode());
             store_accounts(ctx, &platform, &link, &choice, &[id], Finish::Now, Some(seen), mode).await
         }
-        Err(f) => Ok(Err(f)),
+        // A storage error of the read itself answers as it is, the link left to expire.
+        Err(ConnectError::Api(e)) => return Err(e),
+        Err(failed) => Err(failed),
     };
     let failure = match stored {
-        Ok(Ok(Connected::Done { profile_ids, .. })) => {
+        Ok(Connected::Done { profile_ids, .. }) => {
             // At the old grant's own server (a Bluesky account may have moved to another PDS).
             if let Some((grant, cols)) = previous {
                 if let Some(old_platform) = ctx.platform_at(&platform.id, grant.instance.as_deref()) {
@@ -172,9 +164,9 @@ pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Poste
             let profile = store::get_profile(&db, &app.id, first).await?.ok_or_else(ApiError::internal)?;
             return respond::json(201, &profile.view());
         }
-        Ok(Ok(Connected::Choose { .. })) => CallbackFailure::ServerError,
-        Ok(Err(f)) => f,
-        Err(e) => {
+        Ok(Connected::Choose { .. }) => CallbackFailure::ServerError,
+        Err(ConnectError::Failed(f)) => f,
+        Err(ConnectError::Api(e)) => {
             fail_link(ctx, &link, CallbackFailure::ServerError).await;
             return Err(e);
         }

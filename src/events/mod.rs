@@ -9,5 +9,5 @@
 mod batch;
 mod deliver;
 
-pub use batch::{Batch, Written};
+pub use batch::Batch;
 pub use deliver::{attempt, deliver_ids};

@@ -7,6 +7,7 @@
 //! `inbound`, `jobs`).
 
 mod disconnect;
+pub mod land;
 mod lease;
 mod liveness;
 mod refresh;

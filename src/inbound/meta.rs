@@ -3,10 +3,11 @@
 //! signed with the app secret (formats and their sources in
 //! `connect_links_core::platform_webhooks`).
 
-use super::{delete_login, deletion_record, revoke_login, unauthorized};
+use super::{delete_login, revoke_login, unauthorized};
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::respond;
+use crate::store::{self, DeletionRecord, Stmt};
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::html::{escape, page};
 use connect_links_core::platform_webhooks::{
@@ -14,7 +15,7 @@ use connect_links_core::platform_webhooks::{
 };
 use connect_links_core::time::rfc3339;
 use serde_json::json;
-use worker::{query, Response};
+use worker::Response;
 
 /// The Meta platforms whose app secret may sign a callback. Each product has its own app
 /// (and secret), and a callback URL is shared by every configured one.
@@ -69,20 +70,11 @@ pub async fn data_deletion(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
     // Its own key, stored once: the same request gets the same code across key rotations.
     let key = crate::sealed_secrets::deletion_code_key(ctx).await?;
     let code = confirmation_code(&key, first, &req.user_id, req.issued_at);
-    let db = ctx.db()?;
-    query!(
-        &db,
-        "INSERT INTO platform_deletions (code, platform, profiles_deleted, created_at) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (code) DO NOTHING",
-        code,
-        *first,
-        deleted as i64,
-        ctx.now()
-    )
-    .or_500("prepare deletion record")?
-    .run()
-    .await
-    .or_500("deletion record")?;
+    store::record_deletion(&ctx.db()?, &code, first, deleted as i64, ctx.now())
+        .or_500("prepare deletion record")?
+        .run()
+        .await
+        .or_500("deletion record")?;
     respond::json(
         200,
         &json!({
@@ -96,8 +88,12 @@ pub async fn data_deletion(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
 /// when (the page Meta shows the user). It names no account: the code is all it knows.
 pub async fn deletion_status(ctx: &Ctx, code: &str) -> ApiResult<Response> {
     let valid = code.len() == 20 && code.bytes().all(|b| b.is_ascii_hexdigit());
-    let record = if valid { deletion_record(ctx, code).await? } else { None };
-    let Some((n, at)) = record else {
+    let record = if valid {
+        store::deletion_record(&ctx.db()?, code).one::<DeletionRecord>("deletion record").await?
+    } else {
+        None
+    };
+    let Some(DeletionRecord { profiles_deleted: n, created_at: at }) = record else {
         return Err(ApiError::not_found("deletion request"));
     };
     let what = match n {

@@ -1,22 +1,23 @@
-//! Platform webhooks in (issue 10, api.md section 9): a platform tells us a user let go of
-//! the app (Meta's deauthorize and data deletion callbacks, TikTok's
-//! `authorization.removed`). Each is verified with the platform app's secret before anything
-//! changes; a repeated event changes nothing more and tells the app nothing twice.
+//! Platform webhooks in (api.md section 9): a platform tells us a user let go of the app
+//! (Meta's deauthorize and data deletion callbacks, TikTok's `authorization.removed`). Each
+//! is verified with the platform app's secret before anything changes; a repeated event
+//! changes nothing more and tells the app nothing twice. A flow: it may call the domain
+//! (`events`), the storage, the plumbing and core; never another flow.
 
 pub mod meta;
 pub mod tiktok;
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
-use crate::jobs::webhooks;
+use crate::events::Batch;
 use crate::store::{self, LinkEnd, Stmt};
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
-use connect_links_core::model::{ProfileRow, PROFILE_COLUMNS};
+use connect_links_core::model::ProfileRow;
 use connect_links_core::picker::login_key;
 use connect_links_core::webhook::types;
 use serde_json::json;
-use worker::{console_log, query};
+use worker::console_log;
 
 /// A request whose signature does not verify: 401, with nothing about why.
 pub fn unauthorized() -> ApiError {
@@ -32,31 +33,7 @@ const CHUNK: usize = 25;
 /// event from before the user's latest consent is about a grant since renewed (TikTok
 /// redelivers for up to 72 hours), and leaves it alone.
 async fn grants_of_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64) -> ApiResult<Vec<String>> {
-    let db = ctx.db()?;
-    query!(
-        &db,
-        "SELECT id FROM grants WHERE platform = ?1 AND platform_user_id = ?2 AND COALESCE(consented_at, created_at) <= ?3",
-        platform,
-        login,
-        event_at
-    )
-    .ids("grants of login")
-    .await
-}
-
-/// Every profile (any app, any status) under these grants.
-async fn profiles_of_grants(ctx: &Ctx, grants_json: &str) -> ApiResult<Vec<ProfileRow>> {
-    let db = ctx.db()?;
-    query!(
-        &db,
-        &format!(
-            "SELECT {PROFILE_COLUMNS} FROM profiles WHERE grant_id IN (SELECT value FROM json_each(?1)) \
-             ORDER BY created_at, id"
-        ),
-        grants_json
-    )
-    .many::<ProfileRow>("profiles of grants")
-    .await
+    store::grants_of_login(&ctx.db()?, platform, login, event_at).ids("grants of login").await
 }
 
 /// Drops the open account choices holding tokens of this login (their sealed grant would
@@ -71,17 +48,15 @@ async fn end_open_choices(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
     let db = ctx.db()?;
     let key = login_key(platform, login);
     let links = store::links_choosing_for(&db, &key, event_at).await?;
-    let mut stmts =
-        vec![query!(&db, "DELETE FROM account_choices WHERE login_key = ?1 AND created_at <= ?2", key, event_at)
-            .or_500("prepare drop choices")?];
-    let mut events = Vec::new();
+    let mut batch = Batch::new(ctx, &db);
+    batch.push(store::drop_choices_of_login_stmt(&db, &key, event_at)?);
     let failure = CallbackFailure::AccessDenied.as_str();
     for link in &links {
-        stmts.push(store::end_link_stmt(&db, &link.id, &LinkEnd::Failed(failure), ctx.now())?);
+        batch.push(store::end_link_stmt(&db, &link.id, &LinkEnd::Failed(failure), ctx.now())?);
         let data = json!({"link_id": link.id, "platform": link.platform, "error": failure, "external_user_id": link.external_user_id});
-        webhooks::push_event(ctx, &db, &link.app_id, types::LINK_FAILED, data, &mut stmts, &mut events)?;
+        batch.event(&link.app_id, types::LINK_FAILED, data)?;
     }
-    webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    batch.commit().await?;
     Ok(())
 }
 
@@ -97,55 +72,29 @@ pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
     end_open_choices(ctx, platform, login, event_at).await?;
     let grants = grants_of_login(ctx, platform, login, event_at).await?;
     let grants_json = serde_json::to_string(&grants).or_500("ids json")?;
-    let profiles = profiles_of_grants(ctx, &grants_json).await?;
-    let first = vec![
-        query!(
-            &db,
-            "UPDATE grants SET status = 'disconnected', disconnect_reason = 'revoked', access_token_enc = '', \
-             refresh_token_enc = NULL, token_kid = '', next_refresh_at = NULL, refresh_lease_id = NULL, \
-             refresh_lease_until = NULL, updated_at = ?2 WHERE id IN (SELECT value FROM json_each(?1))",
-            grants_json,
-            now
-        )
-        .or_500("prepare revoke login")?,
-        // Profiles that had ended before keep no token either.
-        query!(
-            &db,
-            "UPDATE profiles SET access_token_enc = NULL, token_kid = NULL, last_platform_event_at = ?2 \
-             WHERE grant_id IN (SELECT value FROM json_each(?1)) AND status = 'disconnected'",
-            grants_json,
-            now
-        )
-        .or_500("prepare revoke own tokens")?,
-    ];
+    let profiles = store::profiles_of_grants(&db, &grants_json).many::<ProfileRow>("profiles of grants").await?;
+    let mut first = Batch::new(ctx, &db);
+    first.push(store::revoke_grants_stmt(&db, &grants_json, now)?);
+    // Profiles that had ended before keep no token either.
+    first.push(store::drop_ended_profile_tokens_stmt(&db, &grants_json, now)?);
     let live: Vec<&ProfileRow> = profiles.iter().filter(|p| p.status != "disconnected").collect();
-    let mut batches = vec![(first, Vec::new())];
+    let mut batches = vec![first];
     for chunk in live.chunks(CHUNK) {
-        let (mut stmts, mut events) = (Vec::new(), Vec::new());
+        let mut batch = Batch::new(ctx, &db);
         for p in chunk {
-            stmts.push(
-                query!(
-                    &db,
-                    "UPDATE profiles SET status = 'disconnected', disconnect_reason = 'revoked', access_token_enc = NULL, \
-                     token_kid = NULL, next_check_at = NULL, last_platform_event_at = ?2, updated_at = ?2 \
-                     WHERE id = ?1 AND status != 'disconnected'",
-                    p.id,
-                    now
-                )
-                .or_500("prepare revoke profile")?,
-            );
+            batch.push(store::revoke_profile_stmt(&db, &p.id, now)?);
             // A profile still waiting for its claim was never announced: it ends silently.
             // Each event follows its own profile's update (its `changes()` guard).
             if p.status == "active" {
                 let view =
                     ProfileRow { last_platform_event_at: Some(now), ..(*p).clone() }.ended("revoked", now).view();
-                webhooks::push_event(ctx, &db, &p.app_id, types::DISCONNECTED, view, &mut stmts, &mut events)?;
+                batch.event(&p.app_id, types::DISCONNECTED, view)?;
             }
         }
-        batches.push((stmts, events));
+        batches.push(batch);
     }
-    for (stmts, events) in batches {
-        webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    for batch in batches {
+        batch.commit().await?;
     }
     console_log!("{}", json!({"event": "platform_revoked", "platform": platform, "profiles_ended": live.len()}));
     Ok(live.len())
@@ -162,44 +111,20 @@ pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
     end_open_choices(ctx, platform, login, event_at).await?;
     let grants = grants_of_login(ctx, platform, login, event_at).await?;
     let grants_json = serde_json::to_string(&grants).or_500("ids json")?;
-    let profiles = profiles_of_grants(ctx, &grants_json).await?;
+    let profiles = store::profiles_of_grants(&db, &grants_json).many::<ProfileRow>("profiles of grants").await?;
     for chunk in profiles.chunks(CHUNK) {
-        let (mut stmts, mut events) = (Vec::new(), Vec::new());
+        let mut batch = Batch::new(ctx, &db);
         for p in chunk {
-            stmts.push(store::delete_profile_stmt(&db, &p.app_id, &p.id)?);
+            batch.push(store::delete_profile_stmt(&db, &p.app_id, &p.id)?);
             if p.status != "pending" {
-                webhooks::push_event(ctx, &db, &p.app_id, types::DELETED, p.view(), &mut stmts, &mut events)?;
+                batch.event(&p.app_id, types::DELETED, p.view())?;
             }
         }
         let ids = serde_json::to_string(&chunk.iter().map(|p| p.id.as_str()).collect::<Vec<_>>()).or_500("ids json")?;
-        stmts.push(
-            query!(
-                &db,
-                "DELETE FROM webhook_outbox WHERE next_attempt_at IS NULL \
-                 AND EXISTS (SELECT 1 FROM json_each(?1) WHERE instr(webhook_outbox.body, value) > 0)",
-                ids
-            )
-            .or_500("prepare outbox forget")?,
-        );
-        webhooks::commit(ctx, &db, stmts, &events.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+        batch.push(store::forget_events_of_profiles_stmt(&db, &ids)?);
+        batch.commit().await?;
     }
-    query!(&db, "DELETE FROM grants WHERE id IN (SELECT value FROM json_each(?1))", grants_json)
-        .exec("delete grants")
-        .await?;
+    store::delete_grants(&db, &grants_json).exec("delete grants").await?;
     console_log!("{}", json!({"event": "platform_deleted", "platform": platform, "profiles_deleted": profiles.len()}));
     Ok(profiles.len())
-}
-
-/// How many profiles a stored deletion request removed, and when (for its status page).
-pub async fn deletion_record(ctx: &Ctx, code: &str) -> ApiResult<Option<(i64, i64)>> {
-    #[derive(serde::Deserialize)]
-    struct Row {
-        profiles_deleted: i64,
-        created_at: i64,
-    }
-    let db = ctx.db()?;
-    let row = query!(&db, "SELECT profiles_deleted, created_at FROM platform_deletions WHERE code = ?1", code)
-        .one::<Row>("deletion record")
-        .await?;
-    Ok(row.map(|r| (r.profiles_deleted, r.created_at)))
 }

@@ -3,18 +3,17 @@
 //! isolate that died). The grant a row holds is revoked before the row goes, so the grant is
 //! never live at the platform with no row; a revocation that does not settle is tried again.
 
-use crate::connect::FreshGrant;
 use crate::ctx::Ctx;
-use crate::store::{self, Stmt};
+use crate::grants::land::FreshGrant;
+use crate::store::{self, ExpiredChoice, Stmt};
 use connect_links_core::error::ApiResult;
 use connect_links_core::ownership::may_revoke;
 use connect_links_core::picker::{Choice, CHOICE_FIELD};
 use connect_links_core::platforms::Platform;
 use connect_links_core::random::unit;
 use connect_links_core::refresh::backoff;
-use serde::Deserialize;
 use serde_json::json;
-use worker::{console_error, console_log, query, D1Database};
+use worker::{console_error, console_log, D1Database};
 
 /// Rows revoked per run.
 const BATCH: u32 = 50;
@@ -22,29 +21,13 @@ const BATCH: u32 = 50;
 /// with [`backoff`] between tries (one minute doubling to six hours), half a day to a day.
 pub const MAX_REVOKE_TRIES: i64 = 12;
 
-#[derive(Deserialize)]
-struct Due {
-    link_id: String,
-    sealed: String,
-    expires_at: i64,
-    revoke_tries: i64,
-}
-
 /// Revokes what each expired row holds (where that ends no other grant) and drops the row
 /// once that is settled; a row whose revocation did not settle is unbound (no browser can
 /// submit it) and tried again after a backoff. Links whose choice is gone are marked
 /// `expired`.
 pub async fn expire(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     let now = ctx.now();
-    let due = query!(
-        db,
-        "SELECT link_id, sealed, expires_at, revoke_tries FROM account_choices WHERE expires_at <= ?1 \
-         ORDER BY expires_at LIMIT ?2",
-        now,
-        BATCH
-    )
-    .many::<Due>("read unchosen")
-    .await?;
+    let due = store::expired_choices(db, now, BATCH).many::<ExpiredChoice>("read unchosen").await?;
     let keyring = ctx.keyring()?;
     for d in due {
         let choice = keyring
@@ -76,37 +59,18 @@ pub async fn expire(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
             if !settled {
                 console_error!("{}", json!({"event": "choice_revoke_abandoned", "link_id": d.link_id, "tries": tries}));
             }
-            query!(db, "DELETE FROM account_choices WHERE link_id = ?1 AND expires_at = ?2", d.link_id, d.expires_at)
-                .exec("drop unchosen")
-                .await?;
+            store::drop_expired_choice(db, &d.link_id, d.expires_at).exec("drop unchosen").await?;
             console_log!("{}", json!({"event": "choice_expired", "link_id": d.link_id}));
         } else {
             let next = now + backoff(tries as u32, unit());
-            query!(
-                db,
-                "UPDATE account_choices SET expires_at = ?3, revoke_tries = ?4, token_hash = '', browser_hash = '' \
-                 WHERE link_id = ?1 AND expires_at = ?2",
-                d.link_id,
-                d.expires_at,
-                next,
-                tries
-            )
-            .exec("retry unchosen")
-            .await?;
+            store::retry_expired_choice(db, &d.link_id, d.expires_at, next, tries).exec("retry unchosen").await?;
             console_log!(
                 "{}",
                 json!({"event": "choice_revoke_retry", "link_id": d.link_id, "tries": tries, "next_at": next})
             );
         }
     }
-    query!(
-        db,
-        "UPDATE connect_links SET status = 'expired', completed_at = ?1 WHERE status = 'choosing' AND choice_expires_at <= ?1 \
-         AND NOT EXISTS (SELECT 1 FROM account_choices WHERE link_id = connect_links.id)",
-        now
-    )
-    .exec("expire unchosen")
-    .await
+    store::expire_unchosen_links(db, now).exec("expire unchosen").await
 }
 
 /// Whether `choice` holds a grant of an unknown login that `platform` has a revoke endpoint

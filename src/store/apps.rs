@@ -124,7 +124,7 @@ pub async fn list_apps(db: &D1Database, after: Option<(i64, String)>, limit: u32
 /// expiring access token (but those backing off after a failure, whose retry stands) are
 /// marked for rescheduling in the same batch: when the cron next reaches one, it recomputes
 /// its schedule in the new mode and calls the platform only if it is due in it
-/// (`jobs::lifecycle`). None is made due now: a switch of a large app must not put its
+/// (`grants::refresh`). None is made due now: a switch of a large app must not put its
 /// grants ahead of every other app's due ones. To `on_demand`, each keeps its proactive
 /// time (never later than its on-demand one); to `proactive`, each is due no later than its
 /// proactive time (a quarter of the access token's life before expiry, 5 minutes to 7

@@ -1,5 +1,6 @@
 //! Grants (`grants`): one platform login of one app, with its sealed tokens (`TokenColumns`).
 
+use super::leases::free_lease;
 use super::stmt::Stmt;
 use crate::error::{ApiResult, OrInternal};
 use connect_links_core::envelope::Keyring;
@@ -71,6 +72,44 @@ pub async fn others_hold_login(db: &D1Database, platforms: &[&str], login: &str,
     )
     .exists("others hold login")
     .await
+}
+
+/// The statement that reads the ids of the grants (any app) of `login` on `platform`
+/// consented to no later than `before`.
+#[inline(always)]
+pub fn grants_of_login(db: &D1Database, platform: &str, login: &str, before: i64) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        "SELECT id FROM grants WHERE platform = ?1 AND platform_user_id = ?2 AND COALESCE(consented_at, created_at) <= ?3",
+        platform,
+        login,
+        before
+    )
+}
+
+/// The statement that ends the grants `grant_ids_json` (a JSON array) as `revoked` (the
+/// user removed the app at the platform): their tokens deleted, their refresh schedule and
+/// any lease cleared.
+#[inline(always)]
+pub fn revoke_grants_stmt(db: &D1Database, grant_ids_json: &str, now: i64) -> ApiResult<D1PreparedStatement> {
+    query!(
+        db,
+        concat!(
+            "UPDATE grants SET status = 'disconnected', disconnect_reason = 'revoked', access_token_enc = '', \
+             refresh_token_enc = NULL, token_kid = '', next_refresh_at = NULL, ",
+            free_lease!(),
+            ", updated_at = ?2 WHERE id IN (SELECT value FROM json_each(?1))"
+        ),
+        grant_ids_json,
+        now
+    )
+    .or_500("prepare revoke login")
+}
+
+/// The statement that deletes the grants `grant_ids_json` (a JSON array).
+#[inline(always)]
+pub fn delete_grants(db: &D1Database, grant_ids_json: &str) -> worker::Result<D1PreparedStatement> {
+    query!(db, "DELETE FROM grants WHERE id IN (SELECT value FROM json_each(?1))", grant_ids_json)
 }
 
 /// The grant of one platform login of one app, with its envelopes.

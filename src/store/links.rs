@@ -189,3 +189,15 @@ pub fn claim_link_stmt(
     )
     .or_500("prepare claim link")
 }
+
+/// The statement that marks `expired` the links still choosing past their window whose account choice is gone
+/// (dropped by the cron's expiry pass).
+#[inline(always)]
+pub fn expire_unchosen_links(db: &D1Database, now: i64) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        "UPDATE connect_links SET status = 'expired', completed_at = ?1 WHERE status = 'choosing' AND choice_expires_at <= ?1 \
+         AND NOT EXISTS (SELECT 1 FROM account_choices WHERE link_id = connect_links.id)",
+        now
+    )
+}

@@ -155,6 +155,18 @@ pub fn forget_profile_events_stmt(db: &D1Database, app_id: &str, profile_id: &st
     .or_500("prepare outbox forget")
 }
 
+/// The statement that forgets the delivered events (any app) that copied the data of any of
+/// the profiles `profile_ids_json` (a JSON array; undelivered ones go when they are delivered).
+pub fn forget_events_of_profiles_stmt(db: &D1Database, profile_ids_json: &str) -> ApiResult<D1PreparedStatement> {
+    query!(
+        db,
+        "DELETE FROM webhook_outbox WHERE next_attempt_at IS NULL \
+         AND EXISTS (SELECT 1 FROM json_each(?1) WHERE instr(webhook_outbox.body, value) > 0)",
+        profile_ids_json
+    )
+    .or_500("prepare outbox forget")
+}
+
 /// The statement that purges up to `limit` rows delivered or given up before `cut`.
 pub fn purge_settled_events_stmt(db: &D1Database, cut: i64, limit: u32) -> worker::Result<D1PreparedStatement> {
     query!(

@@ -139,6 +139,52 @@ pub async fn list_profiles(
     .await
 }
 
+/// The statement that reads every profile (any app, any status) under the grants
+/// `grant_ids_json` (a JSON array).
+pub fn profiles_of_grants(db: &D1Database, grant_ids_json: &str) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        &format!(
+            "SELECT {PROFILE_COLUMNS} FROM profiles WHERE grant_id IN (SELECT value FROM json_each(?1)) \
+             ORDER BY created_at, id"
+        ),
+        grant_ids_json
+    )
+}
+
+/// The statement that deletes the own tokens of the ended profiles under the grants
+/// `grant_ids_json` (a JSON array), noting the platform's event at `now`.
+#[inline(always)]
+pub fn drop_ended_profile_tokens_stmt(
+    db: &D1Database,
+    grant_ids_json: &str,
+    now: i64,
+) -> ApiResult<D1PreparedStatement> {
+    query!(
+        db,
+        "UPDATE profiles SET access_token_enc = NULL, token_kid = NULL, last_platform_event_at = ?2 \
+         WHERE grant_id IN (SELECT value FROM json_each(?1)) AND status = 'disconnected'",
+        grant_ids_json,
+        now
+    )
+    .or_500("prepare revoke own tokens")
+}
+
+/// The statement that ends profile `id` as `revoked` at `now` (its own token deleted, its
+/// liveness checks stopped), unless it had ended already.
+#[inline(always)]
+pub fn revoke_profile_stmt(db: &D1Database, id: &str, now: i64) -> ApiResult<D1PreparedStatement> {
+    query!(
+        db,
+        "UPDATE profiles SET status = 'disconnected', disconnect_reason = 'revoked', access_token_enc = NULL, \
+         token_kid = NULL, next_check_at = NULL, last_platform_event_at = ?2, updated_at = ?2 \
+         WHERE id = ?1 AND status != 'disconnected'",
+        id,
+        now
+    )
+    .or_500("prepare revoke profile")
+}
+
 /// Every profile of an app under one platform (to place a connect's accounts in one read).
 pub async fn profiles_of_accounts(
     db: &D1Database,

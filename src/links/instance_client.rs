@@ -1,18 +1,19 @@
-//! Mastodon's client per instance (issue 12): on the first connect to an instance the worker
-//! reads the instance's authorization-server metadata (PKCE, the `profile` scope), registers
-//! itself with `POST /api/v1/apps` for this deployment's callback, and keeps that client in
-//! D1 (`instance_clients`, the secret sealed). Concurrent first connects to one instance
-//! register once: one of them claims the row (a conditional insert holding its own claim
-//! id), the others wait for its client. A stored client is confirmed with the instance at
-//! most hourly (older Mastodon versions delete apps that hold no token, and a user sent to a
-//! consent screen for an unknown client never comes back to say so). The pure steps are
-//! `connect_links_core::mastodon`.
+//! Mastodon's client per instance, for the links that connect an account there (an instance
+//! is chosen per connect, so no deployment secret can hold its client): on the first connect
+//! to an instance the worker reads the instance's authorization-server metadata (PKCE, the
+//! `profile` scope), registers itself with `POST /api/v1/apps` for this deployment's
+//! callback, and keeps that client in D1 (`instance_clients`, the secret sealed). Concurrent
+//! first connects to one instance register once: one of them claims the row (a conditional
+//! insert holding its own claim id), the others wait for its client. A stored client is
+//! confirmed with the instance at most hourly (older Mastodon versions delete apps that hold
+//! no token, and a user sent to a consent screen for an unknown client never comes back to
+//! say so). The pure steps are `connect_links_core::mastodon`.
 
 use crate::ctx::{now_ms, Ctx};
 use crate::error::OrInternal;
 use crate::fetch;
 use crate::instances::{callback_url, secret_field, ClientRow};
-use crate::store::Stmt;
+use crate::store::{self, InstanceSlot, RegisteredClient, Stmt};
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::mastodon::{
     discovery_request, is_unknown_client, parse_discovery, parse_registration, registration_request,
@@ -23,10 +24,9 @@ use connect_links_core::oauth::{revoke_request, token_endpoint_request};
 use connect_links_core::platforms::Platform;
 use connect_links_core::random::new_id;
 use connect_links_core::token::TokenSet;
-use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;
-use worker::{console_log, console_warn, query, Delay};
+use worker::{console_log, console_warn, Delay};
 
 /// How long a confirmed client is used before the instance is asked again.
 const CHECK_AFTER_SECS: i64 = 3600;
@@ -49,18 +49,6 @@ fn client_name(ctx: &Ctx) -> String {
     }
 }
 
-/// The state of an instance's row.
-#[derive(Deserialize)]
-struct Slot {
-    client_id: Option<String>,
-    client_secret_enc: Option<String>,
-    scopes: String,
-    pkce: i64,
-    registering_until: Option<i64>,
-    checked_at: Option<i64>,
-    last_used_at: Option<i64>,
-}
-
 /// The client registered with `host` for this deployment (`platform` unresolved, from the
 /// catalog), registering it first if there is none or the instance no longer knows it; a
 /// registration counts against `app`'s daily cap (429 past it). `host` must come from
@@ -74,20 +62,12 @@ pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str, app: &App
     let give_up_ms = now_ms() + hold_secs * 1000;
     let mut wait_ms = WAIT_FIRST_MS;
     loop {
-        let slot = query!(
-            &db,
-            "SELECT client_id, client_secret_enc, scopes, pkce, registering_until, checked_at, last_used_at \
-             FROM instance_clients \
-             WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3",
-            platform.id,
-            host,
-            redirect
-        )
-        .one::<Slot>("read instance client")
-        .await?;
+        let slot = store::instance_slot(&db, &platform.id, host, &redirect)
+            .one::<InstanceSlot>("read instance client")
+            .await?;
         let now = ctx.now();
         match slot {
-            Some(Slot {
+            Some(InstanceSlot {
                 client_id: Some(id),
                 client_secret_enc: Some(enc),
                 scopes,
@@ -112,25 +92,17 @@ pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str, app: &App
                     continue;
                 }
             }
-            Some(Slot { registering_until: Some(until), .. }) if until >= now => {}
+            Some(InstanceSlot { registering_until: Some(until), .. }) if until >= now => {}
             _ => {
                 let claim = new_id("clm_")?;
-                let won = query!(
+                let won = store::claim_instance_registration(
                     &db,
-                    "INSERT INTO instance_clients (platform, instance, redirect_uri, registering_until, claim_id, \
-                     created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) \
-                     ON CONFLICT (platform, instance, redirect_uri) DO UPDATE SET \
-                       registering_until = excluded.registering_until, claim_id = excluded.claim_id, \
-                       updated_at = excluded.updated_at \
-                     WHERE instance_clients.client_id IS NULL \
-                       AND (instance_clients.registering_until IS NULL OR instance_clients.registering_until < ?6) \
-                     RETURNING instance",
-                    platform.id,
+                    &platform.id,
                     host,
-                    redirect,
+                    &redirect,
                     now + hold_secs,
-                    claim,
-                    now
+                    &claim,
+                    now,
                 )
                 .exists("claim instance registration")
                 .await?;
@@ -143,17 +115,9 @@ pub async fn ensure_client(ctx: &Ctx, platform: &Platform, host: &str, app: &App
                     };
                     if registered.is_err() {
                         // Free this claim at once (only this one): the next connect tries again.
-                        let _ = query!(
-                            &db,
-                            "DELETE FROM instance_clients WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 \
-                             AND client_id IS NULL AND claim_id = ?4",
-                            platform.id,
-                            host,
-                            redirect,
-                            claim
-                        )
-                        .exec("free instance registration")
-                        .await;
+                        let _ = store::free_instance_registration(&db, &platform.id, host, &redirect, &claim)
+                            .exec("free instance registration")
+                            .await;
                     }
                     return registered;
                 }
@@ -187,18 +151,9 @@ async fn touch(
     }
     let written = match ctx.db() {
         Ok(db) => {
-            query!(
-                &db,
-                "UPDATE instance_clients SET last_used_at = ?5 \
-                 WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 AND client_id = ?4 RETURNING instance",
-                platform,
-                host,
-                redirect,
-                client_id,
-                now
-            )
-            .exists("instance client used")
-            .await
+            store::touch_instance_client(&db, platform, host, redirect, client_id, now)
+                .exists("instance client used")
+                .await
         }
         Err(e) => Err(e),
     };
@@ -246,16 +201,9 @@ async fn still_known(ctx: &Ctx, platform: &Platform, host: &str, row: &ClientRow
     };
     let checked_at = if confirmed { ctx.now() } else { ctx.now() - CHECK_AFTER_SECS + RECHECK_AFTER_DOUBT_SECS };
     let db = ctx.db()?;
-    query!(
-        &db,
-        "UPDATE instance_clients SET checked_at = ?4 WHERE platform = ?1 AND instance = ?2 AND client_id = ?3",
-        platform.id,
-        host,
-        row.client_id,
-        checked_at
-    )
-    .exec("instance client checked")
-    .await?;
+    store::instance_client_checked(&db, &platform.id, host, &row.client_id, checked_at)
+        .exec("instance client checked")
+        .await?;
     Ok(true)
 }
 
@@ -290,25 +238,19 @@ async fn register(ctx: &Ctx, platform: &str, host: &str, redirect: &str, claim: 
     let pkce = i64::from(discovery.pkce);
     let db = ctx.db()?;
     let now = ctx.now();
-    let stored = query!(
-        &db,
-        "UPDATE instance_clients SET client_id = ?4, client_secret_enc = ?5, token_kid = ?6, scopes = ?7, pkce = ?8, \
-         registering_until = NULL, claim_id = NULL, checked_at = ?9, updated_at = ?9, last_used_at = ?9 \
-         WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 AND client_id IS NULL AND claim_id = ?10 \
-         RETURNING instance",
+    let client = RegisteredClient {
         platform,
         host,
         redirect,
-        registration.client_id,
-        sealed,
-        keyring.current_kid(),
-        scopes_json,
+        client_id: &registration.client_id,
+        client_secret_enc: &sealed,
+        token_kid: keyring.current_kid(),
+        scopes: &scopes_json,
         pkce,
         now,
-        claim
-    )
-    .exists("store instance client")
-    .await?;
+        claim,
+    };
+    let stored = store::store_instance_client(&db, &client).exists("store instance client").await?;
     if !stored {
         // Our claim ran out and another connect took the slot: its client serves.
         return Err(ApiError::upstream("another connect registered with this instance meanwhile; try again"));

@@ -1,14 +1,17 @@
-//! The writes that land a connect's accounts as profiles, many rows per statement. A login
-//! may hold hundreds of Pages: one statement per Page (and one assertion after each) would
-//! pass D1's 1,000 queries per invocation, so each statement writes up to [`PROFILES_PER_WRITE`]
-//! rows from one bound JSON array (one parameter, under D1's 100 per statement), followed by
-//! an assertion that it changed exactly that many. They all go in the connect's one batch
-//! (one transaction): a login lands whole or not at all.
+//! The statements that land a connect's accounts (`grants` and `profiles`), all in the
+//! connect's one batch (one transaction): a login lands whole or not at all.
+//!
+//! The grant is written first (updated only while it still holds the envelope the connect
+//! read, or inserted), then the profiles, many rows per statement. A login may hold hundreds
+//! of Pages: one statement per Page (and one assertion after each) would pass D1's 1,000
+//! queries per invocation, so each statement writes up to [`PROFILES_PER_WRITE`] rows from
+//! one bound JSON array (one parameter, under D1's 100 per statement), followed by an
+//! assertion that it changed exactly that many.
 
-use crate::error::OrInternal;
-use crate::store;
-use connect_links_core::error::ApiResult;
-use serde::Serialize;
+use super::leases::free_lease;
+use super::stmt::assert_count_stmt;
+use crate::error::{ApiResult, OrInternal};
+use connect_links_core::landing::ProfileWrite;
 use worker::{query, D1Database, D1PreparedStatement};
 
 /// Rows per statement. A row is at most about 25 KB of JSON (a sealed Page token of at most
@@ -16,43 +19,104 @@ use worker::{query, D1Database, D1PreparedStatement};
 /// well inside D1's 2 MB per bound value; 1,000 Pages are 20 writes and 20 assertions.
 pub const PROFILES_PER_WRITE: usize = 50;
 
-/// One profile as a connect writes it (its JSON is read by the statements below).
-#[derive(Serialize)]
-pub struct ProfileWrite {
-    /// `prf_...`: new, or the profile being updated.
-    pub id: String,
-    /// `user`, `page`, ...
-    pub account_type: &'static str,
-    /// The platform's account id.
-    pub platform_user_id: String,
-    /// JSON of the parent, if any.
-    pub parent: Option<String>,
-    /// Handle.
-    pub username: Option<String>,
-    /// Display name.
-    pub display_name: Option<String>,
-    /// Avatar URL.
-    pub avatar_url: Option<String>,
-    /// The owner after the write.
-    pub external_user_id: Option<String>,
-    /// JSON object.
-    pub metadata: Option<String>,
-    /// `pending` or `active`.
-    pub status: &'static str,
-    /// The link a pending profile waits for.
-    pub claim_link_id: Option<String>,
-    /// The account's own token, sealed for this profile's id.
-    pub access_token_enc: Option<String>,
-    /// Its key id.
-    pub token_kid: Option<String>,
+/// What a landing writes to its grant.
+pub struct GrantWrite<'a> {
+    /// `grn_...`: the login's grant, or a new one.
+    pub id: &'a str,
+    /// JSON array of the granted scopes.
+    pub scopes: &'a str,
+    /// The sealed access token.
+    pub access_token_enc: &'a str,
+    /// The sealed refresh token, if the grant holds one.
+    pub refresh_token_enc: Option<&'a str>,
+    /// The key id both are sealed under.
+    pub token_kid: &'a str,
     /// Epoch seconds.
     pub access_token_expires_at: Option<i64>,
-    /// The first liveness check, for a token that does not expire.
-    pub next_check_at: Option<i64>,
-    /// An update applies only while the profile still has this owner ...
-    pub old_owner: Option<String>,
-    /// ... and this status (what the connect read).
-    pub old_status: Option<String>,
+    /// Epoch seconds, where the platform said so.
+    pub refresh_token_expires_at: Option<i64>,
+    /// When the tokens were issued (epoch seconds).
+    pub token_issued_at: i64,
+    /// The cron's first action on the grant.
+    pub next_refresh_at: Option<i64>,
+    /// A per-instance platform's host.
+    pub instance: Option<&'a str>,
+    /// Epoch seconds.
+    pub now: i64,
+}
+
+/// The update of the login's stored grant: active again with the new tokens, its failures
+/// and any refresh lease cleared (a refresh in flight with the old tokens can neither
+/// overwrite these nor disconnect the profiles), only while it still holds `old_access_enc`
+/// (follow it with an assertion: a refresh that raced it rolls the batch back). A refresh
+/// token the answer lacked keeps its stored expiry. `now_ms` is the write's time in ms.
+#[inline(always)]
+pub fn grant_update_stmt(
+    db: &D1Database,
+    g: &GrantWrite<'_>,
+    old_access_enc: &str,
+    now_ms: i64,
+) -> ApiResult<D1PreparedStatement> {
+    query!(
+        db,
+        concat!(
+            "UPDATE grants SET status = 'active', disconnect_reason = NULL, scopes = ?2, access_token_enc = ?3, \
+             refresh_token_enc = ?4, token_kid = ?5, access_token_expires_at = ?6, \
+             refresh_token_expires_at = COALESCE(?7, refresh_token_expires_at), token_issued_at = ?13, \
+             next_refresh_at = ?9, reschedule = 0, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, ",
+            free_lease!(),
+            ", last_refresh_ms = ?10, reencrypt_failed_at = NULL, \
+             updated_at = ?8, consented_at = ?8, instance = ?12 WHERE id = ?1 AND access_token_enc = ?11"
+        ),
+        g.id,
+        g.scopes,
+        g.access_token_enc,
+        g.refresh_token_enc,
+        g.token_kid,
+        g.access_token_expires_at,
+        g.refresh_token_expires_at,
+        g.now,
+        g.next_refresh_at,
+        now_ms,
+        old_access_enc,
+        g.instance,
+        g.token_issued_at
+    )
+    .or_500("prepare grant write")
+}
+
+/// The insert of a new grant for `login` of `app_id` on `platform` (two racing connects of
+/// one login: the second fails the batch as a race, `UNIQUE`).
+#[inline(always)]
+pub fn grant_insert_stmt(
+    db: &D1Database,
+    g: &GrantWrite<'_>,
+    app_id: &str,
+    platform: &str,
+    login: &str,
+) -> ApiResult<D1PreparedStatement> {
+    query!(
+        db,
+        "INSERT INTO grants (id, app_id, platform, platform_user_id, status, scopes, access_token_enc, \
+         refresh_token_enc, token_kid, access_token_expires_at, refresh_token_expires_at, token_issued_at, \
+         next_refresh_at, created_at, updated_at, consented_at, instance) VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, \
+         ?7, ?8, ?9, ?10, ?14, ?12, ?11, ?11, ?11, ?13)",
+        g.id,
+        app_id,
+        platform,
+        login,
+        g.scopes,
+        g.access_token_enc,
+        g.refresh_token_enc,
+        g.token_kid,
+        g.access_token_expires_at,
+        g.refresh_token_expires_at,
+        g.now,
+        g.next_refresh_at,
+        g.instance,
+        g.token_issued_at
+    )
+    .or_500("prepare grant write")
 }
 
 /// What every profile of one connect shares.
@@ -73,7 +137,7 @@ pub struct Shared<'a> {
 
 /// The inserts of new profiles, each followed by its count assertion (a profile id or an
 /// account inserted meanwhile fails the batch as a race: `UNIQUE`).
-pub fn inserts(db: &D1Database, s: &Shared<'_>, rows: &[ProfileWrite]) -> ApiResult<Vec<D1PreparedStatement>> {
+pub fn profile_inserts(db: &D1Database, s: &Shared<'_>, rows: &[ProfileWrite]) -> ApiResult<Vec<D1PreparedStatement>> {
     let mut stmts = Vec::new();
     for chunk in rows.chunks(PROFILES_PER_WRITE) {
         let json = serde_json::to_string(chunk).or_500("profiles json")?;
@@ -101,7 +165,7 @@ pub fn inserts(db: &D1Database, s: &Shared<'_>, rows: &[ProfileWrite]) -> ApiRes
             )
             .or_500("prepare profile inserts")?,
         );
-        stmts.push(store::assert_count_stmt(db, chunk.len())?);
+        stmts.push(assert_count_stmt(db, chunk.len())?);
     }
     Ok(stmts)
 }
@@ -109,7 +173,7 @@ pub fn inserts(db: &D1Database, s: &Shared<'_>, rows: &[ProfileWrite]) -> ApiRes
 /// The updates of existing profiles, each only while the profile has the owner and status
 /// the connect read, each chunk followed by its count assertion (a profile claimed, taken
 /// over or ended meanwhile fails the batch as a race).
-pub fn updates(db: &D1Database, s: &Shared<'_>, rows: &[ProfileWrite]) -> ApiResult<Vec<D1PreparedStatement>> {
+pub fn profile_updates(db: &D1Database, s: &Shared<'_>, rows: &[ProfileWrite]) -> ApiResult<Vec<D1PreparedStatement>> {
     let mut stmts = Vec::new();
     for chunk in rows.chunks(PROFILES_PER_WRITE) {
         let json = serde_json::to_string(chunk).or_500("profiles json")?;
@@ -139,7 +203,7 @@ pub fn updates(db: &D1Database, s: &Shared<'_>, rows: &[ProfileWrite]) -> ApiRes
             )
             .or_500("prepare profile updates")?,
         );
-        stmts.push(store::assert_count_stmt(db, chunk.len())?);
+        stmts.push(assert_count_stmt(db, chunk.len())?);
     }
     Ok(stmts)
 }
@@ -147,7 +211,12 @@ pub fn updates(db: &D1Database, s: &Shared<'_>, rows: &[ProfileWrite]) -> ApiRes
 /// Ends the active profiles `ids` under the grant as `account_removed` (the platform no
 /// longer lists their accounts), each chunk followed by its count assertion (one that ended
 /// or moved meanwhile fails the batch as a race).
-pub fn removals(db: &D1Database, grant_id: &str, ids: &[String], now: i64) -> ApiResult<Vec<D1PreparedStatement>> {
+pub fn profile_removals(
+    db: &D1Database,
+    grant_id: &str,
+    ids: &[String],
+    now: i64,
+) -> ApiResult<Vec<D1PreparedStatement>> {
     let mut stmts = Vec::new();
     for chunk in ids.chunks(PROFILES_PER_WRITE) {
         let json = serde_json::to_string(chunk).or_500("ids json")?;
@@ -162,7 +231,7 @@ pub fn removals(db: &D1Database, grant_id: &str, ids: &[String], now: i64) -> Ap
             )
             .or_500("prepare account removed")?,
         );
-        stmts.push(store::assert_count_stmt(db, chunk.len())?);
+        stmts.push(assert_count_stmt(db, chunk.len())?);
     }
     Ok(stmts)
 }

@@ -1,0 +1,258 @@
+//! Completing a link after its consent screen: spend the code (and Meta's long-lived swap),
+//! check the scopes, fetch the identity, list the login's accounts, then land the chosen ones
+//! (`grants::land`) or show the picker. The grant is held in the link's account-choice row
+//! from the exchange on (`links::choices`), so a connect that fails revokes it, and one
+//! that dies leaves it for the cron.
+
+use super::choices::{choice_insert_stmt, hold, row_after_error, unknown_login};
+use super::end::end_failed;
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
+use crate::fetch;
+use crate::grants::land::{
+    log_failure, offer, read_seen, store_accounts, ConnectError, Connected, Finish, FreshGrant, Pick,
+};
+use crate::store::{self, LinkEnd};
+use connect_links_core::accounts::Account;
+use connect_links_core::callback::CallbackFailure;
+use connect_links_core::error::ApiError;
+use connect_links_core::identity::parse_identity;
+use connect_links_core::mastodon::{account_key, handle as instance_handle, is_unknown_client};
+use connect_links_core::model::LinkRow;
+use connect_links_core::oauth::{
+    clean_code, code_exchange_request, identity_request, long_lived_swap_request, missing_scopes, parse_scopes,
+    parse_token_answer, ClientCredentials,
+};
+use connect_links_core::picker::{choice_cookie, choice_hash, picker_page, picker_policy, Choice, CHOICE_TTL_SECS};
+use connect_links_core::platforms::{AuthKind, Platform};
+use connect_links_core::random::random_token;
+use connect_links_core::state::PendingAuth;
+use connect_links_core::token::TokenSet;
+
+/// Spends the code, lists the login's accounts, stores them as profiles (or shows the
+/// picker) and ends the link, telling the app (`profile.connected` / `profile.reconnected`
+/// with [`Finish::Now`], `connect_link.failed`). A grant obtained by a connect that then
+/// fails is revoked where that ends no other grant.
+pub async fn complete(
+    ctx: &Ctx,
+    pending: &PendingAuth,
+    link: &LinkRow,
+    code: &str,
+    finish: Finish,
+    pick: Pick,
+) -> Result<Connected, CallbackFailure> {
+    match connect(ctx, pending, link, code, finish, pick).await {
+        Ok(c) => Ok(c),
+        Err((failure, grant)) => {
+            end_failed(ctx, link, failure, grant).await;
+            Err(failure)
+        }
+    }
+}
+
+/// A failure, with the fresh grant to revoke when nothing else holds it.
+type Failed = (CallbackFailure, Option<FreshGrant>);
+
+async fn connect(
+    ctx: &Ctx,
+    pending: &PendingAuth,
+    link: &LinkRow,
+    code: &str,
+    finish: Finish,
+    pick: Pick,
+) -> Result<Connected, Failed> {
+    let resolved = crate::instances::resolve(ctx, &pending.platform, link.instance.as_deref()).await;
+    let Ok(Some((platform, Some(creds)))) = resolved else { return Err((CallbackFailure::ServerError, None)) };
+    let platform = &platform;
+    let tokens = exchange(ctx, platform, &creds, pending, link, code).await.map_err(|f| (f, None))?;
+    // From here on the grant is ours: a failure revokes it where that ends no other grant.
+    let fresh = |account: Option<String>| FreshGrant::of_tokens(platform, &tokens, account);
+    let requested = link.scope_list();
+    let mut choice = Choice {
+        access_token: tokens.access_token.secret().to_string(),
+        refresh_token: tokens.refresh_token.as_ref().map(|r| r.secret().to_string()),
+        expires_in: tokens.expires_in,
+        refresh_expires_in: tokens.refresh_expires_in,
+        scopes: tokens.scope.as_deref().map(parse_scopes).unwrap_or_else(|| requested.clone()),
+        login: unknown_login(),
+        listed: vec![],
+        listed_complete: false,
+        issued_at: ctx.now(),
+        accounts: vec![],
+    };
+    // Held in a row before anything else is read, whatever happens to this request: the
+    // identity and the accounts (up to a thousand Pages) take a while.
+    if hold(ctx, link, &choice, finish).await.is_err() {
+        return Err((CallbackFailure::ServerError, Some(fresh(None))));
+    }
+    let missing = missing_scopes(&requested, tokens.scope.as_deref());
+    if !missing.is_empty() {
+        log_failure(&platform.id, &link.id, "scopes", &format!("declined: {}", missing.join(" ")));
+        return Err((CallbackFailure::MissingScopes, Some(fresh(None))));
+    }
+    let id_req = identity_request(platform, &tokens.access_token);
+    let id_resp = fetch::send(&id_req, &platform.id, None, ctx.timeout_ms())
+        .await
+        .map_err(|_| (CallbackFailure::ProfileFailed, Some(fresh(None))))?;
+    let Some(mut identity) = parse_identity(&platform.identity, id_resp.status, &id_resp.body) else {
+        log_failure(&platform.id, &link.id, "identity", &format!("status {}", id_resp.status));
+        return Err((CallbackFailure::ProfileFailed, Some(fresh(None))));
+    };
+    // A Mastodon account id is unique on its instance only: the instance is part of it, and
+    // of the handle people know (`alice@mastodon.social`).
+    if let (AuthKind::InstanceOauth2, Some(host)) = (platform.auth, &platform.instance) {
+        identity.platform_user_id = account_key(&identity.platform_user_id, host);
+        identity.username = identity.username.map(|u| instance_handle(&u, host));
+    }
+    let fail = |f: CallbackFailure| (f, Some(fresh(Some(identity.platform_user_id.clone()))));
+    // The row learns the login before the accounts are read: one left behind with an
+    // unknown login could not be revoked by the cron where the platform's revoke ends every
+    // grant of the account (Meta, Google, TikTok, Mastodon).
+    choice.login = Account::of_login(&identity);
+    if hold(ctx, link, &choice, finish).await.is_err() {
+        return Err(fail(CallbackFailure::ServerError));
+    }
+    let listing = crate::accounts::list(ctx, platform, &tokens.access_token, &choice.scopes, &choice.login, &link.id)
+        .await
+        .map_err(fail)?;
+    let listed = listing.accounts;
+    if listed.is_empty() {
+        log_failure(&platform.id, &link.id, "accounts", "the login has no account to connect");
+        return Err(fail(CallbackFailure::NoAccounts));
+    }
+    choice.listed = listed.iter().map(|a| a.platform_user_id.clone()).collect();
+    choice.listed_complete = listing.complete;
+    let ids: Vec<String> = listed.iter().map(|a| a.platform_user_id.clone()).collect();
+    let seen = match read_seen(ctx, link, &choice.login.platform_user_id, &ids).await {
+        Ok(s) => s,
+        Err(ConnectError::Failed(f)) => return Err(fail(f)),
+        // Nothing holds the fresh grant: revoked where that ends no other grant.
+        Err(ConnectError::Api(_)) => return Err(fail(CallbackFailure::ServerError)),
+    };
+    let (offerable, connected_here) = offer(link, &seen, listed).map_err(fail)?;
+    let choice = Choice { accounts: offerable, ..choice };
+    let chosen: Vec<String> = match pick {
+        Pick::Page if choice.accounts.len() > 1 => {
+            return match ask(ctx, link, &choice, finish, &connected_here).await {
+                Ok(c) => Ok(c),
+                Err(Held::Revoke) => Err(fail(CallbackFailure::ServerError)),
+                Err(Held::Unknown) => Err((CallbackFailure::ServerError, None)),
+            };
+        }
+        Pick::Only(ids) => {
+            let ids: Vec<String> =
+                choice.accounts.iter().map(|a| a.platform_user_id.clone()).filter(|a| ids.contains(a)).collect();
+            if ids.is_empty() {
+                log_failure(&platform.id, &link.id, "accounts", "none of account_ids is an account of this login");
+                return Err(fail(CallbackFailure::NoAccounts));
+            }
+            ids
+        }
+        _ => choice.accounts.iter().map(|a| a.platform_user_id.clone()).collect(),
+    };
+    // The row now holds what is known of the login's accounts too.
+    if hold(ctx, link, &choice, finish).await.is_err() {
+        return Err(fail(CallbackFailure::ServerError));
+    }
+    // Stored right away: what was just read serves the first attempt.
+    match store_accounts(ctx, platform, link, &choice, &chosen, finish, Some(seen), None).await {
+        Ok(done) => Ok(done),
+        Err(ConnectError::Failed(f)) => Err(fail(f)),
+        // D1 may have committed the batch all the same: the grant is revoked only while the
+        // row that held it is still there (the batch deletes it).
+        Err(ConnectError::Api(_)) => match row_after_error(ctx, &link.id).await {
+            Ok(Some(_)) => Err(fail(CallbackFailure::ServerError)),
+            Ok(None) | Err(_) => Err((CallbackFailure::ServerError, None)),
+        },
+    }
+}
+
+/// The code exchange (and Meta's long-lived swap).
+async fn exchange(
+    ctx: &Ctx,
+    platform: &Platform,
+    creds: &ClientCredentials,
+    pending: &PendingAuth,
+    link: &LinkRow,
+    code: &str,
+) -> Result<TokenSet, CallbackFailure> {
+    let code = clean_code(platform, code);
+    let req = code_exchange_request(platform, creds, &code, &pending.redirect_uri, &pending.verifier());
+    let resp =
+        fetch::send(&req, &platform.id, None, ctx.timeout_ms()).await.map_err(|_| CallbackFailure::ExchangeFailed)?;
+    let parsed = parse_token_answer(platform, resp.status, &resp.body);
+    if let (Err(_), Some(host)) = (&parsed, &platform.instance) {
+        // An instance that no longer knows our client (older Mastodon deletes apps that hold
+        // no token): forget it, so the next connect registers again.
+        if platform.auth == AuthKind::InstanceOauth2 && is_unknown_client(resp.status, &resp.body) {
+            let _ = crate::instances::forget_client(ctx, &platform.id, host, &creds.client_id).await;
+        }
+    }
+    let mut tokens = parsed.map_err(|e| {
+        log_failure(&platform.id, &link.id, "exchange", &e.to_string());
+        CallbackFailure::ExchangeFailed
+    })?;
+    // Meta: swap the short-lived token for a long-lived one now, so the stored expiry is long.
+    if let Some(swap) = long_lived_swap_request(platform, creds, &tokens.access_token) {
+        let resp = fetch::send(&swap, &platform.id, None, ctx.timeout_ms())
+            .await
+            .map_err(|_| CallbackFailure::ExchangeFailed)?;
+        let long = TokenSet::from_response(resp.status, &resp.body).map_err(|e| {
+            log_failure(&platform.id, &link.id, "long_lived_swap", &e.to_string());
+            CallbackFailure::ExchangeFailed
+        })?;
+        tokens.access_token = long.access_token;
+        tokens.expires_in = long.expires_in;
+    }
+    Ok(tokens)
+}
+
+/// What to do with the grant after the picker's write failed.
+enum Held {
+    /// The write did not commit: revoke it (the hold row goes once that is settled).
+    Revoke,
+    /// Not known whether it committed: the row, if any, is the cron's.
+    Unknown,
+}
+
+/// Keeps the choice sealed in D1 (the link is `choosing`) and answers the picker page, bound
+/// to this browser by a cookie and to a one-time form token. A write that fails is read
+/// back: one D1 committed all the same answers the page.
+async fn ask(
+    ctx: &Ctx,
+    link: &LinkRow,
+    choice: &Choice,
+    finish: Finish,
+    connected_here: &[String],
+) -> Result<Connected, Held> {
+    let (form_token, cookie) = match (random_token(), random_token()) {
+        (Ok(t), Ok(c)) => (t, c),
+        _ => return Err(Held::Revoke),
+    };
+    let token_hash = choice_hash(&form_token);
+    let stored = async {
+        let db = ctx.db()?;
+        let now = ctx.now();
+        let until = now + CHOICE_TTL_SECS;
+        let binding = Some((token_hash.clone(), choice_hash(&cookie)));
+        let insert = choice_insert_stmt(ctx, &db, link, choice, finish, binding, until)?;
+        let choosing = store::end_link_stmt(&db, &link.id, &LinkEnd::Choosing { until }, now)?;
+        db.batch(vec![insert, choosing, store::assert_changed_stmt(&db)?]).await.or_500("store choice")?;
+        Ok::<(), ApiError>(())
+    }
+    .await;
+    if stored.is_err() {
+        match row_after_error(ctx, &link.id).await {
+            Ok(Some(bound)) if bound == token_hash => {}
+            Ok(_) => return Err(Held::Revoke),
+            Err(_) => return Err(Held::Unknown),
+        }
+    }
+    let action = format!("{}/connect/{}/accounts", ctx.public_url, link.id);
+    let name = ctx.catalog.get(&link.platform).map_or(link.platform.as_str(), |p| p.name.as_str());
+    Ok(Connected::Choose {
+        page: picker_page(name, &action, &form_token, &choice.accounts, connected_here),
+        policy: picker_policy(&[&action, &link.redirect_url]),
+        cookie: choice_cookie(&cookie, &link.id, ctx.public_url.starts_with("https://")),
+    })
+}
