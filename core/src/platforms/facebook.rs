@@ -20,11 +20,11 @@
 //! `graph-video.facebook.com`). Not proxied: `rupload.facebook.com`, which takes
 //! `Authorization: OAuth <token>`, not a Bearer token.
 
-use super::{
-    IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, RevokeReach, RevokeStyle, TokenRequest, GRAPH_API_VERSION,
+use super::proxy_spec::{BudgetRule, ProxySpec, RateHeaders, TokenInvalid};
+use super::types::{
+    AccountSource, IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, RevokeReach, RevokeStyle, TokenRequest,
+    GRAPH_API_VERSION,
 };
-use crate::accounts::AccountSource;
-use crate::proxy::{BudgetRule, ProxySpec, RateHeaders, TokenInvalid};
 
 /// The fields asked of each Page on `/me/accounts`: the Page token comes only when asked.
 pub const PAGE_FIELDS: &str = "id,name,access_token,picture,tasks";

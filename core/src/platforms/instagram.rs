@@ -6,8 +6,8 @@
 //! https://developers.facebook.com/documentation/instagram-platform/instagram-graph-api/reference/ig-user/media_publish
 //! ("50 posts within a 24 hour moving period"); errors and usage headers as Facebook's.
 
-use super::{IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, SelfExchange};
-use crate::proxy::{BudgetRule, Scope};
+use super::proxy_spec::{BudgetRule, Scope};
+use super::types::{IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, SelfExchange};
 
 /// The `instagram` platform.
 pub fn platform() -> Platform {

@@ -23,9 +23,8 @@
 //! https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/protocol-version and
 //! https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/query-tunneling.
 
-use super::{IdentityMap, Pkce, Platform, RefreshKind};
-use crate::accounts::AccountSource;
-use crate::proxy::{ProxySpec, RateHeaders};
+use super::proxy_spec::{ProxySpec, RateHeaders};
+use super::types::{AccountSource, IdentityMap, Pkce, Platform, RefreshKind};
 
 /// The `LinkedIn-Version` sent on every `/rest` call (YYYYMM), in one place.
 pub const API_VERSION: &str = "202608";

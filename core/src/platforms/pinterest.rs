@@ -6,8 +6,8 @@
 //! per app, and per-category limits per minute). Media uploads go to a presigned S3 URL
 //! that must not get the Pinterest token: apps post there directly.
 
-use super::{ClientAuth, IdentityMap, Pkce, Platform, RefreshKind};
-use crate::proxy::{BudgetRule, ProxySpec, Scope};
+use super::proxy_spec::{BudgetRule, ProxySpec, Scope};
+use super::types::{ClientAuth, IdentityMap, Pkce, Platform, RefreshKind};
 
 /// The `pinterest` platform.
 pub fn platform() -> Platform {

@@ -5,8 +5,8 @@
 //! Reddit's announcement of 2023-05-31 (100 queries per minute per OAuth client id, averaged
 //! over 10 minutes).
 
-use super::{ClientAuth, IdentityMap, Pkce, Platform, RefreshKind};
-use crate::proxy::{BudgetRule, ProxySpec, RateHeaders, Scope};
+use super::proxy_spec::{BudgetRule, ProxySpec, RateHeaders, Scope};
+use super::types::{ClientAuth, IdentityMap, Pkce, Platform, RefreshKind};
 
 /// The User-Agent Reddit requires on every call (a generic one gets throttled or refused).
 pub const USER_AGENT: &str = "web:connect-links:0.1.0 (by connect-links)";

@@ -4,8 +4,7 @@
 //! in the shape of Facebook's `/me/accounts` (`data[]` of `id`, `name`, `access_token`,
 //! `picture.data.url`, `tasks`; `paging`), so a newcomer sees the picker with no credentials.
 
-use super::{ClientAuth, IdentityMap, Platform, RefreshKind};
-use crate::accounts::AccountSource;
+use super::types::{AccountSource, ClientAuth, IdentityMap, Platform, RefreshKind};
 
 /// The sandbox's fixed client id: it needs no registration.
 pub const CLIENT_ID: &str = "sandbox-client";

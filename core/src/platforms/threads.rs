@@ -5,8 +5,8 @@
 //! https://developers.facebook.com/documentation/threads/overview (`graph.threads.com` or
 //! `graph.threads.net`; 250 posts and 1,000 replies per 24 hours per profile).
 
-use super::{IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, SelfExchange};
-use crate::proxy::{BudgetRule, Scope};
+use super::proxy_spec::{BudgetRule, Scope};
+use super::types::{IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, SelfExchange};
 
 /// The `threads` platform.
 pub fn platform() -> Platform {

@@ -10,8 +10,8 @@
 //! Media goes to the `upload_url` the init call answers, which carries its own upload token:
 //! apps PUT there directly, not through the proxy.
 
-use super::{IdentityMap, Platform, RefreshKind, RevokeReach, RevokeToken};
-use crate::proxy::{BudgetRule, ProxySpec, Scope};
+use super::proxy_spec::{BudgetRule, ProxySpec, Scope};
+use super::types::{IdentityMap, Platform, RefreshKind, RevokeReach, RevokeToken};
 
 /// The `tiktok` platform.
 pub fn platform() -> Platform {

@@ -5,8 +5,8 @@
 //! https://docs.x.com/x-api/fundamentals/rate-limits (per-user and per-app windows;
 //! `x-rate-limit-reset` is a Unix time; 429 when spent; pay-per-use billing is separate).
 
-use super::{ClientAuth, IdentityMap, Platform, RefreshKind};
-use crate::proxy::{BudgetRule, ProxySpec, RateHeaders, Scope};
+use super::proxy_spec::{BudgetRule, ProxySpec, RateHeaders, Scope};
+use super::types::{ClientAuth, IdentityMap, Platform, RefreshKind};
 
 /// The `x` platform.
 pub fn platform() -> Platform {

@@ -6,8 +6,8 @@
 //! `videos.insert` and 10,000 units a day for the rest) and
 //! https://developers.google.com/youtube/v3/guides/using_resumable_upload_protocol.
 
-use super::{IdentityMap, Platform, RefreshKind, RevokeReach};
-use crate::proxy::{BudgetRule, ProxySpec, Scope};
+use super::proxy_spec::{BudgetRule, ProxySpec, Scope};
+use super::types::{IdentityMap, Platform, RefreshKind, RevokeReach};
 
 /// The `youtube` platform.
 pub fn platform() -> Platform {
