@@ -6,6 +6,7 @@
 
 use super::proxy_spec::ProxySpec;
 use serde::Serialize;
+
 /// How a platform authenticates its users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
