@@ -7,7 +7,7 @@ use crate::respond;
 use crate::revoke::{revoke, Grant};
 use crate::store::{self, ProfileFilter, ProfileToken};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
-use connect_links_core::model::{decode_cursor, encode_cursor, GrantRow, ProfileRow};
+use connect_links_core::model::{decode_cursor, encode_cursor, GrantRow, ProfileRow, ProfileStatus};
 use connect_links_core::refresh::Failure;
 use connect_links_core::refresh_policy::refresh_on_read;
 use connect_links_core::time::rfc3339_opt;
@@ -94,9 +94,9 @@ pub async fn revoke_grant(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumn
 
 /// Refuses a profile that is not active: pending (waiting for its claim) or disconnected.
 pub(crate) fn require_active(p: &ProfileRow) -> ApiResult<()> {
-    match p.status.as_str() {
-        "active" => Ok(()),
-        "pending" => Err(ApiError::new(
+    match p.status {
+        ProfileStatus::Active => Ok(()),
+        ProfileStatus::Pending => Err(ApiError::new(
             ErrorCode::Conflict,
             "the profile waits for its claim (POST /v1/connect-links/{id}/claim)",
         )),
@@ -249,7 +249,7 @@ async fn wait_for_landing(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Option
     for _ in 0..12 {
         Delay::from(Duration::from_millis(250)).await;
         let Some((p, t)) = store::profile_token(&db, app_id, id).await? else { return Ok(None) };
-        let landed = p.status != "active" || p.access_token_expires_at.is_none_or(|e| e > ctx.now());
+        let landed = p.status != ProfileStatus::Active || p.access_token_expires_at.is_none_or(|e| e > ctx.now());
         last = Some((p, t));
         if landed {
             break;

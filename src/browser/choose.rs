@@ -8,6 +8,7 @@ use crate::ctx::{Ctx, OrInternal};
 use crate::store;
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::model::LinkStatus;
 use connect_links_core::picker::{choice_hash, chosen, cookie_value, Choice, CHOICE_FIELD, CHOICE_TTL_SECS};
 use serde::Deserialize;
 use worker::{query, Response};
@@ -34,7 +35,7 @@ pub async fn submit(
     let browser = cookie_value(cookie).unwrap_or_default();
     let db = ctx.db()?;
     let link = store::get_link(&db, link_id).await?.ok_or_else(|| ApiError::not_found("connect link"))?;
-    if link.status_at(ctx.now()) != "pending" || link.status != "choosing" {
+    if link.status_at(ctx.now()) != LinkStatus::Pending || link.status != LinkStatus::Choosing {
         return Err(ApiError::new(
             ErrorCode::LinkExpired,
             "This account choice has expired or was already made. Start again from the app.",

@@ -19,7 +19,7 @@ use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::identity::parse_identity;
 use connect_links_core::mastodon::{account_key, handle as instance_handle, is_unknown_client};
-use connect_links_core::model::{GrantRow, LinkRow, ProfileRow};
+use connect_links_core::model::{GrantRow, LinkRow, ProfileRow, ProfileStatus};
 use connect_links_core::oauth::{
     clean_code, code_exchange_request, identity_request, long_lived_swap_request, missing_scopes, parse_scopes,
     parse_token_answer, ClientCredentials,
@@ -496,7 +496,7 @@ async fn reconnect_owner(ctx: &Ctx, link: &LinkRow) -> ApiResult<Result<Option<S
 /// moves, and so does a disconnected one (its old login lost it; the owner rule still holds).
 fn placement(found: Option<&ProfileRow>, link: &LinkRow, owner: Option<&str>, login_grant: Option<&str>) -> Placement {
     if let Some(p) = found {
-        if p.status == "active" && login_grant != Some(p.grant_id.as_str()) {
+        if p.status == ProfileStatus::Active && login_grant != Some(p.grant_id.as_str()) {
             return if link.reconnect_profile_id.as_deref() == Some(p.id.as_str()) {
                 Placement::WrongAccount
             } else {
@@ -507,7 +507,7 @@ fn placement(found: Option<&ProfileRow>, link: &LinkRow, owner: Option<&str>, lo
     let seen = found.map(|p| ExistingAccount {
         id: &p.id,
         external_user_id: p.external_user_id.as_deref(),
-        pending: p.status == "pending",
+        pending: p.status == ProfileStatus::Pending,
     });
     match (&seen, &link.reconnect_profile_id) {
         (Some(e), Some(target)) if e.id == target => place(seen.as_ref(), owner, Some(target)),
@@ -708,7 +708,7 @@ pub async fn store_accounts(
                 // Owned elsewhere since it was offered: left out.
                 Placement::ConnectedElsewhere | Placement::WrongAccount => continue,
             };
-            let was_pending = found.is_none_or(|p| p.status == "pending");
+            let was_pending = found.is_none_or(|p| p.status == ProfileStatus::Pending);
             let (status, claim_link) = match finish {
                 Finish::AwaitClaim if was_pending => ("pending", Some(link.id.as_str())),
                 _ => ("active", None),
@@ -756,7 +756,7 @@ pub async fn store_accounts(
                 access_token_expires_at: profile_expiry,
                 next_check_at: next_check,
                 old_owner: found.and_then(|o| o.external_user_id.clone()),
-                old_status: found.map(|o| o.status.clone()),
+                old_status: found.map(|o| o.status.as_str().to_string()),
             };
             match found {
                 Some(_) => updates.push(write),
@@ -777,7 +777,7 @@ pub async fn store_accounts(
                 avatar_url: a.avatar_url.clone(),
                 external_user_id: owner_after,
                 metadata: metadata_after,
-                status: status.to_string(),
+                status: status.into(),
                 disconnect_reason: None,
                 scopes: scopes.clone(),
                 access_token_expires_at: profile_expiry,

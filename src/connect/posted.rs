@@ -14,8 +14,8 @@ use connect_links_core::accounts::Account;
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::identity::{parse_identity, Identity};
-use connect_links_core::input::{parse_json, CreateProfile};
-use connect_links_core::model::{AppRow, LinkRow};
+use connect_links_core::input::{parse_json, AccountsMode, CreateProfile};
+use connect_links_core::model::{AppRow, LinkRow, LinkStatus};
 use connect_links_core::oauth::identity_request;
 use connect_links_core::picker::Choice;
 use connect_links_core::platforms::{AuthKind, Platform};
@@ -127,10 +127,10 @@ pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Poste
         scopes: "[]".into(),
         external_user_id: input.external_user_id.clone(),
         metadata: input.metadata.as_ref().map(|m| serde_json::Value::Object(m.clone()).to_string()),
-        status: "pending".into(),
+        status: LinkStatus::Pending,
         created_at: now,
         expires_at: now,
-        accounts: "all".into(),
+        accounts: AccountsMode::All,
         instance: platform.instance.clone(),
         ..LinkRow::default()
     };

@@ -11,7 +11,7 @@ use crate::jobs::webhooks;
 use crate::store::{self, LinkEnd, Stmt};
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
-use connect_links_core::model::{ProfileRow, PROFILE_COLUMNS};
+use connect_links_core::model::{ProfileRow, ProfileStatus, PROFILE_COLUMNS};
 use connect_links_core::picker::login_key;
 use connect_links_core::webhook::types;
 use serde_json::json;
@@ -117,7 +117,7 @@ pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
         )
         .or_500("prepare revoke own tokens")?,
     ];
-    let live: Vec<&ProfileRow> = profiles.iter().filter(|p| p.status != "disconnected").collect();
+    let live: Vec<&ProfileRow> = profiles.iter().filter(|p| p.status != ProfileStatus::Disconnected).collect();
     let mut batches = vec![(first, Vec::new())];
     for chunk in live.chunks(CHUNK) {
         let (mut stmts, mut events) = (Vec::new(), Vec::new());
@@ -135,7 +135,7 @@ pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
             );
             // A profile still waiting for its claim was never announced: it ends silently.
             // Each event follows its own profile's update (its `changes()` guard).
-            if p.status == "active" {
+            if p.status == ProfileStatus::Active {
                 let view =
                     ProfileRow { last_platform_event_at: Some(now), ..(*p).clone() }.ended("revoked", now).view();
                 webhooks::push_event(ctx, &db, &p.app_id, types::DISCONNECTED, view, &mut stmts, &mut events)?;
@@ -166,7 +166,7 @@ pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
         let (mut stmts, mut events) = (Vec::new(), Vec::new());
         for p in chunk {
             stmts.push(store::delete_profile_stmt(&db, &p.app_id, &p.id)?);
-            if p.status != "pending" {
+            if p.status != ProfileStatus::Pending {
                 webhooks::push_event(ctx, &db, &p.app_id, types::DELETED, p.view(), &mut stmts, &mut events)?;
             }
         }

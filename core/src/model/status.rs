@@ -1,0 +1,139 @@
+//! The statuses a row stores, as enums that read and show the same strings D1 holds.
+//!
+//! A status column has no CHECK constraint, so a row may hold a value this build does not
+//! know (written by hand, or by a newer version): it reads as `Other`, equal to no known
+//! status, and is shown as stored. Reading a row never fails on a status.
+
+use serde::{Deserialize, Deserializer};
+
+/// Reads a stored string column through its type's `From<&str>` (the lenient reading: an
+/// unknown value maps as the type says, never to an error).
+pub(crate) fn stored<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: for<'a> From<&'a str>,
+{
+    String::deserialize(d).map(|s| T::from(s.as_str()))
+}
+
+macro_rules! stored_status {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)+
+            /// A value this build does not know: equal to none of the above, shown as stored.
+            Other(String),
+        }
+
+        impl $name {
+            /// The stored and shown value.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)+
+                    $name::Other(s) => s,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                match s {
+                    $($text => $name::$variant,)+
+                    other => $name::Other(other.to_string()),
+                }
+            }
+        }
+
+        // Host tests compare a status with the string they expect.
+        #[cfg(test)]
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
+
+stored_status!(
+    /// A connect link's `status` column.
+    LinkStatus {
+        /// Waiting for the user's consent (its expiry is derived from `expires_at`).
+        Pending = "pending",
+        /// The user is on the account picker (until `choice_expires_at`).
+        Choosing = "choosing",
+        /// Connected, waiting for the app's claim (until `claim_expires_at`).
+        AwaitingClaim = "awaiting_claim",
+        /// Connected (and claimed, where the app claims).
+        Completed = "completed",
+        /// Ended with an error code.
+        Failed = "failed",
+        /// Marked expired by the cron (an unclaimed link), or derived at read time.
+        Expired = "expired",
+    }
+);
+
+stored_status!(
+    /// A profile's `status` column.
+    ProfileStatus {
+        /// Connected through a hosted link, waiting for the app's claim.
+        Pending = "pending",
+        /// Usable.
+        Active = "active",
+        /// Ended (`disconnect_reason` says why); a reconnect link brings it back.
+        Disconnected = "disconnected",
+    }
+);
+
+stored_status!(
+    /// A grant's `status` column.
+    GrantStatus {
+        /// Its tokens are kept alive.
+        Active = "active",
+        /// Ended.
+        Disconnected = "disconnected",
+    }
+);
+
+// The column's default: a link is pending until something ends it.
+impl Default for LinkStatus {
+    fn default() -> Self {
+        LinkStatus::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // By full path: scripts/layout-check.mjs reads `super` here as this file's parent module.
+    use crate::model::status::{stored, GrantStatus, LinkStatus, ProfileStatus};
+
+    #[test]
+    fn known_values_round_trip_and_unknown_ones_are_kept() {
+        for s in ["pending", "choosing", "awaiting_claim", "completed", "failed", "expired"] {
+            assert_eq!(LinkStatus::from(s).as_str(), s);
+            assert!(!matches!(LinkStatus::from(s), LinkStatus::Other(_)), "{s}");
+        }
+        for s in ["pending", "active", "disconnected"] {
+            assert_eq!(ProfileStatus::from(s).as_str(), s);
+        }
+        let odd = ProfileStatus::from("Active");
+        assert_eq!(odd, ProfileStatus::Other("Active".into()));
+        assert_ne!(odd, ProfileStatus::Active);
+        assert_eq!(odd.as_str(), "Active");
+        assert_eq!(GrantStatus::from("").as_str(), "");
+    }
+
+    #[test]
+    fn rows_read_any_stored_string() {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            #[serde(deserialize_with = "stored")]
+            status: GrantStatus,
+        }
+        let row: Row = serde_json::from_str(r#"{"status":"disconnected"}"#).unwrap();
+        assert_eq!(row.status, GrantStatus::Disconnected);
+        let row: Row = serde_json::from_str(r#"{"status":"paused"}"#).unwrap();
+        assert_eq!(row.status, GrantStatus::Other("paused".into()));
+        assert!(serde_json::from_str::<Row>(r#"{"status":3}"#).is_err(), "a number is no status");
+    }
+}
