@@ -5,6 +5,7 @@ use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::{AppRow, GrantRow, LinkRow, ProfileRow, GRANT_COLUMNS, PROFILE_COLUMNS};
 use connect_links_core::redirect::host_needles;
+use connect_links_core::secrets::{AccessToken, RefreshToken};
 use connect_links_core::refresh_policy::{RefreshMode, MAX_LEAD, MIN_LEAD};
 use serde::{Deserialize, Serialize};
 use worker::{query, D1Database, D1PreparedStatement};
@@ -669,9 +670,10 @@ pub struct TokenColumns {
 impl TokenColumns {
     /// The grant's access token and, when stored and still opening, its refresh token
     /// (sealed under the grant's id); `None` when the access token does not open.
-    pub fn open(&self, keyring: &Keyring) -> Option<(String, Option<String>)> {
-        let access = keyring.open(&self.id, "access_token", &self.access_token_enc).ok()?;
-        let refresh = self.refresh_token_enc.as_deref().and_then(|e| keyring.open(&self.id, "refresh_token", e).ok());
+    pub fn open(&self, keyring: &Keyring) -> Option<(AccessToken, Option<RefreshToken>)> {
+        let access = keyring.open_secret(&self.id, "access_token", &self.access_token_enc).ok()?;
+        let refresh =
+            self.refresh_token_enc.as_deref().and_then(|e| keyring.open_secret(&self.id, "refresh_token", e).ok());
         Some((access, refresh))
     }
 }

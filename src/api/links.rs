@@ -17,7 +17,7 @@ use connect_links_core::pkce::new_verifier;
 use connect_links_core::platforms::AuthKind;
 use connect_links_core::random::{ct_eq, new_id};
 use connect_links_core::redirect::{host_not_ascii, is_allowed};
-use connect_links_core::state::{new_state, state_key, CallbackMode, PendingAuth, STATE_TTL_SECS, VERIFIER_FIELD};
+use connect_links_core::state::{new_state, state_key, CallbackMode, PendingAuth, SealedVerifier, STATE_TTL_SECS};
 use connect_links_core::time::rfc3339;
 use connect_links_core::webhook::types;
 use serde_json::json;
@@ -153,9 +153,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         app_id: app.id.clone(),
         platform: platform.id.clone(),
         // Sealed like a token: a KV read alone yields no usable verifier.
-        verifier: ctx
-            .keyring()?
-            .seal(&state_key(state.secret()), VERIFIER_FIELD, verifier.secret())
+        verifier: SealedVerifier::seal(&*ctx.keyring()?, &state_key(state.secret()), &verifier)
             .or_500("seal verifier")?,
         redirect_uri,
         callback,

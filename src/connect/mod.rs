@@ -31,7 +31,7 @@ use connect_links_core::random::new_id;
 use connect_links_core::random::random_token;
 use connect_links_core::refresh_policy::{next_action_at, RefreshMode, TokenTimes};
 use connect_links_core::secrets::ConnectToken;
-use connect_links_core::state::{state_key, PendingAuth, VERIFIER_FIELD};
+use connect_links_core::state::{state_key, OpenedAuth, PendingAuth};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
 pub use hold::row_after_error as choice_after_error;
@@ -52,17 +52,17 @@ pub enum StateProblem {
 }
 
 /// Looks up a state without consuming it, and opens its sealed verifier.
-pub async fn peek_state(ctx: &Ctx, state: &str) -> ApiResult<Result<PendingAuth, StateProblem>> {
+pub async fn peek_state(ctx: &Ctx, state: &str) -> ApiResult<Result<OpenedAuth, StateProblem>> {
     let key = state_key(state);
     let raw = ctx.kv()?.get(&key).text().await.or_500("kv get state")?;
-    let Some(mut pending) = raw.and_then(|r| serde_json::from_str::<PendingAuth>(&r).ok()) else {
+    let Some(sealed) = raw.and_then(|r| serde_json::from_str::<PendingAuth>(&r).ok()) else {
         return Ok(Err(StateProblem::Unknown));
     };
     // A record whose verifier does not open (forged, or under a removed key) is no state.
-    match ctx.keyring()?.open(&key, VERIFIER_FIELD, &pending.verifier) {
-        Ok(v) => pending.verifier = v,
+    let pending = match sealed.open(&*ctx.keyring()?, &key) {
+        Ok(p) => p,
         Err(_) => return Ok(Err(StateProblem::Unknown)),
-    }
+    };
     if !pending.is_fresh(ctx.now()) {
         return Ok(Err(StateProblem::Expired));
     }
@@ -70,7 +70,7 @@ pub async fn peek_state(ctx: &Ctx, state: &str) -> ApiResult<Result<PendingAuth,
 }
 
 /// Consumes a state exactly once (recorded in D1) and drops it from KV.
-pub async fn consume_state(ctx: &Ctx, state: &str, pending: &PendingAuth) -> ApiResult<Result<(), StateProblem>> {
+pub async fn consume_state(ctx: &Ctx, state: &str, pending: &OpenedAuth) -> ApiResult<Result<(), StateProblem>> {
     let key = state_key(state);
     if !store::consume_state(&ctx.db()?, &key, &pending.link_id, ctx.now()).await? {
         return Ok(Err(StateProblem::Replayed));
@@ -154,7 +154,7 @@ pub enum Connected {
 /// fails is revoked where that ends no other grant.
 pub async fn complete(
     ctx: &Ctx,
-    pending: &PendingAuth,
+    pending: &OpenedAuth,
     link: &LinkRow,
     code: &str,
     finish: Finish,
@@ -197,8 +197,8 @@ impl FreshGrant {
     pub fn of_choice(platform: &Platform, c: &Choice) -> FreshGrant {
         FreshGrant {
             platform: platform.clone(),
-            access: c.access_token.clone(),
-            refresh: c.refresh_token.clone(),
+            access: c.access_token.secret().to_string(),
+            refresh: c.refresh_token.as_ref().map(|r| r.secret().to_string()),
             // Held before the identity call told the login: an unknown account.
             account: Some(c.login.platform_user_id.clone()).filter(|l| !l.is_empty()),
         }
@@ -260,7 +260,7 @@ type Failed = (CallbackFailure, Option<FreshGrant>);
 
 async fn connect(
     ctx: &Ctx,
-    pending: &PendingAuth,
+    pending: &OpenedAuth,
     link: &LinkRow,
     code: &str,
     finish: Finish,
@@ -279,8 +279,8 @@ async fn connect(
     };
     let requested = link.scope_list();
     let mut choice = Choice {
-        access_token: tokens.access_token.secret().to_string(),
-        refresh_token: tokens.refresh_token.as_ref().map(|r| r.secret().to_string()),
+        access_token: tokens.access_token.clone(),
+        refresh_token: tokens.refresh_token.clone(),
         expires_in: tokens.expires_in,
         refresh_expires_in: tokens.refresh_expires_in,
         scopes: tokens.scope.as_deref().map(parse_scopes).unwrap_or_else(|| requested.clone()),
@@ -382,12 +382,12 @@ async fn exchange(
     ctx: &Ctx,
     platform: &Platform,
     creds: &ClientCredentials,
-    pending: &PendingAuth,
+    pending: &OpenedAuth,
     link: &LinkRow,
     code: &str,
 ) -> Result<TokenSet, CallbackFailure> {
     let code = clean_code(platform, code);
-    let req = code_exchange_request(platform, creds, &code, &pending.redirect_uri, &pending.verifier());
+    let req = code_exchange_request(platform, creds, &code, &pending.redirect_uri, &pending.verifier);
     let resp =
         fetch::send(&req, &platform.id, None, ctx.timeout_ms()).await.map_err(|_| CallbackFailure::ExchangeFailed)?;
     let parsed = parse_token_answer(platform, resp.status, &resp.body);
@@ -618,10 +618,10 @@ pub async fn store_accounts(
             Some((g, _)) => g.id.clone(),
             None => new_id("grn_")?,
         };
-        let access_enc = keyring.seal(&grant_id, "access_token", &choice.access_token).or_500("seal")?;
+        let access_enc = keyring.seal(&grant_id, "access_token", choice.access_token.secret()).or_500("seal")?;
         let stored_refresh = grant.as_ref().and_then(|(_, t)| t.refresh_token_enc.as_deref());
         let refresh_enc = match (&choice.refresh_token, stored_refresh) {
-            (Some(rt), _) => Some(keyring.seal(&grant_id, "refresh_token", rt).or_500("seal")?),
+            (Some(rt), _) => Some(keyring.seal(&grant_id, "refresh_token", rt.secret()).or_500("seal")?),
             // Keep the stored one, moved under the current key so the row has one key id.
             (None, Some(old)) if Keyring::kid_of(old) == Some(keyring.current_kid()) => Some(old.to_string()),
             (None, Some(old)) => {
