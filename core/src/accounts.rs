@@ -1,4 +1,4 @@
-//! The accounts behind one login (issue 9): a login may act as itself (X, YouTube...), or
+//! The accounts behind one login: a login may act as itself (X, YouTube...), or
 //! as Pages, organizations or Instagram business accounts reached through it. Each platform
 //! names its [`AccountSource`]; the calls that list the accounts are built and read here.
 

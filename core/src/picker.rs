@@ -1,4 +1,4 @@
-//! The account picker (issue 9): when a login has several accounts and the link asks to
+//! The account picker: when a login has several accounts and the link asks to
 //! pick, the hosted callback shows this page instead of redirecting. What waits for the
 //! choice is sealed in D1 ([`Choice`]); the page is bound to the link, to the browser (a
 //! cookie) and to a one-time form token.

@@ -1,4 +1,4 @@
-//! The proxy's rules (issue 11), as pure functions: where a proxied call may go, which
+//! The proxy's rules, as pure functions: where a proxied call may go, which
 //! headers pass each way, what an endpoint's class is, what a platform's answer says about
 //! its limits, and whether to retry. The worker (`src/api/proxy.rs`) only moves bytes.
 

@@ -16,7 +16,7 @@
 //! https://developers.facebook.com/docs/pages/access-tokens/ (Page tokens from a long-lived
 //! User token do not expire).
 //!
-//! Publishing limit (issue 11) checked 2026-11-30 against
+//! The proxy's publishing limit checked 2026-11-30 against
 //! https://developers.facebook.com/documentation/instagram-platform/instagram-graph-api/reference/ig-user/media_publish
 //! ("50 posts within a 24 hour moving period").
 

@@ -1,7 +1,7 @@
 //! Threads. Facts checked 2026-11-23 against
 //! https://developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions
 //!
-//! The proxy (issue 11) checked 2026-11-30 against
+//! The proxy's hosts and limits checked 2026-11-30 against
 //! https://developers.facebook.com/documentation/threads/overview (`graph.threads.com` or
 //! `graph.threads.net`; 250 posts and 1,000 replies per 24 hours per profile).
 

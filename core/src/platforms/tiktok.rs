@@ -2,7 +2,7 @@
 //! https://developers.tiktok.com/doc/login-kit-web and
 //! https://developers.tiktok.com/doc/oauth-user-access-token-management
 //!
-//! The proxy (issue 11) checked 2026-11-30 against
+//! The proxy's hosts and limits checked 2026-11-30 against
 //! https://developers.tiktok.com/doc/tiktok-api-v2-rate-limit (429 `rate_limit_exceeded`, no
 //! rate-limit headers), https://developers.tiktok.com/doc/content-posting-api-reference-direct-post
 //! ("Each user access_token is limited to 6 requests per minute") and
