@@ -56,9 +56,11 @@ macro_rules! stored_status {
 }
 
 stored_status!(
-    /// A connect link's `status` column.
+    /// A connect link's `status` column (by default `pending`, as the column is).
+    #[derive(Default)]
     LinkStatus {
         /// Waiting for the user's consent (its expiry is derived from `expires_at`).
+        #[default]
         Pending = "pending",
         /// The user is on the account picker (until `choice_expires_at`).
         Choosing = "choosing",
@@ -94,13 +96,6 @@ stored_status!(
         Disconnected = "disconnected",
     }
 );
-
-// The column's default: a link is pending until something ends it.
-impl Default for LinkStatus {
-    fn default() -> Self {
-        LinkStatus::Pending
-    }
-}
 
 #[cfg(test)]
 mod tests {
