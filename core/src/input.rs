@@ -7,7 +7,7 @@ use crate::redirect::{appended_name_in, host_not_ascii, validate_allowed_entry, 
 use crate::refresh_policy::RefreshMode;
 use crate::state::CallbackMode;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// Request bodies larger than this are refused with 413.
@@ -168,7 +168,7 @@ pub struct CreateLink {
 
 /// The `accounts` option of a connect link. A request must name one exactly; a stored row
 /// reads any value but `all` as `pick` (see the `From<&str>` impl).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountsMode {
     /// A page lists the accounts when there are several (the default).

@@ -29,14 +29,10 @@ pub struct AppRow {
     pub allowed_redirect_urls: String,
     /// Webhook URL.
     pub webhook_url: Option<String>,
-    /// `required` (default) or `auto`: whether hosted connects wait for a claim. An unknown
-    /// stored value reads as `required`.
-    #[serde(deserialize_with = "stored")]
-    pub claim: ClaimMode,
-    /// `proactive` (default) or `on_demand`: how the cron keeps the app's tokens. An unknown
-    /// stored value reads as `proactive`.
-    #[serde(deserialize_with = "stored")]
-    pub refresh_mode: RefreshMode,
+    /// `required` (default) or `auto`: whether hosted connects wait for a claim.
+    pub claim: String,
+    /// `proactive` (default) or `on_demand`: how the cron keeps the app's tokens.
+    pub refresh_mode: String,
     /// Epoch seconds.
     pub created_at: i64,
     /// JSON of the app's overrides of its limits (`app_limits::AppLimits`); `None`: defaults.
@@ -47,11 +43,11 @@ pub struct AppRow {
 impl AppRow {
     /// Whether hosted connects of this app wait for a claim.
     pub fn claim_mode(&self) -> ClaimMode {
-        self.claim
+        ClaimMode::from_stored(&self.claim)
     }
     /// How the cron keeps this app's tokens.
     pub fn refresh_mode(&self) -> RefreshMode {
-        self.refresh_mode
+        RefreshMode::from_stored(&self.refresh_mode)
     }
     /// What this app may spend of the deployment.
     pub fn limits(&self) -> crate::app_limits::AppLimits {
@@ -177,7 +173,7 @@ impl LinkRow {
             LinkStatus::Choosing if choice_over => LinkStatus::Expired,
             // The user is still on the consent path (the account picker).
             LinkStatus::Choosing => LinkStatus::Pending,
-            _ => self.status.clone(),
+            _ => self.status,
         }
     }
     /// The API view at `now`. Until the app claims it, a link shows no profile: whoever holds

@@ -41,13 +41,6 @@ impl ClaimMode {
     }
 }
 
-/// The stored reading ([`ClaimMode::from_stored`]), for `apps.claim` rows.
-impl From<&str> for ClaimMode {
-    fn from(s: &str) -> Self {
-        Self::from_stored(s)
-    }
-}
-
 /// A new one-time `connect_token` (32 random bytes, base64url) and the hash that is stored.
 pub fn new_connect_token() -> ApiResult<(ConnectToken, String)> {
     let token = b64url(&random_bytes::<32>()?);

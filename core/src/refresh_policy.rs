@@ -51,13 +51,6 @@ impl RefreshMode {
     }
 }
 
-/// The stored reading ([`RefreshMode::from_stored`]), for `apps.refresh_mode` rows.
-impl From<&str> for RefreshMode {
-    fn from(s: &str) -> Self {
-        Self::from_stored(s)
-    }
-}
-
 /// How long a rotating refresh token whose platform documents no lifetime (X, a custom
 /// provider) is assumed to live unused. The cron keeps such tokens alive in `on_demand`, as
 /// it keeps every refresh token that rotates or idles out: a keep-alive every 23 days costs

@@ -37,8 +37,8 @@ pub async fn create_app(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
         name: input.name.trim().to_string(),
         allowed_redirect_urls: serde_json::to_string(&input.allowed_redirect_urls).or_500("allowlist json")?,
         webhook_url: input.webhook_url,
-        claim: input.claim.unwrap_or(ClaimMode::Required),
-        refresh_mode,
+        claim: input.claim.unwrap_or(ClaimMode::Required).as_str().to_string(),
+        refresh_mode: refresh_mode.as_str().to_string(),
         created_at: ctx.now(),
         limits: limits.to_stored(),
     };
@@ -100,10 +100,10 @@ pub async fn patch_app(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Response> 
         app.webhook_url = webhook;
     }
     if let Some(mode) = input.claim {
-        app.claim = mode;
+        app.claim = mode.as_str().to_string();
     }
     if let Some(mode) = &input.refresh_mode {
-        app.refresh_mode = check_refresh_mode(mode)?;
+        app.refresh_mode = check_refresh_mode(mode)?.as_str().to_string();
     }
     if let Some(changes) = &input.limits {
         let mut limits = app.limits();

@@ -1,8 +1,11 @@
 //! The statuses a row stores, as enums that read and show the same strings D1 holds.
 //!
-//! A status column has no CHECK constraint, so a row may hold a value this build does not
-//! know (written by hand, or by a newer version): it reads as `Other`, equal to no known
-//! status, and is shown as stored. Reading a row never fails on a status.
+//! A status column has no CHECK constraint, so a row may hold a value the worker never
+//! writes (a hand-edited row, or one from a newer version): it reads as `Unknown`, equal to
+//! no known status, so every check treats it as the string comparisons did; a view shows it
+//! as `unknown`. Reading a row never fails on a status. The enums are `Copy` (no payload
+//! for the unknown value): rows are cloned and dropped often, and a `String` inside each
+//! status costs the worker's size more than keeping a hand-edited value's text is worth.
 
 use serde::{Deserialize, Deserializer};
 
@@ -19,19 +22,19 @@ where
 macro_rules! stored_status {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)+ }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum $name {
             $($(#[$vdoc])* $variant,)+
-            /// A value this build does not know: equal to none of the above, shown as stored.
-            Other(String),
+            /// A value the worker never writes: equal to none of the above.
+            Unknown,
         }
 
         impl $name {
             /// The stored and shown value.
-            pub fn as_str(&self) -> &str {
+            pub fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $text,)+
-                    $name::Other(s) => s,
+                    $name::Unknown => "unknown",
                 }
             }
         }
@@ -40,7 +43,7 @@ macro_rules! stored_status {
             fn from(s: &str) -> Self {
                 match s {
                     $($text => $name::$variant,)+
-                    other => $name::Other(other.to_string()),
+                    _ => $name::Unknown,
                 }
             }
         }
@@ -103,19 +106,19 @@ mod tests {
     use crate::model::status::{stored, GrantStatus, LinkStatus, ProfileStatus};
 
     #[test]
-    fn known_values_round_trip_and_unknown_ones_are_kept() {
+    fn known_values_round_trip_and_unknown_ones_match_none() {
         for s in ["pending", "choosing", "awaiting_claim", "completed", "failed", "expired"] {
             assert_eq!(LinkStatus::from(s).as_str(), s);
-            assert!(!matches!(LinkStatus::from(s), LinkStatus::Other(_)), "{s}");
+            assert_ne!(LinkStatus::from(s), LinkStatus::Unknown, "{s}");
         }
         for s in ["pending", "active", "disconnected"] {
             assert_eq!(ProfileStatus::from(s).as_str(), s);
         }
         let odd = ProfileStatus::from("Active");
-        assert_eq!(odd, ProfileStatus::Other("Active".into()));
+        assert_eq!(odd, ProfileStatus::Unknown);
         assert_ne!(odd, ProfileStatus::Active);
-        assert_eq!(odd.as_str(), "Active");
-        assert_eq!(GrantStatus::from("").as_str(), "");
+        assert_eq!(odd.as_str(), "unknown");
+        assert_eq!(GrantStatus::from(""), GrantStatus::Unknown);
     }
 
     #[test]
@@ -128,7 +131,7 @@ mod tests {
         let row: Row = serde_json::from_str(r#"{"status":"disconnected"}"#).unwrap();
         assert_eq!(row.status, GrantStatus::Disconnected);
         let row: Row = serde_json::from_str(r#"{"status":"paused"}"#).unwrap();
-        assert_eq!(row.status, GrantStatus::Other("paused".into()));
+        assert_eq!(row.status, GrantStatus::Unknown);
         assert!(serde_json::from_str::<Row>(r#"{"status":3}"#).is_err(), "a number is no status");
     }
 }
