@@ -1,11 +1,13 @@
 //! The statuses a row stores, as enums that read and show the same strings D1 holds.
 //!
 //! A status column has no CHECK constraint, so a row may hold a value the worker never
-//! writes (a hand-edited row, or one from a newer version): it reads as `Unknown`, equal to
-//! no known status, so every check treats it as the string comparisons did; a view shows it
-//! as `unknown`. Reading a row never fails on a status. The enums are `Copy` (no payload
-//! for the unknown value): rows are cloned and dropped often, and a `String` inside each
-//! status costs the worker's size more than keeping a hand-edited value's text is worth.
+//! writes (a hand-edited row, or one from a newer version). It reads as a variant equal to
+//! no known status, so every check treats it as a string comparison did, and reading a row
+//! never fails on a status. A profile's unknown status keeps its text ([`ProfileStatus::Other`]):
+//! the landing of a connect writes a profile only while its status is the one it read, and
+//! a view shows it as stored. Link and grant statuses are `Copy` with a bare `Unknown`
+//! (shown as `unknown`): nothing compares their text, and a `String` in every row's status
+//! costs the worker's size more than a hand-edited link's text is worth.
 
 use serde::{Deserialize, Deserializer};
 
@@ -78,17 +80,41 @@ stored_status!(
     }
 );
 
-stored_status!(
-    /// A profile's `status` column.
-    ProfileStatus {
-        /// Connected through a hosted link, waiting for the app's claim.
-        Pending = "pending",
-        /// Usable.
-        Active = "active",
-        /// Ended (`disconnect_reason` says why); a reconnect link brings it back.
-        Disconnected = "disconnected",
+/// A profile's `status` column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileStatus {
+    /// Connected through a hosted link, waiting for the app's claim.
+    Pending,
+    /// Usable.
+    Active,
+    /// Ended (`disconnect_reason` says why); a reconnect link brings it back.
+    Disconnected,
+    /// A value the worker never writes, as stored: equal to none of the above.
+    Other(String),
+}
+
+impl ProfileStatus {
+    /// The stored and shown value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ProfileStatus::Pending => "pending",
+            ProfileStatus::Active => "active",
+            ProfileStatus::Disconnected => "disconnected",
+            ProfileStatus::Other(s) => s,
+        }
     }
-);
+}
+
+impl From<&str> for ProfileStatus {
+    fn from(s: &str) -> Self {
+        match s {
+            "pending" => ProfileStatus::Pending,
+            "active" => ProfileStatus::Active,
+            "disconnected" => ProfileStatus::Disconnected,
+            other => ProfileStatus::Other(other.to_string()),
+        }
+    }
+}
 
 stored_status!(
     /// A grant's `status` column.
@@ -115,9 +141,10 @@ mod tests {
             assert_eq!(ProfileStatus::from(s).as_str(), s);
         }
         let odd = ProfileStatus::from("Active");
-        assert_eq!(odd, ProfileStatus::Unknown);
+        assert_eq!(odd, ProfileStatus::Other("Active".into()));
         assert_ne!(odd, ProfileStatus::Active);
-        assert_eq!(odd.as_str(), "unknown");
+        assert_eq!(odd.as_str(), "Active", "a profile's unknown status keeps its text");
+        assert_eq!(LinkStatus::from("paused").as_str(), "unknown");
         assert_eq!(GrantStatus::from(""), GrantStatus::Unknown);
     }
 
