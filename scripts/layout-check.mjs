@@ -84,7 +84,9 @@ function resolve(crateDir, segs) {
 }
 
 function edgesOf(crateDir, rel) {
-  const text = code(fs.readFileSync(path.join(root, rel), 'utf8'));
+  // An inline test module (`#[cfg(test)] mod tests { use super::*; ... }`) is test code, and
+  // its `super` is this file's own module: what follows it is no edge.
+  const text = code(fs.readFileSync(path.join(root, rel), 'utf8')).split(/#\[cfg\(test\)\]\s*mod\s+\w+\s*\{/)[0];
   const here = modulePath(crateDir, rel);
   const paths = [];
   for (const m of text.matchAll(/\buse\s+([^;]+);/g)) paths.push(...expand(m[1]));

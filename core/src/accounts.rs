@@ -1,10 +1,11 @@
-//! The accounts behind one login (issue 9): a login may act as itself (X, YouTube...), or
+//! The accounts behind one login: a login may act as itself (X, YouTube...), or
 //! as Pages, organizations or Instagram business accounts reached through it. Each platform
 //! names its [`AccountSource`]; the calls that list the accounts are built and read here.
 
 use crate::caps;
 use crate::http::HttpRequest;
 use crate::identity::Identity;
+pub use crate::platforms::AccountSource;
 use crate::platforms::{linkedin, Platform};
 use crate::secrets::AccessToken;
 use serde::{Deserialize, Serialize};
@@ -99,24 +100,6 @@ impl Account {
             own_token: None,
         }
     }
-}
-
-/// Where a platform's accounts come from, after the identity call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccountSource {
-    /// The login is the one account (the default).
-    Login,
-    /// Facebook Pages from `GET /me/accounts` (paginated), each with its Page token; the
-    /// person is no account.
-    FacebookPages,
-    /// Instagram professional accounts from `GET /me/accounts` (`instagram_business_account`
-    /// of each Page), each acting with its Page's token; Pages without one are skipped.
-    InstagramViaPages,
-    /// The member, plus, when an organization scope was granted, the organizations it
-    /// administers (`organizationAcls`, then their names and logos).
-    LinkedInOrganizations,
-    /// The sandbox login plus its two Pages (`GET /sandbox/accounts`), each with a token.
-    SandboxPages,
 }
 
 /// Why listing accounts failed: the connect fails with `profile_failed`.

@@ -11,6 +11,7 @@
 //! handle and DID syntax per https://atproto.com/specs/handle and
 //! https://atproto.com/specs/did; XRPC errors are `{"error": Name, "message": text}`.
 
+pub use crate::platforms::bluesky::DEFAULT_ACCESS_TTL_SECS;
 use crate::host::{public_host, HostProblem};
 use crate::http::HttpRequest;
 use crate::random::b64url_decode;
@@ -23,9 +24,6 @@ use std::fmt;
 pub const PUBLIC_APPVIEW: &str = "https://public.api.bsky.app";
 /// The `did:plc` directory.
 pub const PLC_DIRECTORY: &str = "https://plc.directory";
-/// Access-token lifetime assumed when the access JWT's `exp` can't be read: the reference
-/// PDS issues 120-minute access JWTs, so scheduling a refresh by then is never late there.
-pub const DEFAULT_ACCESS_TTL_SECS: i64 = 2 * 3600;
 /// The longest handle (atproto handle spec).
 pub const MAX_HANDLE_LEN: usize = 253;
 /// The longest DID (atproto DID spec).

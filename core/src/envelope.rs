@@ -4,6 +4,7 @@
 //! `<profile id>:<field name>`, so a ciphertext copied to another row or field won't open.
 
 use crate::random::{b64_decode, b64url, b64url_decode, random_bytes};
+use crate::secrets::Secret;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use hmac::{Hmac, Mac};
@@ -169,6 +170,12 @@ impl Keyring {
         String::from_utf8(pt).map_err(|_| EnvelopeError::Tampered)
     }
 
+    /// [`Keyring::open`] for a sealed secret (a token, a client secret): the plaintext comes
+    /// back as its secret type, so it leaves the worker only through `.secret()`.
+    pub fn open_secret<T: Secret>(&self, row_id: &str, field: &str, envelope: &str) -> Result<T, EnvelopeError> {
+        self.open(row_id, field, envelope).map(T::wrap)
+    }
+
     /// The key id an envelope was written under, if it is well formed.
     pub fn kid_of(envelope: &str) -> Option<&str> {
         let mut parts = envelope.splitn(3, '.');
@@ -197,6 +204,18 @@ mod tests {
         assert!(env.starts_with("v1.k1."));
         assert!(!env.contains("tok-123"));
         assert_eq!(ring.open("prf_1", "access_token", &env).unwrap(), "tok-123");
+    }
+
+    #[test]
+    fn a_sealed_secret_opens_as_its_type() {
+        use crate::secrets::AccessToken;
+        let ring = Keyring::parse(K1).unwrap();
+        let env = ring.seal("grn_1", "access_token", "tok-SECRET").unwrap();
+        let token: AccessToken = ring.open_secret("grn_1", "access_token", &env).unwrap();
+        assert_eq!(token.secret(), "tok-SECRET");
+        assert!(!format!("{token:?}").contains("SECRET"));
+        let other_row = ring.open_secret::<AccessToken>("grn_2", "access_token", &env);
+        assert_eq!(other_row.err(), Some(EnvelopeError::Tampered));
     }
 
     #[test]

@@ -166,11 +166,13 @@ pub struct CreateLink {
     pub instance: Option<String>,
 }
 
-/// The `accounts` option of a connect link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// The `accounts` option of a connect link. A request must name one exactly; a stored row
+/// reads any value but `all` as `pick` (see the `From<&str>` impl).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountsMode {
     /// A page lists the accounts when there are several (the default).
+    #[default]
     Pick,
     /// Every account is connected.
     All,
@@ -182,6 +184,17 @@ impl AccountsMode {
         match self {
             AccountsMode::Pick => "pick",
             AccountsMode::All => "all",
+        }
+    }
+}
+
+/// The stored reading of `connect_links.accounts`: only `all` connects every account.
+impl From<&str> for AccountsMode {
+    fn from(s: &str) -> Self {
+        if s == "all" {
+            AccountsMode::All
+        } else {
+            AccountsMode::Pick
         }
     }
 }

@@ -9,7 +9,7 @@
 use crate::accounts::Account;
 use crate::callback::CallbackFailure;
 use crate::error::{ApiError, ApiResult};
-use crate::model::{LinkRow, ProfileRow};
+use crate::model::{LinkRow, ProfileRow, ProfileStatus};
 use crate::ownership::{place, ExistingAccount, Placement};
 use crate::picker::Choice;
 use crate::platforms::Platform;
@@ -118,7 +118,7 @@ pub fn placement(
     login_grant: Option<&str>,
 ) -> Placement {
     if let Some(p) = found {
-        if p.status == "active" && login_grant != Some(p.grant_id.as_str()) {
+        if p.status == ProfileStatus::Active && login_grant != Some(p.grant_id.as_str()) {
             return if link.reconnect_profile_id.as_deref() == Some(p.id.as_str()) {
                 Placement::WrongAccount
             } else {
@@ -129,7 +129,7 @@ pub fn placement(
     let seen = found.map(|p| ExistingAccount {
         id: &p.id,
         external_user_id: p.external_user_id.as_deref(),
-        pending: p.status == "pending",
+        pending: p.status == ProfileStatus::Pending,
     });
     match (&seen, &link.reconnect_profile_id) {
         (Some(e), Some(target)) if e.id == target => place(seen.as_ref(), owner, Some(target)),
@@ -255,7 +255,7 @@ where
             // Owned elsewhere since it was offered: left out.
             Placement::ConnectedElsewhere | Placement::WrongAccount => continue,
         };
-        let was_pending = found.is_none_or(|p| p.status == "pending");
+        let was_pending = found.is_none_or(|p| p.status == ProfileStatus::Pending);
         let (status, claim_link) = match l.finish {
             Finish::AwaitClaim if was_pending => ("pending", Some(link.id.as_str())),
             _ => ("active", None),
@@ -298,7 +298,7 @@ where
             access_token_expires_at: profile_expiry,
             next_check_at: next_check,
             old_owner: found.and_then(|o| o.external_user_id.clone()),
-            old_status: found.map(|o| o.status.clone()),
+            old_status: found.map(|o| o.status.as_str().to_string()),
         };
         // A never-claimed profile is new to whoever claims it.
         let event = if was_pending { types::CONNECTED } else { types::RECONNECTED };
@@ -315,7 +315,7 @@ where
             avatar_url: a.avatar_url.clone(),
             external_user_id: owner_after,
             metadata: metadata_after,
-            status: status.to_string(),
+            status: status.into(),
             disconnect_reason: None,
             scopes: l.scopes.to_string(),
             access_token_expires_at: profile_expiry,

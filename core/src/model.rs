@@ -1,7 +1,14 @@
 //! Rows as D1 returns them, and the JSON views the API shows of them. Token columns are
 //! never part of a view.
 
-use crate::input::parse_safe_int;
+mod status;
+
+pub use self::status::{GrantStatus, LinkStatus, ProfileStatus};
+
+use self::status::stored;
+use crate::input::{parse_safe_int, AccountsMode};
+use crate::ownership::ClaimMode;
+use crate::refresh_policy::RefreshMode;
 use crate::random::{b64url, b64url_decode};
 use crate::time::{rfc3339, rfc3339_opt};
 use serde::Deserialize;
@@ -35,12 +42,12 @@ pub struct AppRow {
 
 impl AppRow {
     /// Whether hosted connects of this app wait for a claim.
-    pub fn claim_mode(&self) -> crate::ownership::ClaimMode {
-        crate::ownership::ClaimMode::from_stored(&self.claim)
+    pub fn claim_mode(&self) -> ClaimMode {
+        ClaimMode::from_stored(&self.claim)
     }
     /// How the cron keeps this app's tokens.
-    pub fn refresh_mode(&self) -> crate::refresh_policy::RefreshMode {
-        crate::refresh_policy::RefreshMode::from_stored(&self.refresh_mode)
+    pub fn refresh_mode(&self) -> RefreshMode {
+        RefreshMode::from_stored(&self.refresh_mode)
     }
     /// What this app may spend of the deployment.
     pub fn limits(&self) -> crate::app_limits::AppLimits {
@@ -88,9 +95,10 @@ pub struct LinkRow {
     pub metadata: Option<String>,
     /// Reconnect target.
     pub reconnect_profile_id: Option<String>,
-    /// `pending`, `awaiting_claim`, `completed`, `failed` or `expired` (a pending link's
-    /// expiry is derived; an unclaimed one is marked by the cron).
-    pub status: String,
+    /// `pending`, `choosing`, `awaiting_claim`, `completed`, `failed` or `expired` (a pending
+    /// link's expiry is derived; an unclaimed one is marked by the cron).
+    #[serde(deserialize_with = "stored")]
+    pub status: LinkStatus,
     /// Failure code.
     pub error: Option<String>,
     /// The connected profile.
@@ -110,9 +118,10 @@ pub struct LinkRow {
     /// The event each of those profiles' claim sends (JSON array, same order).
     #[serde(default)]
     pub claim_events: Option<String>,
-    /// `pick` (default: a page to choose when a login has several accounts) or `all`.
-    #[serde(default = "default_accounts")]
-    pub accounts: String,
+    /// `pick` (default: a page to choose when a login has several accounts) or `all`; any
+    /// other stored value reads as `pick`.
+    #[serde(default = "default_accounts", deserialize_with = "stored")]
+    pub accounts: AccountsMode,
     /// Until when the user can choose accounts (status `choosing`).
     #[serde(default)]
     pub choice_expires_at: Option<i64>,
@@ -127,8 +136,8 @@ pub struct LinkRow {
     pub instance: Option<String>,
 }
 
-fn default_accounts() -> String {
-    "pick".into()
+fn default_accounts() -> AccountsMode {
+    AccountsMode::Pick
 }
 
 impl LinkRow {
@@ -155,19 +164,16 @@ impl LinkRow {
     }
     /// The status at `now`: a pending link past its expiry, or an unclaimed one past its
     /// claim window, is `expired`.
-    pub fn status_at(&self, now: i64) -> &str {
+    pub fn status_at(&self, now: i64) -> LinkStatus {
         let claim_over = self.claim_expires_at.is_none_or(|t| now >= t);
         let choice_over = self.choice_expires_at.is_none_or(|t| now >= t);
-        if (self.status == "pending" && now >= self.expires_at)
-            || (self.status == "awaiting_claim" && claim_over)
-            || (self.status == "choosing" && choice_over)
-        {
-            "expired"
-        } else if self.status == "choosing" {
+        match self.status {
+            LinkStatus::Pending if now >= self.expires_at => LinkStatus::Expired,
+            LinkStatus::AwaitingClaim if claim_over => LinkStatus::Expired,
+            LinkStatus::Choosing if choice_over => LinkStatus::Expired,
             // The user is still on the consent path (the account picker).
-            "pending"
-        } else {
-            &self.status
+            LinkStatus::Choosing => LinkStatus::Pending,
+            _ => self.status,
         }
     }
     /// The API view at `now`. Until the app claims it, a link shows no profile: whoever holds
@@ -175,15 +181,15 @@ impl LinkRow {
     pub fn view(&self, now: i64) -> Value {
         let status = self.status_at(now);
         let ids = match status {
-            "completed" => self.profile_id_list(),
-            "pending" | "failed" => self.reconnect_profile_id.iter().cloned().collect(),
+            LinkStatus::Completed => self.profile_id_list(),
+            LinkStatus::Pending | LinkStatus::Failed => self.reconnect_profile_id.iter().cloned().collect(),
             _ => vec![],
         };
         json!({
             "id": self.id,
             "platform": self.platform,
             "instance": self.instance,
-            "status": status,
+            "status": status.as_str(),
             "profile_id": ids.first(),
             "profile_ids": ids,
             "error": self.error,
@@ -226,7 +232,8 @@ pub struct ProfileRow {
     /// JSON object.
     pub metadata: Option<String>,
     /// `pending` (waiting for a claim), `active` or `disconnected`.
-    pub status: String,
+    #[serde(deserialize_with = "stored")]
+    pub status: ProfileStatus,
     /// Why disconnected.
     pub disconnect_reason: Option<String>,
     /// JSON array of granted scopes.
@@ -264,7 +271,12 @@ pub const PROFILE_COLUMNS: &str =
 impl ProfileRow {
     /// The same profile ended at `now` with `reason` (what a `profile.disconnected` shows).
     pub fn ended(self, reason: &str, now: i64) -> ProfileRow {
-        ProfileRow { status: "disconnected".into(), disconnect_reason: Some(reason.into()), updated_at: now, ..self }
+        ProfileRow {
+            status: ProfileStatus::Disconnected,
+            disconnect_reason: Some(reason.into()),
+            updated_at: now,
+            ..self
+        }
     }
 
     /// The API view (api.md section 6); never a token.
@@ -281,7 +293,7 @@ impl ProfileRow {
             "avatar_url": self.avatar_url,
             "external_user_id": self.external_user_id,
             "metadata": json_or(&self.metadata, json!({})),
-            "status": self.status,
+            "status": self.status.as_str(),
             "disconnect_reason": self.disconnect_reason,
             "scopes": json_or(&Some(self.scopes.clone()), json!([])),
             "access_token_expires_at": rfc3339_opt(self.access_token_expires_at),
@@ -306,7 +318,8 @@ pub struct GrantRow {
     /// The login's platform id.
     pub platform_user_id: String,
     /// `active` or `disconnected`.
-    pub status: String,
+    #[serde(deserialize_with = "stored")]
+    pub status: GrantStatus,
     /// JSON array of granted scopes.
     pub scopes: String,
     /// Epoch seconds.

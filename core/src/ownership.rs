@@ -1,4 +1,4 @@
-//! Who owns a connected account (api.md sections 5 and 6, issue #7): the claim step that
+//! Who owns a connected account (api.md sections 5 and 6): the claim step that
 //! binds a hosted connect to the app's own user session, the rule that an owner never
 //! changes through a connect, and when a grant may be revoked at the platform.
 
@@ -98,7 +98,7 @@ pub fn place(existing: Option<&ExistingAccount<'_>>, link_owner: Option<&str>, r
 /// - `others_hold`: whether another profile (any app) holds a grant for the same platform
 ///   account; `None` when the account is unknown (the identity call failed).
 /// - `deleting`: a `DELETE /v1/profiles/{id}`: then any other holder keeps us from revoking,
-///   whatever the reach (issue #7: deleting in one app never breaks another).
+///   whatever the reach (deleting a profile in one app must never end another app's).
 ///
 /// A failed connect revokes its fresh grant where that cannot end anyone else's.
 pub fn may_revoke(reach: RevokeReach, others_hold: Option<bool>, deleting: bool) -> bool {

@@ -1,4 +1,4 @@
-//! The account picker (issue 9): when a login has several accounts and the link asks to
+//! The account picker: when a login has several accounts and the link asks to
 //! pick, the hosted callback shows this page instead of redirecting. What waits for the
 //! choice is sealed in D1 ([`Choice`]); the page is bound to the link, to the browser (a
 //! cookie) and to a one-time form token.
@@ -6,6 +6,7 @@
 use crate::accounts::Account;
 use crate::html::{escape, page, policy_with_form_targets};
 use crate::random::hex;
+use crate::secrets::{AccessToken, RefreshToken};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -20,10 +21,10 @@ pub const CHOICE_FIELD: &str = "account_choice";
 /// their tokens. Only ever stored sealed; `Debug` is not derived (it holds tokens).
 #[derive(Serialize, Deserialize)]
 pub struct Choice {
-    /// The login's access token.
-    pub access_token: String,
+    /// The login's access token (stored as its bare string, inside the sealed choice).
+    pub access_token: AccessToken,
     /// The login's refresh token.
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<RefreshToken>,
     /// Seconds, from the token answer.
     pub expires_in: Option<i64>,
     /// Seconds, from the token answer.

@@ -1,5 +1,6 @@
 //! Incoming platform webhooks: what Meta and TikTok send when a user lets go of the app
-//! from the platform side (issue 10), checked and read without touching the runtime.
+//! from the platform side (a deauthorization, a data deletion request), checked and read
+//! without touching the runtime.
 //!
 //! Everything here takes untrusted bytes from the internet, so every function answers
 //! `None` / `false` for anything it does not fully understand, never panics, and caps
@@ -33,7 +34,8 @@
 //!   - <https://developers.tiktok.com/doc/webhooks-verification> (2026-11-30): header
 //!     `TikTok-Signature: t=<unix seconds>,s=<hex>`; split at `,` then at `=`; the
 //!     signature is HMAC-SHA256 keyed with the client secret over `<t>.<raw body>`; the
-//!     tolerated clock difference is left to the receiver (300 seconds here, issue 10).
+//!     tolerated clock difference is left to the receiver (300 seconds here,
+//!     [`TIKTOK_TOLERANCE_SECS`]).
 //!   - <https://developers.tiktok.com/doc/webhooks-events> (2026-11-30): body
 //!     `{client_key, event, create_time (int64 seconds), user_openid, content}`, where
 //!     `content` is a serialized JSON string; `authorization.removed` carries
@@ -60,7 +62,7 @@ const MAX_TIKTOK_HEADER_LEN: usize = 1024;
 
 /// How far a TikTok timestamp may be from our clock, either way, in seconds. TikTok leaves
 /// the tolerance to the receiver; five minutes bounds replays of a captured delivery while
-/// allowing for clock skew (issue 10).
+/// allowing for clock skew.
 pub const TIKTOK_TOLERANCE_SECS: u64 = 300;
 
 /// The purpose the key of Meta's deletion confirmation codes is first derived for from the

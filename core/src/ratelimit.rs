@@ -1,4 +1,4 @@
-//! Rate-limit budgets for the API proxy (issue 11): the pure decisions behind the
+//! Rate-limit budgets for the API proxy: the pure decisions behind the
 //! `RateLimiter` Durable Object.
 //!
 //! One object per platform account keeps named counters (an endpoint class such as

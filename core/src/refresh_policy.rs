@@ -52,8 +52,8 @@ impl RefreshMode {
 }
 
 /// How long a rotating refresh token whose platform documents no lifetime (X, a custom
-/// provider) is assumed to live unused. The cron keeps such tokens alive in `on_demand`
-/// (issue 14: "rotating or idle-expiring refresh tokens"): a keep-alive every 23 days costs
+/// provider) is assumed to live unused. The cron keeps such tokens alive in `on_demand`, as
+/// it keeps every refresh token that rotates or idles out: a keep-alive every 23 days costs
 /// about 43 platform calls per 1,000 profile-days, against a token dying unseen.
 pub const UNKNOWN_ROTATING_IDLE: i64 = 30 * 24 * 3600;
 

@@ -1,7 +1,16 @@
 //! Secret values as newtypes: `Debug` prints `[redacted]`, the raw value comes out only
 //! through `.secret()`, and there is no `Display` or derived `PartialEq` (timing leaks).
+//! A value opened from its envelope comes back as its type ([`Secret`], through
+//! `envelope::Keyring::open_secret`), never as a bare `String`.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
+
+/// A secret type a sealed plaintext opens into (see `envelope::Keyring::open_secret`).
+pub trait Secret: Sized {
+    /// Wraps a raw value.
+    fn wrap(value: String) -> Self;
+}
 
 macro_rules! secret_type {
     ($(#[$doc:meta])* $name:ident) => {
@@ -24,15 +33,27 @@ macro_rules! secret_type {
                 f.write_str(concat!(stringify!($name), "([redacted])"))
             }
         }
+
+        impl Secret for $name {
+            fn wrap(value: String) -> Self {
+                $name(value)
+            }
+        }
     };
 }
 
 secret_type!(
-    /// An OAuth access token.
+    /// An OAuth access token. `Clone`, as in oauth2-rs: one exchange's token is held by the
+    /// sealed account choice and by the grant revoked if the connect fails. Serialized as
+    /// the bare string, only inside a value that is sealed before it is stored.
+    #[derive(Clone, Serialize, Deserialize)]
+    #[serde(transparent)]
     AccessToken
 );
 secret_type!(
-    /// An OAuth refresh token.
+    /// An OAuth refresh token (`Clone` and serialized as [`AccessToken`] is).
+    #[derive(Clone, Serialize, Deserialize)]
+    #[serde(transparent)]
     RefreshToken
 );
 secret_type!(
@@ -85,5 +106,15 @@ mod tests {
             assert!(!s.contains("SECRET"), "{s}");
             assert!(s.ends_with("([redacted])"), "{s}");
         }
+    }
+
+    #[test]
+    fn tokens_inside_a_sealed_value_are_bare_strings() {
+        // A choice sealed before these fields were typed must read back the same.
+        let json = serde_json::to_string(&(AccessToken::new("at"), Some(RefreshToken::new("rt")))).unwrap();
+        assert_eq!(json, r#"["at","rt"]"#);
+        let (at, rt): (AccessToken, Option<RefreshToken>) = serde_json::from_str(&json).unwrap();
+        assert_eq!((at.secret(), rt.as_ref().map(RefreshToken::secret)), ("at", Some("rt")));
+        assert_eq!(PkceVerifier::wrap("v".into()).secret(), "v");
     }
 }

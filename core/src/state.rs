@@ -1,10 +1,12 @@
 //! Pending authorizations: what the connect step stores in KV under the OAuth `state`.
 
+use crate::envelope::{EnvelopeError, Keyring};
 use crate::error::ApiResult;
 use crate::random::{b64url, hex, random_bytes};
 use crate::secrets::{OAuthState, PkceVerifier};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::fmt;
 
 /// How long a connect link, its state and its verifier live (api.md section 11).
 pub const STATE_TTL_SECS: i64 = 600;
@@ -19,20 +21,53 @@ pub enum CallbackMode {
     App,
 }
 
-/// The KV record of one pending authorization. It holds the PKCE verifier, so it has no
-/// `Debug` and leaves the worker never.
+/// A PKCE verifier as KV holds it: sealed like a token, associated data `<state key>:`
+/// [`VERIFIER_FIELD`], so a KV read alone yields no usable verifier. Opening it
+/// ([`PendingAuth::open`]) is the one way from the record to a [`PkceVerifier`].
 #[derive(Serialize, Deserialize)]
-pub struct PendingAuth {
+#[serde(transparent)]
+pub struct SealedVerifier(String);
+
+impl SealedVerifier {
+    /// Seals `verifier` for the state stored under `state_key` ([`state_key`]).
+    pub fn seal(keyring: &Keyring, state_key: &str, verifier: &PkceVerifier) -> Result<Self, EnvelopeError> {
+        keyring.seal(state_key, VERIFIER_FIELD, verifier.secret()).map(SealedVerifier)
+    }
+}
+
+// Ciphertext only, but a log line has no use for it either.
+impl fmt::Debug for SealedVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealedVerifier([sealed])")
+    }
+}
+
+// Host tests build a record around a made-up envelope.
+#[cfg(test)]
+impl From<&str> for SealedVerifier {
+    fn from(s: &str) -> Self {
+        SealedVerifier(s.to_string())
+    }
+}
+
+/// A pending authorization read back from KV with its verifier opened ([`PendingAuth::open`]):
+/// what the callback exchanges the code with.
+pub type OpenedAuth = PendingAuth<PkceVerifier>;
+
+/// The KV record of one pending authorization. It holds the PKCE verifier (sealed as KV
+/// holds it, a [`SealedVerifier`]; opened, in an [`OpenedAuth`]), so it has no `Debug` and
+/// leaves the worker never.
+#[derive(Serialize, Deserialize)]
+pub struct PendingAuth<V = SealedVerifier> {
     /// The connect link this authorization belongs to.
     pub link_id: String,
     /// The app that created the link; the state is bound to it.
     pub app_id: String,
     /// Platform id.
     pub platform: String,
-    /// The PKCE verifier (present even where the platform takes no PKCE, then unused). In
-    /// KV it is sealed like a token (associated data `<state hash>:pkce_verifier`, see
-    /// [`VERIFIER_FIELD`]); it is opened in memory when the state is read.
-    pub verifier: String,
+    /// The PKCE verifier (present even where the platform takes no PKCE, then unused): sealed
+    /// in KV, opened in memory when the state is read.
+    pub verifier: V,
     /// The `redirect_uri` sent to the platform, sent again at the code exchange.
     pub redirect_uri: String,
     /// Hosted or app callback.
@@ -41,16 +76,28 @@ pub struct PendingAuth {
     pub created_at: i64,
 }
 
-impl PendingAuth {
+impl<V> PendingAuth<V> {
     /// Whether the authorization is still usable at `now`: younger than ten minutes, and
     /// not from the future beyond a minute of clock skew. KV's own TTL is not trusted alone.
     pub fn is_fresh(&self, now: i64) -> bool {
         now - self.created_at < STATE_TTL_SECS && self.created_at <= now + 60
     }
+}
 
-    /// The verifier as a secret value.
-    pub fn verifier(&self) -> PkceVerifier {
-        PkceVerifier::new(self.verifier.clone())
+impl PendingAuth {
+    /// The record with its verifier opened, for the state stored under `state_key`. A record
+    /// whose verifier does not open (forged, or sealed under a removed key) fails.
+    pub fn open(self, keyring: &Keyring, state_key: &str) -> Result<OpenedAuth, EnvelopeError> {
+        let verifier = keyring.open_secret(state_key, VERIFIER_FIELD, &self.verifier.0)?;
+        Ok(PendingAuth {
+            link_id: self.link_id,
+            app_id: self.app_id,
+            platform: self.platform,
+            verifier,
+            redirect_uri: self.redirect_uri,
+            callback: self.callback,
+            created_at: self.created_at,
+        })
     }
 }
 
@@ -98,6 +145,23 @@ mod tests {
         assert!(!pending(now - 600).is_fresh(now));
         assert!(!pending(now - 660).is_fresh(now));
         assert!(!pending(now + 3600).is_fresh(now));
+    }
+
+    #[test]
+    fn a_sealed_verifier_opens_only_for_its_state_and_shows_nothing() {
+        let ring = Keyring::parse("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap();
+        let key = state_key("state-1");
+        let sealed = SealedVerifier::seal(&ring, &key, &PkceVerifier::new("ver-SECRET")).unwrap();
+        assert_eq!(format!("{sealed:?}"), "SealedVerifier([sealed])");
+        let record = PendingAuth { verifier: sealed, ..pending(1_000) };
+        let json = serde_json::to_string(&record).unwrap();
+        assert!(!json.contains("ver-SECRET"), "KV holds the verifier sealed");
+        let back: PendingAuth = serde_json::from_str(&json).unwrap();
+        let opened = back.open(&ring, &key).unwrap();
+        assert_eq!(opened.verifier.secret(), "ver-SECRET");
+        assert!(!format!("{:?}", opened.verifier).contains("SECRET"));
+        let again: PendingAuth = serde_json::from_str(&json).unwrap();
+        assert!(again.open(&ring, &state_key("state-2")).is_err(), "bound to its state");
     }
 
     #[test]

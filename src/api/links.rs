@@ -17,14 +17,14 @@ use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::host::public_host;
 use connect_links_core::input::{parse_json, AccountsMode, ClaimInput, CreateLink, ExchangeInput};
 use connect_links_core::mastodon::{registration_scopes, scopes_allowed, Discovery};
-use connect_links_core::model::LinkRow;
+use connect_links_core::model::{LinkRow, LinkStatus, ProfileStatus};
 use connect_links_core::oauth::authorize_url;
 use connect_links_core::ownership::{connect_token_hash, ClaimMode};
 use connect_links_core::pkce::new_verifier;
 use connect_links_core::platforms::AuthKind;
 use connect_links_core::random::{ct_eq, new_id};
 use connect_links_core::redirect::{host_not_ascii, is_allowed};
-use connect_links_core::state::{new_state, state_key, CallbackMode, PendingAuth, STATE_TTL_SECS, VERIFIER_FIELD};
+use connect_links_core::state::{new_state, state_key, CallbackMode, PendingAuth, SealedVerifier, STATE_TTL_SECS};
 use connect_links_core::time::rfc3339;
 use connect_links_core::webhook::types;
 use serde_json::json;
@@ -149,10 +149,10 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         app_state: input.state.clone(),
         metadata: input.metadata.as_ref().map(|m| serde_json::Value::Object(m.clone()).to_string()),
         reconnect_profile_id: input.profile_id.clone(),
-        status: "pending".into(),
+        status: LinkStatus::Pending,
         created_at: ctx.now(),
         expires_at: ctx.now() + STATE_TTL_SECS,
-        accounts: input.accounts.unwrap_or(AccountsMode::Pick).as_str().into(),
+        accounts: input.accounts.unwrap_or(AccountsMode::Pick),
         instance,
         ..LinkRow::default()
     };
@@ -161,9 +161,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         app_id: app.id.clone(),
         platform: platform.id.clone(),
         // Sealed like a token: a KV read alone yields no usable verifier.
-        verifier: ctx
-            .keyring()?
-            .seal(&state_key(state.secret()), VERIFIER_FIELD, verifier.secret())
+        verifier: SealedVerifier::seal(&*ctx.keyring()?, &state_key(state.secret()), &verifier)
             .or_500("seal verifier")?,
         redirect_uri,
         callback,
@@ -224,7 +222,7 @@ pub async fn open(ctx: &Ctx, id: &str) -> ApiResult<Response> {
     let link = store::get_link(&db, id).await?.ok_or_else(|| ApiError::not_found("connect link"))?;
     // A link past its consent (its user on the account picker) has no consent to go back to.
     match link.status_at(ctx.now()) {
-        "pending" if link.status == "pending" => {
+        LinkStatus::Pending if link.status == LinkStatus::Pending => {
             let app = store::get_app(&db, &link.app_id).await?.ok_or_else(ApiError::internal)?;
             if !is_allowed(&link.redirect_url, &app.allowlist()) {
                 return Err(no_longer_allowed());
@@ -292,7 +290,7 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)], arrived: &str) -> A
     let db = ctx.db()?;
     let link = store::get_link(&db, &pending.link_id)
         .await?
-        .filter(|l| l.app_id == pending.app_id && l.status == "pending")
+        .filter(|l| l.app_id == pending.app_id && l.status == LinkStatus::Pending)
         .ok_or_else(|| bad_callback("This sign-in is unknown or was already completed."))?;
     let app = store::get_app(&db, &link.app_id).await?.ok_or_else(ApiError::internal)?;
     // The allowlist may have changed since the link was made: checked again before the code
@@ -313,7 +311,7 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)], arrived: &str) -> A
             Err(failure)
         }
         (None, Some(code)) if !code.is_empty() => {
-            let pick = if link.accounts == "all" { Pick::All } else { Pick::Page };
+            let pick = if link.accounts == AccountsMode::All { Pick::All } else { Pick::Page };
             complete(ctx, &pending, &link, code, finish, pick).await
         }
         (None, _) => {
@@ -335,9 +333,11 @@ pub async fn claim(ctx: &Ctx, app_id: &str, id: &str, body: &[u8]) -> ApiResult<
         .filter(|l| l.app_id == app_id)
         .ok_or_else(|| ApiError::not_found("connect link"))?;
     match link.status_at(ctx.now()) {
-        "awaiting_claim" => {}
-        "completed" => return Err(ApiError::new(ErrorCode::Conflict, "this connect link was already claimed")),
-        "expired" => {
+        LinkStatus::AwaitingClaim => {}
+        LinkStatus::Completed => {
+            return Err(ApiError::new(ErrorCode::Conflict, "this connect link was already claimed"))
+        }
+        LinkStatus::Expired => {
             return Err(ApiError::new(
                 ErrorCode::LinkExpired,
                 "the claim window of this connect link has closed; its profile was removed",
@@ -360,12 +360,13 @@ pub async fn claim(ctx: &Ctx, app_id: &str, id: &str, body: &[u8]) -> ApiResult<
         store::profiles_by_ids(&db, app_id, &ids).await?.into_iter().map(|p| (p.id.clone(), p)).collect();
     for (pid, kind) in ids.iter().zip(link.claim_event_list()) {
         let Some(mut profile) = found.remove(pid) else { continue };
-        let waits_for_us = profile.status == "pending" && profile.claim_link_id.as_deref() == Some(link.id.as_str());
-        if (kind == types::CONNECTED || profile.status == "pending") && !waits_for_us {
+        let waits_for_us =
+            profile.status == ProfileStatus::Pending && profile.claim_link_id.as_deref() == Some(link.id.as_str());
+        if (kind == types::CONNECTED || profile.status == ProfileStatus::Pending) && !waits_for_us {
             continue;
         }
-        if profile.status == "pending" {
-            profile.status = "active".into();
+        if profile.status == ProfileStatus::Pending {
+            profile.status = ProfileStatus::Active;
             profile.updated_at = now;
         }
         claimed.push((profile, kind));
@@ -405,7 +406,10 @@ pub async fn exchange(ctx: &Ctx, app_id: &str, body: &[u8]) -> ApiResult<Respons
         return Err(expired());
     }
     let db = ctx.db()?;
-    let link = store::get_link(&db, &pending.link_id).await?.filter(|l| l.status == "pending").ok_or_else(expired)?;
+    let link = store::get_link(&db, &pending.link_id)
+        .await?
+        .filter(|l| l.status == LinkStatus::Pending)
+        .ok_or_else(expired)?;
     let app = store::get_app(&db, app_id).await?.ok_or_else(ApiError::internal)?;
     if !is_allowed(&link.redirect_url, &app.allowlist()) {
         fail_link(ctx, &link, CallbackFailure::RedirectNotAllowed).await;

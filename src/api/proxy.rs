@@ -12,7 +12,7 @@ use crate::store;
 use crate::tenant::Admitted;
 use connect_links_core::app_limits::AppRoute;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
-use connect_links_core::model::{AppRow, ProfileRow};
+use connect_links_core::model::{AppRow, ProfileRow, ProfileStatus};
 use connect_links_core::oauth::place_token;
 use connect_links_core::platforms::{Platform, RefreshKind, TokenPlacement};
 use connect_links_core::proxy as rules;
@@ -348,12 +348,12 @@ async fn renew(ctx: &Ctx, platform: &Platform, p: &ProfileRow, tried: &str) -> R
 async fn read_renewal(ctx: &Ctx, p: &ProfileRow, tried: &str) -> Renewal {
     let Ok(db) = ctx.db() else { return Renewal::Same };
     let Ok(Some((row, t))) = store::profile_token(&db, &p.app_id, &p.id).await else { return Renewal::Same };
-    if row.status == "disconnected" {
+    if row.status == ProfileStatus::Disconnected {
         return Renewal::Ended;
     }
     let token = ctx.keyring().ok().and_then(|k| k.open(&t.bound_to, "access_token", &t.access_token_enc).ok());
     match token {
-        Some(t) if row.status == "active" && t != tried => Renewal::Fresh(t),
+        Some(t) if row.status == ProfileStatus::Active && t != tried => Renewal::Fresh(t),
         _ => Renewal::Same,
     }
 }

@@ -12,6 +12,7 @@ use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::picker::{chosen, cookie_value};
 use worker::Response;
+use connect_links_core::model::LinkStatus;
 
 fn refused(message: &str) -> ApiError {
     ApiError::new(ErrorCode::Forbidden, message)
@@ -35,7 +36,7 @@ pub async fn submit(
     let browser = cookie_value(cookie).unwrap_or_default();
     let db = ctx.db()?;
     let link = store::get_link(&db, link_id).await?.ok_or_else(|| ApiError::not_found("connect link"))?;
-    if link.status_at(ctx.now()) != "pending" || link.status != "choosing" {
+    if link.status_at(ctx.now()) != LinkStatus::Pending || link.status != LinkStatus::Choosing {
         return Err(ApiError::new(
             ErrorCode::LinkExpired,
             "This account choice has expired or was already made. Start again from the app.",

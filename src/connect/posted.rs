@@ -23,7 +23,7 @@ use connect_links_core::oauth::identity_request;
 use connect_links_core::picker::Choice;
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::new_id;
-use connect_links_core::secrets::AccessToken;
+use connect_links_core::secrets::{AccessToken, RefreshToken};
 use connect_links_core::token::TokenSet;
 use worker::Response;
 
@@ -92,10 +92,17 @@ async fn api_key(ctx: &Ctx, platform: Platform, input: &CreateProfile) -> ApiRes
 async fn end_replaced(ctx: &Ctx, platform: &Platform, grant_id: &str, old: &store::TokenColumns, new: &Choice) {
     let Ok(keyring) = ctx.keyring() else { return };
     let Some((access, refresh)) = old.open(&keyring) else { return };
-    if refresh.is_none() || refresh == new.refresh_token {
+    if refresh.is_none()
+        || refresh.as_ref().map(RefreshToken::secret) == new.refresh_token.as_ref().map(RefreshToken::secret)
+    {
         return;
     }
-    let fresh = FreshGrant::new(platform, &access, refresh.as_deref(), &new.login.platform_user_id);
+    let fresh = FreshGrant::new(
+        platform,
+        access.secret(),
+        refresh.as_ref().map(RefreshToken::secret),
+        &new.login.platform_user_id,
+    );
     let job_ctx = ctx.detached();
     let link_id = grant_id.to_string();
     ctx.after_answer(async move {
@@ -128,8 +135,8 @@ pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Poste
     let login = Account::of_login(&identity);
     let id = login.platform_user_id.clone();
     let choice = Choice {
-        access_token: tokens.access_token.secret().to_string(),
-        refresh_token: tokens.refresh_token.as_ref().map(|r| r.secret().to_string()),
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token,
         expires_in: tokens.expires_in,
         refresh_expires_in: tokens.refresh_expires_in,
         scopes: tokens.scope.as_deref().map(connect_links_core::oauth::parse_scopes).unwrap_or_default(),

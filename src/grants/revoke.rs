@@ -110,8 +110,8 @@ pub async fn revoke_grant(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumn
     let Some((access, refresh)) = cols.open(&keyring) else { return };
     let g = Grant {
         platform,
-        access: &access,
-        refresh: refresh.as_deref(),
+        access: access.secret(),
+        refresh: refresh.as_ref().map(|r| r.secret()),
         account: Some(&grant.platform_user_id),
         grant_id: Some(&grant.id),
     };

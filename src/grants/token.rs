@@ -14,12 +14,13 @@ use connect_links_core::refresh_policy::refresh_on_read;
 use futures_util::future::{select, Either};
 use std::time::Duration;
 use worker::Delay;
+use connect_links_core::model::ProfileStatus;
 
 /// Refuses a profile that is not active: pending (waiting for its claim) or disconnected.
 pub fn require_active(p: &ProfileRow) -> ApiResult<()> {
-    match p.status.as_str() {
-        "active" => Ok(()),
-        "pending" => Err(ApiError::new(
+    match p.status {
+        ProfileStatus::Active => Ok(()),
+        ProfileStatus::Pending => Err(ApiError::new(
             ErrorCode::Conflict,
             "the profile waits for its claim (POST /v1/connect-links/{id}/claim)",
         )),
@@ -144,7 +145,7 @@ async fn wait_for_landing(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Option
     for _ in 0..12 {
         Delay::from(Duration::from_millis(250)).await;
         let Some((p, t)) = store::profile_token(&db, app_id, id).await? else { return Ok(None) };
-        let landed = p.status != "active" || p.access_token_expires_at.is_none_or(|e| e > ctx.now());
+        let landed = p.status != ProfileStatus::Active || p.access_token_expires_at.is_none_or(|e| e > ctx.now());
         last = Some((p, t));
         if landed {
             break;

@@ -18,6 +18,7 @@ use connect_links_core::picker::login_key;
 use connect_links_core::webhook::types;
 use serde_json::json;
 use worker::console_log;
+use connect_links_core::model::ProfileStatus;
 
 /// A request whose signature does not verify: 401, with nothing about why.
 pub fn unauthorized() -> ApiError {
@@ -77,7 +78,7 @@ pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
     first.push(store::revoke_grants_stmt(&db, &grants_json, now)?);
     // Profiles that had ended before keep no token either.
     first.push(store::drop_ended_profile_tokens_stmt(&db, &grants_json, now)?);
-    let live: Vec<&ProfileRow> = profiles.iter().filter(|p| p.status != "disconnected").collect();
+    let live: Vec<&ProfileRow> = profiles.iter().filter(|p| p.status != ProfileStatus::Disconnected).collect();
     let mut batches = vec![first];
     for chunk in live.chunks(CHUNK) {
         let mut batch = Batch::new(ctx, &db);
@@ -85,7 +86,7 @@ pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
             batch.push(store::revoke_profile_stmt(&db, &p.id, now)?);
             // A profile still waiting for its claim was never announced: it ends silently.
             // Each event follows its own profile's update (its `changes()` guard).
-            if p.status == "active" {
+            if p.status == ProfileStatus::Active {
                 let view =
                     ProfileRow { last_platform_event_at: Some(now), ..(*p).clone() }.ended("revoked", now).view();
                 batch.event(&p.app_id, types::DISCONNECTED, view)?;
@@ -116,7 +117,7 @@ pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
         let mut batch = Batch::new(ctx, &db);
         for p in chunk {
             batch.push(store::delete_profile_stmt(&db, &p.app_id, &p.id)?);
-            if p.status != "pending" {
+            if p.status != ProfileStatus::Pending {
                 batch.event(&p.app_id, types::DELETED, p.view())?;
             }
         }

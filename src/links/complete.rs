@@ -26,7 +26,7 @@ use connect_links_core::oauth::{
 use connect_links_core::picker::{choice_cookie, choice_hash, picker_page, picker_policy, Choice, CHOICE_TTL_SECS};
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::random_token;
-use connect_links_core::state::PendingAuth;
+use connect_links_core::state::OpenedAuth;
 use connect_links_core::token::TokenSet;
 
 /// Spends the code, lists the login's accounts, stores them as profiles (or shows the
@@ -35,7 +35,7 @@ use connect_links_core::token::TokenSet;
 /// fails is revoked where that ends no other grant.
 pub async fn complete(
     ctx: &Ctx,
-    pending: &PendingAuth,
+    pending: &OpenedAuth,
     link: &LinkRow,
     code: &str,
     finish: Finish,
@@ -55,7 +55,7 @@ type Failed = (CallbackFailure, Option<FreshGrant>);
 
 async fn connect(
     ctx: &Ctx,
-    pending: &PendingAuth,
+    pending: &OpenedAuth,
     link: &LinkRow,
     code: &str,
     finish: Finish,
@@ -69,8 +69,8 @@ async fn connect(
     let fresh = |account: Option<String>| FreshGrant::of_tokens(platform, &tokens, account);
     let requested = link.scope_list();
     let mut choice = Choice {
-        access_token: tokens.access_token.secret().to_string(),
-        refresh_token: tokens.refresh_token.as_ref().map(|r| r.secret().to_string()),
+        access_token: tokens.access_token.clone(),
+        refresh_token: tokens.refresh_token.clone(),
         expires_in: tokens.expires_in,
         refresh_expires_in: tokens.refresh_expires_in,
         scopes: tokens.scope.as_deref().map(parse_scopes).unwrap_or_else(|| requested.clone()),
@@ -172,12 +172,12 @@ async fn exchange(
     ctx: &Ctx,
     platform: &Platform,
     creds: &ClientCredentials,
-    pending: &PendingAuth,
+    pending: &OpenedAuth,
     link: &LinkRow,
     code: &str,
 ) -> Result<TokenSet, CallbackFailure> {
     let code = clean_code(platform, code);
-    let req = code_exchange_request(platform, creds, &code, &pending.redirect_uri, &pending.verifier());
+    let req = code_exchange_request(platform, creds, &code, &pending.redirect_uri, &pending.verifier);
     let resp =
         fetch::send(&req, &platform.id, None, ctx.timeout_ms()).await.map_err(|_| CallbackFailure::ExchangeFailed)?;
     let parsed = parse_token_answer(platform, resp.status, &resp.body);

@@ -6,7 +6,7 @@ use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::store;
 use connect_links_core::error::ApiResult;
-use connect_links_core::state::{state_key, PendingAuth, VERIFIER_FIELD};
+use connect_links_core::state::{state_key, OpenedAuth, PendingAuth};
 
 /// Why a state could not be taken.
 #[derive(Debug, PartialEq, Eq)]
@@ -20,17 +20,17 @@ pub enum StateProblem {
 }
 
 /// Looks up a state without consuming it, and opens its sealed verifier.
-pub async fn peek_state(ctx: &Ctx, state: &str) -> ApiResult<Result<PendingAuth, StateProblem>> {
+pub async fn peek_state(ctx: &Ctx, state: &str) -> ApiResult<Result<OpenedAuth, StateProblem>> {
     let key = state_key(state);
     let raw = ctx.kv()?.get(&key).text().await.or_500("kv get state")?;
-    let Some(mut pending) = raw.and_then(|r| serde_json::from_str::<PendingAuth>(&r).ok()) else {
+    let Some(sealed) = raw.and_then(|r| serde_json::from_str::<PendingAuth>(&r).ok()) else {
         return Ok(Err(StateProblem::Unknown));
     };
     // A record whose verifier does not open (forged, or under a removed key) is no state.
-    match ctx.keyring()?.open(&key, VERIFIER_FIELD, &pending.verifier) {
-        Ok(v) => pending.verifier = v,
+    let pending = match sealed.open(&*ctx.keyring()?, &key) {
+        Ok(p) => p,
         Err(_) => return Ok(Err(StateProblem::Unknown)),
-    }
+    };
     if !pending.is_fresh(ctx.now()) {
         return Ok(Err(StateProblem::Expired));
     }
@@ -38,7 +38,7 @@ pub async fn peek_state(ctx: &Ctx, state: &str) -> ApiResult<Result<PendingAuth,
 }
 
 /// Consumes a state exactly once (recorded in D1) and drops it from KV.
-pub async fn consume_state(ctx: &Ctx, state: &str, pending: &PendingAuth) -> ApiResult<Result<(), StateProblem>> {
+pub async fn consume_state(ctx: &Ctx, state: &str, pending: &OpenedAuth) -> ApiResult<Result<(), StateProblem>> {
     let key = state_key(state);
     if !store::consume_state(&ctx.db()?, &key, &pending.link_id, ctx.now()).await? {
         return Ok(Err(StateProblem::Replayed));

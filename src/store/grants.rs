@@ -4,6 +4,7 @@ use super::leases::free_lease;
 use super::stmt::Stmt;
 use crate::error::{ApiResult, OrInternal};
 use connect_links_core::envelope::Keyring;
+use connect_links_core::secrets::{AccessToken, RefreshToken};
 pub use connect_links_core::model::{GrantRow, GRANT_COLUMNS};
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
@@ -24,9 +25,10 @@ pub struct TokenColumns {
 impl TokenColumns {
     /// The grant's access token and, when stored and still opening, its refresh token
     /// (sealed under the grant's id); `None` when the access token does not open.
-    pub fn open(&self, keyring: &Keyring) -> Option<(String, Option<String>)> {
-        let access = keyring.open(&self.id, "access_token", &self.access_token_enc).ok()?;
-        let refresh = self.refresh_token_enc.as_deref().and_then(|e| keyring.open(&self.id, "refresh_token", e).ok());
+    pub fn open(&self, keyring: &Keyring) -> Option<(AccessToken, Option<RefreshToken>)> {
+        let access = keyring.open_secret(&self.id, "access_token", &self.access_token_enc).ok()?;
+        let refresh =
+            self.refresh_token_enc.as_deref().and_then(|e| keyring.open_secret(&self.id, "refresh_token", e).ok());
         Some((access, refresh))
     }
 }

@@ -32,7 +32,7 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str, max_pendi
         callback,
         l.created_at,
         l.expires_at,
-        l.accounts,
+        l.accounts.as_str(),
         l.instance,
         max_pending
     )

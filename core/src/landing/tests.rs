@@ -62,7 +62,7 @@ fn profile(id: &str, account: &str, owner: Option<&str>, status: &str, grant: &s
 
 fn choice(issued_at: i64, expires_in: Option<i64>, refresh_expires_in: Option<i64>) -> Choice {
     Choice {
-        access_token: "at".into(),
+        access_token: crate::secrets::AccessToken::new("at"),
         refresh_token: None,
         expires_in,
         refresh_expires_in,
@@ -193,7 +193,7 @@ fn a_new_profile_awaiting_its_claim_is_pending_for_the_link() {
     let plan = run(&landing(&l, &p, &[], Finish::AwaitClaim), &[&a]);
     let got = &plan.profiles[0];
     assert_eq!((got.write.status, got.write.claim_link_id.as_deref()), ("pending", Some("cl_1")));
-    assert_eq!(got.after.status, "pending");
+    assert_eq!(got.after.status, crate::model::ProfileStatus::Pending);
     assert_eq!(got.after.claim_link_id, None, "never shown");
     assert_eq!(got.event, types::CONNECTED);
 }

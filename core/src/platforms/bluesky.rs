@@ -35,8 +35,12 @@
 //!
 //! Proxy note: an expired access JWT is answered 400 `ExpiredToken`, not 401, on the PDS.
 
-use super::{AuthKind, IdentityMap, Pkce, Platform, RefreshCall, RefreshKind, RevokeStyle};
-use crate::proxy::{ProxySpec, TokenInvalid};
+use super::proxy_spec::{ProxySpec, TokenInvalid};
+use super::types::{AuthKind, IdentityMap, Pkce, Platform, RefreshCall, RefreshKind, RevokeStyle};
+
+/// Access-token lifetime assumed when the access JWT's `exp` can't be read: the reference
+/// PDS issues 120-minute access JWTs, so scheduling a refresh by then is never late there.
+pub const DEFAULT_ACCESS_TTL_SECS: i64 = 2 * 3600;
 
 /// The `bluesky` platform.
 pub fn platform() -> Platform {
@@ -62,7 +66,7 @@ pub fn platform() -> Platform {
         revoke_style: RevokeStyle::BearerPost,
         // The reference PDS issues 120-minute access JWTs; the JWT's own `exp` wins when
         // readable (see `crate::atproto::parse_session`).
-        default_access_ttl_secs: Some(crate::atproto::DEFAULT_ACCESS_TTL_SECS),
+        default_access_ttl_secs: Some(DEFAULT_ACCESS_TTL_SECS),
         terminal_errors: vec!["ExpiredToken".into(), "InvalidToken".into(), "AccountTakedown".into()],
         api_base_url: Some("https://{instance}".into()),
         // The PDS proxies `app.bsky.*` to the Bluesky AppView by default; an app that wants

@@ -1,6 +1,6 @@
 //! Generic OAuth 2.0 providers defined by configuration (`CUSTOM_PROVIDERS`, api.md section 9).
 
-use super::{AuthKind, ClientAuth, IdentityMap, Pkce, Platform, RefreshKind, RevokeReach, TokenPlacement};
+use super::types::{AuthKind, ClientAuth, IdentityMap, Pkce, Platform, RefreshKind, RevokeReach, TokenPlacement};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;

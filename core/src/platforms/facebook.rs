@@ -2,7 +2,7 @@
 //! https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow and
 //! https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived
 //!
-//! Pages (issue 9) checked 2026-11-30 against
+//! The Page listing (the accounts behind a login) checked 2026-11-30 against
 //! https://developers.facebook.com/docs/graph-api/reference/user/accounts/ (Pages the person
 //! has a role on, `tasks`; Pages reached only through a business need `business_management`),
 //! https://developers.facebook.com/docs/pages/access-tokens/ (a Page token fetched with a
@@ -11,7 +11,7 @@
 //! `paging.cursors.after`, an absolute `paging.next` on graph.facebook.com; a page may be empty
 //! and still carry `next`).
 //!
-//! The proxy (issue 11) checked 2026-11-30 against
+//! The proxy's hosts and limits checked 2026-11-30 against
 //! https://developers.facebook.com/docs/graph-api/overview/rate-limiting/ (platform limits for
 //! user tokens, Business Use Case limits for Page tokens; `X-App-Usage` percentages),
 //! https://developers.facebook.com/docs/graph-api/guides/error-handling (code 190: the token
@@ -20,11 +20,11 @@
 //! `graph-video.facebook.com`). Not proxied: `rupload.facebook.com`, which takes
 //! `Authorization: OAuth <token>`, not a Bearer token.
 
-use super::{
-    IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, RevokeReach, RevokeStyle, TokenRequest, GRAPH_API_VERSION,
+use super::proxy_spec::{BudgetRule, ProxySpec, RateHeaders, TokenInvalid};
+use super::types::{
+    AccountSource, IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, RevokeReach, RevokeStyle, TokenRequest,
+    GRAPH_API_VERSION,
 };
-use crate::accounts::AccountSource;
-use crate::proxy::{BudgetRule, ProxySpec, RateHeaders, TokenInvalid};
 
 /// The fields asked of each Page on `/me/accounts`: the Page token comes only when asked.
 pub const PAGE_FIELDS: &str = "id,name,access_token,picture,tasks";

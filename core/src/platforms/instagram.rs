@@ -2,12 +2,12 @@
 //! Facts checked 2026-11-23 against
 //! https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/business-login
 //!
-//! The proxy (issue 11) checked 2026-11-30 against
+//! The proxy's hosts and limits checked 2026-11-30 against
 //! https://developers.facebook.com/documentation/instagram-platform/instagram-graph-api/reference/ig-user/media_publish
 //! ("50 posts within a 24 hour moving period"); errors and usage headers as Facebook's.
 
-use super::{IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, SelfExchange};
-use crate::proxy::{BudgetRule, Scope};
+use super::proxy_spec::{BudgetRule, Scope};
+use super::types::{IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, SelfExchange};
 
 /// The `instagram` platform.
 pub fn platform() -> Platform {

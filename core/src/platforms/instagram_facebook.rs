@@ -16,13 +16,13 @@
 //! https://developers.facebook.com/docs/pages/access-tokens/ (Page tokens from a long-lived
 //! User token do not expire).
 //!
-//! Publishing limit (issue 11) checked 2026-11-30 against
+//! The proxy's publishing limit checked 2026-11-30 against
 //! https://developers.facebook.com/documentation/instagram-platform/instagram-graph-api/reference/ig-user/media_publish
 //! ("50 posts within a 24 hour moving period").
 
-use super::{facebook, Platform};
-use crate::accounts::AccountSource;
-use crate::proxy::{BudgetRule, Scope};
+use super::facebook;
+use super::proxy_spec::{BudgetRule, Scope};
+use super::types::{AccountSource, Platform};
 
 /// The fields asked of each Page: its linked Instagram account (nested), its token and name.
 pub const PAGE_FIELDS: &str = "instagram_business_account{id,username,name,profile_picture_url},access_token,name";

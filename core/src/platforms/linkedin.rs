@@ -2,7 +2,7 @@
 //! 2026-11-23 against
 //! https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow
 //!
-//! Organizations (issue 9) checked 2026-11-30 against
+//! The organization listing (the accounts behind a login) checked 2026-11-30 against
 //! https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/organization-access-control-by-role
 //! (`GET /rest/organizationAcls?q=roleAssignee`, FINDER calls need
 //! `X-Restli-Protocol-Version: 2.0.0`; scopes `rw_organization_admin`, `r_organization_admin`),
@@ -16,16 +16,15 @@
 //! Logos (`logoV2`) are digital-media asset URNs that need a further Images API call per
 //! organization: not fetched, organization profiles have no avatar.
 //!
-//! The proxy (issue 11) checked 2026-11-30 against
+//! The proxy's hosts and limits checked 2026-11-30 against
 //! https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits (per-day
 //! quotas per application and per member, reset at midnight UTC, 429 when spent, standard
 //! limits not published),
 //! https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/protocol-version and
 //! https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/query-tunneling.
 
-use super::{IdentityMap, Pkce, Platform, RefreshKind};
-use crate::accounts::AccountSource;
-use crate::proxy::{ProxySpec, RateHeaders};
+use super::proxy_spec::{ProxySpec, RateHeaders};
+use super::types::{AccountSource, IdentityMap, Pkce, Platform, RefreshKind};
 
 /// The `LinkedIn-Version` sent on every `/rest` call (YYYYMM), in one place.
 pub const API_VERSION: &str = "202608";

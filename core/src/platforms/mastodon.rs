@@ -24,8 +24,8 @@
 //! - Apps without tokens were deleted ("vacuumed") by instances before 4.3, which removed
 //!   that job: https://github.com/mastodon/mastodon/pull/30316 (checked 2026-11-30). The
 //!   worker confirms a stored client hourly (`src/connect/mastodon.rs`).
-use super::{AuthKind, ClientAuth, IdentityMap, Pkce, Platform, RefreshKind, RevokeReach, RevokeToken};
-use crate::proxy::{BudgetRule, ProxySpec, Scope};
+use super::proxy_spec::{BudgetRule, ProxySpec, Scope};
+use super::types::{AuthKind, ClientAuth, IdentityMap, Pkce, Platform, RefreshKind, RevokeReach, RevokeToken};
 
 /// The `mastodon` platform, its URLs still holding `{instance}`.
 pub fn platform() -> Platform {
@@ -101,5 +101,4 @@ mod tests {
         assert_eq!(p.pkce, Pkce::S256);
         assert_eq!(p.client_auth, ClientAuth::Body);
     }
-
 }

@@ -1,13 +1,13 @@
 //! Pinterest API v5. Facts checked 2026-11-23 against
 //! https://developers.pinterest.com/docs/getting-started/set-up-authentication-and-authorization/
 //!
-//! The proxy (issue 11) checked 2026-11-30 against
+//! The proxy's hosts and limits checked 2026-11-30 against
 //! https://developers.pinterest.com/docs/reference/rate-limits/ (100 calls a second per user
 //! per app, and per-category limits per minute). Media uploads go to a presigned S3 URL
 //! that must not get the Pinterest token: apps post there directly.
 
-use super::{ClientAuth, IdentityMap, Pkce, Platform, RefreshKind};
-use crate::proxy::{BudgetRule, ProxySpec, Scope};
+use super::proxy_spec::{BudgetRule, ProxySpec, Scope};
+use super::types::{ClientAuth, IdentityMap, Pkce, Platform, RefreshKind};
 
 /// The `pinterest` platform.
 pub fn platform() -> Platform {

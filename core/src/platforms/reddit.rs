@@ -1,12 +1,12 @@
 //! Reddit OAuth2. Facts checked 2026-11-23 against https://github.com/reddit-archive/reddit/wiki/OAuth2
 //!
-//! The proxy (issue 11) checked 2026-11-30 against https://github.com/reddit/reddit/wiki/API
+//! The proxy's hosts and limits checked 2026-11-30 against https://github.com/reddit/reddit/wiki/API
 //! (`X-Ratelimit-Used`, `-Remaining`, `-Reset` in seconds to the end of the period) and
 //! Reddit's announcement of 2023-05-31 (100 queries per minute per OAuth client id, averaged
 //! over 10 minutes).
 
-use super::{ClientAuth, IdentityMap, Pkce, Platform, RefreshKind};
-use crate::proxy::{BudgetRule, ProxySpec, RateHeaders, Scope};
+use super::proxy_spec::{BudgetRule, ProxySpec, RateHeaders, Scope};
+use super::types::{ClientAuth, IdentityMap, Pkce, Platform, RefreshKind};
 
 /// The User-Agent Reddit requires on every call (a generic one gets throttled or refused).
 pub const USER_AGENT: &str = "web:connect-links:0.1.0 (by connect-links)";

@@ -1,11 +1,10 @@
 //! The built-in `sandbox` platform (api.md section 10): served by this worker at
 //! `/sandbox/*` and reached through a real fetch, like every real platform. Its login offers
-//! three accounts (issue 9): the user itself and two Pages from `GET /sandbox/accounts`, answered
+//! three accounts: the user itself and two Pages from `GET /sandbox/accounts`, answered
 //! in the shape of Facebook's `/me/accounts` (`data[]` of `id`, `name`, `access_token`,
 //! `picture.data.url`, `tasks`; `paging`), so a newcomer sees the picker with no credentials.
 
-use super::{ClientAuth, IdentityMap, Platform, RefreshKind};
-use crate::accounts::AccountSource;
+use super::types::{AccountSource, ClientAuth, IdentityMap, Platform, RefreshKind};
 
 /// The sandbox's fixed client id: it needs no registration.
 pub const CLIENT_ID: &str = "sandbox-client";

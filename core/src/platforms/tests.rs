@@ -428,8 +428,8 @@ fn identity_maps_read_each_platforms_answer() {
 fn every_platform_names_its_docs_and_check_date() {
     for p in Catalog::builtins() {
         assert!(p.docs_url.starts_with("https://"), "{}", p.id);
-        // Facts checked on 2026-11-23; the account listings (issue 9) and the platforms of
-        // issue 12 on 2026-11-30.
+        // Facts checked on 2026-11-23; the account listings (Facebook, Instagram through
+        // Pages, LinkedIn) and the per-account servers (Bluesky, Mastodon) on 2026-11-30.
         let want = if ["facebook", "instagram_facebook", "linkedin", "bluesky", "mastodon"].contains(&p.id.as_str()) {
             "2026-11-30"
         } else {

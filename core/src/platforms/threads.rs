@@ -1,12 +1,12 @@
 //! Threads. Facts checked 2026-11-23 against
 //! https://developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions
 //!
-//! The proxy (issue 11) checked 2026-11-30 against
+//! The proxy's hosts and limits checked 2026-11-30 against
 //! https://developers.facebook.com/documentation/threads/overview (`graph.threads.com` or
 //! `graph.threads.net`; 250 posts and 1,000 replies per 24 hours per profile).
 
-use super::{IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, SelfExchange};
-use crate::proxy::{BudgetRule, Scope};
+use super::proxy_spec::{BudgetRule, Scope};
+use super::types::{IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, SelfExchange};
 
 /// The `threads` platform.
 pub fn platform() -> Platform {

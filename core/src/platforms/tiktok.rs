@@ -2,7 +2,7 @@
 //! https://developers.tiktok.com/doc/login-kit-web and
 //! https://developers.tiktok.com/doc/oauth-user-access-token-management
 //!
-//! The proxy (issue 11) checked 2026-11-30 against
+//! The proxy's hosts and limits checked 2026-11-30 against
 //! https://developers.tiktok.com/doc/tiktok-api-v2-rate-limit (429 `rate_limit_exceeded`, no
 //! rate-limit headers), https://developers.tiktok.com/doc/content-posting-api-reference-direct-post
 //! ("Each user access_token is limited to 6 requests per minute") and
@@ -10,8 +10,8 @@
 //! Media goes to the `upload_url` the init call answers, which carries its own upload token:
 //! apps PUT there directly, not through the proxy.
 
-use super::{IdentityMap, Platform, RefreshKind, RevokeReach, RevokeToken};
-use crate::proxy::{BudgetRule, ProxySpec, Scope};
+use super::proxy_spec::{BudgetRule, ProxySpec, Scope};
+use super::types::{IdentityMap, Platform, RefreshKind, RevokeReach, RevokeToken};
 
 /// The `tiktok` platform.
 pub fn platform() -> Platform {

@@ -1,12 +1,12 @@
 //! X (Twitter) OAuth 2.0 with PKCE. Facts checked 2026-11-23 against
 //! https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code
 //!
-//! The proxy (issue 11) checked 2026-11-30 against
+//! The proxy's hosts and limits checked 2026-11-30 against
 //! https://docs.x.com/x-api/fundamentals/rate-limits (per-user and per-app windows;
 //! `x-rate-limit-reset` is a Unix time; 429 when spent; pay-per-use billing is separate).
 
-use super::{ClientAuth, IdentityMap, Platform, RefreshKind};
-use crate::proxy::{BudgetRule, ProxySpec, RateHeaders, Scope};
+use super::proxy_spec::{BudgetRule, ProxySpec, RateHeaders, Scope};
+use super::types::{ClientAuth, IdentityMap, Platform, RefreshKind};
 
 /// The `x` platform.
 pub fn platform() -> Platform {

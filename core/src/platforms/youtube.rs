@@ -1,13 +1,13 @@
 //! YouTube through Google OAuth 2.0 for web server apps. Facts checked 2026-11-23 against
 //! https://developers.google.com/identity/protocols/oauth2/web-server
 //!
-//! The proxy (issue 11) checked 2026-11-30 against
+//! The proxy's hosts and limits checked 2026-11-30 against
 //! https://developers.google.com/youtube/data/determine_quota_cost (100 `search.list`, 100
 //! `videos.insert` and 10,000 units a day for the rest) and
 //! https://developers.google.com/youtube/v3/guides/using_resumable_upload_protocol.
 
-use super::{IdentityMap, Platform, RefreshKind, RevokeReach};
-use crate::proxy::{BudgetRule, ProxySpec, Scope};
+use super::proxy_spec::{BudgetRule, ProxySpec, Scope};
+use super::types::{IdentityMap, Platform, RefreshKind, RevokeReach};
 
 /// The `youtube` platform.
 pub fn platform() -> Platform {

@@ -229,10 +229,10 @@ impl SealedGrant {
             Some((g, _)) => g.id.clone(),
             None => new_id("grn_")?,
         };
-        let access_enc = keyring.seal(&id, "access_token", &choice.access_token).or_500("seal")?;
+        let access_enc = keyring.seal(&id, "access_token", choice.access_token.secret()).or_500("seal")?;
         let stored_refresh = stored.and_then(|(_, t)| t.refresh_token_enc.as_deref());
         let refresh_enc = match (&choice.refresh_token, stored_refresh) {
-            (Some(rt), _) => Some(keyring.seal(&id, "refresh_token", rt).or_500("seal")?),
+            (Some(rt), _) => Some(keyring.seal(&id, "refresh_token", rt.secret()).or_500("seal")?),
             (None, Some(old)) if Keyring::kid_of(old) == Some(keyring.current_kid()) => Some(old.to_string()),
             (None, Some(old)) => {
                 let plain = keyring.open(&id, "refresh_token", old).or_500("open refresh token")?;

@@ -42,8 +42,8 @@ impl FreshGrant {
     pub fn of_choice(platform: &Platform, c: &Choice) -> FreshGrant {
         FreshGrant {
             platform: platform.clone(),
-            access: c.access_token.clone(),
-            refresh: c.refresh_token.clone(),
+            access: c.access_token.secret().to_string(),
+            refresh: c.refresh_token.as_ref().map(|r| r.secret().to_string()),
             // Held before the identity call told the login: an unknown account.
             account: Some(c.login.platform_user_id.clone()).filter(|l| !l.is_empty()),
         }
