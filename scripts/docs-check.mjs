@@ -79,11 +79,19 @@ const lineOf = (text, offset) => text.slice(0, offset).split('\n').length;
 /** GitHub's heading anchor: lower case, punctuation dropped (but `-` and `_`), each space
  * a `-`; a repeated slug gets -1, -2, ... */
 function slug(heading) {
+  // Code spans keep their text as written (`<ADMIN_TOKEN>` is no HTML tag); outside them,
+  // a link counts by its text, and HTML tags and emphasis marks are not text.
   const plain = heading
-    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1') // a link's text
-    .replace(/<[^>]+>/g, '') // inline HTML
-    .replace(/`/g, '')
-    .replace(/\*\*|__|\*/g, '')
+    .split(/(`+[^`]*`+)/)
+    .map((part, i) =>
+      i % 2
+        ? part.replace(/^`+|`+$/g, '')
+        : part
+            .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
+            .replace(/<[^>]+>/g, '')
+            .replace(/\*\*|__|\*/g, ''),
+    )
+    .join('')
     .trim()
     .toLowerCase();
   return plain.replace(/[^\p{L}\p{M}\p{N}\p{Pc}\- ]/gu, '').replace(/ /g, '-');
