@@ -11,7 +11,7 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: dev test build setup test-rust test-openapi test-mocks test-e2e test-deploy chromium bench deploy clean
+.PHONY: dev test build setup test-rust test-openapi test-docs test-mocks test-e2e test-deploy chromium bench deploy clean
 
 ## dev: build and run the worker on http://127.0.0.1:$(PORT) with the sandbox platform on
 dev: setup
@@ -19,7 +19,7 @@ dev: setup
 
 ## test: host unit tests, then end-to-end tests on the built worker in workerd (the browser
 ## tests skip without Chromium; REQUIRE_BROWSER=1 makes them required, as CI does)
-test: chromium test-rust test-openapi test-mocks test-e2e test-deploy
+test: chromium test-rust test-openapi test-docs test-mocks test-e2e test-deploy
 
 ## chromium: with REQUIRE_BROWSER=1 and no Chromium (CHROMIUM_PATH, or `chromium` on PATH),
 ## install Debian's package when we are root on Debian; otherwise say what is missing
@@ -44,6 +44,12 @@ test-rust:
 test-openapi: setup
 	node scripts/openapi-lint.mjs
 	node tests/e2e/openapi-check.selfcheck.mjs
+
+## test-docs: every relative link in README.md and docs/ resolves (headings included), every
+## route of openapi/openapi.json is named in docs/, and every repository path the docs write in
+## backticks exists (scripts/docs-check.mjs; node only, no build)
+test-docs:
+	node scripts/docs-check.mjs
 
 ## test-mocks: the self-checks of the Bluesky and Mastodon mocks (each plays the worker's calls
 ## by hand and asserts the mock answers as the real service does; no worker, no build)
