@@ -114,8 +114,10 @@ pub fn try_open_client(
     instance: &str,
     row: &ClientRow,
 ) -> Option<ClientCredentials> {
-    let secret = keyring.open(&secret_field(platform, instance), "client_secret", &row.client_secret_enc).ok()?;
-    Some(ClientCredentials { client_id: row.client_id.clone(), client_secret: ClientSecret::new(secret) })
+    let client_secret = keyring
+        .open_secret::<ClientSecret>(&secret_field(platform, instance), "client_secret", &row.client_secret_enc)
+        .ok()?;
+    Some(ClientCredentials { client_id: row.client_id.clone(), client_secret })
 }
 
 /// Whether PKCE goes to an instance with this client: where it advertised S256.

@@ -35,13 +35,13 @@ pub fn signing_secrets(
     now: i64,
 ) -> Vec<WebhookSecret> {
     let mut out = Vec::new();
-    if let Ok(s) = keyring.open(app_id, CURRENT_FIELD, current_enc) {
-        out.push(WebhookSecret::new(s));
+    if let Ok(s) = keyring.open_secret(app_id, CURRENT_FIELD, current_enc) {
+        out.push(s);
     }
     if let Some((enc, until)) = previous {
         if until > now {
-            if let Ok(s) = keyring.open(app_id, PREVIOUS_FIELD, enc) {
-                out.push(WebhookSecret::new(s));
+            if let Ok(s) = keyring.open_secret(app_id, PREVIOUS_FIELD, enc) {
+                out.push(s);
             }
         }
     }
@@ -69,8 +69,8 @@ pub async fn rotate_webhook_secret(ctx: &Ctx, app_id: &str) -> ApiResult<Option<
         return Ok(None);
     };
     let now = ctx.now();
-    let previous = match keyring.open(app_id, CURRENT_FIELD, &row.webhook_secret_enc) {
-        Ok(old) => Some(keyring.seal(app_id, PREVIOUS_FIELD, &old).or_500("seal previous webhook secret")?),
+    let previous = match keyring.open_secret::<WebhookSecret>(app_id, CURRENT_FIELD, &row.webhook_secret_enc) {
+        Ok(old) => Some(keyring.seal(app_id, PREVIOUS_FIELD, old.secret()).or_500("seal previous webhook secret")?),
         Err(_) => None,
     };
     let previous_until = previous.as_ref().map(|_| now + PREVIOUS_SECRET_SECS);
@@ -101,6 +101,7 @@ pub async fn tidy_previous_webhook_secrets(
         .many::<OldKeyPreviousSecret>("read old-key previous webhook secrets")
         .await?;
     for row in rows {
+        // Opened only to be sealed again under the current key: the text never leaves here.
         let resealed = keyring
             .open(&row.id, PREVIOUS_FIELD, &row.webhook_secret_prev_enc)
             .and_then(|plain| keyring.seal(&row.id, PREVIOUS_FIELD, &plain))
@@ -137,6 +138,7 @@ pub async fn deletion_code_key(ctx: &Ctx) -> ApiResult<[u8; 32]> {
         let row = store::worker_secret(&db, CODE_KEY).one::<SealedWorkerSecret>("read code key").await?;
         let (key, replaces) = match &row {
             Some(r) => {
+                // The key's base64 text, decoded at once: its bytes are what the MAC takes.
                 let opened = keyring.open(CODE_KEY, "secret", &r.secret_enc).ok().and_then(|s| b64_decode(&s));
                 if let Some(key) = opened.and_then(|k| <[u8; 32]>::try_from(k).ok()) {
                     return Ok(key);
@@ -165,6 +167,7 @@ pub async fn rewrap_worker_secrets(db: &D1Database, keyring: &Keyring, others: &
     let rows =
         store::old_key_worker_secrets(db, others).many::<OldKeyWorkerSecret>("read old-key worker secrets").await?;
     for row in rows {
+        // Opened only to be sealed again under the current key: the text never leaves here.
         let Ok(resealed) =
             keyring.open(&row.name, "secret", &row.secret_enc).and_then(|p| keyring.seal(&row.name, "secret", &p))
         else {

@@ -85,7 +85,7 @@ pub async fn access_token(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Respon
     respond::json(
         200,
         &json!({
-            "access_token": token,
+            "access_token": token.secret(),
             "token_type": "Bearer",
             "expires_at": rfc3339_opt(p.access_token_expires_at),
             "scopes": p.view()["scopes"],

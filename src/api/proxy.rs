@@ -20,6 +20,7 @@ use connect_links_core::proxy::location::{redirects, Redirects};
 use connect_links_core::random::unit;
 use connect_links_core::ratelimit::Decision;
 use connect_links_core::refresh::Failure;
+use connect_links_core::secrets::AccessToken;
 use futures_util::future::{select, Either};
 use serde_json::json;
 use std::time::Duration;
@@ -195,7 +196,7 @@ struct Call<'a> {
 /// Sends the call, following the retry rules, and answers what the platform answered. At
 /// most [`rules::MAX_ATTEMPTS`] calls for 5xx answers and network errors, and one more
 /// after a refresh.
-async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books) -> ApiResult<Response> {
+async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: AccessToken, books: &mut Books) -> ApiResult<Response> {
     let spec = &call.platform.proxy;
     let mut renew_tried = false;
     let mut failures = 0;
@@ -208,7 +209,7 @@ async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: String, books: &mut Books
         // Where the platform takes it: `Authorization: Bearer`, or an API-key provider's header
         // or query parameter (a caller's header of that name was not forwarded).
         let mut target = call.target.to_string();
-        place_token(&call.platform.token_placement, &token, &mut target, &mut headers);
+        place_token(&call.platform.token_placement, token.secret(), &mut target, &mut headers);
         let sent = fetch::open(call.method, &target, &headers, &call.body, timeout_ms(ctx)).await;
         if matches!(call.body, OutBody::Stream(_)) {
             call.spent = true;
@@ -298,7 +299,7 @@ const REFRESH_PAUSE_SECS: i64 = 60;
 /// What a refresh (or, without refresh, a liveness check) after a dead-token answer gave.
 enum Renewal {
     /// A new token to retry with.
-    Fresh(String),
+    Fresh(AccessToken),
     /// The platform ended the grant, or declared the token dead: the profile is disconnected.
     Ended,
     /// Nothing better than the token already tried (a token still alive by the liveness
@@ -310,7 +311,7 @@ enum Renewal {
 /// Refreshes the profile's grant once, under the same lease as the cron (an on-demand
 /// refresh already running is waited for, briefly), and reads the token it acts with. On a
 /// platform without refresh, checks the token's liveness now instead.
-async fn renew(ctx: &Ctx, platform: &Platform, p: &ProfileRow, tried: &str) -> Renewal {
+async fn renew(ctx: &Ctx, platform: &Platform, p: &ProfileRow, tried: &AccessToken) -> Renewal {
     if platform.refresh == RefreshKind::None {
         // Nothing to refresh: the token is checked now, as the liveness job would check it
         // (same call, same verdict, same disconnect and `profile.disconnected`), instead of
@@ -345,15 +346,18 @@ async fn renew(ctx: &Ctx, platform: &Platform, p: &ProfileRow, tried: &str) -> R
 
 /// What the profile holds now, in one read: its token when active and not the one tried,
 /// `Ended` when it was disconnected meanwhile, else `Same`.
-async fn read_renewal(ctx: &Ctx, p: &ProfileRow, tried: &str) -> Renewal {
+async fn read_renewal(ctx: &Ctx, p: &ProfileRow, tried: &AccessToken) -> Renewal {
     let Ok(db) = ctx.db() else { return Renewal::Same };
     let Ok(Some((row, t))) = store::profile_token(&db, &p.app_id, &p.id).await else { return Renewal::Same };
     if row.status == ProfileStatus::Disconnected {
         return Renewal::Ended;
     }
-    let token = ctx.keyring().ok().and_then(|k| k.open(&t.bound_to, "access_token", &t.access_token_enc).ok());
+    let token = ctx
+        .keyring()
+        .ok()
+        .and_then(|k| k.open_secret::<AccessToken>(&t.bound_to, "access_token", &t.access_token_enc).ok());
     match token {
-        Some(t) if row.status == ProfileStatus::Active && t != tried => Renewal::Fresh(t),
+        Some(t) if row.status == ProfileStatus::Active && t.secret() != tried.secret() => Renewal::Fresh(t),
         _ => Renewal::Same,
     }
 }

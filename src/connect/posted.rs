@@ -42,8 +42,8 @@ pub async fn create(ctx: &Ctx, app: &AppRow, body: &[u8]) -> ApiResult<Response>
         };
     let fresh = FreshGrant::new(
         &posted.platform,
-        posted.tokens.access_token.secret(),
-        posted.tokens.refresh_token.as_ref().map(|r| r.secret()),
+        posted.tokens.access_token.clone(),
+        posted.tokens.refresh_token.clone(),
         &posted.identity.platform_user_id,
     );
     match store(ctx, app, &input, posted).await {
@@ -97,12 +97,7 @@ async fn end_replaced(ctx: &Ctx, platform: &Platform, grant_id: &str, old: &stor
     {
         return;
     }
-    let fresh = FreshGrant::new(
-        platform,
-        access.secret(),
-        refresh.as_ref().map(RefreshToken::secret),
-        &new.login.platform_user_id,
-    );
+    let fresh = FreshGrant::new(platform, access, refresh, &new.login.platform_user_id);
     let job_ctx = ctx.detached();
     let link_id = grant_id.to_string();
     ctx.after_answer(async move {

@@ -115,15 +115,17 @@ async fn check_leased(ctx: &Ctx, profile_id: &str, suspect_until: Option<i64>) -
     };
     let (profile, checked) = store::checked(row)?;
     let own_token = checked.bound_to == profile.id;
-    let opened =
-        ctx.keyring().ok().and_then(|k| k.open(&checked.bound_to, "access_token", &checked.access_token_enc).ok());
+    let opened = ctx
+        .keyring()
+        .ok()
+        .and_then(|k| k.open_secret::<AccessToken>(&checked.bound_to, "access_token", &checked.access_token_enc).ok());
     let platform = ctx.platform_at(&profile.platform, profile.instance.as_deref());
     let (Some(platform), Some(token)) = (platform.as_ref(), opened) else {
         // Nothing to call with (platform gone from the catalog, token under a removed key):
         // looked at again later, never disconnected for a reason on our side.
         return push_back(ctx, &profile, checked.check_failures).await;
     };
-    let req = liveness_request(platform, &AccessToken::new(token));
+    let req = liveness_request(platform, &token);
     let failure = match fetch::send(&req, &platform.id, Some(&profile.id), ctx.timeout_ms()).await {
         Ok(resp) if (200..300).contains(&resp.status) => {
             return store::check_passed(&db, &profile.id, ctx.now() + interval_secs(ctx)).exec("check passed").await;

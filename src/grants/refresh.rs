@@ -18,6 +18,7 @@ use connect_links_core::platforms::{Platform, RefreshCall, RefreshKind};
 use connect_links_core::random::{new_id, unit};
 use connect_links_core::refresh::{backoff, backoff_steps, classify, refresh_request, DisconnectReason, Failure};
 use connect_links_core::refresh_policy::{next_action_at, EXPIRING_NOTICE, SELF_EXCHANGE_MIN_AGE};
+use connect_links_core::secrets::{AccessToken, RefreshToken};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
 use serde_json::json;
@@ -132,9 +133,9 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
         return Ok(Outcome::TooYoung);
     }
     let opened = ctx.keyring().ok().and_then(|keyring| {
-        let access = keyring.open(row.id(), "access_token", &row.cols.access_token_enc).ok()?;
-        let refresh = match &row.cols.refresh_token_enc {
-            Some(enc) => Some(keyring.open(row.id(), "refresh_token", enc).ok()?),
+        let access: AccessToken = keyring.open_secret(row.id(), "access_token", &row.cols.access_token_enc).ok()?;
+        let refresh: Option<RefreshToken> = match &row.cols.refresh_token_enc {
+            Some(enc) => Some(keyring.open_secret(row.id(), "refresh_token", enc).ok()?),
             None => None,
         };
         Some((keyring, access, refresh))
@@ -145,7 +146,8 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
     let Some(creds) = creds else {
         return local_failure(ctx, row, lease, "client id or secret missing").await;
     };
-    let Some(req) = refresh_request(platform, &creds, &access, refresh.as_deref()) else {
+    let Some(req) = refresh_request(platform, &creds, access.secret(), refresh.as_ref().map(RefreshToken::secret))
+    else {
         return expiry_without_refresh(ctx, row, lease).await;
     };
     let answer = fetch::send(&req, &platform.id, Some(row.id()), ctx.timeout_ms()).await;
@@ -158,7 +160,7 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
         Err(_) => Failure::Transient,
         Ok(resp) => match parse_answer(platform, resp.status, &resp.body, ctx.now()) {
             Ok(tokens) => {
-                store_refreshed(ctx, &keyring, row, lease, platform, &tokens, refresh.as_deref()).await?;
+                store_refreshed(ctx, &keyring, row, lease, platform, &tokens, refresh.as_ref()).await?;
                 return Ok(Outcome::Refreshed);
             }
             Err(Some(settled)) => settled,

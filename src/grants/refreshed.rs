@@ -13,6 +13,7 @@ use connect_links_core::oauth::parse_scopes;
 use connect_links_core::platforms::Platform;
 use connect_links_core::random::unit;
 use connect_links_core::refresh_policy::{next_action_at, TokenTimes};
+use connect_links_core::secrets::RefreshToken;
 use connect_links_core::storage::{is_transient_d1_error, write_retry_delay_ms, WRITE_ATTEMPTS};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
@@ -38,13 +39,13 @@ pub(super) async fn store_refreshed(
     lease: &str,
     platform: &Platform,
     tokens: &TokenSet,
-    old_refresh: Option<&str>,
+    old_refresh: Option<&RefreshToken>,
 ) -> ApiResult<()> {
     let id = row.id();
     let access_enc = keyring.seal(id, "access_token", tokens.access_token.secret()).or_500("seal")?;
-    let refresh_plain = tokens.refresh_token.as_ref().map(|r| r.secret()).or(old_refresh);
-    let refresh_enc = match refresh_plain {
-        Some(rt) => Some(keyring.seal(id, "refresh_token", rt).or_500("seal")?),
+    let refresh_kept = tokens.refresh_token.as_ref().or(old_refresh);
+    let refresh_enc = match refresh_kept {
+        Some(rt) => Some(keyring.seal(id, "refresh_token", rt.secret()).or_500("seal")?),
         None => None,
     };
     let now = ctx.now();
@@ -52,7 +53,8 @@ pub(super) async fn store_refreshed(
     // A rotated refresh token lives as long as the answer says (unknown when it says
     // nothing): the spent token's expiry is not the new one's, and an on_demand keep-alive
     // timed by it would come too early, and then again and again.
-    let rotated = tokens.refresh_token.as_ref().is_some_and(|r| Some(r.secret()) != old_refresh);
+    let rotated =
+        tokens.refresh_token.as_ref().is_some_and(|r| Some(r.secret()) != old_refresh.map(RefreshToken::secret));
     let answered = tokens.refresh_expires_in.map(|s| now + s);
     let refresh_expires_at = if rotated { answered } else { answered.or(row.cols.refresh_token_expires_at) };
     let times = TokenTimes {

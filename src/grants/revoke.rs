@@ -11,6 +11,7 @@ use connect_links_core::oauth::{revoke_request, token_to_revoke};
 use connect_links_core::ownership::may_revoke;
 use connect_links_core::platforms::Platform;
 use connect_links_core::refresh::revoke_settled;
+use connect_links_core::secrets::{AccessToken, RefreshToken};
 use serde_json::json;
 use worker::console_log;
 
@@ -19,9 +20,9 @@ pub struct Grant<'a> {
     /// The platform.
     pub platform: &'a Platform,
     /// The access token.
-    pub access: &'a str,
+    pub access: &'a AccessToken,
     /// The refresh token, when there is one.
-    pub refresh: Option<&'a str>,
+    pub refresh: Option<&'a RefreshToken>,
     /// The platform login, when known (`None`: the identity call failed).
     pub account: Option<&'a str>,
     /// The stored grant being revoked (to leave it out of "another grant holds the login"),
@@ -63,7 +64,7 @@ pub enum RevokeCause {
 pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, cause: RevokeCause) -> ApiResult<()> {
     let clients = crate::instances::revoke_credentials(ctx, g.platform).await?;
     let Some(creds) = clients.first() else { return Ok(()) };
-    let token = token_to_revoke(g.platform, g.access, g.refresh);
+    let token = token_to_revoke(g.platform, g.access.secret(), g.refresh.map(RefreshToken::secret));
     if revoke_request(g.platform, creds, token).is_none() {
         return Ok(());
     }
@@ -110,8 +111,8 @@ pub async fn revoke_grant(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumn
     let Some((access, refresh)) = cols.open(&keyring) else { return };
     let g = Grant {
         platform,
-        access: access.secret(),
-        refresh: refresh.as_ref().map(|r| r.secret()),
+        access: &access,
+        refresh: refresh.as_ref(),
         account: Some(&grant.platform_user_id),
         grant_id: Some(&grant.id),
     };

@@ -8,13 +8,13 @@ use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::store::{self, ProfileToken};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
-use connect_links_core::model::ProfileRow;
+use connect_links_core::model::{ProfileRow, ProfileStatus};
 use connect_links_core::refresh::Failure;
 use connect_links_core::refresh_policy::refresh_on_read;
+use connect_links_core::secrets::AccessToken;
 use futures_util::future::{select, Either};
 use std::time::Duration;
 use worker::Delay;
-use connect_links_core::model::ProfileStatus;
 
 /// Refuses a profile that is not active: pending (waiting for its claim) or disconnected.
 pub fn require_active(p: &ProfileRow) -> ApiResult<()> {
@@ -94,7 +94,7 @@ pub async fn usable_token(
     app_id: &str,
     id: &str,
     first: (ProfileRow, ProfileToken),
-) -> ApiResult<(ProfileRow, String)> {
+) -> ApiResult<(ProfileRow, AccessToken)> {
     let db = ctx.db()?;
     let (p, t) = first;
     require_active(&p)?;
@@ -132,7 +132,8 @@ pub async fn usable_token(
     if p.access_token_expires_at.is_some_and(|e| e <= ctx.now()) {
         return Err(ApiError::new(ErrorCode::Conflict, "the access token has expired and cannot be refreshed now"));
     }
-    let token = ctx.keyring()?.open(&t.bound_to, "access_token", &t.access_token_enc).or_500("open access token")?;
+    let token =
+        ctx.keyring()?.open_secret(&t.bound_to, "access_token", &t.access_token_enc).or_500("open access token")?;
     Ok((p, token))
 }
 

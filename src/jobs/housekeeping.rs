@@ -62,6 +62,7 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     let rows = store::old_key_grants(db, &others, REENCRYPT_BATCH).many::<TokenColumns>("read old-key grants").await?;
     let mut unreadable = 0;
     for row in rows {
+        // Any token field, opened only to be sealed again under the current key.
         let reseal = |field: &str, enc: &str| -> Option<String> {
             let plain = keyring.open(&row.id, field, enc).ok()?;
             keyring.seal(&row.id, field, &plain).ok()

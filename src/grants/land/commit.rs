@@ -21,6 +21,7 @@ use connect_links_core::picker::Choice;
 use connect_links_core::platforms::Platform;
 use connect_links_core::random::new_id;
 use connect_links_core::refresh_policy::RefreshMode;
+use connect_links_core::secrets::RefreshToken;
 use connect_links_core::webhook::types;
 
 /// Stores the grant and the chosen accounts as profiles of this app, disconnects the
@@ -235,8 +236,8 @@ impl SealedGrant {
             (Some(rt), _) => Some(keyring.seal(&id, "refresh_token", rt.secret()).or_500("seal")?),
             (None, Some(old)) if Keyring::kid_of(old) == Some(keyring.current_kid()) => Some(old.to_string()),
             (None, Some(old)) => {
-                let plain = keyring.open(&id, "refresh_token", old).or_500("open refresh token")?;
-                Some(keyring.seal(&id, "refresh_token", &plain).or_500("seal")?)
+                let rt: RefreshToken = keyring.open_secret(&id, "refresh_token", old).or_500("open refresh token")?;
+                Some(keyring.seal(&id, "refresh_token", rt.secret()).or_500("seal")?)
             }
             (None, None) => None,
         };

@@ -7,34 +7,30 @@ use crate::ctx::Ctx;
 use crate::grants::{revoke, Grant, RevokeCause};
 use connect_links_core::picker::Choice;
 use connect_links_core::platforms::Platform;
+use connect_links_core::secrets::{AccessToken, RefreshToken};
 use connect_links_core::token::TokenSet;
 
 /// A grant a failed connect obtained, owned so it can be revoked after the answer.
 pub struct FreshGrant {
     platform: Platform,
-    access: String,
-    refresh: Option<String>,
+    access: AccessToken,
+    refresh: Option<RefreshToken>,
     /// The platform login, when the identity call told it.
     account: Option<String>,
 }
 
 impl FreshGrant {
     /// A grant just obtained for `account` (posted credentials whose connect then failed).
-    pub fn new(platform: &Platform, access: &str, refresh: Option<&str>, account: &str) -> FreshGrant {
-        FreshGrant {
-            platform: platform.clone(),
-            access: access.to_string(),
-            refresh: refresh.map(str::to_string),
-            account: Some(account.to_string()),
-        }
+    pub fn new(platform: &Platform, access: AccessToken, refresh: Option<RefreshToken>, account: &str) -> FreshGrant {
+        FreshGrant { platform: platform.clone(), access, refresh, account: Some(account.to_string()) }
     }
     /// The grant of a code exchange's `tokens`, for the login `account` when the identity
     /// call told it.
     pub fn of_tokens(platform: &Platform, tokens: &TokenSet, account: Option<String>) -> FreshGrant {
         FreshGrant {
             platform: platform.clone(),
-            access: tokens.access_token.secret().to_string(),
-            refresh: tokens.refresh_token.as_ref().map(|r| r.secret().to_string()),
+            access: tokens.access_token.clone(),
+            refresh: tokens.refresh_token.clone(),
             account,
         }
     }
@@ -42,8 +38,8 @@ impl FreshGrant {
     pub fn of_choice(platform: &Platform, c: &Choice) -> FreshGrant {
         FreshGrant {
             platform: platform.clone(),
-            access: c.access_token.secret().to_string(),
-            refresh: c.refresh_token.as_ref().map(|r| r.secret().to_string()),
+            access: c.access_token.clone(),
+            refresh: c.refresh_token.clone(),
             // Held before the identity call told the login: an unknown account.
             account: Some(c.login.platform_user_id.clone()).filter(|l| !l.is_empty()),
         }
@@ -54,7 +50,7 @@ impl FreshGrant {
         let grant = Grant {
             platform: &self.platform,
             access: &self.access,
-            refresh: self.refresh.as_deref(),
+            refresh: self.refresh.as_ref(),
             account: self.account.as_deref(),
             grant_id: None,
         };
