@@ -5,47 +5,25 @@
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
-use crate::store::Stmt;
+use crate::store::{self, ClientRow, Stmt};
 use connect_links_core::callback::callback_path;
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
 use connect_links_core::oauth::ClientCredentials;
 use connect_links_core::platforms::{AuthKind, Pkce, Platform};
 use connect_links_core::secrets::ClientSecret;
-use serde::Deserialize;
-use worker::query;
 
 /// The associated data a client secret is sealed with: bound to its platform and instance.
 pub fn secret_field(platform: &str, instance: &str) -> String {
     format!("{platform}:{instance}")
 }
 
-/// A registered client as D1 keeps it.
-#[derive(Deserialize)]
-pub struct ClientRow {
-    /// The instance's client id.
-    pub client_id: String,
-    /// The sealed secret.
-    pub client_secret_enc: String,
-    /// JSON array of the registered scopes.
-    pub scopes: String,
-    /// 1 when the instance advertises PKCE S256.
-    pub pkce: i64,
-}
-
 /// The client registered with `instance` for this deployment's callback there, if any.
 pub async fn stored_client(ctx: &Ctx, platform: &str, instance: &str) -> ApiResult<Option<ClientRow>> {
     let db = ctx.db()?;
-    query!(
-        &db,
-        "SELECT client_id, client_secret_enc, scopes, pkce FROM instance_clients \
-         WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 AND client_id IS NOT NULL",
-        platform,
-        instance,
-        callback_url(ctx, platform, instance)
-    )
-    .one::<ClientRow>("read instance client")
-    .await
+    store::registered_client(&db, platform, instance, &callback_url(ctx, platform, instance))
+        .one::<ClientRow>("read instance client")
+        .await
 }
 
 /// The callback `instance`'s client is registered with: a path of its own
@@ -66,17 +44,9 @@ pub async fn revoke_credentials(ctx: &Ctx, p: &Platform) -> ApiResult<Vec<Client
     }
     let Some(instance) = &p.instance else { return Ok(vec![]) };
     let db = ctx.db()?;
-    let rows = query!(
-        &db,
-        "SELECT client_id, client_secret_enc, scopes, pkce FROM instance_clients \
-         WHERE platform = ?1 AND instance = ?2 AND client_id IS NOT NULL \
-         ORDER BY redirect_uri = ?3 DESC, created_at DESC LIMIT 5",
-        p.id,
-        instance,
-        callback_url(ctx, &p.id, instance)
-    )
-    .many::<ClientRow>("read instance clients")
-    .await?;
+    let rows = store::registered_clients(&db, &p.id, instance, &callback_url(ctx, &p.id, instance))
+        .many::<ClientRow>("read instance clients")
+        .await?;
     let keyring = ctx.keyring()?;
     Ok(rows.iter().filter_map(|row| try_open_client(&keyring, &p.id, instance, row)).collect())
 }
@@ -149,14 +119,6 @@ pub async fn resolve(
 /// Mastodon versions delete apps that hold no token), so the next connect registers again.
 pub async fn forget_client(ctx: &Ctx, platform: &str, instance: &str, client_id: &str) -> ApiResult<()> {
     let db = ctx.db()?;
-    query!(
-        &db,
-        "DELETE FROM instance_clients WHERE platform = ?1 AND instance = ?2 AND client_id = ?3",
-        platform,
-        instance,
-        client_id
-    )
-    .exec("forget instance client")
-    .await?;
+    store::delete_instance_client(&db, platform, instance, client_id).exec("forget instance client").await?;
     Ok(())
 }

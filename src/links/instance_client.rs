@@ -12,8 +12,8 @@
 use crate::ctx::{now_ms, Ctx};
 use crate::error::OrInternal;
 use crate::fetch;
-use crate::instances::{callback_url, secret_field, ClientRow};
-use crate::store::{self, InstanceSlot, RegisteredClient, Stmt};
+use crate::instances::{callback_url, secret_field};
+use crate::store::{self, ClientRow, InstanceSlot, RegisteredClient, Stmt};
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::mastodon::{
     discovery_request, is_unknown_client, parse_discovery, parse_registration, registration_request,

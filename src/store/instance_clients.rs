@@ -5,6 +5,76 @@
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
 
+/// A registered client as D1 keeps it.
+#[derive(Deserialize)]
+pub struct ClientRow {
+    /// The instance's client id.
+    pub client_id: String,
+    /// The sealed secret.
+    pub client_secret_enc: String,
+    /// JSON array of the registered scopes.
+    pub scopes: String,
+    /// 1 when the instance advertises PKCE S256.
+    pub pkce: i64,
+}
+
+/// The statement that reads the client of `platform` registered with `instance` for the
+/// callback `redirect`, if any (a [`ClientRow`]).
+#[inline(always)]
+pub fn registered_client(
+    db: &D1Database,
+    platform: &str,
+    instance: &str,
+    redirect: &str,
+) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        "SELECT client_id, client_secret_enc, scopes, pkce FROM instance_clients \
+         WHERE platform = ?1 AND instance = ?2 AND redirect_uri = ?3 AND client_id IS NOT NULL",
+        platform,
+        instance,
+        redirect
+    )
+}
+
+/// The statement that reads up to five clients of `platform` registered with `instance`
+/// under any callback (each a [`ClientRow`]), the one for `redirect` first, then the newest.
+#[inline(always)]
+pub fn registered_clients(
+    db: &D1Database,
+    platform: &str,
+    instance: &str,
+    redirect: &str,
+) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        "SELECT client_id, client_secret_enc, scopes, pkce FROM instance_clients \
+         WHERE platform = ?1 AND instance = ?2 AND client_id IS NOT NULL \
+         ORDER BY redirect_uri = ?3 DESC, created_at DESC LIMIT 5",
+        platform,
+        instance,
+        redirect
+    )
+}
+
+/// The statement that deletes the client `client_id` registered with `instance`, under
+/// whichever callback.
+#[inline(always)]
+pub fn delete_instance_client(
+    db: &D1Database,
+    platform: &str,
+    instance: &str,
+    client_id: &str,
+) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        "DELETE FROM instance_clients WHERE platform = ?1 AND instance = ?2 AND client_id = ?3",
+        platform,
+        instance,
+        client_id
+    )
+}
+
 /// The state of an instance's row.
 #[derive(Deserialize)]
 pub struct InstanceSlot {
