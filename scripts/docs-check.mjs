@@ -4,7 +4,8 @@
 //     repository, and a link with a #fragment to a heading of the Markdown file it names
 //     (GitHub's slugs; a folder's fragment is read in its README.md);
 //  2. every path of openapi/openapi.json's `paths` is written somewhere in docs/, as the
-//     document spells it (`/v1/profiles/{id}/refresh`), so no route goes undocumented;
+//     document spells it (`/v1/profiles/{id}/refresh`), and each of its operations as
+//     `METHOD path` (`DELETE /v1/profiles/{id}`), so no route goes undocumented;
 //  3. every repository path written in backticks (an inline code span, or a word of one)
 //     that starts with src/, core/, tests/, scripts/, migrations/, bench/ or openapi/ exists,
 //     a folder when it ends with `/`, so the docs cannot name a file that moved. Where a
@@ -185,9 +186,23 @@ for (const file of markdownFiles()) {
 const openapi = JSON.parse(fs.readFileSync(path.join(root, 'openapi/openapi.json'), 'utf8'));
 const docs = docsText.join('\n');
 const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-for (const route of Object.keys(openapi.paths)) {
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+let operations = 0;
+for (const [route, item] of Object.entries(openapi.paths)) {
   if (!new RegExp(`(?<![\\w.{}/-])${esc(route)}(?![\\w.{}/-])`).test(docs)) {
     problems.push(`openapi/openapi.json: route ${route} is not mentioned in docs/ (docs/api.md lists every route)`);
+    continue;
+  }
+  // And each of its operations, as `METHOD path` (a path's GET named is no word on its
+  // DELETE); `ANY path` names them all (the proxy's).
+  const named = (verb) => new RegExp(`(?<![\\w])${esc(`${verb} ${route}`)}(?![\\w.{}/-])`).test(docs);
+  const any = named('ANY');
+  for (const method of METHODS.filter((m) => item[m])) {
+    operations++;
+    const op = `${method.toUpperCase()} ${route}`;
+    if (!any && !named(method.toUpperCase())) {
+      problems.push(`openapi/openapi.json: operation ${op} is not mentioned in docs/ (docs/api.md lists every route)`);
+    }
   }
 }
 
@@ -196,4 +211,4 @@ if (problems.length) {
   for (const p of problems) console.error(`  ${p}`);
   process.exit(1);
 }
-console.log(`docs-check: ok (${markdownFiles().length} Markdown files, ${Object.keys(openapi.paths).length} routes)`);
+console.log(`docs-check: ok (${markdownFiles().length} Markdown files, ${Object.keys(openapi.paths).length} routes, ${operations} operations)`);

@@ -5,9 +5,11 @@
 //     to the file that holds the module; `mod x;` lines are not edges (a folder's mod.rs
 //     declaring its files is not a dependency), test files are left out;
 //  2. the flows (src/api, src/browser, src/connect, src/inbound, src/jobs) never name one
-//     another: what two flows share lives in the domain layer below them;
+//     another: what two flows share lives in the domain layer below them; and no file of
+//     src/ names a file of a layer above its own (entry, flows, domain, storage, plumbing);
 //  3. no source file over 600 lines, test files aside (tests.rs, a tests/ folder);
-//  4. every folder's mod.rs opens with a `//!` comment saying what it holds.
+//  4. every folder's module file (its mod.rs, or the `<name>.rs` beside a `<name>/` folder)
+//     opens with a `//!` comment saying what it holds.
 // Exits 1 and names each breach. `--graph` prints every edge too.
 //   node scripts/layout-check.mjs [--graph]
 import fs from 'node:fs';
@@ -17,6 +19,16 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MAX_LINES = 600;
 const FLOWS = ['api', 'browser', 'connect', 'inbound', 'jobs'];
+// src/'s layers, top down (docs/architecture.md): a file may name files of its own layer or
+// of a layer below, never above. The first entry whose prefix matches a path gives its layer.
+const LAYERS = [
+  ['entry', ['src/lib.rs', 'src/routes.rs']],
+  ['flow', FLOWS.map((f) => `src/${f}/`)],
+  ['domain', ['src/grants/', 'src/links/', 'src/events/', 'src/accounts.rs', 'src/instances.rs', 'src/sealed_secrets.rs', 'src/tenant.rs']],
+  ['storage', ['src/store/']],
+  ['plumbing', ['src/body.rs', 'src/ctx.rs', 'src/error.rs', 'src/fetch.rs', 'src/isolate.rs', 'src/limiter.rs', 'src/respond.rs']],
+];
+const layerOf = (rel) => LAYERS.findIndex(([, prefixes]) => prefixes.some((p) => rel === p || (p.endsWith('/') && rel.startsWith(p))));
 const problems = [];
 
 const isTest = (rel) => /(^|\/)tests(\.rs|\/)/.test(rel);
@@ -34,14 +46,63 @@ function files(dir) {
   return out.sort();
 }
 
-/** Code without comments and string literals (so a path in a doc comment is no edge). */
+/**
+ * Code without comments and literals (so a path in a doc comment or a string is no edge), in
+ * one pass: whichever of a comment, a string, a raw string or a char literal starts first is
+ * skipped whole (a `//` inside a string is no comment). Lifetimes (`'a`) are left alone.
+ */
 function code(text) {
-  return text
-    .replace(/\/\*[\s\S]*?\*\//g, ' ')
-    .replace(/\/\/[^\n]*/g, ' ')
-    .replace(/b?r(#*)"[\s\S]*?"\1/g, '""')
-    .replace(/b?"(?:[^"\\]|\\[\s\S])*"/g, '""')
-    .replace(/'(?:[^'\\\n]|\\[^\n]{1,10})'/g, "' '");
+  let out = '';
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i];
+    const next = text[i + 1];
+    if (c === '/' && next === '/') {
+      while (i < n && text[i] !== '\n') i++;
+      continue;
+    }
+    if (c === '/' && next === '*') {
+      // Rust block comments nest.
+      let depth = 0;
+      do {
+        if (text[i] === '/' && text[i + 1] === '*') {
+          depth++;
+          i += 2;
+        } else if (text[i] === '*' && text[i + 1] === '/') {
+          depth--;
+          i += 2;
+        } else i++;
+      } while (i < n && depth > 0);
+      out += ' ';
+      continue;
+    }
+    const raw = /^b?r(#*)"/.exec(text.slice(i, i + 40));
+    if (raw && !/\w/.test(text[i - 1] ?? '')) {
+      const end = text.indexOf(`"${raw[1]}`, i + raw[0].length);
+      i = end < 0 ? n : end + 1 + raw[1].length;
+      out += '""';
+      continue;
+    }
+    if (c === '"') {
+      i++;
+      while (i < n && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+      i++;
+      out += '""';
+      continue;
+    }
+    if (c === "'") {
+      const ch = /^'(?:[^'\\\n]|\\[^\n]{1,10}?)'/.exec(text.slice(i, i + 14));
+      if (ch) {
+        i += ch[0].length;
+        out += "' '";
+        continue;
+      }
+    }
+    out += c;
+    i++;
+  }
+  return out;
 }
 
 /** Expands one `use` tree (`a::{b, c::{d, e}}`) into its paths. */
@@ -83,6 +144,13 @@ function resolve(crateDir, segs) {
   return null;
 }
 
+/** Whether the module `here` has a child module file named `name`. */
+function childModule(crateDir, here, name) {
+  if (!/^\w+$/.test(name)) return false;
+  const base = path.join(crateDir, ...here, name);
+  return fs.existsSync(path.join(root, `${base}.rs`)) || fs.existsSync(path.join(root, base, 'mod.rs'));
+}
+
 function edgesOf(crateDir, rel) {
   // An inline test module (`#[cfg(test)] mod tests { use super::*; ... }`) is test code, and
   // its `super` is this file's own module: what follows it is no edge.
@@ -103,6 +171,9 @@ function edgesOf(crateDir, rel) {
         segs = segs.slice(1);
       }
       segs = [...base, ...segs];
+    } else if (childModule(crateDir, here, segs[0])) {
+      // A path that starts with a child module's name (`use fair::Tenant;`) is `self::fair`.
+      segs = [...here, ...segs];
     } else continue; // another crate, or a name in scope
     const target = resolve(crateDir, segs);
     if (target && target !== rel && !isTest(target)) out.add(target);
@@ -151,12 +222,22 @@ for (const crateDir of ['src', 'core/src']) {
     const text = fs.readFileSync(path.join(root, rel), 'utf8');
     const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
     if (!isTest(rel) && lines > MAX_LINES) problems.push(`${rel}: ${lines} lines (at most ${MAX_LINES} outside tests)`);
-    if (rel.endsWith('/mod.rs') && !text.startsWith('//!')) problems.push(`${rel}: the folder's mod.rs does not open with a //! comment`);
+    // A folder's module file: its mod.rs, or the `<name>.rs` beside a `<name>/` folder.
+    const folderModule = rel.endsWith('/mod.rs') || fs.existsSync(path.join(root, rel.replace(/\.rs$/, '')));
+    if (folderModule && !text.startsWith('//!')) problems.push(`${rel}: a folder's module file does not open with a //! comment`);
     if (isTest(rel)) continue;
     graph.set(rel, edgesOf(crateDir, rel));
   }
   for (const [from, tos] of graph) {
     if (showGraph) for (const to of tos) console.log(`${from} -> ${to}`);
+    if (crateDir === 'src') {
+      const here = layerOf(from);
+      if (here < 0) problems.push(`${from}: in no layer (add it to LAYERS in scripts/layout-check.mjs and to docs/architecture.md)`);
+      for (const to of tos) {
+        const there = layerOf(to);
+        if (here >= 0 && there >= 0 && there < here) problems.push(`${LAYERS[here][0]} calls ${LAYERS[there][0]} (up): ${from} -> ${to}`);
+      }
+    }
     const flow = crateDir === 'src' && FLOWS.find((f) => from.startsWith(`src/${f}/`));
     if (!flow) continue;
     for (const to of tos) {
@@ -171,4 +252,4 @@ if (problems.length) {
   console.error(`layout-check: ${problems.length} problem(s)\n${problems.map((p) => `  ${p}`).join('\n')}`);
   process.exit(1);
 }
-console.log('layout-check: no import circle, no flow calling another, no file over 600 lines, every mod.rs opens with a //! comment');
+console.log('layout-check: no import circle, no flow calling another, no layer calling up, no file over 600 lines, every folder\'s module file opens with a //! comment');

@@ -1,37 +1,39 @@
 //! connect-links: the Workers entry points. The route table lives in `routes.rs`; the
 //! logic lives in the `connect-links-core` crate and in the flow modules here.
 
-// The flows, grouped by how work enters: app and operator routes, pages, cron and queue jobs.
+// Entry: the route table, which names every flow's handlers.
+mod routes;
+// The flows, grouped by how work enters: app and operator routes, pages, credentials posted
+// for a profile, platform webhooks, cron and queue jobs. They never call each other.
 mod api;
 mod browser;
+mod connect;
 mod inbound;
 mod jobs;
-// The connect flow after consent, shared by routes and jobs.
+// The domain: what several flows do, written once. The accounts behind a login; events to
+// apps (a change and its events in one batch, then delivered); what flows do to a grant
+// (use, refresh and check its token, disconnect, revoke, land a connect's accounts) and to a
+// link; platforms per account server and their instance clients; webhook secrets and the
+// worker's own secrets, sealed in D1; the app behind a request and its limits.
 mod accounts;
-mod connect;
-// Events to apps: a change and the events reporting it in one batch, then delivered.
 mod events;
-// What several flows do to a grant: use, refresh and check its token, disconnect, revoke,
-// and the landing of a connect's accounts; what several flows do to a link.
 mod grants;
+mod instances;
 mod links;
-// Webhook secrets (with rotation) and the worker's own secrets, sealed in D1.
 mod sealed_secrets;
-// Plumbing: no imports from the flows above.
+mod tenant;
+// Storage: every SQL statement, one file per table family.
+mod store;
+// Plumbing: bindings, errors, outbound calls, request bodies, answers, per-isolate caches
+// and the rate-limit Durable Object (exported to the runtime as `RateLimiter`); no imports
+// from the layers above.
 mod body;
 mod ctx;
 mod error;
 mod fetch;
-mod instances;
-// Configuration and API-key lookups kept by the isolate between requests.
 mod isolate;
-// The rate-limit Durable Object (exported to the runtime as `RateLimiter`) and its client,
-// and the per-app limits counted in it.
 mod limiter;
 mod respond;
-mod routes;
-mod store;
-mod tenant;
 
 use grants::{refresh_one, Trigger};
 use jobs::refresh::RefreshMessage;

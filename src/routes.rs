@@ -288,7 +288,14 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                 Err(miss) => return refuse(miss, audience),
             };
             match to {
-                App::Proxy => proxy::forward(ctx, &app, id, req).await,
+                // The proxy refuses a method it never forwards after its books are kept (a
+                // logged, counted call): its 405 gets the same `Allow` as the table's.
+                App::Proxy => match proxy::forward(ctx, &app, id, req).await {
+                    Err(e) if e.code == ErrorCode::MethodNotAllowed => {
+                        refuse(Miss::Method(proxy::METHODS.to_string()), audience)
+                    }
+                    answer => answer,
+                },
                 App::Platforms => {
                     let data: Vec<PlatformInfo> =
                         ctx.catalog.all().iter().map(|p| PlatformInfo::of(p, configured(ctx, p))).collect();

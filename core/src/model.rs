@@ -8,8 +8,8 @@ pub use self::status::{GrantStatus, LinkStatus, ProfileStatus};
 use self::status::stored;
 use crate::input::{parse_safe_int, AccountsMode};
 use crate::ownership::ClaimMode;
-use crate::refresh_policy::RefreshMode;
 use crate::random::{b64url, b64url_decode};
+use crate::refresh_policy::RefreshMode;
 use crate::time::{rfc3339, rfc3339_opt};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -167,13 +167,13 @@ impl LinkRow {
     pub fn status_at(&self, now: i64) -> LinkStatus {
         let claim_over = self.claim_expires_at.is_none_or(|t| now >= t);
         let choice_over = self.choice_expires_at.is_none_or(|t| now >= t);
-        match self.status {
+        match &self.status {
             LinkStatus::Pending if now >= self.expires_at => LinkStatus::Expired,
             LinkStatus::AwaitingClaim if claim_over => LinkStatus::Expired,
             LinkStatus::Choosing if choice_over => LinkStatus::Expired,
             // The user is still on the consent path (the account picker).
             LinkStatus::Choosing => LinkStatus::Pending,
-            _ => self.status,
+            other => other.clone(),
         }
     }
     /// The API view at `now`. Until the app claims it, a link shows no profile: whoever holds

@@ -22,8 +22,10 @@ pub const CHOICE_FIELD: &str = "account_choice";
 #[derive(Serialize, Deserialize)]
 pub struct Choice {
     /// The login's access token (stored as its bare string, inside the sealed choice).
+    #[serde(with = "crate::secrets::sealed_field")]
     pub access_token: AccessToken,
     /// The login's refresh token.
+    #[serde(with = "crate::secrets::sealed_optional_field", default)]
     pub refresh_token: Option<RefreshToken>,
     /// Seconds, from the token answer.
     pub expires_in: Option<i64>,

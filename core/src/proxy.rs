@@ -6,7 +6,7 @@ mod limits;
 pub mod location;
 
 pub use crate::platforms::proxy_spec::{BudgetRule, ProxySpec, RateHeaders, Scope, TokenInvalid};
-pub use limits::{read_limits, Limits};
+pub use limits::{read_limits, Limits, DEFAULT_BLOCK_SECS, MAX_BLOCK_SECS};
 
 use sha2::{Digest, Sha256};
 
@@ -25,11 +25,6 @@ pub const RETRY_WINDOW_MS: i64 = 10_000;
 /// A request body up to this size is held in memory, so that it can be sent again (after a
 /// refresh, or a 5xx); a larger one, or one of unknown length, streams through once.
 pub const REPLAYABLE_BODY_BYTES: usize = 1 << 20;
-/// How long a remembered 429 lasts when the platform names no time.
-pub const DEFAULT_BLOCK_SECS: i64 = 60;
-/// The longest a platform's answer may make us refuse calls: a broken or hostile header
-/// must not block an account for days.
-pub const MAX_BLOCK_SECS: i64 = 86_400;
 
 /// Request headers a caller may set for every platform; anything else is dropped unless the
 /// platform lists it (`ProxySpec::request_headers`). `Authorization` and cookies never pass:

@@ -3,13 +3,50 @@
 //! A value opened from its envelope comes back as its type ([`Secret`], through
 //! `envelope::Keyring::open_secret`), never as a bare `String`.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serializer};
 use std::fmt;
 
 /// A secret type a sealed plaintext opens into (see `envelope::Keyring::open_secret`).
 pub trait Secret: Sized {
     /// Wraps a raw value.
     fn wrap(value: String) -> Self;
+    /// The raw value, for [`sealed_field`] only.
+    fn raw(&self) -> &str;
+}
+
+/// Serde for a secret field of a value that is sealed before it is stored
+/// (`#[serde(with = "sealed_field")]`): the bare string. The secret types implement neither
+/// `Serialize` nor `Deserialize`, so no other value can carry one into JSON by accident.
+pub mod sealed_field {
+    use super::*;
+
+    /// Writes the raw value.
+    pub fn serialize<S: Serializer, T: Secret>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(value.raw())
+    }
+
+    /// Reads a raw value.
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Secret>(d: D) -> Result<T, D::Error> {
+        String::deserialize(d).map(T::wrap)
+    }
+}
+
+/// [`sealed_field`] for an optional secret (`null` when absent).
+pub mod sealed_optional_field {
+    use super::*;
+
+    /// Writes the raw value, or `null`.
+    pub fn serialize<S: Serializer, T: Secret>(value: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => s.serialize_some(v.raw()),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads a raw value, or `null`.
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Secret>(d: D) -> Result<Option<T>, D::Error> {
+        Option::<String>::deserialize(d).map(|v| v.map(T::wrap))
+    }
 }
 
 macro_rules! secret_type {
@@ -38,22 +75,23 @@ macro_rules! secret_type {
             fn wrap(value: String) -> Self {
                 $name(value)
             }
+            fn raw(&self) -> &str {
+                &self.0
+            }
         }
     };
 }
 
 secret_type!(
     /// An OAuth access token. `Clone`, as in oauth2-rs: one exchange's token is held by the
-    /// sealed account choice and by the grant revoked if the connect fails. Serialized as
-    /// the bare string, only inside a value that is sealed before it is stored.
-    #[derive(Clone, Serialize, Deserialize)]
-    #[serde(transparent)]
+    /// sealed account choice and by the grant revoked if the connect fails. Written as the
+    /// bare string only through [`sealed_field`], inside a value sealed before it is stored.
+    #[derive(Clone)]
     AccessToken
 );
 secret_type!(
-    /// An OAuth refresh token (`Clone` and serialized as [`AccessToken`] is).
-    #[derive(Clone, Serialize, Deserialize)]
-    #[serde(transparent)]
+    /// An OAuth refresh token (`Clone`, and written only through [`sealed_optional_field`]).
+    #[derive(Clone)]
     RefreshToken
 );
 secret_type!(
@@ -110,11 +148,24 @@ mod tests {
 
     #[test]
     fn tokens_inside_a_sealed_value_are_bare_strings() {
-        // A choice sealed before these fields were typed must read back the same.
-        let json = serde_json::to_string(&(AccessToken::new("at"), Some(RefreshToken::new("rt")))).unwrap();
-        assert_eq!(json, r#"["at","rt"]"#);
-        let (at, rt): (AccessToken, Option<RefreshToken>) = serde_json::from_str(&json).unwrap();
-        assert_eq!((at.secret(), rt.as_ref().map(RefreshToken::secret)), ("at", Some("rt")));
+        // A choice sealed before these fields were typed must read back the same; the types
+        // themselves have no serde, so only a field that opts in is written.
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Sealed {
+            #[serde(with = "sealed_field")]
+            at: AccessToken,
+            #[serde(with = "sealed_optional_field", default)]
+            rt: Option<RefreshToken>,
+        }
+        let json =
+            serde_json::to_string(&Sealed { at: AccessToken::new("at"), rt: Some(RefreshToken::new("rt")) }).unwrap();
+        assert_eq!(json, r#"{"at":"at","rt":"rt"}"#);
+        let back: Sealed = serde_json::from_str(&json).unwrap();
+        assert_eq!((back.at.secret(), back.rt.as_ref().map(RefreshToken::secret)), ("at", Some("rt")));
+        for absent in [r#"{"at":"x","rt":null}"#, r#"{"at":"x"}"#] {
+            let back: Sealed = serde_json::from_str(absent).unwrap();
+            assert!(back.rt.is_none(), "{absent}");
+        }
         assert_eq!(PkceVerifier::wrap("v".into()).secret(), "v");
     }
 }

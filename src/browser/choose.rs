@@ -10,9 +10,9 @@ use crate::links::finish::finish_in_browser;
 use crate::store;
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::model::LinkStatus;
 use connect_links_core::picker::{chosen, cookie_value};
 use worker::Response;
-use connect_links_core::model::LinkStatus;
 
 fn refused(message: &str) -> ApiError {
     ApiError::new(ErrorCode::Forbidden, message)

@@ -14,11 +14,11 @@ use crate::store::{self, LinkEnd, Stmt};
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::ProfileRow;
+use connect_links_core::model::ProfileStatus;
 use connect_links_core::picker::login_key;
 use connect_links_core::webhook::types;
 use serde_json::json;
 use worker::console_log;
-use connect_links_core::model::ProfileStatus;
 
 /// A request whose signature does not verify: 401, with nothing about why.
 pub fn unauthorized() -> ApiError {

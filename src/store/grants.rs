@@ -4,8 +4,8 @@ use super::leases::free_lease;
 use super::stmt::Stmt;
 use crate::error::{ApiResult, OrInternal};
 use connect_links_core::envelope::Keyring;
-use connect_links_core::secrets::{AccessToken, RefreshToken};
 pub use connect_links_core::model::{GrantRow, GRANT_COLUMNS};
+use connect_links_core::secrets::{AccessToken, RefreshToken};
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
 
@@ -79,7 +79,12 @@ pub async fn others_hold_login(db: &D1Database, platforms: &[&str], login: &str,
 /// The statement that reads the ids of the grants (any app) of `login` on `platform`
 /// consented to no later than `before`.
 #[inline(always)]
-pub fn grants_of_login(db: &D1Database, platform: &str, login: &str, before: i64) -> worker::Result<D1PreparedStatement> {
+pub fn grants_of_login(
+    db: &D1Database,
+    platform: &str,
+    login: &str,
+    before: i64,
+) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "SELECT id FROM grants WHERE platform = ?1 AND platform_user_id = ?2 AND COALESCE(consented_at, created_at) <= ?3",

@@ -9,10 +9,11 @@ let w;
 before(async () => { w = await startWorker(); });
 after(async () => { await w?.stop(); });
 
-function assertRefused(r, status, code, allow) {
+function assertRefused(r, status, code, allow, { page = false } = {}) {
   assert.equal(r.status, status, r.text);
   assert.equal(r.headers.get('allow'), allow);
-  if (r.body && typeof r.body === 'object') assert.equal(r.body.error.code, code);
+  if (page) assert.match(r.headers.get('content-type'), /^text\/html/);
+  else assert.equal(r.body.error.code, code);
 }
 
 test('a wrong method is 405 with Allow listing the methods of that path, on every area', async () => {
@@ -25,7 +26,11 @@ test('a wrong method is 405 with Allow listing the methods of that path, on ever
   assertRefused(await w.call('DELETE', '/v1/profiles', { token: api_key, unchecked: true }), 405, 'method_not_allowed', 'GET, POST');
   assertRefused(await w.call('PUT', '/v1/admin/apps', { token: admin, unchecked: true }), 405, 'method_not_allowed', 'GET, POST');
   assertRefused(await w.call('DELETE', '/v1/admin/apps/app_x', { token: admin, unchecked: true }), 405, 'method_not_allowed', 'GET, PATCH');
-  assertRefused(await w.call('DELETE', '/sandbox/authorize', { unchecked: true }), 405, 'method_not_allowed', 'GET, POST');
+  assertRefused(await w.call('DELETE', '/sandbox/authorize', { unchecked: true }), 405, 'method_not_allowed', 'GET, POST', { page: true });
+  // The proxy takes any method the platforms' APIs use; another is refused by the proxy
+  // itself (a logged, counted call), with the same Allow.
+  const proxied = await w.call('PROPFIND', '/v1/profiles/prf_x/proxy/userinfo', { token: api_key, unchecked: true });
+  assertRefused(proxied, 405, 'method_not_allowed', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
   // A browser route answers its 405 as a page, with the same header.
   const page = await w.call('POST', '/connect/cl_x', { unchecked: true });
   assert.equal(page.status, 405);

@@ -272,11 +272,16 @@ fn a_reconnect_link_updates_its_profile_whoever_owns_it() {
     l.reconnect_profile_id = Some("prf_t".into());
     let existing = [profile("prf_t", "acc_1", Some("u9"), "disconnected", "grn_login")];
     let a = account("acc_1", None);
-    let mut land = landing(&l, &p, &existing, Finish::Now);
-    land.owner = Some("u9");
+    // The link's user ("someone") is not the profile's owner ("u9"): a reconnect link lands
+    // on its profile anyway, and the owner stays.
+    let land = landing(&l, &p, &existing, Finish::Now);
     let got = &run(&land, &[&a]).profiles[0];
     assert_eq!(got.write.id, "prf_t");
     assert_eq!(got.write.external_user_id.as_deref(), Some("u9"), "its owner never changes");
+    // Another account of the same login is placed as on any link: a new profile.
+    let other = account("acc_2", None);
+    let ids: Vec<String> = run(&land, &[&a, &other]).profiles.iter().map(|p| p.write.id.clone()).collect();
+    assert_eq!(ids, ["prf_t", "prf_new1"]);
     // Active under another login: that login came back wrong.
     let existing = [profile("prf_t", "acc_1", Some("u9"), "active", "grn_other")];
     let land = Landing { existing: &existing, ..land };

@@ -3,11 +3,11 @@
 //! A status column has no CHECK constraint, so a row may hold a value the worker never
 //! writes (a hand-edited row, or one from a newer version). It reads as a variant equal to
 //! no known status, so every check treats it as a string comparison did, and reading a row
-//! never fails on a status. A profile's unknown status keeps its text ([`ProfileStatus::Other`]):
-//! the landing of a connect writes a profile only while its status is the one it read, and
-//! a view shows it as stored. Link and grant statuses are `Copy` with a bare `Unknown`
-//! (shown as `unknown`): nothing compares their text, and a `String` in every row's status
-//! costs the worker's size more than a hand-edited link's text is worth.
+//! never fails on a status. A profile's or a link's unknown status keeps its text
+//! ([`ProfileStatus::Other`], [`LinkStatus::Other`]): the landing of a connect writes a
+//! profile only while its status is the one it read, and views show both as stored. A
+//! grant's status is shown nowhere and compared with no text: it is `Copy`, with a bare
+//! `Unknown`.
 
 use serde::{Deserialize, Deserializer};
 
@@ -60,25 +60,63 @@ macro_rules! stored_status {
     };
 }
 
-stored_status!(
-    /// A connect link's `status` column (by default `pending`, as the column is).
-    #[derive(Default)]
-    LinkStatus {
-        /// Waiting for the user's consent (its expiry is derived from `expires_at`).
-        #[default]
-        Pending = "pending",
-        /// The user is on the account picker (until `choice_expires_at`).
-        Choosing = "choosing",
-        /// Connected, waiting for the app's claim (until `claim_expires_at`).
-        AwaitingClaim = "awaiting_claim",
-        /// Connected (and claimed, where the app claims).
-        Completed = "completed",
-        /// Ended with an error code.
-        Failed = "failed",
-        /// Marked expired by the cron (an unclaimed link), or derived at read time.
-        Expired = "expired",
+/// A connect link's `status` column (by default `pending`, as the column is).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum LinkStatus {
+    /// Waiting for the user's consent (its expiry is derived from `expires_at`).
+    #[default]
+    Pending,
+    /// The user is on the account picker (until `choice_expires_at`).
+    Choosing,
+    /// Connected, waiting for the app's claim (until `claim_expires_at`).
+    AwaitingClaim,
+    /// Connected (and claimed, where the app claims).
+    Completed,
+    /// Ended with an error code.
+    Failed,
+    /// Marked expired by the cron (an unclaimed link), or derived at read time.
+    Expired,
+    /// A value the worker never writes, as stored (a link's view shows it): equal to none of
+    /// the above.
+    Other(String),
+}
+
+impl LinkStatus {
+    /// The stored and shown value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            LinkStatus::Pending => "pending",
+            LinkStatus::Choosing => "choosing",
+            LinkStatus::AwaitingClaim => "awaiting_claim",
+            LinkStatus::Completed => "completed",
+            LinkStatus::Failed => "failed",
+            LinkStatus::Expired => "expired",
+            LinkStatus::Other(s) => s,
+        }
     }
-);
+}
+
+impl From<&str> for LinkStatus {
+    fn from(s: &str) -> Self {
+        match s {
+            "pending" => LinkStatus::Pending,
+            "choosing" => LinkStatus::Choosing,
+            "awaiting_claim" => LinkStatus::AwaitingClaim,
+            "completed" => LinkStatus::Completed,
+            "failed" => LinkStatus::Failed,
+            "expired" => LinkStatus::Expired,
+            other => LinkStatus::Other(other.to_string()),
+        }
+    }
+}
+
+// Host tests compare a link's status with the string they expect.
+#[cfg(test)]
+impl PartialEq<&str> for LinkStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 /// A profile's `status` column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,16 +173,36 @@ mod tests {
     fn known_values_round_trip_and_unknown_ones_match_none() {
         for s in ["pending", "choosing", "awaiting_claim", "completed", "failed", "expired"] {
             assert_eq!(LinkStatus::from(s).as_str(), s);
-            assert_ne!(LinkStatus::from(s), LinkStatus::Unknown, "{s}");
+            assert!(!matches!(LinkStatus::from(s), LinkStatus::Other(_)), "{s}");
         }
         for s in ["pending", "active", "disconnected"] {
             assert_eq!(ProfileStatus::from(s).as_str(), s);
+        }
+        // Each known text reads as its own variant (an `Other` would keep any text too).
+        assert_eq!(
+            ["pending", "active", "disconnected"].map(ProfileStatus::from),
+            [ProfileStatus::Pending, ProfileStatus::Active, ProfileStatus::Disconnected]
+        );
+        assert_eq!(
+            ["pending", "choosing", "awaiting_claim", "completed", "failed", "expired"].map(LinkStatus::from),
+            [
+                LinkStatus::Pending,
+                LinkStatus::Choosing,
+                LinkStatus::AwaitingClaim,
+                LinkStatus::Completed,
+                LinkStatus::Failed,
+                LinkStatus::Expired
+            ]
+        );
+        for s in ["active", "disconnected"] {
+            assert_eq!(GrantStatus::from(s).as_str(), s);
+            assert_ne!(GrantStatus::from(s), GrantStatus::Unknown, "{s}");
         }
         let odd = ProfileStatus::from("Active");
         assert_eq!(odd, ProfileStatus::Other("Active".into()));
         assert_ne!(odd, ProfileStatus::Active);
         assert_eq!(odd.as_str(), "Active", "a profile's unknown status keeps its text");
-        assert_eq!(LinkStatus::from("paused").as_str(), "unknown");
+        assert_eq!(LinkStatus::from("paused").as_str(), "paused", "a link's unknown status keeps its text");
         assert_eq!(GrantStatus::from(""), GrantStatus::Unknown);
     }
 

@@ -1,6 +1,12 @@
 //! What a platform's answer says about rate limits: its headers read into [`Limits`].
 
-use super::*;
+use crate::platforms::proxy_spec::{ProxySpec, RateHeaders};
+
+/// How long a remembered 429 lasts when the platform names no time.
+pub const DEFAULT_BLOCK_SECS: i64 = 60;
+/// The longest a platform's answer may make us refuse calls: a broken or hostile header
+/// must not block an account for days.
+pub const MAX_BLOCK_SECS: i64 = 86_400;
 
 /// What a platform's answer said about limits, for one call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

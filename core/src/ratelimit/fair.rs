@@ -20,7 +20,7 @@
 //!
 //! Each budget lives whole in one object (see `ratelimit::layout`), so the rule is exact.
 
-use super::{decide, Budget, Counter, Decision, Take};
+use super::counter::{decide, Budget, Counter, Decision, Take};
 use serde::{Deserialize, Serialize};
 
 /// The largest weight an app may have (weights start at 1).

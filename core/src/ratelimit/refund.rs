@@ -2,7 +2,7 @@
 //! platform app's shares (a remembered account-level 429 must not cost an app its share),
 //! so when the share refuses, the account's units were spent for a call that never went.
 
-use super::{Counter, Take};
+use super::counter::{Counter, Take};
 
 /// Gives back the unit an allowed take made at `at` spent from counter `c`, now that
 /// another object refused the call (the call never went). Only while `c` is still in the
