@@ -4,6 +4,7 @@
 //! to requests, D1, KV and fetch.
 
 pub mod accounts;
+pub mod app_credentials;
 pub mod app_limits;
 pub mod atproto;
 pub mod callback;

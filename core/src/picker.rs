@@ -46,6 +46,10 @@ pub struct Choice {
     /// When the tokens were issued (epoch seconds): lifetimes count from there.
     #[serde(default)]
     pub issued_at: i64,
+    /// The app's own platform credentials that minted the tokens (`pcr_...`), recorded on
+    /// the grant when it lands; `None`: the deployment's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_ref: Option<String>,
 }
 
 /// The key an open choice is found by when its login lets go of the app (a deauthorization

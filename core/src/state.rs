@@ -74,6 +74,11 @@ pub struct PendingAuth<V = SealedVerifier> {
     pub callback: CallbackMode,
     /// Epoch seconds at creation.
     pub created_at: i64,
+    /// The app's own platform credentials the authorize URL was built with (`pcr_...`),
+    /// so the code is exchanged with the same client even if the app's credentials change
+    /// meanwhile; `None`: the deployment's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_ref: Option<String>,
 }
 
 impl<V> PendingAuth<V> {
@@ -97,6 +102,7 @@ impl PendingAuth {
             redirect_uri: self.redirect_uri,
             callback: self.callback,
             created_at: self.created_at,
+            credential_ref: self.credential_ref,
         })
     }
 }
@@ -128,6 +134,7 @@ mod tests {
             redirect_uri: "https://w/oauth/callback".into(),
             callback: CallbackMode::Hosted,
             created_at,
+            credential_ref: None,
         }
     }
 

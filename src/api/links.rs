@@ -166,6 +166,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         redirect_uri,
         callback,
         created_at: ctx.now(),
+        credential_ref: None,
     };
     let record = serde_json::to_string(&pending).or_500("pending json")?;
     let kv = ctx.kv()?;

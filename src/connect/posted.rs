@@ -140,6 +140,8 @@ pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Poste
         listed: vec![id.clone()],
         listed_complete: true,
         issued_at,
+        // Posted credentials need no platform app.
+        credential_ref: None,
     };
     // One read of the app's state, handed to the store: it also gives the session this
     // connect replaces, if the account was connected before (ended below).

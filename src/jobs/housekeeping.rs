@@ -1,10 +1,12 @@
 //! The housekeeping part of the lifecycle job: consumed states, unclaimed profiles, key
-//! rotation that can finish, retention (how long finished rows are kept), and instance
+//! rotation that can finish (tokens, webhook and client secrets, apps' platform
+//! credentials), retention (how long finished rows are kept), and instance
 //! clients nobody uses.
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
-use crate::store::{self, OldKeyApp, OldKeyClient, OldKeyOwnToken, PurgedClient, Stmt, TokenColumns};
+use crate::store::{self, OldKeyApp, OldKeyClient, OldKeyCredential, OldKeyOwnToken, PurgedClient, Stmt, TokenColumns};
+use connect_links_core::app_credentials::{sealed_as, CLIENT_SECRET_FIELD, WEBHOOK_SECRET_FIELD};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
 use connect_links_core::platforms::sandbox::CODE_TTL_SECS;
@@ -92,6 +94,7 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
         }
     }
     unreadable += reencrypt_own_tokens(ctx, db, &keyring, &others).await?;
+    unreadable += reencrypt_credentials(ctx, db, &keyring, &others).await?;
     reencrypt_instance_clients(ctx, db, &keyring, &others).await?;
     crate::sealed_secrets::tidy_previous_webhook_secrets(ctx, db, &keyring, &others).await?;
     crate::sealed_secrets::rewrap_worker_secrets(db, &keyring, &others).await?;
@@ -142,6 +145,36 @@ async fn reencrypt_instance_clients(ctx: &Ctx, db: &D1Database, keyring: &Keyrin
         stmt.exec("rewrap instance client").await?;
     }
     Ok(())
+}
+
+/// Re-encrypts a batch of apps' platform credentials (client and webhook secrets) still under
+/// an old key; returns how many could not be opened (marked, and skipped from then on: the
+/// operator stores them again with a `PUT`).
+async fn reencrypt_credentials(ctx: &Ctx, db: &D1Database, keyring: &Keyring, others: &str) -> ApiResult<u32> {
+    let rows = store::old_key_credentials(db, others, REENCRYPT_BATCH)
+        .many::<OldKeyCredential>("read old-key credentials")
+        .await?;
+    let mut unreadable = 0;
+    for c in rows {
+        let bound = sealed_as(&c.app_id, &c.platform);
+        // Opened only to be sealed again under the current key.
+        let reseal =
+            |field: &str, enc: &str| keyring.open(&bound, field, enc).and_then(|p| keyring.seal(&bound, field, &p));
+        let client = reseal(CLIENT_SECRET_FIELD, &c.client_secret_enc);
+        let webhook = c.webhook_secret_enc.as_deref().map(|e| reseal(WEBHOOK_SECRET_FIELD, e)).transpose();
+        let stmt = match (client, webhook) {
+            (Ok(client), Ok(webhook)) => {
+                store::rewrap_credential(db, &c, &client, webhook.as_deref(), keyring.current_kid())
+            }
+            _ => {
+                unreadable += 1;
+                console_error!("{}", json!({"event": "reencrypt_failed", "credential_ref": c.id}));
+                store::mark_credential_unreadable(db, &c, ctx.now())
+            }
+        };
+        stmt.exec("rewrap credentials").await?;
+    }
+    Ok(unreadable)
 }
 
 /// Re-encrypts a batch of profiles' own tokens (Facebook Pages') still under an old key;

@@ -79,6 +79,7 @@ async fn connect(
         listed_complete: false,
         issued_at: ctx.now(),
         accounts: vec![],
+        credential_ref: None,
     };
     // Held in a row before anything else is read, whatever happens to this request: the
     // identity and the accounts (up to a thousand Pages) take a while.

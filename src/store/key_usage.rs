@@ -1,6 +1,6 @@
 //! What each token-encryption key id still protects, counted across the tables that hold
 //! sealed values (`grants`, `profiles`, `apps`, `worker_secrets`, `instance_clients`,
-//! `connect_links`, `account_choices`), for `GET /v1/admin/keys`.
+//! `platform_credentials`, `connect_links`, `account_choices`), for `GET /v1/admin/keys`.
 
 use super::stmt::{kid_sql, Stmt};
 use connect_links_core::envelope::Keyring;
@@ -59,7 +59,9 @@ pub async fn key_usage(db: &D1Database, keyring: &Keyring, now: i64) -> ApiResul
              WHERE webhook_secret_prev_enc IS NOT NULL GROUP BY {p} \
              UNION ALL SELECT token_kid AS kid, COUNT(*) AS n, 0 AS unreadable FROM worker_secrets GROUP BY token_kid \
              UNION ALL SELECT token_kid AS kid, COUNT(*) AS n, 0 AS unreadable FROM instance_clients \
-             WHERE client_id IS NOT NULL GROUP BY token_kid) GROUP BY kid",
+             WHERE client_id IS NOT NULL GROUP BY token_kid \
+             UNION ALL SELECT token_kid AS kid, COUNT(*) AS n, COUNT(reencrypt_failed_at) AS unreadable \
+             FROM platform_credentials GROUP BY token_kid) GROUP BY kid",
             k = kid_sql("webhook_secret_enc"),
             p = kid_sql("webhook_secret_prev_enc")
         )

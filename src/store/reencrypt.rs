@@ -1,7 +1,7 @@
 //! Re-encryption under the current key: the rows of each table still sealed under another
-//! key id (`grants`, `profiles`' own tokens, `apps`' webhook secrets, `instance_clients`),
-//! their re-sealed values written only while unchanged, and the mark on a row that no
-//! longer opens (skipped from then on, counted by `GET /v1/admin/keys`). Each batch of ids
+//! key id (`grants`, `profiles`' own tokens, `apps`' webhook secrets, `instance_clients`,
+//! `platform_credentials`), their re-sealed values written only while unchanged, and the
+//! mark on a row that no longer opens (skipped from then on, counted by `GET /v1/admin/keys`). Each batch of ids
 //! is `others`, a JSON array of key ids. A statement here is run by its caller ([`Stmt`](super::Stmt)).
 
 use super::stmt::kid_sql;
@@ -188,4 +188,70 @@ pub fn mark_own_token_unreadable(
     old: &str,
 ) -> worker::Result<D1PreparedStatement> {
     query!(db, "UPDATE profiles SET reencrypt_failed_at = ?2 WHERE id = ?1 AND access_token_enc = ?3", id, now, old)
+}
+
+/// An app's platform credentials still under an old key.
+#[derive(Deserialize)]
+pub struct OldKeyCredential {
+    /// `pcr_...`.
+    pub id: String,
+    /// The app.
+    pub app_id: String,
+    /// The platform.
+    pub platform: String,
+    /// The sealed client secret.
+    pub client_secret_enc: String,
+    /// The sealed webhook secret, if any.
+    pub webhook_secret_enc: Option<String>,
+}
+
+/// Up to `limit` platform credentials under one of `others`, not marked unreadable
+/// ([`OldKeyCredential`]).
+pub fn old_key_credentials(db: &D1Database, others: &str, limit: u32) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        "SELECT id, app_id, platform, client_secret_enc, webhook_secret_enc FROM platform_credentials \
+         WHERE token_kid IN (SELECT value FROM json_each(?1)) AND reencrypt_failed_at IS NULL LIMIT ?2",
+        others,
+        limit
+    )
+}
+
+/// Writes credentials `c`'s re-sealed secrets (under `kid`) while they are unchanged.
+pub fn rewrap_credential(
+    db: &D1Database,
+    c: &OldKeyCredential,
+    client_enc: &str,
+    webhook_enc: Option<&str>,
+    kid: &str,
+) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        "UPDATE platform_credentials SET client_secret_enc = ?2, webhook_secret_enc = ?3, token_kid = ?4 \
+         WHERE id = ?1 AND client_secret_enc = ?5 AND webhook_secret_enc IS ?6",
+        c.id,
+        client_enc,
+        webhook_enc,
+        kid,
+        c.client_secret_enc,
+        c.webhook_secret_enc
+    )
+}
+
+/// Marks credentials `c` unreadable while their secrets are the ones that failed (a `PUT`
+/// that stored fresh ones clears the mark).
+pub fn mark_credential_unreadable(
+    db: &D1Database,
+    c: &OldKeyCredential,
+    now: i64,
+) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        "UPDATE platform_credentials SET reencrypt_failed_at = ?2 \
+         WHERE id = ?1 AND client_secret_enc = ?3 AND webhook_secret_enc IS ?4",
+        c.id,
+        now,
+        c.client_secret_enc,
+        c.webhook_secret_enc
+    )
 }

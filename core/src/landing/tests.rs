@@ -72,6 +72,7 @@ fn choice(issued_at: i64, expires_in: Option<i64>, refresh_expires_in: Option<i6
         listed_complete: false,
         issued_at,
         accounts: vec![],
+        credential_ref: None,
     }
 }
 

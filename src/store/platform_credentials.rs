@@ -1,0 +1,186 @@
+//! Apps' own platform credentials (`platform_credentials`, row type
+//! `connect_links_core::app_credentials::CredentialRow`): the current one per app and
+//! platform, the retired ones grants still use, their replacement, their removal (with the
+//! grants they minted), and `grants.credential_ref`. The sealing and the rules are the
+//! domain's (`crate::credentials`).
+
+use super::leases::free_lease;
+use crate::error::{ApiResult, OrInternal};
+use serde::Deserialize;
+use worker::{query, D1Database, D1PreparedStatement};
+
+/// The columns of a `CredentialRow`.
+const COLUMNS: &str = "id, app_id, platform, client_id, client_secret_enc, webhook_secret_enc, token_kid, \
+                       secret_fingerprint, scopes, created_at, updated_at, retired_at";
+
+/// The statement that reads the app's current credentials for `platform`, if any.
+pub fn current_credential(db: &D1Database, app_id: &str, platform: &str) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        &format!(
+            "SELECT {COLUMNS} FROM platform_credentials WHERE app_id = ?1 AND platform = ?2 AND retired_at IS NULL"
+        ),
+        app_id,
+        platform
+    )
+}
+
+/// The statement that reads credentials `id` of the app for `platform` (current or retired).
+pub fn credential_by_ref(
+    db: &D1Database,
+    app_id: &str,
+    platform: &str,
+    id: &str,
+) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        &format!("SELECT {COLUMNS} FROM platform_credentials WHERE id = ?1 AND app_id = ?2 AND platform = ?3"),
+        id,
+        app_id,
+        platform
+    )
+}
+
+/// The statement that reads the app's current credentials, one per platform, by platform.
+pub fn app_credentials(db: &D1Database, app_id: &str) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        &format!(
+            "SELECT {COLUMNS} FROM platform_credentials WHERE app_id = ?1 AND retired_at IS NULL ORDER BY platform"
+        ),
+        app_id
+    )
+}
+
+/// A platform the app brings its own credentials for.
+#[derive(Deserialize)]
+pub struct CredentialPlatform {
+    /// The platform id.
+    pub platform: String,
+}
+
+/// The statement that reads which platforms the app has current credentials for
+/// ([`CredentialPlatform`]).
+pub fn credential_platforms(db: &D1Database, app_id: &str) -> worker::Result<D1PreparedStatement> {
+    query!(db, "SELECT platform FROM platform_credentials WHERE app_id = ?1 AND retired_at IS NULL", app_id)
+}
+
+/// What a `PUT` stores.
+pub struct CredentialWrite<'a> {
+    /// A fresh `pcr_...`, used only when no current row for the app and platform is kept.
+    pub id: &'a str,
+    /// The app.
+    pub app_id: &'a str,
+    /// The platform.
+    pub platform: &'a str,
+    /// The platform app's client id.
+    pub client_id: &'a str,
+    /// The sealed client secret.
+    pub client_secret_enc: &'a str,
+    /// The sealed webhook secret.
+    pub webhook_secret_enc: Option<&'a str>,
+    /// The key both are sealed under.
+    pub token_kid: &'a str,
+    /// The client secret's fingerprint.
+    pub secret_fingerprint: &'a str,
+    /// JSON array of default scopes, or `None`.
+    pub scopes: Option<&'a str>,
+    /// Epoch seconds.
+    pub now: i64,
+}
+
+/// The statements of a `PUT`, in one batch: current credentials with another client id are
+/// retired while any grant still refers to them, else deleted; then the write, which keeps
+/// the id of current credentials with the same client id (their grants follow a new secret)
+/// and returns the stored row.
+pub fn put_credential_stmts(db: &D1Database, w: &CredentialWrite<'_>) -> ApiResult<Vec<D1PreparedStatement>> {
+    let retire = query!(
+        db,
+        "UPDATE platform_credentials SET retired_at = ?4, updated_at = ?4 \
+         WHERE app_id = ?1 AND platform = ?2 AND retired_at IS NULL AND client_id != ?3 \
+         AND EXISTS (SELECT 1 FROM grants WHERE grants.credential_ref = platform_credentials.id)",
+        w.app_id,
+        w.platform,
+        w.client_id,
+        w.now
+    )
+    .or_500("prepare retire credentials")?;
+    let drop = query!(
+        db,
+        "DELETE FROM platform_credentials WHERE app_id = ?1 AND platform = ?2 AND retired_at IS NULL \
+         AND client_id != ?3",
+        w.app_id,
+        w.platform,
+        w.client_id
+    )
+    .or_500("prepare drop credentials")?;
+    let write = query!(
+        db,
+        &format!(
+            "INSERT INTO platform_credentials (id, app_id, platform, client_id, client_secret_enc, webhook_secret_enc, \
+             token_kid, secret_fingerprint, scopes, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) \
+             ON CONFLICT (app_id, platform) WHERE retired_at IS NULL DO UPDATE SET \
+               client_secret_enc = excluded.client_secret_enc, webhook_secret_enc = excluded.webhook_secret_enc, \
+               token_kid = excluded.token_kid, secret_fingerprint = excluded.secret_fingerprint, \
+               scopes = excluded.scopes, updated_at = excluded.updated_at, reencrypt_failed_at = NULL \
+             RETURNING {COLUMNS}"
+        ),
+        w.id,
+        w.app_id,
+        w.platform,
+        w.client_id,
+        w.client_secret_enc,
+        w.webhook_secret_enc,
+        w.token_kid,
+        w.secret_fingerprint,
+        w.scopes,
+        w.now
+    )
+    .or_500("prepare write credentials")?;
+    Ok(vec![retire, drop, write])
+}
+
+/// The statement that reads the ids of the app's active grants minted with any of its
+/// credentials for `platform` (current or retired).
+pub fn grants_of_credentials(db: &D1Database, app_id: &str, platform: &str) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        "SELECT id FROM grants WHERE status = 'active' AND credential_ref IN \
+         (SELECT id FROM platform_credentials WHERE app_id = ?1 AND platform = ?2)",
+        app_id,
+        platform
+    )
+}
+
+/// The statement that ends active grant `id` because the credentials that minted it were
+/// removed (`credentials_removed`); it returns the grant when it changed it.
+pub fn end_credential_grant_stmt(db: &D1Database, id: &str, reason: &str, now: i64) -> ApiResult<D1PreparedStatement> {
+    query!(
+        db,
+        concat!(
+            "UPDATE grants SET status = 'disconnected', disconnect_reason = ?2, next_refresh_at = NULL, ",
+            free_lease!(),
+            ", updated_at = ?3 WHERE id = ?1 AND status = 'active' RETURNING id"
+        ),
+        id,
+        reason,
+        now
+    )
+    .or_500("prepare end grant")
+}
+
+/// The statement that deletes every credential of the app for `platform`, only while no
+/// active grant uses any of them (follow it with an assertion when one must go): it
+/// returns the deleted ids.
+pub fn delete_credentials_stmt(db: &D1Database, app_id: &str, platform: &str) -> ApiResult<D1PreparedStatement> {
+    query!(
+        db,
+        "DELETE FROM platform_credentials WHERE app_id = ?1 AND platform = ?2 AND NOT EXISTS \
+         (SELECT 1 FROM grants WHERE status = 'active' AND credential_ref IN \
+          (SELECT id FROM platform_credentials WHERE app_id = ?1 AND platform = ?2)) RETURNING id",
+        app_id,
+        platform
+    )
+    .or_500("prepare delete credentials")
+}
