@@ -14,8 +14,10 @@ mod jobs;
 // apps (a change and its events in one batch, then delivered); what flows do to a grant
 // (use, refresh and check its token, disconnect, revoke, land a connect's accounts) and to a
 // link; platforms per account server and their instance clients; webhook secrets and the
-// worker's own secrets, sealed in D1; the app behind a request and its limits.
+// worker's own secrets, sealed in D1; the app behind a request and its limits; apps' own
+// platform credentials and which client a connect uses.
 mod accounts;
+mod credentials;
 mod events;
 mod grants;
 mod instances;

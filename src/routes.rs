@@ -2,7 +2,7 @@
 //! error, or an HTML page on browser routes. Each route is written once, in a table of
 //! (method, path, handler); the 404 and the 405 (with `Allow`) come from the same tables.
 
-use crate::api::{admin, links, profiles, proxy};
+use crate::api::{admin, links, platform_credentials, profiles, proxy};
 use crate::body::{read_request, ReadError};
 use crate::browser::{choose, sandbox};
 use crate::ctx::Ctx;
@@ -12,7 +12,7 @@ use crate::respond::{self, Audience};
 use crate::tenant;
 use connect_links_core::app_limits::AppRoute;
 use connect_links_core::input::{parse_limit, MAX_BODY_BYTES};
-use connect_links_core::platforms::PlatformInfo;
+use connect_links_core::platforms::{Platform, PlatformInfo};
 use serde_json::json;
 use worker::{Context, Env, Method, Request, Response};
 
@@ -169,6 +169,9 @@ enum Admin {
     RevokeKey,
     Keys,
     Stats,
+    ListCredentials,
+    PutCredentials,
+    DeleteCredentials,
 }
 
 static ADMIN: &[Route<Admin>] = &[
@@ -181,6 +184,10 @@ static ADMIN: &[Route<Admin>] = &[
     on(Method::Delete, "v1/admin/api-keys/:id", Admin::RevokeKey),
     on(Method::Get, "v1/admin/keys", Admin::Keys),
     on(Method::Get, "v1/admin/stats", Admin::Stats),
+    // An app's own platform credentials (api.md, "Bring your own platform app").
+    on(Method::Get, "v1/admin/apps/:id/platforms", Admin::ListCredentials),
+    on(Method::Put, "v1/admin/apps/:id/platforms/:platform", Admin::PutCredentials),
+    on(Method::Delete, "v1/admin/apps/:id/platforms/:platform", Admin::DeleteCredentials),
 ];
 
 /// The app routes, behind an API key. Every `/v1/<first>/...` path whose `<first>` one of
@@ -261,7 +268,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
             }
             let answer = match find(ADMIN, &s, &m) {
                 Err(miss) => refuse(miss, audience),
-                Ok((to, [id, _])) => match to {
+                Ok((to, [id, second])) => match to {
                     Admin::CreateApp => admin::create_app(ctx, &body(req).await?).await,
                     Admin::ListApps => {
                         let q = query(req)?;
@@ -274,6 +281,13 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     Admin::RevokeKey => admin::revoke_key(ctx, id).await,
                     Admin::Keys => admin::keys(ctx).await,
                     Admin::Stats => admin::stats(ctx).await,
+                    Admin::ListCredentials => platform_credentials::list(ctx, id).await,
+                    Admin::PutCredentials => platform_credentials::put(ctx, id, second, &body(req).await?).await,
+                    Admin::DeleteCredentials => {
+                        let q = query(req)?;
+                        let force = parse_force(param(&q, "force"))?;
+                        platform_credentials::delete(ctx, id, second, force).await
+                    }
                 },
             };
             if writes {
@@ -297,8 +311,11 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     answer => answer,
                 },
                 App::Platforms => {
+                    // The platforms the app brings its own credentials for (one D1 read).
+                    let mine = crate::credentials::platforms(ctx, &app.id).await?;
+                    let own = |p: &Platform| mine.iter().find(|(id, _)| *id == p.id).map(|(_, scopes)| scopes.clone());
                     let data: Vec<PlatformInfo> =
-                        ctx.catalog.all().iter().map(|p| PlatformInfo::of(p, configured(ctx, p))).collect();
+                        ctx.catalog.all().iter().map(|p| PlatformInfo::of(p, own(p), configured(ctx, p))).collect();
                     respond::json(200, &json!({"data": data}))
                 }
                 App::CreateLink => {
@@ -420,12 +437,22 @@ fn query(req: &Request) -> ApiResult<Vec<(String, String)>> {
     Ok(url.query_pairs().into_owned().collect())
 }
 
+/// `?force=true|false` (absent: false).
+fn parse_force(v: Option<&str>) -> ApiResult<bool> {
+    match v {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::invalid("force must be true or false")),
+    }
+}
+
 fn param<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
     q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
 }
 
-/// Whether a platform can connect here: its client id and secret are set, or it needs none
-/// (app passwords, pasted keys) or registers itself with each instance (Mastodon).
-fn configured(ctx: &Ctx, p: &connect_links_core::platforms::Platform) -> bool {
+/// Whether a platform can connect here with the deployment's own setup: its client id and
+/// secret are set, or it needs none (app passwords, pasted keys) or registers itself with
+/// each instance (Mastodon).
+fn configured(ctx: &Ctx, p: &Platform) -> bool {
     p.auth == connect_links_core::platforms::AuthKind::InstanceOauth2 || ctx.credentials(p).is_some()
 }

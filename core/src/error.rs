@@ -25,6 +25,9 @@ pub enum ErrorCode {
     AppPasswordRequired,
     /// The platform says the account is taken down, suspended or deactivated.
     AccountUnavailable,
+    /// The platform takes no app's own credentials (its clients are registered per instance,
+    /// or it needs no platform app).
+    PlatformUnsupported,
 }
 
 impl ErrorCode {
@@ -48,6 +51,7 @@ impl ErrorCode {
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::AppPasswordRequired => "app_password_required",
             ErrorCode::AccountUnavailable => "account_unavailable",
+            ErrorCode::PlatformUnsupported => "platform_unsupported",
         }
     }
 
@@ -64,7 +68,8 @@ impl ErrorCode {
             | ErrorCode::RedirectNotAllowed
             | ErrorCode::InvalidCredentials
             | ErrorCode::AppPasswordRequired
-            | ErrorCode::AccountUnavailable => 422,
+            | ErrorCode::AccountUnavailable
+            | ErrorCode::PlatformUnsupported => 422,
             ErrorCode::Conflict => 409,
             ErrorCode::LinkExpired => 410,
             ErrorCode::RateLimited => 429,
@@ -143,6 +148,7 @@ mod tests {
     fn codes_map_to_contract_statuses() {
         assert_eq!(ErrorCode::PayloadTooLarge.status(), 413);
         assert_eq!(ErrorCode::RedirectNotAllowed.status(), 422);
+        assert_eq!(ErrorCode::PlatformUnsupported.status(), 422);
         assert_eq!(ErrorCode::LinkExpired.status(), 410);
         assert_eq!(ErrorCode::UpstreamError.status(), 502);
     }

@@ -167,8 +167,11 @@ fn platform_info_matches_the_document() {
         default_scopes: vec!["read".into()],
         refresh: RefreshKind::RotatingRefreshToken,
         configured: true,
+        credentials: Some("app"),
     };
     assert_matches("PlatformInfo", &serde_json::to_value(&info).expect("PlatformInfo serializes"));
+    let unset = PlatformInfo { configured: false, credentials: None, ..info };
+    assert_matches("PlatformInfo", &serde_json::to_value(&unset).expect("PlatformInfo serializes"));
 }
 
 /// The fields a request type takes, as serde names them: deserializing an unknown field into a

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod links;
+pub mod platform_credentials;
 mod paging;
 pub mod profiles;
 pub mod proxy;

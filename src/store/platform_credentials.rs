@@ -57,12 +57,14 @@ pub fn app_credentials(db: &D1Database, app_id: &str) -> worker::Result<D1Prepar
 pub struct CredentialPlatform {
     /// The platform id.
     pub platform: String,
+    /// JSON array of the default scopes they set, if any.
+    pub scopes: Option<String>,
 }
 
 /// The statement that reads which platforms the app has current credentials for
 /// ([`CredentialPlatform`]).
 pub fn credential_platforms(db: &D1Database, app_id: &str) -> worker::Result<D1PreparedStatement> {
-    query!(db, "SELECT platform FROM platform_credentials WHERE app_id = ?1 AND retired_at IS NULL", app_id)
+    query!(db, "SELECT platform, scopes FROM platform_credentials WHERE app_id = ?1 AND retired_at IS NULL", app_id)
 }
 
 /// What a `PUT` stores.

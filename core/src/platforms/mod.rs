@@ -76,21 +76,32 @@ pub struct PlatformInfo {
     pub default_scopes: Vec<String>,
     /// Refresh kind.
     pub refresh: RefreshKind,
-    /// Whether client id and secret are set.
+    /// Whether client id and secret are set (the app's own or the deployment's).
     pub configured: bool,
+    /// Whose platform app a connect uses: `app` (the app's own credentials), `deployment`,
+    /// or `None` when not configured.
+    pub credentials: Option<&'static str>,
 }
 
 impl PlatformInfo {
-    /// The listing entry of `p`.
-    pub fn of(p: &Platform, configured: bool) -> Self {
+    /// The listing entry of `p` for an app: `own_scopes` is `Some` when the app brings its
+    /// own credentials for `p` (with the default scopes they set, if any); `deployment`
+    /// whether the deployment can connect `p` itself.
+    pub fn of(p: &Platform, own_scopes: Option<Option<Vec<String>>>, deployment: bool) -> Self {
+        let credentials = match (&own_scopes, deployment) {
+            (Some(_), _) => Some("app"),
+            (None, true) => Some("deployment"),
+            (None, false) => None,
+        };
         PlatformInfo {
             id: p.id.clone(),
             name: p.name.clone(),
             auth: p.auth,
             pkce: p.pkce == Pkce::S256,
-            default_scopes: p.default_scopes.clone(),
+            default_scopes: own_scopes.flatten().unwrap_or_else(|| p.default_scopes.clone()),
             refresh: p.refresh,
-            configured,
+            configured: credentials.is_some(),
+            credentials,
         }
     }
 }

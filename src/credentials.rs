@@ -1,0 +1,184 @@
+//! Apps' own platform credentials ("bring your own platform app"): which client a connect
+//! uses (the app's own for that platform, else the deployment's), storing and removing an
+//! app's credentials with their secrets sealed under `TOKEN_KEYS` (bound to the app and the
+//! platform), and the grants a removal ends. A domain file: it calls storage and core.
+
+use crate::ctx::Ctx;
+use crate::error::OrInternal;
+use crate::events::Batch;
+use crate::store::{self, CredentialPlatform, CredentialWrite, Stmt};
+use connect_links_core::app_credentials::{
+    fingerprint, sealed_as, CredentialRow, PutCredentials, CLIENT_SECRET_FIELD, REF_PREFIX, WEBHOOK_SECRET_FIELD,
+};
+use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::oauth::ClientCredentials;
+use connect_links_core::platforms::{AuthKind, Platform};
+use connect_links_core::random::new_id;
+use connect_links_core::secrets::ClientSecret;
+use connect_links_core::webhook::types;
+
+/// Why a grant ends when the app's credentials that minted it are removed.
+pub const REMOVED_REASON: &str = "credentials_removed";
+
+/// The client a connect of an app uses for a platform.
+pub struct Resolved {
+    /// The client id and secret.
+    pub creds: ClientCredentials,
+    /// The app's credentials (`pcr_...`) when they are the app's own; `None`: the deployment's.
+    pub credential_ref: Option<String>,
+    /// The app's default scopes for the platform, when its credentials set them.
+    pub scopes: Option<Vec<String>>,
+}
+
+/// Whether an app may bring its own credentials for `p`: only for platforms with one OAuth
+/// client (built-in or custom), not those registered per instance (Mastodon, Bluesky), those
+/// that need no client (app passwords, pasted keys), nor the sandbox (its client is fixed).
+pub fn accepts(p: &Platform) -> ApiResult<()> {
+    let why = match p.auth {
+        AuthKind::Oauth2 if p.per_instance() => "its accounts live on servers of their own",
+        AuthKind::InstanceOauth2 => "its client is registered with each instance",
+        AuthKind::AppPassword | AuthKind::ApiKey => "it connects with credentials the user posts, not a platform app",
+        AuthKind::Oauth2 if p.id == "sandbox" => "the sandbox's client is fixed",
+        AuthKind::Oauth2 => return Ok(()),
+    };
+    Err(ApiError::new(ErrorCode::PlatformUnsupported, format!("{} takes no app's own credentials: {why}", p.id)))
+}
+
+/// The credentials of `row`, opened; a secret no key opens is a 500.
+fn open(ctx: &Ctx, row: &CredentialRow) -> ApiResult<ClientCredentials> {
+    let client_secret = ctx
+        .keyring()?
+        .open_secret::<ClientSecret>(
+            &sealed_as(&row.app_id, &row.platform),
+            CLIENT_SECRET_FIELD,
+            &row.client_secret_enc,
+        )
+        .or_500("open app credentials")?;
+    Ok(ClientCredentials { client_id: row.client_id.clone(), client_secret })
+}
+
+/// The client a new connect of `app_id` to `p` uses: the app's own credentials for `p`,
+/// else the deployment's (`Ctx::credentials`); `None`: neither is configured. Per-instance
+/// platforms are not resolved here (`crate::instances`).
+pub async fn resolve(ctx: &Ctx, app_id: &str, p: &Platform) -> ApiResult<Option<Resolved>> {
+    if accepts(p).is_ok() {
+        let row =
+            store::current_credential(&ctx.db()?, app_id, &p.id).one::<CredentialRow>("read app credentials").await?;
+        if let Some(row) = row {
+            return Ok(Some(Resolved {
+                creds: open(ctx, &row)?,
+                scopes: row.scope_list(),
+                credential_ref: Some(row.id),
+            }));
+        }
+    }
+    Ok(ctx.credentials(p).map(|creds| Resolved { creds, credential_ref: None, scopes: None }))
+}
+
+/// The client that `credential_ref` names for `app_id` on `p` (current or retired), or the
+/// deployment's when it names none; `None` when they are gone (removed meanwhile) or not
+/// configured.
+pub async fn by_ref(
+    ctx: &Ctx,
+    app_id: &str,
+    p: &Platform,
+    credential_ref: Option<&str>,
+) -> ApiResult<Option<ClientCredentials>> {
+    let Some(id) = credential_ref else { return Ok(ctx.credentials(p)) };
+    let row =
+        store::credential_by_ref(&ctx.db()?, app_id, &p.id, id).one::<CredentialRow>("read app credentials").await?;
+    row.map(|r| open(ctx, &r)).transpose()
+}
+
+/// Stores `input` as `app_id`'s credentials for `p` and returns the stored row. The same
+/// client id keeps its row (its grants follow the new secret); another client id replaces
+/// it, the old one kept (retired) while grants still use it.
+pub async fn put(ctx: &Ctx, app_id: &str, p: &Platform, input: &PutCredentials) -> ApiResult<CredentialRow> {
+    accepts(p)?;
+    let keyring = ctx.keyring()?;
+    let bound = sealed_as(app_id, &p.id);
+    let client_secret_enc =
+        keyring.seal(&bound, CLIENT_SECRET_FIELD, input.client_secret.secret()).or_500("seal client secret")?;
+    let webhook_secret_enc = match &input.webhook_secret {
+        Some(w) => Some(keyring.seal(&bound, WEBHOOK_SECRET_FIELD, w.secret()).or_500("seal webhook secret")?),
+        None => None,
+    };
+    let scopes = input.scopes.as_ref().map(serde_json::to_string).transpose().or_500("scopes json")?;
+    let id = new_id(REF_PREFIX)?;
+    let write = CredentialWrite {
+        id: &id,
+        app_id,
+        platform: &p.id,
+        client_id: &input.client_id,
+        client_secret_enc: &client_secret_enc,
+        webhook_secret_enc: webhook_secret_enc.as_deref(),
+        token_kid: keyring.current_kid(),
+        secret_fingerprint: &fingerprint(input.client_secret.secret()),
+        scopes: scopes.as_deref(),
+        now: ctx.now(),
+    };
+    let db = ctx.db()?;
+    let results = db.batch(store::put_credential_stmts(&db, &write)?).await.or_500("write app credentials")?;
+    results
+        .get(2)
+        .and_then(|r| r.results::<CredentialRow>().ok())
+        .and_then(|mut rows| rows.pop())
+        .ok_or_else(ApiError::internal)
+}
+
+/// `app_id`'s current credentials, by platform.
+pub async fn list(ctx: &Ctx, app_id: &str) -> ApiResult<Vec<CredentialRow>> {
+    store::app_credentials(&ctx.db()?, app_id).many::<CredentialRow>("list app credentials").await
+}
+
+/// The platforms `app_id` brings its own credentials for, each with the default scopes
+/// they set (if any).
+pub async fn platforms(ctx: &Ctx, app_id: &str) -> ApiResult<Vec<(String, Option<Vec<String>>)>> {
+    let rows = store::credential_platforms(&ctx.db()?, app_id)
+        .many::<CredentialPlatform>("read app credential platforms")
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.platform, r.scopes.and_then(|s| serde_json::from_str(&s).ok()))).collect())
+}
+
+/// Removes every credential of `app_id` for `platform` (current and retired): 404 when
+/// there is none; 409 `conflict` while active grants use them, unless `force`, which ends
+/// those grants and their profiles (`profile.disconnected`, reason `credentials_removed`)
+/// in the same batch.
+pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> ApiResult<()> {
+    let db = ctx.db()?;
+    let grants = store::grants_of_credentials(&db, app_id, platform).ids("read grants of credentials").await?;
+    if !grants.is_empty() && !force {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "{} active grant(s) use these credentials: reconnect them first, or remove with ?force=true to \
+                 disconnect them",
+                grants.len()
+            ),
+        ));
+    }
+    let now = ctx.now();
+    let mut batch = Batch::new(ctx, &db);
+    for grant in &grants {
+        let profiles = store::profiles_of_grant(&db, grant, true).await?;
+        batch.push(store::end_credential_grant_stmt(&db, grant, REMOVED_REASON, now)?);
+        batch.push(store::disconnect_profiles_stmt(&db, grant, REMOVED_REASON, now, true)?);
+        let views = profiles.into_iter().map(|(p, _)| p.ended(REMOVED_REASON, now).view()).collect();
+        batch.events(app_id, types::DISCONNECTED, views)?;
+    }
+    let delete_at = batch.len();
+    batch.push(store::delete_credentials_stmt(&db, app_id, platform)?);
+    if !grants.is_empty() {
+        // A grant that landed with these credentials after the read fails the batch.
+        batch.push(store::assert_changed_stmt(&db)?);
+    }
+    let results = batch.commit().await?;
+    if store::returned_rows(&results, delete_at) {
+        return Ok(());
+    }
+    // Nothing deleted: none stored, or a grant landed with them since the read.
+    match store::grants_of_credentials(&db, app_id, platform).exists("read grants of credentials").await? {
+        true => Err(ApiError::new(ErrorCode::Conflict, "active grants use these credentials: try again")),
+        false => Err(ApiError::not_found("platform credentials")),
+    }
+}
