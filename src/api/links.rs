@@ -57,13 +57,15 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
             "Mastodon links use the hosted callback: the client registered with each instance knows only that one",
         ));
     }
-    // The deployment's own client, for every platform but those registered per instance.
+    // The app's own client for the platform, else the deployment's, for every platform but
+    // those registered per instance.
     let own_client = match per_instance {
         true => None,
-        false => Some(ctx.credentials(platform).ok_or_else(|| {
+        false => Some(crate::credentials::resolve(ctx, &app.id, platform).await?.ok_or_else(|| {
             ApiError::new(ErrorCode::PlatformNotConfigured, format!("{} client id and secret are not set", platform.id))
         })?),
     };
+    let credential_ref = own_client.as_ref().and_then(|c| c.credential_ref.clone());
     let allowlist = app.allowlist();
     if !is_allowed(&input.redirect_url, &allowlist) {
         // Entries saved before hosts had to be ASCII (an internationalized host matches only in
@@ -105,7 +107,9 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     if store::pending_links_at_cap(&db, &app.id, ctx.now(), cap).await? {
         return Err(too_many_pending(ctx, &db, &app.id, cap).await);
     }
-    let scopes = input.scopes.clone().unwrap_or_else(|| platform.default_scopes.clone());
+    // The app's own credentials may set its default scopes for the platform.
+    let default_scopes = own_client.as_ref().and_then(|c| c.scopes.clone());
+    let scopes = input.scopes.clone().or(default_scopes).unwrap_or_else(|| platform.default_scopes.clone());
     let (platform, creds) = match &instance {
         Some(host) => {
             let refuse = |refused: Vec<String>| {
@@ -126,7 +130,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
             (Cow::Owned(at), creds)
         }
         // Borrowed from the catalog: no copy of the platform per link.
-        None => (Cow::Borrowed(platform), own_client.ok_or_else(ApiError::internal)?),
+        None => (Cow::Borrowed(platform), own_client.map(|c| c.creds).ok_or_else(ApiError::internal)?),
     };
     let platform = &*platform;
     let redirect_uri = match callback {
@@ -166,7 +170,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         redirect_uri,
         callback,
         created_at: ctx.now(),
-        credential_ref: None,
+        credential_ref,
     };
     let record = serde_json::to_string(&pending).or_500("pending json")?;
     let kv = ctx.kv()?;

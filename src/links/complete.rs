@@ -62,7 +62,14 @@ async fn connect(
     pick: Pick,
 ) -> Result<Connected, Failed> {
     let resolved = crate::instances::resolve(ctx, &pending.platform, link.instance.as_deref()).await;
-    let Ok(Some((platform, Some(creds)))) = resolved else { return Err((CallbackFailure::ServerError, None)) };
+    let Ok(Some((platform, deployment))) = resolved else { return Err((CallbackFailure::ServerError, None)) };
+    // The client the authorize URL was built with: the app's own credentials it names (even
+    // if replaced since), else the deployment's.
+    let creds = match &pending.credential_ref {
+        None => deployment,
+        Some(r) => crate::credentials::by_ref(ctx, &link.app_id, &platform, Some(r)).await.ok().flatten(),
+    };
+    let Some(creds) = creds else { return Err((CallbackFailure::ServerError, None)) };
     let platform = &platform;
     let tokens = exchange(ctx, platform, &creds, pending, link, code).await.map_err(|f| (f, None))?;
     // From here on the grant is ours: a failure revokes it where that ends no other grant.
@@ -79,7 +86,7 @@ async fn connect(
         listed_complete: false,
         issued_at: ctx.now(),
         accounts: vec![],
-        credential_ref: None,
+        credential_ref: pending.credential_ref.clone(),
     };
     // Held in a row before anything else is read, whatever happens to this request: the
     // identity and the accounts (up to a thousand Pages) take a while.

@@ -41,6 +41,8 @@ pub struct GrantWrite<'a> {
     pub next_refresh_at: Option<i64>,
     /// A per-instance platform's host.
     pub instance: Option<&'a str>,
+    /// The app's own platform credentials that minted the tokens; `None`: the deployment's.
+    pub credential_ref: Option<&'a str>,
     /// Epoch seconds.
     pub now: i64,
 }
@@ -66,7 +68,8 @@ pub fn grant_update_stmt(
              next_refresh_at = ?9, reschedule = 0, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, ",
             free_lease!(),
             ", last_refresh_ms = ?10, reencrypt_failed_at = NULL, \
-             updated_at = ?8, consented_at = ?8, instance = ?12 WHERE id = ?1 AND access_token_enc = ?11"
+             updated_at = ?8, consented_at = ?8, instance = ?12, credential_ref = ?14 \
+             WHERE id = ?1 AND access_token_enc = ?11"
         ),
         g.id,
         g.scopes,
@@ -80,7 +83,8 @@ pub fn grant_update_stmt(
         now_ms,
         old_access_enc,
         g.instance,
-        g.token_issued_at
+        g.token_issued_at,
+        g.credential_ref
     )
     .or_500("prepare grant write")
 }
@@ -99,8 +103,8 @@ pub fn grant_insert_stmt(
         db,
         "INSERT INTO grants (id, app_id, platform, platform_user_id, status, scopes, access_token_enc, \
          refresh_token_enc, token_kid, access_token_expires_at, refresh_token_expires_at, token_issued_at, \
-         next_refresh_at, created_at, updated_at, consented_at, instance) VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?6, \
-         ?7, ?8, ?9, ?10, ?14, ?12, ?11, ?11, ?11, ?13)",
+         next_refresh_at, created_at, updated_at, consented_at, instance, credential_ref) VALUES (?1, ?2, ?3, ?4, \
+         'active', ?5, ?6, ?7, ?8, ?9, ?10, ?14, ?12, ?11, ?11, ?11, ?13, ?15)",
         g.id,
         app_id,
         platform,
@@ -114,7 +118,8 @@ pub fn grant_insert_stmt(
         g.now,
         g.next_refresh_at,
         g.instance,
-        g.token_issued_at
+        g.token_issued_at,
+        g.credential_ref
     )
     .or_500("prepare grant write")
 }

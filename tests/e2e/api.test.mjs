@@ -126,7 +126,7 @@ test('GET /v1/platforms lists the sandbox as configured', async () => {
   const sb = r.body.data.find((p) => p.id === 'sandbox');
   assert.deepEqual(sb, {
     id: 'sandbox', name: 'Sandbox', auth: 'oauth2', pkce: true,
-    default_scopes: ['profile.read', 'offline.access'], refresh: 'rotating_refresh_token', configured: true,
+    default_scopes: ['profile.read', 'offline.access'], refresh: 'rotating_refresh_token', configured: true, credentials: 'deployment',
   });
 });
 

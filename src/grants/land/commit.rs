@@ -96,6 +96,7 @@ pub async fn store_accounts(
             token_issued_at: times.issued_at,
             next_refresh_at: times.next_action_at,
             instance: platform.instance.as_deref(),
+            credential_ref: choice.credential_ref.as_deref(),
             now,
         };
         let grant_write = match &seen.grant {
