@@ -393,9 +393,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     let body = public_body(req).await?;
                     inbound::tiktok::event(ctx, None, signature.as_deref(), &body).await
                 }
-                Public::MetaAppDeauthorize => {
-                    inbound::meta::deauthorize(ctx, Some(a), &public_body(req).await?).await
-                }
+                Public::MetaAppDeauthorize => inbound::meta::deauthorize(ctx, Some(a), &public_body(req).await?).await,
                 Public::MetaAppDataDeletion => {
                     inbound::meta::data_deletion(ctx, Some(a), &public_body(req).await?).await
                 }
