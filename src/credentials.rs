@@ -90,6 +90,43 @@ pub async fn by_ref(
     row.map(|r| open(ctx, &r)).transpose()
 }
 
+/// The platform app behind a per-credential platform webhook path: which platform its
+/// callbacks speak for, the secret they are signed with, and the client id they carry.
+pub struct Signer {
+    /// `pcr_...`: only the grants it minted are acted on.
+    pub credential_ref: String,
+    /// The platform of the credentials.
+    pub platform: String,
+    /// Its client id (TikTok's client key).
+    pub client_id: String,
+    /// The secret its callbacks are signed with: the webhook secret when one was given,
+    /// else the client secret (what the deployment's own paths verify with).
+    pub secret: ClientSecret,
+}
+
+/// The signer of the webhook path of credentials `credential_ref`, when they exist (current,
+/// or retired and still used) and belong to one of `platforms`; `None` otherwise, and then
+/// the path is unknown, whatever the reason.
+pub async fn webhook_signer(ctx: &Ctx, credential_ref: &str, platforms: &[&str]) -> ApiResult<Option<Signer>> {
+    let plausible = credential_ref.starts_with(REF_PREFIX)
+        && credential_ref.len() <= 64
+        && credential_ref.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !plausible {
+        return Ok(None);
+    }
+    let row = store::credential_of_ref(&ctx.db()?, credential_ref).one::<CredentialRow>("read app credentials").await?;
+    let Some(row) = row.filter(|r| platforms.contains(&r.platform.as_str())) else { return Ok(None) };
+    let (field, sealed) = match &row.webhook_secret_enc {
+        Some(w) => (WEBHOOK_SECRET_FIELD, w),
+        None => (CLIENT_SECRET_FIELD, &row.client_secret_enc),
+    };
+    let secret = ctx
+        .keyring()?
+        .open_secret::<ClientSecret>(&sealed_as(&row.app_id, &row.platform), field, sealed)
+        .or_500("open app webhook secret")?;
+    Ok(Some(Signer { credential_ref: row.id, platform: row.platform, client_id: row.client_id, secret }))
+}
+
 /// Stores `input` as `app_id`'s credentials for `p` and returns the stored row. The same
 /// client id keeps its row (its grants follow the new secret); another client id replaces
 /// it, the old one kept (retired) while grants still use it.

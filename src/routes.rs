@@ -138,6 +138,9 @@ enum Public {
     MetaDataDeletion,
     MetaDeletionStatus,
     TiktokEvent,
+    MetaAppDeauthorize,
+    MetaAppDataDeletion,
+    TiktokAppEvent,
 }
 
 static PUBLIC: &[Route<Public>] = &[
@@ -155,6 +158,10 @@ static PUBLIC: &[Route<Public>] = &[
     on(Method::Post, "platform-webhooks/meta/data-deletion", Public::MetaDataDeletion),
     on(Method::Get, "platform-webhooks/meta/deletion-status/:code", Public::MetaDeletionStatus),
     on(Method::Post, "platform-webhooks/tiktok", Public::TiktokEvent),
+    // The same for an app's own platform credentials, whose callbacks name no app.
+    on(Method::Post, "platform-webhooks/meta/apps/:ref/deauthorize", Public::MetaAppDeauthorize),
+    on(Method::Post, "platform-webhooks/meta/apps/:ref/data-deletion", Public::MetaAppDataDeletion),
+    on(Method::Post, "platform-webhooks/tiktok/apps/:ref", Public::TiktokAppEvent),
 ];
 
 /// The operator routes, behind the admin token.
@@ -378,13 +385,22 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                 Public::InstanceCallback => {
                     links::callback(ctx, &query(req)?, &format!("/oauth/callback/{a}/{b}")).await
                 }
-                Public::MetaDeauthorize => inbound::meta::deauthorize(ctx, &public_body(req).await?).await,
-                Public::MetaDataDeletion => inbound::meta::data_deletion(ctx, &public_body(req).await?).await,
+                Public::MetaDeauthorize => inbound::meta::deauthorize(ctx, None, &public_body(req).await?).await,
+                Public::MetaDataDeletion => inbound::meta::data_deletion(ctx, None, &public_body(req).await?).await,
                 Public::MetaDeletionStatus => inbound::meta::deletion_status(ctx, a).await,
                 Public::TiktokEvent => {
                     let signature = req.headers().get("tiktok-signature").ok().flatten();
                     let body = public_body(req).await?;
-                    inbound::tiktok::event(ctx, signature.as_deref(), &body).await
+                    inbound::tiktok::event(ctx, None, signature.as_deref(), &body).await
+                }
+                Public::MetaAppDeauthorize => inbound::meta::deauthorize(ctx, Some(a), &public_body(req).await?).await,
+                Public::MetaAppDataDeletion => {
+                    inbound::meta::data_deletion(ctx, Some(a), &public_body(req).await?).await
+                }
+                Public::TiktokAppEvent => {
+                    let signature = req.headers().get("tiktok-signature").ok().flatten();
+                    let body = public_body(req).await?;
+                    inbound::tiktok::event(ctx, Some(a), signature.as_deref(), &body).await
                 }
             }
         }

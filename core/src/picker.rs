@@ -53,9 +53,16 @@ pub struct Choice {
 }
 
 /// The key an open choice is found by when its login lets go of the app (a deauthorization
-/// or deletion request): SHA-256 (hex) of `<platform>:<login>`.
-pub fn login_key(platform: &str, login: &str) -> String {
-    hex(&Sha256::digest(format!("{platform}:{login}").as_bytes()))
+/// or deletion request): SHA-256 (hex) of `<platform>:<login>` for the deployment's platform
+/// app, of `<credential_ref>|<platform>:<login>` for an app's own (`pcr_...`), whose logins
+/// are its own (a platform scopes user ids to its app). Platform ids hold no `|`, so the two
+/// never meet.
+pub fn login_key(platform: &str, login: &str, credential_ref: Option<&str>) -> String {
+    let text = match credential_ref {
+        None => format!("{platform}:{login}"),
+        Some(r) => format!("{r}|{platform}:{login}"),
+    };
+    hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// SHA-256 (hex) of a form token or cookie value: D1 holds only these.
@@ -217,5 +224,15 @@ mod tests {
         assert!(p.starts_with("default-src 'none'; img-src https:;"));
         assert!(p.contains("form-action 'self' https://app.example"));
         assert!(p.contains("frame-ancestors 'none'"));
+    }
+
+    #[test]
+    fn login_key_is_per_platform_app() {
+        // The deployment's key is the one stored before apps brought their own credentials.
+        assert_eq!(login_key("facebook", "10", None), hex(&Sha256::digest(b"facebook:10")));
+        let own = login_key("facebook", "10", Some("pcr_a"));
+        assert_ne!(own, login_key("facebook", "10", None));
+        assert_ne!(own, login_key("facebook", "10", Some("pcr_b")));
+        assert_eq!(own, login_key("facebook", "10", Some("pcr_a")));
     }
 }

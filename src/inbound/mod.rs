@@ -1,8 +1,10 @@
 //! Platform webhooks in (api.md section 9): a platform tells us a user let go of the app
 //! (Meta's deauthorize and data deletion callbacks, TikTok's `authorization.removed`). Each
-//! is verified with the platform app's secret before anything changes; a repeated event
-//! changes nothing more and tells the app nothing twice. A flow: it may call the domain
-//! (`events`), the storage, the plumbing and core; never another flow.
+//! is verified with the platform app's secret before anything changes, and acts only on the
+//! grants that platform app minted: the deployment's on the platform's own paths, an app's
+//! own credentials' on the paths that name them (`.../apps/{credential_ref}`). A repeated
+//! event changes nothing more and tells the app nothing twice. A flow: it may call the
+//! domain (`events`, `credentials`), the storage, the plumbing and core; never another flow.
 
 pub mod meta;
 pub mod tiktok;
@@ -30,11 +32,19 @@ pub fn unauthorized() -> ApiError {
 /// repeat of the event finishes what a failure left.
 const CHUNK: usize = 25;
 
-/// The grants (any app) of `login` on `platform` consented to no later than `event_at`: an
-/// event from before the user's latest consent is about a grant since renewed (TikTok
-/// redelivers for up to 72 hours), and leaves it alone.
-async fn grants_of_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64) -> ApiResult<Vec<String>> {
-    store::grants_of_login(&ctx.db()?, platform, login, event_at).ids("grants of login").await
+/// The grants (any app) of `login` on `platform` consented to no later than `event_at`,
+/// minted by the platform app `by` names (an app's own credentials; `None`: the
+/// deployment's): an event from before the user's latest consent is about a grant since
+/// renewed (TikTok redelivers for up to 72 hours), and leaves it alone; an event of one
+/// platform app is about its own logins only.
+async fn grants_of_login(
+    ctx: &Ctx,
+    platform: &str,
+    login: &str,
+    event_at: i64,
+    by: Option<&str>,
+) -> ApiResult<Vec<String>> {
+    store::grants_of_login(&ctx.db()?, platform, login, event_at, by).ids("grants of login").await
 }
 
 /// Drops the open account choices holding tokens of this login (their sealed grant would
@@ -44,10 +54,11 @@ async fn grants_of_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64) 
 /// link is no longer pending) and revokes what it got. First, so a later step that fails
 /// leaves no open picker behind. Only choices whose grant was obtained no later than
 /// `event_at`: a newer one (the user came back after a late event) holds a live grant, and
-/// dropping its row would leave that grant at the platform with no row.
-async fn end_open_choices(ctx: &Ctx, platform: &str, login: &str, event_at: i64) -> ApiResult<()> {
+/// dropping its row would leave that grant at the platform with no row. Only choices whose
+/// tokens the platform app `by` minted.
+async fn end_open_choices(ctx: &Ctx, platform: &str, login: &str, event_at: i64, by: Option<&str>) -> ApiResult<()> {
     let db = ctx.db()?;
-    let key = login_key(platform, login);
+    let key = login_key(platform, login, by);
     let links = store::links_choosing_for(&db, &key, event_at).await?;
     let mut batch = Batch::new(ctx, &db);
     batch.push(store::drop_choices_of_login_stmt(&db, &key, event_at)?);
@@ -65,13 +76,14 @@ async fn end_open_choices(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
 /// every app) consented before then, and every profile under them (its Pages,
 /// organizations, Instagram accounts), become `disconnected` / `revoked`, their tokens are
 /// deleted, and each profile that was active sends one `profile.disconnected`; any open
-/// account choice of the login goes first (see [`end_open_choices`]). Returns how many
+/// account choice of the login goes first (see [`end_open_choices`]). Only what the platform
+/// app `by` minted (an app's own credentials; `None`: the deployment's). Returns how many
 /// profiles ended now (0 on a repeat).
-pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64) -> ApiResult<usize> {
+pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64, by: Option<&str>) -> ApiResult<usize> {
     let db = ctx.db()?;
     let now = ctx.now();
-    end_open_choices(ctx, platform, login, event_at).await?;
-    let grants = grants_of_login(ctx, platform, login, event_at).await?;
+    end_open_choices(ctx, platform, login, event_at, by).await?;
+    let grants = grants_of_login(ctx, platform, login, event_at, by).await?;
     let grants_json = serde_json::to_string(&grants).or_500("ids json")?;
     let profiles = store::profiles_of_grants(&db, &grants_json).many::<ProfileRow>("profiles of grants").await?;
     let mut first = Batch::new(ctx, &db);
@@ -105,12 +117,12 @@ pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64)
 /// of the login goes first (see [`end_open_choices`]); then every profile under that login's
 /// grants (in every app) consented before then is deleted with its tokens, each announced
 /// profile sends `profile.deleted`, and the delivered events that copied its data are
-/// forgotten; then the grants go.
-/// Returns how many profiles were deleted now (0 on a repeat).
-pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64) -> ApiResult<usize> {
+/// forgotten; then the grants go. Only what the platform app `by` minted, as
+/// [`revoke_login`]. Returns how many profiles were deleted now (0 on a repeat).
+pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64, by: Option<&str>) -> ApiResult<usize> {
     let db = ctx.db()?;
-    end_open_choices(ctx, platform, login, event_at).await?;
-    let grants = grants_of_login(ctx, platform, login, event_at).await?;
+    end_open_choices(ctx, platform, login, event_at, by).await?;
+    let grants = grants_of_login(ctx, platform, login, event_at, by).await?;
     let grants_json = serde_json::to_string(&grants).or_500("ids json")?;
     let profiles = store::profiles_of_grants(&db, &grants_json).many::<ProfileRow>("profiles of grants").await?;
     for chunk in profiles.chunks(CHUNK) {

@@ -1,34 +1,54 @@
-//! `POST /platform-webhooks/tiktok`: TikTok's webhook events, signed with the app's client
-//! secret (`TikTok-Signature`, format and sources in `connect_links_core::platform_webhooks`).
+//! `POST /platform-webhooks/tiktok[/apps/{credential_ref}]`: TikTok's webhook events, signed
+//! with the platform app's client secret (`TikTok-Signature`, format and sources in
+//! `connect_links_core::platform_webhooks`); each stored TikTok credential has its own path.
 //! `authorization.removed` disconnects the user's profiles; other events are acknowledged.
 
 use super::{revoke_login, unauthorized};
+use crate::credentials::webhook_signer;
 use crate::ctx::Ctx;
 use crate::respond;
-use connect_links_core::error::ApiResult;
+use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::platform_webhooks::{parse_tiktok_event, verify_tiktok_signature};
 use serde_json::json;
 use worker::Response;
 
-/// Verifies, then acts on `authorization.removed` for our own client key. 401 when the
-/// signature (or its timestamp) does not check out; 200 otherwise, repeats included.
-pub async fn event(ctx: &Ctx, signature: Option<&str>, body: &[u8]) -> ApiResult<Response> {
-    let Some(creds) = ctx.catalog.get("tiktok").and_then(|p| ctx.credentials(p)) else {
-        return Err(unauthorized());
+/// `POST /platform-webhooks/tiktok` (the deployment's client, `credential_ref` `None`) and
+/// `POST /platform-webhooks/tiktok/apps/{credential_ref}` (an app's own: its webhook secret
+/// when it has one, else its client secret): verifies, then acts on `authorization.removed`
+/// for that client key, on the grants that client minted. 401 when the signature (or its
+/// timestamp) does not check out; 404 for credentials that are not there; 200 otherwise,
+/// repeats included.
+pub async fn event(
+    ctx: &Ctx,
+    credential_ref: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+) -> ApiResult<Response> {
+    let (client_id, secret, by) = match credential_ref {
+        None => {
+            let Some(creds) = ctx.catalog.get("tiktok").and_then(|p| ctx.credentials(p)) else {
+                return Err(unauthorized());
+            };
+            (creds.client_id, creds.client_secret, None)
+        }
+        Some(r) => match webhook_signer(ctx, r, &["tiktok"]).await? {
+            Some(s) => (s.client_id, s.secret, Some(s.credential_ref)),
+            None => return Err(ApiError::not_found("route")),
+        },
     };
-    let signed = signature.is_some_and(|s| verify_tiktok_signature(s, body, creds.client_secret.secret(), ctx.now()));
+    let signed = signature.is_some_and(|s| verify_tiktok_signature(s, body, secret.secret(), ctx.now()));
     if !signed {
         return Err(unauthorized());
     }
     let Some(event) = parse_tiktok_event(body) else {
         return respond::json(200, &json!({"ok": true}));
     };
-    // An event for another TikTok app signed with our secret cannot happen; if it does, it
-    // is not about our users.
-    if event.client_key == creds.client_id && event.event == "authorization.removed" {
+    // An event for another TikTok app signed with this secret cannot happen; if it does, it
+    // is not about this client's users.
+    if event.client_key == client_id && event.event == "authorization.removed" {
         // Its own time: a redelivery after the user connected again leaves the new grant.
         let at = event.create_time.unwrap_or(ctx.now()).min(ctx.now());
-        revoke_login(ctx, "tiktok", &event.user_openid, at).await?;
+        revoke_login(ctx, "tiktok", &event.user_openid, at, by.as_deref()).await?;
     }
     respond::json(200, &json!({"ok": true}))
 }

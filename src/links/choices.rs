@@ -50,7 +50,7 @@ pub fn choice_insert_stmt(
         .or_500("seal choice")?;
     let (token_hash, browser_hash) = binding.unwrap_or_default();
     let login = &choice.login.platform_user_id;
-    let key = (!login.is_empty()).then(|| login_key(&link.platform, login));
+    let key = (!login.is_empty()).then(|| login_key(&link.platform, login, choice.credential_ref.as_deref()));
     store::upsert_choice_stmt(
         db,
         &ChoiceWrite {

@@ -77,20 +77,25 @@ pub async fn others_hold_login(db: &D1Database, platforms: &[&str], login: &str,
 }
 
 /// The statement that reads the ids of the grants (any app) of `login` on `platform`
-/// consented to no later than `before`.
+/// consented to no later than `before`, minted by the platform app `credential_ref` names
+/// (an app's own credentials; `None`: the deployment's). A platform's user ids are scoped
+/// to its app, so a login of one platform app is no login of another.
 #[inline(always)]
 pub fn grants_of_login(
     db: &D1Database,
     platform: &str,
     login: &str,
     before: i64,
+    credential_ref: Option<&str>,
 ) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
-        "SELECT id FROM grants WHERE platform = ?1 AND platform_user_id = ?2 AND COALESCE(consented_at, created_at) <= ?3",
+        "SELECT id FROM grants WHERE platform = ?1 AND platform_user_id = ?2 AND COALESCE(consented_at, created_at) <= ?3 \
+         AND credential_ref IS ?4",
         platform,
         login,
-        before
+        before,
+        credential_ref
     )
 }
 

@@ -41,6 +41,12 @@ pub fn credential_by_ref(
     )
 }
 
+/// The statement that reads credentials `id` of any app and platform (current or retired):
+/// a platform webhook path names them and nothing else.
+pub fn credential_of_ref(db: &D1Database, id: &str) -> worker::Result<D1PreparedStatement> {
+    query!(db, &format!("SELECT {COLUMNS} FROM platform_credentials WHERE id = ?1"), id)
+}
+
 /// The statement that reads the app's current credentials, one per platform, by platform.
 pub fn app_credentials(db: &D1Database, app_id: &str) -> worker::Result<D1PreparedStatement> {
     query!(
