@@ -110,7 +110,8 @@ pub fn grant_times(
 /// through another login (`login_grants`: this login's grants in the app, one per platform
 /// app it was connected through) stays with that login while it is active there: a
 /// co-admin's login completing the owner's link must not re-point a live Page to a grant the
-/// owner does not control. A never-claimed profile moves, and so does a disconnected one (its old login lost it; the owner rule still holds).
+/// owner does not control. A never-claimed profile moves, and so does a disconnected one
+/// (its old login lost it; the owner rule still holds).
 pub fn placement(found: Option<&ProfileRow>, link: &LinkRow, owner: Option<&str>, login_grants: &[&str]) -> Placement {
     if let Some(p) = found {
         if p.status == ProfileStatus::Active && !login_grants.contains(&p.grant_id.as_str()) {
