@@ -157,7 +157,7 @@ pub async fn put(ctx: &Ctx, app_id: &str, p: &Platform, input: &PutCredentials) 
     let db = ctx.db()?;
     let results = db.batch(store::put_credential_stmts(&db, &write)?).await.or_500("write app credentials")?;
     results
-        .get(2)
+        .get(store::PUT_RETURNS_AT)
         .and_then(|r| r.results::<CredentialRow>().ok())
         .and_then(|mut rows| rows.pop())
         .ok_or_else(ApiError::internal)

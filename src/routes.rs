@@ -213,6 +213,9 @@ enum App {
     DeleteProfile,
     RefreshProfile,
     AccessToken,
+    ListOwnCredentials,
+    PutOwnCredentials,
+    DeleteOwnCredentials,
 }
 
 static APP: &[Route<App>] = &[
@@ -229,6 +232,10 @@ static APP: &[Route<App>] = &[
     on(Method::Delete, "v1/profiles/:id", App::DeleteProfile),
     on(Method::Post, "v1/profiles/:id/refresh", App::RefreshProfile),
     on(Method::Get, "v1/profiles/:id/access-token", App::AccessToken),
+    // The app's own platform credentials, when the operator lets it manage them.
+    on(Method::Get, "v1/platform-credentials", App::ListOwnCredentials),
+    on(Method::Put, "v1/platform-credentials/:platform", App::PutOwnCredentials),
+    on(Method::Delete, "v1/platform-credentials/:platform", App::DeleteOwnCredentials),
 ];
 
 /// The sandbox platform's own endpoints, only when it is switched on (else 404).
@@ -341,6 +348,12 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                 App::DeleteProfile => profiles::delete(ctx, &app.id, id).await,
                 App::RefreshProfile => profiles::refresh(ctx, &app.id, id).await,
                 App::AccessToken => profiles::access_token(ctx, &app.id, id).await,
+                App::ListOwnCredentials => platform_credentials::list_own(ctx, &app).await,
+                App::PutOwnCredentials => platform_credentials::put_own(ctx, &app, id, &body(req).await?).await,
+                App::DeleteOwnCredentials => {
+                    let q = query(req)?;
+                    platform_credentials::delete_own(ctx, &app, id, parse_force(param(&q, "force"))?).await
+                }
             }
         }
         ["sandbox", ..] if ctx.catalog.get("sandbox").is_some() => {

@@ -64,6 +64,10 @@ pub struct CreateApp {
     /// Overrides of the app's limits (`app_limits`); absent or `null` fields: defaults.
     #[serde(default)]
     pub limits: Option<LimitsInput>,
+    /// Whether the app may manage its own platform credentials with its API key (default
+    /// false).
+    #[serde(default)]
+    pub self_service_credentials: Option<bool>,
 }
 
 /// `PATCH /v1/admin/apps/{id}`: each field optional; `webhook_url: null` clears it.
@@ -89,6 +93,9 @@ pub struct PatchApp {
     /// for unchanged); `limits: null` puts every one back to its default.
     #[serde(default, deserialize_with = "crate::app_limits::nullable")]
     pub limits: Option<Option<LimitsInput>>,
+    /// Whether the app may manage its own platform credentials with its API key.
+    #[serde(default)]
+    pub self_service_credentials: Option<bool>,
 }
 
 /// Reads an app's `refresh_mode` from a request body. A string, so a wrong value gets this

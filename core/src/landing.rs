@@ -107,18 +107,14 @@ pub fn grant_times(
 
 /// [`place`] for one account: the reconnect link's own profile is updated whoever owns it;
 /// every other account is placed for the owner the connect acts for. An account connected
-/// through another login (`login_grant`: this login's grant in the app, if any) stays with
-/// that login while it is active there: a co-admin's login completing the owner's link must
-/// not re-point a live Page to a grant the owner does not control. A never-claimed profile
-/// moves, and so does a disconnected one (its old login lost it; the owner rule still holds).
-pub fn placement(
-    found: Option<&ProfileRow>,
-    link: &LinkRow,
-    owner: Option<&str>,
-    login_grant: Option<&str>,
-) -> Placement {
+/// through another login (`login_grants`: this login's grants in the app, one per platform
+/// app it was connected through) stays with that login while it is active there: a
+/// co-admin's login completing the owner's link must not re-point a live Page to a grant the
+/// owner does not control. A never-claimed profile moves, and so does a disconnected one
+/// (its old login lost it; the owner rule still holds).
+pub fn placement(found: Option<&ProfileRow>, link: &LinkRow, owner: Option<&str>, login_grants: &[&str]) -> Placement {
     if let Some(p) = found {
-        if p.status == ProfileStatus::Active && login_grant != Some(p.grant_id.as_str()) {
+        if p.status == ProfileStatus::Active && !login_grants.contains(&p.grant_id.as_str()) {
             return if link.reconnect_profile_id.as_deref() == Some(p.id.as_str()) {
                 Placement::WrongAccount
             } else {
@@ -188,8 +184,9 @@ pub struct Landing<'a> {
     pub existing: &'a [ProfileRow],
     /// The owner the connect acts for.
     pub owner: Option<&'a str>,
-    /// The login's grant in the app, when it has one.
-    pub login_grant: Option<&'a str>,
+    /// The login's grants in the app (one per platform app it was connected through): an
+    /// account active under any of them moves to `grant_id`.
+    pub login_grants: &'a [&'a str],
     /// The grant the profiles will act under (the login's, or a new one).
     pub grant_id: &'a str,
     /// JSON array of the granted scopes.
@@ -248,7 +245,7 @@ where
     let mut moved_from = Vec::new();
     for &a in accounts {
         let found = l.existing.iter().find(|p| p.platform_user_id == a.platform_user_id);
-        let (id, take_over) = match placement(found, link, l.owner, l.login_grant) {
+        let (id, take_over) = match placement(found, link, l.owner, l.login_grants) {
             Placement::New => ((draws.profile_id)()?, false),
             Placement::Update(id) => (id, false),
             Placement::TakeOverPending(id) => (id, true),

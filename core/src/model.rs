@@ -38,6 +38,10 @@ pub struct AppRow {
     /// JSON of the app's overrides of its limits (`app_limits::AppLimits`); `None`: defaults.
     #[serde(default)]
     pub limits: Option<String>,
+    /// 1 when the app may manage its own platform credentials with its API key
+    /// (`/v1/platform-credentials`); 0 (the default): only the operator may.
+    #[serde(default)]
+    pub self_service_credentials: i64,
 }
 
 impl AppRow {
@@ -67,6 +71,7 @@ impl AppRow {
             "claim": self.claim_mode().as_str(),
             "refresh_mode": self.refresh_mode().as_str(),
             "limits": self.limits().view(),
+            "self_service_credentials": self.self_service_credentials != 0,
             "created_at": rfc3339(self.created_at),
         })
     }

@@ -147,13 +147,21 @@ fn app_view_matches_the_document() {
         refresh_mode: "proactive".into(),
         created_at: 1_700_000_000,
         limits: None,
+        self_service_credentials: 0,
     };
     assert_matches("App", &app.view());
     let limited = AppRow { limits: Some(r#"{"proxy_per_minute":5,"budget_weight":3}"#.into()), ..app.clone() };
     assert_matches("App", &limited.view());
     assert_matches(
         "App",
-        &AppRow { webhook_url: None, claim: "auto".into(), refresh_mode: "on_demand".into(), ..app }.view(),
+        &AppRow {
+            webhook_url: None,
+            claim: "auto".into(),
+            refresh_mode: "on_demand".into(),
+            self_service_credentials: 1,
+            ..app
+        }
+        .view(),
     );
 }
 

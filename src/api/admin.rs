@@ -43,6 +43,7 @@ pub async fn create_app(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
         refresh_mode: refresh_mode.as_str().to_string(),
         created_at: ctx.now(),
         limits: limits.to_stored(),
+        self_service_credentials: i64::from(input.self_service_credentials.unwrap_or(false)),
     };
     let secret = new_webhook_secret()?;
     let secret_enc = ctx.keyring()?.seal(&app.id, "webhook_secret", secret.secret()).or_500("seal webhook secret")?;
@@ -72,7 +73,8 @@ pub async fn get_app(ctx: &Ctx, id: &str) -> ApiResult<Response> {
 }
 
 /// `PATCH /v1/admin/apps/{id}`: name, allowlist, webhook url, claim, refresh mode (a new
-/// mode re-schedules the app's grants, see `store::update_app`), limits.
+/// mode re-schedules the app's grants, see `store::update_app`), limits, whether the app
+/// manages its own platform credentials.
 pub async fn patch_app(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Response> {
     let input: PatchApp = parse_json(body)?;
     let db = ctx.db()?;
@@ -104,6 +106,9 @@ pub async fn patch_app(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Response> 
             None => limits = AppLimits::default(),
         }
         app.limits = limits.to_stored();
+    }
+    if let Some(on) = input.self_service_credentials {
+        app.self_service_credentials = i64::from(on);
     }
     store::update_app(&db, &app, ctx.now()).await?;
     respond::json(200, &app.view())

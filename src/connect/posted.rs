@@ -146,7 +146,7 @@ pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Poste
     // One read of the app's state, handed to the store: it also gives the session this
     // connect replaces, if the account was connected before (ended below).
     let mut previous = None;
-    let stored = match read_seen(ctx, &link, &id, std::slice::from_ref(&id)).await {
+    let stored = match read_seen(ctx, &link, &id, None, std::slice::from_ref(&id)).await {
         Ok(seen) => {
             previous = seen.grant.clone();
             let mode = Some(app.refresh_mode());

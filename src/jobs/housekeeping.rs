@@ -1,7 +1,7 @@
 //! The housekeeping part of the lifecycle job: consumed states, unclaimed profiles, key
 //! rotation that can finish (tokens, webhook and client secrets, apps' platform
-//! credentials), retention (how long finished rows are kept), and instance
-//! clients nobody uses.
+//! credentials), retention (how long finished rows are kept), instance clients nobody
+//! uses, and apps' retired platform credentials no grant refers to any more.
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
@@ -29,6 +29,7 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
         ("reencrypt", reencrypt(ctx, &db).await),
         ("retention", retention(ctx, &db).await),
         ("instance_clients", unused_instance_clients(ctx, &db).await),
+        ("retired_credentials", retired_credentials(ctx, &db).await),
     ];
     for (step, result) in steps {
         if result.is_err() {
@@ -216,6 +217,24 @@ async fn unused_instance_clients(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
         .await?;
     for g in gone {
         console_log!("{}", json!({"event": "instance_client_purged", "instance": g.instance}));
+    }
+    Ok(())
+}
+
+/// How long retired credentials are kept after their retirement even with no grant: a
+/// connect that began with them (its authorization and then its account choice, ten
+/// minutes each) still exchanges its code and lands with them.
+const RETIRED_GRACE_SECS: i64 = 3600;
+
+/// Deletes apps' retired platform credentials (replaced by another client id) once no grant
+/// refers to them: their last grant ended and was deleted, and nothing will use their
+/// secret again.
+async fn retired_credentials(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
+    let gone = store::purge_retired_credentials(db, ctx.now() - RETIRED_GRACE_SECS, PURGE_BATCH)
+        .ids("purge retired credentials")
+        .await?;
+    for id in gone {
+        console_log!("{}", json!({"event": "retired_credentials_purged", "credential_ref": id}));
     }
     Ok(())
 }

@@ -131,7 +131,8 @@ async fn connect(
     choice.listed = listed.iter().map(|a| a.platform_user_id.clone()).collect();
     choice.listed_complete = listing.complete;
     let ids: Vec<String> = listed.iter().map(|a| a.platform_user_id.clone()).collect();
-    let seen = match read_seen(ctx, link, &choice.login.platform_user_id, &ids).await {
+    let seen = match read_seen(ctx, link, &choice.login.platform_user_id, choice.credential_ref.as_deref(), &ids).await
+    {
         Ok(s) => s,
         Err(ConnectError::Failed(f)) => return Err(fail(f)),
         // Nothing holds the fresh grant: revoked where that ends no other grant.

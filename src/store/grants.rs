@@ -124,30 +124,48 @@ pub fn delete_grants(db: &D1Database, grant_ids_json: &str) -> worker::Result<D1
     query!(db, "DELETE FROM grants WHERE id IN (SELECT value FROM json_each(?1))", grant_ids_json)
 }
 
-/// The grant of one platform login of one app, with its envelopes.
-pub async fn find_grant(
-    db: &D1Database,
-    app_id: &str,
-    platform: &str,
-    login: &str,
-) -> ApiResult<Option<(GrantRow, TokenColumns)>> {
-    let row = query!(
+/// One of a login's grants in an app: the grant, its envelopes, and the app's own
+/// credentials that minted it (`None`: the deployment's).
+pub struct LoginGrant {
+    /// The grant.
+    pub grant: GrantRow,
+    /// Its envelopes.
+    pub tokens: TokenColumns,
+    /// `grants.credential_ref`.
+    pub credential_ref: Option<String>,
+}
+
+/// The grants of one platform login of one app, one per platform app it was connected
+/// through.
+pub async fn login_grants(db: &D1Database, app_id: &str, platform: &str, login: &str) -> ApiResult<Vec<LoginGrant>> {
+    #[derive(Deserialize)]
+    struct Ref {
+        credential_ref: Option<String>,
+    }
+    let rows = query!(
         db,
         &format!(
-            "SELECT {GRANT_COLUMNS}, access_token_enc, refresh_token_enc FROM grants \
+            "SELECT {GRANT_COLUMNS}, access_token_enc, refresh_token_enc, credential_ref FROM grants \
              WHERE app_id = ?1 AND platform = ?2 AND platform_user_id = ?3"
         ),
         app_id,
         platform,
         login
     )
-    .one::<serde_json::Value>("find grant")
+    .many::<serde_json::Value>("find grant")
     .await?;
-    row.map(split_grant).transpose()
+    rows.into_iter()
+        .map(|row| {
+            let Ref { credential_ref } = serde_json::from_value(row.clone()).or_500("read grant credentials")?;
+            let (grant, tokens) = split_grant(row)?;
+            Ok(LoginGrant { grant, tokens, credential_ref })
+        })
+        .collect()
 }
 
-/// Whether the grant of this login in this app serves a profile of another owner than
-/// `owner` (pending profiles never had one): then a connect for `owner` may not touch it.
+/// Whether a grant of this login in this app (any credentials) serves a profile of another
+/// owner than `owner` (pending profiles never had one): then a connect for `owner` may not
+/// touch it.
 pub async fn grant_has_other_owner(
     db: &D1Database,
     app_id: &str,

@@ -97,10 +97,15 @@ pub struct CredentialWrite<'a> {
     pub now: i64,
 }
 
+/// Where the statements of [`put_credential_stmts`] put the stored row (`RETURNING`).
+pub const PUT_RETURNS_AT: usize = 3;
+
 /// The statements of a `PUT`, in one batch: current credentials with another client id are
-/// retired while any grant still refers to them, else deleted; then the write, which keeps
-/// the id of current credentials with the same client id (their grants follow a new secret)
-/// and returns the stored row.
+/// retired while any grant still refers to them, else deleted; retired credentials with
+/// this client id become current again (their grants and their id come back with them, no
+/// second row for one client); then the write, which keeps the id of current credentials
+/// with the same client id (their grants follow a new secret) and returns the stored row
+/// (statement [`PUT_RETURNS_AT`]).
 pub fn put_credential_stmts(db: &D1Database, w: &CredentialWrite<'_>) -> ApiResult<Vec<D1PreparedStatement>> {
     let retire = query!(
         db,
@@ -122,6 +127,17 @@ pub fn put_credential_stmts(db: &D1Database, w: &CredentialWrite<'_>) -> ApiResu
         w.client_id
     )
     .or_500("prepare drop credentials")?;
+    let revive = query!(
+        db,
+        "UPDATE platform_credentials SET retired_at = NULL, updated_at = ?4 WHERE id = \
+         (SELECT id FROM platform_credentials WHERE app_id = ?1 AND platform = ?2 AND client_id = ?3 \
+          AND retired_at IS NOT NULL ORDER BY retired_at DESC LIMIT 1)",
+        w.app_id,
+        w.platform,
+        w.client_id,
+        w.now
+    )
+    .or_500("prepare revive credentials")?;
     let write = query!(
         db,
         &format!(
@@ -146,7 +162,7 @@ pub fn put_credential_stmts(db: &D1Database, w: &CredentialWrite<'_>) -> ApiResu
         w.now
     )
     .or_500("prepare write credentials")?;
-    Ok(vec![retire, drop, write])
+    Ok(vec![retire, drop, revive, write])
 }
 
 /// The statement that reads the ids of the app's active grants minted with any of its
@@ -191,4 +207,18 @@ pub fn delete_credentials_stmt(db: &D1Database, app_id: &str, platform: &str) ->
         platform
     )
     .or_500("prepare delete credentials")
+}
+
+/// The statement that deletes up to `limit` retired credentials retired no later than
+/// `before` that no grant refers to any more (their last grant ended and was deleted),
+/// returning their ids.
+pub fn purge_retired_credentials(db: &D1Database, before: i64, limit: u32) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        "DELETE FROM platform_credentials WHERE id IN (SELECT c.id FROM platform_credentials c \
+         WHERE c.retired_at IS NOT NULL AND c.retired_at <= ?1 \
+         AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.credential_ref = c.id) LIMIT ?2) RETURNING id",
+        before,
+        limit
+    )
 }

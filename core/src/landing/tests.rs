@@ -93,7 +93,7 @@ fn landing<'a>(link: &'a LinkRow, p: &'a Platform, existing: &'a [ProfileRow], f
         platform: p,
         existing,
         owner: link.external_user_id.as_deref(),
-        login_grant: Some("grn_login"),
+        login_grants: &["grn_login"],
         grant_id: "grn_login",
         scopes: "[\"basic\"]",
         access_expires_at: Some(NOW + 3600),
@@ -208,7 +208,7 @@ fn an_existing_profile_of_the_same_owner_is_relinked_in_place() {
     // The profile is active under another login's grant: it stays there ...
     assert!(run(&land, &[&a]).profiles.is_empty(), "connected elsewhere: left out");
     // ... unless it is under this login's grant, or has ended.
-    land.login_grant = Some("grn_other_login");
+    land.login_grants = &["grn_other_login"];
     let plan = run(&land, &[&a]);
     let got = &plan.profiles[0];
     assert!(!got.new);
@@ -221,6 +221,24 @@ fn an_existing_profile_of_the_same_owner_is_relinked_in_place() {
     assert_eq!((got.after.created_at, got.after.last_refreshed_at), (400, Some(500)));
     assert_eq!(got.after.last_platform_event_at, Some(420));
     assert_eq!(plan.moved_from, vec!["grn_other_login".to_string()]);
+}
+
+#[test]
+fn the_same_login_through_other_credentials_moves_its_profile_to_the_new_grant() {
+    let (l, p) = (link(Some("u1")), sandbox());
+    // Connected before through the deployment's client (grn_deployment); now through the
+    // app's own client, a grant of its own (grn_own) for the same login.
+    let existing = [profile("prf_old", "acc_1", Some("u1"), "active", "grn_deployment")];
+    let a = account("acc_1", None);
+    let mut land = landing(&l, &p, &existing, Finish::Now);
+    land.grant_id = "grn_own";
+    land.login_grants = &["grn_own"];
+    assert!(run(&land, &[&a]).profiles.is_empty(), "a grant of another login: left out");
+    land.login_grants = &["grn_deployment", "grn_own"];
+    let plan = run(&land, &[&a]);
+    assert_eq!(plan.profiles[0].write.id, "prf_old");
+    assert_eq!(plan.profiles[0].after.grant_id, "grn_own");
+    assert_eq!(plan.moved_from, vec!["grn_deployment".to_string()]);
 }
 
 #[test]
@@ -286,7 +304,7 @@ fn a_reconnect_link_updates_its_profile_whoever_owns_it() {
     // Active under another login: that login came back wrong.
     let existing = [profile("prf_t", "acc_1", Some("u9"), "active", "grn_other")];
     let land = Landing { existing: &existing, ..land };
-    assert_eq!(placement(existing.first(), &l, Some("u9"), Some("grn_login")), Placement::WrongAccount);
+    assert_eq!(placement(existing.first(), &l, Some("u9"), &["grn_login"]), Placement::WrongAccount);
     assert!(run(&land, &[&a]).profiles.is_empty());
 }
 

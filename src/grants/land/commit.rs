@@ -59,19 +59,22 @@ pub async fn store_accounts(
         // have been open for minutes; a retry follows a race).
         let seen = match fresh.take() {
             Some(s) => s,
-            None => read_seen(ctx, link, &choice.login.platform_user_id, &ids).await?,
+            None => {
+                read_seen(ctx, link, &choice.login.platform_user_id, choice.credential_ref.as_deref(), &ids).await?
+            }
         };
         let now = ctx.now();
         let sealed = SealedGrant::seal(&keyring, choice, seen.grant.as_ref())?;
         // Plan.
         let times = grant_times(platform, mode, choice, sealed.refresh_enc.is_some(), now);
         let scopes = serde_json::to_string(&choice.scopes).or_500("scopes json")?;
+        let login_grants = seen.login_grant_ids();
         let landing = Landing {
             link,
             platform,
             existing: &seen.existing,
             owner: seen.owner.as_deref(),
-            login_grant: seen.grant.as_ref().map(|(g, _)| g.id.as_str()),
+            login_grants: &login_grants,
             grant_id: &sealed.id,
             scopes: &scopes,
             access_expires_at: times.access_expires_at,

@@ -18,13 +18,32 @@ pub struct Seen {
     pub existing: Vec<ProfileRow>,
     /// The owner the connect acts for.
     pub owner: Option<String>,
-    /// The login's grant in the app, with its envelopes.
+    /// The login's grant in the app minted with the connect's credentials, with its envelopes.
     pub grant: Option<(GrantRow, TokenColumns)>,
+    /// The ids of all the login's grants in the app (one per platform app it was connected
+    /// through): its accounts active under any of them are its own.
+    pub login_grants: Vec<String>,
 }
 
-/// Reads what [`Seen`] holds for the accounts `ids` of `login`. The login itself is owned:
-/// when its grant serves another owner's profiles, the connect fails here.
-pub async fn read_seen(ctx: &Ctx, link: &LinkRow, login: &str, ids: &[String]) -> ConnectResult<Seen> {
+impl Seen {
+    /// [`Seen::login_grants`] as the plan reads them.
+    pub fn login_grant_ids(&self) -> Vec<&str> {
+        self.login_grants.iter().map(String::as_str).collect()
+    }
+}
+
+/// Reads what [`Seen`] holds for the accounts `ids` of `login`, connected through
+/// `credential_ref` (the app's own credentials; `None`: the deployment's): the same login
+/// through another platform app has a grant of its own, since its tokens differ. The login
+/// itself is owned: when any of its grants serves another owner's profiles, the connect
+/// fails here.
+pub async fn read_seen(
+    ctx: &Ctx,
+    link: &LinkRow,
+    login: &str,
+    credential_ref: Option<&str>,
+    ids: &[String],
+) -> ConnectResult<Seen> {
     let db = ctx.db()?;
     let existing = store::profiles_of_accounts(&db, &link.app_id, &link.platform, ids).await?;
     let owner = reconnect_owner(ctx, link).await?;
@@ -32,8 +51,10 @@ pub async fn read_seen(ctx: &Ctx, link: &LinkRow, login: &str, ids: &[String]) -
         log_failure(&link.platform, &link.id, "owner", "the login is connected by another user");
         return Err(CallbackFailure::AccountConnectedElsewhere.into());
     }
-    let grant = store::find_grant(&db, &link.app_id, &link.platform, login).await?;
-    Ok(Seen { existing, owner, grant })
+    let grants = store::login_grants(&db, &link.app_id, &link.platform, login).await?;
+    let login_grants = grants.iter().map(|g| g.grant.id.clone()).collect();
+    let grant = grants.into_iter().find(|g| g.credential_ref.as_deref() == credential_ref).map(|g| (g.grant, g.tokens));
+    Ok(Seen { existing, owner, grant, login_grants })
 }
 
 /// The owner a connect acts for: the link's `external_user_id`, or for a reconnect link the
@@ -60,10 +81,10 @@ pub fn offer(
     listed: Vec<Account>,
 ) -> Result<(Vec<Account>, Vec<String>), CallbackFailure> {
     let (existing, owner) = (&seen.existing, seen.owner.as_deref());
-    let login_grant = seen.grant.as_ref().map(|(g, _)| g.id.as_str());
+    let login_grants = seen.login_grant_ids();
     if let Some(target) = &link.reconnect_profile_id {
         let found = existing.iter().find(|p| &p.id == target);
-        if found.is_none() || placement(found, link, owner, login_grant) == Placement::WrongAccount {
+        if found.is_none() || placement(found, link, owner, &login_grants) == Placement::WrongAccount {
             log_failure(&link.platform, &link.id, "reconnect", "a different account or login came back");
             return Err(CallbackFailure::ProfileFailed);
         }
@@ -72,7 +93,7 @@ pub fn offer(
     let mut here = Vec::new();
     for a in listed {
         let found = existing.iter().find(|p| p.platform_user_id == a.platform_user_id);
-        match placement(found, link, owner, login_grant) {
+        match placement(found, link, owner, &login_grants) {
             Placement::ConnectedElsewhere | Placement::WrongAccount => continue,
             Placement::Update(_) => here.push(a.platform_user_id.clone()),
             Placement::New | Placement::TakeOverPending(_) => {}
