@@ -37,6 +37,18 @@ export function chainOutbound(mock, mocks) {
 /** Client credentials the tests configure for a platform. */
 export const credsFor = (id) => ({ id: `${id}-client`, secret: `${id}-secret` });
 
+/**
+ * Codes and tokens by value, each bound to the client it was issued to: one set without a
+ * `clientId` (a test seeding a token, as an older deployment left it) belongs to the
+ * platform's deployment client, as every token did before apps brought their own.
+ */
+class ClientBound extends Map {
+  set(key, grant) {
+    if (grant && grant.clientId === undefined && grant.platform) grant.clientId = credsFor(grant.platform).id;
+    return super.set(key, grant);
+  }
+}
+
 /** The worker vars that configure `ids` with their test credentials (`X_CLIENT_ID`, ...). */
 export function credentialVars(ids) {
   const vars = {};
@@ -155,8 +167,8 @@ function refuseScopes(platform, unknown, q) {
 
 export class PlatformMocks {
   constructor() {
-    this.codes = new Map(); // code -> grant
-    this.tokens = new Map(); // access token -> grant
+    this.codes = new ClientBound(); // code -> grant
+    this.tokens = new ClientBound(); // access token -> grant
     this.calls = []; // every request seen, for assertions
     this.failures = new Map(); // "platform:endpoint" -> Response factory, used once
     this.delays = new Map(); // "platform:endpoint" -> ms to wait before answering
