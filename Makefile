@@ -57,11 +57,13 @@ test-layout:
 test-docs:
 	node scripts/docs-check.mjs
 
-## test-mocks: the self-checks of the Bluesky and Mastodon mocks (each plays the worker's calls
-## by hand and asserts the mock answers as the real service does; no worker, no build)
+## test-mocks: the self-checks of the Bluesky and Mastodon mocks and of the platform mocks' second
+## clients (each plays the worker's calls by hand and asserts the mock answers as the real service
+## does; no worker, no build)
 test-mocks: node_modules/.installed
 	node tests/e2e/mocks-bluesky.selfcheck.mjs
 	node tests/e2e/mocks-mastodon.selfcheck.mjs
+	node tests/e2e/platform-mocks.selfcheck.mjs
 
 # Everything that tests, measures or ships build/ uses the release build, whatever the shell's
 # CONNECT_LINKS_BUILD says (wrangler deploy's own `make build` included).

@@ -166,6 +166,8 @@ export class PlatformMocks {
     this.organizations = new Map(); // user -> LinkedIn organizations with roles (setOrganizations)
     this.apiKeys = new Map(); // pasted API key -> user, for the API-key providers (issueApiKey)
     this.loopback = []; // requests to this machine (the sandbox, or a host that must never be called)
+    this.clients = new Map(); // platform -> Map(client id -> secret): apps' own clients (allowClient)
+    this.authorizations = []; // every consent screen approve() passed: { platform, clientId, user, scopes }
     this.handle = this.handle.bind(this);
   }
 
@@ -228,6 +230,36 @@ export class PlatformMocks {
     return key;
   }
 
+  /**
+   * Registers an app's own client at `platform` (a second platform app, as a tenant registers
+   * its own), beside the deployment's (`credsFor`): the consent screen and the token, swap and
+   * revoke endpoints then take either, and still refuse any other id or a wrong secret. A code
+   * or token stays bound to the client it was issued to, as on the platforms: another client
+   * cannot redeem, refresh, swap or revoke it. Called again for the same id, it replaces the
+   * secret (a rotation at the platform: the old secret stops working).
+   */
+  allowClient(platform, id, secret) {
+    if (!AUTHORIZE[platform]) throw new Error(`allowClient: no mock consent screen for ${platform}`);
+    if (id === credsFor(platform).id) throw new Error(`allowClient: ${id} is the deployment's client of ${platform}`);
+    if (!this.clients.has(platform)) this.clients.set(platform, new Map());
+    this.clients.get(platform).set(id, secret);
+  }
+
+  /** Removes an app's own client from `platform` (its platform app deleted): it is refused from then on. */
+  forgetClient(platform, id) {
+    this.clients.get(platform)?.delete(id);
+  }
+
+  /** The clients `platform` accepts: the deployment's first, then the apps' own ({ id, secret }). */
+  clientsOf(platform) {
+    return [credsFor(platform), ...[...(this.clients.get(platform) ?? new Map())].map(([id, secret]) => ({ id, secret }))];
+  }
+
+  /** The client id a token (access, refresh, short-lived or Page) was issued to (undefined if unknown). */
+  clientOfToken(token) {
+    return this.tokens.get(token)?.clientId;
+  }
+
   /** The next call to `platform`'s `endpoint` ('token', 'identity', 'swap') answers `make()`. */
   failNext(platform, endpoint, make) {
     this.failures.set(`${platform}:${endpoint}`, make);
@@ -257,10 +289,11 @@ export class PlatformMocks {
     // Several platforms may share a consent screen (Facebook Login): the client id tells which.
     const here = Object.keys(AUTHORIZE).filter((p) => AUTHORIZE[p].url === u.origin + u.pathname);
     if (!here.length) throw new Error(`no mock consent screen at ${u.origin}${u.pathname}`);
-    const platform = here.find((p) => q.get(AUTHORIZE[p].idParam || 'client_id') === credsFor(p).id) ?? here[0];
+    const known = (p) => this.clientsOf(p).some((c) => c.id === q.get(AUTHORIZE[p].idParam || 'client_id'));
+    const platform = here.find(known) ?? here[0];
     const spec = AUTHORIZE[platform];
     const clientId = q.get(spec.idParam || 'client_id');
-    if (clientId !== credsFor(platform).id) throw new Error(`${platform}: wrong client id ${clientId}`);
+    if (!known(platform)) throw new Error(`${platform}: wrong client id ${clientId}`);
     if (spec.idParam && q.has('client_id')) throw new Error(`${platform}: client_id sent instead of ${spec.idParam}`);
     if (q.get('response_type') !== 'code' || !q.get('state') || !q.get('redirect_uri')) throw new Error(`${platform}: bad authorize request`);
     if (spec.pkce !== q.has('code_challenge')) throw new Error(`${platform}: PKCE challenge ${q.has('code_challenge') ? 'sent' : 'missing'}`);
@@ -273,9 +306,10 @@ export class PlatformMocks {
     const code = rand(`${platform}_code_`);
     this.codes.set(code, {
       platform, user, redirectUri: q.get('redirect_uri'), challenge: q.get('code_challenge'),
-      scopes: grant ?? requested,
+      scopes: grant ?? requested, clientId,
     });
-    return { code, state: q.get('state'), redirectUri: q.get('redirect_uri') };
+    this.authorizations.push({ platform, clientId, user, scopes: grant ?? requested });
+    return { code, state: q.get('state'), redirectUri: q.get('redirect_uri'), clientId };
   }
 
   /** Miniflare's outboundService. Each answer closes its connection (see `closing`). */
@@ -301,6 +335,7 @@ export class PlatformMocks {
     const form = Object.fromEntries(new URLSearchParams(body));
     const query = Object.fromEntries(url.searchParams);
     const call = { host: url.hostname, path: url.pathname, method: request.method, headers, form, query };
+    call.clientId = this.clientOfCall(call);
     this.calls.push(call);
     const route = ROUTES.find((r) => r.host === url.hostname && (r.path === url.pathname || r.pathRe?.test(url.pathname)) && r.method === request.method);
     if (!route) return json(404, { error: 'no_such_mock_route', route: `${request.method} ${url.hostname}${url.pathname}` });
@@ -327,19 +362,51 @@ export class PlatformMocks {
     return route.run(this, call);
   }
 
-  /** Spends a refresh token of `platform`; rotating platforms kill it. Returns the grant or null. */
-  useRefresh(platform, token, { rotate }) {
+  /**
+   * The client id a call used: the one it presented (HTTP Basic, `client_id` or `client_key` in
+   * the body or the query), else the client its token was issued to (a bearer call, a swap that
+   * sends only the secret, a refresh without client authentication). Undefined when neither.
+   */
+  clientOfCall(call) {
+    const basic = /^Basic (.+)$/.exec(call.headers.authorization || '');
+    if (basic) {
+      const pair = Buffer.from(basic[1], 'base64').toString();
+      const colon = pair.indexOf(':');
+      try {
+        return decodeURIComponent(colon < 0 ? pair : pair.slice(0, colon));
+      } catch {
+        return pair;
+      }
+    }
+    const presented = call.form.client_id ?? call.form.client_key ?? call.query.client_id ?? call.query.client_key;
+    if (presented !== undefined) return presented;
+    const bearer = /^Bearer (.+)$/.exec(call.headers.authorization || '');
+    const token = bearer?.[1] ?? call.query.access_token ?? call.query.fb_exchange_token ?? call.form.refresh_token ?? call.form.token;
+    return token === undefined ? undefined : this.clientOfToken(token);
+  }
+
+  /**
+   * Spends a refresh token of `platform` presented by `clientId`; rotating platforms kill it.
+   * Returns the grant or null (a token issued to another client is refused, as RFC 6749
+   * section 6 has it).
+   */
+  useRefresh(platform, token, { rotate, clientId }) {
     const g = this.tokens.get(token);
     if (!g || g.platform !== platform || g.kind !== 'refresh' || g.revoked) return null;
+    if (g.clientId !== clientId) return null;
     if (rotate) g.revoked = true;
     return g;
   }
 
-  /** Checks and spends a code for `platform`; returns the grant or an error string. */
-  redeem(platform, code, redirectUri, verifier) {
+  /**
+   * Checks and spends a code for `platform` redeemed by `clientId`; returns the grant or an
+   * error string (a code issued to another client is refused, as RFC 6749 section 4.1.3 has it).
+   */
+  redeem(platform, code, redirectUri, verifier, clientId) {
     const g = this.codes.get(code);
     if (!g || g.platform !== platform) return 'invalid_grant: unknown code';
     this.codes.delete(code);
+    if (g.clientId !== clientId) return 'invalid_grant: code was issued to another client';
     if (g.redirectUri !== redirectUri) return 'invalid_grant: redirect_uri mismatch';
     if (g.challenge) {
       if (!verifier) return 'invalid_request: code_verifier missing';
@@ -372,15 +439,18 @@ export class PlatformMocks {
   }
 }
 
-function basicOk(platform, call) {
-  const c = credsFor(platform);
-  return call.headers.authorization === basicOf(c.id, c.secret);
+/** HTTP Basic with one of the clients `platform` accepts (`m.clientsOf`), its own secret. */
+function basicOk(m, platform, call) {
+  return m.clientsOf(platform).some((c) => call.headers.authorization === basicOf(c.id, c.secret));
 }
 
-function bodyOk(platform, call, idParam = 'client_id') {
-  const c = credsFor(platform);
-  return call.form[idParam] === c.id && call.form.client_secret === c.secret;
+/** The client id (`idParam`) and secret in the body, of one of the clients `platform` accepts. */
+function bodyOk(m, platform, call, idParam = 'client_id') {
+  return m.clientsOf(platform).some((c) => call.form[idParam] === c.id && call.form.client_secret === c.secret);
 }
+
+/** The secret of `platform`'s client `id` (undefined for a client the platform does not know). */
+const secretOf = (m, platform, id) => m.clientsOf(platform).find((c) => c.id === id)?.secret;
 
 const oauthError = (status, error, description) => json(status, { error, error_description: description });
 const redeemError = (r) => oauthError(400, r.split(':')[0], r);
@@ -395,11 +465,14 @@ const SELF_EXCHANGE_MIN_AGE_MS = 24 * 3600 * 1000;
 const tooYoung = (g) => Date.now() - g.issuedAt < SELF_EXCHANGE_MIN_AGE_MS;
 const tooYoungError = () => json(400, { error: { message: '(#100) The access token must be at least 24 hours old to be refreshed', type: 'OAuthException', code: 100, fbtrace_id: 'mock' } });
 
-/** Instagram's and Threads' swap of a short-lived token for a 60-day one (GET, secret in the query). */
+/**
+ * Instagram's and Threads' swap of a short-lived token for a 60-day one (GET, secret in the
+ * query: the secret of the app the token was issued to).
+ */
 function metaSwap(platform, host, grantType, prefix) {
   return { platform, endpoint: 'swap', method: 'GET', host, path: '/access_token', run(m, c) {
     const g = m.tokens.get(c.query.access_token);
-    if (c.query.grant_type !== grantType || c.query.client_secret !== credsFor(platform).secret || !g || g.kind !== 'short') {
+    if (c.query.grant_type !== grantType || !g || g.kind !== 'short' || c.query.client_secret !== secretOf(m, platform, g.clientId)) {
       return json(400, { error: { message: 'Invalid OAuth access token', type: 'OAuthException', code: 190 } });
     }
     return json(200, { access_token: m.issue(g, prefix), token_type: 'bearer', expires_in: 5183944 });
@@ -411,7 +484,7 @@ const FACEBOOK_LOGIN = ['facebook', 'instagram_facebook'];
 
 /** Which Facebook Login app a Graph call belongs to: by client id, else by its token. */
 function metaAppOf(m, c) {
-  const byId = FACEBOOK_LOGIN.find((p) => c.query.client_id === credsFor(p).id);
+  const byId = FACEBOOK_LOGIN.find((p) => m.clientsOf(p).some((x) => x.id === c.query.client_id));
   if (byId) return byId;
   const bearer = /^Bearer (.+)$/.exec(c.headers.authorization || '');
   const g = m.tokens.get(bearer ? bearer[1] : c.query.access_token);
@@ -465,10 +538,10 @@ function linkedinRest(m, c) {
 const ROUTES = [
   // Instagram API with Instagram Login
   { platform: 'instagram', endpoint: 'token', method: 'POST', host: 'api.instagram.com', path: '/oauth/access_token', run(m, c) {
-    if (!bodyOk('instagram', c)) return json(400, { error_type: 'OAuthException', code: 101, error_message: 'Error validating client secret' });
+    if (!bodyOk(m, 'instagram', c)) return json(400, { error_type: 'OAuthException', code: 101, error_message: 'Error validating client secret' });
     if (c.form.grant_type !== 'authorization_code') return json(400, { error_type: 'OAuthException', code: 400, error_message: 'Unsupported grant_type' });
     if (c.form.code.includes('#')) return json(400, { error_type: 'OAuthException', code: 100, error_message: 'Invalid code' });
-    const g = m.redeem('instagram', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    const g = m.redeem('instagram', c.form.code, c.form.redirect_uri, c.form.code_verifier, c.clientId);
     if (typeof g === 'string') return json(400, { error_type: 'OAuthException', code: 100, error_message: g });
     return json(200, { data: [{ access_token: m.issue(g, 'IGshort_', 'short'), user_id: `17841${g.user}`, permissions: g.scopes.join(',') }] });
   } },
@@ -492,18 +565,18 @@ const ROUTES = [
   { platform: 'facebook', platformOf: metaAppOf, endpoint: 'token', method: 'GET', host: 'graph.facebook.com', path: '/v25.0/oauth/access_token', run(m, c) {
     const q = c.query;
     const fbErr = (message, code = 100) => json(400, { error: { message, type: 'OAuthException', code } });
-    const app = FACEBOOK_LOGIN.find((p) => q.client_id === credsFor(p).id);
-    if (!app || q.client_secret !== credsFor(app).secret) return fbErr('Error validating client secret.', 1);
+    const app = FACEBOOK_LOGIN.find((p) => m.clientsOf(p).some((x) => x.id === q.client_id));
+    if (!app || q.client_secret !== secretOf(m, app, q.client_id)) return fbErr('Error validating client secret.', 1);
     if (q.grant_type === 'fb_exchange_token') {
       const g = m.tokens.get(q.fb_exchange_token);
       // A token is swapped only by the app it was issued to.
-      if (!g || g.kind !== 'short' || g.platform !== app) return fbErr('Invalid OAuth access token.', 190);
+      if (!g || g.kind !== 'short' || g.platform !== app || g.clientId !== q.client_id) return fbErr('Invalid OAuth access token.', 190);
       c.endpoint = 'swap';
       return json(200, { access_token: m.issue(g, 'EAAlong_'), token_type: 'bearer', expires_in: 5183944 });
     }
     if ('code_verifier' in q) return fbErr('Invalid code verifier: a code_verifier was sent without a code_challenge');
     if (q.code.includes('#')) return fbErr('Invalid verification code format.');
-    const g = m.redeem(app, q.code, q.redirect_uri, undefined);
+    const g = m.redeem(app, q.code, q.redirect_uri, undefined, c.clientId);
     if (typeof g === 'string') return fbErr(g);
     return json(200, { access_token: m.issue(g, 'EAAshort_', 'short'), token_type: 'bearer', expires_in: 5183 });
   } },
@@ -582,15 +655,15 @@ const ROUTES = [
   { platform: 'facebook', platformOf: metaAppOf, endpoint: 'revoke', method: 'DELETE', host: 'graph.facebook.com', path: '/v25.0/me/permissions', run(m, c) {
     const g = m.bearer('facebook', c) || m.bearer('instagram_facebook', c);
     if (!g || g.revoked) return json(400, { error: { message: 'Invalid OAuth access token.', code: 190 } });
-    for (const t of m.tokens.values()) if (t.platform === g.platform && t.user === g.user) t.revoked = true;
+    for (const t of m.tokens.values()) if (t.platform === g.platform && t.user === g.user && t.clientId === g.clientId) t.revoked = true;
     return json(200, { success: true });
   } },
 
   // Threads
   { platform: 'threads', endpoint: 'token', method: 'POST', host: 'graph.threads.net', path: '/oauth/access_token', run(m, c) {
-    if (!bodyOk('threads', c)) return json(400, { error: { message: 'Error validating client secret', type: 'OAuthException', code: 101 } });
+    if (!bodyOk(m, 'threads', c)) return json(400, { error: { message: 'Error validating client secret', type: 'OAuthException', code: 101 } });
     if (c.form.code.includes('#')) return json(400, { error: { message: 'Invalid code', type: 'OAuthException', code: 100 } });
-    const g = m.redeem('threads', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    const g = m.redeem('threads', c.form.code, c.form.redirect_uri, c.form.code_verifier, c.clientId);
     if (typeof g === 'string') return json(400, { error: { message: g, type: 'OAuthException', code: 100 } });
     return json(200, { access_token: m.issue(g, 'THshort_', 'short'), user_id: `th${g.user}` });
   } },
@@ -615,8 +688,8 @@ const ROUTES = [
   // LinkedIn
   { platform: 'linkedin', endpoint: 'token', method: 'POST', host: 'www.linkedin.com', path: '/oauth/v2/accessToken', run(m, c) {
     if (c.headers.authorization) return oauthError(401, 'invalid_client', 'Client authentication failed: use client_id and client_secret in the body');
-    if (!bodyOk('linkedin', c)) return oauthError(401, 'invalid_client', 'Client authentication failed');
-    const g = m.redeem('linkedin', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    if (!bodyOk(m, 'linkedin', c)) return oauthError(401, 'invalid_client', 'Client authentication failed');
+    const g = m.redeem('linkedin', c.form.code, c.form.redirect_uri, c.form.code_verifier, c.clientId);
     if (typeof g === 'string') return redeemError(g);
     return json(200, { access_token: m.issue(g, 'AQV_'), expires_in: 5184000, scope: g.scopes.join(',') });
   } },
@@ -674,16 +747,16 @@ const ROUTES = [
 
   // X
   { platform: 'x', endpoint: 'token', method: 'POST', host: 'api.x.com', path: '/2/oauth2/token', run(m, c) {
-    if (!basicOk('x', c)) return oauthError(401, 'unauthorized_client', 'Missing valid authorization header');
+    if (!basicOk(m, 'x', c)) return oauthError(401, 'unauthorized_client', 'Missing valid authorization header');
     if (c.form.client_secret) return oauthError(400, 'invalid_request', 'client_secret must not be in the body');
     if (c.form.grant_type === 'refresh_token') {
-      const g = m.useRefresh('x', c.form.refresh_token, { rotate: true });
+      const g = m.useRefresh('x', c.form.refresh_token, { rotate: true, clientId: c.clientId });
       // X's dialect for a spent, revoked or unknown refresh token: invalid_request, not invalid_grant.
       if (!g) return oauthError(400, 'invalid_request', 'Value passed for the token was invalid.');
       return json(200, { token_type: 'bearer', expires_in: m.refreshTtl ?? 7200, access_token: m.issue(g, 'xat_'), scope: g.scopes.join(' '), refresh_token: m.issue(g, 'xrt_', 'refresh') });
     }
     if (!c.form.code_verifier) return oauthError(400, 'invalid_request', 'Missing required parameter [code_verifier].');
-    const g = m.redeem('x', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    const g = m.redeem('x', c.form.code, c.form.redirect_uri, c.form.code_verifier, c.clientId);
     if (typeof g === 'string') return redeemError(g);
     const out = { token_type: 'bearer', expires_in: 7200, access_token: m.issue(g, 'xat_'), scope: g.scopes.join(' ') };
     if (g.scopes.includes('offline.access')) out.refresh_token = m.issue(g, 'xrt_', 'refresh');
@@ -696,21 +769,22 @@ const ROUTES = [
     return json(200, { data: { id: `22${g.user.length}${g.user}`, name: `X ${g.user}`, username: `x_${g.user}`, profile_image_url: `https://pbs.x.test/${g.user}.jpg` } });
   } },
   { platform: 'x', endpoint: 'revoke', method: 'POST', host: 'api.x.com', path: '/2/oauth2/revoke', run(m, c) {
-    if (!basicOk('x', c)) return oauthError(401, 'unauthorized_client', 'Missing valid authorization header');
+    if (!basicOk(m, 'x', c)) return oauthError(401, 'unauthorized_client', 'Missing valid authorization header');
     const g = m.tokens.get(c.form.token);
-    if (g) g.revoked = true;
+    // A token issued to another client is, to this one, unknown: answered alike, not revoked.
+    if (g && g.clientId === c.clientId) g.revoked = true;
     return json(200, { revoked: true });
   } },
 
   // YouTube (Google)
   { platform: 'youtube', endpoint: 'token', method: 'POST', host: 'oauth2.googleapis.com', path: '/token', run(m, c) {
-    if (!bodyOk('youtube', c)) return oauthError(401, 'invalid_client', 'The OAuth client was not found.');
+    if (!bodyOk(m, 'youtube', c)) return oauthError(401, 'invalid_client', 'The OAuth client was not found.');
     if (c.form.grant_type === 'refresh_token') {
-      const g = m.useRefresh('youtube', c.form.refresh_token, { rotate: false });
+      const g = m.useRefresh('youtube', c.form.refresh_token, { rotate: false, clientId: c.clientId });
       if (!g) return oauthError(400, 'invalid_grant', 'Token has been expired or revoked.');
       return json(200, { access_token: m.issue(g, 'ya29.'), expires_in: 3599, scope: g.scopes.join(' '), token_type: 'Bearer' });
     }
-    const g = m.redeem('youtube', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    const g = m.redeem('youtube', c.form.code, c.form.redirect_uri, c.form.code_verifier, c.clientId);
     if (typeof g === 'string') return redeemError(g);
     return json(200, { access_token: m.issue(g, 'ya29.'), expires_in: 3599, refresh_token: m.issue(g, '1//rt', 'refresh'), scope: g.scopes.join(' '), token_type: 'Bearer' });
   } },
@@ -725,15 +799,15 @@ const ROUTES = [
   { platform: 'tiktok', endpoint: 'token', method: 'POST', host: 'open.tiktokapis.com', path: '/v2/oauth/token/', run(m, c) {
     if (c.headers['content-type'] !== 'application/x-www-form-urlencoded') return oauthError(400, 'invalid_request', 'Content-Type must be application/x-www-form-urlencoded');
     if (c.form.client_id || !c.form.client_key) return oauthError(400, 'invalid_request', 'client_key is required');
-    if (!bodyOk('tiktok', c, 'client_key')) return oauthError(401, 'invalid_client', 'Client key or secret is incorrect.');
+    if (!bodyOk(m, 'tiktok', c, 'client_key')) return oauthError(401, 'invalid_client', 'Client key or secret is incorrect.');
     if (c.form.grant_type === 'refresh_token') {
       // Rotating: the refresh token sent stops working once a new one is issued
       // (https://developers.tiktok.com/docs/en/oauth-refresh-a-user-access-token).
-      const g = m.useRefresh('tiktok', c.form.refresh_token, { rotate: true });
+      const g = m.useRefresh('tiktok', c.form.refresh_token, { rotate: true, clientId: c.clientId });
       if (!g) return json(400, { error: 'invalid_grant', error_description: 'Refresh token is invalid or expired.', log_id: 'mock' });
       return json(200, { access_token: m.issue(g, 'act.'), expires_in: 86400, open_id: `oid_${g.user}`, refresh_expires_in: 31536000, refresh_token: m.issue(g, 'rft.', 'refresh'), scope: g.scopes.join(','), token_type: 'Bearer' });
     }
-    const g = m.redeem('tiktok', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    const g = m.redeem('tiktok', c.form.code, c.form.redirect_uri, c.form.code_verifier, c.clientId);
     if (typeof g === 'string') return redeemError(g);
     return json(200, { access_token: m.issue(g, 'act.'), expires_in: 86400, open_id: `oid_${g.user}`, refresh_expires_in: 31536000, refresh_token: m.issue(g, 'rft.', 'refresh'), scope: g.scopes.join(','), token_type: 'Bearer' });
   } },
@@ -744,26 +818,27 @@ const ROUTES = [
   } },
 
   { platform: 'tiktok', endpoint: 'revoke', method: 'POST', host: 'open.tiktokapis.com', path: '/v2/oauth/revoke/', run(m, c) {
-    if (!bodyOk('tiktok', c, 'client_key')) return oauthError(401, 'invalid_client', 'Client key or secret is incorrect.');
+    if (!bodyOk(m, 'tiktok', c, 'client_key')) return oauthError(401, 'invalid_client', 'Client key or secret is incorrect.');
     const g = m.tokens.get(c.form.token);
-    if (!g || g.kind !== 'access') return oauthError(400, 'invalid_request', 'token must be a user access token');
+    // A token issued to another client is, to this one, unknown.
+    if (!g || g.kind !== 'access' || g.clientId !== c.clientId) return oauthError(400, 'invalid_request', 'token must be a user access token');
     // Account-wide, as on TikTok: it "disconnects your app from the user's TikTok account", so
     // every token of that user for this client ends, whichever connect produced it.
-    for (const t of m.tokens.values()) if (t.platform === 'tiktok' && t.user === g.user) t.revoked = true;
+    for (const t of m.tokens.values()) if (t.platform === 'tiktok' && t.user === g.user && t.clientId === g.clientId) t.revoked = true;
     return json(200, {});
   } },
 
   // Pinterest
   { platform: 'pinterest', endpoint: 'token', method: 'POST', host: 'api.pinterest.com', path: '/v5/oauth/token', run(m, c) {
-    if (!basicOk('pinterest', c)) return json(401, { code: 2, message: 'Authentication failed.' });
+    if (!basicOk(m, 'pinterest', c)) return json(401, { code: 2, message: 'Authentication failed.' });
     if (c.form.grant_type === 'refresh_token') {
       // Continuous refresh (the only kind since 2025-05-14): each refresh answers a new refresh
       // token; the one sent is spent.
-      const g = m.useRefresh('pinterest', c.form.refresh_token, { rotate: true });
+      const g = m.useRefresh('pinterest', c.form.refresh_token, { rotate: true, clientId: c.clientId });
       if (!g) return json(400, { code: 1, message: 'Invalid refresh token.' });
       return json(200, { access_token: m.issue(g, 'pina_'), refresh_token: m.issue(g, 'pinr_', 'refresh'), response_type: 'refresh_token', token_type: 'bearer', expires_in: 2592000, refresh_token_expires_in: 5184000, scope: g.scopes.join(',') });
     }
-    const g = m.redeem('pinterest', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    const g = m.redeem('pinterest', c.form.code, c.form.redirect_uri, c.form.code_verifier, c.clientId);
     if (typeof g === 'string') return json(400, { code: 1, message: g });
     return json(200, { access_token: m.issue(g, 'pina_'), refresh_token: m.issue(g, 'pinr_', 'refresh'), response_type: 'authorization_code', token_type: 'bearer', expires_in: 2592000, refresh_token_expires_in: 31536000, scope: g.scopes.join(',') });
   } },
@@ -776,15 +851,15 @@ const ROUTES = [
   // Reddit
   { platform: 'reddit', endpoint: 'token', method: 'POST', host: 'www.reddit.com', path: '/api/v1/access_token', run(m, c) {
     if (!/^web:connect-links:/.test(c.headers['user-agent'] || '')) return json(429, { message: 'Too Many Requests', error: 429 });
-    if (!basicOk('reddit', c)) return json(401, { message: 'Unauthorized', error: 401 });
+    if (!basicOk(m, 'reddit', c)) return json(401, { message: 'Unauthorized', error: 401 });
     if (c.form.grant_type === 'refresh_token') {
       // Not rotated: a `duration=permanent` refresh token lasts until revoked, and the
       // answer carries none.
-      const g = m.useRefresh('reddit', c.form.refresh_token, { rotate: false });
+      const g = m.useRefresh('reddit', c.form.refresh_token, { rotate: false, clientId: c.clientId });
       if (!g) return json(200, { error: 'invalid_grant' });
       return json(200, { access_token: m.issue(g, 'eyJhbGci_'), token_type: 'bearer', expires_in: 86400, scope: g.scopes.join(' ') });
     }
-    const g = m.redeem('reddit', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    const g = m.redeem('reddit', c.form.code, c.form.redirect_uri, c.form.code_verifier, c.clientId);
     if (typeof g === 'string') return json(200, { error: 'invalid_grant' }); // Reddit answers some errors with 200
     return json(200, { access_token: m.issue(g, 'eyJhbGci_'), token_type: 'bearer', expires_in: 86400, refresh_token: m.issue(g, 'rdrt_', 'refresh'), scope: g.scopes.join(' ') });
   } },
@@ -797,8 +872,8 @@ const ROUTES = [
 
   // Custom providers defined only through CUSTOM_PROVIDERS.
   { platform: 'acme', endpoint: 'token', method: 'POST', host: 'id.acme.test', path: '/token', run(m, c) {
-    if (!basicOk('acme', c) || c.form.client_secret) return oauthError(401, 'invalid_client', 'HTTP Basic required');
-    const g = m.redeem('acme', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    if (!basicOk(m, 'acme', c) || c.form.client_secret) return oauthError(401, 'invalid_client', 'HTTP Basic required');
+    const g = m.redeem('acme', c.form.code, c.form.redirect_uri, c.form.code_verifier, c.clientId);
     if (typeof g === 'string') return redeemError(g);
     return json(200, { access_token: m.issue(g, 'acme_at_'), token_type: 'Bearer', expires_in: 3600, refresh_token: m.issue(g, 'acme_rt_', 'refresh'), scope: g.scopes.join(' ') });
   } },
@@ -807,8 +882,8 @@ const ROUTES = [
     return g ? json(200, { sub: `acme|${g.user}`, preferred_username: `acme_${g.user}`, name: `Acme ${g.user}`, picture: `https://acme.test/${g.user}.png` }) : json(401, { error: 'invalid_token' });
   } },
   { platform: 'globex', endpoint: 'token', method: 'POST', host: 'login.globex.test', path: '/oauth/token', run(m, c) {
-    if (c.headers.authorization || !bodyOk('globex', c)) return oauthError(401, 'invalid_client', 'credentials go in the body');
-    const g = m.redeem('globex', c.form.code, c.form.redirect_uri, c.form.code_verifier);
+    if (c.headers.authorization || !bodyOk(m, 'globex', c)) return oauthError(401, 'invalid_client', 'credentials go in the body');
+    const g = m.redeem('globex', c.form.code, c.form.redirect_uri, c.form.code_verifier, c.clientId);
     if (typeof g === 'string') return redeemError(g);
     return json(200, { access_token: m.issue(g, 'glx_'), token_type: 'bearer', expires_in: '7200', scope: g.scopes.join(',') });
   } },
