@@ -127,6 +127,36 @@ pub async fn webhook_signer(ctx: &Ctx, credential_ref: &str, platforms: &[&str])
     Ok(Some(Signer { credential_ref: row.id, platform: row.platform, client_id: row.client_id, secret }))
 }
 
+/// An app's own credentials that minted a grant: `credential_ref` (`pcr_...`) of `app_id`.
+#[derive(Clone, Copy, Debug)]
+pub struct OwnRef<'a> {
+    /// The app the grant and the credentials belong to.
+    pub app_id: &'a str,
+    /// The credentials' id.
+    pub credential_ref: &'a str,
+}
+
+impl<'a> OwnRef<'a> {
+    /// The app's own credentials a grant of `app_id` records, if any (`None`: the deployment's).
+    pub fn of(app_id: &'a str, credential_ref: Option<&'a str>) -> Option<OwnRef<'a>> {
+        credential_ref.map(|credential_ref| OwnRef { app_id, credential_ref })
+    }
+}
+
+/// The client every later use of a grant goes through (refresh, revoke): the app's own
+/// credentials that minted it (`own`, current or retired, so a new secret for the same
+/// client id applies to all its grants), else the deployment's (a Mastodon instance's
+/// registered client included, `crate::instances`). `None`: not configured, or the app's
+/// own are gone (removed) or no key opens their secret; never the deployment's instead,
+/// which did not issue the grant's tokens.
+pub async fn for_grant(ctx: &Ctx, p: &Platform, own: Option<OwnRef<'_>>) -> ApiResult<Option<ClientCredentials>> {
+    let Some(own) = own else { return crate::instances::credentials(ctx, p).await };
+    let row = store::credential_by_ref(&ctx.db()?, own.app_id, &p.id, own.credential_ref)
+        .one::<CredentialRow>("read app credentials")
+        .await?;
+    Ok(row.and_then(|r| open(ctx, &r).ok()))
+}
+
 /// Stores `input` as `app_id`'s credentials for `p` and returns the stored row. The same
 /// client id keeps its row (its grants follow the new secret); another client id replaces
 /// it, the old one kept (retired) while grants still use it.

@@ -334,11 +334,15 @@ pub struct GrantRow {
     /// The server the login lives on (Mastodon instance, Bluesky PDS host), if any.
     #[serde(default)]
     pub instance: Option<String>,
+    /// The app's own platform credentials that minted it (`pcr_...`): its refresh, revoke
+    /// and proxy budgets go by them; `None`: the deployment's.
+    #[serde(default)]
+    pub credential_ref: Option<String>,
 }
 
 /// The grant columns to select for a [`GrantRow`].
-pub const GRANT_COLUMNS: &str =
-    "id, app_id, platform, platform_user_id, status, scopes, access_token_expires_at, last_refreshed_at, instance";
+pub const GRANT_COLUMNS: &str = "id, app_id, platform, platform_user_id, status, scopes, access_token_expires_at, \
+                                 last_refreshed_at, instance, credential_ref";
 
 /// An opaque list cursor: the `(created_at, id)` of the last item shown.
 pub fn encode_cursor(created_at: i64, id: &str) -> String {

@@ -151,11 +151,15 @@ async fn forward_as(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request, books:
         rules::effective_method(&method, header(req, "x-http-method-override").as_deref(), url.query(), spec)
             .ok_or_else(|| ApiError::invalid("the query gives the method parameter more than once"))?;
     books.class = rules::endpoint_class(&effective, &target.path);
-    let account = account_object(&first.0);
+    // The platform app the grant was minted with keeps the books: its own, or the deployment's.
+    let client = first.1.credential_ref.clone();
+    let account = account_object(&first.0, client.as_deref());
     let (profile, token) = usable_token(ctx, &app.id, id, first).await?;
     let body = request_body(req, &method).await?;
     // The budget is spent last, when nothing on our side can still stop the call.
-    if let Decision::Refuse { retry_after_secs } = check_budgets(ctx, platform, &account, &books.class, app).await {
+    if let Decision::Refuse { retry_after_secs } =
+        check_budgets(ctx, platform, client.as_deref(), &account, &books.class, app).await
+    {
         books.finish(ctx, 429, Source::Local).await;
         return rate_limited(retry_after_secs, books);
     }
@@ -170,6 +174,7 @@ async fn forward_as(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request, books:
     let call = Call {
         platform,
         profile: &profile,
+        client: client.as_deref(),
         account: &account,
         method: &method,
         target: &target.url,
@@ -186,6 +191,8 @@ async fn forward_as(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request, books:
 struct Call<'a> {
     platform: &'a Platform,
     profile: &'a ProfileRow,
+    /// The app's own credentials that minted the grant (`None`: the deployment's).
+    client: Option<&'a str>,
     /// The account's limiter object.
     account: &'a str,
     method: &'a str,
@@ -285,7 +292,7 @@ async fn run(ctx: &Ctx, mut call: Call<'_>, mut token: AccessToken, books: &mut 
             let lookup = |name: &str| h.get(name).ok().flatten();
             rules::read_limits(spec, status, now, &lookup, &http_date)
         };
-        record_limits(ctx, call.platform, call.account, &books.class, &limits, now).await;
+        record_limits(ctx, call.platform, call.client, call.account, &books.class, &limits, now).await;
         books.finish(ctx, status, Source::Platform).await;
         let retry_after = limits.retry_after_secs(now).filter(|_| status == 429);
         return pass_back(resp, call.method, books, retry_after, &redirects);

@@ -73,7 +73,7 @@ pub async fn submit(
         Ok(done) => Ok(done),
         Err((failure, held)) => {
             // The grant the row still holds is revoked where that ends no other grant.
-            let grant = held.then(|| FreshGrant::of_choice(platform, &choice));
+            let grant = held.then(|| FreshGrant::of_choice(platform, &link.app_id, &choice));
             end_failed(ctx, &link, failure, grant).await;
             Err(failure)
         }

@@ -6,6 +6,7 @@
 use super::disconnect::disconnect;
 use super::lease::{lease_secs, release, suspect_secs};
 use super::refreshed::{store_refreshed, superseded};
+use crate::credentials::OwnRef;
 use crate::ctx::Ctx;
 use crate::events::Batch;
 use crate::fetch;
@@ -127,7 +128,10 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
     if platform.refresh == RefreshKind::None {
         return expiry_without_refresh(ctx, row, lease).await;
     }
-    let creds = crate::instances::credentials(ctx, platform).await?;
+    // The client that minted the grant: the app's own credentials it records, else the
+    // deployment's (see `credentials::for_grant`).
+    let own = OwnRef::of(row.app_id(), row.grant.credential_ref.as_deref());
+    let creds = crate::credentials::for_grant(ctx, platform, own).await?;
     if platform.refresh == RefreshKind::SelfExchange && ctx.now() - row.cols.token_issued_at < SELF_EXCHANGE_MIN_AGE {
         release(ctx, row.id(), lease, Some(row.cols.token_issued_at + SELF_EXCHANGE_MIN_AGE)).await?;
         return Ok(Outcome::TooYoung);
@@ -144,7 +148,11 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
         return local_failure(ctx, row, lease, "token envelope cannot be opened (key not in TOKEN_KEYS)").await;
     };
     let Some(creds) = creds else {
-        return local_failure(ctx, row, lease, "client id or secret missing").await;
+        let why = match own {
+            None => "client id or secret missing",
+            Some(_) => "the app's own platform credentials that minted the grant are removed or cannot be opened",
+        };
+        return local_failure(ctx, row, lease, why).await;
     };
     let Some(req) = refresh_request(platform, &creds, access.secret(), refresh.as_ref().map(RefreshToken::secret))
     else {

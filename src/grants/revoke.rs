@@ -2,10 +2,11 @@
 //! account: a revoke can end every grant of a login (Facebook), and deleting in one app must
 //! never break another.
 
+use crate::credentials::OwnRef;
 use crate::ctx::Ctx;
 use crate::fetch;
 use crate::store;
-use connect_links_core::error::{ApiError, ApiResult};
+use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::GrantRow;
 use connect_links_core::oauth::{revoke_request, token_to_revoke};
 use connect_links_core::ownership::may_revoke;
@@ -28,16 +29,20 @@ pub struct Grant<'a> {
     /// The stored grant being revoked (to leave it out of "another grant holds the login"),
     /// and the id logged with the call; `None` for a fresh grant never stored.
     pub grant_id: Option<&'a str>,
+    /// The app's own credentials that minted it, revoked with them; `None`: the deployment's.
+    pub own: Option<OwnRef<'a>>,
 }
 
 /// The platforms whose revocation ends the same grants as `p`'s: `p`, and those that call
 /// the same revoke endpoint with the same client (Facebook Pages and Instagram through
-/// Facebook Login, configured with one Meta app: `DELETE /me/permissions` ends both).
-fn same_app_platforms<'a>(ctx: &'a Ctx, p: &'a Platform, client_id: &str) -> Vec<&'a str> {
+/// Facebook Login, configured with one Meta app: `DELETE /me/permissions` ends both). For
+/// an app's own client (`own`), every platform of the same endpoint: its client may be the
+/// app's own for another of them too, and counting too many holders only skips a revoke.
+fn same_app_platforms<'a>(ctx: &'a Ctx, p: &'a Platform, client_id: &str, own: bool) -> Vec<&'a str> {
     let mut ids = vec![p.id.as_str()];
     for other in ctx.catalog.all() {
         let same_endpoint = other.id != p.id && other.revoke_url.is_some() && other.revoke_url == p.revoke_url;
-        if same_endpoint && ctx.credentials(other).is_some_and(|c| c.client_id == client_id) {
+        if same_endpoint && (own || ctx.credentials(other).is_some_and(|c| c.client_id == client_id)) {
             ids.push(other.id.as_str());
         }
     }
@@ -62,7 +67,19 @@ pub enum RevokeCause {
 /// refused client, every instance client refused), so a caller holding the grant in a row
 /// keeps it for a retry. Each call is logged by `fetch::send`.
 pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, cause: RevokeCause) -> ApiResult<()> {
-    let clients = crate::instances::revoke_credentials(ctx, g.platform).await?;
+    let clients = match g.own {
+        None => crate::instances::revoke_credentials(ctx, g.platform).await?,
+        // Only the client that issued the token can revoke it: gone, nothing is settled.
+        Some(own) => match crate::credentials::for_grant(ctx, g.platform, Some(own)).await? {
+            Some(creds) => vec![creds],
+            None => {
+                return Err(ApiError::new(
+                    ErrorCode::PlatformNotConfigured,
+                    "the app's own platform credentials that minted the grant are removed or cannot be opened",
+                ))
+            }
+        },
+    };
     let Some(creds) = clients.first() else { return Ok(()) };
     let token = token_to_revoke(g.platform, g.access.secret(), g.refresh.map(RefreshToken::secret));
     if revoke_request(g.platform, creds, token).is_none() {
@@ -70,7 +87,7 @@ pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, cause: RevokeCause) -> ApiResult<(
     }
     let others_hold = match g.account {
         Some(account) => {
-            let siblings = same_app_platforms(ctx, g.platform, &creds.client_id);
+            let siblings = same_app_platforms(ctx, g.platform, &creds.client_id, g.own.is_some());
             Some(store::others_hold_login(&ctx.db()?, &siblings, account, g.grant_id.unwrap_or("")).await?)
         }
         None => None,
@@ -115,6 +132,7 @@ pub async fn revoke_grant(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumn
         refresh: refresh.as_ref(),
         account: Some(&grant.platform_user_id),
         grant_id: Some(&grant.id),
+        own: OwnRef::of(&grant.app_id, grant.credential_ref.as_deref()),
     };
     if revoke(ctx, &g, RevokeCause::Deleting).await.is_err() {
         worker::console_error!("{}", json!({"event": "revoke_failed", "grant_id": grant.id}));

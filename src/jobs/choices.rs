@@ -34,9 +34,9 @@ pub async fn expire(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
             .open(&d.link_id, CHOICE_FIELD, &d.sealed)
             .ok()
             .and_then(|plain| serde_json::from_str::<Choice>(&plain).ok());
-        let platform = store::get_link(db, &d.link_id)
-            .await?
-            .and_then(|l| ctx.platform_at(&l.platform, l.instance.as_deref()).map(|p| p.into_owned()));
+        let link = store::get_link(db, &d.link_id).await?;
+        let app_id = link.as_ref().map(|l| l.app_id.clone()).unwrap_or_default();
+        let platform = link.and_then(|l| ctx.platform_at(&l.platform, l.instance.as_deref()).map(|p| p.into_owned()));
         // A row nothing can open, or of a platform no longer configured, holds nothing we
         // could revoke: it goes.
         let settled = match (choice, platform) {
@@ -50,7 +50,9 @@ pub async fn expire(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
                 );
                 false
             }
-            (Some(choice), Some(platform)) => FreshGrant::of_choice(&platform, &choice).revoke(ctx, &d.link_id).await,
+            (Some(choice), Some(platform)) => {
+                FreshGrant::of_choice(&platform, &app_id, &choice).revoke(ctx, &d.link_id).await
+            }
             _ => true,
         };
         let tries = d.revoke_tries + 1;

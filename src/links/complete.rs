@@ -73,7 +73,9 @@ async fn connect(
     let platform = &platform;
     let tokens = exchange(ctx, platform, &creds, pending, link, code).await.map_err(|f| (f, None))?;
     // From here on the grant is ours: a failure revokes it where that ends no other grant.
-    let fresh = |account: Option<String>| FreshGrant::of_tokens(platform, &tokens, account);
+    let fresh = |account: Option<String>| {
+        FreshGrant::of_tokens(platform, &tokens, account).minted_by(&link.app_id, pending.credential_ref.as_deref())
+    };
     let requested = link.scope_list();
     let mut choice = Choice {
         access_token: tokens.access_token.clone(),

@@ -249,11 +249,15 @@ pub struct ProfileToken {
     pub bound_to: String,
     /// The access-token envelope.
     pub access_token_enc: String,
+    /// The app's own platform credentials that minted the grant (`pcr_...`); `None`: the
+    /// deployment's.
+    #[serde(default)]
+    pub credential_ref: Option<String>,
 }
 
 /// The columns of a [`ProfileToken`] and the join they come from (profiles `p`, grants `g`).
 pub const PROFILE_TOKEN_FROM: &str = "CASE WHEN p.access_token_enc IS NULL THEN g.id ELSE p.id END AS bound_to, \
-     COALESCE(p.access_token_enc, g.access_token_enc) AS access_token_enc \
+     COALESCE(p.access_token_enc, g.access_token_enc) AS access_token_enc, g.credential_ref AS credential_ref \
      FROM profiles p JOIN grants g ON g.id = p.grant_id";
 
 /// A profile of an app with the envelope of the token it acts with, in one read.

@@ -2,8 +2,9 @@
 //! goes, and what the platform's answer says about them afterwards.
 //!
 //! A platform app's budgets (its client id's, shared by every app of the deployment) are
-//! shared fairly between the apps (`ratelimit::fair`): a call spends as its app. Where each
-//! part of a platform app lives is `ratelimit::layout`.
+//! shared fairly between the apps (`ratelimit::fair`): a call spends as its app. A grant
+//! minted with an app's own credentials spends its own platform app's, which no other app
+//! shares. Where each part of a platform app lives is `ratelimit::layout`.
 
 use crate::ctx::Ctx;
 use crate::limiter;
@@ -11,15 +12,25 @@ use connect_links_core::model::{AppRow, ProfileRow};
 use connect_links_core::platforms::Platform;
 use connect_links_core::proxy::{self as rules, Limits, Scope};
 use connect_links_core::ratelimit::fair::Tenant;
-use connect_links_core::ratelimit::layout;
+use connect_links_core::ratelimit::layout::{self, PlatformApp};
 use connect_links_core::ratelimit::{Budget, Decision, Report, Take};
 use serde_json::json;
 use worker::console_warn;
 
-/// The limiter object of one platform account (shared by every profile of it, in every
-/// app: the platform counts per account and client id).
-pub fn account_object(p: &ProfileRow) -> String {
-    format!("account:{}:{}", p.platform, p.platform_user_id)
+/// The limiter object of one platform account through one platform app (shared by every
+/// profile of it, in every app on that platform app: the platform counts per account and
+/// client id). `credential_ref`: the app's own credentials that minted the profile's grant.
+pub fn account_object(p: &ProfileRow, credential_ref: Option<&str>) -> String {
+    match credential_ref {
+        None => format!("account:{}:{}", p.platform, p.platform_user_id),
+        Some(r) => format!("account:{}@{r}:{}", p.platform, p.platform_user_id),
+    }
+}
+
+/// The platform app a call of `platform` spends: the deployment's, or the app's own
+/// credentials that minted the grant.
+fn platform_app<'a>(platform: &'a Platform, credential_ref: Option<&'a str>) -> PlatformApp<'a> {
+    PlatformApp { platform: &platform.id, credential_ref }
 }
 
 /// Whether the platform reports limits of its whole client id after a call (kept as blocks
@@ -61,7 +72,14 @@ fn app_counted(platform: &Platform, class: &str) -> bool {
 /// back (one more round trip, on that refusal only). A limiter that cannot be reached lets
 /// the call go (and says so in the log): these objects are shared by every app, so a broken
 /// binding must not stop every call, and the platform still refuses what it will not take.
-pub async fn check_budgets(ctx: &Ctx, platform: &Platform, account: &str, class: &str, app: &AppRow) -> Decision {
+pub async fn check_budgets(
+    ctx: &Ctx,
+    platform: &Platform,
+    client: Option<&str>,
+    account: &str,
+    class: &str,
+    app: &AppRow,
+) -> Decision {
     let now = ctx.now();
     let takes = account_takes(platform, class);
     let account_spent = match limiter::take(&ctx.env, account, now, takes.clone()).await {
@@ -77,7 +95,7 @@ pub async fn check_budgets(ctx: &Ctx, platform: &Platform, account: &str, class:
     if !app_counted(platform, class) {
         return Decision::Allow;
     }
-    match take_app_share(ctx, platform, class, app, now).await {
+    match take_app_share(ctx, platform, client, class, app, now).await {
         Ok(Decision::Allow) => Decision::Allow,
         Ok(Decision::Refuse { retry_after_secs }) => {
             if account_spent && takes.iter().any(|t| t.budget.is_some()) {
@@ -102,13 +120,15 @@ pub async fn check_budgets(ctx: &Ctx, platform: &Platform, account: &str, class:
 async fn take_app_share(
     ctx: &Ctx,
     platform: &Platform,
+    client: Option<&str>,
     class: &str,
     app: &AppRow,
     now: i64,
 ) -> worker::Result<Decision> {
     if reports_app_limits(platform) {
         let blocks = vec![Take { key: "*".into(), budget: None }];
-        let d = limiter::take(&ctx.env, &layout::block_object(&platform.id, &app.id), now, blocks).await?;
+        let d = limiter::take(&ctx.env, &layout::block_object(platform_app(platform, client), &app.id), now, blocks)
+            .await?;
         if d != Decision::Allow {
             return Ok(d);
         }
@@ -117,7 +137,7 @@ async fn take_app_share(
     for rule in platform.proxy.budgets.iter().filter(|r| r.scope == Scope::App && r.matches(class)) {
         let budget = Some(Budget { limit: rule.limit, window_secs: rule.window_secs });
         let take = vec![Take { key: rule.endpoint.clone(), budget }];
-        let name = layout::budget_object(&platform.id, &rule.endpoint);
+        let name = layout::budget_object(platform_app(platform, client), &rule.endpoint);
         let d = limiter::take_as(&ctx.env, &name, now, take, tenant.clone()).await?;
         if d != Decision::Allow {
             return Ok(d);
@@ -130,7 +150,15 @@ async fn take_app_share(
 /// before the answer goes out (the next call must see it); the rest after. What the platform
 /// says of its whole client id: a block goes to every block shard, a remaining count to the
 /// client-id-wide budget (`*`), if the platform declares one.
-pub async fn record_limits(ctx: &Ctx, platform: &Platform, account: &str, class: &str, limits: &Limits, now: i64) {
+pub async fn record_limits(
+    ctx: &Ctx,
+    platform: &Platform,
+    client: Option<&str>,
+    account: &str,
+    class: &str,
+    limits: &Limits,
+    now: i64,
+) {
     if limits.is_empty() {
         return;
     }
@@ -154,12 +182,14 @@ pub async fn record_limits(ctx: &Ctx, platform: &Platform, account: &str, class:
         || limits.app_remaining.is_some_and(|(left, reset)| left == 0 && reset > now);
     if let Some(r) = report("*", limits.app_remaining, limits.app_blocked_until) {
         if app_blocks {
-            targets.extend(layout::block_objects(&platform.id).into_iter().map(|name| (name, vec![r.clone()])));
+            targets.extend(
+                layout::block_objects(platform_app(platform, client)).into_iter().map(|name| (name, vec![r.clone()])),
+            );
         }
         let wide_budget = platform.proxy.budgets.iter().any(|b| b.scope == Scope::App && b.endpoint == "*");
         if wide_budget && r.remaining.is_some() {
             let counted = Report { blocked_until: None, ..r };
-            targets.push((layout::budget_object(&platform.id, "*"), vec![counted]));
+            targets.push((layout::budget_object(platform_app(platform, client), "*"), vec![counted]));
         }
     }
     let env = ctx.env.clone();

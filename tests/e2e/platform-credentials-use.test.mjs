@@ -1,0 +1,173 @@
+// Every later use of a grant goes through the platform app that minted it: an app that
+// brings its own client refreshes and revokes its grants with that client (never the
+// deployment's, not even when its own are gone), a new secret for the same client id
+// applies to the grants it minted, a new client id leaves them on the old one, and the
+// proxy's app-scoped budgets belong to that platform app: an app's own quota is neither the
+// deployment's nor another app's.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startWorker } from './harness.mjs';
+import { PlatformMocks, credentialVars, credsFor } from './platform-mocks.mjs';
+
+const REDIRECT = 'https://app.example.com/connected';
+const mocks = new PlatformMocks();
+let w;
+
+const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+before(async () => {
+  w = await startWorker({ vars: credentialVars(['x', 'youtube']), outbound: mocks.handle });
+  // YouTube's search answers any live token of its own; the budget refusals are the worker's.
+  mocks.api = async (request, url) => {
+    if (url.hostname !== 'www.googleapis.com' || url.pathname !== '/youtube/v3/search') return undefined;
+    const auth = /^Bearer (.+)$/.exec(request.headers.get('authorization') || '');
+    const token = auth && mocks.tokens.get(auth[1]);
+    if (!token || token.revoked || token.platform !== 'youtube' || token.kind !== 'access') {
+      return new Response(JSON.stringify({ error: { code: 401, status: 'UNAUTHENTICATED' } }), { status: 401, headers: { 'content-type': 'application/json' } });
+    }
+    return new Response(JSON.stringify({ items: [] }), { status: 200, headers: { 'content-type': 'application/json' } });
+  };
+});
+after(async () => { await w?.stop(); });
+
+async function app(name) {
+  const made = await w.admin('POST', '/v1/admin/apps', { name, allowed_redirect_urls: [REDIRECT] });
+  assert.equal(made.status, 201);
+  return { id: made.body.app.id, key: made.body.api_key };
+}
+
+/** Registers `a`'s own client at the platform (the mock) and stores it with the worker. */
+async function ownClient(a, platform, id, secret) {
+  mocks.allowClient(platform, id, secret);
+  const r = await w.admin('PUT', `/v1/admin/apps/${a.id}/platforms/${platform}`, { client_id: id, client_secret: secret });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body;
+}
+
+async function connect(a, platform, user) {
+  const { q } = await w.connectWithMock(mocks, a.key, platform, { user, redirect: REDIRECT });
+  assert.equal(q.connected, 'true', JSON.stringify(q));
+  return q.profile_id;
+}
+
+/** Forces a refresh of `profile` and returns the answer with the token calls it made. */
+async function refresh(a, profile) {
+  const from = mocks.calls.length;
+  const r = await w.call('POST', `/v1/profiles/${profile}/refresh`, { token: a.key });
+  const calls = mocks.calls.slice(from).filter((c) => c.host === 'api.x.com' && c.path === '/2/oauth2/token');
+  return { status: r.status, body: r.body, calls };
+}
+
+test("a grant minted with an app's own client refreshes and is revoked with that client, another app's with the deployment's", async () => {
+  const own = await app('Own X');
+  await ownClient(own, 'x', 'own-x-client', 'own-x-secret');
+  const shared = await app('Shared X');
+  const mine = await connect(own, 'x', 'x-own');
+  const theirs = await connect(shared, 'x', 'x-shared');
+  assert.match((await w.grantRow(mine, 'credential_ref')).credential_ref, /^pcr_/);
+  assert.equal((await w.grantRow(theirs, 'credential_ref')).credential_ref, null);
+
+  const r1 = await refresh(own, mine);
+  assert.equal(r1.status, 200, JSON.stringify(r1.body));
+  assert.equal(r1.calls.length, 1);
+  assert.equal(r1.calls[0].clientId, 'own-x-client');
+  assert.equal(r1.calls[0].headers.authorization, basic('own-x-client', 'own-x-secret'), 'its own secret');
+  const r2 = await refresh(shared, theirs);
+  assert.equal(r2.status, 200, JSON.stringify(r2.body));
+  assert.equal(r2.calls[0].clientId, credsFor('x').id, "the other app's grant: the deployment's client");
+
+  const { access, refresh: rt } = await w.tokensOf(mine);
+  const from = mocks.calls.length;
+  const del = await w.call('DELETE', `/v1/profiles/${mine}`, { token: own.key });
+  assert.equal(del.status, 204);
+  const revokes = mocks.calls.slice(from).filter((c) => c.path === '/2/oauth2/revoke');
+  assert.equal(revokes.length, 1, 'revoked at X');
+  assert.equal(revokes[0].clientId, 'own-x-client');
+  assert.equal(revokes[0].headers.authorization, basic('own-x-client', 'own-x-secret'));
+  assert.ok([access, rt].includes(revokes[0].form.token));
+  assert.equal(mocks.tokens.get(revokes[0].form.token).revoked, true, 'the platform took the revocation');
+});
+
+test('a new secret for the same client id keeps its grants refreshing; the old secret is refused', async () => {
+  const a = await app('Rotating X');
+  const first = await ownClient(a, 'x', 'rot-x-client', 'rot-secret-1');
+  const profile = await connect(a, 'x', 'x-rot');
+  // The platform app's secret is rotated at X: the old one no longer works there.
+  mocks.allowClient('x', 'rot-x-client', 'rot-secret-2');
+  const second = await ownClient(a, 'x', 'rot-x-client', 'rot-secret-2');
+  assert.notEqual(second.fingerprint, first.fingerprint);
+  const r = await refresh(a, profile);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.calls[0].headers.authorization, basic('rot-x-client', 'rot-secret-2'), 'the new secret');
+  // What the worker would have sent with the old one is refused by the platform.
+  const { refresh: rt } = await w.tokensOf(profile);
+  const old = await mocks.handle(new Request('https://api.x.com/2/oauth2/token', {
+    method: 'POST',
+    headers: { authorization: basic('rot-x-client', 'rot-secret-1'), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: rt }),
+  }));
+  assert.equal(old.status, 401);
+  const again = await refresh(a, profile);
+  assert.equal(again.status, 200, 'the refresh token the probe did not spend still works with the new secret');
+});
+
+test('a new client id leaves the grants of the old one refreshing with the old one; new connects use the new', async () => {
+  const a = await app('Moving X');
+  await ownClient(a, 'x', 'old-x-client', 'old-secret');
+  const before = await connect(a, 'x', 'x-before');
+  await ownClient(a, 'x', 'new-x-client', 'new-secret');
+  const after = await connect(a, 'x', 'x-after');
+  assert.equal(mocks.authorizations.at(-1).clientId, 'new-x-client');
+  const r1 = await refresh(a, before);
+  assert.equal(r1.status, 200, JSON.stringify(r1.body));
+  assert.equal(r1.calls[0].headers.authorization, basic('old-x-client', 'old-secret'));
+  const r2 = await refresh(a, after);
+  assert.equal(r2.status, 200, JSON.stringify(r2.body));
+  assert.equal(r2.calls[0].headers.authorization, basic('new-x-client', 'new-secret'));
+});
+
+test("a grant whose own credentials are gone is not refreshed with the deployment's client", async () => {
+  const a = await app('Lost X');
+  await ownClient(a, 'x', 'lost-x-client', 'lost-secret');
+  const profile = await connect(a, 'x', 'x-lost');
+  // As if its credentials row went under it (a race with their removal).
+  await w.sql('UPDATE grants SET credential_ref = ? WHERE id = ?', 'pcr_gone', await w.grantOf(profile));
+  const r = await refresh(a, profile);
+  assert.equal(r.status, 500, JSON.stringify(r.body));
+  assert.equal(r.calls.length, 0, 'no token call with any other client');
+  assert.equal((await w.grantRow(profile, 'status')).status, 'active', 'a local failure disconnects nobody');
+  const { refresh: rt } = await w.tokensOf(profile);
+  assert.equal(mocks.tokens.get(rt).revoked, false);
+});
+
+test("an app's own platform app has its own budgets: spending them stops neither another app's own nor the deployment's", async () => {
+  const search = (a) => fetch(`${w.base}/v1/profiles/${a.profile}/proxy/youtube/v3/search?part=snippet&q=x`, { headers: { authorization: `Bearer ${a.key}` } });
+  const greedy = await app('Own YouTube A');
+  await ownClient(greedy, 'youtube', 'yt-a-client', 'yt-a-secret');
+  greedy.profile = await connect(greedy, 'youtube', 'yt-a');
+  const other = await app('Own YouTube B');
+  await ownClient(other, 'youtube', 'yt-b-client', 'yt-b-secret');
+  other.profile = await connect(other, 'youtube', 'yt-b');
+  const shared = await app('Shared YouTube');
+  shared.profile = await connect(shared, 'youtube', 'yt-shared');
+  // Alone on its platform app, A may spend all 100 daily search units of it.
+  let allowed = 0;
+  let refusal;
+  for (let i = 0; i < 110 && !refusal; i++) {
+    const r = await search(greedy);
+    if (r.status === 429) refusal = await r.json();
+    else {
+      assert.equal(r.status, 200);
+      await r.arrayBuffer();
+      allowed += 1;
+    }
+  }
+  assert.equal(allowed, 100, 'all of its own platform app\'s units');
+  assert.equal(refusal?.error.code, 'rate_limited');
+  for (const a of [other, shared]) {
+    const r = await search(a);
+    assert.equal(r.status, 200, 'another platform app\'s budget is untouched');
+    assert.equal(r.headers.get('x-connect-links-attempts'), '1');
+    await r.arrayBuffer();
+  }
+});
