@@ -33,20 +33,25 @@ pub struct Grant<'a> {
     pub own: Option<OwnRef<'a>>,
 }
 
-/// The platforms whose revocation ends the same grants as `p`'s: `p`, and those that call
-/// the same revoke endpoint with the same client (Facebook Pages and Instagram through
-/// Facebook Login, configured with one Meta app: `DELETE /me/permissions` ends both). For
-/// an app's own client (`own`), every platform of the same endpoint: its client may be the
-/// app's own for another of them too, and counting too many holders only skips a revoke.
-fn same_app_platforms<'a>(ctx: &'a Ctx, p: &'a Platform, client_id: &str, own: bool) -> Vec<&'a str> {
-    let mut ids = vec![p.id.as_str()];
+/// The grants whose tokens `p`'s revocation with client `client_id` ends: those on the
+/// platforms calling the same revoke endpoint (Facebook Pages and Instagram through Facebook
+/// Login: `DELETE /me/permissions` ends both) minted by that same client. Returns the
+/// platforms of that endpoint, and among them those whose deployment client is `client_id`
+/// (`p` always): a grant of the deployment's counts on those, a grant of an app's own
+/// credentials when they carry `client_id`. A grant of another client holds other tokens,
+/// which this revocation leaves alone.
+fn same_client_platforms<'a>(ctx: &'a Ctx, p: &'a Platform, client_id: &str) -> store::Issuer<'a> {
+    let mut platforms = vec![p.id.as_str()];
+    let mut deployment = vec![p.id.as_str()];
     for other in ctx.catalog.all() {
-        let same_endpoint = other.id != p.id && other.revoke_url.is_some() && other.revoke_url == p.revoke_url;
-        if same_endpoint && (own || ctx.credentials(other).is_some_and(|c| c.client_id == client_id)) {
-            ids.push(other.id.as_str());
+        if other.id != p.id && other.revoke_url.is_some() && other.revoke_url == p.revoke_url {
+            platforms.push(other.id.as_str());
+            if ctx.credentials(other).is_some_and(|c| c.client_id == client_id) {
+                deployment.push(other.id.as_str());
+            }
         }
     }
-    ids
+    store::Issuer { platforms, deployment }
 }
 
 /// Why a grant is revoked, which decides whether another holder of the login stops it (see
@@ -87,8 +92,9 @@ pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, cause: RevokeCause) -> ApiResult<(
     }
     let others_hold = match g.account {
         Some(account) => {
-            let siblings = same_app_platforms(ctx, g.platform, &creds.client_id, g.own.is_some());
-            Some(store::others_hold_login(&ctx.db()?, &siblings, account, g.grant_id.unwrap_or("")).await?)
+            let issuer = same_client_platforms(ctx, g.platform, &creds.client_id);
+            let except = g.grant_id.unwrap_or("");
+            Some(store::others_hold_login(&ctx.db()?, &issuer, &creds.client_id, account, except).await?)
         }
         None => None,
     };

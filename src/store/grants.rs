@@ -9,6 +9,22 @@ use connect_links_core::secrets::{AccessToken, RefreshToken};
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
 
+/// Whether grant `$g` (the grants table's alias in the statement) still holds its login: it
+/// is active, or it ended and profiles under it still act with tokens of their own (a
+/// Facebook login past day 60 whose Page tokens live on).
+macro_rules! holds_login {
+    ($g:literal) => {
+        concat!(
+            "(",
+            $g,
+            ".status = 'active' OR EXISTS (SELECT 1 FROM profiles p WHERE p.grant_id = ",
+            $g,
+            ".id AND p.status != 'disconnected'))"
+        )
+    };
+}
+pub(super) use holds_login;
+
 /// The stored token envelopes of a grant.
 #[derive(Clone, Deserialize)]
 pub struct TokenColumns {
@@ -57,20 +73,45 @@ pub fn deleted_grants(results: &[worker::D1Result], i: usize) -> ApiResult<Vec<(
     rows.into_iter().map(split_grant).collect()
 }
 
-/// Whether a grant other than `except_id` (in any app) holds this login on one of
-/// `platforms` (the platforms whose revocation reaches the same grants): an active grant,
-/// or an ended one whose profiles still act with tokens of their own (a Facebook login past
-/// day 60 whose Page tokens live on; revoking the login would end them).
-pub async fn others_hold_login(db: &D1Database, platforms: &[&str], login: &str, except_id: &str) -> ApiResult<bool> {
-    let list = serde_json::to_string(platforms).or_500("platforms json")?;
+/// Where a revocation's client minted grants (see `grants::revoke`): `platforms`, those
+/// whose revocation reaches the same grants; `deployment`, those of them whose deployment
+/// client is the revoking client.
+pub struct Issuer<'a> {
+    /// The platforms of the same revoke endpoint.
+    pub platforms: Vec<&'a str>,
+    /// Those whose deployment client is the revoking client.
+    pub deployment: Vec<&'a str>,
+}
+
+/// Whether a grant other than `except_id` (in any app) minted by client `client_id` holds
+/// this login on one of `issuer`'s platforms (a grant of the deployment's client on one of
+/// its `deployment` platforms, or of any app's own credentials of that client id): an
+/// active grant, or an ended one whose profiles still act with tokens of their own (a
+/// Facebook login past day 60 whose Page tokens live on; revoking the login would end
+/// them). A grant of another client holds tokens the revocation does not reach.
+pub async fn others_hold_login(
+    db: &D1Database,
+    issuer: &Issuer<'_>,
+    client_id: &str,
+    login: &str,
+    except_id: &str,
+) -> ApiResult<bool> {
+    let list = serde_json::to_string(&issuer.platforms).or_500("platforms json")?;
+    let deployment = serde_json::to_string(&issuer.deployment).or_500("platforms json")?;
     query!(
         db,
-        "SELECT id FROM grants g WHERE platform IN (SELECT value FROM json_each(?1)) AND platform_user_id = ?2 \
-         AND id != ?3 AND (status = 'active' OR EXISTS (SELECT 1 FROM profiles p WHERE p.grant_id = g.id \
-         AND p.status != 'disconnected')) LIMIT 1",
+        concat!(
+            "SELECT id FROM grants g WHERE platform IN (SELECT value FROM json_each(?1)) AND platform_user_id = ?2 \
+             AND id != ?3 AND ((credential_ref IS NULL AND platform IN (SELECT value FROM json_each(?4))) \
+             OR credential_ref IN (SELECT id FROM platform_credentials WHERE client_id = ?5)) AND ",
+            holds_login!("g"),
+            " LIMIT 1"
+        ),
         list,
         login,
-        except_id
+        except_id,
+        deployment,
+        client_id
     )
     .exists("others hold login")
     .await

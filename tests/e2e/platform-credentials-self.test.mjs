@@ -20,6 +20,14 @@ after(async () => {
 
 const own = (id, extra = {}) => ({ client_id: id, client_secret: `${id}-secret-0123456789`, ...extra });
 
+async function until(check, what, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function connect(app, platform, user) {
   const { q } = await w.connectWithMock(mocks, app.api_key, platform, { user, redirect: REDIRECT });
   assert.equal(q.connected, 'true', JSON.stringify(q));
@@ -77,7 +85,7 @@ test('the same account through the deployment\'s client and through the app\'s o
   // First through the deployment's client.
   const first = await connect(app, 'x', 'dana');
   const g1 = await w.grantRow(first, ['id', 'credential_ref']);
-  const t1 = (await w.tokensOf(first)).access;
+  const { access: t1, refresh: r1 } = await w.tokensOf(first);
   assert.equal(g1.credential_ref, null);
   assert.equal(mocks.clientOfToken(t1), credsFor('x').id);
   // Then through the app's own client (the operator stores it), the same account.
@@ -94,6 +102,12 @@ test('the same account through the deployment\'s client and through the app\'s o
   assert.equal(mocks.clientOfToken(t2), 'two-x');
   // The deployment-client grant was left with no profile: it is gone, not rewritten.
   assert.equal(await w.row('SELECT id FROM grants WHERE id = ?', g1.id), null);
+  // ...and revoked at X with the deployment's client that minted it: the app's own grant of
+  // the same login (another client's tokens) does not hold it. The revoke runs after the answer.
+  await until(() => mocks.tokens.get(r1)?.revoked, 'the orphaned deployment-client grant revoked at X');
+  const revokes = mocks.calls.filter((c) => c.platform === 'x' && c.endpoint === 'revoke' && c.form.token === r1);
+  assert.deepEqual(revokes.map((c) => c.clientId), [credsFor('x').id]);
+  assert.equal(mocks.tokens.get(t2).revoked, false, "the app's own grant stays live");
   // Another app connects the same account through the deployment's client meanwhile: two
   // grants of one account at once, each with its own client's tokens.
   const third = await connect(other, 'x', 'dana');
