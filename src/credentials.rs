@@ -208,7 +208,8 @@ pub async fn platforms(ctx: &Ctx, app_id: &str) -> ApiResult<Vec<(String, Option
 }
 
 /// Removes every credential of `app_id` for `platform` (current and retired): 404 when
-/// there is none; 409 `conflict` while active grants use them, unless `force`, which ends
+/// there is none; 409 `conflict` while grants minted with them hold their login (active, or
+/// ended with profiles still acting with tokens of their own), unless `force`, which ends
 /// those grants and their profiles (`profile.disconnected`, reason `credentials_removed`)
 /// in the same batch.
 pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> ApiResult<()> {
@@ -218,7 +219,7 @@ pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
         return Err(ApiError::new(
             ErrorCode::Conflict,
             format!(
-                "{} active grant(s) use these credentials: reconnect them first, or remove with ?force=true to \
+                "{} grant(s) use these credentials: reconnect them first, or remove with ?force=true to \
                  disconnect them",
                 grants.len()
             ),
@@ -245,7 +246,7 @@ pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
     }
     // Nothing deleted: none stored, or a grant landed with them since the read.
     match store::grants_of_credentials(&db, app_id, platform).exists("read grants of credentials").await? {
-        true => Err(ApiError::new(ErrorCode::Conflict, "active grants use these credentials: try again")),
+        true => Err(ApiError::new(ErrorCode::Conflict, "grants use these credentials: try again")),
         false => Err(ApiError::not_found("platform credentials")),
     }
 }

@@ -4,6 +4,7 @@
 //! grants they minted), and `grants.credential_ref`. The sealing and the rules are the
 //! domain's (`crate::credentials`).
 
+use super::grants::holds_login;
 use super::leases::free_lease;
 use crate::error::{ApiResult, OrInternal};
 use serde::Deserialize;
@@ -165,27 +166,36 @@ pub fn put_credential_stmts(db: &D1Database, w: &CredentialWrite<'_>) -> ApiResu
     Ok(vec![retire, drop, revive, write])
 }
 
-/// The statement that reads the ids of the app's active grants minted with any of its
-/// credentials for `platform` (current or retired).
+/// The statement that reads the ids of the app's grants minted with any of its
+/// credentials for `platform` (current or retired) that still hold their login: active, or
+/// ended with profiles still acting with tokens of their own.
 pub fn grants_of_credentials(db: &D1Database, app_id: &str, platform: &str) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
-        "SELECT id FROM grants WHERE status = 'active' AND credential_ref IN \
-         (SELECT id FROM platform_credentials WHERE app_id = ?1 AND platform = ?2)",
+        concat!(
+            "SELECT id FROM grants g WHERE ",
+            holds_login!("g"),
+            " AND credential_ref IN (SELECT id FROM platform_credentials WHERE app_id = ?1 AND platform = ?2)"
+        ),
         app_id,
         platform
     )
 }
 
-/// The statement that ends active grant `id` because the credentials that minted it were
-/// removed (`credentials_removed`); it returns the grant when it changed it.
+/// The statement that ends grant `id` because the credentials that minted it were removed
+/// (`credentials_removed`), while it holds its login (see [`grants_of_credentials`]; an
+/// ended grant keeps its reason, and the change lets the profiles statement after it end
+/// its profiles); it returns the grant when it changed it.
 pub fn end_credential_grant_stmt(db: &D1Database, id: &str, reason: &str, now: i64) -> ApiResult<D1PreparedStatement> {
     query!(
         db,
         concat!(
-            "UPDATE grants SET status = 'disconnected', disconnect_reason = ?2, next_refresh_at = NULL, ",
+            "UPDATE grants SET status = 'disconnected', ",
+            "disconnect_reason = CASE WHEN status = 'active' THEN ?2 ELSE disconnect_reason END, next_refresh_at = NULL, ",
             free_lease!(),
-            ", updated_at = ?3 WHERE id = ?1 AND status = 'active' RETURNING id"
+            ", updated_at = ?3 WHERE id = ?1 AND ",
+            holds_login!("grants"),
+            " RETURNING id"
         ),
         id,
         reason,
@@ -195,14 +205,17 @@ pub fn end_credential_grant_stmt(db: &D1Database, id: &str, reason: &str, now: i
 }
 
 /// The statement that deletes every credential of the app for `platform`, only while no
-/// active grant uses any of them (follow it with an assertion when one must go): it
-/// returns the deleted ids.
+/// grant of theirs holds its login (see [`grants_of_credentials`]; follow it with an
+/// assertion when one must go): it returns the deleted ids.
 pub fn delete_credentials_stmt(db: &D1Database, app_id: &str, platform: &str) -> ApiResult<D1PreparedStatement> {
     query!(
         db,
-        "DELETE FROM platform_credentials WHERE app_id = ?1 AND platform = ?2 AND NOT EXISTS \
-         (SELECT 1 FROM grants WHERE status = 'active' AND credential_ref IN \
-          (SELECT id FROM platform_credentials WHERE app_id = ?1 AND platform = ?2)) RETURNING id",
+        concat!(
+            "DELETE FROM platform_credentials WHERE app_id = ?1 AND platform = ?2 AND NOT EXISTS \
+             (SELECT 1 FROM grants g WHERE ",
+            holds_login!("g"),
+            " AND credential_ref IN (SELECT id FROM platform_credentials WHERE app_id = ?1 AND platform = ?2)) RETURNING id"
+        ),
         app_id,
         platform
     )

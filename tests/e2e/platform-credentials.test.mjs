@@ -225,6 +225,36 @@ test('DELETE: 409 while an active grant uses the credentials; ?force=true discon
   assert.equal((await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/globex`)).status, 204);
 });
 
+async function until(check, what, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('DELETE counts an ended grant whose profiles still act (as a Facebook login past day 60 with live Page tokens): 409, and ?force=true ends those profiles', async () => {
+  const app = await newApp('Ended grant app', { hooks: true });
+  const client = ownClient('x', 'tenant-x-ended');
+  assert.equal((await put(app.app.id, 'x', client)).status, 200);
+  const mine = await connect(app, 'x', 'endeduser');
+  // Seeded: the grant ended, its profile still active (acting with a token of its own).
+  const grant = await w.grantOf(mine.q.profile_id);
+  await w.sql("UPDATE grants SET status = 'disconnected', disconnect_reason = 'expired' WHERE id = ?", grant);
+  assert.equal((await profile(app.api_key, mine.q.profile_id)).status, 'active');
+
+  const refused = await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/x`);
+  assert.equal(refused.status, 409, JSON.stringify(refused.body));
+  assert.ok(await credentialId(app.app.id, 'x'), 'kept');
+  const forced = await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/x?force=true`);
+  assert.equal(forced.status, 204, forced.text);
+  const p = await profile(app.api_key, mine.q.profile_id);
+  assert.deepEqual([p.status, p.disconnect_reason], ['disconnected', 'credentials_removed']);
+  assert.equal((await w.row('SELECT COUNT(*) AS n FROM platform_credentials WHERE app_id = ?', app.app.id)).n, 0);
+  await w.settled();
+  assert.equal(receiver.of('profile.disconnected', mine.q.profile_id).length, 1);
+});
+
 test('a PUT with another client_id leaves the old grant on the old credentials; new links use the new client', async () => {
   const app = await newApp('Client change app');
   const first = ownClient('x', 'tenant-x-first');
