@@ -225,10 +225,19 @@ pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
             ),
         ));
     }
+    // Opened before the rows go: the grants ended here are revoked with them afterwards.
+    let clients = match grants.is_empty() {
+        true => vec![],
+        false => {
+            store::credentials_of_platform(&db, app_id, platform).many::<CredentialRow>("read app credentials").await?
+        }
+    };
     let now = ctx.now();
     let mut batch = Batch::new(ctx, &db);
+    let mut ended_at = Vec::with_capacity(grants.len());
     for grant in &grants {
         let profiles = store::profiles_of_grant(&db, grant, true).await?;
+        ended_at.push(batch.len());
         batch.push(store::end_credential_grant_stmt(&db, grant, REMOVED_REASON, now)?);
         batch.push(store::disconnect_profiles_stmt(&db, grant, REMOVED_REASON, now, true)?);
         let views = profiles.into_iter().map(|(p, _)| p.ended(REMOVED_REASON, now).view()).collect();
@@ -242,6 +251,7 @@ pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
     }
     let results = batch.commit().await?;
     if store::returned_rows(&results, delete_at) {
+        revoke_ended(ctx, &results, &ended_at, clients).await?;
         return Ok(());
     }
     // Nothing deleted: none stored, or a grant landed with them since the read.
@@ -249,4 +259,29 @@ pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
         true => Err(ApiError::new(ErrorCode::Conflict, "grants use these credentials: try again")),
         false => Err(ApiError::not_found("platform credentials")),
     }
+}
+
+/// Revokes at the platform, after the answer and best effort, the grants the removal's
+/// batch ended (statements `ended_at` of `results`), each with the client that minted it
+/// (among `clients`, read before the rows were deleted): ending them here leaves their
+/// tokens live at the platform otherwise.
+async fn revoke_ended(ctx: &Ctx, results: &[worker::D1Result], ended_at: &[usize], clients: Vec<CredentialRow>) -> ApiResult<()> {
+    let mut ended = Vec::new();
+    for &i in ended_at {
+        ended.extend(store::deleted_grants(results, i)?);
+    }
+    if ended.is_empty() {
+        return Ok(());
+    }
+    let job_ctx = ctx.detached();
+    ctx.after_answer(async move {
+        for (grant, cols) in ended {
+            let row = clients.iter().find(|c| grant.credential_ref.as_deref() == Some(c.id.as_str()));
+            // A secret no key opens: nothing can revoke with it.
+            let Some(creds) = row.and_then(|r| open(&job_ctx, r).ok()) else { continue };
+            crate::grants::revoke_grant_with(&job_ctx, &grant, &cols, creds).await;
+        }
+    })
+    .await;
+    Ok(())
 }

@@ -8,7 +8,7 @@ use crate::fetch;
 use crate::store;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::GrantRow;
-use connect_links_core::oauth::{revoke_request, token_to_revoke};
+use connect_links_core::oauth::{revoke_request, token_to_revoke, ClientCredentials};
 use connect_links_core::ownership::may_revoke;
 use connect_links_core::platforms::Platform;
 use connect_links_core::refresh::revoke_settled;
@@ -72,7 +72,13 @@ pub enum RevokeCause {
 /// refused client, every instance client refused), so a caller holding the grant in a row
 /// keeps it for a retry. Each call is logged by `fetch::send`.
 pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, cause: RevokeCause) -> ApiResult<()> {
-    let clients = match g.own {
+    let clients = clients_of(ctx, g).await?;
+    revoke_through(ctx, g, &clients, cause).await
+}
+
+/// The clients that may have issued `g`'s tokens, to revoke them with.
+async fn clients_of(ctx: &Ctx, g: &Grant<'_>) -> ApiResult<Vec<ClientCredentials>> {
+    Ok(match g.own {
         None => crate::instances::revoke_credentials(ctx, g.platform).await?,
         // Only the client that issued the token can revoke it: gone, nothing is settled.
         Some(own) => match crate::credentials::for_grant(ctx, g.platform, Some(own)).await? {
@@ -84,7 +90,11 @@ pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, cause: RevokeCause) -> ApiResult<(
                 ))
             }
         },
-    };
+    })
+}
+
+/// [`revoke`] with `clients`, the clients that may have issued the tokens, first tried first.
+async fn revoke_through(ctx: &Ctx, g: &Grant<'_>, clients: &[ClientCredentials], cause: RevokeCause) -> ApiResult<()> {
     let Some(creds) = clients.first() else { return Ok(()) };
     let token = token_to_revoke(g.platform, g.access.secret(), g.refresh.map(RefreshToken::secret));
     if revoke_request(g.platform, creds, token).is_none() {
@@ -110,7 +120,7 @@ pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, cause: RevokeCause) -> ApiResult<(
         );
         return Ok(());
     }
-    for creds in &clients {
+    for creds in clients {
         let Some(req) = revoke_request(g.platform, creds, token) else { break };
         // A Mastodon instance answers 403 to a client that did not issue the token: the next
         // client registered there may have (see `instances::revoke_credentials`).
@@ -128,6 +138,18 @@ pub async fn revoke(ctx: &Ctx, g: &Grant<'_>, cause: RevokeCause) -> ApiResult<(
 
 /// Revokes a stored grant at the platform where allowed (best effort, see `revoke`).
 pub async fn revoke_grant(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumns) {
+    revoke_stored(ctx, grant, cols, None).await
+}
+
+/// Revokes a stored grant with `creds`, the app's own credentials that minted it as read
+/// before they were removed (best effort, see `revoke`): the grant's `credential_ref` names
+/// a row no longer there.
+pub async fn revoke_grant_with(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumns, creds: ClientCredentials) {
+    revoke_stored(ctx, grant, cols, Some(vec![creds])).await
+}
+
+/// Revokes a stored grant with `clients`, or those that may have issued it when `None`.
+async fn revoke_stored(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumns, clients: Option<Vec<ClientCredentials>>) {
     let Some(platform) = ctx.platform_at(&cols.platform, grant.instance.as_deref()) else { return };
     let platform = &platform;
     let Ok(keyring) = ctx.keyring() else { return };
@@ -140,7 +162,11 @@ pub async fn revoke_grant(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumn
         grant_id: Some(&grant.id),
         own: OwnRef::of(&grant.app_id, grant.credential_ref.as_deref()),
     };
-    if revoke(ctx, &g, RevokeCause::Deleting).await.is_err() {
+    let done = match clients {
+        Some(clients) => revoke_through(ctx, &g, &clients, RevokeCause::Deleting).await,
+        None => revoke(ctx, &g, RevokeCause::Deleting).await,
+    };
+    if done.is_err() {
         worker::console_error!("{}", json!({"event": "revoke_failed", "grant_id": grant.id}));
     }
 }

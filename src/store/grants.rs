@@ -64,7 +64,8 @@ pub fn orphan_grants_stmt(db: &D1Database, grant_ids_json: &str) -> ApiResult<D1
     .or_500("prepare orphan grants")
 }
 
-/// The grants a batch's statement `i` deleted with `RETURNING`.
+/// The grants a batch's statement `i` deleted (or changed) with `RETURNING` their columns and
+/// token envelopes.
 pub fn deleted_grants(results: &[worker::D1Result], i: usize) -> ApiResult<Vec<(GrantRow, TokenColumns)>> {
     let rows = match results.get(i) {
         Some(r) => r.results::<serde_json::Value>().or_500("read deleted grants")?,

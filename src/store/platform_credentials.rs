@@ -7,6 +7,7 @@
 use super::grants::holds_login;
 use super::leases::free_lease;
 use crate::error::{ApiResult, OrInternal};
+use connect_links_core::model::GRANT_COLUMNS;
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
 
@@ -24,6 +25,11 @@ pub fn current_credential(db: &D1Database, app_id: &str, platform: &str) -> work
         app_id,
         platform
     )
+}
+
+/// The statement that reads every credential of the app for `platform` (current and retired).
+pub fn credentials_of_platform(db: &D1Database, app_id: &str, platform: &str) -> worker::Result<D1PreparedStatement> {
+    query!(db, &format!("SELECT {COLUMNS} FROM platform_credentials WHERE app_id = ?1 AND platform = ?2"), app_id, platform)
 }
 
 /// The statement that reads credentials `id` of the app for `platform` (current or retired).
@@ -185,17 +191,21 @@ pub fn grants_of_credentials(db: &D1Database, app_id: &str, platform: &str) -> w
 /// The statement that ends grant `id` because the credentials that minted it were removed
 /// (`credentials_removed`), while it holds its login (see [`grants_of_credentials`]; an
 /// ended grant keeps its reason, and the change lets the profiles statement after it end
-/// its profiles); it returns the grant when it changed it.
+/// its profiles); it returns the grant with its token envelopes when it changed it (to
+/// revoke them, `store::deleted_grants` reads them).
 pub fn end_credential_grant_stmt(db: &D1Database, id: &str, reason: &str, now: i64) -> ApiResult<D1PreparedStatement> {
     query!(
         db,
-        concat!(
-            "UPDATE grants SET status = 'disconnected', ",
-            "disconnect_reason = CASE WHEN status = 'active' THEN ?2 ELSE disconnect_reason END, next_refresh_at = NULL, ",
-            free_lease!(),
-            ", updated_at = ?3 WHERE id = ?1 AND ",
-            holds_login!("grants"),
-            " RETURNING id"
+        &format!(
+            concat!(
+                "UPDATE grants SET status = 'disconnected', ",
+                "disconnect_reason = CASE WHEN status = 'active' THEN ?2 ELSE disconnect_reason END, next_refresh_at = NULL, ",
+                free_lease!(),
+                ", updated_at = ?3 WHERE id = ?1 AND ",
+                holds_login!("grants"),
+                " RETURNING {}, access_token_enc, refresh_token_enc"
+            ),
+            GRANT_COLUMNS
         ),
         id,
         reason,

@@ -255,6 +255,20 @@ test('DELETE counts an ended grant whose profiles still act (as a Facebook login
   assert.equal(receiver.of('profile.disconnected', mine.q.profile_id).length, 1);
 });
 
+test('a forced DELETE revokes the grants it ends at the platform, with the app\'s client that minted them', async () => {
+  const app = await newApp('Revoke on removal app');
+  const client = ownClient('x', 'tenant-x-revoked');
+  assert.equal((await put(app.app.id, 'x', client)).status, 200);
+  const mine = await connect(app, 'x', 'removaluser');
+  const { refresh } = await w.tokensOf(mine.q.profile_id);
+  assert.equal(mocks.clientOfToken(refresh), client.client_id);
+  const forced = await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/x?force=true`);
+  assert.equal(forced.status, 204, forced.text);
+  await until(() => mocks.tokens.get(refresh)?.revoked, 'the ended grant revoked at X');
+  const revokes = mocks.calls.filter((c) => c.platform === 'x' && c.endpoint === 'revoke' && c.form.token === refresh);
+  assert.deepEqual(revokes.map((c) => c.clientId), [client.client_id]);
+});
+
 test('a PUT with another client_id leaves the old grant on the old credentials; new links use the new client', async () => {
   const app = await newApp('Client change app');
   const first = ownClient('x', 'tenant-x-first');
