@@ -37,7 +37,7 @@ test('configured is true exactly when both credentials are set', async () => {
   assert.equal(byId.keyed.refresh, 'none');
   assert.deepEqual(byId.x, {
     id: 'x', name: 'X', auth: 'oauth2', pkce: true, configured: true, refresh: 'rotating_refresh_token',
-    default_scopes: ['tweet.read', 'tweet.write', 'users.read', 'offline.access'],
+    default_scopes: ['tweet.read', 'tweet.write', 'users.read', 'offline.access'], credentials: 'deployment',
   });
   assert.equal(byId.instagram.refresh, 'self_exchange');
   assert.equal(byId.facebook.refresh, 'none');
