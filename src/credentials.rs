@@ -11,6 +11,7 @@ use connect_links_core::app_credentials::{
     fingerprint, sealed_as, CredentialRow, PutCredentials, CLIENT_SECRET_FIELD, REF_PREFIX, WEBHOOK_SECRET_FIELD,
 };
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
+use connect_links_core::model::GrantRow;
 use connect_links_core::oauth::ClientCredentials;
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::new_id;
@@ -211,8 +212,9 @@ pub async fn platforms(ctx: &Ctx, app_id: &str) -> ApiResult<Vec<(String, Option
 /// there is none; 409 `conflict` while grants minted with them hold their login (active, or
 /// ended with profiles still acting with tokens of their own), unless `force`, which ends
 /// those grants and their profiles (`profile.disconnected`, reason `credentials_removed`)
-/// in the same batch.
-pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> ApiResult<()> {
+/// in the same batch, and returns them (with the client that minted each) to be revoked at
+/// the platform.
+pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> ApiResult<Vec<Ended>> {
     let db = ctx.db()?;
     let grants = store::grants_of_credentials(&db, app_id, platform).ids("read grants of credentials").await?;
     if !grants.is_empty() && !force {
@@ -251,8 +253,7 @@ pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
     }
     let results = batch.commit().await?;
     if store::returned_rows(&results, delete_at) {
-        revoke_ended(ctx, &results, &ended_at, clients).await?;
-        return Ok(());
+        return ended_grants(ctx, &results, &ended_at, &clients);
     }
     // Nothing deleted: none stored, or a grant landed with them since the read.
     match store::grants_of_credentials(&db, app_id, platform).exists("read grants of credentials").await? {
@@ -261,27 +262,34 @@ pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
     }
 }
 
-/// Revokes at the platform, after the answer and best effort, the grants the removal's
-/// batch ended (statements `ended_at` of `results`), each with the client that minted it
-/// (among `clients`, read before the rows were deleted): ending them here leaves their
-/// tokens live at the platform otherwise.
-async fn revoke_ended(ctx: &Ctx, results: &[worker::D1Result], ended_at: &[usize], clients: Vec<CredentialRow>) -> ApiResult<()> {
+/// A grant a forced removal ended, with the client that minted it (opened before its row
+/// was deleted), for the caller to revoke at the platform (`grants::revoke_removed`).
+pub struct Ended {
+    /// The grant.
+    pub grant: GrantRow,
+    /// Its token envelopes.
+    pub cols: store::TokenColumns,
+    /// The client that minted it.
+    pub creds: ClientCredentials,
+}
+
+/// The grants the removal's batch ended (statements `ended_at` of `results`), each with
+/// the client that minted it (among `clients`, read before the rows were deleted); a secret
+/// no key opens leaves its grants out (nothing can revoke them).
+fn ended_grants(
+    ctx: &Ctx,
+    results: &[worker::D1Result],
+    ended_at: &[usize],
+    clients: &[CredentialRow],
+) -> ApiResult<Vec<Ended>> {
     let mut ended = Vec::new();
     for &i in ended_at {
-        ended.extend(store::deleted_grants(results, i)?);
-    }
-    if ended.is_empty() {
-        return Ok(());
-    }
-    let job_ctx = ctx.detached();
-    ctx.after_answer(async move {
-        for (grant, cols) in ended {
+        for (grant, cols) in store::deleted_grants(results, i)? {
             let row = clients.iter().find(|c| grant.credential_ref.as_deref() == Some(c.id.as_str()));
-            // A secret no key opens: nothing can revoke with it.
-            let Some(creds) = row.and_then(|r| open(&job_ctx, r).ok()) else { continue };
-            crate::grants::revoke_grant_with(&job_ctx, &grant, &cols, creds).await;
+            if let Some(creds) = row.and_then(|r| open(ctx, r).ok()) {
+                ended.push(Ended { grant, cols, creds });
+            }
         }
-    })
-    .await;
-    Ok(())
+    }
+    Ok(ended)
 }

@@ -50,10 +50,12 @@ async fn list_for(ctx: &Ctx, app_id: &str) -> ApiResult<Response> {
     respond::json(200, &json!({ "data": data }))
 }
 
-/// Removes the app's credentials for the platform: 409 while active grants use them,
-/// unless `force` (they are disconnected, reason `credentials_removed`).
+/// Removes the app's credentials for the platform: 409 while grants of theirs hold their
+/// login, unless `force` (they are disconnected, reason `credentials_removed`, and revoked
+/// at the platform after the answer).
 async fn delete_for(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> ApiResult<Response> {
-    crate::credentials::remove(ctx, app_id, platform, force).await?;
+    let ended = crate::credentials::remove(ctx, app_id, platform, force).await?;
+    crate::grants::revoke_removed(ctx, ended).await;
     respond::no_content()
 }
 

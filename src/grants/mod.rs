@@ -17,5 +17,5 @@ mod token;
 
 pub use liveness::{check_grant, check_now, first_check_at};
 pub use refresh::{refresh_one, Outcome, Trigger};
-pub use revoke::{revoke, revoke_grant, revoke_grant_with, Grant, RevokeCause};
+pub use revoke::{revoke, revoke_grant, revoke_removed, Grant, RevokeCause};
 pub use token::{outcome_error, refresh_detached, require_active, usable_token};

@@ -141,15 +141,29 @@ pub async fn revoke_grant(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumn
     revoke_stored(ctx, grant, cols, None).await
 }
 
-/// Revokes a stored grant with `creds`, the app's own credentials that minted it as read
-/// before they were removed (best effort, see `revoke`): the grant's `credential_ref` names
-/// a row no longer there.
-pub async fn revoke_grant_with(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumns, creds: ClientCredentials) {
-    revoke_stored(ctx, grant, cols, Some(vec![creds])).await
+/// Revokes at the platform, after the answer and best effort, the grants a forced removal
+/// of an app's credentials ended, each with the client that minted it (`crate::credentials::remove`
+/// read it before deleting the row the grant's `credential_ref` names).
+pub async fn revoke_removed(ctx: &Ctx, ended: Vec<crate::credentials::Ended>) {
+    if ended.is_empty() {
+        return;
+    }
+    let job_ctx = ctx.detached();
+    ctx.after_answer(async move {
+        for e in ended {
+            revoke_stored(&job_ctx, &e.grant, &e.cols, Some(vec![e.creds])).await;
+        }
+    })
+    .await;
 }
 
 /// Revokes a stored grant with `clients`, or those that may have issued it when `None`.
-async fn revoke_stored(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumns, clients: Option<Vec<ClientCredentials>>) {
+async fn revoke_stored(
+    ctx: &Ctx,
+    grant: &GrantRow,
+    cols: &store::TokenColumns,
+    clients: Option<Vec<ClientCredentials>>,
+) {
     let Some(platform) = ctx.platform_at(&cols.platform, grant.instance.as_deref()) else { return };
     let platform = &platform;
     let Ok(keyring) = ctx.keyring() else { return };

@@ -29,7 +29,12 @@ pub fn current_credential(db: &D1Database, app_id: &str, platform: &str) -> work
 
 /// The statement that reads every credential of the app for `platform` (current and retired).
 pub fn credentials_of_platform(db: &D1Database, app_id: &str, platform: &str) -> worker::Result<D1PreparedStatement> {
-    query!(db, &format!("SELECT {COLUMNS} FROM platform_credentials WHERE app_id = ?1 AND platform = ?2"), app_id, platform)
+    query!(
+        db,
+        &format!("SELECT {COLUMNS} FROM platform_credentials WHERE app_id = ?1 AND platform = ?2"),
+        app_id,
+        platform
+    )
 }
 
 /// The statement that reads credentials `id` of the app for `platform` (current or retired).
