@@ -6,16 +6,19 @@
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
-use crate::store::{self, CredentialPlatform, CredentialWrite, Stmt};
+use crate::store::{self, CredentialPlatform, CredentialWrite, LinkEnd, Stmt};
 use connect_links_core::app_credentials::{
     fingerprint, sealed_as, CredentialRow, PutCredentials, CLIENT_SECRET_FIELD, REF_PREFIX, WEBHOOK_SECRET_FIELD,
 };
+use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::oauth::ClientCredentials;
+use connect_links_core::picker::{Choice, CHOICE_FIELD};
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::new_id;
 use connect_links_core::secrets::ClientSecret;
 use connect_links_core::webhook::types;
+use serde_json::json;
 
 /// Why a grant ends when the app's credentials that minted it are removed.
 pub const REMOVED_REASON: &str = "credentials_removed";
@@ -210,7 +213,8 @@ pub async fn platforms(ctx: &Ctx, app_id: &str) -> ApiResult<Vec<(String, Option
 /// Removes every credential of `app_id` for `platform` (current and retired): 404 when
 /// there is none; 409 `conflict` while active grants use them, unless `force`, which ends
 /// those grants and their profiles (`profile.disconnected`, reason `credentials_removed`)
-/// in the same batch.
+/// in the same batch. Either way the open account choices these credentials minted are
+/// dropped and their links fail (`access_denied`, `connect_link.failed`).
 pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> ApiResult<()> {
     let db = ctx.db()?;
     let grants = store::grants_of_credentials(&db, app_id, platform).ids("read grants of credentials").await?;
@@ -226,6 +230,23 @@ pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
     }
     let now = ctx.now();
     let mut batch = Batch::new(ctx, &db);
+    // Open account choices whose tokens these credentials minted go first, their links failed
+    // (`access_denied`): none lands a grant on credentials that are gone.
+    let failure = CallbackFailure::AccessDenied.as_str();
+    for open in store::open_choices_of(&db, app_id, platform).await? {
+        let choice: Option<Choice> = ctx
+            .keyring()?
+            .open(&open.link_id, CHOICE_FIELD, &open.sealed)
+            .ok()
+            .and_then(|plain| serde_json::from_str(&plain).ok());
+        if choice.is_some_and(|c| c.credential_ref.is_some()) {
+            batch.push(store::drop_choice_if_stmt(&db, &open.link_id, &open.sealed)?);
+            batch.push(store::end_link_stmt(&db, &open.link_id, &LinkEnd::Failed(failure), now)?);
+            let data = json!({"link_id": open.link_id, "platform": platform, "error": failure,
+                "external_user_id": open.external_user_id});
+            batch.event(app_id, types::LINK_FAILED, data)?;
+        }
+    }
     for grant in &grants {
         let profiles = store::profiles_of_grant(&db, grant, true).await?;
         batch.push(store::end_credential_grant_stmt(&db, grant, REMOVED_REASON, now)?);

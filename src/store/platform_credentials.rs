@@ -98,10 +98,11 @@ pub struct CredentialWrite<'a> {
 }
 
 /// Where the statements of [`put_credential_stmts`] put the stored row (`RETURNING`).
-pub const PUT_RETURNS_AT: usize = 3;
+pub const PUT_RETURNS_AT: usize = 2;
 
 /// The statements of a `PUT`, in one batch: current credentials with another client id are
-/// retired while any grant still refers to them, else deleted; retired credentials with
+/// retired, never deleted (a link in flight or an open account choice may name them; the
+/// housekeeping purge deletes them once no grant refers to them, an hour on); retired credentials with
 /// this client id become current again (their grants and their id come back with them, no
 /// second row for one client); then the write, which keeps the id of current credentials
 /// with the same client id (their grants follow a new secret) and returns the stored row
@@ -110,23 +111,13 @@ pub fn put_credential_stmts(db: &D1Database, w: &CredentialWrite<'_>) -> ApiResu
     let retire = query!(
         db,
         "UPDATE platform_credentials SET retired_at = ?4, updated_at = ?4 \
-         WHERE app_id = ?1 AND platform = ?2 AND retired_at IS NULL AND client_id != ?3 \
-         AND EXISTS (SELECT 1 FROM grants WHERE grants.credential_ref = platform_credentials.id)",
+         WHERE app_id = ?1 AND platform = ?2 AND retired_at IS NULL AND client_id != ?3",
         w.app_id,
         w.platform,
         w.client_id,
         w.now
     )
     .or_500("prepare retire credentials")?;
-    let drop = query!(
-        db,
-        "DELETE FROM platform_credentials WHERE app_id = ?1 AND platform = ?2 AND retired_at IS NULL \
-         AND client_id != ?3",
-        w.app_id,
-        w.platform,
-        w.client_id
-    )
-    .or_500("prepare drop credentials")?;
     let revive = query!(
         db,
         "UPDATE platform_credentials SET retired_at = NULL, updated_at = ?4 WHERE id = \
@@ -162,7 +153,7 @@ pub fn put_credential_stmts(db: &D1Database, w: &CredentialWrite<'_>) -> ApiResu
         w.now
     )
     .or_500("prepare write credentials")?;
-    Ok(vec![retire, drop, revive, write])
+    Ok(vec![retire, revive, write])
 }
 
 /// The statement that reads the ids of the app's active grants minted with any of its
