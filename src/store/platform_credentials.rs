@@ -47,6 +47,18 @@ pub fn credential_of_ref(db: &D1Database, id: &str) -> worker::Result<D1Prepared
     query!(db, &format!("SELECT {COLUMNS} FROM platform_credentials WHERE id = ?1"), id)
 }
 
+/// The statement that reads every credential of `app_id` with `client_id` (any platform,
+/// current or retired): one platform app stored for several platforms (Meta's Facebook
+/// Login serves `facebook` and `instagram_facebook`).
+pub fn credentials_of_client(db: &D1Database, app_id: &str, client_id: &str) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        &format!("SELECT {COLUMNS} FROM platform_credentials WHERE app_id = ?1 AND client_id = ?2 ORDER BY platform"),
+        app_id,
+        client_id
+    )
+}
+
 /// The statement that reads the app's current credentials, one per platform, by platform.
 pub fn app_credentials(db: &D1Database, app_id: &str) -> worker::Result<D1PreparedStatement> {
     query!(
