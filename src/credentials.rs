@@ -6,17 +6,20 @@
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
-use crate::store::{self, CredentialPlatform, CredentialWrite, Stmt};
+use crate::store::{self, CredentialPlatform, CredentialWrite, LinkEnd, Stmt};
 use connect_links_core::app_credentials::{
     fingerprint, sealed_as, CredentialRow, PutCredentials, CLIENT_SECRET_FIELD, REF_PREFIX, WEBHOOK_SECRET_FIELD,
 };
+use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::GrantRow;
 use connect_links_core::oauth::ClientCredentials;
+use connect_links_core::picker::{Choice, CHOICE_FIELD};
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::new_id;
 use connect_links_core::secrets::ClientSecret;
 use connect_links_core::webhook::types;
+use serde_json::json;
 
 /// Why a grant ends when the app's credentials that minted it are removed.
 pub const REMOVED_REASON: &str = "credentials_removed";
@@ -100,32 +103,64 @@ pub struct Signer {
     pub platform: String,
     /// Its client id (TikTok's client key).
     pub client_id: String,
-    /// The secret its callbacks are signed with: the webhook secret when one was given,
-    /// else the client secret (what the deployment's own paths verify with).
+    /// The secret its callbacks are signed with: the client secret (as the deployment's
+    /// own paths verify with).
     pub secret: ClientSecret,
+}
+
+/// The platforms whose webhooks are signed with the client secret and nothing else (Meta's
+/// `signed_request` with the app secret, TikTok's `TikTok-Signature` with the client secret:
+/// `connect_links_core::platform_webhooks`): a `webhook_secret` for them is refused.
+const CLIENT_SECRET_SIGNS: [&str; 5] = ["facebook", "instagram_facebook", "instagram", "threads", "tiktok"];
+
+/// The path names `credential_ref`: plausible as one (else no D1 read).
+fn plausible_ref(credential_ref: &str) -> bool {
+    credential_ref.starts_with(REF_PREFIX)
+        && credential_ref.len() <= 64
+        && credential_ref.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The signer of `row`: its client secret opened (a credential stored with a
+/// `webhook_secret` before those were refused keeps it unused).
+fn signer_of(ctx: &Ctx, row: CredentialRow) -> ApiResult<Signer> {
+    let creds = open(ctx, &row)?;
+    Ok(Signer { credential_ref: row.id, platform: row.platform, client_id: row.client_id, secret: creds.client_secret })
 }
 
 /// The signer of the webhook path of credentials `credential_ref`, when they exist (current,
 /// or retired and still used) and belong to one of `platforms`; `None` otherwise, and then
 /// the path is unknown, whatever the reason.
 pub async fn webhook_signer(ctx: &Ctx, credential_ref: &str, platforms: &[&str]) -> ApiResult<Option<Signer>> {
-    let plausible = credential_ref.starts_with(REF_PREFIX)
-        && credential_ref.len() <= 64
-        && credential_ref.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !plausible {
+    if !plausible_ref(credential_ref) {
         return Ok(None);
     }
     let row = store::credential_of_ref(&ctx.db()?, credential_ref).one::<CredentialRow>("read app credentials").await?;
-    let Some(row) = row.filter(|r| platforms.contains(&r.platform.as_str())) else { return Ok(None) };
-    let (field, sealed) = match &row.webhook_secret_enc {
-        Some(w) => (WEBHOOK_SECRET_FIELD, w),
-        None => (CLIENT_SECRET_FIELD, &row.client_secret_enc),
-    };
-    let secret = ctx
-        .keyring()?
-        .open_secret::<ClientSecret>(&sealed_as(&row.app_id, &row.platform), field, sealed)
-        .or_500("open app webhook secret")?;
-    Ok(Some(Signer { credential_ref: row.id, platform: row.platform, client_id: row.client_id, secret }))
+    row.filter(|r| platforms.contains(&r.platform.as_str())).map(|r| signer_of(ctx, r)).transpose()
+}
+
+/// The signers of the webhook path of credentials `credential_ref` (as [`webhook_signer`]),
+/// with every other credential of the same app and client id on one of `platforms` (current
+/// or retired), each with its own ref: one Meta app stored for `facebook` and
+/// `instagram_facebook` shares its callback URLs, so a callback on either's path is about
+/// both. Empty: the path is unknown.
+pub async fn webhook_signers(ctx: &Ctx, credential_ref: &str, platforms: &[&str]) -> ApiResult<Vec<Signer>> {
+    let Some(named) = webhook_signer(ctx, credential_ref, platforms).await? else { return Ok(vec![]) };
+    let app_id = store::credential_of_ref(&ctx.db()?, credential_ref)
+        .one::<CredentialRow>("read app credentials")
+        .await?
+        .map(|r| r.app_id)
+        .unwrap_or_default();
+    let rows = store::credentials_of_client(&ctx.db()?, &app_id, &named.client_id)
+        .many::<CredentialRow>("read app credentials of client")
+        .await?;
+    let mut out = vec![];
+    for row in rows {
+        if row.id != named.credential_ref && platforms.contains(&row.platform.as_str()) {
+            out.push(signer_of(ctx, row)?);
+        }
+    }
+    out.insert(0, named);
+    Ok(out)
 }
 
 /// An app's own credentials that minted a grant: `credential_ref` (`pcr_...`) of `app_id`.
@@ -163,6 +198,12 @@ pub async fn for_grant(ctx: &Ctx, p: &Platform, own: Option<OwnRef<'_>>) -> ApiR
 /// it, the old one kept (retired) while grants still use it.
 pub async fn put(ctx: &Ctx, app_id: &str, p: &Platform, input: &PutCredentials) -> ApiResult<CredentialRow> {
     accepts(p)?;
+    if input.webhook_secret.is_some() && CLIENT_SECRET_SIGNS.contains(&p.id.as_str()) {
+        return Err(ApiError::invalid(format!(
+            "webhook_secret is not taken for {}: its webhooks are signed with the client secret",
+            p.id
+        )));
+    }
     let keyring = ctx.keyring()?;
     let bound = sealed_as(app_id, &p.id);
     let client_secret_enc =
@@ -213,7 +254,8 @@ pub async fn platforms(ctx: &Ctx, app_id: &str) -> ApiResult<Vec<(String, Option
 /// ended with profiles still acting with tokens of their own), unless `force`, which ends
 /// those grants and their profiles (`profile.disconnected`, reason `credentials_removed`)
 /// in the same batch, and returns them (with the client that minted each) to be revoked at
-/// the platform.
+/// the platform. Either way the open account choices these credentials minted are dropped
+/// and their links fail (`access_denied`, `connect_link.failed`).
 pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> ApiResult<Vec<Ended>> {
     let db = ctx.db()?;
     let grants = store::grants_of_credentials(&db, app_id, platform).ids("read grants of credentials").await?;
@@ -236,6 +278,23 @@ pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
     };
     let now = ctx.now();
     let mut batch = Batch::new(ctx, &db);
+    // Open account choices whose tokens these credentials minted go first, their links failed
+    // (`access_denied`): none lands a grant on credentials that are gone.
+    let failure = CallbackFailure::AccessDenied.as_str();
+    for open in store::open_choices_of(&db, app_id, platform).await? {
+        let choice: Option<Choice> = ctx
+            .keyring()?
+            .open(&open.link_id, CHOICE_FIELD, &open.sealed)
+            .ok()
+            .and_then(|plain| serde_json::from_str(&plain).ok());
+        if choice.is_some_and(|c| c.credential_ref.is_some()) {
+            batch.push(store::drop_choice_if_stmt(&db, &open.link_id, &open.sealed)?);
+            batch.push(store::end_link_stmt(&db, &open.link_id, &LinkEnd::Failed(failure), now)?);
+            let data = json!({"link_id": open.link_id, "platform": platform, "error": failure,
+                "external_user_id": open.external_user_id});
+            batch.event(app_id, types::LINK_FAILED, data)?;
+        }
+    }
     let mut ended_at = Vec::with_capacity(grants.len());
     for grant in &grants {
         let profiles = store::profiles_of_grant(&db, grant, true).await?;

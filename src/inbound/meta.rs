@@ -6,7 +6,7 @@
 //! `/platform-webhooks/meta/apps/{credential_ref}/...` one app's own credentials.
 
 use super::{delete_login, revoke_login, unauthorized};
-use crate::credentials::webhook_signer;
+use crate::credentials::webhook_signers;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::respond;
@@ -36,7 +36,9 @@ struct Signer {
 }
 
 /// The Meta apps a callback to this path may come from: with `credential_ref`, those
-/// credentials alone (404 when there are none of a Meta platform, whatever the reason);
+/// credentials and the app's other Meta credentials with the same client id (one Meta app
+/// set up for `facebook` and `instagram_facebook` shares its callback URLs; 404 when there
+/// are none of a Meta platform, whatever the reason);
 /// without, every Meta platform the deployment configures.
 async fn signers(ctx: &Ctx, credential_ref: Option<&str>) -> ApiResult<Vec<Signer>> {
     let Some(r) = credential_ref else {
@@ -48,8 +50,11 @@ async fn signers(ctx: &Ctx, credential_ref: Option<&str>) -> ApiResult<Vec<Signe
             })
             .collect());
     };
-    let Some(s) = webhook_signer(ctx, r, &META_PLATFORMS).await? else { return Err(ApiError::not_found("route")) };
-    Ok(vec![Signer { platform: s.platform, secret: s.secret, by: Some(s.credential_ref) }])
+    let found = webhook_signers(ctx, r, &META_PLATFORMS).await?;
+    if found.is_empty() {
+        return Err(ApiError::not_found("route"));
+    }
+    Ok(found.into_iter().map(|s| Signer { platform: s.platform, secret: s.secret, by: Some(s.credential_ref) }).collect())
 }
 
 /// The signers whose secret verifies the body's `signed_request`, with the request. Every

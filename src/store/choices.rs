@@ -171,3 +171,33 @@ pub fn drop_choices_of_login_stmt(db: &D1Database, login_key: &str, before: i64)
     query!(db, "DELETE FROM account_choices WHERE login_key = ?1 AND created_at <= ?2", login_key, before)
         .or_500("prepare drop choices")
 }
+
+/// An open account choice of a link (a picker, or a connect holding its grant).
+#[derive(Deserialize)]
+pub struct OpenChoice {
+    /// The link.
+    pub link_id: String,
+    /// The sealed choice (bound to the link id).
+    pub sealed: String,
+    /// The link's `external_user_id`.
+    pub external_user_id: Option<String>,
+}
+
+/// The open account choices ([`OpenChoice`]) of `app_id`'s links to `platform`.
+pub async fn open_choices_of(db: &D1Database, app_id: &str, platform: &str) -> ApiResult<Vec<OpenChoice>> {
+    query!(
+        db,
+        "SELECT c.link_id, c.sealed, l.external_user_id FROM account_choices c JOIN connect_links l ON l.id = c.link_id \
+         WHERE l.app_id = ?1 AND l.platform = ?2",
+        app_id,
+        platform
+    )
+    .many::<OpenChoice>("open choices of app platform")
+    .await
+}
+
+/// The statement that drops a link's account-choice row while it still holds `sealed`.
+pub fn drop_choice_if_stmt(db: &D1Database, link_id: &str, sealed: &str) -> ApiResult<D1PreparedStatement> {
+    query!(db, "DELETE FROM account_choices WHERE link_id = ?1 AND sealed = ?2", link_id, sealed)
+        .or_500("prepare drop choice")
+}

@@ -52,6 +52,8 @@ pub struct GrantWrite<'a> {
 /// overwrite these nor disconnect the profiles), only while it still holds `old_access_enc`
 /// (follow it with an assertion: a refresh that raced it rolls the batch back). A refresh
 /// token the answer lacked keeps its stored expiry. `now_ms` is the write's time in ms.
+/// Only while the credentials it names (`credential_ref`) still exist: no grant names
+/// removed credentials.
 #[inline(always)]
 pub fn grant_update_stmt(
     db: &D1Database,
@@ -69,7 +71,8 @@ pub fn grant_update_stmt(
             free_lease!(),
             ", last_refresh_ms = ?10, reencrypt_failed_at = NULL, \
              updated_at = ?8, consented_at = ?8, instance = ?12, credential_ref = ?14 \
-             WHERE id = ?1 AND access_token_enc = ?11"
+             WHERE id = ?1 AND access_token_enc = ?11 AND (?14 IS NULL OR EXISTS \
+             (SELECT 1 FROM platform_credentials WHERE id = ?14))"
         ),
         g.id,
         g.scopes,
@@ -90,7 +93,8 @@ pub fn grant_update_stmt(
 }
 
 /// The insert of a new grant for `login` of `app_id` on `platform` (two racing connects of
-/// one login: the second fails the batch as a race, `UNIQUE`).
+/// one login: the second fails the batch as a race, `UNIQUE`), only while the credentials it
+/// names (`credential_ref`) still exist (follow it with an assertion).
 #[inline(always)]
 pub fn grant_insert_stmt(
     db: &D1Database,
@@ -103,8 +107,9 @@ pub fn grant_insert_stmt(
         db,
         "INSERT INTO grants (id, app_id, platform, platform_user_id, status, scopes, access_token_enc, \
          refresh_token_enc, token_kid, access_token_expires_at, refresh_token_expires_at, token_issued_at, \
-         next_refresh_at, created_at, updated_at, consented_at, instance, credential_ref) VALUES (?1, ?2, ?3, ?4, \
-         'active', ?5, ?6, ?7, ?8, ?9, ?10, ?14, ?12, ?11, ?11, ?11, ?13, ?15)",
+         next_refresh_at, created_at, updated_at, consented_at, instance, credential_ref) SELECT ?1, ?2, ?3, ?4, \
+         'active', ?5, ?6, ?7, ?8, ?9, ?10, ?14, ?12, ?11, ?11, ?11, ?13, ?15 \
+         WHERE ?15 IS NULL OR EXISTS (SELECT 1 FROM platform_credentials WHERE id = ?15)",
         g.id,
         app_id,
         platform,

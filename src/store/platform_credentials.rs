@@ -59,6 +59,18 @@ pub fn credential_of_ref(db: &D1Database, id: &str) -> worker::Result<D1Prepared
     query!(db, &format!("SELECT {COLUMNS} FROM platform_credentials WHERE id = ?1"), id)
 }
 
+/// The statement that reads every credential of `app_id` with `client_id` (any platform,
+/// current or retired): one platform app stored for several platforms (Meta's Facebook
+/// Login serves `facebook` and `instagram_facebook`).
+pub fn credentials_of_client(db: &D1Database, app_id: &str, client_id: &str) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        &format!("SELECT {COLUMNS} FROM platform_credentials WHERE app_id = ?1 AND client_id = ?2 ORDER BY platform"),
+        app_id,
+        client_id
+    )
+}
+
 /// The statement that reads the app's current credentials, one per platform, by platform.
 pub fn app_credentials(db: &D1Database, app_id: &str) -> worker::Result<D1PreparedStatement> {
     query!(
@@ -110,10 +122,11 @@ pub struct CredentialWrite<'a> {
 }
 
 /// Where the statements of [`put_credential_stmts`] put the stored row (`RETURNING`).
-pub const PUT_RETURNS_AT: usize = 3;
+pub const PUT_RETURNS_AT: usize = 2;
 
 /// The statements of a `PUT`, in one batch: current credentials with another client id are
-/// retired while any grant still refers to them, else deleted; retired credentials with
+/// retired, never deleted (a link in flight or an open account choice may name them; the
+/// housekeeping purge deletes them once no grant refers to them, an hour on); retired credentials with
 /// this client id become current again (their grants and their id come back with them, no
 /// second row for one client); then the write, which keeps the id of current credentials
 /// with the same client id (their grants follow a new secret) and returns the stored row
@@ -122,23 +135,13 @@ pub fn put_credential_stmts(db: &D1Database, w: &CredentialWrite<'_>) -> ApiResu
     let retire = query!(
         db,
         "UPDATE platform_credentials SET retired_at = ?4, updated_at = ?4 \
-         WHERE app_id = ?1 AND platform = ?2 AND retired_at IS NULL AND client_id != ?3 \
-         AND EXISTS (SELECT 1 FROM grants WHERE grants.credential_ref = platform_credentials.id)",
+         WHERE app_id = ?1 AND platform = ?2 AND retired_at IS NULL AND client_id != ?3",
         w.app_id,
         w.platform,
         w.client_id,
         w.now
     )
     .or_500("prepare retire credentials")?;
-    let drop = query!(
-        db,
-        "DELETE FROM platform_credentials WHERE app_id = ?1 AND platform = ?2 AND retired_at IS NULL \
-         AND client_id != ?3",
-        w.app_id,
-        w.platform,
-        w.client_id
-    )
-    .or_500("prepare drop credentials")?;
     let revive = query!(
         db,
         "UPDATE platform_credentials SET retired_at = NULL, updated_at = ?4 WHERE id = \
@@ -174,7 +177,7 @@ pub fn put_credential_stmts(db: &D1Database, w: &CredentialWrite<'_>) -> ApiResu
         w.now
     )
     .or_500("prepare write credentials")?;
-    Ok(vec![retire, drop, revive, write])
+    Ok(vec![retire, revive, write])
 }
 
 /// The statement that reads the ids of the app's grants minted with any of its

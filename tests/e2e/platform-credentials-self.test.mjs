@@ -138,13 +138,16 @@ test('a retired client id: a PUT back revives the same row; the cron purges it o
   assert.equal((await put('rot-2')).status, 200);
   let now = await rows();
   assert.deepEqual(now.map((r) => [r.client_id, r.retired_at !== null]), [['rot-1', true], ['rot-2', false]]);
-  // Back to rot-1: the same row comes back (no second row for one client id); rot-2 has no
-  // grant, so it goes.
+  // Back to rot-1: the same row comes back (no second row for one client id); rot-2 is
+  // retired, never dropped at once (a link in flight may name it), though no grant uses it.
+  const ref2 = now.find((r) => r.client_id === 'rot-2').id;
   assert.equal((await put('rot-1')).status, 200);
   now = await rows();
-  assert.deepEqual(now.map((r) => [r.id, r.client_id, r.retired_at]), [[ref1, 'rot-1', null]]);
-  // Retired again, and long enough ago: kept while the grant refers to it.
+  assert.deepEqual(now.map((r) => [r.id, r.client_id, r.retired_at !== null]), [[ref1, 'rot-1', false], [ref2, 'rot-2', true]]);
+  // Retired again, and long enough ago: kept while the grant refers to it; rot-2 comes back
+  // as the same row.
   assert.equal((await put('rot-2')).status, 200);
+  assert.equal((await rows()).find((r) => r.client_id === 'rot-2').id, ref2);
   await w.sql('UPDATE platform_credentials SET retired_at = retired_at - 7200 WHERE id = ?', ref1);
   await w.cron();
   assert.ok(await w.row('SELECT id FROM platform_credentials WHERE id = ?', ref1), 'its grant still refers to it');

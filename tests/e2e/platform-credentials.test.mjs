@@ -310,12 +310,9 @@ test('a PUT with another client_id leaves the old grant on the old credentials; 
   assert.equal((await w.grantRow(fresh.q.profile_id, 'credential_ref')).credential_ref, ref2);
 });
 
-// Fails on i23-wip: a PUT with another client_id deletes the old credentials when no grant
-// refers to them yet, though a pending link names them (its callback answers server_error).
-// The `todo` goes once the replaced credentials are kept for links in flight.
-test('a link in flight when the client changes is completed with the client its authorize URL named', {
-  todo: 'the replaced credentials are dropped while a link in flight still names them',
-}, async () => {
+// A PUT with another client_id retires the replaced credentials (never deletes them at
+// once): a link in flight still names them, and its code was issued to their client.
+test('a link in flight when the client changes is completed with the client its authorize URL named', async () => {
   const app = await newApp('In flight app');
   const first = ownClient('x', 'tenant-x-inflight1');
   assert.equal((await put(app.app.id, 'x', first)).status, 200);
@@ -332,4 +329,38 @@ test('a link in flight when the client changes is completed with the client its 
   assert.equal(q.connected, 'true', JSON.stringify(q));
   assert.equal(lastCall('x', 'token').clientId, first.client_id, 'the code is redeemed by the client it was issued to');
   assert.equal((await w.grantRow(q.profile_id, 'credential_ref')).credential_ref, ref1);
+  const kept = await w.row('SELECT client_id, retired_at FROM platform_credentials WHERE id = ?', ref1);
+  assert.equal(kept.client_id, first.client_id);
+  assert.ok(kept.retired_at > 0, 'the replaced credentials are retired, not current');
+  // A new link goes to the new client.
+  const next = await w.createLink(app.api_key, { platform: 'x', redirect_url: REDIRECT });
+  assert.equal(mocks.approve(next.authorize_url, { user: 'inflight2' }).clientId, second.client_id);
+});
+
+test('an account choice open when its credentials are force-removed fails cleanly and lands no grant', async () => {
+  const app = await newApp('Choice removed app');
+  const fb = ownClient('facebook', 'tenant-fb-choice');
+  assert.equal((await put(app.app.id, 'facebook', fb)).status, 200);
+  const ref = await credentialId(app.app.id, 'facebook');
+  mocks.setPages('chooserm', [{ id: '4101', name: 'A' }, { id: '4102', name: 'B' }]);
+  const link = await w.createLink(app.api_key, { platform: 'facebook', redirect_url: REDIRECT });
+  const approved = mocks.approve(link.authorize_url, { user: 'chooserm' });
+  assert.equal(approved.clientId, fb.client_id);
+  const res = await w.fetchChecked(`${w.base}/oauth/callback?${new URLSearchParams({ code: approved.code, state: approved.state })}`, { redirect: 'manual' });
+  assert.equal(res.status, 200, 'the picker');
+  const html = await res.text();
+  assert.ok(await w.row('SELECT link_id FROM account_choices WHERE link_id = ?', link.id));
+  // No grant uses them yet, so a plain DELETE would do; force as an operator might.
+  assert.equal((await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/facebook?force=true`)).status, 204);
+  assert.equal(await w.row('SELECT id FROM platform_credentials WHERE id = ?', ref), null);
+  assert.equal(await w.row('SELECT link_id FROM account_choices WHERE link_id = ?', link.id), null, 'the choice goes with them');
+  const sub = await w.choose(html, res.headers.get('set-cookie'), 'all');
+  assert.notEqual(sub.status, 500);
+  const location = sub.headers.get('location');
+  if (location) assert.notEqual(new URL(location).searchParams.get('connected'), 'true', location);
+  assert.notEqual((await w.row('SELECT status FROM connect_links WHERE id = ?', link.id)).status, 'completed');
+  const dangling = await w.row(
+    'SELECT id FROM grants WHERE app_id = ? AND credential_ref IS NOT NULL AND credential_ref NOT IN (SELECT id FROM platform_credentials)',
+    app.app.id);
+  assert.equal(dangling, null, 'no grant names removed credentials');
 });

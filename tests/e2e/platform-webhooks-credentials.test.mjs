@@ -151,8 +151,16 @@ test('an open account choice is dropped only by its own platform app\'s callback
   assert.deepEqual({ ...(await w.row('SELECT status, error FROM connect_links WHERE id = ?', link.id)) }, { status: 'failed', error: 'access_denied' });
 });
 
-test('TikTok on an app credential\'s path: its webhook secret (else its client secret) verifies, and only its grants end', async () => {
-  const TT_OWN = { client_id: 'own-tt-key', client_secret: 'own-tt-secret', webhook_secret: 'own-tt-hooks' };
+test('TikTok on an app credential\'s path: its client secret verifies (a webhook_secret is refused), and only its grants end', async () => {
+  const TT_OWN = { client_id: 'own-tt-key', client_secret: 'own-tt-secret' };
+  // TikTok signs with the client secret and nothing else: a webhook_secret is refused, as
+  // for every Meta platform.
+  for (const platform of ['tiktok', 'facebook', 'instagram_facebook']) {
+    const refused = await w.admin('PUT', `/v1/admin/apps/${own.id}/platforms/${platform}`, { ...TT_OWN, webhook_secret: 'own-tt-hooks' });
+    assert.equal(refused.status, 400, platform);
+    assert.equal(refused.body.error.code, 'invalid_request');
+    assert.match(refused.body.error.message, /webhook_secret/);
+  }
   const TT_THIRD = { client_id: 'third-tt-key', client_secret: 'third-tt-secret' };
   const ttOwn = await ownClient(own, 'tiktok', TT_OWN);
   const ttThird = await ownClient(third, 'tiktok', TT_THIRD);
@@ -170,17 +178,17 @@ test('TikTok on an app credential\'s path: its webhook secret (else its client s
   const raw = event(TT_OWN.client_id);
 
   assert.equal((await post(path, raw, credsFor('tiktok').secret)).status, 401, 'the deployment\'s secret');
-  assert.equal((await post(path, raw, TT_OWN.client_secret)).status, 401, 'its client secret, when it has a webhook secret');
-  assert.equal((await post('/platform-webhooks/tiktok', raw, TT_OWN.webhook_secret)).status, 401, 'its secret on the deployment\'s path');
+  assert.equal((await post(path, raw, TT_THIRD.client_secret)).status, 401, 'another app\'s secret');
+  assert.equal((await post('/platform-webhooks/tiktok', raw, TT_OWN.client_secret)).status, 401, 'its secret on the deployment\'s path');
   assert.deepEqual(await all(), ['active/null', 'active/null', 'active/null']);
   // Another client key signed with this secret is not about this client's users.
-  assert.equal((await post(path, event(credsFor('tiktok').id), TT_OWN.webhook_secret)).status, 200);
+  assert.equal((await post(path, event(credsFor('tiktok').id), TT_OWN.client_secret)).status, 200);
   assert.deepEqual(await all(), ['active/null', 'active/null', 'active/null']);
 
-  assert.equal((await post(path, raw, TT_OWN.webhook_secret)).status, 200);
+  assert.equal((await post(path, raw, TT_OWN.client_secret)).status, 200);
   assert.deepEqual(await all(), ['disconnected/revoked', 'active/null', 'active/null']);
 
-  // Without a webhook secret, the client secret signs.
+  // The other app's credentials: their own client secret.
   const thirdPath = `/platform-webhooks/tiktok/apps/${ttThird.ref}`;
   assert.equal((await post(thirdPath, event(TT_THIRD.client_id), TT_THIRD.client_secret)).status, 200);
   assert.deepEqual(await all(), ['disconnected/revoked', 'disconnected/revoked', 'active/null']);
@@ -218,4 +226,29 @@ test('an unknown, removed or other-platform credential_ref is a 404, like any un
   }
   // Another method on the path: 405, as the document says.
   assert.equal((await w.call('GET', `/platform-webhooks/meta/apps/${fbOwn.ref}/deauthorize`, { unchecked: true })).status, 405);
+});
+
+test('one Meta app stored for facebook and instagram_facebook: a callback on either credential\'s path acts for both', async () => {
+  const both = await (async () => {
+    const { body } = await w.admin('POST', '/v1/admin/apps', { name: 'Both Meta', allowed_redirect_urls: [REDIRECT], claim: 'auto' });
+    return { id: body.app.id, api_key: body.api_key };
+  })();
+  const META = { client_id: 'both-meta-app', client_secret: 'both-meta-secret' };
+  const fb = await ownClient(both, 'facebook', META);
+  const ig = await ownClient(both, 'instagram_facebook', META);
+  assert.notEqual(fb.ref, ig.ref);
+  const pages = [{ id: '3501', name: 'Both', instagram: { id: '1783501', username: 'both_ig', name: 'Both IG' } }];
+  const [page] = await connectPages(both, 'bothmeta', pages);
+  const igConnect = await w.connectWithMock(mocks, both.api_key, 'instagram_facebook', { user: 'bothmeta', redirect: REDIRECT });
+  assert.equal(igConnect.q.connected, 'true', JSON.stringify(igConnect.q));
+  const insta = igConnect.q.profile_id;
+  assert.equal((await w.grantRow(page, 'credential_ref')).credential_ref, fb.ref);
+  assert.equal((await w.grantRow(insta, 'credential_ref')).credential_ref, ig.ref);
+  const [bystander] = await connectPages(own, 'bothmeta', [{ id: '3501', name: 'Own' }]);
+  const all = async () => [await r2s(both.api_key, page), await r2s(both.api_key, insta), await r2s(own.api_key, bystander)];
+  assert.deepEqual(await all(), ['active/null', 'active/null', 'active/null']);
+
+  const r = await postForm(`/platform-webhooks/meta/apps/${fb.ref}/deauthorize`, deauth('bothmeta', META.client_secret));
+  assert.equal(r.status, 200);
+  assert.deepEqual(await all(), ['disconnected/revoked', 'disconnected/revoked', 'active/null']);
 });

@@ -9,7 +9,7 @@ use super::seen::{read_seen, Seen};
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
-use crate::store::{self, GrantWrite, LinkEnd, Shared, TokenColumns};
+use crate::store::{self, GrantWrite, LinkEnd, Shared, Stmt, TokenColumns};
 use connect_links_core::accounts::Account;
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::envelope::Keyring;
@@ -63,6 +63,13 @@ pub async fn store_accounts(
                 read_seen(ctx, link, &choice.login.platform_user_id, choice.credential_ref.as_deref(), &ids).await?
             }
         };
+        // The app's own credentials that minted the tokens, removed meanwhile (a forced
+        // DELETE): the connect fails; the grant write checks it again.
+        if let Some(r) = choice.credential_ref.as_deref() {
+            if !store::credential_of_ref(&db, r).exists("read app credentials").await? {
+                return Err(CallbackFailure::AccessDenied.into());
+            }
+        }
         let now = ctx.now();
         let sealed = SealedGrant::seal(&keyring, choice, seen.grant.as_ref())?;
         // Plan.
