@@ -89,9 +89,14 @@ pub async fn by_ref(
     credential_ref: Option<&str>,
 ) -> ApiResult<Option<ClientCredentials>> {
     let Some(id) = credential_ref else { return Ok(ctx.credentials(p)) };
-    let row =
-        store::credential_by_ref(&ctx.db()?, app_id, &p.id, id).one::<CredentialRow>("read app credentials").await?;
+    let row = row_by_ref(ctx, app_id, &p.id, id).await?;
     row.map(|r| open(ctx, &r)).transpose()
+}
+
+/// Credentials `id` of `app_id` for `platform` (current or retired), if still stored: one
+/// read shared by [`by_ref`] and [`for_grant`] (one copy of it in the worker).
+async fn row_by_ref(ctx: &Ctx, app_id: &str, platform: &str, id: &str) -> ApiResult<Option<CredentialRow>> {
+    store::credential_by_ref(&ctx.db()?, app_id, platform, id).one::<CredentialRow>("read app credentials").await
 }
 
 /// The platform app behind a per-credential platform webhook path: which platform its
@@ -189,9 +194,7 @@ impl<'a> OwnRef<'a> {
 /// which did not issue the grant's tokens.
 pub async fn for_grant(ctx: &Ctx, p: &Platform, own: Option<OwnRef<'_>>) -> ApiResult<Option<ClientCredentials>> {
     let Some(own) = own else { return crate::instances::credentials(ctx, p).await };
-    let row = store::credential_by_ref(&ctx.db()?, own.app_id, &p.id, own.credential_ref)
-        .one::<CredentialRow>("read app credentials")
-        .await?;
+    let row = row_by_ref(ctx, own.app_id, &p.id, own.credential_ref).await?;
     Ok(row.and_then(|r| open(ctx, &r).ok()))
 }
 
