@@ -6,7 +6,7 @@
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
-use crate::store::{self, CredentialPlatform, CredentialWrite, LinkEnd, Stmt};
+use crate::store::{self, CredentialWrite, LinkEnd, Stmt};
 use connect_links_core::app_credentials::{
     fingerprint, sealed_as, CredentialRow, PutCredentials, CLIENT_SECRET_FIELD, REF_PREFIX, WEBHOOK_SECRET_FIELD,
 };
@@ -89,9 +89,14 @@ pub async fn by_ref(
     credential_ref: Option<&str>,
 ) -> ApiResult<Option<ClientCredentials>> {
     let Some(id) = credential_ref else { return Ok(ctx.credentials(p)) };
-    let row =
-        store::credential_by_ref(&ctx.db()?, app_id, &p.id, id).one::<CredentialRow>("read app credentials").await?;
+    let row = row_by_ref(ctx, app_id, &p.id, id).await?;
     row.map(|r| open(ctx, &r)).transpose()
+}
+
+/// Credentials `id` of `app_id` for `platform` (current or retired), if still stored: one
+/// read shared by [`by_ref`] and [`for_grant`] (one copy of it in the worker).
+async fn row_by_ref(ctx: &Ctx, app_id: &str, platform: &str, id: &str) -> ApiResult<Option<CredentialRow>> {
+    store::credential_by_ref(&ctx.db()?, app_id, platform, id).one::<CredentialRow>("read app credentials").await
 }
 
 /// The platform app behind a per-credential platform webhook path: which platform its
@@ -131,11 +136,17 @@ fn signer_of(ctx: &Ctx, row: CredentialRow) -> ApiResult<Signer> {
 /// or retired and still used) and belong to one of `platforms`; `None` otherwise, and then
 /// the path is unknown, whatever the reason.
 pub async fn webhook_signer(ctx: &Ctx, credential_ref: &str, platforms: &[&str]) -> ApiResult<Option<Signer>> {
+    let row = signer_row(ctx, credential_ref, platforms).await?;
+    row.map(|r| signer_of(ctx, r)).transpose()
+}
+
+/// The row of the webhook path of credentials `credential_ref` (see [`webhook_signer`]).
+async fn signer_row(ctx: &Ctx, credential_ref: &str, platforms: &[&str]) -> ApiResult<Option<CredentialRow>> {
     if !plausible_ref(credential_ref) {
         return Ok(None);
     }
     let row = store::credential_of_ref(&ctx.db()?, credential_ref).one::<CredentialRow>("read app credentials").await?;
-    row.filter(|r| platforms.contains(&r.platform.as_str())).map(|r| signer_of(ctx, r)).transpose()
+    Ok(row.filter(|r| platforms.contains(&r.platform.as_str())))
 }
 
 /// The signers of the webhook path of credentials `credential_ref` (as [`webhook_signer`]),
@@ -144,15 +155,11 @@ pub async fn webhook_signer(ctx: &Ctx, credential_ref: &str, platforms: &[&str])
 /// `instagram_facebook` shares its callback URLs, so a callback on either's path is about
 /// both. Empty: the path is unknown.
 pub async fn webhook_signers(ctx: &Ctx, credential_ref: &str, platforms: &[&str]) -> ApiResult<Vec<Signer>> {
-    let Some(named) = webhook_signer(ctx, credential_ref, platforms).await? else { return Ok(vec![]) };
-    let app_id = store::credential_of_ref(&ctx.db()?, credential_ref)
-        .one::<CredentialRow>("read app credentials")
-        .await?
-        .map(|r| r.app_id)
-        .unwrap_or_default();
-    let rows = store::credentials_of_client(&ctx.db()?, &app_id, &named.client_id)
+    let Some(row) = signer_row(ctx, credential_ref, platforms).await? else { return Ok(vec![]) };
+    let rows = store::credentials_of_client(&ctx.db()?, &row.app_id, &row.client_id)
         .many::<CredentialRow>("read app credentials of client")
         .await?;
+    let named = signer_of(ctx, row)?;
     let mut out = vec![];
     for row in rows {
         if row.id != named.credential_ref && platforms.contains(&row.platform.as_str()) {
@@ -187,9 +194,7 @@ impl<'a> OwnRef<'a> {
 /// which did not issue the grant's tokens.
 pub async fn for_grant(ctx: &Ctx, p: &Platform, own: Option<OwnRef<'_>>) -> ApiResult<Option<ClientCredentials>> {
     let Some(own) = own else { return crate::instances::credentials(ctx, p).await };
-    let row = store::credential_by_ref(&ctx.db()?, own.app_id, &p.id, own.credential_ref)
-        .one::<CredentialRow>("read app credentials")
-        .await?;
+    let row = row_by_ref(ctx, own.app_id, &p.id, own.credential_ref).await?;
     Ok(row.and_then(|r| open(ctx, &r).ok()))
 }
 
@@ -241,12 +246,11 @@ pub async fn list(ctx: &Ctx, app_id: &str) -> ApiResult<Vec<CredentialRow>> {
 }
 
 /// The platforms `app_id` brings its own credentials for, each with the default scopes
-/// they set (if any).
+/// they set (if any). Read as whole rows (as [`list`]): one row type for every read of the
+/// table keeps the worker small.
 pub async fn platforms(ctx: &Ctx, app_id: &str) -> ApiResult<Vec<(String, Option<Vec<String>>)>> {
-    let rows = store::credential_platforms(&ctx.db()?, app_id)
-        .many::<CredentialPlatform>("read app credential platforms")
-        .await?;
-    Ok(rows.into_iter().map(|r| (r.platform, r.scopes.and_then(|s| serde_json::from_str(&s).ok()))).collect())
+    let rows = list(ctx, app_id).await?;
+    Ok(rows.into_iter().map(|r| (r.scope_list(), r.platform)).map(|(scopes, p)| (p, scopes)).collect())
 }
 
 /// Removes every credential of `app_id` for `platform` (current and retired): 404 when

@@ -5,8 +5,8 @@
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
-use crate::store::{self, OldKeyApp, OldKeyClient, OldKeyCredential, OldKeyOwnToken, PurgedClient, Stmt, TokenColumns};
-use connect_links_core::app_credentials::{sealed_as, CLIENT_SECRET_FIELD, WEBHOOK_SECRET_FIELD};
+use crate::store::{self, OldKeyApp, OldKeyClient, OldKeyOwnToken, PurgedClient, Stmt, TokenColumns};
+use connect_links_core::app_credentials::{sealed_as, CredentialRow, CLIENT_SECRET_FIELD, WEBHOOK_SECRET_FIELD};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
 use connect_links_core::platforms::sandbox::CODE_TTL_SECS;
@@ -153,7 +153,7 @@ async fn reencrypt_instance_clients(ctx: &Ctx, db: &D1Database, keyring: &Keyrin
 /// operator stores them again with a `PUT`).
 async fn reencrypt_credentials(ctx: &Ctx, db: &D1Database, keyring: &Keyring, others: &str) -> ApiResult<u32> {
     let rows = store::old_key_credentials(db, others, REENCRYPT_BATCH)
-        .many::<OldKeyCredential>("read old-key credentials")
+        .many::<CredentialRow>("read old-key credentials")
         .await?;
     let mut unreadable = 0;
     for c in rows {

@@ -8,11 +8,10 @@ use super::grants::holds_login;
 use super::leases::free_lease;
 use crate::error::{ApiResult, OrInternal};
 use connect_links_core::model::GRANT_COLUMNS;
-use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
 
 /// The columns of a `CredentialRow`.
-const COLUMNS: &str = "id, app_id, platform, client_id, client_secret_enc, webhook_secret_enc, token_kid, \
+pub(super) const COLUMNS: &str = "id, app_id, platform, client_id, client_secret_enc, webhook_secret_enc, token_kid, \
                        secret_fingerprint, scopes, created_at, updated_at, retired_at";
 
 /// The statement that reads the app's current credentials for `platform`, if any.
@@ -80,21 +79,6 @@ pub fn app_credentials(db: &D1Database, app_id: &str) -> worker::Result<D1Prepar
         ),
         app_id
     )
-}
-
-/// A platform the app brings its own credentials for.
-#[derive(Deserialize)]
-pub struct CredentialPlatform {
-    /// The platform id.
-    pub platform: String,
-    /// JSON array of the default scopes they set, if any.
-    pub scopes: Option<String>,
-}
-
-/// The statement that reads which platforms the app has current credentials for
-/// ([`CredentialPlatform`]).
-pub fn credential_platforms(db: &D1Database, app_id: &str) -> worker::Result<D1PreparedStatement> {
-    query!(db, "SELECT platform, scopes FROM platform_credentials WHERE app_id = ?1 AND retired_at IS NULL", app_id)
 }
 
 /// What a `PUT` stores.

@@ -4,7 +4,9 @@
 //! mark on a row that no longer opens (skipped from then on, counted by `GET /v1/admin/keys`). Each batch of ids
 //! is `others`, a JSON array of key ids. A statement here is run by its caller ([`Stmt`](super::Stmt)).
 
+use super::platform_credentials::COLUMNS;
 use super::stmt::kid_sql;
+use connect_links_core::app_credentials::CredentialRow;
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
 
@@ -190,28 +192,15 @@ pub fn mark_own_token_unreadable(
     query!(db, "UPDATE profiles SET reencrypt_failed_at = ?2 WHERE id = ?1 AND access_token_enc = ?3", id, now, old)
 }
 
-/// An app's platform credentials still under an old key.
-#[derive(Deserialize)]
-pub struct OldKeyCredential {
-    /// `pcr_...`.
-    pub id: String,
-    /// The app.
-    pub app_id: String,
-    /// The platform.
-    pub platform: String,
-    /// The sealed client secret.
-    pub client_secret_enc: String,
-    /// The sealed webhook secret, if any.
-    pub webhook_secret_enc: Option<String>,
-}
-
 /// Up to `limit` platform credentials under one of `others`, not marked unreadable
-/// ([`OldKeyCredential`]).
+/// (whole `CredentialRow`s: the one row type of the table keeps the worker small).
 pub fn old_key_credentials(db: &D1Database, others: &str, limit: u32) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
-        "SELECT id, app_id, platform, client_secret_enc, webhook_secret_enc FROM platform_credentials \
-         WHERE token_kid IN (SELECT value FROM json_each(?1)) AND reencrypt_failed_at IS NULL LIMIT ?2",
+        &format!(
+            "SELECT {COLUMNS} FROM platform_credentials \
+             WHERE token_kid IN (SELECT value FROM json_each(?1)) AND reencrypt_failed_at IS NULL LIMIT ?2"
+        ),
         others,
         limit
     )
@@ -220,7 +209,7 @@ pub fn old_key_credentials(db: &D1Database, others: &str, limit: u32) -> worker:
 /// Writes credentials `c`'s re-sealed secrets (under `kid`) while they are unchanged.
 pub fn rewrap_credential(
     db: &D1Database,
-    c: &OldKeyCredential,
+    c: &CredentialRow,
     client_enc: &str,
     webhook_enc: Option<&str>,
     kid: &str,
@@ -240,11 +229,7 @@ pub fn rewrap_credential(
 
 /// Marks credentials `c` unreadable while their secrets are the ones that failed (a `PUT`
 /// that stored fresh ones clears the mark).
-pub fn mark_credential_unreadable(
-    db: &D1Database,
-    c: &OldKeyCredential,
-    now: i64,
-) -> worker::Result<D1PreparedStatement> {
+pub fn mark_credential_unreadable(db: &D1Database, c: &CredentialRow, now: i64) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "UPDATE platform_credentials SET reencrypt_failed_at = ?2 \
