@@ -5,7 +5,6 @@
 
 use super::{delete_login, revoke_login, unauthorized};
 use crate::ctx::Ctx;
-use crate::error::OrInternal;
 use crate::respond;
 use crate::store::{self, DeletionRecord, Stmt};
 use connect_links_core::error::{ApiError, ApiResult};
@@ -70,11 +69,7 @@ pub async fn data_deletion(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
     // Its own key, stored once: the same request gets the same code across key rotations.
     let key = crate::sealed_secrets::deletion_code_key(ctx).await?;
     let code = confirmation_code(&key, first, &req.user_id, req.issued_at);
-    store::record_deletion(&ctx.db()?, &code, first, deleted as i64, ctx.now())
-        .or_500("prepare deletion record")?
-        .run()
-        .await
-        .or_500("deletion record")?;
+    store::record_deletion(&ctx.db()?, &code, first, deleted as i64, ctx.now()).exec("deletion record").await?;
     respond::json(
         200,
         &json!({
