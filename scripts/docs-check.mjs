@@ -162,8 +162,10 @@ function checkPath(file, line, word) {
 }
 
 const docsText = [];
-for (const file of markdownFiles()) {
-  const text = prose(fs.readFileSync(file, 'utf8'));
+const mdFiles = markdownFiles();
+for (const file of mdFiles) {
+  const raw = fs.readFileSync(file, 'utf8');
+  const text = prose(raw);
   const spans = codeSpans(text);
   // Paths: each word of each code span, without the punctuation around it.
   for (const s of spans) {
@@ -179,7 +181,7 @@ for (const file of markdownFiles()) {
     checkLink(file, lineOf(linkText, m.index), m[1].replace(/^<|>$/g, ''));
   }
   for (const m of linkText.matchAll(/^ {0,3}\[[^\]]+\]:\s*(\S+)/gm)) checkLink(file, lineOf(linkText, m.index), m[1]);
-  if (rel(file).startsWith('docs/')) docsText.push(fs.readFileSync(file, 'utf8'));
+  if (rel(file).startsWith('docs/')) docsText.push(raw);
 }
 
 // Every route of the OpenAPI document is named in docs/, not as the start of a longer path.
@@ -211,4 +213,4 @@ if (problems.length) {
   for (const p of problems) console.error(`  ${p}`);
   process.exit(1);
 }
-console.log(`docs-check: ok (${markdownFiles().length} Markdown files, ${Object.keys(openapi.paths).length} routes, ${operations} operations)`);
+console.log(`docs-check: ok (${mdFiles.length} Markdown files, ${Object.keys(openapi.paths).length} routes, ${operations} operations)`);

@@ -151,10 +151,10 @@ function childModule(crateDir, here, name) {
   return fs.existsSync(path.join(root, `${base}.rs`)) || fs.existsSync(path.join(root, base, 'mod.rs'));
 }
 
-function edgesOf(crateDir, rel) {
+function edgesOf(crateDir, rel, source) {
   // An inline test module (`#[cfg(test)] mod tests { use super::*; ... }`) is test code, and
   // its `super` is this file's own module: what follows it is no edge.
-  const text = code(fs.readFileSync(path.join(root, rel), 'utf8')).split(/#\[cfg\(test\)\]\s*mod\s+\w+\s*\{/)[0];
+  const text = code(source).split(/#\[cfg\(test\)\]\s*mod\s+\w+\s*\{/)[0];
   const here = modulePath(crateDir, rel);
   const paths = [];
   for (const m of text.matchAll(/\buse\s+([^;]+);/g)) paths.push(...expand(m[1]));
@@ -226,7 +226,7 @@ for (const crateDir of ['src', 'core/src']) {
     const folderModule = rel.endsWith('/mod.rs') || fs.existsSync(path.join(root, rel.replace(/\.rs$/, '')));
     if (folderModule && !text.startsWith('//!')) problems.push(`${rel}: a folder's module file does not open with a //! comment`);
     if (isTest(rel)) continue;
-    graph.set(rel, edgesOf(crateDir, rel));
+    graph.set(rel, edgesOf(crateDir, rel, text));
   }
   for (const [from, tos] of graph) {
     if (showGraph) for (const to of tos) console.log(`${from} -> ${to}`);

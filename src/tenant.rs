@@ -12,7 +12,7 @@
 //! the platform itself still refuses.)
 
 use crate::ctx::{auth_header, now_ms, Ctx};
-use crate::error::{ApiError, ApiResult, OrInternal};
+use crate::error::{ApiError, ApiResult};
 use crate::respond::{self, Audience};
 use crate::{isolate, limiter, store};
 use connect_links_core::app_limits::{
@@ -80,17 +80,13 @@ pub async fn admit(ctx: &Ctx, app: &AppRow, route: AppRoute) -> ApiResult<Result
                 format!("this app made more than {limit} {} requests in {RATE_WINDOW_SECS} s", route.policy()),
                 retry_after_secs,
             );
-            let mut resp = Response::from_json(&e.body()).or_500("serialize response")?.with_status(429);
-            resp.headers_mut().set("retry-after", &retry_after_secs.max(1).to_string()).or_500("retry-after")?;
+            let mut resp = respond::error(&e, Audience::Api);
             Admitted { route, quota: quotas.into_iter().next() }.stamp(&mut resp);
             Ok(Err(resp))
         }
         Err(e) => {
             unavailable(&e);
-            let e = not_counted();
-            let mut resp = Response::from_json(&e.body()).or_500("serialize response")?.with_status(429);
-            resp.headers_mut().set("retry-after", "1").or_500("retry-after")?;
-            Ok(Err(resp))
+            Ok(Err(respond::error(&not_counted(), Audience::Api)))
         }
     }
 }

@@ -125,7 +125,7 @@ pub struct LinkRow {
     pub claim_events: Option<String>,
     /// `pick` (default: a page to choose when a login has several accounts) or `all`; any
     /// other stored value reads as `pick`.
-    #[serde(default = "default_accounts", deserialize_with = "stored")]
+    #[serde(default, deserialize_with = "stored")]
     pub accounts: AccountsMode,
     /// Until when the user can choose accounts (status `choosing`).
     #[serde(default)]
@@ -139,10 +139,6 @@ pub struct LinkRow {
     /// The server the account lives on (a Mastodon instance), validated host.
     #[serde(default)]
     pub instance: Option<String>,
-}
-
-fn default_accounts() -> AccountsMode {
-    AccountsMode::Pick
 }
 
 impl LinkRow {

@@ -101,17 +101,17 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     if per_instance && instance.is_none() {
         return Err(ApiError::invalid("instance is required for this platform (for example \"mastodon.social\")"));
     }
-    // Before any call to an instance (a registration spends the app's daily cap) or any
-    // write: an app at its cap of pending links gets nothing done.
+    // The insert holds the app to its cap of pending links; only a per-instance link reads
+    // it first, before any call to the instance (a registration spends the app's daily cap).
     let cap = app.limits().pending_links();
-    if store::pending_links_at_cap(&db, &app.id, ctx.now(), cap).await? {
-        return Err(too_many_pending(ctx, &db, &app.id, cap).await);
-    }
     // The app's own credentials may set its default scopes for the platform.
     let default_scopes = own_client.as_ref().and_then(|c| c.scopes.clone());
     let scopes = input.scopes.clone().or(default_scopes).unwrap_or_else(|| platform.default_scopes.clone());
     let (platform, creds) = match &instance {
         Some(host) => {
+            if store::pending_links_at_cap(&db, &app.id, ctx.now(), cap).await? {
+                return Err(too_many_pending(ctx, &db, &app.id, cap).await);
+            }
             let refuse = |refused: Vec<String>| {
                 ApiError::invalid(format!(
                     "scopes not registered with the instance: {} (Mastodon asks for scopes by their exact names)",
@@ -177,8 +177,8 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     let put = kv.put(&state_key(state.secret()), record).or_500("kv put state")?;
     // Independent writes, so they run together (one wait instead of two). Either failing
     // fails the create: a state without its link finds nothing at the callback, and a link
-    // without its state only expires. The insert also holds the app to its cap of pending links (against
-    // concurrent creates that all passed the check above).
+    // without its state only expires. The insert also holds the app to its cap of pending links (for a
+    // per-instance link, against concurrent creates that all passed the check above).
     let mode = if callback == CallbackMode::App { "app" } else { "hosted" };
     let insert = store::insert_link(&db, &link, mode, Some(cap));
     let kv_put = async { put.expiration_ttl(STATE_TTL_SECS as u64).execute().await.or_500("kv put state") };

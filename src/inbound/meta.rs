@@ -8,7 +8,6 @@
 use super::{delete_login, revoke_login, unauthorized};
 use crate::credentials::webhook_signers;
 use crate::ctx::Ctx;
-use crate::error::OrInternal;
 use crate::respond;
 use crate::store::{self, DeletionRecord, Stmt};
 use connect_links_core::error::{ApiError, ApiResult};
@@ -118,11 +117,7 @@ pub async fn data_deletion(ctx: &Ctx, credential_ref: Option<&str>, body: &[u8])
         None => first.platform.clone(),
     };
     let code = confirmation_code(&key, &scope, &req.user_id, req.issued_at);
-    store::record_deletion(&ctx.db()?, &code, &first.platform, deleted as i64, ctx.now())
-        .or_500("prepare deletion record")?
-        .run()
-        .await
-        .or_500("deletion record")?;
+    store::record_deletion(&ctx.db()?, &code, &first.platform, deleted as i64, ctx.now()).exec("deletion record").await?;
     respond::json(
         200,
         &json!({

@@ -10,7 +10,7 @@
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
-use crate::store::{self, ChoiceWrite, TakenChoice};
+use crate::store::{self, ChoiceWrite, Stmt, TakenChoice};
 use connect_links_core::accounts::{Account, AccountType};
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::landing::Finish;
@@ -94,10 +94,8 @@ pub async fn take(ctx: &Ctx, link: &LinkRow, token: &str, browser: &str) -> ApiR
     let now = ctx.now();
     let (token_hash, browser_hash) = (choice_hash(token), choice_hash(browser));
     let taken = store::take_choice(&db, &link.id, &token_hash, &browser_hash, now, now + CHOICE_TTL_SECS)
-        .or_500("prepare take choice")?
-        .first::<TakenChoice>(None)
-        .await
-        .or_500("take choice")?;
+        .one::<TakenChoice>("take choice")
+        .await?;
     let Some(taken) = taken else { return Ok(None) };
     let choice: Choice = ctx
         .keyring()?

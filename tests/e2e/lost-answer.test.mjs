@@ -40,7 +40,6 @@ const xRevokesOf = (user) => mocks.calls.filter((c) => c.platform === 'x' && c.e
 const sandboxRevoked = async (username) => (await w.row('SELECT COUNT(*) AS n FROM sandbox_tokens WHERE username = ? AND revoked_at IS NOT NULL', username)).n;
 const bearerUser = (c) => mocks.tokens.get(/^Bearer (.+)$/.exec(c.headers.authorization || '')?.[1])?.user;
 const revokesOf = (user) => mocks.calls.filter((c) => c.platform === 'facebook' && c.endpoint === 'revoke' && bearerUser(c) === user);
-const live = (user) => [...mocks.tokens.values()].filter((t) => t.user === user && t.kind === 'access' && !t.revoked);
 const loseNext = (fragment) => w.sql('INSERT INTO lose_answer (fragment) VALUES (?)', fragment);
 const activeProfiles = async (ids) => (await w.row("SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id IN (SELECT value FROM json_each(?)) AND status = 'active'", JSON.stringify(ids))).n;
 
