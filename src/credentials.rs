@@ -113,10 +113,12 @@ pub struct Signer {
     pub secret: ClientSecret,
 }
 
-/// The platforms whose webhooks are signed with the client secret and nothing else (Meta's
-/// `signed_request` with the app secret, TikTok's `TikTok-Signature` with the client secret:
-/// `connect_links_core::platform_webhooks`): a `webhook_secret` for them is refused.
-const CLIENT_SECRET_SIGNS: [&str; 5] = ["facebook", "instagram_facebook", "instagram", "threads", "tiktok"];
+/// The platforms that sign their webhooks with a secret other than the client secret, so a
+/// `webhook_secret` means something: X's Account Activity API signs with the app's API key
+/// secret, not its OAuth 2.0 client secret. Everywhere else it is refused rather than kept
+/// unused: Meta and TikTok sign with the client secret, and the other platforms send no
+/// platform webhooks the worker receives.
+const TAKES_WEBHOOK_SECRET: [&str; 1] = ["x"];
 
 /// The path names `credential_ref`: plausible as one (else no D1 read).
 fn plausible_ref(credential_ref: &str) -> bool {
@@ -203,9 +205,9 @@ pub async fn for_grant(ctx: &Ctx, p: &Platform, own: Option<OwnRef<'_>>) -> ApiR
 /// it, the old one kept (retired) while grants still use it.
 pub async fn put(ctx: &Ctx, app_id: &str, p: &Platform, input: &PutCredentials) -> ApiResult<CredentialRow> {
     accepts(p)?;
-    if input.webhook_secret.is_some() && CLIENT_SECRET_SIGNS.contains(&p.id.as_str()) {
+    if input.webhook_secret.is_some() && !TAKES_WEBHOOK_SECRET.contains(&p.id.as_str()) {
         return Err(ApiError::invalid(format!(
-            "webhook_secret is not taken for {}: its webhooks are signed with the client secret",
+            "webhook_secret is not taken for {}: only x signs its webhooks with another secret than the client secret",
             p.id
         )));
     }

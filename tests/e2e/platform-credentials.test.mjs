@@ -91,6 +91,29 @@ test('the credential routes take the operator token only', async () => {
   assertNoSecret(JSON.stringify(bad.body), 'a refused PUT');
 });
 
+test('a webhook_secret is taken for x alone (its Account Activity webhooks sign with the API key secret), sealed, never answered; refused 400 for every other platform, nothing stored', async () => {
+  const app = await newApp('Webhook secret app');
+  const withHooks = { ...ownClient('globex', 'tenant-globex-hooks'), webhook_secret: 'globex-hooks-secret-0123' };
+  secrets.push({ id: withHooks.client_id, secret: withHooks.webhook_secret });
+  const refused = await put(app.app.id, 'globex', withHooks);
+  assert.equal(refused.status, 400, JSON.stringify(refused.body));
+  assert.equal(refused.body.error.code, 'invalid_request');
+  assert.match(refused.body.error.message, /webhook_secret/);
+  assertNoSecret(refused.text, 'the refusal');
+  assert.equal(await credentialId(app.app.id, 'globex'), undefined, 'nothing was stored');
+
+  const x = { ...ownClient('x', 'tenant-x-hooks'), webhook_secret: 'x-api-key-secret-0123' };
+  secrets.push({ id: x.client_id, secret: x.webhook_secret });
+  const taken = await put(app.app.id, 'x', x);
+  assert.equal(taken.status, 200, JSON.stringify(taken.body));
+  assert.equal(taken.body.webhook_secret_set, true);
+  assertNoSecret(taken.text, 'the PUT answer');
+  const row = await w.row('SELECT webhook_secret_enc FROM platform_credentials WHERE app_id = ? AND platform = ?', app.app.id, 'x');
+  assert.ok(row.webhook_secret_enc && !row.webhook_secret_enc.includes(x.webhook_secret), 'sealed, not plaintext');
+  const plain = await put(app.app.id, 'x', ownClient('x', 'tenant-x-hooks'));
+  assert.equal(plain.body.webhook_secret_set, false, 'a PUT without it leaves none');
+});
+
 test('an app with its own client connects through it end to end; another app through the deployment\'s', async () => {
   const own = await newApp('Own client app');
   const shared = await newApp('Shared client app');
