@@ -200,11 +200,52 @@ pub async fn for_grant(ctx: &Ctx, p: &Platform, own: Option<OwnRef<'_>>) -> ApiR
     Ok(row.and_then(|r| open(ctx, &r).ok()))
 }
 
+/// The most client ids one app keeps for one platform (the current one and those replaced
+/// whose grants still use them): a `PUT` of yet another is refused, so replacing clients in
+/// a loop cannot grow the table without bound.
+const MAX_KEPT_CLIENTS: usize = 10;
+
+/// Whether `client_id` is another app's (stored as its own credentials) or the
+/// deployment's client for some platform.
+async fn client_of_others(ctx: &Ctx, db: &worker::D1Database, app_id: &str, client_id: &str) -> ApiResult<bool> {
+    if ctx.catalog.all().iter().any(|p| ctx.credentials(p).is_some_and(|c| c.client_id == client_id)) {
+        return Ok(true);
+    }
+    store::client_of_other_app(db, app_id, client_id).exists("read client of other app").await
+}
+
 /// Stores `input` as `app_id`'s credentials for `p` and returns the stored row. The same
 /// client id keeps its row (its grants follow the new secret); another client id replaces
 /// it, the old one kept (retired) while grants still use it.
-pub async fn put(ctx: &Ctx, app_id: &str, p: &Platform, input: &PutCredentials) -> ApiResult<CredentialRow> {
+pub async fn put(
+    ctx: &Ctx,
+    app_id: &str,
+    p: &Platform,
+    input: &PutCredentials,
+    self_service: bool,
+) -> ApiResult<CredentialRow> {
     accepts(p)?;
+    let db = ctx.db()?;
+    if self_service && client_of_others(ctx, &db, app_id, &input.client_id).await? {
+        // At the platform one client id is one platform app: a tenant naming another's (or
+        // the deployment's) would show that app's consent screen on its links and count as
+        // that app's in the revocation rules. The operator may share one between apps.
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "this client_id is another app's or the deployment's: register a platform app of your own",
+        ));
+    }
+    let kept = store::credentials_of_platform(&db, app_id, &p.id).many::<CredentialRow>("read app credentials").await?;
+    if kept.iter().filter(|r| r.client_id != input.client_id).count() >= MAX_KEPT_CLIENTS {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "{MAX_KEPT_CLIENTS} client ids of this app for {} are kept (replaced ones stay while their grants \
+                 do): remove them with DELETE, or reconnect their grants first",
+                p.id
+            ),
+        ));
+    }
     if input.webhook_secret.is_some() && !TAKES_WEBHOOK_SECRET.contains(&p.id.as_str()) {
         return Err(ApiError::invalid(format!(
             "webhook_secret is not taken for {}: only x signs its webhooks with another secret than the client secret",
@@ -233,7 +274,6 @@ pub async fn put(ctx: &Ctx, app_id: &str, p: &Platform, input: &PutCredentials) 
         scopes: scopes.as_deref(),
         now: ctx.now(),
     };
-    let db = ctx.db()?;
     let results = db.batch(store::put_credential_stmts(&db, &write)?).await.or_500("write app credentials")?;
     results
         .get(store::PUT_RETURNS_AT)
@@ -257,12 +297,17 @@ pub async fn platforms(ctx: &Ctx, app_id: &str) -> ApiResult<Vec<(String, Option
 
 /// Removes every credential of `app_id` for `platform` (current and retired): 404 when
 /// there is none; 409 `conflict` while grants minted with them hold their login (active, or
-/// ended with profiles still acting with tokens of their own), unless `force`, which ends
-/// those grants and their profiles (`profile.disconnected`, reason `credentials_removed`)
-/// in the same batch, and returns them (with the client that minted each) to be revoked at
-/// the platform. Either way the open account choices these credentials minted are dropped
-/// and their links fail (`access_denied`, `connect_link.failed`).
-pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> ApiResult<Vec<Ended>> {
+/// ended with profiles still acting with tokens of their own, or pending profiles waiting
+/// for their claim), unless `force`, which ends those grants and their profiles in the same
+/// batch (`profile.disconnected`, reason `credentials_removed`, for each active one; a
+/// pending profile was never announced and ends silently, as on a platform-side
+/// revocation). Either way the open account choices these credentials minted are dropped
+/// and their links fail (`access_denied`, `connect_link.failed`). Returns what the removal
+/// took out of use (the grants it ended, the choices it dropped), each with the client that
+/// minted it, to be revoked at the platform: once the rows are gone nothing else could.
+/// Nothing is written unless the credentials are deleted: a grant that lands with them
+/// between the read and the write makes it a 409, with no side effect.
+pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> ApiResult<Removed> {
     let db = ctx.db()?;
     let grants = store::grants_of_credentials(&db, app_id, platform).ids("read grants of credentials").await?;
     if !grants.is_empty() && !force {
@@ -275,32 +320,33 @@ pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
             ),
         ));
     }
-    // Opened before the rows go: the grants ended here are revoked with them afterwards.
-    let clients = match grants.is_empty() {
-        true => vec![],
-        false => {
-            store::credentials_of_platform(&db, app_id, platform).many::<CredentialRow>("read app credentials").await?
-        }
-    };
     let now = ctx.now();
     let mut batch = Batch::new(ctx, &db);
     // Open account choices whose tokens these credentials minted go first, their links failed
     // (`access_denied`): none lands a grant on credentials that are gone.
     let failure = CallbackFailure::AccessDenied.as_str();
+    let mut choices = Vec::new();
     for open in store::open_choices_of(&db, app_id, platform).await? {
         let choice: Option<Choice> = ctx
             .keyring()?
             .open(&open.link_id, CHOICE_FIELD, &open.sealed)
             .ok()
             .and_then(|plain| serde_json::from_str(&plain).ok());
-        if choice.is_some_and(|c| c.credential_ref.is_some()) {
-            batch.push(store::drop_choice_if_stmt(&db, &open.link_id, &open.sealed)?);
-            batch.push(store::end_link_stmt(&db, &open.link_id, &LinkEnd::Failed(failure), now)?);
-            let data = json!({"link_id": open.link_id, "platform": platform, "error": failure,
-                "external_user_id": open.external_user_id});
-            batch.event(app_id, types::LINK_FAILED, data)?;
-        }
+        let Some(choice) = choice.filter(|c| c.credential_ref.is_some()) else { continue };
+        batch.push(store::drop_choice_if_stmt(&db, &open.link_id, &open.sealed)?);
+        batch.push(store::end_link_stmt(&db, &open.link_id, &LinkEnd::Failed(failure), now)?);
+        let data = json!({"link_id": open.link_id, "platform": platform, "error": failure,
+            "external_user_id": open.external_user_id});
+        batch.event(app_id, types::LINK_FAILED, data)?;
+        choices.push((open.link_id, choice));
     }
+    // Opened before the rows go: what is ended here is revoked with them afterwards.
+    let clients = match grants.is_empty() && choices.is_empty() {
+        true => vec![],
+        false => {
+            store::credentials_of_platform(&db, app_id, platform).many::<CredentialRow>("read app credentials").await?
+        }
+    };
     let mut ended_at = Vec::with_capacity(grants.len());
     for grant in &grants {
         let profiles = store::profiles_of_grant(&db, grant, true).await?;
@@ -309,22 +355,56 @@ pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
         batch.push(store::disconnect_profiles_stmt(&db, grant, REMOVED_REASON, now, true)?);
         let views = profiles.into_iter().map(|(p, _)| p.ended(REMOVED_REASON, now).view()).collect();
         batch.events(app_id, types::DISCONNECTED, views)?;
+        batch.push(store::end_pending_profiles_stmt(&db, grant, REMOVED_REASON, now)?);
     }
-    let delete_at = batch.len();
     batch.push(store::delete_credentials_stmt(&db, app_id, platform)?);
-    if !grants.is_empty() {
-        // A grant that landed with these credentials after the read fails the batch.
-        batch.push(store::assert_changed_stmt(&db)?);
-    }
-    let results = batch.commit().await?;
-    if store::returned_rows(&results, delete_at) {
-        return ended_grants(ctx, &results, &ended_at, &clients);
-    }
-    // Nothing deleted: none stored, or a grant landed with them since the read.
-    match store::grants_of_credentials(&db, app_id, platform).exists("read grants of credentials").await? {
-        true => Err(ApiError::new(ErrorCode::Conflict, "grants use these credentials: try again")),
-        false => Err(ApiError::not_found("platform credentials")),
-    }
+    // Nothing deleted (none stored, or a grant landed with them since the read): the whole
+    // batch is rolled back.
+    batch.push(store::assert_changed_stmt(&db)?);
+    let Ok(written) = batch.write().await else {
+        if store::grants_of_credentials(&db, app_id, platform).exists("read grants of credentials").await? {
+            return Err(ApiError::new(ErrorCode::Conflict, "grants use these credentials: try again"));
+        }
+        if store::credentials_of_platform(&db, app_id, platform).exists("read app credentials").await? {
+            return Err(ApiError::internal());
+        }
+        return Err(ApiError::not_found("platform credentials"));
+    };
+    written.deliver_now(ctx).await;
+    let results = &written.results;
+    let grants = ended_grants(ctx, results, &ended_at, &clients)?;
+    let choices = choices
+        .into_iter()
+        .filter_map(|(link_id, choice)| {
+            let row = clients.iter().find(|c| choice.credential_ref.as_deref() == Some(c.id.as_str()))?;
+            Some(DroppedChoice { creds: open(ctx, row).ok()?, link_id, choice })
+        })
+        .collect();
+    Ok(Removed { app_id: app_id.to_string(), platform: platform.to_string(), grants, choices })
+}
+
+/// What a removal of an app's credentials took out of use, to be revoked at the platform
+/// after the answer (`grants::revoke_removed`).
+pub struct Removed {
+    /// The app whose credentials they were.
+    pub app_id: String,
+    /// Their platform.
+    pub platform: String,
+    /// The grants it ended.
+    pub grants: Vec<Ended>,
+    /// The open account choices it dropped.
+    pub choices: Vec<DroppedChoice>,
+}
+
+/// An open account choice a removal dropped: the grant it held, with the client that
+/// minted it (opened before its row was deleted).
+pub struct DroppedChoice {
+    /// The link the choice was for (logged with the revocation).
+    pub link_id: String,
+    /// The choice, with the grant's tokens.
+    pub choice: Choice,
+    /// The client that minted them.
+    pub creds: ClientCredentials,
 }
 
 /// A grant a forced removal ended, with the client that minted it (opened before its row

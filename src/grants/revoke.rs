@@ -37,12 +37,17 @@ pub struct Grant<'a> {
 /// platforms calling the same revoke endpoint (Facebook Pages and Instagram through Facebook
 /// Login: `DELETE /me/permissions` ends both) minted by that same client. Returns the
 /// platforms of that endpoint, and among them those whose deployment client is `client_id`
-/// (`p` always): a grant of the deployment's counts on those, a grant of an app's own
-/// credentials when they carry `client_id`. A grant of another client holds other tokens,
-/// which this revocation leaves alone.
-fn same_client_platforms<'a>(ctx: &'a Ctx, p: &'a Platform, client_id: &str) -> store::Issuer<'a> {
+/// (`p` too when the grant is the deployment's, whose client may be an instance's): a grant
+/// of the deployment's counts on those, a grant of an app's own credentials when they carry
+/// `client_id`. A grant of another client holds other tokens, which this revocation leaves
+/// alone: an app's own client's grant is revoked even while another app holds the same
+/// login through the deployment's client.
+fn same_client_platforms<'a>(ctx: &'a Ctx, p: &'a Platform, client_id: &str, own: bool) -> store::Issuer<'a> {
     let mut platforms = vec![p.id.as_str()];
-    let mut deployment = vec![p.id.as_str()];
+    let mut deployment = vec![];
+    if !own || ctx.credentials(p).is_some_and(|c| c.client_id == client_id) {
+        deployment.push(p.id.as_str());
+    }
     for other in ctx.catalog.all() {
         if other.id != p.id && other.revoke_url.is_some() && other.revoke_url == p.revoke_url {
             platforms.push(other.id.as_str());
@@ -102,7 +107,7 @@ async fn revoke_through(ctx: &Ctx, g: &Grant<'_>, clients: &[ClientCredentials],
     }
     let others_hold = match g.account {
         Some(account) => {
-            let issuer = same_client_platforms(ctx, g.platform, &creds.client_id);
+            let issuer = same_client_platforms(ctx, g.platform, &creds.client_id, g.own.is_some());
             let except = g.grant_id.unwrap_or("");
             Some(store::others_hold_login(&ctx.db()?, &issuer, &creds.client_id, account, except).await?)
         }
@@ -141,17 +146,34 @@ pub async fn revoke_grant(ctx: &Ctx, grant: &GrantRow, cols: &store::TokenColumn
     revoke_stored(ctx, grant, cols, None).await
 }
 
-/// Revokes at the platform, after the answer and best effort, the grants a forced removal
-/// of an app's credentials ended, each with the client that minted it (`crate::credentials::remove`
+/// Revokes at the platform, after the answer and best effort, what a removal of an app's
+/// credentials took out of use: the grants a forced removal ended and the open account
+/// choices it dropped, each with the client that minted it (`crate::credentials::remove`
 /// read it before deleting the row the grant's `credential_ref` names).
-pub async fn revoke_removed(ctx: &Ctx, ended: Vec<crate::credentials::Ended>) {
-    if ended.is_empty() {
+pub async fn revoke_removed(ctx: &Ctx, removed: crate::credentials::Removed) {
+    if removed.grants.is_empty() && removed.choices.is_empty() {
         return;
     }
     let job_ctx = ctx.detached();
     ctx.after_answer(async move {
-        for e in ended {
+        for e in removed.grants {
             revoke_stored(&job_ctx, &e.grant, &e.cols, Some(vec![e.creds])).await;
+        }
+        let Ok(platform) = job_ctx.platform(&removed.platform) else { return };
+        for d in removed.choices {
+            let c = &d.choice;
+            let g = Grant {
+                platform,
+                access: &c.access_token,
+                refresh: c.refresh_token.as_ref(),
+                // Held before the identity call told the login: an unknown account.
+                account: Some(c.login.platform_user_id.as_str()).filter(|l| !l.is_empty()),
+                grant_id: None,
+                own: OwnRef::of(&removed.app_id, c.credential_ref.as_deref()),
+            };
+            if revoke_through(&job_ctx, &g, &[d.creds], RevokeCause::FailedConnect).await.is_err() {
+                worker::console_error!("{}", json!({"event": "revoke_failed", "link_id": d.link_id}));
+            }
         }
     })
     .await;

@@ -13,8 +13,8 @@ use serde_json::json;
 use worker::Response;
 
 /// `POST /platform-webhooks/tiktok` (the deployment's client, `credential_ref` `None`) and
-/// `POST /platform-webhooks/tiktok/apps/{credential_ref}` (an app's own: its webhook secret
-/// when it has one, else its client secret): verifies, then acts on `authorization.removed`
+/// `POST /platform-webhooks/tiktok/apps/{credential_ref}` (an app's own, verified with its
+/// client secret, the only secret TikTok signs with): verifies, then acts on `authorization.removed`
 /// for that client key, on the grants that client minted. 401 when the signature (or its
 /// timestamp) does not check out; 404 for credentials that are not there; 200 otherwise,
 /// repeats included.

@@ -223,8 +223,12 @@ async fn unused_instance_clients(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
 
 /// How long retired credentials are kept after their retirement even with no grant: a
 /// connect that began with them (its authorization and then its account choice, ten
-/// minutes each) still exchanges its code and lands with them.
-const RETIRED_GRACE_SECS: i64 = 3600;
+/// minutes each) still exchanges its code and lands with them, and an account choice left
+/// unsubmitted is revoked with them by `jobs::choices`, whose retries of a revocation that
+/// does not settle span up to a day ([`super::choices::MAX_REVOKE_TRIES`]): the choice
+/// names its credentials only inside its sealed row, so the purge cannot see it and waits
+/// longer than both instead.
+const RETIRED_GRACE_SECS: i64 = 2 * 86_400;
 
 /// Deletes apps' retired platform credentials (replaced by another client id) once no grant
 /// refers to them: their last grant ended and was deleted, and nothing will use their

@@ -70,6 +70,12 @@ pub fn credentials_of_client(db: &D1Database, app_id: &str, client_id: &str) -> 
     )
 }
 
+/// The statement that reads the id of a credential of another app than `app_id` with
+/// client id `client_id` (on any platform), if there is one.
+pub fn client_of_other_app(db: &D1Database, app_id: &str, client_id: &str) -> worker::Result<D1PreparedStatement> {
+    query!(db, "SELECT id FROM platform_credentials WHERE client_id = ?2 AND app_id != ?1 LIMIT 1", app_id, client_id)
+}
+
 /// The statement that reads the app's current credentials, one per platform, by platform.
 pub fn app_credentials(db: &D1Database, app_id: &str) -> worker::Result<D1PreparedStatement> {
     query!(
@@ -222,6 +228,21 @@ pub fn delete_credentials_stmt(db: &D1Database, app_id: &str, platform: &str) ->
         platform
     )
     .or_500("prepare delete credentials")
+}
+
+/// The statement that ends the pending profiles (waiting for their link's claim) under
+/// grant `id`, whose credentials are being removed: never announced, they end silently, and
+/// a claim of their link then finds nothing to activate.
+pub fn end_pending_profiles_stmt(db: &D1Database, id: &str, reason: &str, now: i64) -> ApiResult<D1PreparedStatement> {
+    query!(
+        db,
+        "UPDATE profiles SET status = 'disconnected', disconnect_reason = ?2, updated_at = ?3 \
+         WHERE grant_id = ?1 AND status = 'pending'",
+        id,
+        reason,
+        now
+    )
+    .or_500("prepare end pending profiles")
 }
 
 /// The statement that deletes up to `limit` retired credentials retired no later than

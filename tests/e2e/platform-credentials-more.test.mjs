@@ -2,7 +2,7 @@
 // rotation re-seals their secrets; an envelope is bound to its app and platform; no secret
 // in any log line; a platform configured only through an app's own client; a failed
 // connect's grant revoked with that client and a picker's landing recording it; the cron's
-// grace hour for retired credentials and a refresh whose credentials are gone.
+// grace period of retired credentials and a refresh whose credentials are gone.
 // The deployment has no X client: every X client here is an app's own.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -258,7 +258,7 @@ test("a failed connect's grant is revoked with the app's client; a picker's land
   assert.equal((await w.grantRow(profiles[0], 'credential_ref')).credential_ref, fbRef);
 });
 
-test('the cron keeps retired credentials through their grace hour, then drops them when no grant refers to them', async () => {
+test('the cron keeps retired credentials through their two days of grace (past an unsubmitted choice\'s revoke retries), then drops them when no grant refers to them', async () => {
   const app = await newApp('Grace app');
   const first = ownClient('acme', 'grace-acme-1');
   const ref1 = await putOwn(app, 'acme', first);
@@ -270,12 +270,12 @@ test('the cron keeps retired credentials through their grace hour, then drops th
   assert.equal((await w.row('SELECT COUNT(*) AS n FROM grants WHERE credential_ref = ?', ref1)).n, 0);
   await w.cron();
   assert.ok(await w.row('SELECT id FROM platform_credentials WHERE id = ?', ref1), 'kept: just retired');
-  await w.sql('UPDATE platform_credentials SET retired_at = ? WHERE id = ?', nowSecs() - 3500, ref1);
+  await w.sql('UPDATE platform_credentials SET retired_at = ? WHERE id = ?', nowSecs() - 2 * 86400 + 100, ref1);
   await w.cron();
-  assert.ok(await w.row('SELECT id FROM platform_credentials WHERE id = ?', ref1), 'kept: within the hour');
-  await w.sql('UPDATE platform_credentials SET retired_at = ? WHERE id = ?', nowSecs() - 3700, ref1);
+  assert.ok(await w.row('SELECT id FROM platform_credentials WHERE id = ?', ref1), 'kept: within the two days');
+  await w.sql('UPDATE platform_credentials SET retired_at = ? WHERE id = ?', nowSecs() - 2 * 86400 - 100, ref1);
   await w.cron();
-  assert.equal(await w.row('SELECT id FROM platform_credentials WHERE id = ?', ref1), null, 'dropped past the hour');
+  assert.equal(await w.row('SELECT id FROM platform_credentials WHERE id = ?', ref1), null, 'dropped past the two days');
   assert.ok(await w.row('SELECT id FROM platform_credentials WHERE id = ? AND retired_at IS NULL', ref2), 'the current ones stay');
   assert.ok(logLines().some((l) => l.includes('retired_credentials_purged') && l.includes(ref1)), 'logged');
 });

@@ -148,7 +148,7 @@ test('a retired client id: a PUT back revives the same row; the cron purges it o
   // as the same row.
   assert.equal((await put('rot-2')).status, 200);
   assert.equal((await rows()).find((r) => r.client_id === 'rot-2').id, ref2);
-  await w.sql('UPDATE platform_credentials SET retired_at = retired_at - 7200 WHERE id = ?', ref1);
+  await w.sql('UPDATE platform_credentials SET retired_at = retired_at - 3 * 86400 WHERE id = ?', ref1); // past the two days of grace
   await w.cron();
   assert.ok(await w.row('SELECT id FROM platform_credentials WHERE id = ?', ref1), 'its grant still refers to it');
   // The grant's last profile deleted: the grant goes, and the next cron purges the credentials.

@@ -16,7 +16,7 @@ let w;
 const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 before(async () => {
-  w = await startWorker({ vars: credentialVars(['x', 'youtube']), outbound: mocks.handle });
+  w = await startWorker({ vars: credentialVars(['x', 'youtube', 'tiktok']), outbound: mocks.handle });
   // YouTube's search answers any live token of its own; the budget refusals are the worker's.
   mocks.api = async (request, url) => {
     if (url.hostname !== 'www.googleapis.com' || url.pathname !== '/youtube/v3/search') return undefined;
@@ -86,6 +86,28 @@ test("a grant minted with an app's own client refreshes and is revoked with that
   assert.equal(revokes[0].headers.authorization, basic('own-x-client', 'own-x-secret'));
   assert.ok([access, rt].includes(revokes[0].form.token));
   assert.equal(mocks.tokens.get(revokes[0].form.token).revoked, true, 'the platform took the revocation');
+});
+
+test("an own client's grant is revoked with that client even while another app holds the same login through the deployment's", async () => {
+  // TikTok's revoke ends every token of the user for the client that calls it: the
+  // deployment's grant of the same login is another client's, which this revoke cannot end.
+  const own = await app('Own TikTok');
+  await ownClient(own, 'tiktok', 'own-tt-key', 'own-tt-secret');
+  const shared = await app('Shared TikTok');
+  const mine = await connect(own, 'tiktok', 'tt-both');
+  const theirs = await connect(shared, 'tiktok', 'tt-both');
+  const minesTokens = await w.tokensOf(mine);
+  const theirsTokens = await w.tokensOf(theirs);
+  const from = mocks.calls.length;
+  const del = await w.call('DELETE', `/v1/profiles/${mine}`, { token: own.key });
+  assert.equal(del.status, 204);
+  await w.settled();
+  const revokes = mocks.calls.slice(from).filter((c) => c.host === 'open.tiktokapis.com' && c.path === '/v2/oauth/revoke/');
+  assert.deepEqual(revokes.map((c) => [c.clientId, c.form.token]), [['own-tt-key', minesTokens.access]], "revoked once, with the app's own client");
+  assert.equal(mocks.tokens.get(minesTokens.access).revoked, true, 'the platform took the revocation');
+  assert.equal(mocks.tokens.get(theirsTokens.access).revoked, false, "the other app's grant through the deployment's client lives on");
+  const r = await w.call('GET', `/v1/profiles/${theirs}`, { token: shared.key });
+  assert.equal(r.body.status, 'active');
 });
 
 test('a new secret for the same client id keeps its grants refreshing; the old secret is refused', async () => {

@@ -1,0 +1,141 @@
+// Removing an app's own platform credentials while connects are under way: a grant whose
+// profile still waits for its claim, an account choice still open in the picker. Nothing is
+// left live at the platform with no row to revoke it from, and a forced removal never fails
+// on a pending profile. Also what a tenant may store: not another app's client id, not the
+// deployment's, and not an unbounded number of replaced ones.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startWorker } from './harness.mjs';
+import { PlatformMocks, credentialVars, credsFor } from './platform-mocks.mjs';
+
+const REDIRECT = 'https://app.example.com/connected';
+const mocks = new PlatformMocks();
+let w;
+
+before(async () => {
+  w = await startWorker({ vars: credentialVars(['x', 'facebook', 'linkedin']), outbound: mocks.handle });
+});
+after(async () => { await w?.stop(); });
+
+const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+async function until(check, what, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+const callsSince = (from, platform, endpoint) => mocks.calls.slice(from).filter((c) => c.platform === platform && c.endpoint === endpoint);
+
+async function ownClient(app, platform, id, secret) {
+  mocks.allowClient(platform, id, secret);
+  const r = await w.admin('PUT', `/v1/admin/apps/${app.app.id}/platforms/${platform}`, { client_id: id, client_secret: secret });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body;
+}
+
+test('a forced DELETE ends a grant whose profile waits for its claim (silently, the claim then refused) and revokes it with the removed client', async () => {
+  const app = await w.createApp('Pending removal', [REDIRECT]); // claim: required
+  await ownClient(app, 'x', 'pend-x-client', 'pend-x-secret');
+  const link = await w.createLink(app.api_key, { platform: 'x', redirect_url: REDIRECT });
+  const approved = mocks.approve(link.authorize_url, { user: 'pendx' });
+  const res = await w.callback(`${approved.redirectUri}?${new URLSearchParams({ code: approved.code, state: approved.state })}`, { claim: false });
+  const q = Object.fromEntries(new URL(res.headers.get('location')).searchParams);
+  assert.equal(q.connected, 'true', JSON.stringify(q));
+  assert.ok(q.connect_token, 'waits for its claim');
+  const pending = await w.row('SELECT id, status FROM profiles WHERE app_id = ?', app.app.id);
+  assert.equal(pending.status, 'pending');
+  const { access, refresh } = await w.tokensOf(pending.id);
+
+  const refused = await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/x`);
+  assert.equal(refused.status, 409, 'a pending profile holds its grant');
+  const from = mocks.calls.length;
+  const forced = await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/x?force=true`);
+  assert.equal(forced.status, 204, forced.text);
+  // The revocation runs after the answer.
+  await until(() => callsSince(from, 'x', 'revoke').length > 0, 'the revoke call');
+  const after = await w.row('SELECT status, disconnect_reason FROM profiles WHERE id = ?', pending.id);
+  assert.deepEqual([after.status, after.disconnect_reason], ['disconnected', 'credentials_removed']);
+  assert.equal((await w.row('SELECT COUNT(*) AS n FROM platform_credentials WHERE app_id = ?', app.app.id)).n, 0);
+  await w.settled();
+  const revokes = callsSince(from, 'x', 'revoke');
+  assert.ok(revokes.length >= 1, 'revoked at X');
+  for (const r of revokes) {
+    assert.equal(r.headers.authorization, basic('pend-x-client', 'pend-x-secret'), 'with the removed client');
+    assert.ok([access, refresh].includes(r.form.token), 'a token of the grant');
+    assert.equal(mocks.tokens.get(r.form.token).revoked, true, 'the platform took the revocation');
+  }
+
+  const claim = await w.call('POST', `/v1/connect-links/${link.id}/claim`, { token: app.api_key, json: { connect_token: q.connect_token } });
+  assert.equal(claim.status, 409, JSON.stringify(claim.body));
+  assert.equal((await w.row('SELECT status FROM profiles WHERE id = ?', pending.id)).status, 'disconnected', 'the claim activated nothing');
+});
+
+test('a DELETE while the user is in the picker drops the choice, fails the link and revokes the tokens it held with the removed client', async () => {
+  const app = await w.createApp('Picker removal', [REDIRECT]);
+  await ownClient(app, 'facebook', 'pick-fb-client', 'pick-fb-secret');
+  mocks.setPages('pickgone', [{ id: '7101', name: 'One' }, { id: '7102', name: 'Two' }]);
+  const link = await w.createLink(app.api_key, { platform: 'facebook', redirect_url: REDIRECT });
+  const approved = mocks.approve(link.authorize_url, { user: 'pickgone' });
+  const page = await w.fetchChecked(`${approved.redirectUri}?${new URLSearchParams({ code: approved.code, state: approved.state })}`, { redirect: 'manual' });
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  assert.match(html, /name="form_token"/, 'the picker is open');
+  const cookie = page.headers.get('set-cookie');
+  const [token] = callsSince(0, 'facebook', 'token').filter((c) => c.clientId === 'pick-fb-client');
+  assert.ok(token, 'the code went to the app client');
+  const held = [...mocks.tokens.entries()].filter(([, t]) => t.platform === 'facebook' && t.user === 'pickgone' && t.clientId === 'pick-fb-client' && !t.revoked);
+  assert.ok(held.length >= 1, 'the choice holds live tokens');
+
+  const from = mocks.calls.length;
+  const del = await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/facebook`);
+  assert.equal(del.status, 204, del.text);
+  // The revocation runs after the answer.
+  await until(() => callsSince(from, 'facebook', 'revoke').length > 0, 'the revoke call');
+  await w.settled();
+  const revokes = callsSince(from, 'facebook', 'revoke');
+  assert.equal(revokes.length, 1, 'the held grant revoked once');
+  for (const [, t] of held) assert.equal(t.revoked, true, 'every token the choice held is dead at the platform');
+  assert.equal((await w.row('SELECT COUNT(*) AS n FROM account_choices WHERE link_id = ?', link.id)).n, 0, 'the choice is gone');
+  const status = await w.call('GET', `/v1/connect-links/${link.id}`, { token: app.api_key });
+  assert.deepEqual([status.body.status, status.body.error], ['failed', 'access_denied']);
+  // The user submits the picker after all: nothing lands.
+  const submitted = await w.choose(html, cookie, 'all');
+  const location = submitted.headers.get('location');
+  assert.ok(!location || new URL(location).searchParams.get('connected') !== 'true', 'nothing connected');
+  assert.equal((await w.row('SELECT COUNT(*) AS n FROM profiles WHERE app_id = ?', app.app.id)).n, 0);
+});
+
+test("self-service: a client id that is another app's or the deployment's is refused 409; the operator may share one", async () => {
+  const a = await w.createApp('Self share A', [REDIRECT]);
+  const b = await w.createApp('Self share B', [REDIRECT]);
+  for (const app of [a, b]) assert.equal((await w.admin('PATCH', `/v1/admin/apps/${app.app.id}`, { self_service_credentials: true })).status, 200);
+  const put = (app, platform, client_id) => w.call('PUT', `/v1/platform-credentials/${platform}`, { token: app.api_key, json: { client_id, client_secret: `${client_id}-secret-0123` } });
+  assert.equal((await put(a, 'linkedin', 'a-own-li')).status, 200);
+  const taken = await put(b, 'linkedin', 'a-own-li');
+  assert.equal(taken.status, 409, JSON.stringify(taken.body));
+  assert.equal(taken.body.error.code, 'conflict');
+  assert.ok(!taken.text.includes(a.app.id), 'which app holds it is not told');
+  const deployments = await put(b, 'x', credsFor('x').id);
+  assert.equal(deployments.status, 409, "the deployment's client id");
+  assert.equal((await w.row('SELECT COUNT(*) AS n FROM platform_credentials WHERE app_id = ?', b.app.id)).n, 0, 'nothing stored for B');
+  // A may store it again for itself (the same app), and the operator may give B the same one.
+  assert.equal((await put(a, 'linkedin', 'a-own-li')).status, 200);
+  const shared = await w.admin('PUT', `/v1/admin/apps/${b.app.id}/platforms/linkedin`, { client_id: 'a-own-li', client_secret: 'a-own-li-secret-0123' });
+  assert.equal(shared.status, 200, JSON.stringify(shared.body));
+});
+
+test('an app keeps at most 10 client ids per platform: the next new one is refused 409, a kept one comes back', async () => {
+  const app = await w.createApp('Many clients', [REDIRECT]);
+  const put = (id) => w.admin('PUT', `/v1/admin/apps/${app.app.id}/platforms/linkedin`, { client_id: id, client_secret: `${id}-secret-0123` });
+  for (let i = 0; i < 10; i++) assert.equal((await put(`many-${i}`)).status, 200, `client ${i}`);
+  const over = await put('many-10');
+  assert.equal(over.status, 409, JSON.stringify(over.body));
+  assert.match(over.body.error.message, /DELETE/);
+  assert.equal((await w.row('SELECT COUNT(*) AS n FROM platform_credentials WHERE app_id = ?', app.app.id)).n, 10);
+  const back = await put('many-3');
+  assert.equal(back.status, 200, 'a kept client id is no new one');
+  assert.equal(back.body.client_id, 'many-3');
+  assert.equal((await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/linkedin`)).status, 204);
+  assert.equal((await put('many-10')).status, 200, 'room again once removed');
+});
