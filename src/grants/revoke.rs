@@ -37,12 +37,20 @@ pub struct Grant<'a> {
 /// platforms calling the same revoke endpoint (Facebook Pages and Instagram through Facebook
 /// Login: `DELETE /me/permissions` ends both) minted by that same client. Returns the
 /// platforms of that endpoint, and among them those whose deployment client is `client_id`
-/// (`p` always): a grant of the deployment's counts on those, a grant of an app's own
-/// credentials when they carry `client_id`. A grant of another client holds other tokens,
-/// which this revocation leaves alone.
-fn same_client_platforms<'a>(ctx: &'a Ctx, p: &'a Platform, client_id: &str) -> store::Issuer<'a> {
+/// (`p` whenever the revoking client is the deployment's, `own` false: a per-instance
+/// client has no single deployment client to compare): a grant of the deployment's counts
+/// on those, a grant of an app's own credentials when they carry `client_id`. A grant of
+/// another client holds other tokens, which this revocation leaves alone.
+fn same_client_platforms<'a>(ctx: &'a Ctx, p: &'a Platform, client_id: &str, own: bool) -> store::Issuer<'a> {
     let mut platforms = vec![p.id.as_str()];
-    let mut deployment = vec![p.id.as_str()];
+    // Revoking with an app's own client, the deployment's grants of `p` hold other tokens
+    // (unless that client is the deployment's too): counting them kept an expired choice's
+    // or a deleted grant's tokens live at the platform whenever the deployment's client held
+    // the same login.
+    let mut deployment = match !own || ctx.credentials(p).is_some_and(|c| c.client_id == client_id) {
+        true => vec![p.id.as_str()],
+        false => vec![],
+    };
     for other in ctx.catalog.all() {
         if other.id != p.id && other.revoke_url.is_some() && other.revoke_url == p.revoke_url {
             platforms.push(other.id.as_str());
@@ -102,7 +110,7 @@ async fn revoke_through(ctx: &Ctx, g: &Grant<'_>, clients: &[ClientCredentials],
     }
     let others_hold = match g.account {
         Some(account) => {
-            let issuer = same_client_platforms(ctx, g.platform, &creds.client_id);
+            let issuer = same_client_platforms(ctx, g.platform, &creds.client_id, g.own.is_some());
             let except = g.grant_id.unwrap_or("");
             Some(store::others_hold_login(&ctx.db()?, &issuer, &creds.client_id, account, except).await?)
         }
