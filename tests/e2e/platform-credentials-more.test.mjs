@@ -2,25 +2,31 @@
 // rotation re-seals their secrets; an envelope is bound to its app and platform; no secret
 // in any log line; a platform configured only through an app's own client; a failed
 // connect's grant revoked with that client and a picker's landing recording it; the cron's
-// grace period of retired credentials and a refresh whose credentials are gone.
+// grace period of retired credentials and a refresh whose credentials are gone; a custom
+// provider's refresh and revoke with an app's own client; a row no key opens during a
+// rotation; and, last, no secret in any answer, log line or D1 table of the file.
 // The deployment has no X client: every X client here is an app's own.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { startWorker, randomKey, openWith } from './harness.mjs';
-import { PlatformMocks, credentialVars, CUSTOM_PROVIDERS } from './platform-mocks.mjs';
+import { startWorker, randomKey, openWith, sealWith } from './harness.mjs';
+import { PlatformMocks, credentialVars, credsFor, CUSTOM_PROVIDERS } from './platform-mocks.mjs';
+import { recordAnswers, assertNoSecretsAnywhere } from './secret-scan.mjs';
 import { metaSignedRequest } from './platform-webhook-signers.mjs';
 
 const REDIRECT = 'https://app.example.com/connected';
 const K1 = `k1:${randomKey()}`;
 const K2 = `k2:${randomKey()}`;
+const K3 = `k3:${randomKey()}`;
 const mocks = new PlatformMocks();
 let w;
+let answers; // every answer of this file, scanned by the last test
 const secrets = []; // every client ({ id, secret }) a test stores: no secret may show in a log
 
 before(async () => {
   const vars = { ...credentialVars(['facebook', 'acme']), CUSTOM_PROVIDERS: JSON.stringify(CUSTOM_PROVIDERS) };
   w = await startWorker({ vars, outbound: mocks.handle, captureLogs: true, tokenKeys: K1 });
+  answers = recordAnswers(w);
 });
 after(async () => { await w?.stop(); });
 
@@ -52,6 +58,14 @@ const platformsOf = async (key) => Object.fromEntries((await w.call('GET', '/v1/
 const usage = async () => Object.fromEntries((await w.admin('GET', '/v1/admin/keys')).body.data.map((u) => [u.kid, u]));
 const nowSecs = () => Math.floor(Date.now() / 1000);
 const logLines = () => w.logs.join('').split('\n');
+
+async function until(check, what, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 async function connect(app, platform, user, linkFields = {}) {
   const r = await w.connectWithMock(mocks, app.api_key, platform, { user, redirect: REDIRECT, linkFields });
@@ -106,10 +120,9 @@ test('a TOKEN_KEYS rotation re-seals app credentials; connects and refreshes go 
   await w.restart({ TOKEN_KEYS: K2 });
   const from = mocks.calls.length;
   await connect(app, 'x', 'rotnew');
-  const [token] = callsSince(from, 'x', 'token');
-  assert.equal(token.clientId, client.client_id);
-  assert.equal(token.headers.authorization, basic(client.client_id, client.client_secret));
-  assert.equal(token.answered, true);
+  // The one token call of the connect: the app's client and secret, taken by X (200).
+  assert.deepEqual(callsSince(from, 'x', 'token').map((c) => [c.clientId, c.headers.authorization, c.status]),
+    [[client.client_id, basic(client.client_id, client.client_secret), 200]]);
   const r = await refresh(app, old);
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.calls.length, 1);
@@ -143,8 +156,7 @@ test("a client secret's envelope copied onto another app's or another platform's
   await putOwn(b, 'x', bx);
   const at = mocks.calls.length;
   await connect(b, 'x', 'sealb');
-  const [token] = callsSince(at, 'x', 'token');
-  assert.equal(token.headers.authorization, basic(bx.client_id, bx.client_secret));
+  assert.deepEqual(callsSince(at, 'x', 'token').map((c) => [c.headers.authorization, c.status]), [[basic(bx.client_id, bx.client_secret), 200]]);
   assert.ok(!JSON.stringify(mocks.calls.slice(from)).includes(ax.client_secret), "A's secret was never sent for B");
 });
 
@@ -155,24 +167,21 @@ test('no client secret in any log line: a refresh, a revoke, a refused exchange 
   const profile = await connect(app, 'x', 'loguser');
   const r = await refresh(app, profile);
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  assert.equal(r.calls[0].headers.authorization, basic(client.client_id, client.client_secret));
+  assert.deepEqual(r.calls.map((c) => [c.headers.authorization, c.status]), [[basic(client.client_id, client.client_secret), 200]]);
 
   // The platform now refuses the stored secret (rotated there first): the exchange fails.
   mocks.allowClient('x', client.client_id, 'the-platform-has-another-secret');
   const from = mocks.calls.length;
   const failed = await w.connectWithMock(mocks, app.api_key, 'x', { user: 'logrefused', redirect: REDIRECT });
   assert.notEqual(failed.q.connected, 'true', JSON.stringify(failed.q));
-  const [refused] = callsSince(from, 'x', 'token');
-  assert.equal(refused.headers.authorization, basic(client.client_id, client.client_secret));
+  assert.deepEqual(callsSince(from, 'x', 'token').map((c) => [c.headers.authorization, c.status]), [[basic(client.client_id, client.client_secret), 401]], 'refused by X');
   mocks.allowClient('x', client.client_id, client.client_secret);
 
   // The revoke, with the app's client.
   const at = mocks.calls.length;
   assert.equal((await w.call('DELETE', `/v1/profiles/${profile}`, { token: app.api_key })).status, 204);
   await w.settled();
-  const revokes = callsSince(at, 'x', 'revoke');
-  assert.equal(revokes.length, 1);
-  assert.equal(revokes[0].headers.authorization, basic(client.client_id, client.client_secret));
+  assert.deepEqual(callsSince(at, 'x', 'revoke').map((c) => [c.headers.authorization, c.status]), [[basic(client.client_id, client.client_secret), 200]]);
 
   // A per-credential Meta webhook signed with another secret: 401.
   const fb = ownClient('facebook', 'log-fb-client');
@@ -209,16 +218,15 @@ test("a platform configured only through an app's own client: that app connects,
 
   const from = mocks.calls.length;
   const profile = await connect(own, 'x', 'onlyuser');
-  assert.equal(callsSince(from, 'x', 'token')[0].clientId, client.client_id);
+  assert.deepEqual(callsSince(from, 'x', 'token').map((c) => [c.clientId, c.status]), [[client.client_id, 200]]);
   const r = await refresh(own, profile);
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  assert.equal(r.calls[0].headers.authorization, basic(client.client_id, client.client_secret));
+  assert.deepEqual(r.calls.map((c) => [c.headers.authorization, c.status]), [[basic(client.client_id, client.client_secret), 200]]);
   const at = mocks.calls.length;
   assert.equal((await w.call('DELETE', `/v1/profiles/${profile}`, { token: own.api_key })).status, 204);
   await w.settled();
   const revokes = callsSince(at, 'x', 'revoke');
-  assert.equal(revokes.length, 1);
-  assert.equal(revokes[0].clientId, client.client_id);
+  assert.deepEqual(revokes.map((c) => [c.clientId, c.status]), [[client.client_id, 200]]);
   assert.equal(mocks.tokens.get(revokes[0].form.token).revoked, true);
 });
 
@@ -230,12 +238,12 @@ test("a failed connect's grant is revoked with the app's client; a picker's land
   const from = mocks.calls.length;
   const failed = await w.connectWithMock(mocks, app.api_key, 'x', { user: 'freshfail', redirect: REDIRECT });
   assert.equal(failed.q.error, 'profile_failed', JSON.stringify(failed.q));
+  assert.deepEqual(callsSince(from, 'x', 'token').map((c) => [c.clientId, c.status]), [[client.client_id, 200]]);
+  // The fresh grant is revoked after the answer (wait_until): waited for, not assumed.
+  await until(() => callsSince(from, 'x', 'revoke').length > 0, 'the fresh grant revoked');
   await w.settled();
-  const [token] = callsSince(from, 'x', 'token');
-  assert.equal(token.clientId, client.client_id);
   const revokes = callsSince(from, 'x', 'revoke');
-  assert.equal(revokes.length, 1, 'the fresh grant revoked');
-  assert.equal(revokes[0].headers.authorization, basic(client.client_id, client.client_secret));
+  assert.deepEqual(revokes.map((c) => [c.headers.authorization, c.status]), [[basic(client.client_id, client.client_secret), 200]], 'the fresh grant revoked');
   assert.equal(mocks.clientOfToken(revokes[0].form.token), client.client_id);
   assert.equal(mocks.tokens.get(revokes[0].form.token).revoked, true);
 
@@ -302,7 +310,106 @@ test('a cron refresh whose credentials are gone makes no platform call and pushe
   assert.ok(logLines().some((l) => l.includes('refresh_skipped') && l.includes(grant)), 'logged');
 });
 
-test('no client secret in any line the worker logged during this file', async () => {
+test("a custom provider's grant minted with an app's own client refreshes at its token_url and is revoked at its revoke_url with that client", async () => {
+  const app = await newApp('Own Acme app');
+  const bystander = await newApp('Deployment Acme app');
+  const client = ownClient('acme', 'own-acme-client');
+  await putOwn(app, 'acme', client);
+  const from = mocks.calls.length;
+  const profile = await connect(app, 'acme', 'acmeown');
+  assert.deepEqual(callsSince(from, 'acme', 'token').map((c) => [c.headers.authorization, c.status]), [[basic(client.client_id, client.client_secret), 200]]);
+  // The same login through the deployment's client, in another app.
+  const theirs = await connect(bystander, 'acme', 'acmeown');
+  const { access: a1, refresh: rt1 } = await w.tokensOf(profile);
+  assert.equal(mocks.clientOfToken(rt1), client.client_id);
+
+  const at = mocks.calls.length;
+  const r = await w.call('POST', `/v1/profiles/${profile}/refresh`, { token: app.api_key });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(mocks.calls.slice(at).filter((c) => c.host === 'id.acme.test').map((c) => [c.endpoint, c.headers.authorization, c.form.refresh_token, c.status]),
+    [['refresh', basic(client.client_id, client.client_secret), rt1, 200]], 'one refresh, with the app\'s client and secret');
+  const { access: a2, refresh: rt2 } = await w.tokensOf(profile);
+  assert.notEqual(a2, a1);
+  assert.notEqual(rt2, rt1, 'the rotated refresh token is stored');
+  assert.equal(mocks.clientOfToken(a2), client.client_id);
+
+  const del = mocks.calls.length;
+  assert.equal((await w.call('DELETE', `/v1/profiles/${profile}`, { token: app.api_key })).status, 204);
   await w.settled();
-  assertNoSecret(w.logs.join(''), "the worker's log");
+  // RFC 7009 with the app's client: the refresh token, which ends the grant.
+  assert.deepEqual(callsSince(del, 'acme', 'revoke').map((c) => [c.headers.authorization, c.form.token, c.status]),
+    [[basic(client.client_id, client.client_secret), rt2, 200]]);
+  assert.deepEqual([mocks.tokens.get(rt2).revoked, mocks.tokens.get(a2).revoked], [true, true], 'taken by the provider: the token was that client\'s');
+  const { access: theirAccess } = await w.tokensOf(theirs);
+  assert.equal(mocks.tokens.get(theirAccess).revoked, false, "the deployment's grant of the login stays live");
+  assert.equal((await w.call('GET', `/v1/profiles/${theirs}`, { token: bystander.api_key })).body.status, 'active');
+});
+
+// Runs after the rotation test above: the credentials rows are under k2 now.
+test('a rotation marks a credential row no key opens and counts it unreadable; every other row is re-sealed', async () => {
+  const good = await newApp('Readable credentials');
+  const bad = await newApp('Corrupted credentials');
+  const lost = await newApp('Lost-key credentials');
+  const gc = ownClient('acme', 'reseal-good');
+  const refGood = await putOwn(good, 'acme', gc);
+  const bc = ownClient('acme', 'reseal-bad');
+  const refBad = await putOwn(bad, 'acme', bc);
+  const lc = ownClient('acme', 'reseal-lost');
+  const refLost = await putOwn(lost, 'acme', lc);
+  assert.equal(w.bindings.TOKEN_KEYS, K2);
+  // Corrupted in D1: under k2, but sealed for another app's row (what a bad copy leaves).
+  await w.sql('UPDATE platform_credentials SET client_secret_enc = ? WHERE id = ?', sealWith(K2, bc.client_secret, `${good.app.id}:acme`, 'client_secret', 'k2'), refBad);
+  // Under a key id TOKEN_KEYS does not have (removed too early): nothing can open it.
+  const K0 = `k0:${randomKey()}`;
+  await w.sql("UPDATE platform_credentials SET client_secret_enc = ?, token_kid = 'k0' WHERE id = ?", sealWith(K0, lc.client_secret, `${lost.app.id}:acme`, 'client_secret', 'k0'), refLost);
+
+  // What the test's copy of the keys opens: every k2 row but the corrupted ones (the
+  // envelope test above left one too), each with its plaintext.
+  const open = (keys, r, field, enc) => { try { return openWith(keys, enc, `${r.app_id}:${r.platform}`, field); } catch { return null; } };
+  const k2rows = (await w.sql("SELECT id, app_id, platform, client_secret_enc, webhook_secret_enc FROM platform_credentials WHERE token_kid = 'k2'")).results;
+  const plain = new Map(k2rows.map((r) => [r.id, [open(K2, r, 'client_secret', r.client_secret_enc), r.webhook_secret_enc === null ? 'none' : open(K2, r, 'webhook_secret', r.webhook_secret_enc)]]));
+  const unreadable = k2rows.filter((r) => plain.get(r.id).includes(null)).map((r) => r.id).sort();
+  assert.ok(unreadable.includes(refBad));
+  assert.ok(!unreadable.includes(refGood));
+  assert.ok(k2rows.length > unreadable.length + 2, 'readable rows to re-seal');
+
+  await w.restart({ TOKEN_KEYS: `${K3},${K2}` });
+  await w.cron();
+  const rows = (await w.sql('SELECT id, app_id, platform, token_kid, reencrypt_failed_at, client_secret_enc, webhook_secret_enc FROM platform_credentials')).results;
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  assert.deepEqual(rows.filter((r) => r.reencrypt_failed_at !== null).map((r) => r.id).sort(), unreadable, 'exactly the rows no key opens are marked');
+  for (const id of unreadable) {
+    const r = byId.get(id);
+    assert.equal(r.token_kid, 'k2', 'left under k2');
+    assert.equal(r.client_secret_enc, k2rows.find((k) => k.id === id).client_secret_enc, 'left as it was');
+  }
+  for (const r of k2rows.filter((k) => !unreadable.includes(k.id))) {
+    const now = byId.get(r.id);
+    assert.equal(now.token_kid, 'k3', `${r.id} re-sealed`);
+    assert.match(now.client_secret_enc, /^v1\.k3\./);
+    assert.deepEqual([open(K3, now, 'client_secret', now.client_secret_enc), now.webhook_secret_enc === null ? 'none' : open(K3, now, 'webhook_secret', now.webhook_secret_enc)], plain.get(r.id), 'the same secrets');
+  }
+  assert.deepEqual([byId.get(refLost).token_kid, byId.get(refLost).reencrypt_failed_at], ['k0', null], 'a row under a missing key is left out, not marked');
+  const u = await usage();
+  assert.deepEqual([u.k2.apps, u.k2.unreadable, u.k2.removable], [unreadable.length, unreadable.length, false], 'k2 still holds the unreadable rows, and says so');
+  assert.deepEqual([u.k3.current, u.k3.unreadable], [true, 0]);
+  assert.deepEqual([u.k0.in_keyring, u.k0.apps], [false, 1], 'counted under its missing key');
+  assert.ok(logLines().some((l) => l.includes('reencrypt_failed') && l.includes(refBad)), 'logged');
+
+  // The operator stores the secret again: the row is whole, under k3, and unmarked.
+  await putOwn(bad, 'acme', bc);
+  const repaired = await w.row('SELECT token_kid, reencrypt_failed_at FROM platform_credentials WHERE id = ?', refBad);
+  assert.deepEqual([repaired.token_kid, repaired.reencrypt_failed_at], ['k3', null]);
+  assert.equal((await usage()).k2.unreadable, unreadable.length - 1);
+  const at = mocks.calls.length;
+  await connect(bad, 'acme', 'resealbad');
+  assert.deepEqual(callsSince(at, 'acme', 'token').map((c) => [c.headers.authorization, c.status]), [[basic(bc.client_id, bc.client_secret), 200]]);
+});
+
+test('no secret of this file in any answer, log line or D1 table', async () => {
+  await assertNoSecretsAnywhere(w, {
+    answers,
+    answered: [...secrets, credsFor('facebook'), credsFor('acme'), { secret: 'the-platform-has-another-secret' }],
+    kept: [...mocks.tokens.keys()].map((secret) => ({ secret, what: 'a platform token' })),
+  });
 });

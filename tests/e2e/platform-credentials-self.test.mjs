@@ -6,19 +6,26 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './harness.mjs';
 import { PlatformMocks, credentialVars, credsFor } from './platform-mocks.mjs';
+import { recordAnswers, assertNoSecretsAnywhere } from './secret-scan.mjs';
 
 const REDIRECT = 'https://app.example.com/connected';
 const mocks = new PlatformMocks();
 let w;
+let answers; // every answer of this file, scanned by the last test
+const clients = new Map(); // client id -> secret: every app's own client the file stores
 
 before(async () => {
-  w = await startWorker({ vars: credentialVars(['x', 'linkedin']), outbound: mocks.handle });
+  w = await startWorker({ vars: credentialVars(['x', 'linkedin']), outbound: mocks.handle, captureLogs: true });
+  answers = recordAnswers(w);
 });
 after(async () => {
   await w?.stop();
 });
 
-const own = (id, extra = {}) => ({ client_id: id, client_secret: `${id}-secret-0123456789`, ...extra });
+const own = (id, extra = {}) => {
+  clients.set(id, `${id}-secret-0123456789`);
+  return { client_id: id, client_secret: `${id}-secret-0123456789`, ...extra };
+};
 
 async function until(check, what, ms = 5000) {
   const end = Date.now() + ms;
@@ -157,4 +164,12 @@ test('a retired client id: a PUT back revives the same row; the cron purges it o
   await w.cron();
   assert.equal(await w.row('SELECT id FROM platform_credentials WHERE id = ?', ref1), null);
   assert.deepEqual((await rows()).map((r) => [r.client_id, r.retired_at]), [['rot-2', null]]);
+});
+
+test('no secret of this file in any answer, log line or D1 table', async () => {
+  await assertNoSecretsAnywhere(w, {
+    answers,
+    answered: [...[...clients].map(([id, secret]) => ({ id, secret })), credsFor('x'), credsFor('linkedin')],
+    kept: [...mocks.tokens.keys()].map((secret) => ({ secret, what: 'a platform token' })),
+  });
 });

@@ -3,20 +3,24 @@
 // deployment's, not even when its own are gone), a new secret for the same client id
 // applies to the grants it minted, a new client id leaves them on the old one, and the
 // proxy's app-scoped budgets belong to that platform app: an app's own quota is neither the
-// deployment's nor another app's.
+// deployment's nor another app's; a 401 through the proxy refreshes with the app's client.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './harness.mjs';
 import { PlatformMocks, credentialVars, credsFor } from './platform-mocks.mjs';
+import { recordAnswers, assertNoSecretsAnywhere } from './secret-scan.mjs';
 
 const REDIRECT = 'https://app.example.com/connected';
 const mocks = new PlatformMocks();
 let w;
+let answers; // every answer of this file, scanned by the last test
+const clients = []; // every app's own client ({ id, secret }) the file stores
 
 const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 before(async () => {
-  w = await startWorker({ vars: credentialVars(['x', 'youtube', 'tiktok']), outbound: mocks.handle });
+  w = await startWorker({ vars: credentialVars(['x', 'youtube', 'tiktok']), outbound: mocks.handle, captureLogs: true });
+  answers = recordAnswers(w);
   // YouTube's search answers any live token of its own; the budget refusals are the worker's.
   mocks.api = async (request, url) => {
     if (url.hostname !== 'www.googleapis.com' || url.pathname !== '/youtube/v3/search') return undefined;
@@ -38,6 +42,7 @@ async function app(name) {
 
 /** Registers `a`'s own client at the platform (the mock) and stores it with the worker. */
 async function ownClient(a, platform, id, secret) {
+  clients.push({ id, secret });
   mocks.allowClient(platform, id, secret);
   const r = await w.admin('PUT', `/v1/admin/apps/${a.id}/platforms/${platform}`, { client_id: id, client_secret: secret });
   assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -69,21 +74,17 @@ test("a grant minted with an app's own client refreshes and is revoked with that
 
   const r1 = await refresh(own, mine);
   assert.equal(r1.status, 200, JSON.stringify(r1.body));
-  assert.equal(r1.calls.length, 1);
-  assert.equal(r1.calls[0].clientId, 'own-x-client');
-  assert.equal(r1.calls[0].headers.authorization, basic('own-x-client', 'own-x-secret'), 'its own secret');
+  assert.deepEqual(r1.calls.map((c) => [c.clientId, c.headers.authorization, c.status]), [['own-x-client', basic('own-x-client', 'own-x-secret'), 200]], 'its own secret');
   const r2 = await refresh(shared, theirs);
   assert.equal(r2.status, 200, JSON.stringify(r2.body));
-  assert.equal(r2.calls[0].clientId, credsFor('x').id, "the other app's grant: the deployment's client");
+  assert.deepEqual(r2.calls.map((c) => [c.clientId, c.status]), [[credsFor('x').id, 200]], "the other app's grant: the deployment's client");
 
   const { access, refresh: rt } = await w.tokensOf(mine);
   const from = mocks.calls.length;
   const del = await w.call('DELETE', `/v1/profiles/${mine}`, { token: own.key });
   assert.equal(del.status, 204);
   const revokes = mocks.calls.slice(from).filter((c) => c.path === '/2/oauth2/revoke');
-  assert.equal(revokes.length, 1, 'revoked at X');
-  assert.equal(revokes[0].clientId, 'own-x-client');
-  assert.equal(revokes[0].headers.authorization, basic('own-x-client', 'own-x-secret'));
+  assert.deepEqual(revokes.map((c) => [c.clientId, c.headers.authorization, c.status]), [['own-x-client', basic('own-x-client', 'own-x-secret'), 200]], 'revoked at X');
   assert.ok([access, rt].includes(revokes[0].form.token));
   assert.equal(mocks.tokens.get(revokes[0].form.token).revoked, true, 'the platform took the revocation');
 });
@@ -120,7 +121,7 @@ test('a new secret for the same client id keeps its grants refreshing; the old s
   assert.notEqual(second.fingerprint, first.fingerprint);
   const r = await refresh(a, profile);
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  assert.equal(r.calls[0].headers.authorization, basic('rot-x-client', 'rot-secret-2'), 'the new secret');
+  assert.deepEqual(r.calls.map((c) => [c.headers.authorization, c.status]), [[basic('rot-x-client', 'rot-secret-2'), 200]], 'the new secret');
   // What the worker would have sent with the old one is refused by the platform.
   const { refresh: rt } = await w.tokensOf(profile);
   const old = await mocks.handle(new Request('https://api.x.com/2/oauth2/token', {
@@ -131,6 +132,7 @@ test('a new secret for the same client id keeps its grants refreshing; the old s
   assert.equal(old.status, 401);
   const again = await refresh(a, profile);
   assert.equal(again.status, 200, 'the refresh token the probe did not spend still works with the new secret');
+  assert.deepEqual(again.calls.map((c) => [c.form.refresh_token, c.status]), [[rt, 200]]);
 });
 
 test('a new client id leaves the grants of the old one refreshing with the old one; new connects use the new', async () => {
@@ -142,10 +144,10 @@ test('a new client id leaves the grants of the old one refreshing with the old o
   assert.equal(mocks.authorizations.at(-1).clientId, 'new-x-client');
   const r1 = await refresh(a, before);
   assert.equal(r1.status, 200, JSON.stringify(r1.body));
-  assert.equal(r1.calls[0].headers.authorization, basic('old-x-client', 'old-secret'));
+  assert.deepEqual(r1.calls.map((c) => [c.headers.authorization, c.status]), [[basic('old-x-client', 'old-secret'), 200]]);
   const r2 = await refresh(a, after);
   assert.equal(r2.status, 200, JSON.stringify(r2.body));
-  assert.equal(r2.calls[0].headers.authorization, basic('new-x-client', 'new-secret'));
+  assert.deepEqual(r2.calls.map((c) => [c.headers.authorization, c.status]), [[basic('new-x-client', 'new-secret'), 200]]);
 });
 
 test("a grant whose own credentials are gone is not refreshed with the deployment's client", async () => {
@@ -192,4 +194,50 @@ test("an app's own platform app has its own budgets: spending them stops neither
     assert.equal(r.headers.get('x-connect-links-attempts'), '1');
     await r.arrayBuffer();
   }
+});
+
+test("a 401 through the proxy refreshes with the app's own client, and the answer is the retried call's", async () => {
+  const a = await app('Proxy own X');
+  await ownClient(a, 'x', 'proxy-x-client', 'proxy-x-secret');
+  const profile = await connect(a, 'x', 'x-proxy');
+  const first = (await w.tokensOf(profile)).access;
+  assert.equal(mocks.clientOfToken(first), 'proxy-x-client');
+  // X drops the access token early (it would otherwise live two hours).
+  mocks.tokens.get(first).revoked = true;
+  const seen = []; // the proxied calls X received: { bearer, clientId }
+  const youtube = mocks.api;
+  mocks.api = async (request, url) => {
+    if (url.hostname !== 'api.x.com' || url.pathname !== '/2/tweets/search/recent') return youtube(request, url);
+    const bearer = /^Bearer (.+)$/.exec(request.headers.get('authorization') || '')?.[1];
+    const g = bearer && mocks.tokens.get(bearer);
+    seen.push({ bearer, clientId: g?.clientId });
+    const body = (status, json) => new Response(JSON.stringify(json), { status, headers: { 'content-type': 'application/json' } });
+    if (!g || g.revoked || g.platform !== 'x' || g.kind !== 'access') return body(401, { title: 'Unauthorized', status: 401, call: seen.length });
+    return body(200, { data: [{ id: '1', text: 'found' }], meta: { call: seen.length } });
+  };
+  try {
+    const from = mocks.calls.length;
+    const res = await fetch(`${w.base}/v1/profiles/${profile}/proxy/2/tweets/search/recent?query=own`, { headers: { authorization: `Bearer ${a.key}` } });
+    const answer = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(answer));
+    assert.deepEqual(answer, { data: [{ id: '1', text: 'found' }], meta: { call: 2 } }, "the retried call's answer");
+    assert.equal(res.headers.get('x-connect-links-attempts'), '2');
+    assert.equal(res.headers.get('x-connect-links-refreshed'), 'true');
+    const now = (await w.tokensOf(profile)).access;
+    assert.notEqual(now, first, 'the new token is stored');
+    assert.deepEqual(seen, [{ bearer: first, clientId: 'proxy-x-client' }, { bearer: now, clientId: 'proxy-x-client' }]);
+    // Every call at X's OAuth endpoints since: the one refresh, with the app's client and secret.
+    const oauth = mocks.calls.slice(from).filter((c) => c.host === 'api.x.com' && c.path.startsWith('/2/oauth2/'));
+    assert.deepEqual(oauth.map((c) => [c.endpoint, c.headers.authorization, c.status]), [['refresh', basic('proxy-x-client', 'proxy-x-secret'), 200]]);
+  } finally {
+    mocks.api = youtube;
+  }
+});
+
+test('no secret of this file in any answer, log line or D1 table', async () => {
+  await assertNoSecretsAnywhere(w, {
+    answers,
+    answered: [...clients, ...['x', 'youtube'].map((p) => credsFor(p)), { secret: 'rot-secret-1' }],
+    kept: [...mocks.tokens.keys()].map((secret) => ({ secret, what: 'a platform token' })),
+  });
 });

@@ -6,20 +6,24 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { startWorker } from './harness.mjs';
+import { startWorker, openWith } from './harness.mjs';
 import { PlatformMocks, credentialVars, credsFor, CUSTOM_PROVIDERS } from './platform-mocks.mjs';
 import { WebhookReceiver } from './webhook-receiver.mjs';
+import { recordAnswers, assertNoSecretsAnywhere } from './secret-scan.mjs';
 
 const REDIRECT = 'https://app.example.com/connected';
 const mocks = new PlatformMocks();
 const receiver = new WebhookReceiver();
 let w;
+let answers; // every answer the worker gave in this file (the last test scans them)
 const secrets = []; // every client ({ id, secret }) a test stores: no secret may show anywhere
+const appWebhookSecrets = []; // the apps' own webhook secrets: answered once, never logged or stored plain
 
 before(async () => {
   await receiver.start();
   const vars = { ...credentialVars(['x', 'facebook', 'acme', 'globex']), CUSTOM_PROVIDERS: JSON.stringify(CUSTOM_PROVIDERS) };
   w = await startWorker({ vars, outbound: mocks.handle, captureLogs: true });
+  answers = recordAnswers(w);
 });
 after(async () => {
   await w?.stop();
@@ -33,6 +37,7 @@ async function newApp(name, { hooks = false } = {}) {
   });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   if (hooks) receiver.useSecret(r.body.webhook_secret);
+  appWebhookSecrets.push(r.body.webhook_secret);
   return r.body;
 }
 
@@ -48,7 +53,11 @@ const put = (appId, platform, body, opts) => w.admin('PUT', `/v1/admin/apps/${ap
 const fingerprint = (s) => crypto.createHash('sha256').update(s).digest('hex').slice(0, 8);
 const credentialId = async (appId, platform) =>
   (await w.row('SELECT id FROM platform_credentials WHERE app_id = ? AND platform = ? AND retired_at IS NULL', appId, platform))?.id;
-const lastCall = (platform, endpoint) => mocks.calls.filter((c) => c.platform === platform && c.endpoint === endpoint).at(-1);
+const callsSince = (from, platform, endpoint) => mocks.calls.slice(from).filter((c) => c.platform === platform && c.endpoint === endpoint);
+/** Every call to `platform` since `from`, as [endpoint, client id, status]: all of a connect's calls, not the last alone. */
+const clientsSince = (from, platform) => mocks.calls.slice(from).filter((c) => c.platform === platform).map((c) => [c.endpoint, c.clientId, c.status]);
+const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+const nowSecs = () => Math.floor(Date.now() / 1000);
 const platformsOf = async (key) => Object.fromEntries((await w.call('GET', '/v1/platforms', { token: key })).body.data.map((p) => [p.id, p]));
 const profile = async (key, id) => (await w.call('GET', `/v1/profiles/${id}`, { token: key })).body;
 
@@ -145,21 +154,23 @@ test('an app with its own client connects through it end to end; another app thr
 
   // The app's own client: at the consent screen (with its scopes), at the token call (its
   // secret: the mock refuses any other), and the grant names the credentials.
+  const fromA = mocks.calls.length;
   const a = await connect(own, 'x', 'ownx');
   const consent = mocks.authorizations.at(-1);
   assert.deepEqual([consent.clientId, consent.scopes], [client.client_id, scopes]);
-  const token = lastCall('x', 'token');
-  assert.equal(token.clientId, client.client_id);
-  assert.equal(token.answered, true);
-  assert.equal(lastCall('x', 'identity').clientId, client.client_id, 'the identity call carries a token of the app\'s client');
+  // Every call of the connect, each with the app's client (the identity call: a token of it),
+  // each answered 200: the token call with the app's secret (the mock refuses any other).
+  assert.deepEqual(clientsSince(fromA, 'x'), [['token', client.client_id, 200], ['identity', client.client_id, 200]]);
+  assert.equal(callsSince(fromA, 'x', 'token')[0].headers.authorization, basic(client.client_id, client.client_secret));
   const grantA = await w.grantRow(a.q.profile_id, 'credential_ref, status');
   assert.deepEqual([grantA.credential_ref, grantA.status], [ref, 'active']);
   assert.equal(mocks.clientOfToken((await w.tokensOf(a.q.profile_id)).access), client.client_id, 'the stored token is the one issued to the app\'s client');
 
   // The other app, same platform, same deployment: the deployment's client.
+  const fromB = mocks.calls.length;
   const b = await connect(shared, 'x', 'sharedx');
   assert.equal(mocks.authorizations.at(-1).clientId, credsFor('x').id);
-  assert.equal(lastCall('x', 'token').clientId, credsFor('x').id);
+  assert.deepEqual(clientsSince(fromB, 'x'), [['token', credsFor('x').id, 200], ['identity', credsFor('x').id, 200]]);
   assert.equal((await w.grantRow(b.q.profile_id, 'credential_ref')).credential_ref, null);
 
   // A Meta platform too: the app's own Facebook Login app for the code exchange and the
@@ -173,21 +184,19 @@ test('an app with its own client connects through it end to end; another app thr
     data_deletion: `${w.base}/platform-webhooks/meta/apps/${fbRef}/data-deletion`,
   });
   mocks.setPages('ownfb', [{ id: '3101', name: 'Own Page' }]);
+  const fromF = mocks.calls.length;
   const f = await connect(own, 'facebook', 'ownfb', { accounts: 'all' });
   assert.equal(mocks.authorizations.at(-1).clientId, fb.client_id);
-  assert.equal(lastCall('facebook', 'token').clientId, fb.client_id);
-  assert.equal(lastCall('facebook', 'swap').clientId, fb.client_id);
+  const fbCalls = clientsSince(fromF, 'facebook');
+  assert.deepEqual(fbCalls.slice(0, 2), [['token', fb.client_id, 200], ['swap', fb.client_id, 200]]);
+  assert.deepEqual(fbCalls.filter(([, id, status]) => id !== fb.client_id || status !== 200), [], 'every Graph call of the connect: the app\'s Facebook app, answered 200');
   assert.equal((await w.grantRow(f.q.profile_ids.split(',')[0], 'credential_ref')).credential_ref, fbRef);
 
-  // No secret in D1 in plaintext, nor in any line the worker wrote.
-  const stored = await w.allStoredText();
-  for (const { table, value } of stored) assertNoSecret(value, `D1 table ${table}`);
+  // Sealed in D1 (the last test scans every table, log line and answer of this file).
   const row = await w.row('SELECT client_secret_enc, secret_fingerprint FROM platform_credentials WHERE id = ?', ref);
   assert.match(row.client_secret_enc, /^v1\./, 'sealed like the tokens');
+  assert.equal(openWith(w.bindings.TOKEN_KEYS, row.client_secret_enc, `${own.app.id}:x`, 'client_secret'), client.client_secret);
   assert.equal(row.secret_fingerprint, fingerprint(client.client_secret));
-  await w.settled();
-  assert.ok(w.logs.join('').length > 0, 'the worker logged');
-  assertNoSecret(w.logs.join(''), 'the worker\'s log');
 });
 
 test('per-instance platforms, platforms without a client and the sandbox are refused 422 platform_unsupported', async () => {
@@ -210,11 +219,13 @@ test('DELETE: 409 while an active grant uses the credentials; ?force=true discon
   const client = ownClient('acme', 'tenant-acme-client');
   assert.equal((await put(app.app.id, 'acme', client)).status, 200);
   const ref = await credentialId(app.app.id, 'acme');
+  let from = mocks.calls.length;
   const mine = await connect(app, 'acme', 'acmeown');
-  assert.equal(lastCall('acme', 'token').clientId, client.client_id);
+  assert.deepEqual(clientsSince(from, 'acme'), [['token', client.client_id, 200], ['identity', client.client_id, 200]]);
   assert.equal((await w.grantRow(mine.q.profile_id, 'credential_ref')).credential_ref, ref);
+  from = mocks.calls.length;
   const bystander = await connect(other, 'acme', 'acmeother');
-  assert.equal(lastCall('acme', 'token').clientId, credsFor('acme').id);
+  assert.deepEqual(clientsSince(from, 'acme'), [['token', credsFor('acme').id, 200], ['identity', credsFor('acme').id, 200]]);
 
   const refused = await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/acme`);
   assert.equal(refused.status, 409, JSON.stringify(refused.body));
@@ -239,8 +250,9 @@ test('DELETE: 409 while an active grant uses the credentials; ?force=true discon
 
   // From now on the app connects through the deployment's client again.
   assert.equal((await platformsOf(app.api_key)).acme.credentials, 'deployment');
+  from = mocks.calls.length;
   await connect(app, 'acme', 'acmeback');
-  assert.equal(lastCall('acme', 'token').clientId, credsFor('acme').id);
+  assert.deepEqual(callsSince(from, 'acme', 'token').map((c) => [c.clientId, c.status]), [[credsFor('acme').id, 200]]);
 
   // Credentials no active grant uses go at once.
   const unused = ownClient('globex', 'tenant-globex-client');
@@ -297,8 +309,9 @@ test('a PUT with another client_id leaves the old grant on the old credentials; 
   const first = ownClient('x', 'tenant-x-first');
   assert.equal((await put(app.app.id, 'x', first)).status, 200);
   const ref1 = await credentialId(app.app.id, 'x');
+  let from = mocks.calls.length;
   const old = await connect(app, 'x', 'changeold');
-  assert.equal(lastCall('x', 'token').clientId, first.client_id);
+  assert.deepEqual(clientsSince(from, 'x'), [['token', first.client_id, 200], ['identity', first.client_id, 200]]);
 
   const second = ownClient('x', 'tenant-x-second');
   const r = await put(app.app.id, 'x', second);
@@ -314,9 +327,10 @@ test('a PUT with another client_id leaves the old grant on the old credentials; 
   assert.equal((await w.grantRow(old.q.profile_id, 'credential_ref')).credential_ref, ref1);
   assert.equal((await profile(app.api_key, old.q.profile_id)).status, 'active');
 
+  from = mocks.calls.length;
   const fresh = await connect(app, 'x', 'changenew');
   assert.equal(mocks.authorizations.at(-1).clientId, second.client_id);
-  assert.equal(lastCall('x', 'token').clientId, second.client_id);
+  assert.deepEqual(clientsSince(from, 'x'), [['token', second.client_id, 200], ['identity', second.client_id, 200]]);
   assert.equal((await w.grantRow(fresh.q.profile_id, 'credential_ref')).credential_ref, ref2);
   assert.equal((await w.grantRow(old.q.profile_id, 'credential_ref')).credential_ref, ref1, 'still on the old ones');
 
@@ -327,8 +341,10 @@ test('a PUT with another client_id leaves the old grant on the old credentials; 
   assert.equal(rr.status, 200);
   assert.equal(rr.body.fingerprint, fingerprint(rotated.client_secret));
   assert.equal(await credentialId(app.app.id, 'x'), ref2, 'the same credentials');
+  from = mocks.calls.length;
   const again = await connect(app, 'x', 'changerot');
-  assert.equal(lastCall('x', 'token').clientId, second.client_id);
+  const rotatedCalls = callsSince(from, 'x', 'token');
+  assert.deepEqual(rotatedCalls.map((c) => [c.headers.authorization, c.status]), [[basic(second.client_id, rotated.client_secret), 200]], 'the new secret');
   assert.equal((await w.grantRow(again.q.profile_id, 'credential_ref')).credential_ref, ref2);
   assert.equal((await w.grantRow(fresh.q.profile_id, 'credential_ref')).credential_ref, ref2);
 });
@@ -346,11 +362,12 @@ test('a link in flight when the client changes is completed with the client its 
   // The operator switches the app to another client while the user is at the consent screen.
   const second = ownClient('x', 'tenant-x-inflight2');
   assert.equal((await put(app.app.id, 'x', second)).status, 200);
+  const from = mocks.calls.length;
   const res = await w.callback(`${approved.redirectUri}?${new URLSearchParams({ code: approved.code, state: approved.state })}`);
   assert.equal(res.status, 302);
   const q = Object.fromEntries(new URL(res.headers.get('location')).searchParams);
   assert.equal(q.connected, 'true', JSON.stringify(q));
-  assert.equal(lastCall('x', 'token').clientId, first.client_id, 'the code is redeemed by the client it was issued to');
+  assert.deepEqual(clientsSince(from, 'x'), [['token', first.client_id, 200], ['identity', first.client_id, 200]], 'the code is redeemed by the client it was issued to');
   assert.equal((await w.grantRow(q.profile_id, 'credential_ref')).credential_ref, ref1);
   const kept = await w.row('SELECT client_id, retired_at FROM platform_credentials WHERE id = ?', ref1);
   assert.equal(kept.client_id, first.client_id);
@@ -386,4 +403,101 @@ test('an account choice open when its credentials are force-removed fails cleanl
     'SELECT id FROM grants WHERE app_id = ? AND credential_ref IS NOT NULL AND credential_ref NOT IN (SELECT id FROM platform_credentials)',
     app.app.id);
   assert.equal(dangling, null, 'no grant names removed credentials');
+});
+
+// The cron's expiry of a picker nobody submitted revokes the grant the choice held with the
+// client that minted it. Facebook's revoke ends every grant of the login for that client, so
+// the worker revokes only where no other grant OF THAT CLIENT holds the login: judged with
+// the deployment's client, the bystander's grant below would keep the app's grant live.
+test("an account choice left to expire is revoked with the app's own client, though the deployment's client holds the same login", async () => {
+  const app = await newApp('Expired choice app');
+  const bystander = await newApp('Expired choice bystander');
+  const fb = ownClient('facebook', 'tenant-fb-expired');
+  assert.equal((await put(app.app.id, 'facebook', fb)).status, 200);
+  const user = 'expirer';
+  mocks.setPages(user, [{ id: '4201', name: 'A' }, { id: '4202', name: 'B' }]);
+  // The same login through the deployment's Facebook app, in another app: live grants of it.
+  const theirs = await connect(bystander, 'facebook', user, { accounts: 'all' });
+  const tokensOfClient = (id) => [...mocks.tokens].filter(([, g]) => g.user === user && g.clientId === id);
+  assert.ok(tokensOfClient(credsFor('facebook').id).length > 0);
+
+  const link = await w.createLink(app.api_key, { platform: 'facebook', redirect_url: REDIRECT });
+  const approved = mocks.approve(link.authorize_url, { user });
+  assert.equal(approved.clientId, fb.client_id);
+  const res = await w.fetchChecked(`${w.base}/oauth/callback?${new URLSearchParams({ code: approved.code, state: approved.state })}`, { redirect: 'manual' });
+  assert.equal(res.status, 200, 'the picker');
+  await res.text();
+  const mine = tokensOfClient(fb.client_id);
+  assert.ok(mine.length > 0, 'the choice holds tokens of the app\'s Facebook app');
+  assert.ok(mine.every(([, g]) => !g.revoked));
+
+  // The picker is never submitted: its choice expires (seeded, rather than waited for).
+  await w.sql('UPDATE account_choices SET expires_at = ? WHERE link_id = ?', nowSecs() - 1, link.id);
+  await w.sql('UPDATE connect_links SET choice_expires_at = ? WHERE id = ?', nowSecs() - 1, link.id);
+  const from = mocks.calls.length;
+  await w.cron();
+  const revokes = callsSince(from, 'facebook', 'revoke');
+  assert.deepEqual(revokes.map((c) => [c.clientId, c.status]), [[fb.client_id, 200]], 'one revoke, of a token of the app\'s client');
+  assert.deepEqual(mine.filter(([, g]) => !g.revoked).map(([t]) => t.slice(0, 8)), [], 'every token the choice held is revoked');
+  assert.deepEqual(tokensOfClient(credsFor('facebook').id).filter(([, g]) => g.revoked), [], "the deployment's grant of the login stays live");
+  assert.equal(await w.row('SELECT link_id FROM account_choices WHERE link_id = ?', link.id), null, 'the row goes once revoked');
+  assert.equal((await w.row('SELECT status FROM connect_links WHERE id = ?', link.id)).status, 'expired');
+  for (const id of theirs.q.profile_ids.split(',')) assert.equal((await profile(bystander.api_key, id)).status, 'active');
+});
+
+test('DELETE of retired credentials that a grant still uses: 409; ?force=true ends it as credentials_removed and revokes it with the retired client', async () => {
+  const app = await newApp('Retired removal app', { hooks: true });
+  const first = ownClient('x', 'tenant-x-retired1');
+  // A webhook_secret too (accepted, unused by X): one more secret the last test looks for.
+  const webhookSecret = `whs_${crypto.randomBytes(12).toString('base64url')}`;
+  secrets.push({ secret: webhookSecret, what: 'a credential webhook secret' });
+  assert.equal((await put(app.app.id, 'x', { ...first, webhook_secret: webhookSecret })).status, 200);
+  const ref1 = await credentialId(app.app.id, 'x');
+  const old = await connect(app, 'x', 'retireduser');
+  const { access, refresh } = await w.tokensOf(old.q.profile_id);
+  assert.equal(mocks.clientOfToken(refresh), first.client_id);
+  // Replaced by another client id: the first are retired, kept for their grant; the current
+  // ones have none.
+  const second = ownClient('x', 'tenant-x-retired2');
+  assert.equal((await put(app.app.id, 'x', second)).status, 200);
+  const ref2 = await credentialId(app.app.id, 'x');
+  assert.notEqual(ref2, ref1);
+  assert.ok((await w.row('SELECT retired_at FROM platform_credentials WHERE id = ?', ref1)).retired_at > 0);
+  assert.equal((await w.row('SELECT COUNT(*) AS n FROM grants WHERE credential_ref = ?', ref2)).n, 0);
+
+  const refused = await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/x`);
+  assert.equal(refused.status, 409, JSON.stringify(refused.body));
+  assert.equal(refused.body.error.code, 'conflict');
+  assert.equal((await w.row('SELECT COUNT(*) AS n FROM platform_credentials WHERE app_id = ?', app.app.id)).n, 2, 'both kept');
+  assert.equal((await profile(app.api_key, old.q.profile_id)).status, 'active');
+
+  const from = mocks.calls.length;
+  const forced = await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/x?force=true`);
+  assert.equal(forced.status, 204, forced.text);
+  const p = await profile(app.api_key, old.q.profile_id);
+  assert.deepEqual([p.status, p.disconnect_reason], ['disconnected', 'credentials_removed']);
+  assert.equal((await w.row('SELECT COUNT(*) AS n FROM platform_credentials WHERE app_id = ?', app.app.id)).n, 0);
+  await w.settled();
+  const events = receiver.of('profile.disconnected', old.q.profile_id);
+  assert.deepEqual(events.map((e) => e.data.disconnect_reason), ['credentials_removed']);
+  // Revoked after the answer: waited for, then every revoke since looked at.
+  await until(() => callsSince(from, 'x', 'revoke').length > 0, 'the ended grant revoked at X');
+  await w.settled();
+  const revokes = callsSince(from, 'x', 'revoke');
+  assert.deepEqual(revokes.map((c) => [c.headers.authorization, c.status]), [[basic(first.client_id, first.client_secret), 200]], 'with the retired client and its secret');
+  assert.ok([access, refresh].includes(revokes[0].form.token));
+  assert.equal(mocks.tokens.get(revokes[0].form.token).revoked, true, 'the platform took it: the token is the retired client\'s');
+});
+
+test('no secret of this file in any answer, log line or D1 table', async () => {
+  const tokens = [...mocks.tokens.keys()].map((secret) => ({ secret, what: 'a platform token' }));
+  assert.ok(tokens.length > 10);
+  await assertNoSecretsAnywhere(w, {
+    answers,
+    answered: [
+      ...secrets.map((s) => ({ what: `the client secret of ${s.id}`, ...s })),
+      ...['x', 'facebook', 'acme', 'globex'].map((p) => ({ ...credsFor(p), what: `the deployment's ${p} secret` })),
+    ],
+    kept: [...appWebhookSecrets.map((secret) => ({ secret, what: "an app's webhook secret" })), ...tokens],
+  });
 });

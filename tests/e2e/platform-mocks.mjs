@@ -367,11 +367,11 @@ export class PlatformMocks {
     // From here the call is answered (a test can tell a call the worker gave up on early).
     call.answered = true;
     const fail = this.failures.get(`${call.platform}:${route.endpoint}`);
-    if (fail) {
-      this.failures.delete(`${call.platform}:${route.endpoint}`);
-      return fail();
-    }
-    return route.run(this, call);
+    if (fail) this.failures.delete(`${call.platform}:${route.endpoint}`);
+    const res = fail ? fail() : await route.run(this, call);
+    // What the platform answered (a test asserts on it rather than on `answered` alone).
+    call.status = res.status;
+    return res;
   }
 
   /**
@@ -885,13 +885,34 @@ const ROUTES = [
   // Custom providers defined only through CUSTOM_PROVIDERS.
   { platform: 'acme', endpoint: 'token', method: 'POST', host: 'id.acme.test', path: '/token', run(m, c) {
     if (!basicOk(m, 'acme', c) || c.form.client_secret) return oauthError(401, 'invalid_client', 'HTTP Basic required');
+    if (c.form.grant_type === 'refresh_token') {
+      // RFC 6749 section 6 at the same token_url, the client authenticated as for the code;
+      // rotated as OAuth 2.1 servers do (the refresh token sent is spent).
+      const g = m.useRefresh('acme', c.form.refresh_token, { rotate: true, clientId: c.clientId });
+      if (!g) return oauthError(400, 'invalid_grant', 'refresh token is invalid, expired, revoked or issued to another client');
+      return json(200, { access_token: m.issue(g, 'acme_at_'), token_type: 'Bearer', expires_in: 3600, refresh_token: m.issue(g, 'acme_rt_', 'refresh'), scope: g.scopes.join(' ') });
+    }
+    if (c.form.grant_type !== 'authorization_code') return oauthError(400, 'unsupported_grant_type', `grant_type ${c.form.grant_type}`);
     const g = m.redeem('acme', c.form.code, c.form.redirect_uri, c.form.code_verifier, c.clientId);
     if (typeof g === 'string') return redeemError(g);
     return json(200, { access_token: m.issue(g, 'acme_at_'), token_type: 'Bearer', expires_in: 3600, refresh_token: m.issue(g, 'acme_rt_', 'refresh'), scope: g.scopes.join(' ') });
   } },
+  // RFC 7009 token revocation (revoke_url), the client authenticated as at token_url. A token
+  // unknown to the server, or issued to another client, is answered 200 and left alone (RFC
+  // 7009 section 2.2). Revoking a token ends the whole grant of that user for this client
+  // (as Keycloak's offline sessions do: what the worker assumes of an unknown server).
+  { platform: 'acme', endpoint: 'revoke', method: 'POST', host: 'id.acme.test', path: '/revoke', run(m, c) {
+    if (!basicOk(m, 'acme', c) || c.form.client_secret) return oauthError(401, 'invalid_client', 'HTTP Basic required');
+    if (!c.form.token) return oauthError(400, 'invalid_request', 'token is required');
+    const g = m.tokens.get(c.form.token);
+    if (g && g.platform === 'acme' && g.clientId === c.clientId) {
+      for (const t of m.tokens.values()) if (t.platform === 'acme' && t.user === g.user && t.clientId === g.clientId) t.revoked = true;
+    }
+    return new Response(null, { status: 200 });
+  } },
   { platform: 'acme', endpoint: 'identity', method: 'GET', host: 'api.acme.test', path: '/userinfo', run(m, c) {
     const g = m.bearer('acme', c);
-    return g ? json(200, { sub: `acme|${g.user}`, preferred_username: `acme_${g.user}`, name: `Acme ${g.user}`, picture: `https://acme.test/${g.user}.png` }) : json(401, { error: 'invalid_token' });
+    return g && !g.revoked ? json(200, { sub: `acme|${g.user}`, preferred_username: `acme_${g.user}`, name: `Acme ${g.user}`, picture: `https://acme.test/${g.user}.png` }) : json(401, { error: 'invalid_token' });
   } },
   { platform: 'globex', endpoint: 'token', method: 'POST', host: 'login.globex.test', path: '/oauth/token', run(m, c) {
     if (c.headers.authorization || !bodyOk(m, 'globex', c)) return oauthError(401, 'invalid_client', 'credentials go in the body');
@@ -921,11 +942,11 @@ const ROUTES = [
   } },
 ];
 
-/** CUSTOM_PROVIDERS for the tests: one Basic+PKCE provider, one body-auth provider without PKCE. */
+/** CUSTOM_PROVIDERS for the tests: one Basic+PKCE provider with refresh and RFC 7009 revocation, one body-auth provider without PKCE. */
 export const CUSTOM_PROVIDERS = {
   acme: {
     name: 'Acme ID', authorize_url: 'https://id.acme.test/authorize', token_url: 'https://id.acme.test/token',
-    userinfo_url: 'https://api.acme.test/userinfo', scopes: ['openid', 'profile', 'offline_access'],
+    revoke_url: 'https://id.acme.test/revoke', userinfo_url: 'https://api.acme.test/userinfo', scopes: ['openid', 'profile', 'offline_access'],
   },
   globex: {
     name: 'Globex', authorize_url: 'https://login.globex.test/oauth/authorize', token_url: 'https://login.globex.test/oauth/token',

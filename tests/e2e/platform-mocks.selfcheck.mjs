@@ -135,3 +135,40 @@ await check("Meta: a second Facebook Login app and an Instagram swap with the to
   assert.equal(long.status, 200);
   assert.equal(long.call.clientId, 'tenant-ig', "a swap records its token's client");
 });
+
+await check("Acme (custom provider): refresh at token_url and RFC 7009 revoke, each for the token's own client only", async () => {
+  m.allowClient('acme', 'tenant-acme', 'tenant-acme-secret');
+  const aq = new URLSearchParams({ response_type: 'code', client_id: 'tenant-acme', redirect_uri: redirect, scope: 'openid offline_access', state: 's', code_challenge: challenge, code_challenge_method: 'S256' });
+  const a = m.approve(`https://id.acme.test/authorize?${aq}`, { user: 'acmeself' });
+  const ok = await post('https://id.acme.test/token', { grant_type: 'authorization_code', code: a.code, redirect_uri: redirect, code_verifier: verifier }, { authorization: basic('tenant-acme', 'tenant-acme-secret') });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  const refresh = (id, secret, rt = ok.body.refresh_token) => post('https://id.acme.test/token', { grant_type: 'refresh_token', refresh_token: rt }, { authorization: basic(id, secret) });
+  assert.equal((await refresh('tenant-acme', credsFor('acme').secret)).status, 401, "the deployment's secret with the app's id");
+  const other = await refresh(credsFor('acme').id, credsFor('acme').secret);
+  assert.deepEqual([other.status, other.body.error], [400, 'invalid_grant'], "the deployment's client cannot spend the app's refresh token");
+  assert.equal(m.tokens.get(ok.body.refresh_token).revoked, false, 'a refused refresh does not spend the token');
+  const renewed = await refresh('tenant-acme', 'tenant-acme-secret');
+  assert.equal(renewed.status, 200, JSON.stringify(renewed.body));
+  assert.deepEqual([renewed.call.endpoint, renewed.call.clientId], ['refresh', 'tenant-acme']);
+  assert.equal(m.clientOfToken(renewed.body.access_token), 'tenant-acme');
+  assert.equal(m.tokens.get(ok.body.refresh_token).revoked, true, 'rotated: the refresh token sent is spent');
+  assert.equal((await refresh('tenant-acme', 'tenant-acme-secret')).status, 400, 'a spent refresh token is refused');
+
+  const revoke = async (id, secret) => {
+    const res = await m.handle(new Request('https://id.acme.test/revoke', {
+      method: 'POST', body: new URLSearchParams({ token: renewed.body.refresh_token }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(id, secret) },
+    }));
+    return { status: res.status, call: m.calls.at(-1) };
+  };
+  assert.equal((await revoke('tenant-acme', 'wrong')).status, 401);
+  const wrong = await revoke(credsFor('acme').id, credsFor('acme').secret);
+  assert.equal(wrong.status, 200, 'RFC 7009: answered alike for a token of another client');
+  assert.equal(m.tokens.get(renewed.body.refresh_token).revoked, false, '...and left alone');
+  const done = await revoke('tenant-acme', 'tenant-acme-secret');
+  assert.deepEqual([done.status, done.call.endpoint, done.call.clientId], [200, 'revoke', 'tenant-acme']);
+  assert.equal(m.tokens.get(renewed.body.refresh_token).revoked, true);
+  assert.equal(m.tokens.get(renewed.body.access_token).revoked, true, 'the grant ends: its access token too');
+  const me = await m.handle(new Request('https://api.acme.test/userinfo', { headers: { authorization: `Bearer ${renewed.body.access_token}` } }));
+  assert.equal(me.status, 401, 'a revoked token is refused at userinfo');
+});

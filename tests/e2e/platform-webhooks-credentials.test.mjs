@@ -10,16 +10,20 @@ import assert from 'node:assert/strict';
 import { startWorker } from './harness.mjs';
 import { PlatformMocks, credentialVars, credsFor } from './platform-mocks.mjs';
 import { metaSignedRequest, tiktokSignatureHeader } from './platform-webhook-signers.mjs';
+import { recordAnswers, assertNoSecretsAnywhere } from './secret-scan.mjs';
 
 const REDIRECT = 'https://app.example.com/connected';
 const mocks = new PlatformMocks();
 let w;
+let answers; // every answer of this file, scanned by the last test
+const clients = []; // every app's own client ({ id, secret }) the file stores
 let own; // connects Facebook and TikTok through its own platform apps
 let third; // another app with its own Facebook app
 let shared; // the deployment's platform apps
 
 before(async () => {
-  w = await startWorker({ vars: credentialVars(['facebook', 'tiktok']), outbound: mocks.handle });
+  w = await startWorker({ vars: credentialVars(['facebook', 'tiktok']), outbound: mocks.handle, captureLogs: true });
+  answers = recordAnswers(w);
   const app = async (name) => {
     const { body } = await w.admin('POST', '/v1/admin/apps', { name, allowed_redirect_urls: [REDIRECT], claim: 'auto' });
     return { id: body.app.id, api_key: body.api_key };
@@ -44,6 +48,7 @@ const deauth = (user, secret, issued = now()) => metaSignedRequest({ algorithm: 
 
 /** Stores `app`'s own client for `platform` (and lets the mock take it); returns its credential_ref. */
 async function ownClient(app, platform, body) {
+  clients.push({ id: body.client_id, secret: body.client_secret });
   const r = await w.admin('PUT', `/v1/admin/apps/${app.id}/platforms/${platform}`, body);
   assert.equal(r.status, 200, JSON.stringify(r.body));
   mocks.allowClient(platform, body.client_id, body.client_secret);
@@ -251,4 +256,12 @@ test('one Meta app stored for facebook and instagram_facebook: a callback on eit
   const r = await postForm(`/platform-webhooks/meta/apps/${fb.ref}/deauthorize`, deauth('bothmeta', META.client_secret));
   assert.equal(r.status, 200);
   assert.deepEqual(await all(), ['disconnected/revoked', 'disconnected/revoked', 'active/null']);
+});
+
+test('no secret of this file in any answer, log line or D1 table', async () => {
+  await assertNoSecretsAnywhere(w, {
+    answers,
+    answered: [...clients, credsFor('facebook'), credsFor('tiktok'), { secret: 'own-tt-hooks', what: 'a refused webhook_secret' }],
+    kept: [...mocks.tokens.keys()].map((secret) => ({ secret, what: 'a platform token' })),
+  });
 });
