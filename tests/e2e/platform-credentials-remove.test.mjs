@@ -7,13 +7,17 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './harness.mjs';
 import { PlatformMocks, credentialVars, credsFor } from './platform-mocks.mjs';
+import { recordAnswers, assertNoSecretsAnywhere } from './secret-scan.mjs';
 
 const REDIRECT = 'https://app.example.com/connected';
 const mocks = new PlatformMocks();
 let w;
+let answers; // every answer of this file, scanned by the last test
+const clients = []; // every app's own client ({ id, secret }) the file stores
 
 before(async () => {
-  w = await startWorker({ vars: credentialVars(['x', 'facebook', 'linkedin']), outbound: mocks.handle });
+  w = await startWorker({ vars: credentialVars(['x', 'facebook', 'linkedin']), outbound: mocks.handle, captureLogs: true });
+  answers = recordAnswers(w);
 });
 after(async () => { await w?.stop(); });
 
@@ -28,6 +32,7 @@ async function until(check, what, ms = 5000) {
 const callsSince = (from, platform, endpoint) => mocks.calls.slice(from).filter((c) => c.platform === platform && c.endpoint === endpoint);
 
 async function ownClient(app, platform, id, secret) {
+  clients.push({ id, secret });
   mocks.allowClient(platform, id, secret);
   const r = await w.admin('PUT', `/v1/admin/apps/${app.app.id}/platforms/${platform}`, { client_id: id, client_secret: secret });
   assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -110,7 +115,7 @@ test("self-service: a client id that is another app's or the deployment's is ref
   const a = await w.createApp('Self share A', [REDIRECT]);
   const b = await w.createApp('Self share B', [REDIRECT]);
   for (const app of [a, b]) assert.equal((await w.admin('PATCH', `/v1/admin/apps/${app.app.id}`, { self_service_credentials: true })).status, 200);
-  const put = (app, platform, client_id) => w.call('PUT', `/v1/platform-credentials/${platform}`, { token: app.api_key, json: { client_id, client_secret: `${client_id}-secret-0123` } });
+  const put = (app, platform, client_id) => clients.push({ id: client_id, secret: `${client_id}-secret-0123` }) && w.call('PUT', `/v1/platform-credentials/${platform}`, { token: app.api_key, json: { client_id, client_secret: `${client_id}-secret-0123` } });
   assert.equal((await put(a, 'linkedin', 'a-own-li')).status, 200);
   const taken = await put(b, 'linkedin', 'a-own-li');
   assert.equal(taken.status, 409, JSON.stringify(taken.body));
@@ -127,7 +132,7 @@ test("self-service: a client id that is another app's or the deployment's is ref
 
 test('an app keeps at most 10 client ids per platform: the next new one is refused 409, a kept one comes back', async () => {
   const app = await w.createApp('Many clients', [REDIRECT]);
-  const put = (id) => w.admin('PUT', `/v1/admin/apps/${app.app.id}/platforms/linkedin`, { client_id: id, client_secret: `${id}-secret-0123` });
+  const put = (id) => clients.push({ id, secret: `${id}-secret-0123` }) && w.admin('PUT', `/v1/admin/apps/${app.app.id}/platforms/linkedin`, { client_id: id, client_secret: `${id}-secret-0123` });
   for (let i = 0; i < 10; i++) assert.equal((await put(`many-${i}`)).status, 200, `client ${i}`);
   const over = await put('many-10');
   assert.equal(over.status, 409, JSON.stringify(over.body));
@@ -138,4 +143,12 @@ test('an app keeps at most 10 client ids per platform: the next new one is refus
   assert.equal(back.body.client_id, 'many-3');
   assert.equal((await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/linkedin`)).status, 204);
   assert.equal((await put('many-10')).status, 200, 'room again once removed');
+});
+
+test('no secret of this file in any answer, log line or D1 table', async () => {
+  await assertNoSecretsAnywhere(w, {
+    answers,
+    answered: [...clients, credsFor('x'), credsFor('facebook'), credsFor('linkedin')],
+    kept: [...mocks.tokens.keys()].map((secret) => ({ secret, what: 'a platform token' })),
+  });
 });
