@@ -222,14 +222,15 @@ pub async fn put(
     app_id: &str,
     p: &Platform,
     input: &PutCredentials,
-    self_service: bool,
 ) -> ApiResult<CredentialRow> {
     accepts(p)?;
     let db = ctx.db()?;
-    if self_service && client_of_others(ctx, &db, app_id, &input.client_id).await? {
-        // At the platform one client id is one platform app: a tenant naming another's (or
-        // the deployment's) would show that app's consent screen on its links and count as
-        // that app's in the revocation rules. The operator may share one between apps.
+    if client_of_others(ctx, &db, app_id, &input.client_id).await? {
+        // At the platform one client id is one platform app, with one quota, one consent
+        // screen and one set of callbacks: stored for two apps (or as an app's own and the
+        // deployment's), it would get two budgets in the proxy's books, its Meta callbacks
+        // would reach one app's grants only, and a tenant naming another's would show that
+        // app's consent screen on its links.
         return Err(ApiError::new(
             ErrorCode::Conflict,
             "this client_id is another app's or the deployment's: register a platform app of your own",

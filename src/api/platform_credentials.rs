@@ -34,12 +34,12 @@ fn require_self_service(app: &AppRow) -> ApiResult<()> {
 
 /// Stores the app's own client for the platform (built-in or custom; 422
 /// `platform_unsupported` for per-instance ones).
-async fn put_for(ctx: &Ctx, app_id: &str, platform: &str, body: &[u8], self_service: bool) -> ApiResult<Response> {
+async fn put_for(ctx: &Ctx, app_id: &str, platform: &str, body: &[u8]) -> ApiResult<Response> {
     let p = ctx.catalog.get(platform).ok_or_else(|| ApiError::not_found("platform"))?;
     crate::credentials::accepts(p)?;
     let input: PutCredentials = parse_json(body)?;
     input.check()?;
-    let row = crate::credentials::put(ctx, app_id, p, &input, self_service).await?;
+    let row = crate::credentials::put(ctx, app_id, p, &input).await?;
     respond::json(200, &row.view(&ctx.public_url))
 }
 
@@ -62,7 +62,7 @@ async fn delete_for(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
 /// `PUT /v1/admin/apps/{id}/platforms/{platform}`.
 pub async fn put(ctx: &Ctx, app_id: &str, platform: &str, body: &[u8]) -> ApiResult<Response> {
     require_app(ctx, app_id).await?;
-    put_for(ctx, app_id, platform, body, false).await
+    put_for(ctx, app_id, platform, body).await
 }
 
 /// `GET /v1/admin/apps/{id}/platforms`.
@@ -80,7 +80,7 @@ pub async fn delete(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
 /// `PUT /v1/platform-credentials/{platform}` (the app's key).
 pub async fn put_own(ctx: &Ctx, app: &AppRow, platform: &str, body: &[u8]) -> ApiResult<Response> {
     require_self_service(app)?;
-    put_for(ctx, &app.id, platform, body, true).await
+    put_for(ctx, &app.id, platform, body).await
 }
 
 /// `GET /v1/platform-credentials` (the app's key).

@@ -2,7 +2,7 @@
 // profile still waits for its claim, an account choice still open in the picker. Nothing is
 // left live at the platform with no row to revoke it from, and a forced removal never fails
 // on a pending profile. Also what a tenant may store: not another app's client id, not the
-// deployment's, and not an unbounded number of replaced ones.
+// deployment's (under its key or the operator's), and not an unbounded number of replaced ones.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './harness.mjs';
@@ -111,23 +111,36 @@ test('a DELETE while the user is in the picker drops the choice, fails the link 
   assert.equal((await w.row('SELECT COUNT(*) AS n FROM profiles WHERE app_id = ?', app.app.id)).n, 0);
 });
 
-test("self-service: a client id that is another app's or the deployment's is refused 409; the operator may share one", async () => {
-  const a = await w.createApp('Self share A', [REDIRECT]);
-  const b = await w.createApp('Self share B', [REDIRECT]);
+test("a client id that is another app's or the deployment's is refused 409, under the app's key and the operator's alike", async () => {
+  const a = await w.createApp('Share A', [REDIRECT]);
+  const b = await w.createApp('Share B', [REDIRECT]);
   for (const app of [a, b]) assert.equal((await w.admin('PATCH', `/v1/admin/apps/${app.app.id}`, { self_service_credentials: true })).status, 200);
-  const put = (app, platform, client_id) => clients.push({ id: client_id, secret: `${client_id}-secret-0123` }) && w.call('PUT', `/v1/platform-credentials/${platform}`, { token: app.api_key, json: { client_id, client_secret: `${client_id}-secret-0123` } });
-  assert.equal((await put(a, 'linkedin', 'a-own-li')).status, 200);
-  const taken = await put(b, 'linkedin', 'a-own-li');
-  assert.equal(taken.status, 409, JSON.stringify(taken.body));
-  assert.equal(taken.body.error.code, 'conflict');
-  assert.ok(!taken.text.includes(a.app.id), 'which app holds it is not told');
-  const deployments = await put(b, 'x', credsFor('x').id);
-  assert.equal(deployments.status, 409, "the deployment's client id");
+  const secretOf = (client_id) => `${client_id}-secret-0123`;
+  const own = (app, platform, client_id) => {
+    clients.push({ id: client_id, secret: secretOf(client_id) });
+    return w.call('PUT', `/v1/platform-credentials/${platform}`, { token: app.api_key, json: { client_id, client_secret: secretOf(client_id) } });
+  };
+  const operator = (app, platform, client_id) => {
+    clients.push({ id: client_id, secret: secretOf(client_id) });
+    return w.admin('PUT', `/v1/admin/apps/${app.app.id}/platforms/${platform}`, { client_id, client_secret: secretOf(client_id) });
+  };
+  assert.equal((await own(a, 'linkedin', 'a-own-li')).status, 200);
+  for (const [who, r] of [
+    ["B's key, A's client id", await own(b, 'linkedin', 'a-own-li')],
+    ["the operator, A's client id for B", await operator(b, 'linkedin', 'a-own-li')],
+    ["B's key, A's client id on another platform", await own(b, 'x', 'a-own-li')],
+    ["B's key, the deployment's client id", await own(b, 'x', credsFor('x').id)],
+    ["the operator, the deployment's client id", await operator(b, 'x', credsFor('x').id)],
+  ]) {
+    assert.equal(r.status, 409, `${who}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.error.code, 'conflict', who);
+    assert.ok(!r.text.includes(a.app.id), `${who}: which app holds it is not told`);
+  }
   assert.equal((await w.row('SELECT COUNT(*) AS n FROM platform_credentials WHERE app_id = ?', b.app.id)).n, 0, 'nothing stored for B');
-  // A may store it again for itself (the same app), and the operator may give B the same one.
-  assert.equal((await put(a, 'linkedin', 'a-own-li')).status, 200);
-  const shared = await w.admin('PUT', `/v1/admin/apps/${b.app.id}/platforms/linkedin`, { client_id: 'a-own-li', client_secret: 'a-own-li-secret-0123' });
-  assert.equal(shared.status, 200, JSON.stringify(shared.body));
+  // A stores it again for itself (a new secret), and for a second platform of the same
+  // platform app (one Meta app for Facebook and Instagram is the real case).
+  assert.equal((await own(a, 'linkedin', 'a-own-li')).status, 200, 'the same app may');
+  assert.equal((await own(a, 'x', 'a-own-li')).status, 200, 'the same app, another platform');
 });
 
 test('an app keeps at most 10 client ids per platform: the next new one is refused 409, a kept one comes back', async () => {
