@@ -24,6 +24,25 @@ export function freePort() {
   });
 }
 
+/**
+ * Waits until the calls of `calls` (a mock's record, such as `PlatformMocks.calls`) that
+ * `match` picks have stopped coming: none new for `quietMs`, and each answered (`status`
+ * set). Returns them. Work the worker runs after its answer (a revocation under
+ * `wait_until`) is seen whole this way, so a test can count it exactly: a call still on its
+ * way when the test looked would otherwise go unseen.
+ */
+export async function callsQuiet(calls, match, { quietMs = 300, maxMs = 10000 } = {}) {
+  const end = Date.now() + maxMs;
+  let seen = -1;
+  for (;;) {
+    const now = calls.filter(match);
+    if (now.length === seen && now.every((c) => c.status !== undefined)) return now;
+    if (Date.now() > end) throw new Error(`calls did not settle within ${maxMs} ms (${now.length} seen)`);
+    seen = now.length;
+    await new Promise((r) => setTimeout(r, quietMs));
+  }
+}
+
 /** Splits a migration file into statements (comments dropped). */
 export function statements(sql) {
   return sql

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { startWorker, openWith } from './harness.mjs';
+import { startWorker, openWith, callsQuiet } from './harness.mjs';
 import { PlatformMocks, credentialVars, credsFor, CUSTOM_PROVIDERS } from './platform-mocks.mjs';
 import { WebhookReceiver } from './webhook-receiver.mjs';
 import { recordAnswers, assertNoSecretsAnywhere } from './secret-scan.mjs';
@@ -55,6 +55,8 @@ const credentialId = async (appId, platform) =>
   (await w.row('SELECT id FROM platform_credentials WHERE app_id = ? AND platform = ? AND retired_at IS NULL', appId, platform))?.id;
 const callsSince = (from, platform, endpoint) => mocks.calls.slice(from).filter((c) => c.platform === platform && c.endpoint === endpoint);
 /** Every call to `platform` since `from`, as [endpoint, client id, status]: all of a connect's calls, not the last alone. */
+/** Every revoke call to `platform` since `from`, once they have stopped coming (revocations run after the answer). */
+const revokesSince = (from, platform) => callsQuiet(mocks.calls, (c, i) => i >= from && c.platform === platform && c.endpoint === 'revoke');
 const clientsSince = (from, platform) => mocks.calls.slice(from).filter((c) => c.platform === platform).map((c) => [c.endpoint, c.clientId, c.status]);
 const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const nowSecs = () => Math.floor(Date.now() / 1000);
@@ -221,6 +223,7 @@ test('DELETE: 409 while an active grant uses the credentials; ?force=true discon
   const ref = await credentialId(app.app.id, 'acme');
   let from = mocks.calls.length;
   const mine = await connect(app, 'acme', 'acmeown');
+  const mineTokens = await w.tokensOf(mine.q.profile_id);
   assert.deepEqual(clientsSince(from, 'acme'), [['token', client.client_id, 200], ['identity', client.client_id, 200]]);
   assert.equal((await w.grantRow(mine.q.profile_id, 'credential_ref')).credential_ref, ref);
   from = mocks.calls.length;
@@ -234,11 +237,19 @@ test('DELETE: 409 while an active grant uses the credentials; ?force=true discon
   assert.equal(await credentialId(app.app.id, 'acme'), ref, 'kept');
   assert.equal((await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/acme?force=maybe`)).status, 400);
 
+  from = mocks.calls.length;
   const forced = await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/acme?force=true`);
   assert.equal(forced.status, 204, forced.text);
   const p = await profile(app.api_key, mine.q.profile_id);
   assert.deepEqual([p.status, p.disconnect_reason], ['disconnected', 'credentials_removed']);
   assert.equal((await w.grantRow(mine.q.profile_id, 'status')).status, 'disconnected');
+  // Revoked after the answer, at acme's revoke_url with the removed client and its secret
+  // (the provider takes a token only from the client it was issued to).
+  await until(() => mocks.tokens.get(mineTokens.refresh)?.revoked, 'the ended grant revoked at acme');
+  const revoked = await revokesSince(from, 'acme');
+  assert.deepEqual(revoked.map((c) => [c.clientId, c.headers.authorization, c.status]), [[client.client_id, basic(client.client_id, client.client_secret), 200]]);
+  assert.ok([mineTokens.access, mineTokens.refresh].includes(revoked[0].form.token));
+  assert.equal(mocks.tokens.get(mineTokens.access).revoked, true);
   await w.settled();
   const events = receiver.of('profile.disconnected', mine.q.profile_id);
   assert.equal(events.length, 1);
@@ -252,12 +263,28 @@ test('DELETE: 409 while an active grant uses the credentials; ?force=true discon
   assert.equal((await platformsOf(app.api_key)).acme.credentials, 'deployment');
   from = mocks.calls.length;
   await connect(app, 'acme', 'acmeback');
+  assert.equal(mocks.tokens.get((await w.tokensOf(bystander.q.profile_id)).access).revoked, false, "the bystander's grant is the deployment client's: not revoked");
   assert.deepEqual(callsSince(from, 'acme', 'token').map((c) => [c.clientId, c.status]), [[credsFor('acme').id, 200]]);
 
   // Credentials no active grant uses go at once.
   const unused = ownClient('globex', 'tenant-globex-client');
   assert.equal((await put(app.app.id, 'globex', unused)).status, 200);
   assert.equal((await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/globex`)).status, 204);
+});
+
+test("a body-auth provider (globex's client_auth body) gets the app's own client id and secret in the token call's form, never the deployment's", async () => {
+  const app = await newApp('Own Globex app');
+  const client = ownClient('globex', 'tenant-globex-body');
+  assert.equal((await put(app.app.id, 'globex', client)).status, 200);
+  const from = mocks.calls.length;
+  const r = await connect(app, 'globex', 'globexown');
+  assert.equal(mocks.authorizations.at(-1).clientId, client.client_id);
+  const calls = callsSince(from, 'globex', 'token');
+  assert.deepEqual(calls.map((c) => [c.form.client_id, c.form.client_secret, c.headers.authorization, c.status]),
+    [[client.client_id, client.client_secret, undefined, 200]], "the app's client id and secret in the form, no Basic header");
+  const deployment = credsFor('globex');
+  assert.ok(!JSON.stringify(calls).includes(deployment.secret), "the deployment's secret was not sent");
+  assert.equal((await w.grantRow(r.q.profile_id, 'credential_ref')).credential_ref, await credentialId(app.app.id, 'globex'));
 });
 
 async function until(check, what, ms = 5000) {
@@ -275,12 +302,14 @@ test('DELETE counts an ended grant whose profiles still act (as a Facebook login
   const mine = await connect(app, 'x', 'endeduser');
   // Seeded: the grant ended, its profile still active (acting with a token of its own).
   const grant = await w.grantOf(mine.q.profile_id);
+  const { access, refresh } = await w.tokensOf(mine.q.profile_id);
   await w.sql("UPDATE grants SET status = 'disconnected', disconnect_reason = 'expired' WHERE id = ?", grant);
   assert.equal((await profile(app.api_key, mine.q.profile_id)).status, 'active');
 
   const refused = await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/x`);
   assert.equal(refused.status, 409, JSON.stringify(refused.body));
   assert.ok(await credentialId(app.app.id, 'x'), 'kept');
+  const from = mocks.calls.length;
   const forced = await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/x?force=true`);
   assert.equal(forced.status, 204, forced.text);
   const p = await profile(app.api_key, mine.q.profile_id);
@@ -288,6 +317,14 @@ test('DELETE counts an ended grant whose profiles still act (as a Facebook login
   assert.equal((await w.row('SELECT COUNT(*) AS n FROM platform_credentials WHERE app_id = ?', app.app.id)).n, 0);
   await w.settled();
   assert.equal(receiver.of('profile.disconnected', mine.q.profile_id).length, 1);
+  // Its tokens revoked at X after the answer, with the removed client and its secret.
+  await until(() => mocks.tokens.get(refresh)?.revoked, 'the ended grant revoked at X');
+  const revokes = await revokesSince(from, 'x');
+  assert.ok(revokes.length >= 1);
+  for (const c of revokes) {
+    assert.deepEqual([c.clientId, c.headers.authorization, c.status], [client.client_id, basic(client.client_id, client.client_secret), 200]);
+    assert.ok([access, refresh].includes(c.form.token), 'a token of the ended grant');
+  }
 });
 
 test('a forced DELETE revokes the grants it ends at the platform, with the app\'s client that minted them', async () => {
@@ -390,15 +427,24 @@ test('an account choice open when its credentials are force-removed fails cleanl
   assert.equal(res.status, 200, 'the picker');
   const html = await res.text();
   assert.ok(await w.row('SELECT link_id FROM account_choices WHERE link_id = ?', link.id));
+  const held = [...mocks.tokens].filter(([, g]) => g.user === 'chooserm' && g.clientId === fb.client_id);
+  assert.ok(held.length > 0 && held.every(([, g]) => !g.revoked), 'the choice holds live tokens of the app\'s Facebook app');
   // No grant uses them yet, so a plain DELETE would do; force as an operator might.
+  const from = mocks.calls.length;
   assert.equal((await w.admin('DELETE', `/v1/admin/apps/${app.app.id}/platforms/facebook?force=true`)).status, 204);
+  // The tokens the choice held are revoked after the answer, with the removed client.
+  await until(() => callsSince(from, 'facebook', 'revoke').length > 0, 'the choice\'s grant revoked');
+  const revokes = await revokesSince(from, 'facebook');
+  assert.deepEqual(revokes.map((c) => [c.clientId, c.status]), [[fb.client_id, 200]], 'one revoke, with the removed client');
+  assert.deepEqual(held.filter(([, g]) => !g.revoked).map(([t]) => t.slice(0, 8)), [], 'every token the choice held is revoked');
   assert.equal(await w.row('SELECT id FROM platform_credentials WHERE id = ?', ref), null);
   assert.equal(await w.row('SELECT link_id FROM account_choices WHERE link_id = ?', link.id), null, 'the choice goes with them');
   const sub = await w.choose(html, res.headers.get('set-cookie'), 'all');
-  assert.notEqual(sub.status, 500);
-  const location = sub.headers.get('location');
-  if (location) assert.notEqual(new URL(location).searchParams.get('connected'), 'true', location);
-  assert.notEqual((await w.row('SELECT status FROM connect_links WHERE id = ?', link.id)).status, 'completed');
+  // The choice is gone: the documented 410 page (the choice was made or is over), no redirect.
+  assert.equal(sub.status, 410);
+  assert.equal(sub.headers.get('location'), null);
+  assert.match(sub.headers.get('content-type'), /^text\/html/);
+  assert.equal((await w.row('SELECT status FROM connect_links WHERE id = ?', link.id)).status, 'failed');
   const dangling = await w.row(
     'SELECT id FROM grants WHERE app_id = ? AND credential_ref IS NOT NULL AND credential_ref NOT IN (SELECT id FROM platform_credentials)',
     app.app.id);
@@ -482,8 +528,7 @@ test('DELETE of retired credentials that a grant still uses: 409; ?force=true en
   assert.deepEqual(events.map((e) => e.data.disconnect_reason), ['credentials_removed']);
   // Revoked after the answer: waited for, then every revoke since looked at.
   await until(() => callsSince(from, 'x', 'revoke').length > 0, 'the ended grant revoked at X');
-  await w.settled();
-  const revokes = callsSince(from, 'x', 'revoke');
+  const revokes = await revokesSince(from, 'x');
   assert.deepEqual(revokes.map((c) => [c.headers.authorization, c.status]), [[basic(first.client_id, first.client_secret), 200]], 'with the retired client and its secret');
   assert.ok([access, refresh].includes(revokes[0].form.token));
   assert.equal(mocks.tokens.get(revokes[0].form.token).revoked, true, 'the platform took it: the token is the retired client\'s');
@@ -492,8 +537,11 @@ test('DELETE of retired credentials that a grant still uses: 409; ?force=true en
 test('no secret of this file in any answer, log line or D1 table', async () => {
   const tokens = [...mocks.tokens.keys()].map((secret) => ({ secret, what: 'a platform token' }));
   assert.ok(tokens.length > 10);
+  await w.settled();
+  assert.ok(receiver.bodies.length > 0, 'webhooks were delivered');
   await assertNoSecretsAnywhere(w, {
-    answers,
+    // The webhook bodies delivered to the apps' receiver are answers too.
+    answers: [...answers, ...receiver.bodies.map((b) => `webhook delivery ${b}`)],
     answered: [
       ...secrets.map((s) => ({ what: `the client secret of ${s.id}`, ...s })),
       ...['x', 'facebook', 'acme', 'globex'].map((p) => ({ ...credsFor(p), what: `the deployment's ${p} secret` })),

@@ -11,6 +11,7 @@ export class WebhookReceiver {
   constructor() {
     this.status = 200;
     this.attempts = []; // every request: { id, status }
+    this.bodies = []; // every request's body as delivered (a test scans them for secrets)
     this.events = []; // accepted and verified: { id, type, data }
     this.answerBytes = 0; // when set, a 200 answer streams a body this long
     this.answerStats = {}; // { sent, closed } of the last streamed answer
@@ -54,6 +55,7 @@ export class WebhookReceiver {
         }
         const id = req.headers['webhook-id'];
         this.attempts.push({ id, status: this.status });
+        this.bodies.push(body);
         if (this.status !== 200) {
           res.writeHead(this.status).end('not now');
           return;
