@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { startWorker, randomKey, openWith, sealWith } from './harness.mjs';
+import { startWorker, randomKey, openWith, sealWith, callsQuiet } from './harness.mjs';
 import { PlatformMocks, credentialVars, credsFor, CUSTOM_PROVIDERS } from './platform-mocks.mjs';
 import { recordAnswers, assertNoSecretsAnywhere } from './secret-scan.mjs';
 import { metaSignedRequest } from './platform-webhook-signers.mjs';
@@ -241,8 +241,7 @@ test("a failed connect's grant is revoked with the app's client; a picker's land
   assert.deepEqual(callsSince(from, 'x', 'token').map((c) => [c.clientId, c.status]), [[client.client_id, 200]]);
   // The fresh grant is revoked after the answer (wait_until): waited for, not assumed.
   await until(() => callsSince(from, 'x', 'revoke').length > 0, 'the fresh grant revoked');
-  await w.settled();
-  const revokes = callsSince(from, 'x', 'revoke');
+  const revokes = await callsQuiet(mocks.calls, (c, i) => i >= from && c.platform === 'x' && c.endpoint === 'revoke');
   assert.deepEqual(revokes.map((c) => [c.headers.authorization, c.status]), [[basic(client.client_id, client.client_secret), 200]], 'the fresh grant revoked');
   assert.equal(mocks.clientOfToken(revokes[0].form.token), client.client_id);
   assert.equal(mocks.tokens.get(revokes[0].form.token).revoked, true);
@@ -307,7 +306,12 @@ test('a cron refresh whose credentials are gone makes no platform call and pushe
   assert.ok(row.next_refresh_at > t0, `pushed back: ${row.next_refresh_at} > ${t0}`);
   assert.deepEqual(mocks.calls.slice(from).filter((c) => c.form?.refresh_token === rt), [], 'no token call with any client');
   assert.equal(mocks.tokens.get(rt).revoked, false);
-  assert.ok(logLines().some((l) => l.includes('refresh_skipped') && l.includes(grant)), 'logged');
+  // Logged with its reason: the app's own credentials, not any other (a fall back to the
+  // deployment's client would log another reason, or none).
+  const skipped = logLines().flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } })
+    .filter((e) => e.event === 'refresh_skipped' && e.grant_id === grant);
+  assert.deepEqual(skipped.map((e) => [e.platform, e.why]),
+    [['x', "the app's own platform credentials that minted the grant are removed or cannot be opened"]], 'logged once, with the reason');
 });
 
 test("a custom provider's grant minted with an app's own client refreshes at its token_url and is revoked at its revoke_url with that client", async () => {
@@ -356,7 +360,20 @@ test('a rotation marks a credential row no key opens and counts it unreadable; e
   const refBad = await putOwn(bad, 'acme', bc);
   const lc = ownClient('acme', 'reseal-lost');
   const refLost = await putOwn(lost, 'acme', lc);
+  // X credentials with a webhook_secret (X signs its webhooks with it): one whole, one whose
+  // client secret opens but whose webhook secret does not.
+  const hooked = await newApp('Webhook secret credentials');
+  const hookedBad = await newApp('Corrupted webhook secret');
+  const hc = ownClient('x', 'reseal-hooks');
+  const hcHooks = `whs+/${crypto.randomBytes(12).toString('base64url')}`;
+  secrets.push({ id: hc.client_id, secret: hcHooks });
+  const refHooked = await putOwn(hooked, 'x', { ...hc, webhook_secret: hcHooks });
+  const hbc = ownClient('x', 'reseal-hooks-bad');
+  const hbcHooks = `whs+/${crypto.randomBytes(12).toString('base64url')}`;
+  secrets.push({ id: hbc.client_id, secret: hbcHooks });
+  const refHookedBad = await putOwn(hookedBad, 'x', { ...hbc, webhook_secret: hbcHooks });
   assert.equal(w.bindings.TOKEN_KEYS, K2);
+  await w.sql('UPDATE platform_credentials SET webhook_secret_enc = ? WHERE id = ?', sealWith(K2, hbcHooks, `${hooked.app.id}:x`, 'webhook_secret', 'k2'), refHookedBad);
   // Corrupted in D1: under k2, but sealed for another app's row (what a bad copy leaves).
   await w.sql('UPDATE platform_credentials SET client_secret_enc = ? WHERE id = ?', sealWith(K2, bc.client_secret, `${good.app.id}:acme`, 'client_secret', 'k2'), refBad);
   // Under a key id TOKEN_KEYS does not have (removed too early): nothing can open it.
@@ -370,7 +387,10 @@ test('a rotation marks a credential row no key opens and counts it unreadable; e
   const plain = new Map(k2rows.map((r) => [r.id, [open(K2, r, 'client_secret', r.client_secret_enc), r.webhook_secret_enc === null ? 'none' : open(K2, r, 'webhook_secret', r.webhook_secret_enc)]]));
   const unreadable = k2rows.filter((r) => plain.get(r.id).includes(null)).map((r) => r.id).sort();
   assert.ok(unreadable.includes(refBad));
+  assert.ok(unreadable.includes(refHookedBad), 'its webhook secret opens for no row of its own');
   assert.ok(!unreadable.includes(refGood));
+  assert.ok(!unreadable.includes(refHooked));
+  assert.deepEqual(plain.get(refHooked), [hc.client_secret, hcHooks]);
   assert.ok(k2rows.length > unreadable.length + 2, 'readable rows to re-seal');
 
   await w.restart({ TOKEN_KEYS: `${K3},${K2}` });
@@ -390,6 +410,15 @@ test('a rotation marks a credential row no key opens and counts it unreadable; e
     assert.deepEqual([open(K3, now, 'client_secret', now.client_secret_enc), now.webhook_secret_enc === null ? 'none' : open(K3, now, 'webhook_secret', now.webhook_secret_enc)], plain.get(r.id), 'the same secrets');
   }
   assert.deepEqual([byId.get(refLost).token_kid, byId.get(refLost).reencrypt_failed_at], ['k0', null], 'a row under a missing key is left out, not marked');
+  // The webhook secret moved with the client secret: under k3, the same secret, still set.
+  const h = byId.get(refHooked);
+  assert.match(h.webhook_secret_enc, /^v1\.k3\./, 'the webhook secret re-sealed under k3');
+  assert.equal(openWith(K3, h.webhook_secret_enc, `${hooked.app.id}:x`, 'webhook_secret'), hcHooks);
+  const view = (await w.admin('GET', `/v1/admin/apps/${hooked.app.id}/platforms`)).body.data;
+  assert.deepEqual(view.map((c) => [c.client_id, c.webhook_secret_set]), [[hc.client_id, true]]);
+  const hb = byId.get(refHookedBad);
+  assert.ok(hb.reencrypt_failed_at !== null, 'marked: its webhook secret opens with no key');
+  assert.deepEqual([hb.token_kid, hb.webhook_secret_enc], ['k2', k2rows.find((k) => k.id === refHookedBad).webhook_secret_enc], 'left as it was');
   const u = await usage();
   assert.deepEqual([u.k2.apps, u.k2.unreadable, u.k2.removable], [unreadable.length, unreadable.length, false], 'k2 still holds the unreadable rows, and says so');
   assert.deepEqual([u.k3.current, u.k3.unreadable], [true, 0]);
