@@ -3,26 +3,42 @@
 // deployment's, not even when its own are gone), a new secret for the same client id
 // applies to the grants it minted, a new client id leaves them on the old one, and the
 // proxy's app-scoped budgets belong to that platform app: an app's own quota is neither the
-// deployment's nor another app's; a 401 through the proxy refreshes with the app's client.
+// deployment's nor another app's, and what Meta reports of an app's own Facebook app (its app
+// usage, an account's throttle) stays with that platform app; a 401 through the proxy
+// refreshes with the app's client.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './harness.mjs';
 import { PlatformMocks, credentialVars, credsFor } from './platform-mocks.mjs';
-import { recordAnswers, assertNoSecretsAnywhere } from './secret-scan.mjs';
+import { recordAnswers, recordingFetch, assertNoSecretsAnywhere } from './secret-scan.mjs';
 
 const REDIRECT = 'https://app.example.com/connected';
 const mocks = new PlatformMocks();
 let w;
 let answers; // every answer of this file, scanned by the last test
+let fetchRecorded; // fetch for proxied calls, their answers recorded in `answers`
+let graphHeaders = null; // when set, the next Graph feed answer carries these headers (then cleared)
 const clients = []; // every app's own client ({ id, secret }) the file stores
 
 const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 before(async () => {
-  w = await startWorker({ vars: credentialVars(['x', 'youtube', 'tiktok']), outbound: mocks.handle, captureLogs: true });
+  w = await startWorker({ vars: credentialVars(['x', 'youtube', 'tiktok', 'facebook']), outbound: mocks.handle, captureLogs: true });
   answers = recordAnswers(w);
-  // YouTube's search answers any live token of its own; the budget refusals are the worker's.
+  fetchRecorded = recordingFetch(answers);
+  // YouTube's search and a Page's Graph feed answer any live token of their own; the budget
+  // refusals are the worker's.
   mocks.api = async (request, url) => {
+    const feed = /^\/v25\.0\/(\d+)\/feed$/.exec(url.pathname);
+    if (url.hostname === 'graph.facebook.com' && feed) {
+      const token = mocks.tokens.get(/^Bearer (.+)$/.exec(request.headers.get('authorization') || '')?.[1] ?? url.searchParams.get('access_token'));
+      if (!token || token.revoked || token.kind !== 'page' || token.pageId !== feed[1]) {
+        return new Response(JSON.stringify({ error: { message: 'Invalid OAuth access token', type: 'OAuthException', code: 190 } }), { status: 400, headers: { 'content-type': 'application/json' } });
+      }
+      const headers = { 'content-type': 'application/json', ...(graphHeaders ?? {}) };
+      graphHeaders = null;
+      return new Response('{"data":[]}', { status: 200, headers });
+    }
     if (url.hostname !== 'www.googleapis.com' || url.pathname !== '/youtube/v3/search') return undefined;
     const auth = /^Bearer (.+)$/.exec(request.headers.get('authorization') || '');
     const token = auth && mocks.tokens.get(auth[1]);
@@ -165,7 +181,7 @@ test("a grant whose own credentials are gone is not refreshed with the deploymen
 });
 
 test("an app's own platform app has its own budgets: spending them stops neither another app's own nor the deployment's", async () => {
-  const search = (a) => fetch(`${w.base}/v1/profiles/${a.profile}/proxy/youtube/v3/search?part=snippet&q=x`, { headers: { authorization: `Bearer ${a.key}` } });
+  const search = (a, profile = a.profile) => fetchRecorded(`${w.base}/v1/profiles/${profile}/proxy/youtube/v3/search?part=snippet&q=x`, { headers: { authorization: `Bearer ${a.key}` } });
   const greedy = await app('Own YouTube A');
   await ownClient(greedy, 'youtube', 'yt-a-client', 'yt-a-secret');
   greedy.profile = await connect(greedy, 'youtube', 'yt-a');
@@ -194,6 +210,72 @@ test("an app's own platform app has its own budgets: spending them stops neither
     assert.equal(r.headers.get('x-connect-links-attempts'), '1');
     await r.arrayBuffer();
   }
+  // One budget per platform app, not per grant or account: another account connected through
+  // the same client is refused from its first call.
+  const second = await connect(greedy, 'youtube', 'yt-a2');
+  const r2 = await search(greedy, second);
+  assert.equal(r2.status, 429, 'the same platform app\'s budget is spent');
+  assert.deepEqual([(await r2.json()).error.code, r2.headers.get('x-connect-links-attempts')], ['rate_limited', '0']);
+  // A new client id is another platform app, with budgets of its own: its grant goes through
+  // while the old client's stays refused.
+  await ownClient(greedy, 'youtube', 'yt-a-client-2', 'yt-a-secret-2');
+  const third = await connect(greedy, 'youtube', 'yt-a3');
+  const r3 = await search(greedy, third);
+  assert.equal(r3.status, 200, 'the new platform app\'s budget');
+  await r3.arrayBuffer();
+  const r1 = await search(greedy);
+  assert.equal(r1.status, 429, 'the old client\'s grant still spends the old budget');
+  await r1.arrayBuffer();
+});
+
+test("what Meta reports of an app's own Facebook app stays with it: its app usage at 100 % stops its calls, not the deployment's; an account's throttle, not the same account through the deployment's", async () => {
+  const feed = (a, p) => fetchRecorded(`${w.base}/v1/profiles/${p.profile}/proxy/v25.0/${p.page}/feed`, { headers: { authorization: `Bearer ${a.key}` } });
+  const connectPage = async (a, user, page) => {
+    mocks.setPages(user, [{ id: page, name: `Page ${page}` }]);
+    return { profile: await connect(a, 'facebook', user), page };
+  };
+  const own = await app('Own Facebook');
+  await ownClient(own, 'facebook', 'own-fb-usage', 'own-fb-usage-secret');
+  const shared = await app('Shared Facebook');
+  const mine = await connectPage(own, 'fb-usage', '880901');
+  const sameLogin = await connectPage(shared, 'fb-usage', '880901');
+  const otherLogin = await connectPage(shared, 'fb-other', '880902');
+  assert.match((await w.grantRow(mine.profile, 'credential_ref')).credential_ref, /^pcr_/);
+  assert.equal((await w.grantRow(sameLogin.profile, 'credential_ref')).credential_ref, null);
+
+  // Meta says the app's own Facebook app is at 100 % of its hourly calls.
+  graphHeaders = { 'x-app-usage': JSON.stringify({ call_count: 100, total_cputime: 12, total_time: 12 }) };
+  const said = await feed(own, mine);
+  assert.equal(said.status, 200, 'the answer that says so comes back');
+  await said.arrayBuffer();
+  assert.equal(graphHeaders, null, 'Meta answered it');
+  const next = await feed(own, mine);
+  assert.equal(next.status, 429);
+  assert.deepEqual([(await next.json()).error.code, next.headers.get('x-connect-links-attempts')], ['rate_limited', '0']);
+  for (const p of [sameLogin, otherLogin]) {
+    const r = await feed(shared, p);
+    assert.equal(r.status, 200, "the deployment's Facebook app is not blocked");
+    await r.arrayBuffer();
+  }
+
+  // An account throttled (Business Use Case usage) through another own Facebook app: the
+  // same Page through the deployment's app is another account there, and goes on.
+  const own2 = await app('Own Facebook 2');
+  await ownClient(own2, 'facebook', 'own-fb-acct', 'own-fb-acct-secret');
+  const mine2 = await connectPage(own2, 'fb-acct', '880903');
+  const theirs2 = await connectPage(shared, 'fb-acct', '880903');
+  graphHeaders = { 'x-business-use-case-usage': JSON.stringify({ 880903: [{ type: 'pages', call_count: 100, total_cputime: 1, total_time: 1, estimated_time_to_regain_access: 5 }] }) };
+  const throttled = await feed(own2, mine2);
+  assert.equal(throttled.status, 200);
+  await throttled.arrayBuffer();
+  assert.equal(graphHeaders, null, 'Meta answered it');
+  const again = await feed(own2, mine2);
+  assert.equal(again.status, 429, 'the account is throttled through its own app');
+  assert.equal(again.headers.get('x-connect-links-attempts'), '0');
+  await again.arrayBuffer();
+  const dep = await feed(shared, theirs2);
+  assert.equal(dep.status, 200, "the same Page through the deployment's app is not");
+  await dep.arrayBuffer();
 });
 
 test("a 401 through the proxy refreshes with the app's own client, and the answer is the retried call's", async () => {
@@ -217,7 +299,7 @@ test("a 401 through the proxy refreshes with the app's own client, and the answe
   };
   try {
     const from = mocks.calls.length;
-    const res = await fetch(`${w.base}/v1/profiles/${profile}/proxy/2/tweets/search/recent?query=own`, { headers: { authorization: `Bearer ${a.key}` } });
+    const res = await fetchRecorded(`${w.base}/v1/profiles/${profile}/proxy/2/tweets/search/recent?query=own`, { headers: { authorization: `Bearer ${a.key}` } });
     const answer = await res.json();
     assert.equal(res.status, 200, JSON.stringify(answer));
     assert.deepEqual(answer, { data: [{ id: '1', text: 'found' }], meta: { call: 2 } }, "the retried call's answer");
@@ -237,7 +319,7 @@ test("a 401 through the proxy refreshes with the app's own client, and the answe
 test('no secret of this file in any answer, log line or D1 table', async () => {
   await assertNoSecretsAnywhere(w, {
     answers,
-    answered: [...clients, ...['x', 'youtube'].map((p) => credsFor(p)), { secret: 'rot-secret-1' }],
+    answered: [...clients, ...['x', 'youtube', 'tiktok', 'facebook'].map((p) => credsFor(p)), { secret: 'rot-secret-1' }],
     kept: [...mocks.tokens.keys()].map((secret) => ({ secret, what: 'a platform token' })),
   });
 });

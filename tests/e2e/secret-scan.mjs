@@ -26,6 +26,19 @@ export function recordAnswers(w) {
   return answers;
 }
 
+/**
+ * A `fetch` that records each answer (status, headers and body) in `answers`, for a call the
+ * test makes itself (a proxied call, whose answer is the platform's and not in the document).
+ */
+export function recordingFetch(answers) {
+  return async (url, init = {}) => {
+    const res = await fetch(url, init);
+    const headers = [...res.headers].map(([k, v]) => `${k}: ${v}`).join('\n');
+    answers.push(`${init.method ?? 'GET'} ${url} -> ${res.status}\n${headers}\n${await res.clone().text()}`);
+    return res;
+  };
+}
+
 /** The forms `secret` of client `id` travels in: plain, URL-encoded, and HTTP Basic's base64 of the pair. */
 function formsOf({ id, secret }) {
   const forms = [secret, encodeURIComponent(secret)];
