@@ -4,7 +4,9 @@
 // with that credential's secret only, acting only on the grants it minted. The deployment's
 // paths keep the deployment's secrets and grants. Signed by the test in each platform's
 // documented format (platform-webhook-signers.mjs); the connects go through the mocks with
-// the app's own client.
+// the app's own client. Each test makes the apps and credentials it needs (client ids are
+// unique per test: one client id is one app's); only the last, the secret scan, reads what
+// the tests before it did (node:test runs a file's tests in order).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from './harness.mjs';
@@ -17,24 +19,21 @@ const mocks = new PlatformMocks();
 let w;
 let answers; // every answer of this file, scanned by the last test
 const clients = []; // every app's own client ({ id, secret }) the file stores
-let own; // connects Facebook and TikTok through its own platform apps
-let third; // another app with its own Facebook app
-let shared; // the deployment's platform apps
 
 before(async () => {
   w = await startWorker({ vars: credentialVars(['facebook', 'tiktok']), outbound: mocks.handle, captureLogs: true });
   answers = recordAnswers(w);
-  const app = async (name) => {
-    const { body } = await w.admin('POST', '/v1/admin/apps', { name, allowed_redirect_urls: [REDIRECT], claim: 'auto' });
-    return { id: body.app.id, api_key: body.api_key };
-  };
-  own = await app('Own apps');
-  third = await app('Third');
-  shared = await app('Shared');
 });
 after(async () => {
   await w?.stop();
 });
+
+/** A fresh app (auto-claimed links): { id, api_key }. */
+async function newApp(name) {
+  const r = await w.admin('POST', '/v1/admin/apps', { name, allowed_redirect_urls: [REDIRECT], claim: 'auto' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return { id: r.body.app.id, api_key: r.body.api_key };
+}
 
 const now = () => Math.floor(Date.now() / 1000);
 const fbUser = (user) => `10${user}`;
@@ -64,14 +63,14 @@ async function connectPages(app, user, pages) {
   return q.profile_ids.split(',');
 }
 
-const FB_OWN = { client_id: 'own-fb-app', client_secret: 'own-fb-secret' };
-const FB_THIRD = { client_id: 'third-fb-app', client_secret: 'third-fb-secret' };
-let fbOwn;
-let fbThird;
-
 test('Meta deauthorize on an app credential\'s path: only its secret verifies, and only its grants end', async () => {
-  fbOwn = await ownClient(own, 'facebook', FB_OWN);
-  fbThird = await ownClient(third, 'facebook', FB_THIRD);
+  const own = await newApp('Own apps');
+  const third = await newApp('Third');
+  const shared = await newApp('Shared');
+  const FB_OWN = { client_id: 'own-fb-app', client_secret: 'own-fb-secret' };
+  const FB_THIRD = { client_id: 'third-fb-app', client_secret: 'third-fb-secret' };
+  const fbOwn = await ownClient(own, 'facebook', FB_OWN);
+  const fbThird = await ownClient(third, 'facebook', FB_THIRD);
   assert.deepEqual(fbOwn.hooks, {
     deauthorize: `${w.base}/platform-webhooks/meta/apps/${fbOwn.ref}/deauthorize`,
     data_deletion: `${w.base}/platform-webhooks/meta/apps/${fbOwn.ref}/data-deletion`,
@@ -114,6 +113,10 @@ test('Meta deauthorize on an app credential\'s path: only its secret verifies, a
 });
 
 test('Meta data deletion on an app credential\'s path deletes only its grants; the status page is the deployment\'s, the code the credential\'s own', async () => {
+  const own = await newApp('Own eraser');
+  const shared = await newApp('Shared eraser');
+  const FB_OWN = { client_id: 'erase-fb-app', client_secret: 'erase-fb-secret' };
+  const fbOwn = await ownClient(own, 'facebook', FB_OWN);
   const [mine] = await connectPages(own, 'eraser', [{ id: '3201', name: 'Mine' }]);
   const [common] = await connectPages(shared, 'eraser', [{ id: '3201', name: 'Common' }]);
   const issued = now();
@@ -140,12 +143,16 @@ test('Meta data deletion on an app credential\'s path deletes only its grants; t
 });
 
 test('an open account choice is dropped only by its own platform app\'s callback', async () => {
+  const own = await newApp('Own chooser');
+  const FB_OWN = { client_id: 'choice-fb-app', client_secret: 'choice-fb-secret' };
+  const fbOwn = await ownClient(own, 'facebook', FB_OWN);
   mocks.setPages('chooser', [{ id: '3301', name: 'A' }, { id: '3302', name: 'B' }]);
   const link = await w.createLink(own.api_key, { platform: 'facebook', redirect_url: REDIRECT });
   const approved = mocks.approve(link.authorize_url, { user: 'chooser' });
   assert.equal(approved.clientId, FB_OWN.client_id);
-  const res = await fetch(`${w.base}/oauth/callback?${new URLSearchParams({ code: approved.code, state: approved.state })}`, { redirect: 'manual' });
+  const res = await w.fetchChecked(`${w.base}/oauth/callback?${new URLSearchParams({ code: approved.code, state: approved.state })}`, { redirect: 'manual' });
   assert.equal(res.status, 200, 'the picker');
+  await res.text();
   const choice = () => w.row('SELECT link_id FROM account_choices WHERE link_id = ?', link.id);
   assert.ok(await choice());
   assert.equal((await postForm('/platform-webhooks/meta/data-deletion', deauth('chooser', credsFor('facebook').secret))).status, 200);
@@ -157,6 +164,9 @@ test('an open account choice is dropped only by its own platform app\'s callback
 });
 
 test('TikTok on an app credential\'s path: its client secret verifies (a webhook_secret is refused), and only its grants end', async () => {
+  const own = await newApp('Own TikTok');
+  const third = await newApp('Third TikTok');
+  const shared = await newApp('Shared TikTok');
   const TT_OWN = { client_id: 'own-tt-key', client_secret: 'own-tt-secret' };
   // TikTok signs with the client secret and nothing else: a webhook_secret is refused, as
   // for every Meta platform.
@@ -204,6 +214,10 @@ test('TikTok on an app credential\'s path: its client secret verifies (a webhook
 });
 
 test('an unknown, removed or other-platform credential_ref is a 404, like any unknown path', async () => {
+  const own = await newApp('Own removed');
+  const FB_OWN = { client_id: 'gone-fb-app', client_secret: 'gone-fb-secret' };
+  const fbOwn = await ownClient(own, 'facebook', FB_OWN);
+  await ownClient(own, 'tiktok', { client_id: 'gone-tt-key', client_secret: 'gone-tt-secret' });
   const unknownRoute = (await w.call('POST', '/platform-webhooks/meta/nowhere', { raw: '', unchecked: true })).body;
   const paths = (ref) => [`/platform-webhooks/meta/apps/${ref}/deauthorize`, `/platform-webhooks/meta/apps/${ref}/data-deletion`, `/platform-webhooks/tiktok/apps/${ref}`];
   const signedBoth = async (path, secret) => {
@@ -234,10 +248,9 @@ test('an unknown, removed or other-platform credential_ref is a 404, like any un
 });
 
 test('one Meta app stored for facebook and instagram_facebook: a callback on either credential\'s path acts for both', async () => {
-  const both = await (async () => {
-    const { body } = await w.admin('POST', '/v1/admin/apps', { name: 'Both Meta', allowed_redirect_urls: [REDIRECT], claim: 'auto' });
-    return { id: body.app.id, api_key: body.api_key };
-  })();
+  const both = await newApp('Both Meta');
+  const own = await newApp('Own bystander');
+  await ownClient(own, 'facebook', { client_id: 'bystander-fb-app', client_secret: 'bystander-fb-secret' });
   const META = { client_id: 'both-meta-app', client_secret: 'both-meta-secret' };
   const fb = await ownClient(both, 'facebook', META);
   const ig = await ownClient(both, 'instagram_facebook', META);
@@ -256,6 +269,22 @@ test('one Meta app stored for facebook and instagram_facebook: a callback on eit
   const r = await postForm(`/platform-webhooks/meta/apps/${fb.ref}/deauthorize`, deauth('bothmeta', META.client_secret));
   assert.equal(r.status, 200);
   assert.deepEqual(await all(), ['disconnected/revoked', 'disconnected/revoked', 'active/null']);
+});
+
+test('a new secret for the same Meta app: a callback signed with the old one is refused 401 on its path, with the new one it is taken', async () => {
+  const app = await newApp('Rotated Meta secret');
+  const first = await ownClient(app, 'facebook', { client_id: 'rot-fb-app', client_secret: 'rot-fb-secret-1' });
+  const [page] = await connectPages(app, 'rotfb', [{ id: '3601', name: 'Rotated' }]);
+  // Rotated at Meta, then stored: the same client id, the same credentials and path.
+  const second = await ownClient(app, 'facebook', { client_id: 'rot-fb-app', client_secret: 'rot-fb-secret-2' });
+  assert.deepEqual(second, first, 'the same credentials and paths');
+  const path = `/platform-webhooks/meta/apps/${first.ref}/deauthorize`;
+  const old = await postForm(path, deauth('rotfb', 'rot-fb-secret-1'));
+  assert.equal(old.status, 401, 'the old secret no longer verifies');
+  assert.equal(await r2s(app.api_key, page), 'active/null');
+  const r = await postForm(path, deauth('rotfb', 'rot-fb-secret-2'));
+  assert.equal(r.status, 200);
+  assert.equal(await r2s(app.api_key, page), 'disconnected/revoked');
 });
 
 test('no secret of this file in any answer, log line or D1 table', async () => {
