@@ -110,7 +110,7 @@ pub async fn check_grant(ctx: &Ctx, grant_id: &str, profile_ids: &[String], due_
 /// refresh's business).
 async fn check_leased(ctx: &Ctx, profile_id: &str, suspect_until: Option<i64>) -> ApiResult<()> {
     let db = ctx.db()?;
-    let Some(row) = store::check_read(&db, profile_id).one::<serde_json::Value>("check read").await? else {
+    let Some(row) = store::check_read(&db, profile_id).one::<store::Row>("check read").await? else {
         return Ok(());
     };
     let (profile, checked) = store::checked(row)?;

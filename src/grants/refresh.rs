@@ -88,7 +88,7 @@ pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResu
         backoff_steps: backoff_steps(unit()),
         suspect_secs: suspect_secs(ctx),
     };
-    let leased = store::take_refresh_lease(&db, grant_id, &lease, terms).one::<serde_json::Value>("lease").await?;
+    let leased = store::take_refresh_lease(&db, grant_id, &lease, terms).one::<store::Row>("lease").await?;
     let Some(raw) = leased else {
         return why_not(ctx, grant_id).await;
     };

@@ -2,6 +2,7 @@
 //! liveness check at a time per grant, taken and freed by these statements, and the SQL
 //! fragments every statement that frees or takes it shares.
 
+use super::stmt::Row;
 use crate::error::OrInternal;
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::{GrantRow, GRANT_COLUMNS};
@@ -180,10 +181,10 @@ pub fn take_refresh_lease(
 
 /// The row a refresh lease returned, read.
 #[inline(always)]
-pub fn leased(raw: serde_json::Value) -> ApiResult<Leased> {
+pub fn leased(raw: Row) -> ApiResult<Leased> {
     Ok(Leased {
-        grant: serde_json::from_value(raw.clone()).or_500("read leased grant")?,
-        cols: serde_json::from_value(raw).or_500("read leased columns")?,
+        grant: raw.read("read leased grant")?,
+        cols: raw.read("read leased columns")?,
     })
 }
 

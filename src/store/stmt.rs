@@ -2,8 +2,10 @@
 //! logged 500, reading a batch's `RETURNING` rows, the compare-and-swap asserts of a batch.
 
 use crate::error::{ApiResult, OrInternal};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use wasm_bindgen::{JsCast, JsValue};
+use worker::{js_sys, query, D1Database, D1PreparedStatement};
 
 /// SQL for the key id of an envelope column (`v1.<kid>.<data>`).
 pub fn kid_sql(column: &str) -> String {
@@ -23,6 +25,25 @@ pub trait Stmt {
     async fn exists(self, what: &str) -> ApiResult<bool>;
     /// The `id` column of every row.
     async fn ids(self, what: &str) -> ApiResult<Vec<String>>;
+}
+
+/// A row as D1 returned it (a JS object), for a row read as more than one row type (the
+/// columns of a join, say): each [`Row::read`] decodes it with the same deserializer as every
+/// other row (worker's, from the JS object), so no row type gets a second, JSON one.
+#[derive(Deserialize)]
+pub struct Row(#[serde(with = "worker::d1::serde_wasm_bindgen::preserve")] JsValue);
+
+impl Row {
+    /// The row as `T`; a failure is a logged 500 (`what` names it) with the decoding error's
+    /// message.
+    pub fn read<T: DeserializeOwned>(&self, what: &str) -> ApiResult<T> {
+        worker::d1::serde_wasm_bindgen::from_value(self.0.clone()).map_err(error_message).or_500(what)
+    }
+}
+
+/// The message of a decoding error (the JS `Error`'s, without its `Error: ` prefix).
+fn error_message(e: worker::d1::serde_wasm_bindgen::Error) -> String {
+    js_sys::Error::unchecked_from_js(JsValue::from(e)).message().into()
 }
 
 #[derive(Deserialize)]
