@@ -290,7 +290,7 @@ pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
             .keyring()?
             .open(&open.link_id, CHOICE_FIELD, &open.sealed)
             .ok()
-            .and_then(|plain| serde_json::from_str(&plain).ok());
+            .and_then(|plain| serde_json::from_slice(plain.as_bytes()).ok());
         if choice.is_some_and(|c| c.credential_ref.is_some()) {
             batch.push(store::drop_choice_if_stmt(&db, &open.link_id, &open.sealed)?);
             batch.push(store::end_link_stmt(&db, &open.link_id, &LinkEnd::Failed(failure), now)?);

@@ -122,7 +122,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
             let widest = registration_scopes(&Discovery { pkce: true, profile_scope: true });
             scopes_allowed(&scopes, &widest).map_err(refuse)?;
             let client = ensure_client(ctx, platform, host, app).await?;
-            let registered: Vec<String> = serde_json::from_str(&client.scopes).unwrap_or_default();
+            let registered: Vec<String> = serde_json::from_slice(client.scopes.as_bytes()).unwrap_or_default();
             scopes_allowed(&scopes, &registered).map_err(refuse)?;
             let mut at = platform.at_instance(host);
             at.pkce = crate::instances::client_pkce(&client);

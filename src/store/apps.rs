@@ -43,7 +43,7 @@ pub async fn allowlist_entries_for(db: &D1Database, redirect: &str) -> ApiResult
     .await?;
     Ok(rows
         .iter()
-        .flat_map(|r| serde_json::from_str::<Vec<String>>(&r.allowed_redirect_urls).unwrap_or_default())
+        .flat_map(|r| serde_json::from_slice::<Vec<String>>(r.allowed_redirect_urls.as_bytes()).unwrap_or_default())
         .collect())
 }
 
