@@ -98,9 +98,9 @@ pub async fn insert_api_key(db: &D1Database, id: &str, app_id: &str, hash: &str,
 pub async fn revoke_api_key(db: &D1Database, id: &str, now: i64) -> ApiResult<bool> {
     let r =
         query!(db, "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL RETURNING id", id, now)
-            .one::<serde_json::Value>("revoke key")
+            .exists("revoke key")
             .await?;
-    Ok(r.is_some())
+    Ok(r)
 }
 
 /// One app.

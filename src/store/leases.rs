@@ -182,10 +182,7 @@ pub fn take_refresh_lease(
 /// The row a refresh lease returned, read.
 #[inline(always)]
 pub fn leased(raw: Row) -> ApiResult<Leased> {
-    Ok(Leased {
-        grant: raw.read("read leased grant")?,
-        cols: raw.read("read leased columns")?,
-    })
+    Ok(Leased { grant: raw.read("read leased grant")?, cols: raw.read("read leased columns")? })
 }
 
 /// A row when grant `id`'s lease is held at `now`.

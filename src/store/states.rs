@@ -15,9 +15,9 @@ pub async fn consume_state(db: &D1Database, state_hash: &str, link_id: &str, now
         link_id,
         now
     )
-    .one::<serde_json::Value>("consume state")
+    .exists("consume state")
     .await?;
-    Ok(r.is_some())
+    Ok(r)
 }
 
 /// Deletes consumed-state records older than `before`.

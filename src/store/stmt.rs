@@ -18,9 +18,9 @@ pub trait Stmt {
     /// Runs it for its effect.
     async fn exec(self, what: &str) -> ApiResult<()>;
     /// The first row, if any.
-    async fn one<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Option<T>>;
+    async fn one<T: DeserializeOwned>(self, what: &str) -> ApiResult<Option<T>>;
     /// Every row.
-    async fn many<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>>;
+    async fn many<T: DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>>;
     /// Whether it returns a row at all.
     async fn exists(self, what: &str) -> ApiResult<bool>;
     /// The `id` column of every row.
@@ -56,23 +56,50 @@ impl Stmt for worker::Result<D1PreparedStatement> {
         self.or_500(what)?.run().await.or_500(what)?;
         Ok(())
     }
-    async fn one<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Option<T>> {
-        self.or_500(what)?.first::<T>(None).await.or_500(what)
+    async fn one<T: DeserializeOwned>(self, what: &str) -> ApiResult<Option<T>> {
+        match first_row(self, what).await? {
+            Some(row) => decode(row).map(Some).or_500(what),
+            None => Ok(None),
+        }
     }
-    async fn many<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>> {
-        self.or_500(what)?.all().await.or_500(what)?.results::<T>().or_500(what)
+    async fn many<T: DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>> {
+        let rows = all_rows(self, what).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(decode(row).or_500(what)?);
+        }
+        Ok(out)
     }
     async fn exists(self, what: &str) -> ApiResult<bool> {
-        Ok(self.one::<serde_json::Value>(what).await?.is_some())
+        Ok(first_row(self, what).await?.is_some())
     }
     async fn ids(self, what: &str) -> ApiResult<Vec<String>> {
         Ok(self.many::<IdRow>(what).await?.into_iter().map(|r| r.id).collect())
     }
 }
 
+// `one` and `many` read rows as `Row`s in these two functions, which are not generic, and
+// then decode each as worker's `first::<T>` and `results::<T>` would (same deserializer, same
+// error): the await and the read of the JS array are then one copy for every row type.
+
+/// The first row of a statement, if any.
+async fn first_row(stmt: worker::Result<D1PreparedStatement>, what: &str) -> ApiResult<Option<Row>> {
+    stmt.or_500(what)?.first::<Row>(None).await.or_500(what)
+}
+
+/// Every row of a statement.
+async fn all_rows(stmt: worker::Result<D1PreparedStatement>, what: &str) -> ApiResult<Vec<Row>> {
+    stmt.or_500(what)?.all().await.or_500(what)?.results::<Row>().or_500(what)
+}
+
+/// A row as `T`, failing as worker's own decoding of a row does.
+fn decode<T: DeserializeOwned>(row: Row) -> worker::Result<T> {
+    Ok(worker::d1::serde_wasm_bindgen::from_value(row.0)?)
+}
+
 /// Whether statement `i` of a batch returned a row (its `RETURNING` clause matched).
 pub fn returned_rows(results: &[worker::D1Result], i: usize) -> bool {
-    results.get(i).and_then(|r| r.results::<serde_json::Value>().ok()).is_some_and(|rows| !rows.is_empty())
+    results.get(i).and_then(|r| r.results::<Row>().ok()).is_some_and(|rows| !rows.is_empty())
 }
 
 /// JSON text of a list a link stores.
