@@ -70,7 +70,7 @@ impl Ctx {
     /// still completes if the client goes away), or now outside a request.
     pub async fn after_answer(&self, job: impl std::future::Future<Output = ()> + 'static) {
         match &self.waiter {
-            Some(w) => w.wait_until(job),
+            Some(w) => hand_over(w, Box::pin(job)),
             None => job.await,
         }
     }
@@ -214,4 +214,11 @@ pub fn auth_header(req: &Request) -> Option<String> {
 /// Epoch milliseconds now.
 pub fn now_ms() -> i64 {
     Date::now().as_millis() as i64
+}
+
+/// Hands a job to `wait_until` as one boxed future type: `wait_until` builds its promise
+/// machinery once per future type, and each job of [`Ctx::after_answer`] is a type of its
+/// own (a copy each in the wasm, which pays for it in size; the box costs one allocation).
+fn hand_over(waiter: &Context, job: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>) {
+    waiter.wait_until(job)
 }
