@@ -6,7 +6,8 @@ pub use connect_links_core::model::AppRow;
 use connect_links_core::redirect::host_needles;
 use connect_links_core::refresh_policy::{RefreshMode, MAX_LEAD, MIN_LEAD};
 use serde::Deserialize;
-use worker::{query, D1Database};
+use super::stmt::query;
+use worker::D1Database;
 
 const APP_COLUMNS: &str =
     "id, name, allowed_redirect_urls, webhook_url, claim, refresh_mode, created_at, limits, self_service_credentials";

@@ -10,7 +10,8 @@ use crate::error::OrInternal;
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::ProfileRow;
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// From this many transient failures in a row on, a check waits the whole interval again
 /// (a literal, for the statement that marks a check).

@@ -7,7 +7,8 @@ use connect_links_core::envelope::Keyring;
 pub use connect_links_core::model::{GrantRow, GRANT_COLUMNS};
 use connect_links_core::secrets::{AccessToken, RefreshToken};
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// Whether grant `$g` (the grants table's alias in the statement) still holds its login: it
 /// is active, or it ended and profiles under it still act with tokens of their own (a

@@ -8,7 +8,8 @@ use connect_links_core::error::ApiResult;
 use connect_links_core::model::{GrantRow, GRANT_COLUMNS};
 use connect_links_core::refresh::BACKOFF_STEPS;
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// The grant's app's refresh mode, inside a statement on `grants` (a write compares it
 /// with the mode its schedule was computed in).

@@ -7,7 +7,8 @@ use crate::error::{ApiResult, OrInternal};
 use connect_links_core::model::GrantRow;
 pub use connect_links_core::model::{ProfileRow, PROFILE_COLUMNS};
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// Activates the pending profiles of a link once the link is completed (its claim).
 pub fn activate_claimed_stmt(db: &D1Database, link_id: &str, now: i64) -> ApiResult<D1PreparedStatement> {

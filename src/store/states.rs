@@ -2,7 +2,8 @@
 
 use super::stmt::Stmt;
 use crate::error::ApiResult;
-use worker::{query, D1Database};
+use super::stmt::query;
+use worker::D1Database;
 
 /// Records a state as consumed. True only for the first caller: the primary key makes
 /// every later insert of the same state a no-op, atomically.

@@ -5,7 +5,42 @@ use crate::error::{ApiResult, OrInternal};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
-use worker::{js_sys, query, D1Database, D1PreparedStatement};
+use worker::{js_sys, D1Database, D1PreparedStatement};
+
+/// A bound statement: `worker::query!` (same statement, same bindings, same errors), with
+/// the work on each argument in [`arg`], one copy per argument type, and the rest in
+/// [`bound`], not generic. worker's macro expands all of it at each of the store's hundred
+/// and more statements, which the wasm paid for in size.
+macro_rules! query {
+    ($db:expr, $query:expr) => {
+        worker::query!($db, $query)
+    };
+    ($db:expr, $query:expr, $($args:expr),* $(,)?) => {
+        $crate::store::stmt::bound($db, $query, &[$($crate::store::stmt::arg(&$args)),*])
+    };
+}
+pub(crate) use query;
+
+/// One argument of [`query!`] as worker's macro binds it (its serializer, with a missing
+/// value as `NULL`), or the error it fails with.
+pub fn arg<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    let serializer = worker::d1::serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+    value.serialize(&serializer).map_err(JsValue::from)
+}
+
+/// The statement `sql` prepared and bound to `args`; fails, as worker's macro does, with the
+/// first argument that could not be bound.
+pub fn bound(db: &D1Database, sql: &str, args: &[Result<JsValue, JsValue>]) -> worker::Result<D1PreparedStatement> {
+    let prepared = db.prepare(sql);
+    let mut bindings = Vec::with_capacity(args.len());
+    for a in args {
+        match a {
+            Ok(v) => bindings.push(v.clone()),
+            Err(e) => return Err(worker::Error::Internal(e.clone())),
+        }
+    }
+    prepared.bind(&bindings)
+}
 
 /// SQL for the key id of an envelope column (`v1.<kid>.<data>`).
 pub fn kid_sql(column: &str) -> String {
