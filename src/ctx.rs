@@ -3,6 +3,7 @@
 
 use crate::error::{ApiError, ApiResult, OrInternal};
 use crate::isolate;
+use crate::respond::object;
 use connect_links_core::envelope::Keyring;
 use connect_links_core::keys::bearer;
 use connect_links_core::oauth::ClientCredentials;
@@ -201,7 +202,7 @@ fn custom_providers(text: &str) -> Vec<Platform> {
     reserved.push("sandbox".into());
     let (ok, problems) = custom::parse(&config, &reserved);
     for problem in problems {
-        console_error!("{}", serde_json::json!({"level": "error", "what": "CUSTOM_PROVIDERS", "error": problem}));
+        console_error!("{}", object!("level": "error", "what": "CUSTOM_PROVIDERS", "error": problem));
     }
     ok
 }

@@ -4,9 +4,9 @@
 //! a platform that answers 200 MB costs one MiB of reading, then the rest is cancelled.
 
 use crate::body::{cancel, read_capped, ReadError};
+use crate::respond::object;
 use connect_links_core::http::{CappedBody, HttpRequest, HttpResponse};
 use futures_util::future::{select, Either};
-use serde_json::json;
 use std::future::Future;
 use std::time::Duration;
 use wasm_bindgen::JsValue;
@@ -76,7 +76,7 @@ pub async fn send(
     };
     console_log!(
         "{}",
-        json!({
+        object!(
             "event": "platform_call",
             "platform": platform,
             "method": req.method,
@@ -86,7 +86,7 @@ pub async fn send(
             "profile_id": profile_id,
             "ok": result.is_ok(),
             "error": error,
-        })
+        )
     );
     result
 }

@@ -37,9 +37,9 @@ mod isolate;
 mod limiter;
 mod respond;
 
+use crate::respond::object;
 use grants::{refresh_one, Trigger};
 use jobs::refresh::RefreshMessage;
-use serde_json::json;
 use worker::{
     console_error, event, Context, Env, MessageBatch, MessageExt, Request, Response, Result, ScheduleContext,
     ScheduledEvent,
@@ -56,7 +56,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let ctx = ctx::Ctx::from_env(env);
     if let Err(e) = jobs::scheduled(&ctx).await {
-        console_error!("{}", json!({"event": "cron_failed", "error": e.to_string()}));
+        console_error!("{}", object!("event": "cron_failed", "error": e.to_string()));
     }
 }
 
@@ -74,7 +74,7 @@ async fn queue(batch: MessageBatch<RefreshMessage>, env: Env, _ctx: Context) -> 
                     Err(_) => m.retry(),
                 }
             }
-            Err(e) => console_error!("{}", json!({"event": "queue_message_unreadable", "error": e.to_string()})),
+            Err(e) => console_error!("{}", object!("event": "queue_message_unreadable", "error": e.to_string())),
         }
     }
     Ok(())

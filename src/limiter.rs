@@ -8,12 +8,12 @@
 //! `Decision` (take; with `quotas` when asked) or `{"ok":true}` (refund, report) out, 400 for a body
 //! it cannot use.
 
+use crate::respond::object;
 use connect_links_core::ratelimit::fair::{decide_shared, follow_window, Share, Tenant};
 use connect_links_core::ratelimit::{
     self as rl, apply, decide, quota, Counter, Decision, LimiterRequest, Quota, Report, Take,
 };
 use serde::Deserialize;
-use serde_json::json;
 use std::cell::Cell;
 use wasm_bindgen::JsValue;
 use worker::{
@@ -121,16 +121,16 @@ impl DurableObject for RateLimiter {
                 self.take(now, takes, tenant.as_ref(), quotas).and_then(|d| Response::from_json(&d))
             }
             LimiterRequest::Refund { now, takes } => {
-                self.give_back(now, &takes).and_then(|()| Response::from_json(&json!({"ok": true})))
+                self.give_back(now, &takes).and_then(|()| Response::from_json(&object!("ok": true)))
             }
             LimiterRequest::Report { now, reports } => {
-                self.report(now, &reports).and_then(|()| Response::from_json(&json!({"ok": true})))
+                self.report(now, &reports).and_then(|()| Response::from_json(&object!("ok": true)))
             }
         };
         match answer {
             Ok(resp) => Ok(resp),
             Err(e) => {
-                console_error!("{}", json!({"event": "rate_limiter_storage_failed", "error": e.to_string()}));
+                console_error!("{}", object!("event": "rate_limiter_storage_failed", "error": e.to_string()));
                 error(500, "storage failed")
             }
         }
@@ -318,7 +318,7 @@ impl RateLimiter {
 
 /// A JSON error answer from the object.
 fn error(status: u16, message: &str) -> Result<Response> {
-    Ok(Response::from_json(&json!({"error": message}))?.with_status(status))
+    Ok(Response::from_json(&object!("error": message))?.with_status(status))
 }
 
 /// Checks and spends `takes` in the limiter object named `name` (e.g. `"account:x:123"` or

@@ -2,12 +2,12 @@
 
 use crate::ctx::Ctx;
 use crate::fetch;
+use crate::respond::object;
 use crate::sealed_secrets::signing_secrets;
 use crate::store::{self, AttemptEnd, OutboxRow};
 use connect_links_core::error::ApiResult;
 use connect_links_core::http::HttpRequest;
 use connect_links_core::webhook::{retry_delay, signature_header};
-use serde_json::json;
 use worker::{console_log, Date};
 
 /// First attempts made in the invocation that wrote the events: each costs a subrequest and
@@ -78,16 +78,16 @@ async fn deliver(ctx: &Ctx, row: OutboxRow) -> ApiResult<()> {
             let status = fetch::send_status(&req, ctx.timeout_ms()).await.unwrap_or(0);
             console_log!(
                 "{}",
-                json!({"event": "webhook_delivery", "webhook_id": row.id, "type": row.kind, "app_id": row.app_id,
-                       "attempt": row.attempts + 1, "status": status, "latency_ms": Date::now().as_millis().saturating_sub(start)})
+                object!("event": "webhook_delivery", "webhook_id": row.id, "type": row.kind, "app_id": row.app_id,
+                       "attempt": row.attempts + 1, "status": status, "latency_ms": Date::now().as_millis().saturating_sub(start))
             );
             status
         }
         (_, None) => {
             console_log!(
                 "{}",
-                json!({"event": "webhook_delivery", "webhook_id": row.id, "app_id": row.app_id,
-                       "error": "webhook secret unreadable or malformed: not sent unsigned"})
+                object!("event": "webhook_delivery", "webhook_id": row.id, "app_id": row.app_id,
+                       "error": "webhook secret unreadable or malformed: not sent unsigned")
             );
             0
         }

@@ -5,6 +5,7 @@ use super::lease::release;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
+use crate::respond::object;
 use crate::store::{self, AccessEnvelope, Leased, NewTokens, Stmt};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
@@ -17,7 +18,6 @@ use connect_links_core::secrets::RefreshToken;
 use connect_links_core::storage::{is_transient_d1_error, write_retry_delay_ms, WRITE_ATTEMPTS};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
-use serde_json::json;
 use std::time::Duration;
 use worker::{console_error, D1Database, Delay};
 
@@ -120,7 +120,7 @@ pub(super) async fn store_refreshed(
                 return Err(superseded(id));
             }
             Err(e) if attempt < WRITE_ATTEMPTS && is_transient_d1_error(&e.to_string()) => {
-                console_error!("{}", json!({"event": "refresh_write_retry", "grant_id": id, "attempt": attempt}));
+                console_error!("{}", object!("event": "refresh_write_retry", "grant_id": id, "attempt": attempt));
                 Delay::from(Duration::from_millis(write_retry_delay_ms(attempt + 1, unit()))).await;
             }
             Err(e) => return Err(e).or_500("store refreshed"),
@@ -132,7 +132,7 @@ pub(super) async fn store_refreshed(
 /// The error of a refresh whose answer no longer applies: a reconnect or another refresh
 /// replaced the tokens while it ran.
 pub(super) fn superseded(id: &str) -> ApiError {
-    console_error!("{}", json!({"event": "refresh_superseded", "grant_id": id}));
+    console_error!("{}", object!("event": "refresh_superseded", "grant_id": id));
     ApiError::new(ErrorCode::Conflict, "the profile's tokens were replaced while this refresh ran")
 }
 

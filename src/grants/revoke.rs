@@ -5,6 +5,7 @@
 use crate::credentials::OwnRef;
 use crate::ctx::Ctx;
 use crate::fetch;
+use crate::respond::object;
 use crate::store;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::GrantRow;
@@ -13,7 +14,6 @@ use connect_links_core::ownership::may_revoke;
 use connect_links_core::platforms::Platform;
 use connect_links_core::refresh::revoke_settled;
 use connect_links_core::secrets::{AccessToken, RefreshToken};
-use serde_json::json;
 use worker::console_log;
 
 /// Whose grant is being revoked, and why.
@@ -116,7 +116,7 @@ async fn revoke_through(ctx: &Ctx, g: &Grant<'_>, clients: &[ClientCredentials],
         };
         console_log!(
             "{}",
-            json!({"event": "revoke_skipped", "platform": g.platform.id, "grant_id": g.grant_id, "why": why})
+            object!("event": "revoke_skipped", "platform": g.platform.id, "grant_id": g.grant_id, "why": why)
         );
         return Ok(());
     }
@@ -181,6 +181,6 @@ async fn revoke_stored(
         None => revoke(ctx, &g, RevokeCause::Deleting).await,
     };
     if done.is_err() {
-        worker::console_error!("{}", json!({"event": "revoke_failed", "grant_id": grant.id}));
+        worker::console_error!("{}", object!("event": "revoke_failed", "grant_id": grant.id));
     }
 }

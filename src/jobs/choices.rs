@@ -5,6 +5,7 @@
 
 use crate::ctx::Ctx;
 use crate::grants::land::FreshGrant;
+use crate::respond::object;
 use crate::store::{self, ExpiredChoice, Stmt};
 use connect_links_core::error::ApiResult;
 use connect_links_core::ownership::may_revoke;
@@ -12,7 +13,6 @@ use connect_links_core::picker::{Choice, CHOICE_FIELD};
 use connect_links_core::platforms::Platform;
 use connect_links_core::random::unit;
 use connect_links_core::refresh::backoff;
-use serde_json::json;
 use worker::{console_error, console_log, D1Database};
 
 /// Rows revoked per run.
@@ -46,7 +46,7 @@ pub async fn expire(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
             (Some(choice), Some(platform)) if login_unknown_blocks_revoke(&platform, &choice) => {
                 console_log!(
                     "{}",
-                    json!({"event": "choice_revoke_login_unknown", "link_id": d.link_id, "platform": platform.id})
+                    object!("event": "choice_revoke_login_unknown", "link_id": d.link_id, "platform": platform.id)
                 );
                 false
             }
@@ -59,16 +59,16 @@ pub async fn expire(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
         // Only the row as read: one a submit or a connect rewrote since is theirs.
         if settled || tries >= MAX_REVOKE_TRIES {
             if !settled {
-                console_error!("{}", json!({"event": "choice_revoke_abandoned", "link_id": d.link_id, "tries": tries}));
+                console_error!("{}", object!("event": "choice_revoke_abandoned", "link_id": d.link_id, "tries": tries));
             }
             store::drop_expired_choice(db, &d.link_id, d.expires_at).exec("drop unchosen").await?;
-            console_log!("{}", json!({"event": "choice_expired", "link_id": d.link_id}));
+            console_log!("{}", object!("event": "choice_expired", "link_id": d.link_id));
         } else {
             let next = now + backoff(tries as u32, unit());
             store::retry_expired_choice(db, &d.link_id, d.expires_at, next, tries).exec("retry unchosen").await?;
             console_log!(
                 "{}",
-                json!({"event": "choice_revoke_retry", "link_id": d.link_id, "tries": tries, "next_at": next})
+                object!("event": "choice_revoke_retry", "link_id": d.link_id, "tries": tries, "next_at": next)
             );
         }
     }
