@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::rc::Rc;
 use worker::js_sys;
 use worker::wasm_bindgen::JsValue;
-use worker::{console_error, Context, D1Database, Date, Env, KvStore, Request};
+use worker::{Context, D1Database, Date, Env, KvStore, Request};
 
 /// What every handler gets.
 pub struct Ctx {
@@ -202,7 +202,7 @@ fn custom_providers(text: &str) -> Vec<Platform> {
     reserved.push("sandbox".into());
     let (ok, problems) = custom::parse(&config, &reserved);
     for problem in problems {
-        console_error!("{}", object!("level": "error", "what": "CUSTOM_PROVIDERS", "error": problem));
+        crate::log::error(&object!("level": "error", "what": "CUSTOM_PROVIDERS", "error": problem));
     }
     ok
 }

@@ -17,8 +17,8 @@ use serde::Deserialize;
 use std::cell::Cell;
 use wasm_bindgen::JsValue;
 use worker::{
-    console_error, durable_object, DurableObject, Env, Error, Method, Request, RequestInit, Response, Result,
-    SqlStorage, SqlStorageValue, State,
+    durable_object, DurableObject, Env, Error, Method, Request, RequestInit, Response, Result, SqlStorage,
+    SqlStorageValue, State,
 };
 
 /// The binding in wrangler.toml.
@@ -130,7 +130,7 @@ impl DurableObject for RateLimiter {
         match answer {
             Ok(resp) => Ok(resp),
             Err(e) => {
-                console_error!("{}", object!("event": "rate_limiter_storage_failed", "error": e.to_string()));
+                crate::log::error(&object!("event": "rate_limiter_storage_failed", "error": e.to_string()));
                 error(500, "storage failed")
             }
         }

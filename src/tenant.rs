@@ -22,7 +22,7 @@ use connect_links_core::keys::{bearer, hash_api_key};
 use connect_links_core::model::AppRow;
 use connect_links_core::ratelimit::{Budget, Decision, Quota, Take};
 use std::future::Future;
-use worker::{console_warn, Request, Response};
+use worker::{Request, Response};
 
 /// The app whose live API key is the request's bearer token, or 401. A key seen live
 /// less than `API_KEY_CACHE_MS` ago (default [`isolate::APP_CACHE_MS`]; 0 turns the
@@ -154,5 +154,5 @@ pub fn too_many_pending(cap: u32, first_expiry_in: Option<i64>) -> ApiError {
 
 /// Logs that an app's limiter could not be asked (the request is refused).
 fn unavailable(e: &worker::Error) {
-    console_warn!("{}", object!("event": "limiter_unavailable", "scope": "app", "error": e.to_string()));
+    crate::log::warn(&object!("event": "limiter_unavailable", "scope": "app", "error": e.to_string()));
 }

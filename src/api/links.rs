@@ -29,7 +29,7 @@ use connect_links_core::time::rfc3339;
 use connect_links_core::webhook::types;
 use serde_json::json;
 use std::borrow::Cow;
-use worker::{console_log, Response};
+use worker::Response;
 
 /// `POST /v1/connect-links`.
 pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[u8]) -> ApiResult<Response> {
@@ -280,9 +280,8 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)], arrived: &str) -> A
     // instance's code to the first one's token endpoint. Refused before the state is spent:
     // its own answer may still come.
     if !arrived_where_sent(&pending.redirect_uri, arrived) {
-        console_log!(
-            "{}",
-            object!("event": "callback_elsewhere", "platform": pending.platform, "link_id": pending.link_id)
+        crate::log::info(
+            &object!("event": "callback_elsewhere", "platform": pending.platform, "link_id": pending.link_id),
         );
         return Err(bad_callback(
             "This sign-in answer came back from another server than the one the sign-in was started on. Start again \

@@ -19,7 +19,6 @@ use connect_links_core::random::{new_id, unit};
 use connect_links_core::refresh::{backoff, backoff_steps, classify_check, Failure};
 use connect_links_core::secrets::AccessToken;
 use serde::Deserialize;
-use worker::console_log;
 
 /// The check interval: `LIVENESS_INTERVAL_DAYS` (1 to 90), default 7.
 fn interval_secs(ctx: &Ctx) -> i64 {
@@ -136,16 +135,14 @@ async fn check_leased(ctx: &Ctx, profile_id: &str, suspect_until: Option<i64>) -
     match failure {
         Failure::Transient => push_back(ctx, &profile, checked.check_failures).await,
         Failure::Terminal(reason) if !own_token && suspect_until.is_some_and(|t| ctx.now() <= t) => {
-            console_log!(
-                "{}",
-                object!("event": "liveness_inconclusive", "profile_id": profile.id, "platform": platform.id, "failure": reason.as_str())
+            crate::log::info(
+                &object!("event": "liveness_inconclusive", "profile_id": profile.id, "platform": platform.id, "failure": reason.as_str()),
             );
             push_back(ctx, &profile, checked.check_failures).await
         }
         Failure::Terminal(reason) => {
-            console_log!(
-                "{}",
-                object!("event": "liveness_failed", "profile_id": profile.id, "platform": platform.id, "failure": reason.as_str())
+            crate::log::info(
+                &object!("event": "liveness_failed", "profile_id": profile.id, "platform": platform.id, "failure": reason.as_str()),
             );
             end_checked(ctx, &profile, &checked.grant_id, &checked.access_token_enc, own_token, reason).await
         }

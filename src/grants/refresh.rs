@@ -23,7 +23,6 @@ use connect_links_core::refresh_policy::{next_action_at, EXPIRING_NOTICE, SELF_E
 use connect_links_core::secrets::{AccessToken, RefreshToken};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
-use worker::{console_error, console_log};
 
 /// What asked for a refresh. `since_ms` is when the asker started: a refresh completed after
 /// that already serves it, so it makes no second call.
@@ -183,9 +182,8 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
         // until that holder's time is up or a store lands: the lease is freed (its marker
         // already moved the next try out) and the profiles stay as they are.
         Failure::Terminal(reason) if row.cols.refresh_suspect_until.is_some_and(|t| ctx.now() <= t) => {
-            console_log!(
-                "{}",
-                object!("event": "refresh_inconclusive", "grant_id": row.id(), "platform": platform.id, "failure": reason.as_str())
+            crate::log::info(
+                &object!("event": "refresh_inconclusive", "grant_id": row.id(), "platform": platform.id, "failure": reason.as_str()),
             );
             release(ctx, row.id(), lease, None).await?;
             return Ok(Outcome::Failed(Failure::Transient));
@@ -208,9 +206,8 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
 /// failure, so it never blocks the profiles behind it, and logged once per streak.
 async fn local_failure(ctx: &Ctx, row: &Leased, lease: &str, why: &str) -> ApiResult<Outcome> {
     if row.cols.refresh_failures == 0 {
-        console_error!(
-            "{}",
-            object!("event": "refresh_skipped", "grant_id": row.id(), "platform": row.grant.platform, "why": why)
+        crate::log::error(
+            &object!("event": "refresh_skipped", "grant_id": row.id(), "platform": row.grant.platform, "why": why),
         );
     }
     push_back(ctx, row, lease).await?;
@@ -273,7 +270,7 @@ fn log_outcome(grant_id: &str, platform: &str, failure: Failure) {
         Failure::Terminal(r) => r.as_str(),
         Failure::Transient => "transient",
     };
-    console_log!("{}", object!("event": "refresh_failed", "grant_id": grant_id, "platform": platform, "failure": kind));
+    crate::log::info(&object!("event": "refresh_failed", "grant_id": grant_id, "platform": platform, "failure": kind));
 }
 
 /// Platforms without refresh: `profile.expiring` once, seven days ahead; at expiry the grant

@@ -14,7 +14,6 @@ use connect_links_core::ownership::may_revoke;
 use connect_links_core::platforms::Platform;
 use connect_links_core::refresh::revoke_settled;
 use connect_links_core::secrets::{AccessToken, RefreshToken};
-use worker::console_log;
 
 /// Whose grant is being revoked, and why.
 pub struct Grant<'a> {
@@ -114,9 +113,8 @@ async fn revoke_through(ctx: &Ctx, g: &Grant<'_>, clients: &[ClientCredentials],
         } else {
             "the account is unknown and this platform's revoke ends every grant of it"
         };
-        console_log!(
-            "{}",
-            object!("event": "revoke_skipped", "platform": g.platform.id, "grant_id": g.grant_id, "why": why)
+        crate::log::info(
+            &object!("event": "revoke_skipped", "platform": g.platform.id, "grant_id": g.grant_id, "why": why),
         );
         return Ok(());
     }
@@ -181,6 +179,6 @@ async fn revoke_stored(
         None => revoke(ctx, &g, RevokeCause::Deleting).await,
     };
     if done.is_err() {
-        worker::console_error!("{}", object!("event": "revoke_failed", "grant_id": grant.id));
+        crate::log::error(&object!("event": "revoke_failed", "grant_id": grant.id));
     }
 }

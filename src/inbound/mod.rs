@@ -20,7 +20,6 @@ use connect_links_core::model::ProfileRow;
 use connect_links_core::model::ProfileStatus;
 use connect_links_core::picker::login_key;
 use connect_links_core::webhook::types;
-use worker::console_log;
 
 /// A request whose signature does not verify: 401, with nothing about why.
 pub fn unauthorized() -> ApiError {
@@ -109,7 +108,7 @@ pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64,
     for batch in batches {
         batch.commit().await?;
     }
-    console_log!("{}", object!("event": "platform_revoked", "platform": platform, "profiles_ended": live.len()));
+    crate::log::info(&object!("event": "platform_revoked", "platform": platform, "profiles_ended": live.len()));
     Ok(live.len())
 }
 
@@ -138,6 +137,6 @@ pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64,
         batch.commit().await?;
     }
     store::delete_grants(&db, &grants_json).exec("delete grants").await?;
-    console_log!("{}", object!("event": "platform_deleted", "platform": platform, "profiles_deleted": profiles.len()));
+    crate::log::info(&object!("event": "platform_deleted", "platform": platform, "profiles_deleted": profiles.len()));
     Ok(profiles.len())
 }

@@ -13,7 +13,7 @@ use connect_links_core::picker::{Choice, CHOICE_FIELD};
 use connect_links_core::platforms::Platform;
 use connect_links_core::random::unit;
 use connect_links_core::refresh::backoff;
-use worker::{console_error, console_log, D1Database};
+use worker::D1Database;
 
 /// Rows revoked per run.
 const BATCH: u32 = 50;
@@ -44,9 +44,8 @@ pub async fn expire(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
             // the platform's revoke ends every grant of the account, revoke would skip it,
             // which is no settlement. Kept and tried again, given up at the try limit.
             (Some(choice), Some(platform)) if login_unknown_blocks_revoke(&platform, &choice) => {
-                console_log!(
-                    "{}",
-                    object!("event": "choice_revoke_login_unknown", "link_id": d.link_id, "platform": platform.id)
+                crate::log::info(
+                    &object!("event": "choice_revoke_login_unknown", "link_id": d.link_id, "platform": platform.id),
                 );
                 false
             }
@@ -59,16 +58,15 @@ pub async fn expire(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
         // Only the row as read: one a submit or a connect rewrote since is theirs.
         if settled || tries >= MAX_REVOKE_TRIES {
             if !settled {
-                console_error!("{}", object!("event": "choice_revoke_abandoned", "link_id": d.link_id, "tries": tries));
+                crate::log::error(&object!("event": "choice_revoke_abandoned", "link_id": d.link_id, "tries": tries));
             }
             store::drop_expired_choice(db, &d.link_id, d.expires_at).exec("drop unchosen").await?;
-            console_log!("{}", object!("event": "choice_expired", "link_id": d.link_id));
+            crate::log::info(&object!("event": "choice_expired", "link_id": d.link_id));
         } else {
             let next = now + backoff(tries as u32, unit());
             store::retry_expired_choice(db, &d.link_id, d.expires_at, next, tries).exec("retry unchosen").await?;
-            console_log!(
-                "{}",
-                object!("event": "choice_revoke_retry", "link_id": d.link_id, "tries": tries, "next_at": next)
+            crate::log::info(
+                &object!("event": "choice_revoke_retry", "link_id": d.link_id, "tries": tries, "next_at": next),
             );
         }
     }
