@@ -87,7 +87,7 @@ deploy: build
 
 ## build: the worker alone (wasm + JS glue in build/). A release build (--release without
 ## worker-build's wasm-opt, whose -Oz/-Os output gzips ~40 KB larger than rustc's opt-level
-## "z" code after -O1; then our wasm-opt -O1 and a few more passes (STRIP_release), which also drop the name section worker-build
+## "z" code after -O1, all of it from inlining; then our wasm-opt -Os without inlining and a few more passes (STRIP_release), which also drop the name section worker-build
 ## keeps; the features are worker-build's own wasm-opt list) unless CONNECT_LINKS_BUILD=dev, which scripts/dev.mjs
 ## sets for `wrangler dev`: then the dev-fast cargo profile and no wasm-opt. Skipped when
 ## build/.stamp shows a build of the same mode from the same inputs (scripts/build-stamp.mjs:
@@ -103,10 +103,13 @@ BUILD_FLAGS_dev := --profile dev-fast --no-opt
 STRIP_NAMES = $(CURDIR)/node_modules/.bin/wasm-opt build/index_bg.wasm -o build/index_bg.wasm --strip-debug \
 	--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
 	--enable-multivalue --enable-reference-types --enable-exception-handling
-# Release: -O1 run to convergence, then duplicate-function elimination, code folding, redundant
-# set elimination and constant propagation (each a standard binaryen pass): about 3.7 KB gzip
-# less than -O1 alone for some 30 s more.
-STRIP_release := $(subst --strip-debug,-O1 --converge --duplicate-function-elimination --code-folding --rse --precompute-propagate --strip-debug,$(STRIP_NAMES))
+# Release: -Os with binaryen's inlining off (its one-caller inlining is what made -Os/-Oz gzip
+# ~40 KB larger; rustc's opt-level "z" has inlined what pays), run to convergence, then
+# duplicate-function elimination, code folding, redundant set elimination and constant
+# propagation (each a standard binaryen pass). About 2.2 KB gzip less than -O1 run to
+# convergence with the same passes, for some 40 s more (about 100 s in all).
+NO_INLINING := --always-inline-max-function-size 0 --one-caller-inline-max-function-size 0 --flexible-inline-max-function-size 0
+STRIP_release := $(subst --strip-debug,-Os $(NO_INLINING) --converge --duplicate-function-elimination --code-folding --rse --precompute-propagate --strip-debug,$(STRIP_NAMES))
 STRIP_dev := true
 build: setup
 	@stamp="$$(node scripts/build-stamp.mjs $(BUILD_MODE) $(BUILD_FLAGS_$(BUILD_MODE)))" || exit 1; \

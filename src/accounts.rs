@@ -6,12 +6,11 @@
 
 use crate::ctx::Ctx;
 use crate::fetch;
+use crate::respond::object;
 use connect_links_core::accounts::{self, Account, AccountSource, AclMore, MAX_ORGANIZATIONS, MAX_PAGES};
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::platforms::Platform;
 use connect_links_core::secrets::AccessToken;
-use serde_json::json;
-use worker::console_log;
 
 /// The accounts a login can act as, and whether that is all of them: a listing cut at
 /// `MAX_PAGES` (or at `MAX_ORGANIZATIONS`) is not, so an account missing from it must not
@@ -34,9 +33,8 @@ pub async fn list(
     link_id: &str,
 ) -> Result<Listing, CallbackFailure> {
     let failed = |why: &str| {
-        console_log!(
-            "{}",
-            json!({"event": "connect_failed", "platform": platform.id, "link_id": link_id, "step": "accounts", "detail": why})
+        crate::log::info(
+            &object!("event": "connect_failed", "platform": platform.id, "link_id": link_id, "step": "accounts", "detail": why),
         );
         CallbackFailure::ProfileFailed
     };

@@ -6,6 +6,7 @@
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
+use crate::respond::object;
 use crate::store::{self, CredentialWrite, LinkEnd, Stmt};
 use connect_links_core::app_credentials::{
     fingerprint, sealed_as, CredentialRow, PutCredentials, CLIENT_SECRET_FIELD, REF_PREFIX, WEBHOOK_SECRET_FIELD,
@@ -19,7 +20,6 @@ use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::new_id;
 use connect_links_core::secrets::ClientSecret;
 use connect_links_core::webhook::types;
-use serde_json::json;
 
 /// Why a grant ends when the app's credentials that minted it are removed.
 pub const REMOVED_REASON: &str = "credentials_removed";
@@ -332,12 +332,12 @@ pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
             .keyring()?
             .open(&open.link_id, CHOICE_FIELD, &open.sealed)
             .ok()
-            .and_then(|plain| serde_json::from_str(&plain).ok());
+            .and_then(|plain| serde_json::from_slice(plain.as_bytes()).ok());
         let Some(choice) = choice.filter(|c| c.credential_ref.is_some()) else { continue };
         batch.push(store::drop_choice_if_stmt(&db, &open.link_id, &open.sealed)?);
         batch.push(store::end_link_stmt(&db, &open.link_id, &LinkEnd::Failed(failure), now)?);
-        let data = json!({"link_id": open.link_id, "platform": platform, "error": failure,
-            "external_user_id": open.external_user_id});
+        let data = object!("link_id": open.link_id, "platform": platform, "error": failure,
+            "external_user_id": open.external_user_id);
         batch.event(app_id, types::LINK_FAILED, data)?;
         choices.push((open.link_id, choice));
     }

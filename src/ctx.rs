@@ -3,6 +3,7 @@
 
 use crate::error::{ApiError, ApiResult, OrInternal};
 use crate::isolate;
+use crate::respond::object;
 use connect_links_core::envelope::Keyring;
 use connect_links_core::keys::bearer;
 use connect_links_core::oauth::ClientCredentials;
@@ -14,7 +15,7 @@ use std::borrow::Cow;
 use std::rc::Rc;
 use worker::js_sys;
 use worker::wasm_bindgen::JsValue;
-use worker::{console_error, Context, D1Database, Date, Env, KvStore, Request};
+use worker::{Context, D1Database, Date, Env, KvStore, Request};
 
 /// What every handler gets.
 pub struct Ctx {
@@ -70,7 +71,7 @@ impl Ctx {
     /// still completes if the client goes away), or now outside a request.
     pub async fn after_answer(&self, job: impl std::future::Future<Output = ()> + 'static) {
         match &self.waiter {
-            Some(w) => w.wait_until(job),
+            Some(w) => hand_over(w, Box::pin(job)),
             None => job.await,
         }
     }
@@ -201,7 +202,7 @@ fn custom_providers(text: &str) -> Vec<Platform> {
     reserved.push("sandbox".into());
     let (ok, problems) = custom::parse(&config, &reserved);
     for problem in problems {
-        console_error!("{}", serde_json::json!({"level": "error", "what": "CUSTOM_PROVIDERS", "error": problem}));
+        crate::log::error(&object!("level": "error", "what": "CUSTOM_PROVIDERS", "error": problem));
     }
     ok
 }
@@ -214,4 +215,11 @@ pub fn auth_header(req: &Request) -> Option<String> {
 /// Epoch milliseconds now.
 pub fn now_ms() -> i64 {
     Date::now().as_millis() as i64
+}
+
+/// Hands a job to `wait_until` as one boxed future type: `wait_until` builds its promise
+/// machinery once per future type, and each job of [`Ctx::after_answer`] is a type of its
+/// own (a copy each in the wasm, which pays for it in size; the box costs one allocation).
+fn hand_over(waiter: &Context, job: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>) {
+    waiter.wait_until(job)
 }

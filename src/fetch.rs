@@ -4,15 +4,15 @@
 //! a platform that answers 200 MB costs one MiB of reading, then the rest is cancelled.
 
 use crate::body::{cancel, read_capped, ReadError};
+use crate::respond::object;
 use connect_links_core::http::{CappedBody, HttpRequest, HttpResponse};
 use futures_util::future::{select, Either};
-use serde_json::json;
 use std::future::Future;
 use std::time::Duration;
 use wasm_bindgen::JsValue;
 use worker::{
-    console_log, AbortController, AbortSignal, Date, Delay, Fetch, Headers, Method, Request, RequestInit,
-    RequestRedirect, Response, ResponseBody,
+    AbortController, AbortSignal, Date, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response,
+    ResponseBody,
 };
 
 /// Answers larger than this are a transport error; no platform answer we read comes near it.
@@ -74,20 +74,17 @@ pub async fn send(
         Ok(r) => (r.status, None),
         Err(e) => (e.status(), Some(e.as_str())),
     };
-    console_log!(
-        "{}",
-        json!({
-            "event": "platform_call",
-            "platform": platform,
-            "method": req.method,
-            "endpoint": req.endpoint(),
-            "status": status,
-            "latency_ms": latency_ms,
-            "profile_id": profile_id,
-            "ok": result.is_ok(),
-            "error": error,
-        })
-    );
+    crate::log::info(&object!(
+        "event": "platform_call",
+        "platform": platform,
+        "method": req.method,
+        "endpoint": req.endpoint(),
+        "status": status,
+        "latency_ms": latency_ms,
+        "profile_id": profile_id,
+        "ok": result.is_ok(),
+        "error": error,
+    ));
     result
 }
 

@@ -26,7 +26,7 @@ mod sealed_secrets;
 mod tenant;
 // Storage: every SQL statement, one file per table family.
 mod store;
-// Plumbing: bindings, errors, outbound calls, request bodies, answers, per-isolate caches
+// Plumbing: bindings, errors, outbound calls, request bodies, answers, log lines, per-isolate caches
 // and the rate-limit Durable Object (exported to the runtime as `RateLimiter`); no imports
 // from the layers above.
 mod body;
@@ -35,15 +35,13 @@ mod error;
 mod fetch;
 mod isolate;
 mod limiter;
+mod log;
 mod respond;
 
+use crate::respond::object;
 use grants::{refresh_one, Trigger};
 use jobs::refresh::RefreshMessage;
-use serde_json::json;
-use worker::{
-    console_error, event, Context, Env, MessageBatch, MessageExt, Request, Response, Result, ScheduleContext,
-    ScheduledEvent,
-};
+use worker::{event, Context, Env, MessageBatch, MessageExt, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
@@ -56,7 +54,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let ctx = ctx::Ctx::from_env(env);
     if let Err(e) = jobs::scheduled(&ctx).await {
-        console_error!("{}", json!({"event": "cron_failed", "error": e.to_string()}));
+        crate::log::error(&object!("event": "cron_failed", "error": e.to_string()));
     }
 }
 
@@ -74,7 +72,7 @@ async fn queue(batch: MessageBatch<RefreshMessage>, env: Env, _ctx: Context) -> 
                     Err(_) => m.retry(),
                 }
             }
-            Err(e) => console_error!("{}", json!({"event": "queue_message_unreadable", "error": e.to_string()})),
+            Err(e) => crate::log::error(&object!("event": "queue_message_unreadable", "error": e.to_string())),
         }
     }
     Ok(())

@@ -8,17 +8,17 @@
 //! `Decision` (take; with `quotas` when asked) or `{"ok":true}` (refund, report) out, 400 for a body
 //! it cannot use.
 
+use crate::respond::object;
 use connect_links_core::ratelimit::fair::{decide_shared, follow_window, Share, Tenant};
 use connect_links_core::ratelimit::{
     self as rl, apply, decide, quota, Counter, Decision, LimiterRequest, Quota, Report, Take,
 };
 use serde::Deserialize;
-use serde_json::json;
 use std::cell::Cell;
 use wasm_bindgen::JsValue;
 use worker::{
-    console_error, durable_object, DurableObject, Env, Error, Method, Request, RequestInit, Response, Result,
-    SqlStorage, SqlStorageValue, State,
+    durable_object, DurableObject, Env, Error, Method, Request, RequestInit, Response, Result, SqlStorage,
+    SqlStorageValue, State,
 };
 
 /// The binding in wrangler.toml.
@@ -121,16 +121,16 @@ impl DurableObject for RateLimiter {
                 self.take(now, takes, tenant.as_ref(), quotas).and_then(|d| Response::from_json(&d))
             }
             LimiterRequest::Refund { now, takes } => {
-                self.give_back(now, &takes).and_then(|()| Response::from_json(&json!({"ok": true})))
+                self.give_back(now, &takes).and_then(|()| Response::from_json(&object!("ok": true)))
             }
             LimiterRequest::Report { now, reports } => {
-                self.report(now, &reports).and_then(|()| Response::from_json(&json!({"ok": true})))
+                self.report(now, &reports).and_then(|()| Response::from_json(&object!("ok": true)))
             }
         };
         match answer {
             Ok(resp) => Ok(resp),
             Err(e) => {
-                console_error!("{}", json!({"event": "rate_limiter_storage_failed", "error": e.to_string()}));
+                crate::log::error(&object!("event": "rate_limiter_storage_failed", "error": e.to_string()));
                 error(500, "storage failed")
             }
         }
@@ -318,7 +318,7 @@ impl RateLimiter {
 
 /// A JSON error answer from the object.
 fn error(status: u16, message: &str) -> Result<Response> {
-    Ok(Response::from_json(&json!({"error": message}))?.with_status(status))
+    Ok(Response::from_json(&object!("error": message))?.with_status(status))
 }
 
 /// Checks and spends `takes` in the limiter object named `name` (e.g. `"account:x:123"` or
@@ -326,13 +326,13 @@ fn error(status: u16, message: &str) -> Result<Response> {
 /// as malformed, which is a bug in the caller).
 pub async fn take(env: &Env, name: &str, now: i64, takes: Vec<Take>) -> Result<Decision> {
     let answer = call(env, name, &LimiterRequest::Take { now, takes, tenant: None, quotas: false }).await?;
-    Ok(serde_json::from_str(&answer)?)
+    Ok(serde_json::from_slice(answer.as_bytes())?)
 }
 
 /// [`take`] by an app spending budgets that apps share: the fair-share rule applies too.
 pub async fn take_as(env: &Env, name: &str, now: i64, takes: Vec<Take>, tenant: Tenant) -> Result<Decision> {
     let answer = call(env, name, &LimiterRequest::Take { now, takes, tenant: Some(tenant), quotas: false }).await?;
-    Ok(serde_json::from_str(&answer)?)
+    Ok(serde_json::from_slice(answer.as_bytes())?)
 }
 
 /// [`take`], with the quota of each budgeted counter after it (for `RateLimit` fields).
@@ -343,7 +343,7 @@ pub async fn take_with_quotas(env: &Env, name: &str, now: i64, takes: Vec<Take>)
         quotas: Vec<Quota>,
     }
     let answer = call(env, name, &LimiterRequest::Take { now, takes, tenant: None, quotas: true }).await?;
-    Ok((serde_json::from_str(&answer)?, serde_json::from_str::<Quotas>(&answer)?.quotas))
+    Ok((serde_json::from_slice(answer.as_bytes())?, serde_json::from_slice::<Quotas>(answer.as_bytes())?.quotas))
 }
 
 /// Gives back what an allowed [`take`] made at `at` with `takes` spent, in the object named

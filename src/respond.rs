@@ -5,6 +5,31 @@ use connect_links_core::html::{error_page, CONTENT_SECURITY_POLICY};
 use serde_json::Value;
 use worker::{Headers, Response};
 
+/// A JSON object of these keys and values: `json!({"key": value, ...})` for a flat object (the
+/// same map, so the same text), built by [`object_of`] once rather than inline at each of the
+/// many log lines and answers that build one (the wasm pays for each inline copy in size).
+macro_rules! object {
+    ($($key:literal : $value:expr),* $(,)?) => {
+        $crate::respond::object_of(&mut [$(($key, $crate::respond::val(&$value))),*])
+    };
+}
+pub(crate) use object;
+
+/// The object of [`object!`].
+pub fn object_of(pairs: &mut [(&str, Value)]) -> Value {
+    let mut map = serde_json::Map::new();
+    for (key, value) in pairs {
+        map.insert((*key).to_string(), std::mem::take(value));
+    }
+    Value::Object(map)
+}
+
+/// A value of [`object!`], as `json!` converts it (nothing given here fails to convert: no
+/// map with keys that are not strings).
+pub fn val<T: serde::Serialize + ?Sized>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
 /// A JSON response.
 pub fn json(status: u16, body: &Value) -> ApiResult<Response> {
     Ok(Response::from_json(body).or_500("serialize response")?.with_status(status))

@@ -8,12 +8,11 @@ use crate::browser::{choose, sandbox};
 use crate::ctx::Ctx;
 use crate::error::{method_not_allowed, ApiError, ApiResult, ErrorCode, OrInternal};
 use crate::inbound;
-use crate::respond::{self, Audience};
+use crate::respond::{self, object, Audience};
 use crate::tenant;
 use connect_links_core::app_limits::AppRoute;
 use connect_links_core::input::{parse_limit, MAX_BODY_BYTES};
 use connect_links_core::platforms::{Platform, PlatformInfo};
-use serde_json::json;
 use worker::{Context, Env, Method, Request, Response};
 
 /// Answers one request; never fails and never panics on input.
@@ -330,7 +329,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     let own = |p: &Platform| mine.iter().find(|(id, _)| *id == p.id).map(|(_, scopes)| scopes.clone());
                     let data: Vec<PlatformInfo> =
                         ctx.catalog.all().iter().map(|p| PlatformInfo::of(p, own(p), configured(ctx, p))).collect();
-                    respond::json(200, &json!({"data": data}))
+                    respond::json(200, &object!("data": data))
                 }
                 App::CreateLink => {
                     let work = async { links::create(ctx, &app, &body(req).await?).await };
@@ -385,7 +384,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                 Err(miss) => return refuse(miss, audience),
             };
             match to {
-                Public::Health => respond::json(200, &json!({"status": "ok"})),
+                Public::Health => respond::json(200, &object!("status": "ok")),
                 Public::OpenApi => openapi(ctx).await,
                 Public::OpenLink => links::open(ctx, a).await,
                 Public::ChooseAccounts => {

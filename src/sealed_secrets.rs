@@ -7,6 +7,7 @@
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
+use crate::respond::object;
 use crate::store::{
     self, OldKeyPreviousSecret, OldKeyWorkerSecret, RotatedSecret, SealedWebhookSecret, SealedWorkerSecret, Stmt,
 };
@@ -15,8 +16,7 @@ use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::keys::new_webhook_secret;
 use connect_links_core::random::{b64, b64_decode, random_bytes};
 use connect_links_core::secrets::WebhookSecret;
-use serde_json::json;
-use worker::{console_error, D1Database};
+use worker::D1Database;
 
 /// How long an app's previous webhook secret still signs deliveries after a rotation.
 pub const PREVIOUS_SECRET_SECS: i64 = 24 * 3600;
@@ -107,9 +107,8 @@ pub async fn tidy_previous_webhook_secrets(
             .and_then(|plain| keyring.seal(&row.id, PREVIOUS_FIELD, &plain))
             .ok();
         if resealed.is_none() {
-            console_error!(
-                "{}",
-                json!({"event": "reencrypt_failed", "app_id": row.id, "what": "previous webhook secret dropped"})
+            crate::log::error(
+                &object!("event": "reencrypt_failed", "app_id": row.id, "what": "previous webhook secret dropped"),
             );
         }
         store::rewrap_previous_webhook_secret(db, &row.id, resealed.as_deref(), &row.webhook_secret_prev_enc)
@@ -143,7 +142,7 @@ pub async fn deletion_code_key(ctx: &Ctx) -> ApiResult<[u8; 32]> {
                 if let Some(key) = opened.and_then(|k| <[u8; 32]>::try_from(k).ok()) {
                     return Ok(key);
                 }
-                console_error!("{}", json!({"event": "code_key_unreadable", "what": "replaced by a new one"}));
+                crate::log::error(&object!("event": "code_key_unreadable", "what": "replaced by a new one"));
                 (random_bytes::<32>()?, Some(r.secret_enc.as_str()))
             }
             None => (*keyring.derive(CODE_PURPOSE).secret(), None),
@@ -171,7 +170,7 @@ pub async fn rewrap_worker_secrets(db: &D1Database, keyring: &Keyring, others: &
         let Ok(resealed) =
             keyring.open(&row.name, "secret", &row.secret_enc).and_then(|p| keyring.seal(&row.name, "secret", &p))
         else {
-            console_error!("{}", json!({"event": "reencrypt_failed", "worker_secret": row.name}));
+            crate::log::error(&object!("event": "reencrypt_failed", "worker_secret": row.name));
             continue;
         };
         store::rewrap_worker_secret(db, &row.name, &resealed, keyring.current_kid(), &row.secret_enc)

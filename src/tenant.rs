@@ -13,7 +13,7 @@
 
 use crate::ctx::{auth_header, now_ms, Ctx};
 use crate::error::{ApiError, ApiResult};
-use crate::respond::{self, Audience};
+use crate::respond::{self, object, Audience};
 use crate::{isolate, limiter, store};
 use connect_links_core::app_limits::{
     rate_limit_fields, tenant_object, AppRoute, RATE_WINDOW_SECS, REGISTRATIONS_KEY, REGISTRATIONS_WINDOW_SECS,
@@ -21,9 +21,8 @@ use connect_links_core::app_limits::{
 use connect_links_core::keys::{bearer, hash_api_key};
 use connect_links_core::model::AppRow;
 use connect_links_core::ratelimit::{Budget, Decision, Quota, Take};
-use serde_json::json;
 use std::future::Future;
-use worker::{console_warn, Request, Response};
+use worker::{Request, Response};
 
 /// The app whose live API key is the request's bearer token, or 401. A key seen live
 /// less than `API_KEY_CACHE_MS` ago (default [`isolate::APP_CACHE_MS`]; 0 turns the
@@ -155,5 +154,5 @@ pub fn too_many_pending(cap: u32, first_expiry_in: Option<i64>) -> ApiError {
 
 /// Logs that an app's limiter could not be asked (the request is refused).
 fn unavailable(e: &worker::Error) {
-    console_warn!("{}", json!({"event": "limiter_unavailable", "scope": "app", "error": e.to_string()}));
+    crate::log::warn(&object!("event": "limiter_unavailable", "scope": "app", "error": e.to_string()));
 }

@@ -131,7 +131,7 @@ pub struct CredentialRow {
 impl CredentialRow {
     /// The default scopes it sets, when it sets them.
     pub fn scope_list(&self) -> Option<Vec<String>> {
-        self.scopes.as_deref().and_then(|s| serde_json::from_str(s).ok())
+        self.scopes.as_deref().and_then(|s| serde_json::from_slice(s.as_bytes()).ok())
     }
 
     /// The API view under `public_url`: never a secret, only that one is set and its

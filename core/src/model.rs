@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 fn json_or(raw: &Option<String>, fallback: Value) -> Value {
-    raw.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or(fallback)
+    raw.as_deref().and_then(|s| serde_json::from_slice(s.as_bytes()).ok()).unwrap_or(fallback)
 }
 
 /// An `apps` row.
@@ -59,7 +59,7 @@ impl AppRow {
     }
     /// The allowlist as a list.
     pub fn allowlist(&self) -> Vec<String> {
-        serde_json::from_str(&self.allowed_redirect_urls).unwrap_or_default()
+        serde_json::from_slice(self.allowed_redirect_urls.as_bytes()).unwrap_or_default()
     }
     /// The API view.
     pub fn view(&self) -> Value {
@@ -145,14 +145,14 @@ impl LinkRow {
     /// Every profile the connect made (the first chosen first); the one `profile_id` of a
     /// link from before there were several.
     pub fn profile_id_list(&self) -> Vec<String> {
-        match self.profile_ids.as_deref().and_then(|s| serde_json::from_str::<Vec<String>>(s).ok()) {
+        match self.profile_ids.as_deref().and_then(|s| serde_json::from_slice::<Vec<String>>(s.as_bytes()).ok()) {
             Some(ids) if !ids.is_empty() => ids,
             _ => self.profile_id.iter().cloned().collect(),
         }
     }
     /// The event each profile's claim sends, by profile id.
     pub fn claim_event_list(&self) -> Vec<String> {
-        let events = self.claim_events.as_deref().and_then(|s| serde_json::from_str::<Vec<String>>(s).ok());
+        let events = self.claim_events.as_deref().and_then(|s| serde_json::from_slice::<Vec<String>>(s.as_bytes()).ok());
         let ids = self.profile_id_list();
         match events {
             Some(e) if e.len() == ids.len() => e,
@@ -161,7 +161,7 @@ impl LinkRow {
     }
     /// The requested scopes.
     pub fn scope_list(&self) -> Vec<String> {
-        serde_json::from_str(&self.scopes).unwrap_or_default()
+        serde_json::from_slice(self.scopes.as_bytes()).unwrap_or_default()
     }
     /// The status at `now`: a pending link past its expiry, or an unclaimed one past its
     /// claim window, is `expired`.

@@ -3,7 +3,7 @@
 use super::paging::page_cursor;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
-use crate::respond;
+use crate::respond::{self, object};
 use crate::store;
 use connect_links_core::app_limits::AppLimits;
 use connect_links_core::error::{ApiError, ApiResult};
@@ -51,7 +51,7 @@ pub async fn create_app(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
     store::insert_app(&ctx.db()?, &app, &secret_enc, &key_id, &hash_api_key(key.secret())).await?;
     respond::json(
         201,
-        &json!({"app": app.view(), "api_key": key.secret(), "api_key_id": key_id, "webhook_secret": secret.secret()}),
+        &object!("app": app.view(), "api_key": key.secret(), "api_key_id": key_id, "webhook_secret": secret.secret()),
     )
 }
 
@@ -63,7 +63,7 @@ pub async fn list_apps(ctx: &Ctx, limit: u32, cursor: Option<&str>) -> ApiResult
     };
     let mut rows = store::list_apps(&ctx.db()?, after, limit).await?;
     let next = page_cursor(&mut rows, limit, |a| encode_cursor(a.created_at, &a.id));
-    respond::json(200, &json!({"data": rows.iter().map(AppRow::view).collect::<Vec<_>>(), "next_cursor": next}))
+    respond::json(200, &object!("data": rows.iter().map(AppRow::view).collect::<Vec<_>>(), "next_cursor": next))
 }
 
 /// `GET /v1/admin/apps/{id}`.
@@ -120,7 +120,7 @@ pub async fn create_key(ctx: &Ctx, app_id: &str) -> ApiResult<Response> {
     store::get_app(&db, app_id).await?.ok_or_else(|| ApiError::not_found("app"))?;
     let (key_id, key) = (new_id("key_")?, new_api_key()?);
     store::insert_api_key(&db, &key_id, app_id, &hash_api_key(key.secret()), ctx.now()).await?;
-    respond::json(201, &json!({"id": key_id, "api_key": key.secret()}))
+    respond::json(201, &object!("id": key_id, "api_key": key.secret()))
 }
 
 /// `POST /v1/admin/apps/{id}/webhook-secret`: a new webhook secret, shown this once; the old
@@ -131,10 +131,10 @@ pub async fn rotate_webhook_secret(ctx: &Ctx, app_id: &str) -> ApiResult<Respons
         crate::sealed_secrets::rotate_webhook_secret(ctx, app_id).await?.ok_or_else(|| ApiError::not_found("app"))?;
     respond::json(
         200,
-        &json!({
+        &object!(
             "webhook_secret": rotated.secret.secret(),
             "previous_secret_expires_at": rotated.previous_until.map(connect_links_core::time::rfc3339),
-        }),
+        ),
     )
 }
 
@@ -143,7 +143,7 @@ pub async fn rotate_webhook_secret(ctx: &Ctx, app_id: &str) -> ApiResult<Respons
 pub async fn keys(ctx: &Ctx) -> ApiResult<Response> {
     let keyring = ctx.keyring()?;
     let usage = store::key_usage(&ctx.db()?, &keyring, ctx.now()).await?;
-    respond::json(200, &json!({"data": usage}))
+    respond::json(200, &object!("data": usage))
 }
 
 /// `DELETE /v1/admin/api-keys/{id}`: revoked at once.

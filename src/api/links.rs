@@ -10,7 +10,7 @@ use crate::links::end::fail_link;
 use crate::links::finish::finish_in_browser;
 use crate::links::instance_client::ensure_client;
 use crate::links::state::{consume_state, peek_state, StateProblem};
-use crate::respond;
+use crate::respond::{self, object};
 use crate::store;
 use connect_links_core::callback::{arrived_where_sent, callback_path, CallbackFailure};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
@@ -29,7 +29,7 @@ use connect_links_core::time::rfc3339;
 use connect_links_core::webhook::types;
 use serde_json::json;
 use std::borrow::Cow;
-use worker::{console_log, Response};
+use worker::Response;
 
 /// `POST /v1/connect-links`.
 pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[u8]) -> ApiResult<Response> {
@@ -122,7 +122,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
             let widest = registration_scopes(&Discovery { pkce: true, profile_scope: true });
             scopes_allowed(&scopes, &widest).map_err(refuse)?;
             let client = ensure_client(ctx, platform, host, app).await?;
-            let registered: Vec<String> = serde_json::from_str(&client.scopes).unwrap_or_default();
+            let registered: Vec<String> = serde_json::from_slice(client.scopes.as_bytes()).unwrap_or_default();
             scopes_allowed(&scopes, &registered).map_err(refuse)?;
             let mut at = platform.at_instance(host);
             at.pkce = crate::instances::client_pkce(&client);
@@ -194,13 +194,13 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     }
     respond::json(
         201,
-        &json!({
+        &object!(
             "id": id,
             "url": format!("{}/connect/{}", ctx.public_url, id),
             "authorize_url": authorize,
             "platform": platform.id,
             "expires_at": rfc3339(link.expires_at),
-        }),
+        ),
     )
 }
 
@@ -280,9 +280,8 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)], arrived: &str) -> A
     // instance's code to the first one's token endpoint. Refused before the state is spent:
     // its own answer may still come.
     if !arrived_where_sent(&pending.redirect_uri, arrived) {
-        console_log!(
-            "{}",
-            json!({"event": "callback_elsewhere", "platform": pending.platform, "link_id": pending.link_id})
+        crate::log::info(
+            &object!("event": "callback_elsewhere", "platform": pending.platform, "link_id": pending.link_id),
         );
         return Err(bad_callback(
             "This sign-in answer came back from another server than the one the sign-in was started on. Start again \
@@ -389,7 +388,7 @@ pub async fn claim(ctx: &Ctx, app_id: &str, id: &str, body: &[u8]) -> ApiResult<
         return Err(ApiError::new(ErrorCode::Conflict, "this connect link was claimed or expired meanwhile"));
     }
     written.deliver_now(ctx).await;
-    respond::json(200, &json!({"data": claimed.iter().map(|(p, _)| p.view()).collect::<Vec<_>>()}))
+    respond::json(200, &object!("data": claimed.iter().map(|(p, _)| p.view()).collect::<Vec<_>>()))
 }
 
 /// `POST /v1/oauth/exchange`: for links created with `"callback": "app"`.
@@ -438,7 +437,7 @@ pub async fn exchange(ctx: &Ctx, app_id: &str, body: &[u8]) -> ApiResult<Respons
             let accounts: Vec<_> = offered
                 .iter()
                 .map(|o| {
-                    json!({
+                    object!(
                         "platform_user_id": o.account.platform_user_id,
                         "account_type": o.account.account_type,
                         "username": o.account.username,
@@ -446,7 +445,7 @@ pub async fn exchange(ctx: &Ctx, app_id: &str, body: &[u8]) -> ApiResult<Respons
                         "avatar_url": o.account.avatar_url,
                         "parent": o.account.parent,
                         "profile_id": o.profile_id,
-                    })
+                    )
                 })
                 .collect();
             // The first profile at the top level, as before there were several.

@@ -6,13 +6,12 @@
 //! fingerprint, never the secret. The rules are the domain's (`crate::credentials`).
 
 use crate::ctx::Ctx;
-use crate::respond;
+use crate::respond::{self, object};
 use crate::store;
 use connect_links_core::app_credentials::PutCredentials;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::input::parse_json;
 use connect_links_core::model::AppRow;
-use serde_json::json;
 use worker::Response;
 
 /// 404 unless app `id` exists.
@@ -47,7 +46,7 @@ async fn put_for(ctx: &Ctx, app_id: &str, platform: &str, body: &[u8]) -> ApiRes
 async fn list_for(ctx: &Ctx, app_id: &str) -> ApiResult<Response> {
     let rows = crate::credentials::list(ctx, app_id).await?;
     let data: Vec<_> = rows.iter().map(|r| r.view(&ctx.public_url)).collect();
-    respond::json(200, &json!({ "data": data }))
+    respond::json(200, &object!( "data": data ))
 }
 
 /// Removes the app's credentials for the platform: 409 while grants of theirs hold their

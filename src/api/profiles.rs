@@ -5,13 +5,12 @@ use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
 use crate::grants::{outcome_error, refresh_detached, require_active, revoke_grant, usable_token};
-use crate::respond;
+use crate::respond::{self, object};
 use crate::store::{self, ProfileFilter};
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::model::{decode_cursor, encode_cursor, ProfileRow};
 use connect_links_core::time::rfc3339_opt;
 use connect_links_core::webhook::types;
-use serde_json::json;
 use worker::Response;
 
 /// `GET /v1/profiles?platform&status&external_user_id&limit&cursor`.
@@ -29,7 +28,7 @@ pub async fn list(ctx: &Ctx, app_id: &str, q: &[(String, String)]) -> ApiResult<
     let filter = ProfileFilter { platform: param("platform"), status, external_user_id: param("external_user_id") };
     let mut rows = store::list_profiles(&ctx.db()?, app_id, &filter, after, limit).await?;
     let next = page_cursor(&mut rows, limit, |p| encode_cursor(p.created_at, &p.id));
-    respond::json(200, &json!({"data": rows.iter().map(ProfileRow::view).collect::<Vec<_>>(), "next_cursor": next}))
+    respond::json(200, &object!("data": rows.iter().map(ProfileRow::view).collect::<Vec<_>>(), "next_cursor": next))
 }
 
 /// `GET /v1/profiles/{id}`.
@@ -84,11 +83,11 @@ pub async fn access_token(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Respon
     let (p, token) = usable_token(ctx, app_id, id, first).await?;
     respond::json(
         200,
-        &json!({
+        &object!(
             "access_token": token.secret(),
             "token_type": "Bearer",
             "expires_at": rfc3339_opt(p.access_token_expires_at),
             "scopes": p.view()["scopes"],
-        }),
+        ),
     )
 }

@@ -10,6 +10,7 @@ use crate::fetch::{self, OutBody, TransportError};
 use crate::grants::{self, refresh_detached, require_active, usable_token, Outcome};
 use crate::store;
 use crate::tenant::Admitted;
+use crate::respond::object;
 use connect_links_core::app_limits::AppRoute;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::{AppRow, ProfileRow, ProfileStatus};
@@ -22,9 +23,8 @@ use connect_links_core::ratelimit::Decision;
 use connect_links_core::refresh::Failure;
 use connect_links_core::secrets::AccessToken;
 use futures_util::future::{select, Either};
-use serde_json::json;
 use std::time::Duration;
-use worker::{console_log, console_warn, Delay, Headers, Request, Response, ResponseBody};
+use worker::{Delay, Headers, Request, Response, ResponseBody};
 
 mod budgets;
 use budgets::{account_object, check_budgets, record_limits};
@@ -503,9 +503,7 @@ impl Books {
     /// Never logs a token, a body or the query.
     async fn finish(&mut self, ctx: &Ctx, status: u16, source: Source) {
         self.logged = true;
-        console_log!(
-            "{}",
-            json!({
+        crate::log::info(&object!(
                 "event": "proxy_call",
                 "platform": (!self.platform.is_empty()).then_some(&self.platform),
                 "endpoint": (!self.class.is_empty()).then_some(&self.class),
@@ -516,8 +514,7 @@ impl Books {
                 "latency_ms": now_ms() - self.started_ms,
                 "profile_id": self.profile_id,
                 "app_id": self.app_id,
-            })
-        );
+            ));
         // Refused before its profile was found: logged, not counted under a platform.
         if self.platform.is_empty() {
             return;
@@ -527,7 +524,7 @@ impl Books {
         let platform = self.platform.clone();
         let job = async move {
             if let Err(e) = store::count_proxy_call(&db, minute, &platform, status, source.as_str()).await {
-                console_warn!("{}", json!({"event": "proxy_stats_failed", "error": e.message}));
+                crate::log::warn(&object!("event": "proxy_stats_failed", "error": e.message));
             }
         };
         ctx.after_answer(job).await;

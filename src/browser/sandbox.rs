@@ -4,7 +4,7 @@
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::links::state::peek_state;
-use crate::respond;
+use crate::respond::{self, object};
 use crate::store::{self, SandboxCode, SandboxGrant, SandboxHolder, Stmt};
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::html::{error_page, policy_with_form_targets};
@@ -136,7 +136,7 @@ pub async fn decide(ctx: &Ctx, site: Option<&str>, body: &[u8]) -> ApiResult<Res
 }
 
 fn oauth_error(status: u16, error: &str, description: &str) -> ApiResult<Response> {
-    respond::json(status, &json!({"error": error, "error_description": description}))
+    respond::json(status, &object!("error": error, "error_description": description))
 }
 
 fn client_ok(req: &Request) -> bool {
@@ -201,12 +201,12 @@ async fn issue(ctx: &Ctx, grant: &SandboxGrant) -> ApiResult<Response> {
         store::sandbox_token_stmt(&db, hash, kind, grant, expires, ctx.now())
     };
     let mut stmts = vec![insert(secret_hash(&access), "access", Some(ctx.now() + ACCESS_TTL_SECS))?];
-    let mut body = json!({
+    let mut body = object!(
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": ACCESS_TTL_SECS,
         "scope": grant.scope,
-    });
+    );
     // Like X: a refresh token only with offline.access.
     if grant.scope.split(' ').any(|s| s == "offline.access") {
         let refresh = format!("sbx_rt_{}", random_token()?);
@@ -236,10 +236,10 @@ async fn bearer_holder(ctx: &Ctx, req: &Request) -> ApiResult<Result<SandboxHold
 pub async fn userinfo(ctx: &Ctx, req: &Request) -> ApiResult<Response> {
     match bearer_holder(ctx, req).await? {
         Err(refused) => Ok(refused),
-        Ok(h) if h.kind == "page" => respond::json(200, &json!({"sub": h.username})),
+        Ok(h) if h.kind == "page" => respond::json(200, &object!("sub": h.username)),
         Ok(h) => respond::json(
             200,
-            &json!({"sub": user_id(&h.username), "preferred_username": h.username, "name": format!("Sandbox {}", h.username)}),
+            &object!("sub": user_id(&h.username), "preferred_username": h.username, "name": format!("Sandbox {}", h.username)),
         ),
     }
 }

@@ -3,12 +3,13 @@
 use super::deliver::deliver_now;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
+use crate::respond::object;
 use crate::store;
 use connect_links_core::error::ApiResult;
 use connect_links_core::random::new_id;
 use connect_links_core::time::rfc3339;
 use connect_links_core::webhook::event_body;
-use serde_json::{json, Value};
+use serde_json::Value;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
 /// Events per outbox insert of [`Batch::event_rows`]: each body is a profile view of at most a
@@ -80,7 +81,7 @@ impl<'a> Batch<'a> {
         let mut rows = Vec::with_capacity(items.len());
         for (kind, data) in items {
             let id = new_id("evt_")?;
-            rows.push(json!({"id": id, "type": kind, "body": event_body(kind, &at, data)}));
+            rows.push(object!("id": id, "type": kind, "body": event_body(kind, &at, data)));
             self.events.push(id);
         }
         for chunk in rows.chunks(EVENTS_PER_INSERT) {

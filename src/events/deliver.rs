@@ -2,13 +2,13 @@
 
 use crate::ctx::Ctx;
 use crate::fetch;
+use crate::respond::object;
 use crate::sealed_secrets::signing_secrets;
 use crate::store::{self, AttemptEnd, OutboxRow};
 use connect_links_core::error::ApiResult;
 use connect_links_core::http::HttpRequest;
 use connect_links_core::webhook::{retry_delay, signature_header};
-use serde_json::json;
-use worker::{console_log, Date};
+use worker::Date;
 
 /// First attempts made in the invocation that wrote the events: each costs a subrequest and
 /// two or three D1 queries, and an invocation has 1,000 of each on Workers Paid.
@@ -76,18 +76,16 @@ async fn deliver(ctx: &Ctx, row: OutboxRow) -> ApiResult<()> {
             let start = Date::now().as_millis();
             // Only the status counts: the receiver's answer body is cancelled unread.
             let status = fetch::send_status(&req, ctx.timeout_ms()).await.unwrap_or(0);
-            console_log!(
-                "{}",
-                json!({"event": "webhook_delivery", "webhook_id": row.id, "type": row.kind, "app_id": row.app_id,
-                       "attempt": row.attempts + 1, "status": status, "latency_ms": Date::now().as_millis().saturating_sub(start)})
+            crate::log::info(
+                &object!("event": "webhook_delivery", "webhook_id": row.id, "type": row.kind, "app_id": row.app_id,
+                       "attempt": row.attempts + 1, "status": status, "latency_ms": Date::now().as_millis().saturating_sub(start)),
             );
             status
         }
         (_, None) => {
-            console_log!(
-                "{}",
-                json!({"event": "webhook_delivery", "webhook_id": row.id, "app_id": row.app_id,
-                       "error": "webhook secret unreadable or malformed: not sent unsigned"})
+            crate::log::info(
+                &object!("event": "webhook_delivery", "webhook_id": row.id, "app_id": row.app_id,
+                       "error": "webhook secret unreadable or malformed: not sent unsigned"),
             );
             0
         }

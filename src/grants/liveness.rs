@@ -10,6 +10,7 @@ use super::lease::{suspect_secs, CHECK_LEASE_PREFIX};
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::fetch;
+use crate::respond::object;
 use crate::store::{self, CheckMark, Stmt, GIVE_UP_AFTER};
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::ProfileRow;
@@ -18,8 +19,6 @@ use connect_links_core::random::{new_id, unit};
 use connect_links_core::refresh::{backoff, backoff_steps, classify_check, Failure};
 use connect_links_core::secrets::AccessToken;
 use serde::Deserialize;
-use serde_json::json;
-use worker::console_log;
 
 /// The check interval: `LIVENESS_INTERVAL_DAYS` (1 to 90), default 7.
 fn interval_secs(ctx: &Ctx) -> i64 {
@@ -110,7 +109,7 @@ pub async fn check_grant(ctx: &Ctx, grant_id: &str, profile_ids: &[String], due_
 /// refresh's business).
 async fn check_leased(ctx: &Ctx, profile_id: &str, suspect_until: Option<i64>) -> ApiResult<()> {
     let db = ctx.db()?;
-    let Some(row) = store::check_read(&db, profile_id).one::<serde_json::Value>("check read").await? else {
+    let Some(row) = store::check_read(&db, profile_id).one::<store::Row>("check read").await? else {
         return Ok(());
     };
     let (profile, checked) = store::checked(row)?;
@@ -136,16 +135,14 @@ async fn check_leased(ctx: &Ctx, profile_id: &str, suspect_until: Option<i64>) -
     match failure {
         Failure::Transient => push_back(ctx, &profile, checked.check_failures).await,
         Failure::Terminal(reason) if !own_token && suspect_until.is_some_and(|t| ctx.now() <= t) => {
-            console_log!(
-                "{}",
-                json!({"event": "liveness_inconclusive", "profile_id": profile.id, "platform": platform.id, "failure": reason.as_str()})
+            crate::log::info(
+                &object!("event": "liveness_inconclusive", "profile_id": profile.id, "platform": platform.id, "failure": reason.as_str()),
             );
             push_back(ctx, &profile, checked.check_failures).await
         }
         Failure::Terminal(reason) => {
-            console_log!(
-                "{}",
-                json!({"event": "liveness_failed", "profile_id": profile.id, "platform": platform.id, "failure": reason.as_str()})
+            crate::log::info(
+                &object!("event": "liveness_failed", "profile_id": profile.id, "platform": platform.id, "failure": reason.as_str()),
             );
             end_checked(ctx, &profile, &checked.grant_id, &checked.access_token_enc, own_token, reason).await
         }

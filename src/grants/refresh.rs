@@ -10,6 +10,7 @@ use crate::credentials::OwnRef;
 use crate::ctx::Ctx;
 use crate::events::Batch;
 use crate::fetch;
+use crate::respond::object;
 use crate::store::{self, LeaseTerms, Leased, Stmt};
 use connect_links_core::atproto::{parse_session, SessionError};
 use connect_links_core::error::ApiResult;
@@ -22,8 +23,6 @@ use connect_links_core::refresh_policy::{next_action_at, EXPIRING_NOTICE, SELF_E
 use connect_links_core::secrets::{AccessToken, RefreshToken};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
-use serde_json::json;
-use worker::{console_error, console_log};
 
 /// What asked for a refresh. `since_ms` is when the asker started: a refresh completed after
 /// that already serves it, so it makes no second call.
@@ -88,7 +87,7 @@ pub async fn refresh_one(ctx: &Ctx, grant_id: &str, trigger: Trigger) -> ApiResu
         backoff_steps: backoff_steps(unit()),
         suspect_secs: suspect_secs(ctx),
     };
-    let leased = store::take_refresh_lease(&db, grant_id, &lease, terms).one::<serde_json::Value>("lease").await?;
+    let leased = store::take_refresh_lease(&db, grant_id, &lease, terms).one::<store::Row>("lease").await?;
     let Some(raw) = leased else {
         return why_not(ctx, grant_id).await;
     };
@@ -183,9 +182,8 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
         // until that holder's time is up or a store lands: the lease is freed (its marker
         // already moved the next try out) and the profiles stay as they are.
         Failure::Terminal(reason) if row.cols.refresh_suspect_until.is_some_and(|t| ctx.now() <= t) => {
-            console_log!(
-                "{}",
-                json!({"event": "refresh_inconclusive", "grant_id": row.id(), "platform": platform.id, "failure": reason.as_str()})
+            crate::log::info(
+                &object!("event": "refresh_inconclusive", "grant_id": row.id(), "platform": platform.id, "failure": reason.as_str()),
             );
             release(ctx, row.id(), lease, None).await?;
             return Ok(Outcome::Failed(Failure::Transient));
@@ -208,9 +206,8 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
 /// failure, so it never blocks the profiles behind it, and logged once per streak.
 async fn local_failure(ctx: &Ctx, row: &Leased, lease: &str, why: &str) -> ApiResult<Outcome> {
     if row.cols.refresh_failures == 0 {
-        console_error!(
-            "{}",
-            json!({"event": "refresh_skipped", "grant_id": row.id(), "platform": row.grant.platform, "why": why})
+        crate::log::error(
+            &object!("event": "refresh_skipped", "grant_id": row.id(), "platform": row.grant.platform, "why": why),
         );
     }
     push_back(ctx, row, lease).await?;
@@ -273,7 +270,7 @@ fn log_outcome(grant_id: &str, platform: &str, failure: Failure) {
         Failure::Terminal(r) => r.as_str(),
         Failure::Transient => "transient",
     };
-    console_log!("{}", json!({"event": "refresh_failed", "grant_id": grant_id, "platform": platform, "failure": kind}));
+    crate::log::info(&object!("event": "refresh_failed", "grant_id": grant_id, "platform": platform, "failure": kind));
 }
 
 /// Platforms without refresh: `profile.expiring` once, seven days ahead; at expiry the grant

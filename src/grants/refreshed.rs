@@ -5,6 +5,7 @@ use super::lease::release;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
+use crate::respond::object;
 use crate::store::{self, AccessEnvelope, Leased, NewTokens, Stmt};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
@@ -17,9 +18,8 @@ use connect_links_core::secrets::RefreshToken;
 use connect_links_core::storage::{is_transient_d1_error, write_retry_delay_ms, WRITE_ATTEMPTS};
 use connect_links_core::token::TokenSet;
 use connect_links_core::webhook::types;
-use serde_json::json;
 use std::time::Duration;
-use worker::{console_error, D1Database, Delay};
+use worker::{D1Database, Delay};
 
 /// Writes the new tokens. A rotated refresh token replaces the stored one; an answer
 /// without one keeps it (re-sealed, so the row stays under one key id). Every profile under
@@ -120,7 +120,7 @@ pub(super) async fn store_refreshed(
                 return Err(superseded(id));
             }
             Err(e) if attempt < WRITE_ATTEMPTS && is_transient_d1_error(&e.to_string()) => {
-                console_error!("{}", json!({"event": "refresh_write_retry", "grant_id": id, "attempt": attempt}));
+                crate::log::error(&object!("event": "refresh_write_retry", "grant_id": id, "attempt": attempt));
                 Delay::from(Duration::from_millis(write_retry_delay_ms(attempt + 1, unit()))).await;
             }
             Err(e) => return Err(e).or_500("store refreshed"),
@@ -132,7 +132,7 @@ pub(super) async fn store_refreshed(
 /// The error of a refresh whose answer no longer applies: a reconnect or another refresh
 /// replaced the tokens while it ran.
 pub(super) fn superseded(id: &str) -> ApiError {
-    console_error!("{}", json!({"event": "refresh_superseded", "grant_id": id}));
+    crate::log::error(&object!("event": "refresh_superseded", "grant_id": id));
     ApiError::new(ErrorCode::Conflict, "the profile's tokens were replaced while this refresh ran")
 }
 

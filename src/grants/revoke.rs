@@ -5,6 +5,7 @@
 use crate::credentials::OwnRef;
 use crate::ctx::Ctx;
 use crate::fetch;
+use crate::respond::object;
 use crate::store;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::GrantRow;
@@ -13,8 +14,6 @@ use connect_links_core::ownership::may_revoke;
 use connect_links_core::platforms::Platform;
 use connect_links_core::refresh::revoke_settled;
 use connect_links_core::secrets::{AccessToken, RefreshToken};
-use serde_json::json;
-use worker::console_log;
 
 /// Whose grant is being revoked, and why.
 pub struct Grant<'a> {
@@ -119,9 +118,8 @@ async fn revoke_through(ctx: &Ctx, g: &Grant<'_>, clients: &[ClientCredentials],
         } else {
             "the account is unknown and this platform's revoke ends every grant of it"
         };
-        console_log!(
-            "{}",
-            json!({"event": "revoke_skipped", "platform": g.platform.id, "grant_id": g.grant_id, "why": why})
+        crate::log::info(
+            &object!("event": "revoke_skipped", "platform": g.platform.id, "grant_id": g.grant_id, "why": why),
         );
         return Ok(());
     }
@@ -172,7 +170,7 @@ pub async fn revoke_removed(ctx: &Ctx, removed: crate::credentials::Removed) {
                 own: OwnRef::of(&removed.app_id, c.credential_ref.as_deref()),
             };
             if revoke_through(&job_ctx, &g, &[d.creds], RevokeCause::FailedConnect).await.is_err() {
-                worker::console_error!("{}", json!({"event": "revoke_failed", "link_id": d.link_id}));
+                crate::log::error(&object!("event": "revoke_failed", "link_id": d.link_id));
             }
         }
     })
@@ -203,6 +201,6 @@ async fn revoke_stored(
         None => revoke(ctx, &g, RevokeCause::Deleting).await,
     };
     if done.is_err() {
-        worker::console_error!("{}", json!({"event": "revoke_failed", "grant_id": grant.id}));
+        crate::log::error(&object!("event": "revoke_failed", "grant_id": grant.id));
     }
 }

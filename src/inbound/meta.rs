@@ -8,7 +8,7 @@
 use super::{delete_login, revoke_login, unauthorized};
 use crate::credentials::webhook_signers;
 use crate::ctx::Ctx;
-use crate::respond;
+use crate::respond::{self, object};
 use crate::store::{self, DeletionRecord, Stmt};
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::html::{escape, page};
@@ -17,7 +17,6 @@ use connect_links_core::platform_webhooks::{
 };
 use connect_links_core::secrets::ClientSecret;
 use connect_links_core::time::rfc3339;
-use serde_json::json;
 use worker::Response;
 
 /// The Meta platforms whose app secret may sign a callback. Each product has its own app
@@ -53,7 +52,10 @@ async fn signers(ctx: &Ctx, credential_ref: Option<&str>) -> ApiResult<Vec<Signe
     if found.is_empty() {
         return Err(ApiError::not_found("route"));
     }
-    Ok(found.into_iter().map(|s| Signer { platform: s.platform, secret: s.secret, by: Some(s.credential_ref) }).collect())
+    Ok(found
+        .into_iter()
+        .map(|s| Signer { platform: s.platform, secret: s.secret, by: Some(s.credential_ref) })
+        .collect())
 }
 
 /// The signers whose secret verifies the body's `signed_request`, with the request. Every
@@ -91,7 +93,7 @@ pub async fn deauthorize(ctx: &Ctx, credential_ref: Option<&str>, body: &[u8]) -
     for (s, req) in &hits {
         revoke_login(ctx, &s.platform, &req.user_id, event_at(ctx, req), s.by.as_deref()).await?;
     }
-    respond::json(200, &json!({"ok": true}))
+    respond::json(200, &object!("ok": true))
 }
 
 /// `POST /platform-webhooks/meta/data-deletion` (the deployment's apps) and
@@ -117,13 +119,15 @@ pub async fn data_deletion(ctx: &Ctx, credential_ref: Option<&str>, body: &[u8])
         None => first.platform.clone(),
     };
     let code = confirmation_code(&key, &scope, &req.user_id, req.issued_at);
-    store::record_deletion(&ctx.db()?, &code, &first.platform, deleted as i64, ctx.now()).exec("deletion record").await?;
+    store::record_deletion(&ctx.db()?, &code, &first.platform, deleted as i64, ctx.now())
+        .exec("deletion record")
+        .await?;
     respond::json(
         200,
-        &json!({
+        &object!(
             "url": format!("{}/platform-webhooks/meta/deletion-status/{}", ctx.public_url, code),
             "confirmation_code": code,
-        }),
+        ),
     )
 }
 

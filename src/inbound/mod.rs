@@ -13,14 +13,13 @@ use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
 use crate::store::{self, LinkEnd, Stmt};
+use crate::respond::object;
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::ProfileRow;
 use connect_links_core::model::ProfileStatus;
 use connect_links_core::picker::login_key;
 use connect_links_core::webhook::types;
-use serde_json::json;
-use worker::console_log;
 
 /// A request whose signature does not verify: 401, with nothing about why.
 pub fn unauthorized() -> ApiError {
@@ -65,7 +64,7 @@ async fn end_open_choices(ctx: &Ctx, platform: &str, login: &str, event_at: i64,
     let failure = CallbackFailure::AccessDenied.as_str();
     for link in &links {
         batch.push(store::end_link_stmt(&db, &link.id, &LinkEnd::Failed(failure), ctx.now())?);
-        let data = json!({"link_id": link.id, "platform": link.platform, "error": failure, "external_user_id": link.external_user_id});
+        let data = object!("link_id": link.id, "platform": link.platform, "error": failure, "external_user_id": link.external_user_id);
         batch.event(&link.app_id, types::LINK_FAILED, data)?;
     }
     batch.commit().await?;
@@ -109,7 +108,7 @@ pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64,
     for batch in batches {
         batch.commit().await?;
     }
-    console_log!("{}", json!({"event": "platform_revoked", "platform": platform, "profiles_ended": live.len()}));
+    crate::log::info(&object!("event": "platform_revoked", "platform": platform, "profiles_ended": live.len()));
     Ok(live.len())
 }
 
@@ -138,6 +137,6 @@ pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64,
         batch.commit().await?;
     }
     store::delete_grants(&db, &grants_json).exec("delete grants").await?;
-    console_log!("{}", json!({"event": "platform_deleted", "platform": platform, "profiles_deleted": profiles.len()}));
+    crate::log::info(&object!("event": "platform_deleted", "platform": platform, "profiles_deleted": profiles.len()));
     Ok(profiles.len())
 }

@@ -6,10 +6,9 @@
 use super::{revoke_login, unauthorized};
 use crate::credentials::webhook_signer;
 use crate::ctx::Ctx;
-use crate::respond;
+use crate::respond::{self, object};
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::platform_webhooks::{parse_tiktok_event, verify_tiktok_signature};
-use serde_json::json;
 use worker::Response;
 
 /// `POST /platform-webhooks/tiktok` (the deployment's client, `credential_ref` `None`) and
@@ -41,7 +40,7 @@ pub async fn event(
         return Err(unauthorized());
     }
     let Some(event) = parse_tiktok_event(body) else {
-        return respond::json(200, &json!({"ok": true}));
+        return respond::json(200, &object!("ok": true));
     };
     // An event for another TikTok app signed with this secret cannot happen; if it does, it
     // is not about this client's users.
@@ -50,5 +49,5 @@ pub async fn event(
         let at = event.create_time.unwrap_or(ctx.now()).min(ctx.now());
         revoke_login(ctx, "tiktok", &event.user_openid, at, by.as_deref()).await?;
     }
-    respond::json(200, &json!({"ok": true}))
+    respond::json(200, &object!("ok": true))
 }

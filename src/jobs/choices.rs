@@ -5,6 +5,7 @@
 
 use crate::ctx::Ctx;
 use crate::grants::land::FreshGrant;
+use crate::respond::object;
 use crate::store::{self, ExpiredChoice, Stmt};
 use connect_links_core::error::ApiResult;
 use connect_links_core::ownership::may_revoke;
@@ -12,8 +13,7 @@ use connect_links_core::picker::{Choice, CHOICE_FIELD};
 use connect_links_core::platforms::Platform;
 use connect_links_core::random::unit;
 use connect_links_core::refresh::backoff;
-use serde_json::json;
-use worker::{console_error, console_log, D1Database};
+use worker::D1Database;
 
 /// Rows revoked per run.
 const BATCH: u32 = 50;
@@ -33,7 +33,7 @@ pub async fn expire(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
         let choice = keyring
             .open(&d.link_id, CHOICE_FIELD, &d.sealed)
             .ok()
-            .and_then(|plain| serde_json::from_str::<Choice>(&plain).ok());
+            .and_then(|plain| serde_json::from_slice::<Choice>(plain.as_bytes()).ok());
         let link = store::get_link(db, &d.link_id).await?;
         let app_id = link.as_ref().map(|l| l.app_id.clone()).unwrap_or_default();
         let platform = link.and_then(|l| ctx.platform_at(&l.platform, l.instance.as_deref()).map(|p| p.into_owned()));
@@ -44,9 +44,8 @@ pub async fn expire(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
             // the platform's revoke ends every grant of the account, revoke would skip it,
             // which is no settlement. Kept and tried again, given up at the try limit.
             (Some(choice), Some(platform)) if login_unknown_blocks_revoke(&platform, &choice) => {
-                console_log!(
-                    "{}",
-                    json!({"event": "choice_revoke_login_unknown", "link_id": d.link_id, "platform": platform.id})
+                crate::log::info(
+                    &object!("event": "choice_revoke_login_unknown", "link_id": d.link_id, "platform": platform.id),
                 );
                 false
             }
@@ -59,16 +58,15 @@ pub async fn expire(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
         // Only the row as read: one a submit or a connect rewrote since is theirs.
         if settled || tries >= MAX_REVOKE_TRIES {
             if !settled {
-                console_error!("{}", json!({"event": "choice_revoke_abandoned", "link_id": d.link_id, "tries": tries}));
+                crate::log::error(&object!("event": "choice_revoke_abandoned", "link_id": d.link_id, "tries": tries));
             }
             store::drop_expired_choice(db, &d.link_id, d.expires_at).exec("drop unchosen").await?;
-            console_log!("{}", json!({"event": "choice_expired", "link_id": d.link_id}));
+            crate::log::info(&object!("event": "choice_expired", "link_id": d.link_id));
         } else {
             let next = now + backoff(tries as u32, unit());
             store::retry_expired_choice(db, &d.link_id, d.expires_at, next, tries).exec("retry unchosen").await?;
-            console_log!(
-                "{}",
-                json!({"event": "choice_revoke_retry", "link_id": d.link_id, "tries": tries, "next_at": next})
+            crate::log::info(
+                &object!("event": "choice_revoke_retry", "link_id": d.link_id, "tries": tries, "next_at": next),
             );
         }
     }

@@ -5,13 +5,13 @@
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
+use crate::respond::object;
 use crate::store::{self, OldKeyApp, OldKeyClient, OldKeyOwnToken, PurgedClient, Stmt, TokenColumns};
 use connect_links_core::app_credentials::{sealed_as, CredentialRow, CLIENT_SECRET_FIELD, WEBHOOK_SECRET_FIELD};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
 use connect_links_core::platforms::sandbox::CODE_TTL_SECS;
-use serde_json::json;
-use worker::{console_error, console_log, D1Database};
+use worker::D1Database;
 
 /// Rows re-encrypted per table and run.
 const REENCRYPT_BATCH: u32 = 50;
@@ -33,7 +33,7 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
     ];
     for (step, result) in steps {
         if result.is_err() {
-            console_error!("{}", json!({"event": "housekeeping_failed", "step": step}));
+            crate::log::error(&object!("event": "housekeeping_failed", "step": step));
         }
     }
     Ok(())
@@ -45,7 +45,7 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
 async fn unclaimed(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     let (profiles, grants) = store::delete_unclaimed(db, ctx.now(), 50).await?;
     for profile in profiles {
-        console_log!("{}", json!({"event": "unclaimed_deleted", "profile_id": profile.id}));
+        crate::log::info(&object!("event": "unclaimed_deleted", "profile_id": profile.id));
     }
     for (grant, cols) in grants {
         crate::grants::revoke_grant(ctx, &grant, &cols).await;
@@ -90,7 +90,7 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
                 )
                 .exec("mark unreadable")
                 .await?;
-                console_error!("{}", json!({"event": "reencrypt_failed", "grant_id": row.id}));
+                crate::log::error(&object!("event": "reencrypt_failed", "grant_id": row.id));
             }
         }
     }
@@ -111,12 +111,12 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
                 store::mark_app_unreadable(db, &app.id, ctx.now(), &app.webhook_secret_enc)
                     .exec("mark unreadable")
                     .await?;
-                console_error!("{}", json!({"event": "reencrypt_failed", "app_id": app.id}));
+                crate::log::error(&object!("event": "reencrypt_failed", "app_id": app.id));
             }
         }
     }
     if unreadable > 0 {
-        console_log!("{}", json!({"event": "reencrypt_skipped", "rows": unreadable}));
+        crate::log::info(&object!("event": "reencrypt_skipped", "rows": unreadable));
     }
     Ok(())
 }
@@ -136,9 +136,8 @@ async fn reencrypt_instance_clients(ctx: &Ctx, db: &D1Database, keyring: &Keyrin
         let stmt = match resealed {
             Ok(enc) => store::rewrap_instance_client(db, &c, &enc, keyring.current_kid(), ctx.now()),
             Err(_) => {
-                console_error!(
-                    "{}",
-                    json!({"event": "reencrypt_failed", "instance": c.instance, "what": "client forgotten"})
+                crate::log::error(
+                    &object!("event": "reencrypt_failed", "instance": c.instance, "what": "client forgotten"),
                 );
                 store::forget_instance_client(db, &c)
             }
@@ -169,7 +168,7 @@ async fn reencrypt_credentials(ctx: &Ctx, db: &D1Database, keyring: &Keyring, ot
             }
             _ => {
                 unreadable += 1;
-                console_error!("{}", json!({"event": "reencrypt_failed", "credential_ref": c.id}));
+                crate::log::error(&object!("event": "reencrypt_failed", "credential_ref": c.id));
                 store::mark_credential_unreadable(db, &c, ctx.now())
             }
         };
@@ -193,7 +192,7 @@ async fn reencrypt_own_tokens(ctx: &Ctx, db: &D1Database, keyring: &Keyring, oth
             Ok(enc) => store::rewrap_own_token(db, &row.id, enc, &row.access_token_enc, keyring.current_kid()),
             Err(_) => {
                 unreadable += 1;
-                console_error!("{}", json!({"event": "reencrypt_failed", "profile_id": row.id}));
+                crate::log::error(&object!("event": "reencrypt_failed", "profile_id": row.id));
                 store::mark_own_token_unreadable(db, &row.id, ctx.now(), &row.access_token_enc)
             }
         }
@@ -216,7 +215,7 @@ async fn unused_instance_clients(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
         .many::<PurgedClient>("purge unused instance clients")
         .await?;
     for g in gone {
-        console_log!("{}", json!({"event": "instance_client_purged", "instance": g.instance}));
+        crate::log::info(&object!("event": "instance_client_purged", "instance": g.instance));
     }
     Ok(())
 }
@@ -238,7 +237,7 @@ async fn retired_credentials(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
         .ids("purge retired credentials")
         .await?;
     for id in gone {
-        console_log!("{}", json!({"event": "retired_credentials_purged", "credential_ref": id}));
+        crate::log::info(&object!("event": "retired_credentials_purged", "credential_ref": id));
     }
     Ok(())
 }

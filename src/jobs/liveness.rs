@@ -5,11 +5,10 @@
 use super::budget::calls_in_budget;
 use crate::ctx::Ctx;
 use crate::grants;
+use crate::respond::object;
 use crate::store::{self, DueCheck, Stmt};
 use connect_links_core::error::ApiResult;
 use futures_util::stream::{self, StreamExt};
-use serde_json::json;
-use worker::console_log;
 
 /// Profiles of one grant checked in one run (the rest in later runs).
 const PER_GRANT: usize = 20;
@@ -55,9 +54,8 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
         .await;
     let errors = results.iter().filter(|(_, r)| r.is_err()).count();
     let started: usize = results.iter().map(|(n, _)| n).sum();
-    console_log!(
-        "{}",
-        json!({"event": "liveness_checks", "due": due.len(), "errors": errors, "deferred": due.len().saturating_sub(started)})
+    crate::log::info(
+        &object!("event": "liveness_checks", "due": due.len(), "errors": errors, "deferred": due.len().saturating_sub(started)),
     );
     Ok(())
 }

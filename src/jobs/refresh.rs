@@ -5,12 +5,11 @@ use super::budget::calls_in_budget;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::grants::{refresh_one, Outcome, Trigger};
+use crate::respond::object;
 use crate::store;
 use connect_links_core::error::ApiResult;
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use worker::console_log;
 
 /// Refreshes run this many at a time: four of the six connections a run splits (see
 /// [`super::scheduled`]).
@@ -87,9 +86,8 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
                     .filter(|r| matches!(r, Ok(Outcome::Refreshed | Outcome::Failed(_) | Outcome::TooLarge) | Err(_)))
                     .count();
                 let failed = results.iter().filter(|r| r.is_err()).count();
-                console_log!(
-                    "{}",
-                    json!({"event": "cron_refresh", "due": due.len(), "called": called, "errors": failed, "deferred": deferred})
+                crate::log::info(
+                    &object!("event": "cron_refresh", "due": due.len(), "called": called, "errors": failed, "deferred": deferred),
                 );
                 calls_left = calls_left.saturating_sub(called as u32);
                 if deferred > 0 {

@@ -5,12 +5,12 @@ use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::{self, Batch};
 use crate::grants::land::{log_failure, FreshGrant};
+use crate::respond::object;
 use crate::store::{self, LinkEnd};
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::ApiError;
 use connect_links_core::model::LinkRow;
 use connect_links_core::webhook::types;
-use serde_json::json;
 
 /// Ends a pending link in failure and tells the app (`connect_link.failed`), in one batch.
 pub async fn fail_link(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure) {
@@ -30,7 +30,7 @@ pub async fn end_failed(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure, gra
         // A link that ended meanwhile (a landing whose answer was lost committed it) is not
         // told failed.
         batch.push(store::assert_changed_stmt(&db)?);
-        let data = json!({"link_id": link.id, "platform": link.platform, "error": failure.as_str(), "external_user_id": link.external_user_id});
+        let data = object!("link_id": link.id, "platform": link.platform, "error": failure.as_str(), "external_user_id": link.external_user_id);
         batch.event(&link.app_id, types::LINK_FAILED, data)?;
         let written = batch.write().await.or_500("end failed link")?;
         Ok::<Vec<String>, ApiError>(written.events)

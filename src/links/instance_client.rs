@@ -13,6 +13,7 @@ use crate::ctx::{now_ms, Ctx};
 use crate::error::OrInternal;
 use crate::fetch;
 use crate::instances::{callback_url, secret_field};
+use crate::respond::object;
 use crate::store::{self, ClientRow, InstanceSlot, RegisteredClient, Stmt};
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::mastodon::{
@@ -24,9 +25,8 @@ use connect_links_core::oauth::{revoke_request, token_endpoint_request};
 use connect_links_core::platforms::Platform;
 use connect_links_core::random::new_id;
 use connect_links_core::token::TokenSet;
-use serde_json::json;
 use std::time::Duration;
-use worker::{console_log, console_warn, Delay};
+use worker::Delay;
 
 /// How long a confirmed client is used before the instance is asked again.
 const CHECK_AFTER_SECS: i64 = 3600;
@@ -158,10 +158,7 @@ async fn touch(
         Err(e) => Err(e),
     };
     written.unwrap_or_else(|_| {
-        console_warn!(
-            "{}",
-            json!({"event": "instance_client_use_not_written", "platform": platform, "instance": host})
-        );
+        crate::log::warn(&object!("event": "instance_client_use_not_written", "platform": platform, "instance": host));
         true
     })
 }
@@ -180,10 +177,7 @@ async fn still_known(ctx: &Ctx, platform: &Platform, host: &str, row: &ClientRow
     let answer = fetch::send(&req, &platform.id, None, ctx.timeout_ms()).await;
     if let Ok(resp) = &answer {
         if is_unknown_client(resp.status, &resp.body) {
-            console_log!(
-                "{}",
-                json!({"event": "instance_client_forgotten", "platform": platform.id, "instance": host})
-            );
+            crate::log::info(&object!("event": "instance_client_forgotten", "platform": platform.id, "instance": host));
             return Ok(false);
         }
     }
@@ -221,7 +215,7 @@ async fn register(ctx: &Ctx, platform: &str, host: &str, redirect: &str, claim: 
     let resp = fetch::send(&req, platform, None, ctx.timeout_ms()).await.map_err(|_| unreachable())?;
     let registration = parse_registration(resp.status, &resp.body).map_err(|why| {
         // The instance's own words go to the log, not to the app.
-        console_log!("{}", json!({"event": "instance_registration_refused", "instance": host, "why": why.to_string()}));
+        crate::log::info(&object!("event": "instance_registration_refused", "instance": host, "why": why.to_string()));
         match why {
             // Names the field and the rule, never the value.
             RegistrationProblem::BadField(_) => ApiError::upstream(format!(

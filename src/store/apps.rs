@@ -6,7 +6,8 @@ pub use connect_links_core::model::AppRow;
 use connect_links_core::redirect::host_needles;
 use connect_links_core::refresh_policy::{RefreshMode, MAX_LEAD, MIN_LEAD};
 use serde::Deserialize;
-use worker::{query, D1Database};
+use super::stmt::query;
+use worker::D1Database;
 
 const APP_COLUMNS: &str =
     "id, name, allowed_redirect_urls, webhook_url, claim, refresh_mode, created_at, limits, self_service_credentials";
@@ -43,7 +44,7 @@ pub async fn allowlist_entries_for(db: &D1Database, redirect: &str) -> ApiResult
     .await?;
     Ok(rows
         .iter()
-        .flat_map(|r| serde_json::from_str::<Vec<String>>(&r.allowed_redirect_urls).unwrap_or_default())
+        .flat_map(|r| serde_json::from_slice::<Vec<String>>(r.allowed_redirect_urls.as_bytes()).unwrap_or_default())
         .collect())
 }
 
@@ -98,9 +99,9 @@ pub async fn insert_api_key(db: &D1Database, id: &str, app_id: &str, hash: &str,
 pub async fn revoke_api_key(db: &D1Database, id: &str, now: i64) -> ApiResult<bool> {
     let r =
         query!(db, "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL RETURNING id", id, now)
-            .one::<serde_json::Value>("revoke key")
+            .exists("revoke key")
             .await?;
-    Ok(r.is_some())
+    Ok(r)
 }
 
 /// One app.

@@ -5,11 +5,13 @@
 
 use super::leases::last_backoff_step;
 use super::profiles::{profile_columns_of, PROFILE_TOKEN_FROM};
+use super::stmt::Row;
 use crate::error::OrInternal;
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::ProfileRow;
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// From this many transient failures in a row on, a check waits the whole interval again
 /// (a literal, for the statement that marks a check).
@@ -117,9 +119,9 @@ pub fn check_read(db: &D1Database, profile_id: &str) -> worker::Result<D1Prepare
 
 /// The row [`check_read`] returned, read.
 #[inline(always)]
-pub fn checked(row: serde_json::Value) -> ApiResult<(ProfileRow, Checked)> {
-    let profile: ProfileRow = serde_json::from_value(row.clone()).or_500("read checked profile")?;
-    let checked: Checked = serde_json::from_value(row).or_500("read checked token")?;
+pub fn checked(row: Row) -> ApiResult<(ProfileRow, Checked)> {
+    let profile: ProfileRow = row.read("read checked profile")?;
+    let checked: Checked = row.read("read checked token")?;
     Ok((profile, checked))
 }
 

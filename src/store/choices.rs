@@ -4,7 +4,8 @@
 use super::stmt::Stmt;
 use crate::error::{ApiResult, OrInternal};
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// The statement that deletes the account-choice row of a link (the sealed grant it held).
 pub fn drop_choice_stmt(db: &D1Database, link_id: &str) -> ApiResult<D1PreparedStatement> {

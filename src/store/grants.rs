@@ -1,13 +1,14 @@
 //! Grants (`grants`): one platform login of one app, with its sealed tokens (`TokenColumns`).
 
 use super::leases::free_lease;
-use super::stmt::Stmt;
+use super::stmt::{Row, Stmt};
 use crate::error::{ApiResult, OrInternal};
 use connect_links_core::envelope::Keyring;
 pub use connect_links_core::model::{GrantRow, GRANT_COLUMNS};
 use connect_links_core::secrets::{AccessToken, RefreshToken};
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// Whether grant `$g` (the grants table's alias in the statement) still holds its login: it
 /// is active, or it ended and profiles under it still act with tokens of their own (a
@@ -68,7 +69,7 @@ pub fn orphan_grants_stmt(db: &D1Database, grant_ids_json: &str) -> ApiResult<D1
 /// token envelopes.
 pub fn deleted_grants(results: &[worker::D1Result], i: usize) -> ApiResult<Vec<(GrantRow, TokenColumns)>> {
     let rows = match results.get(i) {
-        Some(r) => r.results::<serde_json::Value>().or_500("read deleted grants")?,
+        Some(r) => r.results::<Row>().or_500("read deleted grants")?,
         None => vec![],
     };
     rows.into_iter().map(split_grant).collect()
@@ -194,11 +195,11 @@ pub async fn login_grants(db: &D1Database, app_id: &str, platform: &str, login: 
         platform,
         login
     )
-    .many::<serde_json::Value>("find grant")
+    .many::<Row>("find grant")
     .await?;
     rows.into_iter()
         .map(|row| {
-            let Ref { credential_ref } = serde_json::from_value(row.clone()).or_500("read grant credentials")?;
+            let Ref { credential_ref } = row.read("read grant credentials")?;
             let (grant, tokens) = split_grant(row)?;
             Ok(LoginGrant { grant, tokens, credential_ref })
         })
@@ -229,9 +230,9 @@ pub async fn grant_has_other_owner(
 }
 
 /// A row holding the grant columns and the envelopes, read as both.
-fn split_grant(row: serde_json::Value) -> ApiResult<(GrantRow, TokenColumns)> {
-    let grant = serde_json::from_value(row.clone()).or_500("read grant")?;
-    let tokens = serde_json::from_value(row).or_500("read grant tokens")?;
+fn split_grant(row: Row) -> ApiResult<(GrantRow, TokenColumns)> {
+    let grant = row.read("read grant")?;
+    let tokens = row.read("read grant tokens")?;
     Ok((grant, tokens))
 }
 

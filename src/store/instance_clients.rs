@@ -3,7 +3,8 @@
 //! holds while it registers one. The registration itself is `links::instance_client`.
 
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// A registered client as D1 keeps it.
 #[derive(Deserialize)]

@@ -7,7 +7,8 @@ use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use worker::{query, D1Database};
+use super::stmt::query;
+use worker::D1Database;
 
 /// What one key id still protects (`GET /v1/admin/keys`).
 #[derive(Debug, Default, Serialize)]

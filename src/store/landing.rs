@@ -12,7 +12,8 @@ use super::leases::free_lease;
 use super::stmt::assert_count_stmt;
 use crate::error::{ApiResult, OrInternal};
 use connect_links_core::landing::ProfileWrite;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// Rows per statement. A row is at most about 25 KB of JSON (a sealed Page token of at most
 /// 8 KiB, names and a picture URL of at most 512 characters, a parent), so a chunk stays

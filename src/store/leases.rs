@@ -2,12 +2,14 @@
 //! liveness check at a time per grant, taken and freed by these statements, and the SQL
 //! fragments every statement that frees or takes it shares.
 
+use super::stmt::Row;
 use crate::error::OrInternal;
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::{GrantRow, GRANT_COLUMNS};
 use connect_links_core::refresh::BACKOFF_STEPS;
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// The grant's app's refresh mode, inside a statement on `grants` (a write compares it
 /// with the mode its schedule was computed in).
@@ -180,11 +182,8 @@ pub fn take_refresh_lease(
 
 /// The row a refresh lease returned, read.
 #[inline(always)]
-pub fn leased(raw: serde_json::Value) -> ApiResult<Leased> {
-    Ok(Leased {
-        grant: serde_json::from_value(raw.clone()).or_500("read leased grant")?,
-        cols: serde_json::from_value(raw).or_500("read leased columns")?,
-    })
+pub fn leased(raw: Row) -> ApiResult<Leased> {
+    Ok(Leased { grant: raw.read("read leased grant")?, cols: raw.read("read leased columns")? })
 }
 
 /// A row when grant `id`'s lease is held at `now`.

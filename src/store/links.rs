@@ -4,7 +4,8 @@ use super::stmt::{to_json, Stmt};
 use crate::error::{ApiResult, OrInternal};
 pub use connect_links_core::model::LinkRow;
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// A new pending connect link; `false` (nothing written) when the app already holds
 /// `max_pending` pending links. The count and the insert are one statement, so concurrent

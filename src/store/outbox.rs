@@ -6,7 +6,8 @@ use super::stmt::Stmt;
 use crate::error::OrInternal;
 use connect_links_core::error::ApiResult;
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// The outbox row of an event, as a statement to put right after the state change it
 /// reports, in one batch: it inserts only when that change touched a row (`changes()`) and

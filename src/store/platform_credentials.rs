@@ -8,7 +8,8 @@ use super::grants::holds_login;
 use super::leases::free_lease;
 use crate::error::{ApiResult, OrInternal};
 use connect_links_core::model::GRANT_COLUMNS;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// The columns of a `CredentialRow`.
 pub(super) const COLUMNS: &str = "id, app_id, platform, client_id, client_secret_enc, webhook_secret_enc, token_kid, \

@@ -2,7 +2,8 @@
 //! request deleted, kept under its confirmation code for the status page the platform shows.
 
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// The statement that records a deletion request once: a repeated request (the same code)
 /// keeps what the first one deleted.

@@ -2,12 +2,13 @@
 //! a profile acts with.
 
 use super::grants::{deleted_grants, orphan_grants_stmt, TokenColumns};
-use super::stmt::Stmt;
+use super::stmt::{Row, Stmt};
 use crate::error::{ApiResult, OrInternal};
 use connect_links_core::model::GrantRow;
 pub use connect_links_core::model::{ProfileRow, PROFILE_COLUMNS};
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// Activates the pending profiles of a link once the link is completed (its claim).
 pub fn activate_claimed_stmt(db: &D1Database, link_id: &str, now: i64) -> ApiResult<D1PreparedStatement> {
@@ -227,12 +228,12 @@ pub async fn profiles_of_grant(
         grant_id,
         own_token_too as i32
     )
-    .many::<serde_json::Value>("profiles of grant")
+    .many::<Row>("profiles of grant")
     .await?;
     rows.into_iter()
         .map(|r| {
-            let own: Own = serde_json::from_value(r.clone()).or_500("read own token flag")?;
-            Ok((serde_json::from_value(r).or_500("read profile")?, own.own_token != 0))
+            let own: Own = r.read("read own token flag")?;
+            Ok((r.read("read profile")?, own.own_token != 0))
         })
         .collect()
 }
@@ -264,13 +265,13 @@ pub const PROFILE_TOKEN_FROM: &str = "CASE WHEN p.access_token_enc IS NULL THEN 
 pub async fn profile_token(db: &D1Database, app_id: &str, id: &str) -> ApiResult<Option<(ProfileRow, ProfileToken)>> {
     let cols = profile_columns_of("p");
     let row = query!(db, &format!("SELECT {cols}, {PROFILE_TOKEN_FROM} WHERE p.id = ?1 AND p.app_id = ?2"), id, app_id)
-        .one::<serde_json::Value>("profile token")
+        .one::<Row>("profile token")
         .await?;
     match row {
         None => Ok(None),
         Some(r) => {
-            let token = serde_json::from_value(r.clone()).or_500("read profile token")?;
-            Ok(Some((serde_json::from_value(r).or_500("read profile")?, token)))
+            let token = r.read("read profile token")?;
+            Ok(Some((r.read("read profile")?, token)))
         }
     }
 }

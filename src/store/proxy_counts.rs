@@ -3,7 +3,8 @@
 use super::stmt::Stmt;
 use crate::error::ApiResult;
 use serde::{Deserialize, Serialize};
-use worker::{query, D1Database};
+use super::stmt::query;
+use worker::D1Database;
 
 /// Counts one proxied call in its minute (`GET /v1/admin/stats`).
 pub async fn count_proxy_call(

@@ -8,7 +8,8 @@ use super::platform_credentials::COLUMNS;
 use super::stmt::kid_sql;
 use connect_links_core::app_credentials::CredentialRow;
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// Up to `limit` grants under one of `others`, not marked unreadable, as
 /// [`TokenColumns`](super::TokenColumns).

@@ -6,7 +6,8 @@ use super::leases::{app_mode, free_lease};
 use crate::error::OrInternal;
 use connect_links_core::error::ApiResult;
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// A refresh's new tokens, as stored.
 pub struct NewTokens<'a> {

@@ -3,7 +3,8 @@
 //! A statement here is run by its caller.
 
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// Purges up to `limit` connect links finished (claimed or not to be claimed) or expired
 /// before `cut`.

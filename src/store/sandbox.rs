@@ -3,7 +3,8 @@
 
 use crate::error::{ApiResult, OrInternal};
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// The statement that stores a new authorization code (its hash) for what the consent page
 /// granted.

@@ -2,7 +2,8 @@
 
 use super::stmt::Stmt;
 use crate::error::ApiResult;
-use worker::{query, D1Database};
+use super::stmt::query;
+use worker::D1Database;
 
 /// Records a state as consumed. True only for the first caller: the primary key makes
 /// every later insert of the same state a no-op, atomically.
@@ -15,9 +16,9 @@ pub async fn consume_state(db: &D1Database, state_hash: &str, link_id: &str, now
         link_id,
         now
     )
-    .one::<serde_json::Value>("consume state")
+    .exists("consume state")
     .await?;
-    Ok(r.is_some())
+    Ok(r)
 }
 
 /// Deletes consumed-state records older than `before`.

@@ -2,8 +2,45 @@
 //! logged 500, reading a batch's `RETURNING` rows, the compare-and-swap asserts of a batch.
 
 use crate::error::{ApiResult, OrInternal};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use wasm_bindgen::{JsCast, JsValue};
+use worker::{js_sys, D1Database, D1PreparedStatement};
+
+/// A bound statement: `worker::query!` (same statement, same bindings, same errors), with
+/// the work on each argument in [`arg`], one copy per argument type, and the rest in
+/// [`bound`], not generic. worker's macro expands all of it at each of the store's hundred
+/// and more statements, which the wasm paid for in size.
+macro_rules! query {
+    ($db:expr, $query:expr) => {
+        worker::query!($db, $query)
+    };
+    ($db:expr, $query:expr, $($args:expr),* $(,)?) => {
+        $crate::store::stmt::bound($db, $query, &[$($crate::store::stmt::arg(&$args)),*])
+    };
+}
+pub(crate) use query;
+
+/// One argument of [`query!`] as worker's macro binds it (its serializer, with a missing
+/// value as `NULL`), or the error it fails with.
+pub fn arg<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    let serializer = worker::d1::serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+    value.serialize(&serializer).map_err(JsValue::from)
+}
+
+/// The statement `sql` prepared and bound to `args`; fails, as worker's macro does, with the
+/// first argument that could not be bound.
+pub fn bound(db: &D1Database, sql: &str, args: &[Result<JsValue, JsValue>]) -> worker::Result<D1PreparedStatement> {
+    let prepared = db.prepare(sql);
+    let mut bindings = Vec::with_capacity(args.len());
+    for a in args {
+        match a {
+            Ok(v) => bindings.push(v.clone()),
+            Err(e) => return Err(worker::Error::Internal(e.clone())),
+        }
+    }
+    prepared.bind(&bindings)
+}
 
 /// SQL for the key id of an envelope column (`v1.<kid>.<data>`).
 pub fn kid_sql(column: &str) -> String {
@@ -16,13 +53,32 @@ pub trait Stmt {
     /// Runs it for its effect.
     async fn exec(self, what: &str) -> ApiResult<()>;
     /// The first row, if any.
-    async fn one<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Option<T>>;
+    async fn one<T: DeserializeOwned>(self, what: &str) -> ApiResult<Option<T>>;
     /// Every row.
-    async fn many<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>>;
+    async fn many<T: DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>>;
     /// Whether it returns a row at all.
     async fn exists(self, what: &str) -> ApiResult<bool>;
     /// The `id` column of every row.
     async fn ids(self, what: &str) -> ApiResult<Vec<String>>;
+}
+
+/// A row as D1 returned it (a JS object), for a row read as more than one row type (the
+/// columns of a join, say): each [`Row::read`] decodes it with the same deserializer as every
+/// other row (worker's, from the JS object), so no row type gets a second, JSON one.
+#[derive(Deserialize)]
+pub struct Row(#[serde(with = "worker::d1::serde_wasm_bindgen::preserve")] JsValue);
+
+impl Row {
+    /// The row as `T`; a failure is a logged 500 (`what` names it) with the decoding error's
+    /// message.
+    pub fn read<T: DeserializeOwned>(&self, what: &str) -> ApiResult<T> {
+        worker::d1::serde_wasm_bindgen::from_value(self.0.clone()).map_err(error_message).or_500(what)
+    }
+}
+
+/// The message of a decoding error (the JS `Error`'s, without its `Error: ` prefix).
+fn error_message(e: worker::d1::serde_wasm_bindgen::Error) -> String {
+    js_sys::Error::unchecked_from_js(JsValue::from(e)).message().into()
 }
 
 #[derive(Deserialize)]
@@ -35,23 +91,50 @@ impl Stmt for worker::Result<D1PreparedStatement> {
         self.or_500(what)?.run().await.or_500(what)?;
         Ok(())
     }
-    async fn one<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Option<T>> {
-        self.or_500(what)?.first::<T>(None).await.or_500(what)
+    async fn one<T: DeserializeOwned>(self, what: &str) -> ApiResult<Option<T>> {
+        match first_row(self, what).await? {
+            Some(row) => decode(row).map(Some).or_500(what),
+            None => Ok(None),
+        }
     }
-    async fn many<T: serde::de::DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>> {
-        self.or_500(what)?.all().await.or_500(what)?.results::<T>().or_500(what)
+    async fn many<T: DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>> {
+        let rows = all_rows(self, what).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(decode(row).or_500(what)?);
+        }
+        Ok(out)
     }
     async fn exists(self, what: &str) -> ApiResult<bool> {
-        Ok(self.one::<serde_json::Value>(what).await?.is_some())
+        Ok(first_row(self, what).await?.is_some())
     }
     async fn ids(self, what: &str) -> ApiResult<Vec<String>> {
         Ok(self.many::<IdRow>(what).await?.into_iter().map(|r| r.id).collect())
     }
 }
 
+// `one` and `many` read rows as `Row`s in these two functions, which are not generic, and
+// then decode each as worker's `first::<T>` and `results::<T>` would (same deserializer, same
+// error): the await and the read of the JS array are then one copy for every row type.
+
+/// The first row of a statement, if any.
+async fn first_row(stmt: worker::Result<D1PreparedStatement>, what: &str) -> ApiResult<Option<Row>> {
+    stmt.or_500(what)?.first::<Row>(None).await.or_500(what)
+}
+
+/// Every row of a statement.
+async fn all_rows(stmt: worker::Result<D1PreparedStatement>, what: &str) -> ApiResult<Vec<Row>> {
+    stmt.or_500(what)?.all().await.or_500(what)?.results::<Row>().or_500(what)
+}
+
+/// A row as `T`, failing as worker's own decoding of a row does.
+fn decode<T: DeserializeOwned>(row: Row) -> worker::Result<T> {
+    Ok(worker::d1::serde_wasm_bindgen::from_value(row.0)?)
+}
+
 /// Whether statement `i` of a batch returned a row (its `RETURNING` clause matched).
 pub fn returned_rows(results: &[worker::D1Result], i: usize) -> bool {
-    results.get(i).and_then(|r| r.results::<serde_json::Value>().ok()).is_some_and(|rows| !rows.is_empty())
+    results.get(i).and_then(|r| r.results::<Row>().ok()).is_some_and(|rows| !rows.is_empty())
 }
 
 /// JSON text of a list a link stores.

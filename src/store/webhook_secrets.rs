@@ -4,7 +4,8 @@
 
 use super::stmt::kid_sql;
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// An app's sealed webhook secret.
 #[derive(Deserialize)]

@@ -3,7 +3,8 @@
 //! statement here is run by its caller ([`Stmt`](super::Stmt)).
 
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use super::stmt::query;
+use worker::{D1Database, D1PreparedStatement};
 
 /// A worker secret's envelope.
 #[derive(Deserialize)]

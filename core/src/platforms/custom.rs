@@ -71,7 +71,7 @@ pub fn parse(config: &Value, reserved: &[String]) -> (Vec<Platform>, Vec<String>
     let obj = match config {
         Value::Object(m) => m,
         Value::String(s) if s.trim().is_empty() => return (vec![], vec![]),
-        Value::String(s) => match serde_json::from_str::<Value>(s) {
+        Value::String(s) => match serde_json::from_slice::<Value>(s.as_bytes()) {
             Ok(Value::Object(m)) => {
                 parsed = m;
                 &parsed

@@ -88,13 +88,13 @@ pub fn read_limits(
         }
         RateHeaders::MetaUsage => {
             let over = header("x-app-usage")
-                .and_then(|v| serde_json::from_str::<serde_json::Value>(&v).ok())
+                .and_then(|v| serde_json::from_slice::<serde_json::Value>(v.as_bytes()).ok())
                 .and_then(|v| {
                     v.as_object().map(|o| o.values().filter_map(serde_json::Value::as_f64).any(|p| p >= 100.0))
                 })
                 .unwrap_or(false);
             let regain = header("x-business-use-case-usage")
-                .and_then(|v| serde_json::from_str::<serde_json::Value>(&v).ok())
+                .and_then(|v| serde_json::from_slice::<serde_json::Value>(v.as_bytes()).ok())
                 .map(|v| max_regain_minutes(&v))
                 .unwrap_or(0);
             if regain > 0 {

@@ -8,14 +8,13 @@
 
 use crate::ctx::Ctx;
 use crate::limiter;
+use crate::respond::object;
 use connect_links_core::model::{AppRow, ProfileRow};
 use connect_links_core::platforms::Platform;
 use connect_links_core::proxy::{self as rules, Limits, Scope};
 use connect_links_core::ratelimit::fair::Tenant;
 use connect_links_core::ratelimit::layout::{self, PlatformApp};
 use connect_links_core::ratelimit::{Budget, Decision, Report, Take};
-use serde_json::json;
-use worker::console_warn;
 
 /// The limiter object of one platform account through one platform app (shared by every
 /// profile of it, in every app on that platform app: the platform counts per account and
@@ -41,7 +40,7 @@ fn reports_app_limits(platform: &Platform) -> bool {
 
 /// Logs that a limiter could not be reached (the call goes on).
 fn limiter_unavailable(e: &worker::Error) {
-    console_warn!("{}", json!({"event": "limiter_unavailable", "error": e.to_string()}));
+    crate::log::warn(&object!("event": "limiter_unavailable", "error": e.to_string()));
 }
 
 /// The counters a call of `class` spends in the account's object: the class's own (where a

@@ -2,11 +2,10 @@
 //! link completes now or waits for a claim ([`Finish`]), and what the caller renders
 //! ([`Connected`]); and the one log line of a connect that failed.
 
+use crate::respond::object;
 use connect_links_core::accounts::Account;
 pub use connect_links_core::landing::{ConnectError, ConnectResult, Finish};
 use connect_links_core::secrets::ConnectToken;
-use serde_json::json;
-use worker::console_log;
 
 /// What to do when a login has several accounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,8 +50,7 @@ pub enum Connected {
 
 /// Logs a connect's failure at `step` (`detail` names what, never a value).
 pub fn log_failure(platform: &str, link_id: &str, step: &str, detail: &str) {
-    console_log!(
-        "{}",
-        json!({"event": "connect_failed", "platform": platform, "link_id": link_id, "step": step, "detail": detail})
+    crate::log::info(
+        &object!("event": "connect_failed", "platform": platform, "link_id": link_id, "step": step, "detail": detail),
     );
 }
