@@ -24,7 +24,7 @@ const FLOWS = ['api', 'browser', 'connect', 'inbound', 'jobs'];
 const LAYERS = [
   ['entry', ['src/lib.rs', 'src/routes.rs']],
   ['flow', FLOWS.map((f) => `src/${f}/`)],
-  ['domain', ['src/grants/', 'src/links/', 'src/events/', 'src/accounts.rs', 'src/credentials.rs', 'src/instances.rs', 'src/sealed_secrets.rs', 'src/tenant.rs']],
+  ['domain', ['src/grants/', 'src/links/', 'src/events/', 'src/platform_events/', 'src/accounts.rs', 'src/credentials.rs', 'src/instances.rs', 'src/sealed_secrets.rs', 'src/tenant.rs']],
   ['storage', ['src/store/']],
   ['plumbing', ['src/body.rs', 'src/ctx.rs', 'src/error.rs', 'src/fetch.rs', 'src/isolate.rs', 'src/limiter.rs', 'src/log.rs', 'src/respond.rs']],
 ];

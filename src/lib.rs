@@ -22,6 +22,7 @@ mod events;
 mod grants;
 mod instances;
 mod links;
+mod platform_events;
 mod sealed_secrets;
 mod tenant;
 // Storage: every SQL statement, one file per table family.

@@ -24,6 +24,7 @@ pub mod oauth;
 pub mod ownership;
 pub mod picker;
 pub mod pkce;
+pub mod platform_events;
 pub mod platform_webhooks;
 pub mod platforms;
 pub mod proxy;
