@@ -175,6 +175,7 @@ enum Admin {
     RevokeKey,
     Keys,
     Stats,
+    PlatformEventStats,
     ListCredentials,
     PutCredentials,
     DeleteCredentials,
@@ -190,6 +191,7 @@ static ADMIN: &[Route<Admin>] = &[
     on(Method::Delete, "v1/admin/api-keys/:id", Admin::RevokeKey),
     on(Method::Get, "v1/admin/keys", Admin::Keys),
     on(Method::Get, "v1/admin/stats", Admin::Stats),
+    on(Method::Get, "v1/admin/platform-events/stats", Admin::PlatformEventStats),
     // An app's own platform credentials (api.md, "Bring your own platform app").
     on(Method::Get, "v1/admin/apps/:id/platforms", Admin::ListCredentials),
     on(Method::Put, "v1/admin/apps/:id/platforms/:platform", Admin::PutCredentials),
@@ -294,6 +296,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     Admin::RevokeKey => admin::revoke_key(ctx, id).await,
                     Admin::Keys => admin::keys(ctx).await,
                     Admin::Stats => admin::stats(ctx).await,
+                    Admin::PlatformEventStats => admin::platform_event_stats(ctx).await,
                     Admin::ListCredentials => platform_credentials::list(ctx, id).await,
                     Admin::PutCredentials => platform_credentials::put(ctx, id, second, &body(req).await?).await,
                     Admin::DeleteCredentials => {
