@@ -140,6 +140,7 @@ enum Public {
     MetaAppDeauthorize,
     MetaAppDataDeletion,
     TiktokAppEvent,
+    SandboxEvent,
 }
 
 static PUBLIC: &[Route<Public>] = &[
@@ -161,6 +162,8 @@ static PUBLIC: &[Route<Public>] = &[
     on(Method::Post, "platform-webhooks/meta/apps/:ref/deauthorize", Public::MetaAppDeauthorize),
     on(Method::Post, "platform-webhooks/meta/apps/:ref/data-deletion", Public::MetaAppDataDeletion),
     on(Method::Post, "platform-webhooks/tiktok/apps/:ref", Public::TiktokAppEvent),
+    // The sandbox's events (only with the sandbox on).
+    on(Method::Post, "platform-webhooks/sandbox", Public::SandboxEvent),
 ];
 
 /// The operator routes, behind the admin token.
@@ -248,6 +251,7 @@ enum Sandbox {
     Userinfo,
     Accounts,
     Revoke,
+    Events,
 }
 
 static SANDBOX: &[Route<Sandbox>] = &[
@@ -257,6 +261,8 @@ static SANDBOX: &[Route<Sandbox>] = &[
     on(Method::Get, "sandbox/userinfo", Sandbox::Userinfo),
     on(Method::Get, "sandbox/accounts", Sandbox::Accounts),
     on(Method::Post, "sandbox/revoke", Sandbox::Revoke),
+    // Behind an app's API key: the sandbox sends an event for one of its profiles.
+    on(Method::Post, "sandbox/events", Sandbox::Events),
 ];
 
 /// Whether `/v1/<first>/...` is an app path (see [`APP`]).
@@ -379,6 +385,10 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     let body = public_body(req).await?;
                     sandbox::revoke(ctx, req, &body).await
                 }
+                Sandbox::Events => {
+                    let app = tenant::require_app(ctx, req).await?;
+                    inbound::sandbox::send(ctx, &app, &body(req).await?).await
+                }
             }
         }
         _ => {
@@ -416,6 +426,13 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     let signature = req.headers().get("tiktok-signature").ok().flatten();
                     let body = public_body(req).await?;
                     inbound::tiktok::event(ctx, Some(a), signature.as_deref(), &body).await
+                }
+                Public::SandboxEvent => {
+                    if ctx.catalog.get("sandbox").is_none() {
+                        return Err(ApiError::not_found("route"));
+                    }
+                    let signature = req.headers().get("x-hub-signature-256").ok().flatten();
+                    inbound::sandbox::receive(ctx, signature.as_deref(), public_body(req).await).await
                 }
             }
         }
