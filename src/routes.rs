@@ -148,6 +148,7 @@ enum Public {
     LinkedinEvent,
     LinkedinAppChallenge,
     LinkedinAppEvent,
+    SandboxEvent,
 }
 
 static PUBLIC: &[Route<Public>] = &[
@@ -179,6 +180,8 @@ static PUBLIC: &[Route<Public>] = &[
     on(Method::Post, "platform-webhooks/linkedin", Public::LinkedinEvent),
     on(Method::Get, "platform-webhooks/linkedin/apps/:ref", Public::LinkedinAppChallenge),
     on(Method::Post, "platform-webhooks/linkedin/apps/:ref", Public::LinkedinAppEvent),
+    // The sandbox's events (only with the sandbox on).
+    on(Method::Post, "platform-webhooks/sandbox", Public::SandboxEvent),
 ];
 
 /// The operator routes, behind the admin token.
@@ -193,6 +196,7 @@ enum Admin {
     RevokeKey,
     Keys,
     Stats,
+    PlatformEventStats,
     ListCredentials,
     PutCredentials,
     DeleteCredentials,
@@ -208,6 +212,7 @@ static ADMIN: &[Route<Admin>] = &[
     on(Method::Delete, "v1/admin/api-keys/:id", Admin::RevokeKey),
     on(Method::Get, "v1/admin/keys", Admin::Keys),
     on(Method::Get, "v1/admin/stats", Admin::Stats),
+    on(Method::Get, "v1/admin/platform-events/stats", Admin::PlatformEventStats),
     // An app's own platform credentials (api.md, "Bring your own platform app").
     on(Method::Get, "v1/admin/apps/:id/platforms", Admin::ListCredentials),
     on(Method::Put, "v1/admin/apps/:id/platforms/:platform", Admin::PutCredentials),
@@ -264,6 +269,7 @@ enum Sandbox {
     Userinfo,
     Accounts,
     Revoke,
+    Events,
 }
 
 static SANDBOX: &[Route<Sandbox>] = &[
@@ -273,6 +279,8 @@ static SANDBOX: &[Route<Sandbox>] = &[
     on(Method::Get, "sandbox/userinfo", Sandbox::Userinfo),
     on(Method::Get, "sandbox/accounts", Sandbox::Accounts),
     on(Method::Post, "sandbox/revoke", Sandbox::Revoke),
+    // Behind an app's API key: the sandbox sends an event for one of its profiles.
+    on(Method::Post, "sandbox/events", Sandbox::Events),
 ];
 
 /// Whether `/v1/<first>/...` is an app path (see [`APP`]).
@@ -312,6 +320,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     Admin::RevokeKey => admin::revoke_key(ctx, id).await,
                     Admin::Keys => admin::keys(ctx).await,
                     Admin::Stats => admin::stats(ctx).await,
+                    Admin::PlatformEventStats => admin::platform_event_stats(ctx).await,
                     Admin::ListCredentials => platform_credentials::list(ctx, id).await,
                     Admin::PutCredentials => platform_credentials::put(ctx, id, second, &body(req).await?).await,
                     Admin::DeleteCredentials => {
@@ -394,6 +403,10 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     let body = public_body(req).await?;
                     sandbox::revoke(ctx, req, &body).await
                 }
+                Sandbox::Events => {
+                    let app = tenant::require_app(ctx, req).await?;
+                    inbound::sandbox::send(ctx, &app, &body(req).await?).await
+                }
             }
         }
         _ => {
@@ -449,6 +462,13 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     let by = matches!(to, Public::LinkedinAppEvent).then_some(a);
                     let signature = req.headers().get("x-li-signature").ok().flatten();
                     inbound::linkedin::event(ctx, by, signature.as_deref(), public_body(req).await).await
+                }
+                Public::SandboxEvent => {
+                    if ctx.catalog.get("sandbox").is_none() {
+                        return Err(ApiError::not_found("route"));
+                    }
+                    let signature = req.headers().get("x-hub-signature-256").ok().flatten();
+                    inbound::sandbox::receive(ctx, signature.as_deref(), public_body(req).await).await
                 }
             }
         }

@@ -6,12 +6,15 @@
 
 pub mod linkedin;
 pub mod x;
+pub mod forwarding;
 
 use crate::random::{ct_eq, hex};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+pub mod sandbox;
 
 /// One event for one platform account, as the platform sent it.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,6 +10,7 @@
 
 pub mod linkedin;
 pub mod meta;
+pub mod sandbox;
 pub mod tiktok;
 pub mod x;
 
