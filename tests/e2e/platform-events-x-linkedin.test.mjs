@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { startWorker } from './harness.mjs';
 import { PlatformMocks, credentialVars, credsFor } from './platform-mocks.mjs';
+import { WebhookReceiver } from './webhook-receiver.mjs';
 
 // X's own example consumer secret and CRC token (X developer relations' CRC sample,
 // https://gist.github.com/jcipriano/373d4d441e8041f775b6227c0e2fd1f3).
@@ -23,7 +24,9 @@ const X_TOKEN = '9b4507b3-9040-4669-9ca3-6b94edb50553';
 // LinkedIn's example challenge code (the validation page above).
 const LI_CODE = '890e4665-4dfe-4ab1-b689-ed553bceeed0';
 
+const REDIRECT = 'https://app.example.com/connected';
 const mocks = new PlatformMocks();
+const receivers = [];
 let w;
 
 before(async () => {
@@ -31,6 +34,7 @@ before(async () => {
 });
 after(async () => {
   await w?.stop();
+  for (const r of receivers) await r.stop();
 });
 
 const hmac = (secret, msg, enc) => crypto.createHmac('sha256', secret).update(msg).digest(enc);
@@ -51,11 +55,33 @@ const liComment = (org, id = 5603453321) => JSON.stringify({
   notifications: [{ action: 'COMMENT', notificationId: id, organizationalEntity: `urn:li:organization:${org}`, lastModifiedAt: 1691574506310, sourcePost: 'urn:li:activity:7094637247890620418' }],
 });
 
-async function newApp(name) {
-  const r = await w.admin('POST', '/v1/admin/apps', { name, allowed_redirect_urls: ['https://app.example.com/connected'], claim: 'auto' });
+/** A fresh app (auto-claimed links), with `fields` (`platform_events`); `hooked`: its own webhook receiver. */
+async function newApp(name, fields = {}, hooked = false) {
+  let receiver;
+  if (hooked) {
+    receiver = await new WebhookReceiver().start();
+    receivers.push(receiver);
+  }
+  const r = await w.admin('POST', '/v1/admin/apps', { name, allowed_redirect_urls: [REDIRECT], claim: 'auto', ...fields, ...(receiver ? { webhook_url: receiver.url } : {}) });
   assert.equal(r.status, 201, JSON.stringify(r.body));
-  return { id: r.body.app.id, api_key: r.body.api_key };
+  receiver?.useSecret(r.body.webhook_secret);
+  return { id: r.body.app.id, api_key: r.body.api_key, receiver };
 }
+
+/** The `platform.event` data `app` received, for `profileId` when given. */
+const got = (app, profileId) => app.receiver.of('platform.event').map((e) => e.data).filter((d) => !profileId || d.profile_id === profileId);
+
+/** Waits until `app` has received `n` platform events (forwarding runs after the answer). */
+async function until(app, n) {
+  for (const start = Date.now(); got(app).length < n; await new Promise((r) => setTimeout(r, 20))) {
+    if (Date.now() - start > 10000) throw new Error(`${got(app).length} platform events, not ${n}`);
+  }
+  return got(app);
+}
+
+const stats = async (platform) => (await w.admin('GET', '/v1/admin/platform-events/stats')).body.data.find((s) => s.platform === platform) ?? {};
+const seen = async (platform, key) => (await w.row('SELECT COUNT(*) AS n FROM platform_event_seen WHERE platform = ? AND dedup_key = ?', platform, key)).n;
+const outboxOf = async (app) => (await w.row("SELECT COUNT(*) AS n FROM webhook_outbox WHERE app_id = ? AND type = 'platform.event'", app.id)).n;
 
 /** Stores `app`'s own client for `platform`; returns { ref, events } (the view's events URL). */
 async function ownClient(app, platform, body) {
@@ -189,4 +215,133 @@ test('without X_CONSUMER_SECRET the deployment has no X webhook: 404', async () 
   assert.equal((await postX('/platform-webhooks/x', body, xSig(body, X_SECRET))).status, 404);
   await w.restart({ X_CONSUMER_SECRET: X_SECRET });
   assert.equal((await w.call('GET', `/platform-webhooks/x?crc_token=${X_TOKEN}`)).status, 200);
+});
+
+// The X mock numbers a user `u` as `22<length of u><u>`: numeric user names give X's numeric ids.
+const xIdOf = (user) => `22${user.length}${user}`;
+
+test('X events reach the apps holding the account that asked for the type, once each', async () => {
+  const asked = await newApp('X mentions', { platform_events: { x: ['tweet_create_events'] } }, true);
+  const other = await newApp('X likes only', { platform_events: { x: ['favorite_events'] } }, true);
+  const silent = await newApp('X nothing asked', {}, true);
+  const user = '41';
+  const account = xIdOf(user);
+  const profiles = {};
+  for (const app of [asked, other, silent]) {
+    const { q } = await w.connectWithMock(mocks, app.api_key, 'x', { user, redirect: REDIRECT });
+    profiles[app.id] = q.profile_id;
+  }
+  assert.equal((await w.row('SELECT platform_user_id FROM profiles WHERE id = ?', profiles[asked.id])).platform_user_id, account, 'for_user_id is the stored X user id');
+
+  const before = await stats('x');
+  const body = xMention(account, '1601');
+  assert.equal((await postX('/platform-webhooks/x', body, xSig(body, X_SECRET))).status, 200);
+  const [event] = await until(asked, 1);
+  assert.deepEqual(event, {
+    profile_id: profiles[asked.id],
+    platform: 'x',
+    account_id: account,
+    event_type: 'tweet_create_events',
+    occurred_at: '2023-11-14T22:13:20Z',
+    payload: JSON.parse(body).tweet_create_events[0],
+  });
+
+  // X redelivers the same event: forwarded once. A later like (which `other` asked for)
+  // arrives after the redelivery's forwarding, which is one statement that claims nothing.
+  assert.equal((await postX('/platform-webhooks/x', body, xSig(body, X_SECRET))).status, 200);
+  const like = JSON.stringify({ for_user_id: account, favorite_events: [{ id: 'a7ba59eab0bfcba386f7acedac279542', timestamp_ms: 1522082006140, favorited_status: { id_str: '1601' } }] });
+  assert.equal((await postX('/platform-webhooks/x', like, xSig(like, X_SECRET))).status, 200);
+  const [liked] = await until(other, 1);
+  assert.equal(liked.event_type, 'favorite_events');
+  assert.equal(liked.profile_id, profiles[other.id]);
+  assert.equal(liked.occurred_at, '2018-03-26T16:33:26Z');
+  await w.settled();
+  assert.equal(got(asked).length, 1, 'the mention once, and not the like it did not ask for');
+  assert.equal(got(other).length, 1, 'the like, not the mention');
+  assert.equal(await outboxOf(silent), 0, 'an app that asked for nothing gets nothing');
+  assert.equal(got(silent).length, 0);
+
+  // An account no profile holds: counted, not stored (no dedup key); a known one after it
+  // shows its forwarding is done.
+  const stranger = xMention('99999', '1602');
+  assert.equal((await postX('/platform-webhooks/x', stranger, xSig(stranger, X_SECRET))).status, 200);
+  const next = xMention(account, '1603');
+  assert.equal((await postX('/platform-webhooks/x', next, xSig(next, X_SECRET))).status, 200);
+  await until(asked, 2);
+  assert.equal(await seen('x', '99999/tweet_create_events/1602'), 0);
+  assert.equal(await seen('x', `${account}/tweet_create_events/1603`), 1);
+  const after = await stats('x');
+  assert.equal(after.received - (before.received ?? 0), 5);
+  assert.equal(after.verified - (before.verified ?? 0), 5);
+  assert.equal(after.matched - (before.matched ?? 0), 3, 'the mention, the like, the last mention: not the repeat, not the stranger');
+  assert.equal(after.forwarded - (before.forwarded ?? 0), 3);
+});
+
+test('X events on an app\'s own path reach only the profiles its X app minted', async () => {
+  const own = await newApp('Own X events', { platform_events: { x: ['*'] } }, true);
+  const shared = await newApp('Deployment X events', { platform_events: { x: ['*'] } }, true);
+  const client = { client_id: 'own-x-events', client_secret: 'own-x-events-secret', webhook_secret: 'own-x-events-api-secret' };
+  const { path } = await ownClient(own, 'x', client);
+  mocks.allowClient('x', client.client_id, client.client_secret);
+  const user = '42';
+  const account = xIdOf(user);
+  const mine = (await w.connectWithMock(mocks, own.api_key, 'x', { user, redirect: REDIRECT })).q.profile_id;
+  const theirs = (await w.connectWithMock(mocks, shared.api_key, 'x', { user, redirect: REDIRECT })).q.profile_id;
+
+  const body = xMention(account, '1701');
+  assert.equal((await postX(path, body, xSig(body, X_SECRET))).status, 401, 'refused with the deployment\'s secret');
+  assert.equal((await postX(path, body, xSig(body, client.webhook_secret))).status, 200);
+  assert.deepEqual((await until(own, 1)).map((d) => d.profile_id), [mine]);
+  // The same event through the deployment's X app is another delivery, for its grants.
+  assert.equal((await postX('/platform-webhooks/x', body, xSig(body, X_SECRET))).status, 200);
+  assert.deepEqual((await until(shared, 1)).map((d) => d.profile_id), [theirs]);
+  await w.settled();
+  assert.equal(got(own).length, 1);
+});
+
+test('LinkedIn notifications reach the apps holding the organization', async () => {
+  const asked = await newApp('LinkedIn events', { platform_events: { linkedin: ['organization_social_action_notifications'] } }, true);
+  const silent = await newApp('LinkedIn nothing asked', { platform_events: { linkedin: ['something_else'] } }, true);
+  const user = 'liorg';
+  mocks.setOrganizations(user, [{ id: 4101, name: 'Org One' }]);
+  const scopes = ['openid', 'profile', 'w_member_social', 'rw_organization_admin'];
+  const orgProfile = {};
+  for (const app of [asked, silent]) {
+    const { q } = await w.connectWithMock(mocks, app.api_key, 'linkedin', { user, redirect: REDIRECT, linkFields: { scopes, accounts: 'all' } });
+    for (const id of q.profile_ids.split(',')) {
+      const row = await w.row('SELECT platform_user_id FROM profiles WHERE id = ?', id);
+      if (row.platform_user_id === 'urn:li:organization:4101') orgProfile[app.id] = id;
+    }
+  }
+  assert.ok(orgProfile[asked.id], 'the organization profile stores the URN LinkedIn routes by');
+
+  const secret = credsFor('linkedin').secret;
+  // One delivery with a notification for an organization no profile holds and one for ours.
+  const body = JSON.stringify({
+    type: 'ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS',
+    notifications: [
+      { action: 'LIKE', notificationId: 7001, organizationalEntity: 'urn:li:organization:999999', lastModifiedAt: 1691574506310 },
+      { action: 'COMMENT', notificationId: 7002, organizationalEntity: 'urn:li:organization:4101', lastModifiedAt: 1691574506310 },
+    ],
+  });
+  assert.equal((await postLi('/platform-webhooks/linkedin', body, hmac(secret, `hmacsha256=${body}`, 'hex'))).status, 200);
+  const [event] = await until(asked, 1);
+  assert.deepEqual(event, {
+    profile_id: orgProfile[asked.id],
+    platform: 'linkedin',
+    account_id: 'urn:li:organization:4101',
+    event_type: 'organization_social_action_notifications',
+    occurred_at: '2023-08-09T09:48:26Z',
+    payload: JSON.parse(body).notifications[1],
+  });
+  assert.equal(await seen('linkedin', '7001'), 0, 'the unknown organization is not stored');
+  // A redelivery: forwarded once (a new notification after it shows it was handled).
+  assert.equal((await postLi('/platform-webhooks/linkedin', body, hmac(secret, body, 'hex'))).status, 200);
+  const next = liComment('4101', 7003);
+  assert.equal((await postLi('/platform-webhooks/linkedin', next, hmac(secret, next, 'hex'))).status, 200);
+  await until(asked, 2);
+  await w.settled();
+  assert.deepEqual(got(asked).map((d) => d.payload.notificationId), [7002, 7003]);
+  assert.equal(await outboxOf(silent), 0);
+  assert.equal(got(silent).length, 0);
 });
