@@ -33,9 +33,11 @@ async fn signer(ctx: &Ctx, credential_ref: Option<&str>) -> ApiResult<(ClientSec
 /// [`signer`].
 pub async fn challenge(ctx: &Ctx, credential_ref: Option<&str>, code: Option<&str>) -> ApiResult<Response> {
     let answer = match signer(ctx, credential_ref).await {
-        Ok((secret, _)) => code
-            .and_then(|c| Some((c, linkedin::challenge_response(secret.secret(), c)?)))
-            .ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "challengeCode is missing or is not a code LinkedIn sends")),
+        Ok((secret, _)) => {
+            code.and_then(|c| Some((c, linkedin::challenge_response(secret.secret(), c)?))).ok_or_else(|| {
+                ApiError::new(ErrorCode::Forbidden, "challengeCode is missing or is not a code LinkedIn sends")
+            })
+        }
         Err(e) => Err(e),
     };
     tally(ctx, PLATFORM, answer.is_ok()).await;

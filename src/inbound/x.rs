@@ -41,9 +41,9 @@ async fn signer(ctx: &Ctx, credential_ref: Option<&str>) -> ApiResult<(ClientSec
 /// [`signer`].
 pub async fn crc(ctx: &Ctx, credential_ref: Option<&str>, crc_token: Option<&str>) -> ApiResult<Response> {
     let answer = match signer(ctx, credential_ref).await {
-        Ok((secret, _)) => crc_token.and_then(|t| x::crc_response(secret.secret(), t)).ok_or_else(|| {
-            ApiError::new(ErrorCode::Forbidden, "crc_token is missing or is not a token X sends")
-        }),
+        Ok((secret, _)) => crc_token
+            .and_then(|t| x::crc_response(secret.secret(), t))
+            .ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "crc_token is missing or is not a token X sends")),
         Err(e) => Err(e),
     };
     tally(ctx, PLATFORM, answer.is_ok()).await;

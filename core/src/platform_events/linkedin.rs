@@ -27,7 +27,8 @@ const MAX_CHALLENGE: usize = 64;
 /// accepts), answering any code would sign any forged body for whoever asks; a body is JSON
 /// and cannot be written in this alphabet.
 pub fn challenge_response(client_secret: &str, code: &str) -> Option<String> {
-    let plausible = (1..=MAX_CHALLENGE).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    let plausible =
+        (1..=MAX_CHALLENGE).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
     plausible.then(|| hmac_sha256_hex(client_secret.as_bytes(), code.as_bytes()))
 }
 
@@ -67,7 +68,8 @@ pub fn verify_signature(client_secret: &str, header: &str, body: &[u8]) -> bool 
 pub fn parse(body: &[u8], now: i64) -> Vec<InboundEvent> {
     let Ok(root) = serde_json::from_slice::<Value>(body) else { return vec![] };
     let kind = root.get("type").and_then(Value::as_str).map(str::to_ascii_lowercase);
-    let Some(kind) = kind.filter(|k| (1..=64).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    let Some(kind) =
+        kind.filter(|k| (1..=64).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
     else {
         return vec![];
     };

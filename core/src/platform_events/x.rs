@@ -58,7 +58,8 @@ fn user_id(v: Option<&Value>) -> Option<&str> {
 
 /// An event type name as the worker keeps it: 1 to 64 of `[a-z0-9_.]`.
 fn type_name(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
+    (1..=64).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
 }
 
 /// Milliseconds in `item[field]` (a number or a string of digits), as Unix seconds, when
