@@ -151,6 +151,20 @@ async fn signer_row(ctx: &Ctx, credential_ref: &str, platforms: &[&str]) -> ApiR
     Ok(row.filter(|r| platforms.contains(&r.platform.as_str())))
 }
 
+/// The signer of the webhook path of credentials `credential_ref` (as [`webhook_signer`])
+/// whose `secret` is their `webhook_secret` (X signs with the app's API key secret, not its
+/// OAuth 2.0 client secret); `None` also when they hold no `webhook_secret`: nothing could
+/// verify what comes to that path.
+pub async fn webhook_secret_signer(ctx: &Ctx, credential_ref: &str, platforms: &[&str]) -> ApiResult<Option<Signer>> {
+    let Some(row) = signer_row(ctx, credential_ref, platforms).await? else { return Ok(None) };
+    let Some(enc) = row.webhook_secret_enc.as_deref() else { return Ok(None) };
+    let secret = ctx
+        .keyring()?
+        .open_secret::<ClientSecret>(&sealed_as(&row.app_id, &row.platform), WEBHOOK_SECRET_FIELD, enc)
+        .or_500("open app webhook secret")?;
+    Ok(Some(Signer { credential_ref: row.id, platform: row.platform, client_id: row.client_id, secret }))
+}
+
 /// The signers of the webhook path of credentials `credential_ref` (as [`webhook_signer`]),
 /// with every other credential of the same app and client id on one of `platforms` (current
 /// or retired), each with its own ref: one Meta app stored for `facebook` and

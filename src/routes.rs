@@ -140,6 +140,14 @@ enum Public {
     MetaAppDeauthorize,
     MetaAppDataDeletion,
     TiktokAppEvent,
+    XCrc,
+    XEvent,
+    XAppCrc,
+    XAppEvent,
+    LinkedinChallenge,
+    LinkedinEvent,
+    LinkedinAppChallenge,
+    LinkedinAppEvent,
     SandboxEvent,
 }
 
@@ -162,6 +170,16 @@ static PUBLIC: &[Route<Public>] = &[
     on(Method::Post, "platform-webhooks/meta/apps/:ref/deauthorize", Public::MetaAppDeauthorize),
     on(Method::Post, "platform-webhooks/meta/apps/:ref/data-deletion", Public::MetaAppDataDeletion),
     on(Method::Post, "platform-webhooks/tiktok/apps/:ref", Public::TiktokAppEvent),
+    // Platform events in (X, LinkedIn): the handshake (GET) and the events (POST), the
+    // deployment's platform app's and an app's own.
+    on(Method::Get, "platform-webhooks/x", Public::XCrc),
+    on(Method::Post, "platform-webhooks/x", Public::XEvent),
+    on(Method::Get, "platform-webhooks/x/apps/:ref", Public::XAppCrc),
+    on(Method::Post, "platform-webhooks/x/apps/:ref", Public::XAppEvent),
+    on(Method::Get, "platform-webhooks/linkedin", Public::LinkedinChallenge),
+    on(Method::Post, "platform-webhooks/linkedin", Public::LinkedinEvent),
+    on(Method::Get, "platform-webhooks/linkedin/apps/:ref", Public::LinkedinAppChallenge),
+    on(Method::Post, "platform-webhooks/linkedin/apps/:ref", Public::LinkedinAppEvent),
     // The sandbox's events (only with the sandbox on).
     on(Method::Post, "platform-webhooks/sandbox", Public::SandboxEvent),
 ];
@@ -426,6 +444,24 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     let signature = req.headers().get("tiktok-signature").ok().flatten();
                     let body = public_body(req).await?;
                     inbound::tiktok::event(ctx, Some(a), signature.as_deref(), &body).await
+                }
+                Public::XCrc | Public::XAppCrc => {
+                    let by = matches!(to, Public::XAppCrc).then_some(a);
+                    inbound::x::crc(ctx, by, param(&query(req)?, "crc_token")).await
+                }
+                Public::XEvent | Public::XAppEvent => {
+                    let by = matches!(to, Public::XAppEvent).then_some(a);
+                    let signature = req.headers().get("x-twitter-webhooks-signature").ok().flatten();
+                    inbound::x::event(ctx, by, signature.as_deref(), public_body(req).await).await
+                }
+                Public::LinkedinChallenge | Public::LinkedinAppChallenge => {
+                    let by = matches!(to, Public::LinkedinAppChallenge).then_some(a);
+                    inbound::linkedin::challenge(ctx, by, param(&query(req)?, "challengeCode")).await
+                }
+                Public::LinkedinEvent | Public::LinkedinAppEvent => {
+                    let by = matches!(to, Public::LinkedinAppEvent).then_some(a);
+                    let signature = req.headers().get("x-li-signature").ok().flatten();
+                    inbound::linkedin::event(ctx, by, signature.as_deref(), public_body(req).await).await
                 }
                 Public::SandboxEvent => {
                     if ctx.catalog.get("sandbox").is_none() {

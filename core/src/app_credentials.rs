@@ -153,8 +153,9 @@ impl CredentialRow {
 }
 
 /// The platform webhook URLs an app registers with its own platform app: Meta sends no app
-/// id and TikTok only its client key, so each credential gets paths of its own, verified with
-/// its own secret. Empty for platforms that send none.
+/// id, TikTok only its client key, X and LinkedIn neither, so each credential gets paths of
+/// its own, verified with its own secret (X's: the credential's `webhook_secret`). Empty for
+/// platforms that send none.
 pub fn webhook_urls(public_url: &str, platform: &str, credential_ref: &str) -> Map<String, Value> {
     let mut out = Map::new();
     let base = format!("{public_url}/platform-webhooks");
@@ -165,6 +166,9 @@ pub fn webhook_urls(public_url: &str, platform: &str, credential_ref: &str) -> M
         }
         "tiktok" => {
             out.insert("events".into(), format!("{base}/tiktok/apps/{credential_ref}").into());
+        }
+        "x" | "linkedin" => {
+            out.insert("events".into(), format!("{base}/{platform}/apps/{credential_ref}").into());
         }
         _ => {}
     }
@@ -236,6 +240,11 @@ mod tests {
             "https://x.test/platform-webhooks/meta/apps/pcr_1/deauthorize"
         );
         assert_eq!(sealed_as("app_1", "x"), "app_1:x");
-        assert!(webhook_urls("https://x.test", "linkedin", "pcr_1").is_empty());
+        assert_eq!(
+            webhook_urls("https://x.test", "linkedin", "pcr_1")["events"],
+            "https://x.test/platform-webhooks/linkedin/apps/pcr_1"
+        );
+        assert_eq!(webhook_urls("https://x.test", "x", "pcr_1")["events"], "https://x.test/platform-webhooks/x/apps/pcr_1");
+        assert!(webhook_urls("https://x.test", "reddit", "pcr_1").is_empty());
     }
 }

@@ -3,12 +3,16 @@
 //! is verified with the platform app's secret before anything changes, and acts only on the
 //! grants that platform app minted: the deployment's on the platform's own paths, an app's
 //! own credentials' on the paths that name them (`.../apps/{credential_ref}`). A repeated
-//! event changes nothing more and tells the app nothing twice. A flow: it may call the
-//! domain (`events`, `credentials`), the storage, the plumbing and core; never another flow.
+//! event changes nothing more and tells the app nothing twice. The platforms' event webhooks
+//! (X, LinkedIn) are verified the same way and handed on to `platform_events`. A flow: it
+//! may call the domain (`events`, `credentials`, `platform_events`), the storage, the
+//! plumbing and core; never another flow.
 
+pub mod linkedin;
 pub mod meta;
 pub mod sandbox;
 pub mod tiktok;
+pub mod x;
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
@@ -25,6 +29,15 @@ use connect_links_core::webhook::types;
 /// A request whose signature does not verify: 401, with nothing about why.
 pub fn unauthorized() -> ApiError {
     ApiError::new(ErrorCode::Unauthorized, "the request is not signed by this platform app")
+}
+
+/// Counts one request to `platform`'s event receiver: received, then verified (its
+/// signature or handshake checked out) or refused (anything else: a bad signature, a body
+/// over the cap, an unknown path or handshake).
+pub async fn tally(ctx: &Ctx, platform: &str, verified: bool) {
+    use crate::platform_events::{count, Tally};
+    count(ctx, platform, Tally::Received, 1).await;
+    count(ctx, platform, if verified { Tally::Verified } else { Tally::Refused }, 1).await;
 }
 
 /// Profiles written per D1 batch: a login with hundreds of Pages across apps is handled in
