@@ -1,23 +1,45 @@
 // The demo app that `make dev` serves on port 8788: it plays "your app". It shows the one
 // pattern every app follows with connect links: the app creates the link from a user's
 // session, and on the way back claims the connect only if that same session created it.
-// The e2e suite runs it against the built worker (tests/e2e/demo-app.test.mjs).
+// It also receives the app's webhooks (verified as Standard Webhooks), lists the last ones,
+// and can make the sandbox send a platform event for a connected profile.
+// The e2e suite runs it against the built worker (tests/e2e/demo-app.test.mjs,
+// tests/e2e/demo-app-browser.test.mjs).
 import crypto from 'node:crypto';
 import http from 'node:http';
 
+/** How many received webhooks the page keeps (in memory, newest first). */
+const KEPT_EVENTS = 50;
+
 /**
- * Starts the demo app on 127.0.0.1:`port` for the worker at `base`, acting with `apiKey`.
- * Its pages: `/` (a Connect button), `POST /start` (creates a link, remembers it in a
- * session cookie, redirects to it) and `/connected` (the link's `redirect_url`: checks the
- * session, then claims). Resolves to the server once it listens.
+ * The app settings the demo app needs for the demo app on `port`: its webhook endpoint, and
+ * every event of the sandbox platform forwarded as `platform.event`.
  */
-export function startDemoApp({ base, apiKey, port, host = 'localhost' }) {
+export function demoAppSettings(port) {
+  return { webhook_url: `http://127.0.0.1:${port}/webhooks`, platform_events: { sandbox: ['*'] } };
+}
+
+/**
+ * Starts the demo app on 127.0.0.1:`port` for the worker at `base`, acting with `apiKey`
+ * and verifying webhooks with `webhookSecret` (`whsec_...`; without one, none is accepted).
+ * Its pages: `/` (a Connect button, the app's active sandbox profiles each with a "Send a
+ * sandbox event" button, the webhooks received), `POST /start` (creates a link, remembers
+ * it in a session cookie, redirects to it), `/connected` (the link's `redirect_url`: checks
+ * the session, then claims), `POST /webhooks` (the app's webhook endpoint) and `POST /send`
+ * (asks the worker's sandbox for an event, then back to `/`). Resolves to the server once
+ * it listens.
+ */
+export function startDemoApp({ base, apiKey, port, host = 'localhost', webhookSecret }) {
   const redirectUrl = `http://${host}:${port}/connected`;
   const sessions = new Map(); // session id -> { linkId, state }
+  const events = []; // verified webhooks, newest first: { id, type, timestamp, data }
+  const arrived = new Set(); // waiters on a new event
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url, redirectUrl);
       const sid = /(?:^|;\s*)demo_session=([a-f0-9]{32})/.exec(req.headers.cookie || '')?.[1];
+      if (req.method === 'POST' && url.pathname === '/webhooks') return await webhook(req, res);
+      if (req.method === 'POST' && url.pathname === '/send') return await send(req, res);
       if (req.method === 'POST' && url.pathname === '/start') {
         const state = crypto.randomBytes(16).toString('hex');
         const r = await fetch(`${base}/v1/connect-links`, {
@@ -33,12 +55,107 @@ export function startDemoApp({ base, apiKey, port, host = 'localhost' }) {
         return res.end();
       }
       if (url.pathname === '/connected') return await connected(res, url, sid);
-      return page(res, 200, 'Your app', `<p>This page plays your app. Press the button to connect a sandbox account.</p>
-<form method="post" action="/start"><button>Connect the sandbox</button></form>`);
+      return await home(res, url);
     } catch (e) {
       page(res, 500, 'Error', `<pre>${esc(String(e))}</pre>`);
     }
   });
+
+  async function home(res, url) {
+    const sent = url.searchParams.get('sent');
+    const note = sent ? `<p id="sent">Sent: ${esc(sent)}</p>` : '';
+    return page(res, 200, 'Your app', `<p>This page plays your app. Press the button to connect a sandbox account.</p>
+<form method="post" action="/start"><button>Connect the sandbox</button></form>
+${await profilesHtml()}${note}${eventsHtml()}`);
+  }
+
+  /** The app's active sandbox profiles, each with its button. */
+  async function profilesHtml() {
+    const r = await fetch(`${base}/v1/profiles?platform=sandbox&status=active`, { headers: { authorization: `Bearer ${apiKey}` } });
+    const list = r.ok ? (await r.json()).data : [];
+    if (!list.length) return '<h2>Connected profiles</h2><p>None yet.</p>';
+    const rows = list.map((p) => `<li><code>${esc(p.id)}</code> ${esc(p.display_name ?? p.username ?? '')} (${esc(p.account_type)})
+<form method="post" action="/send" style="display:inline"><input type="hidden" name="profile_id" value="${esc(p.id)}"><button>Send a sandbox event</button></form></li>`).join('');
+    return `<h2>Connected profiles</h2><p>"Send a sandbox event" asks the worker's sandbox to push a comment for that
+account (<code>POST /sandbox/events</code>); the worker verifies it, matches it to the profile and forwards it here as
+<code>platform.event</code>.</p><ul id="connected">${rows}</ul>`;
+  }
+
+  /** The webhooks received, newest first. */
+  function eventsHtml() {
+    if (!events.length) return '<h2>Webhooks received</h2><p id="no-events">None yet.</p>';
+    const items = events.map((e) => {
+      const d = e.data ?? {};
+      const what = e.type === 'platform.event'
+        ? `<b>${esc(d.event_type)}</b> on <code>${esc(d.account_id)}</code> for <code>${esc(d.profile_id)}</code>`
+        : `<code>${esc(d.id ?? d.link_id ?? '')}</code>`;
+      return `<li class="event" data-type="${esc(e.type)}"><code>${esc(e.type)}</code> ${what} (${esc(new Date(e.timestamp).toISOString())})
+<pre>${esc(JSON.stringify(d, null, 2))}</pre></li>`;
+    }).join('');
+    return `<h2>Webhooks received</h2><p>The last ${KEPT_EVENTS}, verified as Standard Webhooks, newest first.</p><ol id="events">${items}</ol>`;
+  }
+
+  /**
+   * `POST /webhooks`: a Standard Webhooks delivery (https://www.standardwebhooks.com/):
+   * `webhook-signature` holds `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`
+   * under the secret's bytes (the `whsec_` prefix off, base64-decoded); the timestamp must be
+   * within 5 minutes. Anything else is 400 and not kept.
+   */
+  async function webhook(req, res) {
+    const body = await readBody(req, 256 * 1024);
+    const id = req.headers['webhook-id'];
+    const ts = req.headers['webhook-timestamp'];
+    const sigs = String(req.headers['webhook-signature'] ?? '').split(' ');
+    if (!webhookSecret || !id || !/^\d+$/.test(ts ?? '') || Math.abs(Date.now() / 1000 - Number(ts)) > 300) {
+      return res.writeHead(400).end('not verified');
+    }
+    const key = Buffer.from(webhookSecret.replace(/^whsec_/, ''), 'base64');
+    const expected = crypto.createHmac('sha256', key).update(`${id}.${ts}.${body}`).digest();
+    const ok = sigs.some((s) => {
+      const [version, sig] = s.split(',');
+      const given = Buffer.from(sig ?? '', 'base64');
+      return version === 'v1' && given.length === expected.length && crypto.timingSafeEqual(given, expected);
+    });
+    if (!ok) return res.writeHead(400).end('not verified');
+    const payload = JSON.parse(body);
+    // A retried delivery has the same id: kept once.
+    if (!events.some((e) => e.id === id)) {
+      events.unshift({ id, type: payload.type, timestamp: payload.timestamp, data: payload.data });
+      events.length = Math.min(events.length, KEPT_EVENTS);
+      for (const wake of arrived) wake();
+    }
+    return res.writeHead(200).end('ok');
+  }
+
+  /**
+   * `POST /send` (a form with `profile_id`): the app asks the worker's sandbox to push an
+   * event for that profile's account, waits a few seconds for its webhook (the worker
+   * forwards after answering), then shows the page again.
+   */
+  async function send(req, res) {
+    const form = new URLSearchParams(await readBody(req, 4096));
+    const r = await fetch(`${base}/sandbox/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ profile_id: form.get('profile_id') ?? '' }),
+    });
+    const sent = await r.json();
+    if (r.status !== 202) return page(res, 502, 'Could not send an event', `<pre>${esc(JSON.stringify(sent, null, 2))}</pre>`);
+    await until(() => events.some((e) => e.data?.payload?.id === sent.event_id), 5000);
+    res.writeHead(303, { location: `/?sent=${encodeURIComponent(sent.event_id ?? sent.event_type)}#events` });
+    return res.end();
+  }
+
+  /** Resolves when `done()` holds, checked at each new event, or after `ms`. */
+  function until(done, ms) {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const stop = () => { clearTimeout(timer); arrived.delete(check); resolve(); };
+      const check = () => { if (done()) stop(); };
+      const timer = setTimeout(stop, ms);
+      arrived.add(check);
+    });
+  }
 
   async function connected(res, url, sid) {
     const session = sid && sessions.get(sid);
@@ -74,10 +191,25 @@ yourself: <code>curl -X POST ${esc(base)}/v1/connect-links/${esc(q.get('link_id'
 (<code>GET /v1/profiles/${esc(user.id)}/proxy/userinfo</code>, status ${call.status}):</p><pre id="proxied">${esc(await call.text())}</pre>`;
     }
     return page(res, 200, 'Connected', `<p>Claimed profile <code id="profile">${esc(p.id)}</code> (${esc(p.username ?? p.display_name)}), status
-<b id="status">${esc(p.status)}</b>.</p><ul id="profiles">${items}</ul>${proxied}<p>Now: <code>curl -H "Authorization: Bearer $API_KEY" ${esc(base)}/v1/profiles</code></p>`);
+<b id="status">${esc(p.status)}</b>.</p><ul id="profiles">${items}</ul>${proxied}<p>Now: <code>curl -H "Authorization: Bearer $API_KEY" ${esc(base)}/v1/profiles</code></p>
+<p><a href="/">Back to your app's page</a>: send a sandbox event for a profile and see its webhook arrive.</p>`);
   }
 
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+}
+
+/** The request body as text, refused past `max` bytes. */
+function readBody(req, max) {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d) => {
+      body += d;
+      if (body.length > max) reject(new Error('request body too large'));
+    });
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
 }
 
 function page(res, status, title, body) {

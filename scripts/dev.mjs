@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startDemoApp } from './demo-app.mjs';
+import { demoAppSettings, startDemoApp } from './demo-app.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
@@ -105,10 +105,22 @@ async function devApp() {
   return saved;
 }
 
+// The dev app's webhooks go to the demo app, with every sandbox platform event: set on each
+// start, so a dev app saved by an older `make dev` gets them too.
+async function devAppSettings() {
+  const r = await fetch(`${base}/v1/admin/apps/${app.app_id}`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${devVars.ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(demoAppSettings(appPort)),
+  });
+  if (r.status !== 200) throw new Error(`setting the dev app's webhooks failed: ${r.status} ${await r.text()}`);
+}
+
 try {
   await waitHealthy();
   app = await devApp();
-  await startDemoApp({ base, apiKey: app.api_key, port: appPort });
+  await devAppSettings();
+  await startDemoApp({ base, apiKey: app.api_key, port: appPort, webhookSecret: app.webhook_secret });
   console.log(`
 connect-links is running at ${base} (sandbox platform on)
 
@@ -118,6 +130,8 @@ connect-links is running at ${base} (sandbox platform on)
 
 Open http://localhost:${appPort}/ (the demo app), press "Connect the sandbox", then Approve:
 the demo app checks that its own session started the link and claims the profile.
+Back on its page, "Send a sandbox event" makes the sandbox push a comment for a profile: the
+page lists the webhooks the app receives (http://127.0.0.1:${appPort}/webhooks), that one too.
 Then: curl -s ${base}/v1/profiles -H "Authorization: Bearer ${app.api_key}"
 Press Ctrl-C to stop.
 `);
