@@ -300,7 +300,7 @@ test('X events on an app\'s own path reach only the profiles its X app minted', 
 });
 
 test('LinkedIn notifications reach the apps holding the organization', async () => {
-  const asked = await newApp('LinkedIn events', { platform_events: { linkedin: ['organization_social_action_notifications'] } }, true);
+  const asked = await newApp('LinkedIn events', { platform_events: { linkedin: ['COMMENT'] } }, true);
   const silent = await newApp('LinkedIn nothing asked', { platform_events: { linkedin: ['something_else'] } }, true);
   const user = 'liorg';
   mocks.setOrganizations(user, [{ id: 4101, name: 'Org One' }]);
@@ -330,7 +330,7 @@ test('LinkedIn notifications reach the apps holding the organization', async () 
     profile_id: orgProfile[asked.id],
     platform: 'linkedin',
     account_id: 'urn:li:organization:4101',
-    event_type: 'organization_social_action_notifications',
+    event_type: 'COMMENT',
     occurred_at: '2023-08-09T09:48:26Z',
     payload: JSON.parse(body).notifications[1],
   });

@@ -62,17 +62,17 @@ pub fn verify_signature(client_secret: &str, header: &str, body: &[u8]) -> bool 
 /// The events of a verified POST body: one per notification of `notifications`, for the
 /// organization its `organizationalEntity` names (the URN, as the worker stores an
 /// organization profile's `platform_user_id`, `urn:li:organization:<id>`), typed by the
-/// envelope's `type` lowercased (`organization_social_action_notifications`: the worker's
-/// event type names are lowercase), deduplicated by its `notificationId`, at its
-/// `lastModifiedAt` (else `now`). Anything else gives nothing.
+/// notification's `action` as LinkedIn writes it (`COMMENT`, `LIKE`, `SHARE_MENTION`, ...:
+/// what an app chooses by), else by the envelope's `type`, deduplicated by its
+/// `notificationId`, at its `lastModifiedAt` (else `now`). Anything else gives nothing.
 pub fn parse(body: &[u8], now: i64) -> Vec<InboundEvent> {
     let Ok(root) = serde_json::from_slice::<Value>(body) else { return vec![] };
-    let kind = root.get("type").and_then(Value::as_str).map(str::to_ascii_lowercase);
-    let Some(kind) =
-        kind.filter(|k| (1..=64).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-    else {
-        return vec![];
+    let name = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .filter(|k| (1..=64).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+            .map(str::to_string)
     };
+    let Some(envelope) = name(root.get("type")) else { return vec![] };
     let Some(items) = root.get("notifications").and_then(Value::as_array) else { return vec![] };
     items
         .iter()
@@ -82,6 +82,7 @@ pub fn parse(body: &[u8], now: i64) -> Vec<InboundEvent> {
                 return None;
             }
             let at = n.get("lastModifiedAt").and_then(Value::as_i64).map(|ms| ms / 1000).filter(|s| *s > 0);
+            let kind = name(n.get("action")).unwrap_or_else(|| envelope.clone());
             let dedup_key = match n.get("notificationId") {
                 Some(Value::Number(id)) => id.to_string(),
                 Some(Value::String(id)) if !id.is_empty() && id.len() <= 128 => id.clone(),
@@ -89,7 +90,7 @@ pub fn parse(body: &[u8], now: i64) -> Vec<InboundEvent> {
             };
             Some(InboundEvent {
                 account_id: org.to_string(),
-                event_type: kind.clone(),
+                event_type: kind,
                 occurred_at: at.unwrap_or(now).min(now),
                 payload: n.clone(),
                 dedup_key,
@@ -160,7 +161,7 @@ mod tests {
         let ev = parse(body.to_string().as_bytes(), 2_000_000_000);
         assert_eq!(ev.len(), 2, "each notification is an event; the copy is the same id");
         assert_eq!(ev[0].account_id, "urn:li:organization:96072893");
-        assert_eq!(ev[0].event_type, "organization_social_action_notifications");
+        assert_eq!(ev[0].event_type, "COMMENT", "the notification's action");
         assert_eq!(ev[0].occurred_at, 1691574506);
         assert_eq!(ev[0].dedup_key, "5603453321");
         assert_eq!(ev[0].payload, n);
@@ -182,6 +183,6 @@ mod tests {
         }
         let body = br#"{"type":"T","notifications":[{"organizationalEntity":"urn:li:organization:1","lastModifiedAt":"x","notificationId":{"a":1}}]}"#;
         let ev = parse(body, 100);
-        assert_eq!((ev[0].occurred_at, ev[0].dedup_key.len(), ev[0].event_type.as_str()), (100, 64, "t"));
+        assert_eq!((ev[0].occurred_at, ev[0].dedup_key.len(), ev[0].event_type.as_str()), (100, 64, "T"), "no action: the envelope's type");
     }
 }
