@@ -10,6 +10,9 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub mod tiktok;
+pub mod youtube;
+
 /// One event for one platform account, as the platform sent it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboundEvent {
