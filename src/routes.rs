@@ -140,6 +140,8 @@ enum Public {
     MetaAppDeauthorize,
     MetaAppDataDeletion,
     TiktokAppEvent,
+    YoutubeVerify,
+    YoutubeNotify,
 }
 
 static PUBLIC: &[Route<Public>] = &[
@@ -161,6 +163,9 @@ static PUBLIC: &[Route<Public>] = &[
     on(Method::Post, "platform-webhooks/meta/apps/:ref/deauthorize", Public::MetaAppDeauthorize),
     on(Method::Post, "platform-webhooks/meta/apps/:ref/data-deletion", Public::MetaAppDataDeletion),
     on(Method::Post, "platform-webhooks/tiktok/apps/:ref", Public::TiktokAppEvent),
+    // Google's WebSub hub calling back for one of our YouTube subscriptions.
+    on(Method::Get, "platform-webhooks/youtube/:sub", Public::YoutubeVerify),
+    on(Method::Post, "platform-webhooks/youtube/:sub", Public::YoutubeNotify),
 ];
 
 /// The operator routes, behind the admin token.
@@ -413,6 +418,12 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     let signature = req.headers().get("tiktok-signature").ok().flatten();
                     let body = public_body(req).await?;
                     inbound::tiktok::event(ctx, Some(a), signature.as_deref(), &body).await
+                }
+                Public::YoutubeVerify => inbound::youtube::verify(ctx, a, &query(req)?).await,
+                Public::YoutubeNotify => {
+                    let signature = req.headers().get("x-hub-signature").ok().flatten();
+                    let body = public_body(req).await?;
+                    inbound::youtube::notify(ctx, a, signature.as_deref(), &body).await
                 }
             }
         }

@@ -8,6 +8,7 @@
 
 pub mod meta;
 pub mod tiktok;
+pub mod youtube;
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
