@@ -25,8 +25,12 @@ const MAX_CHALLENGE: usize = 512;
 pub async fn verify(ctx: &Ctx, id: &str, q: &[(String, String)]) -> ApiResult<Response> {
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     count(ctx, "youtube", Tally::Received, 1).await;
-    let agreed = agree(ctx, id, get("hub.mode"), get("hub.topic"), get("hub.lease_seconds")).await?;
+    // The challenge first: a request we cannot answer must record nothing.
     let challenge = get("hub.challenge").filter(|c| plausible_challenge(c));
+    let agreed = match challenge {
+        Some(_) => agree(ctx, id, get("hub.mode"), get("hub.topic"), get("hub.lease_seconds")).await?,
+        None => false,
+    };
     let (true, Some(challenge)) = (agreed, challenge) else {
         count(ctx, "youtube", Tally::Refused, 1).await;
         if get("hub.mode") == Some("denied") {
