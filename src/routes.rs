@@ -142,6 +142,7 @@ enum Public {
     TiktokAppEvent,
     YoutubeVerify,
     YoutubeNotify,
+    SandboxEvent,
 }
 
 static PUBLIC: &[Route<Public>] = &[
@@ -166,6 +167,8 @@ static PUBLIC: &[Route<Public>] = &[
     // Google's WebSub hub calling back for one of our YouTube subscriptions.
     on(Method::Get, "platform-webhooks/youtube/:sub", Public::YoutubeVerify),
     on(Method::Post, "platform-webhooks/youtube/:sub", Public::YoutubeNotify),
+    // The sandbox's events (only with the sandbox on).
+    on(Method::Post, "platform-webhooks/sandbox", Public::SandboxEvent),
 ];
 
 /// The operator routes, behind the admin token.
@@ -180,6 +183,7 @@ enum Admin {
     RevokeKey,
     Keys,
     Stats,
+    PlatformEventStats,
     ListCredentials,
     PutCredentials,
     DeleteCredentials,
@@ -195,6 +199,7 @@ static ADMIN: &[Route<Admin>] = &[
     on(Method::Delete, "v1/admin/api-keys/:id", Admin::RevokeKey),
     on(Method::Get, "v1/admin/keys", Admin::Keys),
     on(Method::Get, "v1/admin/stats", Admin::Stats),
+    on(Method::Get, "v1/admin/platform-events/stats", Admin::PlatformEventStats),
     // An app's own platform credentials (api.md, "Bring your own platform app").
     on(Method::Get, "v1/admin/apps/:id/platforms", Admin::ListCredentials),
     on(Method::Put, "v1/admin/apps/:id/platforms/:platform", Admin::PutCredentials),
@@ -251,6 +256,7 @@ enum Sandbox {
     Userinfo,
     Accounts,
     Revoke,
+    Events,
 }
 
 static SANDBOX: &[Route<Sandbox>] = &[
@@ -260,6 +266,8 @@ static SANDBOX: &[Route<Sandbox>] = &[
     on(Method::Get, "sandbox/userinfo", Sandbox::Userinfo),
     on(Method::Get, "sandbox/accounts", Sandbox::Accounts),
     on(Method::Post, "sandbox/revoke", Sandbox::Revoke),
+    // Behind an app's API key: the sandbox sends an event for one of its profiles.
+    on(Method::Post, "sandbox/events", Sandbox::Events),
 ];
 
 /// Whether `/v1/<first>/...` is an app path (see [`APP`]).
@@ -299,6 +307,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     Admin::RevokeKey => admin::revoke_key(ctx, id).await,
                     Admin::Keys => admin::keys(ctx).await,
                     Admin::Stats => admin::stats(ctx).await,
+                    Admin::PlatformEventStats => admin::platform_event_stats(ctx).await,
                     Admin::ListCredentials => platform_credentials::list(ctx, id).await,
                     Admin::PutCredentials => platform_credentials::put(ctx, id, second, &body(req).await?).await,
                     Admin::DeleteCredentials => {
@@ -381,6 +390,10 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     let body = public_body(req).await?;
                     sandbox::revoke(ctx, req, &body).await
                 }
+                Sandbox::Events => {
+                    let app = tenant::require_app(ctx, req).await?;
+                    inbound::sandbox::send(ctx, &app, &body(req).await?).await
+                }
             }
         }
         _ => {
@@ -424,6 +437,13 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     let signature = req.headers().get("x-hub-signature").ok().flatten();
                     let body = public_body(req).await?;
                     inbound::youtube::notify(ctx, a, signature.as_deref(), &body).await
+                }
+                Public::SandboxEvent => {
+                    if ctx.catalog.get("sandbox").is_none() {
+                        return Err(ApiError::not_found("route"));
+                    }
+                    let signature = req.headers().get("x-hub-signature-256").ok().flatten();
+                    inbound::sandbox::receive(ctx, signature.as_deref(), public_body(req).await).await
                 }
             }
         }

@@ -4,6 +4,8 @@
 //! [`InboundEvent`]s, one per platform account and change, for the worker to match to
 //! profiles and forward to the apps that asked for that event type.
 
+pub mod forwarding;
+
 use crate::random::{ct_eq, hex};
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -12,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 pub mod tiktok;
 pub mod youtube;
+pub mod sandbox;
 
 /// One event for one platform account, as the platform sent it.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,6 +7,7 @@
 //! domain (`events`, `credentials`), the storage, the plumbing and core; never another flow.
 
 pub mod meta;
+pub mod sandbox;
 pub mod tiktok;
 pub mod youtube;
 
