@@ -16,19 +16,32 @@ import { checkAnswer } from './openapi-check.mjs';
 const REDIRECT = 'https://app.example.com/connected';
 const mocks = new PlatformMocks();
 const receiver = new WebhookReceiver();
+const quietReceiver = new WebhookReceiver();
 let w;
-let app;
+let app; // asks for TikTok's video.publish.completed and YouTube's uploads and deletions
+let quiet; // holds the same accounts, asks for other event types only
 
 before(async () => {
   await receiver.start();
+  await quietReceiver.start();
   w = await startWorker({ vars: credentialVars(['tiktok', 'youtube']), outbound: mocks.handle });
-  const r = await w.admin('POST', '/v1/admin/apps', { name: 'Events app', allowed_redirect_urls: [REDIRECT], webhook_url: receiver.url, claim: 'auto' });
+  const r = await w.admin('POST', '/v1/admin/apps', {
+    name: 'Events app', allowed_redirect_urls: [REDIRECT], webhook_url: receiver.url, claim: 'auto',
+    platform_events: { tiktok: ['video.publish.completed'], youtube: ['video.published', 'video.deleted'] },
+  });
   app = r.body;
   receiver.useSecret(r.body.webhook_secret);
+  const q = await w.admin('POST', '/v1/admin/apps', {
+    name: 'Quiet app', allowed_redirect_urls: [REDIRECT], webhook_url: quietReceiver.url, claim: 'auto',
+    platform_events: { tiktok: ['video.upload.failed'], youtube: ['video.deleted'] },
+  });
+  quiet = q.body;
+  quietReceiver.useSecret(q.body.webhook_secret);
 });
 after(async () => {
   await w?.stop();
   await receiver.stop();
+  await quietReceiver.stop();
 });
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -39,7 +52,11 @@ async function until(what, check, ms = 10000) {
   }
   assert.fail(`timed out waiting for ${what}`);
 }
-const profile = async (id) => (await w.call('GET', `/v1/profiles/${id}`, { token: app.api_key })).body;
+const profile = async (id, key = app.api_key) => (await w.call('GET', `/v1/profiles/${id}`, { token: key })).body;
+/** The `platform.event`s `r` received for profile `id`. */
+const eventsOf = (r, id) => r.events.filter((e) => e.type === 'platform.event' && e.data.profile_id === id);
+/** How many `platform.event`s the outbox holds for `appId` (delivered or not). */
+const outboxCount = async (appId) => (await w.row("SELECT COUNT(*) AS n FROM webhook_outbox WHERE app_id = ? AND type = 'platform.event'", appId)).n;
 const postTiktok = (raw, sig) => fetch(`${w.base}/platform-webhooks/tiktok`, { method: 'POST', body: raw, headers: { 'content-type': 'application/json', ...(sig ? { 'tiktok-signature': sig } : {}) } });
 
 test('TikTok: any verified event is acknowledged; authorization.removed still disconnects as before', async () => {
@@ -188,4 +205,105 @@ test('WebSub: deleting the channel\'s last profile unsubscribes it; the hub\'s v
   await hubVerifyOk(unsub);
   assert.equal(await subRow(channel), null);
   assert.equal((await mocks.hubDeliver(request, atom(channel, 'late'))).status, 404);
+});
+
+// ---- Forwarding (the receivers above hand their events on; docs/platform-events.md) ----
+
+test('TikTok: a verified event reaches the app that asked for it once, replays included; an app that did not ask gets nothing', async () => {
+  const mine = (await w.connectWithMock(mocks, app.api_key, 'tiktok', { user: 'ttfwd', redirect: REDIRECT })).q.profile_id;
+  const theirs = (await w.connectWithMock(mocks, quiet.api_key, 'tiktok', { user: 'ttfwd', redirect: REDIRECT })).q.profile_id;
+  await until('the quiet app\'s receiver to work', () => quietReceiver.of('profile.connected', theirs).length);
+  const openid = (await profile(mine)).platform_user_id;
+  const t = now() - 30;
+  const raw = JSON.stringify({ client_key: credsFor('tiktok').id, event: 'video.publish.completed', create_time: t, user_openid: openid, content: '{"share_id":"video.6974245311675353080.VDCxrcMJ"}' });
+  const forged = raw.replace('VDCxrcMJ', 'FORGED00');
+  assert.equal((await postTiktok(forged, tiktokSignatureHeader(raw, credsFor('tiktok').secret))).status, 401, 'a bad signature forwards nothing');
+  assert.equal((await postTiktok(raw, tiktokSignatureHeader(raw, credsFor('tiktok').secret))).status, 200);
+  assert.equal((await postTiktok(raw, tiktokSignatureHeader(raw, credsFor('tiktok').secret))).status, 200, 'TikTok redelivers');
+  // A later event, as a marker that the ones before were handled.
+  const next = JSON.stringify({ client_key: credsFor('tiktok').id, event: 'video.publish.completed', create_time: t + 1, user_openid: openid, content: '{"share_id":"video.2"}' });
+  assert.equal((await postTiktok(next, tiktokSignatureHeader(next, credsFor('tiktok').secret))).status, 200);
+  await until('both events', () => eventsOf(receiver, mine).length >= 2);
+  const got = eventsOf(receiver, mine);
+  assert.equal(got.length, 2, 'the redelivery is forwarded once');
+  assert.deepEqual(got[0].data, {
+    profile_id: mine, platform: 'tiktok', account_id: openid, event_type: 'video.publish.completed',
+    occurred_at: new Date(t * 1000).toISOString().replace('.000', ''), payload: { share_id: 'video.6974245311675353080.VDCxrcMJ' },
+  });
+  assert.equal(got[1].data.payload.share_id, 'video.2');
+  assert.ok(!JSON.stringify(got).includes('FORGED'), 'nothing of the forged body');
+  assert.equal(await outboxCount(quiet.app.id), 0, 'an app that did not ask for the event type gets nothing');
+  assert.equal(eventsOf(quietReceiver, theirs).length, 0);
+});
+
+test('TikTok: an app\'s own TikTok app forwards on its own path, verified with its own secret only', async (t) => {
+  const ownReceiver = new WebhookReceiver();
+  await ownReceiver.start();
+  t.after(() => ownReceiver.stop());
+  const own = (await w.admin('POST', '/v1/admin/apps', {
+    name: 'Own TikTok', allowed_redirect_urls: [REDIRECT], webhook_url: ownReceiver.url, claim: 'auto', platform_events: { tiktok: ['*'] },
+  })).body;
+  ownReceiver.useSecret(own.webhook_secret);
+  const TT = { client_id: 'own-tt-events', client_secret: 'own-tt-events-secret' };
+  const put = await w.admin('PUT', `/v1/admin/apps/${own.app.id}/platforms/tiktok`, TT);
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  mocks.allowClient('tiktok', TT.client_id, TT.client_secret);
+  const path = new URL(put.body.platform_webhooks.events).pathname;
+  const mine = (await w.connectWithMock(mocks, own.api_key, 'tiktok', { user: 'ttownfwd', redirect: REDIRECT })).q.profile_id;
+  const openid = (await profile(mine, own.api_key)).platform_user_id;
+  const raw = JSON.stringify({ client_key: TT.client_id, event: 'video.upload.failed', create_time: now(), user_openid: openid, content: '{"share_id":"video.own"}' });
+  const post = (p, secret) => fetch(`${w.base}${p}`, { method: 'POST', body: raw, headers: { 'tiktok-signature': tiktokSignatureHeader(raw, secret) } });
+  assert.equal((await post(path, credsFor('tiktok').secret)).status, 401, 'the deployment\'s secret on the app\'s path');
+  assert.equal((await post('/platform-webhooks/tiktok', TT.client_secret)).status, 401, 'the app\'s secret on the deployment\'s path');
+  assert.equal((await post(path, TT.client_secret)).status, 200);
+  const [e] = await until('the event', () => eventsOf(ownReceiver, mine).length && eventsOf(ownReceiver, mine));
+  assert.equal(e.data.event_type, 'video.upload.failed');
+  assert.deepEqual(e.data.payload, { share_id: 'video.own' });
+});
+
+test('YouTube: a verified notification reaches the app that asked once, replays included; an app that did not ask gets nothing', async () => {
+  const { profileId, channel, request } = await connectChannel('ytfwd');
+  const { q } = await w.connectWithMock(mocks, quiet.api_key, 'youtube', { user: 'ytfwd', redirect: REDIRECT });
+  await until('the quiet app\'s receiver to work', () => quietReceiver.of('profile.connected', q.profile_id).length);
+  await hubVerifyOk(request);
+  const feed = atom(channel, 'vid_fwd1');
+  assert.equal((await mocks.hubDeliver(request, feed, { secret: 'forged' })).status, 401);
+  assert.equal((await mocks.hubDeliver(request, feed)).status, 204);
+  assert.equal((await mocks.hubDeliver(request, feed)).status, 204, 'the hub retries');
+  // The same video updated later is news; a marker that the ones before were handled.
+  assert.equal((await mocks.hubDeliver(request, atom(channel, 'vid_fwd1', '2015-03-10T00:00:00+00:00'))).status, 204);
+  await until('both events', () => eventsOf(receiver, profileId).length >= 2);
+  const got = eventsOf(receiver, profileId);
+  assert.equal(got.length, 2, 'a redelivery is forwarded once');
+  assert.deepEqual(got[0].data, {
+    profile_id: profileId, platform: 'youtube', account_id: channel, event_type: 'video.published', occurred_at: '2015-03-09T19:05:24Z',
+    payload: {
+      video_id: 'vid_fwd1', channel_id: channel, title: 'Video title', link: 'http://www.youtube.com/watch?v=vid_fwd1',
+      published: '2015-03-06T21:40:57+00:00', updated: '2015-03-09T19:05:24.552394234+00:00',
+    },
+  });
+  assert.equal(got[1].data.payload.updated, '2015-03-10T00:00:00+00:00');
+  assert.equal(await outboxCount(quiet.app.id), 0, 'the quiet app asked for deletions only');
+  // A deletion (an Atom tombstone) reaches both.
+  const tombstone = `<feed xmlns:at="http://purl.org/atompub/tombstones/1.0" xmlns="http://www.w3.org/2005/Atom">
+  <at:deleted-entry ref="yt:video:vid_fwd1" when="2018-07-26T17:43:36+00:00">
+    <link href="https://www.youtube.com/watch?v=vid_fwd1"/>
+    <at:by><name>Channel</name><uri>https://www.youtube.com/channel/${channel}</uri></at:by>
+  </at:deleted-entry>
+</feed>`;
+  assert.equal((await mocks.hubDeliver(request, tombstone)).status, 204);
+  const [gone] = await until('the deletion', () => eventsOf(quietReceiver, q.profile_id).length && eventsOf(quietReceiver, q.profile_id));
+  assert.equal(gone.data.event_type, 'video.deleted');
+  assert.equal(gone.data.payload.video_id, 'vid_fwd1');
+  await until('the deletion for the other app', () => eventsOf(receiver, profileId).some((e) => e.data.event_type === 'video.deleted'));
+});
+
+test('platform events: the TikTok and YouTube receivers are counted in the stats', async () => {
+  const r = await w.admin('GET', '/v1/admin/platform-events/stats');
+  assert.equal(r.status, 200);
+  const of = (p) => r.body.data.find((d) => d.platform === p);
+  for (const p of ['tiktok', 'youtube']) {
+    const s = of(p);
+    assert.ok(s && s.received > 0 && s.verified > 0 && s.refused > 0 && s.matched > 0 && s.forwarded > 0, `${p}: ${JSON.stringify(s)}`);
+  }
 });
