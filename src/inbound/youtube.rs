@@ -53,7 +53,8 @@ async fn agree(ctx: &Ctx, id: &str, mode: Option<&str>, topic: Option<&str>, lea
     match mode {
         Some("subscribe") if row.status != "unsubscribing" => {
             // The hub MUST say the lease it granted; without it (or past ours), ours.
-            let secs = lease.and_then(|l| l.parse::<i64>().ok()).filter(|l| *l > 0).map_or(LEASE_SECS, |l| l.min(LEASE_SECS));
+            let secs =
+                lease.and_then(|l| l.parse::<i64>().ok()).filter(|l| *l > 0).map_or(LEASE_SECS, |l| l.min(LEASE_SECS));
             store::websub_verified(&db, id, now + secs, now).exists("websub verified").await
         }
         Some("unsubscribe") if row.status == "unsubscribing" => {

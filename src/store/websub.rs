@@ -102,7 +102,12 @@ pub fn websub_sent(
 
 /// The statement that records the hub's verification of a subscribe: `active` until
 /// `lease_expires_at`; only while it is not being unsubscribed.
-pub fn websub_verified(db: &D1Database, id: &str, lease_expires_at: i64, now: i64) -> worker::Result<D1PreparedStatement> {
+pub fn websub_verified(
+    db: &D1Database,
+    id: &str,
+    lease_expires_at: i64,
+    now: i64,
+) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "UPDATE websub_subscriptions SET status = 'active', lease_expires_at = ?2, updated_at = ?3 \

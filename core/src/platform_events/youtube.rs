@@ -138,7 +138,11 @@ fn read_entries(text: &str) -> Option<Vec<Entry>> {
             Event::Start(e) | Event::Empty(e) => {
                 let name = e.local_name().as_ref().to_string();
                 let attr = |k: &str| {
-                    e.try_get_attribute(k).ok().flatten().and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok()).map(|v| clip(&v))
+                    e.try_get_attribute(k)
+                        .ok()
+                        .flatten()
+                        .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok())
+                        .map(|v| clip(&v))
                 };
                 match (name.as_str(), current.as_mut()) {
                     ("entry", None) | ("deleted-entry", None) if entries.len() < MAX_ENTRIES => {
@@ -228,7 +232,10 @@ fn event_of(e: Entry, channel: &str, now: i64) -> InboundEvent {
     // a later update of it is news.
     let dedup_key = format!("{}@{}", e.video_id, e.updated);
     let (event_type, payload) = if e.deleted {
-        ("video.deleted", json!({"video_id": e.video_id, "channel_id": channel, "deleted_at": at(&e.updated), "link": at(&e.link)}))
+        (
+            "video.deleted",
+            json!({"video_id": e.video_id, "channel_id": channel, "deleted_at": at(&e.updated), "link": at(&e.link)}),
+        )
     } else {
         let p = json!({"video_id": e.video_id, "channel_id": channel, "title": e.title.trim(), "link": at(&e.link),
             "published": at(&e.published), "updated": at(&e.updated)});
@@ -255,7 +262,11 @@ fn epoch_of(s: &str) -> Option<i64> {
         Some(b'Z' | b'z') => 0,
         Some(sign @ (b'+' | b'-')) => {
             let off = num(s.len() - 5..s.len() - 3)? * 3600 + num(s.len() - 2..s.len())? * 60;
-            if *sign == b'+' { off } else { -off }
+            if *sign == b'+' {
+                off
+            } else {
+                -off
+            }
         }
         _ => return None,
     };

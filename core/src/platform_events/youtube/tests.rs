@@ -73,8 +73,13 @@ fn hostile_xml_neither_panics_nor_expands_entities() {
     assert_eq!(events[0].payload["title"], "");
     assert_eq!(events[0].occurred_at, 7, "an unreadable time is the time received");
     let broken = [
-        "", "<", "<feed><entry>", "<feed><entry><yt:videoId>v</yt:channelId></entry></feed>", "\u{0}\u{1}<<>>",
-        "<feed><entry><yt:videoId>v&#0;&#xFFFFFFFF;&</yt:videoId></entry></feed>", "<a b=\"&#xD800;\"/>",
+        "",
+        "<",
+        "<feed><entry>",
+        "<feed><entry><yt:videoId>v</yt:channelId></entry></feed>",
+        "\u{0}\u{1}<<>>",
+        "<feed><entry><yt:videoId>v&#0;&#xFFFFFFFF;&</yt:videoId></entry></feed>",
+        "<a b=\"&#xD800;\"/>",
     ];
     for b in broken {
         let _ = parse_feed(b.as_bytes(), "UCchan", 7);
@@ -97,7 +102,11 @@ fn signature_is_hmac_sha1_of_the_body_under_the_secret() {
     let good = format!("sha1={}", hmac_sha1_hex(b"s3cret", body));
     assert!(verify_signature(&good, body, "s3cret"));
     assert!(verify_signature(&good.to_uppercase().replace("SHA1=", "sha1="), body, "s3cret"));
-    assert!(verify_signature(&format!("sha256={}", crate::platform_events::hmac_sha256_hex(b"s3cret", body)), body, "s3cret"));
+    assert!(verify_signature(
+        &format!("sha256={}", crate::platform_events::hmac_sha256_hex(b"s3cret", body)),
+        body,
+        "s3cret"
+    ));
     assert!(!verify_signature(&good, body, "other"));
     assert!(!verify_signature(&good, b"<feed/>", "s3cret"));
     for bad in ["", "sha1", "sha1=", "md5=00", &good.replace("sha1=", "sha512=")] {
