@@ -147,15 +147,19 @@ async fn has_profiles(ctx: &Ctx, row: &WebsubRow) -> ApiResult<bool> {
 async fn send(ctx: &Ctx, row: &WebsubRow, mode: &str) -> ApiResult<()> {
     let db = ctx.db()?;
     let keyring = ctx.keyring()?;
-    let secret = match keyring.open(&row.id, SECRET_FIELD, &row.secret_enc) {
-        Ok(s) => s,
-        Err(_) => random_token()?,
-    };
-    let enc = match Keyring::kid_of(&row.secret_enc) {
-        Some(kid) if kid == keyring.current_kid() && keyring.open(&row.id, SECRET_FIELD, &row.secret_enc).is_ok() => {
-            row.secret_enc.clone()
+    let opened = keyring.open(&row.id, SECRET_FIELD, &row.secret_enc).ok();
+    let current = Keyring::kid_of(&row.secret_enc) == Some(keyring.current_kid());
+    let (secret, enc) = match opened {
+        Some(s) if current => (s, row.secret_enc.clone()),
+        Some(s) => {
+            let enc = keyring.seal(&row.id, SECRET_FIELD, &s).or_500("seal")?;
+            (s, enc)
         }
-        _ => keyring.seal(&row.id, SECRET_FIELD, &secret).or_500("seal")?,
+        None => {
+            let s = random_token()?;
+            let enc = keyring.seal(&row.id, SECRET_FIELD, &s).or_500("seal")?;
+            (s, enc)
+        }
     };
     let status = match (mode, row.status.as_str()) {
         ("unsubscribe", _) => "unsubscribing",
