@@ -148,6 +148,8 @@ enum Public {
     LinkedinEvent,
     LinkedinAppChallenge,
     LinkedinAppEvent,
+    YoutubeVerify,
+    YoutubeNotify,
     SandboxEvent,
 }
 
@@ -180,6 +182,9 @@ static PUBLIC: &[Route<Public>] = &[
     on(Method::Post, "platform-webhooks/linkedin", Public::LinkedinEvent),
     on(Method::Get, "platform-webhooks/linkedin/apps/:ref", Public::LinkedinAppChallenge),
     on(Method::Post, "platform-webhooks/linkedin/apps/:ref", Public::LinkedinAppEvent),
+    // Google's WebSub hub calling back for one of our YouTube subscriptions.
+    on(Method::Get, "platform-webhooks/youtube/:sub", Public::YoutubeVerify),
+    on(Method::Post, "platform-webhooks/youtube/:sub", Public::YoutubeNotify),
     // The sandbox's events (only with the sandbox on).
     on(Method::Post, "platform-webhooks/sandbox", Public::SandboxEvent),
 ];
@@ -462,6 +467,12 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     let by = matches!(to, Public::LinkedinAppEvent).then_some(a);
                     let signature = req.headers().get("x-li-signature").ok().flatten();
                     inbound::linkedin::event(ctx, by, signature.as_deref(), public_body(req).await).await
+                }
+                Public::YoutubeVerify => inbound::youtube::verify(ctx, a, &query(req)?).await,
+                Public::YoutubeNotify => {
+                    let signature = req.headers().get("x-hub-signature").ok().flatten();
+                    let body = public_body(req).await?;
+                    inbound::youtube::notify(ctx, a, signature.as_deref(), &body).await
                 }
                 Public::SandboxEvent => {
                     if ctx.catalog.get("sandbox").is_none() {

@@ -14,6 +14,8 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub mod tiktok;
+pub mod youtube;
 pub mod sandbox;
 
 /// One event for one platform account, as the platform sent it.

@@ -61,6 +61,8 @@ pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     for (grant, cols) in store::deleted_grants(&results, 3)? {
         revoke_grant(ctx, &grant, &cols).await;
     }
+    // The channel's last profile gone: its YouTube subscription goes too, after the answer.
+    crate::platform_events::websub::released(ctx, &profile.platform, &profile.platform_user_id).await;
     respond::no_content()
 }
 

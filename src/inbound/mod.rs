@@ -1,5 +1,7 @@
 //! Platform webhooks in (api.md section 9): a platform tells us a user let go of the app
-//! (Meta's deauthorize and data deletion callbacks, TikTok's `authorization.removed`). Each
+//! (Meta's deauthorize and data deletion callbacks, TikTok's `authorization.removed`), or
+//! pushes an event the apps may want (TikTok's events, YouTube's WebSub notifications, handed
+//! on to `crate::platform_events` after the answer). Each
 //! is verified with the platform app's secret before anything changes, and acts only on the
 //! grants that platform app minted: the deployment's on the platform's own paths, an app's
 //! own credentials' on the paths that name them (`.../apps/{credential_ref}`). A repeated
@@ -13,6 +15,7 @@ pub mod meta;
 pub mod sandbox;
 pub mod tiktok;
 pub mod x;
+pub mod youtube;
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;

@@ -1,13 +1,17 @@
 //! `POST /platform-webhooks/tiktok[/apps/{credential_ref}]`: TikTok's webhook events, signed
 //! with the platform app's client secret (`TikTok-Signature`, format and sources in
 //! `connect_links_core::platform_webhooks`); each stored TikTok credential has its own path.
-//! `authorization.removed` disconnects the user's profiles; other events are acknowledged.
+//! `authorization.removed` disconnects the user's profiles; every verified event of that
+//! client (that one included) is then handed on to the apps holding the user's profiles
+//! (`crate::platform_events`), after the answer.
 
 use super::{revoke_login, unauthorized};
 use crate::credentials::webhook_signer;
 use crate::ctx::Ctx;
+use crate::platform_events::{count, hand_on, Tally};
 use crate::respond::{self, object};
 use connect_links_core::error::{ApiError, ApiResult};
+use connect_links_core::platform_events::tiktok::inbound_event;
 use connect_links_core::platform_webhooks::{parse_tiktok_event, verify_tiktok_signature};
 use worker::Response;
 
@@ -35,11 +39,17 @@ pub async fn event(
             None => return Err(ApiError::not_found("route")),
         },
     };
+    count(ctx, "tiktok", Tally::Received, 1).await;
     let signed = signature.is_some_and(|s| verify_tiktok_signature(s, body, secret.secret(), ctx.now()));
     if !signed {
+        count(ctx, "tiktok", Tally::Refused, 1).await;
         return Err(unauthorized());
     }
+    count(ctx, "tiktok", Tally::Verified, 1).await;
+    // Every event of this client about a user goes on to the apps, after the answer.
+    let inbound = inbound_event(body, &client_id, ctx.now());
     let Some(event) = parse_tiktok_event(body) else {
+        hand_on(ctx, "tiktok", by.as_deref(), inbound.into_iter().collect()).await;
         return respond::json(200, &object!("ok": true));
     };
     // An event for another TikTok app signed with this secret cannot happen; if it does, it
@@ -49,5 +59,6 @@ pub async fn event(
         let at = event.create_time.unwrap_or(ctx.now()).min(ctx.now());
         revoke_login(ctx, "tiktok", &event.user_openid, at, by.as_deref()).await?;
     }
+    hand_on(ctx, "tiktok", by.as_deref(), inbound.into_iter().collect()).await;
     respond::json(200, &object!("ok": true))
 }

@@ -1,7 +1,8 @@
 //! Work the cron and the queue drive, one file per job: the refresh of due grants
 //! (`refresh`, inline or fanned out through `REFRESH_QUEUE`), the liveness checks of tokens
-//! that never expire (`liveness`), the webhook retries (`webhooks`), and housekeeping
-//! (`housekeeping`, with the expiry of account choices in `choices`); `budget` is the run's
+//! that never expire (`liveness`), the webhook retries (`webhooks`), the renewal of YouTube's
+//! WebSub leases (`websub`), and housekeeping (`housekeeping`, with the expiry of account
+//! choices in `choices`); `budget` is the run's
 //! time budget they share. [`scheduled`] is the cron's entry: a new job is one more line there.
 //!
 //! May call: the domain (`crate::grants`, `crate::events`), storage (`crate::store`),
@@ -13,6 +14,7 @@ pub mod housekeeping;
 pub mod liveness;
 pub mod refresh;
 pub mod webhooks;
+pub mod websub;
 
 use crate::ctx::Ctx;
 use connect_links_core::error::ApiResult;
@@ -30,6 +32,7 @@ pub async fn scheduled(ctx: &Ctx) -> ApiResult<()> {
     let checks = liveness::run(ctx);
     let upkeep = async {
         let _ = webhooks::deliver_due(ctx, 100).await;
+        let _ = websub::run(ctx).await;
         housekeeping::run(ctx).await
     };
     let (refreshed, checked, kept) = join3(refreshes, checks, upkeep).await;

@@ -6,6 +6,7 @@
 
 mod forward;
 mod stats;
+pub mod websub;
 
 pub use forward::forward;
 pub use stats::{count, hour, Tally};

@@ -26,6 +26,7 @@ mod sandbox;
 mod states;
 mod stmt;
 mod webhook_secrets;
+mod websub;
 mod worker_secrets;
 
 pub use self::apps::*;
@@ -50,4 +51,5 @@ pub use self::sandbox::*;
 pub use self::states::*;
 pub use self::stmt::*;
 pub use self::webhook_secrets::*;
+pub use self::websub::*;
 pub use self::worker_secrets::*;

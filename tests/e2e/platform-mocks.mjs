@@ -398,6 +398,48 @@ export class PlatformMocks {
   }
 
   /**
+   * The subscribe / unsubscribe requests Google's WebSub hub received (newest last), each as
+   * `{ callback, mode, topic, secret, lease, verify }` from its form.
+   */
+  hubRequests() {
+    return this.calls.filter((c) => c.host === 'pubsubhubbub.appspot.com' && c.path === '/subscribe').map((c) => ({
+      callback: c.form['hub.callback'], mode: c.form['hub.mode'], topic: c.form['hub.topic'],
+      secret: c.form['hub.secret'], lease: c.form['hub.lease_seconds'], verify: c.form['hub.verify'],
+    }));
+  }
+
+  /**
+   * Plays the hub verifying a request at its callback (WebSub section 5.3,
+   * https://www.w3.org/TR/websub/): a GET to `hub.callback` with `hub.mode`, `hub.topic`,
+   * `hub.challenge` and, for a subscribe, `hub.lease_seconds` appended to its query (the
+   * callback's own query preserved). Returns `{ status, text, type, challenge }`; the hub
+   * takes the request as verified only on a 2xx whose body is the challenge.
+   */
+  async hubVerify(request, { mode = request.mode, topic = request.topic, lease = 432000, challenge = rand('chal') } = {}) {
+    const url = new URL(request.callback);
+    url.searchParams.append('hub.mode', mode);
+    url.searchParams.append('hub.topic', topic);
+    url.searchParams.append('hub.challenge', challenge);
+    if (mode === 'subscribe' && lease !== null) url.searchParams.append('hub.lease_seconds', String(lease));
+    const r = await fetch(url, { redirect: 'manual' });
+    return { status: r.status, text: await r.text(), type: r.headers.get('content-type'), challenge };
+  }
+
+  /**
+   * Plays the hub delivering `atom` (a string) to a verified subscription's callback (WebSub
+   * section 7): a POST of the feed, `X-Hub-Signature: sha1=<hex HMAC-SHA1 of the body under
+   * hub.secret>` as Google's hub signs (its W3C implementation report ticks sha1 only).
+   * `secret` overrides the subscription's (a forgery); `signature: null` sends none.
+   */
+  async hubDeliver(request, atom, { secret = request.secret, signature } = {}) {
+    const sig = signature === undefined ? `sha1=${crypto.createHmac('sha1', secret).update(atom).digest('hex')}` : signature;
+    const headers = { 'content-type': 'application/atom+xml' };
+    if (sig !== null) headers['x-hub-signature'] = sig;
+    const r = await fetch(request.callback, { method: 'POST', body: atom, headers, redirect: 'manual' });
+    return { status: r.status, text: await r.text() };
+  }
+
+  /**
    * Spends a refresh token of `platform` presented by `clientId`; rotating platforms kill it.
    * Returns the grant or null (a token issued to another client is refused, as RFC 6749
    * section 6 has it).
@@ -923,6 +965,21 @@ const ROUTES = [
   { platform: 'globex', endpoint: 'identity', method: 'GET', host: 'api.globex.test', path: '/v1/me', run(m, c) {
     const g = m.bearer('globex', c);
     return g ? json(200, { data: { id: 4242, login: `glx_${g.user}`, full_name: `Globex ${g.user}` } }) : json(401, { error: 'invalid_token' });
+  } },
+
+  // Google's WebSub hub (https://pubsubhubbub.appspot.com/subscribe; WebSub section 5.1,
+  // https://www.w3.org/TR/websub/): a form POST with hub.callback, hub.mode (subscribe or
+  // unsubscribe) and hub.topic required, hub.secret under 200 bytes; "MUST respond to a
+  // subscription request with an HTTP 202 Accepted", then verifies later (see hubVerify).
+  { platform: 'youtube', endpoint: 'hub', method: 'POST', host: 'pubsubhubbub.appspot.com', path: '/subscribe', run(m, c) {
+    const text = (status, body) => new Response(body, { status, headers: { 'content-type': 'text/plain' } });
+    if (!/^application\/x-www-form-urlencoded/.test(c.headers['content-type'] || '')) return text(400, 'Invalid request: not a form');
+    const f = c.form;
+    if (!f['hub.callback'] || !/^https?:\/\//.test(f['hub.callback'])) return text(400, 'Invalid parameter: hub.callback');
+    if (!['subscribe', 'unsubscribe'].includes(f['hub.mode'])) return text(400, 'Invalid parameter: hub.mode');
+    if (!f['hub.topic']) return text(400, 'Invalid parameter: hub.topic');
+    if (f['hub.secret'] !== undefined && Buffer.byteLength(f['hub.secret']) >= 200) return text(400, 'Invalid parameter: hub.secret');
+    return text(202, '');
   } },
 
   // API-key providers (`"kind": "api_key"`): one takes the key in a header of its own, the

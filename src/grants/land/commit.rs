@@ -195,6 +195,9 @@ pub async fn store_accounts(
         match batch.write().await {
             Ok(written) => {
                 written.deliver_now(ctx).await;
+                // A YouTube channel connected is subscribed to its uploads, after the answer.
+                crate::platform_events::websub::landed(ctx, &link.platform, choice.credential_ref.as_deref(), &ids)
+                    .await;
                 // A Page moved here from another login's grant may have left that grant unused.
                 let orphans = store::deleted_grants(&written.results, orphans_at)?;
                 if !orphans.is_empty() {
