@@ -1,6 +1,6 @@
 //! Forwarding verified platform events to the apps holding their accounts.
 
-use super::stats::hour;
+use super::stats::{counts, hour, Tally};
 use crate::ctx::Ctx;
 use crate::events::Batch;
 use crate::respond::object;
@@ -81,12 +81,12 @@ async fn run(ctx: &Ctx, platform: &str, by: Option<&str>, events: Vec<InboundEve
     }
     let hour = hour(now);
     let mut batch = Batch::new(ctx, &db);
-    batch.push(store::count_platform_events(&db, platform, hour, [0, 0, 0, matched, 0])?);
+    batch.push(store::count_platform_events(&db, platform, hour, counts(Tally::Matched, matched))?);
     for (app, items) in by_app {
         // The count is the statement that changed a row right before the app's events, which
         // they require (`Batch::event_rows`).
         let n = items.len() as u32;
-        batch.push(store::count_platform_events(&db, platform, hour, [0, 0, 0, 0, n])?);
+        batch.push(store::count_platform_events(&db, platform, hour, counts(Tally::Forwarded, n))?);
         batch.event_rows(app, items)?;
     }
     batch.commit().await?;

@@ -24,14 +24,20 @@ pub enum Tally {
 
 /// Adds `n` to `platform`'s `tally` for the current hour. Best effort: a failure is logged.
 pub async fn count(ctx: &Ctx, platform: &str, tally: Tally, n: u32) {
-    let mut counts = [0; 5];
-    counts[tally as usize] = n;
+    let counts = counts(tally, n);
     let stmt = async {
         store::count_platform_events(&ctx.db()?, platform, hour(ctx.now()), counts)?.run().await.or_500("event count")
     };
     if stmt.await.is_err() {
         crate::log::error(&object!("event": "platform_event_count_failed", "platform": platform));
     }
+}
+
+/// The counters' columns with `n` in `tally`'s and 0 elsewhere.
+pub fn counts(tally: Tally, n: u32) -> [u32; 5] {
+    let mut counts = [0; 5];
+    counts[tally as usize] = n;
+    counts
 }
 
 /// The start of the hour `now` is in (Unix seconds): the counters' row.
