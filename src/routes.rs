@@ -140,6 +140,10 @@ enum Public {
     MetaAppDeauthorize,
     MetaAppDataDeletion,
     TiktokAppEvent,
+    MetaEventsVerify,
+    MetaEvents,
+    MetaAppEventsVerify,
+    MetaAppEvents,
 }
 
 static PUBLIC: &[Route<Public>] = &[
@@ -161,6 +165,11 @@ static PUBLIC: &[Route<Public>] = &[
     on(Method::Post, "platform-webhooks/meta/apps/:ref/deauthorize", Public::MetaAppDeauthorize),
     on(Method::Post, "platform-webhooks/meta/apps/:ref/data-deletion", Public::MetaAppDataDeletion),
     on(Method::Post, "platform-webhooks/tiktok/apps/:ref", Public::TiktokAppEvent),
+    // Platform events in: Meta's verification GET and its signed events.
+    on(Method::Get, "platform-webhooks/meta", Public::MetaEventsVerify),
+    on(Method::Post, "platform-webhooks/meta", Public::MetaEvents),
+    on(Method::Get, "platform-webhooks/meta/apps/:ref", Public::MetaAppEventsVerify),
+    on(Method::Post, "platform-webhooks/meta/apps/:ref", Public::MetaAppEvents),
 ];
 
 /// The operator routes, behind the admin token.
@@ -413,6 +422,14 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     let signature = req.headers().get("tiktok-signature").ok().flatten();
                     let body = public_body(req).await?;
                     inbound::tiktok::event(ctx, Some(a), signature.as_deref(), &body).await
+                }
+                Public::MetaEventsVerify => inbound::meta_events::verify_request(ctx, None, &query(req)?).await,
+                Public::MetaAppEventsVerify => inbound::meta_events::verify_request(ctx, Some(a), &query(req)?).await,
+                Public::MetaEvents | Public::MetaAppEvents => {
+                    let by = matches!(to, Public::MetaAppEvents).then_some(a);
+                    let signature = req.headers().get("x-hub-signature-256").ok().flatten();
+                    let body = public_body(req).await;
+                    inbound::meta_events::receive(ctx, by, signature.as_deref(), body).await
                 }
             }
         }

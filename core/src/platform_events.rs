@@ -4,6 +4,8 @@
 //! [`InboundEvent`]s, one per platform account and change, for the worker to match to
 //! profiles and forward to the apps that asked for that event type.
 
+pub mod meta;
+
 use crate::random::{ct_eq, hex};
 use base64::Engine;
 use hmac::{Hmac, Mac};

@@ -7,6 +7,7 @@
 //! domain (`events`, `credentials`), the storage, the plumbing and core; never another flow.
 
 pub mod meta;
+pub mod meta_events;
 pub mod tiktok;
 
 use crate::ctx::Ctx;
