@@ -19,6 +19,8 @@
 //!   user for `mentions`, the media otherwise, whose owner is in the value.
 
 use super::{dedup_key_of, hmac_sha256, InboundEvent};
+use crate::http::{form_body, HttpRequest};
+use crate::platforms::GRAPH_API_VERSION;
 use crate::random::{ct_eq, hex};
 use serde_json::Value;
 
@@ -191,6 +193,59 @@ fn own_id(field: &str, v: &Value) -> Option<String> {
         }
         None => None,
     }
+}
+
+/// The Page fields subscribed for an app whose setting asks for every Facebook event type
+/// (`"*"`): the feed and mentions (each needs `pages_manage_metadata`; `messages` would also
+/// need `pages_messaging`, which the app asks for by naming it).
+const ALL_PAGE_FIELDS: &str = "feed,mention";
+
+/// The `subscribed_fields` of a Page for an app, from its `platform_events` setting (JSON
+/// `{"facebook": ["feed", ...]}`): the facebook types it names, comma-separated (`"*"`:
+/// [`ALL_PAGE_FIELDS`]); `None` when it names none (the Page is not subscribed) or the
+/// setting is not that shape. Names other than `a-z`, `0-9`, `_` are left out.
+pub fn page_fields(setting: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(setting).ok()?;
+    let names = v.get("facebook")?.as_array()?;
+    let names: Vec<&str> = names.iter().filter_map(Value::as_str).collect();
+    if names.contains(&"*") {
+        return Some(ALL_PAGE_FIELDS.to_string());
+    }
+    let ok = |n: &&str| {
+        (1..=64).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    let fields: Vec<&str> = names.into_iter().filter(ok).take(50).collect();
+    (!fields.is_empty()).then(|| fields.join(","))
+}
+
+/// The Page's `subscribed_apps` edge: `POST` with `fields` subscribes the app to Page
+/// `page_id`, `DELETE` (`fields` `None`) unsubscribes it; both with the Page's own token (a
+/// bearer header, so no token is in the URL). `None` for a Page id that is not a number.
+/// Facts read 2026-12-07 from https://developers.facebook.com/docs/graph-api/reference/page/subscribed_apps
+/// (`subscribed_fields` required; "A Page access token"; `pages_manage_metadata` and
+/// `pages_show_list`; "only fields with subscriptions at both the page and app levels will
+/// get Webhooks") and https://developers.facebook.com/docs/graph-api/webhooks/getting-started/webhooks-for-pages
+/// (the POST; `pages_messaging` too for `messages`). The DELETE is the same edge's ("You can
+/// dissociate an Application from a Page by making a DELETE request"); its answer is not in
+/// the docs read.
+pub fn page_subscription_request(page_id: &str, page_token: &str, fields: Option<&str>) -> Option<HttpRequest> {
+    if page_id.is_empty() || page_id.len() > 64 || !page_id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let url = format!("https://graph.facebook.com/{GRAPH_API_VERSION}/{page_id}/subscribed_apps");
+    let mut headers = vec![("Authorization".to_string(), format!("Bearer {page_token}"))];
+    let body = fields.map(|f| {
+        headers.push(("Content-Type".to_string(), "application/x-www-form-urlencoded".to_string()));
+        form_body(&[("subscribed_fields", f)])
+    });
+    Some(HttpRequest { method: if fields.is_some() { "POST" } else { "DELETE" }, url, headers, body })
+}
+
+/// Whether Graph's answer to [`page_subscription_request`] is a success: a 2xx with `success`
+/// `true`, which the docs show both as a boolean and as the string `"true"`.
+pub fn page_subscription_ok(status: u16, body: &[u8]) -> bool {
+    let success = serde_json::from_slice::<Value>(body).ok().and_then(|v| v.get("success").cloned());
+    (200..300).contains(&status) && (success == Some(Value::Bool(true)) || success == Some(Value::from("true")))
 }
 
 #[cfg(test)]

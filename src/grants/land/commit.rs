@@ -195,6 +195,9 @@ pub async fn store_accounts(
         match batch.write().await {
             Ok(written) => {
                 written.deliver_now(ctx).await;
+                // A Facebook Page subscribes its platform app to its events (after the answer).
+                crate::platform_events::meta_pages::subscribe(ctx, &platform.id, &link.app_id, &accounts, &became)
+                    .await;
                 // A Page moved here from another login's grant may have left that grant unused.
                 let orphans = store::deleted_grants(&written.results, orphans_at)?;
                 if !orphans.is_empty() {

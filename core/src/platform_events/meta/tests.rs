@@ -195,3 +195,40 @@ fn hostile_shapes_yield_nothing_or_what_is_well_formed() {
     assert_eq!(out[3].1.occurred_at, 5);
     assert_eq!(platforms_of("user"), [] as [&str; 0]);
 }
+
+#[test]
+fn page_fields_come_from_the_setting() {
+    assert_eq!(page_fields(r#"{"facebook":["feed","mention"],"x":["a"]}"#).as_deref(), Some("feed,mention"));
+    assert_eq!(page_fields(r#"{"facebook":["*"]}"#).as_deref(), Some("feed,mention"));
+    assert_eq!(page_fields(r#"{"facebook":["feed","Bad Name","",3,"messages"]}"#).as_deref(), Some("feed,messages"));
+    for none in [
+        r#"{"facebook":[]}"#,
+        r#"{"instagram":["comments"]}"#,
+        r#"{"facebook":"feed"}"#,
+        "null",
+        "",
+        "[",
+        r#"{"facebook":["a,b"]}"#,
+    ] {
+        assert_eq!(page_fields(none), None, "{none}");
+    }
+}
+
+#[test]
+fn page_subscription_calls() {
+    let post = page_subscription_request("1001", "EAAPage", Some("feed,mention")).unwrap();
+    assert_eq!((post.method, post.url.as_str()), ("POST", "https://graph.facebook.com/v25.0/1001/subscribed_apps"));
+    assert_eq!(post.header("authorization"), Some("Bearer EAAPage"));
+    assert_eq!(post.body.as_deref(), Some("subscribed_fields=feed%2Cmention"));
+    let delete = page_subscription_request("1001", "EAAPage", None).unwrap();
+    assert_eq!((delete.method, delete.body), ("DELETE", None));
+    for bad in ["", "../me", "1001?x=1", "12a"] {
+        assert!(page_subscription_request(bad, "t", None).is_none(), "{bad}");
+    }
+    // Both answers the docs show, and nothing else.
+    assert!(page_subscription_ok(200, br#"{"success":true}"#));
+    assert!(page_subscription_ok(200, br#"{ "success": "true" }"#));
+    assert!(!page_subscription_ok(400, br#"{"success":"true"}"#));
+    assert!(!page_subscription_ok(200, br#"{"success":false}"#));
+    assert!(!page_subscription_ok(200, b"<html>"));
+}
