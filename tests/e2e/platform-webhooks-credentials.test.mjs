@@ -9,6 +9,7 @@
 // the tests before it did (node:test runs a file's tests in order).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { startWorker } from './harness.mjs';
 import { PlatformMocks, credentialVars, credsFor } from './platform-mocks.mjs';
 import { metaSignedRequest, tiktokSignatureHeader } from './platform-webhook-signers.mjs';
@@ -74,6 +75,9 @@ test('Meta deauthorize on an app credential\'s path: only its secret verifies, a
   assert.deepEqual(fbOwn.hooks, {
     deauthorize: `${w.base}/platform-webhooks/meta/apps/${fbOwn.ref}/deauthorize`,
     data_deletion: `${w.base}/platform-webhooks/meta/apps/${fbOwn.ref}/data-deletion`,
+    // Meta's event webhooks (tests/e2e/platform-events-meta.test.mjs).
+    events: `${w.base}/platform-webhooks/meta/apps/${fbOwn.ref}`,
+    verify_token: crypto.createHmac('sha256', FB_OWN.client_secret).update('meta-webhook-verify-token').digest('hex').slice(0, 32),
   });
   // The same login (the mock numbers users alike for every client) in three apps, through
   // three platform apps.
