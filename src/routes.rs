@@ -144,6 +144,7 @@ enum Public {
     MetaEvents,
     MetaAppEventsVerify,
     MetaAppEvents,
+    SandboxEvent,
 }
 
 static PUBLIC: &[Route<Public>] = &[
@@ -170,6 +171,8 @@ static PUBLIC: &[Route<Public>] = &[
     on(Method::Post, "platform-webhooks/meta", Public::MetaEvents),
     on(Method::Get, "platform-webhooks/meta/apps/:ref", Public::MetaAppEventsVerify),
     on(Method::Post, "platform-webhooks/meta/apps/:ref", Public::MetaAppEvents),
+    // The sandbox's events (only with the sandbox on).
+    on(Method::Post, "platform-webhooks/sandbox", Public::SandboxEvent),
 ];
 
 /// The operator routes, behind the admin token.
@@ -184,6 +187,7 @@ enum Admin {
     RevokeKey,
     Keys,
     Stats,
+    PlatformEventStats,
     ListCredentials,
     PutCredentials,
     DeleteCredentials,
@@ -199,6 +203,7 @@ static ADMIN: &[Route<Admin>] = &[
     on(Method::Delete, "v1/admin/api-keys/:id", Admin::RevokeKey),
     on(Method::Get, "v1/admin/keys", Admin::Keys),
     on(Method::Get, "v1/admin/stats", Admin::Stats),
+    on(Method::Get, "v1/admin/platform-events/stats", Admin::PlatformEventStats),
     // An app's own platform credentials (api.md, "Bring your own platform app").
     on(Method::Get, "v1/admin/apps/:id/platforms", Admin::ListCredentials),
     on(Method::Put, "v1/admin/apps/:id/platforms/:platform", Admin::PutCredentials),
@@ -255,6 +260,7 @@ enum Sandbox {
     Userinfo,
     Accounts,
     Revoke,
+    Events,
 }
 
 static SANDBOX: &[Route<Sandbox>] = &[
@@ -264,6 +270,8 @@ static SANDBOX: &[Route<Sandbox>] = &[
     on(Method::Get, "sandbox/userinfo", Sandbox::Userinfo),
     on(Method::Get, "sandbox/accounts", Sandbox::Accounts),
     on(Method::Post, "sandbox/revoke", Sandbox::Revoke),
+    // Behind an app's API key: the sandbox sends an event for one of its profiles.
+    on(Method::Post, "sandbox/events", Sandbox::Events),
 ];
 
 /// Whether `/v1/<first>/...` is an app path (see [`APP`]).
@@ -303,6 +311,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     Admin::RevokeKey => admin::revoke_key(ctx, id).await,
                     Admin::Keys => admin::keys(ctx).await,
                     Admin::Stats => admin::stats(ctx).await,
+                    Admin::PlatformEventStats => admin::platform_event_stats(ctx).await,
                     Admin::ListCredentials => platform_credentials::list(ctx, id).await,
                     Admin::PutCredentials => platform_credentials::put(ctx, id, second, &body(req).await?).await,
                     Admin::DeleteCredentials => {
@@ -385,6 +394,10 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     let body = public_body(req).await?;
                     sandbox::revoke(ctx, req, &body).await
                 }
+                Sandbox::Events => {
+                    let app = tenant::require_app(ctx, req).await?;
+                    inbound::sandbox::send(ctx, &app, &body(req).await?).await
+                }
             }
         }
         _ => {
@@ -430,6 +443,13 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     let signature = req.headers().get("x-hub-signature-256").ok().flatten();
                     let body = public_body(req).await;
                     inbound::meta_events::receive(ctx, by, signature.as_deref(), body).await
+                }
+                Public::SandboxEvent => {
+                    if ctx.catalog.get("sandbox").is_none() {
+                        return Err(ApiError::not_found("route"));
+                    }
+                    let signature = req.headers().get("x-hub-signature-256").ok().flatten();
+                    inbound::sandbox::receive(ctx, signature.as_deref(), public_body(req).await).await
                 }
             }
         }

@@ -67,7 +67,10 @@ pub struct CreateApp {
     /// Whether the app may manage its own platform credentials with its API key (default
     /// false).
     #[serde(default)]
-    pub self_service_credentials: Option<bool>,
+    pub self_service_credentials: Option<bool>,    /// The platform event types to forward to the app, read by
+    /// `platform_events::forwarding::check_setting`; absent or `null`: none.
+    #[serde(default)]
+    pub platform_events: Option<Value>,
 }
 
 /// `PATCH /v1/admin/apps/{id}`: each field optional; `webhook_url: null` clears it.
@@ -95,13 +98,20 @@ pub struct PatchApp {
     pub limits: Option<Option<LimitsInput>>,
     /// Whether the app may manage its own platform credentials with its API key.
     #[serde(default)]
-    pub self_service_credentials: Option<bool>,
+    pub self_service_credentials: Option<bool>,    /// New platform event types to forward (`Some(Value::Null)` clears them), read by
+    /// `platform_events::forwarding::check_setting`.
+    #[serde(default, deserialize_with = "some_value")]
+    pub platform_events: Option<Value>,
 }
 
 /// Reads an app's `refresh_mode` from a request body. A string, so a wrong value gets this
 /// message rather than serde's generic one.
 pub fn check_refresh_mode(s: &str) -> ApiResult<RefreshMode> {
     RefreshMode::parse(s).ok_or_else(|| ApiError::invalid("refresh_mode must be \"proactive\" or \"on_demand\""))
+}
+
+fn some_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Ok(Some(Value::deserialize(d)?))
 }
 
 fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
@@ -427,6 +437,17 @@ mod tests {
         let p: PatchApp = parse_json(br#"{"limits": {"proxy_per_minute": 5}}"#).unwrap();
         assert_eq!(p.limits.flatten().and_then(|l| l.proxy_per_minute), Some(Some(5)));
         assert!(parse_json::<PatchApp>(br#"{"limits": {"proxy_per_min": 5}}"#).is_err());
+    }
+
+    #[test]
+    fn patch_platform_events_null_clears() {
+        assert_eq!(parse_json::<PatchApp>(b"{}").unwrap().platform_events, None);
+        let p: PatchApp = parse_json(br#"{"platform_events": null}"#).unwrap();
+        assert_eq!(p.platform_events, Some(Value::Null));
+        let p: PatchApp = parse_json(br#"{"platform_events": {"sandbox": ["*"]}}"#).unwrap();
+        assert_eq!(p.platform_events, Some(serde_json::json!({"sandbox": ["*"]})));
+        let c: CreateApp = parse_json(br#"{"name": "a", "allowed_redirect_urls": [], "platform_events": null}"#).unwrap();
+        assert_eq!(c.platform_events, None);
     }
 
     #[test]

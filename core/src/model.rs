@@ -42,6 +42,10 @@ pub struct AppRow {
     /// (`/v1/platform-credentials`); 0 (the default): only the operator may.
     #[serde(default)]
     pub self_service_credentials: i64,
+    /// JSON of the event types the app wants forwarded per platform
+    /// (`platform_events::forwarding::check_setting`); `None`: none.
+    #[serde(default)]
+    pub platform_events: Option<String>,
 }
 
 impl AppRow {
@@ -72,6 +76,7 @@ impl AppRow {
             "refresh_mode": self.refresh_mode().as_str(),
             "limits": self.limits().view(),
             "self_service_credentials": self.self_service_credentials != 0,
+            "platform_events": json_or(&self.platform_events, Value::Null),
             "created_at": rfc3339(self.created_at),
         })
     }

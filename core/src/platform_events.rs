@@ -4,6 +4,7 @@
 //! [`InboundEvent`]s, one per platform account and change, for the worker to match to
 //! profiles and forward to the apps that asked for that event type.
 
+pub mod forwarding;
 pub mod meta;
 
 use crate::random::{ct_eq, hex};
@@ -11,6 +12,8 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+pub mod sandbox;
 
 /// One event for one platform account, as the platform sent it.
 #[derive(Debug, Clone, PartialEq)]

@@ -148,9 +148,14 @@ fn app_view_matches_the_document() {
         created_at: 1_700_000_000,
         limits: None,
         self_service_credentials: 0,
+        platform_events: None,
     };
     assert_matches("App", &app.view());
-    let limited = AppRow { limits: Some(r#"{"proxy_per_minute":5,"budget_weight":3}"#.into()), ..app.clone() };
+    let limited = AppRow {
+        limits: Some(r#"{"proxy_per_minute":5,"budget_weight":3}"#.into()),
+        platform_events: Some(r#"{"facebook":["feed","mention"],"sandbox":["*"]}"#.into()),
+        ..app.clone()
+    };
     assert_matches("App", &limited.view());
     assert_matches(
         "App",

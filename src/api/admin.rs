@@ -13,6 +13,7 @@ use connect_links_core::input::{
 use connect_links_core::keys::{hash_api_key, new_api_key, new_webhook_secret};
 use connect_links_core::model::{decode_cursor, encode_cursor, AppRow};
 use connect_links_core::ownership::ClaimMode;
+use connect_links_core::platform_events::forwarding::check_setting;
 use connect_links_core::random::new_id;
 use connect_links_core::refresh_policy::RefreshMode;
 use serde_json::json;
@@ -44,6 +45,10 @@ pub async fn create_app(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
         created_at: ctx.now(),
         limits: limits.to_stored(),
         self_service_credentials: i64::from(input.self_service_credentials.unwrap_or(false)),
+        platform_events: match &input.platform_events {
+            Some(v) => platform_events_setting(ctx, v)?,
+            None => None,
+        },
     };
     let secret = new_webhook_secret()?;
     let secret_enc = ctx.keyring()?.seal(&app.id, "webhook_secret", secret.secret()).or_500("seal webhook secret")?;
@@ -53,6 +58,11 @@ pub async fn create_app(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
         201,
         &object!("app": app.view(), "api_key": key.secret(), "api_key_id": key_id, "webhook_secret": secret.secret()),
     )
+}
+
+/// An app's `platform_events` setting as stored, checked against the deployment's platforms.
+fn platform_events_setting(ctx: &Ctx, v: &serde_json::Value) -> ApiResult<Option<String>> {
+    check_setting(v, &|p| ctx.catalog.get(p).is_some())
 }
 
 /// `GET /v1/admin/apps`.
@@ -74,7 +84,7 @@ pub async fn get_app(ctx: &Ctx, id: &str) -> ApiResult<Response> {
 
 /// `PATCH /v1/admin/apps/{id}`: name, allowlist, webhook url, claim, refresh mode (a new
 /// mode re-schedules the app's grants, see `store::update_app`), limits, whether the app
-/// manages its own platform credentials.
+/// manages its own platform credentials, the platform events it wants.
 pub async fn patch_app(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Response> {
     let input: PatchApp = parse_json(body)?;
     let db = ctx.db()?;
@@ -109,6 +119,9 @@ pub async fn patch_app(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Response> 
     }
     if let Some(on) = input.self_service_credentials {
         app.self_service_credentials = i64::from(on);
+    }
+    if let Some(v) = &input.platform_events {
+        app.platform_events = platform_events_setting(ctx, v)?;
     }
     store::update_app(&db, &app, ctx.now()).await?;
     respond::json(200, &app.view())
@@ -176,4 +189,13 @@ pub async fn stats(ctx: &Ctx) -> ApiResult<Response> {
             }
         }),
     )
+}
+
+/// `GET /v1/admin/platform-events/stats`: each platform's counters of platform events in over
+/// the last 24 hours (the current hour and the 23 before it).
+pub async fn platform_event_stats(ctx: &Ctx) -> ApiResult<Response> {
+    let since = crate::platform_events::hour(ctx.now()) - 23 * 3600;
+    let data = store::platform_event_counts(&ctx.db()?, since).await?;
+    let since = connect_links_core::time::rfc3339(since);
+    respond::json_text(200, &format!(r#"{{"data":{data},"since":"{since}"}}"#))
 }

@@ -8,6 +8,7 @@
 
 pub mod meta;
 pub mod meta_events;
+pub mod sandbox;
 pub mod tiktok;
 
 use crate::ctx::Ctx;

@@ -1,6 +1,7 @@
 //! The housekeeping part of the lifecycle job: consumed states, unclaimed profiles, key
 //! rotation that can finish (tokens, webhook and client secrets, apps' platform
-//! credentials), retention (how long finished rows are kept), instance clients nobody
+//! credentials), retention (how long finished rows and platform events' dedup keys and
+//! counters are kept), instance clients nobody
 //! uses, and apps' retired platform credentials no grant refers to any more.
 
 use crate::ctx::Ctx;
@@ -255,8 +256,9 @@ fn retention_days(ctx: &Ctx) -> i64 {
 }
 
 /// Purges what nobody needs: connect links finished or expired `RETENTION_DAYS` ago, outbox
-/// rows delivered or given up that long ago, and sandbox codes and tokens past expiry (or
-/// revoked, which the sandbox answers like unknown ones).
+/// rows delivered or given up that long ago, sandbox codes and tokens past expiry (or
+/// revoked, which the sandbox answers like unknown ones), platform events' dedup keys older
+/// than a day and their hourly counters older than two.
 async fn retention(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     let now = ctx.now();
     let cut = now - retention_days(ctx) * 86_400;
@@ -265,6 +267,9 @@ async fn retention(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
         store::purge_settled_events_stmt(db, cut, PURGE_BATCH),
         store::purge_sandbox_codes(db, now - CODE_TTL_SECS, PURGE_BATCH),
         store::purge_sandbox_tokens(db, now, PURGE_BATCH),
+        // A platform event's dedup key holds for a day; its counters are shown for one.
+        store::purge_seen_events(db, now - 86_400, PURGE_BATCH),
+        store::purge_event_counts(db, now - 2 * 86_400, PURGE_BATCH),
     ];
     let stmts = purges.into_iter().map(|q| q.or_500("prepare purge")).collect::<ApiResult<Vec<_>>>()?;
     db.batch(stmts).await.or_500("retention")?;

@@ -9,7 +9,7 @@ pub mod meta_pages;
 mod stats;
 
 pub use forward::forward;
-pub use stats::{count, Tally};
+pub use stats::{count, hour, Tally};
 
 use crate::ctx::Ctx;
 use connect_links_core::platform_events::InboundEvent;

@@ -81,9 +81,11 @@ fn error_message(e: worker::d1::serde_wasm_bindgen::Error) -> String {
     js_sys::Error::unchecked_from_js(JsValue::from(e)).message().into()
 }
 
+/// A row of one text column named `id` (an id, or a JSON text the query built).
 #[derive(Deserialize)]
-struct IdRow {
-    id: String,
+pub(super) struct IdRow {
+    /// The column.
+    pub(super) id: String,
 }
 
 impl Stmt for worker::Result<D1PreparedStatement> {
