@@ -3,7 +3,9 @@
 //! is verified with the platform app's secret before anything changes, and acts only on the
 //! grants that platform app minted: the deployment's on the platform's own paths, an app's
 //! own credentials' on the paths that name them (`.../apps/{credential_ref}`). A repeated
-//! event changes nothing more and tells the app nothing twice. A flow: it may call the
+//! event changes nothing more and tells the app nothing twice. The platforms' events on
+//! their accounts (`meta_events`, ...) are verified the same way, then handed on to
+//! `crate::platform_events` after the answer. A flow: it may call the
 //! domain (`events`, `credentials`), the storage, the plumbing and core; never another flow.
 
 pub mod meta;
