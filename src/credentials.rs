@@ -16,6 +16,7 @@ use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::GrantRow;
 use connect_links_core::oauth::ClientCredentials;
 use connect_links_core::picker::{Choice, CHOICE_FIELD};
+use connect_links_core::platform_events::meta;
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::new_id;
 use connect_links_core::secrets::ClientSecret;
@@ -59,6 +60,20 @@ fn open(ctx: &Ctx, row: &CredentialRow) -> ApiResult<ClientCredentials> {
         )
         .or_500("open app credentials")?;
     Ok(ClientCredentials { client_id: row.client_id.clone(), client_secret })
+}
+
+/// The API view of `row` (`CredentialRow::view`): for a Meta app, with the verify token of
+/// its events path in `platform_webhooks` (derived from its client secret, so it is stored
+/// nowhere and changes with the secret).
+pub fn view(ctx: &Ctx, row: &CredentialRow) -> ApiResult<serde_json::Value> {
+    let mut v = row.view(&ctx.public_url);
+    if meta::PLATFORMS.contains(&row.platform.as_str()) {
+        let token = meta::verify_token_of(open(ctx, row)?.client_secret.secret());
+        if let Some(hooks) = v.get_mut("platform_webhooks").and_then(serde_json::Value::as_object_mut) {
+            hooks.insert("verify_token".into(), token.into());
+        }
+    }
+    Ok(v)
 }
 
 /// The client a new connect of `app_id` to `p` uses: the app's own credentials for `p`,

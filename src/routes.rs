@@ -150,6 +150,10 @@ enum Public {
     LinkedinAppEvent,
     YoutubeVerify,
     YoutubeNotify,
+    MetaEventsVerify,
+    MetaEvents,
+    MetaAppEventsVerify,
+    MetaAppEvents,
     SandboxEvent,
 }
 
@@ -185,6 +189,11 @@ static PUBLIC: &[Route<Public>] = &[
     // Google's WebSub hub calling back for one of our YouTube subscriptions.
     on(Method::Get, "platform-webhooks/youtube/:sub", Public::YoutubeVerify),
     on(Method::Post, "platform-webhooks/youtube/:sub", Public::YoutubeNotify),
+    // Platform events in: Meta's verification GET and its signed events.
+    on(Method::Get, "platform-webhooks/meta", Public::MetaEventsVerify),
+    on(Method::Post, "platform-webhooks/meta", Public::MetaEvents),
+    on(Method::Get, "platform-webhooks/meta/apps/:ref", Public::MetaAppEventsVerify),
+    on(Method::Post, "platform-webhooks/meta/apps/:ref", Public::MetaAppEvents),
     // The sandbox's events (only with the sandbox on).
     on(Method::Post, "platform-webhooks/sandbox", Public::SandboxEvent),
 ];
@@ -473,6 +482,14 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     let signature = req.headers().get("x-hub-signature").ok().flatten();
                     let body = public_body(req).await?;
                     inbound::youtube::notify(ctx, a, signature.as_deref(), &body).await
+                }
+                Public::MetaEventsVerify => inbound::meta_events::verify_request(ctx, None, &query(req)?).await,
+                Public::MetaAppEventsVerify => inbound::meta_events::verify_request(ctx, Some(a), &query(req)?).await,
+                Public::MetaEvents | Public::MetaAppEvents => {
+                    let by = matches!(to, Public::MetaAppEvents).then_some(a);
+                    let signature = req.headers().get("x-hub-signature-256").ok().flatten();
+                    let body = public_body(req).await;
+                    inbound::meta_events::receive(ctx, by, signature.as_deref(), body).await
                 }
                 Public::SandboxEvent => {
                     if ctx.catalog.get("sandbox").is_none() {

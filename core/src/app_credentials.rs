@@ -163,6 +163,8 @@ pub fn webhook_urls(public_url: &str, platform: &str, credential_ref: &str) -> M
         "facebook" | "instagram_facebook" | "instagram" | "threads" => {
             out.insert("deauthorize".into(), format!("{base}/meta/apps/{credential_ref}/deauthorize").into());
             out.insert("data_deletion".into(), format!("{base}/meta/apps/{credential_ref}/data-deletion").into());
+            // Its verify token needs the client secret: the worker adds it (`verify_token`).
+            out.insert("events".into(), format!("{base}/meta/apps/{credential_ref}").into());
         }
         "tiktok" => {
             out.insert("events".into(), format!("{base}/tiktok/apps/{credential_ref}").into());
@@ -246,5 +248,6 @@ mod tests {
         );
         assert_eq!(webhook_urls("https://x.test", "x", "pcr_1")["events"], "https://x.test/platform-webhooks/x/apps/pcr_1");
         assert!(webhook_urls("https://x.test", "reddit", "pcr_1").is_empty());
+        assert_eq!(v["platform_webhooks"]["events"], "https://x.test/platform-webhooks/meta/apps/pcr_1");
     }
 }

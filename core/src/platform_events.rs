@@ -7,6 +7,7 @@
 pub mod linkedin;
 pub mod x;
 pub mod forwarding;
+pub mod meta;
 
 use crate::random::{ct_eq, hex};
 use base64::Engine;

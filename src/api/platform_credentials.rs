@@ -39,13 +39,13 @@ async fn put_for(ctx: &Ctx, app_id: &str, platform: &str, body: &[u8]) -> ApiRes
     let input: PutCredentials = parse_json(body)?;
     input.check()?;
     let row = crate::credentials::put(ctx, app_id, p, &input).await?;
-    respond::json(200, &row.view(&ctx.public_url))
+    respond::json(200, &crate::credentials::view(ctx, &row)?)
 }
 
 /// The app's own credentials, by platform.
 async fn list_for(ctx: &Ctx, app_id: &str) -> ApiResult<Response> {
     let rows = crate::credentials::list(ctx, app_id).await?;
-    let data: Vec<_> = rows.iter().map(|r| r.view(&ctx.public_url)).collect();
+    let data = rows.iter().map(|r| crate::credentials::view(ctx, r)).collect::<ApiResult<Vec<_>>>()?;
     respond::json(200, &object!( "data": data ))
 }
 

@@ -5,6 +5,7 @@ use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
 use crate::grants::{outcome_error, refresh_detached, require_active, revoke_grant, usable_token};
+use crate::platform_events::meta_pages;
 use crate::respond::{self, object};
 use crate::store::{self, ProfileFilter};
 use connect_links_core::error::{ApiError, ApiResult};
@@ -48,6 +49,8 @@ pub async fn get(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
 pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     let db = ctx.db()?;
     let profile = store::get_profile(&db, app_id, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
+    // A Facebook Page's token, kept to unsubscribe the Page if this is its last profile.
+    let page = meta_pages::hold(ctx, &profile.platform, id).await;
     let mut batch = Batch::new(ctx, &db);
     batch.push(store::delete_profile_stmt(&db, app_id, id)?);
     // After the delete in one batch: two racing deletes send one `profile.deleted`.
@@ -58,6 +61,10 @@ pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     let grant_ids = serde_json::to_string(&[&profile.grant_id]).or_500("ids json")?;
     batch.push(store::orphan_grants_stmt(&db, &grant_ids)?);
     let results = batch.commit().await?;
+    // Before the revoke, which would end the Page token.
+    if let Some(page) = page {
+        meta_pages::release(ctx, page).await;
+    }
     for (grant, cols) in store::deleted_grants(&results, 3)? {
         revoke_grant(ctx, &grant, &cols).await;
     }

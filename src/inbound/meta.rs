@@ -21,16 +21,16 @@ use worker::Response;
 
 /// The Meta platforms whose app secret may sign a callback. Each product has its own app
 /// (and secret), and a callback URL is shared by every configured one.
-const META_PLATFORMS: [&str; 4] = ["facebook", "instagram_facebook", "instagram", "threads"];
+pub(super) const META_PLATFORMS: [&str; 4] = ["facebook", "instagram_facebook", "instagram", "threads"];
 
 /// A Meta app whose secret may sign a callback on the path it came to.
-struct Signer {
+pub(super) struct Signer {
     /// The platform its logins are on.
-    platform: String,
+    pub(super) platform: String,
     /// Its app secret.
-    secret: ClientSecret,
+    pub(super) secret: ClientSecret,
     /// The app's own credentials (`pcr_...`); `None`: the deployment's.
-    by: Option<String>,
+    pub(super) by: Option<String>,
 }
 
 /// The Meta apps a callback to this path may come from: with `credential_ref`, those
@@ -38,7 +38,7 @@ struct Signer {
 /// set up for `facebook` and `instagram_facebook` shares its callback URLs; 404 when there
 /// are none of a Meta platform, whatever the reason);
 /// without, every Meta platform the deployment configures.
-async fn signers(ctx: &Ctx, credential_ref: Option<&str>) -> ApiResult<Vec<Signer>> {
+pub(super) async fn signers(ctx: &Ctx, credential_ref: Option<&str>) -> ApiResult<Vec<Signer>> {
     let Some(r) = credential_ref else {
         return Ok(META_PLATFORMS
             .iter()

@@ -6,12 +6,13 @@
 //! grants that platform app minted: the deployment's on the platform's own paths, an app's
 //! own credentials' on the paths that name them (`.../apps/{credential_ref}`). A repeated
 //! event changes nothing more and tells the app nothing twice. The platforms' event webhooks
-//! (X, LinkedIn) are verified the same way and handed on to `platform_events`. A flow: it
-//! may call the domain (`events`, `credentials`, `platform_events`), the storage, the
-//! plumbing and core; never another flow.
+//! (Meta, X, LinkedIn, YouTube's WebSub) are verified the same way and handed on to
+//! `platform_events`. A flow: it may call the domain (`events`, `credentials`,
+//! `platform_events`), the storage, the plumbing and core; never another flow.
 
 pub mod linkedin;
 pub mod meta;
+pub mod meta_events;
 pub mod sandbox;
 pub mod tiktok;
 pub mod x;

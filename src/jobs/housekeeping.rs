@@ -44,7 +44,14 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
 /// revoked where allowed (only what is really gone, and a failure in between leaves nothing
 /// behind that the next run would not find).
 async fn unclaimed(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
+    // Facebook Pages' tokens, kept to unsubscribe each Page whose last profile this was.
+    let pages = crate::platform_events::meta_pages::hold_unclaimed(ctx, ctx.now(), 50).await;
     let (profiles, grants) = store::delete_unclaimed(db, ctx.now(), 50).await?;
+    for page in pages {
+        if profiles.iter().any(|p| p.id == page.profile_id()) {
+            crate::platform_events::meta_pages::release(ctx, page).await;
+        }
+    }
     for profile in profiles {
         crate::log::info(&object!("event": "unclaimed_deleted", "profile_id": profile.id));
     }

@@ -5,6 +5,7 @@
 //! what came in. It may call the storage, the plumbing, `crate::events` and core.
 
 mod forward;
+pub mod meta_pages;
 mod stats;
 pub mod websub;
 

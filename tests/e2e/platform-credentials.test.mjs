@@ -184,6 +184,9 @@ test('an app with its own client connects through it end to end; another app thr
   assert.deepEqual(fr.body.platform_webhooks, {
     deauthorize: `${w.base}/platform-webhooks/meta/apps/${fbRef}/deauthorize`,
     data_deletion: `${w.base}/platform-webhooks/meta/apps/${fbRef}/data-deletion`,
+    // Meta's event webhooks: the callback URL and the verify token derived from the secret.
+    events: `${w.base}/platform-webhooks/meta/apps/${fbRef}`,
+    verify_token: crypto.createHmac('sha256', fb.client_secret).update('meta-webhook-verify-token').digest('hex').slice(0, 32),
   });
   mocks.setPages('ownfb', [{ id: '3101', name: 'Own Page' }]);
   const fromF = mocks.calls.length;

@@ -175,6 +175,7 @@ export class PlatformMocks {
     this.holds = new Map(); // "platform:endpoint" -> [Promise], each holding one call until let go
     this.pages = new Map(); // user -> Facebook Pages (setPages)
     this.pageTokens = new Map(); // page id -> latest Page token issued
+    this.pageSubscriptions = new Map(); // "client id:page id" -> subscribed_fields (Graph's subscribed_apps)
     this.organizations = new Map(); // user -> LinkedIn organizations with roles (setOrganizations)
     this.apiKeys = new Map(); // pasted API key -> user, for the API-key providers (issueApiKey)
     this.loopback = []; // requests to this machine (the sandbox, or a host that must never be called)
@@ -588,6 +589,34 @@ function linkedinRest(m, c) {
   return [g, null];
 }
 
+/** The Page webhook fields the mock takes in `subscribed_fields` (a few of Graph's). */
+const PAGE_WEBHOOK_FIELDS = ['feed', 'mention', 'messages', 'messaging_postbacks', 'message_reactions', 'ratings', 'videos', 'live_videos'];
+
+/** Graph's `{page-id}/subscribed_apps` (POST and DELETE; see its routes). */
+function pageSubscription(m, c) {
+  const bearer = /^Bearer (.+)$/.exec(c.headers.authorization || '');
+  const token = bearer ? bearer[1] : c.query.access_token;
+  if (!token) return graphError(400, 'An access token is required to request this resource.', 104);
+  const g = m.tokens.get(token);
+  if (!g || g.revoked || !FACEBOOK_LOGIN.includes(g.platform)) return graphError(400, 'Invalid OAuth access token - Cannot parse access token', 190);
+  const pageId = c.path.split('/')[2];
+  if (g.kind !== 'page') return graphError(400, '(#210) A page access token is required to request this resource.', 210);
+  if (g.pageId !== pageId) return graphError(403, '(#200) Permissions error', 200);
+  const key = `${g.clientId}:${pageId}`;
+  if (c.method === 'DELETE') {
+    m.pageSubscriptions.delete(key);
+    return json(200, { success: true });
+  }
+  const fields = (c.form.subscribed_fields ?? c.query.subscribed_fields ?? '').split(',').filter(Boolean);
+  if (!fields.length) return graphError(400, '(#100) The parameter subscribed_fields is required', 100);
+  const unknown = fields.find((f) => !PAGE_WEBHOOK_FIELDS.includes(f));
+  if (unknown) return graphError(400, `(#100) Param subscribed_fields[0] must be one of {${PAGE_WEBHOOK_FIELDS.join(', ')}} - got "${unknown}".`, 100);
+  m.pageSubscriptions.set(key, fields);
+  // The Pages webhooks page shows `{"success": "true"}`, the reference a boolean: the mock
+  // answers the string, the worker takes both.
+  return json(200, { success: 'true' });
+}
+
 // Each route is one endpoint of one platform's dialect.
 const ROUTES = [
   // Instagram API with Instagram Login
@@ -712,6 +741,15 @@ const ROUTES = [
     for (const t of m.tokens.values()) if (t.platform === g.platform && t.user === g.user && t.clientId === g.clientId) t.revoked = true;
     return json(200, { success: true });
   } },
+
+  // A Page's subscription of the app its token was issued to (POST with subscribed_fields,
+  // DELETE), only with that Page's own token, as
+  // https://developers.facebook.com/docs/graph-api/reference/page/subscribed_apps has it ("A
+  // Page access token"; "the page-id you use in endpoint must match the page ID of the page
+  // access token"); errors in Graph's shape (https://developers.facebook.com/docs/graph-api/guides/error-handling:
+  // 190 a bad token, 2xx a permission error, 100 a bad parameter).
+  { platform: 'facebook', platformOf: metaAppOf, endpoint: 'subscribed_apps', method: 'POST', host: 'graph.facebook.com', path: '/v25.0/{page-id}/subscribed_apps', pathRe: /^\/v25\.0\/[^/]+\/subscribed_apps$/, run: pageSubscription },
+  { platform: 'facebook', platformOf: metaAppOf, endpoint: 'subscribed_apps', method: 'DELETE', host: 'graph.facebook.com', path: '/v25.0/{page-id}/subscribed_apps', pathRe: /^\/v25\.0\/[^/]+\/subscribed_apps$/, run: pageSubscription },
 
   // Threads
   { platform: 'threads', endpoint: 'token', method: 'POST', host: 'graph.threads.net', path: '/oauth/access_token', run(m, c) {

@@ -9,6 +9,7 @@
 // the tests before it did (node:test runs a file's tests in order).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { startWorker } from './harness.mjs';
 import { PlatformMocks, credentialVars, credsFor } from './platform-mocks.mjs';
 import { metaSignedRequest, tiktokSignatureHeader } from './platform-webhook-signers.mjs';
@@ -74,6 +75,9 @@ test('Meta deauthorize on an app credential\'s path: only its secret verifies, a
   assert.deepEqual(fbOwn.hooks, {
     deauthorize: `${w.base}/platform-webhooks/meta/apps/${fbOwn.ref}/deauthorize`,
     data_deletion: `${w.base}/platform-webhooks/meta/apps/${fbOwn.ref}/data-deletion`,
+    // Meta's event webhooks (tests/e2e/platform-events-meta.test.mjs).
+    events: `${w.base}/platform-webhooks/meta/apps/${fbOwn.ref}`,
+    verify_token: crypto.createHmac('sha256', FB_OWN.client_secret).update('meta-webhook-verify-token').digest('hex').slice(0, 32),
   });
   // The same login (the mock numbers users alike for every client) in three apps, through
   // three platform apps.
@@ -277,7 +281,10 @@ test('a new secret for the same Meta app: a callback signed with the old one is 
   const [page] = await connectPages(app, 'rotfb', [{ id: '3601', name: 'Rotated' }]);
   // Rotated at Meta, then stored: the same client id, the same credentials and path.
   const second = await ownClient(app, 'facebook', { client_id: 'rot-fb-app', client_secret: 'rot-fb-secret-2' });
-  assert.deepEqual(second, first, 'the same credentials and paths');
+  const urls = ({ ref, hooks: { verify_token: _, ...hooks } }) => ({ ref, hooks });
+  assert.deepEqual(urls(second), urls(first), 'the same credentials and paths');
+  // Meta's event webhooks' verify token is derived from the secret: it changes with it.
+  assert.notEqual(second.hooks.verify_token, first.hooks.verify_token);
   const path = `/platform-webhooks/meta/apps/${first.ref}/deauthorize`;
   const old = await postForm(path, deauth('rotfb', 'rot-fb-secret-1'));
   assert.equal(old.status, 401, 'the old secret no longer verifies');
