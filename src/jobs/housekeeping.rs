@@ -1,8 +1,8 @@
 //! The housekeeping part of the lifecycle job: consumed states, unclaimed profiles, key
 //! rotation that can finish (tokens, webhook and client secrets, apps' platform
-//! credentials), retention (how long finished rows and platform events' dedup keys and
-//! counters are kept), instance clients nobody
-//! uses, and apps' retired platform credentials no grant refers to any more.
+//! credentials, YouTube subscriptions' secrets), retention (how long finished rows and
+//! platform events' dedup keys and counters are kept), instance clients nobody uses, and
+//! apps' retired platform credentials no grant refers to any more.
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
@@ -105,6 +105,7 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     unreadable += reencrypt_own_tokens(ctx, db, &keyring, &others).await?;
     unreadable += reencrypt_credentials(ctx, db, &keyring, &others).await?;
     reencrypt_instance_clients(ctx, db, &keyring, &others).await?;
+    crate::platform_events::websub::reseal_old_key(ctx, &keyring, &others, REENCRYPT_BATCH).await?;
     crate::sealed_secrets::tidy_previous_webhook_secrets(ctx, db, &keyring, &others).await?;
     crate::sealed_secrets::rewrap_worker_secrets(db, &keyring, &others).await?;
     let apps = store::old_key_apps(db, &others, REENCRYPT_BATCH).many::<OldKeyApp>("read old-key apps").await?;

@@ -193,3 +193,28 @@ fn log_failure(step: &str, detail: &str) {
 pub fn secret_of(ctx: &Ctx, row: &WebsubRow) -> Option<String> {
     ctx.keyring().ok()?.open(&row.id, SECRET_FIELD, &row.secret_enc).ok()
 }
+
+/// Key rotation: re-seals under the current key a batch of subscription secrets still under
+/// one of `others` (a JSON array of key ids). A secret no key opens makes its subscription due
+/// for renewal, which sends the hub a fresh one (until then its deliveries fail to verify).
+pub async fn reseal_old_key(ctx: &Ctx, keyring: &Keyring, others: &str, limit: u32) -> ApiResult<()> {
+    let db = ctx.db()?;
+    let rows = store::old_key_websubs(&db, others, limit)
+        .many::<WebsubRow>("read old-key websub")
+        .await?;
+    for row in rows {
+        let resealed = keyring
+            .open(&row.id, SECRET_FIELD, &row.secret_enc)
+            .and_then(|s| keyring.seal(&row.id, SECRET_FIELD, &s));
+        match &resealed {
+            Ok(enc) => store::rewrap_websub(&db, &row.id, enc, &row.secret_enc, keyring.current_kid()),
+            Err(_) => {
+                crate::log::error(&object!("event": "reencrypt_failed", "websub_id": row.id));
+                store::websub_due_now(&db, &row.id, &row.secret_enc, ctx.now())
+            }
+        }
+        .exec("rewrap websub")
+        .await?;
+    }
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! What each token-encryption key id still protects, counted across the tables that hold
 //! sealed values (`grants`, `profiles`, `apps`, `worker_secrets`, `instance_clients`,
-//! `platform_credentials`, `connect_links`, `account_choices`), for `GET /v1/admin/keys`.
+//! `platform_credentials`, `websub_subscriptions`, `connect_links`, `account_choices`), for
+//! `GET /v1/admin/keys`.
 
 use super::stmt::{kid_sql, Stmt};
 use connect_links_core::envelope::Keyring;
@@ -22,7 +23,8 @@ pub struct KidUsage {
     /// Token rows under it: grants, and profiles holding a token of their own.
     pub profiles: u64,
     /// Apps whose webhook secret (current or previous) or Mastodon client secrets are under
-    /// it, and the worker's own secrets (the confirmation-code key).
+    /// it, apps' platform credentials, YouTube subscriptions' `hub.secret`s, and the worker's
+    /// own secrets (the confirmation-code key).
     pub apps: u64,
     /// Pending connect links (their consent URL and KV verifier) and account choices under it.
     pub pending_links: u64,
@@ -69,6 +71,13 @@ pub async fn key_usage(db: &D1Database, keyring: &Keyring, now: i64) -> ApiResul
     ))
     .many::<Count>("key usage apps")
     .await?;
+    // Apart: D1 takes no more terms in one compound SELECT than the query above has.
+    let subscriptions = worker::Result::Ok(query!(
+        db,
+        "SELECT token_kid AS kid, COUNT(*) AS n, 0 AS unreadable FROM websub_subscriptions GROUP BY token_kid"
+    ))
+    .many::<Count>("key usage subscriptions")
+    .await?;
     let links = query!(
         db,
         &format!(
@@ -86,7 +95,7 @@ pub async fn key_usage(db: &D1Database, keyring: &Keyring, now: i64) -> ApiResul
     for kid in keyring.kids() {
         by_kid.entry(kid.to_string()).or_default();
     }
-    for (rows, which) in [(profiles, 0), (apps, 1), (links, 2)] {
+    for (rows, which) in [(profiles, 0), (apps, 1), (subscriptions, 1), (links, 2)] {
         for c in rows {
             let u = by_kid.entry(c.kid.unwrap_or_default()).or_default();
             match which {

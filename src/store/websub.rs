@@ -160,3 +160,42 @@ pub fn channel_has_profiles(
         credential_ref
     )
 }
+
+/// The statement that reads up to `limit` subscriptions whose secret is sealed under one of
+/// `others` (a JSON array of key ids).
+pub fn old_key_websubs(db: &D1Database, others: &str, limit: u32) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        &format!(
+            "SELECT {COLUMNS} FROM websub_subscriptions WHERE token_kid IN (SELECT value FROM json_each(?1)) LIMIT ?2"
+        ),
+        others,
+        limit
+    )
+}
+
+/// The statement that writes subscription `id`'s re-sealed secret `enc` (under `kid`) while
+/// it is still `old`.
+pub fn rewrap_websub(db: &D1Database, id: &str, enc: &str, old: &str, kid: &str) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        "UPDATE websub_subscriptions SET secret_enc = ?2, token_kid = ?4 WHERE id = ?1 AND secret_enc = ?3",
+        id,
+        enc,
+        old,
+        kid
+    )
+}
+
+/// The statement that makes subscription `id`, whose secret (still `old`) no key opens, due
+/// for renewal at `now`: the renewal (within the hour) sends the hub a fresh secret and
+/// seals it under the current key, which also takes the row out of the next batches.
+pub fn websub_due_now(db: &D1Database, id: &str, old: &str, now: i64) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        "UPDATE websub_subscriptions SET lease_expires_at = ?3 WHERE id = ?1 AND secret_enc = ?2",
+        id,
+        old,
+        now
+    )
+}

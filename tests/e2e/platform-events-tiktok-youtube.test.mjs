@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startWorker } from './harness.mjs';
+import { startWorker, randomKey } from './harness.mjs';
 import { PlatformMocks, credentialVars, credsFor } from './platform-mocks.mjs';
 import { WebhookReceiver } from './webhook-receiver.mjs';
 import { tiktokSignatureHeader } from './platform-webhook-signers.mjs';
@@ -306,4 +306,47 @@ test('platform events: the TikTok and YouTube receivers are counted in the stats
     const s = of(p);
     assert.ok(s && s.received > 0 && s.verified > 0 && s.refused > 0 && s.matched > 0 && s.forwarded > 0, `${p}: ${JSON.stringify(s)}`);
   }
+});
+
+// Last in this file: it restarts the worker with another TOKEN_KEYS.
+test('WebSub: a key rotation re-seals each hub.secret, so deliveries verify once the old key is gone; one no key opens is renewed with a fresh secret', async () => {
+  const { channel, request } = await connectChannel('ytkeys');
+  await hubVerifyOk(request);
+  const broken = await connectChannel('ytkeysbroken');
+  await hubVerifyOk(broken.request);
+  const k1 = w.bindings.TOKEN_KEYS;
+  const k2 = `k2:${randomKey()}`;
+  await w.restart({ TOKEN_KEYS: `${k2},${k1}` });
+  const usage = async () => Object.fromEntries((await w.admin('GET', '/v1/admin/keys')).body.data.map((u) => [u.kid, u]));
+  const subs = async () => (await w.row("SELECT COUNT(*) AS n FROM websub_subscriptions WHERE token_kid = 'k1'")).n;
+  // Earlier tests' subscriptions the hub never verified are due and resent within the hour
+  // (which re-seals them too): out of the way here.
+  await w.sql("DELETE FROM websub_subscriptions WHERE status <> 'active' AND id NOT IN (?, ?)", (await subRow(channel)).id, (await subRow(broken.channel)).id);
+  assert.ok((await subs()) >= 2);
+  const before = await usage();
+  assert.equal(before.k1.removable, false);
+  // A secret under k1 that k1 does not open (corrupt): a renewal is all that can mend it.
+  const brokenRow = await subRow(broken.channel);
+  await w.sql('UPDATE websub_subscriptions SET secret_enc = ?, updated_at = ? WHERE id = ?', `v1.k1.${'A'.repeat(60)}`, now() - 7200, brokenRow.id);
+  const renewals = hubFor(broken.channel, 'subscribe').length;
+  await w.cron();
+  assert.equal(await subs(), 1, 'every readable secret moved to k2; the broken one waits for its renewal');
+  const mid = (await usage()).k1;
+  assert.deepEqual([mid.profiles, mid.apps, mid.pending_links, mid.removable], [0, 1, 0, false], 'the subscription still under k1 holds the key');
+  const row = await subRow(channel);
+  assert.equal(row.token_kid, 'k2');
+  assert.ok(row.secret_enc.startsWith('v1.k2.'));
+  assert.equal(w.openEnvelope(row.secret_enc, row.id, 'hub_secret'), request.secret, 'the same secret, sealed under k2');
+  assert.ok((await subRow(broken.channel)).lease_expires_at <= now(), 'the broken one is due for renewal');
+  await w.cron();
+  const fresh = await until('a renewal with a fresh secret', () => hubFor(broken.channel, 'subscribe').length > renewals && hubFor(broken.channel, 'subscribe').at(-1));
+  assert.notEqual(fresh.secret, broken.request.secret);
+  assert.equal(await subs(), 0);
+  assert.equal((await usage()).k1.removable, true);
+  await hubVerifyOk(fresh);
+  // The old key goes: both subscriptions' deliveries still verify.
+  await w.restart({ TOKEN_KEYS: k2 });
+  assert.equal((await mocks.hubDeliver(request, atom(channel, 'vid_keys1'))).status, 204);
+  assert.equal((await mocks.hubDeliver(fresh, atom(broken.channel, 'vid_keys2'))).status, 204);
+  assert.equal((await mocks.hubDeliver(fresh, atom(broken.channel, 'vid_keys3'), { secret: broken.request.secret })).status, 401, 'the old secret no longer verifies');
 });
