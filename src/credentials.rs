@@ -64,13 +64,16 @@ fn open(ctx: &Ctx, row: &CredentialRow) -> ApiResult<ClientCredentials> {
 
 /// The API view of `row` (`CredentialRow::view`): for a Meta app, with the verify token of
 /// its events path in `platform_webhooks` (derived from its client secret, so it is stored
-/// nowhere and changes with the secret).
+/// nowhere and changes with the secret). Credentials whose secret no key opens any more are
+/// shown without it: the operator must still see them to store them again.
 pub fn view(ctx: &Ctx, row: &CredentialRow) -> ApiResult<serde_json::Value> {
     let mut v = row.view(&ctx.public_url);
     if meta::PLATFORMS.contains(&row.platform.as_str()) {
-        let token = meta::verify_token_of(open(ctx, row)?.client_secret.secret());
-        if let Some(hooks) = v.get_mut("platform_webhooks").and_then(serde_json::Value::as_object_mut) {
-            hooks.insert("verify_token".into(), token.into());
+        if let Ok(creds) = open(ctx, row) {
+            let token = meta::verify_token_of(creds.client_secret.secret());
+            if let Some(hooks) = v.get_mut("platform_webhooks").and_then(serde_json::Value::as_object_mut) {
+                hooks.insert("verify_token".into(), token.into());
+            }
         }
     }
     Ok(v)

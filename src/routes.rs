@@ -447,8 +447,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                 Public::MetaDeletionStatus => inbound::meta::deletion_status(ctx, a).await,
                 Public::TiktokEvent => {
                     let signature = req.headers().get("tiktok-signature").ok().flatten();
-                    let body = public_body(req).await?;
-                    inbound::tiktok::event(ctx, None, signature.as_deref(), &body).await
+                    inbound::tiktok::event(ctx, None, signature.as_deref(), public_body(req).await).await
                 }
                 Public::MetaAppDeauthorize => inbound::meta::deauthorize(ctx, Some(a), &public_body(req).await?).await,
                 Public::MetaAppDataDeletion => {
@@ -456,8 +455,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                 }
                 Public::TiktokAppEvent => {
                     let signature = req.headers().get("tiktok-signature").ok().flatten();
-                    let body = public_body(req).await?;
-                    inbound::tiktok::event(ctx, Some(a), signature.as_deref(), &body).await
+                    inbound::tiktok::event(ctx, Some(a), signature.as_deref(), public_body(req).await).await
                 }
                 Public::XCrc | Public::XAppCrc => {
                     let by = matches!(to, Public::XAppCrc).then_some(a);
@@ -466,7 +464,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                 Public::XEvent | Public::XAppEvent => {
                     let by = matches!(to, Public::XAppEvent).then_some(a);
                     let signature = req.headers().get("x-twitter-webhooks-signature").ok().flatten();
-                    inbound::x::event(ctx, by, signature.as_deref(), public_body(req).await).await
+                    inbound::x::event(ctx, by, signature.as_deref(), event_body(req).await).await
                 }
                 Public::LinkedinChallenge | Public::LinkedinAppChallenge => {
                     let by = matches!(to, Public::LinkedinAppChallenge).then_some(a);
@@ -475,20 +473,19 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                 Public::LinkedinEvent | Public::LinkedinAppEvent => {
                     let by = matches!(to, Public::LinkedinAppEvent).then_some(a);
                     let signature = req.headers().get("x-li-signature").ok().flatten();
-                    inbound::linkedin::event(ctx, by, signature.as_deref(), public_body(req).await).await
+                    inbound::linkedin::event(ctx, by, signature.as_deref(), event_body(req).await).await
                 }
                 Public::YoutubeVerify => inbound::youtube::verify(ctx, a, &query(req)?).await,
                 Public::YoutubeNotify => {
                     let signature = req.headers().get("x-hub-signature").ok().flatten();
-                    let body = public_body(req).await?;
-                    inbound::youtube::notify(ctx, a, signature.as_deref(), &body).await
+                    inbound::youtube::notify(ctx, a, signature.as_deref(), event_body(req).await).await
                 }
                 Public::MetaEventsVerify => inbound::meta_events::verify_request(ctx, None, &query(req)?).await,
                 Public::MetaAppEventsVerify => inbound::meta_events::verify_request(ctx, Some(a), &query(req)?).await,
                 Public::MetaEvents | Public::MetaAppEvents => {
                     let by = matches!(to, Public::MetaAppEvents).then_some(a);
                     let signature = req.headers().get("x-hub-signature-256").ok().flatten();
-                    let body = public_body(req).await;
+                    let body = event_body(req).await;
                     inbound::meta_events::receive(ctx, by, signature.as_deref(), body).await
                 }
                 Public::SandboxEvent => {
@@ -503,9 +500,15 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
     }
 }
 
-fn too_large() -> ApiError {
-    ApiError::new(ErrorCode::PayloadTooLarge, "request body is over 64 KiB")
+fn too_large(cap: usize) -> ApiError {
+    let message = if cap == EVENT_BODY_BYTES { "request body is over 1 MiB" } else { "request body is over 64 KiB" };
+    ApiError::new(ErrorCode::PayloadTooLarge, message)
 }
+
+/// The cap of a platform's event webhook body: Meta batches up to 1,000 changes in one
+/// request, far more than 64 KiB, and refusing them would lose them (Meta retries, then drops
+/// them, and turns a Page's webhook off after an hour of failures).
+const EVENT_BODY_BYTES: usize = 1024 * 1024;
 
 /// How much of a chunked body over the cap is still read (and discarded) before the 413, so
 /// a client that is still sending sees the answer rather than a reset. Only for callers that
@@ -515,30 +518,36 @@ const OVER_CAP_DRAIN: usize = 1024 * 1024;
 /// The body of an authenticated request (see [`read_body`]): past the cap a chunked body is
 /// drained for at most [`OVER_CAP_DRAIN`] more, then cut.
 async fn body(req: &mut Request) -> ApiResult<Vec<u8>> {
-    read_body(req, OVER_CAP_DRAIN).await
+    read_body(req, MAX_BODY_BYTES, OVER_CAP_DRAIN).await
 }
 
 /// The body of a request nobody authenticated (platform webhooks, the picker's form, the
 /// sandbox): cut at the cap, so a stranger's huge or endless body costs at most 64 KiB of
 /// reading.
 async fn public_body(req: &mut Request) -> ApiResult<Vec<u8>> {
-    read_body(req, 0).await
+    read_body(req, MAX_BODY_BYTES, 0).await
 }
 
-/// The request body, refused over 64 KiB: by its declared length before any reading, and by
+/// The body of a platform's event webhook, before its signature is checked: as
+/// [`public_body`], with the cap at [`EVENT_BODY_BYTES`].
+async fn event_body(req: &mut Request) -> ApiResult<Vec<u8>> {
+    read_body(req, EVENT_BODY_BYTES, 0).await
+}
+
+/// The request body, refused over `cap`: by its declared length before any reading, and by
 /// a running count while it streams in (a chunked body declares no length). Past the cap a
 /// chunked body is drained for at most `drain` bytes more (then cut), never read whole.
-async fn read_body(req: &mut Request, drain: usize) -> ApiResult<Vec<u8>> {
+async fn read_body(req: &mut Request, cap: usize, drain: usize) -> ApiResult<Vec<u8>> {
     let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(too_large());
+    if declared.is_some_and(|n| n > cap) {
+        return Err(too_large(cap));
     }
     if req.inner().body().is_none() {
         return Ok(Vec::new());
     }
-    match read_request(req.stream().or_500("request body stream")?, MAX_BODY_BYTES, drain).await {
+    match read_request(req.stream().or_500("request body stream")?, cap, drain).await {
         Ok(bytes) => Ok(bytes),
-        Err(ReadError::OverCap) => Err(too_large()),
+        Err(ReadError::OverCap) => Err(too_large(cap)),
         // The client went away mid-body (or sent a broken one): its mistake, not ours.
         Err(ReadError::Stream) => Err(ApiError::invalid("the request body could not be read")),
     }

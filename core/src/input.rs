@@ -67,7 +67,8 @@ pub struct CreateApp {
     /// Whether the app may manage its own platform credentials with its API key (default
     /// false).
     #[serde(default)]
-    pub self_service_credentials: Option<bool>,    /// The platform event types to forward to the app, read by
+    pub self_service_credentials: Option<bool>,
+    /// The platform event types to forward to the app, read by
     /// `platform_events::forwarding::check_setting`; absent or `null`: none.
     #[serde(default)]
     pub platform_events: Option<Value>,
@@ -98,7 +99,8 @@ pub struct PatchApp {
     pub limits: Option<Option<LimitsInput>>,
     /// Whether the app may manage its own platform credentials with its API key.
     #[serde(default)]
-    pub self_service_credentials: Option<bool>,    /// New platform event types to forward (`Some(Value::Null)` clears them), read by
+    pub self_service_credentials: Option<bool>,
+    /// New platform event types to forward (`Some(Value::Null)` clears them), read by
     /// `platform_events::forwarding::check_setting`.
     #[serde(default, deserialize_with = "some_value")]
     pub platform_events: Option<Value>,

@@ -4,20 +4,19 @@
 //! [`InboundEvent`]s, one per platform account and change, for the worker to match to
 //! profiles and forward to the apps that asked for that event type.
 
-pub mod linkedin;
-pub mod x;
 pub mod forwarding;
+pub mod linkedin;
 pub mod meta;
+pub mod sandbox;
+pub mod tiktok;
+pub mod x;
+pub mod youtube;
 
 use crate::random::{ct_eq, hex};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-
-pub mod tiktok;
-pub mod youtube;
-pub mod sandbox;
 
 /// One event for one platform account, as the platform sent it.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,7 @@
 //! (`LINKEDIN_CLIENT_SECRET`), or an app's own LinkedIn app's on its credentials' path.
 //! Verified notifications go on to the apps holding their organizations, after the answer.
 
-use super::{tally, unauthorized};
+use super::unauthorized;
 use crate::credentials::webhook_signer;
 use crate::ctx::Ctx;
 use crate::platform_events::hand_on;
@@ -40,7 +40,7 @@ pub async fn challenge(ctx: &Ctx, credential_ref: Option<&str>, code: Option<&st
         }
         Err(e) => Err(e),
     };
-    tally(ctx, PLATFORM, answer.is_ok()).await;
+    crate::platform_events::outcome(ctx, PLATFORM, &answer).await;
     let (code, response) = answer?;
     respond::json(200, &object!("challengeCode": code, "challengeResponse": response))
 }
@@ -63,7 +63,7 @@ pub async fn event(
         Ok((body, by))
     }
     .await;
-    tally(ctx, PLATFORM, checked.is_ok()).await;
+    crate::platform_events::outcome(ctx, PLATFORM, &checked).await;
     let (body, by) = checked?;
     hand_on(ctx, PLATFORM, by.as_deref(), linkedin::parse(&body, ctx.now())).await;
     respond::json(200, &object!("ok": true))

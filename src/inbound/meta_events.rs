@@ -11,7 +11,7 @@ use super::meta::{signers, Signer};
 use super::unauthorized;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
-use crate::platform_events::{count, hand_on, Tally};
+use crate::platform_events::{hand_on, request};
 use crate::respond::{self, object};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::platform_events::meta::{challenge, parse, platforms_of, verify, verify_token_of};
@@ -37,13 +37,11 @@ pub async fn verify_request(
         (Some(_), Some(named)) => verify_token_of(named.secret.secret()),
         _ => ctx.env.secret("META_WEBHOOK_VERIFY_TOKEN").map(|s| s.to_string()).unwrap_or_default(),
     };
-    let platform = first_platform(&signers);
-    count(ctx, platform, Tally::Received, 1).await;
-    let Some(answer) = challenge(query, &expected) else {
-        count(ctx, platform, Tally::Refused, 1).await;
+    let answer = challenge(query, &expected);
+    request(ctx, first_platform(&signers), answer.is_some()).await;
+    let Some(answer) = answer else {
         return Err(ApiError::new(ErrorCode::Forbidden, "the verify token does not match"));
     };
-    count(ctx, platform, Tally::Verified, 1).await;
     let resp = Response::ok(answer).or_500("challenge answer")?;
     resp.headers().set("content-type", "text/plain; charset=utf-8").or_500("content-type")?;
     Ok(resp)
@@ -69,9 +67,7 @@ pub async fn receive(
         Err(_) => vec![],
     };
     let Some(first) = hits.first() else {
-        let platform = first_platform(&signers);
-        count(ctx, platform, Tally::Received, 1).await;
-        count(ctx, platform, Tally::Refused, 1).await;
+        request(ctx, first_platform(&signers), false).await;
         return Err(body.err().unwrap_or_else(unauthorized));
     };
     let events = match &body {
@@ -81,8 +77,7 @@ pub async fn receive(
     let covers = |s: &Signer, object: &str| platforms_of(object).contains(&s.platform.as_str());
     // Counted once, for the platform the events are for (one Meta app may serve several).
     let counted = hits.iter().find(|s| events.iter().any(|(o, _)| covers(s, o))).unwrap_or(first);
-    count(ctx, &counted.platform, Tally::Received, 1).await;
-    count(ctx, &counted.platform, Tally::Verified, 1).await;
+    request(ctx, &counted.platform, true).await;
     for s in &hits {
         let mine = events.iter().filter(|(o, _)| covers(s, o)).map(|(_, e)| e.clone()).collect();
         hand_on(ctx, &s.platform, s.by.as_deref(), mine).await;

@@ -35,15 +35,6 @@ pub fn unauthorized() -> ApiError {
     ApiError::new(ErrorCode::Unauthorized, "the request is not signed by this platform app")
 }
 
-/// Counts one request to `platform`'s event receiver: received, then verified (its
-/// signature or handshake checked out) or refused (anything else: a bad signature, a body
-/// over the cap, an unknown path or handshake).
-pub async fn tally(ctx: &Ctx, platform: &str, verified: bool) {
-    use crate::platform_events::{count, Tally};
-    count(ctx, platform, Tally::Received, 1).await;
-    count(ctx, platform, if verified { Tally::Verified } else { Tally::Refused }, 1).await;
-}
-
 /// Profiles written per D1 batch: a login with hundreds of Pages across apps is handled in
 /// several batches, each within D1's limits; each batch leaves a consistent state, so a
 /// repeat of the event finishes what a failure left.

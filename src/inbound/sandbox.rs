@@ -7,7 +7,7 @@
 
 use super::unauthorized;
 use crate::ctx::Ctx;
-use crate::platform_events::{count, hand_on, Tally};
+use crate::platform_events::{hand_on, request};
 use crate::respond::{self, object};
 use crate::store;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
@@ -30,17 +30,15 @@ fn secret(ctx: &Ctx) -> Option<String> {
 /// answers 200 at once and forwards the events after the answer. A signed body of another
 /// shape is 400, with nothing forwarded.
 pub async fn receive(ctx: &Ctx, signature: Option<&str>, body: ApiResult<Vec<u8>>) -> ApiResult<Response> {
-    count(ctx, PLATFORM, Tally::Received, 1).await;
     let signed = match (&body, secret(ctx)) {
         (Ok(b), Some(s)) => verify(signature, b, &s),
         _ => false,
     };
+    request(ctx, PLATFORM, signed).await;
     if !signed {
-        count(ctx, PLATFORM, Tally::Refused, 1).await;
         body?;
         return Err(unauthorized());
     }
-    count(ctx, PLATFORM, Tally::Verified, 1).await;
     let events = parse(&body?).map_err(ApiError::invalid)?;
     hand_on(ctx, PLATFORM, None, events).await;
     respond::json(200, &object!("ok": true))

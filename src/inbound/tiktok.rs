@@ -8,7 +8,7 @@
 use super::{revoke_login, unauthorized};
 use crate::credentials::webhook_signer;
 use crate::ctx::Ctx;
-use crate::platform_events::{count, hand_on, Tally};
+use crate::platform_events::{hand_on, request};
 use crate::respond::{self, object};
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::platform_events::tiktok::inbound_event;
@@ -25,7 +25,7 @@ pub async fn event(
     ctx: &Ctx,
     credential_ref: Option<&str>,
     signature: Option<&str>,
-    body: &[u8],
+    body: ApiResult<Vec<u8>>,
 ) -> ApiResult<Response> {
     let (client_id, secret, by) = match credential_ref {
         None => {
@@ -39,13 +39,16 @@ pub async fn event(
             None => return Err(ApiError::not_found("route")),
         },
     };
-    count(ctx, "tiktok", Tally::Received, 1).await;
-    let signed = signature.is_some_and(|s| verify_tiktok_signature(s, body, secret.secret(), ctx.now()));
+    let signed = match (signature, &body) {
+        (Some(s), Ok(b)) => verify_tiktok_signature(s, b, secret.secret(), ctx.now()),
+        _ => false,
+    };
+    request(ctx, "tiktok", signed).await;
     if !signed {
-        count(ctx, "tiktok", Tally::Refused, 1).await;
+        body?;
         return Err(unauthorized());
     }
-    count(ctx, "tiktok", Tally::Verified, 1).await;
+    let body = &body?[..];
     // Every event of this client about a user goes on to the apps, after the answer.
     let inbound = inbound_event(body, &client_id, ctx.now());
     let Some(event) = parse_tiktok_event(body) else {

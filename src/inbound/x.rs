@@ -5,7 +5,7 @@
 //! `webhook_secret` of its stored credentials. Verified events go on to the apps holding
 //! their accounts, after the answer.
 
-use super::{tally, unauthorized};
+use super::unauthorized;
 use crate::credentials::webhook_secret_signer;
 use crate::ctx::Ctx;
 use crate::platform_events::hand_on;
@@ -46,7 +46,7 @@ pub async fn crc(ctx: &Ctx, credential_ref: Option<&str>, crc_token: Option<&str
             .ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "crc_token is missing or is not a token X sends")),
         Err(e) => Err(e),
     };
-    tally(ctx, PLATFORM, answer.is_ok()).await;
+    crate::platform_events::outcome(ctx, PLATFORM, &answer).await;
     respond::json(200, &object!("response_token": answer?))
 }
 
@@ -69,7 +69,7 @@ pub async fn event(
         Ok((body, by))
     }
     .await;
-    tally(ctx, PLATFORM, checked.is_ok()).await;
+    crate::platform_events::outcome(ctx, PLATFORM, &checked).await;
     let (body, by) = checked?;
     hand_on(ctx, PLATFORM, by.as_deref(), x::parse(&body, ctx.now())).await;
     respond::json(200, &object!("ok": true))

@@ -7,7 +7,7 @@
 use super::unauthorized;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
-use crate::platform_events::{count, hand_on, websub, Tally};
+use crate::platform_events::{hand_on, request, websub};
 use crate::respond::{self, object};
 use crate::store::{self, Stmt, WebsubRow};
 use connect_links_core::error::{ApiError, ApiResult};
@@ -24,21 +24,19 @@ const MAX_CHALLENGE: usize = 512;
 /// subscriber that "does not agree with the action" (a denial included: it is logged).
 pub async fn verify(ctx: &Ctx, id: &str, q: &[(String, String)]) -> ApiResult<Response> {
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    count(ctx, "youtube", Tally::Received, 1).await;
     // The challenge first: a request we cannot answer must record nothing.
     let challenge = get("hub.challenge").filter(|c| plausible_challenge(c));
     let agreed = match challenge {
         Some(_) => agree(ctx, id, get("hub.mode"), get("hub.topic"), get("hub.lease_seconds")).await?,
         None => false,
     };
+    request(ctx, "youtube", agreed).await;
     let (true, Some(challenge)) = (agreed, challenge) else {
-        count(ctx, "youtube", Tally::Refused, 1).await;
         if get("hub.mode") == Some("denied") {
-            crate::log::info(&object!("event": "websub_denied", "subscription": id));
+            crate::log::info(&object!("event": "websub_denied", "topic": get("hub.topic")));
         }
         return Err(ApiError::not_found("subscription"));
     };
-    count(ctx, "youtube", Tally::Verified, 1).await;
     Response::ok(challenge).or_500("challenge answer")
 }
 
@@ -73,20 +71,21 @@ fn plausible_challenge(c: &str) -> bool {
 /// subscription; 401 unless `X-Hub-Signature` is the HMAC of the raw body under its secret
 /// (checked before the XML is read); 204 otherwise, the feed's videos handed on as
 /// `video.published` / `video.deleted` for its channel after the answer.
-pub async fn notify(ctx: &Ctx, id: &str, signature: Option<&str>, body: &[u8]) -> ApiResult<Response> {
-    count(ctx, "youtube", Tally::Received, 1).await;
+pub async fn notify(ctx: &Ctx, id: &str, signature: Option<&str>, body: ApiResult<Vec<u8>>) -> ApiResult<Response> {
     let Some(row) = store::websub_by_id(&ctx.db()?, id).one::<WebsubRow>("read websub").await? else {
-        count(ctx, "youtube", Tally::Refused, 1).await;
         return Err(ApiError::not_found("subscription"));
     };
     let secret = websub::secret_of(ctx, &row);
-    let signed = matches!((signature, &secret), (Some(s), Some(k)) if verify_signature(s, body, k));
+    let signed = match (signature, &secret, &body) {
+        (Some(s), Some(k), Ok(b)) => verify_signature(s, b, k),
+        _ => false,
+    };
+    request(ctx, "youtube", signed).await;
     if !signed {
-        count(ctx, "youtube", Tally::Refused, 1).await;
+        body?;
         return Err(unauthorized());
     }
-    count(ctx, "youtube", Tally::Verified, 1).await;
-    let events = parse_feed(body, &row.channel_id, ctx.now());
+    let events = parse_feed(&body?, &row.channel_id, ctx.now());
     hand_on(ctx, "youtube", row.credential_ref.as_deref(), events).await;
     respond::no_content()
 }

@@ -4,7 +4,7 @@ use super::stats::{counts, hour, Tally};
 use crate::ctx::Ctx;
 use crate::events::Batch;
 use crate::respond::object;
-use crate::store;
+use crate::store::{self, Stmt};
 use connect_links_core::error::ApiResult;
 use connect_links_core::platform_events::forwarding::{event_data, wants};
 use connect_links_core::platform_events::InboundEvent;
@@ -19,12 +19,18 @@ const DEDUP_SECS: i64 = 24 * 3600;
 /// event type, then delivers. Events for accounts no profile holds are counted, not stored.
 /// Best effort after the answer: a failure is logged, never raised.
 pub async fn forward(ctx: &Ctx, platform: &str, by: Option<&str>, events: Vec<InboundEvent>) {
-    if let Err(e) = run(ctx, platform, by, events).await {
-        crate::log::error(&object!("event": "platform_event_forward_failed", "platform": platform, "error": e.message));
+    // A chunk at a time: each chunk's claim and writes stay within D1's limits on one batch.
+    for chunk in events.chunks(CHUNK) {
+        if let Err(e) = run(ctx, platform, by, chunk).await {
+            crate::log::error(&object!("event": "platform_event_forward_failed", "platform": platform, "error": e.message));
+        }
     }
 }
 
-async fn run(ctx: &Ctx, platform: &str, by: Option<&str>, events: Vec<InboundEvent>) -> ApiResult<()> {
+/// Events forwarded per claim and batch.
+const CHUNK: usize = 100;
+
+async fn run(ctx: &Ctx, platform: &str, by: Option<&str>, events: &[InboundEvent]) -> ApiResult<()> {
     if events.is_empty() {
         return Ok(());
     }
@@ -39,7 +45,7 @@ async fn run(ctx: &Ctx, platform: &str, by: Option<&str>, events: Vec<InboundEve
             None => e.dedup_key.clone(),
         })
         .collect();
-    let pairs: Vec<[&str; 2]> = keys.iter().zip(&events).map(|(k, e)| [k.as_str(), e.account_id.as_str()]).collect();
+    let pairs: Vec<[&str; 2]> = keys.iter().zip(events).map(|(k, e)| [k.as_str(), e.account_id.as_str()]).collect();
     let mut accounts: Vec<&str> = events.iter().map(|e| e.account_id.as_str()).collect();
     accounts.sort_unstable();
     accounts.dedup();
@@ -58,7 +64,7 @@ async fn run(ctx: &Ctx, platform: &str, by: Option<&str>, events: Vec<InboundEve
     // The events of each app, in order.
     let mut by_app: Vec<(&str, Vec<(&str, Value)>)> = Vec::new();
     let mut matched = 0;
-    for (key, event) in keys.iter().zip(&events) {
+    for (key, event) in keys.iter().zip(events) {
         // A key claimed is forwarded once, even when the request carried the event twice.
         let Some(i) = fresh.iter().position(|k| *k == key) else { continue };
         fresh.swap_remove(i);
@@ -89,6 +95,12 @@ async fn run(ctx: &Ctx, platform: &str, by: Option<&str>, events: Vec<InboundEve
         batch.push(store::count_platform_events(&db, platform, hour, counts(Tally::Forwarded, n))?);
         batch.event_rows(app, items)?;
     }
-    batch.commit().await?;
+    if let Err(e) = batch.commit().await {
+        // The claims go too, so a redelivery of these events is forwarded rather than
+        // dropped as already seen (best effort: a failure here is what the log says).
+        let keys = serde_json::to_string(&claimed).unwrap_or_default();
+        let _ = store::release_event_claims(&db, platform, &keys).exec("release event claims").await;
+        return Err(e);
+    }
     Ok(())
 }

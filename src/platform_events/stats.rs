@@ -5,6 +5,7 @@ use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::respond::object;
 use crate::store;
+use connect_links_core::error::{ApiResult, ErrorCode};
 
 /// What happened to one incoming platform webhook request or event (in the order of the
 /// counters' columns).
@@ -22,9 +23,26 @@ pub enum Tally {
     Forwarded,
 }
 
-/// Adds `n` to `platform`'s `tally` for the current hour. Best effort: a failure is logged.
-pub async fn count(ctx: &Ctx, platform: &str, tally: Tally, n: u32) {
-    let counts = counts(tally, n);
+/// Counts one request to `platform`'s receiver in one write: received, and verified (its
+/// signature or handshake checked out) or refused (a bad signature, a body over the cap, an
+/// unknown handshake).
+pub async fn request(ctx: &Ctx, platform: &str, verified: bool) {
+    let mut counts = [0; 5];
+    counts[Tally::Received as usize] = 1;
+    counts[if verified { Tally::Verified } else { Tally::Refused } as usize] = 1;
+    write(ctx, platform, counts).await
+}
+
+/// [`request`] by the receiver's outcome; a path that is not there (404: unknown
+/// credentials, a platform app not configured) is not counted: it is no platform's.
+pub async fn outcome<T>(ctx: &Ctx, platform: &str, outcome: &ApiResult<T>) {
+    if !matches!(outcome, Err(e) if e.code == ErrorCode::NotFound) {
+        request(ctx, platform, outcome.is_ok()).await
+    }
+}
+
+/// Adds `counts` (the columns in [`Tally`]'s order) to `platform`'s row of the current hour.
+async fn write(ctx: &Ctx, platform: &str, counts: [u32; 5]) {
     let stmt = async {
         store::count_platform_events(&ctx.db()?, platform, hour(ctx.now()), counts)?.run().await.or_500("event count")
     };

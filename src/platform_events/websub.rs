@@ -209,7 +209,7 @@ pub async fn reseal_old_key(ctx: &Ctx, keyring: &Keyring, others: &str, limit: u
         match &resealed {
             Ok(enc) => store::rewrap_websub(&db, &row.id, enc, &row.secret_enc, keyring.current_kid()),
             Err(_) => {
-                crate::log::error(&object!("event": "reencrypt_failed", "websub_id": row.id));
+                crate::log::error(&object!("event": "reencrypt_failed", "websub_channel": row.channel_id));
                 store::websub_due_now(&db, &row.id, &row.secret_enc, ctx.now())
             }
         }

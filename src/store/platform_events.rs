@@ -128,3 +128,14 @@ pub fn purge_event_counts(db: &D1Database, before: i64, limit: u32) -> worker::R
         limit
     )
 }
+
+/// The statement that forgets the dedup keys `keys` (a JSON array) of `platform`: claims whose
+/// events could not be written, so that a redelivery is forwarded.
+pub fn release_event_claims(db: &D1Database, platform: &str, keys: &str) -> worker::Result<D1PreparedStatement> {
+    query!(
+        db,
+        "DELETE FROM platform_event_seen WHERE platform = ?1 AND dedup_key IN (SELECT value FROM json_each(?2))",
+        platform,
+        keys
+    )
+}

@@ -5,6 +5,7 @@ import { Miniflare } from 'miniflare';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -281,7 +282,8 @@ class Worker {
     } else if (raw !== undefined) {
       body = raw;
     }
-    const res = await fetch(this.base + p, { method, headers: h, body, redirect: 'manual' });
+    const big = body !== undefined && Buffer.byteLength(body) > 64 * 1024;
+    const res = big ? await ownConnection(this.base + p, method, h, body) : await fetch(this.base + p, { method, headers: h, body, redirect: 'manual' });
     const text = await res.text();
     const parsed = parseBody(text);
     if (!unchecked) checkAnswer({ method, path: p, status: res.status, contentType: res.headers.get('content-type'), body: parsed, text });
@@ -486,4 +488,30 @@ export function unescapeHtml(s) {
 
 export function challengeOf(verifier) {
   return crypto.createHash('sha256').update(verifier).digest('base64url');
+}
+
+/**
+ * A request with a body over the worker's 64 KiB cap, on a connection of its own: the worker
+ * may answer 413 before the body is all sent and close the connection under it, and a pooled
+ * connection reused by the next request would then fail ("fetch failed"). Resolves with the
+ * answer (as much of `Response` as `call` reads) even when the rest of the upload is refused.
+ */
+function ownConnection(url, method, headers, body) {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = http.request(url, { method, headers, agent: false }, (res) => {
+      answered = true;
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('error', () => {});
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) h.set(k, Array.isArray(v) ? v.join(', ') : String(v));
+        resolve({ status: res.statusCode, headers: h, text: async () => text });
+      });
+    });
+    req.on('error', (e) => { if (!answered) reject(e); });
+    req.end(body);
+  });
 }

@@ -125,7 +125,7 @@ test('events are verified with the app secret over the raw body before anything 
     assert.equal(r.body.error.code, 'unauthorized');
   }
   // Over the cap: refused before the signature is even read.
-  const huge = pageBody('0', [comment('c_big', 'x'.repeat(70 * 1024))]);
+  const huge = pageBody('0', [comment('c_big', 'x'.repeat(1024 * 1024))]);
   assert.equal((await post('/platform-webhooks/meta', huge, sign(huge, fb))).status, 413);
 
   // An app's own Meta app: only its secret verifies on its path, and not on the deployment's.

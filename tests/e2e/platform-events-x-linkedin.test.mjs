@@ -132,7 +132,7 @@ test('X events: the signature over the raw body with the consumer secret, nothin
     assert.equal(r.body.error.code, 'unauthorized', why);
   }
   // Over the cap: 413, whatever the signature.
-  const big = JSON.stringify({ for_user_id: '1', pad: 'x'.repeat(70 * 1024) });
+  const big = JSON.stringify({ for_user_id: '1', pad: 'x'.repeat(1024 * 1024) });
   assert.equal((await postX('/platform-webhooks/x', big, xSig(big, X_SECRET))).status, 413);
 });
 
