@@ -9,6 +9,7 @@ pub mod app_limits;
 pub mod atproto;
 pub mod callback;
 pub mod caps;
+pub mod decimal;
 pub mod envelope;
 pub mod error;
 pub mod host;
