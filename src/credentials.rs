@@ -292,7 +292,7 @@ pub async fn put(
     let results = db.batch(store::put_credential_stmts(&db, &write)?).await.or_500("write app credentials")?;
     results
         .get(store::PUT_RETURNS_AT)
-        .and_then(|r| r.results::<CredentialRow>().ok())
+        .and_then(|r| store::batch_rows::<CredentialRow>(r).ok())
         .and_then(|mut rows| rows.pop())
         .ok_or_else(ApiError::internal)
 }

@@ -70,7 +70,7 @@ pub async fn delete_unclaimed(
     .or_500("prepare expire unclaimed")?;
     let results = db.batch(vec![delete, orphans, expire]).await.or_500("delete unclaimed")?;
     let gone = match results.first() {
-        Some(r) => r.results::<ProfileRow>().or_500("read unclaimed")?,
+        Some(r) => super::batch_rows::<ProfileRow>(r).or_500("read unclaimed")?,
         None => vec![],
     };
     Ok((gone, deleted_grants(&results, 1)?))
