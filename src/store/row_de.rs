@@ -48,10 +48,7 @@ impl<'de> de::Deserializer<'de> for RowDeserializer {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Error> {
-        if !self.0.is_object() {
-            return Err(de::Error::invalid_type(de::Unexpected::Other("not an object"), &name));
-        }
-        visitor.visit_seq(Columns { row: self.0, fields, next: 0 })
+        visitor.visit_seq(Columns::of(self.0, name, fields)?)
     }
 
     forward! {
@@ -75,6 +72,27 @@ struct Columns {
     next: usize,
 }
 
+impl Columns {
+    /// The columns of `row` for the struct `name`'s `fields`; an error when the row is not
+    /// an object. Not generic: one copy for every row type.
+    #[inline(never)]
+    fn of(row: JsValue, name: &'static str, fields: &'static [&'static str]) -> Result<Columns, Error> {
+        if !row.is_object() {
+            return Err(de::Error::invalid_type(de::Unexpected::Other("not an object"), &name));
+        }
+        Ok(Columns { row, fields, next: 0 })
+    }
+
+    /// The next field's column (`undefined` when the row lacks it), `None` once every field
+    /// has been read.
+    #[inline(never)]
+    fn next_column(&mut self) -> Option<JsValue> {
+        let name = self.fields.get(self.next)?;
+        self.next += 1;
+        Some(js_sys::Reflect::get(&self.row, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED))
+    }
+}
+
 impl<'de> de::SeqAccess<'de> for Columns {
     type Error = Error;
 
@@ -83,9 +101,7 @@ impl<'de> de::SeqAccess<'de> for Columns {
     /// `#[serde(default)]` field (the sequence ends there for serde, which then takes the
     /// default), and an error for any other.
     fn next_element_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, Error> {
-        let Some(name) = self.fields.get(self.next) else { return Ok(None) };
-        self.next += 1;
-        let value = js_sys::Reflect::get(&self.row, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+        let Some(value) = self.next_column() else { return Ok(None) };
         if value.is_undefined() {
             return Ok(seed.deserialize(Missing).ok());
         }

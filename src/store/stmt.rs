@@ -133,7 +133,13 @@ async fn all_rows(stmt: worker::Result<D1PreparedStatement>, what: &str) -> ApiR
 /// A row as `T`, each column decoded as worker's own decoding of a row does it (see
 /// [`from_row`]).
 fn decode<T: DeserializeOwned>(row: Row) -> worker::Result<T> {
-    Ok(from_row(row.0)?)
+    from_row(row.0).map_err(decode_error)
+}
+
+/// A decoding error as worker's own decoding of a row gives it; not generic.
+#[inline(never)]
+fn decode_error(e: worker::d1::serde_wasm_bindgen::Error) -> worker::Error {
+    e.into()
 }
 
 /// The rows statement `result` of a batch returned, as `T` (read as [`Stmt::many`] reads
