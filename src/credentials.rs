@@ -346,7 +346,7 @@ pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
             .keyring()?
             .open(&open.link_id, CHOICE_FIELD, &open.sealed)
             .ok()
-            .and_then(|plain| serde_json::from_slice(plain.as_bytes()).ok());
+            .and_then(|plain| connect_links_core::stored_json::from_slice(plain.as_bytes()).ok());
         let Some(choice) = choice.filter(|c| c.credential_ref.is_some()) else { continue };
         batch.push(store::drop_choice_if_stmt(&db, &open.link_id, &open.sealed)?);
         batch.push(store::end_link_stmt(&db, &open.link_id, &LinkEnd::Failed(failure), now)?);

@@ -37,6 +37,7 @@ pub mod refresh_policy;
 pub mod sandbox;
 pub mod secrets;
 pub mod state;
+pub mod stored_json;
 pub mod storage;
 pub mod time;
 pub mod token;
