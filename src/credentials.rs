@@ -310,7 +310,7 @@ pub async fn put(
     let results = db.batch(store::put_credential_stmts(&db, &write)?).await.or_500("write app credentials")?;
     results
         .get(store::PUT_RETURNS_AT)
-        .and_then(|r| r.results::<CredentialRow>().ok())
+        .and_then(|r| store::batch_rows::<CredentialRow>(r).ok())
         .and_then(|mut rows| rows.pop())
         .ok_or_else(ApiError::internal)
 }
@@ -364,7 +364,7 @@ pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
             .keyring()?
             .open(&open.link_id, CHOICE_FIELD, &open.sealed)
             .ok()
-            .and_then(|plain| serde_json::from_slice(plain.as_bytes()).ok());
+            .and_then(|plain| connect_links_core::stored_json::from_slice(plain.as_bytes()).ok());
         let Some(choice) = choice.filter(|c| c.credential_ref.is_some()) else { continue };
         batch.push(store::drop_choice_if_stmt(&db, &open.link_id, &open.sealed)?);
         batch.push(store::end_link_stmt(&db, &open.link_id, &LinkEnd::Failed(failure), now)?);

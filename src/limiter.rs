@@ -107,7 +107,7 @@ impl DurableObject for RateLimiter {
         if body.len() > MAX_BODY_BYTES {
             return error(400, "body too large");
         }
-        let Ok(request) = serde_json::from_slice::<LimiterRequest>(&body) else {
+        let Ok(request) = connect_links_core::stored_json::from_slice::<LimiterRequest>(&body) else {
             return error(400, "body is not a LimiterRequest");
         };
         if let Err(why) = request.validate() {
@@ -326,13 +326,13 @@ fn error(status: u16, message: &str) -> Result<Response> {
 /// as malformed, which is a bug in the caller).
 pub async fn take(env: &Env, name: &str, now: i64, takes: Vec<Take>) -> Result<Decision> {
     let answer = call(env, name, &LimiterRequest::Take { now, takes, tenant: None, quotas: false }).await?;
-    Ok(serde_json::from_slice(answer.as_bytes())?)
+    Ok(connect_links_core::stored_json::from_slice(answer.as_bytes())?)
 }
 
 /// [`take`] by an app spending budgets that apps share: the fair-share rule applies too.
 pub async fn take_as(env: &Env, name: &str, now: i64, takes: Vec<Take>, tenant: Tenant) -> Result<Decision> {
     let answer = call(env, name, &LimiterRequest::Take { now, takes, tenant: Some(tenant), quotas: false }).await?;
-    Ok(serde_json::from_slice(answer.as_bytes())?)
+    Ok(connect_links_core::stored_json::from_slice(answer.as_bytes())?)
 }
 
 /// [`take`], with the quota of each budgeted counter after it (for `RateLimit` fields).
@@ -343,7 +343,10 @@ pub async fn take_with_quotas(env: &Env, name: &str, now: i64, takes: Vec<Take>)
         quotas: Vec<Quota>,
     }
     let answer = call(env, name, &LimiterRequest::Take { now, takes, tenant: None, quotas: true }).await?;
-    Ok((serde_json::from_slice(answer.as_bytes())?, serde_json::from_slice::<Quotas>(answer.as_bytes())?.quotas))
+    Ok((
+        connect_links_core::stored_json::from_slice(answer.as_bytes())?,
+        connect_links_core::stored_json::from_slice::<Quotas>(answer.as_bytes())?.quotas,
+    ))
 }
 
 /// Gives back what an allowed [`take`] made at `at` with `takes` spent, in the object named

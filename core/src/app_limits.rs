@@ -174,7 +174,7 @@ impl AppLimits {
     /// The stored overrides; absent or unreadable JSON (never written by this code) is all
     /// defaults, and a stored value out of range falls back to its default.
     pub fn from_stored(raw: Option<&str>) -> Self {
-        let mut l: AppLimits = raw.and_then(|s| serde_json::from_slice(s.as_bytes()).ok()).unwrap_or_default();
+        let mut l: AppLimits = raw.and_then(|s| crate::stored_json::from_slice(s.as_bytes()).ok()).unwrap_or_default();
         for s in &SETTINGS {
             if (s.get)(&l).is_some_and(|v| v < s.min || v > s.max) {
                 (s.set)(&mut l, None);

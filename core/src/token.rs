@@ -127,7 +127,7 @@ fn seconds(obj: &Map<String, Value>, field: &'static str) -> Result<Option<i64>,
     let n = match obj.get(field) {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Number(n)) => n.as_f64(),
-        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+        Some(Value::String(s)) => crate::decimal::parse_f64(s.trim()),
         Some(_) => None,
     };
     match n {

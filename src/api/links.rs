@@ -174,7 +174,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     };
     let record = serde_json::to_string(&pending).or_500("pending json")?;
     let kv = ctx.kv()?;
-    let put = kv.put(&state_key(state.secret()), record).or_500("kv put state")?;
+    let put = kv.put(&state_key(state.secret()), KvText(record)).or_500("kv put state")?;
     // Independent writes, so they run together (one wait instead of two). Either failing
     // fails the create: a state without its link finds nothing at the callback, and a link
     // without its state only expires. The insert also holds the app to its cap of pending links (for a
@@ -240,6 +240,18 @@ pub async fn open(ctx: &Ctx, id: &str) -> ApiResult<Response> {
             ErrorCode::LinkExpired,
             "This connect link has expired or was already used. Ask the app for a new one.",
         )),
+    }
+}
+
+/// The pending state's JSON text as KV stores it: a JS string, as worker's `put` of a
+/// `String` makes it, without its generic path (serde_wasm_bindgen, then formatting the
+/// value were it a number), which pulled float formatting into the wasm for a value that is
+/// always text.
+struct KvText(String);
+
+impl worker::kv::ToRawKvValue for KvText {
+    fn raw_kv_value(&self) -> Result<wasm_bindgen::JsValue, worker::KvError> {
+        Ok(wasm_bindgen::JsValue::from(self.0.as_str()))
     }
 }
 

@@ -88,12 +88,12 @@ pub async fn check_grant(ctx: &Ctx, grant_id: &str, profile_ids: &[String], due_
         },
     )?;
     let results = db.batch(vec![take, mark]).await.or_500("check lease")?;
-    let leased = results.first().and_then(|r| r.results::<Lease>().ok()).and_then(|rows| rows.into_iter().next());
+    let leased = results.first().and_then(|r| store::batch_rows::<Lease>(r).ok()).and_then(|rows| rows.into_iter().next());
     let Some(leased) = leased else {
         return Ok(());
     };
     let marked: Vec<String> =
-        results.get(1).and_then(|r| r.results::<Marked>().ok()).unwrap_or_default().into_iter().map(|m| m.id).collect();
+        results.get(1).and_then(|r| store::batch_rows::<Marked>(r).ok()).unwrap_or_default().into_iter().map(|m| m.id).collect();
     let mut result = Ok(());
     for id in profile_ids.iter().filter(|id| marked.contains(id)) {
         if let Err(e) = check_leased(ctx, id, leased.refresh_suspect_until).await {

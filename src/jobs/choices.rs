@@ -33,7 +33,7 @@ pub async fn expire(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
         let choice = keyring
             .open(&d.link_id, CHOICE_FIELD, &d.sealed)
             .ok()
-            .and_then(|plain| serde_json::from_slice::<Choice>(plain.as_bytes()).ok());
+            .and_then(|plain| connect_links_core::stored_json::from_slice::<Choice>(plain.as_bytes()).ok());
         let link = store::get_link(db, &d.link_id).await?;
         let app_id = link.as_ref().map(|l| l.app_id.clone()).unwrap_or_default();
         let platform = link.and_then(|l| ctx.platform_at(&l.platform, l.instance.as_deref()).map(|p| p.into_owned()));

@@ -101,7 +101,7 @@ pub async fn take(ctx: &Ctx, link: &LinkRow, token: &str, browser: &str) -> ApiR
         .keyring()?
         .open(&link.id, CHOICE_FIELD, &taken.sealed)
         .ok()
-        .and_then(|plain| serde_json::from_slice(plain.as_bytes()).ok())
+        .and_then(|plain| connect_links_core::stored_json::from_slice(plain.as_bytes()).ok())
         .ok_or_else(ApiError::internal)?;
     Ok(Some((choice, Finish::from_stored(&taken.finish))))
 }

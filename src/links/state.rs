@@ -23,7 +23,7 @@ pub enum StateProblem {
 pub async fn peek_state(ctx: &Ctx, state: &str) -> ApiResult<Result<OpenedAuth, StateProblem>> {
     let key = state_key(state);
     let raw = ctx.kv()?.get(&key).text().await.or_500("kv get state")?;
-    let Some(sealed) = raw.and_then(|r| serde_json::from_slice::<PendingAuth>(r.as_bytes()).ok()) else {
+    let Some(sealed) = raw.and_then(|r| connect_links_core::stored_json::from_slice::<PendingAuth>(r.as_bytes()).ok()) else {
         return Ok(Err(StateProblem::Unknown));
     };
     // A record whose verifier does not open (forged, or under a removed key) is no state.

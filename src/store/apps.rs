@@ -3,7 +3,7 @@
 use super::stmt::Stmt;
 use crate::error::{ApiResult, OrInternal};
 pub use connect_links_core::model::AppRow;
-use connect_links_core::redirect::host_needles;
+use connect_links_core::redirect::host_needles_with;
 use connect_links_core::refresh_policy::{RefreshMode, MAX_LEAD, MIN_LEAD};
 use serde::Deserialize;
 use super::stmt::query;
@@ -24,6 +24,12 @@ pub async fn app_by_key_hash(db: &D1Database, hash: &str) -> ApiResult<Option<Ap
     .await
 }
 
+/// `s` lowercased by JavaScript's `String.prototype.toLowerCase` (Unicode's default case
+/// mapping, as Rust's `str::to_lowercase`, without Rust's tables in the wasm).
+fn js_lowercase(s: &str) -> String {
+    worker::js_sys::JsString::from(s).to_lower_case().into()
+}
+
 /// Allowlist entries of every app that may allow `redirect` (those that name its host),
 /// for the sandbox's redirect check. Each app holds at most 20 entries, and only apps
 /// that name this host are read.
@@ -32,7 +38,7 @@ pub async fn allowlist_entries_for(db: &D1Database, redirect: &str) -> ApiResult
     struct Row {
         allowed_redirect_urls: String,
     }
-    let Some((host, unicode)) = host_needles(redirect) else { return Ok(vec![]) };
+    let Some((host, unicode)) = host_needles_with(redirect, js_lowercase) else { return Ok(vec![]) };
     let rows = query!(
         db,
         "SELECT allowed_redirect_urls FROM apps \

@@ -23,6 +23,7 @@ mod proxy_counts;
 mod reencrypt;
 mod refreshes;
 mod retention;
+mod row_de;
 mod sandbox;
 mod states;
 mod stmt;

@@ -2,7 +2,7 @@
 //! a profile acts with.
 
 use super::grants::{deleted_grants, orphan_grants_stmt, TokenColumns};
-use super::stmt::{Row, Stmt};
+use super::stmt::{batch_rows, Row, Stmt};
 use crate::error::{ApiResult, OrInternal};
 use connect_links_core::model::GrantRow;
 pub use connect_links_core::model::{ProfileRow, PROFILE_COLUMNS};
@@ -70,7 +70,7 @@ pub async fn delete_unclaimed(
     .or_500("prepare expire unclaimed")?;
     let results = db.batch(vec![delete, orphans, expire]).await.or_500("delete unclaimed")?;
     let gone = match results.first() {
-        Some(r) => r.results::<ProfileRow>().or_500("read unclaimed")?,
+        Some(r) => batch_rows::<ProfileRow>(r).or_500("read unclaimed")?,
         None => vec![],
     };
     Ok((gone, deleted_grants(&results, 1)?))

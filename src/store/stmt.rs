@@ -1,6 +1,7 @@
 //! Shared statement helpers: running a bound statement with its failure mapped to a
 //! logged 500, reading a batch's `RETURNING` rows, the compare-and-swap asserts of a batch.
 
+use super::row_de::from_row;
 use crate::error::{ApiResult, OrInternal};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -63,8 +64,8 @@ pub trait Stmt {
 }
 
 /// A row as D1 returned it (a JS object), for a row read as more than one row type (the
-/// columns of a join, say): each [`Row::read`] decodes it with the same deserializer as every
-/// other row (worker's, from the JS object), so no row type gets a second, JSON one.
+/// columns of a join, say): each [`Row::read`] decodes it as every other row is decoded
+/// ([`from_row`], from the JS object), so no row type gets a second, JSON one.
 #[derive(Deserialize)]
 pub struct Row(#[serde(with = "worker::d1::serde_wasm_bindgen::preserve")] JsValue);
 
@@ -72,7 +73,7 @@ impl Row {
     /// The row as `T`; a failure is a logged 500 (`what` names it) with the decoding error's
     /// message.
     pub fn read<T: DeserializeOwned>(&self, what: &str) -> ApiResult<T> {
-        worker::d1::serde_wasm_bindgen::from_value(self.0.clone()).map_err(error_message).or_500(what)
+        from_row(self.0.clone()).map_err(error_message).or_500(what)
     }
 }
 
@@ -116,8 +117,8 @@ impl Stmt for worker::Result<D1PreparedStatement> {
 }
 
 // `one` and `many` read rows as `Row`s in these two functions, which are not generic, and
-// then decode each as worker's `first::<T>` and `results::<T>` would (same deserializer, same
-// error): the await and the read of the JS array are then one copy for every row type.
+// then decode each ([`from_row`]: each column as worker's `first::<T>` and `results::<T>`
+// would): the await and the read of the JS array are then one copy for every row type.
 
 /// The first row of a statement, if any.
 async fn first_row(stmt: worker::Result<D1PreparedStatement>, what: &str) -> ApiResult<Option<Row>> {
@@ -129,9 +130,22 @@ async fn all_rows(stmt: worker::Result<D1PreparedStatement>, what: &str) -> ApiR
     stmt.or_500(what)?.all().await.or_500(what)?.results::<Row>().or_500(what)
 }
 
-/// A row as `T`, failing as worker's own decoding of a row does.
+/// A row as `T`, each column decoded as worker's own decoding of a row does it (see
+/// [`from_row`]).
 fn decode<T: DeserializeOwned>(row: Row) -> worker::Result<T> {
-    Ok(worker::d1::serde_wasm_bindgen::from_value(row.0)?)
+    from_row(row.0).map_err(decode_error)
+}
+
+/// A decoding error as worker's own decoding of a row gives it; not generic.
+#[inline(never)]
+fn decode_error(e: worker::d1::serde_wasm_bindgen::Error) -> worker::Error {
+    e.into()
+}
+
+/// The rows statement `result` of a batch returned, as `T` (read as [`Stmt::many`] reads
+/// rows, rather than by worker's `results::<T>`, which would decode `T` a second way).
+pub fn batch_rows<T: DeserializeOwned>(result: &worker::D1Result) -> worker::Result<Vec<T>> {
+    result.results::<Row>()?.into_iter().map(decode).collect()
 }
 
 /// Whether statement `i` of a batch returned a row (its `RETURNING` clause matched).

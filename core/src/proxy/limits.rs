@@ -70,7 +70,7 @@ pub fn read_limits(
 ) -> Limits {
     let cap = |t: i64| t.clamp(now, now.saturating_add(MAX_BLOCK_SECS));
     let num =
-        |name: &str| header(name).and_then(|v| v.trim().parse::<f64>().ok()).filter(|n| n.is_finite() && *n >= 0.0);
+        |name: &str| header(name).and_then(|v| crate::decimal::parse_f64(v.trim())).filter(|n| n.is_finite() && *n >= 0.0);
     let mut out = Limits::default();
     match spec.rate_headers {
         RateHeaders::None | RateHeaders::DailyUtc => {}
@@ -110,13 +110,13 @@ pub fn read_limits(
     if status == 429 {
         let retry_after = header("retry-after").and_then(|v| {
             let v = v.trim().to_string();
-            match v.parse::<f64>() {
+            match crate::decimal::parse_f64(&v) {
                 // Seconds; a decimal is rounded up, and anything past the cap is the cap.
-                Ok(secs) if secs.is_finite() && secs >= 0.0 => {
+                Some(secs) if secs.is_finite() && secs >= 0.0 => {
                     Some(now.saturating_add(secs.ceil().min(MAX_BLOCK_SECS as f64) as i64))
                 }
-                Ok(_) => None,
-                Err(_) => parse_date(&v),
+                Some(_) => None,
+                None => parse_date(&v),
             }
         });
         let reset = out.profile_remaining.or(out.app_remaining).map(|(_, t)| t).filter(|t| *t > now);
