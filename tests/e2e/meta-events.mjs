@@ -40,6 +40,7 @@ export async function eventsOf(receiver, type, n, ms = 10000) {
 export function metaKit(mocks) {
   const kit = {
     w: null,
+    receivers: [], // every app's, stopped by the file's `after` (a failed test leaves none running)
     post: (path, body, signature) =>
       kit.w.call('POST', path, { raw: body, headers: { 'content-type': 'application/json', ...(signature ? { 'x-hub-signature-256': signature } : {}) } }),
     handshake: (path, params) => kit.w.call('GET', `${path}?${new URLSearchParams(params)}`),
@@ -52,6 +53,7 @@ export function metaKit(mocks) {
       const r = await kit.w.admin('POST', '/v1/admin/apps', body);
       assert.equal(r.status, 201, JSON.stringify(r.body));
       receiver.useSecret(r.body.webhook_secret);
+      kit.receivers.push(receiver);
       return { id: r.body.app.id, api_key: r.body.api_key, receiver };
     },
 

@@ -24,6 +24,7 @@ before(async () => {
 });
 after(async () => {
   await w?.stop();
+  for (const r of kit.receivers) await r.stop();
 });
 
 const subscribed = (pageId, clientId = credsFor('facebook').id) => mocks.pageSubscriptions.get(`${clientId}:${pageId}`);

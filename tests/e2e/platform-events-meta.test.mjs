@@ -23,6 +23,7 @@ before(async () => {
 });
 after(async () => {
   await w?.stop();
+  for (const r of kit.receivers) await r.stop();
 });
 
 /** The 24 h counters of `platform` (zeros when it has none yet). */
