@@ -2,9 +2,10 @@
 //! only once the Page itself subscribes the app (`POST /{page-id}/subscribed_apps` with the
 //! Page's token and the fields; the request and its sources in
 //! `connect_links_core::platform_events::meta`). A Page is subscribed when its profile lands,
-//! with the fields its app asked for (none asked: not subscribed), after the answer; and
-//! unsubscribed when the last profile of that Page under that platform app goes (any app),
-//! with the deleted profile's token, read before the token goes. Every call is logged by
+//! with the fields every app holding it under that platform app asked for (none asked: not
+//! subscribed), after the answer; and unsubscribed when the last profile of that Page under
+//! that platform app goes (any app), with the deleted profile's token, read before the token
+//! goes. Every call is logged by
 //! `crate::fetch`; a failure is logged, never fails the connect or the delete.
 
 use crate::ctx::Ctx;
@@ -15,12 +16,15 @@ use connect_links_core::accounts::Account;
 use connect_links_core::platform_events::meta::{page_fields, page_subscription_ok, page_subscription_request};
 use connect_links_core::secrets::AccessToken;
 
-/// After the answer: subscribes each Page of `accounts` that landed as a profile of `app_id`
-/// (`became`: account id -> profile id) on `platform` `facebook`, with its own token, to the
-/// fields `app_id` asked for in its `platform_events` setting for `facebook`; nothing when it
-/// asked for none. The token is the platform app's that minted it, so that app is the one
-/// subscribed.
-pub async fn subscribe(ctx: &Ctx, platform: &str, app_id: &str, accounts: &[&Account], became: &[(String, String)]) {
+/// After the answer: subscribes each Page of `accounts` that landed as a profile (`became`:
+/// account id -> profile id) on `platform` `facebook`, with its own token, to the union of the
+/// fields asked for (their `platform_events` setting for `facebook`) by every app holding a
+/// profile of that Page under the same platform app (`by`: the grant's credential_ref; `None`:
+/// the deployment's), this one included; nothing when none asked for any. A Page subscribes
+/// its platform app once for all those apps, and each call replaces the fields of the last, so
+/// one app's own fields would cut off the others'. The token is the platform app's that
+/// minted it, so that app is the one subscribed.
+pub async fn subscribe(ctx: &Ctx, platform: &str, by: Option<&str>, accounts: &[&Account], became: &[(String, String)]) {
     if platform != "facebook" {
         return;
     }
@@ -35,15 +39,22 @@ pub async fn subscribe(ctx: &Ctx, platform: &str, app_id: &str, accounts: &[&Acc
     if pages.is_empty() {
         return;
     }
+    let Ok(ids) = serde_json::to_string(&pages.iter().map(|(_, page, _)| page.as_str()).collect::<Vec<_>>()) else {
+        return;
+    };
     let job_ctx = ctx.detached();
-    let app_id = app_id.to_string();
+    let by = by.map(str::to_string);
     ctx.after_answer(async move {
-        let setting = match job_ctx.db() {
-            Ok(db) => store::app_platform_events(&db, &app_id).await,
+        let settings = match job_ctx.db() {
+            Ok(db) => store::page_settings(&db, &ids, by.as_deref()).await,
             Err(e) => Err(e),
         };
-        let Some(fields) = setting.ok().flatten().and_then(|s| page_fields(&s)) else { return };
+        // A failed read (logged by the store): no call; a reconnect subscribes again.
+        let Ok(settings) = settings else { return };
         for (profile_id, page_id, token) in pages {
+            let of_page: Vec<&str> =
+                settings.iter().filter(|(page, _)| page == &page_id).map(|(_, s)| s.as_str()).collect();
+            let Some(fields) = page_fields(&of_page) else { continue };
             call(&job_ctx, &profile_id, &page_id, &token, Some(&fields)).await;
         }
     })

@@ -1,22 +1,34 @@
-//! Facebook Pages' rows as their webhook subscriptions need them: the event types an app
-//! asked for, whether a Page still has a profile, and the Page tokens of unclaimed profiles
-//! about to be purged.
+//! Facebook Pages' rows as their webhook subscriptions need them: the event types the apps
+//! holding a Page asked for, whether a Page still has a profile, and the Page tokens of
+//! unclaimed profiles about to be purged.
 
 use super::stmt::{query, Stmt};
 use crate::error::ApiResult;
 use serde::Deserialize;
 use worker::D1Database;
 
-/// An app's `platform_events` setting, as stored (JSON text; `None`: unset, or no such app).
-pub async fn app_platform_events(db: &D1Database, app_id: &str) -> ApiResult<Option<String>> {
+/// The `platform_events` settings of the apps holding a profile (any status) of each of the
+/// Facebook Pages `page_ids` (a JSON array) under a grant of the platform app `by` names (an
+/// app's own credentials; `None`: the deployment's), as (Page id, setting) pairs; apps
+/// without a setting are left out. One read for all the Pages of a connect.
+pub async fn page_settings(db: &D1Database, page_ids: &str, by: Option<&str>) -> ApiResult<Vec<(String, String)>> {
     #[derive(Deserialize)]
-    struct Setting {
-        platform_events: Option<String>,
+    struct Row {
+        platform_user_id: String,
+        platform_events: String,
     }
-    let row = query!(db, "SELECT platform_events FROM apps WHERE id = ?1", app_id)
-        .one::<Setting>("read app platform events")
-        .await?;
-    Ok(row.and_then(|r| r.platform_events))
+    let rows = query!(
+        db,
+        "SELECT DISTINCT p.platform_user_id, a.platform_events \
+         FROM profiles p JOIN grants g ON g.id = p.grant_id JOIN apps a ON a.id = p.app_id \
+         WHERE p.platform = 'facebook' AND p.platform_user_id IN (SELECT value FROM json_each(?1)) \
+         AND g.credential_ref IS ?2 AND a.platform_events IS NOT NULL",
+        page_ids,
+        by
+    )
+    .many::<Row>("read page settings")
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.platform_user_id, r.platform_events)).collect())
 }
 
 /// Whether any profile (any app, any status) holds Facebook Page `page_id` under a grant of

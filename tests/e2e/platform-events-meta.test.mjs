@@ -1,23 +1,17 @@
 // Meta's event webhooks in (Pages, Messenger, Instagram, Threads): the verification GET, the
 // `X-Hub-Signature-256` check on the raw body, the split of an entry into one event per
-// change, forwarding as `platform.event` to the apps that asked for the event type, and the
-// Page subscription a Facebook Page makes at connect and undoes when its last profile goes.
-// Handshake and signature as Meta documents them
-// (https://developers.facebook.com/docs/graph-api/webhooks/getting-started, read 2026-12-07:
-// `GET ?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meatyhamhock`, answered
-// with the challenge; `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the payload with the
-// App Secret>`); payloads after the docs' examples (core/src/platform_events/meta/tests.rs
-// holds them verbatim). Signed here with node's crypto, independently of the worker's code.
+// change, and forwarding as `platform.event` to the apps that asked for the event type, on
+// the deployment's path and on an app's own Meta app's path. The Page subscriptions:
+// platform-events-meta-pages.test.mjs. Signatures, handshakes and sample bodies: meta-events.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
-import { startWorker, callsQuiet } from './harness.mjs';
+import { startWorker } from './harness.mjs';
 import { PlatformMocks, credentialVars, credsFor } from './platform-mocks.mjs';
-import { WebhookReceiver } from './webhook-receiver.mjs';
+import { metaKit, sign, verifyTokenOf, hub, comment, pageBody, eventsOf, REDIRECT, VERIFY_TOKEN, SUBSCRIBING_SCOPES } from './meta-events.mjs';
 
-const REDIRECT = 'https://app.example.com/connected';
-const VERIFY_TOKEN = 'meatyhamhock';
 const mocks = new PlatformMocks();
+const kit = metaKit(mocks);
+const { newApp, ownClient, connectPages, subscriptionCalls, post, handshake } = kit;
 let w;
 
 before(async () => {
@@ -25,62 +19,21 @@ before(async () => {
     vars: { ...credentialVars(['facebook', 'instagram_facebook', 'instagram', 'threads']), META_WEBHOOK_VERIFY_TOKEN: VERIFY_TOKEN },
     outbound: mocks.handle,
   });
+  kit.w = w;
 });
 after(async () => {
   await w?.stop();
+  for (const r of kit.receivers) await r.stop();
 });
 
-const sign = (body, secret) => `sha256=${crypto.createHmac('sha256', secret).update(body).digest('hex')}`;
-const verifyTokenOf = (secret) => crypto.createHmac('sha256', secret).update('meta-webhook-verify-token').digest('hex').slice(0, 32);
-const post = (path, body, signature) =>
-  w.call('POST', path, { raw: body, headers: { 'content-type': 'application/json', ...(signature ? { 'x-hub-signature-256': signature } : {}) } });
-const handshake = (path, params) => w.call('GET', `${path}?${new URLSearchParams(params)}`);
-const hub = (token, challenge = '1158201444', mode = 'subscribe') => ({ 'hub.mode': mode, 'hub.challenge': challenge, 'hub.verify_token': token });
-
-/** A Page feed comment change (the reference's fields: https://developers.facebook.com/docs/graph-api/webhooks/reference/page/). */
-const comment = (id, text = 'hi') => ({
-  field: 'feed',
-  value: { item: 'comment', verb: 'add', comment_id: `${id}`, post_id: 'p_1', parent_id: 'p_1', created_time: 1703332800, from: { id: '9', name: 'N' }, message: text },
-});
-const pageBody = (pageId, changes, time = 1703332800) => JSON.stringify({ object: 'page', entry: [{ id: pageId, time, changes }] });
-
-/** An app (auto-claimed links) with `platform_events` and a webhook receiver of its own. */
-async function newApp(name, platformEvents) {
-  const receiver = await new WebhookReceiver().start();
-  const body = { name, allowed_redirect_urls: [REDIRECT], claim: 'auto', webhook_url: receiver.url };
-  if (platformEvents) body.platform_events = platformEvents;
-  const r = await w.admin('POST', '/v1/admin/apps', body);
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  receiver.useSecret(r.body.webhook_secret);
-  return { id: r.body.app.id, api_key: r.body.api_key, receiver };
-}
-
-/** Stores `app`'s own Meta client for `platform`; returns its credential_ref and webhooks. */
-async function ownClient(app, platform, client) {
-  const r = await w.admin('PUT', `/v1/admin/apps/${app.id}/platforms/${platform}`, client);
+/** The 24 h counters of `platform` (zeros when it has none yet). */
+async function statsOf(platform) {
+  const r = await w.admin('GET', '/v1/admin/platform-events/stats');
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  mocks.allowClient(platform, client.client_id, client.client_secret);
-  const ref = /\/apps\/(pcr_[^/]+)$/.exec(r.body.platform_webhooks.events)[1];
-  return { ref, hooks: r.body.platform_webhooks };
+  const row = r.body.data.find((s) => s.platform === platform) ?? {};
+  return Object.fromEntries(['received', 'verified', 'refused', 'matched', 'forwarded'].map((k) => [k, row[k] ?? 0]));
 }
-
-async function connectPages(app, user, pages) {
-  mocks.setPages(user, pages);
-  const { q } = await w.connectWithMock(mocks, app.api_key, 'facebook', { user, redirect: REDIRECT, linkFields: { accounts: 'all' } });
-  assert.equal(q.connected, 'true', JSON.stringify(q));
-  return q.profile_ids.split(',');
-}
-
-/** The subscribed_apps calls of Page `pageId` seen so far, once the worker's are settled. */
-const subscriptionCalls = (pageId) => callsQuiet(mocks.calls, (c) => c.endpoint === 'subscribed_apps' && c.path === `/v25.0/${pageId}/subscribed_apps`);
-
-/** Waits until `receiver` holds `n` events of `type` (forwarding runs after the answer). */
-async function eventsOf(receiver, type, n, ms = 10000) {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 25))) {
-    if (receiver.of(type).length >= n) return receiver.of(type);
-  }
-  throw new Error(`${n} ${type} events did not arrive (${receiver.of(type).length} did)`);
-}
+const minus = (a, b) => Object.fromEntries(Object.keys(a).map((k) => [k, a[k] - b[k]]));
 
 test('the verification GET answers the challenge for the verify token of its path only', async () => {
   const r = await handshake('/platform-webhooks/meta', hub(VERIFY_TOKEN));
@@ -140,60 +93,14 @@ test('events are verified with the app secret over the raw body before anything 
   app.receiver.stop();
 });
 
-test('the Graph mock refuses a subscription without that Page\'s own token, as Graph does', async () => {
-  const app = await newApp('Mock check');
-  await connectPages(app, 'mockcheck', [{ id: '4901', name: 'One' }, { id: '4902', name: 'Two' }]);
-  const user = [...mocks.tokens].find(([, g]) => g.user === 'mockcheck' && g.kind === 'access')[0];
-  const ask = async (pageId, token, method = 'POST') => {
-    const res = await mocks.answer(new Request(`https://graph.facebook.com/v25.0/${pageId}/subscribed_apps`, {
-      method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' }, body: method === 'POST' ? 'subscribed_fields=feed' : undefined,
-    }));
-    return [res.status, (await res.json()).error?.code ?? 'ok'];
-  };
-  assert.deepEqual(await ask('4901', user), [400, 210], 'a user token');
-  assert.deepEqual(await ask('4901', mocks.pageToken('4902')), [403, 200], 'another Page\'s token');
-  assert.deepEqual(await ask('4901', 'EAAPage_made_up'), [400, 190], 'an unknown token');
-  assert.deepEqual(await ask('4901', mocks.pageToken('4901')), [200, 'ok']);
-  assert.deepEqual(await ask('4901', mocks.pageToken('4901'), 'DELETE'), [200, 'ok']);
-  app.receiver.stop();
-});
-
-test('a Page subscribes its app to the fields asked for at connect, and unsubscribes when its last profile goes', async () => {
-  const asks = await newApp('Asks', { facebook: ['feed', 'mention'] });
-  const quiet = await newApp('Asks nothing');
-  const [a1, a2] = await connectPages(asks, 'subu', [{ id: '4101', name: 'One' }, { id: '4102', name: 'Two' }]);
-  const firstTokens = { 4101: mocks.pageToken('4101'), 4102: mocks.pageToken('4102') };
-  for (const page of ['4101', '4102']) {
-    const calls = await subscriptionCalls(page);
-    assert.deepEqual(calls.map((c) => [c.method, c.headers.authorization, c.form.subscribed_fields, c.status]),
-      [['POST', `Bearer ${firstTokens[page]}`, 'feed,mention', 200]], `Page ${page}`);
-    assert.deepEqual(mocks.pageSubscriptions.get(`${credsFor('facebook').id}:${page}`), ['feed', 'mention']);
-  }
-  // An app that asked for no Facebook event subscribes nothing.
-  const [q1] = await connectPages(quiet, 'subu', [{ id: '4101', name: 'One' }]);
-  assert.equal((await subscriptionCalls('4101')).length, 1);
-  const quietToken = mocks.pageToken('4101');
-
-  // Another profile of the Page (another app, same platform app) holds it: no DELETE yet.
-  assert.equal((await w.call('DELETE', `/v1/profiles/${a1}`, { token: asks.api_key })).status, 204);
-  assert.equal((await subscriptionCalls('4101')).length, 1);
-  // The last one goes: DELETE with its own Page token, before that token is gone.
-  assert.equal((await w.call('DELETE', `/v1/profiles/${q1}`, { token: quiet.api_key })).status, 204);
-  assert.deepEqual((await subscriptionCalls('4101')).slice(1).map((c) => [c.method, c.headers.authorization, c.status]),
-    [['DELETE', `Bearer ${quietToken}`, 200]]);
-  assert.equal(mocks.pageSubscriptions.has(`${credsFor('facebook').id}:4101`), false);
-  assert.equal((await w.call('DELETE', `/v1/profiles/${a2}`, { token: asks.api_key })).status, 204);
-  assert.deepEqual((await subscriptionCalls('4102')).map((c) => [c.method, c.headers.authorization, c.status]),
-    [['POST', `Bearer ${firstTokens[4102]}`, 200], ['DELETE', `Bearer ${firstTokens[4102]}`, 200]]);
-  asks.receiver.stop();
-  quiet.receiver.stop();
-});
-
 test('an entry\'s changes are forwarded one by one to the apps that asked for their type, a replay once', async () => {
   const feed = await newApp('Wants feed', { facebook: ['feed'] });
   const mentions = await newApp('Wants mentions', { facebook: ['mention'] });
   const [pf] = await connectPages(feed, 'evu', [{ id: '4201', name: 'Evented' }]);
   const [pm] = await connectPages(mentions, 'evu', [{ id: '4201', name: 'Evented' }]);
+  // The Page is subscribed to both apps' fields: Meta sends it both.
+  assert.deepEqual((await subscriptionCalls('4201')).map((c) => [c.form.subscribed_fields, c.status]), [['feed', 200], ['feed,mention', 200]]);
+  assert.deepEqual(mocks.pageSubscriptions.get(`${credsFor('facebook').id}:4201`), ['feed', 'mention']);
   const body = pageBody('4201', [comment('4201_c1', 'first'), comment('4201_c2', 'second')], 1703332800);
   const r = await post('/platform-webhooks/meta', body, sign(body, credsFor('facebook').secret));
   assert.equal(r.status, 200);
@@ -212,33 +119,95 @@ test('an entry\'s changes are forwarded one by one to the apps that asked for th
   await w.settled();
   assert.equal(feed.receiver.of('platform.event').length, 2, 'the replay and the mention are not the feed app\'s');
   assert.equal(mentions.receiver.of('platform.event').length, 1, 'the feed changes are not the mentions app\'s');
+  const rows = await w.row("SELECT COUNT(*) AS n FROM webhook_outbox WHERE app_id = ? AND type = 'platform.event'", feed.id);
+  assert.equal(rows.n, 2, 'the replay wrote no row');
   feed.receiver.stop();
   mentions.receiver.stop();
 });
 
-test('Instagram and Messenger events go to their platform\'s profiles; an unknown account is counted, not stored', async () => {
+test('Messenger events go to the Page\'s profiles; an unknown account is counted, not stored; counters exact', async () => {
   const app = await newApp('Messages', { facebook: ['messages'] });
-  const [p] = await connectPages(app, 'msgu', [{ id: '4301', name: 'Messaged' }]);
+  const [p] = await connectPages(app, 'msgu', [{ id: '4301', name: 'Messaged' }], { scopes: [...SUBSCRIBING_SCOPES, 'pages_messaging'] });
+  assert.deepEqual((await subscriptionCalls('4301')).map((c) => [c.form.subscribed_fields, c.status]), [['messages', 200]]);
   const before = await w.row('SELECT COUNT(*) AS n FROM platform_event_seen');
+  const statsBefore = await statsOf('facebook');
   // Research 1.7 (d): a Messenger message (milliseconds), and an entry for a Page nobody holds.
-  const body = JSON.stringify({ object: 'page', entry: [
-    { id: '4301', time: 1458692752478, messaging: [{ sender: { id: 'psid' }, recipient: { id: '4301' }, timestamp: 1458692752478, message: { mid: 'mid.1457764197618:41d102a3e1ae206a38', text: 'hello, world!' } }] },
-    { id: '4399', time: 1458692752478, messaging: [{ sender: { id: 'psid' }, recipient: { id: '4399' }, timestamp: 1458692752478, message: { mid: 'mid.unknown', text: 'nobody' } }] },
-  ] });
+  const messenger = (pageId, mid, text) => ({ id: pageId, time: 1458692752478, messaging: [{ sender: { id: 'psid' }, recipient: { id: pageId }, timestamp: 1458692752478, message: { mid, text } }] });
+  const body = JSON.stringify({ object: 'page', entry: [messenger('4301', 'mid.1457764197618:41d102a3e1ae206a38', 'hello, world!'), messenger('4399', 'mid.unknown', 'nobody')] });
   assert.equal((await post('/platform-webhooks/meta', body, sign(body, credsFor('facebook').secret))).status, 200);
   const [e] = await eventsOf(app.receiver, 'platform.event', 1);
   assert.deepEqual([e.data.profile_id, e.data.event_type, e.data.occurred_at, e.data.payload.message.text], [p, 'messages', '2016-03-23T00:25:52Z', 'hello, world!']);
-  await w.settled();
-  const after = await w.row('SELECT COUNT(*) AS n FROM platform_event_seen');
-  assert.equal(after.n - before.n, 1, 'only the held Page\'s event is remembered');
   // Signed by the Pages app but about Instagram: not the facebook profiles' (the object says whose).
   const ig = JSON.stringify({ object: 'instagram', entry: [{ id: '4301', time: 1520622968, changes: [{ field: 'messages', value: { mid: 'x' } }] }] });
   assert.equal((await post('/platform-webhooks/meta', ig, sign(ig, credsFor('facebook').secret))).status, 200);
-  const stats = await w.admin('GET', '/v1/admin/platform-events/stats');
-  assert.equal(stats.status, 200, JSON.stringify(stats.body));
-  const fb = stats.body.data.find((s) => s.platform === 'facebook');
-  assert.ok(fb.received >= fb.verified && fb.verified >= 1 && fb.refused >= 1 && fb.matched >= 1 && fb.forwarded >= 1, JSON.stringify(fb));
+  // A marker after it, for the same Page: once it is in, the Instagram body has been handled.
+  const marker = JSON.stringify({ object: 'page', entry: [messenger('4301', 'mid.marker', 'marker')] });
+  assert.equal((await post('/platform-webhooks/meta', marker, sign(marker, credsFor('facebook').secret))).status, 200);
+  await eventsOf(app.receiver, 'platform.event', 2);
+  // One refused.
+  assert.equal((await post('/platform-webhooks/meta', marker, sign(marker, 'not-the-secret'))).status, 401);
   await w.settled();
-  assert.equal(app.receiver.of('platform.event').length, 1);
+  assert.deepEqual(app.receiver.of('platform.event').map((x) => x.data.payload.message.text), ['hello, world!', 'marker']);
+  const after = await w.row('SELECT COUNT(*) AS n FROM platform_event_seen');
+  assert.equal(after.n - before.n, 2, 'only the held Page\'s events are remembered');
+  assert.equal((await w.row("SELECT COUNT(*) AS n FROM platform_event_seen WHERE dedup_key LIKE '%4399%' OR dedup_key LIKE '%mid.unknown%'")).n, 0);
+  assert.deepEqual(minus(await statsOf('facebook'), statsBefore), { received: 4, verified: 3, refused: 1, matched: 2, forwarded: 2 });
   app.receiver.stop();
+});
+
+test('Instagram (both logins) and Threads events go to their platform\'s profiles', async () => {
+  const app = await newApp('Meta family', { instagram: ['mentions'], instagram_facebook: ['comments'], threads: ['mentions'] });
+  // Instagram Login: the mock's account id is 17841<user>, the docs' sample's account.
+  const igLogin = await w.connectWithMock(mocks, app.api_key, 'instagram', { user: '405726653026', redirect: REDIRECT });
+  assert.equal(igLogin.q.connected, 'true', JSON.stringify(igLogin.q));
+  const [igFb] = await connectPages(app, 'igfbu', [{ id: '4401', name: 'IG Page', instagram: { id: '17841400000000001', username: 'ig_fb', name: 'IG FB', profile_picture_url: 'https://cdn.instagram.test/igfb.jpg' } }],
+    { platform: 'instagram_facebook', scopes: null });
+  const th = await w.connectWithMock(mocks, app.api_key, 'threads', { user: 'thu', redirect: REDIRECT });
+  assert.equal(th.q.connected, 'true', JSON.stringify(th.q));
+  const profileOf = async (platform) => (await w.row('SELECT id, platform_user_id FROM profiles WHERE app_id = ? AND platform = ?', app.id, platform));
+  const [pIg, pIgFb, pTh] = [await profileOf('instagram'), await profileOf('instagram_facebook'), await profileOf('threads')];
+  assert.deepEqual([pIg.platform_user_id, pIgFb.platform_user_id, pIgFb.id, pTh.platform_user_id], ['17841405726653026', '17841400000000001', igFb, 'ththu']);
+
+  // Research 1.7 (c): Instagram's mention sample, verbatim, from the Instagram app.
+  const mention = '[{"entry":[{"changes":[{"field":"mentions","value":{"comment_id":"17894227972186120","media_id":"17918195224117851"}}],"id":"17841405726653026","time":1520622968}],"object":"instagram"}]';
+  // Research 1.7 (b): a comment with field and value in the entry, from the Facebook Login app.
+  const igComment = JSON.stringify([{ object: 'instagram', entry: [{ id: '17841400000000001', time: 1700000000, field: 'comments', value: { id: 'c1', from: { id: 'u', username: 'n' }, text: 't', media: { id: 'm', media_product_type: 'FEED' } } }] }]);
+  // Research 1.8: Threads' mentions sample (target_id: the connected account's id).
+  const threads = JSON.stringify({ app_id: '123456', topic: 'interaction', target_id: 'ththu', time: 1723226877, subscription_id: '234567', has_uid_field: false,
+    values: { value: { id: '8901234', media_product_type: 'THREADS', media_type: 'TEXT_POST', text: 'Reply', username: 'test_username' }, field: 'mentions' } });
+  for (const [body, platform] of [[mention, 'instagram'], [igComment, 'instagram_facebook'], [threads, 'threads']]) {
+    assert.equal((await post('/platform-webhooks/meta', body, sign(body, credsFor(platform).secret))).status, 200, platform);
+  }
+  await eventsOf(app.receiver, 'platform.event', 3);
+  await w.settled();
+  const got = app.receiver.of('platform.event').map((e) => [e.data.platform, e.data.profile_id, e.data.account_id, e.data.event_type, e.data.occurred_at]).sort();
+  assert.deepEqual(got, [
+    ['instagram', pIg.id, '17841405726653026', 'mentions', '2018-03-09T19:16:08Z'],
+    ['instagram_facebook', pIgFb.id, '17841400000000001', 'comments', '2023-11-14T22:13:20Z'],
+    ['threads', pTh.id, 'ththu', 'mentions', '2024-08-09T18:07:57Z'],
+  ]);
+  app.receiver.stop();
+});
+
+test('on an app\'s own Meta app\'s path, events reach only the profiles that Meta app minted', async () => {
+  const own = await newApp('Own path', { facebook: ['feed'] });
+  const dep = await newApp('Deployment path', { facebook: ['feed'] });
+  const client = { client_id: 'fwd-fb-app', client_secret: 'fwd-fb-secret' };
+  const { ref } = await ownClient(own, 'facebook', client);
+  const [po] = await connectPages(own, 'ownpath', [{ id: '4351', name: 'Both' }]);
+  const [pd] = await connectPages(dep, 'ownpath', [{ id: '4351', name: 'Both' }]);
+  const viaOwn = pageBody('4351', [comment('4351_own', 'own')]);
+  assert.equal((await post(`/platform-webhooks/meta/apps/${ref}`, viaOwn, sign(viaOwn, client.client_secret))).status, 200);
+  const [e] = await eventsOf(own.receiver, 'platform.event', 1);
+  assert.deepEqual([e.data.profile_id, e.data.payload.message], [po, 'own']);
+  // The deployment's path: its profile only (and it marks that the first body is handled).
+  const viaDep = pageBody('4351', [comment('4351_dep', 'dep')]);
+  assert.equal((await post('/platform-webhooks/meta', viaDep, sign(viaDep, credsFor('facebook').secret))).status, 200);
+  const [d] = await eventsOf(dep.receiver, 'platform.event', 1);
+  assert.deepEqual([d.data.profile_id, d.data.payload.message], [pd, 'dep']);
+  await w.settled();
+  assert.equal(own.receiver.of('platform.event').length, 1, 'the deployment\'s event is not the own app\'s');
+  assert.equal(dep.receiver.of('platform.event').length, 1, 'the own app\'s event is not the deployment profile\'s');
+  own.receiver.stop();
+  dep.receiver.stop();
 });

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startWorker, randomKey } from './harness.mjs';
+import { startWorker, randomKey, callsQuiet } from './harness.mjs';
 import { PlatformMocks, credentialVars, credsFor } from './platform-mocks.mjs';
 import { WebhookReceiver } from './webhook-receiver.mjs';
 import { tiktokSignatureHeader } from './platform-webhook-signers.mjs';
@@ -57,6 +57,16 @@ const profile = async (id, key = app.api_key) => (await w.call('GET', `/v1/profi
 const eventsOf = (r, id) => r.events.filter((e) => e.type === 'platform.event' && e.data.profile_id === id);
 /** How many `platform.event`s the outbox holds for `appId` (delivered or not). */
 const outboxCount = async (appId) => (await w.row("SELECT COUNT(*) AS n FROM webhook_outbox WHERE app_id = ? AND type = 'platform.event'", appId)).n;
+/** The 24 h counters of `platform` (zeros when it has none yet). */
+async function statsOf(platform) {
+  const r = await w.admin('GET', '/v1/admin/platform-events/stats');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const row = r.body.data.find((d) => d.platform === platform) ?? {};
+  return Object.fromEntries(['received', 'verified', 'refused', 'matched', 'forwarded'].map((k) => [k, row[k] ?? 0]));
+}
+const minus = (a, b) => Object.fromEntries(Object.keys(a).map((k) => [k, a[k] - b[k]]));
+/** The hub's calls, once the worker's are settled. */
+const hubQuiet = () => callsQuiet(mocks.calls, (c) => c.host === 'pubsubhubbub.appspot.com');
 const postTiktok = (raw, sig) => fetch(`${w.base}/platform-webhooks/tiktok`, { method: 'POST', body: raw, headers: { 'content-type': 'application/json', ...(sig ? { 'tiktok-signature': sig } : {}) } });
 
 test('TikTok: any verified event is acknowledged; authorization.removed still disconnects as before', async () => {
@@ -126,7 +136,7 @@ test('WebSub: a channel connected is subscribed at the hub with its own callback
   await hubVerifyOk(request);
   const before = mocks.hubRequests().length;
   await w.connectWithMock(mocks, app.api_key, 'youtube', { user: 'ytsub', redirect: REDIRECT });
-  await sleep(300);
+  await hubQuiet();
   assert.equal(mocks.hubRequests().length, before);
 });
 
@@ -165,6 +175,9 @@ test('WebSub: a notification signed with the subscription secret is accepted; a 
     assert.equal(r.status, 401, why);
     checkAnswer({ method: 'POST', path: new URL(request.callback).pathname, status: 401, contentType: 'application/json', body: JSON.parse(r.text) });
   }
+  // Over the cap (64 KiB), even signed: refused before the signature is read.
+  const huge = feed.replace('<title>Video title</title>', `<title>${'x'.repeat(70 * 1024)}</title>`);
+  assert.equal((await mocks.hubDeliver(request, huge)).status, 413);
   const ok = await mocks.hubDeliver(request, feed);
   assert.equal(ok.status, 204);
   // Another subscription's secret does not pass for this one.
@@ -197,12 +210,20 @@ test('WebSub: the cron renews a lease that ends within a day, with the same call
 test('WebSub: deleting the channel\'s last profile unsubscribes it; the hub\'s verification then forgets it', async () => {
   const { profileId, channel, request } = await connectChannel('ytleave');
   await hubVerifyOk(request);
+  // Another app's profile of the channel: deleting the first one leaves the subscription.
+  const other = (await w.connectWithMock(mocks, quiet.api_key, 'youtube', { user: 'ytleave', redirect: REDIRECT })).q.profile_id;
   assert.equal((await w.call('DELETE', `/v1/profiles/${profileId}`, { token: app.api_key })).status, 204);
+  await hubQuiet();
+  assert.equal(hubFor(channel, 'unsubscribe').length, 0, 'not the last profile');
+  assert.equal((await subRow(channel)).status, 'active');
+  assert.equal((await w.call('DELETE', `/v1/profiles/${other}`, { token: quiet.api_key })).status, 204);
   const unsub = await until('an unsubscribe', () => hubFor(channel, 'unsubscribe').at(-1));
   assert.equal(unsub.callback, request.callback);
   assert.equal((await subRow(channel)).status, 'unsubscribing');
   assert.equal((await mocks.hubVerify(unsub, { mode: 'subscribe' })).status, 404, 'no subscribe is agreed to any more');
   await hubVerifyOk(unsub);
+  await hubQuiet();
+  assert.equal(hubFor(channel, 'unsubscribe').length, 1);
   assert.equal(await subRow(channel), null);
   assert.equal((await mocks.hubDeliver(request, atom(channel, 'late'))).status, 404);
 });
@@ -215,6 +236,7 @@ test('TikTok: a verified event reaches the app that asked for it once, replays i
   await until('the quiet app\'s receiver to work', () => quietReceiver.of('profile.connected', theirs).length);
   const openid = (await profile(mine)).platform_user_id;
   const t = now() - 30;
+  const [rowsBefore, statsBefore] = [await outboxCount(app.app.id), await statsOf('tiktok')];
   const raw = JSON.stringify({ client_key: credsFor('tiktok').id, event: 'video.publish.completed', create_time: t, user_openid: openid, content: '{"share_id":"video.6974245311675353080.VDCxrcMJ"}' });
   const forged = raw.replace('VDCxrcMJ', 'FORGED00');
   assert.equal((await postTiktok(forged, tiktokSignatureHeader(raw, credsFor('tiktok').secret))).status, 401, 'a bad signature forwards nothing');
@@ -224,8 +246,11 @@ test('TikTok: a verified event reaches the app that asked for it once, replays i
   const next = JSON.stringify({ client_key: credsFor('tiktok').id, event: 'video.publish.completed', create_time: t + 1, user_openid: openid, content: '{"share_id":"video.2"}' });
   assert.equal((await postTiktok(next, tiktokSignatureHeader(next, credsFor('tiktok').secret))).status, 200);
   await until('both events', () => eventsOf(receiver, mine).length >= 2);
+  await w.settled();
   const got = eventsOf(receiver, mine);
   assert.equal(got.length, 2, 'the redelivery is forwarded once');
+  assert.equal(await outboxCount(app.app.id) - rowsBefore, 2, 'the redelivery wrote no row');
+  assert.deepEqual(minus(await statsOf('tiktok'), statsBefore), { received: 4, verified: 3, refused: 1, matched: 2, forwarded: 2 });
   assert.deepEqual(got[0].data, {
     profile_id: mine, platform: 'tiktok', account_id: openid, event_type: 'video.publish.completed',
     occurred_at: new Date(t * 1000).toISOString().replace('.000', ''), payload: { share_id: 'video.6974245311675353080.VDCxrcMJ' },
@@ -266,6 +291,7 @@ test('YouTube: a verified notification reaches the app that asked once, replays 
   const { q } = await w.connectWithMock(mocks, quiet.api_key, 'youtube', { user: 'ytfwd', redirect: REDIRECT });
   await until('the quiet app\'s receiver to work', () => quietReceiver.of('profile.connected', q.profile_id).length);
   await hubVerifyOk(request);
+  const [rowsBefore, statsBefore] = [await outboxCount(app.app.id), await statsOf('youtube')];
   const feed = atom(channel, 'vid_fwd1');
   assert.equal((await mocks.hubDeliver(request, feed, { secret: 'forged' })).status, 401);
   assert.equal((await mocks.hubDeliver(request, feed)).status, 204);
@@ -273,8 +299,10 @@ test('YouTube: a verified notification reaches the app that asked once, replays 
   // The same video updated later is news; a marker that the ones before were handled.
   assert.equal((await mocks.hubDeliver(request, atom(channel, 'vid_fwd1', '2015-03-10T00:00:00+00:00'))).status, 204);
   await until('both events', () => eventsOf(receiver, profileId).length >= 2);
+  await w.settled();
   const got = eventsOf(receiver, profileId);
   assert.equal(got.length, 2, 'a redelivery is forwarded once');
+  assert.equal(await outboxCount(app.app.id) - rowsBefore, 2, 'the redelivery wrote no row');
   assert.deepEqual(got[0].data, {
     profile_id: profileId, platform: 'youtube', account_id: channel, event_type: 'video.published', occurred_at: '2015-03-09T19:05:24Z',
     payload: {
@@ -296,16 +324,48 @@ test('YouTube: a verified notification reaches the app that asked once, replays 
   assert.equal(gone.data.event_type, 'video.deleted');
   assert.equal(gone.data.payload.video_id, 'vid_fwd1');
   await until('the deletion for the other app', () => eventsOf(receiver, profileId).some((e) => e.data.event_type === 'video.deleted'));
+  await w.settled();
+  assert.deepEqual(minus(await statsOf('youtube'), statsBefore), { received: 5, verified: 4, refused: 1, matched: 3, forwarded: 4 });
 });
 
-test('platform events: the TikTok and YouTube receivers are counted in the stats', async () => {
-  const r = await w.admin('GET', '/v1/admin/platform-events/stats');
-  assert.equal(r.status, 200);
-  const of = (p) => r.body.data.find((d) => d.platform === p);
-  for (const p of ['tiktok', 'youtube']) {
-    const s = of(p);
-    assert.ok(s && s.received > 0 && s.verified > 0 && s.refused > 0 && s.matched > 0 && s.forwarded > 0, `${p}: ${JSON.stringify(s)}`);
-  }
+test('TikTok: an event for an account no profile holds is counted, not stored', async () => {
+  const mine = (await w.connectWithMock(mocks, app.api_key, 'tiktok', { user: 'ttunknown', redirect: REDIRECT })).q.profile_id;
+  const openid = (await profile(mine)).platform_user_id;
+  const [seenBefore, statsBefore] = [(await w.row('SELECT COUNT(*) AS n FROM platform_event_seen')).n, await statsOf('tiktok')];
+  const body = (user, share) => JSON.stringify({ client_key: credsFor('tiktok').id, event: 'video.publish.completed', create_time: now(), user_openid: user, content: `{"share_id":"${share}"}` });
+  const nobody = body('openid-held-by-no-one', 'video.nobody');
+  assert.equal((await postTiktok(nobody, tiktokSignatureHeader(nobody, credsFor('tiktok').secret))).status, 200);
+  // A marker after it, for a held account: once it is in, the first has been handled.
+  const marker = body(openid, 'video.marker');
+  assert.equal((await postTiktok(marker, tiktokSignatureHeader(marker, credsFor('tiktok').secret))).status, 200);
+  await until('the marker', () => eventsOf(receiver, mine).length);
+  await w.settled();
+  assert.equal((await w.row('SELECT COUNT(*) AS n FROM platform_event_seen')).n - seenBefore, 1, 'only the held account\'s event is remembered');
+  assert.deepEqual(minus(await statsOf('tiktok'), statsBefore), { received: 2, verified: 2, refused: 0, matched: 1, forwarded: 1 });
+  assert.ok(!JSON.stringify(receiver.events).includes('video.nobody') && !JSON.stringify(quietReceiver.events).includes('video.nobody'));
+});
+
+test('WebSub: a channel connected under an app\'s own Google credentials is subscribed for them and forwarded to that profile', async (t) => {
+  const ownReceiver = new WebhookReceiver();
+  await ownReceiver.start();
+  t.after(() => ownReceiver.stop());
+  const own = (await w.admin('POST', '/v1/admin/apps', {
+    name: 'Own YouTube', allowed_redirect_urls: [REDIRECT], webhook_url: ownReceiver.url, claim: 'auto', platform_events: { youtube: ['*'] },
+  })).body;
+  ownReceiver.useSecret(own.webhook_secret);
+  const YT = { client_id: 'own-yt-events', client_secret: 'own-yt-events-secret' };
+  assert.equal((await w.admin('PUT', `/v1/admin/apps/${own.app.id}/platforms/youtube`, YT)).status, 200);
+  mocks.allowClient('youtube', YT.client_id, YT.client_secret);
+  const ref = (await w.row("SELECT id FROM platform_credentials WHERE app_id = ? AND platform = 'youtube'", own.app.id)).id;
+  const mine = (await w.connectWithMock(mocks, own.api_key, 'youtube', { user: 'ytown', redirect: REDIRECT })).q.profile_id;
+  const channel = (await profile(mine, own.api_key)).platform_user_id;
+  const request = await until('a subscribe at the hub', () => hubFor(channel, 'subscribe').at(-1));
+  const row = await subRow(channel);
+  assert.equal(row.credential_ref, ref);
+  await hubVerifyOk(request);
+  assert.equal((await mocks.hubDeliver(request, atom(channel, 'vid_own1'))).status, 204);
+  const [e] = await until('the event', () => eventsOf(ownReceiver, mine).length && eventsOf(ownReceiver, mine));
+  assert.deepEqual([e.data.platform, e.data.account_id, e.data.event_type, e.data.payload.video_id], ['youtube', channel, 'video.published', 'vid_own1']);
 });
 
 // Last in this file: it restarts the worker with another TOKEN_KEYS.

@@ -49,11 +49,20 @@ const xMention = (user, id = '1501') => JSON.stringify({
   tweet_create_events: [{ id_str: id, text: `@x_${user} hello`, timestamp_ms: '1700000000123', user: { id_str: '9' } }],
 });
 
-/** A LinkedIn COMMENT notification for organization `org` (shape as in core/src/platform_events/linkedin.rs). */
-const liComment = (org, id = 5603453321) => JSON.stringify({
-  type: 'ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS',
-  notifications: [{ action: 'COMMENT', notificationId: id, organizationalEntity: `urn:li:organization:${org}`, lastModifiedAt: 1691574506310, sourcePost: 'urn:li:activity:7094637247890620418' }],
+/**
+ * The documented COMMENT notification (the sample core/src/platform_events/linkedin.rs's host
+ * test holds, after the organization social action notifications page as quoted there), for
+ * organization `org` with notification id `id`; nothing else changed.
+ */
+const liNotification = (org, id = 5603453321) => ({
+  subscriber: 'urn:li:person:zLqTygBP8S', lastModifiedAt: 1691574506310,
+  decoratedSourcePost: { owner: `urn:li:organization:${org}`, mediaCategory: 'NONE', text: 'This is my post 0008', entity: 'urn:li:share:7094637247487995904' },
+  sourcePost: 'urn:li:activity:7094637247890620418',
+  action: 'COMMENT', notificationId: id,
+  organizationalEntity: `urn:li:organization:${org}`,
+  generatedActivity: 'urn:li:comment:(activity:7094637247890620418,7094977717598625792)',
 });
+const liComment = (org, id) => JSON.stringify({ type: 'ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS', notifications: [liNotification(org, id)] });
 
 /** A fresh app (auto-claimed links), with `fields` (`platform_events`); `hooked`: its own webhook receiver. */
 async function newApp(name, fields = {}, hooked = false) {
@@ -192,6 +201,9 @@ test('LinkedIn notifications: either reading of X-LI-Signature with the client s
   ]) {
     assert.equal((await postLi('/platform-webhooks/linkedin', sent, sig)).status, 401, why);
   }
+  // Over the cap (64 KiB), even signed: refused before the signature is read.
+  const huge = JSON.stringify({ type: 'ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS', notifications: [{ ...liNotification('111'), padding: 'x'.repeat(70 * 1024) }] });
+  assert.equal((await postLi('/platform-webhooks/linkedin', huge, hmac(secret, huge, 'hex'))).status, 413);
 });
 
 test('LinkedIn per-credential path: that app\'s client secret only', async () => {
@@ -319,10 +331,7 @@ test('LinkedIn notifications reach the apps holding the organization', async () 
   // One delivery with a notification for an organization no profile holds and one for ours.
   const body = JSON.stringify({
     type: 'ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS',
-    notifications: [
-      { action: 'LIKE', notificationId: 7001, organizationalEntity: 'urn:li:organization:999999', lastModifiedAt: 1691574506310 },
-      { action: 'COMMENT', notificationId: 7002, organizationalEntity: 'urn:li:organization:4101', lastModifiedAt: 1691574506310 },
-    ],
+    notifications: [{ ...liNotification('999999', 7001), action: 'LIKE' }, liNotification('4101', 7002)],
   });
   assert.equal((await postLi('/platform-webhooks/linkedin', body, hmac(secret, `hmacsha256=${body}`, 'hex'))).status, 200);
   const [event] = await until(asked, 1);
@@ -344,4 +353,34 @@ test('LinkedIn notifications reach the apps holding the organization', async () 
   assert.deepEqual(got(asked).map((d) => d.payload.notificationId), [7002, 7003]);
   assert.equal(await outboxOf(silent), 0);
   assert.equal(got(silent).length, 0);
+});
+
+test('LinkedIn notifications on an app\'s own path reach only the profiles its LinkedIn app minted', async () => {
+  const own = await newApp('Own LinkedIn events', { platform_events: { linkedin: ['*'] } }, true);
+  const shared = await newApp('Deployment LinkedIn events', { platform_events: { linkedin: ['*'] } }, true);
+  const client = { client_id: 'own-li-events', client_secret: 'own-li-events-secret' };
+  const { path } = await ownClient(own, 'linkedin', client);
+  mocks.allowClient('linkedin', client.client_id, client.client_secret);
+  const user = 'liown';
+  mocks.setOrganizations(user, [{ id: 4201, name: 'Org Both', role: 'ADMINISTRATOR', state: 'APPROVED' }]);
+  const scopes = ['openid', 'profile', 'w_member_social', 'rw_organization_admin'];
+  const orgOf = async (app) => {
+    const { q } = await w.connectWithMock(mocks, app.api_key, 'linkedin', { user, redirect: REDIRECT, linkFields: { scopes, accounts: 'all' } });
+    assert.equal(q.connected, 'true', JSON.stringify(q));
+    const row = await w.row("SELECT id FROM profiles WHERE app_id = ? AND platform_user_id = 'urn:li:organization:4201'", app.id);
+    return row.id;
+  };
+  const mine = await orgOf(own);
+  const theirs = await orgOf(shared);
+  const body = liComment('4201', 7101);
+  assert.equal((await postLi(path, body, hmac(credsFor('linkedin').secret, body, 'hex'))).status, 401, 'refused with the deployment\'s secret');
+  assert.equal((await postLi(path, body, hmac(client.client_secret, body, 'hex'))).status, 200);
+  assert.deepEqual((await until(own, 1)).map((d) => [d.profile_id, d.payload.notificationId]), [[mine, 7101]]);
+  // The deployment's path: its profile only (and it marks that the first body is handled).
+  const next = liComment('4201', 7102);
+  assert.equal((await postLi('/platform-webhooks/linkedin', next, hmac(credsFor('linkedin').secret, next, 'hex'))).status, 200);
+  assert.deepEqual((await until(shared, 1)).map((d) => [d.profile_id, d.payload.notificationId]), [[theirs, 7102]]);
+  await w.settled();
+  assert.equal(got(own).length, 1, 'the deployment\'s notification is not the own app\'s');
+  assert.equal(got(shared).length, 1, 'the own app\'s notification is not the deployment profile\'s');
 });

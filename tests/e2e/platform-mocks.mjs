@@ -603,6 +603,11 @@ function pageSubscription(m, c) {
   if (g.kind !== 'page') return graphError(400, '(#210) A page access token is required to request this resource.', 210);
   if (g.pageId !== pageId) return graphError(403, '(#200) Permissions error', 200);
   const key = `${g.clientId}:${pageId}`;
+  // The permissions the reference lists for a POST (`pages_manage_metadata`,
+  // `pages_show_list`; `pages_messaging` too for `messages`, per "Webhooks for Pages"), from
+  // the login the Page token came from; Graph's missing-permission answer is a 403 with code
+  // 200. The DELETE's own permissions are not in the docs read: not checked.
+  const need = (fields) => ['pages_manage_metadata', 'pages_show_list', ...(fields.includes('messages') ? ['pages_messaging'] : [])];
   if (c.method === 'DELETE') {
     m.pageSubscriptions.delete(key);
     return json(200, { success: true });
@@ -611,6 +616,8 @@ function pageSubscription(m, c) {
   if (!fields.length) return graphError(400, '(#100) The parameter subscribed_fields is required', 100);
   const unknown = fields.find((f) => !PAGE_WEBHOOK_FIELDS.includes(f));
   if (unknown) return graphError(400, `(#100) Param subscribed_fields[0] must be one of {${PAGE_WEBHOOK_FIELDS.join(', ')}} - got "${unknown}".`, 100);
+  const missing = need(fields).find((p) => !(g.scopes ?? []).includes(p));
+  if (missing) return graphError(403, `(#200) Requires ${missing} permission to manage the object`, 200);
   m.pageSubscriptions.set(key, fields);
   // The Pages webhooks page shows `{"success": "true"}`, the reference a boolean: the mock
   // answers the string, the worker takes both.

@@ -200,21 +200,32 @@ fn own_id(field: &str, v: &Value) -> Option<String> {
 /// need `pages_messaging`, which the app asks for by naming it).
 const ALL_PAGE_FIELDS: &str = "feed,mention";
 
-/// The `subscribed_fields` of a Page for an app, from its `platform_events` setting (JSON
-/// `{"facebook": ["feed", ...]}`): the facebook types it names, comma-separated (`"*"`:
-/// [`ALL_PAGE_FIELDS`]); `None` when it names none (the Page is not subscribed) or the
-/// setting is not that shape. Names other than `a-z`, `0-9`, `_` are left out.
-pub fn page_fields(setting: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(setting).ok()?;
-    let names = v.get("facebook")?.as_array()?;
-    let names: Vec<&str> = names.iter().filter_map(Value::as_str).collect();
-    if names.contains(&"*") {
-        return Some(ALL_PAGE_FIELDS.to_string());
-    }
+/// The `subscribed_fields` of a Page: the union of the facebook types named by `settings`,
+/// the `platform_events` settings (JSON `{"facebook": ["feed", ...]}`) of every app holding a
+/// profile of the Page under one platform app (a Page subscribes that platform app once, for
+/// all of them: each subscription replaces the last). Comma-separated, in first-named order
+/// (`"*"`: [`ALL_PAGE_FIELDS`]); `None` when none names any (the Page is not subscribed).
+/// Names other than `a-z`, `0-9`, `_`, and settings not of that shape, are left out.
+pub fn page_fields(settings: &[&str]) -> Option<String> {
     let ok = |n: &&str| {
         (1..=64).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     };
-    let fields: Vec<&str> = names.into_iter().filter(ok).take(50).collect();
+    let mut fields: Vec<String> = Vec::new();
+    for setting in settings {
+        let Ok(v) = serde_json::from_str::<Value>(setting) else { continue };
+        let Some(names) = v.get("facebook").and_then(Value::as_array) else { continue };
+        let names: Vec<&str> = names.iter().filter_map(Value::as_str).collect();
+        let names: Vec<&str> = if names.contains(&"*") {
+            ALL_PAGE_FIELDS.split(',').collect()
+        } else {
+            names.into_iter().filter(ok).take(50).collect()
+        };
+        for n in names {
+            if !fields.iter().any(|f| f == n) {
+                fields.push(n.to_string());
+            }
+        }
+    }
     (!fields.is_empty()).then(|| fields.join(","))
 }
 

@@ -199,8 +199,14 @@ pub async fn store_accounts(
                 crate::platform_events::websub::landed(ctx, &link.platform, choice.credential_ref.as_deref(), &ids)
                     .await;
                 // A Facebook Page subscribes its platform app to its events (after the answer).
-                crate::platform_events::meta_pages::subscribe(ctx, &platform.id, &link.app_id, &accounts, &became)
-                    .await;
+                crate::platform_events::meta_pages::subscribe(
+                    ctx,
+                    &platform.id,
+                    choice.credential_ref.as_deref(),
+                    &accounts,
+                    &became,
+                )
+                .await;
                 // A Page moved here from another login's grant may have left that grant unused.
                 let orphans = store::deleted_grants(&written.results, orphans_at)?;
                 if !orphans.is_empty() {

@@ -198,9 +198,15 @@ fn hostile_shapes_yield_nothing_or_what_is_well_formed() {
 
 #[test]
 fn page_fields_come_from_the_setting() {
-    assert_eq!(page_fields(r#"{"facebook":["feed","mention"],"x":["a"]}"#).as_deref(), Some("feed,mention"));
-    assert_eq!(page_fields(r#"{"facebook":["*"]}"#).as_deref(), Some("feed,mention"));
-    assert_eq!(page_fields(r#"{"facebook":["feed","Bad Name","",3,"messages"]}"#).as_deref(), Some("feed,messages"));
+    assert_eq!(page_fields(&[r#"{"facebook":["feed","mention"],"x":["a"]}"#]).as_deref(), Some("feed,mention"));
+    assert_eq!(page_fields(&[r#"{"facebook":["*"]}"#]).as_deref(), Some("feed,mention"));
+    assert_eq!(page_fields(&[r#"{"facebook":["feed","Bad Name","",3,"messages"]}"#]).as_deref(), Some("feed,messages"));
+    // Several apps holding the Page: the union, each field once, whatever the others hold.
+    let apps = [r#"{"facebook":["feed"]}"#, "[", r#"{"facebook":["mention","feed"]}"#, r#"{"x":["a"]}"#];
+    assert_eq!(page_fields(&apps).as_deref(), Some("feed,mention"));
+    let apps = [r#"{"facebook":["messages"]}"#, r#"{"facebook":["*"]}"#];
+    assert_eq!(page_fields(&apps).as_deref(), Some("messages,feed,mention"));
+    assert_eq!(page_fields(&[]), None);
     for none in [
         r#"{"facebook":[]}"#,
         r#"{"instagram":["comments"]}"#,
@@ -210,7 +216,8 @@ fn page_fields_come_from_the_setting() {
         "[",
         r#"{"facebook":["a,b"]}"#,
     ] {
-        assert_eq!(page_fields(none), None, "{none}");
+        assert_eq!(page_fields(&[none]), None, "{none}");
+        assert_eq!(page_fields(&[none, none]), None, "{none}");
     }
 }
 
