@@ -496,7 +496,7 @@ export function challengeOf(verifier) {
  * connection reused by the next request would then fail ("fetch failed"). Resolves with the
  * answer (as much of `Response` as `call` reads) even when the rest of the upload is refused.
  */
-function ownConnection(url, method, headers, body) {
+export function ownConnection(url, method, headers, body) {
   return new Promise((resolve, reject) => {
     let answered = false;
     const req = http.request(url, { method, headers, agent: false }, (res) => {

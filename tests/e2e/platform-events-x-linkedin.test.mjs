@@ -202,7 +202,7 @@ test('LinkedIn notifications: either reading of X-LI-Signature with the client s
     assert.equal((await postLi('/platform-webhooks/linkedin', sent, sig)).status, 401, why);
   }
   // Over the cap (64 KiB), even signed: refused before the signature is read.
-  const huge = JSON.stringify({ type: 'ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS', notifications: [{ ...liNotification('111'), padding: 'x'.repeat(70 * 1024) }] });
+  const huge = JSON.stringify({ type: 'ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS', notifications: [{ ...liNotification('111'), padding: 'x'.repeat(1024 * 1024) }] });
   assert.equal((await postLi('/platform-webhooks/linkedin', huge, hmac(secret, huge, 'hex'))).status, 413);
 });
 
