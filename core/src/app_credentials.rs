@@ -100,7 +100,7 @@ pub fn fingerprint(secret: &str) -> String {
 }
 
 /// A `platform_credentials` row.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Default)]
 pub struct CredentialRow {
     /// `pcr_...`, the `credential_ref` of the grants it minted.
     pub id: String,

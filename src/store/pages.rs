@@ -9,7 +9,7 @@ use worker::D1Database;
 
 /// An app's `platform_events` setting, as stored (JSON text; `None`: unset, or no such app).
 pub async fn app_platform_events(db: &D1Database, app_id: &str) -> ApiResult<Option<String>> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     struct Setting {
         platform_events: Option<String>,
     }
@@ -34,7 +34,7 @@ pub async fn page_has_profile(db: &D1Database, page_id: &str, by: Option<&str>) 
 }
 
 /// A Page profile's own token, as stored.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct PageToken {
     /// The profile.
     pub id: String,

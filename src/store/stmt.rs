@@ -54,9 +54,9 @@ pub trait Stmt {
     /// Runs it for its effect.
     async fn exec(self, what: &str) -> ApiResult<()>;
     /// The first row, if any.
-    async fn one<T: DeserializeOwned>(self, what: &str) -> ApiResult<Option<T>>;
+    async fn one<T: DeserializeOwned + Default>(self, what: &str) -> ApiResult<Option<T>>;
     /// Every row.
-    async fn many<T: DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>>;
+    async fn many<T: DeserializeOwned + Default>(self, what: &str) -> ApiResult<Vec<T>>;
     /// Whether it returns a row at all.
     async fn exists(self, what: &str) -> ApiResult<bool>;
     /// The `id` column of every row.
@@ -66,13 +66,13 @@ pub trait Stmt {
 /// A row as D1 returned it (a JS object), for a row read as more than one row type (the
 /// columns of a join, say): each [`Row::read`] decodes it as every other row is decoded
 /// ([`from_row`], from the JS object), so no row type gets a second, JSON one.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct Row(#[serde(with = "worker::d1::serde_wasm_bindgen::preserve")] JsValue);
 
 impl Row {
     /// The row as `T`; a failure is a logged 500 (`what` names it) with the decoding error's
     /// message.
-    pub fn read<T: DeserializeOwned>(&self, what: &str) -> ApiResult<T> {
+    pub fn read<T: DeserializeOwned + Default>(&self, what: &str) -> ApiResult<T> {
         from_row(self.0.clone()).map_err(error_message).or_500(what)
     }
 }
@@ -83,7 +83,7 @@ fn error_message(e: worker::d1::serde_wasm_bindgen::Error) -> String {
 }
 
 /// A row of one text column named `id` (an id, or a JSON text the query built).
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub(super) struct IdRow {
     /// The column.
     pub(super) id: String,
@@ -94,13 +94,13 @@ impl Stmt for worker::Result<D1PreparedStatement> {
         self.or_500(what)?.run().await.or_500(what)?;
         Ok(())
     }
-    async fn one<T: DeserializeOwned>(self, what: &str) -> ApiResult<Option<T>> {
+    async fn one<T: DeserializeOwned + Default>(self, what: &str) -> ApiResult<Option<T>> {
         match first_row(self, what).await? {
             Some(row) => decode(row).map(Some).or_500(what),
             None => Ok(None),
         }
     }
-    async fn many<T: DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>> {
+    async fn many<T: DeserializeOwned + Default>(self, what: &str) -> ApiResult<Vec<T>> {
         let rows = all_rows(self, what).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -132,7 +132,7 @@ async fn all_rows(stmt: worker::Result<D1PreparedStatement>, what: &str) -> ApiR
 
 /// A row as `T`, each column decoded as worker's own decoding of a row does it (see
 /// [`from_row`]).
-fn decode<T: DeserializeOwned>(row: Row) -> worker::Result<T> {
+fn decode<T: DeserializeOwned + Default>(row: Row) -> worker::Result<T> {
     from_row(row.0).map_err(decode_error)
 }
 
@@ -144,7 +144,7 @@ fn decode_error(e: worker::d1::serde_wasm_bindgen::Error) -> worker::Error {
 
 /// The rows statement `result` of a batch returned, as `T` (read as [`Stmt::many`] reads
 /// rows, rather than by worker's `results::<T>`, which would decode `T` a second way).
-pub fn batch_rows<T: DeserializeOwned>(result: &worker::D1Result) -> worker::Result<Vec<T>> {
+pub fn batch_rows<T: DeserializeOwned + Default>(result: &worker::D1Result) -> worker::Result<Vec<T>> {
     result.results::<Row>()?.into_iter().map(decode).collect()
 }
 
