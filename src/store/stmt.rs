@@ -1,7 +1,7 @@
 //! Shared statement helpers: running a bound statement with its failure mapped to a
 //! logged 500, reading a batch's `RETURNING` rows, the compare-and-swap asserts of a batch.
 
-use super::row_de::from_row;
+use super::row_de::read_row;
 use crate::error::{ApiResult, OrInternal};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -65,7 +65,7 @@ pub trait Stmt {
 
 /// A row as D1 returned it (a JS object), for a row read as more than one row type (the
 /// columns of a join, say): each [`Row::read`] decodes it as every other row is decoded
-/// ([`from_row`], from the JS object), so no row type gets a second, JSON one.
+/// ([`read_row`], from the JS object), so no row type gets a second, JSON one.
 #[derive(Deserialize, Default)]
 pub struct Row(#[serde(with = "worker::d1::serde_wasm_bindgen::preserve")] JsValue);
 
@@ -73,7 +73,9 @@ impl Row {
     /// The row as `T`; a failure is a logged 500 (`what` names it) with the decoding error's
     /// message.
     pub fn read<T: DeserializeOwned + Default>(&self, what: &str) -> ApiResult<T> {
-        from_row(self.0.clone()).map_err(error_message).or_500(what)
+        let mut out = T::default();
+        read_row(self.0.clone(), &mut out).map_err(error_message).or_500(what)?;
+        Ok(out)
     }
 }
 
@@ -96,7 +98,11 @@ impl Stmt for worker::Result<D1PreparedStatement> {
     }
     async fn one<T: DeserializeOwned + Default>(self, what: &str) -> ApiResult<Option<T>> {
         match first_row(self, what).await? {
-            Some(row) => decode(row).map(Some).or_500(what),
+            Some(row) => {
+                let mut out = T::default();
+                decode_into(row, &mut out).or_500(what)?;
+                Ok(Some(out))
+            }
             None => Ok(None),
         }
     }
@@ -104,7 +110,9 @@ impl Stmt for worker::Result<D1PreparedStatement> {
         let rows = all_rows(self, what).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            out.push(decode(row).or_500(what)?);
+            let mut value = T::default();
+            decode_into(row, &mut value).or_500(what)?;
+            out.push(value);
         }
         Ok(out)
     }
@@ -117,7 +125,7 @@ impl Stmt for worker::Result<D1PreparedStatement> {
 }
 
 // `one` and `many` read rows as `Row`s in these two functions, which are not generic, and
-// then decode each ([`from_row`]: each column as worker's `first::<T>` and `results::<T>`
+// then decode each ([`read_row`]: each column as worker's `first::<T>` and `results::<T>`
 // would): the await and the read of the JS array are then one copy for every row type.
 
 /// The first row of a statement, if any.
@@ -130,10 +138,11 @@ async fn all_rows(stmt: worker::Result<D1PreparedStatement>, what: &str) -> ApiR
     stmt.or_500(what)?.all().await.or_500(what)?.results::<Row>().or_500(what)
 }
 
-/// A row as `T`, each column decoded as worker's own decoding of a row does it (see
-/// [`from_row`]).
-fn decode<T: DeserializeOwned + Default>(row: Row) -> worker::Result<T> {
-    from_row(row.0).map_err(decode_error)
+/// `row` read into `place` (see [`read_row`]; the caller starts from `T`'s default and drops
+/// the value on an error), the error as worker's own decoding of a row gives it. Its errors
+/// go through one `or_500` for every row type (a `Result<(), _>`, no row to move).
+fn decode_into<T: DeserializeOwned>(row: Row, place: &mut T) -> worker::Result<()> {
+    read_row(row.0, place).map_err(decode_error)
 }
 
 /// A decoding error as worker's own decoding of a row gives it; not generic.
@@ -145,7 +154,14 @@ fn decode_error(e: worker::d1::serde_wasm_bindgen::Error) -> worker::Error {
 /// The rows statement `result` of a batch returned, as `T` (read as [`Stmt::many`] reads
 /// rows, rather than by worker's `results::<T>`, which would decode `T` a second way).
 pub fn batch_rows<T: DeserializeOwned + Default>(result: &worker::D1Result) -> worker::Result<Vec<T>> {
-    result.results::<Row>()?.into_iter().map(decode).collect()
+    let rows = result.results::<Row>()?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut value = T::default();
+        decode_into(row, &mut value)?;
+        out.push(value);
+    }
+    Ok(out)
 }
 
 /// Whether statement `i` of a batch returned a row (its `RETURNING` clause matched).
