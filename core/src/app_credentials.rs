@@ -46,6 +46,14 @@ pub struct PutCredentials {
     pub webhook_secret: Option<WebhookSecret>,
 }
 
+/// The empty value a body is read into (`input::parse_json` reads in place); never used
+/// as credentials: a body that fails to read gives no value.
+impl Default for PutCredentials {
+    fn default() -> Self {
+        PutCredentials { client_id: String::new(), client_secret: ClientSecret::new(""), scopes: None, webhook_secret: None }
+    }
+}
+
 fn client_secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ClientSecret, D::Error> {
     String::deserialize(d).map(ClientSecret::new)
 }
@@ -100,7 +108,7 @@ pub fn fingerprint(secret: &str) -> String {
 }
 
 /// A `platform_credentials` row.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Default)]
 pub struct CredentialRow {
     /// `pcr_...`, the `credential_ref` of the grants it minted.
     pub id: String,

@@ -19,7 +19,7 @@ fn json_or(raw: &Option<String>, fallback: Value) -> Value {
 }
 
 /// An `apps` row.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Default)]
 pub struct AppRow {
     /// `app_...`.
     pub id: String,
@@ -207,7 +207,7 @@ impl LinkRow {
 }
 
 /// The public columns of a `profiles` row (no token column).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Default)]
 pub struct ProfileRow {
     /// `prf_...`.
     pub id: String,
@@ -313,7 +313,7 @@ impl ProfileRow {
 }
 
 /// The public columns of a `grants` row: what one consent produced (no token column).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Default)]
 pub struct GrantRow {
     /// `grn_...` (or the id of the profile it was split from by migration 0005).
     pub id: String,

@@ -60,11 +60,11 @@ pub async fn check_now(ctx: &Ctx, grant_id: &str, profile_id: &str) -> ApiResult
 /// instead of being the first one every run picks; a check that answers writes its outcome
 /// over the mark.
 pub async fn check_grant(ctx: &Ctx, grant_id: &str, profile_ids: &[String], due_by: i64) -> ApiResult<()> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     struct Lease {
         refresh_suspect_until: Option<i64>,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     struct Marked {
         id: String,
     }

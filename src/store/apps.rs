@@ -34,7 +34,7 @@ fn js_lowercase(s: &str) -> String {
 /// for the sandbox's redirect check. Each app holds at most 20 entries, and only apps
 /// that name this host are read.
 pub async fn allowlist_entries_for(db: &D1Database, redirect: &str) -> ApiResult<Vec<String>> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     struct Row {
         allowed_redirect_urls: String,
     }
@@ -179,7 +179,7 @@ pub async fn update_app(db: &D1Database, app: &AppRow, now: i64) -> ApiResult<()
 
 /// How the cron keeps an app's tokens (`proactive` when the app is gone: its grants are too).
 pub async fn app_refresh_mode(db: &D1Database, app_id: &str) -> ApiResult<RefreshMode> {
-    #[derive(serde::Deserialize)]
+    #[derive(serde::Deserialize, Default)]
     struct Mode {
         refresh_mode: String,
     }

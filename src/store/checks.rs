@@ -25,7 +25,7 @@ macro_rules! give_up_after {
 pub const GIVE_UP_AFTER: i64 = give_up_after!();
 
 /// A profile whose check is due.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct DueCheck {
     /// The profile.
     pub id: String,
@@ -91,7 +91,7 @@ pub fn mark_checks_stmt(db: &D1Database, m: &CheckMark) -> ApiResult<D1PreparedS
 }
 
 /// The token a checked profile acts with, read under its grant's lease.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct Checked {
     /// The profile's grant.
     pub grant_id: String,

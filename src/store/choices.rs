@@ -15,7 +15,7 @@ pub fn drop_choice_stmt(db: &D1Database, link_id: &str) -> ApiResult<D1PreparedS
 /// The binding (`token_hash`, `""` when unbound) of a link's account-choice row, if it has
 /// one.
 pub async fn choice_binding(db: &D1Database, link_id: &str) -> ApiResult<Option<String>> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     struct Row {
         token_hash: String,
     }
@@ -78,7 +78,7 @@ pub fn upsert_choice_stmt(db: &D1Database, c: &ChoiceWrite<'_>) -> ApiResult<D1P
 }
 
 /// A choice taken by its picker's submission.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct TakenChoice {
     /// The sealed choice.
     pub sealed: String,
@@ -112,7 +112,7 @@ pub fn take_choice(
 }
 
 /// An account-choice row past its window.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct ExpiredChoice {
     /// The link.
     pub link_id: String,
@@ -174,7 +174,7 @@ pub fn drop_choices_of_login_stmt(db: &D1Database, login_key: &str, before: i64)
 }
 
 /// An open account choice of a link (a picker, or a connect holding its grant).
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct OpenChoice {
     /// The link.
     pub link_id: String,

@@ -27,7 +27,7 @@ macro_rules! holds_login {
 pub(super) use holds_login;
 
 /// The stored token envelopes of a grant.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Default)]
 pub struct TokenColumns {
     /// Grant id.
     pub id: String,
@@ -181,7 +181,7 @@ pub struct LoginGrant {
 /// The grants of one platform login of one app, one per platform app it was connected
 /// through.
 pub async fn login_grants(db: &D1Database, app_id: &str, platform: &str, login: &str) -> ApiResult<Vec<LoginGrant>> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     struct Ref {
         credential_ref: Option<String>,
     }

@@ -7,7 +7,7 @@ use super::stmt::query;
 use worker::{D1Database, D1PreparedStatement};
 
 /// A registered client as D1 keeps it.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct ClientRow {
     /// The instance's client id.
     pub client_id: String,
@@ -77,7 +77,7 @@ pub fn delete_instance_client(
 }
 
 /// The state of an instance's row.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct InstanceSlot {
     /// The registered client id, once registered.
     pub client_id: Option<String>,

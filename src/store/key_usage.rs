@@ -36,7 +36,7 @@ pub struct KidUsage {
 
 /// Rows per key id, for every key in `TOKEN_KEYS` and every key id still found in D1.
 pub async fn key_usage(db: &D1Database, keyring: &Keyring, now: i64) -> ApiResult<Vec<KidUsage>> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     struct Count {
         kid: Option<String>,
         n: u64,

@@ -91,7 +91,7 @@ pub struct Leased {
 /// of every write that follows: a write lands only while they are the ones this refresh
 /// read (so a reconnect or another refresh that stored first always wins). The app's
 /// refresh mode comes with them (a subquery in the lease), so no refresh reads the app.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct LeaseCols {
     /// Envelope.
     pub access_token_enc: String,

@@ -44,7 +44,7 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str, max_pendi
 /// Whether the app holds `cap` pending links already (a create is refused before it does
 /// anything; [`insert_link`]'s own condition still holds the cap against concurrent creates).
 pub async fn pending_links_at_cap(db: &D1Database, app_id: &str, now: i64, cap: u32) -> ApiResult<bool> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     struct Count {
         n: i64,
     }
@@ -63,7 +63,7 @@ pub async fn pending_links_at_cap(db: &D1Database, app_id: &str, now: i64, cap: 
 
 /// When the app's first pending link expires (epoch seconds), if it holds any.
 pub async fn first_pending_expiry(db: &D1Database, app_id: &str, now: i64) -> ApiResult<Option<i64>> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     struct First {
         at: Option<i64>,
     }

@@ -49,7 +49,7 @@ pub fn insert_events_stmt(db: &D1Database, rows_json: &str, app_id: &str, now: i
 }
 
 /// A claimed outbox row, with what its delivery needs of its app.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct OutboxRow {
     /// `evt_...`, also the `webhook-id`.
     pub id: String,

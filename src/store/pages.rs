@@ -12,7 +12,7 @@ use worker::D1Database;
 /// app's own credentials; `None`: the deployment's), as (Page id, setting) pairs; apps
 /// without a setting are left out. One read for all the Pages of a connect.
 pub async fn page_settings(db: &D1Database, page_ids: &str, by: Option<&str>) -> ApiResult<Vec<(String, String)>> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     struct Row {
         platform_user_id: String,
         platform_events: String,
@@ -46,7 +46,7 @@ pub async fn page_has_profile(db: &D1Database, page_id: &str, by: Option<&str>) 
 }
 
 /// A Page profile's own token, as stored.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct PageToken {
     /// The profile.
     pub id: String,

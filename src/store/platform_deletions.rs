@@ -27,7 +27,7 @@ pub fn record_deletion(
 }
 
 /// What a stored deletion request removed.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct DeletionRecord {
     /// How many profiles it deleted.
     pub profiles_deleted: i64,

@@ -215,7 +215,7 @@ pub async fn profiles_of_grant(
     grant_id: &str,
     own_token_too: bool,
 ) -> ApiResult<Vec<(ProfileRow, bool)>> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     struct Own {
         own_token: i64,
     }
@@ -244,7 +244,7 @@ pub fn profile_columns_of(alias: &str) -> String {
 }
 
 /// The token a profile acts with: its own (a Facebook Page's), or its grant's.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct ProfileToken {
     /// Whose id the envelope is bound to (the profile's for its own token, else the grant's).
     pub bound_to: String,

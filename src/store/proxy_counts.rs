@@ -28,7 +28,7 @@ pub async fn count_proxy_call(
 }
 
 /// One line of `GET /v1/admin/stats`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, Default)]
 pub struct ProxyCount {
     /// Platform id.
     pub platform: String,

@@ -44,7 +44,7 @@ pub fn mark_grant_unreadable(
 }
 
 /// An app's webhook secret still under an old key.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct OldKeyApp {
     /// The app.
     pub id: String,
@@ -84,7 +84,7 @@ pub fn mark_app_unreadable(
 }
 
 /// A Mastodon instance client's secret still under an old key.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct OldKeyClient {
     /// The platform.
     pub platform: String,
@@ -144,7 +144,7 @@ pub fn forget_instance_client(db: &D1Database, c: &OldKeyClient) -> worker::Resu
 }
 
 /// A profile's own token (a Facebook Page's) still under an old key.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct OldKeyOwnToken {
     /// The profile.
     pub id: String,

@@ -88,7 +88,7 @@ pub fn store_refreshed_stmt(
 }
 
 /// A grant's stored access-token envelope.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct AccessEnvelope {
     /// The envelope.
     pub access_token_enc: String,

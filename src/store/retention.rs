@@ -41,7 +41,7 @@ pub fn purge_sandbox_tokens(db: &D1Database, now: i64, limit: u32) -> worker::Re
 }
 
 /// An instance client purged.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct PurgedClient {
     /// Its instance.
     pub instance: String,

@@ -19,10 +19,14 @@ use wasm_bindgen::JsValue;
 use worker::d1::serde_wasm_bindgen::{Deserializer as JsDeserializer, Error};
 use worker::js_sys;
 
-/// The row `value` as `T`: a struct from its columns, anything else as serde_wasm_bindgen
-/// reads it.
-pub fn from_row<T: de::DeserializeOwned>(value: JsValue) -> Result<T, Error> {
-    T::deserialize(RowDeserializer(value))
+/// Reads the row `value` into `place`: a struct from its columns, anything else as
+/// serde_wasm_bindgen reads it. Read in place (the caller starts from `T`'s default): each
+/// field is overwritten by its column, or by what serde makes of a missing field, so the
+/// code per row type is a call and a check per field, not the moves of every field's value
+/// into the struct and their drops on an error. On an error the caller drops the value: a
+/// failed read gives no row.
+pub fn read_row<T: de::DeserializeOwned>(value: JsValue, place: &mut T) -> Result<(), Error> {
+    T::deserialize_in_place(RowDeserializer(value), place)
 }
 
 /// A row object being decoded.

@@ -32,7 +32,7 @@ pub fn insert_sandbox_code(
 }
 
 /// A code as its redemption reads it.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct SandboxCode {
     /// Where the code was sent.
     pub redirect_uri: String,
@@ -60,7 +60,7 @@ pub fn redeem_sandbox_code(db: &D1Database, code_hash: &str, now: i64) -> worker
 }
 
 /// Who tokens are issued to, and for what.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct SandboxGrant {
     /// The sandbox account.
     pub username: String,
@@ -124,7 +124,7 @@ pub fn sandbox_page_token_stmt(
 }
 
 /// Who holds a live sandbox access or Page token (a Page token's holder is the Page).
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct SandboxHolder {
     /// The sandbox account, or the Page.
     pub username: String,

@@ -1,7 +1,7 @@
 //! Shared statement helpers: running a bound statement with its failure mapped to a
 //! logged 500, reading a batch's `RETURNING` rows, the compare-and-swap asserts of a batch.
 
-use super::row_de::from_row;
+use super::row_de::read_row;
 use crate::error::{ApiResult, OrInternal};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -54,9 +54,9 @@ pub trait Stmt {
     /// Runs it for its effect.
     async fn exec(self, what: &str) -> ApiResult<()>;
     /// The first row, if any.
-    async fn one<T: DeserializeOwned>(self, what: &str) -> ApiResult<Option<T>>;
+    async fn one<T: DeserializeOwned + Default>(self, what: &str) -> ApiResult<Option<T>>;
     /// Every row.
-    async fn many<T: DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>>;
+    async fn many<T: DeserializeOwned + Default>(self, what: &str) -> ApiResult<Vec<T>>;
     /// Whether it returns a row at all.
     async fn exists(self, what: &str) -> ApiResult<bool>;
     /// The `id` column of every row.
@@ -65,15 +65,17 @@ pub trait Stmt {
 
 /// A row as D1 returned it (a JS object), for a row read as more than one row type (the
 /// columns of a join, say): each [`Row::read`] decodes it as every other row is decoded
-/// ([`from_row`], from the JS object), so no row type gets a second, JSON one.
-#[derive(Deserialize)]
+/// ([`read_row`], from the JS object), so no row type gets a second, JSON one.
+#[derive(Deserialize, Default)]
 pub struct Row(#[serde(with = "worker::d1::serde_wasm_bindgen::preserve")] JsValue);
 
 impl Row {
     /// The row as `T`; a failure is a logged 500 (`what` names it) with the decoding error's
     /// message.
-    pub fn read<T: DeserializeOwned>(&self, what: &str) -> ApiResult<T> {
-        from_row(self.0.clone()).map_err(error_message).or_500(what)
+    pub fn read<T: DeserializeOwned + Default>(&self, what: &str) -> ApiResult<T> {
+        let mut out = T::default();
+        read_row(self.0.clone(), &mut out).map_err(error_message).or_500(what)?;
+        Ok(out)
     }
 }
 
@@ -83,7 +85,7 @@ fn error_message(e: worker::d1::serde_wasm_bindgen::Error) -> String {
 }
 
 /// A row of one text column named `id` (an id, or a JSON text the query built).
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub(super) struct IdRow {
     /// The column.
     pub(super) id: String,
@@ -94,17 +96,23 @@ impl Stmt for worker::Result<D1PreparedStatement> {
         self.or_500(what)?.run().await.or_500(what)?;
         Ok(())
     }
-    async fn one<T: DeserializeOwned>(self, what: &str) -> ApiResult<Option<T>> {
+    async fn one<T: DeserializeOwned + Default>(self, what: &str) -> ApiResult<Option<T>> {
         match first_row(self, what).await? {
-            Some(row) => decode(row).map(Some).or_500(what),
+            Some(row) => {
+                let mut out = T::default();
+                decode_into(row, &mut out).or_500(what)?;
+                Ok(Some(out))
+            }
             None => Ok(None),
         }
     }
-    async fn many<T: DeserializeOwned>(self, what: &str) -> ApiResult<Vec<T>> {
+    async fn many<T: DeserializeOwned + Default>(self, what: &str) -> ApiResult<Vec<T>> {
         let rows = all_rows(self, what).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            out.push(decode(row).or_500(what)?);
+            let mut value = T::default();
+            decode_into(row, &mut value).or_500(what)?;
+            out.push(value);
         }
         Ok(out)
     }
@@ -117,7 +125,7 @@ impl Stmt for worker::Result<D1PreparedStatement> {
 }
 
 // `one` and `many` read rows as `Row`s in these two functions, which are not generic, and
-// then decode each ([`from_row`]: each column as worker's `first::<T>` and `results::<T>`
+// then decode each ([`read_row`]: each column as worker's `first::<T>` and `results::<T>`
 // would): the await and the read of the JS array are then one copy for every row type.
 
 /// The first row of a statement, if any.
@@ -130,10 +138,11 @@ async fn all_rows(stmt: worker::Result<D1PreparedStatement>, what: &str) -> ApiR
     stmt.or_500(what)?.all().await.or_500(what)?.results::<Row>().or_500(what)
 }
 
-/// A row as `T`, each column decoded as worker's own decoding of a row does it (see
-/// [`from_row`]).
-fn decode<T: DeserializeOwned>(row: Row) -> worker::Result<T> {
-    from_row(row.0).map_err(decode_error)
+/// `row` read into `place` (see [`read_row`]; the caller starts from `T`'s default and drops
+/// the value on an error), the error as worker's own decoding of a row gives it. Its errors
+/// go through one `or_500` for every row type (a `Result<(), _>`, no row to move).
+fn decode_into<T: DeserializeOwned>(row: Row, place: &mut T) -> worker::Result<()> {
+    read_row(row.0, place).map_err(decode_error)
 }
 
 /// A decoding error as worker's own decoding of a row gives it; not generic.
@@ -144,8 +153,15 @@ fn decode_error(e: worker::d1::serde_wasm_bindgen::Error) -> worker::Error {
 
 /// The rows statement `result` of a batch returned, as `T` (read as [`Stmt::many`] reads
 /// rows, rather than by worker's `results::<T>`, which would decode `T` a second way).
-pub fn batch_rows<T: DeserializeOwned>(result: &worker::D1Result) -> worker::Result<Vec<T>> {
-    result.results::<Row>()?.into_iter().map(decode).collect()
+pub fn batch_rows<T: DeserializeOwned + Default>(result: &worker::D1Result) -> worker::Result<Vec<T>> {
+    let rows = result.results::<Row>()?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut value = T::default();
+        decode_into(row, &mut value)?;
+        out.push(value);
+    }
+    Ok(out)
 }
 
 /// Whether statement `i` of a batch returned a row (its `RETURNING` clause matched).

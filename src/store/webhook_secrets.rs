@@ -8,7 +8,7 @@ use super::stmt::query;
 use worker::{D1Database, D1PreparedStatement};
 
 /// An app's sealed webhook secret.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct SealedWebhookSecret {
     /// The envelope.
     pub webhook_secret_enc: String,
@@ -61,7 +61,7 @@ pub fn expire_previous_webhook_secrets(db: &D1Database, now: i64) -> worker::Res
 }
 
 /// An app's previous webhook secret still under an old key.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct OldKeyPreviousSecret {
     /// The app.
     pub id: String,

@@ -9,7 +9,7 @@ use worker::{D1Database, D1PreparedStatement};
 const COLUMNS: &str = "id, channel_id, credential_ref, secret_enc, topic, status, lease_expires_at";
 
 /// One subscription.
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, Clone, Default)]
 pub struct WebsubRow {
     /// `wss_...`: the callback's last segment.
     pub id: String,

@@ -7,7 +7,7 @@ use super::stmt::query;
 use worker::{D1Database, D1PreparedStatement};
 
 /// A worker secret's envelope.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct SealedWorkerSecret {
     /// The envelope.
     pub secret_enc: String,
@@ -56,7 +56,7 @@ pub fn rewrap_worker_secret(
 }
 
 /// A worker secret still under an old key.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct OldKeyWorkerSecret {
     /// Its name.
     pub name: String,

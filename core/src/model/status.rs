@@ -118,12 +118,13 @@ impl PartialEq<&str> for LinkStatus {
     }
 }
 
-/// A profile's `status` column.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A profile's `status` column (by default `active`, as the column is).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum ProfileStatus {
     /// Connected through a hosted link, waiting for the app's claim.
     Pending,
     /// Usable.
+    #[default]
     Active,
     /// Ended (`disconnect_reason` says why); a reconnect link brings it back.
     Disconnected,
@@ -163,6 +164,13 @@ stored_status!(
         Disconnected = "disconnected",
     }
 );
+
+/// `active`, as the column's default is.
+impl Default for GrantStatus {
+    fn default() -> Self {
+        GrantStatus::Active
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -29,7 +29,7 @@ const UNSTABLE_ID_FIELDS: &[&str] = &[
     "family_name",
 ];
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct Definition {
     #[serde(default)]
@@ -107,7 +107,7 @@ fn one(id: &str, def: &Value, reserved: &[String]) -> Result<Platform, String> {
         Some("api_key") => return api_key(id, def),
         Some(_) => return Err("kind must be \"oauth2\" or \"api_key\"".into()),
     }
-    let d: Definition = serde_json::from_value(def.clone()).map_err(|e| format!("invalid definition ({e})"))?;
+    let d: Definition = read_definition(def)?;
     for (field, url) in [
         ("authorize_url", Some(&d.authorize_url)),
         ("token_url", Some(&d.token_url)),
@@ -158,7 +158,7 @@ fn one(id: &str, def: &Value, reserved: &[String]) -> Result<Platform, String> {
 /// A provider that takes a key the user pastes (`"kind": "api_key"`): no consent screen, no
 /// client credentials; the key is checked with one identity call and kept like a token that
 /// never expires.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct KeyDefinition {
     #[allow(dead_code)]
@@ -186,6 +186,16 @@ struct KeyDefinition {
 /// Whether an API key may travel in header `name` (lower case): `authorization`, the usual
 /// key headers, or an `x-` header that is not one the worker or intermediaries give a
 /// meaning of their own (the proxy's host choice, method tunnelling, forwarding).
+/// `def` read as `T`, as `serde_json::from_value` reads it (the same errors), but in place:
+/// `T`'s default, each member then written into its field (serde's `deserialize_in_place`),
+/// far less code per type than building `T` from its fields' values. A failure gives no
+/// value, only the message.
+fn read_definition<T: serde::de::DeserializeOwned + Default>(def: &Value) -> Result<T, String> {
+    let mut d = T::default();
+    T::deserialize_in_place(def.clone(), &mut d).map_err(|e| format!("invalid definition ({e})"))?;
+    Ok(d)
+}
+
 fn key_header_allowed(name: &str) -> bool {
     const RESERVED_X: &[&str] = &["x-connect-links-", "x-forwarded-", "x-http-method", "x-real-ip", "x-restli-"];
     matches!(name, "authorization" | "api-key" | "apikey")
@@ -193,7 +203,7 @@ fn key_header_allowed(name: &str) -> bool {
 }
 
 fn api_key(id: &str, def: &Value) -> Result<Platform, String> {
-    let d: KeyDefinition = serde_json::from_value(def.clone()).map_err(|e| format!("invalid definition ({e})"))?;
+    let d: KeyDefinition = read_definition(def)?;
     for (field, url) in [("userinfo_url", Some(&d.userinfo_url)), ("api_base_url", d.api_base_url.as_ref())] {
         if let Some(u) = url {
             endpoint_url(u).map_err(|why| format!("{field} {why}"))?;
@@ -299,6 +309,39 @@ fn to_pointer(field: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// What a read gives: the fields that matter, or serde_json's message.
+    fn read_both<T: serde::de::DeserializeOwned + Default>(v: &Value, show: fn(&T) -> String) -> (String, String) {
+        let by_value = serde_json::from_value::<T>(v.clone()).map(|d| show(&d)).map_err(|e| format!("invalid definition ({e})"));
+        let in_place = read_definition::<T>(v).map(|d| show(&d));
+        (format!("{by_value:?}"), format!("{in_place:?}"))
+    }
+
+    #[test]
+    fn definitions_read_in_place_as_from_value_reads_them() {
+        let show = |d: &Definition| format!("{} {} {:?} {:?} {:?} {:?}", d.name, d.token_url, d.scopes, d.pkce, d.authorize_params, d.api_base_url);
+        let show_key = |d: &KeyDefinition| format!("{} {} {:?} {:?}", d.name, d.userinfo_url, d.key_in, d.key_prefix);
+        for v in [
+            serde_json::json!({"name": "n", "authorize_url": "a", "token_url": "t", "userinfo_url": "u", "scopes": ["s"], "pkce": true, "authorize_params": {"k": "v"}}),
+            serde_json::json!({"name": "n", "authorize_url": "a", "token_url": "t"}),
+            serde_json::json!({"name": "n", "authorize_url": "a", "token_url": "t", "userinfo_url": "u", "nope": 1}),
+            serde_json::json!({"name": 5, "authorize_url": "a", "token_url": "t", "userinfo_url": "u"}),
+            serde_json::json!({"name": "n", "authorize_url": "a", "token_url": "t", "userinfo_url": "u", "pkce": 1.5}),
+            serde_json::json!(["n"]),
+            serde_json::json!("n"),
+        ] {
+            let (a, b) = read_both::<Definition>(&v, show);
+            assert_eq!(a, b, "{v}");
+        }
+        for v in [
+            serde_json::json!({"kind": "api_key", "name": "n", "userinfo_url": "u", "key_in": "header", "key_prefix": "Bearer "}),
+            serde_json::json!({"kind": "api_key", "name": "n"}),
+            serde_json::json!({"kind": "api_key", "name": "n", "userinfo_url": "u", "key_in": 3}),
+        ] {
+            let (a, b) = read_both::<KeyDefinition>(&v, show_key);
+            assert_eq!(a, b, "{v}");
+        }
+    }
     use super::*;
     use serde_json::json;
 
