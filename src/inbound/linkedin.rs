@@ -4,10 +4,8 @@
 //! (`LINKEDIN_CLIENT_SECRET`), or an app's own LinkedIn app's on its credentials' path.
 //! Verified notifications go on to the apps holding their organizations, after the answer.
 
-use super::unauthorized;
 use crate::credentials::webhook_signer;
 use crate::ctx::Ctx;
-use crate::platform_events::hand_on;
 use crate::respond::{self, object};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::platform_events::linkedin;
@@ -54,17 +52,6 @@ pub async fn event(
     signature: Option<&str>,
     body: ApiResult<Vec<u8>>,
 ) -> ApiResult<Response> {
-    let checked = async {
-        let body = body?;
-        let (secret, by) = signer(ctx, credential_ref).await?;
-        if !signature.is_some_and(|s| linkedin::verify_signature(secret.secret(), s, &body)) {
-            return Err(unauthorized());
-        }
-        Ok((body, by))
-    }
-    .await;
-    crate::platform_events::outcome(ctx, PLATFORM, &checked).await;
-    let (body, by) = checked?;
-    hand_on(ctx, PLATFORM, by.as_deref(), linkedin::parse(&body, ctx.now())).await;
-    respond::json(200, &object!("ok": true))
+    let signer = signer(ctx, credential_ref);
+    super::signed_events(ctx, PLATFORM, signer, signature, body, linkedin::verify_signature, linkedin::parse).await
 }

@@ -35,6 +35,35 @@ pub fn unauthorized() -> ApiError {
     ApiError::new(ErrorCode::Unauthorized, "the request is not signed by this platform app")
 }
 
+/// The events POST of a platform that signs the raw body with one secret (X, LinkedIn):
+/// the body as read under the cap (an error: 413), then the path's secret and platform app
+/// (`signer`: 404 for a path that is not there), then `verify(secret, header, body)` before
+/// anything is read (401); counted (a 404 is not), answered 200 at once, and the events
+/// `parse` finds handed on after the answer. Nothing else changes on a refusal.
+pub async fn signed_events(
+    ctx: &Ctx,
+    platform: &str,
+    signer: impl std::future::Future<Output = ApiResult<(connect_links_core::secrets::ClientSecret, Option<String>)>>,
+    signature: Option<&str>,
+    body: ApiResult<Vec<u8>>,
+    verify: fn(&str, &str, &[u8]) -> bool,
+    parse: fn(&[u8], i64) -> Vec<connect_links_core::platform_events::InboundEvent>,
+) -> ApiResult<worker::Response> {
+    let checked = async {
+        let body = body?;
+        let (secret, by) = signer.await?;
+        if !signature.is_some_and(|s| verify(secret.secret(), s, &body)) {
+            return Err(unauthorized());
+        }
+        Ok((body, by))
+    }
+    .await;
+    crate::platform_events::outcome(ctx, platform, &checked).await;
+    let (body, by) = checked?;
+    crate::platform_events::hand_on(ctx, platform, by.as_deref(), parse(&body, ctx.now())).await;
+    crate::respond::json(200, &object!("ok": true))
+}
+
 /// Profiles written per D1 batch: a login with hundreds of Pages across apps is handled in
 /// several batches, each within D1's limits; each batch leaves a consistent state, so a
 /// repeat of the event finishes what a failure left.

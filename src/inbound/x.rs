@@ -5,10 +5,8 @@
 //! `webhook_secret` of its stored credentials. Verified events go on to the apps holding
 //! their accounts, after the answer.
 
-use super::unauthorized;
 use crate::credentials::webhook_secret_signer;
 use crate::ctx::Ctx;
-use crate::platform_events::hand_on;
 use crate::respond::{self, object};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::platform_events::x;
@@ -60,17 +58,6 @@ pub async fn event(
     signature: Option<&str>,
     body: ApiResult<Vec<u8>>,
 ) -> ApiResult<Response> {
-    let checked = async {
-        let body = body?;
-        let (secret, by) = signer(ctx, credential_ref).await?;
-        if !signature.is_some_and(|s| x::verify_signature(secret.secret(), s, &body)) {
-            return Err(unauthorized());
-        }
-        Ok((body, by))
-    }
-    .await;
-    crate::platform_events::outcome(ctx, PLATFORM, &checked).await;
-    let (body, by) = checked?;
-    hand_on(ctx, PLATFORM, by.as_deref(), x::parse(&body, ctx.now())).await;
-    respond::json(200, &object!("ok": true))
+    let signer = signer(ctx, credential_ref);
+    super::signed_events(ctx, PLATFORM, signer, signature, body, x::verify_signature, x::parse).await
 }

@@ -6,35 +6,10 @@
 // skipped loudly, unless REQUIRE_BROWSER=1 (CI), which makes them fail instead.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startWorker, freePort } from './harness.mjs';
-
-function findChromium() {
-  if (process.env.CHROMIUM_PATH) return isExecutable(process.env.CHROMIUM_PATH) ? process.env.CHROMIUM_PATH : null;
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir, 'chromium');
-    if (dir && isExecutable(candidate)) return candidate;
-  }
-  return null;
-}
-
-function isExecutable(p) {
-  try {
-    fs.accessSync(p, fs.constants.X_OK);
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
-const CHROMIUM = findChromium();
-const REQUIRED = process.env.REQUIRE_BROWSER === '1';
-const NO_BROWSER = 'SKIPPED: no Chromium (set CHROMIUM_PATH or install chromium)';
-const skip = !CHROMIUM && !REQUIRED ? NO_BROWSER : false;
-if (skip) console.error(`\n${'!'.repeat(72)}\n!!! ${NO_BROWSER}\n${'!'.repeat(72)}\n`);
+import { CHROMIUM, skip } from './browser-find.mjs';
 
 let w, browser, app, appBase;
 before(async () => {
