@@ -29,14 +29,19 @@ pub async fn event(
 ) -> ApiResult<Response> {
     let (client_id, secret, by) = match credential_ref {
         None => {
+            // A body over the cap is 413 whatever the path (as before it was read here).
             let Some(creds) = ctx.catalog.get("tiktok").and_then(|p| ctx.credentials(p)) else {
+                body?;
                 return Err(unauthorized());
             };
             (creds.client_id, creds.client_secret, None)
         }
         Some(r) => match webhook_signer(ctx, r, &["tiktok"]).await? {
             Some(s) => (s.client_id, s.secret, Some(s.credential_ref)),
-            None => return Err(ApiError::not_found("route")),
+            None => {
+                body?;
+                return Err(ApiError::not_found("route"));
+            }
         },
     };
     let signed = match (signature, &body) {

@@ -73,6 +73,7 @@ fn plausible_challenge(c: &str) -> bool {
 /// `video.published` / `video.deleted` for its channel after the answer.
 pub async fn notify(ctx: &Ctx, id: &str, signature: Option<&str>, body: ApiResult<Vec<u8>>) -> ApiResult<Response> {
     let Some(row) = store::websub_by_id(&ctx.db()?, id).one::<WebsubRow>("read websub").await? else {
+        body?;
         return Err(ApiError::not_found("subscription"));
     };
     let secret = websub::secret_of(ctx, &row);
