@@ -372,10 +372,10 @@ pub async fn claim(ctx: &Ctx, app_id: &str, id: &str, body: &[u8]) -> ApiResult<
     let mut claimed = Vec::new();
     // One read for every profile of the link (a login may bring hundreds of Pages).
     let ids = link.profile_id_list();
-    let mut found: std::collections::HashMap<String, _> =
-        store::profiles_by_ids(&db, app_id, &ids).await?.into_iter().map(|p| (p.id.clone(), p)).collect();
+    // In the order of `ids`, those not found left out: each is the next row or absent.
+    let mut found = store::profiles_by_ids(&db, app_id, &ids).await?.into_iter().peekable();
     for (pid, kind) in ids.iter().zip(link.claim_event_list()) {
-        let Some(mut profile) = found.remove(pid) else { continue };
+        let Some(mut profile) = found.next_if(|p| p.id == *pid) else { continue };
         let waits_for_us =
             profile.status == ProfileStatus::Pending && profile.claim_link_id.as_deref() == Some(link.id.as_str());
         if (kind == types::CONNECTED || profile.status == ProfileStatus::Pending) && !waits_for_us {

@@ -22,7 +22,9 @@ pub async fn forward(ctx: &Ctx, platform: &str, by: Option<&str>, events: Vec<In
     // A chunk at a time: each chunk's claim and writes stay within D1's limits on one batch.
     for chunk in events.chunks(CHUNK) {
         if let Err(e) = run(ctx, platform, by, chunk).await {
-            crate::log::error(&object!("event": "platform_event_forward_failed", "platform": platform, "error": e.message));
+            crate::log::error(
+                &object!("event": "platform_event_forward_failed", "platform": platform, "error": e.message),
+            );
         }
     }
 }
@@ -47,7 +49,7 @@ async fn run(ctx: &Ctx, platform: &str, by: Option<&str>, events: &[InboundEvent
         .collect();
     let pairs: Vec<[&str; 2]> = keys.iter().zip(events).map(|(k, e)| [k.as_str(), e.account_id.as_str()]).collect();
     let mut accounts: Vec<&str> = events.iter().map(|e| e.account_id.as_str()).collect();
-    accounts.sort_unstable();
+    accounts.sort();
     accounts.dedup();
     let (claimed, profiles) = store::claim_and_match(
         &db,

@@ -3,12 +3,11 @@
 //! `platform_credentials`, `websub_subscriptions`, `connect_links`, `account_choices`), for
 //! `GET /v1/admin/keys`.
 
+use super::stmt::query;
 use super::stmt::{kid_sql, Stmt};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use super::stmt::query;
 use worker::D1Database;
 
 /// What one key id still protects (`GET /v1/admin/keys`).
@@ -91,13 +90,14 @@ pub async fn key_usage(db: &D1Database, keyring: &Keyring, now: i64) -> ApiResul
     )
     .many::<Count>("key usage links")
     .await?;
-    let mut by_kid: BTreeMap<String, KidUsage> = BTreeMap::new();
+    // Kept sorted by key id (the answer's order): each id is found by binary search.
+    let mut by_kid: Vec<KidUsage> = Vec::new();
     for kid in keyring.kids() {
-        by_kid.entry(kid.to_string()).or_default();
+        usage_of(&mut by_kid, kid.to_string());
     }
     for (rows, which) in [(profiles, 0), (apps, 1), (subscriptions, 1), (links, 2)] {
         for c in rows {
-            let u = by_kid.entry(c.kid.unwrap_or_default()).or_default();
+            let Some(u) = usage_of(&mut by_kid, c.kid.unwrap_or_default()) else { continue };
             match which {
                 0 => u.profiles += c.n,
                 1 => u.apps += c.n,
@@ -107,14 +107,22 @@ pub async fn key_usage(db: &D1Database, keyring: &Keyring, now: i64) -> ApiResul
         }
     }
     let kids = keyring.kids();
-    Ok(by_kid
-        .into_iter()
-        .map(|(kid, mut u)| {
-            u.current = kid == keyring.current_kid();
-            u.in_keyring = kids.contains(&kid.as_str());
-            u.removable = !u.current && u.profiles + u.apps + u.pending_links == 0;
-            u.kid = kid;
-            u
-        })
-        .collect())
+    for u in &mut by_kid {
+        u.current = u.kid == keyring.current_kid();
+        u.in_keyring = kids.contains(&u.kid.as_str());
+        u.removable = !u.current && u.profiles + u.apps + u.pending_links == 0;
+    }
+    Ok(by_kid)
+}
+
+/// The usage of `kid` in `sorted` (sorted by key id), added in its place when new.
+fn usage_of(sorted: &mut Vec<KidUsage>, kid: String) -> Option<&mut KidUsage> {
+    let at = match sorted.binary_search_by(|u| u.kid.as_str().cmp(kid.as_str())) {
+        Ok(at) => at,
+        Err(at) => {
+            sorted.insert(at, KidUsage { kid, ..KidUsage::default() });
+            at
+        }
+    };
+    sorted.get_mut(at)
 }

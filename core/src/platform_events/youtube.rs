@@ -30,8 +30,6 @@
 use super::InboundEvent;
 use crate::random::{ct_eq, hex};
 use hmac::{Hmac, Mac};
-use quick_xml::events::Event;
-use quick_xml::Reader;
 use serde_json::{json, Value};
 
 /// Google's hub, where subscriptions are asked for.
@@ -111,8 +109,9 @@ struct Entry {
 /// The events of a verified Atom notification for `channel` (the subscription's channel,
 /// the account every event is about): `video.published` for an `<entry>` (an upload or an
 /// update of one), `video.deleted` for an `<at:deleted-entry>`. An entry naming another
-/// channel, or no video, is skipped. Malformed XML gives no events; nothing is expanded but
-/// XML's five predefined entities and character references (a DTD is ignored whole).
+/// channel, or no video, is skipped. XML the tokenizer cannot read gives no events; nothing is
+/// expanded but XML's five predefined entities and character references (a DTD is ignored
+/// whole).
 pub fn parse_feed(body: &[u8], channel: &str, now: i64) -> Vec<InboundEvent> {
     let Ok(text) = std::str::from_utf8(body) else { return Vec::new() };
     read_entries(text)
@@ -123,73 +122,85 @@ pub fn parse_feed(body: &[u8], channel: &str, now: i64) -> Vec<InboundEvent> {
         .collect()
 }
 
-/// Every entry of the feed, or `None` when it is not well-formed.
+/// Every entry of the feed, or `None` when the tokenizer cannot read it to its end.
+///
+/// maybe_xml tokenizes without checking that tags nest (a feed is signed by the hub before
+/// it gets here) and leaves references as written: [`expand`] turns XML's five predefined
+/// entities and character references into text; a DTD is a token like any other, never
+/// read, so no entity it declares is expanded.
 fn read_entries(text: &str) -> Option<Vec<Entry>> {
-    let mut reader = Reader::from_str(text);
+    use maybe_xml::token::Ty;
+    let reader = maybe_xml::Reader::from_str(text);
+    let mut pos = 0;
     let mut entries = Vec::new();
     let mut current: Option<Entry> = None;
     // The element whose text is being read, inside an entry.
     let mut field = String::new();
-    loop {
-        let event = reader.read_event().ok()?;
-        let empty = matches!(event, Event::Empty(_));
-        match event {
-            Event::Eof => return Some(entries),
-            Event::Start(e) | Event::Empty(e) => {
-                let name = e.local_name().as_ref().to_string();
-                let attr = |k: &str| {
-                    e.try_get_attribute(k)
-                        .ok()
-                        .flatten()
-                        .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok())
-                        .map(|v| clip(&v))
-                };
-                match (name.as_str(), current.as_mut()) {
-                    ("entry", None) | ("deleted-entry", None) if entries.len() < MAX_ENTRIES => {
-                        let deleted = name == "deleted-entry";
-                        let mut entry = Entry { deleted, ..Entry::default() };
-                        if deleted {
-                            let r = attr("ref").unwrap_or_default();
-                            entry.video_id = r.strip_prefix("yt:video:").unwrap_or(&r).to_string();
-                            entry.updated = attr("when").unwrap_or_default();
-                        }
-                        // A self-closed tombstone (`<at:deleted-entry ... />`) ends here.
-                        if empty {
-                            entries.push(entry);
-                        } else {
-                            current = Some(entry);
-                        }
-                    }
-                    ("link", Some(entry)) if entry.link.is_empty() => {
-                        let rel = attr("rel");
-                        if rel.is_none() || rel.as_deref() == Some("alternate") {
-                            entry.link = attr("href").unwrap_or_default();
-                        }
-                    }
-                    (_, Some(_)) if !empty => field = name,
-                    _ => {}
-                }
-            }
-            Event::End(e) => {
-                let name = e.local_name();
-                if name.as_ref() == "entry" || name.as_ref() == "deleted-entry" {
+    while pos < text.len() {
+        let (name, attrs, empty) = match reader.tokenize(&mut pos)?.ty() {
+            Ty::StartTag(t) => (t.name().local().as_str(), t.attributes(), false),
+            Ty::EmptyElementTag(t) => (t.name().local().as_str(), t.attributes(), true),
+            Ty::EndTag(t) => {
+                let name = t.name().local().as_str();
+                if name == "entry" || name == "deleted-entry" {
                     entries.extend(current.take());
                 }
                 field.clear();
+                continue;
             }
-            Event::Text(t) => append(&mut current, &field, &t.xml10_content()),
-            Event::CData(t) => append(&mut current, &field, &t.xml10_content()),
-            Event::GeneralRef(r) => {
-                let c = match r.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
-                    Ok(None) => quick_xml::escape::resolve_predefined_entity(&r).unwrap_or_default().to_string(),
-                    Err(_) => String::new(),
-                };
-                append(&mut current, &field, &c);
+            Ty::Characters(c) => {
+                append(&mut current, &field, &expand(c.content().as_str()));
+                continue;
             }
+            Ty::Cdata(c) => {
+                append(&mut current, &field, c.content().as_str());
+                continue;
+            }
+            _ => continue,
+        };
+        // An attribute's value, references expanded (with duplicates, the first wins).
+        let attr = |k: &str| {
+            attrs?
+                .into_iter()
+                .find(|a| a.name().local().as_str() == k)
+                .and_then(|a| a.value())
+                .map(|v| clip(&expand(v.as_str())))
+        };
+        match (name, current.as_mut()) {
+            ("entry", None) | ("deleted-entry", None) if entries.len() < MAX_ENTRIES => {
+                let deleted = name == "deleted-entry";
+                let mut entry = Entry { deleted, ..Entry::default() };
+                if deleted {
+                    let r = attr("ref").unwrap_or_default();
+                    entry.video_id = r.strip_prefix("yt:video:").unwrap_or(&r).to_string();
+                    entry.updated = attr("when").unwrap_or_default();
+                }
+                // A self-closed tombstone (`<at:deleted-entry ... />`) ends here.
+                if empty {
+                    entries.push(entry);
+                } else {
+                    current = Some(entry);
+                }
+            }
+            ("link", Some(entry)) if entry.link.is_empty() => {
+                let rel = attr("rel");
+                if rel.is_none() || rel.as_deref() == Some("alternate") {
+                    entry.link = attr("href").unwrap_or_default();
+                }
+            }
+            (_, Some(_)) if !empty => field = name.to_string(),
             _ => {}
         }
     }
+    Some(entries)
+}
+
+/// Text or an attribute value with XML's predefined entities and character references
+/// expanded (quick-xml's unescaping); any other entity (one a DTD would declare) is dropped,
+/// and text whose references do not read is dropped whole.
+fn expand(raw: &str) -> std::borrow::Cow<'_, str> {
+    quick_xml::escape::unescape_with(raw, |e| quick_xml::escape::resolve_predefined_entity(e).or(Some("")))
+        .unwrap_or_default()
 }
 
 /// Adds text to the entry's field being read.

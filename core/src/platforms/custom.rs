@@ -3,7 +3,6 @@
 use super::types::{AuthKind, ClientAuth, IdentityMap, Pkce, Platform, RefreshKind, RevokeReach, TokenPlacement};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use url::{Host, Url};
 
@@ -49,8 +48,10 @@ struct Definition {
     pkce: Option<bool>,
     #[serde(default)]
     client_auth: Option<String>,
+    /// Values must be strings (checked in [`one`]); a JSON map, not a `BTreeMap` of strings,
+    /// so the wasm holds one B-tree (serde_json's) instead of two.
     #[serde(default)]
-    authorize_params: BTreeMap<String, String>,
+    authorize_params: serde_json::Map<String, Value>,
     #[serde(default)]
     user_id_field: Option<String>,
     #[serde(default)]
@@ -127,6 +128,13 @@ fn one(id: &str, def: &Value, reserved: &[String]) -> Result<Platform, String> {
         Some(_) => return Err("client_auth must be \"basic\" or \"body\"".into()),
     };
     let pointer = |field: Option<String>, default: &str| to_pointer(field.as_deref().unwrap_or(default));
+    let mut authorize_params = Vec::new();
+    for (k, v) in d.authorize_params {
+        match v {
+            Value::String(v) => authorize_params.push((k, v)),
+            _ => return Err(format!("authorize_params.{k} must be a string")),
+        }
+    }
     Ok(Platform {
         authorize_url: d.authorize_url,
         token_url: d.token_url,
@@ -146,7 +154,7 @@ fn one(id: &str, def: &Value, reserved: &[String]) -> Result<Platform, String> {
         scope_separator: d.scope_separator.unwrap_or_else(|| " ".into()),
         pkce: if d.pkce.unwrap_or(true) { Pkce::S256 } else { Pkce::None },
         client_auth,
-        authorize_params: d.authorize_params.into_iter().collect(),
+        authorize_params,
         refresh: RefreshKind::RefreshToken,
         api_base_url: d.api_base_url,
         docs_url: "CUSTOM_PROVIDERS".into(),
@@ -225,7 +233,8 @@ fn api_key(id: &str, def: &Value) -> Result<Platform, String> {
         }
         Some("query") => {
             let name = d.key_name.ok_or("key_name is required with key_in \"query\"")?;
-            let ok = (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+            let ok = (1..=64).contains(&name.len())
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
             if !ok || d.key_prefix.is_some() {
                 return Err("key_name must be [A-Za-z0-9_.-]{1,64} (and no key_prefix) with key_in \"query\"".into());
             }
@@ -309,17 +318,28 @@ fn to_pointer(field: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// A valid provider `acme` whose `authorize_params` are `params`.
+    fn cfg_value_with_params(params: Value) -> Value {
+        json!({"acme": {"name": "Acme", "authorize_url": "https://a.test/auth", "token_url": "https://a.test/token",
+            "userinfo_url": "https://a.test/me", "authorize_params": params}})
+    }
 
     /// What a read gives: the fields that matter, or serde_json's message.
     fn read_both<T: serde::de::DeserializeOwned + Default>(v: &Value, show: fn(&T) -> String) -> (String, String) {
-        let by_value = serde_json::from_value::<T>(v.clone()).map(|d| show(&d)).map_err(|e| format!("invalid definition ({e})"));
+        let by_value =
+            serde_json::from_value::<T>(v.clone()).map(|d| show(&d)).map_err(|e| format!("invalid definition ({e})"));
         let in_place = read_definition::<T>(v).map(|d| show(&d));
         (format!("{by_value:?}"), format!("{in_place:?}"))
     }
 
     #[test]
     fn definitions_read_in_place_as_from_value_reads_them() {
-        let show = |d: &Definition| format!("{} {} {:?} {:?} {:?} {:?}", d.name, d.token_url, d.scopes, d.pkce, d.authorize_params, d.api_base_url);
+        let show = |d: &Definition| {
+            format!(
+                "{} {} {:?} {:?} {:?} {:?}",
+                d.name, d.token_url, d.scopes, d.pkce, d.authorize_params, d.api_base_url
+            )
+        };
         let show_key = |d: &KeyDefinition| format!("{} {} {:?} {:?}", d.name, d.userinfo_url, d.key_in, d.key_prefix);
         for v in [
             serde_json::json!({"name": "n", "authorize_url": "a", "token_url": "t", "userinfo_url": "u", "scopes": ["s"], "pkce": true, "authorize_params": {"k": "v"}}),
@@ -367,6 +387,12 @@ mod tests {
         assert_eq!(p.identity.username.as_deref(), Some("/data/login"));
         assert_eq!(p.identity.display_name.as_deref(), Some("/name"));
         assert_eq!(p.authorize_params, vec![("audience".to_string(), "api".to_string())]);
+        // authorize_params must map names to strings: anything else skips the provider.
+        let mut bad = cfg_value_with_params(json!({"audience": 1}));
+        let (ok, problems) = parse(&bad, &reserved());
+        assert!(ok.is_empty() && problems[0].contains("authorize_params.audience must be a string"), "{problems:?}");
+        bad = cfg_value_with_params(json!({"a": "1", "b": ["x"]}));
+        assert!(parse(&bad, &reserved()).1[0].contains("authorize_params.b must be a string"));
         assert_eq!(p.client_id_secret_name(), "ACME_CLIENT_ID");
     }
 
@@ -499,7 +525,10 @@ mod tests {
         assert_eq!(keyed.refresh, RefreshKind::None);
         assert_eq!(keyed.identity.id, "/data/id");
         assert_eq!(keyed.token_placement, TokenPlacement::Header { name: "x-api-key".into(), prefix: String::new() });
-        assert_eq!(get("bearer").token_placement, TokenPlacement::Header { name: "authorization".into(), prefix: "Bearer ".into() });
+        assert_eq!(
+            get("bearer").token_placement,
+            TokenPlacement::Header { name: "authorization".into(), prefix: "Bearer ".into() }
+        );
         assert_eq!(get("query").token_placement, TokenPlacement::Query { name: "api_key".into() });
         let token = crate::secrets::AccessToken::new("k&y=1");
         let req = crate::oauth::identity_request(&get("query"), &token);

@@ -237,6 +237,12 @@ fn validate_refuses_what_the_object_cannot_keep_bounded() {
     assert!(req(vec![take("", 1, 60)]).validate().is_err());
     assert!(req(vec![take(&"k".repeat(MAX_KEY_LEN + 1), 1, 60)]).validate().is_err());
     assert!(req(vec![take("a", 1, 60), take("a", 2, 60)]).validate().is_err());
+    // Distinct keys in any order pass; a repeat anywhere in the list is refused.
+    assert_eq!(req(vec![take("c", 1, 60), take("a", 1, 60), take("b", 1, 60)]).validate(), Ok(()));
+    assert_eq!(
+        req(vec![take("b", 1, 60), take("a", 1, 60), unbudgeted("c"), take("b", 2, 60)]).validate(),
+        Err("keys must be distinct")
+    );
     assert!(req((0..=MAX_ENTRIES).map(|i| take(&i.to_string(), 1, 60)).collect()).validate().is_err());
     assert!(LimiterRequest::Take { now: -1, takes: vec![], tenant: None, quotas: false }.validate().is_err());
     let as_tenant = |id: &str, weight| LimiterRequest::Take {

@@ -137,3 +137,22 @@ fn reads_rfc3339_times() {
         assert_eq!(epoch_of(bad), None, "{bad}");
     }
 }
+
+#[test]
+fn references_are_expanded_in_attributes_cdata_is_kept_and_a_cut_feed_gives_nothing() {
+    // References in attribute values are expanded as in text; a CDATA section is text as
+    // written; an entity no DTD of ours declares is dropped; a repeated attribute: the first.
+    let feed = r#"<feed><entry><yt:videoId>v&#49;</yt:videoId><title><![CDATA[a &amp; <b>]]> &bogus;x</title>
+        <link rel="alternate" rel="self" href="https://www.youtube.com/watch?v=v1&amp;t=2"/></entry></feed>"#;
+    let events = parse_feed(feed.as_bytes(), "UCchan", 7);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].payload["video_id"], "v1");
+    assert_eq!(events[0].payload["title"], "a &amp; <b> x");
+    assert_eq!(events[0].payload["link"], "https://www.youtube.com/watch?v=v1&t=2");
+    // A feed cut inside a tag is not read at all (no half-read entries).
+    let cut = r#"<feed><entry><yt:videoId>v1</yt:videoId></entry><entry><yt:videoId>v2</yt:videoId></entr"#;
+    assert!(parse_feed(cut.as_bytes(), "UCchan", 7).is_empty());
+    // Text whose references do not read is dropped whole, not passed on raw.
+    let bad = r#"<feed><entry><yt:videoId>v1</yt:videoId><title>Tom & Jerry</title></entry></feed>"#;
+    assert_eq!(parse_feed(bad.as_bytes(), "UCchan", 7)[0].payload["title"], "");
+}
