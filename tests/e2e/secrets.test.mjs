@@ -169,6 +169,8 @@ test('key rotation can finish: unreadable rows are skipped and counted, GET /v1/
   }
   const keys = await w.admin('GET', '/v1/admin/keys');
   assert.equal(keys.status, 200);
+  // Each key id once, in key id order (TOKEN_KEYS lists k2 first; k0 is found only in D1).
+  assert.deepEqual(keys.body.data.map((k) => k.kid), ['k0', 'k1', 'k2']);
   const byKid = Object.fromEntries(keys.body.data.map((k) => [k.kid, k]));
   assert.equal(byKid.k1.profiles, 60);
   assert.equal(byKid.k1.unreadable, 60);
