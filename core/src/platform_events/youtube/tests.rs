@@ -68,7 +68,11 @@ fn hostile_xml_neither_panics_nor_expands_entities() {
     let laughs = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">
       <!ENTITY xxe SYSTEM "file:///etc/passwd">]>
       <feed><entry><yt:videoId>v</yt:videoId><title>&lol2;&xxe;</title><updated>x</updated></entry></feed>"#;
-    let events = parse_feed(laughs.as_bytes(), "UCchan", 7);
+    // A DTD makes the feed unreadable (a notification has none): nothing is expanded.
+    assert!(parse_feed(laughs.as_bytes(), "UCchan", 7).is_empty());
+    // Without one, an entity it would declare is dropped.
+    let undeclared = "<feed><entry><yt:videoId>v</yt:videoId><title>&lol2;&xxe;</title><updated>x</updated></entry></feed>";
+    let events = parse_feed(undeclared.as_bytes(), "UCchan", 7);
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].payload["title"], "");
     assert_eq!(events[0].occurred_at, 7, "an unreadable time is the time received");
@@ -80,6 +84,10 @@ fn hostile_xml_neither_panics_nor_expands_entities() {
         "\u{0}\u{1}<<>>",
         "<feed><entry><yt:videoId>v&#0;&#xFFFFFFFF;&</yt:videoId></entry></feed>",
         "<a b=\"&#xD800;\"/>",
+        // maybe_xml 0.11 read these past their end (a panic) or for exponential time.
+        "<!-",
+        "<feed><!-",
+        "<feed><entry><yt:videoId>v</yt:videoId></entry><!-",
     ];
     for b in broken {
         let _ = parse_feed(b.as_bytes(), "UCchan", 7);
@@ -89,7 +97,10 @@ fn hostile_xml_neither_panics_nor_expands_entities() {
     let many = format!("<feed>{}</feed>", "<entry><yt:videoId>v</yt:videoId></entry>".repeat(500));
     assert_eq!(parse_feed(many.as_bytes(), "UCchan", 7).len(), MAX_ENTRIES);
     let long = format!("<feed><entry><yt:videoId>v</yt:videoId><title>{}</title></entry></feed>", "é".repeat(5000));
-    assert!(parse_feed(long.as_bytes(), "UCchan", 7)[0].payload["title"].as_str().unwrap().len() <= MAX_TEXT);
+    // Cut at MAX_TEXT bytes on a character boundary ("é" is two bytes), not dropped.
+    assert_eq!(parse_feed(long.as_bytes(), "UCchan", 7)[0].payload["title"], "é".repeat(MAX_TEXT / 2));
+    let pieces = format!("<feed><entry><yt:videoId>v</yt:videoId><title>{}</title></entry></feed>", "a&amp;".repeat(600));
+    assert_eq!(parse_feed(pieces.as_bytes(), "UCchan", 7)[0].payload["title"].as_str().map(str::len), Some(MAX_TEXT));
     let nested = format!("<feed>{}{}</feed>", "<entry>".repeat(10_000), "</entry>".repeat(10_000));
     let _ = parse_feed(nested.as_bytes(), "UCchan", 7);
 }
@@ -155,4 +166,23 @@ fn references_are_expanded_in_attributes_cdata_is_kept_and_a_cut_feed_gives_noth
     // Text whose references do not read is dropped whole, not passed on raw.
     let bad = r#"<feed><entry><yt:videoId>v1</yt:videoId><title>Tom & Jerry</title></entry></feed>"#;
     assert_eq!(parse_feed(bad.as_bytes(), "UCchan", 7)[0].payload["title"], "");
+}
+
+#[test]
+fn a_feed_with_a_dtd_or_a_comment_is_not_read() {
+    // A content model nested 40 deep: maybe_xml 0.11 parses such a DTD in time exponential
+    // in the nesting (seconds at 22 levels); it must be refused before the tokenizer.
+    let deep = format!(
+        "<!DOCTYPE feed [<!ELEMENT feed {}a{}>]><feed><entry><yt:videoId>v</yt:videoId></entry></feed>",
+        "(".repeat(40),
+        ")".repeat(40)
+    );
+    let started = std::time::Instant::now();
+    assert!(parse_feed(deep.as_bytes(), "UCchan", 7).is_empty());
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "refused at once, not parsed");
+    let comment = "<feed><!-- hi --><entry><yt:videoId>v</yt:videoId></entry></feed>";
+    assert!(parse_feed(comment.as_bytes(), "UCchan", 7).is_empty());
+    // A CDATA section is text, and reads.
+    let cdata = "<feed><entry><yt:videoId><![CDATA[v]]></yt:videoId></entry></feed>";
+    assert_eq!(parse_feed(cdata.as_bytes(), "UCchan", 7)[0].payload["video_id"], "v");
 }
