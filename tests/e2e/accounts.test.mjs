@@ -217,6 +217,28 @@ test('sandbox with accounts "all": three profiles, one profile.connected each on
   assert.deepEqual([l.status, l.profile_id, l.profile_ids], ['completed', ids[0], ids]);
 });
 
+test('a claim takes every profile of the link whatever their ids\' order (D1 gives them back in the link\'s order)', async () => {
+  const link = await w.createLink(app.api_key, { redirect_url: REDIRECT, accounts: 'all' });
+  const { back } = await w.consent(link, { username: 'order' });
+  const res = await w.callback(back, { claim: false });
+  const location = res.headers.get('location');
+  const ids = new URL(location).searchParams.get('profile_ids').split(',');
+  assert.equal(ids.length, 3);
+  // The link lists its profiles against the order of their ids, so rows read in id order
+  // (what D1 gives without the query's ORDER BY) would miss all but one of them.
+  const row = await w.db.prepare('SELECT claim_events FROM connect_links WHERE id = ?').bind(link.id).first();
+  const events = JSON.parse(row.claim_events);
+  const order = [...ids.keys()].sort((a, b) => (ids[a] < ids[b] ? 1 : -1));
+  await w.sql(
+    'UPDATE connect_links SET profile_ids = ?, claim_events = ? WHERE id = ?',
+    JSON.stringify(order.map((i) => ids[i])), JSON.stringify(order.map((i) => events[i])), link.id,
+  );
+  const claimed = await w.claim(location);
+  assert.equal(claimed.status, 200, JSON.stringify(claimed.body));
+  assert.deepEqual(claimed.body.data.map((p) => p.id), order.map((i) => ids[i]));
+  for (const id of ids) assert.equal((await profile(app.api_key, id)).status, 'active', id);
+});
+
 test('a refreshed grant updates every profile under it; Page profiles keep their own tokens', async () => {
   const link = await w.createLink(auto.api_key, { redirect_url: REDIRECT, accounts: 'all' });
   const { back } = await w.consent(link, { username: 'refresher' });
