@@ -141,11 +141,14 @@ clean:
 ## subrequests per refresh, the due-selection query plan, liveness checks, and the proxy's
 ## overhead against the same mock called directly (BENCH_SECONDS, BENCH_ROUNDS), the size
 ## of the bundle `wrangler deploy` uploads (raw and gzip), and create-link throughput against
-## a TypeScript peer doing the same work and a workers-rs no-op (bench/create-link.mjs). Not a test.
+## a TypeScript peer doing the same work and a workers-rs no-op (bench/create-link.mjs), and the
+## capacity model for 1M, 10M and 100M profiles against Cloudflare's limits (core/examples/capacity.rs,
+## docs/scale.md). Not a test.
 bench: build bench-noop
 	node bench/size.mjs
 	node bench/refresh.mjs
 	cargo run --release -q -p connect-links-core --example refresh_cost
+	cargo run --release -q -p connect-links-core --example capacity
 	node bench/proxy.mjs
 	node bench/create-link.mjs
 	node scripts/dev-timing.mjs
