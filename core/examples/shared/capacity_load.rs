@@ -28,7 +28,8 @@ pub struct Rates {
     pub limiter: f64,
     /// Proxied calls a second that ask a block shard.
     pub block_calls: f64,
-    /// Proxied calls a second that spend an app budget of one endpoint class.
+    /// Proxied calls a second that spend the busiest app budget of one endpoint class (one
+    /// platform's: each has objects of its own).
     pub class_budget_calls: f64,
 }
 
