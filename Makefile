@@ -143,7 +143,8 @@ clean:
 ## of the bundle `wrangler deploy` uploads (raw and gzip), and create-link throughput against
 ## a TypeScript peer doing the same work and a workers-rs no-op (bench/create-link.mjs), and the
 ## capacity model for 1M, 10M and 100M profiles against Cloudflare's limits (core/examples/capacity.rs,
-## docs/scale.md). Not a test.
+## docs/scale.md), and start-up: a fresh start of ours, the peer and the no-op to their first
+## create-link answer (bench/first-request.mjs). Not a test.
 bench: build bench-noop
 	node bench/size.mjs
 	node bench/refresh.mjs
@@ -151,6 +152,7 @@ bench: build bench-noop
 	cargo run --release -q -p connect-links-core --example capacity
 	node bench/proxy.mjs
 	node bench/create-link.mjs
+	node bench/first-request.mjs
 	node scripts/dev-timing.mjs
 
 ## bench-noop: the workers-rs no-op of the create-link bench, built as `build` builds ours
