@@ -14,17 +14,16 @@
 // BENCH_SECONDS (10) s: medians of requests/s, p50 and p99, and the ratios against the
 // issue's targets. Not a test: the targets are printed, not asserted.
 import autocannon from 'autocannon';
-import * as esbuild from 'esbuild';
 import { Miniflare } from 'miniflare';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { challengeOf, freePort, migrate, openWith, sha256Hex, statements } from '../tests/e2e/harness.mjs';
+import { bundlePeer, call as callPort, compatibilityDate, copyAppToPeer, wasmRules } from './shared.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 10);
@@ -36,7 +35,6 @@ const TARGET_P99 = 1.0; // ours/peer p99 at most
 
 const ours = path.join(root, 'build');
 const noop = path.join(root, 'bench/peers/noop/build');
-const peerSource = path.join(root, 'bench/peers/ts/worker.ts');
 if (!fs.existsSync(path.join(ours, 'index.js'))) {
   console.error('build/index.js is missing: run `make build` (or `make bench`) first');
   process.exit(1);
@@ -49,19 +47,8 @@ if (mtime(path.join(noop, 'index.js')) < Math.max(...noopSources)) {
   if (make.status !== 0) process.exit(1);
 }
 
-// The peer, bundled as wrangler would (its esbuild): oauth4webapi inlined, types stripped.
-const bundled = await esbuild.build({
-  entryPoints: [peerSource],
-  bundle: true,
-  format: 'esm',
-  platform: 'neutral',
-  target: 'es2022',
-  conditions: ['workerd', 'worker', 'browser'],
-  mainFields: ['module', 'main'],
-  write: false,
-  logLevel: 'warning',
-});
-const peerScript = bundled.outputFiles[0].text;
+// The peer, bundled as wrangler would (its esbuild).
+const peerScript = await bundlePeer();
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
@@ -75,8 +62,6 @@ const shared = {
   X_CLIENT_ID: 'bench-x-client-id', X_CLIENT_SECRET: 'bench-x-client-secret',
 };
 const HOSTS = { ours: 'ours.bench', peer: 'peer.bench', noop: 'noop.bench' };
-const compatibilityDate = '2026-04-20';
-const wasmRules = [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }];
 
 const mf = new Miniflare({
   host: '127.0.0.1',
@@ -122,32 +107,9 @@ const mf = new Miniflare({
   },
 });
 
-/**
- * One request to a worker by its host name (fetch would not send our Host header) on a
- * connection of its own: workerd closes a connection whose request body went unread (a 401
- * answered before the body), and a reused one would then fail. Resolves { status, body, headers }.
- */
+/** One request to `worker` by its host name, on a connection of its own (`shared.mjs`'s `call`). */
 function call(worker, method, p, { token, json } = {}) {
-  const body = json === undefined ? undefined : JSON.stringify(json);
-  const headers = { host: HOSTS[worker], connection: 'close' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: p, headers, agent: false }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {}
-        resolve({ status: res.statusCode, body: parsed, headers: res.headers });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  return callPort(port, method, p, { host: HOSTS[worker], token, json });
 }
 
 /** Opens an envelope `v1.k1.<nonce | ct | tag>` sealed for `rowId:field` (core/src/envelope.rs). */
@@ -259,11 +221,7 @@ try {
   const app = await oursDb.prepare('SELECT * FROM apps WHERE id = ?1').bind(made.body.app.id).first();
   const key = await oursDb.prepare('SELECT * FROM api_keys WHERE app_id = ?1').bind(app.id).first();
   assert.equal(key.key_hash, sha256Hex(apiKey));
-  await peerDb.batch([
-    peerDb.prepare('INSERT INTO apps (id, name, allowed_redirect_urls, webhook_url, webhook_secret_enc, created_at, updated_at, claim) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)')
-      .bind(app.id, app.name, app.allowed_redirect_urls, app.webhook_url, app.webhook_secret_enc, app.created_at, app.updated_at, app.claim),
-    peerDb.prepare('INSERT INTO api_keys (id, app_id, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)').bind(key.id, app.id, key.key_hash, key.created_at),
-  ]);
+  await copyAppToPeer(peerDb, app, key);
 
   // The same work, checked: answers, rows and KV records; refusals alike for a bad key and
   // a redirect off the allowlist.

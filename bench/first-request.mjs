@@ -15,15 +15,14 @@
 // time counts. Not a test: the target (ours' total at most 1.2x the peer's) is printed, not
 // asserted.
 import { Miniflare } from 'miniflare';
-import * as esbuild from 'esbuild';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, migrate, statements } from '../tests/e2e/harness.mjs';
+import { bundlePeer, call, compatibilityDate, copyAppToPeer, wasmRules } from './shared.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STARTS = Number(process.env.BENCH_STARTS || 3);
@@ -36,23 +35,10 @@ for (const dir of [ours, noop]) {
     process.exit(1);
   }
 }
-const bundled = await esbuild.build({
-  entryPoints: [path.join(root, 'bench/peers/ts/worker.ts')],
-  bundle: true,
-  format: 'esm',
-  platform: 'neutral',
-  target: 'es2022',
-  conditions: ['workerd', 'worker', 'browser'],
-  mainFields: ['module', 'main'],
-  write: false,
-  logLevel: 'warning',
-});
-const peerScript = bundled.outputFiles[0].text;
+const peerScript = await bundlePeer();
 
 const TOKEN_KEYS = `k1:${crypto.randomBytes(32).toString('base64')}`;
 const ADMIN_TOKEN = `adm_${crypto.randomBytes(16).toString('hex')}`;
-const compatibilityDate = '2026-04-20';
-const wasmRules = [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }];
 const persist = fs.mkdtempSync(path.join(os.tmpdir(), 'connect-links-first-request-'));
 
 /** The Miniflare options of `worker` alone on `port`, its storage under `persist`. */
@@ -78,30 +64,6 @@ function options(worker, port) {
   return { ...common, workers: [{ ...of[worker], compatibilityDate }] };
 }
 
-/** One request on a connection of its own; resolves { status, body }. */
-function call(port, method, p, { token, json } = {}) {
-  const body = json === undefined ? undefined : JSON.stringify(json);
-  const headers = { connection: 'close' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: p, headers, agent: false }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {}
-        resolve({ status: res.statusCode, body: parsed });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 const BODY = { platform: 'x', redirect_url: 'https://app.example.com/done', external_user_id: 'bench-user-1' };
 
 /** Makes the stored state once: both schemas, our app and its key, the same in the peer's tables. */
@@ -121,11 +83,7 @@ async function prepare() {
     const peerDb = await mf.getD1Database('DB', 'peer');
     const schema = fs.readFileSync(path.join(root, 'bench/peers/ts/schema.sql'), 'utf8');
     await peerDb.batch(statements(schema).map((s) => peerDb.prepare(s)));
-    await peerDb.batch([
-      peerDb.prepare('INSERT INTO apps (id, name, allowed_redirect_urls, webhook_url, webhook_secret_enc, created_at, updated_at, claim) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)')
-        .bind(app.id, app.name, app.allowed_redirect_urls, app.webhook_url, app.webhook_secret_enc, app.created_at, app.updated_at, app.claim),
-      peerDb.prepare('INSERT INTO api_keys (id, app_id, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)').bind(key.id, app.id, key.key_hash, key.created_at),
-    ]);
+    await copyAppToPeer(peerDb, app, key);
     return made.body.api_key;
   } finally {
     await mf.dispose();

@@ -168,7 +168,7 @@ pub fn webhook_urls(public_url: &str, platform: &str, credential_ref: &str) -> M
     let mut out = Map::new();
     let base = format!("{public_url}/platform-webhooks");
     match platform {
-        "facebook" | "instagram_facebook" | "instagram" | "threads" => {
+        p if crate::platform_events::meta::PLATFORMS.contains(&p) => {
             out.insert("deauthorize".into(), format!("{base}/meta/apps/{credential_ref}/deauthorize").into());
             out.insert("data_deletion".into(), format!("{base}/meta/apps/{credential_ref}/data-deletion").into());
             // Its verify token needs the client secret: the worker adds it (`verify_token`).

@@ -124,7 +124,7 @@ impl<'de> de::SeqAccess<'de> for Members {
     fn next_element_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, Error> {
         match self.next_member() {
             None => Ok(None),
-            Some(None) => Ok(seed.deserialize(Missing).ok()),
+            Some(None) => Ok(seed.deserialize(Missing::<Error>::new()).ok()),
             Some(Some(v)) => seed.deserialize(Fields(v)).map(Some),
         }
     }
@@ -148,18 +148,32 @@ impl<'de> de::SeqAccess<'de> for Items {
     }
 }
 
-/// A member the object lacks: `None` to an `Option`, an error to anything else (as serde's
-/// own reading of a missing field).
-struct Missing;
+/// A member or column a stored value lacks: `None` to an `Option`, an error (of the reader's
+/// own type `E`) to anything else, as serde's own reading of a missing field. Shared by this
+/// reader and the worker's D1 row reader.
+pub struct Missing<E>(std::marker::PhantomData<E>);
 
-impl<'de> Deserializer<'de> for Missing {
-    type Error = Error;
+impl<E> Missing<E> {
+    /// The missing value.
+    pub fn new() -> Self {
+        Missing(std::marker::PhantomData)
+    }
+}
 
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+impl<E> Default for Missing<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'de, E: de::Error> Deserializer<'de> for Missing<E> {
+    type Error = E;
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
         visitor.visit_none()
     }
 
-    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, E> {
         Err(de::Error::custom("missing field"))
     }
 

@@ -12,16 +12,15 @@ use crate::respond::{self, object};
 use crate::store::{self, DeletionRecord, Stmt};
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::html::{escape, page};
+// The Meta platforms whose app secret may sign a callback: each product has its own app (and
+// secret), and a callback URL is shared by every configured one.
+use connect_links_core::platform_events::meta::PLATFORMS as META_PLATFORMS;
 use connect_links_core::platform_webhooks::{
     confirmation_code, is_fresh_callback, signed_request_of_form, verify_signed_request, SignedRequest,
 };
 use connect_links_core::secrets::ClientSecret;
 use connect_links_core::time::rfc3339;
 use worker::Response;
-
-/// The Meta platforms whose app secret may sign a callback. Each product has its own app
-/// (and secret), and a callback URL is shared by every configured one.
-pub(super) const META_PLATFORMS: [&str; 4] = ["facebook", "instagram_facebook", "instagram", "threads"];
 
 /// A Meta app whose secret may sign a callback on the path it came to.
 pub(super) struct Signer {

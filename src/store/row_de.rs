@@ -16,6 +16,7 @@
 
 use serde::de::{self, DeserializeSeed, Visitor};
 use wasm_bindgen::JsValue;
+use connect_links_core::stored_json::Missing;
 use worker::d1::serde_wasm_bindgen::{Deserializer as JsDeserializer, Error};
 use worker::js_sys;
 
@@ -107,7 +108,7 @@ impl<'de> de::SeqAccess<'de> for Columns {
     fn next_element_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, Error> {
         let Some(value) = self.next_column() else { return Ok(None) };
         if value.is_undefined() {
-            return Ok(seed.deserialize(Missing).ok());
+            return Ok(seed.deserialize(Missing::<Error>::new()).ok());
         }
         seed.deserialize(JsDeserializer::from(value)).map(Some)
     }
@@ -117,23 +118,3 @@ impl<'de> de::SeqAccess<'de> for Columns {
     }
 }
 
-/// A column the row lacks: `None` to an `Option`, an error to anything else (as serde's
-/// own reading of a missing field).
-struct Missing;
-
-impl<'de> de::Deserializer<'de> for Missing {
-    type Error = Error;
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_none()
-    }
-
-    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Error> {
-        Err(de::Error::custom("missing column"))
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
-        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
-    }
-}
