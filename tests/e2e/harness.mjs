@@ -210,6 +210,14 @@ class Worker {
     return this.db.prepare(query).bind(...params).first();
   }
 
+  /** The 24 h platform-event counters of `platform` (`GET /v1/admin/platform-events/stats`; zeros when it has none yet). */
+  async platformEventStats(platform) {
+    const r = await this.admin('GET', '/v1/admin/platform-events/stats');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const row = r.body.data.find((s) => s.platform === platform) ?? {};
+    return Object.fromEntries(['received', 'verified', 'refused', 'matched', 'forwarded'].map((k) => [k, row[k] ?? 0]));
+  }
+
   // --- Grants (migration 0005) ------------------------------------------------------------
   // Tokens and refresh state live on `grants`; a profile points at its grant by `grant_id`.
   // Tests hold profile ids (what the API returns), so these look the grant up through it.
@@ -436,6 +444,11 @@ function withoutHarnessFields(fields) {
 }
 
 /** The parts of an account picker page: its form action, form token and offered account ids. */
+/** Counters `a` minus counters `b`, key by key (what happened between two reads of [`platformEventStats`]). */
+export function minusCounts(a, b) {
+  return Object.fromEntries(Object.keys(a).map((k) => [k, a[k] - b[k]]));
+}
+
 export function parsePicker(html) {
   const action = /<form method="post" action="([^"]+)"/.exec(html);
   const token = /name="form_token" value="([^"]*)"/.exec(html);

@@ -5,7 +5,7 @@
 // platform-events-meta-pages.test.mjs. Signatures, handshakes and sample bodies: meta-events.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorker } from './harness.mjs';
+import { minusCounts, startWorker } from './harness.mjs';
 import { PlatformMocks, credentialVars, credsFor } from './platform-mocks.mjs';
 import { metaKit, sign, verifyTokenOf, hub, comment, pageBody, eventsOf, REDIRECT, VERIFY_TOKEN, SUBSCRIBING_SCOPES } from './meta-events.mjs';
 
@@ -26,14 +26,9 @@ after(async () => {
   for (const r of kit.receivers) await r.stop();
 });
 
-/** The 24 h counters of `platform` (zeros when it has none yet). */
-async function statsOf(platform) {
-  const r = await w.admin('GET', '/v1/admin/platform-events/stats');
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  const row = r.body.data.find((s) => s.platform === platform) ?? {};
-  return Object.fromEntries(['received', 'verified', 'refused', 'matched', 'forwarded'].map((k) => [k, row[k] ?? 0]));
-}
-const minus = (a, b) => Object.fromEntries(Object.keys(a).map((k) => [k, a[k] - b[k]]));
+/** The 24 h counters of `platform` (the harness's). */
+const statsOf = (platform) => w.platformEventStats(platform);
+const minus = minusCounts;
 
 test('the verification GET answers the challenge for the verify token of its path only', async () => {
   const r = await handshake('/platform-webhooks/meta', hub(VERIFY_TOKEN));

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startWorker, randomKey, callsQuiet } from './harness.mjs';
+import { startWorker, randomKey, callsQuiet, minusCounts } from './harness.mjs';
 import { PlatformMocks, credentialVars, credsFor } from './platform-mocks.mjs';
 import { WebhookReceiver } from './webhook-receiver.mjs';
 import { tiktokSignatureHeader } from './platform-webhook-signers.mjs';
@@ -57,14 +57,9 @@ const profile = async (id, key = app.api_key) => (await w.call('GET', `/v1/profi
 const eventsOf = (r, id) => r.events.filter((e) => e.type === 'platform.event' && e.data.profile_id === id);
 /** How many `platform.event`s the outbox holds for `appId` (delivered or not). */
 const outboxCount = async (appId) => (await w.row("SELECT COUNT(*) AS n FROM webhook_outbox WHERE app_id = ? AND type = 'platform.event'", appId)).n;
-/** The 24 h counters of `platform` (zeros when it has none yet). */
-async function statsOf(platform) {
-  const r = await w.admin('GET', '/v1/admin/platform-events/stats');
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  const row = r.body.data.find((d) => d.platform === platform) ?? {};
-  return Object.fromEntries(['received', 'verified', 'refused', 'matched', 'forwarded'].map((k) => [k, row[k] ?? 0]));
-}
-const minus = (a, b) => Object.fromEntries(Object.keys(a).map((k) => [k, a[k] - b[k]]));
+/** The 24 h counters of `platform` (the harness's). */
+const statsOf = (platform) => w.platformEventStats(platform);
+const minus = minusCounts;
 /** The hub's calls, once the worker's are settled. */
 const hubQuiet = () => callsQuiet(mocks.calls, (c) => c.host === 'pubsubhubbub.appspot.com');
 const postTiktok = (raw, sig) => fetch(`${w.base}/platform-webhooks/tiktok`, { method: 'POST', body: raw, headers: { 'content-type': 'application/json', ...(sig ? { 'tiktok-signature': sig } : {}) } });
