@@ -58,15 +58,22 @@ pub struct PageToken {
     pub credential_ref: Option<String>,
 }
 
+/// The SQL of Facebook Page profiles that hold a token of their own, as [`PageToken`]s, its
+/// `WHERE` extended by `$and` (a literal, so the statement is one string at compile time).
+macro_rules! page_tokens {
+    ($and:literal) => {
+        concat!(
+            "SELECT p.id, p.platform_user_id, p.access_token_enc, g.credential_ref \
+             FROM profiles p JOIN grants g ON g.id = p.grant_id \
+             WHERE p.platform = 'facebook' AND p.access_token_enc IS NOT NULL ",
+            $and
+        )
+    };
+}
+
 /// The own token of Facebook Page profile `id`, when it has one.
 pub async fn page_token(db: &D1Database, id: &str) -> ApiResult<Option<PageToken>> {
-    query!(
-        db,
-        "SELECT p.id, p.platform_user_id, p.access_token_enc, g.credential_ref \
-         FROM profiles p JOIN grants g ON g.id = p.grant_id \
-         WHERE p.id = ?1 AND p.platform = 'facebook' AND p.access_token_enc IS NOT NULL",
-        id
-    )
+    query!(db, page_tokens!("AND p.id = ?1"), id)
     .one::<PageToken>("read page token")
     .await
 }
@@ -76,11 +83,10 @@ pub async fn page_token(db: &D1Database, id: &str) -> ApiResult<Option<PageToken
 pub async fn unclaimed_page_tokens(db: &D1Database, now: i64, limit: u32) -> ApiResult<Vec<PageToken>> {
     query!(
         db,
-        "SELECT p.id, p.platform_user_id, p.access_token_enc, g.credential_ref \
-         FROM profiles p JOIN grants g ON g.id = p.grant_id \
-         WHERE p.platform = 'facebook' AND p.status = 'pending' AND p.access_token_enc IS NOT NULL \
-         AND p.claim_link_id IN \
-         (SELECT id FROM connect_links WHERE status = 'awaiting_claim' AND claim_expires_at <= ?1) LIMIT ?2",
+        page_tokens!(
+            "AND p.status = 'pending' AND p.claim_link_id IN \
+             (SELECT id FROM connect_links WHERE status = 'awaiting_claim' AND claim_expires_at <= ?1) LIMIT ?2"
+        ),
         now,
         limit
     )
