@@ -38,11 +38,13 @@ chromium:
 test-rust:
 	cargo test -p connect-links-core
 
-## test-openapi: openapi/openapi.json is a valid OpenAPI 3.1 document, every $ref resolved
+## test-openapi: openapi/openapi.json is a valid OpenAPI 3.1 document, every $ref resolved, its
+## PlatformId enum the catalog's platforms (scripts/openapi-platforms.mjs writes it)
 ## (the e2e tests then hold every answer and webhook to it; core/tests/openapi.rs the views),
 ## and the checker itself against hand-made answers on its own small document
 test-openapi: setup
 	node scripts/openapi-lint.mjs
+	node scripts/openapi-platforms.mjs --check
 	node tests/e2e/openapi-check.selfcheck.mjs
 
 ## test-layout: the source tree's house rules, from the code (scripts/layout-check.mjs): no

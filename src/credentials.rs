@@ -280,10 +280,14 @@ pub async fn put(
         ));
     }
     if input.webhook_secret.is_some() && !TAKES_WEBHOOK_SECRET.contains(&p.id.as_str()) {
-        return Err(ApiError::invalid(format!(
-            "webhook_secret is not taken for {}: only x signs its webhooks with another secret than the client secret",
-            p.id
-        )));
+        // What the platform takes, not the body's form: 422 as the other platform refusals.
+        return Err(ApiError::new(
+            ErrorCode::PlatformUnsupported,
+            format!(
+                "webhook_secret is not taken for {}: only x signs its webhooks with another secret than the client secret",
+                p.id
+            ),
+        ));
     }
     let keyring = ctx.keyring()?;
     let bound = sealed_as(app_id, &p.id);

@@ -1,7 +1,7 @@
 //! Per-request context: bindings, configuration and the platform catalog (plumbing). It
 //! knows no table: what is read from D1 is read through `store` by the layers above.
 
-use crate::error::{ApiError, ApiResult, OrInternal};
+use crate::error::{ApiError, ApiResult, ErrorCode, OrInternal};
 use crate::isolate;
 use crate::respond::object;
 use connect_links_core::envelope::Keyring;
@@ -159,9 +159,13 @@ impl Ctx {
         }
     }
 
-    /// A platform by id, or 400.
+    /// A platform by id, or 422 `platform_not_configured`: an id of the right shape may name
+    /// a custom provider this deployment does not configure, which is a matter of
+    /// configuration, not of the request's form (the document allows any such id).
     pub fn platform(&self, id: &str) -> ApiResult<&Platform> {
-        self.catalog.get(id).ok_or_else(|| ApiError::invalid("unknown platform"))
+        self.catalog
+            .get(id)
+            .ok_or_else(|| ApiError::new(ErrorCode::PlatformNotConfigured, "unknown platform: none of this id is configured"))
     }
 
     /// Checks `Authorization: Bearer <ADMIN_TOKEN>` in constant time.

@@ -302,11 +302,22 @@ fn needs_api_key(first: &str) -> bool {
     APP.iter().any(|r| r.path.split('/').nth(1) == Some(first))
 }
 
+/// The request's method as the route tables match it. worker's `Method` reads a method it
+/// does not know (`QUERY`, `FOO`) as GET, which would answer it as a GET; here such a method
+/// is `REPORT`, which no route takes, so it is a 405 with `Allow` (RFC 9110, section 15.5.6).
+fn method_of(req: &Request) -> Method {
+    let raw = req.inner().method();
+    match Method::from(raw.clone()) {
+        Method::Get if !raw.eq_ignore_ascii_case("GET") => Method::Report,
+        known => known,
+    }
+}
+
 /// The request's route: the area's credentials first (an unknown or wrong-method path under
 /// `/v1/admin/` is 401 without the admin token, under an app path without an API key), then
 /// the area's table, then its handler.
 async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience) -> ApiResult<Response> {
-    let m = req.method();
+    let m = method_of(req);
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     match s.as_slice() {
         ["v1", "admin", ..] => {

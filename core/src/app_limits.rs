@@ -8,7 +8,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 /// Pending connect links an app may hold at once. A link is pending for 10 minutes at most
 /// (its state's lifetime), so this is about 100 new links a minute that nobody completes:
@@ -228,9 +228,14 @@ impl AppLimits {
     pub fn apply(&mut self, input: &LimitsInput) -> ApiResult<()> {
         // Changed on a copy, so a refused field after an accepted one leaves no half change
         // for a caller that keeps using `self`.
+        if let Some(k) = input.unknown() {
+            // The name is the client's own text: cut, as any echoed field name is.
+            let k: String = k.chars().take(64).collect();
+            return Err(ApiError::invalid(format!("limits: unknown field {k:?}")));
+        }
         let mut next = self.clone();
         for s in &SETTINGS {
-            match input.get(s.name) {
+            match input.get(s.name)? {
                 None => {}
                 Some(None) => (s.set)(&mut next, None),
                 Some(Some(v)) if v >= i64::from(s.min) && v <= i64::from(s.max) => (s.set)(&mut next, Some(v as u32)),
@@ -248,41 +253,41 @@ impl AppLimits {
 }
 
 /// `limits` in an admin request: each field a number, `null` (back to the default) or absent
-/// (unchanged).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LimitsInput {
-    /// See [`DEFAULT_PENDING_LINKS`].
-    #[serde(default, deserialize_with = "nullable")]
-    pub pending_links: Option<Option<i64>>,
-    /// See [`DEFAULT_INSTANCE_REGISTRATIONS_PER_DAY`].
-    #[serde(default, deserialize_with = "nullable")]
-    pub instance_registrations_per_day: Option<Option<i64>>,
-    /// See [`DEFAULT_CONNECT_LINKS_PER_MINUTE`].
-    #[serde(default, deserialize_with = "nullable")]
-    pub connect_links_per_minute: Option<Option<i64>>,
-    /// See [`DEFAULT_PROFILES_PER_MINUTE`].
-    #[serde(default, deserialize_with = "nullable")]
-    pub profiles_per_minute: Option<Option<i64>>,
-    /// See [`DEFAULT_PROXY_PER_MINUTE`].
-    #[serde(default, deserialize_with = "nullable")]
-    pub proxy_per_minute: Option<Option<i64>>,
-    /// See [`DEFAULT_BUDGET_WEIGHT`].
-    #[serde(default, deserialize_with = "nullable")]
-    pub budget_weight: Option<Option<i64>>,
+/// (unchanged). Read as a JSON object and checked by [`AppLimits::apply`], not by a derived
+/// struct reader: serde's derived readers also take an array of the fields in order
+/// (`[null, null]`), which the document does not allow.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LimitsInput(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for LimitsInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // A map reader takes only a JSON object.
+        Map::deserialize(d).map(LimitsInput)
+    }
 }
 
 impl LimitsInput {
-    fn get(&self, name: &str) -> Option<Option<i64>> {
-        match name {
-            "pending_links" => self.pending_links,
-            "instance_registrations_per_day" => self.instance_registrations_per_day,
-            "connect_links_per_minute" => self.connect_links_per_minute,
-            "profiles_per_minute" => self.profiles_per_minute,
-            "proxy_per_minute" => self.proxy_per_minute,
-            "budget_weight" => self.budget_weight,
-            _ => None,
+    /// The field `name`: absent (`None`), `null` (`Some(None)`) or an integer. JSON has one
+    /// number type, and JSON Schema (openapi/openapi.json's `integer`) counts a number with
+    /// a zero fraction (`5.0`) as an integer, so it is one here; a huge one saturates, so the
+    /// range check names its field. Anything else is an error naming the field.
+    pub fn get(&self, name: &str) -> ApiResult<Option<Option<i64>>> {
+        let wrong = || Err(ApiError::invalid(format!("limits.{name} must be a whole number or null")));
+        match self.0.get(name) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => Ok(Some(Some(i))),
+                (None, Some(x)) if x.fract() == 0.0 => Ok(Some(Some(x as i64))),
+                _ => wrong(),
+            },
+            Some(_) => wrong(),
         }
+    }
+
+    /// A field that is no setting, if any (refused: a typo must not pass as "unchanged").
+    fn unknown(&self) -> Option<&str> {
+        self.0.keys().map(String::as_str).find(|k| !SETTINGS.iter().any(|s| s.name == *k))
     }
 }
 
@@ -340,6 +345,7 @@ mod tests {
             (r#"{"budget_weight": 101}"#, "limits.budget_weight"),
             (r#"{"instance_registrations_per_day": -1}"#, "limits.instance_registrations_per_day"),
             (r#"{"connect_links_per_minute": 9007199254740993}"#, "limits.connect_links_per_minute"),
+            (r#"{"connect_links_per_minute": 1e300}"#, "limits.connect_links_per_minute"),
         ] {
             let e = AppLimits::default().apply(&input(json)).unwrap_err();
             assert_eq!(e.status(), 400);
@@ -359,10 +365,36 @@ mod tests {
     }
 
     #[test]
-    fn unknown_fields_and_wrong_types_are_refused() {
-        assert!(serde_json::from_str::<LimitsInput>(r#"{"proxy": 5}"#).is_err());
-        assert!(serde_json::from_str::<LimitsInput>(r#"{"proxy_per_minute": "5"}"#).is_err());
-        assert!(serde_json::from_str::<LimitsInput>(r#"{"proxy_per_minute": 1.5}"#).is_err());
+    fn unknown_fields_wrong_types_and_arrays_are_refused() {
+        let refused = |json: &str| {
+            serde_json::from_str::<LimitsInput>(json).map_err(|e| e.to_string()).and_then(|i| {
+                AppLimits::default().apply(&i).map_err(|e| e.message.to_string())
+            })
+        };
+        for (json, says) in [
+            (r#"{"proxy": 5}"#, "limits: unknown field \"proxy\""),
+            (r#"{"proxy_per_minute": "5"}"#, "limits.proxy_per_minute must be a whole number or null"),
+            (r#"{"proxy_per_minute": 1.5}"#, "limits.proxy_per_minute must be a whole number or null"),
+            (r#"{"proxy_per_minute": true}"#, "limits.proxy_per_minute must be a whole number or null"),
+        ] {
+            assert_eq!(refused(json).unwrap_err(), says, "{json}");
+        }
+        // serde's derived struct reader took the fields in order from an array.
+        for json in ["[null, null]", "[5]", "5", "null", "\"x\""] {
+            assert!(serde_json::from_str::<LimitsInput>(json).is_err(), "{json}");
+        }
+    }
+
+    #[test]
+    fn a_number_with_a_zero_fraction_is_the_integer_json_schema_says_it_is() {
+        let applied = |json: &str| {
+            let mut l = AppLimits::default();
+            l.apply(&input(json)).map(|()| l.pending_links())
+        };
+        assert_eq!(applied(r#"{"pending_links": 18321.0}"#).unwrap(), 18_321);
+        assert_eq!(applied(r#"{"pending_links": 2e3}"#).unwrap(), 2_000);
+        let e = applied(r#"{"pending_links": 1e300}"#).unwrap_err();
+        assert!(e.message.starts_with("limits.pending_links must be a whole number from"), "{}", e.message);
     }
 
     #[test]

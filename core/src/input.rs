@@ -40,6 +40,12 @@ pub fn parse_json<T: DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::new(crate::error::ErrorCode::PayloadTooLarge, "request body is over 64 KiB"));
     }
+    // Every body the API takes is a JSON object. serde's derived readers also take an array
+    // of the fields' values in order (`[null, null]` as a `PatchApp`); the document allows
+    // only objects, so anything else is refused before it is read.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::invalid("the body must be a JSON object"));
+    }
     read_in_place(body).map_err(|e| {
         // serde's message names the field and expected type; the column locates it.
         let what = match e.classify() {
@@ -503,8 +509,12 @@ mod tests {
         let p: PatchApp = parse_json(br#"{"limits": null}"#).unwrap();
         assert_eq!(p.limits, Some(None));
         let p: PatchApp = parse_json(br#"{"limits": {"proxy_per_minute": 5}}"#).unwrap();
-        assert_eq!(p.limits.flatten().and_then(|l| l.proxy_per_minute), Some(Some(5)));
-        assert!(parse_json::<PatchApp>(br#"{"limits": {"proxy_per_min": 5}}"#).is_err());
+        assert_eq!(p.limits.flatten().map(|l| l.get("proxy_per_minute")), Some(Ok(Some(Some(5)))));
+        // An unknown field is refused when the limits are applied, before anything is stored.
+        let p: PatchApp = parse_json(br#"{"limits": {"proxy_per_min": 5}}"#).unwrap();
+        let unknown = p.limits.flatten().map(|l| crate::app_limits::AppLimits::default().apply(&l));
+        assert!(matches!(unknown, Some(Err(_))));
+        assert!(parse_json::<PatchApp>(br#"{"limits": [5]}"#).is_err());
     }
 
     #[test]

@@ -6,9 +6,8 @@ mod status;
 pub use self::status::{GrantStatus, LinkStatus, ProfileStatus};
 
 use self::status::stored;
-use crate::input::{parse_safe_int, AccountsMode};
+use crate::input::AccountsMode;
 use crate::ownership::ClaimMode;
-use crate::random::{b64url, b64url_decode};
 use crate::refresh_policy::RefreshMode;
 use crate::time::{rfc3339, rfc3339_opt};
 use serde::Deserialize;
@@ -345,41 +344,56 @@ pub struct GrantRow {
 pub const GRANT_COLUMNS: &str = "id, app_id, platform, platform_user_id, status, scopes, access_token_expires_at, \
                                  last_refreshed_at, instance, credential_ref";
 
-/// An opaque list cursor: the `(created_at, id)` of the last item shown.
+/// A list cursor: the `(created_at, id)` of the last item shown, as `<created_at>.<id>`.
+/// Apps treat it as opaque; openapi/openapi.json gives its exact form (the pattern
+/// [`decode_cursor`] takes), so a client generated from the document checks it as the
+/// worker does.
 pub fn encode_cursor(created_at: i64, id: &str) -> String {
-    b64url(format!("{created_at}:{id}").as_bytes())
+    format!("{created_at}.{id}")
 }
 
-/// Reads a cursor made by [`encode_cursor`]. A cursor comes from the client, so its time is
-/// range-checked like any number from a request (it is bound in the list query).
+/// Reads a cursor made by [`encode_cursor`]: `^(0|[1-9][0-9]{0,14})\.[A-Za-z0-9_]{1,64}$`,
+/// the document's pattern, and nothing else. A cursor comes from the client; its time has at
+/// most 15 digits, so it is within JavaScript's safe integers like any number bound in a
+/// query.
 pub fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
-    let raw = String::from_utf8(b64url_decode(cursor)?).ok()?;
-    let (t, id) = raw.split_once(':')?;
-    Some((parse_safe_int(t)?, id.to_string()))
+    let (t, id) = cursor.split_once('.')?;
+    let time_ok = (1..=15).contains(&t.len())
+        && t.bytes().all(|b| b.is_ascii_digit())
+        && (t == "0" || !t.starts_with('0'));
+    let id_ok = (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !(time_ok && id_ok) {
+        return None;
+    }
+    Some((t.parse().ok()?, id.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::random::b64url;
 
     #[test]
     fn cursor_round_trip_and_garbage() {
         let c = encode_cursor(1700, "prf_ab");
+        assert_eq!(c, "1700.prf_ab");
         assert_eq!(decode_cursor(&c), Some((1700, "prf_ab".into())));
-        assert_eq!(decode_cursor("%%%"), None);
-        assert_eq!(decode_cursor(&b64url(b"nocolon")), None);
+        assert_eq!(decode_cursor("0.app_1"), Some((0, "app_1".into())));
+        for bad in ["", ".", "1700", "1700.", ".prf_ab", "%%%", "01.prf_ab", "-1.prf_ab", "+1.prf_ab", "1.prf-ab", "1.prf.ab", "1.a b"] {
+            assert_eq!(decode_cursor(bad), None, "{bad:?}");
+        }
+        // The cursors of the base64url form this replaced are refused (a new listing starts).
+        assert_eq!(decode_cursor(&b64url(b"1700:prf_ab")), None);
+        assert_eq!(decode_cursor(&format!("1.{}", "a".repeat(65))), None);
+        assert_eq!(decode_cursor(&format!("1.{}", "a".repeat(64))), Some((1, "a".repeat(64))));
     }
 
     #[test]
-    fn cursor_times_beyond_javascript_numbers_are_refused() {
-        let raw = |t: &str| b64url(format!("{t}:prf_ab").as_bytes());
-        for t in
-            ["9223372036854775807", "9007199254740993", "9007199254740992", "-9007199254740992", "-9223372036854775808"]
-        {
-            assert_eq!(decode_cursor(&raw(t)), None, "{t}");
+    fn cursor_times_stay_within_javascript_numbers() {
+        assert_eq!(decode_cursor("999999999999999.prf_ab"), Some((999_999_999_999_999, "prf_ab".into())));
+        for t in ["1000000000000000", "9007199254740993", "9223372036854775807"] {
+            assert_eq!(decode_cursor(&format!("{t}.prf_ab")), None, "{t}");
         }
-        assert_eq!(decode_cursor(&raw("9007199254740991")), Some((9_007_199_254_740_991, "prf_ab".into())));
-        assert_eq!(decode_cursor(&raw("-9007199254740991")), Some((-9_007_199_254_740_991, "prf_ab".into())));
     }
 
     #[test]

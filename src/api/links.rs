@@ -36,8 +36,11 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     let input: CreateLink = parse_json(body)?;
     input.check()?;
     let platform = ctx.platform(&input.platform)?;
+    // What the platform supports is not the body's form (the document allows any platform
+    // id here): 422 `platform_unsupported`, where a malformed body is 400.
+    let unsupported = |why: &str| ApiError::new(ErrorCode::PlatformUnsupported, why);
     if !platform.auth.redirects() {
-        return Err(ApiError::invalid(
+        return Err(unsupported(
             "this platform connects with credentials the app posts to POST /v1/profiles, not through a connect link",
         ));
     }
@@ -47,13 +50,13 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         (Some(raw), true) => Some(public_host(raw).map_err(|why| ApiError::invalid(format!("instance {why}")))?),
         (None, true) => None,
         (Some(_), false) => {
-            return Err(ApiError::invalid("instance is only taken by platforms with instances (mastodon)"))
+            return Err(unsupported("instance is only taken by platforms with instances (mastodon)"))
         }
         (None, false) => None,
     };
     let callback = input.callback.unwrap_or(CallbackMode::Hosted);
     if per_instance && callback == CallbackMode::App {
-        return Err(ApiError::invalid(
+        return Err(unsupported(
             "Mastodon links use the hosted callback: the client registered with each instance knows only that one",
         ));
     }

@@ -145,7 +145,12 @@ async fn forward_as(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request, books:
         &raw_path,
         url.query(),
     )
-    .map_err(|e| ApiError::invalid(e.message()))?;
+    .map_err(|e| match e {
+        // A well-formed host the token may not go to: refused as a permission, not a form
+        // (the document cannot list each platform's hosts in the header's schema).
+        rules::TargetError::HostNotAllowed => ApiError::new(ErrorCode::Forbidden, e.message()),
+        _ => ApiError::invalid(e.message()),
+    })?;
     // What the call really is for budgets and retries, where the platform tunnels methods.
     let effective =
         rules::effective_method(&method, header(req, "x-http-method-override").as_deref(), url.query(), spec)

@@ -36,7 +36,9 @@ pub async fn create(ctx: &Ctx, app: &AppRow, body: &[u8]) -> ApiResult<Response>
         match platform.auth {
             AuthKind::ApiKey => api_key(ctx, platform, &input).await?,
             AuthKind::AppPassword => super::bluesky::sign_in(ctx, &platform, &input).await?,
-            AuthKind::Oauth2 | AuthKind::InstanceOauth2 => return Err(ApiError::invalid(
+            // What the platform supports, not the body's form: 422, as every such refusal.
+            AuthKind::Oauth2 | AuthKind::InstanceOauth2 => return Err(ApiError::new(
+                ErrorCode::PlatformUnsupported,
                 "this platform connects through a connect link (POST /v1/connect-links), not with posted credentials",
             )),
         };

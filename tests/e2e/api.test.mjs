@@ -158,7 +158,7 @@ test('a non-ASCII host name is 400 asking for its xn-- form, which works', async
 test('connect-link input is checked', async () => {
   const { api_key } = await w.createApp('Input app', [REDIRECT]);
   const post = (json) => w.call('POST', '/v1/connect-links', { token: api_key, json });
-  assertError(await post({ platform: 'nope', redirect_url: REDIRECT }), 400, 'invalid_request');
+  assertError(await post({ platform: 'nope', redirect_url: REDIRECT }), 422, 'platform_not_configured');
   assertError(await post({ platform: 'sandbox', redirect_url: REDIRECT, state: 'x'.repeat(513) }), 400, 'invalid_request');
   assertError(await post({ platform: 'sandbox', redirect_url: REDIRECT, metadata: { a: 'x'.repeat(5000) } }), 400, 'invalid_request');
   assertError(await post({ platform: 'sandbox', redirect_url: REDIRECT, profile_id: 'prf_missing' }), 404, 'not_found');
@@ -233,6 +233,37 @@ test('unknown routes are 404 and wrong methods 405, in the error format, never c
   assertError(await w.call('POST', '/health', { unchecked: true }), 405, 'method_not_allowed');
   assertError(await w.call('GET', '/v1/profiles?limit=500', { token: api_key }), 400, 'invalid_request');
   assertError(await w.call('GET', '/v1/profiles?cursor=%%%', { token: api_key }), 400, 'invalid_request');
+});
+
+test('a method the worker does not know is a 405 with Allow, never answered as a GET', async () => {
+  // workers-rs reads any method it has no name for as GET; the router must not. (workerd
+  // itself answers 501 to a method outside its own list, such as FOO.)
+  const { api_key } = await w.createApp();
+  for (const [method, p, token, allow] of [
+    ['QUERY', '/health', undefined, 'GET'],
+    ['PROPFIND', '/v1/profiles', api_key, 'GET, POST'],
+    ['QUERY', '/v1/admin/apps', w.bindings.ADMIN_TOKEN, 'GET, POST'],
+    ['REPORT', '/v1/platforms', api_key, 'GET'],
+  ]) {
+    const r = await w.call(method, p, { token, unchecked: true });
+    assertError(r, 405, 'method_not_allowed');
+    assert.equal(r.headers.get('allow'), allow, `${method} ${p}`);
+  }
+  // Every 405 names what the path takes, a known method's as well.
+  assert.equal((await w.call('DELETE', '/health', { unchecked: true })).headers.get('allow'), 'GET');
+});
+
+test('a JSON body that is not an object is refused, even where serde would read an array as the fields in order', async () => {
+  const { app, api_key } = await w.createApp('Array body', [REDIRECT]);
+  const before = (await w.admin('GET', `/v1/admin/apps/${app.id}`)).body;
+  for (const raw of ['[null, null]', '["Renamed"]', '  [1]', '"text"', '7', 'null']) {
+    const r = await w.call('PATCH', `/v1/admin/apps/${app.id}`, { token: w.bindings.ADMIN_TOKEN, raw, headers: { 'content-type': 'application/json' }, unchecked: true });
+    assertError(r, 400, 'invalid_request');
+    assert.match(r.body.error.message, /JSON object/, raw);
+  }
+  assert.deepEqual((await w.admin('GET', `/v1/admin/apps/${app.id}`)).body, before, 'nothing changed');
+  const link = await w.call('POST', '/v1/connect-links', { token: api_key, raw: '["sandbox", "http://localhost:3000/connected"]', headers: { 'content-type': 'application/json' }, unchecked: true });
+  assertError(link, 400, 'invalid_request');
 });
 
 test('deleting a profile revokes its grant at the platform and deletes the tokens', async () => {

@@ -181,23 +181,25 @@ test('a chunked request body under 64 KiB still works', async () => {
   assert.match(link.body.id, /^cl_/);
 });
 
-const cursorOf = (t, id) => Buffer.from(`${t}:${id}`).toString('base64url');
+const cursorOf = (t, id) => `${t}.${id}`;
 
 test('cursor times and limits outside what JavaScript numbers hold exactly are 400 on every list route, never 500', async () => {
   await connect('x', 'listed');
   // Every list route there is; both bind the cursor's time and `limit` in their query.
   const routes = [['/v1/profiles', app.api_key, 'prf_0'], ['/v1/admin/apps', w.bindings.ADMIN_TOKEN, 'app_0']];
   for (const [path, token, id] of routes) {
-    for (const t of ['9223372036854775807', '9007199254740993', '9007199254740992', '-9007199254740992', '-9223372036854775808', '99999999999999999999']) {
+    // The cursor's time has at most 15 digits (openapi/openapi.json's pattern), so every
+    // time it can carry is exact in JavaScript; longer or signed ones are refused.
+    for (const t of ['9223372036854775807', '9007199254740993', '9007199254740992', '-9007199254740992', '-1', '1000000000000000', '99999999999999999999']) {
       const r = await w.call('GET', `${path}?cursor=${cursorOf(t, id)}`, { token });
       assertError(r, 400, 'invalid_request');
     }
-    // The edges of the safe range still page.
-    for (const t of ['9007199254740991', '-9007199254740991', '0']) {
+    // The edges of the cursor's range still page.
+    for (const t of ['999999999999999', '0']) {
       const r = await w.call('GET', `${path}?cursor=${cursorOf(t, id)}`, { token });
       assert.equal(r.status, 200, `${path} cursor ${t}: ${JSON.stringify(r.body)}`);
     }
-    assert.ok((await w.call('GET', `${path}?cursor=${cursorOf('-9007199254740991', id)}`, { token })).body.data.length > 0);
+    assert.ok((await w.call('GET', `${path}?cursor=${cursorOf('0', id)}`, { token })).body.data.length > 0);
     for (const limit of ['9007199254740993', '-9223372036854775808', '18446744073709551617', '1e2']) {
       assertError(await w.call('GET', `${path}?limit=${limit}`, { token }), 400, 'invalid_request');
     }

@@ -117,9 +117,12 @@ test('SSRF-shaped instance values are refused with 400 before any fetch', async 
     assert.match(r.body.error.message, /^instance must be ASCII: an international name in its xn-- form/, instance);
   }
   assert.equal((await link({})).status, 400, 'an instance is required');
-  assert.equal((await link({ instance: NEW, callback: 'app' })).status, 400, 'the hosted callback only');
+  const appCallback = await link({ instance: NEW, callback: 'app' });
+  assert.equal(appCallback.status, 422, 'the hosted callback only');
+  assert.equal(appCallback.body.error.code, 'platform_unsupported');
   const x = await w.call('POST', '/v1/connect-links', { token: app.api_key, json: { platform: 'sandbox', redirect_url: REDIRECT, instance: NEW } });
-  assert.equal(x.status, 400, 'instance is for Mastodon only');
+  assert.equal(x.status, 422, 'instance is for Mastodon only');
+  assert.equal(x.body.error.code, 'platform_unsupported');
   assert.equal(masto.calls.length + mocks.calls.length, calls, 'nothing was fetched');
   assert.equal(mocks.loopback.length, loopback, 'not even on this machine');
 });
@@ -149,7 +152,7 @@ test('the proxy calls the profile\'s own instance with its token', async () => {
   const other = await fetch(`${w.base}/v1/profiles/${q.profile_id}/proxy/api/v1/timelines/home`, {
     headers: { authorization: `Bearer ${app.api_key}`, 'x-connect-links-host': OLD },
   });
-  assert.equal(other.status, 400, 'no other instance');
+  assert.equal(other.status, 403, 'no other instance');
 });
 
 test('a token revoked on the instance disconnects the profile at the liveness check; DELETE revokes at the instance', async () => {

@@ -97,19 +97,27 @@ test('malformed posts are refused before any call', async () => {
     [{ platform: 'keyed', credentials: { api_key: 'k', password: 'p' } }, 400],
     [{ platform: 'keyed', credentials: { api_key: 'k' }, surprise: 1 }, 400],
     [{ platform: 'keyed', credentials: { api_key: 'k' }, external_user_id: '' }, 400],
-    [{ platform: 'nope', credentials: { api_key: 'k' } }, 400],
-    // A redirect platform connects through a connect link.
-    [{ platform: 'x', credentials: { api_key: 'k' } }, 400],
   ]) {
     const r = await post(json);
     assert.equal(r.status, status, JSON.stringify(json).slice(0, 80));
     assert.equal(r.body.error.code, 'invalid_request');
   }
+  // Well-formed, but not what this deployment or platform takes: 422, not a form error.
+  for (const [json, code] of [
+    [{ platform: 'nope', credentials: { api_key: 'k' } }, 'platform_not_configured'],
+    // A redirect platform connects through a connect link.
+    [{ platform: 'x', credentials: { api_key: 'k' } }, 'platform_unsupported'],
+  ]) {
+    const r = await post(json);
+    assert.equal(r.status, 422, JSON.stringify(json));
+    assert.equal(r.body.error.code, code);
+  }
   assert.equal((await post({ platform: 'keyed', credentials: { api_key: 'k' } }, 'ck_wrong')).status, 401);
   assert.equal(mocks.calls.length, calls, 'no platform call');
   // And a key platform has no connect link.
   const link = await w.call('POST', '/v1/connect-links', { token: app.api_key, json: { platform: 'keyed', redirect_url: 'https://app.example.com/cb' } });
-  assert.equal(link.status, 400);
+  assert.equal(link.status, 422);
+  assert.equal(link.body.error.code, 'platform_unsupported');
   assert.match(link.body.error.message, /POST \/v1\/profiles/);
 });
 

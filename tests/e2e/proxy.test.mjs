@@ -165,7 +165,8 @@ test('paths and hosts that would leave the platform API are refused before any c
   }
   for (const host of ['evil.test', 'api.x.com.evil.test', 'api.x.com:8443', 'localhost']) {
     const r = await rawRequest(`${base}2/users/me`, { 'x-connect-links-host': host });
-    assert.equal(r.status, 400, host);
+    assert.equal(r.status, 403, host);
+    assert.equal(JSON.parse(r.body).error.code, 'forbidden');
   }
   assert.equal(calls, 0, 'the mock platform received nothing');
   assert.equal(seen.length, 0);

@@ -29,7 +29,12 @@ pub fn check_setting(value: &Value, known: &dyn Fn(&str) -> bool) -> ApiResult<O
     };
     for (platform, types) in map {
         if !known(platform) {
-            return bad(format!("unknown platform {platform:?}"));
+            // A well-formed id this deployment does not configure (a custom provider's,
+            // say): configuration, not form, as `POST /v1/connect-links` answers it.
+            return Err(ApiError::new(
+                crate::error::ErrorCode::PlatformNotConfigured,
+                format!("platform_events: unknown platform {platform:?}"),
+            ));
         }
         let Some(list) = types.as_array().filter(|l| l.len() <= MAX_TYPES) else {
             return bad(format!("{platform} must be a list of at most {MAX_TYPES} event types"));
@@ -100,7 +105,6 @@ mod tests {
         for bad in [
             json!(["feed"]),
             json!("facebook"),
-            json!({"myspace": ["feed"]}),
             json!({"facebook": "feed"}),
             json!({"facebook": [1]}),
             json!({"facebook": [""]}),
@@ -113,6 +117,10 @@ mod tests {
             assert_eq!(e.code, crate::error::ErrorCode::InvalidRequest, "{bad}");
             assert!(e.message.starts_with("platform_events: "), "{}", e.message);
         }
+        // A well-formed id the deployment does not configure: configuration, not form.
+        let e = check_setting(&json!({"myspace": ["feed"]}), &known).unwrap_err();
+        assert_eq!(e.code, crate::error::ErrorCode::PlatformNotConfigured);
+        assert_eq!(e.message, r#"platform_events: unknown platform "myspace""#);
     }
 
     #[test]
