@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Dict, Literal
+from typing import Annotated, Any, Dict, Literal
 
-from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field
+from typing_extensions import TypeAliasType
 
 
 class Code(Enum):
@@ -51,45 +52,14 @@ class Error(BaseModel):
     error: Error1
 
 
-class AppId(RootModel[str]):
-    root: str = Field(..., pattern='^app_[0-9a-f]{32}$')
+ProfileId = TypeAliasType(
+    "ProfileId", Annotated[str, Field(..., pattern='^prf_[0-9a-f]{32}$')]
+)
 
 
-class KeyId(RootModel[str]):
-    root: str = Field(..., pattern='^key_[0-9a-f]{32}$')
-
-
-class ConnectLinkId(RootModel[str]):
-    root: str = Field(..., pattern='^cl_[0-9a-f]{32}$')
-
-
-class ProfileId(RootModel[str]):
-    root: str = Field(..., pattern='^prf_[0-9a-f]{32}$')
-
-
-class GrantId(RootModel[str]):
-    root: str = Field(..., pattern='^(grn|prf)_[0-9a-f]{32}$')
-    """
-    `grn_...`, or for grants split from a profile by migration 0005, that profile's id.
-    """
-
-
-class EventId(RootModel[str]):
-    root: str = Field(..., pattern='^evt_[0-9a-f]{32}$')
-
-
-class ApiKeySecret(RootModel[str]):
-    root: str = Field(..., pattern='^ck_[A-Za-z0-9_-]{43}$')
-    """
-    `ck_` and 32 random bytes, base64url. Shown once.
-    """
-
-
-class WebhookSecret(RootModel[str]):
-    root: str = Field(..., pattern='^whsec_[A-Za-z0-9+/]{43}=$')
-    """
-    `whsec_` and 32 random bytes, standard base64. Shown once.
-    """
+EventId = TypeAliasType(
+    "EventId", Annotated[str, Field(..., pattern='^evt_[0-9a-f]{32}$')]
+)
 
 
 class ClaimMode(Enum):
@@ -197,15 +167,21 @@ class ApiKeyCreated(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
     )
-    id: KeyId
-    api_key: ApiKeySecret
+    id: str = Field(..., pattern='^key_[0-9a-f]{32}$')
+    api_key: str = Field(..., pattern='^ck_[A-Za-z0-9_-]{43}$')
+    """
+    `ck_` and 32 random bytes, base64url. Shown once.
+    """
 
 
 class WebhookSecretRotated(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
     )
-    webhook_secret: WebhookSecret
+    webhook_secret: str = Field(..., pattern='^whsec_[A-Za-z0-9+/]{43}=$')
+    """
+    `whsec_` and 32 random bytes, standard base64. Shown once.
+    """
     previous_secret_expires_at: AwareDatetime | None
     """
     Until when the previous secret still signs deliveries (24 hours); null when it could not be read and signs nothing.
@@ -287,8 +263,7 @@ class ProxyCount(BaseModel):
     calls: int = Field(..., ge=0)
 
 
-class Totals(RootModel[int]):
-    root: int = Field(..., ge=0)
+Totals = TypeAliasType("Totals", Annotated[int, Field(..., ge=0)])
 
 
 class Proxy(BaseModel):
@@ -362,7 +337,7 @@ class ConnectLinkCreated(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
     )
-    id: ConnectLinkId
+    id: str = Field(..., pattern='^cl_[0-9a-f]{32}$')
     url: AnyUrl
     """
     `PUBLIC_URL/connect/{id}`: redirects to the consent screen for 10 minutes.
@@ -382,7 +357,7 @@ class ConnectLink(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
     )
-    id: ConnectLinkId
+    id: str = Field(..., pattern='^cl_[0-9a-f]{32}$')
     platform: str
     instance: str | None
     """
@@ -423,13 +398,16 @@ class Profile(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
     )
-    id: ProfileId
+    id: str = Field(..., pattern='^prf_[0-9a-f]{32}$')
     platform: str
     """
     Platform id (`x`, `facebook`, `sandbox`, a custom provider's id...).
     """
     account_type: AccountType
-    grant_id: GrantId
+    grant_id: str = Field(..., pattern='^(grn|prf)_[0-9a-f]{32}$')
+    """
+    `grn_...`, or for grants split from a profile by migration 0005, that profile's id.
+    """
     parent: Parent | None
     platform_user_id: str
     """
@@ -540,13 +518,16 @@ class ExchangeResult(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
     )
-    id: ProfileId
+    id: str = Field(..., pattern='^prf_[0-9a-f]{32}$')
     platform: str
     """
     Platform id (`x`, `facebook`, `sandbox`, a custom provider's id...).
     """
     account_type: AccountType
-    grant_id: GrantId
+    grant_id: str = Field(..., pattern='^(grn|prf)_[0-9a-f]{32}$')
+    """
+    `grn_...`, or for grants split from a profile by migration 0005, that profile's id.
+    """
     parent: Parent | None
     platform_user_id: str
     """
@@ -607,17 +588,19 @@ class ConnectLinkFailedData(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
     )
-    link_id: ConnectLinkId
+    link_id: str = Field(..., pattern='^cl_[0-9a-f]{32}$')
     platform: str
     error: LinkFailure
     external_user_id: str | None
 
 
-class Scope(RootModel[str]):
-    root: str = Field(..., max_length=200, min_length=1, pattern='^[^ ,]+$')
-    """
-    At most 200 bytes (UTF-8), no space or comma.
-    """
+Scope = TypeAliasType(
+    "Scope",
+    Annotated[str, Field(..., max_length=200, min_length=1, pattern='^[^ ,]+$')],
+)
+"""
+At most 200 bytes (UTF-8), no space or comma.
+"""
 
 
 class Callback(Enum):
@@ -686,13 +669,18 @@ class CreateConnectLinkRequest(BaseModel):
     """
 
 
-class Credentials1(RootModel[str]):
-    root: str = Field(
-        ...,
-        max_length=4096,
-        min_length=1,
-        pattern='^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$',
-    )
+Credentials1 = TypeAliasType(
+    "Credentials1",
+    Annotated[
+        str,
+        Field(
+            ...,
+            max_length=4096,
+            min_length=1,
+            pattern='^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$',
+        ),
+    ],
+)
 
 
 class CreateProfileRequest(BaseModel):
@@ -983,8 +971,9 @@ class AppPlatformCredentialsList(BaseModel):
     data: list[AppPlatformCredentials]
 
 
-class Scope1(RootModel[str]):
-    root: str = Field(..., max_length=200, min_length=1)
+Scope1 = TypeAliasType(
+    "Scope1", Annotated[str, Field(..., max_length=200, min_length=1)]
+)
 
 
 class PutAppPlatformCredentials(BaseModel):
@@ -1000,20 +989,15 @@ class PutAppPlatformCredentials(BaseModel):
     """
 
 
-class PlatformEvents1Item(RootModel[str]):
-    root: str = Field(..., pattern='^(\\*|[A-Za-z0-9_.]{1,64})$')
+PlatformEvents1Item = TypeAliasType(
+    "PlatformEvents1Item",
+    Annotated[str, Field(..., pattern='^(\\*|[A-Za-z0-9_.]{1,64})$')],
+)
 
 
-class PlatformEvents1(RootModel[list[PlatformEvents1Item]]):
-    root: list[PlatformEvents1Item] = Field(..., max_length=50)
-
-
-class PlatformEvents(RootModel[dict[str, PlatformEvents1]]):
-    """
-    Event types to forward per platform id (a platform of `GET /v1/platforms`): the platform's own names (docs/platform-events.md), or `"*"` for every type. A platform missing, or an empty list: none of its events.
-    """
-
-    root: dict[str, PlatformEvents1]
+PlatformEvents1 = TypeAliasType(
+    "PlatformEvents1", Annotated[list[PlatformEvents1Item], Field(..., max_length=50)]
+)
 
 
 class PlatformEventData(BaseModel):
@@ -1024,7 +1008,7 @@ class PlatformEventData(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
     )
-    profile_id: ProfileId
+    profile_id: str = Field(..., pattern='^prf_[0-9a-f]{32}$')
     platform: str
     """
     The profile's platform id.
@@ -1097,7 +1081,7 @@ class App(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
     )
-    id: AppId
+    id: str = Field(..., pattern='^app_[0-9a-f]{32}$')
     name: str
     allowed_redirect_urls: list[str]
     webhook_url: str | None
@@ -1108,7 +1092,7 @@ class App(BaseModel):
     """
     Whether the app may manage its own platform credentials with its API key (`/v1/platform-credentials`); off unless the operator turns it on.
     """
-    platform_events: PlatformEvents | None
+    platform_events: dict[str, PlatformEvents1] | None
     """
     The platform event types forwarded to the app as `platform.event` webhooks; `null` (the default): none.
     """
@@ -1123,9 +1107,15 @@ class AppCreated(BaseModel):
         extra='ignore',
     )
     app: App
-    api_key: ApiKeySecret
-    api_key_id: KeyId
-    webhook_secret: WebhookSecret
+    api_key: str = Field(..., pattern='^ck_[A-Za-z0-9_-]{43}$')
+    """
+    `ck_` and 32 random bytes, base64url. Shown once.
+    """
+    api_key_id: str = Field(..., pattern='^key_[0-9a-f]{32}$')
+    webhook_secret: str = Field(..., pattern='^whsec_[A-Za-z0-9+/]{43}=$')
+    """
+    `whsec_` and 32 random bytes, standard base64. Shown once.
+    """
 
 
 class AppList(BaseModel):
@@ -1175,7 +1165,7 @@ class CreateAppRequest(BaseModel):
     """
     Whether the app may manage its own platform credentials with its API key (`/v1/platform-credentials`); default `false`.
     """
-    platform_events: PlatformEvents | None = None
+    platform_events: dict[str, PlatformEvents1] | None = None
     """
     The platform event types to forward to the app (`platform.event` webhooks); absent or `null`: none.
     """
@@ -1206,7 +1196,7 @@ class PatchAppRequest(BaseModel):
     """
     Whether the app may manage its own platform credentials with its API key (`/v1/platform-credentials`); default `false`.
     """
-    platform_events: PlatformEvents | None = None
+    platform_events: dict[str, PlatformEvents1] | None = None
     """
     The platform event types to forward to the app, replacing the whole setting; `null` clears it (no events).
     """
