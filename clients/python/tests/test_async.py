@@ -7,7 +7,7 @@ import asyncio
 
 import httpx
 import pytest
-from connect_links import AsyncConnectLinks, ConnectLinksError, ProfileEvent, WebhookVerificationError, models
+from connect_links import AsyncConnectLinks, ConnectLinksError, ProfileEvent, WebhookVerificationError
 
 
 def test_the_async_client_claims_uses_verifies_and_deletes(worker, receiver):
@@ -16,9 +16,9 @@ def test_the_async_client_claims_uses_verifies_and_deletes(worker, receiver):
             link_id, connect_token = worker.links["async"]
             profiles = await client.claim(link_id, connect_token)
             profile = profiles[0]
-            assert (profile.username, profile.status) == ("sdk-async", models.ProfileStatus.active)
+            assert (profile.username, profile.status) == ("sdk-async", "active")
 
-            listed = await client.profiles.list(status=models.ProfileStatus.active)
+            listed = await client.profiles.list(status="active")
             assert profile.id in [p.id for p in listed.data]
             assert await client.profiles.get(profile.id) == profile
             assert (await client.access_token(profile.id)).token_type == "Bearer"

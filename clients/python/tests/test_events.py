@@ -8,7 +8,7 @@ from connect_links import events, models
 
 
 def test_every_event_type_of_the_document_has_its_model():
-    documented = {t.value for t in models.EventType}
+    documented = set(typing.get_args(models.WebhookEvent.model_fields["type"].annotation))
     assert events.KNOWN_TYPES == documented
     typed = set()
     for model in (events.ProfileEvent, events.ConnectLinkFailedEvent, events.PlatformEvent):

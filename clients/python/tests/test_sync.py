@@ -13,13 +13,13 @@ UNKNOWN_PROFILE = "prf_" + "0" * 32
 def test_a_sandbox_connect_is_claimed_used_and_deleted(worker, receiver):
     with ConnectLinks(worker.base_url, worker.api_key, webhook_secret=worker.webhook_secret) as client:
         link_id, connect_token = worker.links["sync"]
-        assert client.get_link(link_id).status == models.LinkStatus.awaiting_claim
+        assert client.get_link(link_id).status == "awaiting_claim"
 
         profiles = client.claim(link_id, connect_token)
-        assert [p.status for p in profiles] == [models.ProfileStatus.active]
+        assert [p.status for p in profiles] == ["active"]
         profile = profiles[0]
         assert (profile.platform, profile.username) == ("sandbox", "sdk-sync")
-        assert client.get_link(link_id).status == models.LinkStatus.completed
+        assert client.get_link(link_id).status == "completed"
 
         listed = client.profiles.list(platform="sandbox", status="active", limit=100)
         assert profile.id in [p.id for p in listed.data]

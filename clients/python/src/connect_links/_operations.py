@@ -96,9 +96,8 @@ def claim(link_id: str, connect_token: str) -> Operation:
 
 
 def list_profiles(**params: Any) -> Operation:
-    """`GET /v1/profiles` (one page). `status` may be a `models.ProfileStatus` or its string."""
-    query = {k: (v.value if isinstance(v, models.ProfileStatus) else v) for k, v in _without_none(params).items()}
-    return Operation("GET", "/v1/profiles", _model(models.ProfileList), params=query)
+    """`GET /v1/profiles` (one page)."""
+    return Operation("GET", "/v1/profiles", _model(models.ProfileList), params=_without_none(params))
 
 
 def get_profile(profile_id: str) -> Operation:

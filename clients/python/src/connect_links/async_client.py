@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -70,8 +70,8 @@ class AsyncConnectLinks:
         state: str | None = None,
         metadata: dict[str, Any] | None = None,
         profile_id: str | None = None,
-        callback: str | None = None,
-        accounts: str | None = None,
+        callback: Literal["hosted", "app"] | None = None,
+        accounts: Literal["pick", "all"] | None = None,
         instance: str | None = None,
     ) -> models.ConnectLinkCreated:
         """Creates a connect link (`POST /v1/connect-links`): send the user's browser to its `url`."""
@@ -105,7 +105,7 @@ class AsyncProfiles:
         self,
         *,
         platform: str | None = None,
-        status: models.ProfileStatus | str | None = None,
+        status: Literal["pending", "active", "disconnected"] | None = None,
         external_user_id: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -84,8 +84,8 @@ class ConnectLinks:
         state: str | None = None,
         metadata: dict[str, Any] | None = None,
         profile_id: str | None = None,
-        callback: str | None = None,
-        accounts: str | None = None,
+        callback: Literal["hosted", "app"] | None = None,
+        accounts: Literal["pick", "all"] | None = None,
         instance: str | None = None,
     ) -> models.ConnectLinkCreated:
         """Creates a connect link (`POST /v1/connect-links`): send the user's browser to its `url`."""
@@ -124,7 +124,7 @@ class Profiles:
         self,
         *,
         platform: str | None = None,
-        status: models.ProfileStatus | str | None = None,
+        status: Literal["pending", "active", "disconnected"] | None = None,
         external_user_id: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,

@@ -3,38 +3,35 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated, Any, Dict, Literal
 
 from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
 
-class Code(Enum):
-    unauthorized = 'unauthorized'
-    forbidden = 'forbidden'
-    not_found = 'not_found'
-    method_not_allowed = 'method_not_allowed'
-    invalid_request = 'invalid_request'
-    payload_too_large = 'payload_too_large'
-    platform_not_configured = 'platform_not_configured'
-    redirect_not_allowed = 'redirect_not_allowed'
-    conflict = 'conflict'
-    link_expired = 'link_expired'
-    rate_limited = 'rate_limited'
-    upstream_error = 'upstream_error'
-    internal = 'internal'
-    invalid_credentials = 'invalid_credentials'
-    app_password_required = 'app_password_required'
-    account_unavailable = 'account_unavailable'
-    platform_unsupported = 'platform_unsupported'
-
-
 class Error1(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
     )
-    code: Code
+    code: Literal[
+        'unauthorized',
+        'forbidden',
+        'not_found',
+        'method_not_allowed',
+        'invalid_request',
+        'payload_too_large',
+        'platform_not_configured',
+        'redirect_not_allowed',
+        'conflict',
+        'link_expired',
+        'rate_limited',
+        'upstream_error',
+        'internal',
+        'invalid_credentials',
+        'app_password_required',
+        'account_unavailable',
+        'platform_unsupported',
+    ]
     message: str
     """
     A human sentence.
@@ -62,91 +59,6 @@ EventId = TypeAliasType(
 )
 
 
-class ClaimMode(Enum):
-    required = 'required'
-    auto = 'auto'
-
-
-class RefreshMode(Enum):
-    """
-    How the cron keeps the app's tokens. `proactive` (the default): every access token is refreshed before it expires, so a read never waits. `on_demand`: the cron keeps alive only what would otherwise die (refresh tokens with a known or idle expiry, rotating refresh tokens of unknown lifetime every 23 days, self-exchange tokens, expiring notices); a short-lived access token is refreshed when read through `/access-token` or the proxy. Changing it re-schedules the app's profiles as the cron reaches them.
-    """
-
-    proactive = 'proactive'
-    on_demand = 'on_demand'
-
-
-class AccountType(Enum):
-    user = 'user'
-    page = 'page'
-    organization = 'organization'
-    instagram_business = 'instagram_business'
-
-
-class ProfileStatus(Enum):
-    pending = 'pending'
-    active = 'active'
-    disconnected = 'disconnected'
-
-
-class DisconnectReason(Enum):
-    invalid_grant = 'invalid_grant'
-    revoked = 'revoked'
-    token_expired = 'token_expired'
-    account_removed = 'account_removed'
-    credentials_removed = 'credentials_removed'
-    NoneType_None = None
-
-
-class AuthKind(Enum):
-    oauth2 = 'oauth2'
-    app_password = 'app_password'
-    instance_oauth2 = 'instance_oauth2'
-    api_key = 'api_key'
-
-
-class RefreshKind(Enum):
-    refresh_token = 'refresh_token'
-    rotating_refresh_token = 'rotating_refresh_token'
-    self_exchange = 'self_exchange'
-    none = 'none'
-
-
-class LinkStatus(Enum):
-    """
-    A link whose user is on the Choose accounts page shows `pending`; a pending link past its expiry, or an unclaimed one past its claim window, shows `expired`.
-    """
-
-    pending = 'pending'
-    awaiting_claim = 'awaiting_claim'
-    completed = 'completed'
-    failed = 'failed'
-    expired = 'expired'
-
-
-class LinkFailure(Enum):
-    access_denied = 'access_denied'
-    exchange_failed = 'exchange_failed'
-    missing_scopes = 'missing_scopes'
-    profile_failed = 'profile_failed'
-    account_connected_elsewhere = 'account_connected_elsewhere'
-    no_accounts = 'no_accounts'
-    server_error = 'server_error'
-    redirect_not_allowed = 'redirect_not_allowed'
-
-
-class EventType(Enum):
-    profile_connected = 'profile.connected'
-    profile_reconnected = 'profile.reconnected'
-    profile_refresh_failed = 'profile.refresh_failed'
-    profile_recovered = 'profile.recovered'
-    profile_disconnected = 'profile.disconnected'
-    profile_expiring = 'profile.expiring'
-    profile_deleted = 'profile.deleted'
-    connect_link_failed = 'connect_link.failed'
-    platform_event = 'platform.event'
-
-
 class Parent(BaseModel):
     """
     What an account is reached through (an Instagram account's Page).
@@ -160,7 +72,7 @@ class Parent(BaseModel):
     The parent's platform id.
     """
     name: str | None
-    type: AccountType
+    type: Literal['user', 'page', 'organization', 'instagram_business']
 
 
 class ApiKeyCreated(BaseModel):
@@ -237,16 +149,6 @@ class KeyUsageList(BaseModel):
     data: list[KeyUsage]
 
 
-class Source(Enum):
-    """
-    Who answered: the platform, a local refusal, or a network failure (502).
-    """
-
-    platform = 'platform'
-    local = 'local'
-    network = 'network'
-
-
 class ProxyCount(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
@@ -256,7 +158,7 @@ class ProxyCount(BaseModel):
     """
     The status answered.
     """
-    source: Source
+    source: Literal['platform', 'local', 'network']
     """
     Who answered: the platform, a local refusal, or a network failure (502).
     """
@@ -296,31 +198,21 @@ class ProxyStats(BaseModel):
     proxy: Proxy
 
 
-class Credentials(Enum):
-    """
-    Whose platform app a connect uses: `app` when the app brings its own credentials for this platform (PUT /v1/admin/apps/{id}/platforms/{platform}; its scopes, if set, are `default_scopes`), `deployment` for the deployment's, `null` when neither is configured.
-    """
-
-    app = 'app'
-    deployment = 'deployment'
-    NoneType_None = None
-
-
 class PlatformInfo(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
     )
     id: str
     name: str
-    auth: AuthKind
+    auth: Literal['oauth2', 'app_password', 'instance_oauth2', 'api_key']
     pkce: bool
     default_scopes: list[str]
-    refresh: RefreshKind
+    refresh: Literal['refresh_token', 'rotating_refresh_token', 'self_exchange', 'none']
     configured: bool
     """
     Client id and secret are set (the app's own or the deployment's), or the platform needs none (instance_oauth2).
     """
-    credentials: Credentials | None
+    credentials: Literal['app', 'deployment'] | None
     """
     Whose platform app a connect uses: `app` when the app brings its own credentials for this platform (PUT /v1/admin/apps/{id}/platforms/{platform}; its scopes, if set, are `default_scopes`), `deployment` for the deployment's, `null` when neither is configured.
     """
@@ -363,7 +255,10 @@ class ConnectLink(BaseModel):
     """
     The Mastodon instance of the link, null elsewhere.
     """
-    status: LinkStatus
+    status: Literal['pending', 'awaiting_claim', 'completed', 'failed', 'expired']
+    """
+    A link whose user is on the Choose accounts page shows `pending`; a pending link past its expiry, or an unclaimed one past its claim window, shows `expired`.
+    """
     profile_id: ProfileId | None
     """
     The first profile (completed links), the reconnect target (pending and failed reconnect links), else null.
@@ -372,7 +267,19 @@ class ConnectLink(BaseModel):
     """
     Every profile of a completed link; the reconnect target of a pending or failed reconnect link; else empty.
     """
-    error: LinkFailure | None
+    error: (
+        Literal[
+            'access_denied',
+            'exchange_failed',
+            'missing_scopes',
+            'profile_failed',
+            'account_connected_elsewhere',
+            'no_accounts',
+            'server_error',
+            'redirect_not_allowed',
+        ]
+        | None
+    )
     """
     The failure code of a failed link.
     """
@@ -403,7 +310,7 @@ class Profile(BaseModel):
     """
     Platform id (`x`, `facebook`, `sandbox`, a custom provider's id...).
     """
-    account_type: AccountType
+    account_type: Literal['user', 'page', 'organization', 'instagram_business']
     grant_id: str = Field(..., pattern='^(grn|prf)_[0-9a-f]{32}$')
     """
     `grn_...`, or for grants split from a profile by migration 0005, that profile's id.
@@ -424,8 +331,17 @@ class Profile(BaseModel):
     """
     The JSON object given at connect (`{}` when none).
     """
-    status: ProfileStatus
-    disconnect_reason: DisconnectReason
+    status: Literal['pending', 'active', 'disconnected']
+    disconnect_reason: (
+        Literal[
+            'invalid_grant',
+            'revoked',
+            'token_expired',
+            'account_removed',
+            'credentials_removed',
+        ]
+        | None
+    )
     scopes: list[str]
     """
     Granted scopes.
@@ -499,7 +415,7 @@ class Account(BaseModel):
         extra='ignore',
     )
     platform_user_id: str
-    account_type: AccountType
+    account_type: Literal['user', 'page', 'organization', 'instagram_business']
     username: str | None
     display_name: str | None
     avatar_url: str | None
@@ -523,7 +439,7 @@ class ExchangeResult(BaseModel):
     """
     Platform id (`x`, `facebook`, `sandbox`, a custom provider's id...).
     """
-    account_type: AccountType
+    account_type: Literal['user', 'page', 'organization', 'instagram_business']
     grant_id: str = Field(..., pattern='^(grn|prf)_[0-9a-f]{32}$')
     """
     `grn_...`, or for grants split from a profile by migration 0005, that profile's id.
@@ -544,8 +460,17 @@ class ExchangeResult(BaseModel):
     """
     The JSON object given at connect (`{}` when none).
     """
-    status: ProfileStatus
-    disconnect_reason: DisconnectReason
+    status: Literal['pending', 'active', 'disconnected']
+    disconnect_reason: (
+        Literal[
+            'invalid_grant',
+            'revoked',
+            'token_expired',
+            'account_removed',
+            'credentials_removed',
+        ]
+        | None
+    )
     scopes: list[str]
     """
     Granted scopes.
@@ -590,7 +515,16 @@ class ConnectLinkFailedData(BaseModel):
     )
     link_id: str = Field(..., pattern='^cl_[0-9a-f]{32}$')
     platform: str
-    error: LinkFailure
+    error: Literal[
+        'access_denied',
+        'exchange_failed',
+        'missing_scopes',
+        'profile_failed',
+        'account_connected_elsewhere',
+        'no_accounts',
+        'server_error',
+        'redirect_not_allowed',
+    ]
     external_user_id: str | None
 
 
@@ -601,26 +535,6 @@ Scope = TypeAliasType(
 """
 At most 200 bytes (UTF-8), no space or comma.
 """
-
-
-class Callback(Enum):
-    """
-    `hosted` (default) or `app` (the app completes with `POST /v1/oauth/exchange`).
-    """
-
-    hosted = 'hosted'
-    app = 'app'
-    NoneType_None = None
-
-
-class Accounts(Enum):
-    """
-    `pick` (default): a Choose accounts page when the login has several; `all`: every account.
-    """
-
-    pick = 'pick'
-    all = 'all'
-    NoneType_None = None
 
 
 class CreateConnectLinkRequest(BaseModel):
@@ -655,11 +569,11 @@ class CreateConnectLinkRequest(BaseModel):
     """
     Makes a reconnect link for this profile of the app.
     """
-    callback: Callback | None = None
+    callback: Literal['hosted', 'app'] | None = None
     """
     `hosted` (default) or `app` (the app completes with `POST /v1/oauth/exchange`).
     """
-    accounts: Accounts | None = None
+    accounts: Literal['pick', 'all'] | None = None
     """
     `pick` (default): a Choose accounts page when the login has several; `all`: every account.
     """
@@ -669,8 +583,8 @@ class CreateConnectLinkRequest(BaseModel):
     """
 
 
-Credentials1 = TypeAliasType(
-    "Credentials1",
+Credentials = TypeAliasType(
+    "Credentials",
     Annotated[
         str,
         Field(
@@ -691,7 +605,7 @@ class CreateProfileRequest(BaseModel):
     """
     A platform whose `auth` is `app_password` (bluesky) or `api_key`.
     """
-    credentials: dict[Literal['identifier', 'app_password', 'api_key'], Credentials1]
+    credentials: dict[Literal['identifier', 'app_password', 'api_key'], Credentials]
     """
     The platform's credential fields, and only those: `identifier` and `app_password` for bluesky, `api_key` for API-key providers. Each a non-empty string of at most 4096 printable characters.
     """
@@ -768,14 +682,6 @@ class MetaSignedRequestForm(BaseModel):
     """
 
 
-class Error2(Enum):
-    invalid_client = 'invalid_client'
-    invalid_request = 'invalid_request'
-    invalid_grant = 'invalid_grant'
-    unsupported_grant_type = 'unsupported_grant_type'
-    invalid_token = 'invalid_token'
-
-
 class OAuthError(BaseModel):
     """
     An RFC 6749 error (sandbox only).
@@ -784,7 +690,13 @@ class OAuthError(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
     )
-    error: Error2
+    error: Literal[
+        'invalid_client',
+        'invalid_request',
+        'invalid_grant',
+        'unsupported_grant_type',
+        'invalid_token',
+    ]
     error_description: str
 
 
@@ -911,10 +823,6 @@ class AppLimitsInput(BaseModel):
     """
 
 
-class ClientSecretSet(Enum):
-    boolean_True = True
-
-
 class PlatformWebhooks(BaseModel):
     """
     The platform webhook URLs to register with this platform app, by name (`deauthorize`, `data_deletion` and `events` for Meta's platforms, with their `verify_token`; `events` for TikTok, X and LinkedIn); empty for other platforms.
@@ -942,7 +850,7 @@ class AppPlatformCredentials(BaseModel):
     )
     platform: str
     client_id: str
-    client_secret_set: ClientSecretSet
+    client_secret_set: Literal[True]
     fingerprint: str = Field(..., pattern='^[0-9a-f]{8}$')
     """
     The first 8 hex digits of the client secret's SHA-256.
@@ -1085,8 +993,11 @@ class App(BaseModel):
     name: str
     allowed_redirect_urls: list[str]
     webhook_url: str | None
-    claim: ClaimMode
-    refresh_mode: RefreshMode
+    claim: Literal['required', 'auto']
+    refresh_mode: Literal['proactive', 'on_demand']
+    """
+    How the cron keeps the app's tokens. `proactive` (the default): every access token is refreshed before it expires, so a read never waits. `on_demand`: the cron keeps alive only what would otherwise die (refresh tokens with a known or idle expiry, rotating refresh tokens of unknown lifetime every 23 days, self-exchange tokens, expiring notices); a short-lived access token is refreshed when read through `/access-token` or the proxy. Changing it re-schedules the app's profiles as the cron reaches them.
+    """
     limits: AppLimits
     self_service_credentials: bool
     """
@@ -1137,7 +1048,17 @@ class WebhookEvent(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
     )
-    type: EventType
+    type: Literal[
+        'profile.connected',
+        'profile.reconnected',
+        'profile.refresh_failed',
+        'profile.recovered',
+        'profile.disconnected',
+        'profile.expiring',
+        'profile.deleted',
+        'connect_link.failed',
+        'platform.event',
+    ]
     timestamp: AwareDatetime
     """
     RFC 3339, UTC (`2026-01-02T03:04:05Z`).
@@ -1158,8 +1079,11 @@ class CreateAppRequest(BaseModel):
     """
     Absolute `https` URL (`http` only for `localhost`/`127.0.0.1`).
     """
-    claim: ClaimMode | None = None
-    refresh_mode: RefreshMode | None = None
+    claim: Literal['required', 'auto'] | None = None
+    refresh_mode: Literal['proactive', 'on_demand'] | None = None
+    """
+    How the cron keeps the app's tokens. `proactive` (the default): every access token is refreshed before it expires, so a read never waits. `on_demand`: the cron keeps alive only what would otherwise die (refresh tokens with a known or idle expiry, rotating refresh tokens of unknown lifetime every 23 days, self-exchange tokens, expiring notices); a short-lived access token is refreshed when read through `/access-token` or the proxy. Changing it re-schedules the app's profiles as the cron reaches them.
+    """
     limits: AppLimitsInput | None = None
     self_service_credentials: bool | None = None
     """
@@ -1186,8 +1110,11 @@ class PatchAppRequest(BaseModel):
     """
     `null` clears it.
     """
-    claim: ClaimMode | None = None
-    refresh_mode: RefreshMode | None = None
+    claim: Literal['required', 'auto'] | None = None
+    refresh_mode: Literal['proactive', 'on_demand'] | None = None
+    """
+    How the cron keeps the app's tokens. `proactive` (the default): every access token is refreshed before it expires, so a read never waits. `on_demand`: the cron keeps alive only what would otherwise die (refresh tokens with a known or idle expiry, rotating refresh tokens of unknown lifetime every 23 days, self-exchange tokens, expiring notices); a short-lived access token is refreshed when read through `/access-token` or the proxy. Changing it re-schedules the app's profiles as the cron reaches them.
+    """
     limits: AppLimitsInput | None = None
     """
     Changes to the limits; `null` puts every one back to its default.
