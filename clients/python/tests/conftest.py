@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import connect_links
@@ -32,11 +32,12 @@ class Worker:
     """The running worker and the app the e2e test made for these tests."""
 
     base_url: str
-    api_key: str
+    # Secrets stay out of repr(): pytest prints a fixture's repr when a test using it fails.
+    api_key: str = field(repr=False)
     app_id: str
-    admin_token: str
-    webhook_secret: str
-    links: dict[str, tuple[str, str]]  # "sync"/"async" -> (link_id, connect_token), unclaimed
+    admin_token: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
+    links: dict[str, tuple[str, str]] = field(repr=False)  # "sync"/"async" -> (link_id, connect_token), unclaimed
 
 
 @pytest.fixture(scope="session")
