@@ -117,5 +117,9 @@ def access_token(profile_id: str) -> Operation:
 
 def proxy_path(profile_id: str, path: str) -> str:
     """`/v1/profiles/{id}/proxy/{path}`: `path` is the platform API's own path, kept as given
-    (its slashes and query are the platform's), always under the proxy route."""
-    return f"/v1/profiles/{segment(profile_id)}/proxy/{path.lstrip('/')}"
+    (its slashes and query are the platform's). A `.` or `..` segment is refused: httpx would
+    resolve it, and the call would leave the proxy route for another route of the API."""
+    path = path.lstrip("/")
+    if any(part in (".", "..") for part in path.split("?", 1)[0].split("/")):
+        raise ValueError("proxy path has a '.' or '..' segment")
+    return f"/v1/profiles/{segment(profile_id)}/proxy/{path}"
