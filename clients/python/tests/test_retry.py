@@ -5,6 +5,7 @@ short enough `Retry-After`; everything else comes back at once."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
@@ -41,6 +42,8 @@ def test_a_rate_limited_answer_is_sent_again_after_its_retry_after():
     result, seen = create([limited(), httpx.Response(201, json=LINK)])
     assert result.id == LINK["id"]
     assert len(seen) == 2 and seen[0].content == seen[1].content
+    # The body as given (the request model checks it, its dump does not replace it).
+    assert json.loads(seen[0].content) == {"platform": "sandbox", "redirect_url": "http://localhost:3000/connected"}
 
 
 def test_retries_stop_after_max_retries():

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from . import models
 from .errors import ConnectLinksError, retry_after_seconds
@@ -73,15 +73,28 @@ def _nothing(_response: httpx.Response) -> None:
     return None
 
 
+def _check(model: type[BaseModel], body: dict[str, Any]) -> None:
+    """Raises `ValueError` when `body` does not match the request schema `model`. The message
+    names the fields and rules only: pydantic's own would quote the values (a connect token)."""
+    try:
+        model.model_validate(body)
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors(include_input=False))
+        raise ValueError(f"{model.__name__}: {problems}") from None
+
+
 def _without_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
 def create_link(platform: str, redirect_url: str, **fields: Any) -> Operation:
     """`POST /v1/connect-links`; the body is checked against the document's request schema
-    before it is sent (a `pydantic.ValidationError` for a field the document refuses)."""
-    body = models.CreateConnectLinkRequest(platform=platform, redirect_url=redirect_url, **_without_none(fields))
-    return Operation("POST", "/v1/connect-links", _model(models.ConnectLinkCreated), json=body.model_dump(mode="json", exclude_none=True))
+    before it is sent (a `ValueError` naming each field the document refuses), then
+    sent as given: the model's dump would normalize `redirect_url` (a `/` added to a bare
+    origin), and the worker compares the URL it gets with the app's allowed ones."""
+    body = {"platform": platform, "redirect_url": redirect_url, **_without_none(fields)}
+    _check(models.CreateConnectLinkRequest, body)
+    return Operation("POST", "/v1/connect-links", _model(models.ConnectLinkCreated), json=body)
 
 
 def get_link(link_id: str) -> Operation:
@@ -91,7 +104,8 @@ def get_link(link_id: str) -> Operation:
 
 def claim(link_id: str, connect_token: str) -> Operation:
     """`POST /v1/connect-links/{id}/claim`: the link's profiles."""
-    body = models.ClaimRequest(connect_token=connect_token).model_dump(mode="json")
+    body = {"connect_token": connect_token}
+    _check(models.ClaimRequest, body)
     return Operation("POST", f"/v1/connect-links/{segment(link_id)}/claim", lambda r: models.ClaimResult.model_validate_json(r.content).data, json=body)
 
 
