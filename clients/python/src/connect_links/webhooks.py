@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+
 import standardwebhooks
 from pydantic import ValidationError
 
