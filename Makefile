@@ -11,7 +11,7 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: dev test build setup test-rust test-openapi test-docs test-layout test-mocks test-e2e test-deploy chromium bench deploy clean
+.PHONY: dev test build setup venv sdk-py-generate test-rust test-openapi test-docs test-layout test-mocks test-e2e test-deploy chromium bench deploy clean
 
 ## dev: build and run the worker on http://127.0.0.1:$(PORT) with the sandbox platform on
 dev: setup
@@ -71,7 +71,7 @@ test-mocks: node_modules/.installed
 # CONNECT_LINKS_BUILD says (wrangler deploy's own `make build` included).
 test-e2e test-deploy deploy bench: export CONNECT_LINKS_BUILD := release
 
-test-e2e: build
+test-e2e: build venv
 	node --test --test-concurrency=1 tests/e2e/
 
 ## test-deploy: the bundle `wrangler deploy` would upload builds (a dry run, nothing sent;
@@ -137,7 +137,31 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 clean:
-	rm -rf build target node_modules .wrangler
+	rm -rf build target node_modules .wrangler .venv
+
+## venv: the Python tooling in .venv (python3's venv; requirements-dev.txt, exact pins) and the
+## Python SDK installed from clients/python, reinstalled when its sources change (the e2e run's
+## tests/e2e/sdk-python.test.mjs tests the installed package)
+PY_SDK_SOURCES := clients/python/pyproject.toml clients/python/README.md $(wildcard clients/python/src/connect_links/*.py)
+venv: .venv/.sdk-py-installed
+
+.venv/.installed: requirements-dev.txt
+	@[ -x .venv/bin/python ] || python3 -m venv .venv || { rm -rf .venv; \
+		if [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv && python3 -m venv .venv; \
+		else echo "python3 -m venv failed: install python3 with its venv module" >&2; exit 1; fi; }
+	.venv/bin/python -m pip install -q -r requirements-dev.txt
+	@touch $@
+
+.venv/.sdk-py-installed: .venv/.installed $(PY_SDK_SOURCES)
+	.venv/bin/python -m pip install -q ./clients/python
+	@touch $@
+
+## sdk-py-generate: clients/python/src/connect_links/models.py from openapi/openapi.json again
+## (datamodel-code-generator with the options in clients/python/pyproject.toml); run it after
+## changing the document (clients/python/tests/test_models_fresh.py fails until then)
+sdk-py-generate: .venv/.installed
+	cd clients/python && ../../.venv/bin/datamodel-codegen
 
 ## bench: refresh throughput for 1,000 due profiles (BENCH_PROFILES=...), statements and
 ## subrequests per refresh, the due-selection query plan, liveness checks, and the proxy's
