@@ -227,7 +227,12 @@ console.log([typeof sdk.createLink, typeof sdk.profiles.list, typeof ConnectLink
 const sdk = new ConnectLinks({ baseUrl: 'http://127.0.0.1:1', apiKey: 'ck_x' });
 export async function first(): Promise<Profile | undefined> { return (await sdk.profiles.list({ status: 'active' })).data[0]; }
 export function who(e: WebhookEvent): string { return e.type === 'platform.event' ? e.data.event_type : e.type === 'connect_link.failed' ? e.data.link_id : e.data.id; }\n`);
-    execFileSync(path.join(root, 'node_modules/.bin/tsc'), ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,dom', '--types', '', 'main.ts'], { cwd: app, stdio: 'pipe' });
+    const tsc = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,dom', 'main.ts'];
+    try {
+      execFileSync(path.join(root, 'node_modules/.bin/tsc'), tsc, { cwd: app, encoding: 'utf8', stdio: 'pipe' });
+    } catch (e) {
+      assert.fail(`tsc refused the consumer: ${e.stdout}${e.stderr}`);
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
