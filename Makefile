@@ -11,10 +11,10 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: dev test build setup venv sdk-py-generate test-rust test-openapi test-docs test-layout test-mocks test-e2e test-deploy chromium bench deploy clean
+.PHONY: dev test build setup venv sdk-py-generate sdk-ts sdk-ts-generate test-rust test-openapi test-docs test-layout test-mocks test-e2e test-deploy chromium bench deploy clean
 
 ## dev: build and run the worker on http://127.0.0.1:$(PORT) with the sandbox platform on
-dev: setup
+dev: setup sdk-ts
 	node scripts/dev.mjs --port $(PORT)
 
 ## test: host unit tests, then end-to-end tests on the built worker in workerd (the browser
@@ -71,7 +71,7 @@ test-mocks: node_modules/.installed
 # CONNECT_LINKS_BUILD says (wrangler deploy's own `make build` included).
 test-e2e test-deploy deploy bench: export CONNECT_LINKS_BUILD := release
 
-test-e2e: build venv
+test-e2e: build venv sdk-ts
 	node --test --test-concurrency=1 tests/e2e/
 
 ## test-deploy: the bundle `wrangler deploy` would upload builds (a dry run, nothing sent;
@@ -132,9 +132,24 @@ setup: node_modules/.installed
 	@worker-build --version 2>/dev/null | grep -q "$(WORKER_BUILD_VERSION)" || \
 		cargo install worker-build --version $(WORKER_BUILD_VERSION)
 
-node_modules/.installed: package.json package-lock.json
+node_modules/.installed: package.json package-lock.json clients/typescript/package.json
 	npm ci --no-audit --no-fund
 	@touch $@
+
+## sdk-ts-generate: the TypeScript SDK's types (clients/typescript/src/generated/schema.d.ts,
+## committed) regenerated from openapi/openapi.json by the pinned openapi-typescript; run it
+## after changing the document (tests/e2e/sdk-typescript.test.mjs fails while they differ)
+sdk-ts-generate: node_modules/.installed
+	npm run generate --workspace clients/typescript
+
+## sdk-ts: the TypeScript SDK built (tsc: ESM and declarations in clients/typescript/dist/,
+## not committed) when its sources changed; the demo app and the SDK's tests import it
+sdk-ts: clients/typescript/dist/index.js
+
+SDK_TS_SOURCES := $(wildcard clients/typescript/src/*.ts) clients/typescript/src/generated/schema.d.ts \
+	clients/typescript/package.json clients/typescript/tsconfig.json
+clients/typescript/dist/index.js: $(SDK_TS_SOURCES) node_modules/.installed
+	npm run build --workspace clients/typescript
 
 clean:
 	rm -rf build target node_modules .wrangler .venv

@@ -5,8 +5,11 @@
 // and can make the sandbox send a platform event for a connected profile.
 // The e2e suite runs it against the built worker (tests/e2e/demo-app.test.mjs,
 // tests/e2e/demo-app-browser.test.mjs).
+// Every call to the worker goes through the TypeScript SDK (clients/typescript, linked by the
+// npm workspace and built by `make sdk-ts`), so the quick start runs the SDK as an app would.
 import crypto from 'node:crypto';
 import http from 'node:http';
+import { ConnectLinks, ConnectLinksError } from '@connect-links/sdk';
 
 /** How many received webhooks the page keeps (in memory, newest first). */
 const KEPT_EVENTS = 50;
@@ -31,6 +34,7 @@ export function demoAppSettings(port) {
  */
 export function startDemoApp({ base, apiKey, port, host = 'localhost', webhookSecret }) {
   const redirectUrl = `http://${host}:${port}/connected`;
+  const sdk = new ConnectLinks({ baseUrl: base, apiKey, webhookSecret });
   const sessions = new Map(); // session id -> { linkId, state }
   const events = []; // verified webhooks, newest first: { id, type, timestamp, data }
   const arrived = new Set(); // waiters on a new event
@@ -42,13 +46,12 @@ export function startDemoApp({ base, apiKey, port, host = 'localhost', webhookSe
       if (req.method === 'POST' && url.pathname === '/send') return await send(req, res);
       if (req.method === 'POST' && url.pathname === '/start') {
         const state = crypto.randomBytes(16).toString('hex');
-        const r = await fetch(`${base}/v1/connect-links`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ platform: 'sandbox', redirect_url: redirectUrl, state, external_user_id: 'demo-user' }),
-        });
-        const link = await r.json();
-        if (r.status !== 201) return page(res, 502, 'Could not create a link', `<pre>${esc(JSON.stringify(link))}</pre>`);
+        let link;
+        try {
+          link = await sdk.createLink({ platform: 'sandbox', redirect_url: redirectUrl, state, external_user_id: 'demo-user' });
+        } catch (e) {
+          return page(res, 502, 'Could not create a link', `<pre>${esc(errorText(e))}</pre>`);
+        }
         const id = crypto.randomBytes(16).toString('hex');
         sessions.set(id, { linkId: link.id, state });
         res.writeHead(303, { location: link.url, 'set-cookie': `demo_session=${id}; HttpOnly; SameSite=Lax; Path=/` });
@@ -71,8 +74,7 @@ ${await profilesHtml()}${note}${eventsHtml()}`);
 
   /** The app's active sandbox profiles, each with its button. */
   async function profilesHtml() {
-    const r = await fetch(`${base}/v1/profiles?platform=sandbox&status=active`, { headers: { authorization: `Bearer ${apiKey}` } });
-    const list = r.ok ? (await r.json()).data : [];
+    const list = await sdk.profiles.list({ platform: 'sandbox', status: 'active' }).then((page) => page.data, () => []);
     if (!list.length) return '<h2>Connected profiles</h2><p>None yet.</p>';
     const rows = list.map((p) => `<li><code>${esc(p.id)}</code> ${esc(p.display_name ?? p.username ?? '')} (${esc(p.account_type)})
 <form method="post" action="/send" style="display:inline"><input type="hidden" name="profile_id" value="${esc(p.id)}"><button>Send a sandbox event</button></form></li>`).join('');
@@ -96,28 +98,19 @@ account (<code>POST /sandbox/events</code>); the worker verifies it, matches it 
   }
 
   /**
-   * `POST /webhooks`: a Standard Webhooks delivery (https://www.standardwebhooks.com/):
-   * `webhook-signature` holds `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`
-   * under the secret's bytes (the `whsec_` prefix off, base64-decoded); the timestamp must be
-   * within 5 minutes. Anything else is 400 and not kept.
+   * `POST /webhooks`: a Standard Webhooks delivery (https://www.standardwebhooks.com/), checked
+   * by the SDK's `webhooks.verify` on the raw body: the signature under the app's secret, a
+   * timestamp within 5 minutes. Anything else (or no secret) is 400 and not kept.
    */
   async function webhook(req, res) {
     const body = await readBody(req, 256 * 1024);
     const id = req.headers['webhook-id'];
-    const ts = req.headers['webhook-timestamp'];
-    const sigs = String(req.headers['webhook-signature'] ?? '').split(' ');
-    if (!webhookSecret || !id || !/^\d+$/.test(ts ?? '') || Math.abs(Date.now() / 1000 - Number(ts)) > 300) {
+    let payload;
+    try {
+      payload = sdk.webhooks.verify(req.headers, body);
+    } catch {
       return res.writeHead(400).end('not verified');
     }
-    const key = Buffer.from(webhookSecret.replace(/^whsec_/, ''), 'base64');
-    const expected = crypto.createHmac('sha256', key).update(`${id}.${ts}.${body}`).digest();
-    const ok = sigs.some((s) => {
-      const [version, sig] = s.split(',');
-      const given = Buffer.from(sig ?? '', 'base64');
-      return version === 'v1' && given.length === expected.length && crypto.timingSafeEqual(given, expected);
-    });
-    if (!ok) return res.writeHead(400).end('not verified');
-    const payload = JSON.parse(body);
     // A retried delivery has the same id: kept once.
     if (!events.some((e) => e.id === id)) {
       events.unshift({ id, type: payload.type, timestamp: payload.timestamp, data: payload.data });
@@ -134,13 +127,9 @@ account (<code>POST /sandbox/events</code>); the worker verifies it, matches it 
    */
   async function send(req, res) {
     const form = new URLSearchParams(await readBody(req, 4096));
-    const r = await fetch(`${base}/sandbox/events`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ profile_id: form.get('profile_id') ?? '' }),
-    });
-    const sent = await r.json();
-    if (r.status !== 202) return page(res, 502, 'Could not send an event', `<pre>${esc(JSON.stringify(sent, null, 2))}</pre>`);
+    // A route outside the common path: the SDK's typed client (`sdk.api`) calls it.
+    const { data: sent, error } = await sdk.api.POST('/sandbox/events', { body: { profile_id: form.get('profile_id') ?? '' } });
+    if (!sent) return page(res, 502, 'Could not send an event', `<pre>${esc(JSON.stringify(error, null, 2))}</pre>`);
     await until(() => events.some((e) => e.data?.payload?.id === sent.event_id), 5000);
     res.writeHead(303, { location: `/?sent=${encodeURIComponent(sent.event_id ?? sent.event_type)}#events` });
     return res.end();
@@ -171,22 +160,21 @@ yourself: <code>curl -X POST ${esc(base)}/v1/connect-links/${esc(q.get('link_id'
 -H "Content-Type: application/json" -d '{"connect_token":"..."}'</code> with the connect_token below.)</p><table>${rows}</table>`);
     }
     sessions.delete(sid); // one claim per session start
-    const r = await fetch(`${base}/v1/connect-links/${encodeURIComponent(q.get('link_id'))}/claim`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ connect_token: q.get('connect_token') }),
-    });
-    const body = await r.json();
-    if (r.status !== 200) return page(res, 200, 'Claim failed', `<pre>${esc(JSON.stringify(body, null, 2))}</pre>`);
+    let claimed;
+    try {
+      claimed = await sdk.claim(q.get('link_id'), q.get('connect_token') ?? '');
+    } catch (e) {
+      return page(res, 200, 'Claim failed', `<pre>${esc(errorText(e))}</pre>`);
+    }
     // One profile per account chosen on the picker (the sandbox login offers itself and two Pages).
-    const p = body.data[0];
-    const items = body.data.map((x) => `<li><code>${esc(x.id)}</code> ${esc(x.display_name ?? x.username ?? '')} (${esc(x.account_type)})</li>`).join('');
+    const p = claimed[0];
+    const items = claimed.map((x) => `<li><code>${esc(x.id)}</code> ${esc(x.display_name ?? x.username ?? '')} (${esc(x.account_type)})</li>`).join('');
     // The app acts as the profile without ever holding its token: the worker's proxy calls
     // the platform (here the sandbox's user-info endpoint) with it.
-    const user = body.data.find((x) => x.account_type === 'user');
+    const user = claimed.find((x) => x.account_type === 'user');
     let proxied = '';
     if (user) {
-      const call = await fetch(`${base}/v1/profiles/${encodeURIComponent(user.id)}/proxy/userinfo`, { headers: { authorization: `Bearer ${apiKey}` } });
+      const call = await sdk.proxy(user.id, 'GET', 'userinfo');
       proxied = `<p>The sandbox API, called through the proxy as <code>${esc(user.id)}</code>
 (<code>GET /v1/profiles/${esc(user.id)}/proxy/userinfo</code>, status ${call.status}):</p><pre id="proxied">${esc(await call.text())}</pre>`;
     }
@@ -196,6 +184,12 @@ yourself: <code>curl -X POST ${esc(base)}/v1/connect-links/${esc(q.get('link_id'
   }
 
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+}
+
+/** An SDK error as the page shows it: the API's code, status and message (never a key or token). */
+function errorText(e) {
+  if (e instanceof ConnectLinksError) return JSON.stringify({ code: e.code, status: e.status, message: e.message }, null, 2);
+  throw e;
 }
 
 /** The request body as text, refused past `max` bytes. */

@@ -12,6 +12,7 @@ export class WebhookReceiver {
     this.status = 200;
     this.attempts = []; // every request: { id, status }
     this.bodies = []; // every request's body as delivered (a test scans them for secrets)
+    this.requests = []; // every request as delivered, { headers, body } (for a client's own verification)
     this.events = []; // accepted and verified: { id, type, data }
     this.answerBytes = 0; // when set, a 200 answer streams a body this long
     this.answerStats = {}; // { sent, closed } of the last streamed answer
@@ -56,6 +57,7 @@ export class WebhookReceiver {
         const id = req.headers['webhook-id'];
         this.attempts.push({ id, status: this.status });
         this.bodies.push(body);
+        this.requests.push({ headers: req.headers, body });
         if (this.status !== 200) {
           res.writeHead(this.status).end('not now');
           return;

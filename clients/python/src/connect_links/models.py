@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Dict, Literal
+from typing import Annotated, Any, Dict, Literal, Union
 
 from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
@@ -149,53 +149,7 @@ class KeyUsageList(BaseModel):
     data: list[KeyUsage]
 
 
-class ProxyCount(BaseModel):
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    platform: str
-    status: int = Field(..., ge=0, le=65535)
-    """
-    The status answered.
-    """
-    source: Literal['platform', 'local', 'network']
-    """
-    Who answered: the platform, a local refusal, or a network failure (502).
-    """
-    calls: int = Field(..., ge=0)
-
-
 Totals = TypeAliasType("Totals", Annotated[int, Field(..., ge=0)])
-
-
-class Proxy(BaseModel):
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    from_: AwareDatetime = Field(..., alias='from')
-    """
-    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
-    """
-    to: AwareDatetime
-    """
-    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
-    """
-    data: list[ProxyCount]
-    totals: dict[str, Totals]
-    """
-    Calls per platform id.
-    """
-
-
-class ProxyStats(BaseModel):
-    """
-    Proxied calls of the last hour per platform, status and source.
-    """
-
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    proxy: Proxy
 
 
 class PlatformInfo(BaseModel):
@@ -225,164 +179,6 @@ class PlatformList(BaseModel):
     data: list[PlatformInfo]
 
 
-class ConnectLinkCreated(BaseModel):
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    id: str = Field(..., pattern='^cl_[0-9a-f]{32}$')
-    url: AnyUrl
-    """
-    `PUBLIC_URL/connect/{id}`: redirects to the consent screen for 10 minutes.
-    """
-    authorize_url: AnyUrl
-    """
-    The platform's consent URL itself.
-    """
-    platform: str
-    expires_at: AwareDatetime
-    """
-    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
-    """
-
-
-class ConnectLink(BaseModel):
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    id: str = Field(..., pattern='^cl_[0-9a-f]{32}$')
-    platform: str
-    instance: str | None
-    """
-    The Mastodon instance of the link, null elsewhere.
-    """
-    status: Literal['pending', 'awaiting_claim', 'completed', 'failed', 'expired']
-    """
-    A link whose user is on the Choose accounts page shows `pending`; a pending link past its expiry, or an unclaimed one past its claim window, shows `expired`.
-    """
-    profile_id: ProfileId | None
-    """
-    The first profile (completed links), the reconnect target (pending and failed reconnect links), else null.
-    """
-    profile_ids: list[ProfileId]
-    """
-    Every profile of a completed link; the reconnect target of a pending or failed reconnect link; else empty.
-    """
-    error: (
-        Literal[
-            'access_denied',
-            'exchange_failed',
-            'missing_scopes',
-            'profile_failed',
-            'account_connected_elsewhere',
-            'no_accounts',
-            'server_error',
-            'redirect_not_allowed',
-        ]
-        | None
-    )
-    """
-    The failure code of a failed link.
-    """
-    created_at: AwareDatetime
-    """
-    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
-    """
-    expires_at: AwareDatetime
-    """
-    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
-    """
-    completed_at: AwareDatetime | None
-    """
-    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
-    """
-
-
-class Profile(BaseModel):
-    """
-    One account an app can act as; never holds a token.
-    """
-
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    id: str = Field(..., pattern='^prf_[0-9a-f]{32}$')
-    platform: str
-    """
-    Platform id (`x`, `facebook`, `sandbox`, a custom provider's id...).
-    """
-    account_type: Literal['user', 'page', 'organization', 'instagram_business']
-    grant_id: str = Field(..., pattern='^(grn|prf)_[0-9a-f]{32}$')
-    """
-    `grn_...`, or for grants split from a profile by migration 0005, that profile's id.
-    """
-    parent: Parent | None
-    platform_user_id: str
-    """
-    The platform's id of the account.
-    """
-    username: str | None
-    display_name: str | None
-    avatar_url: str | None
-    external_user_id: str | None
-    """
-    The app's own id for its user.
-    """
-    metadata: dict[str, Any]
-    """
-    The JSON object given at connect (`{}` when none).
-    """
-    status: Literal['pending', 'active', 'disconnected']
-    disconnect_reason: (
-        Literal[
-            'invalid_grant',
-            'revoked',
-            'token_expired',
-            'account_removed',
-            'credentials_removed',
-        ]
-        | None
-    )
-    scopes: list[str]
-    """
-    Granted scopes.
-    """
-    access_token_expires_at: AwareDatetime | None
-    """
-    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
-    """
-    last_refreshed_at: AwareDatetime | None
-    """
-    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
-    """
-    last_platform_event_at: AwareDatetime | None
-    """
-    When a platform last told the worker about the account (a deauthorization...), or null.
-    """
-    instance: str | None
-    """
-    The server the account lives on (a Mastodon instance, a Bluesky PDS host), null elsewhere.
-    """
-    created_at: AwareDatetime
-    """
-    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
-    """
-    updated_at: AwareDatetime
-    """
-    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
-    """
-
-
-class ProfileList(BaseModel):
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    data: list[Profile]
-    next_cursor: str | None
-    """
-    Opaque; pass as `cursor` for the next page. Null on the last page.
-    """
-
-
 class AccessToken(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
@@ -397,13 +193,6 @@ class AccessToken(BaseModel):
     RFC 3339, UTC (`2026-01-02T03:04:05Z`).
     """
     scopes: list[str]
-
-
-class ClaimResult(BaseModel):
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    data: list[Profile]
 
 
 class Account(BaseModel):
@@ -426,108 +215,6 @@ class Account(BaseModel):
     """
 
 
-class ExchangeResult(BaseModel):
-    """
-    The first profile's fields at top level, plus `profiles` and `accounts`.
-    """
-
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    id: str = Field(..., pattern='^prf_[0-9a-f]{32}$')
-    platform: str
-    """
-    Platform id (`x`, `facebook`, `sandbox`, a custom provider's id...).
-    """
-    account_type: Literal['user', 'page', 'organization', 'instagram_business']
-    grant_id: str = Field(..., pattern='^(grn|prf)_[0-9a-f]{32}$')
-    """
-    `grn_...`, or for grants split from a profile by migration 0005, that profile's id.
-    """
-    parent: Parent | None
-    platform_user_id: str
-    """
-    The platform's id of the account.
-    """
-    username: str | None
-    display_name: str | None
-    avatar_url: str | None
-    external_user_id: str | None
-    """
-    The app's own id for its user.
-    """
-    metadata: dict[str, Any]
-    """
-    The JSON object given at connect (`{}` when none).
-    """
-    status: Literal['pending', 'active', 'disconnected']
-    disconnect_reason: (
-        Literal[
-            'invalid_grant',
-            'revoked',
-            'token_expired',
-            'account_removed',
-            'credentials_removed',
-        ]
-        | None
-    )
-    scopes: list[str]
-    """
-    Granted scopes.
-    """
-    access_token_expires_at: AwareDatetime | None
-    """
-    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
-    """
-    last_refreshed_at: AwareDatetime | None
-    """
-    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
-    """
-    last_platform_event_at: AwareDatetime | None
-    """
-    When a platform last told the worker about the account (a deauthorization...), or null.
-    """
-    instance: str | None
-    """
-    The server the account lives on (a Mastodon instance, a Bluesky PDS host), null elsewhere.
-    """
-    created_at: AwareDatetime
-    """
-    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
-    """
-    updated_at: AwareDatetime
-    """
-    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
-    """
-    profiles: list[Profile]
-    """
-    Every profile the exchange connected (the first one is also at top level).
-    """
-    accounts: list[Account]
-    """
-    Every account the login offered.
-    """
-
-
-class ConnectLinkFailedData(BaseModel):
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    link_id: str = Field(..., pattern='^cl_[0-9a-f]{32}$')
-    platform: str
-    error: Literal[
-        'access_denied',
-        'exchange_failed',
-        'missing_scopes',
-        'profile_failed',
-        'account_connected_elsewhere',
-        'no_accounts',
-        'server_error',
-        'redirect_not_allowed',
-    ]
-    external_user_id: str | None
-
-
 Scope = TypeAliasType(
     "Scope",
     Annotated[str, Field(..., max_length=200, min_length=1, pattern='^[^ ,]+$')],
@@ -535,52 +222,6 @@ Scope = TypeAliasType(
 """
 At most 200 bytes (UTF-8), no space or comma.
 """
-
-
-class CreateConnectLinkRequest(BaseModel):
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    platform: str
-    """
-    A platform id from `GET /v1/platforms` whose `auth` is `oauth2` or `instance_oauth2`.
-    """
-    redirect_url: AnyUrl
-    """
-    Inside the app's `allowed_redirect_urls`; its query may not carry `connected`, `profile_id`, `profile_ids`, `platform`, `link_id`, `state`, `error` or `connect_token`.
-    """
-    scopes: list[Scope] | None = Field(None, max_length=50)
-    """
-    Up to 50 scope names without spaces or commas; the platform's defaults when absent.
-    """
-    external_user_id: str | None = Field(None, max_length=256, min_length=1)
-    """
-    The app's own id for its user (1 to 256 characters).
-    """
-    state: str | None = Field(None, max_length=512)
-    """
-    The app's opaque value, echoed on the final redirect (at most 512 characters).
-    """
-    metadata: dict[str, Any] | None = None
-    """
-    A JSON object of at most 4 KiB (serialized).
-    """
-    profile_id: ProfileId | None = None
-    """
-    Makes a reconnect link for this profile of the app.
-    """
-    callback: Literal['hosted', 'app'] | None = None
-    """
-    `hosted` (default) or `app` (the app completes with `POST /v1/oauth/exchange`).
-    """
-    accounts: Literal['pick', 'all'] | None = None
-    """
-    `pick` (default): a Choose accounts page when the login has several; `all`: every account.
-    """
-    instance: str | None = None
-    """
-    Required for `mastodon` (the instance's host or https URL); refused for every other platform.
-    """
 
 
 Credentials = TypeAliasType(
@@ -595,28 +236,6 @@ Credentials = TypeAliasType(
         ),
     ],
 )
-
-
-class CreateProfileRequest(BaseModel):
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    platform: str
-    """
-    A platform whose `auth` is `app_password` (bluesky) or `api_key`.
-    """
-    credentials: dict[Literal['identifier', 'app_password', 'api_key'], Credentials]
-    """
-    The platform's credential fields, and only those: `identifier` and `app_password` for bluesky, `api_key` for API-key providers. Each a non-empty string of at most 4096 printable characters.
-    """
-    external_user_id: str | None = Field(None, max_length=256, min_length=1)
-    """
-    The app's own id for its user (1 to 256 characters).
-    """
-    metadata: dict[str, Any] | None = None
-    """
-    A JSON object of at most 4 KiB (serialized).
-    """
 
 
 class ClaimRequest(BaseModel):
@@ -840,6 +459,760 @@ class PlatformWebhooks(BaseModel):
     """
 
 
+Scope1 = TypeAliasType(
+    "Scope1", Annotated[str, Field(..., max_length=200, min_length=1)]
+)
+
+
+class PutAppPlatformCredentials(BaseModel):
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    client_id: str = Field(..., max_length=256, min_length=1)
+    client_secret: str = Field(..., max_length=1024, min_length=1)
+    scopes: list[Scope1] | None = Field(None, max_length=50)
+    webhook_secret: str | None = Field(None, max_length=1024, min_length=1)
+    """
+    The secret the platform signs its webhooks with, when it is not the client secret: taken only for `x` (the API key secret its Account Activity webhooks are signed with). Refused (400 `invalid_request`) for every other platform: Meta and TikTok sign with the client secret, the others send no platform webhooks.
+    """
+
+
+PlatformEvents1Item = TypeAliasType(
+    "PlatformEvents1Item",
+    Annotated[str, Field(..., pattern='^(\\*|[A-Za-z0-9_.]{1,64})$')],
+)
+
+
+PlatformEvents1 = TypeAliasType(
+    "PlatformEvents1", Annotated[list[PlatformEvents1Item], Field(..., max_length=50)]
+)
+
+
+PlatformId1 = TypeAliasType(
+    "PlatformId1", Annotated[str, Field(..., pattern='^[a-z][a-z0-9_]{0,31}$')]
+)
+"""
+A custom provider from CUSTOM_PROVIDERS.
+"""
+
+
+class App(BaseModel):
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    id: str = Field(..., pattern='^app_[0-9a-f]{32}$')
+    name: str
+    allowed_redirect_urls: list[str]
+    webhook_url: str | None
+    claim: Literal['required', 'auto']
+    refresh_mode: Literal['proactive', 'on_demand']
+    """
+    How the cron keeps the app's tokens. `proactive` (the default): every access token is refreshed before it expires, so a read never waits. `on_demand`: the cron keeps alive only what would otherwise die (refresh tokens with a known or idle expiry, rotating refresh tokens of unknown lifetime every 23 days, self-exchange tokens, expiring notices); a short-lived access token is refreshed when read through `/access-token` or the proxy. Changing it re-schedules the app's profiles as the cron reaches them.
+    """
+    limits: AppLimits
+    self_service_credentials: bool
+    """
+    Whether the app may manage its own platform credentials with its API key (`/v1/platform-credentials`); off unless the operator turns it on.
+    """
+    platform_events: (
+        dict[
+            Union[
+                Literal[
+                    'instagram',
+                    'facebook',
+                    'instagram_facebook',
+                    'threads',
+                    'linkedin',
+                    'x',
+                    'youtube',
+                    'tiktok',
+                    'pinterest',
+                    'reddit',
+                    'bluesky',
+                    'mastodon',
+                    'sandbox',
+                ],
+                "PlatformId1",
+            ],
+            PlatformEvents1,
+        ]
+        | None
+    )
+    """
+    The platform event types forwarded to the app as `platform.event` webhooks; `null` (the default): none.
+    """
+    created_at: AwareDatetime
+    """
+    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
+    """
+
+
+class AppCreated(BaseModel):
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    app: App
+    api_key: str = Field(..., pattern='^ck_[A-Za-z0-9_-]{43}$')
+    """
+    `ck_` and 32 random bytes, base64url. Shown once.
+    """
+    api_key_id: str = Field(..., pattern='^key_[0-9a-f]{32}$')
+    webhook_secret: str = Field(..., pattern='^whsec_[A-Za-z0-9+/]{43}=$')
+    """
+    `whsec_` and 32 random bytes, standard base64. Shown once.
+    """
+
+
+class AppList(BaseModel):
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    data: list[App]
+    next_cursor: str | None = Field(
+        ..., pattern='^(0|[1-9][0-9]{0,14})\\.[A-Za-z0-9_]{1,64}$'
+    )
+    """
+    Pass as `cursor` for the next page (opaque to apps; the pattern is its form). Null on the last page.
+    """
+
+
+class ProxyCount(BaseModel):
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    platform: Union[
+        Literal[
+            'instagram',
+            'facebook',
+            'instagram_facebook',
+            'threads',
+            'linkedin',
+            'x',
+            'youtube',
+            'tiktok',
+            'pinterest',
+            'reddit',
+            'bluesky',
+            'mastodon',
+            'sandbox',
+        ],
+        "PlatformId1",
+    ]
+    """
+    A platform id: one of the built-in platforms listed here (generated from the catalog by `scripts/openapi-platforms.mjs`; `sandbox` only with SANDBOX=on), or the id of a custom provider configured in CUSTOM_PROVIDERS (`[a-z][a-z0-9_]{0,31}`). `GET /v1/platforms` lists those configured for the app.
+    """
+    status: int = Field(..., ge=0, le=65535)
+    """
+    The status answered.
+    """
+    source: Literal['platform', 'local', 'network']
+    """
+    Who answered: the platform, a local refusal, or a network failure (502).
+    """
+    calls: int = Field(..., ge=0)
+
+
+class Proxy(BaseModel):
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    from_: AwareDatetime = Field(..., alias='from')
+    """
+    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
+    """
+    to: AwareDatetime
+    """
+    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
+    """
+    data: list[ProxyCount]
+    totals: dict[str, Totals]
+    """
+    Calls per platform id.
+    """
+
+
+class ProxyStats(BaseModel):
+    """
+    Proxied calls of the last hour per platform, status and source.
+    """
+
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    proxy: Proxy
+
+
+class ConnectLinkCreated(BaseModel):
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    id: str = Field(..., pattern='^cl_[0-9a-f]{32}$')
+    url: AnyUrl
+    """
+    `PUBLIC_URL/connect/{id}`: redirects to the consent screen for 10 minutes.
+    """
+    authorize_url: AnyUrl
+    """
+    The platform's consent URL itself.
+    """
+    platform: Union[
+        Literal[
+            'instagram',
+            'facebook',
+            'instagram_facebook',
+            'threads',
+            'linkedin',
+            'x',
+            'youtube',
+            'tiktok',
+            'pinterest',
+            'reddit',
+            'bluesky',
+            'mastodon',
+            'sandbox',
+        ],
+        "PlatformId1",
+    ]
+    """
+    A platform id: one of the built-in platforms listed here (generated from the catalog by `scripts/openapi-platforms.mjs`; `sandbox` only with SANDBOX=on), or the id of a custom provider configured in CUSTOM_PROVIDERS (`[a-z][a-z0-9_]{0,31}`). `GET /v1/platforms` lists those configured for the app.
+    """
+    expires_at: AwareDatetime
+    """
+    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
+    """
+
+
+class ConnectLink(BaseModel):
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    id: str = Field(..., pattern='^cl_[0-9a-f]{32}$')
+    platform: Union[
+        Literal[
+            'instagram',
+            'facebook',
+            'instagram_facebook',
+            'threads',
+            'linkedin',
+            'x',
+            'youtube',
+            'tiktok',
+            'pinterest',
+            'reddit',
+            'bluesky',
+            'mastodon',
+            'sandbox',
+        ],
+        "PlatformId1",
+    ]
+    """
+    A platform id: one of the built-in platforms listed here (generated from the catalog by `scripts/openapi-platforms.mjs`; `sandbox` only with SANDBOX=on), or the id of a custom provider configured in CUSTOM_PROVIDERS (`[a-z][a-z0-9_]{0,31}`). `GET /v1/platforms` lists those configured for the app.
+    """
+    instance: str | None
+    """
+    The Mastodon instance of the link, null elsewhere.
+    """
+    status: Literal['pending', 'awaiting_claim', 'completed', 'failed', 'expired']
+    """
+    A link whose user is on the Choose accounts page shows `pending`; a pending link past its expiry, or an unclaimed one past its claim window, shows `expired`.
+    """
+    profile_id: ProfileId | None
+    """
+    The first profile (completed links), the reconnect target (pending and failed reconnect links), else null.
+    """
+    profile_ids: list[ProfileId]
+    """
+    Every profile of a completed link; the reconnect target of a pending or failed reconnect link; else empty.
+    """
+    error: (
+        Literal[
+            'access_denied',
+            'exchange_failed',
+            'missing_scopes',
+            'profile_failed',
+            'account_connected_elsewhere',
+            'no_accounts',
+            'server_error',
+            'redirect_not_allowed',
+        ]
+        | None
+    )
+    """
+    The failure code of a failed link.
+    """
+    created_at: AwareDatetime
+    """
+    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
+    """
+    expires_at: AwareDatetime
+    """
+    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
+    """
+    completed_at: AwareDatetime | None
+    """
+    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
+    """
+
+
+class Profile(BaseModel):
+    """
+    One account an app can act as; never holds a token.
+    """
+
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    id: str = Field(..., pattern='^prf_[0-9a-f]{32}$')
+    platform: Union[
+        Literal[
+            'instagram',
+            'facebook',
+            'instagram_facebook',
+            'threads',
+            'linkedin',
+            'x',
+            'youtube',
+            'tiktok',
+            'pinterest',
+            'reddit',
+            'bluesky',
+            'mastodon',
+            'sandbox',
+        ],
+        "PlatformId1",
+    ]
+    """
+    Platform id (`x`, `facebook`, `sandbox`, a custom provider's id...).
+    """
+    account_type: Literal['user', 'page', 'organization', 'instagram_business']
+    grant_id: str = Field(..., pattern='^(grn|prf)_[0-9a-f]{32}$')
+    """
+    `grn_...`, or for grants split from a profile by migration 0005, that profile's id.
+    """
+    parent: Parent | None
+    platform_user_id: str
+    """
+    The platform's id of the account.
+    """
+    username: str | None
+    display_name: str | None
+    avatar_url: str | None
+    external_user_id: str | None
+    """
+    The app's own id for its user.
+    """
+    metadata: dict[str, Any]
+    """
+    The JSON object given at connect (`{}` when none).
+    """
+    status: Literal['pending', 'active', 'disconnected']
+    disconnect_reason: (
+        Literal[
+            'invalid_grant',
+            'revoked',
+            'token_expired',
+            'account_removed',
+            'credentials_removed',
+        ]
+        | None
+    )
+    scopes: list[str]
+    """
+    Granted scopes.
+    """
+    access_token_expires_at: AwareDatetime | None
+    """
+    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
+    """
+    last_refreshed_at: AwareDatetime | None
+    """
+    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
+    """
+    last_platform_event_at: AwareDatetime | None
+    """
+    When a platform last told the worker about the account (a deauthorization...), or null.
+    """
+    instance: str | None
+    """
+    The server the account lives on (a Mastodon instance, a Bluesky PDS host), null elsewhere.
+    """
+    created_at: AwareDatetime
+    """
+    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
+    """
+    updated_at: AwareDatetime
+    """
+    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
+    """
+
+
+class ProfileList(BaseModel):
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    data: list[Profile]
+    next_cursor: str | None = Field(
+        ..., pattern='^(0|[1-9][0-9]{0,14})\\.[A-Za-z0-9_]{1,64}$'
+    )
+    """
+    Pass as `cursor` for the next page (opaque to apps; the pattern is its form). Null on the last page.
+    """
+
+
+class ClaimResult(BaseModel):
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    data: list[Profile]
+
+
+class ExchangeResult(BaseModel):
+    """
+    The first profile's fields at top level, plus `profiles` and `accounts`.
+    """
+
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    id: str = Field(..., pattern='^prf_[0-9a-f]{32}$')
+    platform: Union[
+        Literal[
+            'instagram',
+            'facebook',
+            'instagram_facebook',
+            'threads',
+            'linkedin',
+            'x',
+            'youtube',
+            'tiktok',
+            'pinterest',
+            'reddit',
+            'bluesky',
+            'mastodon',
+            'sandbox',
+        ],
+        "PlatformId1",
+    ]
+    """
+    Platform id (`x`, `facebook`, `sandbox`, a custom provider's id...).
+    """
+    account_type: Literal['user', 'page', 'organization', 'instagram_business']
+    grant_id: str = Field(..., pattern='^(grn|prf)_[0-9a-f]{32}$')
+    """
+    `grn_...`, or for grants split from a profile by migration 0005, that profile's id.
+    """
+    parent: Parent | None
+    platform_user_id: str
+    """
+    The platform's id of the account.
+    """
+    username: str | None
+    display_name: str | None
+    avatar_url: str | None
+    external_user_id: str | None
+    """
+    The app's own id for its user.
+    """
+    metadata: dict[str, Any]
+    """
+    The JSON object given at connect (`{}` when none).
+    """
+    status: Literal['pending', 'active', 'disconnected']
+    disconnect_reason: (
+        Literal[
+            'invalid_grant',
+            'revoked',
+            'token_expired',
+            'account_removed',
+            'credentials_removed',
+        ]
+        | None
+    )
+    scopes: list[str]
+    """
+    Granted scopes.
+    """
+    access_token_expires_at: AwareDatetime | None
+    """
+    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
+    """
+    last_refreshed_at: AwareDatetime | None
+    """
+    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
+    """
+    last_platform_event_at: AwareDatetime | None
+    """
+    When a platform last told the worker about the account (a deauthorization...), or null.
+    """
+    instance: str | None
+    """
+    The server the account lives on (a Mastodon instance, a Bluesky PDS host), null elsewhere.
+    """
+    created_at: AwareDatetime
+    """
+    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
+    """
+    updated_at: AwareDatetime
+    """
+    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
+    """
+    profiles: list[Profile]
+    """
+    Every profile the exchange connected (the first one is also at top level).
+    """
+    accounts: list[Account]
+    """
+    Every account the login offered.
+    """
+
+
+class ConnectLinkFailedData(BaseModel):
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    link_id: str = Field(..., pattern='^cl_[0-9a-f]{32}$')
+    platform: Union[
+        Literal[
+            'instagram',
+            'facebook',
+            'instagram_facebook',
+            'threads',
+            'linkedin',
+            'x',
+            'youtube',
+            'tiktok',
+            'pinterest',
+            'reddit',
+            'bluesky',
+            'mastodon',
+            'sandbox',
+        ],
+        "PlatformId1",
+    ]
+    """
+    A platform id: one of the built-in platforms listed here (generated from the catalog by `scripts/openapi-platforms.mjs`; `sandbox` only with SANDBOX=on), or the id of a custom provider configured in CUSTOM_PROVIDERS (`[a-z][a-z0-9_]{0,31}`). `GET /v1/platforms` lists those configured for the app.
+    """
+    error: Literal[
+        'access_denied',
+        'exchange_failed',
+        'missing_scopes',
+        'profile_failed',
+        'account_connected_elsewhere',
+        'no_accounts',
+        'server_error',
+        'redirect_not_allowed',
+    ]
+    external_user_id: str | None
+
+
+class CreateAppRequest(BaseModel):
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    name: str = Field(..., max_length=200, min_length=1, pattern='\\S')
+    """
+    1 to 200 characters, not only spaces (stored trimmed).
+    """
+    allowed_redirect_urls: list[AnyUrl] = Field(..., max_length=20, min_length=1)
+    webhook_url: AnyUrl | None = None
+    """
+    Absolute `https` URL (`http` only for `localhost`/`127.0.0.1`).
+    """
+    claim: Literal['required', 'auto'] | None = None
+    refresh_mode: Literal['proactive', 'on_demand'] | None = None
+    limits: AppLimitsInput | None = None
+    """
+    Overrides of the app's limits; absent or `null`: the defaults.
+    """
+    self_service_credentials: bool | None = None
+    """
+    Whether the app may manage its own platform credentials with its API key (`/v1/platform-credentials`); default `false`. `null` or absent: `false`.
+    """
+    platform_events: (
+        dict[
+            Union[
+                Literal[
+                    'instagram',
+                    'facebook',
+                    'instagram_facebook',
+                    'threads',
+                    'linkedin',
+                    'x',
+                    'youtube',
+                    'tiktok',
+                    'pinterest',
+                    'reddit',
+                    'bluesky',
+                    'mastodon',
+                    'sandbox',
+                ],
+                "PlatformId1",
+            ],
+            PlatformEvents1,
+        ]
+        | None
+    ) = None
+    """
+    The platform event types to forward to the app (`platform.event` webhooks); absent or `null`: none.
+    """
+
+
+class PatchAppRequest(BaseModel):
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    name: str | None = Field(None, max_length=200, min_length=1, pattern='\\S')
+    """
+    1 to 200 characters, not only spaces (stored trimmed).
+    """
+    allowed_redirect_urls: list[AnyUrl] | None = Field(
+        None, max_length=20, min_length=1
+    )
+    webhook_url: AnyUrl | None = None
+    """
+    `null` clears it.
+    """
+    claim: Literal['required', 'auto'] | None = None
+    refresh_mode: Literal['proactive', 'on_demand'] | None = None
+    limits: AppLimitsInput | None = None
+    """
+    Changes to the limits; `null` puts every one back to its default.
+    """
+    self_service_credentials: bool | None = None
+    """
+    Whether the app may manage its own platform credentials with its API key (`/v1/platform-credentials`); default `false`. `null` or absent: unchanged.
+    """
+    platform_events: (
+        dict[
+            Union[
+                Literal[
+                    'instagram',
+                    'facebook',
+                    'instagram_facebook',
+                    'threads',
+                    'linkedin',
+                    'x',
+                    'youtube',
+                    'tiktok',
+                    'pinterest',
+                    'reddit',
+                    'bluesky',
+                    'mastodon',
+                    'sandbox',
+                ],
+                "PlatformId1",
+            ],
+            PlatformEvents1,
+        ]
+        | None
+    ) = None
+    """
+    The platform event types to forward to the app, replacing the whole setting; `null` clears it (no events).
+    """
+
+
+class CreateConnectLinkRequest(BaseModel):
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    platform: Union[
+        Literal[
+            'instagram',
+            'facebook',
+            'instagram_facebook',
+            'threads',
+            'linkedin',
+            'x',
+            'youtube',
+            'tiktok',
+            'pinterest',
+            'reddit',
+            'bluesky',
+            'mastodon',
+            'sandbox',
+        ],
+        "PlatformId1",
+    ]
+    """
+    A platform id from `GET /v1/platforms` whose `auth` is `oauth2` or `instance_oauth2`.
+    """
+    redirect_url: AnyUrl
+    """
+    Inside the app's `allowed_redirect_urls`; its query may not carry `connected`, `profile_id`, `profile_ids`, `platform`, `link_id`, `state`, `error` or `connect_token`.
+    """
+    scopes: list[Scope] | None = Field(None, max_length=50)
+    """
+    Up to 50 scope names without spaces or commas; the platform's defaults when absent.
+    """
+    external_user_id: str | None = Field(None, max_length=256, min_length=1)
+    """
+    The app's own id for its user (1 to 256 characters).
+    """
+    state: str | None = Field(None, max_length=512)
+    """
+    The app's opaque value, echoed on the final redirect (at most 512 characters).
+    """
+    metadata: dict[str, Any] | None = None
+    """
+    A JSON object of at most 4 KiB (serialized).
+    """
+    profile_id: ProfileId | None = None
+    """
+    Makes a reconnect link for this profile of the app.
+    """
+    callback: Literal['hosted', 'app'] | None = None
+    """
+    `hosted` (default) or `app` (the app completes with `POST /v1/oauth/exchange`).
+    """
+    accounts: Literal['pick', 'all'] | None = None
+    """
+    `pick` (default): a Choose accounts page when the login has several; `all`: every account.
+    """
+    instance: str | None = None
+    """
+    Required for `mastodon` (the instance's host or https URL); refused for every other platform.
+    """
+
+
+class CreateProfileRequest(BaseModel):
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    platform: Union[
+        Literal[
+            'instagram',
+            'facebook',
+            'instagram_facebook',
+            'threads',
+            'linkedin',
+            'x',
+            'youtube',
+            'tiktok',
+            'pinterest',
+            'reddit',
+            'bluesky',
+            'mastodon',
+            'sandbox',
+        ],
+        "PlatformId1",
+    ]
+    """
+    A platform whose `auth` is `app_password` (bluesky) or `api_key`.
+    """
+    credentials: dict[Literal['identifier', 'app_password', 'api_key'], Credentials]
+    """
+    The platform's credential fields, and only those: `identifier` and `app_password` for bluesky, `api_key` for API-key providers. Each a non-empty string of at most 4096 printable characters.
+    """
+    external_user_id: str | None = Field(None, max_length=256, min_length=1)
+    """
+    The app's own id for its user (1 to 256 characters).
+    """
+    metadata: dict[str, Any] | None = None
+    """
+    A JSON object of at most 4 KiB (serialized).
+    """
+
+
 class AppPlatformCredentials(BaseModel):
     """
     An app's own platform credentials. The secrets are sealed in D1 and never shown: only that one is set and a short fingerprint of the client secret.
@@ -848,7 +1221,27 @@ class AppPlatformCredentials(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
     )
-    platform: str
+    platform: Union[
+        Literal[
+            'instagram',
+            'facebook',
+            'instagram_facebook',
+            'threads',
+            'linkedin',
+            'x',
+            'youtube',
+            'tiktok',
+            'pinterest',
+            'reddit',
+            'bluesky',
+            'mastodon',
+            'sandbox',
+        ],
+        "PlatformId1",
+    ]
+    """
+    A platform id: one of the built-in platforms listed here (generated from the catalog by `scripts/openapi-platforms.mjs`; `sandbox` only with SANDBOX=on), or the id of a custom provider configured in CUSTOM_PROVIDERS (`[a-z][a-z0-9_]{0,31}`). `GET /v1/platforms` lists those configured for the app.
+    """
     client_id: str
     client_secret_set: Literal[True]
     fingerprint: str = Field(..., pattern='^[0-9a-f]{8}$')
@@ -879,35 +1272,6 @@ class AppPlatformCredentialsList(BaseModel):
     data: list[AppPlatformCredentials]
 
 
-Scope1 = TypeAliasType(
-    "Scope1", Annotated[str, Field(..., max_length=200, min_length=1)]
-)
-
-
-class PutAppPlatformCredentials(BaseModel):
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    client_id: str = Field(..., max_length=256, min_length=1)
-    client_secret: str = Field(..., max_length=1024, min_length=1)
-    scopes: list[Scope1] | None = Field(None, max_length=50)
-    webhook_secret: str | None = Field(None, max_length=1024, min_length=1)
-    """
-    The secret the platform signs its webhooks with, when it is not the client secret: taken only for `x` (the API key secret its Account Activity webhooks are signed with). Refused (400 `invalid_request`) for every other platform: Meta and TikTok sign with the client secret, the others send no platform webhooks.
-    """
-
-
-PlatformEvents1Item = TypeAliasType(
-    "PlatformEvents1Item",
-    Annotated[str, Field(..., pattern='^(\\*|[A-Za-z0-9_.]{1,64})$')],
-)
-
-
-PlatformEvents1 = TypeAliasType(
-    "PlatformEvents1", Annotated[list[PlatformEvents1Item], Field(..., max_length=50)]
-)
-
-
 class PlatformEventData(BaseModel):
     """
     The `data` of `platform.event`: one event a platform pushed about an account the profile holds.
@@ -917,7 +1281,24 @@ class PlatformEventData(BaseModel):
         extra='ignore',
     )
     profile_id: str = Field(..., pattern='^prf_[0-9a-f]{32}$')
-    platform: str
+    platform: Union[
+        Literal[
+            'instagram',
+            'facebook',
+            'instagram_facebook',
+            'threads',
+            'linkedin',
+            'x',
+            'youtube',
+            'tiktok',
+            'pinterest',
+            'reddit',
+            'bluesky',
+            'mastodon',
+            'sandbox',
+        ],
+        "PlatformId1",
+    ]
     """
     The profile's platform id.
     """
@@ -947,7 +1328,27 @@ class Datum1(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
     )
-    platform: str
+    platform: Union[
+        Literal[
+            'instagram',
+            'facebook',
+            'instagram_facebook',
+            'threads',
+            'linkedin',
+            'x',
+            'youtube',
+            'tiktok',
+            'pinterest',
+            'reddit',
+            'bluesky',
+            'mastodon',
+            'sandbox',
+        ],
+        "PlatformId1",
+    ]
+    """
+    A platform id: one of the built-in platforms listed here (generated from the catalog by `scripts/openapi-platforms.mjs`; `sandbox` only with SANDBOX=on), or the id of a custom provider configured in CUSTOM_PROVIDERS (`[a-z][a-z0-9_]{0,31}`). `GET /v1/platforms` lists those configured for the app.
+    """
     received: int = Field(..., ge=0)
     """
     Requests that reached the platform's receiver.
@@ -985,61 +1386,6 @@ class PlatformEventStats(BaseModel):
     """
 
 
-class App(BaseModel):
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    id: str = Field(..., pattern='^app_[0-9a-f]{32}$')
-    name: str
-    allowed_redirect_urls: list[str]
-    webhook_url: str | None
-    claim: Literal['required', 'auto']
-    refresh_mode: Literal['proactive', 'on_demand']
-    """
-    How the cron keeps the app's tokens. `proactive` (the default): every access token is refreshed before it expires, so a read never waits. `on_demand`: the cron keeps alive only what would otherwise die (refresh tokens with a known or idle expiry, rotating refresh tokens of unknown lifetime every 23 days, self-exchange tokens, expiring notices); a short-lived access token is refreshed when read through `/access-token` or the proxy. Changing it re-schedules the app's profiles as the cron reaches them.
-    """
-    limits: AppLimits
-    self_service_credentials: bool
-    """
-    Whether the app may manage its own platform credentials with its API key (`/v1/platform-credentials`); off unless the operator turns it on.
-    """
-    platform_events: dict[str, PlatformEvents1] | None
-    """
-    The platform event types forwarded to the app as `platform.event` webhooks; `null` (the default): none.
-    """
-    created_at: AwareDatetime
-    """
-    RFC 3339, UTC (`2026-01-02T03:04:05Z`).
-    """
-
-
-class AppCreated(BaseModel):
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    app: App
-    api_key: str = Field(..., pattern='^ck_[A-Za-z0-9_-]{43}$')
-    """
-    `ck_` and 32 random bytes, base64url. Shown once.
-    """
-    api_key_id: str = Field(..., pattern='^key_[0-9a-f]{32}$')
-    webhook_secret: str = Field(..., pattern='^whsec_[A-Za-z0-9+/]{43}=$')
-    """
-    `whsec_` and 32 random bytes, standard base64. Shown once.
-    """
-
-
-class AppList(BaseModel):
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    data: list[App]
-    next_cursor: str | None
-    """
-    Opaque; pass as `cursor` for the next page. Null on the last page.
-    """
-
-
 class WebhookEvent(BaseModel):
     """
     The body of every webhook: `{type, timestamp, data}`. `data` is the profile as the API shows it for `profile.*` events, `ConnectLinkFailedData` for `connect_link.failed`, and `PlatformEventData` for `platform.event`.
@@ -1064,66 +1410,3 @@ class WebhookEvent(BaseModel):
     RFC 3339, UTC (`2026-01-02T03:04:05Z`).
     """
     data: Profile | ConnectLinkFailedData | PlatformEventData
-
-
-class CreateAppRequest(BaseModel):
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    name: str = Field(..., max_length=200, min_length=1, pattern='\\S')
-    """
-    1 to 200 characters, not only spaces (stored trimmed).
-    """
-    allowed_redirect_urls: list[AnyUrl] = Field(..., max_length=20, min_length=1)
-    webhook_url: AnyUrl | None = None
-    """
-    Absolute `https` URL (`http` only for `localhost`/`127.0.0.1`).
-    """
-    claim: Literal['required', 'auto'] | None = None
-    refresh_mode: Literal['proactive', 'on_demand'] | None = None
-    """
-    How the cron keeps the app's tokens. `proactive` (the default): every access token is refreshed before it expires, so a read never waits. `on_demand`: the cron keeps alive only what would otherwise die (refresh tokens with a known or idle expiry, rotating refresh tokens of unknown lifetime every 23 days, self-exchange tokens, expiring notices); a short-lived access token is refreshed when read through `/access-token` or the proxy. Changing it re-schedules the app's profiles as the cron reaches them.
-    """
-    limits: AppLimitsInput | None = None
-    self_service_credentials: bool | None = None
-    """
-    Whether the app may manage its own platform credentials with its API key (`/v1/platform-credentials`); default `false`.
-    """
-    platform_events: dict[str, PlatformEvents1] | None = None
-    """
-    The platform event types to forward to the app (`platform.event` webhooks); absent or `null`: none.
-    """
-
-
-class PatchAppRequest(BaseModel):
-    model_config = ConfigDict(
-        extra='ignore',
-    )
-    name: str | None = Field(None, max_length=200, min_length=1, pattern='\\S')
-    """
-    1 to 200 characters, not only spaces (stored trimmed).
-    """
-    allowed_redirect_urls: list[AnyUrl] | None = Field(
-        None, max_length=20, min_length=1
-    )
-    webhook_url: AnyUrl | None = None
-    """
-    `null` clears it.
-    """
-    claim: Literal['required', 'auto'] | None = None
-    refresh_mode: Literal['proactive', 'on_demand'] | None = None
-    """
-    How the cron keeps the app's tokens. `proactive` (the default): every access token is refreshed before it expires, so a read never waits. `on_demand`: the cron keeps alive only what would otherwise die (refresh tokens with a known or idle expiry, rotating refresh tokens of unknown lifetime every 23 days, self-exchange tokens, expiring notices); a short-lived access token is refreshed when read through `/access-token` or the proxy. Changing it re-schedules the app's profiles as the cron reaches them.
-    """
-    limits: AppLimitsInput | None = None
-    """
-    Changes to the limits; `null` puts every one back to its default.
-    """
-    self_service_credentials: bool | None = None
-    """
-    Whether the app may manage its own platform credentials with its API key (`/v1/platform-credentials`); default `false`.
-    """
-    platform_events: dict[str, PlatformEvents1] | None = None
-    """
-    The platform event types to forward to the app, replacing the whole setting; `null` clears it (no events).
-    """
