@@ -44,8 +44,16 @@ before(async () => {
   const link = await w.createLink(made.api_key, {});
   const { back } = await w.consent(link);
   const res = await w.callback(back);
+  // A second profile for DELETE and a second app for PATCH: the generator's deletes and
+  // rewritten settings land there, so the profile and app every other operation reads stay.
+  const again = await w.createLink(made.api_key, {});
+  const victim = await w.callback((await w.consent(again, { username: 'victim' })).back);
+  const patched = await w.createApp('Contract app (patched)', ['http://localhost:3000/connected']);
   const pending = await w.createLink(made.api_key, {});
-  ids = { app: made.app.id, key: made.api_key, keyId: made.api_key_id, profile: res.claimed.body.data[0].id, link: pending.id };
+  ids = {
+    app: made.app.id, key: made.api_key, profile: res.claimed.body.data[0].id, link: pending.id,
+    victim: victim.claimed.body.data[0].id, patchedApp: patched.app.id,
+  };
 });
 
 after(async () => {
@@ -55,15 +63,16 @@ after(async () => {
 /** tests/contract/schemathesis.toml, then the ids of this worker's app, profile and link for the operations that read them. */
 function config(dir) {
   const doc = JSON.parse(fs.readFileSync(path.join(root, 'openapi/openapi.json'), 'utf8'));
-  // Reads and writes that leave the thing in place reach a real one; DELETE keeps its
-  // generated ids (a 404), so the profile and app stay for every other operation.
-  const owners = [['/v1/profiles/{id}', ids.profile], ['/v1/admin/apps/{id}', ids.app], ['/v1/connect-links/{id}', ids.link]];
+  // Every operation on an id reaches a real one: the profile's DELETE the second profile, the
+  // app's PATCH the second app, the rest the profile, app and link the test reads after.
+  const owners = [['/v1/profiles/{id}', ids.profile, { delete: ids.victim }], ['/v1/admin/apps/{id}', ids.app, { patch: ids.patchedApp }], ['/v1/connect-links/{id}', ids.link, {}]];
   let text = fs.readFileSync(path.join(root, 'tests/contract/schemathesis.toml'), 'utf8');
   for (const [p, item] of Object.entries(doc.paths)) {
     const owner = owners.find(([prefix]) => p === prefix || p.startsWith(`${prefix}/`));
     if (!owner) continue;
-    for (const method of Object.keys(item).filter((k) => METHODS.includes(k) && k !== 'delete')) {
-      text += `\n[[operations]]\ninclude-name = ${JSON.stringify(`${method.toUpperCase()} ${p}`)}\nparameters = ${tomlInline({ id: owner[1] })}\n`;
+    for (const method of Object.keys(item).filter((k) => METHODS.includes(k))) {
+      const id = p === owner[0] ? (owner[2][method] ?? owner[1]) : owner[1];
+      text += `\n[[operations]]\ninclude-name = ${JSON.stringify(`${method.toUpperCase()} ${p}`)}\nparameters = ${tomlInline({ id })}\n`;
     }
   }
   const file = path.join(dir, 'schemathesis.toml');
@@ -102,6 +111,7 @@ test('every operation of openapi/openapi.json agrees with the worker on generate
       '--phases', 'examples,coverage,fuzzing',
       '--checks', 'not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,positive_data_acceptance,missing_required_header,unsupported_method,allow_header_conformance',
       '--max-failures', '50',
+      '--report', 'har', '--report-har-path', path.join(dir, 'run.har'),
     ], {
       cwd: dir,
       env: { ...process.env, CL_ADMIN_TOKEN: w.bindings.ADMIN_TOKEN, CL_API_KEY: ids.key, NO_COLOR: '1' },
@@ -115,6 +125,17 @@ test('every operation of openapi/openapi.json agrees with the worker on generate
       .flatMap((item) => Object.keys(item).filter((k) => METHODS.includes(k))).length;
     assert.equal(tested, operations, `every operation was tested\n${out.slice(-4000)}`);
     assert.match(out, /No issues found|passed/i, out.slice(-4000));
+    // And the run reached the real things, not only 404s and 401s: the profile, its token
+    // and the app were read, a second app's settings written, and they are all still there.
+    const entries = JSON.parse(fs.readFileSync(path.join(dir, 'run.har'), 'utf8')).log.entries;
+    const ok = (method, p) => entries.filter((e) => e.request.method === method && new URL(e.request.url).pathname === p && e.response.status < 300).length;
+    for (const [method, p] of [
+      ['GET', `/v1/profiles/${ids.profile}`], ['GET', `/v1/profiles/${ids.profile}/access-token`],
+      ['GET', `/v1/admin/apps/${ids.app}`], ['PATCH', `/v1/admin/apps/${ids.patchedApp}`], ['GET', `/v1/connect-links/${ids.link}`],
+    ]) {
+      assert.ok(ok(method, p) > 0, `${method} ${p} never answered 2xx in the run`);
+    }
+    assert.equal((await w.call('GET', `/v1/profiles/${ids.profile}`, { token: ids.key })).body.status, 'active', 'the profile the run reads was left in place');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -94,6 +94,11 @@ test('the common path: create a link, claim it, list, get, access token, proxy, 
   assert.equal(proxied.status, 200);
   assert.equal((await proxied.json()).preferred_username, 'sdk-person');
   // The worker's own answer through the proxy is handed back raw; fromResponse reads it.
+  // A path that would climb out of the proxy route (the runtime resolves dot segments, plain
+  // or encoded, before routing) is refused before anything is sent.
+  for (const p of ['../access-token', '%2e%2e/access-token', '.%2E/%2e%2e/prf_x/access-token', 'a/./b', 'a\\..\\b']) {
+    await assert.rejects(sdk.proxy(id, 'GET', p), /'\.' or '\.\.' segment/, p);
+  }
   const outside = await sdk.proxy('prf_00000000000000000000000000000000', 'GET', 'userinfo');
   const proxyError = await ConnectLinksError.fromResponse(outside);
   assert.deepEqual([proxyError.code, proxyError.status], ['not_found', 404]);

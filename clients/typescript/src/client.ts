@@ -130,6 +130,12 @@ export class ConnectLinks {
    * what docs/proxy.md says it does.
    */
   async proxy(profileId: string, method: string, path: string, init: RequestInit = {}): Promise<Response> {
+    if (climbsOut(path)) {
+      // `new Request` (or the worker's runtime) would resolve it before routing: the call
+      // would reach another route of the API with the app's key, such as another profile's
+      // access token.
+      throw new TypeError("proxy path has a '.' or '..' segment (plain or percent-encoded) or a backslash");
+    }
     const url = `${this.#baseUrl}/v1/profiles/${encodeURIComponent(profileId)}/proxy/${path.replace(/^\/+/, '')}`;
     const headers = new Headers(init.headers);
     headers.set('authorization', this.#authorization);
@@ -165,6 +171,20 @@ export class ConnectLinks {
 }
 
 /** A call that got no answer; the message is the runtime's (it holds no header of ours). */
+/** Whether `path` has a `.` or `..` segment, plain or percent-encoded, or a backslash (read as a slash). */
+function climbsOut(path: string): boolean {
+  const route = path.split(/[?#]/, 1)[0] ?? '';
+  return route.includes('\\') || route.split('/').some((segment) => {
+    let decoded = segment;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      // A malformed escape stays as it is: the runtime cannot read it as a dot either.
+    }
+    return decoded === '.' || decoded === '..';
+  });
+}
+
 function networkError(e: unknown): ConnectLinksError {
   if (e instanceof ConnectLinksError) return e;
   return new ConnectLinksError('network_error', 0, `no answer from the worker: ${e instanceof Error ? e.message : String(e)}`, { cause: e });

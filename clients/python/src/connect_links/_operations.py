@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -131,9 +131,12 @@ def access_token(profile_id: str) -> Operation:
 
 def proxy_path(profile_id: str, path: str) -> str:
     """`/v1/profiles/{id}/proxy/{path}`: `path` is the platform API's own path, kept as given
-    (its slashes and query are the platform's). A `.` or `..` segment is refused: httpx would
-    resolve it, and the call would leave the proxy route for another route of the API."""
+    (its slashes and query are the platform's). A segment that is `.` or `..`, written plainly
+    or percent-encoded (`%2e%2e`), is refused, and so is a backslash (read as a slash): httpx
+    or the worker's runtime would resolve it before routing, and the call would leave the proxy
+    route for another route of the API, with the app's key (another profile's access token)."""
     path = path.lstrip("/")
-    if any(part in (".", "..") for part in path.split("?", 1)[0].split("/")):
-        raise ValueError("proxy path has a '.' or '..' segment")
+    route = path.split("?", 1)[0].split("#", 1)[0]
+    if "\\" in route or any(unquote(part) in (".", "..") for part in route.split("/")):
+        raise ValueError("proxy path has a '.' or '..' segment (plain or percent-encoded) or a backslash")
     return f"/v1/profiles/{segment(profile_id)}/proxy/{path}"

@@ -410,7 +410,7 @@ export interface paths {
             path: {
                 /** @description The profile id. */
                 id: components["schemas"]["ProfileId"];
-                /** @description The path on the platform's API, below its API base; may contain `/` (everything after `/proxy/`, still percent-encoded). The query is passed on. */
+                /** @description The path on the platform's API, below its API base, with its query passed on. Over HTTP it is everything after `/proxy/`, `/` included (`2/users/me`), still percent-encoded; a generated client sends one path parameter, which it percent-encodes, so the pattern gives one segment of unreserved characters not starting with `.`. Refused with 400: anything that could leave the API base (an absolute URL, `//`, dot segments, encoded slashes or backslashes, a first segment with `:` or `@`, a NUL). */
                 path: string;
             };
             cookie?: never;
@@ -3198,7 +3198,7 @@ export interface operations {
             path: {
                 /** @description The profile id. */
                 id: components["schemas"]["ProfileId"];
-                /** @description The path on the platform's API, below its API base; may contain `/` (everything after `/proxy/`, still percent-encoded). The query is passed on. */
+                /** @description The path on the platform's API, below its API base, with its query passed on. Over HTTP it is everything after `/proxy/`, `/` included (`2/users/me`), still percent-encoded; a generated client sends one path parameter, which it percent-encodes, so the pattern gives one segment of unreserved characters not starting with `.`. Refused with 400: anything that could leave the API base (an absolute URL, `//`, dot segments, encoded slashes or backslashes, a first segment with `:` or `@`, a NUL). */
                 path: string;
             };
             cookie?: never;
@@ -3227,7 +3227,7 @@ export interface operations {
             path: {
                 /** @description The profile id. */
                 id: components["schemas"]["ProfileId"];
-                /** @description The path on the platform's API, below its API base; may contain `/` (everything after `/proxy/`, still percent-encoded). The query is passed on. */
+                /** @description The path on the platform's API, below its API base, with its query passed on. Over HTTP it is everything after `/proxy/`, `/` included (`2/users/me`), still percent-encoded; a generated client sends one path parameter, which it percent-encodes, so the pattern gives one segment of unreserved characters not starting with `.`. Refused with 400: anything that could leave the API base (an absolute URL, `//`, dot segments, encoded slashes or backslashes, a first segment with `:` or `@`, a NUL). */
                 path: string;
             };
             cookie?: never;
@@ -3261,7 +3261,7 @@ export interface operations {
             path: {
                 /** @description The profile id. */
                 id: components["schemas"]["ProfileId"];
-                /** @description The path on the platform's API, below its API base; may contain `/` (everything after `/proxy/`, still percent-encoded). The query is passed on. */
+                /** @description The path on the platform's API, below its API base, with its query passed on. Over HTTP it is everything after `/proxy/`, `/` included (`2/users/me`), still percent-encoded; a generated client sends one path parameter, which it percent-encodes, so the pattern gives one segment of unreserved characters not starting with `.`. Refused with 400: anything that could leave the API base (an absolute URL, `//`, dot segments, encoded slashes or backslashes, a first segment with `:` or `@`, a NUL). */
                 path: string;
             };
             cookie?: never;
@@ -3295,7 +3295,7 @@ export interface operations {
             path: {
                 /** @description The profile id. */
                 id: components["schemas"]["ProfileId"];
-                /** @description The path on the platform's API, below its API base; may contain `/` (everything after `/proxy/`, still percent-encoded). The query is passed on. */
+                /** @description The path on the platform's API, below its API base, with its query passed on. Over HTTP it is everything after `/proxy/`, `/` included (`2/users/me`), still percent-encoded; a generated client sends one path parameter, which it percent-encodes, so the pattern gives one segment of unreserved characters not starting with `.`. Refused with 400: anything that could leave the API base (an absolute URL, `//`, dot segments, encoded slashes or backslashes, a first segment with `:` or `@`, a NUL). */
                 path: string;
             };
             cookie?: never;
@@ -3329,7 +3329,7 @@ export interface operations {
             path: {
                 /** @description The profile id. */
                 id: components["schemas"]["ProfileId"];
-                /** @description The path on the platform's API, below its API base; may contain `/` (everything after `/proxy/`, still percent-encoded). The query is passed on. */
+                /** @description The path on the platform's API, below its API base, with its query passed on. Over HTTP it is everything after `/proxy/`, `/` included (`2/users/me`), still percent-encoded; a generated client sends one path parameter, which it percent-encodes, so the pattern gives one segment of unreserved characters not starting with `.`. Refused with 400: anything that could leave the API base (an absolute URL, `//`, dot segments, encoded slashes or backslashes, a first segment with `:` or `@`, a NUL). */
                 path: string;
             };
             cookie?: never;
@@ -3363,7 +3363,7 @@ export interface operations {
             path: {
                 /** @description The profile id. */
                 id: components["schemas"]["ProfileId"];
-                /** @description The path on the platform's API, below its API base; may contain `/` (everything after `/proxy/`, still percent-encoded). The query is passed on. */
+                /** @description The path on the platform's API, below its API base, with its query passed on. Over HTTP it is everything after `/proxy/`, `/` included (`2/users/me`), still percent-encoded; a generated client sends one path parameter, which it percent-encodes, so the pattern gives one segment of unreserved characters not starting with `.`. Refused with 400: anything that could leave the API base (an absolute URL, `//`, dot segments, encoded slashes or backslashes, a first segment with `:` or `@`, a NUL). */
                 path: string;
             };
             cookie?: never;
@@ -3392,7 +3392,7 @@ export interface operations {
             path: {
                 /** @description The profile id. */
                 id: components["schemas"]["ProfileId"];
-                /** @description The path on the platform's API, below its API base; may contain `/` (everything after `/proxy/`, still percent-encoded). The query is passed on. */
+                /** @description The path on the platform's API, below its API base, with its query passed on. Over HTTP it is everything after `/proxy/`, `/` included (`2/users/me`), still percent-encoded; a generated client sends one path parameter, which it percent-encodes, so the pattern gives one segment of unreserved characters not starting with `.`. Refused with 400: anything that could leave the API base (an absolute URL, `//`, dot segments, encoded slashes or backslashes, a first segment with `:` or `@`, a NUL). */
                 path: string;
             };
             cookie?: never;
