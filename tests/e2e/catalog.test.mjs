@@ -51,6 +51,8 @@ test('configured is true exactly when both credentials are set', async () => {
   assert.equal(notConfigured.status, 422);
   assert.equal(notConfigured.body.error.code, 'platform_not_configured');
   const sandboxOff = await w.call('POST', '/v1/connect-links', { token: api_key, json: { platform: 'sandbox', redirect_url: 'https://app.example.com/cb' } });
-  assert.equal(sandboxOff.status, 400);
+  // With SANDBOX off there is no platform of that id here: configuration, not the form.
+  assert.equal(sandboxOff.status, 422);
+  assert.equal(sandboxOff.body.error.code, 'platform_not_configured');
   assert.equal((await w.call('GET', '/sandbox/authorize')).status, 404);
 });

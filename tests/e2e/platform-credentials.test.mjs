@@ -102,13 +102,13 @@ test('the credential routes take the operator token only', async () => {
   assertNoSecret(JSON.stringify(bad.body), 'a refused PUT');
 });
 
-test('a webhook_secret is taken for x alone (its Account Activity webhooks sign with the API key secret), sealed, never answered; refused 400 for every other platform, nothing stored', async () => {
+test('a webhook_secret is taken for x alone (its Account Activity webhooks sign with the API key secret), sealed, never answered; refused 422 for every other platform, nothing stored', async () => {
   const app = await newApp('Webhook secret app');
   const withHooks = { ...ownClient('globex', 'tenant-globex-hooks'), webhook_secret: 'globex-hooks-secret-0123' };
   secrets.push({ id: withHooks.client_id, secret: withHooks.webhook_secret });
   const refused = await put(app.app.id, 'globex', withHooks);
-  assert.equal(refused.status, 400, JSON.stringify(refused.body));
-  assert.equal(refused.body.error.code, 'invalid_request');
+  assert.equal(refused.status, 422, JSON.stringify(refused.body));
+  assert.equal(refused.body.error.code, 'platform_unsupported');
   assert.match(refused.body.error.message, /webhook_secret/);
   assertNoSecret(refused.text, 'the refusal');
   assert.equal(await credentialId(app.app.id, 'globex'), undefined, 'nothing was stored');

@@ -176,8 +176,8 @@ test('TikTok on an app credential\'s path: its client secret verifies (a webhook
   // for every Meta platform.
   for (const platform of ['tiktok', 'facebook', 'instagram_facebook']) {
     const refused = await w.admin('PUT', `/v1/admin/apps/${own.id}/platforms/${platform}`, { ...TT_OWN, webhook_secret: 'own-tt-hooks' });
-    assert.equal(refused.status, 400, platform);
-    assert.equal(refused.body.error.code, 'invalid_request');
+    assert.equal(refused.status, 422, platform);
+    assert.equal(refused.body.error.code, 'platform_unsupported');
     assert.match(refused.body.error.message, /webhook_secret/);
   }
   const TT_THIRD = { client_id: 'third-tt-key', client_secret: 'third-tt-secret' };
