@@ -126,12 +126,14 @@ test('every operation of openapi/openapi.json agrees with the worker on generate
     assert.equal(tested, operations, `every operation was tested\n${out.slice(-4000)}`);
     assert.match(out, /No issues found|passed/i, out.slice(-4000));
     // And the run reached the real things, not only 404s and 401s: the profile, its token
-    // and the app were read, a second app's settings written, and they are all still there.
+    // and the app were read, a second app's settings written, the second profile deleted,
+    // and the profile the run reads is still there.
     const entries = JSON.parse(fs.readFileSync(path.join(dir, 'run.har'), 'utf8')).log.entries;
     const ok = (method, p) => entries.filter((e) => e.request.method === method && new URL(e.request.url).pathname === p && e.response.status < 300).length;
     for (const [method, p] of [
       ['GET', `/v1/profiles/${ids.profile}`], ['GET', `/v1/profiles/${ids.profile}/access-token`],
       ['GET', `/v1/admin/apps/${ids.app}`], ['PATCH', `/v1/admin/apps/${ids.patchedApp}`], ['GET', `/v1/connect-links/${ids.link}`],
+      ['DELETE', `/v1/profiles/${ids.victim}`],
     ]) {
       assert.ok(ok(method, p) > 0, `${method} ${p} never answered 2xx in the run`);
     }

@@ -171,10 +171,15 @@ export class ConnectLinks {
 }
 
 /** A call that got no answer; the message is the runtime's (it holds no header of ours). */
-/** Whether `path` has a `.` or `..` segment, plain or percent-encoded, or a backslash (read as a slash). */
+/**
+ * Whether `path` has a `.` or `..` segment, plain or percent-encoded, a backslash (read as a
+ * slash), a control character anywhere (URL parsing drops tabs and line breaks, so `.\t.` is
+ * `..`) or a space in the path part (trimmed at the URL's end, so `%2e%2e ` is `%2e%2e`).
+ */
 function climbsOut(path: string): boolean {
+  if (/[\u0000-\u001f\u007f]/.test(path)) return true;
   const route = path.split(/[?#]/, 1)[0] ?? '';
-  return route.includes('\\') || route.split('/').some((segment) => {
+  return route.includes('\\') || route.includes(' ') || route.split('/').some((segment) => {
     let decoded = segment;
     try {
       decoded = decodeURIComponent(segment);

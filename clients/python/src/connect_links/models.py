@@ -473,7 +473,7 @@ class PutAppPlatformCredentials(BaseModel):
     scopes: list[Scope1] | None = Field(None, max_length=50)
     webhook_secret: str | None = Field(None, max_length=1024, min_length=1)
     """
-    The secret the platform signs its webhooks with, when it is not the client secret: taken only for `x` (the API key secret its Account Activity webhooks are signed with). Refused (400 `invalid_request`) for every other platform: Meta and TikTok sign with the client secret, the others send no platform webhooks.
+    The secret the platform signs its webhooks with, when it is not the client secret: taken only for `x` (the API key secret its Account Activity webhooks are signed with). Refused (422 `platform_unsupported`) for every other platform: Meta and TikTok sign with the client secret, the others send no platform webhooks.
     """
 
 

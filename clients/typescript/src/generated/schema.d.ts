@@ -1835,7 +1835,7 @@ export interface components {
             client_id: string;
             client_secret: string;
             scopes?: string[] | null;
-            /** @description The secret the platform signs its webhooks with, when it is not the client secret: taken only for `x` (the API key secret its Account Activity webhooks are signed with). Refused (400 `invalid_request`) for every other platform: Meta and TikTok sign with the client secret, the others send no platform webhooks. */
+            /** @description The secret the platform signs its webhooks with, when it is not the client secret: taken only for `x` (the API key secret its Account Activity webhooks are signed with). Refused (422 `platform_unsupported`) for every other platform: Meta and TikTok sign with the client secret, the others send no platform webhooks. */
             webhook_secret?: string | null;
         };
         /** @description Event types to forward per platform id (a platform of `GET /v1/platforms`; a well-formed id this deployment does not configure is 422 `platform_not_configured`): the platform's own names (docs/platform-events.md), or `"*"` for every type. A platform missing, or an empty list: none of its events. */
