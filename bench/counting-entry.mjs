@@ -2,6 +2,9 @@
 // The worker code is unchanged; this module only wraps what it is given.
 import Worker from '../build/index.js';
 
+// The rate-limit Durable Object class, for the benches whose worker binds it (the proxy's).
+export { RateLimiter } from '../build/index.js';
+
 export const counts = { statements: 0 };
 const targets = new WeakMap();
 

@@ -27,6 +27,7 @@ use std::time::Duration;
 use worker::{Delay, Headers, Request, Response, ResponseBody};
 
 mod budgets;
+mod tally;
 use budgets::{account_object, check_budgets, record_limits};
 
 /// The most of an answer's copy read to tell a dead token (Meta's error bodies are a few
@@ -524,15 +525,7 @@ impl Books {
         if self.platform.is_empty() {
             return;
         }
-        let Ok(db) = ctx.db() else { return };
-        let minute = ctx.now() / 60;
-        let platform = self.platform.clone();
-        let job = async move {
-            if let Err(e) = store::count_proxy_call(&db, minute, &platform, status, source.as_str()).await {
-                crate::log::warn(&object!("event": "proxy_stats_failed", "error": e.message));
-            }
-        };
-        ctx.after_answer(job).await;
+        tally::count(ctx, ctx.now() / 60, &self.platform, status, source.as_str()).await;
     }
 }
 

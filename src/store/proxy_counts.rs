@@ -6,22 +6,25 @@ use serde::{Deserialize, Serialize};
 use super::stmt::query;
 use worker::D1Database;
 
-/// Counts one proxied call in its minute (`GET /v1/admin/stats`).
-pub async fn count_proxy_call(
+/// Adds `calls` proxied calls to their minute's counter (`GET /v1/admin/stats`; the proxy
+/// sums them in the isolate first, `api::proxy::tally`).
+pub async fn count_proxy_calls(
     db: &D1Database,
     minute: i64,
     platform: &str,
     status: u16,
     source: &str,
+    calls: u32,
 ) -> ApiResult<()> {
     query!(
         db,
-        "INSERT INTO proxy_stats (minute, platform, status, source, calls) VALUES (?1, ?2, ?3, ?4, 1) \
-         ON CONFLICT (minute, platform, status, source) DO UPDATE SET calls = calls + 1",
+        "INSERT INTO proxy_stats (minute, platform, status, source, calls) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (minute, platform, status, source) DO UPDATE SET calls = calls + ?5",
         minute,
         platform,
         status,
-        source
+        source,
+        calls
     )
     .exec("count proxy call")
     .await

@@ -336,6 +336,42 @@ test('a pending profile gets 409 without a platform call', async () => {
   assert.equal(seen.length, 0);
 });
 
+/** X's 200s from the platform in `GET /v1/admin/stats`. */
+const xOk = (stats) => (stats.proxy.data.find((r) => r.platform === 'x' && r.status === 200 && r.source === 'platform') || { calls: 0 }).calls;
+
+/** `GET /v1/admin/stats` once `done(stats)` holds, read every 100 ms for at most 5 s (the last read otherwise). */
+async function statsWhen(done) {
+  let stats;
+  for (const end = Date.now() + 5000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+    stats = (await w.admin('GET', '/v1/admin/stats')).body;
+    if (done(stats)) return stats;
+  }
+  return stats;
+}
+
+/** X's 200 count once the earlier tests' counts are written: two reads a write's delay apart agree. */
+async function settledXOk() {
+  let was = xOk((await w.admin('GET', '/v1/admin/stats')).body);
+  for (let i = 0; i < 10; i++) {
+    await new Promise((r) => setTimeout(r, 1200));
+    const now = xOk((await w.admin('GET', '/v1/admin/stats')).body);
+    if (now === was) return now;
+    was = now;
+  }
+  throw new Error('the proxy counters did not settle');
+}
+
+test('a burst of proxied calls is counted exactly: summed in the isolate, written after the answers', async () => {
+  const id = await connect('x', 'burst');
+  serve('api.x.com', () => json(200, { data: {} }));
+  const was = await settledXOk();
+  const answers = await Promise.all(Array.from({ length: 25 }, () => proxy(id, '2/users/me')));
+  assert.deepEqual([...new Set(answers.map((r) => r.status))], [200]);
+  // Nothing lost, nothing counted twice, once the isolate's write has gone.
+  const stats = await statsWhen((s) => xOk(s) >= was + 25);
+  assert.equal(xOk(stats), was + 25);
+});
+
 test('one log line per proxied call, with no token or query value; counters in /v1/admin/stats', async () => {
   const id = await connect('x', 'logged');
   serve('api.x.com', () => json(200, { data: {} }));
@@ -357,7 +393,8 @@ test('one log line per proxied call, with no token or query value; counters in /
   assert.equal(all.includes('hunter2'), false, 'no query value in logs');
   assert.equal(all.includes('987654321'), false, 'no id from the path in logs');
   assert.equal(/xat_[0-9a-f]{8}/.test(all), false, 'no token in logs');
-  const stats = (await w.admin('GET', '/v1/admin/stats')).body;
+  // Counts are summed in the isolate and written about a second after the answer.
+  const stats = await statsWhen((s) => xOk(s) === was + 1);
   const now = stats.proxy.data.find((r) => r.platform === 'x' && r.status === 200 && r.source === 'platform');
   assert.equal(now.calls, was + 1);
   assert.ok(stats.proxy.totals.x >= now.calls);
