@@ -2,11 +2,20 @@
 // `make bench`: the proxy's overhead (issue 11). The same mock platform API answers both
 // ways: called directly over HTTP, and through `GET /v1/profiles/{id}/proxy/...` on the
 // built worker in workerd (API-key check, profile and token read, the rate-limit Durable
-// Object, the platform call, the counters). Closed-loop load, alternating rounds, medians.
+// Object, the platform call, the counters), and through the TypeScript peer's proxy
+// (bench/peers/ts/worker.ts: key, profile row, token opened, the call; issue 26's target is at
+// least 1.2x its requests/s at no worse a p99). Closed-loop load, alternating rounds, medians.
 // Not a test: it prints numbers and asserts nothing about speed.
+import fs from 'node:fs';
 import http from 'node:http';
-import { startWorker, freePort } from '../tests/e2e/harness.mjs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Miniflare } from 'miniflare';
+import { startWorker, freePort, statements } from '../tests/e2e/harness.mjs';
 import { PlatformMocks, credentialVars } from '../tests/e2e/platform-mocks.mjs';
+import { bundlePeer, compatibilityDate, copyAppToPeer } from './shared.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 10);
 const SECONDS = Number(process.env.BENCH_SECONDS || 5);
@@ -25,6 +34,35 @@ const made = await w.admin('POST', '/v1/admin/apps', { name: 'Bench', allowed_re
 const app = made.body;
 const { q } = await w.connectWithMock(mocks, app.api_key, 'x', { user: 'bench', redirect: 'https://app.example.com/done' });
 const profile = q.profile_id;
+
+// The TypeScript peer, in a Miniflare of its own with the same platform mock, holding our
+// app, key, profile and grant (its sealed token as ours stores it, under the same keyring).
+const peerPort = await freePort();
+const peer = new Miniflare({
+  host: '127.0.0.1',
+  port: peerPort,
+  modules: [{ type: 'ESModule', path: 'worker.js', contents: await bundlePeer() }],
+  compatibilityDate,
+  d1Databases: { DB: 'peer-db' },
+  kvNamespaces: { OAUTH_STATE: 'peer-kv' },
+  bindings: { PUBLIC_URL: `http://127.0.0.1:${peerPort}`, TOKEN_KEYS: w.bindings.TOKEN_KEYS },
+  outboundService: (req) => mocks.answer(req),
+});
+await peer.ready;
+const peerDb = await peer.getD1Database('DB');
+const schema = fs.readFileSync(path.join(root, 'bench/peers/ts/schema.sql'), 'utf8');
+await peerDb.batch(statements(schema).map((s) => peerDb.prepare(s)));
+const appRow = await w.row('SELECT * FROM apps WHERE id = ?', app.app.id);
+const keyRow = await w.row('SELECT * FROM api_keys WHERE app_id = ?', app.app.id);
+await copyAppToPeer(peerDb, appRow, keyRow);
+const p0 = await w.row('SELECT * FROM profiles WHERE id = ?', profile);
+const g0 = await w.row('SELECT * FROM grants WHERE id = ?', p0.grant_id);
+await peerDb.batch([
+  peerDb.prepare('INSERT INTO grants (id, app_id, platform, platform_user_id, access_token_enc, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6)')
+    .bind(g0.id, g0.app_id, g0.platform, g0.platform_user_id, g0.access_token_enc, g0.status),
+  peerDb.prepare('INSERT INTO profiles (id, app_id, grant_id, platform, status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)')
+    .bind(p0.id, p0.app_id, p0.grant_id, p0.platform, p0.status, p0.created_at),
+]);
 
 // The same mock over plain HTTP, for the direct calls.
 const directPort = await freePort();
@@ -71,15 +109,24 @@ const proxied = () => get(Number(base.port), `/v1/profiles/${profile}/proxy/2/tw
 // For scale: an API route of the same worker that makes no platform call (the API key and
 // one D1 read), so the proxy's cost can be told apart from the local runtime's.
 const read = () => get(Number(base.port), `/v1/profiles/${profile}`, { authorization: `Bearer ${app.api_key}` });
+const peerProxied = () => get(peerPort, `/v1/profiles/${profile}/proxy/2/tweets/search/recent?query=a`, { authorization: `Bearer ${app.api_key}` });
+
+// Both answer the same call the same way before anything is timed.
+for (const [name, one] of [['ours', proxied], ['peer', peerProxied]]) {
+  const status = await one();
+  if (status !== 200) throw new Error(`the ${name} proxy answered ${status}`);
+}
 
 // Warm-up, then alternating rounds.
 await round(direct);
 await round(proxied);
-const results = { direct: [], proxy: [], read: [] };
+await round(peerProxied);
+const results = { direct: [], proxy: [], read: [], peer: [] };
 for (let i = 0; i < ROUNDS; i++) {
   results.direct.push(await round(direct));
   results.proxy.push(await round(proxied));
   results.read.push(await round(read));
+  results.peer.push(await round(peerProxied));
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const summary = (rs) => ({ rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), errors: rs.reduce((n, r) => n + r.errors, 0) });
@@ -92,7 +139,10 @@ console.log(line('proxy', p));
 console.log(line('api read', summary(results.read)) + '   (GET /v1/profiles/{id}: no platform call, for scale)');
 console.log(`  ratio    proxy/direct: ${(p.rps / d.rps).toFixed(2)}x requests/s, ${(p.p50 / d.p50).toFixed(1)}x p50, ${(p.p99 / d.p99).toFixed(1)}x p99; added p50 ${(p.p50 - d.p50).toFixed(2)} ms`);
 const r = summary(results.read);
+const t = summary(results.peer);
+console.log(line('ts peer', t) + '   (bench/peers/ts/worker.ts: key, profile row, token opened, the call)');
 console.log(`  ratio    proxy/api read: ${(p.rps / r.rps).toFixed(2)}x requests/s (issue 26's target: at least 1.0x)`);
+console.log(`  ratio    proxy/ts peer: ${(p.rps / t.rps).toFixed(2)}x requests/s, p99 ${(p.p99 / t.p99).toFixed(2)}x (issue 26's targets: at least 1.2x, at most 1.0x)`);
 
 // D1 statements per proxied call: 200 calls, 10 at a time, then the isolate's counter write
 // (about a second after the answers), counted by the entry.
@@ -105,4 +155,5 @@ console.log(`  D1 statements / proxied call: ${(statements / CALLS).toFixed(2)} 
 
 agent.destroy();
 server.close();
+await peer.dispose();
 await w.stop();

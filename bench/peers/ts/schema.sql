@@ -1,4 +1,5 @@
--- The subset of connect-links' schema the create-link peer touches, as migrations/0001..0008
+-- The subset of connect-links' schema the peer touches (create-link; the proxy's profiles and
+-- grants, with the columns its one read needs and the same keys), as migrations/0001..0008
 -- leave it: apps, api_keys and connect_links with every column and index they end up with
 -- (the later ALTER TABLE columns folded in), so an insert costs the peer what it costs us.
 
@@ -55,3 +56,23 @@ CREATE INDEX connect_links_app ON connect_links(app_id, created_at);
 CREATE INDEX connect_links_unclaimed ON connect_links(claim_expires_at) WHERE status = 'awaiting_claim';
 CREATE INDEX connect_links_finished ON connect_links(completed_at) WHERE completed_at IS NOT NULL;
 CREATE INDEX connect_links_expiry ON connect_links(expires_at) WHERE status = 'pending';
+
+-- The proxy peer's read: a profile by id and app, joined to its grant's sealed token.
+CREATE TABLE grants (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+  platform TEXT NOT NULL,
+  platform_user_id TEXT NOT NULL,
+  access_token_enc TEXT NOT NULL,           -- envelope, associated data "<grant id>:access_token"
+  status TEXT NOT NULL DEFAULT 'active'
+);
+
+CREATE TABLE profiles (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+  grant_id TEXT NOT NULL REFERENCES grants(id),
+  platform TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX profiles_app ON profiles(app_id, created_at);

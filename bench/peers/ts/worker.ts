@@ -16,6 +16,12 @@
 //      in KV under the state's SHA-256 with a 600 s TTL;
 //   6. 201 `{id, url, authorize_url, platform, expires_at}`, with the same hardening headers.
 //
+// It also answers `ANY /v1/profiles/{id}/proxy/{path}` (bench/proxy.mjs) with the least a user
+// would write: the API key looked up as above, the profile's row with its grant's sealed
+// access token (one D1 read), the token opened with WebCrypto (AES-256-GCM, associated data
+// `<grant id>:access_token`, any key of `TOKEN_KEYS`), the call to X's API with it, and the
+// answer streamed back. No limits, no retries, no counters, no refresh.
+//
 // Bundled by bench/create-link.mjs with the esbuild wrangler ships; not deployed.
 import { calculatePKCECodeChallenge, generateRandomCodeVerifier, generateRandomState } from 'oauth4webapi';
 
@@ -89,6 +95,11 @@ function b64url(bytes: Uint8Array): string {
   let bin = '';
   for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
   return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function b64urlDecode(text: string): Uint8Array {
+  const bin = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }
 
 async function sha256Hex(text: string): Promise<string> {
@@ -306,6 +317,57 @@ async function createLink(req: Request, env: Env): Promise<Response> {
   });
 }
 
+/** X's API base (core/src/platforms/x.rs), where the proxy peer sends its calls. */
+const X_API = 'https://api.x.com';
+
+/** Every key of `TOKEN_KEYS` by kid, imported once per isolate for opening. */
+let opening: Promise<Map<string, CryptoKey>> | undefined;
+function openingKeys(env: Env) {
+  opening ??= (async () => {
+    const keys = new Map<string, CryptoKey>();
+    for (const entry of env.TOKEN_KEYS.split(',').map((e) => e.trim()).filter(Boolean)) {
+      const at = entry.indexOf(':');
+      const raw = Uint8Array.from(atob(entry.slice(at + 1)), (c) => c.charCodeAt(0));
+      keys.set(entry.slice(0, at), await crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['decrypt']));
+    }
+    return keys;
+  })();
+  return opening;
+}
+
+/** Opens an envelope `v1.<kid>.<base64url(nonce | ciphertext | tag)>` sealed under `<rowId>:<field>`. */
+async function open(env: Env, envelope: string, rowId: string, field: string): Promise<string> {
+  const [v, kid, data] = envelope.split('.');
+  const key = v === 'v1' && kid && data ? (await openingKeys(env)).get(kid) : undefined;
+  if (!key || !data) throw new Error('envelope');
+  const blob = b64urlDecode(data);
+  const plain = await crypto.subtle.decrypt(
+    { name: 'AES-GCM', iv: blob.subarray(0, 12), additionalData: encoder.encode(`${rowId}:${field}`) },
+    key,
+    blob.subarray(12),
+  );
+  return new TextDecoder().decode(plain);
+}
+
+/** `ANY /v1/profiles/{id}/proxy/{rest}`: the platform's answer, called with the profile's token. */
+async function proxy(req: Request, env: Env, profileId: string, rest: string): Promise<Response> {
+  const app = await requireApp(req, env);
+  if (rest.startsWith('/') || rest.split('/').some((s) => s === '..' || s === '.')) throw invalid('bad path');
+  const row = await env.DB.prepare(
+    'SELECT p.status, g.id AS grant_id, g.access_token_enc FROM profiles p JOIN grants g ON g.id = p.grant_id '
+      + 'WHERE p.id = ?1 AND p.app_id = ?2',
+  ).bind(profileId, app.id).first<{ status: string; grant_id: string; access_token_enc: string }>();
+  if (!row) throw new ApiError(404, 'not_found', 'profile not found');
+  if (row.status !== 'active') throw new ApiError(409, 'conflict', 'the profile is not active');
+  const token = await open(env, row.access_token_enc, row.grant_id, 'access_token');
+  const headers = new Headers(req.headers);
+  headers.delete('host');
+  headers.set('authorization', `Bearer ${token}`);
+  const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : req.body;
+  const upstream = await fetch(`${X_API}/${rest}${new URL(req.url).search}`, { method: req.method, headers, body });
+  return new Response(upstream.body, { status: upstream.status, headers: upstream.headers });
+}
+
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), {
     status,
@@ -322,6 +384,8 @@ export default {
   async fetch(req: Request, env: Env): Promise<Response> {
     const path = new URL(req.url).pathname;
     try {
+      const proxied = /^\/v1\/profiles\/([^/]+)\/proxy\/(.+)$/.exec(path);
+      if (proxied) return await proxy(req, env, proxied[1], proxied[2]);
       if (path !== '/v1/connect-links') throw new ApiError(404, 'not_found', 'route not found');
       if (req.method !== 'POST') throw new ApiError(405, 'method_not_allowed', 'method not allowed on this path');
       return await createLink(req, env);
