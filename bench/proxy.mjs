@@ -150,8 +150,8 @@ const CALLS = 200;
 await fetch(`${w.base}/__bench/reset`);
 for (let i = 0; i < CALLS; i += 10) await Promise.all(Array.from({ length: 10 }, proxied));
 await new Promise((res) => setTimeout(res, 2000));
-const { statements } = await (await fetch(`${w.base}/__bench/counts`)).json();
-console.log(`  D1 statements / proxied call: ${(statements / CALLS).toFixed(2)} (${statements} for ${CALLS} calls, the profile reads and the counters' writes)`);
+const { statements: counted } = await (await fetch(`${w.base}/__bench/counts`)).json();
+console.log(`  D1 statements / proxied call: ${(counted / CALLS).toFixed(2)} (${counted} for ${CALLS} calls, the profile reads and the counters' writes)`);
 
 agent.destroy();
 server.close();
