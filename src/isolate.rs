@@ -1,5 +1,6 @@
 //! What one isolate keeps between requests: configuration parsed once (the platform catalog
-//! with `CUSTOM_PROVIDERS`, the keyring) and, for a few seconds, the app behind an API key.
+//! with `CUSTOM_PROVIDERS`, the keyring) and, for a few seconds, the app behind an API key
+//! and the row (with its grant's sealed token) of a profile the proxy called for.
 //!
 //! Workers reuse an isolate for many requests, and parsing the catalog and the keyring (an
 //! AES key schedule per key) on each one showed in create-link's throughput. Each
@@ -11,6 +12,7 @@
 
 use connect_links_core::envelope::Keyring;
 use connect_links_core::model::AppRow;
+use std::any::Any;
 use connect_links_core::platforms::Catalog;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -36,7 +38,28 @@ struct AppEntry {
     app: AppRow,
 }
 
+/// How long a proxied profile's row and its grant's sealed token are used without asking D1,
+/// by default (`PROXY_PROFILE_CACHE_MS`; issue 26): a profile deleted, disconnected or refreshed through another isolate is still
+/// proxied here for at most this long, with the token it had (a token the platform no longer
+/// takes gets its 401, which refreshes). Anything else this isolate does (any request but a
+/// proxied call, a cron run, a queue batch, a refresh landing) forgets every row at once.
+pub const PROFILE_CACHE_MS: i64 = 3_000;
+
+/// At most this many profiles are remembered; the oldest is dropped first.
+const PROFILE_CACHE_ENTRIES: usize = 128;
+
+/// A remembered profile: what the proxy read for it (its row and its token's sealed row, as
+/// the store reads them; kept as `Any`, a type of a layer above this one).
+struct ProfileEntry {
+    app_id: String,
+    id: String,
+    fetched_ms: i64,
+    row: Rc<dyn Any>,
+}
+
 thread_local! {
+    static PROFILES: RefCell<Vec<ProfileEntry>> = const { RefCell::new(Vec::new()) };
+    static PROFILE_GENERATION: Cell<u64> = const { Cell::new(0) };
     static CATALOG: RefCell<Option<Built<Catalog>>> = const { RefCell::new(None) };
     static KEYRING: RefCell<Option<Built<Keyring>>> = const { RefCell::new(None) };
     static APPS: RefCell<Vec<AppEntry>> = const { RefCell::new(Vec::new()) };
@@ -119,4 +142,43 @@ pub fn remember_app(key_hash: &str, now_ms: i64, app: &AppRow, read_in: u64) {
 pub fn forget_apps() {
     GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
     APPS.with(|cell| cell.borrow_mut().clear());
+}
+
+/// The profile cache's generation: taken before a D1 read and handed to [`remember_profile`].
+pub fn profile_generation() -> u64 {
+    PROFILE_GENERATION.with(Cell::get)
+}
+
+/// The row of profile `id` of app `app_id`, when read from D1 less than `max_age_ms` ago and
+/// nothing since made this isolate forget it.
+pub fn cached_profile<T: 'static>(app_id: &str, id: &str, now_ms: i64, max_age_ms: i64) -> Option<Rc<T>> {
+    PROFILES.with(|cell| {
+        let kept = cell.borrow();
+        let e = kept.iter().find(|e| e.id == id && e.app_id == app_id)?;
+        // A clock that went backwards counts as stale too.
+        let fresh = now_ms >= e.fetched_ms && now_ms - e.fetched_ms < max_age_ms;
+        fresh.then(|| e.row.clone().downcast::<T>().ok()).flatten()
+    })
+}
+
+/// Remembers an active profile's row read from D1 in generation `read_in` (nothing, if this
+/// isolate forgot profiles since: the read may predate what made it forget).
+pub fn remember_profile<T: 'static>(app_id: &str, id: &str, now_ms: i64, row: Rc<T>, read_in: u64) {
+    if read_in != profile_generation() {
+        return;
+    }
+    PROFILES.with(|cell| {
+        let mut kept = cell.borrow_mut();
+        kept.retain(|e| e.id != id);
+        if kept.len() >= PROFILE_CACHE_ENTRIES {
+            kept.remove(0);
+        }
+        kept.push(ProfileEntry { app_id: app_id.to_string(), id: id.to_string(), fetched_ms: now_ms, row });
+    })
+}
+
+/// Forgets every remembered profile row.
+pub fn forget_profiles() {
+    PROFILE_GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
+    PROFILES.with(|cell| cell.borrow_mut().clear());
 }

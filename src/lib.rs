@@ -54,9 +54,12 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let ctx = ctx::Ctx::from_env(env);
+    // The cron refreshes, disconnects and deletes: the proxy's kept profile rows go.
+    isolate::forget_profiles();
     if let Err(e) = jobs::scheduled(&ctx).await {
         crate::log::error(&object!("event": "cron_failed", "error": e.to_string()));
     }
+    isolate::forget_profiles();
 }
 
 /// Refresh jobs from `REFRESH_QUEUE`: each message is acked or retried on its own, and the
@@ -64,6 +67,7 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 #[event(queue)]
 async fn queue(batch: MessageBatch<RefreshMessage>, env: Env, _ctx: Context) -> Result<()> {
     let ctx = ctx::Ctx::from_env(env);
+    isolate::forget_profiles();
     for message in batch.iter() {
         match message {
             Ok(m) => {
@@ -76,5 +80,6 @@ async fn queue(batch: MessageBatch<RefreshMessage>, env: Env, _ctx: Context) -> 
             Err(e) => crate::log::error(&object!("event": "queue_message_unreadable", "error": e.to_string())),
         }
     }
+    isolate::forget_profiles();
     Ok(())
 }

@@ -26,7 +26,16 @@ pub async fn handle(mut req: Request, env: Env, waiter: Context) -> Response {
         _ => Audience::Api,
     };
     let ctx = Ctx::new(env, &req, waiter);
+    // Anything but a proxied call may change a grant or a profile (a delete, a disconnect, a
+    // callback, a platform webhook): the profile rows the proxy keeps go, before and after.
+    let proxied = matches!(segs.as_slice(), [v1, profiles, _, proxy, ..] if v1 == "v1" && profiles == "profiles" && proxy == "proxy");
+    if !proxied {
+        crate::isolate::forget_profiles();
+    }
     let result = route(&ctx, &mut req, &segs, audience).await;
+    if !proxied {
+        crate::isolate::forget_profiles();
+    }
     respond::harden(result.unwrap_or_else(|e| respond::error(&e, audience)))
 }
 

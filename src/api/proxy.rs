@@ -119,7 +119,25 @@ async fn forward_as(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request, books:
     // The app's proxy rate is counted while the profile is read: neither reads what the
     // other writes.
     let admit = crate::tenant::admit(ctx, app, AppRoute::Proxy);
-    let (admitted, first) = futures_util::future::join(admit, store::profile_token(&db, &app.id, id)).await;
+    // The profile's row from this isolate's memory when it proxied for it in the last
+    // `PROXY_PROFILE_CACHE_MS` (default `isolate::PROFILE_CACHE_MS`; 0: always D1) and did
+    // nothing else since, else from D1 (then kept).
+    let now = now_ms();
+    let max_age = ctx.number_var("PROXY_PROFILE_CACHE_MS", 0..=10_000).unwrap_or(crate::isolate::PROFILE_CACHE_MS);
+    let cached = crate::isolate::cached_profile::<(ProfileRow, store::ProfileToken)>(&app.id, id, now, max_age);
+    let read_in = crate::isolate::profile_generation();
+    let read = async {
+        match &cached {
+            Some(row) => Ok(Some(row.as_ref().clone())),
+            None => store::profile_token(&db, &app.id, id).await,
+        }
+    };
+    let (admitted, first) = futures_util::future::join(admit, read).await;
+    if let (None, Ok(Some(row))) = (&cached, &first) {
+        if max_age > 0 && row.0.status == ProfileStatus::Active {
+            crate::isolate::remember_profile(&app.id, id, now, std::rc::Rc::new(row.clone()), read_in);
+        }
+    }
     if let Ok(Some((profile, _))) = &first {
         books.platform = profile.platform.clone();
     }

@@ -33,6 +33,8 @@ pub(super) async fn disconnect(ctx: &Ctx, row: &Leased, lease: &str, reason: Dis
     batch.push(ended);
     batch.events(row.app_id(), types::DISCONNECTED, views)?;
     let results = batch.commit().await?;
+    // The proxy's kept profile rows may hold this grant's (a disconnect in a proxied call).
+    crate::isolate::forget_profiles();
     // When the tokens changed meanwhile, the grant stays as it is; just free the lease.
     release(ctx, row.id(), lease, None).await?;
     Ok(store::returned_rows(&results, 0))
@@ -69,5 +71,7 @@ pub(super) async fn end_checked(
         batch.event(&p.app_id, types::DISCONNECTED, view)?;
     }
     batch.commit().await?;
+    // As after any disconnect (a liveness check inside a proxied call, or mid-cron).
+    crate::isolate::forget_profiles();
     Ok(())
 }

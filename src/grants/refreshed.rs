@@ -106,7 +106,10 @@ pub(super) async fn store_refreshed(
         batch.push(update);
         batch.push(store::copy_grant_to_profiles_stmt(&db, id, now)?);
         batch.events(row.app_id(), types::RECOVERED, recovered_views.clone())?;
-        match batch.write().await {
+        let wrote = batch.write().await;
+        // Whatever landed, the proxy's kept profile rows may hold this grant's old token.
+        crate::isolate::forget_profiles();
+        match wrote {
             Ok(written) => {
                 let stored = store::returned_rows(&written.results, 0);
                 // After a retry, "not written" can mean the earlier attempt landed.

@@ -244,7 +244,7 @@ pub fn profile_columns_of(alias: &str) -> String {
 }
 
 /// The token a profile acts with: its own (a Facebook Page's), or its grant's.
-#[derive(Deserialize, Default)]
+#[derive(Clone, Deserialize, Default)]
 pub struct ProfileToken {
     /// Whose id the envelope is bound to (the profile's for its own token, else the grant's).
     pub bound_to: String,
