@@ -181,7 +181,8 @@ sdk-py-generate: .venv/.installed
 ## bench: refresh throughput for 1,000 due profiles (BENCH_PROFILES=...), statements and
 ## subrequests per refresh, the due-selection query plan, liveness checks, and the proxy's
 ## overhead against the same mock called directly and against a TypeScript peer's proxy, with
-## its D1 statements per call (BENCH_SECONDS, BENCH_ROUNDS), the size
+## its D1 statements per call (BENCH_SECONDS, BENCH_ROUNDS), the size (and its delta to the last
+## release, bench/last-release.json)
 ## of the bundle `wrangler deploy` uploads (raw and gzip), and create-link throughput against
 ## a TypeScript peer doing the same work and a workers-rs no-op (bench/create-link.mjs), and the
 ## capacity model for 1M, 10M and 100M profiles against Cloudflare's limits (core/examples/capacity.rs,

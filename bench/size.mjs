@@ -1,5 +1,7 @@
 // The size of what `wrangler deploy` would upload: a dry run into a temporary folder, each
-// file raw and gzip -9 (the compressed size is what Cloudflare's script size limits count).
+// file raw and gzip -9 (the compressed size is what Cloudflare's script size limits count),
+// the wasm against its budget and against the last release's (bench/last-release.json;
+// `node bench/size.mjs --record` writes this build's figures there when a release is cut).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -46,6 +48,21 @@ if (wasm) {
   const wasmGz = zlib.gzipSync(fs.readFileSync(wasm), { level: 9 }).length;
   const over = wasmGz - BUDGET_KB * 1024;
   console.log(`\nbudget: wasm <= ${BUDGET_KB} KB gzip: ${kb(wasmGz)} gzip, ${over <= 0 ? `within it (${kb(-over)} left)` : `OVER it by ${kb(over)}`}`);
+  const wasmBytes = fs.statSync(wasm).size;
+  const lastFile = path.join(root, 'bench/last-release.json');
+  const signed = (n) => `${n >= 0 ? '+' : '-'}${Math.abs(n).toLocaleString('en')}`;
+  if (process.argv.includes('--record')) {
+    const ref = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
+    const record = { ref, what: 'the release cut at this commit', wasm_bytes: wasmBytes, wasm_gzip: wasmGz };
+    fs.writeFileSync(lastFile, `${JSON.stringify(record, null, 2)}\n`);
+    console.log(`recorded as the last release: ${ref}, ${wasmBytes.toLocaleString('en')} bytes, ${wasmGz.toLocaleString('en')} gzip (bench/last-release.json)`);
+  } else if (fs.existsSync(lastFile)) {
+    const last = JSON.parse(fs.readFileSync(lastFile, 'utf8'));
+    console.log(
+      `delta to the last release (${last.ref}, ${last.what}): ${signed(wasmGz - last.wasm_gzip)} bytes gzip, ` +
+        `${signed(wasmBytes - last.wasm_bytes)} bytes raw`,
+    );
+  }
   const noop = path.join(root, 'bench/peers/noop/build/index_bg.wasm');
   if (fs.existsSync(noop)) {
     const data = fs.readFileSync(noop);
