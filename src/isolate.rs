@@ -14,7 +14,7 @@ use connect_links_core::envelope::Keyring;
 use connect_links_core::model::AppRow;
 use std::any::Any;
 use connect_links_core::platforms::Catalog;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::thread::LocalKey;
 
@@ -32,15 +32,56 @@ struct Built<V> {
     value: Rc<V>,
 }
 
+/// What an API key's hash names: its app.
 struct AppEntry {
     key_hash: String,
-    fetched_ms: i64,
     app: AppRow,
 }
 
+/// A few rows read from D1, each with the time it was read, the oldest first, and a
+/// generation that moves each time they are all forgotten: a read that was in flight then
+/// (its generation taken before it) is not kept.
+struct Memo<E> {
+    entries: Vec<(i64, E)>,
+    generation: u64,
+}
+
+impl<E> Memo<E> {
+    const fn new() -> Self {
+        Memo { entries: Vec::new(), generation: 0 }
+    }
+
+    /// The entry `is` picks, when read less than `max_age_ms` before `now_ms` (a clock that
+    /// went backwards counts as stale too).
+    fn fresh(&self, now_ms: i64, max_age_ms: i64, is: impl Fn(&E) -> bool) -> Option<&E> {
+        let (at, e) = self.entries.iter().find(|(_, e)| is(e))?;
+        (now_ms >= *at && now_ms - at < max_age_ms).then_some(e)
+    }
+
+    /// Keeps `entry`, read at `now_ms` in generation `read_in`, in place of the one `same`
+    /// picks; at most `max` entries, the oldest dropped first. Nothing when the memo was
+    /// forgotten since `read_in`.
+    fn keep(&mut self, read_in: u64, now_ms: i64, max: usize, same: impl Fn(&E) -> bool, entry: E) {
+        if read_in != self.generation {
+            return;
+        }
+        self.entries.retain(|(_, e)| !same(e));
+        if self.entries.len() >= max {
+            self.entries.remove(0);
+        }
+        self.entries.push((now_ms, entry));
+    }
+
+    /// Forgets every entry, and moves the generation.
+    fn forget(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        self.entries.clear();
+    }
+}
+
 /// How long a proxied profile's row and its grant's sealed token are used without asking D1,
-/// by default (`PROXY_PROFILE_CACHE_MS`; issue 26): a profile deleted, disconnected or refreshed through another isolate is still
-/// proxied here for at most this long, with the token it had (a token the platform no longer
+/// by default (`PROXY_PROFILE_CACHE_MS`; issue 26): a profile deleted, disconnected or
+/// refreshed through another isolate is still proxied here for at most this long, with the token it had (a token the platform no longer
 /// takes gets its 401, which refreshes). Anything else this isolate does (any request but a
 /// proxied call, a cron run, a queue batch, a refresh landing) forgets every row at once.
 pub const PROFILE_CACHE_MS: i64 = 3_000;
@@ -53,23 +94,20 @@ const PROFILE_CACHE_ENTRIES: usize = 128;
 struct ProfileEntry {
     app_id: String,
     id: String,
-    fetched_ms: i64,
     row: Rc<dyn Any>,
 }
 
 thread_local! {
-    static PROFILES: RefCell<Vec<ProfileEntry>> = const { RefCell::new(Vec::new()) };
-    static PROFILE_GENERATION: Cell<u64> = const { Cell::new(0) };
+    static PROFILES: RefCell<Memo<ProfileEntry>> = const { RefCell::new(Memo::new()) };
     static CATALOG: RefCell<Option<Built<Catalog>>> = const { RefCell::new(None) };
     static KEYRING: RefCell<Option<Built<Keyring>>> = const { RefCell::new(None) };
-    static APPS: RefCell<Vec<AppEntry>> = const { RefCell::new(Vec::new()) };
-    static GENERATION: Cell<u64> = const { Cell::new(0) };
+    static APPS: RefCell<Memo<AppEntry>> = const { RefCell::new(Memo::new()) };
 }
 
 /// The app cache's generation: taken before a D1 lookup and handed to [`remember_app`],
 /// which keeps nothing read before the last [`forget_apps`].
 pub fn generation() -> u64 {
-    GENERATION.with(Cell::get)
+    APPS.with(|cell| cell.borrow().generation)
 }
 
 /// The value kept in `slot` when it was built from `from`, else `build()`'s (kept for the
@@ -114,39 +152,24 @@ pub fn keyring(spec: &str) -> Result<Rc<Keyring>, String> {
 /// The app remembered for the key whose hash is `key_hash`, when it was read from D1 less
 /// than `max_age_ms` ago.
 pub fn cached_app(key_hash: &str, now_ms: i64, max_age_ms: i64) -> Option<AppRow> {
-    APPS.with(|cell| {
-        let apps = cell.borrow();
-        let e = apps.iter().find(|e| e.key_hash == key_hash)?;
-        // A clock that went backwards counts as stale too.
-        (now_ms >= e.fetched_ms && now_ms - e.fetched_ms < max_age_ms).then(|| e.app.clone())
-    })
+    APPS.with(|cell| cell.borrow().fresh(now_ms, max_age_ms, |e| e.key_hash == key_hash).map(|e| e.app.clone()))
 }
 
 /// Remembers `app` as the owner of the live key whose hash is `key_hash`, read from D1 in
 /// cache generation `read_in` (nothing, if the cache was emptied since).
 pub fn remember_app(key_hash: &str, now_ms: i64, app: &AppRow, read_in: u64) {
-    if read_in != generation() {
-        return;
-    }
-    APPS.with(|cell| {
-        let mut apps = cell.borrow_mut();
-        apps.retain(|e| e.key_hash != key_hash);
-        if apps.len() >= APP_CACHE_ENTRIES {
-            apps.remove(0);
-        }
-        apps.push(AppEntry { key_hash: key_hash.to_string(), fetched_ms: now_ms, app: app.clone() });
-    })
+    let entry = AppEntry { key_hash: key_hash.to_string(), app: app.clone() };
+    APPS.with(|cell| cell.borrow_mut().keep(read_in, now_ms, APP_CACHE_ENTRIES, |e| e.key_hash == key_hash, entry));
 }
 
 /// Forgets every remembered app (after any admin write: a revoked key, a changed app).
 pub fn forget_apps() {
-    GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
-    APPS.with(|cell| cell.borrow_mut().clear());
+    APPS.with(|cell| cell.borrow_mut().forget());
 }
 
 /// The profile cache's generation: taken before a D1 read and handed to [`remember_profile`].
 pub fn profile_generation() -> u64 {
-    PROFILE_GENERATION.with(Cell::get)
+    PROFILES.with(|cell| cell.borrow().generation)
 }
 
 /// The row of profile `id` of app `app_id`, when read from D1 less than `max_age_ms` ago and
@@ -154,31 +177,19 @@ pub fn profile_generation() -> u64 {
 pub fn cached_profile<T: 'static>(app_id: &str, id: &str, now_ms: i64, max_age_ms: i64) -> Option<Rc<T>> {
     PROFILES.with(|cell| {
         let kept = cell.borrow();
-        let e = kept.iter().find(|e| e.id == id && e.app_id == app_id)?;
-        // A clock that went backwards counts as stale too.
-        let fresh = now_ms >= e.fetched_ms && now_ms - e.fetched_ms < max_age_ms;
-        fresh.then(|| e.row.clone().downcast::<T>().ok()).flatten()
+        let e = kept.fresh(now_ms, max_age_ms, |e| e.id == id && e.app_id == app_id)?;
+        e.row.clone().downcast::<T>().ok()
     })
 }
 
 /// Remembers an active profile's row read from D1 in generation `read_in` (nothing, if this
 /// isolate forgot profiles since: the read may predate what made it forget).
 pub fn remember_profile<T: 'static>(app_id: &str, id: &str, now_ms: i64, row: Rc<T>, read_in: u64) {
-    if read_in != profile_generation() {
-        return;
-    }
-    PROFILES.with(|cell| {
-        let mut kept = cell.borrow_mut();
-        kept.retain(|e| e.id != id);
-        if kept.len() >= PROFILE_CACHE_ENTRIES {
-            kept.remove(0);
-        }
-        kept.push(ProfileEntry { app_id: app_id.to_string(), id: id.to_string(), fetched_ms: now_ms, row });
-    })
+    let entry = ProfileEntry { app_id: app_id.to_string(), id: id.to_string(), row };
+    PROFILES.with(|cell| cell.borrow_mut().keep(read_in, now_ms, PROFILE_CACHE_ENTRIES, |e| e.id == id, entry));
 }
 
 /// Forgets every remembered profile row.
 pub fn forget_profiles() {
-    PROFILE_GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
-    PROFILES.with(|cell| cell.borrow_mut().clear());
+    PROFILES.with(|cell| cell.borrow_mut().forget());
 }
