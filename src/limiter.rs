@@ -10,8 +10,9 @@
 
 use crate::respond::object;
 use connect_links_core::ratelimit::fair::{decide_shared, follow_window, Share, Tenant};
+use connect_links_core::ratelimit::lease::{decide_units, lease_units};
 use connect_links_core::ratelimit::{
-    self as rl, apply, decide, quota, Counter, Decision, LimiterRequest, Quota, Report, Take,
+    self as rl, apply, quota, Counter, Decision, LimiterRequest, Quota, Report, Returned, Take,
 };
 use serde::Deserialize;
 use std::cell::Cell;
@@ -20,6 +21,8 @@ use worker::{
     durable_object, DurableObject, Env, Error, Method, Request, RequestInit, Response, Result, SqlStorage,
     SqlStorageValue, State,
 };
+
+pub mod leases;
 
 /// The binding in wrangler.toml.
 const BINDING: &str = "RATE_LIMITER";
@@ -117,12 +120,18 @@ impl DurableObject for RateLimiter {
         // other request to this object runs between a counter's read and its write, and two
         // concurrent takes cannot both spend the last unit.
         let answer = match request {
-            LimiterRequest::Take { now, takes, tenant, quotas } => {
-                self.take(now, takes, tenant.as_ref(), quotas).and_then(|d| Response::from_json(&d))
+            LimiterRequest::Take { now, takes, tenant, quotas, lease, returned } => {
+                let given = match returned {
+                    Some(r) => self.give_back(r.at, &takes, r.units),
+                    None => Ok(()),
+                };
+                given
+                    .and_then(|()| self.take(now, takes, tenant.as_ref(), quotas, lease))
+                    .and_then(|d| Response::from_json(&d))
             }
-            LimiterRequest::Refund { now, takes } => {
-                self.give_back(now, &takes).and_then(|()| Response::from_json(&object!("ok": true)))
-            }
+            LimiterRequest::Refund { now, takes, units } => self
+                .give_back(now, &takes, units.unwrap_or(1))
+                .and_then(|()| Response::from_json(&object!("ok": true))),
             LimiterRequest::Report { now, reports } => {
                 self.report(now, &reports).and_then(|()| Response::from_json(&object!("ok": true)))
             }
@@ -140,8 +149,17 @@ impl DurableObject for RateLimiter {
 impl RateLimiter {
     /// Decides a take and, when it is allowed, stores the spent counters (and, for a
     /// `tenant`, its shares). The answer is the decision, with each budgeted counter's quota
-    /// when `quotas` is asked.
-    fn take(&self, now: i64, takes: Vec<Take>, tenant: Option<&Tenant>, quotas: bool) -> Result<serde_json::Value> {
+    /// when `quotas` is asked, and with `units` when a lease of more than one was granted
+    /// (`ratelimit::lease`; shared budgets are never leased: the fair-share rule decides each
+    /// call).
+    fn take(
+        &self,
+        now: i64,
+        takes: Vec<Take>,
+        tenant: Option<&Tenant>,
+        quotas: bool,
+        lease: u32,
+    ) -> Result<serde_json::Value> {
         self.ensure_schema()?;
         self.prune(now)?;
         let mut entries = Vec::with_capacity(takes.len());
@@ -153,11 +171,13 @@ impl RateLimiter {
             };
             entries.push((t, counter, shares));
         }
+        let mut units = 1;
         let (decision, next, shares) = match tenant {
             Some(tenant) => decide_shared(now, tenant, &entries),
             None => {
                 let pairs: Vec<(Take, Counter)> = entries.iter().map(|(t, c, _)| (t.clone(), *c)).collect();
-                let (d, next) = decide(now, &pairs);
+                units = lease_units(now, lease, &pairs);
+                let (d, next) = decide_units(now, &pairs, units);
                 (d, next, Vec::new())
             }
         };
@@ -181,6 +201,9 @@ impl RateLimiter {
                 .filter_map(|((t, _, _), c)| t.budget.map(|b| quota(now, &t.key, b, c)))
                 .collect();
             answer["quotas"] = serde_json::to_value(list)?;
+        }
+        if decision == Decision::Allow && units > 1 {
+            answer["units"] = units.into();
         }
         Ok(answer)
     }
@@ -215,14 +238,15 @@ impl RateLimiter {
         Ok(())
     }
 
-    /// Gives back what an allowed take at `at` spent (`ratelimit::refund`); writes only
+    /// Gives back `units` an allowed take at `at` spent (`ratelimit::refund`); writes only
     /// what changed. Apps' shares are not touched: only a take that was not shared is given
-    /// back (the account's, when the platform app's share refused the call).
-    fn give_back(&self, at: i64, takes: &[Take]) -> Result<()> {
+    /// back (the account's, when the platform app's share refused the call, or a lease's
+    /// unused units).
+    fn give_back(&self, at: i64, takes: &[Take], units: u32) -> Result<()> {
         self.ensure_schema()?;
         for t in takes.iter().filter(|t| t.budget.is_some()) {
             if let Some((old, _)) = self.read(&t.key)? {
-                let new = rl::refund(at, t, old);
+                let new = rl::refund(at, t, old, units);
                 if new != old {
                     self.write(&t.key, &new, None)?;
                 }
@@ -325,34 +349,61 @@ fn error(status: u16, message: &str) -> Result<Response> {
 /// `"app:x"`). Errors only on a broken binding or transport (or a request the object refuses
 /// as malformed, which is a bug in the caller).
 pub async fn take(env: &Env, name: &str, now: i64, takes: Vec<Take>) -> Result<Decision> {
-    let answer = call(env, name, &LimiterRequest::Take { now, takes, tenant: None, quotas: false }).await?;
+    let request = LimiterRequest::Take { now, takes, tenant: None, quotas: false, lease: 0, returned: None };
+    let answer = call(env, name, &request).await?;
     Ok(connect_links_core::stored_json::from_slice(answer.as_bytes())?)
 }
 
 /// [`take`] by an app spending budgets that apps share: the fair-share rule applies too.
 pub async fn take_as(env: &Env, name: &str, now: i64, takes: Vec<Take>, tenant: Tenant) -> Result<Decision> {
-    let answer = call(env, name, &LimiterRequest::Take { now, takes, tenant: Some(tenant), quotas: false }).await?;
+    let request = LimiterRequest::Take { now, takes, tenant: Some(tenant), quotas: false, lease: 0, returned: None };
+    let answer = call(env, name, &request).await?;
     Ok(connect_links_core::stored_json::from_slice(answer.as_bytes())?)
 }
 
-/// [`take`], with the quota of each budgeted counter after it (for `RateLimit` fields).
-pub async fn take_with_quotas(env: &Env, name: &str, now: i64, takes: Vec<Take>) -> Result<(Decision, Vec<Quota>)> {
-    #[derive(Deserialize)]
-    struct Quotas {
-        #[serde(default)]
-        quotas: Vec<Quota>,
-    }
-    let answer = call(env, name, &LimiterRequest::Take { now, takes, tenant: None, quotas: true }).await?;
-    Ok((
-        connect_links_core::stored_json::from_slice(answer.as_bytes())?,
-        connect_links_core::stored_json::from_slice::<Quotas>(answer.as_bytes())?.quotas,
-    ))
+/// What a leased take was granted: the decision, the units spent (one of them for this
+/// call), and each budgeted counter's quota after them.
+pub struct Granted {
+    /// Allowed or refused.
+    pub decision: Decision,
+    /// Units spent (1 unless a lease was granted; 0 on a refusal).
+    pub units: u32,
+    /// The budgeted counters' quotas after the take.
+    pub quotas: Vec<Quota>,
 }
 
-/// Gives back what an allowed [`take`] made at `at` with `takes` spent, in the object named
-/// `name` (another object refused the same call afterwards).
-pub async fn refund(env: &Env, name: &str, at: i64, takes: Vec<Take>) -> Result<()> {
-    call(env, name, &LimiterRequest::Refund { now: at, takes }).await.map(|_| ())
+/// [`take`] asking for up to `lease` units at once (`ratelimit::lease`), with the quota of
+/// each budgeted counter after it, giving back an earlier lease's unused units first.
+pub async fn take_lease(
+    env: &Env,
+    name: &str,
+    now: i64,
+    takes: Vec<Take>,
+    lease: u32,
+    returned: Option<Returned>,
+) -> Result<Granted> {
+    #[derive(Deserialize)]
+    struct Extra {
+        #[serde(default)]
+        quotas: Vec<Quota>,
+        #[serde(default)]
+        units: Option<u32>,
+    }
+    let answer = call(env, name, &LimiterRequest::Take { now, takes, tenant: None, quotas: true, lease, returned }).await?;
+    let decision: Decision = connect_links_core::stored_json::from_slice(answer.as_bytes())?;
+    let extra = connect_links_core::stored_json::from_slice::<Extra>(answer.as_bytes())?;
+    let units = match decision {
+        Decision::Allow => extra.units.unwrap_or(1).max(1),
+        Decision::Refuse { .. } => 0,
+    };
+    Ok(Granted { decision, units, quotas: extra.quotas })
+}
+
+/// Gives back `units` an allowed [`take`] made at `at` with `takes` spent, in the object named
+/// `name` (another object refused the same call afterwards, or a lease went unused).
+pub async fn refund(env: &Env, name: &str, at: i64, takes: Vec<Take>, units: u32) -> Result<()> {
+    let units = (units != 1).then_some(units);
+    call(env, name, &LimiterRequest::Refund { now: at, takes, units }).await.map(|_| ())
 }
 
 /// Records what the platform said, in the limiter object named `name`.

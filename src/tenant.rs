@@ -14,6 +14,7 @@
 use crate::ctx::{auth_header, now_ms, Ctx};
 use crate::error::{ApiError, ApiResult};
 use crate::respond::{self, object, Audience};
+use crate::limiter::leases::Spent;
 use crate::{isolate, limiter, store};
 use connect_links_core::app_limits::{
     rate_limit_fields, tenant_object, AppRoute, RATE_WINDOW_SECS, REGISTRATIONS_KEY, REGISTRATIONS_WINDOW_SECS,
@@ -72,9 +73,11 @@ impl Admitted {
 pub async fn admit(ctx: &Ctx, app: &AppRow, route: AppRoute) -> ApiResult<Result<Admitted, Response>> {
     let limit = app.limits().per_minute(route);
     let take = Take { key: route.key().into(), budget: Some(Budget { limit, window_secs: RATE_WINDOW_SECS }) };
-    match limiter::take_with_quotas(&ctx.env, &tenant_object(&app.id), ctx.now(), vec![take]).await {
-        Ok((Decision::Allow, quotas)) => Ok(Ok(Admitted { route, quota: quotas.into_iter().next() })),
-        Ok((Decision::Refuse { retry_after_secs }, quotas)) => {
+    // Leased (`limiter::leases`): far from the limit, most requests spend a unit this isolate
+    // holds already; near it, every request asks the object.
+    match limiter::leases::take(ctx, &tenant_object(&app.id), vec![take]).await {
+        Ok(Spent { decision: Decision::Allow, quotas, .. }) => Ok(Ok(Admitted { route, quota: quotas.into_iter().next() })),
+        Ok(Spent { decision: Decision::Refuse { retry_after_secs }, quotas, .. }) => {
             let e = ApiError::rate_limited(
                 format!("this app made more than {limit} {} requests in {RATE_WINDOW_SECS} s", route.policy()),
                 retry_after_secs,

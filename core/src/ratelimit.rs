@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 mod counter;
 pub mod fair;
 pub mod layout;
+pub mod lease;
 mod refund;
 
 pub use counter::{decide, Budget, Counter, Decision, Take};
@@ -72,14 +73,25 @@ pub enum LimiterRequest {
         /// Whether the answer lists a [`Quota`] per budgeted counter.
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         quotas: bool,
+        /// Units wanted at once (a lease, see [`lease`]); 0 or 1: one. The answer's `units`
+        /// says how many were spent (never more than [`lease::lease_units`] allows; always 1
+        /// with a `tenant`).
+        #[serde(skip_serializing_if = "is_zero")]
+        lease: u32,
+        /// An earlier lease's unused units of the same counters, given back before deciding.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        returned: Option<Returned>,
     },
     /// Give back what an allowed take made at `now` spent, when another object refused the
-    /// same call afterwards (see [`refund()`]).
+    /// same call afterwards, or what a lease did not use (see [`refund()`]).
     Refund {
         /// The `now` of the take being given back.
         now: i64,
         /// The takes as they were sent.
         takes: Vec<Take>,
+        /// Units given back from each budgeted counter (absent: one).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        units: Option<u32>,
     },
     /// Correct counters with what the platform reported.
     Report {
@@ -88,6 +100,20 @@ pub enum LimiterRequest {
         /// One entry per counter the answer speaks about.
         reports: Vec<Report>,
     },
+}
+
+/// A lease's unused units, given back: `units` of each budgeted counter, spent by the take at
+/// `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Returned {
+    /// The `now` of the take that granted the lease.
+    pub at: i64,
+    /// Units not used.
+    pub units: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 // Reading an internally tagged enum makes serde buffer the whole object first (its `Content`
@@ -111,16 +137,27 @@ struct RequestWire {
     tenant: Option<Tenant>,
     #[serde(default)]
     quotas: bool,
+    #[serde(default)]
+    lease: u32,
+    #[serde(default)]
+    returned: Option<Returned>,
+    #[serde(default)]
+    units: Option<u32>,
 }
 
 impl TryFrom<RequestWire> for LimiterRequest {
     type Error = &'static str;
     fn try_from(w: RequestWire) -> Result<Self, Self::Error> {
         match (w.op, w.takes, w.reports) {
-            (Op::Take, Some(takes), _) => {
-                Ok(LimiterRequest::Take { now: w.now, takes, tenant: w.tenant, quotas: w.quotas })
-            }
-            (Op::Refund, Some(takes), _) => Ok(LimiterRequest::Refund { now: w.now, takes }),
+            (Op::Take, Some(takes), _) => Ok(LimiterRequest::Take {
+                now: w.now,
+                takes,
+                tenant: w.tenant,
+                quotas: w.quotas,
+                lease: w.lease,
+                returned: w.returned,
+            }),
+            (Op::Refund, Some(takes), _) => Ok(LimiterRequest::Refund { now: w.now, takes, units: w.units }),
             (Op::Report, _, Some(reports)) => Ok(LimiterRequest::Report { now: w.now, reports }),
             (Op::Take | Op::Refund, None, _) => Err("missing field `takes`"),
             (Op::Report, _, None) => Err("missing field `reports`"),
@@ -160,7 +197,13 @@ impl LimiterRequest {
     /// to [`MAX_WINDOW_SECS`]. The error names what is wrong, for a 400.
     pub fn validate(&self) -> Result<(), &'static str> {
         let (now, keys): (i64, Vec<&str>) = match self {
-            LimiterRequest::Take { now, takes, tenant, .. } => {
+            LimiterRequest::Take { now, takes, tenant, lease, returned, .. } => {
+                if *lease > lease::MAX_LEASE {
+                    return Err("lease is out of range");
+                }
+                if let Some(r) = returned {
+                    check_returned(r.at, Some(r.units))?;
+                }
                 if let Some(t) = tenant {
                     if t.id.is_empty() || t.id.len() > MAX_KEY_LEN {
                         return Err("tenant.id must be 1 to 200 bytes");
@@ -172,7 +215,8 @@ impl LimiterRequest {
                 check_budgets(takes)?;
                 (*now, takes.iter().map(|t| t.key.as_str()).collect())
             }
-            LimiterRequest::Refund { now, takes } => {
+            LimiterRequest::Refund { now, takes, units } => {
+                check_returned(*now, *units)?;
                 check_budgets(takes)?;
                 (*now, takes.iter().map(|t| t.key.as_str()).collect())
             }
@@ -195,6 +239,17 @@ impl LimiterRequest {
         }
         Ok(())
     }
+}
+
+/// A give-back's time in range and its units 1 to [`lease::MAX_LEASE`].
+fn check_returned(at: i64, units: Option<u32>) -> Result<(), &'static str> {
+    if !(0..=MAX_NOW).contains(&at) {
+        return Err("returned.at is out of range");
+    }
+    if units.is_some_and(|u| !(1..=lease::MAX_LEASE).contains(&u)) {
+        return Err("units must be 1 to 1000");
+    }
+    Ok(())
 }
 
 /// Budgets of at least one call over 1 s to [`MAX_WINDOW_SECS`].

@@ -35,6 +35,20 @@ impl Limits {
                 .any(|t| t.is_some_and(|t| t > now))
     }
 
+    /// Whether this answer ends an isolate's leases of the account's counters
+    /// (`ratelimit::lease`): a block, or fewer calls left than
+    /// [`LOW_REMAINING`](crate::ratelimit::lease::LOW_REMAINING) (from there on every call asks
+    /// the limiter, which knows what the platform said).
+    pub fn ends_account_leases(&self, now: i64) -> bool {
+        low(self.profile_remaining)
+            || [self.profile_blocked_until, self.account_blocked_until].iter().any(|t| t.is_some_and(|t| t > now))
+    }
+
+    /// [`Self::ends_account_leases`] for the platform app's block shards.
+    pub fn ends_app_leases(&self, now: i64) -> bool {
+        low(self.app_remaining) || self.app_blocked_until.is_some_and(|t| t > now)
+    }
+
     /// The time a caller should wait before trying again, in seconds, if the answer said.
     pub fn retry_after_secs(&self, now: i64) -> Option<i64> {
         let reset = |r: Option<(u32, i64)>| r.filter(|(n, _)| *n == 0).map(|(_, t)| t);
@@ -55,6 +69,11 @@ impl Limits {
     pub fn is_empty(&self) -> bool {
         *self == Limits::default()
     }
+}
+
+/// Whether a platform's remaining count is low enough to stop leasing.
+fn low(remaining: Option<(u32, i64)>) -> bool {
+    remaining.is_some_and(|(n, _)| n < crate::ratelimit::lease::LOW_REMAINING)
 }
 
 /// Reads an answer's limit headers (`header` looks one up by lower-case name; `parse_date`

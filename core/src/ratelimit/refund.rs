@@ -4,16 +4,17 @@
 
 use super::counter::{Counter, Take};
 
-/// Gives back the unit an allowed take made at `at` spent from counter `c`, now that
-/// another object refused the call (the call never went). Only while `c` is still in the
+/// Gives back `units` an allowed take made at `at` spent from counter `c`: one, now that
+/// another object refused the call (the call never went), or a lease's units its isolate did
+/// not use (`lease`). Only while `c` is still in the
 /// window that take spent in: it ended after `at` and, as every window starts at or before
 /// the take that spends in it, no later than `at + window_secs` (a window started later
 /// ends later than that; its count was not spent by this take). An unbudgeted counter
 /// spent nothing.
-pub fn refund(at: i64, take: &Take, c: Counter) -> Counter {
+pub fn refund(at: i64, take: &Take, c: Counter, units: u32) -> Counter {
     match take.budget {
         Some(b) if at < c.window_end && c.window_end <= at.saturating_add(b.window_secs) => {
-            Counter { used: c.used.saturating_sub(1), ..c }
+            Counter { used: c.used.saturating_sub(units), ..c }
         }
         _ => c,
     }
@@ -36,7 +37,7 @@ mod tests {
         let (_, spent) = decide(T0, &[(t.clone(), Counter::default())]);
         let (_, spent) = decide(T0 + 5, &[(t.clone(), spent[0])]);
         assert_eq!(decide(T0 + 6, &[(t.clone(), spent[0])]).0, Decision::Refuse { retry_after_secs: 894 });
-        let back = refund(T0 + 5, &t, spent[0]);
+        let back = refund(T0 + 5, &t, spent[0], 1);
         assert_eq!(back, Counter { used: 1, window_end: T0 + 900, blocked_until: 0 });
         assert_eq!(decide(T0 + 6, &[(t, back)]).0, Decision::Allow, "the unit can be spent again");
     }
@@ -46,14 +47,14 @@ mod tests {
         let t = take(5, 60);
         // The take at T0 spent in a window that ended; a later take started a new one.
         let later = Counter { used: 1, window_end: T0 + 70 + 60, blocked_until: 0 };
-        assert_eq!(refund(T0, &t, later), later);
+        assert_eq!(refund(T0, &t, later, 1), later);
         // A window that ended before the take is not the one it spent in.
         let old = Counter { used: 3, window_end: T0, blocked_until: 0 };
-        assert_eq!(refund(T0, &t, old), old);
+        assert_eq!(refund(T0, &t, old, 1), old);
         let block = Take { key: "*".into(), budget: None };
         let c = Counter { used: 4, window_end: T0 + 10, blocked_until: T0 + 10 };
-        assert_eq!(refund(T0, &block, c), c);
-        assert_eq!(refund(T0, &t, Counter { used: 0, window_end: T0 + 30, blocked_until: 0 }).used, 0);
+        assert_eq!(refund(T0, &block, c, 1), c);
+        assert_eq!(refund(T0, &t, Counter { used: 0, window_end: T0 + 30, blocked_until: 0 }, 1).used, 0);
     }
 
     #[test]
@@ -62,11 +63,11 @@ mod tests {
         let json =
             r#"{"op":"refund","now":5,"takes":[{"key":"POST /2/tweets","budget":{"limit":3,"window_secs":60}}]}"#;
         let req: LimiterRequest = serde_json::from_str(json).unwrap();
-        assert_eq!(req, LimiterRequest::Refund { now: 5, takes: vec![take(3, 60)] });
+        assert_eq!(req, LimiterRequest::Refund { now: 5, takes: vec![take(3, 60)], units: None });
         assert_eq!(serde_json::to_string(&req).unwrap(), json, "written as read");
         assert_eq!(req.validate(), Ok(()));
         assert!(serde_json::from_str::<LimiterRequest>(r#"{"op":"refund","now":5}"#).is_err());
-        assert!(LimiterRequest::Refund { now: 5, takes: vec![take(0, 60)] }.validate().is_err());
-        assert!(LimiterRequest::Refund { now: -1, takes: vec![] }.validate().is_err());
+        assert!(LimiterRequest::Refund { now: 5, takes: vec![take(0, 60)], units: None }.validate().is_err());
+        assert!(LimiterRequest::Refund { now: -1, takes: vec![], units: None }.validate().is_err());
     }
 }

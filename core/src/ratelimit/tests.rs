@@ -190,13 +190,13 @@ fn requests_have_the_agreed_json_shapes() {
     let json = r#"{"op":"take","now":5,"takes":[{"key":"*","budget":{"limit":3,"window_secs":60}},{"key":"x","budget":null}]}"#;
     let req: LimiterRequest = serde_json::from_str(json).unwrap();
     let want = vec![take("*", 3, 60), unbudgeted("x")];
-    assert_eq!(req, LimiterRequest::Take { now: 5, takes: want.clone(), tenant: None, quotas: false });
+    assert_eq!(req, LimiterRequest::Take { now: 5, takes: want.clone(), tenant: None, quotas: false, lease: 0, returned: None });
     let json = r#"{"op":"take","now":5,"takes":[],"tenant":{"id":"app_1","weight":2},"quotas":true}"#;
     let tenant = Some(Tenant { id: "app_1".into(), weight: 2 });
     let req: LimiterRequest = serde_json::from_str(json).unwrap();
-    assert_eq!(req, LimiterRequest::Take { now: 5, takes: vec![], tenant: tenant.clone(), quotas: true });
+    assert_eq!(req, LimiterRequest::Take { now: 5, takes: vec![], tenant: tenant.clone(), quotas: true, lease: 0, returned: None });
     assert_eq!(serde_json::to_string(&req).unwrap(), json, "written as read");
-    let plain = LimiterRequest::Take { now: 5, takes: want, tenant: None, quotas: false };
+    let plain = LimiterRequest::Take { now: 5, takes: want, tenant: None, quotas: false, lease: 0, returned: None };
     assert!(!serde_json::to_string(&plain).unwrap().contains("tenant"), "older objects read what is sent");
     let json =
         r#"{"op":"report","now":5,"reports":[{"key":"*","remaining":0,"reset_at":60,"blocked_until":null}]}"#;
@@ -229,7 +229,7 @@ fn a_shape_missing_its_fields_is_refused() {
 
 #[test]
 fn validate_refuses_what_the_object_cannot_keep_bounded() {
-    let req = |takes: Vec<Take>| LimiterRequest::Take { now: T0, takes, tenant: None, quotas: false };
+    let req = |takes: Vec<Take>| LimiterRequest::Take { now: T0, takes, tenant: None, quotas: false, lease: 0, returned: None };
     assert_eq!(req(vec![take("a", 1, 60), unbudgeted("b")]).validate(), Ok(()));
     assert!(req(vec![take("a", 0, 60)]).validate().is_err());
     assert!(req(vec![take("a", 1, 0)]).validate().is_err());
@@ -244,12 +244,14 @@ fn validate_refuses_what_the_object_cannot_keep_bounded() {
         Err("keys must be distinct")
     );
     assert!(req((0..=MAX_ENTRIES).map(|i| take(&i.to_string(), 1, 60)).collect()).validate().is_err());
-    assert!(LimiterRequest::Take { now: -1, takes: vec![], tenant: None, quotas: false }.validate().is_err());
+    assert!(LimiterRequest::Take { now: -1, takes: vec![], tenant: None, quotas: false, lease: 0, returned: None }.validate().is_err());
     let as_tenant = |id: &str, weight| LimiterRequest::Take {
         now: T0,
         takes: vec![],
         tenant: Some(Tenant { id: id.into(), weight }),
         quotas: false,
+        lease: 0,
+        returned: None,
     };
     assert_eq!(as_tenant("app_1", 1).validate(), Ok(()));
     assert!(as_tenant("", 1).validate().is_err());

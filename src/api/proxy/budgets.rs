@@ -8,6 +8,7 @@
 
 use crate::ctx::Ctx;
 use crate::limiter;
+use crate::limiter::leases::Spent;
 use crate::respond::object;
 use connect_links_core::model::{AppRow, ProfileRow};
 use connect_links_core::platforms::Platform;
@@ -81,9 +82,11 @@ pub async fn check_budgets(
 ) -> Decision {
     let now = ctx.now();
     let takes = account_takes(platform, class);
-    let account_spent = match limiter::take(&ctx.env, account, now, takes.clone()).await {
-        Ok(Decision::Allow) => true,
-        Ok(Decision::Refuse { retry_after_secs }) => {
+    // Leased (`limiter::leases`): most calls far from a budget's end spend a unit this isolate
+    // holds already.
+    let account_spent = match limiter::leases::take(ctx, account, takes.clone()).await {
+        Ok(Spent { decision: Decision::Allow, .. }) => true,
+        Ok(Spent { decision: Decision::Refuse { retry_after_secs }, .. }) => {
             return Decision::Refuse { retry_after_secs: retry_after_secs.max(1) }
         }
         Err(e) => {
@@ -98,7 +101,13 @@ pub async fn check_budgets(
         Ok(Decision::Allow) => Decision::Allow,
         Ok(Decision::Refuse { retry_after_secs }) => {
             if account_spent && takes.iter().any(|t| t.budget.is_some()) {
-                if let Err(e) = limiter::refund(&ctx.env, account, now, takes).await {
+                // The call's unit goes back, with what this isolate's lease of the account still
+                // held (the platform app's budget is tight: no lease of it is kept meanwhile).
+                let (at, units) = match limiter::leases::release(account, &takes) {
+                    Some((at, held)) => (at, held.saturating_add(1)),
+                    None => (now, 1),
+                };
+                if let Err(e) = limiter::refund(&ctx.env, account, at, takes, units).await {
                     limiter_unavailable(&e);
                 }
             }
@@ -126,8 +135,8 @@ async fn take_app_share(
 ) -> worker::Result<Decision> {
     if reports_app_limits(platform) {
         let blocks = vec![Take { key: "*".into(), budget: None }];
-        let d = limiter::take(&ctx.env, &layout::block_object(platform_app(platform, client), &app.id), now, blocks)
-            .await?;
+        let shard = layout::block_object(platform_app(platform, client), &app.id);
+        let d = limiter::leases::take(ctx, &shard, blocks).await?.decision;
         if d != Decision::Allow {
             return Ok(d);
         }
@@ -161,6 +170,18 @@ pub async fn record_limits(
     if limits.is_empty() {
         return;
     }
+    // This isolate's leases end where the platform blocks or nearly has, at once and again
+    // once the limiters know (a lease another request of this isolate took in between ends
+    // too); from then on each call asks the limiter.
+    let mut ended: Vec<String> = Vec::new();
+    if limits.ends_account_leases(now) {
+        ended.push(account.to_string());
+    }
+    if limits.ends_app_leases(now) {
+        ended.extend(layout::block_objects(platform_app(platform, client)));
+    }
+    let end_leases = move || ended.iter().for_each(|name| limiter::leases::drop_object(name));
+    end_leases();
     let report = |key: &str, remaining: Option<(u32, i64)>, blocked_until: Option<i64>| {
         (remaining.is_some() || blocked_until.is_some()).then(|| Report {
             key: key.to_string(),
@@ -202,6 +223,7 @@ pub async fn record_limits(
             }
         });
         futures_util::future::join_all(sends).await;
+        end_leases();
     };
     if limits.blocks(now) {
         job.await;
