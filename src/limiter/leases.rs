@@ -2,7 +2,7 @@
 //! take whose lease is live spends a unit here, with no round trip to the object; otherwise
 //! the object is asked for a new lease, the old one's unused units given back with the same
 //! request. Leases that ended unused are given back after the answer of the next request
-//! that asks any object. Shared budgets (apps' fair shares) and the daily registration cap
+//! that asks any object. Only takes this isolate made in the last [`SEEN_MS`] are leased. Shared budgets (apps' fair shares) and the daily registration cap
 //! are never leased: their callers use [`super::take_as`] and [`super::take`].
 
 use super::{refund, take_lease, Granted};
@@ -23,6 +23,11 @@ const WAIT_STEP_MS: u64 = 2;
 /// The longest a request waits for another one's lease before it asks itself.
 const MAX_WAIT_MS: u64 = 2_000;
 
+/// Takes this isolate made in the last this many milliseconds ask for a lease; the first in
+/// that time asks for one unit. A profile proxied now and then (most are) would otherwise
+/// take a lease per call and give nearly all of it back: two round trips where one does.
+const SEEN_MS: i64 = 10_000;
+
 /// The lease of one set of takes in one object, and whether a request is asking for one.
 struct Held {
     /// The limiter object's name.
@@ -33,6 +38,8 @@ struct Held {
     lease: Option<Lease>,
     /// A request of this isolate is asking the object for a lease of these takes.
     asking: bool,
+    /// When this isolate last asked the object for these takes.
+    asked_ms: i64,
 }
 
 thread_local! {
@@ -56,8 +63,9 @@ enum Step {
     Spent(Vec<Quota>),
     /// Another request is asking: look again shortly.
     Wait,
-    /// Ask the object, giving back the old lease's unused units; give back `ended` too.
-    Ask(Option<Returned>, Vec<Unused>),
+    /// Ask the object for this many units, giving back the old lease's unused units; give
+    /// back `ended` too.
+    Ask(u32, Option<Returned>, Vec<Unused>),
 }
 
 /// Spends one unit of `takes` in the object named `object`: from this isolate's live lease
@@ -68,12 +76,12 @@ enum Step {
 /// refused). Errors as [`super::take`] does.
 pub async fn take(ctx: &Ctx, object: &str, takes: Vec<Take>) -> Result<Spent> {
     let mut waited_ms = 0;
-    let (returned, ended) = loop {
+    let (want, returned, ended) = loop {
         let now_ms = now_ms();
         let step = HELD.with(|h| step(&mut h.borrow_mut(), object, &takes, now_ms, waited_ms >= MAX_WAIT_MS));
         match step {
             Step::Spent(quotas) => return Ok(Spent { decision: Decision::Allow, quotas }),
-            Step::Ask(returned, ended) => break (returned, ended),
+            Step::Ask(want, returned, ended) => break (want, returned, ended),
             // The wait is a timer of this request's own: a promise resolved by another
             // request would run this one's I/O in that request's context, which the runtime
             // refuses. Past `MAX_WAIT_MS` (the other is stuck) this request asks too.
@@ -87,8 +95,7 @@ pub async fn take(ctx: &Ctx, object: &str, takes: Vec<Take>) -> Result<Spent> {
     give_back_later(ctx, ended).await;
     let now_ms = now_ms();
     let now = now_ms / 1000;
-    let Granted { decision, units, quotas } =
-        take_lease(&ctx.env, object, now, takes.clone(), LEASE_WANT, returned).await?;
+    let Granted { decision, units, quotas } = take_lease(&ctx.env, object, now, takes.clone(), want, returned).await?;
     let lease = (units > 1).then(|| Lease::new(units, now, now_ms, quotas.clone()));
     let quotas = lease.as_ref().map_or(quotas, |l| l.quotas_at(now));
     asking.done(lease);
@@ -98,13 +105,16 @@ pub async fn take(ctx: &Ctx, object: &str, takes: Vec<Take>) -> Result<Spent> {
 /// Under the isolate's borrow: spends from the live lease of `takes`, or says to wait for the
 /// request asking for one, or marks this one as asking (`force`: even while another is) and
 /// takes out what to give back: the old lease's unused units and every other ended lease's.
+/// Takes not asked for in the last [`SEEN_MS`] ask for one unit, no lease.
 fn step(h: &mut Vec<Held>, object: &str, takes: &[Take], now_ms: i64, force: bool) -> Step {
     let mine = |x: &Held| x.object == object && x.takes == takes;
-    let i = match h.iter().position(mine) {
-        Some(i) => i,
+    let (i, want) = match h.iter().position(mine) {
+        Some(i) => (i, LEASE_WANT),
         None => {
-            h.push(Held { object: object.to_string(), takes: takes.to_vec(), lease: None, asking: false });
-            h.len() - 1
+            let new =
+                Held { object: object.to_string(), takes: takes.to_vec(), lease: None, asking: false, asked_ms: 0 };
+            h.push(new);
+            (h.len() - 1, 1)
         }
     };
     let held = &mut h[i];
@@ -117,23 +127,26 @@ fn step(h: &mut Vec<Held>, object: &str, takes: &[Take], now_ms: i64, force: boo
         return Step::Wait;
     }
     held.asking = true;
+    held.asked_ms = now_ms;
     let unused = |l: Lease| (l.units > 0).then_some(Returned { at: l.at, units: l.units });
     let returned = held.lease.take().and_then(unused);
-    // Every other entry whose lease ended, or that holds none, leaves (unused units given
-    // back); past `MAX_HELD`, so do the live ones not being asked for.
+    // Every other lease that ended gives its unused units back; an entry not asked for in
+    // `SEEN_MS` leaves, and past `MAX_HELD` every one not being asked for (its lease ended).
     let crowded = h.len() > MAX_HELD;
     let mut ended = Vec::new();
     h.retain_mut(|x| {
-        let over = x.lease.as_ref().is_none_or(|l| !l.live(now_ms) || crowded);
-        if x.asking || !over {
+        if x.asking {
             return true;
         }
-        if let Some(r) = x.lease.take().and_then(unused) {
-            ended.push((std::mem::take(&mut x.object), std::mem::take(&mut x.takes), r));
+        let leave = crowded || now_ms - x.asked_ms > SEEN_MS;
+        if leave || x.lease.as_ref().is_some_and(|l| !l.live(now_ms)) {
+            if let Some(r) = x.lease.take().and_then(unused) {
+                ended.push((x.object.clone(), x.takes.clone(), r));
+            }
         }
-        false
+        !leave
     });
-    Step::Ask(returned, ended)
+    Step::Ask(want, returned, ended)
 }
 
 /// This request asking for a lease: when done (or dropped: failed or cancelled) the lease,

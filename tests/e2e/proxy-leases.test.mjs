@@ -137,17 +137,29 @@ test('a platform budget nearly spent ends the lease: from then on each call asks
   assert.equal(takes.length, 3, `each call asked the account object: ${JSON.stringify(takes)}`);
 });
 
+test('a take this isolate has not made in 10 s asks for one unit: a profile proxied now and then takes no lease to give back', async () => {
+  const p = await appWithProfile('lease-once');
+  serve(() => ok());
+  await limiterCalls();
+  assert.equal((await proxy(p, '2/users/me')).status, 200);
+  const calls = await limiterCalls();
+  const account = calls.filter((c) => c.name.startsWith('account:x:'));
+  assert.deepEqual(account.map((c) => [c.op, c.lease]), [['take', 1]], JSON.stringify(calls));
+  assert.ok(calls.every((c) => c.op !== 'refund'), 'nothing to give back');
+});
+
 test("a lease's unused units go back to the object with the isolate's next take of it", async () => {
   const p = await appWithProfile('lease-back', { proxy_per_minute: 100 });
   serve(() => ok());
   await limiterCalls();
-  const first = await proxy(p, '2/tweets/search/recent?query=a');
-  assert.equal(remaining(first), 99);
-  // The lease (a quarter of 100: 25 units, one used) ends after a second.
+  // The first call asks one unit; the second a lease (a quarter of the 99 left: 24 units, one
+  // used), which ends after a second.
+  assert.equal(remaining(await proxy(p, '2/tweets/search/recent?query=a')), 99);
+  assert.equal(remaining(await proxy(p, '2/tweets/search/recent?query=a')), 98);
   await new Promise((r) => setTimeout(r, 1200));
-  const second = await proxy(p, '2/tweets/search/recent?query=a');
-  assert.equal(remaining(second), 98, 'the 24 unused units were given back (74 otherwise)');
+  const third = await proxy(p, '2/tweets/search/recent?query=a');
+  assert.equal(remaining(third), 97, 'the 23 unused units were given back (74 otherwise)');
   const tenantTakes = (await limiterCalls()).filter((c) => c.op === 'take' && c.name === `tenant:${p.appId}`);
-  assert.equal(tenantTakes.length, 2);
-  assert.deepEqual(tenantTakes[1].returned?.units, 24);
+  assert.deepEqual(tenantTakes.map((c) => c.lease), [1, 32, 32]);
+  assert.deepEqual(tenantTakes[2].returned?.units, 23);
 });

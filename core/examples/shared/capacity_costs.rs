@@ -1,11 +1,13 @@
 //! What one operation of the worker costs in D1 statements, outbound fetches and
 //! `RateLimiter` calls, for the capacity model (`capacity.rs`), read from the worker's code
-//! on main at ffb1723 (each figure names the file and line, or the bench, it comes from), and
-//! the per-run caps the scheduled job keeps to. When the code changes (issue 26's proxy work
-//! removes the proxy's D1 write and most of its limiter calls), these are the lines to change.
+//! on main at ffb1723, the proxy's as issue 26 left it (no D1 write per call, the app's own
+//! limiter objects leased) (each figure names the file, or the bench, it comes from), and
+//! the per-run caps the scheduled job keeps to. When the code changes, these are the lines
+//! to change.
 
 use connect_links_core::platforms::proxy_spec::{RateHeaders, Scope};
 use connect_links_core::platforms::Platform;
+use connect_links_core::ratelimit::lease::LEASE_WANT;
 
 /// The D1 statements and outbound fetches of one operation.
 #[derive(Clone, Copy)]
@@ -33,11 +35,14 @@ pub const REFRESH: OpCost = OpCost { reads: 0.0, writes: crate::refresh_sim::D1_
 pub const LIVENESS_CHECK: OpCost = OpCost { reads: 1.0, writes: 1.25, fetches: 1.0 };
 
 /// One proxied call that needs no refresh: the profile and its token read
-/// (`store::profile_token`, src/api/proxy.rs:121; the API key's app comes from the isolate's
-/// cache, `API_KEY_CACHE_MS`, 5 s), the platform call, and the per-minute counter upsert after
-/// the answer (`store::count_proxy_call`, src/api/proxy.rs:526). A refresh on the way is
-/// counted apart, by the simulation. Its `RateLimiter` calls are [`limiter_calls_per_proxy`].
-pub const PROXY_CALL: OpCost = OpCost { reads: 1.0, writes: 1.0, fetches: 1.0 };
+/// (`store::profile_token`, src/api/proxy.rs; the API key's app comes from the isolate's
+/// cache, `API_KEY_CACHE_MS`, 5 s; the row is kept `PROXY_PROFILE_CACHE_MS`, 3 s, which a
+/// profile's calls hours apart never hit) and the platform call. The per-minute counters are
+/// summed in the isolate and written once a second per isolate and counter
+/// (src/api/proxy/tally.rs): no write per call. A refresh on the way is counted apart, by the
+/// simulation. Its `RateLimiter` calls are [`limiter_calls_per_proxy`] and, for the app's own
+/// object and block shard, [`leased_asks`].
+pub const PROXY_CALL: OpCost = OpCost { reads: 1.0, writes: 0.0, fetches: 1.0 };
 
 /// One webhook to an app, delivered at the first attempt: its outbox row, inserted in the
 /// batch of the change it reports (src/events/batch.rs:61), the claim `UPDATE ... RETURNING`
@@ -110,16 +115,16 @@ pub const OUTBOX_ROW_BYTES: f64 = 1_150.0;
 pub const SEEN_ROW_BYTES: f64 = 150.0;
 
 /// `RateLimiter` calls of one proxied call on platform `p` (src/api/proxy.rs,
-/// src/api/proxy/budgets.rs): the app's own rate (`tenant:<app id>`, src/api/proxy.rs:120),
-/// the account's budgets (budgets.rs:84), the platform app's block shard when the platform
-/// reports app-wide limits (Meta's `x-app-usage`, Reddit's; budgets.rs:129), each app budget
-/// whose endpoint class matches (budgets.rs:140; `app_budget_share` of the calls where no rule
-/// matches every class), and the report of what the answer said when it says it on every
-/// call (X's `x-rate-limit-*` to the account, Reddit's remaining count to its `*` budget;
-/// budgets.rs:199). A refusal's refund is left out.
+/// src/api/proxy/budgets.rs) besides the app's own objects: the account's budgets (leased
+/// only when the isolate asked for them in the last 10 s, src/limiter/leases.rs; a profile's
+/// calls are hours apart, so one ask a call), each app budget whose endpoint class matches
+/// (never leased: fair shares; `app_budget_share` of the calls where no rule matches every
+/// class), and the report of what the answer said when it says it on every call (X's
+/// `x-rate-limit-*` to the account, Reddit's remaining count to its `*` budget). The app's
+/// own rate (`tenant:<app id>`) and its block shard (Meta, Reddit) are leased: see
+/// [`leased_asks`]. A refusal's refund is left out.
 pub fn limiter_calls_per_proxy(p: &Platform, app_budget_share: f64) -> f64 {
     let spec = &p.proxy;
-    let blocks = matches!(spec.rate_headers, RateHeaders::MetaUsage | RateHeaders::RedditRateLimit);
     let app_rules: Vec<_> = spec.budgets.iter().filter(|r| r.scope == Scope::App).collect();
     let budgets = if app_rules.iter().any(|r| r.endpoint == "*") {
         1.0
@@ -129,7 +134,19 @@ pub fn limiter_calls_per_proxy(p: &Platform, app_budget_share: f64) -> f64 {
         app_budget_share
     };
     let reports = matches!(spec.rate_headers, RateHeaders::XRateLimit | RateHeaders::RedditRateLimit);
-    2.0 + f64::from(u8::from(blocks)) + budgets + f64::from(u8::from(reports))
+    1.0 + budgets + f64::from(u8::from(reports))
+}
+
+/// Requests a second that one leased object (an app's `tenant:<app id>`, its block shard)
+/// gets when `rate` calls a second spread evenly over `isolates` isolates
+/// (src/limiter/leases.rs, `core/src/ratelimit/lease.rs`): an isolate whose calls are a second
+/// or more apart asks on each (its lease lasts a second); a busier one asks once a second, or
+/// once every [`LEASE_WANT`] calls when that is sooner. The unused units go back with the
+/// next ask, in the same request.
+pub fn leased_asks(rate: f64, isolates: f64) -> f64 {
+    let each = rate / isolates;
+    let asks = if each <= 1.0 { each } else { (each / f64::from(LEASE_WANT)).max(1.0) };
+    asks * isolates
 }
 
 /// Whether platform `p`'s block shards are asked on every call (Meta, Reddit): then the
