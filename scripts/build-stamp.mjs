@@ -21,7 +21,7 @@ export const STAMP = path.join(root, 'build/.stamp');
 // core/target (a stray `cargo` run inside core/) and core/tests (host-only) are left out.
 const DIRS = ['src', 'core'];
 const SKIP = new Set(['core/target', 'core/tests']);
-const FILES = ['Makefile', 'Cargo.toml', 'Cargo.lock', 'build.rs', 'core/build.rs',
+const FILES = ['Makefile', 'scripts/short-imports.mjs', 'Cargo.toml', 'Cargo.lock', 'build.rs', 'core/build.rs',
   '.cargo/config.toml', '.cargo/config', 'rust-toolchain.toml', 'rust-toolchain'];
 
 function walk(rel, out) {

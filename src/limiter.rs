@@ -386,14 +386,15 @@ pub async fn take_lease(
     struct Extra {
         #[serde(default)]
         quotas: Vec<Quota>,
+        /// Absent (0) for one unit.
         #[serde(default)]
-        units: Option<u32>,
+        units: u32,
     }
     let answer = call(env, name, &LimiterRequest::Take { now, takes, tenant: None, quotas: true, lease, returned }).await?;
     let decision: Decision = connect_links_core::stored_json::from_slice(answer.as_bytes())?;
     let extra = connect_links_core::stored_json::from_slice::<Extra>(answer.as_bytes())?;
     let units = match decision {
-        Decision::Allow => extra.units.unwrap_or(1).max(1),
+        Decision::Allow => extra.units.max(1),
         Decision::Refuse { .. } => 0,
     };
     Ok(Granted { decision, units, quotas: extra.quotas })

@@ -1,13 +1,13 @@
 //! The leases this isolate holds on `RateLimiter` budgets (`ratelimit::lease`, issue 26): a
 //! take whose lease is live spends a unit here, with no round trip to the object; otherwise
 //! the object is asked for a new lease, the old one's unused units given back with the same
-//! request. Leases that ended unused are given back after the answer of the next request
-//! that asks any object. Only takes this isolate made in the last [`SEEN_MS`] are leased. Shared budgets (apps' fair shares) and the daily registration cap
+//! request. A lease whose takes the isolate does not ask for again keeps its unused units
+//! spent until its window ends (at most a quarter of what was left, see `ratelimit::lease`):
+//! giving them back from elsewhere cost the wasm 1.3 KB gzip, more than the budget had. Only takes this isolate made in the last [`SEEN_MS`] are leased. Shared budgets (apps' fair shares) and the daily registration cap
 //! are never leased: their callers use [`super::take_as`] and [`super::take`].
 
-use super::{refund, take_lease, Granted};
+use super::{take_lease, Granted};
 use crate::ctx::{now_ms, Ctx};
-use crate::respond::object;
 use connect_links_core::ratelimit::lease::{Lease, LEASE_WANT};
 use connect_links_core::ratelimit::{Decision, Quota, Returned, Take};
 use std::cell::RefCell;
@@ -54,18 +54,14 @@ pub struct Spent {
     pub quotas: Vec<Quota>,
 }
 
-/// A lease's unused units to give back to its object.
-type Unused = (String, Vec<Take>, Returned);
-
 /// What a request does next, decided under one borrow of the isolate's leases.
 enum Step {
     /// A unit of the live lease was spent: these quotas.
     Spent(Vec<Quota>),
     /// Another request is asking: look again shortly.
     Wait,
-    /// Ask the object for this many units, giving back the old lease's unused units; give
-    /// back `ended` too.
-    Ask(u32, Option<Returned>, Vec<Unused>),
+    /// Ask the object for this many units, giving back the old lease's unused units.
+    Ask(u32, Option<Returned>),
 }
 
 /// Spends one unit of `takes` in the object named `object`: from this isolate's live lease
@@ -76,12 +72,12 @@ enum Step {
 /// refused). Errors as [`super::take`] does.
 pub async fn take(ctx: &Ctx, object: &str, takes: Vec<Take>) -> Result<Spent> {
     let mut waited_ms = 0;
-    let (want, returned, ended) = loop {
+    let (want, returned) = loop {
         let now_ms = now_ms();
         let step = HELD.with(|h| step(&mut h.borrow_mut(), object, &takes, now_ms, waited_ms >= MAX_WAIT_MS));
         match step {
             Step::Spent(quotas) => return Ok(Spent { decision: Decision::Allow, quotas }),
-            Step::Ask(want, returned, ended) => break (want, returned, ended),
+            Step::Ask(want, returned) => break (want, returned),
             // The wait is a timer of this request's own: a promise resolved by another
             // request would run this one's I/O in that request's context, which the runtime
             // refuses. Past `MAX_WAIT_MS` (the other is stuck) this request asks too.
@@ -92,7 +88,6 @@ pub async fn take(ctx: &Ctx, object: &str, takes: Vec<Take>) -> Result<Spent> {
         }
     };
     let asking = Asking { object, takes: &takes };
-    give_back_later(ctx, ended).await;
     let now_ms = now_ms();
     let now = now_ms / 1000;
     let Granted { decision, units, quotas } = take_lease(&ctx.env, object, now, takes.clone(), want, returned).await?;
@@ -104,7 +99,7 @@ pub async fn take(ctx: &Ctx, object: &str, takes: Vec<Take>) -> Result<Spent> {
 
 /// Under the isolate's borrow: spends from the live lease of `takes`, or says to wait for the
 /// request asking for one, or marks this one as asking (`force`: even while another is) and
-/// takes out what to give back: the old lease's unused units and every other ended lease's.
+/// takes out the old lease's unused units to give back.
 /// Takes not asked for in the last [`SEEN_MS`] ask for one unit, no lease.
 fn step(h: &mut Vec<Held>, object: &str, takes: &[Take], now_ms: i64, force: bool) -> Step {
     let mine = |x: &Held| x.object == object && x.takes == takes;
@@ -130,23 +125,11 @@ fn step(h: &mut Vec<Held>, object: &str, takes: &[Take], now_ms: i64, force: boo
     held.asked_ms = now_ms;
     let unused = |l: Lease| (l.units > 0).then_some(Returned { at: l.at, units: l.units });
     let returned = held.lease.take().and_then(unused);
-    // Every other lease that ended gives its unused units back; an entry not asked for in
-    // `SEEN_MS` leaves, and past `MAX_HELD` every one not being asked for (its lease ended).
+    // An entry not asked for in `SEEN_MS` leaves, and past `MAX_HELD` every one not being
+    // asked for.
     let crowded = h.len() > MAX_HELD;
-    let mut ended = Vec::new();
-    h.retain_mut(|x| {
-        if x.asking {
-            return true;
-        }
-        let leave = crowded || now_ms - x.asked_ms > SEEN_MS;
-        if leave || x.lease.as_ref().is_some_and(|l| !l.live(now_ms)) {
-            if let Some(r) = x.lease.take().and_then(unused) {
-                ended.push((x.object.clone(), x.takes.clone(), r));
-            }
-        }
-        !leave
-    });
-    Step::Ask(want, returned, ended)
+    h.retain(|x| x.asking || !(crowded || now_ms - x.asked_ms > SEEN_MS));
+    Step::Ask(want, returned)
 }
 
 /// This request asking for a lease: when done (or dropped: failed or cancelled) the lease,
@@ -195,23 +178,4 @@ pub fn release(object: &str, takes: &[Take]) -> Option<(i64, u32)> {
 /// a while. Their units stay spent in the object, on the side of refusing too much.
 pub fn drop_object(object: &str) {
     HELD.with(|h| h.borrow_mut().iter_mut().filter(|x| x.object == object).for_each(|x| x.lease = None));
-}
-
-/// Gives the unused units of ended leases back to their objects after the answer (a failure
-/// is logged; those units stay spent until their window ends).
-async fn give_back_later(ctx: &Ctx, ended: Vec<Unused>) {
-    let ended: Vec<Unused> =
-        ended.into_iter().filter(|(_, takes, _)| takes.iter().any(|t| t.budget.is_some())).collect();
-    if ended.is_empty() {
-        return;
-    }
-    let env = ctx.env.clone();
-    ctx.after_answer(async move {
-        for (object, takes, r) in ended {
-            if let Err(e) = refund(&env, &object, r.at, takes, r.units).await {
-                crate::log::warn(&object!("event": "limiter_unavailable", "scope": "lease", "error": e.to_string()));
-            }
-        }
-    })
-    .await;
 }

@@ -170,18 +170,16 @@ pub async fn record_limits(
     if limits.is_empty() {
         return;
     }
-    // This isolate's leases end where the platform blocks or nearly has, at once and again
-    // once the limiters know (a lease another request of this isolate took in between ends
-    // too); from then on each call asks the limiter.
-    let mut ended: Vec<String> = Vec::new();
+    // This isolate's leases end at once where the platform blocks or nearly has; from then on
+    // each call asks the limiter, which leases nothing on counters blocked in the last minute
+    // (a lease another request of this isolate took before the report landed lasts at most
+    // its second).
     if limits.ends_account_leases(now) {
-        ended.push(account.to_string());
+        limiter::leases::drop_object(account);
     }
     if limits.ends_app_leases(now) {
-        ended.extend(layout::block_objects(platform_app(platform, client)));
+        layout::block_objects(platform_app(platform, client)).iter().for_each(|name| limiter::leases::drop_object(name));
     }
-    let end_leases = move || ended.iter().for_each(|name| limiter::leases::drop_object(name));
-    end_leases();
     let report = |key: &str, remaining: Option<(u32, i64)>, blocked_until: Option<i64>| {
         (remaining.is_some() || blocked_until.is_some()).then(|| Report {
             key: key.to_string(),
@@ -223,7 +221,6 @@ pub async fn record_limits(
             }
         });
         futures_util::future::join_all(sends).await;
-        end_leases();
     };
     if limits.blocks(now) {
         job.await;

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// Release builds (`make build`, after wasm-opt): short names for the wasm's imports.
+//
+// wasm-bindgen names each JavaScript function the wasm imports `__wbg_<name>_<16 hex digits>`;
+// the worker's 189 such names took 6.5 KB of its import section, 1.7 KB of the gzip (the hashes
+// do not compress), against the 512 KB gzip budget (docs/performance.md). Each imported function
+// is renamed `_<n in base 36>` in the wasm (binaryen's JavaScript API: the import re-added under
+// the same internal name, so every call to it stays as it was) and in the glue's import object
+// (build/index.js), where its old name must be a key exactly once: anything else (a new
+// wasm-bindgen writing its glue another way) stops the build rather than leave a name unmatched.
+// Nothing else changes: the glue's functions, the wasm's exports and its code are the same. Last,
+// the two custom sections only tools read are dropped.
+import binaryen from 'binaryen';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const wasmPath = path.join(root, 'build/index_bg.wasm');
+const jsPath = path.join(root, 'build/index.js');
+
+function fail(message) {
+  console.error(`short-imports: ${message}`);
+  process.exit(1);
+}
+
+const module = binaryen.readBinary(fs.readFileSync(wasmPath));
+// The features are the wasm's own (its target_features section, as wasm-opt left it): with
+// more, binaryen may write encodings the Workers runtime cannot read (compact imports).
+let js = fs.readFileSync(jsPath, 'utf8');
+
+const imports = [];
+for (let i = 0; i < module.getNumFunctions(); i++) {
+  const info = binaryen.getFunctionInfo(module.getFunctionByIndex(i));
+  if (info.module) imports.push(info);
+}
+if (imports.length === 0) fail('the wasm imports no function');
+
+const escape = (s) => s.replace(/[$.*+?^(){}|[\]\\]/g, '\\$&');
+for (const [n, info] of imports.entries()) {
+  const short = `_${n.toString(36)}`;
+  // The old name as a key of the glue's import object: `{` or `,` before it, `:` after it.
+  const key = new RegExp(`([{,])${escape(info.base)}:`, 'g');
+  const found = js.match(key)?.length ?? 0;
+  if (found !== 1) fail(`the import ${info.module}.${info.base} is a key of build/index.js ${found} times, not once`);
+  if (new RegExp(`[{,]${short}:`).test(js)) fail(`build/index.js already has a key ${short}`);
+  js = js.replace(key, `$1${short}:`);
+  module.removeFunction(info.name);
+  module.addFunctionImport(info.name, info.module, short, info.params, info.results);
+}
+if (!module.validate()) fail('the renamed wasm does not validate');
+// The `producers` and `target_features` sections are for tools, not the runtime (300 bytes).
+module.runPasses(['strip-producers', 'strip-target-features']);
+
+const before = fs.statSync(wasmPath).size;
+const bytes = module.emitBinary();
+module.dispose();
+fs.writeFileSync(wasmPath, bytes);
+fs.writeFileSync(jsPath, js);
+console.log(`short-imports: ${imports.length} imports renamed; wasm ${before} -> ${bytes.length} bytes`);
