@@ -194,3 +194,36 @@ test("a call is refused by the account or by the app's share, never charged to t
     await xw.stop();
   }
 });
+
+test("a Meta block ends this isolate's lease of the app's block shard: the app's next call is refused here", async () => {
+  // A worker of its own: a block of the client id lasts a minute. The app's first call asks
+  // its block shard for one unit, its second for a lease (the isolate spends the third from
+  // it); the third's answer blocks the client id.
+  const mw = await startWorker({ vars: credentialVars(['facebook']), outbound: mocks.handle });
+  try {
+    const made = await mw.admin('POST', '/v1/admin/apps', { name: 'Meta lease', allowed_redirect_urls: [REDIRECT] });
+    assert.equal(made.status, 201);
+    mocks.setPages('meta-lease', [{ id: '880200', name: 'Page L' }]);
+    const { q } = await mw.connectWithMock(mocks, made.body.api_key, 'facebook', { user: 'meta-lease', redirect: REDIRECT });
+    assert.equal(q.connected, 'true', JSON.stringify(q));
+    const feed = () => fetch(`${mw.base}/v1/profiles/${q.profile_id}/proxy/v25.0/880200/feed`, { headers: { authorization: `Bearer ${made.body.api_key}` } });
+    graphUsage = { call_count: 5, total_cputime: 1, total_time: 1 };
+    for (let i = 0; i < 2; i++) {
+      const r = await feed();
+      assert.equal(r.status, 200);
+      await r.arrayBuffer();
+    }
+    graphUsage = { call_count: 100, total_cputime: 20, total_time: 20 };
+    const blocking = await feed();
+    assert.equal(blocking.status, 200, 'the answer that says so comes back');
+    await blocking.arrayBuffer();
+    const before = seen.length;
+    const refused = await feed();
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get('x-connect-links-attempts'), '0', 'refused here, not from a lease');
+    assert.equal(seen.length, before, 'Meta saw no call after its block');
+  } finally {
+    graphUsage = null;
+    await mw.stop();
+  }
+});

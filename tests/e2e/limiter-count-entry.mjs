@@ -2,12 +2,12 @@
 // to an object (its name and the request's `op`), so a test can count Durable Object round
 // trips. The worker code is unchanged; this module only wraps the binding it is given (as
 // limiter-overload-entry.mjs does) and answers `GET /__test/limiter-calls` (the calls so far,
-// then forgotten) itself.
+// each with `done` once the object answered, then forgotten; kept with `?keep`) itself.
 import Worker from '../../build/index.js';
 
 export { RateLimiter } from '../../build/index.js';
 
-/** The calls this isolate's worker made: { name, op, lease, units, returned }. */
+/** The calls this isolate's worker made: { name, op, lease, units, returned, done }. */
 let calls = [];
 
 function wrapNamespace(ns) {
@@ -35,8 +35,11 @@ function wrapNamespace(ns) {
               return async (req, init) => {
                 const request = new Request(req, init);
                 const body = JSON.parse(await request.clone().text());
-                calls.push({ name, op: body.op, lease: body.lease ?? 0, units: body.units ?? null, returned: body.returned ?? null });
-                return v.call(s, request);
+                const call = { name, op: body.op, lease: body.lease ?? 0, units: body.units ?? null, returned: body.returned ?? null, done: false };
+                calls.push(call);
+                const answer = await v.call(s, request);
+                call.done = true;
+                return answer;
               };
             },
           });
@@ -53,9 +56,10 @@ export default class CountingLimiterWorker extends Worker {
   }
 
   async fetch(request) {
-    if (new URL(request.url).pathname === '/__test/limiter-calls') {
+    const url = new URL(request.url);
+    if (url.pathname === '/__test/limiter-calls') {
       const out = calls;
-      calls = [];
+      if (!url.searchParams.has('keep')) calls = [];
       return Response.json(out);
     }
     return super.fetch(request);

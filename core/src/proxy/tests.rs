@@ -363,3 +363,26 @@ fn reads_reddit_and_meta_usage() {
     let r = read_limits(&linkedin, 429, noon, &headers(&[("retry-after", "5")]), &no_date);
     assert_eq!(r.profile_blocked_until, Some(noon + 5));
 }
+
+#[test]
+fn a_block_or_few_calls_left_end_the_isolates_leases_and_nothing_else_does() {
+    use super::limits::Limits;
+    use crate::ratelimit::lease::LOW_REMAINING;
+    const NOW: i64 = 1_700_000_000;
+    let none = Limits::default();
+    assert!(!none.ends_account_leases(NOW) && !none.ends_app_leases(NOW));
+    let low = Limits { profile_remaining: Some((LOW_REMAINING - 1, NOW + 60)), ..Limits::default() };
+    assert!(low.ends_account_leases(NOW) && !low.ends_app_leases(NOW));
+    let enough = Limits { profile_remaining: Some((LOW_REMAINING, NOW + 60)), ..Limits::default() };
+    assert!(!enough.ends_account_leases(NOW));
+    let blocked = Limits { account_blocked_until: Some(NOW + 30), ..Limits::default() };
+    assert!(blocked.ends_account_leases(NOW));
+    let endpoint = Limits { profile_blocked_until: Some(NOW + 30), ..Limits::default() };
+    assert!(endpoint.ends_account_leases(NOW));
+    let past = Limits { account_blocked_until: Some(NOW - 1), app_blocked_until: Some(NOW), ..Limits::default() };
+    assert!(!past.ends_account_leases(NOW) && !past.ends_app_leases(NOW), "a block already over ends nothing");
+    let app_low = Limits { app_remaining: Some((3, NOW + 60)), ..Limits::default() };
+    assert!(app_low.ends_app_leases(NOW) && !app_low.ends_account_leases(NOW));
+    let app_blocked = Limits { app_blocked_until: Some(NOW + 60), ..Limits::default() };
+    assert!(app_blocked.ends_app_leases(NOW));
+}

@@ -21,6 +21,8 @@
 use super::counter::{decide, Counter, Decision, Take};
 use super::Quota;
 
+pub mod book;
+
 /// The longest an isolate keeps a lease, in milliseconds.
 pub const LEASE_MS: i64 = 1_000;
 

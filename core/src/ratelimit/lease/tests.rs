@@ -182,3 +182,49 @@ fn one_isolate_gets_the_whole_budget_through_leases() {
     assert_eq!(object.used, 50);
     assert!(asked < 30, "asked the object {asked} times for 60 calls");
 }
+
+/// The same isolates at rates from a call every 20 ms to one every few seconds, so leases
+/// run into their windows' ends: counted by when each call was spent (not by the window its
+/// lease was granted in), no window lets more calls through than the budget.
+#[test]
+fn leases_across_window_ends_never_let_a_window_exceed_its_budget() {
+    for seed in 1..=200u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let limit = 20 + rng.next(300) as u32;
+        let window = 60;
+        let t = budgeted(limit, window);
+        let mut object = Counter::default();
+        let isolates = 1 + rng.next(6) as usize;
+        let mut leases: Vec<Option<Lease>> = vec![None; isolates];
+        let mut calls: Vec<i64> = vec![];
+        let mut windows: std::collections::BTreeSet<i64> = Default::default();
+        let mut now_ms = T0 * 1000;
+        for _ in 0..3_000 {
+            now_ms += rng.next(40 + 10 * (seed % 60)) as i64;
+            let now = now_ms / 1000;
+            let i = rng.next(isolates as u64) as usize;
+            if leases[i].as_mut().is_some_and(|l| l.spend(now_ms)) {
+                calls.push(now_ms);
+                continue;
+            }
+            if let Some(old) = leases[i].take() {
+                if old.units > 0 {
+                    object = refund(old.at, &t, object, old.units);
+                }
+            }
+            let units = lease_units(now, LEASE_WANT, &[(t.clone(), object)]);
+            let (d, next) = decide_units(now, &[(t.clone(), object)], units);
+            object = next[0];
+            windows.insert(object.window_end);
+            if d == Decision::Allow {
+                calls.push(now_ms);
+                let q = quota(now, "proxy", t.budget.unwrap(), &object);
+                leases[i] = Some(Lease::new(units, now, now_ms, vec![q]));
+            }
+        }
+        for end in windows {
+            let n = calls.iter().filter(|&&c| c >= (end - window) * 1000 && c < end * 1000).count() as u32;
+            assert!(n <= limit, "seed {seed}: {n} calls spent in the window ending {end}, limit {limit}");
+        }
+    }
+}
