@@ -198,7 +198,7 @@ impl RateLimiter {
             let list: Vec<Quota> = entries
                 .iter()
                 .zip(&next)
-                .filter_map(|((t, _, _), c)| t.budget.map(|b| quota(now, &t.key, b, c)))
+                .filter_map(|((t, _, _), c)| t.budget.map(|b| quota(now, b, c)))
                 .collect();
             answer["quotas"] = serde_json::to_value(list)?;
         }

@@ -165,11 +165,10 @@ impl TryFrom<RequestWire> for LimiterRequest {
     }
 }
 
-/// Where one budgeted counter stands after a take, for the `RateLimit` fields of an answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Where one budgeted counter stands after a take, for the `RateLimit` fields of an answer
+/// (in the order of the take's budgeted counters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quota {
-    /// The counter's name inside the object.
-    pub key: String,
     /// Calls allowed per window.
     pub limit: u32,
     /// Calls left in the current window.
@@ -179,11 +178,10 @@ pub struct Quota {
 }
 
 /// Where counter `c` (budget `budget`) stands at `now`.
-pub fn quota(now: i64, key: &str, budget: Budget, c: &Counter) -> Quota {
+pub fn quota(now: i64, budget: Budget, c: &Counter) -> Quota {
     let window = if now < c.window_end { c.window_end.saturating_sub(now) } else { budget.window_secs };
     let blocked = c.blocked_until > now;
     Quota {
-        key: key.to_string(),
         limit: budget.limit,
         remaining: if blocked { 0 } else { budget.limit.saturating_sub(c.used_at(now)) },
         reset_secs: if blocked { window.max(c.blocked_until.saturating_sub(now)) } else { window },

@@ -58,34 +58,32 @@ pub async fn take(ctx: &Ctx, object: &str, takes: Vec<Take>) -> Result<Spent> {
             }
         }
     };
-    let asking = Asking { object, takes: &takes };
+    let mut asking = Asking { object, takes: &takes, ended: false };
     let now_ms = now_ms();
     let now = now_ms / 1000;
     let Granted { decision, units, quotas } =
         take_lease(&ctx.env, object, now, takes.clone(), want, returned).await?;
     let lease = (units > 1).then(|| Lease::new(units, now, now_ms, quotas.clone()));
     let quotas = lease.as_ref().map_or(quotas, |l| l.quotas_at(now));
-    asking.done(lease);
+    asking.ended = true;
+    BOOK.with(|b| b.borrow_mut().end(object, &takes, now_ms, want, units, lease));
     Ok(Spent { decision, quotas })
 }
 
-/// This request asking for a lease: when done (or dropped: failed or cancelled) the lease,
-/// if any, is kept and other requests may ask again.
+/// This request asking for a lease: dropped before its answer is kept (the ask failed, or
+/// the request was cancelled), it lets other requests ask again.
 struct Asking<'a> {
     object: &'a str,
     takes: &'a [Take],
-}
-
-impl Asking<'_> {
-    /// Keeps the granted lease.
-    fn done(self, lease: Option<Lease>) {
-        BOOK.with(|b| b.borrow_mut().end(self.object, self.takes, lease));
-    }
+    /// The answer was kept.
+    ended: bool,
 }
 
 impl Drop for Asking<'_> {
     fn drop(&mut self) {
-        BOOK.with(|b| b.borrow_mut().end(self.object, self.takes, None));
+        if !self.ended {
+            BOOK.with(|b| b.borrow_mut().end(self.object, self.takes, now_ms(), 0, 0, None));
+        }
     }
 }
 

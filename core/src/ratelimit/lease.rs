@@ -124,7 +124,6 @@ impl Lease {
         self.quotas
             .iter()
             .map(|q| Quota {
-                key: q.key.clone(),
                 limit: q.limit,
                 remaining: q.remaining.saturating_add(self.units).min(q.limit),
                 reset_secs: q.reset_secs.saturating_sub(elapsed).max(0),

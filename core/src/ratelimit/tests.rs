@@ -165,13 +165,13 @@ fn report_times_in_the_past_are_ignored() {
 fn a_quota_says_what_is_left_and_when_the_window_ends() {
     let b = Budget { limit: 3, window_secs: 60 };
     let c = Counter { used: 1, window_end: T0 + 60, blocked_until: 0 };
-    assert_eq!(quota(T0, "k", b, &c), Quota { key: "k".into(), limit: 3, remaining: 2, reset_secs: 60 });
+    assert_eq!(quota(T0, b, &c), Quota { limit: 3, remaining: 2, reset_secs: 60 });
     // A window that ended: all of it, for a whole window from the next call.
-    assert_eq!(quota(T0 + 61, "k", b, &c).remaining, 3);
+    assert_eq!(quota(T0 + 61, b, &c).remaining, 3);
     let over = Counter { used: 9, ..c };
-    assert_eq!(quota(T0, "k", b, &over).remaining, 0);
+    assert_eq!(quota(T0, b, &over).remaining, 0);
     let blocked = Counter { blocked_until: T0 + 300, ..c };
-    assert_eq!((quota(T0, "k", b, &blocked).remaining, quota(T0, "k", b, &blocked).reset_secs), (0, 300));
+    assert_eq!((quota(T0, b, &blocked).remaining, quota(T0, b, &blocked).reset_secs), (0, 300));
 }
 
 #[test]

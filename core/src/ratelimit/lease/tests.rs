@@ -49,7 +49,7 @@ fn decide_units_spends_all_or_nothing() {
 fn a_lease_ends_after_its_time_or_its_window_and_counts_its_units_as_remaining() {
     let b = Budget { limit: 100, window_secs: 60 };
     let spent = Counter { used: 30, window_end: T0 + 40, blocked_until: 0 };
-    let q = quota(T0, "proxy", b, &spent);
+    let q = quota(T0, b, &spent);
     let mut lease = Lease::new(10, T0, T0 * 1000 + 200, vec![q]);
     assert_eq!(lease.units, 9, "the call that took it used one");
     assert_eq!(lease.until_ms, T0 * 1000 + 200 + LEASE_MS);
@@ -60,7 +60,7 @@ fn a_lease_ends_after_its_time_or_its_window_and_counts_its_units_as_remaining()
     assert!(!lease.spend(T0 * 1000 + 200 + LEASE_MS), "over");
     // A window ending within the lease's time ends it.
     let ending = Counter { used: 30, window_end: T0 + 1, blocked_until: 0 };
-    let lease = Lease::new(10, T0, T0 * 1000 + 500, vec![quota(T0, "proxy", b, &ending)]);
+    let lease = Lease::new(10, T0, T0 * 1000 + 500, vec![quota(T0, b, &ending)]);
     assert_eq!(lease.until_ms, (T0 + 1) * 1000);
     // Without a budget it lasts its time.
     assert_eq!(Lease::new(32, T0, 7, vec![]).until_ms, 7 + LEASE_MS);
@@ -134,7 +134,7 @@ fn isolates_sharing_a_budget_through_leases_never_exceed_it_and_lose_no_unit() {
                     let (d, next) = decide_units(now, &[(t.clone(), object)], units);
                     object = next[0];
                     (d == Decision::Allow).then(|| {
-                        let q = quota(now, "proxy", t.budget.unwrap(), &object);
+                        let q = quota(now, t.budget.unwrap(), &object);
                         leases[i] = Some((Lease::new(units, now, now_ms, vec![q]), object.window_end));
                         object.window_end
                     })
@@ -175,7 +175,7 @@ fn one_isolate_gets_the_whole_budget_through_leases() {
         object = next[0];
         if d == Decision::Allow {
             allowed += 1;
-            lease = Some(Lease::new(units, T0, now_ms, vec![quota(T0, "proxy", t.budget.unwrap(), &object)]));
+            lease = Some(Lease::new(units, T0, now_ms, vec![quota(T0, t.budget.unwrap(), &object)]));
         }
     }
     assert_eq!(allowed, 50, "the whole budget");
@@ -218,7 +218,7 @@ fn leases_across_window_ends_never_let_a_window_exceed_its_budget() {
             windows.insert(object.window_end);
             if d == Decision::Allow {
                 calls.push(now_ms);
-                let q = quota(now, "proxy", t.budget.unwrap(), &object);
+                let q = quota(now, t.budget.unwrap(), &object);
                 leases[i] = Some(Lease::new(units, now, now_ms, vec![q]));
             }
         }
