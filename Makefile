@@ -103,7 +103,7 @@ BUILD_MODE = $(if $(filter dev,$(CONNECT_LINKS_BUILD)),dev,release)
 # The source paths the wasm keeps (panic locations) without the build machine's cargo registry
 # directory: shorter (0.4 KB gzip) and the same wasm from any machine. Listed in the recipe,
 # after `cargo fetch` has made the registry's directories.
-REMAP_REGISTRY = $$(for d in $${CARGO_HOME:-$$HOME/.cargo}/registry/src/*/; do [ -d "$$d" ] && printf -- '--remap-path-prefix=%s= ' "$$d"; done)
+REMAP_REGISTRY = $$(for d in "$${CARGO_HOME:-$$HOME/.cargo}"/registry/src/*/; do [ -d "$$d" ] && printf -- '--remap-path-prefix=%s= ' "$$d"; done)
 BUILD_FLAGS_release := --release --no-opt
 BUILD_FLAGS_dev := --profile dev-fast --no-opt
 STRIP_NAMES = $(CURDIR)/node_modules/.bin/wasm-opt build/index_bg.wasm -o build/index_bg.wasm --strip-debug \
