@@ -400,8 +400,9 @@ pub async fn take_lease(
     Ok(Granted { decision, units, quotas: extra.quotas })
 }
 
-/// Gives back `units` an allowed [`take`] made at `at` with `takes` spent, in the object named
-/// `name` (another object refused the same call afterwards, or a lease went unused).
+/// Gives back `units` an allowed take made at `at` with `takes` spent, in the object named
+/// `name`: another object refused the same call afterwards (its unit, and what the isolate's
+/// lease of `takes` still held).
 pub async fn refund(env: &Env, name: &str, at: i64, takes: Vec<Take>, units: u32) -> Result<()> {
     let units = (units != 1).then_some(units);
     call(env, name, &LimiterRequest::Refund { now: at, takes, units }).await.map(|_| ())

@@ -9,6 +9,7 @@
 import Worker from '../../build/index.js';
 
 export { RateLimiter } from '../../build/index.js';
+import { wrapLimiterNamespace } from './limiter-stubs.mjs';
 
 function overloaded() {
   const e = new Error('Durable Object is overloaded. Too many requests queued.');
@@ -18,41 +19,10 @@ function overloaded() {
 }
 
 function wrapNamespace(ns, rules) {
-  const names = new WeakMap();
-  return new Proxy(ns, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop);
-      // workers-rs checks constructor.name; keep it as it is.
-      if (typeof value !== 'function' || prop === 'constructor') return value;
-      if (prop === 'idFromName') {
-        return (name) => {
-          const id = value.call(target, name);
-          names.set(id, name);
-          return id;
-        };
-      }
-      if (prop === 'get') {
-        return (id, ...rest) => {
-          const stub = value.call(target, id, ...rest);
-          const name = names.get(id) ?? '';
-          const matching = rules.filter((r) => name.startsWith(r.prefix));
-          if (matching.length === 0) return stub;
-          return new Proxy(stub, {
-            get(s, p) {
-              const v = Reflect.get(s, p);
-              if (p !== 'fetch') return typeof v === 'function' ? v.bind(s) : v;
-              return async (req, init) => {
-                const request = new Request(req, init);
-                const body = await request.clone().text();
-                if (matching.some((r) => !r.key || body.includes(JSON.stringify(r.key)))) return overloaded();
-                return v.call(s, request);
-              };
-            },
-          });
-        };
-      }
-      return value.bind(target);
-    },
+  return wrapLimiterNamespace(ns, (name) => {
+    const matching = rules.filter((r) => name.startsWith(r.prefix));
+    if (matching.length === 0) return null;
+    return (request, body, send) => (matching.some((r) => !r.key || body.includes(JSON.stringify(r.key))) ? overloaded() : send());
   });
 }
 

@@ -153,14 +153,10 @@ impl Book {
         self.held.iter_mut().filter(|x| x.object == object).for_each(|x| x.lease = None);
     }
 
-    /// How many entries the book keeps.
-    pub fn len(&self) -> usize {
+    /// How many entries the book keeps (for the tests' bound).
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.held.len()
-    }
-
-    /// Whether the book keeps no entry.
-    pub fn is_empty(&self) -> bool {
-        self.held.is_empty()
     }
 }
 

@@ -99,54 +99,80 @@ impl Rng {
     }
 }
 
-/// Several isolates spending one budget through leases as the worker does (spend the lease,
-/// else ask the object for a new one, giving back the old one's unused units), in a random
-/// order over a few windows. No window lets more calls through than the budget, and no unit
-/// is lost or counted twice: at every step the object's count for its window is the calls
-/// allowed in it plus the units leases of it still hold.
+/// One budget of `limit` a minute in one object, and the leases of some isolates, spent as the
+/// worker spends them: from the isolate's live lease, else from a new one the object grants,
+/// the old one's unused units given back first.
+struct Sim {
+    t: Take,
+    object: Counter,
+    /// Each isolate's lease and the end of the window its units were spent in.
+    leases: Vec<Option<(Lease, i64)>>,
+    /// How many times the object was asked.
+    asks: u32,
+}
+
+impl Sim {
+    fn new(limit: u32, isolates: usize) -> Sim {
+        Sim { t: budgeted(limit, 60), object: Counter::default(), leases: vec![None; isolates], asks: 0 }
+    }
+
+    /// A call of isolate `i` at `now_ms`: the end of the window its unit was spent in, `None`
+    /// when the object refused it.
+    fn call(&mut self, i: usize, now_ms: i64) -> Option<i64> {
+        if let Some(w) = self.leases[i].as_mut().and_then(|(l, w)| l.spend(now_ms).then_some(*w)) {
+            return Some(w);
+        }
+        self.asks += 1;
+        let now = now_ms / 1000;
+        if let Some((old, _)) = self.leases[i].take() {
+            if old.units > 0 {
+                self.object = refund(old.at, &self.t, self.object, old.units);
+            }
+        }
+        let units = lease_units(now, LEASE_WANT, &[(self.t.clone(), self.object)]);
+        let (d, next) = decide_units(now, &[(self.t.clone(), self.object)], units);
+        self.object = next[0];
+        (d == Decision::Allow).then(|| {
+            let q = quota(now, self.t.budget.unwrap(), &self.object);
+            self.leases[i] = Some((Lease::new(units, now, now_ms, vec![q]), self.object.window_end));
+            self.object.window_end
+        })
+    }
+
+    /// Units the leases of the window ending at `end` still hold.
+    fn held_in(&self, end: i64) -> u32 {
+        self.leases.iter().flatten().filter(|(_, w)| *w == end).map(|(l, _)| l.units).sum()
+    }
+}
+
+/// A seeded run's random source, budget (20 to 319 a minute) and isolates (1 to 6).
+fn seeded(seed: u64) -> (Rng, u32, usize) {
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let limit = 20 + rng.next(300) as u32;
+    let isolates = 1 + rng.next(6) as usize;
+    (rng, limit, isolates)
+}
+
+/// Several isolates spending one budget through leases, in a random order over a few windows.
+/// No window lets more calls through than the budget, and no unit is lost or counted twice: at
+/// every step the object's count for its window is the calls allowed in it plus the units
+/// leases of it still hold.
 #[test]
 fn isolates_sharing_a_budget_through_leases_never_exceed_it_and_lose_no_unit() {
     for seed in 1..=40u64 {
-        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let limit = 20 + rng.next(300) as u32;
-        let window = 60;
-        let t = budgeted(limit, window);
-        let mut object = Counter::default();
-        let isolates = 1 + rng.next(6) as usize;
-        // Each isolate's lease and the window (its end) it was spent in.
-        let mut leases: Vec<Option<(Lease, i64)>> = vec![None; isolates];
+        let (mut rng, limit, isolates) = seeded(seed);
+        let mut sim = Sim::new(limit, isolates);
         let mut allowed_in: std::collections::BTreeMap<i64, u32> = Default::default();
         let mut now_ms = T0 * 1000;
         for _ in 0..3_000 {
             now_ms += rng.next(120) as i64;
-            let now = now_ms / 1000;
             let i = rng.next(isolates as u64) as usize;
-            let from_lease = leases[i].as_mut().and_then(|(l, w)| l.spend(now_ms).then_some(*w));
-            let allowed_window = match from_lease {
-                Some(w) => Some(w),
-                None => {
-                    if let Some((old, _)) = leases[i].take() {
-                        if old.units > 0 {
-                            object = refund(old.at, &t, object, old.units);
-                        }
-                    }
-                    let units = lease_units(now, LEASE_WANT, &[(t.clone(), object)]);
-                    let (d, next) = decide_units(now, &[(t.clone(), object)], units);
-                    object = next[0];
-                    (d == Decision::Allow).then(|| {
-                        let q = quota(now, t.budget.unwrap(), &object);
-                        leases[i] = Some((Lease::new(units, now, now_ms, vec![q]), object.window_end));
-                        object.window_end
-                    })
-                }
-            };
-            if let Some(w) = allowed_window {
+            if let Some(w) = sim.call(i, now_ms) {
                 *allowed_in.entry(w).or_default() += 1;
             }
-            let held: u32 =
-                leases.iter().flatten().filter(|(_, w)| *w == object.window_end).map(|(l, _)| l.units).sum();
-            let calls = allowed_in.get(&object.window_end).copied().unwrap_or(0);
-            assert_eq!(object.used, calls + held, "seed {seed}: the object's count is calls plus leased units");
+            let end = sim.object.window_end;
+            let calls = allowed_in.get(&end).copied().unwrap_or(0);
+            assert_eq!(sim.object.used, calls + sim.held_in(end), "seed {seed}: the object's count is calls plus leased units");
         }
         for (end, n) in allowed_in {
             assert!(n <= limit, "seed {seed}: {n} calls allowed in the window ending {end}, limit {limit}");
@@ -158,29 +184,11 @@ fn isolates_sharing_a_budget_through_leases_never_exceed_it_and_lose_no_unit() {
 /// call before the first refusal (its own lease is spent before it asks again).
 #[test]
 fn one_isolate_gets_the_whole_budget_through_leases() {
-    let t = budgeted(50, 60);
-    let mut object = Counter::default();
-    let mut lease: Option<Lease> = None;
-    let mut asked = 0;
-    let mut allowed = 0;
-    for call in 0..60 {
-        let now_ms = T0 * 1000 + call * 10;
-        if lease.as_mut().is_some_and(|l| l.spend(now_ms)) {
-            allowed += 1;
-            continue;
-        }
-        asked += 1;
-        let units = lease_units(T0, LEASE_WANT, &[(t.clone(), object)]);
-        let (d, next) = decide_units(T0, &[(t.clone(), object)], units);
-        object = next[0];
-        if d == Decision::Allow {
-            allowed += 1;
-            lease = Some(Lease::new(units, T0, now_ms, vec![quota(T0, t.budget.unwrap(), &object)]));
-        }
-    }
+    let mut sim = Sim::new(50, 1);
+    let allowed = (0..60).filter(|call| sim.call(0, T0 * 1000 + call * 10).is_some()).count();
     assert_eq!(allowed, 50, "the whole budget");
-    assert_eq!(object.used, 50);
-    assert!(asked < 30, "asked the object {asked} times for 60 calls");
+    assert_eq!(sim.object.used, 50);
+    assert!(sim.asks < 30, "asked the object {} times for 60 calls", sim.asks);
 }
 
 /// The same isolates at rates from a call every 20 ms to one every few seconds, so leases
@@ -189,41 +197,21 @@ fn one_isolate_gets_the_whole_budget_through_leases() {
 #[test]
 fn leases_across_window_ends_never_let_a_window_exceed_its_budget() {
     for seed in 1..=200u64 {
-        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let limit = 20 + rng.next(300) as u32;
-        let window = 60;
-        let t = budgeted(limit, window);
-        let mut object = Counter::default();
-        let isolates = 1 + rng.next(6) as usize;
-        let mut leases: Vec<Option<Lease>> = vec![None; isolates];
+        let (mut rng, limit, isolates) = seeded(seed);
+        let mut sim = Sim::new(limit, isolates);
         let mut calls: Vec<i64> = vec![];
         let mut windows: std::collections::BTreeSet<i64> = Default::default();
         let mut now_ms = T0 * 1000;
         for _ in 0..3_000 {
             now_ms += rng.next(40 + 10 * (seed % 60)) as i64;
-            let now = now_ms / 1000;
             let i = rng.next(isolates as u64) as usize;
-            if leases[i].as_mut().is_some_and(|l| l.spend(now_ms)) {
+            if sim.call(i, now_ms).is_some() {
                 calls.push(now_ms);
-                continue;
             }
-            if let Some(old) = leases[i].take() {
-                if old.units > 0 {
-                    object = refund(old.at, &t, object, old.units);
-                }
-            }
-            let units = lease_units(now, LEASE_WANT, &[(t.clone(), object)]);
-            let (d, next) = decide_units(now, &[(t.clone(), object)], units);
-            object = next[0];
-            windows.insert(object.window_end);
-            if d == Decision::Allow {
-                calls.push(now_ms);
-                let q = quota(now, t.budget.unwrap(), &object);
-                leases[i] = Some(Lease::new(units, now, now_ms, vec![q]));
-            }
+            windows.insert(sim.object.window_end);
         }
         for end in windows {
-            let n = calls.iter().filter(|&&c| c >= (end - window) * 1000 && c < end * 1000).count() as u32;
+            let n = calls.iter().filter(|&&c| c >= (end - 60) * 1000 && c < end * 1000).count() as u32;
             assert!(n <= limit, "seed {seed}: {n} calls spent in the window ending {end}, limit {limit}");
         }
     }
