@@ -61,6 +61,13 @@ pub fn redirect(location: &str) -> ApiResult<Response> {
     Ok(Response::empty().or_500("redirect")?.with_status(302).with_headers(headers))
 }
 
+/// A 303 to `location`: the answer to a form post that continues elsewhere with a GET.
+pub fn see_other(location: &str) -> ApiResult<Response> {
+    let headers = Headers::new();
+    headers.set("location", location).or_500("redirect header")?;
+    Ok(Response::empty().or_500("redirect")?.with_status(303).with_headers(headers))
+}
+
 /// 204 No Content.
 pub fn no_content() -> ApiResult<Response> {
     Ok(Response::empty().or_500("empty response")?.with_status(204))

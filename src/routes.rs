@@ -4,10 +4,11 @@
 
 use crate::api::{admin, links, platform_credentials, profiles, proxy};
 use crate::body::{read_request, ReadError};
-use crate::browser::{choose, sandbox};
+use crate::browser::{choose, chooser, sandbox};
 use crate::ctx::Ctx;
 use crate::error::{method_not_allowed, ApiError, ApiResult, ErrorCode, OrInternal};
 use crate::inbound;
+use crate::links::offer::deployment_configured;
 use crate::respond::{self, object, Audience};
 use crate::tenant;
 use connect_links_core::app_limits::AppRoute;
@@ -139,6 +140,7 @@ enum Public {
     Health,
     OpenApi,
     OpenLink,
+    ChooseOnLink,
     ChooseAccounts,
     Callback,
     InstanceCallback,
@@ -172,6 +174,7 @@ static PUBLIC: &[Route<Public>] = &[
     on(Method::Get, "openapi.json", Public::OpenApi),
     // Browsers.
     on(Method::Get, "connect/:id", Public::OpenLink),
+    on(Method::Post, "connect/:id", Public::ChooseOnLink),
     on(Method::Post, "connect/:id/accounts", Public::ChooseAccounts),
     on(Method::Get, "oauth/callback", Public::Callback),
     // A per-instance client's own callback (a Mastodon instance's).
@@ -389,7 +392,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     let mine = crate::credentials::platforms(ctx, &app.id).await?;
                     let own = |p: &Platform| mine.iter().find(|(id, _)| *id == p.id).map(|(_, scopes)| scopes.clone());
                     let data: Vec<PlatformInfo> =
-                        ctx.catalog.all().iter().map(|p| PlatformInfo::of(p, own(p), configured(ctx, p))).collect();
+                        ctx.catalog.all().iter().map(|p| PlatformInfo::of(p, own(p), deployment_configured(ctx, p))).collect();
                     respond::json(200, &object!("data": data))
                 }
                 App::CreateLink => {
@@ -451,12 +454,15 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
             match to {
                 Public::Health => respond::json(200, &object!("status": "ok")),
                 Public::OpenApi => openapi(ctx).await,
-                Public::OpenLink => links::open(ctx, a).await,
-                Public::ChooseAccounts => {
+                Public::OpenLink => links::open(ctx, a, req.headers().get("cookie").ok().flatten().as_deref()).await,
+                Public::ChooseOnLink | Public::ChooseAccounts => {
                     let site = req.headers().get("sec-fetch-site").ok().flatten();
                     let cookie = req.headers().get("cookie").ok().flatten();
-                    let body = public_body(req).await?;
-                    choose::submit(ctx, a, site.as_deref(), cookie.as_deref(), &body).await
+                    let (site, cookie, body) = (site.as_deref(), cookie.as_deref(), public_body(req).await?);
+                    match to {
+                        Public::ChooseOnLink => chooser::submit(ctx, a, site, cookie, &body).await,
+                        _ => choose::submit(ctx, a, site, cookie, &body).await,
+                    }
                 }
                 Public::Callback => links::callback(ctx, &query(req)?, "/oauth/callback").await,
                 Public::InstanceCallback => {
@@ -589,11 +595,4 @@ fn parse_force(v: Option<&str>) -> ApiResult<bool> {
 
 fn param<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
     q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
-}
-
-/// Whether a platform can connect here with the deployment's own setup: its client id and
-/// secret are set, or it needs none (app passwords, pasted keys) or registers itself with
-/// each instance (Mastodon).
-fn configured(ctx: &Ctx, p: &Platform) -> bool {
-    p.auth == connect_links_core::platforms::AuthKind::InstanceOauth2 || ctx.credentials(p).is_some()
 }

@@ -174,8 +174,12 @@ pub fn check_webhook_url(url: &str) -> ApiResult<()> {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLink {
-    /// Platform id.
-    pub platform: String,
+    /// Platform id (or `platforms`, or neither: every platform configured for the app).
+    #[serde(default)]
+    pub platform: Option<String>,
+    /// The platforms a hosted chooser offers; one listed is the same as `platform`.
+    #[serde(default)]
+    pub platforms: Option<Vec<String>>,
     /// Where the browser goes when the flow ends.
     pub redirect_url: String,
     /// Scopes; the platform's defaults when absent.
@@ -256,6 +260,7 @@ impl CreateLink {
             }
         }
         check_owner_fields(self.external_user_id.as_deref(), self.metadata.as_ref())?;
+        self.check_platforms()?;
         if let Some(scopes) = &self.scopes {
             let ok =
                 scopes.len() <= 50 && scopes.iter().all(|s| !s.is_empty() && s.len() <= 200 && !s.contains([' ', ',']));

@@ -143,6 +143,12 @@ pub struct LinkRow {
     /// The server the account lives on (a Mastodon instance), validated host.
     #[serde(default)]
     pub instance: Option<String>,
+    /// The platforms a chooser offers (JSON array of ids); `None` for a one-platform link.
+    #[serde(default)]
+    pub platforms: Option<String>,
+    /// The state key of the latest choice on a chooser link: only that state completes.
+    #[serde(default)]
+    pub choice_state: Option<String>,
 }
 
 impl LinkRow {
@@ -181,6 +187,10 @@ impl LinkRow {
             other => other.clone(),
         }
     }
+    /// The platforms a chooser link offers, in its order; `None` for a one-platform link.
+    pub fn platform_list(&self) -> Option<Vec<String>> {
+        self.platforms.as_deref().map(|p| serde_json::from_str(p).unwrap_or_default())
+    }
     /// The API view at `now`. Until the app claims it, a link shows no profile: whoever holds
     /// the link id (not necessarily the user who connected) learns nothing from polling it.
     pub fn view(&self, now: i64) -> Value {
@@ -192,7 +202,9 @@ impl LinkRow {
         };
         json!({
             "id": self.id,
-            "platform": self.platform,
+            // A chooser link names its platform once the user chose one.
+            "platform": (!self.platform.is_empty()).then_some(&self.platform),
+            "platforms": self.platform_list(),
             "instance": self.instance,
             "status": status.as_str(),
             "profile_id": ids.first(),

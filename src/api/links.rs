@@ -8,34 +8,114 @@ use crate::grants::land::{Connected, Finish, Pick};
 use crate::links::complete::complete;
 use crate::links::end::fail_link;
 use crate::links::finish::finish_in_browser;
-use crate::links::instance_client::ensure_client;
+use crate::links::offer;
+use crate::links::start::{self, too_many_pending, Ask};
 use crate::links::state::{consume_state, peek_state, StateProblem};
 use crate::respond::{self, object};
 use crate::store;
-use connect_links_core::callback::{arrived_where_sent, callback_path, CallbackFailure};
+use connect_links_core::callback::{arrived_where_sent, CallbackFailure};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::host::public_host;
 use connect_links_core::input::{parse_json, AccountsMode, ClaimInput, CreateLink, ExchangeInput};
-use connect_links_core::mastodon::{registration_scopes, scopes_allowed, Discovery};
-use connect_links_core::model::{LinkRow, LinkStatus, ProfileStatus};
-use connect_links_core::oauth::authorize_url;
+use connect_links_core::model::{AppRow, LinkRow, LinkStatus, ProfileStatus};
 use connect_links_core::ownership::{connect_token_hash, ClaimMode};
-use connect_links_core::pkce::new_verifier;
 use connect_links_core::platforms::AuthKind;
 use connect_links_core::random::{ct_eq, new_id};
 use connect_links_core::redirect::{host_not_ascii, is_allowed};
-use connect_links_core::state::{new_state, state_key, CallbackMode, PendingAuth, SealedVerifier, STATE_TTL_SECS};
+use connect_links_core::state::{state_key, CallbackMode, STATE_TTL_SECS};
 use connect_links_core::time::rfc3339;
 use connect_links_core::webhook::types;
 use serde_json::json;
-use std::borrow::Cow;
 use worker::Response;
 
-/// `POST /v1/connect-links`.
-pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[u8]) -> ApiResult<Response> {
+/// `POST /v1/connect-links`: a link to one platform (`platform`, or `platforms` listing
+/// one), or a hosted chooser of several (`platforms`, or neither: every platform configured
+/// for the app).
+pub async fn create(ctx: &Ctx, app: &AppRow, body: &[u8]) -> ApiResult<Response> {
     let input: CreateLink = parse_json(body)?;
     input.check()?;
-    let platform = ctx.platform(&input.platform)?;
+    // Refused whenever the link may offer several, even if one turns out configured: the
+    // answer does not depend on the deployment's setup.
+    let fields = input.one_platform_fields();
+    if input.platform.is_none() && input.platforms.as_ref().is_none_or(|l| l.len() > 1) && !fields.is_empty() {
+        return Err(ApiError::invalid(format!(
+            "{} can only be given for a link to one platform (platform, or platforms listing one)",
+            fields.join(", ")
+        )));
+    }
+    let offered = match (&input.platform, &input.platforms) {
+        (Some(one), _) => vec![one.clone()],
+        (None, Some(list)) => offer::check_offer(ctx, &app.id, list).await?,
+        (None, None) => offer::configured(ctx, &app.id).await?,
+    };
+    match offered.as_slice() {
+        [one] => create_one(ctx, app, &input, one).await,
+        [] => Err(ApiError::new(ErrorCode::PlatformNotConfigured, "no platform is configured for this app")),
+        several => create_chooser(ctx, app, &input, several).await,
+    }
+}
+
+/// A link offering several platforms: no consent yet, the chooser at its `url`.
+async fn create_chooser(ctx: &Ctx, app: &AppRow, input: &CreateLink, offered: &[String]) -> ApiResult<Response> {
+    check_redirect(app, &input.redirect_url)?;
+    let db = ctx.db()?;
+    let cap = app.limits().pending_links();
+    let id = new_id("cl_")?;
+    let link = LinkRow {
+        id: id.clone(),
+        app_id: app.id.clone(),
+        redirect_url: input.redirect_url.clone(),
+        scopes: "[]".into(),
+        external_user_id: input.external_user_id.clone(),
+        app_state: input.state.clone(),
+        metadata: input.metadata.as_ref().map(|m| serde_json::Value::Object(m.clone()).to_string()),
+        status: LinkStatus::Pending,
+        created_at: ctx.now(),
+        expires_at: ctx.now() + STATE_TTL_SECS,
+        accounts: input.accounts.unwrap_or(AccountsMode::Pick),
+        platforms: Some(serde_json::to_string(offered).or_500("platforms json")?),
+        ..LinkRow::default()
+    };
+    if !store::insert_link(&db, &link, "hosted", Some(cap)).await? {
+        return Err(too_many_pending(ctx, &db, &app.id, cap).await);
+    }
+    respond::json(
+        201,
+        &object!(
+            "id": id,
+            "url": format!("{}/connect/{}", ctx.public_url, id),
+            "authorize_url": None::<String>,
+            "platform": None::<String>,
+            "platforms": offered,
+            "expires_at": rfc3339(link.expires_at),
+        ),
+    )
+}
+
+/// 400 `redirect_not_allowed` unless `redirect_url` is in the app's allowlist.
+fn check_redirect(app: &AppRow, redirect_url: &str) -> ApiResult<()> {
+    let allowlist = app.allowlist();
+    if is_allowed(redirect_url, &allowlist) {
+        return Ok(());
+    }
+    // Entries saved before hosts had to be ASCII (an internationalized host matches only in
+    // its xn-- form) no longer parse: say so, rather than leave the operator looking at an
+    // entry that seems to match.
+    let unreadable = allowlist.iter().filter(|e| host_not_ascii(e)).count();
+    let message = if unreadable > 0 {
+        format!(
+            "redirect_url is not in the app's allowed_redirect_urls ({unreadable} of its entries have a non-ASCII \
+             host and match nothing: save them again in xn-- form with PATCH /v1/admin/apps/{{id}})"
+        )
+    } else {
+        "redirect_url is not in the app's allowed_redirect_urls".to_string()
+    };
+    Err(ApiError::new(ErrorCode::RedirectNotAllowed, message))
+}
+
+/// A link to one platform: its consent prepared now, `url` redirecting straight to it.
+async fn create_one(ctx: &Ctx, app: &AppRow, input: &CreateLink, platform_id: &str) -> ApiResult<Response> {
+    let platform = ctx.platform(platform_id)?;
     // What the platform supports is not the body's form (the document allows any platform
     // id here): 422 `platform_unsupported`, where a malformed body is 400.
     let unsupported = |why: &str| ApiError::new(ErrorCode::PlatformUnsupported, why);
@@ -60,31 +140,8 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
             "Mastodon links use the hosted callback: the client registered with each instance knows only that one",
         ));
     }
-    // The app's own client for the platform, else the deployment's, for every platform but
-    // those registered per instance.
-    let own_client = match per_instance {
-        true => None,
-        false => Some(crate::credentials::resolve(ctx, &app.id, platform).await?.ok_or_else(|| {
-            ApiError::new(ErrorCode::PlatformNotConfigured, format!("{} client id and secret are not set", platform.id))
-        })?),
-    };
-    let credential_ref = own_client.as_ref().and_then(|c| c.credential_ref.clone());
-    let allowlist = app.allowlist();
-    if !is_allowed(&input.redirect_url, &allowlist) {
-        // Entries saved before hosts had to be ASCII (an internationalized host matches only in
-        // its xn-- form) no longer parse: say so, rather than leave the operator looking at an
-        // entry that seems to match.
-        let unreadable = allowlist.iter().filter(|e| host_not_ascii(e)).count();
-        let message = if unreadable > 0 {
-            format!(
-                "redirect_url is not in the app's allowed_redirect_urls ({unreadable} of its entries have a non-ASCII \
-                 host and match nothing: save them again in xn-- form with PATCH /v1/admin/apps/{{id}})"
-            )
-        } else {
-            "redirect_url is not in the app's allowed_redirect_urls".to_string()
-        };
-        return Err(ApiError::new(ErrorCode::RedirectNotAllowed, message));
-    }
+    let client = start::client(ctx, &app.id, platform).await?;
+    check_redirect(app, &input.redirect_url)?;
     let db = ctx.db()?;
     let mut reconnect_instance = None;
     if let Some(pid) = &input.profile_id {
@@ -107,51 +164,27 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     // The insert holds the app to its cap of pending links; only a per-instance link reads
     // it first, before any call to the instance (a registration spends the app's daily cap).
     let cap = app.limits().pending_links();
-    // The app's own credentials may set its default scopes for the platform.
-    let default_scopes = own_client.as_ref().and_then(|c| c.scopes.clone());
-    let scopes = input.scopes.clone().or(default_scopes).unwrap_or_else(|| platform.default_scopes.clone());
-    let (platform, creds) = match &instance {
-        Some(host) => {
-            if store::pending_links_at_cap(&db, &app.id, ctx.now(), cap).await? {
-                return Err(too_many_pending(ctx, &db, &app.id, cap).await);
-            }
-            let refuse = |refused: Vec<String>| {
-                ApiError::invalid(format!(
-                    "scopes not registered with the instance: {} (Mastodon asks for scopes by their exact names)",
-                    refused.join(" ")
-                ))
-            };
-            // Before any call to the instance: the widest set a client is ever registered for.
-            let widest = registration_scopes(&Discovery { pkce: true, profile_scope: true });
-            scopes_allowed(&scopes, &widest).map_err(refuse)?;
-            let client = ensure_client(ctx, platform, host, app).await?;
-            let registered: Vec<String> = serde_json::from_slice(client.scopes.as_bytes()).unwrap_or_default();
-            scopes_allowed(&scopes, &registered).map_err(refuse)?;
-            let mut at = platform.at_instance(host);
-            at.pkce = crate::instances::client_pkce(&client);
-            let creds = crate::instances::open_client(ctx, &at, &client)?;
-            (Cow::Owned(at), creds)
-        }
-        // Borrowed from the catalog: no copy of the platform per link.
-        None => (Cow::Borrowed(platform), own_client.map(|c| c.creds).ok_or_else(ApiError::internal)?),
+    let id = new_id("cl_")?;
+    let ask = Ask {
+        app,
+        platform,
+        link_id: &id,
+        scopes: input.scopes.clone(),
+        instance: instance.as_deref(),
+        callback,
+        redirect_url: &input.redirect_url,
+        pending_cap: Some(cap),
+        client,
     };
-    let platform = &*platform;
-    let redirect_uri = match callback {
-        // A per-instance client's own path: the instance sends its codes back there only.
-        CallbackMode::Hosted => format!("{}{}", ctx.public_url, callback_path(&platform.id, instance.as_deref())),
-        CallbackMode::App => input.redirect_url.clone(),
-    };
-    let (id, state, verifier) = (new_id("cl_")?, new_state()?, new_verifier()?);
-    let authorize = authorize_url(platform, &creds.client_id, &redirect_uri, &scopes, state.secret(), &verifier)
-        .ok_or_else(ApiError::internal)?;
+    let consent = start::prepare(ctx, ask).await?;
     let link = LinkRow {
         id: id.clone(),
         app_id: app.id.clone(),
         platform: platform.id.clone(),
         redirect_url: input.redirect_url.clone(),
         // It carries the live state: sealed, so D1 never holds a usable state.
-        authorize_url: ctx.keyring()?.seal(&id, "authorize_url", &authorize).or_500("seal authorize url")?,
-        scopes: serde_json::to_string(&scopes).or_500("scopes json")?,
+        authorize_url: ctx.keyring()?.seal(&id, "authorize_url", &consent.authorize_url).or_500("seal authorize url")?,
+        scopes: serde_json::to_string(&consent.scopes).or_500("scopes json")?,
         external_user_id: input.external_user_id.clone(),
         app_state: input.state.clone(),
         metadata: input.metadata.as_ref().map(|m| serde_json::Value::Object(m.clone()).to_string()),
@@ -163,36 +196,16 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         instance,
         ..LinkRow::default()
     };
-    let pending = PendingAuth {
-        link_id: id.clone(),
-        app_id: app.id.clone(),
-        platform: platform.id.clone(),
-        // Sealed like a token: a KV read alone yields no usable verifier.
-        verifier: SealedVerifier::seal(&*ctx.keyring()?, &state_key(state.secret()), &verifier)
-            .or_500("seal verifier")?,
-        redirect_uri,
-        callback,
-        created_at: ctx.now(),
-        credential_ref,
-    };
-    let record = serde_json::to_string(&pending).or_500("pending json")?;
-    let kv = ctx.kv()?;
-    let put = kv.put(&state_key(state.secret()), KvText(record)).or_500("kv put state")?;
     // Independent writes, so they run together (one wait instead of two). Either failing
     // fails the create: a state without its link finds nothing at the callback, and a link
     // without its state only expires. The insert also holds the app to its cap of pending links (for a
     // per-instance link, against concurrent creates that all passed the check above).
     let mode = if callback == CallbackMode::App { "app" } else { "hosted" };
     let insert = store::insert_link(&db, &link, mode, Some(cap));
-    let kv_put = async { put.expiration_ttl(STATE_TTL_SECS as u64).execute().await.or_500("kv put state") };
-    let (inserted, ()) = futures_util::future::try_join(insert, kv_put).await?;
+    let (inserted, ()) = futures_util::future::try_join(insert, consent.keep(ctx)).await?;
     if !inserted {
         // The state leads nowhere (no link): dropped rather than left for its TTL.
-        let key = state_key(state.secret());
-        ctx.after_answer(async move {
-            let _ = kv.delete(&key).await;
-        })
-        .await;
+        consent.drop_later(ctx).await;
         return Err(too_many_pending(ctx, &db, &app.id, cap).await);
     }
     respond::json(
@@ -200,19 +213,12 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         &object!(
             "id": id,
             "url": format!("{}/connect/{}", ctx.public_url, id),
-            "authorize_url": authorize,
+            "authorize_url": consent.authorize_url,
             "platform": platform.id,
+            "platforms": None::<Vec<String>>,
             "expires_at": rfc3339(link.expires_at),
         ),
     )
-}
-
-/// The 429 of an app at its cap of pending links, with when its first one expires.
-async fn too_many_pending(ctx: &Ctx, db: &worker::D1Database, app_id: &str, cap: u32) -> ApiError {
-    match store::first_pending_expiry(db, app_id, ctx.now()).await {
-        Ok(first) => crate::tenant::too_many_pending(cap, first.map(|t| t - ctx.now())),
-        Err(e) => e,
-    }
 }
 
 /// `GET /v1/connect-links/{id}`: another app's link is 404.
@@ -224,8 +230,10 @@ pub async fn get(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
 }
 
 /// `GET /connect/{id}`: 302 to the consent screen while the link is pending and its
-/// `redirect_url` is still in the app's allowlist (else the user would consent for nothing).
-pub async fn open(ctx: &Ctx, id: &str) -> ApiResult<Response> {
+/// `redirect_url` is still in the app's allowlist (else the user would consent for nothing);
+/// a chooser link shows its chooser instead, every time it is opened while pending (the
+/// user may go back and choose again). `cookie` is the browser's `Cookie` header.
+pub async fn open(ctx: &Ctx, id: &str, cookie: Option<&str>) -> ApiResult<Response> {
     let db = ctx.db()?;
     let link = store::get_link(&db, id).await?.ok_or_else(|| ApiError::not_found("connect link"))?;
     // A link past its consent (its user on the account picker) has no consent to go back to.
@@ -235,6 +243,9 @@ pub async fn open(ctx: &Ctx, id: &str) -> ApiResult<Response> {
             if !is_allowed(&link.redirect_url, &app.allowlist()) {
                 return Err(no_longer_allowed());
             }
+            if link.platforms.is_some() {
+                return offer::chooser(ctx, &link, cookie);
+            }
             let url =
                 ctx.keyring()?.open(&link.id, "authorize_url", &link.authorize_url).or_500("open authorize url")?;
             respond::redirect(&url)
@@ -243,18 +254,6 @@ pub async fn open(ctx: &Ctx, id: &str) -> ApiResult<Response> {
             ErrorCode::LinkExpired,
             "This connect link has expired or was already used. Ask the app for a new one.",
         )),
-    }
-}
-
-/// The pending state's JSON text as KV stores it: a JS string, as worker's `put` of a
-/// `String` makes it, without its generic path (serde_wasm_bindgen, then formatting the
-/// value were it a number), which pulled float formatting into the wasm for a value that is
-/// always text.
-struct KvText(String);
-
-impl worker::kv::ToRawKvValue for KvText {
-    fn raw_kv_value(&self) -> Result<wasm_bindgen::JsValue, worker::KvError> {
-        Ok(wasm_bindgen::JsValue::from(self.0.as_str()))
     }
 }
 
@@ -311,6 +310,10 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)], arrived: &str) -> A
         .await?
         .filter(|l| l.app_id == pending.app_id && l.status == LinkStatus::Pending)
         .ok_or_else(|| bad_callback("This sign-in is unknown or was already completed."))?;
+    // On a chooser link only the latest choice completes: the user went back and chose again.
+    if link.platforms.is_some() && link.choice_state.as_deref() != Some(state_key(state).as_str()) {
+        return Err(bad_callback("This sign-in was replaced by a later choice on the same link. Finish that one."));
+    }
     let app = store::get_app(&db, &link.app_id).await?.ok_or_else(ApiError::internal)?;
     // The allowlist may have changed since the link was made: checked again before the code
     // is spent, so a dropped URL gets neither the browser nor a grant. 403, not 400: the

@@ -3,4 +3,5 @@
 //! the plumbing and core; never another flow.
 
 pub mod choose;
+pub mod chooser;
 pub mod sandbox;

@@ -15,8 +15,8 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str, max_pendi
     query!(
         db,
         "INSERT INTO connect_links (id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, \
-         app_state, metadata, reconnect_profile_id, callback, status, created_at, expires_at, accounts, instance) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?14, ?15 \
+         app_state, metadata, reconnect_profile_id, callback, status, created_at, expires_at, accounts, instance, platforms) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?14, ?15, ?17 \
          WHERE ?16 IS NULL OR (SELECT COUNT(*) FROM connect_links \
            WHERE app_id = ?2 AND status = 'pending' AND expires_at > ?12) < ?16 \
          RETURNING id",
@@ -35,10 +35,45 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str, max_pendi
         l.expires_at,
         l.accounts.as_str(),
         l.instance,
-        max_pending
+        max_pending,
+        l.platforms
     )
     .exists("insert link")
     .await
+}
+
+/// The user's choice on a chooser link (still pending at `now`): the platform, what its
+/// consent needs (empty for a platform without one) and the key of the choice's state, the
+/// only one that completes the link from now on. Whether the link was still open.
+pub async fn choose_platform(db: &D1Database, link_id: &str, c: &Chosen<'_>, now: i64) -> ApiResult<bool> {
+    query!(
+        db,
+        "UPDATE connect_links SET platform = ?2, authorize_url = ?3, scopes = ?4, instance = ?5, choice_state = ?6 \
+         WHERE id = ?1 AND status = 'pending' AND platforms IS NOT NULL AND expires_at > ?7 RETURNING id",
+        link_id,
+        c.platform,
+        c.authorize_url,
+        c.scopes,
+        c.instance,
+        c.state_key,
+        now
+    )
+    .exists("choose platform")
+    .await
+}
+
+/// What [`choose_platform`] writes.
+pub struct Chosen<'a> {
+    /// The chosen platform's id.
+    pub platform: &'a str,
+    /// The consent URL, sealed; empty without one.
+    pub authorize_url: &'a str,
+    /// JSON array of the requested scopes.
+    pub scopes: &'a str,
+    /// The account's server (a Mastodon instance, a Bluesky PDS).
+    pub instance: Option<&'a str>,
+    /// The state key of the choice's state; `None` without one.
+    pub state_key: Option<&'a str>,
 }
 
 /// Whether the app holds `cap` pending links already (a create is refused before it does
@@ -80,7 +115,7 @@ pub async fn first_pending_expiry(db: &D1Database, app_id: &str, now: i64) -> Ap
 
 const LINK_COLUMNS: &str = "id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, app_state, \
     metadata, reconnect_profile_id, status, error, profile_id, created_at, expires_at, completed_at, claim_expires_at, \
-    claim_event, claim_token_hash, profile_ids, claim_events, accounts, choice_expires_at, instance";
+    claim_event, claim_token_hash, profile_ids, claim_events, accounts, choice_expires_at, instance, platforms, choice_state";
 
 /// A link by id (any app: the browser routes have no key).
 pub async fn get_link(db: &D1Database, id: &str) -> ApiResult<Option<LinkRow>> {

@@ -70,7 +70,7 @@ test('every HTML answer carries the page policy and X-Frame-Options: DENY', asyn
   assertPage(await get(`/connect/${expired.id}`), 410, 'expired short link');
   assertPage(await get('/oauth/callback?code=c&state=nope'), 400, 'unknown state');
   assertPage(await get('/oauth/callback'), 400, 'no state');
-  assertPage(await fetch(`${w.base}/connect/x`, { method: 'POST', redirect: 'manual' }), 405, 'wrong method on a page');
+  assertPage(await fetch(`${w.base}/connect/x`, { method: 'PUT', redirect: 'manual' }), 405, 'wrong method on a page');
   assertPage(await get('/sandbox/authorize?client_id=nope'), 400, 'bad sandbox request');
   const link = await w.createLink(api_key);
   const u = new URL(link.authorize_url);

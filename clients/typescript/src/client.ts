@@ -10,7 +10,7 @@ type Schemas = components['schemas'];
 export type Profile = Schemas['Profile'];
 /** The body of `POST /v1/connect-links`. */
 export type CreateConnectLinkRequest = Schemas['CreateConnectLinkRequest'];
-/** The 201 answer of `POST /v1/connect-links`: `{id, url, authorize_url, platform, expires_at}`. */
+/** The 201 answer of `POST /v1/connect-links`: `{id, url, authorize_url, platform, platforms, expires_at}`. */
 export type ConnectLinkCreated = Schemas['ConnectLinkCreated'];
 /** One page of profiles: `{data, next_cursor}`. */
 export type ProfileList = Schemas['ProfileList'];

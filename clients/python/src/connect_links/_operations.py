@@ -87,12 +87,13 @@ def _without_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def create_link(platform: str, redirect_url: str, **fields: Any) -> Operation:
+def create_link(platform: str | None, redirect_url: str, **fields: Any) -> Operation:
     """`POST /v1/connect-links`; the body is checked against the document's request schema
     before it is sent (a `ValueError` naming each field the document refuses), then
     sent as given: the model's dump would normalize `redirect_url` (a `/` added to a bare
     origin), and the worker compares the URL it gets with the app's allowed ones."""
-    body = {"platform": platform, "redirect_url": redirect_url, **_without_none(fields)}
+    # `platform` None: `platforms` (a chooser), or neither (every platform configured).
+    body = {**_without_none({"platform": platform}), "redirect_url": redirect_url, **_without_none(fields)}
     _check(models.CreateConnectLinkRequest, body)
     return Operation("POST", "/v1/connect-links", _model(models.ConnectLinkCreated), json=body)
 

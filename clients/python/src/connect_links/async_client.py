@@ -62,9 +62,10 @@ class AsyncConnectLinks:
 
     async def create_link(
         self,
-        platform: str,
+        platform: str | None,
         redirect_url: str,
         *,
+        platforms: list[str] | None = None,
         scopes: list[str] | None = None,
         external_user_id: str | None = None,
         state: str | None = None,
@@ -74,8 +75,10 @@ class AsyncConnectLinks:
         accounts: Literal["pick", "all"] | None = None,
         instance: str | None = None,
     ) -> models.ConnectLinkCreated:
-        """Creates a connect link (`POST /v1/connect-links`): send the user's browser to its `url`."""
-        return await self._call(ops.create_link(platform, redirect_url, scopes=scopes, external_user_id=external_user_id, state=state,
+        """Creates a connect link (`POST /v1/connect-links`): send the user's browser to its `url`.
+        `platform` None with `platforms`: a hosted chooser of those; with neither, of every
+        platform configured for the app."""
+        return await self._call(ops.create_link(platform, redirect_url, platforms=platforms, scopes=scopes, external_user_id=external_user_id, state=state,
                                                 metadata=metadata, profile_id=profile_id, callback=callback, accounts=accounts, instance=instance))
 
     async def get_link(self, link_id: str) -> models.ConnectLink:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Dict, Literal, Union
+from typing import Annotated, Any, Dict, Literal, Optional, Union
 
 from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
@@ -642,6 +642,37 @@ class ProxyStats(BaseModel):
     proxy: Proxy
 
 
+Platforms = TypeAliasType(
+    "Platforms",
+    Annotated[
+        list[
+            Union[
+                Literal[
+                    'instagram',
+                    'facebook',
+                    'instagram_facebook',
+                    'threads',
+                    'linkedin',
+                    'x',
+                    'youtube',
+                    'tiktok',
+                    'pinterest',
+                    'reddit',
+                    'bluesky',
+                    'mastodon',
+                    'sandbox',
+                ],
+                "PlatformId1",
+            ]
+        ],
+        Field(..., max_length=50, min_length=1),
+    ],
+)
+"""
+The platforms the chooser offers, in order; null for a one-platform link.
+"""
+
+
 class ConnectLinkCreated(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
@@ -649,32 +680,38 @@ class ConnectLinkCreated(BaseModel):
     id: str = Field(..., pattern='^cl_[0-9a-f]{32}$')
     url: AnyUrl
     """
-    `PUBLIC_URL/connect/{id}`: redirects to the consent screen for 10 minutes.
+    `PUBLIC_URL/connect/{id}`: redirects to the consent screen (a one-platform link) or shows the hosted chooser (several), for 10 minutes.
     """
-    authorize_url: AnyUrl
+    authorize_url: AnyUrl | None
     """
-    The platform's consent URL itself.
+    The platform's consent URL itself; null for a chooser link (there is no consent until the user chooses).
     """
-    platform: Union[
-        Literal[
-            'instagram',
-            'facebook',
-            'instagram_facebook',
-            'threads',
-            'linkedin',
-            'x',
-            'youtube',
-            'tiktok',
-            'pinterest',
-            'reddit',
-            'bluesky',
-            'mastodon',
-            'sandbox',
-        ],
-        "PlatformId1",
+    platform: Optional[
+        Union[
+            Literal[
+                'instagram',
+                'facebook',
+                'instagram_facebook',
+                'threads',
+                'linkedin',
+                'x',
+                'youtube',
+                'tiktok',
+                'pinterest',
+                'reddit',
+                'bluesky',
+                'mastodon',
+                'sandbox',
+            ],
+            "PlatformId1",
+        ]
     ]
     """
-    A platform id: one of the built-in platforms listed here (generated from the catalog by `scripts/openapi-platforms.mjs`; `sandbox` only with SANDBOX=on), or the id of a custom provider configured in CUSTOM_PROVIDERS (`[a-z][a-z0-9_]{0,31}`). `GET /v1/platforms` lists those configured for the app.
+    The link's platform; null for a chooser link.
+    """
+    platforms: Platforms | None
+    """
+    The platforms the chooser offers, in order; null for a one-platform link.
     """
     expires_at: AwareDatetime
     """
@@ -682,31 +719,68 @@ class ConnectLinkCreated(BaseModel):
     """
 
 
+Platforms1 = TypeAliasType(
+    "Platforms1",
+    Annotated[
+        list[
+            Union[
+                Literal[
+                    'instagram',
+                    'facebook',
+                    'instagram_facebook',
+                    'threads',
+                    'linkedin',
+                    'x',
+                    'youtube',
+                    'tiktok',
+                    'pinterest',
+                    'reddit',
+                    'bluesky',
+                    'mastodon',
+                    'sandbox',
+                ],
+                "PlatformId1",
+            ]
+        ],
+        Field(..., max_length=50, min_length=1),
+    ],
+)
+"""
+The platforms a chooser link offers (kept after the choice); null for a one-platform link.
+"""
+
+
 class ConnectLink(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
     )
     id: str = Field(..., pattern='^cl_[0-9a-f]{32}$')
-    platform: Union[
-        Literal[
-            'instagram',
-            'facebook',
-            'instagram_facebook',
-            'threads',
-            'linkedin',
-            'x',
-            'youtube',
-            'tiktok',
-            'pinterest',
-            'reddit',
-            'bluesky',
-            'mastodon',
-            'sandbox',
-        ],
-        "PlatformId1",
+    platform: Optional[
+        Union[
+            Literal[
+                'instagram',
+                'facebook',
+                'instagram_facebook',
+                'threads',
+                'linkedin',
+                'x',
+                'youtube',
+                'tiktok',
+                'pinterest',
+                'reddit',
+                'bluesky',
+                'mastodon',
+                'sandbox',
+            ],
+            "PlatformId1",
+        ]
     ]
     """
-    A platform id: one of the built-in platforms listed here (generated from the catalog by `scripts/openapi-platforms.mjs`; `sandbox` only with SANDBOX=on), or the id of a custom provider configured in CUSTOM_PROVIDERS (`[a-z][a-z0-9_]{0,31}`). `GET /v1/platforms` lists those configured for the app.
+    The link's platform: on a chooser link null until the user chooses, then the chosen one (the user may choose again while the link is pending: the latest choice counts).
+    """
+    platforms: Platforms1 | None
+    """
+    The platforms a chooser link offers (kept after the choice); null for a one-platform link.
     """
     instance: str | None
     """
@@ -1115,26 +1189,54 @@ class CreateConnectLinkRequest(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
     )
-    platform: Union[
-        Literal[
-            'instagram',
-            'facebook',
-            'instagram_facebook',
-            'threads',
-            'linkedin',
-            'x',
-            'youtube',
-            'tiktok',
-            'pinterest',
-            'reddit',
-            'bluesky',
-            'mastodon',
-            'sandbox',
-        ],
-        "PlatformId1",
-    ]
+    platform: Optional[
+        Union[
+            Literal[
+                'instagram',
+                'facebook',
+                'instagram_facebook',
+                'threads',
+                'linkedin',
+                'x',
+                'youtube',
+                'tiktok',
+                'pinterest',
+                'reddit',
+                'bluesky',
+                'mastodon',
+                'sandbox',
+            ],
+            "PlatformId1",
+        ]
+    ] = None
     """
-    A platform id from `GET /v1/platforms` whose `auth` is `oauth2` or `instance_oauth2`.
+    A platform id from `GET /v1/platforms` whose `auth` is `oauth2` or `instance_oauth2`. Not with `platforms`; with neither, the link offers every platform configured for the app.
+    """
+    platforms: (
+        list[
+            Union[
+                Literal[
+                    'instagram',
+                    'facebook',
+                    'instagram_facebook',
+                    'threads',
+                    'linkedin',
+                    'x',
+                    'youtube',
+                    'tiktok',
+                    'pinterest',
+                    'reddit',
+                    'bluesky',
+                    'mastodon',
+                    'sandbox',
+                ],
+                "PlatformId1",
+            ]
+        ]
+        | None
+    ) = Field(None, max_length=50, min_length=1)
+    """
+    Instead of `platform`: the platforms a hosted chooser at the link's `url` offers, in this order (1 to 50 distinct ids, each configured for the app: else 422 `platform_not_configured` naming them). One listed is exactly `platform`. With several, the user picks one at `url`; an OAuth platform then goes to its consent screen, `mastodon` asks for the instance, `bluesky` for the handle and an app password, an API-key platform for the key, all on hosted forms. `scopes`, `instance`, `profile_id` and `"callback": "app"` name one platform's things and are refused (400) with several. Omit both `platform` and `platforms` to offer every platform configured for the app (its own or the deployment's credentials, the sandbox when on, `mastodon`, `bluesky`, API-key platforms).
     """
     redirect_url: AnyUrl
     """

@@ -465,7 +465,11 @@ export interface paths {
         /** Open a connect link */
         get: operations["openConnectLink"];
         put?: never;
-        post?: never;
+        /**
+         * Choose a platform on a chooser link (and the forms after it)
+         * @description The chooser's form and the hosted forms after it post here. `platform` alone chooses: an OAuth platform's consent starts on the link (303); `mastodon`, `bluesky` and API-key platforms answer their form (200). With the form's fields, the connect goes on: `instance` (303 to the instance's consent screen), `identifier` and `app_password` (Bluesky) or `api_key` (checked at the platform at once; then the final redirect, as after a consent). A form whose input the platform refuses is shown again with the message (400), keeping what was typed except secrets. Choosing again while the link is pending replaces the previous choice: only the latest choice's consent completes the link.
+         */
+        post: operations["chooseLinkPlatform"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1434,15 +1438,18 @@ export interface components {
             id: components["schemas"]["ConnectLinkId"];
             /**
              * Format: uri
-             * @description `PUBLIC_URL/connect/{id}`: redirects to the consent screen for 10 minutes.
+             * @description `PUBLIC_URL/connect/{id}`: redirects to the consent screen (a one-platform link) or shows the hosted chooser (several), for 10 minutes.
              */
             url: string;
             /**
              * Format: uri
-             * @description The platform's consent URL itself.
+             * @description The platform's consent URL itself; null for a chooser link (there is no consent until the user chooses).
              */
-            authorize_url: string;
-            platform: components["schemas"]["PlatformId"];
+            authorize_url: string | null;
+            /** @description The link's platform; null for a chooser link. */
+            platform: components["schemas"]["PlatformId"] | null;
+            /** @description The platforms the chooser offers, in order; null for a one-platform link. */
+            platforms: components["schemas"]["PlatformId"][] | null;
             /**
              * Format: date-time
              * @description RFC 3339, UTC (`2026-01-02T03:04:05Z`).
@@ -1451,7 +1458,10 @@ export interface components {
         };
         ConnectLink: {
             id: components["schemas"]["ConnectLinkId"];
-            platform: components["schemas"]["PlatformId"];
+            /** @description The link's platform: on a chooser link null until the user chooses, then the chosen one (the user may choose again while the link is pending: the latest choice counts). */
+            platform: components["schemas"]["PlatformId"] | null;
+            /** @description The platforms a chooser link offers (kept after the choice); null for a one-platform link. */
+            platforms: components["schemas"]["PlatformId"][] | null;
             /** @description The Mastodon instance of the link, null elsewhere. */
             instance: string | null;
             status: components["schemas"]["LinkStatus"];
@@ -1663,8 +1673,10 @@ export interface components {
             platform_events?: components["schemas"]["PlatformEvents"] | null;
         };
         CreateConnectLinkRequest: {
-            /** @description A platform id from `GET /v1/platforms` whose `auth` is `oauth2` or `instance_oauth2`. */
-            platform: components["schemas"]["PlatformId"];
+            /** @description A platform id from `GET /v1/platforms` whose `auth` is `oauth2` or `instance_oauth2`. Not with `platforms`; with neither, the link offers every platform configured for the app. */
+            platform?: components["schemas"]["PlatformId"];
+            /** @description Instead of `platform`: the platforms a hosted chooser at the link's `url` offers, in this order (1 to 50 distinct ids, each configured for the app: else 422 `platform_not_configured` naming them). One listed is exactly `platform`. With several, the user picks one at `url`; an OAuth platform then goes to its consent screen, `mastodon` asks for the instance, `bluesky` for the handle and an app password, an API-key platform for the key, all on hosted forms. `scopes`, `instance`, `profile_id` and `"callback": "app"` name one platform's things and are refused (400) with several. Omit both `platform` and `platforms` to offer every platform configured for the app (its own or the deployment's credentials, the sandbox when on, `mastodon`, `bluesky`, API-key platforms). */
+            platforms?: components["schemas"]["PlatformId"][];
             /**
              * Format: uri
              * @description Inside the app's `allowed_redirect_urls`; its query may not carry `connected`, `profile_id`, `profile_ids`, `platform`, `link_id`, `state`, `error` or `connect_token`.
@@ -2596,7 +2608,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            /** @description Well-formed, but not what this deployment, app or platform takes: no platform of this id is configured, or its client id/secret are not set (`platform_not_configured`); `redirect_url` is outside the app's allowlist (`redirect_not_allowed`); the platform connects otherwise: with posted credentials, without an instance, or only through the hosted callback (`platform_unsupported`). Possible `error.code`: `platform_not_configured`, `redirect_not_allowed`, `platform_unsupported`. */
+            /** @description Well-formed, but not what this deployment, app or platform takes: no platform of this id is configured, or its client id/secret are not set, or `platforms` lists such platforms (named in the message) or none is configured for the app (`platform_not_configured`); `redirect_url` is outside the app's allowlist (`redirect_not_allowed`); the platform connects otherwise: with posted credentials, without an instance, or only through the hosted callback (`platform_unsupported`). Possible `error.code`: `platform_not_configured`, `redirect_not_allowed`, `platform_unsupported`. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3428,7 +3440,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description To the platform's consent screen, while the link is pending. */
+            /** @description The hosted chooser of a chooser link (created with several `platforms`, or neither), every time it is opened while pending: one button per platform, each with its name and icon. */
+            200: {
+                headers: {
+                    /** @description `cl_link`, binding the link's forms to this browser (HttpOnly, SameSite=Strict, Path=/connect/{id}); set when the browser has none. */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description To the platform's consent screen, while a one-platform link is pending. */
             302: {
                 headers: {
                     /** @description Where the browser goes. */
@@ -3448,6 +3471,101 @@ export interface operations {
             };
             404: components["responses"]["HtmlNotFound"];
             410: components["responses"]["HtmlGone"];
+            500: components["responses"]["HtmlInternal"];
+        };
+    };
+    chooseLinkPlatform: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `cross-site` or `same-site` is refused (403). */
+                "Sec-Fetch-Site"?: string;
+            };
+            path: {
+                /** @description The connect link id. */
+                id: string;
+            };
+            cookie?: {
+                /** @description The cookie set with the chooser (missing: 403). */
+                cl_link?: string;
+            };
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description The pages' form token (a MAC of the link id and the `cl_link` cookie). */
+                    form_token: string;
+                    /** @description One of the link's `platforms`. */
+                    platform: components["schemas"]["PlatformId"];
+                    /** @description `mastodon`: the instance's host or https URL. */
+                    instance?: string;
+                    /** @description `bluesky`: the handle (or DID). */
+                    identifier?: string;
+                    /** @description `bluesky`: an app password; used for the one sign-in, never stored or shown. */
+                    app_password?: string;
+                    /** @description An API-key platform: the key; kept only as the grant's sealed token. */
+                    api_key?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The chosen platform's form (the Mastodon instance, Bluesky's handle and app password, an API key). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The final redirect to the link's `redirect_url`, after a Bluesky or API-key form connected (`connected=true&platform=<chosen>...`, with the `connect_token` when the app claims) or failed. */
+            302: {
+                headers: {
+                    /** @description Where the browser goes. */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description To the chosen platform's consent screen. */
+            303: {
+                headers: {
+                    /** @description Where the browser goes. */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The form again with what the platform said (a refused app password or key, an unreachable or unusable instance), or an HTML error page (a platform the link does not offer). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description An HTML error page (403): posted from another site, or without the form token bound to this browser's cookie; or the link's `redirect_url` is no longer in the app's allowlist. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            404: components["responses"]["HtmlNotFound"];
+            410: components["responses"]["HtmlGone"];
+            413: components["responses"]["HtmlPayloadTooLarge"];
+            /** @description An HTML error page (422): the chosen platform is no longer configured for the app. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
             500: components["responses"]["HtmlInternal"];
         };
     };

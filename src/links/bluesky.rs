@@ -1,10 +1,11 @@
-//! Bluesky sign-in with an app password, for `POST /v1/profiles`: the handle is resolved to
+//! Bluesky sign-in with an app password, for `POST /v1/profiles` and a chooser link's
+//! Bluesky form (`browser::chooser`): the handle is resolved to
 //! its DID and the DID to the account's PDS (each host checked as public before it is called),
 //! the session is created on that PDS, and the profile is read from the public AppView. The
 //! app password is used for this one call and never stored; the session's JWTs are what the
 //! grant keeps. The pure steps are `connect_links_core::atproto`.
 
-use super::Posted;
+use super::posted::Posted;
 use crate::ctx::Ctx;
 use crate::fetch;
 use connect_links_core::atproto::{
@@ -15,15 +16,13 @@ use connect_links_core::atproto::{
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::http::{HttpRequest, HttpResponse};
 use connect_links_core::identity::Identity;
-use connect_links_core::input::CreateProfile;
 use connect_links_core::platforms::Platform;
 
-/// Checks `identifier` and `app_password` at the account's PDS and returns the session.
-pub async fn sign_in(ctx: &Ctx, platform: &Platform, input: &CreateProfile) -> ApiResult<Posted> {
-    input.only(&["identifier", "app_password"])?;
-    let identifier = normalize_identifier(input.credential("identifier")?)
+/// Checks `identifier` (a handle or DID) and `password` (an app password) at the
+/// account's PDS and returns the session.
+pub async fn sign_in(ctx: &Ctx, platform: &Platform, identifier: &str, password: &str) -> ApiResult<Posted> {
+    let identifier = normalize_identifier(identifier)
         .map_err(|why| ApiError::invalid(format!("credentials.identifier: {why}")))?;
-    let password = input.credential("app_password")?;
     let (did, handle) = match &identifier {
         Identifier::Did(did) => (did.clone(), None),
         Identifier::Handle(handle) => {

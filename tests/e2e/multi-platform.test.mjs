@@ -1,0 +1,328 @@
+// One link, many platforms (issue 25): a link created with `platforms` (or neither) opens a
+// hosted chooser; choosing one continues that platform's connect on the same link (OAuth
+// consent, a Mastodon instance form, Bluesky's handle and app password, an API key), and the
+// link, the final redirect and the webhooks name the chosen platform. The chooser's forms are
+// bound to the browser that was shown them (login CSRF).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startWorker } from './harness.mjs';
+import { PlatformMocks, chainOutbound, credentialVars, CUSTOM_PROVIDERS } from './platform-mocks.mjs';
+import { MastodonMocks } from './mocks-mastodon.mjs';
+import { BlueskyMocks, PDS_HOSTS } from './mocks-bluesky.mjs';
+import { WebhookReceiver } from './webhook-receiver.mjs';
+
+const REDIRECT = 'https://app.example.com/connected';
+const INSTANCE = 'mastodon.social';
+const mocks = new PlatformMocks();
+const masto = new MastodonMocks().addInstance(INSTANCE, { version: '4.3' });
+const bsky = new BlueskyMocks();
+const receiver = new WebhookReceiver();
+let w;
+let app;
+
+before(async () => {
+  await receiver.start();
+  // Custom providers: two OAuth ones without credentials (not offered), two API-key ones.
+  const vars = { ...credentialVars(['x', 'linkedin']), CUSTOM_PROVIDERS: JSON.stringify(CUSTOM_PROVIDERS), PLATFORM_TIMEOUT_MS: '3000' };
+  w = await startWorker({ vars, outbound: chainOutbound(masto, { handle: chainOutbound(bsky, mocks) }) });
+  const r = await w.admin('POST', '/v1/admin/apps', { name: 'Multi app', allowed_redirect_urls: [REDIRECT], webhook_url: receiver.url });
+  assert.equal(r.status, 201);
+  app = r.body;
+  receiver.useSecret(app.webhook_secret);
+});
+after(async () => {
+  await w?.stop();
+  await receiver.stop();
+});
+
+const create = (json) => w.call('POST', '/v1/connect-links', { token: app.api_key, json: { redirect_url: REDIRECT, ...json } });
+const status = async (id) => (await w.call('GET', `/v1/connect-links/${id}`, { token: app.api_key })).body;
+const unescapeHtml = (s) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
+/** A chooser link of `platforms`, registered with the harness (for its claim). */
+async function chooserLink(platforms) {
+  const r = await create({ platforms });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  w.linkKeys.set(r.body.id, app.api_key);
+  return r.body;
+}
+
+/** Opens the link as a browser with `cookie` (a jar of one): the page, its token, its buttons. */
+async function openChooser(link, cookie) {
+  const res = await w.fetchChecked(link.url, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+  assert.equal(res.status, 200);
+  const html = await res.text();
+  const set = res.headers.get('set-cookie');
+  return {
+    html,
+    cookie: set ? set.split(';')[0] : cookie,
+    setCookie: set,
+    token: unescapeHtml(html.match(/name="form_token" value="([^"]*)"/)[1]),
+    buttons: [...html.matchAll(/<button type="submit" name="platform" value="([^"]+)">/g)].map((m) => m[1]),
+  };
+}
+
+/** Posts a form of the link as a browser would (same-origin), `headers` overriding. */
+function post(link, fields, { cookie, headers = {} } = {}) {
+  const h = { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin', ...headers };
+  if (cookie) h.cookie = cookie;
+  return w.fetchChecked(`${w.base}/connect/${link.id}`, { method: 'POST', body: new URLSearchParams(fields), headers: h, redirect: 'manual' });
+}
+
+/** Chooses `platform` in an opened chooser: the answer. */
+const choose = (link, page, platform, extra = {}) => post(link, { form_token: page.token, platform, ...extra }, { cookie: page.cookie });
+
+test('platforms makes a chooser link: no platform or consent yet, the list in order, in the create answer and the status', async () => {
+  const link = await chooserLink(['x', 'mastodon', 'linkedin']);
+  assert.equal(link.platform, null);
+  assert.equal(link.authorize_url, null);
+  assert.deepEqual(link.platforms, ['x', 'mastodon', 'linkedin']);
+  assert.equal(link.url, `${w.base}/connect/${link.id}`);
+  const s = await status(link.id);
+  assert.deepEqual([s.status, s.platform, s.platforms, s.instance], ['pending', null, ['x', 'mastodon', 'linkedin'], null]);
+});
+
+test('neither platform nor platforms offers every platform configured for the app, in catalog order', async () => {
+  const r = await create({});
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  // x and linkedin have credentials; bluesky, mastodon and the API-key providers need none;
+  // the custom OAuth providers have none; the sandbox is on.
+  assert.deepEqual(r.body.platforms, ['linkedin', 'x', 'bluesky', 'mastodon', 'keyed', 'querykey', 'sandbox']);
+});
+
+test('one platform listed is exactly platform: its consent at once, no chooser', async () => {
+  const r = await create({ platforms: ['x'] });
+  assert.equal(r.status, 201);
+  assert.equal(r.body.platform, 'x');
+  assert.equal(r.body.platforms, null);
+  assert.match(r.body.authorize_url, /^https:\/\/x\.com\/i\/oauth2\/authorize\?/);
+  const open = await w.fetchChecked(r.body.url, { redirect: 'manual' });
+  assert.equal(open.status, 302);
+  assert.equal(open.headers.get('location'), r.body.authorize_url);
+  // And a one-platform refusal stays the same: Bluesky connects with posted credentials.
+  const bsky = await create({ platforms: ['bluesky'] });
+  assert.equal(bsky.status, 422);
+  assert.equal(bsky.body.error.code, 'platform_unsupported');
+});
+
+test('refused: both fields, an empty or repeating list, unknown or unconfigured platforms (named), one-platform fields', async () => {
+  const both = await create({ platform: 'x', platforms: ['x', 'linkedin'] });
+  assert.equal(both.status, 400);
+  assert.match(both.body.error.message, /not both/);
+  assert.equal((await create({ platforms: [] })).status, 400);
+  assert.equal((await create({ platforms: ['x', 'x'] })).status, 400);
+  const missing = await create({ platforms: ['x', 'instagram', 'nope'] });
+  assert.equal(missing.status, 422);
+  assert.equal(missing.body.error.code, 'platform_not_configured');
+  assert.match(missing.body.error.message, /instagram, nope$/);
+  for (const [field, value] of [['scopes', ['tweet.read']], ['instance', INSTANCE], ['profile_id', 'pr_x'], ['callback', 'app']]) {
+    const r = await create({ platforms: ['x', 'mastodon'], [field]: value });
+    assert.equal(r.status, 400, field);
+    assert.match(r.body.error.message, new RegExp(`^${field} can only be given for a link to one platform`), field);
+  }
+  // Neither field: the link may offer several, so the same refusal, whatever is configured.
+  const neither = await create({ scopes: ['tweet.read'] });
+  assert.equal(neither.status, 400);
+  assert.match(neither.body.error.message, /^scopes can only be given for a link to one platform/);
+  const elsewhere = await create({ platforms: ['x', 'linkedin'], redirect_url: 'https://evil.example/cb' });
+  assert.equal(elsewhere.status, 422);
+  assert.equal(elsewhere.body.error.code, 'redirect_not_allowed');
+});
+
+test('the chooser lists exactly the link\'s platforms as named buttons with their icons, and binds its form to this browser', async () => {
+  const link = await chooserLink(['linkedin', 'mastodon', 'x']);
+  const page = await openChooser(link);
+  assert.deepEqual(page.buttons, ['linkedin', 'mastodon', 'x']);
+  assert.match(page.html, /<button type="submit" name="platform" value="x"><img src="\/assets\/icons\/x\.svg" alt="" width="24" height="24"> X<\/button>/);
+  assert.match(page.html, /<fieldset><legend>Platforms<\/legend>/);
+  assert.match(page.setCookie, /^cl_link=[\w-]+; Path=\/connect\/cl_\w+; Max-Age=600; HttpOnly; SameSite=Strict$/);
+  // Opened again with its cookie: the same cookie stays, no new one is set.
+  const again = await openChooser(link, page.cookie);
+  assert.equal(again.setCookie, null);
+  assert.equal(again.token, page.token);
+});
+
+test('choosing an OAuth platform: 303 to its consent, then the link completes naming it (status, redirect, webhook)', async () => {
+  const link = await chooserLink(['linkedin', 'x']);
+  const page = await openChooser(link);
+  const res = await choose(link, page, 'x');
+  assert.equal(res.status, 303);
+  const consent = res.headers.get('location');
+  assert.match(consent, /^https:\/\/x\.com\/i\/oauth2\/authorize\?/);
+  const picked = await status(link.id);
+  assert.deepEqual([picked.status, picked.platform, picked.platforms], ['pending', 'x', ['linkedin', 'x']]);
+  const approved = mocks.approve(consent, { user: 'multi_x' });
+  const back = await w.callback(approved.redirectUri + '?' + new URLSearchParams({ code: approved.code, state: approved.state }));
+  assert.equal(back.status, 302);
+  const q = new URL(back.headers.get('location')).searchParams;
+  assert.deepEqual([q.get('connected'), q.get('platform'), q.get('link_id')], ['true', 'x', link.id]);
+  assert.ok(back.claimed, 'claimed with its connect_token');
+  const done = await status(link.id);
+  assert.deepEqual([done.status, done.platform], ['completed', 'x']);
+  await w.settled();
+  const events = receiver.of('profile.connected', done.profile_id);
+  assert.equal(events.length, 1);
+  assert.equal(events[0].data.platform, 'x');
+  // The link is used: its chooser and its form are gone.
+  assert.equal((await w.fetchChecked(link.url, { redirect: 'manual' })).status, 410);
+  assert.equal((await choose(link, page, 'linkedin')).status, 410);
+});
+
+test('choosing again while pending: the latest choice completes, the earlier consent is refused', async () => {
+  const link = await chooserLink(['linkedin', 'x']);
+  const page = await openChooser(link);
+  const first = await choose(link, page, 'linkedin');
+  assert.equal(first.status, 303);
+  // Back to the chooser (the browser keeps its cookie), another platform.
+  const back = await openChooser(link, page.cookie);
+  const second = await choose(link, back, 'x');
+  assert.equal(second.status, 303);
+  assert.equal((await status(link.id)).platform, 'x');
+  const stale = mocks.approve(first.headers.get('location'), { user: 'stale_li' });
+  const refused = await w.fetchChecked(`${stale.redirectUri}?${new URLSearchParams({ code: stale.code, state: stale.state })}`, { redirect: 'manual' });
+  assert.equal(refused.status, 400);
+  assert.match(await refused.text(), /replaced by a later choice/);
+  assert.deepEqual([(await status(link.id)).status, (await status(link.id)).platform], ['pending', 'x']);
+  const latest = mocks.approve(second.headers.get('location'), { user: 'latest_x' });
+  const res = await w.callback(`${latest.redirectUri}?${new URLSearchParams({ code: latest.code, state: latest.state })}`);
+  const q = new URL(res.headers.get('location')).searchParams;
+  assert.deepEqual([q.get('connected'), q.get('platform')], ['true', 'x']);
+  assert.equal((await status(link.id)).status, 'completed');
+});
+
+test('login CSRF: a post from another site, with another browser\'s token, or without the cookie changes nothing', async () => {
+  const link = await chooserLink(['linkedin', 'x']);
+  const victim = await openChooser(link);
+  const attacker = await openChooser(link); // the attacker's own browser: its own cookie and token
+  assert.notEqual(attacker.cookie, victim.cookie);
+  const attempts = [
+    // The attacker's page makes the victim's browser post: the browser says cross-site.
+    post(link, { form_token: victim.token, platform: 'x' }, { cookie: victim.cookie, headers: { 'sec-fetch-site': 'cross-site' } }),
+    post(link, { form_token: attacker.token, platform: 'x' }, { cookie: victim.cookie, headers: { 'sec-fetch-site': 'same-site' } }),
+    // A browser that sends no Sec-Fetch-Site: the attacker's token is not the victim's.
+    post(link, { form_token: attacker.token, platform: 'x' }, { cookie: victim.cookie, headers: { 'sec-fetch-site': '' } }),
+    // SameSite=Strict kept the cookie home: no cookie, no form.
+    post(link, { form_token: attacker.token, platform: 'x' }, { headers: { 'sec-fetch-site': '' } }),
+    post(link, { platform: 'x' }, { cookie: victim.cookie }),
+  ];
+  for (const res of await Promise.all(attempts)) {
+    assert.equal(res.status, 403);
+    assert.match(res.headers.get('content-type'), /^text\/html/);
+  }
+  const s = await status(link.id);
+  assert.deepEqual([s.status, s.platform], ['pending', null], 'no choice was made');
+  // A platform the link does not offer is refused too, even from the right browser.
+  assert.equal((await choose(link, victim, 'instagram')).status, 400);
+  assert.equal((await choose(link, victim, 'x')).status, 303, 'the victim still can');
+});
+
+test('Mastodon: the instance asked on a hosted form, errors shown on it with what was typed, then the instance\'s consent', async () => {
+  const link = await chooserLink(['x', 'mastodon']);
+  const page = await openChooser(link);
+  const form = await choose(link, page, 'mastodon');
+  assert.equal(form.status, 200);
+  const html = await form.text();
+  assert.match(html, /<label for="f_instance">Server<\/label>/);
+  assert.match(html, /name="platform" value="mastodon"/);
+  assert.match(form.headers.get('content-security-policy'), /form-action 'self' https:/);
+  const bad = await choose(link, page, 'mastodon', { instance: 'localhost' });
+  assert.equal(bad.status, 400);
+  const badHtml = await bad.text();
+  assert.match(badHtml, /role="alert"/);
+  assert.match(badHtml, /value="localhost"/, 'what was typed is kept');
+  const gone = await choose(link, page, 'mastodon', { instance: 'gone.example' });
+  assert.equal(gone.status, 400);
+  assert.match(await gone.text(), /role="alert"/);
+  assert.equal((await status(link.id)).platform, null, 'nothing chosen yet');
+  const res = await choose(link, page, 'mastodon', { instance: `https://${INSTANCE}/` });
+  assert.equal(res.status, 303);
+  const approved = masto.approve(res.headers.get('location'), { user: 'multi_alice' });
+  assert.equal(approved.redirectUri, `${w.base}/oauth/callback/mastodon/${INSTANCE}`);
+  const back = await w.callback(`${approved.redirectUri}?${new URLSearchParams({ code: approved.code, state: approved.state })}`);
+  const q = new URL(back.headers.get('location')).searchParams;
+  assert.deepEqual([q.get('connected'), q.get('platform')], ['true', 'mastodon']);
+  const s = await status(link.id);
+  assert.deepEqual([s.status, s.platform, s.instance], ['completed', 'mastodon', INSTANCE]);
+});
+
+test('Bluesky: handle and app password on a hosted form; a refusal shows it again without the password; then connected', async () => {
+  const a = bsky.addAccount({ handle: 'multi.bsky.social', appPasswords: ['abcd-efgh-ijkl-mnop'], displayName: 'Multi' });
+  const link = await chooserLink(['x', 'bluesky']);
+  const page = await openChooser(link);
+  const form = await choose(link, page, 'bluesky');
+  assert.equal(form.status, 200);
+  const html = await form.text();
+  assert.match(html, /<h1>Sign in to Bluesky<\/h1>/);
+  assert.match(html, /<label for="f_identifier">Handle<\/label>/);
+  assert.match(html, /<label for="f_app_password">App password<\/label>.*<input id="f_app_password" name="app_password" type="password" autocomplete="current-password"/);
+  assert.match(html, new RegExp(`<a href="/connect/${link.id}">Choose another platform</a>`));
+  const wrong = await choose(link, page, 'bluesky', { identifier: 'multi.bsky.social', app_password: 'wrong-pass-word-1234' });
+  assert.equal(wrong.status, 400);
+  const wrongHtml = await wrong.text();
+  assert.match(wrongHtml, /<p role="alert"><strong>[^<]+<\/strong><\/p>/);
+  assert.match(wrongHtml, /name="identifier" type="text" autocomplete="username" required aria-describedby="f_identifier_hint" value="multi.bsky.social"/);
+  assert.ok(!wrongHtml.includes('wrong-pass-word-1234'), 'the password is not shown again');
+  const empty = await choose(link, page, 'bluesky', { identifier: 'multi.bsky.social', app_password: '' });
+  assert.equal(empty.status, 400);
+  assert.deepEqual([(await status(link.id)).status, (await status(link.id)).platform], ['pending', null]);
+  const res = await choose(link, page, 'bluesky', { identifier: 'multi.bsky.social', app_password: 'abcd-efgh-ijkl-mnop' });
+  assert.equal(res.status, 302);
+  const q = new URL(res.headers.get('location')).searchParams;
+  assert.deepEqual([q.get('connected'), q.get('platform'), q.get('link_id')], ['true', 'bluesky', link.id]);
+  const claimed = await w.claim(res.headers.get('location'));
+  assert.equal(claimed.status, 200);
+  assert.equal(claimed.body.data[0].platform_user_id, a.did);
+  const s = await status(link.id);
+  assert.deepEqual([s.status, s.platform, s.instance], ['completed', 'bluesky', PDS_HOSTS[0]]);
+  await w.settled();
+  const [event] = receiver.of('profile.connected', s.profile_id);
+  assert.equal(event.data.platform, 'bluesky');
+  assert.ok(!(await w.allStoredText()).some((t) => t.value.includes('abcd-efgh-ijkl-mnop')), 'the app password is stored nowhere');
+});
+
+test('login CSRF with credentials: another site posting its own Bluesky account into a victim\'s open link is refused', async () => {
+  bsky.addAccount({ handle: 'attacker.bsky.social', appPasswords: ['attk-attk-attk-attk'] });
+  const link = await chooserLink(['x', 'bluesky']);
+  const victim = await openChooser(link);
+  const attacker = await openChooser(link);
+  const fields = (token) => ({ form_token: token, platform: 'bluesky', identifier: 'attacker.bsky.social', app_password: 'attk-attk-attk-attk' });
+  const sessions = bsky.count('createSession');
+  for (const [token, opts] of [
+    [victim.token, { cookie: victim.cookie, headers: { 'sec-fetch-site': 'cross-site' } }],
+    [attacker.token, { cookie: victim.cookie, headers: { 'sec-fetch-site': '' } }],
+    [attacker.token, { headers: { 'sec-fetch-site': '' } }],
+  ]) {
+    const res = await post(link, fields(token), opts);
+    assert.equal(res.status, 403);
+    assert.ok(!(await res.text()).includes('attk-attk-attk-attk'));
+  }
+  assert.equal(bsky.count('createSession'), sessions, 'no sign-in was even tried');
+  const s = await status(link.id);
+  assert.deepEqual([s.status, s.platform], ['pending', null]);
+  const profiles = await w.call('GET', '/v1/profiles?platform=bluesky&status=pending', { token: app.api_key });
+  assert.ok(!profiles.body.data.some((p) => p.username === 'attacker.bsky.social'), 'no profile of the attacker');
+});
+
+test('API-key platform: the key on a hosted form, never shown again; a refused key shows the form again; then connected', async () => {
+  const key = mocks.issueApiKey('multi_key_user');
+  const link = await chooserLink(['keyed', 'x']);
+  const page = await openChooser(link);
+  assert.deepEqual(page.buttons, ['keyed', 'x']);
+  assert.match(page.html, /value="keyed">Keyed<\/button>/, 'a custom provider has no icon');
+  const form = await choose(link, page, 'keyed');
+  assert.equal(form.status, 200);
+  assert.match(await form.text(), /<label for="f_api_key">API key<\/label><input id="f_api_key" name="api_key" type="password"/);
+  const wrong = await choose(link, page, 'keyed', { api_key: 'key_not_issued' });
+  assert.equal(wrong.status, 400);
+  const wrongHtml = await wrong.text();
+  assert.match(wrongHtml, /role="alert"><strong>Keyed refused the key<\/strong>/);
+  assert.ok(!wrongHtml.includes('key_not_issued'));
+  const res = await choose(link, page, 'keyed', { api_key: key });
+  assert.equal(res.status, 302);
+  const q = new URL(res.headers.get('location')).searchParams;
+  assert.deepEqual([q.get('connected'), q.get('platform')], ['true', 'keyed']);
+  assert.equal((await w.claim(res.headers.get('location'))).status, 200);
+  const s = await status(link.id);
+  assert.deepEqual([s.status, s.platform], ['completed', 'keyed']);
+  assert.ok(!(await w.allStoredText()).some((t) => t.value.includes(key)), 'the key is stored sealed only');
+});
