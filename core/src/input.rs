@@ -181,6 +181,10 @@ pub struct CreateLink {
     /// Scopes; the platform's defaults when absent.
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
+    /// Scopes asked for with `scopes` that the user may decline: the connect succeeds
+    /// without them (the profile's `declined_scopes` names them).
+    #[serde(default)]
+    pub optional_scopes: Option<Vec<String>>,
     /// The app's own id for its user.
     #[serde(default)]
     pub external_user_id: Option<String>,
@@ -256,16 +260,37 @@ impl CreateLink {
             }
         }
         check_owner_fields(self.external_user_id.as_deref(), self.metadata.as_ref())?;
-        if let Some(scopes) = &self.scopes {
-            let ok =
-                scopes.len() <= 50 && scopes.iter().all(|s| !s.is_empty() && s.len() <= 200 && !s.contains([' ', ',']));
+        for (name, list) in [("scopes", &self.scopes), ("optional_scopes", &self.optional_scopes)] {
+            let ok = list.as_ref().is_none_or(|l| {
+                l.len() <= 50 && l.iter().all(|s| !s.is_empty() && s.len() <= 200 && !s.contains([' ', ',']))
+            });
             if !ok {
-                return Err(ApiError::invalid(
-                    "scopes must be up to 50 non-empty scope names without spaces or commas",
-                ));
+                return Err(ApiError::invalid(format!(
+                    "{name} must be up to 50 non-empty scope names without spaces or commas"
+                )));
             }
         }
         Ok(())
+    }
+
+    /// The optional scopes, refused where one is also required (`required`: the link's
+    /// `scopes` as resolved, the platform's defaults when the body named none).
+    pub fn optional_beside(&self, required: &[String]) -> ApiResult<Vec<String>> {
+        let optional = self.optional_scopes.clone().unwrap_or_default();
+        let both = crate::scopes::overlap(required, &optional);
+        if !both.is_empty() {
+            return Err(ApiError::invalid(format!(
+                "optional_scopes may not name a scope that scopes requires: {}",
+                both.join(" ")
+            )));
+        }
+        let mut seen: Vec<String> = Vec::with_capacity(optional.len());
+        for s in optional {
+            if !seen.contains(&s) {
+                seen.push(s);
+            }
+        }
+        Ok(seen)
     }
 }
 

@@ -96,6 +96,12 @@ pub struct LinkRow {
     pub authorize_url: String,
     /// JSON array of requested scopes.
     pub scopes: String,
+    /// JSON array of the scopes asked for that the user may decline (`None`: none).
+    #[serde(default)]
+    pub optional_scopes: Option<String>,
+    /// JSON array of the required scopes the user declined (a `missing_scopes` failure).
+    #[serde(default)]
+    pub missing_scopes: Option<String>,
     /// The app's user id.
     pub external_user_id: Option<String>,
     /// The app's opaque state.
@@ -167,6 +173,10 @@ impl LinkRow {
     pub fn scope_list(&self) -> Vec<String> {
         serde_json::from_slice(self.scopes.as_bytes()).unwrap_or_default()
     }
+    /// The scopes asked for that the user may decline.
+    pub fn optional_scope_list(&self) -> Vec<String> {
+        self.optional_scopes.as_deref().and_then(|s| serde_json::from_slice(s.as_bytes()).ok()).unwrap_or_default()
+    }
     /// The status at `now`: a pending link past its expiry, or an unclaimed one past its
     /// claim window, is `expired`.
     pub fn status_at(&self, now: i64) -> LinkStatus {
@@ -198,6 +208,10 @@ impl LinkRow {
             "profile_id": ids.first(),
             "profile_ids": ids,
             "error": self.error,
+            "missing_scopes": match status {
+                LinkStatus::Failed => json_or(&self.missing_scopes, Value::Null),
+                _ => Value::Null,
+            },
             "created_at": rfc3339(self.created_at),
             "expires_at": rfc3339(self.expires_at),
             "completed_at": rfc3339_opt(self.completed_at),
@@ -243,6 +257,9 @@ pub struct ProfileRow {
     pub disconnect_reason: Option<String>,
     /// JSON array of granted scopes.
     pub scopes: String,
+    /// JSON array of the optional scopes the last consent declined (`None`: none).
+    #[serde(default)]
+    pub declined_scopes: Option<String>,
     /// Epoch seconds.
     pub access_token_expires_at: Option<i64>,
     /// Epoch seconds.
@@ -270,8 +287,8 @@ fn default_account_type() -> String {
 /// The profile columns to select for a [`ProfileRow`].
 pub const PROFILE_COLUMNS: &str =
     "id, app_id, platform, account_type, grant_id, parent, platform_user_id, username, display_name, avatar_url, \
-    external_user_id, metadata, status, disconnect_reason, scopes, access_token_expires_at, last_refreshed_at, \
-    created_at, updated_at, claim_link_id, last_platform_event_at, instance";
+    external_user_id, metadata, status, disconnect_reason, scopes, declined_scopes, access_token_expires_at, \
+    last_refreshed_at, created_at, updated_at, claim_link_id, last_platform_event_at, instance";
 
 impl ProfileRow {
     /// The same profile ended at `now` with `reason` (what a `profile.disconnected` shows).
@@ -282,6 +299,11 @@ impl ProfileRow {
             updated_at: now,
             ..self
         }
+    }
+
+    /// What the grant holds, as the API shows it.
+    fn granted_view(&self) -> Value {
+        json_or(&Some(self.scopes.clone()), json!([]))
     }
 
     /// The API view (api.md section 6); never a token.
@@ -300,7 +322,10 @@ impl ProfileRow {
             "metadata": json_or(&self.metadata, json!({})),
             "status": self.status.as_str(),
             "disconnect_reason": self.disconnect_reason,
-            "scopes": json_or(&Some(self.scopes.clone()), json!([])),
+            // `scopes` and `granted_scopes` are one list (see `crate::scopes`).
+            "scopes": self.granted_view(),
+            "granted_scopes": self.granted_view(),
+            "declined_scopes": json_or(&self.declined_scopes, json!([])),
             "access_token_expires_at": rfc3339_opt(self.access_token_expires_at),
             "last_refreshed_at": rfc3339_opt(self.last_refreshed_at),
             "last_platform_event_at": rfc3339_opt(self.last_platform_event_at),
