@@ -301,6 +301,11 @@ impl ProfileRow {
         }
     }
 
+    /// The optional scopes the last consent declined.
+    pub fn declined_scope_list(&self) -> Vec<String> {
+        self.declined_scopes.as_deref().and_then(|s| serde_json::from_slice(s.as_bytes()).ok()).unwrap_or_default()
+    }
+
     /// What the grant holds, as the API shows it.
     fn granted_view(&self) -> Value {
         json_or(&Some(self.scopes.clone()), json!([]))

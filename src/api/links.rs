@@ -5,7 +5,7 @@ use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
 use crate::grants::land::{Connected, Finish, Pick};
-use crate::links::complete::complete;
+use crate::links::complete::{complete, Failure};
 use crate::links::end::fail_link;
 use crate::links::finish::finish_in_browser;
 use crate::links::instance_client::ensure_client;
@@ -23,6 +23,7 @@ use connect_links_core::ownership::{connect_token_hash, ClaimMode};
 use connect_links_core::pkce::new_verifier;
 use connect_links_core::platforms::AuthKind;
 use connect_links_core::random::{ct_eq, new_id};
+use connect_links_core::scopes::asks_again;
 use connect_links_core::redirect::{host_not_ascii, is_allowed};
 use connect_links_core::state::{new_state, state_key, CallbackMode, PendingAuth, SealedVerifier, STATE_TTL_SECS};
 use connect_links_core::time::rfc3339;
@@ -87,11 +88,14 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     }
     let db = ctx.db()?;
     let mut reconnect_instance = None;
+    // What the profile being reconnected declined at its last consent.
+    let mut declined_before = vec![];
     if let Some(pid) = &input.profile_id {
         let profile = store::get_profile(&db, &app.id, pid).await?.ok_or_else(|| ApiError::not_found("profile"))?;
         if profile.platform != platform.id {
             return Err(ApiError::invalid("profile_id belongs to another platform"));
         }
+        declined_before = profile.declined_scope_list();
         reconnect_instance = profile.instance;
     }
     // A reconnect goes back to the profile's own instance.
@@ -110,6 +114,9 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     // The app's own credentials may set its default scopes for the platform.
     let default_scopes = own_client.as_ref().and_then(|c| c.scopes.clone());
     let scopes = input.scopes.clone().or(default_scopes).unwrap_or_else(|| platform.default_scopes.clone());
+    let optional = input.optional_beside(&scopes)?;
+    // Every scope the consent screen shows: the required ones, then those the user may decline.
+    let asked: Vec<String> = scopes.iter().chain(&optional).cloned().collect();
     let (platform, creds) = match &instance {
         Some(host) => {
             if store::pending_links_at_cap(&db, &app.id, ctx.now(), cap).await? {
@@ -123,10 +130,10 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
             };
             // Before any call to the instance: the widest set a client is ever registered for.
             let widest = registration_scopes(&Discovery { pkce: true, profile_scope: true });
-            scopes_allowed(&scopes, &widest).map_err(refuse)?;
+            scopes_allowed(&asked, &widest).map_err(refuse)?;
             let client = ensure_client(ctx, platform, host, app).await?;
             let registered: Vec<String> = serde_json::from_slice(client.scopes.as_bytes()).unwrap_or_default();
-            scopes_allowed(&scopes, &registered).map_err(refuse)?;
+            scopes_allowed(&asked, &registered).map_err(refuse)?;
             let mut at = platform.at_instance(host);
             at.pkce = crate::instances::client_pkce(&client);
             let creds = crate::instances::open_client(ctx, &at, &client)?;
@@ -142,7 +149,10 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         CallbackMode::App => input.redirect_url.clone(),
     };
     let (id, state, verifier) = (new_id("cl_")?, new_state()?, new_verifier()?);
-    let authorize = authorize_url(platform, &creds.client_id, &redirect_uri, &scopes, state.secret(), &verifier)
+    // A reconnect asking again for a scope its profile declined: the platform must show it again.
+    let again: &[(String, String)] =
+        if asks_again(&asked, &declined_before) { &platform.rerequest_params } else { &[] };
+    let authorize = authorize_url(platform, &creds.client_id, &redirect_uri, &asked, state.secret(), &verifier, again)
         .ok_or_else(ApiError::internal)?;
     let link = LinkRow {
         id: id.clone(),
@@ -152,6 +162,10 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         // It carries the live state: sealed, so D1 never holds a usable state.
         authorize_url: ctx.keyring()?.seal(&id, "authorize_url", &authorize).or_500("seal authorize url")?,
         scopes: serde_json::to_string(&scopes).or_500("scopes json")?,
+        optional_scopes: match optional.is_empty() {
+            true => None,
+            false => Some(serde_json::to_string(&optional).or_500("scopes json")?),
+        },
         external_user_id: input.external_user_id.clone(),
         app_state: input.state.clone(),
         metadata: input.metadata.as_ref().map(|m| serde_json::Value::Object(m.clone()).to_string()),
@@ -331,7 +345,7 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)], arrived: &str) -> A
         }
         (None, Some(code)) if !code.is_empty() => {
             let pick = if link.accounts == AccountsMode::All { Pick::All } else { Pick::Page };
-            complete(ctx, &pending, &link, code, finish, pick).await
+            complete(ctx, &pending, &link, code, finish, pick).await.map_err(|f| f.code)
         }
         (None, _) => {
             fail_link(ctx, &link, CallbackFailure::ExchangeFailed).await;
@@ -470,20 +484,22 @@ pub async fn exchange(ctx: &Ctx, app_id: &str, body: &[u8]) -> ApiResult<Respons
             respond::json(201, &body)
         }
         Ok(Connected::Choose { .. }) => Err(ApiError::internal()),
-        Err(CallbackFailure::NoAccounts) => Err(ApiError::new(
+        Err(Failure { code: CallbackFailure::NoAccounts, .. }) => Err(ApiError::new(
             ErrorCode::InvalidRequest,
             "the login has no account to connect, or none of account_ids is one (no_accounts)",
         )),
-        Err(CallbackFailure::MissingScopes) => {
-            Err(ApiError::invalid("the user declined a requested scope (missing_scopes)"))
-        }
-        Err(CallbackFailure::ExchangeFailed) => {
+        // The scope names are the link's own (what the app asked for), never the platform's text.
+        Err(Failure { code: CallbackFailure::MissingScopes, missing }) => Err(ApiError::invalid(format!(
+            "the user declined required scopes: {} (missing_scopes)",
+            missing.join(" ")
+        ))),
+        Err(Failure { code: CallbackFailure::ExchangeFailed, .. }) => {
             Err(ApiError::upstream("the platform refused the code (exchange_failed)"))
         }
-        Err(CallbackFailure::ProfileFailed) => {
+        Err(Failure { code: CallbackFailure::ProfileFailed, .. }) => {
             Err(ApiError::upstream("the platform's identity call failed (profile_failed)"))
         }
-        Err(CallbackFailure::AccountConnectedElsewhere) => Err(ApiError::new(
+        Err(Failure { code: CallbackFailure::AccountConnectedElsewhere, .. }) => Err(ApiError::new(
             ErrorCode::Conflict,
             "this account is already connected by another user of the app (account_connected_elsewhere)",
         )),

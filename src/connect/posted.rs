@@ -137,6 +137,7 @@ pub async fn store(ctx: &Ctx, app: &AppRow, input: &CreateProfile, posted: Poste
         expires_in: tokens.expires_in,
         refresh_expires_in: tokens.refresh_expires_in,
         scopes: tokens.scope.as_deref().map(connect_links_core::oauth::parse_scopes).unwrap_or_default(),
+        declined: vec![],
         accounts: vec![login.clone()],
         login,
         listed: vec![id.clone()],

@@ -23,6 +23,18 @@ pub async fn fail_link(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure) {
 /// The account-choice row that held the grant (see `links::choices`) goes once the revocation is
 /// settled; until then it stays, and the cron revokes what it holds when it expires.
 pub async fn end_failed(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure, grant: Option<FreshGrant>) {
+    end_failed_naming(ctx, link, failure, grant, &[]).await
+}
+
+/// [`end_failed`], the link also naming the required scopes the user declined (`missing`,
+/// for a `missing_scopes` failure: its status shows them).
+pub async fn end_failed_naming(
+    ctx: &Ctx,
+    link: &LinkRow,
+    failure: CallbackFailure,
+    grant: Option<FreshGrant>,
+    missing: &[String],
+) {
     let recorded = async {
         let db = ctx.db()?;
         let mut batch = Batch::new(ctx, &db);
@@ -30,6 +42,9 @@ pub async fn end_failed(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure, gra
         // A link that ended meanwhile (a landing whose answer was lost committed it) is not
         // told failed.
         batch.push(store::assert_changed_stmt(&db)?);
+        if !missing.is_empty() {
+            batch.push(store::link_missing_scopes_stmt(&db, &link.id, missing)?);
+        }
         let data = object!("link_id": link.id, "platform": link.platform, "error": failure.as_str(), "external_user_id": link.external_user_id);
         batch.event(&link.app_id, types::LINK_FAILED, data)?;
         let written = batch.write().await.or_500("end failed link")?;

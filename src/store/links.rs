@@ -15,8 +15,9 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str, max_pendi
     query!(
         db,
         "INSERT INTO connect_links (id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, \
-         app_state, metadata, reconnect_profile_id, callback, status, created_at, expires_at, accounts, instance) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?14, ?15 \
+         app_state, metadata, reconnect_profile_id, callback, status, created_at, expires_at, accounts, instance, \
+         optional_scopes) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?14, ?15, ?17 \
          WHERE ?16 IS NULL OR (SELECT COUNT(*) FROM connect_links \
            WHERE app_id = ?2 AND status = 'pending' AND expires_at > ?12) < ?16 \
          RETURNING id",
@@ -35,7 +36,8 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str, max_pendi
         l.expires_at,
         l.accounts.as_str(),
         l.instance,
-        max_pending
+        max_pending,
+        l.optional_scopes
     )
     .exists("insert link")
     .await
@@ -80,7 +82,8 @@ pub async fn first_pending_expiry(db: &D1Database, app_id: &str, now: i64) -> Ap
 
 const LINK_COLUMNS: &str = "id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, app_state, \
     metadata, reconnect_profile_id, status, error, profile_id, created_at, expires_at, completed_at, claim_expires_at, \
-    claim_event, claim_token_hash, profile_ids, claim_events, accounts, choice_expires_at, instance";
+    claim_event, claim_token_hash, profile_ids, claim_events, accounts, choice_expires_at, instance, optional_scopes, \
+    missing_scopes";
 
 /// A link by id (any app: the browser routes have no key).
 pub async fn get_link(db: &D1Database, id: &str) -> ApiResult<Option<LinkRow>> {
@@ -167,6 +170,12 @@ pub fn end_link_stmt(db: &D1Database, id: &str, end: &LinkEnd<'_>, now: i64) -> 
         choice_until
     )
     .or_500("prepare end link")
+}
+
+/// The statement that names on a failed link the required scopes its user declined.
+pub fn link_missing_scopes_stmt(db: &D1Database, id: &str, missing: &[String]) -> ApiResult<D1PreparedStatement> {
+    query!(db, "UPDATE connect_links SET missing_scopes = ?2 WHERE id = ?1", id, to_json(missing)?)
+        .or_500("prepare link missing scopes")
 }
 
 /// The claim of a link: `completed` when the token hash matches inside the claim window,
