@@ -32,11 +32,14 @@ after(async () => {
   await receiver.stop();
 });
 
-/** Creates a link, plays the user at the mock (`approve` options), follows the callback. */
-async function connect(fields, approve = {}) {
+/**
+ * Creates a link, plays the user at the mock (`approve` options), follows the callback (and
+ * the Choose accounts page, choosing `pick`, when there is one).
+ */
+async function connect(fields, approve = {}, pick = undefined) {
   const link = await w.createLink(app.api_key, { redirect_url: REDIRECT, ...fields });
   const approved = mocks.approve(link.authorize_url, approve);
-  const res = await w.callback(`${w.base}/oauth/callback?${new URLSearchParams({ code: approved.code, state: approved.state })}`);
+  const res = await w.callback(`${w.base}/oauth/callback?${new URLSearchParams({ code: approved.code, state: approved.state })}`, { pick });
   assert.equal(res.status, 302);
   const final = new URL(res.headers.get('location'));
   return { link, final, q: Object.fromEntries(final.searchParams), claimed: res.claimed };
@@ -140,11 +143,12 @@ test('the Meta mock lists permissions as Graph does and shows a declined one aga
   assert.ok(mocks.codes.get(mocks.approve(`${base}&auth_type=rerequest`, { user: 'graphself' }).code).scopes.includes('user_posts'));
 });
 
-test('Facebook: what was granted is read from /me/permissions; a declined optional permission shows on every Page', async () => {
+test('Facebook: what was granted is read from /me/permissions; a declined optional permission shows on every Page chosen', async () => {
   const before = mocks.calls.filter((c) => c.endpoint === 'permissions').length;
   const { q, claimed } = await connect(
-    { platform: 'facebook', scopes: FB_REQUIRED, optional_scopes: ['pages_manage_posts'], accounts: 'all' },
+    { platform: 'facebook', scopes: FB_REQUIRED, optional_scopes: ['pages_manage_posts'] },
     { user: 'fbopt1', decline: ['pages_manage_posts'] },
+    'all', // through the Choose accounts page: the choice it holds keeps what was declined
   );
   assert.equal(q.connected, 'true', JSON.stringify(q));
   assert.equal(mocks.calls.filter((c) => c.endpoint === 'permissions').length, before + 1, 'one call to /me/permissions');
@@ -166,6 +170,12 @@ test('Facebook: a declined required permission fails naming it; a failed permiss
   assert.ok(!failed.final.toString().includes('LEAKY'));
   const status = await w.call('GET', `/v1/connect-links/${failed.link.id}`, { token: app.api_key });
   assert.ok(!JSON.stringify(status.body).includes('LEAKY'));
+  assert.equal((await w.row('SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id LIKE ?', '%fbopt3')).n, 0);
+  // A hostile list (a name no permission has, or no list at all) is no answer either.
+  for (const body of [{ data: [{ permission: 'pages_show_list pages_read_engagement', status: 'granted' }] }, { data: 'granted' }]) {
+    mocks.failNext('facebook', 'permissions', () => new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } }));
+    assert.equal((await connect({ platform: 'facebook', scopes: FB_REQUIRED }, { user: 'fbopt3' })).q.error, 'exchange_failed');
+  }
   assert.equal((await w.row('SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id LIKE ?', '%fbopt3')).n, 0);
 });
 
