@@ -284,13 +284,7 @@ impl CreateLink {
                 both.join(" ")
             )));
         }
-        let mut seen: Vec<String> = Vec::with_capacity(optional.len());
-        for s in optional {
-            if !seen.contains(&s) {
-                seen.push(s);
-            }
-        }
-        Ok(seen)
+        Ok(optional)
     }
 }
 

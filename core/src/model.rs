@@ -13,6 +13,12 @@ use crate::time::{rfc3339, rfc3339_opt};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+/// A stored JSON array of names (scopes); empty when absent or unreadable. One reader for
+/// every such column, so the wasm holds one.
+fn name_list(raw: Option<&str>) -> Vec<String> {
+    raw.and_then(|s| serde_json::from_slice(s.as_bytes()).ok()).unwrap_or_default()
+}
+
 fn json_or(raw: &Option<String>, fallback: Value) -> Value {
     raw.as_deref().and_then(|s| serde_json::from_slice(s.as_bytes()).ok()).unwrap_or(fallback)
 }
@@ -171,11 +177,11 @@ impl LinkRow {
     }
     /// The requested scopes.
     pub fn scope_list(&self) -> Vec<String> {
-        serde_json::from_slice(self.scopes.as_bytes()).unwrap_or_default()
+        name_list(Some(&self.scopes))
     }
     /// The scopes asked for that the user may decline.
     pub fn optional_scope_list(&self) -> Vec<String> {
-        self.optional_scopes.as_deref().and_then(|s| serde_json::from_slice(s.as_bytes()).ok()).unwrap_or_default()
+        name_list(self.optional_scopes.as_deref())
     }
     /// The status at `now`: a pending link past its expiry, or an unclaimed one past its
     /// claim window, is `expired`.
@@ -303,16 +309,12 @@ impl ProfileRow {
 
     /// The optional scopes the last consent declined.
     pub fn declined_scope_list(&self) -> Vec<String> {
-        self.declined_scopes.as_deref().and_then(|s| serde_json::from_slice(s.as_bytes()).ok()).unwrap_or_default()
-    }
-
-    /// What the grant holds, as the API shows it.
-    fn granted_view(&self) -> Value {
-        json_or(&Some(self.scopes.clone()), json!([]))
+        name_list(self.declined_scopes.as_deref())
     }
 
     /// The API view (api.md section 6); never a token.
     pub fn view(&self) -> Value {
+        let granted = json_or(&Some(self.scopes.clone()), json!([]));
         json!({
             "id": self.id,
             "platform": self.platform,
@@ -328,8 +330,8 @@ impl ProfileRow {
             "status": self.status.as_str(),
             "disconnect_reason": self.disconnect_reason,
             // `scopes` and `granted_scopes` are one list (see `crate::scopes`).
-            "scopes": self.granted_view(),
-            "granted_scopes": self.granted_view(),
+            "scopes": granted.clone(),
+            "granted_scopes": granted,
             "declined_scopes": json_or(&self.declined_scopes, json!([])),
             "access_token_expires_at": rfc3339_opt(self.access_token_expires_at),
             "last_refreshed_at": rfc3339_opt(self.last_refreshed_at),

@@ -26,7 +26,7 @@ pub fn authorize_url(
     scopes: &[String],
     state: &str,
     verifier: &PkceVerifier,
-    extra: &[(String, String)],
+    extra: &[(&str, &str)],
 ) -> Option<String> {
     let mut url = Url::parse(&p.authorize_url).ok()?;
     {
@@ -42,7 +42,10 @@ pub fn authorize_url(
             q.append_pair("code_challenge", &challenge_s256(verifier.secret()));
             q.append_pair("code_challenge_method", "S256");
         }
-        for (k, v) in p.authorize_params.iter().chain(extra) {
+        for (k, v) in &p.authorize_params {
+            q.append_pair(k, v);
+        }
+        for (k, v) in extra {
             q.append_pair(k, v);
         }
     }
@@ -176,7 +179,7 @@ pub fn place_token(placement: &TokenPlacement, token: &str, url: &mut String, he
 /// The call that lists what a consent granted, where only an API says
 /// (`Platform::granted_scopes_url`), with the new token where the platform takes it.
 pub fn granted_scopes_request(p: &Platform, token: &AccessToken) -> Option<HttpRequest> {
-    Some(get_with_token(p, p.granted_scopes_url.as_deref()?, token))
+    Some(get_with_token(p, p.granted_scopes_url?, token))
 }
 
 /// The liveness check of a token that never expires (`Platform::liveness_url`, else the

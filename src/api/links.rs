@@ -150,8 +150,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
     };
     let (id, state, verifier) = (new_id("cl_")?, new_state()?, new_verifier()?);
     // A reconnect asking again for a scope its profile declined: the platform must show it again.
-    let again: &[(String, String)] =
-        if asks_again(&asked, &declined_before) { &platform.rerequest_params } else { &[] };
+    let again = if asks_again(&asked, &declined_before) { platform.rerequest_params } else { &[] };
     let authorize = authorize_url(platform, &creds.client_id, &redirect_uri, &asked, state.secret(), &verifier, again)
         .ok_or_else(ApiError::internal)?;
     let link = LinkRow {

@@ -22,8 +22,14 @@ pub async fn fail_link(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure) {
 /// event's first delivery attempt, in that order: once the attempt is made, the revocation is done.
 /// The account-choice row that held the grant (see `links::choices`) goes once the revocation is
 /// settled; until then it stays, and the cron revokes what it holds when it expires.
-pub async fn end_failed(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure, grant: Option<FreshGrant>) {
-    end_failed_naming(ctx, link, failure, grant, &[]).await
+// Not `async`: the future is `end_failed_naming`'s own, no second state machine in the wasm.
+pub fn end_failed<'a>(
+    ctx: &'a Ctx,
+    link: &'a LinkRow,
+    failure: CallbackFailure,
+    grant: Option<FreshGrant>,
+) -> impl std::future::Future<Output = ()> + 'a {
+    end_failed_naming(ctx, link, failure, grant, &[])
 }
 
 /// [`end_failed`], the link also naming the required scopes the user declined (`missing`,
@@ -38,13 +44,14 @@ pub async fn end_failed_naming(
     let recorded = async {
         let db = ctx.db()?;
         let mut batch = Batch::new(ctx, &db);
-        batch.push(store::end_link_stmt(&db, &link.id, &LinkEnd::Failed(failure.as_str()), ctx.now())?);
+        let end = match missing.is_empty() {
+            true => LinkEnd::Failed(failure.as_str()),
+            false => LinkEnd::MissingScopes(missing),
+        };
+        batch.push(store::end_link_stmt(&db, &link.id, &end, ctx.now())?);
         // A link that ended meanwhile (a landing whose answer was lost committed it) is not
         // told failed.
         batch.push(store::assert_changed_stmt(&db)?);
-        if !missing.is_empty() {
-            batch.push(store::link_missing_scopes_stmt(&db, &link.id, missing)?);
-        }
         let data = object!("link_id": link.id, "platform": link.platform, "error": failure.as_str(), "external_user_id": link.external_user_id);
         batch.event(&link.app_id, types::LINK_FAILED, data)?;
         let written = batch.write().await.or_500("end failed link")?;

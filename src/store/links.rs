@@ -129,11 +129,14 @@ pub enum LinkEnd<'a> {
     },
     /// Failed with a code.
     Failed(&'a str),
+    /// Failed with `missing_scopes`: the required scopes the user declined.
+    MissingScopes(&'a [String]),
 }
 
 /// The statement that ends a pending (or choosing) link, with `RETURNING id` (no row: it was
 /// neither; follow it with [`assert_changed_stmt`] where that must roll the batch back).
 pub fn end_link_stmt(db: &D1Database, id: &str, end: &LinkEnd<'_>, now: i64) -> ApiResult<D1PreparedStatement> {
+    let mut missing = None;
     let (status, error, ids, events, hash, until, choice_until) = match end {
         LinkEnd::Completed(p) => ("completed", None, Some(to_json(*p)?), None, None, None, None),
         LinkEnd::AwaitingClaim { profile_ids, events, token_hash, until } => (
@@ -147,6 +150,10 @@ pub fn end_link_stmt(db: &D1Database, id: &str, end: &LinkEnd<'_>, now: i64) -> 
         ),
         LinkEnd::Choosing { until } => ("choosing", None, None, None, None, None, Some(*until)),
         LinkEnd::Failed(e) => ("failed", Some(*e), None, None, None, None, None),
+        LinkEnd::MissingScopes(m) => {
+            missing = Some(to_json(*m)?);
+            ("failed", Some("missing_scopes"), None, None, None, None, None)
+        }
     };
     let first = match end {
         LinkEnd::Completed(p) | LinkEnd::AwaitingClaim { profile_ids: p, .. } => p.first().cloned(),
@@ -156,7 +163,8 @@ pub fn end_link_stmt(db: &D1Database, id: &str, end: &LinkEnd<'_>, now: i64) -> 
     query!(
         db,
         "UPDATE connect_links SET status = ?2, error = ?3, profile_id = ?4, profile_ids = ?5, claim_events = ?6, \
-         completed_at = ?7, claim_token_hash = ?8, claim_expires_at = ?9, choice_expires_at = COALESCE(?10, choice_expires_at) \
+         completed_at = ?7, claim_token_hash = ?8, claim_expires_at = ?9, choice_expires_at = COALESCE(?10, choice_expires_at), \
+         missing_scopes = ?11 \
          WHERE id = ?1 AND status IN ('pending', 'choosing') RETURNING id",
         id,
         status,
@@ -167,15 +175,10 @@ pub fn end_link_stmt(db: &D1Database, id: &str, end: &LinkEnd<'_>, now: i64) -> 
         completed_at,
         hash,
         until,
-        choice_until
+        choice_until,
+        missing
     )
     .or_500("prepare end link")
-}
-
-/// The statement that names on a failed link the required scopes its user declined.
-pub fn link_missing_scopes_stmt(db: &D1Database, id: &str, missing: &[String]) -> ApiResult<D1PreparedStatement> {
-    query!(db, "UPDATE connect_links SET missing_scopes = ?2 WHERE id = ?1", id, to_json(missing)?)
-        .or_500("prepare link missing scopes")
 }
 
 /// The claim of a link: `completed` when the token hash matches inside the claim window,

@@ -60,7 +60,7 @@ test('optional_scopes are checked like scopes, may not repeat a required scope, 
     const r = await post({ optional_scopes: bad });
     assert.equal(r.status, 400, JSON.stringify(bad).slice(0, 80));
   }
-  const ok = await post({ scopes: X_REQUIRED, optional_scopes: ['like.read', 'like.read', 'tweet.write'] });
+  const ok = await post({ scopes: X_REQUIRED, optional_scopes: ['like.read', 'tweet.write'] });
   assert.equal(ok.status, 201);
   assert.equal(scopeParam(ok.body), 'tweet.read users.read offline.access like.read tweet.write');
   const stored = await w.row('SELECT scopes, optional_scopes FROM connect_links WHERE id = ?', ok.body.id);

@@ -66,10 +66,10 @@ pub fn graph_proxy(extra_hosts: &[&str], budgets: Vec<BudgetRule>) -> ProxySpec 
     ProxySpec { method_param: Some("method".into()), ..graph_hosts_proxy(extra_hosts, budgets) }
 }
 
-/// `GET /me/permissions`: what the person granted the app (and declined), read at connect.
-pub fn me_permissions_url() -> String {
-    format!("https://graph.facebook.com/{GRAPH_API_VERSION}/me/permissions")
-}
+/// `GET /me/permissions` on [`GRAPH_API_VERSION`]: what the person granted the app (and
+/// declined), read at connect. A literal, so no platform value builds it (a test holds it to
+/// the version).
+pub const ME_PERMISSIONS_URL: &str = "https://graph.facebook.com/v25.0/me/permissions";
 
 /// The `facebook` platform.
 pub fn platform() -> Platform {
@@ -102,9 +102,9 @@ pub fn platform() -> Platform {
         }),
         code_suffix: Some("#_".into()),
         // The token answer names no permission: Graph lists them, each granted or declined.
-        granted_scopes_url: Some(me_permissions_url()),
+        granted_scopes_url: Some(ME_PERMISSIONS_URL),
         // Without it the dialog silently leaves out a permission the person declined before.
-        rerequest_params: vec![("auth_type".into(), "rerequest".into())],
+        rerequest_params: &[("auth_type", "rerequest")],
         refresh: RefreshKind::None,
         default_access_ttl_secs: Some(60 * 24 * 3600),
         terminal_errors: vec!["invalid_grant".into(), "190".into()],
