@@ -185,6 +185,10 @@ pub struct CreateLink {
     /// Scopes; the platform's defaults when absent.
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
+    /// Scopes asked for with `scopes` that the user may decline: the connect succeeds
+    /// without them (the profile's `declined_scopes` names them).
+    #[serde(default)]
+    pub optional_scopes: Option<Vec<String>>,
     /// The app's own id for its user.
     #[serde(default)]
     pub external_user_id: Option<String>,
@@ -261,13 +265,14 @@ impl CreateLink {
         }
         check_owner_fields(self.external_user_id.as_deref(), self.metadata.as_ref())?;
         self.check_platforms()?;
-        if let Some(scopes) = &self.scopes {
-            let ok =
-                scopes.len() <= 50 && scopes.iter().all(|s| !s.is_empty() && s.len() <= 200 && !s.contains([' ', ',']));
+        for (name, list) in [("scopes", &self.scopes), ("optional_scopes", &self.optional_scopes)] {
+            let ok = list.as_ref().is_none_or(|l| {
+                l.len() <= 50 && l.iter().all(|s| !s.is_empty() && s.len() <= 200 && !s.contains([' ', ',']))
+            });
             if !ok {
-                return Err(ApiError::invalid(
-                    "scopes must be up to 50 non-empty scope names without spaces or commas",
-                ));
+                return Err(ApiError::invalid(format!(
+                    "{name} must be up to 50 non-empty scope names without spaces or commas"
+                )));
             }
         }
         Ok(())

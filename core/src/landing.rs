@@ -191,6 +191,8 @@ pub struct Landing<'a> {
     pub grant_id: &'a str,
     /// JSON array of the granted scopes.
     pub scopes: &'a str,
+    /// JSON array of the optional scopes the consent declined (`None`: none).
+    pub declined: Option<&'a str>,
     /// When the login's access token expires ([`GrantTimes::access_expires_at`]).
     pub access_expires_at: Option<i64>,
     /// How the connect ends.
@@ -315,6 +317,7 @@ where
             status: status.into(),
             disconnect_reason: None,
             scopes: l.scopes.to_string(),
+            declined_scopes: l.declined.map(str::to_string),
             access_token_expires_at: profile_expiry,
             last_refreshed_at: found.and_then(|o| o.last_refreshed_at),
             created_at: found.map_or(l.now, |o| o.created_at),

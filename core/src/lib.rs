@@ -37,6 +37,7 @@ pub mod redirect;
 pub mod refresh;
 pub mod refresh_policy;
 pub mod sandbox;
+pub mod scopes;
 pub mod secrets;
 pub mod state;
 pub mod stored_json;

@@ -13,6 +13,12 @@ use crate::time::{rfc3339, rfc3339_opt};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+/// A stored JSON array of names (scopes); empty when absent or unreadable. One reader for
+/// every such column, so the wasm holds one.
+fn name_list(raw: Option<&str>) -> Vec<String> {
+    raw.and_then(|s| serde_json::from_slice(s.as_bytes()).ok()).unwrap_or_default()
+}
+
 fn json_or(raw: &Option<String>, fallback: Value) -> Value {
     raw.as_deref().and_then(|s| serde_json::from_slice(s.as_bytes()).ok()).unwrap_or(fallback)
 }
@@ -96,6 +102,12 @@ pub struct LinkRow {
     pub authorize_url: String,
     /// JSON array of requested scopes.
     pub scopes: String,
+    /// JSON array of the scopes asked for that the user may decline (`None`: none).
+    #[serde(default)]
+    pub optional_scopes: Option<String>,
+    /// JSON array of the required scopes the user declined (a `missing_scopes` failure).
+    #[serde(default)]
+    pub missing_scopes: Option<String>,
     /// The app's user id.
     pub external_user_id: Option<String>,
     /// The app's opaque state.
@@ -171,7 +183,11 @@ impl LinkRow {
     }
     /// The requested scopes.
     pub fn scope_list(&self) -> Vec<String> {
-        serde_json::from_slice(self.scopes.as_bytes()).unwrap_or_default()
+        name_list(Some(&self.scopes))
+    }
+    /// The scopes asked for that the user may decline.
+    pub fn optional_scope_list(&self) -> Vec<String> {
+        name_list(self.optional_scopes.as_deref())
     }
     /// The status at `now`: a pending link past its expiry, or an unclaimed one past its
     /// claim window, is `expired`.
@@ -210,6 +226,10 @@ impl LinkRow {
             "profile_id": ids.first(),
             "profile_ids": ids,
             "error": self.error,
+            "missing_scopes": match status {
+                LinkStatus::Failed => json_or(&self.missing_scopes, Value::Null),
+                _ => Value::Null,
+            },
             "created_at": rfc3339(self.created_at),
             "expires_at": rfc3339(self.expires_at),
             "completed_at": rfc3339_opt(self.completed_at),
@@ -255,6 +275,9 @@ pub struct ProfileRow {
     pub disconnect_reason: Option<String>,
     /// JSON array of granted scopes.
     pub scopes: String,
+    /// JSON array of the optional scopes the last consent declined (`None`: none).
+    #[serde(default)]
+    pub declined_scopes: Option<String>,
     /// Epoch seconds.
     pub access_token_expires_at: Option<i64>,
     /// Epoch seconds.
@@ -282,8 +305,8 @@ fn default_account_type() -> String {
 /// The profile columns to select for a [`ProfileRow`].
 pub const PROFILE_COLUMNS: &str =
     "id, app_id, platform, account_type, grant_id, parent, platform_user_id, username, display_name, avatar_url, \
-    external_user_id, metadata, status, disconnect_reason, scopes, access_token_expires_at, last_refreshed_at, \
-    created_at, updated_at, claim_link_id, last_platform_event_at, instance";
+    external_user_id, metadata, status, disconnect_reason, scopes, declined_scopes, access_token_expires_at, \
+    last_refreshed_at, created_at, updated_at, claim_link_id, last_platform_event_at, instance";
 
 impl ProfileRow {
     /// The same profile ended at `now` with `reason` (what a `profile.disconnected` shows).
@@ -296,8 +319,14 @@ impl ProfileRow {
         }
     }
 
+    /// The optional scopes the last consent declined.
+    pub fn declined_scope_list(&self) -> Vec<String> {
+        name_list(self.declined_scopes.as_deref())
+    }
+
     /// The API view (api.md section 6); never a token.
     pub fn view(&self) -> Value {
+        let granted = json_or(&Some(self.scopes.clone()), json!([]));
         json!({
             "id": self.id,
             "platform": self.platform,
@@ -312,7 +341,10 @@ impl ProfileRow {
             "metadata": json_or(&self.metadata, json!({})),
             "status": self.status.as_str(),
             "disconnect_reason": self.disconnect_reason,
-            "scopes": json_or(&Some(self.scopes.clone()), json!([])),
+            // `scopes` and `granted_scopes` are one list (see `crate::scopes`).
+            "scopes": granted.clone(),
+            "granted_scopes": granted,
+            "declined_scopes": json_or(&self.declined_scopes, json!([])),
             "access_token_expires_at": rfc3339_opt(self.access_token_expires_at),
             "last_refreshed_at": rfc3339_opt(self.last_refreshed_at),
             "last_platform_event_at": rfc3339_opt(self.last_platform_event_at),

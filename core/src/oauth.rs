@@ -17,7 +17,8 @@ pub struct ClientCredentials {
     pub client_secret: ClientSecret,
 }
 
-/// The consent-screen URL for one authorization.
+/// The consent-screen URL for one authorization; `extra` goes on it after the platform's
+/// own `authorize_params` (a reconnect's `rerequest_params`).
 pub fn authorize_url(
     p: &Platform,
     client_id: &str,
@@ -25,6 +26,7 @@ pub fn authorize_url(
     scopes: &[String],
     state: &str,
     verifier: &PkceVerifier,
+    extra: &[(&str, &str)],
 ) -> Option<String> {
     let mut url = Url::parse(&p.authorize_url).ok()?;
     {
@@ -41,6 +43,9 @@ pub fn authorize_url(
             q.append_pair("code_challenge_method", "S256");
         }
         for (k, v) in &p.authorize_params {
+            q.append_pair(k, v);
+        }
+        for (k, v) in extra {
             q.append_pair(k, v);
         }
     }
@@ -171,6 +176,12 @@ pub fn place_token(placement: &TokenPlacement, token: &str, url: &mut String, he
     }
 }
 
+/// The call that lists what a consent granted, where only an API says
+/// (`Platform::granted_scopes_url`), with the new token where the platform takes it.
+pub fn granted_scopes_request(p: &Platform, token: &AccessToken) -> Option<HttpRequest> {
+    Some(get_with_token(p, p.granted_scopes_url?, token))
+}
+
 /// The liveness check of a token that never expires (`Platform::liveness_url`, else the
 /// identity call), with the token as a Bearer token.
 pub fn liveness_request(p: &Platform, token: &AccessToken) -> HttpRequest {
@@ -243,7 +254,7 @@ mod tests {
         let p = sandbox::platform("http://127.0.0.1:8787/");
         let v = PkceVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
         let scopes = vec!["profile.read".to_string(), "offline.access".to_string()];
-        let u = authorize_url(&p, "cid", "http://127.0.0.1:8787/oauth/callback", &scopes, "st", &v).unwrap();
+        let u = authorize_url(&p, "cid", "http://127.0.0.1:8787/oauth/callback", &scopes, "st", &v, &[]).unwrap();
         assert!(u.starts_with("http://127.0.0.1:8787/sandbox/authorize?"));
         let q = query(&u);
         assert_eq!(q["response_type"], "code");
@@ -261,7 +272,7 @@ mod tests {
         let mut p = sandbox::platform("https://w");
         p.pkce = Pkce::None;
         let v = PkceVerifier::new("x".repeat(43));
-        let u = authorize_url(&p, "cid", "https://w/oauth/callback", &[], "st", &v).unwrap();
+        let u = authorize_url(&p, "cid", "https://w/oauth/callback", &[], "st", &v, &[]).unwrap();
         assert!(!query(&u).contains_key("code_challenge"));
         let req = code_exchange_request(&p, &creds(), &AuthCode::new("c"), "https://w/cb", &v);
         assert!(!req.form().iter().any(|(k, _)| k == "code_verifier"));

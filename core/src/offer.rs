@@ -27,6 +27,7 @@ impl CreateLink {
     pub fn one_platform_fields(&self) -> Vec<&'static str> {
         let given = [
             ("scopes", self.scopes.is_some()),
+            ("optional_scopes", self.optional_scopes.is_some()),
             ("instance", self.instance.is_some()),
             ("profile_id", self.profile_id.is_some()),
             ("callback", self.callback == Some(CallbackMode::App)),

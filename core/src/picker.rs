@@ -33,6 +33,9 @@ pub struct Choice {
     pub refresh_expires_in: Option<i64>,
     /// Granted scopes.
     pub scopes: Vec<String>,
+    /// The optional scopes the user declined (shown on the profiles as `declined_scopes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub declined: Vec<String>,
     /// The login.
     pub login: Account,
     /// Every account offered, in the platform's order.

@@ -87,6 +87,7 @@ fn profile(full: bool) -> ProfileRow {
         status: "active".into(),
         disconnect_reason: some("revoked"),
         scopes: r#"["read"]"#.into(),
+        declined_scopes: some(r#"["write"]"#),
         access_token_expires_at: full.then_some(1_700_003_600),
         last_refreshed_at: full.then_some(1_700_000_000),
         created_at: 1_700_000_000,
@@ -134,6 +135,13 @@ fn connect_link_view_matches_the_document() {
     assert_matches("ConnectLink", &pending.view(now));
     let failed = LinkRow { status: "failed".into(), error: Some("access_denied".into()), ..pending };
     assert_matches("ConnectLink", &failed.view(now));
+    let declined = LinkRow {
+        error: Some("missing_scopes".into()),
+        missing_scopes: Some(r#"["write"]"#.into()),
+        ..failed
+    };
+    assert_eq!(declined.view(now)["missing_scopes"], serde_json::json!(["write"]));
+    assert_matches("ConnectLink", &declined.view(now));
 }
 
 #[test]

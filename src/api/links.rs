@@ -5,7 +5,7 @@ use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
 use crate::grants::land::{Connected, Finish, Pick};
-use crate::links::complete::complete;
+use crate::links::complete::{complete, Failure};
 use crate::links::end::fail_link;
 use crate::links::finish::finish_in_browser;
 use crate::links::offer;
@@ -144,11 +144,14 @@ async fn create_one(ctx: &Ctx, app: &AppRow, input: &CreateLink, platform_id: &s
     check_redirect(app, &input.redirect_url)?;
     let db = ctx.db()?;
     let mut reconnect_instance = None;
+    // What the profile being reconnected declined at its last consent.
+    let mut declined_before = vec![];
     if let Some(pid) = &input.profile_id {
         let profile = store::get_profile(&db, &app.id, pid).await?.ok_or_else(|| ApiError::not_found("profile"))?;
         if profile.platform != platform.id {
             return Err(ApiError::invalid("profile_id belongs to another platform"));
         }
+        declined_before = profile.declined_scope_list();
         reconnect_instance = profile.instance;
     }
     // A reconnect goes back to the profile's own instance.
@@ -170,6 +173,8 @@ async fn create_one(ctx: &Ctx, app: &AppRow, input: &CreateLink, platform_id: &s
         platform,
         link_id: &id,
         scopes: input.scopes.clone(),
+        optional_scopes: input.optional_scopes.clone(),
+        declined_before,
         instance: instance.as_deref(),
         callback,
         redirect_url: &input.redirect_url,
@@ -185,6 +190,10 @@ async fn create_one(ctx: &Ctx, app: &AppRow, input: &CreateLink, platform_id: &s
         // It carries the live state: sealed, so D1 never holds a usable state.
         authorize_url: ctx.keyring()?.seal(&id, "authorize_url", &consent.authorize_url).or_500("seal authorize url")?,
         scopes: serde_json::to_string(&consent.scopes).or_500("scopes json")?,
+        optional_scopes: match consent.optional.is_empty() {
+            true => None,
+            false => Some(serde_json::to_string(&consent.optional).or_500("scopes json")?),
+        },
         external_user_id: input.external_user_id.clone(),
         app_state: input.state.clone(),
         metadata: input.metadata.as_ref().map(|m| serde_json::Value::Object(m.clone()).to_string()),
@@ -334,7 +343,7 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)], arrived: &str) -> A
         }
         (None, Some(code)) if !code.is_empty() => {
             let pick = if link.accounts == AccountsMode::All { Pick::All } else { Pick::Page };
-            complete(ctx, &pending, &link, code, finish, pick).await
+            complete(ctx, &pending, &link, code, finish, pick).await.map_err(|f| f.code)
         }
         (None, _) => {
             fail_link(ctx, &link, CallbackFailure::ExchangeFailed).await;
@@ -473,20 +482,22 @@ pub async fn exchange(ctx: &Ctx, app_id: &str, body: &[u8]) -> ApiResult<Respons
             respond::json(201, &body)
         }
         Ok(Connected::Choose { .. }) => Err(ApiError::internal()),
-        Err(CallbackFailure::NoAccounts) => Err(ApiError::new(
+        Err(Failure { code: CallbackFailure::NoAccounts, .. }) => Err(ApiError::new(
             ErrorCode::InvalidRequest,
             "the login has no account to connect, or none of account_ids is one (no_accounts)",
         )),
-        Err(CallbackFailure::MissingScopes) => {
-            Err(ApiError::invalid("the user declined a requested scope (missing_scopes)"))
-        }
-        Err(CallbackFailure::ExchangeFailed) => {
+        // The scope names are the link's own (what the app asked for), never the platform's text.
+        Err(Failure { code: CallbackFailure::MissingScopes, missing }) => Err(ApiError::invalid(format!(
+            "the user declined required scopes: {} (missing_scopes)",
+            missing.join(" ")
+        ))),
+        Err(Failure { code: CallbackFailure::ExchangeFailed, .. }) => {
             Err(ApiError::upstream("the platform refused the code (exchange_failed)"))
         }
-        Err(CallbackFailure::ProfileFailed) => {
+        Err(Failure { code: CallbackFailure::ProfileFailed, .. }) => {
             Err(ApiError::upstream("the platform's identity call failed (profile_failed)"))
         }
-        Err(CallbackFailure::AccountConnectedElsewhere) => Err(ApiError::new(
+        Err(Failure { code: CallbackFailure::AccountConnectedElsewhere, .. }) => Err(ApiError::new(
             ErrorCode::Conflict,
             "this account is already connected by another user of the app (account_connected_elsewhere)",
         )),

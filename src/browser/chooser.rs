@@ -272,6 +272,8 @@ async fn consent(page: &Page<'_>, app: &AppRow, instance: Option<&str>) -> ApiRe
         platform,
         link_id: &link.id,
         scopes: None,
+        optional_scopes: None,
+        declined_before: vec![],
         instance,
         callback: CallbackMode::Hosted,
         redirect_url: &link.redirect_url,

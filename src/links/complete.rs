@@ -5,7 +5,7 @@
 //! that dies leaves it for the cron.
 
 use super::choices::{choice_insert_stmt, hold, row_after_error, unknown_login};
-use super::end::end_failed;
+use super::end::end_failed_naming;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::fetch;
@@ -16,16 +16,18 @@ use crate::store::{self, LinkEnd};
 use connect_links_core::accounts::Account;
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::ApiError;
+use connect_links_core::http::HttpRequest;
 use connect_links_core::identity::parse_identity;
 use connect_links_core::mastodon::{account_key, handle as instance_handle, is_unknown_client};
 use connect_links_core::model::LinkRow;
 use connect_links_core::oauth::{
-    clean_code, code_exchange_request, identity_request, long_lived_swap_request, missing_scopes, parse_scopes,
+    clean_code, code_exchange_request, granted_scopes_request, identity_request, long_lived_swap_request,
     parse_token_answer, ClientCredentials,
 };
 use connect_links_core::picker::{choice_cookie, choice_hash, picker_page, picker_policy, Choice, CHOICE_TTL_SECS};
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::random_token;
+use connect_links_core::scopes::{self, ScopeOutcome};
 use connect_links_core::state::OpenedAuth;
 use connect_links_core::token::TokenSet;
 
@@ -40,14 +42,25 @@ pub async fn complete(
     code: &str,
     finish: Finish,
     pick: Pick,
-) -> Result<Connected, CallbackFailure> {
-    match connect(ctx, pending, link, code, finish, pick).await {
+) -> Result<Connected, Failure> {
+    // The required scopes the user declined, once known: the failure names them.
+    let mut missing = vec![];
+    match connect(ctx, pending, link, code, finish, pick, &mut missing).await {
         Ok(c) => Ok(c),
         Err((failure, grant)) => {
-            end_failed(ctx, link, failure, grant).await;
-            Err(failure)
+            end_failed_naming(ctx, link, failure, grant, &missing).await;
+            Err(Failure { code: failure, missing })
         }
     }
+}
+
+/// Why a connect failed: its code, and for `missing_scopes` the required scopes declined.
+#[derive(Debug)]
+pub struct Failure {
+    /// The failure code.
+    pub code: CallbackFailure,
+    /// The required scopes the user declined (empty but for `missing_scopes`).
+    pub missing: Vec<String>,
 }
 
 /// A failure, with the fresh grant to revoke when nothing else holds it.
@@ -60,6 +73,7 @@ async fn connect(
     code: &str,
     finish: Finish,
     pick: Pick,
+    missing: &mut Vec<String>,
 ) -> Result<Connected, Failed> {
     let resolved = crate::instances::resolve(ctx, &pending.platform, link.instance.as_deref()).await;
     let Ok(Some((platform, deployment))) = resolved else { return Err((CallbackFailure::ServerError, None)) };
@@ -76,13 +90,15 @@ async fn connect(
     let fresh = |account: Option<String>| {
         FreshGrant::of_tokens(platform, &tokens, account).minted_by(&link.app_id, pending.credential_ref.as_deref())
     };
-    let requested = link.scope_list();
+    let (required, optional) = (link.scope_list(), link.optional_scope_list());
+    let answered = scopes::outcome(&required, &optional, scopes::from_answer(tokens.scope.as_deref()));
     let mut choice = Choice {
         access_token: tokens.access_token.clone(),
         refresh_token: tokens.refresh_token.clone(),
         expires_in: tokens.expires_in,
         refresh_expires_in: tokens.refresh_expires_in,
-        scopes: tokens.scope.as_deref().map(parse_scopes).unwrap_or_else(|| requested.clone()),
+        scopes: answered.granted.clone(),
+        declined: vec![],
         login: unknown_login(),
         listed: vec![],
         listed_complete: false,
@@ -95,11 +111,22 @@ async fn connect(
     if hold(ctx, link, &choice, finish).await.is_err() {
         return Err((CallbackFailure::ServerError, Some(fresh(None))));
     }
-    let missing = missing_scopes(&requested, tokens.scope.as_deref());
-    if !missing.is_empty() {
-        log_failure(&platform.id, &link.id, "scopes", &format!("declined: {}", missing.join(" ")));
+    let outcome = match granted_scopes_request(platform, &tokens.access_token) {
+        None => answered,
+        Some(req) => {
+            let said = read_granted(ctx, platform, link, &req).await.ok_or((CallbackFailure::ExchangeFailed, Some(fresh(None))))?;
+            scopes::outcome(&required, &optional, Some(said))
+        }
+    };
+    if !outcome.missing.is_empty() {
+        // Scope names the link asked for: the app's own words, not the platform's.
+        log_failure(&platform.id, &link.id, "scopes", &format!("declined: {}", outcome.missing.join(" ")));
+        *missing = outcome.missing;
         return Err((CallbackFailure::MissingScopes, Some(fresh(None))));
     }
+    let ScopeOutcome { granted, declined, .. } = outcome;
+    choice.scopes = granted;
+    choice.declined = declined;
     let id_req = identity_request(platform, &tokens.access_token);
     let id_resp = fetch::send(&id_req, &platform.id, None, ctx.timeout_ms())
         .await
@@ -176,6 +203,18 @@ async fn connect(
             Ok(None) | Err(_) => Err((CallbackFailure::ServerError, None)),
         },
     }
+}
+
+/// What the platform lists as granted, where only an API says (`Platform::granted_scopes_url`):
+/// `None` when the call fails or its answer cannot be read (the connect then fails: what the
+/// grant holds is not known).
+async fn read_granted(ctx: &Ctx, platform: &Platform, link: &LinkRow, req: &HttpRequest) -> Option<Vec<String>> {
+    let resp = fetch::send(req, &platform.id, None, ctx.timeout_ms()).await.ok()?;
+    let granted = scopes::graph_granted(resp.status, &resp.body);
+    if granted.is_none() {
+        log_failure(&platform.id, &link.id, "granted_scopes", &format!("status {}", resp.status));
+    }
+    granted
 }
 
 /// The code exchange (and Meta's long-lived swap).

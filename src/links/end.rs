@@ -22,11 +22,33 @@ pub async fn fail_link(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure) {
 /// event's first delivery attempt, in that order: once the attempt is made, the revocation is done.
 /// The account-choice row that held the grant (see `links::choices`) goes once the revocation is
 /// settled; until then it stays, and the cron revokes what it holds when it expires.
-pub async fn end_failed(ctx: &Ctx, link: &LinkRow, failure: CallbackFailure, grant: Option<FreshGrant>) {
+// Not `async`: the future is `end_failed_naming`'s own, no second state machine in the wasm.
+pub fn end_failed<'a>(
+    ctx: &'a Ctx,
+    link: &'a LinkRow,
+    failure: CallbackFailure,
+    grant: Option<FreshGrant>,
+) -> impl std::future::Future<Output = ()> + 'a {
+    end_failed_naming(ctx, link, failure, grant, &[])
+}
+
+/// [`end_failed`], the link also naming the required scopes the user declined (`missing`,
+/// for a `missing_scopes` failure: its status shows them).
+pub async fn end_failed_naming(
+    ctx: &Ctx,
+    link: &LinkRow,
+    failure: CallbackFailure,
+    grant: Option<FreshGrant>,
+    missing: &[String],
+) {
     let recorded = async {
         let db = ctx.db()?;
         let mut batch = Batch::new(ctx, &db);
-        batch.push(store::end_link_stmt(&db, &link.id, &LinkEnd::Failed(failure.as_str()), ctx.now())?);
+        let end = match missing.is_empty() {
+            true => LinkEnd::Failed(failure.as_str()),
+            false => LinkEnd::MissingScopes(missing),
+        };
+        batch.push(store::end_link_stmt(&db, &link.id, &end, ctx.now())?);
         // A link that ended meanwhile (a landing whose answer was lost committed it) is not
         // told failed.
         batch.push(store::assert_changed_stmt(&db)?);

@@ -128,6 +128,7 @@ async fn land_once(
         expires_in: tokens.expires_in,
         refresh_expires_in: tokens.refresh_expires_in,
         scopes: tokens.scope.as_deref().map(connect_links_core::oauth::parse_scopes).unwrap_or_default(),
+        declined: vec![],
         accounts: vec![login.clone()],
         login,
         listed: vec![id.clone()],

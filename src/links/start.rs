@@ -16,6 +16,7 @@ use connect_links_core::model::AppRow;
 use connect_links_core::oauth::authorize_url;
 use connect_links_core::pkce::new_verifier;
 use connect_links_core::platforms::{AuthKind, Platform};
+use connect_links_core::scopes::{asks_again, optional_beside};
 use connect_links_core::state::{new_state, state_key, CallbackMode, PendingAuth, SealedVerifier, STATE_TTL_SECS};
 use std::borrow::Cow;
 
@@ -29,6 +30,10 @@ pub struct Ask<'a> {
     pub link_id: &'a str,
     /// Requested scopes; `None`: the app's defaults for the platform, else the platform's.
     pub scopes: Option<Vec<String>>,
+    /// Scopes asked for that the user may decline (none may also be required).
+    pub optional_scopes: Option<Vec<String>>,
+    /// What the profile being reconnected declined at its last consent (empty otherwise).
+    pub declined_before: Vec<String>,
     /// The instance (a validated host) for a per-instance platform.
     pub instance: Option<&'a str>,
     /// Hosted or the app's own callback.
@@ -59,8 +64,10 @@ pub async fn client(ctx: &Ctx, app_id: &str, platform: &Platform) -> ApiResult<O
 pub struct Consent {
     /// The consent screen's URL (it carries the live state: never logged, sealed in D1).
     pub authorize_url: String,
-    /// The scopes asked for.
+    /// The scopes required.
     pub scopes: Vec<String>,
+    /// The scopes asked for that the user may decline.
+    pub optional: Vec<String>,
     /// KV key of the state ([`state_key`]).
     pub state_key: String,
     /// The pending-state record (JSON; its verifier sealed).
@@ -76,6 +83,9 @@ pub async fn prepare(ctx: &Ctx, ask: Ask<'_>) -> ApiResult<Consent> {
     // The app's own credentials may set its default scopes for the platform.
     let default_scopes = own_client.as_ref().and_then(|c| c.scopes.clone());
     let scopes = ask.scopes.clone().or(default_scopes).unwrap_or_else(|| ask.platform.default_scopes.clone());
+    let optional = optional_beside(&scopes, ask.optional_scopes.clone())?;
+    // Every scope the consent screen shows: the required ones, then those the user may decline.
+    let asked: Vec<String> = scopes.iter().chain(&optional).cloned().collect();
     let (platform, creds) = match ask.instance.filter(|_| per_instance) {
         Some(host) => {
             if let Some(cap) = ask.pending_cap {
@@ -92,10 +102,10 @@ pub async fn prepare(ctx: &Ctx, ask: Ask<'_>) -> ApiResult<Consent> {
             };
             // Before any call to the instance: the widest set a client is ever registered for.
             let widest = registration_scopes(&Discovery { pkce: true, profile_scope: true });
-            scopes_allowed(&scopes, &widest).map_err(refuse)?;
+            scopes_allowed(&asked, &widest).map_err(refuse)?;
             let client = ensure_client(ctx, ask.platform, host, ask.app).await?;
             let registered: Vec<String> = serde_json::from_slice(client.scopes.as_bytes()).unwrap_or_default();
-            scopes_allowed(&scopes, &registered).map_err(refuse)?;
+            scopes_allowed(&asked, &registered).map_err(refuse)?;
             let mut at = ask.platform.at_instance(host);
             at.pkce = crate::instances::client_pkce(&client);
             let creds = crate::instances::open_client(ctx, &at, &client)?;
@@ -112,7 +122,9 @@ pub async fn prepare(ctx: &Ctx, ask: Ask<'_>) -> ApiResult<Consent> {
         CallbackMode::App => ask.redirect_url.to_string(),
     };
     let (state, verifier) = (new_state()?, new_verifier()?);
-    let authorize = authorize_url(platform, &creds.client_id, &redirect_uri, &scopes, state.secret(), &verifier)
+    // A reconnect asking again for a scope its profile declined: the platform must show it again.
+    let again = if asks_again(&asked, &ask.declined_before) { platform.rerequest_params } else { &[] };
+    let authorize = authorize_url(platform, &creds.client_id, &redirect_uri, &asked, state.secret(), &verifier, again)
         .ok_or_else(ApiError::internal)?;
     let key = state_key(state.secret());
     let pending = PendingAuth {
@@ -127,7 +139,7 @@ pub async fn prepare(ctx: &Ctx, ask: Ask<'_>) -> ApiResult<Consent> {
         credential_ref,
     };
     let record = serde_json::to_string(&pending).or_500("pending json")?;
-    Ok(Consent { authorize_url: authorize, scopes, state_key: key, record })
+    Ok(Consent { authorize_url: authorize, scopes, optional, state_key: key, record })
 }
 
 impl Consent {

@@ -236,13 +236,14 @@ fn split_grant(row: Row) -> ApiResult<(GrantRow, TokenColumns)> {
     Ok((grant, tokens))
 }
 
-/// The statement that shows a grant's scopes, expiry and last refresh on every profile
+/// The statement that shows a grant's scopes (granted and declined), expiry and last refresh on every profile
 /// under it (a profile with a token of its own keeps its expiry); it runs only when the
 /// statement before it in the batch changed a row (the grant write).
 pub fn copy_grant_to_profiles_stmt(db: &D1Database, grant_id: &str, now: i64) -> ApiResult<D1PreparedStatement> {
     query!(
         db,
         "UPDATE profiles SET scopes = (SELECT scopes FROM grants WHERE id = ?1), \
+         declined_scopes = (SELECT declined_scopes FROM grants WHERE id = ?1), \
          access_token_expires_at = CASE WHEN access_token_enc IS NULL \
            THEN (SELECT access_token_expires_at FROM grants WHERE id = ?1) ELSE access_token_expires_at END, \
          last_refreshed_at = (SELECT last_refreshed_at FROM grants WHERE id = ?1), updated_at = ?2 \

@@ -26,6 +26,8 @@ pub struct GrantWrite<'a> {
     pub id: &'a str,
     /// JSON array of the granted scopes.
     pub scopes: &'a str,
+    /// JSON array of the optional scopes the consent declined (`None`: none).
+    pub declined_scopes: Option<&'a str>,
     /// The sealed access token.
     pub access_token_enc: &'a str,
     /// The sealed refresh token, if the grant holds one.
@@ -71,7 +73,7 @@ pub fn grant_update_stmt(
              next_refresh_at = ?9, reschedule = 0, refresh_failures = 0, refresh_failing = 0, expiring_notified = 0, ",
             free_lease!(),
             ", last_refresh_ms = ?10, reencrypt_failed_at = NULL, \
-             updated_at = ?8, consented_at = ?8, instance = ?12, credential_ref = ?14 \
+             updated_at = ?8, consented_at = ?8, instance = ?12, credential_ref = ?14, declined_scopes = ?15 \
              WHERE id = ?1 AND access_token_enc = ?11 AND (?14 IS NULL OR EXISTS \
              (SELECT 1 FROM platform_credentials WHERE id = ?14))"
         ),
@@ -88,7 +90,8 @@ pub fn grant_update_stmt(
         old_access_enc,
         g.instance,
         g.token_issued_at,
-        g.credential_ref
+        g.credential_ref,
+        g.declined_scopes
     )
     .or_500("prepare grant write")
 }
@@ -108,8 +111,8 @@ pub fn grant_insert_stmt(
         db,
         "INSERT INTO grants (id, app_id, platform, platform_user_id, status, scopes, access_token_enc, \
          refresh_token_enc, token_kid, access_token_expires_at, refresh_token_expires_at, token_issued_at, \
-         next_refresh_at, created_at, updated_at, consented_at, instance, credential_ref) SELECT ?1, ?2, ?3, ?4, \
-         'active', ?5, ?6, ?7, ?8, ?9, ?10, ?14, ?12, ?11, ?11, ?11, ?13, ?15 \
+         next_refresh_at, created_at, updated_at, consented_at, instance, credential_ref, declined_scopes) \
+         SELECT ?1, ?2, ?3, ?4, 'active', ?5, ?6, ?7, ?8, ?9, ?10, ?14, ?12, ?11, ?11, ?11, ?13, ?15, ?16 \
          WHERE ?15 IS NULL OR EXISTS (SELECT 1 FROM platform_credentials WHERE id = ?15)",
         g.id,
         app_id,
@@ -125,7 +128,8 @@ pub fn grant_insert_stmt(
         g.next_refresh_at,
         g.instance,
         g.token_issued_at,
-        g.credential_ref
+        g.credential_ref,
+        g.declined_scopes
     )
     .or_500("prepare grant write")
 }
@@ -140,6 +144,8 @@ pub struct Shared<'a> {
     pub platform: &'a str,
     /// JSON array of the granted scopes.
     pub scopes: &'a str,
+    /// JSON array of the optional scopes the consent declined (`None`: none).
+    pub declined_scopes: Option<&'a str>,
     /// Epoch seconds.
     pub now: i64,
     /// A per-instance platform's host.
@@ -157,7 +163,7 @@ pub fn profile_inserts(db: &D1Database, s: &Shared<'_>, rows: &[ProfileWrite]) -
                 db,
                 "INSERT INTO profiles (id, app_id, grant_id, platform, account_type, platform_user_id, parent, username, \
                  display_name, avatar_url, external_user_id, metadata, status, scopes, access_token_enc, token_kid, \
-                 access_token_expires_at, claim_link_id, created_at, updated_at, next_check_at, instance) \
+                 access_token_expires_at, claim_link_id, created_at, updated_at, next_check_at, instance, declined_scopes) \
                  SELECT json_extract(value, '$.id'), ?2, ?3, ?4, json_extract(value, '$.account_type'), \
                  json_extract(value, '$.platform_user_id'), json_extract(value, '$.parent'), \
                  json_extract(value, '$.username'), json_extract(value, '$.display_name'), \
@@ -165,14 +171,15 @@ pub fn profile_inserts(db: &D1Database, s: &Shared<'_>, rows: &[ProfileWrite]) -
                  json_extract(value, '$.metadata'), json_extract(value, '$.status'), ?5, \
                  json_extract(value, '$.access_token_enc'), json_extract(value, '$.token_kid'), \
                  json_extract(value, '$.access_token_expires_at'), json_extract(value, '$.claim_link_id'), ?6, ?6, \
-                 json_extract(value, '$.next_check_at'), ?7 FROM json_each(?1)",
+                 json_extract(value, '$.next_check_at'), ?7, ?8 FROM json_each(?1)",
                 json,
                 s.app_id,
                 s.grant_id,
                 s.platform,
                 s.scopes,
                 s.now,
-                s.instance
+                s.instance,
+                s.declined_scopes
             )
             .or_500("prepare profile inserts")?,
         );
@@ -202,7 +209,7 @@ pub fn profile_updates(db: &D1Database, s: &Shared<'_>, rows: &[ProfileWrite]) -
                  token_kid = json_extract(j.value, '$.token_kid'), \
                  access_token_expires_at = json_extract(j.value, '$.access_token_expires_at'), \
                  reencrypt_failed_at = NULL, updated_at = ?4, next_check_at = json_extract(j.value, '$.next_check_at'), \
-                 check_failures = 0, instance = ?5 \
+                 check_failures = 0, instance = ?5, declined_scopes = ?6 \
                  FROM json_each(?1) AS j WHERE profiles.id = json_extract(j.value, '$.id') \
                  AND profiles.external_user_id IS json_extract(j.value, '$.old_owner') \
                  AND profiles.status = json_extract(j.value, '$.old_status')",
@@ -210,7 +217,8 @@ pub fn profile_updates(db: &D1Database, s: &Shared<'_>, rows: &[ProfileWrite]) -
                 s.grant_id,
                 s.scopes,
                 s.now,
-                s.instance
+                s.instance,
+                s.declined_scopes
             )
             .or_500("prepare profile updates")?,
         );

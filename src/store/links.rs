@@ -15,8 +15,9 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str, max_pendi
     query!(
         db,
         "INSERT INTO connect_links (id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, \
-         app_state, metadata, reconnect_profile_id, callback, status, created_at, expires_at, accounts, instance, platforms) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?14, ?15, ?17 \
+         app_state, metadata, reconnect_profile_id, callback, status, created_at, expires_at, accounts, instance, platforms, \
+         optional_scopes) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?14, ?15, ?17, ?18 \
          WHERE ?16 IS NULL OR (SELECT COUNT(*) FROM connect_links \
            WHERE app_id = ?2 AND status = 'pending' AND expires_at > ?12) < ?16 \
          RETURNING id",
@@ -36,7 +37,8 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str, max_pendi
         l.accounts.as_str(),
         l.instance,
         max_pending,
-        l.platforms
+        l.platforms,
+        l.optional_scopes
     )
     .exists("insert link")
     .await
@@ -115,7 +117,8 @@ pub async fn first_pending_expiry(db: &D1Database, app_id: &str, now: i64) -> Ap
 
 const LINK_COLUMNS: &str = "id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, app_state, \
     metadata, reconnect_profile_id, status, error, profile_id, created_at, expires_at, completed_at, claim_expires_at, \
-    claim_event, claim_token_hash, profile_ids, claim_events, accounts, choice_expires_at, instance, platforms, choice_state";
+    claim_event, claim_token_hash, profile_ids, claim_events, accounts, choice_expires_at, instance, platforms, choice_state, \
+    optional_scopes, missing_scopes";
 
 /// A link by id (any app: the browser routes have no key).
 pub async fn get_link(db: &D1Database, id: &str) -> ApiResult<Option<LinkRow>> {
@@ -161,11 +164,14 @@ pub enum LinkEnd<'a> {
     },
     /// Failed with a code.
     Failed(&'a str),
+    /// Failed with `missing_scopes`: the required scopes the user declined.
+    MissingScopes(&'a [String]),
 }
 
 /// The statement that ends a pending (or choosing) link, with `RETURNING id` (no row: it was
 /// neither; follow it with [`assert_changed_stmt`] where that must roll the batch back).
 pub fn end_link_stmt(db: &D1Database, id: &str, end: &LinkEnd<'_>, now: i64) -> ApiResult<D1PreparedStatement> {
+    let mut missing = None;
     let (status, error, ids, events, hash, until, choice_until) = match end {
         LinkEnd::Completed(p) => ("completed", None, Some(to_json(*p)?), None, None, None, None),
         LinkEnd::AwaitingClaim { profile_ids, events, token_hash, until } => (
@@ -179,6 +185,10 @@ pub fn end_link_stmt(db: &D1Database, id: &str, end: &LinkEnd<'_>, now: i64) -> 
         ),
         LinkEnd::Choosing { until } => ("choosing", None, None, None, None, None, Some(*until)),
         LinkEnd::Failed(e) => ("failed", Some(*e), None, None, None, None, None),
+        LinkEnd::MissingScopes(m) => {
+            missing = Some(to_json(*m)?);
+            ("failed", Some("missing_scopes"), None, None, None, None, None)
+        }
     };
     let first = match end {
         LinkEnd::Completed(p) | LinkEnd::AwaitingClaim { profile_ids: p, .. } => p.first().cloned(),
@@ -188,7 +198,8 @@ pub fn end_link_stmt(db: &D1Database, id: &str, end: &LinkEnd<'_>, now: i64) -> 
     query!(
         db,
         "UPDATE connect_links SET status = ?2, error = ?3, profile_id = ?4, profile_ids = ?5, claim_events = ?6, \
-         completed_at = ?7, claim_token_hash = ?8, claim_expires_at = ?9, choice_expires_at = COALESCE(?10, choice_expires_at) \
+         completed_at = ?7, claim_token_hash = ?8, claim_expires_at = ?9, choice_expires_at = COALESCE(?10, choice_expires_at), \
+         missing_scopes = ?11 \
          WHERE id = ?1 AND status IN ('pending', 'choosing') RETURNING id",
         id,
         status,
@@ -199,7 +210,8 @@ pub fn end_link_stmt(db: &D1Database, id: &str, end: &LinkEnd<'_>, now: i64) -> 
         completed_at,
         hash,
         until,
-        choice_until
+        choice_until,
+        missing
     )
     .or_500("prepare end link")
 }

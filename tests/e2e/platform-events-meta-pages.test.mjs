@@ -54,8 +54,10 @@ test('the Graph mock refuses a subscription without that Page\'s own token or th
   assert.deepEqual(await ask('4901', mocks.pageToken('4901'), 'POST', 'messages'), [403, 200], 'messages without pages_messaging');
   assert.deepEqual(await ask('4901', mocks.pageToken('4901')), [200, 'ok']);
   assert.deepEqual(await ask('4901', mocks.pageToken('4901'), 'DELETE'), [200, 'ok']);
-  // A login with the default scopes only: Graph's missing-permission answer, in its shape.
-  await connectPages(app, 'mockcheck', [{ id: '4903', name: 'Three' }], { scopes: null });
+  // A login with the default scopes only: Graph's missing-permission answer, in its shape. Another
+  // person: Meta keeps what a person granted before (the mock's dialog too), so 'mockcheck'
+  // logging in again with fewer scopes would still hold pages_manage_metadata.
+  await connectPages(app, 'mockcheck_defaults', [{ id: '4903', name: 'Three' }], { scopes: null });
   const res = await mocks.answer(new Request('https://graph.facebook.com/v25.0/4903/subscribed_apps', {
     method: 'POST', headers: { authorization: `Bearer ${mocks.pageToken('4903')}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'subscribed_fields=feed',
   }));

@@ -182,6 +182,7 @@ export class PlatformMocks {
     this.loopback = []; // requests to this machine (the sandbox, or a host that must never be called)
     this.clients = new Map(); // platform -> Map(client id -> secret): apps' own clients (allowClient)
     this.authorizations = []; // every consent screen approve() passed: { platform, clientId, user, scopes }
+    this.metaPermissions = new Map(); // "client id:user" -> Map(permission -> 'granted' | 'declined'), as Graph's /me/permissions lists them
     this.handle = this.handle.bind(this);
   }
 
@@ -295,9 +296,11 @@ export class PlatformMocks {
   /**
    * Plays the user approving on the platform's consent screen: checks the authorize URL the
    * worker built, and returns the code the platform would put on the redirect (or, for a
-   * scope the platform does not know, its refusal: see `refuseScopes`).
+   * scope the platform does not know, its refusal: see `refuseScopes`). `grant`: the scopes
+   * the user leaves ticked (default: all requested); `decline`: those the user unticks. On
+   * Facebook Login the dialog works as Meta's does (`metaGrant`).
    */
-  approve(authorizeUrl, { user = 'u1', grant } = {}) {
+  approve(authorizeUrl, { user = 'u1', grant, decline } = {}) {
     const u = new URL(authorizeUrl);
     const q = u.searchParams;
     // Several platforms may share a consent screen (Facebook Login): the client id tells which.
@@ -317,13 +320,36 @@ export class PlatformMocks {
     if (!KNOWN_SCOPES[platform]) throw new Error(`${platform}: the mock knows none of its scopes`);
     const unknown = requested.filter((s) => !KNOWN_SCOPES[platform].includes(s));
     if (unknown.length) return refuseScopes(platform, unknown, q);
+    let ticked = grant ?? requested;
+    if (decline) ticked = ticked.filter((x) => !decline.includes(x));
+    const scopes = FACEBOOK_LOGIN.includes(platform) ? this.metaGrant(clientId, user, requested, ticked, q.get('auth_type')) : ticked;
     const code = rand(`${platform}_code_`);
     this.codes.set(code, {
       platform, user, redirectUri: q.get('redirect_uri'), challenge: q.get('code_challenge'),
-      scopes: grant ?? requested, clientId,
+      scopes, clientId,
     });
-    this.authorizations.push({ platform, clientId, user, scopes: grant ?? requested });
+    this.authorizations.push({ platform, clientId, user, scopes, authType: q.get('auth_type') });
     return { code, state: q.get('state'), redirectUri: q.get('redirect_uri'), clientId };
+  }
+
+  /**
+   * Facebook Login's dialog, per https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow
+   * and .../facebook-login/web/permissions (checked 2026-12-07): it shows only the permissions
+   * the person has not granted the app yet, and not one the person declined before unless the
+   * dialog was asked with `auth_type=rerequest`; each one shown becomes granted (ticked) or
+   * declined. `public_profile` is always granted. Returns every permission now granted (what
+   * the token can do); `GET /me/permissions` lists them all with their status.
+   */
+  metaGrant(clientId, user, requested, ticked, authType) {
+    const key = `${clientId}:${user}`;
+    const perms = this.metaPermissions.get(key) ?? new Map([['public_profile', 'granted']]);
+    for (const p of requested) {
+      if (perms.get(p) === 'granted') continue;
+      if (perms.get(p) === 'declined' && authType !== 'rerequest') continue;
+      perms.set(p, ticked.includes(p) ? 'granted' : 'declined');
+    }
+    this.metaPermissions.set(key, perms);
+    return [...perms].filter(([, status]) => status === 'granted').map(([p]) => p);
   }
 
   /** Miniflare's outboundService. Each answer closes its connection (see `closing`). */
@@ -750,7 +776,18 @@ const ROUTES = [
     const g = m.bearer('facebook', c) || m.bearer('instagram_facebook', c);
     if (!g || g.revoked) return json(400, { error: { message: 'Invalid OAuth access token.', code: 190 } });
     for (const t of m.tokens.values()) if (t.platform === g.platform && t.user === g.user && t.clientId === g.clientId) t.revoked = true;
+    m.metaPermissions.delete(`${g.clientId}:${g.user}`);
     return json(200, { success: true });
+  } },
+  // What the person granted and declined, as
+  // https://developers.facebook.com/docs/graph-api/reference/user/permissions/ has it (checked
+  // 2026-12-07): `{"data": [{"permission", "status": "granted" | "declined"}]}`, with a user
+  // token (Bearer or `access_token` in the query).
+  { platform: 'facebook', platformOf: metaAppOf, endpoint: 'permissions', method: 'GET', host: 'graph.facebook.com', path: '/v25.0/me/permissions', run(m, c) {
+    const g = m.graphBearer(c);
+    if (!g) return graphError(400, 'Invalid OAuth access token - Cannot parse access token', 190);
+    const perms = m.metaPermissions.get(`${g.clientId}:${g.user}`) ?? new Map();
+    return json(200, { data: [...perms].map(([permission, status]) => ({ permission, status })) });
   } },
 
   // A Page's subscription of the app its token was issued to (POST with subscribed_fields,

@@ -19,6 +19,15 @@
 //! https://developers.facebook.com/documentation/video-api/guides/publishing.md (Page videos on
 //! `graph-video.facebook.com`). Not proxied: `rupload.facebook.com`, which takes
 //! `Authorization: OAuth <token>`, not a Bearer token.
+//!
+//! Declined permissions checked 2026-12-07 against
+//! https://developers.facebook.com/docs/graph-api/reference/user/permissions/ ("a list of
+//! granted and declined permissions": `{"data": [{"permission", "status"}]}`; the token answer
+//! itself names none),
+//! https://developers.facebook.com/documentation/facebook-login/guides/permissions/handle-declined
+//! (people may decline any permission but the public profile) and
+//! https://developers.facebook.com/documentation/facebook-login/web/permissions (a declined
+//! permission is shown again only when the dialog is asked with `auth_type=rerequest`).
 
 use super::proxy_spec::{BudgetRule, ProxySpec, RateHeaders, TokenInvalid};
 use super::types::{
@@ -57,6 +66,11 @@ pub fn graph_proxy(extra_hosts: &[&str], budgets: Vec<BudgetRule>) -> ProxySpec 
     ProxySpec { method_param: Some("method".into()), ..graph_hosts_proxy(extra_hosts, budgets) }
 }
 
+/// `GET /me/permissions` on [`GRAPH_API_VERSION`]: what the person granted the app (and
+/// declined), read at connect. A literal, so no platform value builds it (a test holds it to
+/// the version).
+pub const ME_PERMISSIONS_URL: &str = "https://graph.facebook.com/v25.0/me/permissions";
+
 /// The `facebook` platform.
 pub fn platform() -> Platform {
     let v = GRAPH_API_VERSION;
@@ -87,6 +101,10 @@ pub fn platform() -> Platform {
             send_client_id: true,
         }),
         code_suffix: Some("#_".into()),
+        // The token answer names no permission: Graph lists them, each granted or declined.
+        granted_scopes_url: Some(ME_PERMISSIONS_URL),
+        // Without it the dialog silently leaves out a permission the person declined before.
+        rerequest_params: &[("auth_type", "rerequest")],
         refresh: RefreshKind::None,
         default_access_ttl_secs: Some(60 * 24 * 3600),
         terminal_errors: vec!["invalid_grant".into(), "190".into()],

@@ -7,6 +7,10 @@
 //!   parameters)
 //! - `token_envelope`: instagram (the answer is wrapped in `data[0]`)
 //! - `scope_field`: instagram (`permissions` instead of `scope`)
+//! - `granted_scopes_url`: facebook, instagram_facebook (the token answer says nothing of what
+//!   was granted: `GET /me/permissions`)
+//! - `rerequest_params`: facebook, instagram_facebook (`auth_type=rerequest` when a reconnect
+//!   asks again for a declined permission)
 //! - `long_lived_swap`: instagram, threads, facebook, instagram_facebook (short-lived token
 //!   swapped at connect)
 //! - `code_suffix`: instagram, threads, facebook, instagram_facebook (Meta appends `#_` to the

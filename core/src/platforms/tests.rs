@@ -25,7 +25,7 @@ fn get(id: &str) -> Platform {
 /// The authorize URL with default scopes, split into "scheme://host/path" and its parameters.
 fn authorize(id: &str) -> (String, BTreeMap<String, String>) {
     let p = get(id);
-    let url = authorize_url(&p, "CID", CALLBACK, &p.default_scopes, "STATE", &PkceVerifier::new(VERIFIER)).unwrap();
+    let url = authorize_url(&p, "CID", CALLBACK, &p.default_scopes, "STATE", &PkceVerifier::new(VERIFIER), &[]).unwrap();
     let u = url::Url::parse(&url).unwrap();
     let base = format!("{}://{}{}", u.scheme(), u.host_str().unwrap(), u.path());
     (base, u.query_pairs().into_owned().collect())
@@ -545,4 +545,22 @@ fn the_proxy_reads_xrpc_expired_tokens_as_dead_tokens() {
     assert!(!token_invalid(&spec, 400, Some(b"not json")));
     assert!(!needs_body_for_token_check(&spec, 403));
     assert!(!needs_body_for_token_check(&get("x").proxy, 400));
+}
+
+#[test]
+fn facebook_login_reads_grants_from_graph_and_rerequests_declined_permissions() {
+    for id in ["facebook", "instagram_facebook"] {
+        let p = get(id);
+        let graph = format!("https://graph.facebook.com/{}/me/permissions", crate::platforms::GRAPH_API_VERSION);
+        assert_eq!(p.granted_scopes_url, Some(graph.as_str()), "{id}");
+        assert_eq!(p.rerequest_params, &[("auth_type", "rerequest")], "{id}");
+        let url = authorize_url(&p, "CID", CALLBACK, &p.default_scopes, "STATE", &PkceVerifier::new(VERIFIER), p.rerequest_params)
+            .unwrap();
+        assert!(url.ends_with("&auth_type=rerequest"), "{url}");
+    }
+    // The others say what they granted in the token answer, or not at all (Threads).
+    for id in ["instagram", "threads", "x", "linkedin", "youtube", "tiktok", "pinterest", "reddit"] {
+        let p = get(id);
+        assert!(p.granted_scopes_url.is_none() && p.rerequest_params.is_empty(), "{id}");
+    }
 }

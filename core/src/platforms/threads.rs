@@ -4,6 +4,13 @@
 //! The proxy's hosts and limits checked 2026-11-30 against
 //! https://developers.facebook.com/documentation/threads/overview (`graph.threads.com` or
 //! `graph.threads.net`; 250 posts and 1,000 replies per 24 hours per profile).
+//!
+//! Granted permissions checked 2026-12-07: the token answer names none, and the one call that
+//! lists a token's permissions, `GET /debug_token`
+//! (https://developers.facebook.com/documentation/threads/troubleshooting/debug-access-token),
+//! needs a Threads tester's token besides the one inspected. So a Threads connect is taken to
+//! have granted what it asked (no `granted_scopes_url`): an optional scope is never reported
+//! declined, and a required one never missing.
 
 use super::proxy_spec::{BudgetRule, Scope};
 use super::types::{IdentityMap, LongLivedSwap, Pkce, Platform, RefreshKind, SelfExchange};

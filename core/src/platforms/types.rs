@@ -249,6 +249,14 @@ pub struct Platform {
     pub token_envelope: Option<String>,
     /// The answer's field holding the granted scopes.
     pub scope_field: String,
+    /// Where the platform says what a consent granted when its token answer does not: one
+    /// more call at connect (`crate::scopes::graph_granted` reads Graph's answer); `None`:
+    /// the answer's [`Platform::scope_field`], else what was asked.
+    pub granted_scopes_url: Option<&'static str>,
+    /// What the authorize URL carries when a reconnect asks again for a scope the profile
+    /// declined (Meta: `auth_type=rerequest`, without which the dialog does not show a
+    /// declined permission again); empty: nothing.
+    pub rerequest_params: &'static [(&'static str, &'static str)],
     /// A long-lived swap right after the code exchange.
     pub long_lived_swap: Option<LongLivedSwap>,
     /// A suffix the platform appends to codes, stripped before the exchange.
@@ -324,6 +332,8 @@ impl Platform {
             token_request: TokenRequest::FormPost,
             token_envelope: None,
             scope_field: "scope".into(),
+            granted_scopes_url: None,
+            rerequest_params: &[],
             long_lived_swap: None,
             code_suffix: None,
             user_agent: None,

@@ -75,6 +75,10 @@ pub async fn store_accounts(
         // Plan.
         let times = grant_times(platform, mode, choice, sealed.refresh_enc.is_some(), now);
         let scopes = serde_json::to_string(&choice.scopes).or_500("scopes json")?;
+        let declined = match choice.declined.is_empty() {
+            true => None,
+            false => Some(serde_json::to_string(&choice.declined).or_500("scopes json")?),
+        };
         let login_grants = seen.login_grant_ids();
         let landing = Landing {
             link,
@@ -84,6 +88,7 @@ pub async fn store_accounts(
             login_grants: &login_grants,
             grant_id: &sealed.id,
             scopes: &scopes,
+            declined: declined.as_deref(),
             access_expires_at: times.access_expires_at,
             finish,
             now,
@@ -98,6 +103,7 @@ pub async fn store_accounts(
         let write = GrantWrite {
             id: &sealed.id,
             scopes: &scopes,
+            declined_scopes: declined.as_deref(),
             access_token_enc: &sealed.access_enc,
             refresh_token_enc: sealed.refresh_enc.as_deref(),
             token_kid: keyring.current_kid(),
@@ -145,6 +151,7 @@ pub async fn store_accounts(
             grant_id: &sealed.id,
             platform: &link.platform,
             scopes: &scopes,
+            declined_scopes: declined.as_deref(),
             now,
             instance: platform.instance.as_deref(),
         };

@@ -224,6 +224,15 @@ At most 200 bytes (UTF-8), no space or comma.
 """
 
 
+OptionalScope = TypeAliasType(
+    "OptionalScope",
+    Annotated[str, Field(..., max_length=200, min_length=1, pattern='^[^ ,]+$')],
+)
+"""
+At most 200 bytes (UTF-8), no space or comma.
+"""
+
+
 Credentials = TypeAliasType(
     "Credentials",
     Annotated[
@@ -814,6 +823,10 @@ class ConnectLink(BaseModel):
     """
     The failure code of a failed link.
     """
+    missing_scopes: list[str] | None
+    """
+    For a link failed with `missing_scopes`: the required scopes the user declined. `null` otherwise.
+    """
     created_at: AwareDatetime
     """
     RFC 3339, UTC (`2026-01-02T03:04:05Z`).
@@ -892,7 +905,15 @@ class Profile(BaseModel):
     )
     scopes: list[str]
     """
-    Granted scopes.
+    What the grant holds: the scopes the platform said it granted (its token answer, or Facebook's `GET /me/permissions`), else the scopes asked for. The same list as `granted_scopes`.
+    """
+    granted_scopes: list[str]
+    """
+    The scopes the platform granted: the same list as `scopes`.
+    """
+    declined_scopes: list[str]
+    """
+    The link's `optional_scopes` the user declined at the last connect (a declined required scope fails the connect with `missing_scopes` instead). Empty when the platform does not say what it granted (Threads).
     """
     access_token_expires_at: AwareDatetime | None
     """
@@ -1005,6 +1026,14 @@ class ExchangeResult(BaseModel):
     scopes: list[str]
     """
     Granted scopes.
+    """
+    granted_scopes: list[str]
+    """
+    The scopes the platform granted: the same list as `scopes`.
+    """
+    declined_scopes: list[str]
+    """
+    The link's `optional_scopes` the user declined at the last connect (a declined required scope fails the connect with `missing_scopes` instead). Empty when the platform does not say what it granted (Threads).
     """
     access_token_expires_at: AwareDatetime | None
     """
@@ -1245,6 +1274,10 @@ class CreateConnectLinkRequest(BaseModel):
     scopes: list[Scope] | None = Field(None, max_length=50)
     """
     Up to 50 scope names without spaces or commas; the platform's defaults when absent.
+    """
+    optional_scopes: list[OptionalScope] | None = Field(None, max_length=50)
+    """
+    Scopes asked for together with `scopes` that the user may decline: a connect in which the user declined only these succeeds, and the profile's `declined_scopes` names them. Same bounds as `scopes`; a scope in both lists is a 400. A reconnect link (`profile_id`) that asks for a scope its profile declined asks the platform to show it again (Facebook: `auth_type=rerequest`).
     """
     external_user_id: str | None = Field(None, max_length=256, min_length=1)
     """

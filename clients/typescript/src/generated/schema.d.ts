@@ -1471,6 +1471,8 @@ export interface components {
             profile_ids: components["schemas"]["ProfileId"][];
             /** @description The failure code of a failed link. */
             error: components["schemas"]["LinkFailure"] | null;
+            /** @description For a link failed with `missing_scopes`: the required scopes the user declined. `null` otherwise. */
+            missing_scopes: string[] | null;
             /**
              * Format: date-time
              * @description RFC 3339, UTC (`2026-01-02T03:04:05Z`).
@@ -1506,8 +1508,12 @@ export interface components {
             metadata: Record<string, never>;
             status: components["schemas"]["ProfileStatus"];
             disconnect_reason: components["schemas"]["DisconnectReason"];
-            /** @description Granted scopes. */
+            /** @description What the grant holds: the scopes the platform said it granted (its token answer, or Facebook's `GET /me/permissions`), else the scopes asked for. The same list as `granted_scopes`. */
             scopes: string[];
+            /** @description The scopes the platform granted: the same list as `scopes`. */
+            granted_scopes: string[];
+            /** @description The link's `optional_scopes` the user declined at the last connect (a declined required scope fails the connect with `missing_scopes` instead). Empty when the platform does not say what it granted (Threads). */
+            declined_scopes: string[];
             /**
              * Format: date-time
              * @description RFC 3339, UTC (`2026-01-02T03:04:05Z`).
@@ -1588,6 +1594,10 @@ export interface components {
             disconnect_reason: components["schemas"]["DisconnectReason"];
             /** @description Granted scopes. */
             scopes: string[];
+            /** @description The scopes the platform granted: the same list as `scopes`. */
+            granted_scopes: string[];
+            /** @description The link's `optional_scopes` the user declined at the last connect (a declined required scope fails the connect with `missing_scopes` instead). Empty when the platform does not say what it granted (Threads). */
+            declined_scopes: string[];
             /**
              * Format: date-time
              * @description RFC 3339, UTC (`2026-01-02T03:04:05Z`).
@@ -1684,6 +1694,8 @@ export interface components {
             redirect_url: string;
             /** @description Up to 50 scope names without spaces or commas; the platform's defaults when absent. */
             scopes?: string[] | null;
+            /** @description Scopes asked for together with `scopes` that the user may decline: a connect in which the user declined only these succeeds, and the profile's `declined_scopes` names them. Same bounds as `scopes`; a scope in both lists is a 400. A reconnect link (`profile_id`) that asks for a scope its profile declined asks the platform to show it again (Facebook: `auth_type=rerequest`). */
+            optional_scopes?: string[] | null;
             /** @description The app's own id for its user (1 to 256 characters). */
             external_user_id?: string | null;
             /** @description The app's opaque value, echoed on the final redirect (at most 512 characters). */
