@@ -1,7 +1,10 @@
 //! Building responses: JSON, HTML pages, redirects, and the contract's error body.
 
 use crate::error::{ApiError, ApiResult, OrInternal};
+use crate::ctx::Ctx;
 use connect_links_core::html::{error_page, CONTENT_SECURITY_POLICY};
+use connect_links_core::i18n::Messages;
+use connect_links_core::pages::{self, error_title_key};
 use serde_json::Value;
 use worker::{Headers, Response};
 
@@ -45,6 +48,31 @@ pub fn json_text(status: u16, body: &str) -> ApiResult<Response> {
 /// An HTML response.
 pub fn html(status: u16, body: String) -> ApiResult<Response> {
     Ok(Response::from_html(body).or_500("html response")?.with_status(status))
+}
+
+/// A hosted page in `msgs`' language (`Content-Language` says which).
+pub fn page(status: u16, body: String, msgs: &Messages) -> ApiResult<Response> {
+    let mut resp = html(status, body)?;
+    resp.headers_mut().set("content-language", msgs.lang().code()).or_500("content-language")?;
+    Ok(resp)
+}
+
+/// The error page of a browser route, in the language of the request's link or browser,
+/// naming the link's app when the handler noted them ([`Ctx::hint_page`]).
+pub async fn browser_error(ctx: &Ctx, e: &ApiError) -> Response {
+    let hint = ctx.page_hint.borrow().clone();
+    let msgs = crate::assets::messages(ctx, ctx.page_lang(hint.locale.as_deref())).await;
+    let brand = hint.brand.unwrap_or_default();
+    let body = pages::error_page(&brand, &msgs, e.status(), msgs.t(error_title_key(e.status())), &e.message);
+    match page(e.status(), body, &msgs) {
+        Ok(mut r) => {
+            if let Some(secs) = e.retry_after_secs {
+                let _ = r.headers_mut().set("retry-after", &secs.max(1).to_string());
+            }
+            r
+        }
+        Err(_) => error(e, Audience::Browser),
+    }
 }
 
 /// An HTML response under its own `Content-Security-Policy` instead of the default one.
@@ -102,14 +130,18 @@ pub fn error(e: &ApiError, audience: Audience) -> Response {
     }
 }
 
-/// Headers every answer carries: nothing is cached (answers may hold tokens), and pages
+/// Headers every answer carries: nothing is cached (answers may hold tokens; static assets
+/// say otherwise themselves), and pages
 /// send no Referer (their URLs carry codes and states). Every HTML answer, whichever
 /// handler built it, also gets the page policy (no script, no framing, forms only to us),
 /// unless its handler set a policy of its own (the sandbox consent page, see
 /// [`connect_links_core::html::policy_with_form_targets`]).
 pub fn harden(mut resp: Response) -> Response {
     let h = resp.headers_mut();
-    let _ = h.set("cache-control", "no-store");
+    // Only a static asset sets its own (src/assets.rs): every other answer may hold a token.
+    if !h.has("cache-control").unwrap_or(false) {
+        let _ = h.set("cache-control", "no-store");
+    }
     let _ = h.set("x-content-type-options", "nosniff");
     let _ = h.set("referrer-policy", "no-referrer");
     let is_html = h.get("content-type").ok().flatten().is_some_and(|t| t.starts_with("text/html"));

@@ -36,7 +36,12 @@ pub async fn handle(mut req: Request, env: Env, waiter: Context) -> Response {
     if !proxied {
         crate::isolate::forget_profiles();
     }
-    respond::harden(result.unwrap_or_else(|e| respond::error(&e, audience)))
+    let resp = match result {
+        Ok(r) => r,
+        Err(e) if audience == Audience::Browser => respond::browser_error(&ctx, &e).await,
+        Err(e) => respond::error(&e, audience),
+    };
+    respond::harden(resp)
 }
 
 /// `GET /openapi.json`: the OpenAPI document (openapi/openapi.json, the file the tests hold
@@ -415,6 +420,13 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     platform_credentials::delete_own(ctx, &app, id, parse_force(param(&q, "force"))?).await
                 }
             }
+        }
+        // The pages' static files (stylesheet, icons) and accent sheets; only GET.
+        ["assets", rest @ ..] => {
+            if m != Method::Get {
+                return refuse(Miss::Method("GET".into()), audience);
+            }
+            crate::assets::serve(ctx, req, rest).await
         }
         ["sandbox", ..] if ctx.catalog.get("sandbox").is_some() => {
             let (to, _) = match find(SANDBOX, &s, &m) {

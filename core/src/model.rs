@@ -143,6 +143,9 @@ pub struct LinkRow {
     /// The server the account lives on (a Mastodon instance), validated host.
     #[serde(default)]
     pub instance: Option<String>,
+    /// The language of its hosted pages, as the app gave it (a well-formed BCP 47 tag).
+    #[serde(default)]
+    pub locale: Option<String>,
 }
 
 impl LinkRow {
@@ -201,6 +204,7 @@ impl LinkRow {
             "created_at": rfc3339(self.created_at),
             "expires_at": rfc3339(self.expires_at),
             "completed_at": rfc3339_opt(self.completed_at),
+            "locale": self.locale,
         })
     }
 }

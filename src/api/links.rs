@@ -1,6 +1,7 @@
 //! Connect links: creation and status (API), the short link and the callback (browser),
 //! and the exchange for apps that own their callback.
 
+use connect_links_core::pages::brand_of;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
@@ -161,6 +162,7 @@ pub async fn create(ctx: &Ctx, app: &connect_links_core::model::AppRow, body: &[
         expires_at: ctx.now() + STATE_TTL_SECS,
         accounts: input.accounts.unwrap_or(AccountsMode::Pick),
         instance,
+        locale: input.locale.clone(),
         ..LinkRow::default()
     };
     let pending = PendingAuth {
@@ -228,10 +230,12 @@ pub async fn get(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
 pub async fn open(ctx: &Ctx, id: &str) -> ApiResult<Response> {
     let db = ctx.db()?;
     let link = store::get_link(&db, id).await?.ok_or_else(|| ApiError::not_found("connect link"))?;
+    let app = store::get_app(&db, &link.app_id).await?.ok_or_else(ApiError::internal)?;
+    // Its error pages speak the link's language and name its app.
+    ctx.hint_page(link.locale.as_deref(), brand_of(&app));
     // A link past its consent (its user on the account picker) has no consent to go back to.
     match link.status_at(ctx.now()) {
         LinkStatus::Pending if link.status == LinkStatus::Pending => {
-            let app = store::get_app(&db, &link.app_id).await?.ok_or_else(ApiError::internal)?;
             if !is_allowed(&link.redirect_url, &app.allowlist()) {
                 return Err(no_longer_allowed());
             }

@@ -15,8 +15,8 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str, max_pendi
     query!(
         db,
         "INSERT INTO connect_links (id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, \
-         app_state, metadata, reconnect_profile_id, callback, status, created_at, expires_at, accounts, instance) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?14, ?15 \
+         app_state, metadata, reconnect_profile_id, callback, status, created_at, expires_at, accounts, instance, locale) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?14, ?15, ?17 \
          WHERE ?16 IS NULL OR (SELECT COUNT(*) FROM connect_links \
            WHERE app_id = ?2 AND status = 'pending' AND expires_at > ?12) < ?16 \
          RETURNING id",
@@ -35,7 +35,8 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str, max_pendi
         l.expires_at,
         l.accounts.as_str(),
         l.instance,
-        max_pending
+        max_pending,
+        l.locale
     )
     .exists("insert link")
     .await
@@ -80,7 +81,7 @@ pub async fn first_pending_expiry(db: &D1Database, app_id: &str, now: i64) -> Ap
 
 const LINK_COLUMNS: &str = "id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, app_state, \
     metadata, reconnect_profile_id, status, error, profile_id, created_at, expires_at, completed_at, claim_expires_at, \
-    claim_event, claim_token_hash, profile_ids, claim_events, accounts, choice_expires_at, instance";
+    claim_event, claim_token_hash, profile_ids, claim_events, accounts, choice_expires_at, instance, locale";
 
 /// A link by id (any app: the browser routes have no key).
 pub async fn get_link(db: &D1Database, id: &str) -> ApiResult<Option<LinkRow>> {
