@@ -1,15 +1,13 @@
 //! Static assets (plumbing): the files `make build` copies from `assets/` into
-//! `build/assets/` (scripts/assets.mjs), read through the `ASSETS` binding rather than
-//! compiled into the wasm: served at `GET /assets/<path>` (the pages' stylesheet, platform
-//! icons), and the message catalogs of the pages' languages, kept per isolate.
+//! `build/assets/` (scripts/assets.mjs) and the OpenAPI document, read through the `ASSETS`
+//! binding rather than compiled into the wasm: served at `GET /assets/<path>` (the pages'
+//! stylesheet, catalogs, platform icons) and `GET /openapi.json`; read by `crate::pages`
+//! (the message catalogs).
 
 use crate::ctx::Ctx;
 use crate::error::{ApiError, ApiResult, OrInternal};
-use connect_links_core::i18n::{parse_catalog, Catalog, Lang, Messages};
+use crate::respond;
 use connect_links_core::pages::accent_css;
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
 use worker::{Headers, Request, Response};
 
 /// The policy of every asset answer: an SVG opened on its own is a document of this origin,
@@ -84,8 +82,23 @@ fn answer(resp: Response, kind: &str, cache: &str, etag: Option<&str>) -> ApiRes
     Ok(resp.with_headers(h))
 }
 
+/// `GET /openapi.json`: the OpenAPI document (openapi/openapi.json, the file the tests hold
+/// answers to, minified by `make build`) from the `ASSETS` binding. It is a static asset, not
+/// compiled in: 103 KB is about 16 KB of the wasm's gzip size, which every isolate would load
+/// at start-up for a route few call. `run_worker_first` keeps this route (and its headers)
+/// the worker's own; the asset is reachable only through the binding.
+pub async fn openapi(ctx: &Ctx) -> ApiResult<Response> {
+    const MISSING: &str =
+        "the OpenAPI document is not among the static assets (make build writes build/assets/openapi.json)";
+    let Some((mut asset, _)) = fetch(ctx, "openapi.json").await.or_500(MISSING)? else {
+        return Err(ApiError::internal()).or_500(MISSING);
+    };
+    let doc = asset.text().await.or_500("reading the OpenAPI document")?;
+    respond::json_text(200, &doc)
+}
+
 /// An asset through the binding with its ETag; `None` when there is no such file.
-async fn fetch(ctx: &Ctx, path: &str) -> ApiResult<Option<(Response, Option<String>)>> {
+pub async fn fetch(ctx: &Ctx, path: &str) -> ApiResult<Option<(Response, Option<String>)>> {
     let assets = ctx.env.assets("ASSETS").or_500("the ASSETS binding")?;
     let asset = assets.fetch(format!("https://assets.invalid/{path}"), None).await.or_500("fetch asset")?;
     match asset.status_code() {
@@ -95,38 +108,6 @@ async fn fetch(ctx: &Ctx, path: &str) -> ApiResult<Option<(Response, Option<Stri
         }
         404 => Ok(None),
         other => Err(format!("the assets answered {other}")).or_500("fetch asset"),
-    }
-}
-
-thread_local! {
-    /// The catalogs read so far in this isolate (they change only with a deploy, which
-    /// starts new isolates).
-    static CATALOGS: RefCell<HashMap<Lang, Rc<Catalog>>> = RefCell::new(HashMap::new());
-}
-
-/// What the pages say in `lang`: its catalog (`assets/i18n/<lang>.json`, read once per
-/// isolate), English for what it lacks, and English alone when it cannot be read.
-pub async fn messages(ctx: &Ctx, lang: Lang) -> Messages {
-    if lang == Lang::En {
-        return Messages::english();
-    }
-    if let Some(c) = CATALOGS.with(|m| m.borrow().get(&lang).cloned()) {
-        return Messages::new(lang, Some(c));
-    }
-    let read = async {
-        let (mut asset, _) = fetch(ctx, &format!("i18n/{}.json", lang.code())).await.ok()??;
-        parse_catalog(&asset.text().await.ok()?)
-    };
-    match read.await {
-        Some(c) => {
-            let c = Rc::new(c);
-            CATALOGS.with(|m| m.borrow_mut().insert(lang, c.clone()));
-            Messages::new(lang, Some(c))
-        }
-        None => {
-            crate::log::warn(&crate::respond::object!("event": "catalog_unreadable", "lang": lang.code()));
-            Messages::english()
-        }
     }
 }
 

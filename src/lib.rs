@@ -38,6 +38,7 @@ mod fetch;
 mod isolate;
 mod limiter;
 mod log;
+mod pages;
 mod respond;
 
 use crate::respond::object;

@@ -1,10 +1,8 @@
 //! Building responses: JSON, HTML pages, redirects, and the contract's error body.
 
 use crate::error::{ApiError, ApiResult, OrInternal};
-use crate::ctx::Ctx;
 use connect_links_core::html::{error_page, CONTENT_SECURITY_POLICY};
 use connect_links_core::i18n::Messages;
-use connect_links_core::pages::{self, error_title_key};
 use serde_json::Value;
 use worker::{Headers, Response};
 
@@ -55,24 +53,6 @@ pub fn page(status: u16, body: String, msgs: &Messages) -> ApiResult<Response> {
     let mut resp = html(status, body)?;
     resp.headers_mut().set("content-language", msgs.lang().code()).or_500("content-language")?;
     Ok(resp)
-}
-
-/// The error page of a browser route, in the language of the request's link or browser,
-/// naming the link's app when the handler noted them ([`Ctx::hint_page`]).
-pub async fn browser_error(ctx: &Ctx, e: &ApiError) -> Response {
-    let hint = ctx.page_hint.borrow().clone();
-    let msgs = crate::assets::messages(ctx, ctx.page_lang(hint.locale.as_deref())).await;
-    let brand = hint.brand.unwrap_or_default();
-    let body = pages::error_page(&brand, &msgs, e.status(), msgs.t(error_title_key(e.status())), &e.message);
-    match page(e.status(), body, &msgs) {
-        Ok(mut r) => {
-            if let Some(secs) = e.retry_after_secs {
-                let _ = r.headers_mut().set("retry-after", &secs.max(1).to_string());
-            }
-            r
-        }
-        Err(_) => error(e, Audience::Browser),
-    }
 }
 
 /// An HTML response under its own `Content-Security-Policy` instead of the default one.

@@ -49,7 +49,7 @@ pub async fn authorize_page(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<
             brand = brand_of(&app);
         }
     }
-    let msgs = crate::assets::messages(ctx, ctx.page_lang(link.as_ref().and_then(|l| l.locale.as_deref()))).await;
+    let msgs = crate::pages::messages(ctx, ctx.page_lang(link.as_ref().and_then(|l| l.locale.as_deref()))).await;
     let name = ctx.catalog.get("sandbox").map_or("Sandbox", |p| p.name.as_str());
     let mark = PlatformMark { name: name.to_string(), icon_url: None };
     let ends = form_ends(ctx, &req, link.as_ref());
@@ -62,7 +62,7 @@ pub async fn authorize_page(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<
 /// An error page of the sandbox (400): `title_key`'s title and the English `detail`, in the
 /// browser's language.
 async fn refused(ctx: &Ctx, title_key: &str, detail: &str) -> ApiResult<Response> {
-    let msgs = crate::assets::messages(ctx, ctx.page_lang(None)).await;
+    let msgs = crate::pages::messages(ctx, ctx.page_lang(None)).await;
     respond::page(400, pages::error_page(&Brand::default(), &msgs, 400, msgs.t(title_key), detail), &msgs)
 }
 

@@ -142,6 +142,6 @@ pub async fn deletion_status(ctx: &Ctx, code: &str) -> ApiResult<Response> {
     let Some(DeletionRecord { profiles_deleted: n, created_at: at }) = record else {
         return Err(ApiError::not_found("deletion request"));
     };
-    let msgs = crate::assets::messages(ctx, ctx.page_lang(None)).await;
+    let msgs = crate::pages::messages(ctx, ctx.page_lang(None)).await;
     respond::page(200, deletion_status_page(&msgs, code, n, &rfc3339(at)), &msgs)
 }

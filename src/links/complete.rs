@@ -268,7 +268,7 @@ async fn ask(
         Ok(db) => store::get_app(&db, &link.app_id).await.ok().flatten().map(|a| brand_of(&a)).unwrap_or_default(),
         Err(_) => Brand::default(),
     };
-    let msgs = crate::assets::messages(ctx, ctx.page_lang(link.locale.as_deref())).await;
+    let msgs = crate::pages::messages(ctx, ctx.page_lang(link.locale.as_deref())).await;
     Ok(Connected::Choose {
         page: picker_page(&brand, &msgs, &mark, &action, &form_token, &choice.accounts, connected_here),
         lang: msgs.lang().code(),

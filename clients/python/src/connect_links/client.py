@@ -87,10 +87,12 @@ class ConnectLinks:
         callback: Literal["hosted", "app"] | None = None,
         accounts: Literal["pick", "all"] | None = None,
         instance: str | None = None,
+        locale: str | None = None,
     ) -> models.ConnectLinkCreated:
         """Creates a connect link (`POST /v1/connect-links`): send the user's browser to its `url`."""
         return self._call(ops.create_link(platform, redirect_url, scopes=scopes, external_user_id=external_user_id, state=state,
-                                          metadata=metadata, profile_id=profile_id, callback=callback, accounts=accounts, instance=instance))
+                                          metadata=metadata, profile_id=profile_id, callback=callback, accounts=accounts, instance=instance,
+                                          locale=locale))
 
     def get_link(self, link_id: str) -> models.ConnectLink:
         """A connect link's status (`GET /v1/connect-links/{id}`)."""
