@@ -140,20 +140,21 @@ pub fn error_title_key(status: u16) -> &'static str {
     }
 }
 
-/// An error page: `title`, then `detail` (the error's own sentence, written in English: in
-/// another language it is shown as marked English "Details"), then what to do next (not on a
-/// 404, which has no app to go back to).
+/// An error page: `title`, then `detail` (the error's own sentence, written in English) and
+/// what to do next (not on a 404, which has no app to go back to); in another language, what
+/// to do next comes first and the detail after it, as marked English "Details".
 pub fn error_page(brand: &Brand, msgs: &Messages, status: u16, title: &str, detail: &str) -> String {
     let english = msgs.lang() == crate::i18n::Lang::En;
     let body = html! {
         h1 { (title) }
         @if english {
             p { (detail) }
-        } @else {
-            p class="detail" { (msgs.t("error.details")) ": " span lang="en" { (detail) } }
         }
         @if status != 404 {
             p { (msgs.t("error.hint")) }
+        }
+        @if !english {
+            p class="detail" { (msgs.t("error.details")) ": " span lang="en" { (detail) } }
         }
     };
     page(brand, msgs, None, title, body)
