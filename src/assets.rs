@@ -25,7 +25,6 @@ fn content_type(name: &str) -> Option<&'static str> {
     Some(match ext {
         "css" => "text/css; charset=utf-8",
         "svg" => "image/svg+xml",
-        "png" => "image/png",
         "json" => "application/json",
         _ => return None,
     })
@@ -66,8 +65,9 @@ pub async fn serve(ctx: &Ctx, req: &Request, segs: &[&str]) -> ApiResult<Respons
             return answer(resp, kind, ASSET_CACHE, Some(etag));
         }
     }
-    let bytes = asset.bytes().await.or_500("read asset")?;
-    answer(Response::from_bytes(bytes).or_500("asset")?, kind, ASSET_CACHE, etag.as_deref())
+    // Every served type is text (no binary path in the wasm for a few files).
+    let text = asset.text().await.or_500("read asset")?;
+    answer(Response::ok(text).or_500("asset")?, kind, ASSET_CACHE, etag.as_deref())
 }
 
 /// An asset answer with its headers (`respond::harden` keeps a `cache-control` set here).

@@ -8,14 +8,13 @@ use crate::respond::{self, Audience};
 use connect_links_core::i18n::{parse_catalog, Catalog, Lang, Messages};
 use connect_links_core::pages::{self, error_title_key};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use worker::Response;
 
 thread_local! {
     /// The catalogs read so far in this isolate (they change only with a deploy, which
     /// starts new isolates).
-    static CATALOGS: RefCell<HashMap<Lang, Rc<Catalog>>> = RefCell::new(HashMap::new());
+    static CATALOGS: RefCell<Vec<(Lang, Rc<Catalog>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// What the pages say in `lang`: its catalog (`assets/i18n/<lang>.json`, read once per
@@ -24,7 +23,7 @@ pub async fn messages(ctx: &Ctx, lang: Lang) -> Messages {
     if lang == Lang::En {
         return Messages::english();
     }
-    if let Some(c) = CATALOGS.with(|m| m.borrow().get(&lang).cloned()) {
+    if let Some(c) = CATALOGS.with(|m| m.borrow().iter().find(|(l, _)| *l == lang).map(|(_, c)| c.clone())) {
         return Messages::new(lang, Some(c));
     }
     let read = async {
@@ -34,7 +33,7 @@ pub async fn messages(ctx: &Ctx, lang: Lang) -> Messages {
     match read.await {
         Some(c) => {
             let c = Rc::new(c);
-            CATALOGS.with(|m| m.borrow_mut().insert(lang, c.clone()));
+            CATALOGS.with(|m| m.borrow_mut().push((lang, c.clone())));
             Messages::new(lang, Some(c))
         }
         None => {

@@ -7,7 +7,7 @@
 //! count on); the others are static assets the worker reads through its `ASSETS` binding
 //! and keeps per isolate, so the wasm carries one language, not five.
 
-use std::collections::HashMap;
+use serde_json::{Map, Value};
 use std::rc::Rc;
 
 /// A language the hosted pages are written in.
@@ -44,7 +44,7 @@ impl Lang {
     /// (`de-AT` and `de-CH` read as German), case-insensitive; `None` when there is no
     /// catalog for it.
     pub fn of_tag(tag: &str) -> Option<Lang> {
-        let primary = tag.split(['-', '_']).next()?.trim();
+        let primary = tag.split(|c| c == '-' || c == '_').next()?.trim();
         Lang::ALL.into_iter().find(|l| primary.eq_ignore_ascii_case(l.code()))
     }
 }
@@ -69,8 +69,10 @@ pub fn well_formed_locale(tag: &str) -> bool {
 /// matched by its primary subtag; `*` and unknown ranges match nothing here. `None` when no
 /// range names a language with a catalog.
 pub fn negotiate(accept_language: &str) -> Option<Lang> {
-    let mut ranges: Vec<(u16, usize, Lang)> = Vec::new();
-    for (i, item) in accept_language.split(',').enumerate().take(32) {
+    // The best so far: the first range of the highest q (a scan, not a sort: a stable sort
+    // costs the wasm 4 KB for a list this short).
+    let mut best: Option<(u16, Lang)> = None;
+    for item in accept_language.split(',').take(32) {
         let mut fields = item.split(';');
         let range = fields.next().unwrap_or_default().trim();
         let mut q = 1000u16;
@@ -84,11 +86,12 @@ pub fn negotiate(accept_language: &str) -> Option<Lang> {
             continue;
         }
         if let Some(lang) = Lang::of_tag(range) {
-            ranges.push((q, i, lang));
+            if best.is_none_or(|(top, _)| q > top) {
+                best = Some((q, lang));
+            }
         }
     }
-    ranges.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    ranges.first().map(|r| r.2)
+    best.map(|(_, lang)| lang)
 }
 
 /// A q-value in thousandths: `0`, `1`, `0.5`, `0.123`, `1.000` (RFC 9110, section 12.4.2).
@@ -97,7 +100,8 @@ fn parse_q(v: &str) -> Option<u16> {
     if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let milli = format!("{frac:0<3}").parse::<u16>().ok()?;
+    // Digits by place (0.5 is 500 thousandths), without a formatter.
+    let milli = frac.bytes().zip([100u16, 10, 1]).map(|(b, place)| u16::from(b - b'0') * place).sum::<u16>();
     match int {
         "0" => Some(milli),
         "1" if milli == 0 => Some(1000),
@@ -111,19 +115,20 @@ pub fn choose(link_locale: Option<&str>, accept_language: Option<&str>) -> Lang 
     link_locale.and_then(Lang::of_tag).or_else(|| accept_language.and_then(negotiate)).unwrap_or(Lang::En)
 }
 
-/// One catalog: key to text.
-pub type Catalog = HashMap<String, String>;
+/// One catalog: key to text (a JSON object; values that are not strings count as missing).
+/// serde_json's own map, read by the one `Value` parser the wasm holds anyway: a map type of
+/// its own would bring its own parser and hasher into the wasm.
+pub type Catalog = Map<String, Value>;
 
 /// The English catalog's text, compiled in.
 pub const ENGLISH_JSON: &str = include_str!("../../assets/i18n/en.json");
 
 /// Reads a catalog file; `None` when it is not a flat JSON object of strings.
 pub fn parse_catalog(text: &str) -> Option<Catalog> {
-    serde_json::from_str(text).ok()
-}
-
-thread_local! {
-    static ENGLISH: Rc<Catalog> = Rc::new(parse_catalog(ENGLISH_JSON).unwrap_or_default());
+    match serde_json::from_slice::<Value>(text.as_bytes()).ok()? {
+        Value::Object(map) if map.values().all(Value::is_string) => Some(map),
+        _ => None,
+    }
 }
 
 /// What a page says, in one language, with English for any key its catalog lacks.
@@ -135,9 +140,10 @@ pub struct Messages {
 }
 
 impl Messages {
-    /// English.
+    /// English (parsed from the compiled-in text on each call: a page reads it once, and a
+    /// per-isolate copy would cost more wasm than the microseconds it saves).
     pub fn english() -> Messages {
-        Messages { lang: Lang::En, table: None, english: ENGLISH.with(Rc::clone) }
+        Messages { lang: Lang::En, table: None, english: Rc::new(parse_catalog(ENGLISH_JSON).unwrap_or_default()) }
     }
 
     /// `lang` from its catalog (English when `table` is `None`: the catalog could not be read).
@@ -158,9 +164,9 @@ impl Messages {
     pub fn t<'a>(&'a self, key: &'a str) -> &'a str {
         self.table
             .as_ref()
-            .and_then(|t| t.get(key))
-            .or_else(|| self.english.get(key))
-            .map_or(key, String::as_str)
+            .and_then(|t| t.get(key)?.as_str())
+            .or_else(|| self.english.get(key)?.as_str())
+            .unwrap_or(key)
     }
 
     /// The text of `key` with each `{name}` replaced by its value, in one pass (a value that

@@ -73,9 +73,14 @@ pub fn accent_css(file: &str) -> Option<String> {
     Some(format!(":root{{--accent:#{hex}}}\n"))
 }
 
-/// The first character of a name, for a monogram where there is no logo or icon.
-fn initial(name: &str) -> String {
-    name.chars().find(|c| c.is_alphanumeric()).map(|c| c.to_uppercase().collect()).unwrap_or_default()
+/// The first character of a name, for a monogram where there is no logo or icon (ASCII
+/// letters in capitals; Unicode's case and class tables would cost the wasm more than a
+/// monogram is worth).
+pub fn initial(name: &str) -> String {
+    name.chars()
+        .find(|c| !c.is_whitespace() && !c.is_ascii_punctuation())
+        .map(|c| c.to_ascii_uppercase().to_string())
+        .unwrap_or_default()
 }
 
 /// One side of the header: an image, or a monogram, and a name.

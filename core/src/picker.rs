@@ -6,7 +6,7 @@
 use crate::accounts::Account;
 use crate::html::policy_with_form_targets;
 use crate::i18n::Messages;
-use crate::pages::{page, Brand, PlatformMark};
+use crate::pages::{initial, page, Brand, PlatformMark};
 use maud::{html, Markup};
 use crate::random::hex;
 use crate::secrets::{AccessToken, RefreshToken};
@@ -144,7 +144,7 @@ fn account_row(msgs: &Messages, a: &Account, checked: bool) -> Markup {
             @if let Some(src) = picture {
                 img class="avatar" src=(src) alt="" width="40" height="40";
             } @else {
-                span class="avatar monogram" aria-hidden="true" { (name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default()) }
+                span class="avatar monogram" aria-hidden="true" { (initial(name)) }
             }
             span class="who" {
                 b { (name) }

@@ -41,9 +41,18 @@ fn every_catalog_has_every_key_no_other_and_the_same_placeholders() {
         let extra: Vec<&String> = c.keys().filter(|k| !en.contains_key(*k)).collect();
         assert!(missing.is_empty() && extra.is_empty(), "{}: missing {missing:?}, extra {extra:?}", lang.code());
         for (k, v) in &c {
+            let (v, en_v) = (v.as_str().unwrap(), en[k].as_str().unwrap());
             assert!(!v.trim().is_empty(), "{}: {k} is empty", lang.code());
-            assert_eq!(placeholders(v), placeholders(&en[k]), "{}: placeholders of {k}", lang.code());
+            assert_eq!(placeholders(v), placeholders(en_v), "{}: placeholders of {k}", lang.code());
         }
+    }
+}
+
+#[test]
+fn a_catalog_is_a_flat_object_of_strings() {
+    assert!(parse_catalog(r#"{"a": "b"}"#).is_some());
+    for bad in [r#"{"a": 1}"#, r#"{"a": {"b": "c"}}"#, r#"["a"]"#, "not json"] {
+        assert_eq!(parse_catalog(bad), None, "{bad}");
     }
 }
 
@@ -125,7 +134,7 @@ fn locales_must_be_well_formed_tags() {
 #[test]
 fn placeholders_fill_in_one_pass_and_missing_keys_fall_back() {
     let mut de = Catalog::new();
-    de.insert("consent.heading".into(), "{app} möchte Ihr {platform}-Konto verwenden".into());
+    de.insert("consent.heading".into(), Value::from("{app} möchte Ihr {platform}-Konto verwenden"));
     let m = Messages::new(Lang::De, Some(Rc::new(de)));
     assert_eq!(m.lang(), Lang::De);
     assert_eq!(

@@ -46,7 +46,7 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The file below `assets/` in the repository (`pages.css`, `i18n/de.json`, `icons/<platform>.svg`), or `accent/<rrggbb>.css`, the stylesheet of an app's accent colour. Over HTTP it may hold `/` between folder and file; a generated client sends one segment, which it percent-encodes, so the pattern gives one plain file name. Only names of letters, digits, `-`, `_` and `.` not starting with `.`, and only `.css`, `.svg`, `.png` and `.json` files, are served: anything else is 404. */
+                /** @description The file below `assets/` in the repository (`pages.css`, `i18n/de.json`, `icons/<platform>.svg`), or `accent/<rrggbb>.css`, the stylesheet of an app's accent colour. Over HTTP it may hold `/` between folder and file; a generated client sends one segment, which it percent-encodes, so the pattern gives one plain file name. Only names of letters, digits, `-`, `_` and `.` not starting with `.`, and only `.css`, `.svg` and `.json` files, are served: anything else is 404. */
                 path: string;
             };
             cookie?: never;
@@ -2273,7 +2273,7 @@ export interface operations {
                 "if-none-match"?: string;
             };
             path: {
-                /** @description The file below `assets/` in the repository (`pages.css`, `i18n/de.json`, `icons/<platform>.svg`), or `accent/<rrggbb>.css`, the stylesheet of an app's accent colour. Over HTTP it may hold `/` between folder and file; a generated client sends one segment, which it percent-encodes, so the pattern gives one plain file name. Only names of letters, digits, `-`, `_` and `.` not starting with `.`, and only `.css`, `.svg`, `.png` and `.json` files, are served: anything else is 404. */
+                /** @description The file below `assets/` in the repository (`pages.css`, `i18n/de.json`, `icons/<platform>.svg`), or `accent/<rrggbb>.css`, the stylesheet of an app's accent colour. Over HTTP it may hold `/` between folder and file; a generated client sends one segment, which it percent-encodes, so the pattern gives one plain file name. Only names of letters, digits, `-`, `_` and `.` not starting with `.`, and only `.css`, `.svg` and `.json` files, are served: anything else is 404. */
                 path: string;
             };
             cookie?: never;
@@ -2292,7 +2292,6 @@ export interface operations {
                 content: {
                     "text/css": string;
                     "image/svg+xml": string;
-                    "image/png": string;
                     "application/json": {
                         [key: string]: string;
                     };
