@@ -58,7 +58,8 @@ pub const MAX_LOCALE_CHARS: usize = 35;
 /// falls back, see [`choose`]); this keeps out what could never be a tag.
 pub fn well_formed_locale(tag: &str) -> bool {
     let mut parts = tag.split('-');
-    let primary_ok = parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()));
+    let primary_ok =
+        parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()));
     primary_ok
         && tag.len() <= MAX_LOCALE_CHARS
         && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))

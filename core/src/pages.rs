@@ -61,7 +61,8 @@ pub const STYLESHEET: &str = "/assets/pages.css";
 /// cached forever; the page policy keeps `style-src 'self'` (no inline style, no hash to compute).
 pub fn accent_href(accent: &str) -> Option<String> {
     let hex = accent.strip_prefix('#')?;
-    (hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| format!("/assets/accent/{}.css", hex.to_ascii_lowercase()))
+    (hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| format!("/assets/accent/{}.css", hex.to_ascii_lowercase()))
 }
 
 /// The stylesheet of [`accent_href`]'s path segment (`0a7f3c.css`): `None` unless it names a

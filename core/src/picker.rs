@@ -7,9 +7,9 @@ use crate::accounts::Account;
 use crate::html::policy_with_form_targets;
 use crate::i18n::Messages;
 use crate::pages::{initial, page, Brand, PlatformMark};
-use maud::{html, Markup};
 use crate::random::hex;
 use crate::secrets::{AccessToken, RefreshToken};
+use maud::{html, Markup};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

@@ -4,9 +4,9 @@
 use crate::envelope::{hmac_sha256, DerivedKey};
 use crate::i18n::Messages;
 use crate::pages::{page, Brand, PlatformMark};
-use maud::html;
 use crate::random::{b64url, b64url_decode, ct_eq, hex};
 use crate::redirect::is_allowed;
+use maud::html;
 use sha2::{Digest, Sha256};
 
 /// What [`crate::envelope::Keyring::derive`] derives the consent form's CSRF key for.

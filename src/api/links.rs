@@ -1,7 +1,6 @@
 //! Connect links: creation and status (API), the short link and the callback (browser),
 //! and the exchange for apps that own their callback.
 
-use connect_links_core::pages::brand_of;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
@@ -21,6 +20,7 @@ use connect_links_core::mastodon::{registration_scopes, scopes_allowed, Discover
 use connect_links_core::model::{LinkRow, LinkStatus, ProfileStatus};
 use connect_links_core::oauth::authorize_url;
 use connect_links_core::ownership::{connect_token_hash, ClaimMode};
+use connect_links_core::pages::brand_of;
 use connect_links_core::pkce::new_verifier;
 use connect_links_core::platforms::AuthKind;
 use connect_links_core::random::{ct_eq, new_id};

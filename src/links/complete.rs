@@ -23,8 +23,8 @@ use connect_links_core::oauth::{
     clean_code, code_exchange_request, identity_request, long_lived_swap_request, missing_scopes, parse_scopes,
     parse_token_answer, ClientCredentials,
 };
-use connect_links_core::picker::{choice_cookie, choice_hash, picker_page, picker_policy, Choice, CHOICE_TTL_SECS};
 use connect_links_core::pages::{brand_of, Brand, PlatformMark};
+use connect_links_core::picker::{choice_cookie, choice_hash, picker_page, picker_policy, Choice, CHOICE_TTL_SECS};
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::random_token;
 use connect_links_core::state::OpenedAuth;

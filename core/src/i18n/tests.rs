@@ -29,10 +29,8 @@ fn placeholders(text: &str) -> BTreeSet<String> {
 fn every_catalog_has_every_key_no_other_and_the_same_placeholders() {
     let en = catalog(Lang::En);
     assert!(en.len() > 20);
-    let files: BTreeSet<String> = std::fs::read_dir(assets())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let files: BTreeSet<String> =
+        std::fs::read_dir(assets()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     let expected: BTreeSet<String> = Lang::ALL.iter().map(|l| format!("{}.json", l.code())).collect();
     assert_eq!(files, expected, "one catalog per language, no other file");
     for lang in Lang::ALL {
@@ -71,9 +69,10 @@ fn every_key_the_code_uses_is_in_the_english_catalog() {
         let text = std::fs::read_to_string(src.join(file)).unwrap();
         for quoted in text.split('"').skip(1).step_by(2) {
             let looks_like_key = quoted.contains('.')
-                && quoted.split('.').next().is_some_and(|p| {
-                    ["layout", "consent", "picker", "error", "sandbox", "deletion"].contains(&p)
-                })
+                && quoted
+                    .split('.')
+                    .next()
+                    .is_some_and(|p| ["layout", "consent", "picker", "error", "sandbox", "deletion"].contains(&p))
                 && quoted.bytes().all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_');
             if looks_like_key {
                 used.insert(quoted.to_string());
@@ -125,7 +124,9 @@ fn locales_must_be_well_formed_tags() {
     for ok in ["en", "de-AT", "zh-Hant-TW", "es-419", "pt-BR", "sgn-BE-FR"] {
         assert!(well_formed_locale(ok), "{ok}");
     }
-    for bad in ["", "e", "english", "de_AT", "de-", "-de", "de--AT", "de-AT-toolongsubtag", "<script>", "de AT", "ja-JP-x-😀"] {
+    for bad in
+        ["", "e", "english", "de_AT", "de-", "-de", "de--AT", "de-AT-toolongsubtag", "<script>", "de AT", "ja-JP-x-😀"]
+    {
         assert!(!well_formed_locale(bad), "{bad}");
     }
     assert!(!well_formed_locale(&format!("en{}", "-abc".repeat(9))), "over 35 characters");

@@ -21,7 +21,10 @@ fn the_layout_names_app_and_platform_escaped_in_the_pages_language() {
     assert!(html.contains("<link rel=\"stylesheet\" href=\"/assets/pages.css\">"));
     assert!(html.contains("<main id=\"main\" class=\"card\"><p>body</p></main>"));
     assert!(html.contains("Ihr Konto wird sicher verbunden"), "the footer is German");
-    assert!(!html.contains("<style") && !html.contains("style=") && !html.contains("<script"), "nothing the policy refuses");
+    assert!(
+        !html.contains("<style") && !html.contains("style=") && !html.contains("<script"),
+        "nothing the policy refuses"
+    );
 }
 
 #[test]
@@ -55,7 +58,10 @@ fn no_app_name_says_an_app_and_a_page_of_nobody_has_no_header() {
 #[test]
 fn an_error_page_in_another_language_marks_the_english_detail() {
     let en = error_page(&Brand::named("Acme"), &Messages::english(), 410, "Expired", "Ask <the app>.");
-    assert!(en.contains("<h1>Expired</h1><p>Ask &lt;the app&gt;.</p><p>Go back to the app and start again.</p>"), "{en}");
+    assert!(
+        en.contains("<h1>Expired</h1><p>Ask &lt;the app&gt;.</p><p>Go back to the app and start again.</p>"),
+        "{en}"
+    );
     let de = error_page(&Brand::default(), &german(), 404, "Nicht gefunden", "No such link.");
     assert!(de.contains("<span lang=\"en\">No such link.</span>"), "{de}");
     assert!(!de.contains("Kehren Sie"), "no way back on a 404");
