@@ -96,7 +96,8 @@ deploy: build
 ## src/, core/, the manifests, Cargo.lock, any build.rs), so wrangler's
 ## second run of this command at start and `make dev` with nothing changed cost no build.
 ## Either way it then writes build/assets/openapi.json, the static asset GET /openapi.json
-## serves (scripts/openapi-asset.mjs; wrangler.toml [assets]).
+## serves (scripts/openapi-asset.mjs; wrangler.toml [assets]), and copies assets/ (the pages'
+## stylesheet, catalogs, icons) into build/assets/ (scripts/assets.mjs).
 # worker-build with the pinned wasm-bindgen CLI and npm binaryen's wasm-opt (ours and the bench's no-op).
 WORKER_BUILD = WASM_BINDGEN_BIN=$(CARGO_BIN)/wasm-bindgen WASM_OPT_BIN=$(CURDIR)/node_modules/.bin/wasm-opt worker-build
 BUILD_MODE = $(if $(filter dev,$(CONNECT_LINKS_BUILD)),dev,release)
@@ -135,6 +136,7 @@ build: setup
 		{ set +x; } 2>/dev/null; echo "$$stamp" > build/.stamp; \
 	fi
 	@node scripts/openapi-asset.mjs
+	@node scripts/assets.mjs
 
 setup: node_modules/.installed
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown

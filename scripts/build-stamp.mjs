@@ -19,9 +19,11 @@ export const STAMP = path.join(root, 'build/.stamp');
 // the Makefile (the build recipe, the pinned wasm-bindgen and worker-build versions, the
 // name-section strip); the compiler's version is hashed in too.
 // core/target (a stray `cargo` run inside core/) and core/tests (host-only) are left out.
+// assets/i18n/en.json is compiled in (the pages' English fallback, core/src/i18n.rs); the rest
+// of assets/ is copied, not built, so it is no input.
 const DIRS = ['src', 'core'];
 const SKIP = new Set(['core/target', 'core/tests']);
-const FILES = ['Makefile', 'scripts/short-imports.mjs', 'Cargo.toml', 'Cargo.lock', 'build.rs', 'core/build.rs',
+const FILES = ['Makefile', 'scripts/short-imports.mjs', 'assets/i18n/en.json', 'Cargo.toml', 'Cargo.lock', 'build.rs', 'core/build.rs',
   '.cargo/config.toml', '.cargo/config', 'rust-toolchain.toml', 'rust-toolchain'];
 
 function walk(rel, out) {

@@ -26,7 +26,7 @@ const LAYERS = [
   ['flow', FLOWS.map((f) => `src/${f}/`)],
   ['domain', ['src/grants/', 'src/links/', 'src/events/', 'src/platform_events/', 'src/accounts.rs', 'src/credentials.rs', 'src/instances.rs', 'src/sealed_secrets.rs', 'src/tenant.rs']],
   ['storage', ['src/store/']],
-  ['plumbing', ['src/body.rs', 'src/ctx.rs', 'src/error.rs', 'src/fetch.rs', 'src/isolate.rs', 'src/limiter.rs', 'src/limiter/', 'src/log.rs', 'src/respond.rs']],
+  ['plumbing', ['src/assets.rs', 'src/body.rs', 'src/pages.rs', 'src/ctx.rs', 'src/error.rs', 'src/fetch.rs', 'src/isolate.rs', 'src/limiter.rs', 'src/limiter/', 'src/log.rs', 'src/respond.rs']],
 ];
 const layerOf = (rel) => LAYERS.findIndex(([, prefixes]) => prefixes.some((p) => rel === p || (p.endsWith('/') && rel.startsWith(p))));
 const problems = [];

@@ -5,13 +5,16 @@ use crate::error::{ApiError, ApiResult, ErrorCode, OrInternal};
 use crate::isolate;
 use crate::respond::object;
 use connect_links_core::envelope::Keyring;
+use connect_links_core::i18n::{choose, Lang};
 use connect_links_core::keys::bearer;
 use connect_links_core::oauth::ClientCredentials;
+use connect_links_core::pages::Brand;
 use connect_links_core::platforms::{custom, sandbox, AuthKind, Catalog, Platform};
 use connect_links_core::random::ct_eq;
 use connect_links_core::secrets::{BearerSecret, ClientSecret};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::rc::Rc;
 use worker::js_sys;
 use worker::wasm_bindgen::JsValue;
@@ -29,13 +32,29 @@ pub struct Ctx {
     pub catalog: Rc<Catalog>,
     /// The fetch event's context, for work that must outlive the answer (`wait_until`).
     pub waiter: Option<Rc<Context>>,
+    /// The request's `Accept-Language`: the language of a page when its link names none.
+    pub accept_language: Option<String>,
+    /// What a handler learned about the page it would show (the link's language, the app),
+    /// so that its error page, rendered after it returned, speaks that language and names
+    /// that app.
+    pub page_hint: RefCell<PageHint>,
+}
+
+/// What an error page should know of its link: see [`Ctx::page_hint`].
+#[derive(Default, Clone)]
+pub struct PageHint {
+    /// The link's `locale`.
+    pub locale: Option<String>,
+    /// The app the link belongs to.
+    pub brand: Option<Brand>,
 }
 
 impl Ctx {
     /// Reads configuration for `req`. Without `PUBLIC_URL` the request's own origin is used.
     pub fn new(env: Env, req: &Request, waiter: Context) -> Ctx {
         let origin = req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
-        Ctx { waiter: Some(Rc::new(waiter)), ..Self::build(env, origin) }
+        let accept_language = req.headers().get("accept-language").ok().flatten();
+        Ctx { waiter: Some(Rc::new(waiter)), accept_language, ..Self::build(env, origin) }
     }
 
     /// The same configuration, owned, for a job handed to `wait_until`.
@@ -46,6 +65,8 @@ impl Ctx {
             public_url: self.public_url.clone(),
             catalog: self.catalog.clone(),
             waiter: None,
+            accept_language: None,
+            page_hint: RefCell::default(),
         }
     }
 
@@ -64,7 +85,15 @@ impl Ctx {
         let catalog = isolate::catalog(&public_url, sandbox_on, &providers, || {
             Catalog::new(&public_url, sandbox_on, custom_providers(&providers))
         });
-        Ctx { env, started_ms: now_ms(), public_url, catalog, waiter: None }
+        Ctx {
+            env,
+            started_ms: now_ms(),
+            public_url,
+            catalog,
+            waiter: None,
+            accept_language: None,
+            page_hint: RefCell::default(),
+        }
     }
 
     /// Runs `job` after the answer when a request is being answered (`wait_until`: it
@@ -74,6 +103,18 @@ impl Ctx {
             Some(w) => hand_over(w, Box::pin(job)),
             None => job.await,
         }
+    }
+
+    /// Notes the link's language and the app of the page this request answers, for its
+    /// error page (see [`Ctx::page_hint`]).
+    pub fn hint_page(&self, locale: Option<&str>, brand: Brand) {
+        *self.page_hint.borrow_mut() = PageHint { locale: locale.map(str::to_string), brand: Some(brand) };
+    }
+
+    /// The language of a page of a link with `locale` (the link's, else the browser's, else
+    /// English).
+    pub fn page_lang(&self, locale: Option<&str>) -> Lang {
+        choose(locale, self.accept_language.as_deref())
     }
 
     /// Epoch seconds now. Read live, not at the start: a cron run can last minutes, and

@@ -30,6 +30,7 @@ mod store;
 // Plumbing: bindings, errors, outbound calls, request bodies, answers, log lines, per-isolate caches
 // and the rate-limit Durable Object (exported to the runtime as `RateLimiter`); no imports
 // from the layers above.
+mod assets;
 mod body;
 mod ctx;
 mod error;
@@ -37,6 +38,7 @@ mod fetch;
 mod isolate;
 mod limiter;
 mod log;
+mod pages;
 mod respond;
 
 use crate::respond::object;

@@ -2,6 +2,7 @@
 
 use crate::error::{ApiError, ApiResult, OrInternal};
 use connect_links_core::html::{error_page, CONTENT_SECURITY_POLICY};
+use connect_links_core::i18n::Messages;
 use serde_json::Value;
 use worker::{Headers, Response};
 
@@ -45,6 +46,13 @@ pub fn json_text(status: u16, body: &str) -> ApiResult<Response> {
 /// An HTML response.
 pub fn html(status: u16, body: String) -> ApiResult<Response> {
     Ok(Response::from_html(body).or_500("html response")?.with_status(status))
+}
+
+/// A hosted page in `msgs`' language (`Content-Language` says which).
+pub fn page(status: u16, body: String, msgs: &Messages) -> ApiResult<Response> {
+    let mut resp = html(status, body)?;
+    resp.headers_mut().set("content-language", msgs.lang().code()).or_500("content-language")?;
+    Ok(resp)
 }
 
 /// An HTML response under its own `Content-Security-Policy` instead of the default one.
@@ -109,14 +117,18 @@ pub fn error(e: &ApiError, audience: Audience) -> Response {
     }
 }
 
-/// Headers every answer carries: nothing is cached (answers may hold tokens), and pages
+/// Headers every answer carries: nothing is cached (answers may hold tokens; static assets
+/// say otherwise themselves), and pages
 /// send no Referer (their URLs carry codes and states). Every HTML answer, whichever
 /// handler built it, also gets the page policy (no script, no framing, forms only to us),
 /// unless its handler set a policy of its own (the sandbox consent page, see
 /// [`connect_links_core::html::policy_with_form_targets`]).
 pub fn harden(mut resp: Response) -> Response {
     let h = resp.headers_mut();
-    let _ = h.set("cache-control", "no-store");
+    // Only a static asset sets its own (src/assets.rs): every other answer may hold a token.
+    if !h.has("cache-control").unwrap_or(false) {
+        let _ = h.set("cache-control", "no-store");
+    }
     let _ = h.set("x-content-type-options", "nosniff");
     let _ = h.set("referrer-policy", "no-referrer");
     let is_html = h.get("content-type").ok().flatten().is_some_and(|t| t.starts_with("text/html"));

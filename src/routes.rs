@@ -37,24 +37,12 @@ pub async fn handle(mut req: Request, env: Env, waiter: Context) -> Response {
     if !proxied {
         crate::isolate::forget_profiles();
     }
-    respond::harden(result.unwrap_or_else(|e| respond::error(&e, audience)))
-}
-
-/// `GET /openapi.json`: the OpenAPI document (openapi/openapi.json, the file the tests hold
-/// answers to, minified by `make build`) from the `ASSETS` binding. It is a static asset, not
-/// compiled in: 103 KB is about 16 KB of the wasm's gzip size, which every isolate would load
-/// at start-up for a route few call. `run_worker_first` keeps this route (and its headers)
-/// the worker's own; the asset is reachable only through the binding.
-async fn openapi(ctx: &Ctx) -> ApiResult<Response> {
-    const MISSING: &str =
-        "the OpenAPI document is not among the static assets (make build writes build/assets/openapi.json)";
-    let assets = ctx.env.assets("ASSETS").or_500(MISSING)?;
-    let mut asset = assets.fetch("https://assets.invalid/openapi.json", None).await.or_500(MISSING)?;
-    if asset.status_code() != 200 {
-        return Err(format!("the assets answered {}", asset.status_code())).or_500(MISSING);
-    }
-    let doc = asset.text().await.or_500("reading the OpenAPI document")?;
-    respond::json_text(200, &doc)
+    let resp = match result {
+        Ok(r) => r,
+        Err(e) if audience == Audience::Browser => crate::pages::browser_error(&ctx, &e).await,
+        Err(e) => respond::error(&e, audience),
+    };
+    respond::harden(resp)
 }
 
 /// A route: a path pattern, the method it answers and what answers it. The pattern's
@@ -419,6 +407,9 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                 }
             }
         }
+        // The pages' static files (stylesheet, catalogs, icons) and accent sheets; only GET.
+        ["assets", rest @ ..] if m == Method::Get => crate::assets::serve(ctx, req, rest).await,
+        ["assets", ..] => refuse(Miss::Method("GET".into()), audience),
         ["sandbox", ..] if ctx.catalog.get("sandbox").is_some() => {
             let (to, _) = match find(SANDBOX, &s, &m) {
                 Ok(found) => found,
@@ -453,7 +444,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
             };
             match to {
                 Public::Health => respond::json(200, &object!("status": "ok")),
-                Public::OpenApi => openapi(ctx).await,
+                Public::OpenApi => crate::assets::openapi(ctx).await,
                 Public::OpenLink => links::open(ctx, a, req.headers().get("cookie").ok().flatten().as_deref()).await,
                 Public::ChooseOnLink | Public::ChooseAccounts => {
                     let site = req.headers().get("sec-fetch-site").ok().flatten();

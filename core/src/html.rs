@@ -1,11 +1,16 @@
-//! The few HTML pages browsers see: errors on browser routes and the sandbox consent page.
+//! The hosted pages' security policy, and the older string helpers (`escape`, `page`) kept
+//! for pages not yet written with the shared layout (`crate::pages`).
 
-/// The `Content-Security-Policy` of every HTML answer. The pages need nothing but their
-/// inline `<style>`: no script, image or font may load, a form may post only to this
-/// worker, no other site may frame a page (clickjacking on the consent page), and no
-/// `<base>` can redirect relative URLs such as the consent form's `action`.
+use crate::i18n::Messages;
+use crate::pages::{self, Brand};
+
+/// The `Content-Security-Policy` of every HTML answer. The pages need nothing but the
+/// worker's own stylesheets and images (`/assets/...`, an app's logo): no script, inline
+/// style or font may load, a form may post only to this worker, no other site may frame a
+/// page (clickjacking on the consent page), and no `<base>` can redirect relative URLs such
+/// as the consent form's `action`.
 pub const CONTENT_SECURITY_POLICY: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The policy of a page whose form submission ends, through redirects, on other origins.
 ///
@@ -53,21 +58,15 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// A complete page; `body_html` must already be escaped.
+/// A complete page in the shared layout, in English, naming no app; `body_html` must already
+/// be escaped. New pages use [`crate::pages::page`] with a template instead.
 pub fn page(title: &str, body_html: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title>\
-<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}}\
-button{{font-size:1rem;padding:.5rem 1.25rem;margin-right:.5rem}}label{{display:block;margin:.3rem 0}}\
-input[type=text]{{font-size:1rem;padding:.3rem}}</style></head><body>{body_html}</body></html>",
-        t = escape(title)
-    )
+    pages::page(&Brand::default(), &Messages::english(), None, title, pages::trusted(body_html))
 }
 
-/// An error page for a browser route: a title and one sentence.
+/// An error page for a browser route in English naming no app: a title and one sentence.
 pub fn error_page(title: &str, sentence: &str) -> String {
-    page(title, &format!("<h1>{}</h1><p>{}</p>", escape(title), escape(sentence)))
+    pages::error_page(&Brand::default(), &Messages::english(), 400, title, sentence)
 }
 
 #[cfg(test)]
@@ -85,7 +84,7 @@ mod tests {
         ]);
         assert_eq!(
             p,
-            "default-src 'none'; style-src 'unsafe-inline'; \
+            "default-src 'none'; style-src 'self'; img-src 'self'; \
              form-action 'self' http://127.0.0.1:8787 https://app.example.com; frame-ancestors 'none'; base-uri 'none'"
         );
         assert_eq!(policy_with_form_targets(&[]), CONTENT_SECURITY_POLICY);

@@ -212,6 +212,9 @@ pub struct CreateLink {
     /// instance: `mastodon.social` or its https URL).
     #[serde(default)]
     pub instance: Option<String>,
+    /// The language of the link's hosted pages (a BCP 47 tag, see `crate::i18n`).
+    #[serde(default)]
+    pub locale: Option<String>,
 }
 
 /// The `accounts` option of a connect link. A request must name one exactly; a stored row
@@ -265,6 +268,9 @@ impl CreateLink {
         }
         check_owner_fields(self.external_user_id.as_deref(), self.metadata.as_ref())?;
         self.check_platforms()?;
+        if self.locale.as_deref().is_some_and(|l| !crate::i18n::well_formed_locale(l)) {
+            return Err(ApiError::invalid("locale must be a BCP 47 language tag such as de or pt-BR"));
+        }
         for (name, list) in [("scopes", &self.scopes), ("optional_scopes", &self.optional_scopes)] {
             let ok = list.as_ref().is_none_or(|l| {
                 l.len() <= 50 && l.iter().all(|s| !s.is_empty() && s.len() <= 200 && !s.contains([' ', ',']))

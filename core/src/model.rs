@@ -161,6 +161,9 @@ pub struct LinkRow {
     /// The state key of the latest choice on a chooser link: only that state completes.
     #[serde(default)]
     pub choice_state: Option<String>,
+    /// The language of its hosted pages, as the app gave it (a well-formed BCP 47 tag).
+    #[serde(default)]
+    pub locale: Option<String>,
 }
 
 impl LinkRow {
@@ -233,6 +236,7 @@ impl LinkRow {
             "created_at": rfc3339(self.created_at),
             "expires_at": rfc3339(self.expires_at),
             "completed_at": rfc3339_opt(self.completed_at),
+            "locale": self.locale,
         })
     }
 }

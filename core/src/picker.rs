@@ -4,9 +4,12 @@
 //! cookie) and to a one-time form token.
 
 use crate::accounts::Account;
-use crate::html::{escape, page, policy_with_form_targets};
+use crate::html::policy_with_form_targets;
+use crate::i18n::Messages;
+use crate::pages::{initial, page, Brand, PlatformMark};
 use crate::random::hex;
 use crate::secrets::{AccessToken, RefreshToken};
+use maud::{html, Markup};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -87,72 +90,82 @@ pub fn cookie_value(header: Option<&str>) -> Option<&str> {
     header?.split(';').map(str::trim).find_map(|kv| kv.strip_prefix(CHOICE_COOKIE)?.strip_prefix('='))
 }
 
-fn type_label(a: &Account) -> &'static str {
+fn type_key(a: &Account) -> &'static str {
     match a.account_type {
-        crate::accounts::AccountType::User => "Your account",
-        crate::accounts::AccountType::Page => "Page",
-        crate::accounts::AccountType::Organization => "Organization",
-        crate::accounts::AccountType::InstagramBusiness => "Instagram account",
+        crate::accounts::AccountType::User => "picker.type.user",
+        crate::accounts::AccountType::Page => "picker.type.page",
+        crate::accounts::AccountType::Organization => "picker.type.organization",
+        crate::accounts::AccountType::InstagramBusiness => "picker.type.instagram",
     }
 }
 
-/// The picker page: one checkbox per account (picture, name, type), one button. Accounts
-/// already connected to this app (`preselect`) start checked; with none, all do.
+/// The picker page: one checkbox per account (picture, name, type), one button, naming the
+/// app (`brand`) and the platform. Accounts already connected to this app (`preselect`)
+/// start checked; with none, all do.
 pub fn picker_page(
-    platform_name: &str,
+    brand: &Brand,
+    msgs: &Messages,
+    platform: &PlatformMark,
     action: &str,
     form_token: &str,
     accounts: &[Account],
     preselect: &[String],
 ) -> String {
-    let rows = accounts
-        .iter()
-        .map(|a| {
-            let name = a.display_name.as_deref().or(a.username.as_deref()).unwrap_or(&a.platform_user_id);
-            let handle = match (&a.username, &a.display_name) {
-                (Some(u), Some(_)) => format!(" <small>@{}</small>", escape(u)),
-                _ => String::new(),
-            };
-            let parent = a
-                .parent
-                .as_ref()
-                .and_then(|p| p.name.as_deref())
-                .map(|n| format!(" <small>through {}</small>", escape(n)))
-                .unwrap_or_default();
-            // Only https pictures load under the page policy; anything else is left out.
-            let picture = a
-                .avatar_url
-                .as_deref()
-                .filter(|u| u.starts_with("https://"))
-                .map(|u| format!("<img src=\"{}\" alt=\"\" width=\"32\" height=\"32\"> ", escape(u)))
-                .unwrap_or_default();
-            let checked = if preselect.is_empty() || preselect.contains(&a.platform_user_id) { " checked" } else { "" };
-            format!(
-                "<label><input type=\"checkbox\" name=\"account\" value=\"{id}\"{checked}> {picture}<b>{n}</b>{handle} \
-<small>({t})</small>{parent}</label>",
-                id = escape(&a.platform_user_id),
-                n = escape(name),
-                t = type_label(a),
-            )
-        })
-        .collect::<String>();
-    page(
-        "Choose accounts",
-        &format!(
-            "<h1>Choose accounts</h1><p>Which {p} accounts should the app be able to use?</p>\
-<form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"form_token\" value=\"{tok}\">\
-<fieldset><legend>Accounts</legend>{rows}</fieldset><p><button type=\"submit\">Connect</button></p></form>",
-            p = escape(platform_name),
-            action = escape(action),
-            tok = escape(form_token),
-        ),
-    )
+    let lead = msgs.f("picker.lead", &[("app", brand.name(msgs)), ("platform", &platform.name)]);
+    let body = html! {
+        h1 { (msgs.t("picker.heading")) }
+        p { (lead) }
+        form method="post" action=(action) {
+            input type="hidden" name="form_token" value=(form_token);
+            fieldset class="accounts" {
+                legend { (msgs.t("picker.accounts")) }
+                @for a in accounts {
+                    (account_row(msgs, a, preselect.is_empty() || preselect.contains(&a.platform_user_id)))
+                }
+            }
+            div class="actions" {
+                button type="submit" class="primary" { (msgs.t("picker.connect")) }
+            }
+        }
+    };
+    page(brand, msgs, Some(platform), msgs.t("picker.page_title"), body)
+}
+
+/// One account of the picker: its checkbox, picture, name, handle, type and parent.
+fn account_row(msgs: &Messages, a: &Account, checked: bool) -> Markup {
+    let name = a.display_name.as_deref().or(a.username.as_deref()).unwrap_or(&a.platform_user_id);
+    let handle = match (&a.username, &a.display_name) {
+        (Some(u), Some(_)) => Some(u),
+        _ => None,
+    };
+    let parent = a.parent.as_ref().and_then(|p| p.name.as_deref());
+    // Only https pictures load under the picker's policy; anything else is left out.
+    let picture = a.avatar_url.as_deref().filter(|u| u.starts_with("https://"));
+    html! {
+        label class="account" {
+            input type="checkbox" name="account" value=(a.platform_user_id) checked[checked];
+            @if let Some(src) = picture {
+                img class="avatar" src=(src) alt="" width="40" height="40";
+            } @else {
+                span class="avatar monogram" aria-hidden="true" { (initial(name)) }
+            }
+            span class="who" {
+                b { (name) }
+                @if let Some(u) = handle { " " small { "@" (u) } }
+                br;
+                small { (msgs.t(type_key(a))) }
+                @if let Some(p) = parent { small { " · " (msgs.f("picker.through", &[("name", p)])) } }
+            }
+        }
+    }
 }
 
 /// The picker's page policy: the consent pages' policy (its form may end, through
-/// redirects, at `form_ends`), with https pictures allowed.
+/// redirects, at `form_ends`), with the accounts' https pictures allowed besides this
+/// worker's own images: the platform names where they are, and the user has just signed in
+/// there (the page sends no Referer).
 pub fn picker_policy(form_ends: &[&str]) -> String {
-    policy_with_form_targets(form_ends).replacen("default-src 'none';", "default-src 'none'; img-src https:;", 1)
+    policy_with_form_targets(form_ends).replacen("img-src 'self';", "img-src 'self' https:;", 1)
 }
 
 /// The accounts a submitted picker form chose, in the order offered; unknown ids are
@@ -185,7 +198,9 @@ mod tests {
         ig.parent = Some(Parent { id: "p1".into(), name: Some("Shop \"A\"".into()), kind: AccountType::Page });
         ig.avatar_url = Some("javascript:alert(1)".into());
         let html = picker_page(
-            "Facebook",
+            &Brand::named("Acme"),
+            &Messages::english(),
+            &PlatformMark { name: "Facebook".into(), icon_url: None },
             "/connect/cl_1/accounts",
             "tok\"en",
             &[acct("p1", "Page", AccountType::Page), ig],
@@ -196,14 +211,15 @@ mod tests {
         assert!(html.contains("value=\"tok&quot;en\""));
         assert!(!html.contains("PAGE-TOKEN-SECRET"));
         assert!(!html.contains("javascript:"));
-        assert!(html.contains("<img src=\"https://cdn.example/a.jpg\""));
+        assert!(html.contains("<img class=\"avatar\" src=\"https://cdn.example/a.jpg\""));
         assert_eq!(html.matches(" checked>").count(), 2);
     }
 
     #[test]
     fn preselection_and_choice() {
         let offered = vec![acct("a", "A", AccountType::User), acct("b", "B", AccountType::Page)];
-        let html = picker_page("Sandbox", "/x", "t", &offered, &["b".into()]);
+        let mark = PlatformMark { name: "Sandbox".into(), icon_url: None };
+        let html = picker_page(&Brand::default(), &Messages::english(), &mark, "/x", "t", &offered, &["b".into()]);
         assert!(html.contains("value=\"b\" checked") && !html.contains("value=\"a\" checked"));
         let form = vec![("account".to_string(), "b".to_string()), ("account".into(), "zzz".into())];
         let picked: Vec<&str> = chosen(&offered, &form).iter().map(|a| a.platform_user_id.as_str()).collect();
@@ -224,7 +240,7 @@ mod tests {
     #[test]
     fn policy_allows_https_pictures_only() {
         let p = picker_policy(&["https://app.example/cb"]);
-        assert!(p.starts_with("default-src 'none'; img-src https:;"));
+        assert!(p.starts_with("default-src 'none'; style-src 'self'; img-src 'self' https:;"), "{p}");
         assert!(p.contains("form-action 'self' https://app.example"));
         assert!(p.contains("frame-ancestors 'none'"));
     }

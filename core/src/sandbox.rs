@@ -2,9 +2,11 @@
 //! its codes and tokens in D1.
 
 use crate::envelope::{hmac_sha256, DerivedKey};
-use crate::html::{escape, page};
+use crate::i18n::Messages;
+use crate::pages::{page, Brand, PlatformMark};
 use crate::random::{b64url, b64url_decode, ct_eq, hex};
 use crate::redirect::is_allowed;
+use maud::html;
 use sha2::{Digest, Sha256};
 
 /// What [`crate::envelope::Keyring::derive`] derives the consent form's CSRF key for.
@@ -127,10 +129,11 @@ impl AuthorizeRequest {
         Ok(())
     }
 
-    /// The consent page with Approve and Deny buttons; each requested scope is a checkbox,
-    /// so a user can decline one. The form carries the request, its requested scopes and
-    /// its CSRF token ([`AuthorizeRequest::csrf_token`]).
-    pub fn consent_page(&self, csrf_token: &str) -> String {
+    /// The consent page with Approve and Deny buttons, naming the app (`brand`) and the
+    /// platform; each requested scope is a checkbox, so a user can decline one. The form
+    /// carries the request, its requested scopes and its CSRF token
+    /// ([`AuthorizeRequest::csrf_token`]).
+    pub fn consent_page(&self, csrf_token: &str, brand: &Brand, msgs: &Messages, platform: &PlatformMark) -> String {
         let hidden = [
             ("client_id", self.client_id.as_str()),
             ("redirect_uri", &self.redirect_uri),
@@ -139,30 +142,39 @@ impl AuthorizeRequest {
             ("code_challenge_method", &self.code_challenge_method),
             ("requested_scope", &self.scope),
             ("csrf_token", csrf_token),
-        ]
-        .iter()
-        .map(|(k, v)| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">", escape(v)))
-        .collect::<String>();
-        let scopes = self
-            .scope
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                let s = escape(s);
-                format!("<label><input type=\"checkbox\" name=\"scope\" value=\"{s}\" checked> {s}</label>")
-            })
-            .collect::<String>();
-        page(
-            "Sandbox: authorize",
-            &format!(
-                "<h1>Sandbox platform</h1><p>An app asks to connect your sandbox account. \
-No real account is involved.</p><form method=\"post\" action=\"authorize\">{hidden}\
-<label>Account name <input type=\"text\" name=\"username\" value=\"sandbox-user\" \
-pattern=\"[a-z0-9_.\\-]{{1,32}}\" required></label><fieldset><legend>Permissions</legend>{scopes}</fieldset>\
-<p><button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>\
-<button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button></p></form>"
-            ),
-        )
+        ];
+        let args = [("app", brand.name(msgs)), ("platform", platform.name.as_str())];
+        let heading = msgs.f("consent.heading", &args);
+        let body = html! {
+            h1 { (heading) }
+            p class="note" { (msgs.t("consent.sandbox_note")) }
+            form method="post" action="authorize" {
+                @for (k, v) in hidden {
+                    input type="hidden" name=(k) value=(v);
+                }
+                div class="field" {
+                    label for="username" { (msgs.t("consent.account_label")) }
+                    input type="text" id="username" name="username" value="sandbox-user" pattern="[a-z0-9_.\\-]{1,32}"
+                        required autocomplete="username" aria-describedby="username-hint";
+                    p class="hint" id="username-hint" { (msgs.t("consent.account_hint")) }
+                }
+                fieldset {
+                    legend { (msgs.t("consent.permissions")) }
+                    p class="hint" { (msgs.t("consent.permissions_hint")) }
+                    @for s in self.scope.split(' ').filter(|s| !s.is_empty()) {
+                        label class="check" {
+                            input type="checkbox" name="scope" value=(s) checked;
+                            " " code { (s) }
+                        }
+                    }
+                }
+                div class="actions" {
+                    button type="submit" name="decision" value="approve" class="primary" { (msgs.t("consent.approve")) }
+                    button type="submit" name="decision" value="deny" formnovalidate { (msgs.t("consent.deny")) }
+                }
+            }
+        };
+        page(brand, msgs, Some(platform), &msgs.f("consent.page_title", &args), body)
     }
 }
 
@@ -287,7 +299,14 @@ mod tests {
 
     #[test]
     fn consent_page_escapes_and_lists_scopes() {
-        let html = req().consent_page("1.tok");
+        let html = req().consent_page(
+            "1.tok",
+            &Brand::named("Acme <Posts>"),
+            &Messages::english(),
+            &PlatformMark { name: "Sandbox".into(), icon_url: None },
+        );
+        assert!(html.contains("<h1>Acme &lt;Posts&gt; wants to use your Sandbox account</h1>"), "{html}");
+        assert!(html.contains("<html lang=\"en\">"));
         assert!(html.contains("value=\"s&quot;t&lt;\""));
         assert!(html.contains("value=\"offline.access\" checked"));
         assert!(html.contains(">Approve</button>") && html.contains(">Deny</button>"));

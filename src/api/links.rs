@@ -19,6 +19,7 @@ use connect_links_core::host::public_host;
 use connect_links_core::input::{parse_json, AccountsMode, ClaimInput, CreateLink, ExchangeInput};
 use connect_links_core::model::{AppRow, LinkRow, LinkStatus, ProfileStatus};
 use connect_links_core::ownership::{connect_token_hash, ClaimMode};
+use connect_links_core::pages::brand_of;
 use connect_links_core::platforms::AuthKind;
 use connect_links_core::random::{ct_eq, new_id};
 use connect_links_core::redirect::{host_not_ascii, is_allowed};
@@ -203,6 +204,7 @@ async fn create_one(ctx: &Ctx, app: &AppRow, input: &CreateLink, platform_id: &s
         expires_at: ctx.now() + STATE_TTL_SECS,
         accounts: input.accounts.unwrap_or(AccountsMode::Pick),
         instance,
+        locale: input.locale.clone(),
         ..LinkRow::default()
     };
     // Independent writes, so they run together (one wait instead of two). Either failing
@@ -245,10 +247,12 @@ pub async fn get(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
 pub async fn open(ctx: &Ctx, id: &str, cookie: Option<&str>) -> ApiResult<Response> {
     let db = ctx.db()?;
     let link = store::get_link(&db, id).await?.ok_or_else(|| ApiError::not_found("connect link"))?;
+    let app = store::get_app(&db, &link.app_id).await?.ok_or_else(ApiError::internal)?;
+    // Its error pages speak the link's language and name its app.
+    ctx.hint_page(link.locale.as_deref(), brand_of(&app));
     // A link past its consent (its user on the account picker) has no consent to go back to.
     match link.status_at(ctx.now()) {
         LinkStatus::Pending if link.status == LinkStatus::Pending => {
-            let app = store::get_app(&db, &link.app_id).await?.ok_or_else(ApiError::internal)?;
             if !is_allowed(&link.redirect_url, &app.allowlist()) {
                 return Err(no_longer_allowed());
             }

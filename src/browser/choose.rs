@@ -11,6 +11,7 @@ use crate::store;
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::LinkStatus;
+use connect_links_core::pages::brand_of;
 use connect_links_core::picker::{chosen, cookie_value};
 use worker::Response;
 
@@ -36,6 +37,9 @@ pub async fn submit(
     let browser = cookie_value(cookie).unwrap_or_default();
     let db = ctx.db()?;
     let link = store::get_link(&db, link_id).await?.ok_or_else(|| ApiError::not_found("connect link"))?;
+    if let Some(app) = store::get_app(&db, &link.app_id).await? {
+        ctx.hint_page(link.locale.as_deref(), brand_of(&app));
+    }
     if link.status_at(ctx.now()) != LinkStatus::Pending || link.status != LinkStatus::Choosing {
         return Err(ApiError::new(
             ErrorCode::LinkExpired,

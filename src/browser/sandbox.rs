@@ -7,9 +7,11 @@ use crate::links::state::peek_state;
 use crate::respond::{self, object};
 use crate::store::{self, SandboxCode, SandboxGrant, SandboxHolder, Stmt};
 use connect_links_core::error::{ApiError, ApiResult};
-use connect_links_core::html::{error_page, policy_with_form_targets};
+use connect_links_core::html::policy_with_form_targets;
 use connect_links_core::keys::bearer;
+use connect_links_core::model::LinkRow;
 use connect_links_core::oauth::basic_auth;
+use connect_links_core::pages::{self, brand_of, Brand, PlatformMark};
 use connect_links_core::pkce::verify_s256;
 use connect_links_core::platforms::sandbox::{self as def, ACCESS_TTL_SECS, CODE_TTL_SECS};
 use connect_links_core::random::{ct_eq, random_token};
@@ -29,19 +31,48 @@ fn get<'a>(p: &'a [(String, String)], k: &str) -> Option<&'a str> {
     p.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
 }
 
-/// `GET /sandbox/authorize`: the consent page.
+/// `GET /sandbox/authorize`: the consent page, naming the app of the link the state belongs
+/// to, in the link's language (else the browser's).
 pub async fn authorize_page(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<Response> {
     let req = AuthorizeRequest::from_pairs(query);
     if let Some(problem) = req.problem(get(query, "response_type").unwrap_or_default()) {
-        return respond::html(400, error_page("Sandbox: bad authorization request", problem));
+        return refused(ctx, "sandbox.bad_request", problem).await;
     }
     if !redirect_ok(ctx, &req.redirect_uri).await? {
-        return respond::html(400, error_page("Sandbox: bad authorization request", REDIRECT_NOT_ALLOWED));
+        return refused(ctx, "sandbox.bad_request", REDIRECT_NOT_ALLOWED).await;
     }
     let csrf = req.csrf_token(&ctx.keyring()?.derive(CSRF_PURPOSE), ctx.now());
-    let ends = form_ends(ctx, &req).await?;
+    let link = link_of(ctx, &req.state).await?;
+    let mut brand = Brand::default();
+    if let Some(l) = &link {
+        if let Some(app) = store::get_app(&ctx.db()?, &l.app_id).await? {
+            brand = brand_of(&app);
+        }
+    }
+    let msgs = crate::pages::messages(ctx, ctx.page_lang(link.as_ref().and_then(|l| l.locale.as_deref()))).await;
+    let name = ctx.catalog.get("sandbox").map_or("Sandbox", |p| p.name.as_str());
+    let mark = PlatformMark { name: name.to_string(), icon_url: None };
+    let ends = form_ends(ctx, &req, link.as_ref());
     let ends: Vec<&str> = ends.iter().map(String::as_str).collect();
-    respond::html_with_policy(200, req.consent_page(&csrf), &policy_with_form_targets(&ends))
+    let mut resp = respond::page(200, req.consent_page(&csrf, &brand, &msgs, &mark), &msgs)?;
+    resp.headers_mut().set("content-security-policy", &policy_with_form_targets(&ends)).or_500("policy header")?;
+    Ok(resp)
+}
+
+/// An error page of the sandbox (400): `title_key`'s title and the English `detail`, in the
+/// browser's language.
+async fn refused(ctx: &Ctx, title_key: &str, detail: &str) -> ApiResult<Response> {
+    let msgs = crate::pages::messages(ctx, ctx.page_lang(None)).await;
+    respond::page(400, pages::error_page(&Brand::default(), &msgs, 400, msgs.t(title_key), detail), &msgs)
+}
+
+/// The link a sandbox authorization request's state belongs to, while it is pending (an
+/// unknown or stale state: none).
+async fn link_of(ctx: &Ctx, state: &str) -> ApiResult<Option<LinkRow>> {
+    match peek_state(ctx, state).await? {
+        Ok(pending) => store::get_link(&ctx.db()?, &pending.link_id).await,
+        Err(_) => Ok(None),
+    }
 }
 
 /// Whether the sandbox may redirect to `redirect_uri` (this worker's callback or a URL in an
@@ -56,18 +87,16 @@ async fn redirect_ok(ctx: &Ctx, redirect_uri: &str) -> ApiResult<bool> {
 }
 
 /// Where submitting the consent form ends up, through redirects: `redirect_uri`, and when
-/// that is this worker's callback, the redirect URL of the link the state belongs to.
-async fn form_ends(ctx: &Ctx, req: &AuthorizeRequest) -> ApiResult<Vec<String>> {
+/// that is this worker's callback, the redirect URL of the link the state belongs to (an
+/// unknown or stale state ends on the callback's own error page: nothing to add).
+fn form_ends(ctx: &Ctx, req: &AuthorizeRequest, link: Option<&LinkRow>) -> Vec<String> {
     let mut ends = vec![req.redirect_uri.clone()];
     if req.redirect_uri == format!("{}/oauth/callback", ctx.public_url) {
-        // An unknown or stale state ends on the callback's own error page: nothing to add.
-        if let Ok(pending) = peek_state(ctx, &req.state).await? {
-            if let Some(link) = store::get_link(&ctx.db()?, &pending.link_id).await? {
-                ends.push(link.redirect_url);
-            }
+        if let Some(link) = link {
+            ends.push(link.redirect_url.clone());
         }
     }
-    Ok(ends)
+    ends
 }
 
 /// `POST /sandbox/authorize`: Approve issues a code, Deny answers `access_denied`.
@@ -77,34 +106,28 @@ async fn form_ends(ctx: &Ctx, req: &AuthorizeRequest) -> ApiResult<Vec<String>> 
 /// browser page to protect.
 pub async fn decide(ctx: &Ctx, site: Option<&str>, body: &[u8]) -> ApiResult<Response> {
     if matches!(site, Some("cross-site" | "same-site")) {
-        return respond::html(
-            400,
-            error_page("Sandbox: consent form refused", "the form was submitted from another site"),
-        );
+        return refused(ctx, "sandbox.refused", "the form was submitted from another site").await;
     }
     let form = pairs(body);
     let mut req = AuthorizeRequest::from_pairs(&form);
     // The token is bound to the scopes the page was served for; the boxes are what was granted.
     req.scope = get(&form, "requested_scope").unwrap_or_default().to_string();
     if let Some(problem) = req.problem("code") {
-        return respond::html(400, error_page("Sandbox: bad authorization request", problem));
+        return refused(ctx, "sandbox.bad_request", problem).await;
     }
     // Again on the decision: the form is the client's, and an allowlist may have changed.
     if !redirect_ok(ctx, &req.redirect_uri).await? {
-        return respond::html(400, error_page("Sandbox: bad authorization request", REDIRECT_NOT_ALLOWED));
+        return refused(ctx, "sandbox.bad_request", REDIRECT_NOT_ALLOWED).await;
     }
     // Before either decision: a form from anywhere but this request's own page is refused.
     if let Err(problem) = req.check_csrf(&ctx.keyring()?.derive(CSRF_PURPOSE), get(&form, "csrf_token"), ctx.now()) {
-        return respond::html(400, error_page("Sandbox: consent form refused", problem.message()));
+        return refused(ctx, "sandbox.refused", problem.message()).await;
     }
     // Each checked scope box is its own field; unchecked ones are declined.
     let requested: Vec<&str> = req.scope.split(' ').filter(|s| !s.is_empty()).collect();
     let granted: Vec<&str> = form.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.as_str()).collect();
     if granted.iter().any(|g| !requested.contains(g)) {
-        return respond::html(
-            400,
-            error_page("Sandbox: bad authorization request", "a scope was granted that was not requested"),
-        );
+        return refused(ctx, "sandbox.bad_request", "a scope was granted that was not requested").await;
     }
     let granted = granted.join(" ");
     let back = |params: &[(&str, &str)]| with_params(&req.redirect_uri, params).ok_or_else(ApiError::internal);
@@ -117,7 +140,7 @@ pub async fn decide(ctx: &Ctx, site: Option<&str>, body: &[u8]) -> ApiResult<Res
     }
     let username = get(&form, "username").unwrap_or_default().trim();
     if !valid_username(username) {
-        return respond::html(400, error_page("Sandbox: bad account name", "Use 1 to 32 of a-z, 0-9, '_', '.', '-'."));
+        return refused(ctx, "sandbox.bad_name", "Use 1 to 32 of a-z, 0-9, '_', '.', '-'.").await;
     }
     let code = random_token()?;
     let db = ctx.db()?;

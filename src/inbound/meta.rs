@@ -11,7 +11,7 @@ use crate::ctx::Ctx;
 use crate::respond::{self, object};
 use crate::store::{self, DeletionRecord, Stmt};
 use connect_links_core::error::{ApiError, ApiResult};
-use connect_links_core::html::{escape, page};
+use connect_links_core::pages::deletion_status_page;
 // The Meta platforms whose app secret may sign a callback: each product has its own app (and
 // secret), and a callback URL is shared by every configured one.
 use connect_links_core::platform_events::meta::PLATFORMS as META_PLATFORMS;
@@ -142,21 +142,6 @@ pub async fn deletion_status(ctx: &Ctx, code: &str) -> ApiResult<Response> {
     let Some(DeletionRecord { profiles_deleted: n, created_at: at }) = record else {
         return Err(ApiError::not_found("deletion request"));
     };
-    let what = match n {
-        0 => "No connected account was stored for you, so nothing needed deleting.".to_string(),
-        1 => "1 connected account was deleted, with its tokens.".to_string(),
-        n => format!("{n} connected accounts were deleted, with their tokens."),
-    };
-    respond::html(
-        200,
-        page(
-            "Data deletion request",
-            &format!(
-                "<h1>Data deletion request</h1><p>Confirmation code <code>{}</code>.</p><p>{}</p><p>Done on {}.</p>",
-                escape(code),
-                escape(&what),
-                escape(&rfc3339(at))
-            ),
-        ),
-    )
+    let msgs = crate::pages::messages(ctx, ctx.page_lang(None)).await;
+    respond::page(200, deletion_status_page(&msgs, code, n, &rfc3339(at)), &msgs)
 }

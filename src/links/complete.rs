@@ -24,6 +24,7 @@ use connect_links_core::oauth::{
     clean_code, code_exchange_request, granted_scopes_request, identity_request, long_lived_swap_request,
     parse_token_answer, ClientCredentials,
 };
+use connect_links_core::pages::{brand_of, Brand, PlatformMark};
 use connect_links_core::picker::{choice_cookie, choice_hash, picker_page, picker_policy, Choice, CHOICE_TTL_SECS};
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::random_token;
@@ -300,8 +301,16 @@ async fn ask(
     }
     let action = format!("{}/connect/{}/accounts", ctx.public_url, link.id);
     let name = ctx.catalog.get(&link.platform).map_or(link.platform.as_str(), |p| p.name.as_str());
+    let mark = PlatformMark { name: name.to_string(), icon_url: None };
+    // The page names the app; without its row (a storage error) it says "An app".
+    let brand = match ctx.db() {
+        Ok(db) => store::get_app(&db, &link.app_id).await.ok().flatten().map(|a| brand_of(&a)).unwrap_or_default(),
+        Err(_) => Brand::default(),
+    };
+    let msgs = crate::pages::messages(ctx, ctx.page_lang(link.locale.as_deref())).await;
     Ok(Connected::Choose {
-        page: picker_page(name, &action, &form_token, &choice.accounts, connected_here),
+        page: picker_page(&brand, &msgs, &mark, &action, &form_token, &choice.accounts, connected_here),
+        lang: msgs.lang().code(),
         policy: picker_policy(&[&action, &link.redirect_url]),
         cookie: choice_cookie(&cookie, &link.id, ctx.public_url.starts_with("https://")),
     })

@@ -12,9 +12,10 @@ use worker::Response;
 /// The answer to the browser once a connect ran: the picker page, or the final redirect.
 pub fn finish_in_browser(link: &LinkRow, outcome: Result<Connected, CallbackFailure>) -> ApiResult<Response> {
     let ending = match &outcome {
-        Ok(Connected::Choose { page, policy, cookie }) => {
+        Ok(Connected::Choose { page, policy, cookie, lang }) => {
             let mut resp = respond::html_with_policy(200, page.clone(), policy)?;
             resp.headers_mut().set("set-cookie", cookie).or_500("choice cookie")?;
+            resp.headers_mut().set("content-language", lang).or_500("content-language")?;
             return Ok(resp);
         }
         Ok(Connected::Done { profile_ids, connect_token, .. }) => {

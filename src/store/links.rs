@@ -16,8 +16,8 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str, max_pendi
         db,
         "INSERT INTO connect_links (id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, \
          app_state, metadata, reconnect_profile_id, callback, status, created_at, expires_at, accounts, instance, platforms, \
-         optional_scopes) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?14, ?15, ?17, ?18 \
+         optional_scopes, locale) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?14, ?15, ?17, ?18, ?19 \
          WHERE ?16 IS NULL OR (SELECT COUNT(*) FROM connect_links \
            WHERE app_id = ?2 AND status = 'pending' AND expires_at > ?12) < ?16 \
          RETURNING id",
@@ -38,7 +38,8 @@ pub async fn insert_link(db: &D1Database, l: &LinkRow, callback: &str, max_pendi
         l.instance,
         max_pending,
         l.platforms,
-        l.optional_scopes
+        l.optional_scopes,
+        l.locale
     )
     .exists("insert link")
     .await
@@ -118,7 +119,7 @@ pub async fn first_pending_expiry(db: &D1Database, app_id: &str, now: i64) -> Ap
 const LINK_COLUMNS: &str = "id, app_id, platform, redirect_url, authorize_url, scopes, external_user_id, app_state, \
     metadata, reconnect_profile_id, status, error, profile_id, created_at, expires_at, completed_at, claim_expires_at, \
     claim_event, claim_token_hash, profile_ids, claim_events, accounts, choice_expires_at, instance, platforms, choice_state, \
-    optional_scopes, missing_scopes";
+    optional_scopes, missing_scopes, locale";
 
 /// A link by id (any app: the browser routes have no key).
 pub async fn get_link(db: &D1Database, id: &str) -> ApiResult<Option<LinkRow>> {

@@ -98,10 +98,10 @@ test('the picker page: escaped names, pictures, under the page policy, bound by 
   const html = await res.text();
   assert.ok(!html.includes('<script>alert(1)'), 'escaped');
   assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
-  assert.ok(html.includes('<img src="https://cdn.facebook.test/page_901.jpg"'));
+  assert.ok(html.includes('<img class="avatar" src="https://cdn.facebook.test/page_901.jpg"'));
   assert.ok(!/EAAPage_/.test(html), 'no Page token on the page');
   const csp = res.headers.get('content-security-policy');
-  assert.match(csp, /default-src 'none'; img-src https:;/);
+  assert.match(csp, /default-src 'none'; style-src 'self'; img-src 'self' https:;/);
   assert.match(csp, /form-action 'self' [^;]*https:\/\/app\.example\.com/);
   assert.match(csp, /frame-ancestors 'none'/);
   assert.equal(res.headers.get('x-frame-options'), 'DENY');

@@ -36,7 +36,7 @@ after(async () => {
   app?.close();
 });
 
-const PAGE_POLICY_DIRECTIVES = ["default-src 'none'", "style-src 'unsafe-inline'", "frame-ancestors 'none'", "base-uri 'none'"];
+const PAGE_POLICY_DIRECTIVES = ["default-src 'none'", "style-src 'self'", "img-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"];
 
 /** A browser tab that records every policy violation: console reports and DOM events. */
 async function tab() {
@@ -63,8 +63,9 @@ async function openConsent(page, link) {
   for (const d of PAGE_POLICY_DIRECTIVES) assert.ok(policy.includes(d), `${d} in ${policy}`);
   assert.match(policy, /form-action 'self'/);
   assert.equal(res.headers()['x-frame-options'], 'DENY');
-  // The inline <style> applies under style-src 'unsafe-inline' (32rem = 512px).
-  assert.equal(await page.$eval('body', (b) => getComputedStyle(b).maxWidth), '512px');
+  // The worker's stylesheet (/assets/pages.css) applies under style-src 'self' (32rem = 512px).
+  assert.ok(!policy.includes('unsafe-inline'), policy);
+  assert.equal(await page.$eval('.shell', (b) => getComputedStyle(b).maxWidth), '512px');
   assert.equal(await page.$eval('button[value=approve]', (b) => getComputedStyle(b).paddingLeft), '20px');
 }
 
@@ -89,7 +90,9 @@ test('Chromium connects the sandbox, picks two of its three accounts under the p
   const boxes = page.locator('input[name=account]');
   assert.equal(await boxes.count(), 3);
   const labels = await page.locator('label').allTextContents();
-  assert.ok(labels.some((l) => l.includes("browser-user's Page 2") && l.includes('(Page)')), JSON.stringify(labels));
+  assert.ok(labels.some((l) => l.includes("browser-user's Page 2") && l.endsWith('Page')), JSON.stringify(labels));
+  // The picker names the app and the platform.
+  assert.equal(await page.textContent('main p'), 'Which Sandbox accounts should Browser app be able to use?');
   await boxes.nth(2).uncheck();
   await Promise.all([
     page.waitForURL((u) => u.href.startsWith(appBase), { timeout: 15_000 }),

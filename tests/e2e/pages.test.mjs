@@ -11,7 +11,7 @@ before(async () => { w = await startWorker(); });
 after(async () => { await w?.stop(); });
 
 const REDIRECT = 'http://localhost:3000/connected';
-export const PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+export const PAGE_POLICY = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /** An HTML answer with the page policy (or `policy`) and X-Frame-Options: DENY. */
 function assertPage(res, status, what, policy = PAGE_POLICY) {

@@ -45,6 +45,8 @@ pub enum Connected {
         policy: String,
         /// Its `Set-Cookie`.
         cookie: String,
+        /// Its language (`Content-Language`).
+        lang: &'static str,
     },
 }
 

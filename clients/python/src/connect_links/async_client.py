@@ -74,12 +74,15 @@ class AsyncConnectLinks:
         callback: Literal["hosted", "app"] | None = None,
         accounts: Literal["pick", "all"] | None = None,
         instance: str | None = None,
+        locale: str | None = None,
+        optional_scopes: list[str] | None = None,
     ) -> models.ConnectLinkCreated:
         """Creates a connect link (`POST /v1/connect-links`): send the user's browser to its `url`.
         `platform` None with `platforms`: a hosted chooser of those; with neither, of every
         platform configured for the app."""
         return await self._call(ops.create_link(platform, redirect_url, platforms=platforms, scopes=scopes, external_user_id=external_user_id, state=state,
-                                                metadata=metadata, profile_id=profile_id, callback=callback, accounts=accounts, instance=instance))
+                                                metadata=metadata, profile_id=profile_id, callback=callback, accounts=accounts, instance=instance,
+                                                locale=locale, optional_scopes=optional_scopes))
 
     async def get_link(self, link_id: str) -> models.ConnectLink:
         """A connect link's status (`GET /v1/connect-links/{id}`)."""

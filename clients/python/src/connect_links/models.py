@@ -839,6 +839,10 @@ class ConnectLink(BaseModel):
     """
     RFC 3339, UTC (`2026-01-02T03:04:05Z`).
     """
+    locale: str | None
+    """
+    The language the link's hosted pages are served in, as given on creation (`locale`); null: the browser's `Accept-Language` decides.
+    """
 
 
 class Profile(BaseModel):
@@ -1306,6 +1310,16 @@ class CreateConnectLinkRequest(BaseModel):
     instance: str | None = None
     """
     Required for `mastodon` (the instance's host or https URL); refused for every other platform.
+    """
+    locale: str | None = Field(
+        None,
+        examples=['de'],
+        max_length=35,
+        min_length=2,
+        pattern='^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$',
+    )
+    """
+    The language of the link's hosted pages (consent, account picker, errors): a BCP 47 tag (`de`, `pt-BR`). Pages exist in English, German, Spanish, French and Japanese, matched on the primary language (`de-AT` is German); a well-formed tag of another language is accepted and the page falls back to the browser's `Accept-Language`, then English. A malformed tag is 400 `invalid_request`. Absent: the browser's `Accept-Language`.
     """
 
 

@@ -41,6 +41,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/assets/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The file below `assets/` in the repository (`pages.css`, `i18n/de.json`, `icons/<platform>.svg`), or `accent/<rrggbb>.css`, the stylesheet of an app's accent colour. Over HTTP it may hold `/` between folder and file; a generated client sends one segment, which it percent-encodes, so the pattern gives one plain file name. Only names of letters, digits, `-`, `_` and `.` not starting with `.`, and only `.css`, `.svg` and `.json` files, are served: anything else is 404. */
+                path: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * A static file of the hosted pages
+         * @description The hosted pages' stylesheet, message catalogs and icons, served from the worker's static assets (not compiled into the wasm) with their content type, an `ETag` and `Cache-Control: public, max-age=3600` (accent sheets: a year, immutable). A request with a matching `If-None-Match` gets 304.
+         */
+        get: operations["getAsset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/apps": {
         parameters: {
             query?: never;
@@ -1488,6 +1511,8 @@ export interface components {
              * @description RFC 3339, UTC (`2026-01-02T03:04:05Z`).
              */
             completed_at: string | null;
+            /** @description The language the link's hosted pages are served in, as given on creation (`locale`); null: the browser's `Accept-Language` decides. */
+            locale: string | null;
         };
         /** @description One account an app can act as; never holds a token. */
         Profile: {
@@ -1716,6 +1741,11 @@ export interface components {
             accounts?: "pick" | "all" | null;
             /** @description Required for `mastodon` (the instance's host or https URL); refused for every other platform. */
             instance?: string | null;
+            /**
+             * @description The language of the link's hosted pages (consent, account picker, errors): a BCP 47 tag (`de`, `pt-BR`). Pages exist in English, German, Spanish, French and Japanese, matched on the primary language (`de-AT` is German); a well-formed tag of another language is accepted and the page falls back to the browser's `Accept-Language`, then English. A malformed tag is 400 `invalid_request`. Absent: the browser's `Accept-Language`.
+             * @example de
+             */
+            locale?: string;
         };
         CreateProfileRequest: {
             /** @description A platform whose `auth` is `app_password` (bluesky) or `api_key`. */
@@ -2257,6 +2287,49 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
+        };
+    };
+    getAsset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag from an earlier answer. */
+                "if-none-match"?: string;
+            };
+            path: {
+                /** @description The file below `assets/` in the repository (`pages.css`, `i18n/de.json`, `icons/<platform>.svg`), or `accent/<rrggbb>.css`, the stylesheet of an app's accent colour. Over HTTP it may hold `/` between folder and file; a generated client sends one segment, which it percent-encodes, so the pattern gives one plain file name. Only names of letters, digits, `-`, `_` and `.` not starting with `.`, and only `.css`, `.svg` and `.json` files, are served: anything else is 404. */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    /** @description The file's entity tag (not on accent sheets). */
+                    ETag?: string;
+                    /** @description How long to keep it. */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/css": string;
+                    "image/svg+xml": string;
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description Not modified since the ETag given. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
         };
     };
     listApps: {
