@@ -102,14 +102,17 @@ pub fn error(e: &ApiError, audience: Audience) -> Response {
     }
 }
 
-/// Headers every answer carries: nothing is cached (answers may hold tokens), and pages
-/// send no Referer (their URLs carry codes and states). Every HTML answer, whichever
+/// Headers every answer carries: nothing is cached (answers may hold tokens) unless its
+/// handler said how (only a logo's, `api::brand::serve_logo`, whose URL names its content),
+/// and pages send no Referer (their URLs carry codes and states). Every HTML answer, whichever
 /// handler built it, also gets the page policy (no script, no framing, forms only to us),
 /// unless its handler set a policy of its own (the sandbox consent page, see
 /// [`connect_links_core::html::policy_with_form_targets`]).
 pub fn harden(mut resp: Response) -> Response {
     let h = resp.headers_mut();
-    let _ = h.set("cache-control", "no-store");
+    if !h.has("cache-control").unwrap_or(false) {
+        let _ = h.set("cache-control", "no-store");
+    }
     let _ = h.set("x-content-type-options", "nosniff");
     let _ = h.set("referrer-policy", "no-referrer");
     let is_html = h.get("content-type").ok().flatten().is_some_and(|t| t.starts_with("text/html"));
