@@ -37,12 +37,13 @@ pub struct Brand {
 impl Brand {
     /// The brand of `app`, on a deployment served at `public_url`.
     pub fn of(app: &AppRow, public_url: &str) -> Brand {
-        let accent = app.accent_color.clone();
+        // Checked again, though only checked values are stored: the pages put it in CSS.
+        let rgb = app.accent_color.as_deref().and_then(parse_hex);
         Brand {
             app_name: app.display_name.clone().unwrap_or_else(|| app.name.clone()),
             logo_url: app.logo_url(public_url),
-            accent_text: accent.as_deref().and_then(parse_hex).map(text_on),
-            accent,
+            accent: rgb.and(app.accent_color.as_deref()).map(str::to_ascii_lowercase),
+            accent_text: rgb.map(text_on),
         }
     }
 }

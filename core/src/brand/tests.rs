@@ -424,6 +424,10 @@ fn the_brand_falls_back_to_the_name() {
     assert_eq!((b.accent.as_deref(), b.accent_text), (Some("#ffeb3b"), Some("#000000")));
     app.accent_color = Some("#1a237e".into());
     assert_eq!(Brand::of(&app, "https://links.example").accent_text, Some("#ffffff"));
+    // A stored value that is not #rrggbb never reaches the pages' CSS.
+    app.accent_color = Some("#fff;background:url(x)".into());
+    let b = Brand::of(&app, "https://links.example");
+    assert_eq!((b.accent, b.accent_text), (None, None));
     assert_eq!(
         app.view("https://links.example")["logo_url"],
         "https://links.example/apps/app_1/logo/0123456789abcdef.svg"

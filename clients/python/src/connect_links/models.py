@@ -1068,7 +1068,12 @@ class CreateAppRequest(BaseModel):
     """
     The platform event types to forward to the app (`platform.event` webhooks); absent or `null`: none.
     """
-    display_name: str | None = Field(None, max_length=100, min_length=1, pattern='\\S')
+    display_name: str | None = Field(
+        None,
+        max_length=100,
+        min_length=1,
+        pattern='^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$',
+    )
     """
     The name end-users see on the hosted pages ("Acme Posts wants to use your Instagram account"): 1 to 100 characters, not only spaces, no control characters (stored trimmed). Without one the pages show `name`.
     """
@@ -1130,7 +1135,12 @@ class PatchAppRequest(BaseModel):
     """
     The platform event types to forward to the app, replacing the whole setting; `null` clears it (no events).
     """
-    display_name: str | None = Field(None, max_length=100, min_length=1, pattern='\\S')
+    display_name: str | None = Field(
+        None,
+        max_length=100,
+        min_length=1,
+        pattern='^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$',
+    )
     """
     The name end-users see on the hosted pages ("Acme Posts wants to use your Instagram account"): 1 to 100 characters, not only spaces, no control characters (stored trimmed). Without one the pages show `name`. `null` clears it; absent: unchanged.
     """
