@@ -1075,11 +1075,11 @@ class CreateAppRequest(BaseModel):
         pattern='^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$',
     )
     """
-    The name end-users see on the hosted pages ("Acme Posts wants to use your Instagram account"): 1 to 100 characters, not only spaces, no control characters (stored trimmed). Without one the pages show `name`.
+    The name end-users see on the hosted pages ("Acme Posts wants to use your Instagram account"): 1 to 100 characters, not only spaces, no control characters (stored trimmed). Without one the pages show `name`. `null`: as absent.
     """
     accent_color: str | None = Field(None, pattern='^#[0-9A-Fa-f]{6}$')
     """
-    The hosted pages' accent colour, `#rrggbb` (stored in lower case). Any colour is taken: the pages write text on it in black or white, whichever contrasts more (at least 4.58:1 for every colour).
+    The hosted pages' accent colour, `#rrggbb` (stored in lower case). Any colour is taken: the pages write text on it in black or white, whichever contrasts more (at least 4.58:1 for every colour). `null`: as absent.
     """
 
 

@@ -1704,10 +1704,10 @@ export interface components {
             self_service_credentials?: boolean | null;
             /** @description The platform event types to forward to the app (`platform.event` webhooks); absent or `null`: none. */
             platform_events?: components["schemas"]["PlatformEvents"] | null;
-            /** @description The name end-users see on the hosted pages ("Acme Posts wants to use your Instagram account"): 1 to 100 characters, not only spaces, no control characters (stored trimmed). Without one the pages show `name`. */
-            display_name?: string;
-            /** @description The hosted pages' accent colour, `#rrggbb` (stored in lower case). Any colour is taken: the pages write text on it in black or white, whichever contrasts more (at least 4.58:1 for every colour). */
-            accent_color?: string;
+            /** @description The name end-users see on the hosted pages ("Acme Posts wants to use your Instagram account"): 1 to 100 characters, not only spaces, no control characters (stored trimmed). Without one the pages show `name`. `null`: as absent. */
+            display_name?: string | null;
+            /** @description The hosted pages' accent colour, `#rrggbb` (stored in lower case). Any colour is taken: the pages write text on it in black or white, whichever contrasts more (at least 4.58:1 for every colour). `null`: as absent. */
+            accent_color?: string | null;
         };
         PatchAppRequest: {
             /** @description 1 to 200 characters, not only spaces (stored trimmed). */
