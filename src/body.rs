@@ -4,7 +4,6 @@
 //! read, each under its cap.
 
 use crate::error::{ApiError, ApiResult, ErrorCode, OrInternal};
-use connect_links_core::brand::MAX_LOGO_BYTES;
 use connect_links_core::http::CappedBody;
 use connect_links_core::input::MAX_BODY_BYTES;
 use futures_util::StreamExt;
@@ -64,11 +63,7 @@ pub fn cancel(stream: ByteStream) {
 
 /// The 413 of a body over `cap`.
 fn too_large(cap: usize) -> ApiError {
-    let message = match cap {
-        EVENT_BODY_BYTES => "request body is over 1 MiB",
-        MAX_LOGO_BYTES => "the logo is over 32 KiB",
-        _ => "request body is over 64 KiB",
-    };
+    let message = if cap == EVENT_BODY_BYTES { "request body is over 1 MiB" } else { "request body is over 64 KiB" };
     ApiError::new(ErrorCode::PayloadTooLarge, message)
 }
 
@@ -80,7 +75,7 @@ const EVENT_BODY_BYTES: usize = 1024 * 1024;
 /// How much of a chunked body over the cap is still read (and discarded) before the 413, so
 /// a client that is still sending sees the answer rather than a reset. Only for callers that
 /// proved who they are (an API key, the admin token): anyone else is cut at the cap.
-pub const OVER_CAP_DRAIN: usize = 1024 * 1024;
+const OVER_CAP_DRAIN: usize = 1024 * 1024;
 
 /// The body of an authenticated request (see [`read_body`]): past the cap a chunked body is
 /// drained for at most [`OVER_CAP_DRAIN`] more, then cut.
@@ -104,7 +99,7 @@ pub async fn event_body(req: &mut Request) -> ApiResult<Vec<u8>> {
 /// The request body, refused over `cap`: by its declared length before any reading, and by
 /// a running count while it streams in (a chunked body declares no length). Past the cap a
 /// chunked body is drained for at most `drain` bytes more (then cut), never read whole.
-pub async fn read_body(req: &mut Request, cap: usize, drain: usize) -> ApiResult<Vec<u8>> {
+async fn read_body(req: &mut Request, cap: usize, drain: usize) -> ApiResult<Vec<u8>> {
     let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > cap) {
         return Err(too_large(cap));

@@ -12,8 +12,8 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::model::AppRow;
 use sha2::{Digest, Sha256};
 
-/// The most bytes a logo upload may hold (read through the body cap, whatever the request's
-/// `Content-Length` says).
+/// The most bytes a logo upload may hold, checked on the bytes read (through the API's
+/// 64 KiB body cap, counted as they stream in, whatever the request's `Content-Length` says).
 pub const MAX_LOGO_BYTES: usize = 32 * 1024;
 
 /// The longest `display_name`, in characters.

@@ -170,7 +170,7 @@ export interface paths {
         get?: never;
         /**
          * Upload or replace the app's logo
-         * @description The raw image as the body: `Content-Type: image/png` or `image/svg+xml`, at most 32 KiB (counted as it streams in, whatever `Content-Length` says). It is sanitized before it is stored, and only the sanitized bytes are ever served: an SVG is re-written from an allowlist of drawing elements and presentational attributes (no script, `foreignObject`, event handlers, `style` elements, images, animation, links, or references outside the document; a DOCTYPE is refused); a PNG keeps only the chunks that draw it (IHDR, PLTE, tRNS, IDAT, IEND: text, Exif and private chunks are dropped), with every chunk's length and CRC checked and at most 1024 x 1024 pixels. The answer is the app, with its new `logo_url` (a new file name for new content). See docs/branding.md.
+         * @description The raw image as the body: `Content-Type: image/png` or `image/svg+xml`, at most 32 KiB (counted on the bytes read, through the 64 KiB body cap, whatever `Content-Length` says). It is sanitized before it is stored, and only the sanitized bytes are ever served: an SVG is re-written from an allowlist of drawing elements and presentational attributes (no script, `foreignObject`, event handlers, `style` elements, images, animation, links, or references outside the document; a DOCTYPE is refused); a PNG keeps only the chunks that draw it (IHDR, PLTE, tRNS, IDAT, IEND: text, Exif and private chunks are dropped), with every chunk's length and CRC checked and at most 1024 x 1024 pixels. The answer is the app, with its new `logo_url` (a new file name for new content). See docs/branding.md.
          */
         put: operations["putAppLogo"];
         post?: never;
@@ -2568,7 +2568,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
-            /** @description The body is over 32 KiB. Possible `error.code`: `payload_too_large`. */
+            /** @description The body is over 32 KiB (`the logo is over 32 KiB`), or over 64 KiB while it is read (`request body is over 64 KiB`). Possible `error.code`: `payload_too_large`. */
             413: {
                 headers: {
                     [name: string]: unknown;
