@@ -15,7 +15,8 @@ use worker::Response;
 pub const LOGO_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
 
 /// `PUT /v1/admin/apps/{id}/logo`: the raw body, `Content-Type` `image/png` or
-/// `image/svg+xml`, at most 32 KiB (the caller reads it through that cap). Answers the app.
+/// `image/svg+xml`, read through the API's 64 KiB body cap and refused over 32 KiB on the
+/// bytes (`sanitize_logo`). Answers the app as now stored.
 pub async fn put_logo(ctx: &Ctx, app_id: &str, content_type: Option<&str>, body: &[u8]) -> ApiResult<Response> {
     let kind = LogoKind::of_content_type(content_type)?;
     let db = ctx.db()?;

@@ -165,6 +165,7 @@ test('a logo is uploaded, served with its own headers, replaced under a new URL,
 
 test('logo routes: unknown app, unknown file, wrong content type', async () => {
   assert.equal((await putLogo('app_nope', CLEAN_PNG, 'image/png')).status, 404);
+  assert.equal((await w.row("SELECT COUNT(*) AS n FROM app_logos WHERE app_id = 'app_nope'")).n, 0, 'nothing stored for no app');
   assert.equal((await w.admin('DELETE', '/v1/admin/apps/app_nope/logo')).status, 404);
   assert.equal((await getLogo(`${w.base}/apps/app_nope/logo/0123456789abcdef.png`)).status, 404);
   const url = await uploaded(CLEAN_PNG, 'image/png');
