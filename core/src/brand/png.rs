@@ -8,9 +8,10 @@
 //! (section 5.6), about a hundred lines, and the CRC is the maintained `crc` crate's
 //! table-less CRC-32 (a loop of a few dozen bytes of wasm, no 1 KiB to 16 KiB tables). The
 //! `png` crate would decode the image to do the same: its decoder brings its inflate
-//! (`fdeflate`, `miniz_oxide`'s tables) and `crc32fast`'s 16 KiB of tables into the wasm, far
-//! more than the worker's size budget has left, and it offers no way to write back a file
-//! with chosen chunks, so that part would be written by hand anyway. What this does not
+//! (`fdeflate`, `miniz_oxide`) and `crc32fast`'s tables into the wasm, about 50 KB gzip
+//! (png 0.17.16 decoding one frame, measured alone: opt-level z, LTO, wasm-opt -Oz), where
+//! this file and the CRC cost about 1.5 KB; and it offers no way to write back a file with
+//! chosen chunks, so that part would be written by hand anyway. What this does not
 //! check is the compressed pixel data in IDAT: the logo is served as `image/png` with
 //! `nosniff` and a policy that runs nothing, so a browser only ever decodes it as an image
 //! (docs/security.md).
