@@ -117,15 +117,16 @@ pub fn error(e: &ApiError, audience: Audience) -> Response {
     }
 }
 
-/// Headers every answer carries: nothing is cached (answers may hold tokens; static assets
-/// say otherwise themselves), and pages
-/// send no Referer (their URLs carry codes and states). Every HTML answer, whichever
+/// Headers every answer carries: nothing is cached (answers may hold tokens) unless its
+/// handler said how (static assets, src/assets.rs, and a logo's, `api::brand::serve_logo`,
+/// whose URL names its content), and pages send no Referer (their URLs carry codes and
+/// states). Every HTML answer, whichever
 /// handler built it, also gets the page policy (no script, no framing, forms only to us),
 /// unless its handler set a policy of its own (the sandbox consent page, see
 /// [`connect_links_core::html::policy_with_form_targets`]).
 pub fn harden(mut resp: Response) -> Response {
     let h = resp.headers_mut();
-    // Only a static asset sets its own (src/assets.rs): every other answer may hold a token.
+    // Only static assets and logos set their own: every other answer may hold a token.
     if !h.has("cache-control").unwrap_or(false) {
         let _ = h.set("cache-control", "no-store");
     }

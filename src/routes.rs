@@ -2,8 +2,8 @@
 //! error, or an HTML page on browser routes. Each route is written once, in a table of
 //! (method, path, handler); the 404 and the 405 (with `Allow`) come from the same tables.
 
-use crate::api::{admin, links, platform_credentials, profiles, proxy};
-use crate::body::{read_request, ReadError};
+use crate::api::{admin, brand, links, platform_credentials, profiles, proxy};
+use crate::body::{body, event_body, public_body};
 use crate::browser::{choose, chooser, sandbox};
 use crate::ctx::Ctx;
 use crate::error::{method_not_allowed, ApiError, ApiResult, ErrorCode, OrInternal};
@@ -12,7 +12,7 @@ use crate::links::offer::deployment_configured;
 use crate::respond::{self, object, Audience};
 use crate::tenant;
 use connect_links_core::app_limits::AppRoute;
-use connect_links_core::input::{parse_limit, MAX_BODY_BYTES};
+use connect_links_core::input::parse_limit;
 use connect_links_core::platforms::{Platform, PlatformInfo};
 use worker::{Context, Env, Method, Request, Response};
 
@@ -126,6 +126,7 @@ fn refuse(miss: Miss, audience: Audience) -> ApiResult<Response> {
 #[derive(Clone, Copy)]
 enum Public {
     Health,
+    Logo,
     OpenApi,
     OpenLink,
     ChooseOnLink,
@@ -158,6 +159,8 @@ enum Public {
 
 static PUBLIC: &[Route<Public>] = &[
     on(Method::Get, "health", Public::Health),
+    // An app's logo, for its hosted pages (the file name holds the content's hash).
+    on(Method::Get, "apps/:id/logo/:file", Public::Logo),
     // The OpenAPI 3.1 document of every route; the e2e tests hold every answer to it.
     on(Method::Get, "openapi.json", Public::OpenApi),
     // Browsers.
@@ -211,6 +214,8 @@ enum Admin {
     Keys,
     Stats,
     PlatformEventStats,
+    PutLogo,
+    DeleteLogo,
     ListCredentials,
     PutCredentials,
     DeleteCredentials,
@@ -223,6 +228,9 @@ static ADMIN: &[Route<Admin>] = &[
     on(Method::Patch, "v1/admin/apps/:id", Admin::PatchApp),
     on(Method::Post, "v1/admin/apps/:id/api-keys", Admin::CreateKey),
     on(Method::Post, "v1/admin/apps/:id/webhook-secret", Admin::RotateWebhookSecret),
+    // The app's logo on the hosted pages (raw PNG or SVG body, sanitized).
+    on(Method::Put, "v1/admin/apps/:id/logo", Admin::PutLogo),
+    on(Method::Delete, "v1/admin/apps/:id/logo", Admin::DeleteLogo),
     on(Method::Delete, "v1/admin/api-keys/:id", Admin::RevokeKey),
     on(Method::Get, "v1/admin/keys", Admin::Keys),
     on(Method::Get, "v1/admin/stats", Admin::Stats),
@@ -346,6 +354,13 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                     Admin::Keys => admin::keys(ctx).await,
                     Admin::Stats => admin::stats(ctx).await,
                     Admin::PlatformEventStats => admin::platform_event_stats(ctx).await,
+                    // Read through the API's 64 KiB body cap; the logo's own 32 KiB is checked
+                    // on the bytes read (`brand::sanitize_logo`), never on Content-Length.
+                    Admin::PutLogo => {
+                        let kind = req.headers().get("content-type").ok().flatten();
+                        brand::put_logo(ctx, id, kind.as_deref(), &body(req).await?).await
+                    }
+                    Admin::DeleteLogo => brand::delete_logo(ctx, id).await,
                     Admin::ListCredentials => platform_credentials::list(ctx, id).await,
                     Admin::PutCredentials => platform_credentials::put(ctx, id, second, &body(req).await?).await,
                     Admin::DeleteCredentials => {
@@ -444,6 +459,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
             };
             match to {
                 Public::Health => respond::json(200, &object!("status": "ok")),
+                Public::Logo => brand::serve_logo(ctx, a, b).await,
                 Public::OpenApi => crate::assets::openapi(ctx).await,
                 Public::OpenLink => links::open(ctx, a, req.headers().get("cookie").ok().flatten().as_deref()).await,
                 Public::ChooseOnLink | Public::ChooseAccounts => {
@@ -514,59 +530,6 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                 }
             }
         }
-    }
-}
-
-fn too_large(cap: usize) -> ApiError {
-    let message = if cap == EVENT_BODY_BYTES { "request body is over 1 MiB" } else { "request body is over 64 KiB" };
-    ApiError::new(ErrorCode::PayloadTooLarge, message)
-}
-
-/// The cap of a platform's event webhook body: Meta batches up to 1,000 changes in one
-/// request, far more than 64 KiB, and refusing them would lose them (Meta retries, then drops
-/// them, and turns a Page's webhook off after an hour of failures).
-const EVENT_BODY_BYTES: usize = 1024 * 1024;
-
-/// How much of a chunked body over the cap is still read (and discarded) before the 413, so
-/// a client that is still sending sees the answer rather than a reset. Only for callers that
-/// proved who they are (an API key, the admin token): anyone else is cut at the cap.
-const OVER_CAP_DRAIN: usize = 1024 * 1024;
-
-/// The body of an authenticated request (see [`read_body`]): past the cap a chunked body is
-/// drained for at most [`OVER_CAP_DRAIN`] more, then cut.
-async fn body(req: &mut Request) -> ApiResult<Vec<u8>> {
-    read_body(req, MAX_BODY_BYTES, OVER_CAP_DRAIN).await
-}
-
-/// The body of a request nobody authenticated (platform webhooks, the picker's form, the
-/// sandbox): cut at the cap, so a stranger's huge or endless body costs at most 64 KiB of
-/// reading.
-async fn public_body(req: &mut Request) -> ApiResult<Vec<u8>> {
-    read_body(req, MAX_BODY_BYTES, 0).await
-}
-
-/// The body of a platform's event webhook, before its signature is checked: as
-/// [`public_body`], with the cap at [`EVENT_BODY_BYTES`].
-async fn event_body(req: &mut Request) -> ApiResult<Vec<u8>> {
-    read_body(req, EVENT_BODY_BYTES, 0).await
-}
-
-/// The request body, refused over `cap`: by its declared length before any reading, and by
-/// a running count while it streams in (a chunked body declares no length). Past the cap a
-/// chunked body is drained for at most `drain` bytes more (then cut), never read whole.
-async fn read_body(req: &mut Request, cap: usize, drain: usize) -> ApiResult<Vec<u8>> {
-    let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > cap) {
-        return Err(too_large(cap));
-    }
-    if req.inner().body().is_none() {
-        return Ok(Vec::new());
-    }
-    match read_request(req.stream().or_500("request body stream")?, cap, drain).await {
-        Ok(bytes) => Ok(bytes),
-        Err(ReadError::OverCap) => Err(too_large(cap)),
-        // The client went away mid-body (or sent a broken one): its mistake, not ours.
-        Err(ReadError::Stream) => Err(ApiError::invalid("the request body could not be read")),
     }
 }
 

@@ -28,6 +28,8 @@ pub enum ErrorCode {
     /// The platform takes no app's own credentials (its clients are registered per instance,
     /// or it needs no platform app).
     PlatformUnsupported,
+    /// An uploaded logo that is not a PNG or SVG the sanitizers can read and keep.
+    InvalidLogo,
 }
 
 impl ErrorCode {
@@ -52,6 +54,7 @@ impl ErrorCode {
             ErrorCode::AppPasswordRequired => "app_password_required",
             ErrorCode::AccountUnavailable => "account_unavailable",
             ErrorCode::PlatformUnsupported => "platform_unsupported",
+            ErrorCode::InvalidLogo => "invalid_logo",
         }
     }
 
@@ -69,7 +72,8 @@ impl ErrorCode {
             | ErrorCode::InvalidCredentials
             | ErrorCode::AppPasswordRequired
             | ErrorCode::AccountUnavailable
-            | ErrorCode::PlatformUnsupported => 422,
+            | ErrorCode::PlatformUnsupported
+            | ErrorCode::InvalidLogo => 422,
             ErrorCode::Conflict => 409,
             ErrorCode::LinkExpired => 410,
             ErrorCode::RateLimited => 429,

@@ -93,6 +93,12 @@ pub struct CreateApp {
     /// `platform_events::forwarding::check_setting`; absent or `null`: none.
     #[serde(default)]
     pub platform_events: Option<Value>,
+    /// The name end-users see (`brand::check_display_name`); absent: `name`.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// `#rrggbb` (`brand::check_accent_color`); absent: the pages' own.
+    #[serde(default)]
+    pub accent_color: Option<String>,
 }
 
 /// `PATCH /v1/admin/apps/{id}`: each field optional; `webhook_url: null` clears it.
@@ -125,6 +131,12 @@ pub struct PatchApp {
     /// `platform_events::forwarding::check_setting`.
     #[serde(default, deserialize_with = "some_value")]
     pub platform_events: Option<Value>,
+    /// New display name; `Some(None)` clears it (pages show `name` again).
+    #[serde(default, deserialize_with = "double_option")]
+    pub display_name: Option<Option<String>>,
+    /// New accent colour; `Some(None)` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    pub accent_color: Option<Option<String>>,
 }
 
 /// Reads an app's `refresh_mode` from a request body. A string, so a wrong value gets this

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod app_credentials;
 pub mod app_limits;
 pub mod atproto;
+pub mod brand;
 pub mod callback;
 pub mod caps;
 pub mod chooser;

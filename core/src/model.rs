@@ -51,6 +51,16 @@ pub struct AppRow {
     /// (`platform_events::forwarding::check_setting`); `None`: none.
     #[serde(default)]
     pub platform_events: Option<String>,
+    /// The name end-users see on hosted pages; `None`: [`AppRow::name`] (see `brand::Brand`).
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// `#rrggbb` (lower case) for the hosted pages' accents; `None`: theirs.
+    #[serde(default)]
+    pub accent_color: Option<String>,
+    /// The logo's file name in its URL (`<hash>.png` or `<hash>.svg`, `brand::Logo::file`);
+    /// `None`: no logo. The bytes are in `app_logos`.
+    #[serde(default)]
+    pub logo_file: Option<String>,
 }
 
 impl AppRow {
@@ -70,8 +80,15 @@ impl AppRow {
     pub fn allowlist(&self) -> Vec<String> {
         serde_json::from_slice(self.allowed_redirect_urls.as_bytes()).unwrap_or_default()
     }
-    /// The API view.
-    pub fn view(&self) -> Value {
+    /// Where the worker serves this app's logo (`GET /apps/{id}/logo/{file}`, on the
+    /// deployment at `public_url`): the file name holds the content's hash, so the URL may be
+    /// cached for good. `None` without a logo.
+    pub fn logo_url(&self, public_url: &str) -> Option<String> {
+        let file = self.logo_file.as_deref()?;
+        Some(format!("{}/apps/{}/logo/{file}", public_url.trim_end_matches('/'), self.id))
+    }
+    /// The API view; `public_url` is the deployment's, where the logo is served.
+    pub fn view(&self, public_url: &str) -> Value {
         json!({
             "id": self.id,
             "name": self.name,
@@ -82,6 +99,9 @@ impl AppRow {
             "limits": self.limits().view(),
             "self_service_credentials": self.self_service_credentials != 0,
             "platform_events": json_or(&self.platform_events, Value::Null),
+            "display_name": self.display_name,
+            "accent_color": self.accent_color,
+            "logo_url": self.logo_url(public_url),
             "created_at": rfc3339(self.created_at),
         })
     }

@@ -39,9 +39,12 @@ impl Brand {
     }
 }
 
-/// The brand of an app as its pages show it: today its `name`; the one place that decides.
+/// The brand of an app as its pages show it ([`crate::brand::Brand::of`]: its display name,
+/// else its name; its logo, served by this worker at a same-origin path; its accent colour).
 pub fn brand_of(app: &crate::model::AppRow) -> Brand {
-    Brand::named(&app.name)
+    // No origin: the logo's path alone, so `img-src 'self'` holds whatever PUBLIC_URL says.
+    let b = crate::brand::Brand::of(app, "");
+    Brand { app_name: Some(b.app_name), logo_url: b.logo_url, accent: b.accent }
 }
 
 /// The platform a page is about: its name and, when the worker serves one, its icon.
@@ -66,12 +69,14 @@ pub fn accent_href(accent: &str) -> Option<String> {
 }
 
 /// The stylesheet of [`accent_href`]'s path segment (`0a7f3c.css`): `None` unless it names a
-/// colour.
+/// colour. It also sets the text colour on the accent (black or white, whichever reads better:
+/// [`crate::brand::text_on_accent`]), so any accent keeps its buttons' text readable.
 pub fn accent_css(file: &str) -> Option<String> {
     let hex = file.strip_suffix(".css")?;
     accent_href(&format!("#{hex}"))?;
     let hex = hex.to_ascii_lowercase();
-    Some(format!(":root{{--accent:#{hex}}}\n"))
+    let on = crate::brand::text_on_accent(&format!("#{hex}"))?;
+    Some(format!(":root{{--accent:#{hex};--on-accent:{on}}}\n"))
 }
 
 /// The first character of a name, for a monogram where there is no logo or icon (ASCII

@@ -157,14 +157,25 @@ fn app_view_matches_the_document() {
         limits: None,
         self_service_credentials: 0,
         platform_events: None,
+        display_name: None,
+        accent_color: None,
+        logo_file: None,
     };
-    assert_matches("App", &app.view());
+    let url = "https://links.example";
+    assert_matches("App", &app.view(url));
+    let branded = AppRow {
+        display_name: Some("Acme Posts".into()),
+        accent_color: Some("#ff8800".into()),
+        logo_file: Some("0123456789abcdef.png".into()),
+        ..app.clone()
+    };
+    assert_matches("App", &branded.view(url));
     let limited = AppRow {
         limits: Some(r#"{"proxy_per_minute":5,"budget_weight":3}"#.into()),
         platform_events: Some(r#"{"facebook":["feed","mention"],"sandbox":["*"]}"#.into()),
         ..app.clone()
     };
-    assert_matches("App", &limited.view());
+    assert_matches("App", &limited.view(url));
     assert_matches(
         "App",
         &AppRow {
@@ -174,7 +185,7 @@ fn app_view_matches_the_document() {
             self_service_credentials: 1,
             ..app
         }
-        .view(),
+        .view(url),
     );
 }
 

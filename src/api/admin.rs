@@ -6,6 +6,7 @@ use crate::error::OrInternal;
 use crate::respond::{self, object};
 use crate::store;
 use connect_links_core::app_limits::AppLimits;
+use connect_links_core::brand::{check_accent_color, check_display_name};
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::input::{
     check_allowlist, check_name, check_refresh_mode, check_webhook_url, parse_json, CreateApp, PatchApp,
@@ -49,6 +50,9 @@ pub async fn create_app(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
             Some(v) => platform_events_setting(ctx, v)?,
             None => None,
         },
+        display_name: input.display_name.as_deref().map(check_display_name).transpose()?,
+        accent_color: input.accent_color.as_deref().map(check_accent_color).transpose()?,
+        logo_file: None,
     };
     let secret = new_webhook_secret()?;
     let secret_enc = ctx.keyring()?.seal(&app.id, "webhook_secret", secret.secret()).or_500("seal webhook secret")?;
@@ -56,7 +60,7 @@ pub async fn create_app(ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
     store::insert_app(&ctx.db()?, &app, &secret_enc, &key_id, &hash_api_key(key.secret())).await?;
     respond::json(
         201,
-        &object!("app": app.view(), "api_key": key.secret(), "api_key_id": key_id, "webhook_secret": secret.secret()),
+        &object!("app": app.view(&ctx.public_url), "api_key": key.secret(), "api_key_id": key_id, "webhook_secret": secret.secret()),
     )
 }
 
@@ -73,18 +77,20 @@ pub async fn list_apps(ctx: &Ctx, limit: u32, cursor: Option<&str>) -> ApiResult
     };
     let mut rows = store::list_apps(&ctx.db()?, after, limit).await?;
     let next = page_cursor(&mut rows, limit, |a| encode_cursor(a.created_at, &a.id));
-    respond::json(200, &object!("data": rows.iter().map(AppRow::view).collect::<Vec<_>>(), "next_cursor": next))
+    let data: Vec<_> = rows.iter().map(|a| a.view(&ctx.public_url)).collect();
+    respond::json(200, &object!("data": data, "next_cursor": next))
 }
 
 /// `GET /v1/admin/apps/{id}`.
 pub async fn get_app(ctx: &Ctx, id: &str) -> ApiResult<Response> {
     let app = store::get_app(&ctx.db()?, id).await?.ok_or_else(|| ApiError::not_found("app"))?;
-    respond::json(200, &app.view())
+    respond::json(200, &app.view(&ctx.public_url))
 }
 
 /// `PATCH /v1/admin/apps/{id}`: name, allowlist, webhook url, claim, refresh mode (a new
 /// mode re-schedules the app's grants, see `store::update_app`), limits, whether the app
-/// manages its own platform credentials, the platform events it wants.
+/// manages its own platform credentials, the platform events it wants, its display name and
+/// accent colour (its logo has routes of its own, `api::brand`).
 pub async fn patch_app(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Response> {
     let input: PatchApp = parse_json(body)?;
     let db = ctx.db()?;
@@ -123,8 +129,14 @@ pub async fn patch_app(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Response> 
     if let Some(v) = &input.platform_events {
         app.platform_events = platform_events_setting(ctx, v)?;
     }
+    if let Some(name) = &input.display_name {
+        app.display_name = name.as_deref().map(check_display_name).transpose()?;
+    }
+    if let Some(color) = &input.accent_color {
+        app.accent_color = color.as_deref().map(check_accent_color).transpose()?;
+    }
     store::update_app(&db, &app, ctx.now()).await?;
-    respond::json(200, &app.view())
+    respond::json(200, &app.view(&ctx.public_url))
 }
 
 /// `POST /v1/admin/apps/{id}/api-keys`: another key, for rotation without downtime.

@@ -4,6 +4,7 @@
 //! another flow.
 
 pub mod admin;
+pub mod brand;
 pub mod links;
 pub mod platform_credentials;
 mod paging;

@@ -9,15 +9,16 @@ use serde::Deserialize;
 use super::stmt::query;
 use worker::D1Database;
 
-const APP_COLUMNS: &str =
-    "id, name, allowed_redirect_urls, webhook_url, claim, refresh_mode, created_at, limits, self_service_credentials, platform_events";
+const APP_COLUMNS: &str = "id, name, allowed_redirect_urls, webhook_url, claim, refresh_mode, created_at, limits, \
+     self_service_credentials, platform_events, display_name, accent_color, logo_file";
 
 /// The app whose unrevoked key hashes to `hash`.
 pub async fn app_by_key_hash(db: &D1Database, hash: &str) -> ApiResult<Option<AppRow>> {
     query!(
         db,
         "SELECT a.id, a.name, a.allowed_redirect_urls, a.webhook_url, a.claim, a.refresh_mode, a.created_at, \
-         a.limits, a.self_service_credentials, a.platform_events FROM api_keys k JOIN apps a ON a.id = k.app_id WHERE k.key_hash = ?1 AND k.revoked_at IS NULL",
+         a.limits, a.self_service_credentials, a.platform_events, a.display_name, a.accent_color, a.logo_file \
+         FROM api_keys k JOIN apps a ON a.id = k.app_id WHERE k.key_hash = ?1 AND k.revoked_at IS NULL",
         hash
     )
     .one::<AppRow>("app_by_key")
@@ -66,7 +67,8 @@ pub async fn insert_app(
     let a = query!(
         db,
         "INSERT INTO apps (id, name, allowed_redirect_urls, webhook_url, webhook_secret_enc, claim, refresh_mode, \
-         created_at, updated_at, limits, self_service_credentials, platform_events) VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?8, ?6, ?6, ?9, ?10, ?11)",
+         created_at, updated_at, limits, self_service_credentials, platform_events, display_name, accent_color) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?8, ?6, ?6, ?9, ?10, ?11, ?12, ?13)",
         app.id,
         app.name,
         app.allowed_redirect_urls,
@@ -77,7 +79,9 @@ pub async fn insert_app(
         app.refresh_mode,
         app.limits,
         app.self_service_credentials,
-        app.platform_events
+        app.platform_events,
+        app.display_name,
+        app.accent_color
     )
     .or_500("prepare insert app")?;
     let k = insert_key_stmt(db, key_id, &app.id, key_hash, app.created_at)?;
@@ -160,7 +164,8 @@ pub async fn update_app(db: &D1Database, app: &AppRow, now: i64) -> ApiResult<()
     let update = query!(
         db,
         "UPDATE apps SET name = ?2, allowed_redirect_urls = ?3, webhook_url = ?4, updated_at = ?5, claim = ?6, \
-         refresh_mode = ?7, limits = ?8, self_service_credentials = ?9, platform_events = ?10 WHERE id = ?1",
+         refresh_mode = ?7, limits = ?8, self_service_credentials = ?9, platform_events = ?10, display_name = ?11, \
+         accent_color = ?12 WHERE id = ?1",
         app.id,
         app.name,
         app.allowed_redirect_urls,
@@ -170,7 +175,9 @@ pub async fn update_app(db: &D1Database, app: &AppRow, now: i64) -> ApiResult<()
         app.refresh_mode,
         app.limits,
         app.self_service_credentials,
-        app.platform_events
+        app.platform_events,
+        app.display_name,
+        app.accent_color
     )
     .or_500("prepare update app")?;
     db.batch(vec![reschedule, update]).await.or_500("update app")?;

@@ -4,6 +4,7 @@
 //! `?N`, never formatted with values. It may call only the plumbing below it (the error
 //! helpers, bindings) and core.
 
+mod app_logos;
 mod apps;
 mod checks;
 mod choices;
@@ -31,6 +32,7 @@ mod webhook_secrets;
 mod websub;
 mod worker_secrets;
 
+pub use self::app_logos::*;
 pub use self::apps::*;
 pub use self::checks::*;
 pub use self::choices::*;

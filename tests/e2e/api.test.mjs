@@ -58,7 +58,7 @@ test('creating an app shows the key and webhook secret once and stores only a ha
   assert.equal(r.status, 201);
   const { app, api_key, webhook_secret } = r.body;
   assert.match(app.id, /^app_[0-9a-f]{32}$/);
-  assert.deepEqual(Object.keys(app).sort(), ['allowed_redirect_urls', 'claim', 'created_at', 'id', 'limits', 'name', 'platform_events', 'refresh_mode', 'self_service_credentials', 'webhook_url']);
+  assert.deepEqual(Object.keys(app).sort(), ['accent_color', 'allowed_redirect_urls', 'claim', 'created_at', 'display_name', 'id', 'limits', 'logo_url', 'name', 'platform_events', 'refresh_mode', 'self_service_credentials', 'webhook_url']);
   assert.equal(app.claim, 'required', 'the claim step is on by default');
   assert.match(api_key, /^ck_[A-Za-z0-9_-]{43}$/);
   assert.equal(Buffer.from(webhook_secret.replace(/^whsec_/, ''), 'base64').length, 32);

@@ -133,7 +133,7 @@ test('GET /assets/<path>: served types with an ETag, 304, 404 for anything else'
 
   const accent = await fetch(`${w.base}/assets/accent/0A7F3C.css`);
   assert.equal(accent.status, 200);
-  assert.equal(await accent.text(), ':root{--accent:#0a7f3c}\n');
+  assert.equal(await accent.text(), ':root{--accent:#0a7f3c;--on-accent:#ffffff}\n');
   assert.match(accent.headers.get('cache-control'), /immutable/);
 
   // Nothing that is not a served file of assets/: no traversal, no hidden file, no worker code.

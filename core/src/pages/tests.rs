@@ -36,7 +36,7 @@ fn the_accent_is_a_stylesheet_of_its_own_and_only_a_colour() {
         let b = Brand { accent: Some(bad.into()), ..Brand::named("Acme") };
         assert!(!page(&b, &Messages::english(), None, "t", maud::html! {}).contains("/assets/accent/"), "{bad}");
     }
-    assert_eq!(accent_css("0A7F3C.css").as_deref(), Some(":root{--accent:#0a7f3c}\n"));
+    assert_eq!(accent_css("0A7F3C.css").as_deref(), Some(":root{--accent:#0a7f3c;--on-accent:#ffffff}\n"));
     for bad in ["0a7f3c", "0a7f3.css", "zzzzzz.css", "../pages.css", "0a7f3c.css.css"] {
         assert_eq!(accent_css(bad), None, "{bad}");
     }

@@ -31,6 +31,7 @@ class Error1(BaseModel):
         'app_password_required',
         'account_unavailable',
         'platform_unsupported',
+        'invalid_logo',
     ]
     message: str
     """
@@ -549,6 +550,18 @@ class App(BaseModel):
     )
     """
     The platform event types forwarded to the app as `platform.event` webhooks; `null` (the default): none.
+    """
+    display_name: str | None
+    """
+    The name end-users see on the hosted pages; `null`: the pages show `name`.
+    """
+    accent_color: str | None = Field(..., pattern='^#[0-9a-f]{6}$')
+    """
+    `#rrggbb`, lower case; `null`: the pages' own colour.
+    """
+    logo_url: AnyUrl | None
+    """
+    Where this deployment serves the app's logo (`GET /apps/{id}/logo/{file}`: the sanitized image, its content hash in the file name, cacheable for good); `null` without a logo. Set with `PUT /v1/admin/apps/{id}/logo`.
     """
     created_at: AwareDatetime
     """
@@ -1162,6 +1175,19 @@ class CreateAppRequest(BaseModel):
     """
     The platform event types to forward to the app (`platform.event` webhooks); absent or `null`: none.
     """
+    display_name: str | None = Field(
+        None,
+        max_length=100,
+        min_length=1,
+        pattern='^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$',
+    )
+    """
+    The name end-users see on the hosted pages ("Acme Posts wants to use your Instagram account"): 1 to 100 characters, not only spaces, no control characters (stored trimmed). Without one the pages show `name`. `null`: as absent.
+    """
+    accent_color: str | None = Field(None, pattern='^#[0-9A-Fa-f]{6}$')
+    """
+    The hosted pages' accent colour, `#rrggbb` (stored in lower case). Any colour is taken: the pages write text on it in black or white, whichever contrasts more (at least 4.58:1 for every colour). `null`: as absent.
+    """
 
 
 class PatchAppRequest(BaseModel):
@@ -1215,6 +1241,19 @@ class PatchAppRequest(BaseModel):
     ) = None
     """
     The platform event types to forward to the app, replacing the whole setting; `null` clears it (no events).
+    """
+    display_name: str | None = Field(
+        None,
+        max_length=100,
+        min_length=1,
+        pattern='^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$',
+    )
+    """
+    The name end-users see on the hosted pages ("Acme Posts wants to use your Instagram account"): 1 to 100 characters, not only spaces, no control characters (stored trimmed). Without one the pages show `name`. `null` clears it; absent: unchanged.
+    """
+    accent_color: str | None = Field(None, pattern='^#[0-9A-Fa-f]{6}$')
+    """
+    The hosted pages' accent colour, `#rrggbb` (stored in lower case). Any colour is taken: the pages write text on it in black or white, whichever contrasts more (at least 4.58:1 for every colour). `null` clears it; absent: unchanged.
     """
 
 

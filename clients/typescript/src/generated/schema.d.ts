@@ -21,6 +21,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/apps/{id}/logo/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The app id. */
+                id: components["schemas"]["AppId"];
+                /** @description The file name `logo_url` ends with: 16 hex digits of the content's SHA-256 and `.png` or `.svg`. */
+                file: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * An app's logo
+         * @description The sanitized image only, for the hosted pages (and anyone: it is public, as the pages are). Served with `X-Content-Type-Options: nosniff`, `Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; sandbox` (an SVG opened on its own runs and loads nothing), `Content-Disposition: inline` and `Cache-Control: public, max-age=31536000, immutable` (a new logo has a new file name).
+         */
+        get: operations["getAppLogo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -150,6 +175,33 @@ export interface paths {
          */
         post: operations["rotateWebhookSecret"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/apps/{id}/logo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The app id. */
+                id: components["schemas"]["AppId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Upload or replace the app's logo
+         * @description The raw image as the body: `Content-Type: image/png` or `image/svg+xml`, at most 32 KiB (counted on the bytes read, through the 64 KiB body cap, whatever `Content-Length` says). It is sanitized before it is stored, and only the sanitized bytes are ever served: an SVG is re-written from an allowlist of drawing elements and presentational attributes (no script, `foreignObject`, event handlers, `style` elements, images, animation, links, or references outside the document; a DOCTYPE is refused); a PNG keeps only the chunks that draw it (IHDR, PLTE, tRNS, IDAT, IEND: text, Exif and private chunks are dropped), with every chunk's length and CRC checked and at most 1024 x 1024 pixels. The answer is the app, with its new `logo_url` (a new file name for new content). See docs/branding.md.
+         */
+        put: operations["putAppLogo"];
+        post?: never;
+        /**
+         * Remove the app's logo
+         * @description The pages show no logo again; its URL answers 404 from now on (caches may keep it: it was served as immutable).
+         */
+        delete: operations["deleteAppLogo"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1296,7 +1348,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "invalid_request" | "payload_too_large" | "platform_not_configured" | "redirect_not_allowed" | "conflict" | "link_expired" | "rate_limited" | "upstream_error" | "internal" | "invalid_credentials" | "app_password_required" | "account_unavailable" | "platform_unsupported";
+                code: "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "invalid_request" | "payload_too_large" | "platform_not_configured" | "redirect_not_allowed" | "conflict" | "link_expired" | "rate_limited" | "upstream_error" | "internal" | "invalid_credentials" | "app_password_required" | "account_unavailable" | "platform_unsupported" | "invalid_logo";
                 /** @description A human sentence. */
                 message: string;
             };
@@ -1357,6 +1409,15 @@ export interface components {
             self_service_credentials: boolean;
             /** @description The platform event types forwarded to the app as `platform.event` webhooks; `null` (the default): none. */
             platform_events: components["schemas"]["PlatformEvents"] | null;
+            /** @description The name end-users see on the hosted pages; `null`: the pages show `name`. */
+            display_name: string | null;
+            /** @description `#rrggbb`, lower case; `null`: the pages' own colour. */
+            accent_color: string | null;
+            /**
+             * Format: uri
+             * @description Where this deployment serves the app's logo (`GET /apps/{id}/logo/{file}`: the sanitized image, its content hash in the file name, cacheable for good); `null` without a logo. Set with `PUT /v1/admin/apps/{id}/logo`.
+             */
+            logo_url: string | null;
             /**
              * Format: date-time
              * @description RFC 3339, UTC (`2026-01-02T03:04:05Z`).
@@ -1688,6 +1749,10 @@ export interface components {
             self_service_credentials?: boolean | null;
             /** @description The platform event types to forward to the app (`platform.event` webhooks); absent or `null`: none. */
             platform_events?: components["schemas"]["PlatformEvents"] | null;
+            /** @description The name end-users see on the hosted pages ("Acme Posts wants to use your Instagram account"): 1 to 100 characters, not only spaces, no control characters (stored trimmed). Without one the pages show `name`. `null`: as absent. */
+            display_name?: string | null;
+            /** @description The hosted pages' accent colour, `#rrggbb` (stored in lower case). Any colour is taken: the pages write text on it in black or white, whichever contrasts more (at least 4.58:1 for every colour). `null`: as absent. */
+            accent_color?: string | null;
         };
         PatchAppRequest: {
             /** @description 1 to 200 characters, not only spaces (stored trimmed). */
@@ -1706,6 +1771,10 @@ export interface components {
             self_service_credentials?: boolean | null;
             /** @description The platform event types to forward to the app, replacing the whole setting; `null` clears it (no events). */
             platform_events?: components["schemas"]["PlatformEvents"] | null;
+            /** @description The name end-users see on the hosted pages ("Acme Posts wants to use your Instagram account"): 1 to 100 characters, not only spaces, no control characters (stored trimmed). Without one the pages show `name`. `null` clears it; absent: unchanged. */
+            display_name?: string | null;
+            /** @description The hosted pages' accent colour, `#rrggbb` (stored in lower case). Any colour is taken: the pages write text on it in black or white, whichever contrasts more (at least 4.58:1 for every colour). `null` clears it; absent: unchanged. */
+            accent_color?: string | null;
         };
         CreateConnectLinkRequest: {
             /** @description A platform id from `GET /v1/platforms` whose `auth` is `oauth2` or `instance_oauth2`. Not with `platforms`; with neither, the link offers every platform configured for the app. */
@@ -2269,6 +2338,34 @@ export interface operations {
             };
         };
     };
+    getAppLogo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The app id. */
+                id: components["schemas"]["AppId"];
+                /** @description The file name `logo_url` ends with: 16 hex digits of the content's SHA-256 and `.png` or `.svg`. */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The logo. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                    "image/svg+xml": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
     getOpenApi: {
         parameters: {
             query?: never;
@@ -2533,6 +2630,102 @@ export interface operations {
                         error?: {
                             /** @enum {unknown} */
                             code?: "conflict";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    putAppLogo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The app id. */
+                id: components["schemas"]["AppId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "image/png": string;
+                "image/svg+xml": string;
+            };
+        };
+        responses: {
+            /** @description Stored; the app as now stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["App"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description The body is over 32 KiB (`the logo is over 32 KiB`), or over 64 KiB while it is read (`request body is over 64 KiB`). Possible `error.code`: `payload_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "payload_too_large";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description The `Content-Type` is not `image/png` or `image/svg+xml`, or the image is refused: an SVG that is not well-formed XML, has a DOCTYPE, has a root other than `<svg>` or keeps nothing drawable once unsafe content is removed; a PNG without the PNG signature, with a chunk that runs past the body or whose CRC does not match, chunks out of order, a critical chunk other than the five kept, bytes after IEND, or over 1024 x 1024 pixels. The message says which. Possible `error.code`: `invalid_logo`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "invalid_logo";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    deleteAppLogo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The app id. */
+                id: components["schemas"]["AppId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such app, or the app has no logo. Possible `error.code`: `not_found`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "not_found";
                         };
                     } & components["schemas"]["Error"];
                 };
