@@ -37,6 +37,7 @@ chromium:
 
 test-rust:
 	cargo test -p connect-links-core
+	cargo test -p serde_core --lib float_text
 
 ## test-openapi: openapi/openapi.json is a valid OpenAPI 3.1 document, every $ref resolved, its
 ## PlatformId enum the catalog's platforms (scripts/openapi-platforms.mjs writes it)

@@ -14,15 +14,15 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const STAMP = path.join(root, 'build/.stamp');
 
-// What the wasm is built from: both crates' sources and manifests, the lock file, any build
-// script or cargo config, and
+// What the wasm is built from: both crates' sources and manifests, the patched crates in
+// vendor/ (Cargo.toml's [patch.crates-io]), the lock file, any build script or cargo config, and
 // the Makefile (the build recipe, the pinned wasm-bindgen and worker-build versions, the
 // name-section strip); the compiler's version is hashed in too.
 // core/target (a stray `cargo` run inside core/) and core/tests (host-only) are left out.
 // assets/i18n/en.json is compiled in (the pages' English fallback, core/src/i18n.rs); the rest
-// of assets/ is copied, not built, so it is no input.
-const DIRS = ['src', 'core'];
-const SKIP = new Set(['core/target', 'core/tests']);
+// of assets/ is copied, not built, so it is no input. vendor/ holds the patched serde_core.
+const DIRS = ['src', 'core', 'vendor'];
+const SKIP = new Set(['core/target', 'core/tests', 'vendor/serde_core/target']);
 const FILES = ['Makefile', 'scripts/short-imports.mjs', 'assets/i18n/en.json', 'Cargo.toml', 'Cargo.lock', 'build.rs', 'core/build.rs',
   '.cargo/config.toml', '.cargo/config', 'rust-toolchain.toml', 'rust-toolchain'];
 
