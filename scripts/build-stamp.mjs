@@ -23,7 +23,7 @@ export const STAMP = path.join(root, 'build/.stamp');
 // of assets/ is copied, not built, so it is no input. vendor/ holds the patched serde_core.
 const DIRS = ['src', 'core', 'vendor'];
 const SKIP = new Set(['core/target', 'core/tests', 'vendor/serde_core/target']);
-const FILES = ['Makefile', 'scripts/short-imports.mjs', 'assets/i18n/en.json', 'Cargo.toml', 'Cargo.lock', 'build.rs', 'core/build.rs',
+const FILES = ['Makefile', 'scripts/short-imports.mjs', 'scripts/function-order.mjs', 'assets/i18n/en.json', 'Cargo.toml', 'Cargo.lock', 'build.rs', 'core/build.rs',
   '.cargo/config.toml', '.cargo/config', 'rust-toolchain.toml', 'rust-toolchain'];
 
 function walk(rel, out) {
