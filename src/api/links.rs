@@ -257,7 +257,7 @@ pub async fn open(ctx: &Ctx, id: &str, cookie: Option<&str>) -> ApiResult<Respon
                 return Err(no_longer_allowed());
             }
             if link.platforms.is_some() {
-                return offer::chooser(ctx, &link, cookie);
+                return offer::chooser(ctx, &link, &app, cookie).await;
             }
             let url =
                 ctx.keyring()?.open(&link.id, "authorize_url", &link.authorize_url).or_500("open authorize url")?;
