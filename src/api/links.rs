@@ -75,6 +75,8 @@ async fn create_chooser(ctx: &Ctx, app: &AppRow, input: &CreateLink, offered: &[
         expires_at: ctx.now() + STATE_TTL_SECS,
         accounts: input.accounts.unwrap_or(AccountsMode::Pick),
         platforms: Some(serde_json::to_string(offered).or_500("platforms json")?),
+        // The chooser and its forms speak it, as the consent pages do.
+        locale: input.locale.clone(),
         ..LinkRow::default()
     };
     if !store::insert_link(&db, &link, "hosted", Some(cap)).await? {

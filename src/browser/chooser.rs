@@ -102,7 +102,10 @@ pub async fn submit(
             }
             let host = match public_host(typed) {
                 Ok(h) => h,
-                Err(why) => return show(Some(Alert { key: SERVER_REFUSED, detail: Some(&why.to_string()) }), 400),
+                // The check's reason completes a sentence, as `instance {why}` does in the API.
+                Err(why) => {
+                    return show(Some(Alert { key: SERVER_REFUSED, detail: Some(&format!("The server {why}.")) }), 400)
+                }
             };
             match consent(&page, &app, Some(&host)).await {
                 Ok(resp) => Ok(resp),

@@ -235,7 +235,7 @@ test('Mastodon: the instance asked on a hosted form, errors shown on it with wha
   const bad = await choose(link, page, 'mastodon', { instance: 'localhost' });
   assert.equal(bad.status, 400);
   const badHtml = await bad.text();
-  assert.match(badHtml, /<div class="alert" role="alert"><p><strong>That server cannot be used\.<\/strong> <span lang="en">[^<]+<\/span><\/p><\/div>/);
+  assert.match(badHtml, /<div class="alert" role="alert"><p><strong>That server cannot be used\.<\/strong> <span lang="en">The server must be a public DNS name [^<]+\.<\/span><\/p><\/div>/);
   assert.match(badHtml, /value="localhost"/, 'what was typed is kept');
   const gone = await choose(link, page, 'mastodon', { instance: 'gone.example' });
   assert.equal(gone.status, 400);
