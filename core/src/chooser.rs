@@ -1,14 +1,16 @@
 //! The hosted chooser of a link offering several platforms (`platforms` on create), and the
 //! forms that follow a choice: a Mastodon instance, Bluesky's handle and app password, an
-//! API key. Each page's text is in one place (its `*_TEXT` constant), so the pages can move
-//! onto templates and catalogs as they are. The forms are bound to the browser that was
+//! API key: maud templates in the shared layout (`crate::pages`), their words from the
+//! catalogs (`chooser.*`, `form.*`). The forms are bound to the browser that was
 //! shown them: a cookie scoped to the link's path and a form token that is a MAC of the
 //! link id and that cookie. Another site's page cannot post its own credentials into a
 //! victim's open link (login CSRF): it can read neither the cookie nor the token.
 
 use crate::envelope::{hmac_sha256, DerivedKey};
-use crate::html::{escape, page};
+use crate::i18n::Messages;
+use crate::pages::{initial, page, Brand, PlatformMark};
 use crate::random::{b64url, ct_eq};
+use maud::html;
 
 /// What [`crate::envelope::Keyring::derive`] derives the form token's key for.
 pub const FORM_PURPOSE: &str = "link-form";
@@ -63,6 +65,18 @@ pub fn cookie_value(header: Option<&str>) -> Option<&str> {
     shaped.then_some(v)
 }
 
+/// The platform mark of `id` for the pages' header: its name and, when `assets/icons/<id>.svg`
+/// exists (see [`ICONS`]), its icon.
+pub fn platform_mark(id: &str, name: &str) -> PlatformMark {
+    PlatformMark { name: name.to_string(), icon_url: icon_url(id) }
+}
+
+/// Where the worker serves the icon of platform `id`, when it has one (a custom provider has
+/// none: its pages show a monogram).
+pub fn icon_url(id: &str) -> Option<String> {
+    ICONS.contains(&id).then(|| format!("/assets/icons/{id}.svg"))
+}
+
 /// One platform the chooser lists.
 pub struct Offered<'a> {
     /// Platform id (the button's value).
@@ -71,157 +85,178 @@ pub struct Offered<'a> {
     pub name: &'a str,
 }
 
-/// The chooser page's text.
-pub struct ChooserText {
-    /// Title and heading.
-    pub title: &'static str,
-    /// The sentence under the heading.
-    pub intro: &'static str,
-    /// The group's legend.
-    pub legend: &'static str,
+/// The chooser: one submit button per platform (its name, and its icon or monogram as
+/// decoration: the button's accessible name is the platform's name alone), in a fieldset,
+/// posting `platform` to `action` with the form token. Works without script: each button
+/// submits the form.
+pub fn chooser_page(brand: &Brand, msgs: &Messages, action: &str, token: &str, offered: &[Offered<'_>]) -> String {
+    let body = html! {
+        h1 { (msgs.t("chooser.heading")) }
+        p { (msgs.f("chooser.lead", &[("app", brand.name(msgs))])) }
+        form method="post" action=(action) {
+            input type="hidden" name="form_token" value=(token);
+            fieldset {
+                legend { (msgs.t("chooser.platforms")) }
+                ul class="choices" {
+                    @for o in offered {
+                        li {
+                            button type="submit" name="platform" value=(o.id) class="choice" {
+                                @if let Some(src) = icon_url(o.id) {
+                                    img class="mark" src=(src) alt="" width="24" height="24";
+                                } @else {
+                                    span class="mark monogram" aria-hidden="true" { (initial(o.name)) }
+                                }
+                                span { (o.name) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(brand, msgs, None, msgs.t("chooser.page_title"), body)
 }
 
-/// The chooser's text (English; one place to move into a catalog).
-pub const CHOOSER_TEXT: ChooserText = ChooserText {
-    title: "Connect an account",
-    intro: "Choose the platform of the account you want to connect.",
-    legend: "Platforms",
-};
-
-/// The chooser: one submit button per platform (its name, and its icon as decoration), in
-/// a fieldset, posting `platform` to `action` with the form token.
-pub fn chooser_page(action: &str, token: &str, offered: &[Offered<'_>]) -> String {
-    let t = &CHOOSER_TEXT;
-    let buttons: String = offered
-        .iter()
-        .map(|o| {
-            let icon = if ICONS.contains(&o.id) {
-                format!("<img src=\"/assets/icons/{}.svg\" alt=\"\" width=\"24\" height=\"24\"> ", escape(o.id))
-            } else {
-                String::new()
-            };
-            format!(
-                "<li><button type=\"submit\" name=\"platform\" value=\"{id}\">{icon}{name}</button></li>",
-                id = escape(o.id),
-                name = escape(o.name)
-            )
-        })
-        .collect();
-    page(
-        t.title,
-        &format!(
-            "<h1>{title}</h1><p>{intro}</p><form method=\"post\" action=\"{action}\">{hidden}\
-<fieldset><legend>{legend}</legend><ul style=\"list-style:none;padding:0\">{buttons}</ul></fieldset></form>",
-            title = escape(t.title),
-            intro = escape(t.intro),
-            legend = escape(t.legend),
-            action = escape(action),
-            hidden = hidden("form_token", token),
-        ),
-    )
+/// The form that follows a choice: what it asks depends on how the platform connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormKind {
+    /// A Mastodon instance (its consent screen follows).
+    Instance,
+    /// Bluesky's handle and app password.
+    Bluesky,
+    /// An API key.
+    ApiKey,
 }
 
-/// One input of a credential form.
-pub struct Field<'a> {
-    /// The form field's name.
-    pub name: &'a str,
-    /// Its label.
-    pub label: &'a str,
-    /// A hint under the label (may be empty).
-    pub hint: &'a str,
-    /// Whether it is a secret: `type=password`, never filled back in.
-    pub secret: bool,
-    /// The `autocomplete` token.
-    pub autocomplete: &'a str,
-    /// What the user typed before (ignored for a secret).
-    pub typed: &'a str,
+/// One input of a credential form (its texts are catalog keys).
+struct Field {
+    name: &'static str,
+    label: &'static str,
+    hint: Option<&'static str>,
+    /// A secret: `type=password`, never filled back in.
+    secret: bool,
+    autocomplete: &'static str,
 }
 
-/// A form page's text.
-pub struct FormText {
-    /// Title and heading (`{platform}` stands for the platform's name).
-    pub title: &'static str,
-    /// The submit button.
-    pub submit: &'static str,
-    /// The link back to the chooser.
-    pub back: &'static str,
+impl FormKind {
+    /// The catalog keys of its title (also its heading), lead and submit button.
+    fn keys(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            FormKind::Instance => ("form.instance.title", "form.instance.lead", "form.continue"),
+            FormKind::Bluesky => ("form.bluesky.title", "form.bluesky.lead", "form.connect"),
+            FormKind::ApiKey => ("form.api_key.title", "form.api_key.lead", "form.connect"),
+        }
+    }
+
+    fn fields(self) -> &'static [Field] {
+        const INSTANCE: &[Field] = &[Field {
+            name: "instance",
+            label: "form.instance.label",
+            hint: Some("form.instance.hint"),
+            secret: false,
+            autocomplete: "url",
+        }];
+        const BLUESKY: &[Field] = &[
+            Field {
+                name: "identifier",
+                label: "form.bluesky.handle",
+                hint: Some("form.bluesky.handle_hint"),
+                secret: false,
+                autocomplete: "username",
+            },
+            Field {
+                name: "app_password",
+                label: "form.bluesky.password",
+                hint: Some("form.bluesky.password_hint"),
+                secret: true,
+                autocomplete: "current-password",
+            },
+        ];
+        const API_KEY: &[Field] =
+            &[Field { name: "api_key", label: "form.api_key.label", hint: None, secret: true, autocomplete: "off" }];
+        match self {
+            FormKind::Instance => INSTANCE,
+            FormKind::Bluesky => BLUESKY,
+            FormKind::ApiKey => API_KEY,
+        }
+    }
 }
 
-/// The Mastodon instance form's text.
-pub const INSTANCE_TEXT: FormText =
-    FormText { title: "Your {platform} server", submit: "Continue", back: "Choose another platform" };
-/// The instance field's label and hint.
-pub const INSTANCE_LABEL: (&str, &str) = ("Server", "For example mastodon.social");
-/// The Bluesky form's text.
-pub const BLUESKY_TEXT: FormText =
-    FormText { title: "Sign in to {platform}", submit: "Connect", back: "Choose another platform" };
-/// The handle field's label and hint.
-pub const HANDLE_LABEL: (&str, &str) = ("Handle", "For example alice.bsky.social");
-/// The app password field's label and hint.
-pub const APP_PASSWORD_LABEL: (&str, &str) =
-    ("App password", "Make one in Bluesky under Settings, Privacy and security, App passwords");
-/// The API key form's text.
-pub const API_KEY_TEXT: FormText =
-    FormText { title: "Your {platform} API key", submit: "Connect", back: "Choose another platform" };
-/// The key field's label and hint.
-pub const API_KEY_LABEL: (&str, &str) = ("API key", "");
+/// Why a form is shown again: a catalog key (it may name `{platform}`) and, when there is
+/// one, the check's or the platform's own sentence (English, marked so).
+pub struct Alert<'a> {
+    /// The catalog key of what went wrong.
+    pub key: &'static str,
+    /// The detail, in English.
+    pub detail: Option<&'a str>,
+}
 
-/// A form page after a choice: the fields, the chosen platform as a hidden field, the form
-/// token, an error `message` (announced: `role="alert"`) and a link back to the chooser.
-/// The first field gets the focus on load when there is no message; with one, the message
-/// comes first in the reading order.
+/// A form page after a choice, in the shared layout naming the app and the platform: the
+/// kind's fields (the first non-secret one refilled with `typed`; secrets never), the chosen
+/// platform as a hidden field, the form token, an error (`role="alert"`, first in the reading
+/// order) and a link back to the chooser. Without an alert the first field has the focus.
+#[allow(clippy::too_many_arguments)]
 pub fn form_page(
-    text: &FormText,
-    platform_name: &str,
-    platform: &str,
+    brand: &Brand,
+    msgs: &Messages,
+    kind: FormKind,
+    platform: &PlatformMark,
+    platform_id: &str,
     action: &str,
     token: &str,
-    fields: &[Field<'_>],
-    message: Option<&str>,
+    typed: &str,
+    alert: Option<Alert<'_>>,
 ) -> String {
-    let title = text.title.replace("{platform}", platform_name);
-    let alert = message.map(|m| format!("<p role=\"alert\"><strong>{}</strong></p>", escape(m))).unwrap_or_default();
-    let inputs: String = fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let id = format!("f_{}", escape(f.name));
-            let hint = if f.hint.is_empty() {
-                String::new()
-            } else {
-                format!("<small id=\"{id}_hint\">{}</small><br>", escape(f.hint))
-            };
-            let described = if f.hint.is_empty() { String::new() } else { format!(" aria-describedby=\"{id}_hint\"") };
-            let value =
-                if f.secret || f.typed.is_empty() { String::new() } else { format!(" value=\"{}\"", escape(f.typed)) };
-            let focus = if i == 0 && message.is_none() { " autofocus" } else { "" };
-            format!(
-                "<p><label for=\"{id}\">{label}</label>{hint}<input id=\"{id}\" name=\"{name}\" type=\"{ty}\" \
-autocomplete=\"{ac}\" required{described}{value}{focus}></p>",
-                label = escape(f.label),
-                name = escape(f.name),
-                ty = if f.secret { "password" } else { "text" },
-                ac = escape(f.autocomplete),
-            )
-        })
-        .collect();
-    page(
-        &title,
-        &format!(
-            "<h1>{h}</h1>{alert}<form method=\"post\" action=\"{action}\">{tok}{plat}{inputs}\
-<p><button type=\"submit\">{submit}</button></p></form><p><a href=\"{action}\">{back}</a></p>",
-            h = escape(&title),
-            action = escape(action),
-            tok = hidden("form_token", token),
-            plat = hidden("platform", platform),
-            submit = escape(text.submit),
-            back = escape(text.back),
-        ),
-    )
-}
-
-fn hidden(name: &str, value: &str) -> String {
-    format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(name), escape(value))
+    let args = [("platform", platform.name.as_str()), ("app", brand.name(msgs))];
+    let (title_key, lead_key, submit_key) = kind.keys();
+    let title = msgs.f(title_key, &args);
+    let inputs = html! {
+        @for (i, f) in kind.fields().iter().enumerate() {
+            @let id = format!("f_{}", f.name);
+            @let hint_id = format!("{id}_hint");
+            div class="field" {
+                label for=(id) { (msgs.t(f.label)) }
+                input id=(id) name=(f.name) type=(if f.secret { "password" } else { "text" })
+                    autocomplete=(f.autocomplete) required
+                    aria-describedby=[f.hint.map(|_| &hint_id)]
+                    autocapitalize=[(!f.secret).then_some("none")] spellcheck=[(!f.secret).then_some("false")]
+                    value=[(!f.secret && !typed.is_empty()).then_some(typed)]
+                    autofocus[i == 0 && alert.is_none()];
+                @if let Some(hint) = f.hint {
+                    p class="hint" id=(hint_id) { (msgs.t(hint)) }
+                }
+            }
+        }
+    };
+    let body = html! {
+        h1 { (title) }
+        @if let Some(a) = &alert {
+            div class="alert" role="alert" {
+                p {
+                    strong { (msgs.f(a.key, &args)) }
+                    @if let Some(d) = a.detail { " " span lang="en" { (d) } }
+                }
+            }
+        }
+        p { (msgs.f(lead_key, &args)) }
+        form method="post" action=(action) {
+            input type="hidden" name="form_token" value=(token);
+            input type="hidden" name="platform" value=(platform_id);
+            @if kind.fields().len() > 1 {
+                fieldset {
+                    legend { (msgs.f("form.account_legend", &args)) }
+                    (inputs)
+                }
+            } @else {
+                (inputs)
+            }
+            div class="actions" {
+                button type="submit" class="primary" { (msgs.t(submit_key)) }
+            }
+        }
+        p class="back" { a href=(action) { (msgs.t("form.back")) } }
+    };
+    page(brand, msgs, Some(platform), &title, body)
 }
 
 #[cfg(test)]
@@ -276,45 +311,70 @@ mod tests {
     #[test]
     fn chooser_lists_each_platform_as_a_named_button_with_a_decorative_icon() {
         let html = chooser_page(
+            &Brand::named("Acme <Posts>"),
+            &Messages::english(),
             "/connect/cl_1",
             "tok",
             &[Offered { id: "instagram", name: "Instagram" }, Offered { id: "acme", name: "<Acme>" }],
         );
         assert!(html.contains("<legend>Platforms</legend>"));
         assert!(html.contains(
-            "<button type=\"submit\" name=\"platform\" value=\"instagram\"><img src=\"/assets/icons/instagram.svg\" \
-             alt=\"\" width=\"24\" height=\"24\"> Instagram</button>"
+            "<button type=\"submit\" name=\"platform\" value=\"instagram\" class=\"choice\"><img class=\"mark\" \
+             src=\"/assets/icons/instagram.svg\" alt=\"\" width=\"24\" height=\"24\"><span>Instagram</span></button>"
         ));
-        assert!(html.contains("value=\"acme\">&lt;Acme&gt;</button>"), "no icon for a custom provider; escaped");
+        assert!(
+            html.contains("<span class=\"mark monogram\" aria-hidden=\"true\">A</span><span>&lt;Acme&gt;</span>"),
+            "a monogram for a custom provider; escaped"
+        );
+        assert!(html.contains("Choose the platform of the account Acme &lt;Posts&gt; should be able to use."));
         assert!(html.contains("name=\"form_token\" value=\"tok\""));
     }
 
     #[test]
     fn form_keeps_what_was_typed_except_secrets() {
-        let fields = [
-            Field {
-                name: "identifier",
-                label: "Handle",
-                hint: "h",
-                secret: false,
-                autocomplete: "username",
-                typed: "a\"b",
-            },
-            Field {
-                name: "app_password",
-                label: "App password",
-                hint: "",
-                secret: true,
-                autocomplete: "current-password",
-                typed: "s3cret",
-            },
-        ];
-        let html = form_page(&BLUESKY_TEXT, "Bluesky", "bluesky", "/connect/cl_1", "tok", &fields, Some("Wrong <pw>"));
+        let mark = platform_mark("bluesky", "Bluesky");
+        assert_eq!(mark.icon_url.as_deref(), Some("/assets/icons/bluesky.svg"));
+        assert_eq!(platform_mark("keyed", "Keyed").icon_url, None);
+        let alert = Alert { key: "form.refused", detail: Some("Wrong <pw>") };
+        let html = form_page(
+            &Brand::named("Acme"),
+            &Messages::english(),
+            FormKind::Bluesky,
+            &mark,
+            "bluesky",
+            "/connect/cl_1",
+            "tok",
+            "a\"b",
+            Some(alert),
+        );
         assert!(html.contains("value=\"a&quot;b\""));
-        assert!(!html.contains("s3cret"));
         assert!(html.contains("<label for=\"f_identifier\">Handle</label>"));
-        assert!(html.contains("<p role=\"alert\"><strong>Wrong &lt;pw&gt;</strong></p>"));
+        assert!(html.contains("<fieldset><legend>Your Bluesky account</legend>"));
+        assert!(html.contains(
+            "<div class=\"alert\" role=\"alert\"><p><strong>Bluesky refused what you entered.</strong> <span \
+             lang=\"en\">Wrong &lt;pw&gt;</span></p></div>"
+        ));
         assert!(html.contains("<h1>Sign in to Bluesky</h1>"));
+        assert!(html.contains("<img class=\"mark\" src=\"/assets/icons/bluesky.svg\""));
         assert!(!html.contains("autofocus"), "with a message, the message comes first");
+        let pw = html.split("id=\"f_app_password\"").nth(1).unwrap_or_default();
+        assert!(
+            pw.starts_with(" name=\"app_password\" type=\"password\"")
+                && !pw[..pw.find('>').unwrap_or(0)].contains("value=")
+        );
+        let fresh = form_page(
+            &Brand::default(),
+            &Messages::english(),
+            FormKind::ApiKey,
+            &mark,
+            "keyed",
+            "/connect/cl_1",
+            "tok",
+            "typed-key",
+            None,
+        );
+        assert!(!fresh.contains("typed-key"), "a key is never filled back in");
+        assert!(fresh.contains("autofocus"));
+        assert!(!fresh.contains("<fieldset"), "one field needs no group");
     }
 }

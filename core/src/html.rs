@@ -1,5 +1,5 @@
-//! The hosted pages' security policy, and the older string helpers (`escape`, `page`) kept
-//! for pages not yet written with the shared layout (`crate::pages`).
+//! The hosted pages' security policy, and the English error page of a browser route that
+//! knows no language (the pages themselves are in `crate::pages`).
 
 use crate::i18n::Messages;
 use crate::pages::{self, Brand};
@@ -42,28 +42,6 @@ pub fn policy_with_form_targets(urls: &[&str]) -> String {
     CONTENT_SECURITY_POLICY.replace("form-action 'self'", &form_action)
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// A complete page in the shared layout, in English, naming no app; `body_html` must already
-/// be escaped. New pages use [`crate::pages::page`] with a template instead.
-pub fn page(title: &str, body_html: &str) -> String {
-    pages::page(&Brand::default(), &Messages::english(), None, title, pages::trusted(body_html))
-}
-
 /// An error page for a browser route in English naming no app: a title and one sentence.
 pub fn error_page(title: &str, sentence: &str) -> String {
     pages::error_page(&Brand::default(), &Messages::english(), 400, title, sentence)
@@ -91,8 +69,7 @@ mod tests {
     }
 
     #[test]
-    fn escapes_markup() {
-        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    fn error_page_escapes_markup() {
         assert!(error_page("<x>", "y").contains("&lt;x&gt;"));
     }
 }

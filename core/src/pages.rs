@@ -1,7 +1,7 @@
 //! The hosted pages' shared layout (maud templates, escaped by default): the document head
 //! with the stylesheet, a header naming the app (its logo) and the platform (its icon), the
 //! page's own `main`, a footer. Every page a browser sees is one [`page`] call; the pages
-//! themselves live beside their logic (`sandbox.rs`, `picker.rs`) or here (errors, the
+//! themselves live beside their logic (`sandbox.rs`, `picker.rs`, `chooser.rs`) or here (errors, the
 //! deletion status), and take their words from [`Messages`].
 //!
 //! Writing a page: build its `main` content with `maud::html!` (text and attribute values are
@@ -12,7 +12,7 @@
 //! and images only from this worker.
 
 use crate::i18n::Messages;
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, Markup, DOCTYPE};
 
 /// Who is asking, as the pages show it: the app's name, logo and accent colour. Filled from
 /// the app (its `name` today); `None` fields are left out.
@@ -187,11 +187,6 @@ pub fn deletion_status_page(msgs: &Messages, code: &str, profiles_deleted: i64, 
         p { (msgs.f("deletion.done_on", &[("date", date)])) }
     };
     page(&Brand::default(), msgs, None, title, body)
-}
-
-/// Markup that is already HTML (only for text this crate built, never outside text).
-pub fn trusted(html: &str) -> Markup {
-    PreEscaped(html.to_string())
 }
 
 #[cfg(test)]

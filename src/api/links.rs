@@ -75,6 +75,8 @@ async fn create_chooser(ctx: &Ctx, app: &AppRow, input: &CreateLink, offered: &[
         expires_at: ctx.now() + STATE_TTL_SECS,
         accounts: input.accounts.unwrap_or(AccountsMode::Pick),
         platforms: Some(serde_json::to_string(offered).or_500("platforms json")?),
+        // The chooser and its forms speak it, as the consent pages do.
+        locale: input.locale.clone(),
         ..LinkRow::default()
     };
     if !store::insert_link(&db, &link, "hosted", Some(cap)).await? {
@@ -257,7 +259,7 @@ pub async fn open(ctx: &Ctx, id: &str, cookie: Option<&str>) -> ApiResult<Respon
                 return Err(no_longer_allowed());
             }
             if link.platforms.is_some() {
-                return offer::chooser(ctx, &link, cookie);
+                return offer::chooser(ctx, &link, &app, cookie).await;
             }
             let url =
                 ctx.keyring()?.open(&link.id, "authorize_url", &link.authorize_url).or_500("open authorize url")?;

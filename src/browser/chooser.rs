@@ -15,14 +15,13 @@ use crate::links::posted::{self, NotLanded, Posted};
 use crate::links::start::{self, Ask};
 use crate::respond;
 use crate::store;
-use connect_links_core::chooser::{
-    form_page, form_token_ok, Field, FormText, API_KEY_LABEL, API_KEY_TEXT, APP_PASSWORD_LABEL, BLUESKY_TEXT,
-    FORM_PURPOSE, HANDLE_LABEL, INSTANCE_LABEL, INSTANCE_TEXT,
-};
+use connect_links_core::chooser::{form_page, form_token_ok, platform_mark, Alert, FormKind, FORM_PURPOSE};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::host::public_host;
+use connect_links_core::i18n::Messages;
 use connect_links_core::model::{AppRow, LinkRow, LinkStatus};
 use connect_links_core::ownership::ClaimMode;
+use connect_links_core::pages::{brand_of, Brand};
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::redirect::is_allowed;
 use connect_links_core::state::CallbackMode;
@@ -61,6 +60,10 @@ pub async fn submit(
     let form = Form(url::form_urlencoded::parse(body).into_owned().collect());
     let db = ctx.db()?;
     let link = store::get_link(&db, link_id).await?.ok_or_else(|| ApiError::not_found("connect link"))?;
+    let app = store::get_app(&db, &link.app_id).await?.ok_or_else(ApiError::internal)?;
+    // Its pages, error pages too, speak the link's language and name its app.
+    let brand = brand_of(&app);
+    ctx.hint_page(link.locale.as_deref(), brand.clone());
     let open = link.status_at(ctx.now()) == LinkStatus::Pending && link.status == LinkStatus::Pending;
     let offered = link.platform_list();
     let Some(offered) = offered.filter(|_| open) else {
@@ -81,71 +84,79 @@ pub async fn submit(
         .get(chosen)
         .filter(|p| offered.iter().any(|id| id == &p.id))
         .ok_or_else(|| ApiError::invalid("This link does not offer that platform."))?;
-    let app = store::get_app(&db, &link.app_id).await?.ok_or_else(ApiError::internal)?;
     if !is_allowed(&link.redirect_url, &app.allowlist()) {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
             "The app no longer allows the address this sign-in was to return to. Start again from the app.",
         ));
     }
-    let page = Page { ctx, link: &link, browser: &browser, platform };
+    let msgs = crate::pages::messages(ctx, ctx.page_lang(link.locale.as_deref())).await;
+    let page = Page { ctx, link: &link, browser: &browser, platform, brand: &brand, msgs: &msgs };
     match platform.auth {
         AuthKind::Oauth2 => consent(&page, &app, None).await,
         AuthKind::InstanceOauth2 => {
             let typed = form.get("instance").trim();
+            let show = |alert, status| page.form(FormKind::Instance, typed, alert, status);
             if typed.is_empty() {
-                return page.instance_form(typed, None, 200);
+                return show(None, 200);
             }
             let host = match public_host(typed) {
                 Ok(h) => h,
+                // The check's reason completes a sentence, as `instance {why}` does in the API.
                 Err(why) => {
-                    return page.instance_form(typed, Some(&format!("That server cannot be used: {why}.")), 400)
+                    return show(Some(Alert { key: SERVER_REFUSED, detail: Some(&format!("The server {why}.")) }), 400)
                 }
             };
             match consent(&page, &app, Some(&host)).await {
                 Ok(resp) => Ok(resp),
                 // The instance is the user's to correct: unreachable, refusing, not Mastodon.
-                Err(e) if e.status() != 500 => page.instance_form(typed, Some(&e.message), 400),
+                Err(e) if e.status() != 500 => show(Some(Alert { key: SERVER_REFUSED, detail: Some(&e.message) }), 400),
                 Err(e) => Err(e),
             }
         }
         AuthKind::AppPassword => {
             let (identifier, password) = (form.get("identifier").trim(), form.get("app_password"));
+            let show = |alert, status| page.form(FormKind::Bluesky, identifier, alert, status);
             if !form.has("identifier") {
-                return page.bluesky_form("", None, 200);
+                return show(None, 200);
             }
             if identifier.is_empty() || password.is_empty() {
-                return page.bluesky_form(identifier, Some(FILL_IN), 400);
+                return show(Some(FILL_IN), 400);
             }
             match crate::links::bluesky::sign_in(ctx, platform, identifier, password).await {
                 Ok(posted) => connect_posted(&page, &app, posted).await,
-                Err(e) if e.status() != 500 => page.bluesky_form(identifier, Some(shown(&e)), 400),
+                Err(e) if e.status() != 500 => show(Some(refused_by(&e)), 400),
                 Err(e) => Err(e),
             }
         }
         AuthKind::ApiKey => {
             let key = form.get("api_key").trim();
+            // A key is never filled back in: nothing typed is passed on.
+            let show = |alert, status| page.form(FormKind::ApiKey, "", alert, status);
             if !form.has("api_key") {
-                return page.api_key_form(None, 200);
+                return show(None, 200);
             }
             if key.is_empty() {
-                return page.api_key_form(Some(FILL_IN), 400);
+                return show(Some(FILL_IN), 400);
             }
             match posted::api_key(ctx, platform.clone(), key).await {
                 Ok(posted) => connect_posted(&page, &app, posted).await,
-                Err(e) if e.status() != 500 => page.api_key_form(Some(shown(&e)), 400),
+                Err(e) if e.status() != 500 => show(Some(refused_by(&e)), 400),
                 Err(e) => Err(e),
             }
         }
     }
 }
 
-/// The message of a form left incomplete.
-const FILL_IN: &str = "Fill in every field.";
+/// The alert of a form left incomplete.
+const FILL_IN: Alert<'static> = Alert { key: "form.fill_in", detail: None };
+/// The catalog key of a Mastodon server the user named that cannot be used.
+const SERVER_REFUSED: &str = "form.server_refused";
 
-/// A platform's refusal as the form shows it (the API's field prefix left out).
-fn shown(e: &ApiError) -> &str {
-    e.message.strip_prefix("credentials.").unwrap_or(&e.message)
+/// A platform's refusal as the form shows it: translated, with the platform's own reason (the
+/// API's field prefix left out) as the English detail.
+fn refused_by(e: &ApiError) -> Alert<'_> {
+    Alert { key: "form.refused", detail: Some(e.message.strip_prefix("credentials.").unwrap_or(&e.message)) }
 }
 
 /// Lands the account the credentials signed in on the link, which now names the platform
@@ -193,71 +204,27 @@ struct Page<'a> {
     link: &'a LinkRow,
     browser: &'a (String, bool),
     platform: &'a Platform,
+    brand: &'a Brand,
+    msgs: &'a Messages,
 }
 
 impl Page<'_> {
-    /// A form of `text` with `fields`, with `message` when the last try failed.
-    fn form(&self, text: &FormText, fields: &[Field<'_>], message: Option<&str>, status: u16) -> ApiResult<Response> {
+    /// The platform's form of `kind`, `typed` kept in its field, with `alert` when the last
+    /// try failed.
+    fn form(&self, kind: FormKind, typed: &str, alert: Option<Alert<'_>>, status: u16) -> ApiResult<Response> {
         let token = offer::token(self.ctx, self.link, &self.browser.0)?;
         let action = format!("/connect/{}", self.link.id);
-        let html = form_page(text, &self.platform.name, &self.platform.id, &action, &token, fields, message);
-        let mut resp = form_answer(self.ctx, self.link, status, html, self.browser)?;
-        if self.platform.auth == AuthKind::InstanceOauth2 {
+        let (p, msgs) = (self.platform, self.msgs);
+        let mark = platform_mark(&p.id, &p.name);
+        let html = form_page(self.brand, msgs, kind, &mark, &p.id, &action, &token, typed, alert);
+        let mut resp = form_answer(self.ctx, self.link, status, html, msgs, self.browser)?;
+        if kind == FormKind::Instance {
             // The instance the user names is where the form's answer goes next (303).
             let policy = resp.headers().get("content-security-policy").ok().flatten().unwrap_or_default();
             let policy = policy.replacen("form-action 'self'", "form-action 'self' https:", 1);
             resp.headers_mut().set("content-security-policy", &policy).or_500("policy header")?;
         }
         Ok(resp)
-    }
-
-    /// The Mastodon instance form.
-    fn instance_form(&self, typed: &str, message: Option<&str>, status: u16) -> ApiResult<Response> {
-        let field = Field {
-            name: "instance",
-            label: INSTANCE_LABEL.0,
-            hint: INSTANCE_LABEL.1,
-            secret: false,
-            autocomplete: "url",
-            typed,
-        };
-        self.form(&INSTANCE_TEXT, &[field], message, status)
-    }
-
-    /// Bluesky's form: the handle (kept when shown again) and an app password (never).
-    fn bluesky_form(&self, typed: &str, message: Option<&str>, status: u16) -> ApiResult<Response> {
-        let fields = [
-            Field {
-                name: "identifier",
-                label: HANDLE_LABEL.0,
-                hint: HANDLE_LABEL.1,
-                secret: false,
-                autocomplete: "username",
-                typed,
-            },
-            Field {
-                name: "app_password",
-                label: APP_PASSWORD_LABEL.0,
-                hint: APP_PASSWORD_LABEL.1,
-                secret: true,
-                autocomplete: "current-password",
-                typed: "",
-            },
-        ];
-        self.form(&BLUESKY_TEXT, &fields, message, status)
-    }
-
-    /// An API-key platform's form: the key (never shown again).
-    fn api_key_form(&self, message: Option<&str>, status: u16) -> ApiResult<Response> {
-        let field = Field {
-            name: "api_key",
-            label: API_KEY_LABEL.0,
-            hint: API_KEY_LABEL.1,
-            secret: true,
-            autocomplete: "off",
-            typed: "",
-        };
-        self.form(&API_KEY_TEXT, &[field], message, status)
     }
 }
 

@@ -15,6 +15,7 @@ use crate::grants::land::{
 use crate::store::{self, LinkEnd};
 use connect_links_core::accounts::Account;
 use connect_links_core::callback::CallbackFailure;
+use connect_links_core::chooser::platform_mark;
 use connect_links_core::error::ApiError;
 use connect_links_core::http::HttpRequest;
 use connect_links_core::identity::parse_identity;
@@ -24,7 +25,7 @@ use connect_links_core::oauth::{
     clean_code, code_exchange_request, granted_scopes_request, identity_request, long_lived_swap_request,
     parse_token_answer, ClientCredentials,
 };
-use connect_links_core::pages::{brand_of, Brand, PlatformMark};
+use connect_links_core::pages::{brand_of, Brand};
 use connect_links_core::picker::{choice_cookie, choice_hash, picker_page, picker_policy, Choice, CHOICE_TTL_SECS};
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::random_token;
@@ -301,7 +302,7 @@ async fn ask(
     }
     let action = format!("{}/connect/{}/accounts", ctx.public_url, link.id);
     let name = ctx.catalog.get(&link.platform).map_or(link.platform.as_str(), |p| p.name.as_str());
-    let mark = PlatformMark { name: name.to_string(), icon_url: None };
+    let mark = platform_mark(&link.platform, name);
     // The page names the app; without its row (a storage error) it says "An app".
     let brand = match ctx.db() {
         Ok(db) => store::get_app(&db, &link.app_id).await.ok().flatten().map(|a| brand_of(&a)).unwrap_or_default(),

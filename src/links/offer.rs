@@ -8,7 +8,9 @@ use crate::respond;
 use connect_links_core::chooser::{chooser_page, cookie_value, form_token, link_cookie, Offered, FORM_PURPOSE};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::html::policy_with_form_targets;
-use connect_links_core::model::LinkRow;
+use connect_links_core::i18n::Messages;
+use connect_links_core::model::{AppRow, LinkRow};
+use connect_links_core::pages::brand_of;
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::{b64url, random_bytes};
 use worker::Response;
@@ -65,12 +67,13 @@ pub fn browser_value(cookie: Option<&str>) -> ApiResult<(String, bool)> {
 
 /// A page of the link's hosted forms: its form token for this browser, its policy (a form
 /// may end, through redirects, at any listed platform's consent screen, the callback, and
-/// the app), and the cookie when it is new.
+/// the app), its language (`Content-Language`), and the cookie when it is new.
 pub fn form_answer(
     ctx: &Ctx,
     link: &LinkRow,
     status: u16,
     page: String,
+    msgs: &Messages,
     browser: &(String, bool),
 ) -> ApiResult<Response> {
     let mut ends: Vec<String> = vec![ctx.public_url.clone(), link.redirect_url.clone()];
@@ -80,7 +83,8 @@ pub fn form_answer(
         }
     }
     let ends: Vec<&str> = ends.iter().map(String::as_str).collect();
-    let mut resp = respond::html_with_policy(status, page, &policy_with_form_targets(&ends))?;
+    let mut resp = respond::page(status, page, msgs)?;
+    resp.headers_mut().set("content-security-policy", &policy_with_form_targets(&ends)).or_500("policy header")?;
     if browser.1 {
         let cookie = link_cookie(&browser.0, &link.id, ctx.public_url.starts_with("https://"));
         resp.headers_mut().set("set-cookie", &cookie).or_500("link cookie")?;
@@ -93,13 +97,16 @@ pub fn token(ctx: &Ctx, link: &LinkRow, browser: &str) -> ApiResult<String> {
     Ok(form_token(&ctx.keyring()?.derive(FORM_PURPOSE), &link.id, browser))
 }
 
-/// The chooser of a pending chooser link, for the browser whose `Cookie` header is `cookie`.
-pub fn chooser(ctx: &Ctx, link: &LinkRow, cookie: Option<&str>) -> ApiResult<Response> {
+/// The chooser of a pending chooser link of `app`, for the browser whose `Cookie` header is
+/// `cookie`, in the link's language (else the browser's).
+pub async fn chooser(ctx: &Ctx, link: &LinkRow, app: &AppRow, cookie: Option<&str>) -> ApiResult<Response> {
     let browser = browser_value(cookie)?;
     let ids = link.platform_list().unwrap_or_default();
     // A platform dropped from the deployment since the link was made is no longer offered.
     let offered: Vec<Offered<'_>> =
         ids.iter().filter_map(|id| ctx.catalog.get(id)).map(|p| Offered { id: &p.id, name: &p.name }).collect();
-    let page = chooser_page(&format!("/connect/{}", link.id), &token(ctx, link, &browser.0)?, &offered);
-    form_answer(ctx, link, 200, page, &browser)
+    let msgs = crate::pages::messages(ctx, ctx.page_lang(link.locale.as_deref())).await;
+    let action = format!("/connect/{}", link.id);
+    let page = chooser_page(&brand_of(app), &msgs, &action, &token(ctx, link, &browser.0)?, &offered);
+    form_answer(ctx, link, 200, page, &msgs, &browser)
 }

@@ -2,7 +2,8 @@
 // a platform by keyboard and by its button's accessible name, goes through the sandbox's
 // consent on the same link, and, on another link, fills Bluesky's hosted form (a refused
 // app password first: the form comes back with an alert, the handle kept, the password
-// not), all under the page policy and without JavaScript of ours.
+// not), all under the page policy and without JavaScript of ours. The platforms' icons load
+// (img-src 'self'): every image on these pages is asserted loaded.
 //
 // Chromium comes from CHROMIUM_PATH, else `chromium` on PATH. Without one these tests are
 // skipped loudly, unless REQUIRE_BROWSER=1 (CI), which makes them fail instead.
@@ -39,8 +40,7 @@ after(async () => {
   appServer?.close();
 });
 
-/** A tab that records policy violations other than the icons' (img-src 'self' is added to
- * the page policy with the static asset route, outside this part). */
+/** A tab that records every policy violation. */
 async function tab() {
   const context = await browser.newContext();
   const violations = [];
@@ -50,8 +50,12 @@ async function tab() {
       window.__reportViolation({ directive: e.violatedDirective, blocked: e.blockedURI, page: location.pathname }));
   });
   const page = await context.newPage();
-  const others = () => violations.filter((v) => !(v.directive === 'img-src' && /\/assets\/icons\/[a-z_]+\.svg$/.test(v.blocked)));
-  return { context, page, others };
+  return { context, page, others: () => violations };
+}
+
+/** The images of the page: where each comes from and whether it loaded. */
+async function images(page) {
+  return page.$$eval('img', (imgs) => imgs.map((i) => ({ src: new URL(i.src).pathname, loaded: i.complete && i.naturalWidth > 0 })));
 }
 
 async function chooserLink(platforms) {
@@ -71,6 +75,10 @@ test('Chromium: the chooser lists two platforms as named buttons; the keyboard p
   const buttons = page.getByRole('button');
   assert.deepEqual((await buttons.allTextContents()).map((t) => t.trim()), ['Bluesky', 'Sandbox']);
   assert.equal(await page.getByRole('button', { name: 'Sandbox' }).count(), 1, 'the icon adds nothing to the name');
+  assert.deepEqual(await images(page), [
+    { src: '/assets/icons/bluesky.svg', loaded: true },
+    { src: '/assets/icons/sandbox.svg', loaded: true },
+  ]);
   // Focus order: the first Tab reaches the first platform, the second the next.
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.value), 'bluesky');
@@ -94,12 +102,15 @@ test('Chromium: Bluesky\'s hosted form, labelled; a refused app password comes b
   await page.goto(link.url);
   await Promise.all([page.waitForURL((u) => u.pathname === `/connect/${link.id}`), page.getByRole('button', { name: 'Bluesky' }).click()]);
   assert.equal(await page.textContent('h1'), 'Sign in to Bluesky');
+  assert.deepEqual(await images(page), [{ src: '/assets/icons/bluesky.svg', loaded: true }], 'the platform\'s icon in the header');
+  assert.equal(await page.getByRole('group', { name: 'Your Bluesky account' }).count(), 1);
   // The first field has the focus; each input is found by its label.
   assert.equal(await page.evaluate(() => document.activeElement.name), 'identifier');
   await page.getByLabel('Handle').fill('chromium.bsky.social');
   await page.getByLabel('App password').fill('not-the-right-one');
   await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Connect' }).click()]);
   await page.getByRole('alert').waitFor();
+  assert.match(await page.getByRole('alert').textContent(), /^Bluesky refused what you entered\. /);
   assert.equal(await page.getByLabel('Handle').inputValue(), 'chromium.bsky.social');
   assert.equal(await page.getByLabel('App password').inputValue(), '');
   assert.ok(!(await page.content()).includes('not-the-right-one'));

@@ -58,7 +58,7 @@ async function openChooser(link, cookie) {
     cookie: set ? set.split(';')[0] : cookie,
     setCookie: set,
     token: unescapeHtml(html.match(/name="form_token" value="([^"]*)"/)[1]),
-    buttons: [...html.matchAll(/<button type="submit" name="platform" value="([^"]+)">/g)].map((m) => m[1]),
+    buttons: [...html.matchAll(/<button type="submit" name="platform" value="([^"]+)"/g)].map((m) => m[1]),
   };
 }
 
@@ -133,8 +133,12 @@ test('the chooser lists exactly the link\'s platforms as named buttons with thei
   const link = await chooserLink(['linkedin', 'mastodon', 'x']);
   const page = await openChooser(link);
   assert.deepEqual(page.buttons, ['linkedin', 'mastodon', 'x']);
-  assert.match(page.html, /<button type="submit" name="platform" value="x"><img src="\/assets\/icons\/x\.svg" alt="" width="24" height="24"> X<\/button>/);
+  assert.match(page.html, /<button type="submit" name="platform" value="x" class="choice"><img class="mark" src="\/assets\/icons\/x\.svg" alt="" width="24" height="24"><span>X<\/span><\/button>/);
   assert.match(page.html, /<fieldset><legend>Platforms<\/legend>/);
+  // The shared layout: the app named in the header, the page in its language.
+  assert.match(page.html, /<header class="brand"><span class="party app">.*<span class="party-name">Multi app<\/span><\/span><\/header>/);
+  assert.match(page.html, /<h1>Connect an account<\/h1><p>Choose the platform of the account Multi app should be able to use\.<\/p>/);
+  assert.match(page.html, /<link rel="stylesheet" href="\/assets\/pages\.css">/);
   assert.match(page.setCookie, /^cl_link=[\w-]+; Path=\/connect\/cl_\w+; Max-Age=600; HttpOnly; SameSite=Strict$/);
   // Opened again with its cookie: the same cookie stays, no new one is set.
   const again = await openChooser(link, page.cookie);
@@ -223,12 +227,15 @@ test('Mastodon: the instance asked on a hosted form, errors shown on it with wha
   assert.equal(form.status, 200);
   const html = await form.text();
   assert.match(html, /<label for="f_instance">Server<\/label>/);
+  assert.match(html, /<span class="party platform"><img class="mark" src="\/assets\/icons\/mastodon\.svg" alt="" width="32" height="32"><span class="party-name">Mastodon<\/span>/);
+  assert.match(html, /<span class="party-name">Multi app<\/span>/);
+  assert.equal(form.headers.get('content-language'), 'en');
   assert.match(html, /name="platform" value="mastodon"/);
   assert.match(form.headers.get('content-security-policy'), /form-action 'self' https:/);
   const bad = await choose(link, page, 'mastodon', { instance: 'localhost' });
   assert.equal(bad.status, 400);
   const badHtml = await bad.text();
-  assert.match(badHtml, /role="alert"/);
+  assert.match(badHtml, /<div class="alert" role="alert"><p><strong>That server cannot be used\.<\/strong> <span lang="en">The server must be a public DNS name [^<]+\.<\/span><\/p><\/div>/);
   assert.match(badHtml, /value="localhost"/, 'what was typed is kept');
   const gone = await choose(link, page, 'mastodon', { instance: 'gone.example' });
   assert.equal(gone.status, 400);
@@ -259,11 +266,13 @@ test('Bluesky: handle and app password on a hosted form; a refusal shows it agai
   const wrong = await choose(link, page, 'bluesky', { identifier: 'multi.bsky.social', app_password: 'wrong-pass-word-1234' });
   assert.equal(wrong.status, 400);
   const wrongHtml = await wrong.text();
-  assert.match(wrongHtml, /<p role="alert"><strong>[^<]+<\/strong><\/p>/);
-  assert.match(wrongHtml, /name="identifier" type="text" autocomplete="username" required aria-describedby="f_identifier_hint" value="multi.bsky.social"/);
+  assert.match(wrongHtml, /<div class="alert" role="alert"><p><strong>Bluesky refused what you entered\.<\/strong> <span lang="en">[^<]+<\/span><\/p><\/div>/);
+  assert.match(wrongHtml, /name="identifier" type="text" autocomplete="username" required aria-describedby="f_identifier_hint" autocapitalize="none" spellcheck="false" value="multi.bsky.social"/);
+  assert.match(wrongHtml, /<fieldset><legend>Your Bluesky account<\/legend>/);
   assert.ok(!wrongHtml.includes('wrong-pass-word-1234'), 'the password is not shown again');
   const empty = await choose(link, page, 'bluesky', { identifier: 'multi.bsky.social', app_password: '' });
   assert.equal(empty.status, 400);
+  assert.match(await empty.text(), /role="alert"><p><strong>Fill in every field\.<\/strong><\/p>/);
   assert.deepEqual([(await status(link.id)).status, (await status(link.id)).platform], ['pending', null]);
   const res = await choose(link, page, 'bluesky', { identifier: 'multi.bsky.social', app_password: 'abcd-efgh-ijkl-mnop' });
   assert.equal(res.status, 302);
@@ -308,14 +317,15 @@ test('API-key platform: the key on a hosted form, never shown again; a refused k
   const link = await chooserLink(['keyed', 'x']);
   const page = await openChooser(link);
   assert.deepEqual(page.buttons, ['keyed', 'x']);
-  assert.match(page.html, /value="keyed">Keyed<\/button>/, 'a custom provider has no icon');
+  assert.match(page.html, /value="keyed" class="choice"><span class="mark monogram" aria-hidden="true">K<\/span><span>Keyed<\/span><\/button>/, 'a custom provider has no icon: a monogram');
   const form = await choose(link, page, 'keyed');
   assert.equal(form.status, 200);
   assert.match(await form.text(), /<label for="f_api_key">API key<\/label><input id="f_api_key" name="api_key" type="password"/);
   const wrong = await choose(link, page, 'keyed', { api_key: 'key_not_issued' });
   assert.equal(wrong.status, 400);
   const wrongHtml = await wrong.text();
-  assert.match(wrongHtml, /role="alert"><strong>Keyed refused the key<\/strong>/);
+  assert.match(wrongHtml, /role="alert"><p><strong>Keyed refused what you entered\.<\/strong> <span lang="en">Keyed refused the key<\/span>/);
+  assert.match(wrongHtml, /<span class="party platform"><span class="mark monogram" aria-hidden="true">K<\/span><span class="party-name">Keyed<\/span>/);
   assert.ok(!wrongHtml.includes('key_not_issued'));
   const res = await choose(link, page, 'keyed', { api_key: key });
   assert.equal(res.status, 302);

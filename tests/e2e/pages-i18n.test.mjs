@@ -1,6 +1,6 @@
 // The hosted pages' languages, brand and static files (issue 25): a link's `locale` (checked
-// on creation, stored, shown), the browser's Accept-Language when the link names none, the
-// app's name on the pages, GET /assets/<path> (content types, ETag and 304, 404 for what does
+// on creation, stored, shown), the browser's Accept-Language when the link names none (the
+// consent page, the chooser and its credential forms, the error pages), the app's name on the pages, GET /assets/<path> (content types, ETag and 304, 404 for what does
 // not exist or is not a served type, no way out of assets/), and the page policy that lets
 // the stylesheet in and nothing inline.
 import { test, before, after } from 'node:test';
@@ -66,6 +66,59 @@ test('without a locale, Accept-Language decides by q-value with base-language fa
   const pt = await w.createLink(acme.api_key, { locale: 'pt-BR' });
   assert.equal(pt.id.startsWith('cl_'), true);
   assert.equal(lang((await consent(pt, 'es')).html), 'es');
+});
+
+test('the chooser and a credential form come in the link\'s locale, else the browser\'s, naming the app and platform', async () => {
+  for (const [locale, accept] of [['de-CH', 'fr,en;q=0.5'], [undefined, 'de-DE,de;q=0.9,en;q=0.5']]) {
+    const r = await w.call('POST', '/v1/connect-links', {
+      token: acme.api_key,
+      json: { platforms: ['sandbox', 'bluesky'], redirect_url: 'http://localhost:3000/connected', ...(locale ? { locale } : {}) },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const headers = { 'accept-language': accept };
+    const open = await fetch(r.body.url, { headers });
+    assert.equal(open.status, 200);
+    assert.equal(open.headers.get('content-language'), 'de', accept);
+    const chooser = await open.text();
+    assert.equal(lang(chooser), 'de', accept);
+    assert.equal(h1(chooser), 'Konto verbinden');
+    assert.match(chooser, /<p>Wählen Sie die Plattform des Kontos, das Acme Posts verwenden darf\.<\/p>/);
+    assert.match(chooser, /<legend>Plattformen<\/legend>/);
+    assert.match(chooser, /<span class="party-name">Acme Posts<\/span>/);
+    const cookie = open.headers.get('set-cookie').split(';')[0];
+    const form_token = /name="form_token" value="([^"]*)"/.exec(chooser)[1];
+    const post = (fields) => fetch(`${w.base}/connect/${r.body.id}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { ...headers, cookie, 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+      body: new URLSearchParams({ form_token, platform: 'bluesky', ...fields }),
+    });
+    const res = await post({});
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-language'), 'de');
+    const form = await res.text();
+    assert.equal(lang(form), 'de');
+    assert.equal(h1(form), 'Bei Bluesky anmelden');
+    assert.match(form, /<legend>Ihr Bluesky-Konto<\/legend>/);
+    assert.match(form, /<label for="f_app_password">App-Passwort<\/label>/);
+    assert.match(form, /<button type="submit" class="primary">Verbinden<\/button>/);
+    assert.match(form, /<span class="party platform"><img class="mark" src="\/assets\/icons\/bluesky\.svg" alt="" width="32" height="32"><span class="party-name">Bluesky<\/span>/);
+    assert.match(form, /<span class="party-name">Acme Posts<\/span>/);
+    // Shown again incomplete: the alert in German, the handle kept, the password not.
+    const again = await post({ identifier: 'de.bsky.social', app_password: '' });
+    assert.equal(again.status, 400);
+    const back = await again.text();
+    assert.match(back, /role="alert"><p><strong>Bitte füllen Sie alle Felder aus\.<\/strong><\/p>/);
+    assert.match(back, /value="de\.bsky\.social"/);
+    // A form refused (posted without the cookie): its error page in German too, naming the app.
+    const refused = await fetch(`${w.base}/connect/${r.body.id}`, {
+      method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: 'platform=bluesky',
+    });
+    assert.equal(refused.status, 403);
+    const page = await refused.text();
+    assert.equal(lang(page), 'de');
+    assert.match(page, /<span class="party-name">Acme Posts<\/span>/);
+  }
 });
 
 test('a malformed locale is refused with 400', async () => {
