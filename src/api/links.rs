@@ -49,7 +49,17 @@ pub async fn create(ctx: &Ctx, app: &AppRow, body: &[u8]) -> ApiResult<Response>
         (None, Some(list)) => offer::check_offer(ctx, &app.id, list).await?,
         (None, None) => offer::configured(ctx, &app.id).await?,
     };
+    // One listed platform that asks on a hosted form (Bluesky, API keys; Mastodon with no
+    // instance given) gets that form at the link's url: a link offering just it. With a field
+    // of one platform's (scopes, a profile to reconnect, ...) it is `platform`'s path, whose
+    // answers say what the field needs.
+    let form_only = |id: &str| {
+        input.platform.is_none()
+            && fields.is_empty()
+            && ctx.catalog.get(id).is_some_and(|p| offer::form_kind(p).is_some())
+    };
     match offered.as_slice() {
+        [one] if form_only(one) => create_chooser(ctx, app, &input, &offered).await,
         [one] => create_one(ctx, app, &input, one).await,
         [] => Err(ApiError::new(ErrorCode::PlatformNotConfigured, "no platform is configured for this app")),
         several => create_chooser(ctx, app, &input, several).await,

@@ -217,14 +217,7 @@ impl Page<'_> {
         let (p, msgs) = (self.platform, self.msgs);
         let mark = platform_mark(&p.id, &p.name);
         let html = form_page(self.brand, msgs, kind, &mark, &p.id, &action, &token, typed, alert);
-        let mut resp = form_answer(self.ctx, self.link, status, html, msgs, self.browser)?;
-        if kind == FormKind::Instance {
-            // The instance the user names is where the form's answer goes next (303).
-            let policy = resp.headers().get("content-security-policy").ok().flatten().unwrap_or_default();
-            let policy = policy.replacen("form-action 'self'", "form-action 'self' https:", 1);
-            resp.headers_mut().set("content-security-policy", &policy).or_500("policy header")?;
-        }
-        Ok(resp)
+        form_answer(self.ctx, self.link, status, html, msgs, self.browser)
     }
 }
 

@@ -5,7 +5,9 @@
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::respond;
-use connect_links_core::chooser::{chooser_page, cookie_value, form_token, link_cookie, Offered, FORM_PURPOSE};
+use connect_links_core::chooser::{
+    chooser_page, cookie_value, form_page, form_token, link_cookie, platform_mark, FormKind, Offered, FORM_PURPOSE,
+};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::html::policy_with_form_targets;
 use connect_links_core::i18n::Messages;
@@ -65,9 +67,13 @@ pub fn browser_value(cookie: Option<&str>) -> ApiResult<(String, bool)> {
     }
 }
 
-/// A page of the link's hosted forms: its form token for this browser, its policy (a form
-/// may end, through redirects, at any listed platform's consent screen, the callback, and
-/// the app), its language (`Content-Language`), and the cookie when it is new.
+/// A page of the link's hosted forms: its form token for this browser, its policy, its
+/// language (`Content-Language`), and the cookie when it is new. A form's answer may lead,
+/// through redirects, to a platform's consent screen (which may itself redirect to another
+/// of the platform's hosts: `threads.net` to `www.threads.net`, Facebook to `m.facebook.com`
+/// on phones; Chromium checks `form-action` on every hop), to a Mastodon instance the user
+/// names, to the callback and to the app: so `form-action` is this worker, any https origin,
+/// and the app's redirect (which may be plain http on a developer's machine).
 pub fn form_answer(
     ctx: &Ctx,
     link: &LinkRow,
@@ -76,15 +82,10 @@ pub fn form_answer(
     msgs: &Messages,
     browser: &(String, bool),
 ) -> ApiResult<Response> {
-    let mut ends: Vec<String> = vec![ctx.public_url.clone(), link.redirect_url.clone()];
-    for id in link.platform_list().unwrap_or_default() {
-        if let Some(p) = ctx.catalog.get(&id).filter(|p| p.auth == AuthKind::Oauth2) {
-            ends.push(p.authorize_url.clone());
-        }
-    }
-    let ends: Vec<&str> = ends.iter().map(String::as_str).collect();
+    let policy = policy_with_form_targets(&[&link.redirect_url]);
+    let policy = policy.replacen("form-action 'self'", "form-action 'self' https:", 1);
     let mut resp = respond::page(status, page, msgs)?;
-    resp.headers_mut().set("content-security-policy", &policy_with_form_targets(&ends)).or_500("policy header")?;
+    resp.headers_mut().set("content-security-policy", &policy).or_500("policy header")?;
     if browser.1 {
         let cookie = link_cookie(&browser.0, &link.id, ctx.public_url.starts_with("https://"));
         resp.headers_mut().set("set-cookie", &cookie).or_500("link cookie")?;
@@ -98,15 +99,37 @@ pub fn token(ctx: &Ctx, link: &LinkRow, browser: &str) -> ApiResult<String> {
 }
 
 /// The chooser of a pending chooser link of `app`, for the browser whose `Cookie` header is
-/// `cookie`, in the link's language (else the browser's).
+/// `cookie`, in the link's language (else the browser's). A link offering one platform that
+/// asks on a form (Bluesky, a Mastodon instance, an API key) skips the chooser: its form
+/// is the page.
 pub async fn chooser(ctx: &Ctx, link: &LinkRow, app: &AppRow, cookie: Option<&str>) -> ApiResult<Response> {
     let browser = browser_value(cookie)?;
     let ids = link.platform_list().unwrap_or_default();
     // A platform dropped from the deployment since the link was made is no longer offered.
-    let offered: Vec<Offered<'_>> =
-        ids.iter().filter_map(|id| ctx.catalog.get(id)).map(|p| Offered { id: &p.id, name: &p.name }).collect();
+    let platforms: Vec<&Platform> = ids.iter().filter_map(|id| ctx.catalog.get(id)).collect();
     let msgs = crate::pages::messages(ctx, ctx.page_lang(link.locale.as_deref())).await;
     let action = format!("/connect/{}", link.id);
-    let page = chooser_page(&brand_of(app), &msgs, &action, &token(ctx, link, &browser.0)?, &offered);
+    let (brand, token) = (brand_of(app), token(ctx, link, &browser.0)?);
+    let page = match platforms.as_slice() {
+        [p] if form_kind(p).is_some() => {
+            let kind = form_kind(p).ok_or_else(ApiError::internal)?;
+            form_page(&brand, &msgs, kind, &platform_mark(&p.id, &p.name), &p.id, &action, &token, "", None)
+        }
+        _ => {
+            let offered: Vec<Offered<'_>> = platforms.iter().map(|p| Offered { id: &p.id, name: &p.name }).collect();
+            chooser_page(&brand, &msgs, &action, &token, &offered)
+        }
+    };
     form_answer(ctx, link, 200, page, &msgs, &browser)
+}
+
+/// The hosted form a platform asks on after it is chosen; `None` for a platform whose own
+/// consent screen follows at once.
+pub fn form_kind(p: &Platform) -> Option<FormKind> {
+    match p.auth {
+        AuthKind::InstanceOauth2 => Some(FormKind::Instance),
+        AuthKind::AppPassword => Some(FormKind::Bluesky),
+        AuthKind::ApiKey => Some(FormKind::ApiKey),
+        AuthKind::Oauth2 => None,
+    }
 }

@@ -100,7 +100,12 @@ test('Chromium: Bluesky\'s hosted form, labelled; a refused app password comes b
   const link = await chooserLink(['sandbox', 'bluesky']);
   const { context, page, others } = await tab();
   await page.goto(link.url);
-  await Promise.all([page.waitForURL((u) => u.pathname === `/connect/${link.id}`), page.getByRole('button', { name: 'Bluesky' }).click()]);
+  // The choice posts to the link's own path: wait for that answer, not the URL (it is the same).
+  await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `/connect/${link.id}`),
+    page.getByRole('button', { name: 'Bluesky' }).click(),
+  ]);
+  await page.waitForLoadState('load');
   assert.equal(await page.textContent('h1'), 'Sign in to Bluesky');
   assert.deepEqual(await images(page), [{ src: '/assets/icons/bluesky.svg', loaded: true }], 'the platform\'s icon in the header');
   assert.equal(await page.getByRole('group', { name: 'Your Bluesky account' }).count(), 1);
@@ -121,5 +126,24 @@ test('Chromium: Bluesky\'s hosted form, labelled; a refused app password comes b
   const claimed = await w.claim(final.toString());
   assert.equal(claimed.body.data[0].platform_user_id, account.did);
   assert.deepEqual(others(), []);
+  await context.close();
+});
+
+test('Chromium without JavaScript: the chooser, the Bluesky form and the connect work as plain forms', { skip }, async () => {
+  const account = bsky.addAccount({ handle: 'nojs.bsky.social', appPasswords: ['nojs-nojs-nojs-nojs'] });
+  const link = await chooserLink(['sandbox', 'bluesky']);
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto(link.url);
+  await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Bluesky' }).click()]);
+  await page.waitForLoadState('load');
+  assert.equal(await page.textContent('h1'), 'Sign in to Bluesky');
+  await page.getByLabel('Handle').fill('nojs.bsky.social');
+  await page.getByLabel('App password').fill('nojs-nojs-nojs-nojs');
+  await Promise.all([page.waitForURL((u) => u.href.startsWith(redirect), { timeout: 15_000 }), page.getByRole('button', { name: 'Connect' }).click()]);
+  const final = new URL(page.url());
+  assert.deepEqual([final.searchParams.get('connected'), final.searchParams.get('platform')], ['true', 'bluesky']);
+  const claimed = await w.claim(final.toString());
+  assert.equal(claimed.body.data[0].platform_user_id, account.did);
   await context.close();
 });

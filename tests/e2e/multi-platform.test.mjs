@@ -57,6 +57,7 @@ async function openChooser(link, cookie) {
     html,
     cookie: set ? set.split(';')[0] : cookie,
     setCookie: set,
+    policy: res.headers.get('content-security-policy'),
     token: unescapeHtml(html.match(/name="form_token" value="([^"]*)"/)[1]),
     buttons: [...html.matchAll(/<button type="submit" name="platform" value="([^"]+)"/g)].map((m) => m[1]),
   };
@@ -99,10 +100,42 @@ test('one platform listed is exactly platform: its consent at once, no chooser',
   const open = await w.fetchChecked(r.body.url, { redirect: 'manual' });
   assert.equal(open.status, 302);
   assert.equal(open.headers.get('location'), r.body.authorize_url);
-  // And a one-platform refusal stays the same: Bluesky connects with posted credentials.
-  const bsky = await create({ platforms: ['bluesky'] });
+  // `platform` alone keeps its answer: Bluesky connects with posted credentials there.
+  const bsky = await create({ platform: 'bluesky' });
   assert.equal(bsky.status, 422);
   assert.equal(bsky.body.error.code, 'platform_unsupported');
+});
+
+test('one listed platform that asks on a form: the link\'s url is that form, no chooser (Bluesky connects; Mastodon asks for its server)', async () => {
+  const a = bsky.addAccount({ handle: 'single.bsky.social', appPasswords: ['sing-sing-sing-sing'] });
+  const r = await create({ platforms: ['bluesky'] });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  w.linkKeys.set(r.body.id, app.api_key);
+  assert.deepEqual([r.body.platform, r.body.platforms, r.body.authorize_url], [null, ['bluesky'], null]);
+  const page = await openChooser(r.body);
+  assert.deepEqual(page.buttons, [], 'no chooser');
+  assert.match(page.html, /<h1>Sign in to Bluesky<\/h1>/);
+  assert.match(page.html, /<input type="hidden" name="platform" value="bluesky">/);
+  const res = await choose(r.body, page, 'bluesky', { identifier: 'single.bsky.social', app_password: 'sing-sing-sing-sing' });
+  assert.equal(res.status, 302);
+  const q = new URL(res.headers.get('location')).searchParams;
+  assert.deepEqual([q.get('connected'), q.get('platform')], ['true', 'bluesky']);
+  const claimed = await w.claim(res.headers.get('location'));
+  assert.equal(claimed.body.data[0].platform_user_id, a.did);
+
+  const m = await create({ platforms: ['mastodon'] });
+  assert.equal(m.status, 201, JSON.stringify(m.body));
+  const mPage = await openChooser(m.body);
+  assert.deepEqual(mPage.buttons, []);
+  assert.match(mPage.html, /<input type="hidden" name="platform" value="mastodon">/);
+  assert.match(mPage.html, /name="instance"/);
+  // With a field of one platform's it is `platform`'s path: Mastodon with its instance
+  // starts at once; Bluesky with scopes is refused as `platform` refuses it.
+  const withInstance = await create({ platforms: ['mastodon'], instance: INSTANCE });
+  assert.equal(withInstance.status, 201, JSON.stringify(withInstance.body));
+  assert.equal(withInstance.body.platform, 'mastodon');
+  const scoped = await create({ platforms: ['bluesky'], scopes: ['atproto'] });
+  assert.equal(scoped.status, 422);
 });
 
 test('refused: both fields, an empty or repeating list, unknown or unconfigured platforms (named), one-platform fields', async () => {
@@ -140,6 +173,12 @@ test('the chooser lists exactly the link\'s platforms as named buttons with thei
   assert.match(page.html, /<h1>Connect an account<\/h1><p>Choose the platform of the account Multi app should be able to use\.<\/p>/);
   assert.match(page.html, /<link rel="stylesheet" href="\/assets\/pages\.css">/);
   assert.match(page.setCookie, /^cl_link=[\w-]+; Path=\/connect\/cl_\w+; Max-Age=600; HttpOnly; SameSite=Strict$/);
+  // The policy: no script and no inline style (the page carries none), and a form answer may
+  // go on to any https consent screen (a platform may redirect among its own hosts: Chromium
+  // checks form-action on every hop) and to the app's redirect, even on plain http.
+  assert.doesNotMatch(page.html, /<script|<style|style="/);
+  assert.match(page.policy, /default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' https: https:\/\/app\.example\.com; frame-ancestors 'none'; base-uri 'none'/);
+  assert.doesNotMatch(page.policy, /unsafe-inline|script-src/);
   // Opened again with its cookie: the same cookie stays, no new one is set.
   const again = await openChooser(link, page.cookie);
   assert.equal(again.setCookie, null);

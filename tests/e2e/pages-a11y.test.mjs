@@ -80,6 +80,10 @@ async function audit(page, name) {
     const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(sideways <= 0, `${name} ${view.name} scrolls sideways by ${sideways}px`);
     assert.equal(await page.$eval('.shell', (e) => getComputedStyle(e).maxWidth), '512px', 'the stylesheet applies');
+    // Light and dark follow the system: the page's background is dark exactly in the dark view.
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const [r, g, b] = (bg.match(/\d+/g) ?? []).map(Number);
+    assert.equal((r + g + b) / 3 < 96, view.scheme === 'dark', `${name} ${view.name}: background ${bg}`);
     const file = path.join(SHOTS, `${name}-${view.name}.png`);
     await page.screenshot({ path: file, fullPage: true });
   }
