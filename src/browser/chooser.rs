@@ -75,6 +75,7 @@ pub async fn submit(
     if browser.1 || !form_token_ok(&key, &link.id, &browser.0, form.get("form_token")) {
         return Err(refused("This form does not come from the page this browser was shown. Open the link again."));
     }
+    crate::links::attempts::count(ctx, &link.id).await?;
     let chosen = form.get("platform");
     let platform = ctx
         .catalog

@@ -65,6 +65,21 @@ pub async fn choose_platform(db: &D1Database, link_id: &str, c: &Chosen<'_>, now
     .await
 }
 
+/// Counts one more posted form on a pending chooser link, unless `cap` were posted already:
+/// whether it was counted. The count and the check are one statement, so concurrent posts
+/// cannot pass the cap together.
+pub async fn count_choice_attempt(db: &D1Database, link_id: &str, cap: u32) -> ApiResult<bool> {
+    query!(
+        db,
+        "UPDATE connect_links SET choice_attempts = choice_attempts + 1 \
+         WHERE id = ?1 AND platforms IS NOT NULL AND choice_attempts < ?2 RETURNING id",
+        link_id,
+        cap
+    )
+    .exists("count choice attempt")
+    .await
+}
+
 /// What [`choose_platform`] writes.
 pub struct Chosen<'a> {
     /// The chosen platform's id.

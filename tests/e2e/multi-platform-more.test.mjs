@@ -1,0 +1,85 @@
+// One link, many platforms (issue 25), continued: how many forms a chooser link takes, the
+// link's locale, a failed connect naming the chosen platform, an app's own credentials
+// offering their platform, and the icons the chooser references. The chooser's own markup
+// is tested in multi-platform.test.mjs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startWorker } from './harness.mjs';
+import { PlatformMocks, chainOutbound, credentialVars } from './platform-mocks.mjs';
+import { BlueskyMocks } from './mocks-bluesky.mjs';
+import { WebhookReceiver } from './webhook-receiver.mjs';
+
+const REDIRECT = 'https://app.example.com/connected';
+const mocks = new PlatformMocks();
+const bsky = new BlueskyMocks();
+const receiver = new WebhookReceiver();
+let w;
+let app;
+
+before(async () => {
+  await receiver.start();
+  const vars = { ...credentialVars(['x', 'linkedin']), PLATFORM_TIMEOUT_MS: '3000' };
+  w = await startWorker({ vars, outbound: chainOutbound(bsky, mocks) });
+  const r = await w.admin('POST', '/v1/admin/apps', { name: 'Multi more', allowed_redirect_urls: [REDIRECT], webhook_url: receiver.url });
+  assert.equal(r.status, 201);
+  app = r.body;
+  receiver.useSecret(app.webhook_secret);
+});
+after(async () => {
+  await w?.stop();
+  await receiver.stop();
+});
+
+const create = (json, key = app.api_key) => w.call('POST', '/v1/connect-links', { token: key, json: { redirect_url: REDIRECT, ...json } });
+const status = async (id) => (await w.call('GET', `/v1/connect-links/${id}`, { token: app.api_key })).body;
+const unescapeHtml = (s) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
+/** A chooser link of `platforms` (more fields in `extra`), registered with the harness (for its claim). */
+async function chooserLink(platforms, extra = {}) {
+  const r = await create({ platforms, ...extra });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  w.linkKeys.set(r.body.id, app.api_key);
+  return r.body;
+}
+
+/** Opens the link as a browser: the page, its cookie and form token. */
+async function openChooser(link, cookie) {
+  const res = await w.fetchChecked(link.url, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+  assert.equal(res.status, 200);
+  const html = await res.text();
+  const set = res.headers.get('set-cookie');
+  return { html, cookie: set ? set.split(';')[0] : cookie, token: unescapeHtml(html.match(/name="form_token" value="([^"]*)"/)[1]) };
+}
+
+/** Chooses `platform` in an opened chooser (same-origin post with its cookie): the answer. */
+function choose(link, page, platform, extra = {}) {
+  return w.fetchChecked(`${w.base}/connect/${link.id}`, {
+    method: 'POST',
+    body: new URLSearchParams({ form_token: page.token, platform, ...extra }),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin', cookie: page.cookie },
+    redirect: 'manual',
+  });
+}
+
+test('a chooser link takes 10 posted forms: the 11th is refused with 429 and nothing is tried at the platform', async () => {
+  bsky.addAccount({ handle: 'tries.bsky.social', appPasswords: ['good-good-good-good'] });
+  const link = await chooserLink(['x', 'bluesky']);
+  const page = await openChooser(link);
+  assert.equal((await choose(link, page, 'bluesky')).status, 200, 'the form: post 1');
+  const before = bsky.count('createSession');
+  for (let i = 2; i <= 10; i += 1) {
+    const wrong = await choose(link, page, 'bluesky', { identifier: 'tries.bsky.social', app_password: `wrong-${i}` });
+    assert.equal(wrong.status, 400, `post ${i}`);
+  }
+  assert.equal(bsky.count('createSession'), before + 9);
+  // The 11th, even with the right password: refused before any sign-in.
+  const eleventh = await choose(link, page, 'bluesky', { identifier: 'tries.bsky.social', app_password: 'good-good-good-good' });
+  assert.equal(eleventh.status, 429);
+  assert.match(eleventh.headers.get('content-type'), /^text\/html/);
+  assert.match(await eleventh.text(), /Too many tries on this connect link/);
+  assert.equal(bsky.count('createSession'), before + 9, 'no sign-in was tried');
+  // An OAuth choice is refused the same way: no consent is started.
+  assert.equal((await choose(link, page, 'x')).status, 429);
+  const s = await status(link.id);
+  assert.deepEqual([s.status, s.platform], ['pending', null]);
+});
