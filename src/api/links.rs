@@ -75,6 +75,7 @@ async fn create_chooser(ctx: &Ctx, app: &AppRow, input: &CreateLink, offered: &[
         expires_at: ctx.now() + STATE_TTL_SECS,
         accounts: input.accounts.unwrap_or(AccountsMode::Pick),
         platforms: Some(serde_json::to_string(offered).or_500("platforms json")?),
+        locale: input.locale.clone(),
         ..LinkRow::default()
     };
     if !store::insert_link(&db, &link, "hosted", Some(cap)).await? {

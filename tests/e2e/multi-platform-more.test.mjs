@@ -83,3 +83,8 @@ test('a chooser link takes 10 posted forms: the 11th is refused with 429 and not
   const s = await status(link.id);
   assert.deepEqual([s.status, s.platform], ['pending', null]);
 });
+
+test('a chooser link keeps its locale: the status shows it', async () => {
+  const link = await chooserLink(['x', 'linkedin'], { locale: 'de' });
+  assert.equal((await status(link.id)).locale, 'de');
+});
