@@ -287,7 +287,8 @@ async fn ask(
         let until = now + CHOICE_TTL_SECS;
         let binding = Some((token_hash.clone(), choice_hash(&cookie)));
         let insert = choice_insert_stmt(ctx, &db, link, choice, finish, binding, until)?;
-        let choosing = store::end_link_stmt(&db, &link.id, &LinkEnd::Choosing { until }, now)?;
+        let of = store::OfChoice::of(link);
+        let choosing = store::end_link_stmt(&db, &link.id, &LinkEnd::Choosing { until }, of, now)?;
         db.batch(vec![insert, choosing, store::assert_changed_stmt(&db)?]).await.or_500("store choice")?;
         Ok::<(), ApiError>(())
     }

@@ -48,7 +48,7 @@ pub async fn end_failed_naming(
             true => LinkEnd::Failed(failure.as_str()),
             false => LinkEnd::MissingScopes(missing),
         };
-        batch.push(store::end_link_stmt(&db, &link.id, &end, ctx.now())?);
+        batch.push(store::end_link_stmt(&db, &link.id, &end, store::OfChoice::of(link), ctx.now())?);
         // A link that ended meanwhile (a landing whose answer was lost committed it) is not
         // told failed.
         batch.push(store::assert_changed_stmt(&db)?);

@@ -184,9 +184,34 @@ pub enum LinkEnd<'a> {
     MissingScopes(&'a [String]),
 }
 
+/// Which choice of a chooser link an end is for.
+#[derive(Clone, Copy)]
+pub enum OfChoice<'a> {
+    /// Whichever the link holds (an end that is not a connect's: the user let go of the app).
+    Any,
+    /// Only the choice with this state key (`LinkRow::choice_state` as the flow read it; `None`
+    /// for a choice without consent), so a choice replaced meanwhile (the user went back and
+    /// chose again) neither completes nor fails the link.
+    Latest(Option<&'a str>),
+}
+
+impl<'a> OfChoice<'a> {
+    /// The choice `link` held when the flow read it.
+    pub fn of(link: &'a LinkRow) -> Self {
+        OfChoice::Latest(link.choice_state.as_deref())
+    }
+}
+
 /// The statement that ends a pending (or choosing) link, with `RETURNING id` (no row: it was
-/// neither; follow it with [`assert_changed_stmt`] where that must roll the batch back).
-pub fn end_link_stmt(db: &D1Database, id: &str, end: &LinkEnd<'_>, now: i64) -> ApiResult<D1PreparedStatement> {
+/// neither, or a chooser link whose choice is no longer `of`; follow it with
+/// [`assert_changed_stmt`] where that must roll the batch back).
+pub fn end_link_stmt(
+    db: &D1Database,
+    id: &str,
+    end: &LinkEnd<'_>,
+    of: OfChoice<'_>,
+    now: i64,
+) -> ApiResult<D1PreparedStatement> {
     let mut missing = None;
     let (status, error, ids, events, hash, until, choice_until) = match end {
         LinkEnd::Completed(p) => ("completed", None, Some(to_json(*p)?), None, None, None, None),
@@ -216,7 +241,8 @@ pub fn end_link_stmt(db: &D1Database, id: &str, end: &LinkEnd<'_>, now: i64) -> 
         "UPDATE connect_links SET status = ?2, error = ?3, profile_id = ?4, profile_ids = ?5, claim_events = ?6, \
          completed_at = ?7, claim_token_hash = ?8, claim_expires_at = ?9, choice_expires_at = COALESCE(?10, choice_expires_at), \
          missing_scopes = ?11 \
-         WHERE id = ?1 AND status IN ('pending', 'choosing') RETURNING id",
+         WHERE id = ?1 AND status IN ('pending', 'choosing') \
+         AND (?12 = 0 OR platforms IS NULL OR choice_state IS ?13) RETURNING id",
         id,
         status,
         error,
@@ -227,7 +253,12 @@ pub fn end_link_stmt(db: &D1Database, id: &str, end: &LinkEnd<'_>, now: i64) -> 
         hash,
         until,
         choice_until,
-        missing
+        missing,
+        matches!(of, OfChoice::Latest(_)),
+        match of {
+            OfChoice::Latest(state) => state,
+            OfChoice::Any => None,
+        }
     )
     .or_500("prepare end link")
 }

@@ -88,3 +88,43 @@ test('a chooser link keeps its locale: the status shows it', async () => {
   const link = await chooserLink(['x', 'linkedin'], { locale: 'de' });
   assert.equal((await status(link.id)).locale, 'de');
 });
+
+test('a choice replaced while its consent is landing does not complete the link: the end checks the latest choice', async () => {
+  const link = await chooserLink(['linkedin', 'x']);
+  const page = await openChooser(link);
+  const first = await choose(link, page, 'linkedin');
+  assert.equal(first.status, 303);
+  const stale = mocks.approve(first.headers.get('location'), { user: 'race_li' });
+  // LinkedIn's token endpoint holds the first consent's exchange until the user chose again.
+  let reached;
+  const atExchange = new Promise((r) => { reached = r; });
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  mocks.api = async (_request, url) => {
+    if (url.hostname === 'www.linkedin.com' && url.pathname.endsWith('/accessToken')) {
+      reached();
+      await gate;
+    }
+    return undefined;
+  };
+  try {
+    const landing = w.fetchChecked(`${stale.redirectUri}?${new URLSearchParams({ code: stale.code, state: stale.state })}`, { redirect: 'manual' });
+    await atExchange;
+    const again = await openChooser(link, page.cookie);
+    const second = await choose(link, again, 'x');
+    assert.equal(second.status, 303);
+    release();
+    const res = await landing;
+    const to = res.headers.get('location');
+    assert.ok(!to || new URL(to).searchParams.get('connected') !== 'true', `the replaced choice did not connect: ${res.status} ${to}`);
+    const s = await status(link.id);
+    assert.deepEqual([s.status, s.platform, s.profile_id ?? null], ['pending', 'x', null]);
+    const latest = mocks.approve(second.headers.get('location'), { user: 'race_x' });
+    const done = await w.callback(`${latest.redirectUri}?${new URLSearchParams({ code: latest.code, state: latest.state })}`);
+    assert.equal(new URL(done.headers.get('location')).searchParams.get('connected'), 'true');
+    assert.deepEqual([(await status(link.id)).status, (await status(link.id)).platform], ['completed', 'x']);
+  } finally {
+    release();
+    mocks.api = undefined;
+  }
+});
