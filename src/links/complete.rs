@@ -211,11 +211,13 @@ async fn connect(
 /// grant holds is not known).
 async fn read_granted(ctx: &Ctx, platform: &Platform, link: &LinkRow, req: &HttpRequest) -> Option<Vec<String>> {
     let resp = fetch::send(req, &platform.id, None, ctx.timeout_ms()).await.ok()?;
-    let granted = scopes::graph_granted(resp.status, &resp.body);
-    if granted.is_none() {
-        log_failure(&platform.id, &link.id, "granted_scopes", &format!("status {}", resp.status));
+    match scopes::graph_granted(resp.status, &resp.body) {
+        Ok(granted) => Some(granted),
+        Err(why) => {
+            log_failure(&platform.id, &link.id, "granted_scopes", &format!("{why} (status {})", resp.status));
+            None
+        }
     }
-    granted
 }
 
 /// The code exchange (and Meta's long-lived swap).
