@@ -109,6 +109,10 @@ test('a declined required scope fails with missing_scopes; the link names the sc
   assert.equal(status.body.error, 'missing_scopes');
   assert.deepEqual(status.body.missing_scopes, ['users.read'], 'only the required scope is missing');
   assert.equal((await w.row('SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id LIKE ?', '%optional3')).n, 0);
+  // The app is told with the scopes named, as the status names them.
+  await w.settled();
+  const [told] = receiver.of('connect_link.failed').filter((e) => e.data.link_id === link.id);
+  assert.deepEqual(told?.data, { link_id: link.id, platform: 'x', error: 'missing_scopes', external_user_id: null, missing_scopes: ['users.read'] });
   // A link failed otherwise names none.
   const other = await connect({ platform: 'x', scopes: X_REQUIRED }, { user: 'optional3' });
   assert.equal(other.q.connected, 'true');

@@ -1123,6 +1123,10 @@ class ConnectLinkFailedData(BaseModel):
         'redirect_not_allowed',
     ]
     external_user_id: str | None
+    missing_scopes: list[str] | None = Field(None, min_length=1)
+    """
+    Only with `error: "missing_scopes"`: the required scopes the user declined, as the link's `missing_scopes` shows them.
+    """
 
 
 class CreateAppRequest(BaseModel):

@@ -1721,6 +1721,8 @@ export interface components {
             platform: components["schemas"]["PlatformId"];
             error: components["schemas"]["LinkFailure"];
             external_user_id: string | null;
+            /** @description Only with `error: "missing_scopes"`: the required scopes the user declined, as the link's `missing_scopes` shows them. */
+            missing_scopes?: string[];
         };
         /** @description The body of every webhook: `{type, timestamp, data}`. `data` is the profile as the API shows it for `profile.*` events, `ConnectLinkFailedData` for `connect_link.failed`, and `PlatformEventData` for `platform.event`. */
         WebhookEvent: {
@@ -3837,6 +3839,15 @@ export interface operations {
             413: components["responses"]["HtmlPayloadTooLarge"];
             /** @description An HTML error page (422): the chosen platform is no longer configured for the app. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description An HTML error page (429): the link took its 10 posted forms (the choice and each form sent); nothing was tried at the platform. The app makes a new link. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
