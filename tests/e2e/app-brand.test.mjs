@@ -427,3 +427,20 @@ test('the hosted pages show the brand: display name, the served logo and the acc
   const css = await fetch(`${w.base}${sheet}`);
   assert.equal(await css.text(), ':root{--accent:#ffeb3b;--on-accent:#000000}\n');
 });
+
+test('every table under apps, app_logos too, goes with its app (ON DELETE CASCADE)', async () => {
+  const tables = (await w.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").all()).results.map((r) => r.name);
+  const under = [];
+  for (const t of tables) {
+    for (const fk of (await w.db.prepare(`PRAGMA foreign_key_list("${t}")`).all()).results) {
+      if (fk.table === 'apps') under.push(`${t}.${fk.from}: ${fk.on_delete}`);
+    }
+  }
+  assert.ok(under.some((u) => u.startsWith('app_logos.app_id')), under.join('\n'));
+  assert.deepEqual(under.filter((u) => !u.endsWith(': CASCADE')), [], 'a row under an app that would outlive it');
+  // And an app deleted (by an operator, in D1) takes its logo with it.
+  const doomed = (await w.createApp('doomed')).app;
+  assert.equal((await putLogo(doomed.id, `<svg viewBox="0 0 10 10">${SQUARE}</svg>`, 'image/svg+xml')).status, 200);
+  await w.db.prepare('DELETE FROM apps WHERE id = ?').bind(doomed.id).run();
+  assert.equal((await w.row('SELECT COUNT(*) AS n FROM app_logos WHERE app_id = ?', doomed.id)).n, 0);
+});
