@@ -1781,7 +1781,7 @@ export interface components {
         CreateConnectLinkRequest: {
             /** @description A platform id from `GET /v1/platforms` whose `auth` is `oauth2` or `instance_oauth2`. Not with `platforms`; with neither, the link offers every platform configured for the app. */
             platform?: components["schemas"]["PlatformId"];
-            /** @description Instead of `platform`: the platforms a hosted chooser at the link's `url` offers, in this order (1 to 50 distinct ids, each configured for the app: else 422 `platform_not_configured` naming them). One listed is exactly `platform`. With several, the user picks one at `url`; an OAuth platform then goes to its consent screen, `mastodon` asks for the instance, `bluesky` for the handle and an app password, an API-key platform for the key, all on hosted forms. `scopes`, `instance`, `profile_id` and `"callback": "app"` name one platform's things and are refused (400) with several. Omit both `platform` and `platforms` to offer every platform configured for the app (its own or the deployment's credentials, the sandbox when on, `mastodon`, `bluesky`, API-key platforms). */
+            /** @description Instead of `platform`: the platforms a hosted chooser at the link's `url` offers, in this order (1 to 50 distinct ids, each configured for the app: else 422 `platform_not_configured` naming them). One listed is exactly `platform`. With several, the user picks one at `url`; an OAuth platform then goes to its consent screen, `mastodon` asks for the instance, `bluesky` for the handle and an app password, an API-key platform for the key, all on hosted forms. `scopes`, `optional_scopes`, `instance`, `profile_id` and `"callback": "app"` name one platform's things and are refused (400) with several. Omit both `platform` and `platforms` to offer every platform configured for the app (its own or the deployment's credentials, the sandbox when on, `mastodon`, `bluesky`, API-key platforms). */
             platforms?: components["schemas"]["PlatformId"][];
             /**
              * Format: uri
@@ -1790,7 +1790,7 @@ export interface components {
             redirect_url: string;
             /** @description Up to 50 scope names without spaces or commas; the platform's defaults when absent. */
             scopes?: string[] | null;
-            /** @description Scopes asked for together with `scopes` that the user may decline: a connect in which the user declined only these succeeds, and the profile's `declined_scopes` names them. Same bounds as `scopes`; a scope in both lists is a 400. A reconnect link (`profile_id`) that asks for a scope its profile declined asks the platform to show it again (Facebook: `auth_type=rerequest`). */
+            /** @description Scopes asked for together with `scopes` that the user may decline: a connect in which the user declined only these succeeds, and the profile's `declined_scopes` names them. Same bounds as `scopes`; a scope in both lists is a 400. A reconnect link (`profile_id`) that asks for a scope its profile declined asks the platform to show it again (Facebook: `auth_type=rerequest`). Only on a link to one platform (400 on a link that may offer several). */
             optional_scopes?: string[] | null;
             /** @description The app's own id for its user (1 to 256 characters). */
             external_user_id?: string | null;
