@@ -128,3 +128,71 @@ test('a choice replaced while its consent is landing does not complete the link:
     mocks.api = undefined;
   }
 });
+
+test("an app's own platform credentials offer that platform: instagram in the default list, and in a platforms list (201)", async () => {
+  const own = (await w.createApp('own-instagram')).app;
+  const ownApp = await w.admin('GET', `/v1/admin/apps/${own.id}`);
+  assert.equal(ownApp.status, 200);
+  const key = (await w.admin('POST', `/v1/admin/apps/${own.id}/api-keys`, {})).body.api_key;
+  await w.admin('PATCH', `/v1/admin/apps/${own.id}`, { allowed_redirect_urls: [REDIRECT] });
+  const before = await create({}, key);
+  assert.equal(before.status, 201, JSON.stringify(before.body));
+  assert.ok(!before.body.platforms.includes('instagram'), 'no deployment credentials for instagram');
+  mocks.allowClient('instagram', 'own-ig-client', 'own-ig-secret-0123');
+  const put = await w.admin('PUT', `/v1/admin/apps/${own.id}/platforms/instagram`, { client_id: 'own-ig-client', client_secret: 'own-ig-secret-0123' });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  const after = await create({}, key);
+  assert.equal(after.status, 201);
+  assert.ok(after.body.platforms.includes('instagram'), JSON.stringify(after.body.platforms));
+  assert.ok(after.body.platforms.includes('x'));
+  const listed = await create({ platforms: ['instagram', 'x'] }, key);
+  assert.equal(listed.status, 201, JSON.stringify(listed.body));
+  assert.deepEqual(listed.body.platforms, ['instagram', 'x']);
+});
+
+test('a failed connect on a chooser link names the chosen platform: the final redirect and connect_link.failed', async () => {
+  const link = await chooserLink(['linkedin', 'x'], { external_user_id: 'u-denied' });
+  const page = await openChooser(link);
+  const res = await choose(link, page, 'x');
+  assert.equal(res.status, 303);
+  // The user denies at X: the platform returns the browser with error=access_denied.
+  const consent = new URL(res.headers.get('location'));
+  const back = `${consent.searchParams.get('redirect_uri')}?${new URLSearchParams({ error: 'access_denied', state: consent.searchParams.get('state') })}`;
+  const denied = await w.fetchChecked(back, { redirect: 'manual' });
+  assert.equal(denied.status, 302);
+  const q = new URL(denied.headers.get('location')).searchParams;
+  assert.deepEqual([q.get('connected'), q.get('error'), q.get('platform'), q.get('link_id')], ['false', 'access_denied', 'x', link.id]);
+  const s = await status(link.id);
+  assert.deepEqual([s.status, s.platform, s.error], ['failed', 'x', 'access_denied']);
+  await w.settled();
+  const told = receiver.of('connect_link.failed').filter((e) => e.data.link_id === link.id);
+  assert.equal(told.length, 1);
+  assert.deepEqual(told[0].data, { link_id: link.id, platform: 'x', error: 'access_denied', external_user_id: 'u-denied' });
+});
+
+test("Bluesky's refusal is the worker's own words on the form, never the text the PDS sent", async () => {
+  bsky.addAccount({ handle: 'words.bsky.social', appPasswords: ['word-word-word-word'] });
+  const link = await chooserLink(['x', 'bluesky']);
+  const page = await openChooser(link);
+  const marker = 'PDS-MARKER-3f9a <b>injected</b>';
+  bsky.failNext('createSession', () => new Response(JSON.stringify({ error: 'AuthenticationRequired', message: marker }), { status: 401, headers: { 'content-type': 'application/json' } }));
+  const refused = await choose(link, page, 'bluesky', { identifier: 'words.bsky.social', app_password: 'word-word-word-word' });
+  assert.equal(refused.status, 400);
+  const html = await refused.text();
+  assert.match(html, /role="alert"[^>]*>(?:<[^>]+>)*Bluesky refused the handle or app password</);
+  assert.ok(!html.includes('PDS-MARKER'), 'the PDS message is not shown');
+  assert.ok(!html.includes('injected'));
+});
+
+test('the icons the chooser references are served: 200, image/svg+xml', async () => {
+  const link = await chooserLink(['linkedin', 'x', 'bluesky']);
+  const page = await openChooser(link);
+  const icons = [...page.html.matchAll(/<img src="(\/assets\/icons\/[a-z_]+\.svg)"/g)].map((m) => m[1]);
+  assert.ok(icons.length >= 3, page.html);
+  for (const icon of icons) {
+    const res = await fetch(`${w.base}${icon}`);
+    assert.equal(res.status, 200, icon);
+    assert.match(res.headers.get('content-type'), /^image\/svg\+xml/, icon);
+    assert.match(await res.text(), /^<svg[\s>]/, icon);
+  }
+});
