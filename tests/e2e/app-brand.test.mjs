@@ -444,3 +444,26 @@ test('every table under apps, app_logos too, goes with its app (ON DELETE CASCAD
   await w.db.prepare('DELETE FROM apps WHERE id = ?').bind(doomed.id).run();
   assert.equal((await w.row('SELECT COUNT(*) AS n FROM app_logos WHERE app_id = ?', doomed.id)).n, 0);
 });
+
+test('a branded app is named on the account picker and on the expired-link page too, never by its internal name', async () => {
+  const made = await w.createApp('acme-internal-3');
+  const id = made.app.id;
+  assert.equal((await w.admin('PATCH', `/v1/admin/apps/${id}`, { display_name: 'Acme Posts' })).status, 200);
+  // The sandbox login has three accounts: after consent, the picker.
+  const link = await w.createLink(made.api_key);
+  const { back } = await w.consent(link);
+  const picker = await w.fetchChecked(back.toString(), { redirect: 'manual' });
+  assert.equal(picker.status, 200);
+  const pickerHtml = await picker.text();
+  assert.match(pickerHtml, /name="account"/, 'the account picker');
+  assert.ok(pickerHtml.includes('Acme Posts'), 'the picker names the app');
+  assert.doesNotMatch(pickerHtml, /acme-internal-3/);
+  // A link past its 10 minutes: the error page names the app that asked.
+  const late = await w.createLink(made.api_key);
+  await w.db.prepare('UPDATE connect_links SET expires_at = ? WHERE id = ?').bind(Math.floor(Date.now() / 1000) - 1, late.id).run();
+  const expired = await w.fetchChecked(late.url, { redirect: 'manual' });
+  assert.equal(expired.status, 410);
+  const expiredHtml = await expired.text();
+  assert.ok(expiredHtml.includes('Acme Posts'), expiredHtml);
+  assert.doesNotMatch(expiredHtml, /acme-internal-3/);
+});
