@@ -51,7 +51,7 @@ pub async fn authorize_page(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<
     }
     let msgs = crate::pages::messages(ctx, ctx.page_lang(link.as_ref().and_then(|l| l.locale.as_deref()))).await;
     let name = ctx.catalog.get("sandbox").map_or("Sandbox", |p| p.name.as_str());
-    let mark = PlatformMark { name: name.to_string(), icon_url: None };
+    let mark = PlatformMark::of("sandbox", name);
     let ends = form_ends(ctx, &req, link.as_ref());
     let ends: Vec<&str> = ends.iter().map(String::as_str).collect();
     let mut resp = respond::page(200, req.consent_page(&csrf, &brand, &msgs, &mark), &msgs)?;

@@ -304,7 +304,7 @@ async fn ask(
     }
     let action = format!("{}/connect/{}/accounts", ctx.public_url, link.id);
     let name = ctx.catalog.get(&link.platform).map_or(link.platform.as_str(), |p| p.name.as_str());
-    let mark = PlatformMark { name: name.to_string(), icon_url: None };
+    let mark = PlatformMark::of(&link.platform, name);
     // The page names the app; without its row (a storage error) it says "An app".
     let brand = match ctx.db() {
         Ok(db) => store::get_app(&db, &link.app_id).await.ok().flatten().map(|a| brand_of(&a)).unwrap_or_default(),

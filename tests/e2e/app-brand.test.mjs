@@ -467,3 +467,20 @@ test('a branded app is named on the account picker and on the expired-link page 
   assert.ok(expiredHtml.includes('Acme Posts'), expiredHtml);
   assert.doesNotMatch(expiredHtml, /acme-internal-3/);
 });
+
+test("the consent page and the account picker show the platform's icon, served by the worker", async () => {
+  const made = await w.createApp('icons');
+  const link = await w.createLink(made.api_key);
+  const consent = await w.fetchChecked(link.authorize_url, { redirect: 'manual' });
+  assert.equal(consent.status, 200);
+  const consentHtml = await consent.text();
+  assert.match(consentHtml, /<img class="mark" src="\/assets\/icons\/sandbox\.svg" alt="" width="32" height="32">/);
+  const { back } = await w.consent(link);
+  const picker = await w.fetchChecked(back.toString(), { redirect: 'manual' });
+  assert.equal(picker.status, 200);
+  assert.match(await picker.text(), /<img class="mark" src="\/assets\/icons\/sandbox\.svg"/);
+  const icon = await fetch(`${w.base}/assets/icons/sandbox.svg`);
+  assert.equal(icon.status, 200);
+  assert.match(icon.headers.get('content-type'), /^image\/svg\+xml/);
+  assert.match(await icon.text(), /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+});
