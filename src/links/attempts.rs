@@ -15,8 +15,5 @@ pub async fn count(ctx: &Ctx, link_id: &str) -> ApiResult<()> {
     if store::count_choice_attempt(&ctx.db()?, link_id, CHOICE_ATTEMPTS).await? {
         return Ok(());
     }
-    Err(ApiError::new(
-        ErrorCode::RateLimited,
-        "Too many tries on this connect link. Ask the app for a new link.",
-    ))
+    Err(ApiError::new(ErrorCode::RateLimited, "Too many tries on this connect link. Ask the app for a new link."))
 }
