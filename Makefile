@@ -130,6 +130,7 @@ STRIP_dev := true
 SHORT_release := node scripts/short-imports.mjs
 SHORT_dev := true
 build: setup
+	@node scripts/patched-crates.mjs
 	@stamp="$$(node scripts/build-stamp.mjs $(BUILD_MODE) $(BUILD_FLAGS_$(BUILD_MODE)))" || exit 1; \
 	if [ -s build/index.js ] && [ -s build/index_bg.wasm ] && [ "$$(cat build/.stamp 2>/dev/null)" = "$$stamp" ]; then \
 		echo "make build: no input changed since the last $(BUILD_MODE) build, build/ is up to date"; \

@@ -6,7 +6,7 @@ ALTER TABLE apps ADD COLUMN display_name TEXT;   -- NULL: pages show apps.name
 ALTER TABLE apps ADD COLUMN accent_color TEXT;   -- #rrggbb (lower case); NULL: the pages' own
 ALTER TABLE apps ADD COLUMN logo_file TEXT;      -- <16 hex of SHA-256>.png|svg; NULL: no logo
 CREATE TABLE app_logos (
-  app_id TEXT PRIMARY KEY REFERENCES apps(id),
+  app_id TEXT PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
   file TEXT NOT NULL,                  -- as apps.logo_file
   body TEXT NOT NULL,                  -- the sanitized bytes, base64 (at most 32 KiB before it)
   updated_at INTEGER NOT NULL

@@ -371,7 +371,7 @@ pub async fn remove(ctx: &Ctx, app_id: &str, platform: &str, force: bool) -> Api
             .and_then(|plain| connect_links_core::stored_json::from_slice(plain.as_bytes()).ok());
         let Some(choice) = choice.filter(|c| c.credential_ref.is_some()) else { continue };
         batch.push(store::drop_choice_if_stmt(&db, &open.link_id, &open.sealed)?);
-        batch.push(store::end_link_stmt(&db, &open.link_id, &LinkEnd::Failed(failure), now)?);
+        batch.push(store::end_link_stmt(&db, &open.link_id, &LinkEnd::Failed(failure), store::OfChoice::Any, now)?);
         let data = object!("link_id": open.link_id, "platform": platform, "error": failure,
             "external_user_id": open.external_user_id);
         batch.event(app_id, types::LINK_FAILED, data)?;

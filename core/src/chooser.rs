@@ -19,23 +19,6 @@ pub const LINK_COOKIE: &str = "cl_link";
 /// How long the cookie lives: as long as a pending link.
 pub const COOKIE_TTL_SECS: i64 = 600;
 
-/// The platforms with an icon under `assets/icons/<id>.svg` (a custom provider has none).
-pub const ICONS: &[&str] = &[
-    "instagram",
-    "facebook",
-    "instagram_facebook",
-    "threads",
-    "linkedin",
-    "x",
-    "youtube",
-    "tiktok",
-    "pinterest",
-    "reddit",
-    "bluesky",
-    "mastodon",
-    "sandbox",
-];
-
 /// The form token of `link_id` for the browser holding cookie value `browser`.
 pub fn form_token(key: &DerivedKey, link_id: &str, browser: &str) -> String {
     let msg = format!("{link_id}\n{browser}");
@@ -65,16 +48,10 @@ pub fn cookie_value(header: Option<&str>) -> Option<&str> {
     shaped.then_some(v)
 }
 
-/// The platform mark of `id` for the pages' header: its name and, when `assets/icons/<id>.svg`
-/// exists (see [`ICONS`]), its icon.
-pub fn platform_mark(id: &str, name: &str) -> PlatformMark {
-    PlatformMark { name: name.to_string(), icon_url: icon_url(id) }
-}
-
 /// Where the worker serves the icon of platform `id`, when it has one (a custom provider has
 /// none: its pages show a monogram).
 pub fn icon_url(id: &str) -> Option<String> {
-    ICONS.contains(&id).then(|| format!("/assets/icons/{id}.svg"))
+    PlatformMark::of(id, "").icon_url
 }
 
 /// One platform the chooser lists.
@@ -287,9 +264,9 @@ mod tests {
         let mut ids: Vec<String> = crate::platforms::Catalog::builtins().into_iter().map(|p| p.id).collect();
         ids.push("sandbox".into());
         for id in &ids {
-            assert!(ICONS.contains(&id.as_str()), "{id} is in ICONS");
+            assert!(crate::pages::ICONS.contains(&id.as_str()), "{id} is in ICONS");
         }
-        for id in ICONS {
+        for id in crate::pages::ICONS {
             let svg = std::fs::read_to_string(dir.join(format!("{id}.svg"))).unwrap_or_default();
             assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "assets/icons/{id}.svg");
             assert!(!svg.contains("href") && !svg.contains("<script"), "{id}: nothing loads, nothing runs");
@@ -332,9 +309,9 @@ mod tests {
 
     #[test]
     fn form_keeps_what_was_typed_except_secrets() {
-        let mark = platform_mark("bluesky", "Bluesky");
+        let mark = PlatformMark::of("bluesky", "Bluesky");
         assert_eq!(mark.icon_url.as_deref(), Some("/assets/icons/bluesky.svg"));
-        assert_eq!(platform_mark("keyed", "Keyed").icon_url, None);
+        assert_eq!(PlatformMark::of("keyed", "Keyed").icon_url, None);
         let alert = Alert { key: "form.refused", detail: Some("Wrong <pw>") };
         let html = form_page(
             &Brand::named("Acme"),

@@ -56,6 +56,33 @@ pub struct PlatformMark {
     pub icon_url: Option<String>,
 }
 
+/// The platforms with an icon the worker serves, `assets/icons/<id>.svg` (a custom provider
+/// has none); a host test holds the list to the folder.
+pub const ICONS: &[&str] = &[
+    "instagram",
+    "facebook",
+    "instagram_facebook",
+    "threads",
+    "linkedin",
+    "x",
+    "youtube",
+    "tiktok",
+    "pinterest",
+    "reddit",
+    "bluesky",
+    "mastodon",
+    "sandbox",
+];
+
+impl PlatformMark {
+    /// The mark of platform `id` named `name`: its icon where the worker serves one
+    /// ([`ICONS`]), else a monogram.
+    pub fn of(id: &str, name: &str) -> Self {
+        let icon_url = ICONS.contains(&id).then(|| format!("/assets/icons/{id}.svg"));
+        PlatformMark { name: name.to_string(), icon_url }
+    }
+}
+
 /// The path of the shared stylesheet (a static asset: `assets/pages.css`).
 pub const STYLESHEET: &str = "/assets/pages.css";
 

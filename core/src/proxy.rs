@@ -46,8 +46,10 @@ pub const COMMON_REQUEST_HEADERS: [&str; 13] = [
 ];
 
 /// Response headers that never come back: hop-by-hop ones, cookies (the platform's session
-/// is not the caller's), and framing the runtime sets again for the body it sends.
-pub const DROPPED_RESPONSE_HEADERS: [&str; 13] = [
+/// is not the caller's), framing the runtime sets again for the body it sends, and the
+/// platform's `Cache-Control` (an answer made with one profile's token is never for a shared
+/// cache: the answer goes out `no-store`, which `harden` sets only where no header is).
+pub const DROPPED_RESPONSE_HEADERS: [&str; 14] = [
     "connection",
     "keep-alive",
     "proxy-authenticate",
@@ -61,6 +63,7 @@ pub const DROPPED_RESPONSE_HEADERS: [&str; 13] = [
     "content-length",
     "content-encoding",
     "alt-svc",
+    "cache-control",
 ];
 
 /// Why a proxied call was refused before any platform call.

@@ -47,29 +47,38 @@ pub fn from_answer(scope: Option<&str>) -> Option<Vec<String>> {
 }
 
 /// The permissions Graph's `GET /me/permissions` lists as `granted` (a 200 with
-/// `{"data": [{"permission", "status"}]}`); `None` for any other answer, a list longer than
-/// [`MAX_LISTED`] or a name no scope could have (empty, too long, with spaces or commas).
-/// Read as a `Value` (the identity's reader already is one): no parser of its own in the wasm.
-pub fn graph_granted(status: u16, body: &[u8]) -> Option<Vec<String>> {
+/// `{"data": [{"permission", "status"}]}`; `declined` and `expired` are not granted). `Err`
+/// (why, for the log) for any other answer, a list longer than [`MAX_LISTED`], a name no
+/// scope could have (empty, too long, with spaces or commas), or a page with a next one
+/// (`paging.next`): Graph's edges are paged and the call asks for one page of
+/// [`MAX_LISTED`] (`ME_PERMISSIONS_URL`), so a second page is not read but refused: a
+/// permission on it could be a required one. Read as a `Value` (the identity's reader
+/// already is one): no parser of its own in the wasm.
+pub fn graph_granted(status: u16, body: &[u8]) -> Result<Vec<String>, &'static str> {
     if status != 200 {
-        return None;
+        return Err("not a 200");
     }
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let listed = v.get("data")?.as_array()?;
+    let unreadable = "not a list of permissions";
+    let v: Value = serde_json::from_slice(body).map_err(|_| unreadable)?;
+    let listed = v.get("data").and_then(Value::as_array).ok_or(unreadable)?;
     if listed.len() > MAX_LISTED {
-        return None;
+        return Err("too many permissions");
+    }
+    if v.pointer("/paging/next").is_some_and(|n| !n.is_null()) {
+        return Err("a list with a next page");
     }
     let mut granted = Vec::new();
     for entry in listed {
-        let name = entry.get("permission")?.as_str()?;
+        let field = |k: &str| entry.get(k).and_then(Value::as_str).ok_or(unreadable);
+        let name = field("permission")?;
         if name.is_empty() || name.len() > MAX_SCOPE_CHARS || name.contains([' ', ',']) {
-            return None;
+            return Err(unreadable);
         }
-        if entry.get("status")?.as_str()? == "granted" {
+        if field("status")? == "granted" {
             granted.push(name.to_string());
         }
     }
-    Some(granted)
+    Ok(granted)
 }
 
 /// Whether a reconnect asks again for a scope its profile declined (then the platform's
@@ -132,21 +141,33 @@ mod tests {
     fn graph_permissions_keep_only_granted_entries() {
         let body = br#"{"data":[{"permission":"public_profile","status":"granted"},
             {"permission":"pages_show_list","status":"granted"},
-            {"permission":"pages_manage_posts","status":"declined"}]}"#;
-        assert_eq!(graph_granted(200, body), Some(v(&["public_profile", "pages_show_list"])));
+            {"permission":"pages_manage_posts","status":"declined"},
+            {"permission":"user_posts","status":"expired"}],
+            "paging":{"cursors":{"before":"QVFI","after":"QVFJ"}}}"#;
+        assert_eq!(graph_granted(200, body), Ok(v(&["public_profile", "pages_show_list"])));
+    }
+
+    #[test]
+    fn a_graph_list_with_a_next_page_is_no_answer() {
+        // All of page one granted, but a required permission may be declined on page two.
+        let body = br#"{"data":[{"permission":"public_profile","status":"granted"}],
+            "paging":{"next":"https://graph.facebook.com/v25.0/me/permissions?limit=1&after=QVFJ"}}"#;
+        assert!(graph_granted(200, body).is_err());
+        let last = br#"{"data":[{"permission":"public_profile","status":"granted"}],"paging":{"next":null}}"#;
+        assert_eq!(graph_granted(200, last), Ok(v(&["public_profile"])));
     }
 
     #[test]
     fn hostile_or_failed_graph_answers_are_no_answer() {
-        assert_eq!(graph_granted(400, br#"{"error":{"code":190}}"#), None);
-        assert_eq!(graph_granted(200, b"<html>"), None);
-        assert_eq!(graph_granted(200, br#"{"data":{}}"#), None);
-        assert_eq!(graph_granted(200, br#"{"data":[{"permission":"a b","status":"granted"}]}"#), None);
-        assert_eq!(graph_granted(200, br#"{"data":[{"permission":"","status":"granted"}]}"#), None);
+        assert!(graph_granted(400, br#"{"error":{"code":190}}"#).is_err());
+        assert!(graph_granted(200, b"<html>").is_err());
+        assert!(graph_granted(200, br#"{"data":{}}"#).is_err());
+        assert!(graph_granted(200, br#"{"data":[{"permission":"a b","status":"granted"}]}"#).is_err());
+        assert!(graph_granted(200, br#"{"data":[{"permission":"","status":"granted"}]}"#).is_err());
         let long = format!(r#"{{"data":[{{"permission":"{}","status":"granted"}}]}}"#, "p".repeat(201));
-        assert_eq!(graph_granted(200, long.as_bytes()), None);
+        assert!(graph_granted(200, long.as_bytes()).is_err());
         let many: Vec<String> = (0..501).map(|i| format!(r#"{{"permission":"p{i}","status":"granted"}}"#)).collect();
-        assert_eq!(graph_granted(200, format!(r#"{{"data":[{}]}}"#, many.join(",")).as_bytes()), None);
+        assert!(graph_granted(200, format!(r#"{{"data":[{}]}}"#, many.join(",")).as_bytes()).is_err());
     }
 
     #[test]

@@ -237,3 +237,22 @@ fn request_bodies_match_the_document() {
         assert_eq!(s["additionalProperties"], Value::Bool(false), "{name}: unknown fields are refused");
     }
 }
+
+#[test]
+fn one_platform_fields_are_the_documents_conditional() {
+    use connect_links_core::input::{parse_json, CreateLink};
+    // Every field the worker refuses on a link offering several platforms, all given.
+    let body = br#"{"redirect_url":"https://a/cb","scopes":["a"],"optional_scopes":["b"],"instance":"m.example",
+        "profile_id":"prf_1","callback":"app"}"#;
+    let link: CreateLink = parse_json(body).expect("the body parses");
+    let refused: BTreeSet<String> = link.one_platform_fields().iter().map(|f| f.to_string()).collect();
+    let create = schema(doc(), "CreateConnectLinkRequest");
+    let then = &create["then"];
+    assert_eq!(keys_of(&then["properties"]), refused, "the `then` of CreateConnectLinkRequest");
+    for field in &refused {
+        let named = if field == "callback" { r#"`"callback": "app"`"#.to_string() } else { format!("`{field}`") };
+        for (what, text) in [("then", &then["description"]), ("platforms", &create["properties"]["platforms"]["description"])] {
+            assert!(text.as_str().is_some_and(|t| t.contains(&named)), "{what}'s description names {named}");
+        }
+    }
+}

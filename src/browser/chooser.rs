@@ -15,13 +15,13 @@ use crate::links::posted::{self, NotLanded, Posted};
 use crate::links::start::{self, Ask};
 use crate::respond;
 use crate::store;
-use connect_links_core::chooser::{form_page, form_token_ok, platform_mark, Alert, FormKind, FORM_PURPOSE};
+use connect_links_core::chooser::{form_page, form_token_ok, Alert, FormKind, FORM_PURPOSE};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::host::public_host;
 use connect_links_core::i18n::Messages;
 use connect_links_core::model::{AppRow, LinkRow, LinkStatus};
 use connect_links_core::ownership::ClaimMode;
-use connect_links_core::pages::{brand_of, Brand};
+use connect_links_core::pages::{brand_of, Brand, PlatformMark};
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::redirect::is_allowed;
 use connect_links_core::state::CallbackMode;
@@ -78,6 +78,7 @@ pub async fn submit(
     if browser.1 || !form_token_ok(&key, &link.id, &browser.0, form.get("form_token")) {
         return Err(refused("This form does not come from the page this browser was shown. Open the link again."));
     }
+    crate::links::attempts::count(ctx, &link.id).await?;
     let chosen = form.get("platform");
     let platform = ctx
         .catalog
@@ -215,7 +216,7 @@ impl Page<'_> {
         let token = offer::token(self.ctx, self.link, &self.browser.0)?;
         let action = format!("/connect/{}", self.link.id);
         let (p, msgs) = (self.platform, self.msgs);
-        let mark = platform_mark(&p.id, &p.name);
+        let mark = PlatformMark::of(&p.id, &p.name);
         let html = form_page(self.brand, msgs, kind, &mark, &p.id, &action, &token, typed, alert);
         form_answer(self.ctx, self.link, status, html, msgs, self.browser)
     }

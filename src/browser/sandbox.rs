@@ -6,13 +6,12 @@ use crate::error::OrInternal;
 use crate::links::state::peek_state;
 use crate::respond::{self, object};
 use crate::store::{self, SandboxCode, SandboxGrant, SandboxHolder, Stmt};
-use connect_links_core::chooser::platform_mark;
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::html::policy_with_form_targets;
 use connect_links_core::keys::bearer;
 use connect_links_core::model::LinkRow;
 use connect_links_core::oauth::basic_auth;
-use connect_links_core::pages::{self, brand_of, Brand};
+use connect_links_core::pages::{self, brand_of, Brand, PlatformMark};
 use connect_links_core::pkce::verify_s256;
 use connect_links_core::platforms::sandbox::{self as def, ACCESS_TTL_SECS, CODE_TTL_SECS};
 use connect_links_core::random::{ct_eq, random_token};
@@ -52,7 +51,7 @@ pub async fn authorize_page(ctx: &Ctx, query: &[(String, String)]) -> ApiResult<
     }
     let msgs = crate::pages::messages(ctx, ctx.page_lang(link.as_ref().and_then(|l| l.locale.as_deref()))).await;
     let name = ctx.catalog.get("sandbox").map_or("Sandbox", |p| p.name.as_str());
-    let mark = platform_mark("sandbox", name);
+    let mark = PlatformMark::of("sandbox", name);
     let ends = form_ends(ctx, &req, link.as_ref());
     let ends: Vec<&str> = ends.iter().map(String::as_str).collect();
     let mut resp = respond::page(200, req.consent_page(&csrf, &brand, &msgs, &mark), &msgs)?;

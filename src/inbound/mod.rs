@@ -101,7 +101,7 @@ async fn end_open_choices(ctx: &Ctx, platform: &str, login: &str, event_at: i64,
     batch.push(store::drop_choices_of_login_stmt(&db, &key, event_at)?);
     let failure = CallbackFailure::AccessDenied.as_str();
     for link in &links {
-        batch.push(store::end_link_stmt(&db, &link.id, &LinkEnd::Failed(failure), ctx.now())?);
+        batch.push(store::end_link_stmt(&db, &link.id, &LinkEnd::Failed(failure), store::OfChoice::Any, ctx.now())?);
         let data = object!("link_id": link.id, "platform": link.platform, "error": failure, "external_user_id": link.external_user_id);
         batch.event(&link.app_id, types::LINK_FAILED, data)?;
     }

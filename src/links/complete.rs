@@ -15,7 +15,6 @@ use crate::grants::land::{
 use crate::store::{self, LinkEnd};
 use connect_links_core::accounts::Account;
 use connect_links_core::callback::CallbackFailure;
-use connect_links_core::chooser::platform_mark;
 use connect_links_core::error::ApiError;
 use connect_links_core::http::HttpRequest;
 use connect_links_core::identity::parse_identity;
@@ -25,7 +24,7 @@ use connect_links_core::oauth::{
     clean_code, code_exchange_request, granted_scopes_request, identity_request, long_lived_swap_request,
     parse_token_answer, ClientCredentials,
 };
-use connect_links_core::pages::{brand_of, Brand};
+use connect_links_core::pages::{brand_of, Brand, PlatformMark};
 use connect_links_core::picker::{choice_cookie, choice_hash, picker_page, picker_policy, Choice, CHOICE_TTL_SECS};
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::random_token;
@@ -212,11 +211,13 @@ async fn connect(
 /// grant holds is not known).
 async fn read_granted(ctx: &Ctx, platform: &Platform, link: &LinkRow, req: &HttpRequest) -> Option<Vec<String>> {
     let resp = fetch::send(req, &platform.id, None, ctx.timeout_ms()).await.ok()?;
-    let granted = scopes::graph_granted(resp.status, &resp.body);
-    if granted.is_none() {
-        log_failure(&platform.id, &link.id, "granted_scopes", &format!("status {}", resp.status));
+    match scopes::graph_granted(resp.status, &resp.body) {
+        Ok(granted) => Some(granted),
+        Err(why) => {
+            log_failure(&platform.id, &link.id, "granted_scopes", &format!("{why} (status {})", resp.status));
+            None
+        }
     }
-    granted
 }
 
 /// The code exchange (and Meta's long-lived swap).
@@ -288,7 +289,8 @@ async fn ask(
         let until = now + CHOICE_TTL_SECS;
         let binding = Some((token_hash.clone(), choice_hash(&cookie)));
         let insert = choice_insert_stmt(ctx, &db, link, choice, finish, binding, until)?;
-        let choosing = store::end_link_stmt(&db, &link.id, &LinkEnd::Choosing { until }, now)?;
+        let of = store::OfChoice::of(link);
+        let choosing = store::end_link_stmt(&db, &link.id, &LinkEnd::Choosing { until }, of, now)?;
         db.batch(vec![insert, choosing, store::assert_changed_stmt(&db)?]).await.or_500("store choice")?;
         Ok::<(), ApiError>(())
     }
@@ -302,7 +304,7 @@ async fn ask(
     }
     let action = format!("{}/connect/{}/accounts", ctx.public_url, link.id);
     let name = ctx.catalog.get(&link.platform).map_or(link.platform.as_str(), |p| p.name.as_str());
-    let mark = platform_mark(&link.platform, name);
+    let mark = PlatformMark::of(&link.platform, name);
     // The page names the app; without its row (a storage error) it says "An app".
     let brand = match ctx.db() {
         Ok(db) => store::get_app(&db, &link.app_id).await.ok().flatten().map(|a| brand_of(&a)).unwrap_or_default(),

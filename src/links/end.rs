@@ -48,11 +48,16 @@ pub async fn end_failed_naming(
             true => LinkEnd::Failed(failure.as_str()),
             false => LinkEnd::MissingScopes(missing),
         };
-        batch.push(store::end_link_stmt(&db, &link.id, &end, ctx.now())?);
+        batch.push(store::end_link_stmt(&db, &link.id, &end, store::OfChoice::of(link), ctx.now())?);
         // A link that ended meanwhile (a landing whose answer was lost committed it) is not
         // told failed.
         batch.push(store::assert_changed_stmt(&db)?);
-        let data = object!("link_id": link.id, "platform": link.platform, "error": failure.as_str(), "external_user_id": link.external_user_id);
+        let mut data = object!("link_id": link.id, "platform": link.platform, "error": failure.as_str(), "external_user_id": link.external_user_id);
+        if !missing.is_empty() {
+            // A `missing_scopes` failure names the required scopes the user declined, as
+            // the link's status does.
+            data["missing_scopes"] = crate::respond::val(&missing);
+        }
         batch.event(&link.app_id, types::LINK_FAILED, data)?;
         let written = batch.write().await.or_500("end failed link")?;
         Ok::<Vec<String>, ApiError>(written.events)

@@ -3,11 +3,12 @@
 //! account-choice row that holds a grant or a picker's choice (`choices`), a failed end
 //! (`end`), the browser's answer after a connect (`finish`), the Mastodon client a link
 //! to an instance uses (`instance_client`), the start of an OAuth consent (`start`), what a
-//! chooser link offers (`offer`), and connects with posted credentials (`posted`, with
-//! Bluesky's sign-in in `bluesky`). It may call the grants domain (`grants`), the
-//! storage (`store`), the plumbing (ctx, error, fetch, instances, respond, tenant) and core;
-//! never a flow (`api`, `browser`, `connect`, `inbound`, `jobs`).
+//! chooser link offers (`offer`), how many forms a chooser link takes (`attempts`), and
+//! connects with posted credentials (`posted`, with Bluesky's sign-in in `bluesky`). It may
+//! call the grants domain (`grants`), the storage (`store`), the plumbing (ctx, error,
+//! fetch, instances, respond, tenant) and core; never a flow (`api`, `browser`, `connect`, `inbound`, `jobs`).
 
+pub mod attempts;
 pub mod bluesky;
 pub mod choices;
 pub mod complete;

@@ -6,13 +6,13 @@ use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::respond;
 use connect_links_core::chooser::{
-    chooser_page, cookie_value, form_page, form_token, link_cookie, platform_mark, FormKind, Offered, FORM_PURPOSE,
+    chooser_page, cookie_value, form_page, form_token, link_cookie, FormKind, Offered, FORM_PURPOSE,
 };
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::html::policy_with_form_targets;
 use connect_links_core::i18n::Messages;
 use connect_links_core::model::{AppRow, LinkRow};
-use connect_links_core::pages::brand_of;
+use connect_links_core::pages::{brand_of, PlatformMark};
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::random::{b64url, random_bytes};
 use worker::Response;
@@ -113,7 +113,7 @@ pub async fn chooser(ctx: &Ctx, link: &LinkRow, app: &AppRow, cookie: Option<&st
     let page = match platforms.as_slice() {
         [p] if form_kind(p).is_some() => {
             let kind = form_kind(p).ok_or_else(ApiError::internal)?;
-            form_page(&brand, &msgs, kind, &platform_mark(&p.id, &p.name), &p.id, &action, &token, "", None)
+            form_page(&brand, &msgs, kind, &PlatformMark::of(&p.id, &p.name), &p.id, &action, &token, "", None)
         }
         _ => {
             let offered: Vec<Offered<'_>> = platforms.iter().map(|p| Offered { id: &p.id, name: &p.name }).collect();

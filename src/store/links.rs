@@ -65,6 +65,21 @@ pub async fn choose_platform(db: &D1Database, link_id: &str, c: &Chosen<'_>, now
     .await
 }
 
+/// Counts one more posted form on a pending chooser link, unless `cap` were posted already:
+/// whether it was counted. The count and the check are one statement, so concurrent posts
+/// cannot pass the cap together.
+pub async fn count_choice_attempt(db: &D1Database, link_id: &str, cap: u32) -> ApiResult<bool> {
+    query!(
+        db,
+        "UPDATE connect_links SET choice_attempts = choice_attempts + 1 \
+         WHERE id = ?1 AND platforms IS NOT NULL AND choice_attempts < ?2 RETURNING id",
+        link_id,
+        cap
+    )
+    .exists("count choice attempt")
+    .await
+}
+
 /// What [`choose_platform`] writes.
 pub struct Chosen<'a> {
     /// The chosen platform's id.
@@ -169,9 +184,34 @@ pub enum LinkEnd<'a> {
     MissingScopes(&'a [String]),
 }
 
+/// Which choice of a chooser link an end is for.
+#[derive(Clone, Copy)]
+pub enum OfChoice<'a> {
+    /// Whichever the link holds (an end that is not a connect's: the user let go of the app).
+    Any,
+    /// Only the choice with this state key (`LinkRow::choice_state` as the flow read it; `None`
+    /// for a choice without consent), so a choice replaced meanwhile (the user went back and
+    /// chose again) neither completes nor fails the link.
+    Latest(Option<&'a str>),
+}
+
+impl<'a> OfChoice<'a> {
+    /// The choice `link` held when the flow read it.
+    pub fn of(link: &'a LinkRow) -> Self {
+        OfChoice::Latest(link.choice_state.as_deref())
+    }
+}
+
 /// The statement that ends a pending (or choosing) link, with `RETURNING id` (no row: it was
-/// neither; follow it with [`assert_changed_stmt`] where that must roll the batch back).
-pub fn end_link_stmt(db: &D1Database, id: &str, end: &LinkEnd<'_>, now: i64) -> ApiResult<D1PreparedStatement> {
+/// neither, or a chooser link whose choice is no longer `of`; follow it with
+/// [`assert_changed_stmt`] where that must roll the batch back).
+pub fn end_link_stmt(
+    db: &D1Database,
+    id: &str,
+    end: &LinkEnd<'_>,
+    of: OfChoice<'_>,
+    now: i64,
+) -> ApiResult<D1PreparedStatement> {
     let mut missing = None;
     let (status, error, ids, events, hash, until, choice_until) = match end {
         LinkEnd::Completed(p) => ("completed", None, Some(to_json(*p)?), None, None, None, None),
@@ -201,7 +241,8 @@ pub fn end_link_stmt(db: &D1Database, id: &str, end: &LinkEnd<'_>, now: i64) -> 
         "UPDATE connect_links SET status = ?2, error = ?3, profile_id = ?4, profile_ids = ?5, claim_events = ?6, \
          completed_at = ?7, claim_token_hash = ?8, claim_expires_at = ?9, choice_expires_at = COALESCE(?10, choice_expires_at), \
          missing_scopes = ?11 \
-         WHERE id = ?1 AND status IN ('pending', 'choosing') RETURNING id",
+         WHERE id = ?1 AND status IN ('pending', 'choosing') \
+         AND (?12 = 0 OR platforms IS NULL OR choice_state IS ?13) RETURNING id",
         id,
         status,
         error,
@@ -212,7 +253,12 @@ pub fn end_link_stmt(db: &D1Database, id: &str, end: &LinkEnd<'_>, now: i64) -> 
         hash,
         until,
         choice_until,
-        missing
+        missing,
+        matches!(of, OfChoice::Latest(_)),
+        match of {
+            OfChoice::Latest(state) => state,
+            OfChoice::Any => None,
+        }
     )
     .or_500("prepare end link")
 }

@@ -427,3 +427,60 @@ test('the hosted pages show the brand: display name, the served logo and the acc
   const css = await fetch(`${w.base}${sheet}`);
   assert.equal(await css.text(), ':root{--accent:#ffeb3b;--on-accent:#000000}\n');
 });
+
+test('every table under apps, app_logos too, goes with its app (ON DELETE CASCADE)', async () => {
+  const tables = (await w.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").all()).results.map((r) => r.name);
+  const under = [];
+  for (const t of tables) {
+    for (const fk of (await w.db.prepare(`PRAGMA foreign_key_list("${t}")`).all()).results) {
+      if (fk.table === 'apps') under.push(`${t}.${fk.from}: ${fk.on_delete}`);
+    }
+  }
+  assert.ok(under.some((u) => u.startsWith('app_logos.app_id')), under.join('\n'));
+  assert.deepEqual(under.filter((u) => !u.endsWith(': CASCADE')), [], 'a row under an app that would outlive it');
+  // And an app deleted (by an operator, in D1) takes its logo with it.
+  const doomed = (await w.createApp('doomed')).app;
+  assert.equal((await putLogo(doomed.id, `<svg viewBox="0 0 10 10">${SQUARE}</svg>`, 'image/svg+xml')).status, 200);
+  await w.db.prepare('DELETE FROM apps WHERE id = ?').bind(doomed.id).run();
+  assert.equal((await w.row('SELECT COUNT(*) AS n FROM app_logos WHERE app_id = ?', doomed.id)).n, 0);
+});
+
+test('a branded app is named on the account picker and on the expired-link page too, never by its internal name', async () => {
+  const made = await w.createApp('acme-internal-3');
+  const id = made.app.id;
+  assert.equal((await w.admin('PATCH', `/v1/admin/apps/${id}`, { display_name: 'Acme Posts' })).status, 200);
+  // The sandbox login has three accounts: after consent, the picker.
+  const link = await w.createLink(made.api_key);
+  const { back } = await w.consent(link);
+  const picker = await w.fetchChecked(back.toString(), { redirect: 'manual' });
+  assert.equal(picker.status, 200);
+  const pickerHtml = await picker.text();
+  assert.match(pickerHtml, /name="account"/, 'the account picker');
+  assert.ok(pickerHtml.includes('Acme Posts'), 'the picker names the app');
+  assert.doesNotMatch(pickerHtml, /acme-internal-3/);
+  // A link past its 10 minutes: the error page names the app that asked.
+  const late = await w.createLink(made.api_key);
+  await w.db.prepare('UPDATE connect_links SET expires_at = ? WHERE id = ?').bind(Math.floor(Date.now() / 1000) - 1, late.id).run();
+  const expired = await w.fetchChecked(late.url, { redirect: 'manual' });
+  assert.equal(expired.status, 410);
+  const expiredHtml = await expired.text();
+  assert.ok(expiredHtml.includes('Acme Posts'), expiredHtml);
+  assert.doesNotMatch(expiredHtml, /acme-internal-3/);
+});
+
+test("the consent page and the account picker show the platform's icon, served by the worker", async () => {
+  const made = await w.createApp('icons');
+  const link = await w.createLink(made.api_key);
+  const consent = await w.fetchChecked(link.authorize_url, { redirect: 'manual' });
+  assert.equal(consent.status, 200);
+  const consentHtml = await consent.text();
+  assert.match(consentHtml, /<img class="mark" src="\/assets\/icons\/sandbox\.svg" alt="" width="32" height="32">/);
+  const { back } = await w.consent(link);
+  const picker = await w.fetchChecked(back.toString(), { redirect: 'manual' });
+  assert.equal(picker.status, 200);
+  assert.match(await picker.text(), /<img class="mark" src="\/assets\/icons\/sandbox\.svg"/);
+  const icon = await fetch(`${w.base}/assets/icons/sandbox.svg`);
+  assert.equal(icon.status, 200);
+  assert.match(icon.headers.get('content-type'), /^image\/svg\+xml/);
+  assert.match(await icon.text(), /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+});

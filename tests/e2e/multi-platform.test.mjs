@@ -70,6 +70,21 @@ function post(link, fields, { cookie, headers = {} } = {}) {
   return w.fetchChecked(`${w.base}/connect/${link.id}`, { method: 'POST', body: new URLSearchParams(fields), headers: h, redirect: 'manual' });
 }
 
+/** The KV keys (OAUTH_STATE) whose key or value holds `text`. */
+async function kvHolding(text) {
+  const found = [];
+  let cursor;
+  do {
+    const page = await w.kv.list({ cursor });
+    for (const { name } of page.keys) {
+      const value = await w.kv.get(name);
+      if (name.includes(text) || (value ?? '').includes(text)) found.push(name);
+    }
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return found;
+}
+
 /** Chooses `platform` in an opened chooser: the answer. */
 const choose = (link, page, platform, extra = {}) => post(link, { form_token: page.token, platform, ...extra }, { cookie: page.cookie });
 
@@ -148,7 +163,9 @@ test('refused: both fields, an empty or repeating list, unknown or unconfigured 
   assert.equal(missing.status, 422);
   assert.equal(missing.body.error.code, 'platform_not_configured');
   assert.match(missing.body.error.message, /instagram, nope$/);
-  for (const [field, value] of [['scopes', ['tweet.read']], ['instance', INSTANCE], ['profile_id', 'pr_x'], ['callback', 'app']]) {
+  const oneOnly = [['scopes', ['tweet.read']], ['instance', INSTANCE], ['profile_id', 'pr_x'], ['callback', 'app']];
+  oneOnly.push(['optional_scopes', ['like.read']]);
+  for (const [field, value] of oneOnly) {
     const r = await create({ platforms: ['x', 'mastodon'], [field]: value });
     assert.equal(r.status, 400, field);
     assert.match(r.body.error.message, new RegExp(`^${field} can only be given for a link to one platform`), field);
@@ -326,6 +343,10 @@ test('Bluesky: handle and app password on a hosted form; a refusal shows it agai
   const [event] = receiver.of('profile.connected', s.profile_id);
   assert.equal(event.data.platform, 'bluesky');
   assert.ok(!(await w.allStoredText()).some((t) => t.value.includes('abcd-efgh-ijkl-mnop')), 'the app password is stored nowhere');
+  await w.kv.put('e2e-probe', 'a value holding kv-probe-text'); // the scan finds what is there
+  assert.deepEqual(await kvHolding('kv-probe-text'), ['e2e-probe']);
+  await w.kv.delete('e2e-probe');
+  assert.deepEqual(await kvHolding('abcd-efgh-ijkl-mnop'), [], 'nor in KV');
 });
 
 test('login CSRF with credentials: another site posting its own Bluesky account into a victim\'s open link is refused', async () => {

@@ -109,6 +109,10 @@ test('a declined required scope fails with missing_scopes; the link names the sc
   assert.equal(status.body.error, 'missing_scopes');
   assert.deepEqual(status.body.missing_scopes, ['users.read'], 'only the required scope is missing');
   assert.equal((await w.row('SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id LIKE ?', '%optional3')).n, 0);
+  // The app is told with the scopes named, as the status names them.
+  await w.settled();
+  const [told] = receiver.of('connect_link.failed').filter((e) => e.data.link_id === link.id);
+  assert.deepEqual(told?.data, { link_id: link.id, platform: 'x', error: 'missing_scopes', external_user_id: null, missing_scopes: ['users.read'] });
   // A link failed otherwise names none.
   const other = await connect({ platform: 'x', scopes: X_REQUIRED }, { user: 'optional3' });
   assert.equal(other.q.connected, 'true');
@@ -141,6 +145,14 @@ test('the Meta mock lists permissions as Graph does and shows a declined one aga
   // Asked again without rerequest: not shown, so not granted whatever the user would tick.
   assert.ok(!mocks.codes.get(mocks.approve(base, { user: 'graphself' }).code).scopes.includes('user_posts'));
   assert.ok(mocks.codes.get(mocks.approve(`${base}&auth_type=rerequest`, { user: 'graphself' }).code).scopes.includes('user_posts'));
+  // Paged as Graph pages an edge: `limit`, and `paging.next` on every page but the last.
+  const paged = await (await mocks.handle(new Request('https://graph.facebook.com/v25.0/me/permissions?limit=2', { headers: { authorization: `Bearer ${token}` } }))).json();
+  assert.equal(paged.data.length, 2);
+  assert.match(paged.paging.next, /^https:\/\/graph\.facebook\.com\/v25\.0\/me\/permissions\?limit=2&after=2$/);
+  // A permission whose data access expired is listed `expired`.
+  mocks.metaExpire('facebook-client', 'graphself', ['pages_show_list']);
+  const listed = (await (await graph(token)).json()).data;
+  assert.deepEqual(listed.find((p) => p.permission === 'pages_show_list'), { permission: 'pages_show_list', status: 'expired' });
 });
 
 test('Facebook: what was granted is read from /me/permissions; a declined optional permission shows on every Page chosen', async () => {
@@ -165,18 +177,39 @@ test('Facebook: a declined required permission fails naming it; a failed permiss
   assert.deepEqual((await w.call('GET', `/v1/connect-links/${declined.link.id}`, { token: app.api_key })).body.missing_scopes, ['pages_read_engagement']);
   const leaky = 'LEAKY-GRAPH-TEXT';
   mocks.failNext('facebook', 'permissions', () => new Response(JSON.stringify({ error: { message: leaky, code: 2 } }), { status: 500, headers: { 'content-type': 'application/json' } }));
+  // Each attempt is another person: a failed connect revokes its grant after the answer, and
+  // Meta's revoke ends every token of the person, so a reused one could lose the next token.
   const failed = await connect({ platform: 'facebook', scopes: FB_REQUIRED }, { user: 'fbopt3' });
   assert.equal(failed.q.error, 'exchange_failed');
   assert.ok(!failed.final.toString().includes('LEAKY'));
   const status = await w.call('GET', `/v1/connect-links/${failed.link.id}`, { token: app.api_key });
   assert.ok(!JSON.stringify(status.body).includes('LEAKY'));
   assert.equal((await w.row('SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id LIKE ?', '%fbopt3')).n, 0);
-  // A hostile list (a name no permission has, or no list at all) is no answer either.
-  for (const body of [{ data: [{ permission: 'pages_show_list pages_read_engagement', status: 'granted' }] }, { data: 'granted' }]) {
+  // A hostile list (a name no permission has, or no list at all) is no answer either, and
+  // neither is a first page naming a next one: a required permission could be on it.
+  const granted = [...FB_REQUIRED, 'public_profile'].map((permission) => ({ permission, status: 'granted' }));
+  const next = 'https://graph.facebook.com/v25.0/me/permissions?limit=500&after=QVFI';
+  const hostile = [
+    { data: [{ permission: 'pages_show_list pages_read_engagement', status: 'granted' }] },
+    { data: 'granted' },
+    { data: granted, paging: { cursors: { before: 'QVFH', after: 'QVFI' }, next } },
+  ];
+  for (const [i, body] of hostile.entries()) {
     mocks.failNext('facebook', 'permissions', () => new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } }));
-    assert.equal((await connect({ platform: 'facebook', scopes: FB_REQUIRED }, { user: 'fbopt3' })).q.error, 'exchange_failed');
+    assert.equal((await connect({ platform: 'facebook', scopes: FB_REQUIRED }, { user: `fbopt3h${i}` })).q.error, 'exchange_failed', JSON.stringify(body));
   }
-  assert.equal((await w.row('SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id LIKE ?', '%fbopt3')).n, 0);
+  assert.equal((await w.row('SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id LIKE ?', '%fbopt3%')).n, 0);
+  // The permissions are asked for in one page large enough for all of them.
+  const asked = mocks.calls.filter((c) => c.endpoint === 'permissions').at(-1);
+  assert.equal(asked.query.limit, '500');
+  // A required permission Graph lists as expired is not granted.
+  mocks.failNext('facebook', 'permissions', () => new Response(JSON.stringify({ data: [
+    { permission: 'public_profile', status: 'granted' }, { permission: 'pages_show_list', status: 'granted' },
+    { permission: 'pages_read_engagement', status: 'expired' },
+  ] }), { status: 200, headers: { 'content-type': 'application/json' } }));
+  const expired = await connect({ platform: 'facebook', scopes: FB_REQUIRED }, { user: 'fbopt3e' });
+  assert.equal(expired.q.error, 'missing_scopes');
+  assert.deepEqual((await w.call('GET', `/v1/connect-links/${expired.link.id}`, { token: app.api_key })).body.missing_scopes, ['pages_read_engagement']);
 });
 
 test('a reconnect asking again for a declined permission carries auth_type=rerequest, and only then is it granted', async () => {

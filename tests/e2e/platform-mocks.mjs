@@ -344,12 +344,22 @@ export class PlatformMocks {
     const key = `${clientId}:${user}`;
     const perms = this.metaPermissions.get(key) ?? new Map([['public_profile', 'granted']]);
     for (const p of requested) {
+      // An expired permission is asked again like one never asked.
       if (perms.get(p) === 'granted') continue;
       if (perms.get(p) === 'declined' && authType !== 'rerequest') continue;
       perms.set(p, ticked.includes(p) ? 'granted' : 'declined');
     }
     this.metaPermissions.set(key, perms);
     return [...perms].filter(([, status]) => status === 'granted').map(([p]) => p);
+  }
+
+  /**
+   * Marks `permissions` of `user` at the Meta app `clientId` expired, as Graph lists a
+   * permission whose data access expired (`status: "expired"`): not granted until asked again.
+   */
+  metaExpire(clientId, user, permissions) {
+    const perms = this.metaPermissions.get(`${clientId}:${user}`);
+    for (const p of permissions) if (perms?.has(p)) perms.set(p, 'expired');
   }
 
   /** Miniflare's outboundService. Each answer closes its connection (see `closing`). */
@@ -781,13 +791,20 @@ const ROUTES = [
   } },
   // What the person granted and declined, as
   // https://developers.facebook.com/docs/graph-api/reference/user/permissions/ has it (checked
-  // 2026-12-07): `{"data": [{"permission", "status": "granted" | "declined"}]}`, with a user
-  // token (Bearer or `access_token` in the query).
+  // 2026-12-07): `{"data": [{"permission", "status": "granted" | "declined" | "expired"}]}`,
+  // with a user token (Bearer or `access_token` in the query). Paged like every Graph edge
+  // (https://developers.facebook.com/docs/graph-api/results/: `limit`, `paging.cursors`, and
+  // `paging.next` on every page but the last), 25 a page unless `limit` says otherwise.
   { platform: 'facebook', platformOf: metaAppOf, endpoint: 'permissions', method: 'GET', host: 'graph.facebook.com', path: '/v25.0/me/permissions', run(m, c) {
     const g = m.graphBearer(c);
     if (!g) return graphError(400, 'Invalid OAuth access token - Cannot parse access token', 190);
-    const perms = m.metaPermissions.get(`${g.clientId}:${g.user}`) ?? new Map();
-    return json(200, { data: [...perms].map(([permission, status]) => ({ permission, status })) });
+    const perms = [...(m.metaPermissions.get(`${g.clientId}:${g.user}`) ?? new Map())];
+    const limit = Math.max(1, Math.min(Number(c.query.limit) || 25, 5000));
+    const start = Number(c.query.after ?? 0) || 0;
+    const data = perms.slice(start, start + limit).map(([permission, status]) => ({ permission, status }));
+    const paging = { cursors: { before: String(start), after: String(start + data.length) } };
+    if (start + limit < perms.length) paging.next = `https://graph.facebook.com/v25.0/me/permissions?limit=${limit}&after=${start + limit}`;
+    return json(200, { data, paging });
   } },
 
   // A Page's subscription of the app its token was issued to (POST with subscribed_fields,

@@ -38,7 +38,7 @@ await check('an unknown client is refused at the consent screen until an app reg
   m.allowClient('x', 'tenant-x', 'tenant-x-secret');
   const a = m.approve(xAuthorize('tenant-x'), { user: 'ten' });
   assert.equal(a.clientId, 'tenant-x');
-  assert.deepEqual(m.authorizations.at(-1), { platform: 'x', clientId: 'tenant-x', user: 'ten', scopes: ['tweet.read', 'users.read', 'offline.access'] });
+  assert.deepEqual(m.authorizations.at(-1), { platform: 'x', clientId: 'tenant-x', user: 'ten', scopes: ['tweet.read', 'users.read', 'offline.access'], authType: null });
   assert.equal(m.approve(xAuthorize(credsFor('x').id)).clientId, credsFor('x').id, "the deployment's client still passes");
 });
 

@@ -116,6 +116,17 @@ test('a call goes to the platform with the token injected, and its answer comes 
   for (const h of ['cookie', 'x-forwarded-for', 'linkedin-version', 'proxy-authorization', 'te']) assert.equal(c.headers[h], undefined, h);
 });
 
+test("a platform's caching headers do not reach the caller: every proxied answer is no-store", async () => {
+  const id = await connect('x', 'cache');
+  serve('api.x.com', () => json(200, { data: [] }, { 'cache-control': 'public, max-age=3600', etag: '"e1"' }));
+  const res = await proxy(id, '2/users/me');
+  assert.equal(res.status, 200);
+  await res.arrayBuffer();
+  assert.equal(res.headers.get('cache-control'), 'no-store', 'a shared cache must not keep a profile\'s answer');
+  assert.equal(res.headers.get('etag'), '"e1"');
+  assert.equal(seen.length, 1);
+});
+
 test('LinkedIn headers pass to LinkedIn, and a Page profile calls with its Page token', async () => {
   mocks.setOrganizations('lhead', []);
   const li = await connect('linkedin', 'lhead');

@@ -44,9 +44,12 @@ const ATTRIBUTES: &str = " id class viewBox preserveAspectRatio width height x y
 const MAX_DEPTH: usize = 64;
 
 /// The sanitized document, or 422 `invalid_logo`: not UTF-8, a DOCTYPE, not well-formed
-/// XML (as far as tags go), a root other than `<svg>`, or nothing drawable left.
+/// XML (as far as tags go, and a character XML forbids, raw or referenced), a root other than `<svg>`, or nothing drawable left.
 pub fn sanitize(body: &[u8]) -> ApiResult<Vec<u8>> {
     let text = std::str::from_utf8(body).map_err(|_| invalid_logo("the SVG is not UTF-8"))?;
+    if !xml_chars(text) {
+        return Err(unreadable());
+    }
     check_markup_declarations(text)?;
     let reader = maybe_xml::Reader::from_str(text);
     let mut out = String::with_capacity(text.len());
@@ -236,5 +239,12 @@ fn is_fragment(id: &str) -> bool {
 /// expanded (quick-xml's unescaping); `None` for any other entity (a DOCTYPE would declare
 /// it, and none is taken) or a reference that does not read.
 fn expand(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
-    quick_xml::escape::unescape(raw).ok()
+    quick_xml::escape::unescape(raw).ok().filter(|v| xml_chars(v))
+}
+
+/// Whether `text` holds only characters XML 1.0 allows (https://www.w3.org/TR/xml/#charsets:
+/// no C0 control but tab, LF and CR, no U+FFFE or U+FFFF; a `str` holds no surrogate): a
+/// `&#1;` or a raw U+0001 is not XML, and a browser would refuse the logo served.
+fn xml_chars(text: &str) -> bool {
+    !text.chars().any(|c| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}'))
 }

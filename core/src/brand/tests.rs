@@ -146,6 +146,29 @@ fn a_doctype_or_entity_is_refused_before_it_is_read() {
 }
 
 #[test]
+fn characters_xml_forbids_are_refused_raw_or_referenced() {
+    // XML 1.0's Char (https://www.w3.org/TR/xml/#charsets): no C0 control but tab, LF and
+    // CR, no U+FFFE or U+FFFF, however written; a browser would refuse the logo served.
+    for bad in [
+        "<svg><text>a&#1;b</text>SQ</svg>",
+        "<svg><text>a&#x1;b</text>SQ</svg>",
+        "<svg><text>a\u{1}b</text>SQ</svg>",
+        "<svg><text>a&#xFFFE;b</text>SQ</svg>",
+        "<svg><text>a\u{FFFF}b</text>SQ</svg>",
+        "<svg><text><![CDATA[a\u{1f}b]]></text>SQ</svg>",
+        "<svg>SQ<g fill=\"red&#1;\"/></svg>",
+        "<svg>SQ<g fill=\"red\u{0}\"/></svg>",
+        "<svg>SQ<g fill=\"red&#0;\"/></svg>",
+        "<svg>SQ<!-- \u{1} --></svg>",
+    ] {
+        refused(svg(&bad.replace("SQ", SQUARE)));
+    }
+    // Tab, line feed and carriage return are characters XML allows, raw or referenced.
+    let ok = svg(&format!("<svg><text>a&#9;b&#xA;c&#13;d\te</text>{SQUARE}</svg>")).expect("kept");
+    assert!(ok.contains("<text>a\tb\nc&#13;d\te</text>"), "{ok}");
+}
+
+#[test]
 fn what_does_not_parse_or_empties_is_refused() {
     let broken = [
         "",

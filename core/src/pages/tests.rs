@@ -68,3 +68,22 @@ fn an_error_page_in_another_language_marks_the_english_detail() {
     assert_eq!(error_title_key(410), "error.expired");
     assert_eq!(error_title_key(502), "error.other");
 }
+
+#[test]
+fn a_platform_mark_has_its_icon_exactly_where_assets_icons_has_the_file() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/icons");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|f| f.strip_suffix(".svg").map(str::to_string))
+        .collect();
+    files.sort();
+    let mut listed: Vec<String> = ICONS.iter().map(|s| s.to_string()).collect();
+    listed.sort();
+    assert_eq!(listed, files, "the ids with icons are the files in assets/icons/");
+    for id in &files {
+        assert_eq!(PlatformMark::of(id, "N").icon_url.as_deref(), Some(format!("/assets/icons/{id}.svg").as_str()));
+    }
+    assert_eq!(PlatformMark::of("keyed", "Keyed"), PlatformMark { name: "Keyed".into(), icon_url: None });
+    assert_eq!(PlatformMark::of("../x", "X").icon_url, None);
+}

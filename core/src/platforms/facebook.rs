@@ -68,8 +68,11 @@ pub fn graph_proxy(extra_hosts: &[&str], budgets: Vec<BudgetRule>) -> ProxySpec 
 
 /// `GET /me/permissions` on [`GRAPH_API_VERSION`]: what the person granted the app (and
 /// declined), read at connect. A literal, so no platform value builds it (a test holds it to
-/// the version).
-pub const ME_PERMISSIONS_URL: &str = "https://graph.facebook.com/v25.0/me/permissions";
+/// the version). Graph's edges are paged (https://developers.facebook.com/docs/graph-api/results/,
+/// checked 2026-12-07: `limit` is "the maximum number of objects that may be returned", the
+/// last page is the one without `next`): one page of 500 (`crate::scopes`'s most read) holds
+/// every permission there is, and an answer naming a next page is refused, not followed.
+pub const ME_PERMISSIONS_URL: &str = "https://graph.facebook.com/v25.0/me/permissions?limit=500";
 
 /// The `facebook` platform.
 pub fn platform() -> Platform {

@@ -551,7 +551,8 @@ fn the_proxy_reads_xrpc_expired_tokens_as_dead_tokens() {
 fn facebook_login_reads_grants_from_graph_and_rerequests_declined_permissions() {
     for id in ["facebook", "instagram_facebook"] {
         let p = get(id);
-        let graph = format!("https://graph.facebook.com/{}/me/permissions", crate::platforms::GRAPH_API_VERSION);
+        let graph =
+            format!("https://graph.facebook.com/{}/me/permissions?limit=500", crate::platforms::GRAPH_API_VERSION);
         assert_eq!(p.granted_scopes_url, Some(graph.as_str()), "{id}");
         assert_eq!(p.rerequest_params, &[("auth_type", "rerequest")], "{id}");
         let url = authorize_url(&p, "CID", CALLBACK, &p.default_scopes, "STATE", &PkceVerifier::new(VERIFIER), p.rerequest_params)

@@ -204,7 +204,7 @@ fn headers_pass_by_allowlist() {
     {
         assert!(returns_response_header(h), "{h}");
     }
-    for h in ["Set-Cookie", "transfer-encoding", "connection", "content-length", "cf-ray"] {
+    for h in ["Set-Cookie", "transfer-encoding", "connection", "content-length", "cf-ray", "Cache-Control"] {
         assert!(!returns_response_header(h), "{h}");
     }
 }

@@ -191,7 +191,7 @@ pub async fn store_accounts(
         };
         // The row that held the grant until now (a picker's choice, or the hold's) goes with it.
         batch.push(store::drop_choice_stmt(&db, &link.id)?);
-        batch.push(store::end_link_stmt(&db, &link.id, &end, now)?);
+        batch.push(store::end_link_stmt(&db, &link.id, &end, store::OfChoice::of(link), now)?);
         batch.push(store::assert_changed_stmt(&db)?);
         if finish == Finish::Now {
             let told = kinds.iter().copied().zip(views).collect();

@@ -1123,6 +1123,10 @@ class ConnectLinkFailedData(BaseModel):
         'redirect_not_allowed',
     ]
     external_user_id: str | None
+    missing_scopes: list[str] | None = Field(None, min_length=1)
+    """
+    Only with `error: "missing_scopes"`: the required scopes the user declined, as the link's `missing_scopes` shows them.
+    """
 
 
 class CreateAppRequest(BaseModel):
@@ -1308,7 +1312,7 @@ class CreateConnectLinkRequest(BaseModel):
         | None
     ) = Field(None, max_length=50, min_length=1)
     """
-    Instead of `platform`: the platforms a hosted chooser at the link's `url` offers, in this order (1 to 50 distinct ids, each configured for the app: else 422 `platform_not_configured` naming them). One listed is exactly `platform`. With several, the user picks one at `url`; an OAuth platform then goes to its consent screen, `mastodon` asks for the instance, `bluesky` for the handle and an app password, an API-key platform for the key, all on hosted forms. `scopes`, `instance`, `profile_id` and `"callback": "app"` name one platform's things and are refused (400) with several. Omit both `platform` and `platforms` to offer every platform configured for the app (its own or the deployment's credentials, the sandbox when on, `mastodon`, `bluesky`, API-key platforms).
+    Instead of `platform`: the platforms a hosted chooser at the link's `url` offers, in this order (1 to 50 distinct ids, each configured for the app: else 422 `platform_not_configured` naming them). One listed is exactly `platform`, except one that asks on a hosted form (`bluesky`, an API-key platform, `mastodon` without `instance`) with no field of one platform's: then `url` opens that form directly. With several, the user picks one at `url`; an OAuth platform then goes to its consent screen, `mastodon` asks for the instance, `bluesky` for the handle and an app password, an API-key platform for the key, all on hosted forms. `scopes`, `optional_scopes`, `instance`, `profile_id` and `"callback": "app"` name one platform's things and are refused (400) with several. Omit both `platform` and `platforms` to offer every platform configured for the app (its own or the deployment's credentials, the sandbox when on, `mastodon`, `bluesky`, API-key platforms).
     """
     redirect_url: AnyUrl
     """
@@ -1320,7 +1324,7 @@ class CreateConnectLinkRequest(BaseModel):
     """
     optional_scopes: list[OptionalScope] | None = Field(None, max_length=50)
     """
-    Scopes asked for together with `scopes` that the user may decline: a connect in which the user declined only these succeeds, and the profile's `declined_scopes` names them. Same bounds as `scopes`; a scope in both lists is a 400. A reconnect link (`profile_id`) that asks for a scope its profile declined asks the platform to show it again (Facebook: `auth_type=rerequest`).
+    Scopes asked for together with `scopes` that the user may decline: a connect in which the user declined only these succeeds, and the profile's `declined_scopes` names them. Same bounds as `scopes`; a scope in both lists is a 400. A reconnect link (`profile_id`) that asks for a scope its profile declined asks the platform to show it again (Facebook: `auth_type=rerequest`). Only on a link to one platform (400 on a link that may offer several).
     """
     external_user_id: str | None = Field(None, max_length=256, min_length=1)
     """

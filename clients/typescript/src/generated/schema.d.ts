@@ -1721,6 +1721,8 @@ export interface components {
             platform: components["schemas"]["PlatformId"];
             error: components["schemas"]["LinkFailure"];
             external_user_id: string | null;
+            /** @description Only with `error: "missing_scopes"`: the required scopes the user declined, as the link's `missing_scopes` shows them. */
+            missing_scopes?: string[];
         };
         /** @description The body of every webhook: `{type, timestamp, data}`. `data` is the profile as the API shows it for `profile.*` events, `ConnectLinkFailedData` for `connect_link.failed`, and `PlatformEventData` for `platform.event`. */
         WebhookEvent: {
@@ -1779,7 +1781,7 @@ export interface components {
         CreateConnectLinkRequest: {
             /** @description A platform id from `GET /v1/platforms` whose `auth` is `oauth2` or `instance_oauth2`. Not with `platforms`; with neither, the link offers every platform configured for the app. */
             platform?: components["schemas"]["PlatformId"];
-            /** @description Instead of `platform`: the platforms a hosted chooser at the link's `url` offers, in this order (1 to 50 distinct ids, each configured for the app: else 422 `platform_not_configured` naming them). One listed is exactly `platform`. With several, the user picks one at `url`; an OAuth platform then goes to its consent screen, `mastodon` asks for the instance, `bluesky` for the handle and an app password, an API-key platform for the key, all on hosted forms. `scopes`, `instance`, `profile_id` and `"callback": "app"` name one platform's things and are refused (400) with several. Omit both `platform` and `platforms` to offer every platform configured for the app (its own or the deployment's credentials, the sandbox when on, `mastodon`, `bluesky`, API-key platforms). */
+            /** @description Instead of `platform`: the platforms a hosted chooser at the link's `url` offers, in this order (1 to 50 distinct ids, each configured for the app: else 422 `platform_not_configured` naming them). One listed is exactly `platform`, except one that asks on a hosted form (`bluesky`, an API-key platform, `mastodon` without `instance`) with no field of one platform's: then `url` opens that form directly. With several, the user picks one at `url`; an OAuth platform then goes to its consent screen, `mastodon` asks for the instance, `bluesky` for the handle and an app password, an API-key platform for the key, all on hosted forms. `scopes`, `optional_scopes`, `instance`, `profile_id` and `"callback": "app"` name one platform's things and are refused (400) with several. Omit both `platform` and `platforms` to offer every platform configured for the app (its own or the deployment's credentials, the sandbox when on, `mastodon`, `bluesky`, API-key platforms). */
             platforms?: components["schemas"]["PlatformId"][];
             /**
              * Format: uri
@@ -1788,7 +1790,7 @@ export interface components {
             redirect_url: string;
             /** @description Up to 50 scope names without spaces or commas; the platform's defaults when absent. */
             scopes?: string[] | null;
-            /** @description Scopes asked for together with `scopes` that the user may decline: a connect in which the user declined only these succeeds, and the profile's `declined_scopes` names them. Same bounds as `scopes`; a scope in both lists is a 400. A reconnect link (`profile_id`) that asks for a scope its profile declined asks the platform to show it again (Facebook: `auth_type=rerequest`). */
+            /** @description Scopes asked for together with `scopes` that the user may decline: a connect in which the user declined only these succeeds, and the profile's `declined_scopes` names them. Same bounds as `scopes`; a scope in both lists is a 400. A reconnect link (`profile_id`) that asks for a scope its profile declined asks the platform to show it again (Facebook: `auth_type=rerequest`). Only on a link to one platform (400 on a link that may offer several). */
             optional_scopes?: string[] | null;
             /** @description The app's own id for its user (1 to 256 characters). */
             external_user_id?: string | null;
@@ -3837,6 +3839,15 @@ export interface operations {
             413: components["responses"]["HtmlPayloadTooLarge"];
             /** @description An HTML error page (422): the chosen platform is no longer configured for the app. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description An HTML error page (429): the link took its 10 posted forms (the choice and each form sent); nothing was tried at the platform. The app makes a new link. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
