@@ -179,7 +179,7 @@ test("Bluesky's refusal is the worker's own words on the form, never the text th
   const refused = await choose(link, page, 'bluesky', { identifier: 'words.bsky.social', app_password: 'word-word-word-word' });
   assert.equal(refused.status, 400);
   const html = await refused.text();
-  assert.match(html, /role="alert"[^>]*>(?:<[^>]+>)*Bluesky refused the handle or app password</);
+  assert.match(html, /<div class="alert" role="alert"><p><strong>Bluesky refused what you entered\.<\/strong> <span lang="en">Bluesky refused the handle or app password<\/span><\/p><\/div>/);
   assert.ok(!html.includes('PDS-MARKER'), 'the PDS message is not shown');
   assert.ok(!html.includes('injected'));
 });
@@ -187,7 +187,7 @@ test("Bluesky's refusal is the worker's own words on the form, never the text th
 test('the icons the chooser references are served: 200, image/svg+xml', async () => {
   const link = await chooserLink(['linkedin', 'x', 'bluesky']);
   const page = await openChooser(link);
-  const icons = [...page.html.matchAll(/<img src="(\/assets\/icons\/[a-z_]+\.svg)"/g)].map((m) => m[1]);
+  const icons = [...page.html.matchAll(/<img class="mark" src="(\/assets\/icons\/[a-z_]+\.svg)"/g)].map((m) => m[1]);
   assert.ok(icons.length >= 3, page.html);
   for (const icon of icons) {
     const res = await fetch(`${w.base}${icon}`);

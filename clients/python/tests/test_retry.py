@@ -12,7 +12,7 @@ import pytest
 from connect_links import AsyncConnectLinks, ConnectLinks, ConnectLinksError
 
 LINK = {"id": "cl_" + "a" * 32, "url": "http://w.test/connect/x", "authorize_url": "http://w.test/sandbox/authorize",
-        "platform": "sandbox", "expires_at": "2026-01-02T03:04:05Z"}
+        "platform": "sandbox", "platforms": None, "expires_at": "2026-01-02T03:04:05Z"}
 
 
 def limited(retry_after: str = "0") -> httpx.Response:
