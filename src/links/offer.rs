@@ -73,13 +73,12 @@ pub fn form_answer(
     page: String,
     browser: &(String, bool),
 ) -> ApiResult<Response> {
-    let mut ends: Vec<String> = vec![ctx.public_url.clone(), link.redirect_url.clone()];
+    let mut ends: Vec<&str> = vec![&ctx.public_url, &link.redirect_url];
     for id in link.platform_list().unwrap_or_default() {
         if let Some(p) = ctx.catalog.get(&id).filter(|p| p.auth == AuthKind::Oauth2) {
-            ends.push(p.authorize_url.clone());
+            ends.push(&p.authorize_url);
         }
     }
-    let ends: Vec<&str> = ends.iter().map(String::as_str).collect();
     let mut resp = respond::html_with_policy(status, page, &policy_with_form_targets(&ends))?;
     if browser.1 {
         let cookie = link_cookie(&browser.0, &link.id, ctx.public_url.starts_with("https://"));
