@@ -1,7 +1,7 @@
 //! Account choices (`account_choices`): the sealed grant a link holds while its user picks
 //! accounts, or until its accounts land.
 
-use super::stmt::Stmt;
+use super::stmt::{IdRow, Stmt};
 use crate::error::{ApiResult, OrInternal};
 use serde::Deserialize;
 use super::stmt::query;
@@ -15,14 +15,11 @@ pub fn drop_choice_stmt(db: &D1Database, link_id: &str) -> ApiResult<D1PreparedS
 /// The binding (`token_hash`, `""` when unbound) of a link's account-choice row, if it has
 /// one.
 pub async fn choice_binding(db: &D1Database, link_id: &str) -> ApiResult<Option<String>> {
-    #[derive(Deserialize, Default)]
-    struct Row {
-        token_hash: String,
-    }
-    let row = query!(db, "SELECT token_hash FROM account_choices WHERE link_id = ?1", link_id)
-        .one::<Row>("read choice")
+    // Read as an `IdRow` (one text column named `id`): no row type of its own.
+    let row = query!(db, "SELECT token_hash AS id FROM account_choices WHERE link_id = ?1", link_id)
+        .one::<IdRow>("read choice")
         .await?;
-    Ok(row.map(|r| r.token_hash))
+    Ok(row.map(|r| r.id))
 }
 
 /// Deletes the account-choice row of a link, once what it held is settled.
