@@ -1,6 +1,6 @@
 //! Apps and their API keys (`apps`, `api_keys`), and the redirect allowlists the sandbox reads.
 
-use super::stmt::Stmt;
+use super::stmt::{IdRow, Stmt};
 use crate::error::{ApiResult, OrInternal};
 pub use connect_links_core::model::AppRow;
 use connect_links_core::redirect::host_needles_with;
@@ -179,12 +179,9 @@ pub async fn update_app(db: &D1Database, app: &AppRow, now: i64) -> ApiResult<()
 
 /// How the cron keeps an app's tokens (`proactive` when the app is gone: its grants are too).
 pub async fn app_refresh_mode(db: &D1Database, app_id: &str) -> ApiResult<RefreshMode> {
-    #[derive(serde::Deserialize, Default)]
-    struct Mode {
-        refresh_mode: String,
-    }
-    let row = query!(db, "SELECT refresh_mode FROM apps WHERE id = ?1", app_id).one::<Mode>("app refresh mode").await?;
-    Ok(row.map_or(RefreshMode::Proactive, |m| RefreshMode::from_stored(&m.refresh_mode)))
+    let row =
+        query!(db, "SELECT refresh_mode AS id FROM apps WHERE id = ?1", app_id).one::<IdRow>("app refresh mode").await?;
+    Ok(row.map_or(RefreshMode::Proactive, |m| RefreshMode::from_stored(&m.id)))
 }
 
 /// Writes a re-sealed webhook secret if it did not change meanwhile.
