@@ -8,7 +8,7 @@
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::respond::object;
-use crate::store::{self, IdRow, RotatedSecret, SealedRow, Stmt};
+use crate::store::{self, IdRow, RotatedSecret, KeyedText, Stmt};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::keys::new_webhook_secret;
@@ -96,12 +96,12 @@ pub async fn tidy_previous_webhook_secrets(
     let now = ctx.now();
     store::expire_previous_webhook_secrets(db, now).exec("expire previous webhook secrets").await?;
     let rows = store::old_key_previous_webhook_secrets(db, others)
-        .many::<SealedRow>("read old-key previous webhook secrets")
+        .many::<KeyedText>("read old-key previous webhook secrets")
         .await?;
     for row in rows {
         // Opened only to be sealed again under the current key: the text never leaves here.
         let resealed = keyring
-            .open(&row.id, PREVIOUS_FIELD, &row.sealed)
+            .open(&row.id, PREVIOUS_FIELD, &row.text)
             .and_then(|plain| keyring.seal(&row.id, PREVIOUS_FIELD, &plain))
             .ok();
         if resealed.is_none() {
@@ -109,7 +109,7 @@ pub async fn tidy_previous_webhook_secrets(
                 &object!("event": "reencrypt_failed", "app_id": row.id, "what": "previous webhook secret dropped"),
             );
         }
-        store::rewrap_previous_webhook_secret(db, &row.id, resealed.as_deref(), &row.sealed)
+        store::rewrap_previous_webhook_secret(db, &row.id, resealed.as_deref(), &row.text)
             .exec("rewrap previous webhook secret")
             .await?;
     }
@@ -162,16 +162,16 @@ pub async fn deletion_code_key(ctx: &Ctx) -> ApiResult<[u8; 32]> {
 /// its next use to replace).
 pub async fn rewrap_worker_secrets(db: &D1Database, keyring: &Keyring, others: &str) -> ApiResult<()> {
     let rows =
-        store::old_key_worker_secrets(db, others).many::<SealedRow>("read old-key worker secrets").await?;
+        store::old_key_worker_secrets(db, others).many::<KeyedText>("read old-key worker secrets").await?;
     for row in rows {
         // Opened only to be sealed again under the current key: the text never leaves here.
         let Ok(resealed) =
-            keyring.open(&row.id, "secret", &row.sealed).and_then(|p| keyring.seal(&row.id, "secret", &p))
+            keyring.open(&row.id, "secret", &row.text).and_then(|p| keyring.seal(&row.id, "secret", &p))
         else {
             crate::log::error(&object!("event": "reencrypt_failed", "worker_secret": row.id));
             continue;
         };
-        store::rewrap_worker_secret(db, &row.id, &resealed, keyring.current_kid(), &row.sealed)
+        store::rewrap_worker_secret(db, &row.id, &resealed, keyring.current_kid(), &row.text)
             .exec("rewrap worker secret")
             .await?;
     }

@@ -44,12 +44,12 @@ pub fn mark_grant_unreadable(
 }
 
 /// Up to `limit` apps whose webhook secret is under one of `others`, not marked unreadable
-/// (as [`SealedRow`](super::SealedRow)s: the app's id, its sealed webhook secret).
+/// (as [`KeyedText`](super::KeyedText)s: the app's id, its sealed webhook secret).
 pub fn old_key_apps(db: &D1Database, others: &str, limit: u32) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         &format!(
-            "SELECT id, webhook_secret_enc AS sealed FROM apps WHERE {} IN (SELECT value FROM json_each(?1)) \
+            "SELECT id, webhook_secret_enc AS text FROM apps WHERE {} IN (SELECT value FROM json_each(?1)) \
              AND reencrypt_failed_at IS NULL LIMIT ?2",
             kid_sql("webhook_secret_enc")
         ),
@@ -135,12 +135,12 @@ pub fn forget_instance_client(db: &D1Database, c: &OldKeyClient) -> worker::Resu
 }
 
 /// Up to `limit` profiles whose own token (a Facebook Page's) is under one of `others`, not
-/// marked unreadable (as [`SealedRow`](super::SealedRow)s: the profile's id, its token's
+/// marked unreadable (as [`KeyedText`](super::KeyedText)s: the profile's id, its token's
 /// envelope).
 pub fn old_key_own_tokens(db: &D1Database, others: &str, limit: u32) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
-        "SELECT id, access_token_enc AS sealed FROM profiles WHERE token_kid IN (SELECT value FROM json_each(?1)) \
+        "SELECT id, access_token_enc AS text FROM profiles WHERE token_kid IN (SELECT value FROM json_each(?1)) \
          AND access_token_enc IS NOT NULL AND reencrypt_failed_at IS NULL LIMIT ?2",
         others,
         limit

@@ -93,14 +93,14 @@ pub struct IdRow {
     pub id: String,
 }
 
-/// A row's key and one sealed column, read `AS id` and `AS sealed` (the re-encryption's reads
-/// of what is still under an old key): one row type for all of them.
+/// A row's key and one text column, read `AS id` and `AS text` (a sealed envelope still under
+/// an old key, a due profile's grant, a Page's events setting): one row type for all of them.
 #[derive(Deserialize, Default)]
-pub struct SealedRow {
-    /// The row's key (an app's, a profile's id, a worker secret's name).
+pub struct KeyedText {
+    /// The row's key (an app's or a profile's id, a worker secret's name, a Page's id).
     pub id: String,
-    /// The envelope.
-    pub sealed: String,
+    /// The column.
+    pub text: String,
 }
 
 impl Stmt for worker::Result<D1PreparedStatement> {

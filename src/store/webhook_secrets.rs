@@ -53,12 +53,12 @@ pub fn expire_previous_webhook_secrets(db: &D1Database, now: i64) -> worker::Res
 }
 
 /// Up to 50 previous webhook secrets under one of `others` (a JSON array of key ids), as
-/// [`SealedRow`](super::SealedRow)s (the app's id, the envelope).
+/// [`KeyedText`](super::KeyedText)s (the app's id, the envelope).
 pub fn old_key_previous_webhook_secrets(db: &D1Database, others: &str) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         &format!(
-            "SELECT id, webhook_secret_prev_enc AS sealed FROM apps WHERE webhook_secret_prev_enc IS NOT NULL \
+            "SELECT id, webhook_secret_prev_enc AS text FROM apps WHERE webhook_secret_prev_enc IS NOT NULL \
              AND {} IN (SELECT value FROM json_each(?1)) LIMIT 50",
             kid_sql("webhook_secret_prev_enc")
         ),

@@ -48,11 +48,11 @@ pub fn rewrap_worker_secret(
 }
 
 /// The worker secrets under one of `others` (a JSON array of key ids), as
-/// [`SealedRow`](super::SealedRow)s (the secret's name as `id`, the envelope).
+/// [`KeyedText`](super::KeyedText)s (the secret's name as `id`, the envelope).
 pub fn old_key_worker_secrets(db: &D1Database, others: &str) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
-        "SELECT name AS id, secret_enc AS sealed FROM worker_secrets WHERE token_kid IN (SELECT value FROM json_each(?1))",
+        "SELECT name AS id, secret_enc AS text FROM worker_secrets WHERE token_kid IN (SELECT value FROM json_each(?1))",
         others
     )
 }
