@@ -74,16 +74,8 @@ pub fn upsert_choice_stmt(db: &D1Database, c: &ChoiceWrite<'_>) -> ApiResult<D1P
     .or_500("prepare choice")
 }
 
-/// A choice taken by its picker's submission.
-#[derive(Deserialize, Default)]
-pub struct TakenChoice {
-    /// The sealed choice.
-    pub sealed: String,
-    /// How the connect ends (`Finish::as_str`).
-    pub finish: String,
-}
-
-/// The statement that takes a link's choice (returning a [`TakenChoice`]) for the
+/// The statement that takes a link's choice (returning a [`KeyedText`](super::KeyedText): how
+/// the connect ends, `Finish::as_str`, as `id`, the sealed choice as `text`) for the
 /// submission bound to `token_hash` and `browser_hash` while it is open: unbinds the row (one use: a wrong token or cookie changes nothing) and starts
 /// its window again until `until`, so the row keeps holding the grant until the accounts
 /// land or it is revoked, and the cron's expiry pass cannot revoke a grant landing now.
@@ -99,7 +91,7 @@ pub fn take_choice(
     query!(
         db,
         "UPDATE account_choices SET token_hash = '', browser_hash = '', expires_at = ?5 WHERE link_id = ?1 \
-         AND token_hash = ?2 AND browser_hash = ?3 AND expires_at > ?4 RETURNING sealed, finish",
+         AND token_hash = ?2 AND browser_hash = ?3 AND expires_at > ?4 RETURNING finish AS id, sealed AS text",
         link_id,
         token_hash,
         browser_hash,
