@@ -12,12 +12,12 @@ use worker::{Headers, Request, Response};
 
 /// The policy of every asset answer: an SVG opened on its own is a document of this origin,
 /// so nothing in one may run or load (only its own inline style).
-const ASSET_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+pub const ASSET_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
 /// How long a browser keeps an asset before it asks again (with its ETag: a 304 when it did
 /// not change). An hour, so a deploy's new stylesheet reaches every page within one.
 const ASSET_CACHE: &str = "public, max-age=3600, stale-while-revalidate=86400";
 /// An accent sheet's content is its name: it never changes.
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// The content type of an asset, by its extension; `None`: not a type the worker serves.
 fn content_type(name: &str) -> Option<&'static str> {
@@ -70,8 +70,9 @@ pub async fn serve(ctx: &Ctx, req: &Request, segs: &[&str]) -> ApiResult<Respons
     answer(Response::ok(text).or_500("asset")?, kind, ASSET_CACHE, etag.as_deref())
 }
 
-/// An asset answer with its headers (`respond::harden` keeps a `cache-control` set here).
-fn answer(resp: Response, kind: &str, cache: &str, etag: Option<&str>) -> ApiResult<Response> {
+/// An asset answer with its headers (`respond::harden` keeps a `cache-control` set here);
+/// an app's logo is answered so too (`api::brand`).
+pub fn answer(resp: Response, kind: &str, cache: &str, etag: Option<&str>) -> ApiResult<Response> {
     let h = Headers::new();
     h.set("content-type", kind).or_500("asset header")?;
     h.set("cache-control", cache).or_500("asset header")?;

@@ -64,16 +64,19 @@ pub fn html_with_policy(status: u16, body: String, policy: &str) -> ApiResult<Re
 
 /// A 302 to `location`.
 pub fn redirect(location: &str) -> ApiResult<Response> {
-    let headers = Headers::new();
-    headers.set("location", location).or_500("redirect header")?;
-    Ok(Response::empty().or_500("redirect")?.with_status(302).with_headers(headers))
+    redirect_as(302, location)
 }
 
 /// A 303 to `location`: the answer to a form post that continues elsewhere with a GET.
 pub fn see_other(location: &str) -> ApiResult<Response> {
+    redirect_as(303, location)
+}
+
+/// A redirect of `status` to `location` (one function for both: wasm size).
+fn redirect_as(status: u16, location: &str) -> ApiResult<Response> {
     let headers = Headers::new();
     headers.set("location", location).or_500("redirect header")?;
-    Ok(Response::empty().or_500("redirect")?.with_status(303).with_headers(headers))
+    Ok(Response::empty().or_500("redirect")?.with_status(status).with_headers(headers))
 }
 
 /// 204 No Content.

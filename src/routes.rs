@@ -400,7 +400,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                 }
                 App::CreateLink => {
                     let work = async { links::create(ctx, &app, &body(req).await?).await };
-                    tenant::limited(ctx, &app, AppRoute::ConnectLinks, work).await
+                    tenant::limited(ctx, &app, AppRoute::ConnectLinks, std::pin::pin!(work)).await
                 }
                 App::GetLink => links::get(ctx, &app.id, id).await,
                 App::ClaimLink => links::claim(ctx, &app.id, id, &body(req).await?).await,
@@ -408,7 +408,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
                 App::ListProfiles => profiles::list(ctx, &app.id, &query(req)?).await,
                 App::CreateProfile => {
                     let work = async { crate::connect::posted::create(ctx, &app, &body(req).await?).await };
-                    tenant::limited(ctx, &app, AppRoute::Profiles, work).await
+                    tenant::limited(ctx, &app, AppRoute::Profiles, std::pin::pin!(work)).await
                 }
                 App::GetProfile => profiles::get(ctx, &app.id, id).await,
                 App::DeleteProfile => profiles::delete(ctx, &app.id, id).await,

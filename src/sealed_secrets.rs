@@ -8,9 +8,7 @@
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::respond::object;
-use crate::store::{
-    self, OldKeyPreviousSecret, OldKeyWorkerSecret, RotatedSecret, SealedWebhookSecret, SealedWorkerSecret, Stmt,
-};
+use crate::store::{self, IdRow, RotatedSecret, KeyedText, Stmt};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::keys::new_webhook_secret;
@@ -65,11 +63,11 @@ pub struct Rotated {
 pub async fn rotate_webhook_secret(ctx: &Ctx, app_id: &str) -> ApiResult<Option<Rotated>> {
     let db = ctx.db()?;
     let keyring = ctx.keyring()?;
-    let Some(row) = store::webhook_secret(&db, app_id).one::<SealedWebhookSecret>("read webhook secret").await? else {
+    let Some(IdRow { id: current }) = store::webhook_secret(&db, app_id).one::<IdRow>("read webhook secret").await? else {
         return Ok(None);
     };
     let now = ctx.now();
-    let previous = match keyring.open_secret::<WebhookSecret>(app_id, CURRENT_FIELD, &row.webhook_secret_enc) {
+    let previous = match keyring.open_secret::<WebhookSecret>(app_id, CURRENT_FIELD, &current) {
         Ok(old) => Some(keyring.seal(app_id, PREVIOUS_FIELD, old.secret()).or_500("seal previous webhook secret")?),
         Err(_) => None,
     };
@@ -77,7 +75,7 @@ pub async fn rotate_webhook_secret(ctx: &Ctx, app_id: &str) -> ApiResult<Option<
     let secret = new_webhook_secret()?;
     let sealed = keyring.seal(app_id, CURRENT_FIELD, secret.secret()).or_500("seal webhook secret")?;
     let rotated = RotatedSecret { sealed: &sealed, previous: previous.as_deref(), previous_until };
-    let changed = store::rotate_webhook_secret(&db, app_id, &rotated, now, &row.webhook_secret_enc)
+    let changed = store::rotate_webhook_secret(&db, app_id, &rotated, now, &current)
         .exists("rotate webhook secret")
         .await?;
     if !changed {
@@ -98,12 +96,12 @@ pub async fn tidy_previous_webhook_secrets(
     let now = ctx.now();
     store::expire_previous_webhook_secrets(db, now).exec("expire previous webhook secrets").await?;
     let rows = store::old_key_previous_webhook_secrets(db, others)
-        .many::<OldKeyPreviousSecret>("read old-key previous webhook secrets")
+        .many::<KeyedText>("read old-key previous webhook secrets")
         .await?;
     for row in rows {
         // Opened only to be sealed again under the current key: the text never leaves here.
         let resealed = keyring
-            .open(&row.id, PREVIOUS_FIELD, &row.webhook_secret_prev_enc)
+            .open(&row.id, PREVIOUS_FIELD, &row.text)
             .and_then(|plain| keyring.seal(&row.id, PREVIOUS_FIELD, &plain))
             .ok();
         if resealed.is_none() {
@@ -111,7 +109,7 @@ pub async fn tidy_previous_webhook_secrets(
                 &object!("event": "reencrypt_failed", "app_id": row.id, "what": "previous webhook secret dropped"),
             );
         }
-        store::rewrap_previous_webhook_secret(db, &row.id, resealed.as_deref(), &row.webhook_secret_prev_enc)
+        store::rewrap_previous_webhook_secret(db, &row.id, resealed.as_deref(), &row.text)
             .exec("rewrap previous webhook secret")
             .await?;
     }
@@ -134,16 +132,16 @@ pub async fn deletion_code_key(ctx: &Ctx) -> ApiResult<[u8; 32]> {
     let db = ctx.db()?;
     let keyring = ctx.keyring()?;
     for _ in 0..3 {
-        let row = store::worker_secret(&db, CODE_KEY).one::<SealedWorkerSecret>("read code key").await?;
+        let row = store::worker_secret(&db, CODE_KEY).one::<IdRow>("read code key").await?;
         let (key, replaces) = match &row {
             Some(r) => {
                 // The key's base64 text, decoded at once: its bytes are what the MAC takes.
-                let opened = keyring.open(CODE_KEY, "secret", &r.secret_enc).ok().and_then(|s| b64_decode(&s));
+                let opened = keyring.open(CODE_KEY, "secret", &r.id).ok().and_then(|s| b64_decode(&s));
                 if let Some(key) = opened.and_then(|k| <[u8; 32]>::try_from(k).ok()) {
                     return Ok(key);
                 }
                 crate::log::error(&object!("event": "code_key_unreadable", "what": "replaced by a new one"));
-                (random_bytes::<32>()?, Some(r.secret_enc.as_str()))
+                (random_bytes::<32>()?, Some(r.id.as_str()))
             }
             None => (*keyring.derive(CODE_PURPOSE).secret(), None),
         };
@@ -164,16 +162,16 @@ pub async fn deletion_code_key(ctx: &Ctx) -> ApiResult<[u8; 32]> {
 /// its next use to replace).
 pub async fn rewrap_worker_secrets(db: &D1Database, keyring: &Keyring, others: &str) -> ApiResult<()> {
     let rows =
-        store::old_key_worker_secrets(db, others).many::<OldKeyWorkerSecret>("read old-key worker secrets").await?;
+        store::old_key_worker_secrets(db, others).many::<KeyedText>("read old-key worker secrets").await?;
     for row in rows {
         // Opened only to be sealed again under the current key: the text never leaves here.
         let Ok(resealed) =
-            keyring.open(&row.name, "secret", &row.secret_enc).and_then(|p| keyring.seal(&row.name, "secret", &p))
+            keyring.open(&row.id, "secret", &row.text).and_then(|p| keyring.seal(&row.id, "secret", &p))
         else {
-            crate::log::error(&object!("event": "reencrypt_failed", "worker_secret": row.name));
+            crate::log::error(&object!("event": "reencrypt_failed", "worker_secret": row.id));
             continue;
         };
-        store::rewrap_worker_secret(db, &row.name, &resealed, keyring.current_kid(), &row.secret_enc)
+        store::rewrap_worker_secret(db, &row.id, &resealed, keyring.current_kid(), &row.text)
             .exec("rewrap worker secret")
             .await?;
     }

@@ -95,12 +95,13 @@ pub async fn admit(ctx: &Ctx, app: &AppRow, route: AppRoute) -> ApiResult<Result
 
 /// Runs `work` (a route's handler, not started yet) if the app's rate on `route` allows it,
 /// and stamps its answer with the app's `RateLimit` fields, errors included (the request
-/// was counted either way).
+/// was counted either way). `work` is a `dyn` future so this is one function for every
+/// route it guards, not a copy per route (wasm size).
 pub async fn limited(
     ctx: &Ctx,
     app: &AppRow,
     route: AppRoute,
-    work: impl Future<Output = ApiResult<Response>>,
+    work: std::pin::Pin<&mut dyn Future<Output = ApiResult<Response>>>,
 ) -> ApiResult<Response> {
     let admitted = match admit(ctx, app, route).await? {
         Ok(a) => a,

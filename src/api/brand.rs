@@ -1,6 +1,7 @@
 //! An app's logo: uploaded and removed by the operator (`/v1/admin/apps/{id}/logo`), served
 //! to anyone (`/apps/{id}/logo/{file}`) as the sanitizers re-wrote it, never as uploaded.
 
+use crate::assets::{answer, IMMUTABLE};
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::respond;
@@ -8,11 +9,6 @@ use crate::store;
 use connect_links_core::brand::{sanitize_logo, LogoKind};
 use connect_links_core::error::{ApiError, ApiResult};
 use worker::Response;
-
-/// The policy a served logo runs under, opened on its own or embedded: an SVG can load
-/// nothing, run nothing and submit nothing (`sandbox`: no scripts, an opaque origin), and
-/// only its inline presentation applies.
-pub const LOGO_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
 
 /// `PUT /v1/admin/apps/{id}/logo`: the raw body, `Content-Type` `image/png` or
 /// `image/svg+xml`, read through the API's 64 KiB body cap and refused over 32 KiB on the
@@ -37,15 +33,14 @@ pub async fn delete_logo(ctx: &Ctx, app_id: &str) -> ApiResult<Response> {
     respond::no_content()
 }
 
-/// `GET /apps/{id}/logo/{file}`: the sanitized bytes under [`LOGO_POLICY`], cached for a
+/// `GET /apps/{id}/logo/{file}`: the sanitized bytes under the assets' policy
+/// (`assets::ASSET_POLICY`: an SVG opened on its own or embedded can load nothing, run
+/// nothing and submit nothing; only its inline presentation applies), cached for a
 /// year (a new logo has a new file name); 404 for an app without a logo or an older file.
 pub async fn serve_logo(ctx: &Ctx, app_id: &str, file: &str) -> ApiResult<Response> {
     let (kind, bytes) = store::logo(&ctx.db()?, app_id, file).await?.ok_or_else(|| ApiError::not_found("logo"))?;
-    let mut resp = Response::from_bytes(bytes).or_500("logo response")?;
-    let h = resp.headers_mut();
-    h.set("content-type", kind.content_type()).or_500("logo header")?;
-    h.set("content-security-policy", LOGO_POLICY).or_500("logo header")?;
-    h.set("content-disposition", "inline").or_500("logo header")?;
-    h.set("cache-control", "public, max-age=31536000, immutable").or_500("logo header")?;
+    // An asset's headers, and `inline`.
+    let mut resp = answer(Response::from_bytes(bytes).or_500("logo response")?, kind.content_type(), IMMUTABLE, None)?;
+    resp.headers_mut().set("content-disposition", "inline").or_500("logo header")?;
     Ok(resp)
 }

@@ -71,12 +71,22 @@ async fn create_chooser(ctx: &Ctx, app: &AppRow, input: &CreateLink, offered: &[
     check_redirect(app, &input.redirect_url)?;
     let db = ctx.db()?;
     let cap = app.limits().pending_links();
-    let id = new_id("cl_")?;
-    let link = LinkRow {
-        id: id.clone(),
+    let mut link = new_link(ctx, app, input, new_id("cl_")?);
+    link.scopes = "[]".into();
+    link.platforms = Some(serde_json::to_string(offered).or_500("platforms json")?);
+    if !store::insert_link(&db, &link, "hosted", Some(cap)).await? {
+        return Err(too_many_pending(ctx, &db, &app.id, cap).await);
+    }
+    created(ctx, &link, None, None, Some(offered))
+}
+
+/// A pending link of `app` as `input` asks, with the fields every link has (its platform's
+/// own are the caller's to fill).
+fn new_link(ctx: &Ctx, app: &AppRow, input: &CreateLink, id: String) -> LinkRow {
+    LinkRow {
+        id,
         app_id: app.id.clone(),
         redirect_url: input.redirect_url.clone(),
-        scopes: "[]".into(),
         external_user_id: input.external_user_id.clone(),
         app_state: input.state.clone(),
         metadata: input.metadata.as_ref().map(|m| serde_json::Value::Object(m.clone()).to_string()),
@@ -84,22 +94,29 @@ async fn create_chooser(ctx: &Ctx, app: &AppRow, input: &CreateLink, offered: &[
         created_at: ctx.now(),
         expires_at: ctx.now() + STATE_TTL_SECS,
         accounts: input.accounts.unwrap_or(AccountsMode::Pick),
-        platforms: Some(serde_json::to_string(offered).or_500("platforms json")?),
-        // The chooser and its forms speak it, as the consent pages do.
+        // The link's hosted pages (the chooser, its forms, the consent pages) speak it.
         locale: input.locale.clone(),
         ..LinkRow::default()
-    };
-    if !store::insert_link(&db, &link, "hosted", Some(cap)).await? {
-        return Err(too_many_pending(ctx, &db, &app.id, cap).await);
     }
+}
+
+/// The 201 of a created link: a one-platform link's consent URL and platform, or a
+/// chooser's platforms.
+fn created(
+    ctx: &Ctx,
+    link: &LinkRow,
+    authorize_url: Option<&str>,
+    platform: Option<&str>,
+    platforms: Option<&[String]>,
+) -> ApiResult<Response> {
     respond::json(
         201,
         &object!(
-            "id": id,
-            "url": format!("{}/connect/{}", ctx.public_url, id),
-            "authorize_url": None::<String>,
-            "platform": None::<String>,
-            "platforms": offered,
+            "id": link.id,
+            "url": format!("{}/connect/{}", ctx.public_url, link.id),
+            "authorize_url": authorize_url,
+            "platform": platform,
+            "platforms": platforms,
             "expires_at": rfc3339(link.expires_at),
         ),
     )
@@ -195,30 +212,18 @@ async fn create_one(ctx: &Ctx, app: &AppRow, input: &CreateLink, platform_id: &s
         client,
     };
     let consent = start::prepare(ctx, ask).await?;
-    let link = LinkRow {
-        id: id.clone(),
-        app_id: app.id.clone(),
-        platform: platform.id.clone(),
-        redirect_url: input.redirect_url.clone(),
-        // It carries the live state: sealed, so D1 never holds a usable state.
-        authorize_url: ctx.keyring()?.seal(&id, "authorize_url", &consent.authorize_url).or_500("seal authorize url")?,
-        scopes: serde_json::to_string(&consent.scopes).or_500("scopes json")?,
-        optional_scopes: match consent.optional.is_empty() {
-            true => None,
-            false => Some(serde_json::to_string(&consent.optional).or_500("scopes json")?),
-        },
-        external_user_id: input.external_user_id.clone(),
-        app_state: input.state.clone(),
-        metadata: input.metadata.as_ref().map(|m| serde_json::Value::Object(m.clone()).to_string()),
-        reconnect_profile_id: input.profile_id.clone(),
-        status: LinkStatus::Pending,
-        created_at: ctx.now(),
-        expires_at: ctx.now() + STATE_TTL_SECS,
-        accounts: input.accounts.unwrap_or(AccountsMode::Pick),
-        instance,
-        locale: input.locale.clone(),
-        ..LinkRow::default()
+    let mut link = new_link(ctx, app, input, id);
+    link.platform = platform.id.clone();
+    // It carries the live state: sealed, so D1 never holds a usable state.
+    link.authorize_url =
+        ctx.keyring()?.seal(&link.id, "authorize_url", &consent.authorize_url).or_500("seal authorize url")?;
+    link.scopes = serde_json::to_string(&consent.scopes).or_500("scopes json")?;
+    link.optional_scopes = match consent.optional.is_empty() {
+        true => None,
+        false => Some(serde_json::to_string(&consent.optional).or_500("scopes json")?),
     };
+    link.reconnect_profile_id = input.profile_id.clone();
+    link.instance = instance;
     // Independent writes, so they run together (one wait instead of two). Either failing
     // fails the create: a state without its link finds nothing at the callback, and a link
     // without its state only expires. The insert also holds the app to its cap of pending links (for a
@@ -231,17 +236,7 @@ async fn create_one(ctx: &Ctx, app: &AppRow, input: &CreateLink, platform_id: &s
         consent.drop_later(ctx).await;
         return Err(too_many_pending(ctx, &db, &app.id, cap).await);
     }
-    respond::json(
-        201,
-        &object!(
-            "id": id,
-            "url": format!("{}/connect/{}", ctx.public_url, id),
-            "authorize_url": consent.authorize_url,
-            "platform": platform.id,
-            "platforms": None::<Vec<String>>,
-            "expires_at": rfc3339(link.expires_at),
-        ),
-    )
+    created(ctx, &link, Some(&consent.authorize_url), Some(&platform.id), None)
 }
 
 /// `GET /v1/connect-links/{id}`: another app's link is 404.

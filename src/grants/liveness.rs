@@ -64,10 +64,6 @@ pub async fn check_grant(ctx: &Ctx, grant_id: &str, profile_ids: &[String], due_
     struct Lease {
         refresh_suspect_until: Option<i64>,
     }
-    #[derive(Deserialize, Default)]
-    struct Marked {
-        id: String,
-    }
     let db = ctx.db()?;
     let now = ctx.now();
     let lease = new_id(CHECK_LEASE_PREFIX)?;
@@ -93,7 +89,7 @@ pub async fn check_grant(ctx: &Ctx, grant_id: &str, profile_ids: &[String], due_
         return Ok(());
     };
     let marked: Vec<String> =
-        results.get(1).and_then(|r| store::batch_rows::<Marked>(r).ok()).unwrap_or_default().into_iter().map(|m| m.id).collect();
+        results.get(1).and_then(|r| store::batch_rows::<store::IdRow>(r).ok()).unwrap_or_default().into_iter().map(|m| m.id).collect();
     let mut result = Ok(());
     for id in profile_ids.iter().filter(|id| marked.contains(id)) {
         if let Err(e) = check_leased(ctx, id, leased.refresh_suspect_until).await {

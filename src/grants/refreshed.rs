@@ -6,7 +6,7 @@ use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
 use crate::respond::object;
-use crate::store::{self, AccessEnvelope, Leased, NewTokens, Stmt};
+use crate::store::{self, IdRow, Leased, NewTokens, Stmt};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::ProfileRow;
@@ -141,6 +141,6 @@ pub(super) fn superseded(id: &str) -> ApiError {
 
 /// The stored access-token envelope of a grant.
 async fn stored_access(db: &D1Database, id: &str) -> ApiResult<Option<String>> {
-    let row = store::stored_access(db, id).one::<AccessEnvelope>("stored access").await?;
-    Ok(row.map(|r| r.access_token_enc))
+    let row = store::stored_access(db, id).one::<IdRow>("stored access").await?;
+    Ok(row.map(|r| r.id))
 }

@@ -7,7 +7,7 @@
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::respond::object;
-use crate::store::{self, OldKeyApp, OldKeyClient, OldKeyOwnToken, PurgedClient, Stmt, TokenColumns};
+use crate::store::{self, OldKeyClient, KeyedText, Stmt, TokenColumns};
 use connect_links_core::app_credentials::{sealed_as, CredentialRow, CLIENT_SECRET_FIELD, WEBHOOK_SECRET_FIELD};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::ApiResult;
@@ -108,16 +108,16 @@ async fn reencrypt(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     crate::platform_events::websub::reseal_old_key(ctx, &keyring, &others, REENCRYPT_BATCH).await?;
     crate::sealed_secrets::tidy_previous_webhook_secrets(ctx, db, &keyring, &others).await?;
     crate::sealed_secrets::rewrap_worker_secrets(db, &keyring, &others).await?;
-    let apps = store::old_key_apps(db, &others, REENCRYPT_BATCH).many::<OldKeyApp>("read old-key apps").await?;
+    let apps = store::old_key_apps(db, &others, REENCRYPT_BATCH).many::<KeyedText>("read old-key apps").await?;
     for app in apps {
         match keyring
-            .open(&app.id, "webhook_secret", &app.webhook_secret_enc)
+            .open(&app.id, "webhook_secret", &app.text)
             .and_then(|p| keyring.seal(&app.id, "webhook_secret", &p))
         {
-            Ok(enc) => store::rewrap_app_secret(db, &app.id, &app.webhook_secret_enc, &enc).await?,
+            Ok(enc) => store::rewrap_app_secret(db, &app.id, &app.text, &enc).await?,
             Err(_) => {
                 unreadable += 1;
-                store::mark_app_unreadable(db, &app.id, ctx.now(), &app.webhook_secret_enc)
+                store::mark_app_unreadable(db, &app.id, ctx.now(), &app.text)
                     .exec("mark unreadable")
                     .await?;
                 crate::log::error(&object!("event": "reencrypt_failed", "app_id": app.id));
@@ -190,19 +190,19 @@ async fn reencrypt_credentials(ctx: &Ctx, db: &D1Database, keyring: &Keyring, ot
 /// returns how many could not be opened (marked, and skipped from then on).
 async fn reencrypt_own_tokens(ctx: &Ctx, db: &D1Database, keyring: &Keyring, others: &str) -> ApiResult<u32> {
     let rows = store::old_key_own_tokens(db, others, REENCRYPT_BATCH)
-        .many::<OldKeyOwnToken>("read old-key own tokens")
+        .many::<KeyedText>("read old-key own tokens")
         .await?;
     let mut unreadable = 0;
     for row in rows {
         let resealed = keyring
-            .open(&row.id, "access_token", &row.access_token_enc)
+            .open(&row.id, "access_token", &row.text)
             .and_then(|plain| keyring.seal(&row.id, "access_token", &plain));
         match &resealed {
-            Ok(enc) => store::rewrap_own_token(db, &row.id, enc, &row.access_token_enc, keyring.current_kid()),
+            Ok(enc) => store::rewrap_own_token(db, &row.id, enc, &row.text, keyring.current_kid()),
             Err(_) => {
                 unreadable += 1;
                 crate::log::error(&object!("event": "reencrypt_failed", "profile_id": row.id));
-                store::mark_own_token_unreadable(db, &row.id, ctx.now(), &row.access_token_enc)
+                store::mark_own_token_unreadable(db, &row.id, ctx.now(), &row.text)
             }
         }
         .exec("rewrap own token")
@@ -221,10 +221,10 @@ const UNUSED_CLIENT_SECS: i64 = 30 * 86_400;
 async fn unused_instance_clients(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     let now = ctx.now();
     let gone = store::purge_unused_instance_clients(db, now - UNUSED_CLIENT_SECS, now, PURGE_BATCH)
-        .many::<PurgedClient>("purge unused instance clients")
+        .ids("purge unused instance clients")
         .await?;
-    for g in gone {
-        crate::log::info(&object!("event": "instance_client_purged", "instance": g.instance));
+    for instance in gone {
+        crate::log::info(&object!("event": "instance_client_purged", "instance": instance));
     }
     Ok(())
 }

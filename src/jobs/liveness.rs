@@ -6,7 +6,7 @@ use super::budget::calls_in_budget;
 use crate::ctx::Ctx;
 use crate::grants;
 use crate::respond::object;
-use crate::store::{self, DueCheck, Stmt};
+use crate::store::{self, KeyedText, Stmt};
 use connect_links_core::error::ApiResult;
 use futures_util::stream::{self, StreamExt};
 
@@ -24,17 +24,18 @@ pub async fn run(ctx: &Ctx) -> ApiResult<()> {
     let db = ctx.db()?;
     // The same bound as the refreshes that reach a platform: a small plan's subrequest
     // limit holds for both.
-    let due = store::due_checks(&db, ctx.now(), ctx.refresh_batch_size()).many::<DueCheck>("due checks").await?;
+    let due = store::due_checks(&db, ctx.now(), ctx.refresh_batch_size()).many::<KeyedText>("due checks").await?;
     if due.is_empty() {
         return Ok(());
     }
     let mut by_grant: Vec<(String, Vec<String>)> = Vec::new();
+    // Each due profile's id, and its grant's as `text`.
     for d in &due {
-        match by_grant.iter_mut().find(|(g, _)| g == &d.grant_id) {
+        match by_grant.iter_mut().find(|(g, _)| g == &d.text) {
             // A grant's lease covers this many calls at most, so refreshes wait minutes, not an hour.
             Some((_, ids)) if ids.len() >= PER_GRANT => {}
             Some((_, ids)) => ids.push(d.id.clone()),
-            None => by_grant.push((d.grant_id.clone(), vec![d.id.clone()])),
+            None => by_grant.push((d.text.clone(), vec![d.id.clone()])),
         }
     }
     let now = ctx.now();

@@ -10,7 +10,7 @@
 
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
-use crate::store::{self, ChoiceWrite, Stmt, TakenChoice};
+use crate::store::{self, ChoiceWrite, KeyedText, Stmt};
 use connect_links_core::accounts::{Account, AccountType};
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::landing::Finish;
@@ -94,14 +94,15 @@ pub async fn take(ctx: &Ctx, link: &LinkRow, token: &str, browser: &str) -> ApiR
     let now = ctx.now();
     let (token_hash, browser_hash) = (choice_hash(token), choice_hash(browser));
     let taken = store::take_choice(&db, &link.id, &token_hash, &browser_hash, now, now + CHOICE_TTL_SECS)
-        .one::<TakenChoice>("take choice")
+        .one::<KeyedText>("take choice")
         .await?;
-    let Some(taken) = taken else { return Ok(None) };
+    // The row's finish as `id`, the sealed choice as `text`.
+    let Some(KeyedText { id: finish, text: sealed }) = taken else { return Ok(None) };
     let choice: Choice = ctx
         .keyring()?
-        .open(&link.id, CHOICE_FIELD, &taken.sealed)
+        .open(&link.id, CHOICE_FIELD, &sealed)
         .ok()
         .and_then(|plain| connect_links_core::stored_json::from_slice(plain.as_bytes()).ok())
         .ok_or_else(ApiError::internal)?;
-    Ok(Some((choice, Finish::from_stored(&taken.finish))))
+    Ok(Some((choice, Finish::from_stored(&finish))))
 }

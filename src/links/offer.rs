@@ -43,12 +43,9 @@ pub async fn check_offer(ctx: &Ctx, app_id: &str, list: &[String]) -> ApiResult<
     if list.len() < 2 {
         return Ok(list.to_vec());
     }
-    let own = crate::credentials::platforms(ctx, app_id).await?;
-    let missing: Vec<&str> = list
-        .iter()
-        .filter(|id| !ctx.catalog.get(id).is_some_and(|p| connectable(ctx, p, &own)))
-        .map(String::as_str)
-        .collect();
+    // Those not among the configured ones (an id the catalog lacks is not configured either).
+    let configured = configured(ctx, app_id).await?;
+    let missing: Vec<&str> = list.iter().filter(|id| !configured.contains(id)).map(String::as_str).collect();
     if !missing.is_empty() {
         return Err(ApiError::new(
             ErrorCode::PlatformNotConfigured,

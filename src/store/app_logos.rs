@@ -2,11 +2,10 @@
 //! app; `apps.logo_file` names the current one (its URL), so an app's row stays small.
 
 use super::stmt::query;
-use super::stmt::Stmt;
+use super::stmt::{IdRow, Stmt};
 use crate::error::{ApiResult, OrInternal};
 use connect_links_core::brand::{Logo, LogoKind};
 use connect_links_core::random::{b64, b64_decode};
-use serde::Deserialize;
 use worker::D1Database;
 
 /// Stores `logo` as `app_id`'s (replacing any), in one transaction with `apps.logo_file`.
@@ -44,16 +43,13 @@ pub async fn delete_logo(db: &D1Database, app_id: &str, now: i64) -> ApiResult<b
 
 /// The bytes of `app_id`'s logo when `file` names the current one (an older URL: `None`).
 pub async fn logo(db: &D1Database, app_id: &str, file: &str) -> ApiResult<Option<(LogoKind, Vec<u8>)>> {
-    #[derive(Deserialize, Default)]
-    struct Row {
-        body: String,
-    }
     let Some(kind) = LogoKind::of_file(file) else { return Ok(None) };
-    let row = query!(db, "SELECT body FROM app_logos WHERE app_id = ?1 AND file = ?2", app_id, file)
-        .one::<Row>("read logo")
+    // Read as an `IdRow` (one text column named `id`): no row type of its own.
+    let row = query!(db, "SELECT body AS id FROM app_logos WHERE app_id = ?1 AND file = ?2", app_id, file)
+        .one::<IdRow>("read logo")
         .await?;
     match row {
-        Some(r) => Ok(Some((kind, b64_decode(&r.body).ok_or("not base64").or_500("stored logo")?))),
+        Some(r) => Ok(Some((kind, b64_decode(&r.id).ok_or("not base64").or_500("stored logo")?))),
         None => Ok(None),
     }
 }

@@ -1,11 +1,10 @@
 //! Apps and their API keys (`apps`, `api_keys`), and the redirect allowlists the sandbox reads.
 
-use super::stmt::Stmt;
+use super::stmt::{IdRow, Stmt};
 use crate::error::{ApiResult, OrInternal};
 pub use connect_links_core::model::AppRow;
 use connect_links_core::redirect::host_needles_with;
 use connect_links_core::refresh_policy::{RefreshMode, MAX_LEAD, MIN_LEAD};
-use serde::Deserialize;
 use super::stmt::query;
 use worker::D1Database;
 
@@ -35,24 +34,18 @@ fn js_lowercase(s: &str) -> String {
 /// for the sandbox's redirect check. Each app holds at most 20 entries, and only apps
 /// that name this host are read.
 pub async fn allowlist_entries_for(db: &D1Database, redirect: &str) -> ApiResult<Vec<String>> {
-    #[derive(Deserialize, Default)]
-    struct Row {
-        allowed_redirect_urls: String,
-    }
     let Some((host, unicode)) = host_needles_with(redirect, js_lowercase) else { return Ok(vec![]) };
-    let rows = query!(
+    // Read through `ids` (one text column named `id`): no row type of its own.
+    let lists = query!(
         db,
-        "SELECT allowed_redirect_urls FROM apps \
+        "SELECT allowed_redirect_urls AS id FROM apps \
          WHERE instr(lower(allowed_redirect_urls), ?1) > 0 OR instr(lower(allowed_redirect_urls), ?2) > 0",
         host,
         unicode
     )
-    .many::<Row>("allowlists by host")
+    .ids("allowlists by host")
     .await?;
-    Ok(rows
-        .iter()
-        .flat_map(|r| serde_json::from_slice::<Vec<String>>(r.allowed_redirect_urls.as_bytes()).unwrap_or_default())
-        .collect())
+    Ok(lists.iter().flat_map(|l| serde_json::from_slice::<Vec<String>>(l.as_bytes()).unwrap_or_default()).collect())
 }
 
 /// A new app with its first API key, in one transaction.
@@ -186,12 +179,9 @@ pub async fn update_app(db: &D1Database, app: &AppRow, now: i64) -> ApiResult<()
 
 /// How the cron keeps an app's tokens (`proactive` when the app is gone: its grants are too).
 pub async fn app_refresh_mode(db: &D1Database, app_id: &str) -> ApiResult<RefreshMode> {
-    #[derive(serde::Deserialize, Default)]
-    struct Mode {
-        refresh_mode: String,
-    }
-    let row = query!(db, "SELECT refresh_mode FROM apps WHERE id = ?1", app_id).one::<Mode>("app refresh mode").await?;
-    Ok(row.map_or(RefreshMode::Proactive, |m| RefreshMode::from_stored(&m.refresh_mode)))
+    let row =
+        query!(db, "SELECT refresh_mode AS id FROM apps WHERE id = ?1", app_id).one::<IdRow>("app refresh mode").await?;
+    Ok(row.map_or(RefreshMode::Proactive, |m| RefreshMode::from_stored(&m.id)))
 }
 
 /// Writes a re-sealed webhook secret if it did not change meanwhile.

@@ -24,21 +24,13 @@ macro_rules! give_up_after {
 /// See [`give_up_after`].
 pub const GIVE_UP_AFTER: i64 = give_up_after!();
 
-/// A profile whose check is due.
-#[derive(Deserialize, Default)]
-pub struct DueCheck {
-    /// The profile.
-    pub id: String,
-    /// Its grant (whose lease the check takes).
-    pub grant_id: String,
-}
-
-/// Up to `limit` active profiles whose check is due at `now` ([`DueCheck`]), most overdue first.
+/// Up to `limit` active profiles whose check is due at `now`, most overdue first, as
+/// [`KeyedText`](super::KeyedText)s: the profile's id, its grant's (whose lease the check takes).
 #[inline(always)]
 pub fn due_checks(db: &D1Database, now: i64, limit: u32) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
-        "SELECT id, grant_id FROM profiles WHERE status = 'active' AND next_check_at <= ?1 ORDER BY next_check_at LIMIT ?2",
+        "SELECT id, grant_id AS text FROM profiles WHERE status = 'active' AND next_check_at <= ?1 ORDER BY next_check_at LIMIT ?2",
         now,
         limit
     )

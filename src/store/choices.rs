@@ -1,7 +1,7 @@
 //! Account choices (`account_choices`): the sealed grant a link holds while its user picks
 //! accounts, or until its accounts land.
 
-use super::stmt::Stmt;
+use super::stmt::{IdRow, Stmt};
 use crate::error::{ApiResult, OrInternal};
 use serde::Deserialize;
 use super::stmt::query;
@@ -15,14 +15,11 @@ pub fn drop_choice_stmt(db: &D1Database, link_id: &str) -> ApiResult<D1PreparedS
 /// The binding (`token_hash`, `""` when unbound) of a link's account-choice row, if it has
 /// one.
 pub async fn choice_binding(db: &D1Database, link_id: &str) -> ApiResult<Option<String>> {
-    #[derive(Deserialize, Default)]
-    struct Row {
-        token_hash: String,
-    }
-    let row = query!(db, "SELECT token_hash FROM account_choices WHERE link_id = ?1", link_id)
-        .one::<Row>("read choice")
+    // Read as an `IdRow` (one text column named `id`): no row type of its own.
+    let row = query!(db, "SELECT token_hash AS id FROM account_choices WHERE link_id = ?1", link_id)
+        .one::<IdRow>("read choice")
         .await?;
-    Ok(row.map(|r| r.token_hash))
+    Ok(row.map(|r| r.id))
 }
 
 /// Deletes the account-choice row of a link, once what it held is settled.
@@ -77,16 +74,8 @@ pub fn upsert_choice_stmt(db: &D1Database, c: &ChoiceWrite<'_>) -> ApiResult<D1P
     .or_500("prepare choice")
 }
 
-/// A choice taken by its picker's submission.
-#[derive(Deserialize, Default)]
-pub struct TakenChoice {
-    /// The sealed choice.
-    pub sealed: String,
-    /// How the connect ends (`Finish::as_str`).
-    pub finish: String,
-}
-
-/// The statement that takes a link's choice (returning a [`TakenChoice`]) for the
+/// The statement that takes a link's choice (returning a [`KeyedText`](super::KeyedText): how
+/// the connect ends, `Finish::as_str`, as `id`, the sealed choice as `text`) for the
 /// submission bound to `token_hash` and `browser_hash` while it is open: unbinds the row (one use: a wrong token or cookie changes nothing) and starts
 /// its window again until `until`, so the row keeps holding the grant until the accounts
 /// land or it is revoked, and the cron's expiry pass cannot revoke a grant landing now.
@@ -102,7 +91,7 @@ pub fn take_choice(
     query!(
         db,
         "UPDATE account_choices SET token_hash = '', browser_hash = '', expires_at = ?5 WHERE link_id = ?1 \
-         AND token_hash = ?2 AND browser_hash = ?3 AND expires_at > ?4 RETURNING sealed, finish",
+         AND token_hash = ?2 AND browser_hash = ?3 AND expires_at > ?4 RETURNING finish AS id, sealed AS text",
         link_id,
         token_hash,
         browser_hash,

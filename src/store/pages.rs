@@ -2,7 +2,7 @@
 //! holding a Page asked for, whether a Page still has a profile, and the Page tokens of
 //! unclaimed profiles about to be purged.
 
-use super::stmt::{query, Stmt};
+use super::stmt::{query, KeyedText, Stmt};
 use crate::error::ApiResult;
 use serde::Deserialize;
 use worker::D1Database;
@@ -12,23 +12,18 @@ use worker::D1Database;
 /// app's own credentials; `None`: the deployment's), as (Page id, setting) pairs; apps
 /// without a setting are left out. One read for all the Pages of a connect.
 pub async fn page_settings(db: &D1Database, page_ids: &str, by: Option<&str>) -> ApiResult<Vec<(String, String)>> {
-    #[derive(Deserialize, Default)]
-    struct Row {
-        platform_user_id: String,
-        platform_events: String,
-    }
     let rows = query!(
         db,
-        "SELECT DISTINCT p.platform_user_id, a.platform_events \
+        "SELECT DISTINCT p.platform_user_id AS id, a.platform_events AS text \
          FROM profiles p JOIN grants g ON g.id = p.grant_id JOIN apps a ON a.id = p.app_id \
          WHERE p.platform = 'facebook' AND p.platform_user_id IN (SELECT value FROM json_each(?1)) \
          AND g.credential_ref IS ?2 AND a.platform_events IS NOT NULL",
         page_ids,
         by
     )
-    .many::<Row>("read page settings")
+    .many::<KeyedText>("read page settings")
     .await?;
-    Ok(rows.into_iter().map(|r| (r.platform_user_id, r.platform_events)).collect())
+    Ok(rows.into_iter().map(|r| (r.id, r.text)).collect())
 }
 
 /// Whether any profile (any app, any status) holds Facebook Page `page_id` under a grant of

@@ -43,22 +43,13 @@ pub fn mark_grant_unreadable(
     )
 }
 
-/// An app's webhook secret still under an old key.
-#[derive(Deserialize, Default)]
-pub struct OldKeyApp {
-    /// The app.
-    pub id: String,
-    /// Its sealed webhook secret.
-    pub webhook_secret_enc: String,
-}
-
 /// Up to `limit` apps whose webhook secret is under one of `others`, not marked unreadable
-/// ([`OldKeyApp`]).
+/// (as [`KeyedText`](super::KeyedText)s: the app's id, its sealed webhook secret).
 pub fn old_key_apps(db: &D1Database, others: &str, limit: u32) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         &format!(
-            "SELECT id, webhook_secret_enc FROM apps WHERE {} IN (SELECT value FROM json_each(?1)) \
+            "SELECT id, webhook_secret_enc AS text FROM apps WHERE {} IN (SELECT value FROM json_each(?1)) \
              AND reencrypt_failed_at IS NULL LIMIT ?2",
             kid_sql("webhook_secret_enc")
         ),
@@ -143,21 +134,13 @@ pub fn forget_instance_client(db: &D1Database, c: &OldKeyClient) -> worker::Resu
     )
 }
 
-/// A profile's own token (a Facebook Page's) still under an old key.
-#[derive(Deserialize, Default)]
-pub struct OldKeyOwnToken {
-    /// The profile.
-    pub id: String,
-    /// Its own token's envelope.
-    pub access_token_enc: String,
-}
-
-/// Up to `limit` profiles whose own token is under one of `others`, not marked unreadable
-/// ([`OldKeyOwnToken`]).
+/// Up to `limit` profiles whose own token (a Facebook Page's) is under one of `others`, not
+/// marked unreadable (as [`KeyedText`](super::KeyedText)s: the profile's id, its token's
+/// envelope).
 pub fn old_key_own_tokens(db: &D1Database, others: &str, limit: u32) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
-        "SELECT id, access_token_enc FROM profiles WHERE token_kid IN (SELECT value FROM json_each(?1)) \
+        "SELECT id, access_token_enc AS text FROM profiles WHERE token_kid IN (SELECT value FROM json_each(?1)) \
          AND access_token_enc IS NOT NULL AND reencrypt_failed_at IS NULL LIMIT ?2",
         others,
         limit

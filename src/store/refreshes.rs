@@ -5,7 +5,6 @@
 use super::leases::{app_mode, free_lease};
 use crate::error::OrInternal;
 use connect_links_core::error::ApiResult;
-use serde::Deserialize;
 use super::stmt::query;
 use worker::{D1Database, D1PreparedStatement};
 
@@ -87,17 +86,10 @@ pub fn store_refreshed_stmt(
     .or_500("prepare store refreshed")
 }
 
-/// A grant's stored access-token envelope.
-#[derive(Deserialize, Default)]
-pub struct AccessEnvelope {
-    /// The envelope.
-    pub access_token_enc: String,
-}
-
-/// Reads grant `id`'s [`AccessEnvelope`].
+/// Reads grant `id`'s stored access-token envelope (an [`IdRow`](super::IdRow)).
 #[inline(always)]
 pub fn stored_access(db: &D1Database, id: &str) -> worker::Result<D1PreparedStatement> {
-    query!(db, "SELECT access_token_enc FROM grants WHERE id = ?1", id)
+    query!(db, "SELECT access_token_enc AS id FROM grants WHERE id = ?1", id)
 }
 
 /// The statement that counts a failure (`failures` in a row), moves the next attempt to

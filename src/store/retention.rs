@@ -2,7 +2,6 @@
 //! `outbox`'s): finished connect links, sandbox codes and tokens, unused instance clients.
 //! A statement here is run by its caller.
 
-use serde::Deserialize;
 use super::stmt::query;
 use worker::{D1Database, D1PreparedStatement};
 
@@ -40,16 +39,9 @@ pub fn purge_sandbox_tokens(db: &D1Database, now: i64, limit: u32) -> worker::Re
     )
 }
 
-/// An instance client purged.
-#[derive(Deserialize, Default)]
-pub struct PurgedClient {
-    /// Its instance.
-    pub instance: String,
-}
-
 /// Deletes up to `limit` Mastodon instance clients no link used since `unused_since`, whose
 /// registration is not in flight at `now`, and that no grant on their instance holds,
-/// returning each ([`PurgedClient`]).
+/// returning each one's instance (as `id`: read with `Stmt::ids`).
 pub fn purge_unused_instance_clients(
     db: &D1Database,
     unused_since: i64,
@@ -64,7 +56,7 @@ pub fn purge_unused_instance_clients(
              AND (c.registering_until IS NULL OR c.registering_until < ?2) \
              AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.platform = c.platform AND g.instance = c.instance) \
            LIMIT ?3) \
-         RETURNING instance",
+         RETURNING instance AS id",
         unused_since,
         now,
         limit

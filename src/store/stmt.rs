@@ -84,11 +84,23 @@ fn error_message(e: worker::d1::serde_wasm_bindgen::Error) -> String {
     js_sys::Error::unchecked_from_js(JsValue::from(e)).message().into()
 }
 
-/// A row of one text column named `id` (an id, or a JSON text the query built).
+/// A row of one text column named `id` (an id, a JSON text the query built, or any one text
+/// column read `AS id`: one row type for all of them, rather than a copy of serde's reader
+/// per single-column type).
 #[derive(Deserialize, Default)]
-pub(super) struct IdRow {
+pub struct IdRow {
     /// The column.
-    pub(super) id: String,
+    pub id: String,
+}
+
+/// A row's key and one text column, read `AS id` and `AS text` (a sealed envelope still under
+/// an old key, a due profile's grant, a Page's events setting): one row type for all of them.
+#[derive(Deserialize, Default)]
+pub struct KeyedText {
+    /// The row's key (an app's or a profile's id, a worker secret's name, a Page's id).
+    pub id: String,
+    /// The column.
+    pub text: String,
 }
 
 impl Stmt for worker::Result<D1PreparedStatement> {

@@ -3,20 +3,12 @@
 //! one expired or re-sealed. A statement here is run by its caller ([`Stmt`](super::Stmt)).
 
 use super::stmt::kid_sql;
-use serde::Deserialize;
 use super::stmt::query;
 use worker::{D1Database, D1PreparedStatement};
 
-/// An app's sealed webhook secret.
-#[derive(Deserialize, Default)]
-pub struct SealedWebhookSecret {
-    /// The envelope.
-    pub webhook_secret_enc: String,
-}
-
-/// Reads app `app_id`'s [`SealedWebhookSecret`].
+/// Reads app `app_id`'s sealed webhook secret (an [`IdRow`](super::IdRow)).
 pub fn webhook_secret(db: &D1Database, app_id: &str) -> worker::Result<D1PreparedStatement> {
-    query!(db, "SELECT webhook_secret_enc FROM apps WHERE id = ?1", app_id)
+    query!(db, "SELECT webhook_secret_enc AS id FROM apps WHERE id = ?1", app_id)
 }
 
 /// The sealed secrets a rotation writes.
@@ -60,22 +52,13 @@ pub fn expire_previous_webhook_secrets(db: &D1Database, now: i64) -> worker::Res
     )
 }
 
-/// An app's previous webhook secret still under an old key.
-#[derive(Deserialize, Default)]
-pub struct OldKeyPreviousSecret {
-    /// The app.
-    pub id: String,
-    /// The envelope.
-    pub webhook_secret_prev_enc: String,
-}
-
 /// Up to 50 previous webhook secrets under one of `others` (a JSON array of key ids), as
-/// [`OldKeyPreviousSecret`].
+/// [`KeyedText`](super::KeyedText)s (the app's id, the envelope).
 pub fn old_key_previous_webhook_secrets(db: &D1Database, others: &str) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         &format!(
-            "SELECT id, webhook_secret_prev_enc FROM apps WHERE webhook_secret_prev_enc IS NOT NULL \
+            "SELECT id, webhook_secret_prev_enc AS text FROM apps WHERE webhook_secret_prev_enc IS NOT NULL \
              AND {} IN (SELECT value FROM json_each(?1)) LIMIT 50",
             kid_sql("webhook_secret_prev_enc")
         ),

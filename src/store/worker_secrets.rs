@@ -2,20 +2,12 @@
 //! stored once (whoever writes first wins), replaced or re-sealed while unchanged. A
 //! statement here is run by its caller ([`Stmt`](super::Stmt)).
 
-use serde::Deserialize;
 use super::stmt::query;
 use worker::{D1Database, D1PreparedStatement};
 
-/// A worker secret's envelope.
-#[derive(Deserialize, Default)]
-pub struct SealedWorkerSecret {
-    /// The envelope.
-    pub secret_enc: String,
-}
-
-/// Reads worker secret `name` ([`SealedWorkerSecret`]).
+/// Reads worker secret `name`'s envelope (an [`IdRow`](super::IdRow)).
 pub fn worker_secret(db: &D1Database, name: &str) -> worker::Result<D1PreparedStatement> {
-    query!(db, "SELECT secret_enc FROM worker_secrets WHERE name = ?1", name)
+    query!(db, "SELECT secret_enc AS id FROM worker_secrets WHERE name = ?1", name)
 }
 
 /// Stores worker secret `name` unless one is stored already.
@@ -55,20 +47,12 @@ pub fn rewrap_worker_secret(
     )
 }
 
-/// A worker secret still under an old key.
-#[derive(Deserialize, Default)]
-pub struct OldKeyWorkerSecret {
-    /// Its name.
-    pub name: String,
-    /// The envelope.
-    pub secret_enc: String,
-}
-
-/// The worker secrets under one of `others` (a JSON array of key ids), as [`OldKeyWorkerSecret`].
+/// The worker secrets under one of `others` (a JSON array of key ids), as
+/// [`KeyedText`](super::KeyedText)s (the secret's name as `id`, the envelope).
 pub fn old_key_worker_secrets(db: &D1Database, others: &str) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
-        "SELECT name, secret_enc FROM worker_secrets WHERE token_kid IN (SELECT value FROM json_each(?1))",
+        "SELECT name AS id, secret_enc AS text FROM worker_secrets WHERE token_kid IN (SELECT value FROM json_each(?1))",
         others
     )
 }

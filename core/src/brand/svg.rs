@@ -84,13 +84,13 @@ pub fn sanitize(body: &[u8]) -> ApiResult<Vec<u8>> {
                         return Err(unreadable());
                     }
                 } else if kept == open.len() && open.last().is_some_and(|n| listed(TEXT, n)) {
-                    out.push_str(&quick_xml::escape::escape(expand(raw).ok_or_else(unreadable)?.as_ref()));
+                    push_escaped(&mut out, &expand(raw).ok_or_else(unreadable)?);
                 }
                 continue;
             }
             Ty::Cdata(c) => {
                 if kept == open.len() && open.last().is_some_and(|n| listed(TEXT, n)) {
-                    out.push_str(&quick_xml::escape::escape(c.content().as_str()));
+                    push_escaped(&mut out, c.content().as_str());
                 }
                 continue;
             }
@@ -189,7 +189,7 @@ fn write_attributes(out: &mut String, attrs: Option<maybe_xml::token::prop::Attr
         out.push(' ');
         out.push_str(name);
         out.push_str("=\"");
-        out.push_str(&quick_xml::escape::escape(value.as_ref()));
+        push_escaped(out, &value);
         out.push('"');
     }
     Ok(())
@@ -239,7 +239,10 @@ fn is_fragment(id: &str) -> bool {
 /// expanded (quick-xml's unescaping); `None` for any other entity (a DOCTYPE would declare
 /// it, and none is taken) or a reference that does not read.
 fn expand(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
-    quick_xml::escape::unescape(raw).ok().filter(|v| xml_chars(v))
+    // quick-xml's `unescape`, with its resolver as a function pointer: the one instantiation
+    // of `unescape_with` YouTube's feeds use too (`platform_events::youtube`).
+    let resolve: crate::platform_events::youtube::Resolver = quick_xml::escape::resolve_predefined_entity;
+    quick_xml::escape::unescape_with(raw, resolve).ok().filter(|v| xml_chars(v))
 }
 
 /// Whether `text` holds only characters XML 1.0 allows (https://www.w3.org/TR/xml/#charsets:
@@ -247,4 +250,40 @@ fn expand(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
 /// `&#1;` or a raw U+0001 is not XML, and a browser would refuse the logo served.
 fn xml_chars(text: &str) -> bool {
     !text.chars().any(|c| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+}
+
+/// Appends `text` XML-escaped as quick-xml's `escape` writes it (`<`, `>`, `&`, `'`, `"` and
+/// `\r`, with the same references), written out here: its generic escaper is about 1.3 KB of
+/// wasm for this one use.
+fn push_escaped(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\'' => out.push_str("&apos;"),
+            '"' => out.push_str("&quot;"),
+            '\r' => out.push_str("&#13;"),
+            _ => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use super::*;
+
+    #[test]
+    fn escapes_as_quick_xml_does() {
+        for text in ["", "plain", "a<b>c&d'e\"f\rg\nh\t i", "&amp; ü 日本 <<>>", "'\"\r"] {
+            let mut out = String::from("x");
+            push_escaped(&mut out, text);
+            assert_eq!(out, format!("x{}", quick_xml::escape::escape(text)), "{text:?}");
+        }
+        let resolve: crate::platform_events::youtube::Resolver = quick_xml::escape::resolve_predefined_entity;
+        for raw in ["a &lt;b&gt; &#x41;&#66; &apos;&quot;&amp;", "&nbsp;", "&#xZZ;", "&"] {
+            assert_eq!(expand(raw), quick_xml::escape::unescape_with(raw, resolve).ok(), "{raw:?}");
+            assert_eq!(expand(raw), quick_xml::escape::unescape(raw).ok(), "{raw:?}");
+        }
+    }
 }

@@ -205,8 +205,16 @@ fn read_entries(text: &str) -> Option<Vec<Entry>> {
 /// expanded (quick-xml's unescaping); any other entity (one a DTD would declare) is dropped,
 /// and text whose references do not read is dropped whole.
 fn expand(raw: &str) -> std::borrow::Cow<'_, str> {
-    quick_xml::escape::unescape_with(raw, |e| quick_xml::escape::resolve_predefined_entity(e).or(Some("")))
-        .unwrap_or_default()
+    quick_xml::escape::unescape_with(raw, predefined_or_nothing as Resolver).unwrap_or_default()
+}
+
+/// An entity resolver as a function pointer, so that every `unescape_with` in the crate
+/// (here and the logos' SVG, `brand::svg`) is one instantiation.
+pub(crate) type Resolver = fn(&str) -> Option<&'static str>;
+
+/// XML's predefined entities; any other entity reads as nothing.
+fn predefined_or_nothing(entity: &str) -> Option<&'static str> {
+    quick_xml::escape::resolve_predefined_entity(entity).or(Some(""))
 }
 
 /// Adds text to the entry's field being read.
