@@ -43,7 +43,7 @@ pub fn link_cookie(value: &str, link_id: &str, secure: bool) -> String {
 /// The cookie's value in a `Cookie` header, if it is there and looks like one the worker
 /// set (base64url, 16 to 64 characters): anything else is treated as no cookie.
 pub fn cookie_value(header: Option<&str>) -> Option<&str> {
-    let v = header?.split(';').map(str::trim).find_map(|kv| kv.strip_prefix(LINK_COOKIE)?.strip_prefix('='))?;
+    let v = crate::picker::named_cookie(header, LINK_COOKIE)?;
     let shaped = (16..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     shaped.then_some(v)
 }

@@ -53,6 +53,14 @@ pub enum Finish {
 }
 
 impl Finish {
+    /// How a browser connect of an app with `mode` ends: at once, or waiting for its claim.
+    pub fn for_claim(mode: crate::ownership::ClaimMode) -> Finish {
+        match mode {
+            crate::ownership::ClaimMode::Required => Finish::AwaitClaim,
+            crate::ownership::ClaimMode::Auto => Finish::Now,
+        }
+    }
+
     /// The stored form (`account_choices.finish`).
     pub fn as_str(self) -> &'static str {
         match self {

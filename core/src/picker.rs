@@ -87,7 +87,12 @@ pub fn choice_cookie(value: &str, link_id: &str, secure: bool) -> String {
 
 /// The cookie's value in a `Cookie` header, if it is there.
 pub fn cookie_value(header: Option<&str>) -> Option<&str> {
-    header?.split(';').map(str::trim).find_map(|kv| kv.strip_prefix(CHOICE_COOKIE)?.strip_prefix('='))
+    named_cookie(header, CHOICE_COOKIE)
+}
+
+/// The value of the cookie `name` in a `Cookie` header, if it is there.
+pub fn named_cookie<'h>(header: Option<&'h str>, name: &str) -> Option<&'h str> {
+    header?.split(';').map(str::trim).find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
 }
 
 fn type_key(a: &Account) -> &'static str {

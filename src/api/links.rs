@@ -18,7 +18,7 @@ use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::host::public_host;
 use connect_links_core::input::{parse_json, AccountsMode, ClaimInput, CreateLink, ExchangeInput};
 use connect_links_core::model::{AppRow, LinkRow, LinkStatus, ProfileStatus};
-use connect_links_core::ownership::{connect_token_hash, ClaimMode};
+use connect_links_core::ownership::connect_token_hash;
 use connect_links_core::pages::brand_of;
 use connect_links_core::platforms::AuthKind;
 use connect_links_core::random::{ct_eq, new_id};
@@ -342,10 +342,7 @@ pub async fn callback(ctx: &Ctx, query: &[(String, String)], arrived: &str) -> A
         fail_link(ctx, &link, CallbackFailure::RedirectNotAllowed).await;
         return Err(no_longer_allowed());
     }
-    let finish = match app.claim_mode() {
-        ClaimMode::Required => Finish::AwaitClaim,
-        ClaimMode::Auto => Finish::Now,
-    };
+    let finish = Finish::for_claim(app.claim_mode());
     let outcome = match (param("error"), param("code")) {
         (Some(err), _) => {
             let failure = CallbackFailure::from_platform_error(err);

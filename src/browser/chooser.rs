@@ -20,7 +20,6 @@ use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::host::public_host;
 use connect_links_core::i18n::Messages;
 use connect_links_core::model::{AppRow, LinkRow, LinkStatus};
-use connect_links_core::ownership::ClaimMode;
 use connect_links_core::pages::{brand_of, Brand, PlatformMark};
 use connect_links_core::platforms::{AuthKind, Platform};
 use connect_links_core::redirect::is_allowed;
@@ -188,10 +187,7 @@ async fn connect_posted(page: &Page<'_>, app: &AppRow, signed_in: Posted) -> Api
             ));
         }
     };
-    let finish = match app.claim_mode() {
-        ClaimMode::Required => Finish::AwaitClaim,
-        ClaimMode::Auto => Finish::Now,
-    };
+    let finish = Finish::for_claim(app.claim_mode());
     match posted::land(ctx, app, &link, signed_in, finish).await {
         Ok(done) => finish_in_browser(&link, Ok(done)),
         Err(NotLanded::Failed(f)) => finish_in_browser(&link, Err(f)),

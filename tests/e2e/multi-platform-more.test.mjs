@@ -4,6 +4,7 @@
 // is tested in multi-platform.test.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { chooserClient } from './chooser-client.mjs';
 import { startWorker } from './harness.mjs';
 import { PlatformMocks, chainOutbound, credentialVars } from './platform-mocks.mjs';
 import { BlueskyMocks } from './mocks-bluesky.mjs';
@@ -30,36 +31,7 @@ after(async () => {
   await receiver.stop();
 });
 
-const create = (json, key = app.api_key) => w.call('POST', '/v1/connect-links', { token: key, json: { redirect_url: REDIRECT, ...json } });
-const status = async (id) => (await w.call('GET', `/v1/connect-links/${id}`, { token: app.api_key })).body;
-const unescapeHtml = (s) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-
-/** A chooser link of `platforms` (more fields in `extra`), registered with the harness (for its claim). */
-async function chooserLink(platforms, extra = {}) {
-  const r = await create({ platforms, ...extra });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  w.linkKeys.set(r.body.id, app.api_key);
-  return r.body;
-}
-
-/** Opens the link as a browser: the page, its cookie and form token. */
-async function openChooser(link, cookie) {
-  const res = await w.fetchChecked(link.url, { redirect: 'manual', headers: cookie ? { cookie } : {} });
-  assert.equal(res.status, 200);
-  const html = await res.text();
-  const set = res.headers.get('set-cookie');
-  return { html, cookie: set ? set.split(';')[0] : cookie, token: unescapeHtml(html.match(/name="form_token" value="([^"]*)"/)[1]) };
-}
-
-/** Chooses `platform` in an opened chooser (same-origin post with its cookie): the answer. */
-function choose(link, page, platform, extra = {}) {
-  return w.fetchChecked(`${w.base}/connect/${link.id}`, {
-    method: 'POST',
-    body: new URLSearchParams({ form_token: page.token, platform, ...extra }),
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin', cookie: page.cookie },
-    redirect: 'manual',
-  });
-}
+const { create, status, chooserLink, openChooser, choose } = chooserClient(() => w, () => app, REDIRECT);
 
 test('a chooser link takes 10 posted forms: the 11th is refused with 429 and nothing is tried at the platform', async () => {
   bsky.addAccount({ handle: 'tries.bsky.social', appPasswords: ['good-good-good-good'] });

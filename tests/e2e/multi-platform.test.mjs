@@ -5,6 +5,7 @@
 // bound to the browser that was shown them (login CSRF).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { chooserClient } from './chooser-client.mjs';
 import { startWorker } from './harness.mjs';
 import { PlatformMocks, chainOutbound, credentialVars, CUSTOM_PROVIDERS } from './platform-mocks.mjs';
 import { MastodonMocks } from './mocks-mastodon.mjs';
@@ -35,40 +36,7 @@ after(async () => {
   await receiver.stop();
 });
 
-const create = (json) => w.call('POST', '/v1/connect-links', { token: app.api_key, json: { redirect_url: REDIRECT, ...json } });
-const status = async (id) => (await w.call('GET', `/v1/connect-links/${id}`, { token: app.api_key })).body;
-const unescapeHtml = (s) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-
-/** A chooser link of `platforms`, registered with the harness (for its claim). */
-async function chooserLink(platforms) {
-  const r = await create({ platforms });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  w.linkKeys.set(r.body.id, app.api_key);
-  return r.body;
-}
-
-/** Opens the link as a browser with `cookie` (a jar of one): the page, its token, its buttons. */
-async function openChooser(link, cookie) {
-  const res = await w.fetchChecked(link.url, { redirect: 'manual', headers: cookie ? { cookie } : {} });
-  assert.equal(res.status, 200);
-  const html = await res.text();
-  const set = res.headers.get('set-cookie');
-  return {
-    html,
-    cookie: set ? set.split(';')[0] : cookie,
-    setCookie: set,
-    policy: res.headers.get('content-security-policy'),
-    token: unescapeHtml(html.match(/name="form_token" value="([^"]*)"/)[1]),
-    buttons: [...html.matchAll(/<button type="submit" name="platform" value="([^"]+)"/g)].map((m) => m[1]),
-  };
-}
-
-/** Posts a form of the link as a browser would (same-origin), `headers` overriding. */
-function post(link, fields, { cookie, headers = {} } = {}) {
-  const h = { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin', ...headers };
-  if (cookie) h.cookie = cookie;
-  return w.fetchChecked(`${w.base}/connect/${link.id}`, { method: 'POST', body: new URLSearchParams(fields), headers: h, redirect: 'manual' });
-}
+const { create, status, chooserLink, openChooser, post, choose } = chooserClient(() => w, () => app, REDIRECT);
 
 /** The KV keys (OAUTH_STATE) whose key or value holds `text`. */
 async function kvHolding(text) {
@@ -86,8 +54,6 @@ async function kvHolding(text) {
 }
 
 /** Chooses `platform` in an opened chooser: the answer. */
-const choose = (link, page, platform, extra = {}) => post(link, { form_token: page.token, platform, ...extra }, { cookie: page.cookie });
-
 test('platforms makes a chooser link: no platform or consent yet, the list in order, in the create answer and the status', async () => {
   const link = await chooserLink(['x', 'mastodon', 'linkedin']);
   assert.equal(link.platform, null);
