@@ -62,7 +62,7 @@ if (applied) {
 // start, once to find the entry point and once more when its file watcher is ready).
 const dev = spawn(
   wrangler,
-  ['dev', '--ip', '127.0.0.1', '--port', String(port), '--var', 'SANDBOX:on', '--var', `PUBLIC_URL:${base}`, '--show-interactive-dev-session=false'],
+  ['dev', '--ip', '127.0.0.1', '--port', String(port), '--var', 'SANDBOX:on', '--var', 'CONSOLE:on', '--var', `PUBLIC_URL:${base}`, '--show-interactive-dev-session=false'],
   { env: { ...env, CONNECT_LINKS_BUILD: 'dev' }, stdio: 'inherit', detached: true },
 );
 const stop = () => {
@@ -127,6 +127,8 @@ connect-links is running at ${base} (sandbox platform on)
   dev app id: ${app.app_id}
   API key:    ${app.api_key}
   (saved in .dev-app.json; the admin token is in .dev.vars)
+
+The operator's console: ${base}/console (sign in with ADMIN_TOKEN from .dev.vars).
 
 Open http://localhost:${appPort}/ (the demo app), press "Connect the sandbox", then Approve:
 the demo app checks that its own session started the link and claims the profile.

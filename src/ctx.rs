@@ -209,6 +209,26 @@ impl Ctx {
             .ok_or_else(|| ApiError::new(ErrorCode::PlatformNotConfigured, "unknown platform: none of this id is configured"))
     }
 
+    /// Whether the operator's console is served (`CONSOLE=on`; off by default).
+    pub fn console_on(&self) -> bool {
+        self.env.var("CONSOLE").map(|v| v.to_string() == "on").unwrap_or(false)
+    }
+
+    /// The console's session key, from `ADMIN_TOKEN` (`None` when unset: nobody can sign in).
+    pub fn console_key(&self) -> Option<connect_links_core::console::session::SessionKey> {
+        self.text("ADMIN_TOKEN").map(|t| connect_links_core::console::session::SessionKey::of(&t))
+    }
+
+    /// `ADMIN_TOKEN`, for the console's sign-in (never logged or shown).
+    pub fn admin_token(&self) -> Option<String> {
+        self.text("ADMIN_TOKEN")
+    }
+
+    /// Whether the deployment is served over https (cookies are then `Secure`).
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
     /// Checks `Authorization: Bearer <ADMIN_TOKEN>` in constant time.
     pub fn require_admin(&self, req: &Request) -> ApiResult<()> {
         let given = auth_header(req);

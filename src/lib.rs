@@ -3,11 +3,12 @@
 
 // Entry: the route table, which names every flow's handlers.
 mod routes;
-// The flows, grouped by how work enters: app and operator routes, pages, credentials posted
+// The flows, grouped by how work enters: app and operator routes, pages, the operator's console, credentials posted
 // for a profile, platform webhooks, cron and queue jobs. They never call each other.
 mod api;
 mod browser;
 mod connect;
+mod console;
 mod inbound;
 mod jobs;
 // The domain: what several flows do, written once. The accounts behind a login; events to

@@ -16,12 +16,14 @@ use connect_links_core::input::parse_limit;
 use connect_links_core::platforms::{Platform, PlatformInfo};
 use worker::{Context, Env, Method, Request, Response};
 
+mod console;
+
 /// Answers one request; never fails and never panics on input.
 pub async fn handle(mut req: Request, env: Env, waiter: Context) -> Response {
     let path = req.path();
     let segs: Vec<String> = path.trim_matches('/').split('/').map(str::to_string).collect();
     let audience = match segs.as_slice() {
-        [first, ..] if first == "connect" || first == "oauth" => Audience::Browser,
+        [first, ..] if first == "connect" || first == "oauth" || first == "console" => Audience::Browser,
         [first, second, ..] if first == "sandbox" && second == "authorize" => Audience::Browser,
         [first, _, third, ..] if first == "platform-webhooks" && third == "deletion-status" => Audience::Browser,
         _ => Audience::Api,
@@ -328,6 +330,7 @@ async fn route(ctx: &Ctx, req: &mut Request, segs: &[String], audience: Audience
     let m = method_of(req);
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     match s.as_slice() {
+        ["console", ..] => Ok(console::route(ctx, req, &s, &m).await),
         ["v1", "admin", ..] => {
             ctx.require_admin(req)?;
             // Any operator write may revoke a key or change an app: this isolate stops

@@ -11,6 +11,7 @@ pub mod brand;
 pub mod callback;
 pub mod caps;
 pub mod chooser;
+pub mod console;
 pub mod decimal;
 pub mod envelope;
 pub mod error;

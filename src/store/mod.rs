@@ -4,6 +4,7 @@
 //! `?N`, never formatted with values. It may call only the plumbing below it (the error
 //! helpers, bindings) and core.
 
+mod activity;
 mod app_logos;
 mod apps;
 mod checks;
@@ -32,6 +33,7 @@ mod webhook_secrets;
 mod websub;
 mod worker_secrets;
 
+pub use self::activity::*;
 pub use self::app_logos::*;
 pub use self::apps::*;
 pub use self::checks::*;

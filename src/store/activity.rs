@@ -1,0 +1,157 @@
+//! The console's history (`activity`, migration 0025): one row per thing that happened to a
+//! grant or profile, written beside the change it records, read by the console's pages,
+//! purged after `RETENTION_DAYS`. Never a token or secret: the caller passes the platform's
+//! error code and text, capped here.
+
+use super::stmt::{query, Stmt};
+use crate::error::OrInternal;
+use connect_links_core::error::ApiResult;
+use serde::Deserialize;
+use worker::{D1Database, D1PreparedStatement};
+
+/// The most characters of a platform's error text (or a reason) kept in `detail`.
+pub const DETAIL_CHARS: usize = 300;
+
+/// One thing that happened, to be written.
+#[derive(Debug, Clone, Default)]
+pub struct NewActivity<'a> {
+    /// Epoch seconds.
+    pub at: i64,
+    /// The app.
+    pub app_id: &'a str,
+    /// The platform id.
+    pub platform: &'a str,
+    /// The profile, when it concerns one (a refresh concerns its grant: `None`).
+    pub profile_id: Option<&'a str>,
+    /// The grant.
+    pub grant_id: Option<&'a str>,
+    /// `connected`, `refresh`, `disconnected`, `revoked`, `proxy_error`, `liveness`, `webhook`.
+    pub kind: &'a str,
+    /// The outcome, per kind (`ok`, `transient`, `disconnected`, `failed`, `given_up`, ...).
+    pub outcome: &'a str,
+    /// The HTTP status of the answer, if there was one.
+    pub status: Option<u16>,
+    /// The platform's error code.
+    pub code: Option<&'a str>,
+    /// The platform's error text or the reason (cut to [`DETAIL_CHARS`] here).
+    pub detail: Option<&'a str>,
+}
+
+/// `text` cut to at most `max` characters (on a character boundary).
+pub fn capped(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
+}
+
+/// The statement that writes `a`, for a batch beside the change it records.
+pub fn activity_stmt(db: &D1Database, a: &NewActivity<'_>) -> ApiResult<D1PreparedStatement> {
+    query!(
+        db,
+        "INSERT INTO activity (at, app_id, platform, profile_id, grant_id, kind, outcome, status, code, detail) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        a.at,
+        a.app_id,
+        a.platform,
+        a.profile_id,
+        a.grant_id,
+        a.kind,
+        a.outcome,
+        a.status,
+        a.code.map(|c| capped(c, 100)),
+        a.detail.map(|d| capped(d, DETAIL_CHARS))
+    )
+    .or_500("activity statement")
+}
+
+/// Writes `a` on its own (when there is no batch to join).
+pub async fn record_activity(db: &D1Database, a: &NewActivity<'_>) -> ApiResult<()> {
+    activity_stmt(db, a)?.run().await.or_500("record activity")?;
+    Ok(())
+}
+
+/// One row of the history, as the console reads it.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct ActivityRow {
+    /// The row's id (newer is larger).
+    pub id: i64,
+    /// Epoch seconds.
+    pub at: i64,
+    /// The app.
+    pub app_id: String,
+    /// The platform id.
+    pub platform: String,
+    /// The profile, if it concerns one.
+    pub profile_id: Option<String>,
+    /// The grant, if known.
+    pub grant_id: Option<String>,
+    /// What happened.
+    pub kind: String,
+    /// How it ended.
+    pub outcome: String,
+    /// The answer's HTTP status.
+    pub status: Option<i64>,
+    /// The platform's error code.
+    pub code: Option<String>,
+    /// The platform's error text or the reason.
+    pub detail: Option<String>,
+}
+
+/// What the history is searched by; every `None` matches all.
+#[derive(Debug, Clone, Default)]
+pub struct ActivityFilter<'a> {
+    /// Only this app's rows.
+    pub app_id: Option<&'a str>,
+    /// Only this platform's.
+    pub platform: Option<&'a str>,
+    /// Only this kind.
+    pub kind: Option<&'a str>,
+    /// Only this outcome.
+    pub outcome: Option<&'a str>,
+    /// Only rows of this profile, or of its grant (`grant_id`) when that is given too.
+    pub profile_id: Option<&'a str>,
+    /// With `profile_id`: the profile's grant, whose rows (its refreshes) are the profile's too.
+    pub grant_id: Option<&'a str>,
+    /// Rows whose code or detail contains this text (any case).
+    pub text: Option<&'a str>,
+    /// Only rows older than this id (the next page).
+    pub before_id: Option<i64>,
+}
+
+/// The newest rows matching `f`, at most `limit`, newest first.
+pub async fn search_activity(db: &D1Database, f: &ActivityFilter<'_>, limit: u32) -> ApiResult<Vec<ActivityRow>> {
+    query!(
+        db,
+        "SELECT id, at, app_id, platform, profile_id, grant_id, kind, outcome, status, code, detail FROM activity \
+         WHERE (?1 IS NULL OR app_id = ?1) AND (?2 IS NULL OR platform = ?2) AND (?3 IS NULL OR kind = ?3) \
+         AND (?4 IS NULL OR outcome = ?4) \
+         AND (?5 IS NULL OR profile_id = ?5 OR (?6 IS NOT NULL AND grant_id = ?6 AND profile_id IS NULL)) \
+         AND (?7 IS NULL OR instr(lower(coalesce(code, '') || ' ' || coalesce(detail, '')), lower(?7)) > 0) \
+         AND (?8 IS NULL OR id < ?8) \
+         ORDER BY id DESC LIMIT ?9",
+        f.app_id,
+        f.platform,
+        f.kind,
+        f.outcome,
+        f.profile_id,
+        f.grant_id,
+        f.text,
+        f.before_id,
+        limit
+    )
+    .many("search activity")
+    .await
+}
+
+/// Deletes history older than `before` (epoch seconds), at most `limit` rows a run.
+pub async fn purge_activity(db: &D1Database, before: i64, limit: u32) -> ApiResult<()> {
+    query!(
+        db,
+        "DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE at < ?1 ORDER BY at LIMIT ?2)",
+        before,
+        limit
+    )
+    .exec("purge activity")
+    .await
+}
