@@ -24,7 +24,7 @@ const FLOWS = ['api', 'browser', 'connect', 'console', 'inbound', 'jobs'];
 const LAYERS = [
   ['entry', ['src/lib.rs', 'src/routes.rs', 'src/routes/']],
   ['flow', FLOWS.map((f) => `src/${f}/`)],
-  ['domain', ['src/grants/', 'src/links/', 'src/events/', 'src/platform_events/', 'src/accounts.rs', 'src/credentials.rs', 'src/instances.rs', 'src/sealed_secrets.rs', 'src/tenant.rs']],
+  ['domain', ['src/grants/', 'src/links/', 'src/events/', 'src/platform_events/', 'src/accounts.rs', 'src/credentials.rs', 'src/instances.rs', 'src/keys.rs', 'src/sealed_secrets.rs', 'src/tenant.rs']],
   ['storage', ['src/store/']],
   ['plumbing', ['src/assets.rs', 'src/body.rs', 'src/pages.rs', 'src/ctx.rs', 'src/error.rs', 'src/fetch.rs', 'src/isolate.rs', 'src/limiter.rs', 'src/limiter/', 'src/log.rs', 'src/respond.rs']],
 ];

@@ -22,6 +22,7 @@ mod credentials;
 mod events;
 mod grants;
 mod instances;
+mod keys;
 mod links;
 mod platform_events;
 mod sealed_secrets;

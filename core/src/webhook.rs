@@ -24,6 +24,8 @@ pub mod types {
     pub const DELETED: &str = "profile.deleted";
     /// A connect link ended in failure.
     pub const LINK_FAILED: &str = "connect_link.failed";
+    /// An operator's test of the app's webhook endpoint (the console's "Send a test event").
+    pub const TEST: &str = "webhook.test";
 }
 
 /// `v1,<base64 HMAC-SHA256(key, id + "." + timestamp + "." + body)>`, where the key is the

@@ -141,10 +141,7 @@ pub async fn patch_app(ctx: &Ctx, id: &str, body: &[u8]) -> ApiResult<Response> 
 
 /// `POST /v1/admin/apps/{id}/api-keys`: another key, for rotation without downtime.
 pub async fn create_key(ctx: &Ctx, app_id: &str) -> ApiResult<Response> {
-    let db = ctx.db()?;
-    store::get_app(&db, app_id).await?.ok_or_else(|| ApiError::not_found("app"))?;
-    let (key_id, key) = (new_id("key_")?, new_api_key()?);
-    store::insert_api_key(&db, &key_id, app_id, &hash_api_key(key.secret()), ctx.now()).await?;
+    let (key_id, key) = crate::keys::create(ctx, app_id).await?;
     respond::json(201, &object!("id": key_id, "api_key": key.secret()))
 }
 
@@ -173,9 +170,7 @@ pub async fn keys(ctx: &Ctx) -> ApiResult<Response> {
 
 /// `DELETE /v1/admin/api-keys/{id}`: revoked at once.
 pub async fn revoke_key(ctx: &Ctx, key_id: &str) -> ApiResult<Response> {
-    if !store::revoke_api_key(&ctx.db()?, key_id, ctx.now()).await? {
-        return Err(ApiError::not_found("api key"));
-    }
+    crate::keys::revoke(ctx, key_id, None).await?;
     respond::no_content()
 }
 

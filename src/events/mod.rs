@@ -8,6 +8,8 @@
 
 mod batch;
 mod deliver;
+mod ping;
 
 pub use batch::Batch;
 pub use deliver::{attempt, deliver_ids};
+pub use ping::send_test;

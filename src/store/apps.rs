@@ -1,7 +1,9 @@
 //! Apps and their API keys (`apps`, `api_keys`), and the redirect allowlists the sandbox reads.
 
-use super::stmt::{IdRow, Stmt};
-use crate::error::{ApiResult, OrInternal};
+use super::stmt::{batch_rows, IdRow, Stmt};
+use connect_links_core::app_credentials::CredentialRow;
+pub use connect_links_core::console::apps::{ApiKeyRow, AppSummary};
+use crate::error::{ApiError, ApiResult, OrInternal};
 pub use connect_links_core::model::AppRow;
 use connect_links_core::redirect::host_needles_with;
 use connect_links_core::refresh_policy::{RefreshMode, MAX_LEAD, MIN_LEAD};
@@ -99,12 +101,18 @@ pub async fn insert_api_key(db: &D1Database, id: &str, app_id: &str, hash: &str,
     Ok(())
 }
 
-/// Revokes a key; false when no live key has that id.
-pub async fn revoke_api_key(db: &D1Database, id: &str, now: i64) -> ApiResult<bool> {
-    let r =
-        query!(db, "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL RETURNING id", id, now)
-            .exists("revoke key")
-            .await?;
+/// Revokes a key (of `app_id` when given); false when no such live key has that id.
+pub async fn revoke_api_key(db: &D1Database, id: &str, app_id: Option<&str>, now: i64) -> ApiResult<bool> {
+    let r = query!(
+        db,
+        "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL AND (?3 IS NULL OR app_id = ?3) \
+         RETURNING id",
+        id,
+        now,
+        app_id
+    )
+    .exists("revoke key")
+    .await?;
     Ok(r)
 }
 
@@ -196,4 +204,50 @@ pub async fn rewrap_app_secret(db: &D1Database, id: &str, old: &str, new: &str) 
     .exec("rewrap app")
     .await?;
     Ok(())
+}
+
+/// The console's list of apps, newest first, before the cursor position (`limit` + 1 rows,
+/// so the caller knows whether a next page exists), each with its count of active profiles
+/// (one statement; the count reads `profiles_app_list`).
+pub async fn console_apps(db: &D1Database, before: Option<(i64, String)>, limit: u32) -> ApiResult<Vec<AppSummary>> {
+    // Above any time an app can have (epoch seconds, within JavaScript's safe integers).
+    let (t, id) = before.unwrap_or((1 << 52, String::new()));
+    query!(
+        db,
+        "SELECT a.id, a.name, a.created_at, a.webhook_url IS NOT NULL AS has_webhook, \
+         (SELECT count(*) FROM profiles p WHERE p.app_id = a.id AND p.status = 'active') AS active_profiles \
+         FROM apps a WHERE (a.created_at, a.id) < (?1, ?2) ORDER BY a.created_at DESC, a.id DESC LIMIT ?3",
+        t,
+        id,
+        limit + 1
+    )
+    .many::<AppSummary>("console apps")
+    .await
+}
+
+/// An app's page in the console: the app, its API keys (ids and times only, newest first)
+/// and its current platform credentials, in one batch (one round trip); `None`: no such app.
+pub async fn console_app(db: &D1Database, id: &str) -> ApiResult<Option<(AppRow, Vec<ApiKeyRow>, Vec<CredentialRow>)>> {
+    let app = query!(db, &format!("SELECT {APP_COLUMNS} FROM apps WHERE id = ?1"), id).or_500("prepare app")?;
+    let keys = query!(
+        db,
+        "SELECT id, created_at, revoked_at FROM api_keys WHERE app_id = ?1 ORDER BY created_at DESC, id DESC",
+        id
+    )
+    .or_500("prepare keys")?;
+    let creds = super::app_credentials(db, id).or_500("prepare credentials")?;
+    let results = db.batch(vec![app, keys, creds]).await.or_500("console app")?;
+    let [app, keys, creds] = results.as_slice() else { return Err(ApiError::internal()) };
+    let Some(app) = batch_rows::<AppRow>(app).or_500("read app")?.into_iter().next() else { return Ok(None) };
+    let keys = batch_rows::<ApiKeyRow>(keys).or_500("read keys")?;
+    let creds = batch_rows::<CredentialRow>(creds).or_500("read credentials")?;
+    Ok(Some((app, keys, creds)))
+}
+
+/// The statement a test event follows (`events::send_test`): it changes app `id`'s row
+/// (to the same values) only when the app has a webhook URL, so the event's outbox row is
+/// written exactly then; it returns the id when it did.
+pub fn app_with_webhook_stmt(db: &D1Database, id: &str) -> ApiResult<worker::D1PreparedStatement> {
+    query!(db, "UPDATE apps SET updated_at = updated_at WHERE id = ?1 AND webhook_url IS NOT NULL RETURNING id", id)
+        .or_500("prepare app with webhook")
 }

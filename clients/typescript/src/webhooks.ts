@@ -14,7 +14,7 @@ type DataOf<K extends WebhookEventType> = Body<K> extends { data?: infer D } & R
 /**
  * One webhook delivery's body, `{type, timestamp, data}`: narrow on `type` to get its `data`
  * (a profile for `profile.*`, `ConnectLinkFailedData` for `connect_link.failed`,
- * `PlatformEventData` for `platform.event`).
+ * `PlatformEventData` for `platform.event`, `WebhookTestData` for `webhook.test`).
  */
 export type WebhookEvent = {
   [K in WebhookEventType]: { type: K; timestamp: string; data: DataOf<K> };

@@ -6,7 +6,7 @@ from . import models
 from .async_client import AsyncConnectLinks
 from .client import ConnectLinks
 from .errors import ConnectLinksError, WebhookVerificationError
-from .events import ConnectLinkFailedEvent, PlatformEvent, ProfileEvent, UnknownEvent, WebhookEvent
+from .events import ConnectLinkFailedEvent, PlatformEvent, ProfileEvent, UnknownEvent, WebhookEvent, WebhookTestEvent
 from .secret_models import AccessToken
 from .webhooks import Webhooks
 
@@ -20,6 +20,7 @@ __all__ = [
     "ProfileEvent",
     "UnknownEvent",
     "WebhookEvent",
+    "WebhookTestEvent",
     "WebhookVerificationError",
     "Webhooks",
     "models",

@@ -62,6 +62,13 @@ class PlatformEvent(_Event):
     data: models.PlatformEventData
 
 
+class WebhookTestEvent(_Event):
+    """`webhook.test`: a test the operator sent from the console; it reports no change."""
+
+    type: Literal["webhook.test"]
+    data: models.WebhookTestData
+
+
 class UnknownEvent(_Event):
     """An event type this version of the SDK does not know (a newer worker's): `data` as sent."""
 
@@ -69,14 +76,18 @@ class UnknownEvent(_Event):
     data: Any
 
 
-WebhookEvent = Annotated[ProfileEvent | ConnectLinkFailedEvent | PlatformEvent, Field(discriminator="type")]
+WebhookEvent = Annotated[
+    ProfileEvent | ConnectLinkFailedEvent | PlatformEvent | WebhookTestEvent, Field(discriminator="type")
+]
 """Any event this SDK knows, told apart by `type`."""
 
 _known = TypeAdapter(WebhookEvent)
-KNOWN_TYPES = frozenset((*PROFILE_EVENT_TYPES, "connect_link.failed", "platform.event"))
+KNOWN_TYPES = frozenset((*PROFILE_EVENT_TYPES, "connect_link.failed", "platform.event", "webhook.test"))
 
 
-def parse_event(webhook_id: str, body: dict[str, Any]) -> ProfileEvent | ConnectLinkFailedEvent | PlatformEvent | UnknownEvent:
+def parse_event(
+    webhook_id: str, body: dict[str, Any]
+) -> ProfileEvent | ConnectLinkFailedEvent | PlatformEvent | WebhookTestEvent | UnknownEvent:
     """The typed event of a verified body (a `pydantic.ValidationError` when a known type's
     body does not match the document)."""
     fields = {**body, "id": webhook_id}

@@ -506,6 +506,20 @@ A custom provider from CUSTOM_PROVIDERS.
 """
 
 
+class WebhookTestData(BaseModel):
+    """
+    The data of `webhook.test`: the app it was sent to.
+    """
+
+    model_config = ConfigDict(
+        extra='ignore',
+    )
+    app_id: str
+    """
+    The app (`app_...`).
+    """
+
+
 class App(BaseModel):
     model_config = ConfigDict(
         extra='ignore',
@@ -1580,7 +1594,7 @@ class PlatformEventStats(BaseModel):
 
 class WebhookEvent(BaseModel):
     """
-    The body of every webhook: `{type, timestamp, data}`. `data` is the profile as the API shows it for `profile.*` events, `ConnectLinkFailedData` for `connect_link.failed`, and `PlatformEventData` for `platform.event`.
+    The body of every webhook: `{type, timestamp, data}`. `data` is the profile as the API shows it for `profile.*` events, `ConnectLinkFailedData` for `connect_link.failed`, `PlatformEventData` for `platform.event`, and `WebhookTestData` for `webhook.test`.
     """
 
     model_config = ConfigDict(
@@ -1596,9 +1610,10 @@ class WebhookEvent(BaseModel):
         'profile.deleted',
         'connect_link.failed',
         'platform.event',
+        'webhook.test',
     ]
     timestamp: AwareDatetime
     """
     RFC 3339, UTC (`2026-01-02T03:04:05Z`).
     """
-    data: Profile | ConnectLinkFailedData | PlatformEventData
+    data: Profile | ConnectLinkFailedData | PlatformEventData | WebhookTestData

@@ -1341,6 +1341,26 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "webhook.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.test
+         * @description A test the operator sent from the console ("Send a test event" on the app's page) to check the app's webhook endpoint; it reports no change, and an app may simply answer 2xx and ignore it. Signed, delivered at least once and retried like every event (Standard Webhooks; retried with backoff for about 51 hours).
+         */
+        post: operations["webhook_webhook_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -1389,7 +1409,7 @@ export interface components {
         /** @enum {string} */
         LinkFailure: "access_denied" | "exchange_failed" | "missing_scopes" | "profile_failed" | "account_connected_elsewhere" | "no_accounts" | "server_error" | "redirect_not_allowed";
         /** @enum {string} */
-        EventType: "profile.connected" | "profile.reconnected" | "profile.refresh_failed" | "profile.recovered" | "profile.disconnected" | "profile.expiring" | "profile.deleted" | "connect_link.failed" | "platform.event";
+        EventType: "profile.connected" | "profile.reconnected" | "profile.refresh_failed" | "profile.recovered" | "profile.disconnected" | "profile.expiring" | "profile.deleted" | "connect_link.failed" | "platform.event" | "webhook.test";
         /** @description What an account is reached through (an Instagram account's Page). */
         Parent: {
             /** @description The parent's platform id. */
@@ -1724,7 +1744,7 @@ export interface components {
             /** @description Only with `error: "missing_scopes"`: the required scopes the user declined, as the link's `missing_scopes` shows them. */
             missing_scopes?: string[];
         };
-        /** @description The body of every webhook: `{type, timestamp, data}`. `data` is the profile as the API shows it for `profile.*` events, `ConnectLinkFailedData` for `connect_link.failed`, and `PlatformEventData` for `platform.event`. */
+        /** @description The body of every webhook: `{type, timestamp, data}`. `data` is the profile as the API shows it for `profile.*` events, `ConnectLinkFailedData` for `connect_link.failed`, `PlatformEventData` for `platform.event`, and `WebhookTestData` for `webhook.test`. */
         WebhookEvent: {
             type: components["schemas"]["EventType"];
             /**
@@ -1732,7 +1752,7 @@ export interface components {
              * @description RFC 3339, UTC (`2026-01-02T03:04:05Z`).
              */
             timestamp: string;
-            data: components["schemas"]["Profile"] | components["schemas"]["ConnectLinkFailedData"] | components["schemas"]["PlatformEventData"];
+            data: components["schemas"]["Profile"] | components["schemas"]["ConnectLinkFailedData"] | components["schemas"]["PlatformEventData"] | components["schemas"]["WebhookTestData"];
         };
         CreateAppRequest: {
             /** @description 1 to 200 characters, not only spaces (stored trimmed). */
@@ -2012,6 +2032,11 @@ export interface components {
         };
         /** @description A platform id: one of the built-in platforms listed here (generated from the catalog by `scripts/openapi-platforms.mjs`; `sandbox` only with SANDBOX=on), or the id of a custom provider configured in CUSTOM_PROVIDERS (`[a-z][a-z0-9_]{0,31}`). `GET /v1/platforms` lists those configured for the app. */
         PlatformId: ("instagram" | "facebook" | "instagram_facebook" | "threads" | "linkedin" | "x" | "youtube" | "tiktok" | "pinterest" | "reddit" | "bluesky" | "mastodon" | "sandbox") | string;
+        /** @description The data of `webhook.test`: the app it was sent to. */
+        WebhookTestData: {
+            /** @description The app (`app_...`). */
+            app_id: string;
+        };
     };
     responses: {
         /** @description Missing, unknown or revoked credentials (or, on platform webhooks, a signature that does not verify). Possible `error.code`: `unauthorized`. */
@@ -6129,6 +6154,46 @@ export interface operations {
                     /** @constant */
                     type?: "platform.event";
                     data?: components["schemas"]["PlatformEventData"];
+                } & components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Delivered (any 2xx; the body is cancelled unread). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else (or no answer): retried later. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_webhook_test: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id, the same on every retry: dedupe by it. */
+                "webhook-id": components["schemas"]["EventId"];
+                /** @description Unix seconds of this attempt. */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256(key, id + "." + timestamp + "." + body)>`, key the base64 part of the app's `whsec_` secret. Within 24 hours of a rotation (`POST /v1/admin/apps/{id}/webhook-secret`) a second one follows, space-separated, made with the previous secret: accept the message when either verifies. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type?: "webhook.test";
+                    data?: components["schemas"]["WebhookTestData"];
                 } & components["schemas"]["WebhookEvent"];
             };
         };
