@@ -2,7 +2,7 @@
 //! event like every other (written to the outbox, signed with the app's secret, retried),
 //! about nothing but the app.
 
-use super::Batch;
+use super::batch::Batch;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::respond::object;

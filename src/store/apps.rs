@@ -235,7 +235,7 @@ pub async fn console_app(db: &D1Database, id: &str) -> ApiResult<Option<(AppRow,
         id
     )
     .or_500("prepare keys")?;
-    let creds = super::app_credentials(db, id).or_500("prepare credentials")?;
+    let creds = super::platform_credentials::app_credentials(db, id).or_500("prepare credentials")?;
     let results = db.batch(vec![app, keys, creds]).await.or_500("console app")?;
     let [app, keys, creds] = results.as_slice() else { return Err(ApiError::internal()) };
     let Some(app) = batch_rows::<AppRow>(app).or_500("read app")?.into_iter().next() else { return Ok(None) };
