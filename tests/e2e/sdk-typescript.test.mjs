@@ -233,7 +233,7 @@ console.log([typeof sdk.createLink, typeof sdk.profiles.list, typeof ConnectLink
     fs.writeFileSync(path.join(app, 'main.ts'), `import { ConnectLinks, type WebhookEvent, type Profile } from '@connect-links/sdk';
 const sdk = new ConnectLinks({ baseUrl: 'http://127.0.0.1:1', apiKey: 'ck_x' });
 export async function first(): Promise<Profile | undefined> { return (await sdk.profiles.list({ status: 'active' })).data[0]; }
-export function who(e: WebhookEvent): string { return e.type === 'platform.event' ? e.data.event_type : e.type === 'connect_link.failed' ? e.data.link_id : e.data.id; }\n`);
+export function who(e: WebhookEvent): string { return e.type === 'platform.event' ? e.data.event_type : e.type === 'connect_link.failed' ? e.data.link_id : e.type === 'webhook.test' ? e.data.app_id : e.data.id; }\n`);
     const tsc = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,dom', 'main.ts'];
     try {
       execFileSync(path.join(root, 'node_modules/.bin/tsc'), tsc, { cwd: app, encoding: 'utf8', stdio: 'pipe' });
