@@ -5,6 +5,7 @@
 
 use super::layout::action_button;
 use crate::app_credentials::CredentialRow;
+use crate::app_limits::AppLimits;
 use crate::model::AppRow;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -80,9 +81,8 @@ fn yes_no(on: bool) -> &'static str {
 /// One app's page body: `csrf` for its forms.
 pub fn app_page(app: &AppRow, keys: &[ApiKeyRow], creds: &[CredentialRow], csrf: &str, when: When) -> Markup {
     let base = format!("/console/apps/{}", app.id);
-    let limits = app.limits();
-    // The overrides alone (unset fields are skipped when serialized): the others are defaults.
-    let overrides = serde_json::to_value(limits).unwrap_or_default();
+    // Each setting's value, and the default's (a value that differs is the app's own).
+    let defaults = AppLimits::default().view();
     html! {
         section aria-labelledby="settings" {
             h2 id="settings" { "Settings" }
@@ -163,15 +163,15 @@ pub fn app_page(app: &AppRow, keys: &[ApiKeyRow], creds: &[CredentialRow], csrf:
             h2 id="limits" { "Rate limits" }
             div class="table-wrap" {
                 table {
-                    caption { "Effective limits" }
+                    caption { "Effective limits (a value other than the default is set for this app)" }
                     thead { tr { th scope="col" { "Setting" } th scope="col" class="num" { "Value" } th scope="col" { "Source" } } }
                     tbody {
-                        @if let serde_json::Value::Object(m) = limits.view() {
+                        @if let serde_json::Value::Object(m) = app.limits().view() {
                             @for (name, v) in &m {
                                 tr {
                                     th scope="row" { code { (name) } }
                                     td class="num" { (v) }
-                                    td { (if overrides.get(name).is_some() { "set for this app" } else { "default" }) }
+                                    td { (if defaults.get(name) == Some(v) { "default" } else { "set for this app" }) }
                                 }
                             }
                         }
