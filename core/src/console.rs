@@ -9,3 +9,4 @@ pub mod chart;
 pub mod layout;
 pub mod overview;
 pub mod session;
+pub mod webhooks;

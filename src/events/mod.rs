@@ -10,4 +10,4 @@ mod batch;
 mod deliver;
 
 pub use batch::Batch;
-pub use deliver::{attempt, deliver_ids};
+pub use deliver::{attempt, deliver_ids, retry_now};
