@@ -6,7 +6,15 @@
 use super::stmt::{arg, batch_rows, bound, IdRow};
 use crate::error::{ApiResult, OrInternal};
 use connect_links_core::console::overview::{windows, Cell, Overview};
+use serde_json::Value;
 use worker::D1Database;
+
+/// A cell from its JSON `[bucket, key, platform, n]` (read through `Value`, which the worker
+/// decodes anyway, rather than a decoder of its own for the tuple).
+fn cell(v: &Value) -> Option<Cell> {
+    let a = v.as_array()?;
+    Some((a.first()?.as_i64()?, a.get(1)?.as_str()?.to_string(), a.get(2)?.as_str()?.to_string(), a.get(3)?.as_u64()?))
+}
 
 /// The overview's statements, in the order of [`Overview`]'s fields; `?1` the first hour of
 /// the 24-hour window (epoch hours), `?2` the first day of the 30-day one (epoch days), `?3`
@@ -56,7 +64,8 @@ pub async fn overview_counts(db: &D1Database, now: i64) -> ApiResult<Overview> {
     let results = db.batch(stmts).await.or_500("read overview")?;
     let mut cells = results.iter().map(|r| -> ApiResult<Vec<Cell>> {
         let text = batch_rows::<IdRow>(r).or_500("read overview")?.into_iter().next().map(|r| r.id);
-        serde_json::from_str(text.as_deref().unwrap_or("[]")).or_500("read overview")
+        let json: Value = serde_json::from_str(text.as_deref().unwrap_or("[]")).or_500("read overview")?;
+        Ok(json.as_array().map(|rows| rows.iter().filter_map(cell).collect()).unwrap_or_default())
     });
     let mut next = || cells.next().unwrap_or_else(|| Ok(vec![]));
     Ok(Overview {

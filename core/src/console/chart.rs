@@ -6,14 +6,15 @@
 
 use maud::{html, Markup};
 
-/// The SVG's coordinate box; the stylesheet scales it to the figure's width.
-const W: f64 = 640.0;
-const H: f64 = 220.0;
+/// The SVG's coordinate box (640 × 220); the stylesheet scales it to the figure's width.
+/// Lengths are in tenths of its unit, integers: no float formatting in the wasm.
+const W: u64 = 6400;
+const H: u64 = 2200;
 /// Room for the y tick labels (left) and the x labels (bottom).
-const LEFT: f64 = 44.0;
-const RIGHT: f64 = 8.0;
-const TOP: f64 = 10.0;
-const BOTTOM: f64 = 28.0;
+const LEFT: u64 = 440;
+const RIGHT: u64 = 80;
+const TOP: u64 = 100;
+const BOTTOM: u64 = 280;
 /// At most this many x labels are written (every k-th bucket), so they do not overlap.
 const MAX_X_LABELS: usize = 8;
 
@@ -51,8 +52,9 @@ pub fn scale(max: u64) -> (u64, u64) {
     }
 }
 
-fn coord(v: f64) -> String {
-    format!("{v:.1}")
+/// A length in tenths, as SVG reads it (`102.8`).
+fn coord(tenths: u64) -> String {
+    format!("{}.{}", tenths / 10, tenths % 10)
 }
 
 impl Chart<'_> {
@@ -83,7 +85,7 @@ impl Chart<'_> {
 
     /// The figure: caption, SVG, legend, and the numbers as a table.
     pub fn render(&self) -> Markup {
-        let n = self.values.len().max(1) as f64;
+        let n = self.values.len().max(1) as u64;
         let max = if self.grouped {
             self.values.iter().flatten().copied().max().unwrap_or(0)
         } else {
@@ -92,36 +94,37 @@ impl Chart<'_> {
         let (top, step) = scale(max);
         let ph = H - TOP - BOTTOM;
         let pw = W - LEFT - RIGHT;
-        let y = |v: u64| TOP + ph - ph * v as f64 / top as f64;
+        // Values are capped by the scale's top, so the products stay far from overflowing.
+        let y = |v: u64| TOP + ph - ph.saturating_mul(v) / top;
         let slot = pw / n;
         let every = self.labels.len().div_ceil(MAX_X_LABELS).max(1);
-        let nseries = self.series.len().max(1) as f64;
+        let nseries = self.series.len().max(1) as u64;
         let title_id = format!("{}-title", self.id);
         let desc_id = format!("{}-desc", self.id);
         html! {
             figure class="chart" {
                 figcaption id=(format!("{}-cap", self.id)) { (self.title) }
-                svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {W} {H}")) role="img"
+                svg class="chart" viewBox=(format!("0 0 {} {}", W / 10, H / 10)) role="img"
                     aria-labelledby=(format!("{title_id} {desc_id}")) {
                     title id=(title_id) { (self.title) }
                     desc id=(desc_id) { (self.description()) }
                     @for t in (0..=top).step_by(step as usize) {
                         line class="axis" x1=(coord(LEFT)) x2=(coord(W - RIGHT)) y1=(coord(y(t))) y2=(coord(y(t))) {}
-                        text x=(coord(LEFT - 6.0)) y=(coord(y(t) + 4.0)) text-anchor="end" { (t) }
+                        text x=(coord(LEFT - 60)) y=(coord(y(t) + 40)) text-anchor="end" { (t) }
                     }
                     line class="axis" x1=(coord(LEFT)) x2=(coord(LEFT)) y1=(coord(TOP)) y2=(coord(TOP + ph)) {}
                     @for (i, bucket) in self.values.iter().enumerate() {
-                        @let x0 = LEFT + slot * i as f64 + slot * 0.1;
-                        @let bw = slot * 0.8;
+                        @let x0 = LEFT + slot * i as u64 + slot / 10;
+                        @let bw = slot * 8 / 10;
                         @for (s, bar) in bars(bucket, self.grouped).into_iter().enumerate() {
                             @if let Some((lo, hi)) = bar {
-                                @let (x, w) = if self.grouped { (x0 + bw / nseries * s as f64, bw / nseries) } else { (x0, bw) };
+                                @let (x, w) = if self.grouped { (x0 + bw / nseries * s as u64, bw / nseries) } else { (x0, bw) };
                                 rect class=(format!("s{s}")) x=(coord(x)) y=(coord(y(hi))) width=(coord(w)) height=(coord(y(lo) - y(hi))) {}
                             }
                         }
                         @if i % every == 0 {
                             @if let Some(label) = self.labels.get(i) {
-                                text x=(coord(x0 + bw / 2.0)) y=(coord(H - 8.0)) text-anchor="middle" { (label) }
+                                text x=(coord(x0 + bw / 2)) y=(coord(H - 80)) text-anchor="middle" { (label) }
                             }
                         }
                     }
