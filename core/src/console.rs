@@ -6,5 +6,8 @@
 //! are for end-users; the console's words are not in them).
 
 pub mod apps;
+pub mod chart;
 pub mod layout;
+pub mod overview;
 pub mod session;
+pub mod webhooks;

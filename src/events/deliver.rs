@@ -5,7 +5,8 @@ use crate::fetch;
 use crate::respond::object;
 use crate::sealed_secrets::signing_secrets;
 use crate::store::{self, AttemptEnd, OutboxRow};
-use connect_links_core::error::ApiResult;
+use connect_links_core::console::webhooks::{Filter, State};
+use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::http::HttpRequest;
 use connect_links_core::webhook::{retry_delay, signature_header};
 use worker::Date;
@@ -42,6 +43,33 @@ pub async fn attempt(ctx: &Ctx, id: &str) -> bool {
         Ok(Some(row)) => deliver(ctx, row).await.is_ok(),
         _ => false,
     }
+}
+
+/// One delivery attempt of event `id` now, at the operator's request (the console's "Retry
+/// now"): a given-up event gets one more attempt (its schedule stays spent: a failure gives it
+/// up again), a retrying one its next attempt early (a failure schedules the one after). The
+/// attempt takes the outbox's lease as the webhook job's do ([`store::claim_for_retry`]), so
+/// it never runs beside another. Refused (409) for a delivered event, which is never sent
+/// twice, and for one whose attempt may be under way or is due within the lease's two
+/// minutes; 404 for an unknown one. The attempt's outcome is in the outbox row.
+pub async fn retry_now(ctx: &Ctx, id: &str) -> ApiResult<()> {
+    let db = ctx.db()?;
+    if let Some(row) = store::claim_for_retry(&db, id, ctx.now()).await? {
+        return deliver(ctx, row).await;
+    }
+    let filter = Filter { event: Some(id.to_string()), ..Filter::default() };
+    let (rows, _) = store::console_webhooks(&db, &filter, 1).await?;
+    Err(match rows.first().map(|r| r.state()) {
+        None => ApiError::not_found("webhook event"),
+        Some(State::Delivered) => ApiError::new(
+            ErrorCode::Conflict,
+            "This event was delivered: it is not sent again. An app that lost it can read the profile's current state through the API.",
+        ),
+        Some(_) => ApiError::new(
+            ErrorCode::Conflict,
+            "An attempt of this event is under way or due within two minutes: wait for it, then look again.",
+        ),
+    })
 }
 
 /// One signed POST; records delivery, or schedules the next attempt (or gives up once the

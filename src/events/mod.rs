@@ -11,5 +11,5 @@ mod deliver;
 mod ping;
 
 pub use batch::Batch;
-pub use deliver::{attempt, deliver_ids};
+pub use deliver::{attempt, deliver_ids, retry_now};
 pub use ping::send_test;

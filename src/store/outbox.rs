@@ -2,7 +2,8 @@
 //! it reports, claimed for each delivery attempt, settled (delivered or given up), forgotten
 //! with the profile it copied, and purged after retention.
 
-use super::stmt::Stmt;
+use super::stmt::{arg, batch_rows, bound, KeyedText, Stmt};
+use connect_links_core::console::webhooks::{Filter, State, WebhookRow};
 use crate::error::OrInternal;
 use connect_links_core::error::ApiResult;
 use serde::Deserialize;
@@ -177,4 +178,72 @@ pub fn purge_settled_events_stmt(db: &D1Database, cut: i64, limit: u32) -> worke
         cut,
         limit
     )
+}
+
+/// What the console's webhooks page reads of an event (never its body: the profile a
+/// `profile.*` event is about is taken out of it here).
+const CONSOLE_COLUMNS: &str = "SELECT id, app_id, type, created_at, attempts, last_status, next_attempt_at, delivered_at, failed_at, \
+     CASE WHEN type LIKE 'profile.%' THEN json_extract(body, '$.data.id') END AS profile_id FROM webhook_outbox ";
+
+/// The webhooks page's filters on state (`?2`, empty for any) and its cursor (`?3`, `?4`:
+/// rows older than it), newest first; `?5` rows.
+const CONSOLE_PAGE: &str = "AND (?2 = '' OR (?2 = 'delivered' AND delivered_at IS NOT NULL) \
+     OR (?2 = 'retrying' AND next_attempt_at IS NOT NULL) OR (?2 = 'given_up' AND failed_at IS NOT NULL AND next_attempt_at IS NULL)) \
+     AND (created_at, id) < (?3, ?4) ORDER BY created_at DESC, id DESC LIMIT ?5";
+
+/// A cursor past every row (D1 binds numbers as doubles: 2^53 - 1 is exact).
+const NO_CURSOR: i64 = 9_007_199_254_740_991;
+
+/// The console's webhooks page in one batch: up to `limit` events matching `f`, newest first
+/// (an app's through `webhook_outbox_app`, every app's through `webhook_outbox_created`, one
+/// event by its key), and every app's id and name for the filter.
+pub async fn console_webhooks(db: &D1Database, f: &Filter, limit: u32) -> ApiResult<(Vec<WebhookRow>, Vec<(String, String)>)> {
+    let state = f.state.map_or("", State::value);
+    let (at, after) = f.before.clone().unwrap_or((NO_CURSOR, String::new()));
+    let list = match (&f.event, &f.app) {
+        (Some(event), _) => bound(db, &format!("{CONSOLE_COLUMNS}WHERE id = ?1"), &[arg(event)]),
+        (None, Some(app)) => bound(
+            db,
+            &format!("{CONSOLE_COLUMNS}WHERE app_id = ?1 {CONSOLE_PAGE}"),
+            &[arg(app), arg(state), arg(&at), arg(&after), arg(&limit)],
+        ),
+        (None, None) => bound(
+            db,
+            &format!("{CONSOLE_COLUMNS}WHERE ?1 = '' {CONSOLE_PAGE}"),
+            &[arg(""), arg(state), arg(&at), arg(&after), arg(&limit)],
+        ),
+    }
+    .or_500("prepare webhooks page")?;
+    let apps = query!(db, "SELECT id, name AS text FROM apps ORDER BY name, id LIMIT 500");
+    let results = db.batch(vec![list, apps]).await.or_500("read webhooks page")?;
+    let rows = match results.first() {
+        Some(r) => batch_rows::<WebhookRow>(r).or_500("read webhooks page")?,
+        None => vec![],
+    };
+    let apps = match results.get(1) {
+        Some(r) => batch_rows::<KeyedText>(r).or_500("read webhooks page")?.into_iter().map(|k| (k.id, k.text)).collect(),
+        None => vec![],
+    };
+    Ok((rows, apps))
+}
+
+/// Claims event `id` for an attempt now, at the operator's request: a given-up event, a due
+/// one, or one whose next attempt is scheduled later. Not a delivered event, and not one that
+/// may be leased by an attempt under way (`next_attempt_at` within [`claim_event`]'s lease of
+/// now): the lease stays the only way to an attempt, so a retry never doubles one.
+pub async fn claim_for_retry(db: &D1Database, id: &str, now: i64) -> ApiResult<Option<OutboxRow>> {
+    query!(
+        db,
+        "UPDATE webhook_outbox SET next_attempt_at = ?2 + 120, failed_at = NULL \
+         WHERE id = ?1 AND delivered_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?2 OR next_attempt_at > ?2 + 120) \
+         RETURNING id, app_id, type, body, attempts, \
+           (SELECT webhook_url FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_url, \
+           (SELECT webhook_secret_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_enc, \
+           (SELECT webhook_secret_prev_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_prev_enc, \
+           (SELECT webhook_secret_prev_until FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_prev_until",
+        id,
+        now
+    )
+    .one::<OutboxRow>("outbox retry claim")
+    .await
 }

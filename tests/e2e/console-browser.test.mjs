@@ -1,0 +1,193 @@
+// The operator's console in Chromium (issue 28): sign in on the form, read every page, find a
+// profile and refresh it, retry a given-up webhook, create and revoke an API key; refused without
+// a session and with a forged form token. Every page passes axe (no serious or critical
+// violation) under the page policy (no script, no inline style: a violation fails the test), in
+// light and dark, and a screenshot of each is saved under test-results/screenshots/ (docs/console.md
+// shows them). Chromium comes from CHROMIUM_PATH, else `chromium` on PATH; without one these tests
+// are skipped loudly, unless REQUIRE_BROWSER=1 (CI), which makes them fail instead.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startWorker } from './harness.mjs';
+import { CHROMIUM, skip } from './browser-find.mjs';
+import { WebhookReceiver } from './webhook-receiver.mjs';
+
+const require = createRequire(import.meta.url);
+const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SHOTS = path.join(root, 'test-results/screenshots');
+
+let w, browser, app, receiver, profileId;
+before(async () => {
+  if (skip) return;
+  assert.ok(CHROMIUM, 'REQUIRE_BROWSER=1 but no Chromium was found (set CHROMIUM_PATH or install chromium)');
+  receiver = new WebhookReceiver();
+  await receiver.start();
+  w = await startWorker({ vars: { CONSOLE: 'on' } });
+  app = await w.createApp('Acme Posts');
+  receiver.useSecret(app.webhook_secret);
+  const patched = await w.admin('PATCH', `/v1/admin/apps/${app.app.id}`, { webhook_url: receiver.url });
+  assert.equal(patched.status, 200, JSON.stringify(patched.body));
+  // One connected profile, with a known external_user_id to search for.
+  const link = await w.createLink(app.api_key, { external_user_id: 'user-42' });
+  const { back } = await w.consent(link, { username: 'ada' });
+  await w.callback(back);
+  const list = await w.call('GET', '/v1/profiles?external_user_id=user-42', { token: app.api_key });
+  profileId = list.body.data[0].id;
+  await w.settled();
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const args = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
+  browser = await chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+});
+after(async () => {
+  await browser?.close();
+  await w?.stop();
+  await receiver?.stop();
+  if (!skip) console.log(`\nScreenshots of the console: ${SHOTS}/console-*.png\n`);
+});
+
+/** A tab that records every policy violation and page error. */
+async function tab() {
+  const context = await browser.newContext({ locale: 'en-US' });
+  const page = await context.newPage();
+  const violations = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+  });
+  page.on('pageerror', (e) => violations.push(String(e)));
+  return { context, page, violations };
+}
+
+/** axe in light and dark at desktop width, no sideways scroll on a phone; a screenshot of each. */
+async function audit(page, name) {
+  for (const view of [
+    { suffix: '', width: 1280, height: 900, scheme: 'light' },
+    { suffix: '-dark', width: 1280, height: 900, scheme: 'dark' },
+    { suffix: '-phone', width: 360, height: 740, scheme: 'light' },
+  ]) {
+    await page.setViewportSize({ width: view.width, height: view.height });
+    await page.emulateMedia({ colorScheme: view.scheme });
+    if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
+    const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    assert.deepEqual(bad.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], `${name}${view.suffix}`);
+    if (view.width === 360) {
+      // Wide tables scroll inside their own box; the page itself never scrolls sideways.
+      const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(sideways <= 0, `${name} on a phone scrolls sideways by ${sideways}px`);
+    }
+    await page.screenshot({ path: path.join(SHOTS, `console-${name}${view.suffix}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+/** Signs in through the form, by keyboard: the token field has focus order first in main. */
+async function signIn(page) {
+  assert.equal((await page.goto(`${w.base}/console`)).status(), 200, 'the 303 lands on the sign-in form');
+  assert.equal(new URL(page.url()).pathname, '/console/sign-in');
+  await page.getByLabel('Admin token').fill(w.bindings.ADMIN_TOKEN);
+  await Promise.all([page.waitForURL((u) => u.pathname === '/console'), page.getByRole('button', { name: 'Sign in' }).click()]);
+}
+
+test('sign in, then every page reads, passes axe and runs under the policy', { skip }, async () => {
+  const { context, page, violations } = await tab();
+  await page.goto(`${w.base}/console/sign-in`);
+  await audit(page, 'sign-in');
+  await signIn(page);
+  for (const [name, p] of [
+    ['overview', '/console'],
+    ['apps', '/console/apps'],
+    ['app', `/console/apps/${app.app.id}`],
+    ['profiles', '/console/profiles'],
+    ['profile', `/console/profiles/${profileId}`],
+    ['webhooks', '/console/webhooks'],
+    ['activity', '/console/activity'],
+  ]) {
+    const res = await page.goto(w.base + p);
+    assert.equal(res.status(), 200, p);
+    assert.equal(await page.getAttribute(`nav a[aria-current="page"]`, 'href') !== null, true, `${p}: the section is marked`);
+    assert.equal(await page.locator('script').count(), 0);
+    await audit(page, name);
+  }
+  assert.deepEqual(violations, []);
+  await context.close();
+});
+
+test('find a profile by its external user id and refresh it now', { skip }, async () => {
+  const { context, page, violations } = await tab();
+  await signIn(page);
+  await page.goto(`${w.base}/console/profiles`);
+  await page.getByLabel('External user id').fill('user-42');
+  await Promise.all([page.waitForURL((u) => u.searchParams.get('external_user_id') === 'user-42'), page.getByRole('button', { name: 'Search' }).click()]);
+  const found = page.locator(`a[href="/console/profiles/${profileId}"]`);
+  assert.equal(await found.count() >= 1, true, 'the profile is listed');
+  await Promise.all([page.waitForURL((u) => u.pathname === `/console/profiles/${profileId}`), found.first().click()]);
+  const before = await w.grantRow(profileId, 'access_token_expires_at, last_refresh_at');
+  await Promise.all([page.waitForURL((u) => u.searchParams.get('notice') === 'refreshed'), page.getByRole('button', { name: 'Refresh now' }).click()]);
+  assert.match(await page.locator('[role=status]').innerText(), /Refreshed/);
+  const after = await w.grantRow(profileId, 'access_token_expires_at, last_refresh_at');
+  assert.notDeepEqual(after, before, 'the grant was refreshed');
+  assert.match(await page.locator('main').innerText(), /refresh/i, 'the refresh is in the profile\'s activity');
+  assert.deepEqual(violations, []);
+  await context.close();
+});
+
+test('create an API key, use it, revoke it', { skip }, async () => {
+  const { context, page, violations } = await tab();
+  await signIn(page);
+  await page.goto(`${w.base}/console/apps/${app.app.id}`);
+  await page.getByRole('button', { name: 'Create API key' }).click();
+  const key = (await page.locator('.secret').first().innerText()).trim();
+  assert.match(key, /^sk_/);
+  assert.equal((await w.call('GET', '/v1/profiles', { token: key })).status, 200, 'the new key works');
+  await page.goto(`${w.base}/console/apps/${app.app.id}`);
+  const keyId = (await w.row('SELECT id FROM api_keys WHERE app_id = ? ORDER BY created_at DESC, id DESC LIMIT 1', app.app.id)).id;
+  const revoke = page.locator(`form[action="/console/apps/${app.app.id}/api-keys/${keyId}/revoke"] button`);
+  await Promise.all([page.waitForURL((u) => u.searchParams.get('notice') === 'key_revoked'), revoke.click()]);
+  assert.equal((await w.call('GET', '/v1/profiles', { token: key })).status, 401, 'the revoked key is refused');
+  assert.deepEqual(violations, []);
+  await context.close();
+});
+
+test('retry a webhook that was given up', { skip }, async () => {
+  // A delivery the receiver refused until it was given up (seeded as the schedule's end).
+  receiver.status = 500;
+  const { context, page, violations } = await tab();
+  await signIn(page);
+  await page.goto(`${w.base}/console/apps/${app.app.id}`);
+  await Promise.all([page.waitForURL((u) => u.searchParams.get('notice') === 'test_event_sent'), page.getByRole('button', { name: 'Send a test event' }).click()]);
+  await w.settled();
+  const row = await w.row('SELECT id FROM webhook_outbox WHERE app_id = ? ORDER BY created_at DESC LIMIT 1', app.app.id);
+  await w.sql('UPDATE webhook_outbox SET next_attempt_at = NULL, failed_at = ? WHERE id = ?', Math.floor(Date.now() / 1000), row.id);
+  receiver.status = 200;
+  await page.goto(`${w.base}/console/webhooks`);
+  const retry = page.locator(`form[action="/console/webhooks/${row.id}/retry"] button`);
+  await Promise.all([page.waitForURL((u) => u.searchParams.get('notice') === 'webhook_retried'), retry.click()]);
+  await w.settled();
+  const delivered = await w.row('SELECT delivered_at FROM webhook_outbox WHERE id = ?', row.id);
+  assert.ok(delivered.delivered_at, 'delivered after the retry');
+  assert.ok(receiver.events.some((e) => e.id === row.id), 'the receiver verified it');
+  assert.deepEqual(violations, []);
+  await context.close();
+});
+
+test('refused without a session and with a forged form token', { skip }, async () => {
+  const { context, page } = await tab();
+  // No session: the page is the sign-in form.
+  await page.goto(`${w.base}/console/apps/${app.app.id}`);
+  assert.equal(new URL(page.url()).pathname, '/console/sign-in');
+  await signIn(page);
+  await page.goto(`${w.base}/console/profiles/${profileId}`);
+  // A forged form token in the page's own form: the browser posts it, the worker refuses.
+  await page.locator('input[name=csrf]').evaluateAll((inputs) => inputs.forEach((i) => { i.value = 'forged'; }));
+  const [res] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Disconnect' }).click()]);
+  assert.equal(res.status(), 403);
+  const status = await w.row('SELECT status FROM profiles WHERE id = ?', profileId);
+  assert.equal(status.status, 'active', 'nothing was done');
+  await context.close();
+});
