@@ -917,6 +917,7 @@ class Profile(BaseModel):
             'token_expired',
             'account_removed',
             'credentials_removed',
+            'operator',
         ]
         | None
     )
@@ -1037,6 +1038,7 @@ class ExchangeResult(BaseModel):
             'token_expired',
             'account_removed',
             'credentials_removed',
+            'operator',
         ]
         | None
     )
