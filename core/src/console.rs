@@ -6,4 +6,5 @@
 //! are for end-users; the console's words are not in them).
 
 pub mod layout;
+pub mod profiles;
 pub mod session;

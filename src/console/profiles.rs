@@ -8,6 +8,7 @@ use crate::grants::{disconnect_profile, outcome_error, refresh_detached, require
 use crate::links::create;
 use crate::store::{self, ActivityFilter, ActivityRow, ProfileGrantInfo, ProfileSearch};
 use connect_links_core::console::layout::{action_button, Nav};
+use connect_links_core::console::profiles::{account_label, metadata_keys, name_list, older_href};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::input::CreateLink;
 use connect_links_core::model::{decode_cursor, encode_cursor, ProfileRow, ProfileStatus};
@@ -47,7 +48,7 @@ pub async fn search(ctx: &Ctx, signed: &Signed, q: &Fields) -> ApiResult<Respons
     let mut rows = store::search_profiles(&ctx.db()?, &f, PAGE_SIZE + 1).await?;
     let older = (rows.len() > PAGE_SIZE as usize).then(|| {
         rows.truncate(PAGE_SIZE as usize);
-        rows.last().map(|p| older_link(q, &encode_cursor(p.created_at, &p.id)))
+        rows.last().map(|p| older_href(|k| q.get(k), &encode_cursor(p.created_at, &p.id)))
     });
     let platforms: Vec<&str> = ctx.catalog.all().iter().map(|p| p.id.as_str()).collect();
     let body = html! {
@@ -79,7 +80,7 @@ pub async fn search(ctx: &Ctx, signed: &Signed, q: &Fields) -> ApiResult<Respons
                     tbody {
                         @for p in &rows {
                             tr {
-                                th scope="row" { a href={ "/console/profiles/" (p.id) } { (account(p)) } }
+                                th scope="row" { a href={ "/console/profiles/" (p.id) } { (account_label(p)) } }
                                 td { (p.platform) }
                                 td { a href={ "/console/apps/" (p.app_id) } { (p.app_id) } }
                                 td { (p.status.as_str()) }
@@ -114,28 +115,6 @@ fn choice(name: &str, label: &str, options: &[(&str, &str)], q: &Fields, any: bo
     }
 }
 
-/// The search's next page: the same filters, older than `cursor`.
-fn older_link(q: &Fields, cursor: &str) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    for name in ["app", "platform", "status", "external_user_id", "account"] {
-        if let Some(v) = q.get(name) {
-            s.append_pair(name, v);
-        }
-    }
-    s.append_pair("before", cursor);
-    format!("/console/profiles?{}", s.finish())
-}
-
-/// The account as a person reads it: display name and @username (or the platform's id).
-fn account(p: &ProfileRow) -> String {
-    match (p.display_name.as_deref(), p.username.as_deref()) {
-        (Some(d), Some(u)) => format!("{d} (@{u})"),
-        (Some(d), None) => d.to_string(),
-        (None, Some(u)) => format!("@{u}"),
-        (None, None) => p.platform_user_id.clone(),
-    }
-}
-
 /// One profile: the account, its grant and schedule, its last activity, and its actions.
 pub async fn show(ctx: &Ctx, signed: &Signed, q: &Fields, id: &str) -> ApiResult<Response> {
     let db = ctx.db()?;
@@ -148,17 +127,7 @@ pub async fn show(ctx: &Ctx, signed: &Signed, q: &Fields, id: &str) -> ApiResult
         (actions(signed, &p))
         (activity_table(&activity))
     };
-    page(signed, &account(&p), Nav::Profiles, notice(q).as_ref(), body)
-}
-
-/// A list of names stored as a JSON array, joined for reading ("none" when empty).
-fn names(json: Option<&str>) -> String {
-    let list: Vec<String> = json.and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default();
-    if list.is_empty() {
-        "none".into()
-    } else {
-        list.join(", ")
-    }
+    page(signed, &account_label(&p), Nav::Profiles, notice(q).as_ref(), body)
 }
 
 /// An optional time, or `none`.
@@ -167,18 +136,13 @@ fn at(t: Option<i64>) -> String {
 }
 
 fn profile_facts(p: &ProfileRow) -> Markup {
-    let keys: Vec<String> = p
-        .metadata
-        .as_deref()
-        .and_then(|m| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(m).ok())
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
+    let keys = metadata_keys(p.metadata.as_deref());
     html! {
         section aria-labelledby="profile" {
             h2 id="profile" { "Profile" }
             dl class="facts" {
                 dt { "Id" } dd { (p.id) }
-                dt { "Account" } dd { (account(p)) " · " (p.account_type) " " (p.platform_user_id) }
+                dt { "Account" } dd { (account_label(p)) " · " (p.account_type) " " (p.platform_user_id) }
                 dt { "Platform" } dd { (p.platform) @if let Some(i) = &p.instance { " (" (i) ")" } }
                 dt { "App" } dd { a href={ "/console/apps/" (p.app_id) } { (p.app_id) } }
                 dt { "Status" } dd { (p.status.as_str()) }
@@ -201,8 +165,8 @@ fn grant_facts(p: &ProfileRow, g: &ProfileGrantInfo) -> Markup {
             h2 id="grant" { "Grant" }
             dl class="facts" {
                 dt { "Grant" } dd { (p.grant_id) " · " (g.grant_status.as_deref().unwrap_or("gone")) }
-                dt { "Scopes granted" } dd { (names(Some(&p.scopes))) }
-                dt { "Scopes declined" } dd { (names(p.declined_scopes.as_deref())) }
+                dt { "Scopes granted" } dd { (name_list(Some(&p.scopes))) }
+                dt { "Scopes declined" } dd { (name_list(p.declined_scopes.as_deref())) }
                 dt { "Credentials" } dd { (creds) }
                 dt { "Access token expires" } dd { (at(p.access_token_expires_at)) }
                 dt { "Refresh token expires" } dd { (at(g.refresh_token_expires_at)) }
@@ -216,20 +180,22 @@ fn grant_facts(p: &ProfileRow, g: &ProfileGrantInfo) -> Markup {
     }
 }
 
-/// The buttons a profile's status allows: refresh only while active, a reconnect link once
-/// it has an account (not while it waits for its claim), disconnect until disconnected.
+/// The buttons a profile's status allows: refresh and disconnect while active, a reconnect
+/// link while active or disconnected; none while it waits for its claim (the app has not
+/// taken it yet; it ends by itself when the claim window closes).
 fn actions(signed: &Signed, p: &ProfileRow) -> Markup {
     let base = format!("/console/profiles/{}", p.id);
-    let active = p.status == ProfileStatus::Active;
     html! {
         section aria-labelledby="actions" {
             h2 id="actions" { "Actions" }
-            @if active { (action_button(&format!("{base}/refresh"), &signed.csrf, "Refresh now", false)) }
-            @if p.status != ProfileStatus::Pending {
-                (action_button(&format!("{base}/reconnect"), &signed.csrf, "Create a reconnect link", false))
-            }
-            @if p.status != ProfileStatus::Disconnected {
-                (action_button(&format!("{base}/disconnect"), &signed.csrf, "Disconnect", true))
+            @match p.status {
+                ProfileStatus::Pending => p { "This profile waits for the app's claim: nothing to do yet." },
+                ProfileStatus::Active => {
+                    (action_button(&format!("{base}/refresh"), &signed.csrf, "Refresh now", false))
+                    (action_button(&format!("{base}/reconnect"), &signed.csrf, "Create a reconnect link", false))
+                    (action_button(&format!("{base}/disconnect"), &signed.csrf, "Disconnect", true))
+                }
+                _ => (action_button(&format!("{base}/reconnect"), &signed.csrf, "Create a reconnect link", false)),
             }
         }
     }
@@ -269,6 +235,11 @@ fn activity_table(rows: &[ActivityRow]) -> Markup {
     }
 }
 
+/// The refusal of an action on a profile that waits for the app's claim.
+fn waits_for_claim() -> ApiError {
+    ApiError::new(ErrorCode::Conflict, "This profile waits for the app's claim: nothing can be done to it yet.")
+}
+
 /// A profile of any app by id (404 otherwise).
 async fn profile(ctx: &Ctx, id: &str) -> ApiResult<ProfileRow> {
     Ok(store::profile_with_grant(&ctx.db()?, id).await?.ok_or_else(|| ApiError::not_found("profile"))?.0)
@@ -298,10 +269,7 @@ pub async fn refresh(ctx: &Ctx, _signed: &Signed, _form: &Fields, id: &str) -> A
 pub async fn reconnect(ctx: &Ctx, signed: &Signed, _form: &Fields, id: &str) -> ApiResult<Response> {
     let p = profile(ctx, id).await?;
     if p.status == ProfileStatus::Pending {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            "This profile waits for its claim; it has nothing to reconnect yet.",
-        ));
+        return Err(waits_for_claim());
     }
     let app = store::get_app(&ctx.db()?, &p.app_id).await?.ok_or_else(|| ApiError::not_found("app"))?;
     let Some(redirect_url) = app.allowlist().into_iter().next() else {
@@ -321,7 +289,7 @@ pub async fn reconnect(ctx: &Ctx, signed: &Signed, _form: &Fields, id: &str) -> 
     let body = html! {
         section aria-labelledby="link" {
             h2 id="link" { "Send this link to the user" }
-            p { "Opening it takes " (account(&p)) " through " (p.platform) "'s consent again; the same profile comes back." }
+            p { "Opening it takes " (account_label(&p)) " through " (p.platform) "'s consent again; the same profile comes back." }
             p class="secret" id="reconnect-url" { (url) }
             dl class="facts" {
                 dt { "Link" } dd { (link.id) }
@@ -334,12 +302,14 @@ pub async fn reconnect(ctx: &Ctx, signed: &Signed, _form: &Fields, id: &str) -> 
     page(signed, "Reconnect link", Nav::Profiles, None, body)
 }
 
-/// Disconnects the profile: the row stays, disconnected by the operator; the app gets
+/// Disconnects an active profile: the row stays, disconnected by the operator; the app gets
 /// `profile.disconnected`; the grant is revoked at the platform once no profile holds it.
 pub async fn disconnect(ctx: &Ctx, _signed: &Signed, _form: &Fields, id: &str) -> ApiResult<Response> {
     let p = profile(ctx, id).await?;
-    if p.status == ProfileStatus::Disconnected {
-        return Err(ApiError::new(ErrorCode::Conflict, "This profile is already disconnected."));
+    match p.status {
+        ProfileStatus::Active => {}
+        ProfileStatus::Pending => return Err(waits_for_claim()),
+        _ => return Err(ApiError::new(ErrorCode::Conflict, "This profile is already disconnected.")),
     }
     disconnect_profile(ctx, &p).await?;
     done(&format!("/console/profiles/{id}"), "disconnected")

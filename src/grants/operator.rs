@@ -14,7 +14,7 @@ use connect_links_core::webhook::types;
 /// The `disconnect_reason` of a profile an operator disconnected.
 const OPERATOR: &str = "operator";
 
-/// Disconnects profile `p` (any status but disconnected) in one batch with its
+/// Disconnects profile `p` (active; the caller checks) in one batch with its
 /// `profile.disconnected`; its grant ends with it when no other profile holds it, and is
 /// revoked at the platform after the answer (best effort). Whether it was disconnected now
 /// (a second, racing disconnect finds it ended and sends nothing).

@@ -232,3 +232,18 @@ test('the three forms without the form token (or with another) are refused with 
   assert.equal((await w.row('SELECT status FROM profiles WHERE id = ?', id)).status, 'active');
   assert.equal((await w.row('SELECT COUNT(*) AS n FROM connect_links WHERE reconnect_profile_id = ?', id)).n, 0);
 });
+
+test("a profile waiting for the app's claim offers no action, and a posted one is refused", async () => {
+  const { q } = await w.connectWithMock(mocks, app.api_key, 'x', { user: 'kate', redirect: REDIRECT, linkFields: { external_user_id: 'ext-kate', claim: false } });
+  const id = q.profile_id;
+  assert.equal((await w.row('SELECT status FROM profiles WHERE id = ?', id)).status, 'pending');
+  const page = await c.get(`/console/profiles/${id}`);
+  assert.match(page.text, /waits for the app&#39;s claim|waits for the app's claim/);
+  assert.doesNotMatch(page.text, /\/console\/profiles\/[^"]+\/(refresh|reconnect|disconnect)"/);
+  for (const action of ['refresh', 'reconnect', 'disconnect']) {
+    const r = await c.post(`/console/profiles/${id}/${action}`);
+    assert.equal(r.status, 409, action);
+  }
+  assert.equal((await w.row('SELECT status FROM profiles WHERE id = ?', id)).status, 'pending');
+  assert.equal(receiver.of('profile.disconnected', id).length, 0);
+});
