@@ -46,12 +46,19 @@ pub async fn search(ctx: &Ctx, signed: &Signed, q: &Fields) -> ApiResult<Respons
         before,
     };
     let mut rows = store::search_profiles(&ctx.db()?, &f, PAGE_SIZE + 1).await?;
-    let older = (rows.len() > PAGE_SIZE as usize).then(|| {
+    let older = if rows.len() > PAGE_SIZE as usize {
         rows.truncate(PAGE_SIZE as usize);
         rows.last().map(|p| older_href(|k| q.get(k), &encode_cursor(p.created_at, &p.id)))
-    });
-    let platforms: Vec<&str> = ctx.catalog.all().iter().map(|p| p.id.as_str()).collect();
-    let body = html! {
+    } else {
+        None
+    };
+    let platforms: Vec<(&str, &str)> = ctx.catalog.all().iter().map(|p| (p.id.as_str(), p.id.as_str())).collect();
+    page(signed, "Profiles", Nav::Profiles, notice(q).as_ref(), search_body(q, &platforms, &rows, older))
+}
+
+/// The search form (its fields as the query gave them), the results, the next page's link.
+fn search_body(q: &Fields, platforms: &[(&str, &str)], rows: &[ProfileRow], older: Option<String>) -> Markup {
+    html! {
         section aria-labelledby="find" {
             h2 id="find" { "Find profiles" }
             form method="get" action="/console/profiles" class="search" {
@@ -61,7 +68,7 @@ pub async fn search(ctx: &Ctx, signed: &Signed, q: &Fields) -> ApiResult<Respons
                         input type="search" id=(name) name=(name) value=[q.get(name)];
                     }
                 }
-                (choice("platform", "Platform", &platforms.iter().map(|p| (*p, *p)).collect::<Vec<_>>(), q, true))
+                (choice("platform", "Platform", platforms, q, true))
                 (choice("status", "Status", &STATUSES, q, false))
                 div class="actions" { button type="submit" class="primary" { "Search" } }
             }
@@ -78,7 +85,7 @@ pub async fn search(ctx: &Ctx, signed: &Signed, q: &Fields) -> ApiResult<Respons
                         }
                     } }
                     tbody {
-                        @for p in &rows {
+                        @for p in rows {
                             tr {
                                 th scope="row" { a href={ "/console/profiles/" (p.id) } { (account_label(p)) } }
                                 td { (p.platform) }
@@ -92,11 +99,10 @@ pub async fn search(ctx: &Ctx, signed: &Signed, q: &Fields) -> ApiResult<Respons
                 }
             }
         }
-        @if let Some(Some(href)) = older {
+        @if let Some(href) = older {
             nav class="pager" aria-label="Pages" { a href=(href) rel="next" { "Older" } }
         }
-    };
-    page(signed, "Profiles", Nav::Profiles, notice(q).as_ref(), body)
+    }
 }
 
 /// A `select` of `options` (value, label), the query's value selected; `any` adds "Any" first.
