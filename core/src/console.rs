@@ -9,5 +9,6 @@ pub mod apps;
 pub mod chart;
 pub mod layout;
 pub mod overview;
+pub mod profiles;
 pub mod session;
 pub mod webhooks;

@@ -931,6 +931,7 @@ class Profile(BaseModel):
             'token_expired',
             'account_removed',
             'credentials_removed',
+            'operator',
         ]
         | None
     )
@@ -1051,6 +1052,7 @@ class ExchangeResult(BaseModel):
             'token_expired',
             'account_removed',
             'credentials_removed',
+            'operator',
         ]
         | None
     )

@@ -1252,7 +1252,7 @@ export interface webhooks {
         put?: never;
         /**
          * profile.disconnected
-         * @description The profile needs its user again (invalid_grant, revoked, token_expired, account_removed, or credentials_removed when the app's own platform credentials that minted it were removed). Standard Webhooks; delivered at least once, retried with backoff for about 51 hours.
+         * @description The profile needs its user again (invalid_grant, revoked, token_expired, account_removed, credentials_removed when the app's own platform credentials that minted it were removed, or operator when the deployment's operator disconnected it in the console). Standard Webhooks; delivered at least once, retried with backoff for about 51 hours.
          */
         post: operations["webhook_profile_disconnected"];
         delete?: never;
@@ -1396,7 +1396,7 @@ export interface components {
         /** @enum {string} */
         ProfileStatus: "pending" | "active" | "disconnected";
         /** @enum {string|null} */
-        DisconnectReason: "invalid_grant" | "revoked" | "token_expired" | "account_removed" | "credentials_removed" | null;
+        DisconnectReason: "invalid_grant" | "revoked" | "token_expired" | "account_removed" | "credentials_removed" | "operator" | null;
         /** @enum {string} */
         AuthKind: "oauth2" | "app_password" | "instance_oauth2" | "api_key";
         /** @enum {string} */
