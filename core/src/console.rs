@@ -5,5 +5,6 @@
 //! The console is for the operator alone and is written in English (the hosted pages' catalogs
 //! are for end-users; the console's words are not in them).
 
+pub mod activity;
 pub mod layout;
 pub mod session;
