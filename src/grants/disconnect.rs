@@ -7,7 +7,7 @@
 use super::lease::release;
 use crate::ctx::Ctx;
 use crate::events::Batch;
-use super::refresh::Said;
+use super::history::Said;
 use crate::store::{self, Leased, NewActivity, When};
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::ProfileRow;

@@ -4,6 +4,7 @@
 //! [`super::refreshed`]; a disconnect, [`super::disconnect`].
 
 use super::disconnect::disconnect;
+use super::history::Said;
 use super::lease::{lease_secs, release, suspect_secs};
 use super::refreshed::{store_refreshed, superseded};
 use crate::credentials::OwnRef;
@@ -11,7 +12,7 @@ use crate::ctx::Ctx;
 use crate::events::Batch;
 use crate::fetch;
 use crate::respond::object;
-use crate::store::{self, LeaseTerms, Leased, NewActivity, Stmt, When};
+use crate::store::{self, LeaseTerms, Leased, Stmt, When};
 use connect_links_core::atproto::{parse_session, SessionError};
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::ProfileRow;
@@ -310,38 +311,3 @@ async fn expiry_without_refresh(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResu
     Ok(Outcome::NoRefresh)
 }
 
-/// What the console's history keeps of a refresh's answer: its status, and the platform's
-/// error code and text with the tokens sent cut out (`refresh::answer_error`), or why there
-/// was no answer. Never the body.
-#[derive(Default)]
-pub(super) struct Said {
-    /// The answer's HTTP status.
-    pub status: Option<u16>,
-    /// The platform's error code.
-    pub code: Option<String>,
-    /// The platform's error text, or why there was none.
-    pub detail: Option<String>,
-}
-
-impl Said {
-    /// No answer to read: only why.
-    fn text(why: &str) -> Said {
-        Said { detail: Some(why.to_string()), ..Said::default() }
-    }
-
-    /// The history row of grant `row`'s refresh that ended `outcome`.
-    pub fn refresh<'a>(&'a self, ctx: &Ctx, row: &'a Leased, outcome: &'a str) -> NewActivity<'a> {
-        NewActivity {
-            at: ctx.now(),
-            app_id: row.app_id(),
-            platform: &row.grant.platform,
-            profile_id: None,
-            grant_id: Some(row.id()),
-            kind: "refresh",
-            outcome,
-            status: self.status,
-            code: self.code.as_deref(),
-            detail: self.detail.as_deref(),
-        }
-    }
-}

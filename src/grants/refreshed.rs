@@ -2,7 +2,7 @@
 //! retried on a transient D1 error. The lease and the call are [`super::refresh`]'s.
 
 use super::lease::release;
-use super::refresh::Said;
+use super::history::Said;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;

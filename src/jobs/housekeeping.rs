@@ -259,8 +259,9 @@ fn retention_days(ctx: &Ctx) -> i64 {
 
 /// Purges what nobody needs: connect links finished or expired `RETENTION_DAYS` ago, outbox
 /// rows delivered or given up that long ago, the console's history (`activity`) older,
-/// sandbox codes and tokens past expiry (or revoked, which the sandbox answers like unknown ones), platform events' dedup keys older
-/// than a day and their hourly counters older than two.
+/// sandbox codes and tokens past expiry (or revoked, which the sandbox answers like unknown
+/// ones), platform events' dedup keys older than a day and their hourly counters older
+/// than two.
 async fn retention(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     let now = ctx.now();
     let cut = now - retention_days(ctx) * 86_400;

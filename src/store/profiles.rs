@@ -70,7 +70,7 @@ pub async fn delete_unclaimed(
     .or_500("prepare expire unclaimed")?;
     // The history's rows first, while the profiles are there to read (the same rows the
     // delete takes: the batch is one transaction).
-    let noted = super::unclaimed_activity_stmt(db, &ids_json, now)?;
+    let noted = super::activity::unclaimed_activity_stmt(db, &ids_json, now)?;
     let results = db.batch(vec![noted, delete, orphans, expire]).await.or_500("delete unclaimed")?;
     let gone = match results.get(1) {
         Some(r) => batch_rows::<ProfileRow>(r).or_500("read unclaimed")?,
