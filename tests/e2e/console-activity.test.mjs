@@ -53,7 +53,7 @@ const storedRefresh = async (id) => (await w.tokensOf(id)).refresh;
 test('a connect writes one connected row per profile; a refresh its outcome, with the platform code and text of a refusal; a disconnect its reason', async () => {
   const [id] = await connect('x', 'hist1');
   const grant = await w.grantOf(id);
-  assert.deepEqual(kinds(await rows('profile_id = ?', id)), ['connected/new']);
+  assert.deepEqual(kinds(await rows("profile_id = ? AND kind <> 'webhook'", id)), ['connected/new']);
 
   await w.makeDue(id);
   await w.cron();
@@ -166,6 +166,22 @@ test('liveness checks and the platform revoking: rows for a live check, a dead o
   assert.equal(r.status, 200);
   assert.deepEqual(kinds(await rows("profile_id = ? AND kind = 'revoked'", alive)), ['revoked/revoked']);
   assert.equal((await rows("profile_id = ? AND kind = 'revoked'", dead)).length, 0, 'already disconnected: nothing revoked now');
+});
+
+test('a profile left unclaimed past its claim window: a disconnected/unclaimed row as the cron deletes it', async () => {
+  const waiting = (await w.admin('POST', '/v1/admin/apps', { name: 'Claiming app', allowed_redirect_urls: [REDIRECT], claim: 'required' })).body;
+  const link = await w.createLink(waiting.api_key, { platform: 'x', redirect_url: REDIRECT });
+  const approved = mocks.approve(link.authorize_url, { user: 'unclaimed' });
+  const back = await w.callback(`${w.base}/oauth/callback?${new URLSearchParams({ code: approved.code, state: approved.state })}`, { claim: false });
+  assert.equal(back.status, 302);
+  const [p] = (await w.db.prepare('SELECT id FROM profiles WHERE claim_link_id = ?').bind(link.id).all()).results;
+  assert.ok(p, 'a pending profile awaits its claim');
+  assert.equal((await rows("profile_id = ? AND kind = 'connected'", p.id)).length, 1);
+  await w.sql('UPDATE connect_links SET claim_expires_at = ? WHERE id = ?', now() - 1, link.id);
+  await w.cron();
+  assert.equal(await w.row('SELECT id FROM profiles WHERE id = ?', p.id), null, 'deleted');
+  const [gone] = await rows("profile_id = ? AND kind = 'disconnected'", p.id);
+  assert.deepEqual([gone.outcome, gone.app_id, gone.platform], ['unclaimed', waiting.app.id, 'x']);
 });
 
 /** Seeds `n` rows of app `appId` (kind refresh, code `c<i>`), oldest first, `at` seconds old. */
