@@ -552,10 +552,13 @@ impl Books {
             let (code, detail) = match (self.refused.take(), source) {
                 (Some((code, message)), _) => (Some(code), message),
                 (None, Source::Platform) => (None, format!("the platform answered {status}")),
-                (None, Source::Local) => (None, "refused here before any platform call (a rate limit or budget)".into()),
+                (None, Source::Local) => {
+                    (None, "refused here before any platform call (a rate limit or budget)".into())
+                }
                 (None, Source::Network) => (None, "the platform could not be reached".into()),
             };
-            let at = tally::ErrorAt { app_id: &self.app_id, platform: &self.platform, profile_id: &self.profile_id, status };
+            let at =
+                tally::ErrorAt { app_id: &self.app_id, platform: &self.platform, profile_id: &self.profile_id, status };
             tally::note_error(ctx, at, code, detail).await;
         }
     }

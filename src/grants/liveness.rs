@@ -143,8 +143,10 @@ async fn check_leased(ctx: &Ctx, profile_id: &str, suspect_until: Option<i64>) -
     };
     let failure = match &answer {
         Ok(resp) if (200..300).contains(&resp.status) => {
-            let passed = store::check_passed(&db, &profile.id, ctx.now() + interval_secs(ctx)).or_500("check passed")?;
-            let noted = store::activity_rows_stmt(&db, &NewActivity { code: None, detail: None, ..seen }, &[], When::IfChanged)?;
+            let passed =
+                store::check_passed(&db, &profile.id, ctx.now() + interval_secs(ctx)).or_500("check passed")?;
+            let ok = NewActivity { code: None, detail: None, ..seen };
+            let noted = store::activity_rows_stmt(&db, &ok, &[], When::IfChanged)?;
             db.batch(vec![passed, noted]).await.or_500("check passed")?;
             return Ok(());
         }

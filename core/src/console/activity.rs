@@ -81,7 +81,11 @@ impl Search {
             q.append_pair("before", &id.to_string());
         }
         let q = q.finish();
-        if q.is_empty() { "/console/activity".to_string() } else { format!("/console/activity?{q}") }
+        if q.is_empty() {
+            "/console/activity".to_string()
+        } else {
+            format!("/console/activity?{q}")
+        }
     }
 }
 
