@@ -84,6 +84,19 @@ for (let i = 0; i < rows.length; i += 200) await db.batch(rows.slice(i, i + 200)
 
 const plan = await db.prepare("EXPLAIN QUERY PLAN SELECT id FROM grants WHERE status = 'active' AND next_refresh_at <= ?1 AND (refresh_lease_until IS NULL OR refresh_lease_until < ?1) ORDER BY next_refresh_at LIMIT ?2").bind(now, N).all();
 
+// The console's history (issue 28): its growth, rows and bytes, measured around each run.
+// Bytes are the sum of the row's stored values (integers as 8 bytes, text by length) plus
+// the keys its indexes hold (migration 0025: at; app_id+id; profile_id+id when set;
+// grant_id+id when set; kind+at), before SQLite's per-record and per-page overhead (a few
+// bytes a record, pages up to 4 KiB filled as they come).
+const HISTORY_BYTES = `SELECT COUNT(*) AS n, COALESCE(SUM(
+  8 + 8 + length(app_id) + length(platform) + COALESCE(length(profile_id), 0) + COALESCE(length(grant_id), 0)
+  + length(kind) + length(outcome) + (CASE WHEN status IS NULL THEN 0 ELSE 8 END) + COALESCE(length(code), 0) + COALESCE(length(detail), 0)
+  + 8 + 8 + (length(app_id) + 8) + (CASE WHEN profile_id IS NULL THEN 0 ELSE length(profile_id) + 8 END)
+  + (CASE WHEN grant_id IS NULL THEN 0 ELSE length(grant_id) + 8 END) + (length(kind) + 8)), 0) AS bytes FROM activity`;
+const history = async () => db.prepare(HISTORY_BYTES).first();
+const historyBefore = await history();
+
 await fetch(`http://127.0.0.1:${port}/__bench/reset`);
 const callsBefore = mocks.calls.length;
 const worker = await mf.getWorker();
@@ -100,6 +113,10 @@ console.log(`  refreshed:                ${refreshed} in ${seconds.toFixed(2)} s
 console.log(`  refreshes per second:     ${(refreshed / seconds).toFixed(0)}`);
 console.log(`  D1 statements / refresh:  ${(statements / Math.max(refreshed, 1)).toFixed(2)} (${statements} in the run, including the job's own selection and housekeeping)`);
 console.log(`  subrequests / refresh:    ${(subrequests / Math.max(refreshed, 1)).toFixed(2)} (${subrequests} fetches)`);
+const historyAfter = await history();
+const perRefresh = (x) => (x / Math.max(refreshed, 1)).toFixed(2);
+console.log(`  history rows / refresh:   ${perRefresh(historyAfter.n - historyBefore.n)} (${historyAfter.n - historyBefore.n} activity rows in the run)`);
+console.log(`  history bytes / refresh:  ${perRefresh(historyAfter.bytes - historyBefore.bytes)} (values and index keys, before SQLite's record and page overhead)`);
 console.log('  due-grant selection plan:');
 for (const r of plan.results) console.log(`    ${r.detail}`);
 
@@ -127,6 +144,7 @@ for (let g = 0; g < N / 10; g++) {
 for (let i = 0; i < pages.length; i += 200) await db.batch(pages.slice(i, i + 200));
 await fetch(`http://127.0.0.1:${port}/__bench/reset`);
 const liveBefore = mocks.calls.length;
+const liveHistoryBefore = await history();
 const l0 = performance.now();
 let runs = 0;
 const dueChecks = async () => (await db.prepare("SELECT COUNT(*) AS n FROM profiles WHERE status = 'active' AND next_check_at <= ?1").bind(now).first()).n;
@@ -141,4 +159,6 @@ const per1000 = (x) => ((x / Math.max(checks, 1)) * 1000).toFixed(0);
 console.log(`liveness bench: ${pages.length - N / 10} Page profiles due for their check, ${runs} scheduled runs (REFRESH_BATCH_SIZE=${N} checks a run at most)`);
 console.log(`  checked:                  ${checks} in ${liveSeconds.toFixed(2)} s, ${await dueChecks()} still due`);
 console.log(`  per 1,000 checks:         ${per1000(checks)} subrequests, ${per1000(liveCounts.statements)} D1 statements, ${(liveSeconds / Math.max(checks, 1) * 1000).toFixed(1)} s`);
+const liveHistory = await history();
+console.log(`  history per check:        ${((liveHistory.n - liveHistoryBefore.n) / Math.max(checks, 1)).toFixed(2)} rows, ${((liveHistory.bytes - liveHistoryBefore.bytes) / Math.max(checks, 1)).toFixed(0)} bytes`);
 await mf.dispose();

@@ -5,6 +5,7 @@
 //! The console is for the operator alone and is written in English (the hosted pages' catalogs
 //! are for end-users; the console's words are not in them).
 
+pub mod activity;
 pub mod apps;
 pub mod chart;
 pub mod layout;

@@ -139,6 +139,36 @@ fn is_terminal_answer(p: &Platform, body: &[u8]) -> bool {
         .any(|(c, fragment)| c == code && description.contains(&fragment.to_ascii_lowercase()))
 }
 
+/// The most characters of a platform's error text kept for the console's history.
+pub const ERROR_TEXT_CHARS: usize = 300;
+
+/// The platform's error code and text in a failed answer, for the console's history: the
+/// first code [`error_codes`] finds, and the text of `error_description`, `error.message`,
+/// `message` or a string `error_message` (else, for a body that is no JSON, its start), cut
+/// to [`ERROR_TEXT_CHARS`]. Every one of `sent` (the tokens the call carried) is cut out of
+/// both, as a platform may echo what it was sent: the history never holds a token.
+pub fn answer_error(body: &[u8], sent: &[&str]) -> (Option<String>, Option<String>) {
+    let v = serde_json::from_slice::<Value>(body).ok();
+    let code = error_codes(body).into_iter().next();
+    let text = match &v {
+        Some(v) => ["/error_description", "/error/message", "/message", "/error_message"]
+            .iter()
+            .find_map(|p| v.pointer(p).and_then(Value::as_str))
+            .map(str::to_string),
+        None => Some(String::from_utf8_lossy(&body[..body.len().min(4 * ERROR_TEXT_CHARS)]).into_owned()),
+    };
+    let clean = |t: String| {
+        let mut t = t;
+        for s in sent.iter().filter(|s| s.len() >= 4) {
+            t = t.replace(*s, "[redacted]");
+        }
+        let t = t.trim().to_string();
+        let cut = t.char_indices().nth(ERROR_TEXT_CHARS).map_or(t.len(), |(i, _)| i);
+        Some(t[..cut].to_string()).filter(|t| !t.is_empty())
+    };
+    (code.and_then(clean), text.and_then(clean))
+}
+
 /// Every error code an answer carries, in the shapes platforms use: `error` (a string),
 /// `error.code` / `error.error_subcode` (Meta, TikTok), `code` (LinkedIn).
 fn error_codes(body: &[u8]) -> Vec<String> {
@@ -333,5 +363,20 @@ mod tests {
             }
         }
         assert!(backoff(BACKOFF_STEPS - 1, 1.0) < backoff(BACKOFF_STEPS, 1.0), "the last step is the first at the cap");
+    }
+
+    #[test]
+    fn answer_error_reads_code_and_text_and_cuts_out_what_was_sent() {
+        let body = br#"{"error":"invalid_grant","error_description":"refresh token rt-abc123 was revoked"}"#;
+        let (code, text) = answer_error(body, &["rt-abc123", "at-zzz"]);
+        assert_eq!(code.as_deref(), Some("invalid_grant"));
+        assert_eq!(text.as_deref(), Some("refresh token [redacted] was revoked"));
+        let meta = br#"{"error":{"code":190,"message":"Error validating access token"}}"#;
+        assert_eq!(answer_error(meta, &[]), (Some("190".into()), Some("Error validating access token".into())));
+        let html = "<h1>Bad gateway</h1>".repeat(100);
+        let (code, text) = answer_error(html.as_bytes(), &[]);
+        assert_eq!(code, None);
+        assert_eq!(text.map(|t| t.chars().count()), Some(ERROR_TEXT_CHARS));
+        assert_eq!(answer_error(b"", &[]), (None, None));
     }
 }

@@ -7,7 +7,7 @@ use crate::events::Batch;
 use crate::grants::{outcome_error, refresh_detached, require_active, revoke_grant, usable_token};
 use crate::platform_events::meta_pages;
 use crate::respond::{self, object};
-use crate::store::{self, ProfileFilter};
+use crate::store::{self, NewActivity, ProfileFilter, When};
 use connect_links_core::error::{ApiError, ApiResult};
 use connect_links_core::model::{decode_cursor, encode_cursor, ProfileRow};
 use connect_links_core::time::rfc3339_opt;
@@ -53,6 +53,19 @@ pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     let page = meta_pages::hold(ctx, &profile.platform, id).await;
     let mut batch = Batch::new(ctx, &db);
     batch.push(store::delete_profile_stmt(&db, app_id, id)?);
+    // The history's row, only when it was deleted now (the event's guard follows it).
+    let gone = NewActivity {
+        at: ctx.now(),
+        app_id,
+        platform: &profile.platform,
+        profile_id: Some(id),
+        grant_id: Some(&profile.grant_id),
+        kind: "disconnected",
+        outcome: "deleted",
+        detail: Some("deleted by the app (DELETE /v1/profiles/{id})"),
+        ..NewActivity::default()
+    };
+    batch.push(store::activity_rows_stmt(&db, &gone, &[], When::IfChanged)?);
     // After the delete in one batch: two racing deletes send one `profile.deleted`.
     batch.event(app_id, types::DELETED, profile.view())?;
     // Delivered events keep no copy of the profile's data once it is deleted (undelivered
@@ -65,7 +78,7 @@ pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     if let Some(page) = page {
         meta_pages::release(ctx, page).await;
     }
-    for (grant, cols) in store::deleted_grants(&results, 3)? {
+    for (grant, cols) in store::deleted_grants(&results, 4)? {
         revoke_grant(ctx, &grant, &cols).await;
     }
     // The channel's last profile gone: its YouTube subscription goes too, after the answer.

@@ -76,6 +76,8 @@ struct Books {
     logged: bool,
     /// The app's proxy rate once counted (its `RateLimit` fields go on every answer).
     admitted: Option<Admitted>,
+    /// A refusal of ours: its error code and sentence, for the console's history.
+    refused: Option<(&'static str, String)>,
 }
 
 /// `ANY /v1/profiles/{id}/proxy/{path}`. Every answer, refusals included, writes one log
@@ -91,10 +93,12 @@ pub async fn forward(ctx: &Ctx, app: &AppRow, id: &str, req: &mut Request) -> Ap
         refreshed: false,
         logged: false,
         admitted: None,
+        refused: None,
     };
     let result = forward_as(ctx, app, id, req, &mut books).await;
     if let Err(e) = &result {
         if !books.logged {
+            books.refused = Some((e.code.as_str(), e.message.clone()));
             books.finish(ctx, e.status(), Source::Local).await;
         }
     }
@@ -544,6 +548,19 @@ impl Books {
             return;
         }
         tally::count(ctx, ctx.now() / 60, &self.platform, status, source.as_str()).await;
+        if status >= 400 {
+            let (code, detail) = match (self.refused.take(), source) {
+                (Some((code, message)), _) => (Some(code), message),
+                (None, Source::Platform) => (None, format!("the platform answered {status}")),
+                (None, Source::Local) => {
+                    (None, "refused here before any platform call (a rate limit or budget)".into())
+                }
+                (None, Source::Network) => (None, "the platform could not be reached".into()),
+            };
+            let at =
+                tally::ErrorAt { app_id: &self.app_id, platform: &self.platform, profile_id: &self.profile_id, status };
+            tally::note_error(ctx, at, code, detail).await;
+        }
     }
 }
 

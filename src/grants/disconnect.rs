@@ -7,7 +7,8 @@
 use super::lease::release;
 use crate::ctx::Ctx;
 use crate::events::Batch;
-use crate::store::{self, Leased};
+use super::history::Said;
+use crate::store::{self, Leased, NewActivity, When};
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::ProfileRow;
 use connect_links_core::refresh::DisconnectReason;
@@ -20,17 +21,44 @@ use connect_links_core::webhook::types;
 /// been answered `invalid_grant` because the new holder's call spent the token first, its
 /// rotated tokens not stored yet). A dead grant ends every profile under it; an expired one
 /// only those acting with its token. Whether it was disconnected now.
-pub(super) async fn disconnect(ctx: &Ctx, row: &Leased, lease: &str, reason: DisconnectReason) -> ApiResult<bool> {
+///
+/// The console's history gets, in the same batch and only when the grant changed, the
+/// refresh's row (`refreshed`: the answer that ended it; `None` for an expiry) and one
+/// `disconnected` row per profile ended.
+pub(super) async fn disconnect(
+    ctx: &Ctx,
+    row: &Leased,
+    lease: &str,
+    reason: DisconnectReason,
+    refreshed: Option<&Said>,
+) -> ApiResult<bool> {
     let db = ctx.db()?;
     let now = ctx.now();
     let own_token_too = reason != DisconnectReason::TokenExpired;
     let update = store::disconnect_grant_stmt(&db, row.id(), reason.as_str(), now, &row.read_under(lease))?;
     let profiles = store::profiles_of_grant(&db, row.id(), own_token_too).await?;
     let ended = store::disconnect_profiles_stmt(&db, row.id(), reason.as_str(), now, own_token_too)?;
-    let views = profiles.into_iter().map(|(p, _)| p.ended(reason.as_str(), now).view()).collect();
+    let ids: Vec<&str> = profiles.iter().map(|(p, _)| p.id.as_str()).collect();
+    let gone = NewActivity {
+        at: now,
+        app_id: row.app_id(),
+        platform: &row.grant.platform,
+        grant_id: Some(row.id()),
+        kind: "disconnected",
+        outcome: reason.as_str(),
+        detail: Some(if refreshed.is_some() { "the platform refused the refresh" } else { "the token expired" }),
+        ..NewActivity::default()
+    };
     let mut batch = Batch::new(ctx, &db);
     batch.push(update);
+    if let Some(said) = refreshed {
+        batch.push(store::activity_rows_stmt(&db, &said.refresh(ctx, row, "disconnected"), &[], When::IfChanged)?);
+    }
     batch.push(ended);
+    if !ids.is_empty() {
+        batch.push(store::activity_rows_stmt(&db, &gone, &ids, When::IfChanged)?);
+    }
+    let views = profiles.into_iter().map(|(p, _)| p.ended(reason.as_str(), now).view()).collect();
     batch.events(row.app_id(), types::DISCONNECTED, views)?;
     let results = batch.commit().await?;
     // The proxy's kept profile rows may hold this grant's (a disconnect in a proxied call).
@@ -67,6 +95,19 @@ pub(super) async fn end_checked(
     }
     for q in ended {
         batch.push(store::end_checked_profile_stmt(&db, &q.id, reason.as_str(), now, own_token, token_enc, grant_id)?);
+        let gone = NewActivity {
+            at: now,
+            app_id: &q.app_id,
+            platform: &q.platform,
+            profile_id: Some(&q.id),
+            grant_id: Some(grant_id),
+            kind: "disconnected",
+            outcome: reason.as_str(),
+            detail: Some("a liveness check found the token dead"),
+            ..NewActivity::default()
+        };
+        // Only when the profile ended now; the event's guard follows it.
+        batch.push(store::activity_rows_stmt(&db, &gone, &[], When::IfChanged)?);
         let view = q.ended(reason.as_str(), now).view();
         batch.event(&p.app_id, types::DISCONNECTED, view)?;
     }

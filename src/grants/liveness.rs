@@ -11,12 +11,12 @@ use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::fetch;
 use crate::respond::object;
-use crate::store::{self, CheckMark, Stmt, GIVE_UP_AFTER};
+use crate::store::{self, CheckMark, NewActivity, Stmt, When, GIVE_UP_AFTER};
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::ProfileRow;
 use connect_links_core::oauth::liveness_request;
 use connect_links_core::random::{new_id, unit};
-use connect_links_core::refresh::{backoff, backoff_steps, classify_check, Failure};
+use connect_links_core::refresh::{answer_error, backoff, backoff_steps, classify_check, Failure};
 use connect_links_core::secrets::AccessToken;
 use serde::Deserialize;
 
@@ -121,13 +121,44 @@ async fn check_leased(ctx: &Ctx, profile_id: &str, suspect_until: Option<i64>) -
         return push_back(ctx, &profile, checked.check_failures).await;
     };
     let req = liveness_request(platform, &token);
-    let failure = match fetch::send(&req, &platform.id, Some(&profile.id), ctx.timeout_ms()).await {
+    let answer = fetch::send(&req, &platform.id, Some(&profile.id), ctx.timeout_ms()).await;
+    let (status, code, detail) = match &answer {
+        Ok(resp) => {
+            let (code, detail) = answer_error(&resp.body, &[token.secret()]);
+            (Some(resp.status), code, detail)
+        }
+        Err(_) => (None, None, Some("no answer from the platform (network error or timeout)".to_string())),
+    };
+    let mut seen = NewActivity {
+        at: ctx.now(),
+        app_id: &profile.app_id,
+        platform: &profile.platform,
+        profile_id: Some(&profile.id),
+        grant_id: Some(&checked.grant_id),
+        kind: "liveness",
+        outcome: "ok",
+        status,
+        code: code.as_deref(),
+        detail: detail.as_deref(),
+    };
+    let failure = match &answer {
         Ok(resp) if (200..300).contains(&resp.status) => {
-            return store::check_passed(&db, &profile.id, ctx.now() + interval_secs(ctx)).exec("check passed").await;
+            let passed =
+                store::check_passed(&db, &profile.id, ctx.now() + interval_secs(ctx)).or_500("check passed")?;
+            let ok = NewActivity { code: None, detail: None, ..seen };
+            let noted = store::activity_rows_stmt(&db, &ok, &[], When::IfChanged)?;
+            db.batch(vec![passed, noted]).await.or_500("check passed")?;
+            return Ok(());
         }
         Ok(resp) => classify_check(platform, resp.status, &resp.body),
         Err(_) => Failure::Transient,
     };
+    // The failed check's row (a dead token's disconnect writes its own rows too).
+    seen.outcome = match failure {
+        Failure::Terminal(_) => "failed",
+        Failure::Transient => "transient",
+    };
+    store::record_activity(&db, &seen).await?;
     match failure {
         Failure::Transient => push_back(ctx, &profile, checked.check_failures).await,
         Failure::Terminal(reason) if !own_token && suspect_until.is_some_and(|t| ctx.now() <= t) => {

@@ -8,6 +8,7 @@
 //! `inbound`, `jobs`).
 
 mod disconnect;
+mod history;
 pub mod land;
 mod lease;
 mod liveness;

@@ -4,6 +4,7 @@
 //! [`super::refreshed`]; a disconnect, [`super::disconnect`].
 
 use super::disconnect::disconnect;
+use super::history::Said;
 use super::lease::{lease_secs, release, suspect_secs};
 use super::refreshed::{store_refreshed, superseded};
 use crate::credentials::OwnRef;
@@ -11,14 +12,16 @@ use crate::ctx::Ctx;
 use crate::events::Batch;
 use crate::fetch;
 use crate::respond::object;
-use crate::store::{self, LeaseTerms, Leased, Stmt};
+use crate::store::{self, LeaseTerms, Leased, Stmt, When};
 use connect_links_core::atproto::{parse_session, SessionError};
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::ProfileRow;
 use connect_links_core::oauth::parse_token_answer;
 use connect_links_core::platforms::{Platform, RefreshCall, RefreshKind};
 use connect_links_core::random::{new_id, unit};
-use connect_links_core::refresh::{backoff, backoff_steps, classify, refresh_request, DisconnectReason, Failure};
+use connect_links_core::refresh::{
+    answer_error, backoff, backoff_steps, classify, refresh_request, DisconnectReason, Failure,
+};
 use connect_links_core::refresh_policy::{next_action_at, EXPIRING_NOTICE, SELF_EXCHANGE_MIN_AGE};
 use connect_links_core::secrets::{AccessToken, RefreshToken};
 use connect_links_core::token::TokenSet;
@@ -158,9 +161,17 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
         return expiry_without_refresh(ctx, row, lease).await;
     };
     let answer = fetch::send(&req, &platform.id, Some(row.id()), ctx.timeout_ms()).await;
+    let sent = [access.secret(), refresh.as_ref().map_or("", RefreshToken::secret)];
+    let said = match &answer {
+        Ok(resp) => {
+            let (code, detail) = answer_error(&resp.body, &sent);
+            Said { status: Some(resp.status), code, detail }
+        }
+        Err(_) => Said::text("no answer from the platform (network error or timeout)"),
+    };
     let failure = match &answer {
         Err(fetch::TransportError::TooLarge(_)) => {
-            push_back(ctx, row, lease).await?;
+            push_back(ctx, row, lease, &Said::text("the platform's answer passed the 1 MiB cap")).await?;
             log_outcome(row.id(), &platform.id, Failure::Transient);
             return Ok(Outcome::TooLarge);
         }
@@ -189,13 +200,13 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
             return Ok(Outcome::Failed(Failure::Transient));
         }
         Failure::Terminal(reason) => {
-            if !disconnect(ctx, row, lease, reason).await? {
+            if !disconnect(ctx, row, lease, reason, Some(&said)).await? {
                 // The answer was about tokens that are no longer stored (a reconnect): the
                 // fresh profile stays as it is.
                 return Err(superseded(row.id()));
             }
         }
-        Failure::Transient => push_back(ctx, row, lease).await?,
+        Failure::Transient => push_back(ctx, row, lease, &said).await?,
     }
     log_outcome(row.id(), &platform.id, failure);
     Ok(Outcome::Failed(failure))
@@ -210,7 +221,7 @@ async fn local_failure(ctx: &Ctx, row: &Leased, lease: &str, why: &str) -> ApiRe
             &object!("event": "refresh_skipped", "grant_id": row.id(), "platform": row.grant.platform, "why": why),
         );
     }
-    push_back(ctx, row, lease).await?;
+    push_back(ctx, row, lease, &Said::text(why)).await?;
     Ok(Outcome::LocalFailure)
 }
 
@@ -224,7 +235,7 @@ async fn reschedule(ctx: &Ctx, row: &Leased, lease: &str, next: Option<i64>) -> 
 /// Counts a failure, moves the next attempt out with backoff, frees the lease, and sends
 /// `profile.refresh_failed` (one per active profile under the grant) for the first failure
 /// of a streak, in the same batch.
-async fn push_back(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<()> {
+async fn push_back(ctx: &Ctx, row: &Leased, lease: &str, said: &Said) -> ApiResult<()> {
     // The lease already counted the attempts that died unreleased before this one.
     let failures = row.cols.refresh_failures + 1;
     let next = ctx.now() + backoff(failures as u32, unit());
@@ -232,6 +243,8 @@ async fn push_back(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<()> {
     let update = store::refresh_failed_stmt(&db, row.id(), lease, failures, next, ctx.now())?;
     let mut batch = Batch::new(ctx, &db);
     batch.push(update);
+    // Only while this refresh still held the lease (the update changed the grant).
+    batch.push(store::activity_rows_stmt(&db, &said.refresh(ctx, row, "transient"), &[], When::IfChanged)?);
     if row.cols.refresh_failing == 0 {
         let views = store::profiles_of_grant(&db, row.id(), true)
             .await?
@@ -279,7 +292,7 @@ fn log_outcome(grant_id: &str, platform: &str, failure: Failure) {
 async fn expiry_without_refresh(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResult<Outcome> {
     match row.grant.access_token_expires_at {
         Some(exp) if ctx.now() >= exp => {
-            disconnect(ctx, row, lease, DisconnectReason::TokenExpired).await?;
+            disconnect(ctx, row, lease, DisconnectReason::TokenExpired, None).await?;
         }
         // Asked early (a forced refresh): nothing to tell yet.
         Some(exp) if exp - ctx.now() > EXPIRING_NOTICE => release(ctx, row.id(), lease, None).await?,
@@ -297,3 +310,4 @@ async fn expiry_without_refresh(ctx: &Ctx, row: &Leased, lease: &str) -> ApiResu
     }
     Ok(Outcome::NoRefresh)
 }
+

@@ -2,11 +2,12 @@
 //! retried on a transient D1 error. The lease and the call are [`super::refresh`]'s.
 
 use super::lease::release;
+use super::history::Said;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
 use crate::respond::object;
-use crate::store::{self, IdRow, Leased, NewTokens, Stmt};
+use crate::store::{self, IdRow, Leased, NewTokens, Stmt, When};
 use connect_links_core::envelope::Keyring;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::model::ProfileRow;
@@ -104,6 +105,8 @@ pub(super) async fn store_refreshed(
         let update = store::store_refreshed_stmt(&db, id, fresh, &row.read_under(lease))?;
         let mut batch = Batch::new(ctx, &db);
         batch.push(update);
+        // The history's row, only when the tokens were stored (the copy's guard follows it).
+        batch.push(store::activity_rows_stmt(&db, &Said::default().refresh(ctx, row, "ok"), &[], When::IfChanged)?);
         batch.push(store::copy_grant_to_profiles_stmt(&db, id, now)?);
         batch.events(row.app_id(), types::RECOVERED, recovered_views.clone())?;
         let wrote = batch.write().await;

@@ -21,7 +21,7 @@ pub mod youtube;
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
-use crate::store::{self, LinkEnd, Stmt};
+use crate::store::{self, LinkEnd, NewActivity, Stmt, When};
 use crate::respond::object;
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
@@ -133,6 +133,9 @@ pub async fn revoke_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64,
         let mut batch = Batch::new(ctx, &db);
         for p in chunk {
             batch.push(store::revoke_profile_stmt(&db, &p.id, now)?);
+            // The history's row, only when it ended now; the event's guard follows it.
+            let row = revoked(p, now, "the user removed the app at the platform");
+            batch.push(store::activity_rows_stmt(&db, &row, &[], When::IfChanged)?);
             // A profile still waiting for its claim was never announced: it ends silently.
             // Each event follows its own profile's update (its `changes()` guard).
             if p.status == ProfileStatus::Active {
@@ -166,6 +169,8 @@ pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64,
         let mut batch = Batch::new(ctx, &db);
         for p in chunk {
             batch.push(store::delete_profile_stmt(&db, &p.app_id, &p.id)?);
+            let row = NewActivity { outcome: "deleted", ..revoked(p, ctx.now(), "the user asked the platform to delete their data") };
+            batch.push(store::activity_rows_stmt(&db, &row, &[], When::IfChanged)?);
             if p.status != ProfileStatus::Pending {
                 batch.event(&p.app_id, types::DELETED, p.view())?;
             }
@@ -177,4 +182,19 @@ pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64,
     store::delete_grants(&db, &grants_json).exec("delete grants").await?;
     crate::log::info(&object!("event": "platform_deleted", "platform": platform, "profiles_deleted": profiles.len()));
     Ok(profiles.len())
+}
+
+/// The console's history row of profile `p` ended by the platform (`revoked`), and why.
+fn revoked<'a>(p: &'a ProfileRow, now: i64, why: &'a str) -> NewActivity<'a> {
+    NewActivity {
+        at: now,
+        app_id: &p.app_id,
+        platform: &p.platform,
+        profile_id: Some(&p.id),
+        grant_id: Some(&p.grant_id),
+        kind: "revoked",
+        outcome: "revoked",
+        detail: Some(why),
+        ..NewActivity::default()
+    }
 }

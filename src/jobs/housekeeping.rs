@@ -251,15 +251,17 @@ async fn retired_credentials(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     Ok(())
 }
 
-/// Days finished links and settled outbox rows are kept (`RETENTION_DAYS`, default 30).
+/// Days finished links, settled outbox rows and the console's history are kept
+/// (`RETENTION_DAYS`, default 30).
 fn retention_days(ctx: &Ctx) -> i64 {
     ctx.number_var("RETENTION_DAYS", 1..=3650).unwrap_or(30)
 }
 
 /// Purges what nobody needs: connect links finished or expired `RETENTION_DAYS` ago, outbox
-/// rows delivered or given up that long ago, sandbox codes and tokens past expiry (or
-/// revoked, which the sandbox answers like unknown ones), platform events' dedup keys older
-/// than a day and their hourly counters older than two.
+/// rows delivered or given up that long ago, the console's history (`activity`) older,
+/// sandbox codes and tokens past expiry (or revoked, which the sandbox answers like unknown
+/// ones), platform events' dedup keys older than a day and their hourly counters older
+/// than two.
 async fn retention(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
     let now = ctx.now();
     let cut = now - retention_days(ctx) * 86_400;
@@ -273,6 +275,9 @@ async fn retention(ctx: &Ctx, db: &D1Database) -> ApiResult<()> {
         // with 2,000 a minute.
         store::purge_seen_events(db, now - 86_400, 10 * PURGE_BATCH),
         store::purge_event_counts(db, now - 2 * 86_400, PURGE_BATCH),
+        // The console's history: a busy deployment writes a few rows per grant a day (and at
+        // most one per profile, status and minute for proxy errors): ten batches a run.
+        store::purge_activity_stmt(db, cut, 10 * PURGE_BATCH),
     ];
     let stmts = purges.into_iter().map(|q| q.or_500("prepare purge")).collect::<ApiResult<Vec<_>>>()?;
     db.batch(stmts).await.or_500("retention")?;

@@ -6,7 +6,6 @@
 use super::stmt::{query, Stmt};
 use crate::error::OrInternal;
 use connect_links_core::error::ApiResult;
-use serde::Deserialize;
 use worker::{D1Database, D1PreparedStatement};
 
 /// The most characters of a platform's error text (or a reason) kept in `detail`.
@@ -45,22 +44,48 @@ pub fn capped(text: &str, max: usize) -> &str {
     }
 }
 
-/// The statement that writes `a`, for a batch beside the change it records.
+/// When a history statement of a batch writes its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Whatever the statement before it did.
+    Always,
+    /// Only when the statement right before it changed a row (`changes()`): the record of a
+    /// conditional change exists exactly when the change happened. Its own insert then
+    /// counts as a change, so an event guarded the same way may follow it.
+    IfChanged,
+}
+
+/// The statement that writes `a` (one row), for a batch beside the change it records.
 pub fn activity_stmt(db: &D1Database, a: &NewActivity<'_>) -> ApiResult<D1PreparedStatement> {
+    activity_rows_stmt(db, a, &[], When::Always)
+}
+
+/// The statement that writes `a` once per profile of `profiles` (none: once, for
+/// `a.profile_id`), `when` the batch's change happened.
+pub fn activity_rows_stmt(
+    db: &D1Database,
+    a: &NewActivity<'_>,
+    profiles: &[&str],
+    when: When,
+) -> ApiResult<D1PreparedStatement> {
+    let ids: Vec<Option<&str>> =
+        if profiles.is_empty() { vec![a.profile_id] } else { profiles.iter().map(|p| Some(*p)).collect() };
+    let ids = serde_json::to_string(&ids).or_500("activity ids")?;
     query!(
         db,
         "INSERT INTO activity (at, app_id, platform, profile_id, grant_id, kind, outcome, status, code, detail) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         SELECT ?1, ?2, ?3, j.value, ?4, ?5, ?6, ?7, ?8, ?9 FROM json_each(?10) j WHERE ?11 = 0 OR changes() > 0",
         a.at,
         a.app_id,
         a.platform,
-        a.profile_id,
         a.grant_id,
         a.kind,
         a.outcome,
         a.status,
         a.code.map(|c| capped(c, 100)),
-        a.detail.map(|d| capped(d, DETAIL_CHARS))
+        a.detail.map(|d| capped(d, DETAIL_CHARS)),
+        ids,
+        (when == When::IfChanged) as i32
     )
     .or_500("activity statement")
 }
@@ -71,32 +96,50 @@ pub async fn record_activity(db: &D1Database, a: &NewActivity<'_>) -> ApiResult<
     Ok(())
 }
 
-/// One row of the history, as the console reads it.
-#[derive(Debug, Clone, Deserialize, Default)]
-pub struct ActivityRow {
-    /// The row's id (newer is larger).
-    pub id: i64,
-    /// Epoch seconds.
-    pub at: i64,
-    /// The app.
-    pub app_id: String,
-    /// The platform id.
-    pub platform: String,
-    /// The profile, if it concerns one.
-    pub profile_id: Option<String>,
-    /// The grant, if known.
-    pub grant_id: Option<String>,
-    /// What happened.
-    pub kind: String,
-    /// How it ended.
-    pub outcome: String,
-    /// The answer's HTTP status.
-    pub status: Option<i64>,
-    /// The platform's error code.
-    pub code: Option<String>,
-    /// The platform's error text or the reason.
-    pub detail: Option<String>,
+/// The statement that writes a `disconnected` / `unclaimed` row for each profile of
+/// `ids_json` (a JSON array) still pending past its claim window: before the housekeeping
+/// deletes them, in its batch.
+pub fn unclaimed_activity_stmt(db: &D1Database, ids_json: &str, now: i64) -> ApiResult<D1PreparedStatement> {
+    query!(
+        db,
+        "INSERT INTO activity (at, app_id, platform, profile_id, grant_id, kind, outcome, detail) \
+         SELECT ?2, app_id, platform, id, grant_id, 'disconnected', 'unclaimed', 'the link was not claimed in time' \
+         FROM profiles WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'pending' \
+         AND claim_link_id IN (SELECT id FROM connect_links WHERE claim_expires_at <= ?2)",
+        ids_json,
+        now
+    )
+    .or_500("prepare unclaimed activity")
 }
+
+/// Writes a proxied call's error `a` (kind `proxy_error`, its profile and status), unless
+/// the profile already has one of that status since `since` (epoch seconds): a flood of
+/// errors leaves one row per profile, status and minute (the log line per call stays the
+/// exact record). The check reads only the rows since `since` (the id range the `at` index
+/// finds), so its cost does not grow with the history kept.
+pub async fn record_proxy_error(db: &D1Database, a: &NewActivity<'_>, since: i64) -> ApiResult<()> {
+    query!(
+        db,
+        "INSERT INTO activity (at, app_id, platform, profile_id, grant_id, kind, outcome, status, code, detail) \
+         SELECT ?1, ?2, ?3, ?4, NULL, 'proxy_error', ?5, ?6, ?7, ?8 WHERE NOT EXISTS (SELECT 1 FROM activity \
+         WHERE profile_id = ?4 AND id >= (SELECT min(id) FROM activity WHERE at >= ?9) \
+         AND kind = 'proxy_error' AND status = ?6)",
+        a.at,
+        a.app_id,
+        a.platform,
+        a.profile_id,
+        a.outcome,
+        a.status,
+        a.code.map(|c| capped(c, 100)),
+        a.detail.map(|d| capped(d, DETAIL_CHARS)),
+        since
+    )
+    .exec("record proxy error")
+    .await
+}
+
+/// One row of the history, as the console reads it (the console's templates take it).
+pub use connect_links_core::console::activity::ActivityRow;
 
 /// What the history is searched by; every `None` matches all.
 #[derive(Debug, Clone, Default)]
@@ -144,14 +187,13 @@ pub async fn search_activity(db: &D1Database, f: &ActivityFilter<'_>, limit: u32
     .await
 }
 
-/// Deletes history older than `before` (epoch seconds), at most `limit` rows a run.
-pub async fn purge_activity(db: &D1Database, before: i64, limit: u32) -> ApiResult<()> {
+/// The statement that deletes history older than `before` (epoch seconds), at most `limit`
+/// rows a run (the housekeeping's retention batch).
+pub fn purge_activity_stmt(db: &D1Database, before: i64, limit: u32) -> worker::Result<D1PreparedStatement> {
     query!(
         db,
         "DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE at < ?1 ORDER BY at LIMIT ?2)",
         before,
         limit
     )
-    .exec("purge activity")
-    .await
 }

@@ -118,7 +118,27 @@ pub async fn record_attempt(
         AttemptEnd::RetryAt(at) => query!(db, "UPDATE webhook_outbox SET attempts = ?2, next_attempt_at = ?3, last_status = ?4 WHERE id = ?1", id, attempts, at, status),
         AttemptEnd::GaveUp => query!(db, "UPDATE webhook_outbox SET attempts = ?2, next_attempt_at = NULL, failed_at = ?3, last_status = ?4 WHERE id = ?1", id, attempts, now, status),
     };
-    let mut stmts = vec![stmt.or_500("prepare outbox update")?];
+    let outcome = match end {
+        AttemptEnd::Delivered => "delivered",
+        AttemptEnd::RetryAt(_) => "retrying",
+        AttemptEnd::GaveUp => "given_up",
+    };
+    // The console's history: one row per attempt of an event about a profile (its id and
+    // platform from the event's body), before the row may go.
+    let noted = query!(
+        db,
+        "INSERT INTO activity (at, app_id, platform, profile_id, kind, outcome, status, detail) \
+         SELECT ?2, app_id, coalesce(json_extract(body, '$.data.platform'), ''), json_extract(body, '$.data.id'), \
+         'webhook', ?3, nullif(?4, 0), type || ', attempt ' || CAST(?5 AS INTEGER) FROM webhook_outbox \
+         WHERE id = ?1 AND type LIKE 'profile.%' AND json_extract(body, '$.data.id') IS NOT NULL",
+        id,
+        now,
+        outcome,
+        status,
+        attempts
+    )
+    .or_500("prepare webhook activity")?;
+    let mut stmts = vec![stmt.or_500("prepare outbox update")?, noted];
     if !matches!(end, AttemptEnd::RetryAt(_)) {
         stmts.push(
             query!(

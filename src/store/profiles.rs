@@ -68,12 +68,15 @@ pub async fn delete_unclaimed(
         now
     )
     .or_500("prepare expire unclaimed")?;
-    let results = db.batch(vec![delete, orphans, expire]).await.or_500("delete unclaimed")?;
-    let gone = match results.first() {
+    // The history's rows first, while the profiles are there to read (the same rows the
+    // delete takes: the batch is one transaction).
+    let noted = super::activity::unclaimed_activity_stmt(db, &ids_json, now)?;
+    let results = db.batch(vec![noted, delete, orphans, expire]).await.or_500("delete unclaimed")?;
+    let gone = match results.get(1) {
         Some(r) => batch_rows::<ProfileRow>(r).or_500("read unclaimed")?,
         None => vec![],
     };
-    Ok((gone, deleted_grants(&results, 1)?))
+    Ok((gone, deleted_grants(&results, 2)?))
 }
 
 /// A profile of an app.

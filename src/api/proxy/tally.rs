@@ -33,6 +33,63 @@ struct Tally {
 
 thread_local! {
     static TALLY: RefCell<Tally> = RefCell::new(Tally::default());
+    /// The (minute, profile, status) of the errors this isolate wrote to the history in the
+    /// current minute: a repeat writes nothing.
+    static NOTED: RefCell<Vec<(i64, String, u16)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whose error a proxied call's answer was.
+pub struct ErrorAt<'a> {
+    /// The app.
+    pub app_id: &'a str,
+    /// The profile's platform.
+    pub platform: &'a str,
+    /// The profile.
+    pub profile_id: &'a str,
+    /// The answer's status (400 or more).
+    pub status: u16,
+}
+
+/// Writes a proxied call's error to the history after the answer, unless this profile's
+/// error of that status is already written this minute: here (the isolate remembers), or by
+/// another isolate (the statement checks). `code` and `detail`: our error code and sentence
+/// for a refusal of ours, else what happened; never the platform's body.
+pub async fn note_error(ctx: &Ctx, at: ErrorAt<'_>, code: Option<&'static str>, detail: String) {
+    let now = ctx.now();
+    let minute = now / 60;
+    let first = NOTED.with(|n| {
+        let mut n = n.borrow_mut();
+        n.retain(|(m, _, _)| *m == minute);
+        let seen = n.iter().any(|(_, p, s)| p == at.profile_id && *s == at.status);
+        if !seen {
+            n.push((minute, at.profile_id.to_string(), at.status));
+        }
+        !seen
+    });
+    let Ok(db) = ctx.db() else { return };
+    if !first {
+        return;
+    }
+    let (app_id, platform, profile_id, status) =
+        (at.app_id.to_string(), at.platform.to_string(), at.profile_id.to_string(), at.status);
+    ctx.after_answer(async move {
+        let row = store::NewActivity {
+            at: now,
+            app_id: &app_id,
+            platform: &platform,
+            profile_id: Some(&profile_id),
+            kind: "proxy_error",
+            outcome: if status == 429 { "rate_limited" } else { "failed" },
+            status: Some(status),
+            code,
+            detail: Some(&detail),
+            ..store::NewActivity::default()
+        };
+        if let Err(e) = store::record_proxy_error(&db, &row, minute * 60).await {
+            crate::log::warn(&object!("event": "proxy_error_note_failed", "error": e.message));
+        }
+    })
+    .await;
 }
 
 /// Counts one proxied call in `minute`. The call's own answer never waits for D1.

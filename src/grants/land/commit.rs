@@ -9,7 +9,7 @@ use super::seen::{read_seen, Seen};
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::events::Batch;
-use crate::store::{self, GrantWrite, LinkEnd, Shared, Stmt, TokenColumns};
+use crate::store::{self, GrantWrite, LinkEnd, NewActivity, Shared, Stmt, TokenColumns, When};
 use connect_links_core::accounts::Account;
 use connect_links_core::callback::CallbackFailure;
 use connect_links_core::envelope::Keyring;
@@ -127,6 +127,7 @@ pub async fn store_accounts(
         // Profiles under the grant that this connect does not touch still follow it.
         batch.push(store::copy_grant_to_profiles_stmt(&db, &sealed.id, now)?);
         let (mut profile_ids, mut kinds, mut views) = (vec![], vec![], vec![]);
+        let mut fresh_ids: Vec<String> = vec![];
         let (mut inserts, mut updates): (Vec<ProfileWrite>, Vec<ProfileWrite>) = (vec![], vec![]);
         // Which profile each connected account became (by platform account id).
         let mut became: Vec<(String, String)> = vec![];
@@ -141,6 +142,7 @@ pub async fn store_accounts(
             kinds.push(p.event);
             views.push(p.after.view());
             if p.new {
+                fresh_ids.push(write.id.clone());
                 inserts.push(write);
             } else {
                 updates.push(write);
@@ -164,11 +166,13 @@ pub async fn store_accounts(
         // Accounts the platform no longer lists for this login: their profiles end (only when
         // the listing was whole: one cut at its page limit proves nothing). Read here, as the
         // batch is built: only a stored grant has profiles to end.
+        let mut gone_ids: Vec<String> = vec![];
         if seen.grant.is_some() && choice.listed_complete {
             let under: Vec<ProfileRow> =
                 store::profiles_of_grant(&db, &sealed.id, true).await?.into_iter().map(|(p, _)| p).collect();
             let removed = landing::removed(under, &choice.listed);
             let ids: Vec<String> = removed.iter().map(|p| p.id.clone()).collect();
+            gone_ids = ids.clone();
             for stmt in store::profile_removals(&db, &sealed.id, &ids, now)? {
                 batch.push(stmt);
             }
@@ -199,6 +203,31 @@ pub async fn store_accounts(
         }
         let orphans_at = batch.len();
         batch.push(store::orphan_grants_stmt(&db, &serde_json::to_string(&plan.moved_from).or_500("ids json")?)?);
+        // The console's history, last (a race rolls the whole batch back, these rows too):
+        // one `connected` row per account landed, one `disconnected` per account gone.
+        let again: Vec<&str> =
+            profile_ids.iter().filter(|id| !fresh_ids.contains(id)).map(String::as_str).collect();
+        let fresh: Vec<&str> = fresh_ids.iter().map(String::as_str).collect();
+        let gone: Vec<&str> = gone_ids.iter().map(String::as_str).collect();
+        let row = |kind, outcome, detail| NewActivity {
+            at: now,
+            app_id: &link.app_id,
+            platform: &link.platform,
+            grant_id: Some(&sealed.id),
+            kind,
+            outcome,
+            detail: Some(detail),
+            ..NewActivity::default()
+        };
+        for (ids, kind, outcome, detail) in [
+            (&fresh, "connected", "new", "a new profile"),
+            (&again, "connected", "reconnected", "the account connected again"),
+            (&gone, "disconnected", "account_removed", "the platform no longer lists the account"),
+        ] {
+            if !ids.is_empty() {
+                batch.push(store::activity_rows_stmt(&db, &row(kind, outcome, detail), ids, When::Always)?);
+            }
+        }
         match batch.write().await {
             Ok(written) => {
                 written.deliver_now(ctx).await;
