@@ -217,6 +217,10 @@ test('"Disconnect" keeps the row as disconnected, tells the app by webhook and r
   assert.equal(again.status, 409);
   assert.match(again.text, /already disconnected/);
   assert.equal(receiver.of('profile.disconnected', id).length, 1, 'one event');
+  // The history holds the operator's disconnect once (the refused second try wrote nothing).
+  const history = await w.db.prepare("SELECT outcome FROM activity WHERE profile_id = ? AND kind = 'disconnected'").bind(id).all();
+  assert.deepEqual(history.results.map((h) => h.outcome), ['operator']);
+  assert.match(page.text, /disconnected by the operator on the console/);
 });
 
 test('the three forms without the form token (or with another) are refused with 403 and change nothing', async () => {
