@@ -128,13 +128,13 @@ connect-links is running at ${base} (sandbox platform on)
   API key:    ${app.api_key}
   (saved in .dev-app.json; the admin token is in .dev.vars)
 
-The operator's console: ${base}/console (sign in with ADMIN_TOKEN from .dev.vars).
-
 Open http://localhost:${appPort}/ (the demo app), press "Connect the sandbox", then Approve:
 the demo app checks that its own session started the link and claims the profile.
 Back on its page, "Send a sandbox event" makes the sandbox push a comment for a profile: the
 page lists the webhooks the app receives (http://127.0.0.1:${appPort}/webhooks), that one too.
 Then: curl -s ${base}/v1/profiles -H "Authorization: Bearer ${app.api_key}"
+
+The operator's console: ${base}/console (sign in with ADMIN_TOKEN from .dev.vars).
 Press Ctrl-C to stop.
 `);
 } catch (e) {
