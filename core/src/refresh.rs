@@ -144,23 +144,38 @@ pub const ERROR_TEXT_CHARS: usize = 300;
 
 /// The platform's error code and text in a failed answer, for the console's history: the
 /// first code [`error_codes`] finds, and the text of `error_description`, `error.message`,
-/// `message` or a string `error_message` (else, for a body that is no JSON, its start), cut
-/// to [`ERROR_TEXT_CHARS`]. Every one of `sent` (the tokens the call carried) is cut out of
-/// both, as a platform may echo what it was sent: the history never holds a token.
-pub fn answer_error(body: &[u8], sent: &[&str]) -> (Option<String>, Option<String>) {
-    let v = serde_json::from_slice::<Value>(body).ok();
-    let code = error_codes(body).into_iter().next();
-    let text = match &v {
-        Some(v) => ["/error_description", "/error/message", "/message", "/error_message"]
-            .iter()
-            .find_map(|p| v.pointer(p).and_then(Value::as_str))
-            .map(str::to_string),
-        None => Some(String::from_utf8_lossy(&body[..body.len().min(4 * ERROR_TEXT_CHARS)]).into_owned()),
+/// `message` or a string `error_message`, cut to [`ERROR_TEXT_CHARS`]. Every one of `sent`
+/// (the tokens and client secret the call carried), as sent and as a form or a JSON string
+/// would encode it, is cut out of both, as a platform may echo what it was sent: the history
+/// never holds a token. A 2xx answer (one that failed to parse as tokens: it may hold new
+/// tokens in a shape we do not read) and a body that is not JSON (a form-encoded answer may
+/// hold them too; an HTML error page says nothing useful) keep no text of theirs at all, only
+/// a fixed sentence saying what they were.
+pub fn answer_error(status: u16, body: &[u8], sent: &[&str]) -> (Option<String>, Option<String>) {
+    if (200..300).contains(&status) {
+        return (None, Some("the platform's 2xx answer was not a token answer we could read".to_string()));
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        let text = (!body.is_empty()).then(|| format!("the platform's answer was not JSON ({} bytes)", body.len()));
+        return (None, text);
     };
+    let code = error_codes(body).into_iter().next();
+    let text = ["/error_description", "/error/message", "/message", "/error_message"]
+        .iter()
+        .find_map(|p| v.pointer(p).and_then(Value::as_str))
+        .map(str::to_string);
+    let forms: Vec<String> = sent
+        .iter()
+        .filter(|s| s.len() >= 4)
+        .flat_map(|s| {
+            let encoded: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+            [s.to_string(), encoded, s.replace('/', "\\/")]
+        })
+        .collect();
     let clean = |t: String| {
         let mut t = t;
-        for s in sent.iter().filter(|s| s.len() >= 4) {
-            t = t.replace(*s, "[redacted]");
+        for f in &forms {
+            t = t.replace(f.as_str(), "[redacted]");
         }
         let t = t.trim().to_string();
         let cut = t.char_indices().nth(ERROR_TEXT_CHARS).map_or(t.len(), |(i, _)| i);
@@ -368,15 +383,46 @@ mod tests {
     #[test]
     fn answer_error_reads_code_and_text_and_cuts_out_what_was_sent() {
         let body = br#"{"error":"invalid_grant","error_description":"refresh token rt-abc123 was revoked"}"#;
-        let (code, text) = answer_error(body, &["rt-abc123", "at-zzz"]);
+        let (code, text) = answer_error(400, body, &["rt-abc123", "at-zzz"]);
         assert_eq!(code.as_deref(), Some("invalid_grant"));
         assert_eq!(text.as_deref(), Some("refresh token [redacted] was revoked"));
         let meta = br#"{"error":{"code":190,"message":"Error validating access token"}}"#;
-        assert_eq!(answer_error(meta, &[]), (Some("190".into()), Some("Error validating access token".into())));
-        let html = "<h1>Bad gateway</h1>".repeat(100);
-        let (code, text) = answer_error(html.as_bytes(), &[]);
-        assert_eq!(code, None);
+        assert_eq!(answer_error(400, meta, &[]), (Some("190".into()), Some("Error validating access token".into())));
+        let long = format!(r#"{{"error":"x","error_description":"{}"}}"#, "a".repeat(1000));
+        let (_, text) = answer_error(400, long.as_bytes(), &[]);
         assert_eq!(text.map(|t| t.chars().count()), Some(ERROR_TEXT_CHARS));
-        assert_eq!(answer_error(b"", &[]), (None, None));
+        assert_eq!(answer_error(400, b"", &[]), (None, None));
+    }
+
+    #[test]
+    fn answer_error_keeps_no_text_of_a_2xx_or_of_a_body_that_is_not_json() {
+        // A 2xx that did not parse as tokens may hold new ones in another shape.
+        let form = b"access_token=NEWACCESS123&refresh_token=NEWREFRESH456&expires_in=7200";
+        let (code, text) = answer_error(200, form, &[]);
+        assert_eq!(code, None);
+        let text = text.unwrap_or_default();
+        assert!(!text.contains("NEWACCESS123") && !text.contains("NEWREFRESH456"), "{text}");
+        let json = br#"{"error_description":"new token NEWACCESS123","tok":"x"}"#;
+        assert!(!answer_error(200, json, &[]).1.unwrap_or_default().contains("NEWACCESS123"));
+        // An error answer that is not JSON: no text of its own (a form-encoded answer could
+        // carry tokens, an HTML page says nothing worth keeping).
+        let (code, text) = answer_error(400, form, &[]);
+        assert_eq!(code, None);
+        assert_eq!(text.as_deref(), Some("the platform's answer was not JSON (69 bytes)"));
+        let html = "<h1>Bad gateway</h1>".repeat(100);
+        assert_eq!(answer_error(502, html.as_bytes(), &[]).1.as_deref(), Some("the platform's answer was not JSON (2000 bytes)"));
+    }
+
+    #[test]
+    fn answer_error_cuts_out_what_was_sent_as_a_form_or_json_would_encode_it() {
+        let secret = "cs/with+plus and/slash";
+        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let body = format!(
+            r#"{{"error":"invalid_client","error_description":"client {secret} / {encoded} / {} unknown"}}"#,
+            secret.replace('/', "\\/")
+        );
+        let (_, text) = answer_error(401, body.as_bytes(), &[secret]);
+        let text = text.unwrap_or_default();
+        assert_eq!(text, "client [redacted] / [redacted] / [redacted] unknown");
     }
 }

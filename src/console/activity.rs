@@ -27,7 +27,6 @@ pub async fn list(ctx: &Ctx, signed: &Signed, q: &Fields) -> ApiResult<Response>
         kind: search.kind.as_deref(),
         outcome: search.outcome.as_deref(),
         profile_id: search.profile.as_deref(),
-        grant_id: None,
         text: search.text.as_deref(),
         // A `before` that is no number is no page: the newest.
         before_id: q.get("before").and_then(|b| b.parse().ok()),

@@ -44,10 +44,15 @@ impl Fields {
 /// The session the request's `Cookie` header carries, if it verifies under the current
 /// `ADMIN_TOKEN` and has not expired.
 pub fn session(ctx: &Ctx, cookie: Option<&str>) -> Option<Signed> {
+    verified(ctx, cookie).map(|(signed, _)| signed)
+}
+
+/// The verified session with its nonce (what its form tokens are bound to).
+fn verified(ctx: &Ctx, cookie: Option<&str>) -> Option<(Signed, String)> {
     let key = ctx.console_key()?;
     let value = named_cookie(cookie, cookie_name(ctx.https()))?;
     let s = verify(&key, value, ctx.now())?;
-    Some(Signed { csrf: csrf_token(&key, &s.nonce) })
+    Some((Signed { csrf: csrf_token(&key, &s.nonce) }, s.nonce))
 }
 
 fn refused(message: &str) -> ApiError {
@@ -60,12 +65,11 @@ pub fn posted(ctx: &Ctx, cookie: Option<&str>, site: Option<&str>, body: &[u8]) 
     if matches!(site, Some("cross-site" | "same-site")) {
         return Err(refused("This form was submitted from another site."));
     }
-    let signed = session(ctx, cookie).ok_or_else(|| refused("Your console session has ended. Sign in again."))?;
+    let (signed, nonce) =
+        verified(ctx, cookie).ok_or_else(|| refused("Your console session has ended. Sign in again."))?;
     let form = Fields(url::form_urlencoded::parse(body).into_owned().collect());
     let given = form.get("csrf").unwrap_or_default();
     let key = ctx.console_key().ok_or_else(|| refused("The console has no ADMIN_TOKEN to check."))?;
-    let cookie_value = named_cookie(cookie, cookie_name(ctx.https())).unwrap_or_default();
-    let nonce = verify(&key, cookie_value, ctx.now()).map(|s| s.nonce).unwrap_or_default();
     if !csrf_ok(&key, &nonce, given) {
         return Err(refused("This form does not come from a console page of this session. Reload the page and try again."));
     }
@@ -93,6 +97,7 @@ pub fn done(path: &str, code: &str) -> ApiResult<Response> {
 pub fn notice(q: &Fields) -> Option<Notice> {
     let (ok, text) = match q.get("notice")? {
         "refreshed" => (true, "Refreshed: the platform issued a new access token."),
+        "refresh_not_needed" => (true, "No call was made: the grant was refreshed meanwhile, or is no longer active."),
         "refresh_transient" => (false, "The refresh failed for now (the platform or the network); it will be tried again."),
         "refresh_disconnected" => (false, "The platform refused the refresh: the profile is disconnected and needs a reconnect."),
         "disconnected" => (true, "Disconnected. The app was told by webhook."),

@@ -6,7 +6,7 @@ use super::{done, notice, page, when, Fields, Signed};
 use crate::ctx::Ctx;
 use crate::grants::{disconnect_profile, outcome_error, refresh_detached, require_active, Outcome};
 use crate::links::create;
-use crate::store::{self, ActivityFilter, ActivityRow, ProfileGrantInfo, ProfileSearch};
+use crate::store::{self, ActivityRow, ProfileGrantInfo, ProfileSearch};
 use connect_links_core::console::layout::{action_button, Nav};
 use connect_links_core::console::profiles::{account_label, metadata_keys, name_list, older_href};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
@@ -125,8 +125,7 @@ fn choice(name: &str, label: &str, options: &[(&str, &str)], q: &Fields, any: bo
 pub async fn show(ctx: &Ctx, signed: &Signed, q: &Fields, id: &str) -> ApiResult<Response> {
     let db = ctx.db()?;
     let (p, g) = store::profile_with_grant(&db, id).await?.ok_or_else(|| ApiError::not_found("profile"))?;
-    let filter = ActivityFilter { profile_id: Some(&p.id), grant_id: Some(&p.grant_id), ..ActivityFilter::default() };
-    let activity = store::search_activity(&db, &filter, ACTIVITY_SHOWN).await?;
+    let activity = store::profile_activity(&db, &p.id, &p.grant_id, ACTIVITY_SHOWN).await?;
     let body = html! {
         (profile_facts(&p))
         (grant_facts(&p, &g))
@@ -257,7 +256,9 @@ pub async fn refresh(ctx: &Ctx, _signed: &Signed, _form: &Fields, id: &str) -> A
     let p = profile(ctx, id).await?;
     require_active(&p)?;
     let code = match refresh_detached(ctx, &p.grant_id, None).await? {
-        Outcome::Refreshed | Outcome::NotNeeded => "refreshed",
+        Outcome::Refreshed => "refreshed",
+        // Another refresh stored new tokens while this one waited: no call was made.
+        Outcome::NotNeeded => "refresh_not_needed",
         Outcome::Failed(Failure::Transient) | Outcome::TooLarge => "refresh_transient",
         Outcome::Failed(Failure::Terminal(_)) => "refresh_disconnected",
         // In flight, too young, no refresh, not configured: the API's sentence, as a page.
@@ -317,6 +318,10 @@ pub async fn disconnect(ctx: &Ctx, _signed: &Signed, _form: &Fields, id: &str) -
         ProfileStatus::Pending => return Err(waits_for_claim()),
         _ => return Err(ApiError::new(ErrorCode::Conflict, "This profile is already disconnected.")),
     }
-    disconnect_profile(ctx, &p).await?;
+    // A racing disconnect (another tab, the platform, a refresh) may have ended it first:
+    // then this call sent nothing, and the page says so.
+    if !disconnect_profile(ctx, &p).await? {
+        return Err(ApiError::new(ErrorCode::Conflict, "This profile was disconnected meanwhile, by something else: nothing was sent."));
+    }
     done(&format!("/console/profiles/{id}"), "disconnected")
 }

@@ -8,7 +8,8 @@ use crate::ctx::Ctx;
 use crate::respond::{self, object};
 use connect_links_core::console::layout::signin_page;
 use connect_links_core::console::session::{
-    csrf_ok, csrf_token, mint, session_cookie, signin_cookie, signin_nonce, SessionKey, SIGNIN_COOKIE,
+    clear_signin_cookie, csrf_ok, csrf_token, mint, session_cookie, signin_cookie, signin_nonce, SessionKey,
+    SIGNIN_COOKIE,
 };
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
 use connect_links_core::picker::named_cookie;
@@ -66,7 +67,7 @@ pub async fn submit(ctx: &Ctx, site: Option<&str>, cookie: Option<&str>, body: &
     let session_nonce = b64url(&random_bytes::<18>()?);
     let mut resp = respond::see_other("/console")?;
     set_cookie(&mut resp, &session_cookie(&mint(&key, now, &session_nonce), ctx.https()))?;
-    set_cookie(&mut resp, &signin_cookie("", ctx.https()).replace("Max-Age=600", "Max-Age=0"))?;
+    set_cookie(&mut resp, &clear_signin_cookie(ctx.https()))?;
     Ok(resp)
 }
 

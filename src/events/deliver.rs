@@ -67,7 +67,7 @@ pub async fn retry_now(ctx: &Ctx, id: &str) -> ApiResult<()> {
         ),
         Some(_) => ApiError::new(
             ErrorCode::Conflict,
-            "An attempt of this event is under way or due within two minutes: wait for it, then look again.",
+            "An attempt of this event is under way or due within three minutes: wait for it, then look again.",
         ),
     })
 }

@@ -124,7 +124,7 @@ async fn check_leased(ctx: &Ctx, profile_id: &str, suspect_until: Option<i64>) -
     let answer = fetch::send(&req, &platform.id, Some(&profile.id), ctx.timeout_ms()).await;
     let (status, code, detail) = match &answer {
         Ok(resp) => {
-            let (code, detail) = answer_error(&resp.body, &[token.secret()]);
+            let (code, detail) = answer_error(resp.status, &resp.body, &[token.secret()]);
             (Some(resp.status), code, detail)
         }
         Err(_) => (None, None, Some("no answer from the platform (network error or timeout)".to_string())),

@@ -161,10 +161,11 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
         return expiry_without_refresh(ctx, row, lease).await;
     };
     let answer = fetch::send(&req, &platform.id, Some(row.id()), ctx.timeout_ms()).await;
-    let sent = [access.secret(), refresh.as_ref().map_or("", RefreshToken::secret)];
+    // What the call carried, cut out of any text of the answer the history keeps.
+    let sent = [access.secret(), refresh.as_ref().map_or("", RefreshToken::secret), creds.client_secret.secret()];
     let said = match &answer {
         Ok(resp) => {
-            let (code, detail) = answer_error(&resp.body, &sent);
+            let (code, detail) = answer_error(resp.status, &resp.body, &sent);
             Said { status: Some(resp.status), code, detail }
         }
         Err(_) => Said::text("no answer from the platform (network error or timeout)"),

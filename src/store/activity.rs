@@ -3,7 +3,7 @@
 //! purged after `RETENTION_DAYS`. Never a token or secret: the caller passes the platform's
 //! error code and text, capped here.
 
-use super::stmt::{query, Stmt};
+use super::stmt::{arg, bound, query, Stmt};
 use crate::error::OrInternal;
 use connect_links_core::error::ApiResult;
 use worker::{D1Database, D1PreparedStatement};
@@ -115,14 +115,15 @@ pub fn unclaimed_activity_stmt(db: &D1Database, ids_json: &str, now: i64) -> Api
 /// Writes a proxied call's error `a` (kind `proxy_error`, its profile and status), unless
 /// the profile already has one of that status since `since` (epoch seconds): a flood of
 /// errors leaves one row per profile, status and minute (the log line per call stays the
-/// exact record). The check reads only the rows since `since` (the id range the `at` index
-/// finds), so its cost does not grow with the history kept.
+/// exact record). The check reads only the profile's rows since `since`: the first id at or
+/// after `since` comes from the `at` index (one seek), then the profile's index from there,
+/// so its cost does not grow with the history kept.
 pub async fn record_proxy_error(db: &D1Database, a: &NewActivity<'_>, since: i64) -> ApiResult<()> {
     query!(
         db,
         "INSERT INTO activity (at, app_id, platform, profile_id, grant_id, kind, outcome, status, code, detail) \
          SELECT ?1, ?2, ?3, ?4, NULL, 'proxy_error', ?5, ?6, ?7, ?8 WHERE NOT EXISTS (SELECT 1 FROM activity \
-         WHERE profile_id = ?4 AND id >= (SELECT min(id) FROM activity WHERE at >= ?9) \
+         WHERE profile_id = ?4 AND id >= (SELECT id FROM activity WHERE at >= ?9 ORDER BY at LIMIT 1) \
          AND kind = 'proxy_error' AND status = ?6)",
         a.at,
         a.app_id,
@@ -152,38 +153,61 @@ pub struct ActivityFilter<'a> {
     pub kind: Option<&'a str>,
     /// Only this outcome.
     pub outcome: Option<&'a str>,
-    /// Only rows of this profile, or of its grant (`grant_id`) when that is given too.
+    /// Only this profile's own rows.
     pub profile_id: Option<&'a str>,
-    /// With `profile_id`: the profile's grant, whose rows (its refreshes) are the profile's too.
-    pub grant_id: Option<&'a str>,
     /// Rows whose code or detail contains this text (any case).
     pub text: Option<&'a str>,
     /// Only rows older than this id (the next page).
     pub before_id: Option<i64>,
 }
 
-/// The newest rows matching `f`, at most `limit`, newest first.
+/// The columns of an [`ActivityRow`].
+const ROW: &str = "SELECT id, at, app_id, platform, profile_id, grant_id, kind, outcome, status, code, detail FROM activity";
+
+/// The newest rows matching `f`, at most `limit`, newest first. The statement names only the
+/// filters given (each a fixed fragment, its value bound), so an app or a profile narrows it
+/// through its index (`activity_app`, `activity_profile`: both end with the id it pages by);
+/// a kind, an outcome or text alone read back from the newest row until `limit` match.
 pub async fn search_activity(db: &D1Database, f: &ActivityFilter<'_>, limit: u32) -> ApiResult<Vec<ActivityRow>> {
+    let mut sql = format!("{ROW} WHERE 1 = 1");
+    let mut args = Vec::new();
+    let mut and = |fragment: &str, value: Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>| {
+        args.push(value);
+        sql.push_str(&fragment.replace("?N", &format!("?{}", args.len())));
+    };
+    let fields =
+        [(" AND app_id = ?N", f.app_id), (" AND profile_id = ?N", f.profile_id), (" AND platform = ?N", f.platform), (" AND kind = ?N", f.kind), (" AND outcome = ?N", f.outcome)];
+    for (fragment, value) in fields {
+        if let Some(v) = value {
+            and(fragment, arg(v));
+        }
+    }
+    if let Some(t) = f.text {
+        and(" AND instr(lower(coalesce(code, '') || ' ' || coalesce(detail, '')), lower(?N)) > 0", arg(t));
+    }
+    if let Some(b) = f.before_id {
+        and(" AND id < ?N", arg(&b));
+    }
+    and(" ORDER BY id DESC LIMIT ?N", arg(&limit));
+    bound(db, &sql, &args).many("search activity").await
+}
+
+/// The newest rows of a profile and of its grant (a refresh is the grant's: its row names no
+/// profile), at most `limit`, newest first: each half read through its own index
+/// (`activity_profile`, `activity_grant`), newest first, at most `limit` each.
+pub async fn profile_activity(db: &D1Database, profile_id: &str, grant_id: &str, limit: u32) -> ApiResult<Vec<ActivityRow>> {
     query!(
         db,
-        "SELECT id, at, app_id, platform, profile_id, grant_id, kind, outcome, status, code, detail FROM activity \
-         WHERE (?1 IS NULL OR app_id = ?1) AND (?2 IS NULL OR platform = ?2) AND (?3 IS NULL OR kind = ?3) \
-         AND (?4 IS NULL OR outcome = ?4) \
-         AND (?5 IS NULL OR profile_id = ?5 OR (?6 IS NOT NULL AND grant_id = ?6 AND profile_id IS NULL)) \
-         AND (?7 IS NULL OR instr(lower(coalesce(code, '') || ' ' || coalesce(detail, '')), lower(?7)) > 0) \
-         AND (?8 IS NULL OR id < ?8) \
-         ORDER BY id DESC LIMIT ?9",
-        f.app_id,
-        f.platform,
-        f.kind,
-        f.outcome,
-        f.profile_id,
-        f.grant_id,
-        f.text,
-        f.before_id,
+        &format!(
+            "SELECT * FROM (SELECT * FROM ({ROW} WHERE profile_id = ?1 ORDER BY id DESC LIMIT ?3) \
+             UNION ALL SELECT * FROM ({ROW} WHERE grant_id = ?2 AND profile_id IS NULL ORDER BY id DESC LIMIT ?3)) \
+             ORDER BY id DESC LIMIT ?3"
+        ),
+        profile_id,
+        grant_id,
         limit
     )
-    .many("search activity")
+    .many("profile activity")
     .await
 }
 

@@ -4,7 +4,7 @@
 use super::grants::GRANT_COLUMNS;
 use super::leases::free_lease;
 use super::profiles::{profile_columns_of, ProfileRow, PROFILE_COLUMNS};
-use super::stmt::{query, Row, Stmt};
+use super::stmt::{arg, bound, query, Row, Stmt};
 use crate::error::{ApiResult, OrInternal};
 use serde::Deserialize;
 use worker::{D1Database, D1PreparedStatement};
@@ -27,29 +27,43 @@ pub struct ProfileSearch<'a> {
 }
 
 /// The newest profiles matching `f`, at most `limit`, newest first (one statement). The name
-/// is matched with `instr`, so `%` and `_` in it are plain characters.
+/// is matched with `instr`, so `%` and `_` in it are plain characters. The statement names only
+/// the filters given (each a fixed fragment, its value bound), so the newest-first order is
+/// read from an index and stops at `limit` matches: `profiles_app_list (app_id, created_at,
+/// id)` with an app, else `profiles_created (created_at, id)` (migration 0027).
 pub async fn search_profiles(db: &D1Database, f: &ProfileSearch<'_>, limit: u32) -> ApiResult<Vec<ProfileRow>> {
-    let (t, id) = f.before.clone().map_or((None, None), |(t, id)| (Some(t), Some(id)));
-    query!(
-        db,
-        &format!(
-            "SELECT {PROFILE_COLUMNS} FROM profiles WHERE (?1 IS NULL OR app_id = ?1) AND (?2 IS NULL OR platform = ?2) \
-             AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR external_user_id = ?4) \
-             AND (?5 IS NULL OR instr(lower(coalesce(username, '')), lower(?5)) > 0 \
-               OR instr(lower(coalesce(display_name, '')), lower(?5)) > 0) \
-             AND (?6 IS NULL OR (created_at, id) < (?6, ?7)) ORDER BY created_at DESC, id DESC LIMIT ?8"
-        ),
-        f.app_id,
-        f.platform,
-        f.status,
-        f.external_user_id,
-        f.account,
-        t,
-        id,
-        limit
-    )
-    .many::<ProfileRow>("search profiles")
-    .await
+    let mut sql = format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE 1 = 1");
+    let mut args = Vec::new();
+    let mut and = |fragment: &str, values: &[Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>]| {
+        let mut fragment = fragment.to_string();
+        for v in values {
+            args.push(v.clone());
+            fragment = fragment.replacen("?N", &format!("?{}", args.len()), 1);
+        }
+        sql.push_str(&fragment);
+    };
+    let fields = [
+        (" AND app_id = ?N", f.app_id),
+        (" AND platform = ?N", f.platform),
+        (" AND status = ?N", f.status),
+        (" AND external_user_id = ?N", f.external_user_id),
+    ];
+    for (fragment, value) in fields {
+        if let Some(v) = value {
+            and(fragment, &[arg(v)]);
+        }
+    }
+    if let Some(a) = f.account {
+        and(
+            " AND (instr(lower(coalesce(username, '')), lower(?N)) > 0 OR instr(lower(coalesce(display_name, '')), lower(?N)) > 0)",
+            &[arg(a), arg(a)],
+        );
+    }
+    if let Some((t, id)) = &f.before {
+        and(" AND (created_at, id) < (?N, ?N)", &[arg(t), arg(id)]);
+    }
+    and(" ORDER BY created_at DESC, id DESC LIMIT ?N", &[arg(&limit)]);
+    bound(db, &sql, &args).many::<ProfileRow>("search profiles").await
 }
 
 /// The grant and schedule columns the profile page shows beside the profile (never a token).

@@ -250,12 +250,13 @@ pub async fn console_webhooks(db: &D1Database, f: &Filter, limit: u32) -> ApiRes
 /// Claims event `id` for an attempt now, at the operator's request: a given-up event, a due
 /// one, or one whose next attempt is scheduled later. Not a delivered event, and not one that
 /// may be leased by an attempt under way (`next_attempt_at` within [`claim_event`]'s lease of
-/// now): the lease stays the only way to an attempt, so a retry never doubles one.
+/// now, plus a minute: another isolate's `now` may be a little ahead of this one's, and its
+/// lease with it): the lease stays the only way to an attempt, so a retry never doubles one.
 pub async fn claim_for_retry(db: &D1Database, id: &str, now: i64) -> ApiResult<Option<OutboxRow>> {
     query!(
         db,
         "UPDATE webhook_outbox SET next_attempt_at = ?2 + 120, failed_at = NULL \
-         WHERE id = ?1 AND delivered_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?2 OR next_attempt_at > ?2 + 120) \
+         WHERE id = ?1 AND delivered_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?2 OR next_attempt_at > ?2 + 180) \
          RETURNING id, app_id, type, body, attempts, \
            (SELECT webhook_url FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_url, \
            (SELECT webhook_secret_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_enc, \

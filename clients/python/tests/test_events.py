@@ -11,7 +11,7 @@ def test_every_event_type_of_the_document_has_its_model():
     documented = set(typing.get_args(models.WebhookEvent.model_fields["type"].annotation))
     assert events.KNOWN_TYPES == documented
     typed = set()
-    for model in (events.ProfileEvent, events.ConnectLinkFailedEvent, events.PlatformEvent):
+    for model in (events.ProfileEvent, events.ConnectLinkFailedEvent, events.PlatformEvent, events.WebhookTestEvent):
         typed |= set(typing.get_args(model.model_fields["type"].annotation))
     assert typed == documented
 

@@ -117,6 +117,11 @@ pub fn signin_cookie(value: &str, secure: bool) -> String {
     )
 }
 
+/// The `Set-Cookie` value that drops the sign-in form's cookie (after a sign-in).
+pub fn clear_signin_cookie(secure: bool) -> String {
+    format!("{SIGNIN_COOKIE}=; Path=/console; Max-Age=0; HttpOnly; SameSite=Strict{}", if secure { "; Secure" } else { "" })
+}
+
 /// The nonce of a sign-in cookie's value `<issued>.<nonce>` that is at most
 /// [`SIGNIN_SECONDS`] old at `now`.
 pub fn signin_nonce(value: &str, now: i64) -> Option<&str> {
