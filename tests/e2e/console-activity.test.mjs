@@ -57,8 +57,10 @@ test('a connect writes one connected row per profile; a refresh its outcome, wit
 
   await w.makeDue(id);
   await w.cron();
-  const [ok] = await rows("grant_id = ? AND kind = 'refresh'", grant);
-  assert.equal(ok.outcome, 'ok');
+  // Exactly one history row per refresh: the whole list after each run.
+  const refreshes = async () => rows("grant_id = ? AND kind = 'refresh'", grant);
+  const [ok, ...extra] = await refreshes();
+  assert.deepEqual(kinds([ok, ...extra]), ['refresh/ok']);
   assert.equal(ok.profile_id, null, 'a refresh concerns the grant');
   assert.equal(ok.app_id, app.app.id);
   assert.equal(ok.platform, 'x');
@@ -67,7 +69,9 @@ test('a connect writes one connected row per profile; a refresh its outcome, wit
   mocks.failNext('x', 'token', () => json(503, { error: 'temporarily_unavailable', error_description: 'Try again in a bit.' }));
   await w.makeDue(id);
   await w.cron();
-  const transient = (await rows("grant_id = ? AND kind = 'refresh'", grant)).at(-1);
+  const afterTransient = await refreshes();
+  assert.deepEqual(kinds(afterTransient), ['refresh/ok', 'refresh/transient']);
+  const transient = afterTransient.at(-1);
   assert.deepEqual([transient.outcome, transient.status, transient.code, transient.detail], ['transient', 503, 'temporarily_unavailable', 'Try again in a bit.']);
 
   // For good: invalid_grant ends the grant; the refresh's row says what the platform said,
@@ -75,10 +79,13 @@ test('a connect writes one connected row per profile; a refresh its outcome, wit
   mocks.failNext('x', 'token', () => json(400, { error: 'invalid_grant', error_description: 'Value passed for the token was invalid.' }));
   await w.makeDue(id);
   await w.cron();
-  const dead = (await rows("grant_id = ? AND kind = 'refresh'", grant)).at(-1);
+  const afterDead = await refreshes();
+  assert.deepEqual(kinds(afterDead), ['refresh/ok', 'refresh/transient', 'refresh/disconnected']);
+  const dead = afterDead.at(-1);
   assert.deepEqual([dead.outcome, dead.status, dead.code, dead.detail], ['disconnected', 400, 'invalid_grant', 'Value passed for the token was invalid.']);
-  const [gone] = await rows("profile_id = ? AND kind = 'disconnected'", id);
-  assert.equal(gone.outcome, 'invalid_grant');
+  const ended = await rows("profile_id = ? AND kind = 'disconnected'", id);
+  assert.deepEqual(kinds(ended), ['disconnected/invalid_grant']);
+  const [gone] = ended;
   assert.equal(gone.grant_id, grant);
 
   // The app's DELETE of a profile.
@@ -128,6 +135,11 @@ test('proxied calls: an error is a row, a flood of one status is one row a minut
     ? json(status, status === 429 ? { title: 'Too Many Requests' } : { data: {} }, status === 429 ? { 'retry-after': '120' } : {})
     : null);
   const proxy = (path) => fetch(`${w.base}/v1/profiles/${id}/proxy/${path}`, { headers: { authorization: `Bearer ${app.api_key}` } });
+  // A row per status and minute: the calls below must fall in one minute, so with fewer than
+  // 10 s of this minute left, wait for the next (the calls take well under a second).
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < 10_000) await new Promise((r) => setTimeout(r, left + 200));
+  const minute = Math.floor(Date.now() / 60_000);
   try {
     assert.equal((await proxy('2/users/me')).status, 200);
     status = 403;
@@ -141,9 +153,20 @@ test('proxied calls: an error is a row, a flood of one status is one row a minut
   } finally {
     mocks.api = undefined;
   }
+  assert.equal(Math.floor(Date.now() / 60_000), minute, 'the calls fell in one minute');
+  // The rows are written after the answers: wait (bounded) until the expected ones are there,
+  // then a little longer, and no more has come.
+  const expected = ['403/failed', '429/rate_limited'];
+  const errorRows = async () => rows("profile_id = ? AND kind = 'proxy_error'", id);
+  const shape = (list) => list.map((r) => `${r.status}/${r.outcome}`);
+  let errors = await errorRows();
+  for (let i = 0; i < 100 && shape(errors).length < expected.length; i += 1) {
+    await new Promise((r) => setTimeout(r, 50));
+    errors = await errorRows();
+  }
   await new Promise((r) => setTimeout(r, 300));
-  const errors = await rows("profile_id = ? AND kind = 'proxy_error'", id);
-  assert.deepEqual(errors.map((r) => `${r.status}/${r.outcome}`), ['403/failed', '429/rate_limited']);
+  errors = await errorRows();
+  assert.deepEqual(shape(errors), expected);
   assert.equal(errors[0].detail, 'the platform answered 403');
 });
 

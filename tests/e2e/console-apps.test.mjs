@@ -157,7 +157,7 @@ test("the test event reaches the app's endpoint signed with its webhook secret, 
   assert.equal(r.location, `/console/apps/${a.app.id}?notice=test_event_sent`);
   // The app, then the batch; the delivery runs after the answer (wait_until), but its first
   // statement (claiming the event) may start before the answer leaves.
-  assert.ok(Number(r.headers.get('x-test-d1-statements')) <= 4, r.headers.get('x-test-d1-statements'));
+  assert.ok(['3', '4'].includes(r.headers.get('x-test-d1-statements')), r.headers.get('x-test-d1-statements'));
   await until('the test event', () => hooks.of('webhook.test').length === 1);
   const [event] = hooks.of('webhook.test');
   assert.deepEqual(event.data, { app_id: a.app.id });

@@ -85,24 +85,43 @@ test('without a session every page goes to the sign-in form; the form signs in w
   assert.equal(again.status, 303);
 });
 
-test('login CSRF: a sign-in posted without the form cookie, with a forged form token, or from another site is refused', async () => {
-  // No sign-in cookie (another site's page posting the form it copied).
-  const bare = new ConsoleClient(w.base);
-  const r1 = await bare.post('/console/sign-in', { token: w.bindings.ADMIN_TOKEN }, { csrf: 'x' });
+test('login CSRF: the attacker\'s own valid form token, replayed in the victim\'s browser, is refused; so are a forged token and another site', async () => {
+  // The attacker loads the sign-in form in their own browser: a valid pair, their cookie and
+  // the form token bound to it. The pair itself signs in (so the token is a real one).
+  const attacker = new ConsoleClient(w.base);
+  await attacker.get('/console/sign-in');
+  const token = attacker.csrf;
+  assert.ok(token && attacker.jar.has('cl_console_signin'), 'the attacker holds a form token and its cookie');
+  // Their page makes the victim's browser post it (with the attacker's admin token, or any):
+  // without the matching cookie (the victim never opened the form)...
+  const victim = new ConsoleClient(w.base);
+  const r1 = await victim.post('/console/sign-in', { token: w.bindings.ADMIN_TOKEN }, { csrf: token });
   assert.equal(r1.status, 403);
-  assert.ok(!bare.jar.has('cl_console'));
+  assert.ok(!victim.jar.has('cl_console'), 'no session planted');
+  // ... and with the victim's own, different sign-in cookie (the victim has the form open).
+  const opened = new ConsoleClient(w.base);
+  await opened.get('/console/sign-in');
+  assert.notEqual(opened.jar.get('cl_console_signin'), attacker.jar.get('cl_console_signin'));
+  assert.notEqual(opened.csrf, token);
+  const r2 = await opened.post('/console/sign-in', { token: w.bindings.ADMIN_TOKEN }, { csrf: token });
+  assert.equal(r2.status, 403);
+  assert.ok(!opened.jar.has('cl_console'), 'no session planted');
   // The cookie, but a forged token.
   const c = new ConsoleClient(w.base);
   await c.get('/console/sign-in');
-  const r2 = await c.post('/console/sign-in', { token: w.bindings.ADMIN_TOKEN }, { csrf: 'AAAA' });
-  assert.equal(r2.status, 403);
+  const r3 = await c.post('/console/sign-in', { token: w.bindings.ADMIN_TOKEN }, { csrf: 'AAAA' });
+  assert.equal(r3.status, 403);
   assert.ok(!c.jar.has('cl_console'));
-  // From another site.
+  // From another site, with the browser's own valid pair.
   const c3 = new ConsoleClient(w.base);
   await c3.get('/console/sign-in');
-  const r3 = await c3.post('/console/sign-in', { token: w.bindings.ADMIN_TOKEN }, { site: 'cross-site' });
-  assert.equal(r3.status, 403);
+  const r4 = await c3.post('/console/sign-in', { token: w.bindings.ADMIN_TOKEN }, { site: 'cross-site' });
+  assert.equal(r4.status, 403);
   assert.ok(!c3.jar.has('cl_console'));
+  // Control: the attacker's pair, posted together from the same site, does sign in.
+  const own = await attacker.post('/console/sign-in', { token: w.bindings.ADMIN_TOKEN });
+  assert.equal(own.status, 303);
+  assert.ok(attacker.jar.has('cl_console'));
 });
 
 test('forms are refused without a session, with a forged form token, or from another site', async () => {
@@ -129,6 +148,58 @@ test('forms are refused without a session, with a forged form token, or from ano
   assert.equal(out.status, 303);
   assert.equal(out.location, '/console/sign-in');
   assert.equal((await c.get('/console')).status, 303, 'signed out');
+});
+
+test('sign-out ends the session in this browser; a copy of its cookie still works until it expires or ADMIN_TOKEN rotates', async () => {
+  // As docs/console.md says: sign-out clears the browser's cookie; the session is a signed
+  // cookie with no server-side record, so a copy taken before sign-out stays valid for its 12
+  // hours (the 12-hour test below) unless ADMIN_TOKEN rotates. A change to this is deliberate.
+  const r = await startWorker({ vars: { CONSOLE: 'on' } });
+  try {
+    const c = await signedIn(r);
+    const copy = c.jar.get('cl_console');
+    assert.ok(copy);
+    const out = await c.post('/console/sign-out', {});
+    assert.equal(out.status, 303);
+    const cleared = setCookies({ headers: out.headers }).find((x) => x.startsWith('cl_console='));
+    assert.ok(cleared && /Max-Age=0/i.test(cleared), `the cookie is cleared: ${cleared}`);
+    assert.equal((await c.get('/console')).status, 303, 'this browser is signed out');
+    const withCopy = () => fetch(`${r.base}/console`, { headers: { cookie: `cl_console=${copy}` }, redirect: 'manual' });
+    assert.equal((await withCopy()).status, 200, 'a copy of the cookie still opens the console');
+    await r.restart({ ADMIN_TOKEN: `adm_${crypto.randomBytes(16).toString('hex')}` });
+    const after = await withCopy();
+    assert.equal(after.status, 303, 'rotating ADMIN_TOKEN revokes the copy');
+    assert.equal(after.headers.get('location'), '/console/sign-in');
+  } finally {
+    await r.stop();
+  }
+});
+
+test('the sign-in form, signing in and signing out run no D1 statement', async () => {
+  const n = await startWorker({ vars: { CONSOLE: 'on' }, entry: 'tests/e2e/d1-count-entry.mjs' });
+  try {
+    const statements = (res) => res.headers.get('x-test-d1-statements');
+    const c = new ConsoleClient(n.base);
+    const form = await c.get('/console/sign-in');
+    assert.equal(form.status, 200);
+    assert.equal(statements(form), '0', 'the sign-in form');
+    const wrong = await c.post('/console/sign-in', { token: 'not-the-token' });
+    assert.equal(wrong.status, 401);
+    assert.equal(statements(wrong), '0', 'a refused sign-in');
+    await c.get('/console/sign-in');
+    const ok = await c.post('/console/sign-in', { token: n.bindings.ADMIN_TOKEN });
+    assert.equal(ok.status, 303);
+    assert.equal(statements(ok), '0', 'signing in');
+    const home = await c.get('/console');
+    assert.equal(home.status, 200);
+    assert.ok(Number(statements(home)) > 0, 'the counter counts (the overview reads D1)');
+    const out = await c.post('/console/sign-out', {});
+    assert.equal(out.status, 303);
+    assert.equal(out.location, '/console/sign-in');
+    assert.equal(statements(out), '0', 'signing out');
+  } finally {
+    await n.stop();
+  }
 });
 
 test('a session lasts 12 hours; a forged or tampered cookie is no session', async () => {

@@ -21,7 +21,7 @@ const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SHOTS = path.join(root, 'test-results/screenshots');
 
-let w, browser, app, receiver, profileId;
+let w, browser, app, receiver, profileId, firstKeyId;
 before(async () => {
   if (skip) return;
   assert.ok(CHROMIUM, 'REQUIRE_BROWSER=1 but no Chromium was found (set CHROMIUM_PATH or install chromium)');
@@ -29,6 +29,10 @@ before(async () => {
   await receiver.start();
   w = await startWorker({ vars: { CONSOLE: 'on' } });
   app = await w.createApp('Acme Posts');
+  // The app's original key, as D1 holds it (the app page lists it by id).
+  const keys = (await w.sql('SELECT id FROM api_keys WHERE app_id = ?', app.app.id)).results;
+  assert.equal(keys.length, 1);
+  firstKeyId = keys[0].id;
   receiver.useSecret(app.webhook_secret);
   const patched = await w.admin('PATCH', `/v1/admin/apps/${app.app.id}`, { webhook_url: receiver.url });
   assert.equal(patched.status, 200, JSON.stringify(patched.body));
@@ -86,6 +90,14 @@ async function audit(page, name) {
   await page.emulateMedia({ colorScheme: 'light' });
 }
 
+/** The rows of the table `table` (a locator) as objects keyed by its column headers. */
+async function tableRows(table) {
+  return table.evaluate((t) => {
+    const heads = [...t.querySelectorAll('thead th')].map((th) => th.textContent.trim());
+    return [...t.querySelectorAll('tbody tr')].map((tr) => Object.fromEntries([...tr.children].map((cell, i) => [heads[i], cell.textContent.trim()])));
+  });
+}
+
 /** Signs in through the form, by keyboard: the token field has focus order first in main. */
 async function signIn(page) {
   assert.equal((await page.goto(`${w.base}/console`)).status(), 200, 'the 303 lands on the sign-in form');
@@ -99,18 +111,46 @@ test('sign in, then every page reads, passes axe and runs under the policy', { s
   await page.goto(`${w.base}/console/sign-in`);
   await audit(page, 'sign-in');
   await signIn(page);
-  for (const [name, p] of [
-    ['overview', '/console'],
-    ['apps', '/console/apps'],
-    ['app', `/console/apps/${app.app.id}`],
-    ['profiles', '/console/profiles'],
-    ['profile', `/console/profiles/${profileId}`],
-    ['webhooks', '/console/webhooks'],
-    ['activity', '/console/activity'],
+  // The app's profile.connected event, as the outbox holds it (the Webhooks page lists it).
+  const events = (await w.sql("SELECT id FROM webhook_outbox WHERE app_id = ? AND type = 'profile.connected'", app.app.id)).results;
+  assert.equal(events.length, 1);
+  const main = () => page.locator('main').innerText();
+  // Each page, the nav link it marks as current, and one thing it must show.
+  for (const [name, p, section, check] of [
+    ['overview', '/console', '/console', async () => assert.match(await main(), /Overview/)],
+    ['apps', '/console/apps', '/console/apps', async () => {
+      assert.equal(await page.locator(`main a[href="/console/apps/${app.app.id}"]`, { hasText: 'Acme Posts' }).count(), 1);
+    }],
+    ['app', `/console/apps/${app.app.id}`, '/console/apps', async () => {
+      assert.match(await page.locator('h1').innerText(), /Acme Posts/);
+      const keys = await tableRows(page.locator('section[aria-labelledby=keys] table'));
+      assert.deepEqual(keys.map((k) => [k['Key id'], k.Status]), [[firstKeyId, 'active']]);
+    }],
+    ['profiles', '/console/profiles', '/console/profiles', async () => {
+      const rows = await tableRows(page.locator('main table'));
+      assert.ok(rows.some((r) => r['External user id'] === 'user-42'), JSON.stringify(rows));
+      assert.equal(await page.locator(`main a[href="/console/profiles/${profileId}"]`).count(), 1);
+    }],
+    ['profile', `/console/profiles/${profileId}`, '/console/profiles', async () => {
+      const text = await main();
+      assert.ok(text.includes(profileId), 'the profile id');
+      assert.ok(text.includes('user-42'), 'its external user id');
+    }],
+    ['webhooks', '/console/webhooks', '/console/webhooks', async () => {
+      const rows = await tableRows(page.locator('main table'));
+      assert.ok(rows.some((r) => r.Event === events[0].id && r.App === 'Acme Posts'), JSON.stringify(rows));
+    }],
+    ['activity', '/console/activity', '/console/activity', async () => {
+      const rows = await tableRows(page.locator('main table'));
+      assert.ok(rows.some((r) => r.Profile === profileId && r.Kind === 'connected'), JSON.stringify(rows));
+    }],
   ]) {
     const res = await page.goto(w.base + p);
     assert.equal(res.status(), 200, p);
-    assert.equal(await page.getAttribute(`nav a[aria-current="page"]`, 'href') !== null, true, `${p}: the section is marked`);
+    const current = page.locator('nav a[aria-current="page"]');
+    assert.equal(await current.count(), 1, `${p}: one section is marked`);
+    assert.equal(await current.getAttribute('href'), section, `${p}: its section is marked`);
+    await check();
     assert.equal(await page.locator('script').count(), 0);
     await audit(page, name);
   }
@@ -132,7 +172,12 @@ test('find a profile by its external user id and refresh it now', { skip }, asyn
   assert.match(await page.locator('[role=status]').innerText(), /Refreshed/);
   const after = (await w.tokensOf(profileId)).access;
   assert.notEqual(after, before, 'the platform issued a new access token');
-  assert.match(await page.locator('main').innerText(), /refresh/i, 'the refresh is in the profile\'s activity');
+  // Read again: the profile's history has the refresh, newest first, once.
+  await page.goto(`${w.base}/console/profiles/${profileId}`);
+  const history = await tableRows(page.locator('section[aria-labelledby=activity] table'));
+  const refreshes = history.filter((r) => r.Kind === 'refresh');
+  assert.deepEqual(refreshes.map((r) => r.Outcome), ['ok'], JSON.stringify(history));
+  assert.ok(history.indexOf(refreshes[0]) < history.findIndex((r) => r.Kind === 'connected'), 'newest first');
   assert.deepEqual(violations, []);
   await context.close();
 });
@@ -141,12 +186,15 @@ test('create an API key, use it, revoke it', { skip }, async () => {
   const { context, page, violations } = await tab();
   await signIn(page);
   await page.goto(`${w.base}/console/apps/${app.app.id}`);
-  await page.getByRole('button', { name: 'Create API key' }).click();
+  await Promise.all([page.waitForURL((u) => u.pathname === `/console/apps/${app.app.id}/api-keys`), page.getByRole('button', { name: 'Create API key' }).click()]);
   const key = (await page.locator('.secret').first().innerText()).trim();
   assert.match(key, /^ck_[A-Za-z0-9_-]{20,}$/);
+  // The new key's id, as the page that created it shows it.
+  const keyId = (await page.locator('dl.facts dt:text-is("Key id") + dd').innerText()).trim();
+  assert.match(keyId, /^key_[A-Za-z0-9_]+$/);
+  assert.notEqual(keyId, firstKeyId);
   assert.equal((await w.call('GET', '/v1/profiles', { token: key })).status, 200, 'the new key works');
   await page.goto(`${w.base}/console/apps/${app.app.id}`);
-  const keyId = (await w.row('SELECT id FROM api_keys WHERE app_id = ? ORDER BY created_at DESC, id DESC LIMIT 1', app.app.id)).id;
   const revoke = page.locator(`form[action="/console/apps/${app.app.id}/api-keys/${keyId}/revoke"] button`);
   await Promise.all([page.waitForURL((u) => u.searchParams.get('notice') === 'key_revoked'), revoke.click()]);
   assert.equal((await w.call('GET', '/v1/profiles', { token: key })).status, 401, 'the revoked key is refused');
@@ -162,7 +210,9 @@ test('retry a webhook that was given up', { skip }, async () => {
   await page.goto(`${w.base}/console/apps/${app.app.id}`);
   await Promise.all([page.waitForURL((u) => u.searchParams.get('notice') === 'test_event_sent'), page.getByRole('button', { name: 'Send a test event' }).click()]);
   await w.settled();
-  const row = await w.row('SELECT id FROM webhook_outbox WHERE app_id = ? ORDER BY created_at DESC LIMIT 1', app.app.id);
+  const tests = (await w.sql("SELECT id FROM webhook_outbox WHERE app_id = ? AND type = 'webhook.test'", app.app.id)).results;
+  assert.equal(tests.length, 1, 'the one test event');
+  const [row] = tests;
   await w.sql('UPDATE webhook_outbox SET next_attempt_at = NULL, failed_at = ? WHERE id = ?', Math.floor(Date.now() / 1000), row.id);
   receiver.status = 200;
   await page.goto(`${w.base}/console/webhooks`);
@@ -181,13 +231,26 @@ test('refused without a session and with a forged form token', { skip }, async (
   // No session: the page is the sign-in form.
   await page.goto(`${w.base}/console/apps/${app.app.id}`);
   assert.equal(new URL(page.url()).pathname, '/console/sign-in');
+  const unchanged = async () => {
+    assert.equal((await w.row('SELECT status FROM profiles WHERE id = ?', profileId)).status, 'active', 'the profile is active');
+    assert.equal((await w.row("SELECT COUNT(*) AS n FROM activity WHERE profile_id = ? AND kind = 'disconnected'", profileId)).n, 0, 'no disconnect in the history');
+    assert.equal((await w.row("SELECT COUNT(*) AS n FROM webhook_outbox WHERE type = 'profile.disconnected'")).n, 0, 'no event');
+  };
+  // A form opened while signed in, posted after the session's cookie is gone: 403, nothing done.
+  await signIn(page);
+  await page.goto(`${w.base}/console/profiles/${profileId}`);
+  await context.clearCookies();
+  assert.deepEqual(await context.cookies(), []);
+  const [bare] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Disconnect' }).click()]);
+  assert.equal(bare.status(), 403);
+  assert.equal(new URL(bare.url()).pathname, `/console/profiles/${profileId}/disconnect`);
+  await unchanged();
   await signIn(page);
   await page.goto(`${w.base}/console/profiles/${profileId}`);
   // A forged form token in the page's own form: the browser posts it, the worker refuses.
   await page.locator('input[name=csrf]').evaluateAll((inputs) => inputs.forEach((i) => { i.value = 'forged'; }));
   const [res] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Disconnect' }).click()]);
   assert.equal(res.status(), 403);
-  const status = await w.row('SELECT status FROM profiles WHERE id = ?', profileId);
-  assert.equal(status.status, 'active', 'nothing was done');
+  await unchanged();
   await context.close();
 });

@@ -6,6 +6,7 @@
 // the platform). Each page within its D1 statement budget (docs/console.md).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { startWorker, unescapeHtml } from './harness.mjs';
 import { PlatformMocks, credentialVars } from './platform-mocks.mjs';
 import { WebhookReceiver } from './webhook-receiver.mjs';
@@ -43,6 +44,14 @@ async function connect(user, externalUserId) {
 const refreshCalls = () => mocks.calls.filter((x) => x.platform === 'x' && x.endpoint === 'refresh');
 const revokeCalls = () => mocks.calls.filter((x) => x.platform === 'x' && x.endpoint === 'revoke');
 const statementsOf = (r) => Number(r.headers.get('x-test-d1-statements'));
+/** The D1 statements docs/console.md gives the form named `name` (its table's number). */
+function budgetOf(name) {
+  const doc = fs.readFileSync(new URL('../../docs/console.md', import.meta.url), 'utf8');
+  const row = doc.split('\n').find((l) => l.startsWith(`| ${name} (`));
+  const n = Number(/^\| [^|]+\| (\d+) /.exec(row ?? '')?.[1]);
+  assert.ok(Number.isInteger(n) && n > 0, `docs/console.md gives ${name} a number: ${row}`);
+  return n;
+}
 /** The profile ids a search page links to, in order. */
 const linked = (html) => [...html.matchAll(/<th scope="row"><a href="\/console\/profiles\/(prf_[A-Za-z0-9_]+)"/g)].map((m) => m[1]);
 
@@ -59,8 +68,9 @@ test('find a profile by external_user_id and by account name (any case); the fil
   assert.deepEqual(linked(byName.text), [bob]);
   // A LIKE wildcard is a plain character: it matches no name.
   assert.deepEqual(linked((await c.get('/console/profiles?account=x%25')).text), []);
-  const both = await c.get(`/console/profiles?app=${app.id}&platform=x&status=active`);
-  assert.ok(linked(both.text).indexOf(bob) < linked(both.text).indexOf(alice), 'newest first');
+  const both = linked((await c.get(`/console/profiles?app=${app.id}&platform=x&status=active`)).text);
+  assert.ok(both.indexOf(bob) >= 0 && both.indexOf(alice) >= 0, `both listed: ${both}`);
+  assert.ok(both.indexOf(bob) < both.indexOf(alice), 'newest first');
   assert.deepEqual(linked((await c.get('/console/profiles?external_user_id=ext-alice&status=disconnected')).text), []);
   assert.equal((await c.get('/console/profiles?status=nonsense')).status, 400);
 });
@@ -128,6 +138,8 @@ test('"Refresh now" calls the platform\'s token endpoint and moves the expiry', 
   const calls = refreshCalls().length;
   await c.get(`/console/profiles/${id}`);
   const r = await c.post(`/console/profiles/${id}/refresh`);
+  // The profile; the refresh's lease; one batch: the new tokens, the history row, the profile.
+  assert.equal(statementsOf(r), budgetOf('Refresh now'), 'Refresh now runs its budget of D1 statements');
   assert.equal(r.status, 303, r.text.slice(0, 300));
   assert.equal(r.location, `/console/profiles/${id}?notice=refreshed`);
   assert.equal(refreshCalls().length, calls + 1, 'one call to the token endpoint');
@@ -161,6 +173,8 @@ test('"Create a reconnect link" answers a working connect link: followed, the sa
   const id = await connect('gina', 'ext-gina');
   await c.get(`/console/profiles/${id}`);
   const r = await c.post(`/console/profiles/${id}/reconnect`);
+  // The profile, the app, its platform credentials, the profile the link returns, the link.
+  assert.equal(statementsOf(r), budgetOf('A reconnect link'), 'a reconnect link runs its budget of D1 statements');
   assert.equal(r.status, 200, r.text.slice(0, 400));
   const m = new RegExp(`id="reconnect-url">(${w.base}/connect/(cl_[A-Za-z0-9_]+))<`).exec(r.text);
   assert.ok(m, r.text.slice(0, 2000));
@@ -198,6 +212,9 @@ test('"Disconnect" keeps the row as disconnected, tells the app by webhook and r
   const revokes = revokeCalls().length;
   await c.get(`/console/profiles/${id}`);
   const r = await c.post(`/console/profiles/${id}/disconnect`);
+  // The profile; one batch of 4; the delivery's claim and the revocation's first read, both
+  // started as the answer leaves (after_answer).
+  assert.equal(statementsOf(r), budgetOf('Disconnect'), 'Disconnect runs its budget of D1 statements');
   assert.equal(r.status, 303, r.text.slice(0, 300));
   assert.equal(r.location, `/console/profiles/${id}?notice=disconnected`);
   const row = await w.row('SELECT p.status, p.disconnect_reason, g.status AS grant_status, g.next_refresh_at FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?', id);
@@ -216,6 +233,8 @@ test('"Disconnect" keeps the row as disconnected, tells the app by webhook and r
   const again = await c.post(`/console/profiles/${id}/disconnect`);
   assert.equal(again.status, 409);
   assert.match(again.text, /already disconnected/);
+  assert.equal(statementsOf(again), 1, 'a refused Disconnect reads the profile only');
+  await w.settled();
   assert.equal(receiver.of('profile.disconnected', id).length, 1, 'one event');
   // The history holds the operator's disconnect once (the refused second try wrote nothing).
   const history = await w.db.prepare("SELECT outcome FROM activity WHERE profile_id = ? AND kind = 'disconnected'").bind(id).all();

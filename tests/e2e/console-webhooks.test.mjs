@@ -15,6 +15,7 @@ let c;
 let app;
 let other;
 const now = () => Math.floor(Date.now() / 1000);
+const statementsOf = (r) => Number(r.headers.get('x-test-d1-statements'));
 
 before(async () => {
   await receiver.start();
@@ -72,6 +73,8 @@ test('Retry now delivers a given-up event once the receiver answers 200, signed 
   const r = await c.post(`/console/webhooks/${id}/retry`);
   assert.equal(r.status, 303, r.text.slice(0, 500));
   assert.equal(r.location, `/console/webhooks?event=${id}&notice=webhook_retried`);
+  // The claim, then the attempt's record as it ends the event: one batch of 3 (docs/console.md).
+  assert.equal(statementsOf(r), 4, 'a retry that delivers: 1 + 3 D1 statements');
   // The attempt was made before the answer: the event is delivered, under its webhook-id,
   // verified by the reference library with the app's secret (the receiver rejects otherwise).
   assert.equal(receiver.attempts.length, before + 1);
@@ -95,6 +98,7 @@ test('Retry now delivers a given-up event once the receiver answers 200, signed 
   const again = await c.post(`/console/webhooks/${id}/retry`);
   assert.equal(again.status, 409);
   assert.match(unescapeHtml(again.text), /This event was delivered: it is not sent again\./);
+  assert.equal(statementsOf(again), 3, 'a refused retry: the claim, then one batch of 2 to say why');
   assert.equal(receiver.attempts.length, before + 1);
   // The cron has nothing of it either.
   await w.cron();
@@ -110,6 +114,7 @@ test('a retrying event is tried now; one whose attempt may be under way is refus
   const busy = await c.post(`/console/webhooks/${id}/retry`);
   assert.equal(busy.status, 409);
   assert.match(unescapeHtml(busy.text), /under way or due within three minutes/);
+  assert.equal(statementsOf(busy), 3, 'a refused retry: the claim, then one batch of 2 to say why');
   assert.equal(receiver.attempts.length, n);
   // Claimed by a cron run in another isolate whose clock read a little later: its lease ends
   // past this request's now + 120 s, and the attempt may still be under way (review, L1).
@@ -123,6 +128,7 @@ test('a retrying event is tried now; one whose attempt may be under way is refus
   receiver.status = 503;
   const r = await c.post(`/console/webhooks/${id}/retry`);
   assert.equal(r.status, 303);
+  assert.equal(statementsOf(r), 3, 'a retry that fails and schedules the next: the claim, then one batch of 2');
   assert.equal(receiver.attempts.length, n + 1);
   const row = await w.row('SELECT attempts, next_attempt_at, last_status, failed_at FROM webhook_outbox WHERE id = ?', id);
   assert.equal(row.attempts, 2);
@@ -133,11 +139,14 @@ test('a retrying event is tried now; one whose attempt may be under way is refus
   assert.match(rowOf(page.text, id), /Retrying, next /);
   assert.match(rowOf(page.text, id), /<td>503<\/td>/);
   // Unknown: 404. From another site: refused before anything is done.
-  assert.equal((await c.post('/console/webhooks/evt_nope/retry')).status, 404);
+  const unknown = await c.post('/console/webhooks/evt_nope/retry');
+  assert.equal(unknown.status, 404);
+  assert.equal(statementsOf(unknown), 3);
   await w.sql('UPDATE webhook_outbox SET next_attempt_at = ? WHERE id = ?', now() - 1, id);
   await c.get('/console/webhooks');
   const cross = await c.post(`/console/webhooks/${id}/retry`, {}, { site: 'cross-site' });
   assert.equal(cross.status, 403);
+  assert.equal(statementsOf(cross), 0, 'refused before any D1 statement');
   assert.equal(receiver.attempts.length, n + 1);
 });
 
