@@ -54,17 +54,7 @@ pub async fn delete(ctx: &Ctx, app_id: &str, id: &str) -> ApiResult<Response> {
     let mut batch = Batch::new(ctx, &db);
     batch.push(store::delete_profile_stmt(&db, app_id, id)?);
     // The history's row, only when it was deleted now (the event's guard follows it).
-    let gone = NewActivity {
-        at: ctx.now(),
-        app_id,
-        platform: &profile.platform,
-        profile_id: Some(id),
-        grant_id: Some(&profile.grant_id),
-        kind: "disconnected",
-        outcome: "deleted",
-        detail: Some("deleted by the app (DELETE /v1/profiles/{id})"),
-        ..NewActivity::default()
-    };
+    let gone = NewActivity::of_profile(&profile, ctx.now(), "disconnected", "deleted", "deleted by the app (DELETE /v1/profiles/{id})");
     batch.push(store::activity_rows_stmt(&db, &gone, &[], When::IfChanged)?);
     // After the delete in one batch: two racing deletes send one `profile.deleted`.
     batch.event(app_id, types::DELETED, profile.view())?;

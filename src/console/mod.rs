@@ -141,7 +141,5 @@ pub fn signed_out_cookie(ctx: &Ctx) -> String {
     session::clear_session_cookie(ctx.https())
 }
 
-/// Epoch seconds as `2026-12-08 14:03 UTC` (what every console table shows).
-pub fn when(at: i64) -> String {
-    connect_links_core::time::rfc3339(at).replacen('T', " ", 1).get(..16).map(|s| format!("{s} UTC")).unwrap_or_default()
-}
+/// Epoch seconds as every console table shows them (core's layout writes it).
+pub use connect_links_core::console::layout::when;

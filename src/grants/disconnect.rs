@@ -96,15 +96,8 @@ pub(super) async fn end_checked(
     for q in ended {
         batch.push(store::end_checked_profile_stmt(&db, &q.id, reason.as_str(), now, own_token, token_enc, grant_id)?);
         let gone = NewActivity {
-            at: now,
-            app_id: &q.app_id,
-            platform: &q.platform,
-            profile_id: Some(&q.id),
             grant_id: Some(grant_id),
-            kind: "disconnected",
-            outcome: reason.as_str(),
-            detail: Some("a liveness check found the token dead"),
-            ..NewActivity::default()
+            ..NewActivity::of_profile(&q, now, "disconnected", reason.as_str(), "a liveness check found the token dead")
         };
         // Only when the profile ended now; the event's guard follows it.
         batch.push(store::activity_rows_stmt(&db, &gone, &[], When::IfChanged)?);

@@ -26,17 +26,7 @@ pub async fn disconnect_profile(ctx: &Ctx, p: &ProfileRow) -> ApiResult<bool> {
     batch.push(store::end_profile_stmt(&db, &p.id, OPERATOR, now)?);
     // The history's row, only when this call ended it (its insert counts as the change the
     // event below is guarded by).
-    let row = store::NewActivity {
-        at: now,
-        app_id: &p.app_id,
-        platform: &p.platform,
-        profile_id: Some(&p.id),
-        grant_id: Some(&p.grant_id),
-        kind: "disconnected",
-        outcome: OPERATOR,
-        detail: Some("disconnected by the operator on the console"),
-        ..Default::default()
-    };
+    let row = store::NewActivity::of_profile(p, now, "disconnected", OPERATOR, "disconnected by the operator on the console");
     batch.push(store::activity_rows_stmt(&db, &row, &[], store::When::IfChanged)?);
     // Right after the profile's update (and its history row): sent only when this call ended it.
     batch.event(&p.app_id, types::DISCONNECTED, p.clone().ended(OPERATOR, now).view())?;

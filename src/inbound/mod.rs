@@ -186,15 +186,5 @@ pub async fn delete_login(ctx: &Ctx, platform: &str, login: &str, event_at: i64,
 
 /// The console's history row of profile `p` ended by the platform (`revoked`), and why.
 fn revoked<'a>(p: &'a ProfileRow, now: i64, why: &'a str) -> NewActivity<'a> {
-    NewActivity {
-        at: now,
-        app_id: &p.app_id,
-        platform: &p.platform,
-        profile_id: Some(&p.id),
-        grant_id: Some(&p.grant_id),
-        kind: "revoked",
-        outcome: "revoked",
-        detail: Some(why),
-        ..NewActivity::default()
-    }
+    NewActivity::of_profile(p, now, "revoked", "revoked", why)
 }

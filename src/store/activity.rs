@@ -3,9 +3,10 @@
 //! purged after `RETENTION_DAYS`. Never a token or secret: the caller passes the platform's
 //! error code and text, capped here.
 
-use super::stmt::{arg, bound, query, Stmt};
+use super::stmt::{arg, query, Fragments, Stmt};
 use crate::error::OrInternal;
 use connect_links_core::error::ApiResult;
+use connect_links_core::model::ProfileRow;
 use worker::{D1Database, D1PreparedStatement};
 
 /// The most characters of a platform's error text (or a reason) kept in `detail`.
@@ -34,6 +35,24 @@ pub struct NewActivity<'a> {
     pub code: Option<&'a str>,
     /// The platform's error text or the reason (cut to [`DETAIL_CHARS`] here).
     pub detail: Option<&'a str>,
+}
+
+impl<'a> NewActivity<'a> {
+    /// A row about profile `p` (its app, platform and grant) at `at`: `kind`, `outcome` and
+    /// why (`detail`); no status or code.
+    pub fn of_profile(p: &'a ProfileRow, at: i64, kind: &'a str, outcome: &'a str, detail: &'a str) -> Self {
+        NewActivity {
+            at,
+            app_id: &p.app_id,
+            platform: &p.platform,
+            profile_id: Some(&p.id),
+            grant_id: Some(&p.grant_id),
+            kind,
+            outcome,
+            detail: Some(detail),
+            ..NewActivity::default()
+        }
+    }
 }
 
 /// `text` cut to at most `max` characters (on a character boundary).
@@ -169,27 +188,27 @@ const ROW: &str = "SELECT id, at, app_id, platform, profile_id, grant_id, kind, 
 /// through its index (`activity_app`, `activity_profile`: both end with the id it pages by);
 /// a kind, an outcome or text alone read back from the newest row until `limit` match.
 pub async fn search_activity(db: &D1Database, f: &ActivityFilter<'_>, limit: u32) -> ApiResult<Vec<ActivityRow>> {
-    let mut sql = format!("{ROW} WHERE 1 = 1");
-    let mut args = Vec::new();
-    let mut and = |fragment: &str, value: Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>| {
-        args.push(value);
-        sql.push_str(&fragment.replace("?N", &format!("?{}", args.len())));
-    };
-    let fields =
-        [(" AND app_id = ?N", f.app_id), (" AND profile_id = ?N", f.profile_id), (" AND platform = ?N", f.platform), (" AND kind = ?N", f.kind), (" AND outcome = ?N", f.outcome)];
+    let mut stmt = Fragments::new(format!("{ROW} WHERE 1 = 1"));
+    let fields = [
+        (" AND app_id = ?N", f.app_id),
+        (" AND profile_id = ?N", f.profile_id),
+        (" AND platform = ?N", f.platform),
+        (" AND kind = ?N", f.kind),
+        (" AND outcome = ?N", f.outcome),
+    ];
     for (fragment, value) in fields {
         if let Some(v) = value {
-            and(fragment, arg(v));
+            stmt.push(fragment, &[arg(v)]);
         }
     }
     if let Some(t) = f.text {
-        and(" AND instr(lower(coalesce(code, '') || ' ' || coalesce(detail, '')), lower(?N)) > 0", arg(t));
+        stmt.push(" AND instr(lower(coalesce(code, '') || ' ' || coalesce(detail, '')), lower(?N)) > 0", &[arg(t)]);
     }
     if let Some(b) = f.before_id {
-        and(" AND id < ?N", arg(&b));
+        stmt.push(" AND id < ?N", &[arg(&b)]);
     }
-    and(" ORDER BY id DESC LIMIT ?N", arg(&limit));
-    bound(db, &sql, &args).many("search activity").await
+    stmt.push(" ORDER BY id DESC LIMIT ?N", &[arg(&limit)]);
+    stmt.bind(db).many("search activity").await
 }
 
 /// The newest rows of a profile and of its grant (a refresh is the grant's: its row names no

@@ -4,7 +4,7 @@
 use super::grants::GRANT_COLUMNS;
 use super::leases::free_lease;
 use super::profiles::{profile_columns_of, ProfileRow, PROFILE_COLUMNS};
-use super::stmt::{arg, bound, query, Row, Stmt};
+use super::stmt::{arg, query, Fragments, Row, Stmt};
 use crate::error::{ApiResult, OrInternal};
 use serde::Deserialize;
 use worker::{D1Database, D1PreparedStatement};
@@ -32,16 +32,7 @@ pub struct ProfileSearch<'a> {
 /// read from an index and stops at `limit` matches: `profiles_app_list (app_id, created_at,
 /// id)` with an app, else `profiles_created (created_at, id)` (migration 0027).
 pub async fn search_profiles(db: &D1Database, f: &ProfileSearch<'_>, limit: u32) -> ApiResult<Vec<ProfileRow>> {
-    let mut sql = format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE 1 = 1");
-    let mut args = Vec::new();
-    let mut and = |fragment: &str, values: &[Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>]| {
-        let mut fragment = fragment.to_string();
-        for v in values {
-            args.push(v.clone());
-            fragment = fragment.replacen("?N", &format!("?{}", args.len()), 1);
-        }
-        sql.push_str(&fragment);
-    };
+    let mut stmt = Fragments::new(format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE 1 = 1"));
     let fields = [
         (" AND app_id = ?N", f.app_id),
         (" AND platform = ?N", f.platform),
@@ -50,20 +41,20 @@ pub async fn search_profiles(db: &D1Database, f: &ProfileSearch<'_>, limit: u32)
     ];
     for (fragment, value) in fields {
         if let Some(v) = value {
-            and(fragment, &[arg(v)]);
+            stmt.push(fragment, &[arg(v)]);
         }
     }
     if let Some(a) = f.account {
-        and(
+        stmt.push(
             " AND (instr(lower(coalesce(username, '')), lower(?N)) > 0 OR instr(lower(coalesce(display_name, '')), lower(?N)) > 0)",
             &[arg(a), arg(a)],
         );
     }
     if let Some((t, id)) = &f.before {
-        and(" AND (created_at, id) < (?N, ?N)", &[arg(t), arg(id)]);
+        stmt.push(" AND (created_at, id) < (?N, ?N)", &[arg(t), arg(id)]);
     }
-    and(" ORDER BY created_at DESC, id DESC LIMIT ?N", &[arg(&limit)]);
-    bound(db, &sql, &args).many::<ProfileRow>("search profiles").await
+    stmt.push(" ORDER BY created_at DESC, id DESC LIMIT ?N", &[arg(&limit)]);
+    stmt.bind(db).many::<ProfileRow>("search profiles").await
 }
 
 /// The grant and schedule columns the profile page shows beside the profile (never a token).

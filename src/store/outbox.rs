@@ -73,18 +73,23 @@ pub struct OutboxRow {
     pub webhook_secret_prev_until: Option<i64>,
 }
 
+/// What a claim of an event for an attempt returns: the row and its app's webhook URL and
+/// secrets (an [`OutboxRow`]).
+const CLAIMED: &str = "RETURNING id, app_id, type, body, attempts, \
+    (SELECT webhook_url FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_url, \
+    (SELECT webhook_secret_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_enc, \
+    (SELECT webhook_secret_prev_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_prev_enc, \
+    (SELECT webhook_secret_prev_until FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_prev_until";
+
 /// Claims a due row for one attempt: moving `next_attempt_at` ahead is the lease, so
 /// overlapping jobs do not deliver the same attempt twice.
 pub async fn claim_event(db: &D1Database, id: &str, now: i64) -> ApiResult<Option<OutboxRow>> {
     query!(
         db,
-        "UPDATE webhook_outbox SET next_attempt_at = ?2 + 120 \
-         WHERE id = ?1 AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?2 \
-         RETURNING id, app_id, type, body, attempts, \
-           (SELECT webhook_url FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_url, \
-           (SELECT webhook_secret_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_enc, \
-           (SELECT webhook_secret_prev_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_prev_enc, \
-           (SELECT webhook_secret_prev_until FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_prev_until",
+        &format!(
+            "UPDATE webhook_outbox SET next_attempt_at = ?2 + 120 \
+             WHERE id = ?1 AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?2 {CLAIMED}"
+        ),
         id,
         now
     )
@@ -255,13 +260,11 @@ pub async fn console_webhooks(db: &D1Database, f: &Filter, limit: u32) -> ApiRes
 pub async fn claim_for_retry(db: &D1Database, id: &str, now: i64) -> ApiResult<Option<OutboxRow>> {
     query!(
         db,
-        "UPDATE webhook_outbox SET next_attempt_at = ?2 + 120, failed_at = NULL \
-         WHERE id = ?1 AND delivered_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?2 OR next_attempt_at > ?2 + 180) \
-         RETURNING id, app_id, type, body, attempts, \
-           (SELECT webhook_url FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_url, \
-           (SELECT webhook_secret_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_enc, \
-           (SELECT webhook_secret_prev_enc FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_prev_enc, \
-           (SELECT webhook_secret_prev_until FROM apps WHERE apps.id = webhook_outbox.app_id) AS webhook_secret_prev_until",
+        &format!(
+            "UPDATE webhook_outbox SET next_attempt_at = ?2 + 120, failed_at = NULL \
+             WHERE id = ?1 AND delivered_at IS NULL \
+             AND (next_attempt_at IS NULL OR next_attempt_at <= ?2 OR next_attempt_at > ?2 + 180) {CLAIMED}"
+        ),
         id,
         now
     )

@@ -43,6 +43,35 @@ pub fn bound(db: &D1Database, sql: &str, args: &[Result<JsValue, JsValue>]) -> w
     prepared.bind(&bindings)
 }
 
+/// A statement put together from fixed fragments (a search naming only the filters given),
+/// each `?N` of a fragment bound to the next value: the SQL never holds a value.
+pub struct Fragments {
+    sql: String,
+    args: Vec<Result<JsValue, JsValue>>,
+}
+
+impl Fragments {
+    /// A statement starting with `head` (no parameters).
+    pub fn new(head: String) -> Self {
+        Fragments { sql: head, args: Vec::new() }
+    }
+
+    /// Appends `fragment`, each of its `?N` numbered for the next of `values`, in order.
+    pub fn push(&mut self, fragment: &str, values: &[Result<JsValue, JsValue>]) {
+        let mut fragment = fragment.to_string();
+        for v in values {
+            self.args.push(v.clone());
+            fragment = fragment.replacen("?N", &format!("?{}", self.args.len()), 1);
+        }
+        self.sql.push_str(&fragment);
+    }
+
+    /// The statement, bound.
+    pub fn bind(&self, db: &D1Database) -> worker::Result<D1PreparedStatement> {
+        bound(db, &self.sql, &self.args)
+    }
+}
+
 /// SQL for the key id of an envelope column (`v1.<kid>.<data>`).
 pub fn kid_sql(column: &str) -> String {
     format!("substr({column}, 4, instr(substr({column}, 4), '.') - 1)")

@@ -89,11 +89,6 @@ impl Search {
     }
 }
 
-/// Epoch seconds as `2026-12-08 14:03:05 UTC` (seconds: several rows may share a minute).
-fn at(epoch: i64) -> String {
-    rfc3339(epoch).replacen('T', " ", 1).get(..19).map(|s| format!("{s} UTC")).unwrap_or_default()
-}
-
 /// The history's table: newest first as given, captioned `caption`; a profile links to its
 /// page. `empty`: the sentence when there are no rows.
 pub fn activity_table(rows: &[ActivityRow], caption: &str, empty: &str) -> Markup {
@@ -113,7 +108,7 @@ pub fn activity_table(rows: &[ActivityRow], caption: &str, empty: &str) -> Marku
                     tbody {
                         @for r in rows {
                             tr {
-                                th scope="row" { time datetime=(rfc3339(r.at)) { (at(r.at)) } }
+                                th scope="row" { time datetime=(rfc3339(r.at)) { (super::layout::when_exact(r.at)) } }
                                 td { (r.app_id) }
                                 td { (r.platform) }
                                 td {

@@ -94,6 +94,22 @@ pub fn console_page(title: &str, current: Option<Nav>, csrf: Option<&str>, notic
     .into_string()
 }
 
+/// Epoch seconds as the console's tables show them: `2026-12-08 14:03 UTC`.
+pub fn when(epoch: i64) -> String {
+    utc(epoch, 16)
+}
+
+/// Epoch seconds to the second, for the history, where events a few seconds apart are told
+/// apart: `2026-12-08 14:03:27 UTC`.
+pub fn when_exact(epoch: i64) -> String {
+    utc(epoch, 19)
+}
+
+/// The first `chars` characters of the RFC 3339 time with a space for the `T`, then ` UTC`.
+fn utc(epoch: i64, chars: usize) -> String {
+    crate::time::rfc3339(epoch).replacen('T', " ", 1).get(..chars).map(|s| format!("{s} UTC")).unwrap_or_default()
+}
+
 /// The hidden field every console form carries.
 pub fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }

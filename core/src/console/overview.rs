@@ -108,7 +108,7 @@ pub fn overview_body(o: &Overview) -> Markup {
     let days = day_labels(first_day);
     let (refresh, proxy, webhook, events) = (names(&REFRESH), names(&PROXY), names(&WEBHOOK), names(&EVENTS));
     html! {
-        p class="hint" { "Counts up to " (rfc3339(o.now).replacen('T', " ", 1).get(..16).unwrap_or_default()) " UTC. Hours and days are UTC; the current hour and day are partial." }
+        p class="hint" { "Counts up to " (super::layout::when(o.now)) ". Hours and days are UTC; the current hour and day are partial." }
         section aria-labelledby="profiles-h" {
             h2 id="profiles-h" { "Profiles" }
             (profiles_table(&o.profiles))
