@@ -119,7 +119,10 @@ test('an app whose webhook secret cannot be read recovers by rotating: its deliv
   const link = await w.createLink(app.api_key, {});
   const { back } = await w.consent(link, { decision: 'deny' });
   await w.callback(back);
-  const failed = async () => w.row("SELECT id, attempts, delivered_at FROM webhook_outbox WHERE app_id = ? AND type = 'connect_link.failed'", app.app.id);
+  // The app's one event so far; its id is kept, since the delivery below makes a second one
+  // of the same type (a query by type alone would then return either).
+  const first = await w.row("SELECT id FROM webhook_outbox WHERE app_id = ? AND type = 'connect_link.failed'", app.app.id);
+  const failed = async () => w.row('SELECT id, attempts, delivered_at FROM webhook_outbox WHERE id = ?', first.id);
   await until('the attempt', async () => (await failed())?.attempts === 1);
   assert.equal((await failed()).delivered_at, null, 'never sent unsigned');
   assert.equal(hooks.got.filter((d) => JSON.parse(d.body).data.link_id === link.id).length, 0);
@@ -131,10 +134,14 @@ test('an app whose webhook secret cannot be read recovers by rotating: its deliv
   assert.equal(signatures(d).length, 1);
   assert.ok(verifies(r.body.webhook_secret, d));
   // The event that failed goes out on its retry, signed with the new secret.
-  await w.sql('UPDATE webhook_outbox SET next_attempt_at = ? WHERE id = ?', now() - 1, (await failed()).id);
+  await w.sql('UPDATE webhook_outbox SET next_attempt_at = ? WHERE id = ?', now() - 1, first.id);
   await w.cron();
   const retried = hooks.got.find((x) => JSON.parse(x.body).data.link_id === link.id);
-  assert.ok(retried && verifies(r.body.webhook_secret, retried));
+  assert.ok(retried, 'the failed event went out on its retry');
+  assert.equal(retried.headers['webhook-id'], first.id);
+  assert.ok(verifies(r.body.webhook_secret, retried), 'signed with the new secret');
+  assert.equal((await failed()).attempts, 2);
+  assert.notEqual((await failed()).delivered_at, null);
 });
 
 test('Meta data deletion codes stay the same across a TOKEN_KEYS rotation, and so does the previous webhook secret', async () => {
