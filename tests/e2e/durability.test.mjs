@@ -104,16 +104,22 @@ test('a reconnect clears the lease: a refresh in flight with the old grant neith
   const id = await connectX('reconnector');
   const old = await stored(id);
   const calls = refreshCalls().length;
-  mocks.delays.set('x:refresh', 1500);
+  // The refresh is held at X (not delayed by a fixed time) until the reconnect is done, so a
+  // slow runner cannot let it answer first.
+  let letGo = mocks.hold('x:refresh');
   const req = forceRefresh(id);
-  await until('the refresh call to reach X', () => refreshCalls().length > calls);
-  const { q } = await w.connectWithMock(mocks, app.api_key, 'x', { user: 'reconnector', redirect: REDIRECT, linkFields: { profile_id: id } });
-  assert.equal(q.profile_id, id);
-  const fresh = await stored(id);
-  assert.notEqual(fresh.access, old.access);
-  assert.equal(fresh.refresh_lease_id, null, 'the reconnect cleared the lease');
+  let fresh;
+  try {
+    await until('the refresh call to reach X', () => refreshCalls().length > calls);
+    const { q } = await w.connectWithMock(mocks, app.api_key, 'x', { user: 'reconnector', redirect: REDIRECT, linkFields: { profile_id: id } });
+    assert.equal(q.profile_id, id);
+    fresh = await stored(id);
+    assert.notEqual(fresh.access, old.access);
+    assert.equal(fresh.refresh_lease_id, null, 'the reconnect cleared the lease');
+  } finally {
+    letGo();
+  }
   const res = await req;
-  mocks.delays.delete('x:refresh');
   assert.equal(res.status, 409, 'the old-grant refresh lost');
   const after = await stored(id);
   assert.equal(after.access, fresh.access, 'the reconnect tokens were not overwritten');
@@ -121,14 +127,17 @@ test('a reconnect clears the lease: a refresh in flight with the old grant neith
 
   // The same with the old grant dead at X: the in-flight refresh gets a terminal answer.
   const calls2 = refreshCalls().length;
-  mocks.delays.set('x:refresh', 1500);
+  letGo = mocks.hold('x:refresh');
   const req2 = forceRefresh(id);
-  await until('the refresh call to reach X', () => refreshCalls().length > calls2);
-  const sent = refreshCalls().at(-1).form.refresh_token;
-  await w.connectWithMock(mocks, app.api_key, 'x', { user: 'reconnector', redirect: REDIRECT, linkFields: { profile_id: id } });
-  mocks.tokens.get(sent).revoked = true;
+  try {
+    await until('the refresh call to reach X', () => refreshCalls().length > calls2);
+    const sent = refreshCalls().at(-1).form.refresh_token;
+    await w.connectWithMock(mocks, app.api_key, 'x', { user: 'reconnector', redirect: REDIRECT, linkFields: { profile_id: id } });
+    mocks.tokens.get(sent).revoked = true;
+  } finally {
+    letGo();
+  }
   assert.equal((await req2).status, 409, 'the old-grant refresh lost');
-  mocks.delays.delete('x:refresh');
   assert.equal((await stored(id)).status, 'active', 'the fresh profile was not disconnected');
   assert.equal((await forceRefresh(id)).status, 200);
 });

@@ -62,7 +62,9 @@ test('the grant is held in a row from the token answer on, while the identity an
   const approved = mocks.approve(link.authorize_url, { user: 'early' });
   // The Page listing answers late: the window in which an isolate that dies would have left
   // the grant with no row.
-  mocks.delays.set('facebook:accounts', 1500);
+  // Held (not delayed by a fixed time) so that a slow runner cannot let it answer before the
+  // row is read.
+  let letGo = mocks.hold('facebook:accounts');
   try {
     const done = fetch(`${w.base}/oauth/callback?${new URLSearchParams({ code: approved.code, state: approved.state })}`, { redirect: 'manual' });
     await until('the Pages to be asked for', () => mocks.calls.some((c) => c.endpoint === 'accounts' && !c.answered && bearerUser(c) === 'early'));
@@ -71,10 +73,12 @@ test('the grant is held in a row from the token answer on, while the identity an
     assert.equal(row.token_hash, '', 'no browser can submit it');
     const held = JSON.parse(w.openEnvelope(row.sealed, link.id, 'account_choice'));
     assert.ok(live('early').some((t) => t === mocks.tokens.get(held.access_token)), 'it holds the grant the platform issued');
+    letGo();
+    letGo = null;
     const res = await done;
     assert.equal(new URL(res.headers.get('location')).searchParams.get('connected'), 'true');
   } finally {
-    mocks.delays.delete('facebook:accounts');
+    letGo?.();
   }
   assert.equal(await holdRow(link.id), null, 'the landing dropped it');
   assert.equal((await w.row("SELECT COUNT(*) AS n FROM profiles WHERE platform_user_id IN ('7101', '7102') AND status = 'active'")).n, 2);

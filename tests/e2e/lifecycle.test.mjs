@@ -111,11 +111,13 @@ test('a 503 leaves the profile active, sends refresh_failed once, backs off; a s
   for (let i = 0; i < 2; i++) {
     mocks.failNext('x', 'token', () => new Response('upstream down', { status: 503 }));
     await w.makeDue(id);
+    const t0 = now();
     await w.cron();
     const p = await w.row('SELECT p.status, g.refresh_failures, g.next_refresh_at FROM profiles p JOIN grants g ON g.id = p.grant_id WHERE p.id = ?', id);
     assert.equal(p.status, 'active');
     assert.equal(p.refresh_failures, i + 1);
-    assert.ok(p.next_refresh_at >= now() + 25, 'backed off');
+    // Failure n backs off at least 30 s * 2^(n-1) from the run, which began after t0.
+    assert.ok(p.next_refresh_at >= t0 + 30 * 2 ** i, 'backed off');
   }
   assert.equal(receiver.of('profile.refresh_failed', id).length, 1, 'sent once for the whole failing streak');
   assert.equal(receiver.of('profile.recovered', id).length, 0);

@@ -77,8 +77,16 @@ export function metaKit(mocks) {
       return ids;
     },
 
-    /** The subscribed_apps calls of Page `pageId` seen so far, once the worker's are settled. */
-    subscriptionCalls: (pageId) => callsQuiet(mocks.calls, (c) => c.endpoint === 'subscribed_apps' && c.path === `/v25.0/${pageId}/subscribed_apps`),
+    /**
+     * The subscribed_apps calls of Page `pageId` seen so far, once the worker's are settled:
+     * at least `atLeast` of them first (the worker calls after its answer, and a quiet window
+     * alone can close before a slow call arrives), then no new one for a quiet window.
+     */
+    subscriptionCalls: async (pageId, atLeast = 0) => {
+      const match = (c) => c.endpoint === 'subscribed_apps' && c.path === `/v25.0/${pageId}/subscribed_apps`;
+      for (const end = Date.now() + 10000; mocks.calls.filter(match).length < atLeast && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+      return callsQuiet(mocks.calls, match);
+    },
   };
   return kit;
 }

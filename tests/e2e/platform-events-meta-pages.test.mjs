@@ -72,7 +72,7 @@ test('a Page subscribes its app to the fields asked for at connect, and unsubscr
   const [a1, a2] = await connectPages(asks, 'subu', [{ id: '4101', name: 'One' }, { id: '4102', name: 'Two' }]);
   const firstTokens = { 4101: mocks.pageToken('4101'), 4102: mocks.pageToken('4102') };
   for (const page of ['4101', '4102']) {
-    const calls = await subscriptionCalls(page);
+    const calls = await subscriptionCalls(page, 1);
     assert.deepEqual(calls.map((c) => [c.method, c.headers.authorization, c.form.subscribed_fields, c.status]),
       [['POST', `Bearer ${firstTokens[page]}`, 'feed,mention', 200]], `Page ${page}`);
     assert.deepEqual(subscribed(page), ['feed', 'mention']);
@@ -80,20 +80,20 @@ test('a Page subscribes its app to the fields asked for at connect, and unsubscr
   // An app that asked for nothing connecting the Page again: the Page keeps the other app's fields.
   const [q1] = await connectPages(quiet, 'subu', [{ id: '4101', name: 'One' }]);
   const quietToken = mocks.pageToken('4101');
-  assert.deepEqual((await subscriptionCalls('4101')).slice(1).map((c) => [c.method, c.headers.authorization, c.form.subscribed_fields, c.status]),
+  assert.deepEqual((await subscriptionCalls('4101', 2)).slice(1).map((c) => [c.method, c.headers.authorization, c.form.subscribed_fields, c.status]),
     [['POST', `Bearer ${quietToken}`, 'feed,mention', 200]]);
   assert.deepEqual(subscribed('4101'), ['feed', 'mention']);
 
   // Another profile of the Page (another app, same platform app) holds it: no DELETE yet.
   assert.equal((await w.call('DELETE', `/v1/profiles/${a1}`, { token: asks.api_key })).status, 204);
-  assert.equal((await subscriptionCalls('4101')).length, 2);
+  assert.equal((await subscriptionCalls('4101', 2)).length, 2);
   // The last one goes: DELETE with its own Page token, before that token is gone.
   assert.equal((await w.call('DELETE', `/v1/profiles/${q1}`, { token: quiet.api_key })).status, 204);
-  assert.deepEqual((await subscriptionCalls('4101')).slice(2).map((c) => [c.method, c.headers.authorization, c.status]),
+  assert.deepEqual((await subscriptionCalls('4101', 3)).slice(2).map((c) => [c.method, c.headers.authorization, c.status]),
     [['DELETE', `Bearer ${quietToken}`, 200]]);
   assert.equal(subscribed('4101'), undefined);
   assert.equal((await w.call('DELETE', `/v1/profiles/${a2}`, { token: asks.api_key })).status, 204);
-  assert.deepEqual((await subscriptionCalls('4102')).map((c) => [c.method, c.headers.authorization, c.status]),
+  assert.deepEqual((await subscriptionCalls('4102', 2)).map((c) => [c.method, c.headers.authorization, c.status]),
     [['POST', `Bearer ${firstTokens[4102]}`, 200], ['DELETE', `Bearer ${firstTokens[4102]}`, 200]]);
 
   // Nobody holding a Page asked for anything: no call at all.
@@ -108,9 +108,9 @@ test('apps holding one Page get the union of their fields, so one app\'s connect
   const feed = await newApp('Union feed', { facebook: ['feed'] });
   const mentions = await newApp('Union mentions', { facebook: ['mention'] });
   const [pf] = await connectPages(feed, 'unu', [{ id: '4501', name: 'Shared' }]);
-  assert.deepEqual((await subscriptionCalls('4501')).map((c) => c.form.subscribed_fields), ['feed']);
+  assert.deepEqual((await subscriptionCalls('4501', 1)).map((c) => c.form.subscribed_fields), ['feed']);
   await connectPages(mentions, 'unu', [{ id: '4501', name: 'Shared' }]);
-  assert.deepEqual((await subscriptionCalls('4501')).map((c) => c.form.subscribed_fields), ['feed', 'feed,mention']);
+  assert.deepEqual((await subscriptionCalls('4501', 2)).map((c) => c.form.subscribed_fields), ['feed', 'feed,mention']);
   assert.deepEqual(subscribed('4501'), ['feed', 'mention'], 'Meta would still send feed changes to the feed app');
   // And they do reach it.
   const body = pageBody('4501', [comment('4501_c1')]);
@@ -121,7 +121,7 @@ test('apps holding one Page get the union of their fields, so one app\'s connect
   const own = await newApp('Union own', { facebook: ['messages'] });
   await ownClient(own, 'facebook', { client_id: 'union-fb-app', client_secret: 'union-fb-secret' });
   await connectPages(own, 'unu', [{ id: '4501', name: 'Shared' }], { scopes: [...FB_DEFAULT_SCOPES, 'pages_manage_metadata', 'pages_messaging'] });
-  assert.deepEqual((await subscriptionCalls('4501')).slice(2).map((c) => c.form.subscribed_fields), ['messages']);
+  assert.deepEqual((await subscriptionCalls('4501', 3)).slice(2).map((c) => c.form.subscribed_fields), ['messages']);
   assert.deepEqual(subscribed('4501', 'union-fb-app'), ['messages']);
   assert.deepEqual(subscribed('4501'), ['feed', 'mention']);
   for (const app of [feed, mentions, own]) app.receiver.stop();
@@ -131,7 +131,7 @@ test('a login without pages_manage_metadata: the subscription is refused, logged
   const app = await newApp('No permission', { facebook: ['feed'] });
   const [p] = await connectPages(app, 'noperm', [{ id: '4601', name: 'Unpermitted' }], { scopes: null });
   assert.equal(mocks.authorizations.at(-1).scopes.includes('pages_manage_metadata'), false);
-  const calls = await subscriptionCalls('4601');
+  const calls = await subscriptionCalls('4601', 1);
   assert.deepEqual(calls.map((c) => [c.method, c.status]), [['POST', 403]]);
   assert.equal(subscribed('4601'), undefined);
   const line = await logged(['page_subscribe_failed', p]);
@@ -148,12 +148,12 @@ test('a Page connected under an app\'s own Meta app subscribes that app, with th
   const [p] = await connectPages(app, 'ownu', [{ id: '4701', name: 'Own' }]);
   const token = mocks.pageToken('4701');
   assert.equal(mocks.tokens.get(token).clientId, 'own-fb-app');
-  assert.deepEqual((await subscriptionCalls('4701')).map((c) => [c.method, c.headers.authorization, c.form.subscribed_fields, c.status]),
+  assert.deepEqual((await subscriptionCalls('4701', 1)).map((c) => [c.method, c.headers.authorization, c.form.subscribed_fields, c.status]),
     [['POST', `Bearer ${token}`, 'feed', 200]]);
   assert.deepEqual(subscribed('4701', 'own-fb-app'), ['feed']);
   assert.equal(subscribed('4701'), undefined, 'not the deployment\'s Meta app');
   assert.equal((await w.call('DELETE', `/v1/profiles/${p}`, { token: app.api_key })).status, 204);
-  assert.deepEqual((await subscriptionCalls('4701')).slice(1).map((c) => [c.method, c.headers.authorization, c.status]), [['DELETE', `Bearer ${token}`, 200]]);
+  assert.deepEqual((await subscriptionCalls('4701', 2)).slice(1).map((c) => [c.method, c.headers.authorization, c.status]), [['DELETE', `Bearer ${token}`, 200]]);
   assert.equal(subscribed('4701', 'own-fb-app'), undefined);
   app.receiver.stop();
 });
@@ -164,14 +164,14 @@ test('a Page profile purged unclaimed unsubscribes its Page when it was the last
   const token = mocks.pageToken('4801');
   const row = await w.row("SELECT id, status FROM profiles WHERE platform = 'facebook' AND platform_user_id = '4801'");
   assert.equal(row.status, 'pending');
-  assert.deepEqual((await subscriptionCalls('4801')).map((c) => [c.method, c.status]), [['POST', 200]]);
+  assert.deepEqual((await subscriptionCalls('4801', 1)).map((c) => [c.method, c.status]), [['POST', 200]]);
   // Inside the claim window the cron keeps it; once the window closes it goes, and the Page with it.
   await w.cron();
-  assert.equal((await subscriptionCalls('4801')).length, 1);
+  assert.equal((await subscriptionCalls('4801', 1)).length, 1);
   await w.sql("UPDATE connect_links SET claim_expires_at = ? WHERE status = 'awaiting_claim' AND app_id = ?", Math.floor(Date.now() / 1000) - 1, app.id);
   await w.cron();
   assert.equal(await w.row('SELECT id FROM profiles WHERE id = ?', row.id), null);
-  assert.deepEqual((await subscriptionCalls('4801')).slice(1).map((c) => [c.method, c.headers.authorization, c.status]), [['DELETE', `Bearer ${token}`, 200]]);
+  assert.deepEqual((await subscriptionCalls('4801', 2)).slice(1).map((c) => [c.method, c.headers.authorization, c.status]), [['DELETE', `Bearer ${token}`, 200]]);
   assert.equal(subscribed('4801'), undefined);
   app.receiver.stop();
 });

@@ -94,7 +94,7 @@ test('an entry\'s changes are forwarded one by one to the apps that asked for th
   const [pf] = await connectPages(feed, 'evu', [{ id: '4201', name: 'Evented' }]);
   const [pm] = await connectPages(mentions, 'evu', [{ id: '4201', name: 'Evented' }]);
   // The Page is subscribed to both apps' fields: Meta sends it both.
-  assert.deepEqual((await subscriptionCalls('4201')).map((c) => [c.form.subscribed_fields, c.status]), [['feed', 200], ['feed,mention', 200]]);
+  assert.deepEqual((await subscriptionCalls('4201', 2)).map((c) => [c.form.subscribed_fields, c.status]), [['feed', 200], ['feed,mention', 200]]);
   assert.deepEqual(mocks.pageSubscriptions.get(`${credsFor('facebook').id}:4201`), ['feed', 'mention']);
   const body = pageBody('4201', [comment('4201_c1', 'first'), comment('4201_c2', 'second')], 1703332800);
   const r = await post('/platform-webhooks/meta', body, sign(body, credsFor('facebook').secret));
@@ -123,7 +123,7 @@ test('an entry\'s changes are forwarded one by one to the apps that asked for th
 test('Messenger events go to the Page\'s profiles; an unknown account is counted, not stored; counters exact', async () => {
   const app = await newApp('Messages', { facebook: ['messages'] });
   const [p] = await connectPages(app, 'msgu', [{ id: '4301', name: 'Messaged' }], { scopes: [...SUBSCRIBING_SCOPES, 'pages_messaging'] });
-  assert.deepEqual((await subscriptionCalls('4301')).map((c) => [c.form.subscribed_fields, c.status]), [['messages', 200]]);
+  assert.deepEqual((await subscriptionCalls('4301', 1)).map((c) => [c.form.subscribed_fields, c.status]), [['messages', 200]]);
   const before = await w.row('SELECT COUNT(*) AS n FROM platform_event_seen');
   const statsBefore = await statsOf('facebook');
   // Research 1.7 (d): a Messenger message (milliseconds), and an entry for a Page nobody holds.

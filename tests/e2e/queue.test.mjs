@@ -54,7 +54,10 @@ test('twenty concurrent refresh triggers (cron, queue, endpoint) make exactly on
   await w.sql('UPDATE grants SET next_refresh_at = ? WHERE id = (SELECT grant_id FROM profiles WHERE id = ?)', now() - 1, id);
   const before = refreshCalls();
   const grantId = await w.grantOf(id);
-  mocks.delays.set('x:token', 600); // keep the winner's refresh in flight while the others arrive
+  // Keep the winner's refresh in flight while the others arrive: a forced refresh that starts
+  // after the winner's has finished rightly refreshes again, so the window is wide enough for
+  // a slow runner to issue all twenty inside it.
+  mocks.delays.set('x:token', 2000);
   const triggers = [];
   for (let i = 0; i < 20; i++) {
     if (i % 4 === 0) triggers.push(w.cron().then(() => 'cron'));
@@ -69,7 +72,7 @@ test('twenty concurrent refresh triggers (cron, queue, endpoint) make exactly on
   // consumer takes batches one at a time, in order, so once a message sent after them all has
   // been consumed (another grant's refresh), so have they.
   await w.enqueue({ grant_id: await w.grantOf(sentinel), enqueued_ms: Date.now() });
-  assert.ok(await waitFor(() => refreshCallsOf('sentinel') === 1), 'the queue reached the last message');
+  assert.ok(await waitFor(() => refreshCallsOf('sentinel') === 1, 15000), 'the queue reached the last message');
   mocks.delays.delete('x:token');
   assert.equal(refreshCallsOf('crowd'), 1, 'exactly one call to the token endpoint');
   assert.equal(refreshCalls(), before + 2, 'and no other');
