@@ -7,9 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { chromium } from 'playwright-core';
 import { startWorker, freePort } from './harness.mjs';
 import { CHROMIUM, skip } from './browser-find.mjs';
+import { launchChromium, violationEventsTab } from './browser-kit.mjs';
 
 let w, browser, app, appBase;
 before(async () => {
@@ -27,8 +27,7 @@ before(async () => {
   await new Promise((resolve) => app.listen(port, '127.0.0.1', resolve));
   appBase = `http://127.0.0.1:${port}`;
   // Chromium's own sandbox cannot start as root (CI containers); the pages are our own.
-  const args = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
-  browser = await chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
@@ -39,20 +38,7 @@ after(async () => {
 const PAGE_POLICY_DIRECTIVES = ["default-src 'none'", "style-src 'self'", "img-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"];
 
 /** A browser tab that records every policy violation: console reports and DOM events. */
-async function tab() {
-  const context = await browser.newContext();
-  const violations = [];
-  await context.exposeBinding('__reportViolation', (_src, v) => violations.push(v));
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) =>
-      window.__reportViolation({ directive: e.violatedDirective, blocked: e.blockedURI, page: location.pathname }));
-  });
-  const page = await context.newPage();
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) violations.push({ console: m.text() });
-  });
-  return { context, page, violations };
-}
+const tab = () => violationEventsTab(browser, { consoleToo: true });
 
 /** Opens a connect link in the tab; checks the consent page's headers and styles. */
 async function openConsent(page, link) {

@@ -29,10 +29,7 @@ before(async () => {
     outbound: mocks.handle,
     entry: 'tests/e2e/d1-count-entry.mjs',
   });
-  const r = await w.admin('POST', '/v1/admin/apps', { name: 'History app', allowed_redirect_urls: [REDIRECT], webhook_url: receiver.url, claim: 'auto' });
-  assert.equal(r.status, 201);
-  app = r.body;
-  receiver.useSecret(app.webhook_secret);
+  app = await w.createApp('History app', [REDIRECT], { receiver, claim: 'auto' });
   c = await signedIn(w);
 });
 after(async () => {

@@ -9,17 +9,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { startWorker } from './harness.mjs';
 import { CHROMIUM, skip } from './browser-find.mjs';
+import { SHOTS, axeProblems, launchChromium, policyTab } from './browser-kit.mjs';
 import { WebhookReceiver } from './webhook-receiver.mjs';
-
-const require = createRequire(import.meta.url);
-const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SHOTS = path.join(root, 'test-results/screenshots');
 
 let w, browser, app, receiver, profileId, firstKeyId;
 before(async () => {
@@ -28,14 +21,11 @@ before(async () => {
   receiver = new WebhookReceiver();
   await receiver.start();
   w = await startWorker({ vars: { CONSOLE: 'on' } });
-  app = await w.createApp('Acme Posts');
+  app = await w.createApp('Acme Posts', undefined, { receiver });
   // The app's original key, as D1 holds it (the app page lists it by id).
   const keys = (await w.sql('SELECT id FROM api_keys WHERE app_id = ?', app.app.id)).results;
   assert.equal(keys.length, 1);
   firstKeyId = keys[0].id;
-  receiver.useSecret(app.webhook_secret);
-  const patched = await w.admin('PATCH', `/v1/admin/apps/${app.app.id}`, { webhook_url: receiver.url });
-  assert.equal(patched.status, 200, JSON.stringify(patched.body));
   // One connected profile, with a known external_user_id to search for.
   const link = await w.createLink(app.api_key, { external_user_id: 'user-42' });
   const { back } = await w.consent(link, { username: 'ada' });
@@ -44,8 +34,7 @@ before(async () => {
   profileId = list.body.data[0].id;
   await w.settled();
   fs.mkdirSync(SHOTS, { recursive: true });
-  const args = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
-  browser = await chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
@@ -55,16 +44,7 @@ after(async () => {
 });
 
 /** A tab that records every policy violation and page error. */
-async function tab() {
-  const context = await browser.newContext({ locale: 'en-US' });
-  const page = await context.newPage();
-  const violations = [];
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
-  });
-  page.on('pageerror', (e) => violations.push(String(e)));
-  return { context, page, violations };
-}
+const tab = () => policyTab(browser, { locale: 'en-US', pageErrors: true });
 
 /** axe in light and dark at desktop width, no sideways scroll on a phone; a screenshot of each. */
 async function audit(page, name) {
@@ -75,10 +55,7 @@ async function audit(page, name) {
   ]) {
     await page.setViewportSize({ width: view.width, height: view.height });
     await page.emulateMedia({ colorScheme: view.scheme });
-    if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
-    const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    assert.deepEqual(bad.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], `${name}${view.suffix}`);
+    assert.deepEqual(await axeProblems(page), [], `${name}${view.suffix}`);
     if (view.width === 360) {
       // Wide tables scroll inside their own box; the page itself never scrolls sideways.
       const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

@@ -23,12 +23,8 @@ before(async () => {
   await receiver.start();
   const vars = { ...credentialVars(['x']), CONSOLE: 'on', PLATFORM_TIMEOUT_MS: '1000' };
   w = await startWorker({ vars, outbound: mocks.handle, entry: 'tests/e2e/d1-count-entry.mjs' });
-  const r = await w.admin('POST', '/v1/admin/apps', { name: 'Console profiles app', allowed_redirect_urls: [REDIRECT], webhook_url: receiver.url });
-  assert.equal(r.status, 201);
-  app = r.body.app;
-  app.api_key = r.body.api_key;
-  app.webhook_secret = r.body.webhook_secret;
-  receiver.useSecret(app.webhook_secret);
+  const r = await w.createApp('Console profiles app', [REDIRECT], { receiver });
+  app = { ...r.app, api_key: r.api_key, webhook_secret: r.webhook_secret };
   c = await signedIn(w);
 });
 after(async () => {

@@ -20,10 +20,7 @@ const statementsOf = (r) => Number(r.headers.get('x-test-d1-statements'));
 before(async () => {
   await receiver.start();
   w = await startWorker({ vars: { CONSOLE: 'on' }, entry: 'tests/e2e/d1-count-entry.mjs' });
-  const r = await w.admin('POST', '/v1/admin/apps', { name: 'Hooked app', allowed_redirect_urls: ['http://localhost:3000/connected'], webhook_url: receiver.url });
-  assert.equal(r.status, 201);
-  app = r.body;
-  receiver.useSecret(app.webhook_secret);
+  app = await w.createApp('Hooked app', undefined, { receiver });
   other = (await w.createApp('Other app')).app.id;
   c = await signedIn(w);
 });

@@ -9,10 +9,10 @@
 // skipped loudly, unless REQUIRE_BROWSER=1 (CI), which makes it fail instead.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
 import { startWorker, freePort } from './harness.mjs';
 import { demoAppSettings, startDemoApp } from '../../scripts/demo-app.mjs';
 import { CHROMIUM, skip } from './browser-find.mjs';
+import { launchChromium } from './browser-kit.mjs';
 
 let w, browser, demo, demoBase, apiKey;
 before(async () => {
@@ -28,8 +28,7 @@ before(async () => {
   assert.equal(patched.status, 200, JSON.stringify(patched.body));
   demo = await startDemoApp({ base: w.base, apiKey: app.api_key, port, host: '127.0.0.1', webhookSecret: app.webhook_secret });
   // Chromium's own sandbox cannot start as root (CI containers); the pages are our own.
-  const args = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
-  browser = await chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -303,10 +303,16 @@ class Worker {
     return this.call(method, p, { ...opts, token: this.bindings.ADMIN_TOKEN, json });
   }
 
-  /** Creates an app and returns { app, api_key, webhook_secret }. */
-  async createApp(name = 'Test app', allowed = ['http://localhost:3000/connected']) {
-    const r = await this.admin('POST', '/v1/admin/apps', { name, allowed_redirect_urls: allowed });
+  /**
+   * Creates an app and returns { app, api_key, webhook_secret }. `receiver`: a
+   * WebhookReceiver the app's webhooks go to (told the app's secret); `fields`: more of the
+   * create body (`claim`, `limits`, ...).
+   */
+  async createApp(name = 'Test app', allowed = ['http://localhost:3000/connected'], { receiver, ...fields } = {}) {
+    const hooks = receiver ? { webhook_url: receiver.url } : {};
+    const r = await this.admin('POST', '/v1/admin/apps', { name, allowed_redirect_urls: allowed, ...hooks, ...fields });
     assert.equal(r.status, 201, JSON.stringify(r.body));
+    receiver?.useSecret(r.body.webhook_secret);
     return r.body;
   }
 

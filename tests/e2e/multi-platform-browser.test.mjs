@@ -10,9 +10,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { chromium } from 'playwright-core';
 import { startWorker, freePort } from './harness.mjs';
 import { CHROMIUM, skip } from './browser-find.mjs';
+import { launchChromium, violationEventsTab } from './browser-kit.mjs';
 import { PlatformMocks, chainOutbound } from './platform-mocks.mjs';
 import { BlueskyMocks } from './mocks-bluesky.mjs';
 
@@ -31,8 +31,7 @@ before(async () => {
   redirect = `http://127.0.0.1:${port}/connected`;
   apiKey = (await w.createApp('Chooser browser app', [redirect])).api_key;
   // Chromium's own sandbox cannot start as root (CI containers); the pages are our own.
-  const args = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
-  browser = await chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
@@ -40,16 +39,9 @@ after(async () => {
   appServer?.close();
 });
 
-/** A tab that records every policy violation. */
+/** A tab that records every policy violation (its DOM events). */
 async function tab() {
-  const context = await browser.newContext();
-  const violations = [];
-  await context.exposeBinding('__reportViolation', (_src, v) => violations.push(v));
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) =>
-      window.__reportViolation({ directive: e.violatedDirective, blocked: e.blockedURI, page: location.pathname }));
-  });
-  const page = await context.newPage();
+  const { context, page, violations } = await violationEventsTab(browser);
   return { context, page, others: () => violations };
 }
 

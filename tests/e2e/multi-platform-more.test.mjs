@@ -21,10 +21,7 @@ before(async () => {
   await receiver.start();
   const vars = { ...credentialVars(['x', 'linkedin']), PLATFORM_TIMEOUT_MS: '3000' };
   w = await startWorker({ vars, outbound: chainOutbound(bsky, mocks) });
-  const r = await w.admin('POST', '/v1/admin/apps', { name: 'Multi more', allowed_redirect_urls: [REDIRECT], webhook_url: receiver.url });
-  assert.equal(r.status, 201);
-  app = r.body;
-  receiver.useSecret(app.webhook_secret);
+  app = await w.createApp('Multi more', [REDIRECT], { receiver });
 });
 after(async () => {
   await w?.stop();

@@ -14,17 +14,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { startWorker } from './harness.mjs';
 import { CHROMIUM, skip } from './browser-find.mjs';
+import { SHOTS, axeProblems, launchChromium, policyTab } from './browser-kit.mjs';
 import { CUSTOM_PROVIDERS } from './platform-mocks.mjs';
-
-const require = createRequire(import.meta.url);
-const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SHOTS = path.join(root, 'test-results/screenshots');
 const VIEWS = [
   { name: 'desktop', width: 1280, height: 800, scheme: 'light' },
   { name: 'phone', width: 360, height: 740, scheme: 'light' },
@@ -40,8 +33,7 @@ before(async () => {
   w = await startWorker({ vars: { CUSTOM_PROVIDERS: JSON.stringify(CUSTOM_PROVIDERS) } });
   app = await w.createApp('Acme Posts');
   fs.mkdirSync(SHOTS, { recursive: true });
-  const args = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
-  browser = await chromium.launch({ executablePath: CHROMIUM, args, headless: true });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
@@ -50,15 +42,7 @@ after(async () => {
 });
 
 /** A tab whose browser asks for `locale` (Accept-Language) and records policy violations. */
-async function tab(locale) {
-  const context = await browser.newContext({ locale });
-  const page = await context.newPage();
-  const violations = [];
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
-  });
-  return { context, page, violations };
-}
+const tab = (locale) => policyTab(browser, { locale });
 
 /**
  * Checks the page in every view: axe (no serious or critical violation), no sideways scroll,
@@ -68,15 +52,7 @@ async function audit(page, name) {
   for (const view of VIEWS) {
     await page.setViewportSize({ width: view.width, height: view.height });
     await page.emulateMedia({ colorScheme: view.scheme });
-    // Injected through the DevTools protocol: the page policy allows no script of its own.
-    if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
-    const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    assert.deepEqual(
-      bad.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-      [],
-      `${name} ${view.name}`,
-    );
+    assert.deepEqual(await axeProblems(page), [], `${name} ${view.name}`);
     const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(sideways <= 0, `${name} ${view.name} scrolls sideways by ${sideways}px`);
     assert.equal(await page.$eval('.shell', (e) => getComputedStyle(e).maxWidth), '512px', 'the stylesheet applies');
