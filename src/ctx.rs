@@ -219,9 +219,12 @@ impl Ctx {
         self.text("ADMIN_TOKEN").map(|t| connect_links_core::console::session::SessionKey::of(&t))
     }
 
-    /// `ADMIN_TOKEN`, for the console's sign-in (never logged or shown).
-    pub fn admin_token(&self) -> Option<String> {
+    /// Whether `given` is `ADMIN_TOKEN` (never, when it is unset), compared in constant time:
+    /// hashing first makes the comparison independent of both lengths.
+    pub fn is_admin_token(&self, given: &str) -> bool {
         self.text("ADMIN_TOKEN")
+            .map(BearerSecret::new)
+            .is_some_and(|e| ct_eq(&Sha256::digest(given.as_bytes()), &Sha256::digest(e.secret())))
     }
 
     /// Whether the deployment is served over https (cookies are then `Secure`).
@@ -232,10 +235,8 @@ impl Ctx {
     /// Checks `Authorization: Bearer <ADMIN_TOKEN>` in constant time.
     pub fn require_admin(&self, req: &Request) -> ApiResult<()> {
         let given = auth_header(req);
-        let expected = self.text("ADMIN_TOKEN").map(BearerSecret::new);
-        match (bearer(given.as_deref()), expected) {
-            // Hashing first makes the comparison independent of both lengths.
-            (Some(g), Some(e)) if ct_eq(&Sha256::digest(g), &Sha256::digest(e.secret())) => Ok(()),
+        match bearer(given.as_deref()) {
+            Some(g) if self.is_admin_token(g) => Ok(()),
             _ => Err(ApiError::unauthorized()),
         }
     }

@@ -186,7 +186,7 @@ pub fn sanitize_logo(kind: LogoKind, body: &[u8]) -> ApiResult<Logo> {
         LogoKind::Svg => svg::sanitize(body)?,
     };
     let digest = Sha256::digest(&bytes);
-    let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let hash = crate::random::hex(&digest[..8]);
     Ok(Logo { kind, file: format!("{hash}.{}", kind.extension()), bytes })
 }
 

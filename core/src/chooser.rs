@@ -34,24 +34,15 @@ pub fn form_token_ok(key: &DerivedKey, link_id: &str, browser: &str, token: &str
 /// The `Set-Cookie` value binding the link's forms to this browser: sent back only to the
 /// link's own path, never readable by script, never sent with another site's request.
 pub fn link_cookie(value: &str, link_id: &str, secure: bool) -> String {
-    format!(
-        "{LINK_COOKIE}={value}; Path=/connect/{link_id}; Max-Age={COOKIE_TTL_SECS}; HttpOnly; SameSite=Strict{}",
-        if secure { "; Secure" } else { "" }
-    )
+    crate::cookie::strict_cookie(LINK_COOKIE, value, &format!("/connect/{link_id}"), COOKIE_TTL_SECS, secure)
 }
 
 /// The cookie's value in a `Cookie` header, if it is there and looks like one the worker
 /// set (base64url, 16 to 64 characters): anything else is treated as no cookie.
 pub fn cookie_value(header: Option<&str>) -> Option<&str> {
-    let v = crate::picker::named_cookie(header, LINK_COOKIE)?;
+    let v = crate::cookie::named_cookie(header, LINK_COOKIE)?;
     let shaped = (16..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     shaped.then_some(v)
-}
-
-/// Where the worker serves the icon of platform `id`, when it has one (a custom provider has
-/// none: its pages show a monogram).
-pub fn icon_url(id: &str) -> Option<String> {
-    PlatformMark::of(id, "").icon_url
 }
 
 /// One platform the chooser lists.
@@ -78,7 +69,7 @@ pub fn chooser_page(brand: &Brand, msgs: &Messages, action: &str, token: &str, o
                     @for o in offered {
                         li {
                             button type="submit" name="platform" value=(o.id) class="choice" {
-                                @if let Some(src) = icon_url(o.id) {
+                                @if let Some(src) = crate::pages::icon_url(o.id) {
                                     img class="mark" src=(src) alt="" width="24" height="24";
                                 } @else {
                                     span class="mark monogram" aria-hidden="true" { (initial(o.name)) }

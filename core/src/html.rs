@@ -20,10 +20,18 @@ pub const CONTENT_SECURITY_POLICY: &str =
 /// which redirects on to the app. Under plain `form-action 'self'` the last hop is blocked
 /// (after the callback already spent the code). So the consent page names exactly the
 /// origins of those hops; every other directive stays as in [`CONTENT_SECURITY_POLICY`].
-/// `urls` that are not absolute http(s) URLs are left out.
+/// `urls` that are not absolute http(s) URLs are left out, except the scheme source `https:`
+/// (any https origin: the hosted forms, whose redirects pass through hosts no list names).
 pub fn policy_with_form_targets(urls: &[&str]) -> String {
     let mut origins: Vec<String> = Vec::new();
     for u in urls {
+        // The scheme source `https:` (any https target) is a source expression as it is.
+        if *u == "https:" {
+            if !origins.iter().any(|o| o == "https:") {
+                origins.push("https:".to_string());
+            }
+            continue;
+        }
         let Ok(url) = url::Url::parse(u) else { continue };
         // Only a tuple origin serializes to a source expression (no ';' or ',' can appear).
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -66,6 +74,8 @@ mod tests {
              form-action 'self' http://127.0.0.1:8787 https://app.example.com; frame-ancestors 'none'; base-uri 'none'"
         );
         assert_eq!(policy_with_form_targets(&[]), CONTENT_SECURITY_POLICY);
+        assert!(policy_with_form_targets(&["https:", "http://localhost:3000/cb", "https:"])
+            .contains("; form-action 'self' https: http://localhost:3000; "));
     }
 
     #[test]

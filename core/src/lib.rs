@@ -12,6 +12,7 @@ pub mod callback;
 pub mod caps;
 pub mod chooser;
 pub mod console;
+pub mod cookie;
 pub mod decimal;
 pub mod envelope;
 pub mod error;

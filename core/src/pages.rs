@@ -78,9 +78,14 @@ impl PlatformMark {
     /// The mark of platform `id` named `name`: its icon where the worker serves one
     /// ([`ICONS`]), else a monogram.
     pub fn of(id: &str, name: &str) -> Self {
-        let icon_url = ICONS.contains(&id).then(|| format!("/assets/icons/{id}.svg"));
-        PlatformMark { name: name.to_string(), icon_url }
+        PlatformMark { name: name.to_string(), icon_url: icon_url(id) }
     }
+}
+
+/// Where the worker serves the icon of platform `id`, when it has one ([`ICONS`]; a custom
+/// provider has none: its pages show a monogram).
+pub fn icon_url(id: &str) -> Option<String> {
+    ICONS.contains(&id).then(|| format!("/assets/icons/{id}.svg"))
 }
 
 /// The path of the shared stylesheet (a static asset: `assets/pages.css`).
@@ -99,9 +104,8 @@ pub fn accent_href(accent: &str) -> Option<String> {
 /// colour. It also sets the text colour on the accent (black or white, whichever reads better:
 /// [`crate::brand::text_on_accent`]), so any accent keeps its buttons' text readable.
 pub fn accent_css(file: &str) -> Option<String> {
-    let hex = file.strip_suffix(".css")?;
-    accent_href(&format!("#{hex}"))?;
-    let hex = hex.to_ascii_lowercase();
+    // text_on_accent reads `#rrggbb` only: it is the check that the file names a colour.
+    let hex = file.strip_suffix(".css")?.to_ascii_lowercase();
     let on = crate::brand::text_on_accent(&format!("#{hex}"))?;
     Some(format!(":root{{--accent:#{hex};--on-accent:{on}}}\n"))
 }

@@ -79,20 +79,12 @@ pub fn choice_hash(value: &str) -> String {
 /// The `Set-Cookie` value binding the picker to this browser: only sent back to the
 /// picker's own form route, never readable by script, never sent from another site.
 pub fn choice_cookie(value: &str, link_id: &str, secure: bool) -> String {
-    format!(
-        "{CHOICE_COOKIE}={value}; Path=/connect/{link_id}/accounts; Max-Age={CHOICE_TTL_SECS}; HttpOnly; SameSite=Strict{}",
-        if secure { "; Secure" } else { "" }
-    )
+    crate::cookie::strict_cookie(CHOICE_COOKIE, value, &format!("/connect/{link_id}/accounts"), CHOICE_TTL_SECS, secure)
 }
 
 /// The cookie's value in a `Cookie` header, if it is there.
 pub fn cookie_value(header: Option<&str>) -> Option<&str> {
-    named_cookie(header, CHOICE_COOKIE)
-}
-
-/// The value of the cookie `name` in a `Cookie` header, if it is there.
-pub fn named_cookie<'h>(header: Option<&'h str>, name: &str) -> Option<&'h str> {
-    header?.split(';').map(str::trim).find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+    crate::cookie::named_cookie(header, CHOICE_COOKIE)
 }
 
 fn type_key(a: &Account) -> &'static str {

@@ -159,7 +159,7 @@ pub fn answer_error(status: u16, body: &[u8], sent: &[&str]) -> (Option<String>,
         let text = (!body.is_empty()).then(|| format!("the platform's answer was not JSON ({} bytes)", body.len()));
         return (None, text);
     };
-    let code = error_codes(body).into_iter().next();
+    let code = codes_of(&v).into_iter().next();
     let text = ["/error_description", "/error/message", "/message", "/error_message"]
         .iter()
         .find_map(|p| v.pointer(p).and_then(Value::as_str))
@@ -177,9 +177,7 @@ pub fn answer_error(status: u16, body: &[u8], sent: &[&str]) -> (Option<String>,
         for f in &forms {
             t = t.replace(f.as_str(), "[redacted]");
         }
-        let t = t.trim().to_string();
-        let cut = t.char_indices().nth(ERROR_TEXT_CHARS).map_or(t.len(), |(i, _)| i);
-        Some(t[..cut].to_string()).filter(|t| !t.is_empty())
+        Some(capped(t.trim(), ERROR_TEXT_CHARS).to_string()).filter(|t| !t.is_empty())
     };
     (code.and_then(clean), text.and_then(clean))
 }
@@ -187,7 +185,11 @@ pub fn answer_error(status: u16, body: &[u8], sent: &[&str]) -> (Option<String>,
 /// Every error code an answer carries, in the shapes platforms use: `error` (a string),
 /// `error.code` / `error.error_subcode` (Meta, TikTok), `code` (LinkedIn).
 fn error_codes(body: &[u8]) -> Vec<String> {
-    let Ok(v) = serde_json::from_slice::<Value>(body) else { return vec![] };
+    serde_json::from_slice::<Value>(body).map(|v| codes_of(&v)).unwrap_or_default()
+}
+
+/// [`error_codes`] of an answer already parsed.
+fn codes_of(v: &Value) -> Vec<String> {
     let text = |x: Option<&Value>| match x {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -197,6 +199,14 @@ fn error_codes(body: &[u8]) -> Vec<String> {
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// `text` cut to at most `max` characters (on a character boundary).
+pub fn capped(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
 }
 
 /// Seconds to wait after the `failures`-th transient failure in a row: one minute doubling

@@ -4,7 +4,7 @@
 
 use super::{notice, page, Fields, Signed};
 use crate::ctx::Ctx;
-use crate::store::{self, ActivityFilter};
+use crate::store;
 use connect_links_core::console::activity::{activity_body, Search, PAGE_ROWS};
 use connect_links_core::console::layout::Nav;
 use connect_links_core::error::ApiResult;
@@ -21,17 +21,9 @@ pub async fn list(ctx: &Ctx, signed: &Signed, q: &Fields) -> ApiResult<Response>
         profile: own("profile"),
         text: own("q"),
     };
-    let filter = ActivityFilter {
-        app_id: search.app.as_deref(),
-        platform: search.platform.as_deref(),
-        kind: search.kind.as_deref(),
-        outcome: search.outcome.as_deref(),
-        profile_id: search.profile.as_deref(),
-        text: search.text.as_deref(),
-        // A `before` that is no number is no page: the newest.
-        before_id: q.get("before").and_then(|b| b.parse().ok()),
-    };
-    let mut rows = store::search_activity(&ctx.db()?, &filter, PAGE_ROWS + 1).await?;
+    // A `before` that is no number is no page: the newest.
+    let before_id = q.get("before").and_then(|b| b.parse().ok());
+    let mut rows = store::search_activity(&ctx.db()?, &search, before_id, PAGE_ROWS + 1).await?;
     let older = (rows.len() > PAGE_ROWS as usize).then(|| {
         rows.truncate(PAGE_ROWS as usize);
         rows.last().map_or(0, |r| r.id)

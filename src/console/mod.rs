@@ -19,9 +19,9 @@ use crate::ctx::Ctx;
 use crate::error::OrInternal;
 use crate::respond;
 use connect_links_core::console::layout::{console_page, Nav, Notice};
-use connect_links_core::console::session::{self, cookie_name, csrf_ok, csrf_token, verify};
+use connect_links_core::console::session::{self, cookie_name, csrf_ok, csrf_token, verify, SessionKey};
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
-use connect_links_core::picker::named_cookie;
+use connect_links_core::cookie::named_cookie;
 use maud::{html, Markup};
 use worker::Response;
 
@@ -41,18 +41,23 @@ impl Fields {
     }
 }
 
-/// The session the request's `Cookie` header carries, if it verifies under the current
-/// `ADMIN_TOKEN` and has not expired.
-pub fn session(ctx: &Ctx, cookie: Option<&str>) -> Option<Signed> {
-    verified(ctx, cookie).map(|(signed, _)| signed)
+/// A verified session, read once per request: the operator as handlers see it, and what its
+/// posted forms are checked with (the nonce their tokens are bound to, under the key that
+/// verified it).
+pub struct Session {
+    /// The signed-in operator.
+    pub signed: Signed,
+    nonce: String,
+    key: SessionKey,
 }
 
-/// The verified session with its nonce (what its form tokens are bound to).
-fn verified(ctx: &Ctx, cookie: Option<&str>) -> Option<(Signed, String)> {
+/// The session the request's `Cookie` header carries, if it verifies under the current
+/// `ADMIN_TOKEN` and has not expired.
+pub fn session(ctx: &Ctx, cookie: Option<&str>) -> Option<Session> {
     let key = ctx.console_key()?;
     let value = named_cookie(cookie, cookie_name(ctx.https()))?;
     let s = verify(&key, value, ctx.now())?;
-    Some((Signed { csrf: csrf_token(&key, &s.nonce) }, s.nonce))
+    Some(Session { signed: Signed { csrf: csrf_token(&key, &s.nonce) }, nonce: s.nonce, key })
 }
 
 fn refused(message: &str) -> ApiError {
@@ -61,19 +66,17 @@ fn refused(message: &str) -> ApiError {
 
 /// A posted form, taken only from this site (`Sec-Fetch-Site`), from a signed-in browser,
 /// with the session's form token: anything else is 403 before the form is read further.
-pub fn posted(ctx: &Ctx, cookie: Option<&str>, site: Option<&str>, body: &[u8]) -> ApiResult<(Signed, Fields)> {
+pub fn posted<'s>(session: Option<&'s Session>, site: Option<&str>, body: &[u8]) -> ApiResult<(&'s Signed, Fields)> {
     if matches!(site, Some("cross-site" | "same-site")) {
         return Err(refused("This form was submitted from another site."));
     }
-    let (signed, nonce) =
-        verified(ctx, cookie).ok_or_else(|| refused("Your console session has ended. Sign in again."))?;
+    let s = session.ok_or_else(|| refused("Your console session has ended. Sign in again."))?;
     let form = Fields(url::form_urlencoded::parse(body).into_owned().collect());
     let given = form.get("csrf").unwrap_or_default();
-    let key = ctx.console_key().ok_or_else(|| refused("The console has no ADMIN_TOKEN to check."))?;
-    if !csrf_ok(&key, &nonce, given) {
+    if !csrf_ok(&s.key, &s.nonce, given) {
         return Err(refused("This form does not come from a console page of this session. Reload the page and try again."));
     }
-    Ok((signed, form))
+    Ok((&s.signed, form))
 }
 
 /// The answer to a page asked for without a session: 303 to the sign-in form.

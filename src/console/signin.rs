@@ -3,7 +3,7 @@
 //! page of another site cannot post it: login CSRF); the token typed is compared in constant
 //! time and never logged, echoed or kept.
 
-use super::{posted, session, set_cookie, signed_out_cookie, Fields};
+use super::{posted, set_cookie, signed_out_cookie, Fields, Session};
 use crate::ctx::Ctx;
 use crate::respond::{self, object};
 use connect_links_core::console::layout::signin_page;
@@ -12,9 +12,8 @@ use connect_links_core::console::session::{
     SIGNIN_COOKIE,
 };
 use connect_links_core::error::{ApiError, ApiResult, ErrorCode};
-use connect_links_core::picker::named_cookie;
-use connect_links_core::random::{b64url, ct_eq, random_bytes};
-use sha2::{Digest, Sha256};
+use connect_links_core::cookie::named_cookie;
+use connect_links_core::random::{b64url, random_bytes};
 use worker::Response;
 
 fn key(ctx: &Ctx) -> ApiResult<SessionKey> {
@@ -28,9 +27,9 @@ fn signin_token(key: &SessionKey, nonce: &str) -> String {
     csrf_token(key, &format!("signin:{nonce}"))
 }
 
-/// The sign-in form (a signed-in browser goes on to the overview), with a new sign-in cookie.
-pub async fn page(ctx: &Ctx, cookie: Option<&str>) -> ApiResult<Response> {
-    if session(ctx, cookie).is_some() {
+/// The sign-in form (a browser `signed_in` goes on to the overview), with a new sign-in cookie.
+pub async fn page(ctx: &Ctx, signed_in: bool) -> ApiResult<Response> {
+    if signed_in {
         return respond::see_other("/console");
     }
     form(ctx, &key(ctx)?, None, 200)
@@ -57,9 +56,7 @@ pub async fn submit(ctx: &Ctx, site: Option<&str>, cookie: Option<&str>, body: &
         return form(ctx, &key, Some("The sign-in form expired or came from elsewhere. Type the token again."), 403);
     }
     let typed = fields.get("token").unwrap_or_default();
-    let expected = ctx.admin_token().unwrap_or_default();
-    // Hashing first makes the comparison independent of both lengths.
-    if expected.is_empty() || !ct_eq(&Sha256::digest(typed.as_bytes()), &Sha256::digest(expected.as_bytes())) {
+    if !ctx.is_admin_token(typed) {
         crate::log::warn(&object!("event": "console_sign_in", "outcome": "refused"));
         return form(ctx, &key, Some("That is not the admin token."), 401);
     }
@@ -72,8 +69,8 @@ pub async fn submit(ctx: &Ctx, site: Option<&str>, cookie: Option<&str>, body: &
 }
 
 /// Signs this browser out (the form token checked first), then 303 to the sign-in form.
-pub async fn sign_out(ctx: &Ctx, site: Option<&str>, cookie: Option<&str>, body: &[u8]) -> ApiResult<Response> {
-    posted(ctx, cookie, site, body)?;
+pub async fn sign_out(ctx: &Ctx, site: Option<&str>, session: Option<&Session>, body: &[u8]) -> ApiResult<Response> {
+    posted(session, site, body)?;
     let mut resp = respond::see_other("/console/sign-in")?;
     set_cookie(&mut resp, &signed_out_cookie(ctx))?;
     Ok(resp)

@@ -5,7 +5,8 @@ use super::{done, notice, page, when, Fields, Signed};
 use crate::ctx::Ctx;
 use crate::{events, store};
 use connect_links_core::console::layout::Nav;
-use connect_links_core::console::webhooks::{parse_cursor, webhooks_body, Filter, State, PAGE};
+use connect_links_core::console::webhooks::{webhooks_body, Filter, State, PAGE};
+use connect_links_core::model::decode_cursor;
 use connect_links_core::error::ApiResult;
 use worker::Response;
 
@@ -15,7 +16,7 @@ pub async fn list(ctx: &Ctx, signed: &Signed, q: &Fields) -> ApiResult<Response>
         app: q.get("app").map(str::to_string),
         state: q.get("state").and_then(State::parse),
         event: q.get("event").map(str::to_string),
-        before: q.get("before").and_then(parse_cursor),
+        before: q.get("before").and_then(decode_cursor),
     };
     let (rows, apps) = store::console_webhooks(&ctx.db()?, &filter, PAGE + 1).await?;
     page(signed, "Webhooks", Nav::Webhooks, notice(q).as_ref(), webhooks_body(&rows, &apps, &filter, &signed.csrf, when))

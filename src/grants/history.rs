@@ -3,7 +3,10 @@
 //! `refreshed` and `disconnect` (`store::activity_rows_stmt`).
 
 use crate::ctx::Ctx;
+use crate::fetch::TransportError;
 use crate::store::{Leased, NewActivity};
+use connect_links_core::http::HttpResponse;
+use connect_links_core::refresh::answer_error;
 
 /// What the console's history keeps of a refresh's answer: its status, and the platform's
 /// error code and text with the tokens sent cut out (`refresh::answer_error`), or why there
@@ -19,6 +22,18 @@ pub struct Said {
 }
 
 impl Said {
+    /// What a platform call's `answer` said (a refresh's or a liveness check's), with each of
+    /// `sent` (the tokens and secret the call carried) cut out of its text.
+    pub fn of(answer: &Result<HttpResponse, TransportError>, sent: &[&str]) -> Said {
+        match answer {
+            Ok(resp) => {
+                let (code, detail) = answer_error(resp.status, &resp.body, sent);
+                Said { status: Some(resp.status), code, detail }
+            }
+            Err(_) => Said::text("no answer from the platform (network error or timeout)"),
+        }
+    }
+
     /// No answer to read: only why.
     pub fn text(why: &str) -> Said {
         Said { detail: Some(why.to_string()), ..Said::default() }

@@ -6,6 +6,7 @@
 //! a token at once with [`check_now`].
 
 use super::disconnect::end_checked;
+use super::history::Said;
 use super::lease::{suspect_secs, CHECK_LEASE_PREFIX};
 use crate::ctx::Ctx;
 use crate::error::OrInternal;
@@ -16,7 +17,7 @@ use connect_links_core::error::ApiResult;
 use connect_links_core::model::ProfileRow;
 use connect_links_core::oauth::liveness_request;
 use connect_links_core::random::{new_id, unit};
-use connect_links_core::refresh::{answer_error, backoff, backoff_steps, classify_check, Failure};
+use connect_links_core::refresh::{backoff, backoff_steps, classify_check, Failure};
 use connect_links_core::secrets::AccessToken;
 use serde::Deserialize;
 
@@ -122,13 +123,7 @@ async fn check_leased(ctx: &Ctx, profile_id: &str, suspect_until: Option<i64>) -
     };
     let req = liveness_request(platform, &token);
     let answer = fetch::send(&req, &platform.id, Some(&profile.id), ctx.timeout_ms()).await;
-    let (status, code, detail) = match &answer {
-        Ok(resp) => {
-            let (code, detail) = answer_error(resp.status, &resp.body, &[token.secret()]);
-            (Some(resp.status), code, detail)
-        }
-        Err(_) => (None, None, Some("no answer from the platform (network error or timeout)".to_string())),
-    };
+    let said = Said::of(&answer, &[token.secret()]);
     let mut seen = NewActivity {
         at: ctx.now(),
         app_id: &profile.app_id,
@@ -137,9 +132,9 @@ async fn check_leased(ctx: &Ctx, profile_id: &str, suspect_until: Option<i64>) -
         grant_id: Some(&checked.grant_id),
         kind: "liveness",
         outcome: "ok",
-        status,
-        code: code.as_deref(),
-        detail: detail.as_deref(),
+        status: said.status,
+        code: said.code.as_deref(),
+        detail: said.detail.as_deref(),
     };
     let failure = match &answer {
         Ok(resp) if (200..300).contains(&resp.status) => {

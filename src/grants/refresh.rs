@@ -20,7 +20,7 @@ use connect_links_core::oauth::parse_token_answer;
 use connect_links_core::platforms::{Platform, RefreshCall, RefreshKind};
 use connect_links_core::random::{new_id, unit};
 use connect_links_core::refresh::{
-    answer_error, backoff, backoff_steps, classify, refresh_request, DisconnectReason, Failure,
+    backoff, backoff_steps, classify, refresh_request, DisconnectReason, Failure,
 };
 use connect_links_core::refresh_policy::{next_action_at, EXPIRING_NOTICE, SELF_EXCHANGE_MIN_AGE};
 use connect_links_core::secrets::{AccessToken, RefreshToken};
@@ -163,13 +163,7 @@ async fn refresh_leased(ctx: &Ctx, row: &Leased, lease: &str, trigger: Trigger) 
     let answer = fetch::send(&req, &platform.id, Some(row.id()), ctx.timeout_ms()).await;
     // What the call carried, cut out of any text of the answer the history keeps.
     let sent = [access.secret(), refresh.as_ref().map_or("", RefreshToken::secret), creds.client_secret.secret()];
-    let said = match &answer {
-        Ok(resp) => {
-            let (code, detail) = answer_error(resp.status, &resp.body, &sent);
-            Said { status: Some(resp.status), code, detail }
-        }
-        Err(_) => Said::text("no answer from the platform (network error or timeout)"),
-    };
+    let said = Said::of(&answer, &sent);
     let failure = match &answer {
         Err(fetch::TransportError::TooLarge(_)) => {
             push_back(ctx, row, lease, &Said::text("the platform's answer passed the 1 MiB cap")).await?;

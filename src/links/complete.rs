@@ -315,6 +315,6 @@ async fn ask(
         page: picker_page(&brand, &msgs, &mark, &action, &form_token, &choice.accounts, connected_here),
         lang: msgs.lang().code(),
         policy: picker_policy(&[&action, &link.redirect_url]),
-        cookie: choice_cookie(&cookie, &link.id, ctx.public_url.starts_with("https://")),
+        cookie: choice_cookie(&cookie, &link.id, ctx.https()),
     })
 }

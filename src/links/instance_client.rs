@@ -210,7 +210,7 @@ async fn register(ctx: &Ctx, platform: &str, host: &str, redirect: &str, claim: 
     let discovery = parse_discovery(meta.status, &meta.body);
     let scopes = registration_scopes(&discovery);
     // The consent screen shows the website: only an https one is worth showing.
-    let website = ctx.public_url.starts_with("https://").then_some(ctx.public_url.as_str());
+    let website = ctx.https().then_some(ctx.public_url.as_str());
     let req = registration_request(host, &client_name(ctx), redirect, &scopes, website);
     let resp = fetch::send(&req, platform, None, ctx.timeout_ms()).await.map_err(|_| unreachable())?;
     let registration = parse_registration(resp.status, &resp.body).map_err(|why| {

@@ -79,12 +79,11 @@ pub fn form_answer(
     msgs: &Messages,
     browser: &(String, bool),
 ) -> ApiResult<Response> {
-    let policy = policy_with_form_targets(&[&link.redirect_url]);
-    let policy = policy.replacen("form-action 'self'", "form-action 'self' https:", 1);
+    let policy = policy_with_form_targets(&["https:", &link.redirect_url]);
     let mut resp = respond::page(status, page, msgs)?;
     resp.headers_mut().set("content-security-policy", &policy).or_500("policy header")?;
     if browser.1 {
-        let cookie = link_cookie(&browser.0, &link.id, ctx.public_url.starts_with("https://"));
+        let cookie = link_cookie(&browser.0, &link.id, ctx.https());
         resp.headers_mut().set("set-cookie", &cookie).or_500("link cookie")?;
     }
     Ok(resp)
@@ -107,12 +106,13 @@ pub async fn chooser(ctx: &Ctx, link: &LinkRow, app: &AppRow, cookie: Option<&st
     let msgs = crate::pages::messages(ctx, ctx.page_lang(link.locale.as_deref())).await;
     let action = format!("/connect/{}", link.id);
     let (brand, token) = (brand_of(app), token(ctx, link, &browser.0)?);
-    let page = match platforms.as_slice() {
-        [p] if form_kind(p).is_some() => {
-            let kind = form_kind(p).ok_or_else(ApiError::internal)?;
-            form_page(&brand, &msgs, kind, &PlatformMark::of(&p.id, &p.name), &p.id, &action, &token, "", None)
-        }
-        _ => {
+    let single_form = match platforms.as_slice() {
+        [p] => form_kind(p).map(|kind| (p, kind)),
+        _ => None,
+    };
+    let page = match single_form {
+        Some((p, kind)) => form_page(&brand, &msgs, kind, &PlatformMark::of(&p.id, &p.name), &p.id, &action, &token, "", None),
+        None => {
             let offered: Vec<Offered<'_>> = platforms.iter().map(|p| Offered { id: &p.id, name: &p.name }).collect();
             chooser_page(&brand, &msgs, &action, &token, &offered)
         }

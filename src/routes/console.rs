@@ -55,22 +55,24 @@ static CONSOLE: &[Route<Console>] = &[
 /// Answers a `/console` request (errors already rendered as console pages).
 pub async fn route(ctx: &Ctx, req: &mut Request, segs: &[&str], m: &Method) -> Response {
     let cookie = req.headers().get("cookie").ok().flatten();
-    let signed = console::session(ctx, cookie.as_deref());
+    // Verified once: the handlers, the form check and the error page all use it.
+    let session = console::session(ctx, cookie.as_deref());
+    let signed = session.as_ref().map(|s| &s.signed);
     let found = match find(CONSOLE, segs, m) {
         _ if !ctx.console_on() => Err(ApiError::not_found("route")),
         Ok(found) => Ok(found),
         Err(Miss::NotFound) => Err(ApiError::not_found("route")),
         Err(Miss::Method(allow)) => {
-            let mut resp = console::error_page(&method_not_allowed(), signed.as_ref());
+            let mut resp = console::error_page(&method_not_allowed(), signed);
             let _ = resp.headers_mut().set("allow", &allow);
             return resp;
         }
     };
     let result = match found {
-        Ok((to, params)) => answer(ctx, req, to, params, m, cookie.as_deref()).await,
+        Ok((to, params)) => answer(ctx, req, to, params, m, cookie.as_deref(), session.as_ref()).await,
         Err(e) => Err(e),
     };
-    result.unwrap_or_else(|e| console::error_page(&e, signed.as_ref()))
+    result.unwrap_or_else(|e| console::error_page(&e, signed))
 }
 
 async fn answer(
@@ -80,21 +82,22 @@ async fn answer(
     [a, b]: [&str; 2],
     m: &Method,
     cookie: Option<&str>,
+    session: Option<&console::Session>,
 ) -> ApiResult<Response> {
     if *m == Method::Get {
         if let Console::SignInPage = to {
-            return signin::page(ctx, cookie).await;
+            return signin::page(ctx, session.is_some()).await;
         }
-        let Some(signed) = console::session(ctx, cookie) else { return console::to_signin() };
+        let Some(signed) = session.map(|s| &s.signed) else { return console::to_signin() };
         let q = Fields(query(req)?);
         return match to {
-            Console::Overview => overview::show(ctx, &signed, &q).await,
-            Console::Apps => apps::list(ctx, &signed, &q).await,
-            Console::App => apps::show(ctx, &signed, &q, a).await,
-            Console::Profiles => profiles::search(ctx, &signed, &q).await,
-            Console::Profile => profiles::show(ctx, &signed, &q, a).await,
-            Console::Webhooks => webhooks::list(ctx, &signed, &q).await,
-            Console::Activity => activity::list(ctx, &signed, &q).await,
+            Console::Overview => overview::show(ctx, signed, &q).await,
+            Console::Apps => apps::list(ctx, signed, &q).await,
+            Console::App => apps::show(ctx, signed, &q, a).await,
+            Console::Profiles => profiles::search(ctx, signed, &q).await,
+            Console::Profile => profiles::show(ctx, signed, &q, a).await,
+            Console::Webhooks => webhooks::list(ctx, signed, &q).await,
+            Console::Activity => activity::list(ctx, signed, &q).await,
             _ => Err(ApiError::not_found("route")),
         };
     }
@@ -102,18 +105,18 @@ async fn answer(
     let body = public_body(req).await?;
     match to {
         Console::SignIn => return signin::submit(ctx, site.as_deref(), cookie, &body).await,
-        Console::SignOut => return signin::sign_out(ctx, site.as_deref(), cookie, &body).await,
+        Console::SignOut => return signin::sign_out(ctx, site.as_deref(), session, &body).await,
         _ => {}
     }
-    let (signed, form) = console::posted(ctx, cookie, site.as_deref(), &body)?;
+    let (signed, form) = console::posted(session, site.as_deref(), &body)?;
     match to {
-        Console::CreateKey => apps::create_key(ctx, &signed, &form, a).await,
-        Console::RevokeKey => apps::revoke_key(ctx, &signed, &form, a, b).await,
-        Console::TestEvent => apps::test_event(ctx, &signed, &form, a).await,
-        Console::Refresh => profiles::refresh(ctx, &signed, &form, a).await,
-        Console::Reconnect => profiles::reconnect(ctx, &signed, &form, a).await,
-        Console::Disconnect => profiles::disconnect(ctx, &signed, &form, a).await,
-        Console::RetryWebhook => webhooks::retry(ctx, &signed, &form, a).await,
+        Console::CreateKey => apps::create_key(ctx, signed, &form, a).await,
+        Console::RevokeKey => apps::revoke_key(ctx, signed, &form, a, b).await,
+        Console::TestEvent => apps::test_event(ctx, signed, &form, a).await,
+        Console::Refresh => profiles::refresh(ctx, signed, &form, a).await,
+        Console::Reconnect => profiles::reconnect(ctx, signed, &form, a).await,
+        Console::Disconnect => profiles::disconnect(ctx, signed, &form, a).await,
+        Console::RetryWebhook => webhooks::retry(ctx, signed, &form, a).await,
         _ => Err(ApiError::not_found("route")),
     }
 }

@@ -7,10 +7,12 @@ use super::stmt::{arg, query, Fragments, Stmt};
 use crate::error::OrInternal;
 use connect_links_core::error::ApiResult;
 use connect_links_core::model::ProfileRow;
+use connect_links_core::refresh::{capped, ERROR_TEXT_CHARS};
 use worker::{D1Database, D1PreparedStatement};
 
-/// The most characters of a platform's error text (or a reason) kept in `detail`.
-pub const DETAIL_CHARS: usize = 300;
+/// The most characters of a platform's error text (or a reason) kept in `detail`: as many
+/// as [`connect_links_core::refresh::answer_error`] keeps of an answer's.
+pub const DETAIL_CHARS: usize = ERROR_TEXT_CHARS;
 
 /// One thing that happened, to be written.
 #[derive(Debug, Clone, Default)]
@@ -52,14 +54,6 @@ impl<'a> NewActivity<'a> {
             detail: Some(detail),
             ..NewActivity::default()
         }
-    }
-}
-
-/// `text` cut to at most `max` characters (on a character boundary).
-pub fn capped(text: &str, max: usize) -> &str {
-    match text.char_indices().nth(max) {
-        Some((i, _)) => &text[..i],
-        None => text,
     }
 }
 
@@ -161,50 +155,35 @@ pub async fn record_proxy_error(db: &D1Database, a: &NewActivity<'_>, since: i64
 /// One row of the history, as the console reads it (the console's templates take it).
 pub use connect_links_core::console::activity::ActivityRow;
 
-/// What the history is searched by; every `None` matches all.
-#[derive(Debug, Clone, Default)]
-pub struct ActivityFilter<'a> {
-    /// Only this app's rows.
-    pub app_id: Option<&'a str>,
-    /// Only this platform's.
-    pub platform: Option<&'a str>,
-    /// Only this kind.
-    pub kind: Option<&'a str>,
-    /// Only this outcome.
-    pub outcome: Option<&'a str>,
-    /// Only this profile's own rows.
-    pub profile_id: Option<&'a str>,
-    /// Rows whose code or detail contains this text (any case).
-    pub text: Option<&'a str>,
-    /// Only rows older than this id (the next page).
-    pub before_id: Option<i64>,
-}
+/// What the history is searched by (the Activity page's search; every `None` matches all).
+pub use connect_links_core::console::activity::Search;
 
 /// The columns of an [`ActivityRow`].
 const ROW: &str = "SELECT id, at, app_id, platform, profile_id, grant_id, kind, outcome, status, code, detail FROM activity";
 
-/// The newest rows matching `f`, at most `limit`, newest first. The statement names only the
+/// The newest rows matching `f` (older than id `before_id`, for the next page), at most
+/// `limit`, newest first; `f.text` matches the code or detail, in any case. The statement names only the
 /// filters given (each a fixed fragment, its value bound), so an app or a profile narrows it
 /// through its index (`activity_app`, `activity_profile`: both end with the id it pages by);
 /// a kind, an outcome or text alone read back from the newest row until `limit` match.
-pub async fn search_activity(db: &D1Database, f: &ActivityFilter<'_>, limit: u32) -> ApiResult<Vec<ActivityRow>> {
+pub async fn search_activity(
+    db: &D1Database,
+    f: &Search,
+    before_id: Option<i64>,
+    limit: u32,
+) -> ApiResult<Vec<ActivityRow>> {
     let mut stmt = Fragments::new(format!("{ROW} WHERE 1 = 1"));
-    let fields = [
-        (" AND app_id = ?N", f.app_id),
-        (" AND profile_id = ?N", f.profile_id),
-        (" AND platform = ?N", f.platform),
-        (" AND kind = ?N", f.kind),
-        (" AND outcome = ?N", f.outcome),
-    ];
-    for (fragment, value) in fields {
-        if let Some(v) = value {
-            stmt.push(fragment, &[arg(v)]);
-        }
-    }
-    if let Some(t) = f.text {
+    stmt.push_given(&[
+        (" AND app_id = ?N", f.app.as_deref()),
+        (" AND profile_id = ?N", f.profile.as_deref()),
+        (" AND platform = ?N", f.platform.as_deref()),
+        (" AND kind = ?N", f.kind.as_deref()),
+        (" AND outcome = ?N", f.outcome.as_deref()),
+    ]);
+    if let Some(t) = &f.text {
         stmt.push(" AND instr(lower(coalesce(code, '') || ' ' || coalesce(detail, '')), lower(?N)) > 0", &[arg(t)]);
     }
-    if let Some(b) = f.before_id {
+    if let Some(b) = before_id {
         stmt.push(" AND id < ?N", &[arg(&b)]);
     }
     stmt.push(" ORDER BY id DESC LIMIT ?N", &[arg(&limit)]);

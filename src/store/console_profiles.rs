@@ -33,17 +33,12 @@ pub struct ProfileSearch<'a> {
 /// id)` with an app, else `profiles_created (created_at, id)` (migration 0027).
 pub async fn search_profiles(db: &D1Database, f: &ProfileSearch<'_>, limit: u32) -> ApiResult<Vec<ProfileRow>> {
     let mut stmt = Fragments::new(format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE 1 = 1"));
-    let fields = [
+    stmt.push_given(&[
         (" AND app_id = ?N", f.app_id),
         (" AND platform = ?N", f.platform),
         (" AND status = ?N", f.status),
         (" AND external_user_id = ?N", f.external_user_id),
-    ];
-    for (fragment, value) in fields {
-        if let Some(v) = value {
-            stmt.push(fragment, &[arg(v)]);
-        }
-    }
+    ]);
     if let Some(a) = f.account {
         stmt.push(
             " AND (instr(lower(coalesce(username, '')), lower(?N)) > 0 OR instr(lower(coalesce(display_name, '')), lower(?N)) > 0)",

@@ -66,6 +66,16 @@ impl Fragments {
         self.sql.push_str(&fragment);
     }
 
+    /// Appends each filter whose value is given (`fragment` with one `?N`), skipping the
+    /// others: a search names only the filters asked for.
+    pub fn push_given(&mut self, filters: &[(&str, Option<&str>)]) {
+        for (fragment, value) in filters {
+            if let Some(v) = value {
+                self.push(fragment, &[arg(*v)]);
+            }
+        }
+    }
+
     /// The statement, bound.
     pub fn bind(&self, db: &D1Database) -> worker::Result<D1PreparedStatement> {
         bound(db, &self.sql, &self.args)

@@ -1,6 +1,7 @@
 //! The console's history (`activity`): its row as read, the search of the Activity page
-//! (its fields, the query string its paging links carry), and the table both the Activity
-//! page and a profile's page show. Plain data in, markup out.
+//! (its fields, the query string its paging links carry), and the Activity page's table (a
+//! profile's page shows a narrower one of its own, without the app, platform and profile
+//! columns: `src/console/profiles.rs`). Plain data in, markup out.
 
 use crate::time::rfc3339;
 use maud::{html, Markup};

@@ -7,6 +7,7 @@
 //! session's nonce; the sign-in form, before any session, carries one of a short-lived
 //! pre-session cookie's nonce ([`SIGNIN_COOKIE`]).
 
+use crate::cookie::strict_cookie;
 use crate::envelope::hmac_sha256;
 use crate::random::{b64url, ct_eq};
 use sha2::{Digest, Sha256};
@@ -96,30 +97,23 @@ pub fn csrf_ok(key: &SessionKey, nonce: &str, given: &str) -> bool {
 
 /// The `Set-Cookie` value of a new session: HttpOnly, SameSite=Strict, 12 hours.
 pub fn session_cookie(value: &str, secure: bool) -> String {
-    format!(
-        "{}={value}; Path=/; Max-Age={SESSION_SECONDS}; HttpOnly; SameSite=Strict{}",
-        cookie_name(secure),
-        if secure { "; Secure" } else { "" }
-    )
+    strict_cookie(cookie_name(secure), value, "/", SESSION_SECONDS, secure)
 }
 
 /// The `Set-Cookie` value that ends the session in this browser.
 pub fn clear_session_cookie(secure: bool) -> String {
-    format!("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{}", cookie_name(secure), if secure { "; Secure" } else { "" })
+    strict_cookie(cookie_name(secure), "", "/", 0, secure)
 }
 
 /// The `Set-Cookie` value of the sign-in form's cookie, `<issued>.<nonce>` (its nonce is what
 /// the form's token is bound to).
 pub fn signin_cookie(value: &str, secure: bool) -> String {
-    format!(
-        "{SIGNIN_COOKIE}={value}; Path=/console; Max-Age={SIGNIN_SECONDS}; HttpOnly; SameSite=Strict{}",
-        if secure { "; Secure" } else { "" }
-    )
+    strict_cookie(SIGNIN_COOKIE, value, "/console", SIGNIN_SECONDS, secure)
 }
 
 /// The `Set-Cookie` value that drops the sign-in form's cookie (after a sign-in).
 pub fn clear_signin_cookie(secure: bool) -> String {
-    format!("{SIGNIN_COOKIE}=; Path=/console; Max-Age=0; HttpOnly; SameSite=Strict{}", if secure { "; Secure" } else { "" })
+    strict_cookie(SIGNIN_COOKIE, "", "/console", 0, secure)
 }
 
 /// The nonce of a sign-in cookie's value `<issued>.<nonce>` that is at most

@@ -72,16 +72,11 @@ impl WebhookRow {
         }
     }
 
-    /// The page cursor that lists the rows after this one.
+    /// The page cursor that lists the rows after this one (the API's list cursor, read back
+    /// by [`crate::model::decode_cursor`]).
     pub fn cursor(&self) -> String {
-        format!("{}.{}", self.created_at, self.id)
+        crate::model::encode_cursor(self.created_at, &self.id)
     }
-}
-
-/// A cursor of [`WebhookRow::cursor`]: `(created_at, id)`.
-pub fn parse_cursor(s: &str) -> Option<(i64, String)> {
-    let (at, id) = s.split_once('.')?;
-    Some((at.parse().ok()?, id.to_string()))
 }
 
 /// What the page lists: its filters as the query gave them.
@@ -215,8 +210,8 @@ mod tests {
         assert_eq!(r.state(), State::GivenUp);
         r.delivered_at = Some(8);
         assert_eq!(r.state(), State::Delivered);
-        assert_eq!(parse_cursor(&r.cursor()), Some((5, "evt_1".into())));
-        assert_eq!(parse_cursor("x.y"), None);
+        assert_eq!(crate::model::decode_cursor(&r.cursor()), Some((5, "evt_1".into())));
+        assert_eq!(crate::model::decode_cursor("x.y"), None);
         assert_eq!(State::parse("given_up"), Some(State::GivenUp));
         assert_eq!(State::parse("nope"), None);
     }

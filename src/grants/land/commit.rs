@@ -127,7 +127,6 @@ pub async fn store_accounts(
         // Profiles under the grant that this connect does not touch still follow it.
         batch.push(store::copy_grant_to_profiles_stmt(&db, &sealed.id, now)?);
         let (mut profile_ids, mut kinds, mut views) = (vec![], vec![], vec![]);
-        let mut fresh_ids: Vec<String> = vec![];
         let (mut inserts, mut updates): (Vec<ProfileWrite>, Vec<ProfileWrite>) = (vec![], vec![]);
         // Which profile each connected account became (by platform account id).
         let mut became: Vec<(String, String)> = vec![];
@@ -142,7 +141,6 @@ pub async fn store_accounts(
             kinds.push(p.event);
             views.push(p.after.view());
             if p.new {
-                fresh_ids.push(write.id.clone());
                 inserts.push(write);
             } else {
                 updates.push(write);
@@ -172,10 +170,10 @@ pub async fn store_accounts(
                 store::profiles_of_grant(&db, &sealed.id, true).await?.into_iter().map(|(p, _)| p).collect();
             let removed = landing::removed(under, &choice.listed);
             let ids: Vec<String> = removed.iter().map(|p| p.id.clone()).collect();
-            gone_ids = ids.clone();
             for stmt in store::profile_removals(&db, &sealed.id, &ids, now)? {
                 batch.push(stmt);
             }
+            gone_ids = ids;
             let ended =
                 removed.into_iter().map(|p| (types::DISCONNECTED, p.ended("account_removed", now).view())).collect();
             batch.event_rows(&link.app_id, ended)?;
@@ -205,9 +203,8 @@ pub async fn store_accounts(
         batch.push(store::orphan_grants_stmt(&db, &serde_json::to_string(&plan.moved_from).or_500("ids json")?)?);
         // The console's history, last (a race rolls the whole batch back, these rows too):
         // one `connected` row per account landed, one `disconnected` per account gone.
-        let again: Vec<&str> =
-            profile_ids.iter().filter(|id| !fresh_ids.contains(id)).map(String::as_str).collect();
-        let fresh: Vec<&str> = fresh_ids.iter().map(String::as_str).collect();
+        let fresh: Vec<&str> = inserts.iter().map(|w| w.id.as_str()).collect();
+        let again: Vec<&str> = updates.iter().map(|w| w.id.as_str()).collect();
         let gone: Vec<&str> = gone_ids.iter().map(String::as_str).collect();
         let row = |kind, outcome, detail| NewActivity {
             at: now,
